@@ -1,0 +1,152 @@
+"""What the engine asks a human, and the answers it accepts.
+
+The TUI answers with modals, the headless CLI with terminal prompts or flags, tests with scripts.
+The engine never assumes an answer: every default here is the safe one.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any, Protocol
+
+from pverunbook.runbook.model import Param, Step
+
+#: Typed to proceed past a failed or incomplete checkpoint. Long on purpose.
+OVERRIDE_PHRASE = "proceed without a verified backup"
+
+
+class StepAction(StrEnum):
+    RUN = "run"
+    SKIP = "skip"
+    GOTO = "goto"
+    ABORT = "abort"
+
+
+@dataclass(frozen=True)
+class StepDecision:
+    action: StepAction = StepAction.RUN
+    reason: str = ""
+    goto: str | None = None
+
+
+class FailureChoice(StrEnum):
+    FOLLOW_RUNBOOK = "follow"  # what the runbook's on_failure says
+    RERUN = "rerun"
+    SKIP = "skip"
+    ABORT = "abort"
+
+
+class CheckpointChoice(StrEnum):
+    RETRY = "retry"
+    ABORT = "abort"
+    OVERRIDE = "override"
+
+
+@dataclass(frozen=True)
+class ConfirmRequest:
+    step: Step
+    what: str
+    prompt: str
+    expected: str
+    nodes: tuple[str, ...]
+    checkpoint_id: str = ""
+    changes: str = ""
+
+
+@dataclass(frozen=True)
+class CheckpointFailure:
+    step: Step
+    problems: tuple[str, ...]
+    checkpoint_id: str = ""
+
+
+@dataclass
+class Answer:
+    """A typed answer; ``text`` is what the operator typed (journaled verbatim)."""
+
+    choice: Any
+    text: str = ""
+    reason: str = ""
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+class Decider(Protocol):
+    async def before_step(self, step: Step, index: int) -> StepDecision:
+        """Called before each step: the TUI waits for "next", headless returns RUN."""
+        ...
+
+    async def confirm(self, request: ConfirmRequest) -> str | None:
+        """Return what the operator typed, or None if they refused."""
+        ...
+
+    async def manual_done(self, step: Step, instructions: str) -> bool: ...
+
+    async def ask_params(self, step: Step, params: list[Param],
+                         current: dict[str, Any]) -> dict[str, Any] | None:
+        """Return the new values (strings are parsed by the engine), or None to abort."""
+        ...
+
+    async def after_failure(self, step: Step, status: str) -> FailureChoice: ...
+
+    async def checkpoint_failed(self, failure: CheckpointFailure) -> Answer:
+        """Answer.choice is a CheckpointChoice; OVERRIDE needs Answer.text == OVERRIDE_PHRASE."""
+        ...
+
+    async def unknown_outcome(self, step: Step) -> FailureChoice:
+        """A step was running when a previous run died: RERUN or SKIP, never silently."""
+        ...
+
+    async def connection_lost(self, node: str, step: Step) -> bool:
+        """Return True to reconnect (the engine retries with backoff), False to stop."""
+        ...
+
+
+class ScriptedDecider:
+    """Answers from fixed values: ``--confirm TEXT`` in the CLI, and the tests."""
+
+    def __init__(self, confirm_text: str | None = None, manual: bool = False,
+                 params: dict[str, Any] | None = None,
+                 failure: FailureChoice = FailureChoice.FOLLOW_RUNBOOK,
+                 checkpoint: Answer | None = None,
+                 unknown: FailureChoice = FailureChoice.SKIP,
+                 reconnect: bool = False) -> None:
+        self.confirm_text = confirm_text
+        self.manual = manual
+        self.params = params or {}
+        self.failure = failure
+        self.checkpoint = checkpoint or Answer(CheckpointChoice.ABORT)
+        self.unknown = unknown
+        self.reconnect = reconnect
+        self.asked: list[str] = []
+
+    async def before_step(self, step: Step, index: int) -> StepDecision:
+        return StepDecision()
+
+    async def confirm(self, request: ConfirmRequest) -> str | None:
+        self.asked.append(f"confirm:{request.step.id}")
+        return self.confirm_text
+
+    async def manual_done(self, step: Step, instructions: str) -> bool:
+        self.asked.append(f"manual:{step.id}")
+        return self.manual
+
+    async def ask_params(self, step: Step, params: list[Param],
+                         current: dict[str, Any]) -> dict[str, Any] | None:
+        self.asked.append(f"params:{step.id}")
+        return {p.name: self.params.get(p.name, current.get(p.name)) for p in params}
+
+    async def after_failure(self, step: Step, status: str) -> FailureChoice:
+        return self.failure
+
+    async def checkpoint_failed(self, failure: CheckpointFailure) -> Answer:
+        self.asked.append(f"checkpoint:{failure.step.id}")
+        return self.checkpoint
+
+    async def unknown_outcome(self, step: Step) -> FailureChoice:
+        self.asked.append(f"unknown:{step.id}")
+        return self.unknown
+
+    async def connection_lost(self, node: str, step: Step) -> bool:
+        self.asked.append(f"connection:{node}")
+        return self.reconnect

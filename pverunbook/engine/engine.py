@@ -1,0 +1,674 @@
+"""The engine: the only place that decides what runs next.
+
+It walks a runbook step by step, fans commands out to target nodes concurrently, enforces
+timeouts, evaluates expectations and verdicts, takes checkpoints and asks for confirmation before
+destructive steps, routes failures, and reports everything as events. It knows nothing of Textual:
+the TUI and the headless CLI are two ``Decider`` implementations and two event subscribers.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import getpass
+import re
+import time
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from pverunbook.engine import events as ev
+from pverunbook.engine.decisions import (
+    OVERRIDE_PHRASE,
+    CheckpointChoice,
+    CheckpointFailure,
+    ConfirmRequest,
+    Decider,
+    FailureChoice,
+    StepAction,
+)
+from pverunbook.engine.targets import (
+    LOCAL_NODE,
+    TargetError,
+    condition_holds,
+    confirm_expected,
+    render_commands,
+    resolve_targets,
+    step_values,
+)
+from pverunbook.inventory import Cluster, Node
+from pverunbook.runbook.model import FailureAction, Runbook, Step, StepKind, Stream
+from pverunbook.runbook.params import ParamValueError, check_value, parse_value
+from pverunbook.transport.base import CommandResult, Transport, TransportError
+
+Subscriber = Callable[[ev.Event], None]
+
+#: Per node and step, how much output is kept in memory for expectations and verdicts.
+OUTPUT_KEEP = 4 * 1024 * 1024
+#: Output is coalesced into one event per node at most this often (seconds).
+OUTPUT_FLUSH = 0.05
+MAX_VISITS = 10
+RECONNECT_BACKOFF = (1.0, 2.0, 4.0, 8.0, 16.0)
+
+# Step (and node) statuses, worst first.
+STATUS_ORDER = ["connection_lost", "timed_out", "cancelled", "failed", "planned", "ok"]
+
+
+@dataclass
+class CheckpointOutcome:
+    ok: bool
+    checkpoint_id: str
+    path: str = ""
+    items: list[dict[str, Any]] = field(default_factory=list)
+    problems: list[str] = field(default_factory=list)
+
+
+class Checkpointer(Protocol):
+    async def take(self, engine: Engine, step: Step, nodes: list[Node]) -> CheckpointOutcome: ...
+
+
+class GuardChecker(Protocol):
+    async def check(self, engine: Engine, step: Step,
+                    nodes: list[Node]) -> list[ev.GuardResult]: ...
+
+
+@dataclass
+class ResumeInfo:
+    """Where an interrupted run stopped, read from its journal."""
+
+    start_index: int
+    unknown_step: bool
+    statuses: dict[str, str]
+
+
+@dataclass
+class NodeOutcome:
+    node: str
+    status: str
+    stdout: str = ""
+    stderr: str = ""
+    results: list[CommandResult] = field(default_factory=list)
+
+
+class _OutputBuffer:
+    """Coalesces a node's output into few events without delaying a slow trickle."""
+
+    def __init__(self, engine: Engine, step_id: str, node: str) -> None:
+        self.engine = engine
+        self.step_id = step_id
+        self.node = node
+        self.pending: dict[str, list[str]] = {"stdout": [], "stderr": []}
+        self.size = 0
+        self.kept: dict[str, list[str]] = {"stdout": [], "stderr": []}
+        self.kept_size = {"stdout": 0, "stderr": 0}
+        self.handle: asyncio.TimerHandle | None = None
+
+    def feed(self, stream: str, text: str) -> None:
+        self.pending[stream].append(text)
+        self.size += len(text)
+        kept = self.kept[stream]
+        kept.append(text)
+        self.kept_size[stream] += len(text)
+        while self.kept_size[stream] > OUTPUT_KEEP and len(kept) > 1:
+            self.kept_size[stream] -= len(kept.pop(0))
+        if self.size >= 65536:
+            self.flush()
+        elif self.handle is None:
+            self.handle = asyncio.get_running_loop().call_later(OUTPUT_FLUSH, self.flush)
+
+    def flush(self) -> None:
+        if self.handle is not None:
+            self.handle.cancel()
+            self.handle = None
+        for stream, parts in self.pending.items():
+            if parts:
+                self.engine.emit(ev.OutputChunk(step_id=self.step_id, node=self.node,
+                                                stream=stream, text="".join(parts)))
+                parts.clear()
+        self.size = 0
+
+    def text(self, stream: str) -> str:
+        return "".join(self.kept[stream])
+
+
+class Engine:
+    def __init__(self, runbook: Runbook, cluster: Cluster, transport: Transport,
+                 decider: Decider, *, params: Mapping[str, Any] | None = None,
+                 run_id: str = "", local_transport: Transport | None = None,
+                 checkpointer: Checkpointer | None = None,
+                 guards: GuardChecker | None = None,
+                 resume: ResumeInfo | None = None, operator: str | None = None) -> None:
+        self.runbook = runbook
+        self.cluster = cluster
+        self.transport = transport
+        self.local_transport = local_transport
+        self.decider = decider
+        self.params: dict[str, Any] = dict(params or {})
+        self.run_id = run_id
+        self.checkpointer = checkpointer
+        self.guards = guards
+        self.resume = resume
+        self.operator = operator if operator is not None else _whoami()
+        self.subscribers: list[Subscriber] = []
+        self.flushers: list[Callable[[], Awaitable[None]]] = []
+        self.statuses: dict[str, str] = dict(resume.statuses) if resume else {}
+        self.outputs: dict[str, dict[str, NodeOutcome]] = {}
+        self.checkpoints: dict[str, str] = {}
+        self._node_tasks: list[asyncio.Task[NodeOutcome]] = []
+        self._cancelling = False
+        self.current_step: Step | None = None
+
+    # -- events -----------------------------------------------------------------------------
+    @property
+    def dry_run(self) -> bool:
+        return not self.transport.executes
+
+    @property
+    def mode(self) -> str:
+        return self.transport.mode
+
+    def subscribe(self, fn: Subscriber) -> None:
+        self.subscribers.append(fn)
+
+    def emit(self, event: ev.Event) -> None:
+        for fn in list(self.subscribers):
+            fn(event)
+
+    async def durable(self) -> None:
+        for f in self.flushers:
+            await f()
+
+    def transport_for(self, node: Node) -> Transport:
+        if node is LOCAL_NODE and self.transport.executes:
+            if self.local_transport is None:
+                raise TransportError("local", "this run has no local transport for "
+                                     "'targets = \"local\"' steps")
+            return self.local_transport
+        return self.transport
+
+    def values_for(self, node: Node) -> dict[str, object]:
+        return step_values(node, self.cluster, self.params, self.run_id)
+
+    # -- control from the UI ----------------------------------------------------------------
+    def cancel_current(self) -> bool:
+        """Stop the commands of the running step on every node (they are killed remotely)."""
+        running = [t for t in self._node_tasks if not t.done()]
+        self._cancelling = bool(running)
+        for t in running:
+            t.cancel()
+        return bool(running)
+
+    # -- the run ----------------------------------------------------------------------------
+    async def run(self) -> str:
+        start = time.monotonic()
+        self.emit(ev.RunStarted(
+            run_id=self.run_id, runbook_id=self.runbook.id, runbook_title=self.runbook.title,
+            runbook_path=str(self.runbook.path or ""), mode=self.mode, cluster=self.cluster.name,
+            nodes=tuple(self.cluster.names), params=self._public_params(),
+            resumed=self.resume is not None, operator=self.operator))
+        await self.durable()
+        try:
+            status, message = await self._walk()
+        except TransportError as exc:
+            status, message = "failed", str(exc)
+        except asyncio.CancelledError:
+            self.emit(ev.RunFinished(status="interrupted", message="run cancelled",
+                                     duration=time.monotonic() - start))
+            await self.durable()
+            raise
+        self.emit(ev.RunFinished(status=status, message=message,
+                                 duration=time.monotonic() - start))
+        await self.durable()
+        return status
+
+    def _public_params(self) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        for p in self.runbook.params:
+            if p.name in self.params:
+                out[p.name] = "[REDACTED]" if p.secret else self.params[p.name]
+        return out
+
+    async def _walk(self) -> tuple[str, str]:
+        steps = self.runbook.steps
+        i = self.resume.start_index if self.resume else 0
+        visits: dict[str, int] = {}
+        unknown_pending = bool(self.resume and self.resume.unknown_step)
+        finished_ok = True
+        while i < len(steps):
+            step = steps[i]
+            if unknown_pending:
+                unknown_pending = False
+                choice = await self.decider.unknown_outcome(step)
+                self.emit(ev.ConfirmationGiven(
+                    step_id=step.id, what="unknown outcome", accepted=choice is FailureChoice.RERUN,
+                    typed=choice.value, operator=self.operator,
+                    reason="step was running when the previous run stopped"))
+                await self.durable()
+                if choice is FailureChoice.ABORT:
+                    return "aborted", f"stopped at '{step.id}' (outcome of the last run unknown)"
+                if choice is not FailureChoice.RERUN:
+                    self.emit(ev.StepSkipped(step_id=step.id, by_operator=True,
+                                             reason="outcome unknown after a crash; operator "
+                                                    "chose not to re-run"))
+                    self.statuses[step.id] = "skipped"
+                    i += 1
+                    continue
+            if not condition_holds(step, self.params):
+                self.emit(ev.StepSkipped(step_id=step.id, reason=f"condition '{step.when}' is "
+                                         "false"))
+                self.statuses[step.id] = "skipped"
+                i += 1
+                continue
+            decision = await self.decider.before_step(step, i)
+            if decision.action is StepAction.ABORT:
+                return "aborted", decision.reason or "stopped by the operator"
+            if decision.action is StepAction.SKIP:
+                self.emit(ev.StepSkipped(step_id=step.id, reason=decision.reason or "skipped",
+                                         by_operator=True))
+                self.statuses[step.id] = "skipped"
+                await self.durable()
+                i += 1
+                continue
+            if decision.action is StepAction.GOTO and decision.goto:
+                i = self.runbook.index(decision.goto)
+                continue
+            visits[step.id] = visits.get(step.id, 0) + 1
+            if visits[step.id] > MAX_VISITS:
+                return "failed", f"step '{step.id}' was reached {MAX_VISITS} times; stopping " \
+                                 "to avoid a loop (check its on_failure route)"
+            attempt = 0
+            while True:
+                attempt += 1
+                status, message = await self._step(step, i, attempt)
+                self.statuses[step.id] = status
+                if status in ("ok", "planned", "skipped"):
+                    break
+                if status in ("declined", "blocked"):
+                    return "aborted", message
+                if status == "aborted":
+                    return "aborted", message
+                choice = (FailureChoice.FOLLOW_RUNBOOK if self.dry_run
+                          else await self.decider.after_failure(step, status))
+                if choice is FailureChoice.RERUN:
+                    self.emit(ev.Note(step_id=step.id, text=f"operator re-runs '{step.id}'"))
+                    continue
+                break
+            if status in ("ok", "planned", "skipped"):
+                i += 1
+                continue
+            if choice is FailureChoice.SKIP:
+                self.emit(ev.StepSkipped(step_id=step.id, by_operator=True,
+                                         reason=f"operator skipped after {status}"))
+                i += 1
+                continue
+            if choice is FailureChoice.ABORT:
+                return "aborted", f"stopped by the operator after '{step.id}' {status}"
+            finished_ok = False
+            action = step.on_failure.action
+            if action is FailureAction.CONTINUE:
+                i += 1
+            elif action is FailureAction.GOTO and step.on_failure.goto:
+                i = self.runbook.index(step.on_failure.goto)
+            else:
+                return "failed", f"step '{step.id}' {status}: {message}".rstrip(": ")
+        if self.dry_run:
+            return "planned", "dry-run: nothing was executed"
+        return ("ok" if finished_ok else "completed_with_failures"), ""
+
+    async def _step(self, step: Step, index: int, attempt: int) -> tuple[str, str]:
+        self.current_step = step
+        started = time.monotonic()
+        try:
+            nodes = resolve_targets(step, self.cluster, self.params) \
+                if step.kind in (StepKind.RUN, StepKind.CHECK) or step.destructive else []
+        except TargetError as exc:
+            self.emit(ev.StepStarted(step_id=step.id, title=step.title, index=index, nodes=(),
+                                     destructive=step.destructive, attempt=attempt))
+            self.emit(ev.StepFinished(step_id=step.id, status="failed", message=str(exc)))
+            return "failed", str(exc)
+        self.emit(ev.StepStarted(step_id=step.id, title=step.title, index=index,
+                                 nodes=tuple(n.name for n in nodes),
+                                 destructive=step.destructive, attempt=attempt))
+        await self.durable()
+        status, message = await self._step_body(step, nodes)
+        self.emit(ev.StepFinished(step_id=step.id, status=status, message=message,
+                                  duration=time.monotonic() - started))
+        await self.durable()
+        self.current_step = None
+        return status, message
+
+    async def _step_body(self, step: Step, nodes: list[Node]) -> tuple[str, str]:
+        if step.kind is StepKind.INPUT:
+            return await self._input(step)
+        if step.kind is StepKind.MANUAL:
+            if self.dry_run:
+                self.emit(ev.ConfirmationRequested(step_id=step.id, what="manual", prompt="done?",
+                                                   expected="yes"))
+                return "planned", "would ask the operator to confirm the manual action"
+            instructions = self._instructions(step)
+            self.emit(ev.ConfirmationRequested(step_id=step.id, what="manual",
+                                               prompt=instructions, expected="yes"))
+            await self.durable()
+            done = await self.decider.manual_done(step, instructions)
+            self.emit(ev.ConfirmationGiven(step_id=step.id, what="manual", accepted=done,
+                                           operator=self.operator))
+            await self.durable()
+            return ("ok", "") if done else ("declined", "the operator did not confirm "
+                                                        "the manual step")
+
+        # Guards: right before the step, on the nodes it targets.
+        if step.guards:
+            if self.dry_run:
+                for g in step.guards:
+                    self.emit(ev.GuardResult(step_id=step.id, check=g.check.value, ok=True,
+                                             warn_only=g.warn,
+                                             message="dry-run: would be checked now"))
+            elif self.guards is None:
+                return "blocked", "this step declares guards but no guard checker is configured"
+            else:
+                results = await self.guards.check(self, step, nodes)
+                for r in results:
+                    self.emit(r)
+                failed = [r for r in results if not r.ok and not r.warn_only]
+                if failed:
+                    return "blocked", "; ".join(r.message for r in failed)
+
+        checkpoint_id = ""
+        if step.destructive:
+            outcome = await self._checkpoint(step, nodes)
+            if outcome is None:
+                return "blocked", "checkpoint failed and the operator aborted"
+            checkpoint_id = outcome
+            expected = confirm_expected(step, self.cluster, nodes) or self.cluster.name
+            what = ", ".join(n.name for n in nodes)
+            request = ConfirmRequest(
+                step=step, what="destructive",
+                prompt=f"'{step.title}' changes {what}. Type {expected!r} to go ahead.",
+                expected=expected, nodes=tuple(n.name for n in nodes),
+                checkpoint_id=checkpoint_id,
+                changes="\n".join(f"{n.name}: {c}" for n in nodes
+                                  for c in render_commands(step, n, self.cluster, self.params,
+                                                           self.run_id)))
+            self.emit(ev.ConfirmationRequested(step_id=step.id, what="destructive",
+                                               prompt=request.prompt, expected=expected,
+                                               nodes=request.nodes, checkpoint_id=checkpoint_id))
+            if not self.dry_run:
+                await self.durable()
+                typed = await self.decider.confirm(request)
+                accepted = typed is not None and typed.strip() == expected
+                self.emit(ev.ConfirmationGiven(step_id=step.id, what="destructive",
+                                               accepted=accepted, typed=typed or "",
+                                               operator=self.operator))
+                await self.durable()
+                if not accepted:
+                    got = "nothing" if typed is None else repr(typed)
+                    return "declined", f"confirmation refused: expected {expected!r}, got {got}"
+        elif step.confirm is not None and not self.dry_run:
+            expected = confirm_expected(step, self.cluster, nodes) or "yes"
+            request = ConfirmRequest(step=step, what="confirm",
+                                     prompt=f"Type {expected!r} to run '{step.title}'.",
+                                     expected=expected, nodes=tuple(n.name for n in nodes))
+            self.emit(ev.ConfirmationRequested(step_id=step.id, what="confirm",
+                                               prompt=request.prompt, expected=expected,
+                                               nodes=request.nodes))
+            typed = await self.decider.confirm(request)
+            accepted = typed is not None and typed.strip() == expected
+            self.emit(ev.ConfirmationGiven(step_id=step.id, what="confirm", accepted=accepted,
+                                           typed=typed or "", operator=self.operator))
+            await self.durable()
+            if not accepted:
+                return "declined", f"confirmation refused: expected {expected!r}"
+
+        outcomes = await self._fan_out(step, nodes)
+        self.outputs[step.id] = {o.node: o for o in outcomes}
+        if self.dry_run:
+            return "planned", "dry-run: nothing was executed"
+        status = _worst(o.status for o in outcomes)
+        bad = [f"{o.node}: {o.status}" for o in outcomes if o.status != "ok"]
+        if status == "ok":
+            self._verdicts(step, outcomes)
+        return status, "; ".join(bad)
+
+    async def _input(self, step: Step) -> tuple[str, str]:
+        params = [self.runbook.param(n) for n in step.params]
+        if self.dry_run:
+            self.emit(ev.ParamsSet(step_id=step.id, values={p.name: self.params.get(p.name)
+                                                            for p in params if not p.secret}))
+            return "planned", "would ask for " + ", ".join(p.name for p in params)
+        while True:
+            answer = await self.decider.ask_params(step, params, dict(self.params))
+            if answer is None:
+                return "aborted", "the operator cancelled the input"
+            problems: list[str] = []
+            values: dict[str, Any] = {}
+            for p in params:
+                raw = answer.get(p.name)
+                try:
+                    if raw is None:
+                        raise ParamValueError("a value is required")
+                    value = parse_value(p, raw) if isinstance(raw, str) else raw
+                    check_value(p, value)
+                    values[p.name] = value
+                except ParamValueError as exc:
+                    problems.append(f"{p.name}: {exc}")
+            if not problems:
+                self.params.update(values)
+                self.emit(ev.ParamsSet(step_id=step.id, values={
+                    k: ("[REDACTED]" if self.runbook.param(k).secret else v)
+                    for k, v in values.items()}))
+                await self.durable()
+                return "ok", ""
+            self.emit(ev.Note(step_id=step.id, level="error", text="; ".join(problems)))
+
+    def _instructions(self, step: Step) -> str:
+        from pverunbook.runbook.template import render_plain
+
+        values = dict(self.params)
+        values.update({"cluster": self.cluster.name, "run_id": self.run_id})
+        return render_plain(step.instructions, values)
+
+    async def _checkpoint(self, step: Step, nodes: list[Node]) -> str | None:
+        """Take and verify the step's checkpoint; None when the operator aborts after a failure."""
+        self.emit(ev.CheckpointRequested(step_id=step.id, nodes=tuple(n.name for n in nodes),
+                                         files=step.backup.files, sqlite=step.backup.sqlite,
+                                         outputs=step.backup.outputs))
+        if self.dry_run or step.backup.empty:
+            if step.backup.empty and not self.dry_run:
+                self.emit(ev.Note(step_id=step.id, level="warning",
+                                  text=f"no checkpoint: {step.no_backup_reason}"))
+            return ""
+        while True:
+            if self.checkpointer is None:
+                outcome = CheckpointOutcome(False, "", problems=[
+                    "no checkpoint store is configured for this run"])
+            else:
+                try:
+                    outcome = await self.checkpointer.take(self, step, nodes)
+                except (TransportError, OSError) as exc:
+                    outcome = CheckpointOutcome(False, "", problems=[str(exc)])
+            self.emit(ev.CheckpointTaken(step_id=step.id, checkpoint_id=outcome.checkpoint_id,
+                                         ok=outcome.ok, path=outcome.path,
+                                         items=tuple(outcome.items),
+                                         problems=tuple(outcome.problems)))
+            await self.durable()
+            if outcome.ok:
+                self.checkpoints[step.id] = outcome.checkpoint_id
+                return outcome.checkpoint_id
+            answer = await self.decider.checkpoint_failed(CheckpointFailure(
+                step=step, problems=tuple(outcome.problems),
+                checkpoint_id=outcome.checkpoint_id))
+            if answer.choice is CheckpointChoice.RETRY:
+                continue
+            if answer.choice is CheckpointChoice.OVERRIDE:
+                accepted = answer.text.strip() == OVERRIDE_PHRASE
+                self.emit(ev.ConfirmationGiven(
+                    step_id=step.id, what="checkpoint override", accepted=accepted,
+                    typed=answer.text, operator=self.operator, reason=answer.reason))
+                await self.durable()
+                if accepted:
+                    return outcome.checkpoint_id
+                self.emit(ev.Note(step_id=step.id, level="error",
+                                  text=f"override refused: type exactly '{OVERRIDE_PHRASE}'"))
+                continue
+            self.emit(ev.ConfirmationGiven(step_id=step.id, what="checkpoint override",
+                                           accepted=False, operator=self.operator,
+                                           reason="aborted after failed checkpoint"))
+            await self.durable()
+            return None
+
+    async def _fan_out(self, step: Step, nodes: list[Node]) -> list[NodeOutcome]:
+        self._cancelling = False
+        self._node_tasks = [asyncio.create_task(self._on_node(step, n), name=f"{step.id}@{n.name}")
+                            for n in nodes]
+        results = await asyncio.gather(*self._node_tasks, return_exceptions=True)
+        self._node_tasks = []
+        outcomes: list[NodeOutcome] = []
+        for node, res in zip(nodes, results, strict=True):
+            if isinstance(res, NodeOutcome):
+                outcomes.append(res)
+            elif isinstance(res, asyncio.CancelledError):
+                if not self._cancelling:
+                    raise res
+                outcomes.append(NodeOutcome(node.name, "cancelled"))
+            elif isinstance(res, TransportError):
+                self.emit(ev.Note(step_id=step.id, level="error", text=str(res)))
+                outcomes.append(NodeOutcome(node.name, "failed"))
+            elif isinstance(res, BaseException):
+                raise res
+        lost = [o for o in outcomes if o.status == "connection_lost"]
+        for o in lost:
+            await self._handle_lost(o.node, step)
+        return outcomes
+
+    async def _handle_lost(self, node_name: str, step: Step) -> None:
+        self.emit(ev.RunPaused(step_id=step.id, reason=f"connection to {node_name} lost"))
+        await self.durable()
+        if not await self.decider.connection_lost(node_name, step):
+            return
+        node = self.cluster.node(node_name)
+        for delay in RECONNECT_BACKOFF:
+            self.emit(ev.NodeConnection(node=node_name, state="reconnecting",
+                                        message=f"retrying in {delay:g}s"))
+            await asyncio.sleep(delay)
+            try:
+                await self.transport_for(node).reconnect(node)
+            except TransportError as exc:
+                self.emit(ev.NodeConnection(node=node_name, state="down", message=str(exc)))
+                continue
+            self.emit(ev.NodeConnection(node=node_name, state="connected"))
+            return
+        self.emit(ev.NodeConnection(node=node_name, state="down",
+                                    message="gave up reconnecting; check the node's network "
+                                            "and SSH, then resume the run"))
+
+    async def _on_node(self, step: Step, node: Node) -> NodeOutcome:
+        transport = self.transport_for(node)
+        buf = _OutputBuffer(self, step.id, node.name)
+        outcome = NodeOutcome(node.name, "ok")
+        commands = render_commands(step, node, self.cluster, self.params, self.run_id)
+        for idx, command in enumerate(commands):
+            self.emit(ev.CommandStarted(step_id=step.id, node=node.name, command=command,
+                                        index=idx, timeout=step.timeout))
+            await self.durable()
+            started = time.monotonic()
+            try:
+                result = await transport.run(node, command, timeout=step.timeout,
+                                             on_output=buf.feed)
+            except asyncio.CancelledError:
+                buf.flush()
+                self.emit(ev.CommandFinished(step_id=step.id, node=node.name, command=command,
+                                             index=idx, exit_status=None, cancelled=True,
+                                             duration=time.monotonic() - started))
+                raise
+            except TransportError as exc:
+                result = CommandResult(None, time.monotonic() - started, error=str(exc),
+                                       connection_lost=_is_lost(exc))
+            buf.flush()
+            outcome.results.append(result)
+            self.emit(ev.CommandFinished(
+                step_id=step.id, node=node.name, command=command, index=idx,
+                exit_status=result.exit_status, duration=result.duration,
+                timed_out=result.timed_out, cancelled=result.cancelled,
+                connection_lost=result.connection_lost, error=result.error,
+                dry_run=result.dry_run))
+            if result.connection_lost:
+                self.emit(ev.NodeConnection(node=node.name, state="lost", message=result.error))
+                outcome.status = "connection_lost"
+                break
+            if result.dry_run:
+                outcome.status = "planned"
+                continue
+            if result.timed_out:
+                outcome.status = "timed_out"
+                break
+            if result.cancelled:
+                outcome.status = "cancelled"
+                break
+            if result.error or result.exit_status not in step.ok_exit:
+                outcome.status = "failed"
+                break
+        outcome.stdout, outcome.stderr = buf.text("stdout"), buf.text("stderr")
+        if outcome.status == "ok":
+            for exp in step.expect:
+                if exp.nodes and node.name not in exp.nodes:
+                    continue
+                text = {Stream.STDOUT: outcome.stdout, Stream.STDERR: outcome.stderr}.get(
+                    exp.stream, outcome.stdout + outcome.stderr)
+                if exp.match is not None:
+                    ok = re.search(exp.match, text, re.M) is not None
+                else:
+                    ok = re.search(exp.absent or "", text, re.M) is None
+                self.emit(ev.ExpectationResult(step_id=step.id, node=node.name,
+                                               description=exp.describe(), ok=ok,
+                                               message="" if ok else exp.message))
+                if not ok:
+                    outcome.status = "failed"
+        return outcome
+
+    def _verdicts(self, step: Step, outcomes: list[NodeOutcome]) -> None:
+        if not step.verdict:
+            return
+        try:
+            from pverunbook.pve import verdicts
+        except ImportError:
+            return
+        single = getattr(verdicts, "VERDICTS", {})
+        cross = getattr(verdicts, "CROSS_NODE_VERDICTS", {})
+        findings: list[tuple[str | None, Any]] = []
+        try:
+            if step.verdict in single:
+                for o in outcomes:
+                    findings += [(o.node, f) for f in single[step.verdict](o.stdout)]
+            elif step.verdict in cross:
+                findings += [(None, f) for f in cross[step.verdict](
+                    {o.node: o.stdout for o in outcomes})]
+        except Exception as exc:  # a parser bug must not kill a recovery run
+            self.emit(ev.Note(step_id=step.id, level="warning",
+                              text=f"verdict '{step.verdict}' could not read the output: {exc}"))
+            return
+        for node, f in findings:
+            self.emit(ev.Finding(step_id=step.id, node=getattr(f, "node", None) or node,
+                                 severity=str(getattr(f, "severity", "info")),
+                                 title=str(getattr(f, "title", f)),
+                                 detail=str(getattr(f, "detail", "") or ""),
+                                 evidence=str(getattr(f, "evidence", "") or "")))
+
+
+def _is_lost(exc: TransportError) -> bool:
+    from pverunbook.transport.base import ConnectionLost
+
+    return isinstance(exc, ConnectionLost)
+
+
+def _worst(statuses: Any) -> str:
+    worst = "ok"
+    for s in statuses:
+        if STATUS_ORDER.index(s) < STATUS_ORDER.index(worst):
+            worst = s
+    return worst
+
+
+def _whoami() -> str:
+    try:
+        return getpass.getuser()
+    except Exception:
+        return "unknown"

@@ -1,0 +1,253 @@
+"""Typed events: the only thing the engine tells the world.
+
+The TUI, the headless CLI, the journal and the tests all consume the same stream. Every event is a
+frozen dataclass with a ``kind`` and round-trips through JSON (``to_dict``/``event_from_dict``),
+which is what makes the journal the single source for resume and for the incident report.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
+
+
+@dataclass(frozen=True, kw_only=True)
+class Event:
+    kind: ClassVar[str] = "event"
+    ts: float = field(default_factory=time.time)
+
+    def to_dict(self) -> dict[str, Any]:
+        d = {"kind": self.kind}
+        for f in dataclasses.fields(self):
+            v = getattr(self, f.name)
+            d[f.name] = list(v) if isinstance(v, tuple) else v
+        return d
+
+
+@dataclass(frozen=True, kw_only=True)
+class RunStarted(Event):
+    kind: ClassVar[str] = "run_started"
+    run_id: str
+    runbook_id: str
+    runbook_title: str
+    runbook_path: str
+    mode: str
+    cluster: str
+    nodes: tuple[str, ...]
+    params: dict[str, Any]
+    resumed: bool = False
+    operator: str = ""
+
+
+@dataclass(frozen=True, kw_only=True)
+class StepStarted(Event):
+    kind: ClassVar[str] = "step_started"
+    step_id: str
+    title: str
+    index: int
+    nodes: tuple[str, ...]
+    destructive: bool = False
+    attempt: int = 1
+
+
+@dataclass(frozen=True, kw_only=True)
+class CommandStarted(Event):
+    kind: ClassVar[str] = "command_started"
+    step_id: str
+    node: str
+    command: str
+    index: int
+    timeout: float
+
+
+@dataclass(frozen=True, kw_only=True)
+class OutputChunk(Event):
+    kind: ClassVar[str] = "output"
+    step_id: str
+    node: str
+    stream: str
+    text: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class CommandFinished(Event):
+    kind: ClassVar[str] = "command_finished"
+    step_id: str
+    node: str
+    command: str
+    index: int
+    exit_status: int | None
+    duration: float
+    timed_out: bool = False
+    cancelled: bool = False
+    connection_lost: bool = False
+    error: str = ""
+    dry_run: bool = False
+
+    @property
+    def outcome(self) -> str:
+        if self.dry_run:
+            return "not run (dry-run)"
+        if self.connection_lost:
+            return "connection lost"
+        if self.timed_out:
+            return f"timed out after {self.duration:.1f}s"
+        if self.cancelled:
+            return "cancelled"
+        if self.error:
+            return f"error: {self.error}"
+        return f"exit {self.exit_status}"
+
+
+@dataclass(frozen=True, kw_only=True)
+class ExpectationResult(Event):
+    kind: ClassVar[str] = "expectation"
+    step_id: str
+    node: str
+    description: str
+    ok: bool
+    message: str = ""
+
+
+@dataclass(frozen=True, kw_only=True)
+class Finding(Event):
+    kind: ClassVar[str] = "finding"
+    step_id: str
+    node: str | None
+    severity: str
+    title: str
+    detail: str = ""
+    evidence: str = ""
+
+
+@dataclass(frozen=True, kw_only=True)
+class GuardResult(Event):
+    kind: ClassVar[str] = "guard"
+    step_id: str
+    check: str
+    ok: bool
+    warn_only: bool
+    message: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class ConfirmationRequested(Event):
+    kind: ClassVar[str] = "confirmation_requested"
+    step_id: str
+    what: str
+    prompt: str
+    expected: str
+    nodes: tuple[str, ...] = ()
+    checkpoint_id: str = ""
+
+
+@dataclass(frozen=True, kw_only=True)
+class ConfirmationGiven(Event):
+    kind: ClassVar[str] = "confirmation_given"
+    step_id: str
+    what: str
+    accepted: bool
+    typed: str = ""
+    operator: str = ""
+    reason: str = ""
+
+
+@dataclass(frozen=True, kw_only=True)
+class ParamsSet(Event):
+    kind: ClassVar[str] = "params_set"
+    step_id: str
+    values: dict[str, Any]
+
+
+@dataclass(frozen=True, kw_only=True)
+class CheckpointRequested(Event):
+    kind: ClassVar[str] = "checkpoint_requested"
+    step_id: str
+    nodes: tuple[str, ...]
+    files: tuple[str, ...] = ()
+    sqlite: tuple[str, ...] = ()
+    outputs: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, kw_only=True)
+class CheckpointTaken(Event):
+    kind: ClassVar[str] = "checkpoint_taken"
+    step_id: str
+    checkpoint_id: str
+    ok: bool
+    path: str = ""
+    items: tuple[dict[str, Any], ...] = ()
+    problems: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, kw_only=True)
+class StepFinished(Event):
+    kind: ClassVar[str] = "step_finished"
+    step_id: str
+    status: str
+    message: str = ""
+    duration: float = 0.0
+
+
+@dataclass(frozen=True, kw_only=True)
+class StepSkipped(Event):
+    kind: ClassVar[str] = "step_skipped"
+    step_id: str
+    reason: str
+    by_operator: bool = False
+
+
+@dataclass(frozen=True, kw_only=True)
+class NodeConnection(Event):
+    """A node's link to us changed: lost mid-command, reconnecting, back."""
+
+    kind: ClassVar[str] = "node_connection"
+    node: str
+    state: str
+    message: str = ""
+
+
+@dataclass(frozen=True, kw_only=True)
+class RunPaused(Event):
+    kind: ClassVar[str] = "run_paused"
+    step_id: str
+    reason: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class Note(Event):
+    """Free text for the journal: an operator's remark, a restore, a warning."""
+
+    kind: ClassVar[str] = "note"
+    text: str
+    step_id: str = ""
+    level: str = "info"
+
+
+@dataclass(frozen=True, kw_only=True)
+class RunFinished(Event):
+    kind: ClassVar[str] = "run_finished"
+    status: str
+    message: str = ""
+    duration: float = 0.0
+
+
+EVENT_TYPES: dict[str, type[Event]] = {
+    cls.kind: cls
+    for cls in (RunStarted, StepStarted, CommandStarted, OutputChunk, CommandFinished,
+                ExpectationResult, Finding, GuardResult, ConfirmationRequested, ConfirmationGiven,
+                ParamsSet, CheckpointRequested, CheckpointTaken, StepFinished, StepSkipped,
+                NodeConnection, RunPaused, Note, RunFinished)
+}
+
+
+def event_from_dict(d: dict[str, Any]) -> Event:
+    cls = EVENT_TYPES[d["kind"]]
+    names = {f.name: f for f in dataclasses.fields(cls)}
+    kwargs: dict[str, Any] = {}
+    for k, v in d.items():
+        if k in names:
+            kwargs[k] = tuple(v) if isinstance(v, list) else v
+    return cls(**kwargs)

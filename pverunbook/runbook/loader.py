@@ -1,0 +1,420 @@
+"""TOML → ``Runbook``, collecting every error with ``file:line:col`` instead of stopping at one.
+
+Strict on purpose: an unknown key is far more likely a typo (``destrutive = true``) than an
+extension, and a typo that silently disables a safety flag is the worst kind of bug here.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import tomlkit
+import tomlkit.exceptions
+
+from pverunbook.runbook.model import (
+    Backup,
+    Expectation,
+    FailureAction,
+    Guard,
+    GuardKind,
+    OnFailure,
+    Param,
+    ParamType,
+    Pos,
+    Runbook,
+    Step,
+    StepKind,
+    Stream,
+)
+from pverunbook.runbook.positions import KeyPath, key_positions, nearest
+from pverunbook.runbook.template import BUILTIN_VARS, placeholders
+
+ID_RE = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
+PARAM_RE = re.compile(r"^[a-z_][a-z0-9_]*$")
+
+
+@dataclass(frozen=True)
+class LoadError:
+    pos: Pos
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.pos}: {self.message}"
+
+
+class RunbookError(Exception):
+    """Raised with every problem found in one file; ``str()`` gives one ``file:line:col`` each."""
+
+    def __init__(self, errors: list[LoadError]) -> None:
+        self.errors = errors
+        super().__init__("\n".join(str(e) for e in errors))
+
+
+TOP_KEYS = {"id", "title", "summary", "version", "tags", "explain", "params", "steps"}
+PARAM_KEYS = {"name", "type", "prompt", "default", "min", "max", "regex", "choices", "secret",
+              "help"}
+STEP_KEYS = {"id", "title", "kind", "targets", "commands", "timeout", "ok_exit", "expect",
+             "on_failure", "destructive", "confirm", "backup", "no_backup_reason", "guards",
+             "verdict", "params", "instructions", "explain", "hint", "when", "lint_ok"}
+EXPECT_KEYS = {"match", "absent", "stream", "nodes", "message"}
+BACKUP_KEYS = {"files", "sqlite", "outputs"}
+GUARD_KEYS = {"check", "within", "command", "warn", "message"}
+
+
+class _Ctx:
+    def __init__(self, file: str, text: str) -> None:
+        self.file = file
+        self.positions = key_positions(text)
+        self.errors: list[LoadError] = []
+
+    def pos(self, path: KeyPath) -> Pos:
+        line, col = nearest(self.positions, path)
+        return Pos(self.file, line, col)
+
+    def err(self, path: KeyPath, message: str) -> None:
+        self.errors.append(LoadError(self.pos(path), message))
+
+    def table(self, data: Any, path: KeyPath, allowed: set[str], what: str) -> dict[str, Any]:
+        if not isinstance(data, dict):
+            self.err(path, f"{what} must be a table, got {_tname(data)}")
+            return {}
+        for key in data:
+            if key not in allowed:
+                hint = _did_you_mean(key, allowed)
+                self.err(path + (key,), f"unknown key '{key}' in {what}{hint}")
+        return data
+
+    def get(self, data: dict[str, Any], key: str, path: KeyPath, kind: type | tuple[type, ...],
+            default: Any = None, required: bool = False) -> Any:
+        if key not in data:
+            if required:
+                self.err(path, f"missing required key '{key}'")
+            return default
+        value = data[key]
+        kinds = kind if isinstance(kind, tuple) else (kind,)
+        # bool is an int subclass in Python but never an int in TOML.
+        ok = False if isinstance(value, bool) and bool not in kinds else isinstance(value, kinds)
+        if not ok:
+            want = " or ".join(_TYPE_NAMES.get(k, k.__name__) for k in kinds)
+            self.err(path + (key,), f"'{key}' must be {want}, got {_tname(value)}")
+            return default
+        return value
+
+    def str_list(self, data: dict[str, Any], key: str, path: KeyPath,
+                 allow_str: bool = True) -> tuple[str, ...]:
+        value = data.get(key)
+        if value is None:
+            return ()
+        if isinstance(value, str) and allow_str:
+            return (value,)
+        if isinstance(value, list) and all(isinstance(v, str) for v in value):
+            return tuple(value)
+        self.err(path + (key,), f"'{key}' must be a list of strings, got {_tname(value)}")
+        return ()
+
+
+_TYPE_NAMES: dict[type, str] = {str: "a string", int: "an integer", float: "a number",
+                                bool: "true or false", list: "a list", dict: "a table"}
+
+
+def _tname(value: Any) -> str:
+    if isinstance(value, bool):
+        return "a boolean"
+    return _TYPE_NAMES.get(type(value), type(value).__name__)
+
+
+def _did_you_mean(key: str, allowed: set[str]) -> str:
+    import difflib
+
+    close = difflib.get_close_matches(key, sorted(allowed), n=1)
+    return f" (did you mean '{close[0]}'?)" if close else ""
+
+
+def load_file(path: str | Path) -> Runbook:
+    p = Path(path)
+    try:
+        text = p.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise RunbookError([LoadError(Pos(str(p), 1, 1), f"cannot read runbook: {exc}")]) from exc
+    return load_text(text, str(p), path=p)
+
+
+def load_text(text: str, file: str = "<runbook>", path: Path | None = None) -> Runbook:
+    try:
+        doc = tomlkit.parse(text)
+    except tomlkit.exceptions.ParseError as exc:
+        msg = str(exc)
+        msg = re.sub(r" at line \d+ col \d+$", "", msg)
+        raise RunbookError(
+            [LoadError(Pos(file, exc.line, exc.col), f"TOML syntax error: {msg}")]
+        ) from exc
+    ctx = _Ctx(file, text)
+    runbook = _build(ctx, doc.unwrap(), path)
+    if ctx.errors or runbook is None:
+        ctx.errors.sort(key=lambda e: (e.pos.line, e.pos.col))
+        raise RunbookError(ctx.errors)
+    return runbook
+
+
+def _build(ctx: _Ctx, data: dict[str, Any], path: Path | None) -> Runbook | None:
+    top = ctx.table(data, (), TOP_KEYS, "the runbook")
+    rid = ctx.get(top, "id", (), str, "", required=True)
+    if rid and not ID_RE.match(rid):
+        ctx.err(("id",), f"runbook id '{rid}' must be lower-case letters, digits, '-' or '_'")
+    title = ctx.get(top, "title", (), str, "", required=True)
+    summary = ctx.get(top, "summary", (), str, "")
+    version = ctx.get(top, "version", (), str, "1")
+    tags = ctx.str_list(top, "tags", (), allow_str=False)
+    explain = ctx.get(top, "explain", (), str, "")
+
+    params: list[Param] = []
+    raw_params = ctx.get(top, "params", (), list, [])
+    seen_params: set[str] = set()
+    for i, raw in enumerate(raw_params):
+        param = _param(ctx, raw, ("params", i))
+        if param is None:
+            continue
+        if param.name in seen_params:
+            ctx.err(("params", i, "name"), f"duplicate parameter '{param.name}'")
+        if param.name in BUILTIN_VARS:
+            ctx.err(("params", i, "name"),
+                    f"parameter '{param.name}' shadows the built-in variable of that name")
+        seen_params.add(param.name)
+        params.append(param)
+
+    steps: list[Step] = []
+    raw_steps = ctx.get(top, "steps", (), list, [])
+    if not raw_steps and "steps" not in top:
+        ctx.err((), "a runbook needs at least one [[steps]] table")
+    seen_steps: dict[str, KeyPath] = {}
+    for i, raw in enumerate(raw_steps):
+        step = _step(ctx, raw, ("steps", i), seen_params)
+        if step is None:
+            continue
+        if step.id in seen_steps:
+            first = ctx.pos(seen_steps[step.id])
+            ctx.err(("steps", i, "id"),
+                    f"duplicate step id '{step.id}' (first defined at line {first.line})")
+        else:
+            seen_steps[step.id] = ("steps", i, "id")
+        steps.append(step)
+
+    for i, step in enumerate(steps):
+        if step.on_failure.goto and step.on_failure.goto not in seen_steps:
+            ctx.err(("steps", i, "on_failure"),
+                    f"on_failure goes to unknown step '{step.on_failure.goto}'")
+    if ctx.errors:
+        return None
+    return Runbook(id=rid, title=title, summary=summary, version=version, tags=tags,
+                   explain=explain, params=tuple(params), steps=tuple(steps), path=path)
+
+
+def _param(ctx: _Ctx, raw: Any, path: KeyPath) -> Param | None:
+    d = ctx.table(raw, path, PARAM_KEYS, "a parameter")
+    name = ctx.get(d, "name", path, str, "", required=True)
+    if name and not PARAM_RE.match(name):
+        ctx.err(path + ("name",), f"parameter name '{name}' must match [a-z_][a-z0-9_]*")
+    type_s = ctx.get(d, "type", path, str, "str")
+    try:
+        ptype = ParamType(type_s)
+    except ValueError:
+        ctx.err(path + ("type",), f"parameter type '{type_s}' must be one of int, str, bool, "
+                "choice")
+        return None
+    prompt = ctx.get(d, "prompt", path, str, name)
+    choices = ctx.str_list(d, "choices", path, allow_str=False)
+    if ptype is ParamType.CHOICE and not choices:
+        ctx.err(path, f"choice parameter '{name}' needs a 'choices' list")
+    regex = ctx.get(d, "regex", path, str)
+    if regex is not None:
+        try:
+            re.compile(regex)
+        except re.error as exc:
+            ctx.err(path + ("regex",), f"invalid regex: {exc}")
+    default = d.get("default")
+    want: dict[ParamType, type | tuple[type, ...]] = {
+        ParamType.INT: int, ParamType.STR: str, ParamType.BOOL: bool, ParamType.CHOICE: str}
+    if default is not None:
+        default = ctx.get(d, "default", path, want[ptype])
+    param = Param(
+        name=name, type=ptype, prompt=prompt, default=default,
+        min=ctx.get(d, "min", path, int), max=ctx.get(d, "max", path, int), regex=regex,
+        choices=choices, secret=ctx.get(d, "secret", path, bool, False),
+        help=ctx.get(d, "help", path, str, ""), pos=ctx.pos(path),
+    )
+    if default is not None and not ctx.errors:
+        from pverunbook.runbook.params import ParamValueError, check_value
+
+        try:
+            check_value(param, default)
+        except ParamValueError as exc:
+            ctx.err(path + ("default",), f"default of '{name}' is invalid: {exc}")
+    return param
+
+
+def _step(ctx: _Ctx, raw: Any, path: KeyPath, params: set[str]) -> Step | None:
+    d = ctx.table(raw, path, STEP_KEYS, "a step")
+    sid = ctx.get(d, "id", path, str, "", required=True)
+    if sid and not ID_RE.match(sid):
+        ctx.err(path + ("id",), f"step id '{sid}' must be lower-case letters, digits, '-' or '_'")
+    title = ctx.get(d, "title", path, str, sid, required=True)
+    kind_s = ctx.get(d, "kind", path, str, "run")
+    try:
+        kind = StepKind(kind_s)
+    except ValueError:
+        ctx.err(path + ("kind",), f"step kind '{kind_s}' must be one of run, check, manual, input")
+        kind = StepKind.RUN
+    targets = ctx.str_list(d, "targets", path) or ("all",)
+    commands = ctx.str_list(d, "commands", path)
+    if kind in (StepKind.RUN, StepKind.CHECK) and not commands:
+        ctx.err(path, f"{kind.value} step '{sid}' needs at least one command in 'commands'")
+    if kind in (StepKind.MANUAL, StepKind.INPUT) and commands:
+        ctx.err(path + ("commands",), f"a {kind.value} step runs no commands")
+    timeout = ctx.get(d, "timeout", path, (int, float), 30.0)
+    if timeout is not None and not 0 < timeout <= 86400:
+        ctx.err(path + ("timeout",), "timeout must be between 0 and 86400 seconds")
+        timeout = 30.0
+    ok_exit_raw = d.get("ok_exit", [0])
+    if isinstance(ok_exit_raw, int) and not isinstance(ok_exit_raw, bool):
+        ok_exit_raw = [ok_exit_raw]
+    if not (isinstance(ok_exit_raw, list) and all(isinstance(x, int) and not isinstance(x, bool)
+                                                   for x in ok_exit_raw)):
+        ctx.err(path + ("ok_exit",), "'ok_exit' must be an integer or a list of integers")
+        ok_exit_raw = [0]
+
+    expect: list[Expectation] = []
+    for j, raw_e in enumerate(ctx.get(d, "expect", path, list, [])):
+        ep = path + ("expect", j)
+        e = ctx.table(raw_e, ep, EXPECT_KEYS, "an expectation")
+        match = ctx.get(e, "match", ep, str)
+        absent = ctx.get(e, "absent", ep, str)
+        if (match is None) == (absent is None):
+            ctx.err(ep, "an expectation needs exactly one of 'match' or 'absent'")
+        for key, rx in (("match", match), ("absent", absent)):
+            if rx is not None:
+                try:
+                    re.compile(rx)
+                except re.error as exc:
+                    ctx.err(ep + (key,), f"invalid regex: {exc}")
+        stream_s = ctx.get(e, "stream", ep, str, "both")
+        try:
+            stream = Stream(stream_s)
+        except ValueError:
+            ctx.err(ep + ("stream",), "stream must be stdout, stderr or both")
+            stream = Stream.BOTH
+        expect.append(Expectation(match=match, absent=absent, stream=stream,
+                                  nodes=ctx.str_list(e, "nodes", ep),
+                                  message=ctx.get(e, "message", ep, str, ""), pos=ctx.pos(ep)))
+
+    on_failure = OnFailure()
+    of = ctx.get(d, "on_failure", path, str, "stop")
+    if of in ("stop", "continue"):
+        on_failure = OnFailure(FailureAction(of))
+    elif of.startswith("goto:") and ID_RE.match(of[5:]):
+        on_failure = OnFailure(FailureAction.GOTO, of[5:])
+    else:
+        ctx.err(path + ("on_failure",),
+                f"on_failure '{of}' must be 'stop', 'continue' or 'goto:<step id>'")
+
+    backup = Backup()
+    if "backup" in d:
+        bp = path + ("backup",)
+        b = ctx.table(d["backup"], bp, BACKUP_KEYS, "a backup")
+        backup = Backup(files=ctx.str_list(b, "files", bp, allow_str=False),
+                        sqlite=ctx.str_list(b, "sqlite", bp, allow_str=False),
+                        outputs=ctx.str_list(b, "outputs", bp, allow_str=False))
+        for key, items in (("files", backup.files), ("sqlite", backup.sqlite)):
+            for item in items:
+                if not item.startswith("/"):
+                    ctx.err(bp + (key,), f"backup path '{item}' must be absolute")
+
+    guards: list[Guard] = []
+    for j, raw_g in enumerate(ctx.get(d, "guards", path, list, [])):
+        gp = path + ("guards", j)
+        g = ctx.table(raw_g, gp, GUARD_KEYS, "a guard")
+        check_s = ctx.get(g, "check", gp, str, "", required=True)
+        try:
+            check = GuardKind(check_s)
+        except ValueError:
+            ctx.err(gp + ("check",), f"unknown guard '{check_s}' (one of "
+                    f"{', '.join(k.value for k in GuardKind)})")
+            continue
+        command = ctx.get(g, "command", gp, str)
+        if check is GuardKind.COMMAND and not command:
+            ctx.err(gp, "a 'command' guard needs a 'command'")
+        guards.append(Guard(check=check, within=float(ctx.get(g, "within", gp, (int, float), 5.0)),
+                            command=command, warn=ctx.get(g, "warn", gp, bool, False),
+                            message=ctx.get(g, "message", gp, str, ""), pos=ctx.pos(gp)))
+
+    destructive = ctx.get(d, "destructive", path, bool, False)
+    confirm = ctx.get(d, "confirm", path, str)
+    if confirm is not None and confirm not in ("cluster", "node") and not confirm.strip():
+        ctx.err(path + ("confirm",), "confirm must be 'cluster', 'node' or a phrase to type")
+    step_params = ctx.str_list(d, "params", path, allow_str=False)
+    for name in step_params:
+        if name not in params:
+            ctx.err(path + ("params",), f"step asks for unknown parameter '{name}'")
+    if kind is StepKind.INPUT and not step_params:
+        ctx.err(path, "an input step needs 'params' naming what to ask")
+    instructions = ctx.get(d, "instructions", path, str, "")
+    if kind is StepKind.MANUAL and not instructions:
+        ctx.err(path, "a manual step needs 'instructions' telling the operator what to do")
+    no_backup_reason = ctx.get(d, "no_backup_reason", path, str, "")
+    if destructive and backup.empty and not no_backup_reason.strip():
+        ctx.err(path + ("destructive",),
+                f"destructive step '{sid}' declares no [steps.backup]; add one, or say why none "
+                "is possible in 'no_backup_reason'")
+    when = ctx.get(d, "when", path, str)
+    if when is not None:
+        name = when.lstrip("!").split("==")[0].split("!=")[0].strip()
+        if name not in params:
+            ctx.err(path + ("when",), f"'when' refers to unknown parameter '{name}'")
+
+    # Every placeholder must name a parameter or a built-in variable.
+    texts: list[tuple[KeyPath, str]] = [(path + ("commands",), c) for c in commands]
+    texts += [(path + ("targets",), t) for t in targets]
+    texts += [(path + ("backup",), c) for c in backup.files + backup.sqlite + backup.outputs]
+    texts += [(path + ("instructions",), instructions)]
+    texts += [(path + ("guards",), g.command or "") for g in guards]
+    for where, text in texts:
+        try:
+            names = placeholders(text)
+        except ValueError as exc:
+            ctx.err(where, str(exc))
+            continue
+        for name in names:
+            if name not in params and name not in BUILTIN_VARS:
+                ctx.err(where, f"unknown placeholder '{{{{{name}}}}}' (parameters: "
+                        f"{', '.join(sorted(params)) or 'none'}; built-ins: "
+                        f"{', '.join(sorted(BUILTIN_VARS))})")
+
+    verdict = ctx.get(d, "verdict", path, str)
+    if verdict is not None:
+        known = _known_verdicts()
+        if known is not None and verdict not in known:
+            ctx.err(path + ("verdict",), f"unknown verdict '{verdict}' (known: "
+                    f"{', '.join(sorted(known))})")
+    return Step(
+        id=sid, title=title, kind=kind, targets=targets, commands=commands,
+        timeout=float(timeout), ok_exit=tuple(ok_exit_raw), expect=tuple(expect),
+        on_failure=on_failure, destructive=destructive, confirm=confirm, backup=backup,
+        no_backup_reason=no_backup_reason, guards=tuple(guards), verdict=verdict,
+        params=step_params, instructions=instructions,
+        explain=ctx.get(d, "explain", path, str, ""), hint=ctx.get(d, "hint", path, str, ""),
+        when=when, lint_ok=ctx.str_list(d, "lint_ok", path, allow_str=False),
+        pos=ctx.pos(path),
+    )
+
+
+def _known_verdicts() -> set[str] | None:
+    """Names a step may use in ``verdict``; None when the verdict library is unavailable."""
+    try:
+        from pverunbook.pve import verdicts
+    except ImportError:
+        return None
+    single = getattr(verdicts, "VERDICTS", {})
+    cross = getattr(verdicts, "CROSS_NODE_VERDICTS", {})
+    return set(single) | set(cross)

@@ -1,0 +1,183 @@
+"""The runbook as plain typed data: what the loader produces and the engine consumes.
+
+Nothing here does I/O or knows about TOML; positions (``Pos``) are kept so that every later error
+(lint, plan, run) can still point at ``file:line:col``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+from pathlib import Path
+
+
+@dataclass(frozen=True)
+class Pos:
+    """Where something was written: 1-based line and column in a file."""
+
+    file: str
+    line: int
+    col: int
+
+    def __str__(self) -> str:
+        return f"{self.file}:{self.line}:{self.col}"
+
+
+class ParamType(StrEnum):
+    INT = "int"
+    STR = "str"
+    BOOL = "bool"
+    CHOICE = "choice"
+
+
+@dataclass(frozen=True)
+class Param:
+    name: str
+    type: ParamType
+    prompt: str
+    default: int | str | bool | None = None
+    min: int | None = None
+    max: int | None = None
+    regex: str | None = None
+    choices: tuple[str, ...] = ()
+    secret: bool = False
+    help: str = ""
+    pos: Pos | None = None
+
+
+class StepKind(StrEnum):
+    RUN = "run"
+    CHECK = "check"
+    MANUAL = "manual"
+    INPUT = "input"
+
+
+class FailureAction(StrEnum):
+    STOP = "stop"
+    CONTINUE = "continue"
+    GOTO = "goto"
+
+
+@dataclass(frozen=True)
+class OnFailure:
+    action: FailureAction = FailureAction.STOP
+    goto: str | None = None
+
+    def __str__(self) -> str:
+        return f"goto {self.goto}" if self.action is FailureAction.GOTO else self.action.value
+
+
+class Stream(StrEnum):
+    STDOUT = "stdout"
+    STDERR = "stderr"
+    BOTH = "both"
+
+
+@dataclass(frozen=True)
+class Expectation:
+    """A regex that must (``match``) or must not (``absent``) appear in a node's output."""
+
+    match: str | None = None
+    absent: str | None = None
+    stream: Stream = Stream.BOTH
+    nodes: tuple[str, ...] = ()
+    message: str = ""
+    pos: Pos | None = None
+
+    def describe(self) -> str:
+        where = f" on {', '.join(self.nodes)}" if self.nodes else ""
+        if self.match is not None:
+            return f"output matches /{self.match}/{where}"
+        return f"output does not match /{self.absent}/{where}"
+
+
+@dataclass(frozen=True)
+class Backup:
+    """What a checkpoint must capture on every target node before the step runs."""
+
+    files: tuple[str, ...] = ()
+    sqlite: tuple[str, ...] = ()
+    outputs: tuple[str, ...] = ()
+
+    @property
+    def empty(self) -> bool:
+        return not (self.files or self.sqlite or self.outputs)
+
+
+class GuardKind(StrEnum):
+    QUORATE = "quorate"
+    NOT_QUORATE = "not-quorate"
+    PVE_WRITABLE = "pve-writable"
+    COROSYNC_RUNNING = "corosync-running"
+    SAME_CONFIG_VERSION = "same-config-version"
+    NO_HA_RESOURCES = "no-ha-resources"
+    COMMAND = "command"
+
+
+@dataclass(frozen=True)
+class Guard:
+    """A precondition checked right before a step runs; ``warn`` guards only inform."""
+
+    check: GuardKind
+    within: float = 5.0
+    command: str | None = None
+    warn: bool = False
+    message: str = ""
+    pos: Pos | None = None
+
+
+@dataclass(frozen=True)
+class Step:
+    id: str
+    title: str
+    kind: StepKind
+    targets: tuple[str, ...] = ("all",)
+    commands: tuple[str, ...] = ()
+    timeout: float = 30.0
+    ok_exit: tuple[int, ...] = (0,)
+    expect: tuple[Expectation, ...] = ()
+    on_failure: OnFailure = field(default_factory=OnFailure)
+    destructive: bool = False
+    confirm: str | None = None
+    backup: Backup = field(default_factory=Backup)
+    no_backup_reason: str = ""
+    guards: tuple[Guard, ...] = ()
+    verdict: str | None = None
+    params: tuple[str, ...] = ()
+    instructions: str = ""
+    explain: str = ""
+    hint: str = ""
+    when: str | None = None
+    lint_ok: tuple[str, ...] = ()
+    pos: Pos | None = None
+
+
+@dataclass(frozen=True)
+class Runbook:
+    id: str
+    title: str
+    summary: str
+    version: str
+    tags: tuple[str, ...]
+    explain: str
+    params: tuple[Param, ...]
+    steps: tuple[Step, ...]
+    path: Path | None = None
+
+    def step(self, step_id: str) -> Step:
+        for s in self.steps:
+            if s.id == step_id:
+                return s
+        raise KeyError(step_id)
+
+    def index(self, step_id: str) -> int:
+        for i, s in enumerate(self.steps):
+            if s.id == step_id:
+                return i
+        raise KeyError(step_id)
+
+    def param(self, name: str) -> Param:
+        for p in self.params:
+            if p.name == name:
+                return p
+        raise KeyError(name)

@@ -1,0 +1,95 @@
+"""Run commands on this machine: the ``--local`` target and the engine's own tests."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import signal
+import time
+from pathlib import Path
+
+from pverunbook.inventory import Node
+from pverunbook.transport.base import CommandResult, OutputCallback, Transport, TransportError
+
+
+async def _pump(stream: asyncio.StreamReader | None, name: str, on_output: OutputCallback) -> None:
+    if stream is None:
+        return
+    while True:
+        chunk = await stream.read(65536)
+        if not chunk:
+            return
+        on_output(name, chunk.decode("utf-8", errors="replace"))
+
+
+class LocalTransport(Transport):
+    mode = "local"
+
+    async def run(self, node: Node, command: str, *, timeout: float,
+                  on_output: OutputCallback) -> CommandResult:
+        start = time.monotonic()
+        # A new session makes the command a process group we can kill whole: `sleep` started by
+        # `sh -c` must not outlive a timeout.
+        proc = await asyncio.create_subprocess_exec(
+            "/bin/sh", "-c", command, stdin=asyncio.subprocess.DEVNULL,
+            stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+            start_new_session=True)
+        pumps = asyncio.gather(_pump(proc.stdout, "stdout", on_output),
+                               _pump(proc.stderr, "stderr", on_output))
+        try:
+            async with asyncio.timeout(timeout):
+                await pumps
+                status = await proc.wait()
+        except TimeoutError:
+            await self._kill(proc, pumps)
+            return CommandResult(None, time.monotonic() - start, timed_out=True)
+        except asyncio.CancelledError:
+            await self._kill(proc, pumps)
+            raise
+        return CommandResult(status, time.monotonic() - start)
+
+    @staticmethod
+    async def _kill(proc: asyncio.subprocess.Process, pumps: asyncio.Future[object]) -> None:
+        for sig in (signal.SIGTERM, signal.SIGKILL):
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(proc.pid, sig)
+            try:
+                async with asyncio.timeout(2):
+                    await proc.wait()
+                break
+            except TimeoutError:
+                continue
+        pumps.cancel()
+        with contextlib.suppress(asyncio.CancelledError, Exception):
+            await pumps
+
+    async def read_file(self, node: Node, path: str, *, timeout: float) -> bytes:
+        try:
+            async with asyncio.timeout(timeout):
+                return await asyncio.to_thread(Path(path).read_bytes)
+        except TimeoutError as exc:
+            raise TransportError(node.name, f"reading {path} timed out after {timeout:g}s") from exc
+        except OSError as exc:
+            raise TransportError(node.name, f"cannot read {path}: {exc.strerror}") from exc
+
+    async def write_file(self, node: Node, path: str, data: bytes, *, mode: int | None = None,
+                         timeout: float) -> None:
+        def write() -> None:
+            target = Path(path)
+            tmp = target.with_name(f".{target.name}.pverunbook-tmp")
+            with open(tmp, "wb") as fh:
+                fh.write(data)
+                fh.flush()
+                os.fsync(fh.fileno())
+            if mode is not None:
+                os.chmod(tmp, mode)
+            os.replace(tmp, target)
+
+        try:
+            async with asyncio.timeout(timeout):
+                await asyncio.to_thread(write)
+        except TimeoutError as exc:
+            raise TransportError(node.name, f"writing {path} timed out after {timeout:g}s") from exc
+        except OSError as exc:
+            raise TransportError(node.name, f"cannot write {path}: {exc.strerror}") from exc
