@@ -1,0 +1,130 @@
+"""``pverunbook corosync check|set``: lint and safely edit a copy of corosync.conf.
+
+The editor never writes a file real corosync would refuse, always bumps config_version and
+shows the diff first, because a bad /etc/pve/corosync.conf is copied to every node at once.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import tempfile
+from pathlib import Path
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser("corosync", help="check or edit a corosync.conf file")
+    sub = parser.add_subparsers(dest="corosync_command", required=True)
+
+    check = sub.add_parser("check", help="report problems corosync or the cluster would hit")
+    check.add_argument("file", type=Path)
+    check.set_defaults(func=cmd_check)
+
+    edit = sub.add_parser(
+        "set",
+        help="set totem keys (KEY= unsets), bump config_version, print the diff",
+        description="Edit a copy, e.g. /etc/pve/corosync.conf.new, never the live file.",
+    )
+    edit.add_argument("file", type=Path)
+    edit.add_argument("assignments", nargs="+", metavar="KEY=VALUE")
+    edit.add_argument("-o", "--output", type=Path, help="write here (atomically) instead of stdout")
+    edit.set_defaults(func=cmd_set)
+
+
+def _read(path: Path) -> str:
+    with path.open(encoding="utf-8", newline="") as fh:
+        return fh.read()
+
+
+def cmd_check(args: argparse.Namespace) -> int:
+    from pverunbook.pve.corosync_conf import CorosyncParseError, parse, validate
+
+    try:
+        text = _read(args.file)
+    except OSError as exc:
+        print(f"{args.file}: {exc.strerror}", file=sys.stderr)
+        return 2
+    try:
+        problems = validate(parse(text))
+    except CorosyncParseError as exc:
+        print(f"{args.file}:{exc.line}: fatal: {exc.message}")
+        return 1
+    for p in problems:
+        print(f"{args.file}:{p.line if p.line is not None else 0}: {p.severity}: {p.message}")
+    return 1 if problems else 0
+
+
+def _parse_assignments(items: list[str]) -> dict[str, str | None]:
+    changes: dict[str, str | None] = {}
+    for item in items:
+        key, sep, value = item.partition("=")
+        if not sep or not key.strip():
+            raise ValueError(f"expected KEY=VALUE, got {item!r}")
+        changes[key.strip()] = value.strip() or None
+    return changes
+
+
+def atomic_write(path: Path, text: str) -> None:
+    """Write via a temp file in the same directory, fsync, rename: never a half-written conf."""
+    directory = path.resolve().parent
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=directory)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="") as fh:
+            fh.write(text)
+            fh.flush()
+            os.fsync(fh.fileno())
+        if path.exists():
+            os.chmod(tmp, path.stat().st_mode & 0o7777)
+        os.replace(tmp, path)
+        dir_fd = os.open(directory, os.O_RDONLY)
+        try:
+            os.fsync(dir_fd)
+        finally:
+            os.close(dir_fd)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+
+
+def cmd_set(args: argparse.Namespace) -> int:
+    from pverunbook.pve.corosync_conf import (
+        CorosyncParseError,
+        parse,
+        set_totem,
+        unified_diff,
+        validate,
+    )
+
+    try:
+        text = _read(args.file)
+        changes = _parse_assignments(args.assignments)
+        old = parse(text)
+        new = set_totem(old, changes)
+    except OSError as exc:
+        print(f"{args.file}: {exc.strerror}", file=sys.stderr)
+        return 2
+    except CorosyncParseError as exc:
+        print(f"{args.file}:{exc.line}: fatal: {exc.message}", file=sys.stderr)
+        return 1
+    except ValueError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    new_text = new.dump()
+    problems = validate(new, previous=old)
+    diff = unified_diff(text, new_text, str(args.file))
+    out = sys.stderr if args.output is None else sys.stdout
+    print(diff, end="", file=out)
+    for p in problems:
+        line = p.line if p.line is not None else 0
+        print(f"{args.file}:{line}: {p.severity}: {p.message}", file=sys.stderr)
+    if any(p.severity == "fatal" for p in problems):
+        print("refusing to write: corosync would not start with this file", file=sys.stderr)
+        return 1
+    if args.output is None:
+        sys.stdout.write(new_text)
+    else:
+        atomic_write(args.output, new_text)
+        print(f"wrote {args.output} (config_version {new.config_version})", file=sys.stderr)
+    return 0
