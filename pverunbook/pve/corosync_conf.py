@@ -339,15 +339,15 @@ class CorosyncConf:
         return len(self.lines)
 
     def ensure_section(self, names: list[str]) -> Section:
-        sec = self.root
-        for name in names:
-            found = sec.sections(name)
-            if found:
-                sec = found[0]
-                continue
-            self.add_section(sec, name, {})
-            sec = sec.sections(name)[-1]
-        return sec
+        """The section at ``names``, appending any missing level (edits re-parse the tree)."""
+        for depth in range(1, len(names) + 1):
+            if self._section(names[:depth]) is None:
+                parent = self._section(names[: depth - 1])
+                assert parent is not None
+                self.add_section(parent, names[depth - 1], {})
+        found = self._section(names)
+        assert found is not None
+        return found
 
     def add_section(self, parent: Section, name: str, items: dict[str, str]) -> None:
         """Append a new section with ``items`` at the end of ``parent``."""

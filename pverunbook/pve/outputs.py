@@ -11,7 +11,7 @@ import json
 import re
 from collections import Counter
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 # --- pvecm status / corosync-quorumtool ---------------------------------------------------
 
@@ -343,9 +343,12 @@ def parse_timestamp(line: str, year: int = _BASE_YEAR) -> datetime | None:
         ts = m.group(1).replace(",", ".").replace(" ", "T")
         ts = re.sub(r"([+-]\d{2})(\d{2})$", r"\1:\2", ts).replace("Z", "+00:00")
         try:
-            return datetime.fromisoformat(ts)
+            parsed = datetime.fromisoformat(ts)
         except ValueError:
             return None
+        if parsed.tzinfo is not None:  # compare as naive UTC; syslog stamps carry no zone
+            parsed = parsed.astimezone(UTC).replace(tzinfo=None)
+        return parsed
     return None
 
 
@@ -412,7 +415,7 @@ def parse_corosync_log(text: str, window_s: float | None = None) -> JournalSumma
     stamps: list[datetime] = []
     for lineno, line in enumerate(text.splitlines(), 1):
         ts = parse_timestamp(line, year)
-        if ts is not None and ts.tzinfo is None:
+        if ts is not None and _SYSLOG_TS.match(line):
             if ts.month < last_month:
                 year += 1
                 ts = ts.replace(year=year)
