@@ -14,6 +14,7 @@ import re
 import time
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Protocol
 
 from pverunbook.engine import events as ev
@@ -156,6 +157,8 @@ class Engine:
         self._node_tasks: list[asyncio.Task[NodeOutcome]] = []
         self._cancelling = False
         self.current_step: Step | None = None
+        #: Where this run's journal is written (set by the session), for the UI to show.
+        self.journal_path: Path | None = None
 
     # -- events -----------------------------------------------------------------------------
     @property
@@ -319,7 +322,8 @@ class Engine:
         started = time.monotonic()
         try:
             nodes = resolve_targets(step, self.cluster, self.params) \
-                if step.kind in (StepKind.RUN, StepKind.CHECK) or step.destructive else []
+                if step.kind in (StepKind.RUN, StepKind.CHECK, StepKind.ACTION) \
+                or step.destructive else []
         except TargetError as exc:
             self.emit(ev.StepStarted(step_id=step.id, title=step.title, index=index, nodes=(),
                                      destructive=step.destructive, attempt=attempt))
@@ -564,6 +568,8 @@ class Engine:
         transport = self.transport_for(node)
         buf = _OutputBuffer(self, step.id, node.name)
         outcome = NodeOutcome(node.name, "ok")
+        if step.kind is StepKind.ACTION:
+            return await self._action_on_node(step, node, transport, buf, outcome)
         commands = render_commands(step, node, self.cluster, self.params, self.run_id)
         for idx, command in enumerate(commands):
             self.emit(ev.CommandStarted(step_id=step.id, node=node.name, command=command,
@@ -622,6 +628,48 @@ class Engine:
                                                message="" if ok else exp.message))
                 if not ok:
                     outcome.status = "failed"
+        return outcome
+
+    async def _action_on_node(self, step: Step, node: Node, transport: Transport,
+                              buf: _OutputBuffer, outcome: NodeOutcome) -> NodeOutcome:
+        from pverunbook.engine.actions import ACTIONS, ActionContext, render_args
+
+        spec = ACTIONS[step.action or ""]
+        args = render_args(step.args, self.values_for(node))
+        label = spec.describe(args)
+        self.emit(ev.CommandStarted(step_id=step.id, node=node.name, command=label, index=0,
+                                    timeout=step.timeout))
+        await self.durable()
+        started = time.monotonic()
+        if not transport.executes:
+            buf.feed("stdout", f"[dry-run] would run on {node.name}: {label}\n")
+            buf.flush()
+            self.emit(ev.CommandFinished(step_id=step.id, node=node.name, command=label,
+                                         index=0, exit_status=None, duration=0.0, dry_run=True))
+            outcome.status = "planned"
+            return outcome
+        ctx = ActionContext(node=node, transport=transport, args=args, timeout=step.timeout,
+                            out=buf.feed, cluster_nodes=self.cluster.names)
+        error = ""
+        lost = False
+        try:
+            ok = await spec.fn(ctx)
+        except asyncio.CancelledError:
+            buf.flush()
+            self.emit(ev.CommandFinished(step_id=step.id, node=node.name, command=label,
+                                         index=0, exit_status=None, cancelled=True,
+                                         duration=time.monotonic() - started))
+            raise
+        except TransportError as exc:
+            ok, error, lost = False, str(exc), _is_lost(exc)
+            buf.feed("stderr", f"{exc}\n")
+        buf.flush()
+        self.emit(ev.CommandFinished(step_id=step.id, node=node.name, command=label, index=0,
+                                     exit_status=0 if ok else 1,
+                                     duration=time.monotonic() - started,
+                                     connection_lost=lost, error=error))
+        outcome.status = "connection_lost" if lost else ("ok" if ok else "failed")
+        outcome.stdout, outcome.stderr = buf.text("stdout"), buf.text("stderr")
         return outcome
 
     def _verdicts(self, step: Step, outcomes: list[NodeOutcome]) -> None:

@@ -58,7 +58,8 @@ PARAM_KEYS = {"name", "type", "prompt", "default", "min", "max", "regex", "choic
               "help"}
 STEP_KEYS = {"id", "title", "kind", "targets", "commands", "timeout", "ok_exit", "expect",
              "on_failure", "destructive", "confirm", "backup", "no_backup_reason", "guards",
-             "verdict", "params", "instructions", "explain", "hint", "when", "lint_ok"}
+             "verdict", "params", "instructions", "explain", "hint", "when", "lint_ok",
+             "action", "args"}
 EXPECT_KEYS = {"match", "absent", "stream", "nodes", "message"}
 BACKUP_KEYS = {"files", "sqlite", "outputs"}
 GUARD_KEYS = {"check", "within", "command", "warn", "message"}
@@ -265,13 +266,14 @@ def _step(ctx: _Ctx, raw: Any, path: KeyPath, params: set[str]) -> Step | None:
     try:
         kind = StepKind(kind_s)
     except ValueError:
-        ctx.err(path + ("kind",), f"step kind '{kind_s}' must be one of run, check, manual, input")
+        ctx.err(path + ("kind",), f"step kind '{kind_s}' must be one of run, check, manual, "
+                "input, action")
         kind = StepKind.RUN
     targets = ctx.str_list(d, "targets", path) or ("all",)
     commands = ctx.str_list(d, "commands", path)
     if kind in (StepKind.RUN, StepKind.CHECK) and not commands:
         ctx.err(path, f"{kind.value} step '{sid}' needs at least one command in 'commands'")
-    if kind in (StepKind.MANUAL, StepKind.INPUT) and commands:
+    if kind in (StepKind.MANUAL, StepKind.INPUT, StepKind.ACTION) and commands:
         ctx.err(path + ("commands",), f"a {kind.value} step runs no commands")
     timeout = ctx.get(d, "timeout", path, (int, float), 30.0)
     if timeout is not None and not 0 < timeout <= 86400:
@@ -391,6 +393,31 @@ def _step(ctx: _Ctx, raw: Any, path: KeyPath, params: set[str]) -> Step | None:
                         f"{', '.join(sorted(params)) or 'none'}; built-ins: "
                         f"{', '.join(sorted(BUILTIN_VARS))})")
 
+    action = ctx.get(d, "action", path, str)
+    args = ctx.get(d, "args", path, dict, {})
+    if kind is StepKind.ACTION:
+        from pverunbook.engine.actions import ACTIONS
+
+        if action is None:
+            ctx.err(path, f"action step '{sid}' needs 'action' (one of {', '.join(ACTIONS)})")
+        elif action not in ACTIONS:
+            ctx.err(path + ("action",), f"unknown action '{action}' (one of "
+                    f"{', '.join(sorted(ACTIONS))})")
+        else:
+            for problem in ACTIONS[action].check_args(args):
+                ctx.err(path + ("args",), f"action '{action}': {problem}")
+    elif action is not None or "args" in d:
+        ctx.err(path + ("action",), "'action' and 'args' belong to steps with kind = \"action\"")
+    for key, value in _walk_strings(args):
+        try:
+            names = placeholders(value)
+        except ValueError as exc:
+            ctx.err(path + ("args",), f"{key}: {exc}")
+            continue
+        for name in names:
+            if name not in params and name not in BUILTIN_VARS:
+                ctx.err(path + ("args",), f"unknown placeholder '{{{{{name}}}}}' in {key}")
+
     verdict = ctx.get(d, "verdict", path, str)
     if verdict is not None:
         known = _known_verdicts()
@@ -405,8 +432,18 @@ def _step(ctx: _Ctx, raw: Any, path: KeyPath, params: set[str]) -> Step | None:
         params=step_params, instructions=instructions,
         explain=ctx.get(d, "explain", path, str, ""), hint=ctx.get(d, "hint", path, str, ""),
         when=when, lint_ok=ctx.str_list(d, "lint_ok", path, allow_str=False),
-        pos=ctx.pos(path),
+        action=action, args=args, pos=ctx.pos(path),
     )
+
+
+def _walk_strings(value: Any, key: str = "args") -> list[tuple[str, str]]:
+    if isinstance(value, str):
+        return [(key, value)]
+    if isinstance(value, dict):
+        return [kv for k, v in value.items() for kv in _walk_strings(v, f"{key}.{k}")]
+    if isinstance(value, list):
+        return [kv for i, v in enumerate(value) for kv in _walk_strings(v, f"{key}[{i}]")]
+    return []
 
 
 def _known_verdicts() -> set[str] | None:

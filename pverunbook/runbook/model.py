@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
+from typing import Any
 
 
 @dataclass(frozen=True)
@@ -50,6 +51,7 @@ class StepKind(StrEnum):
     CHECK = "check"
     MANUAL = "manual"
     INPUT = "input"
+    ACTION = "action"
 
 
 class FailureAction(StrEnum):
@@ -149,6 +151,8 @@ class Step:
     hint: str = ""
     when: str | None = None
     lint_ok: tuple[str, ...] = ()
+    action: str | None = None
+    args: dict[str, Any] = field(default_factory=dict)
     pos: Pos | None = None
 
 

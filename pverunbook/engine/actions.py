@@ -1,0 +1,285 @@
+"""Built-in actions: steps whose work is done by pverunbook itself rather than a shell command.
+
+Editing corosync.conf with ``sed`` or rebuilding a VM config by eye is exactly how the original
+outage went wrong. An action reads what it needs from the node through the transport, does the
+careful part here with the domain library (which shows a diff and refuses fatal results), and
+writes back through the transport. It runs per target node like a command, streams its output as
+text, and is planned and journaled the same way.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import re
+import shlex
+import tempfile
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from pverunbook.inventory import Node
+from pverunbook.transport.base import CommandResult, OutputCallback, Transport, TransportError
+
+
+@dataclass
+class ActionContext:
+    node: Node
+    transport: Transport
+    args: dict[str, Any]
+    timeout: float
+    out: OutputCallback
+    cluster_nodes: list[str] = field(default_factory=list)
+
+    def say(self, text: str) -> None:
+        self.out("stdout", text if text.endswith("\n") else text + "\n")
+
+    def warn(self, text: str) -> None:
+        self.out("stderr", text if text.endswith("\n") else text + "\n")
+
+    async def run(self, command: str) -> tuple[CommandResult, str, str]:
+        """Run a helper command quietly; returns (result, stdout, stderr)."""
+        out: list[str] = []
+        err: list[str] = []
+
+        def collect(stream: str, text: str) -> None:
+            (out if stream == "stdout" else err).append(text)
+
+        result = await self.transport.run(self.node, command, timeout=self.timeout,
+                                          on_output=collect)
+        return result, "".join(out), "".join(err)
+
+    async def read(self, path: str) -> bytes:
+        return await self.transport.read_file(self.node, path, timeout=self.timeout)
+
+    async def exists(self, path: str) -> bool:
+        result, _, _ = await self.run(f"test -e {shlex.quote(path)}")
+        if result.timed_out:
+            raise TransportError(self.node.name, f"checking {path} timed out after "
+                                 f"{self.timeout:g}s (is /etc/pve hanging?)")
+        return result.exit_status == 0
+
+    async def write(self, path: str, data: bytes, mode: int | None = None) -> None:
+        await self.transport.write_file(self.node, path, data, mode=mode, timeout=self.timeout)
+
+
+def render_args(value: Any, values: dict[str, object]) -> Any:
+    """Placeholders in action arguments are data, not shell: inserted as plain text."""
+    from pverunbook.runbook.template import render_plain
+
+    if isinstance(value, str):
+        return render_plain(value, values)
+    if isinstance(value, dict):
+        return {k: render_args(v, values) for k, v in value.items()}
+    if isinstance(value, list):
+        return [render_args(v, values) for v in value]
+    return value
+
+
+ActionFn = Callable[[ActionContext], Awaitable[bool]]
+
+
+@dataclass(frozen=True)
+class ActionSpec:
+    name: str
+    summary: str
+    fn: ActionFn
+    required: tuple[str, ...] = ()
+    optional: dict[str, str] = field(default_factory=dict)
+
+    def check_args(self, args: dict[str, Any]) -> list[str]:
+        problems = [f"missing argument '{k}'" for k in self.required if k not in args]
+        allowed = set(self.required) | set(self.optional)
+        problems += [f"unknown argument '{k}' (one of {', '.join(sorted(allowed))})"
+                     for k in args if k not in allowed]
+        return problems
+
+    def describe(self, args: dict[str, Any]) -> str:
+        shown = ", ".join(f"{k}={v!r}" for k, v in args.items())
+        return f"[action {self.name}] {self.summary}" + (f" ({shown})" if shown else "")
+
+
+# -- corosync-edit --------------------------------------------------------------------------
+
+async def corosync_edit(ctx: ActionContext) -> bool:
+    from pverunbook.pve import corosync_conf as cc
+
+    source = str(ctx.args.get("source", "/etc/pve/corosync.conf"))
+    dest = str(ctx.args.get("dest", source + ".new"))
+    changes: dict[str, str | None] = {
+        str(k): (None if v in ("", None) else str(v))
+        for k, v in dict(ctx.args.get("set", {})).items()}
+    for key in ctx.args.get("unset", []):
+        changes[str(key)] = None
+    old_text = (await ctx.read(source)).decode("utf-8")
+    try:
+        old = cc.parse(old_text)
+    except ValueError as exc:
+        ctx.warn(f"{ctx.node.name}:{source}: cannot parse: {exc}")
+        return False
+    new = cc.set_totem(old, changes) if changes else cc.bump_version(old)
+    link = ctx.args.get("add_link")
+    if isinstance(link, dict) and link.get("addrs"):
+        addrs = {str(k): str(v) for k, v in dict(link["addrs"]).items()}
+        prio = link.get("priority")
+        new = cc.add_link(new, int(link.get("linknumber", 1)), addrs,
+                          int(prio) if prio not in (None, "") else None)
+    new_text = new.dump()
+    ctx.say(cc.unified_diff(old_text, new_text, source))
+    problems = cc.validate(new, previous=old)
+    for p in problems:
+        line = f" (line {p.line})" if getattr(p, "line", None) else ""
+        ctx.say(f"{p.severity}: {p.key}: {p.message}{line}")
+    if any(p.severity == "fatal" for p in problems):
+        ctx.warn(f"not writing {dest}: corosync would refuse this configuration")
+        return False
+    await ctx.write(dest, new_text.encode("utf-8"), mode=0o640)
+    ctx.say(f"wrote {dest} (config_version {old.config_version} -> {new.config_version}); "
+            f"nothing is applied until it is moved over {source}")
+    return True
+
+
+# -- vm-config-rebuild ----------------------------------------------------------------------
+
+_ID_RE = re.compile(r"(?:^|\s)-id\s+(\d+)(?:\s|$)")
+
+
+async def vm_config_rebuild(ctx: ActionContext) -> bool:
+    from pverunbook.pve import qemu_cmdline as qc
+
+    want = str(ctx.args.get("vmid", "all")).strip()
+    dest_dir = str(ctx.args.get("dest_dir", "/etc/pve/qemu-server")).rstrip("/")
+    suffix = str(ctx.args.get("suffix", ".conf"))
+    overwrite = bool(ctx.args.get("overwrite", False))
+    result, ps_out, ps_err = await ctx.run("ps -eo pid=,args=")
+    if result.exit_status != 0:
+        result, ps_out, ps_err = await ctx.run("ps aux")
+    if result.exit_status != 0:
+        ctx.warn(f"cannot list processes: {ps_err.strip() or result}")
+        return False
+    vms: dict[int, int] = {}
+    for line in ps_out.splitlines():
+        if "kvm" not in line and "qemu-system" not in line:
+            continue
+        m = _ID_RE.search(line)
+        fields = line.split()
+        pid_field = fields[0] if fields and fields[0].isdigit() else (
+            fields[1] if len(fields) > 1 and fields[1].isdigit() else "")
+        if m and pid_field:
+            vms[int(m.group(1))] = int(pid_field)
+    if want not in ("", "all"):
+        if not want.isdigit() or int(want) not in vms:
+            ctx.warn(f"no running VM {want} on {ctx.node.name} (running: "
+                     f"{', '.join(map(str, sorted(vms))) or 'none'})")
+            return False
+        vms = {int(want): vms[int(want)]}
+    if not vms:
+        ctx.say(f"no running VMs on {ctx.node.name}")
+        return True
+    storage = None
+    try:
+        storage = qc.parse_storage_cfg((await ctx.read("/etc/pve/storage.cfg")).decode())
+    except TransportError as exc:
+        ctx.warn(f"storage.cfg unavailable ({exc.message}); using Proxmox default storages")
+    taps: dict[str, str] = {}
+    res, links, _ = await ctx.run("ip -o link show")
+    if res.exit_status == 0:
+        for m2 in re.finditer(r"^\d+:\s+(tap\S+?)(?:@\S+)?:.*?\bmaster\s+(\S+)", links, re.M):
+            taps[m2.group(1)] = m2.group(2)
+    ok = True
+    for vmid, pid in sorted(vms.items()):
+        target = f"{dest_dir}/{vmid}{suffix}"
+        try:
+            raw = await ctx.read(f"/proc/{pid}/cmdline")
+        except TransportError as exc:
+            ctx.warn(f"VM {vmid}: cannot read /proc/{pid}/cmdline: {exc.message}")
+            ok = False
+            continue
+        argv = [a for a in raw.decode("utf-8", "replace").split("\0") if a]
+        sizes: dict[str, int] = {}
+        for arg in argv:
+            for path in re.findall(r"(?:file|filename)[=\":]+(/dev/[^,\"\s]+)", arg):
+                r, out, _ = await ctx.run(f"blockdev --getsize64 {shlex.quote(path)}")
+                if r.exit_status == 0 and out.strip().isdigit():
+                    sizes[path] = int(out.strip())
+        try:
+            recovered = qc.recover_config(argv, storage=storage, vmid=vmid, disk_sizes=sizes,
+                                          tap_bridges=taps)
+        except ValueError as exc:
+            ctx.warn(f"VM {vmid}: cannot rebuild: {exc}")
+            ok = False
+            continue
+        text = recovered.render()
+        ctx.say(f"--- VM {vmid} (pid {pid}) -> {target}")
+        ctx.say(text)
+        if not overwrite and await ctx.exists(target):
+            ctx.warn(f"VM {vmid}: {target} exists; not overwriting (set overwrite = true "
+                     "after comparing)")
+            continue
+        await ctx.write(target, text.encode("utf-8"), mode=0o640)
+        ctx.say(f"wrote {target}")
+    return ok
+
+
+# -- pmxcfs-restore -------------------------------------------------------------------------
+
+async def pmxcfs_restore(ctx: ActionContext) -> bool:
+    from pverunbook.pve import pmxcfs
+
+    source = str(ctx.args["source"])
+    pattern = str(ctx.args.get("paths", "nodes/*/qemu-server/*.conf"))
+    dest = str(ctx.args.get("dest", "/etc/pve")).rstrip("/")
+    overwrite = bool(ctx.args.get("overwrite", False))
+    only_list = bool(ctx.args.get("list_only", False))
+    if any(ch in source for ch in "*?["):
+        res, out, err = await ctx.run(f"ls -1t {source}")
+        candidates = [line.strip() for line in out.splitlines() if line.strip()]
+        if res.exit_status != 0 or not candidates:
+            ctx.warn(f"no file matches {source} on {ctx.node.name}")
+            return False
+        source = candidates[0]
+        ctx.say(f"newest match: {source}")
+    data = await ctx.read(source)
+    suffix = ".sql.gz" if source.endswith(".gz") else (".sql" if source.endswith(".sql")
+                                                        else ".db")
+    with tempfile.TemporaryDirectory(prefix="pverunbook-pmxcfs-") as tmp:
+        local = Path(tmp) / f"source{suffix}"
+        local.write_bytes(data)
+        try:
+            tree = pmxcfs.read_tree(local)
+        except Exception as exc:  # sqlite/gzip errors: report, do not crash a recovery
+            ctx.warn(f"{source} on {ctx.node.name} is not a readable pmxcfs database: {exc}")
+            return False
+    picked = {p: b for p, b in sorted(tree.items()) if fnmatch.fnmatch(p, pattern)}
+    ctx.say(f"{source}: {len(tree)} files, {len(picked)} match {pattern}")
+    for path, blob in picked.items():
+        target = f"{dest}/{path}"
+        if only_list:
+            ctx.say(f"  {path} ({len(blob)} bytes)")
+            continue
+        if not overwrite and await ctx.exists(target):
+            ctx.say(f"  {target} exists; kept")
+            continue
+        await ctx.write(target, blob, mode=0o640)
+        ctx.say(f"  restored {target} ({len(blob)} bytes)")
+    return True
+
+
+ACTIONS: dict[str, ActionSpec] = {
+    spec.name: spec for spec in (
+        ActionSpec("corosync-edit", "edit corosync.conf safely (copy, change, bump "
+                   "config_version, validate, show the diff)", corosync_edit,
+                   optional={"source": "file to read", "dest": "file to write (.new)",
+                             "set": "table of totem keys", "unset": "keys to remove",
+                             "add_link": "{linknumber, addrs = {node = addr}, priority}"}),
+        ActionSpec("vm-config-rebuild", "rebuild VM configs from running kvm processes",
+                   vm_config_rebuild,
+                   optional={"vmid": "a VM id or 'all'", "dest_dir": "where to write",
+                             "suffix": "file suffix", "overwrite": "replace existing"}),
+        ActionSpec("pmxcfs-restore", "restore files from a pmxcfs database or backup dump",
+                   pmxcfs_restore, required=("source",),
+                   optional={"paths": "glob of tree paths", "dest": "mount point",
+                             "overwrite": "replace existing", "list_only": "only list"}),
+    )
+}
+

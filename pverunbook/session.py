@@ -1,0 +1,135 @@
+"""Wiring shared by the CLI and the TUI: mode → cluster + transport (+ rehearsal cluster), and
+runbook → engine with journal, checkpoints and guards attached.
+
+Keeping this in one place is what guarantees that live, dry-run and rehearsal differ only in the
+transport and hosts handed to the same engine.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from enum import StrEnum
+from pathlib import Path
+from typing import Any
+
+from pverunbook.engine.decisions import Decider
+from pverunbook.engine.engine import Engine, ResumeInfo
+from pverunbook.engine.journal import Journal, Redactor, new_run_id, runs_dir
+from pverunbook.inventory import Cluster, load_cluster, local_cluster
+from pverunbook.runbook.model import Runbook
+from pverunbook.runbook.params import secret_values
+from pverunbook.transport.base import Transport
+from pverunbook.transport.local import LocalTransport
+
+
+class Mode(StrEnum):
+    LIVE = "live"
+    DRY_RUN = "dry-run"
+    REHEARSAL = "rehearsal"
+    LOCAL = "local"
+
+
+@dataclass
+class SessionConfig:
+    mode: Mode = Mode.REHEARSAL
+    cluster_file: Path | None = None
+    journal_path: Path | None = None
+    accept_new_host_keys: bool = False
+    scenario: str = "nyc-outage"
+    sim_state_dir: Path | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+class Session:
+    """Owns the cluster, the transport and (in rehearsal) the simulated cluster for a run."""
+
+    def __init__(self, config: SessionConfig) -> None:
+        self.config = config
+        self.cluster: Cluster | None = None
+        self.transport: Transport | None = None
+        self.local = LocalTransport()
+        self.sim: Any = None
+        self.journals: list[Journal] = []
+
+    @property
+    def mode(self) -> Mode:
+        return self.config.mode
+
+    async def start(self) -> None:
+        cfg = self.config
+        if cfg.mode is Mode.LOCAL:
+            self.cluster = local_cluster()
+            self.transport = self.local
+        elif cfg.mode is Mode.DRY_RUN:
+            from pverunbook.transport.dryrun import DryRunTransport
+
+            self.cluster = load_cluster(cfg.cluster_file) if cfg.cluster_file else \
+                _default_cluster()
+            self.transport = DryRunTransport()
+        elif cfg.mode is Mode.REHEARSAL:
+            from pverunbook.sim import SimCluster
+            from pverunbook.transport.ssh import SSHTransport
+
+            self.sim = SimCluster(scenario=cfg.scenario, state_dir=cfg.sim_state_dir)
+            await self.sim.start()
+            self.cluster = self.sim.cluster
+            self.transport = SSHTransport(mode="rehearsal", known_hosts=None,
+                                          client_keys=[str(self.sim.client_key_path)],
+                                          config_paths=[])
+        else:
+            from pverunbook.transport.ssh import SSHTransport
+
+            if cfg.cluster_file is None:
+                raise ValueError("live mode needs --cluster FILE (the inventory of your nodes; "
+                                 "see runbooks/README.md)")
+            self.cluster = load_cluster(cfg.cluster_file)
+            self.transport = SSHTransport(mode="live",
+                                          accept_new_host_key=cfg.accept_new_host_keys)
+
+    def engine(self, runbook: Runbook, decider: Decider, params: Mapping[str, Any], *,
+               run_id: str | None = None, resume: ResumeInfo | None = None,
+               journal_path: Path | None = None) -> Engine:
+        """An engine for ``runbook`` with its journal, checkpoints and guards attached."""
+        assert self.cluster is not None and self.transport is not None, "call start() first"
+        rid = run_id or new_run_id()
+        path = journal_path or self.config.journal_path or runs_dir() / f"{rid}.jsonl"
+        redactor = Redactor(secret_values(runbook, params))
+        journal = Journal(path, redactor)
+        self.journals.append(journal)
+        checkpointer = None
+        guards = None
+        with contextlib.suppress(ImportError):
+            from pverunbook.engine.checkpoints import CheckpointStore
+
+            checkpointer = CheckpointStore(redactor=redactor)
+        with contextlib.suppress(ImportError):
+            from pverunbook.engine.guards import ProxmoxGuards
+
+            guards = ProxmoxGuards()
+        engine = Engine(runbook, self.cluster, self.transport, decider, params=params,
+                        run_id=rid, local_transport=self.local, checkpointer=checkpointer,
+                        guards=guards, resume=resume)
+        engine.subscribe(journal)
+        engine.flushers.append(journal.flush)
+        engine.journal_path = path
+        return engine
+
+    async def close(self) -> None:
+        for j in self.journals:
+            j.close()
+        self.journals.clear()
+        if self.transport is not None:
+            await self.transport.close()
+        if self.sim is not None:
+            await self.sim.stop()
+            self.sim = None
+
+
+def _default_cluster() -> Cluster:
+    """The story's cluster, so a dry-run with no inventory still shows real node names."""
+    from pverunbook.runbook.catalog import builtin_dir
+
+    path = builtin_dir() / "clusters" / "nyc.toml"
+    return load_cluster(path) if path.exists() else local_cluster()
