@@ -691,7 +691,9 @@ def validate(conf: CorosyncConf, previous: CorosyncConf | None = None) -> list[P
                 f"{label} has no ring0_addr, so corosync ignores it on link 0",
                 line,
             )
-        link_counts.add(sum(1 for k in items if _RING_ADDR.fullmatch(k)))
+        count = sum(1 for k in items if _RING_ADDR.fullmatch(k))
+        if count:  # corosync skips nodes without any ringN_addr in this check
+            link_counts.add(count)
     if len(link_counts) > 1:
         add(
             "fatal",
