@@ -478,3 +478,46 @@ def test_default_storage_is_marked_as_assumed() -> None:
     cfg = recover_config(VM108_ARGV)
     assert any("assumed" in w for w in cfg.warnings)
     json.dumps(cfg.options)
+
+
+# --- CLI ---------------------------------------------------------------------------------------
+
+
+def _cli(argv: list[str]) -> int:
+    import argparse
+
+    from pverunbook.commands.vmconfig import register
+
+    parser = argparse.ArgumentParser(prog="pverunbook")
+    register(parser.add_subparsers())
+    args = parser.parse_args(argv)
+    return int(args.func(args))
+
+
+def test_cli_vm_config(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    f = tmp_path / "ps.txt"
+    other = [a.replace("108", "109") for a in VM108_ARGV]
+    f.write_text(_ps_line(VM108_ARGV) + "\n" + _ps_line(other, 3000) + "\n")
+    assert _cli(["vm-config", "--from-cmdline", str(f)]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("pverunbook: ") and "--vmid" in err
+    assert _cli(["vm-config", "--from-cmdline", str(f), "--vmid", "109"]) == 0
+    out = capsys.readouterr().out
+    assert "scsi0: local-lvm:vm-109-disk-0,discard=on" in out
+    assert _cli(["vm-config", "--from-cmdline", str(tmp_path / "missing")]) == 2
+    assert "pverunbook: " in capsys.readouterr().err
+    (tmp_path / "junk").write_text("hello")
+    assert _cli(["vm-config", "--from-cmdline", str(tmp_path / "junk")]) == 2
+
+
+def test_cli_pmxcfs_extract(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from pverunbook.pve.pmxcfs import create_db
+
+    db = tmp_path / "config.db"
+    create_db(db, {"nodes/a/qemu-server/108.conf": b"memory: 4096\n"})
+    assert _cli(["pmxcfs", "extract", str(db)]) == 0
+    assert "13  nodes/a/qemu-server/108.conf" in capsys.readouterr().out
+    assert _cli(["pmxcfs", "extract", str(db), "--out", str(tmp_path / "o")]) == 0
+    assert (tmp_path / "o/nodes/a/qemu-server/108.conf").read_bytes() == b"memory: 4096\n"
+    assert _cli(["pmxcfs", "extract", str(tmp_path / "none.db")]) == 2
+    assert capsys.readouterr().err.startswith("pverunbook: ")

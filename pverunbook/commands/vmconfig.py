@@ -1,0 +1,112 @@
+"""``pverunbook vm-config`` and ``pverunbook pmxcfs extract``: get VM configs back.
+
+Both read evidence only (a saved command line, a copy of config.db or its .sql.gz backup) and
+print or write copies; nothing here touches /etc/pve, because the point is to recover after it
+has already been damaged.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    vm = subparsers.add_parser(
+        "vm-config",
+        help="rebuild a VM config from a running VM's QEMU command line",
+        description="Reads `ps auxww` lines, /proc/<pid>/cmdline or `qm showcmd --pretty` "
+                    "output and prints a .conf with TODO comments for what it cannot see.",
+    )
+    vm.add_argument("--from-cmdline", required=True, metavar="FILE",
+                    help="file with the command line, or - for stdin")
+    vm.add_argument("--vmid", type=int, help="VM id to pick when FILE holds several VMs")
+    vm.add_argument("--storage-cfg", type=Path, metavar="FILE",
+                    help="copy of /etc/pve/storage.cfg (default: Proxmox's stock storages)")
+    vm.set_defaults(func=cmd_vm_config)
+
+    pm = subparsers.add_parser("pmxcfs", help="read a pmxcfs database (config.db) offline")
+    sub = pm.add_subparsers(dest="pmxcfs_command", required=True)
+    ex = sub.add_parser(
+        "extract",
+        help="list or write out the files in config.db or a config-*.sql.gz backup",
+    )
+    ex.add_argument("db", type=Path, metavar="DB")
+    ex.add_argument("--out", type=Path, metavar="DIR",
+                    help="write the tree here; without it, list paths and sizes")
+    ex.set_defaults(func=cmd_pmxcfs_extract)
+
+
+def _fail(what: str, why: str, todo: str) -> int:
+    print(f"pverunbook: {what}: {why}; {todo}", file=sys.stderr)
+    return 2
+
+
+def cmd_vm_config(args: argparse.Namespace) -> int:
+    from pverunbook.pve.qemu_cmdline import (
+        CmdlineError,
+        StorageMap,
+        parse_storage_cfg,
+        recover_config,
+        split_all,
+    )
+
+    src = args.from_cmdline
+    try:
+        data = sys.stdin.buffer.read() if src == "-" else Path(src).read_bytes()
+    except OSError as exc:
+        return _fail(src, exc.strerror or str(exc), "give a readable file or - for stdin")
+    storage: StorageMap | None = None
+    if args.storage_cfg is not None:
+        try:
+            storage = parse_storage_cfg(args.storage_cfg.read_text(encoding="utf-8"))
+        except OSError as exc:
+            return _fail(str(args.storage_cfg), exc.strerror or str(exc),
+                         "copy /etc/pve/storage.cfg from a backup or leave --storage-cfg out")
+        except (CmdlineError, UnicodeDecodeError) as exc:
+            return _fail(str(args.storage_cfg), str(exc), "fix or omit the storage.cfg copy")
+    try:
+        found = split_all(data)
+        if args.vmid is not None and len(found) > 1:
+            found = [a for a in found if _argv_id(a) == str(args.vmid)]
+        if not found:
+            where = "no kvm/qemu-system command line found" if args.vmid is None or \
+                not split_all(data) else f"no QEMU process for VM {args.vmid}"
+            return _fail(src, where, "save `ps auxww | grep kvm`, /proc/<pid>/cmdline or "
+                                     "`qm showcmd <vmid> --pretty` to the file")
+        if len(found) > 1:
+            ids = ", ".join(sorted(_argv_id(a) or "?" for a in found))
+            return _fail(src, f"{len(found)} QEMU processes (VM ids {ids})",
+                         "choose one with --vmid")
+        cfg = recover_config(found[0], storage=storage, vmid=args.vmid)
+    except CmdlineError as exc:
+        return _fail(src, str(exc), "check that the file holds one VM's full command line")
+    sys.stdout.write(cfg.render())
+    return 0
+
+
+def _argv_id(argv: list[str]) -> str | None:
+    for i, a in enumerate(argv[:-1]):
+        if a == "-id":
+            return argv[i + 1]
+    return None
+
+
+def cmd_pmxcfs_extract(args: argparse.Namespace) -> int:
+    from pverunbook.pve.pmxcfs import PmxcfsError, extract, read_tree
+
+    try:
+        if args.out is None:
+            for rel, data in sorted(read_tree(args.db).items()):
+                print(f"{len(data):>8}  {rel}")
+            return 0
+        written = extract(args.db, args.out)
+    except PmxcfsError as exc:
+        return _fail(str(args.db), str(exc), "point at config.db (with its -wal) or a "
+                                             "config-*.sql.gz from /var/lib/pve-cluster/backup")
+    except OSError as exc:
+        return _fail(str(args.out or args.db), exc.strerror or str(exc),
+                     "choose a writable --out directory")
+    print(f"wrote {len(written)} files below {args.out}")
+    return 0
