@@ -402,10 +402,15 @@ def parse(text: str) -> CorosyncConf:
     return CorosyncConf(_split_lines(text))
 
 
-def bump_version(conf: CorosyncConf) -> None:
-    """Increment totem.config_version in place (pve-docs: "omitting this can lead to problems")."""
+def bump_version(conf: CorosyncConf) -> CorosyncConf:
+    """Increment totem.config_version in place and return ``conf`` for chaining.
+
+    pve-docs: "omitting this can lead to problems" - pmxcfs only propagates a higher version.
+    For an untouched original use ``set_totem(conf, {})``, which bumps a copy.
+    """
     current = conf.config_version
     conf.set("totem.config_version", str((current or 0) + 1))
+    return conf
 
 
 def _totem_path(key: str) -> str:

@@ -222,8 +222,11 @@ def test_set_rejects_multiline_and_top_level() -> None:
 
 def test_bump_version() -> None:
     conf = parse(PVE_CONF)
-    bump_version(conf)
+    assert bump_version(conf) is conf
     assert conf.config_version == 6
+    copy = set_totem(conf, {})
+    assert (conf.config_version, copy.config_version) == (6, 7)
+    assert bump_version(parse("totem {\n  version: 2\n}\n")).config_version == 1
 
 
 def test_set_totem_returns_new_conf_and_bumps_once() -> None:
