@@ -872,6 +872,8 @@ class _Recovery:
             self.o["bios"] = "ovmf"
         code = (self.pflash[0].file if 0 in self.pflash else self._pflash_code()) or ""
         efi_drive = self.pflash.get(1) or self.drives.pop("drive-efidisk0", None)
+        if efi_drive is not None and re.fullmatch(r"/tmp/\d+-ovmf\.fd", efi_drive.file or ""):
+            efi_drive = None  # qemu-server's temporary vars copy: the config had no efidisk0
         if efi_drive is not None:
             eopts: dict[str, str] = {}
             if "_4M" in code:
@@ -1041,7 +1043,8 @@ class _Recovery:
             opts["cache"] = cache
         if not d.blockdev and d.cache is None and not is_cd and not btrfs and not efi \
                 and d.file is not None:
-            opts["cache"] = "writeback"  # no cache= at all means QEMU's default, writeback
+            self.warn.append(f"{slot}: no cache= on the command line, which qemu-server only "
+                             "does for storages without O_DIRECT (e.g. btrfs); check cache=")
         if efi:
             opts.pop("cache", None)
         # aio
@@ -1168,7 +1171,11 @@ class _Recovery:
             if [d for d in disks if d not in ("efidisk0", "tpmstate0")] or self.nets:
                 self.o["boot"] = " "
             return
+        consecutive = sorted(self.bootindex.values()) == list(
+            range(100, 100 + len(self.bootindex)))
         for legacy in _legacy_candidates():
+            if consecutive and legacy != "cdn":
+                break  # `boot: order=` explains it too, and is what PVE >= 6.3 writes
             for bootdisk in [None] + [d for d in disks if d not in cds]:
                 if _legacy_order(legacy, bootdisk, disks, cds, self.nets) == self.bootindex:
                     if legacy != "cdn":

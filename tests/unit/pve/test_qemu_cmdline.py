@@ -241,8 +241,8 @@ smbios1: uuid=ec1eb45b-df18-4b92-a3b5-7bc13c957371
 sockets: 2
 """
 
-# As Proxmox VE 8.x (qemu-server 8, QEMU 8.1) generates it for VM108_CONF (no efidisk0: OVMF
-# then runs with a temporary copy of the vars, which PVE 8 passes as a second pflash).
+# As Proxmox VE 8.x (qemu-server 8, QEMU 8.1) generates it for VM108_CONF.  There is no
+# efidisk0, so qemu-server gives OVMF a temporary vars copy, /tmp/<vmid>-ovmf.fd, as pflash 1.
 VM108_ARGV = [
     "/usr/bin/kvm", "-id", "108", "-name", "media,debug-threads=on", "-no-shutdown",
     "-chardev", "socket,id=qmp,path=/var/run/qemu-server/108.qmp,server=on,wait=off",
@@ -253,6 +253,7 @@ VM108_ARGV = [
     "-smbios", "type=1,uuid=ec1eb45b-df18-4b92-a3b5-7bc13c957371",
     "-drive", "if=pflash,unit=0,format=raw,readonly=on,"
               "file=/usr/share/pve-edk2-firmware//OVMF_CODE.fd",
+    "-drive", "if=pflash,unit=1,id=drive-efidisk0,format=raw,file=/tmp/108-ovmf.fd,size=131072",
     "-smp", "8,sockets=2,cores=4,maxcpus=8", "-nodefaults",
     "-boot", "menu=on,strict=on,reboot-timeout=1000,splash=/usr/share/qemu-server/bootsplash.jpg",
     "-vnc", "unix:/var/run/qemu-server/108.vnc,password=on",
@@ -276,7 +277,7 @@ VM108_ARGV = [
     "-netdev", "type=tap,id=net0,ifname=tap108i0,script=/var/lib/qemu-server/pve-bridge,"
                "downscript=/var/lib/qemu-server/pve-bridgedown,vhost=on",
     "-device", "virtio-net-pci,mac=A6:4C:7B:8B:BE:B0,netdev=net0,bus=pci.0,addr=0x12,id=net0,"
-               "rx_queue_size=1024,tx_queue_size=256,bootindex=101",
+               "rx_queue_size=1024,tx_queue_size=256",
     "-machine", "type=pc+pve1",
 ]
 
@@ -301,7 +302,8 @@ def test_vm108_from_ps_aux() -> None:
                 "sockets", "net0"):
         assert got[key] == want[key], key
     assert got["scsi0"] == "local-lvm:vm-108-disk-0,discard=on"  # cache=none is the default
-    assert got["boot"] == "order=scsi0;net0"
+    assert got["boot"] == want["boot"]
+    assert "efidisk0" not in got
     assert got["vmgenid"] == "4c0e8f6c-5c1c-4d4e-9a1e-7d1b0c6f2a10"
     text_out = cfg.render()
     assert any("size=" in t and "scsi0" in t for t in cfg.todos)
