@@ -116,8 +116,12 @@ class Journal:
         loop = asyncio.get_running_loop()
         fut: asyncio.Future[None] = loop.create_future()
 
+        def resolve() -> None:
+            if not fut.done():
+                fut.set_result(None)
+
         def done() -> None:
-            loop.call_soon_threadsafe(lambda: fut.done() or fut.set_result(None))
+            loop.call_soon_threadsafe(resolve)
 
         self._queue.put((None, done))
         await fut

@@ -8,6 +8,7 @@ import os
 import signal
 import time
 from pathlib import Path
+from typing import Any
 
 from pverunbook.inventory import Node
 from pverunbook.transport.base import CommandResult, OutputCallback, Transport, TransportError
@@ -50,7 +51,7 @@ class LocalTransport(Transport):
         return CommandResult(status, time.monotonic() - start)
 
     @staticmethod
-    async def _kill(proc: asyncio.subprocess.Process, pumps: asyncio.Future[object]) -> None:
+    async def _kill(proc: asyncio.subprocess.Process, pumps: asyncio.Future[Any]) -> None:
         for sig in (signal.SIGTERM, signal.SIGKILL):
             with contextlib.suppress(ProcessLookupError):
                 os.killpg(proc.pid, sig)

@@ -1,0 +1,5 @@
+import sys
+
+from pverunbook.cli import main
+
+sys.exit(main())

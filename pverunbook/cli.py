@@ -1,0 +1,450 @@
+"""``pverunbook`` command line: argument parsing and wiring only; heavy imports stay lazy.
+
+With no arguments it opens the TUI in rehearsal mode (a simulated broken cluster), so a first run
+on a fresh machine needs nothing else.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import importlib
+import sys
+from pathlib import Path
+from typing import Any
+
+EXIT_OK, EXIT_FAIL, EXIT_USAGE = 0, 1, 2
+
+#: Modules that add their own subcommands through ``register(subparsers)``.
+COMMAND_MODULES = ("corosync", "vmconfig", "sim", "safety", "screenshots")
+
+
+def err(what: str, why: str, todo: str = "") -> int:
+    print(f"pverunbook: {what}: {why}" + (f"; {todo}" if todo else ""), file=sys.stderr)
+    return EXIT_USAGE
+
+
+def parse_sets(items: list[str] | None) -> dict[str, str]:
+    out: dict[str, str] = {}
+    for item in items or []:
+        if "=" not in item:
+            raise ValueError(f"--set {item!r} must look like NAME=VALUE")
+        k, v = item.split("=", 1)
+        out[k.strip()] = v
+    return out
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="pverunbook",
+        description="Step-by-step recovery runbooks for Proxmox VE clusters. With no command, "
+                    "opens the app in rehearsal mode against a simulated broken cluster.")
+    p.add_argument("--runbooks", action="append", type=Path, default=[], metavar="DIR",
+                   help="extra folder of runbooks (repeatable)")
+    sub = p.add_subparsers(dest="command", metavar="COMMAND")
+
+    s = sub.add_parser("list", help="list built-in runbooks and those in --runbooks DIR")
+    s.set_defaults(func=cmd_list)
+
+    s = sub.add_parser("validate", help="check runbook files (exit 2 on any error)")
+    s.add_argument("files", nargs="+", type=Path)
+    s.set_defaults(func=cmd_validate)
+
+    s = sub.add_parser("schema", help="print the runbook JSON Schema")
+    s.set_defaults(func=cmd_schema)
+
+    s = sub.add_parser("plan", help="dry-run plan: what would run where; executes nothing")
+    s.add_argument("runbook")
+    s.add_argument("--cluster", type=Path, help="cluster inventory TOML (default: the story's "
+                   "nyc cluster)")
+    s.add_argument("--set", action="append", metavar="NAME=VALUE", help="parameter value")
+    s.set_defaults(func=cmd_plan)
+
+    for name, helptext in (("run", "run a runbook (TUI, or --headless)"),
+                           ("rehearse", "run a runbook against the built-in simulated cluster")):
+        s = sub.add_parser(name, help=helptext)
+        s.add_argument("runbook", nargs="?" if name == "rehearse" else None)
+        s.add_argument("--headless", action="store_true", help="no TUI: print output, ask on "
+                       "the terminal")
+        s.add_argument("--set", action="append", metavar="NAME=VALUE", help="parameter value")
+        s.add_argument("--confirm", metavar="TEXT", help="answer confirmations with TEXT "
+                       "(non-interactive use; manual steps count as done)")
+        s.add_argument("--journal", type=Path, metavar="PATH", help="journal file (default: "
+                       "a new file under the state directory)")
+        if name == "run":
+            mode = s.add_mutually_exclusive_group()
+            mode.add_argument("--local", action="store_true", help="target this machine")
+            mode.add_argument("--cluster", type=Path, help="cluster inventory TOML (live)")
+            mode.add_argument("--dry-run", action="store_true", help="execute nothing")
+            mode.add_argument("--rehearsal", action="store_true", help="simulated cluster")
+            s.add_argument("--dry-run-cluster", type=Path, help=argparse.SUPPRESS)
+            s.add_argument("--resume", metavar="RUN", help="continue an interrupted run")
+            s.add_argument("--accept-new-host-keys", action="store_true",
+                           help="trust SSH host keys not yet in known_hosts (never changed ones)")
+        s.add_argument("--scenario", default="nyc-outage", help="rehearsal scenario")
+        s.set_defaults(func=cmd_run, rehearse=(name == "rehearse"))
+
+    j = sub.add_parser("journal", help="inspect run journals")
+    jsub = j.add_subparsers(dest="journal_command", metavar="ACTION", required=True)
+    s = jsub.add_parser("list", help="list runs")
+    s.set_defaults(func=cmd_journal_list)
+    s = jsub.add_parser("show", help="print a run's journal readably")
+    s.add_argument("run", help="run id (or unique prefix) or journal path")
+    s.add_argument("--json", action="store_true", help="raw JSON lines")
+    s.set_defaults(func=cmd_journal_show)
+
+    s = sub.add_parser("tui", help="open the app (default when no command is given)")
+    tmode = s.add_mutually_exclusive_group()
+    tmode.add_argument("--cluster", type=Path, help="live mode against this inventory")
+    tmode.add_argument("--dry-run", action="store_true")
+    tmode.add_argument("--local", action="store_true")
+    s.add_argument("--scenario", default="nyc-outage")
+    s.add_argument("--accept-new-host-keys", action="store_true")
+    s.add_argument("runbook", nargs="?")
+    s.set_defaults(func=cmd_tui)
+
+    for mod in COMMAND_MODULES:
+        try:
+            module = importlib.import_module(f"pverunbook.commands.{mod}")
+        except ImportError:
+            continue
+        module.register(sub)
+    return p
+
+
+# -- list / validate / schema ---------------------------------------------------------------
+
+def cmd_list(args: argparse.Namespace) -> int:
+    from pverunbook.runbook.catalog import discover
+
+    entries = discover(args.runbooks)
+    if not entries:
+        print("no runbooks found")
+        return EXIT_FAIL
+    for e in entries:
+        origin = "built-in" if e.builtin else str(e.path.parent)
+        if e.runbook is None:
+            first = e.error.errors[0] if e.error else "unreadable"
+            print(f"{e.path.stem:<28} INVALID  {first}")
+            continue
+        rb = e.runbook
+        tags = f" [{', '.join(rb.tags)}]" if rb.tags else ""
+        print(f"{rb.id:<28} {rb.title}{tags}  ({origin})")
+        if rb.summary:
+            print(f"{'':<28} {rb.summary}")
+    return EXIT_OK
+
+
+def cmd_validate(args: argparse.Namespace) -> int:
+    from pverunbook.runbook.loader import RunbookError, load_file
+
+    try:
+        from pverunbook.runbook.lint import lint
+    except ImportError:
+        lint = None
+    bad = 0
+    for f in args.files:
+        try:
+            rb = load_file(f)
+        except RunbookError as exc:
+            bad += 1
+            for e in exc.errors:
+                print(str(e), file=sys.stderr)
+            continue
+        issues = lint(rb) if lint is not None else []
+        for issue in issues:
+            print(f"{issue.pos}: {issue.code} {issue.message}", file=sys.stderr)
+        if issues:
+            bad += 1
+        else:
+            print(f"{f}: ok ({len(rb.steps)} steps)")
+    return EXIT_USAGE if bad else EXIT_OK
+
+
+def cmd_schema(args: argparse.Namespace) -> int:
+    from pverunbook.runbook.schema import schema_text
+
+    sys.stdout.write(schema_text())
+    return EXIT_OK
+
+
+# -- plan -----------------------------------------------------------------------------------
+
+def _load_runbook(name: str, dirs: list[Path]) -> Any:
+    from pverunbook.runbook.catalog import find
+    from pverunbook.runbook.loader import load_file
+
+    return load_file(find(name, dirs))
+
+
+def cmd_plan(args: argparse.Namespace) -> int:
+    from pverunbook.engine.targets import TargetError, plan
+    from pverunbook.inventory import InventoryError, load_cluster
+    from pverunbook.runbook.loader import RunbookError
+    from pverunbook.runbook.params import ParamValueError, resolve
+    from pverunbook.session import _default_cluster
+
+    try:
+        rb = _load_runbook(args.runbook, args.runbooks)
+        cluster = load_cluster(args.cluster) if args.cluster else _default_cluster()
+        values, missing = resolve(rb, parse_sets(args.set))
+        steps = plan(rb, cluster, {**{m: f"<{m}>" for m in missing}, **values})
+    except RunbookError as exc:
+        print(str(exc), file=sys.stderr)
+        return EXIT_USAGE
+    except (InventoryError, FileNotFoundError, ParamValueError, TargetError, ValueError) as exc:
+        return err("plan", str(exc))
+    out = sys.stdout
+    out.write(f"PLAN (dry-run, nothing is executed): {rb.title}\n")
+    out.write(f"runbook {rb.id} v{rb.version} ({rb.path})\n")
+    out.write(f"cluster {cluster.name}: {', '.join(cluster.names)}\n")
+    if rb.params:
+        out.write("parameters:\n")
+        for p in rb.params:
+            v = "***" if p.secret and p.name in values else values.get(p.name, "<asked at run>")
+            out.write(f"  {p.name} = {_shown(v)}\n")
+    for ps in steps:
+        st = ps.step
+        flags = []
+        if st.destructive:
+            flags.append("DESTRUCTIVE")
+        if not ps.runs:
+            flags.append(f"SKIPPED: condition '{st.when}' is false")
+        out.write(f"\n{ps.index + 1}. [{st.kind.value}] {st.title} ({st.id})"
+                  + (f"  <{'; '.join(flags)}>" if flags else "") + "\n")
+        if st.kind.value in ("run", "check", "action"):
+            out.write(f"   timeout {st.timeout:g}s per command; ok exit: "
+                      f"{', '.join(map(str, st.ok_exit))}; on failure: {st.on_failure}\n")
+        for g in st.guards:
+            out.write(f"   guard: {g.check.value}{' (warn only)' if g.warn else ''}\n")
+        for node, cmds in ps.commands.items():
+            for c in cmds:
+                out.write(f"   {node}: {c}\n")
+        for e in st.expect:
+            out.write(f"   expect: {e.describe()}\n")
+        if st.verdict:
+            out.write(f"   verdict: {st.verdict}\n")
+        if st.destructive:
+            if st.backup.empty:
+                out.write(f"   checkpoint: NONE ({st.no_backup_reason})\n")
+            for node, items in ps.backup.items():
+                for item in items:
+                    out.write(f"   checkpoint {node}: {item}\n")
+        if ps.confirm:
+            out.write(f"   confirmation: operator must type {ps.confirm!r}\n")
+        if st.kind.value == "manual":
+            out.write(f"   manual: {st.instructions.strip().splitlines()[0]}\n")
+        if st.kind.value == "input":
+            out.write(f"   asks for: {', '.join(st.params)}\n")
+    return EXIT_OK
+
+
+# -- run / rehearse -------------------------------------------------------------------------
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from pverunbook.session import Mode, SessionConfig
+
+    if args.rehearse:
+        mode = Mode.REHEARSAL
+    elif args.local:
+        mode = Mode.LOCAL
+    elif args.dry_run:
+        mode = Mode.DRY_RUN
+    elif args.rehearsal:
+        mode = Mode.REHEARSAL
+    elif args.cluster or args.resume:
+        mode = Mode.LIVE
+    else:
+        return err("run", "no target given", "use --local, --cluster FILE (live), --dry-run, "
+                   "--rehearsal, or `pverunbook rehearse`")
+    config = SessionConfig(mode=mode, cluster_file=getattr(args, "cluster", None),
+                           journal_path=args.journal, scenario=args.scenario,
+                           accept_new_host_keys=getattr(args, "accept_new_host_keys", False))
+    if not args.headless:
+        from pverunbook.ui.app import make_app
+
+        runbook = None
+        if args.runbook:
+            from pverunbook.runbook.catalog import find
+
+            runbook = find(args.runbook, args.runbooks)
+        app = make_app(config, runbook_dirs=args.runbooks, runbook=runbook,
+                       params=parse_sets(args.set))
+        app.run()
+        return int(getattr(app, "return_code", 0) or 0)
+    if not args.runbook:
+        return cmd_list(args)
+    try:
+        return asyncio.run(_run_headless(args, config))
+    except KeyboardInterrupt:
+        print("\npverunbook: interrupted; the journal has everything up to here. Continue with "
+              "`pverunbook run --resume RUN`.", file=sys.stderr)
+        return 130
+
+
+async def _run_headless(args: argparse.Namespace, config: Any) -> int:
+    from pverunbook.engine.targets import TargetError
+    from pverunbook.headless import EventPrinter, TerminalDecider
+    from pverunbook.inventory import InventoryError
+    from pverunbook.runbook.loader import RunbookError, load_file
+    from pverunbook.runbook.params import ParamValueError, resolve
+    from pverunbook.session import Mode, Session
+    from pverunbook.transport.base import TransportError
+
+    resume = None
+    run_id = None
+    journal_path = args.journal
+    given: dict[str, Any] = {}
+    try:
+        if getattr(args, "resume", None):
+            from pverunbook.engine.journal import find_run
+            from pverunbook.engine.resume import load_resume, missing_secrets
+
+            journal_path = find_run(args.resume)
+            started, resume = load_resume(journal_path)
+            run_id = started.run_id
+            rb = load_file(started.runbook_path) if started.runbook_path else \
+                _load_runbook(started.runbook_id, args.runbooks)
+            given = {k: v for k, v in started.params.items() if v != "[REDACTED]"}
+            need = missing_secrets(rb, started)
+            sets = parse_sets(args.set)
+            lacking = [n for n in need if n not in sets]
+            if lacking:
+                return err("resume", f"secret parameter(s) {', '.join(lacking)} are not kept in "
+                           "the journal", "pass them again with --set NAME=VALUE")
+            given.update(sets)
+            if started.mode == Mode.LOCAL.value:
+                config.mode = Mode.LOCAL
+            elif started.mode == "dry-run":
+                config.mode = Mode.DRY_RUN
+        else:
+            rb = _load_runbook(args.runbook, args.runbooks)
+            given = parse_sets(args.set)
+        values, missing = resolve(rb, given)
+    except RunbookError as exc:
+        print(str(exc), file=sys.stderr)
+        return EXIT_USAGE
+    except (FileNotFoundError, ParamValueError, ValueError) as exc:
+        return err("run", str(exc))
+    asked_later = {n for s in rb.steps for n in s.params}
+    unasked = [m for m in missing if m not in asked_later]
+    if unasked:
+        return err("run", f"no value for parameter(s) {', '.join(unasked)}",
+                   "pass --set NAME=VALUE (see `pverunbook plan` for what they mean)")
+    session = Session(config)
+    try:
+        await session.start()
+        assert session.cluster is not None
+        decider = TerminalDecider(confirm_text=args.confirm)
+        engine = session.engine(rb, decider, values, run_id=run_id, resume=resume,
+                                journal_path=journal_path)
+        engine.subscribe(EventPrinter())
+        if session.transport is not None:
+            await session.transport.connect(list(session.cluster.nodes))
+        status = await engine.run()
+        print(f"journal: {engine.journal_path}")
+        print(f"report:  pverunbook report {engine.run_id}")
+    except (InventoryError, TargetError, ValueError) as exc:
+        return err("run", str(exc))
+    except TransportError as exc:
+        return err("run", f"node {exc.node}: {exc.message}", exc.hint or "check the node and "
+                   "your SSH setup, then run again")
+    finally:
+        await session.close()
+    return EXIT_OK if status in ("ok", "planned") else EXIT_FAIL
+
+
+# -- journal --------------------------------------------------------------------------------
+
+def cmd_journal_list(args: argparse.Namespace) -> int:
+    import time
+
+    from pverunbook.engine.journal import list_runs, runs_dir
+
+    runs = list_runs()
+    if not runs:
+        print(f"no runs in {runs_dir()}")
+        return EXIT_OK
+    for r in runs:
+        when = time.strftime("%Y-%m-%d %H:%M", time.localtime(r.started))
+        print(f"{r.run_id}  {when}  {r.mode:<9} {r.status:<24} {r.runbook}")
+    return EXIT_OK
+
+
+def cmd_journal_show(args: argparse.Namespace) -> int:
+    from pverunbook.engine.journal import find_run, read_journal
+    from pverunbook.headless import EventPrinter
+
+    try:
+        path = find_run(args.run)
+    except FileNotFoundError as exc:
+        return err("journal", str(exc))
+    if args.json:
+        sys.stdout.write(path.read_text(encoding="utf-8"))
+        return EXIT_OK
+    import time
+
+    printer = EventPrinter()
+    print(f"journal {path}")
+    for e in read_journal(path):
+        stamp = time.strftime("%H:%M:%S", time.localtime(e.ts))
+        if type(e).__name__ in ("OutputChunk",):
+            printer(e)
+            continue
+        sys.stdout.write(f"[{stamp}] ")
+        printer(e)
+        if e.kind == "confirmation_given":
+            d = e.to_dict()
+            print(f"           typed {d.get('typed', '')!r} by {d.get('operator', '?')}")
+    return EXIT_OK
+
+
+# -- TUI --------------------------------------------------------------------------------------
+
+def cmd_tui(args: argparse.Namespace) -> int:
+    from pverunbook.session import Mode, SessionConfig
+    from pverunbook.ui.app import make_app
+
+    if getattr(args, "cluster", None):
+        mode = Mode.LIVE
+    elif getattr(args, "dry_run", False):
+        mode = Mode.DRY_RUN
+    elif getattr(args, "local", False):
+        mode = Mode.LOCAL
+    else:
+        mode = Mode.REHEARSAL
+    config = SessionConfig(mode=mode, cluster_file=getattr(args, "cluster", None),
+                           scenario=getattr(args, "scenario", "nyc-outage"),
+                           accept_new_host_keys=getattr(args, "accept_new_host_keys", False))
+    runbook = None
+    if getattr(args, "runbook", None):
+        from pverunbook.runbook.catalog import find
+
+        try:
+            runbook = find(args.runbook, args.runbooks)
+        except FileNotFoundError as exc:
+            return err("tui", str(exc))
+    app = make_app(config, runbook_dirs=args.runbooks, runbook=runbook)
+    app.run()
+    return int(getattr(app, "return_code", 0) or 0)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.command is None:
+        return cmd_tui(args)
+    try:
+        return int(args.func(args))
+    except BrokenPipeError:
+        return EXIT_OK
+
+
+def _shown(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return repr(value) if value == "" else str(value)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,205 @@
+"""The headless face of the engine: prints events as text, asks decisions on the terminal.
+
+Same engine, same events as the TUI. Without a terminal (CI, scripts) decisions come only from
+flags (``--confirm``); anything not answered by a flag is refused, which is the safe default.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+from typing import Any, TextIO
+
+from pverunbook.engine import events as ev
+from pverunbook.engine.decisions import (
+    OVERRIDE_PHRASE,
+    Answer,
+    CheckpointChoice,
+    CheckpointFailure,
+    ConfirmRequest,
+    FailureChoice,
+    StepDecision,
+)
+from pverunbook.runbook.model import Param, Step
+
+SEVERITY_MARK = {"ok": "OK  ", "info": "INFO", "warning": "WARN", "critical": "CRIT"}
+
+
+class EventPrinter:
+    """Prints node output line by line as ``node | text`` and one line per notable event."""
+
+    def __init__(self, out: TextIO | None = None, width: int = 0) -> None:
+        self.out = out or sys.stdout
+        self.partial: dict[tuple[str, str], str] = {}
+        self.width = width
+
+    def _p(self, text: str = "") -> None:
+        self.out.write(text + "\n")
+        self.out.flush()
+
+    def _flush_partials(self, node: str | None = None) -> None:
+        for key in list(self.partial):
+            if node is None or key[0] == node:
+                rest = self.partial.pop(key)
+                if rest:
+                    self._line(key[0], key[1], rest)
+
+    def _line(self, node: str, stream: str, text: str) -> None:
+        mark = "!" if stream == "stderr" else "|"
+        self._p(f"{node:>{self.width}} {mark} {text}")
+
+    def __call__(self, e: ev.Event) -> None:
+        if isinstance(e, ev.RunStarted):
+            self.width = max([len(n) for n in e.nodes] + [5])
+            what = "resuming" if e.resumed else "running"
+            self._p(f"== {what} {e.runbook_title} [{e.mode}] on {e.cluster}: "
+                    f"{', '.join(e.nodes)} (run {e.run_id})")
+        elif isinstance(e, ev.StepStarted):
+            mark = " [DESTRUCTIVE]" if e.destructive else ""
+            again = f" (attempt {e.attempt})" if e.attempt > 1 else ""
+            self._p(f"\n-- step {e.index + 1}: {e.title}{mark}{again} "
+                    f"-> {', '.join(e.nodes) or 'operator'}")
+        elif isinstance(e, ev.CommandStarted):
+            self._p(f"{e.node:>{self.width}} $ {e.command}")
+        elif isinstance(e, ev.OutputChunk):
+            key = (e.node, e.stream)
+            text = self.partial.pop(key, "") + e.text
+            *lines, rest = text.split("\n")
+            for line in lines:
+                self._line(e.node, e.stream, line)
+            if rest:
+                self.partial[key] = rest
+        elif isinstance(e, ev.CommandFinished):
+            self._flush_partials(e.node)
+            self._p(f"{e.node:>{self.width}} = {e.outcome} ({e.duration:.1f}s)")
+        elif isinstance(e, ev.ExpectationResult):
+            if not e.ok:
+                self._p(f"{e.node:>{self.width}} ✗ expected {e.description}"
+                        + (f": {e.message}" if e.message else ""))
+        elif isinstance(e, ev.Finding):
+            where = f"{e.node}: " if e.node else ""
+            self._p(f"   {SEVERITY_MARK.get(e.severity, e.severity.upper())} {where}{e.title}")
+            if e.detail and e.severity in ("warning", "critical"):
+                self._p(f"        {e.detail}")
+        elif isinstance(e, ev.GuardResult):
+            state = "ok" if e.ok else ("warning" if e.warn_only else "BLOCKED")
+            self._p(f"   guard {e.check}: {state} — {e.message}")
+        elif isinstance(e, ev.CheckpointRequested):
+            parts = list(e.files) + [f"sqlite:{s}" for s in e.sqlite] + \
+                [f"output:{o}" for o in e.outputs]
+            self._p(f"   checkpoint before this step on {', '.join(e.nodes)}: {', '.join(parts)}")
+        elif isinstance(e, ev.CheckpointTaken):
+            if e.ok:
+                self._p(f"   checkpoint {e.checkpoint_id} verified ({len(e.items)} parts) "
+                        f"-> {e.path}")
+            else:
+                self._p(f"   checkpoint FAILED: {'; '.join(e.problems)}")
+        elif isinstance(e, ev.ConfirmationGiven):
+            verdict = "accepted" if e.accepted else "refused"
+            self._p(f"   {e.what}: {verdict}" + (f" ({e.reason})" if e.reason else ""))
+        elif isinstance(e, ev.StepSkipped):
+            self._p(f"-- skipped {e.step_id}: {e.reason}")
+        elif isinstance(e, ev.StepFinished):
+            self._flush_partials()
+            msg = f": {e.message}" if e.message and e.status != "ok" else ""
+            self._p(f"-- {e.step_id}: {e.status}{msg}")
+        elif isinstance(e, ev.NodeConnection):
+            self._p(f"   {e.node}: connection {e.state} {e.message}".rstrip())
+        elif isinstance(e, ev.Note):
+            self._p(f"   [{e.level}] {e.text}")
+        elif isinstance(e, ev.RunFinished):
+            self._flush_partials()
+            msg = f" — {e.message}" if e.message else ""
+            self._p(f"\n== run {e.status}{msg} ({e.duration:.1f}s)")
+
+
+class TerminalDecider:
+    """Asks on the terminal when there is one; otherwise answers only from flags."""
+
+    def __init__(self, confirm_text: str | None = None, interactive: bool | None = None,
+                 out: TextIO | None = None) -> None:
+        self.confirm_text = confirm_text
+        self.interactive = sys.stdin.isatty() if interactive is None else interactive
+        self.out = out or sys.stdout
+
+    async def _ask(self, prompt: str) -> str | None:
+        if not self.interactive:
+            return None
+        self.out.write(prompt)
+        self.out.flush()
+        line = await asyncio.to_thread(sys.stdin.readline)
+        return None if line == "" else line.rstrip("\n")
+
+    async def before_step(self, step: Step, index: int) -> StepDecision:
+        return StepDecision()
+
+    async def confirm(self, request: ConfirmRequest) -> str | None:
+        self.out.write(f"\n   {request.prompt}\n")
+        if request.checkpoint_id:
+            self.out.write(f"   checkpoint taken: {request.checkpoint_id}\n")
+        if self.confirm_text is not None:
+            self.out.write(f"   (answered by --confirm: {self.confirm_text!r})\n")
+            return self.confirm_text
+        return await self._ask(f"   type {request.expected!r} to go ahead: ")
+
+    async def manual_done(self, step: Step, instructions: str) -> bool:
+        self.out.write(f"\n   MANUAL: {instructions.strip()}\n")
+        if self.confirm_text is not None and not self.interactive:
+            self.out.write("   (confirmed by --confirm)\n")
+            return True
+        answer = await self._ask("   done? [y/N] ")
+        return (answer or "").strip().lower() in ("y", "yes")
+
+    async def ask_params(self, step: Step, params: list[Param],
+                         current: dict[str, Any]) -> dict[str, Any] | None:
+        values: dict[str, Any] = {}
+        for p in params:
+            have = current.get(p.name, p.default)
+            if not self.interactive:
+                if have is None:
+                    self.out.write(f"   no value for '{p.name}': pass --set {p.name}=VALUE\n")
+                    return None
+                values[p.name] = have
+                continue
+            shown = "" if have is None else f" [{'***' if p.secret else have}]"
+            answer = await self._ask(f"   {p.prompt}{shown}: ")
+            if answer is None:
+                return None
+            values[p.name] = answer if answer != "" else have
+        return values
+
+    async def after_failure(self, step: Step, status: str) -> FailureChoice:
+        if not self.interactive:
+            return FailureChoice.FOLLOW_RUNBOOK
+        answer = await self._ask(f"   '{step.id}' {status}. [f]ollow runbook ({step.on_failure}), "
+                                 "[r]e-run, [s]kip, [a]bort? ")
+        return {"r": FailureChoice.RERUN, "s": FailureChoice.SKIP,
+                "a": FailureChoice.ABORT}.get((answer or "f")[:1].lower(),
+                                              FailureChoice.FOLLOW_RUNBOOK)
+
+    async def checkpoint_failed(self, failure: CheckpointFailure) -> Answer:
+        self.out.write("   the checkpoint failed, so the destructive step is blocked:\n")
+        for p in failure.problems:
+            self.out.write(f"     - {p}\n")
+        answer = await self._ask("   [r]etry, [a]bort, or [o]verride? ")
+        choice = (answer or "a")[:1].lower()
+        if choice == "r":
+            return Answer(CheckpointChoice.RETRY)
+        if choice == "o":
+            typed = await self._ask(f"   type '{OVERRIDE_PHRASE}': ")
+            return Answer(CheckpointChoice.OVERRIDE, text=typed or "")
+        return Answer(CheckpointChoice.ABORT)
+
+    async def unknown_outcome(self, step: Step) -> FailureChoice:
+        self.out.write(f"   step '{step.id}' was running when the last run stopped; its outcome "
+                       "is unknown.\n")
+        answer = await self._ask("   [r]e-run it, [s]kip it, or [a]bort? ")
+        if answer is None:
+            self.out.write("   no terminal to ask: stopping here (nothing re-run).\n")
+            return FailureChoice.ABORT
+        return {"r": FailureChoice.RERUN, "s": FailureChoice.SKIP}.get(
+            answer[:1].lower(), FailureChoice.ABORT)
+
+    async def connection_lost(self, node: str, step: Step) -> bool:
+        answer = await self._ask(f"   connection to {node} lost. Reconnect? [Y/n] ")
+        return answer is not None and answer.strip().lower() in ("", "y", "yes")
