@@ -117,13 +117,18 @@ async def corosync_edit(ctx: ActionContext) -> bool:
     except ValueError as exc:
         ctx.warn(f"{ctx.node.name}:{source}: cannot parse: {exc}")
         return False
-    new = cc.set_totem(old, changes) if changes else cc.bump_version(old)
     link = ctx.args.get("add_link")
-    if isinstance(link, dict) and link.get("addrs"):
+    wants_link = isinstance(link, dict) and bool(link.get("addrs"))
+    # Each helper bumps config_version once; chain them so the file goes up by exactly one.
+    new = cc.set_totem(old, changes) if changes or not wants_link else old
+    if wants_link and isinstance(link, dict):
         addrs = {str(k): str(v) for k, v in dict(link["addrs"]).items()}
         prio = link.get("priority")
-        new = cc.add_link(new, int(link.get("linknumber", 1)), addrs,
-                          int(prio) if prio not in (None, "") else None)
+        linked = cc.add_link(new, int(link.get("linknumber", 1)), addrs,
+                             int(prio) if prio not in (None, "") else None)
+        if new is not old:
+            linked.set("totem.config_version", str(new.config_version))
+        new = linked
     new_text = new.dump()
     ctx.say(cc.unified_diff(old_text, new_text, source))
     problems = cc.validate(new, previous=old)

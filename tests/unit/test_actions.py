@@ -1,0 +1,164 @@
+"""Built-in actions over the real local transport, on real files."""
+
+from __future__ import annotations
+
+import textwrap
+from pathlib import Path
+
+from pverunbook.engine import events as ev
+from pverunbook.engine.decisions import ScriptedDecider
+from pverunbook.engine.engine import Engine
+from pverunbook.inventory import local_cluster
+from pverunbook.pve import corosync_conf as cc
+from pverunbook.pve.pmxcfs import create_db
+from pverunbook.runbook.loader import load_text
+from pverunbook.transport.local import LocalTransport
+
+CONF = textwrap.dedent("""\
+    logging {
+      debug: off
+      to_syslog: yes
+    }
+
+    nodelist {
+      node {
+        name: pve001
+        nodeid: 2
+        quorum_votes: 1
+        ring0_addr: 192.168.4.201
+      }
+      node {
+        name: ryanrishi
+        nodeid: 1
+        quorum_votes: 1
+        ring0_addr: 192.168.4.200
+      }
+    }
+
+    quorum {
+      provider: corosync_votequorum
+    }
+
+    totem {
+      cluster_name: nyc
+      config_version: 5
+      interface {
+        linknumber: 0
+      }
+      ip_version: ipv4-6
+      link_mode: passive
+      secauth: on
+      token_retransmit: 1000
+      version: 2
+    }
+    """)
+
+
+async def run_book(text: str) -> tuple[str, list[ev.Event]]:
+    book = load_text('id = "a"\ntitle = "A"\n' + textwrap.dedent(text))
+    engine = Engine(book, local_cluster(), LocalTransport(), ScriptedDecider(), run_id="r")
+    seen: list[ev.Event] = []
+    engine.subscribe(seen.append)
+    return await engine.run(), seen
+
+
+def output(seen: list[ev.Event]) -> str:
+    return "".join(e.text for e in seen if isinstance(e, ev.OutputChunk))
+
+
+async def test_corosync_edit_writes_new_file_with_one_version_bump(tmp_path: Path) -> None:
+    src = tmp_path / "corosync.conf"
+    src.write_text(CONF)
+    status, seen = await run_book(f'''
+        [[steps]]
+        id = "edit"
+        title = "Edit"
+        kind = "action"
+        action = "corosync-edit"
+        [steps.args]
+        source = "{src}"
+        unset = ["token_retransmit"]
+        [steps.args.set]
+        token = "5000"
+    ''')
+    assert status == "ok", output(seen)
+    new = cc.parse((tmp_path / "corosync.conf.new").read_text())
+    assert new.get("totem.token") == "5000"
+    assert new.get("totem.token_retransmit") is None
+    assert new.config_version == 6
+    assert src.read_text() == CONF  # nothing applied until the operator moves it into place
+    text = output(seen)
+    assert "+  token: 5000" in text.replace("\t", "  ") or "token: 5000" in text
+    assert "config_version 5 -> 6" in text
+
+
+async def test_corosync_edit_refuses_fatal_result(tmp_path: Path) -> None:
+    src = tmp_path / "corosync.conf"
+    src.write_text(CONF)
+    status, seen = await run_book(f'''
+        [[steps]]
+        id = "edit"
+        title = "Edit"
+        kind = "action"
+        action = "corosync-edit"
+        [steps.args]
+        source = "{src}"
+        [steps.args.set]
+        transport = "udpu"
+    ''')
+    assert status == "failed"
+    assert not (tmp_path / "corosync.conf.new").exists()
+    assert "corosync would refuse" in output(seen)
+
+
+async def test_pmxcfs_restore_restores_only_missing_configs(tmp_path: Path) -> None:
+    db = tmp_path / "config.db"
+    create_db(db, {
+        "corosync.conf": CONF.encode(),
+        "nodes/pve001/qemu-server/108.conf": b"name: media\nmemory: 4096\n",
+        "nodes/pve001/qemu-server/109.conf": b"name: other\n",
+        "storage.cfg": b"dir: local\n\tpath /var/lib/vz\n",
+    })
+    dest = tmp_path / "pve"
+    (dest / "nodes/pve001/qemu-server").mkdir(parents=True)
+    (dest / "nodes/pve001/qemu-server/109.conf").write_text("name: keep-me\n")
+    status, seen = await run_book(f'''
+        [[steps]]
+        id = "restore"
+        title = "Restore"
+        kind = "action"
+        action = "pmxcfs-restore"
+        [steps.args]
+        source = "{db}"
+        dest = "{dest}"
+    ''')
+    assert status == "ok", output(seen)
+    assert (dest / "nodes/pve001/qemu-server/108.conf").read_bytes() == \
+        b"name: media\nmemory: 4096\n"
+    assert (dest / "nodes/pve001/qemu-server/109.conf").read_text() == "name: keep-me\n"
+    assert not (dest / "storage.cfg").exists()  # outside the requested glob
+
+
+async def test_action_plan_in_dry_run_describes_it() -> None:
+    from pverunbook.transport.dryrun import DryRunTransport
+
+    book = load_text('id = "a"\ntitle = "A"\n[[steps]]\nid = "e"\ntitle = "E"\n'
+                     'kind = "action"\naction = "vm-config-rebuild"\n[steps.args]\nvmid = "108"\n')
+    engine = Engine(book, local_cluster(), DryRunTransport(), ScriptedDecider(), run_id="r")
+    seen: list[ev.Event] = []
+    engine.subscribe(seen.append)
+    assert await engine.run() == "planned"
+    assert "would run on" in output(seen) and "vm-config-rebuild" in output(seen)
+
+
+def test_unknown_action_and_args_are_load_errors() -> None:
+    import pytest
+
+    from pverunbook.runbook.loader import RunbookError
+
+    with pytest.raises(RunbookError, match="unknown action 'nope'"):
+        load_text('id = "a"\ntitle = "A"\n[[steps]]\nid = "e"\ntitle = "E"\nkind = "action"\n'
+                  'action = "nope"\n')
+    with pytest.raises(RunbookError, match="unknown argument 'colour'"):
+        load_text('id = "a"\ntitle = "A"\n[[steps]]\nid = "e"\ntitle = "E"\nkind = "action"\n'
+                  'action = "vm-config-rebuild"\n[steps.args]\ncolour = "red"\n')
