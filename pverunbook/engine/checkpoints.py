@@ -1,0 +1,918 @@
+"""Verified checkpoints before destructive steps, and restoring them.
+
+The outage this tool exists for lost every VM config because ``rm -rf config.db*`` ran with no
+backup. So a checkpoint is only "ok" when every declared part on every target node was copied
+here AND the copy's sha256 equals the one computed on the node: a part that is missing, hangs
+(reading /etc/pve blocks when pmxcfs does), or cannot be stored locally fails the checkpoint and
+the engine blocks the step until the operator retries, aborts or types the override phrase.
+
+SQLite databases (pmxcfs' config.db runs in WAL mode) are copied with SQLite's online backup
+(``sqlite3 DB ".backup FILE"``), never ``cp``: a plain copy of a live WAL database misses every
+transaction not yet checkpointed into the main file.
+
+Layout: ``<root>/<id>/manifest.json`` plus ``<node>/files/<abs path>``, ``<node>/sqlite/<abs
+path>`` and ``<node>/outputs/<n>.txt``. Everything is 0700/0600 (the checkpoint holds
+/etc/pve/priv keys: that is the point of it). The manifest holds metadata and hashes, never file
+contents, and is written last and atomically, so a folder without one is an interrupted
+checkpoint, never a complete-looking one.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import difflib
+import hashlib
+import json
+import os
+import posixpath
+import re
+import shlex
+import sqlite3
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from functools import partial
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+from urllib.parse import quote
+
+from pverunbook.engine import events as ev
+from pverunbook.engine.engine import CheckpointOutcome
+from pverunbook.engine.journal import Redactor
+from pverunbook.inventory import Cluster, Node
+from pverunbook.transport.base import CommandResult, Transport, TransportError
+
+if TYPE_CHECKING:
+    from pverunbook.engine.engine import Engine
+    from pverunbook.runbook.model import Step
+
+MANIFEST = "manifest.json"
+FORMAT = 1
+#: Text files up to this size get a unified diff before a restore.
+DIFF_LIMIT = 256 * 1024
+STAT_FORMAT = "%a %u %g %U %G %s %Y %F %n"
+#: ``stat %F`` names (they contain spaces, so they are matched, not split).
+_FILE_TYPES = ("regular empty file", "regular file", "directory", "symbolic link", "fifo",
+               "socket", "character special file", "block special file", "weird file")
+#: Output commands that exit like this did not run at all (not found / not executable).
+_NOT_RUN = (126, 127)
+PRIV_PREFIX = "/etc/pve/priv"
+RESTORE_NOTE = "restore of checkpoint "
+
+
+def data_dir() -> Path:
+    env = os.environ.get("PVERUNBOOK_DATA_DIR")
+    if env:
+        return Path(env)
+    from platformdirs import user_data_dir
+
+    return Path(user_data_dir("pverunbook"))
+
+
+def checkpoints_dir() -> Path:
+    return data_dir() / "checkpoints"
+
+
+# -- data ------------------------------------------------------------------------------------
+@dataclass
+class Meta:
+    """One ``stat`` line of a remote path."""
+
+    path: str
+    ftype: str
+    mode: str
+    uid: int
+    gid: int
+    owner: str
+    group: str
+    size: int
+    mtime: int
+
+    @property
+    def is_dir(self) -> bool:
+        return self.ftype == "directory"
+
+    @property
+    def is_link(self) -> bool:
+        return self.ftype == "symbolic link"
+
+
+@dataclass
+class Parts:
+    """What to capture on one node, placeholders already rendered."""
+
+    files: list[str] = field(default_factory=list)
+    sqlite: list[str] = field(default_factory=list)
+    outputs: list[str] = field(default_factory=list)
+    problems: list[str] = field(default_factory=list)
+
+
+class PartFailed(Exception):
+    """A part could not be captured; the message says why and what to do."""
+
+    def __init__(self, message: str, missing: bool = False) -> None:
+        super().__init__(message)
+        self.missing = missing
+
+
+@dataclass(frozen=True)
+class CheckpointInfo:
+    id: str
+    path: Path
+    run_id: str
+    step_id: str
+    created: float
+    nodes: tuple[str, ...]
+    ok: bool
+    complete: bool
+    items: int
+    problems: tuple[str, ...] = ()
+
+
+@dataclass
+class Checkpoint:
+    id: str
+    path: Path
+    manifest: dict[str, Any]
+
+    @property
+    def items(self) -> list[dict[str, Any]]:
+        return list(self.manifest.get("items", []))
+
+    @property
+    def ok(self) -> bool:
+        return bool(self.manifest.get("ok"))
+
+    @property
+    def nodes(self) -> list[str]:
+        return list(self.manifest.get("nodes", []))
+
+    def local_path(self, item: dict[str, Any]) -> Path:
+        return self.path / str(item["stored"])
+
+
+@dataclass
+class RestoreResult:
+    ok: bool
+    checkpoint_id: str
+    nodes: list[str] = field(default_factory=list)
+    summary: str = ""
+    refused: bool = False
+    pre_checkpoint_id: str = ""
+    written: list[str] = field(default_factory=list)
+    unchanged: list[str] = field(default_factory=list)
+    problems: list[str] = field(default_factory=list)
+    instructions: list[str] = field(default_factory=list)
+
+
+# -- small helpers ---------------------------------------------------------------------------
+def _sha(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def _safe_rel(path: str) -> str:
+    """An absolute remote path as a relative local one that cannot escape the checkpoint."""
+    norm = posixpath.normpath("/" + path.lstrip("/"))
+    if ".." in norm.split("/"):
+        raise PartFailed(f"{path}: refusing a path with '..'")
+    return norm.lstrip("/") or "_root"
+
+
+def _safe_node(name: str) -> str:
+    return re.sub(r"[^A-Za-z0-9._-]", "_", name) or "_node"
+
+
+def parse_stat_line(line: str) -> Meta:
+    parts = line.split(" ", 7)
+    if len(parts) != 8:
+        raise ValueError(f"unexpected stat output: {line!r}")
+    mode, uid, gid, owner, group, size, mtime, rest = parts
+    for ftype in _FILE_TYPES:
+        if rest.startswith(ftype + " "):
+            return Meta(path=rest[len(ftype) + 1:], ftype=ftype, mode=mode.zfill(4),
+                        uid=int(uid), gid=int(gid), owner=owner, group=group, size=int(size),
+                        mtime=int(mtime))
+    raise ValueError(f"unknown file type in stat output: {line!r}")
+
+
+def parse_sha256sum(text: str) -> dict[str, str]:
+    """``sha256sum`` lines → {path: hash}; handles its backslash escaping of odd names."""
+    out: dict[str, str] = {}
+    for line in text.splitlines():
+        escaped = line.startswith("\\")
+        if escaped:
+            line = line[1:]
+        m = re.match(r"([0-9a-f]{64}) [ *](.*)$", line)
+        if not m:
+            continue
+        name = m.group(2)
+        if escaped:
+            name = re.sub(r"\\(.)", lambda x: "\n" if x.group(1) == "n" else x.group(1), name)
+        out[name] = m.group(1)
+    return out
+
+
+def _is_secret_path(path: str) -> bool:
+    return path == PRIV_PREFIX or path.startswith(PRIV_PREFIX + "/") or "/priv/" in path
+
+
+class _Deadline:
+    def __init__(self, seconds: float) -> None:
+        self.seconds = seconds
+        self.end = time.monotonic() + seconds
+
+    def left(self) -> float:
+        return max(0.05, self.end - time.monotonic())
+
+
+async def _run(transport: Transport, node: Node, command: str,
+               timeout: float) -> tuple[CommandResult, str, str]:
+    out: list[str] = []
+    err: list[str] = []
+
+    def feed(stream: str, text: str) -> None:
+        (out if stream == "stdout" else err).append(text)
+
+    result = await transport.run(node, command, timeout=timeout, on_output=feed)
+    return result, "".join(out), "".join(err)
+
+
+async def _remote_stat(transport: Transport, node: Node, path: str, dl: _Deadline,
+                       recursive: bool) -> list[Meta]:
+    """Metadata of ``path`` (following a symlink given as the path) and, for a directory and
+    ``recursive``, of everything below it (symlinks inside are recorded, not followed)."""
+    q = shlex.quote(path)
+    fmt = shlex.quote(STAT_FORMAT)
+    result, out, err = await _run(transport, node, f"stat -L -c {fmt} -- {q}", dl.left())
+    _check(result, err, f"reading the metadata of {path}")
+    metas = [parse_stat_line(line) for line in out.splitlines() if line]
+    if recursive and metas and metas[0].is_dir:
+        result, out, err = await _run(
+            transport, node, f"find -H {q} -exec stat -c {fmt} {{}} +", dl.left())
+        _check(result, err, f"listing {path}")
+        metas = [parse_stat_line(line) for line in out.splitlines() if line]
+    return metas
+
+
+def _check(result: CommandResult, stderr: str, doing: str) -> None:
+    if result.timed_out:
+        raise PartFailed(f"timed out {doing}", missing=True)
+    if result.error or result.connection_lost:
+        raise PartFailed(f"{doing}: {result.error or 'connection lost'}")
+    if result.exit_status != 0:
+        why = stderr.strip().splitlines()[-1] if stderr.strip() else f"exit {result.exit_status}"
+        missing = "No such file" in stderr
+        raise PartFailed(f"{doing}: {why}", missing=missing)
+
+
+async def _remote_sha(transport: Transport, node: Node, paths: list[str],
+                      dl: _Deadline) -> dict[str, str]:
+    hashes: dict[str, str] = {}
+    batch: list[str] = []
+    size = 0
+    batches: list[list[str]] = []
+    for p in paths:
+        batch.append(p)
+        size += len(p) + 3
+        if size > 60000:
+            batches.append(batch)
+            batch, size = [], 0
+    if batch:
+        batches.append(batch)
+    for b in batches:
+        cmd = "sha256sum -- " + " ".join(shlex.quote(p) for p in b)
+        result, out, err = await _run(transport, node, cmd, dl.left())
+        _check(result, err, f"hashing {b[0]}" + (f" and {len(b) - 1} more" if len(b) > 1 else ""))
+        hashes.update(parse_sha256sum(out))
+    return hashes
+
+
+# -- local disk (always called through asyncio.to_thread) ------------------------------------
+def _mkdir_private(path: Path) -> None:
+    """Create ``path`` and any missing parents 0700 (``mkdir(parents=True)`` would not)."""
+    missing: list[Path] = []
+    p = path
+    while not p.exists():
+        missing.append(p)
+        p = p.parent
+    for d in reversed(missing):
+        with contextlib.suppress(FileExistsError):
+            d.mkdir(mode=0o700)
+        os.chmod(d, 0o700)
+
+
+def _write_private(path: Path, data: bytes) -> None:
+    """Write with 0600 from the first byte: a private key never sits world-readable."""
+    _mkdir_private(path.parent)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    try:
+        os.fchmod(fd, 0o600)
+        view = memoryview(data)
+        while view:
+            n = os.write(fd, view)
+            view = view[n:]
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _atomic_json(path: Path, data: dict[str, Any]) -> None:
+    tmp = path.with_name(f".{path.name}.tmp")
+    _write_private(tmp, (json.dumps(data, indent=2, ensure_ascii=False) + "\n").encode())
+    os.replace(tmp, path)
+    dfd = os.open(path.parent, os.O_RDONLY)
+    try:
+        os.fsync(dfd)
+    finally:
+        os.close(dfd)
+
+
+def _integrity(path: Path) -> str:
+    # immutable: no -wal/-shm are created beside the copy, and it is never written.
+    con = sqlite3.connect(f"file:{quote(str(path))}?mode=ro&immutable=1", uri=True)
+    try:
+        rows = con.execute("PRAGMA integrity_check").fetchall()
+    finally:
+        con.close()
+    return "; ".join(str(r[0]) for r in rows) or "no result"
+
+
+def _reserve(root: Path, base: str) -> tuple[str, Path]:
+    _mkdir_private(root)
+    n = 1
+    while True:
+        cid = f"{base}-{n}"
+        path = root / cid
+        try:
+            path.mkdir(mode=0o700)
+            return cid, path
+        except FileExistsError:
+            n += 1
+
+
+def _local_err(exc: OSError, root: Path) -> str:
+    why = exc.strerror or str(exc)
+    return (f"cannot store the copy locally: {why}; free space in {root} or point "
+            "PVERUNBOOK_DATA_DIR at a disk with room, then retry")
+
+
+# -- the store -------------------------------------------------------------------------------
+class CheckpointStore:
+    """Takes, verifies and stores checkpoints on this machine (the engine's ``Checkpointer``)."""
+
+    def __init__(self, root: Path | None = None, redactor: Redactor | None = None,
+                 part_timeout: float = 20.0) -> None:
+        self.root = root if root is not None else checkpoints_dir()
+        self.redactor = redactor or Redactor()
+        self.part_timeout = part_timeout
+
+    async def take(self, engine: Engine, step: Step, nodes: list[Node]) -> CheckpointOutcome:
+        from pverunbook.runbook.template import render, render_plain
+
+        targets: list[tuple[Node, Transport, Parts]] = []
+        for node in nodes:
+            values = engine.values_for(node)
+            parts = Parts(files=[render_plain(p, values) for p in step.backup.files],
+                          sqlite=[render_plain(p, values) for p in step.backup.sqlite])
+            for p in parts.files + parts.sqlite:
+                if "{{" in p:
+                    parts.problems.append(f"{node.name}: backup path {p!r} has a placeholder "
+                                          "with no value; fix the runbook or set the parameter")
+            for cmd in step.backup.outputs:
+                try:
+                    parts.outputs.append(render(cmd, values))
+                except KeyError as exc:
+                    parts.problems.append(f"{node.name}: backup output {cmd!r} uses unknown "
+                                          f"placeholder {exc}; fix the runbook")
+            try:
+                transport = engine.transport_for(node)
+            except TransportError as exc:
+                return CheckpointOutcome(False, "", problems=[str(exc)])
+            targets.append((node, transport, parts))
+        return await self.capture(engine.run_id or "run", step.id, targets)
+
+    async def capture(self, run_id: str, step_id: str,
+                      targets: list[tuple[Node, Transport, Parts]]) -> CheckpointOutcome:
+        """Capture ``targets`` (each node in parallel) into a new checkpoint folder."""
+        try:
+            cid, folder = await asyncio.to_thread(_reserve, self.root, f"{run_id}-{step_id}")
+        except OSError as exc:
+            return CheckpointOutcome(False, "", problems=[_local_err(exc, self.root)])
+        started = time.time()
+        per_node = await asyncio.gather(*(self._node(cid, folder, n, t, p)
+                                          for n, t, p in targets))
+        items = [i for node_items in per_node for i in node_items]
+        problems = [p for _, _, parts in targets for p in parts.problems]
+        problems += [f"{i['node']}: {i['path']}: {i['problem']}" for i in items if not i["ok"]]
+        ok = not problems and all(i["ok"] for i in items)
+        if not items and not problems:
+            problems.append("nothing was captured (the step declares no backup parts)")
+            ok = False
+        manifest = {
+            "format": FORMAT, "id": cid, "run_id": run_id, "step_id": step_id,
+            "created": started, "finished": time.time(),
+            "nodes": [n.name for n, _, _ in targets], "ok": ok,
+            "problems": problems, "items": items,
+        }
+        try:
+            await asyncio.to_thread(_atomic_json, folder / MANIFEST, self.redactor.obj(manifest))
+        except OSError as exc:
+            problems.append(f"manifest: {_local_err(exc, self.root)}")
+            ok = False
+        return CheckpointOutcome(ok, cid, str(folder), items=items, problems=problems)
+
+    async def _node(self, cid: str, folder: Path, node: Node, transport: Transport,
+                    parts: Parts) -> list[dict[str, Any]]:
+        base = folder / _safe_node(node.name)
+        items: list[dict[str, Any]] = []
+        jobs: list[tuple[str, str, Callable[[_Deadline], Awaitable[list[dict[str, Any]]]]]] = []
+        for p in parts.files:
+            jobs.append(("file", p, partial(self._files, node, transport, base, p)))
+        for k, p in enumerate(parts.sqlite, 1):
+            tmp = f"/tmp/pverunbook-{_safe_node(cid)}-{_safe_node(node.name)}-{k}.db"
+            jobs.append(("sqlite", p, partial(self._sqlite, node, transport, base, p, tmp)))
+        for k, c in enumerate(parts.outputs, 1):
+            jobs.append(("output", c, partial(self._output, node, transport, base, c, k)))
+        for kind, what, job in jobs:
+            dl = _Deadline(self.part_timeout)
+            label = self.redactor.text(what)
+            try:
+                async with asyncio.timeout(self.part_timeout):
+                    items += await job(dl)
+            except TimeoutError:
+                items.append(self._fail(node, kind, label, PartFailed("", missing=True),
+                                        f"timed out after {self.part_timeout:g}s"))
+            except PartFailed as exc:
+                items.append(self._fail(node, kind, label, exc, str(exc)))
+            except TransportError as exc:
+                items.append(self._fail(node, kind, label, PartFailed(""), exc.message))
+            except OSError as exc:
+                items.append(self._fail(node, kind, label, PartFailed(""),
+                                        _local_err(exc, self.root)))
+        return items
+
+    def _fail(self, node: Node, kind: str, what: str, exc: PartFailed,
+              why: str) -> dict[str, Any]:
+        hint = ""
+        if "timed out" in why:
+            hint = ("; reads under /etc/pve hang while pmxcfs is blocked: check quorum and "
+                    "pve-cluster, then retry")
+        elif exc.missing:
+            hint = "; check the path (a missing file cannot be backed up) and decide"
+        return {"node": node.name, "kind": kind, "path": what, "stored": "", "ok": False,
+                "status": "missing" if exc.missing or "timed out" in why else "failed",
+                "problem": self.redactor.text(why + hint), "time": time.time()}
+
+    def _item(self, node: Node, kind: str, meta: Meta, stored: str, **extra: Any
+              ) -> dict[str, Any]:
+        item: dict[str, Any] = {
+            "node": node.name, "kind": kind, "path": meta.path, "stored": stored,
+            "size": meta.size, "mode": meta.mode, "uid": meta.uid, "gid": meta.gid,
+            "owner": meta.owner, "group": meta.group, "mtime": meta.mtime,
+            "time": time.time(), "ok": True, "problem": ""}
+        item.update(extra)
+        return item
+
+    async def _files(self, node: Node, transport: Transport, base: Path, path: str,
+                     dl: _Deadline) -> list[dict[str, Any]]:
+        metas = await _remote_stat(transport, node, path, dl, recursive=True)
+        if not metas:
+            raise PartFailed("stat printed nothing", missing=True)
+        contents = [m for m in metas if not m.is_dir and not m.is_link]
+        hashes = await _remote_sha(transport, node, [m.path for m in contents], dl) \
+            if contents else {}
+        links = [m for m in metas if m.is_link]
+        targets: dict[str, str] = {}
+        if links:
+            cmd = "readlink -- " + " ".join(shlex.quote(m.path) for m in links)
+            result, out, err = await _run(transport, node, cmd, dl.left())
+            _check(result, err, f"reading symlinks under {path}")
+            targets = dict(zip((m.path for m in links), out.splitlines(), strict=False))
+        items: list[dict[str, Any]] = []
+        for m in metas:
+            rel = f"{_safe_node(node.name)}/files/{_safe_rel(m.path)}"
+            if m.is_dir:
+                await asyncio.to_thread(_mkdir_private, base.parent / rel)
+                items.append(self._item(node, "dir", m, rel))
+                continue
+            if m.is_link:
+                items.append(self._item(node, "symlink", m, "", target=targets.get(m.path, "")))
+                continue
+            remote = hashes.get(m.path)
+            data = await transport.read_file(node, m.path, timeout=dl.left())
+            local = _sha(data)
+            try:
+                await asyncio.to_thread(_write_private, base.parent / rel, data)
+            except OSError as exc:
+                items.append(self._item(node, "file", m, rel, sha256_remote=remote,
+                                        sha256_local=local, ok=False, status="failed",
+                                        problem=_local_err(exc, self.root)))
+                continue
+            item = self._item(node, "file", m, rel, sha256_remote=remote, sha256_local=local,
+                              size=len(data))
+            if remote is None:
+                item.update(ok=False, status="failed",
+                            problem="sha256sum on the node printed no hash for it; retry")
+            elif remote != local:
+                item.update(ok=False, status="failed",
+                            problem="the copy's sha256 differs from the node's (the file "
+                                    "changed while it was read, or the transfer broke); retry")
+            items.append(item)
+        return items
+
+    async def _sqlite(self, node: Node, transport: Transport, base: Path, db: str, tmp: str,
+                      dl: _Deadline) -> list[dict[str, Any]]:
+        metas = await _remote_stat(transport, node, db, dl, recursive=False)
+        if not metas or metas[0].ftype not in ("regular file", "regular empty file"):
+            raise PartFailed("not a regular file", missing=not metas)
+        meta = metas[0]
+        meta.path = db
+        # umask: the copy holds /etc/pve/priv keys; it must not be world-readable in /tmp.
+        cmd = (f"umask 077 && sqlite3 {shlex.quote(db)} "
+               f"{shlex.quote(f'.backup {chr(39)}{tmp}{chr(39)}')}")
+        try:
+            result, _, err = await _run(transport, node, cmd, dl.left())
+            _check(result, err, "sqlite3 .backup (the online backup API)")
+            remote = (await _remote_sha(transport, node, [tmp], dl)).get(tmp)
+            data = await transport.read_file(node, tmp, timeout=dl.left())
+        finally:
+            with contextlib.suppress(TransportError, OSError):
+                await _run(transport, node, f"rm -f -- {shlex.quote(tmp)}", 10.0)
+        rel = f"{_safe_node(node.name)}/sqlite/{_safe_rel(db)}"
+        local = _sha(data)
+        item = self._item(node, "sqlite", meta, rel, size=len(data), sha256_remote=remote,
+                          sha256_local=local, method="sqlite3 .backup")
+        try:
+            await asyncio.to_thread(_write_private, base.parent / rel, data)
+        except OSError as exc:
+            item.update(ok=False, status="failed", problem=_local_err(exc, self.root))
+            return [item]
+        if remote != local:
+            item.update(ok=False, status="failed",
+                        problem="the fetched backup's sha256 differs from the node's copy; retry")
+            return [item]
+        try:
+            check = await asyncio.to_thread(_integrity, base.parent / rel)
+        except sqlite3.Error as exc:
+            check = f"cannot open the copy: {exc}"
+        item["integrity_check"] = check
+        if check != "ok":
+            item.update(ok=False, status="failed",
+                        problem=f"PRAGMA integrity_check on the copy says: {check[:300]}")
+        return [item]
+
+    async def _output(self, node: Node, transport: Transport, base: Path, command: str,
+                      k: int, dl: _Deadline) -> list[dict[str, Any]]:
+        result, out, err = await _run(transport, node, command, dl.left())
+        if result.timed_out:
+            raise PartFailed("timed out", missing=True)
+        if result.error or result.connection_lost:
+            raise PartFailed(result.error or "connection lost")
+        text = self.redactor.text(
+            f"$ {command}\n# exit {result.exit_status}\n{out}"
+            + (f"\n# stderr\n{err}" if err else ""))
+        data = text.encode()
+        rel = f"{_safe_node(node.name)}/outputs/{k}.txt"
+        item: dict[str, Any] = {
+            "node": node.name, "kind": "output", "path": self.redactor.text(command),
+            "stored": rel, "size": len(data), "sha256_local": _sha(data),
+            "exit_status": result.exit_status, "time": time.time(), "ok": True, "problem": ""}
+        if result.exit_status in _NOT_RUN:
+            item.update(ok=False, status="failed",
+                        problem=f"the command did not run (exit {result.exit_status}): "
+                                f"{err.strip()[:200]}")
+        try:
+            await asyncio.to_thread(_write_private, base.parent / rel, data)
+        except OSError as exc:
+            item.update(ok=False, status="failed", problem=_local_err(exc, self.root))
+        return [item]
+
+
+# -- reading checkpoints back ----------------------------------------------------------------
+def _read_manifest(path: Path) -> dict[str, Any] | None:
+    try:
+        data = json.loads((path / MANIFEST).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    return data if isinstance(data, dict) else None
+
+
+def list_checkpoints(root: Path | None = None) -> list[CheckpointInfo]:
+    """Every checkpoint folder, oldest first; ones without a manifest are ``complete=False``."""
+    root = root if root is not None else checkpoints_dir()
+    out: list[CheckpointInfo] = []
+    if not root.is_dir():
+        return out
+    for d in sorted(p for p in root.iterdir() if p.is_dir()):
+        m = _read_manifest(d)
+        if m is None:
+            out.append(CheckpointInfo(d.name, d, "", "", d.stat().st_mtime, (), False, False, 0,
+                                      ("interrupted: no manifest (never verified)",)))
+            continue
+        out.append(CheckpointInfo(
+            id=str(m.get("id", d.name)), path=d, run_id=str(m.get("run_id", "")),
+            step_id=str(m.get("step_id", "")), created=float(m.get("created", 0.0)),
+            nodes=tuple(m.get("nodes", [])), ok=bool(m.get("ok")), complete=True,
+            items=len(m.get("items", [])), problems=tuple(m.get("problems", []))))
+    out.sort(key=lambda c: c.created)
+    return out
+
+
+def load_checkpoint(id_or_prefix: str, root: Path | None = None) -> Checkpoint:
+    """A checkpoint by id, unique id prefix or folder path; FileNotFoundError says why not."""
+    root = root if root is not None else checkpoints_dir()
+    direct = Path(id_or_prefix)
+    if direct.is_dir() and (direct / MANIFEST).exists():
+        candidates = [direct]
+    else:
+        exact = root / id_or_prefix
+        candidates = [exact] if exact.is_dir() else (
+            sorted(p for p in root.glob(f"{glob_escape(id_or_prefix)}*") if p.is_dir())
+            if root.is_dir() else [])
+    if not candidates:
+        raise FileNotFoundError(f"no checkpoint '{id_or_prefix}' in {root}; "
+                                "`pverunbook checkpoints list` shows them")
+    if len(candidates) > 1:
+        raise FileNotFoundError(f"'{id_or_prefix}' matches {len(candidates)} checkpoints: "
+                                f"{', '.join(c.name for c in candidates[:5])}; give more of the id")
+    m = _read_manifest(candidates[0])
+    if m is None:
+        raise FileNotFoundError(f"checkpoint {candidates[0].name} has no readable {MANIFEST}: "
+                                "it was interrupted and was never verified")
+    return Checkpoint(str(m.get("id", candidates[0].name)), candidates[0], m)
+
+
+def glob_escape(text: str) -> str:
+    return re.sub(r"([*?\[])", r"[\1]", text)
+
+
+# -- restore ---------------------------------------------------------------------------------
+@dataclass
+class _Change:
+    node: Node
+    item: dict[str, Any]
+    data: bytes
+    state: str  # "unchanged", "changed", "absent", "metadata", "sqlite"
+    diff: str = ""
+    current: Meta | None = None
+
+
+def _wanted(item: dict[str, Any], node: str | None, path: str | None) -> bool:
+    if not item.get("ok") or item.get("kind") not in ("file", "sqlite"):
+        return False
+    if node is not None and item.get("node") != node:
+        return False
+    if path is not None:
+        p = path.rstrip("/") or "/"
+        ip = str(item.get("path", ""))
+        return ip == p or ip.startswith(p.rstrip("/") + "/")
+    return True
+
+
+async def _current(transport: Transport, node: Node, path: str,
+                   timeout: float) -> tuple[Meta | None, str | None]:
+    dl = _Deadline(timeout)
+    try:
+        metas = await _remote_stat(transport, node, path, dl, recursive=False)
+    except PartFailed as exc:
+        if exc.missing and "timed out" not in str(exc):
+            return None, None
+        raise
+    if not metas or metas[0].is_dir:
+        return (metas[0] if metas else None), None
+    return metas[0], (await _remote_sha(transport, node, [path], dl)).get(path)
+
+
+def _diff(old: bytes, new: bytes, path: str, redactor: Redactor) -> str:
+    if _is_secret_path(path):
+        return "    (private key material: diff not shown)\n"
+    if len(old) > DIFF_LIMIT or len(new) > DIFF_LIMIT:
+        return "    (larger than 256 KiB: diff not shown)\n"
+    try:
+        a, b = old.decode("utf-8"), new.decode("utf-8")
+    except UnicodeDecodeError:
+        return "    (binary: diff not shown)\n"
+    lines = difflib.unified_diff(a.splitlines(keepends=True), b.splitlines(keepends=True),
+                                 fromfile=f"{path} (now on the node)",
+                                 tofile=f"{path} (checkpoint)")
+    text = "".join(line if line.endswith("\n") else line + "\n" for line in lines)
+    return redactor.text(text)
+
+
+def sqlite_instructions(db: str, staged: str) -> list[str]:
+    """The documented way to put a restored config.db in place (pmxcfs.adoc "Recovery")."""
+    q, s = shlex.quote(db), shlex.quote(staged)
+    stamp = "$(date +%s)"
+    return [
+        "# with HA resources active: ha-manager crm-command node-maintenance enable <node>,",
+        "#   or stop pve-ha-lrm, then pve-ha-crm, so the watchdog does not fence the node",
+        "systemctl stop pve-cluster",
+        f"mkdir -p /root/pverunbook-replaced && for f in {q} {q}-wal {q}-shm; do "
+        f"[ -e \"$f\" ] && mv \"$f\" /root/pverunbook-replaced/\"$(basename \"$f\")\".{stamp}; "
+        "done",
+        f"mv {s} {q} && chmod 0600 {q} && chown root:root {q}",
+        "# check /etc/hostname and /etc/hosts match this node, then:",
+        "systemctl start pve-cluster   # or reboot, as pmxcfs.adoc advises",
+    ]
+
+
+async def restore(checkpoint: Checkpoint, transport: Transport, cluster: Cluster, *,
+                  node: str | None = None, path: str | None = None,
+                  confirm: Callable[[str, str], Awaitable[str | None]],
+                  store: CheckpointStore,
+                  emit: Callable[[ev.Event], None] | None = None,
+                  timeout: float = 30.0) -> RestoreResult:
+    """Show what would change, ask for the typed confirmation, checkpoint what is about to be
+    overwritten, write the checkpoint's bytes back (mode and owner too), verify the hashes.
+
+    A live config.db is never overwritten: the copy goes to ``<db>.pverunbook-restore`` and
+    ``RestoreResult.instructions`` says how to swap it in with pve-cluster stopped.
+    """
+    res = RestoreResult(ok=False, checkpoint_id=checkpoint.id)
+    items = [i for i in checkpoint.items if _wanted(i, node, path)]
+    if node is not None and node not in checkpoint.nodes:
+        res.problems.append(f"node '{node}' is not in checkpoint {checkpoint.id} (it has "
+                            f"{', '.join(checkpoint.nodes) or 'none'})")
+        return res
+    if not items:
+        res.problems.append("nothing verified in this checkpoint matches the --node/--path "
+                            "given; `pverunbook checkpoints show` lists its files")
+        return res
+    nodes: dict[str, Node] = {}
+    for name in dict.fromkeys(str(i["node"]) for i in items):
+        try:
+            nodes[name] = cluster.node(name)
+        except KeyError:
+            res.problems.append(f"checkpoint node '{name}' is not in cluster '{cluster.name}' "
+                                f"({', '.join(cluster.names)}); pass the right --cluster file")
+    if res.problems:
+        return res
+    res.nodes = list(nodes)
+
+    # 1. What would change.
+    changes: list[_Change] = []
+    for item in items:
+        n = nodes[str(item["node"])]
+        data = await asyncio.to_thread(checkpoint.local_path(item).read_bytes)
+        if _sha(data) != item.get("sha256_local"):
+            res.problems.append(f"{n.name}: {item['path']}: the stored copy no longer matches "
+                                "its manifest hash (local disk damage?); not restoring it")
+            continue
+        if item["kind"] == "sqlite":
+            changes.append(_Change(n, item, data, "sqlite"))
+            continue
+        try:
+            meta, sha = await _current(transport, n, str(item["path"]), timeout)
+        except (PartFailed, TransportError) as exc:
+            res.problems.append(f"{n.name}: {item['path']}: cannot read the current state: "
+                                f"{exc}")
+            continue
+        if meta is not None and meta.is_dir:
+            res.problems.append(f"{n.name}: {item['path']} is now a directory; move it away "
+                                "first")
+            continue
+        same_meta = meta is not None and (meta.mode, meta.uid, meta.gid) == (
+            item.get("mode"), item.get("uid"), item.get("gid"))
+        if sha == item.get("sha256_local"):
+            changes.append(_Change(n, item, data, "unchanged" if same_meta else "metadata",
+                                   current=meta))
+            continue
+        change = _Change(n, item, data, "absent" if meta is None else "changed", current=meta)
+        if meta is not None:
+            try:
+                old = await transport.read_file(n, str(item["path"]), timeout=timeout)
+                change.diff = _diff(old, data, str(item["path"]), store.redactor)
+            except TransportError as exc:
+                change.diff = f"    (cannot read the current file for a diff: {exc.message})\n"
+        changes.append(change)
+    if res.problems:
+        return res
+    res.summary = _summary(checkpoint, changes)
+    res.unchanged = [f"{c.node.name}:{c.item['path']}" for c in changes if c.state == "unchanged"]
+    todo = [c for c in changes if c.state != "unchanged"]
+    if not todo:
+        res.ok = True
+        return res
+
+    # 2. The operator's word.
+    expected = res.nodes[0] if len(res.nodes) == 1 else cluster.name
+    typed = await confirm(res.summary, expected)
+    if typed is None or typed.strip() != expected:
+        res.refused = True
+        res.problems.append(f"confirmation refused: expected {expected!r}, got "
+                            f"{'nothing' if typed is None else repr(typed)}; nothing was written")
+        _note(emit, checkpoint, res, "refused")
+        return res
+
+    # 3. Restore is itself checkpointed: keep what is about to be overwritten.
+    pre: dict[str, Parts] = {}
+    for c in todo:
+        if c.state in ("changed", "metadata"):
+            pre.setdefault(c.node.name, Parts()).files.append(str(c.item["path"]))
+    if pre:
+        outcome = await store.capture(
+            f"restore-{time.strftime('%Y%m%d-%H%M%S')}", "pre-restore",
+            [(nodes[name], transport, parts) for name, parts in pre.items()])
+        res.pre_checkpoint_id = outcome.checkpoint_id
+        if not outcome.ok:
+            res.problems += [f"pre-restore checkpoint failed: {p}" for p in outcome.problems]
+            res.problems.append("nothing was written; fix the problem above and retry")
+            _note(emit, checkpoint, res, "blocked")
+            return res
+
+    # 4. Write back and verify.
+    for c in todo:
+        p = str(c.item["path"])
+        where = f"{c.node.name}:{p}"
+        try:
+            if c.state == "sqlite":
+                staged = p + ".pverunbook-restore"
+                await transport.write_file(c.node, staged, c.data, mode=0o600, timeout=timeout)
+                meta, sha = await _current(transport, c.node, staged, timeout)
+                if sha != c.item.get("sha256_local"):
+                    res.problems.append(f"{where}: staged copy {staged} does not verify")
+                    continue
+                res.written.append(f"{c.node.name}:{staged}")
+                res.instructions += [f"# on {c.node.name}:"] + sqlite_instructions(p, staged)
+                continue
+            await _restore_file(transport, c, timeout)
+            meta, sha = await _current(transport, c.node, p, timeout)
+            if sha != c.item.get("sha256_local"):
+                res.problems.append(f"{where}: after writing, the node's sha256 is {sha} but the "
+                                    f"checkpoint's is {c.item.get('sha256_local')}")
+                continue
+            if meta is not None and (meta.mode, meta.uid, meta.gid) != (
+                    c.item.get("mode"), c.item.get("uid"), c.item.get("gid")):
+                msg = (f"{where}: content verified but mode/owner is {meta.mode} "
+                       f"{meta.uid}:{meta.gid}, checkpoint had {c.item.get('mode')} "
+                       f"{c.item.get('uid')}:{c.item.get('gid')}")
+                if p.startswith("/etc/pve/"):
+                    res.instructions.append(f"# note: {msg} (pmxcfs sets its own permissions)")
+                else:
+                    res.problems.append(msg)
+                    continue
+            res.written.append(where)
+        except (TransportError, PartFailed) as exc:
+            res.problems.append(f"{where}: {exc}")
+    res.ok = not res.problems
+    _note(emit, checkpoint, res, "verified" if res.ok else "NOT verified")
+    return res
+
+
+async def _restore_file(transport: Transport, c: _Change, timeout: float) -> None:
+    p = str(c.item["path"])
+    mode = int(str(c.item.get("mode", "0600")), 8)
+    parent = posixpath.dirname(p)
+    result, _, err = await _run(transport, c.node, f"mkdir -p -- {shlex.quote(parent)}", timeout)
+    _check(result, err, f"creating {parent}")
+    if c.state != "metadata":
+        await transport.write_file(c.node, p, c.data, mode=mode, timeout=timeout)
+    q = shlex.quote(p)
+    cmd = (f"chmod {mode:o} -- {q} && chown {int(c.item.get('uid', 0))}:"
+           f"{int(c.item.get('gid', 0))} -- {q}")
+    result, _, err = await _run(transport, c.node, cmd, timeout)
+    if result.timed_out or result.error:
+        _check(result, err, f"setting mode/owner of {p}")
+
+
+def _summary(checkpoint: Checkpoint, changes: list[_Change]) -> str:
+    lines = [f"Restore from checkpoint {checkpoint.id} (run {checkpoint.manifest.get('run_id')}, "
+             f"step {checkpoint.manifest.get('step_id')}):"]
+    for c in changes:
+        it = c.item
+        where = f"{c.node.name}:{it['path']}"
+        if c.state == "unchanged":
+            lines.append(f"  = {where}: already identical")
+        elif c.state == "metadata":
+            cur = c.current
+            lines.append(f"  ~ {where}: same content; mode/owner "
+                         f"{cur.mode if cur else '?'} {cur.uid if cur else '?'}:"
+                         f"{cur.gid if cur else '?'} -> {it.get('mode')} "
+                         f"{it.get('uid')}:{it.get('gid')}")
+        elif c.state == "absent":
+            lines.append(f"  + {where}: missing on the node; will be recreated "
+                         f"({it.get('size')} bytes, mode {it.get('mode')})")
+        elif c.state == "sqlite":
+            lines.append(f"  ! {where}: SQLite database; the copy is written to "
+                         f"{it['path']}.pverunbook-restore, the live database is NOT touched")
+        else:
+            lines.append(f"  ~ {where}: differs; will be overwritten (sha256 "
+                         f"{str(it.get('sha256_local'))[:12]}…)")
+            if c.diff:
+                lines.append(c.diff.rstrip("\n"))
+    lines.append("Files on the node that are not in the checkpoint are left alone.")
+    return "\n".join(lines)
+
+
+def _note(emit: Callable[[ev.Event], None] | None, checkpoint: Checkpoint, res: RestoreResult,
+          outcome: str) -> None:
+    if emit is None:
+        return
+    text = (f"{RESTORE_NOTE}{checkpoint.id} on {', '.join(res.nodes)}: {outcome}; "
+            f"{len(res.written)} written, {len(res.unchanged)} already identical"
+            + (f"; pre-restore checkpoint {res.pre_checkpoint_id}" if res.pre_checkpoint_id
+               else "")
+            + (f"; problems: {'; '.join(res.problems)}" if res.problems else ""))
+    emit(ev.Note(step_id=str(checkpoint.manifest.get("step_id", "")), text=text,
+                 level="info" if res.ok else "warning"))

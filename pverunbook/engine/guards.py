@@ -1,0 +1,270 @@
+"""Preconditions checked on the nodes right before a step runs (the engine's ``GuardChecker``).
+
+Each guard is probed on every target node with a timeout of its own: the probes touch exactly
+the things that hang in a broken cluster (/etc/pve, corosync IPC, ha-manager), and a guard that
+hangs must block the step, not the run. One ``GuardResult`` per guard says what was found on
+which node and what to do about it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import shlex
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from pverunbook.engine.events import GuardResult
+from pverunbook.inventory import Node
+from pverunbook.runbook.model import Guard, GuardKind
+from pverunbook.transport.base import Transport, TransportError
+
+if TYPE_CHECKING:
+    from pverunbook.engine.engine import Engine
+    from pverunbook.runbook.model import Step
+
+#: pmxcfs reads the version with this regex; 0 counts as unparsable (dcdb.c / confdb).
+CONFIG_VERSION_RE = re.compile(r"config_version\s*:\s*(\d+)")
+COROSYNC_CONF = "/etc/corosync/corosync.conf"
+#: Extra seconds the transport waits beyond a probe's own ``timeout N`` before killing it.
+SLACK = 5.0
+HA_ADVICE = ("a node without quorum self-fences after ~60 s when HA guests run; put HA "
+             "resources in maintenance (ha-manager crm-command node-maintenance enable <node>) "
+             "or stop pve-ha-lrm then pve-ha-crm first")
+
+
+@dataclass
+class Probe:
+    """What one node said for one guard."""
+
+    node: str
+    ok: bool
+    found: str
+
+
+@dataclass
+class _Out:
+    exit_status: int | None
+    stdout: str
+    stderr: str
+    timed_out: bool = False
+    error: str = ""
+
+
+async def _run(transport: Transport, node: Node, command: str, timeout: float) -> _Out:
+    out: list[str] = []
+    err: list[str] = []
+
+    def feed(stream: str, text: str) -> None:
+        (out if stream == "stdout" else err).append(text)
+
+    try:
+        r = await transport.run(node, command, timeout=timeout, on_output=feed)
+    except TransportError as exc:
+        return _Out(None, "", "", error=exc.message)
+    return _Out(r.exit_status, "".join(out), "".join(err), timed_out=r.timed_out,
+                error=r.error or ("connection lost" if r.connection_lost else ""))
+
+
+def _first_line(text: str) -> str:
+    for line in text.splitlines():
+        if line.strip():
+            return line.strip()[:200]
+    return ""
+
+
+class ProxmoxGuards:
+    """Implements every ``GuardKind`` against real Proxmox VE nodes (and their rehearsal)."""
+
+    async def check(self, engine: Engine, step: Step, nodes: list[Node]) -> list[GuardResult]:
+        results: list[GuardResult] = []
+        for guard in step.guards:
+            try:
+                probes = await self._probe(engine, guard, nodes)
+            except TransportError as exc:
+                probes = [Probe(exc.node, False, f"cannot be probed: {exc}")]
+            results.append(self._result(step, guard, probes))
+        return results
+
+    def _result(self, step: Step, guard: Guard, probes: list[Probe]) -> GuardResult:
+        ok = all(p.ok for p in probes)
+        found = "; ".join(f"{p.node}: {p.found}" for p in probes) or "no nodes to check"
+        advice = "" if ok else _ADVICE.get(guard.check, "")
+        parts = [guard.message] if guard.message and not ok else []
+        parts.append(f"{guard.check.value}: {found}")
+        if advice:
+            parts.append(advice)
+        return GuardResult(step_id=step.id, check=guard.check.value, ok=ok,
+                           warn_only=guard.warn, message=" — ".join(parts))
+
+    async def _probe(self, engine: Engine, guard: Guard, nodes: list[Node]) -> list[Probe]:
+        if guard.check is GuardKind.SAME_CONFIG_VERSION:
+            return await self._same_config_version(engine, guard, nodes)
+        fns: dict[GuardKind, Callable[[Engine, Guard, Node], Awaitable[Probe]]] = {
+            GuardKind.QUORATE: self._quorate,
+            GuardKind.NOT_QUORATE: self._not_quorate,
+            GuardKind.PVE_WRITABLE: self._pve_writable,
+            GuardKind.COROSYNC_RUNNING: self._corosync_running,
+            GuardKind.NO_HA_RESOURCES: self._no_ha,
+            GuardKind.COMMAND: self._command,
+        }
+        fn = fns[guard.check]
+        return list(await asyncio.gather(*(fn(engine, guard, n) for n in nodes)))
+
+    # -- quorum ------------------------------------------------------------------------------
+    async def _quorum(self, engine: Engine, guard: Guard, node: Node) -> tuple[bool | None, str]:
+        """(quorate?, what was seen); None when it could not be told."""
+        from pverunbook.pve.outputs import parse_quorum_status
+
+        t = engine.transport_for(node)
+        out = await _run(t, node, "corosync-quorumtool -s", guard.within)
+        if out.exit_status == 127:
+            out = await _run(t, node, "pvecm status", guard.within)
+        if out.timed_out:
+            return None, f"no answer within {guard.within:g}s (corosync or pmxcfs hung?)"
+        if out.error:
+            return None, out.error
+        st = parse_quorum_status(out.stdout + out.stderr)
+        if st.error:
+            return False, f"corosync is not running ({st.error})"
+        if st.quorate is None:
+            return None, ("no 'Quorate:' line in the output: "
+                          f"{_first_line(out.stderr or out.stdout) or 'empty'}")
+        votes = ""
+        if st.total_votes is not None and st.quorum is not None:
+            votes = f" ({st.total_votes} votes, {st.quorum} needed)"
+        return st.quorate, ("Quorate: Yes" if st.quorate else "Quorate: No") + votes
+
+    async def _quorate(self, engine: Engine, guard: Guard, node: Node) -> Probe:
+        q, found = await self._quorum(engine, guard, node)
+        return Probe(node.name, q is True, found)
+
+    async def _not_quorate(self, engine: Engine, guard: Guard, node: Node) -> Probe:
+        q, found = await self._quorum(engine, guard, node)
+        return Probe(node.name, q is False, found)
+
+    # -- /etc/pve ----------------------------------------------------------------------------
+    async def _pve_writable(self, engine: Engine, guard: Guard, node: Node) -> Probe:
+        probe = f"/etc/pve/.pverunbook-probe-{re.sub(r'[^A-Za-z0-9_-]', '_', engine.run_id)}"
+        inner = f"touch {probe} && rm -f {probe}"
+        n = max(1, round(guard.within))
+        cmd = f"timeout {n} sh -c {shlex.quote(inner)}"
+        out = await _run(engine.transport_for(node), node, cmd, n + SLACK)
+        if out.exit_status == 124 or out.timed_out:
+            return Probe(node.name, False, f"a write to /etc/pve hung for {n}s (pmxcfs is "
+                                           "blocked, usually waiting for quorum)")
+        if out.error:
+            return Probe(node.name, False, out.error)
+        if out.exit_status != 0:
+            why = _first_line(out.stderr) or f"exit {out.exit_status}"
+            return Probe(node.name, False, f"/etc/pve is not writable: {why}")
+        return Probe(node.name, True, f"/etc/pve writable within {n}s")
+
+    # -- corosync ----------------------------------------------------------------------------
+    async def _corosync_running(self, engine: Engine, guard: Guard, node: Node) -> Probe:
+        out = await _run(engine.transport_for(node), node, "systemctl is-active corosync",
+                         guard.within)
+        if out.timed_out:
+            return Probe(node.name, False, f"systemctl gave no answer within {guard.within:g}s")
+        state = _first_line(out.stdout) or out.error or _first_line(out.stderr) or "unknown"
+        return Probe(node.name, out.exit_status == 0 and state == "active", f"corosync {state}")
+
+    async def _same_config_version(self, engine: Engine, guard: Guard,
+                                   nodes: list[Node]) -> list[Probe]:
+        async def one(node: Node) -> tuple[Node, int | None, str]:
+            try:
+                data = await engine.transport_for(node).read_file(node, COROSYNC_CONF,
+                                                                   timeout=guard.within)
+            except TransportError as exc:
+                return node, None, exc.message
+            m = CONFIG_VERSION_RE.search(data.decode("utf-8", errors="replace"))
+            if not m or int(m.group(1)) == 0:
+                return node, None, f"no usable config_version in {COROSYNC_CONF}"
+            return node, int(m.group(1)), ""
+
+        seen = await asyncio.gather(*(one(n) for n in nodes))
+        versions = {v for _, v, _ in seen if v is not None}
+        same = len(versions) <= 1 and all(v is not None for _, v, _ in seen)
+        highest = max(versions) if versions else None
+        probes: list[Probe] = []
+        for node, v, why in seen:
+            if v is None:
+                probes.append(Probe(node.name, False, why))
+            elif same:
+                probes.append(Probe(node.name, True, f"config_version {v}"))
+            else:
+                note = "" if v == highest else f" (behind {highest})"
+                probes.append(Probe(node.name, False, f"config_version {v}{note}"))
+        return probes
+
+    # -- HA ----------------------------------------------------------------------------------
+    async def _no_ha(self, engine: Engine, guard: Guard, node: Node) -> Probe:
+        out = await _run(engine.transport_for(node), node, "ha-manager status", guard.within)
+        if out.exit_status == 127:
+            return Probe(node.name, True, "ha-manager is not installed (no HA stack)")
+        if out.timed_out:
+            return Probe(node.name, False, f"ha-manager status gave no answer within "
+                                           f"{guard.within:g}s, so HA state is unknown")
+        if out.error or out.exit_status != 0:
+            why = out.error or _first_line(out.stderr) or f"exit {out.exit_status}"
+            return Probe(node.name, False, f"ha-manager status failed ({why}), so HA state is "
+                                           "unknown")
+        services, lrms = ha_activity(out.stdout)
+        if not services and not lrms:
+            return Probe(node.name, True, "no HA resources")
+        what = []
+        if services:
+            what.append(f"HA resources {', '.join(services)}")
+        if lrms:
+            what.append(f"active LRM on {', '.join(lrms)}")
+        return Probe(node.name, False, " and ".join(what))
+
+    # -- custom ------------------------------------------------------------------------------
+    async def _command(self, engine: Engine, guard: Guard, node: Node) -> Probe:
+        from pverunbook.runbook.template import render
+
+        try:
+            cmd = render(guard.command or "false", engine.values_for(node))
+        except KeyError as exc:
+            return Probe(node.name, False, f"the guard command uses unknown placeholder {exc}")
+        out = await _run(engine.transport_for(node), node, cmd, guard.within)
+        if out.timed_out:
+            return Probe(node.name, False, f"`{cmd}` gave no answer within {guard.within:g}s")
+        if out.error:
+            return Probe(node.name, False, f"`{cmd}`: {out.error}")
+        said = _first_line(out.stderr if out.exit_status else out.stdout)
+        return Probe(node.name, out.exit_status == 0,
+                     f"`{cmd}` exit {out.exit_status}" + (f": {said}" if said else ""))
+
+
+def ha_activity(text: str) -> tuple[list[str], list[str]]:
+    """Services (except ``ignored`` ones) and active LRMs in ``ha-manager status`` output."""
+    services: list[str] = []
+    lrms: list[str] = []
+    for line in text.splitlines():
+        m = re.match(r"\s*service\s+(\S+)\s*\(([^)]*)\)", line)
+        if m:
+            if "ignored" not in m.group(2):
+                services.append(f"{m.group(1)} ({m.group(2).strip()})")
+            continue
+        m = re.match(r"\s*lrm\s+(\S+)\s*\(\s*active\b", line)
+        if m:
+            lrms.append(m.group(1))
+    return services, lrms
+
+
+_ADVICE: dict[GuardKind, str] = {
+    GuardKind.QUORATE: "restore quorum first (check corosync links with `corosync-cfgtool -s`; "
+                       "on ONE side only, `pvecm expected 1` makes a lone node quorate)",
+    GuardKind.NOT_QUORATE: "this step is only safe on a node without quorum; check "
+                           "`pvecm status` and pick the right node",
+    GuardKind.PVE_WRITABLE: "/etc/pve must accept writes: get quorum back (`pvecm status`), "
+                            "check `systemctl status pve-cluster`, then retry",
+    GuardKind.COROSYNC_RUNNING: "start it with `systemctl start corosync` and read "
+                                "`journalctl -b -u corosync` if it fails",
+    GuardKind.SAME_CONFIG_VERSION: "make /etc/corosync/corosync.conf identical on all nodes "
+                                   "(copy the newest one, same config_version) before going on",
+    GuardKind.NO_HA_RESOURCES: HA_ADVICE,
+    GuardKind.COMMAND: "the runbook's precondition does not hold; read its message",
+}

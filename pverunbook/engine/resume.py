@@ -1,0 +1,98 @@
+"""Where an interrupted run stopped, read back from its journal.
+
+The rule that matters: a step that was running when the process died has an UNKNOWN outcome
+(its commands may have half-run on the nodes), so the engine must ask the operator before
+re-running it; it is never silently redone or silently skipped. Finished steps stay done.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+from typing import Any
+
+from pverunbook.engine import events as ev
+from pverunbook.engine.engine import ResumeInfo
+from pverunbook.engine.journal import iter_journal
+from pverunbook.runbook.model import Runbook
+
+REDACTED = "[REDACTED]"
+#: Step statuses after which the run simply goes on with the next step.
+DONE = ("ok", "planned", "skipped")
+
+
+class ResumeError(ValueError):
+    pass
+
+
+def load_resume(journal_path: Path, runbook: Runbook | None = None
+                ) -> tuple[ev.RunStarted, ResumeInfo]:
+    """The first ``RunStarted`` (params merged with later ``ParamsSet``) and where to go on.
+
+    ``runbook`` is optional: it only makes the position after a skipped step exact when that
+    step was never started (the journal's ``StepSkipped`` carries no index).
+    """
+    started: ev.RunStarted | None = None
+    params: dict[str, Any] = {}
+    index_of: dict[str, int] = {}
+    if runbook is not None:
+        index_of.update({s.id: i for i, s in enumerate(runbook.steps)})
+    statuses: dict[str, str] = {}
+    open_step: str | None = None  # started, not finished
+    ran_after_finish: str | None = None  # CommandStarted seen after its StepFinished
+    last: tuple[int, str] | None = None  # (index, status) of the last step that ended
+    for event in iter_journal(journal_path):
+        if isinstance(event, ev.RunStarted):
+            if started is None:
+                started = event
+            params.update(event.params)
+        elif isinstance(event, ev.ParamsSet):
+            params.update(event.values)
+        elif isinstance(event, ev.StepStarted):
+            index_of[event.step_id] = event.index
+            open_step, ran_after_finish = event.step_id, None
+        elif isinstance(event, ev.CommandStarted):
+            if event.step_id != open_step:
+                ran_after_finish = event.step_id
+        elif isinstance(event, ev.StepFinished):
+            statuses[event.step_id] = event.status
+            if open_step == event.step_id:
+                open_step = None
+            if ran_after_finish == event.step_id:
+                ran_after_finish = None
+            if event.step_id in index_of:
+                last = (index_of[event.step_id], event.status)
+        elif isinstance(event, ev.StepSkipped):
+            statuses[event.step_id] = "skipped"
+            if ran_after_finish == event.step_id:
+                ran_after_finish = None
+            if event.step_id in index_of:
+                idx = index_of[event.step_id]
+            else:  # the engine walks in order: a skip without index is the next step
+                idx = last[0] + 1 if last else 0
+                index_of[event.step_id] = idx
+            last = (idx, "skipped")
+    if started is None:
+        raise ResumeError(f"{journal_path}: no run_started event; this is not a run journal "
+                          "(or it was cut before the first line was written)")
+    started = dataclasses.replace(started, params=params)
+    unknown = open_step or ran_after_finish
+    if unknown is not None:
+        statuses[unknown] = "unknown"
+        return started, ResumeInfo(start_index=index_of[unknown], unknown_step=True,
+                                   statuses=statuses)
+    if last is None:
+        return started, ResumeInfo(start_index=0, unknown_step=False, statuses=statuses)
+    index, status = last
+    start = index + 1 if status in DONE else index
+    return started, ResumeInfo(start_index=start, unknown_step=False, statuses=statuses)
+
+
+def missing_secrets(runbook: Runbook, run_started: ev.RunStarted) -> list[str]:
+    """Parameters whose value the journal only has as ``[REDACTED]``: ask for them again."""
+    out: list[str] = []
+    for p in runbook.params:
+        value = run_started.params.get(p.name)
+        if value == REDACTED or (isinstance(value, str) and REDACTED in value):
+            out.append(p.name)
+    return out
