@@ -426,7 +426,8 @@ class CheckpointStore:
                     parts: Parts) -> list[dict[str, Any]]:
         base = folder / _safe_node(node.name)
         items: list[dict[str, Any]] = []
-        jobs: list[tuple[str, str, Callable[[_Deadline], Awaitable[list[dict[str, Any]]]]]] = []
+        Sink = list[dict[str, Any]]
+        jobs: list[tuple[str, str, Callable[[_Deadline, Sink], Awaitable[None]]]] = []
         for p in parts.files:
             jobs.append(("file", p, partial(self._files, node, transport, base, p)))
         for k, p in enumerate(parts.sqlite, 1):
@@ -438,8 +439,9 @@ class CheckpointStore:
             dl = _Deadline(self.part_timeout)
             label = self.redactor.text(what)
             try:
+                # Items land in ``items`` as they verify, so a timeout keeps what was captured.
                 async with asyncio.timeout(self.part_timeout):
-                    items += await job(dl)
+                    await job(dl, items)
             except TimeoutError:
                 items.append(self._fail(node, kind, label, PartFailed("", missing=True),
                                         f"timed out after {self.part_timeout:g}s"))
@@ -475,7 +477,7 @@ class CheckpointStore:
         return item
 
     async def _files(self, node: Node, transport: Transport, base: Path, path: str,
-                     dl: _Deadline) -> list[dict[str, Any]]:
+                     dl: _Deadline, items: list[dict[str, Any]]) -> None:
         metas = await _remote_stat(transport, node, path, dl, recursive=True)
         if not metas:
             raise PartFailed("stat printed nothing", missing=True)
@@ -489,7 +491,6 @@ class CheckpointStore:
             result, out, err = await _run(transport, node, cmd, dl.left())
             _check(result, err, f"reading symlinks under {path}")
             targets = dict(zip((m.path for m in links), out.splitlines(), strict=False))
-        items: list[dict[str, Any]] = []
         for m in metas:
             rel = f"{_safe_node(node.name)}/files/{_safe_rel(m.path)}"
             if m.is_dir:
@@ -500,7 +501,12 @@ class CheckpointStore:
                 items.append(self._item(node, "symlink", m, "", target=targets.get(m.path, "")))
                 continue
             remote = hashes.get(m.path)
-            data = await transport.read_file(node, m.path, timeout=dl.left())
+            try:
+                data = await transport.read_file(node, m.path, timeout=dl.left())
+            except TransportError as exc:
+                items.append(self._item(node, "file", m, rel, sha256_remote=remote, ok=False,
+                                        status="failed", problem=exc.message))
+                continue
             local = _sha(data)
             try:
                 await asyncio.to_thread(_write_private, base.parent / rel, data)
@@ -519,10 +525,9 @@ class CheckpointStore:
                             problem="the copy's sha256 differs from the node's (the file "
                                     "changed while it was read, or the transfer broke); retry")
             items.append(item)
-        return items
 
     async def _sqlite(self, node: Node, transport: Transport, base: Path, db: str, tmp: str,
-                      dl: _Deadline) -> list[dict[str, Any]]:
+                      dl: _Deadline, items: list[dict[str, Any]]) -> None:
         metas = await _remote_stat(transport, node, db, dl, recursive=False)
         if not metas or metas[0].ftype not in ("regular file", "regular empty file"):
             raise PartFailed("not a regular file", missing=not metas)
@@ -543,15 +548,16 @@ class CheckpointStore:
         local = _sha(data)
         item = self._item(node, "sqlite", meta, rel, size=len(data), sha256_remote=remote,
                           sha256_local=local, method="sqlite3 .backup")
+        items.append(item)
         try:
             await asyncio.to_thread(_write_private, base.parent / rel, data)
         except OSError as exc:
             item.update(ok=False, status="failed", problem=_local_err(exc, self.root))
-            return [item]
+            return
         if remote != local:
             item.update(ok=False, status="failed",
                         problem="the fetched backup's sha256 differs from the node's copy; retry")
-            return [item]
+            return
         try:
             check = await asyncio.to_thread(_integrity, base.parent / rel)
         except sqlite3.Error as exc:
@@ -560,10 +566,9 @@ class CheckpointStore:
         if check != "ok":
             item.update(ok=False, status="failed",
                         problem=f"PRAGMA integrity_check on the copy says: {check[:300]}")
-        return [item]
 
     async def _output(self, node: Node, transport: Transport, base: Path, command: str,
-                      k: int, dl: _Deadline) -> list[dict[str, Any]]:
+                      k: int, dl: _Deadline, items: list[dict[str, Any]]) -> None:
         result, out, err = await _run(transport, node, command, dl.left())
         if result.timed_out:
             raise PartFailed("timed out", missing=True)
@@ -582,11 +587,11 @@ class CheckpointStore:
             item.update(ok=False, status="failed",
                         problem=f"the command did not run (exit {result.exit_status}): "
                                 f"{err.strip()[:200]}")
+        items.append(item)
         try:
             await asyncio.to_thread(_write_private, base.parent / rel, data)
         except OSError as exc:
             item.update(ok=False, status="failed", problem=_local_err(exc, self.root))
-        return [item]
 
 
 # -- reading checkpoints back ----------------------------------------------------------------

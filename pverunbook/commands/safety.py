@@ -1,0 +1,242 @@
+"""``pverunbook checkpoints list|show``, ``restore`` and ``report``: the safety rails' CLI.
+
+Restore is the one command here that writes to nodes, so it shows what would change, asks for the
+node (or cluster) name to be typed, checkpoints what it overwrites first, and exits 0 only when
+the node's hashes match the checkpoint afterwards. Heavy modules load inside the handlers so
+``pverunbook --help`` stays fast.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import sys
+import tempfile
+from pathlib import Path
+from typing import Any
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    cp = subparsers.add_parser("checkpoints", help="list or inspect checkpoints taken before "
+                                                   "destructive steps")
+    sub = cp.add_subparsers(dest="checkpoints_command", required=True)
+    ls = sub.add_parser("list", help="every checkpoint, oldest first")
+    ls.set_defaults(func=cmd_list)
+    show = sub.add_parser("show", help="the files, hashes and problems of one checkpoint")
+    show.add_argument("id", help="checkpoint id or a unique prefix of one")
+    show.set_defaults(func=cmd_show)
+
+    rs = subparsers.add_parser(
+        "restore", help="write a checkpoint's files back to the nodes (shows the diff first)",
+        description="Shows what would change, asks you to type the node name (or the cluster "
+                    "name for several nodes), checkpoints the files it overwrites, writes them "
+                    "back with their mode and owner, and verifies the hashes. A config.db is "
+                    "never replaced live: it is staged beside the database with instructions.")
+    rs.add_argument("id", help="checkpoint id or a unique prefix of one")
+    rs.add_argument("--node", help="restore only this node's files")
+    rs.add_argument("--path", help="restore only this file (or the files under this directory)")
+    where = rs.add_mutually_exclusive_group()
+    where.add_argument("--cluster", type=Path, metavar="FILE",
+                       help="inventory of the nodes to restore to (live, over SSH)")
+    where.add_argument("--local", action="store_true",
+                       help="restore on this machine (checkpoints taken with --local)")
+    rs.add_argument("--yes-i-typed", metavar="TEXT", dest="typed",
+                    help="the confirmation text, for non-interactive use (must still match)")
+    rs.add_argument("--accept-new-host-keys", action="store_true",
+                    help="trust and remember host keys of nodes seen for the first time")
+    rs.set_defaults(func=cmd_restore)
+
+    rp = subparsers.add_parser("report", help="write a Markdown incident report from a run")
+    rp.add_argument("run", help="run id, a unique prefix of one, or a journal .jsonl path")
+    rp.add_argument("-o", "--output", type=Path, help="write here (atomically) instead of stdout")
+    rp.set_defaults(func=cmd_report)
+
+
+def _fail(what: str, why: object, todo: str) -> int:
+    print(f"pverunbook: {what}: {why}; {todo}", file=sys.stderr)
+    return 2
+
+
+def _utc(ts: float) -> str:
+    from datetime import UTC, datetime
+
+    return datetime.fromtimestamp(ts, UTC).strftime("%Y-%m-%d %H:%M:%SZ")
+
+
+# -- checkpoints -----------------------------------------------------------------------------
+def cmd_list(args: argparse.Namespace) -> int:
+    from pverunbook.engine.checkpoints import checkpoints_dir, list_checkpoints
+
+    try:
+        infos = list_checkpoints()
+    except OSError as exc:
+        return _fail("checkpoints", exc, f"check that {checkpoints_dir()} is readable")
+    if not infos:
+        print(f"no checkpoints in {checkpoints_dir()}")
+        return 0
+    print(f"{'ID':<48} {'CREATED (UTC)':<21} {'NODES':<20} {'ITEMS':>5}  STATUS")
+    for c in infos:
+        status = "verified" if c.ok else ("FAILED" if c.complete else "interrupted")
+        print(f"{c.id:<48} {_utc(c.created):<21} {','.join(c.nodes)[:20]:<20} {c.items:>5}  "
+              f"{status}")
+    return 0
+
+
+def cmd_show(args: argparse.Namespace) -> int:
+    from pverunbook.engine.checkpoints import load_checkpoint
+
+    try:
+        cp = load_checkpoint(args.id)
+    except (FileNotFoundError, OSError) as exc:
+        return _fail(f"checkpoint {args.id}", exc, "run `pverunbook checkpoints list`")
+    m = cp.manifest
+    print(f"checkpoint {cp.id}: {'verified' if cp.ok else 'FAILED'}")
+    print(f"  run {m.get('run_id')}, step {m.get('step_id')}, created "
+          f"{_utc(float(m.get('created', 0)))}, nodes {', '.join(cp.nodes)}")
+    print(f"  stored in {cp.path}")
+    for it in cp.items:
+        mark = "ok " if it.get("ok") else "BAD"
+        sha = str(it.get("sha256_local") or "")[:16]
+        meta = ""
+        if it.get("mode"):
+            meta = f" {it.get('mode')} {it.get('owner')}:{it.get('group')}"
+        print(f"  [{mark}] {it.get('node')} {it.get('kind'):<7} {it.get('path')}"
+              f"{meta} {it.get('size', '')}B {sha}"
+              + (f"  -- {it.get('problem')}" if it.get("problem") else ""))
+    for p in m.get("problems", []):
+        print(f"  problem: {p}")
+    return 0
+
+
+# -- restore ---------------------------------------------------------------------------------
+def cmd_restore(args: argparse.Namespace) -> int:
+    try:
+        return asyncio.run(_restore(args))
+    except KeyboardInterrupt:
+        print("\npverunbook: restore: interrupted; run `pverunbook checkpoints list` to see "
+              "the pre-restore checkpoint, if one was taken", file=sys.stderr)
+        return 2
+
+
+async def _restore(args: argparse.Namespace) -> int:
+    from pverunbook.engine.checkpoints import CheckpointStore, load_checkpoint, restore
+    from pverunbook.engine.journal import Journal, find_run
+    from pverunbook.inventory import Cluster, InventoryError, local_cluster
+    from pverunbook.transport.base import Transport, TransportError
+
+    try:
+        cp = load_checkpoint(args.id)
+    except (FileNotFoundError, OSError) as exc:
+        return _fail(f"checkpoint {args.id}", exc, "run `pverunbook checkpoints list`")
+    if not args.local and args.cluster is None:
+        return _fail("restore", "no target given",
+                     "pass --cluster FILE (the nodes' inventory) or --local")
+    session: Any = None
+    transport: Transport
+    cluster: Cluster
+    if args.local:
+        from pverunbook.transport.local import LocalTransport
+
+        transport, cluster = LocalTransport(), local_cluster()
+    else:
+        from pverunbook.session import Mode, Session, SessionConfig
+
+        session = Session(SessionConfig(mode=Mode.LIVE, cluster_file=args.cluster,
+                                        accept_new_host_keys=args.accept_new_host_keys))
+        try:
+            await session.start()
+        except (InventoryError, ValueError, OSError, TransportError) as exc:
+            return _fail("restore", exc, "fix the --cluster inventory and retry")
+        assert session.transport is not None and session.cluster is not None
+        transport, cluster = session.transport, session.cluster
+
+    journal: Journal | None = None
+    try:
+        journal = Journal(find_run(str(cp.manifest.get("run_id", ""))))
+    except (FileNotFoundError, OSError):
+        journal = None  # the run's journal is gone; the restore is still checkpointed
+
+    async def confirm(summary: str, expected: str) -> str | None:
+        print(summary)
+        print(f"\nType {expected!r} to write these files back (anything else cancels).")
+        if args.typed is not None:
+            print(f"(taken from --yes-i-typed: {args.typed!r})")
+            return str(args.typed)
+        if not sys.stdin.isatty():
+            print("no terminal to ask on; pass --yes-i-typed TEXT", file=sys.stderr)
+            return None
+        try:
+            return await asyncio.to_thread(input, "> ")
+        except EOFError:
+            return None
+
+    try:
+        result = await restore(cp, transport, cluster, node=args.node, path=args.path,
+                               confirm=confirm, store=CheckpointStore(),
+                               emit=journal)
+    except (TransportError, OSError) as exc:
+        return _fail("restore", exc, "check the node is reachable and retry; nothing was "
+                                     "verified")
+    finally:
+        if journal is not None:
+            journal.flush_sync()
+            journal.close()
+        if session is not None:
+            await session.close()
+    if not result.summary and not result.problems:
+        print("nothing to restore")
+    if result.pre_checkpoint_id:
+        print(f"pre-restore checkpoint: {result.pre_checkpoint_id}")
+    for w in result.written:
+        print(f"restored and verified: {w}")
+    if result.unchanged and not result.written:
+        print(f"{len(result.unchanged)} file(s) already identical to the checkpoint")
+    if result.instructions:
+        print("\nTo finish (run on the node by hand; the live database was NOT touched):")
+        print("\n".join(f"  {line}" for line in result.instructions))
+    for p in result.problems:
+        print(f"pverunbook: restore: {p}", file=sys.stderr)
+    if result.ok:
+        print("restore verified: the node's hashes match the checkpoint")
+        return 0
+    return 1
+
+
+# -- report ----------------------------------------------------------------------------------
+def cmd_report(args: argparse.Namespace) -> int:
+    from pverunbook.engine.journal import find_run, read_journal
+    from pverunbook.report import render_report
+
+    try:
+        path = find_run(args.run)
+        events = read_journal(path)
+    except (FileNotFoundError, OSError) as exc:
+        return _fail(f"report {args.run}", exc, "give a run id or a journal .jsonl path")
+    if not events:
+        return _fail(f"report {args.run}", f"{path} has no events", "check the run id")
+    text = render_report(events)
+    if args.output is None:
+        sys.stdout.write(text)
+        return 0
+    try:
+        _atomic_write(args.output, text)
+    except OSError as exc:
+        return _fail(f"report -o {args.output}", exc.strerror or exc,
+                     "choose a writable location")
+    print(f"report written to {args.output}", file=sys.stderr)
+    return 0
+
+
+def _atomic_write(path: Path, text: str) -> None:
+    directory = path.resolve().parent
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=directory)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(text)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
