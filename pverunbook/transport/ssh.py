@@ -1,0 +1,599 @@
+"""Run commands on Proxmox nodes over SSH, the way the operator's own ``ssh`` would.
+
+One asyncssh connection per node, opened once and reused for every command of a run, because a
+recovery run issues hundreds of short commands and a handshake (plus root's ``.bashrc``) per
+command would dominate. The user's OpenSSH setup is honoured (``~/.ssh/config``, agent, default
+keys, ``known_hosts``) so that whatever works with ``ssh node`` works here, and host keys are
+always checked: a recovery tool that silently trusts a changed key would hand root on a broken
+cluster to whoever answers.
+
+Killing a command on the node is the hard part: OpenSSH without a pty does not kill the command
+when the channel closes. Every command is therefore sent wrapped (:func:`wrap_command`): the
+wrapper runs it in its own process group and kills that group as soon as the channel's stdin
+reaches end-of-file. The client never writes to stdin, so EOF means "stop now" — sent on timeout
+or cancellation, and also what the node sees when the connection dies.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import codecs
+import contextlib
+import getpass
+import hashlib
+import hmac
+import os
+import posixpath
+import secrets
+import shlex
+import time
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import asyncssh
+
+from pverunbook.inventory import Node
+from pverunbook.transport.base import (
+    CommandResult,
+    ConnectionLost,
+    OutputCallback,
+    Transport,
+    TransportError,
+)
+
+AcceptHostKey = Callable[[str, str], Awaitable[bool]]
+"""Asked with (node name, SHA256 fingerprint) whether to trust a host key never seen before."""
+
+# --------------------------------------------------------------------------------------------
+# The kill protocol. The script contains no single quote, so it sits in one '...' literal; the
+# inner command is shell-quoted exactly once, as the last word. A server that emulates nodes
+# (the rehearsal cluster) calls unwrap_command() and must honour the same contract:
+#   * run the inner command with sh semantics, its stdin empty, exit status = the inner one's;
+#   * stdin EOF or channel close from the client = kill the command (TERM, then KILL) at once;
+#   * nothing the command started in its own process group may outlive that.
+# --------------------------------------------------------------------------------------------
+_WRAP_NAME = "pverunbook-run"
+_WRAP_SCRIPT = (
+    # Keep the channel's stdin on fd 3: a background job's stdin is /dev/null in a
+    # non-interactive sh.
+    "exec 3<&0; "
+    # setsid makes the command a process group we can kill whole (set -m needs a tty in dash);
+    # without setsid, fall back to walking the process tree with POSIX ps.
+    "if command -v setsid >/dev/null 2>&1; then g=-; setsid /bin/sh -c -- \"$1\" </dev/null 3<&- & "
+    "else g=; /bin/sh -c -- \"$1\" </dev/null 3<&- & fi; "
+    "p=$!; "
+    "t() { ps -A -o pid= -o ppid= | while read -r c q; do [ \"$q\" = \"$2\" ] && t \"$1\" \"$c\"; "
+    "done; kill -\"$1\" \"$2\"; }; "
+    "k() { if [ -n \"$g\" ]; then kill -\"$1\" -\"$p\"; else t \"$1\" \"$p\"; fi; }; "
+    # The watcher: block until stdin EOF, then TERM the group, KILL it if it is still there.
+    # It ignores TERM/HUP because sshd answers a "signal" request with killpg() on *this*
+    # group (not the command's): the wrapper shell may die then, the watcher must not.
+    "{ trap \"\" TERM HUP; while read -r _; do :; done; k TERM; for _ in 1 2 3; do sleep 1; "
+    "kill -0 \"$g$p\" || exit 0; done; k KILL; } <&3 >/dev/null 2>&1 & "
+    "w=$!; exec 3<&-; "
+    "wait \"$p\"; s=$?; kill -9 \"$w\" 2>/dev/null; exit \"$s\""
+)
+_WRAP_PREFIX = f"exec /bin/sh -c '{_WRAP_SCRIPT}' {_WRAP_NAME} "
+
+
+def wrap_command(command: str) -> str:
+    """The string actually sent to sshd for ``command`` (see the kill protocol above)."""
+    return _WRAP_PREFIX + shlex.quote(command)
+
+
+def unwrap_command(sent: str) -> str | None:
+    """The inner command if ``sent`` came from :func:`wrap_command`, else None."""
+    if not sent.startswith(_WRAP_PREFIX):
+        return None
+    quoted = sent[len(_WRAP_PREFIX):]
+    try:
+        words = shlex.split(quoted)
+    except ValueError:
+        return None
+    if len(words) != 1 or shlex.quote(words[0]) != quoted:
+        return None
+    return words[0]
+
+
+# --------------------------------------------------------------------------------------------
+# Host keys
+# --------------------------------------------------------------------------------------------
+_ACCEPT_HINT = ("if this is the right machine, verify the fingerprint out of band (on the node: "
+                "ssh-keygen -lf /etc/ssh/ssh_host_ed25519_key.pub), then accept it in the TUI "
+                "or rerun with --accept-new-host-keys")
+
+
+class HostKeyUnknown(TransportError):
+    """The node presented a host key that nothing vouches for (first contact)."""
+
+    def __init__(self, node: str, fingerprint: str, host: str = "") -> None:
+        self.fingerprint = fingerprint
+        self.host = host
+        super().__init__(node, f"unknown host key {fingerprint}"
+                         + (f" for {host}" if host else ""), _ACCEPT_HINT)
+
+
+class HostKeyChanged(TransportError):
+    """The node presented a key different from the one known or pinned: possible MITM."""
+
+    def __init__(self, node: str, expected: Sequence[str], presented: str, host: str = "",
+                 source: str = "known_hosts") -> None:
+        self.expected = list(expected)
+        self.presented = presented
+        self.host = host
+        shown = host or node
+        hint = ("verify the node's key out of band (on the node: ssh-keygen -lf "
+                "/etc/ssh/ssh_host_ed25519_key.pub); if the change is legitimate (reinstall), ")
+        if source == "known_hosts":
+            hint += f"remove the old line with: ssh-keygen -R '{shown}' and connect again"
+        else:
+            hint += "update host_key for this node in the cluster inventory"
+        super().__init__(node, f"HOST KEY CHANGED for {shown}: expected {' or '.join(expected)} "
+                         f"({source}), but the node presented {presented} — refusing to connect",
+                         hint)
+
+
+def _fingerprint(key: asyncssh.SSHKey) -> str:
+    return key.get_fingerprint("sha256")
+
+
+def _host_pattern(host: str, port: int | None) -> str:
+    return f"[{host}]:{port}" if port and port != 22 else host
+
+
+def _hashed(pattern: str) -> str:
+    salt = secrets.token_bytes(20)
+    digest = hmac.new(salt, pattern.encode(), hashlib.sha1).digest()
+    return f"|1|{base64.b64encode(salt).decode()}|{base64.b64encode(digest).decode()}"
+
+
+def _config_says_hash(paths: Sequence[str | Path]) -> bool:
+    """Whether OpenSSH would hash new known_hosts entries (first HashKnownHosts wins).
+
+    Host/Match scoping is ignored: HashKnownHosts is in practice set globally (Debian ships
+    ``HashKnownHosts yes`` under ``Host *`` in /etc/ssh/ssh_config).
+    """
+    for path in [*paths, "/etc/ssh/ssh_config"]:
+        try:
+            lines = Path(path).read_text(encoding="utf-8", errors="replace").splitlines()
+        except OSError:
+            continue
+        for line in lines:
+            words = line.replace("=", " ").split()
+            if len(words) >= 2 and words[0].lower() == "hashknownhosts":
+                return words[1].lower() == "yes"
+    return False
+
+
+@dataclass
+class _HostKeyCheck:
+    """What one connection attempt decided about the host key, read after it fails."""
+
+    trusted: list[asyncssh.SSHKey]
+    source: str
+    extra: list[asyncssh.SSHKey] = field(default_factory=list)
+    host: str = ""
+    port: int | None = None
+    presented: asyncssh.SSHKey | None = None
+
+
+class _Client(asyncssh.SSHClient):
+    def __init__(self, check: _HostKeyCheck) -> None:
+        self._check = check
+
+    def validate_host_public_key(self, host: str, addr: str, port: int,
+                                 key: asyncssh.SSHKey) -> bool:
+        # Only called for keys not in the trusted set: remember it and refuse; the caller turns
+        # this into HostKeyChanged/HostKeyUnknown, and may retry trusting exactly this key.
+        self._check.presented = key
+        return key in self._check.extra
+
+
+# --------------------------------------------------------------------------------------------
+# Sessions
+# --------------------------------------------------------------------------------------------
+class _Session(asyncssh.SSHClientSession[bytes]):
+    """Streams output as it arrives and records how the channel ended."""
+
+    def __init__(self, on_output: OutputCallback) -> None:
+        self._on_output = on_output
+        self._decoders = {name: codecs.getincrementaldecoder("utf-8")(errors="replace")
+                          for name in ("stdout", "stderr")}
+        self.exit_status: int | None = None
+        self.exit_signal: str | None = None
+        self.lost: Exception | None = None
+        self.callback_error: Exception | None = None
+        self.done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+
+    def _emit(self, name: str, text: str) -> None:
+        if not text or self.callback_error is not None:
+            return
+        try:
+            self._on_output(name, text)
+        except Exception as exc:  # raising into asyncssh would tear down the whole connection
+            self.callback_error = exc
+
+    def data_received(self, data: bytes, datatype: asyncssh.DataType) -> None:
+        name = "stderr" if datatype == asyncssh.EXTENDED_DATA_STDERR else "stdout"
+        self._emit(name, self._decoders[name].decode(data))
+
+    def exit_status_received(self, status: int) -> None:
+        self.exit_status = status
+
+    def exit_signal_received(self, signal: str, core_dumped: bool, msg: str, lang: str) -> None:
+        self.exit_signal = signal
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        for name, dec in self._decoders.items():
+            self._emit(name, dec.decode(b"", final=True))
+        self.lost = exc
+        if not self.done.done():
+            self.done.set_result(None)
+
+
+_LOST_HINT = "check the node's network and sshd; the engine can reconnect"
+
+
+@dataclass
+class _Conn:
+    conn: asyncssh.SSHClientConnection
+    sftp: asyncssh.SFTPClient | None = None
+
+
+class SSHTransport(Transport):
+    """SSH to real nodes (``mode="live"``) or to the rehearsal cluster's SSH server."""
+
+    def __init__(self, *, mode: str = "live",
+                 known_hosts: str | Path | None = None,
+                 accept_new_host_key: AcceptHostKey | bool = False,
+                 client_keys: list[str] | None = None,
+                 config_paths: list[str | Path] | None = None,
+                 connect_timeout: float = 15,
+                 username: str | None = None,
+                 hash_known_hosts: bool | None = None) -> None:
+        self.mode = mode
+        self._known_hosts_default = known_hosts is None
+        self.known_hosts = Path(known_hosts) if known_hosts is not None else \
+            Path("~/.ssh/known_hosts").expanduser()
+        self.accept_new_host_key = accept_new_host_key
+        self.client_keys = client_keys
+        if config_paths is None:
+            default = Path("~/.ssh/config").expanduser()
+            config_paths = [default] if default.is_file() else []
+        self.config_paths: list[str | Path] = list(config_paths)
+        self.connect_timeout = connect_timeout
+        self.username = username
+        self.hash_known_hosts = (_config_says_hash(self.config_paths)
+                                 if hash_known_hosts is None else hash_known_hosts)
+        self._conns: dict[str, _Conn] = {}
+        self._locks: dict[str, asyncio.Lock] = {}
+
+    # -- connections -------------------------------------------------------------------------
+    async def connect(self, nodes: list[Node]) -> None:
+        """Open all connections concurrently; raise the first failure (in inventory order)."""
+        results = await asyncio.gather(*(self._connection(n) for n in nodes),
+                                       return_exceptions=True)
+        for res in results:
+            if isinstance(res, BaseException):
+                raise res
+
+    async def reconnect(self, node: Node) -> None:
+        async with self._lock(node):
+            await self._drop(node.name)
+            self._conns[node.name] = _Conn(await self._open(node))
+
+    async def close(self) -> None:
+        for name in list(self._conns):
+            await self._drop(name)
+
+    def _lock(self, node: Node) -> asyncio.Lock:
+        return self._locks.setdefault(node.name, asyncio.Lock())
+
+    async def _connection(self, node: Node) -> _Conn:
+        async with self._lock(node):
+            c = self._conns.get(node.name)
+            # A connection that died while idle is replaced silently: no command was in flight,
+            # so nothing is ambiguous. Loss during a command is reported (ConnectionLost).
+            if c is not None and c.conn.is_closed():
+                await self._drop(node.name)
+                c = None
+            if c is None:
+                c = self._conns[node.name] = _Conn(await self._open(node))
+            return c
+
+    async def _drop(self, name: str) -> None:
+        c = self._conns.pop(name, None)
+        if c is None:
+            return
+        if c.sftp is not None:
+            c.sftp.exit()
+        c.conn.close()
+        with contextlib.suppress(Exception):
+            async with asyncio.timeout(2):
+                await c.conn.wait_closed()
+
+    def _ssh_config(self, node: Node) -> Any:
+        """The user's ssh_config as it applies to ``node`` (None if it cannot be read)."""
+        try:
+            from asyncssh.config import SSHClientConfig
+
+            return SSHClientConfig.load(None, self.config_paths, False, False, False,
+                                        getpass.getuser(), (), node.host,
+                                        node.port if node.port else ())
+        except Exception:  # asyncssh reports config errors properly at connect time
+            return None
+
+    def _trust(self, node: Node) -> _HostKeyCheck:
+        if node.host_key:
+            try:
+                return _HostKeyCheck([asyncssh.import_public_key(node.host_key)], "pinned")
+            except (asyncssh.KeyImportError, ValueError) as exc:
+                raise TransportError(node.name, f"host_key in the inventory is not a valid "
+                                     f"OpenSSH public key line: {exc}",
+                                     "fix host_key for this node in the cluster inventory") \
+                    from exc
+        return _HostKeyCheck([], "known_hosts")
+
+    def _known_hosts_files(self) -> list[str]:
+        files = [str(self.known_hosts)]
+        if self._known_hosts_default:
+            files.append("/etc/ssh/ssh_known_hosts")
+        return [f for f in files if os.access(f, os.R_OK)]
+
+    def _lookup(self, check: _HostKeyCheck) -> Callable[[str, str, int | None], Any]:
+        """A known_hosts matcher for asyncssh that also records which host name it asked for."""
+
+        def match(host: str, addr: str, port: int | None) -> Any:
+            check.host, check.port = host, port
+            if check.source == "pinned":
+                return (check.trusted, [], [])
+            files = self._known_hosts_files()
+            if not files:
+                return ([], [], [])
+            result = asyncssh.read_known_hosts(files).match(host, addr, port)
+            check.trusted = list(result[0])
+            return result
+
+        return match
+
+    async def _open(self, node: Node) -> asyncssh.SSHClientConnection:
+        check = self._trust(node)
+        try:
+            return await self._attempt(node, check)
+        except asyncssh.HostKeyNotVerifiable as exc:
+            key = check.presented
+            if key is None:  # revoked key, bad certificate, ...
+                raise TransportError(node.name, f"host key not accepted: {exc.reason}",
+                                     "check the node's host key and your known_hosts") from exc
+            if check.trusted:
+                raise HostKeyChanged(node.name, [_fingerprint(k) for k in check.trusted],
+                                     _fingerprint(key), _host_pattern(check.host, check.port),
+                                     check.source) from exc
+            fp = _fingerprint(key)
+            accept = self.accept_new_host_key
+            if not (accept if isinstance(accept, bool) else await accept(node.name, fp)):
+                raise HostKeyUnknown(node.name, fp, _host_pattern(check.host, check.port)) \
+                    from exc
+            self._remember(node, check, key)
+            # Connect again trusting exactly the accepted key: a different one now is a change.
+            retry = _HostKeyCheck([key], "known_hosts", extra=[key])
+            try:
+                return await self._attempt(node, retry)
+            except asyncssh.HostKeyNotVerifiable as exc2:
+                raise HostKeyChanged(node.name, [fp], _fingerprint(retry.presented)
+                                     if retry.presented else "(none)",
+                                     _host_pattern(check.host, check.port)) from exc2
+
+    def _remember(self, node: Node, check: _HostKeyCheck, key: asyncssh.SSHKey) -> None:
+        """Append an accepted key to known_hosts in OpenSSH format, like ``ssh`` would."""
+        pattern = _host_pattern(check.host or node.host, check.port)
+        if self.hash_known_hosts:
+            pattern = _hashed(pattern)
+        line = f"{pattern} {key.get_algorithm()} {base64.b64encode(key.public_data).decode()}\n"
+        path = self.known_hosts
+        try:
+            path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+            prefix = ""
+            if path.exists() and path.stat().st_size:
+                with open(path, "rb") as fh:
+                    fh.seek(-1, os.SEEK_END)
+                    prefix = "" if fh.read(1) == b"\n" else "\n"
+            with open(path, "a", encoding="utf-8") as fh:
+                fh.write(prefix + line)
+        except OSError as exc:
+            raise TransportError(node.name, f"cannot record the accepted host key in {path}: "
+                                 f"{exc.strerror}", "fix the file's permissions") from exc
+
+    async def _attempt(self, node: Node, check: _HostKeyCheck) -> asyncssh.SSHClientConnection:
+        cfg = self._ssh_config(node)
+        kwargs: dict[str, Any] = {
+            "config": self.config_paths,
+            "known_hosts": self._lookup(check),
+            "client_factory": lambda: _Client(check),
+            "connect_timeout": self.connect_timeout,
+        }
+        if node.port:
+            kwargs["port"] = node.port
+        user = node.user or (cfg.get("User") if cfg is not None else None) or self.username
+        if user:
+            kwargs["username"] = user
+        if self.client_keys is not None:
+            kwargs["client_keys"] = self.client_keys
+        if cfg is None or cfg.get("ServerAliveInterval") is None:
+            # Notice a dead node during a long command instead of waiting for its timeout.
+            kwargs["keepalive_interval"] = 15
+            kwargs["keepalive_count_max"] = 3
+        where = (f"{user + '@' if user else ''}{node.host}"
+                 f"{':' + str(node.port) if node.port else ''}")
+        try:
+            async with asyncio.timeout(self.connect_timeout + 5):
+                return await asyncssh.connect(node.host, **kwargs)
+        except asyncssh.HostKeyNotVerifiable:
+            raise
+        except asyncssh.PermissionDenied as exc:
+            raise TransportError(node.name, f"SSH login to {where} was refused: {exc.reason}",
+                                 "check the user, that your key is in the node's authorized_keys "
+                                 "and loaded (ssh-add -l), or IdentityFile in ~/.ssh/config") \
+                from exc
+        except asyncssh.DisconnectError as exc:
+            raise TransportError(node.name, f"SSH to {where} failed: {exc.reason}",
+                                 "try `ssh " + node.host + "` by hand to see why") from exc
+        except TimeoutError as exc:
+            raise TransportError(node.name, f"connecting to {where} timed out after "
+                                 f"{self.connect_timeout:g}s",
+                                 "check that the node is up and reachable (ping, firewall)") \
+                from exc
+        except OSError as exc:
+            raise TransportError(node.name, f"cannot connect to {where}: "
+                                 f"{exc.strerror or exc}",
+                                 "check the host name/address, that the node is up and that "
+                                 "sshd listens on that port") from exc
+        except (asyncssh.Error, ValueError) as exc:
+            raise TransportError(node.name, f"SSH to {where} failed: {exc}",
+                                 "check ~/.ssh/config and your keys") from exc
+
+    # -- commands ----------------------------------------------------------------------------
+    async def run(self, node: Node, command: str, *, timeout: float,
+                  on_output: OutputCallback) -> CommandResult:
+        c = await self._connection(node)
+        start = time.monotonic()
+        session: _Session | None = None
+        chan: asyncssh.SSHClientChannel[bytes] | None = None
+
+        def factory() -> _Session:
+            nonlocal session
+            session = _Session(on_output)
+            return session
+
+        try:
+            async with asyncio.timeout(timeout):
+                try:
+                    chan, _ = await c.conn.create_session(factory, wrap_command(command),
+                                                          encoding=None)
+                except (asyncssh.ChannelOpenError, asyncssh.DisconnectError, OSError) as exc:
+                    if c.conn.is_closed() or isinstance(exc, asyncssh.DisconnectError):
+                        raise ConnectionLost(node.name, f"connection lost before the command "
+                                             f"started: {_reason(exc)}", _LOST_HINT) from exc
+                    raise TransportError(node.name, f"the node refused a new SSH session: "
+                                         f"{_reason(exc)}",
+                                         "check MaxSessions in the node's sshd_config") from exc
+                assert session is not None
+                await asyncio.shield(session.done)
+        except TimeoutError:
+            if chan is not None and session is not None:
+                await self._stop(chan, session)
+            return CommandResult(None, time.monotonic() - start, timed_out=True)
+        except asyncio.CancelledError:
+            if chan is not None and session is not None:
+                # Shielded so a second cancel cannot leave the command running on the node.
+                with contextlib.suppress(asyncio.CancelledError):
+                    await asyncio.shield(self._stop(chan, session))
+            raise
+        duration = time.monotonic() - start
+        if session.callback_error is not None:
+            raise session.callback_error
+        if session.exit_status is not None:
+            return CommandResult(session.exit_status, duration)
+        if session.exit_signal is not None:
+            return CommandResult(None, duration, error=f"the remote shell was killed by signal "
+                                 f"{session.exit_signal}")
+        why = _reason(session.lost) if session.lost else "the channel closed without an exit status"
+        raise ConnectionLost(node.name, f"connection lost while running a command ({why}); "
+                             "it may or may not have completed on the node", _LOST_HINT)
+
+    @staticmethod
+    async def _stop(chan: asyncssh.SSHClientChannel[bytes], session: _Session) -> None:
+        """Make the wrapper kill the command (stdin EOF), then close the channel."""
+        with contextlib.suppress(Exception):
+            chan.write_eof()
+        with contextlib.suppress(Exception):
+            chan.send_signal("TERM")
+        with contextlib.suppress(Exception):
+            async with asyncio.timeout(5):
+                await asyncio.shield(session.done)
+        chan.close()
+
+    # -- files -------------------------------------------------------------------------------
+    async def _sftp(self, node: Node) -> asyncssh.SFTPClient:
+        c = await self._connection(node)
+        if c.sftp is None:
+            c.sftp = await c.conn.start_sftp_client()
+        return c.sftp
+
+    def _forget_sftp(self, node: Node) -> None:
+        """Drop an SFTP session that timed out: its server may be stuck on a hung file system."""
+        c = self._conns.get(node.name)
+        if c is not None and c.sftp is not None:
+            c.sftp.exit()
+            c.sftp = None
+
+    async def read_file(self, node: Node, path: str, *, timeout: float) -> bytes:
+        try:
+            async with asyncio.timeout(timeout):
+                sftp = await self._sftp(node)
+                async with sftp.open(path, "rb") as fh:
+                    data: bytes = await fh.read()
+                    return data
+        except TimeoutError as exc:
+            self._forget_sftp(node)
+            raise TransportError(node.name, f"reading {path} timed out after {timeout:g}s",
+                                 "the file system may hang (for /etc/pve: is pmxcfs/"
+                                 "pve-cluster running and quorate?)") from exc
+        except asyncssh.SFTPError as exc:
+            raise TransportError(node.name, f"cannot read {path}: {exc.reason}",
+                                 "check the path and permissions on the node") from exc
+        except (asyncssh.DisconnectError, asyncssh.ChannelOpenError) as exc:
+            raise ConnectionLost(node.name, f"connection lost while reading {path}: "
+                                 f"{_reason(exc)}", _LOST_HINT) from exc
+
+    async def write_file(self, node: Node, path: str, data: bytes, *, mode: int | None = None,
+                         timeout: float) -> None:
+        directory, name = posixpath.split(path)
+        tmp = posixpath.join(directory, f".{name}.pverunbook-{secrets.token_hex(4)}.tmp")
+        sftp: asyncssh.SFTPClient | None = None
+        try:
+            async with asyncio.timeout(timeout):
+                sftp = await self._sftp(node)
+                keep: asyncssh.SFTPAttrs | None = None
+                if mode is None:
+                    with contextlib.suppress(asyncssh.SFTPError):
+                        keep = await sftp.stat(path)
+                async with sftp.open(tmp, "wb") as fh:
+                    await fh.write(data)
+                if mode is not None:
+                    await sftp.chmod(tmp, mode)
+                elif keep is not None and keep.permissions is not None:
+                    # Replacing a file must not change its mode (or owner, where allowed).
+                    with contextlib.suppress(asyncssh.SFTPError):
+                        await sftp.chmod(tmp, keep.permissions & 0o7777)
+                    if keep.uid is not None and keep.gid is not None:
+                        with contextlib.suppress(asyncssh.SFTPError):
+                            await sftp.chown(tmp, keep.uid, keep.gid)
+                try:
+                    await sftp.posix_rename(tmp, path)
+                except asyncssh.SFTPOpUnsupported:
+                    await sftp.rename(tmp, path)
+        except TimeoutError as exc:
+            self._forget_sftp(node)
+            raise TransportError(node.name, f"writing {path} timed out after {timeout:g}s "
+                                 f"(a temporary {tmp} may remain)",
+                                 "the file system may hang (for /etc/pve: is pmxcfs/"
+                                 "pve-cluster running and quorate?)") from exc
+        except asyncssh.SFTPError as exc:
+            if sftp is not None:
+                with contextlib.suppress(Exception):
+                    async with asyncio.timeout(min(timeout, 5)):
+                        await sftp.remove(tmp)
+            raise TransportError(node.name, f"cannot write {path}: {exc.reason}",
+                                 "check that the directory exists, permissions and free "
+                                 "space on the node") from exc
+        except (asyncssh.DisconnectError, asyncssh.ChannelOpenError) as exc:
+            raise ConnectionLost(node.name, f"connection lost while writing {path}: "
+                                 f"{_reason(exc)}", _LOST_HINT) from exc
+
+
+def _reason(exc: BaseException) -> str:
+    return str(getattr(exc, "reason", "") or exc or type(exc).__name__)

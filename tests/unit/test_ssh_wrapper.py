@@ -1,0 +1,167 @@
+"""The kill-protocol wrapper: exact round trip, and it behaves like the bare command under sh."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import subprocess
+import time
+import uuid
+from pathlib import Path
+
+import pytest
+
+from pverunbook.transport.ssh import unwrap_command, wrap_command
+
+HOSTILE = [
+    "echo hello",
+    "",
+    "echo 'single' \"double\" `echo back` $(echo sub) $HOME \\ \\\\",
+    "printf '%s\\n' \"it's\"; echo \"a'b\"\"c\"",
+    "echo one\necho two\n\n",
+    "-x",
+    "echo ';' '&&' '||' '|' '>' '<' '#' '!' '*' '?' '[' ']' '{' '}' '~'",
+    "echo 'unterminated",
+    "echo ünïcödé ✓ \t tab",
+    "exit 3",
+]
+
+
+@pytest.mark.parametrize("command", HOSTILE)
+def test_round_trip(command: str) -> None:
+    wrapped = wrap_command(command)
+    assert unwrap_command(wrapped) == command
+    assert wrapped != command
+
+
+@pytest.mark.parametrize("sent", [
+    "echo hello",
+    "",
+    "exec /bin/sh -c 'something else' pverunbook-run 'echo hi'",
+    wrap_command("echo hi") + " extra",
+    wrap_command("echo hi") + "'",
+    wrap_command("echo hi")[:-1],
+])
+def test_unwrap_rejects_other_commands(sent: str) -> None:
+    assert unwrap_command(sent) is None
+
+
+def _sh(wrapped: str) -> subprocess.CompletedProcess[bytes]:
+    # sshd runs `$SHELL -c <sent>`; /bin/sh stands in for the login shell here.
+    return subprocess.run(["/bin/sh", "-c", wrapped], input=b"", capture_output=True, timeout=30)
+
+
+@pytest.mark.parametrize("command", [c for c in HOSTILE if c != "echo 'unterminated"])
+def test_wrapped_runs_like_the_bare_command(command: str) -> None:
+    bare = subprocess.run(["/bin/sh", "-c", "--", command], input=b"", capture_output=True,
+                          timeout=30)
+    wrapped = _sh(wrap_command(command))
+    assert wrapped.returncode == bare.returncode
+    assert wrapped.stdout == bare.stdout
+    if command != "-x":  # the shell names itself differently in the "not found" message
+        assert wrapped.stderr == bare.stderr
+
+
+def test_exit_status_and_streams_are_the_inner_commands() -> None:
+    res = _sh(wrap_command("echo out; echo err >&2; exit 42"))
+    assert (res.returncode, res.stdout, res.stderr) == (42, b"out\n", b"err\n")
+
+
+def test_inner_command_does_not_see_the_control_stdin() -> None:
+    proc = subprocess.Popen(["/bin/sh", "-c", wrap_command("cat; echo done")],
+                            stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+    assert proc.stdin is not None and proc.stdout is not None
+    proc.stdin.write(b"secret\n")
+    proc.stdin.flush()  # kept open: EOF on the control stdin would mean "kill"
+    try:
+        assert proc.wait(timeout=10) == 0
+        assert proc.stdout.read() == b"done\n"
+    finally:
+        proc.stdin.close()
+
+
+def _alive(marker: str) -> bool:
+    if shutil.which("pgrep") is None:
+        pytest.skip("pgrep is not installed")
+    return subprocess.run(["pgrep", "-f", marker], capture_output=True).returncode == 0
+
+
+@pytest.mark.parametrize("inner", ["sleep {m}", "sleep {m}; echo never", "sh -c 'sleep {m}'; :"])
+def test_stdin_eof_kills_the_whole_command(inner: str) -> None:
+    marker = f"600.{uuid.uuid4().int % 10**6}"
+    proc = subprocess.Popen(["/bin/sh", "-c", wrap_command(inner.format(m=marker))],
+                            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            start_new_session=True)
+    try:
+        deadline = time.monotonic() + 5
+        while not _alive(f"sleep {marker}"):
+            assert time.monotonic() < deadline, "the command never started"
+            time.sleep(0.05)
+        assert proc.stdin is not None
+        proc.stdin.close()  # what the client's EOF (or a dropped connection) looks like
+        proc.wait(timeout=10)
+        deadline = time.monotonic() + 5
+        while _alive(f"sleep {marker}"):
+            assert time.monotonic() < deadline, "the command outlived stdin EOF"
+            time.sleep(0.05)
+        assert proc.stdout is not None
+        assert b"never" not in proc.stdout.read()
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, 9)
+        subprocess.run(["pkill", "-f", f"sleep {marker}"], capture_output=True)
+
+
+def test_fallback_without_setsid_kills_the_process_tree(tmp_path: Path) -> None:
+    """Where setsid is missing the wrapper walks the tree with POSIX ps instead."""
+    bindir = tmp_path / "bin"
+    bindir.mkdir()
+    for tool in ("sleep", "ps", "cat"):
+        found = shutil.which(tool)
+        if found is None:
+            pytest.skip(f"{tool} is not installed")
+        (bindir / tool).symlink_to(found)
+    marker = f"600.{uuid.uuid4().int % 10**6}"
+    env = {"PATH": str(bindir)}
+    proc = subprocess.Popen(["/bin/sh", "-c", wrap_command(f"sleep {marker} & sleep {marker}")],
+                            stdin=subprocess.PIPE, env=env, start_new_session=True)
+    try:
+        deadline = time.monotonic() + 5
+        while not _alive(f"sleep {marker}"):
+            assert time.monotonic() < deadline
+            time.sleep(0.05)
+        assert proc.stdin is not None
+        proc.stdin.close()
+        proc.wait(timeout=10)
+        deadline = time.monotonic() + 5
+        while _alive(f"sleep {marker}"):
+            assert time.monotonic() < deadline, "the command outlived stdin EOF"
+            time.sleep(0.05)
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, 9)
+        subprocess.run(["pkill", "-f", f"sleep {marker}"], capture_output=True)
+
+
+def test_signal_to_the_wrapper_group_still_kills_the_command() -> None:
+    """sshd answers an SSH "signal" request with killpg() on the wrapper's group."""
+    marker = f"600.{uuid.uuid4().int % 10**6}"
+    proc = subprocess.Popen(["/bin/sh", "-c", wrap_command(f"sleep {marker}")],
+                            stdin=subprocess.PIPE, start_new_session=True)
+    try:
+        deadline = time.monotonic() + 5
+        while not _alive(f"sleep {marker}"):
+            assert time.monotonic() < deadline
+            time.sleep(0.05)
+        os.killpg(proc.pid, signal.SIGTERM)
+        proc.wait(timeout=10)
+        assert _alive(f"sleep {marker}")  # the command is in its own group...
+        assert proc.stdin is not None
+        proc.stdin.close()  # ...and the EOF that always follows still reaches the watcher
+        deadline = time.monotonic() + 5
+        while _alive(f"sleep {marker}"):
+            assert time.monotonic() < deadline, "the watcher died with the wrapper shell"
+            time.sleep(0.05)
+    finally:
+        subprocess.run(["pkill", "-f", f"sleep {marker}"], capture_output=True)
