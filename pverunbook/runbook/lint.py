@@ -1,0 +1,569 @@
+"""Reject the dangerous recovery patterns of the original outage (shared/domain.md section 8).
+
+``lint(runbook)`` returns :class:`LintIssue` objects, each with a stable code (``PVR001``...), a
+slug, the position in the runbook file and a message that says why the pattern is dangerous and
+what to do instead. ``pverunbook validate`` prints them as ``FILE:LINE:COL: CODE message``.
+
+What is scanned: every command, every ``[steps.backup] outputs`` command, every guard command and
+every string in an action's ``args`` (and the ``args`` structure itself for corosync edits); for
+``transport: udp/udpu`` also the prose (``summary``, ``explain``, ``hint``, ``instructions``),
+unless the sentence warns against it.
+
+A rule that matches is an error unless the step is ``destructive = true``, has a non-empty
+``[steps.backup]``, has an ``explain`` and lists the code in ``lint_ok``: a reviewed, documented,
+backed-up exception. ``PVR009`` (a destructive-looking command in a step not marked destructive)
+is resolved by marking the step destructive, which brings the checkpoint and the confirmation.
+"""
+
+from __future__ import annotations
+
+import re
+import shlex
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from pverunbook.runbook.model import Pos, Runbook, Step, StepKind
+
+
+@dataclass(frozen=True)
+class Rule:
+    code: str
+    slug: str
+    summary: str
+    severity: str = "error"
+
+
+RULES: dict[str, Rule] = {r.code: r for r in (
+    Rule("PVR001", "rm-config-db",
+         "deletes the pmxcfs database (config.db*) or /var/lib/pve-cluster"),
+    Rule("PVR002", "sigkill-pmxcfs", "kills pmxcfs with SIGKILL (pkill/kill/killall -9)"),
+    Rule("PVR003", "lazy-umount-pve", "lazy-unmounts /etc/pve (umount -l)"),
+    Rule("PVR004", "transport-udpu", "uses or recommends transport udp/udpu on corosync 3"),
+    Rule("PVR005", "unit-twice", "names the same systemd unit twice in one systemctl call"),
+    Rule("PVR006", "expected-one-many", "runs `pvecm expected 1` on more than one node"),
+    Rule("PVR007", "local-corosync-edit",
+         "writes /etc/corosync/corosync.conf while pmxcfs runs"),
+    Rule("PVR008", "token-retransmit", "sets token_retransmit explicitly"),
+    Rule("PVR009", "undeclared-destructive",
+         "destructive-looking command in a step not marked destructive"),
+    Rule("PVR010", "corosync-conf-in-place",
+         "edits /etc/pve/corosync.conf in place instead of via a .new copy"),
+    Rule("PVR011", "pve-no-timeout",
+         "touches /etc/pve without `timeout`: a hung pmxcfs would hang the run",
+         severity="warning"),
+    Rule("PVR012", "unknown-lint-ok", "lint_ok names a code that does not exist"),
+)}
+
+
+@dataclass(frozen=True)
+class LintIssue:
+    pos: Pos
+    code: str
+    message: str
+    slug: str = ""
+    step_id: str | None = None
+    severity: str = "error"
+
+    def __str__(self) -> str:
+        return f"{self.pos}: {self.code} {self.message}"
+
+
+# -- shell splitting ---------------------------------------------------------------------------
+
+_WRAPPERS = {"sudo", "nohup", "env", "nice", "ionice", "command", "exec", "builtin", "xargs",
+             "stdbuf", "chroot"}
+_PROTECTED = ("/etc/pve", "/etc/corosync", "/var/lib/pve-cluster")
+_BACKUP_SUFFIX = re.compile(r"(\.bak|\.orig|\.new|\.backup|\.old|\.broken[^/]*|~)$|/backup/")
+
+
+def _words(text: str) -> list[str]:
+    try:
+        return shlex.split(text, posix=True)
+    except ValueError:
+        return text.split()
+
+
+def _split_unquoted(command: str) -> list[str]:
+    """Split at ; && || | & and newlines that are not inside quotes (quote-aware, no parser)."""
+    parts: list[str] = []
+    buf: list[str] = []
+    quote = ""
+    i = 0
+    while i < len(command):
+        ch = command[i]
+        if quote:
+            if ch == "\\" and quote == '"' and i + 1 < len(command):
+                buf.append(command[i:i + 2])
+                i += 2
+                continue
+            if ch == quote:
+                quote = ""
+            buf.append(ch)
+        elif ch in "'\"":
+            quote = ch
+            buf.append(ch)
+        elif ch == "\\" and i + 1 < len(command):
+            buf.append(command[i:i + 2])
+            i += 2
+            continue
+        elif ch in ";|&\n":
+            if ch == ">" or (ch == "&" and buf and buf[-1] in "<>"):
+                buf.append(ch)
+            else:
+                parts.append("".join(buf))
+                buf = []
+                if command[i:i + 2] in ("&&", "||"):
+                    i += 1
+        else:
+            buf.append(ch)
+        i += 1
+    parts.append("".join(buf))
+    return [p.strip() for p in parts if p.strip()]
+
+
+def _simple_commands(command: str) -> Iterator[list[str]]:
+    """The simple commands of a command line, wrappers (timeout, sudo, sh -c) peeled off."""
+    for part in _split_unquoted(command):
+        words = _words(part.lstrip("({!").rstrip(")}").strip())
+        words = _peel(words)
+        if not words:
+            continue
+        if words[0] in ("sh", "bash", "dash") and "-c" in words:
+            i = words.index("-c")
+            if i + 1 < len(words):
+                yield from _simple_commands(words[i + 1])
+                continue
+        yield words
+
+
+def _peel(words: list[str]) -> list[str]:
+    while words:
+        head = words[0].rsplit("/", 1)[-1]
+        if re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*=.*", words[0]):
+            words = words[1:]
+        elif head == "timeout":
+            rest = words[1:]
+            while rest and rest[0].startswith("-"):
+                opt = rest.pop(0)
+                if opt in ("-k", "-s", "--kill-after", "--signal") and rest:
+                    rest.pop(0)
+            words = rest[1:] if rest else []
+        elif head in _WRAPPERS:
+            rest = words[1:]
+            while rest and (rest[0].startswith("-") or "=" in rest[0]):
+                opt = rest.pop(0)
+                if opt in ("-n", "-u", "-g", "-c") and rest and head in ("nice", "sudo", "ionice"):
+                    rest.pop(0)
+            words = rest
+        else:
+            break
+    if words:
+        words = [words[0].rsplit("/", 1)[-1], *words[1:]]
+    return words
+
+
+def _under(path: str, roots: tuple[str, ...] = _PROTECTED) -> bool:
+    p = path.strip("'\"")
+    return any(p == r or p.startswith(r + "/") for r in roots)
+
+
+def _operands(words: list[str]) -> list[str]:
+    return [w for w in words[1:] if not w.startswith("-")]
+
+
+def _redirect_targets(command: str) -> list[str]:
+    return [m.group(1) for m in re.finditer(r"(?<![0-9&<>])>>?\s*([^\s;&|<>]+)", command)]
+
+
+def _units(words: list[str]) -> list[str]:
+    return [w[:-8] if w.endswith(".service") else w for w in _operands(words)[1:]]
+
+
+# -- the rules ---------------------------------------------------------------------------------
+
+_NEGATION = re.compile(
+    r"\b(never|not|no|don'?t|do not|avoid|instead|wrong|rather than|refuses?|drops?|disables?|"
+    r"fails?|mistake|dangerous|must not|forbidden|workaround|risky|warns?|warning|deprecated|"
+    r"obsolete|old)\b", re.I)
+_UDPU = re.compile(r"transport\s*[:=]\s*[\"']?(udpu?)\b", re.I)
+_TOKEN_RETRANSMIT = re.compile(r"\btoken_retransmit\b\s*[:=]\s*\S")
+_SIGKILL = {"-9", "-KILL", "-SIGKILL", "-s9", "--signal=9", "--signal=KILL", "--signal=SIGKILL"}
+
+
+def _is_sigkill(words: list[str]) -> bool:
+    for i, w in enumerate(words[1:], 1):
+        if w in _SIGKILL:
+            return True
+        if w in ("-s", "--signal") and i + 1 < len(words) \
+                and words[i + 1].upper().removeprefix("SIG") in ("9", "KILL"):
+            return True
+    return False
+
+
+def _command_findings(command: str, state: dict[str, bool]) -> Iterator[tuple[str, str, str]]:
+    """(code, offending text, detail) for one command line; updates the pmxcfs-running state."""
+    if m := _UDPU.search(command):
+        yield "PVR004", m.group(0), ""
+    if m := _TOKEN_RETRANSMIT.search(command):
+        yield "PVR008", m.group(0), ""
+    for target in _redirect_targets(command):
+        if target.strip("'\"") == "/etc/corosync/corosync.conf" and state["pmxcfs"]:
+            yield "PVR007", f"> {target}", ""
+        if target.strip("'\"") == "/etc/pve/corosync.conf":
+            yield "PVR010", f"> {target}", ""
+        if _under(target) and not _BACKUP_SUFFIX.search(target):
+            yield "PVR009", f"> {target}", "redirects output into a cluster file"
+    for words in _simple_commands(command):
+        yield from _simple_findings(words, state)
+
+
+def _simple_findings(words: list[str], state: dict[str, bool]) -> Iterator[tuple[str, str, str]]:
+    cmd = words[0]
+    text = " ".join(words)
+    ops = _operands(words)
+    if cmd == "rm":
+        if any(re.search(r"(^|/)config\.db", o) or o.rstrip("/*") == "/var/lib/pve-cluster"
+               for o in ops):
+            yield "PVR001", text, ""
+        if any(not _under(o, ("/tmp", "/var/tmp")) for o in ops):
+            yield "PVR009", text, "deletes files"
+    elif cmd in ("pkill", "killall", "kill"):
+        if "pmxcfs" in text and _is_sigkill(words):
+            yield "PVR002", text, ""
+        if "pmxcfs" in text or "corosync" in text:
+            yield "PVR009", text, "kills a cluster process"
+    elif cmd == "umount" or cmd == "fusermount":
+        lazy = any(re.fullmatch(r"-[a-zA-Z]*[lz][a-zA-Z]*|--lazy", w) for w in words[1:])
+        if lazy and any(o.rstrip("/") == "/etc/pve" for o in ops):
+            yield "PVR003", text, ""
+        if any(o.rstrip("/") == "/etc/pve" for o in ops):
+            yield "PVR009", text, "unmounts /etc/pve"
+    elif cmd == "systemctl":
+        verb = ops[0] if ops else ""
+        units = _units(words)
+        dup = sorted({u for u in units if units.count(u) > 1})
+        if dup:
+            yield "PVR005", text, ", ".join(dup)
+        cluster_units = {"corosync", "pve-cluster"}
+        if verb in ("stop", "restart", "kill", "disable", "mask", "try-restart",
+                    "reload-or-restart") and cluster_units & set(units):
+            yield "PVR009", text, "stops or restarts cluster services"
+        if verb in ("reboot", "poweroff", "halt", "kexec"):
+            yield "PVR009", text, "reboots or powers off the node"
+        if "pve-cluster" in units:
+            if verb in ("stop", "kill", "mask"):
+                state["pmxcfs"] = False
+            elif verb in ("start", "restart", "try-restart", "reload-or-restart"):
+                state["pmxcfs"] = True
+    elif cmd == "pmxcfs":
+        state["pmxcfs"] = True
+        yield "PVR009", text, "starts pmxcfs by hand"
+    elif cmd in ("reboot", "poweroff", "shutdown", "halt"):
+        yield "PVR009", text, "reboots or powers off the node"
+    elif cmd in ("qm", "pct") and ops and ops[0] in ("destroy", "rollback", "delsnapshot"):
+        yield "PVR009", text, f"{cmd} {ops[0]}"
+    elif cmd == "pvecm" and ops:
+        if ops[0] == "expected" and len(ops) > 1 and ops[1] == "1":
+            yield "PVR006", text, ""
+        if ops[0] in ("expected", "delnode", "add", "create", "qdevice", "updatecerts"):
+            yield "PVR009", text, f"pvecm {ops[0]} changes the cluster"
+    elif cmd == "corosync-quorumtool" and re.search(r"(^|\s)-e\s*1\b", text):
+        yield "PVR006", text, ""
+        yield "PVR009", text, "changes expected votes"
+    elif cmd in ("mv", "cp", "install", "tee", "dd", "truncate", "ln"):
+        dests = [w[3:] for w in words if w.startswith("of=")] if cmd == "dd" else (
+            ops if cmd in ("tee", "truncate") else ops[-1:])
+        if cmd == "mv":
+            dests = ops  # moving a cluster file away is as destructive as overwriting one
+        for d in dests:
+            d = d.strip("'\"")
+            if d == "/etc/corosync/corosync.conf" and state["pmxcfs"]:
+                yield "PVR007", text, ""
+            if d == "/etc/pve/corosync.conf" and cmd in ("tee", "dd", "truncate"):
+                yield "PVR010", text, ""
+            if _under(d) and (cmd == "mv" or not _BACKUP_SUFFIX.search(d)):
+                yield "PVR009", text, f"{cmd} over {d}"
+    elif cmd in ("sed", "perl") and any(w.startswith("-i") or w == "--in-place" for w in words):
+        for o in ops:
+            o = o.strip("'\"")
+            if o == "/etc/corosync/corosync.conf" and state["pmxcfs"]:
+                yield "PVR007", text, ""
+            if o == "/etc/pve/corosync.conf":
+                yield "PVR010", text, ""
+            if _under(o):
+                yield "PVR009", text, f"edits {o} in place"
+    elif cmd in ("vi", "vim", "nano", "editor", "emacs", "ed"):
+        for o in ops:
+            if o == "/etc/corosync/corosync.conf" and state["pmxcfs"]:
+                yield "PVR007", text, ""
+            if o == "/etc/pve/corosync.conf":
+                yield "PVR010", text, ""
+    elif cmd == "sqlite3" and any("config.db" in w for w in words) and re.search(
+            r"\.restore|\.import|\b(delete|update|insert|drop|replace)\b", text, re.I):
+        yield "PVR009", text, "writes to the pmxcfs database"
+
+
+def _touches_pve_untimed(command: str) -> bool:
+    """A simple command with an /etc/pve path operand that is not wrapped in `timeout`."""
+    for part in _split_unquoted(command):
+        words = _words(part)
+        while words and re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*=.*", words[0]):
+            words = words[1:]
+        if not words:
+            continue
+        uses_pve = any(_under(w, ("/etc/pve",)) for w in words[1:]) or any(
+            _under(t, ("/etc/pve",)) for t in _redirect_targets(part))
+        if uses_pve and words[0].rsplit("/", 1)[-1] not in ("timeout", "test", "[") \
+                and words[0] not in ("echo", "printf"):
+            return True
+        if uses_pve and words[0] in ("test", "["):
+            return True
+    return False
+
+
+# -- positions -------------------------------------------------------------------------------
+
+class _Locator:
+    """Points an issue at the line of the offending text, falling back to the step."""
+
+    def __init__(self, runbook: Runbook) -> None:
+        self.file = str(runbook.path) if runbook.path else "<runbook>"
+        self.lines: list[str] = []
+        if runbook.path is not None:
+            try:
+                self.lines = Path(runbook.path).read_text(encoding="utf-8").splitlines()
+            except OSError:
+                self.lines = []
+        starts = [s.pos.line for s in runbook.steps if s.pos is not None]
+        self.step_starts = sorted(starts)
+
+    def find(self, step: Step | None, needle: str) -> Pos:
+        base = step.pos if step is not None and step.pos is not None else Pos(self.file, 1, 1)
+        if not self.lines:
+            return base
+        first = base.line if step is not None else 1
+        later = [s for s in self.step_starts if s > first]
+        last = (later[0] - 1) if (step is not None and later) else len(self.lines)
+        for probe in _probes(needle):
+            for n in range(first, last + 1):
+                col = self.lines[n - 1].find(probe)
+                if col >= 0:
+                    return Pos(base.file, n, col + 1)
+        return base
+
+
+def _probes(needle: str) -> list[str]:
+    out = [needle.strip()]
+    words = needle.split()
+    if len(words) > 1:
+        out.append(" ".join(words[:2]))
+    out += [w for w in words if len(w) > 3]
+    return [p for p in out if p]
+
+
+# -- driver ---------------------------------------------------------------------------------
+
+_FIX: dict[str, str] = {
+    "PVR001": (
+        "config.db (with -wal/-shm) is the only persistent copy of /etc/pve: VM configs, "
+        "storage.cfg, users, CA and certificates. Nothing is regenerated (pmxcfs creates an EMPTY "
+        "database), and deleted on every node there is no peer left to resync from. Instead: "
+        "back it up (sqlite3 .backup / .dump | gzip), and for ONE damaged node in a quorate "
+        "cluster stop pve-cluster and mv the database aside so it resyncs from its peers "
+        "(runbook cluster-db-reset); otherwise restore a backup"),
+    "PVR002": (
+        "SIGKILL skips pmxcfs's teardown and leaves a dead FUSE mount ('Transport endpoint is "
+        "not connected'); systemd respawns it (Restart=on-failure) and with HA active the "
+        "watchdog fences in 60 s. Instead: stop pve-ha-lrm then pve-ha-crm if HA is used, then "
+        "`systemctl stop pve-cluster` (SIGTERM: pmxcfs unmounts itself); for local mode use "
+        "`pmxcfs -l` ... `killall pmxcfs` (SIGTERM) ... `systemctl start pve-cluster`"),
+    "PVR003": (
+        "`umount -l /etc/pve` only hides the mount while pvedaemon, pveproxy, pvestatd and HA "
+        "keep stale handles. Instead: `systemctl stop pve-cluster` (pmxcfs unmounts itself and "
+        "force-unmounts a stale mount when it starts)"),
+    "PVR004": (
+        "transport udp/udpu disables knet crypto and redundant links, corosync 3 refuses it with "
+        "PVE's `secauth: on`, it cannot change by reload and a mixed-transport cluster "
+        "partitions. Instead: keep knet, add a second link (ring1_addr + interface { linknumber: "
+        "1 }, knet_link_priority) and tune token if needed (runbook corosync-tuning)"),
+    "PVR005": (
+        "the unit is named twice, so the command does not do what was meant (the outage's "
+        "`systemctl start pve-cluster pve-cluster` never started corosync). Instead: name each "
+        "unit once, e.g. `systemctl start corosync pve-cluster`, then check `systemctl status "
+        "pve-cluster corosync`"),
+    "PVR006": (
+        "`pvecm expected 1` on both halves of a split makes each half quorate on its own: split "
+        "brain, with both writing /etc/pve. Instead: run it on ONE node only (targets = \"first\" "
+        "or a single node) and only after making sure the other side is down"),
+    "PVR007": (
+        "pmxcfs overwrites /etc/corosync/corosync.conf from /etc/pve/corosync.conf whenever that "
+        "one's config_version is not lower, so a direct edit is lost or half-applied. Instead: "
+        "edit /etc/pve/corosync.conf via a .new copy (action corosync-edit); edit the local file "
+        "only with pve-cluster stopped (an earlier step runs `systemctl stop pve-cluster`), "
+        "identically on all nodes"),
+    "PVR008": (
+        "token_retransmit is derived from token (token / (token_retransmits_before_loss_const + "
+        "0.2)); setting it by hand breaks that relation (the outage's 1000 ms with token 5000 "
+        "let only ~5 retransmits happen before token loss). Instead: tune `token` only and unset "
+        "token_retransmit"),
+    "PVR009": (
+        "the step looks destructive but is not marked so: it would run without a verified "
+        "checkpoint and without a typed confirmation. Instead: set destructive = true with a "
+        "[steps.backup] (or no_backup_reason), confirm and an explain"),
+    "PVR010": (
+        "a save in place in /etc/pve is applied at once, possibly half-written and without a "
+        "config_version bump. Instead: write /etc/pve/corosync.conf.new (action corosync-edit "
+        "bumps config_version and validates), then `mv` it over corosync.conf"),
+    "PVR011": (
+        "pmxcfs can hang, and then every access to /etc/pve hangs with it. Instead: wrap the "
+        "command in `timeout 5 ...` (or another bound)"),
+    "PVR012": "remove it or use one of the codes PVR001..PVR012",
+}
+
+
+def _silenced(step: Step, code: str) -> bool:
+    if code not in step.lint_ok:
+        return False
+    if RULES[code].severity == "warning":
+        return True
+    return step.destructive and not step.backup.empty and bool(step.explain.strip())
+
+
+def _prose_recommends_udpu(text: str) -> str | None:
+    for m in _UDPU.finditer(text):
+        start = max(text.rfind(".", 0, m.start()), text.rfind("\n\n", 0, m.start()), 0)
+        ends = [i for i in (text.find(". ", m.end()), text.find("\n\n", m.end())) if i >= 0]
+        sentence = text[start: min(ends) if ends else len(text)]
+        if not _NEGATION.search(sentence):
+            return m.group(0)
+    return None
+
+
+def _walk(value: Any, key: str = "args") -> Iterator[tuple[str, str]]:
+    if isinstance(value, str):
+        yield key, value
+    elif isinstance(value, dict):
+        for k, v in value.items():
+            yield from _walk(v, f"{key}.{k}")
+    elif isinstance(value, list):
+        for i, v in enumerate(value):
+            yield from _walk(v, f"{key}[{i}]")
+
+
+def _multi_node(step: Step) -> bool:
+    return len(step.targets) > 1 or step.targets[0] == "all"
+
+
+def lint(runbook: Runbook) -> list[LintIssue]:
+    """Every dangerous pattern in ``runbook``, in file order."""
+    loc = _Locator(runbook)
+    issues: list[LintIssue] = []
+    state = {"pmxcfs": True}
+
+    def add(step: Step | None, code: str, needle: str, detail: str = "") -> None:
+        if step is not None and _silenced(step, code):
+            return
+        rule = RULES[code]
+        what = f"`{needle.strip()}`" if needle.strip() else rule.summary
+        extra = f" ({detail})" if detail else ""
+        where = f"step '{step.id}': " if step is not None else ""
+        msg = f"{where}{rule.slug}: {what} {rule.summary}{extra}: {_FIX[code]}"
+        if step is not None and RULES[code].severity == "error" and code not in ("PVR009",
+                                                                                "PVR012"):
+            msg += (f". If this is truly intended, mark the step destructive with a "
+                    f"[steps.backup] and an explain, and add lint_ok = [\"{code}\"]")
+        issues.append(LintIssue(loc.find(step, needle), code, msg, rule.slug,
+                                step.id if step else None, rule.severity))
+
+    for field_name, text in (("summary", runbook.summary), ("explain", runbook.explain)):
+        hit = _prose_recommends_udpu(text)
+        if hit:
+            add(None, "PVR004", hit, f"in the runbook {field_name}")
+
+    for step in runbook.steps:
+        seen: set[tuple[str, str]] = set()
+
+        def once(code: str, needle: str, detail: str = "", step: Step = step,
+                 seen: set[tuple[str, str]] = seen) -> None:
+            if (code, needle) not in seen:
+                seen.add((code, needle))
+                add(step, code, needle, detail)
+
+        for code in step.lint_ok:
+            if code not in RULES:
+                once("PVR012", code, f"lint_ok = [\"{code}\"]")
+
+        runs = [*step.commands, *[g.command for g in step.guards if g.command]]
+        for command in runs:
+            for code, needle, detail in _command_findings(command, state):
+                if code == "PVR009" and step.destructive:
+                    continue
+                if code == "PVR006" and not _multi_node(step):
+                    continue
+                once(code, needle, detail)
+            if _touches_pve_untimed(command) and step.kind is not StepKind.MANUAL:
+                once("PVR011", command)
+        # Backup outputs run before the step: they must be read-only and bounded too.
+        for command in step.backup.outputs:
+            for code, needle, detail in _command_findings(command, dict(state)):
+                once(code, needle, detail or "in a backup output command")
+            if _touches_pve_untimed(command):
+                once("PVR011", command)
+
+        for field_name, text in (("explain", step.explain), ("hint", step.hint),
+                                 ("instructions", step.instructions), ("title", step.title)):
+            hit = _prose_recommends_udpu(text)
+            if hit:
+                once("PVR004", hit, f"in {field_name}")
+
+        if step.action:
+            _lint_args(step, state, once)
+    issues.sort(key=lambda i: (i.pos.line, i.pos.col, i.code))
+    return issues
+
+
+def _lint_args(step: Step, state: dict[str, bool], once: Any) -> None:
+    args = step.args
+    for key, value in _walk(args):
+        if _UDPU.search(f"{key.rsplit('.', 1)[-1]}: {value}") and key.endswith("transport"):
+            once("PVR004", f"transport = \"{value}\"", f"in {key}")
+        elif _UDPU.search(value):
+            once("PVR004", value, f"in {key}")
+    if step.action == "corosync-edit":
+        changes = args.get("set", {})
+        if isinstance(changes, dict):
+            for k, v in changes.items():
+                name = str(k).rsplit(".", 1)[-1]
+                if name == "token_retransmit" and v not in ("", None):
+                    once("PVR008", f"token_retransmit = \"{v}\"", "in args.set")
+                if name == "transport" and str(v).lower() in ("udp", "udpu"):
+                    once("PVR004", f"transport = \"{v}\"", "in args.set")
+        source = str(args.get("source", "/etc/pve/corosync.conf"))
+        dest = str(args.get("dest", source + ".new"))
+        if dest == "/etc/corosync/corosync.conf" and state["pmxcfs"]:
+            once("PVR007", f"dest = \"{dest}\"", "corosync-edit writing the local copy")
+        if dest == "/etc/pve/corosync.conf":
+            once("PVR010", f"dest = \"{dest}\"", "corosync-edit writing in place")
+        if not step.destructive and (dest == source or not dest.endswith(".new")) \
+                and _under(dest):
+            once("PVR009", f"dest = \"{dest}\"", "corosync-edit overwriting a live file")
+    elif step.action in ("vm-config-rebuild", "pmxcfs-restore"):
+        if args.get("overwrite") is True and not step.destructive:
+            dest = str(args.get("dest_dir", args.get("dest", "/etc/pve")))
+            if _under(dest):
+                once("PVR009", "overwrite = true", f"{step.action} replacing files in {dest}")
+        if step.action == "pmxcfs-restore" and not args.get("list_only") \
+                and not step.destructive and _under(str(args.get("dest", "/etc/pve"))):
+            once("PVR009", str(args.get("dest", "/etc/pve")), "pmxcfs-restore writes into "
+                 "/etc/pve")
+        if step.action == "vm-config-rebuild" and not step.destructive \
+                and _under(str(args.get("dest_dir", "/etc/pve/qemu-server"))):
+            once("PVR009", str(args.get("dest_dir", "/etc/pve/qemu-server")),
+                 "vm-config-rebuild writes into /etc/pve")
+
+
+def describe_rules() -> str:
+    """One line per rule, for docs and `--help`."""
+    return "\n".join(f"{r.code} {r.slug}: {r.summary}" for r in RULES.values())

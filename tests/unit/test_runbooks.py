@@ -1,0 +1,327 @@
+"""The shipped runbooks: they load, lint clean, plan against the story's cluster, and never contain
+the original outage's mistakes (shared/domain.md section 8) outside explanations warning about
+them."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from pverunbook.engine.targets import PlannedStep, plan
+from pverunbook.inventory import Cluster, load_cluster
+from pverunbook.runbook.lint import lint
+from pverunbook.runbook.loader import load_file
+from pverunbook.runbook.model import Runbook, Step, StepKind
+from pverunbook.runbook.params import resolve
+
+ROOT = Path(__file__).resolve().parents[2]
+RUNBOOK_DIR = ROOT / "runbooks"
+RUNBOOK_FILES = sorted(RUNBOOK_DIR.glob("*.toml"))
+NYC = RUNBOOK_DIR / "clusters" / "nyc.toml"
+
+EXPECTED_IDS = {"network-triage", "corosync-tuning", "cluster-db-reset", "vm-config-recovery",
+                "certificate-regeneration", "qdevice-setup"}
+
+#: Values for parameters without a default, and variants worth planning.
+GIVEN: dict[str, list[dict[str, Any]]] = {
+    "network-triage": [{}],
+    "corosync-tuning": [
+        {},
+        {"token": 10000, "add_second_link": True, "ring1_ryanrishi": "10.10.10.1",
+         "ring1_pve001": "10.10.10.2"},
+    ],
+    "cluster-db-reset": [{"damaged_node": "pve001"}, {"damaged_node": "ryanrishi",
+                                                      "stop_ha": False}],
+    "vm-config-recovery": [{}, {"source": "processes", "vmid": "108"}],
+    "certificate-regeneration": [{}, {"force": True}],
+    "qdevice-setup": [{"qnetd_host": "192.168.4.10"}],
+}
+
+#: The story's mistakes. None may appear in anything a runbook executes.
+FORBIDDEN = [
+    (r"\brm\b[^\n]*config\.db", "rm of config.db"),
+    (r"\brm\s+-[a-z]*r[a-z]*\s+/var/lib/pve-cluster\b", "rm -r of /var/lib/pve-cluster"),
+    (r"\b(pkill|killall)\s+-(9|KILL)\b", "SIGKILL of a process by name"),
+    (r"\bkill\s+-(9|KILL)\b[^\n]*pmxcfs", "SIGKILL of pmxcfs"),
+    (r"\bumount\s+-[a-z]*l", "lazy unmount"),
+    (r"transport\s*[:=]\s*['\"]?udpu?\b", "transport udp/udpu"),
+    (r"\bpve-cluster\s+pve-cluster\b", "unit named twice"),
+    (r"\btoken_retransmit\s*:", "explicit token_retransmit"),
+    (r"<<", "heredoc"),
+    (r"\b(perl|python3?)\s+-", "perl/python one-liner"),
+    (r"\bsed\s+-i\b", "sed -i"),
+]
+
+
+def _load(path: Path) -> Runbook:
+    return load_file(path)
+
+
+@pytest.fixture(scope="module")
+def nyc() -> Cluster:
+    return load_cluster(NYC)
+
+
+def _executed(step: Step) -> Iterator[str]:
+    """Every string of a step that reaches a shell or an action."""
+    yield from step.commands
+    yield from step.backup.outputs
+    yield from (g.command for g in step.guards if g.command)
+    yield from _strings(step.args)
+
+
+def _strings(value: Any) -> Iterator[str]:
+    if isinstance(value, str):
+        yield value
+    elif isinstance(value, dict):
+        for k, v in value.items():
+            yield str(k)
+            yield from _strings(v)
+    elif isinstance(value, list):
+        for v in value:
+            yield from _strings(v)
+
+
+def _params(rb: Runbook, given: dict[str, Any]) -> dict[str, Any]:
+    values, missing = resolve(rb, given)
+    assert not missing, f"{rb.id}: no value for {missing}"
+    return values
+
+
+def _plans(rb: Runbook, cluster: Cluster) -> Iterator[tuple[dict[str, Any], list[PlannedStep]]]:
+    for given in GIVEN[rb.id]:
+        values = _params(rb, given)
+        yield values, plan(rb, cluster, values)
+
+
+# -- every runbook ---------------------------------------------------------------------------
+
+def test_all_six_runbooks_are_shipped() -> None:
+    ids = {_load(p).id for p in RUNBOOK_FILES}
+    assert ids == EXPECTED_IDS
+    for p in RUNBOOK_FILES:
+        assert _load(p).id == p.stem, "file name and runbook id must match"
+
+
+def test_inventory_is_the_story_cluster(nyc: Cluster) -> None:
+    assert nyc.name == "nyc"
+    assert [(n.name, n.ring_addr, n.gateway, n.user, n.port) for n in nyc.nodes] == [
+        ("ryanrishi", "192.168.4.200", "192.168.4.1", "root", 22),
+        ("pve001", "192.168.4.201", "192.168.4.1", "root", 22),
+    ]
+
+
+@pytest.mark.parametrize("path", RUNBOOK_FILES, ids=lambda p: p.stem)
+def test_loads_and_lints_clean(path: Path) -> None:
+    rb = _load(path)
+    issues = lint(rb)
+    assert issues == [], "\n".join(str(i) for i in issues)
+    assert rb.explain.strip() and rb.summary.strip() and rb.title.strip()
+
+
+@pytest.mark.parametrize("path", RUNBOOK_FILES, ids=lambda p: p.stem)
+def test_plans_on_both_nodes(path: Path, nyc: Cluster) -> None:
+    rb = _load(path)
+    for values, planned in _plans(rb, nyc):
+        both = [p for p in planned if {n.name for n in p.nodes} == {"ryanrishi", "pve001"}]
+        assert both, f"{rb.id}: no step runs on both nodes"
+        for p in planned:
+            step = p.step
+            names = [n.name for n in p.nodes]
+            if step.kind in (StepKind.MANUAL, StepKind.INPUT):
+                assert names == [] or step.destructive
+                continue
+            target = step.targets[0]
+            if target == "all":
+                assert names == ["ryanrishi", "pve001"], step.id
+            elif target == "first":
+                assert names == ["ryanrishi"], step.id
+            elif target.startswith("{{"):
+                assert names == [values[target.strip("{} ")]], step.id
+            for node in p.nodes:
+                for command in p.commands[node.name]:
+                    assert "{{" not in command, f"{rb.id}/{step.id}: unrendered {command}"
+
+
+@pytest.mark.parametrize("path", RUNBOOK_FILES, ids=lambda p: p.stem)
+def test_no_story_mistakes_in_anything_executed(path: Path) -> None:
+    rb = _load(path)
+    for step in rb.steps:
+        for text in _executed(step):
+            for pattern, what in FORBIDDEN:
+                assert not re.search(pattern, text), f"{rb.id}/{step.id}: {what}: {text}"
+
+
+@pytest.mark.parametrize("path", RUNBOOK_FILES, ids=lambda p: p.stem)
+def test_destructive_steps_are_backed_up_explained_confirmed(path: Path) -> None:
+    rb = _load(path)
+    for step in rb.steps:
+        if not step.destructive:
+            continue
+        assert step.explain.strip(), f"{rb.id}/{step.id}: destructive without explain"
+        assert step.confirm, f"{rb.id}/{step.id}: destructive without an explicit confirm"
+        if step.backup.empty:
+            # Only runtime-only changes may go without a checkpoint.
+            assert (rb.id, step.id) == ("corosync-tuning", "expected-one"), \
+                f"{rb.id}/{step.id}: destructive without a backup"
+            assert step.no_backup_reason.strip()
+
+
+@pytest.mark.parametrize("path", RUNBOOK_FILES, ids=lambda p: p.stem)
+def test_pve_access_is_bounded(path: Path) -> None:
+    """A hung pmxcfs must never hang a run: /etc/pve paths only behind `timeout` (or test)."""
+    rb = _load(path)
+    for step in rb.steps:
+        for text in [*step.commands, *step.backup.outputs]:
+            for m in re.finditer(r"/etc/pve\b", text):
+                before = text[: m.start()]
+                segment = re.split(r"&&|\|\||;|\|", before)[-1]
+                ok = re.match(r"\s*(timeout\s+\d|test\b|grep\b)", segment) or " < /" in text
+                assert ok, f"{rb.id}/{step.id}: unbounded /etc/pve access: {text}"
+        assert step.timeout <= 600 or step.kind is StepKind.MANUAL
+
+
+@pytest.mark.parametrize("path", RUNBOOK_FILES, ids=lambda p: p.stem)
+def test_every_step_teaches(path: Path) -> None:
+    rb = _load(path)
+    for step in rb.steps:
+        if step.kind in (StepKind.RUN, StepKind.ACTION) or step.destructive:
+            assert step.explain.strip() or step.commands[0].startswith("mkdir"), \
+                f"{rb.id}/{step.id}: no explain"
+        for exp in step.expect:
+            assert exp.message.strip(), f"{rb.id}/{step.id}: expectation without a message"
+
+
+# -- per runbook --------------------------------------------------------------------------------
+
+def test_network_triage_is_read_only_and_judges_every_link_source() -> None:
+    rb = _load(RUNBOOK_DIR / "network-triage.toml")
+    assert not any(s.destructive or s.kind is StepKind.ACTION for s in rb.steps)
+    verdicts = {s.verdict for s in rb.steps}
+    assert {"links", "cmap-stats", "corosync-journal", "ping", "mtr", "route",
+            "quorum"} <= verdicts
+    commands = " ".join(c for s in rb.steps for c in s.commands)
+    for needed in ("corosync-cfgtool -s", "corosync-cfgtool -n", "corosync-cmapctl -m stats",
+                   "journalctl -u corosync --since -1h --no-pager",
+                   "ping -c 50 -i 0.2 {{peer_addr}}",
+                   "mtr --report --report-cycles 50 {{peer_addr}}", "ip route get {{peer_addr}}",
+                   "ip -s link", "pvecm status", "timeout 5 ls /etc/pve"):
+        assert needed in commands, needed
+    assert any(s.kind is StepKind.MANUAL for s in rb.steps)
+    mtr = rb.step("mtr").explain
+    assert "not loss" in mtr and "last hop" in mtr
+
+
+def test_network_triage_renders_each_nodes_peer(nyc: Cluster) -> None:
+    rb = _load(RUNBOOK_DIR / "network-triage.toml")
+    ping = next(p for p in plan(rb, nyc, {}) if p.step.id == "ping")
+    assert ping.commands == {"ryanrishi": ["ping -c 50 -i 0.2 192.168.4.201"],
+                             "pve001": ["ping -c 50 -i 0.2 192.168.4.200"]}
+
+
+def test_corosync_tuning_edits_safely(nyc: Cluster) -> None:
+    rb = _load(RUNBOOK_DIR / "corosync-tuning.toml")
+    token = rb.param("token")
+    assert (token.default, token.min, token.max) == (5000, 1000, 30000)
+    assert rb.param("add_second_link").default is False
+    expected = rb.step("expected-one")
+    assert expected.targets == ("first",) and "pvecm expected 1" in expected.commands[0]
+    assert sum("pvecm expected" in c for s in rb.steps for c in s.commands) == 1
+    for sid in ("edit", "edit-with-link"):
+        edit = rb.step(sid)
+        assert edit.action == "corosync-edit" and edit.targets == ("first",)
+        assert edit.args["dest"] == "/etc/pve/corosync.conf.new"
+        assert "token_retransmit" in edit.args["unset"]
+        assert "token_retransmit" not in edit.args["set"]
+        assert "transport" not in edit.args["set"]
+        assert not edit.destructive
+    apply = rb.step("apply")
+    assert apply.destructive and apply.confirm == "cluster"
+    assert set(apply.backup.files) == {"/etc/pve/corosync.conf", "/etc/corosync/corosync.conf"}
+    assert apply.commands[-1].endswith("mv /etc/pve/corosync.conf.new /etc/pve/corosync.conf")
+    assert {g.check.value for g in apply.guards} >= {"pve-writable"}
+    assert rb.index("show-new") < rb.index("apply") < rb.index("verify-local-copy")
+    assert rb.step("local-configs").verdict == "config-versions"
+    # Only one of the two edits runs, depending on add_second_link.
+    for values, planned in _plans(rb, nyc):
+        runs = {p.step.id for p in planned if p.runs}
+        assert ("edit" in runs) != ("edit-with-link" in runs)
+        assert ("edit-with-link" in runs) == bool(values["add_second_link"])
+
+
+def test_cluster_db_reset_touches_only_the_damaged_node(nyc: Cluster) -> None:
+    rb = _load(RUNBOOK_DIR / "cluster-db-reset.toml")
+    assert rb.param("damaged_node").default is None
+    planned = plan(rb, nyc, _params(rb, {"damaged_node": "pve001"}))
+    for p in planned:
+        if p.step.destructive:
+            assert [n.name for n in p.nodes] == ["pve001"], p.step.id
+            assert p.step.confirm == "node" and p.confirm == "pve001"
+    stop = rb.step("stop-cluster-services")
+    assert stop.commands == ("systemctl stop pve-cluster corosync",)
+    assert "/var/lib/pve-cluster/config.db" in stop.backup.sqlite
+    start = rb.step("start-cluster-services")
+    assert start.commands == ("systemctl start corosync pve-cluster",)
+    move = rb.step("move-db-aside")
+    assert move.destructive and all("mv " in c or c.startswith("ls") for c in move.commands)
+    order = [s.id for s in rb.steps]
+    assert order.index("backup-db") < order.index("ha-stop-lrm") < order.index("ha-stop-crm") \
+        < order.index("stop-cluster-services") < order.index("move-db-aside") \
+        < order.index("start-cluster-services") < order.index("verify-quorum")
+    backup = " ".join(rb.step("backup-db").commands)
+    assert ".backup " in backup and ".dump | gzip" in backup
+    assert rb.step("backup-db").targets == ("all",)
+    assert "pmxcfs -l" in rb.explain and "killall pmxcfs" in rb.explain
+
+
+def test_vm_config_recovery_prefers_backups_and_never_overwrites() -> None:
+    rb = _load(RUNBOOK_DIR / "vm-config-recovery.toml")
+    order = [s.id for s in rb.steps]
+    assert order.index("find-backups") < order.index("dump-restore-all")
+    assert order.index("rebuild-preview") < order.index("review") < order.index("rebuild-write")
+    listing = rb.step("dump-list")
+    assert listing.action == "pmxcfs-restore" and listing.args["list_only"] is True
+    for sid in ("dump-restore-all", "rebuild-write"):
+        step = rb.step(sid)
+        assert step.destructive and step.args["overwrite"] is False
+        assert "/var/lib/pve-cluster/config.db" in step.backup.sqlite
+        assert any("qm list" in o for o in step.backup.outputs)
+    preview = rb.step("rebuild-preview")
+    assert not preview.destructive and preview.args["suffix"] == ".conf.recovered"
+    assert not preview.args["dest_dir"].startswith("/etc/pve")
+    assert rb.step("rebuild-write").args["dest_dir"] == "/etc/pve/qemu-server"
+    assert "qm showcmd {{vmid}} --pretty" in " ".join(rb.step("verify-showcmd").commands)
+
+
+def test_certificate_force_is_a_separate_step(nyc: Cluster) -> None:
+    rb = _load(RUNBOOK_DIR / "certificate-regeneration.toml")
+    plain, forced = rb.step("updatecerts"), rb.step("updatecerts-force")
+    assert (plain.when, forced.when) == ("!force", "force")
+    assert "--force" not in plain.commands[0] and "--force" in forced.commands[0]
+    for step in (plain, forced):
+        assert step.destructive and "/etc/pve/pve-root-ca.pem" in step.backup.files
+        assert "/var/lib/pve-cluster/config.db" in step.backup.sqlite
+    assert rb.index("updatecerts-force") < rb.index("restart-proxy") < rb.index("verify-https")
+    assert "spiceproxy" in rb.step("restart-proxy").commands[0]
+    for values, planned in _plans(rb, nyc):
+        runs = {p.step.id for p in planned if p.runs}
+        assert ("updatecerts-force" in runs) == values["force"]
+        assert ("updatecerts" in runs) != values["force"]
+
+
+def test_qdevice_setup_runs_once_and_verifies_votes() -> None:
+    rb = _load(RUNBOOK_DIR / "qdevice-setup.toml")
+    setup = rb.step("setup")
+    assert setup.targets == ("first",) and setup.destructive and setup.confirm == "cluster"
+    assert setup.commands[0].endswith("pvecm qdevice setup {{qnetd_host}}")
+    assert "/etc/pve/corosync.conf" in setup.backup.files
+    two_node = rb.step("no-two-node")
+    assert any(e.absent and "two_node" in e.absent for e in two_node.expect)
+    verify = rb.step("verify-status")
+    matches = " ".join(e.match or "" for e in verify.expect)
+    assert "A,V,NMW" in matches and "Expected votes" in matches
+    assert "dpkg -s corosync-qdevice" in rb.step("qdevice-package").commands
