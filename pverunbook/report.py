@@ -40,13 +40,13 @@ def _dur(seconds: float) -> str:
 
 
 def _code(text: str) -> str:
-    """Inline code that survives backticks in the text."""
+    """Inline code that survives backticks in the text. Always space-padded (CommonMark drops
+    the padding): the final redaction pass's ``password=\\S+`` must not eat the closing tick."""
     text = text.replace("\n", " ⏎ ")
     ticks = "`"
     while ticks in text:
         ticks += "`"
-    pad = " " if text.startswith("`") or text.endswith("`") else ""
-    return f"{ticks}{pad}{text}{pad}{ticks}"
+    return f"{ticks} {text} {ticks}"
 
 
 def _fence(text: str, lang: str = "") -> str:

@@ -1,0 +1,181 @@
+"""Resume info from hand-built journals (including a torn last line), and the engine honouring
+it: a step whose outcome is unknown is only re-run on the operator's word."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from pverunbook.engine import events as ev
+from pverunbook.engine.decisions import FailureChoice, ScriptedDecider
+from pverunbook.engine.engine import Engine
+from pverunbook.engine.resume import ResumeError, load_resume, missing_secrets
+from pverunbook.inventory import local_cluster
+from pverunbook.runbook.loader import load_text
+from pverunbook.transport.local import LocalTransport
+
+RUNBOOK = """
+id = "three"
+title = "Three steps"
+
+[[params]]
+name = "password"
+secret = true
+
+[[params]]
+name = "vmid"
+type = "int"
+
+[[steps]]
+id = "a"
+title = "A"
+commands = ["echo a >> {{marker}}"]
+
+[[steps]]
+id = "b"
+title = "B"
+commands = ["echo b >> {{marker}}"]
+
+[[steps]]
+id = "c"
+title = "C"
+commands = ["echo c >> {{marker}}"]
+
+[[params]]
+name = "marker"
+"""
+
+
+def started(**kw: object) -> ev.RunStarted:
+    base: dict[str, object] = dict(run_id="r1", runbook_id="three", runbook_title="Three steps",
+                                   runbook_path="/rb/three.toml", mode="local", cluster="local",
+                                   nodes=("n1",), params={"password": "[REDACTED]", "vmid": 108})
+    base.update(kw)
+    return ev.RunStarted(**base)  # type: ignore[arg-type]
+
+
+def step(sid: str, index: int, status: str | None = "ok", command: bool = True) -> list[ev.Event]:
+    out: list[ev.Event] = [ev.StepStarted(step_id=sid, title=sid.upper(), index=index,
+                                          nodes=("n1",))]
+    if command:
+        out.append(ev.CommandStarted(step_id=sid, node="n1", command=f"echo {sid}", index=0,
+                                     timeout=30))
+        out.append(ev.CommandFinished(step_id=sid, node="n1", command=f"echo {sid}", index=0,
+                                      exit_status=0 if status == "ok" else 1, duration=0.1))
+    if status is not None:
+        out.append(ev.StepFinished(step_id=sid, status=status))
+    return out
+
+
+def write(path: Path, events: list[ev.Event], torn: str = "") -> Path:
+    with open(path, "w", encoding="utf-8") as fh:
+        for e in events:
+            fh.write(json.dumps(e.to_dict()) + "\n")
+        fh.write(torn)
+    return path
+
+
+def test_after_clean_steps_resume_at_the_next(tmp_path: Path) -> None:
+    j = write(tmp_path / "j.jsonl", [started(), *step("a", 0), *step("b", 1)])
+    rs, info = load_resume(j)
+    assert rs.run_id == "r1" and rs.runbook_path == "/rb/three.toml"
+    assert (info.start_index, info.unknown_step) == (2, False)
+    assert info.statuses == {"a": "ok", "b": "ok"}
+
+
+def test_running_step_is_unknown(tmp_path: Path) -> None:
+    events = [started(), *step("a", 0), *step("b", 1, status=None)][:-1]  # no CommandFinished
+    _, info = load_resume(write(tmp_path / "j.jsonl", events))
+    assert (info.start_index, info.unknown_step) == (1, True)
+    assert info.statuses == {"a": "ok", "b": "unknown"}
+
+
+def test_started_without_commands_is_still_unknown(tmp_path: Path) -> None:
+    # A manual step has no commands; its work may have been done by hand.
+    events = [started(), *step("a", 0), *step("b", 1, status=None, command=False)]
+    _, info = load_resume(write(tmp_path / "j.jsonl", events))
+    assert (info.start_index, info.unknown_step) == (1, True)
+
+
+def test_torn_last_line_is_tolerated(tmp_path: Path) -> None:
+    finish_b = json.dumps(ev.StepFinished(step_id="b", status="ok").to_dict())
+    events = [started(), *step("a", 0), *step("b", 1, status=None)]
+    j = write(tmp_path / "j.jsonl", events, torn=finish_b[: len(finish_b) // 2])
+    _, info = load_resume(j)
+    # The finish of b never fully reached the disk: b's outcome is unknown.
+    assert (info.start_index, info.unknown_step) == (1, True)
+
+
+def test_failed_step_resumes_at_it(tmp_path: Path) -> None:
+    _, info = load_resume(write(tmp_path / "j.jsonl",
+                                [started(), *step("a", 0), *step("b", 1, status="failed")]))
+    assert (info.start_index, info.unknown_step) == (1, False)
+    assert info.statuses["b"] == "failed"
+
+
+def test_command_after_finish_is_unknown(tmp_path: Path) -> None:
+    events = [started(), *step("a", 0),
+              ev.CommandStarted(step_id="a", node="n1", command="again", index=0, timeout=5)]
+    _, info = load_resume(write(tmp_path / "j.jsonl", events))
+    assert (info.start_index, info.unknown_step) == (0, True)
+
+
+def test_skipped_steps(tmp_path: Path) -> None:
+    rb = load_text(RUNBOOK)
+    events = [started(), *step("a", 0), ev.StepSkipped(step_id="b", reason="condition false")]
+    j = write(tmp_path / "j.jsonl", events)
+    assert load_resume(j)[1].start_index == 2
+    assert load_resume(j, rb)[1].start_index == 2
+    assert load_resume(j)[1].statuses["b"] == "skipped"
+
+
+def test_resumed_journal_continues_from_the_latest_state(tmp_path: Path) -> None:
+    events = [started(), *step("a", 0), *step("b", 1, status=None)][:-1]
+    events += [started(resumed=True),
+               ev.ConfirmationGiven(step_id="b", what="unknown outcome", accepted=False,
+                                    typed="skip"),
+               ev.StepSkipped(step_id="b", reason="outcome unknown", by_operator=True),
+               *step("c", 2)]
+    rs, info = load_resume(write(tmp_path / "j.jsonl", events))
+    assert not rs.resumed  # the original start: its params and path are the run's
+    assert (info.start_index, info.unknown_step) == (3, False)
+    assert info.statuses == {"a": "ok", "b": "skipped", "c": "ok"}
+
+
+def test_params_merge_and_missing_secrets(tmp_path: Path) -> None:
+    events = [started(), ev.ParamsSet(step_id="ask", values={"vmid": 109, "note": "x"})]
+    rs, _ = load_resume(write(tmp_path / "j.jsonl", events))
+    assert rs.params == {"password": "[REDACTED]", "vmid": 109, "note": "x"}
+    assert missing_secrets(load_text(RUNBOOK), rs) == ["password"]
+
+
+def test_not_a_journal(tmp_path: Path) -> None:
+    j = write(tmp_path / "j.jsonl", [], torn='{"kind": "run_sta')
+    with pytest.raises(ResumeError, match="no run_started"):
+        load_resume(j)
+
+
+async def test_engine_never_reruns_an_unknown_step_silently(tmp_path: Path) -> None:
+    marker = tmp_path / "marker"
+    marker.write_text("a\nb\n")  # a ran; b ran (or half ran) before the crash
+    events = [started(), *step("a", 0), *step("b", 1, status=None)][:-1]
+    _, info = load_resume(write(tmp_path / "j.jsonl", events))
+    rb = load_text(RUNBOOK)
+    params = {"password": "pw", "vmid": 1, "marker": str(marker)}
+
+    for choice, expect in ((FailureChoice.ABORT, "a\nb\n"), (FailureChoice.SKIP, "a\nb\nc\n"),
+                           (FailureChoice.RERUN, "a\nb\nc\nb\nc\n")):
+        decider = ScriptedDecider(unknown=choice)
+        engine = Engine(rb, local_cluster(), LocalTransport(), decider, params=params,
+                        run_id="r1", resume=info)
+        seen: list[ev.Event] = []
+        engine.subscribe(seen.append)
+        await engine.run()
+        assert decider.asked[0] == "unknown:b"
+        assert marker.read_text() == expect  # noqa: ASYNC240 - tiny temp file
+        assert not any(isinstance(e, ev.StepStarted) and e.step_id == "a" for e in seen)
+        (answer,) = [e for e in seen if isinstance(e, ev.ConfirmationGiven)]
+        assert answer.what == "unknown outcome" and answer.accepted is (
+            choice is FailureChoice.RERUN)
