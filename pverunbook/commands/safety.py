@@ -53,8 +53,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     rp.set_defaults(func=cmd_report)
 
 
-def _fail(what: str, why: object, todo: str) -> int:
-    print(f"pverunbook: {what}: {why}; {todo}", file=sys.stderr)
+def _fail(what: str, why: object, todo: str = "") -> int:
+    """``pverunbook: <what>: <why>; <what to do>`` (``why`` may already say what to do)."""
+    print(f"pverunbook: {what}: {why}" + (f"; {todo}" if todo else ""), file=sys.stderr)
     return 2
 
 
@@ -89,7 +90,7 @@ def cmd_show(args: argparse.Namespace) -> int:
     try:
         cp = load_checkpoint(args.id)
     except (FileNotFoundError, OSError) as exc:
-        return _fail(f"checkpoint {args.id}", exc, "run `pverunbook checkpoints list`")
+        return _fail(f"checkpoint {args.id}", exc)
     m = cp.manifest
     print(f"checkpoint {cp.id}: {'verified' if cp.ok else 'FAILED'}")
     print(f"  run {m.get('run_id')}, step {m.get('step_id')}, created "
@@ -128,7 +129,7 @@ async def _restore(args: argparse.Namespace) -> int:
     try:
         cp = load_checkpoint(args.id)
     except (FileNotFoundError, OSError) as exc:
-        return _fail(f"checkpoint {args.id}", exc, "run `pverunbook checkpoints list`")
+        return _fail(f"checkpoint {args.id}", exc)
     if not args.local and args.cluster is None:
         return _fail("restore", "no target given",
                      "pass --cluster FILE (the nodes' inventory) or --local")
@@ -212,7 +213,7 @@ def cmd_report(args: argparse.Namespace) -> int:
         path = find_run(args.run)
         events = read_journal(path)
     except (FileNotFoundError, OSError) as exc:
-        return _fail(f"report {args.run}", exc, "give a run id or a journal .jsonl path")
+        return _fail(f"report {args.run}", exc)
     if not events:
         return _fail(f"report {args.run}", f"{path} has no events", "check the run id")
     text = render_report(events)
