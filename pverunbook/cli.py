@@ -63,7 +63,7 @@ def build_parser() -> argparse.ArgumentParser:
     for name, helptext in (("run", "run a runbook (TUI, or --headless)"),
                            ("rehearse", "run a runbook against the built-in simulated cluster")):
         s = sub.add_parser(name, help=helptext)
-        s.add_argument("runbook", nargs="?" if name == "rehearse" else None)
+        s.add_argument("runbook", nargs="?", help="runbook id or file (not needed with --resume)")
         s.add_argument("--headless", action="store_true", help="no TUI: print output, ask on "
                        "the terminal")
         s.add_argument("--set", action="append", metavar="NAME=VALUE", help="parameter value")
@@ -136,12 +136,9 @@ def cmd_list(args: argparse.Namespace) -> int:
 
 
 def cmd_validate(args: argparse.Namespace) -> int:
+    from pverunbook.runbook.lint import lint
     from pverunbook.runbook.loader import RunbookError, load_file
 
-    try:
-        from pverunbook.runbook.lint import lint
-    except ImportError:
-        lint = None
     bad = 0
     for f in args.files:
         try:
@@ -151,7 +148,7 @@ def cmd_validate(args: argparse.Namespace) -> int:
             for e in exc.errors:
                 print(str(e), file=sys.stderr)
             continue
-        issues = lint(rb) if lint is not None else []
+        issues = lint(rb)
         for issue in issues:
             print(f"{issue.pos}: {issue.code} {issue.message}", file=sys.stderr)
         if issues:
@@ -272,7 +269,10 @@ def cmd_run(args: argparse.Namespace) -> int:
                        params=parse_sets(args.set))
         app.run()
         return int(getattr(app, "return_code", 0) or 0)
-    if not args.runbook:
+    if not args.runbook and not getattr(args, "resume", None):
+        if not args.rehearse:
+            return err("run", "which runbook?", "name one (see `pverunbook list`) or use "
+                       "--resume RUN")
         return cmd_list(args)
     try:
         return asyncio.run(_run_headless(args, config))

@@ -85,6 +85,7 @@ class Journal:
         self.path = path
         self.redactor = redactor or Redactor()
         path.parent.mkdir(parents=True, exist_ok=True)
+        _drop_torn_tail(path)
         self._fh = open(path, "ab")  # noqa: SIM115 - owned by the writer thread
         self._queue: queue.Queue[tuple[bytes | None, Any]] = queue.Queue()
         self._thread = threading.Thread(target=self._write_loop, name="journal", daemon=True)
@@ -137,6 +138,26 @@ class Journal:
         self._queue.put((None, None))
         self._thread.join(timeout=10)
         self._fh.close()
+
+
+def _drop_torn_tail(path: Path) -> None:
+    """A resumed run appends here: cut a half-written last line so it cannot swallow the next."""
+    try:
+        size = path.stat().st_size
+    except FileNotFoundError:
+        return
+    if size == 0:
+        return
+    with open(path, "rb+") as fh:
+        fh.seek(max(0, size - 1))
+        if fh.read(1) == b"\n":
+            return
+        fh.seek(0)
+        data = fh.read()
+        keep = data.rfind(b"\n") + 1
+        fh.truncate(keep)
+        fh.flush()
+        os.fsync(fh.fileno())
 
 
 def read_journal(path: Path) -> list[Event]:

@@ -79,12 +79,18 @@ class LocalTransport(Transport):
         def write() -> None:
             target = Path(path)
             tmp = target.with_name(f".{target.name}.pverunbook-tmp")
-            with open(tmp, "wb") as fh:
+            # Created with its final mode: a restored private key is never briefly world-readable.
+            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+            with os.fdopen(fd, "wb") as fh:
                 fh.write(data)
                 fh.flush()
                 os.fsync(fh.fileno())
-            if mode is not None:
-                os.chmod(tmp, mode)
+            if mode is None:
+                try:
+                    keep = target.stat().st_mode & 0o7777
+                except FileNotFoundError:
+                    keep = 0o644
+            os.chmod(tmp, keep if mode is None else mode)
             os.replace(tmp, target)
 
         try:

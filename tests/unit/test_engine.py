@@ -321,3 +321,12 @@ def test_journal_reader_tolerates_torn_last_line(tmp_path: Path, torn: bytes) ->
     good = ev.Note(text="hello").to_dict()
     path.write_bytes(json.dumps(good).encode() + b"\n" + torn)
     assert [e.to_dict()["text"] for e in read_journal(path)] == ["hello"]
+
+
+def test_appending_after_a_torn_line_keeps_the_new_event(tmp_path: Path) -> None:
+    path = tmp_path / "j.jsonl"
+    path.write_bytes(json.dumps(ev.Note(text="first").to_dict()).encode() + b'\n{"kind": "no')
+    j = Journal(path)
+    j(ev.Note(text="after resume"))
+    j.close()
+    assert [e.to_dict()["text"] for e in read_journal(path)] == ["first", "after resume"]
