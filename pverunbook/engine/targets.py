@@ -112,22 +112,24 @@ def confirm_expected(step: Step, cluster: Cluster, nodes: list[Node]) -> str | N
     return how
 
 
-def plan(runbook: Runbook, cluster: Cluster, params: Mapping[str, object]) -> list[PlannedStep]:
+def plan(runbook: Runbook, cluster: Cluster, params: Mapping[str, object],
+         run_id: str = "<run-id>") -> list[PlannedStep]:
     out: list[PlannedStep] = []
     for i, step in enumerate(runbook.steps):
         nodes = resolve_targets(step, cluster, params) \
             if step.commands or step.action or step.destructive else []
-        commands = {n.name: render_commands(step, n, cluster, params) for n in nodes}
+        commands = {n.name: render_commands(step, n, cluster, params, run_id) for n in nodes}
         if step.action:
             from pverunbook.engine.actions import ACTIONS, render_args
 
             spec = ACTIONS[step.action]
             commands = {n.name: [spec.describe(render_args(step.args,
-                                                           step_values(n, cluster, params)))]
+                                                           step_values(n, cluster, params,
+                                                                       run_id)))]
                         for n in nodes}
         backup: dict[str, list[str]] = {}
         for n in nodes:
-            values = step_values(n, cluster, params)
+            values = step_values(n, cluster, params, run_id)
             backup[n.name] = (
                 [f"file   {render_plain(p, values)}" for p in step.backup.files]
                 + [f"sqlite {render_plain(p, values)} (online backup API)"

@@ -297,11 +297,20 @@ class SSHTransport(Transport):
             c = self._conns.get(node.name)
             # A connection that died while idle is replaced silently: no command was in flight,
             # so nothing is ambiguous. Loss during a command is reported (ConnectionLost).
+            was_up = c is not None
             if c is not None and c.conn.is_closed():
                 await self._drop(node.name)
                 c = None
             if c is None:
-                c = self._conns[node.name] = _Conn(await self._open(node))
+                try:
+                    c = self._conns[node.name] = _Conn(await self._open(node))
+                except (HostKeyUnknown, HostKeyChanged):
+                    raise
+                except TransportError as exc:
+                    if not was_up:
+                        raise
+                    raise ConnectionLost(node.name, f"the connection dropped and could not be "
+                                         f"reopened: {exc.message}", exc.hint) from exc
             return c
 
     async def _drop(self, name: str) -> None:
@@ -389,7 +398,11 @@ class SSHTransport(Transport):
 
     def _remember(self, node: Node, check: _HostKeyCheck, key: asyncssh.SSHKey) -> None:
         """Append an accepted key to known_hosts in OpenSSH format, like ``ssh`` would."""
-        pattern = _host_pattern(check.host or node.host, check.port)
+        cfg = self._ssh_config(node)
+        alias = cfg.get("HostKeyAlias") if cfg is not None else None
+        # OpenSSH records a HostKeyAlias verbatim, without the port.
+        pattern = alias if alias and alias == check.host else \
+            _host_pattern(check.host or node.host, check.port)
         if self.hash_known_hosts:
             pattern = _hashed(pattern)
         line = f"{pattern} {key.get_algorithm()} {base64.b64encode(key.public_data).decode()}\n"
@@ -468,11 +481,14 @@ class SSHTransport(Transport):
             session = _Session(on_output)
             return session
 
+        # Shielded: if we are cancelled while the channel opens, the command may already run on
+        # the node, so the opener must still be finished and told to stop (see _abandon).
+        opener = asyncio.ensure_future(c.conn.create_session(factory, wrap_command(command),
+                                                             encoding=None))
         try:
             async with asyncio.timeout(timeout):
                 try:
-                    chan, _ = await c.conn.create_session(factory, wrap_command(command),
-                                                          encoding=None)
+                    chan, _ = await asyncio.shield(opener)
                 except (asyncssh.ChannelOpenError, asyncssh.DisconnectError, OSError) as exc:
                     if c.conn.is_closed() or isinstance(exc, asyncssh.DisconnectError):
                         raise ConnectionLost(node.name, f"connection lost before the command "
@@ -485,9 +501,13 @@ class SSHTransport(Transport):
         except TimeoutError:
             if chan is not None and session is not None:
                 await self._stop(chan, session)
+            else:
+                _abandon(opener)
             return CommandResult(None, time.monotonic() - start, timed_out=True)
         except asyncio.CancelledError:
-            if chan is not None and session is not None:
+            if chan is None or session is None:
+                _abandon(opener)
+            else:
                 # Shielded so a second cancel cannot leave the command running on the node.
                 with contextlib.suppress(asyncio.CancelledError):
                     await asyncio.shield(self._stop(chan, session))
@@ -542,12 +562,9 @@ class SSHTransport(Transport):
             raise TransportError(node.name, f"reading {path} timed out after {timeout:g}s",
                                  "the file system may hang (for /etc/pve: is pmxcfs/"
                                  "pve-cluster running and quorate?)") from exc
-        except asyncssh.SFTPError as exc:
-            raise TransportError(node.name, f"cannot read {path}: {exc.reason}",
-                                 "check the path and permissions on the node") from exc
-        except (asyncssh.DisconnectError, asyncssh.ChannelOpenError) as exc:
-            raise ConnectionLost(node.name, f"connection lost while reading {path}: "
-                                 f"{_reason(exc)}", _LOST_HINT) from exc
+        except (asyncssh.Error, OSError) as exc:
+            raise self._file_error(node, exc, "read", path,
+                                   "check the path and permissions on the node") from exc
 
     async def write_file(self, node: Node, path: str, data: bytes, *, mode: int | None = None,
                          timeout: float) -> None:
@@ -561,7 +578,12 @@ class SSHTransport(Transport):
                 if mode is None:
                     with contextlib.suppress(asyncssh.SFTPError):
                         keep = await sftp.stat(path)
-                async with sftp.open(tmp, "wb") as fh:
+                # Never wider than the result while the data is written: the exact mode is
+                # applied below (the server's umask may narrow the create mode).
+                attrs = asyncssh.SFTPAttrs(permissions=mode) if mode is not None else \
+                    asyncssh.SFTPAttrs(permissions=0o600) if keep is not None else \
+                    asyncssh.SFTPAttrs()
+                async with sftp.open(tmp, "wb", attrs) as fh:
                     await fh.write(data)
                 if mode is not None:
                     await sftp.chmod(tmp, mode)
@@ -582,17 +604,47 @@ class SSHTransport(Transport):
                                  f"(a temporary {tmp} may remain)",
                                  "the file system may hang (for /etc/pve: is pmxcfs/"
                                  "pve-cluster running and quorate?)") from exc
-        except asyncssh.SFTPError as exc:
-            if sftp is not None:
+        except (asyncssh.Error, OSError) as exc:
+            err = self._file_error(node, exc, "write", path, "check that the directory exists, "
+                                   "permissions and free space on the node")
+            if sftp is not None and not isinstance(err, ConnectionLost):
                 with contextlib.suppress(Exception):
                     async with asyncio.timeout(min(timeout, 5)):
                         await sftp.remove(tmp)
-            raise TransportError(node.name, f"cannot write {path}: {exc.reason}",
-                                 "check that the directory exists, permissions and free "
-                                 "space on the node") from exc
-        except (asyncssh.DisconnectError, asyncssh.ChannelOpenError) as exc:
-            raise ConnectionLost(node.name, f"connection lost while writing {path}: "
-                                 f"{_reason(exc)}", _LOST_HINT) from exc
+            raise err from exc
+
+    def _file_error(self, node: Node, exc: BaseException, verb: str, path: str,
+                    hint: str) -> TransportError:
+        """Tell a dropped connection apart from a file problem or a missing SFTP server."""
+        c = self._conns.get(node.name)
+        if isinstance(exc, asyncssh.SFTPConnectionLost | asyncssh.DisconnectError) \
+                or c is None or c.conn.is_closed():
+            self._forget_sftp(node)
+            return ConnectionLost(node.name, f"connection lost while trying to {verb} {path}: "
+                                  f"{_reason(exc)}", _LOST_HINT)
+        if isinstance(exc, asyncssh.SFTPError):
+            return TransportError(node.name, f"cannot {verb} {path}: {exc.reason}", hint)
+        self._forget_sftp(node)
+        return TransportError(node.name, f"cannot {verb} {path}: SFTP is not available "
+                              f"({_reason(exc)})",
+                              "enable the sftp Subsystem in the node's sshd_config")
+
+
+def _abandon(opener: asyncio.Future[Any]) -> None:
+    """Stop a command whose channel was still opening when we gave up on it."""
+
+    def done(f: asyncio.Future[Any]) -> None:
+        if f.cancelled() or f.exception() is not None:
+            return
+        chan = f.result()[0]
+        with contextlib.suppress(Exception):
+            chan.write_eof()
+            chan.close()
+
+    if opener.done():
+        done(opener)
+    else:
+        opener.add_done_callback(done)
 
 
 def _reason(exc: BaseException) -> str:

@@ -211,6 +211,71 @@ async def test_connection_loss_does_not_disturb_other_nodes(sshd: Sshd, tmp_path
         await steady.close()
 
 
+async def test_connection_dropped_while_idle_is_reopened(sshd: Sshd,
+                                                        transport: SSHTransport) -> None:
+    n = node(sshd)
+    res, first = await run(transport, n, "echo $SSH_CLIENT")
+    sshd.kill_sessions()
+    await asyncio.sleep(0.3)
+    res, second = await run(transport, n, "echo $SSH_CLIENT")  # no command was in flight
+    assert res.exit_status == 0 and second.text("stdout") != first.text("stdout")
+
+
+# -- the user's OpenSSH setup ----------------------------------------------------------------
+async def test_ssh_config_alias_user_port_identity_and_hostkeyalias(sshd: Sshd,
+                                                                  tmp_path: Path) -> None:
+    cfg = tmp_path / "ssh_config"
+    cfg.write_text(f"""\
+Host pve-a
+    HostName 127.0.0.1
+    Port {sshd.port}
+    User {sshd.user}
+    IdentityFile {sshd.client_key}
+    HostKeyAlias pve-a.example
+""")
+    kh = tmp_path / "known_hosts"
+    t = SSHTransport(known_hosts=kh, config_paths=[cfg], accept_new_host_key=True,
+                     hash_known_hosts=False, username="nobody-should-use-this")
+    try:
+        res, out = await run(t, Node(name="a", host="pve-a"), "id -un")
+        assert res.exit_status == 0 and out.text("stdout") == f"{sshd.user}\n"
+    finally:
+        await t.close()
+    # Recorded under the alias, without the port, exactly as OpenSSH does.
+    assert kh.read_text().startswith("pve-a.example ssh-ed25519 ")
+
+
+async def test_proxyjump_from_ssh_config(sshd: Sshd, tmp_path: Path) -> None:
+    jump_kh = tmp_path / "jump_known_hosts"
+    jump_kh.write_text(f"[127.0.0.1]:{sshd.port} {sshd.host_key_line}\n")
+    cfg = tmp_path / "ssh_config"
+    cfg.write_text(f"""\
+Host jump
+    HostName 127.0.0.1
+    Port {sshd.port}
+    User {sshd.user}
+    IdentityFile {sshd.client_key}
+    UserKnownHostsFile {jump_kh}
+Host behind
+    HostName 127.0.0.1
+    Port {sshd.port}
+    User {sshd.user}
+    IdentityFile {sshd.client_key}
+    ProxyJump jump
+""")
+    t = SSHTransport(known_hosts=tmp_path / "kh", config_paths=[cfg])
+    before = sshd.connections()
+    try:
+        res, out = await run(t, Node(name="b", host="behind", host_key=sshd.host_key_line),
+                             "echo $SSH_CLIENT")
+        assert res.exit_status == 0
+        assert out.text("stdout").startswith("127.0.0.1 ")
+    finally:
+        await t.close()
+    await asyncio.sleep(0.2)
+    assert sshd.connections() - before == 2  # the jump and the tunnelled login
+
+
 # -- host keys -------------------------------------------------------------------------------
 async def test_unknown_host_refused_without_accept(sshd: Sshd, tmp_path: Path) -> None:
     t = make(sshd, tmp_path)
@@ -319,6 +384,9 @@ async def test_sftp_round_trip_with_mode(sshd: Sshd, transport: SSHTransport) ->
     await transport.write_file(n, path, b"new\n", timeout=10)  # mode=None keeps the mode
     res, out = await run(transport, n, f"stat -c %a {path}; cat {path}")
     assert out.text("stdout") == "640\nnew\n"
+    fresh = f"{sshd.scratch}/fresh"
+    await transport.write_file(n, fresh, b"", timeout=10)
+    assert await transport.read_file(n, fresh, timeout=10) == b""
 
 
 async def test_sftp_errors_name_node_and_path(sshd: Sshd, transport: SSHTransport) -> None:

@@ -49,7 +49,14 @@ def test_unwrap_rejects_other_commands(sent: str) -> None:
 
 def _sh(wrapped: str) -> subprocess.CompletedProcess[bytes]:
     # sshd runs `$SHELL -c <sent>`; /bin/sh stands in for the login shell here.
-    return subprocess.run(["/bin/sh", "-c", wrapped], input=b"", capture_output=True, timeout=30)
+    # The control stdin stays open (we hold the pipe's write end): EOF would mean "kill".
+    r, w = os.pipe()
+    try:
+        return subprocess.run(["/bin/sh", "-c", wrapped], stdin=r, capture_output=True,
+                              timeout=30)
+    finally:
+        os.close(r)
+        os.close(w)
 
 
 @pytest.mark.parametrize("command", [c for c in HOSTILE if c != "echo 'unterminated"])
