@@ -1,0 +1,15 @@
+"""Emulated programs of the rehearsal nodes; importing this package registers them all."""
+
+from __future__ import annotations
+
+from pverunbook.sim.commands import core, net, pve, system  # noqa: F401 - registers commands
+
+#: Where `which`/`command -v` say a program lives.
+BIN_LOCATION: dict[str, str] = {
+    **{n: "/usr/sbin" for n in (
+        "pvecm", "qm", "pct", "corosync", "corosync-cfgtool", "corosync-quorumtool",
+        "corosync-cmapctl", "ha-manager", "pveversion", "lvs", "vgs", "blockdev", "ip", "bridge",
+        "ethtool", "nft", "ss", "iptables", "killall5", "mtr")},
+    **{n: "/usr/bin" for n in ("pmxcfs", "systemctl", "journalctl", "sqlite3", "openssl", "curl",
+                               "ping", "ps", "pgrep", "pkill", "killall", "umount", "mount")},
+}

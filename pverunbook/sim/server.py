@@ -1,0 +1,374 @@
+"""The SSH side: one asyncssh listener per simulated node (own port, own host key).
+
+Exec requests run in the node's emulated shell with output streamed as produced; a shell
+request gets a prompt loop for people; SFTP is chrooted to the node directory, with writes
+under /etc/pve routed through pmxcfs semantics (they block without quorum, like a cp would).
+Closing the channel or a signal request cancels the running command.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import errno
+import io
+import os
+import posixpath
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+import asyncssh
+
+from pverunbook.sim.shell.executor import Shell
+from pverunbook.sim.shell.streams import CallbackOutput, Pipe
+
+if TYPE_CHECKING:
+    from pverunbook.sim.world import SimNode
+
+_unwrap: Callable[[str], str | None] | None
+try:  # the SSH transport may wrap commands; it defines how to undo that
+    from pverunbook.transport.ssh import unwrap_command as _unwrap
+except ImportError:  # pragma: no cover - depends on the other engineer's progress
+    _unwrap = None
+
+SIGNALS = {"INT": 2, "TERM": 15, "KILL": 9, "HUP": 1, "QUIT": 3}
+
+
+def unwrap(command: str) -> tuple[str, bool]:
+    """(inner command, wrapped?) using the transport's ``unwrap_command`` when it exists."""
+    if _unwrap is None:
+        return command, False
+    try:
+        inner = _unwrap(command)
+    except Exception:  # noqa: BLE001 - a broken unwrapper must not break rehearsal
+        return command, False
+    return (inner, True) if inner is not None else (command, False)
+
+
+class _Server(asyncssh.SSHServer):
+    def __init__(self, password: str, client_keys: list[asyncssh.SSHKey]) -> None:
+        self.password = password
+        self.client_keys = client_keys
+
+    def begin_auth(self, username: str) -> bool:
+        return True
+
+    def password_auth_supported(self) -> bool:
+        return True
+
+    def validate_password(self, username: str, password: str) -> bool:
+        return username == "root" and password == self.password
+
+    def public_key_auth_supported(self) -> bool:
+        return True
+
+    def validate_public_key(self, username: str, key: asyncssh.SSHKey) -> bool:
+        return username == "root" and any(
+            key.public_data == k.public_data for k in self.client_keys)
+
+
+class NodeServer:
+    """Serves one node; :meth:`start` binds 127.0.0.1 on a given or free port."""
+
+    def __init__(self, node: SimNode, host_key: asyncssh.SSHKey, password: str,
+                 client_keys: list[asyncssh.SSHKey]) -> None:
+        self.node = node
+        self.host_key = host_key
+        self.password = password
+        self.client_keys = client_keys
+        self.acceptor: asyncssh.SSHAcceptor | None = None
+        self.port = 0
+        self.tasks: set[asyncio.Task[Any]] = set()
+
+    async def start(self, port: int = 0) -> int:
+        self.acceptor = await asyncssh.create_server(
+            lambda: _Server(self.password, self.client_keys), "127.0.0.1", port,
+            server_host_keys=[self.host_key], process_factory=self._process,
+            sftp_factory=self._sftp_factory, encoding=None, allow_scp=True,
+            line_editor=True, keepalive_interval=0)
+        self.port = self.acceptor.sockets[0].getsockname()[1]
+        return self.port
+
+    async def stop(self) -> None:
+        for t in list(self.tasks):
+            t.cancel()
+        if self.acceptor is not None:
+            self.acceptor.close()
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(self.acceptor.wait_closed(), 2)
+            self.acceptor = None
+
+    def _sftp_factory(self, chan: asyncssh.SSHServerChannel[bytes]) -> asyncssh.SFTPServer:
+        return NodeSFTP(chan, self.node)
+
+    async def _process(self, process: asyncssh.SSHServerProcess[bytes]) -> None:
+        task = asyncio.current_task()
+        if task is not None:
+            self.tasks.add(task)
+        try:
+            if process.command is None:
+                await self._interactive(process)
+            else:
+                await self._exec(process)
+        finally:
+            if task is not None:
+                self.tasks.discard(task)
+
+    async def _exec(self, process: asyncssh.SSHServerProcess[bytes]) -> None:
+        cmd, wrapped = unwrap(process.command or "")
+        stdin = Pipe()
+        shell = Shell(self.node)
+        if process.get_terminal_type():
+            shell.tty = "pts/0"
+
+        async def out(data: bytes) -> None:
+            process.stdout.write(data)
+            with contextlib.suppress(Exception):
+                await process.stdout.drain()
+
+        async def err(data: bytes) -> None:
+            process.stderr.write(data)
+            with contextlib.suppress(Exception):
+                await process.stderr.drain()
+
+        run = asyncio.ensure_future(shell.run_script(cmd, stdin, CallbackOutput(out),
+                                                     CallbackOutput(err)))
+        reason: list[int] = []
+
+        async def pump() -> None:
+            try:
+                while True:
+                    data = await process.stdin.read(65536)
+                    if not data:
+                        await stdin.close()
+                        if wrapped:
+                            reason.append(143)
+                            run.cancel()
+                        return
+                    await stdin.write(data)
+            except asyncssh.SignalReceived as exc:
+                reason.append(128 + SIGNALS.get(exc.signal.upper(), 15))
+                run.cancel()
+            except (asyncssh.BreakReceived, asyncssh.TerminalSizeChanged):
+                return
+            except Exception:  # noqa: BLE001 - channel gone: stop the command
+                reason.append(129)
+                run.cancel()
+
+        pumper = asyncio.ensure_future(pump())
+        status = 255
+        try:
+            status = await run
+        except asyncio.CancelledError:
+            if not reason:
+                pumper.cancel()
+                raise
+            status = reason[0]
+        finally:
+            pumper.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await pumper
+        with contextlib.suppress(Exception):
+            process.exit(status & 255)
+
+    async def _interactive(self, process: asyncssh.SSHServerProcess[bytes]) -> None:
+        node = self.node
+        shell = Shell(node)
+        shell.tty = "pts/0"
+        crlf = process.get_terminal_type() is not None
+
+        def conv(data: bytes) -> bytes:
+            return data.replace(b"\r\n", b"\n").replace(b"\n", b"\r\n") if crlf else data
+
+        async def out(data: bytes) -> None:
+            process.stdout.write(conv(data))
+
+        async def err(data: bytes) -> None:
+            process.stderr.write(conv(data))
+
+        motd = (f"\nLinux {node.name} 6.8.12-4-pve #1 SMP PREEMPT_DYNAMIC PMX 6.8.12-4 x86_64\n\n"
+                "This is a REHEARSAL node simulated by pverunbook: nothing you do here touches a "
+                "real cluster.\n\n")
+        process.stdout.write(conv(motd.encode()))
+        from pverunbook.sim.shell.streams import BytesInput
+
+        while True:
+            cwd = "~" if shell.cwd == "/root" else shell.cwd
+            process.stdout.write(f"root@{node.name}:{cwd}# ".encode())
+            try:
+                line = await process.stdin.readline()
+            except asyncssh.SignalReceived:
+                process.stdout.write(b"^C\r\n" if crlf else b"\n")
+                continue
+            except (asyncssh.BreakReceived, asyncssh.TerminalSizeChanged):
+                continue
+            except Exception:  # noqa: BLE001 - connection closed
+                return
+            if not line:
+                process.exit(shell.status)
+                return
+            text = line.decode("utf-8", "replace").strip("\r\n")
+            if not text.strip():
+                continue
+            run = asyncio.ensure_future(shell.run_script(text, BytesInput(), CallbackOutput(out),
+                                                         CallbackOutput(err)))
+            watcher = asyncio.ensure_future(process.stdin.readline())
+            while True:
+                done, _ = await asyncio.wait({run, watcher}, return_when=asyncio.FIRST_COMPLETED)
+                if run in done:
+                    watcher.cancel()
+                    with contextlib.suppress(BaseException):
+                        await watcher
+                    break
+                try:
+                    watcher.result()
+                    watcher = asyncio.ensure_future(process.stdin.readline())
+                except asyncssh.SignalReceived:
+                    run.cancel()
+                    with contextlib.suppress(asyncio.CancelledError):
+                        await run
+                    shell.status = 130
+                    process.stdout.write(b"^C\r\n" if crlf else b"\n")
+                    break
+                except (asyncssh.BreakReceived, asyncssh.TerminalSizeChanged):
+                    watcher = asyncio.ensure_future(process.stdin.readline())
+                except Exception:  # noqa: BLE001 - connection closed
+                    run.cancel()
+                    return
+            if run.done() and not run.cancelled() and shell.status is not None:
+                with contextlib.suppress(BaseException):
+                    run.result()
+                if getattr(shell, "_exited", False):
+                    process.exit(shell.status)
+                    return
+            if text.strip() == "exit" or text.strip().startswith("exit "):
+                process.exit(shell.status)
+                return
+
+
+class _PveFile:
+    """An SFTP handle for a file under a live /etc/pve: committed through pmxcfs on close."""
+
+    def __init__(self, vpath: str, data: bytes, writing: bool) -> None:
+        self.vpath = vpath
+        self.buf = io.BytesIO(data)
+        self.writing = writing
+
+
+class NodeSFTP(asyncssh.SFTPServer):
+    """SFTP chrooted to the node directory; /etc/pve goes through the node's NodeFS."""
+
+    def __init__(self, chan: asyncssh.SSHServerChannel[bytes], node: SimNode) -> None:
+        self.node = node
+        super().__init__(chan, chroot=str(node.root).encode())
+
+    def _vpath(self, path: bytes) -> str:
+        p = path.decode("utf-8", "replace")
+        return self.node.fs.abspath(p if p.startswith("/") else "/root/" + p, "/root")
+
+    def _pve(self, path: bytes) -> str | None:
+        try:
+            r = self.node.fs.resolve(self._vpath(path))
+            return r if self.node.fs.pve_rel(r) is not None else None
+        except OSError as exc:
+            raise asyncssh.SFTPFailure(exc.strerror or "failure") from None
+
+    def map_path(self, path: bytes) -> bytes:
+        try:
+            r = self.node.fs.resolve(self._vpath(path))
+        except OSError:
+            r = self._vpath(path)
+        return super().map_path(r.encode())
+
+    async def open(self, path: bytes, pflags: int, attrs: asyncssh.SFTPAttrs) -> object:
+        vp = self._pve(path)
+        if vp is None:
+            return super().open(path, pflags, attrs)
+        writing = bool(pflags & (asyncssh.FXF_WRITE | asyncssh.FXF_CREAT))
+        data = b""
+        if not (pflags & asyncssh.FXF_TRUNC) or not writing:
+            try:
+                data = self.node.fs.read_bytes(vp)
+            except OSError as exc:
+                if not writing or exc.errno != errno.ENOENT:
+                    raise asyncssh.SFTPNoSuchFile(exc.strerror or "No such file") from None
+        if writing:
+            await self.node.world.wait_writable(self.node)
+        return _PveFile(vp, data, writing)
+
+    async def read(self, file_obj: object, offset: int, size: int) -> bytes:
+        if isinstance(file_obj, _PveFile):
+            file_obj.buf.seek(offset)
+            return file_obj.buf.read(size)
+        return super().read(file_obj, offset, size)  # type: ignore[return-value]
+
+    async def write(self, file_obj: object, offset: int, data: bytes) -> int:
+        if isinstance(file_obj, _PveFile):
+            file_obj.buf.seek(offset)
+            file_obj.buf.write(data)
+            return len(data)
+        return super().write(file_obj, offset, data)  # type: ignore[return-value]
+
+    async def close(self, file_obj: object) -> None:
+        if isinstance(file_obj, _PveFile):
+            if file_obj.writing:
+                try:
+                    await self.node.fs.write_bytes(file_obj.vpath, file_obj.buf.getvalue())
+                except OSError as exc:
+                    raise asyncssh.SFTPFailure(exc.strerror or "failure") from None
+            return
+        super().close(file_obj)
+
+    async def fstat(self, file_obj: object) -> Any:
+        if isinstance(file_obj, _PveFile):
+            return asyncssh.SFTPAttrs(size=len(file_obj.buf.getvalue()), permissions=0o100640,
+                                      uid=0, gid=33)
+        return super().fstat(file_obj)
+
+    async def remove(self, path: bytes) -> None:
+        vp = self._pve(path)
+        if vp is None:
+            super().remove(path)
+            return
+        try:
+            await self.node.fs.unlink(vp)
+        except OSError as exc:
+            raise asyncssh.SFTPFailure(exc.strerror or "failure") from None
+
+    async def rename(self, oldpath: bytes, newpath: bytes) -> None:
+        if self._pve(oldpath) is None and self._pve(newpath) is None:
+            super().rename(oldpath, newpath)
+            return
+        try:
+            await self.node.fs.rename(self._vpath(oldpath), self._vpath(newpath))
+        except OSError as exc:
+            raise asyncssh.SFTPFailure(exc.strerror or "failure") from None
+
+    async def posix_rename(self, oldpath: bytes, newpath: bytes) -> None:
+        if self._pve(oldpath) is None and self._pve(newpath) is None:
+            target = self.map_path(newpath)
+            os.replace(self.map_path(oldpath), target)
+            return
+        await self.rename(oldpath, newpath)
+
+    async def mkdir(self, path: bytes, attrs: asyncssh.SFTPAttrs) -> None:
+        vp = self._pve(path)
+        if vp is None:
+            super().mkdir(path, attrs)
+            return
+        try:
+            await self.node.fs.mkdir(vp)
+        except OSError as exc:
+            raise asyncssh.SFTPFailure(exc.strerror or "failure") from None
+
+    async def setstat(self, path: bytes, attrs: asyncssh.SFTPAttrs) -> None:
+        if self._pve(path) is None:
+            super().setstat(path, attrs)
+
+    async def fsetstat(self, file_obj: object, attrs: asyncssh.SFTPAttrs) -> None:
+        if isinstance(file_obj, _PveFile):
+            return
+        super().fsetstat(file_obj, attrs)
+
+    def realpath(self, path: bytes) -> bytes:
+        return posixpath.normpath(self._vpath(path)).encode()

@@ -1,0 +1,1146 @@
+"""The simulated cluster's state and how it reacts: corosync, quorum, pmxcfs, services, VMs.
+
+One :class:`World` owns every node. Time is simulated (``time_scale`` real seconds per simulated
+second) and the corosync link follows a seeded schedule, so a run is reproducible: the same
+commands at the same simulated moments give the same output. State changes are driven by the
+emulated commands (``systemctl``, ``pvecm``, writes into /etc/pve...) and by :meth:`World.tick`,
+which replays schedule boundaries in order and writes the journal lines real daemons would.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import bisect
+import contextlib
+import gzip
+import heapq
+import os
+import random
+import re
+import secrets
+import shutil
+import sqlite3
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from pverunbook.sim import certs, kvm
+from pverunbook.sim.memdb import MemDB
+from pverunbook.sim.scenarios import COROSYNC_CONF, Scenario
+
+COROSYNC_VERSION = "3.1.7"
+STABLE_TOKEN_MS = 5000  # a token this long rides out the simulated link's loss bursts
+PVE_DIR = "/etc/pve"
+VERSION_RE = re.compile(r"config_version\s*:\s*(\d+)")
+
+
+class SimClock:
+    """Simulated wall clock: starts at the real time, runs 1/time_scale times faster."""
+
+    def __init__(self, time_scale: float, start: float | None = None) -> None:
+        self.scale = max(time_scale, 1e-4)
+        self.t0_sim = time.time() if start is None else start
+        self.t0_real = time.monotonic()
+
+    def now(self) -> float:
+        return self.t0_sim + (time.monotonic() - self.t0_real) / self.scale
+
+    def real(self, sim_seconds: float) -> float:
+        return max(sim_seconds, 0.0) * self.scale
+
+    async def sleep(self, sim_seconds: float) -> None:
+        await asyncio.sleep(self.real(sim_seconds))
+
+
+@dataclass(order=True)
+class JournalEntry:
+    t: float
+    seq: int
+    unit: str = field(compare=False)
+    ident: str = field(compare=False)
+    pid: int = field(compare=False)
+    msg: str = field(compare=False)
+
+
+@dataclass
+class Unit:
+    name: str
+    description: str
+    state: str = "active"  # active | inactive | failed
+    since: float = 0.0
+    pid: int = 0
+    result: str = "success"
+    enabled: bool = True
+
+
+UNIT_INFO: dict[str, tuple[str, str]] = {
+    "corosync": ("Corosync Cluster Engine", "/usr/sbin/corosync -f"),
+    "pve-cluster": ("The Proxmox VE cluster filesystem", "/usr/bin/pmxcfs"),
+    "pveproxy": ("PVE API Proxy Server", "pveproxy"),
+    "pvedaemon": ("PVE API Daemon", "pvedaemon"),
+    "pvestatd": ("PVE Status Daemon", "pvestatd"),
+    "pve-ha-lrm": ("PVE Local HA Resource Manager Daemon", "pve-ha-lrm"),
+    "pve-ha-crm": ("PVE Cluster HA Resource Manager Daemon", "pve-ha-crm"),
+    "spiceproxy": ("PVE SPICE Proxy Server", "spiceproxy"),
+    "pve-firewall": ("Proxmox VE firewall", "pve-firewall"),
+    "ssh": ("OpenBSD Secure Shell server", "sshd: /usr/sbin/sshd -D [listener] 0 of 10-100 "
+            "startups"),
+    "cron": ("Regular background program processing daemon", "/usr/sbin/cron -f"),
+    "chrony": ("chrony, an NTP client/server", "/usr/sbin/chronyd -F 1"),
+    "networking": ("Network initialization", ""),
+}
+
+
+@dataclass
+class CorosyncRuntime:
+    """What a running corosync loaded (cmap), plus votequorum's live state."""
+
+    running: bool = False
+    pid: int = 0
+    text: str = ""
+    token: int = 3000
+    consensus: int = 3600
+    config_version: int = 0
+    transport: str = "knet"
+    secauth: bool = True
+    cluster_name: str = ""
+    nodes: list[tuple[str, int, str]] = field(default_factory=list)  # (name, nodeid, addr)
+    two_node: bool = False
+    expected_override: int | None = None
+    members: frozenset[int] = frozenset()
+    ring: str = ""
+    quorate: bool = False
+    authkey: bytes = b""
+    pending_log_t: float | None = None
+
+
+@dataclass
+class PmxcfsProc:
+    state: str = "stopped"  # stopped | running
+    local_mode: bool = False
+    managed: bool = False  # started by systemd (pve-cluster.service)
+    mount: str = "none"  # none | mounted | stale
+    pid: int = 0
+    memdb: MemDB | None = None
+    db_ino: int | None = None
+    synced_members: frozenset[int] = frozenset()
+
+
+@dataclass
+class Vm:
+    vmid: int
+    pid: int
+    argv: list[str]
+    conf: dict[str, str]
+    started: float
+
+
+@dataclass
+class Proc:
+    pid: int
+    argv: list[str]
+    tty: str = "?"
+    stat: str = "S"
+    started: float = 0.0
+
+
+class SimNode:
+    """One simulated Proxmox VE node: its directory, daemons, journal and processes."""
+
+    def __init__(self, world: World, name: str, nodeid: int, addr: str, nic: str, mac: str,
+                 hardware: str, root: Path) -> None:
+        self.world = world
+        self.name = name
+        self.nodeid = nodeid
+        self.addr = addr
+        self.nic = nic
+        self.mac = mac
+        self.hardware = hardware
+        self.root = root
+        self.journal: list[JournalEntry] = []
+        self.units: dict[str, Unit] = {}
+        self.corosync = CorosyncRuntime()
+        self.pmxcfs = PmxcfsProc()
+        self.vms: dict[int, Vm] = {}
+        self.procs: dict[int, Proc] = {}
+        self.next_pid = 40000 + 1000 * nodeid
+        self.boot_time = 0.0
+        self.pveproxy_cert_ok = True
+        self.static_route_via_gw = False
+        from pverunbook.sim.fs import NodeFS
+
+        self.fs = NodeFS(self)
+
+    # -- helpers ---------------------------------------------------------------------------
+    def host(self, vpath: str) -> Path:
+        return self.root / vpath.lstrip("/")
+
+    def alloc_pid(self) -> int:
+        self.next_pid += random.randint(1, 7)
+        return self.next_pid
+
+    def log(self, unit: str, ident: str, pid: int, msg: str, t: float | None = None) -> None:
+        when = self.world.clock.now() if t is None else t
+        self.world.seq += 1
+        bisect.insort(self.journal, JournalEntry(when, self.world.seq, unit, ident, pid, msg))
+
+    def corosync_log(self, msg: str, t: float) -> None:
+        self.log("corosync", "corosync", self.corosync.pid, msg, t)
+
+    def cfs_log(self, msg: str, t: float | None = None) -> None:
+        self.log("pve-cluster", "pmxcfs", self.pmxcfs.pid, msg, t)
+
+    def peers(self) -> list[SimNode]:
+        return [n for n in self.world.nodes.values() if n is not self]
+
+    @property
+    def hostname_resolves(self) -> bool:
+        """pmxcfs needs the node name to resolve to a non-loopback address (/etc/hosts)."""
+        try:
+            hosts = self.host("/etc/hosts").read_text()
+        except OSError:
+            return False
+        for line in hosts.splitlines():
+            fields = line.split("#", 1)[0].split()
+            if len(fields) >= 2 and self.name in fields[1:] and not fields[0].startswith("127."):
+                return True
+        return False
+
+    # -- quorum ----------------------------------------------------------------------------
+    def expected_votes(self) -> int:
+        cs = self.corosync
+        if cs.expected_override is not None:
+            return cs.expected_override
+        return max(len(cs.nodes), 1)
+
+    def quorum(self) -> int:
+        if self.corosync.two_node and self.corosync.expected_override is None:
+            return 1
+        return self.expected_votes() // 2 + 1
+
+    def pve_writable(self) -> bool:
+        """Whether a write into /etc/pve completes now (otherwise it blocks, as on a node)."""
+        p = self.pmxcfs
+        if p.state != "running" or p.mount != "mounted":
+            return False
+        if p.local_mode:
+            return True
+        cs = self.corosync
+        if not cs.running or not cs.quorate:
+            return False
+        # While the link flaps the membership keeps changing and pmxcfs never finishes a sync,
+        # unless this node's quorum does not depend on the peer at all (pvecm expected 1).
+        return not self.world.flapping() or self.quorum() <= 1
+
+
+class World:
+    def __init__(self, scenario: Scenario, state_dir: Path, time_scale: float,
+                 seed: int | None = None) -> None:
+        self.scenario = scenario
+        self.state_dir = state_dir
+        self.clock = SimClock(time_scale)
+        self.seed = scenario.seed if seed is None else seed
+        self.rng = random.Random(self.seed)
+        self.seq = 0
+        self.nodes: dict[str, SimNode] = {}
+        self.ring_seq = 0x1a4
+        self.last_tick = self.clock.now()
+        self.timers: list[tuple[float, int, Callable[[float], None]]] = []
+        self.split_brain = False
+        self.split_brain_noted = False
+        self.path_loss_pct = scenario.path_loss_pct
+        self._segments: list[tuple[float, float]] = []  # (start, end) of link-down periods
+        self._seg_rng = random.Random(self.seed * 7919 + 13)
+        self._seg_until = self.clock.now() - 1800  # the schedule starts with the history
+        self._task: asyncio.Task[None] | None = None
+        self.changed = asyncio.Event()
+        self.ca_serial = 2
+
+    # -- network / link --------------------------------------------------------------------
+    def peer_loss_pct(self, src: SimNode) -> float:
+        via_gw = any(n.static_route_via_gw for n in self.nodes.values())
+        return self.path_loss_pct if via_gw else 0.0
+
+    def flapping(self) -> bool:
+        """The ring flaps while loss is high and some running corosync uses a short token."""
+        if self.peer_loss_pct(next(iter(self.nodes.values()))) < 5:
+            return False
+        tokens = [n.corosync.token for n in self.nodes.values() if n.corosync.running]
+        return bool(tokens) and min(tokens) < STABLE_TOKEN_MS
+
+    def _extend_segments(self, until: float) -> None:
+        t = self._seg_until
+        while t < until:
+            up = self._seg_rng.uniform(4.0, 10.0)
+            down = self._seg_rng.uniform(10.0, 26.0)
+            self._segments.append((t + up, t + up + down))
+            t += up + down
+        self._seg_until = t
+
+    def link_up_at(self, t: float) -> bool:
+        if not self.flapping():
+            return True
+        self._extend_segments(t + 60)
+        i = bisect.bisect_right(self._segments, (t, float("inf"))) - 1
+        return not (i >= 0 and self._segments[i][0] <= t < self._segments[i][1])
+
+    def boundaries(self, t0: float, t1: float) -> list[float]:
+        if not self.flapping():
+            return []
+        self._extend_segments(t1 + 60)
+        out: list[float] = []
+        for s, e in self._segments:
+            if e < t0:
+                continue
+            if s > t1:
+                break
+            out += [b for b in (s, e) if t0 < b <= t1]
+        return out
+
+    # -- lifecycle -------------------------------------------------------------------------
+    def start_background(self) -> None:
+        self._task = asyncio.get_running_loop().create_task(self._run())
+
+    async def stop_background(self) -> None:
+        if self._task:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+            self._task = None
+
+    async def _run(self) -> None:
+        while True:
+            await asyncio.sleep(min(0.05, max(self.clock.scale * 0.5, 0.01)))
+            try:
+                self.tick()
+            except Exception:  # noqa: BLE001 - keep the simulation alive; shown in the journal
+                import traceback
+
+                for n in self.nodes.values():
+                    n.log("pverunbook-sim", "pverunbook-sim", 1,
+                          "simulation error: " + traceback.format_exc().splitlines()[-1])
+
+    def at(self, t: float, fn: Callable[[float], None]) -> None:
+        self.seq += 1
+        heapq.heappush(self.timers, (t, self.seq, fn))
+
+    def tick(self, now: float | None = None) -> None:
+        """Replay everything that happened since the last tick, in simulated-time order."""
+        now = self.clock.now() if now is None else now
+        t = self.last_tick
+        while True:
+            nxt_timer = self.timers[0][0] if self.timers else float("inf")
+            bounds = self.boundaries(t, min(now, nxt_timer))
+            if bounds:
+                t = bounds[0]
+                self.update_membership(t)
+                continue
+            if nxt_timer <= now:
+                t_timer, _, fn = heapq.heappop(self.timers)
+                t = max(t, t_timer)
+                fn(t)
+                self.update_membership(t)
+                continue
+            break
+        self.update_membership(now)
+        self.last_tick = now
+
+    # -- membership and quorum -------------------------------------------------------------
+    def _compatible(self, a: SimNode, b: SimNode) -> bool:
+        ca, cb = a.corosync, b.corosync
+        if not (ca.running and cb.running):
+            return False
+        if ca.cluster_name != cb.cluster_name or ca.transport != cb.transport:
+            return False
+        if ca.secauth != cb.secauth or (ca.secauth and ca.authkey != cb.authkey):
+            return False
+        ids_a = {nid for _, nid, _ in ca.nodes}
+        return b.nodeid in ids_a and a.nodeid in {nid for _, nid, _ in cb.nodes}
+
+    def update_membership(self, t: float) -> None:
+        up = self.link_up_at(t)
+        nodes = list(self.nodes.values())
+        for n in nodes:
+            cs = n.corosync
+            if not cs.running:
+                if cs.members:
+                    cs.members, cs.quorate = frozenset(), False
+                continue
+            members = {n.nodeid}
+            for p in nodes:
+                if p is not n and up and self._compatible(n, p):
+                    members.add(p.nodeid)
+            new = frozenset(members)
+            if new != cs.members:
+                self._membership_changed(n, cs.members, new, t)
+        for n in nodes:
+            self._update_quorum(n, t)
+        quorate_alone = [n for n in nodes if n.corosync.quorate
+                         and len(n.corosync.members) < len(nodes)]
+        if len(quorate_alone) >= 2 and not self.split_brain_noted:
+            self.split_brain = True
+            self.split_brain_noted = True
+            for n in nodes:
+                n.log("pve-cluster", "pverunbook-sim", 1,
+                      "REHEARSAL WARNING: split brain - "
+                      + " and ".join(x.name for x in quorate_alone)
+                      + " are each quorate on their own (pvecm expected 1 on both sides); "
+                      "their /etc/pve copies now diverge and one side's changes will be lost",
+                      t)
+        elif len(quorate_alone) < 2:
+            self.split_brain_noted = False
+        self._sync_pmxcfs(t)
+
+    def _membership_changed(self, n: SimNode, old: frozenset[int], new: frozenset[int],
+                            t: float) -> None:
+        cs = n.corosync
+        joined = sorted(new - old)
+        left = sorted(old - new)
+        if old and left:
+            tok = cs.token
+            n.corosync_log(f"[TOTEM ] Token has not been received in {int(tok * 0.75)} ms ",
+                           t - tok / 1000 * 0.25)
+            n.corosync_log(f"[TOTEM ] A processor failed, forming new configuration: token "
+                           f"timed out ({tok}ms), waiting {cs.consensus}ms for consensus.", t)
+            for p in left:
+                n.corosync_log(f"[KNET  ] link: host: {p} link: 0 is down", t + 0.4)
+                n.corosync_log(f"[KNET  ] host: host: {p} (passive) best link: 0 (pri: 1)",
+                               t + 0.4)
+                n.corosync_log(f"[KNET  ] host: host: {p} has no active links", t + 0.4)
+        if joined and old:
+            for p in joined:
+                n.corosync_log(f"[KNET  ] rx: host: {p} link: 0 is up", t)
+                n.corosync_log(f"[KNET  ] link: Resetting MTU for link 0 because host {p} "
+                               "joined", t)
+                n.corosync_log(f"[KNET  ] host: host: {p} (passive) best link: 0 (pri: 1)", t)
+                n.corosync_log("[KNET  ] pmtud: Global data MTU changed to: 1397", t + 0.8)
+        if self.flapping() and joined and self.rng.random() < 0.35:
+            seqs = sorted(self.rng.sample(range(0x5, 0x140), self.rng.randint(1, 6)))
+            n.corosync_log("[TOTEM ] Retransmit List: " + " ".join(f"{s:x}" for s in seqs)
+                           + " ", t + 1.5)
+        tm = t + cs.consensus / 1000 if left else t + 0.01
+        self.ring_seq += 4 if n.nodeid == min(new) else 0
+        cs.ring = f"{min(new)}.{self.ring_seq:x}"
+        ids = " ".join(str(i) for i in sorted(new))
+        n.corosync_log(f"[QUORUM] Sync members[{len(new)}]: {ids}", tm)
+        if joined:
+            n.corosync_log(f"[QUORUM] Sync joined[{len(joined)}]: "
+                           + " ".join(map(str, joined)), tm)
+        if left:
+            n.corosync_log(f"[QUORUM] Sync left[{len(left)}]: " + " ".join(map(str, left)), tm)
+        what = []
+        if joined:
+            what.append("Members joined: " + " ".join(map(str, joined)))
+        if left:
+            what.append("Members left: " + " ".join(map(str, left)))
+        n.corosync_log(f"[TOTEM ] A new membership ({cs.ring}) was formed. " + " ".join(what), tm)
+        if left:
+            n.corosync_log("[TOTEM ] Failed to receive the leave message. failed: "
+                           + " ".join(map(str, left)), tm)
+        cs.members = new
+        cs.pending_log_t = tm
+        if n.pmxcfs.state == "running" and not n.pmxcfs.local_mode:
+            n.cfs_log("[dcdb] notice: members: " + ", ".join(
+                f"{i}/{self._node_by_id(i).pmxcfs.pid}" for i in sorted(new)
+                if self._node_by_id(i).pmxcfs.state == "running"), tm)
+
+    def _node_by_id(self, nodeid: int) -> SimNode:
+        for n in self.nodes.values():
+            if n.nodeid == nodeid:
+                return n
+        raise KeyError(nodeid)
+
+    def _update_quorum(self, n: SimNode, t: float) -> None:
+        cs = n.corosync
+        if not cs.running:
+            return
+        votes = len(cs.members)
+        q = votes >= n.quorum()
+        tm = cs.pending_log_t if cs.pending_log_t is not None else t
+        if q != cs.quorate:
+            if q:
+                n.corosync_log("[QUORUM] This node is within the primary component and will "
+                               "provide service.", tm)
+            else:
+                n.corosync_log("[QUORUM] This node is within the non-primary component and "
+                               "will NOT provide any services.", tm)
+            if n.pmxcfs.state == "running" and not n.pmxcfs.local_mode:
+                n.cfs_log("[status] notice: node has quorum" if q
+                          else "[status] notice: node lost quorum", tm)
+            cs.quorate = q
+        if cs.pending_log_t is not None:
+            ids = " ".join(str(i) for i in sorted(cs.members))
+            n.corosync_log(f"[QUORUM] Members[{len(cs.members)}]: {ids}", tm)
+            n.corosync_log("[MAIN  ] Completed service synchronization, ready to provide "
+                           "service.", tm)
+            cs.pending_log_t = None
+
+    # -- pmxcfs ----------------------------------------------------------------------------
+    def _sync_pmxcfs(self, t: float) -> None:
+        """dfsm: nodes that share a membership converge on the copy with the highest version."""
+        groups: list[list[SimNode]] = []
+        for n in self.nodes.values():
+            p = n.pmxcfs
+            if p.state != "running" or p.local_mode or not n.corosync.running:
+                continue
+            grp = [self._node_by_id(i) for i in sorted(n.corosync.members)]
+            grp = [g for g in grp if g.pmxcfs.state == "running" and not g.pmxcfs.local_mode]
+            if grp and grp[0] is n:
+                groups.append(grp)
+        for grp in groups:
+            ids = frozenset(g.nodeid for g in grp)
+            if all(g.pmxcfs.synced_members == ids for g in grp):
+                continue
+            leader = max(grp, key=lambda g: (g.pmxcfs.memdb.version if g.pmxcfs.memdb else -1,
+                                             -g.nodeid))
+            lm = leader.pmxcfs.memdb
+            assert lm is not None
+            desc = ", ".join(f"{g.nodeid}/{g.pmxcfs.pid}" for g in grp)
+            for g in grp:
+                g.cfs_log("[dcdb] notice: starting data syncronisation", t)
+                if len(grp) > 1:
+                    g.cfs_log("[dcdb] notice: received all states", t + 0.01)
+                    g.cfs_log(f"[dcdb] notice: leader is {leader.nodeid}/{leader.pmxcfs.pid}",
+                              t + 0.01)
+                    g.cfs_log(f"[dcdb] notice: synced members: {desc}", t + 0.01)
+                if g is not leader and g.pmxcfs.memdb is not None \
+                        and g.pmxcfs.memdb.files() != lm.files():
+                    g.pmxcfs.memdb = lm.copy()
+                    g.cfs_log("[dcdb] notice: waiting for updates from leader", t + 0.01)
+                    g.cfs_log("[dcdb] notice: update complete - trying to commit (got "
+                              f"{len(lm.entries)} inode updates)", t + 0.02)
+                    self.persist(g)
+                    self.materialize(g)
+                    self.sync_corosync_conf(g, t, notify=True)
+                g.cfs_log("[dcdb] notice: all data is up to date", t + 0.03)
+                g.pmxcfs.synced_members = ids
+        self.changed.set()
+
+    def persist(self, n: SimNode) -> None:
+        """Save a node's memdb to its config.db, unless that file was deleted under pmxcfs."""
+        p = n.pmxcfs
+        if p.memdb is None:
+            return
+        db = n.host("/var/lib/pve-cluster/config.db")
+        try:
+            ino = db.stat().st_ino
+        except FileNotFoundError:
+            return  # pmxcfs still writes to the unlinked inode; nothing reaches the new path
+        if p.db_ino is not None and ino != p.db_ino:
+            return
+        p.memdb.save(db)
+
+    def materialize(self, n: SimNode) -> None:
+        """Mirror the node's memdb into its etc/pve directory (what the FUSE mount shows)."""
+        root = n.host(PVE_DIR)
+        root.mkdir(parents=True, exist_ok=True)
+        p = n.pmxcfs
+        if p.mount != "mounted" or p.memdb is None:
+            for child in root.iterdir():
+                if child.is_dir() and not child.is_symlink():
+                    shutil.rmtree(child)
+                else:
+                    child.unlink()
+            return
+        db = p.memdb
+        want_files = db.files()
+        want_dirs = {k for k, e in db.entries.items() if e.is_dir}
+        links = {"local": f"nodes/{n.name}", "qemu-server": f"nodes/{n.name}/qemu-server",
+                 "lxc": f"nodes/{n.name}/lxc", "openvz": f"nodes/{n.name}/openvz"}
+        for dirpath, dirnames, filenames in os.walk(root, topdown=False):
+            for name in filenames + dirnames:
+                full = Path(dirpath) / name
+                rel = full.relative_to(root).as_posix()
+                if rel in links and full.is_symlink():
+                    continue
+                if full.is_symlink() or full.is_file():
+                    if rel not in want_files or rel in links:
+                        full.unlink()
+                elif full.is_dir() and rel not in want_dirs:
+                    shutil.rmtree(full)
+        for d in sorted(want_dirs):
+            (root / d).mkdir(parents=True, exist_ok=True)
+            os.chmod(root / d, 0o700 if d.split("/")[-1] == "priv" else 0o755)
+        for rel, data in want_files.items():
+            f = root / rel
+            f.parent.mkdir(parents=True, exist_ok=True)
+            try:
+                same = f.read_bytes() == data
+            except OSError:
+                same = False
+            if not same:
+                f.write_bytes(data)
+            mode = 0o600 if "priv/" in rel or rel.startswith("priv") else 0o640
+            os.chmod(f, mode)
+            mt = db.entries[rel].mtime
+            os.utime(f, (mt, mt))
+        for name, target in links.items():
+            link = root / name
+            if not link.is_symlink():
+                if link.exists():
+                    shutil.rmtree(link) if link.is_dir() else link.unlink()
+                link.symlink_to(target)
+        for dot in (".members", ".version", ".vmlist", ".clusterlog", ".rrd", ".debug"):
+            (root / dot).write_bytes(b"")
+
+    def sync_corosync_conf(self, n: SimNode, t: float, notify: bool) -> None:
+        """pmxcfs ``dcdb_sync_corosync_conf``: copy /etc/pve/corosync.conf to the local file."""
+        p = n.pmxcfs
+        if p.memdb is None or "corosync.conf" not in p.memdb.entries:
+            return
+        data = p.memdb.entries["corosync.conf"].data
+        m = VERSION_RE.search(data.decode("utf-8", "replace"))
+        new_version = int(m.group(1)) if m else 0
+        if not new_version:
+            n.cfs_log("[dcdb] crit: unable to parse cluster config_version", t)
+            return
+        local = n.host("/etc/corosync/corosync.conf")
+        try:
+            old = local.read_bytes()
+        except OSError:
+            old = b""
+        mo = VERSION_RE.search(old.decode("utf-8", "replace"))
+        old_version = int(mo.group(1)) if mo else 0
+        if old == data:
+            return
+        if new_version < old_version:
+            n.cfs_log("[dcdb] crit: local corosync.conf is newer", t)
+            return
+        local.parent.mkdir(parents=True, exist_ok=True)
+        tmp = local.with_name("corosync.conf.tmp")
+        tmp.write_bytes(data)
+        os.replace(tmp, local)
+        n.cfs_log(f"[dcdb] notice: wrote new corosync config '/etc/corosync/corosync.conf' "
+                  f"(version = {new_version})", t)
+        if notify and old_version and n.corosync.running:
+            self.corosync_reload(n, t)
+
+    # -- corosync --------------------------------------------------------------------------
+    def corosync_check(self, text: str, authkey: bytes | None) -> str | None:
+        """The error real corosync 3.1.7 stops with for this config, or None."""
+        from pverunbook.pve.corosync_conf import CorosyncParseError, parse, validate
+
+        try:
+            conf = parse(text)
+        except CorosyncParseError as exc:
+            return f"parse error in config: {exc.message}"
+        transport = conf.get("totem.transport") or "knet"
+        crypto = conf.get("totem.secauth") == "on" or (
+            conf.get("totem.crypto_cipher") or "none") != "none"
+        if transport in ("udp", "udpu"):
+            if crypto:
+                return ("parse error in config: crypto_cipher & crypto_hash are only valid for "
+                        "the Knet transport.")
+            links = {k for node in conf.nodes() for k in node if k.endswith("_addr")}
+            if len(links) > 1:
+                return (f"parse error in config: {len(links)} is too many configured interfaces "
+                        "for non-Knet transport.")
+        if conf.get("totem.version") != "2":
+            return "parse error in config: This totem parser can only parse version 2 " \
+                   "configurations."
+        tok = int(conf.get("totem.token") or 3000)
+        join = int(conf.get("totem.join") or 50)
+        consensus = int(conf.get("totem.consensus") or int(tok * 1.2))
+        if consensus < join:
+            return (f"The consensus timeout parameter ({consensus} ms) may not be less than "
+                    f"join timeout ({join} ms).")
+        if crypto and transport == "knet" and not authkey:
+            return "Could not open /etc/corosync/authkey: No such file or directory"
+        for prob in validate(conf):
+            if prob.severity == "fatal":
+                return f"parse error in config: {prob.message}"
+        return None
+
+    def _load_runtime(self, n: SimNode, text: str) -> None:
+        from pverunbook.pve.corosync_conf import effective_token, parse
+
+        conf = parse(text)
+        cs = n.corosync
+        cs.text = text
+        cs.token = effective_token(conf)
+        cs.consensus = int(conf.get("totem.consensus") or int(cs.token * 1.2))
+        cs.config_version = int(conf.get("totem.config_version") or 0)
+        cs.transport = conf.get("totem.transport") or "knet"
+        cs.secauth = conf.get("totem.secauth") == "on"
+        cs.cluster_name = conf.get("totem.cluster_name") or ""
+        cs.two_node = conf.get("quorum.two_node") == "1"
+        cs.nodes = [(d.get("name", ""), int(d.get("nodeid", "0") or 0), d.get("ring0_addr", ""))
+                    for d in conf.nodes()]
+
+    def corosync_start(self, n: SimNode, t: float) -> str | None:
+        """Start corosync from /etc/corosync/corosync.conf; returns the error or None."""
+        cs = n.corosync
+        if cs.running:
+            return None
+        try:
+            text = n.host("/etc/corosync/corosync.conf").read_text()
+        except OSError:
+            text = ""
+        try:
+            authkey: bytes | None = n.host("/etc/corosync/authkey").read_bytes()
+        except OSError:
+            authkey = None
+        pid = n.alloc_pid()
+        cs.pid = pid
+        lg = n.corosync_log
+        lg(f"[MAIN  ] Corosync Cluster Engine {COROSYNC_VERSION} starting up", t)
+        lg("[MAIN  ] Corosync built-in features: dbus monitoring watchdog systemd xmlconf "
+           "vqsim nozzle snmp pie relro bindnow", t)
+        err = "Can't read file /etc/corosync/corosync.conf: No such file or directory" \
+            if not text else self.corosync_check(text, authkey)
+        if err:
+            lg(f"[MAIN  ] {err}", t)
+            lg("[MAIN  ] Corosync Cluster Engine exiting with status 8 at main.c:1445.", t)
+            return err
+        self._load_runtime(n, text)
+        cs.authkey = authkey or b""
+        cs.running = True
+        cs.members = frozenset()
+        cs.quorate = False
+        cs.expected_override = None
+        lg(f"[TOTEM ] Initializing transport ({'Kronosnet' if cs.transport == 'knet' else 'UDP/IP Unicast'}).", t)  # noqa: E501
+        lg("[TOTEM ] totemknet initialized", t)
+        lg("[KNET  ] pmtud: MTU manually set to: 0", t)
+        lg("[KNET  ] common: crypto_nss.so has been loaded from "
+           "/usr/lib/x86_64-linux-gnu/kronosnet/crypto_nss.so", t)
+        lg("[SERV  ] Service engine loaded: corosync configuration map access [0]", t)
+        lg("[QB    ] server name: cmap", t)
+        lg("[SERV  ] Service engine loaded: corosync configuration service [1]", t)
+        lg("[QB    ] server name: cfg", t)
+        lg("[SERV  ] Service engine loaded: corosync cluster closed process group service "
+           "v1.01 [2]", t)
+        lg("[QB    ] server name: cpg", t)
+        lg("[SERV  ] Service engine loaded: corosync profile loading service [4]", t)
+        lg("[SERV  ] Service engine loaded: corosync resource monitoring service [6]", t)
+        lg("[WD    ] Watchdog not enabled by configuration", t)
+        lg("[WD    ] resource load_15min missing a recovery key.", t)
+        lg("[WD    ] resource memory_used missing a recovery key.", t)
+        lg("[WD    ] no resources configured.", t)
+        lg("[SERV  ] Service engine loaded: corosync watchdog service [7]", t)
+        lg("[QUORUM] Using quorum provider corosync_votequorum", t)
+        lg("[SERV  ] Service engine loaded: corosync vote quorum service v1.0 [5]", t)
+        lg("[QB    ] server name: votequorum", t)
+        lg("[SERV  ] Service engine loaded: corosync cluster quorum service v0.1 [3]", t)
+        lg("[QB    ] server name: quorum", t)
+        lg("[TOTEM ] Configuring link 0", t)
+        lg(f"[TOTEM ] Configured link number 0: local addr: {n.addr}, port=5405", t)
+        lg("[KNET  ] link: Resetting MTU for link 0 because host "
+           f"{n.nodeid} joined", t)
+        for p in n.peers():
+            lg(f"[KNET  ] host: host: {p.nodeid} (passive) best link: 0 (pri: 1)", t)
+            lg(f"[KNET  ] host: host: {p.nodeid} has no active links", t)
+        self._membership_changed(n, frozenset(), frozenset({n.nodeid}), t)
+        self._update_quorum(n, t)
+        u = n.units["corosync"]
+        u.pid = pid
+        self.update_membership(t)
+        return None
+
+    def corosync_stop(self, n: SimNode, t: float) -> None:
+        cs = n.corosync
+        if not cs.running:
+            return
+        lg = n.corosync_log
+        lg("[MAIN  ] Node was shut down by a signal", t)
+        lg("[SERV  ] Unloading all Corosync service engines.", t)
+        lg("[QB    ] withdrawing server sockets", t)
+        lg("[SERV  ] Service engine unloaded: corosync vote quorum service v1.0", t)
+        lg("[MAIN  ] Corosync Cluster Engine exiting normally", t)
+        cs.running = False
+        cs.members = frozenset()
+        cs.quorate = False
+        if n.pmxcfs.state == "running" and not n.pmxcfs.local_mode:
+            n.cfs_log("[status] notice: node lost quorum", t)
+            n.cfs_log("[dcdb] crit: cpg_dispatch failed: 2", t)
+            n.cfs_log("[dcdb] crit: cpg_leave failed: 2", t)
+            n.cfs_log("[confdb] crit: cmap_dispatch failed: 2", t)
+            n.cfs_log("[quorum] crit: quorum_dispatch failed: 2", t)
+            n.pmxcfs.synced_members = frozenset()
+        self.update_membership(t)
+
+    def corosync_reload(self, n: SimNode, t: float) -> str | None:
+        """``corosync-cfgtool -R``: reload volatile keys; read-only keys need a restart."""
+        cs = n.corosync
+        if not cs.running:
+            return "Could not initialize corosync configuration API error 2"
+        try:
+            text = n.host("/etc/corosync/corosync.conf").read_text()
+        except OSError:
+            return "Reload of the configuration file failed with error CS_ERR_NOT_EXIST"
+        from pverunbook.pve.corosync_conf import CorosyncParseError, parse
+
+        try:
+            conf = parse(text)
+        except CorosyncParseError:
+            n.corosync_log("[CFG   ] Cannot load new config file for reload.", t)
+            return "Reload of the configuration file failed with error CS_ERR_INVALID_PARAM"
+        n.corosync_log("[CFG   ] Config reload requested by node " + str(n.nodeid), t)
+        ro = {"totem.transport": (conf.get("totem.transport") or "knet", cs.transport),
+              "totem.cluster_name": (conf.get("totem.cluster_name") or "", cs.cluster_name),
+              "totem.secauth": ("on" if conf.get("totem.secauth") == "on" else "off",
+                                "on" if cs.secauth else "off")}
+        keep = {}
+        for key, (new, old) in ro.items():
+            if new != old:
+                n.corosync_log(f"[CFG   ] Modified entry '{key}' in corosync.conf cannot be "
+                               "changed at run-time", t)
+                keep[key] = old
+        old_token = cs.token
+        transport, name, secauth = cs.transport, cs.cluster_name, cs.secauth
+        self._load_runtime(n, text)
+        cs.transport, cs.cluster_name, cs.secauth = transport, name, secauth
+        if cs.token != old_token:
+            n.corosync_log(f"[TOTEM ] Token Timeout ({cs.token} ms) retransmit timeout "
+                           f"({int(cs.token / 4.2)} ms)", t)
+        n.corosync_log("[KNET  ] pmtud: MTU manually set to: 0", t)
+        self.update_membership(t)
+        return None
+
+    # -- pmxcfs lifecycle ------------------------------------------------------------------
+    def pmxcfs_start(self, n: SimNode, t: float, local: bool, managed: bool) -> str | None:
+        p = n.pmxcfs
+        if p.state == "running":
+            return "unable to acquire pmxcfs lock: Resource temporarily unavailable"
+        if not n.hostname_resolves:
+            return (f"Unable to resolve node name '{n.name}' to a non-loopback IP address - "
+                    "missing entry in '/etc/hosts' or DNS?")
+        pid = n.alloc_pid()
+        p.pid = pid
+        db_path = n.host("/var/lib/pve-cluster/config.db")
+        memdb: MemDB | None = None
+        if db_path.exists():
+            try:
+                memdb = MemDB.load(db_path)
+            except sqlite3.Error as exc:
+                n.cfs_log(f"[database] crit: unable to open database '{db_path}' - {exc}", t)
+                return "unable to open database"
+        if memdb is None:
+            memdb = MemDB()
+            now = int(t)
+            memdb.mkdir("nodes", n.nodeid, now)
+            try:
+                conf = n.host("/etc/corosync/corosync.conf").read_bytes()
+                memdb.write("corosync.conf", conf, n.nodeid, now)
+            except OSError:
+                pass
+            memdb.save(db_path)
+        p.db_ino = db_path.stat().st_ino
+        p.memdb = memdb
+        p.state = "running"
+        p.local_mode = local
+        p.managed = managed
+        p.mount = "mounted"
+        p.synced_members = frozenset()
+        if local:
+            n.cfs_log("[main] notice: forcing local mode (although corosync.conf exists)", t)
+        self.materialize(n)
+        self.sync_corosync_conf(n, t, notify=False)
+        if not local and not n.corosync.running:
+            n.cfs_log("[quorum] crit: quorum_initialize failed: 2", t)
+            n.cfs_log("[quorum] crit: can't initialize service", t)
+            n.cfs_log("[confdb] crit: cmap_initialize failed: 2", t)
+            n.cfs_log("[confdb] crit: can't initialize service", t)
+            n.cfs_log("[dcdb] crit: cpg_initialize failed: 2", t)
+            n.cfs_log("[dcdb] crit: can't initialize service", t)
+            n.cfs_log("[status] crit: cpg_initialize failed: 2", t)
+            n.cfs_log("[status] crit: can't initialize service", t)
+        elif not local:
+            n.cfs_log(f"[status] notice: update cluster info (cluster name  "
+                      f"{n.corosync.cluster_name}, version = {n.corosync.config_version})", t)
+            n.cfs_log("[dcdb] notice: members: " + ", ".join(
+                f"{i}/{self._node_by_id(i).pmxcfs.pid}" for i in sorted(n.corosync.members)
+                if self._node_by_id(i).pmxcfs.state == "running"), t)
+        self.update_membership(t)
+        if n.corosync.quorate and not local:
+            n.cfs_log("[status] notice: node has quorum", t)
+        self.persist(n)
+        return None
+
+    def pmxcfs_stop(self, n: SimNode, t: float, signal: int = 15) -> None:
+        p = n.pmxcfs
+        if p.state != "running":
+            return
+        if signal == 9:
+            p.mount = "stale"
+        else:
+            n.cfs_log("[main] notice: teardown filesystem", t)
+            self.persist(n)
+            p.mount = "none" if p.mount != "stale" else "stale"
+            n.cfs_log("[main] notice: exit proxmox configuration filesystem (0)", t)
+        p.state = "stopped"
+        p.synced_members = frozenset()
+        if p.mount != "stale":
+            self.materialize(n)
+        self.changed.set()
+
+    # -- writes into /etc/pve --------------------------------------------------------------
+    def cfs_apply(self, n: SimNode, op: str, rel: str, data: bytes = b"", dst: str = "") -> None:
+        """Apply a write on node ``n`` (already known writable) to every node it syncs with."""
+        t = self.clock.now()
+        targets = [n]
+        if not n.pmxcfs.local_mode:
+            for p in n.peers():
+                if (p.nodeid in n.corosync.members and p.pmxcfs.state == "running"
+                        and not p.pmxcfs.local_mode):
+                    targets.append(p)
+        for node in targets:
+            db = node.pmxcfs.memdb
+            assert db is not None
+            now = int(t)
+            if op == "write":
+                db.write(rel, data, n.nodeid, now)
+            elif op == "mkdir":
+                db.mkdir(rel, n.nodeid, now)
+            elif op == "unlink":
+                db.unlink(rel, now)
+            elif op == "rename":
+                db.rename(rel, dst, n.nodeid, now)
+            self.persist(node)
+            self.materialize(node)
+        touched = {rel, dst}
+        if "corosync.conf" in touched:
+            for node in targets:
+                self.sync_corosync_conf(node, t, notify=True)
+        for node in targets:
+            node.pmxcfs.synced_members = frozenset(
+                x.nodeid for x in targets) if len(targets) > 1 else node.pmxcfs.synced_members
+        self.changed.set()
+
+    async def wait_writable(self, n: SimNode) -> None:
+        """Block like a write into /etc/pve does without quorum (until it can complete)."""
+        while True:
+            self.tick()
+            if n.pve_writable():
+                return
+            await asyncio.sleep(min(0.05, max(self.clock.scale, 0.005)))
+
+    # -- VMs --------------------------------------------------------------------------------
+    def vm_config(self, n: SimNode, vmid: int) -> str | None:
+        db = n.pmxcfs.memdb
+        if db is None or n.pmxcfs.state != "running":
+            return None
+        e = db.entries.get(f"nodes/{n.name}/qemu-server/{vmid}.conf")
+        return e.data.decode("utf-8", "replace") if e else None
+
+    def vm_owner(self, vmid: int) -> SimNode | None:
+        for n in self.nodes.values():
+            db = n.pmxcfs.memdb
+            if db is None:
+                continue
+            for m in self.nodes.values():
+                if f"nodes/{m.name}/qemu-server/{vmid}.conf" in db.entries:
+                    return m
+        return None
+
+    # -- building --------------------------------------------------------------------------
+    def build(self) -> None:
+        """Create node directories and the scenario's state (first start of a state dir)."""
+        sc = self.scenario
+        now = self.clock.now()
+        for nd in sc.nodes:
+            node = SimNode(self, nd.name, nd.nodeid, nd.addr, nd.nic, nd.mac, nd.hardware,
+                           self.state_dir / nd.name)
+            node.boot_time = now - 3 * 86400 - 3600 * nd.nodeid - 1234
+            self.nodes[nd.name] = node
+        fresh = not (self.state_dir / ".sim-state").exists()
+        if fresh:
+            self._build_files(now)
+            (self.state_dir / ".sim-state").write_text(sc.name + "\n")
+        for node in self.nodes.values():
+            node.static_route_via_gw = sc.routed_via_gateway and node.nodeid == 1 and not \
+                (node.root / ".sim-route-fixed").exists()
+            self._boot(node, now)
+
+    def _build_files(self, now: float) -> None:
+        sc = self.scenario
+        authkey = secrets.token_bytes(256)
+        ca_key = certs.rsa_key_pem(0)
+        ca_pem = certs.make_ca(ca_key, now)
+        tree: dict[str, bytes] = {
+            "corosync.conf": COROSYNC_CONF.encode(),
+            "storage.cfg": _storage_cfg().encode(),
+            "datacenter.cfg": b"keyboard: en-us\n",
+            "user.cfg": b"user:root@pam:1:0:::root@example.com:::\n\n"
+                        b"acl:1:/:root@pam:Administrator:\n\n",
+            "vzdump.cron": b"# cluster wide vzdump cron schedule\n"
+                           b"# Automatically generated file - do not edit\n\n"
+                           b'PATH="/usr/sbin:/usr/bin:/sbin:/bin"\n\n',
+            "authkey.pub": certs.public_pem(certs.rsa_key_pem(1)),
+            "priv/authkey.key": certs.rsa_key_pem(1),
+            "pve-www.key": certs.rsa_key_pem(2),
+            "pve-root-ca.pem": ca_pem,
+            "priv/pve-root-ca.key": ca_key,
+            "priv/pve-root-ca.srl": b"03\n",
+            "priv/authorized_keys": b"",
+            "priv/known_hosts": b"",
+            "ha/.keep": b"",
+            "firewall/cluster.fw": b"[OPTIONS]\n\nenable: 0\n\n",
+        }
+        keys = b""
+        for nd in sc.nodes:
+            key = certs.rsa_key_pem(2 + nd.nodeid)
+            tree[f"nodes/{nd.name}/pve-ssl.key"] = key
+            tree[f"nodes/{nd.name}/pve-ssl.pem"] = certs.make_node_cert(
+                ca_key, ca_pem, key, nd.name, nd.addr, now - 86400 * 400, nd.nodeid + 1)
+            tree[f"nodes/{nd.name}/lrm_status"] = (
+                b'{"mode":"active","results":{},"state":"wait_for_agent_lock","timestamp":'
+                + str(int(now)).encode() + b"}")
+            tree[f"nodes/{nd.name}/lxc/.keep"] = b""
+            tree[f"nodes/{nd.name}/openvz/.keep"] = b""
+            tree[f"nodes/{nd.name}/priv/.keep"] = b""
+            tree[f"nodes/{nd.name}/ssh_known_hosts"] = (
+                f"{nd.name} ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAI{nd.name}Rehearsal\n".encode())
+            keys += f"ssh-rsa AAAAB3NzaC1yc2EAAAADAQABAAABAQ{nd.nodeid}rehearsal root@{nd.name}\n" \
+                .encode()
+        tree["priv/authorized_keys"] = keys
+        for vm in sc.vms:
+            tree[f"nodes/{vm.node}/qemu-server/{vm.vmid}.conf"] = vm.config.encode()
+        full = MemDB()
+        created = int(now - 86400 * 400)
+        for rel in sorted(tree):
+            if rel.endswith("/.keep"):
+                full.mkdir(rel.rpartition("/")[0], 1, created)
+            else:
+                full.write(rel, tree[rel], 1, created)
+        broken = full.copy()
+        for rel in sc.lost:
+            broken.unlink(rel, int(now - 3600))
+        if sc.vm_configs_lost:
+            for vm in sc.vms:
+                broken.unlink(f"nodes/{vm.node}/qemu-server/{vm.vmid}.conf", int(now - 3600))
+        for nd in sc.nodes:
+            root = self.state_dir / nd.name
+            self._node_files(root, nd.name, nd.nodeid, nd.addr, nd.nic, nd.mac, authkey)
+            broken.save(root / "var/lib/pve-cluster/config.db")
+            if sc.with_backup:
+                bdir = root / "var/lib/pve-cluster/backup"
+                bdir.mkdir(parents=True, exist_ok=True)
+                os.chmod(bdir, 0o700)
+                epoch = int(now - 86400 * 2 - 3600 * nd.nodeid)
+                tmpdb = root / "tmp/.backup-src.db"
+                full.save(tmpdb)
+                conn = sqlite3.connect(tmpdb)
+                dump = "\n".join(conn.iterdump()) + "\n"
+                conn.close()
+                for suffix in ("", "-wal", "-shm"):
+                    with contextlib.suppress(FileNotFoundError):
+                        Path(str(tmpdb) + suffix).unlink()
+                (bdir / f"config-{epoch}.sql.gz").write_bytes(gzip.compress(dump.encode()))
+
+    def _node_files(self, root: Path, name: str, nodeid: int, addr: str, nic: str, mac: str,
+                    authkey: bytes) -> None:
+        def w(rel: str, data: str | bytes, mode: int = 0o644) -> None:
+            p = root / rel
+            p.parent.mkdir(parents=True, exist_ok=True)
+            p.write_bytes(data.encode() if isinstance(data, str) else data)
+            os.chmod(p, mode)
+
+        w("etc/hostname", f"{name}\n")
+        peers = "".join(f"{nd.addr} {nd.name}.lan {nd.name}\n" for nd in self.scenario.nodes)
+        w("etc/hosts", "127.0.0.1 localhost.localdomain localhost\n" + peers +
+          "\n# The following lines are desirable for IPv6 capable hosts\n\n"
+          "::1     ip6-localhost ip6-loopback\nfe00::0 ip6-localnet\nff00::0 ip6-mcastprefix\n"
+          "ff02::1 ip6-allnodes\nff02::2 ip6-allrouters\nff02::3 ip6-allhosts\n")
+        w("etc/corosync/corosync.conf", COROSYNC_CONF)
+        w("etc/corosync/authkey", authkey, 0o400)
+        w("etc/network/interfaces",
+          "auto lo\niface lo inet loopback\n\n"
+          f"iface {nic} inet manual\n\n"
+          f"auto vmbr0\niface vmbr0 inet static\n\taddress {addr}/24\n\tgateway 192.168.4.1\n"
+          f"\tbridge-ports {nic}\n\tbridge-stp off\n\tbridge-fd 0\n\n"
+          "source /etc/network/interfaces.d/*\n")
+        w("etc/resolv.conf", "search lan\nnameserver 192.168.4.1\n")
+        w("etc/os-release", 'PRETTY_NAME="Debian GNU/Linux 12 (bookworm)"\nNAME="Debian GNU/Linux"'
+          '\nVERSION_ID="12"\nVERSION="12 (bookworm)"\nVERSION_CODENAME=bookworm\nID=debian\n')
+        w("etc/debian_version", "12.7\n")
+        w("etc/machine-id", secrets.token_hex(16) + "\n")
+        w("root/.bashrc", "# ~/.bashrc: executed by bash(1) for non-login shells.\n")
+        w("root/.ssh/authorized_keys", "")
+        w("var/lib/pve-cluster/.keep", "")
+        (root / "var/lib/pve-cluster/.keep").unlink()
+        os.chmod(root / "var/lib/pve-cluster", 0o755)
+        for d in ("etc/pve", "var/lib/vz/images", "var/lib/vz/template/iso", "var/lib/vz/dump",
+                  "var/log", "tmp", "run/qemu-server", "proc", "dev/pve",
+                  "var/lib/corosync", "usr/share/pve-edk2-firmware", "home"):
+            (root / d).mkdir(parents=True, exist_ok=True)
+        os.chmod(root / "tmp", 0o1777)
+        w("var/log/syslog", "")
+        w("usr/share/pve-edk2-firmware/OVMF_CODE_4M.fd", b"\0" * 64)
+
+    def _boot(self, node: SimNode, now: float) -> None:
+        """Bring a node's daemons and VMs up as they were when the rehearsal starts."""
+        sc = self.scenario
+        boot = node.boot_time
+        for unit, (desc, _) in UNIT_INFO.items():
+            node.units[unit] = Unit(unit, desc, "active", boot + 20, node.alloc_pid())
+        # VMs keep running whatever happened to their configs
+        for vm in sc.vms:
+            if vm.node != node.name or not vm.running:
+                continue
+            conf = kvm.parse_conf(vm.config)
+            argv = kvm.kvm_argv(vm.vmid, conf)
+            pid = 2000 + vm.vmid * 7 + node.nodeid
+            node.vms[vm.vmid] = Vm(vm.vmid, pid, argv, conf, boot + 60 + vm.vmid)
+            procdir = node.host(f"/proc/{pid}")
+            procdir.mkdir(parents=True, exist_ok=True)
+            (procdir / "cmdline").write_bytes(b"\0".join(a.encode() for a in argv) + b"\0")
+            (procdir / "comm").write_text("kvm\n")
+            node.host(f"/run/qemu-server/{vm.vmid}.pid").write_text(f"{pid}\n")
+            for slot in ("scsi0", "efidisk0"):
+                if slot in conf:
+                    vol = conf[slot].split(",")[0].split(":", 1)[1]
+                    size = kvm.disk_size_bytes(conf, slot) or 4 * 1024 * 1024
+                    if slot == "efidisk0":
+                        size = 4 * 1024 * 1024
+                    node.host(f"/dev/pve/{vol}").write_text(f"{size}\n")
+        # corosync: replay the last half hour so the journal has history
+        hist_start = now - 1800
+        self.last_tick = min(self.last_tick, hist_start)
+        cs_unit = node.units["corosync"]
+        node.corosync.pid = cs_unit.pid
+        self._boot_corosync_and_pmxcfs(node, boot, hist_start)
+
+    def _boot_corosync_and_pmxcfs(self, node: SimNode, boot: float, hist_start: float) -> None:
+        u = node.units["corosync"]
+        err = self.corosync_start(node, boot + 15)
+        if err:
+            u.state, u.result = "failed", "exit-code"
+        u.pid = node.corosync.pid
+        pc = node.units["pve-cluster"]
+        err = self.pmxcfs_start(node, boot + 14, local=False, managed=True)
+        if err:
+            pc.state, pc.result = "failed", "exit-code"
+        pc.pid = node.pmxcfs.pid
+
+    def finish_boot(self) -> None:
+        """After all nodes booted: settle membership at boot, then replay history to now."""
+        boot = max(n.boot_time for n in self.nodes.values()) + 16
+        self.tick(boot)
+        for n in self.nodes.values():
+            n.pmxcfs.synced_members = frozenset()
+        self.last_tick = self.clock.now() - 1800
+        self.tick()
+        for n in self.nodes.values():
+            self._pveproxy_check(n, self.clock.now() - 1700)
+
+    def _pveproxy_check(self, n: SimNode, t: float) -> None:
+        ok = (n.host("/etc/pve/local/pve-ssl.pem").exists()
+              and n.host("/etc/pve/local/pve-ssl.key").exists())
+        n.pveproxy_cert_ok = ok
+        u = n.units["pveproxy"]
+        if not ok and u.state == "active":
+            for i in range(3):
+                wpid = n.alloc_pid()
+                n.log("pveproxy", "pveproxy", u.pid, f"worker {wpid} started", t + i)
+                n.log("pveproxy", "pveproxy", wpid,
+                      "/etc/pve/local/pve-ssl.pem: failed to use local certificate chain "
+                      "(cert_file or cert) at /usr/share/perl5/PVE/APIServer/AnyEvent.pm "
+                      "line 2025.", t + i + 0.1)
+                n.log("pveproxy", "pveproxy", u.pid, f"worker {wpid} finished", t + i + 0.2)
+
+
+def _storage_cfg() -> str:
+    from pverunbook.sim.scenarios import STORAGE_CFG
+
+    return STORAGE_CFG
