@@ -1,0 +1,126 @@
+"""The rehearsal nodes over real SSH (asyncssh client): exec, streaming, SFTP, auth, keys."""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import time
+
+import asyncssh
+
+from pverunbook.inventory import parse_cluster
+from pverunbook.sim import SimCluster
+
+
+async def connect(sim: SimCluster, node: str = "ryanrishi", **kw: object) \
+        -> asyncssh.SSHClientConnection:
+    n = sim.cluster.node(node)
+    known = asyncssh.import_known_hosts(f"[127.0.0.1]:{n.port} {n.host_key}\n")
+    opts: dict[str, object] = {"client_keys": [str(sim.client_key_path)]}
+    opts.update(kw)
+    return await asyncssh.connect("127.0.0.1", port=n.port, username="root", known_hosts=known,
+                                  **opts)  # type: ignore[arg-type]
+
+
+async def test_exec_exit_status_and_streams(sim: SimCluster) -> None:
+    async with await connect(sim) as c:
+        r = await c.run("hostname; echo oops >&2; exit 3")
+        assert (r.exit_status, r.stdout, r.stderr) == (3, "ryanrishi\n", "oops\n")
+        r = await c.run("definitely-not-a-command")
+        assert r.exit_status == 127
+        assert r.stderr == "sh: 1: definitely-not-a-command: not found\n"
+        r = await c.run("echo a | tr a b && false || echo c")
+        assert r.stdout == "b\nc\n"
+
+
+async def test_each_node_has_its_own_pinned_host_key(sim: SimCluster) -> None:
+    a, b = sim.cluster.nodes
+    assert a.host_key != b.host_key and a.port != b.port
+    async with await connect(sim, "pve001") as c:
+        assert (await c.run("hostname")).stdout == "pve001\n"
+    inv = parse_cluster(sim.inventory_toml())
+    assert inv.node("ryanrishi").host_key == a.host_key
+    assert inv.node("pve001").addr == "192.168.4.201"
+
+
+async def test_password_auth(sim: SimCluster) -> None:
+    async with await connect(sim, client_keys=None, password=sim.password) as c:
+        assert (await c.run("whoami")).stdout == "root\n"
+
+
+async def test_output_is_streamed(sim: SimCluster) -> None:
+    async with await connect(sim) as c:
+        proc = await c.create_process("ping -c 5 -i 1 192.168.4.1")
+        first = await proc.stdout.readline()
+        t0 = time.monotonic()
+        assert first.startswith("PING 192.168.4.1")
+        lines = [await proc.stdout.readline() for _ in range(5)]
+        assert all("icmp_seq=" in ln for ln in lines)
+        await proc.wait()
+        proc = await c.create_process("for i in 1 2 3; do echo $i; sleep 5; done")
+        assert await proc.stdout.readline() == "1\n"
+        t0 = time.monotonic()
+        await proc.wait()
+        assert time.monotonic() - t0 > 0.15  # later lines came 5 simulated seconds apart
+
+
+async def test_signal_and_close_cancel_the_command(sim: SimCluster) -> None:
+    async with await connect(sim) as c:
+        proc = await c.create_process("sleep 100000")
+        await asyncio.sleep(0.1)
+        proc.send_signal("TERM")
+        r = await asyncio.wait_for(proc.wait(), 5)
+        assert r.exit_status == 143
+        proc = await c.create_process("journalctl -u corosync -f")
+        await proc.stdout.readline()
+        proc.close()
+        await asyncio.wait_for(proc.wait_closed(), 5)
+    # nothing left registered as running on the node
+    await asyncio.sleep(0.05)
+    assert not [p for p in sim.node("ryanrishi").procs.values() if "journalctl" in p.argv]
+
+
+async def test_commands_run_concurrently(sim: SimCluster) -> None:
+    async with await connect(sim) as c:
+        t0 = time.monotonic()
+        await asyncio.gather(*(c.run("sleep 20") for _ in range(4)))
+        assert time.monotonic() - t0 < 4 * 20 * 0.02
+
+
+async def test_sftp_reads_and_writes_real_bytes(sim: SimCluster) -> None:
+    async with await connect(sim) as c, c.start_sftp_client() as sftp:
+        async with sftp.open("/etc/hostname", "rb") as f:
+            assert await f.read() == b"ryanrishi\n"
+        async with sftp.open("/root/backup.bin", "wb") as f:
+            await f.write(bytes(range(256)))
+        assert (sim.node("ryanrishi").root / "root/backup.bin").read_bytes() == bytes(range(256))
+        async with sftp.open("/var/lib/pve-cluster/config.db", "rb") as f:
+            assert (await f.read(16)).startswith(b"SQLite format 3")
+        r = await c.run("sha256sum /root/backup.bin")
+        assert r.stdout.startswith(hashlib.sha256(bytes(range(256))).hexdigest())
+
+
+async def test_sftp_write_into_etc_pve_blocks_without_quorum(sim: SimCluster) -> None:
+    async with await connect(sim) as c, c.start_sftp_client() as sftp:
+        async def put() -> None:
+            async with sftp.open("/etc/pve/sftp-test", "wb") as f:
+                await f.write(b"x")
+
+        task = asyncio.ensure_future(put())
+        await asyncio.sleep(0.3)
+        assert not task.done()
+        assert (await c.run("pvecm expected 1")).exit_status == 0
+        await asyncio.wait_for(task, 5)
+        assert (await c.run("cat /etc/pve/sftp-test")).stdout == "x"
+
+
+async def test_interactive_shell_prompt(sim: SimCluster) -> None:
+    async with await connect(sim) as c:
+        proc = await c.create_process(term_type="xterm")
+        proc.stdin.write("hostname\n")
+        buf = ""
+        while "ryanrishi\r\n" not in buf.split("hostname", 1)[-1]:
+            buf += await asyncio.wait_for(proc.stdout.read(1024), 5)
+        assert "root@ryanrishi:~# " in buf
+        proc.stdin.write("exit\n")
+        await asyncio.wait_for(proc.wait(), 5)

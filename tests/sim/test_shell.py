@@ -1,0 +1,73 @@
+"""The emulated sh: parsing, expansion, control flow and dash-compatible errors."""
+
+from __future__ import annotations
+
+import pytest
+
+from pverunbook.sim.shell.parser import ShellSyntaxError, parse
+from tests.sim.conftest import sh
+
+
+def test_parser_accepts_runbook_shapes() -> None:
+    for src in ["a=1 b=$x cmd \"$a\" ${b:-def}", "cat > /x << 'EOF'\nhi $x\nEOF\necho done",
+                "if [ -f x ]; then echo y; elif true; then :; else echo n; fi",
+                "for i in 1 2; do echo $i; done | wc -l", "case $x in a|b) echo 1;; *) :;; esac",
+                "( cd /tmp && ls ) ; { echo a; echo b; }", "echo $(hostname) `date` $((1+2))",
+                "ps aux | grep -v grep > /tmp/r 2>&1 && echo ok || echo bad"]:
+        parse(src)
+
+
+def test_parser_reports_dash_style_errors() -> None:
+    with pytest.raises(ShellSyntaxError, match='Syntax error: "fi" unexpected'):
+        parse("fi")
+    with pytest.raises(ShellSyntaxError, match="Unterminated quoted string"):
+        parse("echo 'abc")
+
+
+async def test_quoting_and_expansion(sim) -> None:  # type: ignore[no-untyped-def]
+    st, out, _ = await sh(sim, "ryanrishi", 'X="a  b"; echo $X "$X" \'$X\' \\$X ${Y:-dflt}')
+    assert (st, out) == (0, "a b a  b $X $X dflt\n")
+    st, out, _ = await sh(sim, "ryanrishi", "echo $(echo inner) $((6*7)) ~")
+    assert out == "inner 42 /root\n"
+
+
+async def test_status_operators_and_unknown_command(sim) -> None:  # type: ignore[no-untyped-def]
+    st, out, err = await sh(sim, "ryanrishi", "nosuchcmd --x; echo rc=$?")
+    assert out == "rc=127\n" and err == "sh: 1: nosuchcmd: not found\n"
+    st, out, _ = await sh(sim, "ryanrishi", "false && echo no || echo yes; ! true; echo $?")
+    assert out == "yes\n1\n"
+
+
+async def test_pipes_redirects_heredoc(sim) -> None:  # type: ignore[no-untyped-def]
+    script = ("printf 'b\\na\\nb\\n' | sort | uniq -c > /tmp/o.txt 2>/dev/null\n"
+              "cat /tmp/o.txt; cat <<EOF | tr a-z A-Z\nhello $HOME\nEOF\n"
+              "echo err >&2 2>/dev/null; ls /nope 2>&1 | head -1")
+    st, out, err = await sh(sim, "ryanrishi", script)
+    assert out.splitlines() == ["      1 a", "      2 b", "HELLO /ROOT",
+                                "ls: cannot access '/nope': No such file or directory"]
+    assert err == "err\n"
+
+
+async def test_control_flow_and_globs(sim) -> None:  # type: ignore[no-untyped-def]
+    script = ("mkdir -p /tmp/g && touch /tmp/g/a.conf /tmp/g/b.conf\n"
+              "for f in /tmp/g/*.conf; do basename $f; done\n"
+              "if [ -d /tmp/g ] && test -f /tmp/g/a.conf; then echo yes; else echo no; fi\n"
+              "case foo.conf in *.conf) echo conf;; *) echo other;; esac\n"
+              "n=0; while [ $n -lt 3 ]; do n=$((n+1)); done; echo $n")
+    st, out, _ = await sh(sim, "ryanrishi", script)
+    assert out == "a.conf\nb.conf\nyes\nconf\n3\n"
+
+
+async def test_text_tools(sim) -> None:  # type: ignore[no-untyped-def]
+    script = ("printf 'x 1\\ny 2\\nz 3\\n' > /tmp/t\n"
+              "awk '{print $2}' /tmp/t | tr '\\n' ,; echo\n"
+              "grep -c -E '^(x|z)' /tmp/t; grep -n y /tmp/t; cut -d' ' -f1 /tmp/t | head -n 2\n"
+              "sed -n '2p' /tmp/t; wc -l < /tmp/t; grep -q nothing /tmp/t; echo $?")
+    st, out, _ = await sh(sim, "ryanrishi", script)
+    assert out == "1,2,3,\n2\n2:y 2\nx\ny\ny 2\n3\n1\n"
+
+
+async def test_timeout_semantics(sim) -> None:  # type: ignore[no-untyped-def]
+    st, out, _ = await sh(sim, "ryanrishi", "timeout 2 sleep 10; echo $?; timeout 5 true; "
+                          "echo $?")
+    assert out == "124\n0\n"
