@@ -1481,9 +1481,11 @@ async def c_find(ctx: Ctx) -> int:
         stack = [(root, 0)]
         while stack:
             p, depth = stack.pop(0)
-            isdir = ctx.fs.is_dir(p, ctx.cwd) and not ctx.fs.is_link(p, ctx.cwd)
+            islink = ctx.fs.is_link(p, ctx.cwd)
+            isdir = ctx.fs.is_dir(p, ctx.cwd) and not islink
+            kind = "l" if islink else "d" if isdir else "f"
             ok = (name is None or fm.fnmatch(p.rsplit("/", 1)[-1], name)) and (
-                typ is None or (typ == "d") == isdir)
+                typ is None or typ == kind)
             if ok and newer_mmin is not None:
                 age = (now - ctx.fs.stat(p, ctx.cwd, follow=False).st_mtime) / 60
                 lim = float(newer_mmin.lstrip("+-"))

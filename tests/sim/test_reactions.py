@@ -1,0 +1,226 @@
+"""How the simulated cluster reacts to what the operator does (the training value)."""
+
+from __future__ import annotations
+
+import asyncio
+
+from pverunbook.sim import SimCluster
+from tests.sim.conftest import sh
+
+BUMP_TOKEN = (
+    "cp /etc/pve/corosync.conf /etc/pve/corosync.conf.new && "
+    "sed -i 's/config_version: 5/config_version: {v}/; s/  secauth: on/  secauth: on\\n"
+    "  token: 5000/' /etc/pve/corosync.conf.new && "
+    "cp /etc/pve/corosync.conf /etc/pve/corosync.conf.bak && "
+    "mv /etc/pve/corosync.conf.new /etc/pve/corosync.conf"
+)
+
+
+async def wait_for(sim: SimCluster, node: str, script: str, want: str, sim_seconds: float = 120,
+                   ) -> str:
+    """Re-run ``script`` until its output contains ``want`` (simulated time passes)."""
+    out = ""
+    for _ in range(int(sim_seconds / 2)):
+        _, out, _ = await sh(sim, node, script)
+        if want in out:
+            return out
+        await asyncio.sleep(2 * sim.time_scale)
+    raise AssertionError(f"{want!r} never appeared in:\n{out}")
+
+
+async def test_broken_state_matches_the_story(sim: SimCluster) -> None:
+    # the link flaps: quorum comes back only for seconds, so wait for a "down" moment
+    out = await wait_for(sim, "ryanrishi", "pvecm status", "Quorate:          No")
+    assert "Activity blocked" in out
+    _, out, _ = await sh(sim, "ryanrishi", "journalctl -u corosync --since -30min")
+    assert "link: host: 2 link: 0 is down" in out and "Token has not been received" in out
+    _, out, _ = await sh(sim, "ryanrishi", "ps aux | grep qemu | grep -v grep | wc -l; qm list")
+    assert out == "2\n"  # VMs run, but their configs are gone
+    st, _, err = await sh(sim, "ryanrishi", "qm config 108")
+    assert st == 2
+    assert err == "Configuration file 'nodes/ryanrishi/qemu-server/108.conf' does not exist\n"
+    st, out, _ = await sh(sim, "ryanrishi", "timeout 5 ls -la /etc/pve/ >/dev/null; echo $?; "
+                          "timeout 5 touch /etc/pve/x; echo $?")
+    assert out == "0\n124\n"
+    st, _, err = await sh(sim, "ryanrishi", "curl -k https://localhost:8006")
+    assert st == 35
+    _, cmdline, _ = await sh(sim, "ryanrishi", "cat /proc/$(pgrep -f 'kvm -id 108')/cmdline")
+    argv = cmdline.split("\0")
+    assert argv[:5] == ["/usr/bin/kvm", "-id", "108", "-name", "media,debug-threads=on"]
+    assert "virtio-net-pci,mac=A6:4C:7B:8B:BE:B0,netdev=net0,bus=pci.0,addr=0x12,id=net0," \
+           "rx_queue_size=1024,tx_queue_size=1024" in argv
+    assert "8,sockets=2,cores=4,maxcpus=8" in argv and "4096" in argv
+
+
+async def test_flapping_is_reproducible(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    logs = []
+    for k in range(2):
+        async with SimCluster(state_dir=tmp_path / str(k), time_scale=0.02) as s:
+            _, out, _ = await sh(s, "ryanrishi", "journalctl -u corosync -o cat | grep -c "
+                                 "'is down'")
+            logs.append(out)
+    assert logs[0] == logs[1] and int(logs[0]) > 20
+
+
+async def test_write_hangs_until_quorate(sim: SimCluster) -> None:
+    task = asyncio.ensure_future(sh(sim, "ryanrishi", "echo hi > /etc/pve/probe; echo done"))
+    await asyncio.sleep(0.3)
+    assert not task.done()
+    await sh(sim, "ryanrishi", "pvecm expected 1")
+    st, out, _ = await asyncio.wait_for(task, 5)
+    assert out == "done\n"
+    _, out, _ = await sh(sim, "ryanrishi", "pvecm status | grep -E '^(Quorate|Expected)'")
+    assert out == "Quorate:          Yes\nExpected votes:   1\n"
+
+
+async def test_right_corosync_change_calms_the_link(sim: SimCluster) -> None:
+    st, _, err = await sh(sim, "ryanrishi", "pvecm expected 1 && " + BUMP_TOKEN.format(v=6))
+    assert st == 0, err
+    _, out, _ = await sh(sim, "ryanrishi", "journalctl -u pve-cluster -o cat | tail -5")
+    assert "wrote new corosync config '/etc/corosync/corosync.conf' (version = 6)" in out
+    await wait_for(sim, "pve001", "grep token /etc/corosync/corosync.conf", "token: 5000")
+    out = await wait_for(sim, "pve001", "pvecm status", "Quorate:          Yes")
+    assert "Config Version:   6" in out
+    # once calm it stays calm: both quorate, link connected, no more link-down lines
+    await asyncio.sleep(10 * sim.time_scale)  # let already-scheduled log lines land
+    _, before, _ = await sh(sim, "ryanrishi", "journalctl -u corosync -o cat | grep -c 'is down'")
+    await asyncio.sleep(100 * sim.time_scale)
+    _, after, _ = await sh(sim, "ryanrishi", "journalctl -u corosync -o cat | grep -c 'is down'")
+    assert before == after
+    _, out, _ = await sh(sim, "ryanrishi", "corosync-cfgtool -s; corosync-cmapctl -g "
+                         "runtime.config.totem.token")
+    assert "nodeid:          2:\tconnected" in out
+    assert "runtime.config.totem.token (u32) = 5000" in out
+    st, _, _ = await sh(sim, "pve001", "timeout 5 touch /etc/pve/ok")
+    assert st == 0
+
+
+async def test_lower_config_version_is_refused(sim: SimCluster) -> None:
+    st, _, _ = await sh(sim, "ryanrishi", "pvecm expected 1 && " + BUMP_TOKEN.format(v=4))
+    assert st == 0
+    _, out, _ = await sh(sim, "ryanrishi", "journalctl -u pve-cluster -o cat | tail -3; "
+                         "grep -c token /etc/corosync/corosync.conf")
+    assert "[dcdb] crit: local corosync.conf is newer" in out and out.endswith("0\n")
+    _, out, _ = await sh(sim, "ryanrishi", "corosync-cmapctl -g runtime.config.totem.token")
+    assert out == "runtime.config.totem.token (u32) = 3000\n"
+
+
+async def test_unbumped_version_is_still_copied_like_dcdb_c(sim: SimCluster) -> None:
+    """pmxcfs only refuses a *lower* version (dcdb.c); an equal one is copied and reloaded."""
+    st, _, _ = await sh(sim, "ryanrishi", "pvecm expected 1 && " + BUMP_TOKEN.format(v=5))
+    assert st == 0
+    _, out, _ = await sh(sim, "ryanrishi", "grep -c token /etc/corosync/corosync.conf")
+    assert out == "1\n"
+
+
+async def test_restored_vm_config_brings_vm_back(sim: SimCluster) -> None:
+    script = ("pvecm expected 1\ncat > /etc/pve/qemu-server/108.conf << 'EOF'\nagent: 1\n"
+              "bios: ovmf\nboot: order=scsi0\ncores: 4\ncpu: host\nmemory: 4096\nname: media\n"
+              "net0: virtio=A6:4C:7B:8B:BE:B0,bridge=vmbr0\n"
+              "scsi0: local-lvm:vm-108-disk-0,cache=none,discard=on,size=32G\n"
+              "scsihw: virtio-scsi-pci\nsmbios1: uuid=ec1eb45b-df18-4b92-a3b5-7bc13c957371\n"
+              "sockets: 2\nEOF\nqm list")
+    st, out, err = await sh(sim, "ryanrishi", script)
+    assert st == 0, err
+    assert "       108 media                running    4096              32.00 " in out
+    _, out, _ = await sh(sim, "ryanrishi", "qm showcmd 108 --pretty | head -3; sqlite3 "
+                         "/var/lib/pve-cluster/config.db \"select name from tree where "
+                         "name='108.conf'\"")
+    assert out == "/usr/bin/kvm \\\n  -id 108 \\\n  -name 'media,debug-threads=on' \\\n108.conf\n"
+
+
+async def test_updatecerts_and_restart_restore_the_web_ui(sim: SimCluster) -> None:
+    st, _, err = await sh(sim, "ryanrishi", "pvecm updatecerts")
+    assert (st, err) == (255, "no quorum - unable to update files\n")
+    st, out, err = await sh(sim, "ryanrishi", "pvecm expected 1; pvecm updatecerts --force")
+    assert st == 0 and "(re)generate node files" in out, err
+    _, out, _ = await sh(sim, "ryanrishi", "openssl x509 -noout -subject -enddate -in "
+                         "/etc/pve/local/pve-ssl.pem")
+    assert out.startswith("subject=OU = PVE Cluster Node, O = Proxmox Virtual Environment, "
+                          "CN = ryanrishi.lan\nnotAfter=")
+    st, _, _ = await sh(sim, "ryanrishi", "curl -k -s https://localhost:8006")
+    assert st == 35  # pveproxy still runs with the cert it failed to load
+    st, out, _ = await sh(sim, "ryanrishi", "systemctl restart pveproxy && curl -k -s -o "
+                          "/dev/null -w '%{http_code}' https://localhost:8006")
+    assert (st, out) == (0, "200")
+
+
+async def test_wiping_config_db_on_both_nodes_loses_everything(sim: SimCluster) -> None:
+    for n in ("ryanrishi", "pve001"):
+        st, _, err = await sh(sim, n, "systemctl stop corosync pve-cluster && "
+                              "rm -rf /var/lib/pve-cluster/config.db*")
+        assert st == 0, err
+    for n in ("ryanrishi", "pve001"):
+        st, _, err = await sh(sim, n, "systemctl start pve-cluster pve-cluster")
+        assert st == 0, err
+    await asyncio.sleep(60 * sim.time_scale)
+    _, out, _ = await sh(sim, "pve001", "find /etc/pve -type f | sort")
+    assert out == "/etc/pve/.clusterlog\n/etc/pve/.debug\n/etc/pve/.members\n/etc/pve/.rrd\n" \
+                  "/etc/pve/.version\n/etc/pve/.vmlist\n/etc/pve/corosync.conf\n"
+
+
+async def test_wiping_one_node_resyncs_from_the_quorate_peer(healthy: SimCluster) -> None:
+    st, _, err = await sh(healthy, "pve001", "systemctl stop pve-cluster && "
+                          "rm -f /var/lib/pve-cluster/config.db* && systemctl start pve-cluster")
+    assert st == 0, err
+    await asyncio.sleep(5 * healthy.time_scale)
+    _, out, _ = await sh(healthy, "pve001", "ls /etc/pve/qemu-server/; cat /etc/pve/storage.cfg "
+                         "| head -1; qm list | wc -l")
+    assert out == "104.conf\n110.conf\ndir: local\n3\n"
+
+
+async def test_udpu_with_secauth_refuses_to_start(sim: SimCluster) -> None:
+    st, _, err = await sh(sim, "pve001", "sed -i 's/  secauth: on/  secauth: on\\n  transport: "
+                          "udpu/' /etc/corosync/corosync.conf && systemctl restart corosync")
+    assert st == 1 and err.startswith("Job for corosync.service failed")
+    await asyncio.sleep(2 * sim.time_scale)
+    _, out, _ = await sh(sim, "pve001", "journalctl -u corosync -n 6 -o cat; "
+                         "systemctl is-active corosync")
+    assert "parse error in config: crypto_cipher & crypto_hash are only valid for the Knet " \
+           "transport." in out
+    assert out.endswith("failed\n")
+
+
+async def test_local_edit_is_overwritten_by_pmxcfs(sim: SimCluster) -> None:
+    await sh(sim, "ryanrishi", "echo '# local edit' >> /etc/corosync/corosync.conf && "
+             "systemctl restart pve-cluster")
+    _, out, _ = await sh(sim, "ryanrishi", "grep -c 'local edit' /etc/corosync/corosync.conf")
+    assert out == "0\n"
+
+
+async def test_pkill_9_leaves_a_dead_mount_then_systemd_respawns(sim: SimCluster) -> None:
+    st, out, err = await sh(sim, "ryanrishi", "pkill -9 pmxcfs; ls /etc/pve")
+    assert st == 2
+    assert err == "ls: cannot access '/etc/pve': Transport endpoint is not connected\n"
+    _, out, _ = await sh(sim, "ryanrishi", "umount -l /etc/pve; ls /etc/pve | wc -l")
+    assert out == "0\n"
+    await asyncio.sleep(5 * sim.time_scale)
+    _, out, _ = await sh(sim, "ryanrishi", "systemctl is-active pve-cluster; ls /etc/pve | wc -l")
+    assert out.startswith("active\n") and int(out.split()[1]) > 5
+
+
+async def test_local_mode_edit_then_back_to_cluster(sim: SimCluster) -> None:
+    script = ("systemctl stop pve-cluster corosync && pmxcfs -l && "
+              "timeout 5 touch /etc/pve/local-mode-edit && killall pmxcfs && "
+              "systemctl start pve-cluster && ls /etc/pve/local-mode-edit")
+    st, out, err = await sh(sim, "ryanrishi", script)
+    assert st == 0, err
+    assert "forcing local mode" in err and out == "/etc/pve/local-mode-edit\n"
+
+
+async def test_expected_1_on_both_nodes_is_split_brain(sim: SimCluster) -> None:
+    await sh(sim, "ryanrishi", "pvecm expected 1")
+    await sh(sim, "pve001", "pvecm expected 1")
+    await wait_for(sim, "ryanrishi", "journalctl -u pve-cluster -o cat | grep -i 'split brain'",
+                   "split brain")
+    assert sim.split_brain
+
+
+async def test_fixing_the_stale_route_stops_the_loss(sim: SimCluster) -> None:
+    _, out, _ = await sh(sim, "ryanrishi", "ip route get 192.168.4.201")
+    assert "via 192.168.4.1" in out
+    await sh(sim, "ryanrishi", "ip route del 192.168.4.201")
+    _, out, _ = await sh(sim, "ryanrishi", "mtr --report -n 192.168.4.201 | tail -1; "
+                         "ping -c 20 -q 192.168.4.201 | grep loss")
+    assert "1.|-- 192.168.4.201" in out and " 0% packet loss" in out
+    await wait_for(sim, "ryanrishi", "pvecm status", "Quorate:          Yes")
