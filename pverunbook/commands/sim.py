@@ -1,0 +1,83 @@
+"""``pverunbook simulate``: run the rehearsal cluster in the foreground for people to log into.
+
+Imports of the simulator happen inside the handler so ``pverunbook --help`` stays fast.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    from pverunbook.sim.scenarios import SCENARIOS
+
+    p = subparsers.add_parser(
+        "simulate", help="run the rehearsal cluster (simulated nodes over SSH) until Ctrl-C",
+        description="Start simulated Proxmox VE nodes on 127.0.0.1, each with its own SSH "
+                    "port and host key, in the chosen scenario's state.")
+    p.add_argument("--scenario", default="nyc-outage", choices=sorted(SCENARIOS),
+                   help="which cluster state to simulate (default: nyc-outage)")
+    p.add_argument("--state-dir", type=Path,
+                   help="keep node files and keys here (default: a new temporary directory)")
+    p.add_argument("--inventory-out", type=Path,
+                   help="write the cluster inventory TOML here (default: <state-dir>/"
+                        "cluster.toml)")
+    p.add_argument("--time-scale", type=float, default=1.0,
+                   help="real seconds per simulated second (default 1.0)")
+    p.add_argument("--port", type=int, action="append", default=[],
+                   help="fixed SSH port for the nodes, in order (repeatable; default: free "
+                        "ports)")
+    p.set_defaults(func=handler)
+
+
+def handler(args: argparse.Namespace) -> int:
+    import asyncio
+
+    try:
+        return asyncio.run(_serve(args))
+    except KeyboardInterrupt:
+        return 0
+
+
+async def _serve(args: argparse.Namespace) -> int:
+    import asyncio
+    import contextlib
+    import signal
+
+    from pverunbook.sim import SCENARIOS, SimCluster
+
+    names = [n.name for n in SCENARIOS[args.scenario].nodes]
+    ports = dict(zip(names, args.port, strict=False))
+    sim = SimCluster(args.scenario, state_dir=args.state_dir, time_scale=args.time_scale,
+                     ports=ports)
+    try:
+        await sim.start()
+    except OSError as exc:
+        print(f"pverunbook: cannot start the rehearsal cluster: {exc}; pick other --port values "
+              "or free the port", file=sys.stderr)
+        return 1
+    inv = args.inventory_out or sim.state_dir / "cluster.toml"
+    inv.parent.mkdir(parents=True, exist_ok=True)
+    inv.write_text(sim.inventory_toml(), encoding="utf-8")
+    fps = sim.fingerprints()
+    print(f"Rehearsal cluster '{sim.cluster.name}' ({args.scenario}): "
+          f"{SCENARIOS[args.scenario].title}")
+    print(f"State directory: {sim.state_dir}")
+    for n in sim.cluster.nodes:
+        print(f"  {n.name:<10} ssh -p {n.port} root@127.0.0.1   host key {fps[n.name]}")
+    print(f"Password: {sim.password}   (or: ssh -i {sim.client_key_path} ...)")
+    print(f"Inventory: {inv}   (pverunbook run --cluster {inv} ...)")
+    print("Nothing here touches a real cluster. Press Ctrl-C to stop.", flush=True)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        with contextlib.suppress(NotImplementedError):
+            loop.add_signal_handler(sig, stop.set)
+    try:
+        await stop.wait()
+    finally:
+        await sim.stop()
+        print("rehearsal cluster stopped")
+    return 0
