@@ -1065,6 +1065,7 @@ class World:
                   "var/lib/corosync", "usr/share/pve-edk2-firmware", "home"):
             (root / d).mkdir(parents=True, exist_ok=True)
         os.chmod(root / "tmp", 0o1777)
+        (root / "var/run").symlink_to("/run")
         w("var/log/syslog", "")
         w("usr/share/pve-edk2-firmware/OVMF_CODE_4M.fd", b"\0" * 64)
 

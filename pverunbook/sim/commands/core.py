@@ -1094,7 +1094,7 @@ async def c_ls(ctx: Ctx) -> int:
         return str(n)
 
     def entry(vpath: str, shown: str) -> list[str]:
-        s = ctx.fs.stat(vpath, ctx.cwd, follow=False)
+        s = ctx.fs.stat(vpath, ctx.cwd, follow=shown in (".", ".."))
         mode = s.st_mode
         if vpath.startswith("/etc/pve") or ctx.abspath(vpath).startswith("/etc/pve"):
             full = ctx.abspath(vpath)
@@ -1103,7 +1103,7 @@ async def c_ls(ctx: Ctx) -> int:
             elif not st.S_ISLNK(mode):
                 mode = (mode & ~0o7777) | (0o600 if "/priv/" in full else 0o640)
         link = ""
-        if st.S_ISLNK(mode):
+        if st.S_ISLNK(mode) and shown not in (".", ".."):
             link = " -> " + ctx.fs.readlink(vpath, ctx.cwd)
         return [_mode_str(mode), str(s.st_nlink), "root", _group_of(ctx, ctx.abspath(vpath)),
                 size_str(s.st_size if not st.S_ISDIR(mode) or not ctx.abspath(vpath)
@@ -1449,6 +1449,8 @@ async def c_df(ctx: Ctx) -> int:
 @command("find")
 async def c_find(ctx: Ctx) -> int:
     args = ctx.argv[1:]
+    while args and args[0] in ("-H", "-L", "-P"):
+        args.pop(0)
     roots = []
     while args and not args[0].startswith("-"):
         roots.append(args.pop(0))
@@ -1456,9 +1458,16 @@ async def c_find(ctx: Ctx) -> int:
     name = typ = None
     maxdepth = None
     newer_mmin = None
+    exec_cmd: list[str] | None = None
+    exec_batch = False
     while args:
         a = args.pop(0)
-        if a in ("-name", "-iname"):
+        if a == "-exec":
+            exec_cmd = []
+            while args and args[0] not in (";", "+"):
+                exec_cmd.append(args.pop(0))
+            exec_batch = bool(args) and args.pop(0) == "+"
+        elif a in ("-name", "-iname"):
             name = args.pop(0)
         elif a == "-type":
             typ = args.pop(0)
@@ -1491,15 +1500,81 @@ async def c_find(ctx: Ctx) -> int:
                 lim = float(newer_mmin.lstrip("+-"))
                 ok = age < lim if newer_mmin.startswith("-") else age > lim
             if ok:
-                out.append(p + "\n")
+                out.append(p)
             if isdir and (maxdepth is None or depth < maxdepth):
                 try:
                     for n in ctx.fs.listdir(p, ctx.cwd):
                         stack.append((f"{p.rstrip('/')}/{n}", depth + 1))
                 except OSError:
                     pass
-    await ctx.out("".join(out))
+    if exec_cmd is None:
+        await ctx.out("".join(p + "\n" for p in out))
+        return status
+    batches = [out] if exec_batch else [[p] for p in out]
+    for batch in batches:
+        argv: list[str] = []
+        for a in exec_cmd:
+            argv += batch if a == "{}" else [a]
+        rc = await ctx.sh.subshell().run_argv(argv, BytesInput(), ctx.stdout, ctx.stderr)
+        status = status or (1 if rc else 0)
     return status
+
+
+@command("getent")
+async def c_getent(ctx: Ctx) -> int:
+    args = ctx.argv[1:]
+    if len(args) < 2 or args[0] not in ("hosts", "ahosts", "passwd"):
+        return 2 if len(args) < 1 else 1
+    if args[0] == "passwd":
+        if args[1] == "root":
+            await ctx.out("root:x:0:0:root:/root:/bin/bash\n")
+            return 0
+        return 2
+    key = args[1]
+    for line in ctx.fs.read_bytes("/etc/hosts").decode().splitlines():
+        fields = line.split("#", 1)[0].split()
+        if len(fields) >= 2 and (key in fields[1:] or key == fields[0]):
+            await ctx.out(f"{fields[0]:<15} {' '.join(fields[1:])}\n")
+            return 0
+    return 2
+
+
+@command("dpkg", "dpkg-query")
+async def c_dpkg(ctx: Ctx) -> int:
+    args = ctx.argv[1:]
+    installed = {"corosync": "3.1.7-pve3", "pve-manager": "8.2.7", "pve-cluster": "8.0.10",
+                 "qemu-server": "8.2.7", "sqlite3": "3.40.1-2+deb12u1",
+                 "libknet1": "1.28-pve1"}
+    pkgs = [a for a in args if not a.startswith("-")]
+    status = 0
+    for p in pkgs:
+        if p in installed:
+            await ctx.out(f"Package: {p}\nStatus: install ok installed\nVersion: "
+                          f"{installed[p]}\n")
+        else:
+            await ctx.err(f"dpkg-query: package '{p}' is not installed and no information is "
+                          "available\nUse dpkg --info (= dpkg-deb --info) to examine archive "
+                          "files.\n")
+            status = 1
+    return status
+
+
+@command("ssh", "scp", "ssh-copy-id")
+async def c_ssh(ctx: Ctx) -> int:
+    args = ctx.argv[1:]
+    host = next((a.split("@")[-1] for a in args if not a.startswith("-") and (
+        "@" in a or "." in a)), "host")
+    node = ctx.node
+    peer = next((n for n in ctx.world.nodes.values() if host in (n.name, n.addr)), None)
+    if peer is not None and peer is not node:
+        rest = args[args.index(next(a for a in args if host in a)) + 1:]
+        if not rest:
+            raise UsageError("Pseudo-terminal will not be allocated because stdin is not a "
+                             "terminal.", 255)
+        from pverunbook.sim.shell.executor import Shell
+
+        return await Shell(peer).run_script(" ".join(rest), ctx.stdin, ctx.stdout, ctx.stderr)
+    raise UsageError(f"ssh: connect to host {host} port 22: No route to host", 255)
 
 
 @command("test", "[")

@@ -291,6 +291,13 @@ async def c_pvecm(ctx: Ctx) -> int:
             raise UsageError("400 not enough arguments\npvecm expected <expected>", 255)
         return await ctx.sh.run_argv(["corosync-quorumtool", "-e", args[1]], ctx.stdin,
                                      ctx.stdout, ctx.stderr)
+    if sub == "qdevice":
+        if args[1:2] == ["setup"] and len(args) > 2:
+            await ctx.out("/bin/ssh-copy-id: INFO: Source of key(s) to be installed: "
+                          "\"/root/.ssh/id_rsa.pub\"\n")
+            raise UsageError(f"ssh: connect to host {args[2]} port 22: No route to host\n"
+                             "unable to copy ssh ID: exit code 1", 255)
+        raise UsageError("400 not enough arguments\npvecm qdevice setup <address>", 255)
     if sub == "updatecerts":
         return await _updatecerts(ctx, "--force" in args, "--silent" in args)
     if sub in ("help",):
@@ -442,6 +449,12 @@ def _local_vmids(ctx: Ctx) -> list[int]:
     pre = f"nodes/{ctx.node.name}/qemu-server/"
     return [int(k[len(pre):-5]) for k in db.entries
             if k.startswith(pre) and k.endswith(".conf") and k[len(pre):-5].isdigit()]
+
+
+@command("corosync-qdevice-tool", "corosync-qnetd-tool")
+async def c_qdevice_tool(ctx: Ctx) -> int:
+    raise UsageError("Can't connect to QDevice socket (is QDevice running?): No such file or "
+                     "directory", 1)
 
 
 @command("pct")

@@ -50,6 +50,9 @@ async def c_ps(ctx: Ctx) -> int:
     node = ctx.node
     now = ctx.world.clock.now()
     table = process_table(node)
+    fmt_i = next((k for k, a in enumerate(args) if a.startswith("-") and a.endswith("o")), None)
+    if fmt_i is not None and fmt_i + 1 < len(args):
+        args = args[:fmt_i] + ["-o"] + args[fmt_i + 1:]
     if any(a.startswith("-") and ("o" in a or "p" in a or "C" in a) for a in args):
         fields = ["pid", "args"]
         if "-o" in args:
