@@ -1,0 +1,35 @@
+"""The project's own SSH transport against the rehearsal cluster (wrapped commands, SFTP)."""
+
+from __future__ import annotations
+
+import pytest
+
+from pverunbook.sim import SimCluster
+
+ssh = pytest.importorskip("pverunbook.transport.ssh")
+
+
+async def test_ssh_transport_runs_times_out_and_moves_files(sim: SimCluster,
+                                                            tmp_path) -> None:  # type: ignore[no-untyped-def]
+    t = ssh.SSHTransport(mode="rehearsal", known_hosts=tmp_path / "known_hosts",
+                         client_keys=[str(sim.client_key_path)], config_paths=[])
+    node = sim.cluster.node("ryanrishi")
+    chunks: list[tuple[str, str]] = []
+    try:
+        await t.connect(list(sim.cluster.nodes))
+        r = await t.run(node, "hostname; echo e >&2; exit 4", timeout=10,
+                        on_output=lambda s, x: chunks.append((s, x)))
+        assert r.exit_status == 4
+        assert ("stdout", "ryanrishi\n") in chunks and ("stderr", "e\n") in chunks
+        r = await t.run(node, "touch /etc/pve/hang", timeout=0.5, on_output=lambda s, x: None)
+        assert r.timed_out
+        assert not [p for p in sim.node("ryanrishi").procs.values() if p.argv[0] == "touch"]
+        await t.run(node, "pvecm expected 1", timeout=10, on_output=lambda s, x: None)
+        await t.write_file(node, "/etc/pve/qemu-server/108.conf", b"name: media\n", mode=0o640,
+                           timeout=10)
+        assert await t.read_file(node, "/etc/pve/local/qemu-server/108.conf",
+                                 timeout=10) == b"name: media\n"
+        db = sim.node("ryanrishi").pmxcfs.memdb
+        assert db is not None and "nodes/ryanrishi/qemu-server/108.conf" in db.entries
+    finally:
+        await t.close()
