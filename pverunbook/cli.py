@@ -13,7 +13,9 @@ import sys
 from pathlib import Path
 from typing import Any
 
-EXIT_OK, EXIT_FAIL, EXIT_USAGE = 0, 1, 2
+#: 0 all steps ok; 1 the run stopped (failure, refusal, abort); 2 usage or input error;
+#: 3 the run reached its end but some checks failed (routed with on_failure = "continue").
+EXIT_OK, EXIT_FAIL, EXIT_USAGE, EXIT_CHECKS = 0, 1, 2, 3
 
 #: Modules that add their own subcommands through ``register(subparsers)``.
 COMMAND_MODULES = ("corosync", "vmconfig", "sim", "safety", "screenshots")
@@ -351,6 +353,8 @@ async def _run_headless(args: argparse.Namespace, config: Any) -> int:
                    "your SSH setup, then run again")
     finally:
         await session.close()
+    if status == "completed_with_failures":
+        return EXIT_CHECKS
     return EXIT_OK if status in ("ok", "planned") else EXIT_FAIL
 
 

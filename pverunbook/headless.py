@@ -32,6 +32,8 @@ class EventPrinter:
         self.out = out or sys.stdout
         self.partial: dict[tuple[str, str], str] = {}
         self.width = width
+        self.steps: dict[str, tuple[str, str]] = {}
+        self.findings: list[ev.Finding] = []
 
     def _p(self, text: str = "") -> None:
         self.out.write(text + "\n")
@@ -55,6 +57,7 @@ class EventPrinter:
             self._p(f"== {what} {e.runbook_title} [{e.mode}] on {e.cluster}: "
                     f"{', '.join(e.nodes)} (run {e.run_id})")
         elif isinstance(e, ev.StepStarted):
+            self.steps[e.step_id] = (e.title, "running")
             mark = " [DESTRUCTIVE]" if e.destructive else ""
             again = f" (attempt {e.attempt})" if e.attempt > 1 else ""
             self._p(f"\n-- step {e.index + 1}: {e.title}{mark}{again} "
@@ -77,6 +80,7 @@ class EventPrinter:
                 self._p(f"{e.node:>{self.width}} ✗ expected {e.description}"
                         + (f": {e.message}" if e.message else ""))
         elif isinstance(e, ev.Finding):
+            self.findings.append(e)
             where = f"{e.node}: " if e.node else ""
             self._p(f"   {SEVERITY_MARK.get(e.severity, e.severity.upper())} {where}{e.title}")
             if e.detail and e.severity in ("warning", "critical"):
@@ -101,6 +105,8 @@ class EventPrinter:
             self._p(f"-- skipped {e.step_id}: {e.reason}")
         elif isinstance(e, ev.StepFinished):
             self._flush_partials()
+            title = self.steps.get(e.step_id, (e.step_id, ""))[0]
+            self.steps[e.step_id] = (title, e.status)
             msg = f": {e.message}" if e.message and e.status != "ok" else ""
             self._p(f"-- {e.step_id}: {e.status}{msg}")
         elif isinstance(e, ev.NodeConnection):
@@ -109,8 +115,24 @@ class EventPrinter:
             self._p(f"   [{e.level}] {e.text}")
         elif isinstance(e, ev.RunFinished):
             self._flush_partials()
+            self._summary()
             msg = f" — {e.message}" if e.message else ""
             self._p(f"\n== run {e.status}{msg} ({e.duration:.1f}s)")
+
+    def _summary(self) -> None:
+        """What an operator needs after scrolling past everything: problems, worst first."""
+        bad = [(sid, t, s) for sid, (t, s) in self.steps.items()
+               if s not in ("ok", "planned", "running")]
+        serious = [f for f in self.findings if f.severity in ("critical", "warning")]
+        if not bad and not serious:
+            return
+        self._p("\n== summary")
+        order = {"critical": 0, "warning": 1}
+        for f in sorted(serious, key=lambda f: order.get(f.severity, 2)):
+            where = f"{f.node}: " if f.node else ""
+            self._p(f"   {SEVERITY_MARK[f.severity]} {where}{f.title}")
+        for sid, title, status in bad:
+            self._p(f"   step {sid} ({title}): {status}")
 
 
 class TerminalDecider:

@@ -39,6 +39,8 @@ class SessionConfig:
     accept_new_host_keys: bool = False
     scenario: str = "nyc-outage"
     sim_state_dir: Path | None = None
+    #: Real seconds per simulated second in rehearsal: 1.0 for people, small in tests.
+    time_scale: float = 1.0
     extra: dict[str, Any] = field(default_factory=dict)
 
 
@@ -72,7 +74,8 @@ class Session:
             from pverunbook.sim import SimCluster
             from pverunbook.transport.ssh import SSHTransport
 
-            self.sim = SimCluster(scenario=cfg.scenario, state_dir=cfg.sim_state_dir)
+            self.sim = SimCluster(scenario=cfg.scenario, state_dir=cfg.sim_state_dir,
+                                  time_scale=cfg.time_scale)
             await self.sim.start()
             self.cluster = self.sim.cluster
             self.transport = SSHTransport(mode="rehearsal", known_hosts=None,

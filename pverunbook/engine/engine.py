@@ -89,6 +89,12 @@ class NodeOutcome:
     stderr: str = ""
     results: list[CommandResult] = field(default_factory=list)
 
+    @property
+    def complete(self) -> bool:
+        """Every command ran to an exit status: the output is whole enough to judge."""
+        return bool(self.results) and all(r.exit_status is not None and not r.error
+                                          for r in self.results)
+
 
 class _OutputBuffer:
     """Coalesces a node's output into few events without delaying a slow trickle."""
@@ -428,8 +434,8 @@ class Engine:
             return "planned", "dry-run: nothing was executed"
         status = _worst(o.status for o in outcomes)
         bad = [f"{o.node}: {o.status}" for o in outcomes if o.status != "ok"]
-        if status == "ok":
-            self._verdicts(step, outcomes)
+        # Verdicts explain failures too: a failed expectation is when the operator needs them most.
+        self._verdicts(step, [o for o in outcomes if o.complete])
         return status, "; ".join(bad)
 
     async def _input(self, step: Step) -> tuple[str, str]:
@@ -673,7 +679,7 @@ class Engine:
         return outcome
 
     def _verdicts(self, step: Step, outcomes: list[NodeOutcome]) -> None:
-        if not step.verdict:
+        if not step.verdict or not outcomes:
             return
         try:
             from pverunbook.pve import verdicts
@@ -696,9 +702,19 @@ class Engine:
         for node, f in findings:
             self.emit(ev.Finding(step_id=step.id, node=getattr(f, "node", None) or node,
                                  severity=str(getattr(f, "severity", "info")),
-                                 title=str(getattr(f, "title", f)),
+                                 title=self._name_addresses(str(getattr(f, "title", f))),
                                  detail=str(getattr(f, "detail", "") or ""),
                                  evidence=str(getattr(f, "evidence", "") or "")))
+
+
+    def _name_addresses(self, text: str) -> str:
+        """'loss to 192.168.4.201' → 'loss to pve001 (192.168.4.201)': say which link it is."""
+        for n in self.cluster.nodes:
+            addr = n.ring_addr
+            if addr and n.name not in text:
+                text = re.sub(rf"(?<![\w.:]){re.escape(addr)}(?![\w.:])",
+                              f"{n.name} ({addr})", text)
+        return text
 
 
 def _is_lost(exc: TransportError) -> bool:

@@ -26,7 +26,9 @@ from pverunbook.engine.events import Event, event_from_dict
 _SECRET_PATTERNS = [
     re.compile(r"-----BEGIN [A-Z ]*PRIVATE KEY-----.*?-----END [A-Z ]*PRIVATE KEY-----", re.S),
     re.compile(r"-----BEGIN [A-Z ]*PRIVATE KEY-----.*", re.S),
-    re.compile(r"(?i)\b(password|passwd|token|secret|api[_-]?key)(\s*[=:]\s*)(\S+)"),
+    # Not "token:" — that is corosync's timeout key, and an operator needs to see its value.
+    re.compile(r"(?i)\b(password|passwd|secret|api[_-]?key|api[_-]?token|token(?==))"
+               r"(\s*[=:]\s*)(\S+)"),
     re.compile(r"PVEAPIToken=\S+"),
 ]
 

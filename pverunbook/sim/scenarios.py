@@ -209,6 +209,13 @@ SCENARIOS: dict[str, Scenario] = {
         NYC_NODES, NYC_VMS,
         lost=("nodes/ryanrishi/pve-ssl.pem", "nodes/pve001/pve-ssl.pem"),
         vm_configs_lost=True, routed_via_gateway=True, path_loss_pct=17.0, with_backup=True),
+    "nyc-network-fixed": Scenario(
+        "nyc-network-fixed",
+        "After the network fix: corosync calm and quorate, but VM configs and web UI "
+        "certificates are still lost while the VMs keep running",
+        NYC_NODES, NYC_VMS,
+        lost=("nodes/ryanrishi/pve-ssl.pem", "nodes/pve001/pve-ssl.pem"),
+        vm_configs_lost=True),
     "nyc-healthy": Scenario(
         "nyc-healthy", "The same cluster before the outage, for comparison", NYC_NODES, NYC_VMS),
 }
