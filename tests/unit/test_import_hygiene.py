@@ -29,5 +29,5 @@ def test_core_never_imports_textual() -> None:
 def test_cli_parser_does_not_load_heavy_modules() -> None:
     mods = loaded_after(["pverunbook.cli"], "pverunbook.cli.build_parser()\n")
     assert "pverunbook.commands.corosync" in mods  # the parser really was built
-    for heavy in ("textual", "asyncssh", "pverunbook.engine.engine", "pverunbook.sim"):
+    for heavy in ("textual", "asyncssh", "pverunbook.engine.engine", "pverunbook.sim.cluster"):
         assert heavy not in mods, heavy
