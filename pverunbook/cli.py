@@ -69,8 +69,10 @@ def build_parser() -> argparse.ArgumentParser:
         s.add_argument("--headless", action="store_true", help="no TUI: print output, ask on "
                        "the terminal")
         s.add_argument("--set", action="append", metavar="NAME=VALUE", help="parameter value")
-        s.add_argument("--confirm", metavar="TEXT", help="answer confirmations with TEXT "
-                       "(non-interactive use; manual steps count as done)")
+        s.add_argument("--confirm", metavar="TEXT", action="append",
+                       help="answer a typed confirmation that asks for exactly TEXT (repeatable: "
+                            "--confirm nyc --confirm pve001); with any --confirm and no "
+                            "terminal, manual steps count as done")
         s.add_argument("--journal", type=Path, metavar="PATH", help="journal file (default: "
                        "a new file under the state directory)")
         if name == "run":

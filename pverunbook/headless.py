@@ -138,9 +138,11 @@ class EventPrinter:
 class TerminalDecider:
     """Asks on the terminal when there is one; otherwise answers only from flags."""
 
-    def __init__(self, confirm_text: str | None = None, interactive: bool | None = None,
-                 out: TextIO | None = None) -> None:
-        self.confirm_text = confirm_text
+    def __init__(self, confirm_text: str | list[str] | None = None,
+                 interactive: bool | None = None, out: TextIO | None = None) -> None:
+        texts = [confirm_text] if isinstance(confirm_text, str) else list(confirm_text or [])
+        self.confirm_texts = texts
+        self.confirm_text = texts[0] if texts else None
         self.interactive = sys.stdin.isatty() if interactive is None else interactive
         self.out = out or sys.stdout
 
@@ -159,9 +161,13 @@ class TerminalDecider:
         self.out.write(f"\n   {request.prompt}\n")
         if request.checkpoint_id:
             self.out.write(f"   checkpoint taken: {request.checkpoint_id}\n")
-        if self.confirm_text is not None:
-            self.out.write(f"   (answered by --confirm: {self.confirm_text!r})\n")
-            return self.confirm_text
+        if self.confirm_texts:
+            # Only text the operator gave on the command line is ever typed for them; a
+            # confirmation asking for anything else gets the first one and is refused.
+            typed = request.expected if request.expected in self.confirm_texts \
+                else self.confirm_texts[0]
+            self.out.write(f"   (answered by --confirm: {typed!r})\n")
+            return typed
         return await self._ask(f"   type {request.expected!r} to go ahead: ")
 
     async def manual_done(self, step: Step, instructions: str) -> bool:

@@ -100,7 +100,10 @@ class ProxmoxGuards:
 
     async def _probe(self, engine: Engine, guard: Guard, nodes: list[Node]) -> list[Probe]:
         if guard.check is GuardKind.SAME_CONFIG_VERSION:
-            return await self._same_config_version(engine, guard, nodes)
+            # Every cluster node, not only the step's targets: a step on "first" must still
+            # know the others agree (comparing one node with itself proves nothing).
+            everyone = list(engine.cluster.nodes) if engine.cluster.nodes else nodes
+            return await self._same_config_version(engine, guard, everyone)
         fns: dict[GuardKind, Callable[[Engine, Guard, Node], Awaitable[Probe]]] = {
             GuardKind.QUORATE: self._quorate,
             GuardKind.NOT_QUORATE: self._not_quorate,

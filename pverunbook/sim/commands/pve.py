@@ -139,6 +139,23 @@ async def c_cfgtool(ctx: Ctx) -> int:
     return 0
 
 
+def _totem_keys(text: str) -> dict[str, str]:
+    """Top-level ``key: value`` lines of the totem section (corosync loads them into cmap)."""
+    keys: dict[str, str] = {}
+    stack: list[str] = []
+    for raw in text.splitlines():
+        line = raw.split("#", 1)[0].strip() if raw.lstrip().startswith("#") else raw.strip()
+        if line.endswith("{"):
+            stack.append(line[:-1].strip())
+        elif line == "}":
+            if stack:
+                stack.pop()
+        elif ":" in line and stack == ["totem"]:
+            k, v = line.split(":", 1)
+            keys[k.strip()] = v.strip()
+    return keys
+
+
 def _cmap(node: SimNode) -> list[tuple[str, str, str]]:
     cs = node.corosync
     w = node.world
@@ -164,6 +181,11 @@ def _cmap(node: SimNode) -> list[tuple[str, str, str]]:
              ("totem.link_mode", "str", "passive"),
              ("totem.secauth", "str", "on" if cs.secauth else "off"),
              ("totem.version", "u32", "2")]
+    # Keys set in the loaded corosync.conf's totem section appear in cmap as totem.<key>.
+    have = {k for k, _t, _v in rows}
+    for key, value in _totem_keys(cs.text).items():
+        if f"totem.{key}" not in have:
+            rows.append((f"totem.{key}", "u32" if value.isdigit() else "str", value))
     flaps = sum(1 for e in node.journal if "link: 0 is down" in e.msg)
     for name, nid, _addr in cs.nodes:
         del name

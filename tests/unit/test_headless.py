@@ -1,0 +1,49 @@
+"""The headless face: confirmations only from what the operator gave, a readable summary."""
+
+from __future__ import annotations
+
+import io
+
+from pverunbook.engine import events as ev
+from pverunbook.engine.decisions import ConfirmRequest
+from pverunbook.headless import EventPrinter, TerminalDecider
+from pverunbook.runbook.loader import load_text
+
+STEP = load_text('id = "x"\ntitle = "X"\n[[steps]]\nid = "a"\ntitle = "A"\ncommands = ["true"]\n'
+                 ).steps[0]
+
+
+def request(expected: str) -> ConfirmRequest:
+    return ConfirmRequest(step=STEP, what="destructive", prompt="p", expected=expected,
+                          nodes=("pve001",))
+
+
+async def test_confirm_answers_only_with_given_texts() -> None:
+    d = TerminalDecider(confirm_text=["nyc", "pve001"], interactive=False, out=io.StringIO())
+    assert await d.confirm(request("pve001")) == "pve001"
+    assert await d.confirm(request("nyc")) == "nyc"
+    # Asked for something not given: the first text is typed, so the engine refuses it.
+    assert await d.confirm(request("ryanrishi")) == "nyc"
+
+
+async def test_without_terminal_or_flag_nothing_is_confirmed() -> None:
+    d = TerminalDecider(confirm_text=None, interactive=False, out=io.StringIO())
+    assert await d.confirm(request("nyc")) is None
+    assert await d.manual_done(STEP, "reseat the cable") is False
+
+
+def test_printer_prefixes_node_output_and_summarises_problems() -> None:
+    out = io.StringIO()
+    p = EventPrinter(out)
+    p(ev.RunStarted(run_id="r", runbook_id="x", runbook_title="X", runbook_path="", mode="local",
+                    cluster="nyc", nodes=("ryanrishi", "pve001"), params={}))
+    p(ev.StepStarted(step_id="a", title="A", index=0, nodes=("pve001",)))
+    p(ev.OutputChunk(step_id="a", node="pve001", stream="stdout", text="one\ntw"))
+    p(ev.OutputChunk(step_id="a", node="pve001", stream="stdout", text="o\n"))
+    p(ev.Finding(step_id="a", node="pve001", severity="critical", title="15% loss"))
+    p(ev.StepFinished(step_id="a", status="failed"))
+    p(ev.RunFinished(status="completed_with_failures"))
+    text = out.getvalue()
+    assert "   pve001 | one\n" in text and "   pve001 | two\n" in text
+    summary = text.split("== summary")[1]
+    assert "CRIT pve001: 15% loss" in summary and "step a (A): failed" in summary
