@@ -1,0 +1,170 @@
+"""The pverunbook TUI, built through :func:`make_app` (the CLI runs it; tests inject a session).
+
+Screens: start (pick a runbook) → parameters → run → summary, with the journal (o) and help (F1)
+on top. The engine is the same in every mode; only the session's transport differs.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from textual import work
+from textual.app import App
+from textual.binding import Binding
+from textual.worker import Worker, WorkerState
+
+from pverunbook.runbook.catalog import Entry, discover
+from pverunbook.runbook.model import Runbook
+from pverunbook.session import Mode, Session, SessionConfig
+from pverunbook.ui.commands import RunbookCommands
+from pverunbook.ui.errors import explain
+from pverunbook.ui.screens.modals import ErrorModal
+from pverunbook.ui.widgets.banner import AppHeader
+
+
+class RunbookApp(App[int]):
+    TITLE = "pverunbook"
+    CSS_PATH = "app.tcss"
+    COMMANDS = App.COMMANDS | {RunbookCommands}
+    BINDINGS = [
+        Binding("f1", "help", "Help", id="app.help", tooltip="Keys and the current step's hint"),
+        Binding("ctrl+q", "quit", "Quit", show=False, priority=True, id="app.quit",
+                tooltip="Leave immediately"),
+    ]
+
+    def __init__(self, session: Session, *, runbook_dirs: list[Path] | None = None,
+                 runbook: Path | None = None, params: Mapping[str, str] | None = None,
+                 owns_session: bool = True) -> None:
+        super().__init__()
+        self.session = session
+        self.runbook_dirs = list(runbook_dirs or [])
+        self.runbook_path = runbook
+        self.given_params: dict[str, Any] = dict(params or {})
+        self.owns_session = owns_session
+        self.session_error = ""
+        self.entries: list[Entry] = []
+
+    @property
+    def mode(self) -> Mode:
+        return self.session.config.mode
+
+    # -- start-up ----------------------------------------------------------------------------
+    async def on_mount(self) -> None:
+        from pverunbook.ui.screens.start import StartScreen
+
+        self.entries = discover(self.runbook_dirs)
+        await self.push_screen(StartScreen(self.entries))
+        if self.session.cluster is None or self.session.transport is None:
+            self.start_session()
+        else:
+            self._after_session()
+
+    @work(exclusive=True, group="session", exit_on_error=False, name="session",
+          description="connect to the cluster")
+    async def start_session(self) -> None:
+        await self.session.start()
+        self._after_session()
+
+    def _after_session(self) -> None:
+        self._refresh_screens()
+        if self.runbook_path is not None:
+            path, self.runbook_path = self.runbook_path, None
+            self._open_runbook_file(path)
+
+    def _refresh_screens(self) -> None:
+        for screen in self.screen_stack:
+            if not screen.is_mounted:
+                continue
+            for header in screen.query(AppHeader):
+                header.set_cluster(self.session.cluster)
+            refresh = getattr(screen, "refresh_targets", None)
+            if refresh is not None:
+                refresh()
+
+    def _open_runbook_file(self, path: Path) -> None:
+        from pverunbook.runbook.loader import RunbookError, load_file
+
+        try:
+            rb = load_file(path)
+        except RunbookError as exc:
+            self.show_error(exc)
+            return
+        self.choose_runbook(rb)
+
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        if event.worker.group == "session" and event.state is WorkerState.ERROR:
+            error = event.worker.error
+            self.session_error = str(error)
+            self._refresh_screens()
+            if error is not None:
+                self.show_error(error)
+
+    def show_error(self, exc: BaseException) -> None:
+        e = explain(exc)
+        self.push_screen(ErrorModal(e.title, e.message, e.hint))
+
+    # -- navigation --------------------------------------------------------------------------
+    def choose_runbook(self, runbook: Runbook) -> None:
+        from pverunbook.ui.screens.params import ParamsScreen
+
+        if runbook.params:
+            self.push_screen(ParamsScreen(runbook, self.given_params))
+        else:
+            self.start_run(runbook, {})
+
+    def start_run(self, runbook: Runbook, values: Mapping[str, str]) -> None:
+        from pverunbook.runbook.params import ParamValueError, resolve
+        from pverunbook.ui.screens.run import RunScreen
+
+        if self.session.cluster is None or self.session.transport is None:
+            if self.session_error:
+                self.show_error(RuntimeError(f"not connected: {self.session_error}"))
+            else:
+                self.notify("Still connecting to the cluster; try again in a moment.",
+                            title="Not ready")
+            return
+        try:
+            params, missing = resolve(runbook, dict(values))
+        except ParamValueError as exc:
+            self.show_error(exc)
+            return
+        if missing:
+            self.notify(f"Missing values: {', '.join(missing)}", severity="error",
+                        title="Parameters")
+            return
+        self.push_screen(RunScreen(runbook, params))
+
+    # -- app actions -------------------------------------------------------------------------
+    def action_help(self) -> None:
+        from pverunbook.ui.screens.help import HelpScreen
+
+        if isinstance(self.screen, HelpScreen):
+            return
+        keys: list[tuple[str, str, str]] = []
+        for active in self.screen.active_bindings.values():
+            b = active.binding
+            if not b.description or b.system:
+                continue
+            keys.append((self.get_key_display(b), b.description, active.tooltip or b.tooltip))
+        help_text = getattr(self.screen, "help_text", None)
+        context = help_text() if callable(help_text) else ""
+        self.push_screen(HelpScreen(keys, context))
+
+    async def on_unmount(self) -> None:
+        if self.owns_session:
+            # Closing must never turn a clean exit into a traceback.
+            with contextlib.suppress(Exception):
+                await self.session.close()
+
+
+def make_app(config: SessionConfig, *, runbook_dirs: list[Path] | None = None,
+             runbook: Path | None = None, params: dict[str, str] | None = None,
+             session: Session | None = None) -> RunbookApp:
+    """The app for ``config``; pass ``session`` (already started or not) to inject one."""
+    owns = session is None
+    return RunbookApp(session if session is not None else Session(config),
+                      runbook_dirs=runbook_dirs, runbook=runbook, params=params,
+                      owns_session=owns)

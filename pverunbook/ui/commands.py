@@ -1,0 +1,36 @@
+"""The command palette offers the same actions as the keys of the current screen."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Protocol, runtime_checkable
+
+from textual.command import DiscoveryHit, Hit, Hits, Provider
+
+PaletteCommand = tuple[str, str, Callable[[], object]]
+
+
+@runtime_checkable
+class HasPaletteCommands(Protocol):
+    def palette_commands(self) -> list[PaletteCommand]: ...
+
+
+class RunbookCommands(Provider):
+    """Commands of the active screen (``palette_commands``): only those that make sense now."""
+
+    def _commands(self) -> list[PaletteCommand]:
+        screen = self.screen
+        if isinstance(screen, HasPaletteCommands):
+            return screen.palette_commands()
+        return []
+
+    async def discover(self) -> Hits:
+        for name, help_text, callback in self._commands():
+            yield DiscoveryHit(name, callback, help=help_text)
+
+    async def search(self, query: str) -> Hits:
+        matcher = self.matcher(query)
+        for name, help_text, callback in self._commands():
+            score = matcher.match(name)
+            if score > 0:
+                yield Hit(score, matcher.highlight(name), callback, help=help_text)

@@ -1,0 +1,121 @@
+"""The TUI's answer to the engine's questions: modals pushed from the engine's worker.
+
+The engine runs inside an async worker, so ``push_screen_wait`` may be awaited directly here.
+``before_step`` waits on a future that the run screen's actions (next / skip / jump / re-run)
+resolve.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import TYPE_CHECKING, Any
+
+from pverunbook.engine.decisions import (
+    Answer,
+    CheckpointFailure,
+    ConfirmRequest,
+    FailureChoice,
+    StepAction,
+    StepDecision,
+)
+from pverunbook.runbook.model import Param, Step
+from pverunbook.ui.messages import AwaitingOperator
+from pverunbook.ui.screens.modals import (
+    CheckpointFailedModal,
+    Choice,
+    ChoiceModal,
+    ConfirmModal,
+)
+
+if TYPE_CHECKING:
+    from pverunbook.ui.screens.run import RunScreen
+
+
+class TuiDecider:
+    def __init__(self, screen: RunScreen) -> None:
+        self.screen = screen
+        self.waiting: asyncio.Future[StepDecision] | None = None
+        #: A step to run without waiting for "next" (set by re-run).
+        self.auto_run: str | None = None
+
+    async def before_step(self, step: Step, index: int) -> StepDecision:
+        if self.auto_run == step.id:
+            self.auto_run = None
+            return StepDecision()
+        fut: asyncio.Future[StepDecision] = asyncio.get_running_loop().create_future()
+        self.waiting = fut
+        self.screen.post_message(AwaitingOperator(index))
+        try:
+            return await fut
+        finally:
+            self.waiting = None
+
+    def decide(self, decision: StepDecision) -> bool:
+        """Resolve a pending ``before_step``; False when the engine is not waiting."""
+        fut = self.waiting
+        if fut is None or fut.done():
+            return False
+        fut.set_result(decision)
+        return True
+
+    @property
+    def is_waiting(self) -> bool:
+        return self.waiting is not None and not self.waiting.done()
+
+    async def confirm(self, request: ConfirmRequest) -> str | None:
+        return await self.screen.app.push_screen_wait(
+            ConfirmModal(request, request.step.no_backup_reason))
+
+    async def manual_done(self, step: Step, instructions: str) -> bool:
+        choice = await self.screen.app.push_screen_wait(ChoiceModal(
+            f"Manual step: {step.title}",
+            f"{instructions}\n\nWhen you have done this, choose **Done**.",
+            [Choice("done", "Done", "d", "success"), Choice("not", "Not done", "x")],
+            cancel="not"))
+        return choice == "done"
+
+    async def ask_params(self, step: Step, params: list[Param],
+                         current: dict[str, Any]) -> dict[str, Any] | None:
+        from pverunbook.ui.screens.params import ParamsModal
+
+        return await self.screen.app.push_screen_wait(ParamsModal(step.title, params, current))
+
+    async def after_failure(self, step: Step, status: str) -> FailureChoice:
+        sv = self.screen.state.step(step.id)
+        body = (f"**{step.title}** ended **{status.replace('_', ' ')}**"
+                + (f": {sv.message}" if sv.message else ".")
+                + "\n\nLook at each node's output and the findings before choosing."
+                + (f"\n\n*Hint:* {step.hint}" if step.hint else ""))
+        choice = await self.screen.app.push_screen_wait(ChoiceModal(
+            f"Step {status.replace('_', ' ')}: {step.title}", body,
+            [Choice("rerun", "Re-run", "r", "primary"), Choice("skip", "Skip", "s"),
+             Choice("follow", f"Runbook says: {step.on_failure}", "f"),
+             Choice("abort", "Abort run", "a", "error")],
+            cancel="abort", danger=True))
+        return FailureChoice(choice)
+
+    async def checkpoint_failed(self, failure: CheckpointFailure) -> Answer:
+        return await self.screen.app.push_screen_wait(CheckpointFailedModal(failure))
+
+    async def unknown_outcome(self, step: Step) -> FailureChoice:
+        choice = await self.screen.app.push_screen_wait(ChoiceModal(
+            f"Outcome unknown: {step.title}",
+            f"**{step.title}** was running when the previous run stopped, so nobody knows "
+            "whether it finished. Check the nodes, then re-run it or skip it.",
+            [Choice("rerun", "Re-run", "r", "primary"), Choice("skip", "Skip", "s"),
+             Choice("abort", "Abort", "a", "error")],
+            cancel="abort", danger=True))
+        return FailureChoice(choice)
+
+    async def connection_lost(self, node: str, step: Step) -> bool:
+        choice = await self.screen.app.push_screen_wait(ChoiceModal(
+            f"Connection to {node} lost",
+            f"The connection to **{node}** dropped during **{step.title}**. The command may or "
+            "may not have finished there. Reconnect (with backoff) or stop this run; the "
+            "journal keeps everything so far.",
+            [Choice("reconnect", "Reconnect", "r", "primary"), Choice("stop", "Stop", "x")],
+            cancel="stop", danger=True))
+        return choice == "reconnect"
+
+
+__all__ = ["StepAction", "StepDecision", "TuiDecider"]

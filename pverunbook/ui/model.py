@@ -1,0 +1,292 @@
+"""What the run screen shows, computed from engine events alone (no Textual here).
+
+The screen feeds every event into :class:`RunState`; widgets render from it. Keeping this pure
+means the bookkeeping (step states, per-node results, checkpoints, confirmations, the summary) is
+testable without an app, and the same events replayed from a journal give the same picture.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from dataclasses import dataclass, field
+
+from pverunbook.engine import events as ev
+from pverunbook.runbook.model import Runbook, Step
+
+#: Lines of output kept per node and step for the comparison and plots (the journal has all).
+KEEP_LINES = 5000
+
+#: Engine step statuses plus the UI's own ("pending", "running", "needs_you", "next").
+STATE_LABELS: dict[str, str] = {
+    "pending": "pending",
+    "next": "next",
+    "running": "running",
+    "needs_you": "needs you",
+    "ok": "ok",
+    "planned": "planned",
+    "failed": "failed",
+    "skipped": "skipped",
+    "timed_out": "timed out",
+    "cancelled": "cancelled",
+    "connection_lost": "conn. lost",
+    "blocked": "blocked",
+    "declined": "declined",
+    "aborted": "aborted",
+    "unknown": "unknown",
+}
+
+STATE_GLYPHS: dict[str, str] = {
+    "pending": "·", "next": "▸", "running": "▶", "needs_you": "?", "ok": "✔", "planned": "○",
+    "failed": "✘", "skipped": "↷", "timed_out": "✘", "cancelled": "■", "connection_lost": "✘",
+    "blocked": "■", "declined": "✋", "aborted": "■", "unknown": "?",
+}
+
+BAD_STATES = {"failed", "timed_out", "cancelled", "connection_lost", "blocked", "declined",
+              "aborted"}
+
+
+class LineSplitter:
+    """Turns output chunks into whole lines per (node, stream); partial lines wait."""
+
+    def __init__(self) -> None:
+        self._partial: dict[tuple[str, str], str] = {}
+
+    def feed(self, node: str, stream: str, text: str) -> list[str]:
+        key = (node, stream)
+        data = self._partial.pop(key, "") + text
+        lines = data.split("\n")
+        rest = lines.pop()
+        if rest:
+            self._partial[key] = rest
+        return [line.rstrip("\r") for line in lines]
+
+    def flush(self, node: str) -> list[str]:
+        """Whatever is left for ``node`` (at the end of a command)."""
+        out: list[str] = []
+        for key in [k for k in self._partial if k[0] == node]:
+            out.append(self._partial.pop(key).rstrip("\r"))
+        return out
+
+
+@dataclass
+class NodeResult:
+    node: str
+    status: str = "waiting"
+    exit_status: int | None = None
+    duration: float = 0.0
+    outcome: str = ""
+    commands: list[str] = field(default_factory=list)
+
+    @property
+    def done(self) -> bool:
+        return self.status not in ("waiting", "running")
+
+
+@dataclass
+class FindingItem:
+    step_id: str
+    node: str | None
+    severity: str
+    title: str
+    detail: str = ""
+
+
+@dataclass
+class StepView:
+    step: Step
+    index: int
+    state: str = "pending"
+    message: str = ""
+    attempt: int = 0
+    nodes: tuple[str, ...] = ()
+    duration: float = 0.0
+    skip_reason: str = ""
+    results: dict[str, NodeResult] = field(default_factory=dict)
+    output: dict[str, deque[str]] = field(default_factory=dict)
+
+    @property
+    def id(self) -> str:
+        return self.step.id
+
+    def lines(self, node: str) -> list[str]:
+        return list(self.output.get(node, ()))
+
+
+@dataclass
+class Confirmation:
+    step_id: str
+    what: str
+    accepted: bool
+    typed: str
+    operator: str
+
+
+@dataclass
+class Summary:
+    status: str
+    message: str
+    done: list[str]
+    failed: list[str]
+    skipped: list[tuple[str, str]]
+    not_reached: list[str]
+    checkpoints: list[tuple[str, str, str]]
+    risky: list[str]
+    duration: float
+
+
+class RunState:
+    def __init__(self, runbook: Runbook) -> None:
+        self.runbook = runbook
+        self.steps: list[StepView] = [StepView(s, i) for i, s in enumerate(runbook.steps)]
+        self._by_id = {s.id: s for s in self.steps}
+        self.current: str | None = None
+        self.waiting_index: int | None = None
+        self.started: ev.RunStarted | None = None
+        self.finished: ev.RunFinished | None = None
+        self.findings: list[FindingItem] = []
+        self.checkpoints: list[tuple[str, str, str]] = []
+        self.confirmations: list[Confirmation] = []
+        self.notes: list[ev.Event] = []
+
+    def step(self, step_id: str) -> StepView:
+        return self._by_id[step_id]
+
+    @property
+    def running_step(self) -> StepView | None:
+        if self.current is None:
+            return None
+        sv = self._by_id[self.current]
+        return sv if sv.state in ("running", "needs_you") else None
+
+    @property
+    def command_running(self) -> bool:
+        sv = self.running_step
+        return sv is not None and any(r.status == "running" for r in sv.results.values())
+
+    @property
+    def last_finished(self) -> StepView | None:
+        done = [s for s in self.steps if s.attempt and s.state not in ("running", "needs_you")]
+        return max(done, key=lambda s: s.index) if done else None
+
+    def add_lines(self, step_id: str, node: str, lines: list[str]) -> None:
+        sv = self._by_id.get(step_id)
+        if sv is None:
+            return
+        sv.output.setdefault(node, deque(maxlen=KEEP_LINES)).extend(lines)
+
+    def apply(self, e: ev.Event) -> None:
+        if isinstance(e, ev.RunStarted):
+            self.started = e
+        elif isinstance(e, ev.StepStarted):
+            sv = self._by_id[e.step_id]
+            sv.state, sv.attempt, sv.nodes, sv.message = "running", e.attempt, e.nodes, ""
+            sv.results = {n: NodeResult(n) for n in e.nodes}
+            sv.output = {}
+            self.current = e.step_id
+            self.waiting_index = None
+        elif isinstance(e, ev.CommandStarted):
+            r = self._result(e.step_id, e.node)
+            r.status = "running"
+            r.commands.append(e.command)
+        elif isinstance(e, ev.CommandFinished):
+            r = self._result(e.step_id, e.node)
+            r.exit_status = e.exit_status
+            r.duration += e.duration
+            r.outcome = e.outcome
+            if e.dry_run:
+                r.status = "planned"
+            elif e.connection_lost:
+                r.status = "connection_lost"
+            elif e.timed_out:
+                r.status = "timed_out"
+            elif e.cancelled:
+                r.status = "cancelled"
+            elif e.error or e.exit_status not in self._by_id[e.step_id].step.ok_exit:
+                r.status = "failed"
+            else:
+                r.status = "ok"
+        elif isinstance(e, ev.Finding):
+            self.findings.append(FindingItem(e.step_id, e.node, e.severity, e.title, e.detail))
+        elif isinstance(e, ev.ExpectationResult):
+            if not e.ok:
+                self.findings.append(FindingItem(e.step_id, e.node, "warning",
+                                                 e.message or f"expected {e.description}",
+                                                 e.description))
+        elif isinstance(e, ev.GuardResult):
+            if not e.ok:
+                self.findings.append(FindingItem(e.step_id, None,
+                                                 "warning" if e.warn_only else "critical",
+                                                 f"guard {e.check}: {e.message}"))
+        elif isinstance(e, ev.ConfirmationRequested):
+            if e.step_id in self._by_id:
+                self._by_id[e.step_id].state = "needs_you"
+        elif isinstance(e, ev.ConfirmationGiven):
+            self.confirmations.append(Confirmation(e.step_id, e.what, e.accepted, e.typed,
+                                                   e.operator))
+            given = self._by_id.get(e.step_id)
+            if given is not None and given.state == "needs_you":
+                given.state = "running"
+        elif isinstance(e, ev.CheckpointTaken):
+            if e.ok:
+                self.checkpoints.append((e.step_id, e.checkpoint_id, e.path))
+        elif isinstance(e, ev.StepFinished):
+            sv = self._by_id[e.step_id]
+            sv.state = e.status if e.status in STATE_LABELS else "unknown"
+            sv.message, sv.duration = e.message, e.duration
+            for r in sv.results.values():
+                if r.status == "running":
+                    r.status = "cancelled" if e.status == "cancelled" else "unknown"
+        elif isinstance(e, ev.StepSkipped):
+            sv = self._by_id[e.step_id]
+            sv.state, sv.skip_reason = "skipped", e.reason
+            if self.waiting_index == sv.index:
+                self.waiting_index = None
+        elif isinstance(e, ev.RunFinished):
+            self.finished = e
+            self.waiting_index = None
+            for sv in self.steps:
+                if sv.state in ("running", "needs_you"):
+                    sv.state = "unknown" if e.status == "interrupted" else sv.state
+        else:
+            self.notes.append(e)
+
+    def _result(self, step_id: str, node: str) -> NodeResult:
+        sv = self._by_id[step_id]
+        return sv.results.setdefault(node, NodeResult(node))
+
+    def summary(self) -> Summary:
+        done = [s.step.title for s in self.steps if s.state in ("ok", "planned")]
+        failed = [f"{s.step.title} ({STATE_LABELS[s.state]})" for s in self.steps
+                  if s.state in BAD_STATES or s.state == "unknown"]
+        skipped = [(s.step.title, s.skip_reason) for s in self.steps if s.state == "skipped"]
+        not_reached = [s.step.title for s in self.steps if s.state in ("pending", "next")]
+        risky: list[str] = []
+        for s in self.steps:
+            if s.step.destructive and s.attempt:
+                typed = [c for c in self.confirmations if c.step_id == s.id]
+                how = "; ".join(f"{c.what}: {'accepted' if c.accepted else 'refused'}"
+                                + (f" (typed {c.typed!r} by {c.operator})" if c.typed else "")
+                                for c in typed) or "no confirmation recorded"
+                risky.append(f"{s.step.title} — {STATE_LABELS.get(s.state, s.state)}; {how}")
+        for c in self.confirmations:
+            if c.what == "checkpoint override" and c.accepted:
+                risky.append(f"{self._by_id[c.step_id].step.title} — ran WITHOUT a verified "
+                             f"backup (override typed by {c.operator})")
+        fin = self.finished
+        return Summary(status=fin.status if fin else "unfinished",
+                       message=fin.message if fin else "", done=done, failed=failed,
+                       skipped=skipped, not_reached=not_reached,
+                       checkpoints=list(self.checkpoints), risky=risky,
+                       duration=fin.duration if fin else 0.0)
+
+
+def fmt_duration(seconds: float) -> str:
+    if seconds < 10:
+        return f"{seconds:.1f}s"
+    if seconds < 60:
+        return f"{seconds:.0f}s"
+    m, s = divmod(int(seconds), 60)
+    if m < 60:
+        return f"{m}m {s:02d}s"
+    h, m = divmod(m, 60)
+    return f"{h}h {m:02d}m"

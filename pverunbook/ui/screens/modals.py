@@ -1,0 +1,302 @@
+"""Modal questions the engine (through the TUI decider) and the run screen ask the operator.
+
+Every modal has a safe way out (Escape), and none confirms anything on Enter alone: typed
+confirmations need the exact text, and choices are explicit buttons or keys.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.events import Key
+from textual.screen import ModalScreen
+from textual.widgets import Button, Input, Label, Markdown, OptionList, Static
+from textual.widgets.option_list import Option
+
+from pverunbook.engine.decisions import (
+    OVERRIDE_PHRASE,
+    Answer,
+    CheckpointChoice,
+    CheckpointFailure,
+    ConfirmRequest,
+)
+
+
+class ConfirmModal(ModalScreen[str | None]):
+    """Type the cluster (or node) name to run a destructive step; Escape cancels."""
+
+    BINDINGS = [Binding("escape", "cancel", "Cancel", id="modal.cancel",
+                        tooltip="Do not run this step")]
+
+    def __init__(self, request: ConfirmRequest, no_backup_reason: str = "") -> None:
+        super().__init__(classes="modal confirm-modal")
+        self.request = request
+        self.no_backup_reason = no_backup_reason
+
+    def compose(self) -> ComposeResult:
+        r = self.request
+        step = r.step
+        kind = "the cluster name" if r.expected not in r.nodes else "the node name"
+        with Vertical(classes="dialog -danger", id="confirm-dialog"):
+            yield Label(f"⚠ {'Destructive step' if r.what == 'destructive' else 'Confirm'}: "
+                        f"{step.title}", classes="dialog-title")
+            yield Static(f"Changes [b]{', '.join(r.nodes) or 'no nodes'}[/b]. "
+                         "These commands will run:", classes="dialog-text")
+            changes = r.changes or "\n".join(step.commands) or "(no commands)"
+            yield Static(changes, classes="dialog-commands", markup=False)
+            if r.checkpoint_id:
+                yield Static(f"Checkpoint taken before this step: [b]{r.checkpoint_id}[/b] "
+                             "(restore from it if this goes wrong).", classes="dialog-text")
+            elif r.what == "destructive":
+                why = self.no_backup_reason or "none was possible"
+                yield Static(f"[b]No checkpoint[/b] for this step: {why}",
+                             classes="dialog-text -warn")
+            yield Label(f"Type {kind} [b]{r.expected}[/b] to go ahead (Escape cancels):",
+                        classes="dialog-text")
+            yield Input(id="confirm-input")
+            yield Static("", id="confirm-error", classes="dialog-error")
+            with Horizontal(classes="dialog-buttons"):
+                yield Button("Run it", variant="error", id="confirm-ok")
+                yield Button("Cancel", id="confirm-cancel")
+
+    def on_mount(self) -> None:
+        self.query_one("#confirm-error").display = False
+        self.query_one("#confirm-input", Input).focus()
+
+    def _refuse(self, message: str) -> None:
+        err = self.query_one("#confirm-error", Static)
+        err.update(message)
+        err.display = True
+
+    def _try(self) -> None:
+        typed = self.query_one("#confirm-input", Input).value
+        expected = self.request.expected
+        if not typed.strip():
+            self._refuse(f"Enter alone never confirms: type {expected!r}, or press Escape.")
+        elif typed.strip() != expected:
+            self._refuse(f"{typed.strip()!r} is not {expected!r}: nothing was run. Type "
+                         f"{expected!r} exactly, or press Escape.")
+        else:
+            self.dismiss(typed.strip())
+
+    @on(Input.Submitted, "#confirm-input")
+    def _submitted(self) -> None:
+        self._try()
+
+    @on(Button.Pressed, "#confirm-ok")
+    def _ok(self) -> None:
+        self._try()
+
+    @on(Button.Pressed, "#confirm-cancel")
+    def action_cancel(self) -> None:
+        self.dismiss(None)
+
+
+@dataclass(frozen=True)
+class Choice:
+    value: str
+    label: str
+    key: str
+    variant: str = "default"
+
+
+class ChoiceModal(ModalScreen[str]):
+    """A question with explicit choices (buttons, or their keys); Escape picks ``cancel``."""
+
+    BINDINGS = [Binding("escape", "cancel", "Cancel", id="modal.cancel", tooltip="Safe choice")]
+
+    def __init__(self, title: str, body: str, choices: list[Choice], cancel: str,
+                 *, danger: bool = False, markdown: bool = True) -> None:
+        super().__init__(classes="modal choice-modal")
+        self.title_text = title
+        self.body = body
+        self.choices = choices
+        self.cancel_value = cancel
+        self.danger = danger
+        self.markdown = markdown
+
+    def compose(self) -> ComposeResult:
+        with Vertical(classes="dialog" + (" -danger" if self.danger else ""),
+                      id="choice-dialog"):
+            yield Label(self.title_text, classes="dialog-title")
+            with VerticalScroll(classes="dialog-body"):
+                if self.markdown:
+                    yield Markdown(self.body)
+                else:
+                    yield Static(self.body, markup=False)
+            with Horizontal(classes="dialog-buttons"):
+                for c in self.choices:
+                    yield Button(f"{c.label} [{c.key}]", variant=c.variant,  # type: ignore[arg-type]
+                                 id=f"choice-{c.value}")
+
+    def on_key(self, event: Key) -> None:
+        for c in self.choices:
+            if event.key == c.key:
+                event.stop()
+                self.dismiss(c.value)
+                return
+
+    @on(Button.Pressed)
+    def _pressed(self, event: Button.Pressed) -> None:
+        event.stop()
+        bid = event.button.id or ""
+        if bid.startswith("choice-"):
+            self.dismiss(bid.removeprefix("choice-"))
+
+    def action_cancel(self) -> None:
+        self.dismiss(self.cancel_value)
+
+
+class TextPromptModal(ModalScreen[str | None]):
+    """Ask for a line of text (a skip reason): empty is refused, Escape cancels."""
+
+    BINDINGS = [Binding("escape", "cancel", "Cancel", id="modal.cancel", tooltip="Go back")]
+
+    def __init__(self, title: str, prompt: str, *, placeholder: str = "") -> None:
+        super().__init__(classes="modal prompt-modal")
+        self.title_text = title
+        self.prompt = prompt
+        self.placeholder = placeholder
+
+    def compose(self) -> ComposeResult:
+        with Vertical(classes="dialog", id="prompt-dialog"):
+            yield Label(self.title_text, classes="dialog-title")
+            yield Static(self.prompt, classes="dialog-text")
+            yield Input(placeholder=self.placeholder, id="prompt-input")
+            yield Static("", id="prompt-error", classes="dialog-error")
+
+    def on_mount(self) -> None:
+        self.query_one("#prompt-error").display = False
+        self.query_one("#prompt-input", Input).focus()
+
+    @on(Input.Submitted, "#prompt-input")
+    def _submitted(self, event: Input.Submitted) -> None:
+        if not event.value.strip():
+            err = self.query_one("#prompt-error", Static)
+            err.update("A reason is required (it goes into the journal).")
+            err.display = True
+            return
+        self.dismiss(event.value.strip())
+
+    def action_cancel(self) -> None:
+        self.dismiss(None)
+
+
+class JumpModal(ModalScreen[str | None]):
+    """Pick the step to continue from."""
+
+    BINDINGS = [Binding("escape", "cancel", "Cancel", id="modal.cancel", tooltip="Go back")]
+
+    def __init__(self, steps: list[tuple[str, str]], current: str | None = None) -> None:
+        super().__init__(classes="modal jump-modal")
+        self.steps = steps
+        self.current = current
+
+    def compose(self) -> ComposeResult:
+        with Vertical(classes="dialog", id="jump-dialog"):
+            yield Label("Jump to step", classes="dialog-title")
+            yield Static("The engine continues from the step you pick (Escape: stay).",
+                         classes="dialog-text")
+            yield OptionList(*[Option(f"{i + 1:>2}. {title}", id=sid)
+                               for i, (sid, title) in enumerate(self.steps)], id="jump-list")
+
+    def on_mount(self) -> None:
+        ol = self.query_one(OptionList)
+        ol.focus()
+        if self.current is not None:
+            ids = [sid for sid, _ in self.steps]
+            if self.current in ids:
+                ol.highlighted = ids.index(self.current)
+
+    @on(OptionList.OptionSelected)
+    def _selected(self, event: OptionList.OptionSelected) -> None:
+        self.dismiss(event.option.id)
+
+    def action_cancel(self) -> None:
+        self.dismiss(None)
+
+
+class CheckpointFailedModal(ModalScreen[Answer]):
+    """The backup before a destructive step failed: retry, abort, or override with the phrase."""
+
+    BINDINGS = [Binding("escape", "abort", "Abort", id="modal.cancel",
+                        tooltip="Stop before the destructive step")]
+
+    def __init__(self, failure: CheckpointFailure) -> None:
+        super().__init__(classes="modal checkpoint-modal")
+        self.failure = failure
+
+    def compose(self) -> ComposeResult:
+        f = self.failure
+        with Vertical(classes="dialog -danger", id="checkpoint-dialog"):
+            yield Label(f"✘ Checkpoint failed before: {f.step.title}", classes="dialog-title")
+            yield Static("The backup this destructive step needs could not be taken or "
+                         "verified:", classes="dialog-text")
+            yield Static("\n".join(f"• {p}" for p in f.problems) or "• (no details)",
+                         classes="dialog-commands", markup=False)
+            yield Static("Fix the cause and retry, or abort. Running without a verified "
+                         f"backup needs the exact phrase: [b]{OVERRIDE_PHRASE}[/b]",
+                         classes="dialog-text")
+            yield Input(placeholder="type the phrase to override", id="override-input")
+            yield Static("", id="override-error", classes="dialog-error")
+            with Horizontal(classes="dialog-buttons"):
+                yield Button("Retry", variant="primary", id="cp-retry")
+                yield Button("Abort", id="cp-abort")
+                yield Button("Override", variant="error", id="cp-override")
+
+    def on_mount(self) -> None:
+        self.query_one("#override-error").display = False
+        self.query_one("#cp-retry", Button).focus()
+
+    @on(Button.Pressed, "#cp-retry")
+    def _retry(self) -> None:
+        self.dismiss(Answer(CheckpointChoice.RETRY))
+
+    @on(Button.Pressed, "#cp-abort")
+    def action_abort(self) -> None:
+        self.dismiss(Answer(CheckpointChoice.ABORT))
+
+    @on(Button.Pressed, "#cp-override")
+    @on(Input.Submitted, "#override-input")
+    def _override(self) -> None:
+        typed = self.query_one("#override-input", Input).value
+        if typed.strip() != OVERRIDE_PHRASE:
+            err = self.query_one("#override-error", Static)
+            err.update(f"Not the phrase. Type exactly: {OVERRIDE_PHRASE}")
+            err.display = True
+            return
+        self.dismiss(Answer(CheckpointChoice.OVERRIDE, text=typed.strip(),
+                            reason="operator override in the TUI"))
+
+
+class ErrorModal(ModalScreen[None]):
+    """A clear error with what to do next; never a traceback."""
+
+    BINDINGS = [Binding("escape", "close", "Close", id="modal.cancel", tooltip="Close")]
+
+    def __init__(self, title: str, message: str, hint: str = "") -> None:
+        super().__init__(classes="modal error-modal")
+        self.title_text = title
+        self.message = message
+        self.hint = hint
+
+    def compose(self) -> ComposeResult:
+        with Vertical(classes="dialog -danger", id="error-dialog"):
+            yield Label(f"✘ {self.title_text}", classes="dialog-title")
+            yield Static(self.message, classes="dialog-text", markup=False)
+            if self.hint:
+                yield Static("What to do next:", classes="dialog-text -bold")
+                yield Static(self.hint, classes="dialog-text", markup=False)
+            with Horizontal(classes="dialog-buttons"):
+                yield Button("OK", variant="primary", id="error-ok")
+
+    def on_mount(self) -> None:
+        self.query_one("#error-ok", Button).focus()
+
+    @on(Button.Pressed, "#error-ok")
+    def action_close(self) -> None:
+        self.dismiss(None)

@@ -1,0 +1,202 @@
+"""The start screen: pick a runbook (built-in and --runbooks DIR), see the mode and targets."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from rich.text import Text
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.screen import Screen
+from textual.widgets import Footer, Input, OptionList, Static
+from textual.widgets.option_list import Option
+
+from pverunbook.runbook.catalog import Entry
+from pverunbook.session import Mode
+from pverunbook.ui.commands import PaletteCommand
+from pverunbook.ui.widgets.banner import AppHeader, describe_targets
+
+if TYPE_CHECKING:
+    from pverunbook.ui.app import RunbookApp
+
+MODE_EXPLAIN: dict[Mode, str] = {
+    Mode.LIVE: "[b red]LIVE[/]: commands run on the REAL nodes of {targets}. Destructive steps "
+               "ask you to type the cluster name first.",
+    Mode.DRY_RUN: "[b]DRY-RUN[/]: nothing is executed; every step shows what would run on "
+                  "{targets}.",
+    Mode.REHEARSAL: "[b]REHEARSAL[/]: commands run against a simulated cluster ({targets}). "
+                    "Safe to practise; hints and explanations are shown.",
+    Mode.LOCAL: "[b]LOCAL[/]: commands run on this machine ({targets}).",
+}
+
+
+def entry_matches(entry: Entry, query: str) -> bool:
+    q = query.strip().lower()
+    if not q:
+        return True
+    rb = entry.runbook
+    hay = [entry.path.name]
+    if rb is not None:
+        hay += [rb.id, rb.title, rb.summary, *rb.tags]
+    elif entry.error is not None:
+        hay.append(str(entry.error))
+    text = " ".join(hay).lower()
+    return all(word in text for word in q.split())
+
+
+class StartScreen(Screen[None]):
+    CSS_PATH = "start.tcss"
+    BINDINGS = [
+        Binding("slash", "focus_filter", "Filter", id="start.filter",
+                tooltip="Type to filter runbooks by title, id, tag or summary"),
+        Binding("escape", "clear_filter", "Clear filter", show=False, id="start.clear"),
+        Binding("q", "app.quit", "Quit", id="start.quit", tooltip="Leave pverunbook"),
+    ]
+
+    def __init__(self, entries: list[Entry]) -> None:
+        super().__init__(id="start")
+        self.entries = entries
+        self.shown: list[Entry] = []
+
+    @property
+    def rb_app(self) -> RunbookApp:
+        return self.app  # type: ignore[return-value]
+
+    def compose(self) -> ComposeResult:
+        app = self.rb_app
+        yield AppHeader(app.mode, app.session.cluster, "pverunbook · choose a runbook")
+        with Vertical(id="start-main"):
+            yield Static("", id="start-mode")
+            yield Input(placeholder="Filter runbooks (title, id, tag)…  / to focus",
+                        id="filter")
+            with Horizontal(id="start-body"):
+                yield OptionList(id="runbook-list")
+                with VerticalScroll(id="runbook-detail"):
+                    yield Static("", id="runbook-info")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.refresh_targets()
+        self._fill("")
+        self.query_one("#runbook-list", OptionList).focus()
+
+    def refresh_targets(self) -> None:
+        app = self.rb_app
+        targets = describe_targets(app.mode, app.session.cluster)
+        text = MODE_EXPLAIN[app.mode].format(targets=targets)
+        if app.session_error:
+            text += f"\n[b red]Not connected:[/] {app.session_error}"
+        self.query_one("#start-mode", Static).update(text)
+        self.query_one("#start-mode").set_class(app.mode is Mode.LIVE, "-live")
+        self.query(AppHeader).first().set_cluster(app.session.cluster)
+
+    def _fill(self, query: str) -> None:
+        ol = self.query_one("#runbook-list", OptionList)
+        ol.clear_options()
+        self.shown = [e for e in self.entries if entry_matches(e, query)]
+        for i, e in enumerate(self.shown):
+            if i:
+                ol.add_option(None)
+            ol.add_option(Option(self._label(e), id=str(i)))
+        if self.shown:
+            ol.highlighted = 0
+            self._detail(self.shown[0])
+        else:
+            msg = "No runbook matches the filter." if self.entries else \
+                "No runbooks found. Add a directory with --runbooks DIR."
+            self.query_one("#runbook-info", Static).update(msg)
+
+    @staticmethod
+    def _label(e: Entry) -> Text:
+        text = Text()
+        if e.runbook is not None:
+            rb = e.runbook
+            text.append(rb.title, style="bold")
+            text.append(f"\n  {rb.id}", style="cyan")
+            if rb.tags:
+                text.append("  " + " ".join(f"#{t}" for t in rb.tags), style="magenta")
+            if any(s.destructive for s in rb.steps):
+                text.append("  ⚠ changes nodes", style="bold red")
+            if not e.builtin:
+                text.append(f"  ({e.path.parent})", style="dim")
+        else:
+            text.append(f"✘ {e.path.name}: invalid runbook", style="bold red")
+            first = str(e.error).splitlines()[0] if e.error else ""
+            text.append(f"\n  {first}", style="red")
+        return text
+
+    def _detail(self, e: Entry) -> None:
+        info = self.query_one("#runbook-info", Static)
+        if e.runbook is None:
+            info.update(Text(f"{e.path}\n\nThis runbook cannot be used:\n\n{e.error}",
+                             style="red"))
+            return
+        rb = e.runbook
+        t = Text()
+        t.append(rb.title + "\n", style="bold")
+        t.append(f"{rb.id} · version {rb.version} · {e.path}\n", style="dim")
+        if rb.tags:
+            t.append(" ".join(f"#{tag}" for tag in rb.tags) + "\n", style="magenta")
+        t.append("\n" + (rb.summary.strip() or "(no summary)") + "\n\n")
+        t.append(f"{len(rb.steps)} steps", style="bold")
+        destructive = [s for s in rb.steps if s.destructive]
+        if destructive:
+            t.append(f" · {len(destructive)} destructive (⚠)", style="bold red")
+        t.append("\n")
+        for i, s in enumerate(rb.steps, 1):
+            t.append(f"  {i:>2}. {s.title}")
+            if s.destructive:
+                t.append("  ⚠", style="bold red")
+            t.append("\n")
+        if rb.params:
+            t.append("\nParameters: ", style="bold")
+            t.append(", ".join(p.name for p in rb.params) + "\n")
+        t.append("\nEnter: start", style="dim")
+        info.update(t)
+
+    @on(Input.Changed, "#filter")
+    def _filter(self, event: Input.Changed) -> None:
+        self._fill(event.value)
+
+    @on(Input.Submitted, "#filter")
+    def _filter_done(self) -> None:
+        self.query_one("#runbook-list", OptionList).focus()
+
+    @on(OptionList.OptionHighlighted, "#runbook-list")
+    def _highlighted(self, event: OptionList.OptionHighlighted) -> None:
+        if event.option.id is not None:
+            self._detail(self.shown[int(event.option.id)])
+
+    @on(OptionList.OptionSelected, "#runbook-list")
+    def _selected(self, event: OptionList.OptionSelected) -> None:
+        if event.option.id is None:
+            return
+        e = self.shown[int(event.option.id)]
+        if e.runbook is None:
+            from pverunbook.ui.screens.modals import ErrorModal
+
+            self.app.push_screen(ErrorModal(
+                "This runbook is invalid", str(e.error),
+                "Fix the lines listed (file:line:col) and restart, or pick another runbook."))
+            return
+        self.rb_app.choose_runbook(e.runbook)
+
+    def action_focus_filter(self) -> None:
+        self.query_one("#filter", Input).focus()
+
+    def action_clear_filter(self) -> None:
+        f = self.query_one("#filter", Input)
+        f.value = ""
+        self.query_one("#runbook-list", OptionList).focus()
+
+    def palette_commands(self) -> list[PaletteCommand]:
+        cmds: list[PaletteCommand] = [("Filter runbooks", "Focus the filter box",
+                                       self.action_focus_filter)]
+        for e in self.shown:
+            if e.runbook is not None:
+                rb = e.runbook
+                cmds.append((f"Start: {rb.title}", rb.summary.strip()[:80] or rb.id,
+                             lambda rb=rb: self.rb_app.choose_runbook(rb)))  # type: ignore[misc]
+        return cmds

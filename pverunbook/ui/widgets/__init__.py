@@ -1,0 +1,1 @@
+"""Widgets of the pverunbook TUI; they render state and post messages, nothing more."""

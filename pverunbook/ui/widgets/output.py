@@ -1,0 +1,114 @@
+"""One live output pane per node: a capped ``Log`` that follows the tail only at the bottom."""
+
+from __future__ import annotations
+
+from textual.app import ComposeResult
+from textual.containers import Vertical
+from textual.message import Message
+from textual.reactive import reactive
+from textual.widgets import Log, Static
+
+from pverunbook.ui.model import NodeResult, fmt_duration
+
+#: Lines kept per pane; older ones are dropped (the journal has the full transcript).
+PANE_MAX_LINES = 2000
+
+
+class OutputLog(Log):
+    """A ``Log`` that counts lines written while the operator looks elsewhere."""
+
+    new_lines: reactive[int] = reactive(0)
+    follow: reactive[bool] = reactive(True)
+
+    class NewLines(Message):
+        def __init__(self, log: OutputLog, count: int) -> None:
+            super().__init__()
+            self.log = log
+            self.count = count
+
+    def __init__(self, **kwargs: object) -> None:
+        super().__init__(max_lines=PANE_MAX_LINES, auto_scroll=True, **kwargs)  # type: ignore[arg-type]
+
+    def add_lines(self, lines: list[str]) -> None:
+        at_end = self.is_vertical_scroll_end
+        following = self.follow and at_end
+        self.write_lines(lines, scroll_end=following)
+        if not following:
+            self.new_lines += len(lines)
+
+    def watch_follow(self, follow: bool) -> None:
+        self.auto_scroll = follow
+        if follow:
+            self.scroll_end(animate=False, immediate=True, x_axis=False)
+            self.new_lines = 0
+
+    def watch_scroll_y(self, old_value: float, new_value: float) -> None:
+        super().watch_scroll_y(old_value, new_value)
+        if self.follow and self.new_lines and self.is_vertical_scroll_end:
+            self.new_lines = 0
+
+    def watch_new_lines(self, count: int) -> None:
+        self.post_message(self.NewLines(self, count))
+
+    def reset(self) -> None:
+        self.clear()
+        self.new_lines = 0
+
+
+class NodePane(Vertical):
+    """Node name and result on top, output below, "+N new lines" when not following."""
+
+    def __init__(self, node: str) -> None:
+        super().__init__(classes="node-pane")
+        self.node = node
+        self.border_title = node
+
+    def compose(self) -> ComposeResult:
+        yield Static(f"{self.node}  · waiting", classes="pane-status")
+        yield OutputLog(classes="pane-log")
+        yield Static("", classes="pane-more")
+
+    @property
+    def log_widget(self) -> OutputLog:
+        return self.query_one(OutputLog)
+
+    def start_step(self, title: str) -> None:
+        self.log_widget.reset()
+        self.remove_class("-ok", "-bad")
+        self.query_one(".pane-status", Static).update(f"{self.node}  · {title}")
+
+    def add_lines(self, lines: list[str]) -> None:
+        self.log_widget.add_lines(lines)
+
+    def set_follow(self, follow: bool) -> None:
+        self.log_widget.follow = follow
+        self._more()
+
+    def show_result(self, result: NodeResult) -> None:
+        status = self.query_one(".pane-status", Static)
+        if result.status == "running":
+            cmd = result.commands[-1] if result.commands else ""
+            status.update(f"▶ running: {cmd}")
+            self.set_class(False, "-ok", "-bad")
+        elif result.done:
+            ok = result.status in ("ok", "planned")
+            glyph = "✔" if ok else "✘"
+            when = f" · {fmt_duration(result.duration)}" if result.status != "planned" else ""
+            status.update(f"{glyph} {result.outcome}{when}")
+            self.set_class(ok, "-ok")
+            self.set_class(not ok, "-bad")
+
+    def on_output_log_new_lines(self, message: OutputLog.NewLines) -> None:
+        message.stop()
+        self._more()
+
+    def _more(self) -> None:
+        log = self.log_widget
+        more = self.query_one(".pane-more", Static)
+        parts = []
+        if log.new_lines:
+            parts.append(f"+{log.new_lines} new lines")
+        if not log.follow:
+            parts.append("follow off (f)")
+        more.update(" ↓ " + " · ".join(parts) if parts else "")
+        more.display = bool(parts)

@@ -1,0 +1,114 @@
+"""A form for runbook parameters: defaults filled in, inline validation, secrets masked."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from textual import on
+from textual.app import ComposeResult
+from textual.containers import Vertical, VerticalScroll
+from textual.message import Message
+from textual.widgets import Input, Label, Select, Static, Switch
+
+from pverunbook.runbook.model import Param, ParamType
+from pverunbook.runbook.params import ParamValueError, parse_value
+
+
+def _initial(param: Param, given: Mapping[str, Any]) -> str:
+    if param.name in given and given[param.name] is not None:
+        v = given[param.name]
+        return ("true" if v else "false") if isinstance(v, bool) else str(v)
+    if param.default is None:
+        return ""
+    if isinstance(param.default, bool):
+        return "true" if param.default else "false"
+    return str(param.default)
+
+
+class ParamForm(VerticalScroll):
+    """One row per parameter. ``values()`` gives text for ``parse_value``; ``errors()`` checks."""
+
+    class Validity(Message):
+        def __init__(self, form: ParamForm, ok: bool) -> None:
+            super().__init__()
+            self.form = form
+            self.ok = ok
+
+    def __init__(self, params: list[Param] | tuple[Param, ...],
+                 given: Mapping[str, Any] | None = None, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.params = list(params)
+        self.given = dict(given or {})
+
+    def compose(self) -> ComposeResult:
+        for p in self.params:
+            with Vertical(classes="param-row", id=f"row-{p.name}"):
+                kind = p.type.value
+                if p.type is ParamType.INT and (p.min is not None or p.max is not None):
+                    kind += f" {p.min if p.min is not None else ''}…" \
+                            f"{p.max if p.max is not None else ''}"
+                secret = " · secret (masked, never journaled)" if p.secret else ""
+                yield Label(f"{p.prompt}  [dim]({p.name}: {kind}{secret})[/dim]",
+                            classes="param-label")
+                if p.help:
+                    yield Static(p.help, classes="param-help")
+                value = _initial(p, self.given)
+                if p.type is ParamType.CHOICE:
+                    yield Select([(c, c) for c in p.choices], value=value or Select.NULL,
+                                 id=f"param-{p.name}", allow_blank=not value)
+                elif p.type is ParamType.BOOL:
+                    yield Switch(value=value == "true", id=f"param-{p.name}")
+                else:
+                    yield Input(value=value, password=p.secret, id=f"param-{p.name}",
+                                placeholder="required" if p.default is None else "")
+                yield Static("", classes="param-error", id=f"err-{p.name}")
+
+    def on_mount(self) -> None:
+        self.check()
+
+    def values(self) -> dict[str, str]:
+        out: dict[str, str] = {}
+        for p in self.params:
+            w = self.query_one(f"#param-{p.name}")
+            if isinstance(w, Switch):
+                out[p.name] = "true" if w.value else "false"
+            elif isinstance(w, Select):
+                out[p.name] = "" if w.value is Select.NULL else str(w.value)
+            elif isinstance(w, Input):
+                out[p.name] = w.value
+        return out
+
+    def errors(self) -> dict[str, str]:
+        errs: dict[str, str] = {}
+        values = self.values()
+        for p in self.params:
+            text = values[p.name]
+            if text == "" and p.type is not ParamType.STR:
+                errs[p.name] = "a value is required"
+                continue
+            if text == "" and p.default is None:
+                errs[p.name] = "a value is required"
+                continue
+            try:
+                parse_value(p, text)
+            except ParamValueError as exc:
+                errs[p.name] = str(exc)
+        return errs
+
+    def check(self) -> bool:
+        errs = self.errors()
+        for p in self.params:
+            msg = errs.get(p.name, "")
+            err = self.query_one(f"#err-{p.name}", Static)
+            err.update(f"✘ {msg}" if msg else "")
+            err.display = bool(msg)
+            self.query_one(f"#row-{p.name}").set_class(bool(msg), "-invalid")
+        self.post_message(self.Validity(self, not errs))
+        return not errs
+
+    @on(Input.Changed)
+    @on(Select.Changed)
+    @on(Switch.Changed)
+    def _changed(self) -> None:
+        self.check()

@@ -1,0 +1,45 @@
+"""The step list: every step with its state and a marker on destructive ones."""
+
+from __future__ import annotations
+
+from rich.table import Table
+from rich.text import Text
+from textual.widgets import Static
+
+from pverunbook.ui.model import STATE_GLYPHS, STATE_LABELS, RunState
+
+STATE_STYLES: dict[str, str] = {
+    "pending": "dim", "next": "bold", "running": "bold cyan", "needs_you": "bold yellow",
+    "ok": "green", "planned": "blue", "failed": "bold red", "skipped": "dim italic",
+    "timed_out": "bold red", "cancelled": "red", "connection_lost": "bold red",
+    "blocked": "bold red", "declined": "yellow", "aborted": "red", "unknown": "bold magenta",
+}
+
+
+class StepList(Static):
+    """Rendered from :class:`RunState`; not focusable, so Enter always means "next"."""
+
+    can_focus = False
+
+    def show(self, state: RunState) -> None:
+        table = Table.grid(expand=True, padding=(0, 1))
+        table.add_column(width=1)
+        table.add_column(width=2, justify="right")
+        table.add_column(ratio=1, no_wrap=True, overflow="ellipsis")
+        table.add_column(width=1)
+        table.add_column(width=10, no_wrap=True)
+        for sv in state.steps:
+            st = sv.state
+            if state.waiting_index == sv.index and st == "pending":
+                st = "next"
+            style = STATE_STYLES.get(st, "")
+            current = sv.id == state.current or state.waiting_index == sv.index
+            title = Text(sv.step.title, style="bold" if current else "")
+            mark = Text("⚠", style="bold red") if sv.step.destructive else Text(" ")
+            label = STATE_LABELS.get(st, st)
+            if sv.attempt > 1:
+                label += f" ×{sv.attempt}"
+            table.add_row(Text(STATE_GLYPHS.get(st, "?"), style=style),
+                          Text(str(sv.index + 1), style="dim"), title, mark,
+                          Text(label, style=style))
+        self.update(table)

@@ -1,0 +1,101 @@
+"""Snapshot tests (pytest-textual-snapshot) at 140×40: review SVG diffs before updating."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+from textual.pilot import Pilot
+
+from pverunbook.ui.app import RunbookApp
+from pverunbook.ui.screens.modals import ConfirmModal
+from pverunbook.ui.screens.run import RunScreen
+from pverunbook.ui.screens.start import StartScreen
+from pverunbook.ui.screens.summary import SummaryScreen
+from tests.ui.conftest import ScriptTransport, to_run_screen, until
+
+Build = Callable[..., RunbookApp]
+SIZE = (140, 40)
+
+
+def test_start_screen(snap_compare: Callable[..., bool], build_app: Build) -> None:
+    app = build_app()
+
+    async def run_before(pilot: Pilot) -> None:
+        await until(pilot, lambda: isinstance(app.screen, StartScreen), "start")
+        await pilot.pause()
+
+    assert snap_compare(app, terminal_size=SIZE, run_before=run_before)
+
+
+def test_parameters_screen(snap_compare: Callable[..., bool], build_app: Build,
+                           runbook_dir: Path) -> None:
+    app = build_app(runbook=runbook_dir / "ui-test.toml", params={"token": "500"})
+
+    async def run_before(pilot: Pilot) -> None:
+        await pilot.pause()
+        await pilot.pause()
+
+    assert snap_compare(app, terminal_size=SIZE, run_before=run_before)
+
+
+def test_run_screen_mid_step(snap_compare: Callable[..., bool], build_app: Build,
+                             runbook_dir: Path) -> None:
+    transport = ScriptTransport(hold=("ping",))
+    app = build_app(transport, runbook=runbook_dir / "ui-test.toml")
+
+    async def run_before(pilot: Pilot) -> None:
+        await to_run_screen(pilot, app)
+        await pilot.press("n")
+        await until(pilot, lambda: transport.streaming.is_set(), "streaming")
+        screen = app.screen
+        assert isinstance(screen, RunScreen)
+        await until(pilot, lambda: len(screen.state.step("ping").lines("pve001")) >= 4,
+                    "output in the panes")
+        await pilot.pause(0.6)  # the comparison refreshes twice a second
+        await pilot.pause()
+
+    assert snap_compare(app, terminal_size=SIZE, run_before=run_before)
+
+
+def test_confirmation_modal(snap_compare: Callable[..., bool], build_app: Build,
+                            runbook_dir: Path) -> None:
+    app = build_app(runbook=runbook_dir / "ui-test.toml")
+
+    async def run_before(pilot: Pilot) -> None:
+        await to_run_screen(pilot, app)
+        for _ in range(3):
+            await until(pilot, lambda: isinstance(app.screen, ConfirmModal)
+                        or app.screen.decider.is_waiting, "next")  # type: ignore[attr-defined]
+            if isinstance(app.screen, ConfirmModal):
+                break
+            await pilot.press("n")
+        await until(pilot, lambda: isinstance(app.screen, ConfirmModal), "confirm")
+        await pilot.press(*"nyk", "enter")
+        app.clear_notifications()
+        await pilot.pause()
+
+    assert snap_compare(app, terminal_size=SIZE, run_before=run_before)
+
+
+def test_summary_screen(snap_compare: Callable[..., bool], build_app: Build,
+                        runbook_dir: Path) -> None:
+    app = build_app(runbook=runbook_dir / "ui-test.toml")
+
+    async def run_before(pilot: Pilot) -> None:
+        await to_run_screen(pilot, app)
+        await pilot.press("s", *"already checked by hand", "enter")
+        for _ in range(2):
+            await until(pilot, lambda: isinstance(app.screen, ConfirmModal)
+                        or app.screen.decider.is_waiting, "next")  # type: ignore[attr-defined]
+            if isinstance(app.screen, ConfirmModal):
+                break
+            await pilot.press("n")
+        await until(pilot, lambda: isinstance(app.screen, ConfirmModal), "confirm")
+        await pilot.press(*"nyc", "enter")
+        await until(pilot, lambda: isinstance(app.screen, SummaryScreen), "summary")
+        await app.workers.wait_for_complete()
+        app.clear_notifications()
+        await pilot.pause()
+
+    assert snap_compare(app, terminal_size=SIZE, run_before=run_before)
