@@ -98,6 +98,19 @@ class Campaign:
         return self.marker.read_text().split() if self.marker.exists() else []
 
 
+def wait_for_orphans(directory: Path, limit: float = 10.0) -> None:
+    """A SIGKILLed pverunbook cannot stop the local shell it had just started (its own session,
+    by design, so timeouts can kill the whole group); let such an orphan finish before the next
+    run reads the marker file, or its late write would look like a re-run."""
+    end = time.monotonic() + limit
+    while time.monotonic() < end:
+        found = subprocess.run(["pgrep", "-f", str(directory)], capture_output=True, text=True)
+        if not found.stdout.strip():
+            return
+        time.sleep(0.05)
+    raise AssertionError(f"processes for {directory} still running after {limit}s")
+
+
 def run_to_end(proc: subprocess.Popen[bytes], timeout: float = 30.0) -> int:
     try:
         return proc.wait(timeout=timeout)
@@ -146,6 +159,7 @@ def test_sigkill_and_resume_never_lose_lines_or_rerun_silently(tmp_path: Path) -
                 proc.send_signal(signal.SIGKILL)
                 proc.wait()
                 kills += 1
+                wait_for_orphans(c.dir)
             if unknown:
                 os.close(master)
             c.check_journal()
