@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 
 from pverunbook.pve import outputs as pve_outputs
 
-_KV = re.compile(r"^\s*([A-Za-z][\w .-]{0,40}?)\s*[:=]\s*(\S.*?)\s*$")
+_KV = re.compile(r"^\s*([A-Za-z][\w .()/-]{0,40}?)\s*[:=]\s*(\S.*?)\s*$")
 _RTT = re.compile(r"\btime[=<]\s*([\d.]+)\s*ms\b")
 
 

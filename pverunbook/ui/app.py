@@ -46,6 +46,8 @@ class RunbookApp(App[int]):
         self.owns_session = owns_session
         self.session_error = ""
         self.entries: list[Entry] = []
+        #: Set to show exactly these runbooks instead of discovering them (demo, screenshots).
+        self.catalog: list[Entry] | None = None
 
     @property
     def mode(self) -> Mode:
@@ -55,7 +57,8 @@ class RunbookApp(App[int]):
     async def on_mount(self) -> None:
         from pverunbook.ui.screens.start import StartScreen
 
-        self.entries = discover(self.runbook_dirs)
+        self.entries = self.catalog if self.catalog is not None else \
+            discover(self.runbook_dirs)
         await self.push_screen(StartScreen(self.entries))
         if self.session.cluster is None or self.session.transport is None:
             self.start_session()

@@ -190,8 +190,10 @@ def build_app(runbook_dir: Path) -> Callable[..., RunbookApp]:
     def build(transport: Transport | None = None, *, mode: Mode = Mode.REHEARSAL,
               runbook: Path | None = None, params: dict[str, str] | None = None) -> RunbookApp:
         session = make_session(transport or ScriptTransport(), mode)
-        return make_app(session.config, runbook_dirs=[runbook_dir], runbook=runbook,
-                        params=params, session=session)
+        app = make_app(session.config, runbook_dirs=[runbook_dir], runbook=runbook,
+                       params=params, session=session)
+        app.animation_level = "none"
+        return app
 
     return build
 

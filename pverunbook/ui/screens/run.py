@@ -315,7 +315,8 @@ class RunScreen(Screen[None]):
     def _finding(self, message: m.FindingReported) -> None:
         self.state.apply(message.event)
         self.query_one(FindingsView).show(self.state.findings, self._titles())
-        self.query_one("#findings-scroll", VerticalScroll).scroll_end(animate=False)
+        scroll = self.query_one("#findings-scroll", VerticalScroll)
+        self.call_after_refresh(scroll.scroll_end, animate=False)
 
     @on(m.CheckpointTaken)
     def _checkpoint(self, message: m.CheckpointTaken) -> None:

@@ -54,7 +54,7 @@ def render_summary(s: model.Summary, journal: Path | None) -> Text:
         section("Not reached", s.not_reached, "dim")
     if journal is not None:
         t.append(f"Journal: {journal}\n", style="dim")
-        t.append("`pverunbook report` turns it into an incident report.\n", style="dim")
+        t.append("Every event, confirmation and skip reason is in it (o shows it).\n", style="dim")
     return t
 
 

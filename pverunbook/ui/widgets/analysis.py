@@ -122,7 +122,7 @@ class NetPlot(VerticalScroll):
                     t.append(f"  avg {hop.avg_ms:.1f} ms")
                 if hop is not nn.hops[-1] and hop.loss_pct > 0 and nn.hops[-1].loss_pct < \
                         hop.loss_pct:
-                    t.append("  (not carried to the destination: ICMP rate-limit)", style="dim")
+                    t.append("  (router ICMP rate-limit, not loss)", style="dim")
                 yield Static(t, classes="plot-hop")
 
     def show(self, outputs: Mapping[str, Sequence[str]]) -> None:
