@@ -130,7 +130,7 @@ class ChoiceModal(ModalScreen[str]):
                     yield Static(self.body, markup=False)
             with Horizontal(classes="dialog-buttons"):
                 for c in self.choices:
-                    yield Button(f"{c.label} [{c.key}]", variant=c.variant,  # type: ignore[arg-type]
+                    yield Button(f"{c.label} ({c.key})", variant=c.variant,  # type: ignore[arg-type]
                                  id=f"choice-{c.value}")
 
     def on_key(self, event: Key) -> None:
