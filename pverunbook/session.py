@@ -93,7 +93,7 @@ class Session:
 
     def engine(self, runbook: Runbook, decider: Decider, params: Mapping[str, Any], *,
                run_id: str | None = None, resume: ResumeInfo | None = None,
-               journal_path: Path | None = None) -> Engine:
+               journal_path: Path | None = None, operator: str | None = None) -> Engine:
         """An engine for ``runbook`` with its journal, checkpoints and guards attached."""
         assert self.cluster is not None and self.transport is not None, "call start() first"
         rid = run_id or new_run_id()
@@ -113,7 +113,7 @@ class Session:
             guards = ProxmoxGuards()
         engine = Engine(runbook, self.cluster, self.transport, decider, params=params,
                         run_id=rid, local_transport=self.local, checkpointer=checkpointer,
-                        guards=guards, resume=resume)
+                        guards=guards, resume=resume, operator=operator)
         engine.subscribe(journal)
         engine.flushers.append(journal.flush)
         engine.journal_path = path

@@ -396,8 +396,7 @@ class Engine:
                 expected=expected, nodes=tuple(n.name for n in nodes),
                 checkpoint_id=checkpoint_id,
                 changes="\n".join(f"{n.name}: {c}" for n in nodes
-                                  for c in render_commands(step, n, self.cluster, self.params,
-                                                           self.run_id)))
+                                  for c in self._planned(step, n)))
             self.emit(ev.ConfirmationRequested(step_id=step.id, what="destructive",
                                                prompt=request.prompt, expected=expected,
                                                nodes=request.nodes, checkpoint_id=checkpoint_id))
@@ -437,6 +436,15 @@ class Engine:
         # Verdicts explain failures too: a failed expectation is when the operator needs them most.
         self._verdicts(step, [o for o in outcomes if o.complete])
         return status, "; ".join(bad)
+
+    def _planned(self, step: Step, node: Node) -> list[str]:
+        """What will run on ``node``: rendered commands, or the action with its arguments."""
+        if step.kind is StepKind.ACTION:
+            from pverunbook.engine.actions import ACTIONS, render_args
+
+            return [ACTIONS[step.action or ""].describe(render_args(step.args,
+                                                                   self.values_for(node)))]
+        return render_commands(step, node, self.cluster, self.params, self.run_id)
 
     async def _input(self, step: Step) -> tuple[str, str]:
         params = [self.runbook.param(n) for n in step.params]

@@ -297,11 +297,11 @@ class DemoSession(Session):
 
     def engine(self, runbook: Runbook, decider: Decider, params: Mapping[str, Any], *,
                run_id: str | None = None, resume: ResumeInfo | None = None,
-               journal_path: Path | None = None) -> Engine:
+               journal_path: Path | None = None, operator: str | None = None) -> Engine:
         engine = super().engine(runbook, decider, params, run_id=run_id or "demo-run",
-                                resume=resume, journal_path=journal_path)
+                                resume=resume, journal_path=journal_path,
+                                operator=operator or "operator")
         engine.checkpointer = DemoCheckpointer()
-        engine.operator = "operator"
         return engine
 
 
