@@ -1,4 +1,4 @@
-"""A real OpenSSH sshd on 127.0.0.1 for transport tests (recipe: /work/shared/testing.md).
+"""A real OpenSSH sshd on 127.0.0.1 for transport tests (recipe: ../shared/testing.md).
 
 Runs as root with its own config, host key and log; logins go to a dedicated user whose shell is
 /bin/sh (root's ``.bashrc`` would cost ~150 ms per command). Everything it starts is stopped in
