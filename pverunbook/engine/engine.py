@@ -382,50 +382,23 @@ class Engine:
                 if failed:
                     return "blocked", "; ".join(r.message for r in failed)
 
-        checkpoint_id = ""
         if step.destructive:
             outcome = await self._checkpoint(step, nodes)
             if outcome is None:
                 return "blocked", "checkpoint failed and the operator aborted"
-            checkpoint_id = outcome
             expected = confirm_expected(step, self.cluster, nodes) or self.cluster.name
             what = ", ".join(n.name for n in nodes)
-            request = ConfirmRequest(
-                step=step, what="destructive",
-                prompt=f"'{step.title}' changes {what}. Type {expected!r} to go ahead.",
-                expected=expected, nodes=tuple(n.name for n in nodes),
-                checkpoint_id=checkpoint_id,
-                changes="\n".join(f"{n.name}: {c}" for n in nodes
-                                  for c in self._planned(step, n)))
-            self.emit(ev.ConfirmationRequested(step_id=step.id, what="destructive",
-                                               prompt=request.prompt, expected=expected,
-                                               nodes=request.nodes, checkpoint_id=checkpoint_id))
-            if not self.dry_run:
-                await self.durable()
-                typed = await self.decider.confirm(request)
-                accepted = typed is not None and typed.strip() == expected
-                self.emit(ev.ConfirmationGiven(step_id=step.id, what="destructive",
-                                               accepted=accepted, typed=typed or "",
-                                               operator=self.operator))
-                await self.durable()
-                if not accepted:
-                    got = "nothing" if typed is None else repr(typed)
-                    return "declined", f"confirmation refused: expected {expected!r}, got {got}"
-        elif step.confirm is not None and not self.dry_run:
+            refused = await self._confirm(
+                step, nodes, "destructive", expected, checkpoint_id=outcome,
+                prompt=f"'{step.title}' changes {what}. Type {expected!r} to go ahead.")
+            if refused:
+                return "declined", refused
+        elif step.confirm is not None:
             expected = confirm_expected(step, self.cluster, nodes) or "yes"
-            request = ConfirmRequest(step=step, what="confirm",
-                                     prompt=f"Type {expected!r} to run '{step.title}'.",
-                                     expected=expected, nodes=tuple(n.name for n in nodes))
-            self.emit(ev.ConfirmationRequested(step_id=step.id, what="confirm",
-                                               prompt=request.prompt, expected=expected,
-                                               nodes=request.nodes))
-            typed = await self.decider.confirm(request)
-            accepted = typed is not None and typed.strip() == expected
-            self.emit(ev.ConfirmationGiven(step_id=step.id, what="confirm", accepted=accepted,
-                                           typed=typed or "", operator=self.operator))
-            await self.durable()
-            if not accepted:
-                return "declined", f"confirmation refused: expected {expected!r}"
+            refused = await self._confirm(step, nodes, "confirm", expected,
+                                          prompt=f"Type {expected!r} to run '{step.title}'.")
+            if refused:
+                return "declined", refused
 
         outcomes = await self._fan_out(step, nodes)
         self.outputs[step.id] = {o.node: o for o in outcomes}
@@ -436,6 +409,31 @@ class Engine:
         # Verdicts explain failures too: a failed expectation is when the operator needs them most.
         self._verdicts(step, [o for o in outcomes if o.complete])
         return status, "; ".join(bad)
+
+    async def _confirm(self, step: Step, nodes: list[Node], what: str, expected: str, *,
+                       prompt: str, checkpoint_id: str = "") -> str:
+        """Ask for the typed text; returns why it was refused, or "" when accepted.
+
+        In a dry-run the request is shown (it is part of the plan) but nothing is asked."""
+        request = ConfirmRequest(
+            step=step, what=what, prompt=prompt, expected=expected,
+            nodes=tuple(n.name for n in nodes), checkpoint_id=checkpoint_id,
+            changes="\n".join(f"{n.name}: {c}" for n in nodes for c in self._planned(step, n)))
+        self.emit(ev.ConfirmationRequested(step_id=step.id, what=what, prompt=prompt,
+                                           expected=expected, nodes=request.nodes,
+                                           checkpoint_id=checkpoint_id))
+        if self.dry_run:
+            return ""
+        await self.durable()
+        typed = await self.decider.confirm(request)
+        accepted = typed is not None and typed.strip() == expected
+        self.emit(ev.ConfirmationGiven(step_id=step.id, what=what, accepted=accepted,
+                                       typed=typed or "", operator=self.operator))
+        await self.durable()
+        if accepted:
+            return ""
+        got = "nothing" if typed is None else repr(typed)
+        return f"confirmation refused: expected {expected!r}, got {got}"
 
     def _planned(self, step: Step, node: Node) -> list[str]:
         """What will run on ``node``: rendered commands, or the action with its arguments."""
