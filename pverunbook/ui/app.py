@@ -21,6 +21,7 @@ from pverunbook.runbook.model import Runbook
 from pverunbook.session import Mode, Session, SessionConfig
 from pverunbook.ui.commands import RunbookCommands
 from pverunbook.ui.errors import explain
+from pverunbook.ui.runs import ResumePlan
 from pverunbook.ui.screens.modals import ErrorModal
 from pverunbook.ui.widgets.banner import AppHeader
 
@@ -37,8 +38,10 @@ class RunbookApp(App[int]):
 
     def __init__(self, session: Session, *, runbook_dirs: list[Path] | None = None,
                  runbook: Path | None = None, params: Mapping[str, str] | None = None,
-                 owns_session: bool = True) -> None:
+                 owns_session: bool = True, resume: str | None = None) -> None:
         super().__init__()
+        #: A run id (or prefix, or journal path) to resume as soon as the session is up.
+        self.resume_target = resume
         self.session = session
         self.runbook_dirs = list(runbook_dirs or [])
         self.runbook_path = runbook
@@ -73,7 +76,10 @@ class RunbookApp(App[int]):
 
     def _after_session(self) -> None:
         self._refresh_screens()
-        if self.runbook_path is not None:
+        if self.resume_target is not None:
+            target, self.resume_target = self.resume_target, None
+            self.resume_run(target)
+        elif self.runbook_path is not None:
             path, self.runbook_path = self.runbook_path, None
             self._open_runbook_file(path)
 
@@ -118,7 +124,33 @@ class RunbookApp(App[int]):
         else:
             self.start_run(runbook, {})
 
-    def start_run(self, runbook: Runbook, values: Mapping[str, str]) -> None:
+    def resume_run(self, target: str | Path) -> None:
+        """Continue an interrupted run: its runbook, params (secrets asked again), run id and
+        journal; done steps stay done and the engine asks about a step of unknown outcome."""
+        from pverunbook.runbook.loader import RunbookError
+        from pverunbook.ui.runs import ResumeProblem, plan_resume
+        from pverunbook.ui.screens.params import ParamsScreen
+
+        try:
+            plan = plan_resume(target, self.mode.value, self.entries)
+        except ResumeProblem as exc:
+            self.push_screen(ErrorModal("This run cannot be resumed here", str(exc), exc.hint))
+            return
+        except (RunbookError, ValueError, OSError) as exc:
+            self.show_error(exc)
+            return
+        if plan.rehearsal:
+            self.notify("This rehearsal's simulated cluster was started afresh: what the "
+                        "earlier steps changed is not in it. Practise the resume, but expect "
+                        "different results.", title="Resuming a rehearsal",
+                        severity="warning", timeout=10)
+        if plan.secrets:
+            self.push_screen(ParamsScreen(plan.runbook, plan.given, resume=plan))
+        else:
+            self.start_run(plan.runbook, plan.given, resume=plan)
+
+    def start_run(self, runbook: Runbook, values: Mapping[str, Any], *,
+                  resume: ResumePlan | None = None) -> None:
         from pverunbook.runbook.params import ParamValueError, resolve
         from pverunbook.ui.screens.run import RunScreen
 
@@ -129,6 +161,14 @@ class RunbookApp(App[int]):
                 self.notify("Still connecting to the cluster; try again in a moment.",
                             title="Not ready")
             return
+        if resume is not None and resume.started.cluster \
+                and resume.started.cluster != self.session.cluster.name:
+            self.push_screen(ErrorModal(
+                "This run cannot be resumed here",
+                f"Run {resume.run_id} was against cluster '{resume.started.cluster}'; this "
+                f"session is connected to '{self.session.cluster.name}'.",
+                "Start pverunbook with that cluster's inventory (--cluster FILE) to resume it."))
+            return
         try:
             params, missing = resolve(runbook, dict(values))
         except ParamValueError as exc:
@@ -138,7 +178,7 @@ class RunbookApp(App[int]):
             self.notify(f"Missing values: {', '.join(missing)}", severity="error",
                         title="Parameters")
             return
-        self.push_screen(RunScreen(runbook, params))
+        self.push_screen(RunScreen(runbook, params, resume=resume))
 
     # -- app actions -------------------------------------------------------------------------
     def action_help(self) -> None:
@@ -165,9 +205,14 @@ class RunbookApp(App[int]):
 
 def make_app(config: SessionConfig, *, runbook_dirs: list[Path] | None = None,
              runbook: Path | None = None, params: dict[str, str] | None = None,
-             session: Session | None = None) -> RunbookApp:
-    """The app for ``config``; pass ``session`` (already started or not) to inject one."""
+             session: Session | None = None, resume: str | None = None) -> RunbookApp:
+    """The app for ``config``; pass ``session`` (already started or not) to inject one.
+
+    ``resume``: a run id (or a unique prefix of one, or a journal path) to continue as soon as
+    the session is connected, instead of starting on the runbook list (``runbook`` is then
+    ignored). The run must have been started in the session's mode.
+    """
     owns = session is None
     return RunbookApp(session if session is not None else Session(config),
                       runbook_dirs=runbook_dirs, runbook=runbook, params=params,
-                      owns_session=owns)
+                      owns_session=owns, resume=resume)

@@ -19,7 +19,7 @@ from pverunbook.engine.decisions import (
     StepDecision,
 )
 from pverunbook.runbook.model import Param, Step
-from pverunbook.ui.messages import AwaitingOperator
+from pverunbook.ui.messages import AwaitingOperator, UnknownOutcome
 from pverunbook.ui.screens.modals import (
     CheckpointFailedModal,
     Choice,
@@ -98,14 +98,39 @@ class TuiDecider:
         return await self.screen.app.push_screen_wait(CheckpointFailedModal(failure))
 
     async def unknown_outcome(self, step: Step) -> FailureChoice:
-        choice = await self.screen.app.push_screen_wait(ChoiceModal(
-            f"Outcome unknown: {step.title}",
-            f"**{step.title}** was running when the previous run stopped, so nobody knows "
-            "whether it finished. Check the nodes, then re-run it or skip it.",
-            [Choice("rerun", "Re-run", "r", "primary"), Choice("skip", "Skip", "s"),
-             Choice("abort", "Abort", "a", "error")],
-            cancel="abort", danger=True))
-        return FailureChoice(choice)
+        """A resumed run's step that was running when the last one died: re-run, skip (with a
+        reason, journaled as a note next to the engine's StepSkipped) or abort."""
+        from pverunbook.engine import events as ev
+        from pverunbook.ui.screens.modals import TextPromptModal
+
+        self.screen.post_message(UnknownOutcome(step.id))
+        while True:
+            choice = await self.screen.app.push_screen_wait(ChoiceModal(
+                f"Outcome unknown: {step.title}",
+                f"**{step.title}** was running when the previous run stopped, so nobody knows "
+                "whether it finished. Check the nodes, then re-run it or skip it.",
+                [Choice("rerun", "Re-run", "r", "primary"), Choice("skip", "Skip", "s"),
+                 Choice("abort", "Abort", "a", "error")],
+                cancel="abort", danger=True))
+            if choice == "rerun":
+                # The operator already said so: no second "next" before it runs.
+                self.auto_run = step.id
+            if choice != "skip":
+                return FailureChoice(choice)
+            reason = await self.screen.app.push_screen_wait(TextPromptModal(
+                f"Skip “{step.title}”?",
+                "Why is it safe to go on without re-running this step? The reason is written "
+                "to the journal and the incident report (Escape: back to the choice).",
+                placeholder="e.g. checked on the nodes: it had finished"))
+            if reason is None:
+                continue
+            engine = self.screen.engine
+            if engine is not None:
+                engine.emit(ev.Note(step_id=step.id,
+                                    text=f"operator skips '{step.id}' (outcome unknown after "
+                                         f"the previous run stopped): {reason}"))
+            self.screen.skip_reasons[step.id] = reason
+            return FailureChoice.SKIP
 
     async def connection_lost(self, node: str, step: Step) -> bool:
         choice = await self.screen.app.push_screen_wait(ChoiceModal(

@@ -107,6 +107,14 @@ class AwaitingOperator(Message):
         self.index = index
 
 
+class UnknownOutcome(Message):
+    """A resumed run asks what to do with the step whose outcome is unknown."""
+
+    def __init__(self, step_id: str) -> None:
+        super().__init__()
+        self.step_id = step_id
+
+
 class EventPump:
     """Engine subscriber → typed messages posted to ``post`` (a widget's ``post_message``)."""
 

@@ -250,6 +250,31 @@ class RunState:
         else:
             self.notes.append(e)
 
+    def restore(self, events: list[ev.Event], statuses: dict[str, str]) -> None:
+        """Before a resumed run: replay the earlier run's events, then take ``statuses`` (from
+        ``load_resume``) as the truth, so done steps show done and the step that was running
+        when it died shows "unknown". Nothing is current or waiting afterwards."""
+        for e in events:
+            if isinstance(e, ev.OutputChunk | ev.RunStarted | ev.RunFinished):
+                continue
+            step_id = getattr(e, "step_id", None)
+            if step_id and step_id not in self._by_id:
+                continue  # the runbook changed since: ignore steps it no longer has
+            self.apply(e)
+        for step_id, status in statuses.items():
+            sv = self._by_id.get(step_id)
+            if sv is not None:
+                sv.state = status if status in STATE_LABELS else "unknown"
+        for sv in self.steps:
+            if sv.state in ("running", "needs_you"):
+                sv.state = "unknown"
+            for r in sv.results.values():
+                if r.status in ("running", "waiting"):
+                    r.status = "unknown"
+        self.current = None
+        self.waiting_index = None
+        self.finished = None
+
     def _result(self, step_id: str, node: str) -> NodeResult:
         sv = self._by_id[step_id]
         return sv.results.setdefault(node, NodeResult(node))

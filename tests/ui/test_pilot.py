@@ -216,7 +216,7 @@ async def test_start_screen_filter_filters(build_app: Build) -> None:
         screen = app.screen
         assert isinstance(screen, StartScreen)
         assert [e.path.name for e in screen.shown] == ["broken.toml", "ui-test.toml"]
-        broken = str(screen.query_one(OptionList).get_option("0").prompt)
+        broken = str(screen.query_one("#runbook-list", OptionList).get_option("0").prompt)
         assert "broken.toml:" in broken and "destrutive" in broken
         await pilot.press("slash", *"network")
         assert [e.path.name for e in screen.shown] == ["ui-test.toml"]

@@ -19,6 +19,7 @@ from pverunbook.ui.widgets.params import ParamForm
 
 if TYPE_CHECKING:
     from pverunbook.ui.app import RunbookApp
+    from pverunbook.ui.runs import ResumePlan
 
 
 class ParamsScreen(Screen[None]):
@@ -29,10 +30,13 @@ class ParamsScreen(Screen[None]):
         Binding("escape", "back", "Back", id="params.back", tooltip="Back to the runbook list"),
     ]
 
-    def __init__(self, runbook: Runbook, given: Mapping[str, Any] | None = None) -> None:
+    def __init__(self, runbook: Runbook, given: Mapping[str, Any] | None = None, *,
+                 resume: ResumePlan | None = None) -> None:
         super().__init__(id="params")
         self.runbook = runbook
         self.given = dict(given or {})
+        #: Resuming a run: only its secrets are asked (the journal has the other values).
+        self.resume = resume
 
     @property
     def rb_app(self) -> RunbookApp:
@@ -41,14 +45,25 @@ class ParamsScreen(Screen[None]):
     def compose(self) -> ComposeResult:
         app = self.rb_app
         yield AppHeader(app.mode, app.session.cluster, f"{self.runbook.title} · parameters")
+        plan = self.resume
         with Vertical(id="params-main"):
             yield Label(self.runbook.title, id="params-title")
-            yield Static("Check the values below; problems show under each field. Secret "
-                         "values are masked here and never written to the journal.",
-                         id="params-intro")
-            yield ParamForm(self.runbook.params, self.given, id="param-form")
+            if plan is None:
+                yield Static("Check the values below; problems show under each field. Secret "
+                             "values are masked here and never written to the journal.",
+                             id="params-intro")
+                yield ParamForm(self.runbook.params, self.given, id="param-form")
+            else:
+                yield Static(f"Resuming run {plan.run_id}. The journal keeps every value "
+                             "except secrets: enter these again (masked, never journaled). "
+                             "The other values are the ones the run started with.",
+                             id="params-intro")
+                secrets = [p for p in self.runbook.params if p.name in plan.secrets]
+                yield ParamForm(secrets, {n: "" for n in plan.secrets},
+                                required=plan.secrets, id="param-form")
             with Horizontal(id="params-buttons"):
-                yield Button("Start run  (ctrl+s)", variant="success", id="params-start")
+                yield Button("Resume run  (ctrl+s)" if plan else "Start run  (ctrl+s)",
+                             variant="success", id="params-start")
                 yield Button("Back  (esc)", id="params-back")
         yield Footer()
 
@@ -61,6 +76,10 @@ class ParamsScreen(Screen[None]):
         if not form.check():
             self.notify("Some values are not valid yet; see the messages in red.",
                         severity="error", title="Parameters")
+            return
+        if self.resume is not None:
+            self.rb_app.start_run(self.runbook, {**self.resume.given, **form.values()},
+                                  resume=self.resume)
             return
         self.rb_app.start_run(self.runbook, form.values())
 

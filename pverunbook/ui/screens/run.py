@@ -34,6 +34,7 @@ from pverunbook.ui.widgets.steps import StepList
 
 if TYPE_CHECKING:
     from pverunbook.ui.app import RunbookApp
+    from pverunbook.ui.runs import ResumePlan
 
 
 class RunScreen(Screen[None]):
@@ -55,11 +56,16 @@ class RunScreen(Screen[None]):
                 tooltip="Leave (asks first while a command runs)"),
     ]
 
-    def __init__(self, runbook: Runbook, params: Mapping[str, Any]) -> None:
+    def __init__(self, runbook: Runbook, params: Mapping[str, Any], *,
+                 resume: ResumePlan | None = None) -> None:
         super().__init__(id="run")
         self.runbook = runbook
         self.params = dict(params)
         self.state = RunState(runbook)
+        #: Set when this screen continues an interrupted run (same run id and journal).
+        self.resume = resume
+        #: Operator's reasons for skipping a step whose outcome was unknown (by step id).
+        self.skip_reasons: dict[str, str] = {}
         self.decider = TuiDecider(self)
         self.engine: Engine | None = None
         self.follow = True
@@ -110,11 +116,29 @@ class RunScreen(Screen[None]):
 
     def on_mount(self) -> None:
         self._replan(self.params)
+        plan = self.resume
+        if plan is not None:
+            from pverunbook.ui.runs import replay_events
+
+            try:
+                self.state.restore(replay_events(plan.journal_path), plan.info.statuses)
+            except OSError as exc:
+                self.rb_app.show_error(exc)
         self.query_one(StepList).show(self.state)
-        self.query_one(FindingsView).show([], {})
-        self._status("Starting…")
+        self.query_one(FindingsView).show(self.state.findings, self._titles())
+        self._status("Resuming…" if plan is not None else "Starting…")
         try:
-            self.engine = self.rb_app.session.engine(self.runbook, self.decider, self.params)
+            if plan is not None:
+                self.engine = self.rb_app.session.engine(
+                    self.runbook, self.decider, self.params, run_id=plan.run_id,
+                    resume=plan.info, journal_path=plan.journal_path)
+                done = sum(1 for sv in self.state.steps if sv.state in ("ok", "planned",
+                                                                         "skipped"))
+                self._activity(f"resuming run {plan.run_id} from {plan.journal_path}: "
+                               f"{done} step(s) already done")
+            else:
+                self.engine = self.rb_app.session.engine(self.runbook, self.decider,
+                                                         self.params)
         except Exception as exc:  # journal unwritable, no session…
             self.rb_app.show_error(exc)
             self._status("Could not start the run (see the message).", bad=True)
@@ -252,6 +276,15 @@ class RunScreen(Screen[None]):
         self._status(f"{what}Next: step {sv.index + 1} “{sv.step.title}”. Press n (or Enter) "
                      "to run it · s skip · j jump · r re-run previous", waiting=True)
 
+    @on(m.UnknownOutcome)
+    def _unknown_outcome(self, message: m.UnknownOutcome) -> None:
+        sv = self.state.step(message.step_id)
+        sv.state = "unknown"
+        self.query_one(StepList).show(self.state)
+        self._show_detail(sv)
+        self._status(f"Outcome unknown: step {sv.index + 1} “{sv.step.title}” was running when "
+                     "the previous run stopped. Re-run it or skip it.", waiting=True)
+
     @on(m.StepStarted)
     def _step_started(self, message: m.StepStarted) -> None:
         e = message.event
@@ -308,8 +341,11 @@ class RunScreen(Screen[None]):
     def _step_skipped(self, message: m.StepSkipped) -> None:
         e = message.event
         self.state.apply(e)
+        why = self.skip_reasons.pop(e.step_id, "")
+        if why:
+            self.state.step(e.step_id).skip_reason = f"{why} ({e.reason})"
         self.query_one(StepList).show(self.state)
-        self._activity(f"step {e.step_id} skipped: {e.reason}")
+        self._activity(f"step {e.step_id} skipped: {e.reason}" + (f": {why}" if why else ""))
 
     @on(m.FindingReported)
     def _finding(self, message: m.FindingReported) -> None:

@@ -10,12 +10,13 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import Screen
-from textual.widgets import Footer, Input, OptionList, Static
+from textual.widgets import Footer, Input, Label, OptionList, Static
 from textual.widgets.option_list import Option
 
 from pverunbook.runbook.catalog import Entry
 from pverunbook.session import Mode
 from pverunbook.ui.commands import PaletteCommand
+from pverunbook.ui.runs import InterruptedRun, interrupted_runs
 from pverunbook.ui.widgets.banner import AppHeader, describe_targets
 
 if TYPE_CHECKING:
@@ -52,6 +53,8 @@ class StartScreen(Screen[None]):
         Binding("slash", "focus_filter", "Filter", id="start.filter",
                 tooltip="Type to filter runbooks by title, id, tag or summary"),
         Binding("escape", "clear_filter", "Clear filter", show=False, id="start.clear"),
+        Binding("r", "resume", "Resume", id="start.resume",
+                tooltip="Continue the highlighted interrupted run where it stopped"),
         Binding("q", "app.quit", "Quit", id="start.quit", tooltip="Leave pverunbook"),
     ]
 
@@ -59,6 +62,8 @@ class StartScreen(Screen[None]):
         super().__init__(id="start")
         self.entries = entries
         self.shown: list[Entry] = []
+        #: Unfinished runs in the state directory, newest first.
+        self.runs: list[InterruptedRun] = []
 
     @property
     def rb_app(self) -> RunbookApp:
@@ -69,6 +74,10 @@ class StartScreen(Screen[None]):
         yield AppHeader(app.mode, app.session.cluster, "pverunbook · choose a runbook")
         with Vertical(id="start-main"):
             yield Static("", id="start-mode")
+            with Vertical(id="resume-box"):
+                yield Label("Interrupted runs", classes="section-title")
+                yield Static("", id="resume-note")
+                yield OptionList(id="resume-list")
             yield Input(placeholder="Filter runbooks (title, id, tag)…  / to focus",
                         id="filter")
             with Horizontal(id="start-body"):
@@ -80,7 +89,82 @@ class StartScreen(Screen[None]):
     def on_mount(self) -> None:
         self.refresh_targets()
         self._fill("")
+        self.refresh_runs()
         self.query_one("#runbook-list", OptionList).focus()
+
+    def on_screen_resume(self) -> None:
+        # A run may have finished (or stopped again) since: list what is left.
+        self.refresh_runs()
+
+    # -- interrupted runs ----------------------------------------------------------------------
+    def refresh_runs(self) -> None:
+        try:
+            self.runs = interrupted_runs()
+        except OSError:  # an unreadable state directory must not keep the app from starting
+            self.runs = []
+        box = self.query_one("#resume-box")
+        box.display = bool(self.runs)
+        ol = self.query_one("#resume-list", OptionList)
+        ol.clear_options()
+        mode = self.rb_app.mode.value
+        for i, r in enumerate(self.runs):
+            ol.add_option(Option(self._run_label(r, mode), id=str(i)))
+        if self.runs:
+            ol.highlighted = 0
+        ok = [r for r in self.runs if r.mode == mode]
+        note = ("r resumes the highlighted run (Tab here to pick another): done steps stay "
+                "done, and you decide about a step that was running when it stopped.")
+        if len(ok) < len(self.runs):
+            note += (f" Runs started in another mode than {mode} are shown dimmed; start "
+                     "pverunbook in their mode to resume them.")
+        if mode == Mode.REHEARSAL.value and ok:
+            note += (" [yellow]Rehearsal: the simulated cluster starts afresh, so resuming only "
+                     "practises the resume.[/]")
+        self.query_one("#resume-note", Static).update(note)
+        self.refresh_bindings()
+
+    @staticmethod
+    def _run_label(r: InterruptedRun, mode: str) -> Text:
+        usable = r.mode == mode
+        text = Text(style="" if usable else "dim")
+        text.append(r.title, style="bold" if usable else "")
+        text.append(f"  {r.run_id}", style="cyan" if usable else "")
+        text.append(f"  {r.when}")
+        last = f"{r.last_step} ({r.last_state})" if r.last_step else "no step run yet"
+        text.append(f"  last: {last}")
+        text.append(f"  [{r.mode}]", style="magenta" if usable else "")
+        if not usable:
+            text.append(f"  needs --mode {r.mode}", style="italic")
+        return text
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "resume":
+            return bool(self.runs)  # no key in the footer when there is nothing to resume
+        return True
+
+    def _highlighted_run(self) -> InterruptedRun | None:
+        if not self.runs:
+            return None
+        ol = self.query_one("#resume-list", OptionList)
+        i = ol.highlighted if ol.highlighted is not None else 0
+        return self.runs[i] if 0 <= i < len(self.runs) else None
+
+    def resume(self, run: InterruptedRun) -> None:
+        # Mode mismatches (and everything else) are explained by the app's resume_run.
+        self.rb_app.resume_run(run.path)
+
+    def action_resume(self) -> None:
+        run = self._highlighted_run()
+        if run is None:
+            self.notify("No interrupted runs in the state directory.", title="Resume")
+            return
+        self.resume(run)
+
+    @on(OptionList.OptionSelected, "#resume-list")
+    def _run_selected(self, event: OptionList.OptionSelected) -> None:
+        event.stop()
+        if event.option.id is not None:
+            self.resume(self.runs[int(event.option.id)])
 
     def refresh_targets(self) -> None:
         app = self.rb_app
@@ -194,6 +278,10 @@ class StartScreen(Screen[None]):
     def palette_commands(self) -> list[PaletteCommand]:
         cmds: list[PaletteCommand] = [("Filter runbooks", "Focus the filter box",
                                        self.action_focus_filter)]
+        for r in self.runs:
+            cmds.append((f"Resume run {r.run_id}: {r.title}",
+                         f"{r.when} · {r.mode} · last: {r.last_step or 'none'}",
+                         lambda r=r: self.resume(r)))  # type: ignore[misc]
         for e in self.shown:
             if e.runbook is not None:
                 rb = e.runbook

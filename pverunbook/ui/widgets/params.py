@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from typing import Any
 
 from textual import on
@@ -36,10 +36,13 @@ class ParamForm(VerticalScroll):
             self.ok = ok
 
     def __init__(self, params: list[Param] | tuple[Param, ...],
-                 given: Mapping[str, Any] | None = None, **kwargs: Any) -> None:
+                 given: Mapping[str, Any] | None = None, *,
+                 required: Collection[str] = (), **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.params = list(params)
         self.given = dict(given or {})
+        #: Names that need a typed value even though they have a default (resumed secrets).
+        self.required = set(required)
 
     def compose(self) -> ComposeResult:
         for p in self.params:
@@ -61,7 +64,8 @@ class ParamForm(VerticalScroll):
                     yield Switch(value=value == "true", id=f"param-{p.name}")
                 else:
                     yield Input(value=value, password=p.secret, id=f"param-{p.name}",
-                                placeholder="required" if p.default is None else "")
+                                placeholder="required" if p.default is None
+                                or p.name in self.required else "")
                 yield Static("", classes="param-error", id=f"err-{p.name}")
 
     def on_mount(self) -> None:
@@ -87,7 +91,7 @@ class ParamForm(VerticalScroll):
             if text == "" and p.type is not ParamType.STR:
                 errs[p.name] = "a value is required"
                 continue
-            if text == "" and p.default is None:
+            if text == "" and (p.default is None or p.name in self.required):
                 errs[p.name] = "a value is required"
                 continue
             try:

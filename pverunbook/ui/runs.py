@@ -1,0 +1,163 @@
+"""Interrupted runs in the state directory, and what the TUI needs to resume one.
+
+Mirrors ``pverunbook run --resume`` (``cli._run_headless``): the runbook is reloaded from the
+path the journal names, the parameters come back from the journal except secrets (asked again),
+and the engine continues the same run id in the same journal file.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from pverunbook.engine import events as ev
+from pverunbook.engine.engine import ResumeInfo
+from pverunbook.engine.journal import find_run, iter_journal, list_runs
+from pverunbook.engine.resume import REDACTED, load_resume, missing_secrets
+from pverunbook.runbook.catalog import Entry
+from pverunbook.runbook.model import Runbook
+
+#: ``RunFinished.status`` values (plus list_runs' own "unfinished") that can be resumed.
+RESUMABLE = ("unfinished", "interrupted")
+
+
+@dataclass(frozen=True)
+class InterruptedRun:
+    """One unfinished run, as listed on the start screen."""
+
+    run_id: str
+    path: Path
+    runbook_id: str
+    title: str
+    mode: str
+    cluster: str
+    started: float
+    status: str
+    #: Title (or id) of the last step that started or was skipped, "" if none did.
+    last_step: str
+    last_state: str
+
+    @property
+    def when(self) -> str:
+        return time.strftime("%Y-%m-%d %H:%M", time.localtime(self.started))
+
+
+def interrupted_runs() -> list[InterruptedRun]:
+    """Unfinished runs (no ``RunFinished`` after the last ``RunStarted``, or "interrupted"),
+    newest first."""
+    out: list[InterruptedRun] = []
+    for r in list_runs():
+        if r.status not in RESUMABLE:
+            continue
+        run = _describe(r.path, r.status)
+        if run is not None:
+            out.append(run)
+    out.sort(key=lambda r: r.started, reverse=True)
+    return out
+
+
+def _describe(path: Path, status: str) -> InterruptedRun | None:
+    started: ev.RunStarted | None = None
+    titles: dict[str, str] = {}
+    last_step, last_state = "", ""
+    try:
+        for e in iter_journal(path):
+            if isinstance(e, ev.RunStarted) and started is None:
+                started = e
+            elif isinstance(e, ev.StepStarted):
+                titles[e.step_id] = e.title
+                last_step, last_state = e.step_id, "running"
+            elif isinstance(e, ev.StepFinished):
+                last_step, last_state = e.step_id, e.status
+            elif isinstance(e, ev.StepSkipped):
+                last_step, last_state = e.step_id, "skipped"
+    except OSError:
+        return None
+    if started is None:
+        return None
+    if last_state == "running":
+        last_state = "outcome unknown"
+    return InterruptedRun(
+        run_id=started.run_id or path.stem, path=path, runbook_id=started.runbook_id,
+        title=started.runbook_title or started.runbook_id, mode=started.mode,
+        cluster=started.cluster, started=started.ts, status=status,
+        last_step=titles.get(last_step, last_step), last_state=last_state)
+
+
+class ResumeProblem(Exception):
+    """Why a run cannot be resumed here; ``hint`` says what to do instead."""
+
+    def __init__(self, message: str, hint: str = "") -> None:
+        super().__init__(message)
+        self.hint = hint
+
+
+@dataclass
+class ResumePlan:
+    """Everything the parameters form and the run screen need to continue a run."""
+
+    journal_path: Path
+    run_id: str
+    started: ev.RunStarted
+    info: ResumeInfo
+    runbook: Runbook
+    #: Parameter values from the journal (secrets left out).
+    given: dict[str, Any]
+    #: Secret parameters the journal only has as [REDACTED]: asked again before starting.
+    secrets: list[str] = field(default_factory=list)
+
+    @property
+    def rehearsal(self) -> bool:
+        return self.started.mode == "rehearsal"
+
+
+def plan_resume(target: str | Path, mode: str, entries: Sequence[Entry] = ()) -> ResumePlan:
+    """Read the run ``target`` (run id, prefix of one, or journal path) for resuming in
+    ``mode``; raises :class:`ResumeProblem` (or ``ResumeError``/``RunbookError``) when it
+    cannot be."""
+    from pverunbook.runbook.loader import load_file
+
+    try:
+        path = Path(target) if isinstance(target, Path) else find_run(target)
+    except FileNotFoundError as exc:
+        raise ResumeProblem(str(exc), "`pverunbook journal list` shows the runs") from exc
+    if not path.exists():
+        raise ResumeProblem(f"no journal at {path}")
+    started, _ = load_resume(path)
+    if started.mode != mode:
+        raise ResumeProblem(
+            f"run {started.run_id} was started in {started.mode} mode; this session is in "
+            f"{mode} mode.",
+            f"start pverunbook with --mode {started.mode} (and the same cluster) to resume it")
+    runbook: Runbook | None = None
+    if started.runbook_path and Path(started.runbook_path).exists():
+        runbook = load_file(Path(started.runbook_path))
+    else:
+        for e in entries:
+            if e.runbook is not None and e.runbook.id == started.runbook_id:
+                runbook = e.runbook
+                break
+    if runbook is None:
+        raise ResumeProblem(
+            f"the runbook of run {started.run_id} ({started.runbook_path or started.runbook_id})"
+            " cannot be found",
+            "put it back at that path, or pass its directory with --runbooks DIR")
+    if runbook.id != started.runbook_id:
+        raise ResumeProblem(f"{started.runbook_path} is now runbook '{runbook.id}', but the run "
+                            f"was of '{started.runbook_id}'")
+    # Again with the runbook: positions after skipped steps are then exact.
+    started, info = load_resume(path, runbook)
+    known = {p.name for p in runbook.params}
+    given = {k: v for k, v in started.params.items()
+             if k in known and not (isinstance(v, str) and REDACTED in v)}
+    return ResumePlan(journal_path=path, run_id=started.run_id or path.stem, started=started,
+                      info=info, runbook=runbook, given=given,
+                      secrets=missing_secrets(runbook, started))
+
+
+def replay_events(path: Path) -> list[ev.Event]:
+    """The journal's events that matter for the picture of a run (not its raw output)."""
+    return [e for e in iter_journal(path) if not isinstance(e, ev.OutputChunk)]

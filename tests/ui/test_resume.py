@@ -1,0 +1,213 @@
+"""Resuming an interrupted run from the TUI: listed on the start screen, done steps stay done,
+the step that was running when the run died is the operator's call (re-run or skip)."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+from textual.pilot import Pilot
+from textual.widgets import Input, OptionList
+
+from pverunbook.engine import events as ev
+from pverunbook.engine.decisions import StepAction, StepDecision
+from pverunbook.engine.journal import read_journal, runs_dir
+from pverunbook.runbook.loader import load_file
+from pverunbook.runbook.model import Step
+from pverunbook.session import Mode
+from pverunbook.ui.app import RunbookApp
+from pverunbook.ui.runs import interrupted_runs
+from pverunbook.ui.screens.modals import ChoiceModal, ErrorModal, TextPromptModal
+from pverunbook.ui.screens.params import ParamsScreen
+from pverunbook.ui.screens.run import RunScreen
+from pverunbook.ui.screens.start import StartScreen
+from tests.ui.conftest import ScriptTransport, make_session, until
+
+Build = Callable[..., RunbookApp]
+SIZE = (140, 40)
+RUN_ID = "20250301-031500-abc123"
+SECRET = "typed-again-secret"
+
+
+class _TwoSteps:
+    """Runs the first two steps, then stops before the destructive one."""
+
+    async def before_step(self, step: Step, index: int) -> StepDecision:
+        if index >= 2:
+            return StepDecision(StepAction.ABORT, reason="test stops here")
+        return StepDecision()
+
+
+async def _interrupted_journal(runbook_dir: Path, *, mode: Mode = Mode.REHEARSAL,
+                               pin_times: bool = False) -> Path:
+    """A real engine run of ui-test, cut as if the process died while step 2 ("config") was
+    running: its commands had started, nothing after them reached the journal."""
+    rb = load_file(runbook_dir / "ui-test.toml")
+    session = make_session(ScriptTransport(), mode)
+    path = runs_dir() / f"{RUN_ID}.jsonl"
+    engine = session.engine(rb, _TwoSteps(), {"token": 5000, "api_secret": "s3cr3t-value"},  # type: ignore[arg-type]
+                            run_id=RUN_ID, journal_path=path, operator="operator")
+    await engine.run()
+    await session.close()
+    lines = path.read_text(encoding="utf-8").splitlines()
+    kinds = [json.loads(line)["kind"] for line in lines]
+    steps = [json.loads(line).get("step_id") for line in lines]
+    last_cmd = max(i for i, (k, s) in enumerate(zip(kinds, steps, strict=True))
+                   if k == "command_started" and s == "config")
+    kept = lines[: last_cmd + 1]
+    if pin_times:  # for the snapshot: a fixed "when"
+        base = 1740798900.0  # 2025-03-01 03:15 UTC
+        kept = [json.dumps({**json.loads(line), "ts": base + i}) for i, line in enumerate(kept)]
+    path.write_text("\n".join(kept) + "\n", encoding="utf-8")
+    return path
+
+
+@pytest.fixture
+def utc(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    monkeypatch.setenv("TZ", "UTC")
+    time.tzset()
+    yield
+    monkeypatch.undo()
+    time.tzset()
+
+
+def run_screen(app: RunbookApp) -> RunScreen:
+    for s in app.screen_stack:
+        if isinstance(s, RunScreen):
+            return s
+    raise AssertionError("no run screen")
+
+
+async def _resume_to_unknown_modal(pilot: Pilot, app: RunbookApp) -> RunScreen:
+    """From the start screen: see the run listed, resume it, give the secret again."""
+    await until(pilot, lambda: isinstance(app.screen, StartScreen), "start screen")
+    start = app.screen
+    assert isinstance(start, StartScreen)
+    assert [r.run_id for r in start.runs] == [RUN_ID]
+    assert start.query_one("#resume-box").display
+    assert start.query_one("#resume-list", OptionList).option_count == 1
+    await pilot.press("r")
+    await until(pilot, lambda: isinstance(app.screen, ParamsScreen), "secret form")
+    params = app.screen
+    assert isinstance(params, ParamsScreen)
+    # Only the secret is asked; it is required even though the runbook has a default.
+    inputs = list(params.query(Input))
+    assert [i.id for i in inputs] == ["param-api_secret"]
+    assert inputs[0].value == ""
+    await pilot.press("ctrl+s")
+    assert isinstance(app.screen, ParamsScreen)
+    inputs[0].value = SECRET
+    await pilot.pause()
+    await pilot.press("ctrl+s")
+    await until(pilot, lambda: isinstance(app.screen, ChoiceModal), "unknown-outcome modal")
+    screen = run_screen(app)
+    assert "Outcome unknown" in app.screen.title_text  # type: ignore[attr-defined]
+    # The step list shows the earlier run: ping done, config unknown, tune not reached.
+    assert [sv.state for sv in screen.state.steps] == ["ok", "unknown", "pending"]
+    assert screen.engine is not None and screen.engine.run_id == RUN_ID
+    assert screen.engine.params["api_secret"] == SECRET
+    assert screen.engine.params["token"] == 5000
+    return screen
+
+
+async def test_resume_skip_unknown_step(build_app: Build, runbook_dir: Path) -> None:
+    path = await _interrupted_journal(runbook_dir)
+    before = len(read_journal(path))
+    transport = ScriptTransport()
+    app = build_app(transport)
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await _resume_to_unknown_modal(pilot, app)
+        await pilot.press("s")
+        await until(pilot, lambda: isinstance(app.screen, TextPromptModal), "reason prompt")
+        await pilot.press(*"checked on both nodes", "enter")
+        await until(pilot, lambda: screen.decider.is_waiting
+                    and screen.state.waiting_index == 2, "the engine to wait before tune")
+        assert [sv.state for sv in screen.state.steps] == ["ok", "skipped", "pending"]
+        assert "checked on both nodes" in screen.state.step("config").skip_reason
+        # Nothing ran: not the done step, not the skipped one.
+        assert transport.ran == []
+        await pilot.press("q")
+    events = read_journal(path)
+    new = events[before:]
+    started = [e for e in new if isinstance(e, ev.RunStarted)]
+    assert [(s.run_id, s.resumed) for s in started] == [(RUN_ID, True)]
+    given = [e for e in new if isinstance(e, ev.ConfirmationGiven)]
+    assert [(g.step_id, g.what, g.typed, g.accepted) for g in given] == [
+        ("config", "unknown outcome", "skip", False)]
+    skipped = [e for e in new if isinstance(e, ev.StepSkipped)]
+    assert [(s.step_id, s.by_operator) for s in skipped] == [("config", True)]
+    notes = [e for e in new if isinstance(e, ev.Note) and e.step_id == "config"]
+    assert any("checked on both nodes" in n.text for n in notes)
+    assert not [e for e in new if isinstance(e, ev.StepStarted | ev.CommandStarted)]
+    assert SECRET not in path.read_text(encoding="utf-8")
+
+
+async def test_resume_rerun_unknown_step(build_app: Build, runbook_dir: Path) -> None:
+    path = await _interrupted_journal(runbook_dir)
+    before = len(read_journal(path))
+    transport = ScriptTransport()
+    app = build_app(transport)
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await _resume_to_unknown_modal(pilot, app)
+        await pilot.press("r")
+        await until(pilot, lambda: screen.decider.is_waiting
+                    and screen.state.waiting_index == 2, "the engine to wait before tune")
+        assert [sv.state for sv in screen.state.steps] == ["ok", "ok", "pending"]
+        # Only the unknown step ran again, on both nodes; the done ping step did not.
+        assert sorted(n for n, c in transport.ran if "config_version" in c) == [
+            "pve001", "ryanrishi"]
+        assert not any("ping" in c for _, c in transport.ran)
+        await pilot.press("q")
+    new = read_journal(path)[before:]
+    assert [e.step_id for e in new if isinstance(e, ev.StepStarted)] == ["config"]
+    assert not [e for e in new if isinstance(e, ev.StepSkipped)]
+
+
+async def test_make_app_resume_jumps_straight_in(build_app: Build, runbook_dir: Path) -> None:
+    await _interrupted_journal(runbook_dir)
+    app = build_app()
+    app.resume_target = RUN_ID[:12]  # what make_app(resume=...) sets; a prefix is enough
+    async with app.run_test(size=SIZE) as pilot:
+        await until(pilot, lambda: isinstance(app.screen, ParamsScreen), "secret form")
+        assert app.screen.resume is not None  # type: ignore[attr-defined]
+        assert app.screen.resume.run_id == RUN_ID  # type: ignore[attr-defined]
+
+
+async def test_other_mode_run_is_listed_but_not_resumed(build_app: Build,
+                                                        runbook_dir: Path) -> None:
+    await _interrupted_journal(runbook_dir)  # a rehearsal run
+    app = build_app(mode=Mode.DRY_RUN)
+    async with app.run_test(size=SIZE) as pilot:
+        await until(pilot, lambda: isinstance(app.screen, StartScreen), "start screen")
+        start = app.screen
+        assert isinstance(start, StartScreen)
+        assert [r.mode for r in start.runs] == ["rehearsal"]
+        await pilot.press("r")
+        await until(pilot, lambda: isinstance(app.screen, ErrorModal), "explanation")
+        assert "--mode rehearsal" in app.screen.hint  # type: ignore[attr-defined]
+        assert not any(isinstance(s, RunScreen) for s in app.screen_stack)
+
+
+async def test_finished_runs_are_not_listed(runbook_dir: Path) -> None:
+    path = await _interrupted_journal(runbook_dir)
+    assert [r.last_step for r in interrupted_runs()] == ["Compare config_version on every node"]
+    with path.open("a", encoding="utf-8") as fh:
+        fh.write(json.dumps(ev.RunFinished(status="aborted").to_dict()) + "\n")
+    assert interrupted_runs() == []
+
+
+def test_start_screen_with_interrupted_run(snap_compare: Callable[..., bool], build_app: Build,
+                                           runbook_dir: Path, utc: None) -> None:
+    import asyncio
+
+    asyncio.run(_interrupted_journal(runbook_dir, pin_times=True))
+    app = build_app()
+
+    async def run_before(pilot: Pilot) -> None:
+        await until(pilot, lambda: isinstance(app.screen, StartScreen), "start")
+        await pilot.pause()
+
+    assert snap_compare(app, terminal_size=SIZE, run_before=run_before)
