@@ -8,6 +8,7 @@ name = "nyc"
 name = "ryanrishi"        # the Proxmox node name (what `hostname` says)
 host = "192.168.4.200"    # what SSH connects to; may be a ~/.ssh/config Host alias
 addr = "192.168.4.200"    # corosync ring0 address (defaults to host)
+addr1 = "10.10.10.1"      # optional: address on a second corosync link (ring1)
 port = 22
 user = "root"
 gateway = "192.168.4.1"   # optional, used by network triage
@@ -33,6 +34,8 @@ class Node:
     port: int | None = None
     user: str | None = None
     addr: str = ""
+    #: Address on a second corosync link (ring1_addr), for runbooks that add or check link 1.
+    addr1: str = ""
     gateway: str = ""
     #: Host key pinned for this node (OpenSSH public key line); the rehearsal cluster sets it.
     host_key: str = ""
@@ -64,7 +67,7 @@ class InventoryError(Exception):
     pass
 
 
-NODE_KEYS = {"name", "host", "port", "user", "addr", "gateway", "host_key"}
+NODE_KEYS = {"name", "host", "port", "user", "addr", "addr1", "gateway", "host_key"}
 
 
 def local_cluster() -> Cluster:
@@ -136,7 +139,8 @@ def parse_cluster(text: str, file: str = "<cluster>") -> Cluster:
             err(("nodes", i, "port"), "port must be a number from 1 to 65535")
             port = None
         nodes.append(Node(name=name, host=host, port=port, user=_opt_str(raw, "user"),
-                          addr=_opt_str(raw, "addr") or "", gateway=_opt_str(raw, "gateway") or "",
+                          addr=_opt_str(raw, "addr") or "", addr1=_opt_str(raw, "addr1") or "",
+                          gateway=_opt_str(raw, "gateway") or "",
                           host_key=_opt_str(raw, "host_key") or ""))
     if errors:
         raise InventoryError("\n".join(errors))
@@ -162,6 +166,8 @@ def dump_cluster(cluster: Cluster) -> str:
             t.add("user", n.user)
         if n.addr:
             t.add("addr", n.addr)
+        if n.addr1:
+            t.add("addr1", n.addr1)
         if n.gateway:
             t.add("gateway", n.gateway)
         if n.host_key:

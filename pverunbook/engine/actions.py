@@ -30,6 +30,8 @@ class ActionContext:
     timeout: float
     out: OutputCallback
     cluster_nodes: list[str] = field(default_factory=list)
+    #: Second-link (ring1) address of every cluster node, from the inventory ("" if unknown).
+    link1_addrs: dict[str, str] = field(default_factory=dict)
 
     def say(self, text: str) -> None:
         self.out("stdout", text if text.endswith("\n") else text + "\n")
@@ -118,6 +120,14 @@ async def corosync_edit(ctx: ActionContext) -> bool:
         ctx.warn(f"{ctx.node.name}:{source}: cannot parse: {exc}")
         return False
     link = ctx.args.get("add_link")
+    if isinstance(link, dict) and not link.get("addrs"):
+        # No addresses in the runbook: take each node's `addr1` from the cluster inventory.
+        missing = [n for n, a in ctx.link1_addrs.items() if not a]
+        if missing or not ctx.link1_addrs:
+            ctx.warn(f"no link-1 address for {', '.join(missing) or 'any node'} in the cluster "
+                     "inventory: add `addr1 = \"<address>\"` to each [[nodes]] entry")
+            return False
+        link = {**link, "addrs": dict(ctx.link1_addrs)}
     wants_link = isinstance(link, dict) and bool(link.get("addrs"))
     # Each helper bumps config_version once; chain them so the file goes up by exactly one.
     new = cc.set_totem(old, changes) if changes or not wants_link else old
@@ -276,7 +286,8 @@ ACTIONS: dict[str, ActionSpec] = {
                    "config_version, validate, show the diff)", corosync_edit,
                    optional={"source": "file to read", "dest": "file to write (.new)",
                              "set": "table of totem keys", "unset": "keys to remove",
-                             "add_link": "{linknumber, addrs = {node = addr}, priority}"}),
+                             "add_link": "{linknumber, priority, addrs = {node = addr}}; "
+                                         "without addrs, each node's inventory addr1"}),
         ActionSpec("vm-config-rebuild", "rebuild VM configs from running kvm processes",
                    vm_config_rebuild,
                    optional={"vmid": "a VM id or 'all'", "dest_dir": "where to write",

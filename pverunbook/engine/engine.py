@@ -661,7 +661,8 @@ class Engine:
             outcome.status = "planned"
             return outcome
         ctx = ActionContext(node=node, transport=transport, args=args, timeout=step.timeout,
-                            out=buf.feed, cluster_nodes=self.cluster.names)
+                            out=buf.feed, cluster_nodes=self.cluster.names,
+                            link1_addrs={n.name: n.addr1 for n in self.cluster.nodes})
         error = ""
         lost = False
         try:

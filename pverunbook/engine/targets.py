@@ -55,6 +55,8 @@ def node_vars(node: Node, cluster: Cluster, run_id: str = "") -> dict[str, objec
         "peer_addr": others[0].ring_addr if others else node.ring_addr,
         "peers": [n.name for n in others],
         "peer_addrs": [n.ring_addr for n in others],
+        "node_addr1": node.addr1,
+        "peer_addr1": others[0].addr1 if others else node.addr1,
         "gateway": node.gateway,
         "run_id": run_id,
     }

@@ -162,3 +162,45 @@ def test_unknown_action_and_args_are_load_errors() -> None:
     with pytest.raises(RunbookError, match="unknown argument 'colour'"):
         load_text('id = "a"\ntitle = "A"\n[[steps]]\nid = "e"\ntitle = "E"\nkind = "action"\n'
                   'action = "vm-config-rebuild"\n[steps.args]\ncolour = "red"\n')
+
+
+async def test_corosync_edit_adds_link_from_inventory_addr1(tmp_path: Path) -> None:
+    from pverunbook.inventory import Cluster, Node
+
+    src = tmp_path / "corosync.conf"
+    src.write_text(CONF)
+    book = load_text(f'''id = "a"
+title = "A"
+[[steps]]
+id = "edit"
+title = "Edit"
+kind = "action"
+action = "corosync-edit"
+targets = "first"
+[steps.args]
+source = "{src}"
+[steps.args.set]
+token = "5000"
+[steps.args.add_link]
+linknumber = 1
+''')
+
+    async def run(cluster: Cluster) -> tuple[str, list[ev.Event]]:
+        engine = Engine(book, cluster, LocalTransport(), ScriptedDecider(), run_id="r")
+        seen: list[ev.Event] = []
+        engine.subscribe(seen.append)
+        return await engine.run(), seen
+
+    without = Cluster("nyc", (Node("ryanrishi", "localhost"), Node("pve001", "localhost")))
+    status, seen = await run(without)
+    assert status == "failed" and "add `addr1" in output(seen)
+    assert not (tmp_path / "corosync.conf.new").exists()
+    with_addr1 = Cluster("nyc", (Node("ryanrishi", "localhost", addr1="10.10.10.1"),
+                                 Node("pve001", "localhost", addr1="10.10.10.2")))
+    status, seen = await run(with_addr1)
+    assert status == "ok", output(seen)
+    new = cc.parse((tmp_path / "corosync.conf.new").read_text())
+    rings = {n["name"]: n.get("ring1_addr") for n in new.nodes()}
+    assert rings == {"ryanrishi": "10.10.10.1", "pve001": "10.10.10.2"}
+    assert new.config_version == 6  # token and link in one edit: bumped exactly once
+    assert not [p for p in cc.validate(new, previous=cc.parse(CONF)) if p.severity == "fatal"]

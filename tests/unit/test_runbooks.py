@@ -31,8 +31,7 @@ GIVEN: dict[str, list[dict[str, Any]]] = {
     "network-triage": [{}],
     "corosync-tuning": [
         {},
-        {"token": 10000, "add_second_link": True, "ring1_ryanrishi": "10.10.10.1",
-         "ring1_pve001": "10.10.10.2"},
+        {"token": 10000, "add_second_link": True},
     ],
     "cluster-db-reset": [{"damaged_node": "pve001"}, {"damaged_node": "ryanrishi",
                                                       "stop_ha": False}],
