@@ -4,6 +4,7 @@ the step that was running when the run died is the operator's call (re-run or sk
 from __future__ import annotations
 
 import json
+import os
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -66,11 +67,16 @@ async def _interrupted_journal(runbook_dir: Path, *, mode: Mode = Mode.REHEARSAL
 
 
 @pytest.fixture
-def utc(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    monkeypatch.setenv("TZ", "UTC")
+def utc() -> Iterator[None]:
+    """Local time is UTC, so the "when" column of the snapshot is the same everywhere."""
+    old = os.environ.get("TZ")
+    os.environ["TZ"] = "UTC"
     time.tzset()
     yield
-    monkeypatch.undo()
+    if old is None:
+        del os.environ["TZ"]
+    else:
+        os.environ["TZ"] = old
     time.tzset()
 
 
@@ -89,6 +95,9 @@ async def _resume_to_unknown_modal(pilot: Pilot, app: RunbookApp) -> RunScreen:
     assert [r.run_id for r in start.runs] == [RUN_ID]
     assert start.query_one("#resume-box").display
     assert start.query_one("#resume-list", OptionList).option_count == 1
+    assert [name for name, _, _ in start.palette_commands()
+            if name.startswith("Resume run")] == [
+        f"Resume run {RUN_ID}: UI test: triage the corosync link, then tune"]
     await pilot.press("r")
     await until(pilot, lambda: isinstance(app.screen, ParamsScreen), "secret form")
     params = app.screen
