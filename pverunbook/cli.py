@@ -104,6 +104,7 @@ def build_parser() -> argparse.ArgumentParser:
     tmode.add_argument("--local", action="store_true")
     s.add_argument("--scenario", default="nyc-outage")
     s.add_argument("--accept-new-host-keys", action="store_true")
+    s.add_argument("--resume", metavar="RUN", help="continue an interrupted run (id or journal)")
     s.add_argument("runbook", nargs="?")
     s.set_defaults(func=cmd_tui)
 
@@ -270,7 +271,7 @@ def cmd_run(args: argparse.Namespace) -> int:
 
             runbook = find(args.runbook, args.runbooks)
         app = make_app(config, runbook_dirs=args.runbooks, runbook=runbook,
-                       params=parse_sets(args.set))
+                       params=parse_sets(args.set), resume=getattr(args, "resume", None))
         app.run()
         return int(getattr(app, "return_code", 0) or 0)
     if not args.runbook and not getattr(args, "resume", None):
@@ -430,7 +431,8 @@ def cmd_tui(args: argparse.Namespace) -> int:
             runbook = find(args.runbook, args.runbooks)
         except FileNotFoundError as exc:
             return err("tui", str(exc))
-    app = make_app(config, runbook_dirs=args.runbooks, runbook=runbook)
+    app = make_app(config, runbook_dirs=args.runbooks, runbook=runbook,
+                   resume=getattr(args, "resume", None))
     app.run()
     return int(getattr(app, "return_code", 0) or 0)
 
