@@ -254,7 +254,15 @@ def cmd_run(args: argparse.Namespace) -> int:
         mode = Mode.DRY_RUN
     elif args.rehearsal:
         mode = Mode.REHEARSAL
-    elif args.cluster or args.resume:
+    elif args.resume and not args.cluster:
+        mode = _mode_of_run(args.resume)
+        if mode is None:
+            return err("run", f"cannot read run {args.resume!r}", "`pverunbook journal list` "
+                       "shows the runs; pass --cluster FILE to resume a live run")
+        if mode is Mode.LIVE:
+            return err("run", "this was a live run", "resume it with --cluster FILE (the same "
+                       "inventory)")
+    elif args.cluster:
         mode = Mode.LIVE
     else:
         return err("run", "no target given", "use --local, --cluster FILE (live), --dry-run, "
@@ -359,6 +367,21 @@ async def _run_headless(args: argparse.Namespace, config: Any) -> int:
     if status == "completed_with_failures":
         return EXIT_CHECKS
     return EXIT_OK if status in ("ok", "planned") else EXIT_FAIL
+
+
+def _mode_of_run(run: str) -> Any:
+    """The mode an interrupted run was started in, from its journal's first RunStarted."""
+    from pverunbook.engine.events import RunStarted
+    from pverunbook.engine.journal import find_run, iter_journal
+    from pverunbook.session import Mode
+
+    try:
+        for e in iter_journal(find_run(run)):
+            if isinstance(e, RunStarted):
+                return Mode(e.mode) if e.mode in {m.value for m in Mode} else None
+    except (FileNotFoundError, OSError):
+        return None
+    return None
 
 
 # -- journal --------------------------------------------------------------------------------
