@@ -45,16 +45,8 @@ prompt = "Totem token timeout (ms)"
 default = 5000
 min = 1000
 max = 30000
-help = "How long corosync waits for the token before declaring a node lost (default 3000)."
-
-[[params]]
-name = "consensus"
-type = "int"
-prompt = "Consensus timeout (ms)"
-default = 6000
-min = 1200
-max = 36000
-help = "Must be at least 1.2 × token."
+help = "How long corosync waits for the token before declaring a node lost (default 3000). \
+consensus and token_retransmit follow it unless set by hand."
 
 [[steps]]
 id = "links"
@@ -107,24 +99,41 @@ commands = ["corosync-cmapctl -g totem.config_version -g totem.token"]
 explain = "Both nodes must run the same corosync.conf; a lower config_version is stale."
 
 [[steps]]
+id = "edit"
+title = "Write /etc/pve/corosync.conf.new with the new token (diff + validation)"
+kind = "action"
+action = "corosync-edit"
+targets = "first"
+explain = """
+pverunbook copies the cluster's corosync.conf to `.new`, sets `token`, drops a hand-set \
+`token_retransmit`/`consensus` so they follow the token, bumps `config_version` and validates \
+the result the way corosync would. Nothing is applied yet."""
+hint = "Read the diff: token changed, config_version one higher, nothing else."
+
+[steps.args]
+unset = ["token_retransmit", "consensus"]
+
+[steps.args.set]
+token = "{{token}}"
+
+[[steps]]
 id = "tune"
-title = "Raise totem token/consensus in /etc/pve/corosync.conf"
+title = "Apply: keep corosync.conf.bak, move corosync.conf.new into place"
 kind = "run"
 targets = "first"
 destructive = true
 commands = [
-  "@TUNE@",
-  "mv /etc/pve/corosync.conf.new /etc/pve/corosync.conf",
+  "timeout 10 cp /etc/pve/corosync.conf /etc/pve/corosync.conf.bak",
+  "timeout 10 mv /etc/pve/corosync.conf.new /etc/pve/corosync.conf",
 ]
 explain = """
-pmxcfs copies /etc/pve/corosync.conf to every node and corosync reloads it. The editor bumps \\
-config_version and refuses a file corosync would reject."""
-hint = "Check the diff; a checkpoint of corosync.conf is taken before this runs."
+The documented way (pve-docs, "Edit corosync.conf"): pmxcfs copies /etc/pve/corosync.conf to \
+every node and corosync reloads it; the token changes live."""
+hint = "A checkpoint of both corosync.conf copies is taken before this runs."
 
 [steps.backup]
 files = ["/etc/pve/corosync.conf", "/etc/corosync/corosync.conf"]
-'''.replace("@TUNE@", "pverunbook corosync set /etc/pve/corosync.conf token={{token}} "
-                      "consensus={{consensus}} -o /etc/pve/corosync.conf.new")
+'''
 
 BROKEN_FILE = "old-recovery-notes.toml"
 BROKEN_RUNBOOK = '''
@@ -231,14 +240,49 @@ SCRIPTS: dict[str, dict[str, tuple[list[str], int, float]]] = {
                     "totem.token (u32) = 3000", "totem.token_retransmits_before_loss_const "
                     "(u32) = 4"], 0, 0.02),
     },
-    "corosync set": {
-        "ryanrishi": (["--- /etc/pve/corosync.conf", "+++ /etc/pve/corosync.conf.new",
-                       "-  config_version: 6", "+  config_version: 7",
-                       "-  token: 3000", "+  token: 5000", "+  consensus: 6000",
-                       "wrote /etc/pve/corosync.conf.new (validated)"], 0, 0.4),
-    },
-    "mv /etc/pve": {"ryanrishi": ([], 0, 0.05)},
+    "cp /etc/pve/corosync.conf": {"ryanrishi": ([], 0, 0.05)},
+    "mv /etc/pve/corosync.conf.new": {"ryanrishi": ([], 0, 0.05)},
 }
+
+
+#: The story's cluster config as the nodes had it (see the outage's notes): default token.
+COROSYNC_CONF = """\
+logging {
+  debug: off
+  to_syslog: yes
+}
+
+nodelist {
+  node {
+    name: pve001
+    nodeid: 2
+    quorum_votes: 1
+    ring0_addr: 192.168.4.201
+  }
+  node {
+    name: ryanrishi
+    nodeid: 1
+    quorum_votes: 1
+    ring0_addr: 192.168.4.200
+  }
+}
+
+quorum {
+  provider: corosync_votequorum
+}
+
+totem {
+  cluster_name: nyc
+  config_version: 6
+  interface {
+    linknumber: 0
+  }
+  ip_version: ipv4-6
+  link_mode: passive
+  secauth: on
+  version: 2
+}
+"""
 
 
 class DemoTransport(Transport):
@@ -248,6 +292,7 @@ class DemoTransport(Transport):
 
     def __init__(self, hold: tuple[str, ...] = ()) -> None:
         self.hold = hold
+        self.files: dict[str, bytes] = {}
         self.gate = asyncio.Event()
         self.streaming = asyncio.Event()
 
@@ -271,7 +316,11 @@ class DemoTransport(Transport):
         return CommandResult(code, took)
 
     async def read_file(self, node: Node, path: str, *, timeout: float) -> bytes:
-        return b"totem {\n  cluster_name: nyc\n  config_version: 6\n}\n"
+        return self.files.get(path, COROSYNC_CONF.encode())
+
+    async def write_file(self, node: Node, path: str, data: bytes, *, mode: int | None = None,
+                         timeout: float) -> None:
+        self.files[path] = data
 
 
 class DemoCheckpointer:
@@ -416,6 +465,7 @@ async def take_screenshots(out: Path) -> list[Path]:
             shot("run-mtr")
             await next_step()  # quorum
             await next_step()  # config-version
+            await next_step()  # edit: corosync.conf.new with the diff
             await next_step()  # tune: checkpoint, then the typed confirmation
             await until(pilot, lambda: isinstance(app.screen, ConfirmModal), "confirmation")
             await pilot.press(*"nyk", "enter")
