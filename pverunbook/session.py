@@ -8,7 +8,7 @@ transport and hosts handed to the same engine.
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
@@ -41,6 +41,9 @@ class SessionConfig:
     sim_state_dir: Path | None = None
     #: Real seconds per simulated second in rehearsal: 1.0 for people, small in tests.
     time_scale: float = 1.0
+    #: Asks the operator whether to trust a node's unknown SSH host key (node, fingerprint);
+    #: the TUI sets this to a modal. Changed keys are always refused, whatever this says.
+    host_key_prompt: Callable[[str, str], Awaitable[bool]] | None = None
     extra: dict[str, Any] = field(default_factory=dict)
 
 
@@ -88,8 +91,10 @@ class Session:
                 raise ValueError("live mode needs --cluster FILE (the inventory of your nodes; "
                                  "see runbooks/README.md)")
             self.cluster = load_cluster(cfg.cluster_file)
-            self.transport = SSHTransport(mode="live",
-                                          accept_new_host_key=cfg.accept_new_host_keys)
+            accept: Callable[[str, str], Awaitable[bool]] | bool = cfg.accept_new_host_keys
+            if not accept and cfg.host_key_prompt is not None:
+                accept = cfg.host_key_prompt
+            self.transport = SSHTransport(mode="live", accept_new_host_key=accept)
 
     def engine(self, runbook: Runbook, decider: Decider, params: Mapping[str, Any], *,
                run_id: str | None = None, resume: ResumeInfo | None = None,

@@ -43,6 +43,8 @@ class RunbookApp(App[int]):
         #: A run id (or prefix, or journal path) to resume as soon as the session is up.
         self.resume_target = resume
         self.session = session
+        if session.config.host_key_prompt is None:
+            session.config.host_key_prompt = self.ask_host_key
         self.runbook_dirs = list(runbook_dirs or [])
         self.runbook_path = runbook
         self.given_params: dict[str, Any] = dict(params or {})
@@ -51,6 +53,21 @@ class RunbookApp(App[int]):
         self.entries: list[Entry] = []
         #: Set to show exactly these runbooks instead of discovering them (demo, screenshots).
         self.catalog: list[Entry] | None = None
+
+    async def ask_host_key(self, node: str, fingerprint: str) -> bool:
+        """Called by the SSH transport (inside the run's worker) for a host key not yet known:
+        show the fingerprint and let the operator decide; the default answer is no."""
+        from pverunbook.ui.screens.modals import Choice, ChoiceModal
+
+        body = (f"**{node}** presented a host key that is not in your `known_hosts`:\n\n"
+                f"`{fingerprint}`\n\nCompare it with the node's own key before trusting it "
+                "(on its console: `ssh-keygen -lf /etc/ssh/ssh_host_ed25519_key.pub`). "
+                "Trusting adds it to `known_hosts`; a key that later changes is always refused.")
+        answer = await self.push_screen_wait(ChoiceModal(
+            f"Unknown SSH host key: {node}", body,
+            [Choice("trust", "Trust this key", "t", "warning"),
+             Choice("refuse", "Refuse", "n", "primary")], cancel="refuse", danger=True))
+        return answer == "trust"
 
     @property
     def mode(self) -> Mode:

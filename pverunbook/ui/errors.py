@@ -34,7 +34,7 @@ def explain(exc: BaseException) -> Explained:
     if isinstance(exc, RunbookError):
         return Explained("The runbook is invalid", str(exc),
                          "Fix the lines above (file:line:col), or pick another runbook. "
-                         "`pverunbook lint FILE` shows the same errors.")
+                         "`pverunbook validate FILE` shows the same errors.")
     if isinstance(exc, InventoryError):
         return Explained("The cluster inventory is invalid", str(exc),
                          "Fix the --cluster file (format: runbooks/README.md).")
