@@ -307,6 +307,7 @@ class Engine:
             if choice is FailureChoice.SKIP:
                 self.emit(ev.StepSkipped(step_id=step.id, by_operator=True,
                                          reason=f"operator skipped after {status}"))
+                finished_ok = False  # skipping a failure does not make the run clean
                 i += 1
                 continue
             if choice is FailureChoice.ABORT:

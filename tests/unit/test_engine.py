@@ -330,3 +330,23 @@ def test_appending_after_a_torn_line_keeps_the_new_event(tmp_path: Path) -> None
     j(ev.Note(text="after resume"))
     j.close()
     assert [e.to_dict()["text"] for e in read_journal(path)] == ["first", "after resume"]
+
+
+async def test_skipping_a_failed_step_does_not_report_a_clean_run() -> None:
+    book = rb('''
+        [[steps]]
+        id = "bad"
+        title = "Bad"
+        targets = "first"
+        commands = ["false"]
+        [[steps]]
+        id = "after"
+        title = "After"
+        targets = "first"
+        commands = ["true"]
+    ''')
+    status, seen, _ = await run(book, decider=ScriptedDecider(failure=FailureChoice.SKIP))
+    assert status == "completed_with_failures"
+    assert [e.reason for e in seen if isinstance(e, ev.StepSkipped)] == [
+        "operator skipped after failed"]
+    assert [e.step_id for e in seen if isinstance(e, ev.StepStarted)] == ["bad", "after"]
