@@ -19,6 +19,7 @@ from pverunbook.engine.engine import CheckpointOutcome, Engine, ResumeInfo
 from pverunbook.inventory import Cluster, Node
 from pverunbook.runbook.model import Runbook, Step
 from pverunbook.session import Mode, Session, SessionConfig
+from pverunbook.sim.scenarios import COROSYNC_CONF as _STORY_CONF
 from pverunbook.transport.base import CommandResult, OutputCallback, Transport
 
 CLUSTER = Cluster(name="nyc", source="demo", nodes=(
@@ -245,44 +246,8 @@ SCRIPTS: dict[str, dict[str, tuple[list[str], int, float]]] = {
 }
 
 
-#: The story's cluster config as the nodes had it (see the outage's notes): default token.
-COROSYNC_CONF = """\
-logging {
-  debug: off
-  to_syslog: yes
-}
-
-nodelist {
-  node {
-    name: pve001
-    nodeid: 2
-    quorum_votes: 1
-    ring0_addr: 192.168.4.201
-  }
-  node {
-    name: ryanrishi
-    nodeid: 1
-    quorum_votes: 1
-    ring0_addr: 192.168.4.200
-  }
-}
-
-quorum {
-  provider: corosync_votequorum
-}
-
-totem {
-  cluster_name: nyc
-  config_version: 6
-  interface {
-    linknumber: 0
-  }
-  ip_version: ipv4-6
-  link_mode: passive
-  secauth: on
-  version: 2
-}
-"""
+#: The story's cluster config as the nodes had it (the simulator's copy, one version on).
+COROSYNC_CONF = _STORY_CONF.replace("config_version: 5", "config_version: 6")
 
 
 class DemoTransport(Transport):
