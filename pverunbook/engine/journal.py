@@ -9,6 +9,7 @@ destructive command was started. A torn last line (SIGKILL mid-write) is skipped
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import os
 import queue
@@ -110,7 +111,9 @@ class Journal:
                 except OSError as exc:  # reported by flush(); never silently dropped
                     self.error = exc
             if done is not None:
-                done()
+                # The waiter's event loop may be gone (the app closed): keep writing anyway.
+                with contextlib.suppress(RuntimeError):
+                    done()
             if line is None and done is None:
                 return
 

@@ -350,3 +350,18 @@ async def test_skipping_a_failed_step_does_not_report_a_clean_run() -> None:
     assert [e.reason for e in seen if isinstance(e, ev.StepSkipped)] == [
         "operator skipped after failed"]
     assert [e.step_id for e in seen if isinstance(e, ev.StepStarted)] == ["bad", "after"]
+
+
+def test_journal_keeps_writing_after_a_waiters_loop_closed(tmp_path: Path) -> None:
+    import asyncio
+
+    path = tmp_path / "j.jsonl"
+    j = Journal(path)
+    # A flush whose event loop is gone before the writer answers it (the TUI quitting mid-run):
+    # answering raises in the writer thread, which must survive it.
+    loop = asyncio.new_event_loop()
+    loop.close()
+    j._queue.put((None, lambda: loop.call_soon_threadsafe(lambda: None)))
+    j(ev.Note(text="still written"))
+    j.close()
+    assert [e.to_dict()["text"] for e in read_journal(path)] == ["still written"]
