@@ -17,7 +17,7 @@ gateway = "192.168.4.1"   # optional, used by network triage
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -50,7 +50,6 @@ class Cluster:
     name: str
     nodes: tuple[Node, ...]
     source: str = ""
-    extra: dict[str, Any] = field(default_factory=dict)
 
     def node(self, name: str) -> Node:
         for n in self.nodes:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Awaitable, Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
 from typing import Any
@@ -44,7 +44,6 @@ class SessionConfig:
     #: Asks the operator whether to trust a node's unknown SSH host key (node, fingerprint);
     #: the TUI sets this to a modal. Changed keys are always refused, whatever this says.
     host_key_prompt: Callable[[str, str], Awaitable[bool]] | None = None
-    extra: dict[str, Any] = field(default_factory=dict)
 
 
 class Session:

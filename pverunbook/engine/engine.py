@@ -158,11 +158,8 @@ class Engine:
         self.subscribers: list[Subscriber] = []
         self.flushers: list[Callable[[], Awaitable[None]]] = []
         self.statuses: dict[str, str] = dict(resume.statuses) if resume else {}
-        self.outputs: dict[str, dict[str, NodeOutcome]] = {}
-        self.checkpoints: dict[str, str] = {}
         self._node_tasks: list[asyncio.Task[NodeOutcome]] = []
         self._cancelling = False
-        self.current_step: Step | None = None
         #: Where this run's journal is written (set by the session), for the UI to show.
         self.journal_path: Path | None = None
 
@@ -325,7 +322,6 @@ class Engine:
         return ("ok" if finished_ok else "completed_with_failures"), ""
 
     async def _step(self, step: Step, index: int, attempt: int) -> tuple[str, str]:
-        self.current_step = step
         started = time.monotonic()
         try:
             nodes = resolve_targets(step, self.cluster, self.params) \
@@ -344,7 +340,6 @@ class Engine:
         self.emit(ev.StepFinished(step_id=step.id, status=status, message=message,
                                   duration=time.monotonic() - started))
         await self.durable()
-        self.current_step = None
         return status, message
 
     async def _step_body(self, step: Step, nodes: list[Node]) -> tuple[str, str]:
@@ -402,7 +397,6 @@ class Engine:
                 return "declined", refused
 
         outcomes = await self._fan_out(step, nodes)
-        self.outputs[step.id] = {o.node: o for o in outcomes}
         if self.dry_run:
             return "planned", "dry-run: nothing was executed"
         status = _worst(o.status for o in outcomes)
@@ -508,7 +502,6 @@ class Engine:
                                          problems=tuple(outcome.problems)))
             await self.durable()
             if outcome.ok:
-                self.checkpoints[step.id] = outcome.checkpoint_id
                 return outcome.checkpoint_id
             answer = await self.decider.checkpoint_failed(CheckpointFailure(
                 step=step, problems=tuple(outcome.problems),
