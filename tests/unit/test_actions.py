@@ -12,46 +12,11 @@ from pverunbook.inventory import local_cluster
 from pverunbook.pve import corosync_conf as cc
 from pverunbook.pve.pmxcfs import create_db
 from pverunbook.runbook.loader import load_text
+from pverunbook.sim.scenarios import COROSYNC_CONF as STORY_CONF
 from pverunbook.transport.local import LocalTransport
 
-CONF = textwrap.dedent("""\
-    logging {
-      debug: off
-      to_syslog: yes
-    }
-
-    nodelist {
-      node {
-        name: pve001
-        nodeid: 2
-        quorum_votes: 1
-        ring0_addr: 192.168.4.201
-      }
-      node {
-        name: ryanrishi
-        nodeid: 1
-        quorum_votes: 1
-        ring0_addr: 192.168.4.200
-      }
-    }
-
-    quorum {
-      provider: corosync_votequorum
-    }
-
-    totem {
-      cluster_name: nyc
-      config_version: 5
-      interface {
-        linknumber: 0
-      }
-      ip_version: ipv4-6
-      link_mode: passive
-      secauth: on
-      token_retransmit: 1000
-      version: 2
-    }
-    """)
+# The story's cluster config, with the hand-set token_retransmit the story added.
+CONF = STORY_CONF.replace("  secauth: on\n", "  secauth: on\n  token_retransmit: 1000\n")
 
 
 async def run_book(text: str) -> tuple[str, list[ev.Event]]:
