@@ -44,7 +44,7 @@ def _fail(what: str, why: str, todo: str) -> int:
 
 
 def cmd_vm_config(args: argparse.Namespace) -> int:
-    from pverunbook.pve.qemu_cmdline import (
+    from pverunbook.pve.qemu import (
         CmdlineError,
         StorageMap,
         parse_storage_cfg,

@@ -160,7 +160,7 @@ _ID_RE = re.compile(r"(?:^|\s)-id\s+(\d+)(?:\s|$)")
 
 
 async def vm_config_rebuild(ctx: ActionContext) -> bool:
-    from pverunbook.pve import qemu_cmdline as qc
+    from pverunbook.pve import qemu as qc
 
     want = str(ctx.args.get("vmid", "all")).strip()
     dest_dir = str(ctx.args.get("dest_dir", "/etc/pve/qemu-server")).rstrip("/")

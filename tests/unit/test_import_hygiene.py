@@ -9,7 +9,7 @@ CORE = ["pverunbook.runbook.loader", "pverunbook.runbook.catalog", "pverunbook.e
         "pverunbook.engine.journal", "pverunbook.engine.actions", "pverunbook.engine.targets",
         "pverunbook.transport.local", "pverunbook.transport.dryrun", "pverunbook.headless",
         "pverunbook.session", "pverunbook.pve.corosync_conf", "pverunbook.pve.verdicts",
-        "pverunbook.pve.qemu_cmdline", "pverunbook.pve.pmxcfs"]
+        "pverunbook.pve.qemu", "pverunbook.pve.pmxcfs"]
 
 
 def loaded_after(imports: list[str], extra: str = "") -> set[str]:

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from pverunbook.pve.qemu_cmdline import (
+from pverunbook.pve.qemu import (
     CmdlineError,
     default_storage,
     parse_storage_cfg,

@@ -1,0 +1,341 @@
+"""NICs, display, USB, serial ports, PCI passthrough and the other -device lines."""
+
+from __future__ import annotations
+
+import json
+import re
+
+from pverunbook.pve.qemu.optstr import jstr, kv, prop
+from pverunbook.pve.qemu.state import Recovery
+
+_NET_MODELS = {
+    "virtio-net-pci": "virtio", "virtio-net-device": "virtio", "e1000": "e1000",
+    "e1000-82540em": "e1000-82540em", "e1000-82544gc": "e1000-82544gc",
+    "e1000-82545em": "e1000-82545em", "e1000e": "e1000e", "i82551": "i82551",
+    "i82557b": "i82557b", "i82559er": "i82559er", "ne2k_isa": "ne2k_isa",
+    "ne2k_pci": "ne2k_pci", "pcnet": "pcnet", "rtl8139": "rtl8139", "vmxnet3": "vmxnet3",
+}
+SCSIHW = {"lsi": "lsi", "lsi53c895a": "lsi", "lsi53c810": "lsi53c810", "megasas": "megasas",
+           "pvscsi": "pvscsi", "virtio-scsi-pci": "virtio-scsi-pci"}
+_VGA = {"VGA": "std", "cirrus-vga": "cirrus", "vmware-svga": "vmware", "qxl-vga": "qxl",
+        "virtio-vga": "virtio", "virtio-gpu-pci": "virtio", "virtio-vga-gl": "virtio-gl",
+        "virtio-gpu-gl-pci": "virtio-gl", "ramfb": "none"}
+_NOT_ON_CMDLINE = (
+    "onboot, startup order, description/notes, tags, protection, HA membership, snapshots, "
+    "hookscript and cloud-init settings are not on the command line; restore them from a "
+    "backup (vzdump config, /var/lib/pve-cluster/backup/*.sql.gz) or set them again"
+)
+
+def nets(r: Recovery) -> None:
+    netdevs: dict[str, dict[str, str]] = {}
+    for v in r.all("-netdev"):
+        if v.lstrip().startswith("{"):
+            try:
+                jn = json.loads(v)
+            except ValueError:
+                continue
+            nd = {str(a): jstr(b) for a, b in jn.items()}
+        else:
+            head, nd = kv(v)
+            if head and "type" not in nd:
+                nd["type"] = head
+        netdevs[nd.get("id", "")] = nd
+    bridges_missing: list[str] = []
+    for drv, dd in r.devices:
+        nid = dd.get("id", "")
+        if not re.fullmatch(r"net\d+", nid):
+            continue
+        model = _NET_MODELS.get(drv)
+        if model is None:
+            r.warn.append(f"{nid}: NIC model {drv!r} unknown; set it by hand")
+            continue
+        opts: dict[str, str] = {}
+        nd = netdevs.get(dd.get("netdev", nid), {})
+        if nd.get("queues"):
+            opts["queues"] = nd["queues"]
+        mtu = dd.get("host_mtu")
+        if mtu and not (r.modern and mtu == "1500" and "-blockdev" in r.argv):
+            opts["mtu"] = mtu
+        if "romfile" in dd and not dd["romfile"].startswith("pxe-"):
+            opts["romfile"] = dd["romfile"]  # not a config key in PVE <8.1; kept visible
+        if dd.get("romfile") == "":
+            pass
+        if nd.get("type") == "tap":
+            tap = nd.get("ifname", f"tap{r.vmid}i{nid[3:]}")
+            bridge = r.tap_bridges.get(tap)
+            if bridge:
+                fw = re.fullmatch(r"fwbr(\d+)i(\d+)", bridge)
+                if fw:
+                    opts["firewall"] = "1"
+                    bridges_missing.append(f"{nid} (tap {tap} is in firewall bridge "
+                                           f"{bridge}; the real bridge is the one "
+                                           f"fwpr{fw.group(1)}p{fw.group(2)} is in)")
+                else:
+                    vl = re.fullmatch(r"(vmbr\d+)v(\d+)", bridge)
+                    if vl:
+                        opts["bridge"] = vl.group(1)
+                        opts["tag"] = vl.group(2)
+                    else:
+                        opts["bridge"] = bridge
+            else:
+                bridges_missing.append(f"{nid} (tap {tap})")
+        elif nd.get("type") not in ("user", None):
+            r.warn.append(f"{nid}: netdev type {nd.get('type')} (not a Proxmox bridge)")
+        if "bootindex" in dd and dd["bootindex"].isdigit():
+            r.bootindex[nid] = int(dd["bootindex"])
+        mac = dd.get("mac", "")
+        r.o[nid] = prop(f"{model}={mac}", opts)
+        r.nets.append(nid)
+    if bridges_missing:
+        r.todos.append(
+            "bridge/tag/firewall/rate/trunks/link_down of " + ", ".join(bridges_missing)
+            + " are not on the command line; find the bridge with `ip -o link show "
+            "<tap>` (master), VLAN with `bridge vlan show dev <tap>`, and add "
+            "bridge=...[,tag=...][,firewall=1]")
+
+
+def display_and_usb(r: Recovery) -> None:
+    vga: str | None = None
+    qxl = 0
+    vga_mem: str | None = None
+    for drv, dd in r.devices:
+        if dd.get("id") == "vga" and drv in _VGA:
+            vga = _VGA[drv]
+            if "vgamem_mb" in dd:
+                vga_mem = dd["vgamem_mb"]
+            if drv == "qxl-vga":
+                qxl = 1
+                if "ram_size" in dd:
+                    vga_mem = str(int(dd["ram_size"]) // (1 << 20) // 2)
+        elif drv == "qxl" and re.fullmatch(r"vga\d+", dd.get("id", "")):
+            qxl += 1
+    serial_display = r.has("-nographic")
+    if vga == "qxl" and qxl > 1:
+        vga = f"qxl{qxl}"
+    if r.one("-vga") == "none" and vga is None and not serial_display:
+        vga = "none"
+    if serial_display:
+        vga = "serial0"
+    vopts: dict[str, str] = {}
+    if vga_mem and vga in ("std", "vmware", "cirrus"):
+        vopts["memory"] = vga_mem
+    if vga_mem and vga and vga.startswith("qxl"):
+        vopts["memory"] = vga_mem
+    spice = r.one("-spice") or ""
+    _h, sd = kv(spice)
+    if "clipboard=on" in " ".join(r.all("-vnc")) or \
+            any(dd.get("name") == "com.redhat.spice.0" and
+                r.chardevs.get(dd.get("chardev", ""), ("", {}))[0] == "qemu-vdagent"
+                for _d, dd in r.devices):
+        vopts["clipboard"] = "vnc"
+    if vga is not None and (vga != "std" or vopts):
+        r.o["vga"] = prop(vga, vopts)
+    if vga and vga.startswith("serial"):
+        r.o["vga"] = vga
+    if spice:
+        enh: dict[str, str] = {}
+        if "foldershare" in r.chardevs:
+            enh["foldersharing"] = "1"
+        if sd.get("streaming-video") and sd["streaming-video"] != "off":
+            enh["videostreaming"] = sd["streaming-video"]
+        if enh:
+            r.o["spice_enhancements"] = prop(None, enh)
+    # tablet
+    tablet = any(drv == "usb-tablet" for drv, _ in r.devices)
+    if not tablet and not qxl and not (vga or "").startswith("serial"):
+        r.o["tablet"] = "0"
+    if tablet and (qxl or (vga or "").startswith("serial")):
+        r.o["tablet"] = "1"
+    # usb
+    xhci = next((drv for drv, dd in r.devices if dd.get("id") == "xhci"), None)
+    for drv, dd in r.devices:
+        uid = dd.get("id", "")
+        m = re.fullmatch(r"usbredirdev(\d+)", uid)
+        if drv == "usb-redir" and m:
+            opts: dict[str, str] = {}
+            if dd.get("bus", "").startswith("xhci") and xhci == "nec-usb-xhci":
+                opts["usb3"] = "1"
+            r.o[f"usb{m.group(1)}"] = prop("spice", opts)
+            continue
+        if drv == "usb-host" and re.fullmatch(r"usb\d+", uid):
+            if "vendorid" in dd:
+                host = f"{dd['vendorid'].removeprefix('0x')}:" \
+                       f"{dd['productid'].removeprefix('0x')}"
+            else:
+                host = f"{dd.get('hostbus')}-{dd.get('hostport')}"
+            opts = {}
+            if dd.get("bus", "").startswith("xhci") and xhci == "nec-usb-xhci":
+                opts["usb3"] = "1"
+            r.o[uid] = prop(f"host={host}", opts)
+            if "bootindex" in dd:
+                r.bootindex[uid] = int(dd["bootindex"])
+    if xhci == "qemu-xhci" and not r.windows:
+        r.ostype_hint = "l26"
+    # serial / parallel
+    for drv, dd in r.devices:
+        if drv == "isa-serial":
+            cid = dd.get("chardev", "")
+            ch = r.chardevs.get(cid)
+            m = re.fullmatch(r"serial(\d+)", cid)
+            if not ch or not m:
+                continue
+            kind, cd = ch
+            if kind == "socket":
+                r.o[f"serial{m.group(1)}"] = "socket"
+            elif kind in ("tty", "serial"):
+                r.o[f"serial{m.group(1)}"] = cd.get("path", "")
+        elif drv == "isa-parallel":
+            cid = dd.get("chardev", "")
+            ch = r.chardevs.get(cid)
+            m = re.fullmatch(r"parallel(\d+)", cid)
+            if ch and m:
+                r.o[f"parallel{m.group(1)}"] = ch[1].get("path", "")
+
+
+def misc_devices(r: Recovery) -> None:
+    hostpci: dict[str, list[dict[str, str]]] = {}
+    for drv, dd in r.devices:
+        did = dd.get("id", "")
+        if drv == "vmgenid" and "guid" in dd:
+            r.o["vmgenid"] = dd["guid"]
+        elif drv == "virtserialport" and dd.get("name") == "org.qemu.guest_agent.0":
+            r.o["agent"] = "1"
+        elif drv == "isa-serial" and dd.get("chardev") == "qga0":
+            r.o["agent"] = "1,type=isa"
+        elif drv == "virtio-rng-pci" or drv == "virtio-rng-device":
+            obj = r.objects.get(dd.get("rng", ""))
+            ropts: dict[str, str] = {}
+            if obj:
+                ropts["source"] = str(obj[1].get("filename", ""))
+            if dd.get("max-bytes", "1024") != "1024":
+                ropts["max_bytes"] = dd["max-bytes"]
+            if dd.get("period", "1000") != "1000":
+                ropts["period"] = dd["period"]
+            src = ropts.pop("source", "/dev/urandom")
+            r.o["rng0"] = prop(f"source={src}", ropts)
+        elif drv in ("i6300esb", "ib700"):
+            wopts = {}
+            act = r.one("-watchdog-action")
+            if act and act != "reset":
+                wopts["action"] = act
+            r.o["watchdog"] = prop(f"model={drv}", wopts)
+        elif drv in ("ich9-intel-hda", "intel-hda", "AC97") and did == "audiodev0":
+            backend = dd.get("audiodev", "")
+            for _drv2, dd2 in r.devices:
+                if dd2.get("bus", "").startswith("audiodev0") and dd2.get("audiodev"):
+                    backend = dd2["audiodev"]
+            audiodrv = "spice"
+            for av in r.all("-audiodev"):
+                ah, ad = kv(av)
+                if ad.get("id") == backend:
+                    audiodrv = ah or ad.get("driver", "spice")
+            aopts = {"device": drv}
+            if audiodrv != "spice":
+                aopts["driver"] = audiodrv
+            r.o["audio0"] = prop(None, aopts)
+        elif drv == "vfio-pci":
+            m = re.fullmatch(r"hostpci(\d+)(?:\.(\d+))?", did)
+            if m:
+                hostpci.setdefault(m.group(1), []).append(dd)
+    for idx, devs in sorted(hostpci.items()):
+        r.o[f"hostpci{idx}"] = hostpci_value(r, devs)
+    if hostpci:
+        r.todos.append("hostpciN: a PCI resource mapping (mapping=<name>) cannot be told "
+                          "from a raw host address; use mapping= if the cluster had one")
+
+
+def hostpci_value(r: Recovery, devs: list[dict[str, str]]) -> str:
+    first = devs[0]
+    host = first.get("host", first.get("sysfsdev", ""))
+    m = re.fullmatch(r"(?:([0-9a-fA-F]{4}):)?([0-9a-fA-F]{2}:[0-9a-fA-F]{2})\.(\d)", host)
+    opts: dict[str, str] = {}
+    if m:
+        dom, busdev, fn = m.groups()
+        addr = busdev if len(devs) > 1 else f"{busdev}.{fn}"
+        if dom and dom != "0000":
+            addr = f"{dom}:{addr}"
+    else:
+        mm = re.search(r"/([0-9a-f-]{36})$", host)
+        addr = host
+        if mm:
+            r.todos.append(f"hostpci: mediated device {mm.group(1)}; set "
+                              "host=<parent PCI address>,mdev=<type> by hand")
+    if re.match(r"ich9-pcie-port-\d+", first.get("bus", "")):
+        opts["pcie"] = "1"
+    if first.get("rombar") == "0":
+        opts["rombar"] = "0"
+    if first.get("x-vga") == "on":
+        opts["x-vga"] = "1"
+    if "romfile" in first:
+        opts["romfile"] = first["romfile"].rsplit("/", 1)[-1]
+    for k in ("vendor-id", "device-id", "sub-vendor-id", "sub-device-id"):
+        if f"x-pci-{k}" in first:
+            opts[k] = first[f"x-pci-{k}"]
+    return prop(addr, opts)
+
+
+def rtc(r: Recovery) -> None:
+    rtc = r.one("-rtc")
+    _h, d = kv(rtc or "")
+    local = d.get("base") == "localtime"
+    tdf = d.get("driftfix") == "slew"
+    win = r.windows > 0 or r.has("-no-hpet")
+    if r.windows == 0 and r.has("-no-hpet"):
+        r.windows = 6
+    if d.get("base") and d["base"] not in ("localtime", "utc"):
+        r.o["startdate"] = d["base"]
+    if win:
+        if not local and "startdate" not in r.o:
+            r.o["localtime"] = "0"
+        if not tdf and r.o.get("acpi") != "0":
+            r.o["tdf"] = "0"
+    else:
+        if local:
+            r.o["localtime"] = "1"
+        if tdf:
+            r.o["tdf"] = "1"
+    hint = r.ostype_hint
+    if r.windows:
+        guess = "win10" if r.windows >= 7 else "w2k8"
+        if r.windows >= 7 and any(drv.startswith("tpm-") for drv, _ in r.devices):
+            guess = "win11"
+        r.o["ostype"] = guess
+        r.todos.append(
+            f"ostype: {guess} is a guess from the Hyper-V flags; "
+            + ("win7, win8, win10, win11 and 2012-2022 look the same"
+               if r.windows >= 7 else "Vista/2008 level")
+            + " - set the real Windows version")
+    elif hint:
+        r.o["ostype"] = hint
+        if hint == "l26":
+            r.warn.append("ostype: l26 inferred from the qemu-xhci USB controller (only "
+                             "used for l26 and Windows > 7)")
+    else:
+        r.todos.append("ostype: not on the command line (no Windows flags seen); Linux "
+                          "guests use ostype: l26, others 'other'")
+
+
+def leftovers(r: Recovery) -> None:
+    known = {
+        "-id", "-name", "-no-shutdown", "-chardev", "-mon", "-pidfile", "-daemonize",
+        "-smbios", "-smp", "-nodefaults", "-boot", "-vnc", "-cpu", "-m", "-device",
+        "-drive", "-blockdev", "-netdev", "-machine", "-object", "-numa", "-global",
+        "-iscsi", "-readconfig", "-rtc", "-no-hpet", "-nographic", "-spice", "-k",
+        "-snapshot", "-no-acpi", "-S", "-tpmdev", "-audiodev", "-watchdog-action",
+        "-vga", "-incoming", "-serial", "-parallel", "-fw_cfg",
+    }
+    unknown = sorted({k for k, _ in r.opts if k not in known})
+    if unknown:
+        r.warn.append("options not mapped to config keys (maybe from args:): "
+                         + " ".join(unknown))
+    if r.has("-incoming"):
+        r.warn.append("-incoming: this process was the target of a migration")
+
+
+def final_todos(r: Recovery) -> None:
+    r.todos.append(_NOT_ON_CMDLINE)
+    # keep unique, in order
+    r.cfg.todos[:] = list(dict.fromkeys(r.todos))
+    r.cfg.warnings[:] = list(dict.fromkeys(r.warn))
+    if r.o.get("boot") == " ":
+        r.o["boot"] = ""

@@ -1,0 +1,343 @@
+"""Disks: -drive and -blockdev backends, their controllers and options."""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any
+
+from pverunbook.pve.qemu.devices import SCSIHW
+from pverunbook.pve.qemu.optstr import fmt_num, fmt_size, kv, prop
+from pverunbook.pve.qemu.state import Drive, Recovery
+from pverunbook.pve.qemu.storage import DIR_TYPES, Storage
+
+_DISK_RE = re.compile(r"(ide|sata|scsi|virtio)(\d+)$|(efidisk|tpmstate)0$")
+_THROTTLE = [("", "-total"), ("_rd", "-read"), ("_wr", "-write")]
+
+def drives(r: Recovery) -> None:
+    for v in r.all("-drive"):
+        _h, d = kv(v)
+        drv = Drive(id=d.get("id", ""))
+        drv.file = d.get("file")
+        drv.fmt = d.get("format")
+        drv.media = d.get("media")
+        drv.cache = d.get("cache")
+        drv.aio = d.get("aio")
+        drv.discard = d.get("discard") in ("on", "unmap")
+        drv.detect_zeroes = d.get("detect-zeroes")
+        drv.readonly = d.get("readonly") == "on"
+        drv.serial = d.get("serial")
+        drv.werror = d.get("werror")
+        drv.rerror = d.get("rerror")
+        if d.get("size", "").isdigit():
+            drv.size = int(d["size"])
+        for key, val in d.items():
+            if key.startswith("throttling."):
+                drv.throttle[key[len("throttling."):]] = val
+        if d.get("if") == "pflash":
+            r.pflash[int(d.get("unit", "0"))] = drv
+        elif drv.id:
+            r.drives[drv.id] = drv
+    blockdevs(r)
+    # controllers
+    scsihw: str | None = None
+    single_iothreads: dict[str, bool] = {}
+    single_queues: dict[str, str] = {}
+    for drv_name, dd in r.devices:
+        cid = dd.get("id", "")
+        if cid == "scsihw0" and drv_name in SCSIHW:
+            scsihw = SCSIHW[drv_name]
+        m = re.fullmatch(r"virtioscsi(\d+)", cid)
+        if m and drv_name == "virtio-scsi-pci":
+            scsihw = "virtio-scsi-single"
+            single_iothreads[m.group(1)] = "iothread" in dd
+            if "num_queues" in dd:
+                single_queues[m.group(1)] = dd["num_queues"]
+    if scsihw and scsihw != "lsi":
+        r.o["scsihw"] = scsihw
+    r.scsihw = scsihw or "lsi"
+    # bios / efidisk
+    if 0 in r.pflash or pflash_code(r):
+        r.o["bios"] = "ovmf"
+    code = (r.pflash[0].file if 0 in r.pflash else pflash_code(r)) or ""
+    efi_drive = r.pflash.get(1) or r.drives.pop("drive-efidisk0", None)
+    if efi_drive is not None and re.fullmatch(r"/tmp/\d+-ovmf\.fd", efi_drive.file or ""):
+        efi_drive = None  # qemu-server's temporary vars copy: the config had no efidisk0
+    if efi_drive is not None:
+        eopts: dict[str, str] = {}
+        if "_4M" in code:
+            eopts["efitype"] = "4m"
+        emit_disk(r, "efidisk0", efi_drive, {}, eopts, efi=True)
+        if "_4M" in code:
+            r.todos.append("efidisk0: pre-enrolled-keys (Microsoft Secure Boot keys) "
+                              "only affected the disk's creation; add pre-enrolled-keys=1 "
+                              "if the VM uses Secure Boot with the MS keys")
+    elif r.o.get("bios") == "ovmf":
+        r.warn.append("OVMF without an efidisk0: EFI variables are not persistent")
+    # devices that use drives
+    for drv_name, dd in r.devices:
+        did = dd.get("id", "")
+        m = _DISK_RE.fullmatch(did)
+        if not m or drv_name in ("vfio-pci",):
+            continue
+        backend = dd.get("drive")
+        drive = r.drives.get(backend or "") if backend else None
+        if drive is None and backend:
+            drive = r.drives.get(backend.replace("drive-", ""))
+        if drv_name in ("ide-cd", "scsi-cd") and drive is None:
+            drive = Drive(id=f"drive-{did}", media="cdrom")
+        if drive is None:
+            r.warn.append(f"{did}: device {drv_name} without a known drive backend")
+            continue
+        if drv_name in ("ide-cd", "scsi-cd"):
+            drive.media = "cdrom"
+        dopts: dict[str, str] = {}
+        if drv_name.startswith("virtio-blk") and "iothread" in dd:
+            dopts["iothread"] = "1"
+        if did.startswith("scsi") and r.scsihw == "virtio-scsi-single":
+            ctrl = re.search(r"virtioscsi(\d+)", dd.get("bus", ""))
+            if ctrl and single_iothreads.get(ctrl.group(1)):
+                dopts["iothread"] = "1"
+            if ctrl and ctrl.group(1) in single_queues:
+                dopts["queues"] = single_queues[ctrl.group(1)]
+        if dd.get("rotation_rate") == "1":
+            dopts["ssd"] = "1"
+        for k in ("wwn", "serial"):
+            if k in dd:
+                dopts[k] = dd[k]
+        if "model" in dd:
+            dopts["model"] = dd["model"]
+        for k in ("product", "vendor"):
+            if k in dd:
+                dopts[k] = dd[k]
+        if dd.get("write-cache") is not None:
+            dopts["_write_cache"] = dd["write-cache"]
+        if drv_name in ("scsi-block", "scsi-generic"):
+            dopts["scsiblock"] = "1"
+        if drv_name.startswith("virtio-blk") and dd.get("num-queues"):
+            dopts["queues"] = dd["num-queues"]
+        if "bootindex" in dd and dd["bootindex"].isdigit():
+            r.bootindex[did] = int(dd["bootindex"])
+        emit_disk(r, did, drive, dd, dopts)
+    if any(drv == "tpm-tis" or drv == "tpm-crb" or drv == "tpm-tis-device"
+           for drv, _ in r.devices):
+        r.todos.append(
+            "tpmstate0: the TPM state volume is opened by the swtpm process, not QEMU; find "
+            "it with `ps auxww | grep swtpm` (--tpmstate backend-uri=file://<path>, --tpm2 "
+            "means version=v2.0) and add tpmstate0: <storage>:<volume>,version=v2.0")
+
+
+def pflash_code(r: Recovery) -> str | None:
+    mach = r.one("-machine") or ""
+    _h, md = kv(mach)
+    node = md.get("pflash0")
+    if node and node in r.bd_files:
+        return r.bd_files[node]
+    return None
+
+
+def blockdevs(r: Recovery) -> None:
+    r.bd_files = {}
+    for v in r.all("-blockdev"):
+        try:
+            top = json.loads(v)
+        except ValueError:
+            r.warn.append(f"unparseable -blockdev {v[:60]!r}")
+            continue
+        if not isinstance(top, dict):
+            continue
+        name = str(top.get("node-name", ""))
+        chain: list[dict[str, Any]] = []
+        node: Any = top
+        while isinstance(node, dict):
+            chain.append(node)
+            node = node.get("file")
+        proto = chain[-1]
+        fmt_node = chain[-2] if len(chain) >= 2 else chain[-1]
+        drv = Drive(id=name, blockdev=True)
+        drv.fmt = str(fmt_node.get("driver")) if len(chain) >= 2 else None
+        if drv.fmt in ("throttle",):
+            drv.fmt = None
+        drv.file = _bd_filename(proto)
+        if drv.file is None:
+            drv.unresolved = json.dumps(proto, sort_keys=True)[:200]
+        cache = fmt_node.get("cache") or proto.get("cache")
+        if isinstance(cache, dict):
+            direct = bool(cache.get("direct"))
+            noflush = bool(cache.get("no-flush"))
+            drv.cache = "unsafe" if noflush else ("direct" if direct else "nodirect")
+        drv.aio = proto.get("aio")
+        drv.discard = top.get("discard") == "unmap" or fmt_node.get("discard") == "unmap"
+        drv.detect_zeroes = top.get("detect-zeroes") or fmt_node.get("detect-zeroes")
+        drv.readonly = bool(top.get("read-only"))
+        if isinstance(fmt_node.get("size"), int):
+            drv.size = int(fmt_node["size"])
+        tg = top.get("throttle-group")
+        if tg and tg in r.objects:
+            limits = r.objects[tg][1].get("limits") or {}
+            for k, val in limits.items():
+                drv.throttle[str(k)] = str(val)
+        if name == "pflash0" or (drv.file and "OVMF_CODE" in drv.file):
+            r.bd_files[name] = drv.file or ""
+            continue
+        r.drives[name] = drv
+
+
+def emit_disk(r: Recovery, slot: str, d: Drive, dev: dict[str, str], extra: dict[str, str],
+               efi: bool = False) -> None:
+    opts: dict[str, str] = dict(extra)
+    wc = opts.pop("_write_cache", None)
+    is_cd = d.media == "cdrom"
+    vol: str
+    store: Storage | None = None
+    if d.file is None or d.file == "":
+        if not is_cd:
+            r.todos.append(f"{slot}: backend not understood ({d.unresolved}); set the "
+                              "volume by hand")
+            return
+        vol = "none"
+    elif d.file == "/dev/cdrom" and is_cd:
+        vol = "cdrom"
+    else:
+        res = r.storage.resolve(d.file, r.vmid)
+        if res is None:
+            vol = d.file
+            if d.file.startswith("iscsi://"):
+                r.todos.append(f"{slot}: {d.file} is an iSCSI LUN (iscsidirect or "
+                                  "ZFS over iSCSI); map the LUN back to its volume name "
+                                  "on the storage target and write <storage>:<volume>")
+            elif d.file.startswith("/dev/"):
+                r.todos.append(f"{slot}: {d.file} is not on a known storage; keep it as "
+                                  "a passthrough path or fix storage.cfg")
+            else:
+                r.todos.append(f"{slot}: {d.file} is not below any storage in "
+                                  "storage.cfg; check the storage id and volume name")
+        else:
+            sid, volname, store = res
+            vol = f"{sid}:{volname}"
+            if r.storage.assumed:
+                r.warn.append(f"{slot}: storage id {sid!r} assumed from Proxmox "
+                                 "defaults; pass storage.cfg to be sure")
+    if is_cd:
+        opts["media"] = "cdrom"
+    # cache
+    btrfs = store is not None and store.type == "btrfs"
+    rbd_efi = efi and d.file is not None and (d.file.startswith("rbd:")
+                                              or "/rbd" in d.file)
+    cache = _cache_mode(d, wc)
+    default_cache = "none"
+    if btrfs or is_cd:
+        default_cache = "writeback"
+    if rbd_efi:
+        default_cache = "writeback"
+    if cache is not None and cache != default_cache and not (d.blockdev and cache
+                                                             == "writeback" and efi):
+        opts["cache"] = cache
+    if not d.blockdev and d.cache is None and not is_cd and not btrfs and not efi \
+            and d.file is not None:
+        r.warn.append(f"{slot}: no cache= on the command line, which qemu-server only "
+                         "does for storages without O_DIRECT (e.g. btrfs); check cache=")
+    if efi:
+        opts.pop("cache", None)
+    # aio
+    if d.aio and not efi:
+        direct = (cache or "none") in ("none", "directsync", "direct")
+        default_aio = aio_default(r, store, direct, is_cd)
+        if d.aio != default_aio:
+            opts["aio"] = d.aio
+    if d.discard and not is_cd:
+        opts["discard"] = "on"
+    if not is_cd and not efi and d.file and d.detect_zeroes in (None, "off") \
+            and not d.blockdev:
+        opts["detect_zeroes"] = "0"
+    if d.readonly and not is_cd and not efi and r.o.get("template") != "1":
+        opts["ro"] = "1"
+    if d.serial:
+        opts["serial"] = d.serial
+    if d.werror:
+        opts["werror"] = d.werror
+    if d.rerror:
+        opts["rerror"] = d.rerror
+    opts.update(_throttle_opts(d.throttle))
+    if d.fmt and d.file and not is_cd:
+        implied = _implied_format(vol, store)
+        if implied and implied != d.fmt:
+            opts["format"] = d.fmt
+    size: int | None = None
+    if d.file and d.file in r.disk_sizes:
+        size = r.disk_sizes[d.file]
+    elif efi and d.size:
+        size = d.size
+    if size is not None:
+        opts["size"] = fmt_size(size)
+    elif not is_cd and d.file:
+        r.todos.append(f"{slot}: size= not on the command line (informational only; "
+                          f"`blockdev --getsize64 {d.file}` or `qm disk rescan` fills it)")
+    r.disks[slot] = vol
+    r.o[slot] = prop(vol, opts)
+
+
+def aio_default(r: Recovery, store: Storage | None, direct: bool, cdrom: bool) -> str:
+    if r.modern:
+        if store is not None and store.type == "rbd" and store.krbd and not direct:
+            return "threads"
+        if store is not None and store.type == "lvm" and not direct:
+            return "threads"
+        return "io_uring"
+    return "native" if direct and not cdrom else "threads"
+
+def _bd_filename(proto: dict[str, Any]) -> str | None:
+    driver = proto.get("driver")
+    if driver in ("file", "host_device", "host_cdrom") and "filename" in proto:
+        return str(proto["filename"])
+    if driver == "rbd":
+        ns = f"{proto['namespace']}/" if proto.get("namespace") else ""
+        return f"rbd:{proto.get('pool')}/{ns}{proto.get('image')}"
+    if driver == "iscsi":
+        return f"iscsi://{proto.get('portal')}/{proto.get('target')}/{proto.get('lun', 0)}"
+    if "filename" in proto:
+        return str(proto["filename"])
+    return None
+
+def _cache_mode(d: Drive, write_cache: str | None) -> str | None:
+    """Normalise -drive cache= or -blockdev cache/write-cache to a config cache mode."""
+    if not d.blockdev:
+        return d.cache
+    if d.cache is None:
+        return None
+    if d.cache == "unsafe":
+        return "unsafe"
+    wc_on = write_cache != "off"
+    if d.cache == "direct":
+        return "none" if wc_on else "directsync"
+    return "writeback" if wc_on else "writethrough"
+
+def _implied_format(vol: str, store: Storage | None) -> str | None:
+    if store is None:
+        return None
+    if store.type in DIR_TYPES:
+        m = re.search(r"\.(raw|qcow2|vmdk)$", vol)
+        return m.group(1) if m else None
+    return "raw"
+
+def _throttle_opts(t: dict[str, str]) -> dict[str, str]:
+    out: dict[str, str] = {}
+    for suffix, q in _THROTTLE:
+        for key, qkey, is_bytes in (
+            (f"mbps{suffix}", f"bps{q}", True),
+            (f"mbps{suffix}_max", f"bps{q}-max", True),
+            (f"bps{suffix}_max_length", f"bps{q}-max-length", False),
+            (f"iops{suffix}", f"iops{q}", False),
+            (f"iops{suffix}_max", f"iops{q}-max", False),
+            (f"iops{suffix}_max_length", f"iops{q}-max-length", False),
+        ):
+            v = t.get(qkey)
+            if v in (None, "", "0"):
+                continue
+            assert v is not None
+            try:
+                num = float(v)
+            except ValueError:
+                continue
+            out[key] = fmt_num(num / (1 << 20)) if is_bytes else fmt_num(num)
+    return out

@@ -1,0 +1,163 @@
+"""The state shared by the rule modules while one QEMU argv is read back into a config."""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+from pverunbook.pve.qemu.argv import NOARG, CmdlineError, is_exe
+from pverunbook.pve.qemu.config import RecoveredConfig
+from pverunbook.pve.qemu.optstr import jstr, kv
+from pverunbook.pve.qemu.storage import StorageMap, default_storage
+
+
+@dataclass
+class Drive:
+    """One disk backend as seen on the command line (from -drive or -blockdev)."""
+
+    id: str
+    file: str | None = None
+    fmt: str | None = None
+    media: str | None = None
+    cache: str | None = None  # normalised QEMU cache mode, None = option absent
+    aio: str | None = None
+    discard: bool = False
+    detect_zeroes: str | None = None
+    readonly: bool = False
+    serial: str | None = None
+    size: int | None = None
+    throttle: dict[str, str] = field(default_factory=dict)
+    werror: str | None = None
+    rerror: str | None = None
+    blockdev: bool = False
+    unresolved: str | None = None  # description of a backend we cannot map to a path
+
+
+class Recovery:
+    """What one reading of a command line has found so far; the rule modules fill it."""
+
+    def __init__(self, argv: list[str], storage: StorageMap | None, vmid: int | None,
+                 disk_sizes: dict[str, int] | None, tap_bridges: dict[str, str] | None) -> None:
+        if not argv:
+            raise CmdlineError("empty argument list; nothing to recover from")
+        if not is_exe(argv[0]):
+            raise CmdlineError(f"{argv[0]!r} is not a kvm/qemu-system binary; give the full "
+                               "command line of the VM's kvm process")
+        self.argv = argv
+        self.storage = storage or default_storage()
+        self.disk_sizes = disk_sizes or {}
+        self.tap_bridges = tap_bridges or {}
+        self.opts: list[tuple[str, str | None]] = []
+        i = 1
+        while i < len(argv):
+            a = argv[i]
+            if a.startswith("-") and a not in NOARG and i + 1 < len(argv):
+                self.opts.append((a, argv[i + 1]))
+                i += 2
+            else:
+                self.opts.append((a, None))
+                i += 1
+        self.cfg = RecoveredConfig(vmid=vmid)
+        self.o = self.cfg.options
+        self.todos = self.cfg.todos
+        self.warn = self.cfg.warnings
+        self.requested_vmid = vmid
+        self.devices: list[tuple[str, dict[str, str]]] = []
+        self.chardevs: dict[str, tuple[str, dict[str, str]]] = {}
+        self.objects: dict[str, tuple[str, dict[str, Any]]] = {}
+        self.drives: dict[str, Drive] = {}
+        self.pflash: dict[int, Drive] = {}
+        self.used: set[int] = set()
+        self.windows = 0  # 0 = no Windows hints, 6 = vista/2008 level, 7 = win7+
+        self.bootindex: dict[str, int] = {}
+        self.disks: dict[str, str] = {}
+        self.nets: list[str] = []
+        self.modern = False  # PVE >= 7 defaults (io_uring)
+        self.ostype_hint: str | None = None
+        self.q35 = False
+        self.scsihw = "lsi"
+        self.vmid: int | None = None
+        self.bd_files: dict[str, str] = {}
+        self._index()
+        self._read_vmid()
+
+    # -- option access -----------------------------------------------------------------------
+
+    # -- option access
+
+    def all(self, name: str) -> list[str]:
+        """Every value of option ``name``, in command-line order."""
+        return [v for k, v in self.opts if k == name and v is not None]
+
+    def one(self, name: str) -> str | None:
+        vals = self.all(name)
+        return vals[-1] if vals else None
+
+    def has(self, name: str) -> bool:
+        return any(k == name for k, _ in self.opts)
+
+    # -- main --------------------------------------------------------------------------------
+
+    def _index(self) -> None:
+        for k, v in self.opts:
+            if v is None:
+                continue
+            if k == "-device":
+                if v.lstrip().startswith("{"):
+                    try:
+                        jd = json.loads(v)
+                    except ValueError:
+                        self.warn.append(f"unparseable -device {v[:60]!r}")
+                        continue
+                    drv = str(jd.pop("driver", ""))
+                    self.devices.append((drv, {str(a): jstr(b) for a, b in jd.items()}))
+                else:
+                    head, d = kv(v)
+                    self.devices.append((head or "", d))
+            elif k == "-chardev":
+                head, d = kv(v)
+                if "id" in d:
+                    self.chardevs[d["id"]] = (head or "", d)
+            elif k == "-object":
+                if v.lstrip().startswith("{"):
+                    try:
+                        jo = json.loads(v)
+                    except ValueError:
+                        continue
+                    self.objects[str(jo.get("id", ""))] = (str(jo.get("qom-type", "")), jo)
+                else:
+                    head, d = kv(v)
+                    if "id" in d:
+                        self.objects[d["id"]] = (head or "", dict(d))
+        text = " ".join(self.argv)
+        self.modern = bool(
+            re.search(r"aio[=\":]+io_uring|free-page-reporting|rx_queue_size|-blockdev", text)
+        )
+
+    def _read_vmid(self) -> None:
+        found: int | None = None
+        idv = self.one("-id")
+        if idv and idv.isdigit():
+            found = int(idv)
+        else:
+            m = re.search(r"/var/run/qemu-server/(\d+)\.(?:pid|qmp)", " ".join(self.argv))
+            if m:
+                found = int(m.group(1))
+        if self.requested_vmid is not None and found is not None \
+                and found != self.requested_vmid:
+            self.warn.append(f"command line belongs to VM {found}, not {self.requested_vmid}; "
+                             f"disk paths still name VM {found}")
+        self.cfg.vmid = self.requested_vmid if self.requested_vmid is not None else found
+        if self.cfg.vmid is None:
+            self.todos.append("VM id not found (no -id/-pidfile); pass --vmid")
+        self.vmid = found if found is not None else self.cfg.vmid
+
+    def hotplug(self, what: str) -> None:
+        """Add ``what`` to the ``hotplug:`` list (qemu-server default: network,disk,usb)."""
+        cur = self.o.get("hotplug", "")
+        items = [x for x in cur.split(",") if x]
+        if what not in items:
+            items.append(what)
+        self.o["hotplug"] = ",".join(items)
