@@ -103,7 +103,7 @@ def cmd_pmxcfs_extract(args: argparse.Namespace) -> int:
             return 0
         written = extract(args.db, args.out)
     except PmxcfsError as exc:
-        return _fail(str(args.db), str(exc), "point at config.db (with its -wal) or a "
+        return _fail("pmxcfs extract", str(exc), "point at config.db (with its -wal) or a "
                                              "config-*.sql.gz from /var/lib/pve-cluster/backup")
     except OSError as exc:
         return _fail(str(args.out or args.db), exc.strerror or str(exc),

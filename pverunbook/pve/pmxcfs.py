@@ -35,40 +35,118 @@ class PmxcfsError(ValueError):
     """The database cannot be read or written as asked (message says why)."""
 
 
+#: Bounds on what is read, far above what pmxcfs itself stores (pve-cluster memdb.h limits a
+#: file to 1 MiB and the whole tree to a few hundred MiB): a crafted or damaged database or a
+#: gzip bomb is refused before it can exhaust memory.
+MAX_FILE_BYTES = 16 * 1024 * 1024
+MAX_TOTAL_BYTES = 512 * 1024 * 1024
+MAX_ROWS = 1_000_000
+MAX_NAME_CHARS = 255
+#: An SQL dump larger than this (after gunzip) is refused.
+MAX_DUMP_BYTES = 2 * MAX_TOTAL_BYTES
+
+Row = tuple[int, int, int, str, bytes | None]
+
+
 def _is_dump(path: Path) -> bool:
     name = path.name.lower()
     return name.endswith(".sql.gz") or name.endswith(".sql") or name.endswith(".gz")
 
 
-def _load_dump(path: Path) -> sqlite3.Connection:
-    """Load an SQL text dump into an in-memory database (the backup is never modified)."""
-    raw = path.read_bytes()
-    if raw[:2] == b"\x1f\x8b":
-        try:
-            raw = gzip.decompress(raw)
-        except (OSError, EOFError) as exc:
-            raise PmxcfsError(f"{path}: damaged gzip data ({exc})") from exc
+def _read_dump_bytes(path: Path) -> bytes:
+    """The dump's SQL text as bytes, gunzipped, never more than ``MAX_DUMP_BYTES``."""
+    with path.open("rb") as fh:
+        head = fh.read(2)
     try:
-        script = raw.decode("utf-8")
+        if head == b"\x1f\x8b":
+            with gzip.open(path, "rb") as gz:
+                raw = gz.read(MAX_DUMP_BYTES + 1)
+        else:
+            with path.open("rb") as fh:
+                raw = fh.read(MAX_DUMP_BYTES + 1)
+    except (OSError, EOFError, gzip.BadGzipFile) as exc:
+        raise PmxcfsError(f"{path}: damaged gzip data ({exc})") from exc
+    if len(raw) > MAX_DUMP_BYTES:
+        raise PmxcfsError(f"{path}: dump is larger than {MAX_DUMP_BYTES >> 20} MiB; this is not "
+                          "a pmxcfs backup (they are a few MiB at most)")
+    return raw
+
+
+def _load_dump(path: Path) -> list[Row]:
+    """The ``tree`` rows of an SQL text dump, parsed as data: nothing in it is executed."""
+    from pverunbook.pve.sqldump import DumpError, parse_tree_dump
+
+    raw = _read_dump_bytes(path)
+    try:
+        script = raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
-        raise PmxcfsError(f"{path}: dump is not UTF-8 SQL text") from exc
-    conn = sqlite3.connect(":memory:")
+        raise PmxcfsError(f"{path}: dump is not UTF-8 SQL text (byte {exc.start}); expected "
+                          "`sqlite3 config.db .dump` output, optionally gzipped") from exc
     try:
-        conn.executescript(script)
-    except sqlite3.Error as exc:
-        conn.close()
-        raise PmxcfsError(f"{path}: not a valid SQL dump ({exc})") from exc
-    return conn
+        table = parse_tree_dump(script)
+    except DumpError as exc:
+        raise PmxcfsError(f"{path}:{exc.line}: {exc.message}") from exc
+    return [_row(values, table.columns, f"{path}:{line}") for line, values in table.rows]
 
 
-def _open(path: str | os.PathLike[str]) -> sqlite3.Connection:
+def _row(values: tuple[object, ...] | dict[str, object], columns: tuple[str, ...],
+         where: str) -> Row:
+    """One validated row: integer inode/parent/type, a short text name, bytes or NULL data."""
+    if isinstance(values, tuple):
+        if len(values) != len(columns):
+            raise PmxcfsError(f"{where}: row has {len(values)} values, the tree table "
+                              f"{len(columns)} columns")
+        values = dict(zip(columns, values, strict=True))
+    out: list[object] = []
+    for col in ("inode", "parent", "type"):
+        v = values.get(col)
+        if isinstance(v, bool) or not isinstance(v, int):
+            raise PmxcfsError(f"{where}: column {col} must be an integer, got "
+                              f"{_kind(v)}; this is not a pmxcfs tree row")
+        out.append(v)
+    name = values.get("name")
+    if isinstance(name, bytes):
+        try:
+            name = name.decode("utf-8")
+        except UnicodeDecodeError:
+            name = None
+    if not isinstance(name, str) or len(name) > MAX_NAME_CHARS:
+        raise PmxcfsError(f"{where}: column name must be text of at most {MAX_NAME_CHARS} "
+                          f"characters, got {_kind(name)}")
+    data = values.get("data")
+    if isinstance(data, str):
+        data = data.encode("utf-8", errors="surrogateescape")
+    if data is not None and not isinstance(data, bytes):
+        raise PmxcfsError(f"{where}: column data must be a blob, text or NULL, got "
+                          f"{_kind(data)}")
+    if data is not None and len(data) > MAX_FILE_BYTES:
+        raise PmxcfsError(f"{where}: file {name!r} is {len(data)} bytes, more than "
+                          f"{MAX_FILE_BYTES >> 20} MiB; refusing it")
+    return (int(out[0]), int(out[1]), int(out[2]), name, data)  # type: ignore[call-overload]
+
+
+def _kind(value: object) -> str:
+    if value is None:
+        return "NULL"
+    if isinstance(value, bytes):
+        return f"a blob of {len(value)} bytes"
+    if isinstance(value, str):
+        return f"text {value[:20]!r}" + ("..." if len(value) > 20 else "")
+    return f"{type(value).__name__} {value!r}"[:60]
+
+
+def _open(path: str | os.PathLike[str]) -> sqlite3.Connection | list[Row]:
+    """A read-only connection to a config.db, or the rows of an SQL dump (parsed as data)."""
     p = Path(path)
     if not p.exists():
         raise PmxcfsError(f"{p}: no such file")
     if p.is_dir():
         raise PmxcfsError(f"{p}: is a directory, expected config.db or a .sql.gz dump")
-    with p.open("rb") as fh:
-        head = fh.read(16)
+    try:
+        with p.open("rb") as fh:
+            head = fh.read(16)
+    except OSError as exc:
+        raise PmxcfsError(f"{p}: cannot read ({exc.strerror})") from exc
     if head.startswith(b"SQLite format 3"):
         # mode=ro still reads a -wal file beside it (needs the -shm, which sqlite manages).
         uri = p.resolve().as_uri() + "?mode=ro"
@@ -78,17 +156,47 @@ def _open(path: str | os.PathLike[str]) -> sqlite3.Connection:
         except sqlite3.Error as exc:
             raise PmxcfsError(f"{p}: cannot open read-only ({exc})") from exc
         return conn
-    if _is_dump(p) or head[:2] == b"\x1f\x8b" or head.lstrip().upper().startswith(b"PRAGMA"):
-        return _load_dump(p)
     return _load_dump(p)
 
 
-def _rows(conn: sqlite3.Connection, path: Path) -> list[tuple[int, int, int, str, bytes | None]]:
+def _db_rows(conn: sqlite3.Connection, path: Path) -> list[Row]:
+    """The tree rows of a config.db, sizes checked before any value is loaded."""
     try:
-        cur = conn.execute("SELECT inode, parent, type, name, data FROM tree")
-        return [(int(a), int(b), int(c), str(d), e) for a, b, c, d, e in cur.fetchall()]
+        cols = [r[1] for r in conn.execute("SELECT * FROM pragma_table_info('tree')")]
+        if not {"inode", "parent", "type", "name", "data"} <= set(cols):
+            raise PmxcfsError(f"{path}: no pmxcfs 'tree' table (inode, parent, type, name, "
+                              "data); is this /var/lib/pve-cluster/config.db?")
+        (count,) = conn.execute("SELECT count(*) FROM tree").fetchone()
+        if count > MAX_ROWS:
+            raise PmxcfsError(f"{path}: {count} rows, more than pmxcfs ever stores; refusing")
+        big = conn.execute(
+            "SELECT rowid, length(CAST(name AS BLOB)), length(CAST(data AS BLOB)) FROM tree "
+            "WHERE length(CAST(name AS BLOB)) > ? OR length(CAST(data AS BLOB)) > ? LIMIT 1",
+            (MAX_NAME_CHARS * 4, MAX_FILE_BYTES)).fetchone()
+        if big is not None:
+            raise PmxcfsError(f"{path}: row {big[0]} holds a value of "
+                              f"{max(big[1] or 0, big[2] or 0)} bytes, more than pmxcfs stores; "
+                              "refusing to load it")
+        (total,) = conn.execute("SELECT total(length(CAST(data AS BLOB))) FROM tree").fetchone()
+        if total > MAX_TOTAL_BYTES:
+            raise PmxcfsError(f"{path}: {int(total)} bytes of file data, more than pmxcfs "
+                              "stores; refusing")
+        cur = conn.execute("SELECT rowid, inode, parent, type, name, data FROM tree")
+        return [_row({"inode": a, "parent": b, "type": c, "name": d, "data": e},
+                     ("inode", "parent", "type", "name", "data"), f"{path}: row {rid}")
+                for rid, a, b, c, d, e in cur]
     except sqlite3.Error as exc:
-        raise PmxcfsError(f"{path}: no pmxcfs 'tree' table ({exc})") from exc
+        raise PmxcfsError(f"{path}: cannot read the pmxcfs 'tree' table ({exc})") from exc
+
+
+def _rows(path: str | os.PathLike[str]) -> list[Row]:
+    opened = _open(path)
+    if isinstance(opened, list):
+        return opened
+    try:
+        return _db_rows(opened, Path(path))
+    finally:
+        opened.close()
 
 
 def _check_name(name: str) -> None:
@@ -96,7 +204,7 @@ def _check_name(name: str) -> None:
         raise PmxcfsError(f"unsafe file name {name!r} in database")
 
 
-def _walk(rows: list[tuple[int, int, int, str, bytes | None]]) -> Iterator[tuple[str, int, bytes]]:
+def _walk(rows: list[Row]) -> Iterator[tuple[str, int, bytes]]:
     """Yield (relative path, type, data) for every reachable entry, parents first."""
     children: dict[int, list[tuple[int, int, str, bytes | None]]] = {}
     for inode, parent, typ, name, data in rows:
@@ -123,21 +231,13 @@ def read_tree(path: str | os.PathLike[str]) -> dict[str, bytes]:
 
     Keys are relative paths such as ``nodes/pve001/qemu-server/108.conf``.
     """
-    conn = _open(path)
-    try:
-        rows = _rows(conn, Path(path))
-    finally:
-        conn.close()
+    rows = _rows(path)
     return {rel: data for rel, typ, data in _walk(rows) if typ == DT_REG}
 
 
 def list_dirs(path: str | os.PathLike[str]) -> list[str]:
     """Relative paths of all directories in the database (empty ones included)."""
-    conn = _open(path)
-    try:
-        rows = _rows(conn, Path(path))
-    finally:
-        conn.close()
+    rows = _rows(path)
     return [rel for rel, typ, _ in _walk(rows) if typ == DT_DIR]
 
 
@@ -147,11 +247,7 @@ def extract(db_path: str | os.PathLike[str], out_dir: str | os.PathLike[str]) ->
     Files under ``priv/`` get mode 0600 (keys, tokens), others 0640, as pmxcfs shows them.
     Names containing ``/`` or ``..`` are refused so a crafted database cannot write elsewhere.
     """
-    conn = _open(db_path)
-    try:
-        rows = _rows(conn, Path(db_path))
-    finally:
-        conn.close()
+    rows = _rows(db_path)
     entries = list(_walk(rows))  # validates every name before anything is written
     root = Path(out_dir).resolve()
     root.mkdir(parents=True, exist_ok=True)
@@ -225,6 +321,8 @@ def create_db(
 def dump_sql_gz(db_path: str | os.PathLike[str], out: str | os.PathLike[str]) -> Path:
     """Write ``sqlite3 config.db .dump | gzip`` equivalent (Proxmox's own backup format)."""
     conn = _open(db_path)
+    if isinstance(conn, list):
+        raise PmxcfsError(f"{db_path}: is already an SQL dump, not a config.db")
     try:
         text = "\n".join(conn.iterdump()) + "\n"
     finally:
