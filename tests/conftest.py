@@ -14,3 +14,64 @@ SHARED = REPO.parent / "shared"
 def _isolated_dirs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("PVERUNBOOK_STATE_DIR", str(tmp_path / "state"))
     monkeypatch.setenv("PVERUNBOOK_DATA_DIR", str(tmp_path / "data"))
+
+
+# -- property tests: how many examples each one ran ------------------------------------------
+#
+# Hypothesis reports its statistics only with --hypothesis-show-statistics, and then verbosely.
+# The default run prints one line per property test instead (examples run, of which passing /
+# invalid, and the phase durations), so a reader of the CI log can see the property tests ran and
+# how hard they tried. The stats come from hypothesis.statistics.collector, the hook its own
+# pytest plugin uses; ours wraps theirs so --hypothesis-show-statistics keeps working.
+
+_HYPOTHESIS_RUNS: dict[str, tuple[int, int, int, float]] = {}
+
+
+@pytest.hookimpl(hookwrapper=True, trylast=True)
+def pytest_runtest_call(item: pytest.Item):  # type: ignore[no-untyped-def]
+    try:
+        from hypothesis.statistics import collector
+    except ImportError:  # pragma: no cover - hypothesis is a test dependency
+        yield
+        return
+    if not getattr(getattr(item, "obj", None), "is_hypothesis_test", False):
+        yield
+        return
+    previous = collector.value
+
+    def note(stats: dict) -> None:  # type: ignore[type-arg]
+        valid = invalid = failing = 0
+        seconds = 0.0
+        for phase in ("explicit", "reuse", "generate", "target", "shrink"):
+            d = stats.get(f"{phase}-phase") or {}
+            seconds += float(d.get("duration-seconds", 0.0) or 0.0)
+            for case in d.get("test-cases", []):
+                status = case.get("status")
+                if status == "valid":
+                    valid += 1
+                elif status == "interesting":
+                    failing += 1
+                else:
+                    invalid += 1
+        old = _HYPOTHESIS_RUNS.get(item.nodeid, (0, 0, 0, 0.0))
+        _HYPOTHESIS_RUNS[item.nodeid] = (old[0] + valid, old[1] + invalid, old[2] + failing,
+                                         old[3] + seconds)
+        if previous is not None:
+            previous(stats)
+
+    with collector.with_value(note):
+        yield
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    if not _HYPOTHESIS_RUNS:
+        return
+    terminalreporter.section("property tests (hypothesis): examples run")
+    total = 0
+    for nodeid, (valid, invalid, failing, seconds) in sorted(_HYPOTHESIS_RUNS.items()):
+        total += valid + invalid + failing
+        extra = f", {failing} failing" if failing else ""
+        terminalreporter.write_line(
+            f"{valid + invalid + failing:>6} examples ({valid} passing, {invalid} invalid"
+            f"{extra}) {seconds:6.2f}s  {nodeid}")
+    terminalreporter.write_line(f"{total:>6} examples in {len(_HYPOTHESIS_RUNS)} property tests")
