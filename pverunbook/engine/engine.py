@@ -580,7 +580,10 @@ class Engine:
         for idx, command in enumerate(commands):
             self.emit(ev.CommandStarted(step_id=step.id, node=node.name, command=command,
                                         index=idx, timeout=step.timeout))
-            await self.durable()
+            if step.destructive:
+                # Resume must know a destructive command may have run; a read-only one is
+                # simply run again, so it need not wait for the disk (one group commit later).
+                await self.durable()
             started = time.monotonic()
             try:
                 result = await transport.run(node, command, timeout=step.timeout,

@@ -1,0 +1,72 @@
+"""A destructive command never starts before its CommandStarted record is on disk.
+
+Read-only commands skip that wait (group commit covers them later): re-running a read-only
+command after a crash is harmless, not knowing whether a destructive one ran is not.
+"""
+
+from __future__ import annotations
+
+import textwrap
+from pathlib import Path
+
+from pverunbook.engine import events as ev
+from pverunbook.engine.decisions import ConfirmRequest, ScriptedDecider
+from pverunbook.engine.engine import Engine
+from pverunbook.inventory import Cluster, Node
+from pverunbook.runbook.loader import load_text
+from pverunbook.transport.base import CommandResult
+from pverunbook.transport.local import LocalTransport
+
+ONE = Cluster("c", (Node("n1", "localhost", addr="10.0.0.1"),))
+
+
+class TypesWhatIsAsked(ScriptedDecider):
+    async def confirm(self, request: ConfirmRequest) -> str | None:
+        return request.expected
+
+
+class Recording(LocalTransport):
+    """The real local transport, noting how many events were durable when each command ran."""
+
+    def __init__(self, durable_count: list[int], emitted: list[ev.Event]) -> None:
+        super().__init__()
+        self.durable_count, self.emitted = durable_count, emitted
+        self.at_start: list[tuple[str, bool]] = []
+
+    async def run(self, node, command, **kw) -> CommandResult:  # type: ignore[override]
+        last_started = max(i for i, e in enumerate(self.emitted)
+                           if isinstance(e, ev.CommandStarted))
+        self.at_start.append((command, self.durable_count[0] > last_started))
+        return await super().run(node, command, **kw)
+
+
+async def test_destructive_commands_wait_for_the_disk_read_only_ones_do_not(
+        tmp_path: Path) -> None:
+    book = load_text(textwrap.dedent(f'''\
+        id = "t"
+        title = "T"
+        [[steps]]
+        id = "look"
+        title = "Look"
+        commands = ["true", "true"]
+        [[steps]]
+        id = "change"
+        title = "Change"
+        destructive = true
+        no_backup_reason = "test"
+        commands = ["touch {tmp_path}/x", "touch {tmp_path}/y"]
+        '''), "t.toml")
+    emitted: list[ev.Event] = []
+    durable = [0]
+
+    async def flusher() -> None:
+        durable[0] = len(emitted)
+
+    transport = Recording(durable, emitted)
+    engine = Engine(book, ONE, transport, TypesWhatIsAsked(), run_id="r")
+    engine.subscribe(emitted.append)
+    engine.flushers.append(flusher)
+    await engine.run()
+    flags = dict(transport.at_start)
+    assert flags[f"touch {tmp_path}/x"] and flags[f"touch {tmp_path}/y"]
+    assert not flags["true"]
