@@ -60,8 +60,16 @@ _WRAP_SCRIPT = (
     # Keep the channel's stdin on fd 3: a background job's stdin is /dev/null in a
     # non-interactive sh.
     "exec 3<&0; "
-    # setsid makes the command a process group we can kill whole (set -m needs a tty in dash);
-    # without setsid, fall back to walking the process tree with POSIX ps.
+    # Fast path: sshd starts every session in a process group of its own (session.c calls
+    # setsid()), so when this shell leads its group, the group is exactly "this command": run it
+    # in a forked subshell (no extra exec) and let the watcher kill group 0 on EOF.
+    "l=; read -r _ _ _ _ l _ </proc/$$/stat 2>/dev/null; "
+    "if [ \"$l\" = \"$$\" ]; then ( eval \"$1\" ) </dev/null 3<&- & p=$! "
+    "; { trap \"\" TERM HUP; while read -r _; do :; done; kill -TERM 0; "
+    "kill -0 \"$p\" 2>/dev/null && sleep 1; kill -KILL 0; } <&3 >/dev/null 2>&1 & "
+    "w=$!; exec 3<&-; wait \"$p\"; s=$?; kill -9 \"$w\" 2>/dev/null; exit \"$s\"; fi; "
+    # Otherwise make the command a process group of its own with setsid (set -m needs a tty in
+    # dash); without setsid, fall back to walking the process tree with POSIX ps.
     "if command -v setsid >/dev/null 2>&1; then g=-; setsid /bin/sh -c -- \"$1\" </dev/null 3<&- & "
     "else g=; /bin/sh -c -- \"$1\" </dev/null 3<&- & fi; "
     "p=$!; "
@@ -166,6 +174,25 @@ def _config_says_hash(paths: Sequence[str | Path]) -> bool:
             if len(words) >= 2 and words[0].lower() == "hashknownhosts":
                 return words[1].lower() == "yes"
     return False
+
+
+_KNOWN_HOSTS_CACHE: dict[tuple[tuple[str, int, int], ...], Any] = {}
+
+
+def _read_known_hosts(files: Sequence[str]) -> Any:
+    """``asyncssh.read_known_hosts(files)``, parsed once per version of the files.
+
+    A run opens one connection per node; with a long known_hosts, parsing it again for every
+    connection cost more than the handshake. The key is each file's (path, mtime, size), so a
+    key appended by :meth:`SSHTransport._remember` (or by ``ssh``) is seen at the next connect.
+    """
+    key = tuple((f, st.st_mtime_ns, st.st_size) for f in files for st in [os.stat(f)])
+    cached = _KNOWN_HOSTS_CACHE.get(key)
+    if cached is None:
+        if len(_KNOWN_HOSTS_CACHE) > 16:
+            _KNOWN_HOSTS_CACHE.clear()
+        cached = _KNOWN_HOSTS_CACHE[key] = asyncssh.read_known_hosts(list(files))
+    return cached
 
 
 @dataclass
@@ -362,7 +389,7 @@ class SSHTransport(Transport):
             files = self._known_hosts_files()
             if not files:
                 return ([], [], [])
-            result = asyncssh.read_known_hosts(files).match(host, addr, port)
+            result = _read_known_hosts(files).match(host, addr, port)
             check.trusted = list(result[0])
             return result
 

@@ -91,15 +91,20 @@ def test_inner_command_does_not_see_the_control_stdin() -> None:
 def _alive(marker: str) -> bool:
     if shutil.which("pgrep") is None:
         pytest.skip("pgrep is not installed")
-    return subprocess.run(["pgrep", "-f", marker], capture_output=True).returncode == 0
+    # Anchored: the wrapper's own argv carries the inner command text too.
+    return subprocess.run(["pgrep", "-f", "^" + marker], capture_output=True).returncode == 0
 
 
-@pytest.mark.parametrize("inner", ["sleep {m}", "sleep {m}; echo never", "sh -c 'sleep {m}'; :"])
-def test_stdin_eof_kills_the_whole_command(inner: str) -> None:
+@pytest.mark.parametrize("leader", [True, False], ids=["own-group", "shared-group"])
+@pytest.mark.parametrize("inner", ["sleep {m}", "sleep {m}; echo never", "sh -c 'sleep {m}'; :",
+                                   "sleep {m} & sleep {m}"])
+def test_stdin_eof_kills_the_whole_command(inner: str, leader: bool) -> None:
+    """own-group: how sshd starts a session (the fast path kills group 0); shared-group: a
+    server that does not, where the wrapper makes a group with setsid."""
     marker = f"600.{uuid.uuid4().int % 10**6}"
     proc = subprocess.Popen(["/bin/sh", "-c", wrap_command(inner.format(m=marker))],
                             stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            start_new_session=True)
+                            start_new_session=leader)
     try:
         deadline = time.monotonic() + 5
         while not _alive(f"sleep {marker}"):
@@ -116,7 +121,7 @@ def test_stdin_eof_kills_the_whole_command(inner: str) -> None:
         assert b"never" not in proc.stdout.read()
     finally:
         if proc.poll() is None:
-            os.killpg(proc.pid, 9)
+            os.killpg(proc.pid, 9) if leader else proc.kill()
         subprocess.run(["pkill", "-f", f"sleep {marker}"], capture_output=True)
 
 
@@ -131,8 +136,9 @@ def test_fallback_without_setsid_kills_the_process_tree(tmp_path: Path) -> None:
         (bindir / tool).symlink_to(found)
     marker = f"600.{uuid.uuid4().int % 10**6}"
     env = {"PATH": str(bindir)}
+    # Not a group leader (no session of its own), and no setsid: the ps walk is all there is.
     proc = subprocess.Popen(["/bin/sh", "-c", wrap_command(f"sleep {marker} & sleep {marker}")],
-                            stdin=subprocess.PIPE, env=env, start_new_session=True)
+                            stdin=subprocess.PIPE, env=env)
     try:
         deadline = time.monotonic() + 5
         while not _alive(f"sleep {marker}"):
@@ -147,7 +153,7 @@ def test_fallback_without_setsid_kills_the_process_tree(tmp_path: Path) -> None:
             time.sleep(0.05)
     finally:
         if proc.poll() is None:
-            os.killpg(proc.pid, 9)
+            proc.kill()
         subprocess.run(["pkill", "-f", f"sleep {marker}"], capture_output=True)
 
 
@@ -163,12 +169,34 @@ def test_signal_to_the_wrapper_group_still_kills_the_command() -> None:
             time.sleep(0.05)
         os.killpg(proc.pid, signal.SIGTERM)
         proc.wait(timeout=10)
-        assert _alive(f"sleep {marker}")  # the command is in its own group...
+        # The session's group is the command's (fast path): the signal reached it too, and the
+        # watcher, which ignores TERM, still answers the EOF that always follows.
         assert proc.stdin is not None
-        proc.stdin.close()  # ...and the EOF that always follows still reaches the watcher
+        proc.stdin.close()
         deadline = time.monotonic() + 5
         while _alive(f"sleep {marker}"):
             assert time.monotonic() < deadline, "the watcher died with the wrapper shell"
             time.sleep(0.05)
     finally:
         subprocess.run(["pkill", "-f", f"sleep {marker}"], capture_output=True)
+
+
+def test_known_hosts_parsed_once_per_version_of_the_file(tmp_path: Path,
+                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    import asyncssh
+
+    from pverunbook.transport import ssh
+
+    key = asyncssh.generate_private_key("ssh-ed25519").export_public_key().decode().strip()
+    kh = tmp_path / "known_hosts"
+    kh.write_text(f"pve1 {key}\n")
+    calls: list[object] = []
+    real = asyncssh.read_known_hosts
+    monkeypatch.setattr(ssh.asyncssh, "read_known_hosts", lambda f: calls.append(f) or real(f))
+    for _ in range(5):
+        assert ssh._read_known_hosts([str(kh)]).match("pve1", "", None)[0]
+    assert len(calls) == 1
+    with open(kh, "a") as fh:  # a key appended later (ssh, or an accepted key) is seen
+        fh.write(f"pve2 {key}\n")
+    assert ssh._read_known_hosts([str(kh)]).match("pve2", "", None)[0]
+    assert len(calls) == 2
