@@ -75,6 +75,9 @@ def build_parser() -> argparse.ArgumentParser:
                             "terminal, manual steps count as done")
         s.add_argument("--journal", type=Path, metavar="PATH", help="journal file (default: "
                        "a new file under the state directory)")
+        s.add_argument("--json", action="store_true", help="with --headless: print events as "
+                       "JSON lines and finally the diagnosis (facts and faults); prompts go to "
+                       "stderr")
         if name == "run":
             mode = s.add_mutually_exclusive_group()
             mode.add_argument("--local", action="store_true", help="target this machine")
@@ -297,8 +300,9 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 async def _run_headless(args: argparse.Namespace, config: Any) -> int:
     from pverunbook.engine.targets import TargetError
-    from pverunbook.headless import EventPrinter, TerminalDecider
+    from pverunbook.headless import EventPrinter, JsonPrinter, TerminalDecider
     from pverunbook.inventory import InventoryError
+    from pverunbook.run_diagnosis import cluster_addresses
     from pverunbook.runbook.loader import RunbookError, load_file
     from pverunbook.runbook.params import ParamValueError, resolve
     from pverunbook.session import Mode, Session
@@ -348,15 +352,20 @@ async def _run_headless(args: argparse.Namespace, config: Any) -> int:
     try:
         await session.start()
         assert session.cluster is not None
-        decider = TerminalDecider(confirm_text=args.confirm)
+        as_json = bool(getattr(args, "json", False))
+        decider = TerminalDecider(confirm_text=args.confirm,
+                                  out=sys.stderr if as_json else None)
         engine = session.engine(rb, decider, values, run_id=run_id, resume=resume,
                                 journal_path=journal_path)
-        engine.subscribe(EventPrinter())
+        addrs = cluster_addresses(session.cluster)
+        engine.subscribe(JsonPrinter(runbook=rb, names_by_addr=addrs) if as_json else
+                         EventPrinter(runbook=rb, names_by_addr=addrs))
         if session.transport is not None:
             await session.transport.connect(list(session.cluster.nodes))
         status = await engine.run()
-        print(f"journal: {engine.journal_path}")
-        print(f"report:  pverunbook report {engine.run_id}")
+        info = sys.stderr if as_json else sys.stdout
+        print(f"journal: {engine.journal_path}", file=info)
+        print(f"report:  pverunbook report {engine.run_id}", file=info)
     except (InventoryError, TargetError, ValueError) as exc:
         return err("run", str(exc))
     except TransportError as exc:

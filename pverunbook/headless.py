@@ -28,12 +28,18 @@ SEVERITY_MARK = {"ok": "OK  ", "info": "INFO", "warning": "WARN", "critical": "C
 class EventPrinter:
     """Prints node output line by line as ``node | text`` and one line per notable event."""
 
-    def __init__(self, out: TextIO | None = None, width: int = 0) -> None:
+    def __init__(self, out: TextIO | None = None, width: int = 0, runbook: Any = None,
+                 names_by_addr: dict[str, str] | None = None) -> None:
         self.out = out or sys.stdout
         self.partial: dict[tuple[str, str], str] = {}
         self.width = width
         self.steps: dict[str, tuple[str, str]] = {}
         self.findings: list[ev.Finding] = []
+        #: every event of the run, for the diagnosis at the end
+        self.events: list[ev.Event] = []
+        self.runbook = runbook
+        self.names_by_addr = names_by_addr or {}
+        self.mode = ""
 
     def _p(self, text: str = "") -> None:
         self.out.write(text + "\n")
@@ -51,7 +57,9 @@ class EventPrinter:
         self._p(f"{node:>{self.width}} {mark} {text}")
 
     def __call__(self, e: ev.Event) -> None:
+        self.events.append(e)
         if isinstance(e, ev.RunStarted):
+            self.mode = e.mode
             self.width = max([len(n) for n in e.nodes] + [5])
             what = "resuming" if e.resumed else "running"
             self._p(f"== {what} {e.runbook_title} [{e.mode}] on {e.cluster}: "
@@ -108,16 +116,34 @@ class EventPrinter:
             title = self.steps.get(e.step_id, (e.step_id, ""))[0]
             self.steps[e.step_id] = (title, e.status)
             msg = f": {e.message}" if e.message and e.status != "ok" else ""
-            self._p(f"-- {e.step_id}: {e.status}{msg}")
+            self._p(f"-- {e.step_id}: {step_status_label(e.status, self._worst(e.step_id))}"
+                    f"{msg}")
         elif isinstance(e, ev.NodeConnection):
             self._p(f"   {e.node}: connection {e.state} {e.message}".rstrip())
         elif isinstance(e, ev.Note):
             self._p(f"   [{e.level}] {e.text}")
         elif isinstance(e, ev.RunFinished):
             self._flush_partials()
+            self._diagnosis()
             self._summary()
             msg = f" — {e.message}" if e.message else ""
             self._p(f"\n== run {e.status}{msg} ({e.duration:.1f}s)")
+
+    def _worst(self, step_id: str) -> str:
+        sev = {f.severity for f in self.findings if f.step_id == step_id}
+        return next((s for s in ("critical", "warning") if s in sev), "")
+
+    def _diagnosis(self) -> None:
+        """The expert's synthesis before the list of problems: faults, ranked, with next steps."""
+        from pverunbook.run_diagnosis import diagnose_run
+
+        try:
+            _, diag = diagnose_run(self.events, self.runbook, self.names_by_addr)
+        except Exception as exc:  # noqa: BLE001 - never lose the summary to a diagnosis bug
+            self._p(f"\n== diagnosis unavailable: {exc}")
+            return
+        for line in format_diagnosis(diag, self.mode):
+            self._p(line)
 
     def _summary(self) -> None:
         """What an operator needs after scrolling past everything: problems, worst first."""
@@ -132,7 +158,107 @@ class EventPrinter:
             where = f"{f.node}: " if f.node else ""
             self._p(f"   {SEVERITY_MARK[f.severity]} {where}{f.title}")
         for sid, title, status in bad:
-            self._p(f"   step {sid} ({title}): {status}")
+            self._p(f"   step {sid} ({title}): {step_status_label(status, self._worst(sid))}")
+
+
+def step_status_label(status: str, worst_finding: str) -> str:
+    """``ok — findings`` for a step whose checks passed but whose verdict found a problem.
+
+    A plain "ok" next to a CRIT finding reads as "all clear"; the step ran fine, what it saw
+    is not.
+    """
+    if status == "ok" and worst_finding == "critical":
+        return "ok — findings (CRIT)"
+    if status == "ok" and worst_finding == "warning":
+        return "ok — findings (WARN)"
+    return status
+
+
+def next_command(runbook: str, params: dict[str, Any], mode: str) -> str:
+    """The command line that starts ``runbook`` with ``params`` in the same mode as this run."""
+    import shlex
+
+    sets = "".join(f" --set {shlex.quote(f'{k}={_param_text(v)}')}" for k, v in params.items())
+    if mode == "rehearsal":
+        return f"pverunbook rehearse {runbook}{sets}"
+    if mode == "live":
+        return f"pverunbook run {runbook} --cluster CLUSTER.toml{sets}"
+    if mode == "local":
+        return f"pverunbook run {runbook} --local{sets}"
+    return f"pverunbook run {runbook} --dry-run{sets}"
+
+
+def _param_text(v: Any) -> str:
+    return ("true" if v else "false") if isinstance(v, bool) else str(v)
+
+
+def format_diagnosis(diag: Any, mode: str = "") -> list[str]:
+    """Text lines of a diagnosis: faults ranked, each with what to do and what to run next."""
+    lines: list[str] = []
+    if not diag.faults and not diag.matrix:
+        return lines
+    lines.append("\n== diagnosis")
+    if not diag.faults:
+        lines.append("   no fault found in the collected evidence")
+    for i, f in enumerate(diag.faults, 1):
+        mark = SEVERITY_MARK.get(f.severity, f.severity.upper()).strip()
+        lines.append(f" {i}. {mark} {f.statement} [confidence: {f.confidence}]")
+        lines.append(f"      do:   {f.action}")
+        for m in f.manual:
+            lines.append(f"      fix:  on {m.node}: {m.command}")
+        if f.next_runbook is not None:
+            nr = f.next_runbook
+            lines.append(f"      next: {nr.label()}  ->  "
+                         f"{next_command(nr.runbook, dict(nr.params), mode)}")
+        for e in f.evidence[:6]:
+            where = "/".join(x for x in (e.node or "", e.step_id) if x)
+            line = f": {e.line}" if e.line and e.line not in e.what else ""
+            lines.append(f"      - {e.what} ({where}){line}"[:220])
+        if len(f.evidence) > 6:
+            lines.append(f"      - … {len(f.evidence) - 6} more in the report")
+    if diag.matrix:
+        lines.append("\n   links (row measures column; ↓N = times the knet link went down):")
+        widths = [max(len(r[i]) for r in diag.matrix) for i in range(len(diag.matrix[0]))]
+        for row in diag.matrix:
+            lines.append("   " + "  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True))
+                         .rstrip())
+    for h in diag.healthy:
+        lines.append(f"   fine: {h}")
+    return lines
+
+
+class JsonPrinter:
+    """``--json``: one JSON object per event (the journal's format), then one ``diagnosis``
+    object holding the run's facts and ranked faults, for automation."""
+
+    def __init__(self, out: TextIO | None = None, runbook: Any = None,
+                 names_by_addr: dict[str, str] | None = None) -> None:
+        self.out = out or sys.stdout
+        self.events: list[ev.Event] = []
+        self.runbook = runbook
+        self.names_by_addr = names_by_addr or {}
+
+    def _write(self, record: dict[str, Any]) -> None:
+        import json
+
+        self.out.write(json.dumps(record, ensure_ascii=False, default=str) + "\n")
+        self.out.flush()
+
+    def __call__(self, e: ev.Event) -> None:
+        self.events.append(e)
+        self._write(e.to_dict())
+        if isinstance(e, ev.RunFinished):
+            self._write(diagnosis_record(self.events, self.runbook, self.names_by_addr))
+
+
+def diagnosis_record(events: list[ev.Event], runbook: Any = None,
+                     names_by_addr: dict[str, str] | None = None) -> dict[str, Any]:
+    """``{"kind": "diagnosis", "facts": [...], "faults": [...], "healthy": [...],
+    "matrix": [...]}`` of a run (the shape ``--json`` prints last)."""
+    from pverunbook.run_diagnosis import diagnose_run
+
+    store, diag = diagnose_run(events, runbook, names_by_addr)
+    return {"kind": "diagnosis", "facts": store.to_json(), **diag.to_json()}
 
 
 class TerminalDecider:

@@ -13,7 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Literal
 
-from pverunbook.pve import corosync_conf, outputs
+from pverunbook.pve import corosync_conf, outputs, peer_sections
 
 Level = Literal["ok", "info", "warning", "critical"]
 
@@ -562,9 +562,10 @@ VERDICTS: dict[str, Callable[[str], list[Finding]]] = {
     "quorum": verdict_quorum,
     "links": verdict_links,
     "corosync-journal": verdict_journal,
-    "mtr": verdict_mtr,
-    "ping": verdict_ping,
-    "route": verdict_route,
+    # Triage probes every peer in one step, one `### peer ADDR` section each.
+    "mtr": peer_sections.per_peer(verdict_mtr),
+    "ping": peer_sections.per_peer(verdict_ping),
+    "route": peer_sections.per_peer(verdict_route),
     "corosync-conf": verdict_corosync_conf,
     "cmap-stats": verdict_cmap_stats,
 }

@@ -452,6 +452,8 @@ def _known_verdicts() -> set[str] | None:
         from pverunbook.pve import verdicts
     except ImportError:
         return None
+    from pverunbook.pve.facts import FACT_RULES
+
     single = getattr(verdicts, "VERDICTS", {})
     cross = getattr(verdicts, "CROSS_NODE_VERDICTS", {})
-    return set(single) | set(cross)
+    return set(single) | set(cross) | set(FACT_RULES)  # fact-only names yield no findings

@@ -206,9 +206,9 @@ def test_network_triage_is_read_only_and_judges_every_link_source() -> None:
     commands = " ".join(c for s in rb.steps for c in s.commands)
     for needed in ("corosync-cfgtool -s", "corosync-cfgtool -n", "corosync-cmapctl -m stats",
                    "journalctl -u corosync --since -1h --no-pager",
-                   "ping -c 50 -i 0.2 {{peer_addr}}",
-                   "mtr --report --report-cycles 50 {{peer_addr}}", "ip route get {{peer_addr}}",
-                   "ip -s link", "pvecm status", "timeout 5 ls /etc/pve"):
+                   "ping -c {{ping_count}} -i 0.2 \"$a\"",
+                   "mtr --report --report-cycles {{mtr_cycles}} \"$a\"", "ip route get \"$a\"",
+                   "ip route", "ip -s link", "pvecm status", "timeout 5 ls /etc/pve"):
         assert needed in commands, needed
     assert any(s.kind is StepKind.MANUAL for s in rb.steps)
     mtr = rb.step("mtr").explain
@@ -217,9 +217,26 @@ def test_network_triage_is_read_only_and_judges_every_link_source() -> None:
 
 def test_network_triage_renders_each_nodes_peer(nyc: Cluster) -> None:
     rb = _load(RUNBOOK_DIR / "network-triage.toml")
-    ping = next(p for p in plan(rb, nyc, {}) if p.step.id == "ping")
-    assert ping.commands == {"ryanrishi": ["ping -c 50 -i 0.2 192.168.4.201"],
-                             "pve001": ["ping -c 50 -i 0.2 192.168.4.200"]}
+    values, _ = resolve(rb, {})
+    ping = next(p for p in plan(rb, nyc, values) if p.step.id == "ping")
+    loop = 'for a in {}; do echo "### peer $a"; ping -c 50 -i 0.2 "$a"; done'
+    assert ping.commands == {"ryanrishi": [loop.format("192.168.4.201")],
+                             "pve001": [loop.format("192.168.4.200")]}
+
+
+def test_network_triage_measures_every_peer_of_every_node() -> None:
+    from pverunbook.inventory import Node
+
+    three = Cluster("lab", tuple(Node(f"n{i}", f"10.0.0.{i}") for i in (1, 2, 3)))
+    rb = _load(RUNBOOK_DIR / "network-triage.toml")
+    values, _ = resolve(rb, {"ping_count": "3", "mtr_cycles": "2"})
+    for step in ("ping", "mtr", "route"):
+        planned = next(p for p in plan(rb, three, values) if p.step.id == step)
+        for node, cmds in planned.commands.items():
+            others = [f"10.0.0.{i}" for i in (1, 2, 3) if f"n{i}" != node]
+            assert f"for a in {' '.join(others)}; do" in cmds[0], (step, node, cmds)
+    ping = next(p for p in plan(rb, three, values) if p.step.id == "ping")
+    assert "ping -c 3 " in ping.commands["n1"][0]
 
 
 def test_corosync_tuning_edits_safely(nyc: Cluster) -> None:

@@ -1,0 +1,147 @@
+"""A run's diagnosis from its events: collect the facts, hand them to :mod:`pve.diagnosis`.
+
+Headless, the report and the TUI summary all diagnose the same way from the same events (live
+or read back from the journal). Facts come from the engine's journaled facts events when the
+run has them; for runs (and journals) without, they are read again from each step's captured
+output with the same fact rules, so the answer does not depend on which version wrote the
+journal.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from pverunbook.engine import events as ev
+from pverunbook.pve import facts as pvefacts
+from pverunbook.pve.diagnosis import Diagnosis, diagnose
+from pverunbook.pve.facts import Fact, FactStore, Observation
+
+_SRC = re.compile(r"\bsrc (\d+\.\d+\.\d+\.\d+|[0-9a-f:]+:[0-9a-f:]+)\b")
+_KNET_SRC = re.compile(r"\((\S+?)->(\S+?)\)")
+
+
+def _journaled_facts(events: Iterable[ev.Event]) -> list[Fact]:
+    """Facts the engine journaled (any event carrying a ``facts`` list of Fact records)."""
+    out: list[Fact] = []
+    for e in events:
+        raw = getattr(e, "facts", None)
+        if not raw:
+            continue
+        for item in raw:
+            if isinstance(item, Fact):
+                out.append(item)
+            elif isinstance(item, Mapping):
+                try:
+                    out.append(Fact.from_json(item))
+                except ValueError:
+                    continue
+    return out
+
+
+def learn_addresses(outputs: Mapping[tuple[str, str], str]) -> dict[str, str]:
+    """Each node's own addresses, read from its outputs: ``src`` of ``ip route get`` and the
+    left side of ``corosync-cfgtool -n``'s ``(a->b)``; for journals without an inventory."""
+    out: dict[str, str] = {}
+    for (_step, node), text in outputs.items():
+        for m in _SRC.finditer(text):
+            out.setdefault(m.group(1), node)
+        for m in _KNET_SRC.finditer(text):
+            out.setdefault(m.group(1), node)
+    return out
+
+
+def facts_from_outputs(events: Sequence[ev.Event], verdicts: Mapping[str, str],
+                       names_by_addr: Mapping[str, str] | None = None) -> list[Fact]:
+    """Run the fact rules over each (step, node)'s captured stdout.
+
+    ``verdicts`` maps step id → the step's verdict name. The exit status given to the rules is
+    the first non-zero one of the step's commands on that node (None when one never finished).
+    """
+    texts: dict[tuple[str, str], list[str]] = {}
+    status: dict[tuple[str, str], int | None] = {}
+    for e in events:
+        if isinstance(e, ev.OutputChunk) and e.stream == "stdout" and e.step_id in verdicts:
+            texts.setdefault((e.step_id, e.node), []).append(e.text)
+        elif isinstance(e, ev.CommandFinished) and e.step_id in verdicts:
+            key = (e.step_id, e.node)
+            texts.setdefault(key, [])
+            if e.dry_run:
+                texts.pop(key, None)
+                continue
+            done = e.exit_status if not (e.timed_out or e.connection_lost or e.cancelled) \
+                else None
+            prev = status.get(key, 0)
+            if key not in status or prev == 0:
+                status[key] = done
+    joined = {k: "".join(v) for k, v in texts.items()}
+    addrs = dict(learn_addresses(joined))
+    addrs.update(names_by_addr or {})
+    out: list[Fact] = []
+    for (step_id, node), text in joined.items():
+        obs = Observation(node, text, status.get((step_id, node), 0), addrs)
+        try:
+            found = pvefacts.extract(verdicts[step_id], obs)
+        except Exception:  # noqa: BLE001 - a parser bug must not cost the operator the summary
+            continue
+        out += [Fact(f.name, f.value, f.node, f.peer, f.evidence, f.step_id or step_id)
+                for f in found]
+    return out
+
+
+def _verdicts_of(runbook: Any) -> dict[str, str]:
+    return {s.id: s.verdict for s in getattr(runbook, "steps", ()) if getattr(s, "verdict", None)}
+
+
+def _runbook_from(events: Sequence[ev.Event]) -> Any:
+    for e in events:
+        if isinstance(e, ev.RunStarted) and e.runbook_path:
+            try:
+                from pverunbook.runbook.loader import load_file
+
+                return load_file(Path(e.runbook_path))
+            except Exception:  # noqa: BLE001 - the runbook may have moved since the run
+                return None
+    return None
+
+
+def collect_facts(events: Sequence[ev.Event], runbook: Any = None,
+                  names_by_addr: Mapping[str, str] | None = None) -> FactStore:
+    """Every fact of the run: journaled ones, or else re-read from the outputs."""
+    journaled = _journaled_facts(events)
+    if journaled:
+        return FactStore(journaled)
+    rb = runbook if runbook is not None else _runbook_from(events)
+    verdicts = _verdicts_of(rb)
+    if not verdicts:
+        return FactStore()
+    return FactStore(facts_from_outputs(events, verdicts, names_by_addr))
+
+
+def diagnose_run(events: Sequence[ev.Event], runbook: Any = None,
+                 names_by_addr: Mapping[str, str] | None = None,
+                 ) -> tuple[FactStore, Diagnosis]:
+    """Facts and diagnosis of one run, nodes in the order the run listed them."""
+    store = collect_facts(events, runbook, names_by_addr)
+    nodes: tuple[str, ...] = ()
+    started = 0.0
+    for e in events:
+        if isinstance(e, ev.RunStarted):
+            nodes, started = e.nodes, e.ts
+            break
+    findings = [e for e in events if isinstance(e, ev.Finding)]
+    now = datetime.fromtimestamp(started, UTC) if started else None
+    return store, diagnose(store, findings, nodes, now)
+
+
+def cluster_addresses(cluster: Any) -> dict[str, str]:
+    """``{ring address: node name}`` of an inventory (ring0 and ring1)."""
+    out: dict[str, str] = {}
+    for n in getattr(cluster, "nodes", ()):
+        for addr in (getattr(n, "ring_addr", ""), getattr(n, "addr1", "")):
+            if addr:
+                out[addr] = n.name
+    return out
