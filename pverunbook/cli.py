@@ -129,17 +129,24 @@ def cmd_list(args: argparse.Namespace) -> int:
     if not entries:
         print("no runbooks found")
         return EXIT_FAIL
+    invalid = 0
     for e in entries:
         origin = "built-in" if e.builtin else str(e.path.parent)
         if e.runbook is None:
+            invalid += 1
             first = e.error.errors[0] if e.error else "unreadable"
             print(f"{e.path.stem:<28} INVALID  {first}")
+            for more in (e.error.errors if e.error else []):
+                print(str(more), file=sys.stderr)
             continue
         rb = e.runbook
         tags = f" [{', '.join(rb.tags)}]" if rb.tags else ""
         print(f"{rb.id:<28} {rb.title}{tags}  ({origin})")
         if rb.summary:
             print(f"{'':<28} {rb.summary}")
+    if invalid:
+        return err("list", f"{invalid} runbook(s) are invalid (shown above)",
+                   "fix them; `pverunbook validate FILE` lists every error")
     return EXIT_OK
 
 

@@ -79,19 +79,25 @@ def local_cluster() -> Cluster:
 
 
 def load_cluster(path: str | Path) -> Cluster:
+    from pverunbook.runbook import tomlfile
+
     p = Path(path)
     try:
-        text = p.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise InventoryError(f"{p}: cannot read cluster inventory: {exc}") from exc
+        text = tomlfile.read_text(p, "cluster inventory")
+    except tomlfile.TomlFileError as exc:
+        raise InventoryError(str(exc)) from exc
     return parse_cluster(text, str(p))
 
 
 def parse_cluster(text: str, file: str = "<cluster>") -> Cluster:
+    from pverunbook.runbook import tomlfile
+
+    if text.startswith("\ufeff"):
+        text = text[1:]
     try:
-        data = tomlkit.parse(text).unwrap()
-    except tomlkit.exceptions.ParseError as exc:
-        raise InventoryError(f"{file}:{exc.line}:{exc.col}: TOML syntax error: {exc}") from exc
+        data = tomlfile.parse(text, file)
+    except tomlfile.TomlFileError as exc:
+        raise InventoryError(str(exc)) from exc
     pos = key_positions(text)
     errors: list[str] = []
 

@@ -11,9 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import tomlkit
-import tomlkit.exceptions
-
+from pverunbook.runbook import tomlfile
 from pverunbook.runbook.model import (
     Backup,
     Expectation,
@@ -137,23 +135,21 @@ def _did_you_mean(key: str, allowed: set[str]) -> str:
 def load_file(path: str | Path) -> Runbook:
     p = Path(path)
     try:
-        text = p.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise RunbookError([LoadError(Pos(str(p), 1, 1), f"cannot read runbook: {exc}")]) from exc
+        text = tomlfile.read_text(p, "runbook")
+    except tomlfile.TomlFileError as exc:
+        raise RunbookError([LoadError(Pos(exc.file, exc.line, exc.col), exc.message)]) from exc
     return load_text(text, str(p), path=p)
 
 
 def load_text(text: str, file: str = "<runbook>", path: Path | None = None) -> Runbook:
+    if text.startswith("\ufeff"):
+        text = text[1:]
     try:
-        doc = tomlkit.parse(text)
-    except tomlkit.exceptions.ParseError as exc:
-        msg = str(exc)
-        msg = re.sub(r" at line \d+ col \d+$", "", msg)
-        raise RunbookError(
-            [LoadError(Pos(file, exc.line, exc.col), f"TOML syntax error: {msg}")]
-        ) from exc
+        data = tomlfile.parse(text, file)
+    except tomlfile.TomlFileError as exc:
+        raise RunbookError([LoadError(Pos(file, exc.line, exc.col), exc.message)]) from exc
     ctx = _Ctx(file, text)
-    runbook = _build(ctx, doc.unwrap(), path)
+    runbook = _build(ctx, data, path)
     if ctx.errors or runbook is None:
         ctx.errors.sort(key=lambda e: (e.pos.line, e.pos.col))
         raise RunbookError(ctx.errors)

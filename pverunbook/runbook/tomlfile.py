@@ -1,0 +1,128 @@
+"""Read a TOML file an operator wrote (runbook, cluster inventory) without ever raising anything
+but ``TomlFileError``, which carries ``line`` and ``col`` (1-based) and a message that says what
+to do.
+
+Kinds of bad input handled here (found by fuzzing and by editors in the field): a UTF-8 byte
+order mark (Windows Notepad writes one: accepted and skipped), bytes that are not UTF-8 (Latin-1
+files: refused with the line and column of the first bad byte), a key given twice inside one
+``[[steps]]`` entry (tomlkit raises ``KeyAlreadyPresent`` without a position there), a directory
+or an unreadable path, and anything else tomlkit raises.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+import tomlkit
+import tomlkit.exceptions
+from tomlkit.parser import Parser
+
+#: A runbook or inventory larger than this is not something a person wrote.
+MAX_BYTES = 4 * 1024 * 1024
+
+_HEADER = re.compile(r"^\s*(\[\[?)\s*([^\]]+?)\s*\]\]?\s*(?:#.*)?$")
+_ID = re.compile(r"""^\s*(id|name)\s*=\s*(?:"([^"]*)"|'([^']*)')""")
+_ALREADY = re.compile(r'Key "?(.*?)"? already exists')
+
+
+class TomlFileError(ValueError):
+    """``file:line:col: message``; ``line``/``col`` are 1-based."""
+
+    def __init__(self, file: str, line: int, col: int, message: str) -> None:
+        self.file, self.line, self.col, self.message = file, line, col, message
+        super().__init__(f"{file}:{line}:{col}: {message}")
+
+
+def read_text(path: str | Path, what: str = "file") -> str:
+    """The file's text, decoded as UTF-8 (a leading byte order mark is dropped).
+
+    Raises ``TomlFileError`` for a missing or unreadable path, a directory, more than
+    ``MAX_BYTES``, or bytes that are not UTF-8 (pointing at the first bad byte).
+    """
+    p = Path(path)
+    try:
+        with p.open("rb") as fh:
+            raw = fh.read(MAX_BYTES + 1)
+    except IsADirectoryError as exc:
+        raise TomlFileError(str(p), 1, 1, f"is a directory, not a {what}; give the file "
+                                          "inside it") from exc
+    except OSError as exc:
+        raise TomlFileError(str(p), 1, 1, f"cannot read {what}: {exc.strerror or exc}") from exc
+    if len(raw) > MAX_BYTES:
+        raise TomlFileError(str(p), 1, 1, f"{what} is larger than {MAX_BYTES >> 20} MiB; is "
+                                          "this the right file?")
+    return decode(raw, str(p), what)
+
+
+def decode(raw: bytes, file: str, what: str = "file") -> str:
+    """UTF-8 text of ``raw`` without a byte order mark; ``TomlFileError`` at the first bad byte."""
+    try:
+        return raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        start = exc.start + (3 if raw.startswith(b"\xef\xbb\xbf") else 0)
+        before = raw[:start]
+        line = before.count(b"\n") + 1
+        col = start - (before.rfind(b"\n") + 1) + 1
+        raise TomlFileError(file, line, col, f"{what} is not UTF-8 text (byte 0x{raw[start]:02x}"
+                                             "); save it as UTF-8") from exc
+
+
+def _linecol(text: str, idx: int) -> tuple[int, int]:
+    idx = max(0, min(idx, len(text)))
+    line = text.count("\n", 0, idx) + 1
+    return line, idx - (text.rfind("\n", 0, idx) + 1) + 1
+
+
+def _where(text: str, line: int) -> str:
+    """' in step 'a'' / ' in [cluster]' for the table that holds ``line`` (1-based)."""
+    lines = text.splitlines()
+    for i in range(min(line, len(lines)) - 1, -1, -1):
+        m = _HEADER.match(lines[i])
+        if not m:
+            continue
+        name = m.group(2).strip()
+        if m.group(1) == "[[":
+            ident = ""
+            for follow in lines[i + 1:line]:
+                if _HEADER.match(follow):
+                    break
+                idm = _ID.match(follow)
+                if idm:
+                    ident = idm.group(2) if idm.group(2) is not None else idm.group(3) or ""
+                    break
+            label = {"steps": "step", "params": "parameter", "nodes": "node"}.get(name, name)
+            return f" in {label} '{ident}'" if ident else f" in a [[{name}]] entry"
+        return f" in [{name}]"
+    return ""
+
+
+def parse(text: str, file: str) -> dict[str, Any]:
+    """The TOML document as plain Python values; ``TomlFileError`` for any problem."""
+    parser = Parser(text)
+    try:
+        doc = parser.parse()
+    except tomlkit.exceptions.ParseError as exc:
+        msg = re.sub(r" at line \d+ col \d+$", "", str(exc))
+        dup = _ALREADY.search(msg)
+        if dup:
+            msg = f"duplicate key '{dup.group(1)}'{_where(text, exc.line)}"
+        else:
+            msg = f"TOML syntax error: {msg}"
+        raise TomlFileError(file, exc.line, exc.col, msg) from exc
+    except tomlkit.exceptions.KeyAlreadyPresent as exc:
+        # Raised when a table (e.g. a [[steps]] entry) is complete, so the parser stands just
+        # after it: that is the position reported.
+        line, col = _linecol(text, parser._src._idx)
+        m = _ALREADY.search(str(exc))
+        key = m.group(1) if m else "?"
+        where = _where(text, line - 1 if col == 1 else line)
+        raise TomlFileError(file, line, col, f"duplicate key '{key}'{where}") from exc
+    except (tomlkit.exceptions.TOMLKitError, ValueError, RecursionError) as exc:
+        raise TomlFileError(file, 1, 1, f"TOML syntax error: {exc}") from exc
+    try:
+        value = doc.unwrap()
+    except (tomlkit.exceptions.TOMLKitError, ValueError, RecursionError) as exc:
+        raise TomlFileError(file, 1, 1, f"TOML value error: {exc}") from exc
+    return value
