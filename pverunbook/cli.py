@@ -284,6 +284,9 @@ def cmd_run(args: argparse.Namespace) -> int:
         from pverunbook.ui.app import make_app
 
         runbook = None
+        problem = _tui_preflight(args)
+        if problem is not None:
+            return problem
         if args.runbook:
             from pverunbook.runbook.catalog import find
 
@@ -348,7 +351,7 @@ async def _run_headless(args: argparse.Namespace, config: Any) -> int:
     except RunbookError as exc:
         print(str(exc), file=sys.stderr)
         return EXIT_USAGE
-    except (FileNotFoundError, ParamValueError, ValueError) as exc:
+    except (OSError, ParamValueError, ValueError) as exc:  # OSError: journal unreadable
         return err("run", str(exc))
     asked_later = {n for s in rb.steps for n in s.params}
     unasked = [m for m in missing if m not in asked_later]
@@ -395,7 +398,7 @@ def _mode_of_run(run: str) -> Any:
         for e in iter_journal(find_run(run)):
             if isinstance(e, RunStarted):
                 return Mode(e.mode) if e.mode in {m.value for m in Mode} else None
-    except (FileNotFoundError, OSError):
+    except OSError:  # FileNotFoundError, JournalError
         return None
     return None
 
@@ -418,30 +421,46 @@ def cmd_journal_list(args: argparse.Namespace) -> int:
 
 
 def cmd_journal_show(args: argparse.Namespace) -> int:
-    from pverunbook.engine.journal import find_run, read_journal
+    from pverunbook.engine.journal import JournalError, find_run, iter_journal
     from pverunbook.headless import EventPrinter
 
     try:
         path = find_run(args.run)
-    except FileNotFoundError as exc:
+        if args.json:
+            with open(path, "rb") as fh:
+                while chunk := fh.read(1 << 20):
+                    sys.stdout.write(chunk.decode("utf-8", errors="replace"))
+            return EXIT_OK
+    except (FileNotFoundError, JournalError) as exc:
         return err("journal", str(exc))
-    if args.json:
-        sys.stdout.write(path.read_text(encoding="utf-8"))
-        return EXIT_OK
     import time
 
     printer = EventPrinter()
     print(f"journal {path}")
-    for e in read_journal(path):
-        stamp = time.strftime("%H:%M:%S", time.localtime(e.ts))
-        if type(e).__name__ in ("OutputChunk",):
+    problems: list[str] = []
+    count = 0
+    try:
+        for e in iter_journal(path, problems):
+            count += 1
+            stamp = time.strftime("%H:%M:%S", time.localtime(e.ts))
+            if type(e).__name__ in ("OutputChunk",):
+                printer(e)
+                continue
+            sys.stdout.write(f"[{stamp}] ")
             printer(e)
-            continue
-        sys.stdout.write(f"[{stamp}] ")
-        printer(e)
-        if e.kind == "confirmation_given":
-            d = e.to_dict()
-            print(f"           typed {d.get('typed', '')!r} by {d.get('operator', '?')}")
+            if e.kind == "confirmation_given":
+                d = e.to_dict()
+                print(f"           typed {d.get('typed', '')!r} by {d.get('operator', '?')}")
+    except JournalError as exc:
+        return err("journal", str(exc))
+    for p in problems[:20]:
+        print(f"pverunbook: journal: {p}", file=sys.stderr)
+    if len(problems) > 20:
+        print(f"pverunbook: journal: ... and {len(problems) - 20} more damaged lines",
+              file=sys.stderr)
+    if not count:
+        return err("journal", f"{path} holds no readable events",
+                   "is this a pverunbook run journal? `pverunbook journal list` shows the runs")
     return EXIT_OK
 
 
@@ -463,17 +482,45 @@ def cmd_tui(args: argparse.Namespace) -> int:
                            scenario=getattr(args, "scenario", "nyc-outage"),
                            accept_new_host_keys=getattr(args, "accept_new_host_keys", False))
     runbook = None
+    problem = _tui_preflight(args)
+    if problem is not None:
+        return problem
     if getattr(args, "runbook", None):
         from pverunbook.runbook.catalog import find
 
-        try:
-            runbook = find(args.runbook, args.runbooks)
-        except FileNotFoundError as exc:
-            return err("tui", str(exc))
+        runbook = find(args.runbook, args.runbooks)
     app = make_app(config, runbook_dirs=args.runbooks, runbook=runbook,
                    resume=getattr(args, "resume", None))
     app.run()
     return int(getattr(app, "return_code", 0) or 0)
+
+
+def _tui_preflight(args: argparse.Namespace) -> int | None:
+    """Check the TUI's inputs on the terminal before the app takes the screen.
+
+    A bad runbook, inventory or journal named on the command line is reported here like any
+    other command's input error (exit 2), instead of inside an app that then has nothing to show.
+    """
+    from pverunbook.inventory import InventoryError, load_cluster
+    from pverunbook.runbook.loader import RunbookError
+
+    command = str(args.command)
+    try:
+        if getattr(args, "runbook", None):
+            _load_runbook(args.runbook, args.runbooks)
+        if getattr(args, "cluster", None):
+            load_cluster(args.cluster)
+        if getattr(args, "resume", None):
+            from pverunbook.engine.journal import find_run
+            from pverunbook.engine.resume import load_resume
+
+            load_resume(find_run(args.resume))
+    except RunbookError as exc:
+        print(str(exc), file=sys.stderr)
+        return EXIT_USAGE
+    except (InventoryError, OSError, ValueError) as exc:
+        return err(command, str(exc))
+    return None
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -485,6 +532,41 @@ def main(argv: list[str] | None = None) -> int:
         return int(args.func(args))
     except BrokenPipeError:
         return EXIT_OK
+    except KeyboardInterrupt:
+        print("\npverunbook: interrupted", file=sys.stderr)
+        return 130
+    except Exception as exc:  # the last line of defence: a message, never a traceback
+        return _internal_error(args, exc)
+
+
+def _internal_error(args: argparse.Namespace, exc: BaseException) -> int:
+    """Say what failed and keep the traceback in a file for a bug report (exit 2).
+
+    Every known kind of bad input has its own message; reaching this means an input kind nobody
+    handled yet. The operator still gets what (the command and the error), where (the arguments)
+    and what to do, and the details are kept instead of scrolling the console away.
+    """
+    import traceback
+
+    from pverunbook.engine.journal import state_dir
+
+    command = " ".join(str(a) for a in sys.argv[1:]) or str(args.command)
+    where = ""
+    try:
+        d = state_dir() / "crashes"
+        d.mkdir(parents=True, exist_ok=True)
+        import time
+
+        path = d / f"{time.strftime('%Y%m%d-%H%M%S')}-{args.command}.txt"
+        path.write_text(f"pverunbook {command}\n\n" + "".join(
+            traceback.format_exception(type(exc), exc, exc.__traceback__)), encoding="utf-8")
+        where = f" (details in {path})"
+    except OSError:
+        pass
+    what = f"{type(exc).__name__}: {exc}"[:500]
+    return err(str(args.command), f"could not handle this input: {what}{where}",
+               "check the files you passed; if they look right, please report this with the "
+               "details file")
 
 
 def _shown(value: Any) -> str:

@@ -33,8 +33,21 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def _read(path: Path) -> str:
-    with path.open(encoding="utf-8", newline="") as fh:
-        return fh.read()
+    """The file's text; OSError (with a strerror that says what to do) for bytes corosync's
+    parser would not read either: non-UTF-8 text, or a leading UTF-8 byte order mark."""
+    import errno
+
+    with path.open("rb") as fh:
+        raw = fh.read(16 * 1024 * 1024)
+    if raw.startswith(b"\xef\xbb\xbf"):
+        raise OSError(errno.EILSEQ, "starts with a UTF-8 byte order mark, which corosync reads "
+                                    "as part of the first key; save the file without it")
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = raw[:exc.start].count(b"\n") + 1
+        raise OSError(errno.EILSEQ, f"line {line}: not UTF-8 text (byte 0x{raw[exc.start]:02x}"
+                                    f"); save it as UTF-8") from exc
 
 
 def cmd_check(args: argparse.Namespace) -> int:

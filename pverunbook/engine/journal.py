@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import glob
 import json
 import os
 import queue
@@ -22,7 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from pverunbook.engine.events import Event, event_from_dict
+from pverunbook.engine.events import EVENT_TYPES, Event, event_from_dict
 
 _SECRET_PATTERNS = [
     re.compile(r"-----BEGIN [A-Z ]*PRIVATE KEY-----.*?-----END [A-Z ]*PRIVATE KEY-----", re.S),
@@ -177,32 +178,151 @@ def _drop_torn_tail(path: Path) -> None:
         os.fsync(fh.fileno())
 
 
-def read_journal(path: Path) -> list[Event]:
-    return list(iter_journal(path))
+class JournalError(OSError):
+    """A journal cannot be opened (missing, a directory, unreadable); the message says which."""
 
 
-def iter_journal(path: Path) -> Iterator[Event]:
-    with open(path, "rb") as fh:
-        for raw in fh:
+#: A journal line longer than this is damage, not an event: the engine bounds what one event
+#: carries (see ``OUTPUT_HEAD``/``OUTPUT_TAIL`` in the engine), so it is skipped unread.
+MAX_LINE = 16 * 1024 * 1024
+
+
+def read_journal(path: Path, problems: list[str] | None = None) -> list[Event]:
+    return list(iter_journal(path, problems))
+
+
+def iter_journal(path: Path, problems: list[str] | None = None) -> Iterator[Event]:
+    """Every well-formed event in ``path``, in order.
+
+    Damaged lines (not JSON, nested too deep, not an event, a value of the wrong type, longer
+    than ``MAX_LINE``) are skipped and, when ``problems`` is given, described there as
+    ``path:line: why``. A torn last line (a crash mid-write) ends the journal silently.
+    Raises ``JournalError`` when the file cannot be opened.
+    """
+    try:
+        fh = open(path, "rb")  # noqa: SIM115 - closed below, also when the consumer stops early
+    except IsADirectoryError as exc:
+        raise JournalError(f"{path} is a directory, not a run journal") from exc
+    except OSError as exc:
+        raise JournalError(f"cannot read journal {path}: {exc.strerror or exc}") from exc
+    with fh:
+        lineno = 0
+        while True:
+            raw = fh.readline(MAX_LINE + 1)
+            if not raw:
+                return
+            lineno += 1
+            if len(raw) > MAX_LINE and not raw.endswith(b"\n"):
+                while raw and not raw.endswith(b"\n"):  # skip the rest of the long line
+                    raw = fh.readline(MAX_LINE)
+                if problems is not None:
+                    problems.append(f"{path}:{lineno}: line longer than {MAX_LINE} bytes; "
+                                    "skipped")
+                continue
             if not raw.endswith(b"\n"):
                 return  # torn final line from a crash mid-write
-            try:
-                data = json.loads(raw)
-                yield event_from_dict(data)
-            except (ValueError, KeyError, TypeError):
-                continue
+            event, why = _decode_line(raw)
+            if event is not None:
+                yield event
+            elif problems is not None and raw.strip():
+                problems.append(f"{path}:{lineno}: {why}; skipped")
+
+
+def _decode_line(raw: bytes) -> tuple[Event | None, str]:
+    try:
+        data = json.loads(raw)
+    except RecursionError:
+        return None, "JSON nested too deeply"
+    except ValueError as exc:  # includes UnicodeDecodeError
+        return None, f"not JSON ({str(exc)[:80]})"
+    if not isinstance(data, dict):
+        return None, f"not an event (a JSON {type(data).__name__})"
+    kind = data.get("kind")
+    cls = EVENT_TYPES.get(kind) if isinstance(kind, str) else None
+    if cls is None:
+        return None, f"unknown event kind {str(kind)[:40]!r}"
+    why = _mistyped(cls, data)
+    if why:
+        return None, f"{kind}: {why}"
+    try:
+        return event_from_dict(data), ""
+    except (ValueError, KeyError, TypeError) as exc:
+        return None, f"{kind}: {exc}"
+
+
+def _mistyped(cls: type, data: dict[str, Any]) -> str:
+    """Why ``data`` does not fit ``cls``'s field types ("" when it does)."""
+    hints = _hints(cls)
+    for name, value in data.items():
+        want = hints.get(name)
+        if want is None or name == "kind":
+            continue
+        if not _fits(value, want):
+            return f"field {name!r} is {type(value).__name__}, expected {want}"
+    return ""
+
+
+_HINTS: dict[type, dict[str, Any]] = {}
+
+
+def _hints(cls: type) -> dict[str, Any]:
+    if cls not in _HINTS:
+        import dataclasses
+        import typing
+
+        try:
+            hints = typing.get_type_hints(cls)
+        except (NameError, TypeError):
+            hints = {}
+        _HINTS[cls] = {f.name: hints.get(f.name, Any) for f in dataclasses.fields(cls)}
+    return _HINTS[cls]
+
+
+def _fits(value: Any, want: Any) -> bool:
+    import types
+    import typing
+
+    if want is Any:
+        return True
+    origin = typing.get_origin(want)
+    if origin in (typing.Union, types.UnionType):
+        return any(_fits(value, arg) for arg in typing.get_args(want))
+    if want is type(None):
+        return value is None
+    if want is float:
+        return isinstance(value, int | float) and not isinstance(value, bool)
+    if want is int:
+        return isinstance(value, int) and not isinstance(value, bool)
+    if want in (str, bool):
+        return isinstance(value, want)
+    if origin is tuple or want is tuple:
+        args = typing.get_args(want)
+        if not isinstance(value, list):
+            return False
+        if len(args) == 2 and args[1] is Ellipsis:
+            return all(_fits(v, args[0]) for v in value)
+        return True
+    if origin is dict or want is dict:
+        return isinstance(value, dict)
+    if origin is list or want is list:
+        return isinstance(value, list)
+    return True
 
 
 def find_run(run: str) -> Path:
     """A run id, a prefix of one, or a path to a journal file."""
     p = Path(run)
+    if p.suffix == ".jsonl" and p.is_dir():
+        raise JournalError(f"{p} is a directory, not a run journal; give the .jsonl file of a "
+                           "run (`pverunbook journal list` shows them)")
     if p.suffix == ".jsonl" and p.exists():
         return p
     d = runs_dir()
     exact = d / f"{run}.jsonl"
-    if exact.exists():
+    if exact.is_file():
         return exact
-    matches = sorted(d.glob(f"{run}*.jsonl")) if d.exists() else []
+    matches = sorted(m for m in d.glob(f"{glob.escape(run)}*.jsonl") if m.is_file()) \
+        if d.is_dir() else []
     if len(matches) == 1:
         return matches[0]
     if not matches:
@@ -229,15 +349,20 @@ def list_runs() -> list[RunSummary]:
     from pverunbook.engine.events import RunFinished, RunStarted
 
     for p in sorted(d.glob("*.jsonl")):
+        if not p.is_file():
+            continue
         started: RunStarted | None = None
         status = "unfinished"
-        for ev in iter_journal(p):
-            if isinstance(ev, RunStarted) and started is None:
-                started = ev
-            elif isinstance(ev, RunFinished):
-                status = ev.status
-            elif isinstance(ev, RunStarted):
-                status = "unfinished"
+        try:
+            for ev in iter_journal(p):
+                if isinstance(ev, RunStarted) and started is None:
+                    started = ev
+                elif isinstance(ev, RunFinished):
+                    status = ev.status
+                elif isinstance(ev, RunStarted):
+                    status = "unfinished"
+        except JournalError:
+            continue
         if started:
             out.append(RunSummary(p.stem, p, started.runbook_id, started.mode, started.ts, status))
     return out
