@@ -12,6 +12,7 @@ addr1 = "10.10.10.1"      # optional: address on a second corosync link (ring1)
 port = 22
 user = "root"
 gateway = "192.168.4.1"   # optional, used by network triage
+nodeid = 1                # optional: corosync nodeid, so findings name "host 1" by node name
 ```
 """
 
@@ -39,6 +40,8 @@ class Node:
     gateway: str = ""
     #: Host key pinned for this node (OpenSSH public key line); the rehearsal cluster sets it.
     host_key: str = ""
+    #: corosync nodeid (corosync.conf nodelist), so log lines about "host: 2" name the node.
+    nodeid: int | None = None
 
     @property
     def ring_addr(self) -> str:
@@ -66,7 +69,7 @@ class InventoryError(Exception):
     pass
 
 
-NODE_KEYS = {"name", "host", "port", "user", "addr", "addr1", "gateway", "host_key"}
+NODE_KEYS = {"name", "host", "port", "user", "addr", "addr1", "gateway", "host_key", "nodeid"}
 
 
 def local_cluster() -> Cluster:
@@ -143,10 +146,15 @@ def parse_cluster(text: str, file: str = "<cluster>") -> Cluster:
                                  or not 0 < port < 65536):
             err(("nodes", i, "port"), "port must be a number from 1 to 65535")
             port = None
+        nodeid = raw.get("nodeid")
+        if nodeid is not None and (not isinstance(nodeid, int) or isinstance(nodeid, bool)
+                                   or not 0 < nodeid < 2**32):
+            err(("nodes", i, "nodeid"), "nodeid must be corosync's node id, a number from 1")
+            nodeid = None
         nodes.append(Node(name=name, host=host, port=port, user=_opt_str(raw, "user"),
                           addr=_opt_str(raw, "addr") or "", addr1=_opt_str(raw, "addr1") or "",
                           gateway=_opt_str(raw, "gateway") or "",
-                          host_key=_opt_str(raw, "host_key") or ""))
+                          host_key=_opt_str(raw, "host_key") or "", nodeid=nodeid))
     if errors:
         raise InventoryError("\n".join(errors))
     return Cluster(name=str(cl["name"]), nodes=tuple(nodes), source=file)
@@ -177,6 +185,8 @@ def dump_cluster(cluster: Cluster) -> str:
             t.add("gateway", n.gateway)
         if n.host_key:
             t.add("host_key", n.host_key)
+        if n.nodeid is not None:
+            t.add("nodeid", n.nodeid)
         aot.append(t)
     doc.add("nodes", aot)
     return tomlkit.dumps(doc)

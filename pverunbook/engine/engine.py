@@ -402,7 +402,7 @@ class Engine:
         status = _worst(o.status for o in outcomes)
         bad = [f"{o.node}: {o.status}" for o in outcomes if o.status != "ok"]
         # Verdicts explain failures too: a failed expectation is when the operator needs them most.
-        self._verdicts(step, [o for o in outcomes if o.complete])
+        self._verdicts(step, outcomes)
         return status, "; ".join(bad)
 
     async def _confirm(self, step: Step, nodes: list[Node], what: str, expected: str, *,
@@ -683,33 +683,30 @@ class Engine:
         return outcome
 
     def _verdicts(self, step: Step, outcomes: list[NodeOutcome]) -> None:
-        if not step.verdict or not outcomes:
+        """Findings for the step's verdict; a failed read is reported, never judged."""
+        from pverunbook.pve import verdicts
+
+        if not step.verdict or step.verdict not in verdicts.SPECS:
             return
+        if getattr(self, "_peer_names", None) is None:  # node ids → names, learned per run
+            self._peer_names = verdicts.PeerNames.of(
+                (n.name, (n.ring_addr, n.addr1, n.host), n.nodeid)
+                for n in self.cluster.nodes)
+        inputs = {o.node: verdicts.VerdictInput(
+            o.stdout, o.stderr, o.results[-1].exit_status, o.results[-1].timed_out, step.timeout)
+            for o in outcomes if o.results and not (o.results[-1].connection_lost
+                                                    or o.results[-1].cancelled)}
         try:
-            from pverunbook.pve import verdicts
-        except ImportError:
-            return
-        single = getattr(verdicts, "VERDICTS", {})
-        cross = getattr(verdicts, "CROSS_NODE_VERDICTS", {})
-        findings: list[tuple[str | None, Any]] = []
-        try:
-            if step.verdict in single:
-                for o in outcomes:
-                    findings += [(o.node, f) for f in single[step.verdict](o.stdout)]
-            elif step.verdict in cross:
-                findings += [(None, f) for f in cross[step.verdict](
-                    {o.node: o.stdout for o in outcomes})]
+            findings = verdicts.judge(step.verdict, inputs, names=self._peer_names,
+                                      ok_exit=step.ok_exit)
         except Exception as exc:  # a parser bug must not kill a recovery run
             self.emit(ev.Note(step_id=step.id, level="warning",
                               text=f"verdict '{step.verdict}' could not read the output: {exc}"))
             return
-        for node, f in findings:
-            self.emit(ev.Finding(step_id=step.id, node=getattr(f, "node", None) or node,
-                                 severity=str(getattr(f, "severity", "info")),
-                                 title=self._name_addresses(str(getattr(f, "title", f))),
-                                 detail=str(getattr(f, "detail", "") or ""),
-                                 evidence=str(getattr(f, "evidence", "") or "")))
-
+        for f in findings:
+            self.emit(ev.Finding(step_id=step.id, node=f.node, severity=f.severity,
+                                 title=self._name_addresses(f.title), detail=f.detail,
+                                 evidence=f.evidence or ""))
 
     def _name_addresses(self, text: str) -> str:
         """'loss to 192.168.4.201' → 'loss to pve001 (192.168.4.201)': say which link it is."""

@@ -1,0 +1,352 @@
+"""corosync log lines (``journalctl -u corosync``, ``systemctl status``, syslog, corosync.log).
+
+Message texts come from corosync exec/totemsrp.c, exec/vsf_quorum.c, exec/main.c and
+kronosnet's libknet (prefixed with the subsystem by totemknet.c); domain.md section 7. Both
+corosync 3 (knet) and corosync 2 (``A new membership (10.0.0.1:1928)``, RRP ``Marking ringid 0
+interface … FAULTY``) are understood.
+
+As people paste logs, three more shapes appear and are read here:
+
+- lines cut at the terminal width (``… forming new configuration: tok>``): an event is counted
+  when the visible start names exactly one kind (see :data:`TEMPLATES`), never guessed;
+- rsyslog's ``message repeated 5 times: [ … ]`` stands for five more copies of a line;
+- lines wrapped by a mail client: a line without a timestamp continues the one before.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+
+from pverunbook.pve.outputs.text import clean, cut_at_width
+
+_MONTHS = {
+    m: i
+    for i, m in enumerate(
+        ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"], 1
+    )
+}
+_SYSLOG_TS = re.compile(r"^([A-Z][a-z]{2})\s+(\d{1,2}) (\d{2}):(\d{2}):(\d{2})(?:\.(\d+))?\s")
+_ISO_TS = re.compile(
+    r"^(\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}:\d{2}(?:[.,]\d+)?(?:Z|[+-]\d{2}:?\d{2})?)\s"
+)
+_BASE_YEAR = 2000  # leap year, so "Feb 29" parses; syslog lines carry no year
+
+
+def parse_timestamp(line: str, year: int = _BASE_YEAR) -> datetime | None:
+    """Timestamp at the start of a syslog/journal line (``Nov 25 10:33:02`` or ISO 8601)."""
+    m = _SYSLOG_TS.match(line)
+    if m and m.group(1) in _MONTHS:
+        micro = int((m.group(6) or "0")[:6].ljust(6, "0"))
+        try:
+            return datetime(
+                year,
+                _MONTHS[m.group(1)],
+                int(m.group(2)),
+                int(m.group(3)),
+                int(m.group(4)),
+                int(m.group(5)),
+                micro,
+            )
+        except ValueError:  # "Feb 31 25:61:00" is no time
+            return None
+    m = _ISO_TS.match(line)
+    if m:
+        ts = m.group(1).replace(",", ".").replace(" ", "T")
+        ts = re.sub(r"([+-]\d{2})(\d{2})$", r"\1:\2", ts).replace("Z", "+00:00")
+        try:
+            parsed = datetime.fromisoformat(ts)
+            if parsed.tzinfo is not None:  # compare as naive UTC; syslog stamps carry no zone
+                parsed = parsed.astimezone(UTC).replace(tzinfo=None)
+        except (ValueError, OverflowError):
+            return None
+        return parsed
+    return None
+
+
+@dataclass(frozen=True)
+class LogEvent:
+    kind: str
+    time: datetime | None
+    lineno: int
+    text: str
+    host: int | None = None
+    link: int | None = None
+    count: int | None = None  # members in "Members[N]", ms in "Token has not been received"
+    #: How many times the line stands for (rsyslog "message repeated N times" adds N).
+    repeats: int = 1
+    truncated: bool = False  # read from the visible start of a line cut at the terminal width
+    joined: tuple[int, ...] = ()  # nodeids in "Members joined: 2 3"
+    left: tuple[int, ...] = ()  # nodeids in "left: 1" / "Failed to receive the leave message"
+
+
+#: Event kinds and the message they come from. ``{name}`` is a field; ``|`` marks how much of a
+#: message must be visible on a cut line to be sure of the kind (the whole message without it).
+TEMPLATES: list[tuple[str, str]] = [
+    ("token_not_received", "Token has not been received| in {count} ms"),
+    ("processor_failed", "A processor failed|, forming new configuration"),
+    ("link_down", "link: host: {host} link: {link} is down|"),
+    ("link_up", "rx: host: {host} link: {link} is up|"),
+    ("link_up", "heartbeat: host: {host} link: {link} is up|"),
+    ("no_active_links", "host: host: {host} has no active links|"),
+    ("members", "Members[{count}]:|"),
+    ("retransmit", "Retransmit List|:"),
+    ("new_membership", "A new membership|"),
+    ("new_membership", "A processor joined or left the membership|"),
+    ("failed_leave", "Failed to receive the leave message.| failed: {rest}"),
+    ("quorum_lost", "This node is within the non-primary| component"),
+    ("quorum_regained", "This node is within the primary| component"),
+    ("failed_to_receive", "FAILED TO RECEIVE|"),
+    ("ring_faulty", "Marking ringid {link} interface {addr} FAULTY|"),
+    ("ring_recovered", "Automatically recovered ring {link}|"),
+    ("shutdown", "Corosync Cluster Engine exiting|"),
+    ("startup", "Corosync Cluster Engine {rest} starting up|"),
+    ("startup", "Corosync Cluster Engine ({rest}): started|"),
+]
+
+_FIELD = {"host": r"\d{1,10}", "link": r"\d{1,3}", "count": r"\d{1,9}", "addr": r"\S+",
+          "rest": r".*"}
+_PART = re.compile(r"\{(\w+)\}|\||[^{|]+")
+
+
+def _parts(template: str) -> list[tuple[str, str]]:
+    """("lit", text) | ("field", name) | ("key", "") parts of a template."""
+    out: list[tuple[str, str]] = []
+    for m in _PART.finditer(template):
+        if m.group(1):
+            out.append(("field", m.group(1)))
+        elif m.group(0) == "|":
+            out.append(("key", ""))
+        else:
+            out.append(("lit", m.group(0)))
+    return out
+
+
+def _regex(parts: list[tuple[str, str]]) -> re.Pattern[str]:
+    body = "".join(
+        re.escape(v) if k == "lit" else (f"(?P<{v}>{_FIELD[v]})" if k == "field" else "")
+        for k, v in parts
+    )
+    return re.compile(body)
+
+
+_COMPILED = [(kind, _parts(t), _regex(_parts(t))) for kind, t in TEMPLATES]
+_TAG = re.compile(r"\[[A-Z]{2,8}\s*\]\s*")
+
+
+def _prefix_match(parts: list[tuple[str, str]], msg: str) -> dict[str, str | None] | None:
+    """Fields of a template whose start is ``msg`` (a cut message), or None.
+
+    The visible text must reach the template's ``|`` key (or its end when it has none); a field
+    cut by the terminal width is returned as None.
+    """
+    pos = 0
+    fields: dict[str, str | None] = {}
+    needs_key = not any(k == "key" for k, _ in parts)
+    key_seen = False
+    for kind, value in parts:
+        if kind == "key":
+            key_seen = True
+            continue
+        rest = msg[pos:]
+        if kind == "lit":
+            if rest.startswith(value):
+                pos += len(value)
+                continue
+            if value.startswith(rest):  # the message was cut inside this literal
+                return fields if key_seen else None
+            return None
+        m = re.compile(_FIELD[value]).match(msg, pos)
+        if not m:
+            return None
+        if m.end() >= len(msg):  # cut inside (or right after) the field: value unknown
+            fields[value] = None
+            return fields if key_seen else None
+        fields[value] = m.group(0)
+        pos = m.end()
+    return fields if (key_seen or needs_key) else None
+
+
+def _message(line: str) -> str:
+    """The message part of a log line: after the ``[TOTEM ]`` tag, else after ``prog[pid]:``."""
+    m = _TAG.search(line)
+    if m:
+        return line[m.end():]
+    m = re.search(r"\w\[\d+\]:\s*", line)
+    return line[m.end():] if m else line
+
+
+def classify(line: str, cut: bool = False) -> tuple[str, dict[str, str | None]] | None:
+    """(kind, fields) of one corosync log line, or None.
+
+    A whole line is searched for every template. A line cut at the terminal width (``cut``)
+    counts only if its visible start fits exactly one kind and reaches that kind's key.
+    """
+    if not cut:
+        for kind, _, rx in _COMPILED:
+            m = rx.search(line)
+            if m:
+                return kind, dict(m.groupdict())
+        return None
+    msg = _message(line)
+    found: dict[str, dict[str, str | None]] = {}
+    for kind, parts, rx in _COMPILED:
+        m = rx.search(msg)
+        fields = dict(m.groupdict()) if m else _prefix_match(parts, msg)
+        if fields is not None:
+            found.setdefault(kind, fields)
+    if len(found) == 1:
+        return next(iter(found.items()))
+    return None
+
+
+_REPEATED = re.compile(r"message repeated (\d{1,9}) times?: \[\s*(.*?)\s*\]?\s*$")
+_NODE_LIST = r"((?:\s+\d{1,10})+)"
+
+
+@dataclass
+class JournalSummary:
+    events: list[LogEvent] = field(default_factory=list)
+    first: datetime | None = None
+    last: datetime | None = None
+    #: Lines that look like log lines (a timestamp, a corosync tag or ``corosync[pid]``).
+    log_lines: int = 0
+    corosync_lines: int = 0  # lines from corosync itself (tagged or corosync[pid])
+    cut_lines: int = 0  # lines cut at the terminal width
+    unreadable_cut: list[int] = field(default_factory=list)  # cut lines too short to tell
+    no_entries: bool = False  # journalctl's "-- No entries --"
+    suppressed: int = 0  # journald rate limit: "Suppressed N messages from corosync.service"
+
+    @property
+    def counts(self) -> Counter[str]:
+        """Events per kind, counting rsyslog repeats."""
+        c: Counter[str] = Counter()
+        for e in self.events:
+            c[e.kind] += e.repeats
+        return c
+
+    def link_downs(self) -> Counter[tuple[int, int]]:
+        """How often each (host, link) went down."""
+        c: Counter[tuple[int, int]] = Counter()
+        for e in self.events:
+            if e.kind == "link_down" and e.host is not None and e.link is not None:
+                c[(e.host, e.link)] += e.repeats
+        return c
+
+    @property
+    def span_s(self) -> float | None:
+        if self.first is None or self.last is None:
+            return None
+        return (self.last - self.first).total_seconds()
+
+
+def _unwrap(lines: list[str]) -> list[tuple[int, str]]:
+    """Join lines a mail client wrapped back onto the timestamped line they continue."""
+    stamped = sum(1 for ln in lines if parse_timestamp(ln) is not None)
+    out: list[tuple[int, str]] = []
+    for lineno, line in enumerate(lines, 1):
+        if (
+            stamped
+            and out
+            and line.strip()
+            and parse_timestamp(line) is None
+            and parse_timestamp(out[-1][1]) is not None
+            and not line.lstrip().startswith(("--", "●", "Loaded:", "Active:"))
+            and not re.match(r"\s*\S+@\S+[:~ ].*[#$]\s", line)  # a shell prompt
+            and not cut_at_width(out[-1][1])[1]
+        ):
+            out[-1] = (out[-1][0], out[-1][1].rstrip() + " " + line.strip())
+            continue
+        out.append((lineno, line))
+    return out
+
+
+def parse_corosync_log(text: str, window_s: float | None = None) -> JournalSummary:
+    """Classify corosync log/journal lines; with ``window_s`` keep only the last N seconds.
+
+    The window ends at the newest timestamp in the text (the moment it was captured), which
+    keeps the function pure. Syslog stamps have no year: a month going backwards is read as a
+    new year so December-to-January logs stay in order. Never raises on odd text.
+    """
+    raw_events: list[LogEvent] = []
+    year, last_month = _BASE_YEAR, 0
+    stamps: list[datetime] = []
+    summary = JournalSummary()
+    for lineno, line in _unwrap(clean(text).splitlines()):
+        stripped = line.strip()
+        if stripped == "-- No entries --":
+            summary.no_entries = True
+            continue
+        m = re.search(r"Suppressed (\d{1,9}) messages from corosync", line)
+        if m:
+            summary.suppressed += int(m.group(1))
+        ts = parse_timestamp(line, year)
+        if ts is not None and _SYSLOG_TS.match(line):
+            if ts.month < last_month:
+                year += 1
+                ts = ts.replace(year=year)
+            last_month = ts.month
+        if ts is not None:
+            stamps.append(ts)
+        is_corosync = bool(_TAG.search(line)) or "corosync" in line
+        if ts is not None or is_corosync:
+            summary.log_lines += 1
+        if is_corosync:
+            summary.corosync_lines += 1
+        repeats = 1
+        m = _REPEATED.search(line)
+        if m:  # rsyslog: the previous message N more times
+            repeats, line = int(m.group(1)), m.group(2)
+        visible, cut = cut_at_width(line)
+        if cut:
+            summary.cut_lines += 1
+        found = classify(visible, cut)
+        if found is None:
+            if cut and is_corosync and _could_be_event(visible):
+                summary.unreadable_cut.append(lineno)
+            continue
+        kind, fields = found
+        raw_events.append(_event(kind, fields, ts, lineno, line.strip(), repeats, cut))
+    if not stamps:
+        summary.events = raw_events
+        return summary
+    end = max(stamps)
+    start = end - timedelta(seconds=window_s) if window_s is not None else min(stamps)
+    summary.events = [e for e in raw_events if e.time is None or e.time >= start]
+    summary.first = start if window_s is not None else min(stamps)
+    summary.last = end
+    return summary
+
+
+def _could_be_event(visible: str) -> bool:
+    """A cut line whose visible message is a start of some event (too short to tell which)."""
+    msg = _message(visible)
+    if not msg.strip():
+        return False
+    for _kind, parts, _rx in _COMPILED:
+        head = parts[0][1] if parts[0][0] == "lit" else ""
+        if head.startswith(msg) or (head and msg.startswith(head)):
+            return True
+    return False
+
+
+def _int(value: str | None) -> int | None:
+    return int(value) if value is not None and value.isdigit() else None
+
+
+def _event(kind: str, fields: dict[str, str | None], ts: datetime | None, lineno: int,
+           text: str, repeats: int, cut: bool) -> LogEvent:
+    joined: tuple[int, ...] = ()
+    left: tuple[int, ...] = ()
+    if kind == "new_membership":
+        m = re.search(r"joined:" + _NODE_LIST, text)
+        joined = tuple(int(x) for x in m.group(1).split()) if m else ()
+        m = re.search(r"left:" + _NODE_LIST, text)
+        left = tuple(int(x) for x in m.group(1).split()) if m else ()
+    elif kind == "failed_leave":
+        m = re.search(r"failed:" + _NODE_LIST, text)
+        left = tuple(int(x) for x in m.group(1).split()) if m else ()
+    return LogEvent(kind, ts, lineno, text, _int(fields.get("host")), _int(fields.get("link")),
+                    _int(fields.get("count")), repeats, cut, joined, left)

@@ -1,0 +1,264 @@
+"""The corosync journal: which events show an unstable cluster network, and which are start-up.
+
+A healthy start-up logs ``host: host: 2 has no active links`` before the peer's first heartbeat
+arrives, and a first membership change as the peer joins: neither is a fault. The same "no
+active links" after a link to that host was up (or with no start-up in sight) means this node
+was cut off from the peer completely.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from pverunbook.pve import outputs
+from pverunbook.pve.verdicts.base import Finding, PeerNames, fmt_duration, not_understood
+
+#: How long after corosync starts a peer may stay unreachable before that is a finding, seconds.
+STARTUP_GRACE_S = 30.0
+
+
+@dataclass
+class _HostState:
+    up_since_start: bool = False  # a link to the host was up since the last start-up
+    cut_offs: int = 0
+    startup_waits: int = 0
+    first_cut: outputs.LogEvent | None = None
+    recovered: bool = False
+    last_wait: outputs.LogEvent | None = None
+
+
+def _hosts(s: outputs.JournalSummary) -> dict[int, _HostState]:
+    """Per peer: cut off (no active links after being up), or only waiting at start-up."""
+    hosts: dict[int, _HostState] = {}
+    started = False
+    for e in s.events:
+        if e.kind == "startup":
+            started = True
+            for h in hosts.values():
+                h.up_since_start = False
+            continue
+        if e.host is None:
+            continue
+        h = hosts.setdefault(e.host, _HostState())
+        if e.kind == "link_up":
+            h.up_since_start = True
+            if h.cut_offs:
+                h.recovered = True
+        elif e.kind == "link_down":
+            h.up_since_start = True  # it was up, or it could not go down
+        elif e.kind == "no_active_links":
+            if started and not h.up_since_start:
+                h.startup_waits += e.repeats
+                h.last_wait = e
+            else:
+                h.cut_offs += e.repeats
+                h.first_cut = h.first_cut or e
+                h.recovered = False
+    return hosts
+
+
+def verdict_journal(text: str, window_s: float | None = None,
+                    names: PeerNames | None = None) -> list[Finding]:
+    """Count the corosync log events that show an unstable cluster network.
+
+    ``names`` turns knet host ids into node names. A log with no corosync lines at all gives a
+    "could not read" finding; journalctl's ``-- No entries --`` is an honest "nothing logged".
+    """
+    names = names or PeerNames()
+    s = outputs.parse_corosync_log(text, window_s)
+    counts = s.counts
+    span = s.span_s
+    within = f" in {fmt_duration(span)}" if span else ""
+    out: list[Finding] = []
+
+    def first_line(*kinds: str, host: int | None = None) -> str | None:
+        for e in s.events:
+            if e.kind in kinds and (host is None or e.host == host):
+                return f"line {e.lineno}: {e.text}"
+        return None
+
+    hosts = _hosts(s)
+    for host, h in sorted(hosts.items()):
+        who = names.node(host)
+        if h.cut_offs:
+            back = ("; links came back later in the log" if h.recovered
+                    else "; no link came back before the log ends")
+            out.append(Finding(
+                "critical",
+                f"no active link to {who}: this node was cut off from it "
+                f"{h.cut_offs} time{'s' * (h.cut_offs != 1)}{within}",
+                "knet had no working link to that node at all: every configured link failed at "
+                f"once{back}. corosync drops the node from the membership, and in a 2-node "
+                "cluster both sides lose quorum. One link only, or all links through the same "
+                "switch/gateway, turns any glitch there into a cut-off: add a second, "
+                "independent link.",
+                evidence=f"line {h.first_cut.lineno}: {h.first_cut.text}" if h.first_cut else None,
+                peer=names.name_of_id(host),
+            ))
+        elif h.startup_waits and not h.up_since_start and h.last_wait is not None:
+            waited = (s.last - h.last_wait.time).total_seconds() if (
+                s.last and h.last_wait.time) else None
+            if waited is not None and waited > STARTUP_GRACE_S:
+                out.append(Finding(
+                    "warning",
+                    f"{who} never became reachable after corosync started "
+                    f"({fmt_duration(waited)} without a link)",
+                    "At start-up knet has no link to a peer until its first heartbeat arrives; "
+                    "that normally takes a second or two. This peer never answered: it is down, "
+                    "or UDP 5405 is blocked between the nodes, or its address in corosync.conf "
+                    "is wrong.",
+                    evidence=f"line {h.last_wait.lineno}: {h.last_wait.text}",
+                    peer=names.name_of_id(host),
+                ))
+
+    for (host, link), n in sorted(s.link_downs().items()):
+        out.append(
+            Finding(
+                "critical" if n >= 3 else "warning",
+                f"link {link} to {names.node(host)} went down {n} time{'s' * (n != 1)}{within}",
+                "knet declares a link down when its pings go unanswered for knet_ping_timeout "
+                "(token/2 by default). A link that keeps flapping means packet loss or latency "
+                "on that network path, not a corosync bug: measure it with ping/mtr on the "
+                "ring address.",
+                evidence=first_line("link_down", host=host),
+                peer=names.name_of_id(host),
+            )
+        )
+    faulty = {e.link for e in s.events if e.kind == "ring_faulty" and e.link is not None}
+    for link in sorted(faulty):
+        out.append(Finding(
+            "critical",
+            f"ring {link} marked FAULTY (corosync 2)",
+            "corosync 2's redundant ring protocol stopped using this ring after losing packets "
+            "on it. `corosync-cfgtool -r` re-enables it once the network is fixed.",
+            evidence=first_line("ring_faulty"),
+        ))
+    if counts["processor_failed"] or counts["token_not_received"]:
+        n_fail, n_warn = counts["processor_failed"], counts["token_not_received"]
+        out.append(
+            Finding(
+                "critical" if n_fail else "warning",
+                f"token lost {n_fail} time(s), token late {n_warn} time(s){within}",
+                "'Token has not been received' is corosync's early warning (75% of the token "
+                "timeout); 'A processor failed, forming new configuration' means the token "
+                "timed out and the membership is rebuilt. Each rebuild pauses pmxcfs, which is "
+                "why /etc/pve hangs. With corosync 3/knet this is how a lossy network shows; "
+                "'Retransmit List' lines are rare.",
+                evidence=first_line("processor_failed") or first_line("token_not_received"),
+            )
+        )
+    out += _membership(s, names, within)
+    if counts["quorum_lost"]:
+        regained = any(
+            e.kind == "quorum_regained"
+            and e.lineno > max(x.lineno for x in s.events if x.kind == "quorum_lost")
+            for e in s.events
+        )
+        out.append(
+            Finding(
+                "critical",
+                f"quorum lost {counts['quorum_lost']} time(s){within}",
+                "'non-primary component' means this node was in a minority partition: "
+                "/etc/pve turned read-only and HA would have fenced it. "
+                + ("Quorum came back later in the log." if regained
+                   else "Quorum did not come back before the log ends."),
+                evidence=first_line("quorum_lost"),
+            )
+        )
+    if counts["retransmit"]:
+        out.append(
+            Finding(
+                "warning",
+                f"{counts['retransmit']} 'Retransmit List' line(s){within}",
+                "Messages had to be sent again because a node missed them - another sign of "
+                "packet loss on the ring.",
+                evidence=first_line("retransmit"),
+            )
+        )
+    if counts["failed_to_receive"]:
+        out.append(
+            Finding(
+                "critical",
+                "FAILED TO RECEIVE",
+                "A node could not receive multicast/ring messages at all and was expelled.",
+                evidence=first_line("failed_to_receive"),
+            )
+        )
+    out += _reading_notes(s)
+    if not any(f.severity in ("warning", "critical") for f in out):
+        if not s.corosync_lines and not s.no_entries:
+            return [not_understood("the corosync log", "a corosync log line", text)] + out
+        if s.no_entries and not s.events:
+            out.append(Finding("ok", "no corosync log entries in the window",
+                               "journalctl found nothing logged by corosync in that time."))
+        else:
+            out.append(
+                Finding(
+                    "ok",
+                    f"no corosync instability in the log{within}",
+                    "No link flaps, token timeouts, cut-offs or members leaving were found.",
+                )
+            )
+    return out
+
+
+def _membership(s: outputs.JournalSummary, names: PeerNames, within: str) -> list[Finding]:
+    """Members leaving is instability; members joining (start-up, a peer booting) is not."""
+    changes = [e for e in s.events if e.kind in ("new_membership", "members", "failed_leave")]
+    if not changes:
+        return []
+    left: dict[int, int] = {}
+    # "Failed to receive the leave message. failed: 1" comes with the membership that lists
+    # the same node as left; count it alone only in logs that lack membership lines.
+    kinds = ("new_membership",) if s.counts["new_membership"] else ("failed_leave",)
+    for e in s.events:
+        if e.kind in kinds:
+            for nid in dict.fromkeys(e.left):
+                left[nid] = left.get(nid, 0) + e.repeats
+    sizes = [e.count for e in s.events if e.kind == "members" and e.count is not None]
+    shrinks = sum(1 for a, b in zip(sizes, sizes[1:], strict=False) if b < a)
+    n_forms = s.counts["members"] or s.counts["new_membership"]
+    if not left and not shrinks:
+        return [Finding(
+            "info",
+            f"membership formed {n_forms} time(s){within}, members only joined",
+            "Every 'Members[N]' line is a new membership. Members joining (corosync starting, "
+            "a peer booting) is normal; members leaving is what shows instability.",
+            evidence=next((f"line {e.lineno}: {e.text}" for e in changes), None),
+        )]
+    n_left = sum(left.values()) or shrinks
+    who = ", ".join(f"{names.node(n)} {c}x" for n, c in sorted(left.items())) or (
+        f"{shrinks} shrink(s) of the membership")
+    first = next((e for e in s.events if e.left), None) or changes[0]
+    return [Finding(
+        "critical" if n_left >= 3 else "warning",
+        f"members left the membership {n_left} time(s){within}: {who}",
+        "A member leaves when corosync stops on it, it reboots, or the token cannot reach it "
+        "(network). Repeated leaves and re-joins are membership churn: every change pauses "
+        "pmxcfs and can cost quorum.",
+        evidence=f"line {first.lineno}: {first.text}",
+        peer=names.name_of_id(next(iter(left))) if len(left) == 1 else None,
+    )]
+
+
+def _reading_notes(s: outputs.JournalSummary) -> list[Finding]:
+    out: list[Finding] = []
+    if s.unreadable_cut:
+        lines = ", ".join(str(n) for n in s.unreadable_cut[:5])
+        out.append(Finding(
+            "info",
+            f"{len(s.unreadable_cut)} line(s) cut at the terminal width before they said what "
+            "they report",
+            "These lines were cut (ending in '>' or '…') too early to tell which event they "
+            "are; they were not counted. Capture with `journalctl --no-pager -u corosync` "
+            "(or `systemctl status -l --no-pager corosync`) for whole lines.",
+            evidence=f"line(s) {lines}",
+        ))
+    if s.suppressed:
+        out.append(Finding(
+            "warning",
+            f"journald dropped {s.suppressed} corosync message(s) (rate limit)",
+            "corosync logged faster than journald's rate limit allows; the counts here are "
+            "lower bounds. A flood of corosync messages is itself a sign of trouble.",
+        ))
+    return out

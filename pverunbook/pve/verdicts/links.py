@@ -1,0 +1,174 @@
+"""knet links: ``corosync-cfgtool -s`` (any layout) and ``corosync-cmapctl -m stats`` counters.
+
+``corosync-cfgtool -s`` exits 1 when a link is faulty (corosync-cfgtool(8)) and when it cannot
+reach corosync ("Could not initialize corosync configuration API"), so both 0 and 1 carry an
+answer; the text tells which.
+"""
+
+from __future__ import annotations
+
+from pverunbook.pve import outputs
+from pverunbook.pve.verdicts.base import Finding, PeerNames, VerdictInput, not_understood
+
+ANSWERS = frozenset({0, 1})
+
+
+def corosync_down(inp: VerdictInput) -> list[Finding] | None:
+    st = outputs.parse_cfgtool_status(inp.text + "\n" + inp.stderr)
+    return [_down(st.error)] if st.error and not st.links else None
+
+
+def _down(error: str) -> Finding:
+    return Finding(
+        "critical",
+        "corosync is not running on this node",
+        "corosync-cfgtool could not reach corosync, so this node has no knet links at all. "
+        "Check `systemctl status corosync` and `journalctl -b -u corosync`.",
+        evidence=error,
+    )
+
+
+def verdict_links(cfgtool_text: str, names: PeerNames | None = None) -> list[Finding]:
+    """``corosync-cfgtool -s``: every knet link to every peer should be connected."""
+    names = names or PeerNames()
+    st = outputs.parse_cfgtool_status(cfgtool_text)
+    if not st.links:
+        if st.error:
+            return [_down(st.error)]
+        return [not_understood("the link status", "a 'LINK ID' or 'RING ID' block", cfgtool_text)]
+    out: list[Finding] = []
+    per_peer: dict[int, list[tuple[int, bool]]] = {}
+    for link in st.links:
+        if link.legacy_status is not None:
+            out += _legacy(link)
+        for peer in link.peers:
+            if peer.status.startswith("localhost") or peer.nodeid == st.local_nodeid:
+                continue
+            who = names.node(peer.nodeid)
+            per_peer.setdefault(peer.nodeid, []).append((link.link, peer.ok))
+            if not peer.ok:
+                out.append(
+                    Finding(
+                        "warning",
+                        f"link {link.link} to {who} is {peer.status}",
+                        "knet gets no heartbeat replies from that node on this link "
+                        f"(local address {link.addr}). Check the NIC, cabling, switch port and "
+                        "firewall (UDP 5405-5412) on both sides.",
+                        evidence=f"LINK ID {link.link}: nodeid {peer.nodeid}: {peer.raw}",
+                        peer=names.name_of_id(peer.nodeid),
+                    )
+                )
+        if link.brief:
+            digits = [c for c in link.brief if c.isdigit()]
+            if any(c != "3" for c in digits):
+                out.append(
+                    Finding(
+                        "warning",
+                        f"link {link.link} brief status {link.brief}",
+                        "Each digit is one node: 3 = enabled and connected, anything else means "
+                        "a node on this link is down or disabled.",
+                        evidence=f"status = {link.brief}",
+                    )
+                )
+    for nodeid, states in per_peer.items():
+        if states and not any(ok for _, ok in states):
+            out.append(
+                Finding(
+                    "critical",
+                    f"no working link to {names.node(nodeid)}",
+                    "Every configured link to this node is down, so corosync cannot include "
+                    "it in the membership. With one link only, a single flaky network path "
+                    "partitions the cluster: add a second link (ring1_addr + "
+                    "interface { linknumber: 1 }).",
+                    evidence=", ".join(f"link {lk}: down" for lk, _ in states),
+                    peer=names.name_of_id(nodeid),
+                )
+            )
+    if len(st.links) == 1 and (per_peer or st.links[0].legacy_status) and not out:
+        out.append(
+            Finding(
+                "info",
+                "only one corosync link is configured",
+                "All peers are connected now, but there is no redundant path: knet can fail "
+                "over between links only if there is a second one.",
+            )
+        )
+    if not out:
+        out.append(Finding("ok", "all corosync links connected", "knet sees every peer."))
+    return out
+
+
+def _legacy(link: outputs.LinkStatus) -> list[Finding]:
+    """corosync 2 (PVE ≤ 5) ring status: ``ring 0 active with no faults`` or ``FAULTY``."""
+    if not link.legacy_faulty:
+        return []
+    return [
+        Finding(
+            "critical",
+            f"ring {link.link} is FAULTY (corosync 2 redundant ring)",
+            "corosync 2 marked this ring faulty after losing packets on it and stopped using "
+            "it; with one ring left there is no redundancy. Fix the network, then "
+            "`corosync-cfgtool -r` re-enables the ring. corosync 2 is PVE 5 or older: plan "
+            "the upgrade to corosync 3 / knet.",
+            evidence=f"RING ID {link.link}: status = {link.legacy_status}",
+        )
+    ]
+
+
+def verdict_cmap_stats(text: str, names: PeerNames | None = None) -> list[Finding]:
+    """``corosync-cmapctl -m stats``: knet per-link down counts and latency."""
+    names = names or PeerNames()
+    cmap = outputs.parse_cmapctl(text)
+    if not cmap:
+        return [not_understood("the corosync counters", "a 'key (type) = value' line", text)]
+    out: list[Finding] = []
+    for (node, link), st in sorted(outputs.knet_link_stats(cmap).items()):
+        who = names.node(node)
+        peer = names.name_of_id(node)
+        if st.get("connected", 1) == 0 and st.get("enabled", 0) == 1:
+            out.append(
+                Finding(
+                    "warning",
+                    f"knet link {link} to {who} is not connected",
+                    "knet has no heartbeat on this link right now.",
+                    evidence=f"stats.knet.node{node}.link{link}.connected = 0",
+                    peer=peer,
+                )
+            )
+        downs = st.get("down_count", 0)
+        if downs > 1:
+            out.append(
+                Finding(
+                    "warning",
+                    f"knet link {link} to {who} went down {downs} times since start",
+                    "down_count counts link flaps since corosync started; more than one means "
+                    "the path drops or delays packets.",
+                    evidence=f"stats.knet.node{node}.link{link}.down_count = {downs}",
+                    peer=peer,
+                )
+            )
+        samples = st.get("latency_samples", 0)
+        latency = st.get("latency_ave")
+        if samples and latency is not None and latency > 10_000:
+            out.append(
+                Finding(
+                    "warning",
+                    f"knet link {link} to {who}: average latency {latency} us",
+                    "More than 10 ms average between cluster nodes is far too slow for a LAN.",
+                    evidence=f"stats.knet.node{node}.link{link}.latency_ave = {latency}",
+                    peer=peer,
+                )
+            )
+    token = cmap.get("runtime.config.totem.token")
+    if token is not None:
+        out.append(
+            Finding(
+                "info",
+                f"effective token timeout {token} ms",
+                "runtime.config.totem.token includes token_coefficient for 3+ nodes; "
+                "consensus defaults to 1.2 times this.",
+            )
+        )
+    if not out:
+        out.append(Finding("ok", "knet link counters look clean", "No flaps recorded."))
+    return out

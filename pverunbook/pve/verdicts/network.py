@@ -1,0 +1,200 @@
+"""The path to a peer: ``mtr``, ``ping`` and ``ip route get`` on the ring address.
+
+Thresholds: pve-docs pvecm.adoc ("Cluster Network": corosync needs LAN latency, under 5 ms
+round trip) and corosync's token ring, which suffers from about 1% loss. Latency and jitter are
+judged as well as loss: 130 ms to a peer is far outside what corosync wants, loss or not.
+"""
+
+from __future__ import annotations
+
+from pverunbook.pve import outputs
+from pverunbook.pve.verdicts.base import Finding, PeerNames, not_understood
+
+LOSS_BAD_PCT = 1.0  # corosync's token ring suffers from ~1% loss on the ring address
+RTT_WARN_MS = 5.0  # pvecm.adoc: cluster network latency must stay under 5 ms
+RTT_CRIT_MS = 50.0  # a WAN-like path: token budget eaten, pmxcfs writes crawl
+JITTER_WARN_MS = 2.0  # standard deviation of the round trip on a LAN stays far below this
+
+#: ping exits 1 when no reply came back (iputils ping(8)); that is an answer.
+PING_ANSWERS = frozenset({0, 1})
+
+
+def _latency(host: str, avg: float | None, worst: float | None, jitter: float | None,
+             evidence: str, jitter_name: str = "StDev") -> list[Finding]:
+    if avg is None:
+        return []
+    out: list[Finding] = []
+    worst_s = f", worst {worst:g} ms" if worst is not None else ""
+    if avg >= RTT_WARN_MS or (worst is not None and worst >= 10 * RTT_WARN_MS):
+        out.append(Finding(
+            "critical" if avg >= RTT_CRIT_MS else "warning",
+            f"{avg:g} ms average round trip to {host}{worst_s}",
+            f"corosync wants LAN latency (under {RTT_WARN_MS:g} ms, pvecm.adoc). Slow round "
+            "trips eat into the token timeout, make every /etc/pve write wait for the slowest "
+            "node, and usually mean the traffic crosses a WAN, VPN, busy router or congested "
+            "link. Put the cluster network on a dedicated, switched LAN.",
+            evidence=evidence,
+        ))
+    if jitter is not None and jitter >= JITTER_WARN_MS:
+        out.append(Finding(
+            "warning",
+            f"high jitter to {host}: {jitter_name} {jitter:g} ms",
+            "Round trips vary a lot: queues fill and drain on the path (congestion, a busy "
+            "gateway, bufferbloat). Spikes are what push knet over its ping timeout and make "
+            "links flap even without loss.",
+            evidence=evidence,
+        ))
+    return out
+
+
+def verdict_mtr(text: str, names: PeerNames | None = None) -> list[Finding]:
+    """Loss where it matters (the destination, not intermediate routers), latency and jitter."""
+    names = names or PeerNames()
+    rep = outputs.parse_mtr(text)
+    if not rep.hops:
+        missing = rep.error or "a hop row ('1.|-- host  0.0%  10 ...')"
+        return [not_understood("the mtr report", missing, text)]
+    dest = rep.hops[-1]
+    host = names.addr(dest.host)
+    out: list[Finding] = []
+    for hop in rep.hops[:-1]:
+        if hop.loss_pct > dest.loss_pct and hop.loss_pct > 0:
+            out.append(
+                Finding(
+                    "info",
+                    f"loss at hop {hop.hop} ({hop.host}) only: ICMP rate limiting on the router, "
+                    "not loss",
+                    f"Hop {hop.hop} shows {hop.loss_pct:g}% but the destination only "
+                    f"{dest.loss_pct:g}%. Loss that does not carry through to the final hop is "
+                    "the router limiting its own 'time exceeded' replies; traffic passing "
+                    "through it was not dropped.",
+                    evidence=f"{hop.hop}. {hop.host} {hop.loss_pct:g}%",
+                )
+            )
+    if len(rep.hops) > 1:
+        out.append(
+            Finding(
+                "warning",
+                f"{host} is {len(rep.hops)} hops away",
+                "Cluster nodes on one L2 segment reach each other in one hop. A router in the "
+                "path means a wrong netmask, different VLANs/subnets or a policy route, and "
+                "corosync traffic then competes with everything else on that gateway. Check "
+                "`ip route get <peer>` and `ip -br addr` on both nodes.",
+                evidence=" -> ".join(h.host for h in rep.hops),
+            )
+        )
+    row = (f"{dest.hop}. {dest.host} {dest.loss_pct:g}% Snt {dest.sent} Avg {dest.avg} "
+           f"Wrst {dest.worst} StDev {dest.stdev}")
+    if dest.loss_pct >= LOSS_BAD_PCT:
+        out.append(
+            Finding(
+                "critical",
+                f"{dest.loss_pct:g}% loss to {host}",
+                f"Loss at the destination is real: {dest.loss_pct:g}% of {dest.sent} probes "
+                "never came back. corosync's token ring needs a clean network; about 1% "
+                "already causes token timeouts and membership changes.",
+                evidence=row,
+            )
+        )
+    elif dest.loss_pct > 0:
+        out.append(
+            Finding(
+                "warning",
+                f"{dest.loss_pct:g}% loss to {host}",
+                "Small but non-zero loss at the destination; run more cycles to be sure.",
+                evidence=row,
+            )
+        )
+    out += _latency(host, dest.avg, dest.worst, dest.stdev, row)
+    if not any(f.severity in ("warning", "critical") for f in out):
+        out.append(Finding("ok", f"no loss to {host}",
+                           f"{dest.sent} probes, avg {dest.avg} ms.", evidence=row))
+    return out
+
+
+def verdict_ping(text: str, names: PeerNames | None = None) -> list[Finding]:
+    """``ping`` summary on a ring address: loss, latency and jitter."""
+    names = names or PeerNames()
+    p = outputs.parse_ping(text)
+    if p is None:
+        return [not_understood("the ping result", "a 'packets transmitted' summary", text)]
+    target = names.addr(p.target) if p.target else "the peer"
+    ev = f"{p.transmitted} transmitted, {p.received} received, {p.loss_pct:g}% loss"
+    if p.received == 0:
+        return [
+            Finding(
+                "critical",
+                f"{target} does not answer at all",
+                "No reply to any ping: the address is wrong, the node is down, or the path "
+                "(VLAN, firewall, cable) is broken.",
+                evidence=ev,
+            )
+        ]
+    out: list[Finding] = []
+    if p.loss_pct >= LOSS_BAD_PCT:
+        out.append(
+            Finding(
+                "critical",
+                f"{p.loss_pct:g}% packet loss to {target}",
+                "corosync's token ring needs a clean network; about 1% loss already causes "
+                "token timeouts, link flaps and pmxcfs stalls.",
+                evidence=ev,
+            )
+        )
+    elif p.loss_pct > 0:
+        out.append(
+            Finding("warning", f"{p.loss_pct:g}% packet loss to {target}", "Minor loss.", None, ev)
+        )
+    rtt = (f"rtt min/avg/max/mdev = {p.rtt_min}/{p.rtt_avg}/{p.rtt_max}/{p.rtt_mdev} ms")
+    lat = _latency(target, p.rtt_avg, p.rtt_max, p.rtt_mdev, rtt, "mdev")
+    if not lat and p.rtt_max is not None and p.rtt_max > 10:
+        lat = [Finding(
+            "warning",
+            f"latency spikes to {target}: max {p.rtt_max:g} ms (avg {p.rtt_avg} ms)",
+            "On a LAN, round trips should stay well under a few ms; spikes mean a busy link, "
+            "a loaded router or a bad NIC, and eat into corosync's token budget.",
+            evidence=rtt,
+        )]
+    out += lat
+    if not out:
+        out.append(Finding("ok", f"{target} answers without loss", ev, evidence=ev))
+    return out
+
+
+def verdict_route(text: str, peer: str | None = None,
+                  names: PeerNames | None = None) -> list[Finding]:
+    """``ip route get <peer ring address>``: direct (one L2 segment) or via a gateway."""
+    names = names or PeerNames()
+    r = outputs.parse_ip_route_get(text)
+    name = peer or (names.addr(r.dest) if r.dest else "the peer")
+    if r.error:
+        if r.error == "no route in output":
+            return [not_understood("the route", "a line of `ip route get` output", text)]
+        return [Finding("critical", f"no route to {name}", r.error, evidence=r.error)]
+    first = text.strip().splitlines()[0] if text.strip() else ""
+    if r.kind == "local":
+        return [Finding("info", f"{name} is a local address", "The address belongs to this node.")]
+    if r.kind != "unicast":
+        return [Finding("critical", f"{name} is {r.kind}",
+                        f"The kernel answers the route lookup with '{r.kind}': packets to this "
+                        "address are dropped or refused. Check `ip route` and policy rules.",
+                        evidence=first)]
+    if r.via:
+        return [
+            Finding(
+                "warning",
+                f"reaches {name} through the gateway {r.via}: the nodes are not on one L2 segment",
+                "Corosync traffic is routed instead of going straight across the switch. "
+                "Usually a wrong netmask, different VLANs/subnets or a policy route; a busy "
+                "home or office gateway in the path is a classic cause of token timeouts.",
+                evidence=first,
+            )
+        ]
+    return [
+        Finding(
+            "ok",
+            f"{name} is directly reachable on {r.dev}",
+            "Same L2 segment, no router in between.",
+            evidence=first,
+        )
+    ]

@@ -1,0 +1,141 @@
+"""``pvecm status`` / ``corosync-quorumtool -s``: quorate or not, why, and how close to losing it.
+
+Exit statuses (corosync-quorumtool(8)): 0 quorate, 2 not quorate (``-s`` only), 1 any error —
+"Cannot initialize CMAP service" on stderr means corosync is not running. QDevice flags per
+member (votequorum_qdevice(8), pvecm.adoc "Corosync External Vote Support"): A/NA alive,
+V/NV voting, MW/NMW master wins, NR not registered.
+"""
+
+from __future__ import annotations
+
+from pverunbook.pve import outputs
+from pverunbook.pve.verdicts.base import Finding, PeerNames, VerdictInput, not_understood
+
+#: Exit statuses of ``corosync-quorumtool -s`` / ``pvecm status`` that carry an answer.
+ANSWERS = frozenset({0, 2})
+
+
+def corosync_down(inp: VerdictInput) -> list[Finding] | None:
+    """The tool's own word that corosync is not running (exit 1, message on stderr)."""
+    st = outputs.parse_quorum_status(inp.text + "\n" + inp.stderr)
+    return [_down(st.error)] if st.error else None
+
+
+def _down(error: str) -> Finding:
+    return Finding(
+        "critical",
+        "corosync is not running on this node",
+        "The quorum tool could not reach corosync, so this node is not part of any cluster "
+        "membership and /etc/pve is read-only. Check `systemctl status corosync` and "
+        "`journalctl -b -u corosync` for why it stopped.",
+        evidence=error,
+    )
+
+
+def _label(m: outputs.Member, names: PeerNames) -> str:
+    name = names.by_addr.get(m.name)
+    if name is None and m.nodeid in names.by_nodeid:
+        name = names.by_nodeid[m.nodeid]
+    return f"{name} ({m.name})" if name and name != m.name else m.name
+
+
+def _qdevice(st: outputs.QuorumStatus, names: PeerNames) -> list[Finding]:
+    nodes = st.nodes_members
+    qd_row = st.qdevice_member
+    not_voting = [m for m in nodes if "NV" in m.qdevice_flags]
+    not_alive = [m for m in nodes if "NA" in m.qdevice_flags]
+    not_registered = [m for m in nodes if "NR" in m.qdevice_flags]
+    row_silent = qd_row is not None and qd_row.votes == 0
+    if not (not_voting or not_alive or not_registered or row_silent):
+        return []
+    total, quorum = st.total_votes, st.quorum
+    node_votes = max((m.votes for m in nodes), default=1)
+    margin = ""
+    if total is not None and quorum is not None and total - node_votes < quorum:
+        margin = (f" With {total} vote(s) and {quorum} needed, losing any one node now loses "
+                  "quorum: the QDevice was added to prevent exactly that.")
+    flags = ", ".join(f"{_label(m, names)}: {m.qdevice}" for m in nodes if m.qdevice)
+    if not_alive or not_registered:
+        who = ", ".join(_label(m, names) for m in (not_alive or not_registered))
+        title = f"QDevice daemon not running or not registered on {who}"
+        cause = ("NA/NR means corosync-qdevice is not running (or not registered with "
+                 "votequorum) on those nodes: `systemctl status corosync-qdevice` there.")
+    else:
+        title = "QDevice is registered but NOT voting"
+        cause = ("Every node's corosync-qdevice is alive (A) but the QDevice gives no vote (NV): "
+                 "qnetd is unreachable from the nodes (TCP 5403), its certificates do not match "
+                 "the cluster's, or qnetd is down.")
+    detail = (
+        f"{cause}{margin} Check `corosync-qdevice-tool -sv` on the nodes and, on the QNetd host, "
+        "`systemctl status corosync-qnetd` and `corosync-qnetd-tool -lv`. If the QNetd host "
+        "was reinstalled, `pvecm qdevice remove` and `pvecm qdevice setup <addr>` again."
+    )
+    evidence = flags + (f"; Qdevice row votes {qd_row.votes}" if qd_row is not None else "")
+    return [Finding("warning" if st.quorate else "critical", title, detail, evidence=evidence)]
+
+
+def verdict_quorum(text: str, names: PeerNames | None = None) -> list[Finding]:
+    """``pvecm status`` / ``corosync-quorumtool -s``: is this node quorate, and why not.
+
+    ``names`` turns member addresses into node names. Unreadable text gives a "could not read"
+    finding, never an empty OK.
+    """
+    names = names or PeerNames()
+    st = outputs.parse_quorum_status(text)
+    if st.error:
+        return [_down(st.error)]
+    if st.quorate is None:
+        return [not_understood("the quorum status", "a 'Quorate:' or 'Flags:' line", text)]
+    members = ", ".join(
+        f"{_label(m, names)} (id {m.nodeid})" for m in st.nodes_members
+    ) or "none listed"
+    votes = f"{st.total_votes} of {st.expected_votes} expected votes, {st.quorum} needed"
+    out: list[Finding] = []
+    qdevice = _qdevice(st, names) if st.has_qdevice else []
+    if st.quorate:
+        out.append(
+            Finding(
+                "ok",
+                f"quorate: {votes}",
+                f"This partition holds a majority, so /etc/pve is writable. Members: {members}.",
+                evidence=f"Quorate: Yes; Flags: {' '.join(st.flags)}",
+            )
+        )
+        if (not qdevice and st.expected_votes and st.total_votes is not None
+                and st.total_votes < st.expected_votes):
+            seen = {names.by_addr.get(m.name, m.name) for m in st.nodes_members}
+            seen |= {names.by_nodeid[m.nodeid] for m in st.nodes_members
+                     if m.nodeid in names.by_nodeid}
+            missing = sorted(n for n in set(names.by_addr.values()) if n not in seen)
+            who = f" ({', '.join(missing)} not in the membership)" if missing and seen else ""
+            out.append(
+                Finding(
+                    "warning",
+                    f"{st.expected_votes - st.total_votes} expected vote(s) missing{who}",
+                    "The cluster is quorate but not complete: one more failure may cost quorum.",
+                    evidence=f"Total votes: {st.total_votes}; Expected votes: "
+                    f"{st.expected_votes}",
+                )
+            )
+        return out + qdevice
+    detail = (
+        f"This partition has {votes}, so votequorum blocks activity: /etc/pve is read-only "
+        "and HA nodes with active services will be fenced by their watchdog. Members seen: "
+        f"{members}. Fix the network between the nodes first. `pvecm expected 1` is a last "
+        "resort on ONE side only - running it on both halves causes a split brain."
+    )
+    if st.expected_votes == 2 and "2Node" not in st.flags and not st.has_qdevice:
+        detail += (
+            " In a 2-node cluster without a QDevice, losing either node always loses quorum;"
+            " a QDevice is the durable fix."
+        )
+    out.append(
+        Finding(
+            "critical",
+            f"NOT quorate: {votes}",
+            detail,
+            evidence=f"Quorate: No; Quorum: {st.quorum}"
+            + (" Activity blocked" if st.activity_blocked else ""),
+        )
+    )
+    return out + qdevice
