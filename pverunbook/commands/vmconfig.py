@@ -17,13 +17,21 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "vm-config",
         help="rebuild a VM config from a running VM's QEMU command line",
         description="Reads `ps auxww` lines, /proc/<pid>/cmdline or `qm showcmd --pretty` "
-                    "output and prints a .conf with TODO comments for what it cannot see.",
+                    "output (also as wrapped by a mail client or a forum) and prints the .conf "
+                    "on stdout; review notes (what the command line cannot show) go to "
+                    "stderr or --review FILE, never into the config. Exits 2 when part of the "
+                    "command line cannot be understood, unless --allow-partial.",
     )
     vm.add_argument("--from-cmdline", required=True, metavar="FILE",
                     help="file with the command line, or - for stdin")
     vm.add_argument("--vmid", type=int, help="VM id to pick when FILE holds several VMs")
     vm.add_argument("--storage-cfg", type=Path, metavar="FILE",
                     help="copy of /etc/pve/storage.cfg (default: Proxmox's stock storages)")
+    vm.add_argument("--review", type=Path, metavar="FILE",
+                    help="write the review notes here instead of stderr")
+    vm.add_argument("--allow-partial", action="store_true",
+                    help="print the config even if parts of the command line were not "
+                         "understood (they are listed in the review notes)")
     vm.set_defaults(func=cmd_vm_config)
 
     pm = subparsers.add_parser("pmxcfs", help="read a pmxcfs database (config.db) offline")
@@ -47,6 +55,7 @@ def cmd_vm_config(args: argparse.Namespace) -> int:
     from pverunbook.pve.qemu import (
         CmdlineError,
         StorageMap,
+        find_swtpm,
         parse_storage_cfg,
         recover_config,
         split_all,
@@ -79,9 +88,27 @@ def cmd_vm_config(args: argparse.Namespace) -> int:
             ids = ", ".join(sorted(_argv_id(a) or "?" for a in found))
             return _fail(src, f"{len(found)} QEMU processes (VM ids {ids})",
                          "choose one with --vmid")
-        cfg = recover_config(found[0], storage=storage, vmid=args.vmid)
+        vmid_found = _argv_id(found[0])
+        tpm = find_swtpm(data).get(int(vmid_found)) if vmid_found and vmid_found.isdigit() \
+            else None
+        cfg = recover_config(found[0], storage=storage, vmid=args.vmid, swtpm=tpm)
     except CmdlineError as exc:
         return _fail(src, str(exc), "check that the file holds one VM's full command line")
+    if not cfg.complete and not args.allow_partial:
+        for m in cfg.missing:
+            print(f"pverunbook: {src}: not understood: {m}", file=sys.stderr)
+        return _fail(src, f"the rebuilt config of VM {cfg.vmid} would be incomplete "
+                          f"({len(cfg.missing)} part(s) above)",
+                     "fix the input (full `ps -ww` line, swtpm line) or rerun with "
+                     "--allow-partial to see the partial config")
+    review = cfg.render_review()
+    if args.review is not None:
+        try:
+            args.review.write_text(review, encoding="utf-8")
+        except OSError as exc:
+            return _fail(str(args.review), exc.strerror or str(exc), "choose a writable path")
+    else:
+        sys.stderr.write(review)
     sys.stdout.write(cfg.render())
     return 0
 

@@ -154,24 +154,19 @@ async def corosync_edit(ctx: ActionContext) -> bool:
     return True
 
 
-# -- vm-config-rebuild ----------------------------------------------------------------------
+# -- vm-config-rebuild / vm-config-compare ----------------------------------------------------
 
 _ID_RE = re.compile(r"(?:^|\s)-id\s+(\d+)(?:\s|$)")
 
 
-async def vm_config_rebuild(ctx: ActionContext) -> bool:
-    from pverunbook.pve import qemu as qc
-
-    want = str(ctx.args.get("vmid", "all")).strip()
-    dest_dir = str(ctx.args.get("dest_dir", "/etc/pve/qemu-server")).rstrip("/")
-    suffix = str(ctx.args.get("suffix", ".conf"))
-    overwrite = bool(ctx.args.get("overwrite", False))
+async def _running_vms(ctx: ActionContext) -> tuple[dict[int, int], str] | None:
+    """Running kvm processes on the node as ({vmid: pid}, the ps text), None if ps failed."""
     result, ps_out, ps_err = await ctx.run("ps -eo pid=,args=")
     if result.exit_status != 0:
         result, ps_out, ps_err = await ctx.run("ps aux")
     if result.exit_status != 0:
-        ctx.warn(f"cannot list processes: {ps_err.strip() or result}")
-        return False
+        ctx.warn(f"cannot list processes on {ctx.node.name}: {ps_err.strip() or result}")
+        return None
     vms: dict[int, int] = {}
     for line in ps_out.splitlines():
         if "kvm" not in line and "qemu-system" not in line:
@@ -182,15 +177,50 @@ async def vm_config_rebuild(ctx: ActionContext) -> bool:
             fields[1] if len(fields) > 1 and fields[1].isdigit() else "")
         if m and pid_field:
             vms[int(m.group(1))] = int(pid_field)
-    if want not in ("", "all"):
-        if not want.isdigit() or int(want) not in vms:
-            ctx.warn(f"no running VM {want} on {ctx.node.name} (running: "
-                     f"{', '.join(map(str, sorted(vms))) or 'none'})")
-            return False
-        vms = {int(want): vms[int(want)]}
+    return vms, ps_out
+
+
+def _pick(ctx: ActionContext, vms: dict[int, int]) -> dict[int, int] | None:
+    want = str(ctx.args.get("vmid", "all")).strip()
+    if want in ("", "all"):
+        return vms
+    if not want.isdigit() or int(want) not in vms:
+        ctx.warn(f"no running VM {want} on {ctx.node.name} (running: "
+                 f"{', '.join(map(str, sorted(vms))) or 'none'})")
+        return None
+    return {int(want): vms[int(want)]}
+
+
+async def _argv_of(ctx: ActionContext, vmid: int, pid: int) -> list[str] | None:
+    try:
+        raw = await ctx.read(f"/proc/{pid}/cmdline")
+    except TransportError as exc:
+        ctx.warn(f"VM {vmid}: cannot read /proc/{pid}/cmdline: {exc.message}")
+        return None
+    return [a for a in raw.decode("utf-8", "replace").split("\0") if a]
+
+
+async def vm_config_rebuild(ctx: ActionContext) -> bool:
+    """Rebuild ``<vmid>.conf`` of running VMs; review notes go to ``review_dir``, never into
+    the config (qemu-server shows a config's leading ``#`` lines as the VM's Notes)."""
+    from pverunbook.pve import qemu as qc
+
+    dest_dir = str(ctx.args.get("dest_dir", "/etc/pve/qemu-server")).rstrip("/")
+    suffix = str(ctx.args.get("suffix", ".conf"))
+    review_dir = str(ctx.args.get("review_dir", "/root/pverunbook-recovered")).rstrip("/")
+    overwrite = bool(ctx.args.get("overwrite", False))
+    allow_partial = bool(ctx.args.get("allow_partial", False))
+    found = await _running_vms(ctx)
+    if found is None:
+        return False
+    all_vms, ps_out = found
+    vms = _pick(ctx, all_vms)
+    if vms is None:
+        return False
     if not vms:
         ctx.say(f"no running VMs on {ctx.node.name}")
         return True
+    swtpms = qc.find_swtpm(ps_out)
     storage = None
     try:
         storage = qc.parse_storage_cfg((await ctx.read("/etc/pve/storage.cfg")).decode())
@@ -204,35 +234,94 @@ async def vm_config_rebuild(ctx: ActionContext) -> bool:
     ok = True
     for vmid, pid in sorted(vms.items()):
         target = f"{dest_dir}/{vmid}{suffix}"
-        try:
-            raw = await ctx.read(f"/proc/{pid}/cmdline")
-        except TransportError as exc:
-            ctx.warn(f"VM {vmid}: cannot read /proc/{pid}/cmdline: {exc.message}")
+        review_path = f"{review_dir}/{vmid}.conf.review"
+        argv = await _argv_of(ctx, vmid, pid)
+        if argv is None:
             ok = False
             continue
-        argv = [a for a in raw.decode("utf-8", "replace").split("\0") if a]
         sizes: dict[str, int] = {}
-        for arg in argv:
-            for path in re.findall(r"(?:file|filename)[=\":]+(/dev/[^,\"\s]+)", arg):
-                r, out, _ = await ctx.run(f"blockdev --getsize64 {shlex.quote(path)}")
-                if r.exit_status == 0 and out.strip().isdigit():
-                    sizes[path] = int(out.strip())
+        paths = [p for arg in argv for p in re.findall(r"(?:file|filename)[=\":]+(/dev/[^,\"\s]+)",
+                                                       arg)]
+        if vmid in swtpms:
+            paths.append(swtpms[vmid][0])
+        for path in paths:
+            if not path.startswith("/dev/"):
+                continue
+            r, out, _ = await ctx.run(f"blockdev --getsize64 {shlex.quote(path)}")
+            if r.exit_status == 0 and out.strip().isdigit():
+                sizes[path] = int(out.strip())
         try:
             recovered = qc.recover_config(argv, storage=storage, vmid=vmid, disk_sizes=sizes,
-                                          tap_bridges=taps)
+                                          tap_bridges=taps, swtpm=swtpms.get(vmid))
         except ValueError as exc:
             ctx.warn(f"VM {vmid}: cannot rebuild: {exc}")
             ok = False
             continue
         text = recovered.render()
+        review = recovered.render_review()
         ctx.say(f"--- VM {vmid} (pid {pid}) -> {target}")
         ctx.say(text)
+        ctx.say(f"--- review notes for VM {vmid} -> {review_path}")
+        ctx.say(review)
+        if not recovered.complete and not allow_partial:
+            ctx.warn(f"VM {vmid}: not written: the command line has parts no rule reads ("
+                     + "; ".join(recovered.missing) + "); fix the config by hand or set "
+                     "allow_partial = true")
+            ok = False
+            continue
+        await ctx.write(review_path, review.encode("utf-8"), mode=0o600)
         if not overwrite and await ctx.exists(target):
             ctx.warn(f"VM {vmid}: {target} exists; not overwriting (set overwrite = true "
                      "after comparing)")
             continue
         await ctx.write(target, text.encode("utf-8"), mode=0o640)
-        ctx.say(f"wrote {target}")
+        ctx.say(f"wrote {target} (review notes: {review_path})")
+    return ok
+
+
+async def vm_config_compare(ctx: ActionContext) -> bool:
+    """``qm showcmd`` of each VM's config against its running command line, a diff per VM."""
+    from pverunbook.pve import qemu as qc
+    from pverunbook.pve.qemu.compare import showcmd_diff
+
+    found = await _running_vms(ctx)
+    if found is None:
+        return False
+    vms = _pick(ctx, found[0])
+    if vms is None:
+        return False
+    if not vms:
+        ctx.say(f"no running VMs on {ctx.node.name}")
+        return True
+    same: list[int] = []
+    ok = True
+    for vmid, pid in sorted(vms.items()):
+        running = await _argv_of(ctx, vmid, pid)
+        if running is None:
+            ok = False
+            continue
+        res, out, err = await ctx.run(f"timeout 30 qm showcmd {vmid}")
+        if res.exit_status != 0:
+            ctx.warn(f"VM {vmid}: qm showcmd failed ({err.strip() or res}): is there a "
+                     f"config for it on {ctx.node.name}?")
+            ok = False
+            continue
+        try:
+            built = qc.split_cmdline(out)
+        except qc.CmdlineError as exc:
+            ctx.warn(f"VM {vmid}: cannot read the qm showcmd output: {exc}")
+            ok = False
+            continue
+        diff = showcmd_diff(running, built, vmid)
+        if diff:
+            ok = False
+            ctx.warn(f"VM {vmid}: the config starts a different command line than the "
+                     "running one; fix the config before the VM is restarted or migrated:")
+            ctx.say("\n".join(diff))
+        else:
+            same.append(vmid)
+            ctx.say(f"VM {vmid}: qm showcmd matches the running command line")
+    ctx.say(f"{len(same)} of {len(vms)} VM(s) on {ctx.node.name} match")
     return ok
 
 
@@ -291,7 +380,12 @@ ACTIONS: dict[str, ActionSpec] = {
         ActionSpec("vm-config-rebuild", "rebuild VM configs from running kvm processes",
                    vm_config_rebuild,
                    optional={"vmid": "a VM id or 'all'", "dest_dir": "where to write",
-                             "suffix": "file suffix", "overwrite": "replace existing"}),
+                             "suffix": "file suffix", "overwrite": "replace existing",
+                             "review_dir": "where <vmid>.conf.review notes go (node-local)",
+                             "allow_partial": "write configs with parts not understood"}),
+        ActionSpec("vm-config-compare", "compare `qm showcmd` of each running VM's config "
+                   "with its running command line, a diff per VM", vm_config_compare,
+                   optional={"vmid": "a VM id or 'all'"}),
         ActionSpec("pmxcfs-restore", "restore files from a pmxcfs database or backup dump",
                    pmxcfs_restore, required=("source",),
                    optional={"paths": "glob of tree paths", "dest": "mount point",

@@ -95,7 +95,9 @@ def kvm_argv(vmid: int, conf: dict[str, str]) -> list[str]:
         if efi:
             _, eopts = _opts(efi)
             if eopts.get("efitype") == "4m":
-                code = OVMF_4M_SECBOOT if eopts.get("pre-enrolled-keys") == "1" else OVMF_4M
+                # OVMF.pm get_ovmf_files: the secboot code image is the SMM one, used on q35;
+                # pre-enrolled-keys only picks the vars template the efidisk was created from
+                code = OVMF_4M_SECBOOT if q35 else OVMF_4M
         a += ["-drive", f"if=pflash,unit=0,format=raw,readonly=on,file={code}"]
         if efi:
             vol, eopts = _opts(efi)
@@ -114,9 +116,9 @@ def kvm_argv(vmid: int, conf: dict[str, str]) -> list[str]:
     cpu = conf.get("cpu", "")
     if cpu.startswith("host"):
         a += ["-cpu", "host,+kvm_pv_eoi,+kvm_pv_unhalt"]
-    elif cpu:
+    elif cpu and cpu != "x86-64-v2-AES":
         a += ["-cpu", f"{cpu},+kvm_pv_eoi,+kvm_pv_unhalt"]
-    else:
+    else:  # CPUConfig.pm builtin x86-64-v2-AES: reported-model qemu64 with its flags
         a += ["-cpu", "qemu64,+aes,enforce,+kvm_pv_eoi,+kvm_pv_unhalt,+pni,+popcnt,+sse4.1,"
                       "+sse4.2,+ssse3"]
     a += ["-m", conf.get("memory", "2048")]

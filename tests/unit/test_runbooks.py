@@ -310,7 +310,11 @@ def test_vm_config_recovery_prefers_backups_and_never_overwrites() -> None:
     assert not preview.destructive and preview.args["suffix"] == ".conf.recovered"
     assert not preview.args["dest_dir"].startswith("/etc/pve")
     assert rb.step("rebuild-write").args["dest_dir"] == "/etc/pve/qemu-server"
-    assert "qm showcmd {{vmid}} --pretty" in " ".join(rb.step("verify-showcmd").commands)
+    compare = rb.step("verify-showcmd")
+    assert compare.action == "vm-config-compare" and compare.when is None  # all VMs too
+    assert compare.args["vmid"] == "{{vmid}}"
+    for sid in ("rebuild-preview", "rebuild-write"):
+        assert not rb.step(sid).args["review_dir"].startswith("/etc/pve")
 
 
 def test_certificate_force_is_a_separate_step(nyc: Cluster) -> None:

@@ -21,7 +21,7 @@ One module per thing the command line shows, so the rule for a flag is found in 
 Each module's docstring names the qemu-server source its rules were derived from.
 """
 
-from pverunbook.pve.qemu.argv import CmdlineError, split_all, split_cmdline
+from pverunbook.pve.qemu.argv import CmdlineError, find_swtpm, split_all, split_cmdline
 from pverunbook.pve.qemu.config import RecoveredConfig
 from pverunbook.pve.qemu.recover import recover_config
 from pverunbook.pve.qemu.storage import Storage, StorageMap, default_storage, parse_storage_cfg
@@ -32,6 +32,7 @@ __all__ = [
     "Storage",
     "StorageMap",
     "default_storage",
+    "find_swtpm",
     "parse_storage_cfg",
     "recover_config",
     "split_all",

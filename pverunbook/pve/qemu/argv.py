@@ -98,3 +98,28 @@ def opt_value(argv: list[str], opt: str) -> str | None:
             return argv[i + 1]
     return None
 
+
+
+_SWTPM_STATE = re.compile(r"--tpmstate[= ]+(?:backend-uri=)?file://([^,\s]+)")
+_SWTPM_VMID = re.compile(r"/run/qemu-server/(\d+)(?:\.swtpm|-swtpm\.log)")
+
+
+def find_swtpm(text: str | bytes) -> dict[int, tuple[str, bool]]:
+    """The swtpm processes in ``text``: VM id -> (TPM state path, TPM 2.0?).
+
+    qemu-server's start_swtpm (QemuServer.pm) runs ``swtpm socket --tpmstate
+    backend-uri=file://<path>,mode=0600 --ctrl type=unixio,path=/var/run/qemu-server/
+    <vmid>.swtpm,... --log file=/run/qemu-server/<vmid>-swtpm.log,...`` plus ``--tpm2`` for
+    version v2.0; it is its own process, so its ``ps`` line is separate from the kvm line.
+    """
+    if isinstance(text, bytes):
+        text = text.decode("utf-8", errors="replace")
+    found: dict[int, tuple[str, bool]] = {}
+    for line in text.replace("\0", " ").splitlines():
+        if "swtpm" not in line or "--tpmstate" not in line:
+            continue
+        st = _SWTPM_STATE.search(line)
+        vm = _SWTPM_VMID.search(line)
+        if st and vm:
+            found[int(vm.group(1))] = (st.group(1), "--tpm2" in line.split())
+    return found

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+import shlex
 
 from pverunbook.pve.qemu.optstr import jstr, kv, prop
 from pverunbook.pve.qemu.state import Recovery
@@ -47,7 +48,8 @@ def nets(r: Recovery) -> None:
             continue
         model = _NET_MODELS.get(drv)
         if model is None:
-            r.warn.append(f"{nid}: NIC model {drv!r} unknown; set it by hand")
+            r.missing.append(f"{nid}: NIC model {drv!r} is not one qemu-server writes; "
+                             "set it by hand")
             continue
         opts: dict[str, str] = {}
         nd = netdevs.get(dd.get("netdev", nid), {})
@@ -80,7 +82,8 @@ def nets(r: Recovery) -> None:
             else:
                 bridges_missing.append(f"{nid} (tap {tap})")
         elif nd.get("type") not in ("user", None):
-            r.warn.append(f"{nid}: netdev type {nd.get('type')} (not a Proxmox bridge)")
+            r.missing.append(f"{nid}: netdev type {nd.get('type')!r} is not one qemu-server writes "
+                             "(tap or user)")
         if "bootindex" in dd and dd["bootindex"].isdigit():
             r.bootindex[nid] = int(dd["bootindex"])
         mac = dd.get("mac", "")
@@ -109,13 +112,20 @@ def display_and_usb(r: Recovery) -> None:
                     vga_mem = str(int(dd["ram_size"]) // (1 << 20) // 2)
         elif drv == "qxl" and re.fullmatch(r"vga\d+", dd.get("id", "")):
             qxl += 1
-    serial_display = r.has("-nographic")
     if vga == "qxl" and qxl > 1:
         vga = f"qxl{qxl}"
-    if r.one("-vga") == "none" and vga is None and not serial_display:
-        vga = "none"
-    if serial_display:
-        vga = "serial0"
+    if vga is None and r.has("-nographic"):
+        # config_to_command: no display device -> `-vga none` for type none, then always
+        # `-nographic`; a serialN type gives `-nographic` alone.  A GPU with x-vga=1 sets the
+        # type to none itself when vga: is not set (PCI.pm print_hostpci_devices).
+        if r.one("-vga") == "none":
+            vga = None if r.gpu_passthrough else "none"
+        else:
+            serials = sorted(int(cid[6:]) for cid in r.chardevs if re.fullmatch(r"serial\d", cid))
+            vga = f"serial{serials[0] if serials else 0}"
+            if not serials:
+                r.warn.append("vga: serial0 read from -nographic, but the VM has no serial "
+                              "port; add serial0: socket")
     vopts: dict[str, str] = {}
     if vga_mem and vga in ("std", "vmware", "cirrus"):
         vopts["memory"] = vga_mem
@@ -192,6 +202,33 @@ def display_and_usb(r: Recovery) -> None:
                 r.o[f"parallel{m.group(1)}"] = ch[1].get("path", "")
 
 
+def passthrough(r: Recovery) -> None:
+    """Which hostpci is the guest's primary GPU (``x-vga=1``), from PCI.pm
+    print_hostpci_devices: with SeaBIOS the vfio device carries ``x-vga=on``; with OVMF it
+    does not, and the evidence is what x-vga=1 does to the rest of the command line —
+    ``kvm=off`` on ``-cpu``, and ``-vga none -nographic`` when ``vga:`` is not set.  Which of
+    several hostpci entries had it cannot be told (the command line is the same for each):
+    the first is used, with a note.
+    """
+    slots = sorted({int(m.group(1)) for _drv, dd in r.devices if _drv == "vfio-pci"
+                    for m in [re.fullmatch(r"hostpci(\d+)(?:\.\d+)?", dd.get("id", ""))] if m})
+    explicit = [int(m.group(1)) for drv, dd in r.devices if drv == "vfio-pci"
+                and dd.get("x-vga") == "on"
+                for m in [re.fullmatch(r"hostpci(\d+)(?:\.\d+)?", dd.get("id", ""))] if m]
+    if explicit:
+        r.gpu_passthrough = True
+        r.xvga_slots = set(explicit)
+        return
+    if r.ovmf and slots and r.kvm_off and r.one("-vga") == "none" and r.has("-nographic"):
+        r.gpu_passthrough = True
+        r.xvga_slots = {slots[0]}
+        r.notes.append(
+            f"hostpci{slots[0]}: x-vga=1 read from OVMF + kvm=off + -vga none -nographic "
+            "(qemu-server writes no x-vga=on for OVMF)"
+            + (f"; any of hostpci{', hostpci'.join(map(str, slots))} gives the same command "
+               "line - move x-vga=1 to the GPU" if len(slots) > 1 else ""))
+
+
 def misc_devices(r: Recovery) -> None:
     hostpci: dict[str, list[dict[str, str]]] = {}
     for drv, dd in r.devices:
@@ -238,13 +275,13 @@ def misc_devices(r: Recovery) -> None:
             if m:
                 hostpci.setdefault(m.group(1), []).append(dd)
     for idx, devs in sorted(hostpci.items()):
-        r.o[f"hostpci{idx}"] = hostpci_value(r, devs)
+        r.o[f"hostpci{idx}"] = hostpci_value(r, int(idx), devs)
     if hostpci:
         r.todos.append("hostpciN: a PCI resource mapping (mapping=<name>) cannot be told "
                           "from a raw host address; use mapping= if the cluster had one")
 
 
-def hostpci_value(r: Recovery, devs: list[dict[str, str]]) -> str:
+def hostpci_value(r: Recovery, slot: int, devs: list[dict[str, str]]) -> str:
     first = devs[0]
     host = first.get("host", first.get("sysfsdev", ""))
     m = re.fullmatch(r"(?:([0-9a-fA-F]{4}):)?([0-9a-fA-F]{2}:[0-9a-fA-F]{2})\.(\d)", host)
@@ -258,14 +295,16 @@ def hostpci_value(r: Recovery, devs: list[dict[str, str]]) -> str:
         mm = re.search(r"/([0-9a-f-]{36})$", host)
         addr = host
         if mm:
-            r.todos.append(f"hostpci: mediated device {mm.group(1)}; set "
-                              "host=<parent PCI address>,mdev=<type> by hand")
+            r.missing.append(f"hostpci{slot}: mediated device {mm.group(1)}; set "
+                             "host=<parent PCI address>,mdev=<type> by hand")
     if re.match(r"ich9-pcie-port-\d+", first.get("bus", "")):
         opts["pcie"] = "1"
     if first.get("rombar") == "0":
         opts["rombar"] = "0"
-    if first.get("x-vga") == "on":
+    if slot in r.xvga_slots:
         opts["x-vga"] = "1"
+    if first.get("bootindex", "").isdigit():
+        r.bootindex[f"hostpci{slot}"] = int(first["bootindex"])
     if "romfile" in first:
         opts["romfile"] = first["romfile"].rsplit("/", 1)[-1]
     for k in ("vendor-id", "device-id", "sub-vendor-id", "sub-device-id"):
@@ -326,10 +365,20 @@ def leftovers(r: Recovery) -> None:
     }
     unknown = sorted({k for k, _ in r.opts if k not in known})
     if unknown:
-        r.warn.append("options not mapped to config keys (maybe from args:): "
+        r.missing.append("options qemu-server does not write and no rule here reads: "
                          + " ".join(unknown))
-    if r.has("-incoming"):
-        r.warn.append("-incoming: this process was the target of a migration")
+    if r.migration_target:
+        r.notes.append("-incoming ... -S: this process was started as a live-migration target "
+                       "(qemu-server's vm_start adds both); that is not freeze: 1")
+    if r.args_opts:
+        toks: list[str] = []
+        for k, v in r.args_opts:
+            toks.append(k)
+            if v is not None:
+                toks.append(v)
+        r.o["args"] = " ".join(shlex.quote(t) for t in toks)
+        r.notes.append("args: options after qemu-server's -machine were appended by the "
+                       "config's args: line; kept verbatim")
 
 
 def final_todos(r: Recovery) -> None:

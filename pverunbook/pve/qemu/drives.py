@@ -14,7 +14,8 @@ from pverunbook.pve.qemu.storage import DIR_TYPES, Storage
 _DISK_RE = re.compile(r"(ide|sata|scsi|virtio)(\d+)$|(efidisk|tpmstate)0$")
 _THROTTLE = [("", "-total"), ("_rd", "-read"), ("_wr", "-write")]
 
-def drives(r: Recovery) -> None:
+def backends(r: Recovery) -> None:
+    """Parse ``-drive``/``-blockdev`` backends and the SCSI controller type (Drive.pm)."""
     for v in r.all("-drive"):
         _h, d = kv(v)
         drv = Drive(id=d.get("id", ""))
@@ -23,6 +24,11 @@ def drives(r: Recovery) -> None:
         drv.media = d.get("media")
         drv.cache = d.get("cache")
         drv.aio = d.get("aio")
+        keys = list(d)
+        if "aio" in keys and "format" in keys:
+            # Drive.pm print_drive_commandline_full writes a configured aio= among the
+            # options before format=, its own default after format= and cache=none
+            drv.aio_explicit = keys.index("aio") < keys.index("format")
         drv.discard = d.get("discard") in ("on", "unmap")
         drv.detect_zeroes = d.get("detect-zeroes")
         drv.readonly = d.get("readonly") == "on"
@@ -41,8 +47,8 @@ def drives(r: Recovery) -> None:
     blockdevs(r)
     # controllers
     scsihw: str | None = None
-    single_iothreads: dict[str, bool] = {}
-    single_queues: dict[str, str] = {}
+    single_iothreads = r.single_iothreads
+    single_queues = r.single_queues
     for drv_name, dd in r.devices:
         cid = dd.get("id", "")
         if cid == "scsihw0" and drv_name in SCSIHW:
@@ -56,25 +62,12 @@ def drives(r: Recovery) -> None:
     if scsihw and scsihw != "lsi":
         r.o["scsihw"] = scsihw
     r.scsihw = scsihw or "lsi"
-    # bios / efidisk
-    if 0 in r.pflash or pflash_code(r):
-        r.o["bios"] = "ovmf"
-    code = (r.pflash[0].file if 0 in r.pflash else pflash_code(r)) or ""
-    efi_drive = r.pflash.get(1) or r.drives.pop("drive-efidisk0", None)
-    if efi_drive is not None and re.fullmatch(r"/tmp/\d+-ovmf\.fd", efi_drive.file or ""):
-        efi_drive = None  # qemu-server's temporary vars copy: the config had no efidisk0
-    if efi_drive is not None:
-        eopts: dict[str, str] = {}
-        if "_4M" in code:
-            eopts["efitype"] = "4m"
-        emit_disk(r, "efidisk0", efi_drive, {}, eopts, efi=True)
-        if "_4M" in code:
-            r.todos.append("efidisk0: pre-enrolled-keys (Microsoft Secure Boot keys) "
-                              "only affected the disk's creation; add pre-enrolled-keys=1 "
-                              "if the VM uses Secure Boot with the MS keys")
-    elif r.o.get("bios") == "ovmf":
-        r.warn.append("OVMF without an efidisk0: EFI variables are not persistent")
-    # devices that use drives
+
+
+def disks(r: Recovery) -> None:
+    """Each disk device (``-device ...,drive=``) with its backend -> ``<bus><n>:``."""
+    single_iothreads = r.single_iothreads
+    single_queues = r.single_queues
     for drv_name, dd in r.devices:
         did = dd.get("id", "")
         m = _DISK_RE.fullmatch(did)
@@ -87,7 +80,8 @@ def drives(r: Recovery) -> None:
         if drv_name in ("ide-cd", "scsi-cd") and drive is None:
             drive = Drive(id=f"drive-{did}", media="cdrom")
         if drive is None:
-            r.warn.append(f"{did}: device {drv_name} without a known drive backend")
+            r.missing.append(f"{did}: device {drv_name} has no -drive/-blockdev backend on the "
+                             "command line")
             continue
         if drv_name in ("ide-cd", "scsi-cd"):
             drive.media = "cdrom"
@@ -119,21 +113,6 @@ def drives(r: Recovery) -> None:
         if "bootindex" in dd and dd["bootindex"].isdigit():
             r.bootindex[did] = int(dd["bootindex"])
         emit_disk(r, did, drive, dd, dopts)
-    if any(drv == "tpm-tis" or drv == "tpm-crb" or drv == "tpm-tis-device"
-           for drv, _ in r.devices):
-        r.todos.append(
-            "tpmstate0: the TPM state volume is opened by the swtpm process, not QEMU; find "
-            "it with `ps auxww | grep swtpm` (--tpmstate backend-uri=file://<path>, --tpm2 "
-            "means version=v2.0) and add tpmstate0: <storage>:<volume>,version=v2.0")
-
-
-def pflash_code(r: Recovery) -> str | None:
-    mach = r.one("-machine") or ""
-    _h, md = kv(mach)
-    node = md.get("pflash0")
-    if node and node in r.bd_files:
-        return r.bd_files[node]
-    return None
 
 
 def blockdevs(r: Recovery) -> None:
@@ -142,7 +121,7 @@ def blockdevs(r: Recovery) -> None:
         try:
             top = json.loads(v)
         except ValueError:
-            r.warn.append(f"unparseable -blockdev {v[:60]!r}")
+            r.missing.append(f"-blockdev {v[:60]!r} is not valid JSON")
             continue
         if not isinstance(top, dict):
             continue
@@ -192,7 +171,7 @@ def emit_disk(r: Recovery, slot: str, d: Drive, dev: dict[str, str], extra: dict
     store: Storage | None = None
     if d.file is None or d.file == "":
         if not is_cd:
-            r.todos.append(f"{slot}: backend not understood ({d.unresolved}); set the "
+            r.missing.append(f"{slot}: backend not understood ({d.unresolved}); set the "
                               "volume by hand")
             return
         vol = "none"
@@ -202,10 +181,19 @@ def emit_disk(r: Recovery, slot: str, d: Drive, dev: dict[str, str], extra: dict
         res = r.storage.resolve(d.file, r.vmid)
         if res is None:
             vol = d.file
-            if d.file.startswith("iscsi://"):
-                r.todos.append(f"{slot}: {d.file} is an iSCSI LUN (iscsidirect or "
-                                  "ZFS over iSCSI); map the LUN back to its volume name "
-                                  "on the storage target and write <storage>:<volume>")
+            iscsi = r.storage.iscsi_storage(d.file)
+            if iscsi is not None:
+                st, lun = iscsi
+                r.missing.append(
+                    f"{slot}: {d.file} is LUN {lun} of {st.type} storage '{st.storeid}'"
+                    + (f" (pool {st.pool})" if st.pool else "")
+                    + f"; the volume behind the LUN is known only to the target: find it with "
+                    f"`pvesm list {st.storeid}` or the target's LUN map and write {slot}: "
+                    f"{st.storeid}:<volume>")
+            elif d.file.startswith("iscsi://"):
+                r.missing.append(f"{slot}: {d.file} is an iSCSI LUN but no ZFS-over-iSCSI or "
+                                 "iscsidirect storage in storage.cfg has that portal and "
+                                 "target; pass --storage-cfg")
             elif d.file.startswith("/dev/"):
                 r.todos.append(f"{slot}: {d.file} is not on a known storage; keep it as "
                                   "a passthrough path or fix storage.cfg")

@@ -9,8 +9,8 @@ from typing import Any
 from pverunbook.pve.qemu.optstr import kv, prop, size_mib, split_opts
 from pverunbook.pve.qemu.state import Recovery
 
-_VM_CPU_FLAGS = {"pcid", "spec-ctrl", "ibpb", "ssbd", "virt-ssbd", "amd-ssbd", "amd-no-ssb",
-                 "pdpe1gb", "md-clear", "hv-tlbflush", "hv-evmcs", "aes"}
+_VM_CPU_FLAGS = {"nested-virt", "pcid", "spec-ctrl", "ibpb", "ssbd", "virt-ssbd", "amd-ssbd",
+                 "amd-no-ssb", "pdpe1gb", "md-clear", "hv-tlbflush", "hv-evmcs", "aes"}
 _BUILTIN_CPU = {
     "x86-64-v2": "+popcnt;+pni;+sse4.1;+sse4.2;+ssse3",
     "x86-64-v2-AES": "+aes;+popcnt;+pni;+sse4.1;+sse4.2;+ssse3",
@@ -20,6 +20,9 @@ _BUILTIN_CPU = {
                  "+fma;+abm;+movbe;+xsave;+avx512f;+avx512bw;+avx512cd;+avx512dq;+avx512vl",
 }
 _HV_WIN7 = {"hv_relaxed", "hv_synic", "hv_stimer", "hv_ipi"}
+# Control-flow Enforcement flags qemu-server switches off on its own (issue #13 kind 5); QEMU
+# accepts both spellings.
+_CET_OFF = {"-cet-ibt", "-cet-ss", "-cet_ibt", "-cet_ss"}
 
 def simple(r: Recovery) -> None:
     name = r.one("-name")
@@ -54,14 +57,16 @@ def simple(r: Recovery) -> None:
     if r.has("-no-acpi"):
         r.o["acpi"] = "0"
     if r.has("-S"):
+        # config_to_command writes -S only for freeze: 1; the -S that vm_start adds after
+        # -incoming (every live-migration target) is in r.start_opts, not here.
         r.o["freeze"] = "1"
-        r.warn.append("-S: the VM was started paused (freeze: 1, or an incoming "
-                         "migration); check whether freeze: 1 is wanted")
     if r.has("-snapshot"):
         r.o["template"] = "1"
 
 
 def cpu(r: Recovery) -> None:
+    """``-cpu`` -> ``cpu:`` (CPUConfig.pm get_cpu_options, get_pve_cpu_flags,
+    get_hyperv_enlightenments; PCI.pm print_hostpci_devices for ``kvm=off``)."""
     cpu = r.one("-cpu")
     if cpu is None:
         return
@@ -79,8 +84,9 @@ def cpu(r: Recovery) -> None:
             vals[k] = v
         elif p:
             flags.append(p)
-    # flags PVE adds by itself (CPUConfig.pm get_pve_cpu_flags / forced flags)
-    auto = {"enforce", "+kvm_pv_unhalt", "+kvm_pv_eoi"}
+    # flags PVE adds by itself (CPUConfig.pm get_pve_cpu_flags / forced flags); the CET flags
+    # are switched off by qemu-server itself, they are no sign of a custom CPU model
+    auto = {"enforce", "+kvm_pv_unhalt", "+kvm_pv_eoi"} | _CET_OFF
     if model == "kvm64":
         auto |= {"+lahf_lm", "+sep"}
     if model == "kvm32":
@@ -91,21 +97,21 @@ def cpu(r: Recovery) -> None:
         r.ostype_hint = "solaris"
         auto.add("-x2apic")
     user = [f for f in flags if f not in auto]
-    if "-kvm_pv_unhalt" in user or "-kvm_pv_eoi" in user:
-        pass
     cpu_opts: dict[str, str] = {}
-    if vals.pop("kvm", None) == "off":
-        cpu_opts["hidden"] = "1"
-    vals.pop("vendor", None)
+    r.kvm_off = vals.pop("kvm", None) == "off"
+    vals.pop("vendor", None)  # forced from the model's vendor (cpu_vendor_list)
     if vals.get("host-phys-bits") == "true":
         cpu_opts["phys-bits"] = "host"
         vals.pop("host-phys-bits")
     if "phys-bits" in vals:
         cpu_opts["phys-bits"] = vals.pop("phys-bits")
-    gpu_vga = any(d.get("x-vga") == "on" for drv, d in r.devices if drv == "vfio-pci")
-    vendor_id = hv.pop("hv_vendor_id", None)
-    if vendor_id is not None and not (vendor_id == "proxmox" and gpu_vga):
-        cpu_opts["hv-vendor-id"] = vendor_id
+    if "guest-phys-bits" in vals:
+        cpu_opts["guest-phys-bits"] = vals.pop("guest-phys-bits")
+    level = vals.pop("level", None)
+    if level is not None:
+        r.notes.append(f"cpu: level={level} on -cpu is QEMU's CPUID level for the model, not a "
+                       "VM config key; nothing to set")
+    r.hv_vendor_id = hv.pop("hv_vendor_id", None)
     if hv:
         r.windows = 7 if _HV_WIN7 & set(hv) else 6
     name = model
@@ -117,20 +123,38 @@ def cpu(r: Recovery) -> None:
                 name = bname
                 user = [f for f in user if f not in bflags]
                 break
+    user = ["+nested-virt" if f in ("+vmx", "+svm") else f for f in user]
     vm_flags = [f for f in user if f[1:] in _VM_CPU_FLAGS]
     other = [f for f in user if f[1:] not in _VM_CPU_FLAGS]
-    if other:
-        r.todos.append(
-            f"cpu: flags {','.join(other)} cannot be set in a VM config; the VM probably "
-            "used a custom CPU model from /etc/pve/virtual-guest/cpu-models.conf "
-            f"(reported-model {model}) - recreate that model and set cpu: custom-<name>")
     for k, v in vals.items():
-        r.warn.append(f"cpu: unexpected -cpu setting {k}={v} not mapped")
+        r.missing.append(f"cpu: -cpu setting {k}={v} has no VM config key")
+    if other:
+        r.missing.append(
+            f"cpu: flags {','.join(other)} cannot be set in a VM config; the VM used a custom "
+            "CPU model from /etc/pve/virtual-guest/cpu-models.conf (reported-model "
+            f"{model}): recreate that model and set cpu: custom-<name>")
+        return
     if vm_flags:
         cpu_opts["flags"] = ";".join(sorted(vm_flags, key=lambda f: f[1:]))
-    if name == "kvm64" and not cpu_opts:
+    r.cpu_name = name
+    r.cpu_opts = cpu_opts
+
+
+def finish_cpu(r: Recovery) -> None:
+    """Write ``cpu:`` once the passthrough devices are known (``kvm=off`` has two causes)."""
+    if r.cpu_name is None:
         return
-    r.o["cpu"] = prop(name, cpu_opts)
+    opts = dict(r.cpu_opts)
+    if r.kvm_off and not r.gpu_passthrough:
+        opts["hidden"] = "1"
+    vendor_id = r.hv_vendor_id
+    if vendor_id is not None and not (vendor_id == "proxmox" and r.gpu_passthrough):
+        opts["hv-vendor-id"] = vendor_id
+    default = "cortex-a57" if r.arch == "aarch64" else ("kvm64" if r.o.get("kvm") != "0"
+                                                         else "qemu64")
+    if r.cpu_name == default and not opts:
+        return
+    r.o["cpu"] = prop(r.cpu_name, opts)
 
 
 def memory(r: Recovery) -> None:
@@ -215,49 +239,70 @@ def numa_custom(r: Recovery, nodes: list[str]) -> None:
 
 
 def machine(r: Recovery) -> None:
+    """``-machine`` -> ``machine:`` / ``arch:`` / ``kvm:`` / ``acpi:`` (Machine.pm
+    get_vm_machine, extract_version; QemuServer.pm config_to_command).
+
+    The ``+pveN`` that config_to_command prints is the *needed* PVE revision of the machine
+    version (``$required_pve_version``): an unpinned machine prints the bare type
+    (``pc+pve0``, ``q35+pve1``), a pinned one its version with ``+pveN`` when N > 0 — so a
+    pinned ``pc-q35-9.2+pve1`` stays ``+pve1`` and ``pc-q35-8.1+pve0`` is ``pc-q35-8.1``.
+    """
     mach = r.one("-machine")
     r.q35 = False
     if mach is None:
-        r.todos.append("no -machine option seen: the command line may be truncated "
-                          "(use `ps -ww` or /proc/<pid>/cmdline)")
+        r.missing.append("no -machine option seen: the command line is probably cut off "
+                         "(use `ps -ww -o args=`, or /proc/<pid>/cmdline)")
         return
     _h, d = kv(mach)
     typ = d.get("type", _h or "")
     r.q35 = "q35" in typ
+    if typ.startswith("virt"):
+        r.arch = "aarch64"
+    if r.arch == "aarch64":
+        r.o["arch"] = "aarch64"
     if d.get("accel") == "tcg":
         r.o["kvm"] = "0"
+    if d.get("acpi") == "off":
+        r.o["acpi"] = "0"
     extra: dict[str, str] = {}
-    if d.get("kernel-irqchip") == "split" or any(drv == "intel-iommu"
-                                                  for drv, _ in r.devices):
-        extra["viommu"] = "intel"
-    if any(drv == "virtio-iommu-pci" for drv, _ in r.devices):
-        extra["viommu"] = "virtio"
-    m = re.fullmatch(r"(pc|q35|virt)(?:-(i440fx|q35))?(?:-(\d+\.\d+))?(?:\+pve(\d+))?", typ)
+    for drv, dd in r.devices:
+        if drv in ("intel-iommu", "virtio-iommu-pci"):
+            extra["viommu"] = "intel" if drv == "intel-iommu" else "virtio"
+            if "aw-bits" in dd:
+                extra["aw-bits"] = dd["aw-bits"]
+    m = re.fullmatch(r"(pc|q35|virt)(?:-(i440fx|q35))?(?:-(\d+\.\d+))?(?:\+pve(\d+))?"
+                     r"(\.pxe)?", typ)
     if not m:
-        r.warn.append(f"machine type {typ!r} not understood; set machine: by hand")
+        r.missing.append(f"machine: type {typ!r} is not a Proxmox machine type; set "
+                         "machine: by hand")
         return
-    base, flavour, ver, pve = m.groups()
+    base, flavour, ver, pve, _pxe = m.groups()
     pxe = any(re.match(r"pxe-", dd.get("romfile", "")) for _drv, dd in r.devices)
     value: str | None
+    default = "virt" if r.arch == "aarch64" else "pc"
     if ver is None:
-        value = "q35" if base == "q35" else None
+        value = base if base != default else None
     else:
-        kind = "q35" if (flavour == "q35" or base == "q35") else "i440fx"
-        if r.windows and ver == "5.1":
-            # qemu-server pins unpinned Windows VMs to 5.1 itself (windows_get_pinned_...)
-            value = "q35" if kind == "q35" else None
-            r.warn.append("machine: Windows VM on version 5.1 left unpinned, as qemu-"
-                             "server pins that itself; pin it if the VM had it pinned")
+        if base == "virt":
+            prefix = "virt"
         else:
-            value = f"pc-{kind}-{ver}"
+            prefix = "pc-q35" if (flavour == "q35" or base == "q35") else "pc-i440fx"
+        if r.windows and ver == "5.1" and base != "virt":
+            # qemu-server pins unpinned Windows VMs to 5.1 itself (windows_get_pinned_...)
+            value = "q35" if prefix == "pc-q35" else None
+            r.warn.append("machine: Windows VM on version 5.1 left unpinned, as qemu-"
+                          "server pins that itself; pin it if the VM had it pinned")
+        else:
+            value = f"{prefix}-{ver}"
             if pve and pve != "0":
                 value += f"+pve{pve}"
             if pxe:
                 value += ".pxe"
     if value is None and extra:
-        value = "pc"
+        value = default
     if value is not None:
         r.o["machine"] = prop(value, extra)
+
 
 def _smbios1(d: dict[str, str]) -> str:
     """Rebuild smbios1; values PVE only accepts base64-encoded get base64=1 (QemuServer.pm)."""

@@ -32,14 +32,53 @@ class Drive:
     werror: str | None = None
     rerror: str | None = None
     blockdev: bool = False
+    aio_explicit: bool | None = None  # aio= written by the config (-drive order), None: unknown
     unresolved: str | None = None  # description of a backend we cannot map to a path
+
+
+# Options qemu-server itself writes after ``-machine`` (QemuServer.pm config_to_command:
+# ``-loadstate`` for a hibernated VM's vmstate, ``-snapshot`` for templates) and those vm_start
+# appends for an incoming migration (``-incoming <uri>`` and ``-S``).
+# PVE 7 also wrote the Windows RTC fixup ``-global kvm-pit.lost_tick_policy=discard`` there.
+_AFTER_MACHINE = {"-loadstate", "-snapshot"}
+_AFTER_MACHINE_PAIRS = {("-global", "kvm-pit.lost_tick_policy=discard")}
+_START_ONLY = {"-incoming", "-S"}
+
+
+def split_phases(
+    opts: list[tuple[str, str | None]],
+) -> tuple[list[tuple[str, str | None]], list[tuple[str, str | None]],
+           list[tuple[str, str | None]]]:
+    """Split options into (config_to_command's, ``args:``'s, vm_start's).
+
+    QemuServer.pm config_to_command ends with ``-machine type=...`` (then ``-loadstate`` or
+    ``-snapshot`` if needed) and appends the config's ``args:`` after it; vm_start then adds
+    ``-incoming <uri> -S`` on a migration target.  So an option after the last ``-machine`` is
+    the user's ``args:`` (a second ``-cpu`` there overrides qemu-server's), and ``-S`` after
+    ``-incoming`` means "wait for the migration stream", never ``freeze: 1``.  Without a
+    ``-machine`` (a truncated line) nothing is treated as ``args:``.
+    """
+    last = max((n for n, (k, _v) in enumerate(opts) if k == "-machine"), default=-1)
+    if last < 0:
+        inc = next((n for n, o in enumerate(opts) if o[0] == "-incoming"), len(opts))
+        body = [o for n, o in enumerate(opts) if n < inc or o[0] not in _START_ONLY]
+        return body, [], [o for n, o in enumerate(opts) if n >= inc and o[0] in _START_ONLY]
+    body = list(opts[:last + 1])
+    n = last + 1
+    while n < len(opts) and (opts[n][0] in _AFTER_MACHINE or opts[n] in _AFTER_MACHINE_PAIRS):
+        body.append(opts[n])
+        n += 1
+    tail = opts[n:]
+    inc = next((m for m, o in enumerate(tail) if o[0] == "-incoming"), len(tail))
+    return body, tail[:inc], tail[inc:]
 
 
 class Recovery:
     """What one reading of a command line has found so far; the rule modules fill it."""
 
     def __init__(self, argv: list[str], storage: StorageMap | None, vmid: int | None,
-                 disk_sizes: dict[str, int] | None, tap_bridges: dict[str, str] | None) -> None:
+                 disk_sizes: dict[str, int] | None, tap_bridges: dict[str, str] | None,
+                 swtpm: tuple[str, bool] | None = None) -> None:
         if not argv:
             raise CmdlineError("empty argument list; nothing to recover from")
         if not is_exe(argv[0]):
@@ -49,20 +88,26 @@ class Recovery:
         self.storage = storage or default_storage()
         self.disk_sizes = disk_sizes or {}
         self.tap_bridges = tap_bridges or {}
-        self.opts: list[tuple[str, str | None]] = []
+        self.swtpm = swtpm  # (state path, TPM 2.0?) of the swtpm process beside the VM
+        allopts: list[tuple[str, str | None]] = []
         i = 1
         while i < len(argv):
             a = argv[i]
             if a.startswith("-") and a not in NOARG and i + 1 < len(argv):
-                self.opts.append((a, argv[i + 1]))
+                allopts.append((a, argv[i + 1]))
                 i += 2
             else:
-                self.opts.append((a, None))
+                allopts.append((a, None))
                 i += 1
+        # What config_to_command wrote, what `args:` appended, and what vm_start added.
+        self.opts, self.args_opts, self.start_opts = split_phases(allopts)
+        self.migration_target = any(k == "-incoming" for k, _ in self.start_opts)
         self.cfg = RecoveredConfig(vmid=vmid)
         self.o = self.cfg.options
         self.todos = self.cfg.todos
         self.warn = self.cfg.warnings
+        self.notes = self.cfg.notes
+        self.missing = self.cfg.missing
         self.requested_vmid = vmid
         self.devices: list[tuple[str, dict[str, str]]] = []
         self.chardevs: dict[str, tuple[str, dict[str, str]]] = {}
@@ -77,7 +122,17 @@ class Recovery:
         self.modern = False  # PVE >= 7 defaults (io_uring)
         self.ostype_hint: str | None = None
         self.q35 = False
+        self.arch = "aarch64" if argv[0].endswith("qemu-system-aarch64") else "x86_64"
+        self.ovmf = False
+        self.kvm_off = False  # -cpu ...,kvm=off: cpu hidden=1 or GPU passthrough (PCI.pm)
+        self.gpu_passthrough = False  # a hostpci with x-vga=1
+        self.xvga_slots: set[int] = set()
+        self.hv_vendor_id: str | None = None
+        self.cpu_name: str | None = None
+        self.cpu_opts: dict[str, str] = {}
         self.scsihw = "lsi"
+        self.single_iothreads: dict[str, bool] = {}  # virtio-scsi-single controller -> iothread
+        self.single_queues: dict[str, str] = {}
         self.vmid: int | None = None
         self.bd_files: dict[str, str] = {}
         self._index()
@@ -109,7 +164,7 @@ class Recovery:
                     try:
                         jd = json.loads(v)
                     except ValueError:
-                        self.warn.append(f"unparseable -device {v[:60]!r}")
+                        self.missing.append(f"-device {v[:60]!r} is not valid JSON")
                         continue
                     drv = str(jd.pop("driver", ""))
                     self.devices.append((drv, {str(a): jstr(b) for a, b in jd.items()}))
@@ -151,7 +206,7 @@ class Recovery:
                              f"disk paths still name VM {found}")
         self.cfg.vmid = self.requested_vmid if self.requested_vmid is not None else found
         if self.cfg.vmid is None:
-            self.todos.append("VM id not found (no -id/-pidfile); pass --vmid")
+            self.missing.append("VM id not found (no -id/-pidfile); pass --vmid")
         self.vmid = found if found is not None else self.cfg.vmid
 
     def hotplug(self, what: str) -> None:

@@ -35,6 +35,24 @@ class StorageMap:
     def get(self, storeid: str) -> Storage | None:
         return next((s for s in self.storages if s.storeid == storeid), None)
 
+    def iscsi_storage(self, path: str) -> tuple[Storage, str] | None:
+        """The ZFS-over-iSCSI/iscsidirect storage serving ``iscsi://portal/target/lun``, and
+        the LUN.  The storage is found from its ``portal`` and ``target`` in storage.cfg
+        (ZFSPlugin.pm/ISCSIDirectPlugin.pm path()); the volume behind the LUN is known only to
+        the target, so the caller must not invent it.
+        """
+        m = re.fullmatch(r"iscsi://([^/]+)/([^/]+)/(\d+)", path)
+        if not m:
+            return None
+        portal, target, lun = m.groups()
+        for s in self.storages:
+            if s.type not in ("zfs", "iscsidirect") or s.target != target or not s.portal:
+                continue
+            if s.portal == portal or s.portal.rsplit(":", 1)[0] == portal \
+                    or portal.rsplit(":", 1)[0] == s.portal:
+                return s, lun
+        return None
+
     def resolve(self, path: str, vmid: int | None = None) -> tuple[str, str, Storage] | None:
         """Map a QEMU file/device path to ``(storeid, volname, storage)`` or None."""
         rbd = _parse_rbd_path(path)
