@@ -199,7 +199,7 @@ def cmd_plan(args: argparse.Namespace) -> int:
     try:
         rb = _load_runbook(args.runbook, args.runbooks)
         cluster = load_cluster(args.cluster) if args.cluster else _default_cluster()
-        values, missing = resolve(rb, parse_sets(args.set))
+        values, missing = resolve(rb, parse_sets(args.set), nodes=cluster.names)
         steps = plan(rb, cluster, {**{m: f"<{m}>" for m in missing}, **values})
     except RunbookError as exc:
         print(str(exc), file=sys.stderr)

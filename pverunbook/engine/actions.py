@@ -19,6 +19,9 @@ from pathlib import Path
 from typing import Any
 
 from pverunbook.inventory import Node
+from pverunbook.runbook.actions import ACTIONS as CATALOGUE
+from pverunbook.runbook.actions import ActionSignature
+from pverunbook.runbook.actions import render_args as render_args
 from pverunbook.transport.base import CommandResult, OutputCallback, Transport, TransportError
 
 
@@ -65,40 +68,29 @@ class ActionContext:
         await self.transport.write_file(self.node, path, data, mode=mode, timeout=self.timeout)
 
 
-def render_args(value: Any, values: dict[str, object]) -> Any:
-    """Placeholders in action arguments are data, not shell: inserted as plain text."""
-    from pverunbook.runbook.template import render_plain
-
-    if isinstance(value, str):
-        return render_plain(value, values)
-    if isinstance(value, dict):
-        return {k: render_args(v, values) for k, v in value.items()}
-    if isinstance(value, list):
-        return [render_args(v, values) for v in value]
-    return value
-
-
 ActionFn = Callable[[ActionContext], Awaitable[bool]]
 
 
 @dataclass(frozen=True)
 class ActionSpec:
-    name: str
-    summary: str
+    """A catalogue entry (``runbook/actions.py``) bound to the code that performs it."""
+
+    signature: ActionSignature
     fn: ActionFn
-    required: tuple[str, ...] = ()
-    optional: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def name(self) -> str:
+        return self.signature.name
+
+    @property
+    def summary(self) -> str:
+        return self.signature.summary
 
     def check_args(self, args: dict[str, Any]) -> list[str]:
-        problems = [f"missing argument '{k}'" for k in self.required if k not in args]
-        allowed = set(self.required) | set(self.optional)
-        problems += [f"unknown argument '{k}' (one of {', '.join(sorted(allowed))})"
-                     for k in args if k not in allowed]
-        return problems
+        return self.signature.check_args(args)
 
     def describe(self, args: dict[str, Any]) -> str:
-        shown = ", ".join(f"{k}={v!r}" for k, v in args.items())
-        return f"[action {self.name}] {self.summary}" + (f" ({shown})" if shown else "")
+        return self.signature.describe(args)
 
 
 # -- corosync-edit --------------------------------------------------------------------------
@@ -369,27 +361,12 @@ async def pmxcfs_restore(ctx: ActionContext) -> bool:
     return True
 
 
-ACTIONS: dict[str, ActionSpec] = {
-    spec.name: spec for spec in (
-        ActionSpec("corosync-edit", "edit corosync.conf safely (copy, change, bump "
-                   "config_version, validate, show the diff)", corosync_edit,
-                   optional={"source": "file to read", "dest": "file to write (.new)",
-                             "set": "table of totem keys", "unset": "keys to remove",
-                             "add_link": "{linknumber, priority, addrs = {node = addr}}; "
-                                         "without addrs, each node's inventory addr1"}),
-        ActionSpec("vm-config-rebuild", "rebuild VM configs from running kvm processes",
-                   vm_config_rebuild,
-                   optional={"vmid": "a VM id or 'all'", "dest_dir": "where to write",
-                             "suffix": "file suffix", "overwrite": "replace existing",
-                             "review_dir": "where <vmid>.conf.review notes go (node-local)",
-                             "allow_partial": "write configs with parts not understood"}),
-        ActionSpec("vm-config-compare", "compare `qm showcmd` of each running VM's config "
-                   "with its running command line, a diff per VM", vm_config_compare,
-                   optional={"vmid": "a VM id or 'all'"}),
-        ActionSpec("pmxcfs-restore", "restore files from a pmxcfs database or backup dump",
-                   pmxcfs_restore, required=("source",),
-                   optional={"paths": "glob of tree paths", "dest": "mount point",
-                             "overwrite": "replace existing", "list_only": "only list"}),
-    )
+_IMPLEMENTATIONS: dict[str, ActionFn] = {
+    "corosync-edit": corosync_edit,
+    "vm-config-rebuild": vm_config_rebuild,
+    "vm-config-compare": vm_config_compare,
+    "pmxcfs-restore": pmxcfs_restore,
 }
 
+ACTIONS: dict[str, ActionSpec] = {name: ActionSpec(CATALOGUE[name], fn)
+                                  for name, fn in _IMPLEMENTATIONS.items()}

@@ -9,6 +9,7 @@ the TUI and the headless CLI are two ``Decider`` implementations and two event s
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import getpass
 import re
 import time
@@ -30,15 +31,16 @@ from pverunbook.engine.decisions import (
 from pverunbook.engine.targets import (
     LOCAL_NODE,
     TargetError,
-    condition_holds,
     confirm_expected,
+    decide_when,
     render_commands,
     resolve_targets,
     step_values,
 )
 from pverunbook.inventory import Cluster, Node
+from pverunbook.pve.facts import Fact, FactStore, Observation, extract
 from pverunbook.runbook.model import FailureAction, Runbook, Step, StepKind, Stream
-from pverunbook.runbook.params import ParamValueError, check_value, parse_value
+from pverunbook.runbook.params import ParamValueError, check_node, check_value, parse_value
 from pverunbook.transport.base import CommandResult, Transport, TransportError
 
 Subscriber = Callable[[ev.Event], None]
@@ -79,6 +81,8 @@ class ResumeInfo:
     start_index: int
     unknown_step: bool
     statuses: dict[str, str]
+    #: Facts observed before the interruption (journaled FactsObserved), for ``when``.
+    facts: list[Fact] = field(default_factory=list)
 
 
 @dataclass
@@ -158,6 +162,8 @@ class Engine:
         self.subscribers: list[Subscriber] = []
         self.flushers: list[Callable[[], Awaitable[None]]] = []
         self.statuses: dict[str, str] = dict(resume.statuses) if resume else {}
+        #: Every fact observed in this run (restored on resume): what ``when`` reads.
+        self.facts = FactStore(resume.facts if resume else ())
         self._node_tasks: list[asyncio.Task[NodeOutcome]] = []
         self._cancelling = False
         #: Where this run's journal is written (set by the session), for the UI to show.
@@ -204,7 +210,20 @@ class Engine:
         return bool(running)
 
     # -- the run ----------------------------------------------------------------------------
+    def check_params(self) -> None:
+        """Refuse node-choosing parameters that are not exactly one inventory node.
+
+        Raises ParamValueError ("name: why; one of ...") before anything runs or is journaled.
+        """
+        for p in self.runbook.params:
+            if p.chooses_node and p.name in self.params:
+                try:
+                    check_node(p, self.params[p.name], self.cluster.names)
+                except ParamValueError as exc:
+                    raise ParamValueError(f"{p.name}: {exc}") from None
+
     async def run(self) -> str:
+        self.check_params()
         start = time.monotonic()
         self.emit(ev.RunStarted(
             run_id=self.run_id, runbook_id=self.runbook.id, runbook_title=self.runbook.title,
@@ -258,10 +277,19 @@ class Engine:
                     self.statuses[step.id] = "skipped"
                     i += 1
                     continue
-            if not condition_holds(step, self.params):
-                self.emit(ev.StepSkipped(step_id=step.id, reason=f"condition '{step.when}' is "
-                                         "false"))
+            # `when` is decided before anything is asked: a step that will not act never asks
+            # for a confirmation, a checkpoint or a "next".
+            runs, why = decide_when(step, self.params, self.facts, self.cluster.nodes[0].name)
+            if runs is None and self.dry_run:
+                self.emit(ev.Note(step_id=step.id, text=f"'{step.when}' is decided by facts "
+                                  f"when the run gets here ({why})"))
+            elif not runs:
+                reason = (f"condition '{step.when}' is false" if runs is False else
+                          f"condition '{step.when}' cannot be decided, so the step does not act")
+                self.emit(ev.StepSkipped(step_id=step.id, reason=f"{reason} ({why})" if why
+                                         else reason))
                 self.statuses[step.id] = "skipped"
+                await self.durable()
                 i += 1
                 continue
             decision = await self.decider.before_step(step, i)
@@ -384,6 +412,8 @@ class Engine:
                 return "blocked", "checkpoint failed and the operator aborted"
             expected = confirm_expected(step, self.cluster, nodes) or self.cluster.name
             what = ", ".join(n.name for n in nodes)
+            if len(nodes) == 1 and len(self.cluster.nodes) > 1:
+                what = f"{what} only ({len(self.cluster.nodes) - 1} other node(s) untouched)"
             refused = await self._confirm(
                 step, nodes, "destructive", expected, checkpoint_id=outcome,
                 prompt=f"'{step.title}' changes {what}. Type {expected!r} to go ahead.")
@@ -403,6 +433,7 @@ class Engine:
         bad = [f"{o.node}: {o.status}" for o in outcomes if o.status != "ok"]
         # Verdicts explain failures too: a failed expectation is when the operator needs them most.
         self._verdicts(step, outcomes)
+        self._facts(step, outcomes)
         return status, "; ".join(bad)
 
     async def _confirm(self, step: Step, nodes: list[Node], what: str, expected: str, *,
@@ -445,8 +476,12 @@ class Engine:
             self.emit(ev.ParamsSet(step_id=step.id, values={p.name: self.params.get(p.name)
                                                             for p in params if not p.secret}))
             return "planned", "would ask for " + ", ".join(p.name for p in params)
+        current = dict(self.params)
+        current.update(self._proposals(step))
+        last_bad: dict[str, Any] | None = None
+        repeats = 0
         while True:
-            answer = await self.decider.ask_params(step, params, dict(self.params))
+            answer = await self.decider.ask_params(step, params, current)
             if answer is None:
                 return "aborted", "the operator cancelled the input"
             problems: list[str] = []
@@ -456,11 +491,17 @@ class Engine:
                 try:
                     if raw is None:
                         raise ParamValueError("a value is required")
-                    value = parse_value(p, raw) if isinstance(raw, str) else raw
-                    check_value(p, value)
+                    value = parse_value(p, raw, self.cluster.names) \
+                        if isinstance(raw, str) else raw
+                    check_value(p, value, self.cluster.names)
                     values[p.name] = value
                 except ParamValueError as exc:
                     problems.append(f"{p.name}: {exc}")
+            if problems and answer == last_bad:
+                repeats += 1
+                if repeats >= 3:
+                    return "aborted", "; ".join(problems)
+            last_bad = answer if problems else None
             if not problems:
                 self.params.update(values)
                 self.emit(ev.ParamsSet(step_id=step.id, values={
@@ -469,6 +510,85 @@ class Engine:
                 await self.durable()
                 return "ok", ""
             self.emit(ev.Note(step_id=step.id, level="error", text="; ".join(problems)))
+
+    def _proposals(self, step: Step) -> dict[str, Any]:
+        """Values an input step proposes from facts (``propose``), journaled as ValueProposed.
+
+        A proposal is made only when exactly one node matches the selector; several matching
+        nodes are named in a warning instead (e.g. every node's database is damaged: nothing to
+        resync from). A value the operator already gave is kept, with a warning if it differs.
+        """
+        from pverunbook.runbook.loader import selector
+        from pverunbook.runbook.when import Undecided, compare
+
+        out: dict[str, Any] = {}
+        for name, text in step.propose.items():
+            sel = selector(text)
+            matched: list[Fact] = []
+            for fact in self.facts.named(sel.name):
+                try:
+                    hit = bool(fact.value) if sel.op is None else compare(sel.op, fact.value,
+                                                                          sel.value)
+                except Undecided:
+                    continue
+                if hit and fact.node and fact.node not in [m.node for m in matched]:
+                    matched.append(fact)
+            if len(matched) != 1:
+                seen = ", ".join(f"{f.key} = {f.value}" for f in self.facts.named(sel.name))
+                which = ", ".join(str(m.node) for m in matched)
+                text_ = (f"{len(matched)} nodes match '{text}' ({which}): no value proposed "
+                         f"for {name}" if matched else
+                         f"no node matches '{text}' ({seen or 'not observed'}): no value "
+                         f"proposed for {name}")
+                self.emit(ev.Note(step_id=step.id, level="warning" if matched else "info",
+                                  text=text_))
+                continue
+            fact = matched[0]
+            node = str(fact.node)
+            evidence = f": {fact.evidence}" if fact.evidence else ""
+            reason = f"{node}: {fact.key} = {_show(fact.value)}{evidence} — suggested"
+            self.emit(ev.ValueProposed(step_id=step.id, param=name, value=node, reason=reason))
+            given = self.params.get(name)
+            if given is not None and given != node:
+                self.emit(ev.Note(step_id=step.id, level="warning",
+                                  text=f"{name} was given as {given!r}, but {reason}"))
+                continue
+            out[name] = node
+        return out
+
+    def _facts(self, step: Step, outcomes: list[NodeOutcome]) -> None:
+        """Facts of each node's output for the step's verdict, into the store and the journal.
+
+        The rules (``pve/facts.py``) see the exit status of the last command that ran, so that
+        they read nothing off the output of a command that failed to read its input.
+        """
+        if not step.verdict:
+            return
+        by_addr: dict[str, str] = {}
+        for n in self.cluster.nodes:
+            for addr in (n.host, n.addr, n.addr1):
+                if addr:
+                    by_addr[addr] = n.name
+        found: list[Fact] = []
+        for o in outcomes:
+            if not o.results:
+                continue
+            last = o.results[-1]
+            exit_status = None if last.error or last.timed_out else last.exit_status
+            obs = Observation(node=o.node, text=o.stdout, exit_status=exit_status,
+                              names_by_addr=by_addr, names_by_nodeid={})
+            try:
+                facts = extract(step.verdict, obs)
+            except Exception as exc:  # a rule bug must not kill a recovery run
+                self.emit(ev.Note(step_id=step.id, level="warning",
+                                  text=f"facts of '{step.verdict}' could not be read on "
+                                       f"{o.node}: {exc}"))
+                continue
+            found += [dataclasses.replace(f, step_id=step.id) for f in facts]
+        for f in found:
+            self.facts.add(f)
+        if found:
+            self.emit(ev.FactsObserved(step_id=step.id, facts=tuple(f.to_json() for f in found)))
 
     def _instructions(self, step: Step) -> str:
         from pverunbook.runbook.template import render_plain
@@ -730,6 +850,12 @@ def _worst(statuses: Any) -> str:
         if STATUS_ORDER.index(s) < STATUS_ORDER.index(worst):
             worst = s
     return worst
+
+
+def _show(value: object) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
 
 
 def _whoami() -> str:

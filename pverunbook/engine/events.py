@@ -162,6 +162,29 @@ class ParamsSet(Event):
 
 
 @dataclass(frozen=True, kw_only=True)
+class FactsObserved(Event):
+    """Typed facts read off one step's output (``pve/facts.py``), ``Fact.to_json`` records.
+
+    Journaled so that resume, the report and the diagnosis see the same values ``when`` saw.
+    """
+
+    kind: ClassVar[str] = "facts_observed"
+    step_id: str
+    facts: tuple[dict[str, Any], ...] = ()
+
+
+@dataclass(frozen=True, kw_only=True)
+class ValueProposed(Event):
+    """An input step proposes a parameter value from a fact; the answer follows as ParamsSet."""
+
+    kind: ClassVar[str] = "value_proposed"
+    step_id: str
+    param: str
+    value: str = ""
+    reason: str = ""
+
+
+@dataclass(frozen=True, kw_only=True)
 class CheckpointRequested(Event):
     kind: ClassVar[str] = "checkpoint_requested"
     step_id: str
@@ -239,7 +262,7 @@ EVENT_TYPES: dict[str, type[Event]] = {
     for cls in (RunStarted, StepStarted, CommandStarted, OutputChunk, CommandFinished,
                 ExpectationResult, Finding, GuardResult, ConfirmationRequested, ConfirmationGiven,
                 ParamsSet, CheckpointRequested, CheckpointTaken, StepFinished, StepSkipped,
-                NodeConnection, RunPaused, Note, RunFinished)
+                NodeConnection, RunPaused, Note, RunFinished, FactsObserved, ValueProposed)
 }
 
 

@@ -7,7 +7,7 @@ extension, and a typo that silently disables a safety flag is the worst kind of 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -29,6 +29,8 @@ from pverunbook.runbook.model import (
 )
 from pverunbook.runbook.positions import KeyPath, key_positions, nearest
 from pverunbook.runbook.template import BUILTIN_VARS, placeholders
+from pverunbook.runbook.when import Condition, Quant, WhenSyntaxError
+from pverunbook.runbook.when import parse as parse_when
 
 ID_RE = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
 PARAM_RE = re.compile(r"^[a-z_][a-z0-9_]*$")
@@ -57,7 +59,7 @@ PARAM_KEYS = {"name", "type", "prompt", "default", "min", "max", "regex", "choic
 STEP_KEYS = {"id", "title", "kind", "targets", "commands", "timeout", "ok_exit", "expect",
              "on_failure", "destructive", "confirm", "backup", "no_backup_reason", "guards",
              "verdict", "params", "instructions", "explain", "hint", "when", "lint_ok",
-             "action", "args"}
+             "action", "args", "max_targets", "propose"}
 EXPECT_KEYS = {"match", "absent", "stream", "nodes", "message"}
 BACKUP_KEYS = {"files", "sqlite", "outputs"}
 GUARD_KEYS = {"check", "within", "command", "warn", "message"}
@@ -67,6 +69,7 @@ class _Ctx:
     def __init__(self, file: str, text: str) -> None:
         self.file = file
         self.positions = key_positions(text)
+        self.lines = text.splitlines()
         self.errors: list[LoadError] = []
 
     def pos(self, path: KeyPath) -> Pos:
@@ -75,6 +78,17 @@ class _Ctx:
 
     def err(self, path: KeyPath, message: str) -> None:
         self.errors.append(LoadError(self.pos(path), message))
+
+    def value_pos(self, path: KeyPath, offset: int) -> Pos:
+        """Where character ``offset`` (0-based) of a one-line string value was written."""
+        pos = self.pos(path)
+        if 0 < pos.line <= len(self.lines):
+            line = self.lines[pos.line - 1]
+            eq = line.find("=", pos.col - 1)
+            starts = [i for i in (line.find('"', eq), line.find("'", eq)) if i >= 0]
+            if eq >= 0 and starts:
+                return Pos(self.file, pos.line, min(starts) + 2 + offset)
+        return pos
 
     def table(self, data: Any, path: KeyPath, allowed: set[str], what: str) -> dict[str, Any]:
         if not isinstance(data, dict):
@@ -188,7 +202,7 @@ def _build(ctx: _Ctx, data: dict[str, Any], path: Path | None) -> Runbook | None
         ctx.err((), "a runbook needs at least one [[steps]] table")
     seen_steps: dict[str, KeyPath] = {}
     for i, raw in enumerate(raw_steps):
-        step = _step(ctx, raw, ("steps", i), seen_params)
+        step = _step(ctx, raw, ("steps", i), {p.name: p for p in params})
         if step is None:
             continue
         if step.id in seen_steps:
@@ -199,6 +213,9 @@ def _build(ctx: _Ctx, data: dict[str, Any], path: Path | None) -> Runbook | None
             seen_steps[step.id] = ("steps", i, "id")
         steps.append(step)
 
+    node_params = {name for step in steps for t in step.targets
+                   for name in placeholders_safe(t)}
+    params = [replace(p, chooses_node=True) if p.name in node_params else p for p in params]
     for i, step in enumerate(steps):
         if step.on_failure.goto and step.on_failure.goto not in seen_steps:
             ctx.err(("steps", i, "on_failure"),
@@ -252,7 +269,7 @@ def _param(ctx: _Ctx, raw: Any, path: KeyPath) -> Param | None:
     return param
 
 
-def _step(ctx: _Ctx, raw: Any, path: KeyPath, params: set[str]) -> Step | None:
+def _step(ctx: _Ctx, raw: Any, path: KeyPath, params: dict[str, Param]) -> Step | None:
     d = ctx.table(raw, path, STEP_KEYS, "a step")
     sid = ctx.get(d, "id", path, str, "", required=True)
     if sid and not ID_RE.match(sid):
@@ -366,10 +383,35 @@ def _step(ctx: _Ctx, raw: Any, path: KeyPath, params: set[str]) -> Step | None:
                 f"destructive step '{sid}' declares no [steps.backup]; add one, or say why none "
                 "is possible in 'no_backup_reason'")
     when = ctx.get(d, "when", path, str)
+    condition: Condition | None = None
     if when is not None:
-        name = when.lstrip("!").split("==")[0].split("!=")[0].strip()
-        if name not in params:
-            ctx.err(path + ("when",), f"'when' refers to unknown parameter '{name}'")
+        try:
+            condition = parse_when(when, params)
+        except WhenSyntaxError as exc:
+            ctx.errors.append(LoadError(ctx.value_pos(path + ("when",), exc.col - 1),
+                                        f"when: {exc.message} in {when!r}"))
+    max_targets = ctx.get(d, "max_targets", path, int)
+    if max_targets is not None and max_targets < 1:
+        ctx.err(path + ("max_targets",), "max_targets must be 1 or more")
+        max_targets = None
+    for t in targets:
+        try:
+            used = placeholders(t)
+        except ValueError:
+            continue  # reported with the other placeholders below
+        if not used:
+            continue
+        if len(used) > 1 or not re.fullmatch(r"\{\{\s*[A-Za-z_][A-Za-z0-9_]*\s*\}\}", t):
+            ctx.err(path + ("targets",), f"target '{t}': a parameter target is exactly "
+                    "'{{name}}', one parameter naming one node, nothing around it")
+        elif used[0] in BUILTIN_VARS:
+            ctx.err(path + ("targets",), f"target '{t}': targets name nodes by a parameter "
+                    "('{{param}}'), 'all', 'first', 'local' or a node name, not a built-in")
+        elif used[0] in params and params[used[0]].type not in (ParamType.STR,
+                                                               ParamType.CHOICE):
+            ctx.err(path + ("targets",), f"target '{t}': parameter '{used[0]}' must be of "
+                    "type str or choice to name a node")
+    propose = _propose(ctx, d, path, kind, step_params)
 
     # Every placeholder must name a parameter or a built-in variable.
     texts: list[tuple[KeyPath, str]] = [(path + ("commands",), c) for c in commands]
@@ -392,7 +434,7 @@ def _step(ctx: _Ctx, raw: Any, path: KeyPath, params: set[str]) -> Step | None:
     action = ctx.get(d, "action", path, str)
     args = ctx.get(d, "args", path, dict, {})
     if kind is StepKind.ACTION:
-        from pverunbook.engine.actions import ACTIONS
+        from pverunbook.runbook.actions import ACTIONS
 
         if action is None:
             ctx.err(path, f"action step '{sid}' needs 'action' (one of {', '.join(ACTIONS)})")
@@ -427,9 +469,57 @@ def _step(ctx: _Ctx, raw: Any, path: KeyPath, params: set[str]) -> Step | None:
         no_backup_reason=no_backup_reason, guards=tuple(guards), verdict=verdict,
         params=step_params, instructions=instructions,
         explain=ctx.get(d, "explain", path, str, ""), hint=ctx.get(d, "hint", path, str, ""),
-        when=when, lint_ok=ctx.str_list(d, "lint_ok", path, allow_str=False),
+        when=when, condition=condition, max_targets=max_targets, propose=propose,
+        lint_ok=ctx.str_list(d, "lint_ok", path, allow_str=False),
         action=action, args=args, pos=ctx.pos(path),
     )
+
+
+def _propose(ctx: _Ctx, d: dict[str, Any], path: KeyPath, kind: StepKind,
+             step_params: tuple[str, ...]) -> dict[str, str]:
+    raw = ctx.get(d, "propose", path, dict, {})
+    out: dict[str, str] = {}
+    if raw and kind is not StepKind.INPUT:
+        ctx.err(path + ("propose",), "'propose' belongs to input steps")
+        return out
+    for name, text in raw.items():
+        if name not in step_params:
+            ctx.err(path + ("propose",), f"propose: '{name}' is not one of this step's "
+                    f"params ({', '.join(step_params)})")
+            continue
+        if not isinstance(text, str):
+            ctx.err(path + ("propose", name), f"propose.{name} must be a string like "
+                    "\"db.integrity == false\"")
+            continue
+        try:
+            selector(text)
+        except WhenSyntaxError as exc:
+            ctx.err(path + ("propose", name), f"propose.{name}: {exc.message} in {text!r}")
+            continue
+        out[name] = text
+    return out
+
+
+def selector(text: str) -> Quant:
+    """A ``propose`` selector (``fact.name``, ``fact.name == false``) as a :class:`Quant`.
+
+    Raises WhenSyntaxError (column inside ``text``) when it is not one fact name with an
+    optional comparison to a literal.
+    """
+    try:
+        tree = parse_when(f"any({text})").tree
+    except WhenSyntaxError as exc:
+        raise WhenSyntaxError(exc.message, max(1, exc.col - 4)) from None
+    if not isinstance(tree, Quant):
+        raise WhenSyntaxError("a selector is one fact name with an optional comparison", 1)
+    return tree
+
+
+def placeholders_safe(text: str) -> list[str]:
+    try:
+        return placeholders(text)
+    except ValueError:
+        return []
 
 
 def _walk_strings(value: Any, key: str = "args") -> list[tuple[str, str]]:

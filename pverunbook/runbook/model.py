@@ -11,6 +11,8 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
+from pverunbook.runbook.when import Condition
+
 
 @dataclass(frozen=True)
 class Pos:
@@ -44,6 +46,10 @@ class Param:
     secret: bool = False
     help: str = ""
     pos: Pos | None = None
+    #: Set by the loader when a step's ``targets`` uses this parameter: its value must then be
+    #: exactly one inventory node's name (never ``all``, ``first``, ``local``, a list or a
+    #: pattern), checked against the cluster when the value is given.
+    chooses_node: bool = False
 
 
 class StepKind(StrEnum):
@@ -150,6 +156,13 @@ class Step:
     explain: str = ""
     hint: str = ""
     when: str | None = None
+    #: ``when`` parsed at load time (None without ``when``).
+    condition: Condition | None = field(default=None, compare=False)
+    #: At most this many nodes; the plan and the engine refuse a step that would exceed it.
+    max_targets: int | None = None
+    #: For input steps: parameter → selector over a per-node fact (``db.integrity == false``);
+    #: the node it selects is proposed as the answer.
+    propose: dict[str, str] = field(default_factory=dict)
     lint_ok: tuple[str, ...] = ()
     action: str | None = None
     args: dict[str, Any] = field(default_factory=dict)

@@ -1,9 +1,16 @@
-"""Parameter values: parse what the operator typed, check it against the runbook's rules."""
+"""Parameter values: parse what the operator typed, check it against the runbook's rules.
+
+A parameter that a step uses as its target (``targets = "{{damaged_node}}"``) chooses a node:
+its value must be exactly one inventory node's name. ``nodes`` (the cluster's node names) is
+passed wherever the cluster is known (``plan``, ``run``, the TUI form, an input step) so that
+``all``, ``first``, ``local``, a list or a pattern is refused when it is typed, long before
+anything runs; the engine checks every rendered target again (``engine/targets.py``).
+"""
 
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 
 from pverunbook.runbook.model import Param, ParamType, Runbook
 
@@ -14,8 +21,8 @@ class ParamValueError(ValueError):
     pass
 
 
-def parse_value(param: Param, text: str) -> Value:
-    """Turn typed text into the parameter's type and validate it."""
+def parse_value(param: Param, text: str, nodes: Sequence[str] | None = None) -> Value:
+    """Turn typed text into the parameter's type and validate it (see :func:`check_value`)."""
     value: Value
     if param.type is ParamType.INT:
         try:
@@ -32,11 +39,38 @@ def parse_value(param: Param, text: str) -> Value:
             raise ParamValueError(f"'{text}' is not yes/no")
     else:
         value = text
-    check_value(param, value)
+    check_value(param, value, nodes)
     return value
 
 
-def check_value(param: Param, value: Value) -> None:
+_TARGET_WORDS = {"all": "names every node", "first": "names the inventory's first node, "
+                 "whichever that is", "local": "names the operator's own machine"}
+
+
+def check_node(param: Param, value: Value, nodes: Sequence[str]) -> None:
+    """Refuse a node-choosing value that is not exactly one of ``nodes``.
+
+    Raises ParamValueError naming the valid nodes. Comparison is exact (node names are
+    case-sensitive in corosync's nodelist and in /etc/pve/nodes).
+    """
+    if not param.chooses_node or value in nodes:
+        return
+    valid = ", ".join(nodes) or "none"
+    text = str(value)
+    if text.strip().lower() in _TARGET_WORDS:
+        why = f"'{text}' {_TARGET_WORDS[text.strip().lower()]}"
+    elif any(c in text for c in ",; \t"):
+        why = f"'{text}' is a list"
+    elif any(c in text for c in "*?[]{}|^$"):
+        why = f"'{text}' is a pattern"
+    else:
+        why = f"'{text}' is not a node of this cluster"
+    raise ParamValueError(f"{why}; {param.name} chooses exactly ONE node by its name: one of "
+                          f"{valid}")
+
+
+def check_value(param: Param, value: Value, nodes: Sequence[str] | None = None) -> None:
+    """Check type, bounds, choices and regex; with ``nodes``, also :func:`check_node`."""
     if param.type is ParamType.INT:
         if isinstance(value, bool) or not isinstance(value, int):
             raise ParamValueError("must be a whole number")
@@ -52,22 +86,36 @@ def check_value(param: Param, value: Value) -> None:
             raise ParamValueError("must be text")
         if param.type is ParamType.CHOICE and value not in param.choices:
             raise ParamValueError(f"'{value}' is not one of: {', '.join(param.choices)}")
+        if nodes is not None:
+            check_node(param, value, nodes)
         if param.regex is not None and not re.fullmatch(param.regex, value):
             raise ParamValueError(f"'{value}' does not match /{param.regex}/")
 
 
-def resolve(runbook: Runbook, given: Mapping[str, str | Value]) -> tuple[dict[str, Value],
-                                                                           list[str]]:
-    """Values for every parameter (given, else default) and the names still missing."""
+def resolve(runbook: Runbook, given: Mapping[str, str | Value],
+            nodes: Sequence[str] | None = None) -> tuple[dict[str, Value], list[str]]:
+    """Values for every parameter (given, else default) and the names still missing.
+
+    Raises ParamValueError (prefixed with the parameter's name) for a bad value; with
+    ``nodes`` a node-choosing parameter must name exactly one of them.
+    """
     out: dict[str, Value] = {}
     missing: list[str] = []
     for p in runbook.params:
         if p.name in given:
             raw = given[p.name]
-            out[p.name] = parse_value(p, raw) if isinstance(raw, str) else raw
-            if not isinstance(raw, str):
-                check_value(p, raw)
+            try:
+                out[p.name] = parse_value(p, raw, nodes) if isinstance(raw, str) else raw
+                if not isinstance(raw, str):
+                    check_value(p, raw, nodes)
+            except ParamValueError as exc:
+                raise ParamValueError(f"{p.name}: {exc}") from None
         elif p.default is not None:
+            if nodes is not None:
+                try:
+                    check_node(p, p.default, nodes)
+                except ParamValueError as exc:
+                    raise ParamValueError(f"{p.name} (the runbook's default): {exc}") from None
             out[p.name] = p.default
         else:
             missing.append(p.name)

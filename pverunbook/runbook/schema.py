@@ -57,7 +57,8 @@ def build_schema() -> dict[str, Any]:
     step = _obj({
         "id": _ID, "title": _STR, "kind": {"enum": [k.value for k in StepKind]},
         "targets": {"oneOf": [_STR, _STR_LIST],
-                    "description": "all | first | local | <node> | {{param}}"},
+                    "description": "all | first | local | <node> | {{param}} (a parameter "
+                                   "names exactly one node)"},
         "commands": {"oneOf": [_STR, _STR_LIST]},
         "timeout": {"type": "number", "exclusiveMinimum": 0, "maximum": 86400},
         "ok_exit": {"oneOf": [{"type": "integer"},
@@ -69,7 +70,15 @@ def build_schema() -> dict[str, Any]:
         "backup": backup, "no_backup_reason": _STR,
         "guards": {"type": "array", "items": guard},
         "verdict": _STR, "params": _STR_LIST, "instructions": _STR, "explain": _STR,
-        "hint": _STR, "when": _STR, "lint_ok": _STR_LIST,
+        "hint": _STR,
+        "when": {**_STR, "description": "condition over parameters and facts, e.g. "
+                 "\"not all(quorum.steady)\" (runbooks/README.md, 'when')"},
+        "lint_ok": _STR_LIST,
+        "max_targets": {"type": "integer", "minimum": 1,
+                        "description": "the step may touch at most this many nodes"},
+        "propose": {"type": "object", "additionalProperties": _STR,
+                    "description": "input steps: parameter = fact selector, e.g. "
+                    "damaged_node = \"db.integrity == false\""},
         "action": {"enum": _action_names()}, "args": {"type": "object"},
     }, loader.STEP_KEYS, ["id", "title"])
     top = _obj({
@@ -87,7 +96,7 @@ def build_schema() -> dict[str, Any]:
 
 
 def _action_names() -> list[str]:
-    from pverunbook.engine.actions import ACTIONS
+    from pverunbook.runbook.actions import ACTIONS
 
     return sorted(ACTIONS)
 

@@ -187,7 +187,7 @@ class RunbookApp(App[int]):
                 "Start pverunbook with that cluster's inventory (--cluster FILE) to resume it."))
             return
         try:
-            params, missing = resolve(runbook, dict(values))
+            params, missing = resolve(runbook, dict(values), nodes=self.session.cluster.names)
         except ParamValueError as exc:
             self.show_error(exc)
             return

@@ -173,14 +173,16 @@ async def test_destructive_step_needs_typed_confirmation(tmp_path: Path) -> None
         no_backup_reason = "test scratch file"
         commands = ["touch {tmp_path}/ran"]
     ''')
-    status, seen, _ = await run(book, decider=ScriptedDecider(confirm_text="NYC"))
-    assert status == "aborted" and not (tmp_path / "ran").exists()
-    status, seen, _ = await run(book, decider=ScriptedDecider(confirm_text=None))
-    assert status == "aborted" and not (tmp_path / "ran").exists()
-    status, seen, _ = await run(book, decider=ScriptedDecider(confirm_text="nyc"))
+    # One node of two: the operator types THAT node's name; the cluster name is refused.
+    for wrong in ("RYANRISHI", None, "nyc"):
+        status, seen, _ = await run(book, decider=ScriptedDecider(confirm_text=wrong))
+        assert status == "aborted" and not (tmp_path / "ran").exists()
+    status, seen, _ = await run(book, decider=ScriptedDecider(confirm_text="ryanrishi"))
     assert status == "ok" and (tmp_path / "ran").exists()
+    asked = [e for e in seen if isinstance(e, ev.ConfirmationRequested)]
+    assert asked[-1].expected == "ryanrishi" and "ryanrishi only" in asked[-1].prompt
     given = [e for e in seen if isinstance(e, ev.ConfirmationGiven)]
-    assert given[-1].accepted and given[-1].typed == "nyc"
+    assert given[-1].accepted and given[-1].typed == "ryanrishi"
 
 
 async def test_destructive_step_blocked_without_checkpoint_store(tmp_path: Path) -> None:
