@@ -157,9 +157,9 @@ def confirm_expected(step: Step, cluster: Cluster, nodes: list[Node]) -> str | N
     """What the operator must type before this step, or None when no confirmation is asked.
 
     A destructive step that touches exactly one node of several asks for that node's name
-    (typing it is the check that the operator means *that* node); ``confirm = "cluster"`` keeps the cluster
-    name for a step that runs on one node but changes the whole cluster (moving
-    ``/etc/pve/corosync.conf``), and a phrase is asked as written.
+    (typing it is the check that the operator means *that* node); ``confirm = "cluster"``
+    keeps the cluster name for a step that runs on one node but changes the whole cluster
+    (moving ``/etc/pve/corosync.conf``), and a phrase is asked as written.
     """
     if not step.destructive and step.confirm is None:
         return None
