@@ -122,7 +122,9 @@ id = "tune"
 title = "Apply: keep corosync.conf.bak, move corosync.conf.new into place"
 kind = "run"
 targets = "first"
+max_targets = 1
 destructive = true
+confirm = "cluster"  # runs on one node, changes the whole cluster's corosync.conf
 commands = [
   "timeout 10 cp /etc/pve/corosync.conf /etc/pve/corosync.conf.bak",
   "timeout 10 mv /etc/pve/corosync.conf.new /etc/pve/corosync.conf",
