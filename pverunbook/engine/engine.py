@@ -569,6 +569,7 @@ class Engine:
             for addr in (n.host, n.addr, n.addr1):
                 if addr:
                     by_addr[addr] = n.name
+        by_id = {n.nodeid: n.name for n in self.cluster.nodes if n.nodeid is not None}
         found: list[Fact] = []
         for o in outcomes:
             if not o.results:
@@ -576,7 +577,7 @@ class Engine:
             last = o.results[-1]
             exit_status = None if last.error or last.timed_out else last.exit_status
             obs = Observation(node=o.node, text=o.stdout, exit_status=exit_status,
-                              names_by_addr=by_addr, names_by_nodeid={})
+                              names_by_addr=by_addr, names_by_nodeid=by_id)
             try:
                 facts = extract(step.verdict, obs)
             except Exception as exc:  # a rule bug must not kill a recovery run
