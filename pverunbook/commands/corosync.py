@@ -11,6 +11,10 @@ import os
 import sys
 import tempfile
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from pverunbook.pve.corosync_conf import Problem
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -64,8 +68,15 @@ def cmd_check(args: argparse.Namespace) -> int:
         print(f"{args.file}:{exc.line}: fatal: {exc.message}")
         return 1
     for p in problems:
-        print(f"{args.file}:{p.line if p.line is not None else 0}: {p.severity}: {p.message}")
-    return 1 if problems else 0
+        print(f"{args.file}:{p.line or 1}: {p.severity}: {p.message}")
+    # Warnings are advice; a fatal (corosync refuses it) or an error (the cluster misbehaves)
+    # rejects the file, and `corosync set` never writes a file this rejects.
+    return 1 if rejects(problems) else 0
+
+
+def rejects(problems: list[Problem]) -> bool:
+    """Whether ``corosync check`` rejects a file with these problems (any fatal or error)."""
+    return any(p.severity in ("fatal", "error") for p in problems)
 
 
 def _parse_assignments(items: list[str]) -> dict[str, str | None]:
@@ -104,6 +115,7 @@ def atomic_write(path: Path, text: str) -> None:
 def cmd_set(args: argparse.Namespace) -> int:
     from pverunbook.pve.corosync_conf import (
         CorosyncParseError,
+        UnknownKeyError,
         parse,
         set_totem,
         unified_diff,
@@ -121,8 +133,12 @@ def cmd_set(args: argparse.Namespace) -> int:
     except CorosyncParseError as exc:
         print(f"{args.file}:{exc.line}: fatal: {exc.message}", file=sys.stderr)
         return 1
+    except UnknownKeyError as exc:
+        print(f"error: corosync set: on the command line: {exc} Nothing was written.",
+              file=sys.stderr)
+        return 1
     except ValueError as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        print(f"error: corosync set: {exc}; nothing was written", file=sys.stderr)
         return 1
     new_text = new.dump()
     problems = validate(new, previous=old)
@@ -130,10 +146,13 @@ def cmd_set(args: argparse.Namespace) -> int:
     out = sys.stderr if args.output is None else sys.stdout
     print(diff, end="", file=out)
     for p in problems:
-        line = p.line if p.line is not None else 0
-        print(f"{args.file}:{line}: {p.severity}: {p.message}", file=sys.stderr)
-    if any(p.severity == "fatal" for p in problems):
-        print("refusing to write: corosync would not start with this file", file=sys.stderr)
+        print(f"{args.file}:{p.line or 1}: {p.severity}: {p.message}", file=sys.stderr)
+    if rejects(problems):
+        why = ("corosync would not start with this file" if any(
+            p.severity == "fatal" for p in problems) else
+            "`corosync check` rejects the result (see the errors above)")
+        print(f"refusing to write: {why}; change the values and run it again",
+              file=sys.stderr)
         return 1
     if args.output is None:
         sys.stdout.write(new_text)

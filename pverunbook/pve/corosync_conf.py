@@ -141,6 +141,69 @@ RUNTIME_READONLY = frozenset(
     )
 )
 
+# Keys `corosync set` / the corosync-edit action may set, from corosync.conf(5) and
+# votequorum(5) of corosync 3.1 (totem and interface keys, quorum, logging). A key outside
+# these is a typo corosync would silently ignore (`tokn: 5000` leaves the token at 3000 ms),
+# so editing refuses it and suggests the nearest known key.
+SETTABLE_KEYS = (
+    frozenset(
+        f"totem.{k}"
+        for k in (
+            "cluster_name", "ip_version", "crypto_model", "crypto_cipher", "crypto_hash",
+            "secauth", "link_mode", "knet_compression_model", "knet_compression_level",
+            "transport", "clear_node_high_bit", "cancel_token_hold_on_retransmit",
+            "block_unlisted_ips", "vsftype", "keyfile", "heartbeat_failures_allowed",
+            "max_network_delay", "window_size",
+        )
+    )
+    | frozenset(
+        f"quorum.{k}"
+        for k in ("provider", "auto_tie_breaker_node", "device.model", "device.net.host",
+                  "device.net.algorithm", "device.net.tls", "device.net.port")
+    )
+    | frozenset(
+        f"logging.{k}"
+        for k in ("debug", "to_syslog", "to_stderr", "to_logfile", "logfile", "timestamp",
+                  "fileline", "function_name", "syslog_facility", "syslog_priority",
+                  "logfile_priority", "blackbox")
+    )
+    | {k for k in _UINT_KEYS if not k.startswith(("nodelist.", "totem.interface."))}
+)
+
+
+# Keys a file may hold that `set` refuses to touch (config_version is bumped, the rest are
+# corosync 2 leftovers corosync 3 still reads or ignores knowingly).
+_KNOWN_IN_FILES = frozenset(("totem.config_version", "totem.rrp_mode", "quorum.device"))
+
+
+class UnknownKeyError(ValueError):
+    """A key corosync does not know; ``suggestion`` is the nearest known one, if any."""
+
+    def __init__(self, key: str, suggestion: str | None) -> None:
+        self.key = key
+        self.suggestion = suggestion
+        hint = f"; did you mean '{suggestion}'?" if suggestion else \
+            " (see corosync.conf(5) and votequorum(5) for the keys)"
+        super().__init__(f"unknown key '{key}': corosync has no {_totem_path(key)}{hint}")
+
+
+def check_settable(key: str) -> str:
+    """The dotted path of ``key`` (``token`` -> ``totem.token``) if corosync knows it.
+
+    Raises UnknownKeyError naming the nearest known key (``tokn`` -> ``token``), and
+    ValueError for config_version (bumped automatically). Short names mean totem keys.
+    """
+    path = _totem_path(key)
+    if path == "totem.config_version":
+        raise ValueError("config_version is bumped automatically; do not set it")
+    if path in SETTABLE_KEYS:
+        return path
+    short = {k.removeprefix("totem."): k for k in SETTABLE_KEYS}
+    pool = list(short) if "." not in key else sorted(SETTABLE_KEYS)
+    close = difflib.get_close_matches(key, pool, n=1, cutoff=0.6)
+    raise UnknownKeyError(key, close[0] if close else None)
+
+
 _KEY_CHARS = re.compile(r"[A-Za-z0-9._/:-]*")  # icmap_is_valid_name_char
 _RING_ADDR = re.compile(r"ring(\d+)_addr")
 
@@ -418,12 +481,16 @@ def _totem_path(key: str) -> str:
 
 
 def set_totem(conf: CorosyncConf, changes: dict[str, str | None]) -> CorosyncConf:
-    """Return a copy with totem keys set (None unsets) and config_version bumped by one."""
+    """Return a copy with totem keys set (None unsets) and config_version bumped by one.
+
+    Keys are checked first (:func:`check_settable`): an unknown key raises UnknownKeyError
+    (a ValueError) and nothing is changed.
+    """
+    for key in changes:
+        check_settable(key)
     new = conf.copy()
     for key, value in changes.items():
-        path = _totem_path(key)
-        if path == "totem.config_version":
-            raise ValueError("config_version is bumped automatically; do not set it")
+        path = check_settable(key)
         if value is None:
             new.unset(path)
         else:
@@ -556,6 +623,18 @@ def _link_numbers(conf: CorosyncConf) -> set[int]:
     return links
 
 
+def _nearest_line(conf: CorosyncConf, key: str) -> int:
+    """Line of ``key``, else of the closest enclosing section that exists (a missing
+    ``totem.config_version`` points at ``totem {``), else line 1: never 0."""
+    parts = key.split(".")
+    while parts:
+        line = conf.line_of(".".join(parts))
+        if line is not None:
+            return line
+        parts.pop()
+    return 1
+
+
 def validate(conf: CorosyncConf, previous: CorosyncConf | None = None) -> list[Problem]:
     """Check a parsed config the way corosync 3.1 would, plus operator-level advice.
 
@@ -566,11 +645,19 @@ def validate(conf: CorosyncConf, previous: CorosyncConf | None = None) -> list[P
     out: list[Problem] = []
 
     def add(sev: Severity, key: str, msg: str, line: int | None = None) -> None:
-        out.append(Problem(sev, key, msg, line if line is not None else conf.line_of(key)))
+        out.append(Problem(sev, key, msg, line if line is not None else _nearest_line(conf, key)))
 
     # Value syntax, as coroparse.c checks it while reading.
     seen: dict[str, int] = {}
     for path, it in _walk(conf.root):
+        if path.count(".") == 1 and path.startswith(("totem.", "quorum.")) \
+                and path not in _KNOWN_IN_FILES:
+            try:
+                check_settable(path)
+            except UnknownKeyError as exc:
+                near = f"; did you mean {exc.suggestion}?" if exc.suggestion else ""
+                add("warning", path, f"{path} is not a corosync key: corosync ignores it "
+                    f"silently, so it has no effect{near}", it.line + 1)
         if path in _UINT_KEYS or path == "totem.config_version":
             wide = path == "totem.config_version"
             limit = _UINT_LIMITS.get(path, 2**64 - 1 if wide else 2**32 - 1)
