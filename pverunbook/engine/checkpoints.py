@@ -27,6 +27,7 @@ import json
 import os
 import posixpath
 import re
+import secrets
 import shlex
 import sqlite3
 import time
@@ -37,7 +38,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
+from pverunbook.engine import archive
 from pverunbook.engine import events as ev
+from pverunbook.engine.archive import mkdir_private as _mkdir_private
 from pverunbook.engine.engine import CheckpointOutcome
 from pverunbook.engine.journal import Redactor
 from pverunbook.inventory import Cluster, Node
@@ -218,12 +221,21 @@ def _is_secret_path(path: str) -> bool:
 
 
 class _Deadline:
+    """A part's time budget. Data that keeps arriving (a streamed archive) pushes it out:
+    a large tree is slow, not hung; only ``seconds`` without progress fail the part."""
+
     def __init__(self, seconds: float) -> None:
         self.seconds = seconds
         self.end = time.monotonic() + seconds
+        self.timeout: asyncio.Timeout | None = None  # the part's asyncio.timeout, if any
 
     def left(self) -> float:
         return max(0.05, self.end - time.monotonic())
+
+    def progress(self) -> None:
+        self.end = time.monotonic() + self.seconds
+        if self.timeout is not None:
+            self.timeout.reschedule(asyncio.get_running_loop().time() + self.seconds)
 
 
 async def _run(transport: Transport, node: Node, command: str,
@@ -289,19 +301,6 @@ async def _remote_sha(transport: Transport, node: Node, paths: list[str],
 
 
 # -- local disk (always called through asyncio.to_thread) ------------------------------------
-def _mkdir_private(path: Path) -> None:
-    """Create ``path`` and any missing parents 0700 (``mkdir(parents=True)`` would not)."""
-    missing: list[Path] = []
-    p = path
-    while not p.exists():
-        missing.append(p)
-        p = p.parent
-    for d in reversed(missing):
-        with contextlib.suppress(FileExistsError):
-            d.mkdir(mode=0o700)
-        os.chmod(d, 0o700)
-
-
 def _write_private(path: Path, data: bytes) -> None:
     """Write with 0600 from the first byte: a private key never sits world-readable."""
     _mkdir_private(path.parent)
@@ -312,6 +311,14 @@ def _write_private(path: Path, data: bytes) -> None:
         while view:
             n = os.write(fd, view)
             view = view[n:]
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _fsync_path(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
         os.fsync(fd)
     finally:
         os.close(fd)
@@ -440,7 +447,7 @@ class CheckpointStore:
             label = self.redactor.text(what)
             try:
                 # Items land in ``items`` as they verify, so a timeout keeps what was captured.
-                async with asyncio.timeout(self.part_timeout):
+                async with asyncio.timeout(self.part_timeout) as dl.timeout:
                     await job(dl, items)
             except TimeoutError:
                 items.append(self._fail(node, kind, label, PartFailed("", missing=True),
@@ -491,6 +498,7 @@ class CheckpointStore:
             result, out, err = await _run(transport, node, cmd, dl.left())
             _check(result, err, f"reading symlinks under {path}")
             targets = dict(zip((m.path for m in links), out.splitlines(), strict=False))
+        stored = await self._stream_tree(node, transport, base, path, contents, dl)
         for m in metas:
             rel = f"{_safe_node(node.name)}/files/{_safe_rel(m.path)}"
             if m.is_dir:
@@ -501,22 +509,26 @@ class CheckpointStore:
                 items.append(self._item(node, "symlink", m, "", target=targets.get(m.path, "")))
                 continue
             remote = hashes.get(m.path)
-            try:
-                data = await transport.read_file(node, m.path, timeout=dl.left())
-            except TransportError as exc:
-                items.append(self._item(node, "file", m, rel, sha256_remote=remote, ok=False,
-                                        status="failed", problem=exc.message))
-                continue
-            local = _sha(data)
-            try:
-                await asyncio.to_thread(_write_private, base.parent / rel, data)
-            except OSError as exc:
-                items.append(self._item(node, "file", m, rel, sha256_remote=remote,
-                                        sha256_local=local, ok=False, status="failed",
-                                        problem=_local_err(exc, self.root)))
-                continue
+            got = stored.get(m.path)
+            if got is not None:
+                local, size = got.sha256, got.size
+            else:  # not in the archive (or no archive): read it on its own
+                try:
+                    data = await transport.read_file(node, m.path, timeout=dl.left())
+                except TransportError as exc:
+                    items.append(self._item(node, "file", m, rel, sha256_remote=remote,
+                                            ok=False, status="failed", problem=exc.message))
+                    continue
+                local, size = _sha(data), len(data)
+                try:
+                    await asyncio.to_thread(_write_private, base.parent / rel, data)
+                except OSError as exc:
+                    items.append(self._item(node, "file", m, rel, sha256_remote=remote,
+                                            sha256_local=local, ok=False, status="failed",
+                                            problem=_local_err(exc, self.root)))
+                    continue
             item = self._item(node, "file", m, rel, sha256_remote=remote, sha256_local=local,
-                              size=len(data))
+                              size=size)
             if remote is None:
                 item.update(ok=False, status="failed",
                             problem="sha256sum on the node printed no hash for it; retry")
@@ -525,6 +537,31 @@ class CheckpointStore:
                             problem="the copy's sha256 differs from the node's (the file "
                                     "changed while it was read, or the transfer broke); retry")
             items.append(item)
+
+    async def _stream_tree(self, node: Node, transport: Transport, base: Path, path: str,
+                           contents: list[Meta], dl: _Deadline) -> dict[str, archive.Stored]:
+        """Every regular file under ``path`` in one verified tar stream ({} → read one by one).
+
+        tar exits 1 when a file changed while it was read and 2 when one could not be read: the
+        archive still holds the rest; files missing from it are read on their own (and fail
+        with the node's reason), and the per-file hashes say which ones changed.
+        """
+        if not contents:
+            return {}
+        wanted = {m.path: base.parent / f"{_safe_node(node.name)}/files/{_safe_rel(m.path)}"
+                  for m in contents}
+        await asyncio.to_thread(_mkdir_private, base)
+        spool = base / f".incoming-{secrets.token_hex(4)}.tar"
+        try:
+            await archive.fetch(transport, node, archive.tar_command(path), spool,
+                                idle_timeout=self.part_timeout, progress=dl.progress,
+                                ok_exits=(0, 1, 2))
+            return await asyncio.to_thread(archive.extract, spool, wanted)
+        except (archive.StreamUnavailable, archive.StreamFailed):
+            return {}
+        finally:
+            with contextlib.suppress(OSError):
+                spool.unlink()
 
     async def _sqlite(self, node: Node, transport: Transport, base: Path, db: str, tmp: str,
                       dl: _Deadline, items: list[dict[str, Any]]) -> None:
@@ -536,24 +573,46 @@ class CheckpointStore:
         # umask: the copy holds /etc/pve/priv keys; it must not be world-readable in /tmp.
         cmd = (f"umask 077 && sqlite3 {shlex.quote(db)} "
                f"{shlex.quote(f'.backup {chr(39)}{tmp}{chr(39)}')}")
+        rel = f"{_safe_node(node.name)}/sqlite/{_safe_rel(db)}"
+        dest = base.parent / rel
+        streamed: archive.Stored | None = None
+        remote: str | None = None
+        data = b""
         try:
             result, _, err = await _run(transport, node, cmd, dl.left())
             _check(result, err, "sqlite3 .backup (the online backup API)")
-            remote = (await _remote_sha(transport, node, [tmp], dl)).get(tmp)
-            data = await transport.read_file(node, tmp, timeout=dl.left())
+            try:
+                # Streamed to disk as it arrives, hashed on the node and here: memory stays
+                # flat whatever the size of the database.
+                await asyncio.to_thread(_mkdir_private, dest.parent)
+                streamed = await archive.fetch(transport, node, f"cat -- {shlex.quote(tmp)}",
+                                               dest, idle_timeout=self.part_timeout,
+                                               progress=dl.progress)
+                await asyncio.to_thread(_fsync_path, dest)
+                remote = local = streamed.sha256
+            except archive.StreamFailed as exc:
+                if exc.timed_out:
+                    raise PartFailed(f"streaming the backup: {exc}", missing=True) from exc
+                streamed = None  # a broken stream: read it the slow way, verified on its own
+            except archive.StreamUnavailable:
+                streamed = None
+            if streamed is None:
+                remote = (await _remote_sha(transport, node, [tmp], dl)).get(tmp)
+                data = await transport.read_file(node, tmp, timeout=dl.left())
+                local = _sha(data)
         finally:
             with contextlib.suppress(TransportError, OSError):
                 await _run(transport, node, f"rm -f -- {shlex.quote(tmp)}", 10.0)
-        rel = f"{_safe_node(node.name)}/sqlite/{_safe_rel(db)}"
-        local = _sha(data)
-        item = self._item(node, "sqlite", meta, rel, size=len(data), sha256_remote=remote,
+        item = self._item(node, "sqlite", meta, rel,
+                          size=streamed.size if streamed else len(data), sha256_remote=remote,
                           sha256_local=local, method="sqlite3 .backup")
         items.append(item)
-        try:
-            await asyncio.to_thread(_write_private, base.parent / rel, data)
-        except OSError as exc:
-            item.update(ok=False, status="failed", problem=_local_err(exc, self.root))
-            return
+        if streamed is None:
+            try:
+                await asyncio.to_thread(_write_private, dest, data)
+            except OSError as exc:
+                item.update(ok=False, status="failed", problem=_local_err(exc, self.root))
+                return
         if remote != local:
             item.update(ok=False, status="failed",
                         problem="the fetched backup's sha256 differs from the node's copy; retry")

@@ -17,6 +17,9 @@ from pverunbook.inventory import Node
 OutputCallback = Callable[[str, str], None]
 """Called with (stream, text) where stream is "stdout" or "stderr"."""
 
+ByteSink = Callable[[bytes], None]
+"""Called with raw stdout bytes as they arrive (an archive streamed off a node)."""
+
 
 @dataclass(frozen=True)
 class CommandResult:
@@ -61,6 +64,16 @@ class Transport(ABC):
     async def run(self, node: Node, command: str, *, timeout: float,
                   on_output: OutputCallback) -> CommandResult:
         """Run ``command`` with ``sh`` semantics; on timeout or cancellation kill it on the node."""
+
+    async def stream(self, node: Node, command: str, *, idle_timeout: float,
+                     sink: ByteSink) -> tuple[CommandResult, str]:
+        """Run ``command``, handing its stdout to ``sink`` as raw bytes; returns (result, stderr).
+
+        For archives (checkpoints): nothing is held in memory, and the timeout counts from the
+        last byte received, so a large tree that keeps flowing is not mistaken for a hang.
+        Transports that cannot do this raise TransportError; callers fall back to read_file.
+        """
+        raise TransportError(node.name, f"this transport ({self.mode}) cannot stream")
 
     async def read_file(self, node: Node, path: str, *, timeout: float) -> bytes:
         raise TransportError(node.name, f"this transport ({self.mode}) cannot read files")

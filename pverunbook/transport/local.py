@@ -11,7 +11,13 @@ from pathlib import Path
 from typing import Any
 
 from pverunbook.inventory import Node
-from pverunbook.transport.base import CommandResult, OutputCallback, Transport, TransportError
+from pverunbook.transport.base import (
+    ByteSink,
+    CommandResult,
+    OutputCallback,
+    Transport,
+    TransportError,
+)
 
 
 async def _pump(stream: asyncio.StreamReader | None, name: str, on_output: OutputCallback) -> None:
@@ -49,6 +55,36 @@ class LocalTransport(Transport):
             await self._kill(proc, pumps)
             raise
         return CommandResult(status, time.monotonic() - start)
+
+    async def stream(self, node: Node, command: str, *, idle_timeout: float,
+                     sink: ByteSink) -> tuple[CommandResult, str]:
+        start = time.monotonic()
+        proc = await asyncio.create_subprocess_exec(
+            "/bin/sh", "-c", command, stdin=asyncio.subprocess.DEVNULL,
+            stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+            start_new_session=True)
+        err: list[str] = []
+        loop = asyncio.get_running_loop()
+        async with contextlib.AsyncExitStack() as stack:
+            deadline = await stack.enter_async_context(asyncio.timeout(idle_timeout))
+
+            async def raw() -> None:
+                assert proc.stdout is not None
+                while chunk := await proc.stdout.read(1 << 20):
+                    deadline.reschedule(loop.time() + idle_timeout)
+                    sink(chunk)
+
+            pumps = asyncio.gather(raw(), _pump(proc.stderr, "stderr",
+                                                lambda _n, text: err.append(text)))
+            try:
+                await pumps
+                status = await proc.wait()
+            except BaseException:
+                await self._kill(proc, pumps)
+                if not deadline.expired():
+                    raise
+                return CommandResult(None, time.monotonic() - start, timed_out=True), "".join(err)
+        return CommandResult(status, time.monotonic() - start), "".join(err)
 
     @staticmethod
     async def _kill(proc: asyncio.subprocess.Process, pumps: asyncio.Future[Any]) -> None:

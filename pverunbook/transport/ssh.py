@@ -37,6 +37,7 @@ import asyncssh
 
 from pverunbook.inventory import Node
 from pverunbook.transport.base import (
+    ByteSink,
     CommandResult,
     ConnectionLost,
     OutputCallback,
@@ -225,8 +226,11 @@ class _Client(asyncssh.SSHClient):
 class _Session(asyncssh.SSHClientSession[bytes]):
     """Streams output as it arrives and records how the channel ended."""
 
-    def __init__(self, on_output: OutputCallback) -> None:
+    def __init__(self, on_output: OutputCallback, raw: ByteSink | None = None,
+                 progress: Callable[[], None] | None = None) -> None:
         self._on_output = on_output
+        self._raw = raw  # stdout bytes as they arrive (archives), not decoded
+        self._progress = progress
         self._decoders = {name: codecs.getincrementaldecoder("utf-8")(errors="replace")
                           for name in ("stdout", "stderr")}
         self.exit_status: int | None = None
@@ -245,6 +249,15 @@ class _Session(asyncssh.SSHClientSession[bytes]):
 
     def data_received(self, data: bytes, datatype: asyncssh.DataType) -> None:
         name = "stderr" if datatype == asyncssh.EXTENDED_DATA_STDERR else "stdout"
+        if self._progress is not None:
+            self._progress()
+        if name == "stdout" and self._raw is not None:
+            if self.callback_error is None:
+                try:
+                    self._raw(data)
+                except Exception as exc:  # e.g. the local disk is full: stop, say why
+                    self.callback_error = exc
+            return
         self._emit(name, self._decoders[name].decode(data))
 
     def exit_status_received(self, status: int) -> None:
@@ -498,14 +511,32 @@ class SSHTransport(Transport):
     # -- commands ----------------------------------------------------------------------------
     async def run(self, node: Node, command: str, *, timeout: float,
                   on_output: OutputCallback) -> CommandResult:
+        return await self._exec(node, command, timeout, on_output)
+
+    async def stream(self, node: Node, command: str, *, idle_timeout: float,
+                     sink: ByteSink) -> tuple[CommandResult, str]:
+        err: list[str] = []
+        result = await self._exec(node, command, idle_timeout,
+                                  lambda _name, text: err.append(text), raw=sink, idle=True)
+        return result, "".join(err)
+
+    async def _exec(self, node: Node, command: str, timeout: float, on_output: OutputCallback,
+                    *, raw: ByteSink | None = None, idle: bool = False) -> CommandResult:
+        """Run ``command`` wrapped; with ``idle``, ``timeout`` counts from the last output."""
         c = await self._connection(node)
         start = time.monotonic()
         session: _Session | None = None
         chan: asyncssh.SSHClientChannel[bytes] | None = None
+        loop = asyncio.get_running_loop()
+        deadline: asyncio.Timeout | None = None
+
+        def progress() -> None:
+            if deadline is not None:
+                deadline.reschedule(loop.time() + timeout)
 
         def factory() -> _Session:
             nonlocal session
-            session = _Session(on_output)
+            session = _Session(on_output, raw, progress if idle else None)
             return session
 
         # Shielded: if we are cancelled while the channel opens, the command may already run on
@@ -513,7 +544,7 @@ class SSHTransport(Transport):
         opener = asyncio.ensure_future(c.conn.create_session(factory, wrap_command(command),
                                                              encoding=None))
         try:
-            async with asyncio.timeout(timeout):
+            async with asyncio.timeout(timeout) as deadline:
                 try:
                     chan, _ = await asyncio.shield(opener)
                 except (asyncssh.ChannelOpenError, asyncssh.DisconnectError, OSError) as exc:

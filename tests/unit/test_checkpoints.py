@@ -12,6 +12,7 @@ import contextlib
 import hashlib
 import json
 import os
+import shlex
 import shutil
 import sqlite3
 import subprocess
@@ -40,7 +41,7 @@ from pverunbook.engine.engine import Engine
 from pverunbook.engine.journal import Journal, read_journal
 from pverunbook.inventory import Node, local_cluster
 from pverunbook.runbook.loader import load_text
-from pverunbook.transport.base import TransportError
+from pverunbook.transport.base import CommandResult, TransportError
 from pverunbook.transport.local import LocalTransport
 
 CLUSTER = local_cluster()
@@ -185,6 +186,12 @@ class DeniedTransport(LocalTransport):
 
     def __init__(self, denied: Path) -> None:
         self.denied = str(denied)
+
+    async def stream(self, node: Node, command: str, **kw: Any) -> tuple[CommandResult, str]:
+        # tar skips what it cannot read (and exits 2); the rest of the archive is good.
+        skip = shlex.quote("--exclude=" + self.denied.lstrip("/"))
+        return await super().stream(node, command.replace("tar -cf - ", f"tar -cf - {skip} "),
+                                    **kw)
 
     async def read_file(self, node: Node, path: str, *, timeout: float) -> bytes:
         if path.startswith(self.denied + "/"):

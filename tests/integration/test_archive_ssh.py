@@ -1,0 +1,59 @@
+"""Checkpoint streaming over a real OpenSSH sshd: raw bytes, node-side hash, idle timeout."""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+import pytest
+
+from pverunbook.engine import archive
+from pverunbook.engine.checkpoints import CheckpointStore, Parts
+from pverunbook.inventory import Node
+from pverunbook.transport.ssh import SSHTransport
+from tests.integration.sshd_fixture import Sshd, sshd
+from tests.integration.test_ssh_openssh import make, node
+
+__all__ = ["sshd"]
+
+
+class SftpRefused(SSHTransport):
+    async def read_file(self, node: Node, path: str, *, timeout: float) -> bytes:
+        raise AssertionError(f"read {path} over SFTP one by one")
+
+
+async def test_binary_stream_over_ssh_is_byte_exact_and_verified(sshd: Sshd,
+                                                                 tmp_path: Path) -> None:
+    src = sshd.scratch / f"blob-{tmp_path.name}"
+    src.write_bytes(bytes(range(256)) * 4096)  # every byte value, 1 MiB: no text decoding
+    src.chmod(0o644)
+    t = make(sshd, tmp_path)
+    try:
+        got = await archive.fetch(t, node(sshd), f"cat -- {src}", tmp_path / "spool",
+                                  idle_timeout=10)
+        assert got.sha256 == hashlib.sha256(src.read_bytes()).hexdigest()
+        with pytest.raises(archive.StreamFailed) as exc:
+            await archive.fetch(t, node(sshd), "sleep 4", tmp_path / "s2", idle_timeout=0.5)
+        assert exc.value.timed_out
+    finally:
+        await t.close()
+
+
+async def test_checkpoint_of_a_tree_over_ssh_uses_one_stream(sshd: Sshd, tmp_path: Path) -> None:
+    tree = sshd.scratch / f"pve-{tmp_path.name}"
+    for i in range(40):
+        d = tree / f"nodes/n{i % 4}/qemu-server"
+        d.mkdir(parents=True, exist_ok=True)
+        (d / f"{100 + i}.conf").write_text(f"memory: {1024 + i}\n")
+    for p in [tree, *tree.rglob("*")]:
+        p.chmod(0o755 if p.is_dir() else 0o644)
+    t = make(sshd, tmp_path)
+    t.__class__ = SftpRefused
+    try:
+        outcome = await CheckpointStore(root=tmp_path / "cps").capture(
+            "r", "s", [(node(sshd), t, Parts(files=[str(tree)]))])
+    finally:
+        await t.close()
+    assert outcome.ok, outcome.problems
+    files = [i for i in outcome.items if i["kind"] == "file"]
+    assert len(files) == 40 and all(i["sha256_local"] == i["sha256_remote"] for i in files)
