@@ -101,13 +101,14 @@ TEMPLATES: list[tuple[str, str]] = [
     ("failed_to_receive", "FAILED TO RECEIVE|"),
     ("ring_faulty", "Marking ringid {link} interface {addr} FAULTY|"),
     ("ring_recovered", "Automatically recovered ring {link}|"),
+    ("not_scheduled", "Corosync main process was not scheduled| for {ms} ms"),
     ("shutdown", "Corosync Cluster Engine exiting|"),
     ("startup", "Corosync Cluster Engine {rest} starting up|"),
     ("startup", "Corosync Cluster Engine ({rest}): started|"),
 ]
 
 _FIELD = {"host": r"\d{1,10}", "link": r"\d{1,3}", "count": r"\d{1,9}", "addr": r"\S+",
-          "rest": r".*"}
+          "rest": r".*", "ms": r"\d{1,9}(?:\.\d{1,6})?"}
 _PART = re.compile(r"\{(\w+)\}|\||[^{|]+")
 
 

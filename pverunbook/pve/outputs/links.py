@@ -1,17 +1,19 @@
 """knet links: ``corosync-cfgtool -s`` (every layout since corosync 2), ``-b``, ``-n`` and cmapctl.
 
 ``corosync-cfgtool -s`` changed its layout with almost every corosync 3 release (domain.md
-section 6, corosync tools/corosync-cfgtool.c):
+section 6, corosync tools/corosync-cfgtool.c and the pull requests that changed it):
 
 - corosync 2 (PVE ≤ 5): ``RING ID 0`` / ``id = IP`` / ``status = ring 0 active with no faults``.
-- corosync 3.0.0–3.0.2 (PVE 6.0, RHEL/CentOS 8.0–8.2):
-  ``nodeid  2:\\tlink enabled:1\\tlink connected:1`` (the local node is listed like a peer).
-- corosync 3.0.3–3.1.0 (PVE 6.1–6.3): ``nodeid  2:\\tconnected`` / ``localhost``.
-- corosync 3.1.2–3.1.4: ``Local node ID 1, transport knet`` and ``nodeid:   2:``.
-- corosync 3.1.5+ (PVE 7.1 and later): ``LINK ID 0 udp`` and ``nodeid:          2:``.
+- corosync 3.0.0: ``node 0:\tlink enabled:1\tlink connected:1`` — a node *index*, not a nodeid
+  (kronosnet issue 194); corosync PR 431 (Feb 2019) printed nodeids instead:
+  ``nodeid  2:\tlink enabled:1\tlink connected:1`` (PVE 6.0/6.1, RHEL 8.0-8.2). The local
+  node is listed like a peer, and on a second link it may show ``link enabled:0``.
+- corosync PR 540 (Mar 2020, 3.0.4; PVE 6.2-6.3): ``nodeid  2:\tconnected`` / ``localhost``.
+- corosync 3.1.x: ``Local node ID 1, transport knet`` and ``nodeid:   2:``; from 3.1.5 (PVE 7.1
+  and later) ``LINK ID 0 udp`` and ``nodeid:          2:``.
 
-The man page of 3.0: "If any interfaces are faulty, 1 is returned by the binary", so exit 1
-with link lines is an answer, not a failure.
+Since corosync PR 546 (3.0.4) ``-s`` exits 1 when a peer is not connected, so exit 1 with link
+lines is an answer, not a failure.
 """
 
 from __future__ import annotations
@@ -50,10 +52,14 @@ class LinkStatus:
 
 @dataclass
 class CfgtoolStatus:
+    """What ``corosync-cfgtool -s`` printed. With ``generation == "3.0.0 (node index)"`` the
+    ``nodeid`` of each :class:`LinkPeer` is the node's index in the nodelist, not its id."""
+
     local_nodeid: int | None = None
     transport: str | None = None
     links: list[LinkStatus] = field(default_factory=list)
-    #: "corosync2", "3.0.0-3.0.2", "3.0-3.1.0", "3.1.2-3.1.4", "3.1.5+", "brief" or "unknown"
+    #: "corosync2", "3.0.0 (node index)", "3.0.1-3.0.3", "3.0.4-3.1.0", "3.1.2-3.1.4", "3.1.5+",
+    #: "brief" or "unknown"
     generation: str = "unknown"
     error: str | None = None  # "Could not initialize corosync configuration API error 2"
 
@@ -63,12 +69,17 @@ _OLD_FLAGS = re.compile(r"link enabled:\s*(\d)\s+link connected:\s*(\d)")
 
 
 def _normalise(status: str) -> str:
+    """``link enabled:E link connected:C`` (corosync 3.0.0-3.0.3) in today's words.
+
+    connected:1 is connected whatever ``enabled`` says: 3.0.x reports the local node on a
+    second link as ``enabled:0 connected:1`` (corosync PR 431).
+    """
     m = _OLD_FLAGS.search(status)
     if not m:
         return status
-    if m.group(1) == "0":
-        return "disabled"
-    return "connected" if m.group(2) == "1" else "disconnected"
+    if m.group(2) == "1":
+        return "connected"
+    return "disabled" if m.group(1) == "0" else "disconnected"
 
 
 def parse_cfgtool_status(text: str) -> CfgtoolStatus:
@@ -113,14 +124,16 @@ def parse_cfgtool_status(text: str) -> CfgtoolStatus:
         if m:
             cur.peers.append(LinkPeer(int(m.group(1)), _normalise(m.group(2)), m.group(2)))
             if out.generation == "unknown":
-                if _OLD_FLAGS.search(m.group(2)):
-                    out.generation = "3.0.0-3.0.2"
+                if re.match(r"\s*node\s", raw):
+                    out.generation = "3.0.0 (node index)"
+                elif _OLD_FLAGS.search(m.group(2)):
+                    out.generation = "3.0.1-3.0.3"
                 elif re.match(r"\s*nodeid:\s{5,}", raw):
                     out.generation = "3.1.5+"
                 elif re.match(r"\s*nodeid:", raw):
                     out.generation = "3.1.2-3.1.4"
                 else:
-                    out.generation = "3.0-3.1.0"
+                    out.generation = "3.0.4-3.1.0"
     if out.generation == "unknown" and any(lk.brief for lk in out.links):
         out.generation = "brief"
     return out

@@ -37,12 +37,17 @@ class MtrReport:
     error: str | None = None  # why the text could not be read (e.g. broken JSON)
 
 
-_NUM = r"\d{1,9}(?:\.\d{1,6})?"
+#: A number as mtr prints it: fixed-width columns cut "1105.3" to "1105." (mtr issues #196, #234).
+_NUM = r"\d{1,9}(?:\.\d{0,6})?"
+#: "  2.|-- host  2.0%  50 ..." (report) or " 2. host ..." (screen); a 100% row drops the "%"
+#: ("???  100.0  10"), and ``mtr -z`` puts the AS number before the host ("AS15169  8.8.8.8").
 _MTR_ROW = re.compile(
-    rf"^\s*(\d{{1,3}})\.\s*(\|--\s+)?(\S.*?)\s+({_NUM})%\s+(\d{{1,9}})"
-    rf"((?:\s+{_NUM}){{0,12}})\s*$"
+    rf"^\s*(\d{{1,3}})\.\s*(\|--\s+)?(?:AS(?:\d{{1,10}}|\?\?\?)\s+)?(\S.*?)\s+({_NUM})%?"
+    rf"\s+(\d{{1,9}})((?:\s+{_NUM}){{0,12}})\s*$"
 )
 _ONLY_NUMBERS = re.compile(rf"^\s*(?:{_NUM}\s*)+$")
+#: A web page that dropped the line breaks runs the rows together: "... 0.0 2.|-- host ...".
+_ROW_START = re.compile(r"\s(?=\d{1,3}\.\|--\s)")
 
 
 def _f(value: object) -> float | None:
@@ -99,7 +104,8 @@ def parse_mtr(text: str) -> MtrReport:
     if stripped.startswith("{"):
         return _parse_mtr_json(stripped)
     rep = MtrReport()
-    lines = stripped.splitlines()
+    lines = [part for line in stripped.splitlines() for part in _ROW_START.split(line)]
+    lines = [part for line in lines for part in re.split(r"\s(?=HOST:\s)", line)]
     joined: list[str] = []
     for line in lines:
         if joined and _ONLY_NUMBERS.match(line) and _MTR_ROW.match(joined[-1] + " " + line):

@@ -26,11 +26,14 @@ def clean(text: str) -> str:
     - ANSI colour and cursor escapes (``journalctl`` and ``systemctl`` colour their output).
     - Mail quote marks (``> `` and nested ``> > ``) are removed when most non-empty lines carry
       them, as in a quoted reply on a mailing list.
+    - Markdown escapes a forum editor adds (``corosync\\[812\\]``) are undone.
 
     Never raises; returns a new string.
     """
     text = text.replace("\r\n", "\n").replace("\r", "\n")
     text = _ZERO_WIDTH.sub("", _SPACES.sub(" ", _ANSI.sub("", text)))
+    if "\\[" in text and "\\]" in text:  # Markdown escapes from a forum editor: corosync\[812\]
+        text = re.sub(r"\\([\[\]_*])", r"\1", text)
     lines = text.split("\n")
     filled = [ln for ln in lines if ln.strip()]
     quoted = [ln for ln in filled if _QUOTE.match(ln)]

@@ -184,6 +184,16 @@ def verdict_journal(text: str, window_s: float | None = None,
                 evidence=first_line("failed_to_receive"),
             )
         )
+    if counts["not_scheduled"]:
+        out.append(Finding(
+            "warning",
+            f"corosync was not scheduled in time {counts['not_scheduled']} time(s){within}",
+            "'Corosync main process was not scheduled for N ms' means the corosync process "
+            "itself did not get the CPU (host overload, a paused VM, swapping, a stalled disk "
+            "for its logs): the token is lost without any network fault. Look at load, memory "
+            "pressure and I/O on this node before blaming the network.",
+            evidence=first_line("not_scheduled"),
+        ))
     out += _reading_notes(s)
     if not any(f.severity in ("warning", "critical") for f in out):
         if not s.corosync_lines and not s.no_entries:

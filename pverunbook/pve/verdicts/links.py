@@ -38,13 +38,20 @@ def verdict_links(cfgtool_text: str, names: PeerNames | None = None) -> list[Fin
         return [not_understood("the link status", "a 'LINK ID' or 'RING ID' block", cfgtool_text)]
     out: list[Finding] = []
     per_peer: dict[int, list[tuple[int, bool]]] = {}
+    by_index = st.generation.startswith("3.0.0")  # "node 0:" is a nodelist index, not an id
+
+    def label(nodeid: int) -> str:
+        return f"node index {nodeid} (corosync 3.0.0 lists no ids)" if by_index \
+            else names.node(nodeid)
+
     for link in st.links:
         if link.legacy_status is not None:
             out += _legacy(link)
         for peer in link.peers:
-            if peer.status.startswith("localhost") or peer.nodeid == st.local_nodeid:
+            if peer.status.startswith("localhost") or (
+                    not by_index and peer.nodeid == st.local_nodeid):
                 continue
-            who = names.node(peer.nodeid)
+            who = label(peer.nodeid)
             per_peer.setdefault(peer.nodeid, []).append((link.link, peer.ok))
             if not peer.ok:
                 out.append(
@@ -75,7 +82,7 @@ def verdict_links(cfgtool_text: str, names: PeerNames | None = None) -> list[Fin
             out.append(
                 Finding(
                     "critical",
-                    f"no working link to {names.node(nodeid)}",
+                    f"no working link to {label(nodeid)}",
                     "Every configured link to this node is down, so corosync cannot include "
                     "it in the membership. With one link only, a single flaky network path "
                     "partitions the cluster: add a second link (ring1_addr + "
@@ -84,6 +91,16 @@ def verdict_links(cfgtool_text: str, names: PeerNames | None = None) -> list[Fin
                     peer=names.name_of_id(nodeid),
                 )
             )
+    if not per_peer and not any(lk.legacy_status or lk.brief for lk in st.links):
+        out.append(Finding(
+            "warning",
+            "no peer listed on any link: this node sees no other node",
+            "corosync-cfgtool lists only this node. Either the cluster has one node, or "
+            "corosync has not loaded the other nodes from corosync.conf (a nodelist with one "
+            "node, a config that was not reloaded, or a corosync bug such as corosync issue "
+            "643). Compare `corosync-cmapctl -b nodelist` with /etc/corosync/corosync.conf.",
+            evidence=f"LINK ID {st.links[0].link}: only the local node",
+        ))
     if len(st.links) == 1 and (per_peer or st.links[0].legacy_status) and not out:
         out.append(
             Finding(

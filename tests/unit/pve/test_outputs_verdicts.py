@@ -207,7 +207,7 @@ def test_links_partitioned_names_the_node() -> None:
 
 def test_cfgtool_older_generations() -> None:
     st = outputs.parse_cfgtool_status(CFG_30)
-    assert st.generation == "3.0-3.1.0" and st.transport is None
+    assert st.generation == "3.0.4-3.1.0" and st.transport is None
     assert [(p.nodeid, p.ok) for p in st.links[0].peers] == [(1, True), (2, True), (3, False)]
     assert worst(verdict_links(CFG_30)) == "critical"
     st = outputs.parse_cfgtool_status(CFG_312)
