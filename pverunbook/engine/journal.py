@@ -14,7 +14,6 @@ import glob
 import json
 import os
 import queue
-import re
 import threading
 import time
 import uuid
@@ -24,45 +23,9 @@ from pathlib import Path
 from typing import Any
 
 from pverunbook.engine.events import EVENT_TYPES, Event, event_from_dict
+from pverunbook.engine.redaction import Redactor  # also imported from here by older modules
 
-_SECRET_PATTERNS = [
-    re.compile(r"-----BEGIN [A-Z ]*PRIVATE KEY-----.*?-----END [A-Z ]*PRIVATE KEY-----", re.S),
-    re.compile(r"-----BEGIN [A-Z ]*PRIVATE KEY-----.*", re.S),
-    # Not "token:" — that is corosync's timeout key, and an operator needs to see its value.
-    re.compile(r"(?i)\b(password|passwd|secret|api[_-]?key|api[_-]?token|token(?==))"
-               r"(\s*[=:]\s*)(\S+)"),
-    re.compile(r"PVEAPIToken=\S+"),
-]
-
-
-class Redactor:
-    """Replaces secret parameter values and well-known secret shapes with ``[REDACTED]``."""
-
-    def __init__(self, secrets: list[str] | None = None) -> None:
-        self.secrets = sorted({s for s in (secrets or []) if len(s) >= 3}, key=len, reverse=True)
-
-    def add(self, value: str) -> None:
-        if len(value) >= 3 and value not in self.secrets:
-            self.secrets.append(value)
-            self.secrets.sort(key=len, reverse=True)
-
-    def text(self, value: str) -> str:
-        for s in self.secrets:
-            value = value.replace(s, "[REDACTED]")
-        value = _SECRET_PATTERNS[0].sub("[REDACTED PRIVATE KEY]", value)
-        value = _SECRET_PATTERNS[1].sub("[REDACTED PRIVATE KEY]", value)
-        value = _SECRET_PATTERNS[2].sub(lambda m: f"{m.group(1)}{m.group(2)}[REDACTED]", value)
-        value = _SECRET_PATTERNS[3].sub("PVEAPIToken=[REDACTED]", value)
-        return value
-
-    def obj(self, value: Any) -> Any:
-        if isinstance(value, str):
-            return self.text(value)
-        if isinstance(value, dict):
-            return {k: self.obj(v) for k, v in value.items()}
-        if isinstance(value, list | tuple):
-            return [self.obj(v) for v in value]
-        return value
+__all__ = ["Journal", "JournalError", "Redactor", "iter_journal", "read_journal"]
 
 
 def state_dir() -> Path:
