@@ -206,6 +206,10 @@ def cmd_plan(args: argparse.Namespace) -> int:
         return EXIT_USAGE
     except (InventoryError, FileNotFoundError, ParamValueError, TargetError, ValueError) as exc:
         return err("plan", str(exc))
+    from pverunbook.engine.redaction import Redactor
+    from pverunbook.runbook.params import secret_values
+
+    redactor = Redactor(secret_values(rb, values))
     out = sys.stdout
     out.write(f"PLAN (dry-run, nothing is executed): {rb.title}\n")
     out.write(f"runbook {rb.id} v{rb.version} ({rb.path})\n")
@@ -231,7 +235,7 @@ def cmd_plan(args: argparse.Namespace) -> int:
             out.write(f"   guard: {g.check.value}{' (warn only)' if g.warn else ''}\n")
         for node, cmds in ps.commands.items():
             for c in cmds:
-                out.write(f"   {node}: {c}\n")
+                out.write(f"   {node}: {redactor.text(c)}\n")
         for e in st.expect:
             out.write(f"   expect: {e.describe()}\n")
         if st.verdict:

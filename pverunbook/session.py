@@ -117,7 +117,7 @@ class Session:
             guards = ProxmoxGuards()
         engine = Engine(runbook, self.cluster, self.transport, decider, params=params,
                         run_id=rid, local_transport=self.local, checkpointer=checkpointer,
-                        guards=guards, resume=resume, operator=operator)
+                        guards=guards, resume=resume, operator=operator, redactor=redactor)
         engine.subscribe(journal)
         engine.flushers.append(journal.flush)
         engine.journal_path = path

@@ -28,6 +28,8 @@ from pverunbook.engine.decisions import (
     FailureChoice,
     StepAction,
 )
+from pverunbook.engine.output import OutputBuffer
+from pverunbook.engine.redaction import Redactor
 from pverunbook.engine.targets import (
     LOCAL_NODE,
     TargetError,
@@ -40,15 +42,17 @@ from pverunbook.engine.targets import (
 from pverunbook.inventory import Cluster, Node
 from pverunbook.pve.facts import Fact, FactStore, Observation, extract
 from pverunbook.runbook.model import FailureAction, Runbook, Step, StepKind, Stream
-from pverunbook.runbook.params import ParamValueError, check_node, check_value, parse_value
+from pverunbook.runbook.params import (
+    ParamValueError,
+    check_node,
+    check_value,
+    parse_value,
+    secret_values,
+)
 from pverunbook.transport.base import CommandResult, Transport, TransportError
 
 Subscriber = Callable[[ev.Event], None]
 
-#: Per node and step, how much output is kept in memory for expectations and verdicts.
-OUTPUT_KEEP = 4 * 1024 * 1024
-#: Output is coalesced into one event per node at most this often (seconds).
-OUTPUT_FLUSH = 0.05
 MAX_VISITS = 10
 RECONNECT_BACKOFF = (1.0, 2.0, 4.0, 8.0, 16.0)
 
@@ -100,60 +104,25 @@ class NodeOutcome:
                                           for r in self.results)
 
 
-class _OutputBuffer:
-    """Coalesces a node's output into few events without delaying a slow trickle."""
-
-    def __init__(self, engine: Engine, step_id: str, node: str) -> None:
-        self.engine = engine
-        self.step_id = step_id
-        self.node = node
-        self.pending: dict[str, list[str]] = {"stdout": [], "stderr": []}
-        self.size = 0
-        self.kept: dict[str, list[str]] = {"stdout": [], "stderr": []}
-        self.kept_size = {"stdout": 0, "stderr": 0}
-        self.handle: asyncio.TimerHandle | None = None
-
-    def feed(self, stream: str, text: str) -> None:
-        self.pending[stream].append(text)
-        self.size += len(text)
-        kept = self.kept[stream]
-        kept.append(text)
-        self.kept_size[stream] += len(text)
-        while self.kept_size[stream] > OUTPUT_KEEP and len(kept) > 1:
-            self.kept_size[stream] -= len(kept.pop(0))
-        if self.size >= 65536:
-            self.flush()
-        elif self.handle is None:
-            self.handle = asyncio.get_running_loop().call_later(OUTPUT_FLUSH, self.flush)
-
-    def flush(self) -> None:
-        if self.handle is not None:
-            self.handle.cancel()
-            self.handle = None
-        for stream, parts in self.pending.items():
-            if parts:
-                self.engine.emit(ev.OutputChunk(step_id=self.step_id, node=self.node,
-                                                stream=stream, text="".join(parts)))
-                parts.clear()
-        self.size = 0
-
-    def text(self, stream: str) -> str:
-        return "".join(self.kept[stream])
-
-
 class Engine:
     def __init__(self, runbook: Runbook, cluster: Cluster, transport: Transport,
                  decider: Decider, *, params: Mapping[str, Any] | None = None,
                  run_id: str = "", local_transport: Transport | None = None,
                  checkpointer: Checkpointer | None = None,
                  guards: GuardChecker | None = None,
-                 resume: ResumeInfo | None = None, operator: str | None = None) -> None:
+                 resume: ResumeInfo | None = None, operator: str | None = None,
+                 redactor: Redactor | None = None) -> None:
         self.runbook = runbook
         self.cluster = cluster
         self.transport = transport
         self.local_transport = local_transport
         self.decider = decider
         self.params: dict[str, Any] = dict(params or {})
+        #: Every event passes it before any subscriber sees it (UI, journal, report alike);
+        #: shared with the journal and the checkpoint store by the session.
+        self.redactor = redactor if redactor is not None else Redactor()
+        for value in secret_values(runbook, self.params):
+            self.redactor.add(value)
         self.run_id = run_id
         self.checkpointer = checkpointer
         self.guards = guards
@@ -182,8 +151,22 @@ class Engine:
         self.subscribers.append(fn)
 
     def emit(self, event: ev.Event) -> None:
+        event = self._redacted(event)
         for fn in list(self.subscribers):
             fn(event)
+
+    def _redacted(self, event: ev.Event) -> ev.Event:
+        """``event`` with secret values replaced in every text field (the same object if none)."""
+        import dataclasses
+
+        changes: dict[str, Any] = {}
+        for f in dataclasses.fields(event):
+            value = getattr(event, f.name)
+            if isinstance(value, str | tuple | list | dict):
+                red = self.redactor.obj(value)
+                if red != value:
+                    changes[f.name] = red
+        return dataclasses.replace(event, **changes) if changes else event
 
     async def durable(self) -> None:
         for f in self.flushers:
@@ -444,7 +427,8 @@ class Engine:
         request = ConfirmRequest(
             step=step, what=what, prompt=prompt, expected=expected,
             nodes=tuple(n.name for n in nodes), checkpoint_id=checkpoint_id,
-            changes="\n".join(f"{n.name}: {c}" for n in nodes for c in self._planned(step, n)))
+            changes=self.redactor.text("\n".join(f"{n.name}: {c}" for n in nodes
+                                                  for c in self._planned(step, n))))
         self.emit(ev.ConfirmationRequested(step_id=step.id, what=what, prompt=prompt,
                                            expected=expected, nodes=request.nodes,
                                            checkpoint_id=checkpoint_id))
@@ -503,6 +487,9 @@ class Engine:
                     return "aborted", "; ".join(problems)
             last_bad = answer if problems else None
             if not problems:
+                for p in params:
+                    if p.secret and p.name in values:
+                        self.redactor.add(str(values[p.name]))
                 self.params.update(values)
                 self.emit(ev.ParamsSet(step_id=step.id, values={
                     k: ("[REDACTED]" if self.runbook.param(k).secret else v)
@@ -693,7 +680,7 @@ class Engine:
 
     async def _on_node(self, step: Step, node: Node) -> NodeOutcome:
         transport = self.transport_for(node)
-        buf = _OutputBuffer(self, step.id, node.name)
+        buf = OutputBuffer(self.emit, step.id, node.name, self.redactor)
         outcome = NodeOutcome(node.name, "ok")
         if step.kind is StepKind.ACTION:
             return await self._action_on_node(step, node, transport, buf, outcome)
@@ -761,7 +748,7 @@ class Engine:
         return outcome
 
     async def _action_on_node(self, step: Step, node: Node, transport: Transport,
-                              buf: _OutputBuffer, outcome: NodeOutcome) -> NodeOutcome:
+                              buf: OutputBuffer, outcome: NodeOutcome) -> NodeOutcome:
         from pverunbook.engine.actions import ACTIONS, ActionContext, render_args
 
         spec = ACTIONS[step.action or ""]

@@ -19,8 +19,11 @@ import re
 import shlex
 from typing import Any
 
-#: The shortest secret parameter value accepted (see the module docstring).
-MIN_SECRET_LEN = 6
+# The shortest secret value accepted (see above); checked when the parameter is given.
+from pverunbook.runbook.params import MIN_SECRET_LEN
+
+__all__ = ["MIN_SECRET_LEN", "Redactor", "StreamRedactor", "secret_forms"]
+
 MARK = "[REDACTED]"
 KEY_MARK = "[REDACTED PRIVATE KEY]"
 
@@ -75,7 +78,9 @@ class Redactor:
             return self.text(value)
         if isinstance(value, dict):
             return {k: self.obj(v) for k, v in value.items()}
-        if isinstance(value, list | tuple):
+        if isinstance(value, tuple):
+            return tuple(self.obj(v) for v in value)
+        if isinstance(value, list):
             return [self.obj(v) for v in value]
         return value
 

@@ -14,6 +14,10 @@ from collections.abc import Mapping, Sequence
 
 from pverunbook.runbook.model import Param, ParamType, Runbook
 
+#: The shortest secret value accepted; kept equal to engine/redaction.MIN_SECRET_LEN (runbook/
+#: cannot import the engine).
+MIN_SECRET_LEN = 6
+
 Value = int | str | bool
 
 
@@ -84,12 +88,19 @@ def check_value(param: Param, value: Value, nodes: Sequence[str] | None = None) 
     else:
         if not isinstance(value, str):
             raise ParamValueError("must be text")
+        # A secret's value is never echoed back in a message (messages reach the terminal).
+        shown = "the value" if param.secret else f"'{value}'"
+        if param.secret and len(value) < MIN_SECRET_LEN:
+            raise ParamValueError(
+                f"secret parameter '{param.name}' must be at least {MIN_SECRET_LEN} characters "
+                f"long (got {len(value)}): a shorter value cannot be told apart from ordinary "
+                "output, so it could not be kept out of the journal and report; use a longer one")
         if param.type is ParamType.CHOICE and value not in param.choices:
-            raise ParamValueError(f"'{value}' is not one of: {', '.join(param.choices)}")
+            raise ParamValueError(f"{shown} is not one of: {', '.join(param.choices)}")
         if nodes is not None:
             check_node(param, value, nodes)
         if param.regex is not None and not re.fullmatch(param.regex, value):
-            raise ParamValueError(f"'{value}' does not match /{param.regex}/")
+            raise ParamValueError(f"{shown} does not match /{param.regex}/")
 
 
 def resolve(runbook: Runbook, given: Mapping[str, str | Value],

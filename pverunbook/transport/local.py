@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import codecs
 import contextlib
 import os
 import signal
@@ -23,11 +24,19 @@ from pverunbook.transport.base import (
 async def _pump(stream: asyncio.StreamReader | None, name: str, on_output: OutputCallback) -> None:
     if stream is None:
         return
+    # Incremental: a multi-byte character split by the 64 KiB read is decoded whole (a secret
+    # with non-ASCII characters must not turn into something redaction no longer recognises).
+    decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
     while True:
         chunk = await stream.read(65536)
         if not chunk:
+            tail = decoder.decode(b"", final=True)
+            if tail:
+                on_output(name, tail)
             return
-        on_output(name, chunk.decode("utf-8", errors="replace"))
+        text = decoder.decode(chunk)
+        if text:
+            on_output(name, text)
 
 
 class LocalTransport(Transport):
