@@ -42,8 +42,9 @@ class EventPrinter:
         self.mode = ""
 
     def _p(self, text: str = "") -> None:
+        # Not flushed here: __call__ flushes once per event, so a flood of output costs one
+        # write+flush per coalesced chunk, not per line (a terminal still sees every event).
         self.out.write(text + "\n")
-        self.out.flush()
 
     def _flush_partials(self, node: str | None = None) -> None:
         for key in list(self.partial):
@@ -58,6 +59,10 @@ class EventPrinter:
 
     def __call__(self, e: ev.Event) -> None:
         self.events.append(e)
+        self._print(e)
+        self.out.flush()
+
+    def _print(self, e: ev.Event) -> None:
         if isinstance(e, ev.RunStarted):
             self.mode = e.mode
             self.width = max([len(n) for n in e.nodes] + [5])
@@ -76,8 +81,9 @@ class EventPrinter:
             key = (e.node, e.stream)
             text = self.partial.pop(key, "") + e.text
             *lines, rest = text.split("\n")
-            for line in lines:
-                self._line(e.node, e.stream, line)
+            if lines:
+                prefix = f"{e.node:>{self.width}} {'!' if e.stream == 'stderr' else '|'} "
+                self.out.write("".join(f"{prefix}{line}\n" for line in lines))
             if rest:
                 self.partial[key] = rest
         elif isinstance(e, ev.CommandFinished):
