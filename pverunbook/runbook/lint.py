@@ -18,13 +18,22 @@ is resolved by marking the step destructive, which brings the checkpoint and the
 from __future__ import annotations
 
 import re
-import shlex
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from pverunbook.runbook.model import Pos, Runbook, Step, StepKind
+from pverunbook.runbook.shellwords import (
+    _BACKUP_SUFFIX,
+    _operands,
+    _redirect_targets,
+    _simple_commands,
+    _split_unquoted,
+    _under,
+    _units,
+    _words,
+)
 
 
 @dataclass(frozen=True)
@@ -54,6 +63,9 @@ RULES: dict[str, Rule] = {r.code: r for r in (
          "touches /etc/pve without `timeout`: a hung pmxcfs would hang the run",
          severity="warning"),
     Rule("PVR012", "unknown-lint-ok", "lint_ok names a code that does not exist"),
+    Rule("PVR013", "wipe-cluster-state-many",
+         "wipes or dissolves cluster state on more than one node (or on a node a parameter "
+         "chooses without max_targets = 1)"),
 )}
 
 
@@ -68,117 +80,6 @@ class LintIssue:
 
     def __str__(self) -> str:
         return f"{self.pos}: {self.code} {self.message}"
-
-
-# -- shell splitting ---------------------------------------------------------------------------
-
-_WRAPPERS = {"sudo", "nohup", "env", "nice", "ionice", "command", "exec", "builtin", "xargs",
-             "stdbuf", "chroot"}
-_PROTECTED = ("/etc/pve", "/etc/corosync", "/var/lib/pve-cluster")
-_BACKUP_SUFFIX = re.compile(r"(\.bak|\.orig|\.new|\.backup|\.old|\.broken[^/]*|~)$|/backup/")
-
-
-def _words(text: str) -> list[str]:
-    try:
-        return shlex.split(text, posix=True)
-    except ValueError:
-        return text.split()
-
-
-def _split_unquoted(command: str) -> list[str]:
-    """Split at ; && || | & and newlines that are not inside quotes (quote-aware, no parser)."""
-    parts: list[str] = []
-    buf: list[str] = []
-    quote = ""
-    i = 0
-    while i < len(command):
-        ch = command[i]
-        if quote:
-            if ch == "\\" and quote == '"' and i + 1 < len(command):
-                buf.append(command[i:i + 2])
-                i += 2
-                continue
-            if ch == quote:
-                quote = ""
-            buf.append(ch)
-        elif ch in "'\"":
-            quote = ch
-            buf.append(ch)
-        elif ch == "\\" and i + 1 < len(command):
-            buf.append(command[i:i + 2])
-            i += 2
-            continue
-        elif ch in ";|&\n":
-            if ch == ">" or (ch == "&" and buf and buf[-1] in "<>"):
-                buf.append(ch)
-            else:
-                parts.append("".join(buf))
-                buf = []
-                if command[i:i + 2] in ("&&", "||"):
-                    i += 1
-        else:
-            buf.append(ch)
-        i += 1
-    parts.append("".join(buf))
-    return [p.strip() for p in parts if p.strip()]
-
-
-def _simple_commands(command: str) -> Iterator[list[str]]:
-    """The simple commands of a command line, wrappers (timeout, sudo, sh -c) peeled off."""
-    for part in _split_unquoted(command):
-        words = _words(part.lstrip("({!").rstrip(")}").strip())
-        words = _peel(words)
-        if not words:
-            continue
-        if words[0] in ("sh", "bash", "dash") and "-c" in words:
-            i = words.index("-c")
-            if i + 1 < len(words):
-                yield from _simple_commands(words[i + 1])
-                continue
-        yield words
-
-
-def _peel(words: list[str]) -> list[str]:
-    while words:
-        head = words[0].rsplit("/", 1)[-1]
-        if re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*=.*", words[0]):
-            words = words[1:]
-        elif head == "timeout":
-            rest = words[1:]
-            while rest and rest[0].startswith("-"):
-                opt = rest.pop(0)
-                if opt in ("-k", "-s", "--kill-after", "--signal") and rest:
-                    rest.pop(0)
-            words = rest[1:] if rest else []
-        elif head in _WRAPPERS:
-            rest = words[1:]
-            while rest and (rest[0].startswith("-") or "=" in rest[0]):
-                opt = rest.pop(0)
-                if opt in ("-n", "-u", "-g", "-c") and rest and head in ("nice", "sudo", "ionice"):
-                    rest.pop(0)
-            words = rest
-        else:
-            break
-    if words:
-        words = [words[0].rsplit("/", 1)[-1], *words[1:]]
-    return words
-
-
-def _under(path: str, roots: tuple[str, ...] = _PROTECTED) -> bool:
-    p = path.strip("'\"")
-    return any(p == r or p.startswith(r + "/") for r in roots)
-
-
-def _operands(words: list[str]) -> list[str]:
-    return [w for w in words[1:] if not w.startswith("-")]
-
-
-def _redirect_targets(command: str) -> list[str]:
-    return [m.group(1) for m in re.finditer(r"(?<![0-9&<>])>>?\s*([^\s;&|<>]+)", command)]
-
-
-def _units(words: list[str]) -> list[str]:
-    return [w[:-8] if w.endswith(".service") else w for w in _operands(words)[1:]]
 
 
 # -- the rules ---------------------------------------------------------------------------------
@@ -305,6 +206,70 @@ def _simple_findings(words: list[str], state: dict[str, bool]) -> Iterator[tuple
         yield "PVR009", text, "writes to the pmxcfs database"
 
 
+#: Cluster state whose removal on a node separates it from the cluster (pvecm.adoc "Separate a
+#: Node Without Reinstalling") or loses /etc/pve (config.db): once per node, never everywhere.
+_CLUSTER_STATE = re.compile(
+    r"^(/etc/corosync(/.*)?|/etc/pve/corosync\.conf|/var/lib/corosync(/.*)?|"
+    r"/var/lib/pve-cluster(/.*)?|.*(^|/)config\.db.*)$")
+
+
+def _cluster_state(path: str) -> bool:
+    p = path.strip("'\"")
+    return bool(_CLUSTER_STATE.match(p)) and not _BACKUP_SUFFIX.search(p.rstrip("*"))
+
+
+def _wipes(words: list[str], state: dict[str, bool]) -> str | None:
+    """Why this simple command wipes or dissolves cluster state, or None.
+
+    ``state["local_mode"]`` is set by ``pmxcfs -l`` earlier in the same step: a write to
+    /etc/pve in local mode bypasses quorum and is replicated nowhere (pmxcfs.adoc).
+    """
+    cmd, ops = words[0], _operands(words)
+    if cmd in ("rm", "unlink", "shred", "truncate") and any(_cluster_state(o) for o in ops):
+        return "deletes " + ", ".join(o for o in ops if _cluster_state(o))
+    if cmd == "find" and ("-delete" in words or "-exec" in words) \
+            and any(_cluster_state(o) for o in words[1:] if o.startswith("/")):
+        return "deletes files under " + next(o for o in words[1:] if _cluster_state(o))
+    if cmd == "mv" and any(_cluster_state(o) for o in ops[:-1]):
+        return "moves " + ", ".join(o for o in ops[:-1] if _cluster_state(o)) + " away"
+    if cmd == "pvecm" and ops[:1] == ["delnode"]:
+        return "removes a node from the cluster"
+    if cmd == "sqlite3" and any("config.db" in w for w in words) and re.search(
+            r"\b(delete|drop|update|insert|replace)\b|\.restore|\.import", " ".join(words),
+            re.I):
+        return "edits the pmxcfs database (config.db) by hand"
+    if cmd == "pmxcfs" and ("-l" in words or "--local" in words):
+        state["local_mode"] = True
+    elif state.get("local_mode") and (
+            (cmd in ("rm", "mv", "cp", "tee", "truncate", "install", "ln")
+             and any(_under(o, ("/etc/pve",)) for o in ops))
+            or (cmd in ("sed", "perl") and "-i" in " ".join(words))):
+        return "writes /etc/pve in pmxcfs local mode (`pmxcfs -l`)"
+    return None
+
+
+def _wipe_findings(command: str, state: dict[str, bool]) -> Iterator[tuple[str, str]]:
+    for target in _redirect_targets(command):
+        if state.get("local_mode") and _under(target, ("/etc/pve",)):
+            yield f"> {target}", "writes /etc/pve in pmxcfs local mode (`pmxcfs -l`)"
+    for words in _simple_commands(command):
+        why = _wipes(words, state)
+        if why:
+            yield " ".join(words), why
+
+
+def _where_many(step: Step) -> str | None:
+    """How the step reaches more than one node, or None when it is bounded to one."""
+    if "all" in step.targets:
+        return 'targets = "all": every node'
+    if len(step.targets) > 1:
+        return f"targets = {list(step.targets)}: several nodes"
+    if "{{" in step.targets[0] and step.max_targets != 1:
+        return (f"targets = \"{step.targets[0]}\" is chosen by a parameter and the step has "
+                "no max_targets = 1")
+    return None
+
+
 def _touches_pve_untimed(command: str) -> bool:
     """A simple command with an /etc/pve path operand that is not wrapped in `timeout`."""
     for part in _split_unquoted(command):
@@ -419,12 +384,24 @@ _FIX: dict[str, str] = {
     "PVR011": (
         "pmxcfs can hang, and then every access to /etc/pve hangs with it. Instead: wrap the "
         "command in `timeout 5 ...` (or another bound)"),
-    "PVR012": "remove it or use one of the codes PVR001..PVR012",
+    "PVR012": "remove it or use one of the codes PVR001..PVR013",
+    "PVR013": (
+        "removing a node's corosync configuration, its pmxcfs database or its membership "
+        "(`pvecm delnode`), or writing /etc/pve in local mode, is done to ONE node at a time "
+        "while the others stay quorate; on every node it dissolves the whole cluster, with no "
+        "peer left to resync from (the original outage). Instead: target one node "
+        "(targets = \"{{node_param}}\" with max_targets = 1, or a node name) and check first "
+        "that the rest of the cluster is quorate (pvecm.adoc, \"Separate a Node Without "
+        "Reinstalling\"). This cannot be accepted with lint_ok"),
 }
 
 
+#: Never accepted by lint_ok: no review makes these right.
+_UNSILENCEABLE = {"PVR013"}
+
+
 def _silenced(step: Step, code: str) -> bool:
-    if code not in step.lint_ok:
+    if code not in step.lint_ok or code in _UNSILENCEABLE:
         return False
     if RULES[code].severity == "warning":
         return True
@@ -470,8 +447,8 @@ def lint(runbook: Runbook) -> list[LintIssue]:
         extra = f" ({detail})" if detail else ""
         where = f"step '{step.id}': " if step is not None else ""
         msg = f"{where}{rule.slug}: {what} {rule.summary}{extra}: {_FIX[code]}"
-        if step is not None and RULES[code].severity == "error" and code not in ("PVR009",
-                                                                                "PVR012"):
+        if step is not None and RULES[code].severity == "error" and code not in (
+                "PVR009", "PVR012", *_UNSILENCEABLE):
             msg += (f". If this is truly intended, mark the step destructive with a "
                     f"[steps.backup] and an explain, and add lint_ok = [\"{code}\"]")
         issues.append(LintIssue(loc.find(step, needle), code, msg, rule.slug,
@@ -496,6 +473,12 @@ def lint(runbook: Runbook) -> list[LintIssue]:
                 once("PVR012", code, f"lint_ok = [\"{code}\"]")
 
         runs = [*step.commands, *[g.command for g in step.guards if g.command]]
+        many = _where_many(step)
+        wipe_state: dict[str, bool] = {}
+        for command in step.commands:
+            for needle, why in _wipe_findings(command, wipe_state):
+                if many:
+                    once("PVR013", needle, f"{why}; {many}")
         for command in runs:
             for code, needle, detail in _command_findings(command, state):
                 if code == "PVR009" and step.destructive:
