@@ -1,0 +1,406 @@
+"""pverunbook against its references, side by side, from one run: the Performance table.
+
+Run (as root, OpenSSH's sshd installed; nothing leaves loopback)::
+
+    python3 -m tests.bench.compare            # everything, medians of 3 paired rounds
+    python3 -m tests.bench.compare --quick    # 1 round, smaller trees: a smoke run
+
+Each row measures pverunbook and its reference in the same process, alternating, against the
+same sshd, and prints the ratio next to the goal of the performance issue. References that are
+not installed are skipped with a note: parallel-ssh from Debian's ``pssh``; Ansible from PyPI in
+a separate venv (``python3 -m venv ~/.cache/pverunbook-bench/ansible &&
+~/.cache/pverunbook-bench/ansible/bin/pip install ansible-core``, or set ANSIBLE_BIN).
+Nodes and client share this machine's cores, so ratios mean more than times. Nothing here
+asserts: a benchmark informs, the tests decide.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import shutil
+import sqlite3
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import asyncssh
+
+from pverunbook.engine.checkpoints import CheckpointStore, Parts
+from pverunbook.engine.decisions import ScriptedDecider
+from pverunbook.engine.engine import Engine
+from pverunbook.engine.journal import Journal
+from pverunbook.headless import EventPrinter
+from pverunbook.runbook.loader import load_text
+from pverunbook.transport.ssh import SSHTransport
+from tests.bench.loopback import Loopback, loopback_sshd
+
+ANSIBLE = Path(os.environ.get("ANSIBLE_BIN",
+                              Path.home() / ".cache/pverunbook-bench/ansible/bin/ansible"))
+
+
+@dataclass
+class Row:
+    what: str
+    ours: str
+    reference: str
+    ratio: str
+    goal: str
+    met: str
+
+
+def med(xs: list[float]) -> float:
+    return statistics.median(xs)
+
+
+def transport(lb: Loopback) -> SSHTransport:
+    return SSHTransport(mode="live", known_hosts=lb.dir / "kh-unused", config_paths=[],
+                        client_keys=[str(lb.client_key)], hash_known_hosts=False)
+
+
+def steps_book(n_steps: int, command: str) -> str:
+    body = "".join(f'[[steps]]\nid = "s{i}"\ntitle = "S{i}"\ncommands = ["{command}"]\n'
+                   for i in range(n_steps))
+    return f'id = "bench"\ntitle = "Bench"\n{body}'
+
+
+async def run_engine(lb: Loopback, t: SSHTransport, n: int, book_text: str,
+                     tmp: Path, printer_out: object | None = None) -> float:
+    book = load_text(book_text, "bench.toml")
+    engine = Engine(book, lb.cluster(n), t, ScriptedDecider(), run_id="bench")
+    journal = Journal(tmp / f"j-{time.monotonic_ns()}.jsonl")
+    engine.subscribe(journal)
+    engine.flushers.append(journal.flush)
+    if printer_out is not None:
+        engine.subscribe(EventPrinter(printer_out))  # type: ignore[arg-type]
+    t0 = time.perf_counter()
+    status = await engine.run()
+    took = time.perf_counter() - t0
+    journal.close()
+    assert status == "ok", status
+    return took
+
+
+# -- fan-out ---------------------------------------------------------------------------------
+async def fanout(lb: Loopback, n: int, rounds: int, tmp: Path) -> list[Row]:
+    t = transport(lb)
+    await t.connect(lb.nodes(n))
+    known = asyncssh.import_known_hosts(f"[127.0.0.1]:{lb.port} {lb.host_key_line}\n")
+    conns = await asyncio.gather(*(asyncssh.connect(
+        "127.0.0.1", port=lb.port, username=lb.user, client_keys=[str(lb.client_key)],
+        known_hosts=known) for _ in range(n)))
+    book = steps_book(10, "true")
+
+    async def bare() -> float:
+        t0 = time.perf_counter()
+        for _ in range(10):
+            await asyncio.gather(*(c.run("true", check=True) for c in conns))
+        return time.perf_counter() - t0
+
+    ours: list[float] = []
+    ref: list[float] = []
+    await run_engine(lb, t, n, book, tmp)  # warm-up
+    for _ in range(rounds):
+        ours.append(await run_engine(lb, t, n, book, tmp))
+        ref.append(await bare())
+    for c in conns:
+        c.close()
+    await t.close()
+    o, r = med(ours), med(ref)
+    rows = [Row(f"fan-out, N={n}, 10 steps", f"{o:.2f} s", f"bare asyncssh {r:.2f} s",
+                f"{o / r:.2f}×", "≤ 1.3×", "yes" if o / r <= 1.3 else "no")]
+    pssh = shutil.which("parallel-ssh") or shutil.which("pssh")
+    if pssh:
+        hosts = lb.hosts_file(n)
+
+        def pssh_calls() -> float:
+            t0 = time.perf_counter()
+            for _ in range(10):
+                subprocess.run([pssh, "-h", str(hosts), "-p", str(n), "-x",
+                                f"-F {lb.ssh_config}", "true"], check=True,
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            return time.perf_counter() - t0
+
+        p = med([await asyncio.to_thread(pssh_calls) for _ in range(max(1, rounds // 2))])
+        rows.append(Row("same", f"{o:.2f} s", f"parallel-ssh ×10 {p:.2f} s", f"{o / p:.3f}×",
+                        "≤ 0.1×", "yes" if o / p <= 0.1 else "no"))
+    else:
+        rows.append(Row("same", "", "parallel-ssh: not installed (apt-get install pssh)", "",
+                        "≤ 0.1×", "skipped"))
+    if await asyncio.to_thread(ANSIBLE.exists):
+        inv = lb.dir / "inventory.ini"
+        inv.write_text("[all]\n" + "".join(f"n{i}\n" for i in range(n)) + "[all:vars]\n"
+                       "ansible_python_interpreter=/usr/bin/python3\n"
+                       f"ansible_ssh_common_args='-F {lb.ssh_config} -o ControlMaster=auto "
+                       f"-o ControlPersist=60s -o ControlPath={lb.dir}/cm-%%h'\n")
+        env = dict(os.environ, ANSIBLE_HOST_KEY_CHECKING="False", ANSIBLE_SSH_PIPELINING="1",
+                   ANSIBLE_LOCAL_TEMP=str(lb.dir / "ans-local"))
+        cmd = [str(ANSIBLE), "all", "-i", str(inv), "-m", "shell", "-a", "true", "-f", str(n)]
+
+        def ansible_calls(times: int) -> float:
+            t0 = time.perf_counter()
+            for _ in range(times):
+                subprocess.run(cmd, env=env, check=True, stdout=subprocess.DEVNULL,
+                               stderr=subprocess.DEVNULL)
+            return time.perf_counter() - t0
+
+        await asyncio.to_thread(ansible_calls, 1)  # warm the ControlPersist masters
+        a = await asyncio.to_thread(ansible_calls, 10)
+        rows.append(Row("same", f"{o:.2f} s", f"ansible -f {n} ×10 {a:.1f} s", f"{o / a:.3f}×",
+                        "≤ 0.02×", "yes" if o / a <= 0.02 else "no"))
+    else:
+        rows.append(Row("same", "", f"ansible: not found at {ANSIBLE}", "", "≤ 0.02×",
+                        "skipped"))
+    return rows
+
+
+# -- live output -------------------------------------------------------------------------------
+async def live_output(lb: Loopback, lines: int, rounds: int, tmp: Path) -> list[Row]:
+    t = transport(lb)
+    await t.connect(lb.nodes(2))
+    book = steps_book(1, f"seq 1 {lines}").replace('commands', 'timeout = 300\ncommands')
+
+    def ssh_ref() -> float:
+        t0 = time.perf_counter()
+        procs = [subprocess.Popen(["ssh", "-F", str(lb.ssh_config), f"n{i}", f"seq 1 {lines}"],
+                                  stdout=open(tmp / f"ref{i}", "wb"))  # noqa: SIM115
+                 for i in range(2)]
+        for p in procs:
+            p.wait()
+        return time.perf_counter() - t0
+
+    ours: list[float] = []
+    ref: list[float] = []
+    for _ in range(rounds):
+        out = await asyncio.to_thread(open, tmp / "headless.out", "w")
+        try:
+            ours.append(await run_engine(lb, t, 2, book, tmp, printer_out=out))
+        finally:
+            out.close()
+        ref.append(await asyncio.to_thread(ssh_ref))
+    await t.close()
+    o, r = med(ours), med(ref)
+    rate = r / o
+    return [Row(f"live output, 2 nodes × {lines // 1000}k lines, headless",
+                f"{o:.2f} s ({2 * lines / o / 1e3:.0f}k lines/s)",
+                f"ssh node seq > file, both: {r:.2f} s", f"{rate:.2f}× the line rate", "≥ 0.5×",
+                "yes" if rate >= 0.5 else "no")]
+
+
+def tui_flood(lines: int) -> list[Row]:
+    res = subprocess.run([sys.executable, "tests/bench/bench_ui_flood.py", str(lines)],
+                         capture_output=True, text=True, timeout=900)
+    text = (res.stdout + res.stderr).strip().splitlines()
+    last = text[-1] if text else "(no output)"
+    stall = None
+    for word in last.replace("=", " ").split():
+        if word.endswith("ms"):
+            with_ms = word[:-2]
+            try:
+                stall = float(with_ms)
+            except ValueError:
+                continue
+    met = "?" if stall is None else ("yes" if stall < 50 else "no")
+    return [Row("TUI under the same flood", last, "", "", "worst stall < 50 ms", met)]
+
+
+# -- checkpoints -------------------------------------------------------------------------------
+def make_tree(root: Path, files: int, size: int) -> None:
+    chunk = os.urandom(size)
+    for i in range(files):
+        d = root / f"d{i % 20}"
+        d.mkdir(parents=True, exist_ok=True)
+        (d / f"f{i}").write_bytes(chunk[i % 7:] + chunk[: i % 7])
+    subprocess.run(["chown", "-R", USER_OF(root), str(root)], check=True)
+
+
+def USER_OF(path: Path) -> str:  # noqa: N802 - reads like the chown argument it is
+    return subprocess.run(["stat", "-c", "%U", str(path.parent)], capture_output=True,
+                          text=True).stdout.strip()
+
+
+async def checkpoint(lb: Loopback, label: str, files: int, size: int, rounds: int,
+                     tmp: Path) -> list[Row]:
+    tree = lb.home / f"tree-{files}"
+    make_tree(tree, files, size)
+    t = transport(lb)
+    node = lb.nodes(1)[0]
+    await t.connect([node])
+
+    async def ours() -> float:
+        store = CheckpointStore(root=tmp / f"cp-{time.monotonic_ns()}", part_timeout=60)
+        t0 = time.perf_counter()
+        outcome = await store.capture("bench", "cp", [(node, t, Parts(files=[str(tree)]))])
+        took = time.perf_counter() - t0
+        assert outcome.ok, outcome.problems[:3]
+        shutil.rmtree(store.root, ignore_errors=True)
+        return took
+
+    def tar_ref() -> float:
+        t0 = time.perf_counter()
+        with open(tmp / "ref.tar", "wb") as fh:
+            subprocess.run(["ssh", "-F", str(lb.ssh_config), "n0", f"tar cf - -C {tree} ."],
+                           stdout=fh, check=True)
+        return time.perf_counter() - t0
+
+    mine, ref = [], []
+    for _ in range(rounds):
+        mine.append(await ours())
+        ref.append(await asyncio.to_thread(tar_ref))
+    await t.close()
+    shutil.rmtree(tree, ignore_errors=True)
+    o, r = med(mine), med(ref)
+    return [Row(f"checkpoint of {label}", f"{o:.2f} s (hashes verified)", f"ssh tar c: {r:.2f} s",
+                f"{r / o:.2f}× tar's throughput", "≥ 0.8×", "yes" if r / o >= 0.8 else "no")]
+
+
+SQLITE_PROBE = r"""
+import asyncio, resource, sys
+from pathlib import Path
+from tests.bench.compare import transport
+from tests.bench.loopback import Loopback
+from pverunbook.engine.checkpoints import CheckpointStore, Parts
+lb = Loopback(int(sys.argv[1]), sys.argv[2], Path(sys.argv[3]), Path(sys.argv[4]), sys.argv[5],
+              Path(sys.argv[6]), Path(sys.argv[7]))
+async def main():
+    t = transport(lb)
+    node = lb.nodes(1)[0]
+    await t.connect([node])
+    base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    out = await CheckpointStore(root=Path(sys.argv[9]), part_timeout=120).capture(
+        "bench", "db", [(node, t, Parts(sqlite=[sys.argv[8]]))])
+    assert out.ok, out.problems
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    print(base * 1024, peak * 1024)
+    await t.close()
+asyncio.run(main())
+"""
+
+
+def _sqlite_rss(lb: Loopback, mb: int, tmp: Path) -> list[Row]:
+    if shutil.which("sqlite3") is None:
+        return [Row(f"checkpoint of a {mb} MB SQLite db", "", "sqlite3 CLI not installed", "",
+                    "memory flat", "skipped")]
+    db = lb.home / "config.db"
+    con = sqlite3.connect(db)
+    con.execute("create table tree (inode integer primary key, data blob)")
+    blob = os.urandom(4096)
+    con.executemany("insert into tree values (?, ?)",
+                    [(i, blob) for i in range(mb * 1024 * 1024 // 4096)])
+    con.commit()
+    con.close()
+    subprocess.run(["chown", USER_OF(db), str(db)], check=True)
+    size = db.stat().st_size
+    res = subprocess.run([sys.executable, "-c", SQLITE_PROBE, str(lb.port), lb.user, str(lb.dir),
+                          str(lb.client_key), lb.host_key_line, str(lb.ssh_config),
+                          str(lb.home), str(db), str(tmp / "cp-db")],
+                         capture_output=True, text=True, timeout=600)
+    db.unlink()
+    if res.returncode != 0:
+        return [Row(f"checkpoint of a {mb} MB SQLite db", "", res.stderr.strip()[-200:], "",
+                    "memory flat", "error")]
+    base, peak = (int(x) for x in res.stdout.split())
+    growth = peak - base
+    return [Row(f"checkpoint of a {size / 1e6:.0f} MB SQLite db",
+                f"peak RSS {peak / 1e6:.0f} MB (+{growth / 1e6:.0f} MB during the capture)", "",
+                f"{growth / size:.2f}× the db size", "memory flat, independent of size",
+                "yes" if growth < 0.25 * size else "no")]
+
+
+async def sqlite_rss(lb: Loopback, mb: int, tmp: Path) -> list[Row]:
+    return await asyncio.to_thread(_sqlite_rss, lb, mb, tmp)
+
+
+# -- start-up ----------------------------------------------------------------------------------
+def first_frame(args: list[str], needle: str) -> float | None:
+    """Seconds from launch until ``needle`` is on a tmux pane (200×50); None without tmux."""
+    if shutil.which("tmux") is None:
+        return None
+    name = f"pvrb-bench-{os.getpid()}"
+    env = os.environ.copy()
+    state = tempfile.mkdtemp(prefix="pvrb-bench-state-")
+    shell_cmd = " ".join([f"PVERUNBOOK_STATE_DIR={state}", sys.executable, "-m", "pverunbook",
+                          *args])
+    t0 = time.perf_counter()
+    subprocess.run(["tmux", "new-session", "-d", "-s", name, "-x", "200", "-y", "50",
+                    shell_cmd], check=True, env=env)
+    try:
+        while time.perf_counter() - t0 < 30:
+            pane = subprocess.run(["tmux", "capture-pane", "-p", "-t", name],
+                                  capture_output=True, text=True).stdout
+            if needle in pane:
+                return time.perf_counter() - t0
+            time.sleep(0.01)
+        return None
+    finally:
+        subprocess.run(["tmux", "kill-session", "-t", name], capture_output=True)
+        shutil.rmtree(state, ignore_errors=True)
+
+
+def startup(rounds: int) -> list[Row]:
+    imp = []
+    for _ in range(rounds):
+        t0 = time.perf_counter()
+        subprocess.run([sys.executable, "-c", "import pverunbook.ui.app"], check=True)
+        imp.append(time.perf_counter() - t0)
+    rows = []
+    for label, args in (("local", ["tui", "--local"]), ("rehearsal", ["tui"])):
+        xs = [x for x in (first_frame(args, "network-triage") for _ in range(rounds))
+              if x is not None]
+        if not xs:
+            rows.append(Row(f"TUI first frame, {label}", "", "tmux missing or no frame in 30 s",
+                            "", "≤ 0.5 s", "skipped"))
+            continue
+        o = med(xs)
+        rows.append(Row(f"TUI first frame, {label}", f"{o:.2f} s",
+                        f"import pverunbook.ui.app {med(imp):.2f} s", "", "≤ 0.5 s",
+                        "yes" if o <= 0.5 else "no"))
+    return rows
+
+
+# -- main --------------------------------------------------------------------------------------
+async def main(quick: bool, nodes: int, only: str | None) -> None:
+    rounds = 1 if quick else 3
+    rows: list[Row] = []
+    sections: list[tuple[str, Callable[[Loopback, Path], Awaitable[list[Row]]]]] = [
+        ("fanout", lambda lb, tmp: fanout(lb, nodes, rounds, tmp)),
+        ("output", lambda lb, tmp: live_output(lb, 50_000 if quick else 200_000, rounds, tmp)),
+        ("checkpoint", lambda lb, tmp: checkpoint(
+            lb, "a 100 MB tree (1000 files)" if not quick else "a 10 MB tree (100 files)",
+            100 if quick else 1000, 100_000, rounds, tmp)),
+        ("checkpoint", lambda lb, tmp: checkpoint(lb, "2000 small files", 2000, 1000, rounds,
+                                                  tmp)),
+        ("sqlite", lambda lb, tmp: sqlite_rss(lb, 10 if quick else 50, tmp)),
+    ]
+    with loopback_sshd(max_nodes=nodes) as lb, tempfile.TemporaryDirectory() as d:
+        for name, section in sections:
+            if only and name != only:
+                continue
+            print(f"… {name}", file=sys.stderr, flush=True)
+            rows += await section(lb, Path(d))
+    if not only or only == "tui":
+        print("… tui flood", file=sys.stderr, flush=True)
+        rows += await asyncio.to_thread(tui_flood, 100_000 if quick else 200_000)
+    if not only or only == "startup":
+        print("… startup", file=sys.stderr, flush=True)
+        rows += await asyncio.to_thread(startup, rounds)
+    print("| what | pverunbook | reference | ratio | goal | met |")
+    print("|---|---|---|---|---|---|")
+    for r in rows:
+        print(f"| {r.what} | {r.ours} | {r.reference} | {r.ratio} | {r.goal} | {r.met} |")
+
+
+if __name__ == "__main__":
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--quick", action="store_true", help="one round, smaller inputs")
+    ap.add_argument("--nodes", type=int, default=32, help="fan-out width (default 32)")
+    ap.add_argument("--only", choices=["fanout", "output", "checkpoint", "sqlite", "tui",
+                                       "startup"])
+    a = ap.parse_args()
+    asyncio.run(main(a.quick, a.nodes, a.only))
