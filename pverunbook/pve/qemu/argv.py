@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import quopri
 import re
 import shlex
 
@@ -41,8 +42,72 @@ def rejoin(tokens: list[str]) -> list[str]:
     return out
 
 
+_SMART = str.maketrans({"\u2018": "'", "\u2019": "'", "\u201c": '"', "\u201d": '"',
+                        "\u00a0": " ", "\u2013": "-", "\u2014": "-", "\u2212": "-"})
+# A line that starts a new record rather than continuing a wrapped one: a `ps aux`/`ps -eo`
+# row, a shell prompt, or a fenced-code marker.
+_NEW_RECORD = re.compile(r"\s*(?:\S+\s+\d+\s+\d+\.\d+\s+\d+\.\d+\s|\d+\s+/|[\w.-]+@[\w.-]+:.*[#$]|"
+                         r"[#$]\s|```|\[/?code\])", re.I)
+
+
+def unwrap(text: str) -> str:
+    """Undo what mail clients, forums and terminals do to a long command line.
+
+    Quoted-printable soft breaks (``=`` at a line end, ``=3D``), ``>`` reply quoting, non-
+    breaking spaces and typographic quotes/dashes are undone; a kvm line broken over several
+    lines is joined again.  A break at a fixed width (terminal wrap) or inside an option
+    value (the line ends in ``,``/``=``/``:``/``/`` or the next starts with one) is joined
+    without a space, a break between options (mail clients wrap at spaces) with one.
+    Lines ending in ``\\`` (``qm showcmd --pretty``) are left to the shell-style reader.
+    """
+    text = text.replace("\r\n", "\n").replace("\r", "\n").translate(_SMART)
+    if re.search(r"=\n", text) and re.search(r"=3D|=20", text):
+        text = quopri.decodestring(text.encode("utf-8", "replace")).decode("utf-8", "replace")
+    lines = text.split("\n")
+    quoted = [ln for ln in lines if ln.strip()]
+    if quoted and sum(ln.lstrip().startswith(">") for ln in quoted) * 2 > len(quoted):
+        lines = [re.sub(r"^\s*(?:>\s?)+", "", ln) for ln in lines]
+    out: list[str] = []
+    i = 0
+    while i < len(lines):
+        line = lines[i]
+        i += 1
+        if not _EXE_TOKEN.search(line) or line.rstrip().endswith("\\"):
+            out.append(line)
+            continue
+        cont: list[str] = []
+        while i < len(lines) and lines[i].strip() and not _NEW_RECORD.match(lines[i]) \
+                and not _EXE_TOKEN.search(lines[i]) and not lines[i].startswith("swtpm"):
+            cont.append(lines[i])
+            i += 1
+        if not cont:
+            out.append(line)
+            continue
+        widths = {len(x) for x in [line] + cont[:-1]}
+        fixed = len(widths) == 1 and len(line) >= 60
+        joined = line
+        for c in cont:
+            c_body = c if fixed else c.lstrip()
+            if fixed:
+                joined += c_body
+            elif joined.endswith(" "):
+                joined += c_body.lstrip()
+            elif fixed or joined.endswith((",", "=", ":", "/")) or c_body.startswith(
+                    (",", "=", ":", "/", ".")):
+                joined += c_body
+            else:
+                joined += " " + c_body
+        out.append(joined)
+    return "\n".join(out)
+
+
+_EXE_TOKEN = re.compile(r"(?:^|\s)(?:\S*/)?(?:kvm|qemu-system-[\w.-]+|qemu-kvm)\s+-")
+
+
 def split_all(text: str | bytes) -> list[list[str]]:
-    """Every QEMU argv found in ``text`` (ps lines, /proc cmdline or ``qm showcmd`` output)."""
+    """Every QEMU argv found in ``text``: ``ps`` lines, NUL-separated ``/proc/<pid>/cmdline``,
+    ``qm showcmd [--pretty]`` output, also as wrapped by a mail client or forum (see
+    :func:`unwrap`).  One argv per kvm process, each starting with the binary."""
     if isinstance(text, bytes):
         text = text.decode("utf-8", errors="replace")
     if "\0" in text:
@@ -55,23 +120,24 @@ def split_all(text: str | bytes) -> list[list[str]]:
             if is_exe(a):
                 return [argv[i:]]
         return []
-    if re.search(r"\\\r?\n", text) or "'" in text:
-        joined = re.sub(r"\\\r?\n", " ", text)
-        try:
-            toks = shlex.split(joined, comments=False, posix=True)
-        except ValueError:
-            toks = []
-        for i, t in enumerate(toks):
-            if is_exe(t) and i + 1 < len(toks) and toks[i + 1].startswith("-"):
-                return [toks[i:]]
+    text = unwrap(text)
+    logical = re.sub(r"\\[ \t]*\n", " ", text).split("\n")
     result: list[list[str]] = []
-    for line in text.splitlines():
-        toks = line.split()
-        for i, t in enumerate(toks):
-            if is_exe(t):
-                rest = toks[i:]
-                if len(rest) > 1 and rest[1].startswith("-"):
-                    result.append(rejoin(rest))
+    for line in logical:
+        if not _EXE_TOKEN.search(line):
+            continue
+        toks: list[str] = []
+        if "'" in line or '"' in line:
+            try:
+                toks = shlex.split(line, comments=False, posix=True)
+            except ValueError:
+                toks = []
+        quoted = bool(toks)
+        if not toks:
+            toks = line.split()
+        for i, tok in enumerate(toks):
+            if is_exe(tok) and i + 1 < len(toks) and toks[i + 1].startswith("-"):
+                result.append(toks[i:] if quoted else rejoin(toks[i:]))
                 break
     return result
 

@@ -20,7 +20,7 @@ SCSIHW = {"lsi": "lsi", "lsi53c895a": "lsi", "lsi53c810": "lsi53c810", "megasas"
            "pvscsi": "pvscsi", "virtio-scsi-pci": "virtio-scsi-pci"}
 _VGA = {"VGA": "std", "cirrus-vga": "cirrus", "vmware-svga": "vmware", "qxl-vga": "qxl",
         "virtio-vga": "virtio", "virtio-gpu-pci": "virtio", "virtio-vga-gl": "virtio-gl",
-        "virtio-gpu-gl-pci": "virtio-gl", "ramfb": "none"}
+        "virtio-gpu-gl-pci": "virtio-gl", "virtio-gpu": "virtio", "ramfb": "none"}
 _NOT_ON_CMDLINE = (
     "onboot, startup order, description/notes, tags, protection, HA membership, snapshots, "
     "hookscript and cloud-init settings are not on the command line; restore them from a "
@@ -106,6 +106,8 @@ def display_and_usb(r: Recovery) -> None:
             vga = _VGA[drv]
             if "vgamem_mb" in dd:
                 vga_mem = dd["vgamem_mb"]
+            if dd.get("max_hostmem", "").isdigit():  # print_vga_device: virtio types
+                vga_mem = str(int(dd["max_hostmem"]) >> 20)
             if drv == "qxl-vga":
                 qxl = 1
                 if "ram_size" in dd:
@@ -127,7 +129,7 @@ def display_and_usb(r: Recovery) -> None:
                 r.warn.append("vga: serial0 read from -nographic, but the VM has no serial "
                               "port; add serial0: socket")
     vopts: dict[str, str] = {}
-    if vga_mem and vga in ("std", "vmware", "cirrus"):
+    if vga_mem and vga in ("std", "vmware", "cirrus", "virtio", "virtio-gl"):
         vopts["memory"] = vga_mem
     if vga_mem and vga and vga.startswith("qxl"):
         vopts["memory"] = vga_mem
@@ -361,7 +363,8 @@ def leftovers(r: Recovery) -> None:
         "-drive", "-blockdev", "-netdev", "-machine", "-object", "-numa", "-global",
         "-iscsi", "-readconfig", "-rtc", "-no-hpet", "-nographic", "-spice", "-k",
         "-snapshot", "-no-acpi", "-S", "-tpmdev", "-audiodev", "-watchdog-action",
-        "-vga", "-incoming", "-serial", "-parallel", "-fw_cfg",
+        "-vga", "-incoming", "-serial", "-parallel", "-fw_cfg", "-display", "-bios",
+        "-no-reboot", "-loadstate",
     }
     unknown = sorted({k for k, _ in r.opts if k not in known})
     if unknown:

@@ -190,10 +190,12 @@ def emit_disk(r: Recovery, slot: str, d: Drive, dev: dict[str, str], extra: dict
                     + f"; the volume behind the LUN is known only to the target: find it with "
                     f"`pvesm list {st.storeid}` or the target's LUN map and write {slot}: "
                     f"{st.storeid}:<volume>")
+                return
             elif d.file.startswith("iscsi://"):
                 r.missing.append(f"{slot}: {d.file} is an iSCSI LUN but no ZFS-over-iSCSI or "
                                  "iscsidirect storage in storage.cfg has that portal and "
                                  "target; pass --storage-cfg")
+                return
             elif d.file.startswith("/dev/"):
                 r.todos.append(f"{slot}: {d.file} is not on a known storage; keep it as "
                                   "a passthrough path or fix storage.cfg")
@@ -227,12 +229,22 @@ def emit_disk(r: Recovery, slot: str, d: Drive, dev: dict[str, str], extra: dict
                          "does for storages without O_DIRECT (e.g. btrfs); check cache=")
     if efi:
         opts.pop("cache", None)
-    # aio
+    # aio: Drive.pm print_drive_commandline_full writes a configured aio= before format=;
+    # otherwise its default after it (io_uring where the storage allows, else native with
+    # O_DIRECT, threads without).  -blockdev JSON has no order, so the default is worked out.
     if d.aio and not efi:
-        direct = (cache or "none") in ("none", "directsync", "direct")
-        default_aio = aio_default(r, store, direct, is_cd)
-        if d.aio != default_aio:
-            opts["aio"] = d.aio
+        if d.aio_explicit is not None:
+            if d.aio_explicit:
+                opts["aio"] = d.aio
+        else:
+            if cache is not None and not d.blockdev:
+                direct = cache in ("none", "directsync", "off")
+            elif cache is not None:
+                direct = cache in ("none", "directsync")
+            else:
+                direct = not is_cd and not btrfs
+            if d.aio != aio_default(r, store, direct):
+                opts["aio"] = d.aio
     if d.discard and not is_cd:
         opts["discard"] = "on"
     if not is_cd and not efi and d.file and d.detect_zeroes in (None, "off") \
@@ -265,14 +277,17 @@ def emit_disk(r: Recovery, slot: str, d: Drive, dev: dict[str, str], extra: dict
     r.o[slot] = prop(vol, opts)
 
 
-def aio_default(r: Recovery, store: Storage | None, direct: bool, cdrom: bool) -> str:
-    if r.modern:
-        if store is not None and store.type == "rbd" and store.krbd and not direct:
-            return "threads"
-        if store is not None and store.type == "lvm" and not direct:
-            return "threads"
+def aio_default(r: Recovery, store: Storage | None, direct: bool) -> str:
+    """qemu-server's aio= when the config sets none (Drive.pm print_drive_commandline_full and
+    storage_allows_io_uring_default): io_uring if QEMU has it, except on LVM and CIFS storages
+    and on krbd without O_DIRECT; then native with O_DIRECT (cache=none/directsync), threads
+    without."""
+    io_uring_ok = not (store is not None and (
+        store.type in ("lvm", "cifs") or (store.type == "rbd" and store.krbd and not direct)))
+    if r.modern and io_uring_ok:
         return "io_uring"
-    return "native" if direct and not cdrom else "threads"
+    return "native" if direct else "threads"
+
 
 def _bd_filename(proto: dict[str, Any]) -> str | None:
     driver = proto.get("driver")

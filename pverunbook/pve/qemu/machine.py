@@ -38,9 +38,14 @@ def simple(r: Recovery) -> None:
     smp = r.one("-smp")
     if smp:
         head, d = kv(smp)
-        sockets = int(d.get("sockets", "1"))
-        cores = int(d.get("cores", "1"))
-        maxcpus = int(d.get("maxcpus", str(sockets * cores)))
+        nums = {k: d.get(k, "") for k in ("sockets", "cores", "maxcpus")}
+        bad = {k: v for k, v in nums.items() if v and not v.isdigit()}
+        if bad:
+            r.missing.append(f"-smp {smp}: {', '.join(bad)} not a number")
+            return
+        sockets = int(nums["sockets"] or "1")
+        cores = int(nums["cores"] or "1")
+        maxcpus = int(nums["maxcpus"] or str(sockets * cores))
         cur = int(head) if head and head.isdigit() else maxcpus
         hot = sum(1 for drv, dd in r.devices
                   if drv.endswith("-x86_64-cpu") and dd.get("id", "").startswith("cpu"))
@@ -54,6 +59,11 @@ def simple(r: Recovery) -> None:
     kb = r.one("-k")
     if kb:
         r.o["keyboard"] = kb
+    if r.has("-no-reboot"):
+        r.o["reboot"] = "0"  # config_to_command: -no-reboot if reboot: 0
+    if r.has("-loadstate"):
+        r.notes.append("-loadstate: the VM was resumed from hibernation; qemu-server removes "
+                       "vmstate: from the config after that resume, so it is not rebuilt")
     if r.has("-no-acpi"):
         r.o["acpi"] = "0"
     if r.has("-S"):

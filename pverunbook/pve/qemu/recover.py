@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from pverunbook.pve.qemu import boot, devices, drives, firmware, machine
 from pverunbook.pve.qemu.config import RecoveredConfig
 from pverunbook.pve.qemu.state import Recovery
@@ -27,21 +29,21 @@ def recover_config(
     understand are listed in ``missing`` of the result (then ``complete`` is False).
     """
     r = Recovery(argv, storage, vmid, disk_sizes, tap_bridges, swtpm)
-    machine.simple(r)
-    machine.cpu(r)
-    machine.memory(r)
-    machine.machine(r)
-    drives.backends(r)
-    firmware.firmware(r)
-    drives.disks(r)
-    firmware.tpm(r)
-    devices.nets(r)
-    devices.passthrough(r)
-    machine.finish_cpu(r)
-    devices.display_and_usb(r)
-    devices.misc_devices(r)
-    boot.boot(r)
-    devices.rtc(r)
-    devices.leftovers(r)
-    devices.final_todos(r)
+    for rule in _RULES:
+        try:
+            rule(r)
+        except (ValueError, KeyError, IndexError, TypeError, AttributeError) as exc:
+            # A value no rule foresaw (found by fuzzing): the part is reported as not
+            # understood, so the result is never silently partial, and nothing tracebacks.
+            r.missing.append(f"{rule.__module__.rsplit('.', 1)[-1]}.{rule.__name__}: could not "
+                             f"read the command line here ({type(exc).__name__}: {exc})")
     return r.cfg
+
+
+_RULES: tuple[Callable[[Recovery], None], ...] = (
+    machine.simple, machine.cpu, machine.memory, machine.machine,
+    drives.backends, firmware.firmware, drives.disks, firmware.tpm,
+    devices.nets, devices.passthrough, machine.finish_cpu,
+    devices.display_and_usb, devices.misc_devices, boot.boot, devices.rtc,
+    devices.leftovers, devices.final_todos,
+)
