@@ -218,6 +218,9 @@ class Engine:
             status, message = await self._walk()
         except TransportError as exc:
             status, message = "failed", str(exc)
+        except Exception as exc:  # noqa: BLE001 - the journal must still end with run_finished
+            status, message = "failed", (f"pverunbook stopped on an unexpected error: "
+                                         f"{type(exc).__name__}: {exc}")
         except asyncio.CancelledError:
             self.emit(ev.RunFinished(status="interrupted", message="run cancelled",
                                      duration=time.monotonic() - start))
@@ -347,7 +350,14 @@ class Engine:
                                  nodes=tuple(n.name for n in nodes),
                                  destructive=step.destructive, attempt=attempt))
         await self.durable()
-        status, message = await self._step_body(step, nodes)
+        try:
+            status, message = await self._step_body(step, nodes)
+        except TransportError:
+            raise
+        except Exception as exc:  # noqa: BLE001 - odd input fails this step, not the run
+            status, message = "failed", (f"pverunbook could not handle this step's data: "
+                                         f"{type(exc).__name__}: {exc}")
+            self.emit(ev.Note(step_id=step.id, level="error", text=message))
         self.emit(ev.StepFinished(step_id=step.id, status=status, message=message,
                                   duration=time.monotonic() - started))
         await self.durable()
@@ -807,10 +817,18 @@ class Engine:
         try:
             findings = verdicts.judge(step.verdict, inputs, names=self._peer_names,
                                       ok_exit=step.ok_exit)
-        except Exception as exc:  # a parser bug must not kill a recovery run
-            self.emit(ev.Note(step_id=step.id, level="warning",
-                              text=f"verdict '{step.verdict}' could not read the output: {exc}"))
-            return
+        except Exception:  # noqa: BLE001 - a parser bug must not kill a recovery run
+            # Judge node by node, so one node's odd output costs only that node's findings.
+            findings = []
+            for node, one in inputs.items():
+                try:
+                    findings += verdicts.judge(step.verdict, {node: one},
+                                               names=self._peer_names, ok_exit=step.ok_exit)
+                except Exception as exc:  # noqa: BLE001
+                    self.emit(ev.Note(step_id=step.id, level="warning",
+                                      text=f"{node}: verdict '{step.verdict}' could not read "
+                                           f"the output ({type(exc).__name__}: {exc}); check "
+                                           "it by hand"))
         for f in findings:
             self.emit(ev.Finding(step_id=step.id, node=f.node, severity=f.severity,
                                  title=self._name_addresses(f.title), detail=f.detail,

@@ -74,6 +74,27 @@ def _first_line(text: str) -> str:
     return ""
 
 
+def _odd_quorum_output(text: str, st: object) -> str:
+    """Why ``corosync-quorumtool -s`` output cannot be trusted ("" when it can).
+
+    Real output (corosync tools/corosync-quorumtool.c) always has a numeric ``Node ID`` and,
+    in its ``Votequorum information`` block, ``Total votes`` and ``Quorum`` that agree with
+    ``Quorate``. A wrapper, a half-printed screen or another tool answering in its place does
+    not; a guard must not let a destructive step through on such text.
+    """
+    for line in text.splitlines():
+        key, sep, value = line.partition(":")
+        if sep and key.strip() == "Node ID" and getattr(st, "node_id", None) is None:
+            return f"Node ID {value.strip()[:20]!r} is not a node id"
+    total, quorum = getattr(st, "total_votes", None), getattr(st, "quorum", None)
+    if total is None or quorum is None:
+        return "no 'Total votes' and 'Quorum' lines"
+    quorate = getattr(st, "quorate", None)
+    if quorate is not None and quorate != (total >= quorum):
+        return f"Quorate says {'Yes' if quorate else 'No'} with {total} of {quorum} votes"
+    return ""
+
+
 class ProxmoxGuards:
     """Implements every ``GuardKind`` against real Proxmox VE nodes (and their rehearsal)."""
 
@@ -113,7 +134,18 @@ class ProxmoxGuards:
             GuardKind.COMMAND: self._command,
         }
         fn = fns[guard.check]
-        return list(await asyncio.gather(*(fn(engine, guard, n) for n in nodes)))
+
+        async def safe(node: Node) -> Probe:
+            # Output no parser foresaw must fail this node's guard, never the run.
+            try:
+                return await fn(engine, guard, node)
+            except TransportError as exc:
+                return Probe(node.name, False, f"cannot be probed: {exc.message}")
+            except Exception as exc:  # noqa: BLE001 - reported as this node's guard failure
+                return Probe(node.name, False, f"could not read the probe's output ({exc}); "
+                                               "check this node by hand")
+
+        return list(await asyncio.gather(*(safe(n) for n in nodes)))
 
     # -- quorum ------------------------------------------------------------------------------
     async def _quorum(self, engine: Engine, guard: Guard, node: Node) -> tuple[bool | None, str]:
@@ -134,6 +166,11 @@ class ProxmoxGuards:
         if st.quorate is None:
             return None, ("no 'Quorate:' line in the output: "
                           f"{_first_line(out.stderr or out.stdout) or 'empty'}")
+        odd = _odd_quorum_output(out.stdout, st)
+        if odd:
+            return None, (f"the output is not what corosync-quorumtool prints ({odd}), so "
+                          "quorum cannot be told from it; run `corosync-quorumtool -s` on "
+                          "this node and look")
         votes = ""
         if st.total_votes is not None and st.quorum is not None:
             votes = f" ({st.total_votes} votes, {st.quorum} needed)"
