@@ -20,6 +20,7 @@ from pverunbook.engine.decisions import (
     FailureChoice,
     StepDecision,
 )
+from pverunbook.run_diagnosis import next_command, step_status_label
 from pverunbook.runbook.model import Param, Step
 
 SEVERITY_MARK = {"ok": "OK  ", "info": "INFO", "warning": "WARN", "critical": "CRIT"}
@@ -165,37 +166,6 @@ class EventPrinter:
             self._p(f"   {SEVERITY_MARK[f.severity]} {where}{f.title}")
         for sid, title, status in bad:
             self._p(f"   step {sid} ({title}): {step_status_label(status, self._worst(sid))}")
-
-
-def step_status_label(status: str, worst_finding: str) -> str:
-    """``ok — findings`` for a step whose checks passed but whose verdict found a problem.
-
-    A plain "ok" next to a CRIT finding reads as "all clear"; the step ran fine, what it saw
-    is not.
-    """
-    if status == "ok" and worst_finding == "critical":
-        return "ok — findings (CRIT)"
-    if status == "ok" and worst_finding == "warning":
-        return "ok — findings (WARN)"
-    return status
-
-
-def next_command(runbook: str, params: dict[str, Any], mode: str) -> str:
-    """The command line that starts ``runbook`` with ``params`` in the same mode as this run."""
-    import shlex
-
-    sets = "".join(f" --set {shlex.quote(f'{k}={_param_text(v)}')}" for k, v in params.items())
-    if mode == "rehearsal":
-        return f"pverunbook rehearse {runbook}{sets}"
-    if mode == "live":
-        return f"pverunbook run {runbook} --cluster CLUSTER.toml{sets}"
-    if mode == "local":
-        return f"pverunbook run {runbook} --local{sets}"
-    return f"pverunbook run {runbook} --dry-run{sets}"
-
-
-def _param_text(v: Any) -> str:
-    return ("true" if v else "false") if isinstance(v, bool) else str(v)
 
 
 def format_diagnosis(diag: Any, mode: str = "") -> list[str]:

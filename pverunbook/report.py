@@ -15,6 +15,7 @@ from datetime import UTC, datetime
 
 from pverunbook.engine import events as ev
 from pverunbook.engine.journal import Redactor
+from pverunbook.run_diagnosis import step_status_label
 
 HEAD_LINES = 15
 TAIL_LINES = 15
@@ -199,6 +200,7 @@ def render_report(events: list[ev.Event], redactor: Redactor | None = None) -> s
     run = _Run(events)
     out: list[str] = []
     _header(run, out)
+    _diagnosis(events, out)
     _timeline(run, out)
     _steps(run, out)
     _restores(run, out)
@@ -262,6 +264,54 @@ def _header(run: _Run, out: list[str]) -> None:
             sev[f.severity] = sev.get(f.severity, 0) + 1
         narrative += "Findings: " + ", ".join(f"{n} {k}" for k, n in sev.items()) + "."
     out += [narrative.strip(), ""]
+
+
+def _cell(text: str) -> str:
+    return text.replace("|", "\\|").replace("\n", " ")
+
+
+def _diagnosis(events: list[ev.Event], out: list[str]) -> None:
+    """What is wrong and what to do next, with the evidence each fault rests on."""
+    from pverunbook.run_diagnosis import diagnose_run, next_command
+
+    try:
+        _, diag = diagnose_run(events)
+    except Exception as exc:  # noqa: BLE001 - the rest of the report is still worth having
+        out += ["## Diagnosis", "", f"Not available: {exc}", ""]
+        return
+    if not diag.faults and not diag.matrix:
+        return
+    mode = next((e.mode for e in events if isinstance(e, ev.RunStarted)), "")
+    out += ["## Diagnosis", ""]
+    if not diag.faults:
+        out += ["No fault found in the collected evidence.", ""]
+    for i, f in enumerate(diag.faults, 1):
+        out += [f"### {i}. {f.statement}", "",
+                f"Severity **{f.severity}**, confidence **{f.confidence}**. {f.action}", ""]
+        for m in f.manual:
+            out.append(f"- Fix on **{m.node}**: {_code(m.command)}")
+        if f.next_runbook is not None:
+            nr = f.next_runbook
+            cmd = next_command(nr.runbook, dict(nr.params), mode)
+            out.append(f"- Run next: **{nr.label()}** — {_code(cmd)}")
+        if f.manual or f.next_runbook is not None:
+            out.append("")
+        if f.evidence:
+            out += ["| Evidence | Node | Step | Output line |", "|---|---|---|---|"]
+            for e in f.evidence:
+                out.append(f"| {_cell(e.what)} | {e.node or ''} | "
+                           f"{'`' + e.step_id + '`' if e.step_id else ''} | "
+                           f"{_code(_cell(e.line[:200])) if e.line else ''} |")
+            out.append("")
+    if diag.matrix:
+        header, *rows = diag.matrix
+        out += ["**Links** (row measures column; ↓N = times the knet link went down)", "",
+                "| " + " | ".join(_cell(c) for c in header) + " |",
+                "|" + "---|" * len(header)]
+        out += ["| " + " | ".join(_cell(c) for c in r) + " |" for r in rows]
+        out.append("")
+    if diag.healthy:
+        out += [f"- fine: {h}" for h in diag.healthy] + [""]
 
 
 def _timeline(run: _Run, out: list[str]) -> None:
@@ -328,7 +378,10 @@ def _steps(run: _Run, out: list[str]) -> None:
     for n, s in enumerate(run.ordered_steps(), 1):
         num = s.index + 1 if s.index is not None else n
         flag = " (destructive)" if s.destructive else ""
-        out += [f"### {num}. {s.title or s.step_id} (`{s.step_id}`){flag} — {s.status}", ""]
+        worst = next((x for x in ("critical", "warning")
+                      if any(f.severity == x for f in s.findings)), "")
+        out += [f"### {num}. {s.title or s.step_id} (`{s.step_id}`){flag} — "
+                f"{step_status_label(s.status, worst)}", ""]
         facts: list[str] = []
         if s.attempts:
             facts.append(f"Started {_ts(s.attempts[0].ts)} on "

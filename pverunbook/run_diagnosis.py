@@ -125,7 +125,7 @@ def diagnose_run(events: Sequence[ev.Event], runbook: Any = None,
                  names_by_addr: Mapping[str, str] | None = None,
                  ) -> tuple[FactStore, Diagnosis]:
     """Facts and diagnosis of one run, nodes in the order the run listed them."""
-    store = collect_facts(events, runbook, names_by_addr)
+    store = collect_facts(events, runbook, names_by_addr).named_peers()
     nodes: tuple[str, ...] = ()
     started = 0.0
     for e in events:
@@ -145,3 +145,34 @@ def cluster_addresses(cluster: Any) -> dict[str, str]:
             if addr:
                 out[addr] = n.name
     return out
+
+
+def step_status_label(status: str, worst_finding: str) -> str:
+    """``ok — findings`` for a step whose checks passed but whose verdict found a problem.
+
+    A plain "ok" next to a CRIT finding reads as "all clear"; the step ran fine, what it saw
+    is not.
+    """
+    if status == "ok" and worst_finding == "critical":
+        return "ok — findings (CRIT)"
+    if status == "ok" and worst_finding == "warning":
+        return "ok — findings (WARN)"
+    return status
+
+
+def next_command(runbook: str, params: dict[str, Any], mode: str) -> str:
+    """The command line that starts ``runbook`` with ``params`` in the same mode as this run."""
+    import shlex
+
+    sets = "".join(f" --set {shlex.quote(f'{k}={_param_text(v)}')}" for k, v in params.items())
+    if mode == "rehearsal":
+        return f"pverunbook rehearse {runbook}{sets}"
+    if mode == "live":
+        return f"pverunbook run {runbook} --cluster CLUSTER.toml{sets}"
+    if mode == "local":
+        return f"pverunbook run {runbook} --local{sets}"
+    return f"pverunbook run {runbook} --dry-run{sets}"
+
+
+def _param_text(v: Any) -> str:
+    return ("true" if v else "false") if isinstance(v, bool) else str(v)

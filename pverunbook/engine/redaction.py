@@ -31,8 +31,9 @@ _KEY_BLOCK = re.compile(r"-----BEGIN [A-Z ]*PRIVATE KEY-----.*?-----END [A-Z ]*P
                         re.S)
 _KEY_OPEN = re.compile(r"-----BEGIN [A-Z ]*PRIVATE KEY-----.*", re.S)
 _KEY_END = re.compile(r"-----END [A-Z ]*PRIVATE KEY-----")
-# Not "token:" — that is corosync's timeout key, and an operator needs to see its value.
-_ASSIGNED = re.compile(r"(?i)\b(password|passwd|secret|api[_-]?key|api[_-]?token|token(?==))"
+# Not "token:" nor "token=5000" — corosync's timeout key, whose value an operator needs.
+_ASSIGNED = re.compile(r"(?i)\b(password|passwd|secret|api[_-]?key|api[_-]?token"
+                       r"|token(?==(?!\d+\b)))"
                        r"(\s*[=:]\s*)(\S+)")
 _API_TOKEN = re.compile(r"PVEAPIToken=\S+")
 

@@ -24,6 +24,8 @@ Severity = Literal["critical", "warning", "info"]
 Confidence = Literal["high", "medium", "low"]
 
 LOSS_BAD_PCT = 1.0  # about 1% loss on the ring address already costs corosync its token
+#: ICMP probes (ping + mtr, both directions) below which "no loss" says little about a link
+ICMP_PROBES_ENOUGH = 50
 _SEV_WEIGHT = {"critical": 100, "warning": 50, "info": 10}
 _CONF_WEIGHT = {"high": 30, "medium": 20, "low": 10}
 
@@ -244,7 +246,7 @@ def _rule_routes(store: FactStore, findings: Sequence[FindingLike],
         if hops is not None:
             evidence.append(_ev(hops, f"mtr {a}→{b}: {hops.value} hops"))
         evidence += [_ev(x) for x in pair.facts()]
-        evidence += _findings_for(findings, [f, *pair.facts()])
+        evidence += _findings_for(findings, [f, *([hops] if hops else [])])
         lossy = (pair.icmp_loss or 0) >= LOSS_BAD_PCT or pair.flaps > 0
         direct_back = back is not None and not back.value
         dest = str(host.value).split()[0] if host is not None else b
@@ -308,22 +310,31 @@ def _rule_links(store: FactStore, findings: Sequence[FindingLike],
                 weight=20))
         elif p.flaps >= 2 or p.disconnected:
             what = (f"went down {p.flaps} times" if p.flaps else "is disconnected now")
-            measured = loss is not None
-            statement = (
-                f"corosync's UDP between {a} and {b} is lost while ICMP gets through "
-                f"({_loss_text(p)}); the knet link {what}: a firewall, rate limit or MTU "
-                "problem drops UDP 5405, which ping cannot show" if measured else
-                f"the knet link between {a} and {b} {what} (no ping/mtr measured on it)")
-            faults.append(Fault(
-                "udp-lost-icmp-ok" if measured else "flapping-link", statement, "critical",
-                "high" if measured and p.flaps >= 3 else "medium",
-                "Look for rules touching UDP 5405-5412 on both nodes (`nft list ruleset`, "
-                "`iptables-save`), rate limits or storm control on the switch port, and an MTU "
-                "below 1500 on the path (`ping -M do -s 1472 PEER`)." if measured else
-                "Measure the path with ping and mtr on the ring address (network-triage).",
-                evidence, NextRunbook("network-triage") if not measured else None,
-                tuple(ManualFix(n, "nft list ruleset | grep -n -E '540[5-9]|541[0-2]'")
-                      for n in (a, b)) if measured else (), (a, b), weight=15))
+            probes = sum(int(_num(x.value) or 0) for x in _directed(store, "ping.sent", a, b)
+                         + _directed(store, "mtr.sent", a, b))
+            if loss is not None and probes >= ICMP_PROBES_ENOUGH:
+                faults.append(Fault(
+                    "udp-lost-icmp-ok",
+                    f"corosync's UDP between {a} and {b} is lost while ICMP gets through "
+                    f"({_loss_text(p)}, {probes} probes); the knet link {what}: a firewall, "
+                    "rate limit or MTU problem drops UDP 5405, which ping cannot show",
+                    "critical", "high" if p.flaps >= 3 else "medium",
+                    "Look for rules touching UDP 5405-5412 on both nodes (`nft list ruleset`, "
+                    "`iptables-save`), rate limits or storm control on the switch port, and an "
+                    "MTU below 1500 on the path (`ping -M do -s 1472 PEER`).",
+                    evidence, None,
+                    tuple(ManualFix(n, "nft list ruleset | grep -n -E '540[5-9]|541[0-2]'")
+                          for n in (a, b)), (a, b), weight=15))
+            else:
+                sample = (f"; ping/mtr sent only {probes} probes, too few to see the loss"
+                          if loss is not None else "; no ping/mtr measured on it")
+                faults.append(Fault(
+                    "flapping-link", f"the knet link between {a} and {b} {what}{sample}",
+                    "critical", "medium",
+                    "Measure the link again with more probes; corosync's own counters already "
+                    "say it drops packets.", evidence,
+                    NextRunbook("network-triage", {"ping_count": 100, "mtr_cycles": 100}),
+                    (), (a, b), weight=15))
         elif loss is not None or _directed(store, "knet.connected", a, b):
             healthy.append(f"link {a} ↔ {b}: no loss"
                            + (f" ({_loss_text(p)})" if loss is not None else "")
@@ -402,6 +413,21 @@ def _rule_quorum(store: FactStore, findings: Sequence[FindingLike],
                  nodes: Sequence[str]) -> list[Fault]:
     """Partition and who has quorum (votequorum.5; pve-docs pvecm "Quorum")."""
     quorate = {f.node: f for f in store.named("quorum.quorate") if f.node}
+    lost = [f for f in store.named("journal.quorum_lost") if (_num(f.value) or 0) > 0]
+    if lost and (not quorate or all(f.value is True for f in quorate.values())):
+        names = [str(f.node) for f in lost]
+        span = max((int(_num(f.value) or 0) for f in store.named("journal.span_s")), default=0)
+        within = f" in the last {round(span / 60)} min" if span else ""
+        times = max(int(_num(f.value) or 0) for f in lost)
+        return [Fault(
+            "quorum-lost-recently",
+            f"quorum was lost up to {times} times{within} on {', '.join(names)}"
+            + (" (quorate at the moment of the check)" if quorate else ""),
+            "critical", "high",
+            "Each loss made /etc/pve read-only and would fence HA nodes: the membership is "
+            "unstable. Fix the link faults; the cluster only looks healthy between flaps.",
+            tuple(_ev(f, f"{f.node}: non-primary component {_fmt(f.value)} times")
+                  for f in lost), None, (), tuple(names), weight=10)]
     if not quorate or all(f.value is True for f in quorate.values()):
         return []
     yes = [n for n, f in quorate.items() if f.value is True]

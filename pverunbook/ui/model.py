@@ -279,6 +279,11 @@ class RunState:
         sv = self._by_id[step_id]
         return sv.results.setdefault(node, NodeResult(node))
 
+    def worst_finding(self, step_id: str) -> str:
+        """``critical``, ``warning`` or "" — a step that ran fine may still have found trouble."""
+        sev = {f.severity for f in self.findings if f.step_id == step_id}
+        return next((x for x in ("critical", "warning") if x in sev), "")
+
     def summary(self) -> Summary:
         done = [s.step.title for s in self.steps if s.state in ("ok", "planned")]
         failed = [f"{s.step.title} ({STATE_LABELS[s.state]})" for s in self.steps

@@ -1,16 +1,20 @@
-"""The end of a run: what was done, failed, skipped; backups; risky actions; time spent."""
+"""The end of a run: the diagnosis first (what is wrong, what to run next), then what was done,
+failed, skipped; backups; risky actions; time spent."""
 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import VerticalScroll
+from textual.message import Message
 from textual.screen import Screen
-from textual.widgets import Footer, Static
+from textual.widgets import Button, Footer, Static
 
+from pverunbook.pve.diagnosis import Diagnosis, Fault
 from pverunbook.ui import model
 from pverunbook.ui.commands import PaletteCommand
 from pverunbook.ui.widgets.banner import AppHeader
@@ -25,7 +29,51 @@ STATUS_WORDS = {
 }
 
 
-def render_summary(s: model.Summary, journal: Path | None) -> Text:
+SEVERITY_STYLE = {"critical": "bold red", "warning": "bold yellow", "info": "cyan"}
+
+
+def render_fault(i: int, f: Fault) -> Text:
+    """One fault: the statement, how sure, what to do, the exact fix, the evidence it rests on."""
+    t = Text()
+    t.append(f"{i}. ", style="bold")
+    t.append(f.statement, style=SEVERITY_STYLE.get(f.severity, "bold"))
+    t.append(f"  [{f.severity}, confidence {f.confidence}]\n", style="dim")
+    t.append(f"   {f.action}\n")
+    for m in f.manual:
+        t.append("   fix on ", style="dim")
+        t.append(m.node, style="bold")
+        t.append(": ")
+        t.append(m.command + "\n", style="bold cyan")
+    for e in f.evidence[:4]:
+        where = " / ".join(x for x in (e.node or "", e.step_id) if x)
+        t.append(f"   · {e.what}", style="dim")
+        t.append(f"  ({where})" + (f": {e.line[:100]}" if e.line and e.line not in e.what
+                                   else "") + "\n", style="dim")
+    if len(f.evidence) > 4:
+        t.append(f"   · … {len(f.evidence) - 4} more in the report\n", style="dim")
+    return t
+
+
+def render_matrix(d: Diagnosis) -> Text:
+    t = Text()
+    if not d.matrix:
+        return t
+    t.append("Links (row measures column; ↓N = times the knet link went down)\n",
+             style="bold underline")
+    widths = [max(len(r[i]) for r in d.matrix) for i in range(len(d.matrix[0]))]
+    for k, row in enumerate(d.matrix):
+        for c, w in zip(row, widths, strict=True):
+            style = "bold" if k == 0 or c is row[0] else (
+                "green" if c == "ok" else "dim" if c in ("·", "?") else "yellow")
+            t.append(c.ljust(w) + "  ", style=style)
+        t.append("\n")
+    for h in d.healthy:
+        t.append(f"  fine: {h}\n", style="green")
+    return t
+
+
+def render_summary(s: model.Summary, journal: Path | None,
+                   worst: list[str] | None = None) -> Text:
     t = Text()
     word, style = STATUS_WORDS.get(s.status, (s.status, "bold"))
     t.append(word + "\n", style=style)
@@ -43,7 +91,9 @@ def render_summary(s: model.Summary, journal: Path | None) -> Text:
             t.append(f"  • {it}\n", style=style)
         t.append("\n")
 
-    section("Done", s.done, "green")
+    section("Done", [f"{title} — ok — findings ({sev})" if sev else title
+                     for title, sev in zip(s.done, worst or [""] * len(s.done), strict=False)],
+            "green")
     section("Failed / stopped", s.failed, "red")
     section("Skipped (with reason)", [f"{title} — {why}" for title, why in s.skipped], "yellow")
     section("Backups taken (checkpoint ids)",
@@ -59,6 +109,20 @@ def render_summary(s: model.Summary, journal: Path | None) -> Text:
 
 
 class SummaryScreen(Screen[None]):
+    """The run's summary, opening with its diagnosis and a "Run next" button per fault."""
+
+    class RunNext(Message):
+        """The operator chose a fault's next runbook; ``params`` are the values to fill in.
+
+        The app (or its session) may handle ``on_summary_screen_run_next`` to start it on the
+        same cluster; without such a handler the screen opens that runbook's parameters itself.
+        """
+
+        def __init__(self, runbook: str, params: dict[str, Any]) -> None:
+            super().__init__()
+            self.runbook = runbook
+            self.params = params
+
     CSS_PATH = "summary.tcss"
     BINDINGS = [
         Binding("escape", "back", "Back to run", id="summary.back",
@@ -67,18 +131,78 @@ class SummaryScreen(Screen[None]):
         Binding("q", "app.quit", "Quit", id="summary.quit", tooltip="Leave pverunbook"),
     ]
 
-    def __init__(self, state: model.RunState, journal: Path | None) -> None:
+    def __init__(self, state: model.RunState, journal: Path | None,
+                 diagnosis: Diagnosis | None = None) -> None:
         super().__init__(id="summary")
         self.state = state
         self.journal = journal
+        self.diagnosis = diagnosis
+
+    def _diagnose(self) -> Diagnosis | None:
+        """The diagnosis of the run from its journal (every event, outputs included)."""
+        if self.journal is None or not self.journal.is_file():
+            return None
+        try:
+            from pverunbook.engine.journal import read_journal
+            from pverunbook.run_diagnosis import cluster_addresses, diagnose_run
+
+            session = getattr(self.app, "session", None)
+            addrs = cluster_addresses(getattr(session, "cluster", None))
+            _, diag = diagnose_run(read_journal(self.journal), self.state.runbook, addrs)
+        except Exception:  # noqa: BLE001 - the summary must open even if diagnosis fails
+            return None
+        return diag if diag.faults or diag.matrix else None
 
     def compose(self) -> ComposeResult:
         app = self.app
         yield AppHeader(app.mode, app.session.cluster,  # type: ignore[attr-defined]
                         f"{self.state.runbook.title} · summary")
+        if self.diagnosis is None:
+            self.diagnosis = self._diagnose()
         with VerticalScroll(id="summary-scroll"):
-            yield Static(render_summary(self.state.summary(), self.journal), id="summary-text")
+            d = self.diagnosis
+            if d is not None:
+                yield Static(Text("Diagnosis", style="bold underline"), id="diagnosis-title")
+                if not d.faults:
+                    yield Static("No fault found in the collected evidence.",
+                                 classes="fault")
+                for i, f in enumerate(d.faults, 1):
+                    yield Static(render_fault(i, f), classes=f"fault {f.severity}")
+                    if f.next_runbook is not None:
+                        yield Button(f"Run next: {f.next_runbook.label()}",
+                                     id=f"run-next-{i}", classes="run-next")
+                if d.matrix:
+                    yield Static(render_matrix(d), id="link-matrix")
+            worst = [self.state.worst_finding(sv.id) for sv in self.state.steps
+                     if sv.state in ("ok", "planned")]
+            yield Static(render_summary(self.state.summary(), self.journal, worst),
+                         id="summary-text")
         yield Footer()
+
+    def on_button_pressed(self, event: Button.Pressed) -> None:
+        bid = event.button.id or ""
+        if not bid.startswith("run-next-") or self.diagnosis is None:
+            return
+        event.stop()
+        fault = self.diagnosis.faults[int(bid.removeprefix("run-next-")) - 1]
+        if fault.next_runbook is not None:
+            self.run_next(fault.next_runbook.runbook, dict(fault.next_runbook.params))
+
+    def run_next(self, runbook_id: str, params: dict[str, Any]) -> None:
+        """Start ``runbook_id`` with ``params`` filled in, on the same cluster/rehearsal."""
+        if hasattr(self.app, "on_summary_screen_run_next"):
+            self.post_message(self.RunNext(runbook_id, params))
+            return
+        from pverunbook.runbook.catalog import find
+        from pverunbook.runbook.loader import load_file
+        from pverunbook.ui.screens.params import ParamsScreen
+
+        try:
+            rb = load_file(find(runbook_id, getattr(self.app, "runbook_dirs", None) or None))
+        except Exception as exc:  # noqa: BLE001 - shown to the operator, not raised
+            self.notify(f"Cannot open runbook {runbook_id}: {exc}", severity="error")
+            return
+        self.app.push_screen(ParamsScreen(rb, params))
 
     def action_back(self) -> None:
         self.dismiss(None)

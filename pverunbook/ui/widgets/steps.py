@@ -37,9 +37,13 @@ class StepList(Static):
             title = Text(sv.step.title, style="bold" if current else "")
             mark = Text("⚠", style="bold red") if sv.step.destructive else Text(" ")
             label = STATE_LABELS.get(st, st)
+            glyph = STATE_GLYPHS.get(st, "?")
+            if st == "ok" and state.worst_finding(sv.id) == "critical":
+                # checks passed, but the verdict found trouble: never a plain ✔
+                glyph, label, style = "!", "ok—findings", "bold yellow"
             if sv.attempt > 1:
                 label += f" ×{sv.attempt}"
-            table.add_row(Text(STATE_GLYPHS.get(st, "?"), style=style),
+            table.add_row(Text(glyph, style=style),
                           Text(str(sv.index + 1), style="dim"), title, mark,
                           Text(label, style=style))
         self.update(table)

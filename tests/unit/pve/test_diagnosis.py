@@ -302,3 +302,13 @@ def test_faults_round_trip_to_json() -> None:
     assert first["rule"] == "route-via-gateway"
     assert first["manual"] == [{"node": "ryanrishi",
                                 "command": "ip route del 192.168.4.201 via 192.168.4.1"}]
+
+
+@needs_shared
+def test_quorum_lost_in_the_journal_while_quorate_now() -> None:
+    log = (REAL / "corosync-log_node1_loss-15-then-100-then-0.log").read_text()
+    journal = facts("corosync-journal", "n1", log, "journal", ids={2: "n2"})
+    now = facts("quorum", "n1", (REAL / "quorumtool-siH_2node-quorate.txt").read_text(), "q")
+    d = diagnose(journal + now, nodes=["n1", "n2"])
+    flap = next(f for f in d.faults if f.rule == "quorum-lost-recently")
+    assert "on n1 (quorate at the moment of the check)" in flap.statement
