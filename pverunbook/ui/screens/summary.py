@@ -139,45 +139,71 @@ class SummaryScreen(Screen[None]):
         self.diagnosis = diagnosis
 
     def _diagnose(self) -> Diagnosis | None:
-        """The diagnosis of the run from its journal (every event, outputs included)."""
+        """The diagnosis of the run from its journal (every event, outputs included); None
+        until the journal holds the run's end (the engine commits it in groups)."""
         if self.journal is None or not self.journal.is_file():
             return None
-        try:
-            from pverunbook.engine.journal import read_journal
-            from pverunbook.run_diagnosis import cluster_addresses, diagnose_run
+        from pverunbook.engine import events as ev
+        from pverunbook.engine.journal import read_journal
+        from pverunbook.run_diagnosis import cluster_addresses, diagnose_run
 
-            session = getattr(self.app, "session", None)
-            addrs = cluster_addresses(getattr(session, "cluster", None))
-            _, diag = diagnose_run(read_journal(self.journal), self.state.runbook, addrs)
-        except Exception:  # noqa: BLE001 - the summary must open even if diagnosis fails
+        events = read_journal(self.journal)
+        if not any(isinstance(e, ev.RunFinished) for e in events):
             return None
-        return diag if diag.faults or diag.matrix else None
+        session = getattr(self.app, "session", None)
+        addrs = cluster_addresses(getattr(session, "cluster", None))
+        _, diag = diagnose_run(events, self.state.runbook, addrs)
+        return diag
 
     def compose(self) -> ComposeResult:
         app = self.app
         yield AppHeader(app.mode, app.session.cluster,  # type: ignore[attr-defined]
                         f"{self.state.runbook.title} · summary")
-        if self.diagnosis is None:
-            self.diagnosis = self._diagnose()
         with VerticalScroll(id="summary-scroll"):
-            d = self.diagnosis
-            if d is not None:
-                yield Static(Text("Diagnosis", style="bold underline"), id="diagnosis-title")
-                if not d.faults:
-                    yield Static("No fault found in the collected evidence.",
-                                 classes="fault")
-                for i, f in enumerate(d.faults, 1):
-                    yield Static(render_fault(i, f), classes=f"fault {f.severity}")
-                    if f.next_runbook is not None:
-                        yield Button(f"Run next: {f.next_runbook.label()}",
-                                     id=f"run-next-{i}", classes="run-next")
-                if d.matrix:
-                    yield Static(render_matrix(d), id="link-matrix")
             worst = [self.state.worst_finding(sv.id) for sv in self.state.steps
                      if sv.state in ("ok", "planned")]
             yield Static(render_summary(self.state.summary(), self.journal, worst),
                          id="summary-text")
         yield Footer()
+
+    def on_mount(self) -> None:
+        if self.diagnosis is not None:
+            self._show_diagnosis(self.diagnosis)
+        else:
+            self.run_worker(self._load_diagnosis(), group="diagnosis", exclusive=True)
+
+    async def _load_diagnosis(self) -> None:
+        import asyncio
+
+        for _ in range(50):  # the journal's last group commit lands within moments
+            try:
+                diag = self._diagnose()
+            except Exception:  # noqa: BLE001 - the summary stays usable without a diagnosis
+                return
+            if diag is not None:
+                self.diagnosis = diag
+                self._show_diagnosis(diag)
+                return
+            await asyncio.sleep(0.1)
+
+    def _show_diagnosis(self, d: Diagnosis) -> None:
+        """Mount the diagnosis above the summary text: faults, "Run next" buttons, the matrix."""
+        if not d.faults and not d.matrix:
+            return
+        widgets: list[Static | Button] = [
+            Static(Text("Diagnosis", style="bold underline"), id="diagnosis-title")]
+        if not d.faults:
+            widgets.append(Static("No fault found in the collected evidence.", classes="fault"))
+        for i, f in enumerate(d.faults, 1):
+            widgets.append(Static(render_fault(i, f), classes=f"fault {f.severity}"))
+            if f.next_runbook is not None:
+                widgets.append(Button(f"Run next: {f.next_runbook.label()}",
+                                      id=f"run-next-{i}", classes="run-next"))
+        if d.matrix:
+            widgets.append(Static(render_matrix(d), id="link-matrix"))
+        scroll = self.query_one("#summary-scroll", VerticalScroll)
+        scroll.mount_all(widgets, before=self.query_one("#summary-text"))
+        scroll.scroll_home(animate=False)
 
     def on_button_pressed(self, event: Button.Pressed) -> None:
         bid = event.button.id or ""
