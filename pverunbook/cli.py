@@ -369,13 +369,17 @@ async def _run_headless(args: argparse.Namespace, config: Any) -> int:
         as_json = bool(getattr(args, "json", False))
         decider = TerminalDecider(confirm_text=args.confirm,
                                   out=sys.stderr if as_json else None)
+        # Connect before the engine (and its journal) exists: a run that cannot start at all
+        # (no node answers) leaves no journal behind.
+        unreachable = await session.connect()
+        for name, why in unreachable.items():
+            print(f"pverunbook: node {name} is unreachable: {why}; read-only steps go on "
+                  "without it, destructive steps that target it are refused", file=sys.stderr)
         engine = session.engine(rb, decider, values, run_id=run_id, resume=resume,
                                 journal_path=journal_path)
         addrs = cluster_addresses(session.cluster)
         engine.subscribe(JsonPrinter(runbook=rb, names_by_addr=addrs) if as_json else
                          EventPrinter(runbook=rb, names_by_addr=addrs))
-        if session.transport is not None:
-            await session.transport.connect(list(session.cluster.nodes))
         status = await engine.run()
         info = sys.stderr if as_json else sys.stdout
         print(f"journal: {engine.journal_path}", file=info)

@@ -7,6 +7,7 @@ transport and hosts handed to the same engine.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
@@ -56,6 +57,8 @@ class Session:
         self.local = LocalTransport()
         self.sim: Any = None
         self.journals: list[Journal] = []
+        #: Nodes that did not answer ``connect()`` (name → why); handed to every engine.
+        self.unreachable: dict[str, str] = {}
 
     @property
     def mode(self) -> Mode:
@@ -95,6 +98,35 @@ class Session:
                 accept = cfg.host_key_prompt
             self.transport = SSHTransport(mode="live", accept_new_host_key=accept)
 
+    async def connect(self) -> dict[str, str]:
+        """Open every node's connection up front, concurrently; returns the nodes that did not
+        answer (name → what happened and what to do).
+
+        A node that is down, or that accepts TCP but never speaks SSH, costs at most the
+        transport's connect timeout, once, instead of stopping the run: read-only steps go on
+        on the nodes that answer and every step names the missing ones (see ``Engine``).
+        Raises the first ``TransportError`` when NO node answers: then nothing can run.
+        """
+        from pverunbook.transport.base import TransportError
+
+        assert self.cluster is not None and self.transport is not None, "call start() first"
+        nodes = list(self.cluster.nodes)
+        transport = self.transport
+        results = await asyncio.gather(*(transport.connect([n]) for n in nodes),
+                                       return_exceptions=True)
+        failed: dict[str, str] = {}
+        first: TransportError | None = None
+        for node, res in zip(nodes, results, strict=True):
+            if isinstance(res, TransportError):
+                first = first or res
+                failed[node.name] = res.message + (f"; {res.hint}" if res.hint else "")
+            elif isinstance(res, BaseException):
+                raise res
+        if nodes and len(failed) == len(nodes) and first is not None:
+            raise first
+        self.unreachable = failed
+        return failed
+
     def engine(self, runbook: Runbook, decider: Decider, params: Mapping[str, Any], *,
                run_id: str | None = None, resume: ResumeInfo | None = None,
                journal_path: Path | None = None, operator: str | None = None) -> Engine:
@@ -118,6 +150,7 @@ class Session:
         engine = Engine(runbook, self.cluster, self.transport, decider, params=params,
                         run_id=rid, local_transport=self.local, checkpointer=checkpointer,
                         guards=guards, resume=resume, operator=operator, redactor=redactor)
+        engine.unreachable = dict(self.unreachable)
         engine.subscribe(journal)
         engine.flushers.append(journal.flush)
         engine.journal_path = path

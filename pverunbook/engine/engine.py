@@ -135,6 +135,10 @@ class Engine:
         self.facts = FactStore(resume.facts if resume else ())
         self._node_tasks: list[asyncio.Task[NodeOutcome]] = []
         self._cancelling = False
+        #: Nodes that did not answer when the run started (name → why), set by the session:
+        #: read-only steps go on without them, destructive steps that target them are refused.
+        self.unreachable: dict[str, str] = {}
+        self.partial = False
         #: Where this run's journal is written (set by the session), for the UI to show.
         self.journal_path: Path | None = None
 
@@ -333,6 +337,9 @@ class Engine:
                 return "failed", f"step '{step.id}' {status}: {message}".rstrip(": ")
         if self.dry_run:
             return "planned", "dry-run: nothing was executed"
+        if self.partial and finished_ok:
+            return "completed_with_failures", "some steps did not run on unreachable nodes: " \
+                   + ", ".join(sorted(self.unreachable))
         return ("ok" if finished_ok else "completed_with_failures"), ""
 
     async def _step(self, step: Step, index: int, attempt: int) -> tuple[str, str]:
@@ -351,7 +358,14 @@ class Engine:
                                  destructive=step.destructive, attempt=attempt))
         await self.durable()
         try:
-            status, message = await self._step_body(step, nodes)
+            missing = [n for n in nodes if n.name in self.unreachable]
+            if missing:
+                status, message = self._unreachable_step(step, nodes, missing)
+                nodes = [n for n in nodes if n.name not in self.unreachable]
+            if not missing or (status == "ok" and nodes):
+                status, message = await self._step_body(step, nodes)
+                if missing and status == "ok":
+                    message = f"not run on {', '.join(n.name for n in missing)} (unreachable)"
         except TransportError:
             raise
         except Exception as exc:  # noqa: BLE001 - odd input fails this step, not the run
@@ -362,6 +376,22 @@ class Engine:
                                   duration=time.monotonic() - started))
         await self.durable()
         return status, message
+
+    def _unreachable_step(self, step: Step, nodes: list[Node],
+                          missing: list[Node]) -> tuple[str, str]:
+        """Name the target nodes that did not answer; refuse a destructive step on part of its
+        nodes. Returns ("ok", "") when the step may go on on the nodes that answer."""
+        names = ", ".join(f"{n.name} ({self.unreachable[n.name]})" for n in missing)
+        if step.destructive:
+            return "blocked", (f"refused: {names} did not answer, and a destructive step runs "
+                               "on all of its nodes or on none; bring the node back (or remove "
+                               "it from the inventory), then resume the run")
+        self.partial = True
+        if len(missing) == len(nodes):
+            return "failed", f"not run: every target node is unreachable: {names}"
+        self.emit(ev.Note(step_id=step.id, level="warning",
+                          text=f"not run on {names}: unreachable; the other nodes go on"))
+        return "ok", ""
 
     async def _step_body(self, step: Step, nodes: list[Node]) -> tuple[str, str]:
         if step.kind is StepKind.INPUT:

@@ -20,7 +20,7 @@ import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 from pverunbook.engine.events import EVENT_TYPES, Event, event_from_dict
 from pverunbook.engine.redaction import Redactor  # also imported from here by older modules
@@ -53,7 +53,9 @@ class Journal:
         self.redactor = redactor or Redactor()
         path.parent.mkdir(parents=True, exist_ok=True)
         _drop_torn_tail(path)
-        self._fh = open(path, "ab")  # noqa: SIM115 - owned by the writer thread
+        # Opened by the writer thread at the first event: a run that never started (every
+        # node unreachable, a refused parameter) leaves no empty journal behind.
+        self._fh: BinaryIO | None = None
         self._queue: queue.Queue[tuple[bytes | None, Any]] = queue.Queue()
         self._thread = threading.Thread(target=self._write_loop, name="journal", daemon=True)
         self._thread.start()
@@ -80,6 +82,8 @@ class Journal:
             lines = [line for line, _ in batch if line is not None]
             if lines:
                 try:
+                    if self._fh is None:
+                        self._fh = open(self.path, "ab")  # noqa: SIM115 - closed in close()
                     self._fh.write(b"".join(lines))
                     self._fh.flush()
                     os.fsync(self._fh.fileno())
@@ -118,7 +122,8 @@ class Journal:
     def close(self) -> None:
         self._queue.put((None, None))
         self._thread.join(timeout=10)
-        self._fh.close()
+        if self._fh is not None:
+            self._fh.close()
 
 
 def _drop_torn_tail(path: Path) -> None:
