@@ -86,6 +86,9 @@ def build_parser() -> argparse.ArgumentParser:
             mode.add_argument("--rehearsal", action="store_true", help="simulated cluster")
             s.add_argument("--dry-run-cluster", type=Path, help=argparse.SUPPRESS)
             s.add_argument("--resume", metavar="RUN", help="continue an interrupted run")
+            s.add_argument("--accept-changed-runbook", action="store_true",
+                           help="with --resume: go on although the runbook file changed since "
+                                "the run started (the diff is shown)")
             s.add_argument("--accept-new-host-keys", action="store_true",
                            help="trust SSH host keys not yet in known_hosts (never changed ones)")
         s.add_argument("--scenario", default="nyc-outage", help="rehearsal scenario")
@@ -317,7 +320,7 @@ async def _run_headless(args: argparse.Namespace, config: Any) -> int:
     from pverunbook.headless import EventPrinter, JsonPrinter, TerminalDecider
     from pverunbook.inventory import InventoryError
     from pverunbook.run_diagnosis import cluster_addresses
-    from pverunbook.runbook.loader import RunbookError, load_file
+    from pverunbook.runbook.loader import RunbookError
     from pverunbook.runbook.params import ParamValueError, resolve
     from pverunbook.session import Mode, Session
     from pverunbook.transport.base import TransportError
@@ -334,8 +337,10 @@ async def _run_headless(args: argparse.Namespace, config: Any) -> int:
             journal_path = find_run(args.resume)
             started, resume = load_resume(journal_path)
             run_id = started.run_id
-            rb = load_file(started.runbook_path) if started.runbook_path else \
-                _load_runbook(started.runbook_id, args.runbooks)
+            rb = _runbook_of_run(started, args.runbooks)
+            refused = _accept_runbook_change(args, started, rb)
+            if refused is not None:
+                return refused
             given = {k: v for k, v in started.params.items() if v != "[REDACTED]"}
             need = missing_secrets(rb, started)
             sets = parse_sets(args.set)
@@ -394,6 +399,43 @@ async def _run_headless(args: argparse.Namespace, config: Any) -> int:
     if status == "completed_with_failures":
         return EXIT_CHECKS
     return EXIT_OK if status in ("ok", "planned") else EXIT_FAIL
+
+
+def _runbook_of_run(started: Any, dirs: list[Path]) -> Any:
+    """The runbook a run was started with: its file (absolute path), else by id in ``dirs``."""
+    from pverunbook.runbook.loader import load_file
+
+    if started.runbook_path and Path(started.runbook_path).is_file():
+        return load_file(started.runbook_path)
+    return _load_runbook(started.runbook_id, dirs)
+
+
+def _accept_runbook_change(args: argparse.Namespace, started: Any, rb: Any) -> int | None:
+    """Show what changed in the runbook since the run started; None when resume may go on.
+
+    A resumed run must not silently follow different steps than the ones it began with: the
+    diff is shown, and the operator accepts it (typing ``yes`` on a terminal, or
+    ``--accept-changed-runbook``), else resume stops with exit 2.
+    """
+    from pverunbook.engine.resume import runbook_change
+
+    change = runbook_change(started, rb)
+    if not change:
+        return None
+    print(f"pverunbook: the runbook changed since run {started.run_id} started:\n{change}",
+          file=sys.stderr)
+    if getattr(args, "accept_changed_runbook", False):
+        return None
+    if sys.stdin.isatty():
+        try:
+            answer = input("Resume with the changed runbook? Type 'yes' to go on: ")
+        except EOFError:
+            answer = ""
+        if answer.strip() == "yes":
+            return None
+    return err("resume", "the runbook changed since the run started (diff above)",
+               "check the diff; to go on with the changed runbook, resume again with "
+               "--accept-changed-runbook")
 
 
 def _mode_of_run(run: str) -> Any:

@@ -212,11 +212,15 @@ class Engine:
     async def run(self) -> str:
         self.check_params()
         start = time.monotonic()
+        from pverunbook.engine.resume import runbook_identity
+
+        rb_path, rb_sha, rb_text = runbook_identity(self.runbook)
         self.emit(ev.RunStarted(
             run_id=self.run_id, runbook_id=self.runbook.id, runbook_title=self.runbook.title,
-            runbook_path=str(self.runbook.path or ""), mode=self.mode, cluster=self.cluster.name,
+            runbook_path=rb_path, mode=self.mode, cluster=self.cluster.name,
             nodes=tuple(self.cluster.names), params=self._public_params(),
-            resumed=self.resume is not None, operator=self.operator))
+            resumed=self.resume is not None, operator=self.operator,
+            runbook_sha256=rb_sha, runbook_text=rb_text))
         await self.durable()
         try:
             status, message = await self._walk()

@@ -39,6 +39,10 @@ class RunStarted(Event):
     params: dict[str, Any]
     resumed: bool = False
     operator: str = ""
+    #: The runbook file's SHA-256 and text when the run started: resume (from any directory,
+    #: ``runbook_path`` is absolute) shows what changed since and asks before going on.
+    runbook_sha256: str = ""
+    runbook_text: str = ""
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -96,3 +96,48 @@ def missing_secrets(runbook: Runbook, run_started: ev.RunStarted) -> list[str]:
         if value == REDACTED or (isinstance(value, str) and REDACTED in value):
             out.append(p.name)
     return out
+
+
+#: A runbook text larger than this is not copied into the journal (its hash still is).
+MAX_RUNBOOK_TEXT = 256 * 1024
+
+
+def runbook_identity(runbook: Runbook) -> tuple[str, str, str]:
+    """(absolute path, SHA-256 of the file, its text) of the runbook file, for ``RunStarted``.
+
+    The path is absolute so ``run --resume`` works from any directory; the hash and text let
+    resume show what changed in the file since the run started. ("", "", "") when the runbook
+    has no file (built from text in tests); the text is "" when unreadable or very large.
+    """
+    import hashlib
+
+    if runbook.path is None:
+        return "", "", ""
+    path = Path(runbook.path).resolve()
+    try:
+        raw = path.read_bytes()
+    except OSError:
+        return str(path), "", ""
+    text = raw.decode("utf-8", errors="replace") if len(raw) <= MAX_RUNBOOK_TEXT else ""
+    return str(path), hashlib.sha256(raw).hexdigest(), text
+
+
+def runbook_change(started: ev.RunStarted, runbook: Runbook) -> str:
+    """What changed in the runbook file since the run started, as a unified diff.
+
+    "" when nothing changed, or when the journal has no hash (older journals) to compare with.
+    When the old text was not kept, the diff is replaced by the two hashes.
+    """
+    import difflib
+
+    if not started.runbook_sha256:
+        return ""
+    path, sha, text = runbook_identity(runbook)
+    if sha == started.runbook_sha256:
+        return ""
+    if not started.runbook_text or not text:
+        return (f"{path or started.runbook_path}: SHA-256 {started.runbook_sha256[:12]}... when "
+                f"the run started, {sha[:12] or 'unreadable'}... now\n")
+    return "".join(difflib.unified_diff(
+        started.runbook_text.splitlines(keepends=True), text.splitlines(keepends=True),
+        f"{started.runbook_path} (when the run started)", f"{path} (now)"))

@@ -5,8 +5,9 @@ targets it is refused; a run where no node answers never starts and leaves no jo
 Real parts: OpenSSH sshd on loopback for the node that answers, a plain TCP listener that accepts
 and stays silent (a node whose sshd hangs before its banner, or a firewall/proxy that accepts), and
 a loopback port nobody listens on. Kind: asyncssh waits for the server's identification string
-until its connect timeout (https://github.com/ronf/asyncssh/issues/418 asks for exactly that
-timeout), and OpenSSH's ``ConnectTimeout`` documents the same wait for ssh(1).
+(without a timeout, forever: https://github.com/ronf/asyncssh/issues/260), and tarpits such as
+endlessh accept SSH connections and never send a banner
+(https://github.com/skeeto/endlessh/issues/48).
 """
 
 from __future__ import annotations

@@ -4,9 +4,11 @@ Kinds (reliability cases and fuzzing): a duplicate key inside a ``[[steps]]`` en
 (``duplicate-key-in-step.toml``), non-UTF-8 and BOM files, truncated / nested / mistyped journals
 and a directory named ``*.jsonl``. Further real inputs of the kind: tomlkit raises
 ``KeyAlreadyPresent`` with no position for a key repeated inside an array-of-tables entry
-(https://github.com/python-poetry/tomlkit/issues/290 reports the same exception escaping), and
+(the same exception escaping ``tomlkit.loads``: https://github.com/python-poetry/tomlkit/issues/4),
+and
 Windows editors save UTF-8 with a byte order mark (Python's own ``utf-8-sig`` codec exists for it:
-https://docs.python.org/3/library/codecs.html#encodings-and-unicode).
+https://docs.python.org/3/library/codecs.html#encodings-and-unicode). The TOML spec makes any
+repeated key an error (https://github.com/toml-lang/toml/issues/350).
 """
 
 from __future__ import annotations

@@ -2,10 +2,10 @@
 mid-step, the other nodes' findings are kept, and the journal always ends with ``run_finished``.
 
 Kind (reliability case ``guard-odd-output/``: a ``corosync-quorumtool`` answering ``Node ID:
-0xZZ``). Further real inputs of the kind: a quorumtool screen cut short by a hung corosync IPC
-(https://forum.proxmox.com/threads/corosync-quorumtool-hangs.56345/) and ``pvecm status`` printing
-"Cannot initialize CMAP service" in place of the votequorum block
-(https://forum.proxmox.com/threads/cannot-initialize-cmap-service.44466/).
+0xZZ``). Further real inputs of the kind: quorumtool output a monitoring parser could not read
+("could not parse node id in corosync-quorumtool output",
+https://github.com/ClusterLabs/ha_cluster_exporter/issues/188) and a QDevice column that broke
+the membership parse (https://github.com/ClusterLabs/ha_cluster_exporter/issues/170).
 """
 
 from __future__ import annotations

@@ -5,8 +5,9 @@ expectation; values too short to redact are refused when given.
 Kind (reliability case ``secret/secret.toml``). Further real inputs of the kind: the shell-quoted
 form ``'it'"'"'s'`` is what ``shlex.quote`` produces for a value with a quote
 (https://docs.python.org/3/library/shlex.html#shlex.quote), and secrets leaking through chunked
-streams is the reason GitHub Actions masks per line and warns about split secrets
-(https://github.com/actions/runner/issues/643).
+streams is a known leak in log maskers that mask chunk by chunk
+(https://github.com/OpenHands/OpenHands/issues/15720, and the review of
+https://github.com/bruin-data/bruin/pull/2301 on a write holding only the start of a secret).
 """
 
 from __future__ import annotations
