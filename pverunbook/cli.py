@@ -229,6 +229,9 @@ def cmd_plan(args: argparse.Namespace) -> int:
             flags.append("DESTRUCTIVE")
         if not ps.runs:
             flags.append(f"SKIPPED: condition '{st.when}' is false")
+        elif ps.pending:
+            flags.append(f"ONLY IF '{st.when}'" if st.when and "decided" in ps.pending
+                         else "node chosen later")
         out.write(f"\n{ps.index + 1}. [{st.kind.value}] {st.title} ({st.id})"
                   + (f"  <{'; '.join(flags)}>" if flags else "") + "\n")
         if st.kind.value in ("run", "check", "action"):
@@ -249,6 +252,8 @@ def cmd_plan(args: argparse.Namespace) -> int:
             for node, items in ps.backup.items():
                 for item in items:
                     out.write(f"   checkpoint {node}: {item}\n")
+        if ps.pending:
+            out.write(f"   {ps.pending}\n")
         if ps.confirm:
             out.write(f"   confirmation: operator must type {ps.confirm!r}\n")
         if st.kind.value == "manual":

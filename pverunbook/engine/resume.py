@@ -14,6 +14,7 @@ from typing import Any
 from pverunbook.engine import events as ev
 from pverunbook.engine.engine import ResumeInfo
 from pverunbook.engine.journal import iter_journal
+from pverunbook.pve.facts import Fact
 from pverunbook.runbook.model import Runbook
 
 REDACTED = "[REDACTED]"
@@ -41,11 +42,18 @@ def load_resume(journal_path: Path, runbook: Runbook | None = None
     open_step: str | None = None  # started, not finished
     ran_after_finish: str | None = None  # CommandStarted seen after its StepFinished
     last: tuple[int, str] | None = None  # (index, status) of the last step that ended
+    facts: list[Fact] = []
     for event in iter_journal(journal_path):
         if isinstance(event, ev.RunStarted):
             if started is None:
                 started = event
             params.update(event.params)
+        elif isinstance(event, ev.FactsObserved):
+            for record in event.facts:
+                try:
+                    facts.append(Fact.from_json(record))
+                except ValueError:
+                    continue  # a damaged record: the fact is observed again when its step reruns
         elif isinstance(event, ev.ParamsSet):
             params.update(event.values)
         elif isinstance(event, ev.StepStarted):
@@ -80,12 +88,14 @@ def load_resume(journal_path: Path, runbook: Runbook | None = None
     if unknown is not None:
         statuses[unknown] = "unknown"
         return started, ResumeInfo(start_index=index_of[unknown], unknown_step=True,
-                                   statuses=statuses)
+                                   statuses=statuses, facts=facts)
     if last is None:
-        return started, ResumeInfo(start_index=0, unknown_step=False, statuses=statuses)
+        return started, ResumeInfo(start_index=0, unknown_step=False, statuses=statuses,
+                                   facts=facts)
     index, status = last
     start = index + 1 if status in DONE else index
-    return started, ResumeInfo(start_index=start, unknown_step=False, statuses=statuses)
+    return started, ResumeInfo(start_index=start, unknown_step=False, statuses=statuses,
+                               facts=facts)
 
 
 def missing_secrets(runbook: Runbook, run_started: ev.RunStarted) -> list[str]:

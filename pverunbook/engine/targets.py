@@ -200,11 +200,14 @@ def plan(runbook: Runbook, cluster: Cluster, params: Mapping[str, object],
                 + [f"sqlite {render_plain(p, values)} (online backup API)"
                    for p in step.backup.sqlite]
                 + [f"output of: {render(c, values)}" for c in step.backup.outputs])
+        confirm = confirm_expected(step, cluster, nodes)
+        if confirm is not None and not nodes and pending:
+            confirm = "<the chosen node's name>" if step.confirm in (None, "node") else confirm
         runs, why = decide_when(step, params, first=cluster.nodes[0].name)
         if runs is None and not pending:
             pending = f"runs only if '{step.when}' holds, decided when the run gets there " \
                       f"({why})"
         out.append(PlannedStep(step=step, index=i, nodes=nodes, commands=commands,
                                runs=runs is not False, backup=backup,
-                               confirm=confirm_expected(step, cluster, nodes), pending=pending))
+                               confirm=confirm, pending=pending))
     return out

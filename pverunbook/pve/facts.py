@@ -542,10 +542,32 @@ def facts_config_versions(obs: Observation) -> list[Fact]:
                  evidence=m.group(0).strip())]
 
 
+_SAMPLE = re.compile(r"^sample \d+:\s*Quorate:\s*(\S+)", re.M)
+
+
+def facts_quorum_samples(obs: Observation) -> list[Fact]:
+    """Quorum sampled several times (``sample N: Quorate: Yes`` lines): is it *steady*?
+
+    One ``pvecm status`` can catch a brief quorate moment on a flapping link, so runbooks that
+    act on "not quorate" sample it (corosync-tuning: 6 samples over 18 s). ``quorum.steady`` is
+    true when every sample said ``Yes``; a sample that timed out or failed counts as not
+    quorate (``Quorate: unknown``). No samples: no facts (the condition stays undecided).
+    """
+    answers = _SAMPLE.findall(obs.text)
+    if not answers:
+        return []
+    yes = sum(1 for a in answers if a == "Yes")
+    evidence = f"quorate in {yes} of {len(answers)} samples"
+    return [Fact("quorum.samples", len(answers), obs.node, evidence=evidence),
+            Fact("quorum.quorate_samples", yes, obs.node, evidence=evidence),
+            Fact("quorum.steady", yes == len(answers), obs.node, evidence=evidence)]
+
+
 #: Fact rules by verdict name: a step with ``verdict = "quorum"`` yields findings *and* facts.
 #: Names without a verdict of their own (``knet-nodes``, ``pve-write``…) only yield facts.
 FACT_RULES: dict[str, Callable[[Observation], list[Fact]]] = {
     "quorum": facts_quorum,
+    "quorum-samples": facts_quorum_samples,
     "links": facts_links,
     "knet-nodes": facts_knet_nodes,
     "cmap-stats": facts_cmap_stats,
