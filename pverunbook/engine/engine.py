@@ -9,7 +9,6 @@ the TUI and the headless CLI are two ``Decider`` implementations and two event s
 from __future__ import annotations
 
 import asyncio
-import dataclasses
 import getpass
 import re
 import time
@@ -28,6 +27,7 @@ from pverunbook.engine.decisions import (
     FailureChoice,
     StepAction,
 )
+from pverunbook.engine.observations import observe_facts, propose_values
 from pverunbook.engine.output import OutputBuffer
 from pverunbook.engine.redaction import Redactor
 from pverunbook.engine.targets import (
@@ -40,7 +40,7 @@ from pverunbook.engine.targets import (
     step_values,
 )
 from pverunbook.inventory import Cluster, Node
-from pverunbook.pve.facts import Fact, FactStore, Observation, extract
+from pverunbook.pve.facts import Fact, FactStore
 from pverunbook.runbook.model import FailureAction, Runbook, Step, StepKind, Stream
 from pverunbook.runbook.params import (
     ParamValueError,
@@ -543,80 +543,20 @@ class Engine:
             self.emit(ev.Note(step_id=step.id, level="error", text="; ".join(problems)))
 
     def _proposals(self, step: Step) -> dict[str, Any]:
-        """Values an input step proposes from facts (``propose``), journaled as ValueProposed.
-
-        A proposal is made only when exactly one node matches the selector; several matching
-        nodes are named in a warning instead (e.g. every node's database is damaged: nothing to
-        resync from). A value the operator already gave is kept, with a warning if it differs.
-        """
-        from pverunbook.runbook.loader import selector
-        from pverunbook.runbook.when import Undecided, compare
-
-        out: dict[str, Any] = {}
-        for name, text in step.propose.items():
-            sel = selector(text)
-            matched: list[Fact] = []
-            for fact in self.facts.named(sel.name):
-                try:
-                    hit = bool(fact.value) if sel.op is None else compare(sel.op, fact.value,
-                                                                          sel.value)
-                except Undecided:
-                    continue
-                if hit and fact.node and fact.node not in [m.node for m in matched]:
-                    matched.append(fact)
-            if len(matched) != 1:
-                seen = ", ".join(f"{f.key} = {f.value}" for f in self.facts.named(sel.name))
-                which = ", ".join(str(m.node) for m in matched)
-                text_ = (f"{len(matched)} nodes match '{text}' ({which}): no value proposed "
-                         f"for {name}" if matched else
-                         f"no node matches '{text}' ({seen or 'not observed'}): no value "
-                         f"proposed for {name}")
-                self.emit(ev.Note(step_id=step.id, level="warning" if matched else "info",
-                                  text=text_))
-                continue
-            fact = matched[0]
-            node = str(fact.node)
-            evidence = f": {fact.evidence}" if fact.evidence else ""
-            reason = f"{node}: {fact.key} = {_show(fact.value)}{evidence} — suggested"
-            self.emit(ev.ValueProposed(step_id=step.id, param=name, value=node, reason=reason))
-            given = self.params.get(name)
-            if given is not None and given != node:
-                self.emit(ev.Note(step_id=step.id, level="warning",
-                                  text=f"{name} was given as {given!r}, but {reason}"))
-                continue
-            out[name] = node
-        return out
+        """Values an input step proposes from facts (``propose``); events say why or why not."""
+        values, events = propose_values(step, self.facts, self.params)
+        for e in events:
+            self.emit(e)
+        return values
 
     def _facts(self, step: Step, outcomes: list[NodeOutcome]) -> None:
-        """Facts of each node's output for the step's verdict, into the store and the journal.
-
-        The rules (``pve/facts.py``) see the exit status of the last command that ran, so that
-        they read nothing off the output of a command that failed to read its input.
-        """
+        """Facts of each node's output for the step's verdict, into the store and the journal."""
         if not step.verdict:
             return
-        by_addr: dict[str, str] = {}
-        for n in self.cluster.nodes:
-            for addr in (n.host, n.addr, n.addr1):
-                if addr:
-                    by_addr[addr] = n.name
-        by_id = {n.nodeid: n.name for n in self.cluster.nodes if n.nodeid is not None}
-        found: list[Fact] = []
-        for o in outcomes:
-            if not o.results:
-                continue
-            last = o.results[-1]
-            exit_status = None if last.error or last.timed_out else last.exit_status
-            obs = Observation(node=o.node, text=o.stdout, exit_status=exit_status,
-                              names_by_addr=by_addr, names_by_nodeid=by_id)
-            try:
-                facts = extract(step.verdict, obs)
-            except Exception as exc:  # a rule bug must not kill a recovery run
-                self.emit(ev.Note(step_id=step.id, level="warning",
-                                  text=f"facts of '{step.verdict}' could not be read on "
-                                       f"{o.node}: {exc}"))
-                continue
-            found += [dataclasses.replace(f, step_id=step.id) for f in facts]
+        runs = [(o.node, o.stdout, o.results[-1]) for o in outcomes if o.results]
+        found, notes = observe_facts(step, runs, self.cluster)
+        for note in notes:
+            self.emit(note)
         for f in found:
             self.facts.add(f)
         if found:
@@ -890,12 +830,6 @@ def _worst(statuses: Any) -> str:
         if STATUS_ORDER.index(s) < STATUS_ORDER.index(worst):
             worst = s
     return worst
-
-
-def _show(value: object) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    return str(value)
 
 
 def _whoami() -> str:

@@ -1,0 +1,106 @@
+"""From a step's output to facts, and from facts to the values an input step proposes.
+
+The engine calls these after a step's verdict and before an input step asks; they decide what
+is observed and proposed, the engine emits the events and keeps the store. The fact rules
+themselves are pure functions in ``pve/facts.py``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Mapping, Sequence
+
+from pverunbook.engine import events as ev
+from pverunbook.inventory import Cluster
+from pverunbook.pve.facts import Fact, FactStore, Observation, extract
+from pverunbook.runbook.loader import selector
+from pverunbook.runbook.model import Step
+from pverunbook.runbook.when import Undecided, compare
+from pverunbook.transport.base import CommandResult
+
+
+def observe_facts(step: Step, runs: Sequence[tuple[str, str, CommandResult]],
+                  cluster: Cluster) -> tuple[list[Fact], list[ev.Note]]:
+    """Facts of ``(node, stdout, last command's result)`` for ``step.verdict``.
+
+    The rules see the exit status of the last command that ran (None when it timed out or
+    errored), so that they read nothing off the output of a command that failed to read its
+    input; addresses and corosync nodeids of the inventory name nodes. Each fact gets
+    ``step_id``. A rule that raises is reported as a warning note, never fatal.
+    """
+    if not step.verdict:
+        return [], []
+    by_addr: dict[str, str] = {}
+    for n in cluster.nodes:
+        for addr in (n.host, n.addr, n.addr1):
+            if addr:
+                by_addr[addr] = n.name
+    by_id = {n.nodeid: n.name for n in cluster.nodes if n.nodeid is not None}
+    found: list[Fact] = []
+    notes: list[ev.Note] = []
+    for node, stdout, last in runs:
+        exit_status = None if last.error or last.timed_out else last.exit_status
+        obs = Observation(node=node, text=stdout, exit_status=exit_status,
+                          names_by_addr=by_addr, names_by_nodeid=by_id)
+        try:
+            facts = extract(step.verdict, obs)
+        except Exception as exc:  # a rule bug must not kill a recovery run
+            notes.append(ev.Note(step_id=step.id, level="warning",
+                                 text=f"facts of '{step.verdict}' could not be read on {node}: "
+                                      f"{exc}"))
+            continue
+        found += [dataclasses.replace(f, step_id=step.id) for f in facts]
+    return found, notes
+
+
+def propose_values(step: Step, facts: FactStore, params: Mapping[str, object]
+                   ) -> tuple[dict[str, str], list[ev.Event]]:
+    """Values an input step proposes (``propose``), and the events that journal why.
+
+    A node is proposed only when exactly one node's fact matches the selector
+    (``ValueProposed``: "pve001: db.integrity[pve001] = damaged: <evidence> — suggested").
+    Several matching nodes are named in a warning instead (e.g. every node's database is
+    damaged: nothing to resync from). A value the operator already gave is kept, with a
+    warning when the facts point elsewhere.
+    """
+    out: dict[str, str] = {}
+    events: list[ev.Event] = []
+    for name, text in step.propose.items():
+        sel = selector(text)
+        matched: list[Fact] = []
+        for fact in facts.named(sel.name):
+            try:
+                hit = bool(fact.value) if sel.op is None else compare(sel.op, fact.value,
+                                                                      sel.value)
+            except Undecided:
+                continue
+            if hit and fact.node and fact.node not in [m.node for m in matched]:
+                matched.append(fact)
+        if len(matched) != 1:
+            seen = ", ".join(f"{f.key} = {_show(f.value)}" for f in facts.named(sel.name))
+            which = ", ".join(str(m.node) for m in matched)
+            note = (f"{len(matched)} nodes match '{text}' ({which}): no value proposed for "
+                    f"{name}" if matched else
+                    f"no node matches '{text}' ({seen or 'not observed'}): no value proposed "
+                    f"for {name}")
+            events.append(ev.Note(step_id=step.id, level="warning" if matched else "info",
+                                  text=note))
+            continue
+        fact = matched[0]
+        node = str(fact.node)
+        evidence = f": {fact.evidence}" if fact.evidence else ""
+        reason = f"{node}: {fact.key} = {_show(fact.value)}{evidence} — suggested"
+        events.append(ev.ValueProposed(step_id=step.id, param=name, value=node, reason=reason))
+        given = params.get(name)
+        if given is not None and given != node:
+            events.append(ev.Note(step_id=step.id, level="warning",
+                                  text=f"{name} was given as {given!r}, but {reason}"))
+            continue
+        out[name] = node
+    return out, events
+
+
+def _show(value: object) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
