@@ -134,8 +134,11 @@ async def test_cluster_db_reset_proposes_the_node_whose_integrity_check_failed(
     assert "suggested" in proposed.reason
     answers = [e.values for e in events if isinstance(e, ev.ParamsSet)]
     assert {"damaged_node": "pve001"} in answers
-    # The first destructive step acts on the proposed node only and asks for ITS name. (The
-    # simulator's pmxcfs cannot stop cleanly on a malformed database, so the run ends there.)
-    destructive = [r for r in operator.requests if r.what == "destructive"]
-    assert destructive and destructive[0].step.id == "stop-cluster-services"
-    assert all(r.nodes == ("pve001",) and r.expected == "pve001" for r in destructive)
+    # The first destructive step acts on the proposed node only: its checkpoint is taken there
+    # (and refused: SQLite's online backup cannot copy a malformed database, so the operator,
+    # who answers "abort" here, stops before anything changed).
+    (cp,) = [e for e in events if isinstance(e, ev.CheckpointRequested)]
+    assert cp.step_id == "stop-cluster-services" and cp.nodes == ("pve001",)
+    started = {e.step_id: e.nodes for e in events if isinstance(e, ev.StepStarted)}
+    assert started["stop-cluster-services"] == ("pve001",)
+    assert status == "aborted"

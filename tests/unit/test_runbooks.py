@@ -246,7 +246,14 @@ def test_corosync_tuning_edits_safely(nyc: Cluster) -> None:
     assert rb.param("add_second_link").default is False
     expected = rb.step("expected-one")
     assert expected.targets == ("first",) and "pvecm expected 1" in expected.commands[0]
-    assert sum("pvecm expected" in c for s in rb.steps for c in s.commands) == 1
+    assert sum("pvecm expected 1" in c for s in rb.steps for c in s.commands) == 1
+    # It acts only when the read-only probe found quorum not steady, and is undone before the end.
+    assert expected.max_targets == 1 and expected.when == "not quorum.steady[first]"
+    assert rb.step("quorum-steady").verdict == "quorum-samples"
+    assert not rb.step("quorum-steady").destructive
+    restore = rb.step("restore-expected")
+    assert restore.when == expected.when and restore.max_targets == 1 and restore.destructive
+    assert rb.index("apply") < rb.index("restore-expected") < rb.index("verify-quorum")
     for sid in ("edit", "edit-with-link"):
         edit = rb.step(sid)
         assert edit.action == "corosync-edit" and edit.targets == ("first",)
