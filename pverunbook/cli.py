@@ -313,11 +313,44 @@ def cmd_run(args: argparse.Namespace) -> int:
                        "--resume RUN")
         return cmd_list(args)
     try:
-        return asyncio.run(_run_headless(args, config))
+        return asyncio.run(_stopped_by_signals(_run_headless(args, config)))
     except KeyboardInterrupt:
         print("\npverunbook: interrupted; the journal has everything up to here. Continue with "
               "`pverunbook run --resume RUN`.", file=sys.stderr)
         return 130
+
+
+async def _stopped_by_signals(work: Any) -> int:
+    """Run ``work``; SIGTERM or SIGHUP stop it like Ctrl-C would: the running step is cancelled
+    (its local commands killed, its remote ones stopped), the journal ends with
+    ``run_finished: interrupted``, and the exit status is 128 + the signal's number.
+    (SIGKILL cannot be caught: transport/reaper.py kills the local commands then.)"""
+    import signal
+
+    loop = asyncio.get_running_loop()
+    task = asyncio.current_task()
+    got: list[int] = []
+
+    def stop(sig: int) -> None:
+        got.append(sig)
+        if task is not None:
+            task.cancel()
+
+    sigs = (signal.SIGTERM, signal.SIGHUP)
+    for sig in sigs:
+        loop.add_signal_handler(sig, stop, sig)
+    try:
+        return int(await work)
+    except asyncio.CancelledError:
+        if not got:
+            raise
+        print(f"\npverunbook: stopped by {signal.Signals(got[0]).name}; local commands were "
+              "killed and the journal has everything up to here. Continue with `pverunbook run "
+              "--resume RUN`.", file=sys.stderr)
+        return 128 + got[0]
+    finally:
+        for sig in sigs:
+            loop.remove_signal_handler(sig)
 
 
 async def _run_headless(args: argparse.Namespace, config: Any) -> int:

@@ -19,6 +19,7 @@ from pverunbook.transport.base import (
     Transport,
     TransportError,
 )
+from pverunbook.transport.reaper import REAPER
 
 
 async def _pump(stream: asyncio.StreamReader | None, name: str, on_output: OutputCallback) -> None:
@@ -51,6 +52,7 @@ class LocalTransport(Transport):
             "/bin/sh", "-c", command, stdin=asyncio.subprocess.DEVNULL,
             stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
             start_new_session=True)
+        REAPER.register(proc.pid)  # killed with pverunbook, even on SIGKILL (see reaper.py)
         pumps = asyncio.gather(_pump(proc.stdout, "stdout", on_output),
                                _pump(proc.stderr, "stderr", on_output))
         try:
@@ -63,6 +65,8 @@ class LocalTransport(Transport):
         except asyncio.CancelledError:
             await self._kill(proc, pumps)
             raise
+        finally:
+            REAPER.unregister(proc.pid)
         return CommandResult(status, time.monotonic() - start)
 
     async def stream(self, node: Node, command: str, *, idle_timeout: float,
@@ -72,6 +76,14 @@ class LocalTransport(Transport):
             "/bin/sh", "-c", command, stdin=asyncio.subprocess.DEVNULL,
             stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
             start_new_session=True)
+        REAPER.register(proc.pid)
+        try:
+            return await self._stream(proc, start, idle_timeout, sink)
+        finally:
+            REAPER.unregister(proc.pid)
+
+    async def _stream(self, proc: asyncio.subprocess.Process, start: float, idle_timeout: float,
+                      sink: ByteSink) -> tuple[CommandResult, str]:
         err: list[str] = []
         loop = asyncio.get_running_loop()
         async with contextlib.AsyncExitStack() as stack:
