@@ -11,16 +11,20 @@ from pathlib import Path
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    from pverunbook.sim.scenarios import SCENARIOS
+    from pverunbook.sim.scenarios import ALIASES, SCENARIOS
 
     p = subparsers.add_parser(
         "simulate", help="run the rehearsal cluster (simulated nodes over SSH) until Ctrl-C",
         description="Start simulated Proxmox VE nodes on 127.0.0.1, each with its own SSH "
                     "port and host key, in the chosen scenario's state.")
-    p.add_argument("--scenario", default="nyc-outage", choices=sorted(SCENARIOS),
-                   help="which cluster state to simulate (default: nyc-outage)")
+    p.add_argument("--scenario", default=None, choices=sorted(SCENARIOS) + sorted(ALIASES),
+                   help="which cluster state to simulate (default: what --state-dir holds, "
+                        "else nyc-outage)")
     p.add_argument("--state-dir", type=Path,
-                   help="keep node files and keys here (default: a new temporary directory)")
+                   help="keep node files, keys and the world here and continue them on the "
+                        "next launch (default: a new temporary directory)")
+    p.add_argument("--reset", action="store_true",
+                   help="start the scenario afresh, discarding what --state-dir holds")
     p.add_argument("--inventory-out", type=Path,
                    help="write the cluster inventory TOML here (default: <state-dir>/"
                         "cluster.toml)")
@@ -46,14 +50,26 @@ async def _serve(args: argparse.Namespace) -> int:
     import contextlib
     import signal
 
-    from pverunbook.sim import SCENARIOS, SimCluster
+    from pverunbook.sim import SimCluster
+    from pverunbook.sim.scenarios import get
+    from pverunbook.sim.state import SimStateError
 
-    names = [n.name for n in SCENARIOS[args.scenario].nodes]
+    if args.reset and args.state_dir is not None:
+        import shutil
+
+        shutil.rmtree(args.state_dir / "nodes", ignore_errors=True)
+        (args.state_dir / "world.json").unlink(missing_ok=True)
+    saved = SimCluster.saved_scenario(args.state_dir) if args.state_dir else None
+    scenario = get(args.scenario or saved or "nyc-outage")
+    names = [n.name for n in scenario.nodes]
     ports = dict(zip(names, args.port, strict=False))
-    sim = SimCluster(args.scenario, state_dir=args.state_dir, time_scale=args.time_scale,
-                     ports=ports)
     try:
+        sim = SimCluster(scenario.name, state_dir=args.state_dir, time_scale=args.time_scale,
+                         ports=ports)
         await sim.start()
+    except SimStateError as exc:
+        print(f"pverunbook: {exc}", file=sys.stderr)
+        return 2
     except OSError as exc:
         print(f"pverunbook: cannot start the rehearsal cluster: {exc}; pick other --port values "
               "or free the port", file=sys.stderr)
@@ -62,11 +78,13 @@ async def _serve(args: argparse.Namespace) -> int:
     inv.parent.mkdir(parents=True, exist_ok=True)
     inv.write_text(sim.inventory_toml(), encoding="utf-8")
     fps = sim.fingerprints()
-    print(f"Rehearsal cluster '{sim.cluster.name}' ({args.scenario}): "
-          f"{SCENARIOS[args.scenario].title}")
+    print(f"Rehearsal cluster '{sim.cluster.name}' ({scenario.name}): {scenario.title}")
     print(f"State directory: {sim.state_dir}")
     for n in sim.cluster.nodes:
         print(f"  {n.name:<10} ssh -p {n.port} root@127.0.0.1   host key {fps[n.name]}")
+    if scenario.qnetd is not None:
+        print(f"  {scenario.qnetd[0]:<10} ssh -p {sim.port(scenario.qnetd[0])} root@127.0.0.1"
+              f"   (QNetd host {scenario.qnetd[1]}, outside the cluster)")
     print(f"Password: {sim.password}   (or: ssh -i {sim.client_key_path} ...)")
     print(f"Inventory: {inv}   (pverunbook run --cluster {inv} ...)")
     print("Nothing here touches a real cluster. Press Ctrl-C to stop.", flush=True)

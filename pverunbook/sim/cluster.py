@@ -1,12 +1,33 @@
-"""SimCluster: the rehearsal cluster's public API (start, stop, inventory, node state).
+"""SimCluster: the rehearsal cluster's public API (start, save, reset, stop, inventory).
 
-Keys live in the state directory and are generated once (ed25519 host key per node, one
-client key, a password), so an inventory written for one run keeps working with the same
-state directory and pinned host keys stay valid.
+A rehearsal cluster lives in a **state directory**::
+
+    <state>/keys/                 host key per node, one client key, a password (made once)
+    <state>/nodes/<node>/         each node's files: /etc, /var/lib/pve-cluster/config.db …
+    <state>/nodes/.sim-state      the scenario the nodes were built from
+    <state>/world.json            what lives only in memory: routes, stopped units, VMs, QDevice
+
+Use it like this (front ends keep one for their whole life)::
+
+    sim = SimCluster("nyc-outage", state_dir=SimCluster.default_state_dir())
+    await sim.start()           # builds the scenario on first use, else continues the saved one
+    sim.cluster                 # the inventory (nodes on 127.0.0.1, own ports, pinned host keys)
+    sim.save()                  # crash-safe (temp file + rename); also done every few seconds
+    await sim.reset()           # back to the scenario's start; same ports and host keys
+    await sim.stop()            # saves, closes the SSH listeners
+
+``scenario=None`` continues whatever the state directory holds (or starts ``nyc-outage``); a
+named scenario that differs from the saved one raises :class:`SimStateError` (reset first, or
+use another directory). Without ``state_dir`` a temporary directory is used and
+:meth:`cleanup` deletes it. Keys are generated once per state directory, so an inventory
+written for one launch keeps working with the next and pinned host keys stay valid.
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import os
 import secrets
 import shutil
 import tempfile
@@ -17,31 +38,70 @@ import asyncssh
 
 from pverunbook.inventory import Cluster, Node, dump_cluster
 from pverunbook.sim import scenarios
+from pverunbook.sim import state as simstate
+from pverunbook.sim.state import SimStateError
 from pverunbook.sim.world import SimNode, World
 
+__all__ = ["DEFAULT_SCENARIO", "DEFAULT_TIME_SCALE", "SimCluster", "SimStateError"]
+
 DEFAULT_TIME_SCALE = 0.02
+DEFAULT_SCENARIO = "nyc-outage"
+AUTOSAVE_SECONDS = 3.0
 
 
 class SimCluster:
     """A simulated Proxmox VE cluster reachable over real SSH on 127.0.0.1.
 
     ``time_scale`` is real seconds per simulated second: 1.0 for people, small for tests.
+    ``ports`` pins node name → SSH port (default: free ports).
     """
 
-    def __init__(self, scenario: str = "nyc-outage", state_dir: Path | None = None,
+    def __init__(self, scenario: str | None = DEFAULT_SCENARIO, state_dir: Path | None = None,
                  time_scale: float = DEFAULT_TIME_SCALE, ports: dict[str, int] | None = None)\
             -> None:
-        self.scenario = scenarios.get(scenario)
         self._own_dir = state_dir is None
         self.state_dir = Path(tempfile.mkdtemp(prefix="pverunbook-sim-")) if state_dir is None \
             else Path(state_dir)
+        saved = self.saved_scenario(self.state_dir)
+        name = scenario or saved or DEFAULT_SCENARIO
+        self.scenario = scenarios.get(name)
+        if saved is not None and saved != self.scenario.name:
+            raise SimStateError(
+                f"{self.state_dir} holds a rehearsal of scenario {saved!r}, not "
+                f"{self.scenario.name!r}: continue it with --scenario {saved}, reset it "
+                "(\"Reset rehearsal cluster\"), or pick another --state-dir")
         self.time_scale = time_scale
         self._ports = dict(ports or {})
         self.world: World | None = None
         self._servers: dict[str, object] = {}
         self._cluster: Cluster | None = None
+        self._autosave: asyncio.Task[None] | None = None
         self.password = ""
         self.client_key_path = self.state_dir / "keys" / "rehearsal_ed25519"
+
+    # -- where state lives -----------------------------------------------------------------
+    @staticmethod
+    def default_state_dir() -> Path:
+        """The per-user rehearsal state directory (``$PVERUNBOOK_STATE_DIR/rehearsal`` or the
+        platform's user state dir, e.g. ``~/.local/state/pverunbook/rehearsal``)."""
+        env = os.environ.get("PVERUNBOOK_STATE_DIR")
+        if env:
+            return Path(env) / "rehearsal"
+        from platformdirs import user_state_dir
+
+        return Path(user_state_dir("pverunbook")) / "rehearsal"
+
+    @staticmethod
+    def saved_scenario(state_dir: Path) -> str | None:
+        """The scenario a state directory holds a rehearsal of, or None if it holds none."""
+        try:
+            return (Path(state_dir) / "nodes" / ".sim-state").read_text().strip() or None
+        except OSError:
+            return None
+
+    @property
+    def world_file(self) -> Path:
+        return self.state_dir / simstate.FILE
 
     # -- keys ------------------------------------------------------------------------------
     def _keys(self) -> tuple[dict[str, asyncssh.SSHKey], asyncssh.SSHKey]:
@@ -49,14 +109,14 @@ class SimCluster:
         kdir.mkdir(parents=True, exist_ok=True)
         kdir.chmod(0o700)
         host_keys = {}
-        for nd in self.scenario.nodes:
-            path = kdir / f"ssh_host_ed25519_key.{nd.name}"
+        for name in self._host_names():
+            path = kdir / f"ssh_host_ed25519_key.{name}"
             if not path.exists():
-                key = asyncssh.generate_private_key("ssh-ed25519", comment=f"root@{nd.name}")
+                key = asyncssh.generate_private_key("ssh-ed25519", comment=f"root@{name}")
                 key.write_private_key(path)
                 key.write_public_key(str(path) + ".pub")
                 path.chmod(0o600)
-            host_keys[nd.name] = asyncssh.read_private_key(path)
+            host_keys[name] = asyncssh.read_private_key(path)
         if not self.client_key_path.exists():
             key = asyncssh.generate_private_key("ssh-ed25519", comment="pverunbook-rehearsal")
             key.write_private_key(self.client_key_path)
@@ -69,39 +129,82 @@ class SimCluster:
         self.password = pw.read_text().strip()
         return host_keys, asyncssh.read_private_key(self.client_key_path)
 
+    def _host_names(self) -> list[str]:
+        names = [nd.name for nd in self.scenario.nodes]
+        if self.scenario.qnetd is not None:
+            names.append(self.scenario.qnetd[0])
+        return names
+
     # -- lifecycle -------------------------------------------------------------------------
     async def start(self) -> SimCluster:
+        """Build (first use) or load the state directory, then serve every node over SSH."""
         from pverunbook.sim import commands  # noqa: F401 - registers the emulated programs
         from pverunbook.sim.server import NodeServer
 
         self.state_dir.mkdir(parents=True, exist_ok=True)
         host_keys, client_key = self._keys()
-        world = World(self.scenario, self.state_dir / "nodes", self.time_scale)
+        saved = simstate.load(self.world_file)
         (self.state_dir / "nodes").mkdir(exist_ok=True)
-        world.build()
+        world = World(self.scenario, self.state_dir / "nodes", self.time_scale)
+        world.build(saved)
         world.finish_boot()
         self.world = world
         nodes = []
         try:
-            for nd in self.scenario.nodes:
-                srv = NodeServer(world.nodes[nd.name], host_keys[nd.name], self.password,
-                                 [client_key])
-                port = await srv.start(self._ports.get(nd.name, 0))
-                self._servers[nd.name] = srv
-                pub = host_keys[nd.name].export_public_key().decode().strip()
+            for name in self._host_names():
+                simnode = world.nodes.get(name) or world.extra_hosts[name]
+                srv = NodeServer(simnode, host_keys[name], self.password, [client_key])
+                port = await srv.start(self._ports.get(name, 0))
+                self._ports[name] = port
+                self._servers[name] = srv
+                if name not in world.nodes:
+                    continue  # the QNetd host is reachable but not part of the inventory
+                pub = host_keys[name].export_public_key().decode().strip()
                 pub = " ".join(pub.split()[:2])
-                nodes.append(Node(name=nd.name, host="127.0.0.1", port=port, user="root",
-                                  addr=nd.addr, gateway="192.168.4.1", host_key=pub))
+                nodes.append(Node(name=name, host="127.0.0.1", port=port, user="root",
+                                  addr=simnode.addr, gateway=self.scenario.gateway,
+                                  host_key=pub))
         except BaseException:
             await self.stop()
             raise
-        self._cluster = Cluster(name="nyc", nodes=tuple(nodes), source="rehearsal")
+        self._cluster = Cluster(name=self.scenario.cluster_name, nodes=tuple(nodes),
+                                source="rehearsal")
         world.start_background()
+        self.save()
+        self._autosave = asyncio.get_running_loop().create_task(self._autosave_loop())
         return self
 
-    async def stop(self) -> None:
+    async def _autosave_loop(self) -> None:
+        while True:
+            await asyncio.sleep(AUTOSAVE_SECONDS)
+            with contextlib.suppress(OSError):
+                self.save()
+
+    def save(self) -> None:
+        """Write world.json now (atomically). Node files and config.db are always current."""
+        if self.world is not None:
+            simstate.save(self.world, self.world_file)
+
+    async def reset(self) -> None:
+        """Throw the rehearsal away and start the scenario afresh on the same ports and keys."""
+        await self.stop(save=False)
+        shutil.rmtree(self.state_dir / "nodes", ignore_errors=True)
+        with contextlib.suppress(FileNotFoundError):
+            self.world_file.unlink()
+        await self.start()
+
+    async def stop(self, save: bool = True) -> None:
+        """Save (unless ``save`` is False) and close every SSH listener and the world."""
         from pverunbook.sim.server import NodeServer
 
+        if self._autosave is not None:
+            self._autosave.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._autosave
+            self._autosave = None
+        if save:
+            with contextlib.suppress(OSError):
+                self.save()
         for srv in self._servers.values():
             assert isinstance(srv, NodeServer)
             await srv.stop()
@@ -129,9 +232,14 @@ class SimCluster:
         return self._cluster
 
     def node(self, name: str) -> SimNode:
+        """A simulated node (or the QNetd host) by name."""
         if self.world is None:
             raise RuntimeError("SimCluster is not started")
-        return self.world.nodes[name]
+        return self.world.nodes.get(name) or self.world.extra_hosts[name]
+
+    def port(self, name: str) -> int:
+        """The SSH port of a node or of the QNetd host."""
+        return self._ports[name]
 
     def inventory_toml(self) -> str:
         return dump_cluster(self.cluster)

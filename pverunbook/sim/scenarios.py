@@ -8,44 +8,22 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-COROSYNC_CONF = """\
-logging {
-  debug: off
-  to_syslog: yes
-}
+GATEWAY = "192.168.4.1"
 
-nodelist {
-  node {
-    name: pve001
-    nodeid: 2
-    quorum_votes: 1
-    ring0_addr: 192.168.4.201
-  }
-  node {
-    name: ryanrishi
-    nodeid: 1
-    quorum_votes: 1
-    ring0_addr: 192.168.4.200
-  }
-}
 
-quorum {
-  provider: corosync_votequorum
-}
+def corosync_conf(cluster_name: str, nodes: tuple[NodeDef, ...], config_version: int = 5) -> str:
+    """corosync.conf as Proxmox VE writes it for these nodes (Corosync.pm ``create_conf``:
+    nodelist sorted by name, one knet link, ``secauth: on``, ``ip_version: ipv4-6``)."""
+    body = "".join(
+        f"  node {{\n    name: {n.name}\n    nodeid: {n.nodeid}\n    quorum_votes: 1\n"
+        f"    ring0_addr: {n.addr}\n  }}\n" for n in sorted(nodes, key=lambda n: n.name))
+    return ("logging {\n  debug: off\n  to_syslog: yes\n}\n\n"
+            f"nodelist {{\n{body}}}\n\n"
+            "quorum {\n  provider: corosync_votequorum\n}\n\n"
+            f"totem {{\n  cluster_name: {cluster_name}\n  config_version: {config_version}\n"
+            "  interface {\n    linknumber: 0\n  }\n  ip_version: ipv4-6\n"
+            "  link_mode: passive\n  secauth: on\n  version: 2\n}\n\n")
 
-totem {
-  cluster_name: nyc
-  config_version: 5
-  interface {
-    linknumber: 0
-  }
-  ip_version: ipv4-6
-  link_mode: passive
-  secauth: on
-  version: 2
-}
-
-"""
 
 STORAGE_CFG = """\
 dir: local
@@ -163,9 +141,36 @@ class NodeDef:
     mac: str
     hardware: str
 
+    @property
+    def link_local(self) -> str:
+        """The IPv6 link-local address the kernel derives from the MAC (EUI-64, RFC 4291 app. A)."""
+        return link_local(self.mac)
+
+
+def link_local(mac: str) -> str:
+    """``fe80::`` + the modified EUI-64 of ``mac`` (RFC 4291 appendix A).
+
+    ``1c:69:7a:0d:3e:51`` → ``fe80::1e69:7aff:fe0d:3e51``: the kernel's default
+    (``addr_gen_mode eui64``), so every node's link-local address differs with its NIC.
+    """
+    b = [int(x, 16) for x in mac.split(":")]
+    b[0] ^= 0x02
+    eui = b[:3] + [0xFF, 0xFE] + b[3:]
+    groups = [f"{eui[i] << 8 | eui[i + 1]:x}" for i in range(0, 8, 2)]
+    return "fe80::" + ":".join(groups)
+
 
 @dataclass(frozen=True)
 class Scenario:
+    """One simulated cluster: its nodes, VMs, what the outage destroyed and the network's faults.
+
+    Any number of nodes (1–16). The network is one L2 segment (``192.168.4.0/24``) behind a
+    home router (``gateway``); a pair of nodes is lossy exactly while one of them carries a
+    host route to the other through the router (``host_routes``), which is how the story's
+    outage happened (domain.md §10): ``gateway_loss_pct`` is the loss on such a routed path.
+    Deleting the route (``ip route del``) heals that pair and only that pair.
+    """
+
     name: str
     title: str
     nodes: tuple[NodeDef, ...]
@@ -174,19 +179,42 @@ class Scenario:
     lost: tuple[str, ...] = ()
     #: VM configs were lost too (the kvm processes keep running)
     vm_configs_lost: bool = False
-    #: a stale static route sends ring traffic through the gateway (story mtr)
-    routed_via_gateway: bool = False
-    #: packet loss (percent) on the routed path between the nodes
-    path_loss_pct: float = 0.0
+    #: stale static host routes: (node, peer) means ``node`` reaches ``peer`` via the gateway
+    host_routes: tuple[tuple[str, str], ...] = ()
+    #: packet loss (percent) on a path routed through the gateway
+    gateway_loss_pct: float = 17.0
     #: write /var/lib/pve-cluster/backup/config-<epoch>.sql.gz of the pre-outage tree
     with_backup: bool = False
+    cluster_name: str = "nyc"
+    gateway: str = GATEWAY
+    #: an external QNetd host (corosync-qnetd) for qdevice-setup: (name, address), or None
+    qnetd: tuple[str, str] | None = None
     seed: int = 1
     extra: dict[str, str] = field(default_factory=dict)
+
+    def node(self, name: str) -> NodeDef:
+        for n in self.nodes:
+            if n.name == name:
+                return n
+        raise KeyError(name)
+
+    @property
+    def corosync_conf(self) -> str:
+        return corosync_conf(self.cluster_name, self.nodes)
 
 
 NYC_NODES = (
     NodeDef("ryanrishi", 1, "192.168.4.200", "eno1", "1c:69:7a:0d:3e:51", "Intel NUC"),
     NodeDef("pve001", 2, "192.168.4.201", "eno1", "e0:be:03:4f:a2:17", "ThinkCentre M720s"),
+)
+#: The story's cluster grown by a third node; the link between the 2nd and 3rd is bad.
+NYC3_NODES = NYC_NODES + (
+    NodeDef("pve002", 3, "192.168.4.202", "enp1s0", "d8:bb:c1:52:7e:04", "ThinkCentre M720q"),
+)
+#: Five nodes (for layouts that must work past two): the nyc cluster grown to five.
+NYC5_NODES = NYC3_NODES + (
+    NodeDef("pve003", 4, "192.168.4.203", "enp1s0", "d8:bb:c1:52:7e:91", "ThinkCentre M720q"),
+    NodeDef("pve004", 5, "192.168.4.204", "enp2s0", "58:47:ca:71:0b:3c", "Minisforum MS-01"),
 )
 NYC_VMS = (
     VmDef(108, "ryanrishi", MEDIA_108),
@@ -194,36 +222,51 @@ NYC_VMS = (
     VmDef(104, "pve001", HASS_104),
     VmDef(110, "pve001", UNIFI_110),
 )
+COROSYNC_CONF = corosync_conf("nyc", NYC_NODES)
+STORY_ROUTE = (("ryanrishi", "pve001"),)
+STORY_LOST = ("nodes/ryanrishi/pve-ssl.pem", "nodes/pve001/pve-ssl.pem")
+QNETD = ("qnetd", "192.168.4.250")
 
 SCENARIOS: dict[str, Scenario] = {
     "nyc-outage": Scenario(
         "nyc-outage",
         "The story's outage: corosync flapping, no quorum, /etc/pve writes hang, VM configs "
         "and web UI certificates lost while the VMs keep running",
-        NYC_NODES, NYC_VMS,
-        lost=("nodes/ryanrishi/pve-ssl.pem", "nodes/pve001/pve-ssl.pem"),
-        vm_configs_lost=True, routed_via_gateway=True, path_loss_pct=17.0),
+        NYC_NODES, NYC_VMS, lost=STORY_LOST, vm_configs_lost=True, host_routes=STORY_ROUTE,
+        qnetd=QNETD),
     "nyc-outage-with-backup": Scenario(
         "nyc-outage-with-backup",
         "The outage, but a pmxcfs backup (config-<epoch>.sql.gz) from before it exists",
-        NYC_NODES, NYC_VMS,
-        lost=("nodes/ryanrishi/pve-ssl.pem", "nodes/pve001/pve-ssl.pem"),
-        vm_configs_lost=True, routed_via_gateway=True, path_loss_pct=17.0, with_backup=True),
+        NYC_NODES, NYC_VMS, lost=STORY_LOST, vm_configs_lost=True, host_routes=STORY_ROUTE,
+        with_backup=True, qnetd=QNETD),
     "nyc-network-fixed": Scenario(
         "nyc-network-fixed",
         "After the network fix: corosync calm and quorate, but VM configs and web UI "
         "certificates are still lost while the VMs keep running",
-        NYC_NODES, NYC_VMS,
-        lost=("nodes/ryanrishi/pve-ssl.pem", "nodes/pve001/pve-ssl.pem"),
-        vm_configs_lost=True),
+        NYC_NODES, NYC_VMS, lost=STORY_LOST, vm_configs_lost=True, qnetd=QNETD),
     "nyc-healthy": Scenario(
-        "nyc-healthy", "The same cluster before the outage, for comparison", NYC_NODES, NYC_VMS),
+        "nyc-healthy", "The same cluster before the outage, for comparison", NYC_NODES, NYC_VMS,
+        qnetd=QNETD),
+    "three-node-bad-link": Scenario(
+        "three-node-bad-link",
+        "Three nodes; the link between the 2nd and 3rd (pve001 - pve002) loses packets "
+        "because pve001 routes to pve002 through the router; the other links are clean",
+        NYC3_NODES, NYC_VMS, host_routes=(("pve001", "pve002"),)),
+    "five-node": Scenario(
+        "five-node", "Five healthy nodes, quorate, every link clean", NYC5_NODES, NYC_VMS),
+    "five-node-bad-link": Scenario(
+        "five-node-bad-link",
+        "Five nodes; the link between the 2nd and 3rd (pve001 - pve002) loses packets",
+        NYC5_NODES, NYC_VMS, host_routes=(("pve001", "pve002"),)),
 }
+#: Short names people type.
+ALIASES = {"nyc3": "three-node-bad-link", "nyc5": "five-node"}
 
 
 def get(name: str) -> Scenario:
+    """The scenario called ``name`` (or an alias); KeyError names the known ones."""
     try:
-        return SCENARIOS[name]
+        return SCENARIOS[ALIASES.get(name, name)]
     except KeyError:
         raise KeyError(f"unknown scenario {name!r}; known: {', '.join(sorted(SCENARIOS))}") \
             from None

@@ -12,12 +12,10 @@ from __future__ import annotations
 import asyncio
 import bisect
 import contextlib
-import gzip
 import heapq
 import os
 import random
 import re
-import secrets
 import shutil
 import sqlite3
 import time
@@ -25,12 +23,13 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from pverunbook.sim import certs, kvm
 from pverunbook.sim.memdb import MemDB
-from pverunbook.sim.scenarios import COROSYNC_CONF, Scenario
+from pverunbook.sim.network import STABLE_TOKEN_MS, Network
+from pverunbook.sim.scenarios import Scenario, link_local
+
+__all__ = ["STABLE_TOKEN_MS", "SimNode", "World"]
 
 COROSYNC_VERSION = "3.1.7"
-STABLE_TOKEN_MS = 5000  # a token this long rides out the simulated link's loss bursts
 PVE_DIR = "/etc/pve"
 VERSION_RE = re.compile(r"config_version\s*:\s*(\d+)")
 
@@ -89,7 +88,11 @@ UNIT_INFO: dict[str, tuple[str, str]] = {
     "cron": ("Regular background program processing daemon", "/usr/sbin/cron -f"),
     "chrony": ("chrony, an NTP client/server", "/usr/sbin/chronyd -F 1"),
     "networking": ("Network initialization", ""),
+    "corosync-qdevice": ("Corosync Qdevice daemon", "/usr/sbin/corosync-qdevice -f"),
+    "corosync-qnetd": ("Corosync Qdevice Network daemon", "/usr/bin/corosync-qnetd -f"),
 }
+#: Units of a host that is not a Proxmox VE node (the QNetd host: plain Debian + qnetd).
+QNETD_UNITS = ("ssh", "cron", "chrony", "networking", "corosync-qnetd")
 
 
 @dataclass
@@ -149,8 +152,10 @@ class SimNode:
     """One simulated Proxmox VE node: its directory, daemons, journal and processes."""
 
     def __init__(self, world: World, name: str, nodeid: int, addr: str, nic: str, mac: str,
-                 hardware: str, root: Path) -> None:
+                 hardware: str, root: Path, role: str = "pve") -> None:
         self.world = world
+        #: "pve" for a cluster node, "qnetd" for the external QNetd host (no PVE programs)
+        self.role = role
         self.name = name
         self.nodeid = nodeid
         self.addr = addr
@@ -167,7 +172,11 @@ class SimNode:
         self.next_pid = 40000 + 1000 * nodeid
         self.boot_time = 0.0
         self.pveproxy_cert_ok = True
-        self.static_route_via_gw = False
+        #: destinations (peer ring addresses) this node routes through the gateway
+        self.host_routes: set[str] = set()
+        self.link_local = link_local(mac)
+        #: corosync-qdevice is configured on this node (``pvecm qdevice setup``)
+        self.qdevice_configured = False
         from pverunbook.sim.fs import NodeFS
 
         self.fs = NodeFS(self)
@@ -229,9 +238,9 @@ class SimNode:
         cs = self.corosync
         if not cs.running or not cs.quorate:
             return False
-        # While the link flaps the membership keeps changing and pmxcfs never finishes a sync,
-        # unless this node's quorum does not depend on the peer at all (pvecm expected 1).
-        return not self.world.flapping() or self.quorum() <= 1
+        # While one of its links flaps the membership keeps changing and pmxcfs never finishes
+        # a sync, unless this node's quorum does not depend on a peer at all (pvecm expected 1).
+        return not self.world.net.node_flapping(self) or self.quorum() <= 1
 
 
 class World:
@@ -249,54 +258,39 @@ class World:
         self.timers: list[tuple[float, int, Callable[[float], None]]] = []
         self.split_brain = False
         self.split_brain_noted = False
-        self.path_loss_pct = scenario.path_loss_pct
-        self._segments: list[tuple[float, float]] = []  # (start, end) of link-down periods
-        self._seg_rng = random.Random(self.seed * 7919 + 13)
-        self._seg_until = self.clock.now() - 1800  # the schedule starts with the history
+        #: the replayed history starts here (half an hour before the world was created)
+        self.history_start = self.clock.t0_sim - 1800
+        self.net = Network(self)
+        #: hosts outside the cluster (the QNetd host), by name
+        self.extra_hosts: dict[str, SimNode] = {}
+        #: knet link state per ordered pair (node, peer) as that node's corosync last saw it
+        self.knet: dict[tuple[str, str], bool] = {}
         self._task: asyncio.Task[None] | None = None
         self.changed = asyncio.Event()
         self.ca_serial = 2
 
     # -- network / link --------------------------------------------------------------------
-    def peer_loss_pct(self, src: SimNode) -> float:
-        via_gw = any(n.static_route_via_gw for n in self.nodes.values())
-        return self.path_loss_pct if via_gw else 0.0
+    def network_changed(self, node: SimNode, what: str) -> None:
+        """A route or address changed on ``node`` (``ip route del``…): links react at once."""
+        del what  # the kernel logs nothing for a route change
+        self.tick()
+        self.update_membership(self.clock.now())
+        self.changed.set()
+
+    def qnetd_host(self) -> SimNode | None:
+        """The scenario's QNetd host, if it has one."""
+        return next((h for h in self.extra_hosts.values() if h.role == "qnetd"), None)
+
+    def extra_host_by_addr(self, addr: str) -> SimNode | None:
+        """A simulated host outside the cluster (the QNetd host) by address or name."""
+        for h in self.extra_hosts.values():
+            if addr in (h.addr, h.name, f"{h.name}.lan"):
+                return h
+        return None
 
     def flapping(self) -> bool:
-        """The ring flaps while loss is high and some running corosync uses a short token."""
-        if self.peer_loss_pct(next(iter(self.nodes.values()))) < 5:
-            return False
-        tokens = [n.corosync.token for n in self.nodes.values() if n.corosync.running]
-        return bool(tokens) and min(tokens) < STABLE_TOKEN_MS
-
-    def _extend_segments(self, until: float) -> None:
-        t = self._seg_until
-        while t < until:
-            up = self._seg_rng.uniform(4.0, 10.0)
-            down = self._seg_rng.uniform(10.0, 26.0)
-            self._segments.append((t + up, t + up + down))
-            t += up + down
-        self._seg_until = t
-
-    def link_up_at(self, t: float) -> bool:
-        if not self.flapping():
-            return True
-        self._extend_segments(t + 60)
-        i = bisect.bisect_right(self._segments, (t, float("inf"))) - 1
-        return not (i >= 0 and self._segments[i][0] <= t < self._segments[i][1])
-
-    def boundaries(self, t0: float, t1: float) -> list[float]:
-        if not self.flapping():
-            return []
-        self._extend_segments(t1 + 60)
-        out: list[float] = []
-        for s, e in self._segments:
-            if e < t0:
-                continue
-            if s > t1:
-                break
-            out += [b for b in (s, e) if t0 < b <= t1]
-        return out
+        """Some knet link of the cluster flaps (see :class:`~pverunbook.sim.network.Network`)."""
+        return bool(self.net.flapping_pairs())
 
     # -- lifecycle -------------------------------------------------------------------------
     def start_background(self) -> None:
@@ -331,7 +325,7 @@ class World:
         t = self.last_tick
         while True:
             nxt_timer = self.timers[0][0] if self.timers else float("inf")
-            bounds = self.boundaries(t, min(now, nxt_timer))
+            bounds = self.net.boundaries(t, min(now, nxt_timer))
             if bounds:
                 t = bounds[0]
                 self.update_membership(t)
@@ -358,22 +352,71 @@ class World:
         ids_a = {nid for _, nid, _ in ca.nodes}
         return b.nodeid in ids_a and a.nodeid in {nid for _, nid, _ in cb.nodes}
 
-    def update_membership(self, t: float) -> None:
-        up = self.link_up_at(t)
+    def _knet_links(self, t: float) -> None:
+        """Each running corosync's view of its knet link to each peer; logs the changes.
+
+        Only the two ends of a link log about it (``[KNET  ] link: host: 3 link: 0 is down``),
+        so a bad link between two nodes shows in exactly those two journals.
+        """
         nodes = list(self.nodes.values())
         for n in nodes:
-            cs = n.corosync
-            if not cs.running:
-                if cs.members:
-                    cs.members, cs.quorate = frozenset(), False
-                continue
-            members = {n.nodeid}
             for p in nodes:
-                if p is not n and up and self._compatible(n, p):
-                    members.add(p.nodeid)
-            new = frozenset(members)
-            if new != cs.members:
-                self._membership_changed(n, cs.members, new, t)
+                if p is n:
+                    continue
+                key = (n.name, p.name)
+                if not n.corosync.running:
+                    self.knet.pop(key, None)
+                    continue
+                up = (p.corosync.running and self._compatible(n, p)
+                      and self.net.link_up_at(n, p, t))
+                was = self.knet.get(key, False)
+                if up == was:
+                    continue
+                self.knet[key] = up
+                if up:
+                    n.corosync_log(f"[KNET  ] rx: host: {p.nodeid} link: 0 is up", t)
+                    n.corosync_log(f"[KNET  ] link: Resetting MTU for link 0 because host "
+                                   f"{p.nodeid} joined", t)
+                    n.corosync_log(f"[KNET  ] host: host: {p.nodeid} (passive) best link: 0 "
+                                   "(pri: 1)", t)
+                    n.corosync_log("[KNET  ] pmtud: Global data MTU changed to: 1397", t + 0.8)
+                else:
+                    n.corosync_log(f"[KNET  ] link: host: {p.nodeid} link: 0 is down", t + 0.4)
+                    n.corosync_log(f"[KNET  ] host: host: {p.nodeid} (passive) best link: 0 "
+                                   "(pri: 1)", t + 0.4)
+                    n.corosync_log(f"[KNET  ] host: host: {p.nodeid} has no active links",
+                                   t + 0.4)
+
+    def _groups(self) -> list[list[SimNode]]:
+        """Totem rings: greedy cliques of running nodes whose knet links are up both ways.
+
+        Totem needs every member to reach every other, so when only the link between two
+        nodes is down, the lower node ids keep one ring and the other end forms its own.
+        """
+        running = sorted((n for n in self.nodes.values() if n.corosync.running),
+                         key=lambda n: n.nodeid)
+        groups: list[list[SimNode]] = []
+        for n in running:
+            for g in groups:
+                if all(self.knet.get((n.name, m.name)) and self.knet.get((m.name, n.name))
+                       for m in g):
+                    g.append(n)
+                    break
+            else:
+                groups.append([n])
+        return groups
+
+    def update_membership(self, t: float) -> None:
+        nodes = list(self.nodes.values())
+        self._knet_links(t)
+        for n in nodes:
+            if not n.corosync.running and n.corosync.members:
+                n.corosync.members, n.corosync.quorate = frozenset(), False
+        for g in self._groups():
+            new = frozenset(m.nodeid for m in g)
+            for n in g:
+                if new != n.corosync.members:
+                    self._membership_changed(n, n.corosync.members, new, t)
         for n in nodes:
             self._update_quorum(n, t)
         quorate_alone = [n for n in nodes if n.corosync.quorate
@@ -403,19 +446,7 @@ class World:
                            t - tok / 1000 * 0.25)
             n.corosync_log(f"[TOTEM ] A processor failed, forming new configuration: token "
                            f"timed out ({tok}ms), waiting {cs.consensus}ms for consensus.", t)
-            for p in left:
-                n.corosync_log(f"[KNET  ] link: host: {p} link: 0 is down", t + 0.4)
-                n.corosync_log(f"[KNET  ] host: host: {p} (passive) best link: 0 (pri: 1)",
-                               t + 0.4)
-                n.corosync_log(f"[KNET  ] host: host: {p} has no active links", t + 0.4)
-        if joined and old:
-            for p in joined:
-                n.corosync_log(f"[KNET  ] rx: host: {p} link: 0 is up", t)
-                n.corosync_log(f"[KNET  ] link: Resetting MTU for link 0 because host {p} "
-                               "joined", t)
-                n.corosync_log(f"[KNET  ] host: host: {p} (passive) best link: 0 (pri: 1)", t)
-                n.corosync_log("[KNET  ] pmtud: Global data MTU changed to: 1397", t + 0.8)
-        if self.flapping() and joined and self.rng.random() < 0.35:
+        if self.net.node_flapping(n) and joined and self.rng.random() < 0.35:
             seqs = sorted(self.rng.sample(range(0x5, 0x140), self.rng.randint(1, 6)))
             n.corosync_log("[TOTEM ] Retransmit List: " + " ".join(f"{s:x}" for s in seqs)
                            + " ", t + 1.5)
@@ -933,197 +964,17 @@ class World:
                     return m
         return None
 
-    # -- building --------------------------------------------------------------------------
-    def build(self) -> None:
-        """Create node directories and the scenario's state (first start of a state dir)."""
-        sc = self.scenario
-        now = self.clock.now()
-        for nd in sc.nodes:
-            node = SimNode(self, nd.name, nd.nodeid, nd.addr, nd.nic, nd.mac, nd.hardware,
-                           self.state_dir / nd.name)
-            node.boot_time = now - 3 * 86400 - 3600 * nd.nodeid - 1234
-            self.nodes[nd.name] = node
-        fresh = not (self.state_dir / ".sim-state").exists()
-        if fresh:
-            self._build_files(now)
-            (self.state_dir / ".sim-state").write_text(sc.name + "\n")
-        for node in self.nodes.values():
-            node.static_route_via_gw = sc.routed_via_gateway and node.nodeid == 1 and not \
-                (node.root / ".sim-route-fixed").exists()
-            self._boot(node, now)
+    # -- building (pverunbook.sim.build) ---------------------------------------------------
+    def build(self, saved: dict[str, object] | None = None) -> None:
+        """Create node directories (first start) and boot every node; see :mod:`.build`."""
+        from pverunbook.sim import build
 
-    def _build_files(self, now: float) -> None:
-        sc = self.scenario
-        authkey = secrets.token_bytes(256)
-        ca_key = certs.rsa_key_pem(0)
-        ca_pem = certs.make_ca(ca_key, now)
-        tree: dict[str, bytes] = {
-            "corosync.conf": COROSYNC_CONF.encode(),
-            "storage.cfg": _storage_cfg().encode(),
-            "datacenter.cfg": b"keyboard: en-us\n",
-            "user.cfg": b"user:root@pam:1:0:::root@example.com:::\n\n"
-                        b"acl:1:/:root@pam:Administrator:\n\n",
-            "vzdump.cron": b"# cluster wide vzdump cron schedule\n"
-                           b"# Automatically generated file - do not edit\n\n"
-                           b'PATH="/usr/sbin:/usr/bin:/sbin:/bin"\n\n',
-            "authkey.pub": certs.public_pem(certs.rsa_key_pem(1)),
-            "priv/authkey.key": certs.rsa_key_pem(1),
-            "pve-www.key": certs.rsa_key_pem(2),
-            "pve-root-ca.pem": ca_pem,
-            "priv/pve-root-ca.key": ca_key,
-            "priv/pve-root-ca.srl": b"03\n",
-            "priv/authorized_keys": b"",
-            "priv/known_hosts": b"",
-            "ha/.keep": b"",
-            "firewall/cluster.fw": b"[OPTIONS]\n\nenable: 0\n\n",
-        }
-        keys = b""
-        for nd in sc.nodes:
-            key = certs.rsa_key_pem(2 + nd.nodeid)
-            tree[f"nodes/{nd.name}/pve-ssl.key"] = key
-            tree[f"nodes/{nd.name}/pve-ssl.pem"] = certs.make_node_cert(
-                ca_key, ca_pem, key, nd.name, nd.addr, now - 86400 * 400, nd.nodeid + 1)
-            tree[f"nodes/{nd.name}/lrm_status"] = (
-                b'{"mode":"active","results":{},"state":"wait_for_agent_lock","timestamp":'
-                + str(int(now)).encode() + b"}")
-            tree[f"nodes/{nd.name}/lxc/.keep"] = b""
-            tree[f"nodes/{nd.name}/openvz/.keep"] = b""
-            tree[f"nodes/{nd.name}/priv/.keep"] = b""
-            tree[f"nodes/{nd.name}/ssh_known_hosts"] = (
-                f"{nd.name} ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAI{nd.name}Rehearsal\n".encode())
-            keys += f"ssh-rsa AAAAB3NzaC1yc2EAAAADAQABAAABAQ{nd.nodeid}rehearsal root@{nd.name}\n" \
-                .encode()
-        tree["priv/authorized_keys"] = keys
-        for vm in sc.vms:
-            tree[f"nodes/{vm.node}/qemu-server/{vm.vmid}.conf"] = vm.config.encode()
-        full = MemDB()
-        created = int(now - 86400 * 400)
-        for rel in sorted(tree):
-            if rel.endswith("/.keep"):
-                full.mkdir(rel.rpartition("/")[0], 1, created)
-            else:
-                full.write(rel, tree[rel], 1, created)
-        broken = full.copy()
-        for rel in sc.lost:
-            broken.unlink(rel, int(now - 3600))
-        if sc.vm_configs_lost:
-            for vm in sc.vms:
-                broken.unlink(f"nodes/{vm.node}/qemu-server/{vm.vmid}.conf", int(now - 3600))
-        for nd in sc.nodes:
-            root = self.state_dir / nd.name
-            self._node_files(root, nd.name, nd.nodeid, nd.addr, nd.nic, nd.mac, authkey)
-            broken.save(root / "var/lib/pve-cluster/config.db")
-            if sc.with_backup:
-                bdir = root / "var/lib/pve-cluster/backup"
-                bdir.mkdir(parents=True, exist_ok=True)
-                os.chmod(bdir, 0o700)
-                epoch = int(now - 86400 * 2 - 3600 * nd.nodeid)
-                tmpdb = root / "tmp/.backup-src.db"
-                full.save(tmpdb)
-                conn = sqlite3.connect(tmpdb)
-                dump = "\n".join(conn.iterdump()) + "\n"
-                conn.close()
-                for suffix in ("", "-wal", "-shm"):
-                    with contextlib.suppress(FileNotFoundError):
-                        Path(str(tmpdb) + suffix).unlink()
-                (bdir / f"config-{epoch}.sql.gz").write_bytes(gzip.compress(dump.encode()))
-
-    def _node_files(self, root: Path, name: str, nodeid: int, addr: str, nic: str, mac: str,
-                    authkey: bytes) -> None:
-        def w(rel: str, data: str | bytes, mode: int = 0o644) -> None:
-            p = root / rel
-            p.parent.mkdir(parents=True, exist_ok=True)
-            p.write_bytes(data.encode() if isinstance(data, str) else data)
-            os.chmod(p, mode)
-
-        w("etc/hostname", f"{name}\n")
-        peers = "".join(f"{nd.addr} {nd.name}.lan {nd.name}\n" for nd in self.scenario.nodes)
-        w("etc/hosts", "127.0.0.1 localhost.localdomain localhost\n" + peers +
-          "\n# The following lines are desirable for IPv6 capable hosts\n\n"
-          "::1     ip6-localhost ip6-loopback\nfe00::0 ip6-localnet\nff00::0 ip6-mcastprefix\n"
-          "ff02::1 ip6-allnodes\nff02::2 ip6-allrouters\nff02::3 ip6-allhosts\n")
-        w("etc/corosync/corosync.conf", COROSYNC_CONF)
-        w("etc/corosync/authkey", authkey, 0o400)
-        w("etc/network/interfaces",
-          "auto lo\niface lo inet loopback\n\n"
-          f"iface {nic} inet manual\n\n"
-          f"auto vmbr0\niface vmbr0 inet static\n\taddress {addr}/24\n\tgateway 192.168.4.1\n"
-          f"\tbridge-ports {nic}\n\tbridge-stp off\n\tbridge-fd 0\n\n"
-          "source /etc/network/interfaces.d/*\n")
-        w("etc/resolv.conf", "search lan\nnameserver 192.168.4.1\n")
-        w("etc/os-release", 'PRETTY_NAME="Debian GNU/Linux 12 (bookworm)"\nNAME="Debian GNU/Linux"'
-          '\nVERSION_ID="12"\nVERSION="12 (bookworm)"\nVERSION_CODENAME=bookworm\nID=debian\n')
-        w("etc/debian_version", "12.7\n")
-        w("etc/machine-id", secrets.token_hex(16) + "\n")
-        w("root/.bashrc", "# ~/.bashrc: executed by bash(1) for non-login shells.\n")
-        w("root/.ssh/authorized_keys", "")
-        w("var/lib/pve-cluster/.keep", "")
-        (root / "var/lib/pve-cluster/.keep").unlink()
-        os.chmod(root / "var/lib/pve-cluster", 0o755)
-        for d in ("etc/pve", "var/lib/vz/images", "var/lib/vz/template/iso", "var/lib/vz/dump",
-                  "var/log", "tmp", "run/qemu-server", "proc", "dev/pve",
-                  "var/lib/corosync", "usr/share/pve-edk2-firmware", "home"):
-            (root / d).mkdir(parents=True, exist_ok=True)
-        os.chmod(root / "tmp", 0o1777)
-        (root / "var/run").symlink_to("/run")
-        w("var/log/syslog", "")
-        w("usr/share/pve-edk2-firmware/OVMF_CODE_4M.fd", b"\0" * 64)
-
-    def _boot(self, node: SimNode, now: float) -> None:
-        """Bring a node's daemons and VMs up as they were when the rehearsal starts."""
-        sc = self.scenario
-        boot = node.boot_time
-        for unit, (desc, _) in UNIT_INFO.items():
-            node.units[unit] = Unit(unit, desc, "active", boot + 20, node.alloc_pid())
-        # VMs keep running whatever happened to their configs
-        for vm in sc.vms:
-            if vm.node != node.name or not vm.running:
-                continue
-            conf = kvm.parse_conf(vm.config)
-            argv = kvm.kvm_argv(vm.vmid, conf)
-            pid = 2000 + vm.vmid * 7 + node.nodeid
-            node.vms[vm.vmid] = Vm(vm.vmid, pid, argv, conf, boot + 60 + vm.vmid)
-            procdir = node.host(f"/proc/{pid}")
-            procdir.mkdir(parents=True, exist_ok=True)
-            (procdir / "cmdline").write_bytes(b"\0".join(a.encode() for a in argv) + b"\0")
-            (procdir / "comm").write_text("kvm\n")
-            node.host(f"/run/qemu-server/{vm.vmid}.pid").write_text(f"{pid}\n")
-            for slot in ("scsi0", "efidisk0"):
-                if slot in conf:
-                    vol = conf[slot].split(",")[0].split(":", 1)[1]
-                    size = kvm.disk_size_bytes(conf, slot) or 4 * 1024 * 1024
-                    if slot == "efidisk0":
-                        size = 4 * 1024 * 1024
-                    node.host(f"/dev/pve/{vol}").write_text(f"{size}\n")
-        # corosync: replay the last half hour so the journal has history
-        hist_start = now - 1800
-        self.last_tick = min(self.last_tick, hist_start)
-        cs_unit = node.units["corosync"]
-        node.corosync.pid = cs_unit.pid
-        self._boot_corosync_and_pmxcfs(node, boot, hist_start)
-
-    def _boot_corosync_and_pmxcfs(self, node: SimNode, boot: float, hist_start: float) -> None:
-        u = node.units["corosync"]
-        err = self.corosync_start(node, boot + 15)
-        if err:
-            u.state, u.result = "failed", "exit-code"
-        u.pid = node.corosync.pid
-        pc = node.units["pve-cluster"]
-        err = self.pmxcfs_start(node, boot + 14, local=False, managed=True)
-        if err:
-            pc.state, pc.result = "failed", "exit-code"
-        pc.pid = node.pmxcfs.pid
+        build.build(self, saved)
 
     def finish_boot(self) -> None:
-        """After all nodes booted: settle membership at boot, then replay history to now."""
-        boot = max(n.boot_time for n in self.nodes.values()) + 16
-        self.tick(boot)
-        for n in self.nodes.values():
-            n.pmxcfs.synced_members = frozenset()
-        self.last_tick = self.clock.now() - 1800
-        self.tick()
-        for n in self.nodes.values():
-            self._pveproxy_check(n, self.clock.now() - 1700)
+        from pverunbook.sim import build
+
+        build.finish_boot(self)
 
     def _pveproxy_check(self, n: SimNode, t: float) -> None:
         ok = (n.host("/etc/pve/local/pve-ssl.pem").exists()
@@ -1140,8 +991,3 @@ class World:
                       "line 2025.", t + i + 0.1)
                 n.log("pveproxy", "pveproxy", u.pid, f"worker {wpid} finished", t + i + 0.2)
 
-
-def _storage_cfg() -> str:
-    from pverunbook.sim.scenarios import STORAGE_CFG
-
-    return STORAGE_CFG

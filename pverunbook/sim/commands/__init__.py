@@ -13,3 +13,8 @@ BIN_LOCATION: dict[str, str] = {
     **{n: "/usr/bin" for n in ("pmxcfs", "systemctl", "journalctl", "sqlite3", "openssl", "curl",
                                "ping", "ps", "pgrep", "pkill", "killall", "umount", "mount")},
 }
+
+#: Programs only a Proxmox VE node has (the QNetd host answers ``not found``).
+PVE_ONLY = frozenset({
+    "pvecm", "qm", "pct", "pveversion", "ha-manager", "pmxcfs", "corosync", "corosync-cfgtool",
+    "corosync-quorumtool", "corosync-cmapctl", "corosync-qdevice-tool", "lvs", "vgs"})

@@ -1565,7 +1565,8 @@ async def c_ssh(ctx: Ctx) -> int:
     host = next((a.split("@")[-1] for a in args if not a.startswith("-") and (
         "@" in a or "." in a)), "host")
     node = ctx.node
-    peer = next((n for n in ctx.world.nodes.values() if host in (n.name, n.addr)), None)
+    peer = next((n for n in ctx.world.nodes.values() if host in (n.name, n.addr)), None) \
+        or ctx.world.extra_host_by_addr(host)
     if peer is not None and peer is not node:
         rest = args[args.index(next(a for a in args if host in a)) + 1:]
         if not rest:

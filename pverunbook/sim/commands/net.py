@@ -1,9 +1,13 @@
-"""Network evidence: ip, bridge, ping, mtr, ethtool, nft — shaped like the story's network.
+"""Network evidence: ip, bridge, ping, mtr, traceroute, ethtool, nft — per pair of nodes.
 
-ryanrishi carries a stale host route that sends ring traffic to pve001 through the home
-gateway (the story's mtr shows the router as hop 1). Loss on that path is the scenario's; the
-router rate-limits ICMP time-exceeded replies (84% at hop 1 that is not real loss, domain §10).
-Deleting the route (``ip route del 192.168.4.201``) puts the nodes on one L2 hop again.
+The model is :class:`pverunbook.sim.network.Network`: one L2 segment, and a host route
+through the home router on one node of a pair makes that pair lossy both ways (the story:
+ryanrishi sent ring traffic to pve001 via 192.168.4.1; domain.md §10). ``ip route`` lists
+such a route and ``ip route get`` shows ``via``; ``ip route del`` heals the pair and the
+world reacts (the knet link calms). The router rate-limits its ICMP time-exceeded replies, so
+mtr shows ~84% at the router hop that is not real loss.
+
+Output shapes follow iproute2 6.1 / iputils 20221126 / mtr 0.95 (Debian 12).
 """
 
 from __future__ import annotations
@@ -11,31 +15,22 @@ from __future__ import annotations
 import json
 import random
 import time
+import zlib
 
 from pverunbook.sim.commands.core import gopt
+from pverunbook.sim.network import ROUTER_ICMP_LIMIT_PCT
 from pverunbook.sim.shell.executor import Ctx, UsageError, command
 from pverunbook.sim.world import SimNode
 
-GATEWAY = "192.168.4.1"
+GATEWAY_MAC = "74:ac:b9:12:34:56"
 
 
-def _peer_by_addr(node: SimNode, addr: str) -> SimNode | None:
-    for n in node.world.nodes.values():
-        if addr in (n.addr, n.name, f"{n.name}.lan"):
-            return n
-    return None
+def _gw(node: SimNode) -> str:
+    return node.world.net.gateway
 
 
-def _route(node: SimNode, dst: str) -> tuple[str | None, str]:
-    """(gateway or None, device) for a destination, as the kernel would choose."""
-    peer = _peer_by_addr(node, dst)
-    if peer is not None and node.static_route_via_gw and peer is not node:
-        return GATEWAY, "vmbr0"
-    if dst.startswith("192.168.4.") or peer is not None:
-        return None, "vmbr0"
-    if dst.startswith("127."):
-        return None, "lo"
-    return GATEWAY, "vmbr0"
+def _peer(node: SimNode, addr: str) -> SimNode | None:
+    return node.world.net.peer_by_addr(addr)
 
 
 @command("ip")
@@ -47,107 +42,190 @@ async def c_ip(ctx: Ctx) -> int:
     obj = args[0] if args else "help"
     rest = args[1:]
     node = ctx.node
-    brief = "-br" in flags or "-brief" in flags
-    if obj in ("a", "addr", "address"):
-        return await _ip_addr(ctx, node, brief, rest)
+    brief = bool(flags & {"-br", "-brief", "--brief"})
+    family = "4" if "-4" in flags else "6" if "-6" in flags else ""
+    if obj in ("a", "ad", "addr", "address"):
+        return await _ip_addr(ctx, node, brief, family, rest)
     if obj in ("r", "ro", "route"):
         return await _ip_route(ctx, node, rest)
-    if obj in ("l", "link"):
+    if obj in ("l", "li", "link"):
         return await _ip_link(ctx, node, "-s" in flags, rest, brief)
-    if obj in ("n", "neigh"):
-        await ctx.out(f"{GATEWAY} dev vmbr0 lladdr 74:ac:b9:12:34:56 REACHABLE\n" + "".join(
-            f"{p.addr} dev vmbr0 lladdr {p.mac} {'REACHABLE' if not node.static_route_via_gw else 'STALE'}\n"  # noqa: E501
-            for p in node.peers()))
+    if obj in ("n", "neigh", "neighbor", "neighbour"):
+        rows = [f"{_gw(node)} dev vmbr0 lladdr {GATEWAY_MAC} REACHABLE"]
+        for p in sorted(node.peers(), key=lambda x: x.nodeid):
+            # a peer reached through the router is never talked to directly: its entry ages
+            state = "STALE" if node.world.net.routed(node, p) else "REACHABLE"
+            rows.append(f"{p.addr} dev vmbr0 lladdr {p.mac} {state}")
+        await ctx.out("\n".join(rows) + "\n")
+        return 0
+    if obj == "help":
+        await ctx.out("Usage: ip [ OPTIONS ] OBJECT { COMMAND | help }\n"
+                      "where  OBJECT := { address | link | neigh | route | ... }\n")
         return 0
     raise UsageError(f'Object "{obj}" is unknown, try "ip help".', 255)
 
 
-async def _ip_addr(ctx: Ctx, node: SimNode, brief: bool, rest: list[str]) -> int:
-    vm_taps = [f"tap{vmid}i0" for vmid in sorted(node.vms)]
-    if brief:
-        rows = [("lo", "UNKNOWN", "127.0.0.1/8 ::1/128"),
-                (node.nic, "UP", ""),
-                ("vmbr0", "UP", f"{node.addr}/24 fe80::1e69:7aff:fe0d:{node.nodeid:x}e51/64")]
-        rows += [(t, "UNKNOWN", "") for t in vm_taps]
-        await ctx.out("".join(f"{n:<16} {s:<14} {a} \n" for n, s, a in rows))
-        return 0
-    out = ["1: lo: <LOOPBACK,UP,LOWER_UP> mtu 65536 qdisc noqueue state UNKNOWN group default "
-           "qlen 1000",
-           "    link/loopback 00:00:00:00:00:00 brd 00:00:00:00:00:00",
-           "    inet 127.0.0.1/8 scope host lo", "       valid_lft forever preferred_lft forever",
-           f"2: {node.nic}: <BROADCAST,MULTICAST,UP,LOWER_UP> mtu 1500 qdisc pfifo_fast master "
-           "vmbr0 state UP group default qlen 1000",
-           f"    link/ether {node.mac} brd ff:ff:ff:ff:ff:ff",
-           "3: vmbr0: <BROADCAST,MULTICAST,UP,LOWER_UP> mtu 1500 qdisc noqueue state UP group "
-           "default qlen 1000",
-           f"    link/ether {node.mac} brd ff:ff:ff:ff:ff:ff",
-           f"    inet {node.addr}/24 scope global vmbr0",
-           "       valid_lft forever preferred_lft forever"]
-    for k, t in enumerate(vm_taps, 4):
-        out += [f"{k}: {t}: <BROADCAST,MULTICAST,PROMISC,UP,LOWER_UP> mtu 1500 qdisc pfifo_fast "
-                "master vmbr0 state UNKNOWN group default qlen 1000",
-                "    link/ether 5e:1a:2b:3c:4d:5e brd ff:ff:ff:ff:ff:ff"]
-    await ctx.out("\n".join(out) + "\n")
+def _interfaces(node: SimNode) -> list[tuple[str, str, str, str | None, list[str]]]:
+    """(name, flags+state, link line, master, [addresses]) in ifindex order."""
+    taps = [f"tap{vmid}i0" for vmid in sorted(node.vms)]
+    out: list[tuple[str, str, str, str | None, list[str]]] = [
+        ("lo", "<LOOPBACK,UP,LOWER_UP> mtu 65536 qdisc noqueue state UNKNOWN",
+         "loopback 00:00:00:00:00:00", None,
+         ["inet 127.0.0.1/8 scope host lo", "inet6 ::1/128 scope host noprefixroute "]),
+        (node.nic, "<BROADCAST,MULTICAST,UP,LOWER_UP> mtu 1500 qdisc pfifo_fast master vmbr0 "
+         "state UP", f"ether {node.mac}", "vmbr0", []),
+        ("vmbr0", "<BROADCAST,MULTICAST,UP,LOWER_UP> mtu 1500 qdisc noqueue state UP",
+         f"ether {node.mac}", None,
+         [f"inet {node.addr}/24 scope global vmbr0", f"inet6 {node.link_local}/64 scope link "]),
+    ]
+    for k, t in enumerate(taps):
+        vmid = int(t[3:-2])
+        mac = f"fe:{vmid >> 8 & 0xff:02x}:{vmid & 0xff:02x}:{node.nodeid:02x}:{k:02x}:01"
+        out.append((t, "<BROADCAST,MULTICAST,PROMISC,UP,LOWER_UP> mtu 1500 qdisc pfifo_fast "
+                    "master vmbr0 state UNKNOWN", f"ether {mac}", "vmbr0", []))
+    return out
+
+
+def _dev_filter(rest: list[str]) -> str | None:
+    words = [w for w in rest if w not in ("show", "list", "dev")]
+    return words[0] if words else None
+
+
+async def _ip_addr(ctx: Ctx, node: SimNode, brief: bool, family: str, rest: list[str]) -> int:
+    dev = _dev_filter(rest)
+    ifs = _interfaces(node)
+    if dev is not None and dev not in {i[0] for i in ifs}:
+        raise UsageError(f'Device "{dev}" does not exist.', 1)
+
+    def fam_ok(addr: str) -> bool:
+        return not family or (addr.startswith("inet6") == (family == "6"))
+
+    out = []
+    for k, (name, desc, link, _m, addrs) in enumerate(ifs, 1):
+        if dev is not None and name != dev:
+            continue
+        addrs = [a for a in addrs if fam_ok(a)]
+        if brief:
+            state = "UP" if "state UP" in desc else "UNKNOWN"
+            out.append(f"{name:<16} {state:<14} " + "".join(a.split()[1] + " " for a in addrs))
+            continue
+        if family and not addrs:
+            continue
+        out.append(f"{k}: {name}: {desc} group default qlen 1000")
+        if not family:
+            brd = "00:00:00:00:00:00" if name == "lo" else "ff:ff:ff:ff:ff:ff"
+            out.append(f"    link/{link} brd {brd}")
+        for a in addrs:
+            out.append(f"    {a}")
+            out.append("       valid_lft forever preferred_lft forever")
+    await ctx.out("\n".join(out) + "\n" if out else "")
     return 0
 
 
+def _route_table(node: SimNode) -> list[str]:
+    """``ip route`` on a PVE node (ifupdown2): default, the connected /24, host routes."""
+    gw = _gw(node)
+    rows = [f"default via {gw} dev vmbr0 proto kernel onlink ",
+            f"192.168.4.0/24 dev vmbr0 proto kernel scope link src {node.addr} "]
+
+    def key(addr: str) -> tuple[int, ...]:
+        return tuple(int(x) for x in addr.split(".")) if addr.count(".") == 3 else (999,)
+
+    rows += [f"{dst} via {gw} dev vmbr0 " for dst in sorted(node.host_routes, key=key)]
+    return rows
+
+
+def _route_target(words: list[str]) -> tuple[str, str | None]:
+    """(destination without /32, ``via`` gateway or None) from ``ip route add|del`` words."""
+    dst = ""
+    via = None
+    i = 0
+    while i < len(words):
+        w = words[i]
+        if w in ("via", "dev", "proto", "metric", "src", "table", "scope", "onlink"):
+            if w == "via" and i + 1 < len(words):
+                via = words[i + 1]
+            i += 1 if w == "onlink" else 2
+            continue
+        if w in ("to", "unicast"):
+            i += 1
+            continue
+        if not dst:
+            dst = w
+        i += 1
+    if dst.endswith("/32"):
+        dst = dst[:-3]
+    return dst, via
+
+
 async def _ip_route(ctx: Ctx, node: SimNode, rest: list[str]) -> int:
-    if rest and rest[0] == "get":
+    world = node.world
+    verb = rest[0] if rest else "show"
+    if verb == "get":
         if len(rest) < 2:
             raise UsageError('Error: an inet prefix is expected rather than "".', 1)
         dst = rest[1]
-        gw, dev = _route(node, dst)
-        via = f"via {gw} " if gw else ""
-        await ctx.out(f"{dst} {via}dev {dev} src {node.addr} uid 0 \n    cache \n")
-        return 0
-    if rest and rest[0] in ("del", "delete"):
-        target = rest[1] if len(rest) > 1 else ""
-        peer = _peer_by_addr(node, target.split("/")[0])
-        if peer is not None and node.static_route_via_gw:
-            node.static_route_via_gw = False
-            (node.root / ".sim-route-fixed").write_text("1\n")
-            node.world.tick()
+        peer = _peer(node, dst)
+        if peer is node or dst.startswith("127."):
+            await ctx.out(f"local {dst} dev lo src {node.addr if peer is node else '127.0.0.1'} "
+                          "uid 0 \n    cache <local> \n")
             return 0
-        raise UsageError("RTNETLINK answers: No such process", 2)
-    if rest and rest[0] in ("add", "replace"):
+        if not dst[0].isdigit() and ":" not in dst:
+            raise UsageError(f'Error: any valid prefix is expected rather than "{dst}".', 1)
+        gw, dev = world.net.route(node, dst)
+        hop = f"via {gw} " if gw else ""
+        await ctx.out(f"{dst} {hop}dev {dev} src {node.addr} uid 0 \n    cache \n")
         return 0
-    out = [f"default via {GATEWAY} dev vmbr0 proto kernel onlink ",
-           f"192.168.4.0/24 dev vmbr0 proto kernel scope link src {node.addr} "]
-    if node.static_route_via_gw:
-        for p in node.peers():
-            out.append(f"{p.addr} via {GATEWAY} dev vmbr0 ")
-    await ctx.out("\n".join(out) + "\n")
+    if verb in ("del", "delete"):
+        dst, _via = _route_target(rest[1:])
+        if dst in ("", "default"):
+            raise UsageError("RTNETLINK answers: Operation not permitted "
+                             "(rehearsal: the default route stays)", 2)
+        peer = _peer(node, dst)
+        addr = peer.addr if peer is not None else dst
+        if addr not in node.host_routes:
+            raise UsageError("RTNETLINK answers: No such process", 2)
+        node.host_routes.discard(addr)
+        world.network_changed(node, f"route to {addr} via {_gw(node)} deleted")
+        return 0
+    if verb in ("add", "replace", "append", "change"):
+        new_dst, via = _route_target(rest[1:])
+        if not new_dst:
+            raise UsageError('Error: an inet prefix is expected rather than "".', 1)
+        target = _peer(node, new_dst)
+        new_addr = target.addr if target is not None else new_dst
+        if verb in ("add", "append") and new_addr in node.host_routes:
+            raise UsageError("RTNETLINK answers: File exists", 2)
+        if via is None or via != _gw(node):
+            node.host_routes.discard(new_addr)  # a direct route: the same as the connected /24
+        else:
+            node.host_routes.add(new_addr)
+        world.network_changed(node, f"route to {new_addr} via {via}")
+        return 0
+    if verb in ("flush",):
+        raise UsageError("rehearsal: 'ip route flush' would cut this node off; delete single "
+                         "routes with 'ip route del ADDR'", 2)
+    await ctx.out("\n".join(_route_table(node)) + "\n")
     return 0
 
 
 async def _ip_link(ctx: Ctx, node: SimNode, stats: bool, rest: list[str], brief: bool) -> int:
     master = rest[rest.index("master") + 1] if "master" in rest else None
-    links = [("lo", "<LOOPBACK,UP,LOWER_UP> mtu 65536 qdisc noqueue state UNKNOWN",
-              "loopback 00:00:00:00:00:00", None),
-             (node.nic, "<BROADCAST,MULTICAST,UP,LOWER_UP> mtu 1500 qdisc pfifo_fast master "
-              "vmbr0 state UP", f"ether {node.mac}", "vmbr0"),
-             ("vmbr0", "<BROADCAST,MULTICAST,UP,LOWER_UP> mtu 1500 qdisc noqueue state UP",
-              f"ether {node.mac}", None)]
-    links += [(f"tap{vmid}i0", "<BROADCAST,MULTICAST,PROMISC,UP,LOWER_UP> mtu 1500 qdisc "
-               "pfifo_fast master vmbr0 state UNKNOWN", "ether 5e:1a:2b:3c:4d:5e", "vmbr0")
-              for vmid in sorted(node.vms)]
+    dev = None if master else _dev_filter(rest)
     out = []
-    loss = node.world.peer_loss_pct(node)
-    for k, (name, desc, ether, m) in enumerate(links, 1):
-        if master and m != master:
+    for k, (name, desc, link, m, _a) in enumerate(_interfaces(node), 1):
+        if (master and m != master) or (dev is not None and name != dev):
             continue
         if brief:
             out.append(f"{name:<16} {'UP' if 'state UP' in desc else 'UNKNOWN':<14} "
-                       f"{ether.split()[1]} <{desc.split('<')[1].split('>')[0]}> ")
+                       f"{link.split()[1]} <{desc.split('<')[1].split('>')[0]}> ")
             continue
         out.append(f"{k}: {name}: {desc} mode DEFAULT group default qlen 1000")
-        out.append(f"    link/{ether} brd ff:ff:ff:ff:ff:ff")
+        out.append(f"    link/{link} brd "
+                   f"{'00:00:00:00:00:00' if name == 'lo' else 'ff:ff:ff:ff:ff:ff'}")
         if stats:
-            errs = 17 if name == node.nic and loss else 0
-            drops = 2291 if name == node.nic and loss else 0
             out += ["    RX:  bytes packets errors dropped  missed   mcast           ",
-                    f"    {8123456789 + k:>10} {91234567:>7} {errs:>6} {drops:>7} {0:>7} "
-                    f"{12345:>7} ",
+                    f"    {8123456789 + k:>10} {91234567:>7} {0:>6} {0:>7} {0:>7} {12345:>7} ",
                     "    TX:  bytes packets errors dropped carrier collsns           ",
                     f"    {5123456789 + k:>10} {71234567:>7} {0:>6} {0:>7} {0:>7} {0:>7} "]
     await ctx.out("\n".join(out) + "\n")
@@ -164,24 +242,48 @@ async def c_bridge(ctx: Ctx) -> int:
     return 0
 
 
-def _loss_for(node: SimNode, dst: str) -> tuple[float, float, bool]:
-    """(loss %, base rtt ms, reachable) for a destination from this node."""
-    peer = _peer_by_addr(node, dst)
-    if dst == GATEWAY:
-        return 0.0, 0.35, True
-    if peer is node or dst.startswith("127.") or dst == "localhost":
-        return 0.0, 0.03, True
+def _path(node: SimNode, ip: str) -> tuple[float, float, bool, int]:
+    """(loss %, base rtt ms, reachable, reply ttl) for ICMP from ``node`` to ``ip``."""
+    world = node.world
+    peer = _peer(node, ip)
+    if ip == _gw(node):
+        return 0.0, 0.35, True, 64
+    if peer is node or ip.startswith("127.") or ip in ("localhost", "::1"):
+        return 0.0, 0.03, True, 64
+    qnetd = world.extra_host_by_addr(ip)
+    if qnetd is not None:
+        return 0.0, 0.5, True, 64
     if peer is not None:
-        loss = node.world.peer_loss_pct(node)
-        return loss, (1.5 if node.static_route_via_gw else 0.35), True
-    if dst.startswith("192.168.4."):
-        return 100.0, 0.0, False
-    return 0.5, 12.0, True
+        loss = world.net.pair_loss(node, peer)
+        routed = world.net.routed(node, peer) or world.net.routed(peer, node)
+        ttl = 63 if world.net.routed(peer, node) else 64
+        return loss, (1.5 if routed else 0.35), True, ttl
+    if ip.startswith("192.168.4."):
+        return 100.0, 0.0, False, 64
+    return 0.5, 12.0, True, 56
+
+
+def _rng(ctx: Ctx, *parts: object) -> random.Random:
+    """Seeded per node, destination and simulated second: reproducible, not constant."""
+    key = "|".join(str(p) for p in (ctx.world.seed, ctx.node.name, *parts))
+    return random.Random(zlib.crc32(key.encode()))
+
+
+def _resolve(node: SimNode, dst: str) -> str | None:
+    peer = _peer(node, dst)
+    if peer is not None:
+        return dst if dst == peer.link_local else peer.addr
+    host = node.world.extra_host_by_addr(dst)
+    if host is not None:
+        return host.addr
+    if dst == "localhost":
+        return "127.0.0.1"
+    return dst if (dst[:1].isdigit() or ":" in dst) else None
 
 
 @command("ping")
 async def c_ping(ctx: Ctx) -> int:
-    opts, rest = gopt(ctx, "c:i:W:w:qnI:s:4")
+    opts, rest = gopt(ctx, "c:i:W:w:qnI:s:46")
     if not rest:
         raise UsageError("ping: usage error: Destination address required", 1)
     dst = rest[-1]
@@ -190,12 +292,11 @@ async def c_ping(ctx: Ctx) -> int:
     deadline = float(opts["-w"][-1]) if "-w" in opts else None
     quiet = "-q" in opts
     node = ctx.node
-    peer = _peer_by_addr(node, dst)
-    ip = peer.addr if peer else (dst if dst[0].isdigit() else None)
+    ip = _resolve(node, dst)
     if ip is None:
         raise UsageError(f"ping: {dst}: Name or service not known", 2)
-    loss, base, reachable = _loss_for(node, ip)
-    rng = random.Random(hash((ctx.world.seed, ip, int(ctx.world.clock.now()))) & 0xFFFF)
+    loss, base, reachable, ttl = _path(node, ip)
+    rng = _rng(ctx, ip, int(ctx.world.clock.now()))
     await ctx.out(f"PING {dst} ({ip}) 56(84) bytes of data.\n")
     sent = recv = 0
     rtts: list[float] = []
@@ -210,8 +311,7 @@ async def c_ping(ctx: Ctx) -> int:
                 rtt = base * rng.uniform(0.6, 1.8) + (rng.expovariate(2.0) if loss else 0)
                 rtts.append(rtt)
                 if not quiet:
-                    await ctx.out(f"64 bytes from {ip}: icmp_seq={sent} ttl="
-                                  f"{63 if peer and node.static_route_via_gw else 64} "
+                    await ctx.out(f"64 bytes from {ip}: icmp_seq={sent} ttl={ttl} "
                                   f"time={rtt:.3g} ms\n")
             await ctx.sleep(min(interval, 0.2) if count else interval)
     finally:
@@ -233,6 +333,29 @@ async def c_ping(ctx: Ctx) -> int:
     return 0 if recv else 1
 
 
+def _hops(node: SimNode, ip: str, nodns: bool) -> list[tuple[str, float, float]]:
+    """mtr hops (host, loss %, base rtt ms) from ``node`` to ``ip``."""
+    world = node.world
+    peer = _peer(node, ip)
+    gw = _gw(node)
+    if peer is not None and peer is not node:
+        name = ip if nodns else peer.name
+        loss = world.net.pair_loss(node, peer)
+        if world.net.routed(node, peer):
+            return [(gw, ROUTER_ICMP_LIMIT_PCT, 0.2), (name, loss, 1.5)]
+        return [(name, loss, 1.5 if world.net.routed(peer, node) else 0.4)]
+    if peer is node:
+        return [(ip if nodns else node.name, 0.0, 0.03)]
+    host = world.extra_host_by_addr(ip)
+    if host is not None:
+        return [(ip if nodns else host.name, 0.0, 0.5)]
+    if ip == gw:
+        return [(ip, 0.0, 0.3)]
+    if ip.startswith("192.168.4."):
+        return [("???", 100.0, 0.0)]
+    return [(gw, 0.0, 0.4), (ip, 0.0, 12.0)]
+
+
 @command("mtr")
 async def c_mtr(ctx: Ctx) -> int:
     opts, rest = gopt(ctx, "rc:nwbjzi:", ["report", "report-cycles=", "json", "no-dns",
@@ -241,29 +364,23 @@ async def c_mtr(ctx: Ctx) -> int:
         raise UsageError("mtr: No destination host specified", 1)
     dst = rest[-1]
     node = ctx.node
-    cycles = int((opts.get("-c") or opts.get("--report-cycles") or ["10"])[-1])
-    peer = _peer_by_addr(node, dst)
-    ip = peer.addr if peer else dst
-    gw, _ = _route(node, ip)
-    rng = random.Random(ctx.world.seed + cycles)
-    hops: list[tuple[str, float, float]] = []  # (host, loss%, base rtt)
+    cycles = max(int((opts.get("-c") or opts.get("--report-cycles") or ["10"])[-1]), 1)
+    ip = _resolve(node, dst)
+    if ip is None:
+        raise UsageError(f"mtr: Failed to resolve host: {dst}: Name or service not known", 1)
+    rng = _rng(ctx, ip, cycles, int(ctx.world.clock.now()))
     nodns = "-n" in opts or "--no-dns" in opts
-    if gw and peer is not None:
-        hops.append((gw if nodns else "_gateway" if False else gw, 84.0, 0.2))
-        hops.append((ip if nodns else peer.name, 2.0, 1.5))
-    elif peer is not None:
-        hops.append((ip if nodns else peer.name, 0.0, 0.4))
-    elif ip == GATEWAY:
-        hops.append((ip, 0.0, 0.3))
-    else:
-        hops += [(GATEWAY, 0.0, 0.4), (ip, 0.0, 12.0)]
+    hops = _hops(node, ip, nodns)
     await ctx.sleep(min(cycles, 10) * 0.2)
     rows = []
     for host, loss, base in hops:
-        ok = round(cycles * (1 - loss / 100))
+        ok = sum(1 for _ in range(cycles) if rng.random() * 100 >= loss)
         samples = [base * rng.uniform(0.5, 1.4) for _ in range(max(ok, 1))]
         avg = sum(samples) / len(samples)
         sd = (sum((s - avg) ** 2 for s in samples) / len(samples)) ** 0.5
+        if not ok:
+            samples = [0.0]
+            avg = sd = 0.0
         rows.append((host, (cycles - ok) * 100 / cycles, cycles, samples[-1], avg, min(samples),
                      max(samples), sd))
     if "-j" in opts or "--json" in opts:
@@ -290,12 +407,11 @@ async def c_traceroute(ctx: Ctx) -> int:
     if not rest:
         raise UsageError("Usage: traceroute host", 2)
     node = ctx.node
-    peer = _peer_by_addr(node, rest[-1])
-    ip = peer.addr if peer else rest[-1]
-    gw, _ = _route(node, ip)
+    ip = _resolve(node, rest[-1]) or rest[-1]
+    gw, _ = node.world.net.route(node, ip)
     out = [f"traceroute to {rest[-1]} ({ip}), 30 hops max, 60 byte packets"]
     k = 1
-    if gw:
+    if gw and ip != gw:
         out.append(f" {k}  {gw} ({gw})  0.412 ms * *")
         k += 1
     out.append(f" {k}  {ip} ({ip})  1.513 ms  1.498 ms  1.622 ms")
@@ -314,12 +430,11 @@ async def c_ethtool(ctx: Ctx) -> int:
     if dev not in (node.nic, "vmbr0"):
         raise UsageError("netlink error: no device matches name (offset 24)\nnetlink error: "
                          "No such device", 1)
-    loss = node.world.peer_loss_pct(node) > 0
     if "-S" in args:
+        # The loss is the router's, not this NIC's: its counters stay clean (domain.md §10).
         await ctx.out("NIC statistics:\n     rx_packets: 91234567\n     tx_packets: 71234567\n"
-                      f"     rx_errors: {17 if loss else 0}\n     rx_crc_errors: "
-                      f"{17 if loss else 0}\n     rx_missed_errors: 0\n     tx_errors: 0\n"
-                      f"     rx_no_buffer_count: {2291 if loss else 0}\n")
+                      "     rx_errors: 0\n     rx_crc_errors: 0\n     rx_missed_errors: 0\n"
+                      "     tx_errors: 0\n     rx_no_buffer_count: 0\n")
         return 0
     await ctx.out(f"Settings for {dev}:\n\tSupported ports: [ TP ]\n\tSpeed: 1000Mb/s\n"
                   "\tDuplex: Full\n\tAuto-negotiation: on\n\tPort: Twisted Pair\n"

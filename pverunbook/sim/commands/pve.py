@@ -111,12 +111,19 @@ async def c_cfgtool(ctx: Ctx) -> int:
         await ctx.out("Reloading corosync.conf...\nDone\n")
         return 0
     peers = [(nid, addr) for _n, nid, addr in sorted(cs.nodes, key=lambda x: x[1])]
+    # knet's view per link (the two ends of a bad link see it down; totem membership may
+    # exclude a node whose other links are fine)
+    names = {nid: name for name, nid, _a in cs.nodes}
+
+    def link_up(nid: int) -> bool:
+        return bool(ctx.world.knet.get((node.name, names.get(nid, ""))))
+
     if "-n" in opts:
         out = [f"Local node ID {node.nodeid}, transport {cs.transport}"]
         for nid, addr in peers:
             if nid == node.nodeid:
                 continue
-            up = nid in cs.members
+            up = link_up(nid)
             out.append(f"nodeid: {nid} {'reachable' if up else 'unreachable'}")
             if up:
                 out.append(f"   LINK: 0 udp ({node.addr}->{addr}) enabled connected mtu: 1397")
@@ -124,7 +131,7 @@ async def c_cfgtool(ctx: Ctx) -> int:
         await ctx.out("\n".join(out) + "\n")
         return 0
     if "-b" in opts:
-        states = "".join("n" if nid == node.nodeid else ("3" if nid in cs.members else "1")
+        states = "".join("n" if nid == node.nodeid else ("3" if link_up(nid) else "1")
                          for nid, _ in peers)
         await ctx.out(f"Local node ID {node.nodeid}, transport {cs.transport}\n"
                       f"LINK ID 0 udp\n\tstatus = {states}\n")
@@ -133,7 +140,7 @@ async def c_cfgtool(ctx: Ctx) -> int:
            f"\taddr\t= {node.addr}", "\tstatus:"]
     for nid, _addr in peers:
         state = "localhost" if nid == node.nodeid else (
-            "connected" if nid in cs.members else "disconnected")
+            "connected" if link_up(nid) else "disconnected")
         out.append(f"\t\tnodeid: {nid:>10}:\t{state}")
     await ctx.out("\n".join(out) + "\n")
     return 0
@@ -186,19 +193,21 @@ def _cmap(node: SimNode) -> list[tuple[str, str, str]]:
     for key, value in _totem_keys(cs.text).items():
         if f"totem.{key}" not in have:
             rows.append((f"totem.{key}", "u32" if value.isdigit() else "str", value))
-    flaps = sum(1 for e in node.journal if "link: 0 is down" in e.msg)
     for name, nid, _addr in cs.nodes:
-        del name
         if nid == node.nodeid:
             continue
+        down = f"host: {nid} link: 0 is down"
+        flaps = sum(1 for e in node.journal if down in e.msg)
         pre = f"stats.knet.node{nid}.link0"
-        up = nid in cs.members
-        lat = 1800 if w.flapping() else 420
+        up = bool(w.knet.get((node.name, name)))
+        peer = w.nodes.get(name)
+        lossy = peer is not None and w.net.pair_loss(node, peer) > 0
+        lat = 1800 if lossy else 420
         rows += [(f"{pre}.connected", "u8", "1" if up else "0"),
                  (f"{pre}.down_count", "u32", str(flaps)),
                  (f"{pre}.enabled", "u8", "1"),
                  (f"{pre}.latency_ave", "u32", str(lat)),
-                 (f"{pre}.latency_max", "u32", str(lat * 40 if w.flapping() else lat * 3)),
+                 (f"{pre}.latency_max", "u32", str(lat * 40 if lossy else lat * 3)),
                  (f"{pre}.latency_min", "u32", "180"),
                  (f"{pre}.latency_samples", "u32", "2048"),
                  (f"{pre}.mtu", "u32", "1397"),
@@ -547,6 +556,8 @@ def _ago(seconds: float) -> str:
 
 def _sync_units(node: SimNode) -> None:
     """corosync/pve-cluster unit state follows the daemons (kills and failures included)."""
+    if node.role != "pve":
+        return
     cs, pc = node.units["corosync"], node.units["pve-cluster"]
     if node.corosync.running:
         cs.state, cs.pid = "active", node.corosync.pid

@@ -10,6 +10,7 @@ import io
 import re
 import sqlite3
 import time
+from typing import Any
 
 from pverunbook.sim import certs
 from pverunbook.sim.commands.core import gopt
@@ -501,27 +502,54 @@ async def c_dmesg(ctx: Ctx) -> int:
 async def c_ss(ctx: Ctx) -> int:
     args = "".join(a.lstrip("-") for a in ctx.argv[1:] if a.startswith("-"))
     node = ctx.node
-    rows = []
+    rows: list[tuple[Any, ...]] = []
     if "t" in args:
         rows += [("tcp", "LISTEN", "0.0.0.0:22", "sshd", 812)]
-        if node.units["pveproxy"].state == "active":
-            rows.append(("tcp", "LISTEN", "*:8006", "pveproxy worker", node.units["pveproxy"]
-                         .pid + 1))
-        if node.units["pvedaemon"].state == "active":
-            rows.append(("tcp", "LISTEN", "127.0.0.1:85", "pvedaemon worke",
-                         node.units["pvedaemon"].pid + 1))
-        if node.units["spiceproxy"].state == "active":
-            rows.append(("tcp", "LISTEN", "*:3128", "spiceproxy work",
-                         node.units["spiceproxy"].pid + 1))
+        for unit, local, proc in (("pveproxy", "*:8006", "pveproxy worker"),
+                                  ("pvedaemon", "127.0.0.1:85", "pvedaemon worke"),
+                                  ("spiceproxy", "*:3128", "spiceproxy work"),
+                                  ("corosync-qnetd", "*:5403", "corosync-qnetd")):
+            u = node.units.get(unit)
+            if u is not None and u.state == "active":
+                rows.append(("tcp", "LISTEN", local, proc, u.pid + (unit != "corosync-qnetd")))
+        rows += qdevice_sockets(node)
     if "u" in args and node.corosync.running:
         rows.append(("udp", "UNCONN", f"{node.addr}:5405", "corosync", node.corosync.pid))
+    if "l" not in args and "a" not in args:
+        rows = [r for r in rows if r[1] == "ESTAB"]
+    elif "l" in args:
+        rows = [r for r in rows if r[1] != "ESTAB"]
     out = ["Netid State  Recv-Q Send-Q Local Address:Port  Peer Address:PortProcess"]
-    for proto, state, local, name, pid in rows:
+    for row in rows:
+        proto, state, local, name, pid = row[:5]
+        peer = row[5] if len(row) > 5 else ("0.0.0.0:*" if proto == "tcp" else "*:*")
         proc = f' users:(("{name}",pid={pid},fd=6))' if "p" in args else ""
         out.append(f"{proto:<5} {state:<6} 0      {'4096' if proto == 'tcp' else '0':<6} "
-                   f"{local:>18}  {'0.0.0.0:*' if proto == 'tcp' else '*:*':>17}{proc}")
+                   f"{local:>18}  {peer:>17}{proc}")
     await ctx.out("\n".join(out) + "\n")
     return 0
 
 
 _ = io
+
+
+def qdevice_sockets(node: SimNode) -> list[tuple[Any, ...]]:
+    """Established TCP 5403 connections: corosync-qdevice on a node, qnetd's peers on the host."""
+    world = node.world
+    rows: list[tuple[Any, ...]] = []
+    if node.role == "qnetd":
+        if node.units["corosync-qnetd"].state != "active":
+            return rows
+        for n in world.nodes.values():
+            u = n.units.get("corosync-qdevice")
+            if n.qdevice_configured and u is not None and u.state == "active":
+                rows.append(("tcp", "ESTAB", f"{node.addr}:5403", f"{n.addr}:{40000 + n.nodeid}",
+                             "corosync-qnetd", node.units["corosync-qnetd"].pid))
+        return rows
+    host = world.qnetd_host()
+    u = node.units.get("corosync-qdevice")
+    if host is not None and node.qdevice_configured and u is not None and u.state == "active" \
+            and host.units["corosync-qnetd"].state == "active":
+        rows.append(("tcp", "ESTAB", f"{node.addr}:{40000 + node.nodeid}", f"{host.addr}:5403",
+                     "corosync-qdevice", u.pid))
+    return rows

@@ -450,12 +450,15 @@ class Shell:
             self.node.procs.pop(proc_pid, None)
 
     def _lookup(self, name: str) -> CommandFn | None:
-        if "/" in name:
-            base = name.rsplit("/", 1)[1]
-            if posixpath.dirname(name) in BIN_DIRS and base in REGISTRY:
-                return REGISTRY[base]
+        base = name.rsplit("/", 1)[1] if "/" in name else name
+        if "/" in name and posixpath.dirname(name) not in BIN_DIRS:
             return None
-        return REGISTRY.get(name)
+        if self.node.role != "pve":
+            from pverunbook.sim.commands import PVE_ONLY
+
+            if base in PVE_ONLY:
+                return None  # not installed on a plain Debian host (the QNetd host)
+        return REGISTRY.get(base)
 
     def knows(self, name: str) -> bool:
         return name in BUILTINS or self._lookup(name) is not None

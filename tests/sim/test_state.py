@@ -1,0 +1,60 @@
+"""Rehearsal state kept between launches (save, load, reset) and checked over real SSH."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from pverunbook.sim import SimCluster
+from pverunbook.sim.cluster import SimStateError
+from pverunbook.sim.state import write_atomic
+from tests.sim.test_topology import run
+
+
+async def test_second_launch_finds_the_cluster_as_it_was_left(tmp_path: Path) -> None:
+    d = tmp_path / "state"
+    async with SimCluster("nyc-outage", state_dir=d, time_scale=0.02) as sim:
+        r = await run(sim, "ryanrishi", "ip route del 192.168.4.201 && systemctl stop pveproxy "
+                      "&& echo kept > /root/note")
+        assert r.exit_status == 0, r.stderr
+        keys = {n.name: n.host_key for n in sim.cluster.nodes}
+    saved = json.loads((d / "world.json").read_text())
+    assert saved["scenario"] == "nyc-outage"
+    assert saved["nodes"]["ryanrishi"]["host_routes"] == []
+    assert saved["nodes"]["pve001"]["host_routes"] == []
+    assert SimCluster.saved_scenario(d) == "nyc-outage"
+    async with SimCluster(None, state_dir=d, time_scale=0.02) as sim:
+        assert sim.scenario.name == "nyc-outage"
+        assert {n.name: n.host_key for n in sim.cluster.nodes} == keys
+        r = await run(sim, "ryanrishi", "ip route; systemctl is-active pveproxy; cat /root/note")
+        assert r.stdout == ("default via 192.168.4.1 dev vmbr0 proto kernel onlink \n"
+                            "192.168.4.0/24 dev vmbr0 proto kernel scope link src "
+                            "192.168.4.200 \ninactive\nkept\n")
+        ports = {n.name: n.port for n in sim.cluster.nodes}
+        await sim.reset()
+        assert {n.name: n.port for n in sim.cluster.nodes} == ports
+        r = await run(sim, "ryanrishi", "ip route | grep -c via; systemctl is-active pveproxy; "
+                      "cat /root/note")
+        assert (r.stdout, r.stderr) == ("2\nactive\n", "cat: /root/note: No such file or "
+                                        "directory\n")
+
+
+async def test_a_state_dir_of_another_scenario_is_refused(tmp_path: Path) -> None:
+    d = tmp_path / "state"
+    async with SimCluster("nyc-healthy", state_dir=d, time_scale=0.02):
+        pass
+    with pytest.raises(SimStateError, match="holds a rehearsal of scenario 'nyc-healthy'"):
+        SimCluster("five-node", state_dir=d)
+    (d / "world.json").write_text("{torn")
+    with pytest.raises(SimStateError, match="cannot read the saved rehearsal state"):
+        await SimCluster(None, state_dir=d).start()
+
+
+def test_atomic_write_leaves_old_or_new(tmp_path: Path) -> None:
+    p = tmp_path / "world.json"
+    write_atomic(p, b"old")
+    write_atomic(p, b"new")
+    assert p.read_bytes() == b"new"
+    assert [x.name for x in tmp_path.iterdir()] == ["world.json"]  # no temp file left behind

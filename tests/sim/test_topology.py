@@ -1,0 +1,145 @@
+"""Scenarios of any size over real SSH: per-pair loss, routes, link-local addresses, 5 nodes."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import asyncssh
+import pytest
+
+from pverunbook.sim import SimCluster
+from pverunbook.sim.scenarios import SCENARIOS, link_local
+
+
+async def run(sim: SimCluster, node: str, command: str) -> asyncssh.SSHCompletedProcess:
+    """Run ``command`` on a node over a real SSH connection (host key pinned)."""
+    port = sim.port(node)
+    n = next((x for x in sim.cluster.nodes if x.name == node), None)
+    known = asyncssh.import_known_hosts(f"[127.0.0.1]:{port} {n.host_key}\n") if n else None
+    async with asyncssh.connect("127.0.0.1", port=port, username="root",
+                                client_keys=[str(sim.client_key_path)],
+                                known_hosts=known) as conn:
+        return await conn.run(command)
+
+
+@pytest.fixture
+async def nyc3(tmp_path: Path) -> AsyncIterator[SimCluster]:
+    async with SimCluster("three-node-bad-link", state_dir=tmp_path / "s",
+                          time_scale=0.02) as s:
+        yield s
+
+
+def loss_of(ping_output: str) -> float:
+    m = re.search(r"([\d.]+)% packet loss", ping_output)
+    assert m, ping_output
+    return float(m.group(1))
+
+
+async def test_three_nodes_one_bad_link_seen_from_both_ends_only(nyc3: SimCluster) -> None:
+    addrs = {n.name: n.addr for n in nyc3.cluster.nodes}
+    assert list(addrs) == ["ryanrishi", "pve001", "pve002"]
+    assert len(set(addrs.values())) == 3
+    losses = {}
+    for src in addrs:
+        for dst, addr in addrs.items():
+            if src != dst:
+                r = await run(nyc3, src, f"ping -q -c 100 -i 0.2 {addr}")
+                losses[src, dst] = loss_of(r.stdout)
+    bad = {("pve001", "pve002"), ("pve002", "pve001")}
+    for pair, loss in losses.items():
+        if pair in bad:
+            assert loss >= 5, (pair, losses)
+        else:
+            assert loss == 0, (pair, losses)
+    # the cause: pve001's host route to pve002 through the router, in the table and in `get`
+    r = await run(nyc3, "pve001", "ip route; ip route get 192.168.4.202; "
+                  "ip route get 192.168.4.200")
+    assert "192.168.4.202 via 192.168.4.1 dev vmbr0 \n" in r.stdout
+    assert "192.168.4.202 via 192.168.4.1 dev vmbr0 src 192.168.4.201 uid 0 \n" in r.stdout
+    assert "192.168.4.200 dev vmbr0 src 192.168.4.201 uid 0 \n" in r.stdout
+    r = await run(nyc3, "pve002", "ip route")
+    assert "via 192.168.4.1 dev vmbr0 \n" not in r.stdout  # pve002 talks directly
+    # mtr: the router hop only where the route is; the loss at the far end from both ends
+    r = await run(nyc3, "pve001", "mtr --report --report-cycles=50 -n 192.168.4.202")
+    hops = [line.split()[1] for line in r.stdout.splitlines() if ".|--" in line]
+    assert hops == ["192.168.4.1", "192.168.4.202"]
+    r = await run(nyc3, "ryanrishi", "mtr --report --report-cycles=50 -n 192.168.4.202")
+    assert re.search(r"1\.\|-- 192\.168\.4\.202\s+0\.0%", r.stdout), r.stdout
+
+
+async def test_knet_link_evidence_names_only_the_bad_pair(nyc3: SimCluster) -> None:
+    journals = {}
+    for n in ("ryanrishi", "pve001", "pve002"):
+        r = await run(nyc3, n, "journalctl -u corosync -o cat | grep 'link: 0 is down' | sort -u")
+        journals[n] = r.stdout
+    assert journals["pve001"] == "[KNET  ] link: host: 3 link: 0 is down\n"
+    assert journals["pve002"] == "[KNET  ] link: host: 2 link: 0 is down\n"
+    assert journals["ryanrishi"] == ""
+    # cfgtool: ryanrishi is connected to both peers at any moment
+    for _ in range(5):
+        r = await run(nyc3, "ryanrishi", "corosync-cfgtool -s")
+        assert r.stdout.count("\tconnected") == 2, r.stdout
+        await asyncio.sleep(5 * nyc3.time_scale)
+
+
+async def test_deleting_the_route_heals_only_that_pair(nyc3: SimCluster) -> None:
+    r = await run(nyc3, "pve001", "ip route del 192.168.4.202 && ip route get 192.168.4.202")
+    assert r.exit_status == 0, r.stderr
+    assert r.stdout.startswith("192.168.4.202 dev vmbr0 src 192.168.4.201")
+    r = await run(nyc3, "pve002", "ping -q -c 100 -i 0.2 192.168.4.201")
+    assert loss_of(r.stdout) == 0
+    r = await run(nyc3, "pve001", "ip route del 192.168.4.202")
+    assert (r.exit_status, r.stderr) == (2, "RTNETLINK answers: No such process\n")
+    # the link calms: after a while all three are members and stay so
+    await asyncio.sleep(40 * nyc3.time_scale)
+    r = await run(nyc3, "pve002", "journalctl -u corosync -o cat | grep -c 'is down'")
+    before = r.stdout
+    await asyncio.sleep(100 * nyc3.time_scale)
+    r = await run(nyc3, "pve002", "journalctl -u corosync -o cat | grep -c 'is down'; "
+                  "pvecm status | grep -E '^(Nodes|Quorate)'")
+    assert r.stdout == before + "Nodes:            3\nQuorate:          Yes\n"
+
+
+async def test_five_nodes_quorate_with_distinct_addresses(tmp_path: Path) -> None:
+    async with SimCluster("five-node", state_dir=tmp_path / "s", time_scale=0.02) as sim:
+        names = [n.name for n in sim.cluster.nodes]
+        assert len(names) == 5 and len({n.port for n in sim.cluster.nodes}) == 5
+        lladdrs = set()
+        for name in names:
+            r = await run(sim, name, "hostname; ip -br addr show vmbr0; pvecm status")
+            lines = r.stdout.splitlines()
+            assert lines[0] == name
+            fields = lines[1].split()
+            assert fields[:2] == ["vmbr0", "UP"]
+            assert fields[2] == sim.cluster.node(name).addr + "/24"
+            lladdrs.add(fields[3])
+            assert "Expected votes:   5" in r.stdout and "Quorum:           3  " in r.stdout
+            assert "Quorate:          Yes" in r.stdout
+        assert len(lladdrs) == 5 and all(a.startswith("fe80::") for a in lladdrs)
+        r = await run(sim, "pve004", "corosync-cfgtool -s | grep -c connected")
+        assert r.stdout == "4\n"
+
+
+def test_link_local_is_the_eui64_of_the_mac() -> None:
+    # RFC 4291 appendix A: flip the universal/local bit, insert ff:fe
+    assert link_local("1c:69:7a:0d:3e:51") == "fe80::1e69:7aff:fe0d:3e51"
+    for sc in SCENARIOS.values():
+        assert len({n.link_local for n in sc.nodes}) == len(sc.nodes)
+        assert len({n.addr for n in sc.nodes}) == len(sc.nodes)
+
+
+async def test_ip_output_looks_like_iproute2(nyc3: SimCluster) -> None:
+    r = await run(nyc3, "pve002", "ip -br addr; ip link show vmbr0; ip addr show dev vmbr0")
+    lines = r.stdout.splitlines()
+    assert lines[0] == "lo               UNKNOWN        127.0.0.1/8 ::1/128 "
+    assert lines[1] == "enp1s0           UP             "
+    assert lines[2] == "vmbr0            UP             192.168.4.202/24 " \
+                       "fe80::dabb:c1ff:fe52:7e04/64 "
+    assert "3: vmbr0: <BROADCAST,MULTICAST,UP,LOWER_UP> mtu 1500 qdisc noqueue state UP mode " \
+           "DEFAULT group default qlen 1000\n    link/ether d8:bb:c1:52:7e:04 brd " \
+           "ff:ff:ff:ff:ff:ff\n" in r.stdout
+    assert "    inet6 fe80::dabb:c1ff:fe52:7e04/64 scope link \n" \
+           "       valid_lft forever preferred_lft forever\n" in r.stdout
