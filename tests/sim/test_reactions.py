@@ -81,7 +81,8 @@ async def test_write_hangs_until_quorate(sim: SimCluster) -> None:
 async def test_right_corosync_change_calms_the_link(sim: SimCluster) -> None:
     st, _, err = await sh(sim, "ryanrishi", "pvecm expected 1 && " + BUMP_TOKEN.format(v=6))
     assert st == 0, err
-    _, out, _ = await sh(sim, "ryanrishi", "journalctl -u pve-cluster -o cat | grep dcdb | tail -20")
+    _, out, _ = await sh(sim, "ryanrishi",
+                         "journalctl -u pve-cluster -o cat | grep dcdb | tail -20")
     assert "wrote new corosync config '/etc/corosync/corosync.conf' (version = 6)" in out
     await wait_for(sim, "pve001", "grep token /etc/corosync/corosync.conf", "token: 5000")
     out = await wait_for(sim, "pve001", "pvecm status", "Quorate:          Yes")
@@ -103,7 +104,8 @@ async def test_right_corosync_change_calms_the_link(sim: SimCluster) -> None:
 async def test_lower_config_version_is_refused(sim: SimCluster) -> None:
     st, _, _ = await sh(sim, "ryanrishi", "pvecm expected 1 && " + BUMP_TOKEN.format(v=4))
     assert st == 0
-    _, out, _ = await sh(sim, "ryanrishi", "journalctl -u pve-cluster -o cat | grep crit | tail -5; "
+    _, out, _ = await sh(sim, "ryanrishi", "journalctl -u pve-cluster -o cat | grep crit | "
+                         "tail -5; "
                          "grep -c token /etc/corosync/corosync.conf")
     assert "[dcdb] crit: local corosync.conf is newer" in out and out.endswith("0\n")
     _, out, _ = await sh(sim, "ryanrishi", "corosync-cmapctl -g runtime.config.totem.token")
