@@ -194,3 +194,42 @@ def test_pmxcfs_reader_raises_only_pmxcfs_error_on_bytes(
         p.write_bytes(blob)
         with contextlib.suppress(PmxcfsError):
             read_tree(p)
+
+
+async def test_pmxcfs_restore_action_refuses_the_attach_dump(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The action vm-config-recovery uses reads the dump as data too: refused, nothing written."""
+    import shutil as sh
+
+    from pverunbook.engine import events as ev
+    from pverunbook.engine.decisions import ScriptedDecider
+    from pverunbook.engine.engine import Engine
+    from pverunbook.inventory import local_cluster
+    from pverunbook.runbook.loader import load_text
+    from pverunbook.transport.local import LocalTransport
+
+    backup = tmp_path / "backup"
+    backup.mkdir()
+    sh.copy(DATA / "attach.sql.gz", backup / "config-1700000000.sql.gz")
+    dest = tmp_path / "pve"
+    dest.mkdir()
+    monkeypatch.chdir(tmp_path)
+    book = load_text(f'''id = "r"
+title = "R"
+[[steps]]
+id = "restore"
+title = "Restore"
+kind = "action"
+action = "pmxcfs-restore"
+[steps.args]
+source = "{backup}/config-*.sql.gz"
+dest = "{dest}"
+''')
+    engine = Engine(book, local_cluster(), LocalTransport(), ScriptedDecider(), run_id="r")
+    seen: list[ev.Event] = []
+    engine.subscribe(seen.append)
+    assert await engine.run() == "failed"
+    said = "".join(e.text for e in seen if isinstance(e, ev.OutputChunk))
+    assert "refusing" in said and "ATTACH" in said
+    assert not list(tmp_path.rglob("ATTACK*"))
+    assert not any(dest.iterdir())
