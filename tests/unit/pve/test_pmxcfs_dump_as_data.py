@@ -231,5 +231,8 @@ dest = "{dest}"
     assert await engine.run() == "failed"
     said = "".join(e.text for e in seen if isinstance(e, ev.OutputChunk))
     assert "refusing" in said and "ATTACH" in said
-    assert not list(tmp_path.rglob("ATTACK*"))
-    assert not any(dest.iterdir())
+    assert _nothing_written(tmp_path, dest)
+
+
+def _nothing_written(root: Path, dest: Path) -> bool:
+    return not list(root.rglob("ATTACK*")) and not any(dest.iterdir())
