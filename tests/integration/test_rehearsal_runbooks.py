@@ -145,10 +145,19 @@ async def test_vm_config_recovery_brings_vms_back(tmp_path: Path) -> None:
         assert status == "ok", status_of(events)
         after = await run_on(session, "ryanrishi", "qm list")
         conf = await run_on(session, "ryanrishi", "cat /etc/pve/qemu-server/108.conf")
+        review = await run_on(session, "ryanrishi",
+                              "cat /root/pverunbook-recovered/108.conf.review")
     finally:
         await session.close()
     assert "media" not in before and "media" in after
     assert "net0: virtio=A6:4C:7B:8B:BE:B0" in conf and "memory: 4096" in conf
+    # review notes beside the evidence, never as '#' lines (they would become the VM's Notes)
+    assert not any(line.startswith("#") for line in conf.splitlines())
+    assert "TODO: " in review and "VM 108" in review
+    # with vmid = "all", qm showcmd is compared for every VM, one verdict per VM
+    compared = "".join(e.text for e in events if getattr(e, "step_id", "") == "verify-showcmd"
+                       and hasattr(e, "text"))
+    assert all(f"VM {v}: qm showcmd matches" in compared for v in (101, 104, 108, 110))
     assert nodes_with_output(events) == {"ryanrishi", "pve001"}
 
 

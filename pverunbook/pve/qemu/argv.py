@@ -1,4 +1,8 @@
-"""Find the QEMU argv in what an operator pastes: ps lines, /proc cmdline, qm showcmd."""
+"""Find the QEMU argv in what an operator pastes: ps lines, /proc cmdline, qm showcmd.
+
+Also the ``swtpm`` process qemu-server starts beside a VM with a TPM (``start_swtpm`` in
+``PVE/QemuServer.pm``), whose ``--tpmstate`` names the TPM state volume.
+"""
 
 from __future__ import annotations
 

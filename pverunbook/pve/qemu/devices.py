@@ -1,4 +1,16 @@
-"""NICs, display, USB, serial ports, PCI passthrough and the other -device lines."""
+"""NICs, display, USB, serial ports, PCI passthrough and the other -device lines.
+
+Rules derived from qemu-server's source: ``PVE/QemuServer.pm`` (``print_netdevice_full``/
+``print_netdev_full``: the MAC, model and ``queues``; the bridge is not on the command line;
+``get_vga_properties`` and config_to_command: a display device plus ``-vnc``, or
+``-vga none -nographic`` for ``vga: none`` and ``-nographic`` alone for ``serialN``;
+``print_vga_device``: ``vgamem_mb``, ``max_hostmem`` for virtio; the agent, RNG, watchdog and
+audio devices; ``args:`` is appended after ``-machine``), ``PVE/QemuServer/PCI.pm``
+(``print_hostpci_devices``: one ``vfio-pci`` per function, ``x-vga=on`` only without OVMF,
+``kvm=off`` and vga type none for ``x-vga=1``, ``rombar``/``romfile``/``x-pci-*`` ids,
+``bootindex``) and ``PVE/QemuServer/USB.pm`` (``usb-host`` by bus/port or vendor:product,
+``usb3`` on an xhci bus, spice ``usb-redir``).
+"""
 
 from __future__ import annotations
 

@@ -1,4 +1,16 @@
-"""Disks: -drive and -blockdev backends, their controllers and options."""
+"""Disks: -drive and -blockdev backends, their controllers and options.
+
+Rules derived from qemu-server's ``PVE/QemuServer/Drive.pm`` (``print_drive_commandline_full``:
+configured options — ``cache``, ``aio``, ``discard``, ``rerror``/``werror`` — are written
+before ``format=``, qemu-server's defaults after it, so a ``aio=`` before ``format=`` was set
+in the config; ``storage_allows_io_uring_default``: no io_uring by default on LVM, CIFS and
+krbd without O_DIRECT; ``drive_uses_cache_direct``: no ``cache=none`` on btrfs and CD-ROMs;
+``detect-zeroes`` from ``discard``/``detect_zeroes``; throttling in bytes),
+``PVE/QemuServer/Blockdev.pm`` (the PVE 9 ``-blockdev`` JSON tree: throttle -> format ->
+protocol node), and ``PVE/QemuServer.pm`` (``scsihw_infos``: ``scsihw0`` vs one
+``virtioscsiN`` controller per disk for ``virtio-scsi-single`` with ``iothread``/
+``num_queues``).  Paths are mapped back to volumes by :mod:`.storage`.
+"""
 
 from __future__ import annotations
 

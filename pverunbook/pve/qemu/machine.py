@@ -1,4 +1,27 @@
-"""Machine type, CPU model and flags, sockets/cores, memory and NUMA."""
+"""Machine type, CPU model and flags, sockets/cores, memory and NUMA.
+
+Rules derived from qemu-server's source:
+
+- ``PVE/QemuServer/Machine.pm`` (``get_vm_machine``, ``extract_version``, ``$machine_fmt``): the
+  ``type=`` written is the base type, the pinned version and ``+pveN`` with the PVE revision
+  the config's features need (``$required_pve_version`` in config_to_command); ``virt`` is the
+  aarch64 machine; ``viommu``/``aw-bits`` come back from the ``intel-iommu``/
+  ``virtio-iommu-pci`` device; Windows VMs without a pin run as 5.1 (``windows_get_pinned_...``).
+- ``PVE/QemuServer/CPUConfig.pm`` (``get_cpu_options``, ``get_pve_cpu_flags``,
+  ``get_hyperv_enlightenments``, ``$builtin_models``, ``$cpu_fmt``): flags qemu-server adds
+  itself (``enforce``, ``+kvm_pv_*``, ``+lahf_lm``/``+sep`` on kvm64, ``vendor=``, the
+  ``hv_*`` set) are not VM options; ``x86-64-v*`` are ``qemu64`` plus their flags;
+  ``guest-phys-bits``/``phys-bits``/``host-phys-bits`` map to the cpu options of the same
+  name; only the ``$supported_cpu_flags`` can be VM ``flags=``, anything else needs a custom
+  model (reported as not understood, never named).  ``kvm=off`` is ``hidden=1`` unless a GPU
+  with ``x-vga=1`` explains it (``PVE/QemuServer/PCI.pm`` print_hostpci_devices), and
+  ``hv_vendor_id=proxmox`` is what that GPU adds for Windows.  The CET flags (``-cet-ibt``,
+  ``-cet-ss``) are taken as qemu-server's own per issue #13; the line that adds them was not
+  in the source versions read.
+- ``PVE/QemuServer.pm`` config_to_command: ``-smp`` (cpu hotplug starts 1 vCPU plus
+  ``-device <model>-x86_64-cpu``), ``-S`` for ``freeze``, ``-no-reboot`` for ``reboot: 0``,
+  ``-k``; ``PVE/QemuServer/Memory.pm`` for ``-m``/NUMA/hugepages.
+"""
 
 from __future__ import annotations
 

@@ -1,4 +1,12 @@
-"""storage.cfg: map a disk path on the command line back to ``<storage>:<volume>``."""
+"""storage.cfg: map a disk path on the command line back to ``<storage>:<volume>``.
+
+The inverse of ``PVE::Storage::path`` for the storage plugins in pve-storage (Dir/NFS/CIFS/
+CephFS/GlusterFS ``images/<vmid>/<file>``, BTRFS ``images/<vmid>/<vol>/disk.raw``, LVM and
+LVM-thin ``/dev/<vg>/<lv>``, ZFS pool ``/dev/zvol/<pool>/<vol>``, RBD ``rbd:<pool>/<img>``
+or ``/dev/rbd-pve/<fsid>/<pool>/<img>`` with krbd, ZFS over iSCSI and iscsidirect
+``iscsi://<portal>/<target>/<lun>``).  Only a storage.cfg entry names a storage; without one
+the stock ``local``/``local-lvm``/``local-zfs`` are assumed and said so.
+"""
 
 from __future__ import annotations
 

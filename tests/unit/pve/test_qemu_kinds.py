@@ -363,3 +363,16 @@ def test_recover_on_arbitrary_options_never_crashes(pairs: list[tuple[str, str]]
     except CmdlineError:
         return
     assert not any(line.startswith("#") for line in cfg.render().splitlines())
+
+
+def test_review_notes_go_to_their_own_file(tmp_path: Path,
+                                           capsys: pytest.CaptureFixture[str]) -> None:
+    f = tmp_path / "400.cmd"
+    f.write_text(real("ezkvm-coruscant-400.cmd"))
+    review = tmp_path / "400.conf.review"
+    assert cli(["vm-config", "--from-cmdline", str(f), "--review", str(review)]) == 0
+    out, err = capsys.readouterr()
+    assert err == "" and out.startswith("agent: 1\n")
+    notes = review.read_text()
+    assert "TODO: virtio0: size=" in notes and "NOTE: args:" in notes
+    assert "TODO" not in out
