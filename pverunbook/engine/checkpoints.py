@@ -655,11 +655,36 @@ class CheckpointStore:
 
 # -- reading checkpoints back ----------------------------------------------------------------
 def _read_manifest(path: Path) -> dict[str, Any] | None:
+    """The manifest, or None when it is missing, not JSON, or not shaped like one we write
+    (a damaged or hand-edited manifest is treated like an interrupted checkpoint)."""
     try:
         data = json.loads((path / MANIFEST).read_text(encoding="utf-8"))
-    except (OSError, ValueError):
+    except (OSError, ValueError, RecursionError):
         return None
-    return data if isinstance(data, dict) else None
+    return data if isinstance(data, dict) and _manifest_shaped(data) else None
+
+
+_MANIFEST_TYPES: dict[str, type | tuple[type, ...]] = {
+    "id": str, "run_id": str, "step_id": str, "created": (int, float), "nodes": list,
+    "ok": bool, "items": list, "problems": list}
+
+
+def _manifest_shaped(m: dict[str, Any]) -> bool:
+    for key, kind in _MANIFEST_TYPES.items():
+        if key in m and (not isinstance(m[key], kind) or isinstance(m[key], bool)
+                         and kind is not bool):
+            return False
+    if not all(isinstance(n, str) for n in m.get("nodes", [])):
+        return False
+    if not all(isinstance(p, str) for p in m.get("problems", [])):
+        return False
+    for item in m.get("items", []):
+        if not isinstance(item, dict):
+            return False
+        for key in ("node", "kind", "path", "stored", "status", "problem", "sha256_local"):
+            if key in item and not isinstance(item[key], str):
+                return False
+    return True
 
 
 def list_checkpoints(root: Path | None = None) -> list[CheckpointInfo]:
@@ -702,8 +727,9 @@ def load_checkpoint(id_or_prefix: str, root: Path | None = None) -> Checkpoint:
                                 f"{', '.join(c.name for c in candidates[:5])}; give more of the id")
     m = _read_manifest(candidates[0])
     if m is None:
-        raise FileNotFoundError(f"checkpoint {candidates[0].name} has no readable {MANIFEST}: "
-                                "it was interrupted and was never verified")
+        raise FileNotFoundError(f"checkpoint {candidates[0].name} has no readable {MANIFEST} "
+                                "(missing or damaged): it was interrupted, or was changed "
+                                "after it was written; it cannot be restored from")
     return Checkpoint(str(m.get("id", candidates[0].name)), candidates[0], m)
 
 

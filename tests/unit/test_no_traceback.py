@@ -259,3 +259,19 @@ def test_journal_reader_error_is_journal_error(tmp_path: Path) -> None:
         list(iter_journal(tmp_path))
     with pytest.raises(JournalError, match="cannot read"):
         list(iter_journal(tmp_path / "missing.jsonl"))
+
+
+@pytest.mark.parametrize("manifest", [b"\xff[", b"[1, 2]", b'{"id": 5}', b'{"items": "x"}',
+                                      b'{"items": [{"path": 3}]}', b"[" * 50_000])
+def test_damaged_checkpoint_manifest_is_named_not_a_traceback(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str], manifest: bytes) -> None:
+    from pverunbook.engine.checkpoints import checkpoints_dir
+
+    d = checkpoints_dir() / "cp-1"
+    d.mkdir(parents=True)
+    (d / "manifest.json").write_bytes(manifest)
+    assert run_cli(capsys, "checkpoints", "list")[0] == 0
+    for argv in (["checkpoints", "show", "cp-1"], ["restore", "cp-1", "--local"]):
+        rc, out = run_cli(capsys, *argv)
+        assert rc == 2 and "no readable manifest.json (missing or damaged)" in out, out
+        assert "Traceback" not in out and "could not handle" not in out
