@@ -12,9 +12,11 @@ from pverunbook.pve.outputs.journal import (
     TEMPLATES,
     JournalSummary,
     LogEvent,
+    PeerLinks,
     classify,
     parse_corosync_log,
     parse_timestamp,
+    peer_links,
 )
 from pverunbook.pve.outputs.links import (
     CfgtoolStatus,
@@ -52,6 +54,7 @@ __all__ = [
     "Member",
     "MtrHop",
     "MtrReport",
+    "PeerLinks",
     "PingSummary",
     "QuorumStatus",
     "RouteInfo",
@@ -70,4 +73,5 @@ __all__ = [
     "parse_ping",
     "parse_quorum_status",
     "parse_timestamp",
+    "peer_links",
 ]

@@ -351,3 +351,56 @@ def _event(kind: str, fields: dict[str, str | None], ts: datetime | None, lineno
         left = tuple(int(x) for x in m.group(1).split()) if m else ()
     return LogEvent(kind, ts, lineno, text, _int(fields.get("host")), _int(fields.get("link")),
                     _int(fields.get("count")), repeats, cut, joined, left)
+
+
+@dataclass
+class PeerLinks:
+    """What the log says about the knet links to one peer (one corosync nodeid).
+
+    knet logs ``host: host: N has no active links`` both when every link to N failed (a
+    cut-off) and at start-up, before N's first heartbeat arrived. The two are told apart by
+    order: after a ``startup`` event, a peer whose link was never up yet is only waiting.
+    """
+
+    up_since_start: bool = False  # a link to the peer was up since the last start-up
+    cut_offs: int = 0  # "no active links" after a link was up (or with no start-up logged)
+    startup_waits: int = 0  # "no active links" while waiting for the first heartbeat
+    first_cut: LogEvent | None = None
+    recovered: bool = False  # a link came up again after the last cut-off
+    last_wait: LogEvent | None = None
+    #: start-up "no active links" lines that the peer's first heartbeat later answered
+    startup_answered: list[LogEvent] = field(default_factory=list)
+    startup_pending: list[LogEvent] = field(default_factory=list)
+
+
+def peer_links(summary: JournalSummary) -> dict[int, PeerLinks]:
+    """Per peer nodeid: cut-offs versus start-up waits, in log order. Never raises."""
+    peers: dict[int, PeerLinks] = {}
+    started = False
+    for e in summary.events:
+        if e.kind == "startup":
+            started = True
+            for p in peers.values():
+                p.up_since_start = False
+            continue
+        if e.host is None:
+            continue
+        p = peers.setdefault(e.host, PeerLinks())
+        if e.kind == "link_up":
+            p.up_since_start = True
+            p.startup_answered += p.startup_pending
+            p.startup_pending = []
+            if p.cut_offs:
+                p.recovered = True
+        elif e.kind == "link_down":
+            p.up_since_start = True  # it was up, or it could not go down
+        elif e.kind == "no_active_links":
+            if started and not p.up_since_start:
+                p.startup_waits += e.repeats
+                p.last_wait = e
+                p.startup_pending.append(e)
+            else:
+                p.cut_offs += e.repeats
+                p.first_cut = p.first_cut or e
+                p.recovered = False
+    return peers

@@ -19,7 +19,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, replace
 
 from pverunbook.pve import outputs, peer_sections
-from pverunbook.pve.verdicts import links, network, quorum
+from pverunbook.pve.verdicts import journal, links, network, quorum
 from pverunbook.pve.verdicts.base import (
     LEVELS,
     Finding,
@@ -63,6 +63,7 @@ __all__ = [
     "verdict_ping",
     "verdict_quorum",
     "verdict_route",
+    "without_normal_lines",
     "worst",
 ]
 
@@ -179,6 +180,24 @@ def judge(verdict: str, by_node: Mapping[str, VerdictInput], *, names: PeerNames
     for node, inp in readable.items():
         out += [replace(f, node=f.node or node) for f in fn(inp.text, names=names)]
     return out
+
+
+def without_normal_lines(verdict: str, text: str) -> tuple[str, int]:
+    """``text`` without the lines ``verdict`` reads as normal, and how many were taken out.
+
+    A regex expectation cannot tell a healthy start-up's ``has no active links`` (before the
+    peer's first heartbeat) from a cut-off; the corosync-journal verdict can. The engine checks
+    ``absent`` expectations on what is left, so the same line fails a run only when it means a
+    fault. Returns ``(text, 0)`` unchanged when nothing is normal noise. Never raises.
+    """
+    if verdict != "corosync-journal":
+        return text, 0
+    drop = set(journal.startup_lines(text))
+    if not drop:
+        return text, 0
+    lines = outputs.clean(text).splitlines()
+    kept = [line for no, line in enumerate(lines, 1) if no not in drop]
+    return "\n".join(kept) + "\n", len(lines) - len(kept)
 
 
 _CONF_NODE = re.compile(r"\bnode\s*\{([^{}]*)\}", re.S)

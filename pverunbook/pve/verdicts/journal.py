@@ -8,8 +8,6 @@ was cut off from the peer completely.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from pverunbook.pve import outputs
 from pverunbook.pve.verdicts.base import Finding, PeerNames, fmt_duration, not_understood
 
@@ -17,44 +15,16 @@ from pverunbook.pve.verdicts.base import Finding, PeerNames, fmt_duration, not_u
 STARTUP_GRACE_S = 30.0
 
 
-@dataclass
-class _HostState:
-    up_since_start: bool = False  # a link to the host was up since the last start-up
-    cut_offs: int = 0
-    startup_waits: int = 0
-    first_cut: outputs.LogEvent | None = None
-    recovered: bool = False
-    last_wait: outputs.LogEvent | None = None
+def startup_lines(text: str) -> list[int]:
+    """Line numbers (1-based, in ``outputs.clean(text)``) that are normal start-up noise.
 
-
-def _hosts(s: outputs.JournalSummary) -> dict[int, _HostState]:
-    """Per peer: cut off (no active links after being up), or only waiting at start-up."""
-    hosts: dict[int, _HostState] = {}
-    started = False
-    for e in s.events:
-        if e.kind == "startup":
-            started = True
-            for h in hosts.values():
-                h.up_since_start = False
-            continue
-        if e.host is None:
-            continue
-        h = hosts.setdefault(e.host, _HostState())
-        if e.kind == "link_up":
-            h.up_since_start = True
-            if h.cut_offs:
-                h.recovered = True
-        elif e.kind == "link_down":
-            h.up_since_start = True  # it was up, or it could not go down
-        elif e.kind == "no_active_links":
-            if started and not h.up_since_start:
-                h.startup_waits += e.repeats
-                h.last_wait = e
-            else:
-                h.cut_offs += e.repeats
-                h.first_cut = h.first_cut or e
-                h.recovered = False
-    return hosts
+    These are knet's ``host: host: N has no active links`` lines logged after corosync started
+    and before that peer's first heartbeat, for peers whose link then came up. A runbook's
+    ``absent = 'has no active links'`` must not fail a healthy start-up on them; a real cut-off
+    (after the link was up, or a peer that never answers) is never in this list.
+    """
+    s = outputs.parse_corosync_log(text)
+    return sorted({e.lineno for h in outputs.peer_links(s).values() for e in h.startup_answered})
 
 
 def verdict_journal(text: str, window_s: float | None = None,
@@ -77,7 +47,7 @@ def verdict_journal(text: str, window_s: float | None = None,
                 return f"line {e.lineno}: {e.text}"
         return None
 
-    hosts = _hosts(s)
+    hosts = outputs.peer_links(s)
     for host, h in sorted(hosts.items()):
         who = names.node(host)
         if h.cut_offs:

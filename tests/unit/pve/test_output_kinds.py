@@ -404,3 +404,14 @@ def test_unreadable_real_inputs_say_what_is_missing() -> None:
         "Printing link status.\nCould not initialize corosync configuration API error 2\n",
         exit_status=1)})
     assert c.severity == "critical" and c.title == "corosync is not running on this node"
+
+
+def test_peer_links_tells_cut_offs_from_startup_waits() -> None:
+    cut = outputs.peer_links(outputs.parse_corosync_log(AZURE_CUT_OFF))[2]
+    assert (cut.cut_offs, cut.startup_waits, cut.recovered) == (1, 0, False)
+    back = outputs.peer_links(outputs.parse_corosync_log(COROSYNC_736))[1]
+    assert (back.cut_offs, back.recovered) == (1, True)
+    startup = ("Nov 30 07:20:00 [1] vm corosync notice  [MAIN  ] Corosync Cluster Engine 3.1.7 "
+               "starting up\n" + KNET_434.replace("rx: host: 2 link: 1 is up", "x"))
+    waiting = outputs.peer_links(outputs.parse_corosync_log(startup))[2]
+    assert (waiting.cut_offs, waiting.startup_waits, waiting.startup_answered) == (0, 1, [])

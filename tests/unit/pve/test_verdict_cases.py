@@ -92,11 +92,11 @@ def test_qdevice_registered_but_not_voting() -> None:
 # --- live: a real headless run from the case folder -----------------------------------------
 
 
-def run_case(toml: str, tmp_path: Path) -> tuple[int, list[dict[str, object]]]:
+def run_case(toml: str, tmp_path: Path, cwd: Path = LIVE) -> tuple[int, list[dict[str, object]]]:
     journal = tmp_path / "run.jsonl"
     env = dict(os.environ, PYTHONPATH=str(REPO))
     r = subprocess.run([sys.executable, "-m", "pverunbook", "run", toml, "--local", "--headless",
-                        "--journal", str(journal)], cwd=LIVE, env=env, capture_output=True,
+                        "--journal", str(journal)], cwd=cwd, env=env, capture_output=True,
                        text=True, timeout=120, stdin=subprocess.DEVNULL)
     assert "Traceback" not in r.stderr, r.stderr
     events = [json.loads(line) for line in journal.read_text().splitlines() if line.strip()]
@@ -146,9 +146,25 @@ def test_healthy_startup_log_is_healthy(tmp_path: Path) -> None:
     findings = verdict_journal(text, names=PeerNames({1: "vm", 2: "peer"}))
     assert worst(findings) in ("ok", "info"), [(f.severity, f.title) for f in findings]
     assert any(f.severity == "ok" for f in findings)
-    _, events = run_case("journal-startup-false-positive.toml", tmp_path)
+    code, events = run_case("journal-startup-false-positive.toml", tmp_path)
     severities = {str(f.get("severity")) for f in findings_of(events)}
     assert severities <= {"ok", "info"}, findings_of(events)
+    failed = [e for e in events if e.get("kind") == "expectation" and not e.get("ok")]
+    assert failed == [] and code == 0
+
+
+@needs_cases
+def test_the_same_absent_expectation_still_fails_a_real_cut_off(tmp_path: Path) -> None:
+    """Start-up lines are left out of `absent` checks; a cut-off's line is not."""
+    folder = tmp_path / "case"
+    folder.mkdir()
+    (folder / "run.toml").write_text((LIVE / "journal-startup-false-positive.toml").read_text())
+    (folder / "corosync-startup-healthy.log").write_text(
+        case("journal-no-active-links-only-warning.log"))
+    code, events = run_case("run.toml", tmp_path, cwd=folder)
+    failed = [e for e in events if e.get("kind") == "expectation" and not e.get("ok")]
+    assert len(failed) == 1 and code != 0
+    assert any(str(f.get("severity")) == "critical" for f in findings_of(events))
 
 
 @needs_cases
@@ -168,3 +184,17 @@ def test_network_triage_journal_step_passes_a_healthy_startup() -> None:
                 assert re.search(exp.absent, text, re.M) is None, exp.absent
             if exp.match is not None:
                 assert re.search(exp.match, text, re.M) is not None, exp.match
+
+
+@needs_cases
+def test_only_startup_lines_are_normal() -> None:
+    from pverunbook.pve.verdicts import without_normal_lines
+
+    healthy = (LIVE / "corosync-startup-healthy.log").read_text()
+    kept, dropped = without_normal_lines("corosync-journal", healthy)
+    assert dropped == 3 and "has no active links" not in kept and "Members[2]" in kept
+    for name in ("journal-no-active-links-only-warning.log",
+                 "journal-truncated-quorum-loss-missed.log"):
+        text = case(name)
+        assert without_normal_lines("corosync-journal", text) == (text, 0)
+    assert without_normal_lines("quorum", healthy) == (healthy, 0)
