@@ -85,19 +85,20 @@ class LogEvent:
 #: Event kinds and the message they come from. ``{name}`` is a field; ``|`` marks how much of a
 #: message must be visible on a cut line to be sure of the kind (the whole message without it).
 TEMPLATES: list[tuple[str, str]] = [
-    ("token_not_received", "Token has not been received| in {count} ms"),
+    ("token_not_received", "Token has not been| received in {count} ms"),
     ("processor_failed", "A processor failed|, forming new configuration"),
-    ("link_down", "link: host: {host} link: {link} is down|"),
-    ("link_up", "rx: host: {host} link: {link} is up|"),
-    ("link_up", "heartbeat: host: {host} link: {link} is up|"),
-    ("no_active_links", "host: host: {host} has no active links|"),
+    ("link_down", "link: host: {host} link: {link} is d|own"),
+    ("link_up", "rx: host: {host} link: {link} is u|p"),
+    ("link_up", "heartbeat: host: {host} link: {link} is u|p"),
+    ("no_active_links", "host: host: {host} has no| active links"),
     ("members", "Members[{count}]:|"),
     ("retransmit", "Retransmit List|:"),
     ("new_membership", "A new membership|"),
     ("new_membership", "A processor joined or left the membership|"),
-    ("failed_leave", "Failed to receive the leave message.| failed: {rest}"),
-    ("quorum_lost", "This node is within the non-primary| component"),
-    ("quorum_regained", "This node is within the primary| component"),
+    ("failed_leave", "Failed to receive the l|eave message. failed: {rest}"),
+    # vsf_quorum.c: "...within the primary component..." / "...within the non-primary..."
+    ("quorum_lost", "This node is within the n|on-primary component"),
+    ("quorum_regained", "This node is within the p|rimary component"),
     ("failed_to_receive", "FAILED TO RECEIVE|"),
     ("ring_faulty", "Marking ringid {link} interface {addr} FAULTY|"),
     ("ring_recovered", "Automatically recovered ring {link}|"),
@@ -137,16 +138,17 @@ _COMPILED = [(kind, _parts(t), _regex(_parts(t))) for kind, t in TEMPLATES]
 _TAG = re.compile(r"\[[A-Z]{2,8}\s*\]\s*")
 
 
-def _prefix_match(parts: list[tuple[str, str]], msg: str) -> dict[str, str | None] | None:
+def _prefix_match(parts: list[tuple[str, str]], msg: str,
+                  need_key: bool = True) -> dict[str, str | None] | None:
     """Fields of a template whose start is ``msg`` (a cut message), or None.
 
-    The visible text must reach the template's ``|`` key (or its end when it has none); a field
-    cut by the terminal width is returned as None.
+    The visible text must reach the template's ``|`` key (or its end when it has none) unless
+    ``need_key`` is false; a field cut by the terminal width is returned as None.
     """
     pos = 0
     fields: dict[str, str | None] = {}
-    needs_key = not any(k == "key" for k, _ in parts)
-    key_seen = False
+    has_key = any(k == "key" for k, _ in parts)
+    key_seen = not need_key
     for kind, value in parts:
         if kind == "key":
             key_seen = True
@@ -167,7 +169,7 @@ def _prefix_match(parts: list[tuple[str, str]], msg: str) -> dict[str, str | Non
             return fields if key_seen else None
         fields[value] = m.group(0)
         pos = m.end()
-    return fields if (key_seen or needs_key) else None
+    return fields if (key_seen or not has_key) else None
 
 
 def _message(line: str) -> str:
@@ -322,15 +324,12 @@ def parse_corosync_log(text: str, window_s: float | None = None) -> JournalSumma
 
 
 def _could_be_event(visible: str) -> bool:
-    """A cut line whose visible message is a start of some event (too short to tell which)."""
+    """A cut line whose visible message starts some event but stops before it says which."""
     msg = _message(visible)
     if not msg.strip():
         return False
-    for _kind, parts, _rx in _COMPILED:
-        head = parts[0][1] if parts[0][0] == "lit" else ""
-        if head.startswith(msg) or (head and msg.startswith(head)):
-            return True
-    return False
+    return any(_prefix_match(parts, msg, need_key=False) is not None
+               for _kind, parts, _rx in _COMPILED)
 
 
 def _int(value: str | None) -> int | None:

@@ -187,18 +187,22 @@ def _membership(s: outputs.JournalSummary, names: PeerNames, within: str) -> lis
     changes = [e for e in s.events if e.kind in ("new_membership", "members", "failed_leave")]
     if not changes:
         return []
-    left: dict[int, int] = {}
     # "Failed to receive the leave message. failed: 1" comes with the membership that lists
-    # the same node as left; count it alone only in logs that lack membership lines.
-    kinds = ("new_membership",) if s.counts["new_membership"] else ("failed_leave",)
+    # the same node as left (and is what remains when a cut line hid "Members left: 1"):
+    # count each node once per moment.
+    seen: set[tuple[object, int]] = set()
+    left: dict[int, int] = {}
+    hidden = sum(e.repeats for e in s.events if e.kind == "failed_leave" and not e.left)
     for e in s.events:
-        if e.kind in kinds:
-            for nid in dict.fromkeys(e.left):
-                left[nid] = left.get(nid, 0) + e.repeats
+        if e.kind in ("new_membership", "failed_leave"):
+            for nid in e.left:
+                if (e.time or e.lineno, nid) not in seen:
+                    seen.add((e.time or e.lineno, nid))
+                    left[nid] = left.get(nid, 0) + e.repeats
     sizes = [e.count for e in s.events if e.kind == "members" and e.count is not None]
     shrinks = sum(1 for a, b in zip(sizes, sizes[1:], strict=False) if b < a)
     n_forms = s.counts["members"] or s.counts["new_membership"]
-    if not left and not shrinks:
+    if not left and not shrinks and not hidden:
         return [Finding(
             "info",
             f"membership formed {n_forms} time(s){within}, members only joined",
@@ -206,9 +210,11 @@ def _membership(s: outputs.JournalSummary, names: PeerNames, within: str) -> lis
             "a peer booting) is normal; members leaving is what shows instability.",
             evidence=next((f"line {e.lineno}: {e.text}" for e in changes), None),
         )]
-    n_left = sum(left.values()) or shrinks
-    who = ", ".join(f"{names.node(n)} {c}x" for n, c in sorted(left.items())) or (
-        f"{shrinks} shrink(s) of the membership")
+    n_left = (sum(left.values()) + hidden) or shrinks
+    parts = [f"{names.node(n)} {c}x" for n, c in sorted(left.items())]
+    if hidden:
+        parts.append(f"{hidden} node(s) whose id a line cut at the terminal width hid")
+    who = ", ".join(parts) or f"{shrinks} shrink(s) of the membership"
     first = next((e for e in s.events if e.left), None) or changes[0]
     return [Finding(
         "critical" if n_left >= 3 else "warning",

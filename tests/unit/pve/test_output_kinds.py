@@ -415,3 +415,28 @@ def test_peer_links_tells_cut_offs_from_startup_waits() -> None:
                "starting up\n" + KNET_434.replace("rx: host: 2 link: 1 is up", "x"))
     waiting = outputs.peer_links(outputs.parse_corosync_log(startup))[2]
     assert (waiting.cut_offs, waiting.startup_waits, waiting.startup_answered) == (0, 1, [])
+
+
+# --- kind: lines cut at the terminal width (systemctl status, journalctl's pager) ----------
+# Our own captures: the corosync 3.1.7 test-bed log around a quorum loss, shown by `less -S`
+# (journalctl's pager) in a 100- and an 80-column terminal (tests/data/outputs/README.md).
+
+
+def test_lines_cut_by_the_pager_still_say_what_they_start_with() -> None:
+    for cols in (100, 80):
+        text = (DATA / f"less-S-{cols}cols_corosync-3.1.7-quorum-loss.log").read_text()
+        found = verdict_journal(text, names=PeerNames({2: "pve001"}))
+        t = titles(found)
+        assert "quorum lost 1 time(s) in 34 s" in t, (cols, t)
+        assert "token lost 1 time(s), token late 1 time(s) in 34 s" in t, (cols, t)
+        assert any(x.startswith("no active link to pve001 (nodeid 2)") for x in t), (cols, t)
+        assert any(x.startswith("members left the membership 1 time(s)") for x in t), (cols, t)
+
+
+def test_a_cut_line_that_could_be_either_event_is_not_guessed() -> None:
+    text = ("Aug 08 20:22:01 node2 corosync[1076]:   [QUORUM] This node is within the >\n"
+            "Aug 08 20:22:01 node2 corosync[1076]:   [KNET  ] host: host: 1 (passive) best l>\n")
+    s = outputs.parse_corosync_log(text)
+    assert s.events == [] and s.unreadable_cut == [1] and s.cut_lines == 2
+    found = verdict_journal(text)
+    assert "1 line(s) cut at the terminal width before they said what they report" in titles(found)
