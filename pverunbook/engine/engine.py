@@ -439,8 +439,10 @@ class Engine:
                 return "blocked", "checkpoint failed and the operator aborted"
             expected = confirm_expected(step, self.cluster, nodes) or self.cluster.name
             what = ", ".join(n.name for n in nodes)
-            if len(nodes) == 1 and len(self.cluster.nodes) > 1:
+            if len(nodes) == 1 and len(self.cluster.nodes) > 1 and expected == nodes[0].name:
                 what = f"{what} only ({len(self.cluster.nodes) - 1} other node(s) untouched)"
+            elif step.confirm == "cluster" and len(nodes) < len(self.cluster.nodes):
+                what = f"cluster '{self.cluster.name}' (runs on {what})"
             refused = await self._confirm(
                 step, nodes, "destructive", expected, checkpoint_id=outcome,
                 prompt=f"'{step.title}' changes {what}. Type {expected!r} to go ahead.")

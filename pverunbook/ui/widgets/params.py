@@ -95,10 +95,18 @@ class ParamForm(VerticalScroll):
                 errs[p.name] = "a value is required"
                 continue
             try:
-                parse_value(p, text)
+                parse_value(p, text, self._node_names())
             except ParamValueError as exc:
                 errs[p.name] = str(exc)
         return errs
+
+    def _node_names(self) -> list[str] | None:
+        """The connected cluster's node names: a node-choosing parameter must name one."""
+        try:
+            cluster = getattr(getattr(self.app, "session", None), "cluster", None)
+        except Exception:  # not mounted in an app (tests of the bare widget)
+            return None
+        return list(cluster.names) if cluster is not None else None
 
     def check(self) -> bool:
         errs = self.errors()
