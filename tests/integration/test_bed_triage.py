@@ -181,8 +181,6 @@ def test_stopped_corosync_names_the_node_and_the_quorate_rest(fresh: Bed,
     assert re.search(r"^Quorate:\s+Yes", quorum, re.M), quorum
 
 
-@pytest.mark.xfail(strict=False, reason="needs unreachable-node handling in the session: `run` "
-                   "still refuses to start when one node's sshd is down")
 def test_sshd_down_on_one_node_read_only_steps_run_on_the_others(fresh: Bed,
                                                                    tmp_path: Path) -> None:
     bed = fresh
