@@ -405,6 +405,13 @@ async def _run_headless(args: argparse.Namespace, config: Any) -> int:
     if unasked:
         return err("run", f"no value for parameter(s) {', '.join(unasked)}",
                    "pass --set NAME=VALUE (see `pverunbook plan` for what they mean)")
+    if config.mode is Mode.REHEARSAL:
+        from pverunbook.sim.scenarios import get as scenario
+
+        try:
+            scenario(config.scenario)
+        except KeyError as exc:
+            return err(str(args.command), str(exc.args[0]), "pick one of those with --scenario")
     session = Session(config)
     try:
         await session.start()

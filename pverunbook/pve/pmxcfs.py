@@ -190,13 +190,18 @@ def _db_rows(conn: sqlite3.Connection, path: Path) -> list[Row]:
 
 
 def _rows(path: str | os.PathLike[str]) -> list[Row]:
+    """The tree rows; PmxcfsError when there are none (an empty file is no backup)."""
     opened = _open(path)
     if isinstance(opened, list):
-        return opened
-    try:
-        return _db_rows(opened, Path(path))
-    finally:
-        opened.close()
+        rows = opened
+    else:
+        try:
+            rows = _db_rows(opened, Path(path))
+        finally:
+            opened.close()
+    if not rows:
+        raise PmxcfsError(f"{path}: holds no pmxcfs tree rows (empty, or not a config.db/dump)")
+    return rows
 
 
 def _check_name(name: str) -> None:

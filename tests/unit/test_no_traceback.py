@@ -84,6 +84,7 @@ def _garbage(tmp_path: Path) -> dict[str, Path]:
         "mistyped": (b'{"kind":"run_started","ts":"x","run_id":5,"params":[1]}\n[1]\n', ".jsonl"),
         "binary": (bytes(range(256)) * 4, ".conf"),
         "dup": ((DATA / "duplicate-key-in-step.toml").read_bytes(), ".toml"),
+        "empty": (b"", ".sql"),
     }
     out: dict[str, Path] = {}
     for name, (data, suffix) in files.items():
@@ -108,6 +109,8 @@ def _commands(f: Path) -> list[list[str]]:
         ["corosync", "check", s], ["corosync", "set", s, "token=5000"],
         ["vm-config", "--from-cmdline", s], ["pmxcfs", "extract", s],
         ["checkpoints", "show", s], ["restore", s], ["--runbooks", str(f.parent), "list"],
+        ["rehearse", s, "--headless"], ["rehearse", "network-triage", "--headless",
+                                        "--scenario", f.stem],
     ]
 
 
