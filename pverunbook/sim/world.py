@@ -847,9 +847,16 @@ class World:
                 n.cfs_log(f"[database] crit: unable to open database '{db_path}' - {exc}", t)
                 return "unable to open database"
         if memdb is None:
+            # pmxcfs.c main(): a missing database is created empty and only the host's
+            # /etc/corosync/corosync.conf is imported; nothing else (proxmox/pve-cluster
+            # src/pmxcfs/pmxcfs.c, "automatically import corosync.conf from host"). The
+            # symlinks and .version/.members/.vmlist/.rrd/.clusterlog/.debug are plugins
+            # (create_symlinks), not files. What comes back after that is only what
+            # pve-cluster.service's ExecStartPost `pvecm updatecerts --silent` writes once
+            # quorate (see commands/pve.py _updatecerts); storage.cfg, user.cfg,
+            # datacenter.cfg, VM/CT configs, firewall and HA state stay lost.
             memdb = MemDB()
             now = int(t)
-            memdb.mkdir("nodes", n.nodeid, now)
             try:
                 conf = n.host("/etc/corosync/corosync.conf").read_bytes()
                 memdb.write("corosync.conf", conf, n.nodeid, now)

@@ -166,6 +166,46 @@ async def test_wiping_config_db_on_both_nodes_loses_everything(sim: SimCluster) 
                   "/etc/pve/.version\n/etc/pve/.vmlist\n/etc/pve/corosync.conf\n"
 
 
+async def test_wiping_both_then_a_quorate_start_recreates_only_what_pve_cluster_writes(
+        healthy: SimCluster) -> None:
+    # pmxcfs imports only corosync.conf into a new database (pve-cluster src/pmxcfs/pmxcfs.c).
+    # `pvecm updatecerts --silent` (pve-cluster.service ExecStartPost, pveproxy.service
+    # ExecStartPre) writes, once quorate, a NEW CA, authkey, www key, node certificates, ssh
+    # keys and vzdump.cron (PVE/Cluster/Setup.pm updatecerts_and_ssh); pve-cluster starts
+    # before corosync (Before=corosync.service), so it is pveproxy's start that does it.
+    # storage.cfg, user.cfg, datacenter.cfg, VM configs, firewall and HA state are gone.
+    _, old_ca, _ = await sh(healthy, "pve001", "cat /etc/pve/pve-root-ca.pem")
+    for n in ("ryanrishi", "pve001"):
+        st, _, err = await sh(healthy, n, "systemctl stop pve-cluster corosync && "
+                              "rm -rf /var/lib/pve-cluster/config.db*")
+        assert st == 0, err
+    for n in ("ryanrishi", "pve001"):
+        st, _, err = await sh(healthy, n, "systemctl start corosync pve-cluster")
+        assert st == 0, err
+    _, out, _ = await sh(healthy, "ryanrishi", "ls -a /etc/pve")
+    assert out.split() == [".clusterlog", ".debug", ".members", ".rrd", ".version",
+                           ".vmlist", "corosync.conf", "local", "lxc", "openvz", "qemu-server"]
+    for n in ("ryanrishi", "pve001"):
+        st, _, err = await sh(healthy, n, "systemctl restart pveproxy")
+        assert st == 0, err
+    await asyncio.sleep(10 * healthy.time_scale)
+    _, out, _ = await sh(healthy, "ryanrishi", "cd /etc/pve && find . -type f | sort")
+    assert out.split() == [
+        "./.clusterlog", "./.debug", "./.members", "./.rrd", "./.version", "./.vmlist",
+        "./authkey.pub", "./corosync.conf",
+        "./nodes/pve001/pve-ssl.key", "./nodes/pve001/pve-ssl.pem",
+        "./nodes/pve001/ssh_known_hosts",
+        "./nodes/ryanrishi/pve-ssl.key", "./nodes/ryanrishi/pve-ssl.pem",
+        "./nodes/ryanrishi/ssh_known_hosts",
+        "./priv/authkey.key", "./priv/authorized_keys", "./priv/known_hosts",
+        "./priv/pve-root-ca.key", "./priv/pve-root-ca.srl",
+        "./pve-root-ca.pem", "./pve-www.key", "./vzdump.cron"]
+    _, new_ca, _ = await sh(healthy, "pve001", "cat /etc/pve/pve-root-ca.pem")
+    assert new_ca.startswith("-----BEGIN CERTIFICATE-----") and new_ca != old_ca
+    st, _, err = await sh(healthy, "pve001", "qm config 104")
+    assert st == 2
+
+
 async def test_wiping_one_node_resyncs_from_the_quorate_peer(healthy: SimCluster) -> None:
     st, _, err = await sh(healthy, "pve001", "systemctl stop pve-cluster && "
                           "rm -f /var/lib/pve-cluster/config.db* && systemctl start pve-cluster")

@@ -143,3 +143,33 @@ async def test_ip_output_looks_like_iproute2(nyc3: SimCluster) -> None:
            "ff:ff:ff:ff:ff:ff\n" in r.stdout
     assert "    inet6 fe80::dabb:c1ff:fe52:7e04/64 scope link \n" \
            "       valid_lft forever preferred_lft forever\n" in r.stdout
+
+
+async def test_a_person_fixes_the_route_in_an_interactive_shell(tmp_path: Path) -> None:
+    """The story's fix typed line by line in a pty shell over SSH; the world reacts."""
+    async with SimCluster("nyc-outage", state_dir=tmp_path / "s", time_scale=0.02) as sim:
+        n = sim.cluster.node("ryanrishi")
+        known = asyncssh.import_known_hosts(f"[127.0.0.1]:{n.port} {n.host_key}\n")
+        async with asyncssh.connect("127.0.0.1", port=n.port, username="root", known_hosts=known,
+                                    client_keys=[str(sim.client_key_path)]) as conn:
+            proc = await conn.create_process(term_type="xterm", term_size=(80, 24))
+            await proc.stdout.readuntil("root@ryanrishi:~# ")
+            proc.stdin.write("ip route get 192.168.4.201\n")
+            before = await proc.stdout.readuntil("root@ryanrishi:~# ")
+            proc.stdin.write("ip route del 192.168.4.201\n")
+            await proc.stdout.readuntil("root@ryanrishi:~# ")
+            proc.stdin.write("ip route get 192.168.4.201\n")
+            after = await proc.stdout.readuntil("root@ryanrishi:~# ")
+            proc.stdin.write("exit\n")
+            await proc.wait_closed()
+        assert "192.168.4.201 via 192.168.4.1 dev vmbr0 src 192.168.4.200" in before
+        assert "192.168.4.201 dev vmbr0 src 192.168.4.200 uid 0 \r\n" in after  # pty: CRLF
+        # the link calms: no loss either way, and no new link-down line once settled
+        r = await run(sim, "pve001", "ping -q -c 50 -i 0.2 192.168.4.200")
+        assert loss_of(r.stdout) == 0
+        await asyncio.sleep(40 * sim.time_scale)
+        count = "journalctl -u corosync -o cat | grep -c 'is down'"
+        first = (await run(sim, "ryanrishi", count)).stdout
+        await asyncio.sleep(100 * sim.time_scale)
+        r = await run(sim, "ryanrishi", count + "; corosync-cfgtool -s | grep 'nodeid: *2:'")
+        assert r.stdout == first + "\t\tnodeid:          2:\tconnected\n"

@@ -344,9 +344,16 @@ async def c_pvecm(ctx: Ctx) -> int:
 
 
 async def _updatecerts(ctx: Ctx, force: bool, silent: bool) -> int:
-    """pvecm updatecerts: needs a quorate pmxcfs (waits a while), then regenerates files."""
+    """pvecm updatecerts (PVE/Cluster/Setup.pm ``updatecerts_and_ssh``): needs a quorate
+    pmxcfs — ``--silent`` returns at once without one, otherwise it waits a while — then
+    creates what is missing: priv/ and nodes/<node>/ dirs, authkey, pve-www.key, the CA
+    (a new CA forces a new node certificate), the node key and certificate, the merged
+    authorized_keys/known_hosts and vzdump.cron (``gen_pve_node_files``, ``ssh_merge_keys``,
+    ``ssh_merge_known_hosts``, ``gen_pve_vzdump_files``)."""
     node, w = ctx.node, ctx.world
     waited = 0.0
+    if silent and not node.pve_writable():
+        return 0  # "return undef if $silent" in updatecerts_and_ssh
     while not node.pve_writable():
         if waited >= 10:
             raise UsageError("no quorum - unable to update files", 255)
@@ -397,7 +404,27 @@ async def _updatecerts(ctx: Ctx, force: bool, silent: bool) -> int:
                                    node.name, node.addr, now, serial)
         await put(f"nodes/{node.name}/pve-ssl.pem", pem)
     if not silent:
-        await ctx.out("merge authorized SSH keys\n")
+        await ctx.out("merge authorized SSH keys and known hosts\n")
+    key = f"ssh-rsa AAAAB3NzaC1yc2EAAAADAQABAAABAQ{node.nodeid}rehearsal root@{node.name}\n"
+    try:
+        keys = fs.read_bytes("/etc/pve/priv/authorized_keys").decode()
+    except OSError:
+        keys = ""
+    if key not in keys:
+        await put("priv/authorized_keys", (keys + key).encode())
+    host_line = f"{node.name} ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAI{node.name}Rehearsal\n"
+    if not has(f"nodes/{node.name}/ssh_known_hosts"):
+        await put(f"nodes/{node.name}/ssh_known_hosts", host_line.encode())
+    try:
+        known = fs.read_bytes("/etc/pve/priv/known_hosts").decode()
+    except OSError:
+        known = ""
+    if host_line not in known:
+        await put("priv/known_hosts", (known + host_line).encode())
+    if not has("vzdump.cron"):
+        await put("vzdump.cron", b"# cluster wide vzdump cron schedule\n"
+                  b"# Automatically generated file - do not edit\n\n"
+                  b'PATH="/usr/sbin:/usr/bin:/sbin:/bin"\n\n')
     return 0
 
 
@@ -588,6 +615,9 @@ async def _start(ctx: Ctx, unit: str, t: float) -> str | None:
         node.log("pve-cluster", "systemd", 1, "Started pve-cluster.service - The Proxmox VE "
                  "cluster filesystem.", t + 1)
         u.state, u.since, u.pid = "active", t, node.pmxcfs.pid
+        # debian/pve-cluster.service: ExecStartPost=-/usr/bin/pvecm updatecerts --silent
+        await _updatecerts(Ctx(ctx.sh, ["pvecm", "updatecerts", "--silent"], ctx.stdin,
+                               ctx.stdout, ctx.stderr), False, True)
         return None
     if unit == "corosync" and not node.corosync.running:
         node.log("corosync", "systemd", 1, "Starting corosync.service - Corosync Cluster "
@@ -613,7 +643,8 @@ async def _start(ctx: Ctx, unit: str, t: float) -> str | None:
         u.state, u.since, u.pid = "active", t, node.alloc_pid()
         node.log(unit, "systemd", 1, f"Started {unit}.service - {desc}.", t)
         if unit in ("pveproxy", "spiceproxy"):
-            if node.pve_writable() and not node.fs.exists("/etc/pve/local/pve-ssl.pem"):
+            # pveproxy.service: ExecStartPre=-/usr/bin/pvecm updatecerts --silent
+            if node.pve_writable():
                 await _updatecerts(Ctx(ctx.sh, ["pvecm", "updatecerts", "--silent"], ctx.stdin,
                                        ctx.stdout, ctx.stderr), False, True)
             w._pveproxy_check(node, t)
