@@ -110,6 +110,8 @@ class CorosyncRuntime:
     cluster_name: str = ""
     nodes: list[tuple[str, int, str]] = field(default_factory=list)  # (name, nodeid, addr)
     two_node: bool = False
+    qdevice_votes: int = 0
+    qdevice_host: str = ""
     expected_override: int | None = None
     members: frozenset[int] = frozenset()
     ring: str = ""
@@ -221,7 +223,30 @@ class SimNode:
         cs = self.corosync
         if cs.expected_override is not None:
             return cs.expected_override
-        return max(len(cs.nodes), 1)
+        return max(len(cs.nodes), 1) + cs.qdevice_votes
+
+    def qdevice_state(self) -> tuple[bool, bool]:
+        """(alive, vote) of this node's corosync-qdevice (votequorum's ``A``/``V`` flags).
+
+        Alive: corosync.conf has a ``quorum.device`` section, corosync-qdevice runs and the
+        QNetd host's corosync-qnetd answers on TCP 5403. Vote (ffsplit, tie-breaker lowest
+        node id): the partition holding more than half of the nodes, or exactly half and
+        the lowest node id.
+        """
+        cs = self.corosync
+        u = self.units.get("corosync-qdevice")
+        host = self.world.qnetd_host()
+        alive = bool(cs.running and cs.qdevice_votes and u is not None and u.state == "active"
+                     and host is not None and host.units["corosync-qnetd"].state == "active")
+        if not alive:
+            return False, False
+        n, m = len(cs.nodes), len(cs.members)
+        lowest = min((nid for _a, nid, _b in cs.nodes), default=0)
+        return True, m * 2 > n or (m * 2 == n and lowest in cs.members)
+
+    def total_votes(self) -> int:
+        return len(self.corosync.members) + (self.corosync.qdevice_votes
+                                             if self.qdevice_state()[1] else 0)
 
     def quorum(self) -> int:
         if self.corosync.two_node and self.corosync.expected_override is None:
@@ -486,7 +511,7 @@ class World:
         cs = n.corosync
         if not cs.running:
             return
-        votes = len(cs.members)
+        votes = n.total_votes()
         q = votes >= n.quorum()
         tm = cs.pending_log_t if cs.pending_log_t is not None else t
         if q != cs.quorate:
@@ -696,6 +721,10 @@ class World:
         cs.secauth = conf.get("totem.secauth") == "on"
         cs.cluster_name = conf.get("totem.cluster_name") or ""
         cs.two_node = conf.get("quorum.two_node") == "1"
+        # pvecm qdevice setup adds quorum { device { model: net; votes: 1; net {...} } }
+        cs.qdevice_votes = 1 if re.search(r"^\s*device\s*\{", text, re.M) else 0
+        m = re.search(r"^\s*host\s*:\s*(\S+)", text, re.M)
+        cs.qdevice_host = m.group(1) if m and cs.qdevice_votes else ""
         cs.nodes = [(d.get("name", ""), int(d.get("nodeid", "0") or 0), d.get("ring0_addr", ""))
                     for d in conf.nodes()]
 

@@ -173,3 +173,36 @@ async def test_a_person_fixes_the_route_in_an_interactive_shell(tmp_path: Path) 
         await asyncio.sleep(100 * sim.time_scale)
         r = await run(sim, "ryanrishi", count + "; corosync-cfgtool -s | grep 'nodeid: *2:'")
         assert r.stdout == first + "\t\tnodeid:          2:\tconnected\n"
+
+
+async def test_qdevice_setup_against_the_qnetd_host(tmp_path: Path) -> None:
+    async with SimCluster("nyc-healthy", state_dir=tmp_path / "s", time_scale=0.02) as sim:
+        qnetd = "192.168.4.250"
+        r = await run(sim, "qnetd", "hostname; pvecm status")
+        assert (r.stdout, r.exit_status) == ("qnetd\n", 127)  # a plain Debian host
+        r = await run(sim, "ryanrishi", f"ping -q -c 5 -i 0.2 {qnetd} && ssh -o BatchMode=yes "
+                      f"root@{qnetd} 'systemctl is-active corosync-qnetd && ss -tln'")
+        assert r.exit_status == 0 and "active\n" in r.stdout
+        assert re.search(r"\*:5403\s", r.stdout), r.stdout
+        r = await run(sim, "ryanrishi", "dpkg -s corosync-qdevice | grep Status; "
+                      f"pvecm qdevice setup {qnetd}")
+        assert r.exit_status == 0, r.stderr
+        assert r.stdout.startswith("Status: install ok installed\n")
+        for n in ("ryanrishi", "pve001"):
+            r = await run(sim, n, "pvecm status; corosync-qdevice-tool -s; ss -tn; "
+                          "grep -A7 device /etc/corosync/corosync.conf")
+            out = r.stdout
+            assert "Expected votes:   3\n" in out and "Total votes:      3\n" in out
+            assert "Flags:            Quorate Qdevice \n" in out
+            assert "    Nodeid      Votes    Qdevice Name\n" in out
+            assert re.search(r"^0x00000001          1    A,V,NMW 192\.168\.4\.200", out, re.M)
+            assert "0x00000000          1            Qdevice\n" in out
+            assert "State:                  Connected\n" in out
+            assert re.search(rf"^tcp +ESTAB .* {qnetd}:5403$", out, re.M), out
+            assert "      algorithm: ffsplit\n" in out and f"      host: {qnetd}\n" in out
+        r = await run(sim, "qnetd", "corosync-qnetd-tool -l | grep -c 'Vote:  *ACK'")
+        assert r.stdout == "2\n"
+        # the point of it: one node down, the other keeps quorum (2 of 3 votes)
+        await run(sim, "pve001", "systemctl stop corosync")
+        r = await run(sim, "ryanrishi", "pvecm status | grep -E '^(Quorate|Total votes)'")
+        assert r.stdout == "Quorate:          Yes\nTotal votes:      2\n"

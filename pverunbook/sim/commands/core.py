@@ -1544,7 +1544,9 @@ async def c_dpkg(ctx: Ctx) -> int:
     args = ctx.argv[1:]
     installed = {"corosync": "3.1.7-pve3", "pve-manager": "8.2.7", "pve-cluster": "8.0.10",
                  "qemu-server": "8.2.7", "sqlite3": "3.40.1-2+deb12u1",
-                 "libknet1": "1.28-pve1"}
+                 "libknet1": "1.28-pve1", "corosync-qdevice": "3.0.3-1"}
+    if ctx.node.role == "qnetd":
+        installed = {"corosync-qnetd": "3.0.3-1", "openssh-server": "1:9.2p1-2+deb12u3"}
     pkgs = [a for a in args if not a.startswith("-")]
     status = 0
     for p in pkgs:

@@ -35,19 +35,30 @@ def _fmt_votequorum(node: SimNode, hex_ids: bool, ips: bool) -> tuple[str, int]:
              "Votequorum information", "----------------------",
              f"Expected votes:   {node.expected_votes()}",
              f"Highest expected: {max(node.expected_votes(), len(cs.nodes))}",
-             f"Total votes:      {len(cs.members)}",
+             f"Total votes:      {node.total_votes()}",
              f"Quorum:           {node.quorum()} {' ' if q else 'Activity blocked'}",
              "Flags:            " + ("Quorate " if q else "")
-             + ("2Node WaitForAll " if cs.two_node else ""), "",
+             + ("2Node WaitForAll " if cs.two_node else "")
+             + ("Qdevice " if cs.qdevice_votes else ""), "",
              "Membership information", "----------------------",
-             "    Nodeid      Votes Name"]
+             "    Nodeid      Votes    Qdevice Name" if cs.qdevice_votes
+             else "    Nodeid      Votes Name"]
+    alive, vote = node.qdevice_state()
+    # corosync-quorumtool.c: A/NA alive, V/NV vote, MW/NMW master wins (never with ffsplit)
+    qflags = f"{'A' if alive else 'NA'},{'V' if vote else 'NV'},NMW"
     for name, nodeid, addr in sorted(cs.nodes, key=lambda x: x[1]):
         if nodeid not in cs.members:
             continue
         ident = f"0x{nodeid:08x}" if hex_ids else f"{nodeid:>10}"
         label = addr if ips else name
         local = " (local)" if nodeid == node.nodeid else ""
-        lines.append(f"{ident}          1 {label}{local}")
+        if cs.qdevice_votes:
+            lines.append(f"{ident}          1 {qflags:>10} {label}{local}")
+        else:
+            lines.append(f"{ident}          1 {label}{local}")
+    if cs.qdevice_votes:
+        ident = "0x00000000" if hex_ids else f"{0:>10}"
+        lines.append(f"{ident}          {cs.qdevice_votes if vote else 0}            Qdevice")
     return "\n".join(lines) + "\n", 0 if q else 2
 
 
@@ -324,10 +335,7 @@ async def c_pvecm(ctx: Ctx) -> int:
                                      ctx.stdout, ctx.stderr)
     if sub == "qdevice":
         if args[1:2] == ["setup"] and len(args) > 2:
-            await ctx.out("/bin/ssh-copy-id: INFO: Source of key(s) to be installed: "
-                          "\"/root/.ssh/id_rsa.pub\"\n")
-            raise UsageError(f"ssh: connect to host {args[2]} port 22: No route to host\n"
-                             "unable to copy ssh ID: exit code 1", 255)
+            return await _qdevice_setup(ctx, args[2], "--force" in args)
         raise UsageError("400 not enough arguments\npvecm qdevice setup <address>", 255)
     if sub == "updatecerts":
         return await _updatecerts(ctx, "--force" in args, "--silent" in args)
@@ -405,13 +413,13 @@ async def _updatecerts(ctx: Ctx, force: bool, silent: bool) -> int:
         await put(f"nodes/{node.name}/pve-ssl.pem", pem)
     if not silent:
         await ctx.out("merge authorized SSH keys and known hosts\n")
-    key = f"ssh-rsa AAAAB3NzaC1yc2EAAAADAQABAAABAQ{node.nodeid}rehearsal root@{node.name}\n"
+    sshkey = f"ssh-rsa AAAAB3NzaC1yc2EAAAADAQABAAABAQ{node.nodeid}rehearsal root@{node.name}\n"
     try:
         keys = fs.read_bytes("/etc/pve/priv/authorized_keys").decode()
     except OSError:
         keys = ""
-    if key not in keys:
-        await put("priv/authorized_keys", (keys + key).encode())
+    if sshkey not in keys:
+        await put("priv/authorized_keys", (keys + sshkey).encode())
     host_line = f"{node.name} ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAI{node.name}Rehearsal\n"
     if not has(f"nodes/{node.name}/ssh_known_hosts"):
         await put(f"nodes/{node.name}/ssh_known_hosts", host_line.encode())
@@ -509,10 +517,123 @@ def _local_vmids(ctx: Ctx) -> list[int]:
             if k.startswith(pre) and k.endswith(".conf") and k[len(pre):-5].isdigit()]
 
 
-@command("corosync-qdevice-tool", "corosync-qnetd-tool")
+async def _qdevice_setup(ctx: Ctx, addr: str, force: bool) -> int:
+    """``pvecm qdevice setup ADDR`` (pvecm.pm): certificates over SSH to the QNetd host, a
+    ``quorum.device`` section in /etc/pve/corosync.conf, corosync-qdevice on every node."""
+    node, w = ctx.node, ctx.world
+    host = w.extra_host_by_addr(addr)
+    await ctx.out("/bin/ssh-copy-id: INFO: Source of key(s) to be installed: "
+                  "\"/root/.ssh/id_rsa.pub\"\n")
+    if host is None or host.units["ssh"].state != "active":
+        raise UsageError(f"ssh: connect to host {addr} port 22: No route to host\n"
+                         "unable to copy ssh ID: exit code 1", 255)
+    if host.units["corosync-qnetd"].state != "active":
+        raise UsageError("Connection to the QNetd server failed: corosync-qnetd is not running "
+                         f"on {addr}\n", 255)
+    if len(w.nodes) % 2 and not force:
+        raise UsageError("Clusters with an odd node count are not officially supported!", 255)
+    text = ctx.fs.read_bytes("/etc/pve/corosync.conf").decode()
+    if re.search(r"^\s*device\s*\{", text, re.M):
+        raise UsageError("QDevice already configured!", 255)
+    if re.search(r"^\s*two_node\s*:\s*1", text, re.M):
+        raise UsageError("two_node and a QDevice cannot be configured at the same time", 255)
+    if not node.pve_writable():
+        raise UsageError("cluster not ready - no quorum?", 255)
+    await ctx.out("\nINFO: initializing qnetd server\n"
+                  "Certificate database (/etc/corosync/qnetd/nssdb) already exists. "
+                  "Delete it to initialize new db\n\nINFO: copying CA cert and initializing "
+                  "on all nodes\n\nINFO: generating cert request\n\nINFO: copy exported CRQ"
+                  "\n\nINFO: sign and export cluster cert\n\nINFO: import certificate\n"
+                  "\nINFO: copy and import pk12 cert to all nodes\n\nINFO: add QDevice to "
+                  "cluster configuration\n")
+    m = re.search(r"config_version\s*:\s*(\d+)", text)
+    version = int(m.group(1)) + 1 if m else 1
+    text = re.sub(r"config_version\s*:\s*\d+", f"config_version: {version}", text, count=1)
+    algorithm = "ffsplit" if len(w.nodes) % 2 == 0 else "lms"
+    device = ("  device {\n    model: net\n    net {\n      algorithm: " + algorithm
+              + "\n      tls: on\n      host: " + addr + "\n    }\n    votes: "
+              + ("1" if algorithm == "ffsplit" else str(len(w.nodes) - 1)) + "\n  }\n")
+    text = re.sub(r"(quorum\s*\{\n)", lambda mm: mm.group(1) + device, text, count=1)
+    await ctx.fs.write_bytes("/etc/pve/corosync.conf", text.encode())
+    t = w.clock.now()
+    for n in w.nodes.values():
+        n.qdevice_configured = True
+        u = n.units["corosync-qdevice"]
+        u.state, u.since, u.pid, u.enabled = "active", t, n.alloc_pid(), True
+        n.log("corosync-qdevice", "systemd", 1, "Started corosync-qdevice.service - Corosync "
+              "Qdevice daemon.", t)
+        await ctx.out(f"\nINFO: start and enable corosync qdevice daemon on node '{n.name}'..."
+                      "\nSynchronizing state of corosync-qdevice.service with SysV service "
+                      "script with /lib/systemd/systemd-sysv-install.\nCreated symlink "
+                      "/etc/systemd/system/multi-user.target.wants/corosync-qdevice.service -> "
+                      "/lib/systemd/system/corosync-qdevice.service.\n")
+    # pmxcfs already copied the new config to every node and ran corosync-cfgtool -R
+    await ctx.out("Reloading corosync.conf...\nDone\n")
+    w.update_membership(t)
+    return 0
+
+
+@command("corosync-qdevice-tool")
 async def c_qdevice_tool(ctx: Ctx) -> int:
-    raise UsageError("Can't connect to QDevice socket (is QDevice running?): No such file or "
-                     "directory", 1)
+    """``corosync-qdevice-tool -s``: this node's qdevice and its connection to qnetd."""
+    node = ctx.node
+    cs = node.corosync
+    u = node.units.get("corosync-qdevice")
+    if u is None or u.state != "active" or not cs.qdevice_votes:
+        raise UsageError("Can't connect to QDevice socket (is QDevice running?): No such file "
+                         "or directory", 1)
+    ctx.world.tick()
+    alive, _vote = node.qdevice_state()
+    ids = sorted(nid for _a, nid, _b in cs.nodes)
+    out = ["Qdevice information", "-------------------", "Model:                  Net",
+           f"Node ID:                {node.nodeid}", "Configured node list:"]
+    out += [f"    {k}   Node ID = {nid}" for k, nid in enumerate(ids)]
+    out += [f"Membership node list:   {', '.join(map(str, sorted(cs.members)))}", "",
+            "Qdevice-net information", "----------------------",
+            f"Cluster name:           {cs.cluster_name}",
+            f"QNetd host:             {cs.qdevice_host}:5403",
+            "Algorithm:              Fifty-Fifty split",
+            "Tie-breaker:            Node with lowest node ID",
+            f"State:                  {'Connected' if alive else 'Connect failed'}"]
+    await ctx.out("\n".join(out) + "\n")
+    return 0
+
+
+@command("corosync-qnetd-tool")
+async def c_qnetd_tool(ctx: Ctx) -> int:
+    """``corosync-qnetd-tool -s|-l`` on the QNetd host: its clients and their votes."""
+    host = ctx.node
+    u = host.units.get("corosync-qnetd")
+    if host.role != "qnetd" or u is None:
+        raise UsageError("sh: 1: corosync-qnetd-tool: not found", 127)
+    if u.state != "active":
+        raise UsageError("Can't connect to QNetd socket (is QNetd running?): No such file or "
+                         "directory", 1)
+    ctx.world.tick()
+    clients = [n for n in ctx.world.nodes.values() if n.qdevice_state()[0]]
+    if "-l" in ctx.argv[1:]:
+        if not clients:
+            return 0
+        name = clients[0].corosync.cluster_name
+        out = [f'Cluster "{name}":', "    Algorithm:          Fifty-Fifty split (KAP "
+               "Tie-breaker)", "    Tie-breaker:        Node with lowest node ID"]
+        for n in sorted(clients, key=lambda x: x.nodeid):
+            vote = "ACK (ACK)" if n.qdevice_state()[1] else "NACK (NACK)"
+            out += [f"    Node ID {n.nodeid}:",
+                    f"        Client address:         ::ffff:{n.addr}:{40000 + n.nodeid}",
+                    "        Configured node list:   "
+                    + ", ".join(str(nid) for _a, nid, _b in sorted(n.corosync.nodes,
+                                                                   key=lambda x: x[1])),
+                    "        Membership node list:   "
+                    + ", ".join(map(str, sorted(n.corosync.members))),
+                    f"        Vote:                   {vote}"]
+        await ctx.out("\n".join(out) + "\n")
+        return 0
+    await ctx.out("QNetd address:                  *:5403\n"
+                  "TLS:                            Supported (client certificate required)\n"
+                  f"Connected clients:              {len(clients)}\n"
+                  f"Connected clusters:             {1 if clients else 0}\n")
+    return 0
 
 
 @command("pct")

@@ -534,7 +534,10 @@ _ = io
 
 
 def qdevice_sockets(node: SimNode) -> list[tuple[Any, ...]]:
-    """Established TCP 5403 connections: corosync-qdevice on a node, qnetd's peers on the host."""
+    """Established TCP 5403 connections: corosync-qdevice on a node, qnetd's peers on the host.
+
+    Rows are (proto, state, local, process, pid, peer) as :func:`c_ss` prints them.
+    """
     world = node.world
     rows: list[tuple[Any, ...]] = []
     if node.role == "qnetd":
@@ -543,13 +546,13 @@ def qdevice_sockets(node: SimNode) -> list[tuple[Any, ...]]:
         for n in world.nodes.values():
             u = n.units.get("corosync-qdevice")
             if n.qdevice_configured and u is not None and u.state == "active":
-                rows.append(("tcp", "ESTAB", f"{node.addr}:5403", f"{n.addr}:{40000 + n.nodeid}",
-                             "corosync-qnetd", node.units["corosync-qnetd"].pid))
+                rows.append(("tcp", "ESTAB", f"{node.addr}:5403", "corosync-qnetd",
+                             node.units["corosync-qnetd"].pid, f"{n.addr}:{40000 + n.nodeid}"))
         return rows
     host = world.qnetd_host()
     u = node.units.get("corosync-qdevice")
     if host is not None and node.qdevice_configured and u is not None and u.state == "active" \
             and host.units["corosync-qnetd"].state == "active":
-        rows.append(("tcp", "ESTAB", f"{node.addr}:{40000 + node.nodeid}", f"{host.addr}:5403",
-                     "corosync-qdevice", u.pid))
+        rows.append(("tcp", "ESTAB", f"{node.addr}:{40000 + node.nodeid}", "corosync-qdevice",
+                     u.pid, f"{host.addr}:5403"))
     return rows
