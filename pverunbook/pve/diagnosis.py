@@ -206,9 +206,15 @@ def _pair_facts(store: FactStore, a: str, b: str) -> _Pair:
 
 
 def _loss_text(p: _Pair) -> str:
-    parts = [f"{f.node}→{f.peer} ping {_fmt(f.value)}%" for f in p.ping]
-    parts += [f"{f.node}→{f.peer} mtr {_fmt(f.value)}%" for f in p.mtr]
-    return ", ".join(parts)
+    """``ping 14% ryanrishi→pve001, 26% back; mtr 2% ryanrishi→pve001``: loss by tool."""
+    out = []
+    for tool, facts in (("ping", p.ping), ("mtr", p.mtr)):
+        if not facts:
+            continue
+        parts = [f"{_fmt(f.value)}% {f.node}→{f.peer}" if i == 0 else f"{_fmt(f.value)}% back"
+                 for i, f in enumerate(facts)]
+        out.append(f"{tool} " + ", ".join(parts))
+    return "; ".join(out)
 
 
 def _suggest_token(store: FactStore) -> int:

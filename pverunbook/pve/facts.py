@@ -169,6 +169,11 @@ def facts_quorum(obs: Observation) -> list[Fact]:
     node = obs.node
     if st.error:
         return [Fact("corosync.running", False, node, evidence=st.error)]
+    if st.quorate is None and not st.members and obs.exit_status not in (0, 2, None):
+        # corosync down: the error goes to stderr and pvecm prints only its "Cluster
+        # information" block from corosync.conf, then exits non-zero (exit 2 = not quorate)
+        return [Fact("corosync.running", False, node,
+                     evidence=f"no quorum information, exit {obs.exit_status}")]
     out: list[Fact] = []
     if st.quorate is not None:
         out.append(Fact("corosync.running", True, node))
@@ -215,6 +220,9 @@ def facts_links(obs: Observation) -> list[Fact]:
         return [Fact("corosync.running", False, obs.node,
                      evidence=_first_line_with(text, stopped.group(0)))]
     st = outputs.parse_cfgtool_status(text)
+    if not st.links and obs.exit_status not in (0, None):
+        return [Fact("corosync.running", False, obs.node,
+                     evidence=f"no link status, exit {obs.exit_status}")]
     per_peer: dict[int, list[tuple[int, str]]] = {}
     for link in st.links:
         for p in link.peers:

@@ -221,14 +221,14 @@ class SummaryScreen(Screen[None]):
             return
         from pverunbook.runbook.catalog import find
         from pverunbook.runbook.loader import load_file
-        from pverunbook.ui.screens.params import ParamsScreen
 
         try:
             rb = load_file(find(runbook_id, getattr(self.app, "runbook_dirs", None) or None))
         except Exception as exc:  # noqa: BLE001 - shown to the operator, not raised
             self.notify(f"Cannot open runbook {runbook_id}: {exc}", severity="error")
             return
-        self.app.push_screen(ParamsScreen(rb, params))
+        # on the app's loop, not in this screen's handler: the screen itself closes
+        self.app.call_later(_open_params, self.app, rb, params)
 
     def action_back(self) -> None:
         self.dismiss(None)
@@ -242,3 +242,14 @@ class SummaryScreen(Screen[None]):
         return [("Back to run", "Steps and output", self.action_back),
                 ("Open journal", "Show the journal", self.action_journal),
                 ("Quit", "Leave pverunbook", self.app.exit)]
+
+
+async def _open_params(app: Any, runbook: Any, params: dict[str, Any]) -> None:
+    """Close the finished run's screens, then open ``runbook``'s parameters with ``params``."""
+    from pverunbook.ui.screens.params import ParamsScreen
+    from pverunbook.ui.screens.run import RunScreen
+
+    while len(app.screen_stack) > 1 and isinstance(
+            app.screen, SummaryScreen | RunScreen | ParamsScreen):
+        await app.pop_screen()
+    await app.push_screen(ParamsScreen(runbook, params))

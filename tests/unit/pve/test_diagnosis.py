@@ -289,7 +289,7 @@ def test_matrix_is_node_by_node_and_clean_links_are_said_to_be_fine() -> None:
     assert [len(r) for r in d.matrix] == [4, 4, 4, 4]
     assert d.matrix[1][2] == "ok" and d.matrix[1][3].startswith("ping ")
     assert d.matrix[2][3] == "?"
-    assert d.healthy == ("link a ↔ b: no loss (a→b ping 0%), no link flaps",)
+    assert d.healthy == ("link a ↔ b: no loss (ping 0% a→b), no link flaps",)
     assert link_matrix(store, ["a", "b", "c"]) == d.matrix
     lossy_fault = next(f for f in d.faults if f.rule == "lossy-link")
     assert "between a and c" in lossy_fault.statement
@@ -312,3 +312,13 @@ def test_quorum_lost_in_the_journal_while_quorate_now() -> None:
     d = diagnose(journal + now, nodes=["n1", "n2"])
     flap = next(f for f in d.faults if f.rule == "quorum-lost-recently")
     assert "on n1 (quorate at the moment of the check)" in flap.statement
+
+
+def test_corosync_down_seen_on_stdout_alone() -> None:
+    # what the engine's facts see: stdout only; corosync's error went to stderr
+    head = "Cluster information\n-------------------\nName:             nyc\n" \
+           "Config Version:   5\nTransport:        knet\nSecure auth:      on\n\n"
+    got = facts("quorum", "pve001", head, "quorum", exit_status=1)
+    assert [(f.key, f.value) for f in got] == [("corosync.running[pve001]", False)]
+    assert facts("links", "pve001", "", "links", exit_status=1)[0].value is False
+    assert facts("links", "pve001", "", "links", exit_status=0) == []

@@ -1,0 +1,71 @@
+"""The summary opens with the diagnosis, and "Run next" opens that runbook with values filled in."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+from textual.widgets import Button, Static
+
+from pverunbook.ui.app import RunbookApp
+from pverunbook.ui.screens.modals import ConfirmModal
+from pverunbook.ui.screens.params import ParamsScreen
+from pverunbook.ui.screens.run import RunScreen
+from pverunbook.ui.screens.summary import SummaryScreen
+from tests.ui.conftest import to_run_screen, until
+
+Build = Callable[..., RunbookApp]
+SIZE = (140, 40)
+
+TUNING = """
+id = "corosync-tuning"
+title = "Tune corosync"
+
+[[params]]
+name = "token"
+type = "int"
+prompt = "Totem token (ms)"
+default = 3000
+
+[[steps]]
+id = "t"
+title = "set token"
+kind = "check"
+commands = ["echo token {{token}}"]
+"""
+
+
+async def test_summary_opens_with_the_diagnosis_and_runs_next(build_app: Build,
+                                                              runbook_dir: Path) -> None:
+    (runbook_dir / "corosync-tuning.toml").write_text(TUNING, encoding="utf-8")
+    app = build_app(runbook=runbook_dir / "ui-test.toml")
+    async with app.run_test(size=SIZE) as pilot:
+        await to_run_screen(pilot, app)
+        for _ in range(4):
+            await until(pilot, lambda: isinstance(app.screen, ConfirmModal)
+                        or (isinstance(app.screen, RunScreen)
+                            and app.screen.decider.is_waiting), "next")
+            if isinstance(app.screen, ConfirmModal):
+                break
+            await pilot.press("n")
+        await pilot.press(*"nyc", "enter")
+        await until(pilot, lambda: isinstance(app.screen, SummaryScreen), "summary")
+        await until(pilot, lambda: bool(app.screen.query("#diagnosis-title")), "diagnosis")
+        screen = app.screen
+        assert isinstance(screen, SummaryScreen) and screen.diagnosis is not None
+        first = screen.diagnosis.faults[0]
+        assert first.rule == "lossy-link"  # 2% one way, 15% the other (scripted ping)
+        assert "between ryanrishi and pve001" in first.statement
+        faults = [str(s.render()) for s in screen.query(".fault").results(Static)]
+        assert "lossy-link" not in faults[0] and "ryanrishi and pve001" in faults[0]
+        button = screen.query_one("#run-next-1", Button)
+        assert str(button.label) == "Run next: corosync-tuning (token=5000)"
+        # the diagnosis sits above the step lists
+        text = screen.query_one("#summary-text", Static)
+        assert button.region.y < text.region.y or not text.region.height
+        await pilot.click("#run-next-1")
+        await until(pilot, lambda: isinstance(app.screen, ParamsScreen)
+                    and app.screen.runbook.id == "corosync-tuning", "corosync-tuning params")
+        params = app.screen
+        assert isinstance(params, ParamsScreen)
+        assert params.runbook.id == "corosync-tuning" and params.given == {"token": 5000}
