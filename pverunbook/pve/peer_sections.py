@@ -15,9 +15,7 @@ is one such section, so a single-peer command reads exactly as before.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Protocol, TypeVar
 
 #: ``### peer 192.168.4.201`` or ``### route-table``: the kind, then an optional argument.
 HEADER = re.compile(r"^### ([a-z][a-z0-9-]*)(?: +(\S+))?\s*$")
@@ -65,45 +63,3 @@ def section(text: str, kind: str) -> str | None:
         if s.kind == kind:
             return s.text
     return None
-
-
-class _Titled(Protocol):
-    @property
-    def title(self) -> str: ...
-
-
-F = TypeVar("F", bound=_Titled)
-
-
-def per_peer(verdict: Callable[[str], list[F]]) -> Callable[[str], list[F]]:
-    """Wrap a one-probe verdict so it judges every ``### peer`` section of the output.
-
-    Output without headers goes to ``verdict`` unchanged. With several peers, each finding whose
-    title does not name the peer's address gets ``"to ADDR: "`` in front, so the engine can put
-    the node's name on it.
-    """
-
-    def judge(text: str) -> list[F]:
-        parts = peers(text)
-        if len(parts) == 1 and parts[0][0] is None:
-            return verdict(parts[0][1])
-        out: list[F] = []
-        for addr, part in parts:
-            for f in verdict(part):
-                if addr and len(parts) > 1 and addr not in f.title:
-                    f = _retitle(f, f"to {addr}: {f.title}")
-                out.append(f)
-        return out
-
-    judge.__name__ = getattr(verdict, "__name__", "verdict")
-    judge.__doc__ = verdict.__doc__
-    return judge
-
-
-def _retitle(finding: F, title: str) -> F:
-    from dataclasses import replace
-
-    try:
-        return replace(finding, title=title)  # type: ignore[type-var]
-    except TypeError:
-        return finding
