@@ -121,8 +121,9 @@ def cmd_restore(args: argparse.Namespace) -> int:
 
 
 async def _restore(args: argparse.Namespace) -> int:
-    from pverunbook.engine.checkpoints import CheckpointStore, load_checkpoint, restore
+    from pverunbook.engine.checkpoints import CheckpointStore, load_checkpoint
     from pverunbook.engine.journal import Journal, find_run
+    from pverunbook.engine.restore import restore
     from pverunbook.inventory import Cluster, InventoryError, local_cluster
     from pverunbook.transport.base import Transport, TransportError
 

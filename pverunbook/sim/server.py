@@ -27,7 +27,7 @@ if TYPE_CHECKING:
 
 _unwrap: Callable[[str], str | None] | None
 try:  # the SSH transport may wrap commands; it defines how to undo that
-    from pverunbook.transport.ssh import unwrap_command as _unwrap
+    from pverunbook.transport.wrapper import unwrap_command as _unwrap
 except ImportError:  # pragma: no cover - depends on the other engineer's progress
     _unwrap = None
 

@@ -21,15 +21,12 @@ import base64
 import codecs
 import contextlib
 import getpass
-import hashlib
-import hmac
 import os
 import posixpath
 import secrets
-import shlex
 import time
-from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -44,181 +41,21 @@ from pverunbook.transport.base import (
     Transport,
     TransportError,
 )
+from pverunbook.transport.hostkeys import (
+    HostKeyChanged,
+    HostKeyUnknown,
+    _Client,
+    _config_says_hash,
+    _fingerprint,
+    _hashed,
+    _host_pattern,
+    _HostKeyCheck,
+    _read_known_hosts,
+)
+from pverunbook.transport.wrapper import wrap_command
 
 AcceptHostKey = Callable[[str, str], Awaitable[bool]]
 """Asked with (node name, SHA256 fingerprint) whether to trust a host key never seen before."""
-
-# --------------------------------------------------------------------------------------------
-# The kill protocol. The script contains no single quote, so it sits in one '...' literal; the
-# inner command is shell-quoted exactly once, as the last word. A server that emulates nodes
-# (the rehearsal cluster) calls unwrap_command() and must honour the same contract:
-#   * run the inner command with sh semantics, its stdin empty, exit status = the inner one's;
-#   * stdin EOF or channel close from the client = kill the command (TERM, then KILL) at once;
-#   * nothing the command started in its own process group may outlive that.
-# --------------------------------------------------------------------------------------------
-_WRAP_NAME = "pverunbook-run"
-_WRAP_SCRIPT = (
-    # Keep the channel's stdin on fd 3: a background job's stdin is /dev/null in a
-    # non-interactive sh.
-    "exec 3<&0; "
-    # Fast path: sshd starts every session in a process group of its own (session.c calls
-    # setsid()), so when this shell leads its group, the group is exactly "this command": run it
-    # in a forked subshell (no extra exec) and let the watcher kill group 0 on EOF.
-    "l=; read -r _ _ _ _ l _ </proc/$$/stat 2>/dev/null; "
-    "if [ \"$l\" = \"$$\" ]; then ( eval \"$1\" ) </dev/null 3<&- & p=$! "
-    "; { trap \"\" TERM HUP; while read -r _; do :; done; kill -TERM 0; "
-    "kill -0 \"$p\" 2>/dev/null && sleep 1; kill -KILL 0; } <&3 >/dev/null 2>&1 & "
-    "w=$!; exec 3<&-; wait \"$p\"; s=$?; kill -9 \"$w\" 2>/dev/null; exit \"$s\"; fi; "
-    # Otherwise make the command a process group of its own with setsid (set -m needs a tty in
-    # dash); without setsid, fall back to walking the process tree with POSIX ps.
-    "if command -v setsid >/dev/null 2>&1; then g=-; setsid /bin/sh -c -- \"$1\" </dev/null 3<&- & "
-    "else g=; /bin/sh -c -- \"$1\" </dev/null 3<&- & fi; "
-    "p=$!; "
-    "t() { ps -A -o pid= -o ppid= | while read -r c q; do [ \"$q\" = \"$2\" ] && t \"$1\" \"$c\"; "
-    "done; kill -\"$1\" \"$2\"; }; "
-    "k() { if [ -n \"$g\" ]; then kill -\"$1\" -\"$p\"; else t \"$1\" \"$p\"; fi; }; "
-    # The watcher: block until stdin EOF, then TERM the group, KILL it if it is still there.
-    # It ignores TERM/HUP because sshd answers a "signal" request with killpg() on *this*
-    # group (not the command's): the wrapper shell may die then, the watcher must not.
-    "{ trap \"\" TERM HUP; while read -r _; do :; done; k TERM; for _ in 1 2 3; do sleep 1; "
-    "kill -0 \"$g$p\" || exit 0; done; k KILL; } <&3 >/dev/null 2>&1 & "
-    "w=$!; exec 3<&-; "
-    "wait \"$p\"; s=$?; kill -9 \"$w\" 2>/dev/null; exit \"$s\""
-)
-_WRAP_PREFIX = f"exec /bin/sh -c '{_WRAP_SCRIPT}' {_WRAP_NAME} "
-
-
-def wrap_command(command: str) -> str:
-    """The string actually sent to sshd for ``command`` (see the kill protocol above)."""
-    return _WRAP_PREFIX + shlex.quote(command)
-
-
-def unwrap_command(sent: str) -> str | None:
-    """The inner command if ``sent`` came from :func:`wrap_command`, else None."""
-    if not sent.startswith(_WRAP_PREFIX):
-        return None
-    quoted = sent[len(_WRAP_PREFIX):]
-    try:
-        words = shlex.split(quoted)
-    except ValueError:
-        return None
-    if len(words) != 1 or shlex.quote(words[0]) != quoted:
-        return None
-    return words[0]
-
-
-# --------------------------------------------------------------------------------------------
-# Host keys
-# --------------------------------------------------------------------------------------------
-_ACCEPT_HINT = ("if this is the right machine, verify the fingerprint out of band (on the node: "
-                "ssh-keygen -lf /etc/ssh/ssh_host_ed25519_key.pub), then accept it in the TUI "
-                "or rerun with --accept-new-host-keys")
-
-
-class HostKeyUnknown(TransportError):
-    """The node presented a host key that nothing vouches for (first contact)."""
-
-    def __init__(self, node: str, fingerprint: str, host: str = "") -> None:
-        self.fingerprint = fingerprint
-        self.host = host
-        super().__init__(node, f"unknown host key {fingerprint}"
-                         + (f" for {host}" if host else ""), _ACCEPT_HINT)
-
-
-class HostKeyChanged(TransportError):
-    """The node presented a key different from the one known or pinned: possible MITM."""
-
-    def __init__(self, node: str, expected: Sequence[str], presented: str, host: str = "",
-                 source: str = "known_hosts") -> None:
-        self.expected = list(expected)
-        self.presented = presented
-        self.host = host
-        shown = host or node
-        hint = ("verify the node's key out of band (on the node: ssh-keygen -lf "
-                "/etc/ssh/ssh_host_ed25519_key.pub); if the change is legitimate (reinstall), ")
-        if source == "known_hosts":
-            hint += f"remove the old line with: ssh-keygen -R '{shown}' and connect again"
-        else:
-            hint += "update host_key for this node in the cluster inventory"
-        super().__init__(node, f"HOST KEY CHANGED for {shown}: expected {' or '.join(expected)} "
-                         f"({source}), but the node presented {presented} — refusing to connect",
-                         hint)
-
-
-def _fingerprint(key: asyncssh.SSHKey) -> str:
-    return key.get_fingerprint("sha256")
-
-
-def _host_pattern(host: str, port: int | None) -> str:
-    return f"[{host}]:{port}" if port and port != 22 else host
-
-
-def _hashed(pattern: str) -> str:
-    salt = secrets.token_bytes(20)
-    digest = hmac.new(salt, pattern.encode(), hashlib.sha1).digest()
-    return f"|1|{base64.b64encode(salt).decode()}|{base64.b64encode(digest).decode()}"
-
-
-def _config_says_hash(paths: Sequence[str | Path]) -> bool:
-    """Whether OpenSSH would hash new known_hosts entries (first HashKnownHosts wins).
-
-    Host/Match scoping is ignored: HashKnownHosts is in practice set globally (Debian ships
-    ``HashKnownHosts yes`` under ``Host *`` in /etc/ssh/ssh_config).
-    """
-    for path in [*paths, "/etc/ssh/ssh_config"]:
-        try:
-            lines = Path(path).read_text(encoding="utf-8", errors="replace").splitlines()
-        except OSError:
-            continue
-        for line in lines:
-            words = line.replace("=", " ").split()
-            if len(words) >= 2 and words[0].lower() == "hashknownhosts":
-                return words[1].lower() == "yes"
-    return False
-
-
-_KNOWN_HOSTS_CACHE: dict[tuple[tuple[str, int, int], ...], Any] = {}
-
-
-def _read_known_hosts(files: Sequence[str]) -> Any:
-    """``asyncssh.read_known_hosts(files)``, parsed once per version of the files.
-
-    A run opens one connection per node; with a long known_hosts, parsing it again for every
-    connection cost more than the handshake. The key is each file's (path, mtime, size), so a
-    key appended by :meth:`SSHTransport._remember` (or by ``ssh``) is seen at the next connect.
-    """
-    key = tuple((f, st.st_mtime_ns, st.st_size) for f in files for st in [os.stat(f)])
-    cached = _KNOWN_HOSTS_CACHE.get(key)
-    if cached is None:
-        if len(_KNOWN_HOSTS_CACHE) > 16:
-            _KNOWN_HOSTS_CACHE.clear()
-        cached = _KNOWN_HOSTS_CACHE[key] = asyncssh.read_known_hosts(list(files))
-    return cached
-
-
-@dataclass
-class _HostKeyCheck:
-    """What one connection attempt decided about the host key, read after it fails."""
-
-    trusted: list[asyncssh.SSHKey]
-    source: str
-    extra: list[asyncssh.SSHKey] = field(default_factory=list)
-    host: str = ""
-    port: int | None = None
-    presented: asyncssh.SSHKey | None = None
-
-
-class _Client(asyncssh.SSHClient):
-    def __init__(self, check: _HostKeyCheck) -> None:
-        self._check = check
-
-    def validate_host_public_key(self, host: str, addr: str, port: int,
-                                 key: asyncssh.SSHKey) -> bool:
-        # Only called for keys not in the trusted set: remember it and refuse; the caller turns
-        # this into HostKeyChanged/HostKeyUnknown, and may retry trusting exactly this key.
-        self._check.presented = key
-        return key in self._check.extra
-
 
 # --------------------------------------------------------------------------------------------
 # Sessions

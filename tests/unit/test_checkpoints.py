@@ -28,7 +28,6 @@ from pverunbook.engine.checkpoints import (
     CheckpointStore,
     list_checkpoints,
     load_checkpoint,
-    restore,
 )
 from pverunbook.engine.decisions import (
     OVERRIDE_PHRASE,
@@ -39,6 +38,7 @@ from pverunbook.engine.decisions import (
 )
 from pverunbook.engine.engine import Engine
 from pverunbook.engine.journal import Journal, read_journal
+from pverunbook.engine.restore import restore
 from pverunbook.inventory import Node, local_cluster
 from pverunbook.runbook.loader import load_text
 from pverunbook.transport.base import CommandResult, TransportError

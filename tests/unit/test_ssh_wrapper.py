@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from pverunbook.transport.ssh import unwrap_command, wrap_command
+from pverunbook.transport.wrapper import unwrap_command, wrap_command
 
 HOSTILE = [
     "echo hello",
@@ -185,7 +185,7 @@ def test_known_hosts_parsed_once_per_version_of_the_file(tmp_path: Path,
                                                          monkeypatch: pytest.MonkeyPatch) -> None:
     import asyncssh
 
-    from pverunbook.transport import ssh
+    from pverunbook.transport import hostkeys as ssh
 
     key = asyncssh.generate_private_key("ssh-ed25519").export_public_key().decode().strip()
     kh = tmp_path / "known_hosts"

@@ -1,0 +1,323 @@
+"""Restoring a checkpoint: diff first, typed confirmation, a checkpoint of what is replaced.
+
+Split from :mod:`pverunbook.engine.checkpoints` (which takes and reads checkpoints): putting
+files back onto nodes is its own, rarer and riskier path. A restored ``config.db`` is only
+staged, with the documented steps to put it in place (pmxcfs.adoc "Recovery").
+"""
+
+from __future__ import annotations
+
+import asyncio
+import difflib
+import posixpath
+import shlex
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from pverunbook.engine import events as ev
+from pverunbook.engine.checkpoints import (
+    DIFF_LIMIT,
+    RESTORE_NOTE,
+    Checkpoint,
+    CheckpointStore,
+    Meta,
+    PartFailed,
+    Parts,
+    _check,
+    _Deadline,
+    _is_secret_path,
+    _remote_sha,
+    _remote_stat,
+    _run,
+    _sha,
+)
+from pverunbook.engine.journal import Redactor
+from pverunbook.inventory import Cluster, Node
+from pverunbook.transport.base import Transport, TransportError
+
+
+@dataclass
+class RestoreResult:
+    ok: bool
+    checkpoint_id: str
+    nodes: list[str] = field(default_factory=list)
+    summary: str = ""
+    refused: bool = False
+    pre_checkpoint_id: str = ""
+    written: list[str] = field(default_factory=list)
+    unchanged: list[str] = field(default_factory=list)
+    problems: list[str] = field(default_factory=list)
+    instructions: list[str] = field(default_factory=list)
+
+
+# -- restore ---------------------------------------------------------------------------------
+@dataclass
+class _Change:
+    node: Node
+    item: dict[str, Any]
+    data: bytes
+    state: str  # "unchanged", "changed", "absent", "metadata", "sqlite"
+    diff: str = ""
+    current: Meta | None = None
+
+
+def _wanted(item: dict[str, Any], node: str | None, path: str | None) -> bool:
+    if not item.get("ok") or item.get("kind") not in ("file", "sqlite"):
+        return False
+    if node is not None and item.get("node") != node:
+        return False
+    if path is not None:
+        p = path.rstrip("/") or "/"
+        ip = str(item.get("path", ""))
+        return ip == p or ip.startswith(p.rstrip("/") + "/")
+    return True
+
+
+async def _current(transport: Transport, node: Node, path: str,
+                   timeout: float) -> tuple[Meta | None, str | None]:
+    dl = _Deadline(timeout)
+    try:
+        metas = await _remote_stat(transport, node, path, dl, recursive=False)
+    except PartFailed as exc:
+        if exc.missing and "timed out" not in str(exc):
+            return None, None
+        raise
+    if not metas or metas[0].is_dir:
+        return (metas[0] if metas else None), None
+    return metas[0], (await _remote_sha(transport, node, [path], dl)).get(path)
+
+
+def _diff(old: bytes, new: bytes, path: str, redactor: Redactor) -> str:
+    if _is_secret_path(path):
+        return "    (private key material: diff not shown)\n"
+    if len(old) > DIFF_LIMIT or len(new) > DIFF_LIMIT:
+        return "    (larger than 256 KiB: diff not shown)\n"
+    try:
+        a, b = old.decode("utf-8"), new.decode("utf-8")
+    except UnicodeDecodeError:
+        return "    (binary: diff not shown)\n"
+    lines = difflib.unified_diff(a.splitlines(keepends=True), b.splitlines(keepends=True),
+                                 fromfile=f"{path} (now on the node)",
+                                 tofile=f"{path} (checkpoint)")
+    text = "".join(line if line.endswith("\n") else line + "\n" for line in lines)
+    return redactor.text(text)
+
+
+def sqlite_instructions(db: str, staged: str) -> list[str]:
+    """The documented way to put a restored config.db in place (pmxcfs.adoc "Recovery")."""
+    q, s = shlex.quote(db), shlex.quote(staged)
+    stamp = "$(date +%s)"
+    return [
+        "# with HA resources active: ha-manager crm-command node-maintenance enable <node>,",
+        "#   or stop pve-ha-lrm, then pve-ha-crm, so the watchdog does not fence the node",
+        "systemctl stop pve-cluster",
+        f"mkdir -p /root/pverunbook-replaced && for f in {q} {q}-wal {q}-shm; do "
+        f"[ -e \"$f\" ] && mv \"$f\" /root/pverunbook-replaced/\"$(basename \"$f\")\".{stamp}; "
+        "done",
+        f"mv {s} {q} && chmod 0600 {q} && chown root:root {q}",
+        "# check /etc/hostname and /etc/hosts match this node, then:",
+        "systemctl start pve-cluster   # or reboot, as pmxcfs.adoc advises",
+    ]
+
+
+async def restore(checkpoint: Checkpoint, transport: Transport, cluster: Cluster, *,
+                  node: str | None = None, path: str | None = None,
+                  confirm: Callable[[str, str], Awaitable[str | None]],
+                  store: CheckpointStore,
+                  emit: Callable[[ev.Event], None] | None = None,
+                  timeout: float = 30.0) -> RestoreResult:
+    """Show what would change, ask for the typed confirmation, checkpoint what is about to be
+    overwritten, write the checkpoint's bytes back (mode and owner too), verify the hashes.
+
+    A live config.db is never overwritten: the copy goes to ``<db>.pverunbook-restore`` and
+    ``RestoreResult.instructions`` says how to swap it in with pve-cluster stopped.
+    """
+    res = RestoreResult(ok=False, checkpoint_id=checkpoint.id)
+    items = [i for i in checkpoint.items if _wanted(i, node, path)]
+    if node is not None and node not in checkpoint.nodes:
+        res.problems.append(f"node '{node}' is not in checkpoint {checkpoint.id} (it has "
+                            f"{', '.join(checkpoint.nodes) or 'none'})")
+        return res
+    if not items:
+        res.problems.append("nothing verified in this checkpoint matches the --node/--path "
+                            "given; `pverunbook checkpoints show` lists its files")
+        return res
+    nodes: dict[str, Node] = {}
+    for name in dict.fromkeys(str(i["node"]) for i in items):
+        try:
+            nodes[name] = cluster.node(name)
+        except KeyError:
+            res.problems.append(f"checkpoint node '{name}' is not in cluster '{cluster.name}' "
+                                f"({', '.join(cluster.names)}); pass the right --cluster file")
+    if res.problems:
+        return res
+    res.nodes = list(nodes)
+
+    # 1. What would change.
+    changes: list[_Change] = []
+    for item in items:
+        n = nodes[str(item["node"])]
+        data = await asyncio.to_thread(checkpoint.local_path(item).read_bytes)
+        if _sha(data) != item.get("sha256_local"):
+            res.problems.append(f"{n.name}: {item['path']}: the stored copy no longer matches "
+                                "its manifest hash (local disk damage?); not restoring it")
+            continue
+        if item["kind"] == "sqlite":
+            changes.append(_Change(n, item, data, "sqlite"))
+            continue
+        try:
+            meta, sha = await _current(transport, n, str(item["path"]), timeout)
+        except (PartFailed, TransportError) as exc:
+            res.problems.append(f"{n.name}: {item['path']}: cannot read the current state: "
+                                f"{exc}")
+            continue
+        if meta is not None and meta.is_dir:
+            res.problems.append(f"{n.name}: {item['path']} is now a directory; move it away "
+                                "first")
+            continue
+        same_meta = meta is not None and (meta.mode, meta.uid, meta.gid) == (
+            item.get("mode"), item.get("uid"), item.get("gid"))
+        if sha == item.get("sha256_local"):
+            changes.append(_Change(n, item, data, "unchanged" if same_meta else "metadata",
+                                   current=meta))
+            continue
+        change = _Change(n, item, data, "absent" if meta is None else "changed", current=meta)
+        if meta is not None:
+            try:
+                old = await transport.read_file(n, str(item["path"]), timeout=timeout)
+                change.diff = _diff(old, data, str(item["path"]), store.redactor)
+            except TransportError as exc:
+                change.diff = f"    (cannot read the current file for a diff: {exc.message})\n"
+        changes.append(change)
+    if res.problems:
+        return res
+    res.summary = _summary(checkpoint, changes)
+    res.unchanged = [f"{c.node.name}:{c.item['path']}" for c in changes if c.state == "unchanged"]
+    todo = [c for c in changes if c.state != "unchanged"]
+    if not todo:
+        res.ok = True
+        return res
+
+    # 2. The operator's word.
+    expected = res.nodes[0] if len(res.nodes) == 1 else cluster.name
+    typed = await confirm(res.summary, expected)
+    if typed is None or typed.strip() != expected:
+        res.refused = True
+        res.problems.append(f"confirmation refused: expected {expected!r}, got "
+                            f"{'nothing' if typed is None else repr(typed)}; nothing was written")
+        _note(emit, checkpoint, res, "refused")
+        return res
+
+    # 3. Restore is itself checkpointed: keep what is about to be overwritten.
+    pre: dict[str, Parts] = {}
+    for c in todo:
+        if c.state in ("changed", "metadata"):
+            pre.setdefault(c.node.name, Parts()).files.append(str(c.item["path"]))
+    if pre:
+        outcome = await store.capture(
+            f"restore-{time.strftime('%Y%m%d-%H%M%S')}", "pre-restore",
+            [(nodes[name], transport, parts) for name, parts in pre.items()])
+        res.pre_checkpoint_id = outcome.checkpoint_id
+        if not outcome.ok:
+            res.problems += [f"pre-restore checkpoint failed: {p}" for p in outcome.problems]
+            res.problems.append("nothing was written; fix the problem above and retry")
+            _note(emit, checkpoint, res, "blocked")
+            return res
+
+    # 4. Write back and verify.
+    for c in todo:
+        p = str(c.item["path"])
+        where = f"{c.node.name}:{p}"
+        try:
+            if c.state == "sqlite":
+                staged = p + ".pverunbook-restore"
+                await transport.write_file(c.node, staged, c.data, mode=0o600, timeout=timeout)
+                meta, sha = await _current(transport, c.node, staged, timeout)
+                if sha != c.item.get("sha256_local"):
+                    res.problems.append(f"{where}: staged copy {staged} does not verify")
+                    continue
+                res.written.append(f"{c.node.name}:{staged}")
+                res.instructions += [f"# on {c.node.name}:"] + sqlite_instructions(p, staged)
+                continue
+            await _restore_file(transport, c, timeout)
+            meta, sha = await _current(transport, c.node, p, timeout)
+            if sha != c.item.get("sha256_local"):
+                res.problems.append(f"{where}: after writing, the node's sha256 is {sha} but the "
+                                    f"checkpoint's is {c.item.get('sha256_local')}")
+                continue
+            if meta is not None and (meta.mode, meta.uid, meta.gid) != (
+                    c.item.get("mode"), c.item.get("uid"), c.item.get("gid")):
+                msg = (f"{where}: content verified but mode/owner is {meta.mode} "
+                       f"{meta.uid}:{meta.gid}, checkpoint had {c.item.get('mode')} "
+                       f"{c.item.get('uid')}:{c.item.get('gid')}")
+                if p.startswith("/etc/pve/"):
+                    res.instructions.append(f"# note: {msg} (pmxcfs sets its own permissions)")
+                else:
+                    res.problems.append(msg)
+                    continue
+            res.written.append(where)
+        except (TransportError, PartFailed) as exc:
+            res.problems.append(f"{where}: {exc}")
+    res.ok = not res.problems
+    _note(emit, checkpoint, res, "verified" if res.ok else "NOT verified")
+    return res
+
+
+async def _restore_file(transport: Transport, c: _Change, timeout: float) -> None:
+    p = str(c.item["path"])
+    mode = int(str(c.item.get("mode", "0600")), 8)
+    parent = posixpath.dirname(p)
+    result, _, err = await _run(transport, c.node, f"mkdir -p -- {shlex.quote(parent)}", timeout)
+    _check(result, err, f"creating {parent}")
+    if c.state != "metadata":
+        await transport.write_file(c.node, p, c.data, mode=mode, timeout=timeout)
+    q = shlex.quote(p)
+    cmd = (f"chmod {mode:o} -- {q} && chown {int(c.item.get('uid', 0))}:"
+           f"{int(c.item.get('gid', 0))} -- {q}")
+    result, _, err = await _run(transport, c.node, cmd, timeout)
+    if result.timed_out or result.error:
+        _check(result, err, f"setting mode/owner of {p}")
+
+
+def _summary(checkpoint: Checkpoint, changes: list[_Change]) -> str:
+    lines = [f"Restore from checkpoint {checkpoint.id} (run {checkpoint.manifest.get('run_id')}, "
+             f"step {checkpoint.manifest.get('step_id')}):"]
+    for c in changes:
+        it = c.item
+        where = f"{c.node.name}:{it['path']}"
+        if c.state == "unchanged":
+            lines.append(f"  = {where}: already identical")
+        elif c.state == "metadata":
+            cur = c.current
+            lines.append(f"  ~ {where}: same content; mode/owner "
+                         f"{cur.mode if cur else '?'} {cur.uid if cur else '?'}:"
+                         f"{cur.gid if cur else '?'} -> {it.get('mode')} "
+                         f"{it.get('uid')}:{it.get('gid')}")
+        elif c.state == "absent":
+            lines.append(f"  + {where}: missing on the node; will be recreated "
+                         f"({it.get('size')} bytes, mode {it.get('mode')})")
+        elif c.state == "sqlite":
+            lines.append(f"  ! {where}: SQLite database; the copy is written to "
+                         f"{it['path']}.pverunbook-restore, the live database is NOT touched")
+        else:
+            lines.append(f"  ~ {where}: differs; will be overwritten (sha256 "
+                         f"{str(it.get('sha256_local'))[:12]}…)")
+            if c.diff:
+                lines.append(c.diff.rstrip("\n"))
+    lines.append("Files on the node that are not in the checkpoint are left alone.")
+    return "\n".join(lines)
+
+
+def _note(emit: Callable[[ev.Event], None] | None, checkpoint: Checkpoint, res: RestoreResult,
+          outcome: str) -> None:
+    if emit is None:
+        return
+    text = (f"{RESTORE_NOTE}{checkpoint.id} on {', '.join(res.nodes)}: {outcome}; "
+            f"{len(res.written)} written, {len(res.unchanged)} already identical"
+            + (f"; pre-restore checkpoint {res.pre_checkpoint_id}" if res.pre_checkpoint_id
+               else "")
+            + (f"; problems: {'; '.join(res.problems)}" if res.problems else ""))
+    emit(ev.Note(step_id=str(checkpoint.manifest.get("step_id", "")), text=text,
+                 level="info" if res.ok else "warning"))
