@@ -195,7 +195,14 @@ def display_and_usb(r: Recovery) -> None:
                 r.bootindex[uid] = int(dd["bootindex"])
     if xhci == "qemu-xhci" and not r.windows:
         r.ostype_hint = "l26"
-    # serial / parallel
+    # serial / parallel; on aarch64 serial0 is the board's UART, `-serial chardev:serial0`
+    # (config_to_command)
+    for v in r.all("-serial"):
+        m = re.fullmatch(r"chardev:(serial\d+)", v)
+        if m and r.chardevs.get(m.group(1), ("", {}))[0] == "socket":
+            r.o[m.group(1)] = "socket"
+        elif v != "none":
+            r.missing.append(f"-serial {v}: not one qemu-server writes")
     for drv, dd in r.devices:
         if drv == "isa-serial":
             cid = dd.get("chardev", "")

@@ -349,3 +349,34 @@ def _smbios1(d: dict[str, str]) -> str:
         enc["base64"] = "1"
         return prop(None, enc)
     return prop(None, fields)
+
+
+# -global values config_to_command writes on its own (QemuServer.pm, Cfg2Cmd.pm): the Windows
+# RTC fixup, the q35 ACPI hotplug compat switch, qxl memory for several displays, the secure
+# pflash of SMM OVMF.  The S3/S4 switches are Machine.pm get_power_state_flags.
+_OWN_GLOBALS = re.compile(
+    r"kvm-pit\.lost_tick_policy=discard|ICH9-LPC\.acpi-pci-hotplug-with-bridge-support=off|"
+    r"qxl-vga\.v?ram_size=\d+|driver=cfi\.pflash01,property=secure,value=on")
+_POWER = re.compile(r"(?:ICH9-LPC|PIIX4_PM)\.disable_s([34])=1")
+
+
+def globals_(r: Recovery) -> None:
+    """``-global`` options: qemu-server's own are facts, not keys; the S3/S4 switches are
+    ``machine: ...,enable-s3=0,enable-s4=0`` on machines before 9.2+pve1 (get_power_state_flags:
+    off by default from 9.2+pve1 on); anything else is not understood."""
+    for g in r.all("-global"):
+        if _OWN_GLOBALS.fullmatch(g):
+            continue
+        m = _POWER.fullmatch(g)
+        if m is None:
+            r.missing.append(f"-global {g}: not one qemu-server writes")
+            continue
+        mach = r.o.get("machine", "")
+        ver = re.match(r"(?:pc-(?:i440fx|q35)|virt)-(\d+)\.(\d+)(?:\+pve(\d+))?", mach)
+        if ver and (int(ver.group(1)), int(ver.group(2)), int(ver.group(3) or 0)) < (9, 2, 1):
+            base, _, opts = mach.partition(",")
+            items = [x for x in opts.split(",") if x] + [f"enable-s{m.group(1)}=0"]
+            r.o["machine"] = ",".join([base] + sorted(items))
+        else:
+            r.notes.append(f"-global {g}: S{m.group(1)} is off by default on machine versions "
+                           "from 9.2+pve1 on; nothing to set")

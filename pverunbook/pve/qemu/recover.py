@@ -41,7 +41,7 @@ def recover_config(
 
 
 _RULES: tuple[Callable[[Recovery], None], ...] = (
-    machine.simple, machine.cpu, machine.memory, machine.machine,
+    machine.simple, machine.cpu, machine.memory, machine.machine, machine.globals_,
     drives.backends, firmware.firmware, drives.disks, firmware.tpm,
     devices.nets, devices.passthrough, machine.finish_cpu,
     devices.display_and_usb, devices.misc_devices, boot.boot, devices.rtc,

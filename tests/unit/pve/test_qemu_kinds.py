@@ -376,3 +376,19 @@ def test_review_notes_go_to_their_own_file(tmp_path: Path,
     notes = review.read_text()
     assert "TODO: virtio0: size=" in notes and "NOTE: args:" in notes
     assert "TODO" not in out
+
+
+def test_kind5_power_states_and_aarch64_uart() -> None:
+    base = ["/usr/bin/kvm", "-id", "3", "-global", "PIIX4_PM.disable_s3=1",
+            "-global", "PIIX4_PM.disable_s4=1"]
+    old = recover_config(base + ["-machine", "type=pc-i440fx-8.1+pve0"])
+    assert old.options["machine"] == "pc-i440fx-8.1,enable-s3=0,enable-s4=0"
+    new = recover_config(base + ["-machine", "type=pc-i440fx-9.2+pve1"])
+    assert new.options["machine"] == "pc-i440fx-9.2+pve1" and new.complete
+    odd = recover_config(["/usr/bin/kvm", "-id", "3", "-global", "e1000.mac=x",
+                          "-machine", "type=pc"])
+    assert any("-global e1000.mac=x" in m for m in odd.missing)
+    arm = recover_config(["/usr/bin/qemu-system-aarch64", "-id", "3", "-chardev",
+                          "socket,id=serial0,path=/var/run/qemu-server/3.serial0,server=on,"
+                          "wait=off", "-serial", "chardev:serial0", "-machine", "type=virt"])
+    assert arm.options["serial0"] == "socket" and arm.options["arch"] == "aarch64"
