@@ -118,6 +118,8 @@ class EventPrinter:
             self._p(f"   {e.what}: {verdict}" + (f" ({e.reason})" if e.reason else ""))
         elif isinstance(e, ev.StepSkipped):
             self._p(f"-- skipped {e.step_id}: {e.reason}")
+        elif isinstance(e, ev.ValueProposed):
+            self._p(f"   proposed {e.param} = {e.value} ({e.reason})")
         elif isinstance(e, ev.StepFinished):
             self._flush_partials()
             title = self.steps.get(e.step_id, (e.step_id, ""))[0]
