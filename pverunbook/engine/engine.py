@@ -362,6 +362,8 @@ class Engine:
                                  destructive=step.destructive, attempt=attempt))
         await self.durable()
         try:
+            if step.destructive and not self.dry_run and nodes:
+                await self._probe_reachable(nodes)
             missing = [n for n in nodes if n.name in self.unreachable]
             if missing:
                 status, message = self._unreachable_step(step, nodes, missing)
@@ -380,6 +382,18 @@ class Engine:
                                   duration=time.monotonic() - started))
         await self.durable()
         return status, message
+
+    async def _probe_reachable(self, nodes: list[Node]) -> None:
+        """Before a destructive step, make sure every target answers (connections are reused,
+        so this costs nothing for a node that is up); one that does not joins ``unreachable``
+        and the step is refused, instead of changing some nodes and failing on the others."""
+        async def one(node: Node) -> None:
+            try:
+                await self.transport_for(node).connect([node])
+            except TransportError as exc:
+                self.unreachable[node.name] = exc.message + (f"; {exc.hint}" if exc.hint else "")
+
+        await asyncio.gather(*(one(n) for n in nodes if n.name not in self.unreachable))
 
     def _unreachable_step(self, step: Step, nodes: list[Node],
                           missing: list[Node]) -> tuple[str, str]:

@@ -155,3 +155,37 @@ async def test_an_engine_that_never_ran_leaves_no_journal(tmp_path: Path) -> Non
     engine = session.engine(BOOK, ScriptedDecider(), {}, run_id="never")
     await session.close()
     assert engine.journal_path is not None and not engine.journal_path.exists()
+
+
+async def test_destructive_step_probes_its_nodes_without_a_session(sshd: Sshd,
+                                                                   tmp_path: Path) -> None:
+    """The TUI runs the engine without connecting up front: a destructive step still refuses a
+    node that does not answer, before changing the ones that do."""
+    from pverunbook.engine.engine import Engine
+
+    book = load_text('''
+id = "d"
+title = "D"
+[[steps]]
+id = "change"
+title = "Change"
+targets = "all"
+destructive = true
+no_backup_reason = "test"
+confirm = "cluster"
+commands = "echo changed-{{node}}"
+''')
+    transport = _transport(sshd, tmp_path)
+    cluster = Cluster("lab", (node(sshd, name="good"),
+                              Node("down", "127.0.0.1", port=_closed_port(), user=sshd.user)))
+    engine = Engine(book, cluster, transport, ScriptedDecider(confirm_text="lab"), run_id="d")
+    seen: list[ev.Event] = []
+    engine.subscribe(seen.append)
+    try:
+        status = await asyncio.wait_for(engine.run(), 60)
+    finally:
+        await transport.close()
+    assert status == "aborted"
+    (finished,) = [e for e in seen if isinstance(e, ev.StepFinished)]
+    assert finished.status == "blocked" and "down" in finished.message
+    assert not any(isinstance(e, ev.CommandStarted) for e in seen)  # nothing ran anywhere
