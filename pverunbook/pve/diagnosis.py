@@ -356,9 +356,10 @@ def _rule_contradictions(store: FactStore, nodes: Sequence[str]) -> list[Fault]:
             continue
         m = store.get(Fact("mtr.loss_pct", 0, f.node, f.peer).key)
         pv, mv = _num(f.value), _num(m.value if m else None)
-        if m is None or pv is None or mv is None or abs(pv - mv) < 5 and \
-                (pv >= LOSS_BAD_PCT) == (mv >= LOSS_BAD_PCT):
+        if m is None or pv is None or mv is None:
             continue
+        if (pv >= LOSS_BAD_PCT) == (mv >= LOSS_BAD_PCT) and abs(pv - mv) < 10:
+            continue  # both say lossy (or both clean) and roughly agree
         ps = _num(store.value("ping.sent", f.node, f.peer)) or 0
         ms = _num(store.value("mtr.sent", f.node, f.peer)) or 0
         flaps = _pair_facts(store, f.node, f.peer).flaps
@@ -496,9 +497,12 @@ def _rule_pmxcfs(store: FactStore, nodes: Sequence[str]) -> list[Fault]:
     out = []
     if hung or unread:
         names = list(dict.fromkeys(f.node for f in hung + unread if f.node))
-        quorate = [n for n in names if store.value("quorum.quorate", n) is True]
-        why = ("pmxcfs waits for a stable corosync membership" if not quorate else
-               "pmxcfs hangs although the node is quorate: pmxcfs itself is stuck")
+        churn = any((_num(f.value) or 0) > 1 for f in store.named("journal.memberships")) or \
+            any((_num(f.value) or 0) > 0 for f in store.named("journal.link_down"))
+        stuck = [n for n in names if store.value("quorum.quorate", n) is True and not churn]
+        why = ("pmxcfs waits for a stable corosync membership" if not stuck else
+               f"pmxcfs hangs on {', '.join(stuck)} although it is quorate and the membership "
+               "is steady: pmxcfs itself is stuck")
         out.append(Fault(
             "pmxcfs-blocked",
             f"/etc/pve {'reads and writes' if unread else 'writes'} hang on {', '.join(names)}: "

@@ -20,6 +20,7 @@ from pverunbook.engine.journal import read_journal
 from pverunbook.headless import EventPrinter, diagnosis_record
 from pverunbook.pve.diagnosis import diagnose
 from pverunbook.pve.facts import Fact, Observation, extract
+from pverunbook.report import render_report
 from pverunbook.run_diagnosis import cluster_addresses, diagnose_run
 from pverunbook.runbook.catalog import builtin_dir
 from pverunbook.runbook.loader import load_file
@@ -111,6 +112,13 @@ async def test_triage_rehearsal_diagnoses_the_story_first(tmp_path: Path) -> Non
         assert "next: network-triage  ->  pverunbook rehearse network-triage" in text
         assert "fix:  on ryanrishi: ip route del 192.168.4.201 via 192.168.4.1" in text
         assert "-- route: failed" in text and "-- knet-stats: ok — findings (WARN)" in text
+        report = render_report(events)
+        assert report.index("## Diagnosis") < report.index("## Timeline")
+        assert "| host route on ryanrishi: 192.168.4.201 via 192.168.4.1 dev vmbr0 | ryanrishi " \
+               "| `route` |" in report
+        assert "Run next: **corosync-tuning (token=5000)**" in report or \
+            "Run next: **network-triage (ping_count=100, mtr_cycles=100)**" in report
+        assert "— ok — findings (WARN)" in report  # knet-stats passed, its verdict warned
         record = diagnosis_record(events)
         assert record["faults"][0]["rule"] == "route-via-gateway"
         assert any(f["name"] == "ping.loss_pct" for f in record["facts"])
@@ -169,5 +177,35 @@ async def test_simulator_breakages_each_get_their_fault(tmp_path: Path) -> None:
         assert db.next_runbook.label() == "cluster-db-reset (damaged_node=pve001)"
         assert "partition" in by_rule  # ryanrishi alone: 1 of 2 votes
         assert "cert-missing" in by_rule or "cert-expired" not in by_rule
+    finally:
+        await session.close()
+
+
+async def test_three_nodes_bad_link_between_the_second_and_third(tmp_path: Path) -> None:
+    session = await start(tmp_path, "three-node-bad-link")
+    try:
+        assert session.cluster is not None
+        names = session.cluster.names
+        assert len(names) == 3
+        a, b, c = names
+        events = await triage(session, tmp_path / "t3.jsonl")
+        store, diag = diagnose_run(events)
+        # every node measured every peer
+        for x in names:
+            for y in names:
+                if x != y:
+                    assert store.value("ping.loss_pct", x, y) is not None, (x, y)
+                    assert store.value("route.via", x, y) is not None, (x, y)
+        first = diag.faults[0]
+        assert first.rule == "route-via-gateway" and set(first.nodes) == {b, c}
+        assert first.statement.startswith(f"corosync traffic from {b} to {c} is routed")
+        link = next(f for f in diag.faults if f.rule in ("lossy-link", "flapping-link"))
+        assert f"between {b} and {c}" in link.statement
+        assert {h.split(":")[0] for h in diag.healthy} == {f"link {a} ↔ {b}", f"link {a} ↔ {c}"}
+        assert [r[0] for r in diag.matrix] == ["from \\ to", a, b, c]
+        assert diag.matrix[1][2] == "ok" and "via" in diag.matrix[2][3]
+        # findings name nodes, never bare node ids or addresses alone
+        titles = " ".join(e.title for e in events if isinstance(e, ev.Finding))
+        assert "node 3" not in titles and "host 3" not in titles
     finally:
         await session.close()
