@@ -2,7 +2,17 @@
 
 from __future__ import annotations
 
-from pverunbook.sim.commands import core, net, pve, system  # noqa: F401 - registers commands
+from pverunbook.sim.commands import (  # noqa: F401 - registers commands
+    core,
+    corosync_tools,
+    files,
+    net,
+    patterns,
+    pve,
+    services,
+    system,
+    text,
+)
 
 #: Where `which`/`command -v` say a program lives.
 BIN_LOCATION: dict[str, str] = {

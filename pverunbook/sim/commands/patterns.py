@@ -1,0 +1,334 @@
+"""The pattern tools of the rehearsal nodes: grep (BRE/ERE), sed (s, d, p, addresses, -i) and a
+small awk (fields, patterns, print/printf, NR/NF) — what runbooks and people pipe output through.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import gzip
+import re
+
+from pverunbook.sim.commands.core import gopt, lines_of, walk
+from pverunbook.sim.commands.text import expand_escapes
+from pverunbook.sim.shell.executor import Ctx, UsageError, command
+
+
+def _bre_to_py(pat: str, extended: bool) -> str:
+    """Translate a POSIX BRE/ERE to Python regex (the subset runbooks use)."""
+    out = []
+    i = 0
+    classes = {"[:digit:]": r"\d", "[:space:]": r"\s", "[:alpha:]": "a-zA-Z",
+               "[:alnum:]": "a-zA-Z0-9", "[:upper:]": "A-Z", "[:lower:]": "a-z",
+               "[:xdigit:]": "0-9A-Fa-f", "[:blank:]": r" \t", "[:punct:]": r"!-/:-@\[-`{-~"}
+    while i < len(pat):
+        c = pat[i]
+        if c == "[":
+            j = i + 1
+            if j < len(pat) and pat[j] == "^":
+                j += 1
+            if j < len(pat) and pat[j] == "]":
+                j += 1
+            while j < len(pat) and pat[j] != "]":
+                if pat.startswith("[:", j):
+                    j = pat.find(":]", j) + 2
+                else:
+                    j += 1
+            body = pat[i + 1:j]
+            for k, v in classes.items():
+                body = body.replace(k, v)
+            if body.startswith("^"):
+                body = "^" + body[1:].replace("\\", "\\\\")
+            else:
+                body = body.replace("\\", "\\\\")
+            out.append("[" + body + "]")
+            i = j + 1
+            continue
+        if extended:
+            out.append(c if c != "\\" or i + 1 >= len(pat) else pat[i:i + 2])
+            i += 2 if c == "\\" and i + 1 < len(pat) else 1
+            continue
+        if c == "\\" and i + 1 < len(pat):
+            n = pat[i + 1]
+            out.append(n if n in "(){}|+?" else "\\" + n)
+            i += 2
+            continue
+        if c in "(){}|+?":
+            out.append("\\" + c)
+        else:
+            out.append(c)
+        i += 1
+    return "".join(out)
+
+
+@command("grep", "egrep", "fgrep", "zgrep")
+async def c_grep(ctx: Ctx) -> int:
+    opts, rest = gopt(ctx, "EFivcqnoslhHwxre:A:B:C:mP", ["color=", "colour=", "line-buffered"])
+    patterns = opts.get("-e", [])
+    if not patterns:
+        if not rest:
+            raise UsageError("Usage: grep [OPTION]... PATTERNS [FILE]...\n"
+                             "Try 'grep --help' for more information.", 2)
+        patterns = rest[0].split("\n")
+        rest = rest[1:]
+    extended = "-E" in opts or "-P" in opts or ctx.name == "egrep"
+    fixed = "-F" in opts or ctx.name == "fgrep"
+    flags = re.IGNORECASE if "-i" in opts else 0
+    try:
+        rx = [re.compile(re.escape(p) if fixed else _bre_to_py(p, extended), flags)
+              for p in patterns]
+    except re.error:
+        raise UsageError("grep: Unmatched ( or \\(", 2) from None
+    if "-w" in opts:
+        rx = [re.compile(r"\b(?:" + r.pattern + r")\b", flags) for r in rx]
+    if "-x" in opts:
+        rx = [re.compile(r"^(?:" + r.pattern + r")$", flags) for r in rx]
+    invert = "-v" in opts
+    files = rest
+    if "-r" in opts and files:
+        expanded = []
+        for f in files:
+            if ctx.fs.is_dir(f, ctx.cwd):
+                expanded += walk(ctx, ctx.abspath(f))
+            else:
+                expanded.append(f)
+        files = expanded
+    show_name = ("-H" in opts or len(files) > 1) and "-h" not in opts
+    after = int((opts.get("-A") or opts.get("-C") or ["0"])[-1])
+    before = int((opts.get("-B") or opts.get("-C") or ["0"])[-1])
+    maxcount = int(opts["-m"][-1]) if "-m" in opts else None
+    matched_any = False
+    error = False
+    for name, data in await ctx.read_input(files):
+        if data is None:
+            if "-s" in opts:
+                pass
+            error = True
+            continue
+        if ctx.name == "zgrep" and data[:2] == b"\x1f\x8b":
+            data = gzip.decompress(data)
+        count = 0
+        out: list[str] = []
+        lines = lines_of(data)
+        last_printed = -1
+        pending_after = 0
+        prefix = f"{name}:" if show_name else ""
+        for k, ln in enumerate(lines):
+            hits = [m for r in rx for m in r.finditer(ln)]
+            ok = bool(hits) != invert
+            if ok:
+                count += 1
+                matched_any = True
+                if "-q" in opts:
+                    return 0
+                if "-c" in opts or "-l" in opts:
+                    if maxcount and count >= maxcount:
+                        break
+                    continue
+                for b in range(max(last_printed + 1, k - before), k):
+                    out.append(f"{prefix}{b + 1}-{lines[b]}\n" if "-n" in opts
+                               else f"{prefix}{lines[b]}\n")
+                if "-o" in opts and not invert:
+                    for m in sorted(hits, key=lambda m: m.start()):
+                        if m.group(0):
+                            out.append(f"{prefix}{k + 1}:{m.group(0)}\n" if "-n" in opts
+                                       else f"{prefix}{m.group(0)}\n")
+                else:
+                    out.append(f"{prefix}{k + 1}:{ln}\n" if "-n" in opts else f"{prefix}{ln}\n")
+                last_printed = k
+                pending_after = after
+                if maxcount and count >= maxcount:
+                    break
+            elif pending_after:
+                out.append(f"{prefix}{k + 1}-{ln}\n" if "-n" in opts else f"{prefix}{ln}\n")
+                last_printed = k
+                pending_after -= 1
+        if "-l" in opts:
+            if count:
+                await ctx.out(f"{name if name != '-' else '(standard input)'}\n")
+        elif "-c" in opts:
+            await ctx.out(f"{prefix}{count}\n")
+        else:
+            await ctx.out("".join(out))
+    if error and not matched_any:
+        return 2
+    return 0 if matched_any else 1
+
+
+@command("sed")
+async def c_sed(ctx: Ctx) -> int:
+    opts, rest = gopt(ctx, "ne:iEr", ["in-place"])
+    scripts = opts.get("-e", [])
+    if not scripts:
+        if not rest:
+            raise UsageError("Usage: sed [OPTION]... {script-only-if-no-other-script} "
+                             "[input-file]...", 1)
+        scripts, rest = [rest[0]], rest[1:]
+    cmds = [c.strip() for s in scripts for c in re.split(r"[;\n]", s) if c.strip()]
+    extended = "-E" in opts or "-r" in opts
+    inplace = "-i" in opts or "--in-place" in opts
+    quiet = "-n" in opts
+
+    def run(lines: list[str]) -> list[str]:
+        out: list[str] = []
+        total = len(lines)
+        for k, line in enumerate(lines, 1):
+            deleted = False
+            for c in cmds:
+                m = re.fullmatch(r"(\$|\d+)?(?:,(\$|\d+))?(/[^/]*/)?\s*(.*)", c, re.S)
+                assert m is not None
+                a, b, addr_re, op = m.groups()
+
+                def num(x: str) -> int:
+                    return total if x == "$" else int(x)
+
+                if a and not (num(a) <= k <= num(b) if b else k == num(a)):
+                    continue
+                if addr_re and not re.search(_bre_to_py(addr_re[1:-1], extended), line):
+                    continue
+                if op == "p":
+                    out.append(line)
+                elif op == "d":
+                    deleted = True
+                    break
+                elif op == "q":
+                    out.append(line) if not quiet else None
+                    return out
+                elif op.startswith("s") and len(op) > 1:
+                    d = op[1]
+                    parts = re.split(r"(?<!\\)" + re.escape(d), op[2:])
+                    if len(parts) < 2:
+                        raise UsageError(f"sed: -e expression #1, char {len(c)}: unterminated "
+                                         "`s' command", 1)
+                    pat, rep, fl = parts[0], parts[1], parts[2] if len(parts) > 2 else ""
+                    rep_py = re.sub(r"\\(\d)", r"\\\1", rep).replace("&", r"\g<0>")
+                    rep_py = rep_py.replace("\\" + d, d)
+                    line = re.sub(_bre_to_py(pat.replace("\\" + d, d), extended), rep_py, line,
+                                  count=0 if "g" in fl else 1,
+                                  flags=re.I if "I" in fl or "i" in fl else 0)
+                    if "p" in fl:
+                        out.append(line)
+            if not deleted and not quiet:
+                out.append(line)
+        return out
+
+    if inplace:
+        for f in rest:
+            data = ctx.fs.read_bytes(f, ctx.cwd)
+            result = run(lines_of(data))
+            await ctx.fs.write_bytes(f, "".join(x + "\n" for x in result).encode(), ctx.cwd)
+        return 0
+    for _n, got in await ctx.read_input(rest):
+        if got is not None:
+            await ctx.out("".join(x + "\n" for x in run(lines_of(got))))
+    return 0
+
+
+@command("awk", "mawk", "gawk")
+async def c_awk(ctx: Ctx) -> int:
+    """A tiny awk: ``[/re/ | $N ~ /re/ | NR==N] { print ... }``, -F, END{print NR}."""
+    opts, rest = gopt(ctx, "F:v:")
+    if not rest:
+        raise UsageError("usage: awk [-F value] [-v var=value] [--] 'program text' [file ...]",
+                         2)
+    prog, files = rest[0], rest[1:]
+    fs_ = opts.get("-F", [None])[-1]
+    if fs_ == "\\t":
+        fs_ = "\t"
+    rules = re.findall(r"\s*(BEGIN|END|[^{]*?)\s*\{([^}]*)\}", prog)
+    if not rules:
+        rules = [(prog.strip(), "print")]
+    nr = 0
+    out: list[str] = []
+    sums: dict[str, float] = {}
+
+    def fields_of(line: str) -> list[str]:
+        if fs_ is None or fs_ == " ":
+            return line.split()
+        return re.split(fs_ if len(fs_) > 1 else re.escape(fs_), line)
+
+    def value(expr: str, f: list[str], line: str) -> str:
+        expr = expr.strip()
+        if expr.startswith('"') and expr.endswith('"'):
+            return expand_escapes(expr[1:-1])
+        if expr == "$0":
+            return line
+        if expr == "NR":
+            return str(nr)
+        if expr == "NF":
+            return str(len(f))
+        m = re.fullmatch(r"\$(\d+|NF)", expr)
+        if m:
+            idx = len(f) if m.group(1) == "NF" else int(m.group(1))
+            return f[idx - 1] if 0 < idx <= len(f) else ""
+        if expr in sums:
+            v = sums[expr]
+            return str(int(v)) if v == int(v) else str(v)
+        return expr
+
+    def run_action(action: str, f: list[str], line: str) -> None:
+        for stmt in [s.strip() for s in action.split(";") if s.strip()]:
+            m = re.fullmatch(r"(\w+)\s*\+=\s*(.+)", stmt)
+            if m:
+                with contextlib.suppress(ValueError):
+                    sums[m.group(1)] = sums.get(m.group(1), 0.0) + float(value(m.group(2), f,
+                                                                                line) or 0)
+                continue
+            m = re.fullmatch(r"printf\s*\(?\s*\"([^\"]*)\"\s*,?(.*?)\)?", stmt)
+            if m:
+                args = [value(a, f, line) for a in re.split(r",\s*", m.group(2)) if a.strip()]
+                fmt = expand_escapes(m.group(1))
+                try:
+                    out.append(fmt % tuple(args) if args else fmt)
+                except (TypeError, ValueError):
+                    out.append(fmt)
+                continue
+            if stmt.startswith("print"):
+                pargs = stmt[5:].strip()
+                if not pargs:
+                    out.append(line + "\n")
+                    continue
+                items = re.findall(r'"[^"]*"|[^,\s]+(?:\s*[^,\s"]+)*', pargs)
+                sep = " " if "," in pargs else ""
+                out.append(sep.join(value(x, f, line) for x in items) + "\n")
+
+    def matches(pattern: str, f: list[str], line: str) -> bool:
+        pattern = pattern.strip()
+        if not pattern:
+            return True
+        m = re.fullmatch(r"(!?)/(.*)/", pattern)
+        if m:
+            return bool(re.search(_bre_to_py(m.group(2), True), line)) != bool(m.group(1))
+        m = re.fullmatch(r"\$(\d+)\s*(!?~)\s*/(.*)/", pattern)
+        if m:
+            hit = bool(re.search(_bre_to_py(m.group(3), True), value("$" + m.group(1), f, line)))
+            return hit == (m.group(2) == "~")
+        m = re.fullmatch(r"(NR|NF|\$\d+)\s*(==|!=|>=|<=|>|<)\s*(\"?[^\"]*\"?)", pattern)
+        if m:
+            a, op, b = value(m.group(1), f, line), m.group(2), value(m.group(3), f, line)
+            try:
+                x, y = float(a), float(b)
+                return bool({"==": x == y, "!=": x != y, ">=": x >= y, "<=": x <= y,
+                             ">": x > y, "<": x < y}[op])
+            except ValueError:
+                return bool({"==": a == b, "!=": a != b}.get(op, False))
+        return True
+
+    for pat, action in rules:
+        if pat == "BEGIN":
+            run_action(action, [], "")
+    for _n, data in await ctx.read_input(files):
+        if data is None:
+            continue
+        for line in lines_of(data):
+            nr += 1
+            f = fields_of(line)
+            for pat, action in rules:
+                if pat in ("BEGIN", "END"):
+                    continue
+                if matches(pat, f, line):
+                    run_action(action, f, line)
+    for pat, action in rules:
+        if pat == "END":
+            run_action(action, [], "")
+    await ctx.out("".join(out))
+    return 0
