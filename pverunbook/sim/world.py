@@ -13,25 +13,19 @@ import asyncio
 import bisect
 import contextlib
 import heapq
-import os
 import random
-import re
-import shutil
-import sqlite3
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from pverunbook.sim import corosync_daemon, pmxcfs_daemon
 from pverunbook.sim.memdb import MemDB
 from pverunbook.sim.network import STABLE_TOKEN_MS, Network
 from pverunbook.sim.scenarios import Scenario, link_local
 
 __all__ = ["STABLE_TOKEN_MS", "SimNode", "World"]
 
-COROSYNC_VERSION = "3.1.7"
-PVE_DIR = "/etc/pve"
-VERSION_RE = re.compile(r"config_version\s*:\s*(\d+)")
 
 
 class SimClock:
@@ -269,6 +263,12 @@ class SimNode:
 
 
 class World:
+    """Every node of one simulated cluster, the network between them and simulated time.
+
+    corosync's and pmxcfs's behaviour live in :mod:`.corosync_daemon` and
+    :mod:`.pmxcfs_daemon` (the methods below delegate); building and booting in :mod:`.build`.
+    """
+
     def __init__(self, scenario: Scenario, state_dir: Path, time_scale: float,
                  seed: int | None = None) -> None:
         self.scenario = scenario
@@ -532,473 +532,52 @@ class World:
                            "service.", tm)
             cs.pending_log_t = None
 
-    # -- pmxcfs ----------------------------------------------------------------------------
-    def _sync_pmxcfs(self, t: float) -> None:
-        """dfsm: nodes that share a membership converge on the copy with the highest version."""
-        groups: list[list[SimNode]] = []
-        for n in self.nodes.values():
-            p = n.pmxcfs
-            if p.state != "running" or p.local_mode or not n.corosync.running:
-                continue
-            grp = [self._node_by_id(i) for i in sorted(n.corosync.members)]
-            grp = [g for g in grp if g.pmxcfs.state == "running" and not g.pmxcfs.local_mode]
-            if grp and grp[0] is n:
-                groups.append(grp)
-        for grp in groups:
-            ids = frozenset(g.nodeid for g in grp)
-            if all(g.pmxcfs.synced_members == ids for g in grp):
-                continue
-            leader = max(grp, key=lambda g: (g.pmxcfs.memdb.version if g.pmxcfs.memdb else -1,
-                                             -g.nodeid))
-            lm = leader.pmxcfs.memdb
-            assert lm is not None
-            desc = ", ".join(f"{g.nodeid}/{g.pmxcfs.pid}" for g in grp)
-            for g in grp:
-                g.cfs_log("[dcdb] notice: starting data syncronisation", t)
-                if len(grp) > 1:
-                    g.cfs_log("[dcdb] notice: received all states", t + 0.01)
-                    g.cfs_log(f"[dcdb] notice: leader is {leader.nodeid}/{leader.pmxcfs.pid}",
-                              t + 0.01)
-                    g.cfs_log(f"[dcdb] notice: synced members: {desc}", t + 0.01)
-                if g is not leader and g.pmxcfs.memdb is not None \
-                        and g.pmxcfs.memdb.files() != lm.files():
-                    g.pmxcfs.memdb = lm.copy()
-                    g.cfs_log("[dcdb] notice: waiting for updates from leader", t + 0.01)
-                    g.cfs_log("[dcdb] notice: update complete - trying to commit (got "
-                              f"{len(lm.entries)} inode updates)", t + 0.02)
-                    self.persist(g)
-                    self.materialize(g)
-                    self.sync_corosync_conf(g, t, notify=True)
-                g.cfs_log("[dcdb] notice: all data is up to date", t + 0.03)
-                g.pmxcfs.synced_members = ids
-        self.changed.set()
 
-    def persist(self, n: SimNode) -> None:
-        """Save a node's memdb to its config.db, unless that file was deleted under pmxcfs."""
-        p = n.pmxcfs
-        if p.memdb is None:
-            return
-        db = n.host("/var/lib/pve-cluster/config.db")
-        try:
-            ino = db.stat().st_ino
-        except FileNotFoundError:
-            return  # pmxcfs still writes to the unlinked inode; nothing reaches the new path
-        if p.db_ino is not None and ino != p.db_ino:
-            return
-        p.memdb.save(db)
-
-    def materialize(self, n: SimNode) -> None:
-        """Mirror the node's memdb into its etc/pve directory (what the FUSE mount shows)."""
-        root = n.host(PVE_DIR)
-        root.mkdir(parents=True, exist_ok=True)
-        p = n.pmxcfs
-        if p.mount != "mounted" or p.memdb is None:
-            for child in root.iterdir():
-                if child.is_dir() and not child.is_symlink():
-                    shutil.rmtree(child)
-                else:
-                    child.unlink()
-            return
-        db = p.memdb
-        want_files = db.files()
-        want_dirs = {k for k, e in db.entries.items() if e.is_dir}
-        links = {"local": f"nodes/{n.name}", "qemu-server": f"nodes/{n.name}/qemu-server",
-                 "lxc": f"nodes/{n.name}/lxc", "openvz": f"nodes/{n.name}/openvz"}
-        for dirpath, dirnames, filenames in os.walk(root, topdown=False):
-            for name in filenames + dirnames:
-                full = Path(dirpath) / name
-                rel = full.relative_to(root).as_posix()
-                if rel in links and full.is_symlink():
-                    continue
-                if full.is_symlink() or full.is_file():
-                    if rel not in want_files or rel in links:
-                        full.unlink()
-                elif full.is_dir() and rel not in want_dirs:
-                    shutil.rmtree(full)
-        for d in sorted(want_dirs):
-            (root / d).mkdir(parents=True, exist_ok=True)
-            os.chmod(root / d, 0o700 if d.split("/")[-1] == "priv" else 0o755)
-        for rel, data in want_files.items():
-            f = root / rel
-            f.parent.mkdir(parents=True, exist_ok=True)
-            try:
-                same = f.read_bytes() == data
-            except OSError:
-                same = False
-            if not same:
-                f.write_bytes(data)
-            mode = 0o600 if "priv/" in rel or rel.startswith("priv") else 0o640
-            os.chmod(f, mode)
-            mt = db.entries[rel].mtime
-            os.utime(f, (mt, mt))
-        for name, target in links.items():
-            link = root / name
-            if not link.is_symlink():
-                if link.exists():
-                    shutil.rmtree(link) if link.is_dir() else link.unlink()
-                link.symlink_to(target)
-        for dot in (".members", ".version", ".vmlist", ".clusterlog", ".rrd", ".debug"):
-            (root / dot).write_bytes(b"")
-
-    def sync_corosync_conf(self, n: SimNode, t: float, notify: bool) -> None:
-        """pmxcfs ``dcdb_sync_corosync_conf``: copy /etc/pve/corosync.conf to the local file."""
-        p = n.pmxcfs
-        if p.memdb is None or "corosync.conf" not in p.memdb.entries:
-            return
-        data = p.memdb.entries["corosync.conf"].data
-        m = VERSION_RE.search(data.decode("utf-8", "replace"))
-        new_version = int(m.group(1)) if m else 0
-        if not new_version:
-            n.cfs_log("[dcdb] crit: unable to parse cluster config_version", t)
-            return
-        local = n.host("/etc/corosync/corosync.conf")
-        try:
-            old = local.read_bytes()
-        except OSError:
-            old = b""
-        mo = VERSION_RE.search(old.decode("utf-8", "replace"))
-        old_version = int(mo.group(1)) if mo else 0
-        if old == data:
-            return
-        if new_version < old_version:
-            n.cfs_log("[dcdb] crit: local corosync.conf is newer", t)
-            return
-        local.parent.mkdir(parents=True, exist_ok=True)
-        tmp = local.with_name("corosync.conf.tmp")
-        tmp.write_bytes(data)
-        os.replace(tmp, local)
-        n.cfs_log(f"[dcdb] notice: wrote new corosync config '/etc/corosync/corosync.conf' "
-                  f"(version = {new_version})", t)
-        if notify and old_version and n.corosync.running:
-            self.corosync_reload(n, t)
-
-    # -- corosync --------------------------------------------------------------------------
+    # -- corosync and pmxcfs (sim/corosync_daemon.py, sim/pmxcfs_daemon.py) ---------------
     def corosync_check(self, text: str, authkey: bytes | None) -> str | None:
-        """The error real corosync 3.1.7 stops with for this config, or None."""
-        from pverunbook.pve.corosync_conf import CorosyncParseError, parse, validate
-
-        try:
-            conf = parse(text)
-        except CorosyncParseError as exc:
-            return f"parse error in config: {exc.message}"
-        transport = conf.get("totem.transport") or "knet"
-        crypto = conf.get("totem.secauth") == "on" or (
-            conf.get("totem.crypto_cipher") or "none") != "none"
-        if transport in ("udp", "udpu"):
-            if crypto:
-                return ("parse error in config: crypto_cipher & crypto_hash are only valid for "
-                        "the Knet transport.")
-            links = {k for node in conf.nodes() for k in node if k.endswith("_addr")}
-            if len(links) > 1:
-                return (f"parse error in config: {len(links)} is too many configured interfaces "
-                        "for non-Knet transport.")
-        if conf.get("totem.version") != "2":
-            return "parse error in config: This totem parser can only parse version 2 " \
-                   "configurations."
-        tok = int(conf.get("totem.token") or 3000)
-        join = int(conf.get("totem.join") or 50)
-        consensus = int(conf.get("totem.consensus") or int(tok * 1.2))
-        if consensus < join:
-            return (f"The consensus timeout parameter ({consensus} ms) may not be less than "
-                    f"join timeout ({join} ms).")
-        if crypto and transport == "knet" and not authkey:
-            return "Could not open /etc/corosync/authkey: No such file or directory"
-        for prob in validate(conf):
-            if prob.severity == "fatal":
-                return f"parse error in config: {prob.message}"
-        return None
+        return corosync_daemon.corosync_check(self, text, authkey)
 
     def _load_runtime(self, n: SimNode, text: str) -> None:
-        from pverunbook.pve.corosync_conf import effective_token, parse
-
-        conf = parse(text)
-        cs = n.corosync
-        cs.text = text
-        cs.token = effective_token(conf)
-        cs.consensus = int(conf.get("totem.consensus") or int(cs.token * 1.2))
-        cs.config_version = int(conf.get("totem.config_version") or 0)
-        cs.transport = conf.get("totem.transport") or "knet"
-        cs.secauth = conf.get("totem.secauth") == "on"
-        cs.cluster_name = conf.get("totem.cluster_name") or ""
-        cs.two_node = conf.get("quorum.two_node") == "1"
-        # pvecm qdevice setup adds quorum { device { model: net; votes: 1; net {...} } }
-        cs.qdevice_votes = 1 if re.search(r"^\s*device\s*\{", text, re.M) else 0
-        m = re.search(r"^\s*host\s*:\s*(\S+)", text, re.M)
-        cs.qdevice_host = m.group(1) if m and cs.qdevice_votes else ""
-        cs.nodes = [(d.get("name", ""), int(d.get("nodeid", "0") or 0), d.get("ring0_addr", ""))
-                    for d in conf.nodes()]
+        return corosync_daemon._load_runtime(self, n, text)
 
     def corosync_start(self, n: SimNode, t: float) -> str | None:
-        """Start corosync from /etc/corosync/corosync.conf; returns the error or None."""
-        cs = n.corosync
-        if cs.running:
-            return None
-        try:
-            text = n.host("/etc/corosync/corosync.conf").read_text()
-        except OSError:
-            text = ""
-        try:
-            authkey: bytes | None = n.host("/etc/corosync/authkey").read_bytes()
-        except OSError:
-            authkey = None
-        pid = n.alloc_pid()
-        cs.pid = pid
-        lg = n.corosync_log
-        lg(f"[MAIN  ] Corosync Cluster Engine {COROSYNC_VERSION} starting up", t)
-        lg("[MAIN  ] Corosync built-in features: dbus monitoring watchdog systemd xmlconf "
-           "vqsim nozzle snmp pie relro bindnow", t)
-        err = "Can't read file /etc/corosync/corosync.conf: No such file or directory" \
-            if not text else self.corosync_check(text, authkey)
-        if err:
-            lg(f"[MAIN  ] {err}", t)
-            lg("[MAIN  ] Corosync Cluster Engine exiting with status 8 at main.c:1445.", t)
-            return err
-        self._load_runtime(n, text)
-        cs.authkey = authkey or b""
-        cs.running = True
-        cs.members = frozenset()
-        cs.quorate = False
-        cs.expected_override = None
-        lg(f"[TOTEM ] Initializing transport ({'Kronosnet' if cs.transport == 'knet' else 'UDP/IP Unicast'}).", t)  # noqa: E501
-        lg("[TOTEM ] totemknet initialized", t)
-        lg("[KNET  ] pmtud: MTU manually set to: 0", t)
-        lg("[KNET  ] common: crypto_nss.so has been loaded from "
-           "/usr/lib/x86_64-linux-gnu/kronosnet/crypto_nss.so", t)
-        lg("[SERV  ] Service engine loaded: corosync configuration map access [0]", t)
-        lg("[QB    ] server name: cmap", t)
-        lg("[SERV  ] Service engine loaded: corosync configuration service [1]", t)
-        lg("[QB    ] server name: cfg", t)
-        lg("[SERV  ] Service engine loaded: corosync cluster closed process group service "
-           "v1.01 [2]", t)
-        lg("[QB    ] server name: cpg", t)
-        lg("[SERV  ] Service engine loaded: corosync profile loading service [4]", t)
-        lg("[SERV  ] Service engine loaded: corosync resource monitoring service [6]", t)
-        lg("[WD    ] Watchdog not enabled by configuration", t)
-        lg("[WD    ] resource load_15min missing a recovery key.", t)
-        lg("[WD    ] resource memory_used missing a recovery key.", t)
-        lg("[WD    ] no resources configured.", t)
-        lg("[SERV  ] Service engine loaded: corosync watchdog service [7]", t)
-        lg("[QUORUM] Using quorum provider corosync_votequorum", t)
-        lg("[SERV  ] Service engine loaded: corosync vote quorum service v1.0 [5]", t)
-        lg("[QB    ] server name: votequorum", t)
-        lg("[SERV  ] Service engine loaded: corosync cluster quorum service v0.1 [3]", t)
-        lg("[QB    ] server name: quorum", t)
-        lg("[TOTEM ] Configuring link 0", t)
-        lg(f"[TOTEM ] Configured link number 0: local addr: {n.addr}, port=5405", t)
-        lg("[KNET  ] link: Resetting MTU for link 0 because host "
-           f"{n.nodeid} joined", t)
-        for p in n.peers():
-            lg(f"[KNET  ] host: host: {p.nodeid} (passive) best link: 0 (pri: 1)", t)
-            lg(f"[KNET  ] host: host: {p.nodeid} has no active links", t)
-        self._membership_changed(n, frozenset(), frozenset({n.nodeid}), t)
-        self._update_quorum(n, t)
-        u = n.units["corosync"]
-        u.pid = pid
-        self.update_membership(t)
-        return None
+        return corosync_daemon.corosync_start(self, n, t)
 
     def corosync_stop(self, n: SimNode, t: float) -> None:
-        cs = n.corosync
-        if not cs.running:
-            return
-        lg = n.corosync_log
-        lg("[MAIN  ] Node was shut down by a signal", t)
-        lg("[SERV  ] Unloading all Corosync service engines.", t)
-        lg("[QB    ] withdrawing server sockets", t)
-        lg("[SERV  ] Service engine unloaded: corosync vote quorum service v1.0", t)
-        lg("[MAIN  ] Corosync Cluster Engine exiting normally", t)
-        cs.running = False
-        cs.members = frozenset()
-        cs.quorate = False
-        if n.pmxcfs.state == "running" and not n.pmxcfs.local_mode:
-            n.cfs_log("[status] notice: node lost quorum", t)
-            n.cfs_log("[dcdb] crit: cpg_dispatch failed: 2", t)
-            n.cfs_log("[dcdb] crit: cpg_leave failed: 2", t)
-            n.cfs_log("[confdb] crit: cmap_dispatch failed: 2", t)
-            n.cfs_log("[quorum] crit: quorum_dispatch failed: 2", t)
-            n.pmxcfs.synced_members = frozenset()
-        self.update_membership(t)
+        return corosync_daemon.corosync_stop(self, n, t)
 
     def corosync_reload(self, n: SimNode, t: float) -> str | None:
-        """``corosync-cfgtool -R``: reload volatile keys; read-only keys need a restart."""
-        cs = n.corosync
-        if not cs.running:
-            return "Could not initialize corosync configuration API error 2"
-        try:
-            text = n.host("/etc/corosync/corosync.conf").read_text()
-        except OSError:
-            return "Reload of the configuration file failed with error CS_ERR_NOT_EXIST"
-        from pverunbook.pve.corosync_conf import CorosyncParseError, parse
+        return corosync_daemon.corosync_reload(self, n, t)
 
-        try:
-            conf = parse(text)
-        except CorosyncParseError:
-            n.corosync_log("[CFG   ] Cannot load new config file for reload.", t)
-            return "Reload of the configuration file failed with error CS_ERR_INVALID_PARAM"
-        n.corosync_log("[CFG   ] Config reload requested by node " + str(n.nodeid), t)
-        ro = {"totem.transport": (conf.get("totem.transport") or "knet", cs.transport),
-              "totem.cluster_name": (conf.get("totem.cluster_name") or "", cs.cluster_name),
-              "totem.secauth": ("on" if conf.get("totem.secauth") == "on" else "off",
-                                "on" if cs.secauth else "off")}
-        keep = {}
-        for key, (new, old) in ro.items():
-            if new != old:
-                n.corosync_log(f"[CFG   ] Modified entry '{key}' in corosync.conf cannot be "
-                               "changed at run-time", t)
-                keep[key] = old
-        old_token = cs.token
-        transport, name, secauth = cs.transport, cs.cluster_name, cs.secauth
-        self._load_runtime(n, text)
-        cs.transport, cs.cluster_name, cs.secauth = transport, name, secauth
-        if cs.token != old_token:
-            n.corosync_log(f"[TOTEM ] Token Timeout ({cs.token} ms) retransmit timeout "
-                           f"({int(cs.token / 4.2)} ms)", t)
-        n.corosync_log("[KNET  ] pmtud: MTU manually set to: 0", t)
-        self.update_membership(t)
-        return None
+    def _sync_pmxcfs(self, t: float) -> None:
+        return pmxcfs_daemon._sync_pmxcfs(self, t)
 
-    # -- pmxcfs lifecycle ------------------------------------------------------------------
+    def persist(self, n: SimNode) -> None:
+        return pmxcfs_daemon.persist(self, n)
+
+    def materialize(self, n: SimNode) -> None:
+        return pmxcfs_daemon.materialize(self, n)
+
+    def sync_corosync_conf(self, n: SimNode, t: float, notify: bool) -> None:
+        return pmxcfs_daemon.sync_corosync_conf(self, n, t, notify)
+
     def pmxcfs_start(self, n: SimNode, t: float, local: bool, managed: bool) -> str | None:
-        p = n.pmxcfs
-        if p.state == "running":
-            return "unable to acquire pmxcfs lock: Resource temporarily unavailable"
-        if not n.hostname_resolves:
-            return (f"Unable to resolve node name '{n.name}' to a non-loopback IP address - "
-                    "missing entry in '/etc/hosts' or DNS?")
-        pid = n.alloc_pid()
-        p.pid = pid
-        db_path = n.host("/var/lib/pve-cluster/config.db")
-        memdb: MemDB | None = None
-        if db_path.exists():
-            try:
-                memdb = MemDB.load(db_path)
-            except sqlite3.Error as exc:
-                n.cfs_log(f"[database] crit: unable to open database '{db_path}' - {exc}", t)
-                return "unable to open database"
-        if memdb is None:
-            # pmxcfs.c main(): a missing database is created empty and only the host's
-            # /etc/corosync/corosync.conf is imported; nothing else (proxmox/pve-cluster
-            # src/pmxcfs/pmxcfs.c, "automatically import corosync.conf from host"). The
-            # symlinks and .version/.members/.vmlist/.rrd/.clusterlog/.debug are plugins
-            # (create_symlinks), not files. What comes back after that is only what
-            # pve-cluster.service's ExecStartPost `pvecm updatecerts --silent` writes once
-            # quorate (see commands/pve.py _updatecerts); storage.cfg, user.cfg,
-            # datacenter.cfg, VM/CT configs, firewall and HA state stay lost.
-            memdb = MemDB()
-            now = int(t)
-            try:
-                conf = n.host("/etc/corosync/corosync.conf").read_bytes()
-                memdb.write("corosync.conf", conf, n.nodeid, now)
-            except OSError:
-                pass
-            memdb.save(db_path)
-        p.db_ino = db_path.stat().st_ino
-        p.memdb = memdb
-        p.state = "running"
-        p.local_mode = local
-        p.managed = managed
-        p.mount = "mounted"
-        p.synced_members = frozenset()
-        if local:
-            n.cfs_log("[main] notice: forcing local mode (although corosync.conf exists)", t)
-        self.materialize(n)
-        self.sync_corosync_conf(n, t, notify=False)
-        if not local and not n.corosync.running:
-            n.cfs_log("[quorum] crit: quorum_initialize failed: 2", t)
-            n.cfs_log("[quorum] crit: can't initialize service", t)
-            n.cfs_log("[confdb] crit: cmap_initialize failed: 2", t)
-            n.cfs_log("[confdb] crit: can't initialize service", t)
-            n.cfs_log("[dcdb] crit: cpg_initialize failed: 2", t)
-            n.cfs_log("[dcdb] crit: can't initialize service", t)
-            n.cfs_log("[status] crit: cpg_initialize failed: 2", t)
-            n.cfs_log("[status] crit: can't initialize service", t)
-        elif not local:
-            n.cfs_log(f"[status] notice: update cluster info (cluster name  "
-                      f"{n.corosync.cluster_name}, version = {n.corosync.config_version})", t)
-            n.cfs_log("[dcdb] notice: members: " + ", ".join(
-                f"{i}/{self._node_by_id(i).pmxcfs.pid}" for i in sorted(n.corosync.members)
-                if self._node_by_id(i).pmxcfs.state == "running"), t)
-        self.update_membership(t)
-        if n.corosync.quorate and not local:
-            n.cfs_log("[status] notice: node has quorum", t)
-        self.persist(n)
-        return None
+        return pmxcfs_daemon.pmxcfs_start(self, n, t, local, managed)
 
-    def pmxcfs_stop(self, n: SimNode, t: float, signal: int = 15) -> None:
-        p = n.pmxcfs
-        if p.state != "running":
-            return
-        if signal == 9:
-            p.mount = "stale"
-        else:
-            n.cfs_log("[main] notice: teardown filesystem", t)
-            self.persist(n)
-            p.mount = "none" if p.mount != "stale" else "stale"
-            n.cfs_log("[main] notice: exit proxmox configuration filesystem (0)", t)
-        p.state = "stopped"
-        p.synced_members = frozenset()
-        if p.mount != "stale":
-            self.materialize(n)
-        self.changed.set()
+    def pmxcfs_stop(self, n: SimNode, t: float, signal: int=15) -> None:
+        return pmxcfs_daemon.pmxcfs_stop(self, n, t, signal)
 
-    # -- writes into /etc/pve --------------------------------------------------------------
-    def cfs_apply(self, n: SimNode, op: str, rel: str, data: bytes = b"", dst: str = "") -> None:
-        """Apply a write on node ``n`` (already known writable) to every node it syncs with."""
-        t = self.clock.now()
-        targets = [n]
-        if not n.pmxcfs.local_mode:
-            for p in n.peers():
-                if (p.nodeid in n.corosync.members and p.pmxcfs.state == "running"
-                        and not p.pmxcfs.local_mode):
-                    targets.append(p)
-        for node in targets:
-            db = node.pmxcfs.memdb
-            assert db is not None
-            now = int(t)
-            if op == "write":
-                db.write(rel, data, n.nodeid, now)
-            elif op == "mkdir":
-                db.mkdir(rel, n.nodeid, now)
-            elif op == "unlink":
-                db.unlink(rel, now)
-            elif op == "rename":
-                db.rename(rel, dst, n.nodeid, now)
-            self.persist(node)
-            self.materialize(node)
-        touched = {rel, dst}
-        if "corosync.conf" in touched:
-            for node in targets:
-                self.sync_corosync_conf(node, t, notify=True)
-        for node in targets:
-            node.pmxcfs.synced_members = frozenset(
-                x.nodeid for x in targets) if len(targets) > 1 else node.pmxcfs.synced_members
-        self.changed.set()
+    def cfs_apply(self, n: SimNode, op: str, rel: str, data: bytes=b'', dst: str='') -> None:
+        return pmxcfs_daemon.cfs_apply(self, n, op, rel, data, dst)
 
     async def wait_writable(self, n: SimNode) -> None:
-        """Block like a write into /etc/pve does without quorum (until it can complete)."""
-        while True:
-            self.tick()
-            if n.pve_writable():
-                return
-            await asyncio.sleep(min(0.05, max(self.clock.scale, 0.005)))
+        return await pmxcfs_daemon.wait_writable(self, n)
 
-    # -- VMs --------------------------------------------------------------------------------
     def vm_config(self, n: SimNode, vmid: int) -> str | None:
-        db = n.pmxcfs.memdb
-        if db is None or n.pmxcfs.state != "running":
-            return None
-        e = db.entries.get(f"nodes/{n.name}/qemu-server/{vmid}.conf")
-        return e.data.decode("utf-8", "replace") if e else None
+        return pmxcfs_daemon.vm_config(self, n, vmid)
 
     def vm_owner(self, vmid: int) -> SimNode | None:
-        for n in self.nodes.values():
-            db = n.pmxcfs.memdb
-            if db is None:
-                continue
-            for m in self.nodes.values():
-                if f"nodes/{m.name}/qemu-server/{vmid}.conf" in db.entries:
-                    return m
-        return None
+        return pmxcfs_daemon.vm_owner(self, vmid)
 
     # -- building (pverunbook.sim.build) ---------------------------------------------------
     def build(self, saved: dict[str, object] | None = None) -> None:

@@ -1,0 +1,205 @@
+"""corosync as the simulated nodes run it: the config check real corosync 3.1.7 stops with,
+what a running corosync loads (cmap), start/stop with the journal lines it writes, and
+corosync-cfgtool -R (volatile keys reload; read-only keys need a restart, cfg.c
+remove_ro_entries).
+"""
+
+from __future__ import annotations
+
+import re
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from pverunbook.sim.world import SimNode, World
+
+COROSYNC_VERSION = "3.1.7"
+
+
+# -- corosync --------------------------------------------------------------------------
+def corosync_check(world: World, text: str, authkey: bytes | None) -> str | None:
+    """The error real corosync 3.1.7 stops with for this config, or None."""
+    from pverunbook.pve.corosync_conf import CorosyncParseError, parse, validate
+
+    try:
+        conf = parse(text)
+    except CorosyncParseError as exc:
+        return f"parse error in config: {exc.message}"
+    transport = conf.get("totem.transport") or "knet"
+    crypto = conf.get("totem.secauth") == "on" or (
+        conf.get("totem.crypto_cipher") or "none") != "none"
+    if transport in ("udp", "udpu"):
+        if crypto:
+            return ("parse error in config: crypto_cipher & crypto_hash are only valid for "
+                    "the Knet transport.")
+        links = {k for node in conf.nodes() for k in node if k.endswith("_addr")}
+        if len(links) > 1:
+            return (f"parse error in config: {len(links)} is too many configured interfaces "
+                    "for non-Knet transport.")
+    if conf.get("totem.version") != "2":
+        return "parse error in config: This totem parser can only parse version 2 " \
+               "configurations."
+    tok = int(conf.get("totem.token") or 3000)
+    join = int(conf.get("totem.join") or 50)
+    consensus = int(conf.get("totem.consensus") or int(tok * 1.2))
+    if consensus < join:
+        return (f"The consensus timeout parameter ({consensus} ms) may not be less than "
+                f"join timeout ({join} ms).")
+    if crypto and transport == "knet" and not authkey:
+        return "Could not open /etc/corosync/authkey: No such file or directory"
+    for prob in validate(conf):
+        if prob.severity == "fatal":
+            return f"parse error in config: {prob.message}"
+    return None
+
+
+def _load_runtime(world: World, n: SimNode, text: str) -> None:
+    from pverunbook.pve.corosync_conf import effective_token, parse
+
+    conf = parse(text)
+    cs = n.corosync
+    cs.text = text
+    cs.token = effective_token(conf)
+    cs.consensus = int(conf.get("totem.consensus") or int(cs.token * 1.2))
+    cs.config_version = int(conf.get("totem.config_version") or 0)
+    cs.transport = conf.get("totem.transport") or "knet"
+    cs.secauth = conf.get("totem.secauth") == "on"
+    cs.cluster_name = conf.get("totem.cluster_name") or ""
+    cs.two_node = conf.get("quorum.two_node") == "1"
+    # pvecm qdevice setup adds quorum { device { model: net; votes: 1; net {...} } }
+    cs.qdevice_votes = 1 if re.search(r"^\s*device\s*\{", text, re.M) else 0
+    m = re.search(r"^\s*host\s*:\s*(\S+)", text, re.M)
+    cs.qdevice_host = m.group(1) if m and cs.qdevice_votes else ""
+    cs.nodes = [(d.get("name", ""), int(d.get("nodeid", "0") or 0), d.get("ring0_addr", ""))
+                for d in conf.nodes()]
+
+
+def corosync_start(world: World, n: SimNode, t: float) -> str | None:
+    """Start corosync from /etc/corosync/corosync.conf; returns the error or None."""
+    cs = n.corosync
+    if cs.running:
+        return None
+    try:
+        text = n.host("/etc/corosync/corosync.conf").read_text()
+    except OSError:
+        text = ""
+    try:
+        authkey: bytes | None = n.host("/etc/corosync/authkey").read_bytes()
+    except OSError:
+        authkey = None
+    pid = n.alloc_pid()
+    cs.pid = pid
+    lg = n.corosync_log
+    lg(f"[MAIN  ] Corosync Cluster Engine {COROSYNC_VERSION} starting up", t)
+    lg("[MAIN  ] Corosync built-in features: dbus monitoring watchdog systemd xmlconf "
+       "vqsim nozzle snmp pie relro bindnow", t)
+    err = "Can't read file /etc/corosync/corosync.conf: No such file or directory" \
+        if not text else world.corosync_check(text, authkey)
+    if err:
+        lg(f"[MAIN  ] {err}", t)
+        lg("[MAIN  ] Corosync Cluster Engine exiting with status 8 at main.c:1445.", t)
+        return err
+    world._load_runtime(n, text)
+    cs.authkey = authkey or b""
+    cs.running = True
+    cs.members = frozenset()
+    cs.quorate = False
+    cs.expected_override = None
+    lg(f"[TOTEM ] Initializing transport ({'Kronosnet' if cs.transport == 'knet' else 'UDP/IP Unicast'}).", t)  # noqa: E501
+    lg("[TOTEM ] totemknet initialized", t)
+    lg("[KNET  ] pmtud: MTU manually set to: 0", t)
+    lg("[KNET  ] common: crypto_nss.so has been loaded from "
+       "/usr/lib/x86_64-linux-gnu/kronosnet/crypto_nss.so", t)
+    lg("[SERV  ] Service engine loaded: corosync configuration map access [0]", t)
+    lg("[QB    ] server name: cmap", t)
+    lg("[SERV  ] Service engine loaded: corosync configuration service [1]", t)
+    lg("[QB    ] server name: cfg", t)
+    lg("[SERV  ] Service engine loaded: corosync cluster closed process group service "
+       "v1.01 [2]", t)
+    lg("[QB    ] server name: cpg", t)
+    lg("[SERV  ] Service engine loaded: corosync profile loading service [4]", t)
+    lg("[SERV  ] Service engine loaded: corosync resource monitoring service [6]", t)
+    lg("[WD    ] Watchdog not enabled by configuration", t)
+    lg("[WD    ] resource load_15min missing a recovery key.", t)
+    lg("[WD    ] resource memory_used missing a recovery key.", t)
+    lg("[WD    ] no resources configured.", t)
+    lg("[SERV  ] Service engine loaded: corosync watchdog service [7]", t)
+    lg("[QUORUM] Using quorum provider corosync_votequorum", t)
+    lg("[SERV  ] Service engine loaded: corosync vote quorum service v1.0 [5]", t)
+    lg("[QB    ] server name: votequorum", t)
+    lg("[SERV  ] Service engine loaded: corosync cluster quorum service v0.1 [3]", t)
+    lg("[QB    ] server name: quorum", t)
+    lg("[TOTEM ] Configuring link 0", t)
+    lg(f"[TOTEM ] Configured link number 0: local addr: {n.addr}, port=5405", t)
+    lg("[KNET  ] link: Resetting MTU for link 0 because host "
+       f"{n.nodeid} joined", t)
+    for p in n.peers():
+        lg(f"[KNET  ] host: host: {p.nodeid} (passive) best link: 0 (pri: 1)", t)
+        lg(f"[KNET  ] host: host: {p.nodeid} has no active links", t)
+    world._membership_changed(n, frozenset(), frozenset({n.nodeid}), t)
+    world._update_quorum(n, t)
+    u = n.units["corosync"]
+    u.pid = pid
+    world.update_membership(t)
+    return None
+
+
+def corosync_stop(world: World, n: SimNode, t: float) -> None:
+    cs = n.corosync
+    if not cs.running:
+        return
+    lg = n.corosync_log
+    lg("[MAIN  ] Node was shut down by a signal", t)
+    lg("[SERV  ] Unloading all Corosync service engines.", t)
+    lg("[QB    ] withdrawing server sockets", t)
+    lg("[SERV  ] Service engine unloaded: corosync vote quorum service v1.0", t)
+    lg("[MAIN  ] Corosync Cluster Engine exiting normally", t)
+    cs.running = False
+    cs.members = frozenset()
+    cs.quorate = False
+    if n.pmxcfs.state == "running" and not n.pmxcfs.local_mode:
+        n.cfs_log("[status] notice: node lost quorum", t)
+        n.cfs_log("[dcdb] crit: cpg_dispatch failed: 2", t)
+        n.cfs_log("[dcdb] crit: cpg_leave failed: 2", t)
+        n.cfs_log("[confdb] crit: cmap_dispatch failed: 2", t)
+        n.cfs_log("[quorum] crit: quorum_dispatch failed: 2", t)
+        n.pmxcfs.synced_members = frozenset()
+    world.update_membership(t)
+
+
+def corosync_reload(world: World, n: SimNode, t: float) -> str | None:
+    """``corosync-cfgtool -R``: reload volatile keys; read-only keys need a restart."""
+    cs = n.corosync
+    if not cs.running:
+        return "Could not initialize corosync configuration API error 2"
+    try:
+        text = n.host("/etc/corosync/corosync.conf").read_text()
+    except OSError:
+        return "Reload of the configuration file failed with error CS_ERR_NOT_EXIST"
+    from pverunbook.pve.corosync_conf import CorosyncParseError, parse
+
+    try:
+        conf = parse(text)
+    except CorosyncParseError:
+        n.corosync_log("[CFG   ] Cannot load new config file for reload.", t)
+        return "Reload of the configuration file failed with error CS_ERR_INVALID_PARAM"
+    n.corosync_log("[CFG   ] Config reload requested by node " + str(n.nodeid), t)
+    ro = {"totem.transport": (conf.get("totem.transport") or "knet", cs.transport),
+          "totem.cluster_name": (conf.get("totem.cluster_name") or "", cs.cluster_name),
+          "totem.secauth": ("on" if conf.get("totem.secauth") == "on" else "off",
+                            "on" if cs.secauth else "off")}
+    keep = {}
+    for key, (new, old) in ro.items():
+        if new != old:
+            n.corosync_log(f"[CFG   ] Modified entry '{key}' in corosync.conf cannot be "
+                           "changed at run-time", t)
+            keep[key] = old
+    old_token = cs.token
+    transport, name, secauth = cs.transport, cs.cluster_name, cs.secauth
+    world._load_runtime(n, text)
+    cs.transport, cs.cluster_name, cs.secauth = transport, name, secauth
+    if cs.token != old_token:
+        n.corosync_log(f"[TOTEM ] Token Timeout ({cs.token} ms) retransmit timeout "
+                       f"({int(cs.token / 4.2)} ms)", t)
+    n.corosync_log("[KNET  ] pmtud: MTU manually set to: 0", t)
+    world.update_membership(t)
+    return None
