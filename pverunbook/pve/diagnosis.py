@@ -25,7 +25,7 @@ Confidence = Literal["high", "medium", "low"]
 
 LOSS_BAD_PCT = 1.0  # about 1% loss on the ring address already costs corosync its token
 #: ICMP probes (ping + mtr, both directions) below which "no loss" says little about a link
-ICMP_PROBES_ENOUGH = 50
+ICMP_PROBES_ENOUGH = 40
 _SEV_WEIGHT = {"critical": 100, "warning": 50, "info": 10}
 _CONF_WEIGHT = {"high": 30, "medium": 20, "low": 10}
 
