@@ -126,8 +126,28 @@ class Diagnosis:
 # --- helpers over the fact store ------------------------------------------------------------
 
 
+#: How a fact reads as evidence, by name: "{a}", "{b}" (node, peer) and "{v}" (value).
+_SAYS = {
+    "ping.loss_pct": "ping {a}→{b}: {v}% loss",
+    "mtr.loss_pct": "mtr {a}→{b}: {v}% loss at the destination",
+    "journal.link_down": "journal on {a}: the link to {b} went down {v} times",
+    "knet.down_count": "knet on {a}: link to {b} down_count {v}",
+    "knet.connected": "cfgtool on {a}: link to {b} connected: {v}",
+    "knet.mtu": "knet on {a}: MTU to {b} {v}",
+    "quorum.quorate": "{a}: quorate: {v}",
+    "quorum.members": "{a} sees members: {v}",
+    "pmxcfs.write_hung": "{a}: /etc/pve write hung: {v}",
+    "pmxcfs.readable": "{a}: /etc/pve readable: {v}",
+    "corosync.config_version": "{a}: running config_version {v}",
+    "corosync_conf.config_version": "{a}: corosync.conf config_version {v}",
+}
+
+
 def _ev(f: Fact, what: str | None = None) -> Evidence:
-    return Evidence(what or f"{f.key} = {_fmt(f.value)}", f.node, f.step_id, f.evidence)
+    says = _SAYS.get(f.name)
+    text = what or (says.format(a=f.node, b=f.peer, v=_fmt(f.value)) if says
+                    else f"{f.key} = {_fmt(f.value)}")
+    return Evidence(text, f.node, f.step_id, f.evidence)
 
 
 def _fmt(v: FactValue) -> str:
