@@ -99,6 +99,8 @@ def check_value(param: Param, value: Value, nodes: Sequence[str] | None = None) 
             raise ParamValueError(f"{shown} is not one of: {', '.join(param.choices)}")
         if nodes is not None:
             check_node(param, value, nodes)
+        elif param.chooses_node:
+            return  # checked against the node names once the cluster is known (they are data)
         if param.regex is not None and not re.fullmatch(param.regex, value):
             raise ParamValueError(f"{shown} does not match /{param.regex}/")
 

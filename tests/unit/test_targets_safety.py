@@ -270,3 +270,19 @@ def test_no_parameter_value_makes_a_one_node_step_touch_two_nodes(data: Any) -> 
     for p in book.params:
         if p.chooses_node and "{{" + p.name + "}}" in step.targets[0]:
             assert nodes[0].name == values[p.name]
+
+
+@pytest.mark.parametrize("value", ["all", "ryanrishi,pve001"])
+def test_rehearse_refuses_before_anything_runs(value: str, tmp_path: Path) -> None:
+    pytest.importorskip("asyncssh")
+    import os
+
+    env = {**os.environ, "PVERUNBOOK_STATE_DIR": str(tmp_path / "state"),
+           "PVERUNBOOK_DATA_DIR": str(tmp_path / "data")}
+    r = subprocess.run([sys.executable, "-m", "pverunbook", "rehearse", "cluster-db-reset",
+                        "--headless", "--set", f"damaged_node={value}", "--confirm", "nyc"],
+                       capture_output=True, text=True, cwd=REPO, timeout=120, env=env,
+                       stdin=subprocess.DEVNULL)
+    assert r.returncode == 2, r.stdout + r.stderr
+    assert "one of ryanrishi, pve001" in r.stderr and "Traceback" not in r.stderr
+    assert not list((tmp_path / "state").rglob("*.jsonl"))  # no journal: nothing ran
