@@ -166,8 +166,3 @@ def not_understood(what: str, missing: str, text: str) -> Finding:
         "right one for this node's versions and that its output was not cut or reformatted.",
         evidence=_last_line(text) or None,
     )
-
-
-def exit_in(inp: VerdictInput, answers: Iterable[int]) -> bool:
-    """True when the command ended with an exit status that carries an answer."""
-    return inp.exit_status is not None and inp.exit_status in set(answers)
