@@ -92,7 +92,7 @@ SPECS: dict[str, Spec] = {
     "corosync-journal": Spec("the corosync log"),
     "mtr": Spec("the mtr report"),
     "ping": Spec("the ping result", network.PING_ANSWERS),
-    "route": Spec("the route"),
+    "route": Spec("the route", tool_error=network.route_error),
     "corosync-conf": Spec("corosync.conf"),
     "cmap-stats": Spec("the corosync counters"),
     "config-versions": Spec("corosync.conf", cross_node=True),

@@ -8,7 +8,7 @@ judged as well as loss: 130 ms to a peer is far outside what corosync wants, los
 from __future__ import annotations
 
 from pverunbook.pve import outputs
-from pverunbook.pve.verdicts.base import Finding, PeerNames, not_understood
+from pverunbook.pve.verdicts.base import Finding, PeerNames, VerdictInput, not_understood
 
 LOSS_BAD_PCT = 1.0  # corosync's token ring suffers from ~1% loss on the ring address
 RTT_WARN_MS = 5.0  # pvecm.adoc: cluster network latency must stay under 5 ms
@@ -159,6 +159,15 @@ def verdict_ping(text: str, names: PeerNames | None = None) -> list[Finding]:
     if not out:
         out.append(Finding("ok", f"{target} answers without loss", ev, evidence=ev))
     return out
+
+
+def route_error(inp: VerdictInput) -> list[Finding] | None:
+    """``ip route get`` exits 2 with ``RTNETLINK answers: …`` on stderr when the kernel has no
+    route: that is the answer (no route), not a failed read."""
+    r = outputs.parse_ip_route_get(inp.stderr + "\n" + inp.text)
+    if r.error and "RTNETLINK" in r.error:
+        return [Finding("critical", "no route to the peer", r.error, evidence=r.error)]
+    return None
 
 
 def verdict_route(text: str, peer: str | None = None,

@@ -198,3 +198,12 @@ def test_only_startup_lines_are_normal() -> None:
         text = case(name)
         assert without_normal_lines("corosync-journal", text) == (text, 0)
     assert without_normal_lines("quorum", healthy) == (healthy, 0)
+
+
+def test_a_tool_error_that_is_an_answer_is_judged() -> None:
+    """ip route get exits 2 with RTNETLINK on stderr: "no route" is the answer."""
+    (f,) = judge("route", {"pve001": VerdictInput(
+        "", "RTNETLINK answers: Network is unreachable\n", exit_status=2)})
+    assert (f.severity, f.title, f.node) == ("critical", "no route to the peer", "pve001")
+    (g,) = judge("route", {"pve001": VerdictInput("", "ip: command not found\n", 127)})
+    assert g.title == "could not read the route: ip: command not found (exit status 127)"
