@@ -111,6 +111,12 @@ def _build_files(world: World, now: float) -> None:
     if sc.vm_configs_lost:
         for vm in sc.vms:
             broken.unlink(f"nodes/{vm.node}/qemu-server/{vm.vmid}.conf", int(now - 3600))
+    if sc.wiped:
+        # `rm -rf /var/lib/pve-cluster/config.db*` on every node, then a start without quorum:
+        # pmxcfs made a new database holding only the imported corosync.conf (pmxcfs.c), and
+        # `pvecm updatecerts --silent` gave up without quorum (Setup.pm updatecerts_and_ssh).
+        broken = MemDB()
+        broken.write("corosync.conf", sc.corosync_conf.encode(), 0, int(now - 3600))
     for nd in sc.nodes:
         root = world.state_dir / nd.name
         _node_files(world, root, nd, authkey)

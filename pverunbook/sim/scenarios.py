@@ -179,6 +179,9 @@ class Scenario:
     lost: tuple[str, ...] = ()
     #: VM configs were lost too (the kvm processes keep running)
     vm_configs_lost: bool = False
+    #: config.db was deleted on every node: /etc/pve holds only corosync.conf (storage.cfg,
+    #: user.cfg, the CA, authkey, certificates and VM configs are all gone)
+    wiped: bool = False
     #: stale static host routes: (node, peer) means ``node`` reaches ``peer`` via the gateway
     host_routes: tuple[tuple[str, str], ...] = ()
     #: packet loss (percent) on a path routed through the gateway
@@ -239,6 +242,11 @@ SCENARIOS: dict[str, Scenario] = {
         "The outage, but a pmxcfs backup (config-<epoch>.sql.gz) from before it exists",
         NYC_NODES, NYC_VMS, lost=STORY_LOST, vm_configs_lost=True, host_routes=STORY_ROUTE,
         with_backup=True, qnetd=QNETD),
+    "nyc-wiped": Scenario(
+        "nyc-wiped",
+        "The outage after `rm config.db*` on both nodes: /etc/pve holds only corosync.conf "
+        "(no storage.cfg, user.cfg, CA, authkey, certificates or VM configs), the link flaps",
+        NYC_NODES, NYC_VMS, host_routes=STORY_ROUTE, wiped=True, qnetd=QNETD),
     "nyc-network-fixed": Scenario(
         "nyc-network-fixed",
         "After the network fix: corosync calm and quorate, but VM configs and web UI "

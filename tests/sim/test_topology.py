@@ -206,3 +206,22 @@ async def test_qdevice_setup_against_the_qnetd_host(tmp_path: Path) -> None:
         await run(sim, "pve001", "systemctl stop corosync")
         r = await run(sim, "ryanrishi", "pvecm status | grep -E '^(Quorate|Total votes)'")
         assert r.stdout == "Quorate:          Yes\nTotal votes:      2\n"
+
+
+async def test_wiped_scenario_keeps_only_what_pmxcfs_creates(tmp_path: Path) -> None:
+    async with SimCluster("nyc-wiped", state_dir=tmp_path / "s", time_scale=0.02) as sim:
+        for n in ("ryanrishi", "pve001"):
+            r = await run(sim, n, "cd /etc/pve && find . -type f | sort; ls /etc/pve/local/")
+            assert r.stdout.split() == ["./.clusterlog", "./.debug", "./.members", "./.rrd",
+                                        "./.version", "./.vmlist", "./corosync.conf"]
+            assert "No such file or directory" in r.stderr  # local -> nodes/<node>: dangling
+        # fixing the network and regenerating certificates brings back only pvecm's files
+        r = await run(sim, "ryanrishi", "ip route del 192.168.4.201")
+        assert r.exit_status == 0
+        await asyncio.sleep(30 * sim.time_scale)
+        r = await run(sim, "ryanrishi", "pvecm updatecerts && ls /etc/pve/; "
+                      "ls /etc/pve/storage.cfg /etc/pve/user.cfg")
+        assert r.exit_status == 2, r.stderr
+        assert r.stdout.split()[:2] == ["(re)generate", "node"]
+        assert {"authkey.pub", "pve-root-ca.pem", "pve-www.key", "nodes"} <= set(r.stdout.split())
+        assert "ls: cannot access '/etc/pve/storage.cfg': No such file or directory\n" in r.stderr
