@@ -226,9 +226,14 @@ class Engine:
             status, message = await self._walk()
         except TransportError as exc:
             status, message = "failed", str(exc)
-        except Exception as exc:  # noqa: BLE001 - the journal must still end with run_finished
-            status, message = "failed", (f"pverunbook stopped on an unexpected error: "
-                                         f"{type(exc).__name__}: {exc}")
+        except Exception as exc:
+            # A bug, not bad input: the journal still ends with run_finished, and the error goes
+            # on to the UI / CLI, which show it.
+            self.emit(ev.RunFinished(status="failed", duration=time.monotonic() - start,
+                                     message=f"pverunbook stopped on an unexpected error: "
+                                             f"{type(exc).__name__}: {exc}"))
+            await self.durable()
+            raise
         except asyncio.CancelledError:
             self.emit(ev.RunFinished(status="interrupted", message="run cancelled",
                                      duration=time.monotonic() - start))
@@ -361,23 +366,16 @@ class Engine:
                                  nodes=tuple(n.name for n in nodes),
                                  destructive=step.destructive, attempt=attempt))
         await self.durable()
-        try:
-            if step.destructive and not self.dry_run and nodes:
-                await self._probe_reachable(nodes)
-            missing = [n for n in nodes if n.name in self.unreachable]
-            if missing:
-                status, message = self._unreachable_step(step, nodes, missing)
-                nodes = [n for n in nodes if n.name not in self.unreachable]
-            if not missing or (status == "ok" and nodes):
-                status, message = await self._step_body(step, nodes)
-                if missing and status == "ok":
-                    message = f"not run on {', '.join(n.name for n in missing)} (unreachable)"
-        except TransportError:
-            raise
-        except Exception as exc:  # noqa: BLE001 - odd input fails this step, not the run
-            status, message = "failed", (f"pverunbook could not handle this step's data: "
-                                         f"{type(exc).__name__}: {exc}")
-            self.emit(ev.Note(step_id=step.id, level="error", text=message))
+        if step.destructive and not self.dry_run and nodes:
+            await self._probe_reachable(nodes)
+        missing = [n for n in nodes if n.name in self.unreachable]
+        if missing:
+            status, message = self._unreachable_step(step, nodes, missing)
+            nodes = [n for n in nodes if n.name not in self.unreachable]
+        if not missing or (status == "ok" and nodes):
+            status, message = await self._step_body(step, nodes)
+            if missing and status == "ok":
+                message = f"not run on {', '.join(n.name for n in missing)} (unreachable)"
         self.emit(ev.StepFinished(step_id=step.id, status=status, message=message,
                                   duration=time.monotonic() - started))
         await self.durable()
@@ -440,7 +438,11 @@ class Engine:
             elif self.guards is None:
                 return "blocked", "this step declares guards but no guard checker is configured"
             else:
-                results = await self.guards.check(self, step, nodes)
+                try:
+                    results = await self.guards.check(self, step, nodes)
+                except Exception as exc:  # noqa: BLE001 - a guard that cannot be checked blocks
+                    return "blocked", (f"the guards could not be checked ({type(exc).__name__}: "
+                                       f"{exc}); check the nodes by hand before going on")
                 for r in results:
                     self.emit(r)
                 failed = [r for r in results if not r.ok and not r.warn_only]

@@ -121,14 +121,14 @@ async def test_one_nodes_odd_output_costs_only_its_own_findings(
     assert read_journal(journal)[-1].kind == "run_finished"
 
 
-async def test_a_crash_inside_a_step_fails_the_step_not_the_run(tmp_path: Path) -> None:
+async def test_a_guard_that_cannot_be_checked_blocks_and_the_journal_ends(
+        tmp_path: Path) -> None:
     class Broken:
         async def check(self, engine, step, nodes):  # type: ignore[no-untyped-def]
             raise KeyError("quorate")
 
     book = load_text('id = "g"\ntitle = "G"\n[[steps]]\nid = "s"\ntitle = "S"\n'
-                     'on_failure = "continue"\ncommands = "true"\n[[steps.guards]]\n'
-                     'check = "quorate"\n[[steps]]\nid = "t"\ntitle = "T"\ncommands = "true"\n')
+                     'commands = "true"\n[[steps.guards]]\ncheck = "quorate"\n')
     journal = tmp_path / "j.jsonl"
     engine = Engine(book, TWO, LocalTransport(), ScriptedDecider(), run_id="r",
                     guards=Broken())  # type: ignore[arg-type]
@@ -138,8 +138,29 @@ async def test_a_crash_inside_a_step_fails_the_step_not_the_run(tmp_path: Path) 
     status = await engine.run()
     j.close()
     events = read_journal(journal)
-    finished = {e.step_id: e for e in events if isinstance(e, ev.StepFinished)}
-    assert finished["s"].status == "failed" and "KeyError" in finished["s"].message
-    assert finished["t"].status == "ok"
-    assert status == "completed_with_failures"
+    (finished,) = [e for e in events if isinstance(e, ev.StepFinished)]
+    assert finished.status == "blocked" and "KeyError" in finished.message
+    assert status == "aborted"
     assert events[-1].kind == "run_finished"
+
+
+async def test_an_engine_bug_still_ends_the_journal_and_is_raised(tmp_path: Path) -> None:
+    """A bug (not bad input) goes on to the UI / CLI, which show it; the journal still ends."""
+
+    class Exploding(LocalTransport):
+        async def run(self, *args: object, **kwargs: object):  # type: ignore[override]
+            raise RuntimeError("boom")
+
+    book = load_text('id = "g"\ntitle = "G"\n[[steps]]\nid = "s"\ntitle = "S"\n'
+                     'commands = "true"\n')
+    journal = tmp_path / "j.jsonl"
+    engine = Engine(book, TWO, Exploding(), ScriptedDecider(), run_id="r")
+    j = Journal(journal)
+    engine.subscribe(j)
+    engine.flushers.append(j.flush)
+    with pytest.raises(RuntimeError, match="boom"):
+        await engine.run()
+    j.close()
+    last = read_journal(journal)[-1]
+    assert isinstance(last, ev.RunFinished) and last.status == "failed"
+    assert "RuntimeError: boom" in last.message
