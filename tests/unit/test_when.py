@@ -342,3 +342,23 @@ def test_quorum_samples_fact_rule() -> None:
     got = {f.name: f.value for f in facts_quorum_samples(obs)}
     assert got == {"quorum.samples": 2, "quorum.quorate_samples": 1, "quorum.steady": False}
     assert facts_quorum_samples(Observation("pve001", "Quorate: Yes\n")) == []
+
+
+def test_cluster_db_reset_stops_when_no_node_has_a_sound_database() -> None:
+    from pverunbook.engine.targets import decide_when
+    from pverunbook.runbook.loader import load_file
+
+    book = load_file(Path(__file__).resolve().parents[2] / "runbooks" / "cluster-db-reset.toml")
+    step = book.step("no-healthy-peer")
+    assert book.index("db-integrity") < book.index("no-healthy-peer") < book.index("choose-node")
+
+    def runs(*values: str) -> bool | None:
+        store = FactStore(Fact("db.integrity", v, n) for v, n in zip(values, ("a", "b"),
+                                                                       strict=True))
+        return decide_when(step, {}, store)[0]
+
+    assert runs("damaged", "damaged") is True
+    assert runs("damaged", "missing") is True
+    assert runs("ok", "damaged") is False
+    assert runs("ok", "ok") is False
+    assert decide_when(step, {}, FactStore())[0] is None  # not observed: undecided, skipped
