@@ -46,9 +46,20 @@ def unwrap(command: str) -> tuple[str, bool]:
 
 
 class _Server(asyncssh.SSHServer):
-    def __init__(self, password: str, client_keys: list[asyncssh.SSHKey]) -> None:
+    def __init__(self, password: str, client_keys: list[asyncssh.SSHKey],
+                 conns: set[asyncssh.SSHServerConnection] | None = None) -> None:
         self.password = password
         self.client_keys = client_keys
+        self.conns = conns if conns is not None else set()
+        self.conn: asyncssh.SSHServerConnection | None = None
+
+    def connection_made(self, conn: asyncssh.SSHServerConnection) -> None:
+        self.conn = conn
+        self.conns.add(conn)
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        if self.conn is not None:
+            self.conns.discard(self.conn)
 
     def begin_auth(self, username: str) -> bool:
         return True
@@ -79,10 +90,12 @@ class NodeServer:
         self.acceptor: asyncssh.SSHAcceptor | None = None
         self.port = 0
         self.tasks: set[asyncio.Task[Any]] = set()
+        #: open client connections: closed on stop, so nobody keeps talking to an old world
+        self.conns: set[asyncssh.SSHServerConnection] = set()
 
     async def start(self, port: int = 0) -> int:
         self.acceptor = await asyncssh.create_server(
-            lambda: _Server(self.password, self.client_keys), "127.0.0.1", port,
+            lambda: _Server(self.password, self.client_keys, self.conns), "127.0.0.1", port,
             server_host_keys=[self.host_key], process_factory=self._process,
             sftp_factory=self._sftp_factory, encoding=None, allow_scp=True,
             line_editor=True, keepalive_interval=0)
@@ -92,6 +105,9 @@ class NodeServer:
     async def stop(self) -> None:
         for t in list(self.tasks):
             t.cancel()
+        for conn in list(self.conns):
+            conn.close()
+        self.conns.clear()
         if self.acceptor is not None:
             self.acceptor.close()
             with contextlib.suppress(Exception):

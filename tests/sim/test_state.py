@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import asyncssh
 import pytest
 
 from pverunbook.sim import SimCluster
@@ -33,7 +34,14 @@ async def test_second_launch_finds_the_cluster_as_it_was_left(tmp_path: Path) ->
                             "192.168.4.0/24 dev vmbr0 proto kernel scope link src "
                             "192.168.4.200 \ninactive\nkept\n")
         ports = {n.name: n.port for n in sim.cluster.nodes}
+        n = sim.cluster.node("ryanrishi")
+        old = await asyncssh.connect("127.0.0.1", port=n.port, username="root",
+                                     known_hosts=None, client_keys=[str(sim.client_key_path)])
         await sim.reset()
+        # a connection into the thrown-away world is closed (clients reconnect to the new one)
+        with pytest.raises(asyncssh.Error):
+            await old.run("hostname")
+        old.close()
         assert {n.name: n.port for n in sim.cluster.nodes} == ports
         r = await run(sim, "ryanrishi", "ip route | grep -c via; systemctl is-active pveproxy; "
                       "cat /root/note")
