@@ -1,7 +1,15 @@
 """The rehearsal cluster: simulated Proxmox VE nodes in the story's broken state, over real SSH.
 
-``SimCluster`` is the entry point; scenarios are listed in ``SCENARIOS``. Both are loaded on
-first use so that ``pverunbook --help`` does not pay for asyncssh.
+``SimCluster`` is the entry point (start, save, reset, stop; the state directory layout and
+the API are in :mod:`pverunbook.sim.cluster`); scenarios of any size are listed in
+``SCENARIOS`` (:mod:`pverunbook.sim.scenarios`: the story's 2-node outage, after a wipe, after
+the network fix, healthy; 3 nodes with one bad link; 5 nodes). Both are loaded on first use
+so that ``pverunbook --help`` does not pay for asyncssh.
+
+Rooms: ``world`` (nodes, simulated time, membership, quorum), ``network`` (per-pair loss and
+routes), ``corosync_daemon``/``pmxcfs_daemon`` (the daemons' behaviour), ``build`` (files and
+boot), ``state`` (world.json), ``server`` (asyncssh per node), ``shell/`` (the emulated sh),
+``commands/`` (the emulated programs), ``fs``/``memdb`` (files and config.db).
 """
 
 from __future__ import annotations
