@@ -285,6 +285,16 @@ def find_run(run: str) -> Path:
                            "run (`pverunbook journal list` shows them)")
     if p.suffix == ".jsonl" and p.exists():
         return p
+    if p.is_absolute() or len(p.parts) > 1:
+        # A path, not an id: globbing it inside runs_dir() is meaningless (and pathlib refuses
+        # absolute patterns), so the file is taken or refused as given.
+        if p.is_dir():
+            raise JournalError(f"{p} is a directory, not a run journal; give the .jsonl file of "
+                               "a run (`pverunbook journal list` shows them)")
+        if p.is_file():
+            return p
+        raise FileNotFoundError(f"{p}: no such run journal; give a run id or the path of a "
+                                "run's .jsonl file (`pverunbook journal list` shows them)")
     d = runs_dir()
     exact = d / f"{run}.jsonl"
     if exact.is_file():

@@ -140,6 +140,21 @@ def test_every_command_on_garbage_exits_2_without_traceback(
     assert not failures, "\n".join(failures)
 
 
+@pytest.mark.parametrize("argv", [["journal", "show"], ["report"], ["run", "--resume"]])
+def test_run_given_as_a_path_that_is_not_a_journal_file(
+        argv: list[str], tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    # An absolute path without the .jsonl suffix used to reach Path.glob() in the runs folder,
+    # which raises NotImplementedError ("Non-relative patterns are unsupported").
+    from pverunbook.engine.journal import runs_dir
+
+    runs_dir().mkdir(parents=True)
+    for f in (tmp_path / "missing", tmp_path / "sub" / "no-such.txt", tmp_path):
+        rc, out = run_cli(capsys, *argv, str(f))
+        assert rc == 2, out
+        assert "could not handle this input" not in out and "Traceback" not in out, out
+        assert str(f) in out and "journal list" in out, out
+
+
 def test_journal_directory_in_the_runs_folder_is_skipped(
         tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     from pverunbook.engine.journal import runs_dir
