@@ -129,8 +129,15 @@ class StreamRedactor:
 
     def _safe_cut(self, data: str) -> int:
         """An index before which no secret can be cut in two by the chunk boundary."""
-        hold = max(self.redactor.longest - 1, 0)
-        cut = max(len(data) - hold, 0)
+        # Only a tail that could be the start of a secret waits for the next chunk: output
+        # that cannot be keeps flowing (a complete line is never held for this).
+        hold = 0
+        for s in self.redactor.secrets:
+            for k in range(min(len(s) - 1, len(data)), hold, -1):
+                if data.endswith(s[:k]):
+                    hold = k
+                    break
+        cut = len(data) - hold
         # Assignments (password=...) and key headers are matched per line: keep the last,
         # unfinished line back too, but never more than 4 KiB of it.
         nl = data.rfind("\n")
