@@ -41,8 +41,12 @@ def _read(path: Path) -> str:
     parser would not read either: non-UTF-8 text, or a leading UTF-8 byte order mark."""
     import errno
 
-    with path.open("rb") as fh:
-        raw = fh.read(16 * 1024 * 1024)
+    try:
+        with path.open("rb") as fh:
+            raw = fh.read(16 * 1024 * 1024)
+    except OSError as exc:
+        raise OSError(exc.errno, f"{exc.strerror}; give the path of a corosync.conf (a copy of "
+                                 "/etc/pve/corosync.conf or /etc/corosync/corosync.conf)") from exc
     if raw.startswith(b"\xef\xbb\xbf"):
         raise OSError(errno.EILSEQ, "starts with a UTF-8 byte order mark, which corosync reads "
                                     "as part of the first key; save the file without it")

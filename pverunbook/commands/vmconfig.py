@@ -73,7 +73,12 @@ def cmd_vm_config(args: argparse.Namespace) -> int:
         except OSError as exc:
             return _fail(str(args.storage_cfg), exc.strerror or str(exc),
                          "copy /etc/pve/storage.cfg from a backup or leave --storage-cfg out")
-        except (CmdlineError, UnicodeDecodeError) as exc:
+        except UnicodeDecodeError as exc:
+            line = exc.object[:exc.start].count(b"\n") + 1
+            return _fail(f"{args.storage_cfg}:{line}",
+                         f"not UTF-8 text (byte 0x{exc.object[exc.start]:02x})",
+                         "save the storage.cfg copy as UTF-8, or omit --storage-cfg")
+        except CmdlineError as exc:
             return _fail(str(args.storage_cfg), str(exc), "fix or omit the storage.cfg copy")
     try:
         found = split_all(data)

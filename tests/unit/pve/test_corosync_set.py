@@ -100,6 +100,16 @@ def test_live_case_corosync_bed(tmp_path: Path, capsys: pytest.CaptureFixture[st
     assert not out.exists() and src.read_text() == before
 
 
+@pytest.mark.parametrize("argv", [["check"], ["set", "FILE", "token=5000"]])
+def test_unreadable_file_says_what_to_do(argv: list[str], tmp_path: Path,
+                                         capsys: pytest.CaptureFixture[str]) -> None:
+    for f in (tmp_path / "missing.conf", tmp_path):
+        args = [str(f) if a == "FILE" else a for a in argv]
+        assert run_cli(["corosync", *args] + ([] if "FILE" in argv else [str(f)])) == 2
+        err = capsys.readouterr().err
+        assert err.startswith(f"{f}: ") and "give the path of a corosync.conf" in err, err
+
+
 @pytest.mark.skipif(not (CASES / "realworld").is_dir(),
                     reason=f"shared cases not found at {CASES}")
 def test_check_missing_config_version_points_at_totem_realworld(

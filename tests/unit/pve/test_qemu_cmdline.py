@@ -514,6 +514,17 @@ def test_cli_vm_config(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> No
     assert _cli(["vm-config", "--from-cmdline", str(tmp_path / "junk")]) == 2
 
 
+def test_cli_vm_config_non_utf8_storage_cfg_names_the_line(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    f = tmp_path / "ps.txt"
+    f.write_text(_ps_line(VM108_ARGV) + "\n")
+    cfg = tmp_path / "storage.cfg"
+    cfg.write_bytes(b"dir: local\n\tpath /var/lib/vz\n\tcomment caf\xe9\n")  # Latin-1 copy
+    assert _cli(["vm-config", "--from-cmdline", str(f), "--storage-cfg", str(cfg)]) == 2
+    err = capsys.readouterr().err
+    assert f"{cfg}:3: not UTF-8 text (byte 0xe9)" in err and "save the storage.cfg" in err, err
+
+
 def test_cli_pmxcfs_extract(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     from pverunbook.pve.pmxcfs import create_db
 
