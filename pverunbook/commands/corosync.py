@@ -161,6 +161,11 @@ def cmd_set(args: argparse.Namespace) -> int:
     if args.output is None:
         sys.stdout.write(new_text)
     else:
-        atomic_write(args.output, new_text)
+        try:
+            atomic_write(args.output, new_text)
+        except OSError as exc:
+            print(f"error: corosync set -o {args.output}: {exc.strerror}; nothing was written; "
+                  "choose a writable path (its folder must exist)", file=sys.stderr)
+            return 2
         print(f"wrote {args.output} (config_version {new.config_version})", file=sys.stderr)
     return 0

@@ -110,6 +110,15 @@ def test_unreadable_file_says_what_to_do(argv: list[str], tmp_path: Path,
         assert err.startswith(f"{f}: ") and "give the path of a corosync.conf" in err, err
 
 
+def test_set_to_an_unwritable_output_says_so(conf_file: Path, tmp_path: Path,
+                                            capsys: pytest.CaptureFixture[str]) -> None:
+    out = tmp_path / "no-such-dir" / "corosync.conf"
+    assert run_cli(["corosync", "set", str(conf_file), "token=5000", "-o", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert f"corosync set -o {out}: No such file or directory; nothing was written" in err, err
+    assert "could not handle" not in err and not out.parent.exists()
+
+
 @pytest.mark.skipif(not (CASES / "realworld").is_dir(),
                     reason=f"shared cases not found at {CASES}")
 def test_check_missing_config_version_points_at_totem_realworld(
