@@ -109,6 +109,9 @@ def build_parser() -> argparse.ArgumentParser:
     tmode.add_argument("--dry-run", action="store_true")
     tmode.add_argument("--local", action="store_true")
     s.add_argument("--scenario", default="nyc-outage")
+    s.add_argument("--state-dir", type=Path, metavar="DIR",
+                   help="rehearsal: keep the simulated cluster's state here between launches "
+                        "(default: a per-user directory; reset it from the palette)")
     s.add_argument("--accept-new-host-keys", action="store_true")
     s.add_argument("--resume", metavar="RUN", help="continue an interrupted run (id or journal)")
     s.add_argument("runbook", nargs="?")
@@ -545,7 +548,10 @@ def cmd_journal_show(args: argparse.Namespace) -> int:
             printer(e)
             if e.kind == "confirmation_given":
                 d = e.to_dict()
-                print(f"           typed {d.get('typed', '')!r} by {d.get('operator', '?')}")
+                if d.get("typed"):  # a manual step or a button is answered, not typed
+                    print(f"           typed {d['typed']!r} by {d.get('operator', '?')}")
+                else:
+                    print(f"           answered by {d.get('operator', '?')}")
     except JournalError as exc:
         return err("journal", str(exc))
     for p in problems[:20]:
@@ -562,7 +568,7 @@ def cmd_journal_show(args: argparse.Namespace) -> int:
 # -- TUI --------------------------------------------------------------------------------------
 
 def cmd_tui(args: argparse.Namespace) -> int:
-    from pverunbook.session import Mode, SessionConfig
+    from pverunbook.session import Mode, SessionConfig, default_rehearsal_dir
     from pverunbook.ui.app import make_app
 
     if getattr(args, "cluster", None):
@@ -573,8 +579,12 @@ def cmd_tui(args: argparse.Namespace) -> int:
         mode = Mode.LOCAL
     else:
         mode = Mode.REHEARSAL
+    scenario = getattr(args, "scenario", "nyc-outage")
+    state = getattr(args, "state_dir", None)
+    if mode is Mode.REHEARSAL and state is None:
+        state = default_rehearsal_dir(scenario)
     config = SessionConfig(mode=mode, cluster_file=getattr(args, "cluster", None),
-                           scenario=getattr(args, "scenario", "nyc-outage"),
+                           scenario=scenario, sim_state_dir=state,
                            accept_new_host_keys=getattr(args, "accept_new_host_keys", False))
     runbook = None
     problem = _tui_preflight(args)

@@ -17,10 +17,11 @@ from typing import Any
 
 from pverunbook.engine.decisions import Decider
 from pverunbook.engine.engine import Engine, ResumeInfo
-from pverunbook.engine.journal import Journal, Redactor, new_run_id, runs_dir
+from pverunbook.engine.journal import Journal, Redactor, new_run_id, runs_dir, state_dir
 from pverunbook.inventory import Cluster, load_cluster, local_cluster
 from pverunbook.runbook.model import Runbook
 from pverunbook.runbook.params import secret_values
+from pverunbook.shell import ShellPlan
 from pverunbook.transport.base import Transport
 from pverunbook.transport.local import LocalTransport
 
@@ -63,6 +64,13 @@ class Session:
     @property
     def mode(self) -> Mode:
         return self.config.mode
+
+    @property
+    def keeps_cluster(self) -> bool:
+        """True when quitting ends something the operator may not want to lose: a connection
+        to real nodes, or a rehearsal cluster (its state stays in the state directory, but a
+        quit by mistake still ends the session)."""
+        return self.config.mode in (Mode.LIVE, Mode.REHEARSAL)
 
     async def start(self) -> None:
         cfg = self.config
@@ -156,6 +164,55 @@ class Session:
         engine.journal_path = path
         return engine
 
+    async def reset_rehearsal(self) -> None:
+        """Throw the rehearsal cluster's state away and start it broken again, as on a first
+        launch. Journals of earlier runs stay. Only in rehearsal (ValueError otherwise)."""
+        if self.config.mode is not Mode.REHEARSAL:
+            raise ValueError("only the rehearsal cluster can be reset; this session is "
+                             f"{self.config.mode.value}")
+        sim = self.sim
+        if self.transport is not None:
+            await self.transport.close()
+        self.transport = None
+        self.cluster = None
+        if sim is not None:
+            await sim.stop()
+            self.sim = None
+            reset_state_dir(sim.state_dir)
+        elif self.config.sim_state_dir is not None:
+            reset_state_dir(self.config.sim_state_dir)
+        await self.start()
+
+    def shell(self, node: str) -> ShellPlan:
+        """How to open an interactive ``ssh`` session on ``node`` (see ``pverunbook.shell``):
+        the rehearsal cluster's key and pinned host keys, or the operator's own SSH setup."""
+        from pverunbook.shell import shell_plan
+
+        if self.cluster is None:
+            raise RuntimeError("not connected to a cluster yet")
+        if self.config.mode in (Mode.DRY_RUN, Mode.LOCAL):
+            raise ValueError(f"no node to open a shell on in {self.config.mode.value} mode")
+        target = self.cluster.node(node)
+        identity = None
+        workdir = state_dir() / "shell"
+        if self.sim is not None:
+            identity = self.sim.client_key_path
+            workdir = self.sim.state_dir / "shell"
+        return shell_plan(target, workdir=workdir, identity=identity)
+
+    def note(self, text: str) -> Path | None:
+        """Write a journal note outside an engine's events (e.g. a shell used between runs):
+        into the journal of this session's latest run, or a session journal if none ran yet.
+        Returns the journal's path."""
+        from pverunbook.engine.events import Note
+
+        if not self.journals:
+            path = state_dir() / "sessions" / f"{new_run_id()}.jsonl"
+            self.journals.append(Journal(path))
+        journal = self.journals[-1]
+        journal(Note(text=text))
+        return journal.path
+
     async def close(self) -> None:
         for j in self.journals:
             j.close()
@@ -165,6 +222,28 @@ class Session:
         if self.sim is not None:
             await self.sim.stop()
             self.sim = None
+
+
+def default_rehearsal_dir(scenario: str) -> Path:
+    """Where a rehearsal cluster keeps its state between launches: per user (platformdirs'
+    state directory, or ``$PVERUNBOOK_STATE_DIR``), one directory per scenario."""
+    return state_dir() / "rehearsal" / scenario
+
+
+def reset_state_dir(path: Path) -> None:
+    """Empty a rehearsal state directory but keep its ``keys`` (host keys and the client key,
+    so a pinned inventory written earlier stays valid)."""
+    import shutil
+
+    if not path.is_dir():
+        return
+    for child in path.iterdir():
+        if child.name == "keys":
+            continue
+        if child.is_dir() and not child.is_symlink():
+            shutil.rmtree(child)
+        else:
+            child.unlink()
 
 
 def _default_cluster() -> Cluster:

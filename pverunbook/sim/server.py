@@ -208,11 +208,13 @@ class NodeServer:
         process.stdout.write(conv(motd.encode()))
         from pverunbook.sim.shell.streams import BytesInput
 
+        readline = _TtyLines(process).readline if crlf else process.stdin.readline
+
         while True:
             cwd = "~" if shell.cwd == "/root" else shell.cwd
             process.stdout.write(f"root@{node.name}:{cwd}# ".encode())
             try:
-                line = await process.stdin.readline()
+                line = await readline()
             except asyncssh.SignalReceived:
                 process.stdout.write(b"^C\r\n" if crlf else b"\n")
                 continue
@@ -228,7 +230,7 @@ class NodeServer:
                 continue
             run = asyncio.ensure_future(shell.run_script(text, BytesInput(), CallbackOutput(out),
                                                          CallbackOutput(err)))
-            watcher = asyncio.ensure_future(process.stdin.readline())
+            watcher = asyncio.ensure_future(readline())
             while True:
                 done, _ = await asyncio.wait({run, watcher}, return_when=asyncio.FIRST_COMPLETED)
                 if run in done:
@@ -238,7 +240,7 @@ class NodeServer:
                     break
                 try:
                     watcher.result()
-                    watcher = asyncio.ensure_future(process.stdin.readline())
+                    watcher = asyncio.ensure_future(readline())
                 except asyncssh.SignalReceived:
                     run.cancel()
                     with contextlib.suppress(asyncio.CancelledError):
@@ -247,7 +249,7 @@ class NodeServer:
                     process.stdout.write(b"^C\r\n" if crlf else b"\n")
                     break
                 except (asyncssh.BreakReceived, asyncssh.TerminalSizeChanged):
-                    watcher = asyncio.ensure_future(process.stdin.readline())
+                    watcher = asyncio.ensure_future(readline())
                 except Exception:  # noqa: BLE001 - connection closed
                     run.cancel()
                     return
@@ -260,6 +262,54 @@ class NodeServer:
             if text.strip() == "exit" or text.strip().startswith("exit "):
                 process.exit(shell.status)
                 return
+
+
+class _TtyLines:
+    """Lines typed on a terminal (``ssh`` with a pty): the channel is binary, so asyncssh's
+    line editor is off; this echoes what is typed, ends a line on Enter (CR), erases on
+    Backspace, turns Ctrl+C into SIGINT and Ctrl+D on an empty line into end of input, as a
+    kernel tty in canonical mode would (termios(3): ICANON, ECHO, ICRNL)."""
+
+    def __init__(self, process: asyncssh.SSHServerProcess[bytes]) -> None:
+        self.process = process
+        self.pending = b""
+
+    async def readline(self) -> bytes:
+        line = bytearray()
+        while True:
+            if not self.pending:
+                self.pending = await self.process.stdin.read(1024)
+                if not self.pending:
+                    return bytes(line)
+            data, self.pending = self.pending, b""
+            i = 0
+            while i < len(data):
+                c = data[i]
+                i += 1
+                if c in (0x0D, 0x0A):
+                    if c == 0x0D and data[i:i + 1] == b"\n":
+                        i += 1
+                    self.pending = data[i:]
+                    self.process.stdout.write(b"\r\n")
+                    return bytes(line) + b"\n"
+                if c in (0x7F, 0x08):
+                    if line:
+                        line.pop()
+                        self.process.stdout.write(b"\b \b")
+                elif c == 0x03:
+                    self.pending = data[i:]
+                    raise asyncssh.SignalReceived("INT")
+                elif c == 0x04:
+                    if not line:
+                        self.pending = data[i:]
+                        return b""
+                elif c == 0x1B:  # an escape sequence (arrow keys): not edited here
+                    while i < len(data) and not (0x40 <= data[i] <= 0x7E and data[i] != 0x5B):
+                        i += 1
+                    i += 1
+                elif c >= 0x20:
+                    line.append(c)
+                    self.process.stdout.write(bytes([c]))
 
 
 class _PveFile:

@@ -6,8 +6,11 @@ on top. The engine is the same in every mode; only the session's transport diffe
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
-from collections.abc import Mapping
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -19,11 +22,20 @@ from textual.worker import Worker, WorkerState
 from pverunbook.runbook.catalog import Entry, discover
 from pverunbook.runbook.model import Runbook
 from pverunbook.session import Mode, Session, SessionConfig
-from pverunbook.ui.commands import RunbookCommands
+from pverunbook.ui.commands import PaletteCommand, RunbookCommands
 from pverunbook.ui.errors import explain
 from pverunbook.ui.runs import ResumePlan
 from pverunbook.ui.screens.modals import ErrorModal
 from pverunbook.ui.widgets.banner import AppHeader
+
+
+@dataclass(frozen=True)
+class Suggestion:
+    """A runbook to run next, with parameters to pre-fill and a one-line why."""
+
+    runbook_id: str
+    params: Mapping[str, Any] = field(default_factory=dict)
+    why: str = ""
 
 
 class RunbookApp(App[int]):
@@ -31,9 +43,10 @@ class RunbookApp(App[int]):
     CSS_PATH = "app.tcss"
     COMMANDS = App.COMMANDS | {RunbookCommands}
     BINDINGS = [
-        Binding("f1", "help", "Help", id="app.help", tooltip="Keys and the current step's hint"),
+        Binding("f1", "help", "Help", id="app.help",
+                tooltip="What this screen shows, what to do now, and its keys"),
         Binding("ctrl+q", "quit", "Quit", show=False, priority=True, id="app.quit",
-                tooltip="Leave immediately"),
+                tooltip="Leave immediately, without asking"),
     ]
 
     def __init__(self, session: Session, *, runbook_dirs: list[Path] | None = None,
@@ -53,6 +66,11 @@ class RunbookApp(App[int]):
         self.entries: list[Entry] = []
         #: Set to show exactly these runbooks instead of discovering them (demo, screenshots).
         self.catalog: list[Entry] | None = None
+        #: What to run next, from the last run's diagnosis (runbook id, params, why); the start
+        #: screen lists it first. Set with :meth:`suggest_next`.
+        self.suggestion: Suggestion | None = None
+        #: Runs of this session, oldest first: (runbook title, status, journal path).
+        self.history: list[tuple[str, str, Path | None]] = []
 
     async def ask_host_key(self, node: str, fingerprint: str) -> bool:
         """Called by the SSH transport (inside the run's worker) for a host key not yet known:
@@ -73,10 +91,30 @@ class RunbookApp(App[int]):
     def mode(self) -> Mode:
         return self.session.config.mode
 
+    # -- any console ---------------------------------------------------------------------------
+    #: Below this many columns or rows the screens switch to their compact layouts
+    #: (``App.-compact`` in the styles): one node pane at a time, side column on demand,
+    #: modals that fill the screen with one-line buttons.
+    COMPACT_BELOW = (100, 30)
+
+    def _set_compact(self) -> None:
+        width, height = self.size
+        compact = width < self.COMPACT_BELOW[0] or height < self.COMPACT_BELOW[1]
+        if compact != self.has_class("-compact"):
+            self.set_class(compact, "-compact")
+            for screen in self.screen_stack:
+                relayout = getattr(screen, "layout_panes", None)
+                if relayout is not None and screen.is_mounted:
+                    relayout()
+
+    def on_resize(self) -> None:
+        self._set_compact()
+
     # -- start-up ----------------------------------------------------------------------------
     async def on_mount(self) -> None:
         from pverunbook.ui.screens.start import StartScreen
 
+        self._set_compact()
         self.entries = self.catalog if self.catalog is not None else \
             discover(self.runbook_dirs)
         await self.push_screen(StartScreen(self.entries))
@@ -109,6 +147,9 @@ class RunbookApp(App[int]):
             refresh = getattr(screen, "refresh_targets", None)
             if refresh is not None:
                 refresh()
+            refresh_list = getattr(screen, "refresh_suggestion", None)
+            if refresh_list is not None:
+                refresh_list()
 
     def _open_runbook_file(self, path: Path) -> None:
         from pverunbook.runbook.loader import RunbookError, load_file
@@ -133,13 +174,53 @@ class RunbookApp(App[int]):
         self.push_screen(ErrorModal(e.title, e.message, e.hint))
 
     # -- navigation --------------------------------------------------------------------------
-    def choose_runbook(self, runbook: Runbook) -> None:
+    def choose_runbook(self, runbook: Runbook, params: Mapping[str, Any] | None = None) -> None:
+        """Open ``runbook``: its parameter form (pre-filled with ``params``, then the command
+        line's ``--set`` values) or, without parameters, the run screen."""
         from pverunbook.ui.screens.params import ParamsScreen
 
         if runbook.params:
-            self.push_screen(ParamsScreen(runbook, self.given_params))
+            self.push_screen(ParamsScreen(runbook, {**self.given_params, **dict(params or {})}))
         else:
             self.start_run(runbook, {})
+
+    def find_runbook(self, name: str) -> Runbook | None:
+        """The catalog's runbook with id (or file stem) ``name``; None if absent or invalid."""
+        for e in self.entries:
+            if e.runbook is not None and name in (e.runbook.id, e.path.stem):
+                return e.runbook
+        return None
+
+    def start_runbook(self, name: str, params: Mapping[str, Any] | None = None) -> bool:
+        """Start the runbook with id ``name`` in this session, its form pre-filled with
+        ``params`` (e.g. the diagnosis's "run next"). False (and a notification) if unknown."""
+        rb = self.find_runbook(name)
+        if rb is None:
+            self.notify(f"No valid runbook with id '{name}' in the catalog.",
+                        title="Run next", severity="error")
+            return False
+        self.back_to_runbooks()
+        self.choose_runbook(rb, params)
+        return True
+
+    def suggest_next(self, runbook_id: str, params: Mapping[str, Any] | None = None,
+                     why: str = "") -> None:
+        """Remember what to run next (the start screen lists it first, with ``why``)."""
+        self.suggestion = Suggestion(runbook_id, dict(params or {}), why)
+        self._refresh_screens()
+
+    def back_to_runbooks(self) -> None:
+        """Close the run (finished or abandoned) and its screens; show the runbook list. The
+        session — connection or rehearsal cluster — stays."""
+        from pverunbook.ui.screens.start import StartScreen
+
+        while len(self.screen_stack) > 1 and not isinstance(self.screen, StartScreen):
+            self.pop_screen()
+        self._refresh_screens()
+
+    def run_finished(self, title: str, status: str, journal: Path | None) -> None:
+        """Called by the run screen when its run ends: the session's history."""
+        self.history.append((title, status, journal))
 
     def resume_run(self, target: str | Path) -> None:
         """Continue an interrupted run: its runbook, params (secrets asked again), run id and
@@ -156,7 +237,7 @@ class RunbookApp(App[int]):
         except (RunbookError, ValueError, OSError) as exc:
             self.show_error(exc)
             return
-        if plan.rehearsal:
+        if plan.rehearsal and self.session.config.sim_state_dir is None:
             self.notify("This rehearsal's simulated cluster was started afresh: what the "
                         "earlier steps changed is not in it. Practise the resume, but expect "
                         "different results.", title="Resuming a rehearsal",
@@ -212,6 +293,205 @@ class RunbookApp(App[int]):
         help_text = getattr(self.screen, "help_text", None)
         context = help_text() if callable(help_text) else ""
         self.push_screen(HelpScreen(keys, context))
+
+    # -- the session: quit, shell, reset -------------------------------------------------------
+    def request_quit(self) -> None:
+        """q: leave at once in dry-run/local; with a live or rehearsal cluster, ask first."""
+        from pverunbook.ui.screens.modals import Choice, ChoiceModal
+
+        if not self.session.keeps_cluster:
+            self.exit()
+            return
+        if self.mode is Mode.REHEARSAL:
+            where = self.session.sim.state_dir if self.session.sim is not None else None
+            body = ("The simulated cluster stops. "
+                    + (f"Its state stays in `{where}`: the next launch finds it as you leave "
+                       "it (reset it from the palette: *Reset rehearsal cluster*)."
+                       if where is not None and self.session.config.sim_state_dir is not None
+                       else "It was not kept (no state directory): the next launch starts "
+                            "broken again."))
+        else:
+            name = self.session.cluster.name if self.session.cluster else "the cluster"
+            body = (f"The SSH connections to **{name}** close. Nothing runs on the nodes "
+                    "any more; the journals stay.")
+
+        def done(choice: str | None) -> None:
+            if choice == "quit":
+                self.exit()
+
+        self.push_screen(ChoiceModal("Quit pverunbook?", body,
+                                     [Choice("quit", "Quit", "y", "error"),
+                                      Choice("stay", "Stay", "n", "primary")],
+                                     cancel="stay"), done)
+
+    def action_request_quit(self) -> None:
+        self.request_quit()
+
+    def choose_node(self, then: Callable[[str], object], title: str = "Open a shell on…") \
+            -> None:
+        """Ask which node (an option list); ``then(node)`` runs with the answer."""
+        from pverunbook.ui.screens.modals import PickModal
+
+        cluster = self.session.cluster
+        if cluster is None:
+            self.notify("Not connected to a cluster yet.", title="Shell")
+            return
+        if len(cluster.nodes) == 1:
+            then(cluster.nodes[0].name)
+            return
+
+        def done(node: str | None) -> None:
+            if node:
+                then(node)
+
+        self.push_screen(PickModal(title, [(n.name, f"{n.name}  ({n.host}"
+                                            + (f":{n.port}" if n.port else "") + ")")
+                                           for n in cluster.nodes]), done)
+
+    def open_shell(self, node: str | None = None, command: str | None = None) -> None:
+        """Suspend the TUI and open an interactive ``ssh`` session on ``node`` (asked for when
+        None); on return, journal that a shell was used (never what was typed).
+
+        ``command``: run just this in the session instead of an interactive login (what a
+        script or a test types into the shell); it is not journaled either."""
+        if node is None:
+            self.choose_node(self.open_shell)
+            return
+        from pverunbook.shell import ShellUnavailable
+
+        try:
+            plan = self.session.shell(node)
+        except (ShellUnavailable, ValueError, RuntimeError, KeyError) as exc:
+            self.push_screen(ErrorModal(f"No shell on {node}", str(exc),
+                                        "Open a shell from a terminal with ssh instead."))
+            return
+        self._shell(node, list(plan.argv) + ([command] if command else []), command is None)
+
+    @work(exclusive=True, group="shell", exit_on_error=False, name="shell",
+          description="interactive shell on a node")
+    async def _shell(self, node: str, argv: list[str], interactive: bool) -> None:
+        # The event loop keeps running while ssh has the terminal: the rehearsal cluster's
+        # SSH servers live in it, so the child is awaited, never waited for synchronously.
+        from textual.app import SuspendNotSupported
+
+        started = time.monotonic()
+        try:
+            with self.suspend():
+                print(f"pverunbook: shell on {node} ({self.mode.value}); exit the shell "
+                      "(Ctrl+D or 'exit') to return to pverunbook.", flush=True)
+                proc = await asyncio.create_subprocess_exec(*argv)
+                status = await proc.wait()
+        except SuspendNotSupported as exc:
+            if interactive:  # a headless or web driver cannot hand over the terminal
+                self.show_error(exc)
+                return
+            proc = await asyncio.create_subprocess_exec(
+                *argv, stdin=asyncio.subprocess.DEVNULL, stdout=asyncio.subprocess.DEVNULL,
+                stderr=asyncio.subprocess.DEVNULL)
+            status = await proc.wait()
+        except Exception as exc:  # noqa: BLE001 - no ssh client, no terminal
+            self.show_error(exc)
+            return
+        self.record_shell(node, time.monotonic() - started, status)
+
+    def record_shell(self, node: str, seconds: float, status: int) -> None:
+        """Journal a shell session: in the running run's journal (and its activity log), or
+        the session's latest journal between runs."""
+        from pverunbook.engine import events as ev
+        from pverunbook.shell import shell_note
+
+        text = shell_note(node, seconds, status)
+        from pverunbook.ui.screens.run import RunScreen
+
+        for screen in reversed(self.screen_stack):
+            if isinstance(screen, RunScreen) and screen.engine is not None \
+                    and screen.state.finished is None:
+                screen.engine.emit(ev.Note(text=text))
+                break
+        else:
+            with contextlib.suppress(OSError):
+                self.session.note(text)
+        self.notify(f"Back from the shell on {node}. The journal notes that a shell was used "
+                    "(not what was typed).", title="Shell")
+
+    def reset_rehearsal(self) -> None:
+        """Ask, then throw the rehearsal cluster's state away and start it broken again."""
+        from pverunbook.ui.screens.modals import Choice, ChoiceModal
+
+        if self.mode is not Mode.REHEARSAL:
+            self.notify("Only a rehearsal cluster can be reset.", title="Reset")
+            return
+        where = self.session.config.sim_state_dir
+
+        def done(choice: str | None) -> None:
+            if choice == "reset":
+                self.back_to_runbooks()
+                self.session_error = ""
+                self._do_reset()
+
+        self.push_screen(ChoiceModal(
+            "Reset the rehearsal cluster?",
+            "Every change made in this rehearsal (the route fix, corosync.conf, restored VM "
+            "configs, certificates…) is thrown away and the simulated cluster starts broken "
+            "again, as on a first launch"
+            + (f" (state directory `{where}`)" if where else "") + ". Run journals stay.",
+            [Choice("reset", "Reset", "y", "error"), Choice("keep", "Keep it", "n", "primary")],
+            cancel="keep", danger=True), done)
+
+    @work(exclusive=True, group="session", exit_on_error=False, name="reset",
+          description="reset the rehearsal cluster")
+    async def _do_reset(self) -> None:
+        await self.session.reset_rehearsal()
+        self.suggestion = None
+        self._refresh_screens()
+        self.notify("The rehearsal cluster starts broken again.", title="Reset")
+
+    def open_journal(self, path: Path | None = None) -> None:
+        """The journal of ``path``, or of this session's latest run."""
+        from pverunbook.ui.screens.journal import JournalScreen
+
+        if path is None:
+            path = next((j for _, _, j in reversed(self.history) if j is not None), None)
+        if path is None:
+            self.notify("No run in this session yet; `pverunbook journal list` lists earlier "
+                        "ones.", title="Journal")
+            return
+        self.push_screen(JournalScreen(path))
+
+    def open_checkpoints(self) -> None:
+        from pverunbook.ui.screens.checkpoints import CheckpointsScreen
+
+        self.push_screen(CheckpointsScreen())
+
+    def palette_commands(self) -> list[PaletteCommand]:
+        """Session-wide entries of the command palette (the screen adds its own)."""
+        cmds: list[PaletteCommand] = []
+        for e in self.entries:
+            if e.runbook is not None:
+                rb = e.runbook
+                cmds.append((f"Runbook: {rb.title}", rb.summary.strip()[:80] or rb.id,
+                             lambda rb=rb: self.start_runbook(rb.id)))  # type: ignore[misc]
+        cmds.append(("Journal of the last run", "Every event of this session's latest run",
+                     self.open_journal))
+        cmds.append(("Checkpoints", "Backups taken before destructive steps",
+                     self.open_checkpoints))
+        from pverunbook.ui.runs import interrupted_runs
+
+        with contextlib.suppress(OSError):
+            for r in interrupted_runs():
+                cmds.append((f"Resume run {r.run_id}: {r.title}",
+                             f"{r.when} · {r.mode} · last: {r.last_step or 'none'}",
+                             lambda r=r: self.resume_run(r.path)))  # type: ignore[misc]
+        if self.session.cluster is not None and self.mode in (Mode.LIVE, Mode.REHEARSAL):
+            for n in self.session.cluster.nodes:
+                cmds.append((f"Shell on {n.name}", "Suspend the app and open ssh on the node "
+                             "(the journal notes it)",
+                             lambda n=n: self.open_shell(n.name)))  # type: ignore[misc]
+        if self.mode is Mode.REHEARSAL:
+            cmds.append(("Reset rehearsal cluster", "Throw the simulated cluster's state away "
+                         "and start broken again (asks first)", self.reset_rehearsal))
+        cmds.append(("Quit", "Leave pverunbook (asks first with a cluster)", self.request_quit))
+        return cmds
 
     async def on_unmount(self) -> None:
         if self.owns_session:

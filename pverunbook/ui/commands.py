@@ -1,4 +1,5 @@
-"""The command palette offers the same actions as the keys of the current screen."""
+"""The command palette: the current screen's actions (the same as its keys) first, then the
+session's (runbooks, journal, checkpoints, resume, shell, reset, quit)."""
 
 from __future__ import annotations
 
@@ -19,10 +20,15 @@ class RunbookCommands(Provider):
     """Commands of the active screen (``palette_commands``): only those that make sense now."""
 
     def _commands(self) -> list[PaletteCommand]:
+        out: list[PaletteCommand] = []
         screen = self.screen
         if isinstance(screen, HasPaletteCommands):
-            return screen.palette_commands()
-        return []
+            out += screen.palette_commands()
+        app = self.app
+        if isinstance(app, HasPaletteCommands):
+            seen = {name for name, _, _ in out}
+            out += [c for c in app.palette_commands() if c[0] not in seen]
+        return out
 
     async def discover(self) -> Hits:
         for name, help_text, callback in self._commands():

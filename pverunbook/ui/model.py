@@ -132,6 +132,9 @@ class Summary:
     checkpoints: list[tuple[str, str, str]]
     risky: list[str]
     duration: float
+    #: Who stopped a run that did not reach its end: "operator", "guard", "checkpoint",
+    #: "failure" ("" when it finished).
+    stopped_by: str = ""
 
 
 class RunState:
@@ -303,11 +306,29 @@ class RunState:
                 risky.append(f"{self._by_id[c.step_id].step.title} — ran WITHOUT a verified "
                              f"backup (override typed by {c.operator})")
         fin = self.finished
-        return Summary(status=fin.status if fin else "unfinished",
+        return Summary(stopped_by=self.stopped_by(),
+                       status=fin.status if fin else "unfinished",
                        message=fin.message if fin else "", done=done, failed=failed,
                        skipped=skipped, not_reached=not_reached,
                        checkpoints=list(self.checkpoints), risky=risky,
                        duration=fin.duration if fin else 0.0)
+
+
+    def stopped_by(self) -> str:
+        """Who ended a run early, read off the last step's state and the engine's message:
+        a guard or a failed checkpoint block a step ("blocked"), a refused confirmation or a
+        "not done" manual step declines it (the operator), a failure routed to stop is
+        "failure", everything else that aborts is the operator's choice."""
+        fin = self.finished
+        if fin is None or fin.status not in ("aborted", "failed"):
+            return ""
+        if fin.status == "failed":
+            return "failure"
+        last = next((s for s in reversed(self.steps) if s.state in ("blocked", "declined")),
+                    None)
+        if last is not None and last.state == "blocked":
+            return "checkpoint" if "checkpoint" in last.message else "guard"
+        return "operator"
 
 
 def fmt_duration(seconds: float) -> str:
@@ -320,3 +341,53 @@ def fmt_duration(seconds: float) -> str:
         return f"{m}m {s:02d}s"
     h, m = divmod(m, 60)
     return f"{h}h {m:02d}m"
+
+
+@dataclass(frozen=True)
+class NodeRow:
+    """One row of the run screen's node strip: one node, or several whose output is the same
+    (``identical``) and whose result is the same."""
+
+    nodes: tuple[str, ...]
+    status: str
+    exit_status: int | None
+    duration: float
+    last_line: str
+    identical: bool = False
+
+
+def node_rows(sv: StepView | None, nodes: list[str]) -> list[NodeRow]:
+    """The strip's rows for step ``sv`` over ``nodes`` (in cluster order): nodes that printed
+    exactly the same lines and ended the same way share a row; a node the step does not
+    target shows as "idle". Grouped rows keep the position of their first node."""
+    if sv is None:
+        return [NodeRow((n,), "idle", None, 0.0, "") for n in nodes]
+    groups: dict[tuple[object, ...], list[str]] = {}
+    order: list[tuple[object, ...]] = []
+    for n in nodes:
+        r = sv.results.get(n)
+        lines = tuple(sv.output.get(n, ()))
+        if r is None:
+            key: tuple[object, ...] = ("idle", n)
+        elif lines and r.done:
+            key = ("same", r.status, r.exit_status, lines)
+        else:
+            key = ("one", n)
+        if key not in groups:
+            groups[key] = []
+            order.append(key)
+        groups[key].append(n)
+    rows = []
+    for key in order:
+        members = groups[key]
+        first = members[0]
+        r = sv.results.get(first)
+        out = sv.output.get(first)
+        last = next((x for x in reversed(out or ()) if x.strip()), "")
+        if r is None:
+            rows.append(NodeRow((first,), "idle", None, 0.0, ""))
+            continue
+        duration = max(sv.results[m].duration for m in members)
+        rows.append(NodeRow(tuple(members), r.status, r.exit_status, duration, last,
+                            identical=len(members) > 1))
+    return rows

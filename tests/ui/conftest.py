@@ -19,6 +19,11 @@ CLUSTER = Cluster(name="nyc", nodes=(
     Node(name="pve001", host="192.168.4.201", addr="192.168.4.201", gateway="192.168.4.1"),
 ))
 
+#: Five nodes: the run screen's grid, strip and grouping of identical outputs.
+CLUSTER5 = Cluster(name="lab", nodes=tuple(
+    Node(name=f"pve{i}", host=f"10.0.0.{i}", addr=f"10.0.0.{i}", gateway="10.0.0.254")
+    for i in range(1, 6)))
+
 
 def _ping(peer: str, loss: int, rtts: list[float]) -> list[str]:
     lines = [f"PING {peer} ({peer}) 56(84) bytes of data."]
@@ -37,6 +42,11 @@ SCRIPTS: dict[str, dict[str, tuple[list[str], int]]] = {
     "ping": {
         "ryanrishi": (_ping("192.168.4.201", 2, [0.41, 0.39, 0.52, 0.44, 1.9, 0.40]), 0),
         "pve001": (_ping("192.168.4.200", 15, [0.45, 3.2, 0.61, 7.8, 0.5, 2.4]), 0),
+        # pve1..pve3 print the same; pve4 and pve5 lose packets.
+        **{f"pve{i}": (_ping("10.0.0.9", 0, [0.3, 0.3, 0.3, 0.3, 0.3, 0.3]), 0)
+           for i in (1, 2, 3)},
+        "pve4": (_ping("10.0.0.9", 25, [0.4, 9.1, 0.5, 12.3, 0.4, 0.6]), 0),
+        "pve5": (_ping("10.0.0.9", 60, [0.5, 31.0, 0.7, 44.2]), 0),
     },
     "config_version": {
         "ryanrishi": (["totem.cluster_name (str) = nyc", "config_version: 6",
@@ -178,9 +188,10 @@ def runbook_dir(_isolate: None) -> Path:
     return d
 
 
-def make_session(transport: Transport, mode: Mode = Mode.REHEARSAL) -> Session:
+def make_session(transport: Transport, mode: Mode = Mode.REHEARSAL,
+                 cluster: Cluster = CLUSTER) -> Session:
     session = Session(SessionConfig(mode=mode, journal_path=Path("journal.jsonl")))
-    session.cluster = CLUSTER
+    session.cluster = cluster
     session.transport = transport
     return session
 
@@ -188,8 +199,9 @@ def make_session(transport: Transport, mode: Mode = Mode.REHEARSAL) -> Session:
 @pytest.fixture
 def build_app(runbook_dir: Path) -> Callable[..., RunbookApp]:
     def build(transport: Transport | None = None, *, mode: Mode = Mode.REHEARSAL,
-              runbook: Path | None = None, params: dict[str, str] | None = None) -> RunbookApp:
-        session = make_session(transport or ScriptTransport(), mode)
+              runbook: Path | None = None, params: dict[str, str] | None = None,
+              cluster: Cluster = CLUSTER) -> RunbookApp:
+        session = make_session(transport or ScriptTransport(), mode, cluster)
         app = make_app(session.config, runbook_dirs=[runbook_dir], runbook=runbook,
                        params=params, session=session)
         app.animation_level = "none"

@@ -95,7 +95,7 @@ async def _resume_to_unknown_modal(pilot: Pilot, app: RunbookApp) -> RunScreen:
     assert [r.run_id for r in start.runs] == [RUN_ID]
     assert start.query_one("#resume-box").display
     assert start.query_one("#resume-list", OptionList).option_count == 1
-    assert [name for name, _, _ in start.palette_commands()
+    assert [name for name, _, _ in app.palette_commands()
             if name.startswith("Resume run")] == [
         f"Resume run {RUN_ID}: UI test: triage the corosync link, then tune"]
     await pilot.press("r")
@@ -138,7 +138,7 @@ async def test_resume_skip_unknown_step(build_app: Build, runbook_dir: Path) -> 
         assert "checked on both nodes" in screen.state.step("config").skip_reason
         # Nothing ran: not the done step, not the skipped one.
         assert transport.ran == []
-        await pilot.press("q")
+        await pilot.press("q", "y")
     events = read_journal(path)
     new = events[before:]
     started = [e for e in new if isinstance(e, ev.RunStarted)]
@@ -169,7 +169,7 @@ async def test_resume_rerun_unknown_step(build_app: Build, runbook_dir: Path) ->
         assert sorted(n for n, c in transport.ran if "config_version" in c) == [
             "pve001", "ryanrishi"]
         assert not any("ping" in c for _, c in transport.ran)
-        await pilot.press("q")
+        await pilot.press("q", "y")
     new = read_journal(path)[before:]
     assert [e.step_id for e in new if isinstance(e, ev.StepStarted)] == ["config"]
     assert not [e for e in new if isinstance(e, ev.StepSkipped)]

@@ -1,10 +1,12 @@
-"""Snapshot tests (pytest-textual-snapshot) at 140×40: review SVG diffs before updating."""
+"""Snapshot tests (pytest-textual-snapshot) at 80×24 (a crash cart, an IPMI console) and at
+200×50, for 2 and 5 nodes: review the SVG diffs before updating them."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
 
+import pytest
 from textual.pilot import Pilot
 
 from pverunbook.ui.app import RunbookApp
@@ -12,20 +14,23 @@ from pverunbook.ui.screens.modals import ConfirmModal
 from pverunbook.ui.screens.run import RunScreen
 from pverunbook.ui.screens.start import StartScreen
 from pverunbook.ui.screens.summary import SummaryScreen
-from tests.ui.conftest import ScriptTransport, to_run_screen, until
+from tests.ui.conftest import CLUSTER5, ScriptTransport, to_run_screen, until
 
 Build = Callable[..., RunbookApp]
-SIZE = (140, 40)
+SIZE = (80, 24)
+SIZES = pytest.mark.parametrize("size", [(80, 24), (200, 50)], ids=["80x24", "200x50"])
 
 
-def test_start_screen(snap_compare: Callable[..., bool], build_app: Build) -> None:
+@SIZES
+def test_start_screen(snap_compare: Callable[..., bool], build_app: Build,
+                      size: tuple[int, int]) -> None:
     app = build_app()
 
     async def run_before(pilot: Pilot) -> None:
         await until(pilot, lambda: isinstance(app.screen, StartScreen), "start")
         await pilot.pause()
 
-    assert snap_compare(app, terminal_size=SIZE, run_before=run_before)
+    assert snap_compare(app, terminal_size=size, run_before=run_before)
 
 
 def test_parameters_screen(snap_compare: Callable[..., bool], build_app: Build,
@@ -39,8 +44,9 @@ def test_parameters_screen(snap_compare: Callable[..., bool], build_app: Build,
     assert snap_compare(app, terminal_size=SIZE, run_before=run_before)
 
 
+@SIZES
 def test_run_screen_mid_step(snap_compare: Callable[..., bool], build_app: Build,
-                             runbook_dir: Path) -> None:
+                             runbook_dir: Path, size: tuple[int, int]) -> None:
     transport = ScriptTransport(hold=("ping",))
     app = build_app(transport, runbook=runbook_dir / "ui-test.toml")
 
@@ -55,11 +61,33 @@ def test_run_screen_mid_step(snap_compare: Callable[..., bool], build_app: Build
         await pilot.pause(0.6)  # the comparison refreshes twice a second
         await pilot.pause()
 
-    assert snap_compare(app, terminal_size=SIZE, run_before=run_before)
+    assert snap_compare(app, terminal_size=size, run_before=run_before)
 
 
+@SIZES
+def test_run_screen_five_nodes(snap_compare: Callable[..., bool], build_app: Build,
+                               runbook_dir: Path, size: tuple[int, int]) -> None:
+    """Five nodes: a grid (or one pane at 80×24) and the strip; pve1–pve3 grouped."""
+    app = build_app(runbook=runbook_dir / "ui-test.toml", cluster=CLUSTER5)
+
+    async def run_before(pilot: Pilot) -> None:
+        await to_run_screen(pilot, app)
+        screen = app.screen
+        assert isinstance(screen, RunScreen)
+        await pilot.press("n")
+        await until(pilot, lambda: screen.state.step("ping").state not in ("pending", "running")
+                    and screen.decider.is_waiting, "ping on five nodes")
+        await pilot.press("v", "v", "v")  # the failing pve4 in the single pane
+        await pilot.pause(0.6)
+        app.clear_notifications()
+        await pilot.pause()
+
+    assert snap_compare(app, terminal_size=size, run_before=run_before)
+
+
+@SIZES
 def test_confirmation_modal(snap_compare: Callable[..., bool], build_app: Build,
-                            runbook_dir: Path) -> None:
+                            runbook_dir: Path, size: tuple[int, int]) -> None:
     app = build_app(runbook=runbook_dir / "ui-test.toml")
 
     async def run_before(pilot: Pilot) -> None:
@@ -75,11 +103,12 @@ def test_confirmation_modal(snap_compare: Callable[..., bool], build_app: Build,
         app.clear_notifications()
         await pilot.pause()
 
-    assert snap_compare(app, terminal_size=SIZE, run_before=run_before)
+    assert snap_compare(app, terminal_size=size, run_before=run_before)
 
 
+@SIZES
 def test_summary_screen(snap_compare: Callable[..., bool], build_app: Build,
-                        runbook_dir: Path) -> None:
+                        runbook_dir: Path, size: tuple[int, int]) -> None:
     app = build_app(runbook=runbook_dir / "ui-test.toml")
 
     async def run_before(pilot: Pilot) -> None:
@@ -98,4 +127,4 @@ def test_summary_screen(snap_compare: Callable[..., bool], build_app: Build,
         app.clear_notifications()
         await pilot.pause()
 
-    assert snap_compare(app, terminal_size=SIZE, run_before=run_before)
+    assert snap_compare(app, terminal_size=size, run_before=run_before)

@@ -1,4 +1,5 @@
-"""F1: the keys of the screen below, and the current step's hint and why."""
+"""F1: help for the screen below — what it shows, what to do now (its ``help_text``), and
+its keys."""
 
 from __future__ import annotations
 
@@ -21,12 +22,12 @@ class HelpScreen(ModalScreen[None]):
         self.context = context
 
     def compose(self) -> ComposeResult:
-        rows = ["| Key | Action | What it does |", "|---|---|---|"]
+        rows = ["### Keys", "", "| Key | Action | What it does |", "|---|---|---|"]
         rows += [f"| `{k}` | {d} | {t} |" for k, d, t in self.keys]
-        body = "\n".join(rows)
-        body += "\n\n`ctrl+p` opens the command palette with the same actions."
-        if self.context:
-            body += "\n\n" + self.context
+        body = (self.context + "\n\n" if self.context else "") + "\n".join(rows)
+        body += ("\n\n`ctrl+p` opens the command palette: these actions, every runbook, the "
+                 "journal, checkpoints, resume, a shell on a node, and (in rehearsal) a reset "
+                 "of the simulated cluster.")
         with Vertical(classes="dialog", id="help-dialog"):
             yield Label("Help", classes="dialog-title")
             with VerticalScroll(classes="dialog-body"):

@@ -220,6 +220,33 @@ class JumpModal(ModalScreen[str | None]):
         self.dismiss(None)
 
 
+class PickModal(ModalScreen[str | None]):
+    """Pick one of a few named things (a node for a shell); Escape picks nothing."""
+
+    BINDINGS = [Binding("escape", "cancel", "Cancel", id="modal.cancel", tooltip="Go back")]
+
+    def __init__(self, title: str, items: list[tuple[str, str]]) -> None:
+        super().__init__(classes="modal pick-modal")
+        self.title_text = title
+        self.items = items
+
+    def compose(self) -> ComposeResult:
+        with Vertical(classes="dialog", id="pick-dialog"):
+            yield Label(self.title_text, classes="dialog-title")
+            yield OptionList(*[Option(label, id=value) for value, label in self.items],
+                             id="pick-list")
+
+    def on_mount(self) -> None:
+        self.query_one(OptionList).focus()
+
+    @on(OptionList.OptionSelected)
+    def _selected(self, event: OptionList.OptionSelected) -> None:
+        self.dismiss(event.option.id)
+
+    def action_cancel(self) -> None:
+        self.dismiss(None)
+
+
 class CheckpointFailedModal(ModalScreen[Answer]):
     """The backup before a destructive step failed: retry, abort, or override with the phrase."""
 

@@ -22,8 +22,13 @@ if TYPE_CHECKING:
     from pverunbook.ui.runs import ResumePlan
 
 
+#: The first field of a form has the focus, so typing goes straight into it.
+FIRST_FIELD = "ParamForm Input, ParamForm Select, ParamForm Switch"
+
+
 class ParamsScreen(Screen[None]):
     CSS_PATH = "params.tcss"
+    AUTO_FOCUS = FIRST_FIELD
     BINDINGS = [
         Binding("ctrl+s", "start", "Start run", id="params.start",
                 tooltip="Check the values and start the run"),
@@ -87,6 +92,13 @@ class ParamsScreen(Screen[None]):
     def action_back(self) -> None:
         self.dismiss(None)
 
+    def help_text(self) -> str:
+        return ("**What this shows:** the parameters of "
+                f"**{self.runbook.title}**, with their defaults and what each one does.\n\n"
+                "**What to do now:** check each value (problems show in red under the field), "
+                "then **ctrl+s** starts the run; **Esc** goes back to the list. Secret values "
+                "are masked and never written to the journal.")
+
     def palette_commands(self) -> list[PaletteCommand]:
         return [("Start run", "Check the values and start", self.action_start),
                 ("Back", "Back to the runbook list", self.action_back)]
@@ -99,6 +111,8 @@ class ParamsModal(ModalScreen[dict[str, Any] | None]):
         Binding("ctrl+s", "ok", "Use values", id="params.ok", tooltip="Continue with these"),
         Binding("escape", "cancel", "Cancel", id="modal.cancel", tooltip="Abort this step"),
     ]
+
+    AUTO_FOCUS = FIRST_FIELD
 
     def __init__(self, title: str, params: list[Param], current: Mapping[str, Any]) -> None:
         super().__init__(classes="modal params-modal")

@@ -26,10 +26,10 @@ from pverunbook.session import Mode
 from pverunbook.ui import messages as m
 from pverunbook.ui.commands import PaletteCommand
 from pverunbook.ui.decider import TuiDecider
-from pverunbook.ui.model import STATE_LABELS, RunState, StepView
+from pverunbook.ui.model import STATE_LABELS, RunState, StepView, node_rows
 from pverunbook.ui.widgets.analysis import CompareView, FindingsView, NetPlot
 from pverunbook.ui.widgets.banner import AppHeader
-from pverunbook.ui.widgets.output import NodePane
+from pverunbook.ui.widgets.output import NodePane, NodeStrip
 from pverunbook.ui.widgets.steps import StepList
 
 if TYPE_CHECKING:
@@ -42,18 +42,28 @@ class RunScreen(Screen[None]):
     BINDINGS = [
         Binding("n", "next", "Next", id="run.next", tooltip="Run the next step (also Enter)"),
         Binding("enter", "next", "Next", show=False, id="run.next_enter"),
-        Binding("r", "rerun", "Re-run", id="run.rerun",
-                tooltip="Run the last finished step again"),
         Binding("s", "skip", "Skip", id="run.skip",
                 tooltip="Skip the next step (asks for a reason, journaled)"),
-        Binding("c", "cancel_command", "Cancel cmd", id="run.cancel",
+        Binding("c", "cancel_command", "Cancel", id="run.cancel",
                 tooltip="Stop the running command on every node"),
-        Binding("j", "jump", "Jump", id="run.jump", tooltip="Continue from another step"),
-        Binding("f", "toggle_follow", "Follow", id="run.follow",
+        Binding("v", "next_node", "Node", id="run.node",
+                tooltip="Show the next node's output (one pane at a time on a small console)"),
+        Binding("i", "toggle_side", "Findings", id="run.side",
+                tooltip="Show or hide the steps and findings (small console)"),
+        Binding("dollar_sign", "shell", "Shell", id="run.shell",
+                tooltip="Open a shell on a node (the app suspends; the journal notes it)"),
+        Binding("r", "rerun", "Re-run", show=False, id="run.rerun",
+                tooltip="Run the last finished step again"),
+        Binding("j", "jump", "Jump", show=False, id="run.jump",
+                tooltip="Continue from another step"),
+        Binding("f", "toggle_follow", "Follow", show=False, id="run.follow",
                 tooltip="Follow the output tail in every pane, or stop following"),
-        Binding("o", "journal", "Journal", id="run.journal", tooltip="Show the run journal"),
+        Binding("o", "journal", "Journal", show=False, id="run.journal",
+                tooltip="Show the run journal"),
+        Binding("b", "runbooks", "Runbooks", show=False, id="run.runbooks",
+                tooltip="Back to the runbook list (after the run; stops it first if not done)"),
         Binding("q", "quit_run", "Quit", id="run.quit",
-                tooltip="Leave (asks first while a command runs)"),
+                tooltip="Leave pverunbook (asks first)"),
     ]
 
     def __init__(self, runbook: Runbook, params: Mapping[str, Any], *,
@@ -74,6 +84,11 @@ class RunScreen(Screen[None]):
         self.focus_step: str | None = None
         self._analysis_due = False
         self._network_shown_for: str | None = None
+        #: The node whose pane is shown when only one fits (small console), and marked in
+        #: the strip.
+        self.selected_node: str | None = None
+        #: Nodes the current step runs on (all nodes before the first step).
+        self.step_nodes: list[str] = []
 
     @property
     def rb_app(self) -> RunbookApp:
@@ -99,8 +114,10 @@ class RunScreen(Screen[None]):
                     yield Markdown("", id="step-explain")
                     yield Static("", id="step-commands")
                 nodes = cluster.names if cluster else []
-                layout = "-cols" if len(nodes) <= 3 else "-grid"
-                with Container(id="panes", classes=layout):
+                self.step_nodes = list(nodes)
+                self.selected_node = nodes[0] if nodes else None
+                yield NodeStrip("", id="node-strip")
+                with Container(id="panes"):
                     for name in nodes:
                         pane = NodePane(name)
                         self.panes[name] = pane
@@ -114,7 +131,92 @@ class RunScreen(Screen[None]):
                         yield Log(id="activity", max_lines=1000, auto_scroll=True)
         yield Footer()
 
+    # -- any cluster size, any console -----------------------------------------------------
+    @property
+    def compact(self) -> bool:
+        """A small console (80×24, IPMI, phone): one node pane at a time, side column on
+        demand. The app sets the ``-compact`` class on itself from its size."""
+        return self.app.has_class("-compact")
+
+    def layout_panes(self) -> None:
+        """Side by side for 1–2 nodes, a grid for 3–8, one at a time on a small console; the
+        strip (node, state, exit, duration, last line) whenever not every node has a full
+        pane, so every node's state stays visible."""
+        shown = [n for n in self.panes if n in self.step_nodes] or list(self.panes)
+        if self.selected_node not in shown:
+            self.selected_node = shown[0] if shown else None
+        single = self.compact and len(shown) > 1
+        for name, pane in self.panes.items():
+            pane.display = name in shown and (not single or name == self.selected_node)
+        count = 1 if single else len(shown)
+        panes = self.query_one("#panes")
+        layout = "-cols" if count <= 2 else "-grid2" if count <= 4 else \
+            "-grid3" if count <= 6 else "-grid4"
+        panes.set_classes(layout)
+        self.refresh_bindings()
+        strip = self.query_one(NodeStrip)
+        strip.display = single or len(self.panes) > 2
+        self._refresh_strip()
+
+    def _refresh_strip(self) -> None:
+        strip = self.query_one(NodeStrip)
+        if not strip.display:
+            return
+        sv = self.state.step(self.state.current) if self.state.current else None
+        strip.show(node_rows(sv, list(self.panes)), self.selected_node)
+
+    def on_resize(self) -> None:
+        self.layout_panes()
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """Keys that do nothing now stay out of the footer, so the rest fits in 80 columns
+        (they are all in F1 and the palette)."""
+        if action == "cancel_command":
+            return self.state.command_running
+        if action == "skip":
+            return self.decider.is_waiting
+        if action == "toggle_side":
+            return self.compact
+        if action == "next_node":
+            return len(self.panes) > 1 and (self.compact or len(self.panes) > 2)
+        return True
+
+    def action_next_node(self) -> None:
+        shown = [n for n in self.panes if n in self.step_nodes] or list(self.panes)
+        if not shown:
+            return
+        i = shown.index(self.selected_node) if self.selected_node in shown else -1
+        self.selected_node = shown[(i + 1) % len(shown)]
+        self.layout_panes()
+        pane = self.panes[self.selected_node]
+        pane.scroll_visible(animate=False)
+        if not self.compact:
+            pane.log_widget.focus()
+
+    def action_toggle_side(self) -> None:
+        """Steps and findings: always on the left of a large console; on a small one they
+        replace the output until this is pressed again."""
+        if not self.compact:
+            self.query_one("#findings-scroll").focus()
+            return
+        self.toggle_class("-side")
+
+    def action_shell(self) -> None:
+        self.rb_app.open_shell(self.selected_node if self.compact else None)
+
+    def action_runbooks(self) -> None:
+        if self.state.finished is not None:
+            self.rb_app.back_to_runbooks()
+        elif self.decider.is_waiting:
+            self.decider.decide(StepDecision(StepAction.ABORT,
+                                             reason="stopped by the operator (back to the "
+                                                    "runbook list)"))
+        else:
+            self.notify("A step is running: wait for it or cancel it (c) first.",
+                        title="Busy")
+
     def on_mount(self) -> None:
+        self.layout_panes()
         self._replan(self.params)
         plan = self.resume
         if plan is not None:
@@ -258,6 +360,7 @@ class RunScreen(Screen[None]):
         self._analysis_due = False
         if self.state.current is not None:
             self._refresh_analysis(self.state.step(self.state.current))
+            self._refresh_strip()
 
     @on(m.RunStarted)
     def _run_started(self, message: m.RunStarted) -> None:
@@ -272,6 +375,7 @@ class RunScreen(Screen[None]):
         sv = self.state.steps[message.index]
         self.query_one(StepList).show(self.state)
         self._show_detail(sv)
+        self.refresh_bindings()
         what = "⚠ destructive step — " if sv.step.destructive else ""
         self._status(f"{what}Next: step {sv.index + 1} “{sv.step.title}”. Press n (or Enter) "
                      "to run it · s skip · j jump · r re-run previous", waiting=True)
@@ -292,8 +396,10 @@ class RunScreen(Screen[None]):
         sv = self.state.step(e.step_id)
         if e.attempt > 1 or self.engine is not None:
             self._replan(self.engine.params if self.engine else self.params)
-        for name, pane in self.panes.items():
-            pane.display = name in e.nodes or not e.nodes
+        self.step_nodes = list(e.nodes)
+        for node in e.nodes:
+            self._pane(node)
+        self.layout_panes()
         for node in e.nodes:
             self._pane(node).start_step(f"attempt {e.attempt}" if e.attempt > 1 else "starting")
         self.query_one(StepList).show(self.state)
@@ -311,6 +417,7 @@ class RunScreen(Screen[None]):
         sv = self.state.step(e.step_id)
         self._pane(e.node).show_result(sv.results[e.node])
         self._show_commands(sv)
+        self.refresh_bindings()
 
     @on(m.CommandFinished)
     def _command_finished(self, message: m.CommandFinished) -> None:
@@ -319,6 +426,8 @@ class RunScreen(Screen[None]):
         sv = self.state.step(e.step_id)
         self._pane(e.node).show_result(sv.results[e.node])
         self._refresh_analysis(sv)
+        self._refresh_strip()
+        self.refresh_bindings()
         if e.error:
             self._activity(f"{e.node}: {e.error}")
 
@@ -331,6 +440,7 @@ class RunScreen(Screen[None]):
             self._pane(r.node).show_result(r)
         self.query_one(StepList).show(self.state)
         self._refresh_analysis(sv)
+        self._refresh_strip()
         label = STATE_LABELS.get(sv.state, sv.state)
         bad = sv.state not in ("ok", "planned")
         self._status(f"Step {sv.index + 1} “{sv.step.title}”: {label}"
@@ -404,9 +514,11 @@ class RunScreen(Screen[None]):
         self.state.apply(e)
         self.query_one(StepList).show(self.state)
         self._status(f"Run finished: {e.status}" + (f" — {e.message}" if e.message else "")
-                     + " · n summary · o journal · q quit",
+                     + " · n summary · b runbooks · o journal",
                      bad=e.status not in ("ok", "planned"))
         self._activity(f"run finished: {e.status} {e.message}")
+        self.rb_app.run_finished(self.runbook.title, e.status,
+                                 self.engine.journal_path if self.engine else None)
         if e.status != "interrupted":
             self.show_summary()
 
@@ -497,7 +609,7 @@ class RunScreen(Screen[None]):
 
     def action_quit_run(self) -> None:
         if not self.state.command_running:
-            self.app.exit()
+            self.rb_app.request_quit()
             return
         from pverunbook.ui.screens.modals import Choice, ChoiceModal
 
@@ -518,12 +630,25 @@ class RunScreen(Screen[None]):
              Choice("stay", "Stay", "n", "primary")], cancel="stay", danger=True), done)
 
     def help_text(self) -> str:
-        """For F1: the step in focus, with its hint and why."""
+        """For F1: what the screen shows, what to do now, and the step in focus (hint, why)."""
+        parts = ["**What this shows:** the runbook's steps (left) and findings, the current "
+                 "step's explanation and commands, each node's live output"
+                 + (" one node at a time (**v** switches; the strip lists every node)"
+                    if self.compact else "") + ", and below it a comparison of the nodes."]
+        if self.state.finished is not None:
+            parts.append("**What to do now:** the run is over: **n** shows the summary, **b** "
+                         "goes back to the runbook list (the cluster stays as it is now).")
+        elif self.state.command_running:
+            parts.append("**What to do now:** a command is running: watch the output; **c** "
+                         "cancels it on every node.")
+        else:
+            parts.append("**What to do now:** read the step, then **n** (or Enter) runs it; "
+                         "**s** skips it with a reason; **$** opens a shell on a node.")
         sid = self.focus_step
         if sid is None:
-            return "Press **n** to run the first step."
+            return "\n\n".join(parts)
         step = self.runbook.step(sid)
-        parts = [f"### Current step: {step.title}"]
+        parts.append(f"### Current step: {step.title}")
         if step.hint:
             parts.append(f"**Hint:** {step.hint}")
         if step.explain:
@@ -543,5 +668,9 @@ class RunScreen(Screen[None]):
             ("Toggle follow", "Follow the output tail or not (f)", self.action_toggle_follow),
             ("Open journal", "Show the run journal (o)", self.action_journal),
             ("Show summary", "What was done so far", self.show_summary),
-            ("Quit", "Leave (asks while a command runs) (q)", self.action_quit_run),
+            ("Next node", "Show the next node's output (v)", self.action_next_node),
+            ("Steps and findings", "Show or hide them on a small console (i)",
+             self.action_toggle_side),
+            ("Back to runbooks", "The runbook list (b); stops an unfinished run first",
+             self.action_runbooks),
         ]

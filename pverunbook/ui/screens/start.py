@@ -33,6 +33,31 @@ MODE_EXPLAIN: dict[Mode, str] = {
 }
 
 
+#: Where a newcomer begins during an outage, and why (shown above the list, listed first).
+START_HERE = "network-triage"
+START_HERE_WHY = ("it only reads — links, loss, routes, quorum, /etc/pve writes on every node "
+                  "— and its findings say which runbook fixes what")
+
+#: How to start pverunbook in each mode (for runs that can only be resumed in their mode).
+MODE_FLAGS: dict[str, str] = {
+    Mode.LIVE.value: "pverunbook tui --cluster FILE",
+    Mode.DRY_RUN.value: "pverunbook tui --dry-run",
+    Mode.REHEARSAL.value: "pverunbook (rehearsal is the default)",
+    Mode.LOCAL.value: "pverunbook tui --local",
+}
+
+
+def ordered(entries: list[Entry], first: str | None) -> list[Entry]:
+    """``first`` (the suggestion), then network-triage, then the rest as discovered."""
+    rank = {name: i for i, name in enumerate(n for n in (first, START_HERE) if n)}
+
+    def key(e: Entry) -> int:
+        rid = e.runbook.id if e.runbook is not None else ""
+        return rank.get(rid, len(rank))
+
+    return sorted(entries, key=key)
+
+
 def entry_matches(entry: Entry, query: str) -> bool:
     q = query.strip().lower()
     if not q:
@@ -55,7 +80,10 @@ class StartScreen(Screen[None]):
         Binding("escape", "clear_filter", "Clear filter", show=False, id="start.clear"),
         Binding("r", "resume", "Resume", id="start.resume",
                 tooltip="Continue the highlighted interrupted run where it stopped"),
-        Binding("q", "app.quit", "Quit", id="start.quit", tooltip="Leave pverunbook"),
+        Binding("dollar_sign", "shell", "Shell", id="start.shell",
+                tooltip="Open a shell on a node (the app suspends; the journal notes it)"),
+        Binding("q", "app.request_quit", "Quit", id="start.quit",
+                tooltip="Leave pverunbook (asks first while a cluster is connected)"),
     ]
 
     def __init__(self, entries: list[Entry]) -> None:
@@ -74,6 +102,7 @@ class StartScreen(Screen[None]):
         yield AppHeader(app.mode, app.session.cluster, "pverunbook · choose a runbook")
         with Vertical(id="start-main"):
             yield Static("", id="start-mode")
+            yield Static("", id="start-guide")
             with Vertical(id="resume-box"):
                 yield Label("Interrupted runs", classes="section-title")
                 yield Static("", id="resume-note")
@@ -88,13 +117,32 @@ class StartScreen(Screen[None]):
 
     def on_mount(self) -> None:
         self.refresh_targets()
-        self._fill("")
+        self.refresh_suggestion()
         self.refresh_runs()
         self.query_one("#runbook-list", OptionList).focus()
 
     def on_screen_resume(self) -> None:
         # A run may have finished (or stopped again) since: list what is left.
         self.refresh_runs()
+        self.refresh_suggestion()
+
+    def refresh_suggestion(self) -> None:
+        """The guide line and the list's order: the diagnosis's "run next" first, else
+        network-triage (where to begin during an outage)."""
+        sug = self.rb_app.suggestion
+        first = sug.runbook_id if sug is not None else None
+        self.entries = ordered(self.entries, first)
+        guide = self.query_one("#start-guide", Static)
+        top = self.entries[0].runbook if self.entries else None
+        if sug is not None and top is not None and top.id == sug.runbook_id:
+            guide.update(f"[b]▶ Run next: {top.title}[/]"
+                         + (f" — {sug.why}" if sug.why else "") + " (Enter)")
+        elif top is not None and top.id == START_HERE:
+            guide.update(f"[b]▶ Where to begin:[/] during an outage start with [b]{top.title}"
+                         f"[/]: {START_HERE_WHY}.")
+        else:
+            guide.update("Pick a runbook; Enter shows its parameters, then its steps.")
+        self._fill(self.query_one("#filter", Input).value)
 
     # -- interrupted runs ----------------------------------------------------------------------
     def refresh_runs(self) -> None:
@@ -117,7 +165,8 @@ class StartScreen(Screen[None]):
         if len(ok) < len(self.runs):
             note += (f" Runs started in another mode than {mode} are shown dimmed; start "
                      "pverunbook in their mode to resume them.")
-        if mode == Mode.REHEARSAL.value and ok:
+        if mode == Mode.REHEARSAL.value and ok \
+                and self.rb_app.session.config.sim_state_dir is None:
             note += (" [yellow]Rehearsal: the simulated cluster starts afresh, so resuming only "
                      "practises the resume.[/]")
         self.query_one("#resume-note", Static).update(note)
@@ -134,7 +183,7 @@ class StartScreen(Screen[None]):
         text.append(f"  last: {last}")
         text.append(f"  [{r.mode}]", style="magenta" if usable else "")
         if not usable:
-            text.append(f"  needs --mode {r.mode}", style="italic")
+            text.append(f"  resume with: {MODE_FLAGS.get(r.mode, r.mode)}", style="italic")
         return text
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
@@ -192,11 +241,15 @@ class StartScreen(Screen[None]):
                 "No runbooks found. Add a directory with --runbooks DIR."
             self.query_one("#runbook-info", Static).update(msg)
 
-    @staticmethod
-    def _label(e: Entry) -> Text:
+    def _label(self, e: Entry) -> Text:
         text = Text()
         if e.runbook is not None:
             rb = e.runbook
+            sug = self.rb_app.suggestion
+            if sug is not None and rb.id == sug.runbook_id:
+                text.append("▶ run next  ", style="bold green")
+            elif rb.id == START_HERE and sug is None:
+                text.append("▶ start here  ", style="bold green")
             text.append(rb.title, style="bold")
             text.append(f"\n  {rb.id}", style="cyan")
             if rb.tags:
@@ -275,16 +328,23 @@ class StartScreen(Screen[None]):
         f.value = ""
         self.query_one("#runbook-list", OptionList).focus()
 
+    def action_shell(self) -> None:
+        self.rb_app.open_shell()
+
+    def help_text(self) -> str:
+        """For F1: what this screen is and what to do first."""
+        sug = self.rb_app.suggestion
+        now = (f"Run **{sug.runbook_id}** next (listed first){': ' + sug.why if sug.why else ''}."
+               if sug is not None else
+               "During an outage start with **Network triage** (listed first): it changes "
+               "nothing and its findings point at the runbook that fixes what it found.")
+        return ("**What this shows:** the runbooks you can run against "
+                f"{describe_targets(self.rb_app.mode, self.rb_app.session.cluster)}, the mode "
+                "(top), and runs that were interrupted.\n\n"
+                f"**What to do now:** {now} Highlight a runbook to read its steps; **Enter** "
+                "opens its parameters. **$** opens a shell on a node; in rehearsal the "
+                "simulated cluster keeps what you change, between runs and launches (reset it "
+                "from the palette, ctrl+p).")
+
     def palette_commands(self) -> list[PaletteCommand]:
-        cmds: list[PaletteCommand] = [("Filter runbooks", "Focus the filter box",
-                                       self.action_focus_filter)]
-        for r in self.runs:
-            cmds.append((f"Resume run {r.run_id}: {r.title}",
-                         f"{r.when} · {r.mode} · last: {r.last_step or 'none'}",
-                         lambda r=r: self.resume(r)))  # type: ignore[misc]
-        for e in self.shown:
-            if e.runbook is not None:
-                rb = e.runbook
-                cmds.append((f"Start: {rb.title}", rb.summary.strip()[:80] or rb.id,
-                             lambda rb=rb: self.rb_app.choose_runbook(rb)))  # type: ignore[misc]
-        return cmds
+        return [("Filter runbooks", "Focus the filter box (/)", self.action_focus_filter)]

@@ -29,6 +29,16 @@ STATUS_WORDS = {
 }
 
 
+#: Words for a run that stopped early, by who stopped it (``RunState.stopped_by``).
+STOPPED_WORDS = {
+    "operator": ("■ Stopped by the operator", "bold yellow"),
+    "guard": ("■ Stopped by a guard: a safety check refused the step", "bold red"),
+    "checkpoint": ("■ Stopped: the backup (checkpoint) before a destructive step failed",
+                   "bold red"),
+    "failure": ("✘ Stopped: a step failed", "bold red"),
+}
+
+
 SEVERITY_STYLE = {"critical": "bold red", "warning": "bold yellow", "info": "cyan"}
 
 
@@ -75,7 +85,8 @@ def render_matrix(d: Diagnosis) -> Text:
 def render_summary(s: model.Summary, journal: Path | None,
                    worst: list[str] | None = None) -> Text:
     t = Text()
-    word, style = STATUS_WORDS.get(s.status, (s.status, "bold"))
+    word, style = STOPPED_WORDS.get(s.stopped_by) or STATUS_WORDS.get(s.status,
+                                                                        (s.status, "bold"))
     t.append(word + "\n", style=style)
     if s.message:
         t.append(s.message + "\n")
@@ -125,10 +136,15 @@ class SummaryScreen(Screen[None]):
 
     CSS_PATH = "summary.tcss"
     BINDINGS = [
+        Binding("b", "runbooks", "Runbooks", id="summary.runbooks",
+                tooltip="Back to the runbook list; the cluster stays as this run left it"),
         Binding("escape", "back", "Back to run", id="summary.back",
                 tooltip="Look at the steps and output again"),
         Binding("o", "journal", "Journal", id="summary.journal", tooltip="Show the journal"),
-        Binding("q", "app.quit", "Quit", id="summary.quit", tooltip="Leave pverunbook"),
+        Binding("dollar_sign", "shell", "Shell", id="summary.shell",
+                tooltip="Open a shell on a node (the app suspends; the journal notes it)"),
+        Binding("q", "app.request_quit", "Quit", id="summary.quit",
+                tooltip="Leave pverunbook (asks first while a cluster is connected)"),
     ]
 
     def __init__(self, state: model.RunState, journal: Path | None,
@@ -201,6 +217,12 @@ class SummaryScreen(Screen[None]):
                                       id=f"run-next-{i}", classes="run-next"))
         if d.matrix:
             widgets.append(Static(render_matrix(d), id="link-matrix"))
+        first = next((f for f in d.faults if f.next_runbook is not None), None)
+        suggest = getattr(self.app, "suggest_next", None)
+        if first is not None and first.next_runbook is not None and suggest is not None:
+            # The runbook list shows it first when the operator goes back (b).
+            suggest(first.next_runbook.runbook, dict(first.next_runbook.params),
+                    first.statement)
         scroll = self.query_one("#summary-scroll", VerticalScroll)
         scroll.mount_all(widgets, before=self.query_one("#summary-text"))
         scroll.scroll_home(animate=False)
@@ -219,6 +241,10 @@ class SummaryScreen(Screen[None]):
         if hasattr(self.app, "on_summary_screen_run_next"):
             self.post_message(self.RunNext(runbook_id, params))
             return
+        start_runbook = getattr(self.app, "start_runbook", None)
+        if start_runbook is not None:  # the session's app: back to the list, then the form
+            start_runbook(runbook_id, params)
+            return
         from pverunbook.runbook.catalog import find
         from pverunbook.runbook.loader import load_file
 
@@ -233,15 +259,29 @@ class SummaryScreen(Screen[None]):
     def action_back(self) -> None:
         self.dismiss(None)
 
+    def action_runbooks(self) -> None:
+        self.app.back_to_runbooks()  # type: ignore[attr-defined]
+
+    def action_shell(self) -> None:
+        self.app.open_shell()  # type: ignore[attr-defined]
+
+    def help_text(self) -> str:
+        return ("**What this shows:** the end of the run — what was done, failed or skipped "
+                "(with the reason), the backups taken and the risky actions.\n\n"
+                "**What to do now:** press **b** to go back to the runbook list and run the "
+                "next one (the cluster stays as this run left it), **Esc** to look at the "
+                "steps and output again, **o** for the journal.")
+
     def action_journal(self) -> None:
         from pverunbook.ui.screens.journal import JournalScreen
 
         self.app.push_screen(JournalScreen(self.journal))
 
     def palette_commands(self) -> list[PaletteCommand]:
-        return [("Back to run", "Steps and output", self.action_back),
-                ("Open journal", "Show the journal", self.action_journal),
-                ("Quit", "Leave pverunbook", self.app.exit)]
+        return [("Back to runbooks", "The runbook list; the cluster state carries over (b)",
+                 self.action_runbooks),
+                ("Back to run", "Steps and output", self.action_back),
+                ("Open journal", "Show the journal (o)", self.action_journal)]
 
 
 async def _open_params(app: Any, runbook: Any, params: dict[str, Any]) -> None:

@@ -1,14 +1,16 @@
-"""One live output pane per node: a capped ``Log`` that follows the tail only at the bottom."""
+"""One live output pane per node (a capped ``Log`` that follows the tail only at the bottom),
+and the strip that shows every node's state on one screen."""
 
 from __future__ import annotations
 
+from rich.text import Text
 from textual.app import ComposeResult
 from textual.containers import Vertical
 from textual.message import Message
 from textual.reactive import reactive
 from textual.widgets import Log, Static
 
-from pverunbook.ui.model import NodeResult, fmt_duration
+from pverunbook.ui.model import NodeResult, NodeRow, fmt_duration
 
 #: Lines kept per pane; older ones are dropped (the journal has the full transcript).
 PANE_MAX_LINES = 2000
@@ -112,3 +114,43 @@ class NodePane(Vertical):
             parts.append("follow off (f)")
         more.update(" ↓ " + " · ".join(parts) if parts else "")
         more.display = bool(parts)
+
+
+#: Glyph and style per node status in the strip.
+STRIP_STATUS: dict[str, tuple[str, str]] = {
+    "idle": ("·", "dim"), "waiting": ("…", "dim"), "running": ("▶", "bold yellow"),
+    "ok": ("✔", "bold green"), "planned": ("○", "bold blue"), "failed": ("✘", "bold red"),
+    "timed_out": ("✘", "bold red"), "cancelled": ("■", "bold yellow"),
+    "connection_lost": ("✘", "bold red"), "unknown": ("?", "bold magenta"),
+}
+
+
+def render_strip(rows: list[NodeRow], selected: str | None) -> Text:
+    """One line per row: node(s), state, exit, duration, last line (cut at the width)."""
+    text = Text(no_wrap=True, overflow="ellipsis")
+    width = max((len(", ".join(r.nodes)) + (11 if r.identical else 0) for r in rows),
+                default=0)
+    for i, r in enumerate(rows):
+        if i:
+            text.append("\n")
+        mark = "▸" if selected in r.nodes else " "
+        names = ", ".join(r.nodes) + (": identical" if r.identical else "")
+        text.append(f"{mark} ", style="bold cyan")
+        text.append(f"{names:<{width}} ", style="bold")
+        glyph, style = STRIP_STATUS.get(r.status, ("?", ""))
+        text.append(f"{glyph} {r.status.replace('_', ' '):<9}", style=style)
+        if r.exit_status is not None:
+            text.append(f" exit {r.exit_status:<3}")
+        if r.status not in ("idle", "waiting"):
+            text.append(f" {fmt_duration(r.duration):>6}", style="dim")
+        if r.last_line:
+            text.append(" │ ", style="dim")
+            text.append(r.last_line.strip())
+    return text
+
+
+class NodeStrip(Static):
+    """Every node's state at once (3+ nodes, or one pane at a time on a small console)."""
+
+    def show(self, rows: list[NodeRow], selected: str | None) -> None:
+        self.update(render_strip(rows, selected))

@@ -7,7 +7,7 @@ from typing import Any
 
 from textual import on
 from textual.app import ComposeResult
-from textual.containers import Vertical, VerticalScroll
+from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.message import Message
 from textual.widgets import Input, Label, Select, Static, Switch
 
@@ -24,6 +24,10 @@ def _initial(param: Param, given: Mapping[str, Any]) -> str:
     if isinstance(param.default, bool):
         return "true" if param.default else "false"
     return str(param.default)
+
+
+def _switch_word(on: bool) -> str:
+    return "[b green]✔ yes[/] (space toggles)" if on else "[b]✘ no[/] (space toggles)"
 
 
 class ParamForm(VerticalScroll):
@@ -61,7 +65,11 @@ class ParamForm(VerticalScroll):
                     yield Select([(c, c) for c in p.choices], value=value or Select.NULL,
                                  id=f"param-{p.name}", allow_blank=not value)
                 elif p.type is ParamType.BOOL:
-                    yield Switch(value=value == "true", id=f"param-{p.name}")
+                    # A bare Switch reads as an empty box on many terminals: say the value.
+                    with Horizontal(classes="param-switch"):
+                        yield Switch(value=value == "true", id=f"param-{p.name}")
+                        yield Static(_switch_word(value == "true"), classes="switch-word",
+                                     id=f"word-{p.name}")
                 else:
                     yield Input(value=value, password=p.secret, id=f"param-{p.name}",
                                 placeholder="required" if p.default is None
@@ -122,5 +130,8 @@ class ParamForm(VerticalScroll):
     @on(Input.Changed)
     @on(Select.Changed)
     @on(Switch.Changed)
-    def _changed(self) -> None:
+    def _changed(self, event: Input.Changed | Select.Changed | Switch.Changed) -> None:
+        if isinstance(event, Switch.Changed) and event.switch.id:
+            name = event.switch.id.removeprefix("param-")
+            self.query_one(f"#word-{name}", Static).update(_switch_word(event.value))
         self.check()
