@@ -71,6 +71,8 @@ class RunbookApp(App[int]):
         self.suggestion: Suggestion | None = None
         #: Runs of this session, oldest first: (runbook title, status, journal path).
         self.history: list[tuple[str, str, Path | None]] = []
+        #: Shell sessions of this session, oldest first: (node, exit status).
+        self.shells: list[tuple[str, int]] = []
 
     async def ask_host_key(self, node: str, fingerprint: str) -> bool:
         """Called by the SSH transport (inside the run's worker) for a host key not yet known:
@@ -400,6 +402,7 @@ class RunbookApp(App[int]):
         from pverunbook.engine import events as ev
         from pverunbook.shell import shell_note
 
+        self.shells.append((node, status))
         text = shell_note(node, seconds, status)
         from pverunbook.ui.screens.run import RunScreen
 

@@ -82,6 +82,12 @@ class TuiDecider:
 
     async def after_failure(self, step: Step, status: str) -> FailureChoice:
         sv = self.screen.state.step(step.id)
+        # The step's StepFinished (with the engine's message) is queued for the screen: let it
+        # land first, so the question says what broke (bounded: half a second at most).
+        for _ in range(50):
+            if sv.state not in ("running", "pending", "next"):
+                break
+            await asyncio.sleep(0.01)
         body = (f"**{step.title}** ended **{status.replace('_', ' ')}**"
                 + (f": {sv.message}" if sv.message else ".")
                 + "\n\nLook at each node's output and the findings before choosing."

@@ -211,7 +211,7 @@ def build_app(runbook_dir: Path) -> Callable[..., RunbookApp]:
 
 
 async def until(pilot: object, cond: Callable[[], object], what: str = "condition",
-                tries: int = 500) -> None:
+                tries: int = 3000) -> None:
     """Let the app process messages until ``cond()`` holds (bounded; no fixed sleeps)."""
     for _ in range(tries):
         if cond():

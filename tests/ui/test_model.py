@@ -5,7 +5,7 @@ from __future__ import annotations
 from pverunbook.engine import events as ev
 from pverunbook.runbook.loader import load_text
 from pverunbook.ui.analysis import compare_outputs, loss_bar, network_stats
-from pverunbook.ui.model import LineSplitter, RunState
+from pverunbook.ui.model import LineSplitter, RunState, node_rows
 from tests.ui.conftest import RUNBOOK, SCRIPTS
 
 
@@ -61,3 +61,53 @@ def test_run_state_summary() -> None:
     assert s.checkpoints == [("tune", "cp-1", "/x")]
     assert len(s.risky) == 1 and "typed 'nyc' by op" in s.risky[0]
     assert s.not_reached == [rb.step("config").title]
+
+
+def _state_after(events: list[ev.Event]) -> RunState:
+    state = RunState(load_text(RUNBOOK, "ui-test.toml"))
+    for e in events:
+        state.apply(e)
+    return state
+
+
+def _ran(step: str, outputs: dict[str, tuple[list[str], int]]) -> list[ev.Event]:
+    """The events of ``step`` ending on each node with that exit status (lines: add_lines)."""
+    nodes = tuple(outputs)
+    out: list[ev.Event] = [ev.StepStarted(step_id=step, title=step, index=0, nodes=nodes)]
+    for n, (_lines, code) in outputs.items():
+        out.append(ev.CommandStarted(step_id=step, node=n, command="ping", index=0,
+                                     timeout=10))
+        out.append(ev.CommandFinished(step_id=step, node=n, command="ping", index=0,
+                                      exit_status=code, duration=1.0))
+    return out
+
+
+def test_node_rows_group_identical_outputs_and_keep_cluster_order() -> None:
+    same = (["PING 10.0.0.9", "0% packet loss"], 0)
+    state = _state_after(_ran("ping", {"pve1": same, "pve2": (["100% packet loss"], 1),
+                                       "pve3": same, "pve4": same}))
+    for n in ("pve1", "pve2", "pve3", "pve4"):
+        state.add_lines("ping", n, ["100% packet loss"] if n == "pve2" else same[0])
+    rows = node_rows(state.step("ping"), ["pve1", "pve2", "pve3", "pve4", "pve5"])
+    assert [(r.nodes, r.identical) for r in rows] == [
+        (("pve1", "pve3", "pve4"), True), (("pve2",), False), (("pve5",), False)]
+    assert rows[0].last_line == "0% packet loss" and rows[1].exit_status == 1
+    assert rows[2].status == "idle"  # the step does not run on pve5
+    assert [r.nodes for r in node_rows(None, ["a", "b"])] == [("a",), ("b",)]
+
+
+def test_stopped_by_names_who_stopped_the_run() -> None:
+    def stopped(step_status: str, message: str, run_status: str = "aborted") -> str:
+        return _state_after([
+            ev.StepStarted(step_id="tune", title="t", index=2, nodes=("ryanrishi",)),
+            ev.StepFinished(step_id="tune", status=step_status, message=message),
+            ev.RunFinished(status=run_status, message=message)]).stopped_by()
+
+    assert stopped("blocked", "ryanrishi is not quorate") == "guard"
+    assert stopped("blocked", "checkpoint failed and the operator aborted") == "checkpoint"
+    assert stopped("declined", "the operator did not confirm") == "operator"
+    assert stopped("failed", "step 'tune' failed", "failed") == "failure"
+    assert stopped("ok", "", "ok") == ""
+    assert _state_after([ev.RunFinished(status="aborted",
+                                        message="stopped by the operator")]).stopped_by() \
+        == "operator"

@@ -56,8 +56,11 @@ def test_run_screen_mid_step(snap_compare: Callable[..., bool], build_app: Build
         await until(pilot, lambda: transport.streaming.is_set(), "streaming")
         screen = app.screen
         assert isinstance(screen, RunScreen)
-        await until(pilot, lambda: len(screen.state.step("ping").lines("pve001")) >= 4,
+        # The held transport streams the first half on each node at once, then waits.
+        await until(pilot, lambda: all(len(screen.state.step("ping").lines(n)) >= 4
+                                       for n in ("ryanrishi", "pve001")),
                     "output in the panes")
+        await pilot.pause(0.5)
         await pilot.pause(0.6)  # the comparison refreshes twice a second
         await pilot.pause()
 
