@@ -241,10 +241,6 @@ class SummaryScreen(Screen[None]):
         if hasattr(self.app, "on_summary_screen_run_next"):
             self.post_message(self.RunNext(runbook_id, params))
             return
-        start_runbook = getattr(self.app, "start_runbook", None)
-        if start_runbook is not None:  # the session's app: back to the list, then the form
-            start_runbook(runbook_id, params)
-            return
         from pverunbook.runbook.catalog import find
         from pverunbook.runbook.loader import load_file
 
