@@ -16,7 +16,7 @@ from typing import Any
 from pverunbook.engine import events as ev
 from pverunbook.engine.engine import ResumeInfo
 from pverunbook.engine.journal import find_run, iter_journal, list_runs
-from pverunbook.engine.resume import REDACTED, load_resume, missing_secrets
+from pverunbook.engine.resume import REDACTED, load_resume, missing_secrets, runbook_change
 from pverunbook.runbook.catalog import Entry
 from pverunbook.runbook.model import Runbook
 
@@ -128,10 +128,15 @@ def plan_resume(target: str | Path, mode: str, entries: Sequence[Entry] = ()) ->
         raise ResumeProblem(f"no journal at {path}")
     started, _ = load_resume(path)
     if started.mode != mode:
+        how = {"rehearsal": "pverunbook tui --resume RUN",
+               "live": "pverunbook tui --cluster INVENTORY --resume RUN",
+               "local": "pverunbook tui --local --resume RUN",
+               "dry-run": "pverunbook tui --dry-run --resume RUN"}.get(
+            started.mode, "pverunbook run --resume RUN")
         raise ResumeProblem(
             f"run {started.run_id} was started in {started.mode} mode; this session is in "
             f"{mode} mode.",
-            f"start pverunbook with --mode {started.mode} (and the same cluster) to resume it")
+            f"resume it in its own mode: {how.replace('RUN', started.run_id or path.stem)}")
     runbook: Runbook | None = None
     if started.runbook_path and Path(started.runbook_path).exists():
         runbook = load_file(Path(started.runbook_path))
@@ -148,6 +153,16 @@ def plan_resume(target: str | Path, mode: str, entries: Sequence[Entry] = ()) ->
     if runbook.id != started.runbook_id:
         raise ResumeProblem(f"{started.runbook_path} is now runbook '{runbook.id}', but the run "
                             f"was of '{started.runbook_id}'")
+    changed = runbook_change(started, runbook)
+    if changed:
+        # The steps already done were those of the old text: going on with a different runbook
+        # must be a decision, taken where the whole diff can be read (the CLI shows it and asks).
+        shown = changed if len(changed) < 2000 else changed[:2000] + "\n…"
+        raise ResumeProblem(
+            f"the runbook of run {started.run_id} changed since the run started:\n{shown}",
+            f"review the change and accept it with `pverunbook run --resume "
+            f"{started.run_id or path.stem}` (it shows the diff and asks), or put the old "
+            "runbook back")
     # Again with the runbook: positions after skipped steps are then exact.
     started, info = load_resume(path, runbook)
     known = {p.name for p in runbook.params}

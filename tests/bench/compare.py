@@ -4,6 +4,7 @@ Run (as root, OpenSSH's sshd installed; nothing leaves loopback)::
 
     python3 -m tests.bench.compare            # everything, medians of 3 paired rounds
     python3 -m tests.bench.compare --quick    # 1 round, smaller trees: a smoke run
+    python3 -m tests.bench.compare --only fanout --rounds 5
 
 Each row measures pverunbook and its reference in the same process, alternating, against the
 same sshd, and prints the ratio next to the goal of the performance issue. References that are
@@ -365,8 +366,8 @@ def startup(rounds: int) -> list[Row]:
 
 
 # -- main --------------------------------------------------------------------------------------
-async def main(quick: bool, nodes: int, only: str | None) -> None:
-    rounds = 1 if quick else 3
+async def main(quick: bool, nodes: int, only: str | None, rounds: int | None = None) -> None:
+    rounds = rounds or (1 if quick else 3)
     rows: list[Row] = []
     sections: list[tuple[str, Callable[[Loopback, Path], Awaitable[list[Row]]]]] = [
         ("fanout", lambda lb, tmp: fanout(lb, nodes, rounds, tmp)),
@@ -400,7 +401,8 @@ if __name__ == "__main__":
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--quick", action="store_true", help="one round, smaller inputs")
     ap.add_argument("--nodes", type=int, default=32, help="fan-out width (default 32)")
+    ap.add_argument("--rounds", type=int, help="paired rounds per row (default 3, quick 1)")
     ap.add_argument("--only", choices=["fanout", "output", "checkpoint", "sqlite", "tui",
                                        "startup"])
     a = ap.parse_args()
-    asyncio.run(main(a.quick, a.nodes, a.only))
+    asyncio.run(main(a.quick, a.nodes, a.only, a.rounds))

@@ -196,7 +196,7 @@ async def test_other_mode_run_is_listed_but_not_resumed(build_app: Build,
         assert [r.mode for r in start.runs] == ["rehearsal"]
         await pilot.press("r")
         await until(pilot, lambda: isinstance(app.screen, ErrorModal), "explanation")
-        assert "--mode rehearsal" in app.screen.hint  # type: ignore[attr-defined]
+        assert f"pverunbook tui --resume {RUN_ID}" in app.screen.hint  # type: ignore[attr-defined]
         assert not any(isinstance(s, RunScreen) for s in app.screen_stack)
 
 
@@ -220,3 +220,22 @@ def test_start_screen_with_interrupted_run(snap_compare: Callable[..., bool], bu
         await pilot.pause()
 
     assert snap_compare(app, terminal_size=SIZE, run_before=run_before)
+
+
+async def test_changed_runbook_is_shown_and_not_resumed_silently(runbook_dir: Path) -> None:
+    """The done steps were the old text's: the TUI shows the diff and says how to accept it."""
+    from pverunbook.ui.runs import ResumeProblem, plan_resume
+
+    path = await _interrupted_journal(runbook_dir)
+    assert plan_resume(path, "rehearsal").run_id == RUN_ID  # unchanged: resumable
+    book = runbook_dir / "ui-test.toml"
+    book.write_text(book.read_text(encoding="utf-8").replace("timeout", "timeout", 1)
+                    + "\n# edited after the run started\n", encoding="utf-8")
+    with pytest.raises(ResumeProblem) as exc:
+        plan_resume(path, "rehearsal")
+    assert "+# edited after the run started" in str(exc.value)
+    assert f"pverunbook run --resume {RUN_ID}" in exc.value.hint
+    with pytest.raises(ResumeProblem) as other:
+        plan_resume(path, "live")
+    assert f"pverunbook tui --resume {RUN_ID}" in other.value.hint and "--mode" not in \
+        other.value.hint
