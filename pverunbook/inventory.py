@@ -81,6 +81,12 @@ def local_cluster() -> Cluster:
                    source="--local")
 
 
+#: What an inventory looks like, for error messages (the format is in runbooks/README.md).
+INVENTORY_HINT = ('give a TOML file with a [cluster] table (name = "CLUSTER") and one '
+                  '[[nodes]] table per node (name = "pve1", host = "ssh host or address", '
+                  'addr = "ring0 address"), like runbooks/clusters/nyc.toml')
+
+
 def load_cluster(path: str | Path) -> Cluster:
     from pverunbook.runbook import tomlfile
 
@@ -88,7 +94,7 @@ def load_cluster(path: str | Path) -> Cluster:
     try:
         text = tomlfile.read_text(p, "cluster inventory")
     except tomlfile.TomlFileError as exc:
-        raise InventoryError(str(exc)) from exc
+        raise InventoryError(f"{exc}; {INVENTORY_HINT}") from exc
     return parse_cluster(text, str(p))
 
 
@@ -121,7 +127,7 @@ def parse_cluster(text: str, file: str = "<cluster>") -> Cluster:
     nodes: list[Node] = []
     raw_nodes = data.get("nodes", [])
     if not isinstance(raw_nodes, list) or not raw_nodes:
-        err(("nodes",), "at least one [[nodes]] entry is needed")
+        err(("nodes",), f"at least one [[nodes]] entry is needed; {INVENTORY_HINT}")
         raw_nodes = []
     seen: set[str] = set()
     for i, raw in enumerate(raw_nodes):
