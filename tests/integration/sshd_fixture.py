@@ -23,7 +23,9 @@ import pytest
 
 SSHD = "/usr/sbin/sshd"
 SFTP_SERVER = "/usr/lib/openssh/sftp-server"
-USER = "pvrbtest"
+#: One login user per test process: a suite that tears its sshd down (``pkill -u``) must never
+#: kill another suite's sessions on the same machine.
+USER = f"pvrbt{os.getpid()}"
 
 
 @dataclass
