@@ -170,6 +170,11 @@ def _safe_node(name: str) -> str:
     return re.sub(r"[^A-Za-z0-9._-]", "_", name) or "_node"
 
 
+def _files_rel(node: Node, path: str) -> str:
+    """Where a file part of ``node`` is stored inside the checkpoint folder."""
+    return f"{_safe_node(node.name)}/files/{_safe_rel(path)}"
+
+
 def parse_stat_line(line: str) -> Meta:
     parts = line.split(" ", 7)
     if len(parts) != 8:
@@ -484,7 +489,7 @@ class CheckpointStore:
             targets = dict(zip((m.path for m in links), out.splitlines(), strict=False))
         stored = await self._stream_tree(node, transport, base, path, contents, dl)
         for m in metas:
-            rel = f"{_safe_node(node.name)}/files/{_safe_rel(m.path)}"
+            rel = _files_rel(node, m.path)
             if m.is_dir:
                 await asyncio.to_thread(_mkdir_private, base.parent / rel)
                 items.append(self._item(node, "dir", m, rel))
@@ -532,8 +537,7 @@ class CheckpointStore:
         """
         if not contents:
             return {}
-        wanted = {m.path: base.parent / f"{_safe_node(node.name)}/files/{_safe_rel(m.path)}"
-                  for m in contents}
+        wanted = {m.path: base.parent / _files_rel(node, m.path) for m in contents}
         await asyncio.to_thread(_mkdir_private, base)
         spool = base / f".incoming-{secrets.token_hex(4)}.tar"
         try:

@@ -14,34 +14,24 @@ import errno
 import io
 import os
 import posixpath
-from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 import asyncssh
 
 from pverunbook.sim.shell.executor import Shell
 from pverunbook.sim.shell.streams import CallbackOutput, Pipe
+from pverunbook.transport.wrapper import unwrap_command
 
 if TYPE_CHECKING:
     from pverunbook.sim.world import SimNode
 
-_unwrap: Callable[[str], str | None] | None
-try:  # the SSH transport may wrap commands; it defines how to undo that
-    from pverunbook.transport.wrapper import unwrap_command as _unwrap
-except ImportError:  # pragma: no cover - depends on the other engineer's progress
-    _unwrap = None
 
 SIGNALS = {"INT": 2, "TERM": 15, "KILL": 9, "HUP": 1, "QUIT": 3}
 
 
 def unwrap(command: str) -> tuple[str, bool]:
-    """(inner command, wrapped?) using the transport's ``unwrap_command`` when it exists."""
-    if _unwrap is None:
-        return command, False
-    try:
-        inner = _unwrap(command)
-    except Exception:  # noqa: BLE001 - a broken unwrapper must not break rehearsal
-        return command, False
+    """(inner command, wrapped?): the SSH transport's kill wrapper is undone, as it defines."""
+    inner = unwrap_command(command)
     return (inner, True) if inner is not None else (command, False)
 
 
