@@ -167,7 +167,7 @@ class ParamsSet(Event):
 
 @dataclass(frozen=True, kw_only=True)
 class FactsObserved(Event):
-    """Typed facts read off one step's output (``pve/facts.py``), ``Fact.to_json`` records.
+    """Typed facts read off one step's output (``pve/facts/``), ``Fact.to_json`` records.
 
     Journaled so that resume, the report and the diagnosis see the same values ``when`` saw.
     """

@@ -2,7 +2,7 @@
 
 The engine calls these after a step's verdict and before an input step asks; they decide what
 is observed and proposed, the engine emits the events and keeps the store. The fact rules
-themselves are pure functions in ``pve/facts.py``.
+themselves are pure functions in ``pve/facts/``.
 """
 
 from __future__ import annotations

@@ -1,0 +1,274 @@
+"""The diagnosis's vocabulary: faults, evidence, the next runbook, and helpers over facts.
+
+A :class:`Fault` carries the evidence it rests on (finding or fact → node → step → output line),
+a confidence, what to do, and either the next runbook with its parameters filled in or the exact
+manual command when no runbook fits. The rules (one module per domain beside this one) read a
+:class:`Context` and return faults; :func:`pverunbook.pve.diagnosis.diagnose` ranks them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Literal, Protocol
+
+from pverunbook.pve.facts import Fact, FactStore, FactValue
+
+Severity = Literal["critical", "warning", "info"]
+Confidence = Literal["high", "medium", "low"]
+
+LOSS_BAD_PCT = 1.0  # about 1% loss on the ring address already costs corosync its token
+#: ICMP probes (ping + mtr, both directions) below which "no loss" says little about a link
+ICMP_PROBES_ENOUGH = 40
+SEV_WEIGHT = {"critical": 100, "warning": 50, "info": 10}
+CONF_WEIGHT = {"high": 30, "medium": 20, "low": 10}
+
+
+class FindingLike(Protocol):
+    """What the diagnosis reads of a finding (the engine's Finding event has these fields)."""
+
+    @property
+    def step_id(self) -> str: ...
+    @property
+    def node(self) -> str | None: ...
+    @property
+    def severity(self) -> str: ...
+    @property
+    def title(self) -> str: ...
+    @property
+    def evidence(self) -> str: ...
+
+
+@dataclass(frozen=True)
+class Evidence:
+    """One piece of evidence: what it says, on which node, from which step, the output line."""
+
+    what: str
+    node: str | None
+    step_id: str
+    line: str
+
+    def to_json(self) -> dict[str, object]:
+        return {"what": self.what, "node": self.node, "step_id": self.step_id,
+                "line": self.line}
+
+
+@dataclass(frozen=True)
+class NextRunbook:
+    """The runbook to run next, with parameter values the diagnosis already knows."""
+
+    runbook: str
+    params: Mapping[str, bool | int | float | str] = field(default_factory=dict)
+
+    def label(self) -> str:
+        """``corosync-tuning (token=5000)``: how the UI and headless name the action."""
+        if not self.params:
+            return self.runbook
+        return f"{self.runbook} ({', '.join(f'{k}={v}' for k, v in self.params.items())})"
+
+    def to_json(self) -> dict[str, object]:
+        return {"runbook": self.runbook, "params": dict(self.params)}
+
+
+@dataclass(frozen=True)
+class ManualFix:
+    """A command to type on one node when no runbook does the job."""
+
+    node: str
+    command: str
+
+    def to_json(self) -> dict[str, object]:
+        return {"node": self.node, "command": self.command}
+
+
+@dataclass(frozen=True)
+class Fault:
+    rule: str  # which rule found it, e.g. "route-via-gateway"
+    statement: str  # one line, as a sysadmin would write it in the ticket
+    severity: Severity
+    confidence: Confidence
+    action: str  # what to do, in a sentence or two
+    evidence: tuple[Evidence, ...] = ()
+    next_runbook: NextRunbook | None = None
+    manual: tuple[ManualFix, ...] = ()
+    nodes: tuple[str, ...] = ()
+    weight: int = 0  # extra rank for a root cause that explains other faults
+
+    @property
+    def score(self) -> int:
+        return SEV_WEIGHT[self.severity] + CONF_WEIGHT[self.confidence] + self.weight
+
+    def to_json(self) -> dict[str, object]:
+        return {"rule": self.rule, "statement": self.statement, "severity": self.severity,
+                "confidence": self.confidence, "action": self.action,
+                "evidence": [e.to_json() for e in self.evidence],
+                "next_runbook": self.next_runbook.to_json() if self.next_runbook else None,
+                "manual": [m.to_json() for m in self.manual], "nodes": list(self.nodes)}
+
+
+@dataclass(frozen=True)
+class Diagnosis:
+    faults: tuple[Fault, ...]  # ranked, most important first
+    healthy: tuple[str, ...] = ()  # what was measured and is fine ("other links are clean")
+    matrix: tuple[tuple[str, ...], ...] = ()  # node × node table of link health, header first
+
+    def to_json(self) -> dict[str, object]:
+        return {"faults": [f.to_json() for f in self.faults], "healthy": list(self.healthy),
+                "matrix": [list(r) for r in self.matrix]}
+
+
+
+@dataclass
+class Context:
+    """What every rule reads: the facts (peers named), the findings, the inventory order and
+    when the evidence was taken (UTC, for certificate expiry; None = unknown). Rules append
+    what they measured and found fine to ``healthy``."""
+
+    store: FactStore
+    findings: Sequence[FindingLike] = ()
+    nodes: Sequence[str] = ()
+    now: datetime | None = None
+    healthy: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class Rule:
+    """One diagnosis rule: the function, and every fault id (``Fault.rule``) it can report.
+
+    The ids are declared so that tooling (the rule table in runbooks/README.md, the test that
+    every rule has a test on real output and on the simulator) can enumerate them.
+    """
+
+    check: Callable[[Context], list[Fault]]
+    faults: tuple[str, ...]
+
+    @property
+    def name(self) -> str:
+        return self.check.__name__
+
+    @property
+    def summary(self) -> str:
+        doc = (self.check.__doc__ or "").strip()
+        return doc.splitlines()[0] if doc else ""
+
+
+# --- helpers over the fact store ------------------------------------------------------------
+
+
+#: How a fact reads as evidence, by name: "{a}", "{b}" (node, peer) and "{v}" (value).
+SAYS = {
+    "ping.loss_pct": "ping {a}→{b}: {v}% loss",
+    "mtr.loss_pct": "mtr {a}→{b}: {v}% loss at the destination",
+    "journal.link_down": "journal on {a}: the link to {b} went down {v} times",
+    "knet.down_count": "knet on {a}: link to {b} down_count {v}",
+    "knet.connected": "cfgtool on {a}: link to {b} connected: {v}",
+    "knet.mtu": "knet on {a}: MTU to {b} {v}",
+    "quorum.quorate": "{a}: quorate: {v}",
+    "quorum.members": "{a} sees members: {v}",
+    "pmxcfs.write_hung": "{a}: /etc/pve write hung: {v}",
+    "pmxcfs.readable": "{a}: /etc/pve readable: {v}",
+    "corosync.config_version": "{a}: running config_version {v}",
+    "corosync_conf.config_version": "{a}: corosync.conf config_version {v}",
+}
+
+
+def ev(f: Fact, what: str | None = None) -> Evidence:
+    says = SAYS.get(f.name)
+    text = what or (says.format(a=f.node, b=f.peer, v=fmt(f.value)) if says
+                    else f"{f.key} = {fmt(f.value)}")
+    return Evidence(text, f.node, f.step_id, f.evidence)
+
+
+def fmt(v: FactValue) -> str:
+    if isinstance(v, bool):
+        return "yes" if v else "no"
+    if isinstance(v, float):
+        return f"{v:g}"
+    return str(v)
+
+
+def num(v: FactValue | None) -> float | None:
+    if isinstance(v, bool) or v is None or isinstance(v, str):
+        return None
+    return float(v)
+
+
+def pairs(store: FactStore, nodes: Sequence[str]) -> list[tuple[str, str]]:
+    """Unordered node pairs some directed fact is about, in inventory order."""
+    rank = {n: i for i, n in enumerate(nodes)}
+    seen: dict[tuple[str, str], None] = {}
+    for f in store:
+        if f.node is None or f.peer is None or f.peer == f.node:
+            continue
+        a, b = sorted((f.node, f.peer), key=lambda n: (rank.get(n, len(rank)), n))
+        seen[(a, b)] = None
+    return list(seen)
+
+
+def directed(store: FactStore, name: str, a: str, b: str) -> list[Fact]:
+    return [f for f in (store.get(Fact(name, 0, a, b).key), store.get(Fact(name, 0, b, a).key))
+            if f is not None]
+
+
+def findings_for(findings: Iterable[FindingLike], facts: Iterable[Fact]) -> list[Evidence]:
+    """Warning/critical findings of the same steps and nodes as ``facts``, as evidence."""
+    where = {(f.step_id, f.node) for f in facts if f.step_id}
+    out = []
+    for x in findings:
+        if x.severity in ("warning", "critical") and (x.step_id, x.node) in where:
+            out.append(Evidence(x.title, x.node, x.step_id, x.evidence or ""))
+    return out
+
+
+@dataclass
+class PairFacts:
+    """Everything measured about one link between two nodes, both directions."""
+
+    a: str
+    b: str
+    ping: list[Fact] = field(default_factory=list)
+    mtr: list[Fact] = field(default_factory=list)
+    downs: list[Fact] = field(default_factory=list)  # journal.link_down + knet.down_count
+    disconnected: list[Fact] = field(default_factory=list)
+
+    @property
+    def icmp_loss(self) -> float | None:
+        vals = [v for f in self.ping + self.mtr if (v := num(f.value)) is not None]
+        return max(vals) if vals else None
+
+    @property
+    def flaps(self) -> int:
+        return max((int(num(f.value) or 0) for f in self.downs), default=0)
+
+    def facts(self) -> list[Fact]:
+        return self.ping + self.mtr + self.downs + self.disconnected
+
+
+def pair_facts(store: FactStore, a: str, b: str) -> PairFacts:
+    p = PairFacts(a, b)
+    p.ping = directed(store, "ping.loss_pct", a, b)
+    p.mtr = directed(store, "mtr.loss_pct", a, b)
+    p.downs = [f for f in directed(store, "journal.link_down", a, b)
+               + directed(store, "knet.down_count", a, b) if (num(f.value) or 0) > 0]
+    p.disconnected = [f for f in directed(store, "knet.connected", a, b) if f.value is False]
+    return p
+
+
+def loss_text(p: PairFacts) -> str:
+    """``ping 14% ryanrishi→pve001, 26% back; mtr 2% ryanrishi→pve001``: loss by tool."""
+    out = []
+    for tool, facts in (("ping", p.ping), ("mtr", p.mtr)):
+        if not facts:
+            continue
+        parts = [f"{fmt(f.value)}% {f.node}→{f.peer}" if i == 0 else f"{fmt(f.value)}% back"
+                 for i, f in enumerate(facts)]
+        out.append(f"{tool} " + ", ".join(parts))
+    return "; ".join(out)
+
+
+def suggest_token(store: FactStore) -> int:
+    tokens = [int(v) for f in store.named("corosync.token_ms") if (v := num(f.value))]
+    current = max(tokens, default=3000)
+    return 5000 if current < 5000 else min(current * 2, 10000)
+

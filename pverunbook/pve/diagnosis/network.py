@@ -1,0 +1,268 @@
+"""Network rules: routed paths, lossy/flapping knet links, UDP lost while ICMP gets through,
+MTU mismatch, ping/mtr disagreement, and the node × node link matrix.
+
+Sources: domain notes §7 (knet log strings) and §10 (reading the story's network evidence);
+corosync-cfgtool(8); ip-route(8).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from pverunbook.pve.diagnosis.model import (
+    ICMP_PROBES_ENOUGH,
+    LOSS_BAD_PCT,
+    Confidence,
+    Context,
+    Fault,
+    ManualFix,
+    NextRunbook,
+    directed,
+    ev,
+    findings_for,
+    fmt,
+    loss_text,
+    num,
+    pair_facts,
+    pairs,
+    suggest_token,
+)
+from pverunbook.pve.facts import Fact, FactStore
+
+
+def route_via_gateway(ctx: Context) -> list[Fault]:
+    """A peer reached through a gateway: host route (asymmetric) or different subnets.
+
+    Domain notes §10: nodes on one L2 segment reach each other in one hop; a routed path puts
+    corosync behind a busy gateway. A host route for an on-link peer is stale or hand-made.
+    """
+    store = ctx.store
+    findings = ctx.findings
+    out = []
+    for f in store.named("route.via"):
+        if not f.value or f.node is None or f.peer is None:
+            continue
+        a, b, gw = f.node, f.peer, str(f.value)
+        back = store.get(Fact("route.via", 0, b, a).key)
+        host = store.get(Fact("route.host_route", 0, a, b).key)
+        on_link = store.value("route.on_link", a, b)
+        hops = store.get(Fact("mtr.hops", 0, a, b).key)
+        pair = pair_facts(store, a, b)
+        evidence = [ev(f, f"{a} reaches {b} via {gw}")]
+        if host is not None:
+            evidence.append(ev(host, f"host route on {a}: {host.value}"))
+        if back is not None:
+            evidence.append(ev(back, f"{b} reaches {a} " + (f"via {back.value}" if back.value
+                                                              else "directly")))
+        if hops is not None:
+            evidence.append(ev(hops, f"mtr {a}→{b}: {hops.value} hops"))
+        evidence += [ev(x) for x in pair.facts()]
+        evidence += findings_for(findings, [f, *([hops] if hops else [])])
+        lossy = (pair.icmp_loss or 0) >= LOSS_BAD_PCT or pair.flaps > 0
+        direct_back = back is not None and not back.value
+        dest = str(host.value).split()[0] if host is not None else b
+        if host is not None and on_link is not False:
+            statement = (f"corosync traffic from {a} to {b} is routed through {gw} by a host "
+                         "route" + (f"; {b} answers directly" if direct_back else ""))
+            confidence: Confidence = "high"
+            action = (f"Delete the host route on {a} so it reaches {b} on the local segment, "
+                      "then find what adds it at boot (/etc/network/interfaces `up ip route "
+                      "add`, a script, DHCP option 121) and remove it there too. Re-run "
+                      "network-triage to confirm the link is clean.")
+            manual = (ManualFix(a, f"ip route del {dest} via {gw}"),)
+        else:
+            statement = (f"corosync traffic from {a} to {b} goes through the gateway {gw}: the "
+                         "nodes are not on one subnet" + (f" as {a} sees it ({b} answers "
+                                                          "directly)" if direct_back else ""))
+            confidence = "high" if direct_back or on_link is False else "medium"
+            action = (f"Compare the netmask and VLAN of the cluster address on {a} and {b} "
+                      "(`ip -br addr`); put both on one L2 segment. Do not tune corosync "
+                      "around a routed path.")
+            manual = (ManualFix(a, "ip -br addr; ip route"),)
+        if lossy:
+            statement += f", and that path loses packets ({loss_text(pair) or 'link flaps'})"
+        out.append(Fault("route-via-gateway", statement, "critical" if lossy else "warning",
+                         confidence, action, tuple(evidence),
+                         NextRunbook("network-triage"), manual, (a, b),
+                         weight=40 if lossy else 0))
+    return out
+
+
+
+def link_loss(ctx: Context) -> list[Fault]:
+    """Per node pair: lossy/flapping knet link, or ICMP clean while corosync's UDP is lost.
+
+    corosync 3/knet shows a lossy link as link down/up and token loss (domain notes §7);
+    knet's heartbeat is UDP on 5405+, which ICMP probes never measure.
+    """
+    store = ctx.store
+    findings = ctx.findings
+    nodes = ctx.nodes
+    faults: list[Fault] = []
+    healthy = ctx.healthy
+    routed = {(f.node, f.peer) for f in store.named("route.via") if f.value}
+    token = suggest_token(store)
+    for a, b in pairs(store, nodes):
+        p = pair_facts(store, a, b)
+        if not p.ping and not p.mtr and not p.downs and not p.disconnected and not \
+                directed(store, "knet.connected", a, b):
+            continue
+        loss = p.icmp_loss
+        evidence = tuple([ev(x) for x in p.facts()] + findings_for(findings, p.facts()))
+        via_gw = (a, b) in routed or (b, a) in routed
+        if loss is not None and loss >= LOSS_BAD_PCT:
+            flap = f"; knet took the link down {p.flaps} times" if p.flaps else ""
+            cause = " on the routed path through the gateway" if via_gw else ""
+            faults.append(Fault(
+                "lossy-link",
+                f"the link between {a} and {b} loses packets{cause}: {loss_text(p)}{flap}",
+                "critical", "high" if p.flaps or len(p.ping + p.mtr) > 1 else "medium",
+                "Fix the path first (cable, switch port, duplex, the gateway in between): "
+                "about 1% loss already costs corosync its token. A longer token only rides out "
+                "short bursts; a second knet link on another NIC is the durable fix.",
+                evidence, NextRunbook("corosync-tuning", {"token": token}), (), (a, b),
+                weight=20))
+        elif p.flaps >= 2 or p.disconnected:
+            what = (f"went down {p.flaps} times" if p.flaps else "is disconnected now")
+            probes = sum(int(num(x.value) or 0) for x in directed(store, "ping.sent", a, b)
+                         + directed(store, "mtr.sent", a, b))
+            if loss is not None and probes >= ICMP_PROBES_ENOUGH:
+                faults.append(Fault(
+                    "udp-lost-icmp-ok",
+                    f"corosync's UDP between {a} and {b} is lost while ICMP gets through "
+                    f"({loss_text(p)}, {probes} probes); the knet link {what}: a firewall, "
+                    "rate limit or MTU problem drops UDP 5405, which ping cannot show",
+                    "critical", "high" if p.flaps >= 3 else "medium",
+                    "Look for rules touching UDP 5405-5412 on both nodes (`nft list ruleset`, "
+                    "`iptables-save`), rate limits or storm control on the switch port, and an "
+                    "MTU below 1500 on the path (`ping -M do -s 1472 PEER`).",
+                    evidence, None,
+                    tuple(ManualFix(n, "nft list ruleset | grep -n -E '540[5-9]|541[0-2]'")
+                          for n in (a, b)), (a, b), weight=15))
+            else:
+                sample = (f"; ping/mtr sent only {probes} probes, too few to see the loss"
+                          if loss is not None else "; no ping/mtr measured on it")
+                faults.append(Fault(
+                    "flapping-link", f"the knet link between {a} and {b} {what}{sample}",
+                    "critical", "medium",
+                    "Measure the link again with more probes; corosync's own counters already "
+                    "say it drops packets.", evidence,
+                    NextRunbook("network-triage", {"ping_count": 100, "mtr_cycles": 100}),
+                    (), (a, b), weight=15))
+        elif loss is not None or directed(store, "knet.connected", a, b):
+            healthy.append(f"link {a} ↔ {b}: no loss"
+                           + (f" ({loss_text(p)})" if loss is not None else "")
+                           + ", no link flaps")
+    return faults
+
+
+
+def ping_mtr_disagree(ctx: Context) -> list[Fault]:
+    """When ping and mtr disagree, say which to trust and why (domain notes §10)."""
+    store = ctx.store
+    out = []
+    for f in store.named("ping.loss_pct"):
+        if f.node is None or f.peer is None:
+            continue
+        m = store.get(Fact("mtr.loss_pct", 0, f.node, f.peer).key)
+        pv, mv = num(f.value), num(m.value if m else None)
+        if m is None or pv is None or mv is None:
+            continue
+        if (pv >= LOSS_BAD_PCT) == (mv >= LOSS_BAD_PCT) and abs(pv - mv) < 10:
+            continue  # both say lossy (or both clean) and roughly agree
+        ps = num(store.value("ping.sent", f.node, f.peer)) or 0
+        ms = num(store.value("mtr.sent", f.node, f.peer)) or 0
+        flaps = pair_facts(store, f.node, f.peer).flaps
+        why = []
+        if flaps:
+            why.append(f"the link flaps ({flaps} downs), so loss comes in bursts and two "
+                       "samples taken at different moments differ")
+        if ps != ms:
+            why.append(f"they sent different numbers of probes (ping {ps:g}, mtr {ms:g})")
+        hop = store.get(Fact("mtr.hop_loss_pct", 0, f.node, f.peer).key)
+        if hop is not None:
+            why.append(f"mtr's {fmt(hop.value)}% at an intermediate hop is the router "
+                       "rate-limiting ICMP replies, not loss")
+        trust = ("the worse figure" if flaps else
+                 ("ping" if ps > ms else "mtr") + " (more probes)")
+        statement = (f"ping and mtr disagree on {f.node}→{f.peer} ({fmt(f.value)}% vs "
+                     f"{fmt(m.value)}%): trust {trust}, and knet's own counters over both")
+        out.append(Fault("ping-mtr-disagree", statement, "info", "medium",
+                         "Both are ICMP samples of seconds; "
+                         + ("; ".join(why) or "small samples") + ". knet's link down counts "
+                         "and the journal measure corosync's own traffic over the whole hour.",
+                         (ev(f), ev(m)), None, (), (f.node, f.peer)))
+    return out
+
+
+
+def mtu_mismatch(ctx: Context) -> list[Fault]:
+    """knet link MTU differing between the two ends, or between pairs (PMTUd found a limit)."""
+    store = ctx.store
+    nodes = ctx.nodes
+    out = []
+    mtus = store.named("knet.mtu")
+    for a, b in pairs(store, nodes):
+        both = directed(store, "knet.mtu", a, b)
+        vals = {int(num(x.value) or 0) for x in both}
+        if len(vals) > 1:
+            out.append(Fault(
+                "mtu-mismatch",
+                f"knet sees different MTUs on the link between {a} and {b} "
+                f"({', '.join(f'{x.node}: {fmt(x.value)}' for x in both)}): an interface or "
+                "switch on the path has a smaller MTU",
+                "warning", "medium",
+                "Compare `ip link` MTUs of the cluster NIC and bridge on both nodes and the "
+                "switch ports; make them equal (1500, or jumbo frames everywhere).",
+                tuple(ev(x) for x in both), None,
+                tuple(ManualFix(n, "ip link show | grep mtu") for n in (a, b)), (a, b)))
+    values = {int(num(x.value) or 0) for x in mtus}
+    if len(values) > 1 and not out:
+        low = min(mtus, key=lambda x: num(x.value) or 0)
+        out.append(Fault(
+            "mtu-mismatch",
+            f"knet link MTUs differ between node pairs (lowest {fmt(low.value)} on "
+            f"{low.node}→{low.peer})", "warning", "low",
+            "A smaller path MTU on one pair means a different interface or switch setting "
+            "there; compare `ip link` MTUs.", tuple(ev(x) for x in mtus), None, (),
+            tuple(n for n in (low.node, low.peer) if n)))
+    return out
+
+
+
+def link_matrix(store: FactStore, nodes: Sequence[str]) -> tuple[tuple[str, ...], ...]:
+    """Node × node table: row = measuring node, column = peer; loss and flaps per cell.
+
+    A cell reads ``ping 20% mtr 2% ↓72`` (↓ = link down count from the journal or knet), ``ok``
+    when measured and clean, ``·`` on the diagonal and ``?`` when nothing was measured.
+    """
+    names = list(nodes) or store.nodes()
+    rows: list[tuple[str, ...]] = [("from \\ to", *names)]
+    for a in names:
+        row = [a]
+        for b in names:
+            if a == b:
+                row.append("·")
+                continue
+            parts = []
+            ping = num(store.value("ping.loss_pct", a, b))
+            mtr = num(store.value("mtr.loss_pct", a, b))
+            downs = max(int(num(store.value("journal.link_down", a, b)) or 0),
+                        int(num(store.value("knet.down_count", a, b)) or 0))
+            via = store.value("route.via", a, b)
+            connected = store.value("knet.connected", a, b)
+            if ping is not None and ping > 0:
+                parts.append(f"ping {ping:g}%")
+            if mtr is not None and mtr > 0:
+                parts.append(f"mtr {mtr:g}%")
+            if downs:
+                parts.append(f"↓{downs}")
+            if connected is False:
+                parts.append("down")
+            if via:
+                parts.append(f"via {via}")
+            measured = any(v is not None for v in (ping, mtr, connected, via)) or downs
+            row.append(" ".join(parts) if parts else ("ok" if measured else "?"))
+        rows.append(tuple(row))
+    return tuple(rows)
+

@@ -1,0 +1,247 @@
+"""Fact rules over corosync's own outputs: pvecm status / corosync-quorumtool, corosync-cfgtool
+-s and -n, corosync-cmapctl stats, the corosync journal, and corosync.conf's config_version.
+
+One pure function per verdict name over one node's output (``Observation``); peers are named
+by node name where the output says an address or node id the run knows, ``nodeid N``
+otherwise (``FactStore.named_peers`` resolves those later).
+"""
+
+from __future__ import annotations
+
+import re
+
+from pverunbook.pve import outputs
+from pverunbook.pve.facts.model import Fact, Observation
+
+
+def _first_line_with(text: str, needle: str) -> str:
+    for line in text.splitlines():
+        if needle in line:
+            return line.strip()
+    return ""
+
+
+def facts_quorum(obs: Observation) -> list[Fact]:
+    """``pvecm status`` / ``corosync-quorumtool -s``: quorate, votes, members, QDevice.
+
+    Source of the format: corosync-quorumtool(8); pve-docs pvecm chapter (QDevice flags
+    ``A/NA`` alive, ``V/NV`` voting, ``MW/NMW`` master wins).
+    """
+    st = outputs.parse_quorum_status(obs.text)
+    node = obs.node
+    if st.error:
+        return [Fact("corosync.running", False, node, evidence=st.error)]
+    if st.quorate is None and not st.members and obs.exit_status not in (0, 2, None):
+        # corosync down: the error goes to stderr and pvecm prints only its "Cluster
+        # information" block from corosync.conf, then exits non-zero (exit 2 = not quorate)
+        return [Fact("corosync.running", False, node,
+                     evidence=f"no quorum information, exit {obs.exit_status}")]
+    out: list[Fact] = []
+    if st.quorate is not None:
+        out.append(Fact("corosync.running", True, node))
+        out.append(Fact("quorum.quorate", st.quorate, node,
+                        evidence=f"Quorate: {'Yes' if st.quorate else 'No'}"))
+    if st.node_id is not None:
+        out.append(Fact("corosync.nodeid", st.node_id, node,
+                        evidence=f"Node ID: 0x{st.node_id:08x}"))
+    if st.expected_votes is not None:
+        out.append(Fact("quorum.expected_votes", st.expected_votes, node,
+                        evidence=f"Expected votes: {st.expected_votes}"))
+    if st.total_votes is not None:
+        out.append(Fact("quorum.total_votes", st.total_votes, node,
+                        evidence=f"Total votes: {st.total_votes}"))
+    if st.config_version is not None:
+        out.append(Fact("corosync.config_version", st.config_version, node,
+                        evidence=f"Config Version: {st.config_version}"))
+    real = [m for m in st.members if m.nodeid != 0]
+    if real:
+        names = [obs.name_of(m.name) if m.name else obs.name_of(m.nodeid) for m in real]
+        out.append(Fact("quorum.members", " ".join(names), node,
+                        evidence=f"Membership: {', '.join(m.name for m in real)}"))
+        out.append(Fact("quorum.member_count", len(real), node))
+    if st.has_qdevice:
+        out.append(Fact("qdevice.configured", True, node, evidence="Flags: " + " ".join(st.flags)))
+        own = next((m for m in real if m.local), real[0] if real else None)
+        if own is not None and own.qdevice:
+            flags = own.qdevice.split(",")
+            out.append(Fact("qdevice.voting", "V" in flags, node,
+                            evidence=f"Qdevice flags {own.qdevice} ({own.name})"))
+            out.append(Fact("qdevice.alive", "A" in flags, node,
+                            evidence=f"Qdevice flags {own.qdevice} ({own.name})"))
+    return out
+
+
+def facts_links(obs: Observation) -> list[Fact]:
+    """``corosync-cfgtool -s``: per peer, are all knet links connected, and how many are down.
+
+    Source: corosync-cfgtool(8); the three corosync 3 layouts are parsed by outputs.
+    """
+    text = obs.text
+    stopped = re.search(r"Cannot initiali[sz]e|Could not initiali[sz]e corosync", text)
+    if stopped:
+        return [Fact("corosync.running", False, obs.node,
+                     evidence=_first_line_with(text, stopped.group(0)))]
+    st = outputs.parse_cfgtool_status(text)
+    if not st.links and obs.exit_status not in (0, None):
+        return [Fact("corosync.running", False, obs.node,
+                     evidence=f"no link status, exit {obs.exit_status}")]
+    per_peer: dict[int, list[tuple[int, str]]] = {}
+    for link in st.links:
+        for p in link.peers:
+            if p.status.startswith("localhost"):
+                continue
+            per_peer.setdefault(p.nodeid, []).append((link.link, p.status))
+    out: list[Fact] = []
+    if st.links:
+        out.append(Fact("corosync.running", True, obs.node))
+        out.append(Fact("knet.links", len(st.links), obs.node))
+    for nodeid, states in per_peer.items():
+        peer = obs.name_of(nodeid)
+        down = [(lk, s) for lk, s in states if not s.startswith("connected")]
+        ev = ", ".join(f"LINK ID {lk}: nodeid {nodeid}: {s}" for lk, s in states)
+        out.append(Fact("knet.connected", not down, obs.node, peer, evidence=ev))
+        out.append(Fact("knet.links_down", len(down), obs.node, peer, evidence=ev))
+    return out
+
+
+def facts_knet_nodes(obs: Observation) -> list[Fact]:
+    """``corosync-cfgtool -n``: per peer, reachability and the smallest knet link MTU.
+
+    knet's MTU is the payload it can send after its own headers and crypto (PMTUd), so two
+    nodes reporting different values for one link point at an MTU mismatch on the path.
+    """
+    out: list[Fact] = []
+    for kn in outputs.parse_cfgtool_nodes(obs.text):
+        peer = obs.name_of(kn.nodeid)
+        if kn.links:
+            dst = kn.links[0].dst
+            if dst in obs.names_by_addr:
+                peer = obs.names_by_addr[dst]
+        state = "reachable" if kn.reachable else "unreachable"
+        out.append(Fact("knet.reachable", kn.reachable, obs.node, peer,
+                        evidence=f"nodeid: {kn.nodeid} {state}"))
+        mtus = [(lk.link, lk.mtu) for lk in kn.links if lk.mtu is not None]
+        if mtus:
+            lk, mtu = min(mtus, key=lambda x: x[1] or 0)
+            out.append(Fact("knet.mtu", mtu or 0, obs.node, peer,
+                            evidence=f"LINK: {lk} ({kn.links[0].src}->{kn.links[0].dst}) "
+                                     f"mtu: {mtu}"))
+    return out
+
+
+def facts_cmap_stats(obs: Observation) -> list[Fact]:
+    """``corosync-cmapctl -m stats``: knet ``down_count`` and latency per peer, the token.
+
+    ``stats.knet.node<N>.link<L>.down_count`` counts link flaps since corosync started.
+    Latency is in microseconds (libknet ``latency_ave``).
+    """
+    cmap = outputs.parse_cmapctl(obs.text)
+    out: list[Fact] = []
+    by_peer: dict[int, dict[str, int]] = {}
+    ev: dict[int, str] = {}
+    for (nodeid, link), st in sorted(outputs.knet_link_stats(cmap).items()):
+        if "down_count" not in st and "latency_ave" not in st:
+            continue
+        if st.get("enabled", 1) == 0:
+            continue
+        if st.get("latency_samples", 1) == 0 and "down_count" not in st:
+            continue
+        agg = by_peer.setdefault(nodeid, {"down_count": 0, "latency_ave": 0})
+        agg["down_count"] += st.get("down_count", 0)
+        agg["latency_ave"] = max(agg["latency_ave"], st.get("latency_ave", 0))
+        ev[nodeid] = (f"stats.knet.node{nodeid}.link{link}.down_count = "
+                      f"{st.get('down_count', 0)}")
+    local_ids = {nid for nid, st in by_peer.items() if st["down_count"] == 0
+                 and st["latency_ave"] == 0}
+    for nodeid, agg in by_peer.items():
+        if nodeid in local_ids and len(by_peer) > 1:
+            continue  # the local node's own entry: no link to itself
+        peer = obs.name_of(nodeid)
+        out.append(Fact("knet.down_count", agg["down_count"], obs.node, peer, evidence=ev[nodeid]))
+        if agg["latency_ave"]:
+            out.append(Fact("knet.latency_us", agg["latency_ave"], obs.node, peer,
+                            evidence=f"stats.knet.node{nodeid}.*.latency_ave = "
+                                     f"{agg['latency_ave']}"))
+    token = cmap.get("runtime.config.totem.token")
+    if token is not None and token.isdigit():
+        out.append(Fact("corosync.token_ms", int(token), obs.node,
+                        evidence=f"runtime.config.totem.token = {token}"))
+    return out
+
+
+def facts_journal(obs: Observation) -> list[Fact]:
+    """corosync's journal counted by message kind, per peer where the line names one.
+
+    Message texts: corosync exec/totemsrp.c, vsf_quorum.c and libknet (domain notes §7).
+    """
+    s = outputs.parse_corosync_log(obs.text)
+    counts = s.counts
+    out: list[Fact] = []
+
+    def first(kind: str, host: int | None = None) -> str:
+        for e in s.events:
+            if e.kind == kind and (host is None or e.host == host):
+                return f"line {e.lineno}: {e.text}"
+        return ""
+
+    downs: dict[int, int] = {}
+    for (host, _link), n in s.link_downs().items():
+        downs[host] = downs.get(host, 0) + n
+    for host, n in sorted(downs.items()):
+        out.append(Fact("journal.link_down", n, obs.node, obs.name_of(host),
+                        evidence=first("link_down", host)))
+    no_links: dict[int, int] = {}
+    for e in s.events:
+        if e.kind == "no_active_links" and e.host is not None:
+            no_links[e.host] = no_links.get(e.host, 0) + 1
+    for host, n in sorted(no_links.items()):
+        out.append(Fact("journal.no_active_links", n, obs.node, obs.name_of(host),
+                        evidence=first("no_active_links", host)))
+    for name, kind in (("journal.token_lost", "processor_failed"),
+                       ("journal.token_late", "token_not_received"),
+                       ("journal.retransmits", "retransmit"),
+                       ("journal.quorum_lost", "quorum_lost"),
+                       ("journal.memberships", "members")):
+        out.append(Fact(name, counts[kind], obs.node, evidence=first(kind)))
+    if s.span_s is not None:
+        out.append(Fact("journal.span_s", round(s.span_s), obs.node))
+    return out
+
+
+def facts_config_versions(obs: Observation) -> list[Fact]:
+    r"""``cat corosync.conf``: the file's ``config_version`` the way pmxcfs reads it.
+
+    Named ``corosync_conf.config_version`` (the file) apart from ``corosync.config_version``
+    (what the running corosync reports in ``pvecm status``).
+
+    pmxcfs's regex ``config_version\s*:\s*(\d+)``; 0 counts as unparsable (dcdb.c).
+    """
+    m = re.search(r"config_version\s*:\s*(\d+)", obs.text)
+    if not m:
+        return []
+    return [Fact("corosync_conf.config_version", int(m.group(1)), obs.node,
+                 evidence=m.group(0).strip())]
+
+
+_SAMPLE = re.compile(r"^sample \d+:\s*Quorate:\s*(\S+)", re.M)
+
+
+def facts_quorum_samples(obs: Observation) -> list[Fact]:
+    """Quorum sampled several times (``sample N: Quorate: Yes`` lines): is it *steady*?
+
+    One ``pvecm status`` can catch a brief quorate moment on a flapping link, so runbooks that
+    act on "not quorate" sample it (corosync-tuning: 6 samples over 18 s). ``quorum.steady`` is
+    true when every sample said ``Yes``; a sample that timed out or failed counts as not
+    quorate (``Quorate: unknown``). No samples: no facts (the condition stays undecided).
+    """
+    answers = _SAMPLE.findall(obs.text)
+    if not answers:
+        return []
+    yes = sum(1 for a in answers if a == "Yes")
+    evidence = f"quorate in {yes} of {len(answers)} samples"
+    return [Fact("quorum.samples", len(answers), obs.node, evidence=evidence),
+            Fact("quorum.quorate_samples", yes, obs.node, evidence=evidence),
+            Fact("quorum.steady", yes == len(answers), obs.node, evidence=evidence)]
+
+
+#: Fact rules by verdict name: a step with ``verdict = "quorum"`` yields findings *and* facts.
