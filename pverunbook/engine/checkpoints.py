@@ -39,8 +39,8 @@ from urllib.parse import quote
 
 from pverunbook.engine import archive
 from pverunbook.engine.archive import mkdir_private as _mkdir_private
-from pverunbook.engine.engine import CheckpointOutcome
 from pverunbook.engine.journal import Redactor
+from pverunbook.engine.outcomes import CheckpointOutcome
 from pverunbook.inventory import Node
 from pverunbook.transport.base import CommandResult, Transport, TransportError
 

@@ -4,104 +4,62 @@ It walks a runbook step by step, fans commands out to target nodes concurrently,
 timeouts, evaluates expectations and verdicts, takes checkpoints and asks for confirmation before
 destructive steps, routes failures, and reports everything as events. It knows nothing of Textual:
 the TUI and the headless CLI are two ``Decider`` implementations and two event subscribers.
+
+This module holds the walk (which step next, ``when``, failure routing, unreachable nodes);
+what it asks the operator is in ``prompts.py``, one step on one node in ``node_commands.py``,
+findings and facts of the outputs in ``findings.py``, and the shapes handed back in
+``outcomes.py``.
 """
 
 from __future__ import annotations
 
 import asyncio
 import getpass
-import re
 import time
 from collections.abc import Awaitable, Callable, Mapping
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any
 
 from pverunbook.engine import events as ev
-from pverunbook.engine.decisions import (
-    OVERRIDE_PHRASE,
-    CheckpointChoice,
-    CheckpointFailure,
-    ConfirmRequest,
-    Decider,
-    FailureChoice,
-    StepAction,
+from pverunbook.engine import prompts
+from pverunbook.engine.decisions import Decider, FailureChoice, StepAction
+from pverunbook.engine.findings import judge_outputs, record_facts
+from pverunbook.engine.node_commands import run_on_node
+from pverunbook.engine.outcomes import (
+    STATUS_ORDER,
+    Checkpointer,
+    CheckpointOutcome,
+    GuardChecker,
+    NodeOutcome,
+    ResumeInfo,
+    worst_status,
 )
-from pverunbook.engine.observations import observe_facts, propose_values
-from pverunbook.engine.output import OutputBuffer
 from pverunbook.engine.redaction import Redactor
 from pverunbook.engine.targets import (
     LOCAL_NODE,
     TargetError,
     confirm_expected,
     decide_when,
-    render_commands,
     resolve_targets,
     step_values,
 )
 from pverunbook.inventory import Cluster, Node
-from pverunbook.pve.facts import Fact, FactStore
-from pverunbook.runbook.model import FailureAction, Runbook, Step, StepKind, Stream
-from pverunbook.runbook.params import (
-    ParamValueError,
-    check_node,
-    check_value,
-    parse_value,
-    secret_values,
-)
-from pverunbook.transport.base import CommandResult, Transport, TransportError
+from pverunbook.pve.facts import FactStore
+from pverunbook.runbook.model import FailureAction, Runbook, Step, StepKind
+from pverunbook.runbook.params import ParamValueError, check_node, secret_values
+from pverunbook.transport.base import Transport, TransportError
+
+if TYPE_CHECKING:
+    from pverunbook.pve.verdicts import PeerNames
+
+# The shapes that moved to outcomes.py stay importable from here for the front ends.
+__all__ = ["STATUS_ORDER", "CheckpointOutcome", "Checkpointer", "Engine", "GuardChecker",
+           "NodeOutcome", "ResumeInfo", "worst_status"]
 
 Subscriber = Callable[[ev.Event], None]
 
 MAX_VISITS = 10
 RECONNECT_BACKOFF = (1.0, 2.0, 4.0, 8.0, 16.0)
-
-# Step (and node) statuses, worst first.
-STATUS_ORDER = ["connection_lost", "timed_out", "cancelled", "failed", "planned", "ok"]
-
-
-@dataclass
-class CheckpointOutcome:
-    ok: bool
-    checkpoint_id: str
-    path: str = ""
-    items: list[dict[str, Any]] = field(default_factory=list)
-    problems: list[str] = field(default_factory=list)
-
-
-class Checkpointer(Protocol):
-    async def take(self, engine: Engine, step: Step, nodes: list[Node]) -> CheckpointOutcome: ...
-
-
-class GuardChecker(Protocol):
-    async def check(self, engine: Engine, step: Step,
-                    nodes: list[Node]) -> list[ev.GuardResult]: ...
-
-
-@dataclass
-class ResumeInfo:
-    """Where an interrupted run stopped, read from its journal."""
-
-    start_index: int
-    unknown_step: bool
-    statuses: dict[str, str]
-    #: Facts observed before the interruption (journaled FactsObserved), for ``when``.
-    facts: list[Fact] = field(default_factory=list)
-
-
-@dataclass
-class NodeOutcome:
-    node: str
-    status: str
-    stdout: str = ""
-    stderr: str = ""
-    results: list[CommandResult] = field(default_factory=list)
-
-    @property
-    def complete(self) -> bool:
-        """Every command ran to an exit status: the output is whole enough to judge."""
-        return bool(self.results) and all(r.exit_status is not None and not r.error
-                                          for r in self.results)
 
 
 class Engine:
@@ -141,6 +99,8 @@ class Engine:
         self.partial = False
         #: Where this run's journal is written (set by the session), for the UI to show.
         self.journal_path: Path | None = None
+        #: Node ids → names for the verdicts, learned on the first verdict of the run.
+        self.peer_names: PeerNames | None = None
 
     # -- events -----------------------------------------------------------------------------
     @property
@@ -411,13 +371,13 @@ class Engine:
 
     async def _step_body(self, step: Step, nodes: list[Node]) -> tuple[str, str]:
         if step.kind is StepKind.INPUT:
-            return await self._input(step)
+            return await prompts.ask_input(self, step)
         if step.kind is StepKind.MANUAL:
             if self.dry_run:
                 self.emit(ev.ConfirmationRequested(step_id=step.id, what="manual", prompt="done?",
                                                    expected="yes"))
                 return "planned", "would ask the operator to confirm the manual action"
-            instructions = self._instructions(step)
+            instructions = prompts.instructions(self, step)
             self.emit(ev.ConfirmationRequested(step_id=step.id, what="manual",
                                                prompt=instructions, expected="yes"))
             await self.durable()
@@ -450,7 +410,7 @@ class Engine:
                     return "blocked", "; ".join(r.message for r in failed)
 
         if step.destructive:
-            outcome = await self._checkpoint(step, nodes)
+            outcome = await prompts.take_checkpoint(self, step, nodes)
             if outcome is None:
                 return "blocked", "checkpoint failed and the operator aborted"
             expected = confirm_expected(step, self.cluster, nodes) or self.cluster.name
@@ -459,186 +419,32 @@ class Engine:
                 what = f"{what} only ({len(self.cluster.nodes) - 1} other node(s) untouched)"
             elif step.confirm == "cluster" and len(nodes) < len(self.cluster.nodes):
                 what = f"cluster '{self.cluster.name}' (runs on {what})"
-            refused = await self._confirm(
-                step, nodes, "destructive", expected, checkpoint_id=outcome,
+            refused = await prompts.confirm(
+                self, step, nodes, "destructive", expected, checkpoint_id=outcome,
                 prompt=f"'{step.title}' changes {what}. Type {expected!r} to go ahead.")
             if refused:
                 return "declined", refused
         elif step.confirm is not None:
             expected = confirm_expected(step, self.cluster, nodes) or "yes"
-            refused = await self._confirm(step, nodes, "confirm", expected,
-                                          prompt=f"Type {expected!r} to run '{step.title}'.")
+            refused = await prompts.confirm(self, step, nodes, "confirm", expected,
+                                            prompt=f"Type {expected!r} to run '{step.title}'.")
             if refused:
                 return "declined", refused
 
         outcomes = await self._fan_out(step, nodes)
         if self.dry_run:
             return "planned", "dry-run: nothing was executed"
-        status = _worst(o.status for o in outcomes)
+        status = worst_status(o.status for o in outcomes)
         bad = [f"{o.node}: {o.status}" for o in outcomes if o.status != "ok"]
         # Verdicts explain failures too: a failed expectation is when the operator needs them most.
-        self._verdicts(step, outcomes)
-        self._facts(step, outcomes)
+        judge_outputs(self, step, outcomes)
+        record_facts(self, step, outcomes)
         return status, "; ".join(bad)
-
-    async def _confirm(self, step: Step, nodes: list[Node], what: str, expected: str, *,
-                       prompt: str, checkpoint_id: str = "") -> str:
-        """Ask for the typed text; returns why it was refused, or "" when accepted.
-
-        In a dry-run the request is shown (it is part of the plan) but nothing is asked."""
-        request = ConfirmRequest(
-            step=step, what=what, prompt=prompt, expected=expected,
-            nodes=tuple(n.name for n in nodes), checkpoint_id=checkpoint_id,
-            changes=self.redactor.text("\n".join(f"{n.name}: {c}" for n in nodes
-                                                  for c in self._planned(step, n))))
-        self.emit(ev.ConfirmationRequested(step_id=step.id, what=what, prompt=prompt,
-                                           expected=expected, nodes=request.nodes,
-                                           checkpoint_id=checkpoint_id))
-        if self.dry_run:
-            return ""
-        await self.durable()
-        typed = await self.decider.confirm(request)
-        accepted = typed is not None and typed.strip() == expected
-        self.emit(ev.ConfirmationGiven(step_id=step.id, what=what, accepted=accepted,
-                                       typed=typed or "", operator=self.operator))
-        await self.durable()
-        if accepted:
-            return ""
-        got = "nothing" if typed is None else repr(typed)
-        return f"confirmation refused: expected {expected!r}, got {got}"
-
-    def _planned(self, step: Step, node: Node) -> list[str]:
-        """What will run on ``node``: rendered commands, or the action with its arguments."""
-        if step.kind is StepKind.ACTION:
-            from pverunbook.engine.actions import ACTIONS, render_args
-
-            return [ACTIONS[step.action or ""].describe(render_args(step.args,
-                                                                   self.values_for(node)))]
-        return render_commands(step, node, self.cluster, self.params, self.run_id)
-
-    async def _input(self, step: Step) -> tuple[str, str]:
-        params = [self.runbook.param(n) for n in step.params]
-        if self.dry_run:
-            self.emit(ev.ParamsSet(step_id=step.id, values={p.name: self.params.get(p.name)
-                                                            for p in params if not p.secret}))
-            return "planned", "would ask for " + ", ".join(p.name for p in params)
-        current = dict(self.params)
-        current.update(self._proposals(step))
-        last_bad: dict[str, Any] | None = None
-        repeats = 0
-        while True:
-            answer = await self.decider.ask_params(step, params, current)
-            if answer is None:
-                return "aborted", "the operator cancelled the input"
-            problems: list[str] = []
-            values: dict[str, Any] = {}
-            for p in params:
-                raw = answer.get(p.name)
-                try:
-                    if raw is None:
-                        raise ParamValueError("a value is required")
-                    value = parse_value(p, raw, self.cluster.names) \
-                        if isinstance(raw, str) else raw
-                    check_value(p, value, self.cluster.names)
-                    values[p.name] = value
-                except ParamValueError as exc:
-                    problems.append(f"{p.name}: {exc}")
-            if problems and answer == last_bad:
-                repeats += 1
-                if repeats >= 3:
-                    return "aborted", "; ".join(problems)
-            last_bad = answer if problems else None
-            if not problems:
-                for p in params:
-                    if p.secret and p.name in values:
-                        self.redactor.add(str(values[p.name]))
-                self.params.update(values)
-                self.emit(ev.ParamsSet(step_id=step.id, values={
-                    k: ("[REDACTED]" if self.runbook.param(k).secret else v)
-                    for k, v in values.items()}))
-                await self.durable()
-                return "ok", ""
-            self.emit(ev.Note(step_id=step.id, level="error", text="; ".join(problems)))
-
-    def _proposals(self, step: Step) -> dict[str, Any]:
-        """Values an input step proposes from facts (``propose``); events say why or why not."""
-        values, events = propose_values(step, self.facts, self.params)
-        for e in events:
-            self.emit(e)
-        return values
-
-    def _facts(self, step: Step, outcomes: list[NodeOutcome]) -> None:
-        """Facts of each node's output for the step's verdict, into the store and the journal."""
-        if not step.verdict:
-            return
-        runs = [(o.node, o.stdout, o.results[-1]) for o in outcomes if o.results]
-        found, notes = observe_facts(step, runs, self.cluster)
-        for note in notes:
-            self.emit(note)
-        for f in found:
-            self.facts.add(f)
-        if found:
-            self.emit(ev.FactsObserved(step_id=step.id, facts=tuple(f.to_json() for f in found)))
-
-    def _instructions(self, step: Step) -> str:
-        from pverunbook.runbook.template import render_plain
-
-        values = dict(self.params)
-        values.update({"cluster": self.cluster.name, "run_id": self.run_id})
-        return render_plain(step.instructions, values)
-
-    async def _checkpoint(self, step: Step, nodes: list[Node]) -> str | None:
-        """Take and verify the step's checkpoint; None when the operator aborts after a failure."""
-        self.emit(ev.CheckpointRequested(step_id=step.id, nodes=tuple(n.name for n in nodes),
-                                         files=step.backup.files, sqlite=step.backup.sqlite,
-                                         outputs=step.backup.outputs))
-        if self.dry_run or step.backup.empty:
-            if step.backup.empty and not self.dry_run:
-                self.emit(ev.Note(step_id=step.id, level="warning",
-                                  text=f"no checkpoint: {step.no_backup_reason}"))
-            return ""
-        while True:
-            if self.checkpointer is None:
-                outcome = CheckpointOutcome(False, "", problems=[
-                    "no checkpoint store is configured for this run"])
-            else:
-                try:
-                    outcome = await self.checkpointer.take(self, step, nodes)
-                except (TransportError, OSError) as exc:
-                    outcome = CheckpointOutcome(False, "", problems=[str(exc)])
-            self.emit(ev.CheckpointTaken(step_id=step.id, checkpoint_id=outcome.checkpoint_id,
-                                         ok=outcome.ok, path=outcome.path,
-                                         items=tuple(outcome.items),
-                                         problems=tuple(outcome.problems)))
-            await self.durable()
-            if outcome.ok:
-                return outcome.checkpoint_id
-            answer = await self.decider.checkpoint_failed(CheckpointFailure(
-                step=step, problems=tuple(outcome.problems),
-                checkpoint_id=outcome.checkpoint_id))
-            if answer.choice is CheckpointChoice.RETRY:
-                continue
-            if answer.choice is CheckpointChoice.OVERRIDE:
-                accepted = answer.text.strip() == OVERRIDE_PHRASE
-                self.emit(ev.ConfirmationGiven(
-                    step_id=step.id, what="checkpoint override", accepted=accepted,
-                    typed=answer.text, operator=self.operator, reason=answer.reason))
-                await self.durable()
-                if accepted:
-                    return outcome.checkpoint_id
-                self.emit(ev.Note(step_id=step.id, level="error",
-                                  text=f"override refused: type exactly '{OVERRIDE_PHRASE}'"))
-                continue
-            self.emit(ev.ConfirmationGiven(step_id=step.id, what="checkpoint override",
-                                           accepted=False, operator=self.operator,
-                                           reason="aborted after failed checkpoint"))
-            await self.durable()
-            return None
 
     async def _fan_out(self, step: Step, nodes: list[Node]) -> list[NodeOutcome]:
         self._cancelling = False
-        self._node_tasks = [asyncio.create_task(self._on_node(step, n), name=f"{step.id}@{n.name}")
-                            for n in nodes]
+        self._node_tasks = [asyncio.create_task(run_on_node(self, step, n),
+                                                name=f"{step.id}@{n.name}") for n in nodes]
         results = await asyncio.gather(*self._node_tasks, return_exceptions=True)
         self._node_tasks = []
         outcomes: list[NodeOutcome] = []
@@ -679,190 +485,6 @@ class Engine:
         self.emit(ev.NodeConnection(node=node_name, state="down",
                                     message="gave up reconnecting; check the node's network "
                                             "and SSH, then resume the run"))
-
-    async def _on_node(self, step: Step, node: Node) -> NodeOutcome:
-        transport = self.transport_for(node)
-        buf = OutputBuffer(self.emit, step.id, node.name, self.redactor)
-        outcome = NodeOutcome(node.name, "ok")
-        if step.kind is StepKind.ACTION:
-            return await self._action_on_node(step, node, transport, buf, outcome)
-        commands = render_commands(step, node, self.cluster, self.params, self.run_id)
-        for idx, command in enumerate(commands):
-            self.emit(ev.CommandStarted(step_id=step.id, node=node.name, command=command,
-                                        index=idx, timeout=step.timeout))
-            if step.destructive:
-                # Resume must know a destructive command may have run; a read-only one is
-                # simply run again, so it need not wait for the disk (one group commit later).
-                await self.durable()
-            started = time.monotonic()
-            try:
-                result = await transport.run(node, command, timeout=step.timeout,
-                                             on_output=buf.feed)
-            except asyncio.CancelledError:
-                buf.flush()
-                self.emit(ev.CommandFinished(step_id=step.id, node=node.name, command=command,
-                                             index=idx, exit_status=None, cancelled=True,
-                                             duration=time.monotonic() - started))
-                raise
-            except TransportError as exc:
-                result = CommandResult(None, time.monotonic() - started, error=str(exc),
-                                       connection_lost=_is_lost(exc))
-            buf.flush()
-            outcome.results.append(result)
-            self.emit(ev.CommandFinished(
-                step_id=step.id, node=node.name, command=command, index=idx,
-                exit_status=result.exit_status, duration=result.duration,
-                timed_out=result.timed_out, cancelled=result.cancelled,
-                connection_lost=result.connection_lost, error=result.error,
-                dry_run=result.dry_run))
-            if result.connection_lost:
-                self.emit(ev.NodeConnection(node=node.name, state="lost", message=result.error))
-                outcome.status = "connection_lost"
-                break
-            if result.dry_run:
-                outcome.status = "planned"
-                continue
-            if result.timed_out:
-                outcome.status = "timed_out"
-                break
-            if result.cancelled:
-                outcome.status = "cancelled"
-                break
-            if result.error or result.exit_status not in step.ok_exit:
-                outcome.status = "failed"
-                break
-        outcome.stdout, outcome.stderr = buf.text("stdout"), buf.text("stderr")
-        if outcome.status == "ok":
-            for exp in step.expect:
-                if exp.nodes and node.name not in exp.nodes:
-                    continue
-                text = {Stream.STDOUT: outcome.stdout, Stream.STDERR: outcome.stderr}.get(
-                    exp.stream, outcome.stdout + outcome.stderr)
-                if exp.match is not None:
-                    ok = re.search(exp.match, text, re.M) is not None
-                else:
-                    ok = re.search(exp.absent or "", self._normal_lines_out(step, text), re.M) \
-                        is None
-                self.emit(ev.ExpectationResult(step_id=step.id, node=node.name,
-                                               description=exp.describe(), ok=ok,
-                                               message="" if ok else exp.message))
-                if not ok:
-                    outcome.status = "failed"
-        return outcome
-
-    async def _action_on_node(self, step: Step, node: Node, transport: Transport,
-                              buf: OutputBuffer, outcome: NodeOutcome) -> NodeOutcome:
-        from pverunbook.engine.actions import ACTIONS, ActionContext, render_args
-
-        spec = ACTIONS[step.action or ""]
-        args = render_args(step.args, self.values_for(node))
-        label = spec.describe(args)
-        self.emit(ev.CommandStarted(step_id=step.id, node=node.name, command=label, index=0,
-                                    timeout=step.timeout))
-        await self.durable()
-        started = time.monotonic()
-        if not transport.executes:
-            buf.feed("stdout", f"[dry-run] would run on {node.name}: {label}\n")
-            buf.flush()
-            self.emit(ev.CommandFinished(step_id=step.id, node=node.name, command=label,
-                                         index=0, exit_status=None, duration=0.0, dry_run=True))
-            outcome.status = "planned"
-            return outcome
-        ctx = ActionContext(node=node, transport=transport, args=args, timeout=step.timeout,
-                            out=buf.feed, cluster_nodes=self.cluster.names,
-                            link1_addrs={n.name: n.addr1 for n in self.cluster.nodes})
-        error = ""
-        lost = False
-        try:
-            ok = await spec.fn(ctx)
-        except asyncio.CancelledError:
-            buf.flush()
-            self.emit(ev.CommandFinished(step_id=step.id, node=node.name, command=label,
-                                         index=0, exit_status=None, cancelled=True,
-                                         duration=time.monotonic() - started))
-            raise
-        except TransportError as exc:
-            ok, error, lost = False, str(exc), _is_lost(exc)
-            buf.feed("stderr", f"{exc}\n")
-        buf.flush()
-        self.emit(ev.CommandFinished(step_id=step.id, node=node.name, command=label, index=0,
-                                     exit_status=0 if ok else 1,
-                                     duration=time.monotonic() - started,
-                                     connection_lost=lost, error=error))
-        outcome.status = "connection_lost" if lost else ("ok" if ok else "failed")
-        outcome.stdout, outcome.stderr = buf.text("stdout"), buf.text("stderr")
-        return outcome
-
-    def _normal_lines_out(self, step: Step, text: str) -> str:
-        """The output an ``absent`` expectation checks: the verdict's normal lines taken out
-        (a healthy start-up's 'has no active links'), so only a line that means a fault fails."""
-        if not step.verdict:
-            return text
-        from pverunbook.pve import verdicts
-
-        kept, dropped = verdicts.without_normal_lines(step.verdict, text)
-        if dropped:
-            self.emit(ev.Note(step_id=step.id, level="info", text=(
-                f"{dropped} line(s) the '{step.verdict}' verdict reads as normal start-up were "
-                "not checked against 'absent' expectations")))
-        return kept
-
-    def _verdicts(self, step: Step, outcomes: list[NodeOutcome]) -> None:
-        """Findings for the step's verdict; a failed read is reported, never judged."""
-        from pverunbook.pve import verdicts
-
-        if not step.verdict or step.verdict not in verdicts.SPECS:
-            return
-        if getattr(self, "_peer_names", None) is None:  # node ids → names, learned per run
-            self._peer_names = verdicts.PeerNames.of(
-                (n.name, (n.ring_addr, n.addr1, n.host), n.nodeid)
-                for n in self.cluster.nodes)
-        inputs = {o.node: verdicts.VerdictInput(
-            o.stdout, o.stderr, o.results[-1].exit_status, o.results[-1].timed_out, step.timeout)
-            for o in outcomes if o.results and not (o.results[-1].connection_lost
-                                                    or o.results[-1].cancelled)}
-        try:
-            findings = verdicts.judge(step.verdict, inputs, names=self._peer_names,
-                                      ok_exit=step.ok_exit)
-        except Exception:  # noqa: BLE001 - a parser bug must not kill a recovery run
-            # Judge node by node, so one node's odd output costs only that node's findings.
-            findings = []
-            for node, one in inputs.items():
-                try:
-                    findings += verdicts.judge(step.verdict, {node: one},
-                                               names=self._peer_names, ok_exit=step.ok_exit)
-                except Exception as exc:  # noqa: BLE001
-                    self.emit(ev.Note(step_id=step.id, level="warning",
-                                      text=f"{node}: verdict '{step.verdict}' could not read "
-                                           f"the output ({type(exc).__name__}: {exc}); check "
-                                           "it by hand"))
-        for f in findings:
-            self.emit(ev.Finding(step_id=step.id, node=f.node, severity=f.severity,
-                                 title=self._name_addresses(f.title), detail=f.detail,
-                                 evidence=f.evidence or ""))
-
-    def _name_addresses(self, text: str) -> str:
-        """'loss to 192.168.4.201' → 'loss to pve001 (192.168.4.201)': say which link it is."""
-        for n in self.cluster.nodes:
-            addr = n.ring_addr
-            if addr and n.name not in text:
-                text = re.sub(rf"(?<![\w.:]){re.escape(addr)}(?![\w.:])",
-                              f"{n.name} ({addr})", text)
-        return text
-
-
-def _is_lost(exc: TransportError) -> bool:
-    from pverunbook.transport.base import ConnectionLost
-
-    return isinstance(exc, ConnectionLost)
-
-
-def _worst(statuses: Any) -> str:
-    worst = "ok"
-    for s in statuses:
-        if STATUS_ORDER.index(s) < STATUS_ORDER.index(worst):
-            worst = s
-    return worst
 
 
 def _whoami() -> str:

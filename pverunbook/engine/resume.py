@@ -12,8 +12,8 @@ from pathlib import Path
 from typing import Any
 
 from pverunbook.engine import events as ev
-from pverunbook.engine.engine import ResumeInfo
 from pverunbook.engine.journal import iter_journal
+from pverunbook.engine.outcomes import ResumeInfo
 from pverunbook.pve.facts import Fact
 from pverunbook.runbook.model import Runbook
 

@@ -1,0 +1,76 @@
+"""What the engine's parts hand back to it, and the two hooks a session plugs in.
+
+Kept apart from ``engine.py`` so the checkpoint store, the guard checker and resume can name
+these shapes without importing the engine that drives them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Protocol
+
+from pverunbook.engine import events as ev
+from pverunbook.inventory import Node
+from pverunbook.pve.facts import Fact
+from pverunbook.runbook.model import Step
+from pverunbook.transport.base import CommandResult
+
+if TYPE_CHECKING:
+    from pverunbook.engine.engine import Engine
+
+# Step (and node) statuses, worst first.
+STATUS_ORDER = ["connection_lost", "timed_out", "cancelled", "failed", "planned", "ok"]
+
+
+def worst_status(statuses: Iterable[str]) -> str:
+    """The worst of node statuses (``STATUS_ORDER``); "ok" for none."""
+    worst = "ok"
+    for s in statuses:
+        if STATUS_ORDER.index(s) < STATUS_ORDER.index(worst):
+            worst = s
+    return worst
+
+
+@dataclass
+class CheckpointOutcome:
+    ok: bool
+    checkpoint_id: str
+    path: str = ""
+    items: list[dict[str, Any]] = field(default_factory=list)
+    problems: list[str] = field(default_factory=list)
+
+
+class Checkpointer(Protocol):
+    async def take(self, engine: Engine, step: Step, nodes: list[Node]) -> CheckpointOutcome: ...
+
+
+class GuardChecker(Protocol):
+    async def check(self, engine: Engine, step: Step,
+                    nodes: list[Node]) -> list[ev.GuardResult]: ...
+
+
+@dataclass
+class ResumeInfo:
+    """Where an interrupted run stopped, read from its journal."""
+
+    start_index: int
+    unknown_step: bool
+    statuses: dict[str, str]
+    #: Facts observed before the interruption (journaled FactsObserved), for ``when``.
+    facts: list[Fact] = field(default_factory=list)
+
+
+@dataclass
+class NodeOutcome:
+    node: str
+    status: str
+    stdout: str = ""
+    stderr: str = ""
+    results: list[CommandResult] = field(default_factory=list)
+
+    @property
+    def complete(self) -> bool:
+        """Every command ran to an exit status: the output is whole enough to judge."""
+        return bool(self.results) and all(r.exit_status is not None and not r.error
+                                          for r in self.results)

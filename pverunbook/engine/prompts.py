@@ -1,0 +1,181 @@
+"""What the engine asks of the operator before a step acts, and how it records the answers.
+
+Typed confirmations (destructive and ``confirm`` steps), ``input`` steps, manual instructions and
+the checkpoint taken before a destructive step (with retry / override / abort when it fails).
+Every question and answer is an event, made durable before the answer is acted on, so the
+journal shows who agreed to what even if the process dies right after.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from pverunbook.engine import events as ev
+from pverunbook.engine.decisions import (
+    OVERRIDE_PHRASE,
+    CheckpointChoice,
+    CheckpointFailure,
+    ConfirmRequest,
+)
+from pverunbook.engine.observations import propose_values
+from pverunbook.engine.outcomes import CheckpointOutcome
+from pverunbook.engine.targets import render_commands
+from pverunbook.inventory import Node
+from pverunbook.runbook.model import Step, StepKind
+from pverunbook.runbook.params import ParamValueError, check_value, parse_value
+from pverunbook.transport.base import TransportError
+
+if TYPE_CHECKING:
+    from pverunbook.engine.engine import Engine
+
+
+async def confirm(engine: Engine, step: Step, nodes: list[Node], what: str, expected: str,
+                  *, prompt: str, checkpoint_id: str = "") -> str:
+    """Ask for the typed text; returns why it was refused, or "" when accepted.
+
+    In a dry-run the request is shown (it is part of the plan) but nothing is asked."""
+    request = ConfirmRequest(
+        step=step, what=what, prompt=prompt, expected=expected,
+        nodes=tuple(n.name for n in nodes), checkpoint_id=checkpoint_id,
+        changes=engine.redactor.text("\n".join(f"{n.name}: {c}" for n in nodes
+                                                for c in planned_commands(engine, step, n))))
+    engine.emit(ev.ConfirmationRequested(step_id=step.id, what=what, prompt=prompt,
+                                         expected=expected, nodes=request.nodes,
+                                         checkpoint_id=checkpoint_id))
+    if engine.dry_run:
+        return ""
+    await engine.durable()
+    typed = await engine.decider.confirm(request)
+    accepted = typed is not None and typed.strip() == expected
+    engine.emit(ev.ConfirmationGiven(step_id=step.id, what=what, accepted=accepted,
+                                     typed=typed or "", operator=engine.operator))
+    await engine.durable()
+    if accepted:
+        return ""
+    got = "nothing" if typed is None else repr(typed)
+    return f"confirmation refused: expected {expected!r}, got {got}"
+
+
+def planned_commands(engine: Engine, step: Step, node: Node) -> list[str]:
+    """What will run on ``node``: rendered commands, or the action with its arguments."""
+    if step.kind is StepKind.ACTION:
+        from pverunbook.engine.actions import ACTIONS, render_args
+
+        return [ACTIONS[step.action or ""].describe(render_args(step.args,
+                                                                 engine.values_for(node)))]
+    return render_commands(step, node, engine.cluster, engine.params, engine.run_id)
+
+
+async def ask_input(engine: Engine, step: Step) -> tuple[str, str]:
+    """An ``input`` step: ask for its parameters (proposed from facts where the runbook says so),
+    check them like ``--set`` values and store them in ``engine.params``.
+
+    Returns ("ok", "") or ("aborted", why): cancelled, or the same bad answer three times."""
+    params = [engine.runbook.param(n) for n in step.params]
+    if engine.dry_run:
+        engine.emit(ev.ParamsSet(step_id=step.id, values={p.name: engine.params.get(p.name)
+                                                          for p in params if not p.secret}))
+        return "planned", "would ask for " + ", ".join(p.name for p in params)
+    current = dict(engine.params)
+    current.update(_proposals(engine, step))
+    last_bad: dict[str, Any] | None = None
+    repeats = 0
+    while True:
+        answer = await engine.decider.ask_params(step, params, current)
+        if answer is None:
+            return "aborted", "the operator cancelled the input"
+        problems: list[str] = []
+        values: dict[str, Any] = {}
+        for p in params:
+            raw = answer.get(p.name)
+            try:
+                if raw is None:
+                    raise ParamValueError("a value is required")
+                value = parse_value(p, raw, engine.cluster.names) \
+                    if isinstance(raw, str) else raw
+                check_value(p, value, engine.cluster.names)
+                values[p.name] = value
+            except ParamValueError as exc:
+                problems.append(f"{p.name}: {exc}")
+        if problems and answer == last_bad:
+            repeats += 1
+            if repeats >= 3:
+                return "aborted", "; ".join(problems)
+        last_bad = answer if problems else None
+        if not problems:
+            for p in params:
+                if p.secret and p.name in values:
+                    engine.redactor.add(str(values[p.name]))
+            engine.params.update(values)
+            engine.emit(ev.ParamsSet(step_id=step.id, values={
+                k: ("[REDACTED]" if engine.runbook.param(k).secret else v)
+                for k, v in values.items()}))
+            await engine.durable()
+            return "ok", ""
+        engine.emit(ev.Note(step_id=step.id, level="error", text="; ".join(problems)))
+
+
+def _proposals(engine: Engine, step: Step) -> dict[str, Any]:
+    """Values an input step proposes from facts (``propose``); events say why or why not."""
+    values, events = propose_values(step, engine.facts, engine.params)
+    for e in events:
+        engine.emit(e)
+    return values
+
+
+def instructions(engine: Engine, step: Step) -> str:
+    """A manual step's instructions with parameters, cluster and run id filled in."""
+    from pverunbook.runbook.template import render_plain
+
+    values = dict(engine.params)
+    values.update({"cluster": engine.cluster.name, "run_id": engine.run_id})
+    return render_plain(step.instructions, values)
+
+
+async def take_checkpoint(engine: Engine, step: Step, nodes: list[Node]) -> str | None:
+    """Take and verify the step's checkpoint; None when the operator aborts after a failure."""
+    engine.emit(ev.CheckpointRequested(step_id=step.id, nodes=tuple(n.name for n in nodes),
+                                       files=step.backup.files, sqlite=step.backup.sqlite,
+                                       outputs=step.backup.outputs))
+    if engine.dry_run or step.backup.empty:
+        if step.backup.empty and not engine.dry_run:
+            engine.emit(ev.Note(step_id=step.id, level="warning",
+                                text=f"no checkpoint: {step.no_backup_reason}"))
+        return ""
+    while True:
+        if engine.checkpointer is None:
+            outcome = CheckpointOutcome(False, "", problems=[
+                "no checkpoint store is configured for this run"])
+        else:
+            try:
+                outcome = await engine.checkpointer.take(engine, step, nodes)
+            except (TransportError, OSError) as exc:
+                outcome = CheckpointOutcome(False, "", problems=[str(exc)])
+        engine.emit(ev.CheckpointTaken(step_id=step.id, checkpoint_id=outcome.checkpoint_id,
+                                       ok=outcome.ok, path=outcome.path,
+                                       items=tuple(outcome.items),
+                                       problems=tuple(outcome.problems)))
+        await engine.durable()
+        if outcome.ok:
+            return outcome.checkpoint_id
+        answer = await engine.decider.checkpoint_failed(CheckpointFailure(
+            step=step, problems=tuple(outcome.problems),
+            checkpoint_id=outcome.checkpoint_id))
+        if answer.choice is CheckpointChoice.RETRY:
+            continue
+        if answer.choice is CheckpointChoice.OVERRIDE:
+            accepted = answer.text.strip() == OVERRIDE_PHRASE
+            engine.emit(ev.ConfirmationGiven(
+                step_id=step.id, what="checkpoint override", accepted=accepted,
+                typed=answer.text, operator=engine.operator, reason=answer.reason))
+            await engine.durable()
+            if accepted:
+                return outcome.checkpoint_id
+            engine.emit(ev.Note(step_id=step.id, level="error",
+                                text=f"override refused: type exactly '{OVERRIDE_PHRASE}'"))
+            continue
+        engine.emit(ev.ConfirmationGiven(step_id=step.id, what="checkpoint override",
+                                         accepted=False, operator=engine.operator,
+                                         reason="aborted after failed checkpoint"))
+        await engine.durable()
+        return None
