@@ -67,7 +67,7 @@ def _utc(ts: float) -> str:
 
 # -- checkpoints -----------------------------------------------------------------------------
 def cmd_list(args: argparse.Namespace) -> int:
-    from pverunbook.engine.checkpoints import checkpoints_dir, list_checkpoints
+    from pverunbook.engine.checkpoint_index import checkpoints_dir, list_checkpoints
 
     try:
         infos = list_checkpoints()
@@ -85,7 +85,7 @@ def cmd_list(args: argparse.Namespace) -> int:
 
 
 def cmd_show(args: argparse.Namespace) -> int:
-    from pverunbook.engine.checkpoints import load_checkpoint
+    from pverunbook.engine.checkpoint_index import load_checkpoint
 
     try:
         cp = load_checkpoint(args.id)

@@ -17,23 +17,20 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from pverunbook.engine import events as ev
-from pverunbook.engine.checkpoints import (
-    DIFF_LIMIT,
-    RESTORE_NOTE,
-    Checkpoint,
-    CheckpointStore,
+from pverunbook.engine.checkpoint_index import Checkpoint
+from pverunbook.engine.checkpoints import DIFF_LIMIT, RESTORE_NOTE, CheckpointStore, Parts
+from pverunbook.engine.journal import Redactor
+from pverunbook.engine.remote_files import (
+    Deadline,
     Meta,
     PartFailed,
-    Parts,
-    _check,
-    _Deadline,
-    _is_secret_path,
-    _remote_sha,
-    _remote_stat,
-    _run,
-    _sha,
+    check_result,
+    is_secret_path,
+    remote_sha,
+    remote_stat,
+    run_collect,
+    sha256_hex,
 )
-from pverunbook.engine.journal import Redactor
 from pverunbook.inventory import Cluster, Node
 from pverunbook.transport.base import Transport, TransportError
 
@@ -77,20 +74,20 @@ def _wanted(item: dict[str, Any], node: str | None, path: str | None) -> bool:
 
 async def _current(transport: Transport, node: Node, path: str,
                    timeout: float) -> tuple[Meta | None, str | None]:
-    dl = _Deadline(timeout)
+    dl = Deadline(timeout)
     try:
-        metas = await _remote_stat(transport, node, path, dl, recursive=False)
+        metas = await remote_stat(transport, node, path, dl, recursive=False)
     except PartFailed as exc:
         if exc.missing and "timed out" not in str(exc):
             return None, None
         raise
     if not metas or metas[0].is_dir:
         return (metas[0] if metas else None), None
-    return metas[0], (await _remote_sha(transport, node, [path], dl)).get(path)
+    return metas[0], (await remote_sha(transport, node, [path], dl)).get(path)
 
 
 def _diff(old: bytes, new: bytes, path: str, redactor: Redactor) -> str:
-    if _is_secret_path(path):
+    if is_secret_path(path):
         return "    (private key material: diff not shown)\n"
     if len(old) > DIFF_LIMIT or len(new) > DIFF_LIMIT:
         return "    (larger than 256 KiB: diff not shown)\n"
@@ -160,7 +157,7 @@ async def restore(checkpoint: Checkpoint, transport: Transport, cluster: Cluster
     for item in items:
         n = nodes[str(item["node"])]
         data = await asyncio.to_thread(checkpoint.local_path(item).read_bytes)
-        if _sha(data) != item.get("sha256_local"):
+        if sha256_hex(data) != item.get("sha256_local"):
             res.problems.append(f"{n.name}: {item['path']}: the stored copy no longer matches "
                                 "its manifest hash (local disk damage?); not restoring it")
             continue
@@ -269,16 +266,17 @@ async def _restore_file(transport: Transport, c: _Change, timeout: float) -> Non
     p = str(c.item["path"])
     mode = int(str(c.item.get("mode", "0600")), 8)
     parent = posixpath.dirname(p)
-    result, _, err = await _run(transport, c.node, f"mkdir -p -- {shlex.quote(parent)}", timeout)
-    _check(result, err, f"creating {parent}")
+    result, _, err = await run_collect(transport, c.node, f"mkdir -p -- {shlex.quote(parent)}",
+                                       timeout)
+    check_result(result, err, f"creating {parent}")
     if c.state != "metadata":
         await transport.write_file(c.node, p, c.data, mode=mode, timeout=timeout)
     q = shlex.quote(p)
     cmd = (f"chmod {mode:o} -- {q} && chown {int(c.item.get('uid', 0))}:"
            f"{int(c.item.get('gid', 0))} -- {q}")
-    result, _, err = await _run(transport, c.node, cmd, timeout)
+    result, _, err = await run_collect(transport, c.node, cmd, timeout)
     if result.timed_out or result.error:
-        _check(result, err, f"setting mode/owner of {p}")
+        check_result(result, err, f"setting mode/owner of {p}")
 
 
 def _summary(checkpoint: Checkpoint, changes: list[_Change]) -> str:

@@ -1,0 +1,183 @@
+"""Asking a node about its files over the transport: ``stat``, ``sha256sum``, with a deadline.
+
+Shared by taking a checkpoint and restoring one: both must know a file's metadata and hash on
+the node itself (coreutils ``stat -c`` and ``sha256sum`` output, parsed here) to prove that
+what is stored here, or put back there, is byte for byte what it should be. A failure raises
+:class:`PartFailed` with what went wrong and whether the file is simply missing.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import re
+import shlex
+import time
+from dataclasses import dataclass
+
+from pverunbook.inventory import Node
+from pverunbook.transport.base import CommandResult, Transport
+
+STAT_FORMAT = "%a %u %g %U %G %s %Y %F %n"
+#: ``stat %F`` names (they contain spaces, so they are matched, not split).
+FILE_TYPES = ("regular empty file", "regular file", "directory", "symbolic link", "fifo",
+              "socket", "character special file", "block special file", "weird file")
+
+#: Where pmxcfs keeps the cluster's private keys: never diffed or shown, only hashed.
+PRIV_PREFIX = "/etc/pve/priv"
+
+
+@dataclass
+class Meta:
+    """One ``stat`` line of a remote path."""
+
+    path: str
+    ftype: str
+    mode: str
+    uid: int
+    gid: int
+    owner: str
+    group: str
+    size: int
+    mtime: int
+
+    @property
+    def is_dir(self) -> bool:
+        return self.ftype == "directory"
+
+    @property
+    def is_link(self) -> bool:
+        return self.ftype == "symbolic link"
+
+
+class PartFailed(Exception):
+    """A part could not be captured; the message says why and what to do."""
+
+    def __init__(self, message: str, missing: bool = False) -> None:
+        super().__init__(message)
+        self.missing = missing
+
+
+def sha256_hex(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def parse_stat_line(line: str) -> Meta:
+    parts = line.split(" ", 7)
+    if len(parts) != 8:
+        raise ValueError(f"unexpected stat output: {line!r}")
+    mode, uid, gid, owner, group, size, mtime, rest = parts
+    for ftype in FILE_TYPES:
+        if rest.startswith(ftype + " "):
+            return Meta(path=rest[len(ftype) + 1:], ftype=ftype, mode=mode.zfill(4),
+                        uid=int(uid), gid=int(gid), owner=owner, group=group, size=int(size),
+                        mtime=int(mtime))
+    raise ValueError(f"unknown file type in stat output: {line!r}")
+
+
+def parse_sha256sum(text: str) -> dict[str, str]:
+    """``sha256sum`` lines → {path: hash}; handles its backslash escaping of odd names."""
+    out: dict[str, str] = {}
+    for line in text.splitlines():
+        escaped = line.startswith("\\")
+        if escaped:
+            line = line[1:]
+        m = re.match(r"([0-9a-f]{64}) [ *](.*)$", line)
+        if not m:
+            continue
+        name = m.group(2)
+        if escaped:
+            name = re.sub(r"\\(.)", lambda x: "\n" if x.group(1) == "n" else x.group(1), name)
+        out[name] = m.group(1)
+    return out
+
+
+def is_secret_path(path: str) -> bool:
+    return path == PRIV_PREFIX or path.startswith(PRIV_PREFIX + "/") or "/priv/" in path
+
+
+class Deadline:
+    """A part's time budget. Data that keeps arriving (a streamed archive) pushes it out:
+    a large tree is slow, not hung; only ``seconds`` without progress fail the part."""
+
+    def __init__(self, seconds: float) -> None:
+        self.seconds = seconds
+        self.end = time.monotonic() + seconds
+        self.timeout: asyncio.Timeout | None = None  # the part's asyncio.timeout, if any
+
+    def left(self) -> float:
+        return max(0.05, self.end - time.monotonic())
+
+    def progress(self) -> None:
+        self.end = time.monotonic() + self.seconds
+        if self.timeout is not None:
+            self.timeout.reschedule(asyncio.get_running_loop().time() + self.seconds)
+
+
+async def run_collect(transport: Transport, node: Node, command: str,
+                      timeout: float) -> tuple[CommandResult, str, str]:
+    """Run ``command`` on ``node`` and return (result, stdout, stderr), output collected whole;
+    ``timeout`` in seconds. A TransportError from the transport is raised as is."""
+    out: list[str] = []
+    err: list[str] = []
+
+    def feed(stream: str, text: str) -> None:
+        (out if stream == "stdout" else err).append(text)
+
+    result = await transport.run(node, command, timeout=timeout, on_output=feed)
+    return result, "".join(out), "".join(err)
+
+
+async def remote_stat(transport: Transport, node: Node, path: str, dl: Deadline,
+                      recursive: bool) -> list[Meta]:
+    """Metadata of ``path`` (following a symlink given as the path) and, for a directory and
+    ``recursive``, of everything below it (symlinks inside are recorded, not followed)."""
+    q = shlex.quote(path)
+    fmt = shlex.quote(STAT_FORMAT)
+    result, out, err = await run_collect(transport, node, f"stat -L -c {fmt} -- {q}", dl.left())
+    check_result(result, err, f"reading the metadata of {path}")
+    metas = [parse_stat_line(line) for line in out.splitlines() if line]
+    if recursive and metas and metas[0].is_dir:
+        result, out, err = await run_collect(
+            transport, node, f"find -H {q} -exec stat -c {fmt} {{}} +", dl.left())
+        check_result(result, err, f"listing {path}")
+        metas = [parse_stat_line(line) for line in out.splitlines() if line]
+    return metas
+
+
+def check_result(result: CommandResult, stderr: str, doing: str) -> None:
+    """Raise PartFailed ("<doing>: <last stderr line>") unless the command exited 0;
+    ``missing`` is set for a timeout or "No such file"."""
+    if result.timed_out:
+        raise PartFailed(f"timed out {doing}", missing=True)
+    if result.error or result.connection_lost:
+        raise PartFailed(f"{doing}: {result.error or 'connection lost'}")
+    if result.exit_status != 0:
+        why = stderr.strip().splitlines()[-1] if stderr.strip() else f"exit {result.exit_status}"
+        missing = "No such file" in stderr
+        raise PartFailed(f"{doing}: {why}", missing=missing)
+
+
+async def remote_sha(transport: Transport, node: Node, paths: list[str],
+                     dl: Deadline) -> dict[str, str]:
+    """{path: sha256 hex} computed on the node by ``sha256sum`` (batched under ~60 kB of
+    arguments); raises PartFailed when a batch fails."""
+    hashes: dict[str, str] = {}
+    batch: list[str] = []
+    size = 0
+    batches: list[list[str]] = []
+    for p in paths:
+        batch.append(p)
+        size += len(p) + 3
+        if size > 60000:
+            batches.append(batch)
+            batch, size = [], 0
+    if batch:
+        batches.append(batch)
+    for b in batches:
+        cmd = "sha256sum -- " + " ".join(shlex.quote(p) for p in b)
+        result, out, err = await run_collect(transport, node, cmd, dl.left())
+        more = f" and {len(b) - 1} more" if len(b) > 1 else ""
+        check_result(result, err, f"hashing {b[0]}{more}")
+        hashes.update(parse_sha256sum(out))
+    return hashes
