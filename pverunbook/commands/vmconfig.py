@@ -26,7 +26,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                     help="file with the command line, or - for stdin")
     vm.add_argument("--vmid", type=int, help="VM id to pick when FILE holds several VMs")
     vm.add_argument("--storage-cfg", type=Path, metavar="FILE",
-                    help="copy of /etc/pve/storage.cfg (default: Proxmox's stock storages)")
+                    help="copy of the node's /etc/pve/storage.cfg: the only source of the disks' "
+                         "storage ids (without it, a disk on a storage is not understood: "
+                         "no storage id is guessed)")
     vm.add_argument("--review", type=Path, metavar="FILE",
                     help="write the review notes here instead of stderr")
     vm.add_argument("--allow-partial", action="store_true",
@@ -104,8 +106,8 @@ def cmd_vm_config(args: argparse.Namespace) -> int:
             print(f"pverunbook: {src}: not understood: {m}", file=sys.stderr)
         return _fail(src, f"the rebuilt config of VM {cfg.vmid} would be incomplete "
                           f"({len(cfg.missing)} part(s) above)",
-                     "fix the input (full `ps -ww` line, swtpm line) or rerun with "
-                     "--allow-partial to see the partial config")
+                     "fix the input (full `ps -ww` line, swtpm line, --storage-cfg) or rerun "
+                     "with --allow-partial to see the partial config")
     review = cfg.render_review()
     if args.review is not None:
         try:

@@ -213,11 +213,20 @@ async def vm_config_rebuild(ctx: ActionContext) -> bool:
         ctx.say(f"no running VMs on {ctx.node.name}")
         return True
     swtpms = qc.find_swtpm(ps_out)
+    # The storage ids of the disks are only in storage.cfg; without it no id is guessed and
+    # the VMs with storage-managed disks are not written (their disks are named as missing).
+    storage_cfg = str(ctx.args.get("storage_cfg", "/etc/pve/storage.cfg"))
     storage = None
     try:
-        storage = qc.parse_storage_cfg((await ctx.read("/etc/pve/storage.cfg")).decode())
+        storage = qc.parse_storage_cfg(
+            (await ctx.read(storage_cfg)).decode("utf-8", errors="replace"))
     except TransportError as exc:
-        ctx.warn(f"storage.cfg unavailable ({exc.message}); using Proxmox default storages")
+        ctx.warn(f"{storage_cfg} unreadable on {ctx.node.name} ({exc.message}): disks on a "
+                 "storage cannot be mapped to <storage>:<volume>; restore storage.cfg (from a "
+                 "config-*.sql.gz dump: `pverunbook pmxcfs extract`) and give its path as "
+                 "storage_cfg")
+    except qc.CmdlineError as exc:
+        ctx.warn(f"{storage_cfg} on {ctx.node.name}: {exc}; disks on a storage cannot be mapped")
     taps: dict[str, str] = {}
     res, links, _ = await ctx.run("ip -o link show")
     if res.exit_status == 0:

@@ -48,7 +48,9 @@ ACTIONS: dict[str, ActionSignature] = {
                                   "suffix": "file suffix", "overwrite": "replace existing",
                                   "review_dir": "where <vmid>.conf.review notes go "
                                                 "(node-local)",
-                                  "allow_partial": "write configs with parts not understood"}),
+                                  "allow_partial": "write configs with parts not understood",
+                                  "storage_cfg": "the node's storage.cfg (default "
+                                                 "/etc/pve/storage.cfg)"}),
         ActionSignature("vm-config-compare", "compare `qm showcmd` of each running VM's "
                         "config with its running command line, a diff per VM",
                         optional={"vmid": "a VM id or 'all'"}),

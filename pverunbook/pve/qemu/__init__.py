@@ -24,14 +24,13 @@ Each module's docstring names the qemu-server source its rules were derived from
 from pverunbook.pve.qemu.argv import CmdlineError, find_swtpm, split_all, split_cmdline
 from pverunbook.pve.qemu.config import RecoveredConfig
 from pverunbook.pve.qemu.recover import recover_config
-from pverunbook.pve.qemu.storage import Storage, StorageMap, default_storage, parse_storage_cfg
+from pverunbook.pve.qemu.storage import Storage, StorageMap, parse_storage_cfg
 
 __all__ = [
     "CmdlineError",
     "RecoveredConfig",
     "Storage",
     "StorageMap",
-    "default_storage",
     "find_swtpm",
     "parse_storage_cfg",
     "recover_config",

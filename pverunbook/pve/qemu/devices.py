@@ -355,7 +355,10 @@ def rtc(r: Recovery) -> None:
         if tdf:
             r.o["tdf"] = "1"
     hint = r.ostype_hint
-    if r.windows:
+    if r.win11:
+        # CPUConfig.pm get_pve_cpu_flags: -cet-ibt,-cet-ss only for $winversion >= 11
+        r.o["ostype"] = "win11"
+    elif r.windows:
         guess = "win10" if r.windows >= 7 else "w2k8"
         if r.windows >= 7 and any(drv.startswith("tpm-") for drv, _ in r.devices):
             guess = "win11"

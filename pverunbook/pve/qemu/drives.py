@@ -208,18 +208,25 @@ def emit_disk(r: Recovery, slot: str, d: Drive, dev: dict[str, str], extra: dict
                                  "iscsidirect storage in storage.cfg has that portal and "
                                  "target; pass --storage-cfg")
                 return
-            elif d.file.startswith("/dev/"):
-                r.todos.append(f"{slot}: {d.file} is not on a known storage; keep it as "
-                                  "a passthrough path or fix storage.cfg")
+            elif _storage_volume(d.file):
+                # A path in a storage's layout: its storage id is in storage.cfg, never on the
+                # command line; writing the stock `local-lvm`/`local` would be a guess.
+                where = ("no storage in the given storage.cfg holds it" if r.storage_given
+                         else "no storage.cfg was given")
+                r.missing.append(
+                    f"{slot}: {d.file} is a volume of a Proxmox storage, but {where}, and the "
+                    "storage id is not on the command line; give a copy of the node's "
+                    "/etc/pve/storage.cfg (vm-config --storage-cfg FILE) so the disk can be "
+                    f"written as <storage>:<volume>")
+                return
             else:
-                r.todos.append(f"{slot}: {d.file} is not below any storage in "
-                                  "storage.cfg; check the storage id and volume name")
+                # Not a storage layout: the config named the path itself (PVE::Storage::path
+                # returns an absolute path as is), so the same path gives the same -drive.
+                r.todos.append(f"{slot}: {d.file} is not on any storage; kept as the path the "
+                               "config named (a passthrough disk or file)")
         else:
             sid, volname, store = res
             vol = f"{sid}:{volname}"
-            if r.storage.assumed:
-                r.warn.append(f"{slot}: storage id {sid!r} assumed from Proxmox "
-                                 "defaults; pass storage.cfg to be sure")
     if is_cd:
         opts["media"] = "cdrom"
     # cache
@@ -287,6 +294,18 @@ def emit_disk(r: Recovery, slot: str, d: Drive, dev: dict[str, str], extra: dict
                           f"`blockdev --getsize64 {d.file}` or `qm disk rescan` fills it)")
     r.disks[slot] = vol
     r.o[slot] = prop(vol, opts)
+
+
+_VOLUME_LAYOUT = re.compile(
+    r"/images/\d+/|/template/iso/|(?:^|/)(?:vm|base)-\d+-(?:disk|cloudinit|state)|^/dev/zvol/|"
+    r"^rbd:|^/dev/rbd|^iscsi://")
+
+
+def _storage_volume(path: str) -> bool:
+    """Whether ``path`` has the layout of a volume that a storage plugin manages (the
+    ``PVE::Storage::path`` forms of Dir/NFS/CIFS ``images/<vmid>/``, ISO ``template/iso/``,
+    LVM/ZFS/RBD ``vm-<vmid>-disk-<n>`` names, ``/dev/zvol``, ``rbd:``, ``iscsi://``)."""
+    return bool(_VOLUME_LAYOUT.search(path))
 
 
 def aio_default(r: Recovery, store: Storage | None, direct: bool) -> str:

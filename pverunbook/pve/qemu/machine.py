@@ -15,9 +15,19 @@ Rules derived from qemu-server's source:
   name; only the ``$supported_cpu_flags`` can be VM ``flags=``, anything else needs a custom
   model (reported as not understood, never named).  ``kvm=off`` is ``hidden=1`` unless a GPU
   with ``x-vga=1`` explains it (``PVE/QemuServer/PCI.pm`` print_hostpci_devices), and
-  ``hv_vendor_id=proxmox`` is what that GPU adds for Windows.  The CET flags (``-cet-ibt``,
-  ``-cet-ss``) are taken as qemu-server's own per issue #13; the line that adds them was not
-  in the source versions read.
+  ``hv_vendor_id=proxmox`` is what that GPU adds for Windows.
+- ``level=N`` right after the model is the VM's (or custom model's) ``cpu: ...,level=N``
+  (``get_cpu_options``: ``$cpu_str .= ",level=${level}"`` for x86_64, from the ``level``
+  option of ``$cpu_fmt``), not a custom model by itself.
+- ``-cet-ibt``/``-cet-ss`` are ``get_pve_cpu_flags``' own: with a QEMU binary >= 11.0 and
+  ``$winversion >= 11`` (``ostype: win11``) "to avoid issues with certain Windows
+  configurations like VBS"; so they are no custom model and they say ``ostype: win11``.  The
+  same function adds ``-vmx-mbec`` for ``host`` on QEMU >= 11.0 with a machine version below
+  11.0, and ``get_hyperv_enlightenments`` adds ``hv_evmcs`` for Windows 11 on Intel hosts.
+  Source read: qemu-server ``src/PVE/QemuServer/CPUConfig.pm`` as carried by
+  https://github.com/pve-loong64-port/qemu-server (commit 190c86c), a port that tracks
+  upstream qemu-server 9.x; upstream versions before these changes (e.g. proxmox/qemu-server
+  0538c83) write neither.
 - ``PVE/QemuServer.pm`` config_to_command: ``-smp`` (cpu hotplug starts 1 vCPU plus
   ``-device <model>-x86_64-cpu``), ``-S`` for ``freeze``, ``-no-reboot`` for ``reboot: 0``,
   ``-k``; ``PVE/QemuServer/Memory.pm`` for ``-m``/NUMA/hugepages.
@@ -43,9 +53,10 @@ _BUILTIN_CPU = {
                  "+fma;+abm;+movbe;+xsave;+avx512f;+avx512bw;+avx512cd;+avx512dq;+avx512vl",
 }
 _HV_WIN7 = {"hv_relaxed", "hv_synic", "hv_stimer", "hv_ipi"}
-# Control-flow Enforcement flags qemu-server switches off on its own (issue #13 kind 5); QEMU
-# accepts both spellings.
-_CET_OFF = {"-cet-ibt", "-cet-ss", "-cet_ibt", "-cet_ss"}
+# Control-flow Enforcement flags get_pve_cpu_flags switches off for Windows 11 guests on QEMU
+# >= 11.0 (CPUConfig.pm; see the module docstring).  resolve_cpu_flags prints them as
+# `-cet-ibt`, `-cet-ss`.
+_CET_OFF = {"-cet-ibt", "-cet-ss"}
 
 def simple(r: Recovery) -> None:
     name = r.one("-name")
@@ -120,6 +131,13 @@ def cpu(r: Recovery) -> None:
     # flags PVE adds by itself (CPUConfig.pm get_pve_cpu_flags / forced flags); the CET flags
     # are switched off by qemu-server itself, they are no sign of a custom CPU model
     auto = {"enforce", "+kvm_pv_unhalt", "+kvm_pv_eoi"} | _CET_OFF
+    if model == "host":
+        auto.add("-vmx-mbec")  # get_pve_cpu_flags: QEMU >= 11.0 with a machine below 11.0
+    if set(flags) >= _CET_OFF:
+        r.win11 = True  # get_pve_cpu_flags: only for $winversion >= 11
+    elif _CET_OFF & set(flags):
+        r.missing.append("cpu: only one of -cet-ibt/-cet-ss; qemu-server switches off both "
+                         "(Windows 11), so the other came from a custom CPU model")
     if model == "kvm64":
         auto |= {"+lahf_lm", "+sep"}
     if model == "kvm32":
@@ -142,8 +160,12 @@ def cpu(r: Recovery) -> None:
         cpu_opts["guest-phys-bits"] = vals.pop("guest-phys-bits")
     level = vals.pop("level", None)
     if level is not None:
-        r.notes.append(f"cpu: level={level} on -cpu is QEMU's CPUID level for the model, not a "
-                       "VM config key; nothing to set")
+        if level.isdigit() and r.arch == "x86_64" and parts[1:2] == [f"level={level}"]:
+            cpu_opts["level"] = level  # get_cpu_options: ",level=N" right after the model
+        else:
+            r.missing.append(f"cpu: level={level} is not where or what qemu-server writes "
+                             "(right after the x86_64 model, a number)")
+            return
     r.hv_vendor_id = hv.pop("hv_vendor_id", None)
     if hv:
         r.windows = 7 if _HV_WIN7 & set(hv) else 6

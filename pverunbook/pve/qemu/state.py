@@ -10,7 +10,7 @@ from typing import Any
 from pverunbook.pve.qemu.argv import NOARG, CmdlineError, is_exe
 from pverunbook.pve.qemu.config import RecoveredConfig
 from pverunbook.pve.qemu.optstr import jstr, kv
-from pverunbook.pve.qemu.storage import StorageMap, default_storage
+from pverunbook.pve.qemu.storage import StorageMap
 
 
 @dataclass
@@ -85,7 +85,9 @@ class Recovery:
             raise CmdlineError(f"{argv[0]!r} is not a kvm/qemu-system binary; give the full "
                                "command line of the VM's kvm process")
         self.argv = argv
-        self.storage = storage or default_storage()
+        # Without a storage.cfg no path maps to a storage: its id is never guessed.
+        self.storage = storage if storage is not None else StorageMap()
+        self.storage_given = storage is not None
         self.disk_sizes = disk_sizes or {}
         self.tap_bridges = tap_bridges or {}
         self.swtpm = swtpm  # (state path, TPM 2.0?) of the swtpm process beside the VM
@@ -116,6 +118,7 @@ class Recovery:
         self.pflash: dict[int, Drive] = {}
         self.used: set[int] = set()
         self.windows = 0  # 0 = no Windows hints, 6 = vista/2008 level, 7 = win7+
+        self.win11 = False  # -cet-ibt,-cet-ss: qemu-server's flags for ostype win11
         self.bootindex: dict[str, int] = {}
         self.disks: dict[str, str] = {}
         self.nets: list[str] = []

@@ -4,8 +4,9 @@ The inverse of ``PVE::Storage::path`` for the storage plugins in pve-storage (Di
 CephFS/GlusterFS ``images/<vmid>/<file>``, BTRFS ``images/<vmid>/<vol>/disk.raw``, LVM and
 LVM-thin ``/dev/<vg>/<lv>``, ZFS pool ``/dev/zvol/<pool>/<vol>``, RBD ``rbd:<pool>/<img>``
 or ``/dev/rbd-pve/<fsid>/<pool>/<img>`` with krbd, ZFS over iSCSI and iscsidirect
-``iscsi://<portal>/<target>/<lun>``).  Only a storage.cfg entry names a storage; without one
-the stock ``local``/``local-lvm``/``local-zfs`` are assumed and said so.
+``iscsi://<portal>/<target>/<lun>``).  Only a storage.cfg entry names a storage: without one,
+a path in a storage's layout is reported as not understood, never given a stock id such as
+``local-lvm`` (that would be a guess).
 """
 
 from __future__ import annotations
@@ -35,10 +36,9 @@ class Storage:
 
 @dataclass
 class StorageMap:
-    """Storages to resolve paths against; ``assumed`` means Proxmox defaults, not storage.cfg."""
+    """Storages to resolve paths against, as read from a storage.cfg."""
 
     storages: list[Storage] = field(default_factory=list)
-    assumed: bool = False
 
     def get(self, storeid: str) -> Storage | None:
         return next((s for s in self.storages if s.storeid == storeid), None)
@@ -135,18 +135,6 @@ def _parse_rbd_path(path: str) -> tuple[str, str | None, str, bool] | None:
     return None
 
 
-def default_storage() -> StorageMap:
-    """Storages a fresh Proxmox VE install defines (used when no storage.cfg is available)."""
-    return StorageMap(
-        storages=[
-            Storage("local", "dir", path="/var/lib/vz"),
-            Storage("local-lvm", "lvmthin", vgname="pve"),
-            Storage("local-zfs", "zfspool", pool="rpool/data"),
-        ],
-        assumed=True,
-    )
-
-
 def parse_storage_cfg(text: str) -> StorageMap:
     """Parse ``/etc/pve/storage.cfg`` (section config: ``type: id`` + indented ``key value``)."""
     storages: list[Storage] = []
@@ -185,5 +173,5 @@ def parse_storage_cfg(text: str) -> StorageMap:
             s.path = f"/mnt/pve/{s.storeid}"
         if s.type == "rbd" and s.pool is None:
             s.pool = "rbd"
-    return StorageMap(storages=storages, assumed=False)
+    return StorageMap(storages=storages)
 

@@ -12,7 +12,6 @@ import pytest
 
 from pverunbook.pve.qemu import (
     CmdlineError,
-    default_storage,
     parse_storage_cfg,
     recover_config,
     split_all,
@@ -59,6 +58,20 @@ zfs: zfs-over-iscsi-store
 \tportal 127.0.0.1
 \ttarget iqn.2019-10.org.test:foobar
 """
+
+# The storage.cfg a fresh Proxmox VE install writes (constructed here from the installer's
+# defaults, not found): the storage ids of the story's VM 108 come from it.
+STOCK_STORAGE_CFG = """\
+dir: local
+\tpath /var/lib/vz
+\tcontent iso,vztmpl,backup
+
+lvmthin: local-lvm
+\tthinpool data
+\tvgname pve
+\tcontent rootdir,images
+"""
+STOCK = parse_storage_cfg(STOCK_STORAGE_CFG)
 
 # The score must not fall below this (raise it when the reconstruction improves).
 MIN_EXACT = 421
@@ -294,7 +307,7 @@ def test_vm108_from_ps_aux() -> None:
     ])
     argv = split_cmdline(text)
     assert argv == VM108_ARGV
-    cfg = recover_config(argv, storage=default_storage(), tap_bridges={"tap108i0": "vmbr0"})
+    cfg = recover_config(argv, storage=STOCK, tap_bridges={"tap108i0": "vmbr0"})
     want = parse_conf(VM108_CONF)
     got = cfg.options
     assert cfg.vmid == 108
@@ -316,7 +329,8 @@ def test_vm108_from_ps_aux() -> None:
 
 
 def test_vm108_sizes_and_bridges_hooks() -> None:
-    cfg = recover_config(VM108_ARGV, disk_sizes={"/dev/pve/vm-108-disk-0": 32 << 30},
+    cfg = recover_config(VM108_ARGV, storage=STOCK,
+                         disk_sizes={"/dev/pve/vm-108-disk-0": 32 << 30},
                          tap_bridges={"tap108i0": "vmbr0v20"})
     assert cfg.options["scsi0"] == "local-lvm:vm-108-disk-0,discard=on,size=32G"
     assert cfg.options["net0"] == "virtio=A6:4C:7B:8B:BE:B0,bridge=vmbr0,tag=20"
@@ -478,9 +492,24 @@ def test_storage_cfg_parsing_and_unknown_paths() -> None:
     assert any("/srv/odd/disk.img" in t for t in cfg.todos)
 
 
-def test_default_storage_is_marked_as_assumed() -> None:
+def test_no_storage_cfg_means_no_storage_id() -> None:
+    # /dev/pve/vm-108-disk-0 is local-lvm on a stock install, but only storage.cfg says so:
+    # without it the disk is not written and the rebuild is incomplete, never guessed.
     cfg = recover_config(VM108_ARGV)
-    assert any("assumed" in w for w in cfg.warnings)
+    assert "scsi0" not in cfg.options and not cfg.complete
+    assert any(m.startswith("scsi0: /dev/pve/vm-108-disk-0") and "storage.cfg" in m
+               for m in cfg.missing)
+    assert "local-lvm" not in cfg.render()
+    # a storage.cfg without that volume group does not help either
+    other = recover_config(VM108_ARGV, storage=parse_storage_cfg("lvm: big\n\tvgname vg0\n"))
+    assert "scsi0" not in other.options
+    assert any("no storage in the given storage.cfg" in m for m in other.missing)
+    # a path outside any storage layout is what the config named itself (a passthrough disk)
+    argv = [a.replace("/dev/pve/vm-108-disk-0", "/dev/disk/by-id/ata-ST4000-Z1Z0") for a in
+            VM108_ARGV]
+    passthrough = recover_config(argv, storage=STOCK)
+    assert passthrough.options["scsi0"] == "/dev/disk/by-id/ata-ST4000-Z1Z0,discard=on"
+    assert passthrough.complete
     json.dumps(cfg.options)
 
 
@@ -505,7 +534,13 @@ def test_cli_vm_config(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> No
     assert _cli(["vm-config", "--from-cmdline", str(f)]) == 2
     err = capsys.readouterr().err
     assert err.startswith("pverunbook: ") and "--vmid" in err
-    assert _cli(["vm-config", "--from-cmdline", str(f), "--vmid", "109"]) == 0
+    assert _cli(["vm-config", "--from-cmdline", str(f), "--vmid", "109"]) == 2
+    out, err = capsys.readouterr()
+    assert out == "" and "scsi0: /dev/pve/vm-109-disk-0" in err and "--storage-cfg" in err
+    storage = tmp_path / "storage.cfg"
+    storage.write_text(STOCK_STORAGE_CFG)
+    assert _cli(["vm-config", "--from-cmdline", str(f), "--vmid", "109",
+                 "--storage-cfg", str(storage)]) == 0
     out = capsys.readouterr().out
     assert "scsi0: local-lvm:vm-109-disk-0,discard=on" in out
     assert _cli(["vm-config", "--from-cmdline", str(tmp_path / "missing")]) == 2

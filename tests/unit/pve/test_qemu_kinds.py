@@ -33,7 +33,7 @@ needs_cases = pytest.mark.skipif(not CASES.is_dir(),
 
 # https://github.com/hurenkam/ezkvm/blob/main/input/felucia/storage.cfg (vm1) and
 # .../input/zbp-server-mh2/storage.cfg (vm0, ws0): the hosts' storage definitions.
-STORAGE = parse_storage_cfg("""\
+STORAGE_CFG = """\
 dir: local
 \tpath /var/lib/vz
 \tcontent iso,vztmpl
@@ -49,7 +49,11 @@ lvmthin: ws0
 lvmthin: vm0
 \tthinpool pool
 \tvgname vm0
-""")
+"""
+STORAGE = parse_storage_cfg(STORAGE_CFG)
+# The storage.cfg of a fresh Proxmox VE install (constructed from the installer's defaults, not
+# found): the handed cases' /dev/pve/... disks are local-lvm only on such a node.
+STOCK_CFG = "dir: local\n\tpath /var/lib/vz\n\nlvmthin: local-lvm\n\tthinpool data\n\tvgname pve\n"
 
 
 def real(name: str) -> str:
@@ -78,10 +82,22 @@ def cli(argv: list[str]) -> int:
 # --- the two handed cases (../shared/cases/realworld, right answers in its README) -----------
 
 
+def _stock(tmp_path: Path) -> str:
+    f = tmp_path / "storage.cfg"
+    f.write_text(STOCK_CFG)
+    return str(f)
+
+
 @needs_cases
-def test_case_migrated_vm_gets_no_freeze(capsys: pytest.CaptureFixture[str]) -> None:
+def test_case_migrated_vm_gets_no_freeze(tmp_path: Path,
+                                         capsys: pytest.CaptureFixture[str]) -> None:
     f = CASES / "vmconf-migrated-vm-gets-freeze.txt"
-    assert cli(["vm-config", "--from-cmdline", str(f)]) == 0
+    # without the node's storage.cfg the disk's storage id is unknown: an error naming the
+    # disk, not a config with a guessed `local-lvm`
+    assert cli(["vm-config", "--from-cmdline", str(f)]) == 2
+    out, err = capsys.readouterr()
+    assert out == "" and "scsi0: /dev/pve/vm-109-disk-0" in err and "--storage-cfg" in err
+    assert cli(["vm-config", "--from-cmdline", str(f), "--storage-cfg", _stock(tmp_path)]) == 0
     out, err = capsys.readouterr()
     assert "freeze" not in out
     assert "scsi0: local-lvm:vm-109-disk-0" in out and "machine: pc-i440fx-4.0" in out
@@ -90,9 +106,10 @@ def test_case_migrated_vm_gets_no_freeze(capsys: pytest.CaptureFixture[str]) -> 
 
 
 @needs_cases
-def test_case_ovmf_gpu_gets_xvga_not_serial0(capsys: pytest.CaptureFixture[str]) -> None:
+def test_case_ovmf_gpu_gets_xvga_not_serial0(tmp_path: Path,
+                                             capsys: pytest.CaptureFixture[str]) -> None:
     f = CASES / "vmconf-ovmf-gpu-xvga-becomes-serial0.txt"
-    assert cli(["vm-config", "--from-cmdline", str(f)]) == 0
+    assert cli(["vm-config", "--from-cmdline", str(f), "--storage-cfg", _stock(tmp_path)]) == 0
     out = capsys.readouterr().out
     conf = dict(line.split(": ", 1) for line in out.splitlines())
     assert conf["hostpci0"] == "01:00,pcie=1,x-vga=1"
@@ -287,13 +304,26 @@ def test_kind5_cpu_options_viommu_arch_firmware() -> None:
         "/usr/bin/qemu-system-aarch64", "-id", "7", "-cpu", "cortex-a57", "-m", "1024",
         "-machine", "type=virt-9.2+pve0"]).options
     assert o["arch"] == "aarch64" and o["machine"] == "virt-9.2" and "cpu" not in o
+    # Constructed in the order CPUConfig.pm get_cpu_options prints (model, level=, the flags
+    # sorted by name, then guest-phys-bits=): -cet-ibt,-cet-ss are get_pve_cpu_flags' own for
+    # a Windows 11 guest on QEMU >= 11.0, -vmx-mbec its own for `host` below machine 11.0.
     o = recover_config([
         "/usr/bin/kvm", "-id", "7",
-        "-cpu", "host,guest-phys-bits=39,level=30,-cet-ibt,-cet-ss,+kvm_pv_eoi,+kvm_pv_unhalt",
+        "-cpu", "host,level=30,-cet-ibt,-cet-ss,hv_ipi,hv_relaxed,hv_reset,hv_runtime,"
+                "hv_spinlocks=0x1fff,hv_stimer,hv_synic,hv_time,hv_vapic,hv_vpindex,"
+                "+kvm_pv_eoi,+kvm_pv_unhalt,-vmx-mbec,guest-phys-bits=39",
         "-device", "intel-iommu,intremap=on,caching-mode=on,aw-bits=39",
         "-machine", "kernel-irqchip=split,type=q35+pve0"]).options
-    assert o["cpu"] == "host,guest-phys-bits=39"
+    assert o["cpu"] == "host,guest-phys-bits=39,level=30"
+    assert o["ostype"] == "win11"  # only $winversion >= 11 gets the CET flags switched off
     assert o["machine"] == "q35,aw-bits=39,viommu=intel"
+    # level= elsewhere, or one CET flag alone, is not what qemu-server writes
+    odd = recover_config(["/usr/bin/kvm", "-id", "7", "-cpu", "host,+kvm_pv_eoi,level=30",
+                          "-machine", "type=pc"])
+    assert "cpu" not in odd.options and any("level=30" in m for m in odd.missing)
+    one = recover_config(["/usr/bin/kvm", "-id", "7", "-cpu", "host,-cet-ss",
+                          "-machine", "type=pc"])
+    assert any("-cet-ibt/-cet-ss" in m for m in one.missing)
     snp = recover_config([
         "/usr/bin/kvm", "-id", "7", "-bios", "/usr/share/pve-edk2-firmware//OVMF_SEV_4M.fd",
         "-object", "sev-snp-guest,id=sev0,cbitpos=51,reduced-phys-bits=1,policy=0xb0000",
@@ -370,7 +400,10 @@ def test_review_notes_go_to_their_own_file(tmp_path: Path,
     f = tmp_path / "400.cmd"
     f.write_text(real("ezkvm-coruscant-400.cmd"))
     review = tmp_path / "400.conf.review"
-    assert cli(["vm-config", "--from-cmdline", str(f), "--review", str(review)]) == 0
+    storage = tmp_path / "storage.cfg"
+    storage.write_text(STORAGE_CFG)
+    assert cli(["vm-config", "--from-cmdline", str(f), "--review", str(review),
+                "--storage-cfg", str(storage)]) == 0
     out, err = capsys.readouterr()
     assert err == "" and out.startswith("agent: 1\n")
     notes = review.read_text()
