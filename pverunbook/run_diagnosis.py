@@ -56,16 +56,19 @@ def learn_addresses(outputs: Mapping[tuple[str, str], str]) -> dict[str, str]:
 
 def facts_from_outputs(events: Sequence[ev.Event], verdicts: Mapping[str, str],
                        names_by_addr: Mapping[str, str] | None = None) -> list[Fact]:
-    """Run the fact rules over each (step, node)'s captured stdout.
+    """Run the fact rules over each (step, node)'s captured stdout and stderr.
 
     ``verdicts`` maps step id → the step's verdict name. The exit status given to the rules is
     the first non-zero one of the step's commands on that node (None when one never finished).
     """
     texts: dict[tuple[str, str], list[str]] = {}
+    errs: dict[tuple[str, str], list[str]] = {}
     status: dict[tuple[str, str], int | None] = {}
     for e in events:
-        if isinstance(e, ev.OutputChunk) and e.stream == "stdout" and e.step_id in verdicts:
-            texts.setdefault((e.step_id, e.node), []).append(e.text)
+        if isinstance(e, ev.OutputChunk) and e.step_id in verdicts:
+            key = (e.step_id, e.node)
+            texts.setdefault(key, [])
+            (texts if e.stream == "stdout" else errs).setdefault(key, []).append(e.text)
         elif isinstance(e, ev.CommandFinished) and e.step_id in verdicts:
             key = (e.step_id, e.node)
             texts.setdefault(key, [])
@@ -82,7 +85,8 @@ def facts_from_outputs(events: Sequence[ev.Event], verdicts: Mapping[str, str],
     addrs.update(names_by_addr or {})
     out: list[Fact] = []
     for (step_id, node), text in joined.items():
-        obs = Observation(node, text, status.get((step_id, node), 0), addrs)
+        obs = Observation(node, text, status.get((step_id, node), 0), addrs,
+                          stderr="".join(errs.get((step_id, node), [])))
         try:
             found = pvefacts.extract(verdicts[step_id], obs)
         except Exception:  # noqa: BLE001 - a parser bug must not cost the operator the summary

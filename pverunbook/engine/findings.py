@@ -73,7 +73,7 @@ def record_facts(engine: Engine, step: Step, outcomes: list[NodeOutcome]) -> Non
     """Facts of each node's output for the step's verdict, into the store and the journal."""
     if not step.verdict:
         return
-    runs = [(o.node, o.stdout, o.results[-1]) for o in outcomes if o.results]
+    runs = [(o.node, o.stdout, o.stderr, o.results[-1]) for o in outcomes if o.results]
     found, notes = observe_facts(step, runs, engine.cluster)
     for note in notes:
         engine.emit(note)

@@ -19,9 +19,13 @@ from pverunbook.runbook.when import Undecided, compare
 from pverunbook.transport.base import CommandResult
 
 
-def observe_facts(step: Step, runs: Sequence[tuple[str, str, CommandResult]],
+def observe_facts(step: Step, runs: Sequence[tuple[str, str, str, CommandResult]],
                   cluster: Cluster) -> tuple[list[Fact], list[ev.Note]]:
-    """Facts of ``(node, stdout, last command's result)`` for ``step.verdict``.
+    """Facts of ``(node, stdout, stderr, last command's result)`` for ``step.verdict``.
+
+    The rules see stderr as well: that is where the tools say a read failed (``Cannot
+    initialize CMAP service``, openssl's ``Could not open file``, ``touch``'s ``Permission
+    denied``), and a fact read off stdout alone would miss it or guess.
 
     The rules see the exit status of the last command that ran (None when it timed out or
     errored), so that they read nothing off the output of a command that failed to read its
@@ -38,10 +42,10 @@ def observe_facts(step: Step, runs: Sequence[tuple[str, str, CommandResult]],
     by_id = {n.nodeid: n.name for n in cluster.nodes if n.nodeid is not None}
     found: list[Fact] = []
     notes: list[ev.Note] = []
-    for node, stdout, last in runs:
+    for node, stdout, stderr, last in runs:
         exit_status = None if last.error or last.timed_out else last.exit_status
         obs = Observation(node=node, text=stdout, exit_status=exit_status,
-                          names_by_addr=by_addr, names_by_nodeid=by_id)
+                          names_by_addr=by_addr, names_by_nodeid=by_id, stderr=stderr)
         try:
             facts = extract(step.verdict, obs)
         except Exception as exc:  # a rule bug must not kill a recovery run

@@ -27,12 +27,12 @@ def facts_quorum(obs: Observation) -> list[Fact]:
     Source of the format: corosync-quorumtool(8); pve-docs pvecm chapter (QDevice flags
     ``A/NA`` alive, ``V/NV`` voting, ``MW/NMW`` master wins).
     """
-    st = outputs.parse_quorum_status(obs.text)
+    st = outputs.parse_quorum_status(obs.seen)
     node = obs.node
     if st.error:
         return [Fact("corosync.running", False, node, evidence=st.error)]
     if st.quorate is None and not st.members and obs.exit_status not in (0, 2, None):
-        # corosync down: the error goes to stderr and pvecm prints only its "Cluster
+        # corosync down, its error lost (stderr not captured): pvecm prints only its "Cluster
         # information" block from corosync.conf, then exits non-zero (exit 2 = not quorate)
         return [Fact("corosync.running", False, node,
                      evidence=f"no quorum information, exit {obs.exit_status}")]
@@ -77,10 +77,10 @@ def facts_links(obs: Observation) -> list[Fact]:
     Source: corosync-cfgtool(8); the three corosync 3 layouts are parsed by outputs.
     """
     text = obs.text
-    stopped = re.search(r"Cannot initiali[sz]e|Could not initiali[sz]e corosync", text)
+    stopped = re.search(r"Cannot initiali[sz]e|Could not initiali[sz]e corosync", obs.seen)
     if stopped:
         return [Fact("corosync.running", False, obs.node,
-                     evidence=_first_line_with(text, stopped.group(0)))]
+                     evidence=_first_line_with(obs.seen, stopped.group(0)))]
     st = outputs.parse_cfgtool_status(text)
     if not st.links and obs.exit_status not in (0, None):
         return [Fact("corosync.running", False, obs.node,
@@ -172,6 +172,10 @@ def facts_cmap_stats(obs: Observation) -> list[Fact]:
 def facts_journal(obs: Observation) -> list[Fact]:
     """corosync's journal counted by message kind, per peer where the line names one.
 
+    ``journal.no_active_links[node→peer]`` counts cut-offs only: the lines logged while a peer
+    that was up had lost every link, not the ones corosync logs at start-up while it waits for
+    the peer's first heartbeat (a healthy start logs those too).
+
     Message texts: corosync exec/totemsrp.c, vsf_quorum.c and libknet (domain notes §7).
     """
     s = outputs.parse_corosync_log(obs.text)
@@ -190,13 +194,15 @@ def facts_journal(obs: Observation) -> list[Fact]:
     for host, n in sorted(downs.items()):
         out.append(Fact("journal.link_down", n, obs.node, obs.name_of(host),
                         evidence=first("link_down", host)))
-    no_links: dict[int, int] = {}
-    for e in s.events:
-        if e.kind == "no_active_links" and e.host is not None:
-            no_links[e.host] = no_links.get(e.host, 0) + 1
-    for host, n in sorted(no_links.items()):
-        out.append(Fact("journal.no_active_links", n, obs.node, obs.name_of(host),
-                        evidence=first("no_active_links", host)))
+    # knet says "has no active links" for a real cut-off and, at start-up, before the peer's
+    # first heartbeat; only the first kind is an outage (outputs.peer_links tells them apart)
+    for host, links in sorted(outputs.peer_links(s).items()):
+        if not links.cut_offs and not links.startup_waits:
+            continue
+        cut = links.first_cut
+        out.append(Fact("journal.no_active_links", links.cut_offs, obs.node, obs.name_of(host),
+                        evidence=f"line {cut.lineno}: {cut.text}" if cut is not None else
+                        f"{links.startup_waits} at start-up, before the first heartbeat"))
     for name, kind in (("journal.token_lost", "processor_failed"),
                        ("journal.token_late", "token_not_received"),
                        ("journal.retransmits", "retransmit"),

@@ -57,6 +57,11 @@ class Observation:
     ``exit_status`` is None when the command never finished (timeout, lost node). Rules must not
     read facts off the output of a command that failed to read its input (a hung ``/etc/pve``).
     ``names_by_addr`` / ``names_by_nodeid`` turn addresses and corosync node ids into node names.
+
+    ``text`` is stdout, ``stderr`` the error stream: the tools this project reads put their
+    failures there (``Cannot initialize CMAP service``, ``touch: cannot touch …: Permission
+    denied``, ``Transport endpoint is not connected``, openssl's ``Could not open file``), so
+    rules that tell a failure from a value read :attr:`seen`.
     """
 
     node: str
@@ -64,6 +69,15 @@ class Observation:
     exit_status: int | None = 0
     names_by_addr: Mapping[str, str] = field(default_factory=dict)
     names_by_nodeid: Mapping[int, str] = field(default_factory=dict)
+    stderr: str = ""
+
+    @property
+    def seen(self) -> str:
+        """stdout, then stderr: everything the command said, as an operator's terminal shows."""
+        if not self.stderr:
+            return self.text
+        sep = "" if not self.text or self.text.endswith("\n") else "\n"
+        return self.text + sep + self.stderr
 
     def name_of(self, addr_or_id: str | int) -> str:
         if isinstance(addr_or_id, int):

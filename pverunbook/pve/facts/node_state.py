@@ -29,8 +29,8 @@ def facts_pve_write(obs: Observation) -> list[Fact]:
     if obs.exit_status is None:
         return [Fact("pmxcfs.write_hung", True, obs.node, evidence="command did not finish")]
     ok = obs.exit_status == 0
-    ev = f"exit {obs.exit_status}" + (f": {obs.text.strip().splitlines()[-1]}"
-                                      if obs.text.strip() else "")
+    said = obs.seen.strip()
+    ev = f"exit {obs.exit_status}" + (f": {said.splitlines()[-1].strip()}" if said else "")
     return [Fact("pmxcfs.writable", ok, obs.node, evidence=ev),
             Fact("pmxcfs.write_hung", obs.exit_status == 124, obs.node, evidence=ev)]
 
@@ -40,8 +40,8 @@ def facts_pve_read(obs: Observation) -> list[Fact]:
     if obs.exit_status is None:
         return [Fact("pmxcfs.readable", False, obs.node, evidence="command did not finish")]
     ev = f"exit {obs.exit_status}"
-    if "Transport endpoint is not connected" in obs.text:
-        ev = _first_line_with(obs.text, "Transport endpoint")
+    if "Transport endpoint is not connected" in obs.seen:
+        ev = _first_line_with(obs.seen, "Transport endpoint")
     return [Fact("pmxcfs.readable", obs.exit_status == 0, obs.node, evidence=ev)]
 
 
@@ -55,7 +55,7 @@ def facts_cert(obs: Observation) -> list[Fact]:
     the time of the run. ``Certificate will expire`` comes from ``-checkend``. Source:
     openssl-x509(1); the node certificate is ``/etc/pve/nodes/<node>/pve-ssl.pem``.
     """
-    text = obs.text
+    text = obs.seen
     missing = re.search(r"No such file|Could not open file|[Uu]nable to load certificate|"
                         r"Could not read certificate", text)
     if missing:
@@ -81,7 +81,7 @@ def facts_db_integrity(obs: Observation) -> list[Fact]:
     malformed``, ``file is not a database``, a list of problems) is damage. A missing file is
     not damage: pmxcfs recreates an empty one (domain notes §4).
     """
-    lines = [x.strip() for x in obs.text.splitlines() if x.strip()]
+    lines = [x.strip() for x in obs.seen.splitlines() if x.strip()]
     if any(re.search(r"unable to open database|No such file", x) for x in lines):
         return [Fact("db.integrity", "missing", obs.node,
                      evidence=next(x for x in lines if re.search(r"unable to open|No such", x)))]
