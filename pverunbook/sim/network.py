@@ -19,6 +19,8 @@ import random
 import zlib
 from typing import TYPE_CHECKING
 
+from pverunbook.sim.fault_scenarios import udp_loss
+
 if TYPE_CHECKING:
     from pverunbook.sim.world import SimNode, World
 
@@ -64,8 +66,10 @@ class Network:
         return self.loss_pct if (self.routed(a, b) or self.routed(b, a)) else 0.0
 
     def pair_flapping(self, a: SimNode, b: SimNode) -> bool:
-        """The pair's knet link flaps: lossy, and a running corosync with a short token."""
-        if self.pair_loss(a, b) < 5:
+        """The pair's knet link flaps: lossy (or its corosync UDP dropped by a firewall rule,
+        :func:`~pverunbook.sim.fault_scenarios.udp_loss`), and a running corosync with a short
+        token."""
+        if max(self.pair_loss(a, b), udp_loss(a, b)) < 5:
             return False
         tokens = [n.corosync.token for n in (a, b) if n.corosync.running]
         return bool(tokens) and min(tokens) < STABLE_TOKEN_MS

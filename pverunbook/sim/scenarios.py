@@ -267,6 +267,10 @@ SCENARIOS: dict[str, Scenario] = {
         "Five nodes; the link between the 2nd and 3rd (pve001 - pve002) loses packets",
         NYC5_NODES, NYC_VMS, host_routes=(("pve001", "pve002"),)),
 }
+# The diagnosis's fault scenarios (UDP 5405 dropped, MTU mismatch) live in their own module.
+from pverunbook.sim.fault_scenarios import fault_scenarios  # noqa: E402
+
+SCENARIOS.update(fault_scenarios())
 #: Short names people type.
 ALIASES = {"nyc3": "three-node-bad-link", "nyc5": "five-node"}
 

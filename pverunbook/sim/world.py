@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from pverunbook.sim import corosync_daemon, pmxcfs_daemon
+from pverunbook.sim.fault_scenarios import global_knet_mtu
 from pverunbook.sim.memdb import MemDB
 from pverunbook.sim.network import STABLE_TOKEN_MS, Network
 from pverunbook.sim.scenarios import Scenario, link_local
@@ -222,18 +223,20 @@ class SimNode:
     def qdevice_state(self) -> tuple[bool, bool]:
         """(alive, vote) of this node's corosync-qdevice (votequorum's ``A``/``V`` flags).
 
-        Alive: corosync.conf has a ``quorum.device`` section, corosync-qdevice runs and the
-        QNetd host's corosync-qnetd answers on TCP 5403. Vote (ffsplit, tie-breaker lowest
-        node id): the partition holding more than half of the nodes, or exactly half and
-        the lowest node id.
+        Alive: corosync.conf has a ``quorum.device`` section and corosync-qdevice runs (it
+        polls votequorum). Vote: only while the QNetd host's corosync-qnetd answers on TCP
+        5403 — disconnected, qdevice-net's ffsplit casts no vote (``A,NV``) — and then
+        (ffsplit, tie-breaker lowest node id) for the partition holding more than half of the
+        nodes, or exactly half and the lowest node id.
         """
         cs = self.corosync
         u = self.units.get("corosync-qdevice")
         host = self.world.qnetd_host()
-        alive = bool(cs.running and cs.qdevice_votes and u is not None and u.state == "active"
-                     and host is not None and host.units["corosync-qnetd"].state == "active")
+        alive = bool(cs.running and cs.qdevice_votes and u is not None and u.state == "active")
         if not alive:
             return False, False
+        if host is None or host.units["corosync-qnetd"].state != "active":
+            return True, False
         n, m = len(cs.nodes), len(cs.members)
         lowest = min((nid for _a, nid, _b in cs.nodes), default=0)
         return True, m * 2 > n or (m * 2 == n and lowest in cs.members)
@@ -404,7 +407,8 @@ class World:
                                    f"{p.nodeid} joined", t)
                     n.corosync_log(f"[KNET  ] host: host: {p.nodeid} (passive) best link: 0 "
                                    "(pri: 1)", t)
-                    n.corosync_log("[KNET  ] pmtud: Global data MTU changed to: 1397", t + 0.8)
+                    n.corosync_log("[KNET  ] pmtud: Global data MTU changed to: "
+                                   f"{global_knet_mtu(n)}", t + 0.8)
                 else:
                     n.corosync_log(f"[KNET  ] link: host: {p.nodeid} link: 0 is down", t + 0.4)
                     n.corosync_log(f"[KNET  ] host: host: {p.nodeid} (passive) best link: 0 "

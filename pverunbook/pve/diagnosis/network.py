@@ -197,7 +197,12 @@ def ping_mtr_disagree(ctx: Context) -> list[Fault]:
 
 
 def mtu_mismatch(ctx: Context) -> list[Fault]:
-    """knet link MTU differing between the two ends, or between pairs (PMTUd found a limit)."""
+    """knet link MTU differing between the two ends, or between pairs (PMTUd found a limit).
+
+    knet's path MTU discovery (``corosync-cfgtool -n`` ``mtu:``) settles each link on what the
+    path carries; when every small link has one node in common, that node's interface or
+    switch port is the one set differently.
+    """
     store = ctx.store
     nodes = ctx.nodes
     out = []
@@ -218,14 +223,33 @@ def mtu_mismatch(ctx: Context) -> list[Fault]:
                 tuple(ManualFix(n, "ip link show | grep mtu") for n in (a, b)), (a, b)))
     values = {int(num(x.value) or 0) for x in mtus}
     if len(values) > 1 and not out:
-        low = min(mtus, key=lambda x: num(x.value) or 0)
-        out.append(Fault(
-            "mtu-mismatch",
-            f"knet link MTUs differ between node pairs (lowest {fmt(low.value)} on "
-            f"{low.node}→{low.peer})", "warning", "low",
-            "A smaller path MTU on one pair means a different interface or switch setting "
-            "there; compare `ip link` MTUs.", tuple(ev(x) for x in mtus), None, (),
-            tuple(n for n in (low.node, low.peer) if n)))
+        lowest = min(values)
+        small = [x for x in mtus if int(num(x.value) or 0) == lowest]
+        # the node at one end of every small link is the one whose NIC or port differs
+        common = set.intersection(*({x.node, x.peer} for x in small)) - {None}
+        others = sorted(v for v in values if v != lowest)
+        if len(common) == 1 and len(small) > 1:
+            node = str(next(iter(common)))
+            out.append(Fault(
+                "mtu-mismatch",
+                f"every knet link to {node} has a smaller MTU ({lowest}) than the others "
+                f"({', '.join(map(str, others))}): {node}'s cluster NIC, bridge or switch port "
+                "has a smaller MTU", "warning", "medium",
+                f"Compare `ip link` MTUs of the cluster NIC and bridge on {node} with the other "
+                "nodes and check its switch port; make them equal (1500, or jumbo frames "
+                "everywhere). knet copes by sending smaller packets; other traffic on that "
+                "network (migration, storage) may not.",
+                tuple(ev(x) for x in mtus), None, (ManualFix(node, "ip link show | grep mtu"),),
+                (node,)))
+        else:
+            low = small[0]
+            out.append(Fault(
+                "mtu-mismatch",
+                f"knet link MTUs differ between node pairs (lowest {fmt(low.value)} on "
+                f"{low.node}→{low.peer})", "warning", "low",
+                "A smaller path MTU on one pair means a different interface or switch setting "
+                "there; compare `ip link` MTUs.", tuple(ev(x) for x in mtus), None, (),
+                tuple(n for n in (low.node, low.peer) if n)))
     return out
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import time
 
 from pverunbook.sim.commands.core import gopt
+from pverunbook.sim.fault_scenarios import knet_mtu
 from pverunbook.sim.shell.executor import Ctx, UsageError, command
 from pverunbook.sim.world import SimNode
 
@@ -135,7 +136,8 @@ async def c_cfgtool(ctx: Ctx) -> int:
             up = link_up(nid)
             out.append(f"nodeid: {nid} {'reachable' if up else 'unreachable'}")
             if up:
-                out.append(f"   LINK: 0 udp ({node.addr}->{addr}) enabled connected mtu: 1397")
+                mtu = knet_mtu(node, ctx.world.nodes.get(names.get(nid, "")))
+                out.append(f"   LINK: 0 udp ({node.addr}->{addr}) enabled connected mtu: {mtu}")
             out.append("")
         await ctx.out("\n".join(out) + "\n")
         return 0
@@ -219,7 +221,7 @@ def _cmap(node: SimNode) -> list[tuple[str, str, str]]:
                  (f"{pre}.latency_max", "u32", str(lat * 40 if lossy else lat * 3)),
                  (f"{pre}.latency_min", "u32", "180"),
                  (f"{pre}.latency_samples", "u32", "2048"),
-                 (f"{pre}.mtu", "u32", "1397"),
+                 (f"{pre}.mtu", "u32", str(knet_mtu(node, peer))),
                  (f"{pre}.rx_data_packets", "u64", str(48211 + flaps * 7)),
                  (f"{pre}.rx_ping_packets", "u64", "96012"),
                  (f"{pre}.rx_pong_packets", "u64", str(96012 - flaps * 31)),
@@ -294,7 +296,8 @@ async def c_qdevice_tool(ctx: Ctx) -> int:
         raise UsageError("Can't connect to QDevice socket (is QDevice running?): No such file "
                          "or directory", 1)
     ctx.world.tick()
-    alive, _vote = node.qdevice_state()
+    host = ctx.world.qnetd_host()
+    alive = host is not None and host.units["corosync-qnetd"].state == "active"
     ids = sorted(nid for _a, nid, _b in cs.nodes)
     out = ["Qdevice information", "-------------------", "Model:                  Net",
            f"Node ID:                {node.nodeid}", "Configured node list:"]

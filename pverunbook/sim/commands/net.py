@@ -18,6 +18,7 @@ import time
 import zlib
 
 from pverunbook.sim.commands.core import gopt
+from pverunbook.sim.fault_scenarios import iface_mtu, nft_ruleset
 from pverunbook.sim.network import ROUTER_ICMP_LIMIT_PCT
 from pverunbook.sim.shell.executor import Ctx, UsageError, command
 from pverunbook.sim.world import SimNode
@@ -72,9 +73,10 @@ def _interfaces(node: SimNode) -> list[tuple[str, str, str, str | None, list[str
         ("lo", "<LOOPBACK,UP,LOWER_UP> mtu 65536 qdisc noqueue state UNKNOWN",
          "loopback 00:00:00:00:00:00", None,
          ["inet 127.0.0.1/8 scope host lo", "inet6 ::1/128 scope host noprefixroute "]),
-        (node.nic, "<BROADCAST,MULTICAST,UP,LOWER_UP> mtu 1500 qdisc pfifo_fast master vmbr0 "
-         "state UP", f"ether {node.mac}", "vmbr0", []),
-        ("vmbr0", "<BROADCAST,MULTICAST,UP,LOWER_UP> mtu 1500 qdisc noqueue state UP",
+        (node.nic, f"<BROADCAST,MULTICAST,UP,LOWER_UP> mtu {iface_mtu(node)} qdisc pfifo_fast "
+         "master vmbr0 state UP", f"ether {node.mac}", "vmbr0", []),
+        ("vmbr0", f"<BROADCAST,MULTICAST,UP,LOWER_UP> mtu {iface_mtu(node)} qdisc noqueue "
+         "state UP",
          f"ether {node.mac}", None,
          [f"inet {node.addr}/24 scope global vmbr0", f"inet6 {node.link_local}/64 scope link "]),
     ]
@@ -444,8 +446,7 @@ async def c_ethtool(ctx: Ctx) -> int:
 
 @command("nft")
 async def c_nft(ctx: Ctx) -> int:
-    await ctx.out("table inet filter {\n\tchain input {\n\t\ttype filter hook input priority "
-                  "filter; policy accept;\n\t}\n}\n")
+    await ctx.out(nft_ruleset(ctx.node))
     return 0
 
 

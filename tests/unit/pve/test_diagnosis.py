@@ -322,3 +322,31 @@ def test_corosync_down_seen_on_stdout_alone() -> None:
     assert [(f.key, f.value) for f in got] == [("corosync.running[pve001]", False)]
     assert facts("links", "pve001", "", "links", exit_status=1)[0].value is False
     assert facts("links", "pve001", "", "links", exit_status=0) == []
+
+
+@needs_shared
+def test_flapping_link_without_icmp_asks_for_a_longer_measurement() -> None:
+    # our corosync 3.1.7 capture: knet took the link to node 2 down several times; nothing
+    # measured it with ICMP, so the rule cannot tell loss on the path from UDP loss
+    log = (REAL / "corosync-log_node1_loss-15-then-100-then-0.log").read_text()
+    d = diagnose(facts("corosync-journal", "n1", log, "journal", ids={2: "n2"}),
+                 nodes=["n1", "n2"])
+    flap = next(f for f in d.faults if f.rule == "flapping-link")
+    assert flap.statement.startswith("the knet link between n1 and n2 went down ")
+    assert flap.statement.endswith("; no ping/mtr measured on it")
+    assert flap.next_runbook is not None
+    assert flap.next_runbook.label() == "network-triage (ping_count=100, mtr_cycles=100)"
+    assert {e.step_id for e in flap.evidence} == {"journal"}
+
+
+def test_pmxcfs_refusing_writes_is_read_only_not_hung() -> None:
+    # Constructed input: coreutils' message for EACCES, which pmxcfs returns for writes while
+    # the node is not quorate (pve-docs pmxcfs.adoc: "read-only when a node loses quorum")
+    denied = "touch: cannot touch '/etc/pve/nodes/pve001/probe': Permission denied\n"
+    obs = Observation("pve001", "", 1, STORY, stderr=denied)
+    store = [Fact(f.name, f.value, f.node, f.peer, f.evidence, "pve-write")
+             for f in extract("pve-write", obs)]
+    d = diagnose(store, nodes=["ryanrishi", "pve001"])
+    assert rules(d) == ["pmxcfs-read-only"]
+    assert d.faults[0].statement == "/etc/pve refuses writes on pve001 (no quorum)"
+    assert d.faults[0].evidence[0].line == "exit 1: " + denied.strip()

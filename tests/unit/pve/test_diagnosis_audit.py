@@ -1,0 +1,120 @@
+"""Every diagnosis rule is tested on real output and on the simulator, and documented.
+
+The registry below maps each fault id a rule can report (``Fault.rule``) to the tests that
+assert it: on real captures (tests/unit/pve/test_diagnosis.py, inputs from ../shared/testdata,
+the test bed and tests/data) and on the rehearsal cluster over SSH (tests/integration). It is
+checked against the rules the diagnosis really defines — both the declared :data:`RULES` and
+every ``Fault("…")`` in the source — so a new rule or fault id without tests fails here, and so
+does a test that stops naming the fault it is listed for.
+"""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+from pverunbook.pve import diagnosis
+from pverunbook.pve.diagnosis import FAULT_IDS, RULES
+
+REPO = Path(__file__).resolve().parents[3]
+UNIT = "tests/unit/pve/test_diagnosis.py"
+SIM = "tests/integration/test_diagnosis_rules_sim.py"
+STORY = "tests/integration/test_diagnosis_rehearsal.py"
+
+#: fault id → tests on real output
+REAL_OUTPUT: dict[str, list[str]] = {
+    "route-via-gateway": [f"{UNIT}::test_host_route_on_one_node_is_the_first_fault_with_the_"
+                          "exact_fix", f"{UNIT}::test_routed_peer_without_host_route_points_at_"
+                          "the_netmask"],
+    "lossy-link": [f"{UNIT}::test_lossy_link_names_the_pair_and_proposes_tuning_with_the_token"],
+    "flapping-link": [f"{UNIT}::test_flapping_link_without_icmp_asks_for_a_longer_measurement"],
+    "udp-lost-icmp-ok": [f"{UNIT}::test_udp_lost_while_icmp_is_clean"],
+    "corosync-not-running": [f"{UNIT}::test_corosync_not_running_names_the_node"],
+    "partition": [f"{UNIT}::test_partition_says_who_has_quorum"],
+    "quorum-lost-recently": [f"{UNIT}::test_quorum_lost_in_the_journal_while_quorate_now"],
+    "pmxcfs-blocked": [f"{UNIT}::test_pmxcfs_blocked_when_the_write_probe_times_out"],
+    "pmxcfs-read-only": [f"{UNIT}::test_pmxcfs_refusing_writes_is_read_only_not_hung"],
+    "config-version-mismatch": [f"{UNIT}::test_config_version_mismatch_between_nodes"],
+    "mtu-mismatch": [f"{UNIT}::test_mtu_mismatch_between_the_two_ends"],
+    "qdevice-not-voting": [f"{UNIT}::test_qdevice_registered_but_not_voting"],
+    "cert-missing": [f"{UNIT}::test_certificate_missing_and_expiring_from_real_openssl"],
+    "cert-expired": [f"{UNIT}::test_certificate_missing_and_expiring_from_real_openssl"],
+    "db-damaged-one": [f"{UNIT}::test_damaged_db_on_one_node_vs_all"],
+    "db-damaged-all": [f"{UNIT}::test_damaged_db_on_one_node_vs_all"],
+    "ping-mtr-disagree": [f"{UNIT}::test_ping_mtr_disagreement_says_which_to_trust"],
+}
+
+#: fault id → rehearsals that run a shipped runbook over SSH to the simulator
+SIMULATOR: dict[str, list[str]] = {
+    "route-via-gateway": [f"{STORY}::test_triage_rehearsal_diagnoses_the_story_first",
+                          f"{STORY}::test_three_nodes_bad_link_between_the_second_and_third"],
+    "lossy-link": [f"{SIM}::test_sim_lossy_link_and_ping_mtr_disagreement"],
+    "flapping-link": [f"{SIM}::test_sim_udp_lost_while_icmp_is_clean"],
+    "udp-lost-icmp-ok": [f"{SIM}::test_sim_udp_lost_while_icmp_is_clean"],
+    "corosync-not-running": [f"{SIM}::test_sim_corosync_down_and_the_partition_it_leaves"],
+    "partition": [f"{SIM}::test_sim_corosync_down_and_the_partition_it_leaves"],
+    "quorum-lost-recently": [f"{SIM}::test_sim_quorum_lost_recently_after_the_route_is_fixed"],
+    "pmxcfs-blocked": [f"{SIM}::test_sim_pmxcfs_blocked_while_the_link_flaps"],
+    "config-version-mismatch": [f"{SIM}::test_sim_config_version_mismatch_in_local_copies"],
+    "mtu-mismatch": [f"{SIM}::test_sim_mtu_mismatch_points_at_the_node_on_every_small_link"],
+    "qdevice-not-voting": [f"{SIM}::test_sim_qdevice_registered_but_not_voting"],
+    "cert-missing": [f"{SIM}::test_sim_certificate_missing_and_expired"],
+    "cert-expired": [f"{SIM}::test_sim_certificate_missing_and_expired"],
+    "db-damaged-one": [f"{SIM}::test_sim_damaged_db_on_one_node_and_on_all"],
+    "db-damaged-all": [f"{SIM}::test_sim_damaged_db_on_one_node_and_on_all"],
+    "ping-mtr-disagree": [f"{SIM}::test_sim_lossy_link_and_ping_mtr_disagreement"],
+}
+#: fault ids the simulator cannot produce yet, and why. Each rule still has a simulator test
+#: for its other faults (checked below); remove an entry when the simulator learns it.
+SIMULATOR_GAPS = {
+    "pmxcfs-read-only": "the simulated pmxcfs blocks writes on a node without quorum instead "
+                        "of refusing them with EACCES as pmxcfs does",
+}
+
+
+def source_of(ref: str) -> str:
+    """The source of the test function ``path::name``; fails when it does not exist."""
+    path, name = ref.split("::")
+    tree = ast.parse((REPO / path).read_text())
+    for node in ast.walk(tree):
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef) and node.name == name:
+            return ast.get_source_segment((REPO / path).read_text(), node) or ""
+    raise AssertionError(f"{ref}: no such test")
+
+
+def faults_in_source() -> set[str]:
+    """Every fault id a ``Fault("…", …)`` call in the diagnosis package names."""
+    found: set[str] = set()
+    for path in Path(diagnosis.__file__).parent.glob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if (isinstance(node, ast.Call) and isinstance(node.func, ast.Name)
+                    and node.func.id == "Fault" and node.args
+                    and isinstance(node.args[0], ast.Constant)):
+                found.add(str(node.args[0].value))
+    return found
+
+
+def test_every_fault_a_rule_reports_is_declared() -> None:
+    assert faults_in_source() == set(FAULT_IDS)
+    assert len(FAULT_IDS) == len(set(FAULT_IDS))
+
+
+def test_every_fault_has_a_test_on_real_output_naming_it() -> None:
+    assert set(REAL_OUTPUT) == set(FAULT_IDS), "fault ids without a real-output test"
+    for fault, refs in REAL_OUTPUT.items():
+        assert refs and all(f'"{fault}"' in source_of(r) for r in refs), fault
+
+
+def test_every_rule_and_fault_has_a_simulator_test_naming_it() -> None:
+    assert set(SIMULATOR) | set(SIMULATOR_GAPS) == set(FAULT_IDS)
+    assert not set(SIMULATOR) & set(SIMULATOR_GAPS)
+    for fault, refs in SIMULATOR.items():
+        assert refs and all(f'"{fault}"' in source_of(r) for r in refs), fault
+    for rule in RULES:
+        assert set(rule.faults) & set(SIMULATOR), f"rule {rule.name}: no simulator test"
+
+
+def test_the_runbook_readme_lists_every_fault() -> None:
+    text = (REPO / "runbooks" / "README.md").read_text()
+    for fault in FAULT_IDS:
+        assert f"| `{fault}` |" in text, f"runbooks/README.md: no row for {fault}"
