@@ -1,8 +1,8 @@
 """Interrupted runs in the state directory, and what the TUI needs to resume one.
 
-Mirrors ``pverunbook run --resume`` (``cli._run_headless``): the runbook is reloaded from the
-path the journal names, the parameters come back from the journal except secrets (asked again),
-and the engine continues the same run id in the same journal file.
+Mirrors ``pverunbook run --resume`` (``commands.run.run_headless``): the runbook is reloaded
+from the path the journal names, the parameters come back from the journal except secrets
+(asked again), and the engine continues the same run id in the same journal file.
 """
 
 from __future__ import annotations

@@ -1,0 +1,85 @@
+"""``pverunbook journal list|show``: the runs kept on this machine, and one run read back.
+
+``show`` prints every readable event and names each damaged line (``file:line: why``) instead
+of stopping at the first one: a journal torn by a crash is still evidence.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from pverunbook.commands.exits import EXIT_OK, err
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    j = sub.add_parser("journal", help="inspect run journals")
+    jsub = j.add_subparsers(dest="journal_command", metavar="ACTION", required=True)
+    s = jsub.add_parser("list", help="list runs")
+    s.set_defaults(func=cmd_journal_list)
+    s = jsub.add_parser("show", help="print a run's journal readably")
+    s.add_argument("run", help="run id (or unique prefix) or journal path")
+    s.add_argument("--json", action="store_true", help="raw JSON lines")
+    s.set_defaults(func=cmd_journal_show)
+
+
+def cmd_journal_list(args: argparse.Namespace) -> int:
+    import time
+
+    from pverunbook.engine.journal import list_runs, runs_dir
+
+    runs = list_runs()
+    if not runs:
+        print(f"no runs in {runs_dir()}")
+        return EXIT_OK
+    for r in runs:
+        when = time.strftime("%Y-%m-%d %H:%M", time.localtime(r.started))
+        print(f"{r.run_id}  {when}  {r.mode:<9} {r.status:<24} {r.runbook}")
+    return EXIT_OK
+
+
+def cmd_journal_show(args: argparse.Namespace) -> int:
+    from pverunbook.engine.journal import JournalError, find_run, iter_journal
+    from pverunbook.headless import EventPrinter
+
+    try:
+        path = find_run(args.run)
+        if args.json:
+            with open(path, "rb") as fh:
+                while chunk := fh.read(1 << 20):
+                    sys.stdout.write(chunk.decode("utf-8", errors="replace"))
+            return EXIT_OK
+    except (FileNotFoundError, JournalError) as exc:
+        return err("journal", str(exc))
+    import time
+
+    printer = EventPrinter()
+    print(f"journal {path}")
+    problems: list[str] = []
+    count = 0
+    try:
+        for e in iter_journal(path, problems):
+            count += 1
+            stamp = time.strftime("%H:%M:%S", time.localtime(e.ts))
+            if type(e).__name__ in ("OutputChunk",):
+                printer(e)
+                continue
+            sys.stdout.write(f"[{stamp}] ")
+            printer(e)
+            if e.kind == "confirmation_given":
+                d = e.to_dict()
+                if d.get("typed"):  # a manual step or a button is answered, not typed
+                    print(f"           typed {d['typed']!r} by {d.get('operator', '?')}")
+                else:
+                    print(f"           answered by {d.get('operator', '?')}")
+    except JournalError as exc:
+        return err("journal", str(exc))
+    for p in problems[:20]:
+        print(f"pverunbook: journal: {p}", file=sys.stderr)
+    if len(problems) > 20:
+        print(f"pverunbook: journal: ... and {len(problems) - 20} more damaged lines",
+              file=sys.stderr)
+    if not count:
+        return err("journal", f"{path} holds no readable events",
+                   "is this a pverunbook run journal? `pverunbook journal list` shows the runs")
+    return EXIT_OK

@@ -1,0 +1,288 @@
+"""``pverunbook run`` and ``rehearse``: one runbook run, in the TUI or headless, and resume.
+
+Headless runs print events (or JSON lines) and ask on the terminal; SIGTERM / SIGHUP stop a run
+like Ctrl-C (journal ends ``interrupted``, exit 128 + signal), and a resumed run refuses a
+changed runbook unless the operator accepts the diff.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+from pathlib import Path
+from typing import Any
+
+from pverunbook.commands.exits import EXIT_CHECKS, EXIT_FAIL, EXIT_OK, EXIT_USAGE, err
+from pverunbook.commands.inputs import load_runbook, parse_sets
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    for name, helptext in (("run", "run a runbook (TUI, or --headless)"),
+                           ("rehearse", "run a runbook against the built-in simulated cluster")):
+        s = sub.add_parser(name, help=helptext)
+        s.add_argument("runbook", nargs="?", help="runbook id or file (not needed with --resume)")
+        s.add_argument("--headless", action="store_true", help="no TUI: print output, ask on "
+                       "the terminal")
+        s.add_argument("--set", action="append", metavar="NAME=VALUE", help="parameter value")
+        s.add_argument("--confirm", metavar="TEXT", action="append",
+                       help="answer a typed confirmation that asks for exactly TEXT (repeatable: "
+                            "--confirm nyc --confirm pve001); with any --confirm and no "
+                            "terminal, manual steps count as done")
+        s.add_argument("--journal", type=Path, metavar="PATH", help="journal file (default: "
+                       "a new file under the state directory)")
+        s.add_argument("--json", action="store_true", help="with --headless: print events as "
+                       "JSON lines and finally the diagnosis (facts and faults); prompts go to "
+                       "stderr")
+        if name == "run":
+            mode = s.add_mutually_exclusive_group()
+            mode.add_argument("--local", action="store_true", help="target this machine")
+            mode.add_argument("--cluster", type=Path, help="cluster inventory TOML (live)")
+            mode.add_argument("--dry-run", action="store_true", help="execute nothing")
+            mode.add_argument("--rehearsal", action="store_true", help="simulated cluster")
+            s.add_argument("--dry-run-cluster", type=Path, help=argparse.SUPPRESS)
+            s.add_argument("--resume", metavar="RUN", help="continue an interrupted run")
+            s.add_argument("--accept-changed-runbook", action="store_true",
+                           help="with --resume: go on although the runbook file changed since "
+                                "the run started (the diff is shown)")
+            s.add_argument("--accept-new-host-keys", action="store_true",
+                           help="trust SSH host keys not yet in known_hosts (never changed ones)")
+        s.add_argument("--scenario", default="nyc-outage", help="rehearsal scenario")
+        s.set_defaults(func=cmd_run, rehearse=(name == "rehearse"))
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from pverunbook.session import Mode, SessionConfig
+
+    if args.rehearse:
+        mode = Mode.REHEARSAL
+    elif args.local:
+        mode = Mode.LOCAL
+    elif args.dry_run:
+        mode = Mode.DRY_RUN
+    elif args.rehearsal:
+        mode = Mode.REHEARSAL
+    elif args.resume and not args.cluster:
+        mode = _mode_of_run(args.resume)
+        if mode is None:
+            return err("run", f"cannot read run {args.resume!r}", "`pverunbook journal list` "
+                       "shows the runs; pass --cluster FILE to resume a live run")
+        if mode is Mode.LIVE:
+            return err("run", "this was a live run", "resume it with --cluster FILE (the same "
+                       "inventory)")
+    elif args.cluster:
+        mode = Mode.LIVE
+    else:
+        return err("run", "no target given", "use --local, --cluster FILE (live), --dry-run, "
+                   "--rehearsal, or `pverunbook rehearse`")
+    config = SessionConfig(mode=mode, cluster_file=getattr(args, "cluster", None),
+                           journal_path=args.journal, scenario=args.scenario,
+                           accept_new_host_keys=getattr(args, "accept_new_host_keys", False))
+    if not args.headless:
+        from pverunbook.ui.app import make_app
+
+        runbook = None
+        from pverunbook.commands.tui import tui_preflight
+
+        problem = tui_preflight(args)
+        if problem is not None:
+            return problem
+        if args.runbook:
+            from pverunbook.runbook.catalog import find
+
+            runbook = find(args.runbook, args.runbooks)
+        app = make_app(config, runbook_dirs=args.runbooks, runbook=runbook,
+                       params=parse_sets(args.set), resume=getattr(args, "resume", None))
+        app.run()
+        return int(getattr(app, "return_code", 0) or 0)
+    if not args.runbook and not getattr(args, "resume", None):
+        if not args.rehearse:
+            return err("run", "which runbook?", "name one (see `pverunbook list`) or use "
+                       "--resume RUN")
+        from pverunbook.commands.runbooks import cmd_list
+
+        return cmd_list(args)
+    try:
+        return asyncio.run(_stopped_by_signals(run_headless(args, config)))
+    except KeyboardInterrupt:
+        print("\npverunbook: interrupted; the journal has everything up to here. Continue with "
+              "`pverunbook run --resume RUN`.", file=sys.stderr)
+        return 130
+
+
+async def _stopped_by_signals(work: Any) -> int:
+    """Run ``work``; SIGTERM or SIGHUP stop it like Ctrl-C would: the running step is cancelled
+    (its local commands killed, its remote ones stopped), the journal ends with
+    ``run_finished: interrupted``, and the exit status is 128 + the signal's number.
+    (SIGKILL cannot be caught: transport/reaper.py kills the local commands then.)"""
+    import signal
+
+    loop = asyncio.get_running_loop()
+    task = asyncio.current_task()
+    got: list[int] = []
+
+    def stop(sig: int) -> None:
+        got.append(sig)
+        if task is not None:
+            task.cancel()
+
+    sigs = (signal.SIGTERM, signal.SIGHUP)
+    for sig in sigs:
+        loop.add_signal_handler(sig, stop, sig)
+    try:
+        return int(await work)
+    except asyncio.CancelledError:
+        if not got:
+            raise
+        print(f"\npverunbook: stopped by {signal.Signals(got[0]).name}; local commands were "
+              "killed and the journal has everything up to here. Continue with `pverunbook run "
+              "--resume RUN`.", file=sys.stderr)
+        return 128 + got[0]
+    finally:
+        for sig in sigs:
+            loop.remove_signal_handler(sig)
+
+
+async def run_headless(args: argparse.Namespace, config: Any) -> int:
+    from pverunbook.engine.targets import TargetError
+    from pverunbook.headless import EventPrinter, JsonPrinter, TerminalDecider
+    from pverunbook.inventory import InventoryError
+    from pverunbook.run_diagnosis import cluster_addresses
+    from pverunbook.runbook.loader import RunbookError
+    from pverunbook.runbook.params import ParamValueError, resolve
+    from pverunbook.session import Mode, Session
+    from pverunbook.transport.base import TransportError
+
+    resume = None
+    run_id = None
+    journal_path = args.journal
+    given: dict[str, Any] = {}
+    try:
+        if getattr(args, "resume", None):
+            from pverunbook.engine.journal import find_run
+            from pverunbook.engine.resume import load_resume, missing_secrets
+
+            journal_path = find_run(args.resume)
+            started, resume = load_resume(journal_path)
+            run_id = started.run_id
+            rb = _runbook_of_run(started, args.runbooks)
+            refused = _accept_runbook_change(args, started, rb)
+            if refused is not None:
+                return refused
+            given = {k: v for k, v in started.params.items() if v != "[REDACTED]"}
+            need = missing_secrets(rb, started)
+            sets = parse_sets(args.set)
+            lacking = [n for n in need if n not in sets]
+            if lacking:
+                return err("resume", f"secret parameter(s) {', '.join(lacking)} are not kept in "
+                           "the journal", "pass them again with --set NAME=VALUE")
+            given.update(sets)
+            if started.mode == Mode.LOCAL.value:
+                config.mode = Mode.LOCAL
+            elif started.mode == "dry-run":
+                config.mode = Mode.DRY_RUN
+        else:
+            rb = load_runbook(args.runbook, args.runbooks)
+            given = parse_sets(args.set)
+        values, missing = resolve(rb, given)
+    except RunbookError as exc:
+        print(str(exc), file=sys.stderr)
+        return EXIT_USAGE
+    except (OSError, ParamValueError, ValueError) as exc:  # OSError: journal unreadable
+        return err("run", str(exc))
+    asked_later = {n for s in rb.steps for n in s.params}
+    unasked = [m for m in missing if m not in asked_later]
+    if unasked:
+        return err("run", f"no value for parameter(s) {', '.join(unasked)}",
+                   "pass --set NAME=VALUE (see `pverunbook plan` for what they mean)")
+    if config.mode is Mode.REHEARSAL:
+        from pverunbook.sim.scenarios import get as scenario
+
+        try:
+            scenario(config.scenario)
+        except KeyError as exc:
+            return err(str(args.command), str(exc.args[0]), "pick one of those with --scenario")
+    session = Session(config)
+    try:
+        await session.start()
+        assert session.cluster is not None
+        as_json = bool(getattr(args, "json", False))
+        decider = TerminalDecider(confirm_text=args.confirm,
+                                  out=sys.stderr if as_json else None)
+        # Connect before the engine (and its journal) exists: a run that cannot start at all
+        # (no node answers) leaves no journal behind.
+        unreachable = await session.connect()
+        for name, why in unreachable.items():
+            print(f"pverunbook: node {name} is unreachable: {why}; read-only steps go on "
+                  "without it, destructive steps that target it are refused", file=sys.stderr)
+        engine = session.engine(rb, decider, values, run_id=run_id, resume=resume,
+                                journal_path=journal_path)
+        addrs = cluster_addresses(session.cluster)
+        engine.subscribe(JsonPrinter(runbook=rb, names_by_addr=addrs) if as_json else
+                         EventPrinter(runbook=rb, names_by_addr=addrs))
+        status = await engine.run()
+        info = sys.stderr if as_json else sys.stdout
+        print(f"journal: {engine.journal_path}", file=info)
+        print(f"report:  pverunbook report {engine.run_id}", file=info)
+    except (InventoryError, TargetError, ValueError) as exc:
+        return err("run", str(exc))
+    except TransportError as exc:
+        return err("run", f"node {exc.node}: {exc.message}", exc.hint or "check the node and "
+                   "your SSH setup, then run again")
+    finally:
+        await session.close()
+    if status == "completed_with_failures":
+        return EXIT_CHECKS
+    return EXIT_OK if status in ("ok", "planned") else EXIT_FAIL
+
+
+def _runbook_of_run(started: Any, dirs: list[Path]) -> Any:
+    """The runbook a run was started with: its file (absolute path), else by id in ``dirs``."""
+    from pverunbook.runbook.loader import load_file
+
+    if started.runbook_path and Path(started.runbook_path).is_file():
+        return load_file(started.runbook_path)
+    return load_runbook(started.runbook_id, dirs)
+
+
+def _accept_runbook_change(args: argparse.Namespace, started: Any, rb: Any) -> int | None:
+    """Show what changed in the runbook since the run started; None when resume may go on.
+
+    A resumed run must not silently follow different steps than the ones it began with: the
+    diff is shown, and the operator accepts it (typing ``yes`` on a terminal, or
+    ``--accept-changed-runbook``), else resume stops with exit 2.
+    """
+    from pverunbook.engine.resume import runbook_change
+
+    change = runbook_change(started, rb)
+    if not change:
+        return None
+    print(f"pverunbook: the runbook changed since run {started.run_id} started:\n{change}",
+          file=sys.stderr)
+    if getattr(args, "accept_changed_runbook", False):
+        return None
+    if sys.stdin.isatty():
+        try:
+            answer = input("Resume with the changed runbook? Type 'yes' to go on: ")
+        except EOFError:
+            answer = ""
+        if answer.strip() == "yes":
+            return None
+    return err("resume", "the runbook changed since the run started (diff above)",
+               "check the diff; to go on with the changed runbook, resume again with "
+               "--accept-changed-runbook")
+
+
+def _mode_of_run(run: str) -> Any:
+    """The mode an interrupted run was started in, from its journal's first RunStarted."""
+    from pverunbook.engine.events import RunStarted
+    from pverunbook.engine.journal import find_run, iter_journal
+    from pverunbook.session import Mode
+
+    try:
+        for e in iter_journal(find_run(run)):
+            if isinstance(e, RunStarted):
+                return Mode(e.mode) if e.mode in {m.value for m in Mode} else None
+    except OSError:  # FileNotFoundError, JournalError
+        return None
+    return None

@@ -1,0 +1,82 @@
+"""``pverunbook list``, ``validate`` and ``schema``: the runbooks on offer and whether they load.
+
+``validate`` exits 2 on any load error or lint finding, each printed as ``file:line:col``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from pverunbook.commands.exits import EXIT_FAIL, EXIT_OK, EXIT_USAGE, err
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    s = sub.add_parser("list", help="list built-in runbooks and those in --runbooks DIR")
+    s.set_defaults(func=cmd_list)
+
+    s = sub.add_parser("validate", help="check runbook files (exit 2 on any error)")
+    s.add_argument("files", nargs="+", type=Path)
+    s.set_defaults(func=cmd_validate)
+
+    s = sub.add_parser("schema", help="print the runbook JSON Schema")
+    s.set_defaults(func=cmd_schema)
+
+
+def cmd_list(args: argparse.Namespace) -> int:
+    from pverunbook.runbook.catalog import discover
+
+    entries = discover(args.runbooks)
+    if not entries:
+        print("no runbooks found")
+        return EXIT_FAIL
+    invalid = 0
+    for e in entries:
+        origin = "built-in" if e.builtin else str(e.path.parent)
+        if e.runbook is None:
+            invalid += 1
+            first = e.error.errors[0] if e.error else "unreadable"
+            print(f"{e.path.stem:<28} INVALID  {first}")
+            for more in (e.error.errors if e.error else []):
+                print(str(more), file=sys.stderr)
+            continue
+        rb = e.runbook
+        tags = f" [{', '.join(rb.tags)}]" if rb.tags else ""
+        print(f"{rb.id:<28} {rb.title}{tags}  ({origin})")
+        if rb.summary:
+            print(f"{'':<28} {rb.summary}")
+    if invalid:
+        return err("list", f"{invalid} runbook(s) are invalid (shown above)",
+                   "fix them; `pverunbook validate FILE` lists every error")
+    return EXIT_OK
+
+
+def cmd_validate(args: argparse.Namespace) -> int:
+    from pverunbook.runbook.lint import lint
+    from pverunbook.runbook.loader import RunbookError, load_file
+
+    bad = 0
+    for f in args.files:
+        try:
+            rb = load_file(f)
+        except RunbookError as exc:
+            bad += 1
+            for e in exc.errors:
+                print(str(e), file=sys.stderr)
+            continue
+        issues = lint(rb)
+        for issue in issues:
+            print(f"{issue.pos}: {issue.code} {issue.message}", file=sys.stderr)
+        if issues:
+            bad += 1
+        else:
+            print(f"{f}: ok ({len(rb.steps)} steps)")
+    return EXIT_USAGE if bad else EXIT_OK
+
+
+def cmd_schema(args: argparse.Namespace) -> int:
+    from pverunbook.runbook.schema import schema_text
+
+    sys.stdout.write(schema_text())
+    return EXIT_OK

@@ -1,0 +1,91 @@
+"""``pverunbook tui`` (and no command at all): the app, with its inputs checked first.
+
+A bad runbook, inventory or journal named on the command line is reported on the terminal
+(exit 2) before the app takes the screen.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from pverunbook.commands.exits import EXIT_USAGE, err
+from pverunbook.commands.inputs import load_runbook
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    s = sub.add_parser("tui", help="open the app (default when no command is given)")
+    tmode = s.add_mutually_exclusive_group()
+    tmode.add_argument("--cluster", type=Path, help="live mode against this inventory")
+    tmode.add_argument("--dry-run", action="store_true")
+    tmode.add_argument("--local", action="store_true")
+    s.add_argument("--scenario", default="nyc-outage")
+    s.add_argument("--state-dir", type=Path, metavar="DIR",
+                   help="rehearsal: keep the simulated cluster's state here between launches "
+                        "(default: a per-user directory; reset it from the palette)")
+    s.add_argument("--accept-new-host-keys", action="store_true")
+    s.add_argument("--resume", metavar="RUN", help="continue an interrupted run (id or journal)")
+    s.add_argument("runbook", nargs="?")
+    s.set_defaults(func=cmd_tui)
+
+
+def cmd_tui(args: argparse.Namespace) -> int:
+    from pverunbook.session import Mode, SessionConfig, default_rehearsal_dir
+    from pverunbook.ui.app import make_app
+
+    if getattr(args, "cluster", None):
+        mode = Mode.LIVE
+    elif getattr(args, "dry_run", False):
+        mode = Mode.DRY_RUN
+    elif getattr(args, "local", False):
+        mode = Mode.LOCAL
+    else:
+        mode = Mode.REHEARSAL
+    scenario = getattr(args, "scenario", "nyc-outage")
+    state = getattr(args, "state_dir", None)
+    if mode is Mode.REHEARSAL and state is None:
+        state = default_rehearsal_dir(scenario)
+    config = SessionConfig(mode=mode, cluster_file=getattr(args, "cluster", None),
+                           scenario=scenario, sim_state_dir=state,
+                           accept_new_host_keys=getattr(args, "accept_new_host_keys", False))
+    runbook = None
+    problem = tui_preflight(args)
+    if problem is not None:
+        return problem
+    if getattr(args, "runbook", None):
+        from pverunbook.runbook.catalog import find
+
+        runbook = find(args.runbook, args.runbooks)
+    app = make_app(config, runbook_dirs=args.runbooks, runbook=runbook,
+                   resume=getattr(args, "resume", None))
+    app.run()
+    return int(getattr(app, "return_code", 0) or 0)
+
+
+def tui_preflight(args: argparse.Namespace) -> int | None:
+    """Check the TUI's inputs on the terminal before the app takes the screen.
+
+    A bad runbook, inventory or journal named on the command line is reported here like any
+    other command's input error (exit 2), instead of inside an app that then has nothing to show.
+    """
+    from pverunbook.inventory import InventoryError, load_cluster
+    from pverunbook.runbook.loader import RunbookError
+
+    command = str(args.command)
+    try:
+        if getattr(args, "runbook", None):
+            load_runbook(args.runbook, args.runbooks)
+        if getattr(args, "cluster", None):
+            load_cluster(args.cluster)
+        if getattr(args, "resume", None):
+            from pverunbook.engine.journal import find_run
+            from pverunbook.engine.resume import load_resume
+
+            load_resume(find_run(args.resume))
+    except RunbookError as exc:
+        print(str(exc), file=sys.stderr)
+        return EXIT_USAGE
+    except (InventoryError, OSError, ValueError) as exc:
+        return err(command, str(exc))
+    return None
