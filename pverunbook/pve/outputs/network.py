@@ -48,6 +48,13 @@ _MTR_ROW = re.compile(
 _ONLY_NUMBERS = re.compile(rf"^\s*(?:{_NUM}\s*)+$")
 #: A web page that dropped the line breaks runs the rows together: "... 0.0 2.|-- host ...".
 _ROW_START = re.compile(r"\s(?=\d{1,3}\.\|--\s)")
+#: The screen's second line before mtr 0.95 names only the source and the date (ISO since 0.87,
+#: ctime before): "R2 (::)     Sun Nov 29 15:30:58 2015" (mtr 0.85), "vagrant (10.0.2.15)
+#: 2021-12-03T21:07:54+0000" (0.93); Junos' mtr 0.69 adds "(tos=0x0 psize=64 ...)".
+_SCREEN_SRC = re.compile(
+    r"^\s*(\S+)\s+\([^)]*\)(?:\([^)]*\))?\s{2,}"
+    r"(?:\d{4}-\d\d-\d\dT\d\d:\d\d|[A-Z][a-z]{2} [A-Z][a-z]{2} [ \d]\d \d\d:\d\d)"
+)
 
 
 def _f(value: object) -> float | None:
@@ -122,6 +129,10 @@ def parse_mtr(text: str) -> MtrReport:
         m = re.match(r"\s*(\S+)\s+\(([^)]*)\)\s+->\s+(\S+)", line)  # screen: "a (ip) -> b (ip)"
         if m and rep.src is None:
             rep.src, rep.dst = m.group(1), m.group(3)
+            continue
+        m = _SCREEN_SRC.match(line)  # mtr <= 0.94 screen: "host (ip)   <date>", no target
+        if m and rep.src is None and not rep.hops:
+            rep.src = m.group(1)
             continue
         m = _MTR_ROW.match(line)
         if not m:

@@ -14,8 +14,9 @@ from dataclasses import dataclass, field
 from pverunbook.pve.outputs.text import clean
 
 #: QDevice flags per member (votequorum.5): A/NA alive, V/NV voting, MW/NMW master wins, NR not
-#: registered.
-_QD_FLAG = r"(?:N?A|N?V|N?MW|NR)"
+#: registered. corosync-quorumtool.c prints exactly ``A|NA,V|NV,MW|NMW`` or ``NR``; ``MNW`` is how
+#: pcs's own test fixtures (pcs_test/tier0/lib/corosync/test_live.py) spell NMW, read the same.
+_QD_FLAG = r"(?:N?A|N?V|N?MW|MNW|NR)"
 _QD_FLAGS = re.compile(rf"{_QD_FLAG}(?:,{_QD_FLAG})*")
 _UNDERLINE = re.compile(r"^\s*[-~=]{3,}\s*$")
 _NODEID = re.compile(r"0x[0-9a-fA-F]{1,8}|\d{1,10}")
@@ -32,7 +33,9 @@ class Member:
     @property
     def qdevice_flags(self) -> frozenset[str]:
         """The QDevice column as a set: {"A", "NV", "NMW"}; empty without a QDevice column."""
-        return frozenset(self.qdevice.split(",")) if self.qdevice else frozenset()
+        if not self.qdevice:
+            return frozenset()
+        return frozenset("NMW" if f == "MNW" else f for f in self.qdevice.split(","))
 
     @property
     def is_qdevice(self) -> bool:

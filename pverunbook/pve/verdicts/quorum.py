@@ -9,7 +9,7 @@ V/NV voting, MW/NMW master wins, NR not registered.
 from __future__ import annotations
 
 from pverunbook.pve import outputs
-from pverunbook.pve.verdicts.base import Finding, PeerNames, VerdictInput, not_understood
+from pverunbook.pve.verdicts.base import Finding, Level, PeerNames, VerdictInput, not_understood
 
 #: Exit statuses of ``corosync-quorumtool -s`` / ``pvecm status`` that carry an answer.
 ANSWERS = frozenset({0, 2})
@@ -51,7 +51,7 @@ def _qdevice(st: outputs.QuorumStatus, names: PeerNames) -> list[Finding]:
     total, quorum = st.total_votes, st.quorum
     node_votes = max((m.votes for m in nodes), default=1)
     margin = ""
-    if total is not None and quorum is not None and total - node_votes < quorum:
+    if st.quorate and total is not None and quorum is not None and total - node_votes < quorum:
         margin = (f" With {total} vote(s) and {quorum} needed, losing any one node now loses "
                   "quorum: the QDevice was added to prevent exactly that.")
     flags = ", ".join(f"{_label(m, names)}: {m.qdevice}" for m in nodes if m.qdevice)
@@ -70,8 +70,13 @@ def _qdevice(st: outputs.QuorumStatus, names: PeerNames) -> list[Finding]:
         "`systemctl status corosync-qnetd` and `corosync-qnetd-tool -lv`. If the QNetd host "
         "was reinstalled, `pvecm qdevice remove` and `pvecm qdevice setup <addr>` again."
     )
-    evidence = flags + (f"; Qdevice row votes {qd_row.votes}" if qd_row is not None else "")
-    return [Finding("warning" if st.quorate else "critical", title, detail, evidence=evidence)]
+    parts = [flags] if flags else []
+    if qd_row is not None:
+        configured = (f" of {st.qdevice_configured_votes} configured"
+                      if st.qdevice_configured_votes is not None else "")
+        parts.append(f"Qdevice row votes {qd_row.votes}{configured}")
+    severity: Level = "critical" if st.quorate is False else "warning"
+    return [Finding(severity, title, detail, evidence="; ".join(parts) or None)]
 
 
 def verdict_quorum(text: str, names: PeerNames | None = None) -> list[Finding]:
@@ -85,7 +90,11 @@ def verdict_quorum(text: str, names: PeerNames | None = None) -> list[Finding]:
     if st.error:
         return [_down(st.error)]
     if st.quorate is None:
-        return [not_understood("the quorum status", "a 'Quorate:' or 'Flags:' line", text)]
+        # A membership list alone (`pvecm nodes`, `corosync-quorumtool -l`, or a paste cut to its
+        # last block) cannot say whether the node is quorate, but its QDevice column still can
+        # say that the QDevice is not voting: report both, never an empty OK.
+        unread = not_understood("the quorum status", "a 'Quorate:' or 'Flags:' line", text)
+        return [unread] + (_qdevice(st, names) if st.has_qdevice else [])
     members = ", ".join(
         f"{_label(m, names)} (id {m.nodeid})" for m in st.nodes_members
     ) or "none listed"
@@ -108,11 +117,16 @@ def verdict_quorum(text: str, names: PeerNames | None = None) -> list[Finding]:
                      if m.nodeid in names.by_nodeid}
             missing = sorted(n for n in set(names.by_addr.values()) if n not in seen)
             who = f" ({', '.join(missing)} not in the membership)" if missing and seen else ""
+            spare = st.total_votes - st.quorum if st.quorum is not None else None
+            margin = ("one more failure may cost quorum." if spare is None else
+                      "no vote to spare: losing any one more vote (a node or the QDevice) loses "
+                      "quorum." if spare <= 0 else
+                      f"it can lose {spare} more vote(s) before quorum is lost.")
             out.append(
                 Finding(
                     "warning",
                     f"{st.expected_votes - st.total_votes} expected vote(s) missing{who}",
-                    "The cluster is quorate but not complete: one more failure may cost quorum.",
+                    f"The cluster is quorate but not complete: {margin}",
                     evidence=f"Total votes: {st.total_votes}; Expected votes: "
                     f"{st.expected_votes}",
                 )

@@ -1,7 +1,8 @@
 """Kinds of misread tool output (issue 13 kinds 2-4), each tried on real inputs from elsewhere.
 
 Every input below is a few lines copied from the public page named beside it (anonymised as it
-was published), or our own capture in tests/data/outputs (README there says how it was made).
+was published), our own capture in tests/data/outputs (README there says how it was made), or
+says it was constructed. tests/data/outputs/realworld/SOURCES.toml lists them all by kind.
 """
 
 from __future__ import annotations
@@ -199,14 +200,18 @@ def test_cfgtool_31x_and_a_node_alone() -> None:
     assert alone[0].severity == "warning"
 
 
+# Constructed: CFG_COROSYNC2 with ring 1's status replaced by corosync 2's FAULTY message.
+CFG_COROSYNC2_FAULTY = CFG_COROSYNC2.replace("ring 1 active with no faults",
+                                             "Marking ringid 1 interface 10.0.2.55 FAULTY")
+
+
 def test_cfgtool_corosync2_rings() -> None:
     st = outputs.parse_cfgtool_status(CFG_COROSYNC2)
     assert st.generation == "corosync2" and [lk.addr for lk in st.links] == ["172.17.2.55",
                                                                               "10.0.2.55"]
     assert worst(verdict_links(CFG_COROSYNC2)) == "ok"
-    faulty = CFG_COROSYNC2.replace("ring 1 active with no faults",
-                                   "Marking ringid 1 interface 10.0.2.55 FAULTY")
-    assert "ring 1 is FAULTY (corosync 2 redundant ring)" in titles(verdict_links(faulty))
+    assert "ring 1 is FAULTY (corosync 2 redundant ring)" in titles(
+        verdict_links(CFG_COROSYNC2_FAULTY))
 
 
 # --- kind: the interactive mtr screen (not --report) ----------------------------------------
@@ -286,18 +291,20 @@ def test_indented_pastes() -> None:
     assert outputs.parse_corosync_log(LOG_INDENTED).counts["retransmit"] == 3
 
 
+# Constructed (not found): the Azure support article's lines (AZURE_CUT_OFF below) as a mail
+# client sends them in a reply, quoted with "> " and wrapped before 80 columns.
+MAIL_WRAPPED_LOG = (
+    "> Aug 21 01:47:27 node  02 corosync[15241]:  [KNET  ] link: host: 2 link: 0 is\n"
+    "> down\n"
+    "> Aug 21 01:47:27 node  02 corosync[15241]:  [KNET  ] host: host: 2 has no\n"
+    "> active links\n"
+    "> Aug 21 01:47:31 node  02 corosync[15241]:  [TOTEM ] Token has not been\n"
+    "> received in 30000 ms\n"
+)
+
+
 def test_mail_client_wrapped_and_quoted_log() -> None:
-    # The Azure support article's lines (kind "no active links" below) as a mail client sends
-    # them in a reply: quoted with "> " and wrapped before 80 columns.
-    wrapped = (
-        "> Aug 21 01:47:27 node  02 corosync[15241]:  [KNET  ] link: host: 2 link: 0 is\n"
-        "> down\n"
-        "> Aug 21 01:47:27 node  02 corosync[15241]:  [KNET  ] host: host: 2 has no\n"
-        "> active links\n"
-        "> Aug 21 01:47:31 node  02 corosync[15241]:  [TOTEM ] Token has not been\n"
-        "> received in 30000 ms\n"
-    )
-    s = outputs.parse_corosync_log(wrapped)
+    s = outputs.parse_corosync_log(MAIL_WRAPPED_LOG)
     assert s.counts == {"link_down": 1, "no_active_links": 1, "token_not_received": 1}
     assert s.events[2].count == 30000
 
@@ -364,17 +371,22 @@ Membership information
 """
 
 
+# Constructed: PVECM_NODES_QDEVICE under a votequorum block (what `pvecm status` adds), healthy.
+PVECM_STATUS_QDEVICE = ("Quorate:          Yes\nExpected votes:   3\nTotal votes:      3\n"
+                        "Quorum:           2\nFlags:            Quorate Qdevice\n\n"
+                        + PVECM_NODES_QDEVICE)
+# Constructed from the line above: vm2 edited to NA,NV,NMW, the Qdevice row to 0 votes.
+PVECM_STATUS_QDEVICE_NOT_ALIVE = PVECM_STATUS_QDEVICE.replace(
+    "A,V,NMW vm2", "NA,NV,NMW vm2").replace("Total votes:      3", "Total votes:      2").replace(
+    "  1            Qdevice", "  0            Qdevice")
+
+
 def test_qdevice_flags_read_and_a_voting_qdevice_is_not_flagged() -> None:
     members = outputs.parse_nodes(PVECM_NODES_QDEVICE)
     assert [(m.name, m.qdevice_flags) for m in members if not m.is_qdevice] == [
         ("vm1", frozenset({"A", "V", "NMW"})), ("vm2", frozenset({"A", "V", "NMW"}))]
-    status = ("Quorate:          Yes\nExpected votes:   3\nTotal votes:      3\n"
-              "Quorum:           2\nFlags:            Quorate Qdevice\n\n" + PVECM_NODES_QDEVICE)
-    assert not any("QDevice" in t for t in titles(verdict_quorum(status)))
-    not_alive = status.replace("A,V,NMW vm2", "NA,NV,NMW vm2").replace(
-        "Total votes:      3", "Total votes:      2").replace("  1            Qdevice",
-                                                              "  0            Qdevice")
-    (qd,) = [f for f in verdict_quorum(not_alive) if "QDevice" in f.title]
+    assert not any("QDevice" in t for t in titles(verdict_quorum(PVECM_STATUS_QDEVICE)))
+    (qd,) = [f for f in verdict_quorum(PVECM_STATUS_QDEVICE_NOT_ALIVE) if "QDevice" in f.title]
     assert qd.title == "QDevice daemon not running or not registered on vm2"
 
 
@@ -411,6 +423,7 @@ def test_peer_links_tells_cut_offs_from_startup_waits() -> None:
     assert (cut.cut_offs, cut.startup_waits, cut.recovered) == (1, 0, False)
     back = outputs.peer_links(outputs.parse_corosync_log(COROSYNC_736))[1]
     assert (back.cut_offs, back.recovered) == (1, True)
+    # constructed: a start-up line put before KNET_434, whose "link is up" line is blanked
     startup = ("Nov 30 07:20:00 [1] vm corosync notice  [MAIN  ] Corosync Cluster Engine 3.1.7 "
                "starting up\n" + KNET_434.replace("rx: host: 2 link: 1 is up", "x"))
     waiting = outputs.peer_links(outputs.parse_corosync_log(startup))[2]
@@ -423,8 +436,9 @@ def test_peer_links_tells_cut_offs_from_startup_waits() -> None:
 
 
 def test_lines_cut_by_the_pager_still_say_what_they_start_with() -> None:
-    for cols in (100, 80):
-        text = (DATA / f"less-S-{cols}cols_corosync-3.1.7-quorum-loss.log").read_text()
+    for cols, name in ((100, "less-S-100cols_corosync-3.1.7-quorum-loss.log"),
+                       (80, "less-S-80cols_corosync-3.1.7-quorum-loss.log")):
+        text = (DATA / name).read_text()
         found = verdict_journal(text, names=PeerNames({2: "pve001"}))
         t = titles(found)
         assert "quorum lost 1 time(s) in 34 s" in t, (cols, t)
@@ -433,10 +447,15 @@ def test_lines_cut_by_the_pager_still_say_what_they_start_with() -> None:
         assert any(x.startswith("members left the membership 1 time(s)") for x in t), (cols, t)
 
 
+# Constructed: two lines of the handed case cut where their visible start names no single event
+# ("within the " could go on "primary" or "non-primary").
+AMBIGUOUS_CUT = (
+    "Aug 08 20:22:01 node2 corosync[1076]:   [QUORUM] This node is within the >\n"
+    "Aug 08 20:22:01 node2 corosync[1076]:   [KNET  ] host: host: 1 (passive) best l>\n")
+
+
 def test_a_cut_line_that_could_be_either_event_is_not_guessed() -> None:
-    text = ("Aug 08 20:22:01 node2 corosync[1076]:   [QUORUM] This node is within the >\n"
-            "Aug 08 20:22:01 node2 corosync[1076]:   [KNET  ] host: host: 1 (passive) best l>\n")
-    s = outputs.parse_corosync_log(text)
+    s = outputs.parse_corosync_log(AMBIGUOUS_CUT)
     assert s.events == [] and s.unreadable_cut == [1] and s.cut_lines == 2
-    found = verdict_journal(text)
+    found = verdict_journal(AMBIGUOUS_CUT)
     assert "1 line(s) cut at the terminal width before they said what they report" in titles(found)
