@@ -7,10 +7,11 @@ hung /etc/pve is not a file without a nodelist (the engine passes the exit statu
 
 from __future__ import annotations
 
+import dataclasses
 import re
 
 from pverunbook.pve import corosync_conf
-from pverunbook.pve.verdicts.base import Finding, Level, PeerNames
+from pverunbook.pve.verdicts.base import Finding, Level, PeerNames, not_understood
 
 _CONF_LEVEL: dict[str, Level] = {"fatal": "critical", "error": "critical", "warning": "warning"}
 
@@ -58,6 +59,7 @@ def verdict_corosync_conf(text: str, names: PeerNames | None = None) -> list[Fin
 
 
 _VERSION_RE = re.compile(r"config_version\s*:\s*(\d{1,12})")  # pmxcfs's own regex
+_TOTEM_RE = re.compile(r"^\s*totem\s*\{", re.M)
 
 
 def verdict_config_versions(confs: dict[str, str],
@@ -65,11 +67,17 @@ def verdict_config_versions(confs: dict[str, str],
     """All nodes must run the same corosync.conf; compare config_version like pmxcfs does."""
     del names
     versions: dict[str, int | None] = {}
+    out: list[Finding] = []
     for node, text in confs.items():
+        if not _TOTEM_RE.search(text):
+            # Not a corosync.conf at all (an error page, another file): say so, and do not
+            # report its missing config_version as if the cluster's file had none.
+            unread = not_understood("corosync.conf", "a 'totem {' section", text)
+            out.append(dataclasses.replace(unread, node=node))
+            continue
         m = _VERSION_RE.search(text)
         versions[node] = int(m.group(1)) if m else None
     known = {v for v in versions.values() if v is not None}
-    out: list[Finding] = []
     for node, v in versions.items():
         if v is None or v == 0:
             out.append(
@@ -96,7 +104,7 @@ def verdict_config_versions(confs: dict[str, str],
             )
         )
         return out
-    texts = {t.strip() for t in confs.values()}
+    texts = {confs[n].strip() for n in versions}
     if len(texts) > 1 and known:
         out.append(
             Finding(

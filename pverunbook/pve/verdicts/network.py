@@ -181,6 +181,11 @@ def verdict_route(text: str, peer: str | None = None,
             return [not_understood("the route", "a line of `ip route get` output", text)]
         return [Finding("critical", f"no route to {name}", r.error, evidence=r.error)]
     first = text.strip().splitlines()[0] if text.strip() else ""
+    if r.kind == "unicast" and r.dev is None:
+        # `ip route get` names the interface on every route it prints; a first line without
+        # "dev" is something else (an error page, a shell message), not a route to judge.
+        return [not_understood("the route", "a route with 'dev <interface>' (`ip route get`)",
+                               text)]
     if r.kind == "local":
         return [Finding("info", f"{name} is a local address", "The address belongs to this node.")]
     if r.kind != "unicast":

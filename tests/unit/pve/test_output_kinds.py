@@ -9,8 +9,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from pverunbook.pve import outputs
 from pverunbook.pve.verdicts import (
+    SPECS,
     PeerNames,
     VerdictInput,
     judge,
@@ -416,6 +419,23 @@ def test_unreadable_real_inputs_say_what_is_missing() -> None:
         "Printing link status.\nCould not initialize corosync configuration API error 2\n",
         exit_status=1)})
     assert c.severity == "critical" and c.title == "corosync is not running on this node"
+
+
+# Constructed: what lands in a verdict when a step ran the wrong thing and it still exited 0 -
+# nothing, a crash message, a proxy's error page, another tool's output (the German ping above).
+FOREIGN_OUTPUTS = ["", "Segmentation fault\n",
+                   "<html><head><title>502 Bad Gateway</title></head><body>nginx</body></html>\n",
+                   PING_DE]
+
+
+@pytest.mark.parametrize("verdict", sorted(SPECS))
+def test_no_verdict_gives_an_answer_to_output_it_cannot_read(verdict: str) -> None:
+    """Exit 0 with text the verdict cannot read is never an OK: it says what it missed."""
+    for text in FOREIGN_OUTPUTS:
+        found = judge(verdict, {"pve001": VerdictInput(text, "", exit_status=0)})
+        assert found and not any(f.severity in ("ok", "info") for f in found), (text, found)
+        assert any(f.title.startswith(("could not read", "corosync cannot parse"))
+                   for f in found), (text, found)
 
 
 def test_peer_links_tells_cut_offs_from_startup_waits() -> None:
