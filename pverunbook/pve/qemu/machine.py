@@ -88,7 +88,9 @@ def simple(r: Recovery) -> None:
         vcpus = cur + hot
         if vcpus < sockets * cores:
             r.o["vcpus"] = str(vcpus)
-        if hot or cur < maxcpus:
+        if hot:
+            # config_to_command with hotplug cpu: `-smp 1,...` plus one -device per further
+            # vCPU; without it `-smp <vcpus>,...` alone (so fewer vCPUs alone is `vcpus:`)
             r.hotplug("cpu")
     kb = r.one("-k")
     if kb:
