@@ -184,6 +184,10 @@ def parse_quorum_status(text: str) -> QuorumStatus:
     st.members, st.qdevice_configured_votes = _members(member_lines)
     if st.quorate is None and st.flags:
         st.quorate = "Quorate" in st.flags  # docs excerpts that start at "Votequorum"
+    if st.quorate is None and st.activity_blocked:
+        # corosync-quorumtool.c prints "Activity blocked" after the quorum exactly when the
+        # node is not quorate: a paste trimmed to the votequorum lines still says so.
+        st.quorate = False
     return st
 
 

@@ -27,6 +27,8 @@ def clean(text: str) -> str:
     - Mail quote marks (``> `` and nested ``> > ``) are removed when most non-empty lines carry
       them, as in a quoted reply on a mailing list.
     - Markdown escapes a forum editor adds (``corosync\\[812\\]``) are undone.
+    - Line numbers in front of every line (``cat -n``, ``grep -n``, an editor's gutter) are
+      dropped when they count up by one, as in a numbered paste in a bug report.
 
     Never raises; returns a new string.
     """
@@ -39,7 +41,29 @@ def clean(text: str) -> str:
     quoted = [ln for ln in filled if _QUOTE.match(ln)]
     if filled and len(quoted) * 10 >= len(filled) * 6:
         lines = [_QUOTE.sub("", ln, count=1) for ln in lines]
-    return "\n".join(lines)
+    return "\n".join(_without_line_numbers(lines))
+
+
+#: "253 Feb 24 16:21:00 host corosync[1]: ..." - a log pasted with the numbers of `cat -n`,
+#: `nl`, `grep -n` or an editor's gutter in front of each line.
+#: What follows the number must start like a log line (a month, a tag, an ISO date), so table
+#: rows that begin with a number (``pvecm nodes``: "1  1 A,V,NMW pve1") are left alone.
+_NUMBERED = re.compile(r"^[ \t]*(\d{1,7})(?::|[ \t]+)(?=[A-Za-z\[<]|\d{4}-\d\d-\d\d)")
+
+
+def _without_line_numbers(lines: list[str]) -> list[str]:
+    """Drop line numbers when every non-empty line has one and they count up by one."""
+    numbers: list[int] = []
+    for ln in lines:
+        if not ln.strip():
+            continue
+        m = _NUMBERED.match(ln)
+        if m is None:
+            return lines
+        numbers.append(int(m.group(1)))
+    if len(numbers) < 2 or any(b != a + 1 for a, b in zip(numbers, numbers[1:], strict=False)):
+        return lines
+    return [_NUMBERED.sub("", ln, count=1) if ln.strip() else ln for ln in lines]
 
 
 _CUT_MARKS = ("…", "...>", ">")

@@ -202,6 +202,19 @@ def _membership(s: outputs.JournalSummary, names: PeerNames, within: str) -> lis
     sizes = [e.count for e in s.events if e.kind == "members" and e.count is not None]
     shrinks = sum(1 for a, b in zip(sizes, sizes[1:], strict=False) if b < a)
     n_forms = s.counts["members"] or s.counts["new_membership"]
+    lost = [e for e in s.events if e.kind in ("quorum_lost", "failed_to_receive")]
+    if not left and not shrinks and not hidden and lost:
+        # corosync 2 logs "Members[1]: 3" after a loss without naming who left; the loss
+        # itself shows the membership shrank, so "only joined" would be wrong.
+        return [Finding(
+            "warning",
+            f"membership changed {n_forms} time(s){within}; which members left is not in "
+            "these lines",
+            "The same lines show this node losing members (quorum lost or FAILED TO RECEIVE), "
+            "but no 'Members left:' names them. Read the membership before and after in the "
+            "full journal (`journalctl -u corosync`) or `pvecm status` on each node.",
+            evidence=f"line {lost[0].lineno}: {lost[0].text}",
+        )]
     if not left and not shrinks and not hidden:
         return [Finding(
             "info",

@@ -157,3 +157,31 @@ def test_pretty_command_line_quoted_three_levels_deep_in_a_reply() -> None:
     assert argv[0] == "./qemu-system-x86_64" and opt_value(argv, "-accel") == "kvm"
     assert opt_value(argv, "-machine") == "type=pc-i440fx-6.2"
     assert opt_value(argv, "-smp") == "4,sockets=1,cores=4,maxcpus=4"
+
+
+# --- kind 2: a log pasted with its line numbers; kind 4: a status trimmed to a few lines --------
+
+
+def test_log_pasted_with_line_numbers() -> None:
+    """corosync 2 log lines numbered 253-256 in an issue: times are read, nobody 'only joined'."""
+    text = found("journal-numbered_corosync-issue-6.log")
+    s = outputs.parse_corosync_log(text)
+    assert [e.kind for e in s.events] == ["failed_to_receive", "quorum_lost", "members"]
+    assert all(e.time is not None for e in s.events)
+    got = verdict_journal(text)
+    assert [(f.severity, f.title) for f in got] == [
+        ("warning", "membership changed 1 time(s) in 2 s; which members left is not in these "
+                    "lines"),
+        ("critical", "quorum lost 1 time(s) in 2 s"),
+        ("critical", "FAILED TO RECEIVE"),
+    ]
+    # rows that start with a number but are not numbered lines stay as they are
+    rows = "1          1    A,V,NMW vm1 (local)\n2          1    A,V,NMW vm2\n"
+    assert outputs.clean(rows) == rows
+
+
+def test_quorumtool_output_trimmed_to_the_votequorum_lines() -> None:
+    """No 'Quorate:' line, but 'Activity blocked' is printed only when the node is not quorate."""
+    got = verdict_quorum(found("quorumtool-trimmed_hotsos-511.txt"))
+    assert [(f.severity, f.title) for f in got] == [
+        ("critical", "NOT quorate: 2 of 4 expected votes, 3 needed")]
