@@ -136,7 +136,12 @@ class EventPrinter:
             self._diagnosis()
             self._summary()
             msg = f" — {e.message}" if e.message else ""
-            self._p(f"\n== run {e.status}{msg} ({e.duration:.1f}s)")
+            crit = sum(1 for f in self.findings if f.severity == "critical")
+            status = e.status
+            if status == "ok" and crit:
+                # every check passed, but what they saw is not fine: never a bare "ok"
+                status = f"ok — findings ({crit} critical, see the diagnosis)"
+            self._p(f"\n== run {status}{msg} ({e.duration:.1f}s)")
 
     def _worst(self, step_id: str) -> str:
         sev = {f.severity for f in self.findings if f.step_id == step_id}

@@ -7,11 +7,12 @@ from pathlib import Path
 
 from textual.widgets import Button, Static
 
+from pverunbook.ui import model
 from pverunbook.ui.app import RunbookApp
 from pverunbook.ui.screens.modals import ConfirmModal
 from pverunbook.ui.screens.params import ParamsScreen
 from pverunbook.ui.screens.run import RunScreen
-from pverunbook.ui.screens.summary import SummaryScreen
+from pverunbook.ui.screens.summary import SummaryScreen, render_summary
 from tests.ui.conftest import to_run_screen, until
 
 Build = Callable[..., RunbookApp]
@@ -69,3 +70,12 @@ async def test_summary_opens_with_the_diagnosis_and_runs_next(build_app: Build,
         params = app.screen
         assert isinstance(params, ParamsScreen)
         assert params.runbook.id == "corosync-tuning" and params.given == {"token": 5000}
+
+
+def test_tui_summary_never_opens_with_a_plain_tick_over_critical_findings() -> None:
+    s = model.Summary(status="ok", message="", done=["Loss to every peer"], failed=[],
+                      skipped=[], not_reached=[], checkpoints=[], risky=[], duration=1.0)
+    text = render_summary(s, None, ["critical"]).plain
+    assert text.startswith("! Finished — findings")
+    assert "Loss to every peer — ok — findings (critical)" in text
+    assert render_summary(s, None, [""]).plain.startswith("✔ Finished: every step succeeded")

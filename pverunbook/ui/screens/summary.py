@@ -87,6 +87,10 @@ def render_summary(s: model.Summary, journal: Path | None,
     t = Text()
     word, style = STOPPED_WORDS.get(s.stopped_by) or STATUS_WORDS.get(s.status,
                                                                         (s.status, "bold"))
+    if s.status == "ok" and not s.stopped_by and "critical" in (worst or []):
+        # every step succeeded, but the checks found critical problems: never a plain ✔
+        word, style = ("! Finished — findings: every step ran, the checks found critical "
+                       "problems (see the diagnosis)", "bold yellow")
     t.append(word + "\n", style=style)
     if s.message:
         t.append(s.message + "\n")
