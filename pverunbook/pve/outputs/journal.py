@@ -35,8 +35,16 @@ _ISO_TS = re.compile(
 _BASE_YEAR = 2000  # leap year, so "Feb 29" parses; syslog lines carry no year
 
 
+#: Some collectors print the program before the time: "corosync Oct 09 14:30:23 notice  [QB ...".
+_IDENT_FIRST = re.compile(r"^[a-z][\w.-]{0,30}(?:\[\d{1,10}\])?:?\s+(?=[A-Z][a-z]{2}\s+\d)")
+
+
 def parse_timestamp(line: str, year: int = _BASE_YEAR) -> datetime | None:
-    """Timestamp at the start of a syslog/journal line (``Nov 25 10:33:02`` or ISO 8601)."""
+    """Timestamp at the start of a syslog/journal line (``Nov 25 10:33:02`` or ISO 8601).
+
+    A program name in front of a syslog stamp (``corosync Oct 09 14:30:23 ...``) is skipped.
+    """
+    line = _IDENT_FIRST.sub("", line, count=1)
     m = _SYSLOG_TS.match(line)
     if m and m.group(1) in _MONTHS:
         micro = int((m.group(6) or "0")[:6].ljust(6, "0"))
@@ -106,6 +114,9 @@ TEMPLATES: list[tuple[str, str]] = [
     ("shutdown", "Corosync Cluster Engine exiting|"),
     ("startup", "Corosync Cluster Engine {rest} starting up|"),
     ("startup", "Corosync Cluster Engine ({rest}): started|"),
+    # service.c logs each service it links in, only while corosync starts: a log that begins
+    # after the "starting up" line still shows the start-up by these.
+    ("startup", "Service engine loaded: |"),
 ]
 
 _FIELD = {"host": r"\d{1,10}", "link": r"\d{1,3}", "count": r"\d{1,9}", "addr": r"\S+",

@@ -185,3 +185,17 @@ def test_quorumtool_output_trimmed_to_the_votequorum_lines() -> None:
     got = verdict_quorum(found("quorumtool-trimmed_hotsos-511.txt"))
     assert [(f.severity, f.title) for f in got] == [
         ("critical", "NOT quorate: 2 of 4 expected votes, 3 needed")]
+
+
+def test_start_up_with_brackets_lost_in_the_paste_is_not_a_cut_off() -> None:
+    """corosync's start-up ('Service engine loaded') then knet waiting for the first heartbeat of
+    host 31065, pasted with the tags' ']' lost and the program name before the time."""
+    text = found("journal-startup-brackets-lost_edgefs-386.log")
+    s = outputs.parse_corosync_log(text)
+    assert s.counts["startup"] == 5 and s.counts["no_active_links"] == 2
+    assert s.events[0].time is not None
+    waits = outputs.peer_links(s)[31065]
+    assert (waits.cut_offs, waits.startup_waits) == (0, 2)
+    got = verdict_journal(text)
+    assert [(f.severity, f.title) for f in got] == [
+        ("ok", "no corosync instability in the log")]
