@@ -69,6 +69,16 @@ def route_via_gateway(ctx: Context) -> list[Fault]:
                       "then find what adds it at boot (/etc/network/interfaces `up ip route "
                       "add`, a script, DHCP option 121) and remove it there too. Re-run "
                       "network-triage to confirm the link is clean.")
+            if on_link is True:
+                # a gateway hop usually means "not one subnet" (the route verdict says so);
+                # the route table shows otherwise, and says which to believe
+                on = store.get(Fact("route.on_link", 0, a, b).key)
+                if on is not None:
+                    evidence.insert(2, ev(on, f"{b}'s address is in a subnet {a} is attached "
+                                              f"to: {on.evidence}"))
+                action += (f" The netmask is not the problem: {b}'s address is in a subnet "
+                           f"{a} is directly attached to, so a gateway hop between them can "
+                           "only come from a more specific route.")
             manual = (ManualFix(a, f"ip route del {dest} via {gw}"),)
         else:
             statement = (f"corosync traffic from {a} to {b} goes through the gateway {gw}: the "

@@ -132,6 +132,10 @@ def test_host_route_on_one_node_is_the_first_fault_with_the_exact_fix() -> None:
     assert {(e.node, e.step_id) for e in first.evidence} >= {("ryanrishi", "route"),
                                                              ("pve001", "route")}
     assert first.confidence == "high"
+    # "through a gateway" usually means "not one subnet"; the route table says otherwise here
+    assert "The netmask is not the problem" in first.action
+    assert any(e.what.startswith("pve001's address is in a subnet ryanrishi is attached to")
+               for e in first.evidence)
 
 
 def test_routed_peer_without_host_route_points_at_the_netmask() -> None:
