@@ -190,7 +190,16 @@ def emit_disk(r: Recovery, slot: str, d: Drive, dev: dict[str, str], extra: dict
     elif d.file == "/dev/cdrom" and is_cd:
         vol = "cdrom"
     else:
-        res = r.storage.resolve(d.file, r.vmid)
+        cands = r.storage.candidates(d.file)
+        res = cands[0] if len(cands) == 1 else None
+        if len(cands) > 1:
+            names = ", ".join(f"'{sid}' ({st.type})" for sid, _v, st in cands)
+            r.missing.append(
+                f"{slot}: {d.file} is a path of {len(cands)} storages in storage.cfg ({names}); "
+                "which one holds the volume is not on the command line: `lvs` (a thin volume "
+                f"names its pool) or `pvesm list <storage>` tells; write {slot}: "
+                "<storage>:<volume> by hand")
+            return
         if res is None:
             vol = d.file
             iscsi = r.storage.iscsi_storage(d.file)

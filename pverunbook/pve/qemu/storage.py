@@ -62,21 +62,32 @@ class StorageMap:
         return None
 
     def resolve(self, path: str, vmid: int | None = None) -> tuple[str, str, Storage] | None:
-        """Map a QEMU file/device path to ``(storeid, volname, storage)`` or None."""
+        """Map a QEMU file/device path to ``(storeid, volname, storage)``; None when no storage
+        holds it or when several could (see :meth:`candidates`)."""
+        found = self.candidates(path)
+        return found[0] if len(found) == 1 else None
+
+    def candidates(self, path: str) -> list[tuple[str, str, Storage]]:
+        """Every storage that maps ``path``, as ``(storeid, volname, storage)``.
+
+        More than one happens on real nodes: an ``lvm`` and an ``lvmthin`` storage on the same
+        volume group give the same ``/dev/<vg>/<lv>`` path (PVE::Storage::LVMPlugin and
+        LvmThinPlugin ``path``), so the path alone does not say which storage holds the
+        volume.  For RBD the path's form does: ``rbd:`` is librbd, ``/dev/rbd-pve/`` is krbd.
+        """
         rbd = _parse_rbd_path(path)
         if rbd is not None:
             pool, ns, image, is_krbd = rbd
             cands = [s for s in self.storages if s.type == "rbd" and (s.pool or "rbd") == pool
                      and (s.namespace or None) == ns]
-            cands.sort(key=lambda s: s.krbd != is_krbd)
-            if cands:
-                return cands[0].storeid, image, cands[0]
-            return None
+            same_kind = [s for s in cands if s.krbd == is_krbd]
+            return [(s.storeid, image, s) for s in (same_kind or cands)]
+        out: list[tuple[str, str, Storage]] = []
         for s in self.storages:
             vol = _resolve_in(s, path)
             if vol is not None:
-                return s.storeid, vol, s
-        return None
+                out.append((s.storeid, vol, s))
+        return out
 
 
 def _resolve_in(s: Storage, path: str) -> str | None:

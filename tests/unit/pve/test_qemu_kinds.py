@@ -149,6 +149,44 @@ def test_kind1_args_cpu_override_real() -> None:
     assert o["hostpci1"] == "41:00,pcie=1,romfile=vgabios-radeon-rx570.bin"
 
 
+def test_kind1_ovmf_gpu_second_hostpci_real() -> None:
+    # ezkvm input/coruscant/3100 (PVE 9, -blockdev): OVMF, `hostpci1: 0000:41:00,pcie=1,
+    # x-vga=1` among three hostpci, `vga: none`, `cpu: x86-64-v2-AES`.  kvm=off comes from
+    # x-vga=1 (no hidden=1); which hostpci had it is not on the command line (PCI.pm writes the
+    # same vfio-pci lines), so one gets it and the review note says so.
+    argv = split_cmdline(real("ezkvm-coruscant-3100.cmd"))
+    cfg = recover_config(argv, storage=parse_storage_cfg(real("ezkvm-coruscant-storage.cfg")))
+    o = cfg.options
+    assert o["cpu"] == "x86-64-v2-AES" and "vga" not in o and "freeze" not in o
+    assert [k for k in o if k.startswith("hostpci") and "x-vga=1" in o[k]] == ["hostpci0"]
+    assert any("move x-vga=1 to the GPU" in n for n in cfg.notes)
+    assert o["args"].startswith("-device ivshmem-plain,memdev=ivshmem12,bus=pcie.0 ")
+    # kind 4 on the same node: vm1 is both an lvm and an lvmthin storage in its storage.cfg,
+    # so /dev/vm1/... names no single storage; the disks are reported, not guessed
+    assert "scsi0" not in o and "efidisk0" not in o and not cfg.complete
+    assert any(m.startswith("scsi0: /dev/vm1/vm-3100-disk-1 is a path of 2 storages")
+               and "'vm1-pool' (lvmthin)" in m and "'vm1' (lvm)" in m for m in cfg.missing)
+
+
+def test_kind1_args_cpu_with_kvm_off_real() -> None:
+    # ezkvm input/coruscant/401 (macOS): `cpu: Penryn`, OVMF, `vga: none`, three hostpci
+    # without x-vga, and an `args:` whose own -cpu carries kvm=off and hv_vendor_id=proxmox.
+    # Only qemu-server's -cpu (before -machine) is read: no hidden=1, no GPU, vga: none stays.
+    argv = split_cmdline(real("ezkvm-coruscant-401.cmd"))
+    cfg = recover_config(argv, storage=parse_storage_cfg(real("ezkvm-coruscant-storage.cfg")))
+    o = cfg.options
+    assert o["cpu"] == "Penryn" and o["vga"] == "none"
+    assert not any("x-vga" in o[k] for k in o if k.startswith("hostpci"))
+    assert o["hostpci1"] == "41:00,pcie=1,romfile=vgabios-radeon-rx570.bin"
+    assert o["machine"] == "pc-q35-5.2" and o["hugepages"] == "1024" and o["numa"] == "1"
+    assert o["args"].endswith("-cpu host,enforce,hv_ipi,hv_relaxed,hv_reset,hv_runtime,"
+                              "hv_spinlocks=0x1fff,hv_stimer,hv_synic,hv_time,hv_vapic,"
+                              "hv_vendor_id=proxmox,hv_vpindex,kvm=off,+kvm_pv_eoi,"
+                              "+kvm_pv_unhalt,+lahf_lm,+sep,+svm,+npt,+nrip_save,+fxsr_opt,"
+                              "+hypervisor,vendor=GenuineIntel")
+    assert {m.split(":")[0] for m in cfg.missing} == {"efidisk0", "virtio0", "virtio1"}
+
+
 def test_kind1_freeze_only_before_machine() -> None:
     base = ["/usr/bin/kvm", "-id", "5", "-m", "512", "-machine", "type=pc"]
     migrating = base + ["-incoming", "unix:/run/qemu-server/5.migrate", "-S"]
