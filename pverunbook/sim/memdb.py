@@ -23,6 +23,11 @@ SCHEMA = (
 )
 
 
+class MemDBError(Exception):
+    """config.db cannot be read or written (not a database, wrong schema, bad rows): what
+    sqlite or the row check said, as pmxcfs's ``[database] crit:`` line would."""
+
+
 @dataclass
 class Entry:
     inode: int
@@ -118,26 +123,45 @@ class MemDB:
         return out
 
     def save(self, path: Path) -> None:
-        """Rewrite the tree table in one transaction (WAL mode, like pmxcfs)."""
+        """Rewrite the tree table in one transaction (WAL mode, like pmxcfs).
+
+        Raises :class:`MemDBError` when the file is not a pmxcfs database (someone wrote
+        over it) or sqlite cannot write it; the file is left as it was."""
         new = not path.exists()
         path.parent.mkdir(parents=True, exist_ok=True)
-        conn = sqlite3.connect(path)
         try:
-            conn.execute("PRAGMA journal_mode=WAL")
-            conn.execute("PRAGMA synchronous=NORMAL")
-            if new:
-                conn.execute(SCHEMA)
-            with conn:
-                conn.execute("DELETE FROM tree")
-                conn.executemany("INSERT INTO tree VALUES (?, ?, ?, ?, ?, ?, ?, ?)", self.rows())
-        finally:
-            conn.close()
+            conn = sqlite3.connect(path)
+            try:
+                conn.execute("PRAGMA journal_mode=WAL")
+                conn.execute("PRAGMA synchronous=NORMAL")
+                if new:
+                    conn.execute(SCHEMA)
+                with conn:
+                    conn.execute("DELETE FROM tree")
+                    conn.executemany("INSERT INTO tree VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                                     self.rows())
+            finally:
+                conn.close()
+        except sqlite3.Error as exc:
+            raise MemDBError(str(exc)) from None
         if new:
             with contextlib.suppress(OSError):
                 os.chmod(path, 0o600)
 
     @classmethod
     def load(cls, path: Path) -> MemDB:
+        """Read a config.db. Raises :class:`MemDBError` for a file that is not a database,
+        lacks the ``tree`` table or holds rows pmxcfs could not use (NULL fields, a parent
+        loop)."""
+        try:
+            return cls._load(path)
+        except sqlite3.Error as exc:
+            raise MemDBError(str(exc)) from None
+        except (TypeError, ValueError, KeyError) as exc:
+            raise MemDBError(f"malformed tree row ({type(exc).__name__}: {exc})") from None
+
+    @classmethod
+    def _load(cls, path: Path) -> MemDB:
         conn = sqlite3.connect(path)
         try:
             rows = conn.execute(

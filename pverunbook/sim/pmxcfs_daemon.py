@@ -9,11 +9,10 @@ import asyncio
 import os
 import re
 import shutil
-import sqlite3
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from pverunbook.sim.memdb import MemDB
+from pverunbook.sim.memdb import MemDB, MemDBError
 
 if TYPE_CHECKING:
     from pverunbook.sim.world import SimNode, World
@@ -65,19 +64,29 @@ def _sync_pmxcfs(world: World, t: float) -> None:
     world.changed.set()
 
 
-def persist(world: World, n: SimNode) -> None:
-    """Save a node's memdb to its config.db, unless that file was deleted under pmxcfs."""
+def persist(world: World, n: SimNode) -> bool:
+    """Save a node's memdb to its config.db, unless that file was deleted under pmxcfs.
+
+    False when the file cannot be written (someone wrote over it: "file is not a database"):
+    like pmxcfs's database.c, the failure is a ``[database] crit:`` journal line, the
+    in-memory tree stays as it was, and nothing is raised into the simulation."""
     p = n.pmxcfs
     if p.memdb is None:
-        return
+        return True
     db = n.host("/var/lib/pve-cluster/config.db")
     try:
         ino = db.stat().st_ino
     except FileNotFoundError:
-        return  # pmxcfs still writes to the unlinked inode; nothing reaches the new path
+        return True  # pmxcfs still writes to the unlinked inode; nothing reaches the new path
     if p.db_ino is not None and ino != p.db_ino:
-        return
-    p.memdb.save(db)
+        return True
+    try:
+        p.memdb.save(db)
+    except MemDBError as exc:
+        n.cfs_log(f"[database] crit: sqlite3_step failed: {exc}")
+        n.cfs_log("[database] crit: commit transaction failed: memdb in error state")
+        return False
+    return True
 
 
 def materialize(world: World, n: SimNode) -> None:
@@ -182,7 +191,7 @@ def pmxcfs_start(world: World, n: SimNode, t: float, local: bool, managed: bool)
     if db_path.exists():
         try:
             memdb = MemDB.load(db_path)
-        except sqlite3.Error as exc:
+        except MemDBError as exc:
             n.cfs_log(f"[database] crit: unable to open database '{db_path}' - {exc}", t)
             return "unable to open database"
     if memdb is None:
@@ -201,7 +210,11 @@ def pmxcfs_start(world: World, n: SimNode, t: float, local: bool, managed: bool)
             memdb.write("corosync.conf", conf, n.nodeid, now)
         except OSError:
             pass
-        memdb.save(db_path)
+        try:
+            memdb.save(db_path)
+        except MemDBError as exc:
+            n.cfs_log(f"[database] crit: unable to create database '{db_path}' - {exc}", t)
+            return "unable to open database"
     p.db_ino = db_path.stat().st_ino
     p.memdb = memdb
     p.state = "running"
@@ -235,22 +248,28 @@ def pmxcfs_start(world: World, n: SimNode, t: float, local: bool, managed: bool)
     return None
 
 
-def pmxcfs_stop(world: World, n: SimNode, t: float, signal: int = 15) -> None:
+def pmxcfs_stop(world: World, n: SimNode, t: float, signal: int = 15) -> int:
+    """Stop pmxcfs with ``signal``; returns its exit status (0, or 255 when the final
+    write of config.db failed: the unit then ends "failed" and the journal says why)."""
     p = n.pmxcfs
     if p.state != "running":
-        return
+        return 0
+    status = 0
     if signal == 9:
         p.mount = "stale"
     else:
         n.cfs_log("[main] notice: teardown filesystem", t)
-        world.persist(n)
+        if not world.persist(n):
+            status = 255
         p.mount = "none" if p.mount != "stale" else "stale"
-        n.cfs_log("[main] notice: exit proxmox configuration filesystem (0)", t)
+        n.cfs_log(f"[main] notice: exit proxmox configuration filesystem "
+                  f"({-1 if status else 0})", t)
     p.state = "stopped"
     p.synced_members = frozenset()
     if p.mount != "stale":
         world.materialize(n)
     world.changed.set()
+    return status
 
 
 # -- writes into /etc/pve --------------------------------------------------------------

@@ -556,7 +556,7 @@ class World:
     def _sync_pmxcfs(self, t: float) -> None:
         return pmxcfs_daemon._sync_pmxcfs(self, t)
 
-    def persist(self, n: SimNode) -> None:
+    def persist(self, n: SimNode) -> bool:
         return pmxcfs_daemon.persist(self, n)
 
     def materialize(self, n: SimNode) -> None:
@@ -568,7 +568,7 @@ class World:
     def pmxcfs_start(self, n: SimNode, t: float, local: bool, managed: bool) -> str | None:
         return pmxcfs_daemon.pmxcfs_start(self, n, t, local, managed)
 
-    def pmxcfs_stop(self, n: SimNode, t: float, signal: int=15) -> None:
+    def pmxcfs_stop(self, n: SimNode, t: float, signal: int=15) -> int:
         return pmxcfs_daemon.pmxcfs_stop(self, n, t, signal)
 
     def cfs_apply(self, n: SimNode, op: str, rel: str, data: bytes=b'', dst: str='') -> None:

@@ -66,9 +66,12 @@ def _group_of(ctx: Ctx, path: str) -> str:
 
 @command("ls")
 async def c_ls(ctx: Ctx) -> int:
-    opts, paths = gopt(ctx, "lahdrt1SRFiH", ["color=", "full-time", "time-style="])
+    opts, paths = gopt(ctx, "lahAdrt1SRFiH", ["color=", "full-time", "time-style=", "all",
+                                              "almost-all"])
     long_ = "-l" in opts
-    all_ = "-a" in opts
+    #: -a lists dot files and the directory's own ``.`` and ``..``; -A only the dot files
+    all_ = "-a" in opts or "--all" in opts
+    almost = all_ or "-A" in opts or "--almost-all" in opts
     paths = paths or ["."]
     status = 0
     now = ctx.world.clock.now()
@@ -142,7 +145,7 @@ async def c_ls(ctx: Ctx) -> int:
             await ctx.err(f"ls: cannot open directory '{d}': {exc.strerror}\n")
             status = 2
             continue
-        if not all_:
+        if not almost:
             names = [n for n in names if not n.startswith(".")]
         if "-t" in opts:
             names.sort(key=lambda n: -ctx.fs.stat(f"{d}/{n}", ctx.cwd, follow=False).st_mtime)
@@ -162,7 +165,7 @@ async def c_ls(ctx: Ctx) -> int:
             out.append(f"total {total}")
             out += render(rows)
         else:
-            out += names
+            out += ([".", ".."] if all_ else []) + names
     await ctx.out("".join(x + "\n" for x in out))
     return status
 

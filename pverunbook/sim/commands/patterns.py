@@ -1,10 +1,10 @@
 """The pattern tools of the rehearsal nodes: grep (BRE/ERE), sed (s, d, p, addresses, -i) and a
-small awk (fields, patterns, print/printf, NR/NF) — what runbooks and people pipe output through.
+small awk (fields, patterns, variables, print/printf, NR/NF) — what runbooks and people pipe
+output through.
 """
 
 from __future__ import annotations
 
-import contextlib
 import gzip
 import re
 
@@ -225,7 +225,11 @@ async def c_sed(ctx: Ctx) -> int:
 
 @command("awk", "mawk", "gawk")
 async def c_awk(ctx: Ctx) -> int:
-    """A tiny awk: ``[/re/ | $N ~ /re/ | NR==N] { print ... }``, -F, END{print NR}."""
+    """A tiny awk: ``[/re/ | $N ~ /re/ | NR==N] { stmt; ... }``, -F, -v, BEGIN/END.
+
+    Statements: ``print``/``printf``, assignments (``x = $3``, ``x = "a" $1``), ``x += N``,
+    ``x++``/``x--``. Variables hold strings as in awk; an unset one is ``""`` (mawk(1)).
+    """
     opts, rest = gopt(ctx, "F:v:")
     if not rest:
         raise UsageError("usage: awk [-F value] [-v var=value] [--] 'program text' [file ...]",
@@ -239,16 +243,28 @@ async def c_awk(ctx: Ctx) -> int:
         rules = [(prog.strip(), "print")]
     nr = 0
     out: list[str] = []
-    sums: dict[str, float] = {}
+    variables: dict[str, str] = {}
+    for assignment in opts.get("-v", []):
+        name, eq, val = assignment.partition("=")
+        if not eq or not re.fullmatch(r"[A-Za-z_]\w*", name):
+            raise UsageError(f"awk: improper assignment: -v {assignment}", 2)
+        variables[name] = expand_escapes(val)
 
     def fields_of(line: str) -> list[str]:
         if fs_ is None or fs_ == " ":
             return line.split()
         return re.split(fs_ if len(fs_) > 1 else re.escape(fs_), line)
 
+    def number(v: str) -> float:
+        m = re.match(r"\s*[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?", v)
+        return float(m.group(0)) if m else 0.0
+
+    def num_str(v: float) -> str:
+        return str(int(v)) if v == int(v) else f"{v:.6g}"
+
     def value(expr: str, f: list[str], line: str) -> str:
         expr = expr.strip()
-        if expr.startswith('"') and expr.endswith('"'):
+        if expr.startswith('"') and expr.endswith('"') and len(expr) >= 2:
             return expand_escapes(expr[1:-1])
         if expr == "$0":
             return line
@@ -260,36 +276,61 @@ async def c_awk(ctx: Ctx) -> int:
         if m:
             idx = len(f) if m.group(1) == "NF" else int(m.group(1))
             return f[idx - 1] if 0 < idx <= len(f) else ""
-        if expr in sums:
-            v = sums[expr]
-            return str(int(v)) if v == int(v) else str(v)
+        if re.fullmatch(r"[A-Za-z_]\w*", expr):
+            return variables.get(expr, "")
         return expr
+
+    def concat(expr: str, f: list[str], line: str) -> str:
+        """``"a" $1 x``: awk's concatenation of adjacent values."""
+        items = re.findall(r'"[^"]*"|[^\s"]+', expr)
+        return "".join(value(x, f, line) for x in items)
+
+    def printf(fmt: str, args: list[str]) -> str:
+        """C printf with awk's conversions: a string given to ``%d``/``%f`` is a number."""
+        specs = list(re.finditer(r"%[-+ #0]*\d*(?:\.\d+)?([a-zA-Z%])", fmt))
+        conv: list[object] = []
+        for spec, arg in zip((s for s in specs if s.group(1) != "%"), args, strict=False):
+            kind = spec.group(1)
+            conv.append(int(number(arg)) if kind in "dioxXc" else
+                        number(arg) if kind in "eEfgG" else arg)
+        try:
+            return fmt % tuple(conv)
+        except (TypeError, ValueError):
+            return fmt
 
     def run_action(action: str, f: list[str], line: str) -> None:
         for stmt in [s.strip() for s in action.split(";") if s.strip()]:
-            m = re.fullmatch(r"(\w+)\s*\+=\s*(.+)", stmt)
+            m = re.fullmatch(r"([A-Za-z_]\w*)\s*(\+\+|--)", stmt)
             if m:
-                with contextlib.suppress(ValueError):
-                    sums[m.group(1)] = sums.get(m.group(1), 0.0) + float(value(m.group(2), f,
-                                                                                line) or 0)
+                step = 1 if m.group(2) == "++" else -1
+                variables[m.group(1)] = num_str(number(variables.get(m.group(1), "")) + step)
+                continue
+            m = re.fullmatch(r"([A-Za-z_]\w*)\s*([-+])=\s*(.+)", stmt)
+            if m:
+                delta = number(value(m.group(3), f, line))
+                old = number(variables.get(m.group(1), ""))
+                variables[m.group(1)] = num_str(old + delta if m.group(2) == "+"
+                                                else old - delta)
+                continue
+            m = re.fullmatch(r"([A-Za-z_]\w*)\s*=(?!=)\s*(.*)", stmt)
+            if m and m.group(1) not in ("print", "printf"):
+                variables[m.group(1)] = concat(m.group(2), f, line)
                 continue
             m = re.fullmatch(r"printf\s*\(?\s*\"([^\"]*)\"\s*,?(.*?)\)?", stmt)
             if m:
-                args = [value(a, f, line) for a in re.split(r",\s*", m.group(2)) if a.strip()]
-                fmt = expand_escapes(m.group(1))
-                try:
-                    out.append(fmt % tuple(args) if args else fmt)
-                except (TypeError, ValueError):
-                    out.append(fmt)
+                args = [concat(a, f, line) for a in re.split(r",\s*", m.group(2)) if a.strip()]
+                out.append(printf(expand_escapes(m.group(1)), args))
                 continue
             if stmt.startswith("print"):
                 pargs = stmt[5:].strip()
                 if not pargs:
                     out.append(line + "\n")
                     continue
-                items = re.findall(r'"[^"]*"|[^,\s]+(?:\s*[^,\s"]+)*', pargs)
-                sep = " " if "," in pargs else ""
-                out.append(sep.join(value(x, f, line) for x in items) + "\n")
+                if "," in pargs:
+                    parts = re.findall(r'(?:"[^"]*"|[^,"])+', pargs)
+                    out.append(" ".join(concat(x, f, line) for x in parts) + "\n")
+                else:
+                    out.append(concat(pargs, f, line) + "\n")
 
     def matches(pattern: str, f: list[str], line: str) -> bool:
         pattern = pattern.strip()

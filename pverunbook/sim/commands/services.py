@@ -112,11 +112,19 @@ def _stop(ctx: Ctx, unit: str, t: float, kill: bool = False) -> None:
     if unit == "pve-cluster":
         if node.pmxcfs.state == "running" and node.pmxcfs.managed:
             node.log("pve-cluster", "systemd", 1, f"Stopping pve-cluster.service - {desc}...", t)
-            w.pmxcfs_stop(node, t, 15)
-            node.log("pve-cluster", "systemd", 1, "pve-cluster.service: Deactivated "
-                     "successfully.", t + 0.5)
+            if w.pmxcfs_stop(node, t, 15):
+                node.log("pve-cluster", "systemd", 1, "pve-cluster.service: Main process "
+                         "exited, code=exited, status=255/EXCEPTION", t + 0.5)
+                node.log("pve-cluster", "systemd", 1, "pve-cluster.service: Failed with "
+                         "result 'exit-code'.", t + 0.5)
+                u.state, u.result = "failed", "exit-code"
+            else:
+                node.log("pve-cluster", "systemd", 1, "pve-cluster.service: Deactivated "
+                         "successfully.", t + 0.5)
+                u.state = "inactive"
             node.log("pve-cluster", "systemd", 1, f"Stopped pve-cluster.service - {desc}.",
                      t + 0.5)
+            return
         u.state = "inactive"
         return
     if unit == "corosync":
