@@ -46,6 +46,13 @@ def cmd_tui(args: argparse.Namespace) -> int:
     state = getattr(args, "state_dir", None)
     if mode is Mode.REHEARSAL and state is None:
         state = default_rehearsal_dir(scenario)
+    if mode is Mode.REHEARSAL and state is not None:
+        from pverunbook.sim.state import SimStateError, check_state_dir
+
+        try:  # another scenario's rehearsal, an unreadable world.json: say so before the app
+            check_state_dir(state, scenario)
+        except SimStateError as exc:
+            return err(str(getattr(args, "command", None) or "tui"), str(exc))
     config = SessionConfig(mode=mode, cluster_file=getattr(args, "cluster", None),
                            scenario=scenario, sim_state_dir=state,
                            accept_new_host_keys=getattr(args, "accept_new_host_keys", False))

@@ -19,8 +19,8 @@ from typing import TYPE_CHECKING, Any
 
 from pverunbook.sim import certs, kvm
 from pverunbook.sim.memdb import MemDB
+from pverunbook.sim.node import QNETD_UNITS, UNIT_INFO, SimNode, Unit, Vm
 from pverunbook.sim.scenarios import STORAGE_CFG, NodeDef
-from pverunbook.sim.world import QNETD_UNITS, UNIT_INFO, SimNode, Unit, Vm
 
 if TYPE_CHECKING:
     from pverunbook.sim.world import World

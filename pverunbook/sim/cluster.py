@@ -14,6 +14,7 @@ Use it like this (front ends keep one for their whole life)::
     sim.cluster                 # the inventory (nodes on 127.0.0.1, own ports, pinned host keys)
     sim.save()                  # crash-safe (temp file + rename); also done every few seconds
     await sim.reset()           # back to the scenario's start; same ports and host keys
+    await sim.advance(30)       # with stepped_from=EPOCH only: let 30 simulated seconds pass
     await sim.stop()            # saves, closes the SSH listeners
 
 ``scenario=None`` continues whatever the state directory holds (or starts ``nyc-outage``); a
@@ -39,6 +40,7 @@ import asyncssh
 from pverunbook.inventory import Cluster, Node, dump_cluster
 from pverunbook.sim import scenarios
 from pverunbook.sim import state as simstate
+from pverunbook.sim.clock import SteppedClock
 from pverunbook.sim.state import SimStateError
 from pverunbook.sim.world import SimNode, World
 
@@ -57,8 +59,8 @@ class SimCluster:
     """
 
     def __init__(self, scenario: str | None = DEFAULT_SCENARIO, state_dir: Path | None = None,
-                 time_scale: float = DEFAULT_TIME_SCALE, ports: dict[str, int] | None = None)\
-            -> None:
+                 time_scale: float = DEFAULT_TIME_SCALE, ports: dict[str, int] | None = None,
+                 *, stepped_from: float | None = None) -> None:
         self._own_dir = state_dir is None
         self.state_dir = Path(tempfile.mkdtemp(prefix="pverunbook-sim-")) if state_dir is None \
             else Path(state_dir)
@@ -66,11 +68,11 @@ class SimCluster:
         name = scenario or saved or DEFAULT_SCENARIO
         self.scenario = scenarios.get(name)
         if saved is not None and saved != self.scenario.name:
-            raise SimStateError(
-                f"{self.state_dir} holds a rehearsal of scenario {saved!r}, not "
-                f"{self.scenario.name!r}: continue it with --scenario {saved}, reset it "
-                "(\"Reset rehearsal cluster\"), or pick another --state-dir")
+            simstate.check_state_dir(self.state_dir, self.scenario.name)  # raises, says why
         self.time_scale = time_scale
+        #: a stepped clock starting at this epoch second (``None``: simulated time follows
+        #: the real clock); see :mod:`pverunbook.sim.clock`
+        self.stepped_from = stepped_from
         self._ports = dict(ports or {})
         self.world: World | None = None
         self._servers: dict[str, object] = {}
@@ -94,10 +96,7 @@ class SimCluster:
     @staticmethod
     def saved_scenario(state_dir: Path) -> str | None:
         """The scenario a state directory holds a rehearsal of, or None if it holds none."""
-        try:
-            return (Path(state_dir) / "nodes" / ".sim-state").read_text().strip() or None
-        except OSError:
-            return None
+        return simstate.saved_scenario(state_dir)
 
     @property
     def world_file(self) -> Path:
@@ -145,7 +144,9 @@ class SimCluster:
         host_keys, client_key = self._keys()
         saved = simstate.load(self.world_file)
         (self.state_dir / "nodes").mkdir(exist_ok=True)
-        world = World(self.scenario, self.state_dir / "nodes", self.time_scale)
+        clock = None if self.stepped_from is None else \
+            SteppedClock(self.time_scale, self.stepped_from)
+        world = World(self.scenario, self.state_dir / "nodes", self.time_scale, clock=clock)
         world.build(saved)
         world.finish_boot()
         self.world = world
@@ -184,6 +185,17 @@ class SimCluster:
         """Write world.json now (atomically). Node files and config.db are always current."""
         if self.world is not None:
             simstate.save(self.world, self.world_file)
+
+    async def advance(self, sim_seconds: float) -> None:
+        """Let ``sim_seconds`` of simulated time pass now (a stepped clock only: the link
+        schedule, timers and journal move on exactly that much). ValueError otherwise."""
+        if self.world is None:
+            raise RuntimeError("SimCluster is not started")
+        clock = self.world.clock
+        if not isinstance(clock, SteppedClock):
+            raise ValueError("only a stepped clock (stepped_from=...) can be advanced by hand")
+        self.world.tick(clock.advance_by(sim_seconds))
+        await asyncio.sleep(0)
 
     async def reset(self) -> None:
         """Throw the rehearsal away and start the scenario afresh on the same ports and keys."""

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from pverunbook.sim.world import SimNode
+    from pverunbook.sim.node import SimNode
 
 PVE = "/etc/pve"
 MAX_PVE_FILE = 1024 * 1024  # memdb.h MEMDB_MAX_FILE_SIZE

@@ -18,6 +18,7 @@ if TYPE_CHECKING:
     from pverunbook.sim.world import SimNode, World
 
 PVE_DIR = "/etc/pve"
+DB_PATH = "/var/lib/pve-cluster/config.db"
 #: pmxcfs reads config_version with this regex (dcdb.c); 0 counts as unparsable
 VERSION_RE = re.compile(r"config_version\s*:\s*(\d+)")
 
@@ -186,13 +187,13 @@ def pmxcfs_start(world: World, n: SimNode, t: float, local: bool, managed: bool)
                 "missing entry in '/etc/hosts' or DNS?")
     pid = n.alloc_pid()
     p.pid = pid
-    db_path = n.host("/var/lib/pve-cluster/config.db")
+    db_path = n.host(DB_PATH)
     memdb: MemDB | None = None
     if db_path.exists():
         try:
             memdb = MemDB.load(db_path)
         except MemDBError as exc:
-            n.cfs_log(f"[database] crit: unable to open database '{db_path}' - {exc}", t)
+            n.cfs_log(f"[database] crit: unable to open database '{DB_PATH}' - {exc}", t)
             return "unable to open database"
     if memdb is None:
         # pmxcfs.c main(): a missing database is created empty and only the host's
@@ -213,7 +214,7 @@ def pmxcfs_start(world: World, n: SimNode, t: float, local: bool, managed: bool)
         try:
             memdb.save(db_path)
         except MemDBError as exc:
-            n.cfs_log(f"[database] crit: unable to create database '{db_path}' - {exc}", t)
+            n.cfs_log(f"[database] crit: unable to create database '{DB_PATH}' - {exc}", t)
             return "unable to open database"
     p.db_ino = db_path.stat().st_ino
     p.memdb = memdb

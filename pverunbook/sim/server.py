@@ -23,7 +23,7 @@ from pverunbook.sim.shell.streams import CallbackOutput, Pipe
 from pverunbook.transport.wrapper import unwrap_command
 
 if TYPE_CHECKING:
-    from pverunbook.sim.world import SimNode
+    from pverunbook.sim.node import SimNode
 
 
 SIGNALS = {"INT": 2, "TERM": 15, "KILL": 9, "HUP": 1, "QUIT": 3}
@@ -161,19 +161,31 @@ class NodeServer:
                 reason.append(129)
                 run.cancel()
 
+        async def hangup() -> None:
+            # The client closed the channel (or the connection dropped) while the command
+            # runs: sshd ends the session and the command gets SIGHUP (exit 129). Without
+            # this a `journalctl -f` with nothing new to print would follow forever.
+            await process.channel.wait_closed()
+            if not run.done():
+                reason.append(129)
+                run.cancel()
+
         pumper = asyncio.ensure_future(pump())
+        watcher = asyncio.ensure_future(hangup())
         status = 255
         try:
             status = await run
         except asyncio.CancelledError:
             if not reason:
                 pumper.cancel()
+                watcher.cancel()
                 raise
             status = reason[0]
         finally:
-            pumper.cancel()
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await pumper
+            for helper in (pumper, watcher):
+                helper.cancel()
+                with contextlib.suppress(asyncio.CancelledError, Exception):
+                    await helper
         with contextlib.suppress(Exception):
             process.exit(status & 255)
 

@@ -21,8 +21,45 @@ FORMAT = 1
 FILE = "world.json"
 
 
-class SimStateError(Exception):
-    """A state directory that cannot be used as asked (says what and what to do)."""
+class SimStateError(ValueError):
+    """A state directory that cannot be used as asked: the message says what is wrong, where
+    (the path) and what to do. A ValueError, so front ends that report bad input (exit 2, an
+    error dialog) report this too."""
+
+
+def start_over_hint(state_dir: Path) -> str:
+    return (f"start over with `pverunbook simulate --state-dir {state_dir} --reset` (Ctrl-C "
+            "once it is up; the keys stay), or pick another --state-dir")
+
+
+def saved_scenario(state_dir: Path) -> str | None:
+    """The scenario a state directory holds a rehearsal of (``nodes/.sim-state``), or None."""
+    try:
+        return (Path(state_dir) / "nodes" / ".sim-state").read_text().strip() or None
+    except OSError:
+        return None
+
+
+def check_state_dir(state_dir: Path, scenario: str | None) -> None:
+    """Raise :class:`SimStateError` unless a rehearsal of ``scenario`` (None: whatever the
+    directory holds) can start from ``state_dir``: a directory (or none yet) holding no other
+    scenario's rehearsal and a readable ``world.json``. Reads only; creates nothing."""
+    from pverunbook.sim import scenarios
+
+    state_dir = Path(state_dir)
+    if state_dir.exists() and not state_dir.is_dir():
+        raise SimStateError(f"{state_dir}: not a directory, so it cannot hold a rehearsal "
+                            "cluster's state; pick a directory with --state-dir")
+    saved = saved_scenario(state_dir)
+    try:
+        wanted = scenarios.get(scenario or saved or "nyc-outage").name
+    except KeyError as exc:
+        raise SimStateError(f"{exc.args[0]}; pick one of those with --scenario") from None
+    if saved is not None and saved != wanted:
+        raise SimStateError(
+            f"{state_dir} holds a rehearsal of scenario {saved!r}, not {wanted!r}: continue it "
+            f"with --scenario {saved}, or " + start_over_hint(state_dir))
+    load(state_dir / FILE)
 
 
 def snapshot(world: World) -> dict[str, Any]:
@@ -66,9 +103,9 @@ def load(path: Path) -> dict[str, Any] | None:
     except FileNotFoundError:
         return None
     except (OSError, ValueError) as exc:
-        raise SimStateError(f"{path}: cannot read the saved rehearsal state ({exc}); reset the "
-                            "rehearsal cluster to start over") from None
+        raise SimStateError(f"{path}: cannot read the saved rehearsal state ({exc}); "
+                            + start_over_hint(path.parent)) from None
     if not isinstance(data, dict) or data.get("format") != FORMAT:
-        raise SimStateError(f"{path}: saved by another version of pverunbook; reset the "
-                            "rehearsal cluster to start over")
+        raise SimStateError(f"{path}: saved by another version of pverunbook; "
+                            + start_over_hint(path.parent))
     return data

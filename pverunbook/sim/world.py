@@ -1,268 +1,42 @@
 """The simulated cluster's state and how it reacts: corosync, quorum, pmxcfs, services, VMs.
 
-One :class:`World` owns every node. Time is simulated (``time_scale`` real seconds per simulated
-second) and the corosync link follows a seeded schedule, so a run is reproducible: the same
-commands at the same simulated moments give the same output. State changes are driven by the
-emulated commands (``systemctl``, ``pvecm``, writes into /etc/pve...) and by :meth:`World.tick`,
-which replays schedule boundaries in order and writes the journal lines real daemons would.
+One :class:`World` owns every node (:mod:`pverunbook.sim.node`). Time is simulated
+(:mod:`pverunbook.sim.clock`) and the corosync link follows a seeded schedule, so a run is
+reproducible: the same commands at the same simulated moments give the same output. State
+changes are driven by the emulated commands (``systemctl``, ``pvecm``, writes into /etc/pve...)
+and by :meth:`World.tick`, which replays schedule boundaries in order and writes the journal
+lines real daemons would.
 """
 
 from __future__ import annotations
 
 import asyncio
-import bisect
 import contextlib
 import heapq
 import random
-import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from pathlib import Path
 
 from pverunbook.sim import corosync_daemon, pmxcfs_daemon
+from pverunbook.sim.clock import SimClock
 from pverunbook.sim.fault_scenarios import global_knet_mtu
-from pverunbook.sim.memdb import MemDB
 from pverunbook.sim.network import STABLE_TOKEN_MS, Network
-from pverunbook.sim.scenarios import Scenario, link_local
+from pverunbook.sim.node import (
+    QNETD_UNITS,
+    UNIT_INFO,
+    CorosyncRuntime,
+    JournalEntry,
+    PmxcfsProc,
+    Proc,
+    SimNode,
+    Unit,
+    Vm,
+)
+from pverunbook.sim.scenarios import Scenario
 
-__all__ = ["STABLE_TOKEN_MS", "SimNode", "World"]
-
-
-
-class SimClock:
-    """Simulated wall clock: starts at the real time, runs 1/time_scale times faster."""
-
-    def __init__(self, time_scale: float, start: float | None = None) -> None:
-        self.scale = max(time_scale, 1e-4)
-        self.t0_sim = time.time() if start is None else start
-        self.t0_real = time.monotonic()
-
-    def now(self) -> float:
-        return self.t0_sim + (time.monotonic() - self.t0_real) / self.scale
-
-    def real(self, sim_seconds: float) -> float:
-        return max(sim_seconds, 0.0) * self.scale
-
-    async def sleep(self, sim_seconds: float) -> None:
-        await asyncio.sleep(self.real(sim_seconds))
-
-
-@dataclass(order=True)
-class JournalEntry:
-    t: float
-    seq: int
-    unit: str = field(compare=False)
-    ident: str = field(compare=False)
-    pid: int = field(compare=False)
-    msg: str = field(compare=False)
-
-
-@dataclass
-class Unit:
-    name: str
-    description: str
-    state: str = "active"  # active | inactive | failed
-    since: float = 0.0
-    pid: int = 0
-    result: str = "success"
-    enabled: bool = True
-
-
-UNIT_INFO: dict[str, tuple[str, str]] = {
-    "corosync": ("Corosync Cluster Engine", "/usr/sbin/corosync -f"),
-    "pve-cluster": ("The Proxmox VE cluster filesystem", "/usr/bin/pmxcfs"),
-    "pveproxy": ("PVE API Proxy Server", "pveproxy"),
-    "pvedaemon": ("PVE API Daemon", "pvedaemon"),
-    "pvestatd": ("PVE Status Daemon", "pvestatd"),
-    "pve-ha-lrm": ("PVE Local HA Resource Manager Daemon", "pve-ha-lrm"),
-    "pve-ha-crm": ("PVE Cluster HA Resource Manager Daemon", "pve-ha-crm"),
-    "spiceproxy": ("PVE SPICE Proxy Server", "spiceproxy"),
-    "pve-firewall": ("Proxmox VE firewall", "pve-firewall"),
-    "ssh": ("OpenBSD Secure Shell server", "sshd: /usr/sbin/sshd -D [listener] 0 of 10-100 "
-            "startups"),
-    "cron": ("Regular background program processing daemon", "/usr/sbin/cron -f"),
-    "chrony": ("chrony, an NTP client/server", "/usr/sbin/chronyd -F 1"),
-    "networking": ("Network initialization", ""),
-    "corosync-qdevice": ("Corosync Qdevice daemon", "/usr/sbin/corosync-qdevice -f"),
-    "corosync-qnetd": ("Corosync Qdevice Network daemon", "/usr/bin/corosync-qnetd -f"),
-}
-#: Units of a host that is not a Proxmox VE node (the QNetd host: plain Debian + qnetd).
-QNETD_UNITS = ("ssh", "cron", "chrony", "networking", "corosync-qnetd")
-
-
-@dataclass
-class CorosyncRuntime:
-    """What a running corosync loaded (cmap), plus votequorum's live state."""
-
-    running: bool = False
-    pid: int = 0
-    text: str = ""
-    token: int = 3000
-    consensus: int = 3600
-    config_version: int = 0
-    transport: str = "knet"
-    secauth: bool = True
-    cluster_name: str = ""
-    nodes: list[tuple[str, int, str]] = field(default_factory=list)  # (name, nodeid, addr)
-    two_node: bool = False
-    qdevice_votes: int = 0
-    qdevice_host: str = ""
-    expected_override: int | None = None
-    members: frozenset[int] = frozenset()
-    ring: str = ""
-    quorate: bool = False
-    authkey: bytes = b""
-    pending_log_t: float | None = None
-
-
-@dataclass
-class PmxcfsProc:
-    state: str = "stopped"  # stopped | running
-    local_mode: bool = False
-    managed: bool = False  # started by systemd (pve-cluster.service)
-    mount: str = "none"  # none | mounted | stale
-    pid: int = 0
-    memdb: MemDB | None = None
-    db_ino: int | None = None
-    synced_members: frozenset[int] = frozenset()
-
-
-@dataclass
-class Vm:
-    vmid: int
-    pid: int
-    argv: list[str]
-    conf: dict[str, str]
-    started: float
-
-
-@dataclass
-class Proc:
-    pid: int
-    argv: list[str]
-    tty: str = "?"
-    stat: str = "S"
-    started: float = 0.0
-
-
-class SimNode:
-    """One simulated Proxmox VE node: its directory, daemons, journal and processes."""
-
-    def __init__(self, world: World, name: str, nodeid: int, addr: str, nic: str, mac: str,
-                 hardware: str, root: Path, role: str = "pve") -> None:
-        self.world = world
-        #: "pve" for a cluster node, "qnetd" for the external QNetd host (no PVE programs)
-        self.role = role
-        self.name = name
-        self.nodeid = nodeid
-        self.addr = addr
-        self.nic = nic
-        self.mac = mac
-        self.hardware = hardware
-        self.root = root
-        self.journal: list[JournalEntry] = []
-        self.units: dict[str, Unit] = {}
-        self.corosync = CorosyncRuntime()
-        self.pmxcfs = PmxcfsProc()
-        self.vms: dict[int, Vm] = {}
-        self.procs: dict[int, Proc] = {}
-        self.next_pid = 40000 + 1000 * nodeid
-        self.boot_time = 0.0
-        self.pveproxy_cert_ok = True
-        #: destinations (peer ring addresses) this node routes through the gateway
-        self.host_routes: set[str] = set()
-        self.link_local = link_local(mac)
-        #: corosync-qdevice is configured on this node (``pvecm qdevice setup``)
-        self.qdevice_configured = False
-        from pverunbook.sim.fs import NodeFS
-
-        self.fs = NodeFS(self)
-
-    # -- helpers ---------------------------------------------------------------------------
-    def host(self, vpath: str) -> Path:
-        return self.root / vpath.lstrip("/")
-
-    def alloc_pid(self) -> int:
-        self.next_pid += random.randint(1, 7)
-        return self.next_pid
-
-    def log(self, unit: str, ident: str, pid: int, msg: str, t: float | None = None) -> None:
-        when = self.world.clock.now() if t is None else t
-        self.world.seq += 1
-        bisect.insort(self.journal, JournalEntry(when, self.world.seq, unit, ident, pid, msg))
-
-    def corosync_log(self, msg: str, t: float) -> None:
-        self.log("corosync", "corosync", self.corosync.pid, msg, t)
-
-    def cfs_log(self, msg: str, t: float | None = None) -> None:
-        self.log("pve-cluster", "pmxcfs", self.pmxcfs.pid, msg, t)
-
-    def peers(self) -> list[SimNode]:
-        return [n for n in self.world.nodes.values() if n is not self]
-
-    @property
-    def hostname_resolves(self) -> bool:
-        """pmxcfs needs the node name to resolve to a non-loopback address (/etc/hosts)."""
-        try:
-            hosts = self.host("/etc/hosts").read_text()
-        except OSError:
-            return False
-        for line in hosts.splitlines():
-            fields = line.split("#", 1)[0].split()
-            if len(fields) >= 2 and self.name in fields[1:] and not fields[0].startswith("127."):
-                return True
-        return False
-
-    # -- quorum ----------------------------------------------------------------------------
-    def expected_votes(self) -> int:
-        cs = self.corosync
-        if cs.expected_override is not None:
-            return cs.expected_override
-        return max(len(cs.nodes), 1) + cs.qdevice_votes
-
-    def qdevice_state(self) -> tuple[bool, bool]:
-        """(alive, vote) of this node's corosync-qdevice (votequorum's ``A``/``V`` flags).
-
-        Alive: corosync.conf has a ``quorum.device`` section and corosync-qdevice runs (it
-        polls votequorum). Vote: only while the QNetd host's corosync-qnetd answers on TCP
-        5403 — disconnected, qdevice-net's ffsplit casts no vote (``A,NV``) — and then
-        (ffsplit, tie-breaker lowest node id) for the partition holding more than half of the
-        nodes, or exactly half and the lowest node id.
-        """
-        cs = self.corosync
-        u = self.units.get("corosync-qdevice")
-        host = self.world.qnetd_host()
-        alive = bool(cs.running and cs.qdevice_votes and u is not None and u.state == "active")
-        if not alive:
-            return False, False
-        if host is None or host.units["corosync-qnetd"].state != "active":
-            return True, False
-        n, m = len(cs.nodes), len(cs.members)
-        lowest = min((nid for _a, nid, _b in cs.nodes), default=0)
-        return True, m * 2 > n or (m * 2 == n and lowest in cs.members)
-
-    def total_votes(self) -> int:
-        return len(self.corosync.members) + (self.corosync.qdevice_votes
-                                             if self.qdevice_state()[1] else 0)
-
-    def quorum(self) -> int:
-        if self.corosync.two_node and self.corosync.expected_override is None:
-            return 1
-        return self.expected_votes() // 2 + 1
-
-    def pve_writable(self) -> bool:
-        """Whether a write into /etc/pve completes now (otherwise it blocks, as on a node)."""
-        p = self.pmxcfs
-        if p.state != "running" or p.mount != "mounted":
-            return False
-        if p.local_mode:
-            return True
-        cs = self.corosync
-        if not cs.running or not cs.quorate:
-            return False
-        # While one of its links flaps the membership keeps changing and pmxcfs never finishes
-        # a sync, unless this node's quorum does not depend on a peer at all (pvecm expected 1).
-        return not self.world.net.node_flapping(self) or self.quorum() <= 1
+#: SimNode and friends moved to :mod:`pverunbook.sim.node`; importing them from here still works.
+__all__ = ["QNETD_UNITS", "STABLE_TOKEN_MS", "UNIT_INFO", "CorosyncRuntime", "JournalEntry",
+           "PmxcfsProc", "Proc", "SimNode", "Unit", "Vm", "World"]
 
 
 class World:
@@ -273,10 +47,11 @@ class World:
     """
 
     def __init__(self, scenario: Scenario, state_dir: Path, time_scale: float,
-                 seed: int | None = None) -> None:
+                 seed: int | None = None, clock: SimClock | None = None) -> None:
         self.scenario = scenario
         self.state_dir = state_dir
-        self.clock = SimClock(time_scale)
+        #: real-time-driven by default; a SteppedClock makes every run the same (screenshots)
+        self.clock = clock if clock is not None else SimClock(time_scale)
         self.seed = scenario.seed if seed is None else seed
         self.rng = random.Random(self.seed)
         self.seq = 0
@@ -350,6 +125,7 @@ class World:
     def tick(self, now: float | None = None) -> None:
         """Replay everything that happened since the last tick, in simulated-time order."""
         now = self.clock.now() if now is None else now
+        self.clock.advance(now)
         t = self.last_tick
         while True:
             nxt_timer = self.timers[0][0] if self.timers else float("inf")

@@ -10,16 +10,24 @@ from pverunbook.sim import SimCluster
 from pverunbook.sim.shell.executor import Shell
 from pverunbook.sim.shell.streams import BufferOutput, BytesInput
 
+#: The story's evening (2024-11-19 21:40 UTC): where the stepped clocks of these tests start.
+STORY_EPOCH = 1732052400.0
+
 
 @pytest.fixture
 async def sim(tmp_path) -> AsyncIterator[SimCluster]:  # type: ignore[no-untyped-def]
-    async with SimCluster("nyc-outage", state_dir=tmp_path / "state", time_scale=0.02) as s:
+    """The story's broken cluster on a stepped clock: simulated time passes only when a
+    command waits or the test calls ``sim.advance(seconds)``, so no test depends on how fast
+    the machine is."""
+    async with SimCluster("nyc-outage", state_dir=tmp_path / "state", time_scale=0.002,
+                          stepped_from=STORY_EPOCH) as s:
         yield s
 
 
 @pytest.fixture
 async def healthy(tmp_path) -> AsyncIterator[SimCluster]:  # type: ignore[no-untyped-def]
-    async with SimCluster("nyc-healthy", state_dir=tmp_path / "state", time_scale=0.02) as s:
+    async with SimCluster("nyc-healthy", state_dir=tmp_path / "state", time_scale=0.002,
+                          stepped_from=STORY_EPOCH) as s:
         yield s
 
 

@@ -1,12 +1,16 @@
-"""How the simulated cluster reacts to what the operator does (the training value)."""
+"""How the simulated cluster reacts to what the operator does (the training value).
+
+Every test runs on a stepped clock (``tests/sim/conftest.py``): simulated time moves only when
+a command waits or the test says ``sim.advance(seconds)``, and a test waits for a condition
+(an output, a finished task), never for a stretch of real time.
+"""
 
 from __future__ import annotations
 
 import asyncio
-from pathlib import Path
 
 from pverunbook.sim import SimCluster
-from tests.sim.conftest import sh
+from tests.sim.conftest import STORY_EPOCH, sh
 
 BUMP_TOKEN = (
     "cp /etc/pve/corosync.conf /etc/pve/corosync.conf.new && "
@@ -19,14 +23,23 @@ BUMP_TOKEN = (
 
 async def wait_for(sim: SimCluster, node: str, script: str, want: str, sim_seconds: float = 120,
                    ) -> str:
-    """Re-run ``script`` until its output contains ``want`` (simulated time passes)."""
+    """Re-run ``script`` every 2 simulated seconds until its output contains ``want``."""
     out = ""
     for _ in range(int(sim_seconds / 2)):
         _, out, _ = await sh(sim, node, script)
         if want in out:
             return out
-        await asyncio.sleep(2 * sim.time_scale)
-    raise AssertionError(f"{want!r} never appeared in:\n{out}")
+        await sim.advance(2)
+    raise AssertionError(f"{want!r} never appeared in {sim_seconds} simulated s:\n{out}")
+
+
+async def blocked(task: asyncio.Future[object], sim: SimCluster) -> bool:
+    """Whether ``task`` is still waiting after the event loop ran everything it could (a
+    write into /etc/pve waits on the world, which a stepped clock keeps still)."""
+    for _ in range(50):
+        await asyncio.sleep(0)
+    await sim.advance(0)
+    return not task.done()
 
 
 async def test_broken_state_matches_the_story(sim: SimCluster) -> None:
@@ -54,25 +67,28 @@ async def test_broken_state_matches_the_story(sim: SimCluster) -> None:
 
 
 async def test_flapping_is_reproducible(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    # on a stepped clock the same seed and the same commands give the same journal, to the
+    # line and the second, however fast the machine runs the test
     logs = []
     for k in range(2):
-        async with SimCluster(state_dir=tmp_path / str(k), time_scale=0.02) as s:
-            # the replayed half hour before the start is fixed by the seed (what follows
-            # depends on how fast this machine runs the test)
+        async with SimCluster(state_dir=tmp_path / str(k), time_scale=0.002,
+                              stepped_from=STORY_EPOCH) as s:
+            await s.advance(300)
+            await sh(s, "ryanrishi", "ping -c 5 -i 1 192.168.4.201 >/dev/null")
+            await s.advance(60)
             node = s.node("ryanrishi")
-            t0 = s.world.history_start if s.world else 0
-            logs.append([e.msg for e in node.journal
-                         if t0 + 10 < e.t < t0 + 1790 and e.unit == "corosync"])
-    downs = [m for m in logs[0] if "link: 0 is down" in m]
+            logs.append([(e.t, e.ident, e.pid, e.msg) for e in node.journal])
+    downs = [m for m in logs[0] if "link: 0 is down" in m[3]]
     assert logs[0] == logs[1] and len(downs) > 20
+    assert logs[0][-1][0] > STORY_EPOCH + 300  # the advanced minutes flapped too
 
 
 async def test_write_hangs_until_quorate(sim: SimCluster) -> None:
     task = asyncio.ensure_future(sh(sim, "ryanrishi", "echo hi > /etc/pve/probe; echo done"))
-    await asyncio.sleep(0.3)
-    assert not task.done()
+    await sim.advance(30)
+    assert await blocked(task, sim)
     await sh(sim, "ryanrishi", "pvecm expected 1")
-    st, out, _ = await asyncio.wait_for(task, 5)
+    st, out, _ = await task
     assert out == "done\n"
     _, out, _ = await sh(sim, "ryanrishi", "pvecm status | grep -E '^(Quorate|Expected)'")
     assert out == "Quorate:          Yes\nExpected votes:   1\n"
@@ -88,9 +104,9 @@ async def test_right_corosync_change_calms_the_link(sim: SimCluster) -> None:
     out = await wait_for(sim, "pve001", "pvecm status", "Quorate:          Yes")
     assert "Config Version:   6" in out
     # once calm it stays calm: both quorate, link connected, no more link-down lines
-    await asyncio.sleep(10 * sim.time_scale)  # let already-scheduled log lines land
+    await sim.advance(10)  # let already-scheduled log lines land
     _, before, _ = await sh(sim, "ryanrishi", "journalctl -u corosync -o cat | grep -c 'is down'")
-    await asyncio.sleep(100 * sim.time_scale)
+    await sim.advance(100)
     _, after, _ = await sh(sim, "ryanrishi", "journalctl -u corosync -o cat | grep -c 'is down'")
     assert before == after
     _, out, _ = await sh(sim, "ryanrishi", "corosync-cfgtool -s; corosync-cmapctl -g "
@@ -160,7 +176,7 @@ async def test_wiping_config_db_on_both_nodes_loses_everything(sim: SimCluster) 
     for n in ("ryanrishi", "pve001"):
         st, _, err = await sh(sim, n, "systemctl start pve-cluster pve-cluster")
         assert st == 0, err
-    await asyncio.sleep(60 * sim.time_scale)
+    await sim.advance(60)
     _, out, _ = await sh(sim, "pve001", "find /etc/pve -type f | sort")
     assert out == "/etc/pve/.clusterlog\n/etc/pve/.debug\n/etc/pve/.members\n/etc/pve/.rrd\n" \
                   "/etc/pve/.version\n/etc/pve/.vmlist\n/etc/pve/corosync.conf\n"
@@ -183,12 +199,12 @@ async def test_wiping_both_then_a_quorate_start_recreates_only_what_pve_cluster_
         st, _, err = await sh(healthy, n, "systemctl start corosync pve-cluster")
         assert st == 0, err
     _, out, _ = await sh(healthy, "ryanrishi", "ls -a /etc/pve")
-    assert out.split() == [".clusterlog", ".debug", ".members", ".rrd", ".version",
+    assert out.split() == [".", "..", ".clusterlog", ".debug", ".members", ".rrd", ".version",
                            ".vmlist", "corosync.conf", "local", "lxc", "openvz", "qemu-server"]
     for n in ("ryanrishi", "pve001"):
         st, _, err = await sh(healthy, n, "systemctl restart pveproxy")
         assert st == 0, err
-    await asyncio.sleep(10 * healthy.time_scale)
+    await healthy.advance(10)
     _, out, _ = await sh(healthy, "ryanrishi", "cd /etc/pve && find . -type f | sort")
     assert out.split() == [
         "./.clusterlog", "./.debug", "./.members", "./.rrd", "./.version", "./.vmlist",
@@ -210,7 +226,7 @@ async def test_wiping_one_node_resyncs_from_the_quorate_peer(healthy: SimCluster
     st, _, err = await sh(healthy, "pve001", "systemctl stop pve-cluster && "
                           "rm -f /var/lib/pve-cluster/config.db* && systemctl start pve-cluster")
     assert st == 0, err
-    await asyncio.sleep(5 * healthy.time_scale)
+    await healthy.advance(5)
     _, out, _ = await sh(healthy, "pve001", "ls /etc/pve/qemu-server/; cat /etc/pve/storage.cfg "
                          "| head -1; qm list | wc -l")
     assert out == "104.conf\n110.conf\ndir: local\n3\n"
@@ -220,7 +236,7 @@ async def test_udpu_with_secauth_refuses_to_start(sim: SimCluster) -> None:
     st, _, err = await sh(sim, "pve001", "sed -i 's/  secauth: on/  secauth: on\\n  transport: "
                           "udpu/' /etc/corosync/corosync.conf && systemctl restart corosync")
     assert st == 1 and err.startswith("Job for corosync.service failed")
-    await asyncio.sleep(2 * sim.time_scale)
+    await sim.advance(2)
     _, out, _ = await sh(sim, "pve001", "journalctl -u corosync -n 6 -o cat; "
                          "systemctl is-active corosync")
     assert "parse error in config: crypto_cipher & crypto_hash are only valid for the Knet " \
@@ -235,20 +251,15 @@ async def test_local_edit_is_overwritten_by_pmxcfs(sim: SimCluster) -> None:
     assert out == "0\n"
 
 
-async def test_pkill_9_leaves_a_dead_mount_then_systemd_respawns(tmp_path: Path) -> None:
-    # slower simulated time: systemd respawns 2 simulated seconds after the kill, and the
-    # commands before that must run first however busy the machine is
-    async with SimCluster("nyc-outage", state_dir=tmp_path / "s", time_scale=0.2) as sim:
-        await _pkill_9_then_respawn(sim)
-
-
-async def _pkill_9_then_respawn(sim: SimCluster) -> None:
+async def test_pkill_9_leaves_a_dead_mount_then_systemd_respawns(sim: SimCluster) -> None:
+    # systemd respawns 2 simulated seconds after the kill; on the stepped clock those
+    # seconds pass only at sim.advance, so the commands before it always see the dead mount
     st, out, err = await sh(sim, "ryanrishi", "pkill -9 pmxcfs; ls /etc/pve")
     assert st == 2
     assert err == "ls: cannot access '/etc/pve': Transport endpoint is not connected\n"
     _, out, _ = await sh(sim, "ryanrishi", "umount -l /etc/pve; ls /etc/pve | wc -l")
     assert out == "0\n"
-    await asyncio.sleep(5 * sim.time_scale)
+    await sim.advance(5)
     _, out, _ = await sh(sim, "ryanrishi", "systemctl is-active pve-cluster; ls /etc/pve | wc -l")
     assert out.startswith("active\n") and int(out.split()[1]) > 5
 
@@ -278,3 +289,23 @@ async def test_fixing_the_stale_route_stops_the_loss(sim: SimCluster) -> None:
                          "ping -c 20 -q 192.168.4.201 | grep loss")
     assert "1.|-- 192.168.4.201" in out and " 0% packet loss" in out
     await wait_for(sim, "ryanrishi", "pvecm status", "Quorate:          Yes")
+
+
+async def test_overwritten_config_db_fails_stop_and_start_like_pmxcfs(sim: SimCluster) -> None:
+    # pmxcfs keeps config.db open; written over, its last commit on stop fails
+    # (database.c: "sqlite3_step failed") and the next start cannot open it. The node's
+    # journal says so; nothing inside the simulator raises.
+    st, out, err = await sh(sim, "ryanrishi", "echo garbage > /var/lib/pve-cluster/config.db; "
+                            "systemctl stop pve-cluster; echo rc=$?; "
+                            "systemctl is-active pve-cluster")
+    assert out == "rc=0\nfailed\n", err
+    await sim.advance(1)  # systemd's lines come half a second after the stop
+    _, out, _ = await sh(sim, "ryanrishi", "journalctl -u pve-cluster -n 6 -o cat")
+    assert "[database] crit: sqlite3_step failed: file is not a database" in out
+    assert "exit proxmox configuration filesystem (-1)" in out
+    assert "pve-cluster.service: Failed with result 'exit-code'." in out
+    st, _, err = await sh(sim, "ryanrishi", "systemctl start pve-cluster")
+    assert st == 1 and err.startswith("Job for pve-cluster.service failed")
+    _, out, _ = await sh(sim, "ryanrishi", "journalctl -u pve-cluster -n 8 -o cat")
+    assert "[database] crit: unable to open database '/var/lib/pve-cluster/config.db' - file " \
+           "is not a database" in out

@@ -71,3 +71,27 @@ async def test_timeout_semantics(sim) -> None:  # type: ignore[no-untyped-def]
     st, out, _ = await sh(sim, "ryanrishi", "timeout 2 sleep 10; echo $?; timeout 5 true; "
                           "echo $?")
     assert out == "124\n0\n"
+
+
+async def test_ls_all_lists_dot_and_dotdot(sim) -> None:  # type: ignore[no-untyped-def]
+    script = ("mkdir -p /tmp/d && touch /tmp/d/.hidden /tmp/d/shown\n"
+              "ls /tmp/d; echo --; ls -a /tmp/d; echo --; ls -A /tmp/d; echo --; ls -la /tmp/d")
+    _, out, _ = await sh(sim, "ryanrishi", script)
+    plain, all_, almost, long_ = out.split("--\n")
+    assert plain.split() == ["shown"]
+    assert all_.split() == [".", "..", ".hidden", "shown"]  # GNU ls -a
+    assert almost.split() == [".hidden", "shown"]  # -A: no . and ..
+    assert [ln.split()[-1] for ln in long_.splitlines()[1:]] == [".", "..", ".hidden", "shown"]
+
+
+async def test_awk_assignments_and_variables(sim) -> None:  # type: ignore[no-untyped-def]
+    # mawk(1): plain assignments, concatenation, -v, x++, numeric printf, unset is ""
+    script = ("printf 'eno1 UP 1500\\nvmbr0 UP 9000\\nlo UNKNOWN 65536\\n' > /tmp/l\n"
+              "awk '{ x = $3 } END { print x }' /tmp/l\n"
+              "awk '$2 == \"UP\" { n++; names = names $1 \",\" } END { print n, names }' /tmp/l\n"
+              "awk -v want=vmbr0 '$1 == want { mtu = $3 } END { printf \"%s mtu %d\\n\", want, "
+              "mtu }' /tmp/l\n"
+              "awk '{ total += $3 } END { print total; print \"[\" unset \"]\" }' /tmp/l")
+    st, out, err = await sh(sim, "ryanrishi", script)
+    assert st == 0, err
+    assert out == "65536\n2 eno1,vmbr0,\nvmbr0 mtu 9000\n76036\n[]\n"

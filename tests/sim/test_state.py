@@ -66,3 +66,28 @@ def test_atomic_write_leaves_old_or_new(tmp_path: Path) -> None:
     write_atomic(p, b"new")
     assert p.read_bytes() == b"new"
     assert [x.name for x in tmp_path.iterdir()] == ["world.json"]  # no temp file left behind
+
+
+@pytest.mark.parametrize("breakage", ["other-scenario", "torn-world", "a-file"])
+def test_tui_refuses_an_unusable_state_dir_with_what_where_and_what_to_do(
+        tmp_path: Path, breakage: str) -> None:
+    """`pverunbook tui --state-dir DIR` with a DIR it cannot use: exit 2 and one message
+    naming the directory and what to do, before the app takes the screen; no traceback."""
+    import subprocess
+    import sys
+
+    d = tmp_path / "state"
+    if breakage == "a-file":
+        d.write_text("not a directory\n")
+    else:
+        (d / "nodes").mkdir(parents=True)
+        (d / "nodes" / ".sim-state").write_text("nyc-healthy\n" if breakage == "other-scenario"
+                                                else "nyc-outage\n")
+        if breakage == "torn-world":
+            (d / "world.json").write_text("{torn")
+    r = subprocess.run([sys.executable, "-m", "pverunbook", "tui", "--state-dir", str(d)],
+                       capture_output=True, text=True, timeout=120, stdin=subprocess.DEVNULL)
+    assert r.returncode == 2, r.stderr
+    assert "Traceback" not in r.stderr and r.stdout == ""
+    assert r.stderr.startswith("pverunbook: tui: ") and str(d) in r.stderr
+    assert "--state-dir" in r.stderr  # what to do: another directory (or start over)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import re
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -12,6 +11,7 @@ import pytest
 
 from pverunbook.sim import SimCluster
 from pverunbook.sim.scenarios import SCENARIOS, link_local
+from tests.sim.conftest import STORY_EPOCH
 
 
 async def run(sim: SimCluster, node: str, command: str) -> asyncssh.SSHCompletedProcess:
@@ -28,7 +28,7 @@ async def run(sim: SimCluster, node: str, command: str) -> asyncssh.SSHCompleted
 @pytest.fixture
 async def nyc3(tmp_path: Path) -> AsyncIterator[SimCluster]:
     async with SimCluster("three-node-bad-link", state_dir=tmp_path / "s",
-                          time_scale=0.02) as s:
+                          time_scale=0.002, stepped_from=STORY_EPOCH) as s:
         yield s
 
 
@@ -82,7 +82,7 @@ async def test_knet_link_evidence_names_only_the_bad_pair(nyc3: SimCluster) -> N
     for _ in range(5):
         r = await run(nyc3, "ryanrishi", "corosync-cfgtool -s")
         assert r.stdout.count("\tconnected") == 2, r.stdout
-        await asyncio.sleep(5 * nyc3.time_scale)
+        await nyc3.advance(5)
 
 
 async def test_deleting_the_route_heals_only_that_pair(nyc3: SimCluster) -> None:
@@ -94,10 +94,10 @@ async def test_deleting_the_route_heals_only_that_pair(nyc3: SimCluster) -> None
     r = await run(nyc3, "pve001", "ip route del 192.168.4.202")
     assert (r.exit_status, r.stderr) == (2, "RTNETLINK answers: No such process\n")
     # the link calms: after a while all three are members and stay so
-    await asyncio.sleep(40 * nyc3.time_scale)
+    await nyc3.advance(40)
     r = await run(nyc3, "pve002", "journalctl -u corosync -o cat | grep -c 'is down'")
     before = r.stdout
-    await asyncio.sleep(100 * nyc3.time_scale)
+    await nyc3.advance(100)
     r = await run(nyc3, "pve002", "journalctl -u corosync -o cat | grep -c 'is down'; "
                   "pvecm status | grep -E '^(Nodes|Quorate)'")
     assert r.stdout == before + "Nodes:            3\nQuorate:          Yes\n"
@@ -147,7 +147,8 @@ async def test_ip_output_looks_like_iproute2(nyc3: SimCluster) -> None:
 
 async def test_a_person_fixes_the_route_in_an_interactive_shell(tmp_path: Path) -> None:
     """The story's fix typed line by line in a pty shell over SSH; the world reacts."""
-    async with SimCluster("nyc-outage", state_dir=tmp_path / "s", time_scale=0.02) as sim:
+    async with SimCluster("nyc-outage", state_dir=tmp_path / "s", time_scale=0.002,
+                          stepped_from=STORY_EPOCH) as sim:
         n = sim.cluster.node("ryanrishi")
         known = asyncssh.import_known_hosts(f"[127.0.0.1]:{n.port} {n.host_key}\n")
         async with asyncssh.connect("127.0.0.1", port=n.port, username="root", known_hosts=known,
@@ -167,10 +168,10 @@ async def test_a_person_fixes_the_route_in_an_interactive_shell(tmp_path: Path) 
         # the link calms: no loss either way, and no new link-down line once settled
         r = await run(sim, "pve001", "ping -q -c 50 -i 0.2 192.168.4.200")
         assert loss_of(r.stdout) == 0
-        await asyncio.sleep(40 * sim.time_scale)
+        await sim.advance(40)
         count = "journalctl -u corosync -o cat | grep -c 'is down'"
         first = (await run(sim, "ryanrishi", count)).stdout
-        await asyncio.sleep(100 * sim.time_scale)
+        await sim.advance(100)
         r = await run(sim, "ryanrishi", count + "; corosync-cfgtool -s | grep 'nodeid: *2:'")
         assert r.stdout == first + "\t\tnodeid:          2:\tconnected\n"
 
@@ -209,7 +210,8 @@ async def test_qdevice_setup_against_the_qnetd_host(tmp_path: Path) -> None:
 
 
 async def test_wiped_scenario_keeps_only_what_pmxcfs_creates(tmp_path: Path) -> None:
-    async with SimCluster("nyc-wiped", state_dir=tmp_path / "s", time_scale=0.02) as sim:
+    async with SimCluster("nyc-wiped", state_dir=tmp_path / "s", time_scale=0.002,
+                          stepped_from=STORY_EPOCH) as sim:
         for n in ("ryanrishi", "pve001"):
             r = await run(sim, n, "cd /etc/pve && find . -type f | sort; ls /etc/pve/local/")
             assert r.stdout.split() == ["./.clusterlog", "./.debug", "./.members", "./.rrd",
@@ -218,7 +220,7 @@ async def test_wiped_scenario_keeps_only_what_pmxcfs_creates(tmp_path: Path) -> 
         # fixing the network and regenerating certificates brings back only pvecm's files
         r = await run(sim, "ryanrishi", "ip route del 192.168.4.201")
         assert r.exit_status == 0
-        await asyncio.sleep(30 * sim.time_scale)
+        await sim.advance(30)
         r = await run(sim, "ryanrishi", "pvecm updatecerts && ls /etc/pve/; "
                       "ls /etc/pve/storage.cfg /etc/pve/user.cfg")
         assert r.exit_status == 2, r.stderr

@@ -130,6 +130,7 @@ async def c_timeout(ctx: Ctx) -> int:
                       "directory\n")
         return 127
     task = asyncio.ensure_future(sub.run_argv(argv, ctx.stdin, ctx.stdout, ctx.stderr))
+    started = ctx.world.clock.now()
     try:
         done, _ = await asyncio.wait({task}, timeout=ctx.world.clock.real(limit) if limit
                                      else None)
@@ -141,6 +142,7 @@ async def c_timeout(ctx: Ctx) -> int:
     task.cancel()
     with contextlib.suppress(asyncio.CancelledError):
         await task
+    ctx.world.clock.waited(started, limit)
     sig = {"KILL": 9, "9": 9, "INT": 2, "2": 2, "HUP": 1}.get(signal_name.upper().replace(
         "SIG", ""), 15)
     if preserve:

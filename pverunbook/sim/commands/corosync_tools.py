@@ -11,8 +11,8 @@ import time
 
 from pverunbook.sim.commands.core import gopt
 from pverunbook.sim.fault_scenarios import knet_mtu
+from pverunbook.sim.node import SimNode
 from pverunbook.sim.shell.executor import Ctx, UsageError, command
-from pverunbook.sim.world import SimNode
 
 PVE_VERSION = "pve-manager/8.2.7/3e0176e6bb2ade3b (running kernel: 6.8.12-4-pve)"
 

@@ -20,8 +20,8 @@ import zlib
 from pverunbook.sim.commands.core import gopt
 from pverunbook.sim.fault_scenarios import iface_mtu, nft_ruleset
 from pverunbook.sim.network import ROUTER_ICMP_LIMIT_PCT
+from pverunbook.sim.node import SimNode
 from pverunbook.sim.shell.executor import Ctx, UsageError, command
-from pverunbook.sim.world import SimNode
 
 GATEWAY_MAC = "74:ac:b9:12:34:56"
 

@@ -234,7 +234,7 @@ async def c_qm(ctx: Ctx) -> int:
         if sub in ("stop", "shutdown") and vmid in node.vms:
             del node.vms[vmid]
         elif sub == "start":
-            from pverunbook.sim.world import Vm
+            from pverunbook.sim.node import Vm
 
             argv = kvm.kvm_argv(vmid, conf)
             node.vms[vmid] = Vm(vmid, node.alloc_pid(), argv, conf, w.clock.now())

@@ -11,8 +11,8 @@ import time
 
 from pverunbook.sim.commands.core import _parse_when, gopt, lines_of
 from pverunbook.sim.commands.pve import updatecerts
+from pverunbook.sim.node import UNIT_INFO, JournalEntry, SimNode
 from pverunbook.sim.shell.executor import Ctx, UsageError, command
-from pverunbook.sim.world import UNIT_INFO, JournalEntry, SimNode
 
 PVE_VERSION = "pve-manager/8.2.7/3e0176e6bb2ade3b (running kernel: 6.8.12-4-pve)"
 

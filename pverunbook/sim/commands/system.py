@@ -14,8 +14,8 @@ from typing import Any
 
 from pverunbook.sim import certs
 from pverunbook.sim.commands.core import gopt
+from pverunbook.sim.node import UNIT_INFO, SimNode
 from pverunbook.sim.shell.executor import Ctx, UsageError, command
-from pverunbook.sim.world import UNIT_INFO, SimNode
 
 
 def process_table(node: SimNode) -> list[tuple[int, list[str]]]:

@@ -220,6 +220,17 @@ class Shell:
 
     # -- entry points ----------------------------------------------------------------------
     async def run_script(self, src: str, stdin: Input, stdout: Output, stderr: Output) -> int:
+        """Run ``src`` as ``sh -c`` would; returns the exit status. One call is one command
+        session of the world's clock (see :mod:`pverunbook.sim.clock`): when it ends, the
+        world has caught up with the time the script waited."""
+        world = self.node.world
+        with world.clock.session():
+            try:
+                return await self._run_script(src, stdin, stdout, stderr)
+            finally:
+                world.tick()
+
+    async def _run_script(self, src: str, stdin: Input, stdout: Output, stderr: Output) -> int:
         try:
             tree = P.parse(src)
         except P.ShellSyntaxError as exc:
@@ -424,7 +435,7 @@ class Shell:
         env.update(assigns)
         ctx = Ctx(self, argv, i, o, e, env)
         proc_pid = self.node.alloc_pid()
-        from pverunbook.sim.world import Proc
+        from pverunbook.sim.node import Proc
 
         self.node.procs[proc_pid] = Proc(proc_pid, list(argv), self.tty, "S+",
                                          self.node.world.clock.now())

@@ -1,0 +1,37 @@
+"""Shipped runbooks that need more than the two nodes, rehearsed to their last step.
+
+qdevice-setup needs a QNetd host outside the cluster: the story's scenarios carry one
+(``qnetd``, 192.168.4.250: Debian with corosync-qnetd, reachable over SSH from the nodes),
+so the runbook goes from its preconditions through ``pvecm qdevice setup`` to the checks that
+every node counts the QDevice's vote.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pverunbook.engine import events as ev
+from pverunbook.session import Mode, Session, SessionConfig
+from tests.integration.test_rehearsal_runbooks import rehearse, run_on, status_of
+
+
+async def test_qdevice_setup_rehearses_to_the_end_after_the_network_fix(tmp_path: Path) -> None:
+    session = Session(SessionConfig(mode=Mode.REHEARSAL, scenario="nyc-network-fixed",
+                                    sim_state_dir=tmp_path / "sim", time_scale=0.02))
+    await session.start()
+    try:
+        status, events, _ = await rehearse(tmp_path, "qdevice-setup", session=session,
+                                           sets={"qnetd_host": "192.168.4.250"})
+        steps = status_of(events)
+        assert status == "ok", steps
+        assert list(steps)[-1] == "verify-qdevice" and set(steps.values()) == {"ok"}
+        assert any(isinstance(e, ev.ConfirmationGiven) for e in events)
+        for node in ("ryanrishi", "pve001"):
+            out = await run_on(session, node, "pvecm status")
+            assert "Flags:            Quorate Qdevice \n" in out
+            assert "Total votes:      3\n" in out
+        assert session.sim is not None
+        qnetd = session.sim.node("qnetd")
+        assert qnetd.units["corosync-qnetd"].state == "active"
+    finally:
+        await session.close()
