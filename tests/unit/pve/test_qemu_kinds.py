@@ -161,6 +161,10 @@ def test_kind1_ovmf_gpu_second_hostpci_real() -> None:
     assert [k for k in o if k.startswith("hostpci") and "x-vga=1" in o[k]] == ["hostpci0"]
     assert any("move x-vga=1 to the GPU" in n for n in cfg.notes)
     assert o["args"].startswith("-device ivshmem-plain,memdev=ivshmem12,bus=pcie.0 ")
+    # kind 5: -global ICH9-LPC.disable_s3/s4=1 on an unpinned q35 (3100.conf: `machine: q35`,
+    # no enable-s3/s4): machines from 9.2+pve1 have S3/S4 off by default, nothing to set
+    assert o["machine"] == "q35"
+    assert sum("S3" in n or "S4" in n for n in cfg.notes) == 2
     # kind 4 on the same node: vm1 is both an lvm and an lvmthin storage in its storage.cfg,
     # so /dev/vm1/... names no single storage; the disks are reported, not guessed
     assert "scsi0" not in o and "efidisk0" not in o and not cfg.complete
