@@ -264,13 +264,15 @@ async def vm_config_rebuild(ctx: ActionContext) -> bool:
         ctx.say(text)
         ctx.say(f"--- review notes for VM {vmid} -> {review_path}")
         ctx.say(review)
+        # the review notes are written in any case: for an incomplete VM they say what is
+        # missing (MISSING: lines), next to where the config would have gone
+        await ctx.write(review_path, review.encode("utf-8"), mode=0o600)
         if not recovered.complete and not allow_partial:
-            ctx.warn(f"VM {vmid}: not written: the command line has parts no rule reads ("
-                     + "; ".join(recovered.missing) + "); fix the config by hand or set "
-                     "allow_partial = true")
+            ctx.warn(f"VM {vmid}: {target} not written: the command line has parts no rule "
+                     "reads (" + "; ".join(recovered.missing) + "); see " + review_path
+                     + ", fix the input or set allow_partial = true")
             ok = False
             continue
-        await ctx.write(review_path, review.encode("utf-8"), mode=0o600)
         if not overwrite and await ctx.exists(target):
             ctx.warn(f"VM {vmid}: {target} exists; not overwriting (set overwrite = true "
                      "after comparing)")

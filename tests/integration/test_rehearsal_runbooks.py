@@ -161,6 +161,31 @@ async def test_vm_config_recovery_brings_vms_back(tmp_path: Path) -> None:
     assert nodes_with_output(events) == {"ryanrishi", "pve001"}
 
 
+async def test_vm_config_recovery_without_storage_cfg_writes_nothing(tmp_path: Path) -> None:
+    # Without the node's storage.cfg the disks' storage ids are unknown: no VM config is
+    # written (none with a guessed `local-lvm`), and the step names the disk and the fix.
+    session = Session(SessionConfig(mode=Mode.REHEARSAL, sim_state_dir=tmp_path / "sim",
+                                    scenario="nyc-network-fixed", time_scale=0.02))
+    await session.start()
+    try:
+        status, events, _ = await rehearse(
+            tmp_path, "vm-config-recovery", session=session,
+            sets={"source": "processes", "storage_cfg": "/root/no-such-storage.cfg"})
+        listing = await run_on(session, "ryanrishi", "ls /root/pverunbook-recovered/")
+        review = await run_on(session, "ryanrishi",
+                              "cat /root/pverunbook-recovered/108.conf.review")
+    finally:
+        await session.close()
+    assert status != "ok"
+    said = "".join(getattr(e, "text", "") or getattr(e, "message", "") for e in events
+                   if getattr(e, "step_id", "") == "rebuild-preview")
+    assert "/root/no-such-storage.cfg unreadable" in said
+    assert "108.conf.recovered not written" in said
+    assert "108.conf.recovered" not in listing  # the preview stopped before the write step
+    assert "MISSING: scsi0: /dev/pve/vm-108-disk-0 is a volume of a Proxmox storage" in review
+    assert "local-lvm" not in review
+
+
 async def test_cluster_db_reset_resyncs_one_node(tmp_path: Path) -> None:
     status, events, _ = await rehearse(tmp_path, "cluster-db-reset", scenario="nyc-healthy",
                                        sets={"damaged_node": "pve001"})
