@@ -39,6 +39,11 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    for folder in args.runbooks:
+        if not folder.is_dir():
+            why = "is a file, not a folder" if folder.exists() else "no such folder"
+            return err(f"--runbooks {folder}", why, "give a folder of runbook .toml files (one "
+                       "runbook file is given as the RUNBOOK argument itself)")
     if args.command is None:
         from pverunbook.commands.tui import cmd_tui
 

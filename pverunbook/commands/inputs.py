@@ -5,6 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+#: What to do about a --set value the runbook refuses (the message says which and why).
+SET_HINT = ("give a value it accepts with --set NAME=VALUE; `pverunbook plan RUNBOOK` lists "
+            "the parameters")
+
 
 def parse_sets(items: list[str] | None) -> dict[str, str]:
     """``["a=1", "b=x=y"]`` → ``{"a": "1", "b": "x=y"}`` (the name is stripped, the value kept
@@ -12,7 +16,7 @@ def parse_sets(items: list[str] | None) -> dict[str, str]:
     out: dict[str, str] = {}
     for item in items or []:
         if "=" not in item:
-            raise ValueError(f"--set {item!r} must look like NAME=VALUE")
+            raise ValueError(f"--set {item!r} has no '='; give it as NAME=VALUE")
         k, v = item.split("=", 1)
         out[k.strip()] = v
     return out

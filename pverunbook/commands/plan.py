@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from pverunbook.commands.exits import EXIT_OK, EXIT_USAGE, err
-from pverunbook.commands.inputs import load_runbook, parse_sets
+from pverunbook.commands.inputs import SET_HINT, load_runbook, parse_sets
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -38,7 +38,9 @@ def cmd_plan(args: argparse.Namespace) -> int:
     except RunbookError as exc:
         print(str(exc), file=sys.stderr)
         return EXIT_USAGE
-    except (InventoryError, FileNotFoundError, ParamValueError, TargetError, ValueError) as exc:
+    except ParamValueError as exc:
+        return err("plan --set", str(exc), SET_HINT)
+    except (InventoryError, FileNotFoundError, TargetError, ValueError) as exc:
         return err("plan", str(exc))
     from pverunbook.engine.redaction import Redactor
     from pverunbook.runbook.params import secret_values

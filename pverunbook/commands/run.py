@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from pverunbook.commands.exits import EXIT_CHECKS, EXIT_FAIL, EXIT_OK, EXIT_USAGE, err
-from pverunbook.commands.inputs import load_runbook, parse_sets
+from pverunbook.commands.inputs import SET_HINT, load_runbook, parse_sets
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -63,10 +63,9 @@ def cmd_run(args: argparse.Namespace) -> int:
     elif args.rehearsal:
         mode = Mode.REHEARSAL
     elif args.resume and not args.cluster:
-        mode = _mode_of_run(args.resume)
+        mode, why = _mode_of_run(args.resume)
         if mode is None:
-            return err("run", f"cannot read run {args.resume!r}", "`pverunbook journal list` "
-                       "shows the runs; pass --cluster FILE to resume a live run")
+            return err("run --resume", why)
         if mode is Mode.LIVE:
             return err("run", "this was a live run", "resume it with --cluster FILE (the same "
                        "inventory)")
@@ -188,7 +187,9 @@ async def run_headless(args: argparse.Namespace, config: Any) -> int:
     except RunbookError as exc:
         print(str(exc), file=sys.stderr)
         return EXIT_USAGE
-    except (OSError, ParamValueError, ValueError) as exc:  # OSError: journal unreadable
+    except ParamValueError as exc:
+        return err("run --set", str(exc), SET_HINT)
+    except (OSError, ValueError) as exc:  # OSError: journal unreadable
         return err("run", str(exc))
     asked_later = {n for s in rb.steps for n in s.params}
     unasked = [m for m in missing if m not in asked_later]
@@ -273,16 +274,25 @@ def _accept_runbook_change(args: argparse.Namespace, started: Any, rb: Any) -> i
                "--accept-changed-runbook")
 
 
-def _mode_of_run(run: str) -> Any:
-    """The mode an interrupted run was started in, from its journal's first RunStarted."""
+def _mode_of_run(run: str) -> tuple[Any, str]:
+    """The mode an interrupted run was started in, from its journal's first RunStarted, and
+    "" — or None and why it cannot be told, with what to do (no such run, not a journal, an
+    unknown mode)."""
     from pverunbook.engine.events import RunStarted
     from pverunbook.engine.journal import find_run, iter_journal
     from pverunbook.session import Mode
 
+    problems: list[str] = []
     try:
-        for e in iter_journal(find_run(run)):
+        path = find_run(run)
+        for e in iter_journal(path, problems):
             if isinstance(e, RunStarted):
-                return Mode(e.mode) if e.mode in {m.value for m in Mode} else None
-    except OSError:  # FileNotFoundError, JournalError
-        return None
-    return None
+                if e.mode in {m.value for m in Mode}:
+                    return Mode(e.mode), ""
+                return None, (f"{path}: run {e.run_id} has an unknown mode {e.mode!r}; if it "
+                              "was a live run, resume it with --cluster FILE")
+    except OSError as exc:  # FileNotFoundError, JournalError: the message names the run
+        return None, str(exc)
+    first = problems[0].removesuffix("; skipped") + "; " if problems else ""
+    return None, (f"{first}{path} has no run_started event, so it is not a run journal; "
+                  "`pverunbook journal list` shows the runs that can be resumed")

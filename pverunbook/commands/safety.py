@@ -89,8 +89,8 @@ def cmd_show(args: argparse.Namespace) -> int:
 
     try:
         cp = load_checkpoint(args.id)
-    except (FileNotFoundError, OSError) as exc:
-        return _fail(f"checkpoint {args.id}", exc)
+    except (FileNotFoundError, OSError) as exc:  # the message names the checkpoint and folder
+        return _fail("checkpoints show", exc)
     m = cp.manifest
     print(f"checkpoint {cp.id}: {'verified' if cp.ok else 'FAILED'}")
     print(f"  run {m.get('run_id')}, step {m.get('step_id')}, created "
@@ -129,8 +129,8 @@ async def _restore(args: argparse.Namespace) -> int:
 
     try:
         cp = load_checkpoint(args.id)
-    except (FileNotFoundError, OSError) as exc:
-        return _fail(f"checkpoint {args.id}", exc)
+    except (FileNotFoundError, OSError) as exc:  # the message names the checkpoint and folder
+        return _fail("restore", exc)
     if not args.local and args.cluster is None:
         return _fail("restore", "no target given",
                      "pass --cluster FILE (the nodes' inventory) or --local")
@@ -210,13 +210,18 @@ def cmd_report(args: argparse.Namespace) -> int:
     from pverunbook.engine.journal import find_run, read_journal
     from pverunbook.report import render_report
 
+    problems: list[str] = []
     try:
         path = find_run(args.run)
-        events = read_journal(path)
-    except (FileNotFoundError, OSError) as exc:
-        return _fail(f"report {args.run}", exc)
+        events = read_journal(path, problems)
+    except (FileNotFoundError, OSError) as exc:  # the message names the run or the path
+        return _fail("report", exc)
     if not events:
-        return _fail(f"report {args.run}", f"{path} has no events", "check the run id")
+        # The first damaged line says where and why ("FILE:LINE: not UTF-8 ..."), else the file.
+        why = (problems[0].removesuffix("; skipped") + "; the file holds no readable events"
+               if problems else f"{path} holds no readable events")
+        return _fail("report", why,
+                     "is it a pverunbook run journal? `pverunbook journal list` shows the runs")
     text = render_report(events)
     if args.output is None:
         sys.stdout.write(text)

@@ -196,12 +196,30 @@ def iter_journal(path: Path, problems: list[str] | None = None) -> Iterator[Even
                 problems.append(f"{path}:{lineno}: {why}; skipped")
 
 
+#: Byte order marks of UTF-16/32: an editor or a Windows tool re-saved the journal.
+_WIDE_BOMS = (b"\xff\xfe", b"\xfe\xff")
+
+
 def _decode_line(raw: bytes) -> tuple[Event | None, str]:
+    """One journal line → (event, "") or (None, why it is not one).
+
+    The line is decoded as UTF-8 here rather than by ``json.loads(bytes)``, which guesses
+    UTF-16/32 from the first bytes and then reports a codec error the reader cannot act on.
+    """
     try:
-        data = json.loads(raw)
+        text = raw.removeprefix(b"\xef\xbb\xbf").decode("utf-8")
+    except UnicodeDecodeError as exc:
+        if raw.startswith(_WIDE_BOMS):
+            return None, ("not UTF-8 but UTF-16 text (it starts with a byte order mark): "
+                          "journals are UTF-8 JSON lines; if it was re-saved by an editor, "
+                          "convert it back with `iconv -f UTF-16 -t UTF-8`")
+        return None, (f"not UTF-8 text (byte 0x{raw[exc.start]:02x} at column "
+                      f"{exc.start + 1}): journals are UTF-8 JSON lines")
+    try:
+        data = json.loads(text)
     except RecursionError:
         return None, "JSON nested too deeply"
-    except ValueError as exc:  # includes UnicodeDecodeError
+    except ValueError as exc:
         return None, f"not JSON ({str(exc)[:80]})"
     if not isinstance(data, dict):
         return None, f"not an event (a JSON {type(data).__name__})"

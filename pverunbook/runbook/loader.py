@@ -104,7 +104,8 @@ class _Ctx:
             default: Any = None, required: bool = False) -> Any:
         if key not in data:
             if required:
-                self.err(path, f"missing required key '{key}'")
+                self.err(path, f"missing required key '{key}'; add it (`pverunbook schema` "
+                               "lists every key)")
             return default
         value = data[key]
         kinds = kind if isinstance(kind, tuple) else (kind,)
@@ -199,7 +200,8 @@ def _build(ctx: _Ctx, data: dict[str, Any], path: Path | None) -> Runbook | None
     steps: list[Step] = []
     raw_steps = ctx.get(top, "steps", (), list, [])
     if not raw_steps and "steps" not in top:
-        ctx.err((), "a runbook needs at least one [[steps]] table")
+        ctx.err((), "a runbook needs at least one [[steps]] table; add one (see "
+                    "`pverunbook schema`)")
     seen_steps: dict[str, KeyPath] = {}
     for i, raw in enumerate(raw_steps):
         step = _step(ctx, raw, ("steps", i), {p.name: p for p in params})

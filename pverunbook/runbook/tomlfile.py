@@ -49,7 +49,8 @@ def read_text(path: str | Path, what: str = "file") -> str:
         raise TomlFileError(str(p), 1, 1, f"is a directory, not a {what}; give the file "
                                           "inside it") from exc
     except OSError as exc:
-        raise TomlFileError(str(p), 1, 1, f"cannot read {what}: {exc.strerror or exc}") from exc
+        raise TomlFileError(str(p), 1, 1, f"cannot read {what}: {exc.strerror or exc}; check "
+                                          "the path names a file you can read") from exc
     if len(raw) > MAX_BYTES:
         raise TomlFileError(str(p), 1, 1, f"{what} is larger than {MAX_BYTES >> 20} MiB; is "
                                           "this the right file?")
