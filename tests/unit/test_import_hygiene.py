@@ -1,9 +1,12 @@
-"""Core first, UI on top: the core never imports Textual, and the CLI starts light."""
+"""Core first, UI on top: the core never imports Textual, nothing below the engine imports it,
+and the CLI starts light."""
 
 from __future__ import annotations
 
+import ast
 import subprocess
 import sys
+from pathlib import Path
 
 CORE = ["pverunbook.runbook.loader", "pverunbook.runbook.catalog", "pverunbook.engine.engine",
         "pverunbook.engine.journal", "pverunbook.engine.actions", "pverunbook.engine.targets",
@@ -31,3 +34,97 @@ def test_cli_parser_does_not_load_heavy_modules() -> None:
     assert "pverunbook.commands.corosync" in mods  # the parser really was built
     for heavy in ("textual", "asyncssh", "pverunbook.engine.engine", "pverunbook.sim.cluster"):
         assert heavy not in mods, heavy
+
+
+# -- the rooms, read from the source with ast (lazy and TYPE_CHECKING imports count too) -----
+
+PACKAGE = Path(__file__).resolve().parents[2] / "pverunbook"
+
+#: Each room of the package and the rooms it may import (architecture: data flows
+#: runbook → engine → events → UI/journal; nothing below the engine imports it).
+BELOW_ENGINE = {"pve", "runbook", "inventory", "transport"}
+ALLOWED: dict[str, set[str]] = {
+    "pve": set(),
+    "runbook": {"pve"},
+    "inventory": {"pve", "runbook"},
+    "transport": {"pve", "runbook", "inventory"},
+    "shell": {"pve", "runbook", "inventory", "transport"},
+    "engine": BELOW_ENGINE,
+    "sim": BELOW_ENGINE | {"engine"},
+    "run_diagnosis": BELOW_ENGINE | {"engine"},
+    "report": BELOW_ENGINE | {"engine", "run_diagnosis"},
+    "headless": BELOW_ENGINE | {"engine", "run_diagnosis"},
+    "session": BELOW_ENGINE | {"engine", "sim", "shell", "run_diagnosis"},
+    "ui": BELOW_ENGINE | {"engine", "sim", "shell", "run_diagnosis", "session", "report",
+                          "headless"},
+}
+#: Only the UI may import Textual (and Rich, which Textual renders with).
+UI_ONLY = ("textual", "rich")
+
+
+def _room(module: str) -> str:
+    """'pverunbook.engine.journal' → 'engine'; 'pverunbook.cli' → 'cli'."""
+    parts = module.split(".")
+    return parts[1] if len(parts) > 1 else ""
+
+
+def _imports(path: Path, module: str) -> list[tuple[int, str]]:
+    """(line, imported module) for every import statement in the file, at any depth."""
+    out: list[tuple[int, str]] = []
+    package = module if path.name == "__init__.py" else module.rpartition(".")[0]
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"), str(path))):
+        if isinstance(node, ast.Import):
+            out += [(node.lineno, a.name) for a in node.names]
+        elif isinstance(node, ast.ImportFrom):
+            base = node.module or ""
+            if node.level:  # relative: resolve against the importing package
+                anchor = package.split(".")[: len(package.split(".")) - node.level + 1]
+                base = ".".join(anchor + ([base] if base else []))
+            out.append((node.lineno, base))
+    return out
+
+
+def layer_violations(package: Path) -> list[str]:
+    """``file:line: room imports what it must not`` for every file under ``package``."""
+    problems: list[str] = []
+    for path in sorted(package.rglob("*.py")):
+        rel = path.relative_to(package.parent).with_suffix("")
+        module = ".".join(rel.parts).removesuffix(".__init__")
+        room = _room(module)
+        for line, imported in _imports(path, module):
+            top = imported.split(".")[0]
+            if top in UI_ONLY and room != "ui":
+                problems.append(f"{path}:{line}: {room} imports {imported} (only ui/ may)")
+            if top != package.name or room not in ALLOWED:
+                continue
+            target = _room(imported)
+            if target and target != room and target not in ALLOWED[room]:
+                problems.append(f"{path}:{line}: {room} imports {imported}")
+    return problems
+
+
+def test_rooms_import_only_the_rooms_below_them() -> None:
+    assert not layer_violations(PACKAGE), "\n".join(layer_violations(PACKAGE))
+    rooms = {p.stem if p.is_file() else p.name for p in PACKAGE.iterdir()
+             if (p.suffix == ".py" or (p / "__init__.py").exists()) and not p.name.startswith("_")}
+    front = {"cli", "commands"}  # the front door may import any room
+    assert rooms - front <= set(ALLOWED), f"rooms without a rule: {rooms - front - set(ALLOWED)}"
+
+
+def test_the_layer_check_catches_a_violation(tmp_path: Path) -> None:
+    pkg = tmp_path / "pverunbook"
+    for d in ("pve", "transport", "engine", "runbook"):
+        (pkg / d).mkdir(parents=True)
+        (pkg / d / "__init__.py").write_text("")
+    (pkg / "pve" / "ok.py").write_text("import re\n")
+    (pkg / "transport" / "bad.py").write_text(
+        "from typing import TYPE_CHECKING\nif TYPE_CHECKING:\n"
+        "    from pverunbook.engine.engine import Engine\n")
+    (pkg / "runbook" / "lazy.py").write_text("def f():\n    from ..engine import journal\n")
+    (pkg / "engine" / "tui.py").write_text("def g():\n    import textual.app\n")
+    found = layer_violations(pkg)
+    assert found == [
+        f"{pkg}/engine/tui.py:2: engine imports textual.app (only ui/ may)",
+        f"{pkg}/runbook/lazy.py:2: runbook imports pverunbook.engine",
+        f"{pkg}/transport/bad.py:3: transport imports pverunbook.engine.engine",
+    ]
