@@ -117,6 +117,9 @@ TEMPLATES: list[tuple[str, str]] = [
     # service.c logs each service it links in, only while corosync starts: a log that begins
     # after the "starting up" line still shows the start-up by these.
     ("startup", "Service engine loaded: |"),
+    # cfg.c, when a peer leaves through `corosync-cfgtool -H` / a clean `systemctl stop`: its
+    # leave and its links going down after this are the admin's doing, not a fault.
+    ("admin_shutdown", "Node {host} was shut down by sysadmin|"),
 ]
 
 _FIELD = {"host": r"\d{1,10}", "link": r"\d{1,3}", "count": r"\d{1,9}", "addr": r"\S+",
@@ -242,12 +245,29 @@ class JournalSummary:
         return c
 
     def link_downs(self) -> Counter[tuple[int, int]]:
-        """How often each (host, link) went down."""
+        """How often each (host, link) went down, leaving out the downs that follow the host's
+        own clean shutdown (see :meth:`shut_down_at`)."""
         c: Counter[tuple[int, int]] = Counter()
         for e in self.events:
-            if e.kind == "link_down" and e.host is not None and e.link is not None:
+            if (e.kind == "link_down" and e.host is not None and e.link is not None
+                    and self.shut_down_at(e.host, e.lineno) is None):
                 c[(e.host, e.link)] += e.repeats
         return c
+
+    def shut_down_at(self, host: int, lineno: int) -> LogEvent | None:
+        """The "Node N was shut down by sysadmin" line that explains an event of ``host`` at
+        ``lineno``: the last such line before it, unless a link to the host came up since."""
+        found: LogEvent | None = None
+        for e in self.events:
+            if e.lineno >= lineno:
+                break
+            if e.host != host:
+                continue
+            if e.kind == "admin_shutdown":
+                found = e
+            elif e.kind == "link_up":
+                found = None
+        return found
 
     @property
     def span_s(self) -> float | None:
@@ -381,6 +401,10 @@ class PeerLinks:
     #: start-up "no active links" lines that the peer's first heartbeat later answered
     startup_answered: list[LogEvent] = field(default_factory=list)
     startup_pending: list[LogEvent] = field(default_factory=list)
+    #: The peer was shut down by its admin ("Node N was shut down by sysadmin") and no link came
+    #: up since; its "no active links" lines then are expected, counted here, not as cut-offs.
+    shut_down: bool = False
+    shut_down_waits: int = 0
 
 
 def peer_links(summary: JournalSummary) -> dict[int, PeerLinks]:
@@ -397,6 +421,7 @@ def peer_links(summary: JournalSummary) -> dict[int, PeerLinks]:
             continue
         p = peers.setdefault(e.host, PeerLinks())
         if e.kind == "link_up":
+            p.shut_down = False
             p.up_since_start = True
             p.startup_answered += p.startup_pending
             p.startup_pending = []
@@ -404,8 +429,12 @@ def peer_links(summary: JournalSummary) -> dict[int, PeerLinks]:
                 p.recovered = True
         elif e.kind == "link_down":
             p.up_since_start = True  # it was up, or it could not go down
+        elif e.kind == "admin_shutdown":
+            p.shut_down = True
         elif e.kind == "no_active_links":
-            if started and not p.up_since_start:
+            if p.shut_down:
+                p.shut_down_waits += e.repeats
+            elif started and not p.up_since_start:
                 p.startup_waits += e.repeats
                 p.last_wait = e
                 p.startup_pending.append(e)

@@ -117,6 +117,7 @@ def verdict_journal(text: str, window_s: float | None = None,
                 evidence=first_line("processor_failed") or first_line("token_not_received"),
             )
         )
+    out += _admin_shutdowns(s, names)
     out += _membership(s, names, within)
     if counts["quorum_lost"]:
         regained = any(
@@ -182,6 +183,25 @@ def verdict_journal(text: str, window_s: float | None = None,
     return out
 
 
+def _admin_shutdowns(s: outputs.JournalSummary, names: PeerNames) -> list[Finding]:
+    """A peer shut down cleanly by its admin: its leave and link downs are expected, say so."""
+    out: list[Finding] = []
+    for e in s.events:
+        if e.kind != "admin_shutdown" or e.host is None:
+            continue
+        out.append(Finding(
+            "info",
+            f"{names.node(e.host)} shut corosync down cleanly ('was shut down by sysadmin')",
+            "corosync on that node asked to leave (`corosync-cfgtool -H`, a service stop, or "
+            "pacemaker stopping the stack after that node was fenced), so its leaving the "
+            "membership and its knet links going down right after are expected, not a network "
+            "fault. Quorum now counts without its vote(s).",
+            evidence=f"line {e.lineno}: {e.text}",
+            peer=names.name_of_id(e.host),
+        ))
+    return out
+
+
 def _membership(s: outputs.JournalSummary, names: PeerNames, within: str) -> list[Finding]:
     """Members leaving is instability; members joining (start-up, a peer booting) is not."""
     changes = [e for e in s.events if e.kind in ("new_membership", "members", "failed_leave")]
@@ -192,10 +212,14 @@ def _membership(s: outputs.JournalSummary, names: PeerNames, within: str) -> lis
     # count each node once per moment.
     seen: set[tuple[object, int]] = set()
     left: dict[int, int] = {}
+    by_admin: set[int] = set()
     hidden = sum(e.repeats for e in s.events if e.kind == "failed_leave" and not e.left)
     for e in s.events:
         if e.kind in ("new_membership", "failed_leave"):
             for nid in e.left:
+                if s.shut_down_at(nid, e.lineno) is not None:
+                    by_admin.add(nid)  # it left because its admin shut it down
+                    continue
                 if (e.time or e.lineno, nid) not in seen:
                     seen.add((e.time or e.lineno, nid))
                     left[nid] = left.get(nid, 0) + e.repeats
@@ -214,6 +238,15 @@ def _membership(s: outputs.JournalSummary, names: PeerNames, within: str) -> lis
             "but no 'Members left:' names them. Read the membership before and after in the "
             "full journal (`journalctl -u corosync`) or `pvecm status` on each node.",
             evidence=f"line {lost[0].lineno}: {lost[0].text}",
+        )]
+    if not left and not shrinks and not hidden and by_admin:
+        who = ", ".join(names.node(n) for n in sorted(by_admin))
+        return [Finding(
+            "info",
+            f"membership formed {n_forms} time(s){within}; only nodes that shut corosync down "
+            f"left ({who})",
+            "No member left the membership unexpectedly.",
+            evidence=next((f"line {e.lineno}: {e.text}" for e in changes), None),
         )]
     if not left and not shrinks and not hidden:
         return [Finding(

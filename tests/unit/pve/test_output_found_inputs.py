@@ -199,3 +199,36 @@ def test_start_up_with_brackets_lost_in_the_paste_is_not_a_cut_off() -> None:
     got = verdict_journal(text)
     assert [(f.severity, f.title) for f in got] == [
         ("ok", "no corosync instability in the log")]
+
+
+# --- kind 3: a peer its admin shut down leaves and loses its links: expected, not a fault -------
+
+
+def test_a_node_shut_down_by_its_admin_is_not_a_network_fault() -> None:
+    """A Proxmox VE cluster log: node 24 shut down for maintenance, then its links go down."""
+    text = found("journal-admin-shutdown_corosync-issue-701.log")
+    got = verdict_journal(text, names=PeerNames({24: "virt24"}))
+    assert [(f.severity, f.title) for f in got] == [
+        ("info", "virt24 (nodeid 24) shut corosync down cleanly ('was shut down by sysadmin')"),
+        ("info", "membership formed 1 time(s) in 3.5 h; only nodes that shut corosync down "
+                 "left (virt24 (nodeid 24))"),
+        ("warning", "2 'Retransmit List' line(s) in 3.5 h"),
+    ]
+    # the same lines without the shutdown notice are a leave and two link downs again
+    bare = "".join(ln for ln in text.splitlines(True) if "sysadmin" not in ln)
+    assert "members left the membership 1 time(s) in 3.5 h: nodeid 24 1x" in titles(
+        verdict_journal(bare))
+    s = outputs.parse_corosync_log(text)
+    assert s.link_downs() == {} and outputs.parse_corosync_log(bare).link_downs() == {
+        (24, 0): 1, (24, 1): 1}
+
+
+def test_a_fenced_node_that_stops_its_stack_is_told_from_the_leave_before() -> None:
+    """node2 left (token lost), was fenced, came back and shut its corosync down: only the first
+    leave is instability; the second follows the clean shutdown."""
+    got = verdict_journal(found("journal-fenced-node-shutdown_azure-rhel-startup-issues.log"))
+    assert [(f.severity, f.title) for f in got] == [
+        ("critical", "token lost 1 time(s), token late 0 time(s) in 9 s"),
+        ("info", "nodeid 2 shut corosync down cleanly ('was shut down by sysadmin')"),
+        ("warning", "members left the membership 1 time(s) in 9 s: nodeid 2 1x"),
+    ]
