@@ -363,11 +363,14 @@ def rtc(r: Recovery) -> None:
         if r.windows >= 7 and any(drv.startswith("tpm-") for drv, _ in r.devices):
             guess = "win11"
         r.o["ostype"] = guess
+        # Helpers.pm windows_version: wvista/w2k8 -> 6, winN -> N; get_hyperv_enlightenments
+        # gives the same flags for every version >= 7, so only the class is on the command line
         r.todos.append(
-            f"ostype: {guess} is a guess from the Hyper-V flags; "
-            + ("win7, win8, win10, win11 and 2012-2022 look the same"
-               if r.windows >= 7 else "Vista/2008 level")
-            + " - set the real Windows version")
+            "ostype: the Hyper-V flags read give Windows version class "
+            + (">= 7 (win7, win8, win10, win11 print the same flags)" if r.windows >= 7
+               else "6 (wvista, w2k8)")
+            + f"; {guess} makes qemu-server print them the same way, but the Windows release "
+            "itself is not on the command line: set the real one")
     elif hint:
         r.o["ostype"] = hint
         if hint == "l26":
