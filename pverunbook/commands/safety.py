@@ -16,6 +16,8 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+from pverunbook.commands.exits import err
+
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     cp = subparsers.add_parser("checkpoints", help="list or inspect checkpoints taken before "
@@ -53,12 +55,6 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     rp.set_defaults(func=cmd_report)
 
 
-def _fail(what: str, why: object, todo: str = "") -> int:
-    """``pverunbook: <what>: <why>; <what to do>`` (``why`` may already say what to do)."""
-    print(f"pverunbook: {what}: {why}" + (f"; {todo}" if todo else ""), file=sys.stderr)
-    return 2
-
-
 def _utc(ts: float) -> str:
     from datetime import UTC, datetime
 
@@ -72,7 +68,7 @@ def cmd_list(args: argparse.Namespace) -> int:
     try:
         infos = list_checkpoints()
     except OSError as exc:
-        return _fail("checkpoints", exc, f"check that {checkpoints_dir()} is readable")
+        return err("checkpoints", exc, f"check that {checkpoints_dir()} is readable")
     if not infos:
         print(f"no checkpoints in {checkpoints_dir()}")
         return 0
@@ -90,7 +86,7 @@ def cmd_show(args: argparse.Namespace) -> int:
     try:
         cp = load_checkpoint(args.id)
     except (FileNotFoundError, OSError) as exc:  # the message names the checkpoint and folder
-        return _fail("checkpoints show", exc)
+        return err("checkpoints show", exc)
     m = cp.manifest
     print(f"checkpoint {cp.id}: {'verified' if cp.ok else 'FAILED'}")
     print(f"  run {m.get('run_id')}, step {m.get('step_id')}, created "
@@ -130,9 +126,9 @@ async def _restore(args: argparse.Namespace) -> int:
     try:
         cp = load_checkpoint(args.id)
     except (FileNotFoundError, OSError) as exc:  # the message names the checkpoint and folder
-        return _fail("restore", exc)
+        return err("restore", exc)
     if not args.local and args.cluster is None:
-        return _fail("restore", "no target given",
+        return err("restore", "no target given",
                      "pass --cluster FILE (the nodes' inventory) or --local")
     session: Any = None
     transport: Transport
@@ -149,7 +145,7 @@ async def _restore(args: argparse.Namespace) -> int:
         try:
             await session.start()
         except (InventoryError, ValueError, OSError, TransportError) as exc:
-            return _fail("restore", exc, "fix the --cluster inventory and retry")
+            return err("restore", exc, "fix the --cluster inventory and retry")
         assert session.transport is not None and session.cluster is not None
         transport, cluster = session.transport, session.cluster
 
@@ -178,7 +174,7 @@ async def _restore(args: argparse.Namespace) -> int:
                                confirm=confirm, store=CheckpointStore(),
                                emit=journal)
     except (TransportError, OSError) as exc:
-        return _fail("restore", exc, "check the node is reachable and retry; nothing was "
+        return err("restore", exc, "check the node is reachable and retry; nothing was "
                                      "verified")
     finally:
         if journal is not None:
@@ -215,12 +211,12 @@ def cmd_report(args: argparse.Namespace) -> int:
         path = find_run(args.run)
         events = read_journal(path, problems)
     except (FileNotFoundError, OSError) as exc:  # the message names the run or the path
-        return _fail("report", exc)
+        return err("report", exc)
     if not events:
         # The first damaged line says where and why ("FILE:LINE: not UTF-8 ..."), else the file.
         why = (problems[0].removesuffix("; skipped") + "; the file holds no readable events"
                if problems else f"{path} holds no readable events")
-        return _fail("report", why,
+        return err("report", why,
                      "is it a pverunbook run journal? `pverunbook journal list` shows the runs")
     text = render_report(events)
     if args.output is None:
@@ -229,7 +225,7 @@ def cmd_report(args: argparse.Namespace) -> int:
     try:
         _atomic_write(args.output, text)
     except OSError as exc:
-        return _fail(f"report -o {args.output}", exc.strerror or exc,
+        return err(f"report -o {args.output}", exc.strerror or exc,
                      "choose a writable location")
     print(f"report written to {args.output}", file=sys.stderr)
     return 0
