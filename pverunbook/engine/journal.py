@@ -172,7 +172,8 @@ def iter_journal(path: Path, problems: list[str] | None = None) -> Iterator[Even
     except IsADirectoryError as exc:
         raise JournalError(f"{path} is a directory, not a run journal") from exc
     except OSError as exc:
-        raise JournalError(f"cannot read journal {path}: {exc.strerror or exc}") from exc
+        raise JournalError(f"cannot read journal {path}: {exc.strerror or exc}; check the path "
+                           "and that you may read the file") from exc
     with fh:
         lineno = 0
         while True:
