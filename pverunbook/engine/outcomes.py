@@ -34,6 +34,9 @@ def worst_status(statuses: Iterable[str]) -> str:
 
 @dataclass
 class CheckpointOutcome:
+    """A checkpoint attempt: ``ok`` only when every part on every node was stored here and its
+    sha256 matched the node's; ``items`` are the manifest's entries, ``problems`` say why not."""
+
     ok: bool
     checkpoint_id: str
     path: str = ""
@@ -42,10 +45,15 @@ class CheckpointOutcome:
 
 
 class Checkpointer(Protocol):
+    """Takes the checkpoint a destructive step declares (``checkpoints.CheckpointStore``)."""
+
     async def take(self, engine: Engine, step: Step, nodes: list[Node]) -> CheckpointOutcome: ...
 
 
 class GuardChecker(Protocol):
+    """Checks a step's guards on its nodes right before it runs (``guards.py``); a failed guard
+    that is not ``warn_only`` blocks the step."""
+
     async def check(self, engine: Engine, step: Step,
                     nodes: list[Node]) -> list[ev.GuardResult]: ...
 
@@ -63,6 +71,9 @@ class ResumeInfo:
 
 @dataclass
 class NodeOutcome:
+    """One step on one node: its status (``STATUS_ORDER``), whole stdout/stderr and the result
+    of each command that ran."""
+
     node: str
     status: str
     stdout: str = ""
