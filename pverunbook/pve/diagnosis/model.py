@@ -147,11 +147,6 @@ class Rule:
     def name(self) -> str:
         return self.check.__name__
 
-    @property
-    def summary(self) -> str:
-        doc = (self.check.__doc__ or "").strip()
-        return doc.splitlines()[0] if doc else ""
-
 
 # --- helpers over the fact store ------------------------------------------------------------
 

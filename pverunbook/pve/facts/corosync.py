@@ -14,13 +14,6 @@ from pverunbook.pve import outputs
 from pverunbook.pve.facts.model import Fact, Observation
 
 
-def _first_line_with(text: str, needle: str) -> str:
-    for line in text.splitlines():
-        if needle in line:
-            return line.strip()
-    return ""
-
-
 def facts_quorum(obs: Observation) -> list[Fact]:
     """``pvecm status`` / ``corosync-quorumtool -s``: quorate, votes, members, QDevice.
 
@@ -80,7 +73,7 @@ def facts_links(obs: Observation) -> list[Fact]:
     stopped = re.search(r"Cannot initiali[sz]e|Could not initiali[sz]e corosync", obs.seen)
     if stopped:
         return [Fact("corosync.running", False, obs.node,
-                     evidence=_first_line_with(obs.seen, stopped.group(0)))]
+                     evidence=obs.line_with(stopped.group(0)))]
     st = outputs.parse_cfgtool_status(text)
     if not st.links and obs.exit_status not in (0, None):
         return [Fact("corosync.running", False, obs.node,

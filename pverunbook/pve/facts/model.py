@@ -79,6 +79,10 @@ class Observation:
         sep = "" if not self.text or self.text.endswith("\n") else "\n"
         return self.text + sep + self.stderr
 
+    def line_with(self, needle: str) -> str:
+        """The first line of :attr:`seen` that contains ``needle``, stripped ("" if none)."""
+        return next((ln.strip() for ln in self.seen.splitlines() if needle in ln), "")
+
     def name_of(self, addr_or_id: str | int) -> str:
         if isinstance(addr_or_id, int):
             return self.names_by_nodeid.get(addr_or_id, f"nodeid {addr_or_id}")

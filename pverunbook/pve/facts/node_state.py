@@ -12,13 +12,6 @@ import re
 from pverunbook.pve.facts.model import Fact, Observation
 
 
-def _first_line_with(text: str, needle: str) -> str:
-    for line in text.splitlines():
-        if needle in line:
-            return line.strip()
-    return ""
-
-
 def facts_pve_write(obs: Observation) -> list[Fact]:
     """``timeout 5 touch /etc/pve/...``: does pmxcfs accept writes, refuse them, or hang?
 
@@ -41,7 +34,7 @@ def facts_pve_read(obs: Observation) -> list[Fact]:
         return [Fact("pmxcfs.readable", False, obs.node, evidence="command did not finish")]
     ev = f"exit {obs.exit_status}"
     if "Transport endpoint is not connected" in obs.seen:
-        ev = _first_line_with(obs.seen, "Transport endpoint")
+        ev = obs.line_with("Transport endpoint")
     return [Fact("pmxcfs.readable", obs.exit_status == 0, obs.node, evidence=ev)]
 
 
@@ -59,8 +52,7 @@ def facts_cert(obs: Observation) -> list[Fact]:
     missing = re.search(r"No such file|Could not open file|[Uu]nable to load certificate|"
                         r"Could not read certificate", text)
     if missing:
-        return [Fact("cert.present", False, obs.node, evidence=_first_line_with(text,
-                                                                              missing.group(0)))]
+        return [Fact("cert.present", False, obs.node, evidence=obs.line_with(missing.group(0)))]
     m = _NOT_AFTER.search(text)
     out: list[Fact] = []
     if m:
