@@ -19,8 +19,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         description="Reads `ps auxww` lines, /proc/<pid>/cmdline or `qm showcmd --pretty` "
                     "output (also as wrapped by a mail client or a forum) and prints the .conf "
                     "on stdout; review notes (what the command line cannot show) go to "
-                    "stderr or --review FILE, never into the config. Exits 2 when part of the "
-                    "command line cannot be understood, unless --allow-partial.",
+                    "stderr or --review FILE, never into the config. When part of the command "
+                    "line cannot be understood, what was read is still printed, the missing "
+                    "parts are named on stderr and the exit code is 2 (0 with "
+                    "--allow-partial).",
     )
     vm.add_argument("--from-cmdline", required=True, metavar="FILE",
                     help="file with the command line, or - for stdin")
@@ -32,8 +34,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     vm.add_argument("--review", type=Path, metavar="FILE",
                     help="write the review notes here instead of stderr")
     vm.add_argument("--allow-partial", action="store_true",
-                    help="print the config even if parts of the command line were not "
-                         "understood (they are listed in the review notes)")
+                    help="exit 0 even if parts of the command line were not understood "
+                         "(they are still listed on stderr and in the review notes)")
     vm.set_defaults(func=cmd_vm_config)
 
     pm = subparsers.add_parser("pmxcfs", help="read a pmxcfs database (config.db) offline")
@@ -101,13 +103,6 @@ def cmd_vm_config(args: argparse.Namespace) -> int:
         cfg = recover_config(found[0], storage=storage, vmid=args.vmid, swtpm=tpm)
     except CmdlineError as exc:
         return _fail(src, str(exc), "check that the file holds one VM's full command line")
-    if not cfg.complete and not args.allow_partial:
-        for m in cfg.missing:
-            print(f"pverunbook: {src}: not understood: {m}", file=sys.stderr)
-        return _fail(src, f"the rebuilt config of VM {cfg.vmid} would be incomplete "
-                          f"({len(cfg.missing)} part(s) above)",
-                     "fix the input (full `ps -ww` line, swtpm line, --storage-cfg) or rerun "
-                     "with --allow-partial to see the partial config")
     review = cfg.render_review()
     if args.review is not None:
         try:
@@ -116,7 +111,17 @@ def cmd_vm_config(args: argparse.Namespace) -> int:
             return _fail(str(args.review), exc.strerror or str(exc), "choose a writable path")
     else:
         sys.stderr.write(review)
+    # What was read is always shown, so the operator sees the answer even while a part is
+    # missing; the exit code and the lines below keep a partial config from passing for a
+    # whole one (a script that writes stdout to a .conf must check the exit code).
     sys.stdout.write(cfg.render())
+    if not cfg.complete and not args.allow_partial:
+        for m in cfg.missing:
+            print(f"pverunbook: {src}: not understood: {m}", file=sys.stderr)
+        return _fail(src, f"the config of VM {cfg.vmid} on stdout is INCOMPLETE "
+                          f"({len(cfg.missing)} part(s) above are missing from it)",
+                     "do not install it as it is: fix the input (full `ps -ww` line, swtpm "
+                     "line, --storage-cfg) and rerun, or pass --allow-partial to accept it")
     return 0
 
 
