@@ -536,7 +536,8 @@ def test_cli_vm_config(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> No
     assert err.startswith("pverunbook: ") and "--vmid" in err
     assert _cli(["vm-config", "--from-cmdline", str(f), "--vmid", "109"]) == 2
     out, err = capsys.readouterr()
-    assert out == "" and "scsi0: /dev/pve/vm-109-disk-0" in err and "--storage-cfg" in err
+    assert "scsi0: /dev/pve/vm-109-disk-0" in err and "--storage-cfg" in err
+    assert "INCOMPLETE" in err and "memory: 4096" in out and "\nscsi0:" not in out
     storage = tmp_path / "storage.cfg"
     storage.write_text(STOCK_STORAGE_CFG)
     assert _cli(["vm-config", "--from-cmdline", str(f), "--vmid", "109",
