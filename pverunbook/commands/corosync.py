@@ -7,11 +7,11 @@ shows the diff first, because a bad /etc/pve/corosync.conf is copied to every no
 from __future__ import annotations
 
 import argparse
-import os
 import sys
-import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING
+
+from pverunbook.commands.files import atomic_write
 
 if TYPE_CHECKING:
     from pverunbook.pve.corosync_conf import Problem
@@ -91,29 +91,6 @@ def _parse_assignments(items: list[str]) -> dict[str, str | None]:
             raise ValueError(f"expected KEY=VALUE, got {item!r}")
         changes[key.strip()] = value.strip() or None
     return changes
-
-
-def atomic_write(path: Path, text: str) -> None:
-    """Write via a temp file in the same directory, fsync, rename: never a half-written conf."""
-    directory = path.resolve().parent
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=directory)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as fh:
-            fh.write(text)
-            fh.flush()
-            os.fsync(fh.fileno())
-        if path.exists():
-            os.chmod(tmp, path.stat().st_mode & 0o7777)
-        os.replace(tmp, path)
-        dir_fd = os.open(directory, os.O_RDONLY)
-        try:
-            os.fsync(dir_fd)
-        finally:
-            os.close(dir_fd)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
 
 
 def cmd_set(args: argparse.Namespace) -> int:

@@ -10,13 +10,12 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import os
 import sys
-import tempfile
 from pathlib import Path
 from typing import Any
 
 from pverunbook.commands.exits import err
+from pverunbook.commands.files import atomic_write
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -223,23 +222,9 @@ def cmd_report(args: argparse.Namespace) -> int:
         sys.stdout.write(text)
         return 0
     try:
-        _atomic_write(args.output, text)
+        atomic_write(args.output, text)
     except OSError as exc:
         return err(f"report -o {args.output}", exc.strerror or exc,
                      "choose a writable location")
     print(f"report written to {args.output}", file=sys.stderr)
     return 0
-
-
-def _atomic_write(path: Path, text: str) -> None:
-    directory = path.resolve().parent
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=directory)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise

@@ -136,11 +136,7 @@ def _atomic_json(path: Path, data: dict[str, Any]) -> None:
     tmp = path.with_name(f".{path.name}.tmp")
     _write_private(tmp, (json.dumps(data, indent=2, ensure_ascii=False) + "\n").encode())
     os.replace(tmp, path)
-    dfd = os.open(path.parent, os.O_RDONLY)
-    try:
-        os.fsync(dfd)
-    finally:
-        os.close(dfd)
+    _fsync_path(path.parent)  # the rename itself reaches the disk
 
 
 def _integrity(path: Path) -> str:
