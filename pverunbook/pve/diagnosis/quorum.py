@@ -17,6 +17,7 @@ from pverunbook.pve.diagnosis.model import (
     fmt,
     num,
 )
+from pverunbook.pve.facts import Fact
 
 
 def corosync_not_running(ctx: Context) -> list[Fault]:
@@ -115,15 +116,26 @@ def qdevice_not_voting(ctx: Context) -> list[Fault]:
 
 
 def config_version_mismatch(ctx: Context) -> list[Fault]:
-    """config_version must agree on every node (pmxcfs dcdb.c: lower versions are not copied)."""
+    """config_version must agree on every node (pmxcfs dcdb.c: lower versions are not copied).
+
+    Only versions read by one step are compared: they are one snapshot of the cluster. A
+    version read before a change on one node and one read after it (or off a candidate file
+    such as ``corosync.conf.new``) on another differ without anything being wrong, and a
+    run that just raised the version must not end by reporting its own edit as a split.
+    """
     store = ctx.store
     out = []
     for name, where in (("corosync.config_version", "running corosync"),
                         ("corosync_conf.config_version", "corosync.conf")):
-        facts = [f for f in store.named(name) if f.node]
-        values = {f.value for f in facts}
-        if len(values) < 2:
+        by_step: dict[str, list[Fact]] = {}
+        for f in store.named(name):
+            if f.node:
+                by_step.setdefault(f.step_id, []).append(f)
+        split = [group for group in by_step.values()
+                 if len({f.value for f in group}) > 1]
+        if not split:
             continue
+        facts = split[-1]  # the latest snapshot that shows a difference
         hi = max(facts, key=lambda f: num(f.value) or 0)
         lo = [f for f in facts if f.value != hi.value]
         listing = ", ".join(f"{f.node}={fmt(f.value)}" for f in facts)

@@ -245,6 +245,24 @@ def test_config_version_mismatch_from_corosync_conf() -> None:
     assert [m.node for m in d.faults[0].manual] == ["b"]
 
 
+def test_config_versions_read_at_different_moments_are_not_a_mismatch() -> None:
+    # corosync-tuning reads every node's local copy (5), then validates the candidate
+    # corosync.conf.new on one node (6): two moments, not two configurations. Found in a
+    # rehearsal that ended with a false "the nodes run different corosync configurations".
+    conf = "totem {{\n  cluster_name: nyc\n  config_version: {}\n}}\n"
+    before = (facts("config-versions", "ryanrishi", conf.format(5), "local-configs")
+              + facts("config-versions", "pve001", conf.format(5), "local-configs"))
+    candidate = facts("corosync-conf", "ryanrishi", conf.format(6), "validate-new")
+    d = diagnose(before + candidate, nodes=["ryanrishi", "pve001"])
+    assert "config-version-mismatch" not in rules(d)
+    # a later snapshot of every node that does differ is still reported
+    after = (facts("config-versions", "ryanrishi", conf.format(6), "verify")
+             + facts("config-versions", "pve001", conf.format(5), "verify"))
+    d = diagnose(before + candidate + after, nodes=["ryanrishi", "pve001"])
+    assert rules(d) == ["config-version-mismatch"]
+    assert "ryanrishi=6, pve001=5" in d.faults[0].statement
+
+
 def test_certificate_missing_and_expiring_from_real_openssl() -> None:
     gone = facts("cert", "pve001", own("cert-missing_openssl-x509.txt"), "inspect-node-cert", 1)
     d = diagnose(gone)
