@@ -137,18 +137,28 @@ def link_loss(ctx: Context) -> list[Fault]:
             probes = sum(int(num(x.value) or 0) for x in directed(store, "ping.sent", a, b)
                          + directed(store, "mtr.sent", a, b))
             if loss is not None and probes >= ICMP_PROBES_ENOUGH:
+                # knet's down_count counts since corosync started and the journal keeps the
+                # last half hour: right after a fix both still show the old outage, and one
+                # snapshot cannot tell a healed link from one that drops UDP in bursts.
+                healed = up_now(store, a, b) and loss == 0
+                caveat = ("; it is connected from both ends right now, so if the path was just "
+                          "fixed these counts may be history" if healed else "")
                 faults.append(Fault(
                     "udp-lost-icmp-ok",
                     f"corosync's UDP between {a} and {b} is lost while ICMP gets through "
                     f"({loss_text(p)}, {probes} probes); the knet link {what}: a firewall, "
-                    "rate limit or MTU problem drops UDP 5405, which ping cannot show",
-                    "critical", "high" if p.flaps >= 3 else "medium",
-                    "Look for rules touching UDP 5405-5412 on both nodes (`nft list ruleset`, "
+                    f"rate limit or MTU problem drops UDP 5405, which ping cannot show{caveat}",
+                    "warning" if healed else "critical",
+                    "low" if healed else ("high" if p.flaps >= 3 else "medium"),
+                    "Read `corosync-cfgtool -n` on both nodes twice, a few minutes apart: a "
+                    "down count that stays the same means the link has healed. If it grows, look "
+                    "for rules touching UDP 5405-5412 on both nodes (`nft list ruleset`, "
                     "`iptables-save`), rate limits or storm control on the switch port, and an "
-                    "MTU below 1500 on the path (`ping -M do -s 1472 PEER`).",
-                    evidence, None,
+                    "MTU below 1500 on the path (`ping -M do -s 1472 PEER`). A longer token "
+                    "rides out short bursts meanwhile.",
+                    evidence, NextRunbook("corosync-tuning", {"token": token}),
                     tuple(ManualFix(n, "nft list ruleset | grep -n -E '540[5-9]|541[0-2]'")
-                          for n in (a, b)), (a, b), weight=15))
+                          for n in (a, b)), (a, b), weight=5 if healed else 15))
             else:
                 sample = (f"; ping/mtr sent only {probes} probes, too few to see the loss"
                           if loss is not None else "; no ping/mtr measured on it")
@@ -165,6 +175,12 @@ def link_loss(ctx: Context) -> list[Fault]:
                            + ", no link flaps")
     return faults
 
+
+
+def up_now(store: FactStore, a: str, b: str) -> bool:
+    """True when ``corosync-cfgtool -s`` on both nodes shows the link to the other connected."""
+    seen = directed(store, "knet.connected", a, b)
+    return len(seen) == 2 and all(f.value is True for f in seen)
 
 
 def ping_mtr_disagree(ctx: Context) -> list[Fault]:

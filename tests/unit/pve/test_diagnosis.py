@@ -179,6 +179,33 @@ def test_udp_lost_while_icmp_is_clean() -> None:
 
 
 @needs_shared
+def test_flaps_of_a_link_connected_and_clean_now_may_be_history() -> None:
+    # The same real journal (loss 15%, then 100%, then 0%) and a clean ping, but
+    # corosync-cfgtool -s now shows the link connected from both ends (the real capture of the
+    # same bed, read once as each node): knet's counters are since start, the journal keeps
+    # half an hour, so after a fix they still show the outage. Not "UDP is being dropped".
+    ping = facts("ping", "n1", "### peer 192.168.4.201\n" + own("udp-dropped_ping.txt"), "ping",
+                 addrs={"192.168.4.201": "n2"})
+    log = (REAL / "corosync-log_node1_loss-15-then-100-then-0.log").read_text()
+    journal = facts("corosync-journal", "n1", log, "journal", ids={2: "n2"})
+    cfg = (REAL / "cfgtool-s_2node-connected.txt").read_text()
+    links = (facts("links", "n1", cfg, "links", addrs={}, ids={1: "n1", 2: "n2"})
+             + facts("links", "n2", cfg, "links", addrs={}, ids={1: "n2", 2: "n1"}))
+    d = diagnose(ping + journal + links, nodes=["n1", "n2"])
+    udp = next(f for f in d.faults if f.rule == "udp-lost-icmp-ok")
+    assert udp.severity == "warning" and udp.confidence == "low"
+    assert "may be history" in udp.statement and "twice" in udp.action
+    assert udp.next_runbook is not None and udp.next_runbook.runbook == "corosync-tuning"
+    # one end still sees the link down: UDP loss while ICMP is clean, critical as before
+    down = cfg.replace("nodeid:          2:\tconnected", "nodeid:          2:\tdisconnected")
+    links = (facts("links", "n1", cfg, "links", addrs={}, ids={1: "n1", 2: "n2"})
+             + facts("links", "n2", down, "links", addrs={}, ids={1: "n2", 2: "n1"}))
+    udp = diagnose(ping + journal + links, nodes=["n1", "n2"]).faults[0]
+    assert udp.rule == "udp-lost-icmp-ok" and udp.severity == "critical"
+    assert "history" not in udp.statement
+
+
+@needs_shared
 def test_mtu_mismatch_between_the_two_ends() -> None:
     a = facts("knet-nodes", "n1", (REAL / "cfgtool-n_2node.txt").read_text(), "links-detail",
               addrs={"10.213.0.2": "n2"})
