@@ -17,6 +17,7 @@ from typing import Any
 from textual import work
 from textual.app import App
 from textual.binding import Binding
+from textual.screen import ModalScreen, Screen
 from textual.worker import Worker, WorkerState
 
 from pverunbook.runbook.catalog import Entry, discover
@@ -27,6 +28,18 @@ from pverunbook.ui.errors import explain
 from pverunbook.ui.runs import ResumePlan
 from pverunbook.ui.screens.modals import ErrorModal
 from pverunbook.ui.widgets.banner import AppHeader
+
+#: Keys every Textual screen and app has (focus next, copy text…): not this screen's own.
+_TEXTUAL_KEYS = {(b.key, b.action) for cls in (Screen, ModalScreen)
+                 for b in Binding.make_bindings(cls.BINDINGS)} | {("ctrl+c", "help_quit")}
+
+
+def unreachable_text(down: Mapping[str, str]) -> str:
+    """What the operator needs to know about nodes that did not answer (name → why)."""
+    names = ", ".join(down)
+    why = "; ".join(f"{n}: {w}" for n, w in down.items())
+    return (f"Unreachable: {names} ({why}). Read-only steps run on the other nodes; "
+            f"destructive steps that target {names} are refused until it answers.")
 
 
 @dataclass(frozen=True)
@@ -73,6 +86,8 @@ class RunbookApp(App[int]):
         self.history: list[tuple[str, str, Path | None]] = []
         #: Shell sessions of this session, oldest first: (node, exit status).
         self.shells: list[tuple[str, int]] = []
+        #: Set once every node was tried (``connect_nodes``), whether they answered or not.
+        self.nodes_tried = False
 
     async def ask_host_key(self, node: str, fingerprint: str) -> bool:
         """Called by the SSH transport (inside the run's worker) for a host key not yet known:
@@ -123,13 +138,40 @@ class RunbookApp(App[int]):
         if self.session.cluster is None or self.session.transport is None:
             self.start_session()
         else:
-            self._after_session()
+            self.connect_session()
 
     @work(exclusive=True, group="session", exit_on_error=False, name="session",
           description="connect to the cluster")
     async def start_session(self) -> None:
         await self.session.start()
+        await self.connect_nodes()
         self._after_session()
+
+    @work(exclusive=True, group="session", exit_on_error=False, name="connect",
+          description="connect to the nodes")
+    async def connect_session(self) -> None:
+        """A session given already started (tests, screenshots): connect, then go on."""
+        await self.connect_nodes()
+        self._after_session()
+
+    async def connect_nodes(self) -> None:
+        """Connect to every node up front, as the headless CLI does, so the operator learns
+        before the first step which nodes do not answer: read-only steps then run on the
+        others and destructive steps that target a missing node are refused (the engine's
+        rule). No node answering is the session's error (shown; nothing can run)."""
+        from pverunbook.transport.base import TransportError
+
+        try:
+            down = await self.session.connect()
+        except TransportError as exc:
+            self.session_error = str(exc)
+            self.show_error(exc)
+            return
+        finally:
+            self.nodes_tried = True
+        if down:
+            self.notify(unreachable_text(down), title="Unreachable nodes", severity="warning",
+                        timeout=15)
 
     def _after_session(self) -> None:
         self._refresh_screens()
@@ -252,6 +294,7 @@ class RunbookApp(App[int]):
     def start_run(self, runbook: Runbook, values: Mapping[str, Any], *,
                   resume: ResumePlan | None = None) -> None:
         from pverunbook.runbook.params import ParamValueError, resolve
+        from pverunbook.ui.screens.params import asked_later
         from pverunbook.ui.screens.run import RunScreen
 
         if self.session.cluster is None or self.session.transport is None:
@@ -274,6 +317,8 @@ class RunbookApp(App[int]):
         except ParamValueError as exc:
             self.show_error(exc)
             return
+        later = asked_later(runbook)
+        missing = [m for m in missing if m not in later]
         if missing:
             self.notify(f"Missing values: {', '.join(missing)}", severity="error",
                         title="Parameters")
@@ -282,19 +327,35 @@ class RunbookApp(App[int]):
 
     # -- app actions -------------------------------------------------------------------------
     def action_help(self) -> None:
+        """F1: help for the screen (or dialog) on top: what it shows, what to do now, and
+        ITS keys (and the app's), not those of whichever widget has the focus."""
         from pverunbook.ui.screens.help import HelpScreen
 
         if isinstance(self.screen, HelpScreen):
             return
+        self.push_screen(HelpScreen(self.screen_keys(), self.screen_help()))
+
+    def screen_keys(self) -> list[tuple[str, str, str]]:
+        """(key, action, what it does) of the top screen's and the app's bindings, the
+        screen's first; keys that do nothing now (``check_action``) are left out."""
+        screen = self.screen
         keys: list[tuple[str, str, str]] = []
-        for active in self.screen.active_bindings.values():
+        for active in screen.active_bindings.values():
             b = active.binding
-            if not b.description or b.system:
+            if active.node not in (screen, self) or not b.description or b.system \
+                    or not active.enabled or (b.key, b.action) in _TEXTUAL_KEYS:
                 continue
-            keys.append((self.get_key_display(b), b.description, active.tooltip or b.tooltip))
+            key = self.get_key_display(b)
+            if (key, b.description) in {(k, d) for k, d, _ in keys}:
+                continue
+            keys.append((key, b.description, active.tooltip or b.tooltip))
+        keys.sort(key=lambda k: k[0] in ("f1", "ctrl+q"))
+        return keys
+
+    def screen_help(self) -> str:
+        """The top screen's ``help_text()``: what it shows and what to do now."""
         help_text = getattr(self.screen, "help_text", None)
-        context = help_text() if callable(help_text) else ""
-        self.push_screen(HelpScreen(keys, context))
+        return help_text() if callable(help_text) else ""
 
     # -- the session: quit, shell, reset -------------------------------------------------------
     def request_quit(self) -> None:
@@ -445,6 +506,7 @@ class RunbookApp(App[int]):
           description="reset the rehearsal cluster")
     async def _do_reset(self) -> None:
         await self.session.reset_rehearsal()
+        await self.connect_nodes()
         self.suggestion = None
         self._refresh_screens()
         self.notify("The rehearsal cluster starts broken again.", title="Reset")

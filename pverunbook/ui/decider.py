@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 from typing import TYPE_CHECKING, Any
 
+from pverunbook.engine import events as ev
 from pverunbook.engine.decisions import (
     Answer,
     CheckpointFailure,
@@ -37,6 +38,16 @@ class TuiDecider:
         self.waiting: asyncio.Future[StepDecision] | None = None
         #: A step to run without waiting for "next" (set by re-run).
         self.auto_run: str | None = None
+        #: What the engine said about a step before asking for its input (proposals, notes),
+        #: by step id; collected by :meth:`observe` as the events are emitted.
+        self.said: dict[str, list[ev.Event]] = {}
+
+    def observe(self, event: ev.Event) -> None:
+        """An engine subscriber: keeps an input step's proposals (``ValueProposed``) and notes
+        so the question shows why a value is proposed. Runs in the engine's emit, before the
+        engine asks, so nothing here depends on the screen's message queue."""
+        if isinstance(event, ev.ValueProposed | ev.Note) and event.step_id:
+            self.said.setdefault(event.step_id, []).append(event)
 
     async def before_step(self, step: Step, index: int) -> StepDecision:
         if self.auto_run == step.id:
@@ -71,14 +82,23 @@ class TuiDecider:
             f"Manual step: {step.title}",
             f"{instructions}\n\nWhen you have done this, choose **Done**.",
             [Choice("done", "Done", "d", "success"), Choice("not", "Not done", "x")],
-            cancel="not"))
+            cancel="not",
+            help="**What this asks:** this step is done by hand (at the rack, in a switch's "
+                 "UI, on a console): pverunbook cannot do or check it. The instructions say "
+                 "what to do.\n\nChoosing **Done** journals that you did it and the run goes "
+                 "on; **Not done** (Escape) stops the run here, so it can be resumed once "
+                 "it is done."))
         return choice == "done"
 
     async def ask_params(self, step: Step, params: list[Param],
                          current: dict[str, Any]) -> dict[str, Any] | None:
         from pverunbook.ui.screens.params import ParamsModal
 
-        return await self.screen.app.push_screen_wait(ParamsModal(step.title, params, current))
+        said = self.said.pop(step.id, [])
+        proposals = {e.param: e.reason for e in said if isinstance(e, ev.ValueProposed)}
+        notes = [e.text for e in said if isinstance(e, ev.Note)]
+        return await self.screen.app.push_screen_wait(
+            ParamsModal(step.title, params, current, proposals=proposals, notes=notes))
 
     async def after_failure(self, step: Step, status: str) -> FailureChoice:
         sv = self.screen.state.step(step.id)
@@ -97,7 +117,13 @@ class TuiDecider:
             [Choice("rerun", "Re-run", "r", "primary"), Choice("skip", "Skip", "s"),
              Choice("follow", f"Runbook says: {step.on_failure}", "f"),
              Choice("abort", "Abort run", "a", "error")],
-            cancel="abort", danger=True))
+            cancel="abort", danger=True,
+            help=f"**What this asks:** “{step.title}” did not succeed, and the run waits for "
+                 "you before going on.\n\n**Re-run** runs it again (after you fixed "
+                 "something, e.g. in a shell); **Skip** goes on without it; **Runbook says: "
+                 f"{step.on_failure}** does what the runbook's author chose for this failure; "
+                 "**Abort run** stops here (the journal keeps everything; the run can be "
+                 "resumed)."))
         return FailureChoice(choice)
 
     async def checkpoint_failed(self, failure: CheckpointFailure) -> Answer:
@@ -106,7 +132,6 @@ class TuiDecider:
     async def unknown_outcome(self, step: Step) -> FailureChoice:
         """A resumed run's step that was running when the last one died: re-run, skip (with a
         reason, journaled as a note next to the engine's StepSkipped) or abort."""
-        from pverunbook.engine import events as ev
         from pverunbook.ui.screens.modals import TextPromptModal
 
         self.screen.post_message(UnknownOutcome(step.id))

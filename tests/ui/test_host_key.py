@@ -10,7 +10,7 @@ from pverunbook.runbook.loader import load_text
 from pverunbook.session import Mode, Session, SessionConfig
 from pverunbook.transport.ssh import SSHTransport
 from pverunbook.ui.app import make_app
-from pverunbook.ui.screens.modals import ChoiceModal
+from pverunbook.ui.screens.modals import ChoiceModal, ErrorModal
 from pverunbook.ui.screens.run import RunScreen
 from tests.integration.sshd_fixture import Sshd, sshd
 from tests.ui.conftest import until
@@ -28,6 +28,9 @@ commands = ["echo hello-from-$(hostname)"]
 
 
 async def run_with_answer(sshd: Sshd, tmp_path: Path, key: str) -> tuple[str, Path, str]:
+    """The question comes when the app connects to the nodes (before any run, as the headless
+    CLI connects first); after the answer, run the runbook. Returns the step's state ("" when
+    the app refused to start it), known_hosts, and the question's text."""
     known = tmp_path / "known_hosts"
     session = Session(SessionConfig(mode=Mode.LIVE, journal_path=tmp_path / "j.jsonl"))
     session.cluster = Cluster("lab", (Node("n1", "127.0.0.1", port=sshd.port, user=sshd.user),))
@@ -36,19 +39,25 @@ async def run_with_answer(sshd: Sshd, tmp_path: Path, key: str) -> tuple[str, Pa
                                      config_paths=[], hash_known_hosts=False,
                                      accept_new_host_key=app.ask_host_key)
     shown = ""
+    state = ""
     async with app.run_test(size=(140, 40)) as pilot:
-        app.start_run(BOOK, {})
-        await until(pilot, lambda: isinstance(app.screen, RunScreen)
-                    and app.screen.decider.is_waiting, "next")
-        screen = app.screen
-        assert isinstance(screen, RunScreen)
-        await pilot.press("n")
         await until(pilot, lambda: isinstance(app.screen, ChoiceModal), "host key question",
                     tries=1500)
         modal = app.screen
         assert isinstance(modal, ChoiceModal)
         shown = modal.body
         await pilot.press(key)
+        await until(pilot, lambda: app.nodes_tried, "connected", tries=1500)
+        await pilot.pause()
+        if isinstance(app.screen, ErrorModal):  # refused: no node answers, nothing can run
+            assert "unknown host key" in app.screen.message
+            return "", known, shown
+        app.start_run(BOOK, {})
+        await until(pilot, lambda: isinstance(app.screen, RunScreen)
+                    and app.screen.decider.is_waiting, "next")
+        screen = app.screen
+        assert isinstance(screen, RunScreen)
+        await pilot.press("n")
         await until(pilot, lambda: screen.state.step("hello").state not in ("running", "next",
                                                                              "pending"),
                     "the step to end", tries=1500)

@@ -10,7 +10,7 @@ import pytest
 from textual.pilot import Pilot
 
 from pverunbook.ui.app import RunbookApp
-from pverunbook.ui.screens.modals import ConfirmModal
+from pverunbook.ui.screens.modals import ConfirmModal, TextPromptModal
 from pverunbook.ui.screens.run import RunScreen
 from pverunbook.ui.screens.start import StartScreen
 from pverunbook.ui.screens.summary import SummaryScreen
@@ -116,7 +116,9 @@ def test_summary_screen(snap_compare: Callable[..., bool], build_app: Build,
 
     async def run_before(pilot: Pilot) -> None:
         await to_run_screen(pilot, app)
-        await pilot.press("s", *"already checked by hand", "enter")
+        await pilot.press("s")
+        await until(pilot, lambda: isinstance(app.screen, TextPromptModal), "skip reason")
+        await pilot.press(*"already checked by hand", "enter")
         for _ in range(2):
             await until(pilot, lambda: isinstance(app.screen, ConfirmModal)
                         or app.screen.decider.is_waiting, "next")  # type: ignore[attr-defined]

@@ -1,20 +1,22 @@
 """Modal questions the engine (through the TUI decider) and the run screen ask the operator.
 
 Every modal has a safe way out (Escape), and none confirms anything on Enter alone: typed
-confirmations need the exact text, and choices are explicit buttons or keys.
+confirmations need the exact text, and choices are explicit buttons or keys. Every modal shows
+its keys in its own footer and answers F1 with what it asks; its buttons never fall below the
+fold, at 80×24 too (see :class:`Dialog`).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TypeVar
 
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
-from textual.events import Key
 from textual.screen import ModalScreen
-from textual.widgets import Button, Input, Label, Markdown, OptionList, Static
+from textual.widgets import Button, Footer, Input, Label, Markdown, OptionList, Static
 from textual.widgets.option_list import Option
 
 from pverunbook.engine.decisions import (
@@ -25,8 +27,33 @@ from pverunbook.engine.decisions import (
     ConfirmRequest,
 )
 
+R = TypeVar("R")
 
-class ConfirmModal(ModalScreen[str | None]):
+
+class Dialog(ModalScreen[R]):
+    """A modal with its own footer (its keys stay visible on any console, 80×24 included) and
+    F1 help that says what it asks and what each answer does.
+
+    Layout contract (``app.tcss``): the title is docked at the top of ``.dialog`` and the
+    ``.dialog-buttons`` row at its bottom, and the rest scrolls between them, so no button is
+    ever below the fold whatever the text."""
+
+    #: A modal screen stops the app's keys: F1 is bound here again, so it works on top.
+    BINDINGS = [Binding("f1", "app.help", "Help", id="dialog.help",
+                        tooltip="What this asks, and what each answer does")]
+    #: F1: what this dialog asks and what each answer does (``help_text`` may say more).
+    HELP = ""
+
+    def help_text(self) -> str:
+        return self.HELP
+
+    def on_screen_resume(self) -> None:
+        # The footer fills itself on a bindings update; a dialog pushed while nothing in it
+        # takes the focus would otherwise show an empty footer until the first key.
+        self.call_after_refresh(self.refresh_bindings)
+
+
+class ConfirmModal(Dialog[str | None]):
     """Type the cluster (or node) name to run a destructive step; Escape cancels."""
 
     BINDINGS = [Binding("escape", "cancel", "Cancel", id="modal.cancel",
@@ -37,13 +64,24 @@ class ConfirmModal(ModalScreen[str | None]):
         self.request = request
         self.no_backup_reason = no_backup_reason
 
+    def help_text(self) -> str:
+        r = self.request
+        return (f"**What this asks:** “{r.step.title}” changes **{', '.join(r.nodes) or 'no '}"
+                "nodes**; the commands it will run are listed. Nothing has run yet.\n\n"
+                f"**What to do now:** read the commands; to run them type **{r.expected}** "
+                "exactly and press Enter (Enter alone never confirms). **Escape** does not run "
+                "the step and stops the run before it.")
+
     def compose(self) -> ComposeResult:
         r = self.request
         step = r.step
         kind = "the cluster name" if r.expected not in r.nodes else "the node name"
-        with Vertical(classes="dialog -danger", id="confirm-dialog"):
+        with VerticalScroll(classes="dialog -danger", id="confirm-dialog"):
             yield Label(f"⚠ {'Destructive step' if r.what == 'destructive' else 'Confirm'}: "
                         f"{step.title}", classes="dialog-title")
+            with Horizontal(classes="dialog-buttons"):
+                yield Button("Run it", variant="error", id="confirm-ok")
+                yield Button("Cancel (esc)", id="confirm-cancel")
             yield Static(f"Changes [b]{', '.join(r.nodes) or 'no nodes'}[/b]. "
                          "These commands will run:", classes="dialog-text")
             changes = r.changes or "\n".join(step.commands) or "(no commands)"
@@ -56,12 +94,10 @@ class ConfirmModal(ModalScreen[str | None]):
                 yield Static(f"[b]No checkpoint[/b] for this step: {why}",
                              classes="dialog-text -warn")
             yield Label(f"Type {kind} [b]{r.expected}[/b] to go ahead (Escape cancels):",
-                        classes="dialog-text")
+                        classes="dialog-text -bold")
             yield Input(id="confirm-input")
             yield Static("", id="confirm-error", classes="dialog-error")
-            with Horizontal(classes="dialog-buttons"):
-                yield Button("Run it", variant="error", id="confirm-ok")
-                yield Button("Cancel", id="confirm-cancel")
+        yield Footer()
 
     def on_mount(self) -> None:
         self.query_one("#confirm-error").display = False
@@ -104,13 +140,15 @@ class Choice:
     variant: str = "default"
 
 
-class ChoiceModal(ModalScreen[str]):
-    """A question with explicit choices (buttons, or their keys); Escape picks ``cancel``."""
+class ChoiceModal(Dialog[str]):
+    """A question with explicit choices: buttons, and one key each (bound, so the footer shows
+    them); Escape picks ``cancel``. ``help`` is the F1 text (what is asked, what each answer
+    does); without it F1 repeats the question."""
 
     BINDINGS = [Binding("escape", "cancel", "Cancel", id="modal.cancel", tooltip="Safe choice")]
 
     def __init__(self, title: str, body: str, choices: list[Choice], cancel: str,
-                 *, danger: bool = False, markdown: bool = True) -> None:
+                 *, danger: bool = False, markdown: bool = True, help: str = "") -> None:  # noqa: A002
         super().__init__(classes="modal choice-modal")
         self.title_text = title
         self.body = body
@@ -118,27 +156,35 @@ class ChoiceModal(ModalScreen[str]):
         self.cancel_value = cancel
         self.danger = danger
         self.markdown = markdown
+        self.help = help
+        for c in choices:
+            self._bindings.bind(c.key, f"choose('{c.value}')", c.label, show=True)
+
+    def help_text(self) -> str:
+        keys = ", ".join(f"**{c.key}** {c.label}" for c in self.choices)
+        cancel = next((c.label for c in self.choices if c.value == self.cancel_value),
+                      self.cancel_value)
+        what = self.help or f"**What this asks:** {self.title_text}.\n\n{self.body}"
+        return (f"{what}\n\n**What to do now:** choose with a key or a button: {keys}. "
+                f"**Escape** is the safe answer: {cancel}.")
 
     def compose(self) -> ComposeResult:
-        with Vertical(classes="dialog" + (" -danger" if self.danger else ""),
-                      id="choice-dialog"):
+        with VerticalScroll(classes="dialog" + (" -danger" if self.danger else ""),
+                            id="choice-dialog"):
             yield Label(self.title_text, classes="dialog-title")
-            with VerticalScroll(classes="dialog-body"):
-                if self.markdown:
-                    yield Markdown(self.body)
-                else:
-                    yield Static(self.body, markup=False)
             with Horizontal(classes="dialog-buttons"):
                 for c in self.choices:
                     yield Button(f"{c.label} ({c.key})", variant=c.variant,  # type: ignore[arg-type]
                                  id=f"choice-{c.value}")
+            with Vertical(classes="dialog-body"):
+                if self.markdown:
+                    yield Markdown(self.body)
+                else:
+                    yield Static(self.body, markup=False)
+        yield Footer()
 
-    def on_key(self, event: Key) -> None:
-        for c in self.choices:
-            if event.key == c.key:
-                event.stop()
-                self.dismiss(c.value)
-                return
+    def action_choose(self, value: str) -> None:
+        self.dismiss(value)
 
     @on(Button.Pressed)
     def _pressed(self, event: Button.Pressed) -> None:
@@ -151,7 +197,7 @@ class ChoiceModal(ModalScreen[str]):
         self.dismiss(self.cancel_value)
 
 
-class TextPromptModal(ModalScreen[str | None]):
+class TextPromptModal(Dialog[str | None]):
     """Ask for a line of text (a skip reason): empty is refused, Escape cancels."""
 
     BINDINGS = [Binding("escape", "cancel", "Cancel", id="modal.cancel", tooltip="Go back")]
@@ -162,12 +208,18 @@ class TextPromptModal(ModalScreen[str | None]):
         self.prompt = prompt
         self.placeholder = placeholder
 
+    def help_text(self) -> str:
+        return (f"**What this asks:** {self.title_text} {self.prompt}\n\n"
+                "**What to do now:** type the reason and press **Enter** (an empty one is "
+                "refused); **Escape** goes back without doing anything.")
+
     def compose(self) -> ComposeResult:
-        with Vertical(classes="dialog", id="prompt-dialog"):
+        with VerticalScroll(classes="dialog", id="prompt-dialog"):
             yield Label(self.title_text, classes="dialog-title")
             yield Static(self.prompt, classes="dialog-text")
             yield Input(placeholder=self.placeholder, id="prompt-input")
             yield Static("", id="prompt-error", classes="dialog-error")
+        yield Footer()
 
     def on_mount(self) -> None:
         self.query_one("#prompt-error").display = False
@@ -186,10 +238,13 @@ class TextPromptModal(ModalScreen[str | None]):
         self.dismiss(None)
 
 
-class JumpModal(ModalScreen[str | None]):
+class JumpModal(Dialog[str | None]):
     """Pick the step to continue from."""
 
     BINDINGS = [Binding("escape", "cancel", "Cancel", id="modal.cancel", tooltip="Go back")]
+    HELP = ("**What this asks:** which step the run continues from (steps before it are not "
+            "run again; steps after it run in order).\n\n**What to do now:** ↑/↓ to a step, "
+            "**Enter** continues from it; **Escape** stays where the run is.")
 
     def __init__(self, steps: list[tuple[str, str]], current: str | None = None) -> None:
         super().__init__(classes="modal jump-modal")
@@ -203,6 +258,7 @@ class JumpModal(ModalScreen[str | None]):
                          classes="dialog-text")
             yield OptionList(*[Option(f"{i + 1:>2}. {title}", id=sid)
                                for i, (sid, title) in enumerate(self.steps)], id="jump-list")
+        yield Footer()
 
     def on_mount(self) -> None:
         ol = self.query_one(OptionList)
@@ -220,7 +276,7 @@ class JumpModal(ModalScreen[str | None]):
         self.dismiss(None)
 
 
-class PickModal(ModalScreen[str | None]):
+class PickModal(Dialog[str | None]):
     """Pick one of a few named things (a node for a shell); Escape picks nothing."""
 
     BINDINGS = [Binding("escape", "cancel", "Cancel", id="modal.cancel", tooltip="Go back")]
@@ -230,11 +286,16 @@ class PickModal(ModalScreen[str | None]):
         self.title_text = title
         self.items = items
 
+    def help_text(self) -> str:
+        return (f"**What this asks:** {self.title_text}\n\n**What to do now:** ↑/↓ to one, "
+                "**Enter** picks it; **Escape** picks nothing.")
+
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog", id="pick-dialog"):
             yield Label(self.title_text, classes="dialog-title")
             yield OptionList(*[Option(label, id=value) for value, label in self.items],
                              id="pick-list")
+        yield Footer()
 
     def on_mount(self) -> None:
         self.query_one(OptionList).focus()
@@ -247,11 +308,16 @@ class PickModal(ModalScreen[str | None]):
         self.dismiss(None)
 
 
-class CheckpointFailedModal(ModalScreen[Answer]):
+class CheckpointFailedModal(Dialog[Answer]):
     """The backup before a destructive step failed: retry, abort, or override with the phrase."""
 
     BINDINGS = [Binding("escape", "abort", "Abort", id="modal.cancel",
                         tooltip="Stop before the destructive step")]
+    HELP = ("**What this asks:** the backup (checkpoint) a destructive step takes first could "
+            "not be taken or verified, so the step has not run.\n\n**What to do now:** fix "
+            "the cause listed (disk space, a node that did not answer) and **Retry**; or "
+            "**Abort** (Escape) the run before the step. Running it without a verified backup "
+            "needs the exact override phrase typed, then **Override**.")
 
     def __init__(self, failure: CheckpointFailure) -> None:
         super().__init__(classes="modal checkpoint-modal")
@@ -259,8 +325,12 @@ class CheckpointFailedModal(ModalScreen[Answer]):
 
     def compose(self) -> ComposeResult:
         f = self.failure
-        with Vertical(classes="dialog -danger", id="checkpoint-dialog"):
+        with VerticalScroll(classes="dialog -danger", id="checkpoint-dialog"):
             yield Label(f"✘ Checkpoint failed before: {f.step.title}", classes="dialog-title")
+            with Horizontal(classes="dialog-buttons"):
+                yield Button("Retry", variant="primary", id="cp-retry")
+                yield Button("Abort (esc)", id="cp-abort")
+                yield Button("Override", variant="error", id="cp-override")
             yield Static("The backup this destructive step needs could not be taken or "
                          "verified:", classes="dialog-text")
             yield Static("\n".join(f"• {p}" for p in f.problems) or "• (no details)",
@@ -270,10 +340,7 @@ class CheckpointFailedModal(ModalScreen[Answer]):
                          classes="dialog-text")
             yield Input(placeholder="type the phrase to override", id="override-input")
             yield Static("", id="override-error", classes="dialog-error")
-            with Horizontal(classes="dialog-buttons"):
-                yield Button("Retry", variant="primary", id="cp-retry")
-                yield Button("Abort", id="cp-abort")
-                yield Button("Override", variant="error", id="cp-override")
+        yield Footer()
 
     def on_mount(self) -> None:
         self.query_one("#override-error").display = False
@@ -300,8 +367,9 @@ class CheckpointFailedModal(ModalScreen[Answer]):
                             reason="operator override in the TUI"))
 
 
-class ErrorModal(ModalScreen[None]):
-    """A clear error with what to do next; never a traceback."""
+class ErrorModal(Dialog[None]):
+    """A clear error with what to do next; never a traceback. A long message (a runbook's
+    diff) scrolls between the title and the OK button."""
 
     BINDINGS = [Binding("escape", "close", "Close", id="modal.cancel", tooltip="Close")]
 
@@ -311,15 +379,21 @@ class ErrorModal(ModalScreen[None]):
         self.message = message
         self.hint = hint
 
+    def help_text(self) -> str:
+        return (f"**What this shows:** {self.title_text}: what went wrong, where, and what to "
+                "do next. Nothing else happened after it.\n\n**What to do now:** read it "
+                "(↑/↓ scroll a long one), then **OK** or **Escape** closes it.")
+
     def compose(self) -> ComposeResult:
-        with Vertical(classes="dialog -danger", id="error-dialog"):
+        with VerticalScroll(classes="dialog -danger", id="error-dialog"):
             yield Label(f"✘ {self.title_text}", classes="dialog-title")
+            with Horizontal(classes="dialog-buttons"):
+                yield Button("OK", variant="primary", id="error-ok")
             yield Static(self.message, classes="dialog-text", markup=False)
             if self.hint:
                 yield Static("What to do next:", classes="dialog-text -bold")
                 yield Static(self.hint, classes="dialog-text", markup=False)
-            with Horizontal(classes="dialog-buttons"):
-                yield Button("OK", variant="primary", id="error-ok")
+        yield Footer()
 
     def on_mount(self) -> None:
         self.query_one("#error-ok", Button).focus()

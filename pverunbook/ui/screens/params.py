@@ -8,12 +8,13 @@ from typing import TYPE_CHECKING, Any
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Horizontal, Vertical
-from textual.screen import ModalScreen, Screen
+from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.screen import Screen
 from textual.widgets import Button, Footer, Label, Static
 
-from pverunbook.runbook.model import Param, Runbook
+from pverunbook.runbook.model import Param, Runbook, StepKind
 from pverunbook.ui.commands import PaletteCommand
+from pverunbook.ui.screens.modals import Dialog
 from pverunbook.ui.widgets.banner import AppHeader
 from pverunbook.ui.widgets.params import ParamForm
 
@@ -22,13 +23,17 @@ if TYPE_CHECKING:
     from pverunbook.ui.runs import ResumePlan
 
 
-#: The first field of a form has the focus, so typing goes straight into it.
-FIRST_FIELD = "ParamForm Input, ParamForm Select, ParamForm Switch"
+def asked_later(runbook: Runbook) -> dict[str, str]:
+    """Parameters an ``input`` step asks for when it runs (name → the step's title): they may
+    be left empty before the run, as with the headless CLI."""
+    return {n: s.title for s in runbook.steps if s.kind is StepKind.INPUT for n in s.params}
 
 
 class ParamsScreen(Screen[None]):
     CSS_PATH = "params.tcss"
-    AUTO_FOCUS = FIRST_FIELD
+    #: The form focuses its first field itself (``ParamForm.focus_first``): the screen's
+    #: auto-focus would scroll that field to the centre and its label out of view.
+    AUTO_FOCUS = None
     BINDINGS = [
         Binding("ctrl+s", "start", "Start run", id="params.start",
                 tooltip="Check the values and start the run"),
@@ -57,7 +62,8 @@ class ParamsScreen(Screen[None]):
                 yield Static("Check the values below; problems show under each field. Secret "
                              "values are masked here and never written to the journal.",
                              id="params-intro")
-                yield ParamForm(self.runbook.params, self.given, id="param-form")
+                yield ParamForm(self.runbook.params, self.given, later=asked_later(self.runbook),
+                                id="param-form")
             else:
                 yield Static(f"Resuming run {plan.run_id}. The journal keeps every value "
                              "except secrets: enter these again (masked, never journaled). "
@@ -82,11 +88,12 @@ class ParamsScreen(Screen[None]):
             self.notify("Some values are not valid yet; see the messages in red.",
                         severity="error", title="Parameters")
             return
+        values = {k: v for k, v in form.values().items() if v or k not in form.later}
         if self.resume is not None:
-            self.rb_app.start_run(self.runbook, {**self.resume.given, **form.values()},
+            self.rb_app.start_run(self.runbook, {**self.resume.given, **values},
                                   resume=self.resume)
             return
-        self.rb_app.start_run(self.runbook, form.values())
+        self.rb_app.start_run(self.runbook, values)
 
     @on(Button.Pressed, "#params-back")
     def action_back(self) -> None:
@@ -104,29 +111,51 @@ class ParamsScreen(Screen[None]):
                 ("Back", "Back to the runbook list", self.action_back)]
 
 
-class ParamsModal(ModalScreen[dict[str, Any] | None]):
-    """An ``input`` step asks for values mid-run; Escape aborts the step."""
+class ParamsModal(Dialog[dict[str, Any] | None]):
+    """An ``input`` step asks for values mid-run; Escape aborts the step. A value the step
+    proposes from the run's facts is filled in, with why (``proposals``: name → reason);
+    ``notes`` are what the engine said about this step before asking (no value proposed, a
+    refused answer)."""
 
     BINDINGS = [
         Binding("ctrl+s", "ok", "Use values", id="params.ok", tooltip="Continue with these"),
         Binding("escape", "cancel", "Cancel", id="modal.cancel", tooltip="Abort this step"),
     ]
 
-    AUTO_FOCUS = FIRST_FIELD
+    #: The form focuses its first field itself (``ParamForm.focus_first``): the screen's
+    #: auto-focus would scroll that field to the centre and its label out of view.
+    AUTO_FOCUS = None
 
-    def __init__(self, title: str, params: list[Param], current: Mapping[str, Any]) -> None:
+    def __init__(self, title: str, params: list[Param], current: Mapping[str, Any], *,
+                 proposals: Mapping[str, str] | None = None,
+                 notes: list[str] | None = None) -> None:
         super().__init__(classes="modal params-modal")
         self.title_text = title
         self.params = params
         self.current = dict(current)
+        self.proposals = dict(proposals or {})
+        self.notes = list(notes or [])
+
+    def help_text(self) -> str:
+        proposed = (" A value marked ▶ was proposed from what earlier steps found; the line "
+                    "says which fact, on which node. Accept it or change it: the journal "
+                    "keeps both." if self.proposals else "")
+        return (f"**What this asks:** the step “{self.title_text}” needs "
+                f"{', '.join(p.name for p in self.params)} before the run goes on.{proposed}"
+                "\n\n**What to do now:** check each value (problems show in red), then "
+                "**ctrl+s** continues; **Escape** aborts this step.")
 
     def compose(self) -> ComposeResult:
-        with Vertical(classes="dialog", id="params-dialog"):
+        with VerticalScroll(classes="dialog", id="params-dialog"):
             yield Label(self.title_text, classes="dialog-title")
-            yield ParamForm(self.params, self.current, id="param-form")
             with Horizontal(classes="dialog-buttons"):
                 yield Button("Continue (ctrl+s)", variant="success", id="pm-ok")
                 yield Button("Cancel (esc)", id="pm-cancel")
+            for note in self.notes:
+                yield Static(note, classes="dialog-text -warn", markup=False)
+            yield ParamForm(self.params, self.current, proposals=self.proposals,
+                            id="param-form")
+        yield Footer()
 
     def on_param_form_validity(self, message: ParamForm.Validity) -> None:
         self.query_one("#pm-ok", Button).disabled = not message.ok

@@ -1,44 +1,38 @@
-"""The run screen: steps, the current step's explanation and commands, one live pane per node,
-findings, a cross-node comparison and network plots. The engine runs in an async worker; its
-events arrive as typed messages (``pverunbook.ui.messages``) and only handlers here touch
-widgets."""
+"""The run screen: the engine runs in an async worker; its events arrive as typed messages
+(``pverunbook.ui.messages``) and only the handlers here touch widgets; the operator's keys
+decide what the engine does next. What is on screen, and where, for any cluster size and
+console, is :mod:`pverunbook.ui.screens.run_layout`."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
-from rich.text import Text
 from textual import on, work
-from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Container, Horizontal, Vertical, VerticalScroll
-from textual.screen import Screen
-from textual.widgets import Footer, Label, Log, Markdown, Static, TabbedContent, TabPane
+from textual.containers import VerticalScroll
+from textual.widgets import Log, Static, TabbedContent
 from textual.worker import Worker, WorkerState
 
 from pverunbook.engine import events as ev
 from pverunbook.engine.decisions import StepAction, StepDecision
-from pverunbook.engine.engine import Engine
 from pverunbook.engine.targets import PlannedStep, plan
-from pverunbook.runbook.model import Runbook, StepKind
+from pverunbook.runbook.model import Runbook
 from pverunbook.session import Mode
 from pverunbook.ui import messages as m
 from pverunbook.ui.commands import PaletteCommand
 from pverunbook.ui.decider import TuiDecider
-from pverunbook.ui.model import STATE_LABELS, RunState, StepView, node_rows
+from pverunbook.ui.model import STATE_LABELS, StepView
+from pverunbook.ui.screens.run_layout import RunLayout
 from pverunbook.ui.widgets.analysis import CompareView, FindingsView, NetPlot
-from pverunbook.ui.widgets.banner import AppHeader
-from pverunbook.ui.widgets.output import NodePane, NodeStrip
+from pverunbook.ui.widgets.step_detail import StepDetail
 from pverunbook.ui.widgets.steps import StepList
 
 if TYPE_CHECKING:
-    from pverunbook.ui.app import RunbookApp
     from pverunbook.ui.runs import ResumePlan
 
 
-class RunScreen(Screen[None]):
-    CSS_PATH = "run.tcss"
+class RunScreen(RunLayout):
     BINDINGS = [
         Binding("n", "next", "Next", id="run.next", tooltip="Run the next step (also Enter)"),
         Binding("enter", "next", "Next", show=False, id="run.next_enter"),
@@ -50,6 +44,9 @@ class RunScreen(Screen[None]):
                 tooltip="Show the next node's output (one pane at a time on a small console)"),
         Binding("i", "toggle_side", "Findings", id="run.side",
                 tooltip="Show or hide the steps and findings (small console)"),
+        Binding("m", "toggle_matrix", "Matrix", id="run.matrix",
+                tooltip="Node × node view: link loss between nodes, and which nodes printed "
+                        "the same output; again for the output panes"),
         Binding("dollar_sign", "shell", "Shell", id="run.shell",
                 tooltip="Open a shell on a node (the app suspends; the journal notes it)"),
         Binding("r", "rerun", "Re-run", show=False, id="run.rerun",
@@ -68,138 +65,33 @@ class RunScreen(Screen[None]):
 
     def __init__(self, runbook: Runbook, params: Mapping[str, Any], *,
                  resume: ResumePlan | None = None) -> None:
-        super().__init__(id="run")
-        self.runbook = runbook
+        super().__init__(runbook)
         self.params = dict(params)
-        self.state = RunState(runbook)
         #: Set when this screen continues an interrupted run (same run id and journal).
         self.resume = resume
         #: Operator's reasons for skipping a step whose outcome was unknown (by step id).
         self.skip_reasons: dict[str, str] = {}
         self.decider = TuiDecider(self)
-        self.engine: Engine | None = None
         self.follow = True
-        self.panes: dict[str, NodePane] = {}
         self.planned: dict[str, PlannedStep] = {}
-        self.focus_step: str | None = None
         self._analysis_due = False
         self._network_shown_for: str | None = None
-        #: The node whose pane is shown when only one fits (small console), and marked in
-        #: the strip.
-        self.selected_node: str | None = None
-        #: Nodes the current step runs on (all nodes before the first step).
-        self.step_nodes: list[str] = []
 
     @property
-    def rb_app(self) -> RunbookApp:
-        return self.app  # type: ignore[return-value]
-
-    # -- layout ------------------------------------------------------------------------------
-    def compose(self) -> ComposeResult:
-        app = self.rb_app
-        cluster = app.session.cluster
-        yield AppHeader(app.mode, cluster, f"{self.runbook.title}")
-        with Horizontal(id="run-main"):
-            with Vertical(id="run-left"):
-                yield Label("Steps", classes="section-title")
-                with VerticalScroll(id="steps-scroll"):
-                    yield StepList(id="step-list")
-                yield Label("Findings", classes="section-title")
-                with VerticalScroll(id="findings-scroll"):
-                    yield FindingsView(id="findings")
-            with Vertical(id="run-right"):
-                yield Static("", id="run-status")
-                with VerticalScroll(id="step-detail"):
-                    yield Static("", id="step-title")
-                    yield Markdown("", id="step-explain")
-                    yield Static("", id="step-commands")
-                nodes = cluster.names if cluster else []
-                self.step_nodes = list(nodes)
-                self.selected_node = nodes[0] if nodes else None
-                yield NodeStrip("", id="node-strip")
-                with Container(id="panes"):
-                    for name in nodes:
-                        pane = NodePane(name)
-                        self.panes[name] = pane
-                        yield pane
-                with TabbedContent(id="analysis"):
-                    with TabPane("Compare nodes", id="tab-compare"):
-                        yield CompareView(id="compare")
-                    with TabPane("Network", id="tab-network"):
-                        yield NetPlot(id="netplot")
-                    with TabPane("Activity", id="tab-activity"):
-                        yield Log(id="activity", max_lines=1000, auto_scroll=True)
-        yield Footer()
-
-    # -- any cluster size, any console -----------------------------------------------------
-    @property
-    def compact(self) -> bool:
-        """A small console (80×24, IPMI, phone): one node pane at a time, side column on
-        demand. The app sets the ``-compact`` class on itself from its size."""
-        return self.app.has_class("-compact")
-
-    def layout_panes(self) -> None:
-        """Side by side for 1–2 nodes, a grid for 3–8, one at a time on a small console; the
-        strip (node, state, exit, duration, last line) whenever not every node has a full
-        pane, so every node's state stays visible."""
-        shown = [n for n in self.panes if n in self.step_nodes] or list(self.panes)
-        if self.selected_node not in shown:
-            self.selected_node = shown[0] if shown else None
-        single = self.compact and len(shown) > 1
-        for name, pane in self.panes.items():
-            pane.display = name in shown and (not single or name == self.selected_node)
-        count = 1 if single else len(shown)
-        panes = self.query_one("#panes")
-        layout = "-cols" if count <= 2 else "-grid2" if count <= 4 else \
-            "-grid3" if count <= 6 else "-grid4"
-        panes.set_classes(layout)
-        self.refresh_bindings()
-        strip = self.query_one(NodeStrip)
-        strip.display = single or len(self.panes) > 2
-        self._refresh_strip()
-
-    def _refresh_strip(self) -> None:
-        strip = self.query_one(NodeStrip)
-        if not strip.display:
-            return
-        sv = self.state.step(self.state.current) if self.state.current else None
-        strip.show(node_rows(sv, list(self.panes)), self.selected_node)
-
-    def on_resize(self) -> None:
-        self.layout_panes()
+    def focus_step(self) -> str | None:
+        """The step shown above the output (the next one, or the one running)."""
+        return self.query_one(StepDetail).step_id
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         """Keys that do nothing now stay out of the footer, so the rest fits in 80 columns
         (they are all in F1 and the palette)."""
         if action == "cancel_command":
             return self.state.command_running
+        if action == "next":  # a running command: c is the key then (n would only say so)
+            return not self.state.command_running
         if action == "skip":
             return self.decider.is_waiting
-        if action == "toggle_side":
-            return self.compact
-        if action == "next_node":
-            return len(self.panes) > 1 and (self.compact or len(self.panes) > 2)
-        return True
-
-    def action_next_node(self) -> None:
-        shown = [n for n in self.panes if n in self.step_nodes] or list(self.panes)
-        if not shown:
-            return
-        i = shown.index(self.selected_node) if self.selected_node in shown else -1
-        self.selected_node = shown[(i + 1) % len(shown)]
-        self.layout_panes()
-        pane = self.panes[self.selected_node]
-        pane.scroll_visible(animate=False)
-        if not self.compact:
-            pane.log_widget.focus()
-
-    def action_toggle_side(self) -> None:
-        """Steps and findings: always on the left of a large console; on a small one they
-        replace the output until this is pressed again."""
-        if not self.compact:
-            self.query_one("#findings-scroll").focus()
-            return
-        self.toggle_class("-side")
+        return super().check_action(action, parameters)
 
     def action_shell(self) -> None:
         self.rb_app.open_shell(self.selected_node if self.compact else None)
@@ -245,6 +137,7 @@ class RunScreen(Screen[None]):
             self.rb_app.show_error(exc)
             self._status("Could not start the run (see the message).", bad=True)
             return
+        self.engine.subscribe(self.decider.observe)
         self.engine.subscribe(m.EventPump(self.post_message))
         self.run_engine()
 
@@ -277,60 +170,16 @@ class RunScreen(Screen[None]):
         s.set_class(bad, "-bad")
         s.set_class(waiting, "-waiting")
 
-    def _pane(self, node: str) -> NodePane:
-        pane = self.panes.get(node)
-        if pane is None:
-            pane = NodePane(node)
-            self.panes[node] = pane
-            self.query_one("#panes").mount(pane)
-        return pane
-
     def _titles(self) -> dict[str, str]:
         return {s.id: s.title for s in self.runbook.steps}
 
     def _show_detail(self, sv: StepView) -> None:
-        if self.focus_step == sv.id and sv.attempt <= 1:
-            self._show_commands(sv)
-            return
-        self.focus_step = sv.id
-        step = sv.step
-        title = Text()
-        title.append(f"Step {sv.index + 1}/{len(self.state.steps)} · ", style="dim")
-        title.append(step.title, style="bold")
-        title.append(f"  [{step.kind.value}]", style="dim")
-        if step.destructive:
-            title.append("  ⚠ destructive: changes nodes", style="bold red")
-        self.query_one("#step-title", Static).update(title)
-        md: list[str] = []
-        if step.explain:
-            md.append(step.explain.strip())
-        if step.kind is StepKind.MANUAL and step.instructions:
-            md.append("**What to do:** " + step.instructions.strip())
-        if step.hint and self.rb_app.mode in (Mode.REHEARSAL, Mode.DRY_RUN):
-            md.append(f"> **Hint:** {step.hint.strip()}")
-        self.query_one("#step-explain", Markdown).update("\n\n".join(md) or "*No explanation.*")
-        self._show_commands(sv)
+        self.query_one(StepDetail).show(sv, len(self.state.steps), self.planned.get(sv.id),
+                                        hints=self.rb_app.mode in (Mode.REHEARSAL,
+                                                                   Mode.DRY_RUN))
 
     def _show_commands(self, sv: StepView) -> None:
-        text = Text()
-        p = self.planned.get(sv.id)
-        per_node: dict[str, list[str]] = {}
-        if sv.results and any(r.commands for r in sv.results.values()):
-            per_node = {n: r.commands for n, r in sv.results.items()}
-        elif p is not None:
-            per_node = p.commands
-        if per_node:
-            width = max(len(n) for n in per_node)
-            for node, cmds in per_node.items():
-                for c in cmds:
-                    text.append(f"{node:<{width}} ", style="bold cyan")
-                    text.append("$ ", style="dim")
-                    text.append(c + "\n")
-        elif sv.step.kind is StepKind.INPUT:
-            text.append("Asks for: " + ", ".join(sv.step.params), style="dim")
-        if p is not None and p.confirm:
-            text.append(f"Asks you to type {p.confirm!r} before running.\n", style="yellow")
-        self.query_one("#step-commands", Static).update(text)
+        self.query_one(StepDetail).show_commands(sv, self.planned.get(sv.id))
 
     def _refresh_analysis(self, sv: StepView) -> None:
         outputs = {n: sv.lines(n) for n in sv.nodes if n in sv.output}
@@ -341,6 +190,7 @@ class RunScreen(Screen[None]):
         if plot.stats and self._network_shown_for != sv.id:
             self._network_shown_for = sv.id
             self.query_one("#analysis", TabbedContent).active = "tab-network"
+        self.refresh_matrix()
 
     def _activity(self, line: str) -> None:
         self.query_one("#activity", Log).write_line(line)
@@ -438,6 +288,7 @@ class RunScreen(Screen[None]):
         sv = self.state.step(e.step_id)
         for r in sv.results.values():
             self._pane(r.node).show_result(r)
+        self.refresh_bindings()  # no command runs now: c leaves the footer, n comes back
         self.query_one(StepList).show(self.state)
         self._refresh_analysis(sv)
         self._refresh_strip()
@@ -631,10 +482,24 @@ class RunScreen(Screen[None]):
 
     def help_text(self) -> str:
         """For F1: what the screen shows, what to do now, and the step in focus (hint, why)."""
-        parts = ["**What this shows:** the runbook's steps (left) and findings, the current "
-                 "step's explanation and commands, each node's live output"
-                 + (" one node at a time (**v** switches; the strip lists every node)"
-                    if self.compact else "") + ", and below it a comparison of the nodes."]
+        if self.compact:
+            shows = ("**What this shows:** the step in focus (its why and commands), then one "
+                     "node's output at a time — **v** shows the next node; the strip above it "
+                     "lists every node (state, exit, time, last line; identical outputs share "
+                     "a row). **i** swaps in the steps and findings, **m** the node × node "
+                     "matrix.")
+        else:
+            shows = ("**What this shows:** the runbook's steps and the findings (left); the "
+                     "step in focus with its why and commands; each node's live output"
+                     + (" in a grid, with the strip listing every node" if len(self.panes) > 2
+                        else "") + "; below, the nodes compared, the network plots and the "
+                     "activity log. **m** swaps the output for the node × node matrix (link "
+                     "loss between nodes, which nodes printed the same).")
+        parts = [shows]
+        if self.unreachable:
+            from pverunbook.ui.app import unreachable_text
+
+            parts.append("**Unreachable nodes.** " + unreachable_text(self.unreachable))
         if self.state.finished is not None:
             parts.append("**What to do now:** the run is over: **n** shows the summary, **b** "
                          "goes back to the runbook list (the cluster stays as it is now).")
@@ -643,7 +508,8 @@ class RunScreen(Screen[None]):
                          "cancels it on every node.")
         else:
             parts.append("**What to do now:** read the step, then **n** (or Enter) runs it; "
-                         "**s** skips it with a reason; **$** opens a shell on a node.")
+                         "**s** skips it with a reason; **j** continues from another step; "
+                         "**$** opens a shell on a node (to fix by hand what a step found).")
         sid = self.focus_step
         if sid is None:
             return "\n\n".join(parts)
@@ -671,6 +537,8 @@ class RunScreen(Screen[None]):
             ("Next node", "Show the next node's output (v)", self.action_next_node),
             ("Steps and findings", "Show or hide them on a small console (i)",
              self.action_toggle_side),
+            ("Node matrix", "Node × node: link loss, identical outputs (m)",
+             self.action_toggle_matrix),
             ("Back to runbooks", "The runbook list (b); stops an unfinished run first",
              self.action_runbooks),
         ]

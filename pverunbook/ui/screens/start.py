@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from rich.markup import escape
 from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
@@ -35,8 +36,8 @@ MODE_EXPLAIN: dict[Mode, str] = {
 
 #: Where a newcomer begins during an outage, and why (shown above the list, listed first).
 START_HERE = "network-triage"
-START_HERE_WHY = ("it only reads — links, loss, routes, quorum, /etc/pve writes on every node "
-                  "— and its findings say which runbook fixes what")
+START_HERE_WHY = ("it only reads (links, loss, routes, quorum, /etc/pve writes on every node), "
+                  "and its findings say which runbook fixes what")
 
 #: How to start pverunbook in each mode (for runs that can only be resumed in their mode).
 MODE_FLAGS: dict[str, str] = {
@@ -139,7 +140,7 @@ class StartScreen(Screen[None]):
                          + (f" — {sug.why}" if sug.why else "") + " (Enter)")
         elif top is not None and top.id == START_HERE:
             guide.update(f"[b]▶ Where to begin:[/] during an outage start with [b]{top.title}"
-                         f"[/]: {START_HERE_WHY}.")
+                         f"[/] — {START_HERE_WHY}.")
         else:
             guide.update("Pick a runbook; Enter shows its parameters, then its steps.")
         self._fill(self.query_one("#filter", Input).value)
@@ -220,10 +221,22 @@ class StartScreen(Screen[None]):
         targets = describe_targets(app.mode, app.session.cluster)
         text = MODE_EXPLAIN[app.mode].format(targets=targets)
         if app.session_error:
-            text += f"\n[b red]Not connected:[/] {app.session_error}"
+            text += f"\n[b red]Not connected:[/] {escape(app.session_error)}"
+        down = self._unreachable_text()
+        if down:
+            text += f"\n[b red]{escape(down)}[/]"
         self.query_one("#start-mode", Static).update(text)
         self.query_one("#start-mode").set_class(app.mode is Mode.LIVE, "-live")
         self.query(AppHeader).first().set_cluster(app.session.cluster)
+
+    def _unreachable_text(self, markdown: bool = False) -> str:
+        """Nodes that did not answer when the session connected, and what that means."""
+        from pverunbook.ui.app import unreachable_text
+
+        down = self.rb_app.session.unreachable
+        if not down:
+            return ""
+        return ("**Unreachable nodes.** " if markdown else "") + unreachable_text(down)
 
     def _fill(self, query: str) -> None:
         ol = self.query_one("#runbook-list", OptionList)
@@ -299,7 +312,13 @@ class StartScreen(Screen[None]):
 
     @on(Input.Submitted, "#filter")
     def _filter_done(self) -> None:
-        self.query_one("#runbook-list", OptionList).focus()
+        """Enter in the filter opens the highlighted (first) match at once."""
+        ol = self.query_one("#runbook-list", OptionList)
+        ol.focus()
+        if ol.highlighted is not None:
+            option = ol.get_option_at_index(ol.highlighted)
+            if option.id is not None:
+                self.open_entry(self.shown[int(option.id)])
 
     @on(OptionList.OptionHighlighted, "#runbook-list")
     def _highlighted(self, event: OptionList.OptionHighlighted) -> None:
@@ -308,9 +327,12 @@ class StartScreen(Screen[None]):
 
     @on(OptionList.OptionSelected, "#runbook-list")
     def _selected(self, event: OptionList.OptionSelected) -> None:
-        if event.option.id is None:
-            return
-        e = self.shown[int(event.option.id)]
+        if event.option.id is not None:
+            self.open_entry(self.shown[int(event.option.id)])
+
+    def open_entry(self, e: Entry) -> None:
+        """Open the runbook of ``e`` (its parameters, or the run); an invalid one explains
+        what is wrong with it instead."""
         if e.runbook is None:
             from pverunbook.ui.screens.modals import ErrorModal
 
@@ -338,13 +360,18 @@ class StartScreen(Screen[None]):
                if sug is not None else
                "During an outage start with **Network triage** (listed first): it changes "
                "nothing and its findings point at the runbook that fixes what it found.")
+        read = ("the run screen lists its steps" if self.app.has_class("-compact") else
+                "its steps are listed on the right")
+        down = self._unreachable_text(markdown=True)
         return ("**What this shows:** the runbooks you can run against "
                 f"{describe_targets(self.rb_app.mode, self.rb_app.session.cluster)}, the mode "
-                "(top), and runs that were interrupted.\n\n"
-                f"**What to do now:** {now} Highlight a runbook to read its steps; **Enter** "
-                "opens its parameters. **$** opens a shell on a node; in rehearsal the "
-                "simulated cluster keeps what you change, between runs and launches (reset it "
-                "from the palette, ctrl+p).")
+                "(top), where to begin, and runs that were interrupted."
+                + (f"\n\n{down}" if down else "") + "\n\n"
+                f"**What to do now:** {now} **↑/↓** pick a runbook ({read}); **Enter** opens "
+                "its parameters, then its steps. **/** filters the list (Enter there opens "
+                "the first match). **r** resumes an interrupted run. **$** opens a shell on a "
+                "node; in rehearsal the simulated cluster keeps what you change, between runs "
+                "and launches (reset it from the palette, ctrl+p).")
 
     def palette_commands(self) -> list[PaletteCommand]:
         return [("Filter runbooks", "Focus the filter box (/)", self.action_focus_filter)]

@@ -3,6 +3,8 @@ and the strip that shows every node's state on one screen."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.containers import Vertical
@@ -122,12 +124,16 @@ STRIP_STATUS: dict[str, tuple[str, str]] = {
     "ok": ("✔", "bold green"), "planned": ("○", "bold blue"), "failed": ("✘", "bold red"),
     "timed_out": ("✘", "bold red"), "cancelled": ("■", "bold yellow"),
     "connection_lost": ("✘", "bold red"), "unknown": ("?", "bold magenta"),
+    "unreachable": ("✘", "bold red"),
 }
 
 
-def render_strip(rows: list[NodeRow], selected: str | None) -> Text:
-    """One line per row: node(s), state, exit, duration, last line (cut at the width)."""
+def render_strip(rows: list[NodeRow], selected: str | None,
+                 unreachable: Mapping[str, str] | None = None) -> Text:
+    """One line per row: node(s), state, exit, duration, last line (cut at the width). A node
+    in ``unreachable`` (name → why) that the step did not run on says so, and why."""
     text = Text(no_wrap=True, overflow="ellipsis")
+    unreachable = unreachable or {}
     width = max((len(", ".join(r.nodes)) + (11 if r.identical else 0) for r in rows),
                 default=0)
     for i, r in enumerate(rows):
@@ -137,20 +143,24 @@ def render_strip(rows: list[NodeRow], selected: str | None) -> Text:
         names = ", ".join(r.nodes) + (": identical" if r.identical else "")
         text.append(f"{mark} ", style="bold cyan")
         text.append(f"{names:<{width}} ", style="bold")
-        glyph, style = STRIP_STATUS.get(r.status, ("?", ""))
-        text.append(f"{glyph} {r.status.replace('_', ' '):<9}", style=style)
+        status, last = r.status, r.last_line
+        if status == "idle" and r.nodes[0] in unreachable:
+            status, last = "unreachable", unreachable[r.nodes[0]]
+        glyph, style = STRIP_STATUS.get(status, ("?", ""))
+        text.append(f"{glyph} {status.replace('_', ' '):<9}", style=style)
         if r.exit_status is not None:
             text.append(f" exit {r.exit_status:<3}")
         if r.status not in ("idle", "waiting"):
             text.append(f" {fmt_duration(r.duration):>6}", style="dim")
-        if r.last_line:
+        if last:
             text.append(" │ ", style="dim")
-            text.append(r.last_line.strip())
+            text.append(last.strip())
     return text
 
 
 class NodeStrip(Static):
     """Every node's state at once (3+ nodes, or one pane at a time on a small console)."""
 
-    def show(self, rows: list[NodeRow], selected: str | None) -> None:
-        self.update(render_strip(rows, selected))
+    def show(self, rows: list[NodeRow], selected: str | None,
+             unreachable: Mapping[str, str] | None = None) -> None:
+        self.update(render_strip(rows, selected, unreachable))

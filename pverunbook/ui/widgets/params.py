@@ -41,12 +41,20 @@ class ParamForm(VerticalScroll):
 
     def __init__(self, params: list[Param] | tuple[Param, ...],
                  given: Mapping[str, Any] | None = None, *,
-                 required: Collection[str] = (), **kwargs: Any) -> None:
+                 required: Collection[str] = (), proposals: Mapping[str, str] | None = None,
+                 later: Mapping[str, str] | None = None, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.params = list(params)
         self.given = dict(given or {})
         #: Names that need a typed value even though they have a default (resumed secrets).
         self.required = set(required)
+        #: Why a value was proposed from the run's facts, by parameter name ("pve001:
+        #: db.integrity[pve001] = damaged: … — suggested"); shown under the field's label.
+        self.proposals = dict(proposals or {})
+        #: Parameters an input step asks for when it runs (name → that step's title): may be
+        #: left empty here, as the headless CLI allows (the step can then propose a value
+        #: from what earlier steps found).
+        self.later = dict(later or {})
 
     def compose(self) -> ComposeResult:
         for p in self.params:
@@ -58,6 +66,9 @@ class ParamForm(VerticalScroll):
                 secret = " · secret (masked, never journaled)" if p.secret else ""
                 yield Label(f"{p.prompt}  [dim]({p.name}: {kind}{secret})[/dim]",
                             classes="param-label")
+                if p.name in self.proposals:
+                    yield Static(f"▶ proposed from the facts: {self.proposals[p.name]}",
+                                 classes="proposal", id=f"proposal-{p.name}", markup=False)
                 if p.help:
                     yield Static(p.help, classes="param-help")
                 value = _initial(p, self.given)
@@ -70,6 +81,10 @@ class ParamForm(VerticalScroll):
                         yield Switch(value=value == "true", id=f"param-{p.name}")
                         yield Static(_switch_word(value == "true"), classes="switch-word",
                                      id=f"word-{p.name}")
+                elif p.name in self.later and not value:
+                    yield Input(value=value, password=p.secret, id=f"param-{p.name}",
+                                placeholder=f"may stay empty: step “{self.later[p.name]}” "
+                                            "asks when it runs")
                 else:
                     yield Input(value=value, password=p.secret, id=f"param-{p.name}",
                                 placeholder="required" if p.default is None
@@ -78,6 +93,14 @@ class ParamForm(VerticalScroll):
 
     def on_mount(self) -> None:
         self.check()
+        self.call_after_refresh(self.focus_first)
+
+    def focus_first(self) -> None:
+        """Focus the first field without scrolling: its label and help stay in view (a
+        focus while the form is still being laid out would scroll the box to the centre)."""
+        first = next(iter(self.query("Input, Select, Switch")), None)
+        if first is not None:
+            first.focus(scroll_visible=False)
 
     def values(self) -> dict[str, str]:
         out: dict[str, str] = {}
@@ -96,6 +119,8 @@ class ParamForm(VerticalScroll):
         values = self.values()
         for p in self.params:
             text = values[p.name]
+            if text == "" and p.name in self.later:
+                continue
             if text == "" and p.type is not ParamType.STR:
                 errs[p.name] = "a value is required"
                 continue

@@ -1,0 +1,204 @@
+"""The run screen's views beyond one pane per node: the node × node matrix (m) with five nodes
+at 80×24, an input step that shows why it proposes a value, and nodes that did not answer when
+the session connected, named before the first step as the headless CLI does."""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from rich.console import Console
+
+from pverunbook.engine import events as ev
+from pverunbook.engine.journal import read_journal
+from pverunbook.inventory import Node
+from pverunbook.pve.facts import Fact, FactStore
+from pverunbook.transport.base import TransportError
+from pverunbook.ui.analysis import link_matrix, output_matrix
+from pverunbook.ui.app import RunbookApp
+from pverunbook.ui.screens.params import ParamsModal
+from pverunbook.ui.screens.run import RunScreen
+from pverunbook.ui.screens.start import StartScreen
+from pverunbook.ui.widgets.matrix import MatrixView
+from pverunbook.ui.widgets.output import NodeStrip
+from tests.ui.conftest import CLUSTER5, SCRIPTS, ScriptTransport, to_run_screen, until
+
+Build = Callable[..., RunbookApp]
+SIZE = (80, 24)
+
+
+def test_link_matrix_from_facts() -> None:
+    """Constructed facts: ryanrishi loses 24% to pve001 through the gateway; pve001 is clean."""
+    store = FactStore([
+        Fact("ping.loss_pct", 24.0, "ryanrishi", "pve001"),
+        Fact("mtr.loss_pct", 2.0, "ryanrishi", "pve001"),
+        Fact("route.via", "192.168.4.1", "ryanrishi", "pve001"),
+        Fact("knet.down_count", 75, "ryanrishi", "pve001"),
+        Fact("ping.loss_pct", 0.0, "pve001", "ryanrishi"),
+    ])
+    mx = link_matrix(store, ["ryanrishi", "pve001", "pve002"])
+    assert mx is not None
+    assert mx.cells[("ryanrishi", "pve001")] == "24% ↓75 gw"
+    assert mx.cells[("pve001", "ryanrishi")] == "ok"
+    assert mx.cells[("pve001", "pve002")] == "?"
+    assert mx.cells[("pve001", "pve001")] == "·"
+    assert mx.bad == {("ryanrishi", "pve001")}
+    assert mx.notes == ["ryanrishi → pve001: ping 24% loss, mtr 2% loss, knet link down 75 "
+                        "times, routed via 192.168.4.1"]
+    assert link_matrix(FactStore([Fact("quorum.quorate", True, "pve001")]), ["pve001"]) is None
+
+
+def test_output_matrix_groups_identical_nodes() -> None:
+    out = {"pve1": ["a", "b"], "pve2": ["a", "b"], "pve3": ["a", "c"]}
+    mx = output_matrix(out, ["pve1", "pve2", "pve3", "pve4"])
+    assert mx is not None and mx.nodes == ["pve1", "pve2", "pve3"]
+    assert mx.cells[("pve1", "pve2")] == "="
+    assert mx.cells[("pve1", "pve3")] == "≠2"
+    assert mx.notes == ["pve1, pve2: identical (2 lines)"]
+    assert output_matrix({"pve1": ["a"]}, ["pve1", "pve2"]) is None
+
+
+async def test_matrix_view_with_five_nodes_at_80x24(build_app: Build, runbook_dir: Path) -> None:
+    app = build_app(runbook=runbook_dir / "ui-test.toml", cluster=CLUSTER5)
+    async with app.run_test(size=SIZE) as pilot:
+        await to_run_screen(pilot, app)
+        screen = app.screen
+        assert isinstance(screen, RunScreen)
+        await pilot.press("n")
+        await until(pilot, lambda: screen.state.step("ping").state not in ("pending", "running")
+                    and screen.decider.is_waiting, "ping on five nodes")
+        await pilot.press("m")
+        await pilot.pause()
+        view = screen.query_one(MatrixView)
+        area = screen.query_one("#matrix-scroll").region
+        assert area.height > 0 and screen.region.contains_region(area)
+        assert not screen.query_one("#panes").display or \
+            screen.query_one("#panes").region.height == 0
+        console = Console(width=view.content_region.width, record=True, file=io.StringIO())
+        console.print(view.content)
+        text = console.export_text()
+        # pve1–pve3 printed the same; pve4 and pve5 differ from them and from each other.
+        assert "pve1, pve2, pve3: identical" in text
+        below = text[text.index("Output of this step"):]
+        row = next(line for line in below.splitlines() if line.startswith("pve1 "))
+        assert row.split()[1:4] == ["·", "=", "="]
+        assert all(cell.startswith("≠") for cell in row.split()[4:6])
+        # Every column fits in 80: the last node's column is on screen.
+        header = next(line for line in text.splitlines() if "pve5" in line and "pve1" in line)
+        assert len(header.rstrip()) <= SIZE[0] - 2
+        await pilot.press("m")
+        await pilot.pause()
+        assert not view.display or view.region.height == 0
+        assert any(p.display for p in screen.panes.values())
+
+
+INPUT_RUNBOOK = """
+id = "ui-propose"
+title = "UI test: which node's database is damaged?"
+
+[[params]]
+name = "damaged_node"
+type = "str"
+prompt = "Damaged node"
+
+[[steps]]
+id = "db-integrity"
+title = "Database integrity on every node"
+kind = "check"
+commands = ["sqlite3 -readonly config.db 'PRAGMA integrity_check;'"]
+ok_exit = [0, 11]
+verdict = "db-integrity"
+
+[[steps]]
+id = "choose-node"
+title = "Which node is damaged?"
+kind = "input"
+params = ["damaged_node"]
+
+[steps.propose]
+damaged_node = "db.integrity == damaged"
+"""
+
+
+async def test_input_step_shows_why_it_proposes_a_value(build_app: Build, runbook_dir: Path,
+                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    # SQLite's own words for a damaged file (sqlite.org "PRAGMA integrity_check"; the same as
+    # ../shared/cases' damaged config.db); pve001 is the damaged node.
+    monkeypatch.setitem(SCRIPTS, "integrity_check", {
+        "ryanrishi": (["ok"], 0),
+        "pve001": (["Error: database disk image is malformed (11)"], 11),
+    })
+    (runbook_dir / "ui-propose.toml").write_text(INPUT_RUNBOOK, encoding="utf-8")
+    # damaged_node is not given: the input step asks for it (the form lets it stay empty).
+    # (The transport of this module's import of the scripts, the ones patched above.)
+    app = build_app(ScriptTransport(), runbook=runbook_dir / "ui-propose.toml")
+    async with app.run_test(size=(120, 40)) as pilot:
+        await to_run_screen(pilot, app)
+        run = app.screen
+        assert isinstance(run, RunScreen)
+        await pilot.press("n")
+        await until(pilot, lambda: run.decider.is_waiting
+                    and run.state.step("db-integrity").state != "pending", "integrity")
+        await pilot.press("n")
+        await until(pilot, lambda: isinstance(app.screen, ParamsModal), "the input question")
+        modal = app.screen
+        assert isinstance(modal, ParamsModal)
+        await pilot.pause()
+        assert modal.query_one("#param-damaged_node").value == "pve001"  # type: ignore[attr-defined]
+        why = str(modal.query_one("#proposal-damaged_node").render())
+        assert "pve001: db.integrity[pve001] = damaged" in why
+        assert "database disk image is malformed" in why and why.endswith("— suggested")
+        assert "proposed from the facts" in modal.help_text() or "▶" in modal.help_text()
+        await pilot.press("ctrl+s")
+        await until(pilot, lambda: run.state.finished is not None or run.decider.is_waiting,
+                    "the answer")
+        await app.workers.wait_for_complete()
+        journal = run.engine.journal_path if run.engine else None
+    assert journal is not None
+    events = read_journal(journal)
+    proposed = [e for e in events if isinstance(e, ev.ValueProposed)]
+    assert [(e.param, e.value) for e in proposed] == [("damaged_node", "pve001")]
+    assert any(isinstance(e, ev.ParamsSet) and e.values.get("damaged_node") == "pve001"
+               for e in events)
+
+
+class OneNodeDown(ScriptTransport):
+    """pve001 does not answer (what asyncssh's connect timeout becomes in the SSH transport)."""
+
+    async def connect(self, nodes: list[Node]) -> None:
+        for n in nodes:
+            if n.name == "pve001":
+                raise TransportError(n.name, "connect timed out after 10 s",
+                                     "check that the node is up and sshd listens")
+
+
+async def test_unreachable_nodes_are_named_before_the_first_step(build_app: Build,
+                                                                 runbook_dir: Path) -> None:
+    transport = OneNodeDown()
+    app = build_app(transport)
+    async with app.run_test(size=SIZE) as pilot:
+        await until(pilot, lambda: isinstance(app.screen, StartScreen)
+                    and app.session.unreachable, "the connection check")
+        await pilot.pause()
+        start = app.screen
+        assert isinstance(start, StartScreen)
+        mode = str(start.query_one("#start-mode").render())
+        assert "Unreachable: pve001 (pve001: connect timed out after 10 s" in mode
+        assert "Read-only steps run on the other nodes" in mode
+        assert "destructive steps that target pve001 are refused" in mode
+        app.start_runbook("ui-test")
+        await until(pilot, lambda: app.screen.__class__.__name__ == "ParamsScreen", "params")
+        await pilot.press("ctrl+s")
+        await until(pilot, lambda: isinstance(app.screen, RunScreen)
+                    and app.screen.decider.is_waiting, "run")
+        run = app.screen
+        assert isinstance(run, RunScreen)
+        strip = run.query_one(NodeStrip)
+        assert strip.display
+        assert "pve001    ✘ unreachable" in str(strip.render())
+        await pilot.press("n")
+        await until(pilot, lambda: run.state.step("ping").state not in ("pending", "running"),
+                    "ping")
+        assert [n for n, _ in transport.ran] == ["ryanrishi"]  # read-only: on the other node
