@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import textwrap
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -534,7 +535,8 @@ class RunbookApp(App[int]):
         for e in self.entries:
             if e.runbook is not None:
                 rb = e.runbook
-                cmds.append((f"Runbook: {rb.title}", rb.summary.strip()[:80] or rb.id,
+                cmds.append((f"Runbook: {rb.title}",
+                             textwrap.shorten(rb.summary, 80, placeholder="…") or rb.id,
                              lambda rb=rb: self.start_runbook(rb.id)))  # type: ignore[misc]
         cmds.append(("Journal of the last run", "Every event of this session's latest run",
                      self.open_journal))

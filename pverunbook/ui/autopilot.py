@@ -97,8 +97,8 @@ async def start_from_list(pilot: Pilot[Any], app: RunbookApp, runbook_id: str) -
     from textual.widgets import Input
 
     start.query_one("#filter", Input).value = ""
-    await pilot.press("slash", *runbook_id, "enter")
+    await pilot.press("slash", *runbook_id)
     shown = [e.runbook.id for e in start.shown if e.runbook is not None]
     if shown != [runbook_id]:
         raise AutopilotStuck(f"the filter '{runbook_id}' shows {shown}")
-    await pilot.press("enter")
+    await pilot.press("enter")  # one Enter in the filter opens the match

@@ -76,8 +76,8 @@ async def test_escape_cancels_confirmation(build_app: Build, runbook_dir: Path) 
         await to_run_screen(pilot, app)
         screen = run_screen(app)
         await pilot.press("j")
-        await until(pilot, lambda: isinstance(app.screen.query_one(OptionList), OptionList)
-                    if app.screen is not screen else False, "jump modal")
+        await until(pilot, lambda: app.screen is not screen
+                    and app.focused is app.screen.query_one(OptionList), "jump modal")
         app.screen.query_one(OptionList).highlighted = 2
         await pilot.press("enter")
         await until(pilot, lambda: screen.decider.is_waiting

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 from textual.pilot import Pilot
+from textual.widgets import Log
 
 from pverunbook.ui.app import RunbookApp
 from pverunbook.ui.screens.modals import ConfirmModal, TextPromptModal
@@ -101,8 +102,15 @@ def test_confirmation_modal(snap_compare: Callable[..., bool], build_app: Build,
             if isinstance(app.screen, ConfirmModal):
                 break
             await pilot.press("n")
-        await until(pilot, lambda: isinstance(app.screen, ConfirmModal), "confirm")
+        await until(pilot, lambda: isinstance(app.screen, ConfirmModal)
+                    and app.focused is app.screen.query_one("#confirm-input"), "confirm")
+        run = app.screen_stack[-2]
+        assert isinstance(run, RunScreen)
+        # The engine's "no checkpoint" warning (a toast) lands before the snapshot, not in it.
+        await until(pilot, lambda: any("no checkpoint" in line for line in
+                                       run.query_one("#activity", Log).lines), "the warning")
         await pilot.press(*"nyk", "enter")
+        await pilot.pause()
         app.clear_notifications()
         await pilot.pause()
 

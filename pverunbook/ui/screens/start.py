@@ -73,6 +73,13 @@ def entry_matches(entry: Entry, query: str) -> bool:
     return all(word in text for word in q.split())
 
 
+def named_by(entry: Entry, query: str) -> bool:
+    """True when every word of ``query`` is in the runbook's id or title."""
+    rb = entry.runbook
+    text = f"{rb.id} {rb.title}".lower() if rb is not None else entry.path.name.lower()
+    return all(word in text for word in query.strip().lower().split())
+
+
 class StartScreen(Screen[None]):
     CSS_PATH = "start.tcss"
     BINDINGS = [
@@ -241,7 +248,10 @@ class StartScreen(Screen[None]):
     def _fill(self, query: str) -> None:
         ol = self.query_one("#runbook-list", OptionList)
         ol.clear_options()
-        self.shown = [e for e in self.entries if entry_matches(e, query)]
+        # Matches in the id or title first: "corosync" opens Corosync tuning, not a runbook
+        # that only carries the tag.
+        self.shown = sorted((e for e in self.entries if entry_matches(e, query)),
+                            key=lambda e: not named_by(e, query))
         for i, e in enumerate(self.shown):
             if i:
                 ol.add_option(None)
