@@ -41,6 +41,8 @@ class EventPrinter:
         self.runbook = runbook
         self.names_by_addr = names_by_addr or {}
         self.mode = ""
+        #: appended to every "next:" command (a rehearsal's --scenario/--state-dir)
+        self.next_suffix = ""
 
     def _p(self, text: str = "") -> None:
         # Not flushed here: __call__ flushes once per event, so a flood of output costs one
@@ -156,7 +158,7 @@ class EventPrinter:
         except Exception as exc:  # noqa: BLE001 - never lose the summary to a diagnosis bug
             self._p(f"\n== diagnosis unavailable: {exc}")
             return
-        for line in format_diagnosis(diag, self.mode):
+        for line in format_diagnosis(diag, self.mode, self.next_suffix):
             self._p(line)
 
     def _summary(self) -> None:
@@ -175,8 +177,12 @@ class EventPrinter:
             self._p(f"   step {sid} ({title}): {step_status_label(status, self._worst(sid))}")
 
 
-def format_diagnosis(diag: Any, mode: str = "") -> list[str]:
-    """Text lines of a diagnosis: faults ranked, each with what to do and what to run next."""
+def format_diagnosis(diag: Any, mode: str = "", next_suffix: str = "") -> list[str]:
+    """Text lines of a diagnosis: faults ranked, each with what to do and what to run next.
+
+    ``next_suffix`` ends each "next:" command line (``--scenario X --state-dir DIR`` when a
+    rehearsal keeps its simulated cluster, so the suggestion continues on the same one).
+    """
     lines: list[str] = []
     if not diag.faults and not diag.matrix:
         return lines
@@ -192,7 +198,7 @@ def format_diagnosis(diag: Any, mode: str = "") -> list[str]:
         if f.next_runbook is not None:
             nr = f.next_runbook
             lines.append(f"      next: {nr.label()}  ->  "
-                         f"{next_command(nr.runbook, dict(nr.params), mode)}")
+                         f"{next_command(nr.runbook, dict(nr.params), mode)}{next_suffix}")
         for e in f.evidence[:6]:
             where = "/".join(x for x in (e.node or "", e.step_id) if x)
             line = f": {e.line}" if e.line and e.line not in e.what else ""
@@ -220,6 +226,7 @@ class JsonPrinter:
         self.events: list[ev.Event] = []
         self.runbook = runbook
         self.names_by_addr = names_by_addr or {}
+        self.next_suffix = ""  # the text printer's; JSON carries the runbook and params
 
     def _write(self, record: dict[str, Any]) -> None:
         import json

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import shlex
 import sys
 from pathlib import Path
 from typing import Any
@@ -31,9 +32,9 @@ def register(sub: argparse._SubParsersAction) -> None:
                             "terminal, manual steps count as done")
         s.add_argument("--journal", type=Path, metavar="PATH", help="journal file (default: "
                        "a new file under the state directory)")
-        s.add_argument("--json", action="store_true", help="with --headless: print events as "
-                       "JSON lines and finally the diagnosis (facts and faults); prompts go to "
-                       "stderr")
+        s.add_argument("--json", action="store_true", help="headless (implies --headless): print "
+                       "events as JSON lines and finally the diagnosis (facts and faults); "
+                       "prompts go to stderr")
         if name == "run":
             mode = s.add_mutually_exclusive_group()
             mode.add_argument("--local", action="store_true", help="target this machine")
@@ -47,7 +48,13 @@ def register(sub: argparse._SubParsersAction) -> None:
                                 "the run started (the diff is shown)")
             s.add_argument("--accept-new-host-keys", action="store_true",
                            help="trust SSH host keys not yet in known_hosts (never changed ones)")
-        s.add_argument("--scenario", default="nyc-outage", help="rehearsal scenario")
+        s.add_argument("--scenario", default="nyc-outage", help="rehearsal scenario (see "
+                       "`pverunbook simulate --help` for the list)")
+        s.add_argument("--state-dir", type=Path, metavar="DIR",
+                       help="rehearsal: start from the simulated cluster kept in DIR and keep "
+                            "it there afterwards, so the next runbook (or the TUI with the same "
+                            "--state-dir) continues where this run left it (default: a fresh "
+                            "broken cluster every time)")
         s.set_defaults(func=cmd_run, rehearse=(name == "rehearse"))
 
 
@@ -74,9 +81,23 @@ def cmd_run(args: argparse.Namespace) -> int:
     else:
         return err("run", "no target given", "use --local, --cluster FILE (live), --dry-run, "
                    "--rehearsal, or `pverunbook rehearse`")
+    state = getattr(args, "state_dir", None)
+    if state is not None:
+        if mode is not Mode.REHEARSAL:
+            return err(str(args.command), "--state-dir keeps a simulated cluster",
+                       "use it with `pverunbook rehearse` or `run --rehearsal`")
+        from pverunbook.sim.state import SimStateError, check_state_dir
+
+        try:  # another scenario's rehearsal, an unreadable world.json: say so before starting
+            check_state_dir(state, args.scenario)
+        except SimStateError as exc:
+            return err(str(args.command), str(exc))
     config = SessionConfig(mode=mode, cluster_file=getattr(args, "cluster", None),
                            journal_path=args.journal, scenario=args.scenario,
+                           sim_state_dir=state,
                            accept_new_host_keys=getattr(args, "accept_new_host_keys", False))
+    if getattr(args, "json", False):
+        args.headless = True  # JSON lines are for scripts; the full-screen app has no stdout
     if not args.headless:
         from pverunbook.ui.app import make_app
 
@@ -219,12 +240,18 @@ async def run_headless(args: argparse.Namespace, config: Any) -> int:
         engine = session.engine(rb, decider, values, run_id=run_id, resume=resume,
                                 journal_path=journal_path)
         addrs = cluster_addresses(session.cluster)
-        engine.subscribe(JsonPrinter(runbook=rb, names_by_addr=addrs) if as_json else
-                         EventPrinter(runbook=rb, names_by_addr=addrs))
+        printer = JsonPrinter(runbook=rb, names_by_addr=addrs) if as_json else \
+            EventPrinter(runbook=rb, names_by_addr=addrs)
+        if config.sim_state_dir is not None:  # "next:" continues the same simulated cluster
+            printer.next_suffix = (f" --scenario {shlex.quote(config.scenario)} --state-dir "
+                                   f"{shlex.quote(str(config.sim_state_dir))}")
+        engine.subscribe(printer)
         status = await engine.run()
         info = sys.stderr if as_json else sys.stdout
         print(f"journal: {engine.journal_path}", file=info)
-        print(f"report:  pverunbook report {engine.run_id}", file=info)
+        # a journal outside the state directory is found by its path, not by its run id
+        which = shlex.quote(str(engine.journal_path)) if journal_path else engine.run_id
+        print(f"report:  pverunbook report {which}", file=info)
     except (InventoryError, TargetError, ValueError) as exc:
         return err("run", str(exc))
     except TransportError as exc:

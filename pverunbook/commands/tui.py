@@ -18,15 +18,20 @@ def register(sub: argparse._SubParsersAction) -> None:
     s = sub.add_parser("tui", help="open the app (default when no command is given)")
     tmode = s.add_mutually_exclusive_group()
     tmode.add_argument("--cluster", type=Path, help="live mode against this inventory")
-    tmode.add_argument("--dry-run", action="store_true")
-    tmode.add_argument("--local", action="store_true")
-    s.add_argument("--scenario", default="nyc-outage")
+    tmode.add_argument("--dry-run", action="store_true",
+                       help="show every command a runbook would run, execute nothing")
+    tmode.add_argument("--local", action="store_true",
+                       help="run the commands on this machine (a node's console)")
+    s.add_argument("--scenario", default="nyc-outage",
+                   help="rehearsal: which simulated cluster (nyc-outage, three-node-bad-link, "
+                        "five-node, …; `pverunbook simulate --help` lists them all)")
     s.add_argument("--state-dir", type=Path, metavar="DIR",
                    help="rehearsal: keep the simulated cluster's state here between launches "
                         "(default: a per-user directory; reset it from the palette)")
-    s.add_argument("--accept-new-host-keys", action="store_true")
+    s.add_argument("--accept-new-host-keys", action="store_true",
+                   help="live: trust SSH host keys not yet in known_hosts (never changed ones)")
     s.add_argument("--resume", metavar="RUN", help="continue an interrupted run (id or journal)")
-    s.add_argument("runbook", nargs="?")
+    s.add_argument("runbook", nargs="?", help="open this runbook (id or file) straight away")
     s.set_defaults(func=cmd_tui)
 
 

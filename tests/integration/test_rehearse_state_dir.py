@@ -1,0 +1,49 @@
+"""Headless rehearsals that continue one simulated cluster: ``rehearse --state-dir``.
+
+The TUI keeps its rehearsal cluster between runbooks; a headless operator (or a script) does the
+same with ``--state-dir``, and the diagnosis's "next:" command continues on that cluster instead
+of a fresh broken one. ``--json`` alone is a headless run (JSON lines on stdout).
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from pverunbook.cli import main
+
+
+def _token(stdout: str) -> set[object]:
+    record = json.loads(stdout.strip().splitlines()[-1])
+    assert record["kind"] == "diagnosis"
+    return {f["value"] for f in record["facts"] if f["name"] == "corosync.token_ms"}
+
+
+def test_rehearse_state_dir_carries_the_cluster_to_the_next_runbook(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    state = tmp_path / "state"
+    journal = tmp_path / "tuning.jsonl"
+    assert main(["rehearse", "corosync-tuning", "--scenario", "nyc-network-fixed",
+                 "--state-dir", str(state), "--headless", "--confirm", "nyc",
+                 "--journal", str(journal)]) == 0
+    out = capsys.readouterr().out
+    # a journal given by path is reported by path (its run id is not under the state dir)
+    assert f"report:  pverunbook report {journal}" in out
+    # the next runbook on the same simulated cluster sees the tuned token; --json is headless
+    assert main(["rehearse", "network-triage", "--scenario", "nyc-network-fixed",
+                 "--state-dir", str(state), "--json", "--confirm", "nyc"]) in (0, 3)
+    assert _token(capsys.readouterr().out) == {5000}
+    # without --state-dir a rehearsal starts from the scenario again
+    assert main(["rehearse", "network-triage", "--scenario", "nyc-network-fixed",
+                 "--json", "--confirm", "nyc"]) in (0, 3)
+    assert 5000 not in _token(capsys.readouterr().out)
+
+
+def test_rehearse_state_dir_is_refused_outside_rehearsal(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["run", "network-triage", "--dry-run", "--headless",
+                 "--state-dir", str(tmp_path)]) == 2
+    err = capsys.readouterr().err
+    assert "--state-dir" in err and "rehearse" in err
