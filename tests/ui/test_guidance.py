@@ -87,3 +87,25 @@ async def test_enter_in_a_filter_without_match_opens_nothing(build_app: Build,
         await pilot.press("slash", *"no such thing", "enter")
         await pilot.pause()
         assert isinstance(app.screen, StartScreen)
+
+
+async def test_f1_on_the_journal_and_the_summary(build_app: Build, runbook_dir: Path) -> None:
+    from pverunbook.ui.screens.journal import JournalScreen
+    from pverunbook.ui.screens.summary import SummaryScreen
+    from tests.ui.conftest import to_run_screen
+
+    app = build_app(runbook=runbook_dir / "ui-test.toml")
+    async with app.run_test(size=SIZE) as pilot:
+        await to_run_screen(pilot, app)
+        await pilot.press("o")
+        await until(pilot, lambda: isinstance(app.screen, JournalScreen), "journal")
+        h = await open_help(pilot, app)
+        assert "every event in order" in h.context
+        assert ("r", "Reload") in [(k, d) for k, d, _ in h.keys]
+        await pilot.press("escape")
+        await until(pilot, lambda: isinstance(app.screen, RunScreen), "back to the run")
+        app.screen.show_summary()  # type: ignore[attr-defined]
+        await until(pilot, lambda: isinstance(app.screen, SummaryScreen), "summary")
+        h = await open_help(pilot, app)
+        assert "the diagnosis first" in h.context
+        assert ("b", "Runbooks") in [(k, d) for k, d, _ in h.keys]

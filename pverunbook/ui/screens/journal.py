@@ -74,5 +74,14 @@ class JournalScreen(Screen[None]):
         except OSError as exc:
             log.write_line(f"Cannot read {self.path}: {exc.strerror}")
 
+    def help_text(self) -> str:
+        """For F1: what the journal is and how to use it."""
+        return (f"**What this shows:** the run's journal, {self.path or 'not written yet'}: "
+                "every event in order — steps, each node's commands and exit status, "
+                "findings and facts, confirmations (what was typed), skips with their reason, "
+                "shells opened. Secrets are never in it.\n\n**What to do now:** read it; "
+                "**r** reads the file again (the run goes on meanwhile); **Esc** goes back. "
+                "`pverunbook report` turns it into an incident report.")
+
     def action_back(self) -> None:
         self.dismiss(None)

@@ -266,9 +266,12 @@ class SummaryScreen(Screen[None]):
         self.app.open_shell()  # type: ignore[attr-defined]
 
     def help_text(self) -> str:
-        return ("**What this shows:** the end of the run — what was done, failed or skipped "
-                "(with the reason), the backups taken and the risky actions.\n\n"
-                "**What to do now:** press **b** to go back to the runbook list and run the "
+        return ("**What this shows:** the end of the run — the diagnosis first (what is "
+                "wrong, the evidence, a Run next button per fault), then what was done, "
+                "failed or skipped (with the reason), the backups taken and the risky "
+                "actions.\n\n"
+                "**What to do now:** press a fault's **Run next** (Tab to it, Enter) or **b** "
+                "to go back to the runbook list and run the "
                 "next one (the cluster stays as this run left it), **Esc** to look at the "
                 "steps and output again, **o** for the journal.")
 
