@@ -6,6 +6,7 @@ from pverunbook.sim.commands import (  # noqa: F401 - registers commands
     core,
     corosync_tools,
     files,
+    listing,
     net,
     patterns,
     pve,

@@ -1,26 +1,22 @@
-"""Walks the parsed AST: expansion, redirections, pipelines, control flow, builtins.
+"""Walks the parsed AST: control flow, pipelines, simple commands and redirections.
 
 Behaves like dash where runbooks can tell the difference (``sh: 1: NAME: not found`` and exit
 127, ``cannot create``/``cannot open`` and exit 2, ``$?``, ``&&``/``||``, subshell copies for
-pipeline members and ``$(...)``). Emulated programs live in :mod:`pverunbook.sim.commands`.
+pipeline members and ``$(...)``). Word expansion is :mod:`.expansion`, the builtins
+:mod:`.builtins`, what a program gets :mod:`.context`; emulated programs live in
+:mod:`pverunbook.sim.commands`.
 """
 
 from __future__ import annotations
 
-import ast
 import asyncio
 import contextlib
 import fnmatch
-import glob as globmod
-import operator
 import posixpath
-from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from pverunbook.sim.shell import parser as P
 from pverunbook.sim.shell.streams import (
-    BufferOutput,
     BytesInput,
     Input,
     NullOutput,
@@ -29,169 +25,29 @@ from pverunbook.sim.shell.streams import (
 )
 
 if TYPE_CHECKING:
-    from pverunbook.sim.fs import NodeFS
-    from pverunbook.sim.world import SimNode, World
+    from pverunbook.sim.world import SimNode
 
 
-class ExitShell(Exception):
-    def __init__(self, status: int) -> None:
-        super().__init__(status)
-        self.status = status
+from pverunbook.sim.shell.builtins import BUILTINS, Builtins
+from pverunbook.sim.shell.context import (
+    BIN_DIRS,
+    REGISTRY,
+    CommandFn,
+    Ctx,
+    ExitShell,
+    FileOutput,
+    UsageError,
+    command,
+)
+from pverunbook.sim.shell.expansion import Expansion
+
+#: What emulated programs import from here (``from ...executor import Ctx, UsageError,
+#: command``) keeps working.
+__all__ = ["BIN_DIRS", "BUILTINS", "REGISTRY", "CommandFn", "Ctx", "ExitShell", "FileOutput",
+           "Shell", "UsageError", "command"]
 
 
-class UsageError(Exception):
-    """Raised by commands to print ``msg`` on stderr and exit with ``status``."""
-
-    def __init__(self, msg: str, status: int = 1) -> None:
-        super().__init__(msg)
-        self.msg = msg
-        self.status = status
-
-
-@dataclass
-class Ctx:
-    sh: Shell
-    argv: list[str]
-    stdin: Input
-    stdout: Output
-    stderr: Output
-    env: dict[str, str] = field(default_factory=dict)
-
-    @property
-    def node(self) -> SimNode:
-        return self.sh.node
-
-    @property
-    def world(self) -> World:
-        return self.sh.node.world
-
-    @property
-    def fs(self) -> NodeFS:
-        return self.sh.node.fs
-
-    @property
-    def cwd(self) -> str:
-        return self.sh.cwd
-
-    @property
-    def name(self) -> str:
-        return self.argv[0].rsplit("/", 1)[-1]
-
-    def abspath(self, path: str) -> str:
-        return self.fs.abspath(path, self.sh.cwd)
-
-    async def out(self, text: str | bytes) -> None:
-        await self.stdout.write(text.encode() if isinstance(text, str) else text)
-
-    async def err(self, text: str) -> None:
-        await self.stderr.write(text.encode())
-
-    async def sleep(self, sim_seconds: float) -> None:
-        await self.world.clock.sleep(sim_seconds)
-
-    async def read_input(self, files: list[str]) -> list[tuple[str, bytes | None]]:
-        """Contents of ``files`` (or stdin for none / ``-``); None plus an error message printed
-        for files that cannot be read, like coreutils."""
-        if not files:
-            return [("-", await self.stdin.read_all())]
-        out: list[tuple[str, bytes | None]] = []
-        for f in files:
-            if f == "-":
-                out.append((f, await self.stdin.read_all()))
-                continue
-            try:
-                out.append((f, self.fs.read_bytes(f, self.cwd)))
-            except OSError as exc:
-                await self.err(f"{self.name}: {f}: {exc.strerror}\n")
-                out.append((f, None))
-        return out
-
-
-CommandFn = Callable[[Ctx], Awaitable[int]]
-REGISTRY: dict[str, CommandFn] = {}
-
-
-def command(*names: str) -> Callable[[CommandFn], CommandFn]:
-    def deco(fn: CommandFn) -> CommandFn:
-        for n in names:
-            REGISTRY[n] = fn
-        return fn
-
-    return deco
-
-
-BIN_DIRS = ("/usr/local/sbin", "/usr/local/bin", "/usr/sbin", "/usr/bin", "/sbin", "/bin")
-
-
-class FileOutput(Output):
-    """A redirection target: regular files are written as output arrives; /etc/pve files are
-    committed on close (pmxcfs would block each write; the effect is the same)."""
-
-    def __init__(self, fs: NodeFS, resolved: str, append: bool, pve: bool) -> None:
-        self.fs = fs
-        self.path = resolved
-        self.append = append
-        self.pve = pve
-        self.buf = bytearray()
-
-    async def write(self, data: bytes) -> None:
-        if self.pve:
-            self.buf += data
-        elif self.path != "/dev/null":
-            with open(self.fs.node.root / self.path.lstrip("/"), "ab") as fh:  # noqa: ASYNC230
-                fh.write(data)
-
-    async def close(self) -> None:
-        if self.pve:
-            await self.fs.write_bytes(self.path, bytes(self.buf), append=self.append)
-
-
-_ARITH_OPS: dict[type, Callable[..., Any]] = {
-    ast.Add: operator.add, ast.Sub: operator.sub, ast.Mult: operator.mul,
-    ast.Mod: operator.mod, ast.USub: operator.neg, ast.UAdd: operator.pos,
-    ast.Lt: operator.lt, ast.Gt: operator.gt, ast.LtE: operator.le, ast.GtE: operator.ge,
-    ast.Eq: operator.eq, ast.NotEq: operator.ne,
-}
-
-
-def _arith(expr: str, lookup: Callable[[str], str]) -> int:
-    import re
-
-    def var(m: re.Match[str]) -> str:
-        v = lookup(m.group(1) or m.group(2))
-        return v if v.strip().lstrip("-").isdigit() else "0"
-
-    text = re.sub(r"\$\{?([A-Za-z_]\w*)\}?|\b([A-Za-z_]\w*)\b", var, expr)
-    text = text.replace("&&", " and ").replace("||", " or ")
-
-    def ev(node: ast.AST) -> int:
-        if isinstance(node, ast.Expression):
-            return ev(node.body)
-        if isinstance(node, ast.Constant) and isinstance(node.value, int):
-            return node.value
-        if isinstance(node, ast.BinOp):
-            a, b = ev(node.left), ev(node.right)
-            if isinstance(node.op, ast.Div | ast.FloorDiv):
-                if b == 0:
-                    raise ZeroDivisionError
-                q = abs(a) // abs(b)
-                return q if (a >= 0) == (b >= 0) else -q
-            return int(_ARITH_OPS[type(node.op)](a, b))
-        if isinstance(node, ast.UnaryOp):
-            if isinstance(node.op, ast.Not):
-                return int(not ev(node.operand))
-            return int(_ARITH_OPS[type(node.op)](ev(node.operand)))
-        if isinstance(node, ast.Compare) and len(node.ops) == 1:
-            return int(_ARITH_OPS[type(node.ops[0])](ev(node.left), ev(node.comparators[0])))
-        if isinstance(node, ast.BoolOp):
-            vals = [ev(v) for v in node.values]
-            return int(all(vals) if isinstance(node.op, ast.And) else any(vals))
-        raise ValueError("bad arithmetic")
-
-    return ev(ast.parse(text.strip() or "0", mode="eval"))
-
-
-class Shell:
+class Shell(Expansion, Builtins):
     """One shell process on a node (an SSH exec request or an interactive session)."""
 
     def __init__(self, node: SimNode, cwd: str = "/root") -> None:
@@ -389,7 +245,7 @@ class Shell:
 
     # -- simple commands -------------------------------------------------------------------
     async def exec_simple(self, node: P.Simple, i: Input, o: Output, e: Output) -> int:
-        self._subst_status: int | None = None
+        self._subst_status = None
         try:
             argv = await self.expand_words(node.words)
             assigns = [(k, await self.expand_single(v)) for k, v in node.assigns]
@@ -530,331 +386,3 @@ class Shell:
                 await e.write(f"sh: 1: cannot create {exc.filename}: {exc.strerror}\n".encode())
                 failed = True
         return failed
-
-    # -- expansion -------------------------------------------------------------------------
-    def lookup(self, name: str) -> str:
-        if name == "?":
-            return str(self.status)
-        if name == "$":
-            return str(self.pid)
-        if name == "#":
-            return str(len(self.positional))
-        if name in ("@", "*"):
-            return " ".join(self.positional)
-        if name == "0":
-            return "sh"
-        if name.isdigit():
-            k = int(name)
-            return self.positional[k - 1] if k <= len(self.positional) else ""
-        if name == "PWD":
-            return self.cwd
-        return self.vars.get(name, "")
-
-    async def _param(self, part: P.Part) -> str:
-        name = part.text
-        val = self.lookup(name)
-        is_set = name in self.vars or name in "?$#@*0" or (
-            name.isdigit() and int(name) <= len(self.positional))
-        op = part.op
-        if op == "len":
-            return str(len(val))
-        if not op:
-            return val
-        arg = await self.expand_single(part.arg or P.Word()) if part.arg else ""
-        if op in (":-", "-"):
-            return val if (val if op == ":-" else is_set) else arg
-        if op in (":=", "="):
-            if not (val if op == ":=" else is_set):
-                self.vars[name] = arg
-                return arg
-            return val
-        if op in (":+", "+"):
-            return arg if (val if op == ":+" else is_set) else ""
-        if op in (":?", "?"):
-            if not (val if op == ":?" else is_set):
-                raise UsageError(f"{name}: {arg or 'parameter not set'}", 2)
-            return val
-        if op in ("#", "##"):
-            rng = range(len(val) + 1) if op == "#" else range(len(val), -1, -1)
-            for k in rng:
-                if fnmatch.fnmatchcase(val[:k], arg):
-                    return val[k:]
-            return val
-        if op in ("%", "%%"):
-            rng = range(len(val), -1, -1) if op == "%" else range(len(val) + 1)
-            for k in rng:
-                if fnmatch.fnmatchcase(val[k:], arg):
-                    return val[:k]
-            return val
-        return val
-
-    async def _part_value(self, part: P.Part) -> str:
-        if part.kind == "var":
-            return await self._param(part)
-        if part.kind == "cmd":
-            buf = BufferOutput()
-            sub = self.subshell()
-            try:
-                assert part.node is not None
-                status = await sub.exec_command(part.node, BytesInput(), buf, self._stderr)
-            except ExitShell as x:
-                status = x.status
-            self._subst_status = status
-            self.status = status
-            return buf.buf.decode("utf-8", "replace").rstrip("\n")
-        if part.kind == "arith":
-            try:
-                return str(_arith(part.text, self.lookup))
-            except ZeroDivisionError:
-                raise UsageError("arithmetic expression: division by zero", 2) from None
-            except (ValueError, SyntaxError, KeyError):
-                raise UsageError(f'arithmetic expression: expecting primary: "{part.text}"',
-                                 2) from None
-        return part.text
-
-    _stderr: Output = NullOutput()
-
-    async def expand_words(self, words: list[P.Word]) -> list[str]:
-        out: list[str] = []
-        for w in words:
-            out.extend(await self.expand_word(w))
-        return out
-
-    async def expand_word(self, word: P.Word, split: bool = True, globbing: bool = True) \
-            -> list[str]:
-        fields: list[list[tuple[str, bool]]] = [[]]
-        keep = [False]
-        ifs = self.vars.get("IFS", " \t\n")
-        for idx, part in enumerate(word.parts):
-            if part.kind == "lit":
-                text = part.text
-                if idx == 0 and not part.quoted and text.startswith("~") and (
-                        len(text) == 1 or text[1] == "/"):
-                    text = self.vars.get("HOME", "/root") + text[1:]
-                fields[-1].append((text, part.quoted))
-                keep[-1] = keep[-1] or part.quoted or bool(text)
-                continue
-            value = await self._part_value(part)
-            if part.quoted or not split:
-                fields[-1].append((value, True))
-                keep[-1] = True
-                continue
-            pieces = value.split() if ifs == " \t\n" else [
-                p for p in _split_ifs(value, ifs)]
-            if not pieces:
-                continue
-            if value[:1] in ifs and fields[-1]:
-                fields.append([])
-                keep.append(False)
-            for k, piece in enumerate(pieces):
-                if k > 0:
-                    fields.append([])
-                    keep.append(False)
-                fields[-1].append((piece, not globbing))
-                keep[-1] = True
-            if value[-1:] in ifs:
-                fields.append([])
-                keep.append(False)
-        result: list[str] = []
-        for segs, kept in zip(fields, keep, strict=True):
-            if not kept:
-                continue
-            literal = "".join(t for t, _ in segs)
-            magic = globbing and any(not q and any(c in t for c in "*?[") for t, q in segs)
-            if magic:
-                pattern = "".join(t if not q else globmod.escape(t) for t, q in segs)
-                matches = self.node.fs.glob(pattern, self.cwd)
-                if matches:
-                    result.extend(matches)
-                    continue
-            result.append(literal)
-        return result
-
-    async def expand_single(self, word: P.Word, heredoc: bool = False,
-                            pattern: bool = False) -> str:
-        parts: list[str] = []
-        for idx, part in enumerate(word.parts):
-            if part.kind == "lit":
-                text = part.text
-                if idx == 0 and not part.quoted and not heredoc and text.startswith("~") and (
-                        len(text) == 1 or text[1] == "/"):
-                    text = self.vars.get("HOME", "/root") + text[1:]
-                parts.append(globmod.escape(text) if pattern and part.quoted else text)
-            else:
-                parts.append(await self._part_value(part))
-        return "".join(parts)
-
-    # -- builtins --------------------------------------------------------------------------
-    async def b_cd(self, argv: list[str], i: Input, o: Output, e: Output) -> int:
-        target = argv[1] if len(argv) > 1 else self.vars.get("HOME", "/root")
-        if target == "-":
-            target = self.vars.get("OLDPWD", self.cwd)
-        path = self.node.fs.abspath(target, self.cwd)
-        try:
-            if not self.node.fs.is_dir(path):
-                self.node.fs.stat(path)
-                raise UsageError(f"can't cd to {target}", 2)
-        except OSError as exc:
-            raise UsageError(f"can't cd to {target}", 2) from exc
-        self.vars["OLDPWD"] = self.cwd
-        self.cwd = path
-        return 0
-
-    async def b_pwd(self, argv: list[str], i: Input, o: Output, e: Output) -> int:
-        await o.write((self.cwd + "\n").encode())
-        return 0
-
-    async def b_exit(self, argv: list[str], i: Input, o: Output, e: Output) -> int:
-        raise ExitShell(int(argv[1]) & 255 if len(argv) > 1 and argv[1].isdigit()
-                        else self.status)
-
-    async def b_export(self, argv: list[str], i: Input, o: Output, e: Output) -> int:
-        for a in argv[1:]:
-            if a.startswith("-"):
-                continue
-            k, sep, v = a.partition("=")
-            if sep:
-                self.vars[k] = v
-            self.exported.add(k)
-        return 0
-
-    async def b_unset(self, argv: list[str], i: Input, o: Output, e: Output) -> int:
-        for a in argv[1:]:
-            if not a.startswith("-"):
-                self.vars.pop(a, None)
-        return 0
-
-    async def b_set(self, argv: list[str], i: Input, o: Output, e: Output) -> int:
-        args = argv[1:]
-        k = 0
-        while k < len(args):
-            a = args[k]
-            if a == "--":
-                self.positional = args[k + 1:]
-                return 0
-            if a in ("-o", "+o") and k + 1 < len(args):
-                if args[k + 1] == "pipefail":
-                    self.pipefail = a == "-o"
-                elif args[k + 1] == "errexit":
-                    self.errexit = a == "-o"
-                k += 2
-                continue
-            if a[:1] in "-+" and len(a) > 1:
-                if "e" in a:
-                    self.errexit = a[0] == "-"
-                k += 1
-                continue
-            self.positional = args[k:]
-            return 0
-        if not args:
-            for key in sorted(self.vars):
-                await o.write(f"{key}='{self.vars[key]}'\n".encode())
-        return 0
-
-    async def b_shift(self, argv: list[str], i: Input, o: Output, e: Output) -> int:
-        n = int(argv[1]) if len(argv) > 1 and argv[1].isdigit() else 1
-        self.positional = self.positional[n:]
-        return 0
-
-    async def b_read(self, argv: list[str], i: Input, o: Output, e: Output) -> int:
-        names = [a for a in argv[1:] if not a.startswith("-")] or ["REPLY"]
-        line = await i.readline()
-        if not line:
-            return 1
-        text = line.decode("utf-8", "replace").rstrip("\n")
-        vals = text.split(None, len(names) - 1)
-        for k, n in enumerate(names):
-            self.vars[n] = vals[k] if k < len(vals) else ""
-        return 0
-
-    async def b_colon(self, argv: list[str], i: Input, o: Output, e: Output) -> int:
-        return 0
-
-    async def b_eval(self, argv: list[str], i: Input, o: Output, e: Output) -> int:
-        return await self.run_script(" ".join(argv[1:]), i, o, e)
-
-    async def b_exec(self, argv: list[str], i: Input, o: Output, e: Output) -> int:
-        if len(argv) == 1:
-            return 0
-        raise ExitShell(await self._invoke(argv[1:], {}, i, o, e))
-
-    async def b_dot(self, argv: list[str], i: Input, o: Output, e: Output) -> int:
-        if len(argv) < 2:
-            return 0
-        try:
-            src = self.node.fs.read_bytes(argv[1], self.cwd).decode("utf-8", "replace")
-        except OSError as exc:
-            raise UsageError(f"{argv[1]}: {exc.strerror}", 2) from exc
-        return await self.run_script(src, i, o, e)
-
-    b_source = b_dot
-
-    async def b_command(self, argv: list[str], i: Input, o: Output, e: Output) -> int:
-        args = argv[1:]
-        if args and args[0] in ("-v", "-V"):
-            status = 0
-            for name in args[1:]:
-                if name in BUILTINS:
-                    await o.write((name + "\n").encode())
-                elif self._lookup(name):
-                    await o.write((_bin_path(name) + "\n").encode())
-                else:
-                    status = 127
-            return status
-        if not args:
-            return 0
-        return await self._invoke(args, {}, i, o, e)
-
-    async def b_type(self, argv: list[str], i: Input, o: Output, e: Output) -> int:
-        status = 0
-        for name in argv[1:]:
-            if name in BUILTINS:
-                await o.write(f"{name} is a shell builtin\n".encode())
-            elif self._lookup(name):
-                await o.write(f"{name} is {_bin_path(name)}\n".encode())
-            else:
-                await o.write(f"{name}: not found\n".encode())
-                status = 127
-        return status
-
-    async def b_wait(self, argv: list[str], i: Input, o: Output, e: Output) -> int:
-        return 0
-
-    async def b_umask(self, argv: list[str], i: Input, o: Output, e: Output) -> int:
-        if len(argv) == 1:
-            await o.write(b"0022\n")
-        return 0
-
-    async def b_trap(self, argv: list[str], i: Input, o: Output, e: Output) -> int:
-        return 0
-
-    async def b_local(self, argv: list[str], i: Input, o: Output, e: Output) -> int:
-        return await self.b_export(["local"] + argv[1:], i, o, e)
-
-    async def b_return(self, argv: list[str], i: Input, o: Output, e: Output) -> int:
-        raise ExitShell(int(argv[1]) if len(argv) > 1 and argv[1].isdigit() else self.status)
-
-
-BUILTINS = {"cd", "pwd", "exit", "export", "unset", "set", "shift", "read", ":", "eval", "exec",
-            ".", "source", "command", "type", "wait", "umask", "trap", "local", "return"}
-
-
-def _bin_path(name: str) -> str:
-    from pverunbook.sim.commands import BIN_LOCATION
-
-    return f"{BIN_LOCATION.get(name, '/usr/bin')}/{name}"
-
-
-def _split_ifs(value: str, ifs: str) -> list[str]:
-    out: list[str] = []
-    cur = ""
-    for c in value:
-        if c in ifs:
-            if cur or c not in " \t\n":
-                out.append(cur)
-            cur = ""
-        else:
-            cur += c
-    if cur:
-        out.append(cur)
-    return out
