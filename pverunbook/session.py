@@ -43,6 +43,9 @@ class SessionConfig:
     sim_state_dir: Path | None = None
     #: Real seconds per simulated second in rehearsal: 1.0 for people, small in tests.
     time_scale: float = 1.0
+    #: Rehearsal on a stepped clock from this epoch second: simulated time moves only when a
+    #: command waits, so the same run shows the same output (screenshots); None: real time.
+    sim_stepped_from: float | None = None
     #: Asks the operator whether to trust a node's unknown SSH host key (node, fingerprint);
     #: the TUI sets this to a modal. Changed keys are always refused, whatever this says.
     host_key_prompt: Callable[[str, str], Awaitable[bool]] | None = None
@@ -88,7 +91,7 @@ class Session:
             from pverunbook.transport.ssh import SSHTransport
 
             self.sim = SimCluster(scenario=cfg.scenario, state_dir=cfg.sim_state_dir,
-                                  time_scale=cfg.time_scale)
+                                  time_scale=cfg.time_scale, stepped_from=cfg.sim_stepped_from)
             await self.sim.start()
             self.cluster = self.sim.cluster
             self.transport = SSHTransport(mode="rehearsal", known_hosts=None,

@@ -97,6 +97,11 @@ class World:
 
     # -- lifecycle -------------------------------------------------------------------------
     def start_background(self) -> None:
+        """Replay simulated time as it passes (a stepped clock needs no such loop: its time
+        moves only through the ticks of the commands that wait, see
+        :mod:`pverunbook.sim.clock`, so a UI sharing the process stays idle)."""
+        if self.clock.stepped:
+            return
         self._task = asyncio.get_running_loop().create_task(self._run())
 
     async def stop_background(self) -> None:

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from textual import work
+from textual import events, work
 from textual.app import App
 from textual.binding import Binding
 from textual.screen import ModalScreen, Screen
@@ -115,8 +115,8 @@ class RunbookApp(App[int]):
     #: modals that fill the screen with one-line buttons.
     COMPACT_BELOW = (100, 30)
 
-    def _set_compact(self) -> None:
-        width, height = self.size
+    def _set_compact(self, size: tuple[int, int] | None = None) -> None:
+        width, height = self.size if size is None else size
         compact = width < self.COMPACT_BELOW[0] or height < self.COMPACT_BELOW[1]
         if compact != self.has_class("-compact"):
             self.set_class(compact, "-compact")
@@ -125,8 +125,10 @@ class RunbookApp(App[int]):
                 if relayout is not None and screen.is_mounted:
                     relayout()
 
-    def on_resize(self) -> None:
-        self._set_compact()
+    def on_resize(self, event: events.Resize) -> None:
+        # The event's size: ``self.size`` still holds the previous one here, which left the
+        # layout one resize behind (compact on a large console after a shrink and a grow).
+        self._set_compact((event.size.width, event.size.height))
 
     # -- start-up ----------------------------------------------------------------------------
     async def on_mount(self) -> None:

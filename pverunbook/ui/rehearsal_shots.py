@@ -1,37 +1,50 @@
 """Screenshots of the SHIPPED runbooks, rehearsed against the simulated cluster over SSH.
 
-One launch, as an operator would do it (``pverunbook.ui.autopilot``): network-triage, a shell
-on ryanrishi that removes the stale host route (the story's fix), corosync-tuning,
-vm-config-recovery (rebuild from the running VMs), certificate-regeneration, each started from
-the runbook list. Every picture is taken twice: at 80×24 (``NAME-80x24.svg``, a crash cart or an
-IPMI console) and at 200×50 (``NAME.svg``).
+One launch, as an operator would do it (``pverunbook.ui.autopilot``), on the story's 2-node
+outage: the start screen, network-triage while it runs, its summary with the diagnosis, a
+shell on ryanrishi that removes the stale host route (the story's fix), then corosync-tuning's
+parameter form and its first typed confirmation. A second launch on five nodes with one bad
+link shows the run screen past two nodes. Every picture is taken twice: at 80×24
+(``NAME-80x24.svg``, a crash cart or an IPMI console) and at 200×50 (``NAME.svg``).
 
-What is pinned so that two runs draw the same screens: the journal and checkpoint directories
-and the working directory (temporary), the run ids, the operator's name, the time zone (UTC)
-and the durations shown. The simulated cluster's own clock runs, so a second-dependent value
-in a tool's output (a ping time) can differ between two runs.
+Two runs write the same bytes. What is pinned for that: the simulated cluster runs on a
+stepped clock from the story's evening (``pverunbook.sim.clock``: simulated time moves only
+when a command waits, so link state, journal lines and ping samples do not depend on how fast
+this machine is), its SSH keys are derived from fixed seeds, the journal and checkpoint
+directories are relative to a temporary working directory, and the run ids, the operator's
+name, the time zone (UTC) and the durations shown are fixed.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import hashlib
 import itertools
 import os
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from unittest import mock
 
-#: (file suffix, terminal size) for every picture.
-SIZES: tuple[tuple[str, tuple[int, int]], ...] = (("-80x24", (80, 24)), ("", (200, 50)))
+if TYPE_CHECKING:
+    from textual.pilot import Pilot
+
+    from pverunbook.ui.app import RunbookApp
+
+#: (file suffix, terminal size) for every picture, in the order taken: first the size the
+#: app runs at (what happened is laid out and scrolled there), then the small console.
+SIZES: tuple[tuple[str, tuple[int, int]], ...] = (("", (200, 50)), ("-80x24", (80, 24)))
 #: The pictures, in the order they are taken.
-SHOTS = ("start", "run-triage", "parameters", "confirmation", "run-certificates", "summary",
-         "start-after")
+SHOTS = ("start", "run-triage", "summary", "parameters", "confirmation", "run-5-nodes")
 #: The story's real fix, typed in the shell on ryanrishi.
 ROUTE_FIX = "ip route del 192.168.4.201"
+#: 2024-11-19 21:40 UTC, the story's evening: where the stepped simulated clock starts.
+STORY_EPOCH = 1732052400.0
+#: The 5-node picture's scenario: five nodes, the link between the 2nd and 3rd is bad.
+FIVE_NODES = "five-node-bad-link"
 
 
 def _prepare(out: Path) -> Path:
@@ -40,13 +53,37 @@ def _prepare(out: Path) -> Path:
     return out
 
 
+def _fixed_keys(state_dir: Path, names: list[str]) -> None:
+    """SSH keys the simulator would otherwise make at random, derived from fixed seeds (the
+    host key fingerprints are on screen). Only for screenshots: never a real cluster's."""
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+    kdir = state_dir / "keys"
+    kdir.mkdir(parents=True, exist_ok=True)
+    files = {f"ssh_host_ed25519_key.{n}": f"root@{n}" for n in names}
+    files["rehearsal_ed25519"] = "pverunbook-rehearsal"
+    for fname, comment in files.items():
+        seed = hashlib.sha256(f"pverunbook screenshots {fname}".encode()).digest()
+        key = Ed25519PrivateKey.from_private_bytes(seed)
+        pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.OpenSSH,
+                                serialization.NoEncryption())
+        pub = key.public_key().public_bytes(serialization.Encoding.OpenSSH,
+                                            serialization.PublicFormat.OpenSSH)
+        (kdir / fname).write_bytes(pem)
+        (kdir / fname).chmod(0o600)
+        (kdir / f"{fname}.pub").write_bytes(pub + f" {comment}\n".encode())
+    (kdir / "password").write_text("rehearse-screens\n")
+
+
 @contextlib.contextmanager
 def _pinned(tmp: Path) -> Iterator[None]:
     """Everything that would make two captures differ, fixed for the duration."""
     old_env = {k: os.environ.get(k) for k in ("PVERUNBOOK_STATE_DIR", "PVERUNBOOK_DATA_DIR",
                                                 "TZ")}
-    os.environ["PVERUNBOOK_STATE_DIR"] = str(tmp / "state")
-    os.environ["PVERUNBOOK_DATA_DIR"] = str(tmp / "data")
+    # Relative to the working directory below: the paths shown are the same in every run.
+    os.environ["PVERUNBOOK_STATE_DIR"] = "state"
+    os.environ["PVERUNBOOK_DATA_DIR"] = "data"
     os.environ["TZ"] = "UTC"
     time.tzset()
     cwd = Path.cwd()
@@ -84,11 +121,60 @@ def _pinned(tmp: Path) -> Iterator[None]:
         time.tzset()
 
 
-async def take_rehearsal_screenshots(out: Path, time_scale: float = 0.01) -> list[Path]:
-    """Rehearse the story with the shipped runbooks and write every ``SHOTS`` picture at
-    every ``SIZES`` size into ``out`` (created). Returns the files, in order. Raises
-    :class:`~pverunbook.ui.autopilot.AutopilotStuck` if the rehearsal does not go through."""
+class _Camera:
+    """Takes the pictures of one app into ``out``; knows which are still wanted."""
+
+    def __init__(self, out: Path, wanted: Collection[str]) -> None:
+        self.out = out
+        self.wanted = [s for s in SHOTS if s in wanted]
+        self.saved: list[Path] = []
+
+    @property
+    def done(self) -> bool:
+        taken = {p.stem.removesuffix("-80x24") for p in self.saved}
+        return all(s in taken for s in self.wanted)
+
+    def wants(self, name: str) -> bool:
+        return name in self.wanted and not any(p.stem == name for p in self.saved)
+
+    async def shot(self, pilot: Pilot[Any], app: RunbookApp, name: str) -> None:
+        if not self.wants(name):
+            return
+        app.clear_notifications()
+        big = SIZES[0][1]
+        for suffix, (w, h) in SIZES:
+            if app.size != (w, h):
+                await pilot.resize_terminal(w, h)
+            await self.settle(pilot)
+            path = app.save_screenshot(f"{name}{suffix}.svg", path=str(self.out))
+            self.saved.append(Path(path))
+        await pilot.resize_terminal(*big)
+        await self.settle(pilot)
+
+    @staticmethod
+    async def settle(pilot: Pilot[Any]) -> None:
+        """Let every pending message, refresh and after-refresh call (a scroll to the newest
+        finding) run, so the picture does not depend on how fast this machine drew it."""
+        for _ in range(3):
+            await pilot.pause()
+            await pilot.wait_for_scheduled_animations()
+
+
+def _config(tmp: Path, scenario: str, time_scale: float) -> Any:
     from pverunbook.session import Mode, SessionConfig
+    from pverunbook.sim.scenarios import get
+
+    sc = get(scenario)
+    state = tmp / "rehearsal" / scenario
+    names = [n.name for n in sc.nodes] + ([sc.qnetd[0]] if sc.qnetd else [])
+    _fixed_keys(state, names)
+    return SessionConfig(mode=Mode.REHEARSAL, scenario=scenario, sim_state_dir=state,
+                         time_scale=time_scale, sim_stepped_from=STORY_EPOCH)
+
+
+async def _story(cam: _Camera, tmp: Path, time_scale: float) -> None:
+    """The 2-node outage: start, triage, its summary, the fix, corosync-tuning's form and
+    confirmation (stops as soon as the wanted pictures are taken)."""
     from pverunbook.ui.app import make_app
     from pverunbook.ui.autopilot import AutopilotStuck, drive_run, start_from_list, until
     from pverunbook.ui.screens.modals import ConfirmModal
@@ -96,46 +182,30 @@ async def take_rehearsal_screenshots(out: Path, time_scale: float = 0.01) -> lis
     from pverunbook.ui.screens.run import RunScreen
     from pverunbook.ui.screens.start import StartScreen
 
-    out = await asyncio.to_thread(_prepare, out)
-    saved: list[Path] = []
-    with tempfile.TemporaryDirectory(prefix="pverunbook-shots-") as tmp, _pinned(Path(tmp)):
-        config = SessionConfig(mode=Mode.REHEARSAL, sim_state_dir=Path(tmp) / "rehearsal",
-                               time_scale=time_scale)
-        app = make_app(config)
-        app.animation_level = "none"
-        big = SIZES[-1][1]
-        async with app.run_test(size=big) as pilot:
-
-            async def shot(name: str) -> None:
-                app.clear_notifications()
-                for suffix, (w, h) in SIZES:
-                    await pilot.resize_terminal(w, h)
-                    await pilot.pause(0.3)
-                    await pilot.pause()
-                    saved.append(Path(app.save_screenshot(f"{name}{suffix}.svg",
-                                                          path=str(out))))
-                await pilot.resize_terminal(*big)
-                await pilot.pause()
-
-            async def back_to_list() -> None:
-                await pilot.press("b")
-                await until(pilot, lambda: isinstance(app.screen, StartScreen), "the list")
-
+    app = make_app(_config(tmp, "nyc-outage", time_scale))
+    app.animation_level = "none"
+    async with app.run_test(size=SIZES[0][1]) as pilot:
+        try:
             await until(pilot, lambda: app.session.cluster is not None
                         and isinstance(app.screen, StartScreen), "the rehearsal cluster")
             await pilot.pause()
-            await shot("start")
+            await cam.shot(pilot, app, "start")
+            if cam.done:
+                return
 
             async def after_ping(run: RunScreen) -> None:
                 last = run.state.last_finished
-                if last is not None and last.id == "ping" and "run-triage" not in \
-                        {p.stem for p in saved}:
-                    await pilot.pause(0.6)
-                    await shot("run-triage")
+                if last is not None and last.id == "ping":
+                    await cam.shot(pilot, app, "run-triage")
 
-            await pilot.press("enter")
+            await start_from_list(pilot, app, "network-triage")
             await drive_run(pilot, app, after_ping)
-            await back_to_list()
+            await pilot.pause()
+            await cam.shot(pilot, app, "summary")
+            if cam.done:
+                return
+            await pilot.press("b")
+            await until(pilot, lambda: isinstance(app.screen, StartScreen), "the list")
 
             app.open_shell("ryanrishi", command=ROUTE_FIX)
             await until(pilot, lambda: app.shells, "the shell")
@@ -143,9 +213,10 @@ async def take_rehearsal_screenshots(out: Path, time_scale: float = 0.01) -> lis
             await start_from_list(pilot, app, "corosync-tuning")
             await until(pilot, lambda: isinstance(app.screen, ParamsScreen), "parameters")
             await pilot.pause()
-            await shot("parameters")
+            await cam.shot(pilot, app, "parameters")
+            if cam.done:
+                return
             await pilot.press("ctrl+s")
-
             # The first typed confirmation of corosync-tuning (its destructive edit).
             await until(pilot, lambda: isinstance(app.screen, RunScreen), "the run")
             for _ in range(100):
@@ -158,29 +229,63 @@ async def take_rehearsal_screenshots(out: Path, time_scale: float = 0.01) -> lis
             else:
                 raise AutopilotStuck("corosync-tuning asked for no confirmation")
             await pilot.pause()
-            await shot("confirmation")
-            await drive_run(pilot, app)
-            await back_to_list()
-
-            app.start_runbook("vm-config-recovery", {"source": "processes"})
-            await until(pilot, lambda: isinstance(app.screen, ParamsScreen), "parameters")
-            await pilot.press("ctrl+s")
-            await drive_run(pilot, app)
-            await back_to_list()
-
-            await start_from_list(pilot, app, "certificate-regeneration")
-            await until(pilot, lambda: isinstance(app.screen, ParamsScreen), "parameters")
-            await pilot.press("ctrl+s")
-
-            async def fifth(run: RunScreen) -> None:
-                done = sum(1 for s in run.state.steps if s.state == "ok")
-                if done == 5 and "run-certificates" not in {p.stem for p in saved}:
-                    await pilot.pause(0.6)
-                    await shot("run-certificates")
-
-            await drive_run(pilot, app, fifth)
-            await shot("summary")
-            await back_to_list()
-            await shot("start-after")
+            await cam.shot(pilot, app, "confirmation")
+            await pilot.press("escape")
+        finally:
             await app.session.close()
-    return saved
+
+
+async def _five_nodes(cam: _Camera, tmp: Path, time_scale: float) -> None:
+    """network-triage on five nodes, pictured after its ping step."""
+    from pverunbook.ui.app import make_app
+    from pverunbook.ui.autopilot import AutopilotStuck, drive_run, start_from_list, until
+    from pverunbook.ui.screens.run import RunScreen
+    from pverunbook.ui.screens.start import StartScreen
+
+    app = make_app(_config(tmp, FIVE_NODES, time_scale))
+    app.animation_level = "none"
+    async with app.run_test(size=SIZES[0][1]) as pilot:
+        try:
+            await until(pilot, lambda: app.session.cluster is not None
+                        and isinstance(app.screen, StartScreen), "the rehearsal cluster")
+            await start_from_list(pilot, app, "network-triage")
+
+            async def after_ping(run: RunScreen) -> None:
+                last = run.state.last_finished
+                if last is not None and last.id == "ping":
+                    await cam.shot(pilot, app, "run-5-nodes")
+                    raise _Enough
+
+            with contextlib.suppress(_Enough):
+                await drive_run(pilot, app, after_ping)
+                raise AutopilotStuck("network-triage on five nodes ended before its ping step")
+        finally:
+            await app.session.close()
+
+
+class _Enough(Exception):
+    """The wanted picture is taken; the run need not go on."""
+
+
+async def take_rehearsal_screenshots(out: Path, time_scale: float = 0.002,
+                                     only: Collection[str] | None = None) -> list[Path]:
+    """Rehearse the shipped runbooks and write the ``SHOTS`` pictures (those in ``only``, if
+    given) at every ``SIZES`` size into ``out`` (created). Returns the files, in order.
+    Raises :class:`~pverunbook.ui.autopilot.AutopilotStuck` if the rehearsal does not get
+    to every wanted picture, ValueError for a name not in ``SHOTS``."""
+    from pverunbook.ui.autopilot import AutopilotStuck
+
+    unknown = sorted(set(only or ()) - set(SHOTS))
+    if unknown:
+        raise ValueError(f"no screenshot named {', '.join(unknown)}; the names are "
+                         + ", ".join(SHOTS))
+    cam = _Camera(await asyncio.to_thread(_prepare, out), only or SHOTS)
+    with tempfile.TemporaryDirectory(prefix="pverunbook-shots-") as tmp, _pinned(Path(tmp)):
+        if set(cam.wanted) - {"run-5-nodes"}:
+            await _story(cam, Path(tmp), time_scale)
+        if cam.wants("run-5-nodes"):
+            await _five_nodes(cam, Path(tmp), time_scale)
+    if not cam.done:
+        taken = sorted({p.stem for p in cam.saved})
+        raise AutopilotStuck(f"the rehearsal ended with only {taken or 'no pictures'} taken")
+    return cam.saved
