@@ -6,10 +6,12 @@ the API are in :mod:`pverunbook.sim.cluster`); scenarios of any size are listed 
 the network fix, healthy; 3 nodes with one bad link; 5 nodes). Both are loaded on first use
 so that ``pverunbook --help`` does not pay for asyncssh.
 
-Rooms: ``world`` (nodes, simulated time, membership, quorum), ``network`` (per-pair loss and
-routes), ``corosync_daemon``/``pmxcfs_daemon`` (the daemons' behaviour), ``build`` (files and
-boot), ``state`` (world.json), ``server`` (asyncssh per node), ``shell/`` (the emulated sh),
-``commands/`` (the emulated programs), ``fs``/``memdb`` (files and config.db).
+Rooms: ``world`` (membership, quorum, the tick), ``node`` (one host's daemons, units,
+journal), ``clock`` (simulated time: following the real clock, or stepped for reproducible
+runs), ``network`` (per-pair loss and routes), ``corosync_daemon``/``pmxcfs_daemon`` (the
+daemons' behaviour), ``build`` (files and boot), ``state`` (world.json, state-dir checks),
+``server`` (asyncssh per node), ``shell/`` (the emulated sh), ``commands/`` (the emulated
+programs), ``fs``/``memdb`` (files and config.db).
 """
 
 from __future__ import annotations
