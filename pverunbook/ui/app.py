@@ -250,10 +250,12 @@ class RunbookApp(App[int]):
         self.choose_runbook(rb, params)
         return True
 
-    def suggest_next(self, runbook_id: str, params: Mapping[str, Any] | None = None,
+    def suggest_next(self, runbook_id: str | None, params: Mapping[str, Any] | None = None,
                      why: str = "") -> None:
-        """Remember what to run next (the start screen lists it first, with ``why``)."""
-        self.suggestion = Suggestion(runbook_id, dict(params or {}), why)
+        """Remember what to run next (the start screen lists it first, with ``why``); None
+        withdraws the suggestion (the latest diagnosis names no next runbook)."""
+        self.suggestion = None if runbook_id is None else \
+            Suggestion(runbook_id, dict(params or {}), why)
         self._refresh_screens()
 
     def back_to_runbooks(self) -> None:

@@ -215,6 +215,13 @@ class RunState:
                 self.findings.append(FindingItem(e.step_id, e.node, "warning",
                                                  e.message or f"expected {e.description}",
                                                  e.description))
+                # exit 0 but the check failed: the node's pane and strip must not say ✔ ok
+                checked = self._by_id.get(e.step_id)
+                res = checked.results.get(e.node) if checked is not None else None
+                if res is not None and res.status == "ok":
+                    res.status = "failed"
+                    res.outcome = (f"{res.outcome}, check failed" if res.outcome
+                                   else "check failed")
         elif isinstance(e, ev.GuardResult):
             if not e.ok:
                 self.findings.append(FindingItem(e.step_id, None,

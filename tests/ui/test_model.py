@@ -111,3 +111,18 @@ def test_stopped_by_names_who_stopped_the_run() -> None:
     assert _state_after([ev.RunFinished(status="aborted",
                                         message="stopped by the operator")]).stopped_by() \
         == "operator"
+
+
+def test_a_failed_check_on_exit_0_marks_that_node_failed_not_ok() -> None:
+    # network-triage's ping step exits 0 while its expectation (no loss) fails on one node:
+    # the strip and the pane said "✔ ok exit 0" for the node that just failed the step.
+    events = _ran("ping", {"a": ([], 0), "b": ([], 0)})
+    events += [ev.ExpectationResult(step_id="ping", node="a", description="absent: loss",
+                                    ok=False, message="packet loss to b"),
+               ev.ExpectationResult(step_id="ping", node="b", description="absent: loss",
+                                    ok=True),
+               ev.StepFinished(step_id="ping", status="failed")]
+    state = _state_after(events)
+    results = state.step("ping").results
+    assert results["a"].status == "failed" and "check failed" in results["a"].outcome
+    assert results["b"].status == "ok"

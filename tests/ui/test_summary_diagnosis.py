@@ -7,6 +7,7 @@ from pathlib import Path
 
 from textual.widgets import Button, Static
 
+from pverunbook.pve.diagnosis import Diagnosis
 from pverunbook.ui import model
 from pverunbook.ui.app import RunbookApp
 from pverunbook.ui.screens.modals import ConfirmModal
@@ -61,6 +62,13 @@ async def test_summary_opens_with_the_diagnosis_and_runs_next(build_app: Build,
         assert "lossy-link" not in faults[0] and "ryanrishi and pve001" in faults[0]
         button = screen.query_one("#run-next-1", Button)
         assert str(button.label) == "Run next: corosync-tuning (token=5000)"
+        # the runbook list's "Run next" follows this diagnosis...
+        assert app.suggestion is not None and app.suggestion.runbook_id == "corosync-tuning"
+        # ...and a later diagnosis that names no next runbook withdraws it (the start screen
+        # kept offering network-triage after the route was fixed and three more runbooks ran)
+        screen._show_diagnosis(Diagnosis(faults=()))
+        assert app.suggestion is None
+        app.suggest_next("corosync-tuning", {"token": 5000}, first.statement)
         # the diagnosis sits above the step lists
         text = screen.query_one("#summary-text", Static)
         assert button.region.y < text.region.y or not text.region.height

@@ -207,7 +207,21 @@ class SummaryScreen(Screen[None]):
             await asyncio.sleep(0.1)
 
     def _show_diagnosis(self, d: Diagnosis) -> None:
-        """Mount the diagnosis above the summary text: faults, "Run next" buttons, the matrix."""
+        """Mount the diagnosis above the summary text: faults, "Run next" buttons, the matrix.
+
+        The runbook list's "Run next" follows the latest diagnosis: a run whose diagnosis
+        names no next runbook withdraws the previous run's suggestion (it would point back at
+        a fault that run just fixed).
+        """
+        first = next((f for f in d.faults if f.next_runbook is not None), None)
+        suggest = getattr(self.app, "suggest_next", None)
+        if suggest is not None:
+            if first is not None and first.next_runbook is not None:
+                # The runbook list shows it first when the operator goes back (b).
+                suggest(first.next_runbook.runbook, dict(first.next_runbook.params),
+                        first.statement)
+            else:
+                suggest(None)
         if not d.faults and not d.matrix:
             return
         widgets: list[Static | Button] = [
@@ -221,12 +235,6 @@ class SummaryScreen(Screen[None]):
                                       id=f"run-next-{i}", classes="run-next"))
         if d.matrix:
             widgets.append(Static(render_matrix(d), id="link-matrix"))
-        first = next((f for f in d.faults if f.next_runbook is not None), None)
-        suggest = getattr(self.app, "suggest_next", None)
-        if first is not None and first.next_runbook is not None and suggest is not None:
-            # The runbook list shows it first when the operator goes back (b).
-            suggest(first.next_runbook.runbook, dict(first.next_runbook.params),
-                    first.statement)
         scroll = self.query_one("#summary-scroll", VerticalScroll)
         scroll.mount_all(widgets, before=self.query_one("#summary-text"))
         scroll.scroll_home(animate=False)
