@@ -153,11 +153,19 @@ class _Camera:
 
     @staticmethod
     async def settle(pilot: Pilot[Any]) -> None:
-        """Let every pending message, refresh and after-refresh call (a scroll to the newest
-        finding) run, so the picture does not depend on how fast this machine drew it."""
+        """Let every pending message, refresh and after-refresh call run, then put the
+        findings at their newest one (where the run screen scrolls them; done here again
+        because its scroll can land before a long batch of findings is laid out), so the
+        picture does not depend on how fast this machine drew it."""
+        from textual.containers import VerticalScroll
+
         for _ in range(3):
             await pilot.pause()
             await pilot.wait_for_scheduled_animations()
+        for scroll in pilot.app.screen.query("#findings-scroll").results(VerticalScroll):
+            scroll.scroll_end(animate=False, immediate=True)
+        await pilot.pause()
+        await pilot.wait_for_scheduled_animations()
 
 
 def _config(tmp: Path, scenario: str, time_scale: float) -> Any:
