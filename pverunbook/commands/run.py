@@ -86,12 +86,11 @@ def cmd_run(args: argparse.Namespace) -> int:
         if mode is not Mode.REHEARSAL:
             return err(str(args.command), "--state-dir keeps a simulated cluster",
                        "use it with `pverunbook rehearse` or `run --rehearsal`")
-        from pverunbook.sim.state import SimStateError, check_state_dir
+        from pverunbook.commands.tui import state_dir_problem
 
-        try:  # another scenario's rehearsal, an unreadable world.json: say so before starting
-            check_state_dir(state, args.scenario)
-        except SimStateError as exc:
-            return err(str(args.command), str(exc))
+        problem = state_dir_problem(args, state, args.scenario)
+        if problem is not None:
+            return problem
     config = SessionConfig(mode=mode, cluster_file=getattr(args, "cluster", None),
                            journal_path=args.journal, scenario=args.scenario,
                            sim_state_dir=state,

@@ -52,12 +52,9 @@ def cmd_tui(args: argparse.Namespace) -> int:
     if mode is Mode.REHEARSAL and state is None:
         state = default_rehearsal_dir(scenario)
     if mode is Mode.REHEARSAL and state is not None:
-        from pverunbook.sim.state import SimStateError, check_state_dir
-
-        try:  # another scenario's rehearsal, an unreadable world.json: say so before the app
-            check_state_dir(state, scenario)
-        except SimStateError as exc:
-            return err(str(getattr(args, "command", None) or "tui"), str(exc))
+        problem = state_dir_problem(args, state, scenario)
+        if problem is not None:
+            return problem
     config = SessionConfig(mode=mode, cluster_file=getattr(args, "cluster", None),
                            scenario=scenario, sim_state_dir=state,
                            accept_new_host_keys=getattr(args, "accept_new_host_keys", False))
@@ -73,6 +70,19 @@ def cmd_tui(args: argparse.Namespace) -> int:
                    resume=getattr(args, "resume", None))
     app.run()
     return int(getattr(app, "return_code", 0) or 0)
+
+
+def state_dir_problem(args: argparse.Namespace, state: Path, scenario: str) -> int | None:
+    """Exit 2 with what and what to do when ``state`` cannot hold ``scenario``'s rehearsal
+    (another scenario's cluster, an unreadable world.json), checked before anything starts;
+    None when it can. Shared by the TUI and the headless ``rehearse --state-dir``."""
+    from pverunbook.sim.state import SimStateError, check_state_dir
+
+    try:
+        check_state_dir(state, scenario)
+    except SimStateError as exc:
+        return err(str(getattr(args, "command", None) or "tui"), str(exc))
+    return None
 
 
 def tui_preflight(args: argparse.Namespace) -> int | None:
