@@ -163,14 +163,8 @@ class Lexer:
                 else:
                     buf.append(nxt)
                 continue
-            if c in "$`":
-                part = self._read_dollar(quoted=True)
-                if part is not None:
-                    if buf:
-                        parts.append(Part("lit", "".join(buf), True))
-                        buf.clear()
-                    parts.append(part)
-                    continue
+            if c in "$`" and self._quoted_expansion(buf, parts):
+                continue
             if c == "\n":
                 self.line += 1
             buf.append(c)
@@ -178,6 +172,19 @@ class Lexer:
         if buf or not parts:
             parts.append(Part("lit", "".join(buf), True))
         return parts
+
+    def _quoted_expansion(self, buf: list[str], parts: list[Part]) -> bool:
+        """At ``$`` or a backquote inside quotes (or a ``${x:-…}`` argument): read the
+        expansion into ``parts`` after the literal text gathered so far in ``buf``; False
+        when it is a plain character (a lone ``$``) that the caller keeps as text."""
+        part = self._read_dollar(quoted=True)
+        if part is None:
+            return False
+        if buf:
+            parts.append(Part("lit", "".join(buf), True))
+            buf.clear()
+        parts.append(part)
+        return True
 
     def _read_dollar(self, quoted: bool) -> Part | None:
         src = self.src
@@ -268,14 +275,8 @@ class Lexer:
         buf: list[str] = []
         while self.pos < len(src) and src[self.pos] != "}":
             c = src[self.pos]
-            if c in "$`":
-                part = self._read_dollar(quoted=True)
-                if part is not None:
-                    if buf:
-                        parts.append(Part("lit", "".join(buf), True))
-                        buf.clear()
-                    parts.append(part)
-                    continue
+            if c in "$`" and self._quoted_expansion(buf, parts):
+                continue
             if c == "'":
                 end = src.find("'", self.pos + 1)
                 if end < 0:
@@ -332,14 +333,8 @@ class Lexer:
                     buf.append(src[self.pos + 1])
                 self.pos += 2
                 continue
-            if c in "$`":
-                part = self._read_dollar(quoted=True)
-                if part is not None:
-                    if buf:
-                        parts.append(Part("lit", "".join(buf), True))
-                        buf.clear()
-                    parts.append(part)
-                    continue
+            if c in "$`" and self._quoted_expansion(buf, parts):
+                continue
             buf.append(c)
             self.pos += 1
         if buf or not parts:
