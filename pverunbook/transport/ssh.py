@@ -57,9 +57,37 @@ from pverunbook.transport.wrapper import wrap_command
 AcceptHostKey = Callable[[str, str], Awaitable[bool]]
 """Asked with (node name, SHA256 fingerprint) whether to trust a host key never seen before."""
 
+READ_CHUNK = 256 * 1024
+READ_CAP = 64 * 1024 * 1024
+
+
+async def _read_to_eof(fh: asyncssh.SFTPClientFile, node: str, path: str) -> bytes:
+    """Read an open SFTP file until the server says EOF, in chunks, at most READ_CAP bytes.
+
+    asyncssh's ``read()`` without a size reads as many bytes as ``fstat`` reports
+    (``SFTPClientFile.read``: ``size = (await self.stat()).size - offset``), and Linux reports
+    size 0 for ``/proc/<pid>/cmdline``, ``/proc/<pid>/environ`` and other generated files: the
+    whole command line of a running kvm read back as empty. Reading to EOF gets what the
+    kernel generates; the cap keeps a runaway file (a growing log, ``/dev/zero``) from filling
+    memory.
+    """
+    parts: list[bytes] = []
+    total = 0
+    while True:
+        chunk: bytes = await fh.read(READ_CHUNK, total)
+        if not chunk:
+            return b"".join(parts)
+        parts.append(chunk)
+        total += len(chunk)
+        if total > READ_CAP:
+            raise TransportError(node, f"{path} is larger than {READ_CAP // (1024 * 1024)} MiB",
+                                 "read it in parts with a command (head -c, tail -c) instead")
+
+
 # --------------------------------------------------------------------------------------------
 # Sessions
 # --------------------------------------------------------------------------------------------
+
 class _Session(asyncssh.SSHClientSession[bytes]):
     """Streams output as it arrives and records how the channel ended."""
 
@@ -450,8 +478,7 @@ class SSHTransport(Transport):
             async with asyncio.timeout(timeout):
                 sftp = await self._sftp(node)
                 async with sftp.open(path, "rb") as fh:
-                    data: bytes = await fh.read()
-                    return data
+                    return await _read_to_eof(fh, node.name, path)
         except TimeoutError as exc:
             self._forget_sftp(node)
             raise TransportError(node.name, f"reading {path} timed out after {timeout:g}s",

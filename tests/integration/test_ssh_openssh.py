@@ -389,6 +389,41 @@ async def test_sftp_round_trip_with_mode(sshd: Sshd, transport: SSHTransport) ->
     assert await transport.read_file(n, fresh, timeout=10) == b""
 
 
+def _long_argv_process(args: list[str]) -> tuple[Any, bytes]:
+    """A sleeping process with ``args`` in its argv, and its ``/proc/<pid>/cmdline`` once
+    exec has finished (right after fork the old argv shows)."""
+    import subprocess
+    import sys
+
+    proc = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(300)", *args])
+    expected = b""
+    for _ in range(500):
+        expected = Path(f"/proc/{proc.pid}/cmdline").read_bytes()
+        if expected.endswith(args[-1].encode() + b"\0"):
+            break
+        time.sleep(0.01)
+    return proc, expected
+
+
+async def test_sftp_reads_proc_cmdline_to_the_end(sshd: Sshd, transport: SSHTransport) -> None:
+    """``/proc/<pid>/cmdline`` reports size 0 in ``stat``; the SFTP read must go to EOF anyway
+    (a kvm's command line is how vm-config-recovery rebuilds a lost config). The argv here is
+    larger than one read chunk, so the chunked loop is exercised too."""
+    from pverunbook.transport.ssh import READ_CHUNK
+
+    args = [f"-drive file=/dev/pve/vm-{i}-disk-0,if=none,id=drive-scsi{i}" for i in range(8000)]
+    proc, expected = _long_argv_process(args)
+    try:
+        assert os.stat(f"/proc/{proc.pid}/cmdline").st_size == 0  # the premise
+        assert len(expected) > READ_CHUNK
+        got = await transport.read_file(node(sshd), f"/proc/{proc.pid}/cmdline", timeout=10)
+        assert got == expected
+        assert got.split(b"\0")[-2] == args[-1].encode()
+    finally:
+        proc.kill()
+        proc.wait()
+
+
 async def test_sftp_errors_name_node_and_path(sshd: Sshd, transport: SSHTransport) -> None:
     n = node(sshd)
     with pytest.raises(TransportError) as info:
