@@ -5,7 +5,8 @@ to do.
 Kinds of bad input handled here (found by fuzzing and by editors in the field): a UTF-8 byte
 order mark (Windows Notepad writes one: accepted and skipped), bytes that are not UTF-8 (Latin-1
 files: refused with the line and column of the first bad byte), a key given twice inside one
-``[[steps]]`` entry (tomlkit raises ``KeyAlreadyPresent`` without a position there), a directory
+``[[steps]]`` entry (tomlkit up to 0.14 raises ``KeyAlreadyPresent`` without a position there,
+0.15 a ``ParseError`` with a 0-based column; both are reported alike), a directory
 or an unreadable path, and anything else tomlkit raises.
 """
 
@@ -99,6 +100,24 @@ def _where(text: str, line: int) -> str:
     return ""
 
 
+def _duplicate(text: str, file: str, parser: Parser, message: str) -> TomlFileError:
+    """The error for a key given twice, at the same place on every tomlkit release.
+
+    Up to tomlkit 0.14 a key repeated inside a table (a ``[[steps]]`` entry) raises
+    ``KeyAlreadyPresent`` with no position; 0.15 wraps it into a ``ParseError`` whose line/col
+    come from ``Source._to_linecol`` (0-based column; the end of the text after a final newline
+    is reported as column 0 of the last line). Either way the duplicate is only found when the
+    table is complete and handed to ``Container.append`` (tomlkit/parser.py ``Parser.parse``),
+    so the parser stands just after that table: that position is reported, 1-based, from the
+    parser's own index, and the table named is the one ending there.
+    """
+    line, col = _linecol(text, parser._src._idx)
+    m = _ALREADY.search(message)
+    key = m.group(1) if m else "?"
+    where = _where(text, line - 1 if col == 1 else line)
+    return TomlFileError(file, line, col, f"duplicate key '{key}'{where}")
+
+
 def parse(text: str, file: str) -> dict[str, Any]:
     """The TOML document as plain Python values; ``TomlFileError`` for any problem."""
     parser = Parser(text)
@@ -106,20 +125,12 @@ def parse(text: str, file: str) -> dict[str, Any]:
         doc = parser.parse()
     except tomlkit.exceptions.ParseError as exc:
         msg = re.sub(r" at line \d+ col \d+$", "", str(exc))
-        dup = _ALREADY.search(msg)
-        if dup:
-            msg = f"duplicate key '{dup.group(1)}'{_where(text, exc.line)}"
-        else:
-            msg = f"TOML syntax error: {msg}"
-        raise TomlFileError(file, exc.line, exc.col, msg) from exc
+        if _ALREADY.search(msg):
+            raise _duplicate(text, file, parser, msg) from exc
+        # tomlkit's column is 0-based (tomlkit/source.py ``Source._to_linecol``).
+        raise TomlFileError(file, exc.line, exc.col + 1, f"TOML syntax error: {msg}") from exc
     except tomlkit.exceptions.KeyAlreadyPresent as exc:
-        # Raised when a table (e.g. a [[steps]] entry) is complete, so the parser stands just
-        # after it: that is the position reported.
-        line, col = _linecol(text, parser._src._idx)
-        m = _ALREADY.search(str(exc))
-        key = m.group(1) if m else "?"
-        where = _where(text, line - 1 if col == 1 else line)
-        raise TomlFileError(file, line, col, f"duplicate key '{key}'{where}") from exc
+        raise _duplicate(text, file, parser, str(exc)) from exc
     except (tomlkit.exceptions.TOMLKitError, ValueError, RecursionError) as exc:
         raise TomlFileError(file, 1, 1, f"TOML syntax error: {exc}") from exc
     try:

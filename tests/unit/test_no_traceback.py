@@ -62,6 +62,23 @@ def test_duplicate_keys_anywhere_name_the_place(text: str, where: str) -> None:
     assert where in str(info.value) and str(info.value).startswith("rb.toml:")
 
 
+@pytest.mark.parametrize("text, expected", [
+    # The duplicate is found when its table is complete: the position is just after it.
+    ('id="x"\ntitle="t"\n[[steps]]\nid="a"\ntitle="a"\ncommands="true"\n'
+     '[[steps]]\nid="b"\ntitle="b"\ncommands="true"\ncommands="false"\n[[steps]]\nid="c"\n',
+     "rb.toml:12:1: duplicate key 'commands' in step 'b'"),
+    ('id="x"\nid="y"\n', "rb.toml:3:1: duplicate key 'id'"),
+    # Columns are 1-based: the newline after 'title = ' is the 9th character of line 2.
+    ('id = "x"\ntitle = \n', "rb.toml:2:9: TOML syntax error: Unexpected character: '\\n'"),
+])
+def test_toml_positions_are_one_based_on_every_tomlkit(text: str, expected: str) -> None:
+    """tomlkit 0.15 moved the duplicate-key error from ``KeyAlreadyPresent`` (no position) to
+    ``ParseError`` (0-based column); the operator sees the same 1-based place on both."""
+    with pytest.raises(RunbookError) as info:
+        load_text(text, "rb.toml")
+    assert str(info.value) == expected
+
+
 def test_bom_runbook_is_read_and_non_utf8_is_pointed_at(tmp_path: Path,
                                                         capsys: pytest.CaptureFixture[str]) -> None:
     bom = tmp_path / "bom.toml"
