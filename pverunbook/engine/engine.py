@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from pverunbook.engine import events as ev
-from pverunbook.engine import prompts
+from pverunbook.engine import offloop, prompts
 from pverunbook.engine.decisions import Decider, FailureChoice, StepAction
 from pverunbook.engine.findings import judge_outputs, record_facts
 from pverunbook.engine.node_commands import run_on_node
@@ -101,6 +101,8 @@ class Engine:
         self.journal_path: Path | None = None
         #: Node ids → names for the verdicts, learned on the first verdict of the run.
         self.peer_names: PeerNames | None = None
+        #: Seconds a verdict may take before the step goes on with "could not judge in time".
+        self.verdict_time_limit = offloop.TIME_LIMIT_S
 
     # -- events -----------------------------------------------------------------------------
     @property
@@ -437,8 +439,8 @@ class Engine:
         status = worst_status(o.status for o in outcomes)
         bad = [f"{o.node}: {o.status}" for o in outcomes if o.status != "ok"]
         # Verdicts explain failures too: a failed expectation is when the operator needs them most.
-        judge_outputs(self, step, outcomes)
-        record_facts(self, step, outcomes)
+        await judge_outputs(self, step, outcomes)
+        await record_facts(self, step, outcomes)
         return status, "; ".join(bad)
 
     async def _fan_out(self, step: Step, nodes: list[Node]) -> list[NodeOutcome]:

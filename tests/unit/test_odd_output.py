@@ -72,9 +72,9 @@ async def test_quorate_guard_does_not_trust_contradicting_output(
     assert guard.message.count("cannot be told") == 2  # both nodes named
 
 
-async def test_one_nodes_odd_output_costs_only_its_own_findings(
-        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """A verdict that cannot read pve001's output still judges ryanrishi's."""
+def judge_odd_raises(verdict, inputs, names, ok_exit):  # type: ignore[no-untyped-def]
+    """``findings.judge_findings`` with a verdict that raises on pve001's odd output."""
+    from pverunbook.engine.findings import judge_findings
     from pverunbook.pve import verdicts
 
     real = verdicts.judge
@@ -84,7 +84,20 @@ async def test_one_nodes_odd_output_costs_only_its_own_findings(
             raise ValueError("invalid literal for int() with base 16: 'ZZ'")
         return real(name, inputs, **kw)
 
-    monkeypatch.setattr(verdicts, "judge", judge)
+    verdicts.judge = judge  # type: ignore[assignment]
+    try:
+        return judge_findings(verdict, inputs, names, ok_exit)
+    finally:
+        verdicts.judge = real  # type: ignore[assignment]
+
+
+async def test_one_nodes_odd_output_costs_only_its_own_findings(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A verdict that cannot read pve001's output still judges ryanrishi's."""
+    from pverunbook.engine import findings
+
+    # The verdicts run in a helper process: what it runs is named by module and function.
+    monkeypatch.setattr(findings, "JUDGE", judge_odd_raises)
     quorum = tmp_path / "quorum.txt"
     quorum.write_text("Quorate: No\nExpected votes: 2\nTotal votes: 1\n"
                       "Quorum: 2 Activity blocked\n")

@@ -45,7 +45,10 @@ _MTR_ROW = re.compile(
     rf"^\s*(\d{{1,3}})\.\s*(\|--\s+)?(?:AS(?:\d{{1,10}}|\?\?\?)\s+)?(\S.*?)\s+({_NUM})%?"
     rf"\s+(\d{{1,9}})((?:\s+{_NUM}){{0,12}})\s*$"
 )
-_ONLY_NUMBERS = re.compile(rf"^\s*(?:{_NUM}\s*)+$")
+#: Numbers only (what a wrapped row leaves on its own line). The same text as
+#: ``(?:{_NUM}\s*)+`` but with one way to match each character: that nested form tried every way
+#: to cut a run of digits into numbers, doubling its time per digit (a 40-digit line: hours).
+_ONLY_NUMBERS = re.compile(r"^\s*\d(?:\d|(?<=\d)\.|\s)*$")
 #: A web page that dropped the line breaks runs the rows together: "... 0.0 2.|-- host ...".
 _ROW_START = re.compile(r"\s(?=\d{1,3}\.\|--\s)")
 #: The screen's second line before mtr 0.95 names only the source and the date (ISO since 0.87,
