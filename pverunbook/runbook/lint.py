@@ -270,11 +270,19 @@ def _where_many(step: Step) -> str | None:
     return None
 
 
+#: POSIX reserved words that can start a simple command's segment (XCU 2.4)
+_RESERVED = frozenset(("if", "then", "else", "elif", "fi", "do", "done", "while", "until", "!",
+                       "{", "}"))
+
+
 def _touches_pve_untimed(command: str) -> bool:
     """A simple command with an /etc/pve path operand that is not wrapped in `timeout`."""
     for part in _split_unquoted(command):
         words = _words(part)
-        while words and re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*=.*", words[0]):
+        # assignments and the shell's reserved words (`if timeout 5 test ...; then ...`)
+        # come before the command itself
+        while words and (re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*=.*", words[0])
+                         or words[0] in _RESERVED):
             words = words[1:]
         if not words:
             continue

@@ -11,6 +11,7 @@ import datetime as dt
 import uuid
 
 from cryptography import x509
+from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.x509.oid import NameOID
@@ -113,3 +114,32 @@ def x509_fields(pem: bytes) -> dict[str, str]:
         "fingerprint": "sha256 Fingerprint=" + ":".join(fp[i:i + 2] for i in range(0, len(fp), 2)),
         "_expires": str(cert.not_valid_after_utc.timestamp()),
     }
+
+
+def verify_problem(pem: bytes, ca_pem: bytes | None, now: float) -> str | None:
+    """Why ``openssl verify -CAfile ca_pem`` rejects ``pem`` (its error lines), None if it
+    accepts it. openssl apps/verify.c prints the subject, then ``error N at 0 depth lookup:
+    <reason>``; codes from x509_vfy.h: 20 unable to get local issuer certificate, 7
+    certificate signature failure, 10 certificate has expired, 9 not yet valid."""
+    try:
+        cert = x509.load_pem_x509_certificate(pem)
+    except ValueError:
+        return "unable to load certificate"
+    subject = _openssl_name(cert.subject)
+    try:
+        ca = x509.load_pem_x509_certificate(ca_pem) if ca_pem else None
+    except ValueError:
+        ca = None
+    if ca is None or ca.subject != cert.issuer:
+        return f"{subject}\nerror 20 at 0 depth lookup: unable to get local issuer certificate"
+    try:
+        cert.verify_directly_issued_by(ca)
+    except (ValueError, TypeError, InvalidSignature):
+        return f"{subject}\nerror 7 at 0 depth lookup: certificate signature failure"
+    at = dt.datetime.fromtimestamp(now, dt.UTC)
+    for c, depth in ((ca, 1), (cert, 0)):
+        if c.not_valid_after_utc < at:
+            return f"{subject}\nerror 10 at {depth} depth lookup: certificate has expired"
+        if c.not_valid_before_utc > at:
+            return f"{subject}\nerror 9 at {depth} depth lookup: certificate is not yet valid"
+    return None

@@ -250,6 +250,8 @@ async def c_openssl(ctx: Ctx) -> int:
         return 0
     if args[0] == "s_client":
         return await _s_client(ctx)
+    if args[0] == "verify":
+        return await _verify(ctx, args[1:])
     if args[0] != "x509":
         raise UsageError(f"Invalid command '{args[0]}'; type \"help\" for a list.", 1)
     rest = args[1:]
@@ -295,6 +297,45 @@ async def c_openssl(ctx: Ctx) -> int:
         await ctx.out("Certificate will not expire\n" if ok else "Certificate will expire\n")
         return 0 if ok else 1
     return 0
+
+
+async def _verify(ctx: Ctx, rest: list[str]) -> int:
+    """``openssl verify -CAfile CA CERT...``: ``CERT: OK`` (exit 0) when CA signed CERT and
+    both are valid now, otherwise the error lines of openssl 3.0 apps/verify.c (exit 2):
+    error 20 (issuer not the CA), 7 (bad signature), 10 (expired)."""
+    cafile = ""
+    files: list[str] = []
+    k = 0
+    while k < len(rest):
+        if rest[k] == "-CAfile" and k + 1 < len(rest):
+            cafile, k = rest[k + 1], k + 2
+            continue
+        if not rest[k].startswith("-"):
+            files.append(rest[k])
+        k += 1
+    ca: bytes | None = None
+    if cafile:
+        try:
+            ca = ctx.fs.read_bytes(cafile, ctx.cwd)
+        except OSError as exc:
+            await ctx.err(f"Error loading file {cafile}\n{_ossl_err(exc.strerror)}")
+            return 2
+    status = 0
+    for f in files:
+        try:
+            pem = ctx.fs.read_bytes(f, ctx.cwd)
+        except OSError as exc:
+            await ctx.err(f"Could not open file or uri for loading certificate from {f}\n"
+                          f"{_ossl_err(exc.strerror)}")
+            status = 2
+            continue
+        problem = certs.verify_problem(pem, ca, ctx.world.clock.now())
+        if problem is None:
+            await ctx.out(f"{f}: OK\n")
+            continue
+        await ctx.err(f"{problem}\nerror {f}: verification failed\n")
+        status = 2
+    return status
 
 
 def _ossl_err(msg: str | None) -> str:
