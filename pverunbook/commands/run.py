@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import shlex
 import sys
 from pathlib import Path
@@ -163,6 +164,35 @@ async def _stopped_by_signals(work: Any) -> int:
 
 
 async def run_headless(args: argparse.Namespace, config: Any) -> int:
+    """A headless run, holding its journal's lock from before the journal is read.
+
+    ``--resume`` decides what already ran from the journal, so the lock is taken before that
+    read: a run still being written by another process is refused with who holds it instead of
+    running its destructive step a second time (engine/runlock.py)."""
+    from pverunbook.engine.journal import find_run
+    from pverunbook.engine.runlock import LockHeld, hold
+
+    lock = None
+    try:
+        if getattr(args, "resume", None):
+            with contextlib.suppress(OSError):  # an unknown run is reported below
+                lock = hold(find_run(args.resume), "journal")
+        elif getattr(args, "journal", None):
+            lock = hold(Path(args.journal), "journal")
+    except LockHeld as exc:
+        return err("run", str(exc))
+    except OSError:
+        pass  # an unwritable --journal is reported where the journal is opened
+    try:
+        return await _run_headless(args, config)
+    finally:
+        if lock is not None:
+            lock.release()
+
+
+async def _run_headless(args: argparse.Namespace, config: Any) -> int:
+    from pverunbook.engine.journal import JournalWriteError
+    from pverunbook.engine.runlock import LockHeld
     from pverunbook.engine.targets import TargetError
     from pverunbook.headless import EventPrinter, JsonPrinter, TerminalDecider
     from pverunbook.inventory import InventoryError
@@ -251,7 +281,7 @@ async def run_headless(args: argparse.Namespace, config: Any) -> int:
         # a journal outside the state directory is found by its path, not by its run id
         which = shlex.quote(str(engine.journal_path)) if journal_path else engine.run_id
         print(f"report:  pverunbook report {which}", file=info)
-    except (InventoryError, TargetError, ValueError) as exc:
+    except (InventoryError, TargetError, ValueError, LockHeld, JournalWriteError) as exc:
         return err("run", str(exc))
     except TransportError as exc:
         return err("run", f"node {exc.node}: {exc.message}", exc.hint or "check the node and "

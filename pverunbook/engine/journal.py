@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import errno
 import glob
 import json
 import os
@@ -24,8 +25,10 @@ from typing import Any, BinaryIO
 
 from pverunbook.engine.events import EVENT_TYPES, Event, event_from_dict
 from pverunbook.engine.redaction import Redactor  # also imported from here by older modules
+from pverunbook.engine.runlock import RunLock, hold
 
-__all__ = ["Journal", "JournalError", "Redactor", "iter_journal", "read_journal"]
+__all__ = ["Journal", "JournalError", "JournalWriteError", "Redactor", "iter_journal",
+           "read_journal"]
 
 
 def state_dir() -> Path:
@@ -52,10 +55,14 @@ class Journal:
         self.path = path
         self.redactor = redactor or Redactor()
         path.parent.mkdir(parents=True, exist_ok=True)
+        # One writer per journal, before anything touches the file (runlock.py says why).
+        self._lock: RunLock | None = hold(path, "journal")
         _drop_torn_tail(path)
         # Opened by the writer thread at the first event: a run that never started (every
         # node unreachable, a refused parameter) leaves no empty journal behind.
         self._fh: BinaryIO | None = None
+        #: Lines a failed write could not store (disk full): written first next time.
+        self._pending: list[bytes] = []
         self._queue: queue.Queue[tuple[bytes | None, Any]] = queue.Queue()
         self._thread = threading.Thread(target=self._write_loop, name="journal", daemon=True)
         self._thread.start()
@@ -79,16 +86,9 @@ class Journal:
                     batch.append(self._queue.get_nowait())
                 except queue.Empty:
                     break
-            lines = [line for line, _ in batch if line is not None]
+            lines = self._pending + [line for line, _ in batch if line is not None]
             if lines:
-                try:
-                    if self._fh is None:
-                        self._fh = open(self.path, "ab")  # noqa: SIM115 - closed in close()
-                    self._fh.write(b"".join(lines))
-                    self._fh.flush()
-                    os.fsync(self._fh.fileno())
-                except OSError as exc:  # reported by flush(); never silently dropped
-                    self.error = exc
+                self._write(lines)
             for _line, done in batch:
                 if done is not None:
                     # The waiter's event loop may be gone (the app closed): keep writing anyway.
@@ -96,6 +96,35 @@ class Journal:
                         done()
             if any(line is None and done is None for line, done in batch):
                 return
+
+    def _write(self, lines: list[bytes]) -> None:
+        """Append whole lines or nothing: a failed write is cut back to the last whole line.
+
+        A write that fails half-way (ENOSPC, EIO) leaves part of a line in the file; the next
+        append would glue an event onto it, a torn line in the middle of the journal. So the
+        file is truncated back to where this batch began and the lines are kept to be written
+        again first next time — once the disk has room, nothing is lost and the order holds.
+        Unbuffered (``os.write``): a buffer must not keep bytes of a failed write for later.
+        """
+        try:
+            if self._fh is None:
+                self._fh = open(self.path, "ab", buffering=0)  # noqa: SIM115 - closed in close()
+            fd = self._fh.fileno()
+            start = os.fstat(fd).st_size
+        except OSError as exc:
+            self._pending, self.error = lines, exc
+            return
+        data = memoryview(b"".join(lines))
+        try:
+            while data:
+                data = data[os.write(fd, data):]
+            os.fsync(fd)
+        except OSError as exc:  # reported by flush(); never silently dropped
+            with contextlib.suppress(OSError):
+                os.ftruncate(fd, start)
+            self._pending, self.error = lines, exc
+            return
+        self._pending, self.error = [], None
 
     async def flush(self) -> None:
         """Wait until everything queued so far is on disk."""
@@ -112,7 +141,7 @@ class Journal:
         self._queue.put((None, done))
         await fut
         if self.error is not None:
-            raise OSError(f"journal {self.path} could not be written: {self.error}")
+            raise JournalWriteError(self.path, self.error)
 
     def flush_sync(self) -> None:
         ev = threading.Event()
@@ -124,6 +153,9 @@ class Journal:
         self._thread.join(timeout=10)
         if self._fh is not None:
             self._fh.close()
+        if self._lock is not None:
+            self._lock.release()
+            self._lock = None
 
 
 def _drop_torn_tail(path: Path) -> None:
@@ -144,6 +176,27 @@ def _drop_torn_tail(path: Path) -> None:
         fh.truncate(keep)
         fh.flush()
         os.fsync(fh.fileno())
+
+
+class JournalWriteError(OSError):
+    """The journal could not be written; the message names a full disk as such, and where."""
+
+    def __init__(self, path: Path, cause: OSError) -> None:
+        self.path, self.cause = path, cause
+        if cause.errno in (errno.ENOSPC, errno.EDQUOT):
+            what = ("the disk is full" if cause.errno == errno.ENOSPC
+                    else "the disk quota is used up")
+            text = (f"journal {path} could not be written: {what} "
+                    f"({cause.strerror}); free space on the file system of {path.parent} "
+                    "— the run stopped before anything else ran, the journal holds every "
+                    "whole event up to here, and `pverunbook run --resume` goes on from it")
+        else:
+            text = (f"journal {path} could not be written: {cause.strerror or cause}; check "
+                    f"the disk and the permissions of {path.parent}")
+        super().__init__(cause.errno, text)
+
+    def __str__(self) -> str:
+        return str(self.args[1])
 
 
 class JournalError(OSError):

@@ -34,6 +34,7 @@ import shutil
 import tempfile
 from pathlib import Path
 from types import TracebackType
+from typing import TYPE_CHECKING
 
 import asyncssh
 
@@ -43,6 +44,9 @@ from pverunbook.sim import state as simstate
 from pverunbook.sim.clock import SteppedClock
 from pverunbook.sim.state import SimStateError
 from pverunbook.sim.world import SimNode, World
+
+if TYPE_CHECKING:
+    from pverunbook.engine.runlock import RunLock
 
 __all__ = ["DEFAULT_SCENARIO", "DEFAULT_TIME_SCALE", "SimCluster", "SimStateError"]
 
@@ -80,6 +84,7 @@ class SimCluster:
         self._autosave: asyncio.Task[None] | None = None
         self.password = ""
         self.client_key_path = self.state_dir / "keys" / "rehearsal_ed25519"
+        self._dir_lock: RunLock | None = None
 
     # -- where state lives -----------------------------------------------------------------
     @staticmethod
@@ -141,6 +146,12 @@ class SimCluster:
         from pverunbook.sim.server import NodeServer
 
         self.state_dir.mkdir(parents=True, exist_ok=True)
+        if self._dir_lock is None:
+            # One process per state dir: two rehearsals on one directory lose each other's
+            # changes; the second is refused with who holds it (engine/runlock.py).
+            from pverunbook.engine.runlock import hold
+
+            self._dir_lock = hold(self.state_dir, "state dir")
         host_keys, client_key = self._keys()
         saved = simstate.load(self.world_file)
         (self.state_dir / "nodes").mkdir(exist_ok=True)
@@ -223,6 +234,9 @@ class SimCluster:
         self._servers.clear()
         if self.world is not None:
             await self.world.stop_background()
+        if self._dir_lock is not None:
+            self._dir_lock.release()
+            self._dir_lock = None
 
     async def __aenter__(self) -> SimCluster:
         return await self.start()
