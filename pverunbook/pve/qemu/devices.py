@@ -223,14 +223,39 @@ def display_and_usb(r: Recovery) -> None:
                 r.o[f"parallel{m.group(1)}"] = ch[1].get("path", "")
 
 
+# PCI.pm get_pcie_addr_map ``hostpciNbus0``: where print_hostpci_devices puts a ``pcie=1``
+# device when ``$winversion == 7`` ("win7 wants to have the pcie devices directly on the pcie
+# bus instead of in the root port"); other versions use root port ``ich9-pcie-port-<N+1>``.
+WIN7_PCIE_ADDR = {0: 16, 1: 17, 2: 18, 3: 19, 4: 9, 5: 10, 6: 11, 7: 12, 8: 13, 9: 14, 10: 15,
+                  11: 21, 12: 22, 13: 23, 14: 24, 15: 25}
+# PCI.pm get_pci_addr_map ``legacy-igd``: bus 0 (``pci.0``) slot 2, the slot of the VGA device
+# that legacy-igd=1 requires to be absent (``vga: none``); no other hostpci is put there.
+LEGACY_IGD_ADDR = ("pci.0", 2)
+
+
+def _addr(text: str) -> int | None:
+    """A ``-device`` ``addr=`` value (``0x10``, ``16``, ``0x1.0x2``) as its slot number."""
+    m = re.fullmatch(r"(0x[0-9a-fA-F]+|\d+)(?:\.(?:0x)?[0-9a-fA-F]+)?", text.strip())
+    return int(m.group(1), 0) if m else None
+
+
 def passthrough(r: Recovery) -> None:
     """Which hostpci is the guest's primary GPU (``x-vga=1``), from PCI.pm
     print_hostpci_devices: with SeaBIOS the vfio device carries ``x-vga=on``; with OVMF it
     does not, and the evidence is what x-vga=1 does to the rest of the command line —
     ``kvm=off`` on ``-cpu``, and ``-vga none -nographic`` when ``vga:`` is not set.  Which of
     several hostpci entries had it cannot be told (the command line is the same for each):
-    the first is used, with a note.
+    the first is used, with a note.  A ``pcie=1`` device on ``pcie.0`` itself (not a root
+    port) says ``$winversion == 7`` (PCI.pm ``hostpciNbus0``), read before the ostype is.
     """
+    for drv, dd in r.devices:
+        m = re.fullmatch(r"hostpci(\d+)(?:\.\d+)?", dd.get("id", ""))
+        if drv != "vfio-pci" or not m:
+            continue
+        slot = int(m.group(1))
+        if dd.get("bus") == "pcie.0" and _addr(dd.get("addr", "")) == WIN7_PCIE_ADDR.get(slot):
+            r.win7 = True
+            r.windows = max(r.windows, 7)
     slots = sorted({int(m.group(1)) for _drv, dd in r.devices if _drv == "vfio-pci"
                     for m in [re.fullmatch(r"hostpci(\d+)(?:\.\d+)?", dd.get("id", ""))] if m})
     explicit = [int(m.group(1)) for drv, dd in r.devices if drv == "vfio-pci"
@@ -318,8 +343,15 @@ def hostpci_value(r: Recovery, slot: int, devs: list[dict[str, str]]) -> str:
         if mm:
             r.missing.append(f"hostpci{slot}: mediated device {mm.group(1)}; set "
                              "host=<parent PCI address>,mdev=<type> by hand")
-    if re.match(r"ich9-pcie-port-\d+", first.get("bus", "")):
+    bus, slot_addr = first.get("bus", ""), _addr(first.get("addr", ""))
+    if re.match(r"ich9-pcie-port-\d+", bus) or (
+            bus == "pcie.0" and slot_addr == WIN7_PCIE_ADDR.get(slot)):
+        # print_hostpci_devices: print_pcie_addr("hostpciN") (a root port) or, for win7,
+        # print_pcie_addr("hostpciNbus0") (pcie.0 itself)
         opts["pcie"] = "1"
+    elif (bus, slot_addr) == LEGACY_IGD_ADDR and not r.q35 and r.arch == "x86_64":
+        # print_hostpci_devices: $pci_name = 'legacy-igd' for a legacy-igd=1 device
+        opts["legacy-igd"] = "1"
     if first.get("rombar") == "0":
         opts["rombar"] = "0"
     if slot in r.xvga_slots:
@@ -358,6 +390,10 @@ def rtc(r: Recovery) -> None:
     if r.win11:
         # CPUConfig.pm get_pve_cpu_flags: -cet-ibt,-cet-ss only for $winversion >= 11
         r.o["ostype"] = "win11"
+    elif r.win7:
+        # PCI.pm print_hostpci_devices: a pcie=1 device on pcie.0 only for $winversion == 7,
+        # which Helpers.pm windows_version gives for ostype win7 alone
+        r.o["ostype"] = "win7"
     elif r.windows:
         guess = "win10" if r.windows >= 7 else "w2k8"
         if r.windows >= 7 and any(drv.startswith("tpm-") for drv, _ in r.devices):
@@ -405,8 +441,12 @@ def leftovers(r: Recovery) -> None:
             if v is not None:
                 toks.append(v)
         r.o["args"] = " ".join(shlex.quote(t) for t in toks)
-        r.notes.append("args: options after qemu-server's -machine were appended by the "
-                       "config's args: line; kept verbatim")
+        names = " ".join(dict.fromkeys(k for k, _v in r.args_opts))
+        r.notes.append(
+            f"args: {names} come after qemu-server's own -machine, where only the config's "
+            "args: line (or a hand-edited command line) puts options (QemuServer.pm "
+            "config_to_command); they are kept verbatim in args: and not read as config keys "
+            "- drop the args: line if they were typed by hand")
 
 
 def final_todos(r: Recovery) -> None:

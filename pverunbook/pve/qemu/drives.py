@@ -190,16 +190,32 @@ def emit_disk(r: Recovery, slot: str, d: Drive, dev: dict[str, str], extra: dict
     elif d.file == "/dev/cdrom" and is_cd:
         vol = "cdrom"
     else:
-        cands = r.storage.candidates(d.file)
+        cands, unfit = r.storage.holders(d.file)
         res = cands[0] if len(cands) == 1 else None
         if len(cands) > 1:
             names = ", ".join(f"'{sid}' ({st.type})" for sid, _v, st in cands)
+            vtype = "iso" if is_cd else "images"
             r.missing.append(
-                f"{slot}: {d.file} is a path of {len(cands)} storages in storage.cfg ({names}); "
-                "which one holds the volume is not on the command line: `lvs` (a thin volume "
-                f"names its pool) or `pvesm list <storage>` tells; write {slot}: "
-                "<storage>:<volume> by hand")
+                f"{slot}: {d.file} is a path of {len(cands)} storages in storage.cfg ({names}), "
+                f"and the content of each allows {vtype}; which one holds the volume is not on "
+                "the command line: `lvs` (a thin volume names its pool) or `pvesm list "
+                f"<storage>` tells; write {slot}: <storage>:<volume> by hand")
             return
+        if res is not None and unfit:
+            kind = "an ISO image" if is_cd else "a VM disk"
+            r.notes.append(
+                f"{slot}: {d.file} is also a path of "
+                + ", ".join(f"'{sid}' (content {','.join(sorted(st.content)) or 'none'})"
+                            for sid, _v, st in unfit)
+                + f", which may not hold {kind}; '{res[0]}' may (storage.cfg content)")
+        elif res is not None:
+            vtype = "iso" if res[1].startswith("iso/") else "images"
+            if vtype not in res[2].content:
+                r.warn.append(
+                    f"{slot}: storage '{res[0]}' holds {d.file} but its content "
+                    f"({','.join(sorted(res[2].content)) or 'none'}) lacks {vtype}: qemu-server "
+                    "still starts it, but new disks cannot be made there and the web UI does "
+                    f"not list it; add {vtype} to its content")
         if res is None:
             vol = d.file
             iscsi = r.storage.iscsi_storage(d.file)

@@ -51,14 +51,17 @@ def split_phases(
            list[tuple[str, str | None]]]:
     """Split options into (config_to_command's, ``args:``'s, vm_start's).
 
-    QemuServer.pm config_to_command ends with ``-machine type=...`` (then ``-loadstate`` or
-    ``-snapshot`` if needed) and appends the config's ``args:`` after it; vm_start then adds
-    ``-incoming <uri> -S`` on a migration target.  So an option after the last ``-machine`` is
-    the user's ``args:`` (a second ``-cpu`` there overrides qemu-server's), and ``-S`` after
-    ``-incoming`` means "wait for the migration stream", never ``freeze: 1``.  Without a
-    ``-machine`` (a truncated line) nothing is treated as ``args:``.
+    QemuServer.pm config_to_command writes exactly one ``-machine`` (``push @$cmd, '-machine',
+    join(',', @$machineFlags)`` — the flags always hold ``type=``), then ``-loadstate`` or
+    ``-snapshot`` if needed, and appends the config's ``args:`` after it; vm_start then adds
+    ``-incoming <uri> -S`` on a migration target.  So everything after the *first* ``-machine``
+    is the user's ``args:`` (or was appended to the command line by hand): a second ``-cpu``
+    there overrides qemu-server's, and a ``-S``, ``-object sev-guest`` or a second
+    ``-machine memory-encryption=...`` there is never ``freeze: 1`` or ``amd-sev:``.  ``-S``
+    after ``-incoming`` means "wait for the migration stream".  Without a ``-machine`` (a
+    truncated line) nothing is treated as ``args:``.
     """
-    last = max((n for n, (k, _v) in enumerate(opts) if k == "-machine"), default=-1)
+    last = next((n for n, (k, _v) in enumerate(opts) if k == "-machine"), -1)
     if last < 0:
         inc = next((n for n, o in enumerate(opts) if o[0] == "-incoming"), len(opts))
         body = [o for n, o in enumerate(opts) if n < inc or o[0] not in _START_ONLY]
@@ -119,6 +122,7 @@ class Recovery:
         self.used: set[int] = set()
         self.windows = 0  # 0 = no Windows hints, 6 = vista/2008 level, 7 = win7+
         self.win11 = False  # -cet-ibt,-cet-ss: qemu-server's flags for ostype win11
+        self.win7 = False  # a pcie=1 hostpci on pcie.0 (PCI.pm hostpciNbus0): ostype win7
         self.bootindex: dict[str, int] = {}
         self.disks: dict[str, str] = {}
         self.nets: list[str] = []

@@ -7,6 +7,17 @@ or ``/dev/rbd-pve/<fsid>/<pool>/<img>`` with krbd, ZFS over iSCSI and iscsidirec
 ``iscsi://<portal>/<target>/<lun>``).  Only a storage.cfg entry names a storage: without one,
 a path in a storage's layout is reported as not understood, never given a stock id such as
 ``local-lvm`` (that would be a guess).
+
+Paths are built as pve-storage builds them: ``Plugin.pm`` ``get_subdir`` returns
+``"$path/$subdir"`` with the storage's ``path`` as written in storage.cfg, so a dir storage
+whose path ends in ``/`` gives ``…/pve-storage//images/<vmid>/…`` on the command line; the
+subdirectory is ``content-dirs`` or the stock ``$vtype_subdirs`` (``images``,
+``template/iso``).  When several storages map the same path (two dir storages on
+``/var/lib/vz``, an ``lvm`` and an ``lvmthin`` on one volume group), the storages' ``content``
+decides: only one whose content includes ``images`` can hold a VM disk (``iso`` for an ISO).
+A storage without a ``content`` line has its plugin's default content (``plugindata``'s second
+``content`` entry, set by ``Plugin.pm`` ``parse_config``); content types a plugin cannot hold
+are dropped as ``decode_value`` does.
 """
 
 from __future__ import annotations
@@ -17,6 +28,31 @@ from dataclasses import dataclass, field
 from pverunbook.pve.qemu.argv import CmdlineError
 
 DIR_TYPES = {"dir", "nfs", "cifs", "glusterfs", "cephfs", "btrfs"}
+
+_ALL_FILE = frozenset({"images", "rootdir", "vztmpl", "iso", "backup", "snippets", "import"})
+# (content a plugin can hold, content it has when storage.cfg sets none): the two entries of
+# each plugin's ``plugindata`` ``content`` in pve-storage (DirPlugin.pm, NFSPlugin.pm, ...;
+# GlusterfsPlugin.pm as of its removal in 7669a99).
+PLUGIN_CONTENT: dict[str, tuple[frozenset[str], frozenset[str]]] = {
+    "dir": (_ALL_FILE | {"none"}, frozenset({"images", "rootdir"})),
+    "btrfs": (_ALL_FILE | {"none"}, frozenset({"images", "rootdir"})),
+    "nfs": (_ALL_FILE, frozenset({"images"})),
+    "cifs": (_ALL_FILE, frozenset({"images"})),
+    "glusterfs": (_ALL_FILE - {"rootdir"}, frozenset({"images"})),
+    "cephfs": (frozenset({"vztmpl", "iso", "backup", "snippets", "import"}),
+               frozenset({"backup"})),
+    "lvm": (frozenset({"images", "rootdir"}), frozenset({"images"})),
+    "lvmthin": (frozenset({"images", "rootdir"}), frozenset({"images", "rootdir"})),
+    "rbd": (frozenset({"images", "rootdir"}), frozenset({"images"})),
+    "zfspool": (frozenset({"images", "rootdir"}), frozenset({"images", "rootdir"})),
+    "zfs": (frozenset({"images"}), frozenset({"images"})),
+    "iscsi": (frozenset({"images", "none"}), frozenset({"images"})),
+    "iscsidirect": (frozenset({"images", "none"}), frozenset({"images"})),
+}
+# Plugin.pm $vtype_subdirs: where each content type lives below a file storage's path.
+VTYPE_SUBDIRS = {"images": "images", "rootdir": "private", "iso": "template/iso",
+                 "vztmpl": "template/cache", "backup": "dump", "snippets": "snippets",
+                 "import": "import"}
 
 
 @dataclass
@@ -32,6 +68,21 @@ class Storage:
     namespace: str | None = None
     portal: str | None = None
     target: str | None = None
+    content_line: str | None = None  # storage.cfg ``content`` as written (None: not set)
+    content_dirs: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def content(self) -> frozenset[str]:
+        """The content types this storage may hold (Plugin.pm decode_value/parse_config)."""
+        valid, default = PLUGIN_CONTENT.get(self.type, (_ALL_FILE, _ALL_FILE))
+        if self.content_line is None:
+            return default
+        return frozenset(c.strip() for c in re.split(r"[,;\s]+", self.content_line)
+                         if c.strip() in valid)
+
+    def subdir(self, vtype: str) -> str:
+        """Plugin.pm get_subdir: ``content-dirs`` or the stock subdirectory of ``vtype``."""
+        return self.content_dirs.get(vtype, VTYPE_SUBDIRS[vtype]).strip("/")
 
 
 @dataclass
@@ -63,17 +114,41 @@ class StorageMap:
 
     def resolve(self, path: str, vmid: int | None = None) -> tuple[str, str, Storage] | None:
         """Map a QEMU file/device path to ``(storeid, volname, storage)``; None when no storage
-        holds it or when several could (see :meth:`candidates`)."""
-        found = self.candidates(path)
+        holds it or when several could (see :meth:`holders`)."""
+        found, _others = self.holders(path)
         return found[0] if len(found) == 1 else None
 
+    def holders(self, path: str) -> tuple[list[tuple[str, str, Storage]],
+                                          list[tuple[str, str, Storage]]]:
+        """The storages that may hold ``path``, and those that map it but may not.
+
+        Of the storages that map the path (:meth:`candidates`), those whose ``content`` takes
+        the volume's type (``images`` for a disk, ``iso`` for an ISO image) are kept — the
+        second list names the others.  When none of them takes it, all are kept: a lone
+        storage still holds the volume (PVE::Storage::path does not check ``content``; only
+        allocating a disk does, API2/Qemu.pm ``check_storage_access``), and between several
+        the path does not tell.
+        """
+        cands = self.candidates_typed(path)
+        fit = [(sid, vol, st) for sid, vol, st, vtype in cands if vtype in st.content]
+        if not fit:
+            return [(sid, vol, st) for sid, vol, st, _vt in cands], []
+        unfit = [(sid, vol, st) for sid, vol, st, vtype in cands if vtype not in st.content]
+        return fit, unfit
+
     def candidates(self, path: str) -> list[tuple[str, str, Storage]]:
-        """Every storage that maps ``path``, as ``(storeid, volname, storage)``.
+        """Every storage that maps ``path``, as ``(storeid, volname, storage)``."""
+        return [(sid, vol, st) for sid, vol, st, _vt in self.candidates_typed(path)]
+
+    def candidates_typed(self, path: str) -> list[tuple[str, str, Storage, str]]:
+        """Every storage that maps ``path``, as ``(storeid, volname, storage, vtype)``.
 
         More than one happens on real nodes: an ``lvm`` and an ``lvmthin`` storage on the same
         volume group give the same ``/dev/<vg>/<lv>`` path (PVE::Storage::LVMPlugin and
-        LvmThinPlugin ``path``), so the path alone does not say which storage holds the
-        volume.  For RBD the path's form does: ``rbd:`` is librbd, ``/dev/rbd-pve/`` is krbd.
+        LvmThinPlugin ``path``), two dir storages may share a path (``local`` on
+        ``/var/lib/vz`` and a second one for ISOs or backups); :meth:`holders` narrows them by
+        ``content``.  For RBD the path's form decides: ``rbd:`` is librbd, ``/dev/rbd-pve/``
+        is krbd.
         """
         rbd = _parse_rbd_path(path)
         if rbd is not None:
@@ -81,31 +156,49 @@ class StorageMap:
             cands = [s for s in self.storages if s.type == "rbd" and (s.pool or "rbd") == pool
                      and (s.namespace or None) == ns]
             same_kind = [s for s in cands if s.krbd == is_krbd]
-            return [(s.storeid, image, s) for s in (same_kind or cands)]
-        out: list[tuple[str, str, Storage]] = []
+            return [(s.storeid, image, s, "images") for s in (same_kind or cands)]
+        out: list[tuple[str, str, Storage, str]] = []
         for s in self.storages:
-            vol = _resolve_in(s, path)
-            if vol is not None:
-                out.append((s.storeid, vol, s))
+            found = _resolve_in(s, path)
+            if found is not None:
+                out.append((s.storeid, found[0], s, found[1]))
         return out
 
 
-def _resolve_in(s: Storage, path: str) -> str | None:
+def _squash(path: str) -> str:
+    """``path`` with runs of ``/`` made one (the kernel resolves ``a//b`` as ``a/b``)."""
+    return re.sub(r"/{2,}", "/", path)
+
+
+def _resolve_in(s: Storage, path: str) -> tuple[str, str] | None:
+    """``(volname, vtype)`` of ``path`` on storage ``s``, or None if ``s`` does not map it.
+
+    File storages: Plugin.pm filesystem_path builds ``"$path/$subdir/$vmid/$name"`` from the
+    storage.cfg ``path`` verbatim, so a path ending in ``/`` doubles the slash; both sides are
+    compared with runs of ``/`` squashed.
+    """
     if s.type in DIR_TYPES:
-        base = (s.path or f"/mnt/pve/{s.storeid}").rstrip("/")
-        if not path.startswith(base + "/"):
+        base = _squash((s.path or f"/mnt/pve/{s.storeid}") + "/")
+        p = _squash(path)
+        if not p.startswith(base):
             return None
-        rest = path[len(base) + 1:]
-        m = re.fullmatch(r"images/(\d+)/([^/]+)", rest)
+        rest = p[len(base):]
+        img = re.escape(s.subdir("images"))
+        m = re.fullmatch(rf"{img}/(\d+)/([^/]+)", rest)
         if m:
-            return f"{m.group(1)}/{m.group(2)}"
-        m = re.fullmatch(r"images/(\d+)/([^/]+)/disk\.raw", rest)
+            return f"{m.group(1)}/{m.group(2)}", "images"
+        m = re.fullmatch(rf"{img}/(\d+)/([^/]+)/disk\.raw", rest)
         if m and s.type == "btrfs":
-            return f"{m.group(1)}/{m.group(2)}.raw"
-        m = re.fullmatch(r"template/iso/([^/]+)", rest)
+            return f"{m.group(1)}/{m.group(2)}.raw", "images"
+        m = re.fullmatch(rf"{re.escape(s.subdir('iso'))}/([^/]+)", rest)
         if m:
-            return f"iso/{m.group(1)}"
+            return f"iso/{m.group(1)}", "iso"
         return None
+    vol = _resolve_block(s, path)
+    return (vol, "images") if vol is not None else None
+
+
+def _resolve_block(s: Storage, path: str) -> str | None:
     if s.type in ("lvm", "lvmthin") and s.vgname:
         m = re.fullmatch(rf"/dev/(?:{re.escape(s.vgname)}/|mapper/{re.escape(s.vgname)}-)(.+)",
                          path)
@@ -179,7 +272,23 @@ def parse_storage_cfg(text: str) -> StorageMap:
             cur.portal = value
         elif key == "target":
             cur.target = value
+        elif key == "content":
+            cur.content_line = value
+        elif key == "content-dirs":
+            for item in re.split(r"[,;\s]+", value):
+                vtype, eq, sub = item.partition("=")
+                if eq and vtype in VTYPE_SUBDIRS:
+                    cur.content_dirs[vtype] = sub
+    # Plugin.pm parse_config: "make sure we have a reasonable 'local:' storage" — a missing
+    # `local`, or one that is not a dir on /var/lib/vz, is replaced by the stock one.
+    local = next((s for s in storages if s.storeid == "local"), None)
+    if local is None or local.type != "dir" or (local.path or "/var/lib/vz") != "/var/lib/vz":
+        storages = [s for s in storages if s.storeid != "local"]
+        storages.insert(0, Storage(storeid="local", type="dir", path="/var/lib/vz",
+                                   content_line="backup,images,iso,rootdir,snippets,vztmpl"))
     for s in storages:
+        if s.type == "dir" and s.path is None and s.storeid == "local":
+            s.path = "/var/lib/vz"
         if s.type in ("nfs", "cifs", "glusterfs", "cephfs") and s.path is None:
             s.path = f"/mnt/pve/{s.storeid}"
         if s.type == "rbd" and s.pool is None:

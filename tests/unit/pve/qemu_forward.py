@@ -231,8 +231,15 @@ def command_line(conf: dict[str, str], vmid: int) -> tuple[
             a += ["-device", f"usb-host,{bus}hostbus={hb},hostport={hp},id={k}"]
     for n, k in enumerate(sorted(k for k in conf if k.startswith("hostpci"))):
         host, hopts = props(conf[k])
-        where = f"bus=ich9-pcie-port-{n + 1},addr=0x0" if hopts.get("pcie") == "1" \
-            else f"bus={pcibus},addr=0x1{n}"
+        # PCI.pm print_hostpci_devices: a root port for pcie=1 (pcie.0 itself for win7),
+        # the legacy-igd slot 0:2, else get_pci_addr_map's hostpciN (bus 0 is pci.0 on q35
+        # too: the pci-bridge of pve-q35-4.0.cfg)
+        if hopts.get("pcie") == "1":
+            where = f"bus=ich9-pcie-port-{n + 1},addr=0x0"
+        elif hopts.get("legacy-igd") == "1":
+            where = "bus=pci.0,addr=0x2"
+        else:
+            where = "bus=pci.0,addr=" + ("0x10", "0x11", "0x1b", "0x1c")[n]
         a += ["-device", f"vfio-pci,host=0000:{host},id={k},{where}"
               + (",rombar=0" if hopts.get("rombar") == "0" else "") + bi(k)]
     if vga in ("std", "qxl", "virtio"):

@@ -250,6 +250,9 @@ def vm_configs(draw: st.DrawFn) -> dict[str, str]:
         if draw(st.booleans()):
             hopts["rombar"] = "0"
         c[f"hostpci{n}"] = prop(f"0{n + 1}:00.0", hopts)
+    if not q35 and c.get("vga") == "none" and "hostpci0" not in c and draw(st.booleans()):
+        # PCI.pm parse_hostpci_devices: legacy-igd=1 needs i440fx, vga: none, host 00:02.0
+        c["hostpci0"] = "00:02.0,legacy-igd=1"
     for n in range(draw(st.integers(0, 2))):
         spec = draw(st.sampled_from(["host=046d:c52b", "host=1-2", "host=0781:5581"]))
         c[f"usb{n}"] = spec + (",usb3=1" if draw(st.booleans()) else "")
