@@ -28,6 +28,9 @@ def build_parser() -> argparse.ArgumentParser:
         prog="pverunbook",
         description="Step-by-step recovery runbooks for Proxmox VE clusters. With no command, "
                     "opens the app in rehearsal mode against a simulated broken cluster.")
+    p.add_argument("--version", action=_Version, nargs=0,
+                   help="print the version, the commit it was built from, the Python and the "
+                        "libraries' versions, and exit")
     p.add_argument("--runbooks", action="append", type=Path, default=[], metavar="DIR",
                    help="extra folder of runbooks (repeatable)")
     sub = p.add_subparsers(dest="command", metavar="COMMAND")
@@ -36,7 +39,21 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
+class _Version(argparse.Action):
+    """``--version``: several lines (see ``pverunbook.about``), so not argparse's own action."""
+
+    def __call__(self, parser: argparse.ArgumentParser, namespace: argparse.Namespace,
+                 values: object, option_string: str | None = None) -> None:
+        from pverunbook.about import version_text
+
+        sys.stdout.write(version_text())
+        parser.exit(EXIT_OK)
+
+
 def main(argv: list[str] | None = None) -> int:
+    from pverunbook.about import quiet_known_warnings
+
+    quiet_known_warnings()  # before any command imports asyncssh
     parser = build_parser()
     args = parser.parse_args(argv)
     for folder in args.runbooks:

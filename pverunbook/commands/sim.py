@@ -79,7 +79,9 @@ async def _serve(args: argparse.Namespace) -> int:
     inv.write_text(sim.inventory_toml(), encoding="utf-8")
     fps = sim.fingerprints()
     print(f"Rehearsal cluster '{sim.cluster.name}' ({scenario.name}): {scenario.title}")
-    print(f"State directory: {sim.state_dir}")
+    temp = "" if args.state_dir else "   (temporary: deleted when this stops; keep one with " \
+        "--state-dir)"
+    print(f"State directory: {sim.state_dir}{temp}")
     for n in sim.cluster.nodes:
         print(f"  {n.name:<10} ssh -p {n.port} root@127.0.0.1   host key {fps[n.name]}")
     if scenario.qnetd is not None:
@@ -87,12 +89,14 @@ async def _serve(args: argparse.Namespace) -> int:
               f"   (QNetd host {scenario.qnetd[1]}, outside the cluster)")
     print(f"Password: {sim.password}   (or: ssh -i {sim.client_key_path} ...)")
     print(f"Inventory: {inv}   (pverunbook run --cluster {inv} ...)")
-    print("Nothing here touches a real cluster. Press Ctrl-C to stop.", flush=True)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
+    # SIGHUP too: a closed terminal or ssh session stops the cluster cleanly (and deletes a
+    # temporary state directory with its private key) instead of killing the process.
+    for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
         with contextlib.suppress(NotImplementedError):
             loop.add_signal_handler(sig, stop.set)
+    print("Nothing here touches a real cluster. Press Ctrl-C to stop.", flush=True)
     try:
         await stop.wait()
     finally:

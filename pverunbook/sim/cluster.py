@@ -19,9 +19,11 @@ Use it like this (front ends keep one for their whole life)::
 
 ``scenario=None`` continues whatever the state directory holds (or starts ``nyc-outage``); a
 named scenario that differs from the saved one raises :class:`SimStateError` (reset first, or
-use another directory). Without ``state_dir`` a temporary directory is used and
-:meth:`cleanup` deletes it. Keys are generated once per state directory, so an inventory
-written for one launch keeps working with the next and pinned host keys stay valid.
+use another directory). Without ``state_dir`` a temporary directory (mode 0700: it holds the
+client's private key and the nodes' root password) is used and deleted by :meth:`stop`, at the
+latest when the process exits, also on SIGTERM or SIGHUP (see :func:`_own_temp_dir`). Keys are
+generated once per state directory, so an inventory written for one launch keeps working with
+the next and pinned host keys stay valid.
 """
 
 from __future__ import annotations
@@ -31,9 +33,13 @@ import contextlib
 import os
 import secrets
 import shutil
+import signal
 import tempfile
+import threading
+import weakref
+from collections.abc import Callable
 from pathlib import Path
-from types import TracebackType
+from types import FrameType, TracebackType
 from typing import TYPE_CHECKING
 
 import asyncssh
@@ -54,6 +60,40 @@ DEFAULT_TIME_SCALE = 0.02
 DEFAULT_SCENARIO = "nyc-outage"
 AUTOSAVE_SECONDS = 3.0
 
+#: Deleters of the temporary state directories this process still has (see _own_temp_dir).
+_TEMP_DIRS: list[weakref.finalize] = []
+_EXIT_SIGNALS = (signal.SIGTERM, signal.SIGHUP)
+
+
+def _own_temp_dir(owner: object) -> tuple[Path, Callable[[], object]]:
+    """A new private temporary state directory that cannot outlive the process.
+
+    ``tempfile.mkdtemp`` makes it 0700 (made explicit here: it holds a private key and a
+    password). It is deleted when the owner is stopped (``SimCluster.stop``), garbage
+    collected or the interpreter exits (``weakref.finalize`` runs at exit), and when SIGTERM or
+    SIGHUP would kill the process: those signals end it without any exit handler, so while
+    their handler is still the default one, a handler is put in that deletes the directories
+    and then dies of the same signal as before. A front end that handles the signals itself
+    (headless ``run`` and ``simulate`` stop cleanly on them, which stops the cluster) keeps its
+    own handlers.
+    """
+    path = Path(tempfile.mkdtemp(prefix="pverunbook-sim-"))
+    path.chmod(0o700)
+    fin = weakref.finalize(owner, shutil.rmtree, path, ignore_errors=True)
+    _TEMP_DIRS[:] = [f for f in _TEMP_DIRS if f.alive] + [fin]
+    if threading.current_thread() is threading.main_thread():
+        for sig in _EXIT_SIGNALS:
+            if signal.getsignal(sig) is signal.SIG_DFL:
+                signal.signal(sig, _remove_temp_dirs_and_die)
+    return path, fin
+
+
+def _remove_temp_dirs_and_die(signum: int, frame: FrameType | None) -> None:
+    for fin in list(_TEMP_DIRS):
+        fin()
+    signal.signal(signum, signal.SIG_DFL)
+    os.kill(os.getpid(), signum)
+
 
 class SimCluster:
     """A simulated Proxmox VE cluster reachable over real SSH on 127.0.0.1.
@@ -66,8 +106,11 @@ class SimCluster:
                  time_scale: float = DEFAULT_TIME_SCALE, ports: dict[str, int] | None = None,
                  *, stepped_from: float | None = None) -> None:
         self._own_dir = state_dir is None
-        self.state_dir = Path(tempfile.mkdtemp(prefix="pverunbook-sim-")) if state_dir is None \
-            else Path(state_dir)
+        self._remove_dir: Callable[[], object] = lambda: None
+        if state_dir is None:
+            self.state_dir, self._remove_dir = _own_temp_dir(self)
+        else:
+            self.state_dir = Path(state_dir)
         saved = self.saved_scenario(self.state_dir)
         name = scenario or saved or DEFAULT_SCENARIO
         self.scenario = scenarios.get(name)
@@ -210,14 +253,22 @@ class SimCluster:
 
     async def reset(self) -> None:
         """Throw the rehearsal away and start the scenario afresh on the same ports and keys."""
-        await self.stop(save=False)
+        await self._halt(save=False)
         shutil.rmtree(self.state_dir / "nodes", ignore_errors=True)
         with contextlib.suppress(FileNotFoundError):
             self.world_file.unlink()
         await self.start()
 
     async def stop(self, save: bool = True) -> None:
-        """Save (unless ``save`` is False) and close every SSH listener and the world."""
+        """Save (unless ``save`` is False) and close every SSH listener and the world; a
+        temporary state directory (no ``state_dir`` given) is deleted: nothing can continue
+        it, and it holds the rehearsal's private key and password."""
+        try:
+            await self._halt(save and not self._own_dir)
+        finally:
+            self.cleanup()
+
+    async def _halt(self, save: bool) -> None:
         from pverunbook.sim.server import NodeServer
 
         if self._autosave is not None:
@@ -247,8 +298,7 @@ class SimCluster:
 
     def cleanup(self) -> None:
         """Delete the state directory if this object created it (a temp dir)."""
-        if self._own_dir:
-            shutil.rmtree(self.state_dir, ignore_errors=True)
+        self._remove_dir()
 
     # -- queries ---------------------------------------------------------------------------
     @property
