@@ -41,9 +41,10 @@ def _read(path: Path) -> str:
     parser would not read either: non-UTF-8 text, or a leading UTF-8 byte order mark."""
     import errno
 
+    from pverunbook.runbook.readfile import read_capped
+
     try:
-        with path.open("rb") as fh:
-            raw = fh.read(16 * 1024 * 1024)
+        raw = read_capped(path, 16 * 1024 * 1024, "corosync.conf")
     except OSError as exc:
         raise OSError(exc.errno, f"{exc.strerror}; give the path of a corosync.conf (a copy of "
                                  "/etc/pve/corosync.conf or /etc/corosync/corosync.conf)") from exc

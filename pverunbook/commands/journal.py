@@ -41,16 +41,19 @@ def cmd_journal_list(args: argparse.Namespace) -> int:
 def cmd_journal_show(args: argparse.Namespace) -> int:
     from pverunbook.engine.journal import JournalError, find_run, iter_journal
     from pverunbook.headless import EventPrinter
+    from pverunbook.runbook.readfile import open_regular
 
     try:
         path = find_run(args.run)
         if args.json:
-            with open(path, "rb") as fh:
+            with open_regular(path, "run journal") as fh:
                 while chunk := fh.read(1 << 20):
                     sys.stdout.write(chunk.decode("utf-8", errors="replace"))
             return EXIT_OK
     except (FileNotFoundError, JournalError) as exc:
         return err("journal", str(exc))
+    except OSError as exc:
+        return err("journal", f"{args.run}: {exc.strerror or exc}")
     import time
 
     printer = EventPrinter()

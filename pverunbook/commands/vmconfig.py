@@ -8,8 +8,14 @@ has already been damaged.
 from __future__ import annotations
 
 import argparse
+import errno
 import sys
 from pathlib import Path
+
+from pverunbook.runbook.readfile import open_regular, read_capped
+
+#: A saved command line (or ps listing, storage.cfg) is kilobytes; more is the wrong file.
+MAX_INPUT = 16 * 1024 * 1024
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -67,13 +73,18 @@ def cmd_vm_config(args: argparse.Namespace) -> int:
 
     src = args.from_cmdline
     try:
-        data = sys.stdin.buffer.read() if src == "-" else Path(src).read_bytes()
+        data = sys.stdin.buffer.read(MAX_INPUT + 1) if src == "-" else \
+            read_capped(src, MAX_INPUT, "QEMU command line")
+        if len(data) > MAX_INPUT:
+            raise OSError(errno.EFBIG, f"more than {MAX_INPUT >> 20} MiB on stdin; that is "
+                                       "not a saved command line")
     except OSError as exc:
         return _fail(src, exc.strerror or str(exc), "give a readable file or - for stdin")
     storage: StorageMap | None = None
     if args.storage_cfg is not None:
         try:
-            storage = parse_storage_cfg(args.storage_cfg.read_text(encoding="utf-8"))
+            storage = parse_storage_cfg(
+                read_capped(args.storage_cfg, MAX_INPUT, "storage.cfg").decode("utf-8"))
         except OSError as exc:
             return _fail(str(args.storage_cfg), exc.strerror or str(exc),
                          "copy /etc/pve/storage.cfg from a backup or leave --storage-cfg out")
@@ -133,8 +144,15 @@ def _argv_id(argv: list[str]) -> str | None:
 
 
 def cmd_pmxcfs_extract(args: argparse.Namespace) -> int:
+    import zlib
+
     from pverunbook.pve.pmxcfs import PmxcfsError, extract, read_tree
 
+    try:
+        open_regular(args.db, "pmxcfs database").close()  # a FIFO/device: refused, not waited on
+    except OSError as exc:
+        return _fail(str(args.db), exc.strerror or str(exc),
+                     "point at config.db or a config-*.sql.gz from /var/lib/pve-cluster/backup")
     try:
         if args.out is None:
             for rel, data in sorted(read_tree(args.db).items()):
@@ -144,6 +162,10 @@ def cmd_pmxcfs_extract(args: argparse.Namespace) -> int:
     except PmxcfsError as exc:
         return _fail("pmxcfs extract", str(exc), "point at config.db (with its -wal) or a "
                                              "config-*.sql.gz from /var/lib/pve-cluster/backup")
+    except (zlib.error, EOFError) as exc:  # a gzip stream broken inside its data
+        return _fail(str(args.db), f"damaged gzip data ({exc})",
+                     "the backup is corrupt: take an older config-*.sql.gz from "
+                     "/var/lib/pve-cluster/backup")
     except OSError as exc:
         return _fail(str(args.out or args.db), exc.strerror or str(exc),
                      "choose a writable --out directory")

@@ -26,6 +26,7 @@ from typing import Any, BinaryIO
 from pverunbook.engine.events import EVENT_TYPES, Event, event_from_dict
 from pverunbook.engine.redaction import Redactor  # also imported from here by older modules
 from pverunbook.engine.runlock import RunLock, hold
+from pverunbook.runbook.readfile import open_regular
 
 __all__ = ["Journal", "JournalError", "JournalWriteError", "Redactor", "iter_journal",
            "read_journal"]
@@ -221,10 +222,12 @@ def iter_journal(path: Path, problems: list[str] | None = None) -> Iterator[Even
     Raises ``JournalError`` when the file cannot be opened.
     """
     try:
-        fh = open(path, "rb")  # noqa: SIM115 - closed below, also when the consumer stops early
+        fh = open_regular(path, "run journal")  # a FIFO/device is refused, never waited on
     except IsADirectoryError as exc:
         raise JournalError(f"{path} is a directory, not a run journal") from exc
     except OSError as exc:
+        if exc.errno == errno.EISDIR:
+            raise JournalError(f"{path} is a directory, not a run journal") from exc
         raise JournalError(f"cannot read journal {path}: {exc.strerror or exc}; check the path "
                            "and that you may read the file") from exc
     with fh:
@@ -365,6 +368,11 @@ def find_run(run: str) -> Path:
                                "a run (`pverunbook journal list` shows them)")
         if p.is_file():
             return p
+        if p.exists():
+            from pverunbook.runbook.readfile import kind_of
+
+            raise JournalError(f"{p} is {kind_of(p.stat().st_mode)}, not a regular file, so "
+                               "not a run journal; give the .jsonl file of a run")
         raise FileNotFoundError(f"{p}: no such run journal; give a run id or the path of a "
                                 "run's .jsonl file (`pverunbook journal list` shows them)")
     d = runs_dir()

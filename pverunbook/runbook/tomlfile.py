@@ -12,6 +12,7 @@ or an unreadable path, and anything else tomlkit raises.
 
 from __future__ import annotations
 
+import errno
 import re
 from pathlib import Path
 from typing import Any
@@ -19,6 +20,8 @@ from typing import Any
 import tomlkit
 import tomlkit.exceptions
 from tomlkit.parser import Parser
+
+from pverunbook.runbook.readfile import open_regular
 
 #: A runbook or inventory larger than this is not something a person wrote.
 MAX_BYTES = 4 * 1024 * 1024
@@ -44,12 +47,15 @@ def read_text(path: str | Path, what: str = "file") -> str:
     """
     p = Path(path)
     try:
-        with p.open("rb") as fh:
+        with open_regular(p, what) as fh:  # a FIFO or device is refused, never waited on
             raw = fh.read(MAX_BYTES + 1)
     except IsADirectoryError as exc:
         raise TomlFileError(str(p), 1, 1, f"is a directory, not a {what}; give the file "
                                           "inside it") from exc
     except OSError as exc:
+        if exc.errno == errno.EISDIR:
+            raise TomlFileError(str(p), 1, 1, f"is a directory, not a {what}; give the file "
+                                              "inside it") from exc
         raise TomlFileError(str(p), 1, 1, f"cannot read {what}: {exc.strerror or exc}; check "
                                           "the path names a file you can read") from exc
     if len(raw) > MAX_BYTES:
