@@ -371,9 +371,19 @@ def rtc(r: Recovery) -> None:
     _h, d = kv(rtc or "")
     local = d.get("base") == "localtime"
     tdf = d.get("driftfix") == "slew"
-    win = r.windows > 0 or r.has("-no-hpet")
-    if r.windows == 0 and r.has("-no-hpet"):
+    # Cfg2Cmd/Timer.pm generate: `-global kvm-pit.lost_tick_policy=discard` (and hpet=off on
+    # the machine) only for windows_version >= 6; older qemu-server wrote -no-hpet instead
+    kvm_pit = "kvm-pit.lost_tick_policy=discard" in r.all("-global")
+    win = r.windows > 0 or r.has("-no-hpet") or kvm_pit
+    if r.windows == 0 and (r.has("-no-hpet") or kvm_pit):
         r.windows = 6
+    if not win and r.hpet_off and r.ostype_hint is None:
+        # Timer.pm: hpet=off without Windows only for `is_linux` (ostype l26) on a machine
+        # version >= 10.1
+        r.ostype_hint = "l26"
+        r.notes.append("ostype: l26 read from hpet=off on -machine without Windows flags "
+                       "(Cfg2Cmd/Timer.pm: qemu-server turns HPET off for l26 guests from "
+                       "machine version 10.1 on)")
     if d.get("base") and d["base"] not in ("localtime", "utc"):
         r.o["startdate"] = d["base"]
     if win:
@@ -409,7 +419,7 @@ def rtc(r: Recovery) -> None:
             "itself is not on the command line: set the real one")
     elif hint:
         r.o["ostype"] = hint
-        if hint == "l26":
+        if hint == "l26" and not r.hpet_off:
             r.warn.append("ostype: l26 inferred from the qemu-xhci USB controller (only "
                              "used for l26 and Windows > 7)")
     else:

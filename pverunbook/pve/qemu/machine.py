@@ -321,6 +321,9 @@ def machine(r: Recovery) -> None:
         r.o["kvm"] = "0"
     if d.get("acpi") == "off":
         r.o["acpi"] = "0"
+    if d.get("mem-merge") == "off":
+        r.o["allow-ksm"] = "0"  # config_to_command: mem-merge=off if allow-ksm is 0
+    r.hpet_off = d.get("hpet") == "off"  # Cfg2Cmd/Timer.pm (read by devices.rtc)
     extra: dict[str, str] = {}
     for drv, dd in r.devices:
         if drv in ("intel-iommu", "virtio-iommu-pci"):

@@ -122,6 +122,7 @@ class Recovery:
         self.used: set[int] = set()
         self.windows = 0  # 0 = no Windows hints, 6 = vista/2008 level, 7 = win7+
         self.win11 = False  # -cet-ibt,-cet-ss: qemu-server's flags for ostype win11
+        self.hpet_off = False  # -machine ...,hpet=off (Cfg2Cmd/Timer.pm)
         self.win7 = False  # a pcie=1 hostpci on pcie.0 (PCI.pm hostpciNbus0): ostype win7
         self.bootindex: dict[str, int] = {}
         self.disks: dict[str, str] = {}

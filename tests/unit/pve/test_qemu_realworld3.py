@@ -298,3 +298,29 @@ def test_after_own_machine_is_args_never_keys() -> None:
     assert cfg.complete
     # qemu-server's own -S (freeze: 1) stands before -machine
     assert recover_config(base[:5] + ["-S"] + base[5:]).options["freeze"] == "1"
+
+
+# --- machine flags from Cfg2Cmd/Timer.pm and config_to_command ------------------------------------
+
+
+@pytest.mark.parametrize(("machine", "globals_", "ostype"), [
+    # Timer.pm: hpet=off without Windows is `is_linux` on machine >= 10.1: ostype l26
+    ("hpet=off,type=pc-q35-10.1+pve0", [], "l26"),
+    # hpet=off with the kvm-pit fixup is Windows (windows_version >= 6)
+    ("hpet=off,type=pc-q35-10.1+pve0", ["-global", "kvm-pit.lost_tick_policy=discard"], "w2k8"),
+    ("type=pc-q35-10.1+pve0", [], None),
+])
+def test_hpet_off_and_kvm_pit_say_the_os_class(machine: str, globals_: list[str],
+                                               ostype: str | None) -> None:
+    argv = ["/usr/bin/kvm", "-id", "9", *globals_, "-m", "1024", "-machine", machine]
+    cfg = recover_config(argv)
+    assert cfg.options.get("ostype") == ostype
+    assert cfg.complete
+
+
+def test_mem_merge_off_is_allow_ksm_0() -> None:
+    # QemuServer.pm config_to_command: mem-merge=off if allow-ksm is defined and false
+    cfg = recover_config(["/usr/bin/kvm", "-id", "9", "-machine", "mem-merge=off,type=pc+pve0"])
+    assert cfg.options["allow-ksm"] == "0"
+    assert "allow-ksm" not in recover_config(
+        ["/usr/bin/kvm", "-id", "9", "-machine", "type=pc+pve0"]).options
