@@ -2,8 +2,9 @@
 
 This is the live proof that a rebuilt config is right: qemu-server's ``qm showcmd <vmid>``
 (PVE/CLI/qm.pm -> QemuServer.pm ``vm_commandline`` -> ``config_to_command``) prints the command
-line it would start the VM with.  What vm_start adds at start time only (``-incoming <uri>``
-and the ``-S`` after it on a live-migration target) is not part of that and is left out.
+line it would start the VM with (``'dry-run' => 1``, no vm_start).  What vm_start_nolock adds
+at start time only — its ``$state_cmdline``: ``-incoming <uri> -S`` on a live-migration target,
+or a lone ``-S`` for a paused start, pushed after everything else — is left out.
 """
 
 from __future__ import annotations
@@ -28,6 +29,9 @@ def option_lines(argv: list[str]) -> list[str]:
     cut = next((n for n, ln in enumerate(lines) if ln.startswith("-incoming ")), None)
     if cut is not None:
         lines = lines[:cut] + [ln for ln in lines[cut + 1:] if ln != "-S"]
+    elif lines and lines[-1] == "-S" and any(ln.startswith("-machine ") for ln in lines[:-1]):
+        # vm_start_nolock's $state_cmdline for a paused start: the last option, after args:
+        lines = lines[:-1]
     return lines
 
 

@@ -441,6 +441,13 @@ def leftovers(r: Recovery) -> None:
     if unknown:
         r.missing.append("options qemu-server does not write and no rule here reads: "
                          + " ".join(unknown))
+    if r.started_paused:
+        r.notes.append("-S at the very end: vm_start adds it for a start in paused state (e.g. "
+                       "a backup of a stopped VM); that is not freeze: 1. If the config's "
+                       "args: ended in -S instead, add it there")
+    elif any(k == "-loadstate" for k, _ in r.start_opts):
+        r.notes.append("-loadstate at the very end: vm_start's state file "
+                       "(StateFile.pm statefile_cmdline_option), not part of the config")
     if r.migration_target:
         r.notes.append("-incoming ... -S: this process was started as a live-migration target "
                        "(qemu-server's vm_start adds both); that is not freeze: 1")

@@ -73,6 +73,11 @@ def split_phases(
         n += 1
     tail = opts[n:]
     inc = next((m for m, o in enumerate(tail) if o[0] == "-incoming"), len(tail))
+    if inc == len(tail) and tail and (tail[-1] == ("-S", None) or tail[-1][0] == "-loadstate"):
+        # vm_start_nolock pushes its $state_cmdline last: `-S` alone for a paused start
+        # (e.g. vzdump backing up a stopped VM) or `-loadstate <file>` from
+        # StateFile.pm statefile_cmdline_option
+        inc = len(tail) - 1
     return body, tail[:inc], tail[inc:]
 
 
@@ -107,6 +112,7 @@ class Recovery:
         # What config_to_command wrote, what `args:` appended, and what vm_start added.
         self.opts, self.args_opts, self.start_opts = split_phases(allopts)
         self.migration_target = any(k == "-incoming" for k, _ in self.start_opts)
+        self.started_paused = self.start_opts == [("-S", None)]
         self.cfg = RecoveredConfig(vmid=vmid)
         self.o = self.cfg.options
         self.todos = self.cfg.todos

@@ -324,3 +324,19 @@ def test_mem_merge_off_is_allow_ksm_0() -> None:
     assert cfg.options["allow-ksm"] == "0"
     assert "allow-ksm" not in recover_config(
         ["/usr/bin/kvm", "-id", "9", "-machine", "type=pc+pve0"]).options
+
+
+def test_vm_start_state_options_at_the_end_are_neither_args_nor_keys() -> None:
+    # QemuServer.pm vm_start_nolock pushes $state_cmdline after config_to_command's argv (and
+    # so after args:): `-S` alone for a paused start, `-loadstate <file>` from a state file
+    base = ["/usr/bin/kvm", "-id", "5", "-m", "512", "-machine", "type=pc+pve0",
+            "-set", "device.hostpci0.x-igd-gms=0x2"]
+    paused = recover_config(base + ["-S"])
+    assert paused.options["args"] == "-set device.hostpci0.x-igd-gms=0x2"
+    assert "freeze" not in paused.options
+    assert any("paused state" in n for n in paused.notes)
+    loaded = recover_config(base + ["-loadstate", "/var/lib/vz/images/5/vm-5-state.raw"])
+    assert loaded.options["args"] == "-set device.hostpci0.x-igd-gms=0x2"
+    # qm showcmd (config_to_command in dry-run, no vm_start) has no such tail: compare agrees
+    assert showcmd_diff(base + ["-S"], base, 5) == []
+    assert showcmd_diff(base + ["-S", "-machine", "x=1"], base, 5) != []
