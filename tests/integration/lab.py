@@ -1,0 +1,513 @@
+"""The lab: real corosync + Proxmox's real pmxcfs + real sshd per node, in network namespaces.
+
+It extends the test bed (:mod:`tests.integration.bed`, same switch namespace and addressing):
+in every node ``/etc/pve`` is the FUSE mount of the real pmxcfs (built unmodified from
+pve-cluster 8.1.3 or 9.1.6, see :func:`pmxcfs_binary`), ``/var/lib/pve-cluster/config.db``
+its real database, ``/etc/hosts`` resolves the node's name to its ring address, and ``/run``,
+``/dev/shm``, ``/var`` are the node's own. Daemons are started and stopped through the
+node's ``systemctl`` shim, exactly as a runbook would (``systemctl stop pve-cluster`` stops
+pmxcfs only). After start-up every node runs ``pvecm updatecerts`` in turn (what pveproxy's
+ExecStartPre does on a real node), so the cluster has its CA, node certificates and the
+``nodes/<name>/{qemu-server,lxc,priv}`` directories. Shims (``lab_shims/``, each saying on
+stderr that it is one): pvecm, pveversion, systemctl, journalctl, qm.
+
+Example (a test; the session-scoped fixtures are in :mod:`tests.integration.lab_fixture`)::
+
+    from tests.integration.lab_fixture import run_runbook
+
+    def test_triage(healthy_lab: Lab, tmp_path: Path) -> None:      # 3 nodes, pmxcfs 8.1.3
+        res = run_runbook(healthy_lab, "network-triage", tmp_path)
+        assert res.returncode == 0, res.stdout + res.stderr
+        healthy_lab.write("alpha", "/etc/pve/x", "1")                  # through the FUSE mount
+        healthy_lab.wait_file("charlie", "/etc/pve/x", "1")            # replicated by pmxcfs
+        healthy_lab.cut_off("charlie")                                 # heal() undoes it
+        r = healthy_lab.on("charlie", "touch /etc/pve/y")              # -> Permission denied
+
+By hand: ``scripts/testbed up --nodes 3 --pmxcfs 9.1.6 [--qnetd]`` (see :func:`main`).
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+from tests.integration.bed import (
+    IP,
+    NFT,
+    SUBNET,
+    Bed,
+    BedError,
+    BedNode,
+    _alive,
+    _run,
+    corosync_conf,
+    missing_requirements,
+)
+
+REPO = Path(__file__).resolve().parents[2]
+SHIMS = Path(__file__).resolve().parent / "lab_shims"
+VERSIONS = ("8.1.3", "9.1.6")
+DEFAULT_VERSION = "8.1.3"
+QNETD_ADDR = f"{SUBNET}.250"
+PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+
+
+def shared_dir() -> Path:
+    """``../shared`` beside the checkout (``PVERUNBOOK_SHARED`` overrides it)."""
+    return Path(os.environ.get("PVERUNBOOK_SHARED") or REPO.parent / "shared")
+
+
+def pmxcfs_build_dir() -> Path:
+    """Where pmxcfs builds live: ``PVERUNBOOK_PMXCFS`` or ``build/pmxcfs`` in the checkout."""
+    return Path(os.environ.get("PVERUNBOOK_PMXCFS") or REPO / "build" / "pmxcfs")
+
+
+def pmxcfs_binary(version: str) -> Path | str:
+    """The pmxcfs binary of pve-cluster ``version``, built on first use from
+    ``../shared/vendor/pve-cluster/build-pmxcfs.sh`` (about 5 s); a reason string when it
+    cannot be had (used as the skip reason)."""
+    if version not in VERSIONS:
+        return f"pmxcfs {version} is not one of {', '.join(VERSIONS)}"
+    out = pmxcfs_build_dir()
+    binary = out / f"pve-cluster-{version}" / "src" / "pmxcfs" / "pmxcfs"
+    if os.access(binary, os.X_OK):
+        return binary
+    script = shared_dir() / "vendor" / "pve-cluster" / "build-pmxcfs.sh"
+    if not script.is_file():
+        return (f"no pmxcfs {version} at {binary} and no {script} to build it from "
+                "(set PVERUNBOOK_PMXCFS to a build dir, or PVERUNBOOK_SHARED)")
+    res = subprocess.run(["bash", str(script), version, str(out)], capture_output=True,
+                         text=True, timeout=600)
+    if res.returncode != 0 or not os.access(binary, os.X_OK):
+        return (f"building pmxcfs {version} with {script} failed: {res.stderr.strip()[-500:]} "
+                "(build deps: see .ci/run)")
+    return binary
+
+
+def lab_missing(version: str = DEFAULT_VERSION, qnetd: bool = False) -> str | None:
+    """Why the lab cannot run here, or None (the skip reason)."""
+    why = missing_requirements()
+    if why:
+        return why
+    if not os.path.exists("/dev/fuse"):
+        return "/dev/fuse is missing (apt-get install fuse)"
+    for tool in ("openssl", "cc"):
+        if shutil.which(tool) is None:
+            return f"{tool} is not installed (apt-get install openssl build-essential)"
+    if qnetd and (shutil.which("corosync-qnetd") is None or shutil.which("corosync-qdevice")
+                  is None):
+        return "corosync-qnetd/corosync-qdevice are not installed"
+    got = pmxcfs_binary(version)
+    return got if isinstance(got, str) else None
+
+
+@dataclass
+class Lab(Bed):
+    """N nodes of real corosync + pmxcfs + sshd. ``up()``, then always ``down()``."""
+
+    version: str = DEFAULT_VERSION
+    cluster: str = "lab"
+    names: list[str] = field(default_factory=list)
+    qnetd: bool = False
+    qnetd_ns: str = ""
+    qnetd_pid: int = 0
+
+    # -- state ----------------------------------------------------------------------------------
+
+    def save(self) -> None:
+        data = {"size": self.size, "tag": self.tag, "switch_ns": self.switch_ns,
+                "version": self.version, "cluster": self.cluster, "names": self.names,
+                "qnetd": self.qnetd, "qnetd_ns": self.qnetd_ns, "qnetd_pid": self.qnetd_pid,
+                "nodes": [asdict(n) for n in self.nodes]}
+        self.state_file.write_text(json.dumps(data, indent=1))
+
+    @classmethod
+    def load(cls, directory: Path) -> Lab:
+        data = json.loads((directory / "bed.json").read_text())
+        nodes = [BedNode(**n) for n in data.pop("nodes")]
+        lab = cls(dir=directory, **data)
+        lab.nodes = nodes
+        return lab
+
+    # -- building -------------------------------------------------------------------------------
+
+    def up(self, wait: float = 60.0) -> Lab:
+        binary = pmxcfs_binary(self.version)
+        if isinstance(binary, str):
+            raise BedError(binary)
+        if not self.names:
+            from tests.integration.bed import NAMES
+
+            self.names = list(NAMES[:self.size])
+        self.size = len(self.names)
+        self.dir.mkdir(parents=True, exist_ok=True)
+        self.dir.chmod(0o755)
+        self.switch_ns = f"pvrb-{self.tag}-sw"
+        self.nodes = [BedNode(name=name, nodeid=i + 1, addr=f"{SUBNET}.{i + 1}",
+                              ns=f"pvrb-{self.tag}-{i}", dir=str(self.dir / name))
+                      for i, name in enumerate(self.names)]
+        self.save()
+        self._keys()
+        self._lab_shims(binary)
+        self._network()
+        conf = corosync_conf(self.nodes).replace("cluster_name: bed", f"cluster_name: "
+                                                 f"{self.cluster}")
+        for n in self.nodes:
+            self._node_files(n, conf)
+            self._start_node(n)
+            self.save()
+        for n in self.nodes:
+            self.start_corosync(n.name)
+            self.start_sshd(n.name)
+        for n in self.nodes:
+            self.start_pmxcfs(n.name)
+        self._write_client_files()
+        self.save()
+        self.wait_quorate(within=wait)
+        self.wait_sshd(within=wait)
+        self.wait_pve_quorate(within=wait)
+        for n in self.nodes:  # one after the other: the first makes the CA (pveproxy's start)
+            self.on(n.name, "pvecm updatecerts --silent", check=True, timeout=120)
+        if self.qnetd:
+            self.start_qnetd()
+        return self
+
+    def _lab_shims(self, binary: Path) -> None:
+        shims = self.dir / "shims"
+        for f in SHIMS.iterdir():
+            if f.name == "kvm-standin.c" or f.name.startswith("__"):
+                continue
+            shutil.copyfile(f, shims / f.name)
+            (shims / f.name).chmod(0o755)
+        (shims / "lab.json").write_text(json.dumps(
+            {"pmxcfs": str(binary), "version": self.version, "repo": str(REPO),
+             "cluster": self.cluster}))
+        _run(["cc", "-O2", "-o", str(self.dir / "kvm"), str(SHIMS / "kvm-standin.c")])
+
+    def _node_files(self, n: BedNode, conf: str) -> None:
+        super()._node_files(n, conf)
+        for sub in ("lib-pve-cluster", "log-pve"):
+            (n.path / sub).mkdir(exist_ok=True)
+        hosts = "127.0.0.1 localhost\n" + "".join(
+            f"{m.addr} {m.name}\n" for m in self.nodes)
+        (n.path / "hosts").write_text(hosts)
+
+    def _start_node(self, n: BedNode) -> None:
+        d = n.path
+        ov = d / "overlay"
+        setup = " && ".join([
+            "mount --make-rprivate /",
+            f"hostname {n.name}",
+            f"mount -t tmpfs tmpfs {ov}",
+            f"mkdir -p {ov}/u {ov}/w {ov}/vu {ov}/vw",
+            f"mount -t overlay overlay -o lowerdir=/etc,upperdir={ov}/u,workdir={ov}/w /etc",
+            f"mount -t overlay overlay -o lowerdir=/var,upperdir={ov}/vu,workdir={ov}/vw /var",
+            "mkdir -p /etc/pve /var/lib/pve-cluster /var/log/pve-cluster /var/lib/corosync "
+            "/var/log/corosync",
+            f"cp {d / 'hosts'} /etc/hosts",
+            f"mount --bind {d / 'etc-corosync'} /etc/corosync",
+            f"mount --bind {d / 'lib-corosync'} /var/lib/corosync",
+            f"mount --bind {d / 'log'} /var/log/corosync",
+            f"mount --bind {d / 'lib-pve-cluster'} /var/lib/pve-cluster",
+            f"mount --bind {d / 'log-pve'} /var/log/pve-cluster",
+            f"mount --bind {d / 'root'} /root",
+            f"mount --bind {self.dir / 'shims'} /usr/local/sbin",
+            "mount -t tmpfs tmpfs /run",
+            "mount -t tmpfs tmpfs /dev/shm",
+            "mkdir -p /run/sshd /run/qemu-server /run/lock",
+            "echo ready",
+            "exec sleep infinity",
+        ])
+        with (d / "init.err").open("w") as err:
+            proc = subprocess.Popen(
+                [IP, "netns", "exec", n.ns, "unshare", "-m", "-u", "--fork", "--kill-child",
+                 "sh", "-c", setup],
+                stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=err, text=True,
+                start_new_session=True)
+        assert proc.stdout is not None
+        if proc.stdout.readline().strip() != "ready":
+            proc.wait(timeout=5)
+            raise BedError(f"node {n.name}: namespace setup failed: "
+                           f"{(d / 'init.err').read_text().strip()}")
+        proc.stdout.close()
+        n.init_pid = self._sleeper(proc.pid)
+
+    def _write_client_files(self) -> None:
+        super()._write_client_files()
+        text = self.inventory.read_text()
+        self.inventory.write_text(text.replace('name = "bed"', f'name = "{self.cluster}"', 1))
+
+    def on(self, name: str, argv: Sequence[str] | str, *, check: bool = False,
+           timeout: float = 30) -> subprocess.CompletedProcess[str]:
+        """Run a command in the node's namespaces, with the PATH an SSH login gets there."""
+        args = ["sh", "-c", argv] if isinstance(argv, str) else list(argv)
+        return _run([*self._enter(self.node(name)), "env", f"PATH={PATH}", *args],
+                    check=check, timeout=timeout)
+
+    # -- daemons (through the node's systemctl shim, as a runbook would) ------------------------
+
+    def systemctl(self, name: str, *args: str, check: bool = True
+                  ) -> subprocess.CompletedProcess[str]:
+        return self.on(name, ["systemctl", *args], check=check, timeout=120)
+
+    def start_corosync(self, name: str) -> None:
+        self.systemctl(name, "start", "corosync")
+
+    def stop_corosync(self, name: str) -> None:
+        self.systemctl(name, "stop", "corosync")
+
+    def start_pmxcfs(self, name: str) -> None:
+        self.systemctl(name, "start", "pve-cluster")
+
+    def stop_pmxcfs(self, name: str) -> None:
+        self.systemctl(name, "stop", "pve-cluster")
+
+    def running(self, name: str, unit: str) -> bool:
+        return self.systemctl(name, "is-active", "--quiet", unit, check=False).returncode == 0
+
+    def node_pids(self, name: str, comm: str | None = None) -> list[int]:
+        """Every process in the node's mount namespace (optionally only those named ``comm``)."""
+        n = self.node(name)
+        try:
+            mnt = os.readlink(f"/proc/{n.init_pid}/ns/mnt")
+        except OSError:
+            return []
+        out = []
+        for p in Path("/proc").iterdir():
+            if not p.name.isdigit() or int(p.name) == n.init_pid:
+                continue
+            try:
+                if os.readlink(p / "ns/mnt") != mnt:
+                    continue
+                if comm is not None and (p / "comm").read_text().strip() != comm:
+                    continue
+            except OSError:
+                continue
+            out.append(int(p.name))
+        return out
+
+    # -- files in /etc/pve ----------------------------------------------------------------------
+
+    def read(self, name: str, path: str) -> str | None:
+        """A file as the node sees it, or None when it cannot be read (bounded: 10 s)."""
+        res = self.on(name, ["cat", path], timeout=10)
+        return res.stdout if res.returncode == 0 else None
+
+    def write(self, name: str, path: str, text: str, timeout: float = 10
+              ) -> subprocess.CompletedProcess[str]:
+        """Write through the node's /etc/pve (a write blocked in pmxcfs is SIGKILLed)."""
+        return _run([*self._enter(self.node(name)), "timeout", "-s", "KILL", str(timeout),
+                     "sh", "-c", 'cat > "$1"', "sh", path], check=False, timeout=timeout + 5,
+                    input=text)
+
+    def wait_file(self, name: str, path: str, text: str | None, within: float = 30) -> None:
+        """Until ``path`` on the node reads ``text`` (None: until it is gone)."""
+        deadline = time.monotonic() + within
+        got: str | None = ""
+        while time.monotonic() < deadline:
+            got = self.read(name, path)
+            if got == text:
+                return
+            time.sleep(0.1)
+        raise BedError(f"{path} on {name} is {got!r}, not {text!r} after {within:g}s")
+
+    def pve_quorate(self, name: str) -> bool:
+        members = self.read(name, "/etc/pve/.members") or ""
+        return '"quorate": 1' in members
+
+    def wait_pve_quorate(self, names: Sequence[str] | None = None, within: float = 60) -> None:
+        names = list(names or [n.name for n in self.nodes])
+        deadline = time.monotonic() + within
+        while time.monotonic() < deadline:
+            if all(self.pve_quorate(n) for n in names):
+                return
+            time.sleep(0.2)
+        raise BedError(f"pmxcfs not quorate on {names} after {within:g}s; logs in "
+                       f"{self.dir}/<node>/log-pve/pmxcfs.log")
+
+    def pmxcfs_log(self, name: str) -> str:
+        return (self.node(name).path / "log-pve" / "pmxcfs.log").read_text(errors="replace")
+
+    def config_db(self, name: str) -> Path:
+        return self.node(name).path / "lib-pve-cluster" / "config.db"
+
+    # -- faults -----------------------------------------------------------------------------------
+
+    def cut_off(self, name: str) -> None:
+        """Drop corosync's UDP between ``name`` and every other node, both ways (SSH passes)."""
+        for other in self.nodes:
+            if other.name != name:
+                self.drop(name, other.name, 100)
+
+    def start_vm(self, name: str, vmid: int, argv: Sequence[str]) -> int:
+        """A kvm stand-in on the node whose /proc/<pid>/cmdline is ``argv`` (argv[0] included);
+        it writes its pid to ``-pidfile`` as QEMU does. Returns its pid."""
+        n = self.node(name)
+        code = ("import os,sys; os.execv(sys.argv[1], sys.argv[2:])")
+        subprocess.Popen([*self._enter(n), sys.executable, "-c", code, str(self.dir / "kvm"),
+                          *argv], stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                         stderr=subprocess.DEVNULL, start_new_session=True)
+        pidfile = f"/run/qemu-server/{vmid}.pid"
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            got = self.read(name, pidfile)
+            if got and got.strip().isdigit():
+                return int(got)
+            time.sleep(0.05)
+        raise BedError(f"the kvm stand-in for VM {vmid} on {name} did not start")
+
+    def stop_vms(self, name: str) -> None:
+        for pid in self.node_pids(name, "kvm"):
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
+        self.on(name, "rm -f /run/qemu-server/*.pid")
+
+    def stop_vms_everywhere(self) -> None:
+        for n in self.nodes:
+            if _alive(n.init_pid, "sleep"):
+                self.stop_vms(n.name)
+
+    def heal(self) -> None:
+        super().heal()
+        if self.qnetd_ns:
+            _run([IP, "netns", "exec", self.qnetd_ns, NFT, "delete", "table", "inet",
+                  "pvrbbed"], check=False)
+
+    def restore(self) -> None:
+        """Undo a test's faults: network healed, every daemon running, quorate everywhere."""
+        self.heal()
+        for n in self.nodes:
+            self.start_sshd(n.name)
+            if not self.running(n.name, "corosync"):
+                self.start_corosync(n.name)
+        for n in self.nodes:
+            if not self.running(n.name, "pve-cluster"):
+                self.start_pmxcfs(n.name)
+        self.wait_quorate(within=90)
+        self.wait_pve_quorate(within=90)
+        self.wait_sshd()
+
+    # -- QNetd host -------------------------------------------------------------------------------
+
+    def start_qnetd(self) -> None:
+        """A QNetd host: its own namespace on the bridge at QNETD_ADDR, corosync-qnetd -f."""
+        raise BedError("the lab has no QNetd host yet (qdevice-setup is not run on the lab)")
+
+    # -- teardown ---------------------------------------------------------------------------------
+
+    def down(self) -> None:
+        """Stop everything in every node (pmxcfs first, then corosync), delete namespaces."""
+        for n in self.nodes:
+            if not _alive(n.init_pid, "sleep"):
+                continue
+            for pid in self.node_pids(n.name, "kvm"):
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(pid, signal.SIGKILL)
+            with contextlib.suppress(BedError, subprocess.TimeoutExpired):
+                self.on(n.name, "systemctl stop pve-cluster corosync-qdevice corosync",
+                        timeout=60)
+            for pid in self.node_pids(n.name):
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(pid, signal.SIGKILL)
+        if self.qnetd_pid:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(self.qnetd_pid, signal.SIGKILL)
+        for n in self.nodes:
+            n.corosync_pid = 0
+        super().down()
+        if self.qnetd_ns and Path(f"/run/netns/{self.qnetd_ns}").exists():
+            _run([IP, "netns", "del", self.qnetd_ns], check=False)
+
+
+def usage_text(lab: Lab) -> str:
+    sw, first = lab.switch_ns, lab.nodes[0].name
+    return f"""\
+lab up: {len(lab.nodes)} nodes of real corosync + pmxcfs {lab.version} + sshd in {lab.dir}
+  cluster {lab.cluster}: {", ".join(f"{n.name} {n.addr}" for n in lab.nodes)}\
+{f"; QNetd {QNETD_ADDR}" if lab.qnetd else ""}
+The nodes are reachable only from the switch namespace {sw}:
+  ip netns exec {sw} ssh -F {lab.ssh_config} {first}
+  ip netns exec {sw} ssh -F {lab.ssh_config} {first} pvecm status
+  ip netns exec {sw} env HOME={lab.home} python3 -m pverunbook run network-triage \\
+      --cluster {lab.inventory} --headless --confirm {lab.cluster}
+A node's own view without SSH:  nsenter -t {lab.nodes[0].init_pid} -n -m -u -- ls /etc/pve
+Logs: {lab.dir}/<node>/log/corosync.log, {lab.dir}/<node>/log-pve/pmxcfs.log
+Faults:    scripts/testbed fault {lab.dir} drop|cut A B [--percent P] | heal
+Tear down: scripts/testbed down {lab.dir}
+"""
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="scripts/testbed",
+        description="a lab of real corosync + pmxcfs + sshd nodes in network namespaces")
+    sub = parser.add_subparsers(dest="cmd", required=True)
+    up = sub.add_parser("up", help="build a lab and leave it running")
+    up.add_argument("--nodes", type=int, default=3)
+    up.add_argument("--names", help="comma-separated node names (default alpha,bravo,...)")
+    up.add_argument("--cluster", default="lab", help="the cluster name (default lab)")
+    up.add_argument("--pmxcfs", choices=VERSIONS, default=DEFAULT_VERSION)
+    up.add_argument("--qnetd", action="store_true", help="also a QNetd host")
+    up.add_argument("--dir", type=Path, help="where to keep it (default: a new temp dir)")
+    down = sub.add_parser("down", help="tear a lab down")
+    down.add_argument("dir", type=Path)
+    fault = sub.add_parser("fault", help="inject a fault between two nodes, or heal all")
+    fault.add_argument("dir", type=Path)
+    fault.add_argument("kind", choices=["drop", "cut", "cut-off", "heal", "restore"])
+    fault.add_argument("nodes", nargs="*")
+    fault.add_argument("--percent", type=int, default=15)
+    args = parser.parse_args(argv)
+    try:
+        if args.cmd == "up":
+            why = lab_missing(args.pmxcfs, args.qnetd)
+            if why is not None:
+                print(f"error: the lab {why}", file=sys.stderr)
+                return 2
+            import tempfile
+
+            names = args.names.split(",") if args.names else []
+            directory = args.dir or Path(tempfile.mkdtemp(prefix="pverunbook-lab-"))
+            lab = Lab(dir=directory.resolve(), size=len(names) or args.nodes,
+                      version=args.pmxcfs, cluster=args.cluster, names=names,
+                      qnetd=args.qnetd)
+            try:
+                lab.up()
+            except BaseException:
+                lab.down()
+                raise
+            print(usage_text(lab))
+            return 0
+        lab = Lab.load(args.dir.resolve())
+        if args.cmd == "down":
+            lab.down()
+            shutil.rmtree(lab.dir, ignore_errors=True)
+            print(f"lab in {lab.dir} is down")
+            return 0
+        if args.kind == "drop":
+            lab.drop(args.nodes[0], args.nodes[1], args.percent)
+        elif args.kind == "cut":
+            lab.cut(args.nodes[0], args.nodes[1])
+        elif args.kind == "cut-off":
+            lab.cut_off(args.nodes[0])
+        elif args.kind == "heal":
+            lab.heal()
+        else:
+            lab.restore()
+        return 0
+    except (BedError, KeyError, IndexError, OSError, subprocess.TimeoutExpired) as exc:
+        print(f"error: lab: {exc}", file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

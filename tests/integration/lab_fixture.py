@@ -1,0 +1,206 @@
+"""pytest fixtures for the lab (:mod:`tests.integration.lab`): real corosync + pmxcfs + sshd.
+
+Labs are built once per test session and shared (building one takes ~10 s); every test that
+uses one gets it through a function-scoped fixture that first undoes whatever the previous test
+left (network faults healed, corosync and pmxcfs running, quorate everywhere) and records the
+pmxcfs version in the JUnit XML (property ``pmxcfs``), which ``.ci/run`` counts. Without root,
+the packages or a pmxcfs build the tests skip with the reason.
+
+Fixtures (registered for tests/integration by its conftest.py):
+
+- ``healthy_lab``: 3 nodes alpha/bravo/charlie, cluster ``lab``, pmxcfs 8.1.3 (the full suite).
+- ``healthy_lab9``: the same on pmxcfs 9.1.6 (the PVE 9 smoke run).
+- ``lab_factory``: ``lab_factory(names=("ryanrishi", "pve001"), cluster="nyc",
+  version="8.1.3", qnetd=False)`` -> a restored lab of that shape, built on first request and
+  kept for the session.
+
+Example::
+
+    from tests.integration.lab import Lab
+    from tests.integration.lab_fixture import run_runbook
+
+    def test_lab_triage_healthy(healthy_lab: Lab, tmp_path: Path) -> None:
+        res = run_runbook(healthy_lab, "network-triage", tmp_path)
+        assert res.returncode == 0, res.stdout + res.stderr
+
+Name lab test files ``test_lab_*.py``: ``.ci/run`` reports them per pmxcfs version and fails
+when one of them was skipped as root.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from collections.abc import Callable, Iterator, Sequence
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.integration.lab import DEFAULT_VERSION, REPO, Lab, lab_missing
+
+RUNBOOKS = REPO / "runbooks"
+LabKey = tuple[tuple[str, ...], str, str, bool]
+LabFactory = Callable[..., Lab]
+
+
+class _Labs:
+    """The session's labs, by shape; a lab that failed to build is remembered as the reason."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self.labs: dict[LabKey, Lab | str] = {}
+
+    def get(self, key: LabKey) -> Lab:
+        names, version, cluster, qnetd = key
+        why = lab_missing(version, qnetd)
+        if why is not None:
+            pytest.skip(f"lab: {why}")
+        if key not in self.labs:
+            lab = Lab(dir=self.root / f"{cluster}-{len(names)}-{version}-{len(self.labs)}",
+                      size=len(names), names=list(names), version=version, cluster=cluster,
+                      qnetd=qnetd)
+            try:
+                lab.up()
+                self.labs[key] = lab
+            except Exception as exc:
+                lab.down()
+                self.labs[key] = f"{type(exc).__name__}: {exc}"
+        got = self.labs[key]
+        if isinstance(got, str):
+            pytest.fail(f"lab {cluster} ({', '.join(names)}, pmxcfs {version}) did not come "
+                        f"up: {got}")
+        return got
+
+    def down(self) -> None:
+        for lab in self.labs.values():
+            if isinstance(lab, Lab):
+                lab.down()
+
+
+@pytest.fixture(scope="session")
+def _labs(tmp_path_factory: pytest.TempPathFactory) -> Iterator[_Labs]:
+    labs = _Labs(tmp_path_factory.mktemp("labs"))
+    try:
+        yield labs
+    finally:
+        labs.down()
+
+
+def _use(request: pytest.FixtureRequest, labs: _Labs, key: LabKey) -> Lab:
+    lab = labs.get(key)
+    request.node.user_properties.append(("pmxcfs", lab.version))
+    request.node.user_properties.append(("lab_nodes", str(len(lab.nodes))))
+    lab.restore()
+    return lab
+
+
+@pytest.fixture
+def healthy_lab(request: pytest.FixtureRequest, _labs: _Labs) -> Iterator[Lab]:
+    """3 nodes, pmxcfs 8.1.3, healthy at the start of the test (and restored after it)."""
+    lab = _use(request, _labs, (("alpha", "bravo", "charlie"), DEFAULT_VERSION, "lab", False))
+    yield lab
+    lab.stop_vms_everywhere()
+
+
+@pytest.fixture
+def healthy_lab9(request: pytest.FixtureRequest, _labs: _Labs) -> Iterator[Lab]:
+    """3 nodes, pmxcfs 9.1.6 (PVE 9), healthy at the start of the test."""
+    lab = _use(request, _labs, (("alpha", "bravo", "charlie"), "9.1.6", "lab", False))
+    yield lab
+    lab.stop_vms_everywhere()
+
+
+@pytest.fixture
+def lab_factory(request: pytest.FixtureRequest, _labs: _Labs) -> Iterator[LabFactory]:
+    """``lab_factory(names=..., cluster=..., version=..., qnetd=...)`` -> a healthy lab."""
+    used: list[Lab] = []
+
+    def make(names: Sequence[str] = ("alpha", "bravo", "charlie"), cluster: str = "lab",
+             version: str = DEFAULT_VERSION, qnetd: bool = False) -> Lab:
+        lab = _use(request, _labs, (tuple(names), version, cluster, qnetd))
+        used.append(lab)
+        return lab
+
+    yield make
+    for lab in used:
+        lab.stop_vms_everywhere()
+
+
+# -- running pverunbook as the operator ----------------------------------------------------------
+
+def _env(state: Path) -> dict[str, str]:
+    return {"PVERUNBOOK_STATE_DIR": str(state / "state"),
+            "PVERUNBOOK_DATA_DIR": str(state / "data"),
+            "PYTHONPATH": str(REPO) + os.pathsep + os.environ.get("PYTHONPATH", "")}
+
+
+def pverunbook(lab: Lab, *args: str, state: Path, timeout: float = 900
+               ) -> subprocess.CompletedProcess[str]:
+    """``python3 -m pverunbook ARGS`` in the lab's switch namespace (the operator's machine),
+    over real SSH to the nodes' sshd, host keys pinned in the lab's inventory."""
+    return lab.operator([sys.executable, "-m", "pverunbook", *args], timeout=timeout,
+                        env=_env(state))
+
+
+def run_runbook(lab: Lab, runbook: str | Path, state: Path, *extra: str,
+                timeout: float = 900) -> subprocess.CompletedProcess[str]:
+    """``pverunbook run RUNBOOK --cluster <lab inventory> --headless --confirm <cluster>``;
+    a bare name means ``runbooks/<name>.toml``."""
+    path = RUNBOOKS / f"{runbook}.toml" if "/" not in str(runbook) else Path(runbook)
+    return pverunbook(lab, "run", str(path), "--cluster", str(lab.inventory), "--headless",
+                      "--confirm", lab.cluster, *extra, state=state, timeout=timeout)
+
+
+class Run:
+    """A headless ``--json`` run: exit status, events, the diagnosis record."""
+
+    def __init__(self, res: subprocess.CompletedProcess[str]) -> None:
+        self.rc, self.out, self.err = res.returncode, res.stdout, res.stderr
+        self.events: list[dict[str, Any]] = []
+        self.diagnosis: dict[str, Any] = {}
+        for line in res.stdout.splitlines():
+            if not line.startswith("{"):
+                continue
+            record = json.loads(line)
+            if record.get("kind") == "diagnosis":
+                self.diagnosis = record
+            else:
+                self.events.append(record)
+
+    def findings(self, *severities: str) -> list[dict[str, Any]]:
+        return [e for e in self.events if e.get("kind") == "finding"
+                and (not severities or e.get("severity") in severities)]
+
+    def bad_faults(self) -> list[dict[str, Any]]:
+        return [f for f in self.diagnosis.get("faults", [])
+                if f["severity"] in ("critical", "warning")]
+
+    def outputs(self, step: str, node: str) -> str:
+        return "".join(str(e.get("text", "")) for e in self.events
+                       if e.get("kind") == "output" and e.get("step_id") == step
+                       and e.get("node") == node)
+
+    def explain(self) -> str:
+        lines = [f"exit {self.rc}"]
+        lines += [f"finding {f.get('severity')} {f.get('node')}: {f.get('title')}"
+                  for f in self.findings("critical", "warning")]
+        lines += [f"fault {f['severity']} [{f.get('rule')}]: {f['statement']}"
+                  for f in self.diagnosis.get("faults", [])]
+        lines += [f"fine: {h}" for h in self.diagnosis.get("healthy", [])]
+        lines.append(self.err[-3000:])
+        return "\n".join(lines)
+
+
+#: Fewer probes than network-triage's defaults keep a run near 30 s.
+QUICK = ("--set", "ping_count=20", "--set", "mtr_cycles=5")
+
+
+def run_json(lab: Lab, runbook: str | Path, state: Path, *extra: str,
+             timeout: float = 900) -> Run:
+    """:func:`run_runbook` with ``--json``, parsed; prints an explanation (shown on failure)."""
+    run = Run(run_runbook(lab, runbook, state, "--json", *extra, timeout=timeout))
+    print(run.explain())
+    return run
