@@ -310,7 +310,10 @@ def emit_disk(r: Recovery, slot: str, d: Drive, dev: dict[str, str], extra: dict
     size: int | None = None
     if d.file and d.file in r.disk_sizes:
         size = r.disk_sizes[d.file]
-    elif efi and d.size:
+    elif efi and d.size and (store is None or store.type in DIR_TYPES):
+        # OVMF.pm: the pflash drive's size= is the OVMF vars size; a file storage's efidisk
+        # is allocated at exactly that size, but a block storage rounds the volume up (an LV
+        # to its extent size), so there it says nothing about the volume's size=
         size = d.size
     if size is not None:
         opts["size"] = fmt_size(size)
