@@ -283,7 +283,9 @@ def _touches_pve_untimed(command: str) -> bool:
         # come before the command itself
         while words and (re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*=.*", words[0])
                          or words[0] in _RESERVED):
-            words = words[1:]
+            sub = re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*=\$\((\S+)", words[0])
+            # `x=$(timeout 5 ls /etc/pve/...)`: the command substitution is the command
+            words = [sub.group(1), *words[1:]] if sub else words[1:]
         if not words:
             continue
         uses_pve = any(_under(w, ("/etc/pve",)) for w in words[1:]) or any(

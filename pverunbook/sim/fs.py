@@ -13,6 +13,7 @@ import fnmatch
 import json
 import os
 import posixpath
+import re
 import shutil
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -27,6 +28,16 @@ DYNAMIC_PVE = (".members", ".version", ".vmlist", ".clusterlog", ".rrd", ".debug
 
 def oserr(code: int, path: str = "") -> OSError:
     return OSError(code, os.strerror(code), path)
+
+
+_VM_CONF = re.compile(r"nodes/([^/]+)/(qemu-server|lxc)/([1-9][0-9]*)\.conf")
+
+
+def _vm_config_path(rel: str) -> tuple[str, str, int] | None:
+    """(node, type, vmid) of a guest config path in /etc/pve (memdb.c
+    ``path_contain_vm_config``), else None."""
+    m = _VM_CONF.fullmatch(rel)
+    return (m.group(1), m.group(2), int(m.group(3))) if m else None
 
 
 class NodeFS:
@@ -204,6 +215,20 @@ class NodeFS:
         return os.readlink(h)
 
     # -- writes ----------------------------------------------------------------------------
+    def _different_vm_exists(self, rel: str) -> bool:
+        """pmxcfs memdb.c (create, rename) refuses a guest config whose VMID the cluster's
+        vmlist already has as another type or on another node: ``-EEXIST`` ("File exists"),
+        status.c ``vmlist_different_vm_exists``."""
+        want = _vm_config_path(rel)
+        db = self.node.pmxcfs.memdb
+        if want is None or db is None:
+            return False
+        for path, entry in db.entries.items():
+            have = _vm_config_path(path)
+            if have and not entry.is_dir and have[2] == want[2] and have[:2] != want[:2]:
+                return True
+        return False
+
     def _parent_ok(self, r: str) -> None:
         parent = self.node.root / posixpath.dirname(r).lstrip("/")
         if not parent.exists():
@@ -239,6 +264,8 @@ class NodeFS:
                 raise oserr(errno.EFBIG, r)
             if rel in DYNAMIC_PVE:
                 raise oserr(errno.EACCES, r)
+            if not h.exists() and self._different_vm_exists(rel):
+                raise oserr(errno.EEXIST, r)
             self.node.world.cfs_apply(self.node, "write", rel, data)
             return
         with open(h, "ab" if append else "wb") as fh:  # noqa: ASYNC230 - local, tiny
@@ -319,6 +346,11 @@ class NodeFS:
         rel_s, rel_d = self.pve_rel(rs), self.pve_rel(rd)
         if rel_s is not None and rel_d is not None:
             await self.node.world.wait_writable(self.node)
+            src_vm = _vm_config_path(rel_s)
+            dst_vm = _vm_config_path(rel_d)
+            if hs.is_file() and self._different_vm_exists(rel_d) \
+                    and not (src_vm and dst_vm and src_vm[2] == dst_vm[2]):
+                raise oserr(errno.EEXIST, rd)
             self.node.world.cfs_apply(self.node, "rename", rel_s, dst=rel_d)
             return
         if rel_s is None and rel_d is None:

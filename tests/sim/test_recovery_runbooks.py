@@ -13,6 +13,7 @@ these runbooks against Proxmox's source named (../shared/cases/review/README.md)
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 from typing import Any
 
@@ -32,6 +33,8 @@ from pverunbook.runbook.loader import load_file
 from pverunbook.runbook.params import resolve
 from pverunbook.session import Mode, Session, SessionConfig
 from pverunbook.sim import certs
+from pverunbook.sim.node import SimNode
+from pverunbook.sim.scenarios import NYC_VMS
 
 pytest.importorskip("asyncssh")
 
@@ -150,3 +153,83 @@ async def test_certificate_regeneration_refuses_a_ca_about_to_expire(tmp_path: P
         assert "updatecerts-first" not in started(events)
     finally:
         await session.close()
+
+
+# -- vm-config-recovery --------------------------------------------------------------------
+
+def move_vm(src: SimNode, dst: SimNode | None, vmid: int) -> None:
+    """The VM's kvm process leaves ``src`` (pid file and /proc entry too) and, unless ``dst``
+    is None (stopped), runs on ``dst``: what a migration or a shutdown leaves behind."""
+    vm = src.vms.pop(vmid)
+    cmdline = src.host(f"/proc/{vm.pid}/cmdline").read_bytes()
+    shutil.rmtree(src.host(f"/proc/{vm.pid}"))
+    src.host(f"/run/qemu-server/{vmid}.pid").unlink()
+    if dst is None:
+        return
+    dst.vms[vmid] = vm
+    proc = dst.host(f"/proc/{vm.pid}")
+    proc.mkdir(parents=True, exist_ok=True)
+    (proc / "cmdline").write_bytes(cmdline)
+    (proc / "comm").write_text("kvm\n")
+    dst.host(f"/run/qemu-server/{vmid}.pid").write_text(f"{vm.pid}\n")
+
+
+async def test_configs_from_a_copy_go_where_each_vm_runs_now(tmp_path: Path) -> None:
+    # A copy of config.db from before the loss has 108 and 101 under ryanrishi and 104/110
+    # under pve001. Since then 108 was migrated to pve001 (its kvm runs there now) and 110 was
+    # stopped. Restored by the copy's directories (the old runbook), 108 would get its config
+    # on ryanrishi, where Proxmox could start a second instance on the same disk.
+    session = await start(tmp_path, "nyc-network-fixed")
+    try:
+        assert session.sim is not None
+        sim_a, sim_b = session.sim.node("ryanrishi"), session.sim.node("pve001")
+        db = sim_a.pmxcfs.memdb
+        assert db is not None
+        copy = db.copy()
+        for vm in NYC_VMS:  # where each VM ran when the copy was taken
+            copy.write(f"nodes/{vm.node}/qemu-server/{vm.vmid}.conf", vm.config.encode(), 1,
+                       1700000000)
+        copy.save(sim_a.host("/root/config.db.before"))
+        copy.save(sim_b.host("/root/config.db.before"))
+        move_vm(sim_a, sim_b, 108)  # migrated since: the same kvm now runs on pve001
+        move_vm(sim_b, None, 110)  # stopped since: runs nowhere
+        status, events = await rehearse(session, tmp_path, "vm-config-recovery",
+                                        sets={"source": "dump",
+                                              "dump_path": "/root/config.db.before"})
+        steps = status_of(events)
+        _, on_a = await run_on(session, "ryanrishi", "ls /etc/pve/nodes/ryanrishi/qemu-server/")
+        _, on_b = await run_on(session, "pve001", "ls /etc/pve/nodes/pve001/qemu-server/")
+    finally:
+        await session.close()
+    assert on_a.split() == ["101.conf"], (steps, text_of(events, "dump-stage"),
+                                          text_of(events, "dump-placement"),
+                                          text_of(events, "dump-restore-all"))
+    assert on_b.split() == ["104.conf", "108.conf"], on_b
+    assert steps["dump-restore-all"] == "ok"
+    assert steps["dump-unplaced"] == "failed"  # 110 runs nowhere: listed, not placed
+    assert "NOT PLACED: VM 110 runs on no node" in text_of(events, "dump-unplaced")
+
+
+async def test_a_vmid_configured_on_another_node_is_reported_never_forced(
+        tmp_path: Path) -> None:
+    # pmxcfs refuses a second config for one VMID (memdb.c vmlist_different_vm_exists):
+    # `cp` answers "File exists", and the runbook reports the VM instead of writing.
+    session = await start(tmp_path, "nyc-healthy")
+    try:
+        code, out = await run_on(session, "ryanrishi",
+                                 "cp /etc/pve/nodes/pve001/qemu-server/104.conf "
+                                 "/etc/pve/nodes/ryanrishi/qemu-server/104.conf 2>&1")
+        assert code == 1 and "File exists" in out
+        assert session.sim is not None
+        sim_a, sim_b = session.sim.node("ryanrishi"), session.sim.node("pve001")
+        move_vm(sim_b, sim_a, 104)  # 104 runs on ryanrishi now, its config is on pve001
+        status, events = await rehearse(session, tmp_path, "vm-config-recovery",
+                                        sets={"source": "processes"})
+        _, conf = await run_on(session, "ryanrishi",
+                               "ls /etc/pve/nodes/*/qemu-server/104.conf")
+    finally:
+        await session.close()
+    assert status_of(events)["running-vms"] == "failed"
+    assert "ELSEWHERE: VM 104 runs here but its config is " \
+           "/etc/pve/nodes/pve001/qemu-server/104.conf" in text_of(events, "running-vms")
+    assert conf.split() == ["/etc/pve/nodes/pve001/qemu-server/104.conf"]

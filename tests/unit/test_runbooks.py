@@ -180,8 +180,9 @@ def test_pve_access_is_bounded(path: Path) -> None:
             for m in re.finditer(r"/etc/pve\b", text):
                 before = text[: m.start()]
                 segment = re.split(r"&&|\|\||;|\|", before)[-1]
-                ok = re.match(r"\s*(?:(?:if|then|else|elif|do|!)\s+)*"
-                              r"(timeout\s+\d|test\b|grep\b)", segment) or " < /" in text
+                ok = re.match(r"\s*(?:(?:if|then|else|elif|do|!|\w+=\$\()\s*)*"
+                              r"(timeout\s+\d|test\b|grep\b|echo\b)", segment) \
+                    or " < /" in text
                 assert ok, f"{rb.id}/{step.id}: unbounded /etc/pve access: {text}"
         assert step.timeout <= 600 or step.kind is StepKind.MANUAL
 
@@ -306,15 +307,28 @@ def test_cluster_db_reset_touches_only_the_damaged_node(nyc: Cluster) -> None:
 def test_vm_config_recovery_prefers_backups_and_never_overwrites() -> None:
     rb = _load(RUNBOOK_DIR / "vm-config-recovery.toml")
     order = [s.id for s in rb.steps]
-    assert order.index("find-backups") < order.index("dump-restore-all")
+    # first: are the configs really gone, is /etc/pve writable, is storage.cfg there
+    assert order.index("configs-really-gone") < order.index("pve-health") \
+        < order.index("storage-cfg") < order.index("dump-restore-all")
+    assert order.index("find-backups") < order.index("dump-stage") \
+        < order.index("dump-placement") < order.index("dump-restore-all") \
+        < order.index("dump-unplaced")
     assert order.index("rebuild-preview") < order.index("review") < order.index("rebuild-write")
-    listing = rb.step("dump-list")
-    assert listing.action == "pmxcfs-restore" and listing.args["list_only"] is True
+    stage = rb.step("dump-stage")
+    assert stage.action == "pmxcfs-restore" and not stage.destructive
+    assert stage.args["dest"].startswith("/root/")  # staged outside /etc/pve
+    restore = rb.step("dump-restore-all")
+    # each config only where its kvm runs now, never over an existing config of that VMID
+    assert "/proc/$p/cmdline" in restore.commands[0] and "ls /etc/pve/nodes/*/qemu-server/" \
+        in restore.commands[0]
+    assert rb.step("rebuild-write").args["overwrite"] is False
     for sid in ("dump-restore-all", "rebuild-write"):
         step = rb.step(sid)
-        assert step.destructive and step.args["overwrite"] is False
+        assert step.destructive
         assert "/var/lib/pve-cluster/config.db" in step.backup.sqlite
         assert any("qm list" in o for o in step.backup.outputs)
+    assert "/var/lib/pve-cluster/backup/" not in rb.param("dump_path").default
+    assert "*joining*" in rb.explain and "vzdump" in rb.explain
     preview = rb.step("rebuild-preview")
     assert not preview.destructive and preview.args["suffix"] == ".conf.recovered"
     assert not preview.args["dest_dir"].startswith("/etc/pve")
