@@ -29,10 +29,16 @@ def parse_value(param: Param, text: str, nodes: Sequence[str] | None = None) -> 
     """Turn typed text into the parameter's type and validate it (see :func:`check_value`)."""
     value: Value
     if param.type is ParamType.INT:
-        try:
-            value = int(text.strip())
-        except ValueError as exc:
-            raise ParamValueError(f"'{text}' is not a whole number") from exc
+        # ASCII digits only (int() also takes '١٢', '1_000' and 4300-digit numbers), and no
+        # more than fits a 64-bit integer: every number is range-checked where it enters.
+        digits = text.strip()
+        if not re.fullmatch(r"[+-]?[0-9]{1,19}", digits, re.ASCII):
+            shown = text if len(text) <= 40 else text[:37] + "..."
+            raise ParamValueError(f"'{shown}' is not a whole number (ASCII digits, at most "
+                                  "19 of them)")
+        value = int(digits)
+        if not -(2**63) <= value < 2**63:
+            raise ParamValueError(f"{value} is out of range (a 64-bit integer)")
     elif param.type is ParamType.BOOL:
         low = text.strip().lower()
         if low in ("1", "true", "yes", "y", "on"):

@@ -34,6 +34,7 @@ Meaning:
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
@@ -139,7 +140,7 @@ def _walk(node: Node) -> Iterable[Node]:
 _WORD = r"[A-Za-z_](?:[A-Za-z0-9_-]*[A-Za-z0-9_])?"
 _TOKEN = re.compile(r"""
     (?P<ws>\s+)
-  | (?P<num>-?\d+(?:\.\d+)?(?![\w.]))
+  | (?P<num>-?[0-9]+(?:\.[0-9]+)?(?![\w.]))
   | (?P<str>'[^']*'|"[^"]*")
   | (?P<op>==|!=|<=|>=|&&|\|\||->|→|[<>!()\[\],])
   | (?P<name>WORD(?:\.WORD)*)
@@ -153,6 +154,15 @@ class _Tok:
     col: int
 
 
+#: A number in ``when`` is compared as a float: more digits than a float holds would be
+#: OverflowError at plan/run time, so it is refused at validate instead.
+_MAX_DIGITS = 300
+
+
+def _finite(num: str) -> bool:
+    return len(num.lstrip("-").split(".")[0]) <= _MAX_DIGITS
+
+
 def _lex(text: str) -> list[_Tok]:
     out: list[_Tok] = []
     i = 0
@@ -161,6 +171,9 @@ def _lex(text: str) -> list[_Tok]:
         if m is None:
             raise WhenSyntaxError(f"unexpected character {text[i]!r}", i + 1)
         kind = m.lastgroup or ""
+        if kind == "num" and not _finite(m.group()):
+            raise WhenSyntaxError(f"number {m.group()[:20]}… is too large (at most "
+                                  f"{_MAX_DIGITS} digits)", i + 1)
         if kind != "ws":
             out.append(_Tok(kind, m.group(), i + 1))
         i = m.end()
@@ -469,13 +482,22 @@ def _number(v: object) -> float:
     if isinstance(v, bool):
         return float(v)
     if isinstance(v, int | float):
-        return float(v)
-    if isinstance(v, str):
         try:
-            return float(v)
-        except ValueError:
-            raise Undecided(f"{v!r} is not a number") from None
+            n = float(v)
+        except OverflowError:
+            raise Undecided(f"{_show(v)[:40]} is too large to compare") from None
+        if not math.isfinite(n):
+            raise Undecided(f"{_show(v)[:40]} is not a finite number")
+        return n
+    if isinstance(v, str):
+        # ASCII digits only: float() also takes '١٢', '1_0', 'inf' and 'nan'
+        if not _NUMBER_TEXT.fullmatch(v.strip()):
+            raise Undecided(f"{v[:40]!r} is not a number")
+        return _number(float(v)) if len(v.strip()) <= _MAX_DIGITS else _number(float("inf"))
     raise Undecided(f"{_show(v)} is not a number")
+
+
+_NUMBER_TEXT = re.compile(r"[+-]?[0-9]+(?:\.[0-9]+)?", re.ASCII)
 
 
 def _show(v: object) -> str:
