@@ -64,6 +64,7 @@ def pytest_runtest_call(item: pytest.Item):  # type: ignore[no-untyped-def]
 
 
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    _fuzz_campaigns(terminalreporter)
     if not _HYPOTHESIS_RUNS:
         return
     terminalreporter.section("property tests (hypothesis): examples run")
@@ -75,3 +76,20 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
             f"{valid + invalid + failing:>6} examples ({valid} passing, {invalid} invalid"
             f"{extra}) {seconds:6.2f}s  {nodeid}")
     terminalreporter.write_line(f"{total:>6} examples in {len(_HYPOTHESIS_RUNS)} property tests")
+
+
+def _fuzz_campaigns(terminalreporter: pytest.TerminalReporter) -> None:
+    """Inputs per fuzz campaign (tests/fuzzbound.py) and the slowest one against its bound."""
+    import sys
+
+    fb = sys.modules.get("fuzzbound")
+    campaigns = getattr(fb, "CAMPAIGNS", None) if fb is not None else None
+    if not campaigns:
+        return
+    terminalreporter.section(
+        f"fuzz campaigns: inputs run, each under a {fb.BOUND_S:g} s bound")  # type: ignore[union-attr]
+    total = 0
+    for name, (count, slowest) in sorted(campaigns.items()):
+        total += int(count)
+        terminalreporter.write_line(f"{int(count):>6} inputs  slowest {slowest:6.3f}s  {name}")
+    terminalreporter.write_line(f"{total:>6} inputs in {len(campaigns)} campaigns")
