@@ -25,9 +25,10 @@ MANIFEST = FOLDER / "SOURCES.toml"
 #: Sub-kinds with fewer than two found inputs yet, and why.  The test below fails once two found
 #: inputs are listed, so an entry cannot go stale.
 NOT_YET_FOUND = {
-    "shared-path-content": "no public storage.cfg with two storages on one path next to a kvm "
-                           "line of a VM on it was found in the searchable material; covered by "
-                           "the constructed layout of the handed README and by rules tests",
+    "shared-path-content": "one found (a real storage.cfg with an lvm and an lvmthin storage "
+                           "on each VG, where content does not decide); no public storage.cfg "
+                           "with two file storages on one path and a kvm line of a VM on it was "
+                           "found; the README's layout is covered by a constructed input",
     "double-slash-path": "only the handed case (a blog on AMD SEV) shows a kvm line with "
                          "`//images/`; code search for `//images/<vmid>/vm-` found no other",
     "legacy-igd": "one more found (a PVE 8.1 blog); other public legacy-igd material shows the "
