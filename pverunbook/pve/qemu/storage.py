@@ -280,9 +280,15 @@ def parse_storage_cfg(text: str) -> StorageMap:
                 if eq and vtype in VTYPE_SUBDIRS:
                     cur.content_dirs[vtype] = sub
     # Plugin.pm parse_config: "make sure we have a reasonable 'local:' storage" — a missing
-    # `local`, or one that is not a dir on /var/lib/vz, is replaced by the stock one.
+    # `local`, or one that is not a dir on /var/lib/vz, is replaced by the stock one.  Not when
+    # another storage of the copy already covers /var/lib/vz: then the copy names the storage
+    # its disks were written with, and a stock `local` beside it would only make them
+    # ambiguous (both give the same path, so either volume id starts the VM the same way).
     local = next((s for s in storages if s.storeid == "local"), None)
-    if local is None or local.type != "dir" or (local.path or "/var/lib/vz") != "/var/lib/vz":
+    covered = any(s.storeid != "local" and s.type in DIR_TYPES and s.path is not None
+                  and _squash(s.path + "/") == "/var/lib/vz/" for s in storages)
+    if (local is None and not covered) or (local is not None and (
+            local.type != "dir" or (local.path or "/var/lib/vz") != "/var/lib/vz")):
         storages = [s for s in storages if s.storeid != "local"]
         storages.insert(0, Storage(storeid="local", type="dir", path="/var/lib/vz",
                                    content_line="backup,images,iso,rootdir,snippets,vztmpl"))

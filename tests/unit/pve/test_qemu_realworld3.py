@@ -387,3 +387,12 @@ def test_real_pve9_blockdev_vm_matches_its_config() -> None:
     assert [o[f"usb{i}"] for i in range(6)] == ["host=1-4", "host=1-5", "host=1-7.6",
                                                 "host=1-7.5.1", "host=0451:16a0",
                                                 "host=0403:6001"]
+
+
+def test_no_stock_local_beside_a_storage_that_covers_var_lib_vz() -> None:
+    # a copy whose own dir storage sits on /var/lib/vz names the storage its disks were written
+    # with; the stock `local` of Plugin.pm parse_config is not added beside it
+    cfg = parse_storage_cfg("dir: vz\n\tpath /var/lib/vz/\n\tcontent images\n")
+    res = cfg.resolve("/var/lib/vz/images/7/vm-7-disk-0.qcow2")
+    assert res is not None and res[:2] == ("vz", "7/vm-7-disk-0.qcow2")
+    assert [s.storeid for s in cfg.storages] == ["vz"]
