@@ -17,7 +17,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     s.set_defaults(func=cmd_list)
 
     s = sub.add_parser("validate", help="check runbook files (exit 2 on any error)")
-    s.add_argument("files", nargs="+", type=Path)
+    s.add_argument("files", nargs="*", type=Path,
+                   help="runbook files (default: the built-in runbooks and those in --runbooks "
+                        "DIR, e.g. to check an installed copy)")
     s.set_defaults(func=cmd_validate)
 
     s = sub.add_parser("schema", help="print the runbook JSON Schema")
@@ -56,8 +58,15 @@ def cmd_validate(args: argparse.Namespace) -> int:
     from pverunbook.runbook.lint import lint
     from pverunbook.runbook.loader import RunbookError, load_file
 
+    files = list(args.files)
+    if not files:
+        from pverunbook.runbook.catalog import discover
+
+        files = [e.path for e in discover(args.runbooks)]
+        if not files:
+            return err("validate", "no runbooks found", "give runbook files to check")
     bad = 0
-    for f in args.files:
+    for f in files:
         try:
             rb = load_file(f)
         except RunbookError as exc:

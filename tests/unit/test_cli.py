@@ -26,6 +26,19 @@ def test_validate_shipped_runbooks_exit_0() -> None:
     assert r.stdout.count(": ok (") == len(files)
 
 
+def test_validate_without_files_checks_the_builtin_and_extra_runbooks(tmp_path: Path) -> None:
+    """How an installed copy (the pex, the .deb) checks the runbooks it ships."""
+    shipped = sorted((REPO / "runbooks").glob("*.toml"))
+    r = cli("validate")
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.count(": ok (") == len(shipped)
+    (tmp_path / "bad.toml").write_text('id = "x"\n')
+    r = cli("--runbooks", str(tmp_path), "validate")
+    assert r.returncode == 2
+    assert r.stdout.count(": ok (") == len(shipped)
+    assert str(tmp_path / "bad.toml") + ":" in r.stderr
+
+
 def test_validate_unknown_key_exits_2_with_file_line_and_key(tmp_path: Path) -> None:
     bad = tmp_path / "bad.toml"
     bad.write_text('id = "x"\ntitle = "X"\n\n[[steps]]\nid = "a"\ntitle = "A"\n'
