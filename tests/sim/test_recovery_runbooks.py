@@ -233,3 +233,56 @@ async def test_a_vmid_configured_on_another_node_is_reported_never_forced(
     assert "ELSEWHERE: VM 104 runs here but its config is " \
            "/etc/pve/nodes/pve001/qemu-server/104.conf" in text_of(events, "running-vms")
     assert conf.split() == ["/etc/pve/nodes/pve001/qemu-server/104.conf"]
+
+
+# -- cluster-db-reset ----------------------------------------------------------------------
+
+#: every file of /etc/pve but pmxcfs's per-node status files (.members, .version, ...)
+PVE_TREE = "cd /etc/pve && find . -type f | sort | xargs sha256sum"
+
+
+def tree(listing: str) -> list[str]:
+    return [x for x in listing.splitlines() if not x.rsplit("/", 1)[-1].startswith(".")]
+
+
+async def test_one_deleted_database_is_resynced_and_corosync_never_stops(
+        tmp_path: Path) -> None:
+    # pve001's config.db was deleted while its peers are quorate. The old check stopped at
+    # `cp: cannot stat` (backup) and took SQLite's online backup (fails on damage); the old
+    # runbook also stopped corosync (finish_join stops pve-cluster only).
+    session = await start(tmp_path, "five-node")
+    try:
+        assert session.sim is not None and session.cluster is not None
+        await run_on(session, "pve001", "rm /var/lib/pve-cluster/config.db")
+        corosync_pid = session.sim.node("pve001").corosync.pid
+        status, events = await rehearse(session, tmp_path, "cluster-db-reset",
+                                        sets={"damaged_node": "pve001"})
+        trees = {n: "\n".join(tree((await run_on(session, n, PVE_TREE))[1]))
+                 for n in session.cluster.names}
+        journal = (await run_on(session, "pve001", "journalctl -u corosync --no-pager"))[1]
+        pid_after = session.sim.node("pve001").corosync.pid
+    finally:
+        await session.close()
+    # the read-only pve-readable/verify-content checks list qemu-server/ and lxc/ of nodes the
+    # scenario gave no VMs (and so no such directory); every other step must succeed, and the
+    # resync itself is judged by the trees below
+    failed = {k for k, v in status_of(events).items() if v not in ("ok", "skipped")}
+    assert failed <= {"pve-readable", "verify-content"}, (status, failed)
+    assert "was deleted" in text_of(events, "db-integrity")
+    assert len(set(trees.values())) == 1 and "qemu-server/104.conf" in trees["pve001"]
+    assert pid_after == corosync_pid and "Stopping corosync" not in journal
+    assert started(events)["stop-cluster-services"] == ("pve001",)
+
+
+async def test_a_second_damaged_node_is_a_refusal(tmp_path: Path) -> None:
+    session = await start(tmp_path, "five-node")
+    try:
+        for n in ("pve001", "pve002"):
+            await run_on(session, n, "rm /var/lib/pve-cluster/config.db")
+        status, events = await rehearse(session, tmp_path, "cluster-db-reset",
+                                        sets={"damaged_node": "pve001"})
+    finally:
+        await session.close()
+    assert status != "ok"
+    assert status_of(events)["peers-healthy"] == "failed"
+    assert "stop-cluster-services" not in started(events)

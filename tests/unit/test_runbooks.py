@@ -288,8 +288,10 @@ def test_cluster_db_reset_touches_only_the_damaged_node(nyc: Cluster) -> None:
             assert [n.name for n in p.nodes] == ["pve001"], p.step.id
             assert p.step.confirm == "node" and p.confirm == "pve001"
     stop = rb.step("stop-cluster-services")
-    assert stop.commands == ("systemctl stop pve-cluster corosync",)
-    assert "/var/lib/pve-cluster/config.db" in stop.backup.sqlite
+    # finish_join (pve-cluster Setup.pm) stops pve-cluster only; corosync keeps the vote
+    assert stop.commands == ("systemctl stop pve-cluster",)
+    # raw files, not SQLite's online backup, which fails on the damage being repaired
+    assert "/var/lib/pve-cluster" in stop.backup.files and not stop.backup.sqlite
     start = rb.step("start-cluster-services")
     assert start.commands == ("systemctl start corosync pve-cluster",)
     move = rb.step("move-db-aside")
@@ -300,8 +302,13 @@ def test_cluster_db_reset_touches_only_the_damaged_node(nyc: Cluster) -> None:
         < order.index("start-cluster-services") < order.index("verify-quorum")
     backup = " ".join(rb.step("backup-db").commands)
     assert ".backup " in backup and ".dump | gzip" in backup
+    assert "/var/lib/pve-cluster/backup" not in backup  # Proxmox's rotation of 10
     assert rb.step("backup-db").targets == ("all",)
-    assert "pmxcfs -l" in rb.explain and "killall pmxcfs" in rb.explain
+    assert "killall pmxcfs" not in rb.explain  # no advice to edit in local mode
+    for sid in ("ha-stop-lrm", "ha-stop-crm", "ha-start"):
+        assert rb.step(sid).targets == ("{{damaged_node}}",) and rb.step(sid).max_targets == 1
+    for sid in ("stop-cluster-services", "move-db-aside", "start-cluster-services"):
+        assert rb.step(sid).on_failure.goto == "ha-start"  # HA is never left stopped
 
 
 def test_vm_config_recovery_prefers_backups_and_never_overwrites() -> None:

@@ -349,8 +349,8 @@ def test_cluster_db_reset_stops_when_no_node_has_a_sound_database() -> None:
     from pverunbook.runbook.loader import load_file
 
     book = load_file(Path(__file__).resolve().parents[2] / "runbooks" / "cluster-db-reset.toml")
-    step = book.step("no-healthy-peer")
-    assert book.index("db-integrity") < book.index("no-healthy-peer") < book.index("choose-node")
+    step = book.step("all-damaged")
+    assert book.index("db-integrity") < book.index("all-damaged") < book.index("choose-node")
 
     def runs(*values: str) -> bool | None:
         store = FactStore(Fact("db.integrity", v, n) for v, n in zip(values, ("a", "b"),
