@@ -19,8 +19,8 @@ __all__ = ["EXIT_CHECKS", "EXIT_FAIL", "EXIT_OK", "EXIT_USAGE", "build_parser", 
 
 #: Modules under ``commands/`` that add their subcommands through ``register(subparsers)``,
 #: in the order ``--help`` lists them.
-COMMAND_MODULES = ("runbooks", "plan", "run", "journal", "tui", "corosync", "vmconfig", "sim",
-                   "safety", "screenshots")
+COMMAND_MODULES = ("runbooks", "plan", "run", "check", "journal", "tui", "corosync", "vmconfig",
+                   "sim", "safety", "screenshots")
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -158,7 +158,8 @@ class EventPrinter:
         except Exception as exc:  # noqa: BLE001 - never lose the summary to a diagnosis bug
             self._p(f"\n== diagnosis unavailable: {exc}")
             return
-        for line in format_diagnosis(diag, self.mode, self.next_suffix):
+        for line in format_diagnosis(diag, self.mode, self.next_suffix,
+                                     check=_is_check(self.events)):
             self._p(line)
 
     def _summary(self) -> None:
@@ -177,21 +178,28 @@ class EventPrinter:
             self._p(f"   step {sid} ({title}): {step_status_label(status, self._worst(sid))}")
 
 
-def format_diagnosis(diag: Any, mode: str = "", next_suffix: str = "") -> list[str]:
+def format_diagnosis(diag: Any, mode: str = "", next_suffix: str = "",
+                     check: bool = False) -> list[str]:
     """Text lines of a diagnosis: faults ranked, each with what to do and what to run next.
 
     ``next_suffix`` ends each "next:" command line (``--scenario X --state-dir DIR`` when a
     rehearsal keeps its simulated cluster, so the suggestion continues on the same one).
+    ``check``: the health check's diagnosis, which says so when the cluster is healthy and
+    numbers the faults in the order to fix them (network, database, configs, certificates).
     """
+    from pverunbook.pve.diagnosis.check import phase_of
+
     lines: list[str] = []
-    if not diag.faults and not diag.matrix:
+    if not diag.faults and not diag.matrix and not check:
         return lines
     lines.append("\n== diagnosis")
     if not diag.faults:
-        lines.append("   no fault found in the collected evidence")
+        lines.append("   HEALTHY: the check found no fault on any node" if check else
+                     "   no fault found in the collected evidence")
     for i, f in enumerate(diag.faults, 1):
         mark = SEVERITY_MARK.get(f.severity, f.severity.upper()).strip()
-        lines.append(f" {i}. {mark} {f.statement} [confidence: {f.confidence}]")
+        phase = f" [{phase_of(f.rule)}]" if check else ""
+        lines.append(f" {i}. {mark}{phase} {f.statement} [confidence: {f.confidence}]")
         lines.append(f"      do:   {f.action}")
         for m in f.manual:
             lines.append(f"      fix:  on {m.node}: {m.command}")
@@ -248,7 +256,24 @@ def diagnosis_record(events: list[ev.Event], runbook: Any = None,
     from pverunbook.run_diagnosis import diagnose_run
 
     store, diag = diagnose_run(events, runbook, names_by_addr)
-    return {"kind": "diagnosis", "facts": store.to_json(), **diag.to_json()}
+    record: dict[str, Any] = {"kind": "diagnosis", "facts": store.to_json(), **diag.to_json()}
+    if _is_check(events):
+        from pverunbook.pve.diagnosis.check import phase_of
+
+        # the health check: each fault's phase (the order to fix in), and a verdict a script
+        # can test without reading every fault
+        for i, f in enumerate(record["faults"]):
+            f["phase"] = phase_of(str(f["rule"]))
+            f["order"] = i + 1
+        record["status"] = "healthy" if not diag.faults else "faults"
+    return record
+
+
+def _is_check(events: list[ev.Event]) -> bool:
+    from pverunbook.pve.diagnosis.check import CHECK_ID
+
+    first = next((e for e in events if isinstance(e, ev.RunStarted)), None)
+    return first is not None and first.runbook_id == CHECK_ID
 
 
 class TerminalDecider:

@@ -18,6 +18,7 @@ from typing import Any
 from pverunbook.engine import events as ev
 from pverunbook.pve import facts as pvefacts
 from pverunbook.pve.diagnosis import Diagnosis, diagnose
+from pverunbook.pve.diagnosis.check import CHECK_ID, check_diagnose
 from pverunbook.pve.facts import Fact, FactStore, Observation
 
 _SRC = re.compile(r"\bsrc (\d+\.\d+\.\d+\.\d+|[0-9a-f:]+:[0-9a-f:]+)\b")
@@ -138,6 +139,14 @@ def diagnose_run(events: Sequence[ev.Event], runbook: Any = None,
             break
     findings = [e for e in events if isinstance(e, ev.Finding)]
     now = datetime.fromtimestamp(started, UTC) if started else None
+    first = next((e for e in events if isinstance(e, ev.RunStarted)), None)
+    if first is not None and first.runbook_id == CHECK_ID:
+        # the health check orders every fault and may take over triage's measurement
+        from pverunbook.check_history import earlier_runs
+
+        history = earlier_runs(first)
+        return store, check_diagnose(store, findings, nodes, now, history.measured,
+                                     history.past)
     return store, diagnose(store, findings, nodes, now)
 
 

@@ -165,6 +165,10 @@ class Session:
         engine.subscribe(journal)
         engine.flushers.append(journal.flush)
         engine.journal_path = path
+        if self.sim is not None and getattr(self.sim, "state_dir", None) is not None:
+            from pverunbook.check_history import note_rehearsal_run
+
+            note_rehearsal_run(rid, path, Path(self.sim.state_dir))
         return engine
 
     async def reset_rehearsal(self) -> None:

@@ -51,10 +51,11 @@ ALLOWED: dict[str, set[str]] = {
     "shell": {"pve", "runbook", "inventory", "transport"},
     "engine": BELOW_ENGINE,
     "sim": BELOW_ENGINE | {"engine"},
-    "run_diagnosis": BELOW_ENGINE | {"engine"},
+    "run_diagnosis": BELOW_ENGINE | {"engine", "check_history"},
+    "check_history": BELOW_ENGINE | {"engine", "run_diagnosis"},
     "report": BELOW_ENGINE | {"engine", "run_diagnosis"},
     "headless": BELOW_ENGINE | {"engine", "run_diagnosis"},
-    "session": BELOW_ENGINE | {"engine", "sim", "shell", "run_diagnosis"},
+    "session": BELOW_ENGINE | {"engine", "sim", "shell", "run_diagnosis", "check_history"},
     "ui": BELOW_ENGINE | {"engine", "sim", "shell", "run_diagnosis", "session", "report",
                           "headless"},
 }

@@ -20,6 +20,7 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime
 
 from pverunbook.pve.diagnosis import certs, network, pmxcfs, quorum
+from pverunbook.pve.diagnosis.health import CHECK_FAULTS
 from pverunbook.pve.diagnosis.model import (
     ICMP_PROBES_ENOUGH,
     LOSS_BAD_PCT,
@@ -57,8 +58,9 @@ RULES: tuple[Rule, ...] = (
     Rule(pmxcfs.database_damaged, ("db-damaged-one", "db-damaged-all")),
     Rule(network.ping_mtr_disagree, ("ping-mtr-disagree",)),
 )
-#: Every fault id a rule can report (``Fault.rule``), in rule order.
-FAULT_IDS: tuple[str, ...] = tuple(i for r in RULES for i in r.faults)
+#: Every fault id a rule can report (``Fault.rule``), in rule order; then the health check's
+#: (:mod:`.check`, :mod:`.health`), which only its runbook's diagnosis runs.
+FAULT_IDS: tuple[str, ...] = tuple(i for r in RULES for i in r.faults) + CHECK_FAULTS
 
 
 def diagnose(facts: FactStore | Iterable[Fact], findings: Sequence[FindingLike] = (),

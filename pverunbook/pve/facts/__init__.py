@@ -64,6 +64,12 @@ FACT_RULES: dict[str, Callable[[Observation], list[Fact]]] = {
 }
 
 
+# The health check's rules (VMs, certificates, /etc/pve's mount, pmxcfs's log…) live apart.
+from pverunbook.pve.facts.health import HEALTH_FACT_RULES  # noqa: E402
+
+FACT_RULES.update(HEALTH_FACT_RULES)
+
+
 def extract(verdict: str, obs: Observation) -> list[Fact]:
     """Facts of one node's output for the step's verdict; [] for a verdict without fact rules."""
     rule = FACT_RULES.get(verdict)

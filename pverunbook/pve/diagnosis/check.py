@@ -1,0 +1,195 @@
+"""The cluster health check's diagnosis: every fault of the outage, in the order to fix them.
+
+The check (``runbooks/cluster-health-check.toml``) reads the network's *state* (routes, knet
+links, the corosync journal, quorum) but does not measure loss: that is network-triage's job
+(ping and mtr per link take minutes). So the same evidence leads to different next steps:
+
+- a routed path, a link down now or no quorum, and no loss measured since the last change:
+  measure it (``network-triage``);
+- the same with triage's measurement (``measured`` facts of a triage run newer than any change):
+  fix it (``route-fix`` for a host route, ``corosync-tuning`` for a lossy link);
+- links connected from both ends and every node quorate, but the last hour's journal still full
+  of link downs: that is history. With corosync's default token the next burst costs the
+  token again, so ``corosync-tuning`` raises it (the story's step 1); with a raised token the
+  history is only noted.
+
+Faults are ordered by phase — network, then database, then VM configs, then certificates
+(pmxcfs needs a stable membership, configs need a writable /etc/pve, ``pvecm updatecerts``
+needs quorum) — and by rank within a phase. Pure: no I/O.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import replace
+from datetime import datetime
+
+from pverunbook.pve.diagnosis import diagnose, health
+from pverunbook.pve.diagnosis.model import (
+    Context,
+    Diagnosis,
+    Evidence,
+    Fault,
+    FindingLike,
+    NextRunbook,
+    ev,
+    num,
+    pairs,
+)
+from pverunbook.pve.diagnosis.network import up_now
+from pverunbook.pve.facts import Fact, FactStore
+
+#: The runbook whose runs this diagnosis judges.
+CHECK_ID = "cluster-health-check"
+#: The runbook that measures the network, whose facts the check may take over.
+TRIAGE_ID = "network-triage"
+#: Token (ms) the story raised corosync's to after a lossy link (story.md step 1).
+TUNED_TOKEN_MS = 5000
+
+PHASES = ("network", "database", "configs", "certificates")
+_PHASE_OF = {
+    **dict.fromkeys(("pve-not-mounted", "pve-enotconn", "db-damaged-one", "db-damaged-all",
+                     "db-load-failed", "disk-errors"), "database"),
+    **dict.fromkeys(("vm-without-config", "vm-config-wrong-node"), "configs"),
+    **dict.fromkeys(("cert-missing", "cert-expired", "cert-not-ca", "ca-missing",
+                     "pveproxy-down", "pve-own-dir-missing", "clock-skew"), "certificates"),
+}
+#: Facts a triage run measured that the check does not read itself.
+_MEASURED = ("ping.", "mtr.", "knet.down_count", "knet.latency_us", "knet.mtu",
+             "knet.reachable")
+
+_EXTRA_RULES = (health.ha_fence_risk, health.two_node_large, health.pve_mount,
+                health.db_load_failed, health.disk_errors, health.vms_without_config,
+                health.certificates_extra, health.clock_skew)
+
+
+def phase_of(rule: str) -> str:
+    """``network``, ``database``, ``configs`` or ``certificates``: when to fix this fault."""
+    return _PHASE_OF.get(rule, "network")
+
+
+def check_diagnose(facts: FactStore | Iterable[Fact], findings: Sequence[FindingLike] = (),
+                   nodes: Sequence[str] = (), now: datetime | None = None,
+                   measured: Iterable[Fact] = (), past: Iterable[Fact] = ()) -> Diagnosis:
+    """The check's diagnosis; ``measured`` = facts of a network-triage run taken after the last
+    change to the cluster, ``past`` = link downs and loss earlier runs saw on it (the caller
+    decides which runs those are)."""
+    own = facts if isinstance(facts, FactStore) else FactStore(facts)
+    store = FactStore(f for f in measured if f.name.startswith(_MEASURED))
+    for f in own:
+        store.add(f)
+    store = store.named_peers()
+    has_measure = any(f.name.startswith(("ping.", "mtr.")) for f in store)
+    order = list(nodes) or store.nodes()
+    base = diagnose(store, findings, order, now)
+    ctx = Context(store, findings, order, now, list(base.healthy))
+    faults = _network(base.faults, ctx, has_measure, list(past))
+    for rule in _EXTRA_RULES:
+        faults += rule(ctx)
+    ranked = sorted(enumerate(faults), key=lambda x: (PHASES.index(phase_of(x[1].rule)),
+                                                      -x[1].score, x[0]))
+    return Diagnosis(tuple(f for _, f in ranked), tuple(dict.fromkeys(ctx.healthy)),
+                     base.matrix)
+
+
+def _all_quorate(store: FactStore) -> bool:
+    seen = store.named("quorum.quorate")
+    return bool(seen) and all(f.value is True for f in seen)
+
+
+def _history_pairs(store: FactStore, nodes: Sequence[str]) -> list[tuple[str, str]]:
+    routed = {frozenset((f.node, f.peer)) for f in store.named("route.via") if f.value}
+    return [(a, b) for a, b in _pairs_of(store, nodes)
+            if up_now(store, a, b) and frozenset((a, b)) not in routed]
+
+
+def _pairs_of(store: FactStore, nodes: Sequence[str]) -> list[tuple[str, str]]:
+    return pairs(store, nodes)
+
+
+def _network(faults: Sequence[Fault], ctx: Context, has_measure: bool,
+             past: Sequence[Fact] = ()) -> list[Fault]:
+    """The shared rules' faults, with the check's next steps (see the module docstring)."""
+    store = ctx.store
+    calm = _all_quorate(store)
+    history = {frozenset(p) for p in _history_pairs(store, ctx.nodes)} if calm else set()
+    token = max((int(num(f.value) or 0) for f in store.named("corosync.token_ms")), default=0)
+    flaps = max((int(num(f.value) or 0) for f in store.named("journal.link_down")), default=0)
+    out: list[Fault] = []
+    for f in faults:
+        pair = frozenset(f.nodes[:2]) if len(f.nodes) >= 2 else frozenset()
+        if f.rule in ("flapping-link", "udp-lost-icmp-ok", "lossy-link") and pair in history \
+                and not has_measure:
+            continue  # connected now from both ends, quorate: the journal's flaps are history
+        if f.rule == "quorum-lost-recently" and calm and (history or not flaps):
+            continue
+        if f.rule == "route-via-gateway":
+            f = _route_next(f, store, has_measure)
+        elif f.rule == "partition" and any(x.rule in ("route-via-gateway", "lossy-link",
+                                                      "flapping-link") for x in faults):
+            f = replace(f, next_runbook=None)  # the link is the cause; a QDevice comes later
+        out.append(f)
+    link_faults = any(f.rule in _LINK_RULES for f in out)
+    earlier = [f for f in past if f.node]
+    if calm and not link_faults and (flaps or earlier):
+        lost = max((int(num(f.value) or 0) for f in store.named("journal.quorum_lost")),
+                   default=0)
+        names = " and ".join(" ↔ ".join(sorted(p)) for p in history) or "between the nodes"
+        seen = (f"went down {flaps} times in the last hour"
+                + (f" and quorum was lost {lost} times" if lost else "")) if flaps else \
+            f"lost packets earlier ({_past_text(earlier)})"
+        if token and token < TUNED_TOKEN_MS:
+            evidence = [_ev(store, n) for n in ("journal.link_down", "corosync.token_ms")
+                        if store.named(n)] + [_past_ev(f) for f in earlier[:3]]
+            out.append(Fault(
+                "corosync-token-default",
+                f"the corosync link {names} is connected now, but it {seen}; corosync still "
+                f"runs its default token of {token} ms", "warning", "high",
+                f"Raise the token to {TUNED_TOKEN_MS} ms so a short burst of loss no longer "
+                "costs the token (the story's step 1), and watch the link: a second knet link "
+                "on another NIC is the durable fix.", tuple(evidence),
+                NextRunbook("corosync-tuning", {"token": TUNED_TOKEN_MS}), (),
+                tuple(ctx.nodes)))
+        else:
+            ctx.healthy.append(f"link {names}: connected from both ends now; it {seen}, and "
+                               f"corosync runs a token of {token} ms")
+    return out
+
+
+_LINK_RULES = ("route-via-gateway", "lossy-link", "flapping-link", "udp-lost-icmp-ok",
+               "partition", "corosync-not-running", "mtu-mismatch")
+
+
+def _past_text(facts: Sequence[Fact]) -> str:
+    worst: dict[str, float] = {}
+    for f in facts:
+        worst[f.name] = max(worst.get(f.name, 0.0), float(num(f.value) or 0))
+    names = {"journal.link_down": "link downs", "knet.down_count": "knet down_count",
+             "ping.loss_pct": "% ping loss", "mtr.loss_pct": "% mtr loss"}
+    return ", ".join(f"{v:g}{'' if n.endswith('_pct') else ' '}{names[n]}"
+                     for n, v in worst.items())
+
+
+def _past_ev(f: Fact) -> Evidence:
+    return Evidence(f"earlier run: {f.name} {f.node}→{f.peer} = {f.value}", f.node, f.step_id,
+                    f.evidence)
+
+
+def _ev(store: FactStore, name: str) -> Evidence:
+    found = store.named(name)
+    return ev(found[0]) if found else Evidence(name, None, "", "")
+
+
+def _route_next(f: Fault, store: FactStore, has_measure: bool) -> Fault:
+    """A host route, measured: ``route-fix`` with its node, destination and gateway filled in.
+    Not yet measured: network-triage first (how much does that path lose?)."""
+    if not has_measure:
+        return replace(f, next_runbook=NextRunbook(TRIAGE_ID, {}))
+    a, b = f.nodes[0], f.nodes[1]
+    host = store.value("route.host_route", a, b)
+    gw = store.value("route.via", a, b)
+    if not host or not gw:
+        return f
+    dest = str(host).split()[0]
+    return replace(f, next_runbook=NextRunbook("route-fix", {"route_node": a, "destination": dest,
+                                                             "via": str(gw)}))

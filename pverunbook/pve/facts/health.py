@@ -1,0 +1,253 @@
+"""Fact rules of the cluster health check: what one node's evidence says about the faults an
+operator meets next to a corosync outage (VMs without configs, certificates, /etc/pve's mount,
+pmxcfs's own log, corosync.conf's quorum options, HA, the clock, disk errors).
+
+Each rule reads one node's output of one step of ``runbooks/cluster-health-check.toml``.
+Sources, per rule: qemu-server (``-id <vmid>`` on the kvm command line, domain notes §9),
+pmxcfs database.c / pmxcfs.c log strings (domain notes §4), votequorum(5) and Corosync.pm
+``create_conf`` (§3), pvecm updatecerts (§5), ha-manager.adoc (§7), fuse(4) ``ENOTCONN``.
+"""
+
+from __future__ import annotations
+
+import re
+
+from pverunbook.pve.facts.model import Fact, Observation
+
+_KVM_ID = re.compile(r"^\s*(\d+)\s+\S*(?:kvm|qemu-system-\S+)\s(?:.*?\s)?-id\s+(\d+)\b", re.M)
+_CONF_DIR = re.compile(r"^/etc/pve/nodes/([^/\s]+)/qemu-server/?:\s*$")
+_CONF = re.compile(r"^(\d+)\.conf$")
+
+
+def _section(text: str, name: str) -> str | None:
+    """The lines after ``### name`` up to the next ``### `` marker (None when absent)."""
+    out: list[str] = []
+    inside = False
+    found = False
+    for line in text.splitlines():
+        if line.startswith("### "):
+            inside = line[4:].strip().split()[0] == name if line[4:].strip() else False
+            found = found or inside
+            continue
+        if inside:
+            out.append(line)
+    return "\n".join(out) if found else None
+
+
+def facts_vms(obs: Observation) -> list[Fact]:
+    """``pgrep -a kvm`` (VMs running here) and ``ls -1 /etc/pve/nodes/*/qemu-server/`` (where
+    the cluster keeps each VM's config, as this node sees /etc/pve).
+
+    ``vm.running`` = the VMIDs running on this node (space separated, sorted); ``vm.config_node``
+    (peer = ``vm<id>``) = the node whose directory holds ``<id>.conf``. A kvm process carries
+    its VMID as ``-id <vmid>`` (qemu-server ``config_to_command``, domain notes §9).
+    """
+    text = obs.seen
+    running = sorted({int(m.group(2)) for m in _KVM_ID.finditer(_section(text, "kvm") or "")})
+    out = [Fact("vm.running", " ".join(str(i) for i in running), obs.node,
+                evidence=f"{len(running)} kvm process(es): "
+                + (", ".join(str(i) for i in running) or "none"))]
+    listing = _section(text, "configs")
+    if listing is None:
+        return out
+    if "Transport endpoint is not connected" in listing or "timed out" in listing:
+        out.append(Fact("vm.configs_readable", False, obs.node,
+                        evidence=obs.line_with("Transport endpoint") or "listing failed"))
+        return out
+    where: str | None = None
+    count = 0
+    for line in listing.splitlines():
+        line = line.strip()
+        if m := _CONF_DIR.match(line):
+            where = m.group(1)
+            continue
+        if where and (c := _CONF.match(line)):
+            count += 1
+            out.append(Fact("vm.config_node", where, obs.node, f"vm{c.group(1)}",
+                            evidence=f"/etc/pve/nodes/{where}/qemu-server/{line}"))
+    out.append(Fact("vm.configs_readable", True, obs.node, evidence=f"{count} config(s) listed"))
+    return out
+
+
+def facts_pve_mount(obs: Observation) -> list[Fact]:
+    """/etc/pve's state on this node: mounted (pmxcfs's FUSE mount in ``mount``), hung (exit
+    124 of ``timeout 5 ls``), a dead mount (``Transport endpoint is not connected``: pmxcfs was
+    killed and left its FUSE mount behind, domain notes §8 d), and whether this node's own
+    ``nodes/<node>`` directory exists (``pvecm updatecerts`` creates it, §5)."""
+    text = obs.seen
+    out: list[Fact] = []
+    mount = _section(text, "mount")
+    if mount is not None:
+        mounted = bool(re.search(r"\son /etc/pve type fuse", mount))
+        out.append(Fact("pve.mounted", mounted, obs.node,
+                        evidence=mount.strip().splitlines()[0] if mounted and mount.strip()
+                        else "no fuse mount on /etc/pve"))
+    ls = _section(text, "ls")
+    if ls is not None:
+        m = re.search(r"^exit (\d+)$", ls, re.M)
+        code = int(m.group(1)) if m else None
+        if "Transport endpoint is not connected" in ls:
+            out.append(Fact("pve.enotconn", True, obs.node,
+                            evidence=obs.line_with("Transport endpoint")))
+        elif code == 124:
+            out.append(Fact("pve.read_hung", True, obs.node,
+                            evidence="timeout 5 ls /etc/pve/nodes: exit 124"))
+        elif code is not None:
+            out.append(Fact("pve.read_hung", False, obs.node, evidence=f"exit {code}"))
+    own = _section(text, "own-dir")
+    if own is not None and own.strip() in ("yes", "no"):
+        out.append(Fact("pve.own_dir", own.strip() == "yes", obs.node,
+                        evidence=f"/etc/pve/nodes/{obs.node}: "
+                        + ("present" if own.strip() == "yes" else "missing")))
+    return out
+
+
+#: pmxcfs's own words for a database it cannot load (database.c ``bdb_backend_load_index`` and
+#: ``memdb_open``; pmxcfs.c ``main``): SQLite's integrity_check passes some of these trees.
+_DB_BAD = re.compile(r"DB load failed|inode has no name|directory inode contains data|"
+                     r"missing directory inode|memdb_open failed|database disk image is "
+                     r"malformed|file is not a database|SQLITE_CORRUPT|SQLITE_IOERR|"
+                     r"disk I/O error")
+
+
+def facts_pmxcfs_journal(obs: Observation) -> list[Fact]:
+    """``journalctl -u pve-cluster -b``: did pmxcfs fail to load its database on this node?
+
+    ``db.load_failed`` is true when pmxcfs logged a load failure (domain notes §4: its loader
+    rejects trees SQLite calls sound, so its log is the judge, not only ``PRAGMA
+    integrity_check``); ``db.io_error`` when SQLite reported an I/O error.
+    """
+    lines = [ln.strip() for ln in obs.seen.splitlines() if ln.strip()]
+    bad = [ln for ln in lines if _DB_BAD.search(ln)]
+    io = [ln for ln in bad if re.search(r"IOERR|disk I/O error", ln)]
+    out = [Fact("db.load_failed", bool(bad) and len(io) < len(bad), obs.node,
+                evidence=(bad[-1] if bad else f"{len(lines)} pve-cluster log lines, no load "
+                          "failure"))]
+    if io:
+        out.append(Fact("db.io_error", True, obs.node, evidence=io[-1]))
+    return out
+
+
+def facts_cluster_conf(obs: Observation) -> list[Fact]:
+    """The local ``/etc/corosync/corosync.conf`` (never hangs, unlike /etc/pve): how many
+    nodes the nodelist has, ``two_node``, a quorum device, and the configured ``token``."""
+    text = obs.text
+    out: list[Fact] = []
+    nodes = len(re.findall(r"^\s*node\s*\{", text, re.M))
+    if nodes:
+        out.append(Fact("conf.nodes", nodes, obs.node, evidence=f"{nodes} node entries"))
+    m = re.search(r"^\s*two_node\s*:\s*(\d+)", text, re.M)
+    out.append(Fact("conf.two_node", bool(m and m.group(1) == "1"), obs.node,
+                    evidence=m.group(0).strip() if m else "no two_node"))
+    out.append(Fact("conf.qdevice", bool(re.search(r"^\s*device\s*\{", text, re.M)), obs.node,
+                    evidence="quorum { device { … } }" if re.search(r"^\s*device\s*\{", text,
+                                                                     re.M) else "no device"))
+    t = re.search(r"^\s*token\s*:\s*(\d+)", text, re.M)
+    if t:
+        out.append(Fact("conf.token_ms", int(t.group(1)), obs.node, evidence=t.group(0).strip()))
+    return out
+
+
+def facts_runtime(obs: Observation) -> list[Fact]:
+    """``corosync-cmapctl -g runtime.config.totem.token``: the token corosync really uses."""
+    m = re.search(r"runtime\.config\.totem\.token\s*\(\w+\)\s*=\s*(\d+)", obs.text)
+    if not m:
+        return []
+    return [Fact("corosync.token_ms", int(m.group(1)), obs.node, evidence=m.group(0))]
+
+
+_ISSUER = re.compile(r"^issuer\s*=\s*(.+)$", re.M)
+_SUBJECT = re.compile(r"^subject\s*=\s*(.+)$", re.M)
+
+
+def facts_cert_chain(obs: Observation) -> list[Fact]:
+    """The node certificate against the cluster CA, and whether pveproxy serves.
+
+    Sections: ``### node-cert`` (``openssl x509 -noout -enddate -issuer``), ``### ca``
+    (``openssl x509 -noout -subject`` of ``pve-root-ca.pem``) and ``### pveproxy``
+    (``systemctl is-active pveproxy``). ``cert.signed_by_ca`` compares the issuer with the CA's
+    subject (pvecm updatecerts signs ``pve-ssl.pem`` with ``pve-root-ca``, domain notes §5).
+    """
+    from pverunbook.pve.facts.node_state import facts_cert
+
+    out: list[Fact] = []
+    node_cert = _section(obs.seen, "node-cert")
+    if node_cert is not None:
+        out += facts_cert(Observation(obs.node, node_cert, obs.exit_status))
+    ca = _section(obs.seen, "ca")
+    ca_subject = None
+    if ca is not None:
+        if re.search(r"No such file|Could not open|[Uu]nable to load", ca):
+            out.append(Fact("ca.present", False, obs.node,
+                            evidence=next((ln.strip() for ln in ca.splitlines() if ln.strip()),
+                                          "")))
+        elif m := _SUBJECT.search(ca):
+            ca_subject = m.group(1).strip()
+            out.append(Fact("ca.present", True, obs.node, evidence=m.group(0).strip()))
+    issuer = _ISSUER.search(node_cert or "")
+    if issuer and ca_subject is not None:
+        out.append(Fact("cert.signed_by_ca", issuer.group(1).strip() == ca_subject, obs.node,
+                        evidence=issuer.group(0).strip()))
+    proxy = _section(obs.seen, "pveproxy")
+    if proxy is not None and proxy.strip():
+        state = proxy.strip().splitlines()[0].strip()
+        out.append(Fact("pveproxy.active", state == "active", obs.node,
+                        evidence=f"pveproxy: {state}"))
+    return out
+
+
+def facts_clock(obs: Observation) -> list[Fact]:
+    """``date -u +%s``: this node's clock (epoch seconds) when the step ran."""
+    m = re.search(r"^\s*(\d{9,11})\s*$", obs.text, re.M)
+    return [Fact("clock.epoch", int(m.group(1)), obs.node, evidence=m.group(1))] if m else []
+
+
+_HA_SERVICE = re.compile(r"^service\s+(\S+)\s+\((\S+?),\s*([\w-]+)\)", re.M)
+
+
+def facts_ha(obs: Observation) -> list[Fact]:
+    """``ha-manager status``: HA resources that are active, by node (ha-manager.adoc: without
+    quorum a node with active HA services is fenced by its watchdog after 60 s)."""
+    out: list[Fact] = []
+    by_node: dict[str, list[str]] = {}
+    for m in _HA_SERVICE.finditer(obs.text):
+        if m.group(3) not in ("stopped", "disabled", "ignored", "error"):
+            by_node.setdefault(m.group(2), []).append(m.group(1))
+    out.append(Fact("ha.active_here", " ".join(by_node.get(obs.node, [])), obs.node,
+                    evidence=next((m.group(0) for m in _HA_SERVICE.finditer(obs.text)
+                                   if m.group(2) == obs.node), "no HA service on this node")))
+    return out
+
+
+_DISK_ERR = re.compile(r"I/O error|EXT4-fs error|XFS \(\S+\): .*(?:error|corrupt)|"
+                       r"Buffer I/O error|critical medium error|blk_update_request|"
+                       r"Remounting filesystem read-only", re.I)
+_CORRECTABLE = re.compile(r"PCIe Bus Error: severity=Correctable")
+
+
+def facts_disk(obs: Observation) -> list[Fact]:
+    """Kernel messages (``dmesg``) about the disk under /var/lib/pve-cluster: real I/O errors
+    versus correctable PCIe errors, which the story showed are not the fault (story.md
+    "Initial Hardware Suspicion")."""
+    lines = [ln.strip() for ln in obs.seen.splitlines() if ln.strip()]
+    errors = [ln for ln in lines if _DISK_ERR.search(ln)]
+    corr = [ln for ln in lines if _CORRECTABLE.search(ln)]
+    out = [Fact("disk.io_errors", len(errors), obs.node,
+                evidence=errors[-1] if errors else "no I/O errors in the kernel log")]
+    if corr:
+        out.append(Fact("disk.pcie_correctable", len(corr), obs.node, evidence=corr[-1]))
+    return out
+
+
+#: verdict name → rule, merged into :data:`pverunbook.pve.facts.FACT_RULES`.
+HEALTH_FACT_RULES = {
+    "vms": facts_vms,
+    "pve-mount": facts_pve_mount,
+    "pmxcfs-journal": facts_pmxcfs_journal,
+    "cluster-conf": facts_cluster_conf,
+    "corosync-runtime": facts_runtime,
+    "cert-chain": facts_cert_chain,
+    "clock": facts_clock,
+    "ha": facts_ha,
+    "disk": facts_disk,
+}

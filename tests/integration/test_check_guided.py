@@ -1,0 +1,70 @@
+"""The guided outage, headless: ``pverunbook check`` names every fault of the story with the
+runbook that fixes it; running each proposed runbook (with the confirmations it asks for) and
+checking again ends with a healthy cluster, through network-triage, the route fix,
+corosync-tuning, vm-config-recovery and certificate-regeneration."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from pverunbook.cli import main
+
+CONFIRMS = ["--confirm", "nyc", "--confirm", "ryanrishi", "--confirm", "pve001"]
+
+
+def _check(capsys: pytest.CaptureFixture[str], *args: str) -> dict[str, Any]:
+    assert main(["check", "--json", *args]) in (0, 3)
+    record = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert record["kind"] == "diagnosis"
+    return record
+
+
+def _sets(params: dict[str, Any]) -> list[str]:
+    out: list[str] = []
+    for k, v in params.items():
+        out += ["--set", f"{k}={str(v).lower() if isinstance(v, bool) else v}"]
+    return out
+
+
+def test_healthy_cluster_has_no_fault(capsys: pytest.CaptureFixture[str]) -> None:
+    record = _check(capsys, "--scenario", "nyc-healthy")
+    assert record["faults"] == [] and record["status"] == "healthy"
+
+
+def test_pressing_only_the_proposed_next_runbook_ends_healthy(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    state = str(tmp_path / "cluster")
+    first = _check(capsys, "--state-dir", state)
+    rules = {f["rule"] for f in first["faults"]}
+    # every fault of the story, each with what fixes it
+    assert {"route-via-gateway", "vm-without-config", "cert-missing"} <= rules
+    assert {"partition", "pmxcfs-blocked"} & rules
+    for f in first["faults"]:
+        assert f["next_runbook"] or f["manual"] or f["rule"] in ("partition", "pmxcfs-blocked"), f
+        assert f["phase"] in ("network", "database", "configs", "certificates")
+    phases = [f["phase"] for f in first["faults"]]
+    assert phases == sorted(phases, key=["network", "database", "configs",
+                                         "certificates"].index)
+    ran: list[str] = []
+    why: list[str] = []
+    record = first
+    for _ in range(8):
+        proposed = [f["next_runbook"] for f in record["faults"] if f["next_runbook"]]
+        if not proposed:
+            break
+        nxt = proposed[0]
+        ran.append(nxt["runbook"])
+        why.append(next(f["rule"] for f in record["faults"] if f["next_runbook"]))
+        assert main(["rehearse", nxt["runbook"], "--headless", "--state-dir", state,
+                     *_sets(nxt["params"]), *CONFIRMS]) in (0, 3), ran
+        capsys.readouterr()
+        record = _check(capsys, "--state-dir", state)
+    assert ran == ["network-triage", "route-fix", "corosync-tuning", "vm-config-recovery",
+                   "certificate-regeneration"]
+    assert record["faults"] == [] and record["status"] == "healthy"
+    # the route is fixed once measured; then the default token after the outage
+    assert why[1:4] == ["route-via-gateway", "corosync-token-default", "vm-without-config"]

@@ -1,0 +1,179 @@
+"""The health check's fact rules and diagnosis: each fault it names, with the runbook that
+fixes it, and the order network → database → configs → certificates."""
+
+from __future__ import annotations
+
+from pverunbook.pve.diagnosis.check import check_diagnose, phase_of
+from pverunbook.pve.facts import Fact, Observation, extract
+
+KVM = ("### kvm\n"
+       "2708 /usr/bin/kvm -id 101 -name pihole,debug-threads=on -no-shutdown -m 1024\n"
+       "2757 /usr/bin/kvm -id 108 -name media,debug-threads=on -m 4096\n")
+
+
+def facts(verdict: str, node: str, text: str, status: int | None = 0) -> list[Fact]:
+    return extract(verdict, Observation(node, text, status))
+
+
+def test_vms_running_without_configs_lead_to_vm_config_recovery() -> None:
+    listing = ("### configs\n/etc/pve/nodes/pve001/qemu-server:\n\n"
+               "/etc/pve/nodes/ryanrishi/qemu-server:\n")
+    found = facts("vms", "ryanrishi", KVM + listing)
+    assert Fact("vm.running", "101 108", "ryanrishi").key in {f.key for f in found}
+    assert next(f for f in found if f.name == "vm.running").value == "101 108"
+    diag = check_diagnose(found)
+    (fault,) = [f for f in diag.faults if f.rule == "vm-without-config"]
+    assert "101, 108" in fault.statement and fault.nodes == ("ryanrishi",)
+    assert fault.next_runbook is not None
+    assert fault.next_runbook.runbook == "vm-config-recovery"
+    assert fault.next_runbook.params == {"source": "processes"}
+
+
+def test_config_on_the_wrong_node_is_moved_by_hand() -> None:
+    listing = ("### configs\n/etc/pve/nodes/pve001/qemu-server:\n108.conf\n\n"
+               "/etc/pve/nodes/ryanrishi/qemu-server:\n101.conf\n")
+    diag = check_diagnose(facts("vms", "ryanrishi", KVM + listing))
+    assert [f.rule for f in diag.faults] == ["vm-config-wrong-node"]
+    (fix,) = diag.faults[0].manual
+    assert fix.node == "ryanrishi"
+    assert fix.command == ("timeout 10 mv /etc/pve/nodes/pve001/qemu-server/108.conf "
+                           "/etc/pve/nodes/ryanrishi/qemu-server/")
+
+
+def test_no_fault_when_every_running_vm_has_its_config() -> None:
+    listing = ("### configs\n/etc/pve/nodes/ryanrishi/qemu-server:\n101.conf\n108.conf\n")
+    assert check_diagnose(facts("vms", "ryanrishi", KVM + listing)).faults == ()
+
+
+def test_pmxcfs_own_log_names_the_damaged_node() -> None:
+    bad = ("Dec 06 10:00:01 pve001 pmxcfs[812]: [database] crit: found entry with duplicate "
+           "name 'qemu-server' - A:(inode = 0x3) B:(inode = 0x5)\n"
+           "Dec 06 10:00:01 pve001 pmxcfs[812]: [database] crit: DB load failed\n")
+    good = "Dec 06 10:00:01 ryanrishi pmxcfs[811]: [main] notice: teardown filesystem\n"
+    store = facts("pmxcfs-journal", "pve001", bad) + facts("pmxcfs-journal", "ryanrishi", good)
+    diag = check_diagnose(store)
+    (fault,) = diag.faults
+    assert fault.rule == "db-load-failed" and fault.nodes == ("pve001",)
+    assert fault.next_runbook is not None
+    assert fault.next_runbook.params == {"damaged_node": "pve001"}
+    assert phase_of(fault.rule) == "database"
+
+
+def test_dead_fuse_mount_and_missing_own_directory() -> None:
+    dead = ("### mount\n/dev/fuse on /etc/pve type fuse (rw)\n### ls\n"
+            "ls: cannot access '/etc/pve/nodes': Transport endpoint is not connected\nexit 2\n"
+            "### own-dir\nno\n")
+    own = "### mount\n/dev/fuse on /etc/pve type fuse (rw)\n### ls\na\nexit 0\n### own-dir\nno\n"
+    unmounted = "### mount\n### ls\nexit 0\n### own-dir\nno\n"
+    store = (facts("pve-mount", "a", dead) + facts("pve-mount", "b", own)
+             + facts("pve-mount", "c", unmounted))
+    rules = {(f.rule, f.nodes) for f in check_diagnose(store).faults}
+    assert ("pve-enotconn", ("a",)) in rules
+    assert ("pve-own-dir-missing", ("b",)) in rules
+    assert ("pve-not-mounted", ("c",)) in rules
+    assert not any(r == "pve-own-dir-missing" and n in (("a",), ("c",)) for r, n in rules)
+
+
+def test_certificate_not_signed_by_the_cluster_ca_and_pveproxy_down() -> None:
+    text = ("### node-cert\nnotAfter=Nov  1 14:16:28 2099 GMT\n"
+            "issuer=CN = Proxmox Virtual Environment, OU = old, O = PVE Cluster Manager CA\n"
+            "### ca\nsubject=CN = Proxmox Virtual Environment, OU = new, "
+            "O = PVE Cluster Manager CA\n### pveproxy\ninactive\n")
+    rules = {f.rule: f for f in check_diagnose(facts("cert-chain", "pve001", text)).faults}
+    assert set(rules) == {"cert-not-ca", "pveproxy-down"}
+    nr = rules["cert-not-ca"].next_runbook
+    assert nr is not None and nr.runbook == "certificate-regeneration" and nr.params["force"]
+    assert rules["pveproxy-down"].manual[0].command.endswith("systemctl restart pveproxy")
+
+
+def test_two_node_in_a_three_node_cluster() -> None:
+    conf = ("nodelist {\n  node {\n    name: a\n  }\n  node {\n    name: b\n  }\n"
+            "  node {\n    name: c\n  }\n}\nquorum {\n  provider: corosync_votequorum\n"
+            "  two_node: 1\n}\n")
+    (fault,) = check_diagnose(facts("cluster-conf", "a", conf)).faults
+    assert fault.rule == "two-node-large" and "3 nodes" in fault.statement
+    two = conf.replace("  node {\n    name: c\n  }\n", "")
+    assert check_diagnose(facts("cluster-conf", "a", two)).faults == ()
+
+
+def test_ha_services_without_quorum_would_fence() -> None:
+    ha = "quorum No\nservice vm:108 (ryanrishi, started)\nservice vm:104 (pve001, stopped)\n"
+    store = facts("ha", "ryanrishi", ha) + [Fact("quorum.quorate", False, "ryanrishi")]
+    rules = [f for f in check_diagnose(store).faults if f.rule == "ha-fence-risk"]
+    assert len(rules) == 1 and "vm:108" in rules[0].statement
+    store_ok = facts("ha", "ryanrishi", ha) + [Fact("quorum.quorate", True, "ryanrishi")]
+    assert not [f for f in check_diagnose(store_ok).faults if f.rule == "ha-fence-risk"]
+
+
+def test_clock_skew_names_the_node_that_is_off() -> None:
+    store = (facts("clock", "a", "1796566716\n") + facts("clock", "b", "1796566717\n")
+             + facts("clock", "c", "1796566790\n"))
+    (fault,) = check_diagnose(store).faults
+    assert fault.rule == "clock-skew" and fault.nodes == ("c",)
+    assert check_diagnose(store[:2]).faults == ()
+
+
+def test_correctable_pcie_errors_are_not_disk_errors() -> None:
+    red_herring = ("[259647.1] nvme 0000:02:00.0: PCIe Bus Error: severity=Correctable, "
+                   "type=Physical Layer\n")
+    diag = check_diagnose(facts("disk", "a", red_herring))
+    assert diag.faults == () and any("red herring" in h for h in diag.healthy)
+    real = "[12.3] blk_update_request: I/O error, dev nvme0n1, sector 2048\n"
+    (fault,) = check_diagnose(facts("disk", "a", real)).faults
+    assert fault.rule == "disk-errors"
+
+
+def _route_store() -> list[Fact]:
+    return [Fact("route.via", "192.168.4.1", "ryanrishi", "pve001", "x via 192.168.4.1"),
+            Fact("route.host_route", "192.168.4.201 via 192.168.4.1 dev vmbr0", "ryanrishi",
+                 "pve001"),
+            Fact("route.on_link", True, "ryanrishi", "pve001"),
+            Fact("route.via", "", "pve001", "ryanrishi"),
+            Fact("quorum.quorate", False, "ryanrishi"), Fact("quorum.quorate", False, "pve001")]
+
+
+def test_route_fault_measures_first_then_fixes_with_parameters_filled() -> None:
+    first = check_diagnose(_route_store(), nodes=("ryanrishi", "pve001"))
+    proposed = [f.next_runbook.runbook for f in first.faults if f.next_runbook]
+    assert proposed[0] == "network-triage"  # the partition's QDevice advice waits
+    measured = [Fact("ping.loss_pct", 20.0, "ryanrishi", "pve001"),
+                Fact("ping.sent", 50, "ryanrishi", "pve001")]
+    after = check_diagnose(_route_store(), nodes=("ryanrishi", "pve001"), measured=measured)
+    nr = next(f.next_runbook for f in after.faults if f.next_runbook)
+    assert nr.runbook == "route-fix"
+    assert dict(nr.params) == {"route_node": "ryanrishi", "destination": "192.168.4.201",
+                               "via": "192.168.4.1"}
+
+
+def test_token_is_raised_after_an_outage_only_while_it_is_the_default() -> None:
+    calm = [Fact("quorum.quorate", True, "a"), Fact("quorum.quorate", True, "b"),
+            Fact("knet.connected", True, "a", "b"), Fact("knet.connected", True, "b", "a")]
+    past = [Fact("ping.loss_pct", 20.0, "a", "b")]
+    default = calm + [Fact("corosync.token_ms", 3000, "a")]
+    (fault,) = check_diagnose(default, nodes=("a", "b"), past=past).faults
+    assert fault.rule == "corosync-token-default"
+    assert fault.next_runbook is not None and dict(fault.next_runbook.params) == {"token": 5000}
+    tuned = calm + [Fact("corosync.token_ms", 5000, "a")]
+    assert check_diagnose(tuned, nodes=("a", "b"), past=past).faults == ()
+    assert check_diagnose(default, nodes=("a", "b")).faults == ()
+
+
+def test_faults_are_ordered_network_database_configs_certificates() -> None:
+    store = (_route_store()
+             + facts("cert-chain", "pve001", "### node-cert\nCould not open file\n")
+             + facts("vms", "ryanrishi", KVM + "### configs\n/etc/pve/nodes/x/qemu-server:\n")
+             + facts("pmxcfs-journal", "pve001", "pmxcfs[1]: [database] crit: DB load failed\n")
+             + facts("pmxcfs-journal", "ryanrishi", "fine\n"))
+    phases = [phase_of(f.rule) for f in check_diagnose(store).faults]
+    assert phases == sorted(phases, key=("network", "database", "configs",
+                                         "certificates").index)
+    assert {"network", "database", "configs", "certificates"} <= set(phases)
+
+
+def test_the_cluster_ca_missing() -> None:
+    text = ("### node-cert\nnotAfter=Nov  1 14:16:28 2099 GMT\nissuer=CN = x\n### ca\n"
+            "Could not open file or uri for loading certificate from /etc/pve/pve-root-ca.pem\n"
+            "### pveproxy\nactive\n")
+    (fault,) = check_diagnose(facts("cert-chain", "pve001", text)).faults
+    assert fault.rule == "ca-missing"
+    assert fault.next_runbook is not None and fault.next_runbook.params == {"force": True}
