@@ -86,8 +86,13 @@ def cmd_show(args: argparse.Namespace) -> int:
         cp = load_checkpoint(args.id)
     except (FileNotFoundError, OSError) as exc:  # the message names the checkpoint and folder
         return err("checkpoints show", exc)
+    from pverunbook.engine.checkpoint_verify import verify
+
     m = cp.manifest
-    print(f"checkpoint {cp.id}: {'verified' if cp.ok else 'FAILED'}")
+    untrusted = verify(cp)  # seal, declared paths, where copies are, their hashes
+    status = "FAILED" if not cp.ok else ("NOT verified: the manifest does not check out"
+                                         if untrusted else "verified")
+    print(f"checkpoint {cp.id}: {status}")
     print(f"  run {m.get('run_id')}, step {m.get('step_id')}, created "
           f"{_utc(float(m.get('created', 0)))}, nodes {', '.join(cp.nodes)}")
     print(f"  stored in {cp.path}")
@@ -102,6 +107,8 @@ def cmd_show(args: argparse.Namespace) -> int:
               + (f"  -- {it.get('problem')}" if it.get("problem") else ""))
     for p in m.get("problems", []):
         print(f"  problem: {p}")
+    for p in untrusted:
+        print(f"  not verified: {p}")
     return 0
 
 

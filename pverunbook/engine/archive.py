@@ -15,6 +15,7 @@ Where the node cannot do this (no ``tar``, no ``/dev/fd``, a transport without r
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import hashlib
 import os
@@ -71,9 +72,21 @@ def tar_command(path: str) -> str:
     return f"tar -cf - -C / -- {shlex.quote(rel)}"
 
 
+class TooLarge(StreamFailed):
+    """The node sent more than it declared (or than the cap): nothing of it is kept."""
+
+
+def tar_bound(sizes: Mapping[str, int]) -> int:
+    """The most bytes an honest ``tar`` of files with these sizes can be: each member's data
+    rounded up to 512-byte blocks, its header plus room for a long-name (GNU/pax) header, and
+    the end-of-archive blocks padded to tar's 10 KiB record."""
+    blocks = sum((size + 511) // 512 + 8 for size in sizes.values())
+    return (blocks + 2) * 512 + 10240 + 64 * 1024
+
+
 async def fetch(transport: Transport, node: Node, producer: str, spool: Path, *,
                 idle_timeout: float, progress: Callable[[], None] | None = None,
-                ok_exits: tuple[int, ...] = (0,)) -> Stored:
+                ok_exits: tuple[int, ...] = (0,), limit: int | None = None) -> Stored:
     """Run ``producer`` on ``node`` hashed (see :func:`hashed_stream_command`) into ``spool``.
 
     ``spool`` is created 0600 and left in place (the caller extracts or keeps it). Returns the
@@ -83,9 +96,20 @@ async def fetch(transport: Transport, node: Node, producer: str, spool: Path, *,
     h = hashlib.sha256()
     size = 0
     fd = os.open(spool, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    loop = asyncio.get_running_loop()
+    inner: asyncio.Future[tuple[CommandResult, str]] | None = None
+    over = False
 
     def sink(data: bytes) -> None:
-        nonlocal size
+        nonlocal size, over
+        if over:
+            return
+        if limit is not None and size + len(data) > limit:
+            # An endless stream in place of tar grew the spool without bound: stop it here.
+            over = True
+            if inner is not None:
+                loop.call_soon_threadsafe(inner.cancel)
+            return
         h.update(data)
         view = memoryview(data)
         while view:
@@ -94,15 +118,26 @@ async def fetch(transport: Transport, node: Node, producer: str, spool: Path, *,
         if progress is not None:
             progress()
 
+    me = asyncio.current_task()
     try:
-        result, err = await transport.stream(node, hashed_stream_command(producer),
-                                             idle_timeout=idle_timeout, sink=sink)
+        # In a task of its own, so an over-long stream can be stopped without cancelling us.
+        inner = asyncio.ensure_future(transport.stream(
+            node, hashed_stream_command(producer), idle_timeout=idle_timeout, sink=sink))
+        result, err = await inner
+    except asyncio.CancelledError:
+        if not over or (me is not None and me.cancelling()):
+            raise
+        raise TooLarge(f"the node sent more than the {limit} bytes its own listing "
+                       "allows; stopped and discarded") from None
     except TransportError as exc:
         if "cannot stream" in exc.message:
             raise StreamUnavailable(exc.message) from exc
         raise
     finally:
         os.close(fd)
+    if over:
+        raise TooLarge(f"the node sent more than the {limit} bytes its own listing allows; "
+                       "stopped and discarded")
     _judge(result, err, ok_exits)
     remote = _SHA.findall(err)
     if not remote:
@@ -134,16 +169,27 @@ def _last_line(err: str) -> str:
     return lines[-1].strip() if lines else "(no message)"
 
 
-def extract(spool: Path, wanted: Mapping[str, Path]) -> dict[str, Stored]:
+#: No checkpoint extraction writes more than this in total, whatever the node declares.
+TOTAL_CAP = 8 * 1024 * 1024 * 1024
+
+
+def extract(spool: Path, wanted: Mapping[str, Path], sizes: Mapping[str, int] | None = None,
+            total_cap: int = TOTAL_CAP) -> dict[str, Stored]:
     """Write each regular file of the tar ``spool`` whose absolute path is in ``wanted`` to
     ``wanted[path]`` (0600, parents 0700 via ``mkdir``), hashing it as it is written.
 
     Only destinations from ``wanted`` are ever written — never a path taken from the archive —
-    so a hostile member name cannot escape. Runs in a thread (blocking I/O). One ``os.sync()``
-    at the end makes everything durable before the caller writes its manifest.
+    so a hostile member name cannot escape. ``sizes`` are what the node's own listing declared
+    for each path: a member larger than that (a GNU sparse member named like an 11-byte file
+    that expands to 1 GiB) is never written, and no more than ``total_cap`` bytes are written
+    in all; at the first excess everything this call wrote is removed and :class:`TooLarge`
+    raised. Runs in a thread (blocking I/O). One ``os.sync()`` at the end makes everything
+    durable before the caller writes its manifest.
     Raises StreamFailed when the archive cannot be read.
     """
     out: dict[str, Stored] = {}
+    written: list[Path] = []
+    total = 0
     try:
         with tarfile.open(spool, mode="r:") as tf:
             for member in tf:
@@ -153,14 +199,35 @@ def extract(spool: Path, wanted: Mapping[str, Path]) -> dict[str, Stored]:
                 dest = wanted.get(path)
                 if dest is None or path in out:
                     continue
+                declared = sizes.get(path) if sizes is not None else None
+                limit = min(declared if declared is not None else total_cap,
+                            total_cap - total)
+                if member.size > limit or member.size < 0:
+                    raise TooLarge(f"{path}: the archive holds {member.size} bytes for it, "
+                                   f"more than the {declared} its listing declared"
+                                   if declared is not None and member.size > declared else
+                                   f"{path}: more than the {total_cap} bytes a checkpoint "
+                                   "may hold in all")
                 src = tf.extractfile(member)
                 if src is None:
                     continue
-                out[path] = _copy_private(src, dest)
+                written.append(dest)
+                out[path] = _copy_private(src, dest, limit)
+                total += out[path].size
     except (tarfile.TarError, EOFError) as exc:
+        _remove(written)
         raise StreamFailed(f"the archive could not be read: {exc}") from exc
+    except BaseException:
+        _remove(written)
+        raise
     os.sync()
     return out
+
+
+def _remove(paths: list[Path]) -> None:
+    for p in paths:
+        with contextlib.suppress(OSError):
+            p.unlink()
 
 
 def mkdir_private(path: Path) -> None:
@@ -176,7 +243,8 @@ def mkdir_private(path: Path) -> None:
         os.chmod(d, 0o700)
 
 
-def _copy_private(src: IO[bytes], dest: Path) -> Stored:
+def _copy_private(src: IO[bytes], dest: Path, limit: int | None = None) -> Stored:
+    """Copy ``src`` to ``dest`` (0600); :class:`TooLarge` past ``limit`` bytes (dest removed)."""
     mkdir_private(dest.parent)
     h = hashlib.sha256()
     size = 0
@@ -184,6 +252,9 @@ def _copy_private(src: IO[bytes], dest: Path) -> Stored:
     try:
         os.fchmod(fd, 0o600)
         while chunk := src.read(_CHUNK):
+            if limit is not None and size + len(chunk) > limit:
+                os.ftruncate(fd, 0)
+                raise TooLarge(f"{dest.name}: more data than the {limit} bytes allowed")
             h.update(chunk)
             view = memoryview(chunk)
             while view:

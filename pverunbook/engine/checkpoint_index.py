@@ -111,11 +111,17 @@ def list_checkpoints(root: Path | None = None) -> list[CheckpointInfo]:
             out.append(CheckpointInfo(d.name, d, "", "", d.stat().st_mtime, (), False, False, 0,
                                       ("interrupted: no manifest (never verified)",)))
             continue
+        from pverunbook.engine.checkpoint_verify import verify
+
+        # "verified" needs a manifest that checks out, not only one that says ok (the copies'
+        # hashes are checked by `checkpoints show` and restore; listing stays quick).
+        untrusted = verify(Checkpoint(str(m.get("id", d.name)), d, m), hashes=False)
         out.append(CheckpointInfo(
             id=str(m.get("id", d.name)), path=d, run_id=str(m.get("run_id", "")),
             step_id=str(m.get("step_id", "")), created=float(m.get("created", 0.0)),
-            nodes=tuple(m.get("nodes", [])), ok=bool(m.get("ok")), complete=True,
-            items=len(m.get("items", [])), problems=tuple(m.get("problems", []))))
+            nodes=tuple(m.get("nodes", [])), ok=bool(m.get("ok")) and not untrusted,
+            complete=True, items=len(m.get("items", [])),
+            problems=tuple(m.get("problems", [])) + tuple(untrusted)))
     out.sort(key=lambda c: c.created)
     return out
 

@@ -48,6 +48,7 @@ from pverunbook.engine.checkpoint_index import (
     list_checkpoints,
     load_checkpoint,
 )
+from pverunbook.engine.checkpoint_verify import seal
 from pverunbook.engine.journal import Redactor
 from pverunbook.engine.outcomes import CheckpointOutcome
 from pverunbook.engine.remote_files import (
@@ -97,6 +98,13 @@ def _safe_rel(path: str) -> str:
     if ".." in norm.split("/"):
         raise PartFailed(f"{path}: refusing a path with '..'")
     return norm.lstrip("/") or "_root"
+
+
+def under(path: str, root: str) -> bool:
+    """``path`` is ``root`` or below it (both absolute, compared after normalising)."""
+    p = posixpath.normpath("/" + path.lstrip("/"))
+    r = posixpath.normpath("/" + root.lstrip("/"))
+    return p == r or p.startswith(r.rstrip("/") + "/")
 
 
 def _safe_node(name: str) -> str:
@@ -225,9 +233,14 @@ class CheckpointStore:
             "created": started, "finished": time.time(),
             "nodes": [n.name for n, _, _ in targets], "ok": ok,
             "problems": problems, "items": items,
+            # What the step declared per node: restore writes only below these, and the
+            # manifest is checked against them before it is trusted (checkpoint_verify.py).
+            "declared": {n.name: {"files": list(p.files), "sqlite": list(p.sqlite),
+                                  "outputs": len(p.outputs)} for n, _, p in targets},
         }
         try:
-            await asyncio.to_thread(_atomic_json, folder / MANIFEST, self.redactor.obj(manifest))
+            sealed = await asyncio.to_thread(seal, self.redactor.obj(manifest))
+            await asyncio.to_thread(_atomic_json, folder / MANIFEST, sealed)
         except OSError as exc:
             problems.append(f"manifest: {_local_err(exc, self.root)}")
             ok = False
@@ -263,6 +276,9 @@ class CheckpointStore:
             except OSError as exc:
                 items.append(self._fail(node, kind, label, PartFailed(""),
                                         _local_err(exc, self.root)))
+            except ValueError as exc:  # output of the node that nothing here could read
+                items.append(self._fail(node, kind, label, PartFailed(""),
+                                        f"the node's answer could not be read: {exc}"))
         return items
 
     def _fail(self, node: Node, kind: str, what: str, exc: PartFailed,
@@ -292,6 +308,14 @@ class CheckpointStore:
         metas = await remote_stat(transport, node, path, dl, recursive=True)
         if not metas:
             raise PartFailed("stat printed nothing", missing=True)
+        # Only what the step declared: a node whose find/stat also lists another path (a lying
+        # tool, a hostile node) does not get it into the checkpoint, nor later restored.
+        outside = [m for m in metas if not under(m.path, path)]
+        for m in outside:
+            items.append(self._item(node, "file", m, "", ok=False, status="refused",
+                                    problem=f"the node listed {m.path!r}, which is not under the "
+                                            f"declared backup {path!r}; not stored"))
+        metas = [m for m in metas if under(m.path, path)]
         contents = [m for m in metas if not m.is_dir and not m.is_link]
         hashes = await remote_sha(transport, node, [m.path for m in contents], dl) \
             if contents else {}
@@ -323,6 +347,12 @@ class CheckpointStore:
                     items.append(self._item(node, "file", m, rel, sha256_remote=remote,
                                             ok=False, status="failed", problem=exc.message))
                     continue
+                if len(data) > m.size:
+                    items.append(self._item(
+                        node, "file", m, "", sha256_remote=remote, ok=False, status="failed",
+                        problem=f"the node sent {len(data)} bytes for a file its stat declared "
+                                f"as {m.size}; not stored"))
+                    continue
                 local, size = sha256_hex(data), len(data)
                 try:
                     await asyncio.to_thread(_write_private, base.parent / rel, data)
@@ -353,13 +383,17 @@ class CheckpointStore:
         if not contents:
             return {}
         wanted = {m.path: base.parent / _files_rel(node, m.path) for m in contents}
+        sizes = {m.path: m.size for m in contents}
         await asyncio.to_thread(_mkdir_private, base)
         spool = base / f".incoming-{secrets.token_hex(4)}.tar"
         try:
             await archive.fetch(transport, node, archive.tar_command(path), spool,
                                 idle_timeout=self.part_timeout, progress=dl.progress,
-                                ok_exits=(0, 1, 2))
-            return await asyncio.to_thread(archive.extract, spool, wanted)
+                                ok_exits=(0, 1, 2), limit=archive.tar_bound(sizes))
+            return await asyncio.to_thread(archive.extract, spool, wanted, sizes)
+        except archive.TooLarge as exc:
+            # Bigger than the node's own listing said: not read again file by file either.
+            raise PartFailed(f"{path}: {exc}") from exc
         except (archive.StreamUnavailable, archive.StreamFailed):
             return {}
         finally:

@@ -67,6 +67,11 @@ def parse_stat_line(line: str) -> Meta:
     if len(parts) != 8:
         raise ValueError(f"unexpected stat output: {line!r}")
     mode, uid, gid, owner, group, size, mtime, rest = parts
+    for number in (uid, gid, size, mtime):  # ASCII digits, in range: int() takes '١' too
+        if not re.fullmatch(r"[0-9]{1,19}", number):
+            raise ValueError(f"not a number in stat output: {number[:30]!r}")
+    if not re.fullmatch(r"[0-7]{1,6}", mode):
+        raise ValueError(f"not a file mode in stat output: {mode[:30]!r}")
     for ftype in FILE_TYPES:
         if rest.startswith(ftype + " "):
             return Meta(path=rest[len(ftype) + 1:], ftype=ftype, mode=mode.zfill(4),
@@ -136,12 +141,28 @@ async def remote_stat(transport: Transport, node: Node, path: str, dl: Deadline,
     fmt = shlex.quote(STAT_FORMAT)
     result, out, err = await run_collect(transport, node, f"stat -L -c {fmt} -- {q}", dl.left())
     check_result(result, err, f"reading the metadata of {path}")
-    metas = [parse_stat_line(line) for line in out.splitlines() if line]
+    metas = _parse_stat(out, path)
     if recursive and metas and metas[0].is_dir:
         result, out, err = await run_collect(
             transport, node, f"find -H {q} -exec stat -c {fmt} {{}} +", dl.left())
         check_result(result, err, f"listing {path}")
-        metas = [parse_stat_line(line) for line in out.splitlines() if line]
+        metas = _parse_stat(out, path)
+    return metas
+
+
+def _parse_stat(out: str, path: str) -> list[Meta]:
+    """stat lines → Meta; a line that does not parse (a file name with a newline in it, a
+    lying ``stat``) fails this part, naming the line, instead of the whole run."""
+    metas: list[Meta] = []
+    for line in out.splitlines():
+        if not line:
+            continue
+        try:
+            metas.append(parse_stat_line(line))
+        except ValueError:
+            raise PartFailed(f"listing {path}: the node's stat printed a line that does not "
+                             f"parse: {line[:200]!r} (a file name with a newline in it?); "
+                             "move or rename that file, or back it up by hand") from None
     return metas
 
 

@@ -18,6 +18,7 @@ from typing import Any
 
 from pverunbook.engine import events as ev
 from pverunbook.engine.checkpoint_index import Checkpoint
+from pverunbook.engine.checkpoint_verify import verify
 from pverunbook.engine.checkpoints import DIFF_LIMIT, RESTORE_NOTE, CheckpointStore, Parts
 from pverunbook.engine.journal import Redactor
 from pverunbook.engine.remote_files import (
@@ -132,6 +133,13 @@ async def restore(checkpoint: Checkpoint, transport: Transport, cluster: Cluster
     ``RestoreResult.instructions`` says how to swap it in with pve-cluster stopped.
     """
     res = RestoreResult(ok=False, checkpoint_id=checkpoint.id)
+    # The manifest is checked before anything is read or written (checkpoint_verify.py).
+    untrusted = await asyncio.to_thread(verify, checkpoint)
+    if untrusted:
+        res.problems += untrusted
+        res.problems.append("the checkpoint's manifest cannot be trusted, so nothing was read "
+                            "or written; restore from another checkpoint")
+        return res
     items = [i for i in checkpoint.items if _wanted(i, node, path)]
     if node is not None and node not in checkpoint.nodes:
         res.problems.append(f"node '{node}' is not in checkpoint {checkpoint.id} (it has "
