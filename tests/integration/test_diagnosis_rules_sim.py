@@ -307,8 +307,11 @@ async def test_sim_damaged_db_on_one_node_and_on_all(tmp_path: Path) -> None:
         # SQLite cannot open that file to back it up: the damaged node's files are copied
         finished = {e.step_id: e.status for e in events if isinstance(e, ev.StepFinished)}
         assert finished["backup-db"] == "ok"
-        copied = await run_on(session, "pve001", "ls /var/lib/pve-cluster/backup/damaged-*/")
-        assert "config.db" in copied
+        # ... into pverunbook's own directory, never into Proxmox's backup/ rotation
+        copied = await run_on(session, "pve001", "ls /root/pverunbook-backup/*/")
+        assert "damaged-config.db" in copied
+        assert "damaged" not in await run_on(session, "pve001",
+                                             "ls /var/lib/pve-cluster/backup/ || true")
         await run_on(session, "ryanrishi", "echo garbage > /var/lib/pve-cluster/config.db")
         status, events = await rehearse(session, tmp_path, "cluster-db-reset",
                                         {"damaged_node": "pve001"})
