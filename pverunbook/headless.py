@@ -280,7 +280,11 @@ class TerminalDecider:
     """Asks on the terminal when there is one; otherwise answers only from flags."""
 
     def __init__(self, confirm_text: str | list[str] | None = None,
-                 interactive: bool | None = None, out: TextIO | None = None) -> None:
+                 interactive: bool | None = None, out: TextIO | None = None,
+                 override: str | None = None) -> None:
+        #: ``--override-checkpoint``: typed for the operator when a checkpoint fails and no
+        #: terminal can ask (the engine still checks it against the phrase)
+        self.override = override
         texts = [confirm_text] if isinstance(confirm_text, str) else list(confirm_text or [])
         self.confirm_texts = texts
         self.confirm_text = texts[0] if texts else None
@@ -350,6 +354,9 @@ class TerminalDecider:
         self.out.write("   the checkpoint failed, so the destructive step is blocked:\n")
         for p in failure.problems:
             self.out.write(f"     - {p}\n")
+        if not self.interactive and self.override is not None:
+            self.out.write("   (override typed by --override-checkpoint)\n")
+            return Answer(CheckpointChoice.OVERRIDE, text=self.override)
         answer = await self._ask("   [r]etry, [a]bort, or [o]verride? ")
         choice = (answer or "a")[:1].lower()
         if choice == "r":

@@ -31,6 +31,11 @@ def register(sub: argparse._SubParsersAction) -> None:
                        help="answer a typed confirmation that asks for exactly TEXT (repeatable: "
                             "--confirm nyc --confirm pve001); with any --confirm and no "
                             "terminal, manual steps count as done")
+        s.add_argument("--override-checkpoint", metavar="PHRASE",
+                       help="without a terminal: go on past a destructive step whose "
+                            "checkpoint failed, if PHRASE is exactly the override phrase "
+                            "(e.g. a missing CA that updatecerts will recreate); anything else "
+                            "aborts as without the flag")
         s.add_argument("--journal", type=Path, metavar="PATH", help="journal file (default: "
                        "a new file under the state directory)")
         s.add_argument("--json", action="store_true", help="headless (implies --headless): print "
@@ -259,7 +264,8 @@ async def _run_headless(args: argparse.Namespace, config: Any) -> int:
         assert session.cluster is not None
         as_json = bool(getattr(args, "json", False))
         decider = TerminalDecider(confirm_text=args.confirm,
-                                  out=sys.stderr if as_json else None)
+                                  out=sys.stderr if as_json else None,
+                                  override=getattr(args, "override_checkpoint", None))
         # Connect before the engine (and its journal) exists: a run that cannot start at all
         # (no node answers) leaves no journal behind.
         unreachable = await session.connect()

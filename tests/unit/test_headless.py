@@ -47,3 +47,22 @@ def test_printer_prefixes_node_output_and_summarises_problems() -> None:
     assert "   pve001 | one\n" in text and "   pve001 | two\n" in text
     summary = text.split("== summary")[1]
     assert "CRIT pve001: 15% loss" in summary and "step a (A): failed" in summary
+
+
+async def test_override_of_a_failed_checkpoint_is_givable_without_a_terminal() -> None:
+    # A destructive step whose checkpoint failed (a damaged config.db, a CA that is gone) must
+    # be able to go on in a headless run, and only with the exact phrase given on purpose.
+    from pverunbook.engine.decisions import (
+        OVERRIDE_PHRASE,
+        CheckpointChoice,
+        CheckpointFailure,
+    )
+
+    failure = CheckpointFailure(step=STEP, problems=("pve001: /etc/pve/pve-root-ca.pem: "
+                                                     "missing",))
+    plain = TerminalDecider(confirm_text="nyc", interactive=False, out=io.StringIO())
+    assert (await plain.checkpoint_failed(failure)).choice is CheckpointChoice.ABORT
+    given = TerminalDecider(confirm_text="nyc", interactive=False, out=io.StringIO(),
+                            override=OVERRIDE_PHRASE)
+    answer = await given.checkpoint_failed(failure)
+    assert answer.choice is CheckpointChoice.OVERRIDE and answer.text == OVERRIDE_PHRASE
