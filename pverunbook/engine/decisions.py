@@ -52,6 +52,9 @@ class ConfirmRequest:
     nodes: tuple[str, ...]
     checkpoint_id: str = ""
     changes: str = ""
+    #: For ``what == "commit"``: when the rollback timers fire (seconds since the epoch, this
+    #: machine's clock); a front end shows the countdown and gives up at that moment.
+    deadline: float = 0.0
 
 
 @dataclass(frozen=True)

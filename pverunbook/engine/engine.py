@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from pverunbook.engine import events as ev
-from pverunbook.engine import offloop, prompts
+from pverunbook.engine import offloop, prompts, rollback
 from pverunbook.engine.decisions import Decider, FailureChoice, StepAction
 from pverunbook.engine.findings import judge_outputs, record_facts
 from pverunbook.engine.node_commands import run_on_node
@@ -103,6 +103,8 @@ class Engine:
         self.peer_names: PeerNames | None = None
         #: Seconds a verdict may take before the step goes on with "could not judge in time".
         self.verdict_time_limit = offloop.TIME_LIMIT_S
+        #: ``commit_within`` for every step that has one (tests and rehearsals: short timers).
+        self.commit_within_override: int | None = None
 
     # -- events -----------------------------------------------------------------------------
     @property
@@ -185,7 +187,9 @@ class Engine:
             runbook_sha256=rb_sha, runbook_text=rb_text))
         await self.durable()
         try:
+            await rollback.on_resume(self)
             status, message = await self._walk()
+            await rollback.at_end(self)
         except TransportError as exc:
             status, message = "failed", str(exc)
         except Exception as exc:
@@ -287,6 +291,9 @@ class Engine:
                     self.emit(ev.Note(step_id=step.id, text=f"operator re-runs '{step.id}'"))
                     continue
                 break
+            stop = await rollback.after_step(self, step, status)
+            if stop:
+                return "failed", stop
             if status in ("ok", "planned", "skipped"):
                 i += 1
                 continue
@@ -412,7 +419,8 @@ class Engine:
                     return "blocked", "; ".join(r.message for r in failed)
 
         if step.destructive:
-            outcome = await prompts.take_checkpoint(self, step, nodes)
+            armed_on = rollback.arm_nodes(self, step, nodes)
+            outcome = await prompts.take_checkpoint(self, step, armed_on)
             if outcome is None:
                 return "blocked", "checkpoint failed and the operator aborted"
             expected = confirm_expected(step, self.cluster, nodes) or self.cluster.name
@@ -426,6 +434,9 @@ class Engine:
                 prompt=f"'{step.title}' changes {what}. Type {expected!r} to go ahead.")
             if refused:
                 return "declined", refused
+            refused = await rollback.arm(self, step, outcome, armed_on)
+            if refused:
+                return "blocked", refused
         elif step.confirm is not None:
             expected = confirm_expected(step, self.cluster, nodes) or "yes"
             refused = await prompts.confirm(self, step, nodes, "confirm", expected,

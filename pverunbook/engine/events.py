@@ -254,6 +254,26 @@ class Note(Event):
 
 
 @dataclass(frozen=True, kw_only=True)
+class RollbackTimer(Event):
+    """A node-side rollback timer (``commit_within``) changed: ``armed``, ``arm_failed``,
+    ``committed``, ``disarm_failed``, ``pending`` (found armed on resume), ``fired`` (restored),
+    ``failed`` (the rollback itself failed), ``unknown`` (its outcome could not be read)."""
+
+    kind: ClassVar[str] = "rollback"
+    step_id: str
+    node: str
+    state: str
+    checkpoint_id: str = ""
+    #: When it fires, seconds since the epoch on the node's clock (0: not armed).
+    deadline: float = 0.0
+    seconds: float = 0.0
+    files: tuple[str, ...] = ()
+    dir: str = ""
+    method: str = ""
+    message: str = ""
+
+
+@dataclass(frozen=True, kw_only=True)
 class RunFinished(Event):
     kind: ClassVar[str] = "run_finished"
     status: str
@@ -266,7 +286,8 @@ EVENT_TYPES: dict[str, type[Event]] = {
     for cls in (RunStarted, StepStarted, CommandStarted, OutputChunk, CommandFinished,
                 ExpectationResult, Finding, GuardResult, ConfirmationRequested, ConfirmationGiven,
                 ParamsSet, CheckpointRequested, CheckpointTaken, StepFinished, StepSkipped,
-                NodeConnection, RunPaused, Note, RunFinished, FactsObserved, ValueProposed)
+                NodeConnection, RunPaused, Note, RunFinished, FactsObserved, ValueProposed,
+                RollbackTimer)
 }
 
 

@@ -11,7 +11,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from pverunbook.runbook import tomlfile
+from pverunbook.runbook import commit_keys, tomlfile
 from pverunbook.runbook.model import (
     Backup,
     Expectation,
@@ -59,7 +59,7 @@ PARAM_KEYS = {"name", "type", "prompt", "default", "min", "max", "regex", "choic
 STEP_KEYS = {"id", "title", "kind", "targets", "commands", "timeout", "ok_exit", "expect",
              "on_failure", "destructive", "confirm", "backup", "no_backup_reason", "guards",
              "verdict", "params", "instructions", "explain", "hint", "when", "lint_ok",
-             "action", "args", "max_targets", "propose"}
+             "action", "args", "max_targets", "propose"} | commit_keys.KEYS
 EXPECT_KEYS = {"match", "absent", "stream", "nodes", "message"}
 BACKUP_KEYS = {"files", "sqlite", "outputs"}
 GUARD_KEYS = {"check", "within", "command", "warn", "message"}
@@ -222,6 +222,7 @@ def _build(ctx: _Ctx, data: dict[str, Any], path: Path | None) -> Runbook | None
         if step.on_failure.goto and step.on_failure.goto not in seen_steps:
             ctx.err(("steps", i, "on_failure"),
                     f"on_failure goes to unknown step '{step.on_failure.goto}'")
+    commit_keys.check_steps(ctx, steps)
     if ctx.errors:
         return None
     return Runbook(id=rid, title=title, summary=summary, version=version, tags=tags,
@@ -384,6 +385,8 @@ def _step(ctx: _Ctx, raw: Any, path: KeyPath, params: dict[str, Param]) -> Step 
         ctx.err(path + ("destructive",),
                 f"destructive step '{sid}' declares no [steps.backup]; add one, or say why none "
                 "is possible in 'no_backup_reason'")
+    commit_within, commit_checks, rollback = commit_keys.parse(ctx, d, path, sid, destructive,
+                                                               backup)
     when = ctx.get(d, "when", path, str)
     condition: Condition | None = None
     if when is not None:
@@ -421,6 +424,7 @@ def _step(ctx: _Ctx, raw: Any, path: KeyPath, params: dict[str, Param]) -> Step 
     texts += [(path + ("backup",), c) for c in backup.files + backup.sqlite + backup.outputs]
     texts += [(path + ("instructions",), instructions)]
     texts += [(path + ("guards",), g.command or "") for g in guards]
+    texts += [(path + ("rollback",), c) for c in rollback.targets + rollback.reload]
     for where, text in texts:
         try:
             names = placeholders(text)
@@ -473,7 +477,8 @@ def _step(ctx: _Ctx, raw: Any, path: KeyPath, params: dict[str, Param]) -> Step 
         explain=ctx.get(d, "explain", path, str, ""), hint=ctx.get(d, "hint", path, str, ""),
         when=when, condition=condition, max_targets=max_targets, propose=propose,
         lint_ok=ctx.str_list(d, "lint_ok", path, allow_str=False),
-        action=action, args=args, pos=ctx.pos(path),
+        action=action, args=args, commit_within=commit_within, commit_checks=commit_checks,
+        rollback=rollback, pos=ctx.pos(path),
     )
 
 

@@ -135,6 +135,19 @@ class Guard:
 
 
 @dataclass(frozen=True)
+class Rollback:
+    """Where a step's node-side rollback timer is armed and what it runs after restoring.
+
+    ``targets`` defaults to the step's own targets (a corosync.conf moved into /etc/pve on one
+    node changes every node's local copy, so that step arms on ``all``); ``reload`` runs on the
+    node after the checkpointed files are back (corosync.conf gets its own procedure, see
+    ``engine/rollback_script.py``)."""
+
+    targets: tuple[str, ...] = ()
+    reload: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
 class Step:
     id: str
     title: str
@@ -166,6 +179,13 @@ class Step:
     lint_ok: tuple[str, ...] = ()
     action: str | None = None
     args: dict[str, Any] = field(default_factory=dict)
+    #: Seconds the operator has to type COMMIT after the change; unless they do, a timer armed
+    #: on the nodes before the change restores the checkpointed files (None: no timer).
+    commit_within: int | None = None
+    #: The later check steps whose success proves the change worked; COMMIT is asked once
+    #: every one of them passed.
+    commit_checks: tuple[str, ...] = ()
+    rollback: Rollback = field(default_factory=Rollback)
     pos: Pos | None = None
 
 

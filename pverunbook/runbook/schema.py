@@ -80,6 +80,13 @@ def build_schema() -> dict[str, Any]:
                     "description": "input steps: parameter = fact selector, e.g. "
                     "damaged_node = \"db.integrity == false\""},
         "action": {"enum": _action_names()}, "args": {"type": "object"},
+        "commit_within": {"type": "integer", "minimum": 1, "maximum": 3600,
+                          "description": "seconds the operator has to type COMMIT; unless they "
+                          "do, a timer armed on the nodes restores the checkpointed files"},
+        "commit_checks": {**_STR_LIST, "description": "later check steps that prove the "
+                          "change worked (COMMIT is asked once all passed)"},
+        "rollback": _obj({"targets": {"oneOf": [_STR, _STR_LIST]}, "reload": _STR_LIST},
+                         {"targets", "reload"}),
     }, loader.STEP_KEYS, ["id", "title"])
     top = _obj({
         "id": _ID, "title": _STR, "summary": _STR, "version": _STR, "tags": _STR_LIST,

@@ -284,6 +284,10 @@ class SimCluster:
             await srv.stop()
         self._servers.clear()
         if self.world is not None:
+            from pverunbook.sim.commands import detach
+
+            for node in self.world.nodes.values():
+                await detach.stop_all(node)
             await self.world.stop_background()
         if self._dir_lock is not None:
             self._dir_lock.release()

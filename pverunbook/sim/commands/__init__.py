@@ -5,6 +5,7 @@ from __future__ import annotations
 from pverunbook.sim.commands import (  # noqa: F401 - registers commands
     core,
     corosync_tools,
+    detach,
     files,
     listing,
     net,

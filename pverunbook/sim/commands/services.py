@@ -489,7 +489,13 @@ async def c_kill(ctx: Ctx) -> int:
         sig = _parse_sig(args[0]) or 0
         args = args[1:]
     status = 0
+    from pverunbook.sim.commands import detach
+
     for a in args:
+        if a == "--":
+            continue
+        if a.lstrip("-").isdigit() and detach.signal(ctx.node, int(a), sig):
+            continue  # a detached program (setsid), or its process group -PID
         if not a.isdigit() or not signal_proc(ctx, int(a), sig):
             await ctx.err("sh: 1: kill: No such process\n")
             status = 1

@@ -1,0 +1,469 @@
+"""Rollback timers for steps that must be committed (``commit_within``): arm, commit, fire.
+
+The changes an outage runbook makes can cut the operator off (a corosync.conf that splits the
+membership, a route deleted on the wrong node). So before such a step runs, every rollback target
+gets the checkpointed files and a script (:mod:`rollback_script`) started detached from the SSH
+session, which restores them after ``commit_within`` seconds. Once the step's ``commit_checks``
+all passed the operator is asked to type COMMIT (before the timers fire); COMMIT stops every
+node's timer and verifies it is gone. No answer, a failed check, a lost connection or a dead
+pverunbook: the timers fire without anyone. The same pattern as PVE backup tools' network
+changes with an automatic rollback unless COMMIT is typed on the console.
+
+Every change is a :class:`~pverunbook.engine.events.RollbackTimer` event (journal, report, UI).
+A resumed run reads the armed timers from its journal and asks the nodes how long each has left.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import shlex
+import time
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from pverunbook.engine import events as ev
+from pverunbook.engine import rollback_script as rs
+from pverunbook.engine.decisions import ConfirmRequest
+from pverunbook.engine.remote_files import run_collect, sha256_hex
+from pverunbook.engine.targets import TargetError, resolve_targets
+from pverunbook.inventory import Node
+from pverunbook.runbook.model import Step
+from pverunbook.transport.base import TransportError
+
+if TYPE_CHECKING:
+    from pverunbook.engine.engine import Engine
+
+COMMIT = "COMMIT"
+#: COMMIT is no longer asked this close to the timers firing (disarming takes a moment).
+MARGIN = 5.0
+#: After the timers fired, how long to wait for every node's script to finish (the /etc/pve
+#: write may wait for quorum, see ``rollback_script.PVE_WAIT``).
+SETTLE = float(rs.PVE_WAIT) + 30.0
+
+
+@dataclass
+class Armed:
+    node: str
+    tag: str
+    #: When it fires: the node's clock (journal) and ours (countdown).
+    deadline: float
+    local_deadline: float
+    method: str
+    files: tuple[str, ...]
+
+
+@dataclass
+class Pending:
+    """A step that changed the nodes and waits for its COMMIT."""
+
+    step: Step
+    checkpoint_id: str
+    armed: list[Armed]
+    remaining: list[str]
+    passed: list[str] = field(default_factory=list)
+
+    @property
+    def local_deadline(self) -> float:
+        return min(a.local_deadline for a in self.armed)
+
+
+def _state(engine: Engine) -> dict[str, Pending]:
+    st: dict[str, Pending] | None = getattr(engine, "_rollbacks", None)
+    if st is None:
+        st = {}
+        engine._rollbacks = st  # type: ignore[attr-defined]
+    return st
+
+
+def seconds_for(engine: Engine, step: Step) -> int:
+    """The step's timer, or the session's override (tests and rehearsals use short ones)."""
+    override = engine.commit_within_override
+    return int(override) if override else int(step.commit_within or 0)
+
+
+def arm_nodes(engine: Engine, step: Step, nodes: list[Node]) -> list[Node]:
+    """Where the timer is armed (and so the checkpoint taken): ``[steps.rollback] targets``,
+    else the step's own targets."""
+    if step.commit_within is None or not step.rollback.targets:
+        return nodes
+    from dataclasses import replace
+
+    try:
+        extra = resolve_targets(replace(step, targets=step.rollback.targets, max_targets=None),
+                                engine.cluster, engine.params)
+    except TargetError:
+        return nodes
+    names = {n.name for n in nodes}
+    return nodes + [n for n in extra if n.name not in names]
+
+
+def _tag(checkpoint_id: str, node: str) -> str:
+    import re
+
+    return re.sub(r"[^A-Za-z0-9._-]", "_", f"{checkpoint_id}-{node}")
+
+
+def _emit(engine: Engine, step: Step, node: str, state: str, **kw: object) -> None:
+    engine.emit(ev.RollbackTimer(step_id=step.id, node=node, state=state, **kw))  # type: ignore[arg-type]
+
+
+# -- arming ----------------------------------------------------------------------------------
+async def arm(engine: Engine, step: Step, checkpoint_id: str, nodes: list[Node]) -> str:
+    """Arm the timer on ``nodes`` before ``step`` runs; "" or why the step must not run."""
+    if step.commit_within is None:
+        return ""
+    seconds = seconds_for(engine, step)
+    if engine.dry_run:
+        engine.emit(ev.Note(step_id=step.id, text=(
+            f"would arm a rollback timer of {seconds} s on {', '.join(n.name for n in nodes)} "
+            f"restoring {', '.join(step.backup.files)} unless COMMIT is typed after "
+            f"{', '.join(step.commit_checks)} passed")))
+        return ""
+    copies, problem = _copies(engine, checkpoint_id, nodes)
+    if problem:
+        for n in nodes:
+            _emit(engine, step, n.name, "arm_failed", checkpoint_id=checkpoint_id,
+                  message=problem)
+        await engine.durable()
+        return f"rollback timer not armed: {problem}"
+    version = _corosync_version(copies)
+    results = await asyncio.gather(*(
+        _arm_one(engine, step, checkpoint_id, n, copies[n.name], version, seconds)
+        for n in nodes), return_exceptions=True)
+    armed: list[Armed] = []
+    failed: list[str] = []
+    for n, r in zip(nodes, results, strict=True):
+        if isinstance(r, Armed):
+            armed.append(r)
+            _emit(engine, step, n.name, "armed", checkpoint_id=checkpoint_id,
+                  deadline=r.deadline, seconds=seconds, files=r.files,
+                  dir=rs.node_dir(r.tag), method=r.method,
+                  message=f"restores {', '.join(r.files)} in {seconds} s unless COMMIT")
+        else:
+            why = r.message if isinstance(r, TransportError) else str(r)
+            failed.append(f"{n.name}: {why}")
+            _emit(engine, step, n.name, "arm_failed", checkpoint_id=checkpoint_id, message=why)
+    await engine.durable()
+    if failed:
+        # All or none: a change that only some nodes can take back is not made.
+        await _disarm_all(engine, step, armed, reason="the timer could not be armed everywhere")
+        return "rollback timer not armed on every node, so the step did not run: " + \
+            "; ".join(failed)
+    _state(engine)[step.id] = Pending(step, checkpoint_id, armed, list(step.commit_checks))
+    return ""
+
+
+def _copies(engine: Engine, checkpoint_id: str, nodes: list[Node]
+            ) -> tuple[dict[str, dict[str, tuple[bytes, int]]], str]:
+    """node → path → (content, mode) of the verified checkpoint copies, or a problem."""
+    from pverunbook.engine.checkpoint_index import load_checkpoint
+
+    root = getattr(engine.checkpointer, "root", None)
+    if not checkpoint_id or root is None:
+        return {}, "no verified checkpoint to roll back to"
+    try:
+        cp = load_checkpoint(checkpoint_id, root)
+    except Exception as exc:  # noqa: BLE001 - any reason means: nothing to restore from
+        return {}, f"checkpoint {checkpoint_id} cannot be read ({exc})"
+    out: dict[str, dict[str, tuple[bytes, int]]] = {n.name: {} for n in nodes}
+    for item in cp.items:
+        if item.get("kind") != "file" or item.get("node") not in out:
+            continue
+        if not item.get("ok"):
+            return {}, (f"{item.get('node')}: {item.get('path')} has no verified copy in "
+                        f"checkpoint {checkpoint_id}")
+        data = cp.local_path(item).read_bytes()
+        if sha256_hex(data) != item.get("sha256_local"):
+            return {}, f"{item['node']}: the stored copy of {item['path']} changed on disk"
+        mode = int(str(item.get("mode") or "600"), 8) & 0o7777
+        out[item["node"]][str(item["path"])] = (data, mode)
+    empty = [n for n, files in out.items() if not files]
+    if empty:
+        return {}, f"the checkpoint holds no file of {', '.join(empty)} to restore"
+    return out, ""
+
+
+def _corosync_version(copies: dict[str, dict[str, tuple[bytes, int]]]) -> int | None:
+    """The config_version every node restores corosync.conf with: two above the highest one
+    checkpointed (the step itself raises it by one), the same on every node."""
+    seen = [rs.config_version(data.decode("utf-8", "replace"))
+            for files in copies.values() for path, (data, _) in files.items()
+            if path in (rs.PVE_COROSYNC, rs.LOCAL_COROSYNC)]
+    versions = [v for v in seen if v is not None]
+    return max(versions) + 2 if versions else None
+
+
+async def _arm_one(engine: Engine, step: Step, checkpoint_id: str, node: Node,
+                   files: dict[str, tuple[bytes, int]], version: int | None,
+                   seconds: int) -> Armed:
+    transport = engine.transport_for(node)
+    tag = _tag(checkpoint_id, node.name)
+    d = rs.node_dir(tag)
+    plan = rs.Plan(node=node.name, tag=tag, seconds=seconds, step_id=step.id,
+                   run_id=engine.run_id, checkpoint_id=checkpoint_id, files=sorted(files),
+                   corosync_version=version, pve_wait=int(getattr(engine, "rollback_pve_wait",
+                                                                  rs.PVE_WAIT)))
+    values = engine.values_for(node)
+    from pverunbook.runbook.template import render
+
+    plan.reload = [render(c, values) for c in step.rollback.reload]
+    dirs = sorted({d} | {f"{d}/restore{p.rsplit('/', 1)[0]}" for p in files})
+    await _check(transport, node, "umask 077 && mkdir -p -- "
+                 + " ".join(shlex.quote(x) for x in dirs), "creating " + d)
+    want: dict[str, str] = {}
+    for path, (data, mode) in files.items():
+        if version is not None and path in (rs.PVE_COROSYNC, rs.LOCAL_COROSYNC):
+            data = rs.with_version(data.decode("utf-8", "replace"), version).encode()
+        dest = f"{d}/restore{path}"
+        await transport.write_file(node, dest, data, mode=mode, timeout=30.0)
+        want[dest] = sha256_hex(data)
+    await transport.write_file(node, f"{d}/rollback.sh", rs.script(plan).encode(), mode=0o700,
+                               timeout=30.0)
+    out = await _check(transport, node, "sha256sum -- " + " ".join(
+        shlex.quote(p) for p in want), "verifying the restore copies")
+    got = {line.split(None, 1)[1].strip(): line.split(None, 1)[0]
+           for line in out.splitlines() if len(line.split(None, 1)) == 2}
+    bad = [p for p, h in want.items() if got.get(p) != h]
+    if bad:
+        raise TransportError(node.name, "the restore copies on the node do not match the "
+                             f"checkpoint: {', '.join(bad)}")
+    before = time.time()
+    out = await _check(transport, node, rs.arm_command(plan), "starting the timer")
+    words = (out.strip().splitlines() or [""])[-1].split()
+    if len(words) != 3 or words[0] != "armed":
+        raise TransportError(node.name, f"the timer did not start (said {out.strip()!r})",
+                             "check that setsid or systemd-run exist on the node")
+    deadline = float(words[2])
+    return Armed(node.name, tag, deadline, before + seconds, words[1], tuple(sorted(files)))
+
+
+async def _check(transport: object, node: Node, cmd: str, doing: str) -> str:
+    from pverunbook.transport.base import Transport
+
+    assert isinstance(transport, Transport)
+    result, out, err = await run_collect(transport, node, cmd, 30.0)
+    if result.exit_status != 0:
+        why = err.strip() or out.strip() or result.error or f"exit {result.exit_status}"
+        raise TransportError(node.name, f"{doing}: {why[:300]}")
+    return out
+
+
+# -- after each step: count the checks, ask for COMMIT ---------------------------------------
+async def after_step(engine: Engine, step: Step, status: str) -> str:
+    """Called with a step's final status; "" to go on, or why the run stops (not committed)."""
+    for pending in list(_state(engine).values()):
+        if step.id not in pending.remaining:
+            continue
+        if engine.dry_run:
+            pending.remaining.remove(step.id)
+            if not pending.remaining:
+                engine.emit(ev.ConfirmationRequested(
+                    step_id=pending.step.id, what="commit", expected=COMMIT,
+                    prompt=f"Type {COMMIT} to keep the change (the timers would restore "
+                           "the checkpoint otherwise)."))
+                del _state(engine)[pending.step.id]
+            continue
+        if status != "ok":
+            left = pending.local_deadline - time.time()
+            engine.emit(ev.Note(step_id=step.id, level="error", text=(
+                f"'{step.id}' {status}: the change of '{pending.step.id}' did not prove "
+                f"itself, so {COMMIT} is not asked; the rollback timers restore the "
+                f"checkpoint in {max(left, 0):.0f} s")))
+            await engine.durable()
+            return (f"'{step.id}' {status} after '{pending.step.id}': not committed, the "
+                    "rollback restores the checkpoint")
+        pending.remaining.remove(step.id)
+        pending.passed.append(step.id)
+        if pending.remaining:
+            continue
+        if await _ask_commit(engine, pending):
+            del _state(engine)[pending.step.id]
+            continue
+        return f"'{pending.step.id}' was not committed: the rollback restores the checkpoint"
+    return ""
+
+
+async def _ask_commit(engine: Engine, pending: Pending) -> bool:
+    step = pending.step
+    left = pending.local_deadline - time.time() - MARGIN
+    nodes = tuple(a.node for a in pending.armed)
+    if left <= 0:
+        engine.emit(ev.Note(step_id=step.id, level="error", text=(
+            f"the checks took too long: the rollback timers of '{step.id}' fire now; "
+            f"raise commit_within ({step.commit_within} s)")))
+        await engine.durable()
+        return False
+    prompt = (f"'{step.title}' passed {', '.join(pending.passed)}. Type {COMMIT} within "
+              f"{left:.0f} s to keep it; otherwise every node ({', '.join(nodes)}) restores "
+              f"checkpoint {pending.checkpoint_id} by itself.")
+    request = ConfirmRequest(step=step, what="commit", prompt=prompt, expected=COMMIT,
+                             nodes=nodes, checkpoint_id=pending.checkpoint_id,
+                             deadline=pending.local_deadline - MARGIN)
+    engine.emit(ev.ConfirmationRequested(step_id=step.id, what="commit", prompt=prompt,
+                                         expected=COMMIT, nodes=nodes,
+                                         checkpoint_id=pending.checkpoint_id))
+    await engine.durable()
+    typed: str | None
+    try:
+        typed = await asyncio.wait_for(engine.decider.confirm(request), timeout=left + 1.0)
+    except TimeoutError:
+        typed = None
+    accepted = typed is not None and typed.strip() == COMMIT \
+        and time.time() < pending.local_deadline - 1.0
+    engine.emit(ev.ConfirmationGiven(step_id=step.id, what="commit", accepted=accepted,
+                                     typed=typed or "", operator=engine.operator,
+                                     reason="" if typed is not None else "no answer in time"))
+    await engine.durable()
+    if not accepted:
+        engine.emit(ev.Note(step_id=step.id, level="warning", text=(
+            f"not committed: the rollback timers restore checkpoint {pending.checkpoint_id} "
+            f"on {', '.join(nodes)} in {max(pending.local_deadline - time.time(), 0):.0f} s")))
+        return False
+    return await _disarm_all(engine, step, pending.armed, reason=COMMIT)
+
+
+async def _disarm_all(engine: Engine, step: Step, armed: list[Armed], reason: str) -> bool:
+    async def one(a: Armed) -> tuple[Armed, str]:
+        node = engine.cluster.node(a.node)
+        try:
+            result, out, err = await run_collect(engine.transport_for(node), node,
+                                                 rs.disarm_command(a.tag), 30.0)
+        except TransportError as exc:
+            return a, exc.message
+        if result.exit_status == 0 and out.strip().endswith("disarmed"):
+            return a, ""
+        return a, (out.strip() or err.strip() or result.error
+                   or f"exit {result.exit_status}")[:300]
+
+    results = await asyncio.gather(*(one(a) for a in armed))
+    ok = True
+    for a, problem in results:
+        if problem:
+            ok = False
+            _emit(engine, step, a.node, "disarm_failed", deadline=a.deadline,
+                  dir=rs.node_dir(a.tag), method=a.method, files=a.files,
+                  message=f"{reason}, but the timer could not be stopped: {problem}; it "
+                          "restores the checkpoint when it fires")
+        else:
+            _emit(engine, step, a.node, "committed", dir=rs.node_dir(a.tag), method=a.method,
+                  message=f"{reason}: timer stopped and verified gone; nothing restored")
+    await engine.durable()
+    return ok
+
+
+# -- end of the run: the timers that were not committed --------------------------------------
+async def at_end(engine: Engine) -> None:
+    """Timers still armed when the run ends fire: wait for them and journal what they did."""
+    pending = list(_state(engine).values())
+    _state(engine).clear()
+    if engine.dry_run or not pending:
+        return
+    for p in pending:
+        left = max(p.local_deadline - time.time(), 0.0)
+        engine.emit(ev.Note(step_id=p.step.id, level="warning", text=(
+            f"'{p.step.id}' was not committed: waiting {left:.0f} s for the rollback timers "
+            f"on {', '.join(a.node for a in p.armed)}")))
+    await engine.durable()
+    await asyncio.gather(*(_await_fired(engine, p) for p in pending))
+
+
+async def _await_fired(engine: Engine, p: Pending) -> None:
+    await asyncio.sleep(max(p.local_deadline - time.time(), 0.0) + 1.0)
+    todo = {a.node: a for a in p.armed}
+    give_up = time.monotonic() + float(getattr(engine, "rollback_settle", SETTLE))
+    while todo and time.monotonic() < give_up:
+        for name, a in list(todo.items()):
+            node = engine.cluster.node(name)
+            try:
+                result, out, _ = await run_collect(
+                    engine.transport_for(node), node,
+                    f"cat {shlex.quote(rs.node_dir(a.tag))}/state; echo ---; "
+                    f"cat {shlex.quote(rs.node_dir(a.tag))}/log", 20.0)
+            except TransportError:
+                continue
+            state, _, log = out.partition("---\n")
+            state = state.strip()
+            if state in ("done", "failed"):
+                del todo[name]
+                _emit(engine, p.step, name, "fired" if state == "done" else "failed",
+                      dir=rs.node_dir(a.tag), method=a.method, files=a.files,
+                      message=log.strip()[-4000:])
+                if state == "failed":
+                    engine.emit(ev.Note(step_id=p.step.id, level="error", text=(
+                        f"ROLLBACK FAILED on {name}: {_last(log)}; see {rs.LOG} and "
+                        f"{rs.node_dir(a.tag)}/log on {name}")))
+        if todo:
+            await asyncio.sleep(2.0)
+    for name, a in todo.items():
+        _emit(engine, p.step, name, "unknown", dir=rs.node_dir(a.tag), files=a.files,
+              message=f"could not read the rollback's outcome; see {rs.LOG} on {name}")
+    await engine.durable()
+
+
+def _last(log: str) -> str:
+    lines = [ln for ln in log.splitlines() if "FAILED" in ln]
+    return (lines[-1] if lines else (log.strip().splitlines() or ["no log"])[-1])[-300:]
+
+
+# -- resume ----------------------------------------------------------------------------------
+async def on_resume(engine: Engine) -> None:
+    """A resumed run: the timers its journal says were armed and never committed or fired —
+    ask each node how long it has left; still armed ones wait for COMMIT again."""
+    if engine.resume is None or engine.journal_path is None or engine.dry_run:
+        return
+    from pverunbook.engine.journal import iter_journal
+
+    armed: dict[tuple[str, str], ev.RollbackTimer] = {}
+    for e in iter_journal(engine.journal_path):
+        if isinstance(e, ev.RollbackTimer):
+            if e.state == "armed":
+                armed[(e.step_id, e.node)] = e
+            elif e.state in ("committed", "fired", "failed", "arm_failed"):
+                armed.pop((e.step_id, e.node), None)
+    by_step: dict[str, list[ev.RollbackTimer]] = {}
+    for (sid, _), e in armed.items():
+        by_step.setdefault(sid, []).append(e)
+    for sid, events in by_step.items():
+        try:
+            step = engine.runbook.step(sid)
+        except KeyError:
+            continue
+        live: list[Armed] = []
+        for e in events:
+            tag = e.dir.rsplit("/", 1)[-1]
+            node = engine.cluster.node(e.node)
+            try:
+                result, out, _ = await run_collect(engine.transport_for(node), node,
+                                                   rs.status_command([tag]), 20.0)
+            except TransportError as exc:
+                engine.emit(ev.Note(step_id=sid, level="warning", text=(
+                    f"{e.node}: cannot ask about the rollback timer of '{sid}': {exc.message}")))
+                continue
+            words = (out.strip().splitlines() or [""])[-1].split()
+            if len(words) != 5:
+                continue
+            state, deadline, now, alive = words[1], float(words[2]), float(words[3]), words[4]
+            if state == "armed" and alive == "1":
+                left = deadline - now
+                live.append(Armed(e.node, tag, deadline, time.time() + left, e.method, e.files))
+                _emit(engine, step, e.node, "pending", checkpoint_id=e.checkpoint_id,
+                      deadline=deadline, dir=e.dir, method=e.method, files=e.files,
+                      message=f"still armed: restores {', '.join(e.files)} in {left:.0f} s "
+                              "unless COMMIT")
+            elif state in ("done", "failed"):
+                _emit(engine, step, e.node, "fired" if state == "done" else "failed",
+                      dir=e.dir, files=e.files, message=f"the timer fired while pverunbook "
+                      f"was away (state {state}); see {rs.LOG} on {e.node}")
+            else:
+                _emit(engine, step, e.node, "unknown", dir=e.dir, files=e.files,
+                      message=f"timer state {state!r}, running={alive}; see {rs.LOG}")
+        if live:
+            remaining = [c for c in step.commit_checks
+                         if engine.statuses.get(c) != "ok"]
+            passed = [c for c in step.commit_checks if c not in remaining]
+            pending = Pending(step, events[0].checkpoint_id, live, remaining, passed)
+            _state(engine)[sid] = pending
+            if not remaining:
+                await _ask_commit(engine, pending)
+                _state(engine).pop(sid, None)
+    await engine.durable()
