@@ -162,6 +162,8 @@ class Session:
                         run_id=rid, local_transport=self.local, checkpointer=checkpointer,
                         guards=guards, resume=resume, operator=operator, redactor=redactor)
         engine.unreachable = dict(self.unreachable)
+        if self.sim is not None:  # a rehearsal node's second lasts time_scale real seconds
+            engine.node_time_scale = self.config.time_scale
         engine.subscribe(journal)
         engine.flushers.append(journal.flush)
         engine.journal_path = path

@@ -89,6 +89,11 @@ def cmd_plan(args: argparse.Namespace) -> int:
             out.write(f"   {ps.pending}\n")
         if ps.confirm:
             out.write(f"   confirmation: operator must type {ps.confirm!r}\n")
+        if st.commit_within is not None:
+            where = ", ".join(st.rollback.targets or st.targets)
+            out.write(f"   rollback timer: {st.commit_within}s on {where}, armed before the "
+                      f"change; type 'COMMIT' after {', '.join(st.commit_checks)} passed, or "
+                      f"each node restores {', '.join(st.backup.files)} by itself\n")
         if st.kind.value == "manual":
             out.write(f"   manual: {st.instructions.strip().splitlines()[0]}\n")
         if st.kind.value == "input":

@@ -105,6 +105,8 @@ class Engine:
         self.verdict_time_limit = offloop.TIME_LIMIT_S
         #: ``commit_within`` for every step that has one (tests and rehearsals: short timers).
         self.commit_within_override: int | None = None
+        #: Real seconds per second of the nodes' clocks (a rehearsal cluster runs faster).
+        self.node_time_scale = 1.0
 
     # -- events -----------------------------------------------------------------------------
     @property

@@ -234,7 +234,8 @@ async def _arm_one(engine: Engine, step: Step, checkpoint_id: str, node: Node,
         raise TransportError(node.name, f"the timer did not start (said {out.strip()!r})",
                              "check that setsid or systemd-run exist on the node")
     deadline = float(words[2])
-    return Armed(node.name, tag, deadline, before + seconds, words[1], tuple(sorted(files)))
+    return Armed(node.name, tag, deadline, before + seconds * engine.node_time_scale, words[1],
+                 tuple(sorted(files)))
 
 
 async def _check(transport: object, node: Node, cmd: str, doing: str) -> str:
@@ -285,7 +286,7 @@ async def after_step(engine: Engine, step: Step, status: str) -> str:
 
 async def _ask_commit(engine: Engine, pending: Pending) -> bool:
     step = pending.step
-    left = pending.local_deadline - time.time() - MARGIN
+    left = pending.local_deadline - time.time() - MARGIN * engine.node_time_scale
     nodes = tuple(a.node for a in pending.armed)
     if left <= 0:
         engine.emit(ev.Note(step_id=step.id, level="error", text=(
@@ -298,7 +299,7 @@ async def _ask_commit(engine: Engine, pending: Pending) -> bool:
               f"checkpoint {pending.checkpoint_id} by itself.")
     request = ConfirmRequest(step=step, what="commit", prompt=prompt, expected=COMMIT,
                              nodes=nodes, checkpoint_id=pending.checkpoint_id,
-                             deadline=pending.local_deadline - MARGIN)
+                             deadline=pending.local_deadline - MARGIN * engine.node_time_scale)
     engine.emit(ev.ConfirmationRequested(step_id=step.id, what="commit", prompt=prompt,
                                          expected=COMMIT, nodes=nodes,
                                          checkpoint_id=pending.checkpoint_id))
@@ -309,7 +310,7 @@ async def _ask_commit(engine: Engine, pending: Pending) -> bool:
     except TimeoutError:
         typed = None
     accepted = typed is not None and typed.strip() == COMMIT \
-        and time.time() < pending.local_deadline - 1.0
+        and time.time() < pending.local_deadline - engine.node_time_scale
     engine.emit(ev.ConfirmationGiven(step_id=step.id, what="commit", accepted=accepted,
                                      typed=typed or "", operator=engine.operator,
                                      reason="" if typed is not None else "no answer in time"))
@@ -445,7 +446,8 @@ async def on_resume(engine: Engine) -> None:
             state, deadline, now, alive = words[1], float(words[2]), float(words[3]), words[4]
             if state == "armed" and alive == "1":
                 left = deadline - now
-                live.append(Armed(e.node, tag, deadline, time.time() + left, e.method, e.files))
+                live.append(Armed(e.node, tag, deadline,
+                                  time.time() + left * engine.node_time_scale, e.method, e.files))
                 _emit(engine, step, e.node, "pending", checkpoint_id=e.checkpoint_id,
                       deadline=deadline, dir=e.dir, method=e.method, files=e.files,
                       message=f"still armed: restores {', '.join(e.files)} in {left:.0f} s "

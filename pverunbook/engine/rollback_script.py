@@ -241,7 +241,8 @@ def disarm_command(tag: str) -> str:
         "exit 3; fi; fi; "
         "fi; "
         f"L=\"$(date -u +%Y-%m-%dT%H:%M:%SZ) $(hostname) pverunbook-rollback {tag}: committed: "
-        "timer stopped, nothing restored\"; echo \"$L\" >>" + _q(LOG) + "; echo \"$L\" >>\"$D/log\"; "
+        "timer stopped, nothing restored\"; echo \"$L\" >>" + _q(LOG)
+        + "; echo \"$L\" >>\"$D/log\"; "
         "echo disarmed"
     )
 

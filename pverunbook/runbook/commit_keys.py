@@ -1,4 +1,4 @@
-"""The keys of a step that must be committed: ``commit_within``, ``commit_checks``, ``[steps.rollback]``.
+"""Keys of a step that must be committed: ``commit_within``, ``commit_checks``, rollback.
 
 A destructive step that can cut the operator off (a corosync.conf that splits the membership, a
 route deleted on the wrong node) declares how long the operator has to type COMMIT and which

@@ -10,6 +10,7 @@ the SSH channel closes, shows in ``ps`` under its own PID, and ``kill PID`` / ``
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import contextvars
 import weakref
 
@@ -42,10 +43,8 @@ async def stop_all(node: SimNode) -> None:
     for t in tasks:
         t.cancel()
     for t in tasks:
-        try:
+        with contextlib.suppress(BaseException):  # cancelled on purpose
             await t
-        except BaseException:  # noqa: BLE001, S110 - it was cancelled on purpose
-            pass
 
 
 async def _detached(node: SimNode, pid: int, argv: list[str]) -> int:

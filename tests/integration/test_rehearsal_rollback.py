@@ -1,0 +1,113 @@
+"""corosync-tuning's rollback timer, rehearsed over real SSH on the simulated cluster.
+
+The simulator runs the very script the engine writes (``setsid -f nohup sh rollback.sh sleep``),
+so these show what the nodes do: COMMIT after the checks leaves the new config and no timer;
+no COMMIT brings the old config back on every node with a higher config_version, and the
+rollback log says so.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from pverunbook.engine import events as ev
+from pverunbook.engine.decisions import ConfirmRequest
+from pverunbook.session import Mode, Session, SessionConfig
+from tests.integration.test_rehearsal_runbooks import Operator, rehearse, run_on, status_of
+
+pytest.importorskip("asyncssh")
+
+NODES = ("ryanrishi", "pve001")
+
+
+class NoCommit(Operator):
+    """Confirms the change, then never types COMMIT."""
+
+    async def confirm(self, request: ConfirmRequest) -> str | None:
+        if request.what == "commit":
+            self.typed.append("(nothing)")
+            return None
+        return await super().confirm(request)
+
+
+def timers(events: list[ev.Event], state: str) -> set[str]:
+    return {e.node for e in events if isinstance(e, ev.RollbackTimer) and e.state == state}
+
+
+async def _session(tmp_path: Path, scenario: str = "nyc-outage") -> Session:
+    session = Session(SessionConfig(mode=Mode.REHEARSAL, scenario=scenario,
+                                    sim_state_dir=tmp_path / "sim", time_scale=0.02))
+    await session.start()
+    return session
+
+
+async def test_commit_keeps_the_change_and_leaves_no_timer(tmp_path: Path) -> None:
+    session = await _session(tmp_path)
+    try:
+        status, events, _ = await rehearse(tmp_path, "corosync-tuning", session=session,
+                                           sets={"token": "10000"})
+        confs = {n: await run_on(session, n, "cat /etc/corosync/corosync.conf") for n in NODES}
+        procs = {n: await run_on(session, n, "ps aux") for n in NODES}
+        states = {n: await run_on(session, n, "cat /var/lib/pverunbook/rollback/*/state")
+                  for n in NODES}
+    finally:
+        await session.close()
+    assert status in ("ok", "completed_with_failures"), status_of(events)
+    assert timers(events, "armed") == set(NODES)
+    assert timers(events, "committed") == set(NODES)
+    assert not timers(events, "fired") and not timers(events, "disarm_failed")
+    commits = [e for e in events if isinstance(e, ev.ConfirmationGiven) and e.what == "commit"]
+    assert [e.accepted for e in commits] == [True]
+    for n in NODES:
+        assert "token: 10000" in confs[n] and "config_version: 6" in confs[n], confs[n]
+        assert "rollback.sh" not in procs[n], procs[n]
+        assert states[n].strip() == "committed", states[n]
+
+
+async def test_no_commit_restores_the_old_config_everywhere(tmp_path: Path) -> None:
+    # A steady cluster: on the outage's flapping link the restored (old) token flaps again and
+    # /etc/pve stays read-only on a node for longer than the script waits (it says so).
+    session = await _session(tmp_path, "nyc-healthy")
+    try:
+        before = await run_on(session, "pve001", "cat /etc/corosync/corosync.conf")
+        rb_status, events, _ = await _no_commit(tmp_path, session)
+        confs = {n: await run_on(session, n, "cat /etc/corosync/corosync.conf") for n in NODES}
+        pve = await run_on(session, "ryanrishi", "cat /etc/pve/corosync.conf")
+        logs = {n: await run_on(session, n, "cat /var/log/pverunbook-rollback.log")
+                for n in NODES}
+    finally:
+        await session.close()
+    assert rb_status == "failed"
+    assert timers(events, "armed") == set(NODES)
+    assert timers(events, "fired") == set(NODES), "\n".join(
+        f"{e.node} {e.state} {e.message}" for e in events if isinstance(e, ev.RollbackTimer))
+    assert "token: 10000" not in before
+    old_token = [ln for ln in before.splitlines() if ln.strip().startswith("token:")]
+    for n in NODES:
+        # The old content, with a config_version above the change's 6 (5 -> 6 -> 7).
+        assert "token: 10000" not in confs[n] and "config_version: 7" in confs[n], confs[n]
+        assert all(t in confs[n] for t in old_token)
+        assert "rollback finished: restored" in logs[n], logs[n]
+    assert "config_version: 7" in pve and "token: 10000" not in pve
+
+
+async def _no_commit(tmp_path: Path, session: Session) -> tuple[str, list[ev.Event], Session]:
+    from pverunbook.engine.journal import read_journal
+    from pverunbook.runbook.catalog import builtin_dir
+    from pverunbook.runbook.loader import load_file
+    from pverunbook.runbook.params import resolve
+
+    rb = load_file(builtin_dir() / "corosync-tuning.toml")
+    values, _ = resolve(rb, {"token": "10000"})
+    journal = tmp_path / "no-commit.jsonl"
+    engine = session.engine(rb, NoCommit(params={"token": "10000"}), values,
+                            journal_path=journal)
+    try:
+        status = await engine.run()
+    finally:
+        for j in session.journals:
+            j.close()
+        session.journals.clear()
+    return status, read_journal(journal), session
