@@ -76,8 +76,12 @@ def state_dir_problem(args: argparse.Namespace, state: Path, scenario: str) -> i
     """Exit 2 with what and what to do when ``state`` cannot hold ``scenario``'s rehearsal
     (another scenario's cluster, an unreadable world.json), checked before anything starts;
     None when it can. Shared by the TUI and the headless ``rehearse --state-dir``."""
+    from pverunbook.commands.inputs import state_dir_damage
     from pverunbook.sim.state import SimStateError, check_state_dir
 
+    damage = state_dir_damage(state)  # wrong types, a garbage key, a node dir that is a file
+    if damage:
+        return err(str(getattr(args, "command", None) or "tui"), damage)
     try:
         check_state_dir(state, scenario)
     except SimStateError as exc:
