@@ -148,7 +148,7 @@ async def corosync_edit(ctx: ActionContext) -> bool:
 
 # -- vm-config-rebuild / vm-config-compare ----------------------------------------------------
 
-_ID_RE = re.compile(r"(?:^|\s)-id\s+(\d+)(?:\s|$)")
+_ID_RE = re.compile(r"(?:^|\s)-id\s+([0-9]{1,9})(?:\s|$)")
 
 
 async def _running_vms(ctx: ActionContext) -> tuple[dict[int, int], str] | None:
@@ -165,18 +165,24 @@ async def _running_vms(ctx: ActionContext) -> tuple[dict[int, int], str] | None:
             continue
         m = _ID_RE.search(line)
         fields = line.split()
-        pid_field = fields[0] if fields and fields[0].isdigit() else (
-            fields[1] if len(fields) > 1 and fields[1].isdigit() else "")
+        pid_field = fields[0] if fields and _number(fields[0]) else (
+            fields[1] if len(fields) > 1 and _number(fields[1]) else "")
         if m and pid_field:
             vms[int(m.group(1))] = int(pid_field)
     return vms, ps_out
+
+
+def _number(text: str, digits: int = 19) -> bool:
+    """ASCII digits only, and not more than fit 64 bits: ``'800¹'.isdigit()`` is True, and
+    ``int()`` of it raises (node output is never trusted to be a number)."""
+    return 0 < len(text) <= digits and text.isascii() and text.isdigit()
 
 
 def _pick(ctx: ActionContext, vms: dict[int, int]) -> dict[int, int] | None:
     want = str(ctx.args.get("vmid", "all")).strip()
     if want in ("", "all"):
         return vms
-    if not want.isdigit() or int(want) not in vms:
+    if not _number(want) or int(want) not in vms:
         ctx.warn(f"no running VM {want} on {ctx.node.name} (running: "
                  f"{', '.join(map(str, sorted(vms))) or 'none'})")
         return None
@@ -249,7 +255,7 @@ async def vm_config_rebuild(ctx: ActionContext) -> bool:
             if not path.startswith("/dev/"):
                 continue
             r, out, _ = await ctx.run(f"blockdev --getsize64 {shlex.quote(path)}")
-            if r.exit_status == 0 and out.strip().isdigit():
+            if r.exit_status == 0 and _number(out.strip()):
                 sizes[path] = int(out.strip())
         try:
             recovered = qc.recover_config(argv, storage=storage, vmid=vmid, disk_sizes=sizes,
