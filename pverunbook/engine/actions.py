@@ -283,9 +283,34 @@ async def vm_config_rebuild(ctx: ActionContext) -> bool:
             ctx.warn(f"VM {vmid}: {target} exists; not overwriting (set overwrite = true "
                      "after comparing)")
             continue
+        elsewhere = await _vmid_owner(ctx, vmid) if target.startswith("/etc/pve/") else None
+        if elsewhere and elsewhere != ctx.node.name:
+            ctx.warn(f"VM {vmid}: not written: /etc/pve/nodes/{elsewhere}/qemu-server/"
+                     f"{vmid}.conf already exists (/etc/pve/.vmlist), and pmxcfs refuses a "
+                     f"second config for one VMID (File exists). VM {vmid} runs here on "
+                     f"{ctx.node.name}: decide which node really owns it; if it is this one, "
+                     f"move that config here by hand (mv /etc/pve/nodes/{elsewhere}/qemu-server/"
+                     f"{vmid}.conf /etc/pve/nodes/{ctx.node.name}/qemu-server/) after comparing "
+                     f"it with {review_path.rsplit('/', 1)[0]}")
+            ok = False
+            continue
         await ctx.write(target, text.encode("utf-8"), mode=0o640)
         ctx.say(f"wrote {target} (review notes: {review_path})")
     return ok
+
+
+async def _vmid_owner(ctx: ActionContext, vmid: int) -> str | None:
+    """The node whose config holds ``vmid``, from pmxcfs's /etc/pve/.vmlist (JSON that pmxcfs
+    builds from every ``nodes/<node>/qemu-server/*.conf``; pve-cluster src/pmxcfs/status.c
+    ``cfs_create_vmlist_msg``), or None when it is not there or cannot be read."""
+    import json
+
+    try:
+        data = json.loads((await ctx.read("/etc/pve/.vmlist")).decode("utf-8", "replace"))
+        owner = data.get("ids", {}).get(str(vmid), {}).get("node")
+    except (TransportError, ValueError, AttributeError):
+        return None
+    return str(owner) if owner else None
 
 
 async def vm_config_compare(ctx: ActionContext) -> bool:

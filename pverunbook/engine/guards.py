@@ -186,7 +186,10 @@ class ProxmoxGuards:
 
     # -- /etc/pve ----------------------------------------------------------------------------
     async def _pve_writable(self, engine: Engine, guard: Guard, node: Node) -> Probe:
-        probe = f"/etc/pve/.pverunbook-probe-{re.sub(r'[^A-Za-z0-9_-]', '_', engine.run_id)}"
+        # One name per node: /etc/pve is one replicated tree, and with a shared name the
+        # nodes probing at once saw each other's file come and go (touch: ENOENT).
+        tag = re.sub(r"[^A-Za-z0-9_-]", "_", f"{engine.run_id}-{node.name}")
+        probe = f"/etc/pve/.pverunbook-probe-{tag}"
         inner = f"touch {probe} && rm -f {probe}"
         n = max(1, round(guard.within))
         cmd = f"timeout {n} sh -c {shlex.quote(inner)}"

@@ -44,6 +44,7 @@ from pathlib import Path
 from tests.integration.bed import (
     IP,
     NFT,
+    NSENTER,
     SUBNET,
     Bed,
     BedError,
@@ -59,6 +60,13 @@ SHIMS = Path(__file__).resolve().parent / "lab_shims"
 VERSIONS = ("8.1.3", "9.1.6")
 DEFAULT_VERSION = "8.1.3"
 QNETD_ADDR = f"{SUBNET}.250"
+#: PID 1 of a node's PID namespace: reaps the daemons the shims leave behind when they exit
+#: (``sleep`` in its text is how the bed finds it).
+NODE_INIT = ("import os, signal, time  # lab node init: reaps orphans, else time.sleep\n"
+             "signal.signal(signal.SIGTERM, lambda *a: os._exit(0))\n"
+             "while True:\n"
+             "    try:\n        os.wait()\n"
+             "    except ChildProcessError:\n        time.sleep(1)\n")
 PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 
 
@@ -189,8 +197,15 @@ class Lab(Bed):
                 continue
             shutil.copyfile(f, shims / f.name)
             (shims / f.name).chmod(0o755)
+        # The shims run in the nodes, where /root is the node's own: a copy of the package
+        # (qm showcmd uses its config -> command model) where the nodes can see it.
+        pylib = self.dir / "pylib"
+        shutil.rmtree(pylib, ignore_errors=True)
+        shutil.copytree(REPO / "pverunbook", pylib / "pverunbook",
+                        ignore=shutil.ignore_patterns("__pycache__"))
+        shutil.copy2(binary, self.dir / "pmxcfs")  # the same for the binary
         (shims / "lab.json").write_text(json.dumps(
-            {"pmxcfs": str(binary), "version": self.version, "repo": str(REPO),
+            {"pmxcfs": str(self.dir / "pmxcfs"), "version": self.version, "repo": str(pylib),
              "cluster": self.cluster}))
         _run(["cc", "-O2", "-o", str(self.dir / "kvm"), str(SHIMS / "kvm-standin.c")])
 
@@ -226,12 +241,12 @@ class Lab(Bed):
             "mount -t tmpfs tmpfs /dev/shm",
             "mkdir -p /run/sshd /run/qemu-server /run/lock",
             "echo ready",
-            "exec sleep infinity",
+            f"exec /usr/bin/python3 -c '{NODE_INIT}'",
         ])
         with (d / "init.err").open("w") as err:
             proc = subprocess.Popen(
-                [IP, "netns", "exec", n.ns, "unshare", "-m", "-u", "--fork", "--kill-child",
-                 "sh", "-c", setup],
+                [IP, "netns", "exec", n.ns, "unshare", "-m", "-u", "-p", "--fork",
+                 "--mount-proc", "--kill-child", "sh", "-c", setup],
                 stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=err, text=True,
                 start_new_session=True)
         assert proc.stdout is not None
@@ -241,6 +256,10 @@ class Lab(Bed):
                            f"{(d / 'init.err').read_text().strip()}")
         proc.stdout.close()
         n.init_pid = self._sleeper(proc.pid)
+
+    def _enter(self, n: BedNode) -> list[str]:
+        # the node's PID namespace too: `ps` on a node shows that node's processes only
+        return [NSENTER, "-t", str(n.init_pid), "-n", "-m", "-u", "-p", "--"]
 
     def _write_client_files(self) -> None:
         super()._write_client_files()
@@ -353,10 +372,11 @@ class Lab(Bed):
         """A kvm stand-in on the node whose /proc/<pid>/cmdline is ``argv`` (argv[0] included);
         it writes its pid to ``-pidfile`` as QEMU does. Returns its pid."""
         n = self.node(name)
-        code = ("import os,sys; os.execv(sys.argv[1], sys.argv[2:])")
-        subprocess.Popen([*self._enter(n), sys.executable, "-c", code, str(self.dir / "kvm"),
-                          *argv], stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                         stderr=subprocess.DEVNULL, start_new_session=True)
+        # bash's `exec -a` sets argv[0]; the rest of argv is passed through unchanged
+        subprocess.Popen([*self._enter(n), "bash", "-c", 'exec -a "$0" "$KVM" "$@"', *argv],
+                         stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                         stderr=subprocess.DEVNULL, start_new_session=True,
+                         env={"KVM": str(self.dir / "kvm"), "PATH": PATH})
         pidfile = f"/run/qemu-server/{vmid}.pid"
         deadline = time.monotonic() + 10
         while time.monotonic() < deadline:

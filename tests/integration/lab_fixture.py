@@ -9,7 +9,8 @@ the packages or a pmxcfs build the tests skip with the reason.
 Fixtures (registered for tests/integration by its conftest.py):
 
 - ``healthy_lab``: 3 nodes alpha/bravo/charlie, cluster ``lab``, pmxcfs 8.1.3 (the full suite).
-- ``healthy_lab9``: the same on pmxcfs 9.1.6 (the PVE 9 smoke run).
+- ``fresh_lab``: the same shape, cluster ``pristine``, never given a fault (healthy verdicts).
+- ``healthy_lab9``: 3 nodes on pmxcfs 9.1.6 (the PVE 9 smoke run).
 - ``lab_factory``: ``lab_factory(names=("ryanrishi", "pve001"), cluster="nyc",
   version="8.1.3", qnetd=False)`` -> a restored lab of that shape, built on first request and
   kept for the session.
@@ -106,6 +107,15 @@ def healthy_lab(request: pytest.FixtureRequest, _labs: _Labs) -> Iterator[Lab]:
 
 
 @pytest.fixture
+def fresh_lab(request: pytest.FixtureRequest, _labs: _Labs) -> Lab:
+    """3 nodes, pmxcfs 8.1.3, cluster ``pristine``: a lab no test injects faults into, for
+    tests that judge a healthy cluster (corosync's link statistics and logs since start hold
+    every earlier fault of a shared lab; only a restart clears them). Do not break it."""
+    return _use(request, _labs, (("alpha", "bravo", "charlie"), DEFAULT_VERSION, "pristine",
+                                 False))
+
+
+@pytest.fixture
 def healthy_lab9(request: pytest.FixtureRequest, _labs: _Labs) -> Iterator[Lab]:
     """3 nodes, pmxcfs 9.1.6 (PVE 9), healthy at the start of the test."""
     lab = _use(request, _labs, (("alpha", "bravo", "charlie"), "9.1.6", "lab", False))
@@ -190,6 +200,11 @@ class Run:
         lines += [f"fault {f['severity']} [{f.get('rule')}]: {f['statement']}"
                   for f in self.diagnosis.get("faults", [])]
         lines += [f"fine: {h}" for h in self.diagnosis.get("healthy", [])]
+        lines += [f"step {e.get('step_id')} {e.get('status')}: {e.get('message')}"
+                  for e in self.events if e.get("kind") == "step_finished"
+                  and e.get("status") != "ok"]
+        lines += [f"warning {e.get('step_id')} {e.get('node')}: {e.get('text') or e}"
+                  for e in self.events if e.get("kind") == "warning"]
         lines.append(self.err[-3000:])
         return "\n".join(lines)
 

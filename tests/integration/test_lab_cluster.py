@@ -100,8 +100,8 @@ def test_lab_updatecerts_makes_a_ca_once_and_certs_that_verify(healthy_lab: Lab)
 
 # -- network-triage ------------------------------------------------------------------------------
 
-def test_lab_triage_healthy_three_nodes(healthy_lab: Lab, tmp_path: Path) -> None:
-    run = run_json(healthy_lab, "network-triage", tmp_path, *QUICK)
+def test_lab_triage_healthy_three_nodes(fresh_lab: Lab, tmp_path: Path) -> None:
+    run = run_json(fresh_lab, "network-triage", tmp_path, *QUICK)
     assert run.rc == 0, run.explain()
     assert not run.findings("critical", "warning"), run.explain()
     assert not run.bad_faults(), run.explain()

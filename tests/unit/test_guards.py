@@ -149,8 +149,9 @@ async def test_pve_writable_hung_readonly_and_ok(fake: FakeNodes) -> None:
     assert "pve2: /etc/pve is not writable: touch: cannot touch" in res.message
     assert "Permission denied" in res.message
     for n in ("pve1", "pve2"):
-        fake.tool(n, "touch", "case \"$1\" in /etc/pve/.pverunbook-probe-20260101-000000-abcdef)"
-                              " exit 0;; esac; exit 9\n")
+        # each node probes a name of its own (one replicated /etc/pve for all nodes)
+        fake.tool(n, "touch", "case \"$1\" in /etc/pve/.pverunbook-probe-20260101-000000-abcdef-"
+                              f"{n}) exit 0;; esac; exit 9\n")
     (res,) = await check(fake, guard("pve-writable", within=2))
     assert res.ok, res.message
 

@@ -1,8 +1,10 @@
 """Helpers shared by the lab's shims (tests/integration/lab_shims/*), which run inside a node.
 
-The lab copies this directory to ``<lab>/shims`` and bind-mounts it over ``/usr/local/sbin`` in
-every node, with ``lab.json`` beside it: the pmxcfs binary and version, the project checkout
-(for ``qm showcmd``), the cluster name. Nothing here runs on the operator's side.
+The lab copies this directory to ``<lab>/shims`` and bind-mounts it over ``/usr/local/sbin``
+in every node, with ``lab.json`` beside it: the pmxcfs binary and version, a copy of the
+``pverunbook`` package (``repo``, for ``qm showcmd``) and the cluster name, all inside the
+lab's directory (a node's ``/root`` is its own, so nothing may live under the machine's
+/root). Nothing here runs on the operator's side.
 """
 
 from __future__ import annotations
