@@ -16,6 +16,7 @@ import gzip
 import os
 import sqlite3
 import time
+import zlib
 from collections.abc import Iterator
 from pathlib import Path, PurePosixPath
 
@@ -64,8 +65,10 @@ def _read_dump_bytes(path: Path) -> bytes:
         else:
             with path.open("rb") as fh:
                 raw = fh.read(MAX_DUMP_BYTES + 1)
-    except (OSError, EOFError, gzip.BadGzipFile) as exc:
-        raise PmxcfsError(f"{path}: damaged gzip data ({exc})") from exc
+    except (OSError, EOFError, zlib.error) as exc:
+        # BadGzipFile is an OSError; a stream damaged inside a deflate block raises zlib.error.
+        raise PmxcfsError(f"{path}: damaged gzip data ({exc}); take another copy of the "
+                          "dump") from exc
     if len(raw) > MAX_DUMP_BYTES:
         raise PmxcfsError(f"{path}: dump is larger than {MAX_DUMP_BYTES >> 20} MiB; this is not "
                           "a pmxcfs backup (they are a few MiB at most)")

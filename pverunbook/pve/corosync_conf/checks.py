@@ -30,6 +30,7 @@ from pverunbook.pve.corosync_conf.keys import (
     check_settable,
 )
 from pverunbook.pve.corosync_conf.tree import CorosyncConf, Item, Section
+from pverunbook.pve.digits import is_uint
 
 Severity = Literal["fatal", "error", "warning"]
 
@@ -47,7 +48,7 @@ class Problem:
 
 def _int(conf: CorosyncConf, path: str) -> int | None:
     value = conf.get(path)
-    return int(value) if value is not None and value.isdigit() else None
+    return int(value) if value is not None and is_uint(value) else None
 
 
 def effective_token(conf: CorosyncConf) -> int:
@@ -151,7 +152,7 @@ def validate(conf: CorosyncConf, previous: CorosyncConf | None = None) -> list[P
         if path in UINT_KEYS or path == "totem.config_version":
             wide = path == "totem.config_version"
             limit = UINT_LIMITS.get(path, 2**64 - 1 if wide else 2**32 - 1)
-            if not it.value.isdigit() or int(it.value) > limit:
+            if not is_uint(it.value) or int(it.value) > limit:
                 hint = " (a '#' comment must be on its own line)" if "#" in it.value else ""
                 add(
                     "fatal",
@@ -293,7 +294,7 @@ def validate(conf: CorosyncConf, previous: CorosyncConf | None = None) -> list[P
         iface_links = set()
         for iface in totem.sections("interface"):
             ln = iface.items().get("linknumber") or iface.items().get("ringnumber")
-            if ln is not None and ln.value.isdigit():
+            if ln is not None and is_uint(ln.value):
                 iface_links.add(int(ln.value))
         extra = sorted(iface_links - links) if links else []
         if extra:

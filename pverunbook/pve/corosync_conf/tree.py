@@ -9,6 +9,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
+from pverunbook.pve.digits import is_uint
+
 _KEY_CHARS = re.compile(r"[A-Za-z0-9._/:-]*")  # icmap_is_valid_name_char
 
 
@@ -159,7 +161,7 @@ class CorosyncConf:
     @property
     def config_version(self) -> int | None:
         value = self.get("totem.config_version")
-        return int(value) if value is not None and value.isdigit() else None
+        return int(value) if value is not None and is_uint(value) else None
 
     # --- editing -------------------------------------------------------------------------
 

@@ -18,6 +18,7 @@ import json
 import re
 import shlex
 
+from pverunbook.pve.digits import is_uint
 from pverunbook.pve.qemu.optstr import jstr, kv, prop
 from pverunbook.pve.qemu.state import Recovery
 
@@ -96,7 +97,7 @@ def nets(r: Recovery) -> None:
         elif nd.get("type") not in ("user", None):
             r.missing.append(f"{nid}: netdev type {nd.get('type')!r} is not one qemu-server writes "
                              "(tap or user)")
-        if "bootindex" in dd and dd["bootindex"].isdigit():
+        if "bootindex" in dd and is_uint(dd["bootindex"]):
             r.bootindex[nid] = int(dd["bootindex"])
         mac = dd.get("mac", "")
         r.o[nid] = prop(f"{model}={mac}", opts)
@@ -118,7 +119,7 @@ def display_and_usb(r: Recovery) -> None:
             vga = _VGA[drv]
             if "vgamem_mb" in dd:
                 vga_mem = dd["vgamem_mb"]
-            if dd.get("max_hostmem", "").isdigit():  # print_vga_device: virtio types
+            if is_uint(dd.get("max_hostmem", "")):  # print_vga_device: virtio types
                 vga_mem = str(int(dd["max_hostmem"]) >> 20)
             if drv == "qxl-vga":
                 qxl = 1
@@ -356,7 +357,7 @@ def hostpci_value(r: Recovery, slot: int, devs: list[dict[str, str]]) -> str:
         opts["rombar"] = "0"
     if slot in r.xvga_slots:
         opts["x-vga"] = "1"
-    if first.get("bootindex", "").isdigit():
+    if is_uint(first.get("bootindex", "")):
         r.bootindex[f"hostpci{slot}"] = int(first["bootindex"])
     if "romfile" in first:
         opts["romfile"] = first["romfile"].rsplit("/", 1)[-1]

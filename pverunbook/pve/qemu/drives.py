@@ -18,6 +18,7 @@ import json
 import re
 from typing import Any
 
+from pverunbook.pve.digits import is_uint
 from pverunbook.pve.qemu.devices import SCSIHW
 from pverunbook.pve.qemu.optstr import fmt_num, fmt_size, kv, prop
 from pverunbook.pve.qemu.state import Drive, Recovery
@@ -47,7 +48,7 @@ def backends(r: Recovery) -> None:
         drv.serial = d.get("serial")
         drv.werror = d.get("werror")
         drv.rerror = d.get("rerror")
-        if d.get("size", "").isdigit():
+        if is_uint(d.get("size", "")):
             drv.size = int(d["size"])
         for key, val in d.items():
             if key.startswith("throttling."):
@@ -122,7 +123,7 @@ def disks(r: Recovery) -> None:
             dopts["scsiblock"] = "1"
         if drv_name.startswith("virtio-blk") and dd.get("num-queues"):
             dopts["queues"] = dd["num-queues"]
-        if "bootindex" in dd and dd["bootindex"].isdigit():
+        if "bootindex" in dd and is_uint(dd["bootindex"]):
             r.bootindex[did] = int(dd["bootindex"])
         emit_disk(r, did, drive, dd, dopts)
 

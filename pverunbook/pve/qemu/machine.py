@@ -39,6 +39,7 @@ import base64
 import re
 from typing import Any
 
+from pverunbook.pve.digits import is_uint
 from pverunbook.pve.qemu.optstr import kv, prop, size_mib, split_opts
 from pverunbook.pve.qemu.state import Recovery
 
@@ -73,14 +74,14 @@ def simple(r: Recovery) -> None:
     if smp:
         head, d = kv(smp)
         nums = {k: d.get(k, "") for k in ("sockets", "cores", "maxcpus")}
-        bad = {k: v for k, v in nums.items() if v and not v.isdigit()}
+        bad = {k: v for k, v in nums.items() if v and not is_uint(v)}
         if bad:
             r.missing.append(f"-smp {smp}: {', '.join(bad)} not a number")
             return
         sockets = int(nums["sockets"] or "1")
         cores = int(nums["cores"] or "1")
         maxcpus = int(nums["maxcpus"] or str(sockets * cores))
-        cur = int(head) if head and head.isdigit() else maxcpus
+        cur = int(head) if head and is_uint(head) else maxcpus
         hot = sum(1 for drv, dd in r.devices
                   if drv.endswith("-x86_64-cpu") and dd.get("id", "").startswith("cpu"))
         r.o["sockets"] = str(sockets)
@@ -162,7 +163,7 @@ def cpu(r: Recovery) -> None:
         cpu_opts["guest-phys-bits"] = vals.pop("guest-phys-bits")
     level = vals.pop("level", None)
     if level is not None:
-        if level.isdigit() and r.arch == "x86_64" and parts[1:2] == [f"level={level}"]:
+        if is_uint(level) and r.arch == "x86_64" and parts[1:2] == [f"level={level}"]:
             cpu_opts["level"] = level  # get_cpu_options: ",level=N" right after the model
         else:
             r.missing.append(f"cpu: level={level} is not where or what qemu-server writes "

@@ -7,6 +7,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
+from pverunbook.pve.digits import is_uint
 from pverunbook.pve.qemu.argv import NOARG, CmdlineError, is_exe
 from pverunbook.pve.qemu.config import RecoveredConfig
 from pverunbook.pve.qemu.optstr import jstr, kv
@@ -208,7 +209,7 @@ class Recovery:
     def _read_vmid(self) -> None:
         found: int | None = None
         idv = self.one("-id")
-        if idv and idv.isdigit():
+        if idv and is_uint(idv):
             found = int(idv)
         else:
             m = re.search(r"/var/run/qemu-server/(\d+)\.(?:pid|qmp)", " ".join(self.argv))
