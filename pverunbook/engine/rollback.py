@@ -97,6 +97,14 @@ def arm_nodes(engine: Engine, step: Step, nodes: list[Node]) -> list[Node]:
     return nodes + [n for n in extra if n.name not in names]
 
 
+def _root(engine: Engine) -> str:
+    return str(getattr(engine, "rollback_root", rs.ROOT))
+
+
+def _log(engine: Engine) -> str:
+    return str(getattr(engine, "rollback_log", rs.LOG))
+
+
 def _tag(checkpoint_id: str, node: str) -> str:
     import re
 
@@ -119,7 +127,8 @@ async def arm(engine: Engine, step: Step, checkpoint_id: str, nodes: list[Node])
             f"restoring {', '.join(step.backup.files)} unless COMMIT is typed after "
             f"{', '.join(step.commit_checks)} passed")))
         return ""
-    copies, problem = _copies(engine, checkpoint_id, nodes)
+    copies, problem = _copies(engine, checkpoint_id, nodes,
+                              need_files=not step.rollback.reload)
     if problem:
         for n in nodes:
             _emit(engine, step, n.name, "arm_failed", checkpoint_id=checkpoint_id,
@@ -137,7 +146,7 @@ async def arm(engine: Engine, step: Step, checkpoint_id: str, nodes: list[Node])
             armed.append(r)
             _emit(engine, step, n.name, "armed", checkpoint_id=checkpoint_id,
                   deadline=r.deadline, seconds=seconds, files=r.files,
-                  dir=rs.node_dir(r.tag), method=r.method,
+                  dir=rs.node_dir(r.tag, _root(engine)), method=r.method,
                   message=f"restores {', '.join(r.files)} in {seconds} s unless COMMIT")
         else:
             why = r.message if isinstance(r, TransportError) else str(r)
@@ -153,7 +162,7 @@ async def arm(engine: Engine, step: Step, checkpoint_id: str, nodes: list[Node])
     return ""
 
 
-def _copies(engine: Engine, checkpoint_id: str, nodes: list[Node]
+def _copies(engine: Engine, checkpoint_id: str, nodes: list[Node], need_files: bool = True
             ) -> tuple[dict[str, dict[str, tuple[bytes, int]]], str]:
     """node → path → (content, mode) of the verified checkpoint copies, or a problem."""
     from pverunbook.engine.checkpoint_index import load_checkpoint
@@ -178,7 +187,7 @@ def _copies(engine: Engine, checkpoint_id: str, nodes: list[Node]
         mode = int(str(item.get("mode") or "600"), 8) & 0o7777
         out[item["node"]][str(item["path"])] = (data, mode)
     empty = [n for n, files in out.items() if not files]
-    if empty:
+    if empty and need_files:
         return {}, f"the checkpoint holds no file of {', '.join(empty)} to restore"
     return out, ""
 
@@ -198,19 +207,20 @@ async def _arm_one(engine: Engine, step: Step, checkpoint_id: str, node: Node,
                    seconds: int) -> Armed:
     transport = engine.transport_for(node)
     tag = _tag(checkpoint_id, node.name)
-    d = rs.node_dir(tag)
+    d = rs.node_dir(tag, _root(engine))
     plan = rs.Plan(node=node.name, tag=tag, seconds=seconds, step_id=step.id,
                    run_id=engine.run_id, checkpoint_id=checkpoint_id, files=sorted(files),
                    corosync_version=version, pve_wait=int(getattr(engine, "rollback_pve_wait",
-                                                                  rs.PVE_WAIT)))
+                                                                  rs.PVE_WAIT)),
+                   root=_root(engine), log=_log(engine))
     values = engine.values_for(node)
     from pverunbook.runbook.template import render
 
     plan.reload = [render(c, values) for c in step.rollback.reload]
     dirs = sorted({d} | {f"{d}/restore{p.rsplit('/', 1)[0]}" for p in files})
+    want: dict[str, str] = {}
     await _check(transport, node, "umask 077 && mkdir -p -- "
                  + " ".join(shlex.quote(x) for x in dirs), "creating " + d)
-    want: dict[str, str] = {}
     for path, (data, mode) in files.items():
         if version is not None and path in (rs.PVE_COROSYNC, rs.LOCAL_COROSYNC):
             data = rs.with_version(data.decode("utf-8", "replace"), version).encode()
@@ -220,7 +230,7 @@ async def _arm_one(engine: Engine, step: Step, checkpoint_id: str, node: Node,
     await transport.write_file(node, f"{d}/rollback.sh", rs.script(plan).encode(), mode=0o700,
                                timeout=30.0)
     out = await _check(transport, node, "sha256sum -- " + " ".join(
-        shlex.quote(p) for p in want), "verifying the restore copies")
+        shlex.quote(p) for p in want), "verifying the restore copies") if want else ""
     got = {line.split(None, 1)[1].strip(): line.split(None, 1)[0]
            for line in out.splitlines() if len(line.split(None, 1)) == 2}
     bad = [p for p, h in want.items() if got.get(p) != h]
@@ -327,8 +337,9 @@ async def _disarm_all(engine: Engine, step: Step, armed: list[Armed], reason: st
     async def one(a: Armed) -> tuple[Armed, str]:
         node = engine.cluster.node(a.node)
         try:
-            result, out, err = await run_collect(engine.transport_for(node), node,
-                                                 rs.disarm_command(a.tag), 30.0)
+            result, out, err = await run_collect(
+                engine.transport_for(node), node,
+                rs.disarm_command(a.tag, _root(engine), _log(engine)), 30.0)
         except TransportError as exc:
             return a, exc.message
         if result.exit_status == 0 and out.strip().endswith("disarmed"):
@@ -342,11 +353,12 @@ async def _disarm_all(engine: Engine, step: Step, armed: list[Armed], reason: st
         if problem:
             ok = False
             _emit(engine, step, a.node, "disarm_failed", deadline=a.deadline,
-                  dir=rs.node_dir(a.tag), method=a.method, files=a.files,
+                  dir=rs.node_dir(a.tag, _root(engine)), method=a.method, files=a.files,
                   message=f"{reason}, but the timer could not be stopped: {problem}; it "
                           "restores the checkpoint when it fires")
         else:
-            _emit(engine, step, a.node, "committed", dir=rs.node_dir(a.tag), method=a.method,
+            _emit(engine, step, a.node, "committed", dir=rs.node_dir(a.tag, _root(engine)),
+                  method=a.method,
                   message=f"{reason}: timer stopped and verified gone; nothing restored")
     await engine.durable()
     return ok
@@ -378,8 +390,8 @@ async def _await_fired(engine: Engine, p: Pending) -> None:
             try:
                 result, out, _ = await run_collect(
                     engine.transport_for(node), node,
-                    f"cat {shlex.quote(rs.node_dir(a.tag))}/state; echo ---; "
-                    f"cat {shlex.quote(rs.node_dir(a.tag))}/log", 20.0)
+                    f"cat {shlex.quote(rs.node_dir(a.tag, _root(engine)))}/state; echo ---; "
+                    f"cat {shlex.quote(rs.node_dir(a.tag, _root(engine)))}/log", 20.0)
             except TransportError:
                 continue
             state, _, log = out.partition("---\n")
@@ -387,17 +399,17 @@ async def _await_fired(engine: Engine, p: Pending) -> None:
             if state in ("done", "failed"):
                 del todo[name]
                 _emit(engine, p.step, name, "fired" if state == "done" else "failed",
-                      dir=rs.node_dir(a.tag), method=a.method, files=a.files,
+                      dir=rs.node_dir(a.tag, _root(engine)), method=a.method, files=a.files,
                       message=log.strip()[-4000:])
                 if state == "failed":
                     engine.emit(ev.Note(step_id=p.step.id, level="error", text=(
-                        f"ROLLBACK FAILED on {name}: {_last(log)}; see {rs.LOG} and "
-                        f"{rs.node_dir(a.tag)}/log on {name}")))
+                        f"ROLLBACK FAILED on {name}: {_last(log)}; see {_log(engine)} and "
+                        f"{rs.node_dir(a.tag, _root(engine))}/log on {name}")))
         if todo:
             await asyncio.sleep(2.0)
     for name, a in todo.items():
-        _emit(engine, p.step, name, "unknown", dir=rs.node_dir(a.tag), files=a.files,
-              message=f"could not read the rollback's outcome; see {rs.LOG} on {name}")
+        _emit(engine, p.step, name, "unknown", dir=rs.node_dir(a.tag, _root(engine)), files=a.files,
+              message=f"could not read the rollback's outcome; see {_log(engine)} on {name}")
     await engine.durable()
 
 
@@ -435,7 +447,7 @@ async def on_resume(engine: Engine) -> None:
             node = engine.cluster.node(e.node)
             try:
                 result, out, _ = await run_collect(engine.transport_for(node), node,
-                                                   rs.status_command([tag]), 20.0)
+                                                   rs.status_command([tag], _root(engine)), 20.0)
             except TransportError as exc:
                 engine.emit(ev.Note(step_id=sid, level="warning", text=(
                     f"{e.node}: cannot ask about the rollback timer of '{sid}': {exc.message}")))
@@ -455,10 +467,10 @@ async def on_resume(engine: Engine) -> None:
             elif state in ("done", "failed"):
                 _emit(engine, step, e.node, "fired" if state == "done" else "failed",
                       dir=e.dir, files=e.files, message=f"the timer fired while pverunbook "
-                      f"was away (state {state}); see {rs.LOG} on {e.node}")
+                      f"was away (state {state}); see {_log(engine)} on {e.node}")
             else:
                 _emit(engine, step, e.node, "unknown", dir=e.dir, files=e.files,
-                      message=f"timer state {state!r}, running={alive}; see {rs.LOG}")
+                      message=f"timer state {state!r}, running={alive}; see {_log(engine)}")
         if live:
             remaining = [c for c in step.commit_checks
                          if engine.statuses.get(c) != "ok"]

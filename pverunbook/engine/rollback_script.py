@@ -45,8 +45,8 @@ PVE_WAIT = 300
 _VERSION_RE = re.compile(r"^(\s*config_version\s*:\s*)(\d+)(.*)$", re.M)
 
 
-def node_dir(tag: str) -> str:
-    return f"{ROOT}/{tag}"
+def node_dir(tag: str, root: str = ROOT) -> str:
+    return f"{root}/{tag}"
 
 
 def config_version(text: str) -> int | None:
@@ -78,10 +78,13 @@ class Plan:
     corosync_version: int | None = None
     reload: list[str] = field(default_factory=list)
     pve_wait: int = PVE_WAIT
+    #: Where the node keeps it and logs (tests point these at a user's scratch directory).
+    root: str = ROOT
+    log: str = LOG
 
     @property
     def dir(self) -> str:
-        return node_dir(self.tag)
+        return node_dir(self.tag, self.root)
 
 
 def _say(plan: Plan, message: str) -> str:
@@ -112,7 +115,7 @@ def script(plan: Plan) -> str:
         f"(run {plan.run_id}) on {plan.node}\n",
         f"# unless the operator types COMMIT within {plan.seconds} s. Disarm by hand: "
         f"echo committed > {d}/state\n",
-        f"D={_q(d)}\n", f"LOG={_q(LOG)}\n",
+        f"D={_q(d)}\n", f"LOG={_q(plan.log)}\n",
         'if [ "$1" = sleep ]; then\n',
         '  echo $$ >"$D/pid"\n',
         f"  sleep {plan.seconds}\n",
@@ -219,11 +222,11 @@ def arm_command(plan: Plan) -> str:
     )
 
 
-def disarm_command(tag: str) -> str:
+def disarm_command(tag: str, root: str = ROOT, log: str = LOG) -> str:
     """Stop the timer and prove it is gone; prints ``disarmed`` or why not (exit 3).
 
     ``committed`` goes into ``state`` first, so even a timer that survives does nothing."""
-    d = _q(node_dir(tag))
+    d = _q(node_dir(tag, root))
     return (
         f"D={d}; st=$(cat \"$D/state\" 2>/dev/null); "
         "if [ \"$st\" != armed ]; then echo \"state $st\"; exit 3; fi; "
@@ -241,17 +244,17 @@ def disarm_command(tag: str) -> str:
         "exit 3; fi; fi; "
         "fi; "
         f"L=\"$(date -u +%Y-%m-%dT%H:%M:%SZ) $(hostname) pverunbook-rollback {tag}: committed: "
-        "timer stopped, nothing restored\"; echo \"$L\" >>" + _q(LOG)
+        "timer stopped, nothing restored\"; echo \"$L\" >>" + _q(log)
         + "; echo \"$L\" >>\"$D/log\"; "
         "echo disarmed"
     )
 
 
-def status_command(tags: list[str]) -> str:
+def status_command(tags: list[str], root: str = ROOT) -> str:
     """One line per tag: ``<tag> <state> <deadline> <now> <alive 0|1>``."""
     parts = []
     for tag in tags:
-        d = _q(node_dir(tag))
+        d = _q(node_dir(tag, root))
         parts.append(
             f"D={d}; st=$(cat \"$D/state\" 2>/dev/null || echo missing); "
             "dl=$(sed -n 's/^deadline=//p' \"$D/armed\" 2>/dev/null); "

@@ -55,9 +55,10 @@ def parse(ctx: _Ctx, d: dict[str, Any], path: KeyPath, sid: str, destructive: bo
         if not destructive:
             ctx.err(path + ("commit_within",), f"step '{sid}' has commit_within but is not "
                     "destructive: only a destructive step has a checkpoint to roll back to")
-        elif not backup.files:
-            ctx.err(path + ("commit_within",), f"step '{sid}' has commit_within but no "
-                    "[steps.backup] files: the rollback restores those files; list them")
+        elif not backup.files and not rollback.reload:
+            ctx.err(path + ("commit_within",), f"step '{sid}' has commit_within but nothing "
+                    "to roll back: list [steps.backup] files (restored) or [steps.rollback] "
+                    "reload commands (run), e.g. the `ip route add` that undoes a deletion")
         if not checks:
             ctx.err(path + ("commit_within",), f"step '{sid}' has commit_within but no "
                     "commit_checks: name the later check steps that prove the change worked")

@@ -74,6 +74,10 @@ class TuiDecider:
         return self.waiting is not None and not self.waiting.done()
 
     async def confirm(self, request: ConfirmRequest) -> str | None:
+        if request.what == "commit":
+            from pverunbook.ui.screens.commit_modal import CommitModal
+
+            return await self.screen.app.push_screen_wait(CommitModal(request))
         return await self.screen.app.push_screen_wait(
             ConfirmModal(request, request.step.no_backup_reason))
 

@@ -13,7 +13,8 @@ import pytest
 
 from pverunbook.cli import main
 
-CONFIRMS = ["--confirm", "nyc", "--confirm", "ryanrishi", "--confirm", "pve001"]
+CONFIRMS = ["--confirm", "nyc", "--confirm", "ryanrishi", "--confirm", "pve001",
+            "--confirm", "COMMIT"]
 
 
 def _check(capsys: pytest.CaptureFixture[str], *args: str) -> dict[str, Any]:

@@ -27,7 +27,7 @@ def test_rehearse_state_dir_carries_the_cluster_to_the_next_runbook(
     journal = tmp_path / "tuning.jsonl"
     assert main(["rehearse", "corosync-tuning", "--scenario", "nyc-network-fixed",
                  "--state-dir", str(state), "--headless", "--confirm", "nyc",
-                 "--journal", str(journal)]) == 0
+                 "--confirm", "COMMIT", "--journal", str(journal)]) == 0
     out = capsys.readouterr().out
     # a journal given by path is reported by path (its run id is not under the state dir)
     assert f"report:  pverunbook report {journal}" in out

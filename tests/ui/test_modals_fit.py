@@ -5,6 +5,7 @@ runbooks' own (the manual step of network-triage, a diff of a changed runbook)."
 
 from __future__ import annotations
 
+import time
 from collections.abc import Awaitable, Callable
 from dataclasses import replace
 from pathlib import Path
@@ -20,6 +21,7 @@ from pverunbook.engine.decisions import CheckpointFailure, ConfirmRequest
 from pverunbook.runbook.loader import load_file
 from pverunbook.runbook.model import Param, ParamType, Step, StepKind
 from pverunbook.ui.app import RunbookApp
+from pverunbook.ui.screens.commit_modal import CommitModal
 from pverunbook.ui.screens.help import HelpScreen
 from pverunbook.ui.screens.modals import (
     CheckpointFailedModal,
@@ -122,6 +124,10 @@ async def test_every_modal_fits_at_80x24_with_its_keys(build_app: Callable[..., 
         await open_and_check(pilot, app, "confirmation (confirm = node)", in_worker(
             app, lambda: d.confirm(ConfirmRequest(step, "confirm", "Type 'pve001'", "pve001",
                                                   nodes, checkpoint_id="cp-1"))), ConfirmModal)
+        await open_and_check(pilot, app, "COMMIT with its countdown", in_worker(
+            app, lambda: d.confirm(ConfirmRequest(
+                step, "commit", "Type COMMIT within 170 s to keep it", "COMMIT", nodes,
+                checkpoint_id="cp-1", deadline=time.time() + 170))), CommitModal)
         await open_and_check(pilot, app, "failure modal with Abort run (a)", in_worker(
             app, lambda: d.after_failure(step, "failed")), ChoiceModal, close="a")
         await open_and_check(pilot, app, "manual step", in_worker(
@@ -160,8 +166,8 @@ async def test_every_modal_fits_at_80x24_with_its_keys(build_app: Callable[..., 
 
 def test_every_dialog_class_is_covered() -> None:
     """A new modal must be added to the test above (or it may be cut off unnoticed)."""
-    covered = {ConfirmModal, ChoiceModal, ParamsModal, CheckpointFailedModal, ErrorModal,
-               TextPromptModal, JumpModal, PickModal, HelpScreen}
+    covered = {ConfirmModal, CommitModal, ChoiceModal, ParamsModal, CheckpointFailedModal,
+               ErrorModal, TextPromptModal, JumpModal, PickModal, HelpScreen}
 
     def subclasses(cls: type) -> set[type]:
         out = set(cls.__subclasses__())

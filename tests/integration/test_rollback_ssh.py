@@ -1,0 +1,165 @@
+"""Rollback timers against a real OpenSSH sshd (real sh, setsid, sleep, cp, mv, kill).
+
+- The timer outlives the SSH session: every connection is killed right after arming, and the
+  node still restores the file by itself.
+- COMMIT after a reconnect: the connection drops before the check, the engine reconnects, the
+  check passes, COMMIT stops the timer (no rollback process left) and the change stays.
+- A rollback that itself fails is named loudly: the journal's ``failed`` event and an error
+  note point at the log, which says FAILED.
+
+The node directory and log sit in the login user's scratch directory (the user is not root);
+timers are 3 s.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import subprocess
+from pathlib import Path
+
+from pverunbook.engine import events as ev
+from pverunbook.engine.checkpoints import CheckpointStore
+from pverunbook.engine.decisions import ConfirmRequest, FailureChoice, ScriptedDecider
+from pverunbook.engine.engine import Engine
+from pverunbook.inventory import Cluster
+from pverunbook.runbook.loader import load_text
+from tests.integration.sshd_fixture import Sshd, sshd
+from tests.integration.test_ssh_openssh import make, node
+
+__all__ = ["sshd"]
+
+
+def book(conf: Path) -> str:
+    return f'''
+id = "rb"
+title = "Rollback"
+[[steps]]
+id = "change"
+title = "Change the file"
+targets = "n1"
+destructive = true
+confirm = "n1"
+commands = ["echo new > {conf}"]
+commit_within = 60
+commit_checks = ["check"]
+[steps.backup]
+files = ["{conf}"]
+[[steps]]
+id = "check"
+title = "The change is in place"
+kind = "check"
+targets = "n1"
+commands = ["grep -x new {conf}"]
+'''
+
+
+class Operator(ScriptedDecider):
+    def __init__(self, commit: bool) -> None:
+        super().__init__(reconnect=True, failure=FailureChoice.RERUN)
+        self.commit = commit
+
+    async def confirm(self, request: ConfirmRequest) -> str | None:
+        if request.what == "commit":
+            return "COMMIT" if self.commit else None
+        return request.expected
+
+
+def setup(sshd: Sshd, tmp_path: Path, decider: ScriptedDecider, name: str
+          ) -> tuple[Engine, Path, Path, list[ev.Event]]:
+    work = sshd.scratch / f"{name}-{os.getpid()}"
+    work.mkdir(mode=0o777)
+    os.chmod(work, 0o777)
+    (work / "etc").mkdir(mode=0o777)
+    os.chmod(work / "etc", 0o777)
+    conf = work / "etc" / "app.conf"
+    conf.write_text("old\n")
+    os.chmod(conf, 0o666)
+    transport = make(sshd, tmp_path)
+    engine = Engine(load_text(book(conf)), Cluster("lab", (node(sshd, name="n1"),)), transport,
+                    decider, run_id=name, checkpointer=CheckpointStore(tmp_path / "cp"))
+    engine.commit_within_override = 3
+    engine.rollback_root = str(work / "rollback")  # type: ignore[attr-defined]
+    engine.rollback_log = str(work / "rollback.log")  # type: ignore[attr-defined]
+    engine.rollback_settle = 20.0  # type: ignore[attr-defined]
+    seen: list[ev.Event] = []
+    engine.subscribe(seen.append)
+    return engine, work, conf, seen
+
+
+def states(seen: list[ev.Event]) -> list[str]:
+    return [e.state for e in seen if isinstance(e, ev.RollbackTimer)]
+
+
+async def test_timer_outlives_the_ssh_session(sshd: Sshd, tmp_path: Path) -> None:
+    engine, work, conf, seen = setup(sshd, tmp_path, Operator(commit=False), "outlive")
+    run = asyncio.create_task(engine.run())
+    for _ in range(400):
+        if "armed" in states(seen):
+            break
+        await asyncio.sleep(0.05)
+    assert "armed" in states(seen)
+    await asyncio.sleep(0.3)  # the change itself runs
+    sshd.kill_sessions()
+    await engine.transport.close()
+    run.cancel()  # pverunbook is gone too
+    await asyncio.gather(run, return_exceptions=True)
+    state = next(work.glob("rollback/*/state"))
+    for _ in range(200):  # the node acts alone: 3 s timer
+        if state.read_text().strip() in ("done", "failed"):
+            break
+        await asyncio.sleep(0.1)
+    log = (work / "rollback.log").read_text()
+    assert state.read_text().strip() == "done", log
+    assert conf.read_text() == "old\n"
+    assert f"restored {conf}" in log and "rollback finished" in log
+
+
+async def test_commit_after_a_reconnect(sshd: Sshd, tmp_path: Path) -> None:
+    engine, work, conf, seen = setup(sshd, tmp_path, Operator(commit=True), "reconnect")
+    engine.commit_within_override = 30
+    dropped = False
+
+    def drop(e: ev.Event) -> None:
+        nonlocal dropped
+        if isinstance(e, ev.StepFinished) and e.step_id == "change" and not dropped:
+            dropped = True
+            sshd.kill_sessions()
+
+    engine.subscribe(drop)
+    try:
+        status = await asyncio.wait_for(engine.run(), 120)
+    finally:
+        await engine.transport.close()
+    assert dropped and status == "ok", [(type(e).__name__, getattr(e, "message", ""))
+                                        for e in seen]
+    assert states(seen) == ["armed", "committed"]
+    assert (next(work.glob("rollback/*/state")).read_text().strip()) == "committed"
+    ps = (await asyncio.to_thread(subprocess.run, ["ps", "-eo", "args"], capture_output=True,
+                                  text=True, check=True)).stdout
+    assert str(work / "rollback") not in ps
+    assert conf.read_text() == "new\n"
+
+
+async def test_a_failing_rollback_is_named_loudly(sshd: Sshd, tmp_path: Path) -> None:
+    engine, work, conf, seen = setup(sshd, tmp_path, Operator(commit=False), "fails")
+    engine.commit_within_override = 4
+
+    def lock(e: ev.Event) -> None:
+        # After the change, the file's directory turns read-only: the restore cannot land.
+        if isinstance(e, ev.StepFinished) and e.step_id == "change":
+            os.chmod(work / "etc", 0o555)
+
+    engine.subscribe(lock)
+    try:
+        status = await asyncio.wait_for(engine.run(), 120)
+    finally:
+        await engine.transport.close()
+        os.chmod(work / "etc", 0o777)
+    assert status == "failed"
+    failed = [e for e in seen if isinstance(e, ev.RollbackTimer) and e.state == "failed"]
+    assert [e.node for e in failed] == ["n1"] and "FAILED" in failed[0].message
+    notes = [e.text for e in seen if isinstance(e, ev.Note) and e.level == "error"]
+    assert any(t.startswith("ROLLBACK FAILED on n1") for t in notes), notes
+    assert "FAILED to restore" in (work / "rollback.log").read_text()
+    assert conf.read_text() == "new\n"
