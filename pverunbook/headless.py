@@ -306,6 +306,9 @@ class TerminalDecider:
         self.out.write(f"\n   {request.prompt}\n")
         if request.checkpoint_id:
             self.out.write(f"   checkpoint taken: {request.checkpoint_id}\n")
+        elif request.checkpoint is not None:
+            self.out.write("   the checkpoint is being taken now; the step runs only once it "
+                           "is verified\n")
         if self.confirm_texts:
             # Only text the operator gave on the command line is ever typed for them; a
             # confirmation asking for anything else gets the first one and is refused.

@@ -27,6 +27,7 @@ import posixpath
 import re
 import secrets
 import shlex
+import shutil
 import sqlite3
 import time
 from collections.abc import Awaitable, Callable
@@ -50,7 +51,7 @@ from pverunbook.engine.checkpoint_index import (
 )
 from pverunbook.engine.checkpoint_verify import seal
 from pverunbook.engine.journal import Redactor
-from pverunbook.engine.outcomes import CheckpointOutcome
+from pverunbook.engine.outcomes import CheckpointOutcome, CheckpointProgress
 from pverunbook.engine.remote_files import (
     Deadline,
     Meta,
@@ -209,18 +210,32 @@ class CheckpointStore:
             except TransportError as exc:
                 return CheckpointOutcome(False, "", problems=[str(exc)])
             targets.append((node, transport, parts))
-        return await self.capture(engine.run_id or "run", step.id, targets)
+        return await self.capture(engine.run_id or "run", step.id, targets,
+                                  progress=engine.checkpoint_progress)
 
     async def capture(self, run_id: str, step_id: str,
-                      targets: list[tuple[Node, Transport, Parts]]) -> CheckpointOutcome:
-        """Capture ``targets`` (each node in parallel) into a new checkpoint folder."""
+                      targets: list[tuple[Node, Transport, Parts]],
+                      progress: CheckpointProgress | None = None) -> CheckpointOutcome:
+        """Capture ``targets`` (each node in parallel) into a new checkpoint folder.
+
+        ``progress`` (if given) counts the parts as they finish, for the confirmation that is
+        open meanwhile. Cancelled (the operator refused, the run stopped), the unfinished
+        folder is removed: it has no manifest and could never be restored from."""
         try:
             cid, folder = await asyncio.to_thread(_reserve, self.root, f"{run_id}-{step_id}")
         except OSError as exc:
             return CheckpointOutcome(False, "", problems=[_local_err(exc, self.root)])
+        if progress is not None:
+            progress.checkpoint_id = cid
+            progress.parts_total = sum(len(p.files) + len(p.sqlite) + len(p.outputs)
+                                       for _, _, p in targets)
         started = time.time()
-        per_node = await asyncio.gather(*(self._node(cid, folder, n, t, p)
-                                          for n, t, p in targets))
+        try:
+            per_node = await asyncio.gather(*(self._node(cid, folder, n, t, p, progress)
+                                              for n, t, p in targets))
+        except asyncio.CancelledError:
+            await asyncio.shield(asyncio.to_thread(shutil.rmtree, folder, True))
+            raise
         items = [i for node_items in per_node for i in node_items]
         problems = [p for _, _, parts in targets for p in parts.problems]
         problems += [f"{i['node']}: {i['path']}: {i['problem']}" for i in items if not i["ok"]]
@@ -247,7 +262,8 @@ class CheckpointStore:
         return CheckpointOutcome(ok, cid, str(folder), items=items, problems=problems)
 
     async def _node(self, cid: str, folder: Path, node: Node, transport: Transport,
-                    parts: Parts) -> list[dict[str, Any]]:
+                    parts: Parts, progress: CheckpointProgress | None = None
+                    ) -> list[dict[str, Any]]:
         base = folder / _safe_node(node.name)
         items: list[dict[str, Any]] = []
         Sink = list[dict[str, Any]]
@@ -279,6 +295,8 @@ class CheckpointStore:
             except ValueError as exc:  # output of the node that nothing here could read
                 items.append(self._fail(node, kind, label, PartFailed(""),
                                         f"the node's answer could not be read: {exc}"))
+            if progress is not None:
+                progress.parts_done += 1
         return items
 
     def _fail(self, node: Node, kind: str, what: str, exc: PartFailed,

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any, Protocol
 
+from pverunbook.engine.outcomes import CheckpointProgress
 from pverunbook.runbook.model import Param, Step
 
 #: Typed to proceed past a failed or incomplete checkpoint. Long on purpose.
@@ -55,6 +56,8 @@ class ConfirmRequest:
     #: For ``what == "commit"``: when the rollback timers fire (seconds since the epoch, this
     #: machine's clock); a front end shows the countdown and gives up at that moment.
     deadline: float = 0.0
+    #: A destructive step's checkpoint, taken while this question is open (updated in place).
+    checkpoint: CheckpointProgress | None = None
 
 
 @dataclass(frozen=True)

@@ -29,6 +29,7 @@ from pverunbook.engine.outcomes import (
     STATUS_ORDER,
     Checkpointer,
     CheckpointOutcome,
+    CheckpointProgress,
     GuardChecker,
     NodeOutcome,
     ResumeInfo,
@@ -107,6 +108,8 @@ class Engine:
         self.commit_within_override: int | None = None
         #: Real seconds per second of the nodes' clocks (a rehearsal cluster runs faster).
         self.node_time_scale = 1.0
+        #: The checkpoint being taken now, if any: the store counts verified parts in it.
+        self.checkpoint_progress: CheckpointProgress | None = None
 
     # -- events -----------------------------------------------------------------------------
     @property
@@ -422,20 +425,32 @@ class Engine:
 
         if step.destructive:
             armed_on = rollback.arm_nodes(self, step, nodes)
-            outcome = await prompts.take_checkpoint(self, step, armed_on)
-            if outcome is None:
-                return "blocked", "checkpoint failed and the operator aborted"
+            # The checkpoint is taken while the operator reads the question (a copy can take
+            # seconds; the question should not wait for it), and awaited — verified, or
+            # explicitly overridden — after the answer and before anything runs.
+            pending = prompts.start_checkpoint(self, step, armed_on)
             expected = confirm_expected(step, self.cluster, nodes) or self.cluster.name
             what = ", ".join(n.name for n in nodes)
             if len(nodes) == 1 and len(self.cluster.nodes) > 1 and expected == nodes[0].name:
                 what = f"{what} only ({len(self.cluster.nodes) - 1} other node(s) untouched)"
             elif step.confirm == "cluster" and len(nodes) < len(self.cluster.nodes):
                 what = f"cluster '{self.cluster.name}' (runs on {what})"
-            refused = await prompts.confirm(
-                self, step, nodes, "destructive", expected, checkpoint_id=outcome,
-                prompt=f"'{step.title}' changes {what}. Type {expected!r} to go ahead.")
+            try:
+                refused = await prompts.confirm(
+                    self, step, nodes, "destructive", expected, checkpoint=pending.progress,
+                    prompt=f"'{step.title}' changes {what}. Type {expected!r} to go ahead.")
+            except BaseException:
+                await asyncio.shield(pending.cancel())
+                raise
             if refused:
+                await pending.cancel()
                 return "declined", refused
+            try:
+                outcome = await prompts.finish_checkpoint(self, step, armed_on, pending)
+            finally:
+                await asyncio.shield(pending.cancel())
+            if outcome is None:
+                return "blocked", "checkpoint failed and the operator aborted"
             refused = await rollback.arm(self, step, outcome, armed_on)
             if refused:
                 return "blocked", refused

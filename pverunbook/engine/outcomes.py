@@ -44,6 +44,35 @@ class CheckpointOutcome:
     problems: list[str] = field(default_factory=list)
 
 
+@dataclass
+class CheckpointProgress:
+    """A checkpoint being taken while the operator reads the confirmation, for the front end.
+
+    The engine asks the question while the checkpoint runs beside it (the operator should not
+    wait for a copy before reading what the step does), and runs the step only once the
+    checkpoint is verified. ``state``: "taking", then "verified" or "failed"."""
+
+    nodes: tuple[str, ...]
+    state: str = "taking"
+    parts_done: int = 0
+    parts_total: int = 0
+    checkpoint_id: str = ""
+    problems: tuple[str, ...] = ()
+
+    def line(self) -> str:
+        """One line saying where the checkpoint is (the confirmation shows it, updated)."""
+        if self.state == "verified":
+            return (f"Checkpoint {self.checkpoint_id} verified (restore from it if this goes "
+                    "wrong).")
+        if self.state == "failed":
+            first = self.problems[0] if self.problems else "it did not verify"
+            return (f"Checkpoint FAILED: {first}. The step will not run on it: you will be "
+                    "asked to retry, override or abort.")
+        done = f"{self.parts_done}/{self.parts_total} parts" if self.parts_total else "starting"
+        return (f"Taking the checkpoint on {', '.join(self.nodes)}: {done} done. The step "
+                "runs only once it is complete and verified.")
+
+
 class Checkpointer(Protocol):
     """Takes the checkpoint a destructive step declares (``checkpoints.CheckpointStore``)."""
 

@@ -8,6 +8,7 @@ journal shows who agreed to what even if the process dies right after.
 
 from __future__ import annotations
 
+import asyncio
 from typing import TYPE_CHECKING, Any
 
 from pverunbook.engine import events as ev
@@ -18,7 +19,7 @@ from pverunbook.engine.decisions import (
     ConfirmRequest,
 )
 from pverunbook.engine.observations import propose_values
-from pverunbook.engine.outcomes import CheckpointOutcome
+from pverunbook.engine.outcomes import CheckpointOutcome, CheckpointProgress
 from pverunbook.engine.targets import render_commands
 from pverunbook.inventory import Node
 from pverunbook.runbook.model import Step, StepKind
@@ -30,13 +31,14 @@ if TYPE_CHECKING:
 
 
 async def confirm(engine: Engine, step: Step, nodes: list[Node], what: str, expected: str,
-                  *, prompt: str, checkpoint_id: str = "") -> str:
+                  *, prompt: str, checkpoint_id: str = "",
+                  checkpoint: CheckpointProgress | None = None) -> str:
     """Ask for the typed text; returns why it was refused, or "" when accepted.
 
     In a dry-run the request is shown (it is part of the plan) but nothing is asked."""
     request = ConfirmRequest(
         step=step, what=what, prompt=prompt, expected=expected,
-        nodes=tuple(n.name for n in nodes), checkpoint_id=checkpoint_id,
+        nodes=tuple(n.name for n in nodes), checkpoint_id=checkpoint_id, checkpoint=checkpoint,
         changes=engine.redactor.text("\n".join(f"{n.name}: {c}" for n in nodes
                                                 for c in planned_commands(engine, step, n))))
     engine.emit(ev.ConfirmationRequested(step_id=step.id, what=what, prompt=prompt,
@@ -132,8 +134,28 @@ def instructions(engine: Engine, step: Step) -> str:
     return render_plain(step.instructions, values)
 
 
-async def take_checkpoint(engine: Engine, step: Step, nodes: list[Node]) -> str | None:
-    """Take and verify the step's checkpoint; None when the operator aborts after a failure."""
+class PendingCheckpoint:
+    """A destructive step's checkpoint, started before its confirmation is asked.
+
+    The copy runs while the operator reads the question; :func:`finish_checkpoint` waits for
+    it (and handles a failure) before the step may run, :meth:`cancel` stops it when the
+    operator refuses or the run is stopped (the transport kills what it started on the node,
+    the store removes the unfinished folder)."""
+
+    def __init__(self, progress: CheckpointProgress | None,
+                 task: asyncio.Task[CheckpointOutcome] | None) -> None:
+        self.progress = progress
+        self.task = task
+
+    async def cancel(self) -> None:
+        if self.task is not None and not self.task.done():
+            self.task.cancel()
+        if self.task is not None:
+            await asyncio.gather(self.task, return_exceptions=True)
+
+
+def start_checkpoint(engine: Engine, step: Step, nodes: list[Node]) -> PendingCheckpoint:
+    """Announce the step's checkpoint and start taking it in the background."""
     engine.emit(ev.CheckpointRequested(step_id=step.id, nodes=tuple(n.name for n in nodes),
                                        files=step.backup.files, sqlite=step.backup.sqlite,
                                        outputs=step.backup.outputs))
@@ -141,16 +163,41 @@ async def take_checkpoint(engine: Engine, step: Step, nodes: list[Node]) -> str 
         if step.backup.empty and not engine.dry_run:
             engine.emit(ev.Note(step_id=step.id, level="warning",
                                 text=f"no checkpoint: {step.no_backup_reason}"))
+        return PendingCheckpoint(None, None)
+    progress = CheckpointProgress(nodes=tuple(n.name for n in nodes))
+    return PendingCheckpoint(progress, asyncio.create_task(
+        _take_once(engine, step, nodes, progress), name=f"checkpoint {step.id}"))
+
+
+async def _take_once(engine: Engine, step: Step, nodes: list[Node],
+                     progress: CheckpointProgress) -> CheckpointOutcome:
+    progress.state, progress.parts_done, progress.parts_total = "taking", 0, 0
+    if engine.checkpointer is None:
+        outcome = CheckpointOutcome(False, "", problems=[
+            "no checkpoint store is configured for this run"])
+    else:
+        engine.checkpoint_progress = progress
+        try:
+            outcome = await engine.checkpointer.take(engine, step, nodes)
+        except (TransportError, OSError) as exc:
+            outcome = CheckpointOutcome(False, "", problems=[str(exc)])
+        finally:
+            engine.checkpoint_progress = None
+    progress.checkpoint_id = outcome.checkpoint_id
+    progress.problems = tuple(outcome.problems)
+    progress.state = "verified" if outcome.ok else "failed"
+    return outcome
+
+
+async def finish_checkpoint(engine: Engine, step: Step, nodes: list[Node],
+                            pending: PendingCheckpoint) -> str | None:
+    """Wait for the checkpoint started by :func:`start_checkpoint` and journal it; on failure
+    ask retry / override / abort. Returns its id ("" when the step has none), or None when the
+    operator aborts. The step runs only after this returned: never on an unverified copy."""
+    if pending.task is None or pending.progress is None:
         return ""
+    outcome = await pending.task
     while True:
-        if engine.checkpointer is None:
-            outcome = CheckpointOutcome(False, "", problems=[
-                "no checkpoint store is configured for this run"])
-        else:
-            try:
-                outcome = await engine.checkpointer.take(engine, step, nodes)
-            except (TransportError, OSError) as exc:
-                outcome = CheckpointOutcome(False, "", problems=[str(exc)])
         engine.emit(ev.CheckpointTaken(step_id=step.id, checkpoint_id=outcome.checkpoint_id,
                                        ok=outcome.ok, path=outcome.path,
                                        items=tuple(outcome.items),
@@ -162,6 +209,7 @@ async def take_checkpoint(engine: Engine, step: Step, nodes: list[Node]) -> str 
             step=step, problems=tuple(outcome.problems),
             checkpoint_id=outcome.checkpoint_id))
         if answer.choice is CheckpointChoice.RETRY:
+            outcome = await _take_once(engine, step, nodes, pending.progress)
             continue
         if answer.choice is CheckpointChoice.OVERRIDE:
             accepted = answer.text.strip() == OVERRIDE_PHRASE
@@ -173,6 +221,7 @@ async def take_checkpoint(engine: Engine, step: Step, nodes: list[Node]) -> str 
                 return outcome.checkpoint_id
             engine.emit(ev.Note(step_id=step.id, level="error",
                                 text=f"override refused: type exactly '{OVERRIDE_PHRASE}'"))
+            outcome = await _take_once(engine, step, nodes, pending.progress)
             continue
         engine.emit(ev.ConfirmationGiven(step_id=step.id, what="checkpoint override",
                                          accepted=False, operator=engine.operator,

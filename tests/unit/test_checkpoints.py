@@ -169,7 +169,8 @@ async def test_missing_path_blocks_the_destructive_step(store: CheckpointStore,
     status, events, decider = await run(
         runbook(f"files = [{json.dumps(str(missing))}]", f"touch {marker}"), store)
     assert status == "aborted" and not marker.exists()
-    assert decider.asked == ["checkpoint:wipe"]
+    # The question is asked while the copy runs; the failure is handled after the answer.
+    assert decider.asked == ["confirm:wipe", "checkpoint:wipe"]
     (cp,) = taken(events)
     assert not cp.ok
     assert "No such file" in cp.problems[0] and str(missing) in cp.problems[0]

@@ -196,7 +196,8 @@ async def test_destructive_step_blocked_without_checkpoint_store(tmp_path: Path)
         [steps.backup]
         files = ["{tmp_path}/keep"]
     ''')
-    status, seen, _ = await run(book, decider=ScriptedDecider(confirm_text="nyc"))
+    # Confirmed (the checkpoint runs beside the question): still blocked, it never verified.
+    status, seen, _ = await run(book, decider=ScriptedDecider(confirm_text="ryanrishi"))
     assert status == "aborted" and not (tmp_path / "ran").exists()
     taken = [e for e in seen if isinstance(e, ev.CheckpointTaken)]
     assert taken and not taken[0].ok

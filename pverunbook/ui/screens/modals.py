@@ -89,6 +89,9 @@ class ConfirmModal(Dialog[str | None]):
             if r.checkpoint_id:
                 yield Static(f"Checkpoint taken before this step: [b]{r.checkpoint_id}[/b] "
                              "(restore from it if this goes wrong).", classes="dialog-text")
+            elif r.checkpoint is not None:
+                yield Static(r.checkpoint.line(), id="confirm-checkpoint",
+                             classes="dialog-text", markup=False)
             elif r.what == "destructive":
                 why = self.no_backup_reason or "none was possible"
                 yield Static(f"[b]No checkpoint[/b] for this step: {why}",
@@ -102,6 +105,17 @@ class ConfirmModal(Dialog[str | None]):
     def on_mount(self) -> None:
         self.query_one("#confirm-error").display = False
         self.query_one("#confirm-input", Input).focus()
+        if self.request.checkpoint is not None:
+            # The checkpoint is taken while this is open: show how far it got.
+            self._checkpoint_timer = self.set_interval(0.25, self._checkpoint_progress)
+
+    def _checkpoint_progress(self) -> None:
+        progress = self.request.checkpoint
+        if progress is None:
+            return
+        self.query_one("#confirm-checkpoint", Static).update(progress.line())
+        if progress.state != "taking":
+            self._checkpoint_timer.stop()
 
     def _refuse(self, message: str) -> None:
         err = self.query_one("#confirm-error", Static)
