@@ -9,7 +9,7 @@ node's ``systemctl`` shim, exactly as a runbook would (``systemctl stop pve-clus
 pmxcfs only). After start-up every node runs ``pvecm updatecerts`` in turn (what pveproxy's
 ExecStartPre does on a real node), so the cluster has its CA, node certificates and the
 ``nodes/<name>/{qemu-server,lxc,priv}`` directories. Shims (``lab_shims/``, each saying on
-stderr that it is one): pvecm, pveversion, systemctl, journalctl, qm.
+stderr that it is one): pvecm, pveversion, systemctl, journalctl, qm, ha-manager.
 
 Example (a test; the session-scoped fixtures are in :mod:`tests.integration.lab_fixture`)::
 
@@ -184,8 +184,8 @@ class Lab(Bed):
         self.wait_quorate(within=wait)
         self.wait_sshd(within=wait)
         self.wait_pve_quorate(within=wait)
-        for n in self.nodes:  # one after the other: the first makes the CA (pveproxy's start)
-            self.on(n.name, "pvecm updatecerts --silent", check=True, timeout=120)
+        for n in self.nodes:  # one after the other: the first makes the CA (pveproxy's
+            self.systemctl(n.name, "start", "pveproxy")  # ExecStartPre: updatecerts)
         if self.qnetd:
             self.start_qnetd()
         return self
@@ -415,6 +415,9 @@ class Lab(Bed):
                 self.start_pmxcfs(n.name)
         self.wait_quorate(within=90)
         self.wait_pve_quorate(within=90)
+        for n in self.nodes:
+            if not self.running(n.name, "pveproxy"):
+                self.systemctl(n.name, "start", "pveproxy")
         self.wait_sshd()
 
     # -- QNetd host -------------------------------------------------------------------------------
@@ -434,8 +437,8 @@ class Lab(Bed):
                 with contextlib.suppress(ProcessLookupError):
                     os.kill(pid, signal.SIGKILL)
             with contextlib.suppress(BedError, subprocess.TimeoutExpired):
-                self.on(n.name, "systemctl stop pve-cluster corosync-qdevice corosync",
-                        timeout=60)
+                self.on(n.name, "systemctl stop pveproxy pve-cluster corosync-qdevice "
+                        "corosync", timeout=60)
             for pid in self.node_pids(n.name):
                 with contextlib.suppress(ProcessLookupError):
                     os.kill(pid, signal.SIGKILL)

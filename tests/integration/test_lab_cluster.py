@@ -13,7 +13,7 @@ import time
 from pathlib import Path
 
 from tests.integration.lab import Lab
-from tests.integration.lab_fixture import QUICK, Run, run_json
+from tests.integration.lab_fixture import QUICK, LabFactory, Run, run_json
 
 
 def wait_for(what: str, cond: object, within: float = 90.0) -> None:
@@ -154,3 +154,18 @@ def test_lab9_pmxcfs_916_replicates_and_triage_is_clean(healthy_lab9: Lab,
     run: Run = run_json(lab, "network-triage", tmp_path, *QUICK)
     assert run.rc == 0, run.explain()
     assert not run.bad_faults(), run.explain()
+
+
+def test_lab_five_nodes_replicate_and_two_cut_off_lose_quorum(lab_factory: LabFactory) -> None:
+    names = ("alpha", "bravo", "charlie", "delta", "echo")
+    lab = lab_factory(names=names)
+    token = f"five {time.time()}\n"
+    assert lab.write("echo", "/etc/pve/lab-probe", token).returncode == 0
+    for name in names[:4]:
+        lab.wait_file(name, "/etc/pve/lab-probe", token)
+    lab.cut_off("delta")
+    lab.cut_off("echo")
+    lab.wait_quorate(names[:3], members=3, within=60)
+    wait_for("delta's pmxcfs lost quorum", lambda: not lab.pve_quorate("delta"))
+    assert "Permission denied" in lab.write("delta", "/etc/pve/lab-probe", "x").stderr
+    assert lab.on("alpha", "rm /etc/pve/lab-probe").returncode == 0  # 3 of 5 still write
