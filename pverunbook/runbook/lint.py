@@ -173,6 +173,8 @@ def _simple_findings(words: list[str], state: dict[str, bool]) -> Iterator[tuple
     elif cmd == "corosync-quorumtool" and re.search(r"(^|\s)-e\s*1\b", text):
         yield "PVR006", text, ""
         yield "PVR009", text, "changes expected votes"
+    elif cmd == "truncate" and _pmxcfs_refuses_size(words):
+        pass  # pmxcfs refuses the size before changing anything (see _pmxcfs_refuses_size)
     elif cmd in ("mv", "cp", "install", "tee", "dd", "truncate", "ln"):
         dests = [w[3:] for w in words if w.startswith("of=")] if cmd == "dd" else (
             ops if cmd in ("tee", "truncate") else ops[-1:])
@@ -204,6 +206,33 @@ def _simple_findings(words: list[str], state: dict[str, bool]) -> Iterator[tuple
     elif cmd == "sqlite3" and any("config.db" in w for w in words) and re.search(
             r"\.restore|\.import|\b(delete|update|insert|drop|replace)\b", text, re.I):
         yield "PVR009", text, "writes to the pmxcfs database"
+
+
+#: pmxcfs's largest file (pve-cluster memdb.h MEMDB_MAX_FILE_SIZE, 1 MiB).
+_PMXCFS_MAX_FILE = 1024 * 1024
+
+
+def _pmxcfs_refuses_size(words: list[str]) -> bool:
+    """``truncate --no-create -s N FILE…`` under /etc/pve with N above pmxcfs's file limit.
+
+    pmxcfs refuses such a size change with EFBIG before it changes anything: memdb.c
+    memdb_pwrite checks ``offset + count > MEMDB_MAX_FILE_SIZE`` before it raises the version
+    or touches the file, on every node the write is replicated to (verified on pmxcfs 9.1.6:
+    config.db's version unchanged). network-triage asks exactly this to learn whether pmxcfs
+    accepts writes without writing anything. Without ``--no-create`` a missing file would be
+    created, so that form still counts as a write.
+    """
+    if "-c" not in words and "--no-create" not in words:
+        return False
+    size = None
+    for i, w in enumerate(words):
+        if w == "-s" and i + 1 < len(words):
+            size = words[i + 1]
+        elif w.startswith("--size="):
+            size = w.split("=", 1)[1]
+    files = [w for w in _operands(words) if w != size]
+    return (size is not None and size.isdigit() and int(size) > _PMXCFS_MAX_FILE
+            and bool(files) and all(w.strip("'\"").startswith("/etc/pve/") for w in files))
 
 
 #: Cluster state whose removal on a node separates it from the cluster (pvecm.adoc "Separate a

@@ -215,11 +215,20 @@ def test_network_triage_is_read_only_and_judges_every_link_source() -> None:
             "quorum"} <= verdicts
     commands = " ".join(c for s in rb.steps for c in s.commands)
     for needed in ("corosync-cfgtool -s", "corosync-cfgtool -n", "corosync-cmapctl -m stats",
-                   "journalctl -u corosync --since -1h --no-pager",
+                   "journalctl -u corosync -u pve-cluster --since -1h --no-pager",
                    "ping -c {{ping_count}} -i 0.2 \"$a\"",
                    "mtr --report --report-cycles {{mtr_cycles}} \"$a\"", "ip route get \"$a\"",
-                   "ip route", "ip -s link", "pvecm status", "timeout 5 ls /etc/pve"):
+                   "ip route", "ip -s link", "corosync-quorumtool -siH",
+                   "corosync-cmapctl -g totem.config_version", "sleep {{sample_s}}",
+                   "timeout 5 ls /etc/pve"):
         assert needed in commands, needed
+    # quorum from corosync itself: pvecm status reads /etc/pve first and hangs with pmxcfs
+    assert "pvecm" not in commands
+    # the write probe changes nothing: no touch, no file of its own, only a write pmxcfs
+    # refuses (EFBIG above its 1 MiB file limit) before it changes anything
+    write = " ".join(rb.step("pve-write").commands)
+    assert "touch" not in write and "pverunbook-write-probe" not in write
+    assert "truncate --no-create -s 1048577" in write
     assert any(s.kind is StepKind.MANUAL for s in rb.steps)
     mtr = rb.step("mtr").explain
     assert "not loss" in mtr and "last hop" in mtr

@@ -214,6 +214,37 @@ def validate(conf: CorosyncConf, previous: CorosyncConf | None = None) -> list[P
             f"transport {transport} disables encryption and link redundancy (pvecm docs: not "
             "recommended); keep knet and add a second link instead",
         )
+    # totemconfig.c totem_get_crypto: aes256/sha256 unless secauth (off → none/none) or the
+    # crypto_* keys say otherwise; the keys win over secauth
+    auth = conf.get("totem.secauth")
+    eff_cipher = conf.get("totem.crypto_cipher") or ("none" if auth not in (None, "on")
+                                                      else "aes256")
+    eff_hash = conf.get("totem.crypto_hash") or ("none" if auth not in (None, "on")
+                                                  else "sha256")
+    if transport == "knet" and eff_cipher == "none" and eff_hash == "none":
+        add(
+            "warning",
+            "totem.crypto_cipher",
+            "cluster traffic is neither authenticated nor encrypted (crypto_cipher and "
+            "crypto_hash are none, secauth is off): anyone on the cluster network can join or "
+            "forge corosync messages. Proxmox VE writes `secauth: on` (knet's aes256/sha256); "
+            "set it back and keep /etc/corosync/authkey identical on every node",
+            conf.line_of("totem.crypto_cipher") or conf.line_of("totem.secauth")
+            or conf.line_of("totem"),
+        )
+    rrp = conf.get("totem.rrp_mode")
+    if rrp is not None:
+        spelled = "" if rrp in ("none", "active", "passive") else (
+            f" ('{rrp}' is not even one of corosync 2's values none/active/passive)")
+        add(
+            "warning",
+            "totem.rrp_mode",
+            "rrp_mode is a corosync 2 key (the redundant ring protocol); corosync 3 reads it "
+            "only to ignore it, so it has no effect" + spelled + ". With knet, redundancy "
+            "comes from a second link per node (ring1_addr) and `link_mode` (passive, active "
+            "or rr) chooses how the links are used",
+            conf.line_of("totem.rrp_mode"),
+        )
     if cipher != "none" and hashname == "none" and transport == "knet":
         add(
             "fatal",

@@ -24,6 +24,7 @@ from pverunbook.pve.diagnosis.health import CHECK_FAULTS
 from pverunbook.pve.diagnosis.model import (
     ICMP_PROBES_ENOUGH,
     LOSS_BAD_PCT,
+    LOSS_MIN_LOST,
     Confidence,
     Context,
     Diagnosis,
@@ -39,7 +40,8 @@ from pverunbook.pve.diagnosis.network import link_matrix
 from pverunbook.pve.facts import Fact, FactStore
 
 __all__ = [
-    "FAULT_IDS", "ICMP_PROBES_ENOUGH", "LOSS_BAD_PCT", "RULES", "Confidence", "Context",
+    "FAULT_IDS", "ICMP_PROBES_ENOUGH", "LOSS_BAD_PCT", "LOSS_MIN_LOST", "RULES", "Confidence",
+    "Context",
     "Diagnosis", "Evidence", "Fault", "FindingLike", "ManualFix", "NextRunbook", "Rule",
     "Severity", "diagnose", "link_matrix",
 ]
@@ -47,13 +49,18 @@ __all__ = [
 #: Every rule, in the order their faults are listed when they rank equal.
 RULES: tuple[Rule, ...] = (
     Rule(network.route_via_gateway, ("route-via-gateway",)),
-    Rule(network.link_loss, ("lossy-link", "flapping-link", "udp-lost-icmp-ok")),
+    Rule(network.link_loss, ("lossy-link", "flapping-link", "udp-lost-icmp-ok",
+                             "redundant-link-down", "link-flaps-history")),
     Rule(quorum.corosync_not_running, ("corosync-not-running",)),
     Rule(quorum.partition, ("partition", "quorum-lost-recently")),
-    Rule(pmxcfs.pmxcfs_blocked, ("pmxcfs-blocked", "pmxcfs-read-only")),
+    Rule(pmxcfs.pmxcfs_blocked, ("pmxcfs-blocked", "pmxcfs-read-only", "pmxcfs-not-mounted",
+                                 "pmxcfs-node-dir-missing")),
+    Rule(pmxcfs.pmxcfs_log, ("pmxcfs-db-load-failed", "pmxcfs-conf-newer",
+                             "pmxcfs-log-trouble")),
     Rule(quorum.config_version_mismatch, ("config-version-mismatch",)),
     Rule(network.mtu_mismatch, ("mtu-mismatch",)),
     Rule(quorum.qdevice_not_voting, ("qdevice-not-voting",)),
+    Rule(quorum.two_node_flag, ("two-node-flag",)),
     Rule(certs.certificates, ("cert-missing", "cert-expired")),
     Rule(pmxcfs.database_damaged, ("db-damaged-one", "db-damaged-all")),
     Rule(network.ping_mtr_disagree, ("ping-mtr-disagree",)),

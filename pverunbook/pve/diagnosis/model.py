@@ -18,7 +18,16 @@ from pverunbook.pve.facts import Fact, FactStore, FactValue
 Severity = Literal["critical", "warning", "info"]
 Confidence = Literal["high", "medium", "low"]
 
-LOSS_BAD_PCT = 1.0  # about 1% loss on the ring address already costs corosync its token
+#: ICMP loss on the ring address from which a link is called lossy, when at least
+#: :data:`LOSS_MIN_LOST` probes were lost. Source: corosync totemconfig.c sets knet's ping
+#: interval to token/4 and its ping timeout to token/2 (knet_pong_count 2), so a link goes down
+#: when about two heartbeat round trips in a row are lost. With one-way loss p a round trip is
+#: lost with q = 1-(1-p)^2 and a link-down comes about every interval/q^2: at 5% that is about
+#: once a minute with the default token (the capture in tests/data/corosync-3.1.7 flapped within
+#: a minute at 15%), at 2% once in 8 minutes. One lost echo of 50 (2%) is not evidence of that.
+LOSS_BAD_PCT = 5.0
+#: Lost probes below which a loss figure is noise: 1 of 50 is consistent with almost no loss.
+LOSS_MIN_LOST = 3
 #: ICMP probes (ping + mtr, both directions) below which "no loss" says little about a link
 ICMP_PROBES_ENOUGH = 40
 SEV_WEIGHT = {"critical": 100, "warning": 50, "info": 10}
@@ -159,6 +168,8 @@ SAYS = {
     "knet.down_count": "knet on {a}: link to {b} down_count {v}",
     "knet.connected": "cfgtool on {a}: link to {b} connected: {v}",
     "knet.mtu": "knet on {a}: MTU to {b} {v}",
+    "knet.down_delta": "knet on {a}: link to {b} went down {v} times between two samples",
+    "knet.reachable": "cfgtool -n on {a}: {b} reachable: {v}",
     "quorum.quorate": "{a}: quorate: {v}",
     "quorum.members": "{a} sees members: {v}",
     "pmxcfs.write_hung": "{a}: /etc/pve write hung: {v}",
@@ -226,6 +237,10 @@ class PairFacts:
     mtr: list[Fact] = field(default_factory=list)
     downs: list[Fact] = field(default_factory=list)  # journal.link_down + knet.down_count
     disconnected: list[Fact] = field(default_factory=list)
+    #: knet.down_delta: link downs between two samples of knet's counters (now, not history)
+    deltas: list[Fact] = field(default_factory=list)
+    lost: int = 0  # the most probes one ICMP measurement (one tool, one direction) lost
+    unreachable: list[Fact] = field(default_factory=list)  # knet.reachable false (cfgtool -n)
 
     @property
     def icmp_loss(self) -> float | None:
@@ -233,11 +248,27 @@ class PairFacts:
         return max(vals) if vals else None
 
     @property
+    def lossy(self) -> bool:
+        """ICMP loss that counts: at least LOSS_BAD_PCT with at least LOSS_MIN_LOST lost."""
+        return (self.icmp_loss or 0) >= LOSS_BAD_PCT and self.lost >= LOSS_MIN_LOST
+
+    @property
     def flaps(self) -> int:
+        """Link downs on record: since corosync started (knet) or in the journal's window."""
         return max((int(num(f.value) or 0) for f in self.downs), default=0)
 
+    @property
+    def sampled(self) -> bool:
+        """knet's counters were read twice, so "now" can be told from "since start"."""
+        return bool(self.deltas)
+
+    @property
+    def flaps_now(self) -> int:
+        return max((int(num(f.value) or 0) for f in self.deltas), default=0)
+
     def facts(self) -> list[Fact]:
-        return self.ping + self.mtr + self.downs + self.disconnected
+        return (self.ping + self.mtr + self.downs + self.disconnected + self.unreachable
+                + [f for f in self.deltas if (num(f.value) or 0) > 0])
 
 
 def pair_facts(store: FactStore, a: str, b: str) -> PairFacts:
@@ -247,6 +278,16 @@ def pair_facts(store: FactStore, a: str, b: str) -> PairFacts:
     p.downs = [f for f in directed(store, "journal.link_down", a, b)
                + directed(store, "knet.down_count", a, b) if (num(f.value) or 0) > 0]
     p.disconnected = [f for f in directed(store, "knet.connected", a, b) if f.value is False]
+    p.deltas = directed(store, "knet.down_delta", a, b)
+    p.unreachable = [f for f in directed(store, "knet.reachable", a, b) if f.value is False]
+    for tool in ("ping", "mtr"):
+        for f in directed(store, f"{tool}.loss_pct", a, b):
+            sent = num(store.value(f"{tool}.sent", f.node, f.peer))
+            pct = num(f.value)
+            if sent and pct:
+                p.lost = max(p.lost, round(pct * sent / 100))
+            elif pct and pct >= 100:
+                p.lost = max(p.lost, LOSS_MIN_LOST)
     return p
 
 
@@ -267,3 +308,16 @@ def suggest_token(store: FactStore) -> int:
     current = max(tokens, default=3000)
     return 5000 if current < 5000 else min(current * 2, 10000)
 
+
+def steady_now(ctx: Context) -> bool:
+    """Nothing is failing now: knet's counters were sampled twice with no link down between
+    the samples, no link is down or unreachable, and no ICMP loss counts (model.LOSS_BAD_PCT)."""
+    store = ctx.store
+    if not store.named("knet.down_delta"):
+        return False  # one reading of history cannot tell "now" from "since start"
+    if any((num(f.value) or 0) > 0 for f in store.named("knet.down_delta")):
+        return False
+    if any(f.value is False for f in store.named("knet.connected")) or \
+            any(f.value is False for f in store.named("knet.reachable")):
+        return False
+    return not any(pair_facts(store, a, b).lossy for a, b in pairs(store, ctx.nodes))

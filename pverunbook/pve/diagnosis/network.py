@@ -17,6 +17,7 @@ from pverunbook.pve.diagnosis.model import (
     Fault,
     ManualFix,
     NextRunbook,
+    PairFacts,
     directed,
     ev,
     findings_for,
@@ -58,7 +59,7 @@ def route_via_gateway(ctx: Context) -> list[Fault]:
             evidence.append(ev(hops, f"mtr {a}→{b}: {hops.value} hops"))
         evidence += [ev(x) for x in pair.facts()]
         evidence += findings_for(findings, [f, *([hops] if hops else [])])
-        lossy = (pair.icmp_loss or 0) >= LOSS_BAD_PCT or pair.flaps > 0
+        lossy = pair.lossy or pair.flaps_now > 0 or (pair.flaps > 0 and not pair.sampled)
         direct_back = back is not None and not back.value
         dest = str(host.value).split()[0] if host is not None else b
         if host is not None and on_link is not False:
@@ -100,10 +101,14 @@ def route_via_gateway(ctx: Context) -> list[Fault]:
 
 
 def link_loss(ctx: Context) -> list[Fault]:
-    """Per node pair: lossy/flapping knet link, or ICMP clean while corosync's UDP is lost.
+    """Per node pair: a link losing packets NOW, a redundant link down, or history.
 
-    corosync 3/knet shows a lossy link as link down/up and token loss (domain notes §7);
-    knet's heartbeat is UDP on 5405+, which ICMP probes never measure.
+    corosync 3/knet shows a lossy link as link down/up and token loss (domain notes §7); knet's
+    heartbeat is UDP on 5405+, which ICMP probes never measure. knet's ``down_count`` counts
+    every link-down since corosync started (a peer's reboot included) and the journal keeps the
+    last hour, so both are history; "now" is what the run measured: ICMP loss with enough lost
+    probes (:data:`LOSS_BAD_PCT`), link downs *between two samples* of knet's counters
+    (``knet.down_delta``) and links down at the moment of the check.
     """
     store = ctx.store
     findings = ctx.findings
@@ -114,45 +119,57 @@ def link_loss(ctx: Context) -> list[Fault]:
     token = suggest_token(store)
     for a, b in pairs(store, nodes):
         p = pair_facts(store, a, b)
-        if not p.ping and not p.mtr and not p.downs and not p.disconnected and not \
-                directed(store, "knet.connected", a, b):
+        if not (p.ping or p.mtr or p.downs or p.disconnected or p.deltas or p.unreachable
+                or directed(store, "knet.connected", a, b)):
             continue
         loss = p.icmp_loss
         evidence = tuple([ev(x) for x in p.facts()] + findings_for(findings, p.facts()))
         via_gw = (a, b) in routed or (b, a) in routed
-        if loss is not None and loss >= LOSS_BAD_PCT:
+        probes = sum(int(num(x.value) or 0) for x in directed(store, "ping.sent", a, b)
+                     + directed(store, "mtr.sent", a, b))
+        partly = _redundant_down(store, p)
+        if p.lossy:
             flap = f"; knet took the link down {p.flaps} times" if p.flaps else ""
             cause = " on the routed path through the gateway" if via_gw else ""
             faults.append(Fault(
                 "lossy-link",
                 f"the link between {a} and {b} loses packets{cause}: {loss_text(p)}{flap}",
-                "critical", "high" if p.flaps or len(p.ping + p.mtr) > 1 else "medium",
-                "Fix the path first (cable, switch port, duplex, the gateway in between): "
-                "about 1% loss already costs corosync its token. A longer token only rides out "
-                "short bursts; a second knet link on another NIC is the durable fix.",
+                "critical", "high" if p.flaps_now or p.flaps or len(p.ping + p.mtr) > 1
+                else "medium",
+                f"Fix the path first (cable, switch port, duplex, the gateway in between): "
+                f"{LOSS_BAD_PCT:g}% loss takes a knet link down about once a minute with the "
+                "default token. A longer token only rides out short bursts; a second knet link "
+                "on another NIC is the durable fix.",
                 evidence, NextRunbook("corosync-tuning", {"token": token}), (), (a, b),
                 weight=20))
-        elif p.flaps >= 2 or p.disconnected:
-            what = (f"went down {p.flaps} times" if p.flaps else "is disconnected now")
-            probes = sum(int(num(x.value) or 0) for x in directed(store, "ping.sent", a, b)
-                         + directed(store, "mtr.sent", a, b))
+        elif partly:
+            faults.append(Fault(
+                "redundant-link-down",
+                f"a redundant knet link between {a} and {b} is down ({partly}); another link "
+                "carries the traffic", "warning", "high",
+                "The cluster is not affected yet, but it has lost its redundancy: one more "
+                "failure cuts the nodes off. Check the NIC, cable and switch port of that link "
+                "(`corosync-cfgtool -n` shows its addresses).", evidence, None, (), (a, b)))
+        elif p.flaps_now or p.disconnected or p.unreachable or (p.flaps >= 2 and not p.sampled):
+            what = (f"went down {p.flaps_now} times during the check" if p.flaps_now else
+                    "is down now" if p.disconnected or p.unreachable else
+                    f"went down {p.flaps} times")
             if loss is not None and probes >= ICMP_PROBES_ENOUGH:
-                # knet's down_count counts since corosync started and the journal keeps the
-                # last half hour: right after a fix both still show the old outage, and one
-                # snapshot cannot tell a healed link from one that drops UDP in bursts.
-                healed = up_now(store, a, b) and loss == 0
-                caveat = ("; it is connected from both ends right now, so if the path was just "
-                          "fixed these counts may be history" if healed else "")
+                # without two samples (older runs) the counts may be history: say so
+                healed = not p.sampled and up_now(store, a, b) and loss == 0
+                caveat = ("; it is connected from both ends right now and knet's counters were "
+                          "read once, so these counts may be history" if healed else "")
                 faults.append(Fault(
                     "udp-lost-icmp-ok",
                     f"corosync's UDP between {a} and {b} is lost while ICMP gets through "
                     f"({loss_text(p)}, {probes} probes); the knet link {what}: a firewall, "
                     f"rate limit or MTU problem drops UDP 5405, which ping cannot show{caveat}",
                     "warning" if healed else "critical",
-                    "low" if healed else ("high" if p.flaps >= 3 else "medium"),
-                    "Read `corosync-cfgtool -n` on both nodes twice, a few minutes apart: a "
-                    "down count that stays the same means the link has healed. If it grows, look "
-                    "for rules touching UDP 5405-5412 on both nodes (`nft list ruleset`, "
+                    "low" if healed else ("high" if p.flaps_now or p.flaps >= 3 else "medium"),
+                    ("Read knet's counters twice, a few minutes apart (network-triage does, "
+                     "with its knet-stats step): a down count that stays the same means the "
+                     "link has healed. If it grows, l" if not p.sampled else "L")
+                    + "ook for rules touching UDP 5405-5412 on both nodes (`nft list ruleset`, "
                     "`iptables-save`), rate limits or storm control on the switch port, and an "
                     "MTU below 1500 on the path (`ping -M do -s 1472 PEER`). A longer token "
                     "rides out short bursts meanwhile.",
@@ -164,17 +181,43 @@ def link_loss(ctx: Context) -> list[Fault]:
                           if loss is not None else "; no ping/mtr measured on it")
                 faults.append(Fault(
                     "flapping-link", f"the knet link between {a} and {b} {what}{sample}",
-                    "critical", "medium",
+                    "critical", "high" if p.flaps_now or p.disconnected or p.unreachable
+                    else "medium",
                     "Measure the link again with more probes; corosync's own counters already "
                     "say it drops packets.", evidence,
                     NextRunbook("network-triage", {"ping_count": 100, "mtr_cycles": 100}),
                     (), (a, b), weight=15))
+        elif p.flaps:
+            faults.append(Fault(
+                "link-flaps-history",
+                f"history: the knet link between {a} and {b} went down {p.flaps} times (since "
+                "corosync started, or in the journal's hour); it did not go down while the run "
+                "sampled knet's counters and is connected now"
+                + (f" ({loss_text(p)})" if loss is not None else ""),
+                "info", "high",
+                "Nothing to fix now. The counts include every reboot of a peer and outages that "
+                "were already fixed. Run the triage again later: a down count that grows "
+                "between its two samples is a link failing again.",
+                evidence, None, (), (a, b)))
         elif loss is not None or directed(store, "knet.connected", a, b):
             healthy.append(f"link {a} ↔ {b}: no loss"
                            + (f" ({loss_text(p)})" if loss is not None else "")
                            + ", no link flaps")
     return faults
 
+
+def _redundant_down(store: FactStore, p: PairFacts) -> str:
+    """``"1 of 2 links"`` when some but not all knet links between the pair are down now and
+    nothing else is wrong on it now (no downs while sampled, no ICMP loss); "" otherwise."""
+    if p.flaps_now or p.unreachable:
+        return ""
+    parts = []
+    for f in directed(store, "knet.links_down", p.a, p.b):
+        total = num(store.value("knet.links", f.node))
+        down = num(f.value)
+        if total and down and 0 < down < total:
+            parts.append(f"{int(down)} of {int(total)} links seen from {f.node}")
+    return "; ".join(parts)
 
 
 def up_now(store: FactStore, a: str, b: str) -> bool:

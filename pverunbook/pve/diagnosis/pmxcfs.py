@@ -9,10 +9,14 @@ from __future__ import annotations
 from pverunbook.pve.diagnosis.model import (
     Context,
     Fault,
+    ManualFix,
     NextRunbook,
     ev,
+    fmt,
     num,
+    steady_now,
 )
+from pverunbook.pve.facts import Fact
 
 
 def pmxcfs_blocked(ctx: Context) -> list[Fault]:
@@ -21,7 +25,8 @@ def pmxcfs_blocked(ctx: Context) -> list[Fault]:
     hung = [f for f in store.named("pmxcfs.write_hung") if f.value is True and f.node]
     refused = [f for f in store.named("pmxcfs.writable") if f.value is False and f.node
                and store.value("pmxcfs.write_hung", f.node) is not True]
-    unread = [f for f in store.named("pmxcfs.readable") if f.value is False and f.node]
+    unread = [f for f in store.named("pmxcfs.readable") if f.value is False and f.node
+              and "Transport endpoint" not in f.evidence]
     out = []
     if hung or unread:
         names = list(dict.fromkeys(f.node for f in hung + unread if f.node))
@@ -39,10 +44,46 @@ def pmxcfs_blocked(ctx: Context) -> list[Fault]:
             "resumes by itself. If it stays hung on a quorate node, `systemctl restart "
             "pve-cluster` - never `kill -9 pmxcfs` or `umount -l /etc/pve`.",
             tuple(ev(f) for f in hung + unread), None, (), tuple(names)))
+    errors = {str(f.node): str(f.value) for f in store.named("pmxcfs.write_error") if f.node}
+    gone = [f for f in store.named("pmxcfs.write_error") if f.value == "ENOTCONN" and f.node]
+    gone += [f for f in store.named("pmxcfs.readable") if f.value is False and f.node
+             and "Transport endpoint" in f.evidence and f.node not in {g.node for g in gone}]
+    missing = [f for f in store.named("pmxcfs.write_error") if f.value == "ENOENT" and f.node]
+    refused = [f for f in refused
+               if errors.get(str(f.node)) not in ("ENOTCONN", "ENOENT", "EFBIG")]
+    if gone:
+        names = list(dict.fromkeys(str(f.node) for f in gone))
+        out.append(Fault(
+            "pmxcfs-not-mounted",
+            f"pmxcfs is not running on {', '.join(names)}: /etc/pve answers 'Transport "
+            "endpoint is not connected' (its FUSE mount was left behind)", "critical", "high",
+            "Read why it stopped (`journalctl -b -u pve-cluster`), then `systemctl restart "
+            "pve-cluster` there; corosync can keep running.",
+            tuple(ev(f, f"{f.node}: {f.evidence}") for f in gone), None,
+            tuple(ManualFix(n, "journalctl -b -u pve-cluster --no-pager | tail -n 50; "
+                               "systemctl restart pve-cluster") for n in names),
+            tuple(names), weight=20))
+    if missing:
+        names = list(dict.fromkeys(str(f.node) for f in missing))
+        out.append(Fault(
+            "pmxcfs-node-dir-missing",
+            f"/etc/pve/nodes/<node> is missing for {', '.join(names)}: this node's own "
+            "directory (its VM configs, certificate) is gone from the cluster filesystem; "
+            "that is not a quorum problem", "critical", "high",
+            "Check that the host name matches a directory in /etc/pve/nodes (a renamed node?) "
+            "and whether the directory was deleted; VM configs may need runbook "
+            "vm-config-recovery.", tuple(ev(f, f"{f.node}: {f.evidence}") for f in missing),
+            None, tuple(ManualFix(n, "hostname; ls /etc/pve/nodes") for n in names),
+            tuple(names)))
     if refused:
         names = list(dict.fromkeys(f.node for f in refused if f.node))
         out.append(Fault(
-            "pmxcfs-read-only", f"/etc/pve refuses writes on {', '.join(names)} (no quorum)",
+            "pmxcfs-read-only",
+            f"/etc/pve refuses writes on {', '.join(names)}"
+            + (" (Permission denied: pmxcfs has no quorum there, so it is read-only)"
+               if all(errors.get(str(n)) in ("EACCES", None) for n in names) else
+               " (" + ", ".join(f"{n}: {errors.get(str(n)) or 'refused'}" for n in names)
+               + ")"),
             "warning", "high", "Restore quorum (see the partition fault); do not force it.",
             tuple(ev(f) for f in refused), None, (), tuple(names)))
     return out
@@ -77,3 +118,73 @@ def database_damaged(ctx: Context) -> list[Fault]:
         evidence, NextRunbook("vm-config-recovery", {"source": "dump"}), (),
         tuple(str(f.node) for f in bad), weight=20)]
 
+
+
+def pmxcfs_log(ctx: Context) -> list[Fault]:
+    """pmxcfs's own log as evidence (``journalctl -u pve-cluster``, facts ``pmxcfs_log.*``).
+
+    Sources (pve-cluster 9.1.6): database.c bdb_backend_load ("DB load failed"), dcdb.c
+    ("local corosync.conf is newer": the /etc/pve file is not copied while the local one has a
+    higher config_version), dfsm.c (cpg_send_message failed, ignore sync request from wrong
+    member, all data is up to date), dcdb.c dcdb_send_fuse_message (EACCES without quorum,
+    EBUSY when a write cannot go through corosync).
+    """
+    store = ctx.store
+    out: list[Fault] = []
+    failed = [f for f in store.named("pmxcfs_log.db_load_failed") if f.value is True and f.node]
+    if failed:
+        names = [str(f.node) for f in failed]
+        out.append(Fault(
+            "pmxcfs-db-load-failed",
+            f"pmxcfs could not load its database on {', '.join(names)} (its log says so)",
+            "critical", "high",
+            "/etc/pve is not mounted there. Back the database up and let the node resync "
+            "from a quorate peer (runbook cluster-db-reset); do not delete it by hand.",
+            tuple(ev(f, f"{f.node}: {f.evidence}") for f in failed),
+            NextRunbook("cluster-db-reset", {"damaged_node": names[0]})
+            if len(names) == 1 else None, (), tuple(names), weight=20))
+    newer = [f for f in store.named("pmxcfs_log.conf_newer") if f.value is True and f.node]
+    if newer:
+        names = [str(f.node) for f in newer]
+        out.append(Fault(
+            "pmxcfs-conf-newer",
+            f"pmxcfs on {', '.join(names)} keeps its local corosync.conf: it has a higher "
+            "config_version than /etc/pve/corosync.conf", "warning", "high",
+            "Compare `grep config_version /etc/corosync/corosync.conf /etc/pve/corosync.conf` "
+            "there; make /etc/pve/corosync.conf right with a config_version above the local "
+            "one so pmxcfs copies it to every node.",
+            tuple(ev(f, f"{f.node}: {f.evidence}") for f in newer), None,
+            tuple(ManualFix(n, "grep -n config_version /etc/corosync/corosync.conf "
+                               "/etc/pve/corosync.conf") for n in names), tuple(names)))
+    trouble: list[tuple[str, list[str], bool]] = []
+    evidence = []
+    for node in store.nodes():
+        parts = []
+        for name, label in (("pmxcfs_log.send_failed", "messages not sent through corosync"),
+                            ("pmxcfs_log.wrong_member", "resync requests from a wrong member"),
+                            ("pmxcfs_log.quorum_lost", "quorum losses"),
+                            ("pmxcfs_log.writes_refused", "writes refused (read-only)"),
+                            ("pmxcfs_log.writes_busy", "writes busy")):
+            f = store.get(Fact(name, 0, node).key)
+            if f is not None and (num(f.value) or 0) > 0:
+                parts.append(f"{fmt(f.value)} {label}")
+                evidence.append(ev(f, f"{node}: {fmt(f.value)} {label}"))
+        if parts:
+            trouble.append((node, parts, store.value("pmxcfs_log.recovered", node) is True))
+    if trouble:
+        every = all(ok for _n, _p, ok in trouble)
+        listing = "; ".join(f"{n}: {', '.join(p)}" for n, p, _ok in trouble)
+        history = every and steady_now(ctx)
+        out.append(Fault(
+            "pmxcfs-log-trouble",
+            ("history: " if history else "")
+            + f"pmxcfs could not replicate through corosync for a while ({listing})"
+            + ("; it resynced and recovered" if every else "; it has not recovered yet")
+            + ("; nothing is failing now" if history else ""),
+            "info" if history else "warning" if every else "critical", "high",
+            "Each of these made /etc/pve read-only or made writes fail: the membership changed "
+            "under pmxcfs (a node cut off or rejoining). Fix the network faults; if pmxcfs "
+            "never reports 'all data is up to date', `systemctl restart pve-cluster` on that "
+            "node (never corosync with it).", tuple(evidence), None, (),
+            tuple(n for n, _p, _ok in trouble)))
+    return out

@@ -16,6 +16,7 @@ from pverunbook.pve.diagnosis.model import (
     findings_for,
     fmt,
     num,
+    steady_now,
 )
 from pverunbook.pve.facts import Fact
 
@@ -50,6 +51,18 @@ def partition(ctx: Context) -> list[Fault]:
         span = max((int(num(f.value) or 0) for f in store.named("journal.span_s")), default=0)
         within = f" in the last {round(span / 60)} min" if span else ""
         times = max(int(num(f.value) or 0) for f in lost)
+        lost_ev = tuple(ev(f, f"{f.node}: non-primary component {fmt(f.value)} times")
+                        for f in lost)
+        if quorate and steady_now(ctx):
+            # the journal is the last hour; knet's counters sampled twice, the links and
+            # quorum now say the cause is gone: report it as what it is, history
+            return [Fault(
+                "quorum-lost-recently",
+                f"history: quorum was lost up to {times} times{within} on {', '.join(names)}; "
+                "every node is quorate now and no link went down while the run sampled knet's "
+                "counters", "info", "high",
+                "Nothing to fix now if a fix was just made; run the triage again later to see "
+                "that it stays so.", lost_ev, None, (), tuple(names))]
         return [Fault(
             "quorum-lost-recently",
             f"quorum was lost up to {times} times{within} on {', '.join(names)}"
@@ -57,8 +70,7 @@ def partition(ctx: Context) -> list[Fault]:
             "critical", "high",
             "Each loss made /etc/pve read-only and would fence HA nodes: the membership is "
             "unstable. Fix the link faults; the cluster only looks healthy between flaps.",
-            tuple(ev(f, f"{f.node}: non-primary component {fmt(f.value)} times")
-                  for f in lost), None, (), tuple(names), weight=10)]
+            lost_ev, None, (), tuple(names), weight=10)]
     if not quorate or all(f.value is True for f in quorate.values()):
         return []
     yes = [n for n, f in quorate.items() if f.value is True]
@@ -153,3 +165,32 @@ def config_version_mismatch(ctx: Context) -> list[Fault]:
         break
     return out
 
+
+
+def two_node_flag(ctx: Context) -> list[Fault]:
+    """``Flags: 2Node`` with 3+ expected votes: ``two_node: 1`` left in corosync.conf.
+
+    votequorum(5) two_node: "the cluster [...] will remain quorate with only one node"; with
+    more nodes, once only two members remain votequorum forces quorum to 1 and a split
+    between those two leaves both halves quorate (a latent split brain).
+    """
+    store = ctx.store
+    bad = []
+    for f in store.named("quorum.flags"):
+        expected = num(store.value("quorum.expected_votes", f.node))
+        if f.node and "2Node" in str(f.value).split() and (expected or 0) >= 3:
+            bad.append(f)
+    if not bad:
+        return []
+    expected = max(int(num(store.value("quorum.expected_votes", f.node)) or 0) for f in bad)
+    names = [str(f.node) for f in bad]
+    return [Fault(
+        "two-node-flag",
+        f"`two_node: 1` is set although {expected} votes are expected (seen on "
+        f"{', '.join(names)}): a latent split brain once only two nodes remain",
+        "warning", "high",
+        "Remove `two_node: 1` from the quorum section of /etc/pve/corosync.conf and raise "
+        "config_version, while the cluster is healthy; votequorum then needs a real majority "
+        "again.", tuple(ev(f, f"{f.node}: Flags: {f.value}") for f in bad), None,
+        tuple(ManualFix(n, "grep -n -A4 '^quorum' /etc/pve/corosync.conf") for n in names[:1]),
+        tuple(names))]

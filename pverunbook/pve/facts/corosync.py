@@ -9,8 +9,9 @@ otherwise (``FactStore.named_peers`` resolves those later).
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 
-from pverunbook.pve import outputs
+from pverunbook.pve import outputs, peer_sections
 from pverunbook.pve.facts.model import Fact, Observation
 
 
@@ -43,9 +44,16 @@ def facts_quorum(obs: Observation) -> list[Fact]:
     if st.total_votes is not None:
         out.append(Fact("quorum.total_votes", st.total_votes, node,
                         evidence=f"Total votes: {st.total_votes}"))
+    if st.quorum is not None:
+        out.append(Fact("quorum.quorum", st.quorum, node, evidence=f"Quorum: {st.quorum}"))
+    if st.flags:
+        out.append(Fact("quorum.flags", " ".join(st.flags), node,
+                        evidence="Flags: " + " ".join(st.flags)))
     if st.config_version is not None:
-        out.append(Fact("corosync.config_version", st.config_version, node,
-                        evidence=f"Config Version: {st.config_version}"))
+        # pvecm's "Config Version" is read from /etc/pve/corosync.conf (pvecm.pm), not from the
+        # running corosync: it is the file's version on this node
+        out.append(Fact("corosync_conf.config_version", st.config_version, node,
+                        evidence=f"Config Version: {st.config_version} (pvecm status)"))
     real = [m for m in st.members if m.nodeid != 0]
     if real:
         names = [obs.name_of(m.name) if m.name else obs.name_of(m.nodeid) for m in real]
@@ -104,21 +112,35 @@ def facts_knet_nodes(obs: Observation) -> list[Fact]:
     nodes reporting different values for one link point at an MTU mismatch on the path.
     """
     out: list[Fact] = []
+    listed: set[str] = set()
     for kn in outputs.parse_cfgtool_nodes(obs.text):
         peer = obs.name_of(kn.nodeid)
         if kn.links:
             dst = kn.links[0].dst
             if dst in obs.names_by_addr:
                 peer = obs.names_by_addr[dst]
+        listed.add(peer)
         state = "reachable" if kn.reachable else "unreachable"
         out.append(Fact("knet.reachable", kn.reachable, obs.node, peer,
                         evidence=f"nodeid: {kn.nodeid} {state}"))
-        mtus = [(lk.link, lk.mtu) for lk in kn.links if lk.mtu is not None]
+        # knet starts every link at the payload of a minimal 576-byte IPv4 (1280 IPv6) packet
+        # until PMTUd has run (libknet links.c knet_link_set_config): a value below 576 is
+        # that start-up placeholder, not a path MTU
+        mtus = [(lk.link, lk.mtu) for lk in kn.links if lk.mtu is not None and lk.mtu >= 576]
         if mtus:
             lk, mtu = min(mtus, key=lambda x: x[1] or 0)
             out.append(Fact("knet.mtu", mtu or 0, obs.node, peer,
                             evidence=f"LINK: {lk} ({kn.links[0].src}->{kn.links[0].dst}) "
                                      f"mtu: {mtu}"))
+    local = re.search(r"^Local node ID (\d{1,10})", obs.text, re.M)
+    if local:
+        # corosync-cfgtool.c prints a node under -n only when knet reports it reachable: a known
+        # peer that is missing is one this node cannot reach now
+        for peer in sorted(set(obs.names_by_addr.values()) - listed - {obs.node}):
+            if obs.names_by_nodeid.get(int(local.group(1))) == peer:
+                continue
+            out.append(Fact("knet.reachable", False, obs.node, peer,
+                            evidence=f"{peer} is not listed by corosync-cfgtool -n"))
     return out
 
 
@@ -159,6 +181,43 @@ def facts_cmap_stats(obs: Observation) -> list[Fact]:
     if token is not None and token.isdigit():
         out.append(Fact("corosync.token_ms", int(token), obs.node,
                         evidence=f"runtime.config.totem.token = {token}"))
+    version = cmap.get("totem.config_version")
+    if version is not None and version.isdigit():
+        # the version of the corosync.conf the running corosync loaded (cmap), unlike pvecm's
+        # "Config Version", which is read from /etc/pve/corosync.conf
+        out.append(Fact("corosync.config_version", int(version), obs.node,
+                        evidence=f"totem.config_version = {version} (corosync-cmapctl)"))
+    return out + _down_deltas(obs, local_ids if len(by_peer) > 1 else set())
+
+
+def _down_deltas(obs: Observation, local_ids: set[int]) -> list[Fact]:
+    """``knet.down_delta[node→peer]``: link downs between two samples (``### sample N``).
+
+    down_count counts since corosync started (libknet links.c, reset only when the link is
+    configured), so one reading cannot tell an old outage or a peer's reboot from a link that
+    fails now; the difference between two readings can. Enabled links only, summed per peer.
+    """
+    samples = [sec.text for sec in peer_sections.split(obs.text) if sec.kind == "sample"]
+    if len(samples) < 2:
+        return []
+
+    def downs(text: str) -> dict[int, int]:
+        out: dict[int, int] = {}
+        for (nodeid, _link), st in outputs.knet_link_stats(outputs.parse_cmapctl(text)).items():
+            if st.get("enabled", 1) == 0 or "down_count" not in st:
+                continue
+            out[nodeid] = out.get(nodeid, 0) + st["down_count"]
+        return out
+
+    before, after = downs(samples[0]), downs(samples[-1])
+    out: list[Fact] = []
+    for nodeid in sorted(after):
+        if nodeid in local_ids or nodeid not in before:
+            continue
+        delta = max(0, after[nodeid] - before[nodeid])
+        out.append(Fact("knet.down_delta", delta, obs.node, obs.name_of(nodeid),
+                        evidence=f"stats.knet.node{nodeid}.link*.down_count "
+                                 f"{before[nodeid]} -> {after[nodeid]} between the samples"))
     return out
 
 
@@ -204,6 +263,33 @@ def facts_journal(obs: Observation) -> list[Fact]:
         out.append(Fact(name, counts[kind], obs.node, evidence=first(kind)))
     if s.span_s is not None:
         out.append(Fact("journal.span_s", round(s.span_s), obs.node))
+    return out + _pmxcfs_log_facts(s, obs, first)
+
+
+def _pmxcfs_log_facts(s: outputs.JournalSummary, obs: Observation,
+                      first: Callable[..., str]) -> list[Fact]:
+    """pmxcfs's own lines (``journalctl -u pve-cluster``), when the log has any.
+
+    Message texts and their meaning: :mod:`pverunbook.pve.verdicts.pmxcfs_log`.
+    ``pmxcfs_log.recovered`` says the last resync finished after the last trouble.
+    """
+    c = s.counts
+    if not any(c[k] for k in outputs.PMXCFS_KINDS):
+        return []
+    out = [Fact(name, c[kind], obs.node, evidence=first(kind)) for name, kind in (
+        ("pmxcfs_log.quorum_lost", "pmxcfs_quorum_lost"),
+        ("pmxcfs_log.send_failed", "pmxcfs_send_failed"),
+        ("pmxcfs_log.wrong_member", "pmxcfs_wrong_member"),
+        ("pmxcfs_log.resyncs", "pmxcfs_sync"),
+        ("pmxcfs_log.writes_refused", "pve_write_denied"),
+        ("pmxcfs_log.writes_busy", "pve_write_busy"),
+        ("pmxcfs_log.no_corosync", "pmxcfs_no_corosync"))]
+    out.append(Fact("pmxcfs_log.db_load_failed", c["pmxcfs_db_failed"] > 0, obs.node,
+                    evidence=first("pmxcfs_db_failed")))
+    out.append(Fact("pmxcfs_log.conf_newer", c["pmxcfs_conf_newer"] > 0, obs.node,
+                    evidence=first("pmxcfs_conf_newer")))
+    out.append(Fact("pmxcfs_log.recovered", outputs.pmxcfs_synced_at_end(s), obs.node,
+                    evidence=first("pmxcfs_synced")))
     return out
 
 

@@ -13,19 +13,66 @@ from pverunbook.pve.facts.model import Fact, Observation
 
 
 def facts_pve_write(obs: Observation) -> list[Fact]:
-    """``timeout 5 touch /etc/pve/...``: does pmxcfs accept writes, refuse them, or hang?
+    """The /etc/pve write probe: does pmxcfs accept writes, refuse them, or hang?
 
-    Exit 124 comes from timeout(1): the write was still blocked after the limit, which is how
-    a pmxcfs waiting for a stable corosync membership looks. Any other failure is a refusal
-    (no quorum: ``Permission denied``).
+    The probe (runbook network-triage) stats ``/etc/pve/nodes/<node>`` and then asks pmxcfs to
+    grow an existing file past its 1 MiB limit: a replicated write that pmxcfs refuses with
+    EFBIG before changing anything when writes work (memdb.c memdb_pwrite), with EACCES when it
+    has no quorum (dcdb.c dcdb_send_fuse_message). ENOENT on the node's directory means the
+    directory is gone, ENOTCONN that pmxcfs died and left its mount, exit 124 from timeout(1)
+    that the write hung. An older probe (``touch``) reads the same way: exit 0 = writable.
+
+    ``pmxcfs.write_error`` names the case: ``EFBIG`` (writable), ``EACCES``, ``EBUSY``,
+    ``ENOENT``, ``ENOTCONN``, ``hung``, ``other``.
     """
     if obs.exit_status is None:
-        return [Fact("pmxcfs.write_hung", True, obs.node, evidence="command did not finish")]
-    ok = obs.exit_status == 0
+        return [Fact("pmxcfs.write_hung", True, obs.node, evidence="command did not finish"),
+                Fact("pmxcfs.write_error", "hung", obs.node, evidence="command did not finish")]
     said = obs.seen.strip()
-    ev = f"exit {obs.exit_status}" + (f": {said.splitlines()[-1].strip()}" if said else "")
-    return [Fact("pmxcfs.writable", ok, obs.node, evidence=ev),
-            Fact("pmxcfs.write_hung", obs.exit_status == 124, obs.node, evidence=ev)]
+    last = said.splitlines()[-1].strip() if said else ""
+    ev = f"exit {obs.exit_status}" + (f": {last}" if last else "")
+
+    def line(needle: str) -> str:
+        said_line = obs.line_with(needle)
+        return f"exit {obs.exit_status}: {said_line}" if said_line else ev
+
+    writable: bool | None
+    if obs.exit_status == 124:
+        kind, writable, why = "hung", False, ev
+    elif "Transport endpoint is not connected" in said:
+        kind, writable, why = "ENOTCONN", False, line("Transport endpoint")
+    elif re.search(r"/etc/pve/nodes/[^/\s']+'?: No such file", said):
+        kind, writable, why = "ENOENT", False, line("No such file")
+    elif "File too large" in said:
+        kind, writable, why = "EFBIG", True, line("File too large")
+    elif "Permission denied" in said or "Read-only file system" in said:
+        kind, writable, why = "EACCES", False, line("denied") if "denied" in said else ev
+    elif "Device or resource busy" in said:
+        kind, writable, why = "EBUSY", False, line("busy")
+    elif "### probe" in obs.text and not _probe_targets(obs.text):
+        kind, writable, why = "", None, "none of the node's own files exists to probe"
+    elif obs.exit_status == 0:
+        kind, writable, why = "", True, ev
+    else:
+        kind, writable, why = "other", False, ev
+    out = [Fact("pmxcfs.write_hung", kind == "hung", obs.node, evidence=why)]
+    if writable is not None:
+        out.insert(0, Fact("pmxcfs.writable", writable, obs.node, evidence=why))
+    if kind:
+        out.append(Fact("pmxcfs.write_error", kind, obs.node, evidence=why))
+    m = re.search(r"^(d[rwx-]{9}) /etc/pve/nodes/", obs.text, re.M)
+    if m:
+        # cfs-plug-memdb.c tree_entry_stat: directories are 0777 with quorum, 0555 without
+        # (masked to 0755 by cfs_fuse_getattr): pmxcfs's own view of quorum, without a write
+        out.append(Fact("pmxcfs.dir_writable", m.group(1)[2] == "w", obs.node,
+                        evidence=obs.line_with(m.group(1))))
+    return out
+
+
+def _probe_targets(text: str) -> list[str]:
+    """Files the probe found (``stat -c %n`` after the ``### probe`` line)."""
+    after = text.split("### probe", 1)[1] if "### probe" in text else ""
+    return [ln.strip() for ln in after.splitlines() if ln.strip().startswith("/etc/pve/")]
 
 
 def facts_pve_read(obs: Observation) -> list[Fact]:

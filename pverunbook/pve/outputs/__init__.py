@@ -9,6 +9,7 @@ cannot read stays None/empty, and the verdicts say so.
 """
 
 from pverunbook.pve.outputs.journal import (
+    PMXCFS_KINDS,
     TEMPLATES,
     JournalSummary,
     LogEvent,
@@ -17,6 +18,7 @@ from pverunbook.pve.outputs.journal import (
     parse_corosync_log,
     parse_timestamp,
     peer_links,
+    pmxcfs_synced_at_end,
 )
 from pverunbook.pve.outputs.links import (
     CfgtoolStatus,
@@ -45,6 +47,7 @@ from pverunbook.pve.outputs.text import clean, cut_at_width
 __all__ = [
     "TEMPLATES",
     "CfgtoolStatus",
+    "PMXCFS_KINDS",
     "JournalSummary",
     "KnetLink",
     "KnetNode",
@@ -74,4 +77,5 @@ __all__ = [
     "parse_quorum_status",
     "parse_timestamp",
     "peer_links",
+    "pmxcfs_synced_at_end",
 ]

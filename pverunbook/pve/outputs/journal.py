@@ -120,10 +120,45 @@ TEMPLATES: list[tuple[str, str]] = [
     # cfg.c, when a peer leaves through `corosync-cfgtool -H` / a clean `systemctl stop`: its
     # leave and its links going down after this are the admin's doing, not a fault.
     ("admin_shutdown", "Node {host} was shut down by sysadmin|"),
+    # Logged only while corosync starts, and at priority warning or higher, so they remain in a
+    # log pulled with `journalctl -p warning` that lost the "starting up" line: wd.c's
+    # watchdog set-up, and systemd's own line about the unit (its COROSYNC_OPTIONS default).
+    ("startup", "Watchdog not enabled by configuration|"),
+    ("startup", "resource {rest} missing a recovery key|"),
+    ("startup", "corosync.service: Referenced but unset| environment variable"),
+    ("startup", "Starting corosync.service|"),
+    ("startup", "Starting Corosync Cluster Engine|"),
+    # knet (libknet/links.c, via totemknet.c): the link knet sends on after a change.
+    ("best_link", "host: host: {host} ({rest}) best link: {link}|"),
+    # pmxcfs (pve-cluster src/pmxcfs): its own view of quorum, of its corosync CPG messages and
+    # of the resync after a membership change; "syncronisation" is pmxcfs's own spelling.
+    ("pmxcfs_quorum_lost", "node lost quorum|"),  # status.c
+    ("pmxcfs_quorum_ok", "node has quorum|"),  # status.c
+    ("pmxcfs_send_failed", "cpg_send_message failed|"),  # dfsm.c dfsm_send_message_full
+    ("pmxcfs_send_retried", "cpg_send_message retr|"),  # dfsm.c ("retried N times", "retry N")
+    ("pmxcfs_wrong_member", "ignore sync request from wrong member|"),  # dfsm.c
+    ("pmxcfs_sync", "starting data syncronisation|"),  # dfsm.c
+    ("pmxcfs_synced", "all data is up to date|"),  # dfsm.c
+    ("pmxcfs_db_failed", "DB load failed|"),  # database.c bdb_backend_load
+    ("pmxcfs_db_failed", "memdb_open failed|"),  # pmxcfs.c main
+    ("pmxcfs_conf_newer", "local corosync.conf is newer|"),  # dcdb.c
+    ("pmxcfs_write_not_quorate", "received write while not quorate|"),  # dcdb.c
+    ("pmxcfs_no_corosync", "cpg_initialize failed|"),  # dfsm.c
+    ("pmxcfs_no_corosync", "quorum_initialize failed|"),  # quorum.c
+    ("pmxcfs_no_corosync", "cmap_initialize failed|"),  # confdb.c
+    # A program whose write into /etc/pve failed (pve-ha-lrm/-crm "unable to write ... status
+    # file - unable to open file '/etc/pve/...' - Permission denied"): EACCES is pmxcfs
+    # refusing writes without quorum (dcdb.c dcdb_send_fuse_message), EBUSY a write that
+    # could not go through corosync (its default result there).
+    ("pve_write_denied", "unable to {rest}/etc/pve/{rest2} - Permission denied|"),
+    ("pve_write_busy", "unable to {rest}/etc/pve/{rest2} - Device or resource busy|"),
 ]
 
+#: Kinds that come from pmxcfs (and programs writing /etc/pve), not from corosync.
+PMXCFS_KINDS = frozenset(k for k, _ in TEMPLATES if k.startswith(("pmxcfs_", "pve_write_")))
+
 _FIELD = {"host": r"\d{1,10}", "link": r"\d{1,3}", "count": r"\d{1,9}", "addr": r"\S+",
-          "rest": r".*", "ms": r"\d{1,9}(?:\.\d{1,6})?"}
+          "rest": r".*", "rest2": r".*", "ms": r"\d{1,9}(?:\.\d{1,6})?"}
 _PART = re.compile(r"\{(\w+)\}|\||[^{|]+")
 
 
@@ -219,6 +254,7 @@ def classify(line: str, cut: bool = False) -> tuple[str, dict[str, str | None]] 
     return None
 
 
+_PMXCFS = re.compile(r"\bpmxcfs\[\d{1,10}\]:")
 _REPEATED = re.compile(r"message repeated (\d{1,9}) times?: \[\s*(.*?)\s*\]?\s*$")
 _NODE_LIST = r"((?:\s+\d{1,10})+)"
 
@@ -231,6 +267,7 @@ class JournalSummary:
     #: Lines that look like log lines (a timestamp, a corosync tag or ``corosync[pid]``).
     log_lines: int = 0
     corosync_lines: int = 0  # lines from corosync itself (tagged or corosync[pid])
+    pmxcfs_lines: int = 0  # lines from pmxcfs (``pmxcfs[pid]:``), the daemon of pve-cluster
     cut_lines: int = 0  # lines cut at the terminal width
     unreadable_cut: list[int] = field(default_factory=list)  # cut lines too short to tell
     no_entries: bool = False  # journalctl's "-- No entries --"
@@ -329,6 +366,8 @@ def parse_corosync_log(text: str, window_s: float | None = None) -> JournalSumma
             summary.log_lines += 1
         if is_corosync:
             summary.corosync_lines += 1
+        if _PMXCFS.search(line):
+            summary.pmxcfs_lines += 1
         repeats = 1
         m = _REPEATED.search(line)
         if m:  # rsyslog: the previous message N more times
@@ -360,7 +399,7 @@ def _could_be_event(visible: str) -> bool:
     if not msg.strip():
         return False
     return any(_prefix_match(parts, msg, need_key=False) is not None
-               for _kind, parts, _rx in _COMPILED)
+               for kind, parts, _rx in _COMPILED if kind != "best_link")
 
 
 def _int(value: str | None) -> int | None:
@@ -381,6 +420,22 @@ def _event(kind: str, fields: dict[str, str | None], ts: datetime | None, lineno
         left = tuple(int(x) for x in m.group(1).split()) if m else ()
     return LogEvent(kind, ts, lineno, text, _int(fields.get("host")), _int(fields.get("link")),
                     _int(fields.get("count")), repeats, cut, joined, left)
+
+
+def _last_index(s: JournalSummary, *kinds: str, domain: str | None = None) -> int:
+    return max((i for i, e in enumerate(s.events) if e.kind in kinds
+                and (domain is None or f"[{domain}]" in e.text)), default=-1)
+
+
+def pmxcfs_synced_at_end(s: JournalSummary) -> bool:
+    """pmxcfs's database resync (its ``[dcdb]`` domain; ``[status]`` holds only volatile node
+    state) finished with ``all data is up to date`` after the last trouble and after the last
+    resync it started (pve-cluster dfsm.c dfsm_set_mode)."""
+    done = _last_index(s, "pmxcfs_synced", domain="dcdb")
+    trouble = _last_index(s, "pmxcfs_send_failed", "pmxcfs_wrong_member", "pmxcfs_quorum_lost",
+                          "pve_write_denied", "pve_write_busy", "pmxcfs_write_not_quorate")
+    return (done >= 0 and done > trouble
+            and done > _last_index(s, "pmxcfs_sync", domain="dcdb"))
 
 
 @dataclass

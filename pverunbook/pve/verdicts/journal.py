@@ -8,8 +8,11 @@ was cut off from the peer completely.
 
 from __future__ import annotations
 
+import re
+
 from pverunbook.pve import outputs
 from pverunbook.pve.verdicts.base import Finding, PeerNames, fmt_duration, not_understood
+from pverunbook.pve.verdicts.pmxcfs_log import pmxcfs_findings
 
 #: How long after corosync starts a peer may stay unreachable before that is a finding, seconds.
 STARTUP_GRACE_S = 30.0
@@ -81,15 +84,30 @@ def verdict_journal(text: str, window_s: float | None = None,
                     peer=names.name_of_id(host),
                 ))
 
+    links_of: dict[int, set[int]] = {}
+    for e in s.events:
+        if e.host is not None and e.link is not None and e.kind in (
+                "link_down", "link_up", "best_link"):
+            links_of.setdefault(e.host, set()).add(e.link)
     for (host, link), n in sorted(s.link_downs().items()):
+        hl = hosts.get(host)
+        others = sorted(links_of.get(host, set()) - {link})
+        # Severity follows what the node lost: with another link to the same peer and no
+        # "has no active links" for it, knet kept the traffic on that link (libknet picks the
+        # best remaining link), so the membership never noticed.
+        redundant = bool(others) and (hl is None or not hl.cut_offs)
+        carried = (f" Link {', '.join(map(str, others))} to the same node stayed up and carried "
+                   "the traffic (no 'has no active links' for it), so the membership was not "
+                   "affected: the redundancy is degraded, not the cluster.") if redundant else ""
         out.append(
             Finding(
-                "critical" if n >= 3 else "warning",
-                f"link {link} to {names.node(host)} went down {n} time{'s' * (n != 1)}{within}",
+                "warning" if redundant or n < 3 else "critical",
+                f"link {link} to {names.node(host)} went down {n} time{'s' * (n != 1)}{within}"
+                + (" (a redundant link)" if redundant else ""),
                 "knet declares a link down when its pings go unanswered for knet_ping_timeout "
                 "(token/2 by default). A link that keeps flapping means packet loss or latency "
                 "on that network path, not a corosync bug: measure it with ping/mtr on the "
-                "ring address.",
+                "ring address." + carried,
                 evidence=first_line("link_down", host=host),
                 peer=names.name_of_id(host),
             )
@@ -165,9 +183,12 @@ def verdict_journal(text: str, window_s: float | None = None,
             "pressure and I/O on this node before blaming the network.",
             evidence=first_line("not_scheduled"),
         ))
+    out += _startup(s, hosts, names)
+    out += _rejoin(s, names)
+    out += pmxcfs_findings(s)
     out += _reading_notes(s)
     if not any(f.severity in ("warning", "critical") for f in out):
-        if not s.corosync_lines and not s.no_entries:
+        if not s.corosync_lines and not s.pmxcfs_lines and not s.no_entries:
             return [not_understood("the corosync log", "a corosync log line", text)] + out
         if s.no_entries and not s.events:
             out.append(Finding("ok", "no corosync log entries in the window",
@@ -294,3 +315,61 @@ def _reading_notes(s: outputs.JournalSummary) -> list[Finding]:
             "lower bounds. A flood of corosync messages is itself a sign of trouble.",
         ))
     return out
+
+
+def _startup(s: outputs.JournalSummary, hosts: dict[int, outputs.PeerLinks],
+             names: PeerNames) -> list[Finding]:
+    """Name a start-up whose "has no active links" lines are waits, not cut-offs.
+
+    A log pulled with ``journalctl -p warning`` keeps knet's start-up waits (warning) but drops
+    the "starting up" line and the links coming up (notice/info); the watchdog's and systemd's
+    start-up lines that remain still date the start (outputs.journal TEMPLATES).
+    """
+    # only peers whose link never came up in these lines: with the link-up line there, the
+    # start-up explains itself and needs no finding
+    waits = {h: p for h, p in hosts.items()
+             if p.startup_waits and not p.cut_offs and not p.up_since_start}
+    if not waits or not any(e.kind == "startup" for e in s.events):
+        return []
+    who = ", ".join(names.node(h) for h in sorted(waits))
+    first = next(e for e in s.events if e.kind == "startup")
+    filtered = (" The links coming up are not in these lines (knet logs them below warning "
+                "priority, e.g. a log taken with `journalctl -p warning`): check `corosync-"
+                "cfgtool -s` now." if not any(
+                    e.kind == "startup" and re.search(r"Service engine loaded|starting up|"
+                                                      r"\): started", e.text)
+                    for e in s.events) else "")
+    return [Finding(
+        "info",
+        f"corosync started here; knet waited for the first heartbeat of {who}",
+        "At start-up knet has no link to a peer until that peer's first heartbeat arrives, and "
+        "logs 'has no active links' meanwhile: that is a start-up, not an outage." + filtered,
+        evidence=f"line {first.lineno}: {first.text}",
+    )]
+
+
+def _rejoin(s: outputs.JournalSummary, names: PeerNames) -> list[Finding]:
+    """Quorum regained as several peers join at once, with no start-up in sight: this node had
+    been alone (or in a minority) without quorum before these lines — an isolation that ended.
+
+    vsf_quorum.c logs "within the primary component" when quorum comes (back); pmxcfs's
+    status.c "node has quorum". A start-up regains quorum the same way, so a log with a
+    start-up is left to the start-up finding.
+    """
+    if any(e.kind == "startup" for e in s.events) or s.counts["quorum_lost"]:
+        return []
+    back = next((e for e in s.events if e.kind in ("quorum_regained", "pmxcfs_quorum_ok")),
+                None)
+    joins = [e for e in s.events if e.kind == "new_membership" and len(e.joined) >= 2]
+    if back is None or not joins:
+        return []
+    who = ", ".join(names.node(n) for n in joins[0].joined)
+    return [Finding(
+        "warning",
+        f"this node rejoined the cluster: {who} joined at once and quorum came back",
+        "Several peers joining in one membership while this node regains quorum means it had "
+        "been cut off from them, without quorum (and /etc/pve read-only), before these lines "
+        "begin. Look at the journal before them for the cause, and at the network between the "
+        "nodes.",
+        evidence=f"line {joins[0].lineno}: {joins[0].text}; line {back.lineno}: {back.text}",
+    )]

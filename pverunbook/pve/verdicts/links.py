@@ -186,6 +186,17 @@ def verdict_cmap_stats(text: str, names: PeerNames | None = None) -> list[Findin
                 "consensus defaults to 1.2 times this.",
             )
         )
-    if not out:
+    if not any(k.startswith("stats.knet.") for k in cmap):
+        # corosync-cmapctl(8): without `-m stats` it prints the icmap (config and runtime keys);
+        # the knet counters live in the stats map only. Never call that "clean".
+        kinds = sorted({k.split(".", 1)[0] for k in cmap})
+        out.append(Finding(
+            "warning", "no knet link counters in this output",
+            "This is corosync's configuration map (" + ", ".join(f"{k}.*" for k in kinds[:6])
+            + "), not its statistics: knet's per-link down_count, latency and packet counters "
+            "are in the stats map, which `corosync-cmapctl` prints only with `-m stats`. Run "
+            "`corosync-cmapctl -m stats | grep knet` to judge the links.",
+            evidence=f"{len(cmap)} keys, none under stats.knet."))
+    elif not out:
         out.append(Finding("ok", "knet link counters look clean", "No flaps recorded."))
     return out

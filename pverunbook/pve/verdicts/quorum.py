@@ -131,7 +131,7 @@ def verdict_quorum(text: str, names: PeerNames | None = None) -> list[Finding]:
                     f"{st.expected_votes}",
                 )
             )
-        return out + qdevice
+        return out + qdevice + _vote_setup(st)
     detail = (
         f"This partition has {votes}, so votequorum blocks activity: /etc/pve is read-only "
         "and HA nodes with active services will be fenced by their watchdog. Members seen: "
@@ -152,4 +152,46 @@ def verdict_quorum(text: str, names: PeerNames | None = None) -> list[Finding]:
             + (" Activity blocked" if st.activity_blocked else ""),
         )
     )
-    return out + qdevice
+    return out + qdevice + _vote_setup(st)
+
+
+def two_node_with_more_votes(st: outputs.QuorumStatus) -> bool:
+    """``Flags: 2Node`` while 3 or more votes are expected: ``two_node: 1`` left behind.
+
+    votequorum.c: with two_node set, quorum is forced to 1 whenever only two nodes' votes
+    remain, so a later split between the last two leaves both halves quorate.
+    """
+    return "2Node" in st.flags and (st.expected_votes or 0) >= 3
+
+
+def no_vote_to_spare(st: outputs.QuorumStatus) -> bool:
+    """A quorate 2-node cluster without QDevice or two_node: either node's loss costs quorum."""
+    return bool(st.quorate and st.expected_votes == 2 and "2Node" not in st.flags
+                and not st.has_qdevice and st.quorum == 2)
+
+
+def _vote_setup(st: outputs.QuorumStatus) -> list[Finding]:
+    """Vote settings that are fine today and fail on the next outage (votequorum(5))."""
+    out: list[Finding] = []
+    if two_node_with_more_votes(st):
+        out.append(Finding(
+            "warning",
+            f"`two_node: 1` is set in a cluster of {st.expected_votes} expected votes: a latent "
+            "split brain",
+            "Flags shows 2Node although more than two votes are expected: `two_node: 1` was left "
+            "in corosync.conf (from when the cluster had two nodes). votequorum then forces the "
+            "quorum to 1 once only two members remain, so if those two are later split from "
+            "each other, BOTH halves stay quorate and may both write /etc/pve and run HA "
+            "guests. Remove `two_node` from the quorum section of /etc/pve/corosync.conf "
+            "(raise config_version) now, while the cluster is healthy.",
+            evidence=f"Flags: {' '.join(st.flags)}; Expected votes: {st.expected_votes}"))
+    if no_vote_to_spare(st):
+        out.append(Finding(
+            "warning",
+            "2-node cluster without a QDevice: no vote to spare",
+            "Quorum needs both votes, so losing either node (a reboot, a link flap) makes "
+            "/etc/pve read-only on the survivor. A QDevice on a third machine (runbook "
+            "qdevice-setup) gives the vote that lets one node carry on.",
+            evidence=f"Expected votes: {st.expected_votes}; Quorum: {st.quorum}; "
+                     f"Flags: {' '.join(st.flags)}"))
+    return out

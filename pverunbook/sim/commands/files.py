@@ -187,6 +187,42 @@ async def c_touch(ctx: Ctx) -> int:
     return status
 
 
+@command("truncate")
+async def c_truncate(ctx: Ctx) -> int:
+    """coreutils truncate -s SIZE [-c]. Under /etc/pve a size change is a replicated write:
+    it waits like every write there, and pmxcfs refuses sizes above its 1 MiB file limit with
+    EFBIG before anything changes (pve-cluster memdb.c memdb_pwrite)."""
+    import errno
+
+    from pverunbook.sim.fs import MAX_PVE_FILE
+
+    opts, files = gopt(ctx, "cs:", ["no-create", "size="])
+    size_s = (opts.get("-s") or opts.get("--size") or [""])[-1]
+    if not size_s.isdigit():
+        raise UsageError("truncate: you must specify either '--size' or '--reference'", 1)
+    size = int(size_s)
+    status = 0
+    for f in files:
+        try:
+            if not ctx.fs.exists(f, ctx.cwd):
+                if "-c" in opts or "--no-create" in opts:
+                    continue
+                await ctx.fs.write_bytes(f, b"", ctx.cwd)
+            r = await ctx.fs.prepare_write(f, ctx.cwd)
+            if ctx.fs.pve_rel(r) is not None:
+                if size > MAX_PVE_FILE:
+                    raise OSError(errno.EFBIG, os.strerror(errno.EFBIG), r)
+                data = ctx.fs.read_bytes(r)
+                await ctx.fs.write_bytes(r, data[:size].ljust(size, b"\0"), ctx.cwd)
+            else:
+                os.truncate(ctx.fs.host(r, ctx.cwd), size)
+        except OSError as exc:
+            await ctx.err(f"truncate: failed to truncate '{f}' at {size} bytes: "
+                          f"{exc.strerror}\n")
+            status = 1
+    return status
+
+
 @command("chmod", "chown", "chgrp", "sync", "clear", "logger")
 async def c_noop(ctx: Ctx) -> int:
     args = [a for a in ctx.argv[1:] if not a.startswith("-")]

@@ -205,6 +205,49 @@ def test_flaps_of_a_link_connected_and_clean_now_may_be_history() -> None:
     assert "history" not in udp.statement
 
 
+def _two_samples(before: int, after: int) -> str:
+    """knet's counters for peer nodeid 2 read twice, as network-triage's knet-stats step
+    prints them (``### sample N`` headers; lines in corosync-cmapctl's own format)."""
+    def one(n: int) -> str:
+        return (f"stats.knet.node2.link0.connected (u8) = 1\n"
+                f"stats.knet.node2.link0.down_count (u32) = {n}\n"
+                f"stats.knet.node2.link0.enabled (u8) = 1\n"
+                f"stats.knet.node2.link0.latency_ave (u32) = 412\n"
+                f"stats.knet.node2.link0.latency_samples (u32) = 2048\n")
+    return f"### sample 1\n{one(before)}### sample 2\n{one(after)}### running\n"
+
+
+@needs_shared
+def test_flaps_are_history_when_knet_counters_do_not_grow_between_two_samples() -> None:
+    """The issue-19 rehearsal: after the route fix, triage re-run in the same session said
+    "quorum lost up to 80 times in 34 min", critical. With knet's counters sampled twice, the
+    same journal and counts are history: no current fault."""
+    ping = facts("ping", "n1", "### peer 192.168.4.201\n" + own("udp-dropped_ping.txt"), "ping",
+                 addrs={"192.168.4.201": "n2"})
+    log = (REAL / "corosync-log_node1_loss-15-then-100-then-0.log").read_text()
+    journal = facts("corosync-journal", "n1", log, "journal", ids={2: "n2"})
+    cfg = (REAL / "cfgtool-s_2node-connected.txt").read_text()
+    links = (facts("links", "n1", cfg, "links", addrs={}, ids={1: "n1", 2: "n2"})
+             + facts("links", "n2", cfg, "links", addrs={}, ids={1: "n2", 2: "n1"}))
+    quorate = [Fact("quorum.quorate", True, n, None, "Quorate: Yes", "quorum")
+               for n in ("n1", "n2")]
+    steady = facts("cmap-stats", "n1", _two_samples(72, 72), "knet-stats", ids={2: "n2"})
+    d = diagnose(ping + journal + links + steady + quorate, nodes=["n1", "n2"])
+    assert [f.severity for f in d.faults] and all(f.severity == "info" for f in d.faults), \
+        [(f.rule, f.severity, f.statement) for f in d.faults]
+    hist = next(f for f in d.faults if f.rule == "link-flaps-history")
+    assert hist.statement.startswith("history: the knet link between n1 and n2 went down")
+    assert hist.next_runbook is None
+    # the same, but the link went down twice between the samples: a fault now, not history
+    growing = facts("cmap-stats", "n1", _two_samples(72, 74), "knet-stats", ids={2: "n2"})
+    d = diagnose(ping + journal + links + growing + quorate, nodes=["n1", "n2"])
+    now = d.faults[0]
+    assert now.rule == "udp-lost-icmp-ok" and now.severity == "critical"
+    assert "went down 2 times during the check" in now.statement
+    lost = next(f for f in d.faults if f.rule == "quorum-lost-recently")
+    assert lost.severity == "critical" and not lost.statement.startswith("history")
+
+
 @needs_shared
 def test_mtu_mismatch_between_the_two_ends() -> None:
     a = facts("knet-nodes", "n1", (REAL / "cfgtool-n_2node.txt").read_text(), "links-detail",
@@ -212,9 +255,16 @@ def test_mtu_mismatch_between_the_two_ends() -> None:
     b = facts("knet-nodes", "n2", (DOCS / "corosync-cfgtool" /
                                    "corosync-manpage_cfgtool-n.txt").read_text(),
               "links-detail", addrs={"192.168.1.102": "n1"})
+    # the man page's "mtu: 469" is knet's start-up value (a 576-byte IPv4 packet's payload
+    # before PMTUd ran, libknet links.c): a freshly started link, not a mismatch
+    assert "mtu-mismatch" not in rules(diagnose(a + b, nodes=["n1", "n2"]))
+    # the same output once PMTUd settled on a smaller path (a 1400-byte MTU on n2's side)
+    settled = (DOCS / "corosync-cfgtool" / "corosync-manpage_cfgtool-n.txt").read_text() \
+        .replace("mtu: 469", "mtu: 1297")
+    b = facts("knet-nodes", "n2", settled, "links-detail", addrs={"192.168.1.102": "n1"})
     d = diagnose(a + b, nodes=["n1", "n2"])
     assert rules(d) == ["mtu-mismatch"]
-    assert "n1: 1397" in d.faults[0].statement and "n2: 469" in d.faults[0].statement
+    assert "n1: 1397" in d.faults[0].statement and "n2: 1297" in d.faults[0].statement
 
 
 @needs_shared
@@ -397,5 +447,6 @@ def test_pmxcfs_refusing_writes_is_read_only_not_hung() -> None:
              for f in extract("pve-write", obs)]
     d = diagnose(store, nodes=["ryanrishi", "pve001"])
     assert rules(d) == ["pmxcfs-read-only"]
-    assert d.faults[0].statement == "/etc/pve refuses writes on pve001 (no quorum)"
+    assert d.faults[0].statement == ("/etc/pve refuses writes on pve001 (Permission denied: "
+                                     "pmxcfs has no quorum there, so it is read-only)")
     assert d.faults[0].evidence[0].line == "exit 1: " + denied.strip()

@@ -22,6 +22,8 @@ SIM = "tests/integration/test_diagnosis_rules_sim.py"
 STORY = "tests/integration/test_diagnosis_rehearsal.py"
 CHECK = "tests/unit/pve/test_health_check.py"
 GUIDED = "tests/integration/test_check_guided.py"
+ROUND3 = "tests/unit/pve/test_diagnosis_faults_round3.py"
+CASES3 = "tests/unit/pve/test_realworld3_cases.py"
 
 #: fault id → tests on real output
 REAL_OUTPUT: dict[str, list[str]] = {
@@ -61,6 +63,17 @@ REAL_OUTPUT: dict[str, list[str]] = {
     "pveproxy-down": [f"{CHECK}::test_certificate_not_signed_by_the_cluster_ca_and_pveproxy_"
                       "down"],
     "clock-skew": [f"{CHECK}::test_clock_skew_names_the_node_that_is_off"],
+    "redundant-link-down": [f"{ROUND3}::test_a_redundant_link_down_is_a_warning_every_link_"
+                            "down_is_critical"],
+    "link-flaps-history": [f"{UNIT}::test_flaps_are_history_when_knet_counters_do_not_grow_"
+                           "between_two_samples"],
+    "pmxcfs-not-mounted": [f"{ROUND3}::test_write_probe_errors_are_different_faults"],
+    "pmxcfs-node-dir-missing": [f"{ROUND3}::test_write_probe_errors_are_different_faults"],
+    "pmxcfs-db-load-failed": [f"{ROUND3}::test_pmxcfs_log_db_load_failed_and_local_conf_newer"],
+    "pmxcfs-conf-newer": [f"{ROUND3}::test_pmxcfs_log_db_load_failed_and_local_conf_newer"],
+    "pmxcfs-log-trouble": [f"{CASES3}::test_pmxcfs_lines_of_a_rejoin_are_evidence_not_no_"
+                           "instability"],
+    "two-node-flag": [f"{CASES3}::test_two_node_flag_with_three_votes_is_a_latent_split_brain"],
 }
 
 #: fault id → rehearsals that run a shipped runbook over SSH to the simulator
@@ -85,6 +98,9 @@ SIMULATOR: dict[str, list[str]] = {
     "vm-without-config": [f"{GUIDED}::test_pressing_only_the_proposed_next_runbook_ends_healthy"],
     "corosync-token-default": [f"{GUIDED}::test_pressing_only_the_proposed_next_runbook_ends_"
                                "healthy"],
+    "link-flaps-history": [f"{SIM}::test_sim_quorum_lost_recently_after_the_route_is_fixed"],
+    "pmxcfs-log-trouble": [f"{SIM}::test_sim_quorum_lost_recently_after_the_route_is_fixed"],
+    "two-node-flag": [f"{SIM}::test_sim_two_node_flag_left_in_a_three_node_cluster"],
 }
 #: fault ids the simulator cannot produce yet, and why. Each rule still has a simulator test
 #: for its other faults (checked below); remove an entry when the simulator learns it.
@@ -97,6 +113,11 @@ SIMULATOR_GAPS = {
                      "clock-skew"), _NO_SCENARIO),
     "pmxcfs-read-only": "the simulated pmxcfs blocks writes on a node without quorum instead "
                         "of refusing them with EACCES as pmxcfs does",
+    "redundant-link-down": "the simulated corosync has one knet link per node",
+    "pmxcfs-not-mounted": "no simulator scenario leaves a dead pmxcfs mount behind",
+    "pmxcfs-node-dir-missing": "no simulator scenario removes a node's /etc/pve directory",
+    "pmxcfs-db-load-failed": "the simulated pmxcfs logs no 'DB load failed'",
+    "pmxcfs-conf-newer": "the simulated pmxcfs logs no 'local corosync.conf is newer'",
 }
 
 

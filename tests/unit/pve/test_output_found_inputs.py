@@ -197,8 +197,11 @@ def test_start_up_with_brackets_lost_in_the_paste_is_not_a_cut_off() -> None:
     waits = outputs.peer_links(s)[31065]
     assert (waits.cut_offs, waits.startup_waits) == (0, 2)
     got = verdict_journal(text)
+    # the paste ends before the peer's first heartbeat: a start-up, named as one
     assert [(f.severity, f.title) for f in got] == [
+        ("info", "corosync started here; knet waited for the first heartbeat of nodeid 31065"),
         ("ok", "no corosync instability in the log")]
+    assert "journalctl -p warning" not in got[0].detail
 
 
 # --- kind 3: a peer its admin shut down leaves and loses its links: expected, not a fault -------

@@ -124,7 +124,11 @@ def test_parse_quorum_real_quorate() -> None:
         outputs.Member(1, 1, "10.213.0.1", True),
         outputs.Member(2, 1, "10.213.0.2", False),
     ]
-    assert worst(verdict_quorum(real("quorumtool-siH_2node-quorate.txt"))) == "ok"
+    # quorate, but two nodes without a QDevice have no vote to spare: a warning, not OK
+    got = verdict_quorum(real("quorumtool-siH_2node-quorate.txt"))
+    assert [(f.severity, f.title) for f in got] == [
+        ("ok", "quorate: 2 of 2 expected votes, 2 needed"),
+        ("warning", "2-node cluster without a QDevice: no vote to spare")]
 
 
 @needs_testdata
