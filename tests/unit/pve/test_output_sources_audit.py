@@ -27,6 +27,11 @@ HANDED = (
     "journal-no-active-links-only-warning.log", "journal-truncated-quorum-loss-missed.log",
     "mtr-130ms-rtt-judged-ok.txt", "pvecm-qdevice-not-voting.txt",
     "lint-wipe-corosync-on-all-nodes.toml", "corosync-missing-config-version-line0.conf",
+    # round 3 (../shared/cases/realworld3; tests/unit/pve/test_realworld3_cases.py)
+    "journal-pmxcfs-cpg-send-failed-then-resync-px2.txt",
+    "journal-corosync-boot-priority-filtered-no-active-links.txt",
+    "pvecm-3node-2Node-flag-hex-ids-ru.txt",
+    "corosync-debian13-2node-rrp_mode-passiv-no-crypto.conf",
 )
 
 #: Sub-kinds that have fewer than two found inputs yet, and why. Each still needs two inputs that
@@ -143,6 +148,6 @@ def test_every_handed_case_has_a_test() -> None:
     assert handed <= set(HANDED)
 
 
-@pytest.mark.parametrize("kind", [2, 3, 4])
+@pytest.mark.parametrize("kind", [2, 3, 4, 5])
 def test_every_kind_has_sub_kinds(kind: int) -> None:
     assert any(s["kind"] == kind for s in manifest()["subkinds"].values())

@@ -1,0 +1,222 @@
+"""Round-3 kinds (issue 21) tried on real inputs found elsewhere, beside the handed cases.
+
+Every input is a few lines copied from the public page named in the comment above it (as it
+was published); tests/data/outputs/realworld/SOURCES.toml lists them by kind.
+"""
+
+from __future__ import annotations
+
+from pverunbook.pve import facts as pvefacts
+from pverunbook.pve.facts import Observation
+from pverunbook.pve.verdicts import (
+    PeerNames,
+    verdict_corosync_conf,
+    verdict_journal,
+    verdict_quorum,
+    worst,
+)
+
+# --- kind: pmxcfs's own log lines ---------------------------------------------------------
+
+# https://github.com/LINBIT/linstor-server/issues/131 (px1's side of the same outage)
+PX1_PMXCFS = """\
+Apr 27 11:26:29 px1 corosync[4593]:   [KNET  ] host: host: 1 (passive) best link: 0 (pri: 1)
+Apr 27 11:26:29 px1 corosync[4593]:   [TOTEM ] A new membership (2.706d) was formed. Members left: 1
+Apr 27 11:26:29 px1 corosync[4593]:   [TOTEM ] Failed to receive the leave message. failed: 1
+Apr 27 11:26:29 px1 corosync[4593]:   [CPG   ] downlist left_list: 1 received
+Apr 27 11:26:29 px1 corosync[4593]:   [CPG   ] downlist left_list: 1 received
+Apr 27 11:26:29 px1 pmxcfs[4475]: [dcdb] notice: members: 2/4475, 3/681
+Apr 27 11:26:29 px1 corosync[4593]:   [QUORUM] Members[2]: 2 3
+Apr 27 11:26:29 px1 corosync[4593]:   [MAIN  ] Completed service synchronization, ready to provide service.
+Apr 27 11:26:29 px1 pmxcfs[4475]: [dcdb] notice: starting data syncronisation
+Apr 27 11:26:29 px1 pmxcfs[4475]: [status] notice: members: 2/4475, 3/681
+Apr 27 11:26:29 px1 pmxcfs[4475]: [status] notice: starting data syncronisation
+Apr 27 11:26:29 px1 corosync[4593]:   [TOTEM ] A new membership (1.7071) was formed. Members joined: 1
+Apr 27 11:26:29 px1 corosync[4593]:   [CPG   ] downlist left_list: 0 received
+Apr 27 11:26:29 px1 corosync[4593]:   [CPG   ] downlist left_list: 0 received
+Apr 27 11:26:29 px1 corosync[4593]:   [CPG   ] downlist left_list: 0 received
+Apr 27 11:26:29 px1 pmxcfs[4475]: [status] notice: members: 1/4202, 2/4475, 3/681
+"""  # noqa: E501
+
+
+def test_pmxcfs_resync_on_the_quorate_side_is_read_not_ignored() -> None:
+    """px1 saw px2 leave and rejoin: pmxcfs started resyncs that the lines do not see end."""
+    got = verdict_journal(PX1_PMXCFS, names=PeerNames({1: "px2", 2: "px1", 3: "px3"}))
+    titles = [f.title for f in got]
+    assert "members left the membership 1 time(s): px2 (nodeid 1) 1x" in titles
+    assert "pmxcfs resynced 2 time(s)" in titles
+    facts = {f.name: f.value for f in pvefacts.extract("corosync-journal",
+                                                       Observation("px1", PX1_PMXCFS))}
+    assert facts["pmxcfs_log.resyncs"] == 2 and facts["pmxcfs_log.recovered"] is False
+
+
+# --- kind: a redundant knet link that flaps while another carries the traffic -------------
+
+# https://github.com/corosync/corosync/issues/527 (two links; link 0 flaps, link 1 carries)
+MAIL4_REDUNDANT = """\
+Feb  7 16:40:02 mail4 corosync[14774]:   [KNET  ] rx: host: 3 link: 0 is up
+Feb  7 16:40:02 mail4 corosync[14774]:   [KNET  ] host: host: 3 (passive) best link: 0 (pri: 20)
+Feb  7 16:41:01 mail4 corosync[14774]:   [KNET  ] link: host: 3 link: 0 is down
+Feb  7 16:41:01 mail4 corosync[14774]:   [KNET  ] host: host: 3 (passive) best link: 1 (pri: 10)
+Feb  7 16:41:02 mail4 corosync[14774]:   [KNET  ] rx: host: 3 link: 0 is up
+Feb  7 16:41:02 mail4 corosync[14774]:   [KNET  ] host: host: 3 (passive) best link: 0 (pri: 20)
+Feb  7 16:41:34 mail4 corosync[14774]:   [KNET  ] link: host: 3 link: 0 is down
+Feb  7 16:41:34 mail4 corosync[14774]:   [KNET  ] host: host: 3 (passive) best link: 1 (pri: 10)
+Feb  7 16:41:35 mail4 corosync[14774]:   [KNET  ] rx: host: 3 link: 0 is up
+Feb  7 16:41:35 mail4 corosync[14774]:   [KNET  ] host: host: 3 (passive) best link: 0 (pri: 20)
+Feb  7 16:44:00 mail4 corosync[14774]:   [KNET  ] link: host: 3 link: 0 is down
+Feb  7 16:44:00 mail4 corosync[14774]:   [KNET  ] host: host: 3 (passive) best link: 1 (pri: 10)
+Feb  7 16:44:01 mail4 corosync[14774]:   [KNET  ] rx: host: 3 link: 0 is up
+Feb  7 16:44:01 mail4 corosync[14774]:   [KNET  ] host: host: 3 (passive) best link: 0 (pri: 20)
+"""  # noqa: E501
+# https://github.com/kronosnet/kronosnet/issues/300 (one link: its down cuts the node off)
+KNET300_ONE_LINK = """\
+Apr 08 10:54:49 [120159] rh81-s1 corosync notice  [TOTEM ] A new membership (1:16) was formed. Members left: 2
+Apr 08 10:54:49 [120159] rh81-s1 corosync notice  [QUORUM] Members[1]: 1
+Apr 08 10:54:49 [120159] rh81-s1 corosync info    [KNET  ] link: host: 2 link: 0 is down
+Apr 08 10:54:49 [120159] rh81-s1 corosync info    [KNET  ] host: host: 2 (passive) best link: 0 (pri: 1)
+Apr 08 10:54:49 [120159] rh81-s1 corosync warning [KNET  ] host: host: 2 has no active links
+"""  # noqa: E501
+
+
+def test_a_redundant_link_flapping_is_a_warning_a_single_link_cut_off_is_critical() -> None:
+    got = verdict_journal(MAIL4_REDUNDANT, names=PeerNames({3: "mail3"}))
+    flap = next(f for f in got if f.title.startswith("link 0 to mail3 (nodeid 3) went down 3"))
+    assert flap.severity == "warning" and "(a redundant link)" in flap.title
+    assert "Link 1 to the same node stayed up" in flap.detail
+    assert worst(got) == "warning"
+    one = verdict_journal(KNET300_ONE_LINK, names=PeerNames({2: "rh81-s2"}))
+    assert worst(one) == "critical"
+    down = next(f for f in one if f.title.startswith("link 0 to rh81-s2 (nodeid 2) went down"))
+    assert "redundant" not in down.title
+    assert any(f.title.startswith("no active link to rh81-s2 (nodeid 2): this node was cut off")
+               and f.severity == "critical" for f in one)
+
+
+# --- kind: votequorum flags: two_node where it belongs and where it does not --------------
+
+# https://github.com/openSUSE/supportutils/pull/37 (a real 2-node cluster: 2Node is right there)
+SUSE_TWO_NODE = """\
+Quorum information
+------------------
+Date:             Thu Dec  6 10:06:45 2018
+Quorum provider:  corosync_votequorum
+Nodes:            2
+Node ID:          739312183
+Ring ID:          3316
+Quorate:          Yes
+
+Votequorum information
+----------------------
+Expected votes:   2
+Highest expected: 2
+Total votes:      2
+Quorum:           1  
+Flags:            2Node Quorate 
+
+Membership information
+----------------------
+    Nodeid      Votes Name
+ 739312183          1 c1 (local)
+ 739312184          1 c2
+"""  # noqa: W291
+# https://github.com/PegaProx/project-pegaprox/issues/252 (4 nodes + QDevice, two of them up)
+PEGAPROX_QDEVICE = """\
+Quorum information
+------------------
+Date:             Fri Apr  3 04:05:16 2026
+Quorum provider:  corosync_votequorum
+Nodes:            2
+Node ID:          0x00000002
+Ring ID:          1.8d4
+Quorate:          Yes
+
+Votequorum information
+----------------------
+Expected votes:   4
+Highest expected: 4
+Total votes:      3
+Quorum:           3  
+Flags:            Quorate Qdevice 
+
+Membership information
+----------------------
+    Nodeid      Votes    Qdevice Name
+0x00000001          1    A,V,NMW 192.168.51.239
+0x00000002          1    A,V,NMW 192.168.50.218 (local)
+0x00000000          1            Qdevice
+"""  # noqa: W291
+
+
+def test_two_node_flag_is_latent_split_brain_only_with_more_votes() -> None:
+    two = verdict_quorum(SUSE_TWO_NODE)
+    assert not any("two_node" in f.title or "no vote to spare" in f.title for f in two)
+    assert worst(two) == "ok"
+    qd = verdict_quorum(PEGAPROX_QDEVICE)
+    assert not any("two_node" in f.title or "no vote to spare" in f.title for f in qd)
+
+
+# --- kind: corosync.conf crypto and corosync 2 keys ------------------------------------------
+
+# https://github.com/kronosnet/kronosnet/issues/300 (knet with crypto: nothing to warn about)
+KNET300_CONF = """\
+totem {
+    version: 2
+    cluster_name: my_cluster
+    transport: knet
+    crypto_cipher: aes256
+    crypto_hash: sha256
+    interface {
+        linknumber: 0
+        knet_transport: sctp
+    }
+}
+
+nodelist {
+    node {
+        ring0_addr: 192.168.106.155
+        name: rh80-test01
+        nodeid: 1
+    }
+
+    node {
+        ring0_addr: 192.168.106.156
+        name: rh80-test02
+        nodeid: 2
+    }
+}
+
+quorum {
+    provider: corosync_votequorum
+    two_node: 1
+}
+"""
+# https://github.com/corosync/corosync/pull/650 (no crypto keys at all: knet's default is
+# aes256/sha256, totemconfig.c totem_get_crypto; not "crypto off")
+COROSYNC650_CONF = """\
+totem {
+\tversion: 2
+\ttransport: knet
+}
+
+nodelist {
+\tnode {
+\t\tnodeid: 5
+\t\tring0_addr: 192.168.63.45
+\t}
+\tnode {
+\t\tnodeid: 6
+\t\tring0_addr: 192.168.63.46
+\t}
+}
+"""
+
+
+def test_crypto_on_or_by_default_is_not_warned() -> None:
+    for conf in (KNET300_CONF, COROSYNC650_CONF):
+        got = verdict_corosync_conf(conf)
+        assert not any("crypto" in f.title or "rrp_mode" in f.title for f in got), \
+            [(f.severity, f.title) for f in got]
+    off = KNET300_CONF.replace("crypto_cipher: aes256", "crypto_cipher: none") \
+        .replace("crypto_hash: sha256", "crypto_hash: none")
+    assert any(f.title == "warning: totem.crypto_cipher" for f in verdict_corosync_conf(off))
