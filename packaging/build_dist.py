@@ -46,8 +46,9 @@ MAINTAINER = "pverunbook developers <pverunbook@users.noreply.invalid>"
 def run(*cmd: str | Path, env: dict[str, str] | None = None, cwd: Path = ROOT,
         capture: bool = False) -> str:
     print("+ " + " ".join(str(c) for c in cmd), file=sys.stderr, flush=True)
+    # stdout is kept for the result lines (sha256 per artifact): tools print to stderr
     r = subprocess.run([str(c) for c in cmd], env=env, cwd=cwd, check=True, text=True,
-                       stdout=subprocess.PIPE if capture else None)
+                       stdout=subprocess.PIPE if capture else sys.stderr)
     return r.stdout if capture else ""
 
 
