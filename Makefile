@@ -9,7 +9,7 @@ COMPILE = $(UV) pip compile --universal --python-version 3.11 --generate-hashes 
 
 # dist/pverunbook.pex (CPython 3.11 + 3.13, x86_64 Linux, offline) and the .deb around it.
 dist:
-	$(PYTHON) packaging/build_dist.py
+	$(PYTHON) release/build_dist.py
 
 # Re-lock with hashes, keeping the pinned versions where they still satisfy pyproject.toml.
 lock:

@@ -12,7 +12,7 @@ artifacts themselves need no network). What it does and why:
    ``pverunbook/_build_info.py`` naming the commit (``pverunbook --version`` prints it).
 3. ``pex``: one zip for CPython 3.11 (Debian 12 / Proxmox VE 8) and 3.13 (Debian 13 /
    Proxmox VE 9) on x86_64, resolved against the *complete platforms* in
-   ``packaging/platforms/`` (abbreviated ``--platform`` strings cannot evaluate markers such
+   ``release/platforms/`` (abbreviated ``--platform`` strings cannot evaluate markers such
    as ``python_full_version``) from ``requirements/runtime.txt`` with its hashes. Pex writes
    fixed timestamps and a sorted zip, so the same commit gives the same sha256.
 4. ``.deb`` (``dpkg-deb``): the pex as ``/usr/bin/pverunbook``, a man page made from
@@ -39,7 +39,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 BUILD = ROOT / "build"
 DIST = ROOT / "dist"
-PLATFORMS = sorted((ROOT / "packaging" / "platforms").glob("*.json"))
+PLATFORMS = sorted((ROOT / "release" / "platforms").glob("*.json"))
 MAINTAINER = "pverunbook developers <pverunbook@users.noreply.invalid>"
 
 
@@ -114,7 +114,7 @@ def stage(commit: str) -> Path:
         dest.parent.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(ROOT / rel, dest)
     (sdir / "pverunbook" / "_build_info.py").write_text(
-        f'"""Written by packaging/build_dist.py."""\n\nCOMMIT = "{commit}"\n', encoding="utf-8")
+        f'"""Written by release/build_dist.py."""\n\nCOMMIT = "{commit}"\n', encoding="utf-8")
     return sdir
 
 
@@ -135,7 +135,7 @@ def manpage(pex: Path, ver: str, epoch: int) -> bytes:
     """roff for ``pverunbook(1)``: the program's ``--help`` and every command's."""
     import datetime
 
-    script = ROOT / "packaging" / "helptexts.py"
+    script = ROOT / "release" / "helptexts.py"
     env = dict(os.environ, PEX_ROOT=str(BUILD / "pex-root"), PEX_INTERPRETER="1",
                COLUMNS="80", NO_COLOR="1")
     helps = run(sys.executable, pex, script, env=env, capture=True)
@@ -207,7 +207,7 @@ def main() -> int:
     ap.add_argument("--no-deb", action="store_true", help="build the pex only")
     args = ap.parse_args()
     if len(PLATFORMS) < 2:
-        sys.exit("build_dist: packaging/platforms/ must hold the cp311 and cp313 JSON files")
+        sys.exit("build_dist: release/platforms/ must hold the cp311 and cp313 JSON files")
     DIST.mkdir(exist_ok=True)
     ver = version()
     commit, epoch = commit_and_epoch()

@@ -47,11 +47,11 @@ newest_pid=$!
 pids+=("$newest_pid")
 
 echo "dist: building the pex and the .deb"
-python3 packaging/build_dist.py 2>"$work/build.log" | tee "$work/sums" || {
+python3 release/build_dist.py 2>"$work/build.log" | tee "$work/sums" || {
   tail -n 40 "$work/build.log"; exit 1; }
 pex_sum="$(grep '  dist/pverunbook.pex ' "$work/sums" | cut -d' ' -f1)"
 deb="$(grep -o 'dist/pverunbook_[^ ]*_amd64.deb' "$work/sums")"
-python3 packaging/build_dist.py --no-deb 2>>"$work/build.log" >"$work/sums2" || {
+python3 release/build_dist.py --no-deb 2>>"$work/build.log" >"$work/sums2" || {
   tail -n 40 "$work/build.log"; exit 1; }
 pex_sum2="$(grep '  dist/pverunbook.pex ' "$work/sums2" | cut -d' ' -f1)"
 if [ -z "$pex_sum" ] || [ "$pex_sum" != "$pex_sum2" ]; then
@@ -67,12 +67,12 @@ smoke12=""
 if [ ! -x "$py311" ]; then
   echo "smoke[debian12-pex]: SKIPPED: no $py311 (Debian 12's python3.11) on this machine"
 elif [ "$am_root" = 1 ] && command -v unshare >/dev/null 2>&1; then
-  unshare -n sh -c "ip link set lo up && sh packaging/smoke.sh debian12-pex $py311 dist/pverunbook.pex" \
+  unshare -n sh -c "ip link set lo up && sh release/smoke.sh debian12-pex $py311 dist/pverunbook.pex" \
     >"$work/smoke12" 2>&1 &
   smoke12=$!
 else
   echo "smoke[debian12-pex]: (not root: run with the network present)"
-  sh packaging/smoke.sh debian12-pex "$py311" dist/pverunbook.pex >"$work/smoke12" 2>&1 &
+  sh release/smoke.sh debian12-pex "$py311" dist/pverunbook.pex >"$work/smoke12" 2>&1 &
   smoke12=$!
 fi
 [ -z "$smoke12" ] || pids+=("$smoke12")
@@ -85,7 +85,7 @@ elif ! wait "$boot_pid"; then
   echo "smoke[debian13]: FAILED: debootstrap of trixie failed (log above)"
   status13=1
 else
-  cp dist/pverunbook.pex "$deb" packaging/smoke.sh "$root/"
+  cp dist/pverunbook.pex "$deb" release/smoke.sh "$root/"
   mount -t proc proc "$root/proc"
   echo "smoke[debian13]: $(chroot "$root" python3 --version) in a trixie root, no network"
   unshare -n sh -c "ip link set lo up && chroot '$root' sh /smoke.sh debian13-pex python3 /pverunbook.pex" ||
