@@ -129,6 +129,8 @@ class Lab(Bed):
     qnetd: bool = False
     qnetd_ns: str = ""
     qnetd_pid: int = 0
+    qnetd_sshd: int = 0
+    qnetd_host_key: str = ""
 
     # -- state ----------------------------------------------------------------------------------
 
@@ -136,6 +138,7 @@ class Lab(Bed):
         data = {"size": self.size, "tag": self.tag, "switch_ns": self.switch_ns,
                 "version": self.version, "cluster": self.cluster, "names": self.names,
                 "qnetd": self.qnetd, "qnetd_ns": self.qnetd_ns, "qnetd_pid": self.qnetd_pid,
+                "qnetd_sshd": self.qnetd_sshd, "qnetd_host_key": self.qnetd_host_key,
                 "nodes": [asdict(n) for n in self.nodes]}
         self.state_file.write_text(json.dumps(data, indent=1))
 
@@ -214,8 +217,17 @@ class Lab(Bed):
         for sub in ("lib-pve-cluster", "log-pve"):
             (n.path / sub).mkdir(exist_ok=True)
         hosts = "127.0.0.1 localhost\n" + "".join(
-            f"{m.addr} {m.name}\n" for m in self.nodes)
+            f"{m.addr} {m.name}\n" for m in self.nodes) + f"{QNETD_ADDR} qnetd\n"
         (n.path / "hosts").write_text(hosts)
+        # root on a cluster node reaches the other nodes (and the QNetd host) over SSH as
+        # root, as after `pvecm add`: the lab's client key, accepted by every lab sshd
+        ssh = n.path / "root" / ".ssh"
+        ssh.mkdir(parents=True, exist_ok=True)
+        ssh.chmod(0o700)
+        shutil.copyfile(self.home / ".ssh" / "id_ed25519", ssh / "id_ed25519")
+        (ssh / "id_ed25519").chmod(0o600)
+        (ssh / "config").write_text("StrictHostKeyChecking no\nUserKnownHostsFile /dev/null\n"
+                                    "LogLevel ERROR\n")
 
     def _start_node(self, n: BedNode) -> None:
         d = n.path
@@ -418,13 +430,38 @@ class Lab(Bed):
         for n in self.nodes:
             if not self.running(n.name, "pveproxy"):
                 self.systemctl(n.name, "start", "pveproxy")
+        if self.qnetd_pid and self.on_qnetd("systemctl is-active --quiet corosync-qnetd"
+                                            ).returncode != 0:
+            self.on_qnetd("systemctl start corosync-qnetd", check=True, timeout=60)
         self.wait_sshd()
 
     # -- QNetd host -------------------------------------------------------------------------------
 
     def start_qnetd(self) -> None:
-        """A QNetd host: its own namespace on the bridge at QNETD_ADDR, corosync-qnetd -f."""
-        raise BedError("the lab has no QNetd host yet (qdevice-setup is not run on the lab)")
+        """A QNetd host: its own namespaces on the bridge at QNETD_ADDR, corosync-qnetd -f
+        and sshd (:mod:`tests.integration.lab_qnetd`)."""
+        from tests.integration.lab_qnetd import start_qnetd
+
+        n = start_qnetd(self, QNETD_ADDR)
+        self.qnetd_pid = n.init_pid
+        self.qnetd_sshd = n.sshd_pid
+        self.qnetd_host_key = n.host_key
+        self.save()
+        with self.ssh_config.open("a") as fh:
+            fh.write(f"Host qnetd\n  HostName {QNETD_ADDR}\n  User root\n"
+                     f"  IdentityFile {self.home / '.ssh/id_ed25519'}\n"
+                     f"  UserKnownHostsFile {self.dir / 'known_hosts'}\n")
+        with (self.dir / "known_hosts").open("a") as fh:
+            fh.write(f"{QNETD_ADDR} {n.host_key}\n")
+
+    def on_qnetd(self, argv: Sequence[str] | str, *, check: bool = False,
+                 timeout: float = 30) -> subprocess.CompletedProcess[str]:
+        """Run a command on the QNetd host (its namespaces, no SSH)."""
+        if not self.qnetd_pid:
+            raise BedError("this lab has no QNetd host (qnetd=True)")
+        args = ["sh", "-c", argv] if isinstance(argv, str) else list(argv)
+        return _run([NSENTER, "-t", str(self.qnetd_pid), "-n", "-m", "-u", "-p", "--", "env",
+                     f"PATH={PATH}", *args], check=check, timeout=timeout)
 
     # -- teardown ---------------------------------------------------------------------------------
 
@@ -442,9 +479,10 @@ class Lab(Bed):
             for pid in self.node_pids(n.name):
                 with contextlib.suppress(ProcessLookupError):
                     os.kill(pid, signal.SIGKILL)
-        if self.qnetd_pid:
-            with contextlib.suppress(ProcessLookupError):
-                os.kill(self.qnetd_pid, signal.SIGKILL)
+        for pid in (self.qnetd_sshd, self.qnetd_pid):  # PID 1 of its namespace: all go
+            if pid and _alive(pid):
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(pid, signal.SIGKILL)
         for n in self.nodes:
             n.corosync_pid = 0
         super().down()
