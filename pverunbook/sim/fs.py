@@ -182,11 +182,19 @@ class NodeFS:
         self.pve_rel(r)
         h = self.node.root / r.lstrip("/")
         try:
-            return h.stat() if follow else h.lstat()
+            got = h.stat() if follow else h.lstat()
         except FileNotFoundError:
             raise oserr(errno.ENOENT, r) from None
         except NotADirectoryError:
             raise oserr(errno.ENOTDIR, r) from None
+        if r.startswith("/proc/") and not os.path.isdir(h):
+            # procfs reports size 0 for its files (cmdline, comm, mounts...): their content
+            # exists only when read (proc(5)); tools that trust st_size read nothing
+            fields = list(got)
+            fields[0] = (got.st_mode & ~0o7777) | 0o444  # st_mode: r--r--r--
+            fields[6] = 0  # st_size
+            return os.stat_result(fields)
+        return got
 
     def exists(self, path: str, cwd: str = "/root") -> bool:
         try:

@@ -25,7 +25,51 @@ SCHEMA = (
 
 class MemDBError(Exception):
     """config.db cannot be read or written (not a database, wrong schema, bad rows): what
-    sqlite or the row check said, as pmxcfs's ``[database] crit:`` line would."""
+    sqlite or the row check said, as pmxcfs's ``[database] crit:`` line would.
+
+    ``loader`` is True when SQLite read the rows but pmxcfs's loader rejects them (database.c
+    ``bdb_backend_load_index``); the message is then its ``cfs_critical`` text."""
+
+    def __init__(self, message: str, loader: bool = False) -> None:
+        super().__init__(message)
+        self.loader = loader
+
+
+Row = tuple[int, int, int, int, int, int, "str | None", "bytes | None"]
+
+
+def loader_problem(rows: list[Row]) -> str | None:
+    """What pmxcfs's loader (pve-cluster src/pmxcfs/database.c ``bdb_backend_load_index``)
+    says about these tree rows, in its order and words, or None when it accepts them. SQLite's
+    ``PRAGMA integrity_check`` accepts every one of these trees."""
+    types: dict[int, int] = {0: DT_DIR}
+    names: dict[int, set[str]] = {}
+    wanted: set[int] = set()
+    for inode, parent, _v, _w, _m, typ, name, data in rows:
+        if not name:
+            return f"inode has no name (inode = {inode:016X})"
+        typ &= 255
+        if typ == DT_DIR and data:
+            return f"directory inode contains data (inode = {inode:016X})"
+        if typ not in (DT_DIR, DT_REG):
+            return f"inode has unknown type (inode = {inode:016X}, type = {typ})"
+        if inode == 0:
+            if name != "__version__":
+                return f"root inode has unexpected name '{name}'"
+            continue
+        if parent in types and types[parent] != DT_DIR:
+            return ("parent is not a directory "
+                    f"(inode = {inode:016X}, parent = {parent:016X}, name = '{name}')")
+        if parent not in types:
+            wanted.add(parent)
+        if name in names.setdefault(parent, set()):
+            return f"found entry with duplicate name '{name}'"
+        names[parent].add(name)
+        types[inode] = typ
+        wanted.discard(inode)
+    for inode in sorted(wanted):
+        return f"missing directory inode (inode = {inode:016X})"
+    return None
 
 
 @dataclass
@@ -169,6 +213,9 @@ class MemDB:
             ).fetchall()
         finally:
             conn.close()
+        problem = loader_problem(rows)
+        if problem is not None:
+            raise MemDBError(problem, loader=True)
         db = cls()
         by_inode: dict[int, tuple[int, str]] = {}
         for inode, parent, version, _w, mtime, _t, name, _d in rows:

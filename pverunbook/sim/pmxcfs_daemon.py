@@ -142,6 +142,8 @@ def materialize(world: World, n: SimNode) -> None:
             link.symlink_to(target)
     for dot in (".members", ".version", ".vmlist", ".clusterlog", ".rrd", ".debug"):
         (root / dot).write_bytes(b"")
+        # pmxcfs.c create_dot_files: cfs_plug_func_new(".members", 0440, ...); .debug 0640
+        os.chmod(root / dot, 0o640 if dot == ".debug" else 0o440)
 
 
 def sync_corosync_conf(world: World, n: SimNode, t: float, notify: bool) -> None:
@@ -193,17 +195,26 @@ def pmxcfs_start(world: World, n: SimNode, t: float, local: bool, managed: bool)
         try:
             memdb = MemDB.load(db_path)
         except MemDBError as exc:
-            n.cfs_log(f"[database] crit: unable to open database '{DB_PATH}' - {exc}", t)
-            return "unable to open database"
+            # pmxcfs.c main() -> memdb_open -> bdb_backend_open (database.c): a file SQLite
+            # cannot use fails at its first statement, "PRAGMA journal_mode=WAL" in
+            # bdb_create; rows SQLite reads but the loader rejects end "DB load failed".
+            if exc.loader:
+                n.cfs_log(f"[database] crit: {exc}", t)
+                n.cfs_log("[database] crit: DB load failed", t)
+            else:
+                n.cfs_log(f"[database] crit: unable to set WAL mode: {exc}", t)
+            # the caller logs it as "[main] crit: ..." (pmxcfs.c main)
+            return f"memdb_open failed - unable to open database '{DB_PATH}'"
     if memdb is None:
         # pmxcfs.c main(): a missing database is created empty and only the host's
         # /etc/corosync/corosync.conf is imported; nothing else (proxmox/pve-cluster
         # src/pmxcfs/pmxcfs.c, "automatically import corosync.conf from host"). The
         # symlinks and .version/.members/.vmlist/.rrd/.clusterlog/.debug are plugins
-        # (create_symlinks), not files. What comes back after that is only what
-        # pve-cluster.service's ExecStartPost `pvecm updatecerts --silent` writes once
-        # quorate (see commands/pve.py _updatecerts); storage.cfg, user.cfg,
-        # datacenter.cfg, VM/CT configs, firewall and HA state stay lost.
+        # (create_symlinks), not files. The pve-cluster unit runs no updatecerts (that
+        # moved to pveproxy.service's ExecStartPre in 2019, pve-cluster commit 84c3ab0):
+        # certificates come back only when pveproxy (re)starts or someone runs
+        # `pvecm updatecerts`; storage.cfg, user.cfg, datacenter.cfg, VM/CT configs,
+        # firewall and HA state stay lost.
         memdb = MemDB()
         now = int(t)
         try:

@@ -307,5 +307,7 @@ async def test_overwritten_config_db_fails_stop_and_start_like_pmxcfs(sim: SimCl
     st, _, err = await sh(sim, "ryanrishi", "systemctl start pve-cluster")
     assert st == 1 and err.startswith("Job for pve-cluster.service failed")
     _, out, _ = await sh(sim, "ryanrishi", "journalctl -u pve-cluster -n 8 -o cat")
-    assert "[database] crit: unable to open database '/var/lib/pve-cluster/config.db' - file " \
-           "is not a database" in out
+    # pmxcfs.c main() -> memdb_open -> database.c bdb_create: the first statement fails
+    assert "[database] crit: unable to set WAL mode: file is not a database" in out
+    assert "[main] crit: memdb_open failed - unable to open database " \
+           "'/var/lib/pve-cluster/config.db'" in out

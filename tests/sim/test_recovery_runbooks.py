@@ -28,13 +28,16 @@ from pverunbook.engine.decisions import (
     ScriptedDecider,
 )
 from pverunbook.engine.journal import read_journal
+from pverunbook.pve.facts import extract
+from pverunbook.pve.facts.model import Observation
 from pverunbook.runbook.catalog import builtin_dir
 from pverunbook.runbook.loader import load_file
 from pverunbook.runbook.params import resolve
 from pverunbook.session import Mode, Session, SessionConfig
-from pverunbook.sim import certs
+from pverunbook.sim import SimCluster, certs
 from pverunbook.sim.node import SimNode
 from pverunbook.sim.scenarios import NYC_VMS
+from tests.sim.conftest import sh
 
 pytest.importorskip("asyncssh")
 
@@ -286,3 +289,28 @@ async def test_a_second_damaged_node_is_a_refusal(tmp_path: Path) -> None:
     assert status != "ok"
     assert status_of(events)["peers-healthy"] == "failed"
     assert "stop-cluster-services" not in started(events)
+
+
+async def test_pmxcfs_refuses_a_tree_sqlite_calls_sound(healthy: SimCluster) -> None:
+    # A directory row that carries data: SQLite's integrity_check says ok, pmxcfs's loader
+    # (database.c bdb_backend_load_index) refuses it and pve-cluster does not start. The
+    # runbook's damage check names it; the old one (integrity_check only) called it sound.
+    db = "/var/lib/pve-cluster/config.db"
+    st, out, err = await sh(healthy, "pve001", f"systemctl stop pve-cluster; sqlite3 {db} "
+                            "\"UPDATE tree SET data = x'00' WHERE type = 4 AND name = 'nodes'\"; "
+                            f"sqlite3 -readonly {db} 'PRAGMA integrity_check;'")
+    assert out == "ok\n", err
+    st, _, err = await sh(healthy, "pve001", "systemctl start pve-cluster")
+    assert st != 0 and err.startswith("Job for pve-cluster.service failed")
+    await healthy.advance(1)
+    _, journal, _ = await sh(healthy, "pve001", "journalctl -u pve-cluster -o cat")
+    assert "[database] crit: directory inode contains data (inode = " in journal
+    assert "[database] crit: DB load failed" in journal
+    assert "[main] crit: memdb_open failed - unable to open database " \
+           "'/var/lib/pve-cluster/config.db'" in journal
+    rb = load_file(builtin_dir() / "cluster-db-reset.toml")
+    check = rb.step("db-integrity")
+    _, said, _ = await sh(healthy, "pve001", "; ".join(check.commands))
+    assert "pmxcfs's loader rejects" in said and "\nok\n" not in f"\n{said}"
+    facts = extract("db-integrity", Observation("pve001", said))
+    assert [f.value for f in facts if f.name == "db.integrity"] == ["damaged"]

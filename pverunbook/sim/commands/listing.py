@@ -7,6 +7,7 @@ mirror directory holds.
 
 from __future__ import annotations
 
+import posixpath
 import re
 import stat as st
 import time
@@ -15,6 +16,10 @@ from pverunbook.sim.commands.core import gopt, walk
 from pverunbook.sim.commands.text import expand_escapes
 from pverunbook.sim.shell.executor import Ctx, command
 from pverunbook.sim.shell.streams import BytesInput
+
+#: pmxcfs.c create_dot_files: the status plugins' modes (.debug is writable by root)
+DOT_MODES = {".version": 0o440, ".members": 0o440, ".vmlist": 0o440, ".rrd": 0o440,
+             ".clusterlog": 0o440, ".debug": 0o640}
 
 
 def _mode_str(mode: int) -> str:
@@ -65,6 +70,8 @@ async def c_ls(ctx: Ctx) -> int:
             full = ctx.abspath(vpath)
             if st.S_ISDIR(mode):
                 mode = (mode & ~0o7777) | (0o700 if full.endswith("/priv") else 0o755)
+            elif posixpath.basename(full) in DOT_MODES and posixpath.dirname(full) == "/etc/pve":
+                mode = (mode & ~0o7777) | DOT_MODES[posixpath.basename(full)]
             elif not st.S_ISLNK(mode):
                 mode = (mode & ~0o7777) | (0o600 if "/priv/" in full else 0o640)
         link = ""

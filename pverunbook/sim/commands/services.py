@@ -1,7 +1,8 @@
 """Services and processes: systemctl, journalctl, pmxcfs, kill/pkill/killall, umount, mount.
 
-Unit behaviour follows the Debian units (pve-cluster.service: ExecStartPost updatecerts,
-pveproxy.service: ExecStartPre updatecerts); every state change goes through the World.
+Unit behaviour follows the Debian units (pve-cluster.service: pmxcfs only, no updatecerts
+since pve-cluster commit 84c3ab0; pveproxy.service: ExecStartPre updatecerts); every state
+change goes through the World.
 """
 
 from __future__ import annotations
@@ -69,9 +70,8 @@ async def _start(ctx: Ctx, unit: str, t: float) -> str | None:
         node.log("pve-cluster", "systemd", 1, "Started pve-cluster.service - The Proxmox VE "
                  "cluster filesystem.", t + 1)
         u.state, u.since, u.pid = "active", t, node.pmxcfs.pid
-        # debian/pve-cluster.service: ExecStartPost=-/usr/bin/pvecm updatecerts --silent
-        await updatecerts(Ctx(ctx.sh, ["pvecm", "updatecerts", "--silent"], ctx.stdin,
-                               ctx.stdout, ctx.stderr), False, True)
+        # debian/pve-cluster.service runs no updatecerts: its ExecStartPost moved to
+        # pveproxy.service's ExecStartPre in 2019 (pve-cluster commit 84c3ab0)
         return None
     if unit == "corosync" and not node.corosync.running:
         node.log("corosync", "systemd", 1, "Starting corosync.service - Corosync Cluster "
