@@ -13,6 +13,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
+from pverunbook import report_rollback
 from pverunbook.engine import events as ev
 from pverunbook.engine.journal import Redactor
 from pverunbook.run_diagnosis import step_status_label
@@ -204,6 +205,7 @@ def render_report(events: list[ev.Event], redactor: Redactor | None = None) -> s
     _timeline(run, out)
     _steps(run, out)
     _restores(run, out)
+    report_rollback.section(events, out)
     _open_items(run, out)
     _lessons(run, out)
     text = "\n".join(out).rstrip("\n") + "\n"
@@ -356,6 +358,8 @@ def _timeline_line(e: ev.Event) -> str:
         return f"Run paused at `{e.step_id}`: {e.reason}"
     if isinstance(e, ev.Note) and (e.level != "info" or e.text.startswith(RESTORE_PREFIX)):
         return f"{e.level.capitalize()}: {e.text}"
+    if isinstance(e, ev.RollbackTimer):
+        return report_rollback.timeline_line(e)
     if isinstance(e, ev.RunFinished):
         return f"Run finished: **{e.status}**" + (f" — {e.message}" if e.message else "")
     return ""

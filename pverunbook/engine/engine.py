@@ -106,7 +106,8 @@ class Engine:
         self.verdict_time_limit = offloop.TIME_LIMIT_S
         #: ``commit_within`` for every step that has one (tests and rehearsals: short timers).
         self.commit_within_override: int | None = None
-        #: Real seconds per second of the nodes' clocks (a rehearsal cluster runs faster).
+        #: Real seconds per second of the nodes' clocks (a rehearsal cluster runs faster; its
+        #: rollback timers still last ``commit_within`` real seconds).
         self.node_time_scale = 1.0
         #: The checkpoint being taken now, if any: the store counts verified parts in it.
         self.checkpoint_progress: CheckpointProgress | None = None

@@ -208,7 +208,10 @@ async def _arm_one(engine: Engine, step: Step, checkpoint_id: str, node: Node,
     transport = engine.transport_for(node)
     tag = _tag(checkpoint_id, node.name)
     d = rs.node_dir(tag, _root(engine))
-    plan = rs.Plan(node=node.name, tag=tag, seconds=seconds, step_id=step.id,
+    # The operator's seconds are real ones: on a rehearsal cluster whose clock runs faster,
+    # the node sleeps correspondingly more of its own seconds.
+    node_seconds = max(1, round(seconds / engine.node_time_scale))
+    plan = rs.Plan(node=node.name, tag=tag, seconds=node_seconds, step_id=step.id,
                    run_id=engine.run_id, checkpoint_id=checkpoint_id, files=sorted(files),
                    corosync_version=version, pve_wait=int(getattr(engine, "rollback_pve_wait",
                                                                   rs.PVE_WAIT)),
@@ -244,7 +247,7 @@ async def _arm_one(engine: Engine, step: Step, checkpoint_id: str, node: Node,
         raise TransportError(node.name, f"the timer did not start (said {out.strip()!r})",
                              "check that setsid or systemd-run exist on the node")
     deadline = float(words[2])
-    return Armed(node.name, tag, deadline, before + seconds * engine.node_time_scale, words[1],
+    return Armed(node.name, tag, deadline, before + seconds, words[1],
                  tuple(sorted(files)))
 
 
@@ -296,7 +299,7 @@ async def after_step(engine: Engine, step: Step, status: str) -> str:
 
 async def _ask_commit(engine: Engine, pending: Pending) -> bool:
     step = pending.step
-    left = pending.local_deadline - time.time() - MARGIN * engine.node_time_scale
+    left = pending.local_deadline - time.time() - MARGIN
     nodes = tuple(a.node for a in pending.armed)
     if left <= 0:
         engine.emit(ev.Note(step_id=step.id, level="error", text=(
@@ -309,7 +312,7 @@ async def _ask_commit(engine: Engine, pending: Pending) -> bool:
               f"checkpoint {pending.checkpoint_id} by itself.")
     request = ConfirmRequest(step=step, what="commit", prompt=prompt, expected=COMMIT,
                              nodes=nodes, checkpoint_id=pending.checkpoint_id,
-                             deadline=pending.local_deadline - MARGIN * engine.node_time_scale)
+                             deadline=pending.local_deadline - MARGIN)
     engine.emit(ev.ConfirmationRequested(step_id=step.id, what="commit", prompt=prompt,
                                          expected=COMMIT, nodes=nodes,
                                          checkpoint_id=pending.checkpoint_id))
@@ -320,7 +323,7 @@ async def _ask_commit(engine: Engine, pending: Pending) -> bool:
     except TimeoutError:
         typed = None
     accepted = typed is not None and typed.strip() == COMMIT \
-        and time.time() < pending.local_deadline - engine.node_time_scale
+        and time.time() < pending.local_deadline - 1.0
     engine.emit(ev.ConfirmationGiven(step_id=step.id, what="commit", accepted=accepted,
                                      typed=typed or "", operator=engine.operator,
                                      reason="" if typed is not None else "no answer in time"))

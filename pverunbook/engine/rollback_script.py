@@ -153,6 +153,14 @@ def script(plan: Plan) -> str:
         out.append('if [ "$reload_cs" = 1 ]; then\n')
         out.append('  if out=$(timeout 30 corosync-cfgtool -R 2>&1); then\n    ')
         out.append(_say(plan, "corosync-cfgtool -R: $out"))
+        # corosync ran when the timer was armed but cannot reload now: it is down (a restart
+        # on the changed file failed) or runs values a reload cannot change (a node's address,
+        # corosync totemconfig.c "Internal value was NOT changed"): restart it on the restored
+        # file, the documented fallback (pvecm.adoc: restart only if not applied live).
+        out.append('  elif grep -q "^corosync=running" "$D/armed" && '
+                   'out2=$(timeout 90 systemctl restart corosync 2>&1); then\n    ')
+        out.append(_say(plan, "corosync-cfgtool -R failed ($out): restarted corosync on the "
+                              "restored file"))
         out.append("  else\n    ")
         out.append(_say(plan, "FAILED: corosync-cfgtool -R: $out"))
         out.append("    fail=1\n  fi\nfi\n")
@@ -207,17 +215,19 @@ def arm_command(plan: Plan) -> str:
     n = plan.seconds
     return (
         f"D={d}; echo armed >\"$D/state\"; now=$(date +%s); dl=$((now + {n})); "
+        "cs=stopped; pidof corosync >/dev/null 2>&1 && cs=running; "
         "if [ -d /run/systemd/system ] && command -v systemd-run >/dev/null 2>&1; then "
         f"systemd-run --quiet --unit={_q(unit)} --on-active={n} "
         "--timer-property=AccuracySec=1s /bin/sh \"$D/rollback.sh\" fire "
-        f"&& printf 'method=systemd\\nunit={unit}\\ndeadline=%s\\n' \"$dl\" >\"$D/armed\" "
+        f"&& printf 'method=systemd\\nunit={unit}\\ndeadline=%s\\ncorosync=%s\\n' \"$dl\" \"$cs\" "
+        ">\"$D/armed\" "
         "&& echo \"armed systemd $dl\"; "
         "else "
         "rm -f \"$D/pid\"; "
         "setsid -f nohup /bin/sh \"$D/rollback.sh\" sleep </dev/null >/dev/null 2>&1; "
         "i=0; while [ ! -s \"$D/pid\" ] && [ $i -lt 50 ]; do sleep 0.1; i=$((i + 1)); done; "
-        "[ -s \"$D/pid\" ] && printf 'method=setsid\\npid=%s\\ndeadline=%s\\n' "
-        "\"$(cat \"$D/pid\")\" \"$dl\" >\"$D/armed\" && echo \"armed setsid $dl\"; "
+        "[ -s \"$D/pid\" ] && printf 'method=setsid\\npid=%s\\ndeadline=%s\\ncorosync=%s\\n' "
+        "\"$(cat \"$D/pid\")\" \"$dl\" \"$cs\" >\"$D/armed\" && echo \"armed setsid $dl\"; "
         "fi"
     )
 

@@ -91,6 +91,10 @@ async def test_no_commit_restores_the_old_config_everywhere(tmp_path: Path) -> N
         assert all(t in confs[n] for t in old_token)
         assert "rollback finished: restored" in logs[n], logs[n]
     assert "config_version: 7" in pve and "token: 10000" not in pve
+    from pverunbook.report import render_report
+
+    report = render_report(events)
+    assert "## Rollback timers" in report and "timer fired: checkpoint restored" in report
 
 
 async def _no_commit(tmp_path: Path, session: Session) -> tuple[str, list[ev.Event], Session]:
@@ -104,6 +108,7 @@ async def _no_commit(tmp_path: Path, session: Session) -> tuple[str, list[ev.Eve
     journal = tmp_path / "no-commit.jsonl"
     engine = session.engine(rb, NoCommit(params={"token": "10000"}), values,
                             journal_path=journal)
+    engine.commit_within_override = 8  # real seconds, as the operator would wait
     try:
         status = await engine.run()
     finally:

@@ -23,6 +23,7 @@ from pverunbook.engine.checkpoints import CheckpointStore
 from pverunbook.engine.decisions import ConfirmRequest, FailureChoice, ScriptedDecider
 from pverunbook.engine.engine import Engine
 from pverunbook.inventory import Cluster
+from pverunbook.report import render_report
 from pverunbook.runbook.loader import load_text
 from tests.integration.sshd_fixture import Sshd, sshd
 from tests.integration.test_ssh_openssh import make, node
@@ -162,4 +163,6 @@ async def test_a_failing_rollback_is_named_loudly(sshd: Sshd, tmp_path: Path) ->
     notes = [e.text for e in seen if isinstance(e, ev.Note) and e.level == "error"]
     assert any(t.startswith("ROLLBACK FAILED on n1") for t in notes), notes
     assert "FAILED to restore" in (work / "rollback.log").read_text()
+    report = render_report(seen)
+    assert "- [ ] **n1: ROLLBACK FAILED** for `change`" in report, report
     assert conf.read_text() == "new\n"
