@@ -116,3 +116,18 @@ async def _no_commit(tmp_path: Path, session: Session) -> tuple[str, list[ev.Eve
             j.close()
         session.journals.clear()
     return status, read_journal(journal), session
+
+
+async def test_health_check_finds_a_failed_rollback(tmp_path: Path) -> None:
+    session = await _session(tmp_path, "nyc-healthy")
+    try:
+        await run_on(session, "pve001", "echo '2024-11-19T21:40:23Z pve001 pverunbook-rollback"
+                     "[42259] cp-1-pve001: ROLLBACK FAILED on pve001: restored' "
+                     ">> /var/log/pverunbook-rollback.log")
+        _, events, _ = await rehearse(tmp_path, "cluster-health-check", session=session)
+    finally:
+        await session.close()
+    failed = [e for e in events if isinstance(e, ev.ExpectationResult)
+              and e.step_id == "rollbacks" and not e.ok]
+    assert [e.node for e in failed] == ["pve001"], failed
+    assert "rollback failed on this node" in failed[0].message
