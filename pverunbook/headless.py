@@ -133,6 +133,9 @@ class EventPrinter:
             self._p(f"   {e.node}: connection {e.state} {e.message}".rstrip())
         elif isinstance(e, ev.Note):
             self._p(f"   [{e.level}] {e.text}")
+        elif isinstance(e, ev.RollbackTimer):
+            self._p(f"   rollback timer on {e.node}: {e.state}" + (f" — {e.message.strip()}"
+                    if e.message.strip() and e.state != "fired" else ""))
         elif isinstance(e, ev.RunFinished):
             self._flush_partials()
             self._diagnosis()

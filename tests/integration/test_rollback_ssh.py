@@ -166,3 +166,53 @@ async def test_a_failing_rollback_is_named_loudly(sshd: Sshd, tmp_path: Path) ->
     report = render_report(seen)
     assert "- [ ] **n1: ROLLBACK FAILED** for `change`" in report, report
     assert conf.read_text() == "new\n"
+
+
+async def test_a_resumed_run_finds_the_armed_timer_and_commits(sshd: Sshd, tmp_path: Path
+                                                               ) -> None:
+    from pverunbook.engine.journal import Journal
+    from pverunbook.engine.resume import load_resume
+
+    decider = Operator(commit=True)
+    decider.unknown = FailureChoice.RERUN
+    engine, work, conf, seen = setup(sshd, tmp_path, decider, "resume")
+    engine.commit_within_override = 60
+    book_text = book(conf).replace('commands = ["grep -x new', 'commands = ["sleep 2; grep -x new')
+    engine.runbook = load_text(book_text)
+    path = tmp_path / "run.jsonl"
+    journal = Journal(path)
+    engine.subscribe(journal)
+    engine.flushers.append(journal.flush)
+    engine.journal_path = path
+    run = asyncio.create_task(engine.run())
+    for _ in range(400):
+        if any(isinstance(e, ev.StepStarted) and e.step_id == "check" for e in seen):
+            break
+        await asyncio.sleep(0.05)
+    run.cancel()  # pverunbook dies while the check runs; the timer stays armed on the node
+    await asyncio.gather(run, return_exceptions=True)
+    await engine.transport.close()
+    journal.close()
+
+    _, info = load_resume(path, engine.runbook)
+    again, _, _, seen2 = setup(sshd, tmp_path / "again", decider, "resume-2")
+    again.runbook, again.resume, again.statuses = engine.runbook, info, dict(info.statuses)
+    again.commit_within_override = 60
+    again.rollback_root, again.rollback_log = engine.rollback_root, engine.rollback_log  # type: ignore[attr-defined]
+    again.checkpointer = engine.checkpointer
+    journal2 = Journal(path)
+    again.subscribe(journal2)
+    again.flushers.append(journal2.flush)
+    again.journal_path = path
+    try:
+        status = await asyncio.wait_for(again.run(), 120)
+    finally:
+        await again.transport.close()
+        journal2.close()
+    pending = [e for e in seen2 if isinstance(e, ev.RollbackTimer) and e.state == "pending"]
+    assert [e.node for e in pending] == ["n1"] and " s unless COMMIT" in pending[0].message
+    left = float(pending[0].message.split(" in ", 1)[1].split(" s ", 1)[0])
+    assert 0 < left <= 60
+    assert status == "ok" and states(seen2)[-1] == "committed", states(seen2)
+    assert conf.read_text() == "new\n"
+    assert (next(work.glob("rollback/*/state")).read_text().strip()) == "committed"
