@@ -11,6 +11,9 @@ from pverunbook.pve import outputs
 from pverunbook.pve.verdicts.base import Finding, PeerNames, VerdictInput, not_understood
 
 ANSWERS = frozenset({0, 1})
+#: Heartbeat samples after which knet's latency_ave is judged (about a minute of pings at the
+#: default interval, token/4 (corosync totemconfig.c); knet keeps up to 2048, KNET_PING_PRECISION)
+LATENCY_SETTLED_SAMPLES = 64
 
 
 def corosync_down(inp: VerdictInput) -> list[Finding] | None:
@@ -166,7 +169,21 @@ def verdict_cmap_stats(text: str, names: PeerNames | None = None) -> list[Findin
             )
         samples = st.get("latency_samples", 0)
         latency = st.get("latency_ave")
-        if samples and latency is not None and latency > 10_000:
+        # latency_ave is a running mean over the samples since the link came up (libknet
+        # threads_heartbeat.c); right after corosync starts a few slow first pongs dominate it
+        # (tens of ms for the first tens of seconds), so it is judged once it has settled
+        if samples and latency is not None and latency > 10_000 \
+                and samples < LATENCY_SETTLED_SAMPLES:
+            out.append(Finding(
+                "info",
+                f"knet link {link} to {who}: average latency {latency} us over only {samples} "
+                "samples (start-up, not settled yet)",
+                "The link came up moments ago; its average still carries the first heartbeats. "
+                "Read the counters again in a minute.",
+                evidence=f"stats.knet.node{node}.link{link}.latency_samples = {samples}",
+                peer=peer,
+            ))
+        elif samples and latency is not None and latency > 10_000:
             out.append(
                 Finding(
                     "warning",

@@ -147,3 +147,35 @@ def test_pmxcfs_log_db_load_failed_and_local_conf_newer() -> None:
     assert failed.next_runbook.runbook == "cluster-db-reset"
     assert dict(failed.next_runbook.params) == {"damaged_node": "pve3"}
     assert conf.severity == "warning" and conf.nodes == ("pve2",)
+
+
+# corosync-cmapctl -m stats lines (format of the real capture in
+# ../shared/testdata/outputs/corosync-3.1.7/cmapctl-token.txt) right after a start: a high
+# running mean over a dozen heartbeats, and PMTUd's start-up MTU (`corosync-cfgtool -n`).
+FRESH_STATS = """\
+stats.knet.node2.link0.connected (u8) = 1
+stats.knet.node2.link0.down_count (u32) = 0
+stats.knet.node2.link0.enabled (u8) = 1
+stats.knet.node2.link0.latency_ave (u32) = 51234
+stats.knet.node2.link0.latency_samples (u32) = 12
+"""
+FRESH_N = """\
+Local node ID 1, transport knet
+nodeid: 2 reachable
+   LINK: 0 udp (10.0.0.1->10.0.0.2) enabled connected mtu: 469
+
+nodeid: 3 reachable
+   LINK: 0 udp (10.0.0.1->10.0.0.3) enabled connected mtu: 1397
+
+"""
+
+
+def test_a_freshly_started_cluster_is_not_faulty() -> None:
+    from pverunbook.pve.verdicts import verdict_cmap_stats, worst
+
+    fresh = verdict_cmap_stats(FRESH_STATS)
+    assert worst(fresh) == "info" and "not settled yet" in fresh[0].title
+    settled = verdict_cmap_stats(FRESH_STATS.replace("= 12", "= 2048"))
+    assert worst(settled) == "warning"
+    d = diagnose(facts("knet-nodes", "pve1", FRESH_N, "links-detail"), nodes=NODES)
+    assert rules(d) == []
