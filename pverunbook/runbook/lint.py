@@ -66,6 +66,9 @@ RULES: dict[str, Rule] = {r.code: r for r in (
     Rule("PVR013", "wipe-cluster-state-many",
          "wipes or dissolves cluster state on more than one node (or on a node a parameter "
          "chooses without max_targets = 1)"),
+    Rule("PVR014", "commit-window-short",
+         "gives less time to COMMIT (commit_within) than its commit checks may take",
+         severity="warning"),
 )}
 
 
@@ -424,6 +427,10 @@ _FIX: dict[str, str] = {
         "pmxcfs can hang, and then every access to /etc/pve hangs with it. Instead: wrap the "
         "command in `timeout 5 ...` (or another bound)"),
     "PVR012": "remove it or use one of the codes PVR001..PVR013",
+    "PVR014": (
+        "the timers restore the checkpoint when commit_within runs out, even if the checks were "
+        "still running and would have passed: raise commit_within above the timeouts of the "
+        "steps up to the last commit check plus time to read and type COMMIT (30 s)"),
     "PVR013": (
         "removing a node's corosync configuration, its pmxcfs database or its membership "
         "(`pvecm delnode`), or writing /etc/pve in local mode, is done to ONE node at a time "
@@ -542,8 +549,21 @@ def lint(runbook: Runbook) -> list[LintIssue]:
 
         if step.action:
             _lint_args(step, state, once)
+        if step.commit_within is not None and step.commit_checks:
+            needed = _commit_span(runbook, step)
+            if needed + 30 > step.commit_within:
+                once("PVR014", f"commit_within = {step.commit_within}",
+                     f"the steps up to its last commit check may take {needed:g} s")
     issues.sort(key=lambda i: (i.pos.line, i.pos.col, i.code))
     return issues
+
+
+def _commit_span(runbook: Runbook, step: Step) -> float:
+    """Seconds the steps after ``step`` up to its last commit check may take (timeouts)."""
+    ids = [s.id for s in runbook.steps]
+    start = ids.index(step.id)
+    end = max(ids.index(c) for c in step.commit_checks if c in ids)
+    return sum(s.timeout * max(1, len(s.commands)) for s in runbook.steps[start + 1:end + 1])
 
 
 def _lint_args(step: Step, state: dict[str, bool], once: Any) -> None:
