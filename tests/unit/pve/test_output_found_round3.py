@@ -6,6 +6,8 @@ was published); tests/data/outputs/realworld/SOURCES.toml lists them by kind.
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from pverunbook.pve import facts as pvefacts
 from pverunbook.pve.facts import Observation
 from pverunbook.pve.verdicts import (
@@ -15,6 +17,8 @@ from pverunbook.pve.verdicts import (
     verdict_quorum,
     worst,
 )
+
+DATA = Path(__file__).resolve().parents[2] / "data" / "outputs"
 
 # --- kind: pmxcfs's own log lines ---------------------------------------------------------
 
@@ -48,6 +52,19 @@ def test_pmxcfs_resync_on_the_quorate_side_is_read_not_ignored() -> None:
     facts = {f.name: f.value for f in pvefacts.extract("corosync-journal",
                                                        Observation("px1", PX1_PMXCFS))}
     assert facts["pmxcfs_log.resyncs"] == 2 and facts["pmxcfs_log.recovered"] is False
+
+
+def test_pmxcfs_quorum_lost_and_regained_on_real_pmxcfs_is_history_with_its_resync() -> None:
+    """Our capture of pmxcfs 8.1.3 (tests/data/outputs/README.md): lost quorum, regained it and
+    finished its resync: a warning that names both, and the facts say it recovered."""
+    text = (DATA / "pmxcfs-8.1.3_lab-cut-off-then-healed.log").read_text()
+    got = verdict_journal(text)
+    lost = next(f for f in got if f.title == "pmxcfs lost quorum 1 time(s)")
+    assert lost.severity == "warning" and "quorum again later" in lost.detail
+    facts = {f.name: f.value for f in pvefacts.extract("corosync-journal",
+                                                       Observation("charlie", text))}
+    assert facts["pmxcfs_log.quorum_lost"] == 1 and facts["pmxcfs_log.recovered"] is True
+    assert facts["pmxcfs_log.send_failed"] == 0
 
 
 # --- kind: a redundant knet link that flaps while another carries the traffic -------------
