@@ -34,7 +34,8 @@ def cmd_plan(args: argparse.Namespace) -> int:
         rb = load_runbook(args.runbook, args.runbooks)
         cluster = load_cluster(args.cluster) if args.cluster else _default_cluster()
         values, missing = resolve(rb, parse_sets(args.set), nodes=cluster.names)
-        steps = plan(rb, cluster, {**{m: f"<{m}>" for m in missing}, **values})
+        filled = {**{m: f"<{m}>" for m in missing}, **values}
+        steps = plan(rb, cluster, filled)
     except RunbookError as exc:
         print(str(exc), file=sys.stderr)
         return EXIT_USAGE
@@ -90,15 +91,34 @@ def cmd_plan(args: argparse.Namespace) -> int:
         if ps.confirm:
             out.write(f"   confirmation: operator must type {ps.confirm!r}\n")
         if st.commit_within is not None:
-            where = ", ".join(st.rollback.targets or st.targets)
+            from pverunbook.runbook.template import render_plain
+
+            where = _rollback_nodes(st, cluster, filled)
+            undo = [f"restores {', '.join(st.backup.files)}"] if st.backup.files else []
+            undo += [f"runs {render_plain(c, filled)}" for c in st.rollback.reload]
             out.write(f"   rollback timer: {st.commit_within}s on {where}, armed before the "
                       f"change; type 'COMMIT' after {', '.join(st.commit_checks)} passed, or "
-                      f"each node restores {', '.join(st.backup.files)} by itself\n")
+                      f"each node {' and '.join(undo)} by itself\n")
         if st.kind.value == "manual":
             out.write(f"   manual: {st.instructions.strip().splitlines()[0]}\n")
         if st.kind.value == "input":
             out.write(f"   asks for: {', '.join(st.params)}\n")
     return EXIT_OK
+
+
+def _rollback_nodes(step: Any, cluster: Any, values: Any) -> str:
+    """The nodes a step's rollback timer is armed (and its checkpoint taken) on."""
+    from dataclasses import replace
+
+    from pverunbook.engine.targets import TargetError, resolve_targets
+
+    targets = step.rollback.targets or step.targets
+    try:
+        nodes = resolve_targets(replace(step, targets=targets, max_targets=None), cluster,
+                                values)
+    except TargetError:
+        return ", ".join(targets)
+    return ", ".join(n.name for n in nodes) + " (checkpoint taken there too)"
 
 
 def _shown(value: Any) -> str:

@@ -90,3 +90,18 @@ def test_corosync_conf_comes_back_with_the_chosen_version() -> None:
     # the local copy and the reload come before the /etc/pve write, which may wait for quorum
     assert script.index("corosync-cfgtool -R") < script.index("/etc/pve/corosync.conf.pverun")
     assert '[ "$cur" -ge 7 ]' in script and "sleep 9" in script
+
+
+def test_plan_shows_the_timer_where_and_what(capsys: pytest.CaptureFixture[str]) -> None:
+    from pverunbook.cli import main
+    from pverunbook.runbook.catalog import builtin_dir
+
+    assert main(["plan", str(builtin_dir() / "corosync-tuning.toml")]) == 0
+    out = capsys.readouterr().out
+    assert "rollback timer: 420s on ryanrishi, pve001 (checkpoint taken there too)" in out
+    assert "restores /etc/pve/corosync.conf, /etc/corosync/corosync.conf by itself" in out
+    assert main(["plan", str(builtin_dir() / "route-fix.toml"), "--set",
+                 "route_node=ryanrishi"]) == 0
+    out = capsys.readouterr().out
+    assert "rollback timer: 120s on ryanrishi" in out and "runs ip route replace " in out
+    assert "{{" not in out.split("rollback timer", 1)[1].splitlines()[0]
