@@ -12,6 +12,7 @@ from pverunbook.pve import facts as pvefacts
 from pverunbook.pve.facts import Observation
 from pverunbook.pve.verdicts import (
     PeerNames,
+    verdict_cmap_stats,
     verdict_corosync_conf,
     verdict_journal,
     verdict_quorum,
@@ -237,3 +238,28 @@ def test_crypto_on_or_by_default_is_not_warned() -> None:
     off = KNET300_CONF.replace("crypto_cipher: aes256", "crypto_cipher: none") \
         .replace("crypto_hash: sha256", "crypto_hash: none")
     assert any(f.title == "warning: totem.crypto_cipher" for f in verdict_corosync_conf(off))
+
+
+# --- kind: a full corosync-cmapctl dump given where knet's counters are expected -------------
+
+
+def test_a_full_cmap_dump_says_it_holds_no_knet_counters() -> None:
+    """Our captures of corosync 3.1.7's `corosync-cmapctl` (no `-m stats`) on the lab."""
+    for name in ("cmapctl-3.1.7_lab-2node-full-dump.txt", "cmapctl-3.1.7_lab-3node-full-dump.txt"):
+        got = verdict_cmap_stats((DATA / name).read_text())
+        assert not any(f.severity == "ok" for f in got), name
+        none = next(f for f in got if f.title == "no knet link counters in this output")
+        assert "-m stats" in none.detail and none.severity == "warning"
+
+
+# --- kind: a 2-node cluster with no vote to spare -------------------------------------------
+
+
+def test_two_nodes_without_qdevice_or_two_node_have_no_vote_to_spare() -> None:
+    """Our capture of a healthy 2-node lab (corosync 3.1.7): quorate, but either node's loss
+    costs quorum; SUSE's two_node cluster (found above) has quorum 1 and gets no such warning."""
+    got = verdict_quorum((DATA / "quorumtool-siH-3.1.7_lab-2node-quorate.txt").read_text())
+    assert [(f.severity, f.title) for f in got] == [
+        ("ok", "quorate: 2 of 2 expected votes, 2 needed"),
+        ("warning", "2-node cluster without a QDevice: no vote to spare")]
+    assert not any("no vote to spare" in f.title for f in verdict_quorum(SUSE_TWO_NODE))
