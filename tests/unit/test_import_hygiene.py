@@ -45,6 +45,7 @@ PACKAGE = Path(__file__).resolve().parents[2] / "pverunbook"
 BELOW_ENGINE = {"pve", "runbook", "inventory", "transport"}
 ALLOWED: dict[str, set[str]] = {
     "pve": set(),
+    "about": set(),  # --version: the package version and library metadata only
     "runbook": {"pve"},
     "inventory": {"pve", "runbook"},
     "transport": {"pve", "runbook", "inventory"},

@@ -64,7 +64,10 @@ def test_plan_accepts_one_node_and_shows_its_name_as_the_confirmation() -> None:
     r = cli("plan", "cluster-db-reset", "--set", "damaged_node=pve001")
     assert r.returncode == 0, r.stderr
     block = r.stdout.split("(move-db-aside)")[1].split("\n\n")[0]
-    assert "pve001: mv" in block and "ryanrishi:" not in block
+    commands = [ln.strip() for ln in block.splitlines()
+                if ln.strip().startswith(("pve001:", "ryanrishi:"))]
+    assert commands and all(c.startswith("pve001: ") for c in commands), commands
+    assert any("mv /var/lib/pve-cluster/config.db " in c for c in commands), commands
     assert "operator must type 'pve001'" in block
 
 
