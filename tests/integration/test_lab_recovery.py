@@ -188,3 +188,59 @@ def test_lab_vm_config_recovery_places_each_config_where_its_vm_runs_now(
             lab.on(n, f"rm -rf {copy} /root/pverunbook-recovered")
         if not had_storage:
             lab.on("alpha", "rm -f /etc/pve/storage.cfg")
+
+
+def test_lab_all_databases_damaged_refused_then_the_procedure_restores_one_node(
+        healthy_lab: Lab, tmp_path: Path) -> None:
+    # Every node's config.db is garbage. The runbook refuses (nothing to resync from) and its
+    # all-damaged step gives the procedure; done by hand here, step by step as written, on the
+    # real pmxcfs: restore ONE node (alpha) from a copy while pve-cluster is stopped on the
+    # others, then each other node starts empty and resyncs from alpha.
+    lab = healthy_lab
+    names = ("alpha", "bravo", "charlie")
+    db = "/var/lib/pve-cluster/config.db"
+    copy = "/var/lib/pve-cluster/good-copy.db"
+    marker = f"restored {time.time()}\n"
+    assert lab.write("alpha", "/etc/pve/lab-restore-marker", marker).returncode == 0
+    lab.wait_file("charlie", "/etc/pve/lab-restore-marker", marker)
+    res = lab.on("alpha", f"sqlite3 {db} '.backup {copy}'")
+    assert res.returncode == 0, res
+    before = lab.on("alpha", TREE).stdout
+    corosync = {n: lab.node_pids(n, "corosync") for n in names}
+    try:
+        for n in names:
+            lab.stop_pmxcfs(n)
+            lab.on(n, f"rm -f {db}-wal {db}-shm; echo garbage > {db}")
+        for n in names:
+            assert lab.systemctl(n, "start", "pve-cluster", check=False).returncode != 0
+        run = run_json(lab, "cluster-db-reset", tmp_path, "--set", "damaged_node=charlie",
+                       "--set", "stop_ha=false", "--confirm", "charlie")
+        assert run.rc != 0
+        assert status_of(run).get("all-damaged") == "failed", run.explain()
+        assert "stop-cluster-services" not in started(run)
+        # 2. pve-cluster stays stopped on every node but alpha (it is: none could start)
+        # 3. alpha: the damaged files aside, the copy in place, pve-cluster started
+        res = lab.on("alpha", f"mkdir -p /root/pverunbook-replaced && mv {db} "
+                              f"/root/pverunbook-replaced/ && cp {copy} {db} && chmod 0600 {db}")
+        assert res.returncode == 0, res
+        lab.start_pmxcfs("alpha")
+        assert lab.read("alpha", "/etc/pve/lab-restore-marker") == marker
+        # 4. each other node in turn: its database aside, pve-cluster started: it resyncs
+        for n in ("bravo", "charlie"):
+            res = lab.on(n, f"mkdir -p /root/pverunbook-replaced && mv {db} "
+                            "/root/pverunbook-replaced/")
+            assert res.returncode == 0, res
+            lab.start_pmxcfs(n)
+            lab.wait_file(n, "/etc/pve/lab-restore-marker", marker)
+        lab.wait_pve_quorate()
+        trees = {n: lab.on(n, TREE).stdout for n in names}
+        assert set(trees.values()) == {before}, trees
+        assert {n: lab.node_pids(n, "corosync") for n in names} == corosync
+    finally:
+        for n in names:
+            if not lab.running(n, "pve-cluster"):
+                lab.on(n, f"test -s {copy} && cp {copy} {db} && rm -f {db}-wal {db}-shm")
+                lab.start_pmxcfs(n)
+        lab.on("alpha", f"rm -f /etc/pve/lab-restore-marker {copy}")
+        for n in names:
+            lab.on(n, f"rm -rf /root/pverunbook-replaced {copy}")
