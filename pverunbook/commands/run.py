@@ -29,8 +29,10 @@ def register(sub: argparse._SubParsersAction) -> None:
         s.add_argument("--set", action="append", metavar="NAME=VALUE", help="parameter value")
         s.add_argument("--confirm", metavar="TEXT", action="append",
                        help="answer a typed confirmation that asks for exactly TEXT (repeatable: "
-                            "--confirm nyc --confirm pve001); with any --confirm and no "
-                            "terminal, manual steps count as done")
+                            "--confirm nyc --confirm pve001); --confirm COMMIT keeps a change "
+                            "whose checks passed (commit_within), otherwise the nodes roll it "
+                            "back; with any --confirm and no terminal, manual steps count as "
+                            "done")
         s.add_argument("--override-checkpoint", metavar="PHRASE",
                        help="without a terminal: go on past a destructive step whose "
                             "checkpoint failed, if PHRASE is exactly the override phrase "
