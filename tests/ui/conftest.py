@@ -40,7 +40,7 @@ def _ping(peer: str, loss: int, rtts: list[float]) -> list[str]:
 #: command substring → node → (lines, exit status). Different per node on purpose.
 SCRIPTS: dict[str, dict[str, tuple[list[str], int]]] = {
     "ping": {
-        "ryanrishi": (_ping("192.168.4.201", 2, [0.41, 0.39, 0.52, 0.44, 1.9, 0.40]), 0),
+        "ryanrishi": (_ping("192.168.4.201", 10, [0.41, 0.39, 0.52, 0.44, 1.9, 0.40]), 0),
         "pve001": (_ping("192.168.4.200", 15, [0.45, 3.2, 0.61, 7.8, 0.5, 2.4]), 0),
         # pve1..pve3 print the same; pve4 and pve5 lose packets.
         **{f"pve{i}": (_ping("10.0.0.9", 0, [0.3, 0.3, 0.3, 0.3, 0.3, 0.3]), 0)

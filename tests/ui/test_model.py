@@ -31,7 +31,7 @@ def test_compare_groups_identical_and_names_differing_keys() -> None:
 def test_network_stats_from_ping_and_mtr() -> None:
     pings = {n: lines for n, (lines, _) in SCRIPTS["ping"].items()}
     stats = {s.node: s for s in network_stats(pings)}
-    assert stats["ryanrishi"].loss_pct == 2.0
+    assert stats["ryanrishi"].loss_pct == 10.0
     assert stats["pve001"].loss_pct == 15.0
     assert stats["pve001"].rtts[:2] == [0.45, 3.2]
     mtr = ["HOST: ryanrishi           Loss%   Snt   Last   Avg  Best  Wrst StDev",
