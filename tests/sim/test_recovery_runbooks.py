@@ -314,3 +314,47 @@ async def test_pmxcfs_refuses_a_tree_sqlite_calls_sound(healthy: SimCluster) -> 
     assert "pmxcfs's loader rejects" in said and "\nok\n" not in f"\n{said}"
     facts = extract("db-integrity", Observation("pve001", said))
     assert [f.value for f in facts if f.name == "db.integrity"] == ["damaged"]
+
+
+class Saboteur(Operator):
+    """Confirms like an operator, and right when the database is moved aside breaks the node's
+    /etc/hosts so pmxcfs will not start again (its name resolves only to loopback)."""
+
+    def __init__(self, session: Session, node: str, **kw: Any) -> None:
+        super().__init__(**kw)
+        self.session, self.node = session, node
+
+    async def confirm(self, request: ConfirmRequest) -> str | None:
+        if request.step.id == "move-db-aside":
+            assert self.session.sim is not None
+            hosts = self.session.sim.node(self.node).host("/etc/hosts")
+            hosts.write_text(f"127.0.1.1 {self.node}\n")
+        return await super().confirm(request)
+
+
+async def test_ha_is_started_again_when_the_reset_fails_halfway(tmp_path: Path) -> None:
+    # HA is stopped on the damaged node before pve-cluster; if a later step fails, HA must not
+    # be left stopped: the failing steps lead to ha-start.
+    session = await start(tmp_path, "nyc-healthy")
+    try:
+        rb = load_file(builtin_dir() / "cluster-db-reset.toml")
+        values, _ = resolve(rb, {"damaged_node": "pve001"})
+        journal = tmp_path / "reset.jsonl"
+        engine = session.engine(rb, Saboteur(session, "pve001",
+                                             params={"damaged_node": "pve001"}),
+                                values, journal_path=journal)
+        try:
+            status = await engine.run()
+        finally:
+            for j in session.journals:
+                j.close()
+            session.journals.clear()
+        events = read_journal(journal)
+        _, lrm = await run_on(session, "pve001", "systemctl is-active pve-ha-lrm pve-ha-crm")
+    finally:
+        await session.close()
+    steps = status_of(events)
+    assert status != "ok"
+    assert steps["ha-stop-lrm"] == "ok" and steps["start-cluster-services"] == "failed", steps
+    assert steps["ha-start"] == "ok", steps
+    assert lrm.split() == ["active", "active"]
