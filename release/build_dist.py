@@ -33,6 +33,7 @@ import re
 import shutil
 import subprocess
 import sys
+import tempfile
 import venv
 from pathlib import Path
 
@@ -136,9 +137,13 @@ def manpage(pex: Path, ver: str, epoch: int) -> bytes:
     import datetime
 
     script = ROOT / "release" / "helptexts.py"
-    env = dict(os.environ, PEX_ROOT=str(BUILD / "pex-root"), PEX_INTERPRETER="1",
-               COLUMNS="80", NO_COLOR="1")
-    helps = run(sys.executable, pex, script, env=env, capture=True)
+    # The built pex runs with a PEX_ROOT of its own outside the checkout, as on a node: with
+    # one under build/ (the build's cache, or a fresh one beside it) the pex's bootstrap failed
+    # to import `pex` on a fresh clone. The help text does not depend on where it unpacks.
+    with tempfile.TemporaryDirectory(prefix="pverunbook-pex-root-") as pex_root:
+        env = dict(os.environ, PEX_ROOT=pex_root, PEX_INTERPRETER="1",
+                   COLUMNS="80", NO_COLOR="1")
+        helps = run(sys.executable, pex, script, env=env, capture=True)
     date = datetime.datetime.fromtimestamp(epoch, datetime.UTC).strftime("%Y-%m-%d")
 
     def esc(line: str) -> str:
