@@ -353,8 +353,11 @@ async def test_sim_damaged_db_on_one_node_and_on_all(tmp_path: Path) -> None:
         _, diag = diagnose_run(events)
         every = fault(diag, "db-damaged-all")
         assert every.statement.startswith("config.db is damaged on every node")
-        assert every.next_runbook is not None
-        assert every.next_runbook.label() == "vm-config-recovery (source=dump)"
+        # No runbook restores every node: the fix is the manual one-node-first procedure, and
+        # never Proxmox's backup/config-*.sql.gz (a joining node's pre-join database).
+        assert every.next_runbook is None
+        assert "ONE node" in every.action and "pre-join" in every.action
+        assert "vm-config-recovery" not in every.action
         assert "db-damaged-one" not in [f.rule for f in diag.faults]
     finally:
         await session.close()

@@ -91,7 +91,11 @@ def pmxcfs_blocked(ctx: Context) -> list[Fault]:
 
 
 def database_damaged(ctx: Context) -> list[Fault]:
-    """config.db damaged on one node (resync from peers) vs on all (restore a backup)."""
+    """config.db damaged on one node (resync from peers) vs on all (restore ONE node by hand).
+
+    All damaged has no runbook: cluster-db-reset refuses it (it needs a sound peer) and its
+    ``all-damaged`` step holds the manual procedure the fix text repeats.
+    """
     store = ctx.store
     facts = [f for f in store.named("db.integrity") if f.node]
     bad = [f for f in facts if f.value == "damaged"]
@@ -113,10 +117,17 @@ def database_damaged(ctx: Context) -> list[Fault]:
     return [Fault(
         "db-damaged-all", "config.db is damaged on every node: there is no sound peer to "
         "resync from", "critical", "high",
-        "Do NOT delete config.db anywhere. Restore the newest backup "
-        "(/var/lib/pve-cluster/backup/config-*.sql.gz) as pmxcfs.adoc 'Recovery' describes.",
-        evidence, NextRunbook("vm-config-recovery", {"source": "dump"}), (),
-        tuple(str(f.node) for f in bad), weight=20)]
+        "Do NOT delete config.db anywhere, and do not restore Proxmox's "
+        "/var/lib/pve-cluster/backup/config-*.sql.gz (cfs_backup_database writes it only when "
+        "a node joins: a pre-join database without the cluster's guests). Restore ONE node R "
+        "from the best copy you have (a pverunbook checkpoint, /root/pverunbook-backup/, a "
+        "config.db.broken-* that pmxcfs loads): `systemctl stop pve-cluster` on every other "
+        "node (corosync keeps running), then on R stop pve-cluster, move config.db and its "
+        "-wal/-shm aside, put the copy in place (chmod 0600) and `systemctl start "
+        "pve-cluster`; then on each other node in turn move config.db, -wal, -shm aside and "
+        "start pve-cluster so it resyncs from R (at a sync the highest version wins, dcdb.c "
+        "dcdb_select_leader). cluster-db-reset's step 'all-damaged' gives the same procedure.",
+        evidence, None, (), tuple(str(f.node) for f in bad), weight=20)]
 
 
 
