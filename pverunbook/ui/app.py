@@ -83,6 +83,9 @@ class RunbookApp(App[int]):
         #: What to run next, from the last run's diagnosis (runbook id, params, why); the start
         #: screen lists it first. Set with :meth:`suggest_next`.
         self.suggestion: Suggestion | None = None
+        #: The last health check's diagnosis (None until one ran in this session): the start
+        #: screen shows what is still wrong, or that the cluster is healthy.
+        self.health: Any = None
         #: Runs of this session, oldest first: (runbook title, status, journal path).
         self.history: list[tuple[str, str, Path | None]] = []
         #: Shell sessions of this session, oldest first: (node, exit status).

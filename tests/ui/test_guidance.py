@@ -43,7 +43,7 @@ async def test_f1_is_help_for_the_screen_on_top(build_app: Build) -> None:
         h = await open_help(pilot, app)
         assert ("/", "Filter") in [(k, d) for k, d, _ in h.keys]
         assert not {d for _, d, _ in h.keys} & {"Up", "Down", "Scroll Left", "Scroll Right"}
-        assert "start with **Network triage**" in h.context
+        assert "start with the **Cluster health check**" in h.context
         assert "**↑/↓** pick a runbook" in h.context
 
         await pilot.press("slash", *"tune", "enter")  # one Enter opens the match

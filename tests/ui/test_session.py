@@ -70,13 +70,13 @@ async def test_one_launch_rehearses_the_whole_outage(tmp_path: Path) -> None:
         assert not any(before["vms"]) and not any(before["cert"])  # the story: both lost
         start = app.screen
         assert isinstance(start, StartScreen)
-        # Where to begin: network-triage is listed first, with why.
+        # Where to begin: the health check is listed first, with why.
         assert start.shown[0].runbook is not None
-        assert start.shown[0].runbook.id == "network-triage"
+        assert start.shown[0].runbook.id == "cluster-health-check"
         assert "Where to begin" in str(start.query_one("#start-guide").render())
 
         # 1. Triage: read-only, finds the route through the gateway.
-        await pilot.press("enter")
+        await start_from_list(pilot, app, "network-triage")
         run = await drive_run(pilot, app)
         statuses["network-triage"] = run.state.finished.status if run.state.finished else ""
         triage_journal = run.engine.journal_path if run.engine else None

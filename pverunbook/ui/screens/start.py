@@ -35,9 +35,10 @@ MODE_EXPLAIN: dict[Mode, str] = {
 
 
 #: Where a newcomer begins during an outage, and why (shown above the list, listed first).
-START_HERE = "network-triage"
-START_HERE_WHY = ("it only reads (links, loss, routes, quorum, /etc/pve writes on every node), "
-                  "and its findings say which runbook fixes what")
+START_HERE = "cluster-health-check"
+START_HERE_WHY = ("it only reads (corosync, quorum, /etc/pve, the database, VMs against their "
+                  "configs, certificates) on every node, and names each fault with the runbook "
+                  "that fixes it, in the order to fix them")
 
 #: How to start pverunbook in each mode (for runs that can only be resumed in their mode).
 MODE_FLAGS: dict[str, str] = {
@@ -48,8 +49,24 @@ MODE_FLAGS: dict[str, str] = {
 }
 
 
+def health_lines(health: object) -> str:
+    """``Still wrong: …`` under the guide: the last health check's faults, one short line per
+    phase (network, database, configs, certificates), in the order to fix them."""
+    faults = getattr(health, "faults", ())
+    if not faults:
+        return ""
+    from pverunbook.pve.diagnosis.check import PHASES, phase_of
+
+    by: dict[str, list[str]] = {}
+    for f in faults:
+        by.setdefault(phase_of(f.rule), []).append(f.rule)
+    parts = [f"{p}: {', '.join(dict.fromkeys(by[p]))}" for p in PHASES if p in by]
+    return (f"\n[b]Still wrong[/] ({len(faults)} fault{'s' if len(faults) != 1 else ''}, "
+            "last check): " + escape("; ".join(parts)))
+
+
 def ordered(entries: list[Entry], first: str | None) -> list[Entry]:
-    """``first`` (the suggestion), then network-triage, then the rest as discovered."""
+    """``first`` (the suggestion), then the health check, then the rest as discovered."""
     rank = {name: i for i, name in enumerate(n for n in (first, START_HERE) if n)}
 
     def key(e: Entry) -> int:
@@ -136,15 +153,23 @@ class StartScreen(Screen[None]):
 
     def refresh_suggestion(self) -> None:
         """The guide line and the list's order: the diagnosis's "run next" first, else
-        network-triage (where to begin during an outage)."""
+        the health check (where to begin during an outage). Under it, what the last health
+        check still found wrong, or that the cluster is healthy."""
         sug = self.rb_app.suggestion
         first = sug.runbook_id if sug is not None else None
         self.entries = ordered(self.entries, first)
         guide = self.query_one("#start-guide", Static)
         top = self.entries[0].runbook if self.entries else None
-        if sug is not None and top is not None and top.id == sug.runbook_id:
-            guide.update(f"[b]▶ Run next: {top.title}[/]"
-                         + (f" — {sug.why}" if sug.why else "") + " (Enter)")
+        health = getattr(self.rb_app, "health", None)
+        still = health_lines(health) if health is not None else ""
+        if health is not None and not health.faults and sug is None:
+            guide.update("[b green]✔ The cluster is healthy:[/] the last health check found no "
+                         "fault on any node.")
+        elif sug is not None and top is not None and top.id == sug.runbook_id:
+            params = ", ".join(f"{k}={v}" for k, v in sug.params.items())
+            guide.update(f"[b]▶ Run next: {escape(top.title)}[/]"
+                         + (f" [b]({escape(params)})[/]" if params else "")
+                         + (f" — {escape(sug.why)}" if sug.why else "") + " (Enter)" + still)
         elif top is not None and top.id == START_HERE:
             guide.update(f"[b]▶ Where to begin:[/] during an outage start with [b]{top.title}"
                          f"[/] — {START_HERE_WHY}.")
@@ -350,7 +375,10 @@ class StartScreen(Screen[None]):
                 "This runbook is invalid", str(e.error),
                 "Fix the lines listed (file:line:col) and restart, or pick another runbook."))
             return
-        self.rb_app.choose_runbook(e.runbook)
+        sug = self.rb_app.suggestion
+        params = dict(sug.params) if sug is not None and sug.runbook_id == e.runbook.id \
+            else None
+        self.rb_app.choose_runbook(e.runbook, params)
 
     def action_focus_filter(self) -> None:
         self.query_one("#filter", Input).focus()
@@ -368,8 +396,9 @@ class StartScreen(Screen[None]):
         sug = self.rb_app.suggestion
         now = (f"Run **{sug.runbook_id}** next (listed first){': ' + sug.why if sug.why else ''}."
                if sug is not None else
-               "During an outage start with **Network triage** (listed first): it changes "
-               "nothing and its findings point at the runbook that fixes what it found.")
+               "During an outage start with the **Cluster health check** (listed first): it "
+               "changes nothing, names every fault with the runbook that fixes it, and after "
+               "each runbook it is proposed again until the cluster is healthy.")
         read = ("the run screen lists its steps" if self.app.has_class("-compact") else
                 "its steps are listed on the right")
         down = self._unreachable_text(markdown=True)

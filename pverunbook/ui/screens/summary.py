@@ -42,6 +42,35 @@ STOPPED_WORDS = {
 SEVERITY_STYLE = {"critical": "bold red", "warning": "bold yellow", "info": "cyan"}
 
 
+def render_overview(d: Diagnosis) -> Text:
+    """The health check's faults in one line each, in the order to fix them (phase first), so
+    an 80×24 screen shows everything still wrong before the details."""
+    from pverunbook.pve.diagnosis.check import phase_of
+
+    t = Text()
+    t.append(f"{len(d.faults)} fault{'s' if len(d.faults) != 1 else ''}, in the order to fix "
+             "them:\n", style="bold")
+    for i, f in enumerate(d.faults, 1):
+        t.append(f"{i:>2}. ", style="bold")
+        t.append(f"{phase_of(f.rule):<12} ", style="cyan")
+        t.append(_headline(f.statement), style=SEVERITY_STYLE.get(f.severity, "bold"))
+        if f.next_runbook is not None:
+            t.append(f"  → {f.next_runbook.runbook}", style="green")
+        t.append("\n")
+    return t
+
+
+def _headline(statement: str) -> str:
+    """The statement up to its first ``: `` or ``; `` outside parentheses (the what, not the
+    why): ``4 VM(s) run without a config in /etc/pve (ryanrishi: 101, 108; …)``."""
+    depth = 0
+    for i, ch in enumerate(statement):
+        depth += (ch == "(") - (ch == ")")
+        if depth == 0 and statement.startswith((": ", "; ", ", and "), i):
+            return statement[:i]
+    return statement
+
+
 def render_fault(i: int, f: Fault) -> Text:
     """One fault: the statement, how sure, what to do, the exact fix, the evidence it rests on."""
     t = Text()
@@ -213,21 +242,41 @@ class SummaryScreen(Screen[None]):
         names no next runbook withdraws the previous run's suggestion (it would point back at
         a fault that run just fixed).
         """
+        from pverunbook.pve.diagnosis.check import CHECK_ID
+
         first = next((f for f in d.faults if f.next_runbook is not None), None)
         suggest = getattr(self.app, "suggest_next", None)
+        is_check = self.state.runbook.id == CHECK_ID
+        recheck = not is_check and self._has_check()
+        if is_check and hasattr(self.app, "health"):
+            self.app.health = d
         if suggest is not None:
-            if first is not None and first.next_runbook is not None:
+            if recheck:
+                # the guided outage: after every runbook the health check looks again
+                suggest(CHECK_ID, {}, f"check the cluster again after {self.state.runbook.title}")
+            elif first is not None and first.next_runbook is not None:
                 # The runbook list shows it first when the operator goes back (b).
                 suggest(first.next_runbook.runbook, dict(first.next_runbook.params),
                         first.statement)
             else:
                 suggest(None)
-        if not d.faults and not d.matrix:
+        if not d.faults and not d.matrix and not is_check and not recheck:
             return
         widgets: list[Static | Button] = [
             Static(Text("Diagnosis", style="bold underline"), id="diagnosis-title")]
+        if recheck:
+            widgets.append(Button("Run next: cluster health check (what is still wrong?)",
+                                  id="run-next-check", classes="run-next"))
+        if is_check and d.faults:
+            widgets.append(Static(render_overview(d), id="check-overview"))
+            if first is not None and first.next_runbook is not None:
+                widgets.append(Button(f"Run next: {first.next_runbook.label()}",
+                                      id="run-next-top", classes="run-next"))
         if not d.faults:
-            widgets.append(Static("No fault found in the collected evidence.", classes="fault"))
+            widgets.append(Static(
+                Text("✔ The cluster is healthy: the health check found no fault on any node.",
+                     style="bold green") if is_check else
+                "No fault found in the collected evidence.", classes="fault"))
         for i, f in enumerate(d.faults, 1):
             widgets.append(Static(render_fault(i, f), classes=f"fault {f.severity}"))
             if f.next_runbook is not None:
@@ -238,12 +287,33 @@ class SummaryScreen(Screen[None]):
         scroll = self.query_one("#summary-scroll", VerticalScroll)
         scroll.mount_all(widgets, before=self.query_one("#summary-text"))
         scroll.scroll_home(animate=False)
+        primary = next((w for w in widgets if isinstance(w, Button)), None)
+        if primary is not None:
+            # Enter presses the proposed next step: the guided outage is Enter after Enter
+            self.call_after_refresh(primary.focus)
+
+    def _has_check(self) -> bool:
+        from pverunbook.pve.diagnosis.check import CHECK_ID
+
+        find = getattr(self.app, "find_runbook", None)
+        return find is not None and find(CHECK_ID) is not None
 
     def on_button_pressed(self, event: Button.Pressed) -> None:
         bid = event.button.id or ""
+        if bid == "run-next-check":
+            from pverunbook.pve.diagnosis.check import CHECK_ID
+
+            event.stop()
+            self.run_next(CHECK_ID, {})
+            return
         if not bid.startswith("run-next-") or self.diagnosis is None:
             return
         event.stop()
+        if bid == "run-next-top":
+            top = next((f for f in self.diagnosis.faults if f.next_runbook is not None), None)
+            if top is not None and top.next_runbook is not None:
+                self.run_next(top.next_runbook.runbook, dict(top.next_runbook.params))
+            return
         fault = self.diagnosis.faults[int(bid.removeprefix("run-next-")) - 1]
         if fault.next_runbook is not None:
             self.run_next(fault.next_runbook.runbook, dict(fault.next_runbook.params))
@@ -303,4 +373,7 @@ async def _open_params(app: Any, runbook: Any, params: dict[str, Any]) -> None:
     while len(app.screen_stack) > 1 and isinstance(
             app.screen, SummaryScreen | RunScreen | ParamsScreen):
         await app.pop_screen()
+    if not runbook.params and hasattr(app, "start_run"):
+        app.start_run(runbook, {})  # nothing to fill in (the health check): run it at once
+        return
     await app.push_screen(ParamsScreen(runbook, params))
