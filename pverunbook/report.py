@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from typing import Any
 
 from pverunbook import report_rollback
 from pverunbook.engine import events as ev
@@ -39,6 +40,29 @@ def _dur(seconds: float) -> str:
     m, s = divmod(int(round(seconds)), 60)
     h, m = divmod(m, 60)
     return f"{h} h {m:02d} min {s:02d} s" if h else f"{m} min {s:02d} s"
+
+
+def _effective_params(started: dict[str, Any], steps: list[Any]) -> str:
+    """The parameters the run really used: those it started with, then each value an input
+    step set (``source`` = processes where the run started with the default dump), saying
+    where it was set and what it replaced."""
+    values = dict(started)
+    where: dict[str, tuple[str, Any]] = {}
+    for s in steps:
+        for p in getattr(s, "params", ()):
+            for k, v in p.values.items():
+                if k not in where:
+                    where[k] = (p.step_id, values.get(k))
+                values[k] = v
+    out = []
+    for k, v in values.items():
+        text = f"`{k}` = {_code(str(v))}"
+        if k in where and where[k][1] != v:
+            step, before = where[k]
+            text += f" (answered at step `{step}`" + (
+                f"; the run started with {_code(str(before))})" if before is not None else ")")
+        out.append(text)
+    return ", ".join(out) or "none"
 
 
 def _code(text: str) -> str:
@@ -233,7 +257,7 @@ def _header(run: _Run, out: list[str]) -> None:
     for s in steps:
         counts[s.status] = counts.get(s.status, 0) + 1
     cps = [c for s in steps for c in s.checkpoints]
-    params = ", ".join(f"`{k}` = {_code(str(v))}" for k, v in rs.params.items()) or "none"
+    params = _effective_params(rs.params, steps)
     out += ["## Summary", "", "| | |", "|---|---|",
             f"| Runbook | {rs.runbook_title} (`{rs.runbook_id}`"
             + (f", {_code(rs.runbook_path)}" if rs.runbook_path else "") + ") |",

@@ -155,3 +155,22 @@ def test_trim_output() -> None:
     text = "\n".join(str(i) for i in range(50))
     trimmed = trim_output(text, head=2, tail=2).splitlines()
     assert trimmed == ["0", "1", "… 46 lines omitted …", "48", "49"]
+
+
+def test_summary_shows_the_parameter_an_input_step_set_not_the_default() -> None:
+    """vm-config-recovery starts with ``source = dump`` (its default) and asks again once the
+    evidence is in; the run used ``processes``, and the summary must say so."""
+    t = 1_800_000_000.0
+    events: list[ev.Event] = [
+        ev.RunStarted(ts=t, run_id="r", runbook_id="vm-config-recovery", runbook_title="VM",
+                      runbook_path="", mode="rehearsal", cluster="nyc", nodes=("a",),
+                      params={"source": "dump", "vmid": "all"}),
+        ev.StepStarted(ts=t + 1, step_id="choose-source", title="Choose", index=0, nodes=()),
+        ev.ParamsSet(ts=t + 2, step_id="choose-source", values={"source": "processes"}),
+        ev.RunFinished(ts=t + 3, status="ok"),
+    ]
+    summary = render_report(events).split("## Summary", 1)[1].split("\n\n", 2)[1]
+    assert "`source` = ` processes ` (answered at step `choose-source`; the run started " \
+           "with ` dump `)" in summary
+    assert "`vmid` = ` all `" in summary
+    assert "`source` = ` dump `," not in summary
