@@ -564,8 +564,37 @@ class RunbookApp(App[int]):
         if self.mode is Mode.REHEARSAL:
             cmds.append(("Reset rehearsal cluster", "Throw the simulated cluster's state away "
                          "and start broken again (asks first)", self.reset_rehearsal))
+        cmds.append(("Report of the last run", "Write the Markdown incident report of this "
+                     "session's latest run next to its journal", self.write_report))
         cmds.append(("Quit", "Leave pverunbook (asks first with a cluster)", self.request_quit))
         return cmds
+
+    def get_system_commands(self, screen: Any) -> Any:
+        """Textual's own entries, without its "Quit" (it leaves at once, without the question
+        a connected cluster deserves): the palette has one Quit, ours."""
+        for cmd in super().get_system_commands(screen):
+            if cmd.title != "Quit":
+                yield cmd
+
+    def write_report(self) -> Path | None:
+        """Write ``<journal>.report.md`` for the session's latest run and say where."""
+        journal = next((j for _t, _s, j in reversed(self.history) if j is not None), None)
+        if journal is None or not journal.is_file():
+            self.notify("No run in this session yet: run a runbook first.", title="Report",
+                        severity="warning")
+            return None
+        from pverunbook.engine.journal import read_journal
+        from pverunbook.report import render_report
+
+        out = journal.with_suffix(".report.md")
+        try:
+            out.write_text(render_report(read_journal(journal)), encoding="utf-8")
+        except OSError as exc:
+            self.notify(f"Cannot write {out}: {exc.strerror or exc}", title="Report",
+                        severity="error")
+            return None
+        self.notify(f"Written: {out}", title="Report")
+        return out
 
     async def on_unmount(self) -> None:
         if self.owns_session:
