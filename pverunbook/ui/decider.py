@@ -38,6 +38,9 @@ class TuiDecider:
         self.waiting: asyncio.Future[StepDecision] | None = None
         #: A step to run without waiting for "next" (set by re-run).
         self.auto_run: str | None = None
+        #: Set while a failure question is folded away (Escape): ``n`` on the run screen
+        #: brings it back.
+        self.folded: asyncio.Future[None] | None = None
         #: What the engine said about a step before asking for its input (proposals, notes),
         #: by step id; collected by :meth:`observe` as the events are emitted.
         self.said: dict[str, list[ev.Event]] = {}
@@ -114,21 +117,54 @@ class TuiDecider:
             await asyncio.sleep(0.01)
         body = (f"**{step.title}** ended **{status.replace('_', ' ')}**"
                 + (f": {sv.message}" if sv.message else ".")
-                + "\n\nLook at each node's output and the findings before choosing."
+                + "\n\nLook at each node's output and the findings before choosing: "
+                  "**Escape** (or **l**) folds this question away to read them, **n** brings "
+                  "it back."
                 + (f"\n\n*Hint:* {step.hint}" if step.hint else ""))
-        choice = await self.screen.app.push_screen_wait(ChoiceModal(
-            f"Step {status.replace('_', ' ')}: {step.title}", body,
-            [Choice("rerun", "Re-run", "r", "primary"), Choice("skip", "Skip", "s"),
-             Choice("follow", f"Runbook says: {step.on_failure}", "f"),
-             Choice("abort", "Abort run", "a", "error")],
-            cancel="abort", danger=True,
-            help=f"**What this asks:** “{step.title}” did not succeed, and the run waits for "
-                 "you before going on.\n\n**Re-run** runs it again (after you fixed "
-                 "something, e.g. in a shell); **Skip** goes on without it; **Runbook says: "
-                 f"{step.on_failure}** does what the runbook's author chose for this failure; "
-                 "**Abort run** stops here (the journal keeps everything; the run can be "
-                 "resumed)."))
-        return FailureChoice(choice)
+        choices = [Choice("rerun", "Re-run", "r", "primary"), Choice("skip", "Skip", "s")]
+        follow = step.on_failure.action.value
+        if follow == "continue":
+            choices.append(Choice("follow", "Continue", "c"))
+        elif follow == "goto":
+            choices.append(Choice("follow", f"Go to {step.on_failure.goto}", "g"))
+        # on_failure = "stop" follows the runbook by stopping: that is Abort, offered once
+        choices += [Choice("look", "Look first", "l"),
+                    Choice("abort", "Abort run", "a", "error")]
+        while True:
+            choice = await self.screen.app.push_screen_wait(ChoiceModal(
+                f"Step {status.replace('_', ' ')}: {step.title}", body, choices,
+                cancel="look", danger=True,
+                help=f"**What this asks:** “{step.title}” did not succeed, and the run waits "
+                     "for you before going on.\n\n**Re-run** runs it again (after you fixed "
+                     "something, e.g. in a shell); **Skip** goes on without it; "
+                     + ("**Continue** / **Go to** does what the runbook's author chose for "
+                        "this failure (its `on_failure`); " if follow != "stop" else "")
+                     + "**Look first** (Escape) folds this question away so you "
+                     "can read every node's output and the findings, and **n** brings it "
+                     "back; **Abort run** stops here (the journal keeps everything; the run "
+                     "can be resumed)."))
+            if choice != "look":
+                return FailureChoice(choice)
+            await self.fold()
+
+    async def fold(self) -> None:
+        """The failure question is folded away: wait until the operator asks for it again
+        (``n`` / Enter on the run screen, see :meth:`unfold`)."""
+        self.folded = asyncio.get_running_loop().create_future()
+        self.screen.notify("The run waits for your answer: read the output, then press n to "
+                           "answer.", title="Step failed", timeout=6)
+        try:
+            await self.folded
+        finally:
+            self.folded = None
+
+    def unfold(self) -> bool:
+        """Bring a folded failure question back; False when none is folded."""
+        fut = self.folded
+        if fut is None or fut.done():
+            return False
+        fut.set_result(None)
+        return True
 
     async def checkpoint_failed(self, failure: CheckpointFailure) -> Answer:
         return await self.screen.app.push_screen_wait(CheckpointFailedModal(failure))

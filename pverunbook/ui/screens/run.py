@@ -382,7 +382,7 @@ class RunScreen(RunLayout):
 
     # -- actions -----------------------------------------------------------------------------
     def action_next(self) -> None:
-        if self.decider.decide(StepDecision()):
+        if self.decider.unfold() or self.decider.decide(StepDecision()):
             return
         if self.state.finished is not None:
             self.show_summary()
