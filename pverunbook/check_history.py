@@ -22,6 +22,8 @@ from pverunbook.pve.facts import Fact
 MAX_AGE_S = 6 * 3600
 #: The list of runs made on one rehearsal cluster, kept in its state directory.
 RUNS_FILE = "runs.txt"
+#: Under the state directory: run id → the rehearsal cluster's state directory, every run.
+INDEX_FILE = "rehearsal-runs.txt"
 #: run id → that list, for the runs this process started on a rehearsal cluster.
 _REHEARSAL_RUNS: dict[str, Path] = {}
 
@@ -39,6 +41,30 @@ def note_rehearsal_run(run_id: str, journal: Path, sim_state_dir: Path) -> None:
             fh.write(f"{run_id}\t{journal}\n")
     except OSError:
         pass  # without the list the check only proposes measuring again
+    from pverunbook.engine.journal import state_dir
+
+    try:  # which rehearsal cluster each run used, for `run --resume` of a rehearsal run
+        index = state_dir() / INDEX_FILE
+        index.parent.mkdir(parents=True, exist_ok=True)
+        with open(index, "a", encoding="utf-8") as fh:
+            fh.write(f"{run_id}\t{sim_state_dir.resolve()}\n")
+    except OSError:
+        pass
+
+
+def rehearsal_cluster_of(run_id: str) -> Path | None:
+    """The state directory of the rehearsal cluster ``run_id`` ran on (None when unknown)."""
+    from pverunbook.engine.journal import state_dir
+
+    try:
+        lines = (state_dir() / INDEX_FILE).read_text(encoding="utf-8").splitlines()
+    except OSError:
+        return None
+    for line in reversed(lines):
+        rid, _, path = line.partition("\t")
+        if rid == run_id and path:
+            return Path(path)
+    return None
 
 
 def _first_record(path: Path) -> dict[str, object] | None:

@@ -90,6 +90,11 @@ def cmd_run(args: argparse.Namespace) -> int:
         return err("run", "no target given", "use --local, --cluster FILE (live), --dry-run, "
                    "--rehearsal, or `pverunbook rehearse`")
     state = getattr(args, "state_dir", None)
+    if state is None and mode is Mode.REHEARSAL and getattr(args, "resume", None):
+        kept = _rehearsal_cluster_of(args.resume)
+        if isinstance(kept, int):
+            return kept
+        state, args.scenario = kept
     if state is not None:
         if mode is not Mode.REHEARSAL:
             return err(str(args.command), "--state-dir keeps a simulated cluster",
@@ -336,6 +341,38 @@ def _accept_runbook_change(args: argparse.Namespace, started: Any, rb: Any) -> i
     return err("resume", "the runbook changed since the run started (diff above)",
                "check the diff; to go on with the changed runbook, resume again with "
                "--accept-changed-runbook")
+
+
+def _rehearsal_cluster_of(run: str) -> tuple[Path, str] | int:
+    """A rehearsal run resumes on the simulated cluster it ran on (its state directory and
+    scenario), never on a fresh broken one: the steps done before the interruption changed
+    that cluster, not a new one. An error (exit status) when that cluster is gone."""
+    from pverunbook.check_history import rehearsal_cluster_of
+    from pverunbook.engine.events import RunStarted
+    from pverunbook.engine.journal import find_run, iter_journal
+
+    try:
+        started = next((e for e in iter_journal(find_run(run)) if isinstance(e, RunStarted)),
+                       None)
+    except OSError as exc:
+        return err("run --resume", str(exc))
+    if started is None:
+        return err("run --resume", f"{run}: no run_started event", "`pverunbook journal "
+                   "list` shows the runs that can be resumed")
+    where = rehearsal_cluster_of(started.run_id)
+    saved = None
+    if where is not None and where.is_dir():
+        from pverunbook.sim import SimCluster
+
+        saved = SimCluster.saved_scenario(where)
+    if where is None or saved is None:
+        return err("run --resume", f"the rehearsal cluster of run {started.run_id} was not "
+                   "kept (rehearsals without --state-dir use a fresh cluster that ends with "
+                   "the run)", "resuming on a fresh broken cluster would skip what the first "
+                   "steps changed: start the runbook again (`pverunbook rehearse "
+                   f"{started.runbook_id} --state-dir DIR` keeps its cluster), or pass "
+                   "--state-dir DIR of the cluster to resume on")
+    return where, saved
 
 
 def _mode_of_run(run: str) -> tuple[Any, str]:
