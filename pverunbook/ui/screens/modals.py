@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TypeVar
 
-from textual import on
+from textual import events, on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
@@ -116,6 +116,28 @@ class ConfirmModal(Dialog[str | None]):
         self.query_one("#confirm-checkpoint", Static).update(progress.line())
         if progress.state != "taking":
             self._checkpoint_timer.stop()
+
+    def on_screen_resume(self) -> None:
+        # back from F1's help (or any screen on top): the field takes the typing again
+        self.query_one("#confirm-input", Input).focus()
+
+    def on_key(self, event: events.Key) -> None:
+        """Typing always goes to the confirmation field, wherever the focus went (Tab to a
+        button, a click, a resize): a field that silently stops taking letters makes the
+        operator type the cluster's name into nothing."""
+        field = self.query_one("#confirm-input", Input)
+        if self.focused is field:
+            return
+        if event.is_printable and event.character:
+            field.focus()
+            field.insert_text_at_cursor(event.character)
+        elif event.key == "backspace":
+            field.focus()
+            field.action_delete_left()
+        else:
+            return
+        event.stop()
+        event.prevent_default()
 
     def _refuse(self, message: str) -> None:
         err = self.query_one("#confirm-error", Static)
