@@ -89,12 +89,12 @@ class TuiDecider:
             f"Manual step: {step.title}",
             f"{instructions}\n\nWhen you have done this, choose **Done**.",
             [Choice("done", "Done", "d", "success"), Choice("not", "Not done", "x")],
-            cancel="not",
+            cancel="not", shell=True,
             help="**What this asks:** this step is done by hand (at the rack, in a switch's "
                  "UI, on a console): pverunbook cannot do or check it. The instructions say "
                  "what to do.\n\nChoosing **Done** journals that you did it and the run goes "
                  "on; **Not done** (Escape) stops the run here, so it can be resumed once "
-                 "it is done."))
+                 "it is done. **$** opens a shell on a node meanwhile."))
         return choice == "done"
 
     async def ask_params(self, step: Step, params: list[Param],

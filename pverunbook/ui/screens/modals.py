@@ -184,7 +184,8 @@ class ChoiceModal(Dialog[str]):
     BINDINGS = [Binding("escape", "cancel", "Cancel", id="modal.cancel", tooltip="Safe choice")]
 
     def __init__(self, title: str, body: str, choices: list[Choice], cancel: str,
-                 *, danger: bool = False, markdown: bool = True, help: str = "") -> None:  # noqa: A002
+                 *, danger: bool = False, markdown: bool = True, help: str = "",  # noqa: A002
+                 shell: bool = False) -> None:
         super().__init__(classes="modal choice-modal")
         self.title_text = title
         self.body = body
@@ -195,6 +196,13 @@ class ChoiceModal(Dialog[str]):
         self.help = help
         for c in choices:
             self._bindings.bind(c.key, f"choose('{c.value}')", c.label, show=True)
+        if shell:  # a manual step is often done in a shell on a node: $ works here too
+            self._bindings.bind("dollar_sign", "shell", "Shell", show=True)
+
+    def action_shell(self) -> None:
+        open_shell = getattr(self.app, "open_shell", None)
+        if open_shell is not None:
+            open_shell()
 
     def help_text(self) -> str:
         keys = ", ".join(f"**{c.key}** {c.label}" for c in self.choices)

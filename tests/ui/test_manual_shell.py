@@ -1,0 +1,40 @@
+"""``$`` opens a shell while a manual step's question is open (the manual step is often done
+in a shell on a node), as it does on the run screen."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from pverunbook.ui.app import RunbookApp
+from pverunbook.ui.screens.modals import ChoiceModal, PickModal
+from pverunbook.ui.screens.run import RunScreen
+from tests.ui.conftest import to_run_screen, until
+
+
+async def test_dollar_opens_the_node_chooser_from_a_manual_step(
+        build_app: Callable[..., RunbookApp], runbook_dir: Path) -> None:
+    app = build_app(runbook=runbook_dir / "ui-test.toml")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await to_run_screen(pilot, app)
+        run = app.screen
+        assert isinstance(run, RunScreen)
+        step = run.runbook.step("config")
+        got: list[Any] = []
+
+        async def ask() -> None:
+            got.append(await run.decider.manual_done(step, "Swap the cable."))
+
+        app.run_worker(ask(), exit_on_error=False)
+        await until(pilot, lambda: isinstance(app.screen, ChoiceModal), "manual step")
+        manual = app.screen
+        assert "$" in [app.get_key_display(b) for bs in manual._bindings.key_to_bindings.values()
+                       for b in bs]
+        await pilot.press("dollar_sign")
+        await until(pilot, lambda: isinstance(app.screen, PickModal), "which node")
+        await pilot.press("escape")
+        await until(pilot, lambda: app.screen is manual, "back to the manual step")
+        await pilot.press("d")
+        await until(pilot, lambda: got != [], "the answer")
+        assert got == [True]
