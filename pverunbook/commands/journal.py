@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from pathlib import Path
 
 from pverunbook.commands.exits import EXIT_OK, err
 
@@ -34,8 +35,28 @@ def cmd_journal_list(args: argparse.Namespace) -> int:
         return EXIT_OK
     for r in runs:
         when = time.strftime("%Y-%m-%d %H:%M", time.localtime(r.started))
-        print(f"{r.run_id}  {when}  {r.mode:<9} {r.status:<24} {r.runbook}")
+        status = _with_findings(r.status, r.path)
+        print(f"{r.run_id}  {when}  {r.mode:<9} {status:<24} {r.runbook}")
     return EXIT_OK
+
+
+def _with_findings(status: str, path: Path) -> str:
+    """``ok — findings (CRIT)`` for a run whose steps passed but whose findings are critical:
+    a triage that found the outage is not "ok" in the list of runs."""
+    from pverunbook.engine import events as ev
+    from pverunbook.engine.journal import JournalError, iter_journal
+    from pverunbook.run_diagnosis import step_status_label
+
+    if status != "ok":
+        return status
+    worst = ""
+    try:
+        for e in iter_journal(path):
+            if isinstance(e, ev.Finding) and e.severity in ("critical", "warning"):
+                worst = "critical" if e.severity == "critical" else worst or "warning"
+    except JournalError:
+        return status
+    return step_status_label(status, worst)
 
 
 def cmd_journal_show(args: argparse.Namespace) -> int:
