@@ -290,6 +290,12 @@ def _header(run: _Run, out: list[str]) -> None:
             sev[f.severity] = sev.get(f.severity, 0) + 1
         narrative += "Findings: " + ", ".join(f"{n} {k}" for k, n in sev.items()) + "."
     out += [narrative.strip(), ""]
+    if run.run_notes:
+        # outside any step: a shell session on a node (the story's route fix was typed in
+        # one), notes between runs — the operator's actions the steps do not show
+        out += ["**Outside the runbook's steps**", ""]
+        out += [f"- {_clock(n.ts)} {n.level}: {n.text}" for n in run.run_notes]
+        out.append("")
 
 
 def _cell(text: str) -> str:

@@ -174,3 +174,21 @@ def test_summary_shows_the_parameter_an_input_step_set_not_the_default() -> None
            "with ` dump `)" in summary
     assert "`vmid` = ` all `" in summary
     assert "`source` = ` dump `," not in summary
+
+
+def test_the_shell_session_outside_the_steps_is_in_the_report() -> None:
+    """The story's route fix was typed in a shell between runbooks: the journal notes that a
+    shell was used (never what was typed), and the report must show it."""
+    from pverunbook.shell import shell_note
+
+    t = 1_800_000_000.0
+    events: list[ev.Event] = [
+        ev.RunStarted(ts=t, run_id="r", runbook_id="network-triage", runbook_title="T",
+                      runbook_path="", mode="rehearsal", cluster="nyc", nodes=("ryanrishi",),
+                      params={}),
+        ev.RunFinished(ts=t + 3, status="ok"),
+        ev.Note(ts=t + 60, text=shell_note("ryanrishi", 42, 0)),
+    ]
+    summary = render_report(events).split("## Summary", 1)[1].split("## ", 1)[0]
+    assert "**Outside the runbook's steps**" in summary
+    assert "interactive shell on ryanrishi for 42 s" in summary
