@@ -77,6 +77,14 @@ async def drive_run(pilot: Pilot[Any], app: RunbookApp,
                 await before_key(screen)
             await pilot.press("n")
         elif isinstance(screen, ConfirmModal):
+            from textual.widgets import Input
+
+            field = screen.query_one("#confirm-input", Input)
+
+            def typing_lands(f: Input = field) -> bool:
+                return app.focused is f
+
+            await until(pilot, typing_lands, "the confirmation field")
             await pilot.press(*screen.request.expected, "enter")
         elif isinstance(screen, ChoiceModal):
             keys = {c.value: c.key for c in screen.choices}

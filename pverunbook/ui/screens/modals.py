@@ -143,6 +143,11 @@ class ConfirmModal(Dialog[str | None]):
         err = self.query_one("#confirm-error", Static)
         err.update(message)
         err.display = True
+        # the next try starts from an empty field: a wrong text left in it would make every
+        # correct retyping wrong too
+        field = self.query_one("#confirm-input", Input)
+        field.value = ""
+        field.focus()
 
     def _try(self) -> None:
         typed = self.query_one("#confirm-input", Input).value
