@@ -104,6 +104,14 @@ def _item_problem(cp: Checkpoint, item: dict[str, Any], declared: dict[str, Any]
 
     node, kind, path = item.get("node"), item.get("kind"), item.get("path")
     stored = item.get("stored") or ""
+    if kind == "absent" and item.get("ok"):
+        # "not there before the step": a restore deletes the path, so it must be exactly a
+        # path the step declared (never something below or beside it) and store nothing.
+        mine = declared.get(str(node))
+        roots = mine.get("files", []) if isinstance(mine, dict) else []
+        if not isinstance(path, str) or path not in [r for r in roots if isinstance(r, str)]:
+            return "recorded as absent but not a path the step declared; refusing it"
+        return "" if not stored else "recorded as absent but names a stored copy"
     if not item.get("ok") or not stored:
         return ""  # a record of what failed or was refused: nothing is read or restored
     mine = declared.get(str(node))

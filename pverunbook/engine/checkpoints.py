@@ -323,7 +323,19 @@ class CheckpointStore:
 
     async def _files(self, node: Node, transport: Transport, base: Path, path: str,
                      dl: Deadline, items: list[dict[str, Any]]) -> None:
-        metas = await remote_stat(transport, node, path, dl, recursive=True)
+        try:
+            metas = await remote_stat(transport, node, path, dl, recursive=True)
+        except PartFailed as exc:
+            if not exc.missing or "timed out" in str(exc):
+                raise
+            # The declared path does not exist on the node (stat: "No such file"): that is its
+            # state before the step, recorded as such. A restore then removes what the step
+            # created there (restore.py), so "back to before" holds for a file the step makes
+            # (pvecm updatecerts creating a missing CA). A hang is never taken for absence.
+            items.append({"node": node.name, "kind": "absent", "path": path, "stored": "",
+                          "ok": True, "status": "absent", "time": time.time(),
+                          "problem": ""})
+            return
         if not metas:
             raise PartFailed("stat printed nothing", missing=True)
         # Only what the step declared: a node whose find/stat also lists another path (a lying

@@ -56,13 +56,13 @@ class _Change:
     node: Node
     item: dict[str, Any]
     data: bytes
-    state: str  # "unchanged", "changed", "absent", "metadata", "sqlite"
+    state: str  # "unchanged", "changed", "absent", "metadata", "sqlite", "remove"
     diff: str = ""
     current: Meta | None = None
 
 
 def _wanted(item: dict[str, Any], node: str | None, path: str | None) -> bool:
-    if not item.get("ok") or item.get("kind") not in ("file", "sqlite"):
+    if not item.get("ok") or item.get("kind") not in ("file", "sqlite", "absent"):
         return False
     if node is not None and item.get("node") != node:
         return False
@@ -164,6 +164,11 @@ async def restore(checkpoint: Checkpoint, transport: Transport, cluster: Cluster
     changes: list[_Change] = []
     for item in items:
         n = nodes[str(item["node"])]
+        if item["kind"] == "absent":
+            change = await _absent_change(transport, n, item, timeout, res)
+            if change is not None:
+                changes.append(change)
+            continue
         data = await asyncio.to_thread(checkpoint.local_path(item).read_bytes)
         if sha256_hex(data) != item.get("sha256_local"):
             res.problems.append(f"{n.name}: {item['path']}: the stored copy no longer matches "
@@ -218,7 +223,7 @@ async def restore(checkpoint: Checkpoint, transport: Transport, cluster: Cluster
     # 3. Restore is itself checkpointed: keep what is about to be overwritten.
     pre: dict[str, Parts] = {}
     for c in todo:
-        if c.state in ("changed", "metadata"):
+        if c.state in ("changed", "metadata", "remove"):
             pre.setdefault(c.node.name, Parts()).files.append(str(c.item["path"]))
     if pre:
         outcome = await store.capture(
@@ -246,6 +251,16 @@ async def restore(checkpoint: Checkpoint, transport: Transport, cluster: Cluster
                 res.written.append(f"{c.node.name}:{staged}")
                 res.instructions += [f"# on {c.node.name}:"] + sqlite_instructions(p, staged)
                 continue
+            if c.state == "remove":
+                result, _, err = await run_collect(transport, c.node,
+                                                   f"rm -f -- {shlex.quote(p)}", timeout)
+                check_result(result, err, f"removing {p}")
+                meta, _sha = await _current(transport, c.node, p, timeout)
+                if meta is not None:
+                    res.problems.append(f"{where}: still there after rm -f")
+                    continue
+                res.written.append(f"{where} (removed)")
+                continue
             await _restore_file(transport, c, timeout)
             meta, sha = await _current(transport, c.node, p, timeout)
             if sha != c.item.get("sha256_local"):
@@ -268,6 +283,25 @@ async def restore(checkpoint: Checkpoint, transport: Transport, cluster: Cluster
     res.ok = not res.problems
     _note(emit, checkpoint, res, "verified" if res.ok else "NOT verified")
     return res
+
+
+async def _absent_change(transport: Transport, node: Node, item: dict[str, Any],
+                         timeout: float, res: RestoreResult) -> _Change | None:
+    """A path recorded as absent: already absent (unchanged), or a file made since (remove).
+    A directory there now is left to the operator (nothing recursive is ever deleted)."""
+    try:
+        meta, _sha = await _current(transport, node, str(item["path"]), timeout)
+    except (PartFailed, TransportError) as exc:
+        res.problems.append(f"{node.name}: {item['path']}: cannot read the current state: "
+                            f"{exc}")
+        return None
+    if meta is None:
+        return _Change(node, item, b"", "unchanged")
+    if meta.is_dir:
+        res.problems.append(f"{node.name}: {item['path']} did not exist at the checkpoint and "
+                            "is a directory now; remove it by hand if it should go")
+        return None
+    return _Change(node, item, b"", "remove", current=meta)
 
 
 async def _restore_file(transport: Transport, c: _Change, timeout: float) -> None:
@@ -304,6 +338,9 @@ def _summary(checkpoint: Checkpoint, changes: list[_Change]) -> str:
         elif c.state == "absent":
             lines.append(f"  + {where}: missing on the node; will be recreated "
                          f"({it.get('size')} bytes, mode {it.get('mode')})")
+        elif c.state == "remove":
+            lines.append(f"  - {where}: did not exist when the checkpoint was taken; will be "
+                         "removed (it is kept in a pre-restore checkpoint)")
         elif c.state == "sqlite":
             lines.append(f"  ! {where}: SQLite database; the copy is written to "
                          f"{it['path']}.pverunbook-restore, the live database is NOT touched")

@@ -114,11 +114,6 @@ def step(name: str, run: Run, ok: bool = True) -> None:
 
 
 @pytest.mark.skipif(not VECTORS.is_dir(), reason=f"cfg2cmd vectors not found at {VECTORS}")
-@pytest.mark.xfail(strict=True, reason=(
-    "certificate-regeneration with the CA gone: the checkpoint before updatecerts-first "
-    "cannot back up the missing /etc/pve/pve-root-ca.pem and priv/pve-root-ca.key, so the "
-    "step is blocked (headless: aborted); triage, corosync-tuning, cluster-db-reset and "
-    "vm-config-recovery already reach their end here"))
 def test_lab_story_nyc_recovered_headless_from_triage_to_healthy(lab_factory: LabFactory,
                                                                    tmp_path: Path) -> None:
     lab = lab_factory(names=(A, B), cluster="nyc")

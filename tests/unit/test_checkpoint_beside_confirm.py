@@ -138,8 +138,16 @@ async def test_a_checkpoint_failing_after_the_answer_still_stops_the_step(
     keep, marker = tmp_path / "keep.cfg", tmp_path / "ran"
     keep.write_text("precious\n")
     transport = GatedTransport(marker)
-    # The file vanishes after the operator said yes and before the copy reads it.
-    decider = AnswersFirst(transport, before_open=keep.unlink, confirm_text=CLUSTER.name)
+
+    def unreadable() -> None:
+        # After the operator said yes and before the copy reads it, the file becomes a
+        # directory holding a name with a newline in it, which no stat line can carry: that
+        # part of the checkpoint fails. (A path that is simply gone is recorded as absent.)
+        keep.unlink()
+        keep.mkdir()
+        (keep / "odd\nname").write_text("x\n")
+
+    decider = AnswersFirst(transport, before_open=unreadable, confirm_text=CLUSTER.name)
     status, events, _ = await run(book(keep, marker), transport, decider, tmp_path)
     assert decider.seen_state == "taking"
     assert status == "aborted" and not marker.exists()

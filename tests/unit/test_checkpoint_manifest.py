@@ -63,7 +63,7 @@ async def test_an_untouched_checkpoint_verifies(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize("how", ["stored-elsewhere", "path-outside", "resealed-outside",
-                                 "no-seal", "copy-changed"])
+                                 "resealed-absent", "no-seal", "copy-changed"])
 async def test_a_tampered_manifest_is_not_verified_and_restore_touches_nothing(
         tmp_path: Path, how: str, capsys: pytest.CaptureFixture[str],
         monkeypatch: pytest.MonkeyPatch) -> None:
@@ -80,6 +80,10 @@ async def test_a_tampered_manifest_is_not_verified_and_restore_touches_nothing(
         _edit(root, cid, lambda m: files(m).update(path="/etc/passwd"))
     elif how == "resealed-outside":  # even a manifest sealed again holds only declared paths
         _edit(root, cid, lambda m: files(m).update(path="/etc/passwd"), reseal=True)
+    elif how == "resealed-absent":  # "absent" makes restore delete: only a declared path
+        _edit(root, cid, lambda m: m["items"].append(
+            {"node": files(m)["node"], "kind": "absent", "path": str(tree / "a.conf"),
+             "stored": "", "ok": True, "status": "absent", "problem": ""}), reseal=True)
     elif how == "no-seal":
         _edit(root, cid, lambda m: m.pop("seal"))
     else:

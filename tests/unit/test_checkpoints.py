@@ -162,12 +162,12 @@ async def test_checkpoint_hashes_match_the_nodes_files(store: CheckpointStore, t
     assert "storage.cfg" in cp.local_path(out).read_text()
 
 
-async def test_missing_path_blocks_the_destructive_step(store: CheckpointStore,
-                                                        tmp_path: Path) -> None:
+async def test_missing_database_blocks_the_destructive_step(store: CheckpointStore,
+                                                            tmp_path: Path) -> None:
     marker = tmp_path / "ran"
     missing = tmp_path / "var" / "lib" / "pve-cluster" / "config.db"
     status, events, decider = await run(
-        runbook(f"files = [{json.dumps(str(missing))}]", f"touch {marker}"), store)
+        runbook(f"sqlite = [{json.dumps(str(missing))}]", f"touch {marker}"), store)
     assert status == "aborted" and not marker.exists()
     # The question is asked while the copy runs; the failure is handled after the answer.
     assert decider.asked == ["confirm:wipe", "checkpoint:wipe"]
@@ -180,6 +180,45 @@ async def test_missing_path_blocks_the_destructive_step(store: CheckpointStore,
     # The failed attempt is still on disk, with a manifest that says so.
     (info,) = list_checkpoints(store.root)
     assert info.complete and not info.ok
+
+
+async def test_absent_file_is_recorded_and_restore_removes_what_the_step_created(
+        store: CheckpointStore, tree: Path, tmp_path: Path) -> None:
+    """`pvecm updatecerts` with the CA gone: the CA files do not exist before the step, which
+    creates them. The checkpoint records them as absent (it does not block the step), and a
+    restore takes the cluster back to before: it removes them, keeping them in a pre-restore
+    checkpoint. A path that is still absent is left alone."""
+    ca = tree / "pve-root-ca.pem"
+    key = tree / "priv" / "pve-root-ca.key"
+    other = tree / "never-made.pem"
+    declared = json.dumps([str(ca), str(key), str(other)])
+    status, events, _ = await run(
+        runbook(f"files = {declared}", f"echo NEWCA > {ca} && echo NEWKEY > {key}"), store)
+    assert status == "ok" and ca.exists() and key.exists()
+    (taken_cp,) = taken(events)
+    assert taken_cp.ok
+    cp = load_checkpoint(taken_cp.checkpoint_id, root=store.root)
+    assert sorted((it["kind"], it["path"]) for it in cp.items) == sorted(
+        ("absent", str(p)) for p in (ca, key, other))
+    asked: list[str] = []
+
+    async def yes(summary: str, expected: str) -> str | None:
+        asked.append(summary)
+        return expected
+
+    res = await restore(cp, LocalTransport(), CLUSTER, confirm=yes, store=store)
+    assert res.ok, res.problems
+    assert not ca.exists() and not key.exists()
+    assert f"{NODE}:{ca}: did not exist when the checkpoint was taken; will be removed" \
+        in asked[0]
+    assert f"{NODE}:{other}: already identical" in asked[0]
+    pre = load_checkpoint(res.pre_checkpoint_id, root=store.root)
+    assert {pre.local_path(i).read_bytes() for i in pre.items} == {b"NEWCA\n", b"NEWKEY\n"}
+    # a directory made there since is named, never deleted
+    ca.mkdir()
+    again = await restore(cp, LocalTransport(), CLUSTER, confirm=yes, store=store)
+    assert not again.ok and ca.is_dir()
+    assert any("is a directory now" in p for p in again.problems)
 
 
 class DeniedTransport(LocalTransport):
@@ -397,7 +436,7 @@ async def test_override_needs_the_exact_phrase_and_is_journaled(store: Checkpoin
                                Answer(CheckpointChoice.OVERRIDE, text=OVERRIDE_PHRASE,
                                       reason="no disk left for a backup")],
                               confirm_text="local")
-    status, _, _ = await run(runbook(f"files = [{json.dumps(str(tmp_path / 'nope'))}]",
+    status, _, _ = await run(runbook(f"sqlite = [{json.dumps(str(tmp_path / 'nope'))}]",
                                      f"touch {marker}"), store, decider=decider,
                              journal=journal)
     assert status == "ok" and marker.exists()
@@ -414,14 +453,14 @@ async def test_override_needs_the_exact_phrase_and_is_journaled(store: Checkpoin
 
 
 async def test_retry_takes_a_new_checkpoint_id(store: CheckpointStore, tmp_path: Path) -> None:
-    path = tmp_path / "appears.cfg"
+    path = tmp_path / "appears.db"
 
     class CreateThenRetry(ScriptedDecider):
         async def checkpoint_failed(self, failure: CheckpointFailure) -> Answer:
-            path.write_text("now here\n")  # the operator fixed the problem
+            sqlite3.connect(path).execute("CREATE TABLE t (x)")  # the operator fixed it
             return Answer(CheckpointChoice.RETRY)
 
-    status, events, _ = await run(runbook(f"files = [{json.dumps(str(path))}]", "true"), store,
+    status, events, _ = await run(runbook(f"sqlite = [{json.dumps(str(path))}]", "true"), store,
                                   decider=CreateThenRetry(confirm_text="local"))
     assert status == "ok"
     assert [(c.checkpoint_id, c.ok) for c in taken(events)] == [("r1-wipe-1", False),
