@@ -15,6 +15,7 @@ import os
 import posixpath
 import re
 import shutil
+import stat as st
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -179,7 +180,7 @@ class NodeFS:
 
     def stat(self, path: str, cwd: str = "/root", follow: bool = True) -> os.stat_result:
         r = self.resolve(path, cwd, follow_last=follow)
-        self.pve_rel(r)
+        rel = self.pve_rel(r)
         h = self.node.root / r.lstrip("/")
         try:
             got = h.stat() if follow else h.lstat()
@@ -187,6 +188,10 @@ class NodeFS:
             raise oserr(errno.ENOENT, r) from None
         except NotADirectoryError:
             raise oserr(errno.ENOTDIR, r) from None
+        if rel is not None:
+            fields = list(got)
+            fields[0] = (got.st_mode & ~0o7777) | self._pve_mode(rel, got.st_mode)
+            return os.stat_result(fields)
         if r.startswith("/proc/") and not os.path.isdir(h):
             # procfs reports size 0 for its files (cmdline, comm, mounts...): their content
             # exists only when read (proc(5)); tools that trust st_size read nothing
@@ -195,6 +200,23 @@ class NodeFS:
             fields[6] = 0  # st_size
             return os.stat_result(fields)
         return got
+
+    def _pve_mode(self, rel: str, mode: int) -> int:
+        """The permission bits pmxcfs reports, which follow quorum: pve-cluster
+        src/pmxcfs/cfs-plug-memdb.c ``tree_entry_stat`` (dirs 0777, files 0666 when quorate,
+        0555 / 0444 when not) masked by pmxcfs.c ``cfs_fuse_getattr`` (private paths 0700,
+        directories and links 0755, other files 0750): /etc/pve is 0755 quorate, 0555 not;
+        storage.cfg 0640 / 0440; priv 0700 / 0500."""
+        p, cs = self.node.pmxcfs, self.node.corosync
+        quorate = p.local_mode or (cs.running and cs.quorate)
+        is_dir, is_link = st.S_ISDIR(mode), st.S_ISLNK(mode)
+        bits = (0o777 if quorate else 0o555) if is_dir or is_link else (
+            0o666 if quorate else 0o444)
+        private = rel == "priv" or rel.startswith("priv/") or re.match(
+            r"nodes/[^/]+/priv(/|$)", rel) is not None
+        if private:
+            return bits & 0o700
+        return bits & (0o755 if is_dir or is_link else 0o750)
 
     def exists(self, path: str, cwd: str = "/root") -> bool:
         try:

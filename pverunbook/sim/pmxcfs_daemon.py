@@ -6,6 +6,7 @@ corosync.conf to the local file, writes that block without quorum, start and sto
 from __future__ import annotations
 
 import asyncio
+import errno
 import os
 import re
 import shutil
@@ -319,11 +320,23 @@ def cfs_apply(world: World, n: SimNode, op: str, rel: str, data: bytes = b"",
     world.changed.set()
 
 async def wait_writable(world: World, n: SimNode) -> None:
-    """Block like a write into /etc/pve does without quorum (until it can complete)."""
+    """Refuse or block a write into /etc/pve as pmxcfs does (until it can complete).
+
+    pve-cluster src/pmxcfs/dcdb.c ``dcdb_send_fuse_message``: ``if (!cfs_is_quorate()) return
+    -EACCES;`` — a node without quorum (corosync stopped, or cut off from the majority) fails
+    the write at once with EACCES ("Permission denied"), as the lab's real pmxcfs does. A
+    quorate node whose membership keeps changing (a flapping link) blocks instead, inside
+    ``dfsm_send_message_sync`` waiting for a finished sync: the outage's hanging write. A
+    write while quorum itself flaps is modelled as that block.
+    """
     while True:
         world.tick()
         if n.pve_writable():
             return
+        p, cs = n.pmxcfs, n.corosync
+        if (p.state == "running" and p.mount == "mounted" and not p.local_mode
+                and (not cs.running or (not cs.quorate and not world.net.node_flapping(n)))):
+            raise OSError(errno.EACCES, os.strerror(errno.EACCES))
         await asyncio.sleep(min(0.05, max(world.clock.scale, 0.005)))
 
 
