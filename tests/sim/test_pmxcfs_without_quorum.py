@@ -29,3 +29,14 @@ async def test_a_write_without_quorum_fails_with_eacces_and_modes_follow_quorum(
     st, out, _ = await sh(healthy, "ryanrishi",
                           "stat -c '%a %n' /etc/pve /etc/pve/storage.cfg /etc/pve/priv")
     assert (st, out) == (0, "555 /etc/pve\n440 /etc/pve/storage.cfg\n500 /etc/pve/priv\n")
+
+
+async def test_corosync_cfgtool_n_lists_only_reachable_peers(healthy: SimCluster) -> None:
+    """corosync tools/corosync-cfgtool.c (ACTION_NODESTATUS_GET) prints a peer only "if it is
+    reachable (and not us)": never a "nodeid: N unreachable" line."""
+    _, out, _ = await sh(healthy, "ryanrishi", "corosync-cfgtool -n")
+    assert "nodeid: 2 reachable" in out
+    await sh(healthy, "pve001", "systemctl stop corosync")
+    healthy.advance(10)
+    _, out, _ = await sh(healthy, "ryanrishi", "corosync-cfgtool -n")
+    assert out.splitlines() == ["Local node ID 1, transport knet"]

@@ -133,11 +133,13 @@ async def c_cfgtool(ctx: Ctx) -> int:
         for nid, addr in peers:
             if nid == node.nodeid:
                 continue
-            up = link_up(nid)
-            out.append(f"nodeid: {nid} {'reachable' if up else 'unreachable'}")
-            if up:
-                mtu = knet_mtu(node, ctx.world.nodes.get(names.get(nid, "")))
-                out.append(f"   LINK: 0 udp ({node.addr}->{addr}) enabled connected mtu: {mtu}")
+            # corosync tools/corosync-cfgtool.c (ACTION_NODESTATUS_GET): "Only display node
+            # info if it is reachable (and not us)": an unreachable peer is simply not listed
+            if not link_up(nid):
+                continue
+            out.append(f"nodeid: {nid} reachable")
+            mtu = knet_mtu(node, ctx.world.nodes.get(names.get(nid, "")))
+            out.append(f"   LINK: 0 udp ({node.addr}->{addr}) enabled connected mtu: {mtu}")
             out.append("")
         await ctx.out("\n".join(out) + "\n")
         return 0
