@@ -16,6 +16,26 @@ def _isolated_dirs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("PVERUNBOOK_DATA_DIR", str(tmp_path / "data"))
 
 
+# -- parallel runs (pytest-xdist, ``-n N --dist loadgroup``; .ci/run uses it) -----------------
+#
+# The slow suites (tests/ui, tests/integration) run on several workers. Each integration module
+# stays on one worker, so a module-scoped fixture (an sshd, a corosync test bed) is built once,
+# and every lab module shares one worker, so the session-scoped lab (real pmxcfs) is built once
+# per run. Every fixture names its resources per process (users, namespaces, ports: pid-tagged
+# or picked free), so workers never collide. UI tests are independent and spread one by one.
+
+
+@pytest.hookimpl(tryfirst=True)  # before xdist turns the group marks into node ids
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    for item in items:
+        parts = Path(str(item.path)).parts
+        if "integration" not in parts or "tests" not in parts:
+            continue
+        module = Path(str(item.path)).stem
+        item.add_marker(pytest.mark.xdist_group("lab" if module.startswith("test_lab_")
+                                                else module))
+
+
 # -- property tests: how many examples each one ran ------------------------------------------
 #
 # Hypothesis reports its statistics only with --hypothesis-show-statistics, and then verbosely.
