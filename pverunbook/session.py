@@ -13,17 +13,20 @@ from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from pverunbook.engine.decisions import Decider
-from pverunbook.engine.engine import Engine, ResumeInfo
-from pverunbook.engine.journal import Journal, Redactor, new_run_id, runs_dir, state_dir
 from pverunbook.inventory import Cluster, load_cluster, local_cluster
-from pverunbook.runbook.model import Runbook
-from pverunbook.runbook.params import secret_values
-from pverunbook.shell import ShellPlan
-from pverunbook.transport.base import Transport
 from pverunbook.transport.local import LocalTransport
+
+if TYPE_CHECKING:
+    # The engine and the journal are imported when a run starts, not with the app: the
+    # TUI's first frame must not wait for them (see the module docstring).
+    from pverunbook.engine.decisions import Decider
+    from pverunbook.engine.engine import Engine, ResumeInfo
+    from pverunbook.engine.journal import Journal
+    from pverunbook.runbook.model import Runbook
+    from pverunbook.shell import ShellPlan
+    from pverunbook.transport.base import Transport
 
 
 class Mode(StrEnum):
@@ -142,6 +145,10 @@ class Session:
                run_id: str | None = None, resume: ResumeInfo | None = None,
                journal_path: Path | None = None, operator: str | None = None) -> Engine:
         """An engine for ``runbook`` with its journal, checkpoints and guards attached."""
+        from pverunbook.engine.engine import Engine
+        from pverunbook.engine.journal import Journal, Redactor, new_run_id, runs_dir
+        from pverunbook.runbook.params import secret_values
+
         assert self.cluster is not None and self.transport is not None, "call start() first"
         rid = run_id or new_run_id()
         path = journal_path or self.config.journal_path or runs_dir() / f"{rid}.jsonl"
@@ -195,6 +202,7 @@ class Session:
     def shell(self, node: str) -> ShellPlan:
         """How to open an interactive ``ssh`` session on ``node`` (see ``pverunbook.shell``):
         the rehearsal cluster's key and pinned host keys, or the operator's own SSH setup."""
+        from pverunbook.engine.journal import state_dir
         from pverunbook.shell import shell_plan
 
         if self.cluster is None:
@@ -214,6 +222,7 @@ class Session:
         into the journal of this session's latest run, or a session journal if none ran yet.
         Returns the journal's path."""
         from pverunbook.engine.events import Note
+        from pverunbook.engine.journal import Journal, new_run_id, state_dir
 
         if not self.journals:
             path = state_dir() / "sessions" / f"{new_run_id()}.jsonl"
@@ -236,6 +245,8 @@ class Session:
 def default_rehearsal_dir(scenario: str) -> Path:
     """Where a rehearsal cluster keeps its state between launches: per user (platformdirs'
     state directory, or ``$PVERUNBOOK_STATE_DIR``), one directory per scenario."""
+    from pverunbook.statedir import state_dir
+
     return state_dir() / "rehearsal" / scenario
 
 

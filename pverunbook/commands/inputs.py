@@ -76,19 +76,81 @@ def state_dir_damage(state: Path) -> str | None:
     if keys.exists() and not keys.is_dir():
         return bad(keys, "is not a directory")
     if keys.is_dir():
-        import asyncssh
-
         for key in sorted(keys.iterdir()):
             if key.suffix == ".pub" or key.name == "password" or key.name.startswith("."):
                 continue
             try:
-                asyncssh.import_private_key(read_capped(key, 64 << 10, "private key"))
-            except (OSError, ValueError, asyncssh.KeyImportError) as exc:
+                data = read_capped(key, 64 << 10, "private key")
+                if not _whole_openssh_ed25519(data):
+                    # Not the shape the simulator writes: let asyncssh judge it (slow to
+                    # import, so only then; the TUI's first frame waits for this check).
+                    import asyncssh
+
+                    try:
+                        asyncssh.import_private_key(data)
+                    except asyncssh.KeyImportError as exc:
+                        raise ValueError(str(exc)) from None
+            except (OSError, ValueError) as exc:
                 return (f"{key}: is not a usable private key "
                         f"({getattr(exc, 'strerror', None) or exc}), so the rehearsal state in "
                         f"{state} is damaged; delete that file (a new key is made at the next "
                         f"start; --reset keeps the keys), or pick another --state-dir")
     return None
+
+
+def _whole_openssh_ed25519(data: bytes) -> bool:
+    """True when ``data`` is a complete, unencrypted OpenSSH ed25519 private key, as
+    ``sim/cluster.py`` (``_keys``, asyncssh's ``write_private_key``) writes them.
+
+    Walks the container of OpenSSH's PROTOCOL.key (magic, cipher "none", one public key, the
+    private section with its two equal check words, the 32-byte public and 64-byte secret key,
+    comment, padding 1, 2, 3, …) so a truncated or garbage file is caught without importing
+    asyncssh. False means "not this shape", not "damaged": the caller then asks asyncssh."""
+    import base64
+    import binascii
+    import struct
+
+    text = data.strip().splitlines()
+    if len(text) < 3 or text[0] != b"-----BEGIN OPENSSH PRIVATE KEY-----" \
+            or text[-1] != b"-----END OPENSSH PRIVATE KEY-----":
+        return False
+    try:
+        blob = base64.b64decode(b"".join(text[1:-1]), validate=True)
+    except (binascii.Error, ValueError):
+        return False
+    magic = b"openssh-key-v1\0"
+    if not blob.startswith(magic):
+        return False
+    pos = len(magic)
+
+    def string() -> bytes:
+        nonlocal pos
+        if pos + 4 > len(blob):
+            raise ValueError("short")
+        (n,) = struct.unpack_from(">I", blob, pos)
+        if pos + 4 + n > len(blob):
+            raise ValueError("short")
+        pos += 4 + n
+        return blob[pos - n:pos]
+
+    try:
+        if string() != b"none" or string() != b"none" or string() != b"":
+            return False
+        if blob[pos:pos + 4] != b"\0\0\0\1":
+            return False
+        pos += 4
+        string()  # the public key
+        private = string()
+        if pos != len(blob) or len(private) < 8 or private[:4] != private[4:8]:
+            return False
+        blob, pos = private, 8
+        if string() != b"ssh-ed25519" or len(string()) != 32 or len(string()) != 64:
+            return False
+        string()  # comment
+    except ValueError:
+        return False
+    pad = blob[pos:]
+    return len(pad) < 8 and pad == bytes(range(1, len(pad) + 1))
 
 
 def _world_shape(data: object) -> str:

@@ -95,6 +95,8 @@ def tui_preflight(args: argparse.Namespace) -> int | None:
     A bad runbook, inventory or journal named on the command line is reported here like any
     other command's input error (exit 2), instead of inside an app that then has nothing to show.
     """
+    if not any(getattr(args, k, None) for k in ("runbook", "cluster", "resume")):
+        return None  # nothing to check: the loader is not imported before the first frame
     from pverunbook.inventory import InventoryError, load_cluster
     from pverunbook.runbook.loader import RunbookError
 

@@ -27,18 +27,10 @@ from pverunbook.engine.events import EVENT_TYPES, Event, event_from_dict
 from pverunbook.engine.redaction import Redactor  # also imported from here by older modules
 from pverunbook.engine.runlock import RunLock, hold
 from pverunbook.runbook.readfile import open_regular
+from pverunbook.statedir import state_dir
 
 __all__ = ["Journal", "JournalError", "JournalWriteError", "Redactor", "iter_journal",
            "read_journal"]
-
-
-def state_dir() -> Path:
-    env = os.environ.get("PVERUNBOOK_STATE_DIR")
-    if env:
-        return Path(env)
-    from platformdirs import user_state_dir
-
-    return Path(user_state_dir("pverunbook"))
 
 
 def runs_dir() -> Path:

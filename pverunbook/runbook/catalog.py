@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from pverunbook.runbook.loader import RunbookError, load_file
-from pverunbook.runbook.model import Runbook
+if TYPE_CHECKING:  # the loader is imported by discover(): the app's first frame is drawn first
+    from pverunbook.runbook.loader import RunbookError
+    from pverunbook.runbook.model import Runbook
 
 
 def builtin_dir() -> Path:
@@ -27,6 +29,8 @@ class Entry:
 
 
 def discover(extra_dirs: list[Path] | None = None) -> list[Entry]:
+    from pverunbook.runbook.loader import RunbookError, load_file
+
     entries: list[Entry] = []
     seen: set[Path] = set()
     dirs = [(builtin_dir(), True)] + [(d, False) for d in (extra_dirs or [])]

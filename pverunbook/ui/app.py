@@ -13,7 +13,7 @@ import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from textual import events, work
 from textual.app import App
@@ -22,12 +22,15 @@ from textual.screen import ModalScreen, Screen
 from textual.worker import Worker, WorkerState
 
 from pverunbook.runbook.catalog import Entry, discover
-from pverunbook.runbook.model import Runbook
 from pverunbook.session import Mode, Session, SessionConfig
 from pverunbook.ui.commands import PaletteCommand, RunbookCommands
 from pverunbook.ui.errors import explain
-from pverunbook.ui.runs import ResumePlan
-from pverunbook.ui.screens.modals import ErrorModal
+
+if TYPE_CHECKING:
+    # Imported when first needed, not with the app: the first frame must not wait for the
+    # engine, the journal or the dialogs (each method imports what it uses).
+    from pverunbook.runbook.model import Runbook
+    from pverunbook.ui.runs import ResumePlan
 from pverunbook.ui.widgets.banner import AppHeader
 
 #: Keys every Textual screen and app has (focus next, copy text…): not this screen's own.
@@ -138,9 +141,22 @@ class RunbookApp(App[int]):
         from pverunbook.ui.screens.start import StartScreen
 
         self._set_compact()
-        self.entries = self.catalog if self.catalog is not None else \
-            discover(self.runbook_dirs)
-        await self.push_screen(StartScreen(self.entries))
+        # The start screen first, empty, saying what is on its way: at a console during an
+        # outage every launch pays what comes before the first frame. Finding the runbooks
+        # (loading and checking every file), the rehearsal cluster's start and the connect
+        # all come after it (``_after_first_frame``).
+        self.entries = self.catalog if self.catalog is not None else []
+        await self.push_screen(StartScreen(self.entries, finding=self.catalog is None))
+        self.call_after_refresh(self._after_first_frame)
+
+    def _after_first_frame(self) -> None:
+        from pverunbook.ui.screens.start import StartScreen
+
+        if self.catalog is None:
+            self.entries = discover(self.runbook_dirs)
+            for screen in self.screen_stack:
+                if isinstance(screen, StartScreen) and screen.is_mounted:
+                    screen.set_entries(self.entries)
         if self.session.cluster is None or self.session.transport is None:
             self.start_session()
         else:
@@ -220,6 +236,8 @@ class RunbookApp(App[int]):
                 self.show_error(error)
 
     def show_error(self, exc: BaseException) -> None:
+        from pverunbook.ui.screens.modals import ErrorModal
+
         e = explain(exc)
         self.push_screen(ErrorModal(e.title, e.message, e.hint))
 
@@ -279,6 +297,7 @@ class RunbookApp(App[int]):
         journal; done steps stay done and the engine asks about a step of unknown outcome."""
         from pverunbook.runbook.loader import RunbookError
         from pverunbook.ui.runs import ResumeProblem, plan_resume
+        from pverunbook.ui.screens.modals import ErrorModal
         from pverunbook.ui.screens.params import ParamsScreen
 
         try:
@@ -302,6 +321,7 @@ class RunbookApp(App[int]):
     def start_run(self, runbook: Runbook, values: Mapping[str, Any], *,
                   resume: ResumePlan | None = None) -> None:
         from pverunbook.runbook.params import ParamValueError, resolve
+        from pverunbook.ui.screens.modals import ErrorModal
         from pverunbook.ui.screens.params import asked_later
         from pverunbook.ui.screens.run import RunScreen
 
@@ -429,6 +449,7 @@ class RunbookApp(App[int]):
             self.choose_node(self.open_shell)
             return
         from pverunbook.shell import ShellUnavailable
+        from pverunbook.ui.screens.modals import ErrorModal
 
         try:
             plan = self.session.shell(node)

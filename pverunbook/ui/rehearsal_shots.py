@@ -98,7 +98,7 @@ def _pinned(tmp: Path) -> Iterator[None]:
         self.cursor_blink = False
 
     patches: list[Any] = [
-        mock.patch("pverunbook.session.new_run_id",
+        mock.patch("pverunbook.engine.journal.new_run_id",  # session imports it per run
                    lambda: f"20241119-2140{next(counter):02d}-rehear"),
         mock.patch("pverunbook.engine.engine._whoami", lambda: "root"),
         mock.patch("pverunbook.ui.model.fmt_duration", lambda s: "4m 12s"),

@@ -212,7 +212,9 @@ async def test_quit_while_running_asks(build_app: Build, runbook_dir: Path) -> N
 async def test_start_screen_filter_filters(build_app: Build) -> None:
     app = build_app()
     async with app.run_test(size=SIZE) as pilot:
-        await until(pilot, lambda: isinstance(app.screen, StartScreen), "start")
+        # The screen comes first, the runbooks right after its first frame.
+        await until(pilot, lambda: isinstance(app.screen, StartScreen)
+                    and not app.screen.finding, "start with its runbooks")
         screen = app.screen
         assert isinstance(screen, StartScreen)
         assert [e.path.name for e in screen.shown] == ["broken.toml", "ui-test.toml"]

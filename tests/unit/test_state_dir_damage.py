@@ -59,6 +59,14 @@ def _key(state: Path) -> Path:
     return key
 
 
+def _truncated_key(state: Path) -> Path:
+    """A real key cut short (a disk that filled while it was written): still PEM-shaped."""
+    key = state / "keys" / "rehearsal_ed25519"
+    lines = key.read_text().splitlines()
+    key.write_text("\n".join(lines[:2] + lines[-1:]) + "\n")
+    return key
+
+
 def _first_node(data: dict) -> dict:  # type: ignore[type-arg]
     return data["nodes"][sorted(data["nodes"])[0]]
 
@@ -71,6 +79,7 @@ DAMAGE = {
     "node-dir-a-file": _node_is_a_file,
     "sim-state-not-utf8": _marker,
     "garbage-key": _key,
+    "truncated-key": _truncated_key,
 }
 
 
@@ -84,5 +93,17 @@ def test_damage_is_named_with_its_file_and_what_to_do(
     err = capsys.readouterr().err
     assert rc == 2, err
     assert str(damaged) in err, err
-    assert ("--reset" in err) if kind != "garbage-key" else ("delete that file" in err), err
+    assert ("--reset" in err) if not kind.endswith("-key") else ("delete that file" in err), err
     assert "could not handle this input" not in err and "Traceback" not in err
+
+
+def test_the_saved_keys_pass_the_quick_check_without_asyncssh(saved: Path) -> None:
+    """The keys the simulator writes are recognised by the structural check alone (asyncssh,
+    slow to import, is only asked about keys of another shape)."""
+    from pverunbook.commands.inputs import _whole_openssh_ed25519
+
+    keys = [k for k in (saved / "keys").iterdir()
+            if k.suffix != ".pub" and k.name != "password" and not k.name.startswith(".")]
+    assert keys and all(_whole_openssh_ed25519(k.read_bytes()) for k in keys)
+    whole = keys[0].read_bytes()
+    assert not _whole_openssh_ed25519(whole.replace(b"\n", b"", 1)[:-60] + whole[-36:])

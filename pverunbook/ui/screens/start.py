@@ -17,11 +17,11 @@ from textual.widgets.option_list import Option
 from pverunbook.runbook.catalog import Entry
 from pverunbook.session import Mode
 from pverunbook.ui.commands import PaletteCommand
-from pverunbook.ui.runs import InterruptedRun, interrupted_runs
 from pverunbook.ui.widgets.banner import AppHeader, describe_targets
 
 if TYPE_CHECKING:
     from pverunbook.ui.app import RunbookApp
+    from pverunbook.ui.runs import InterruptedRun
 
 MODE_EXPLAIN: dict[Mode, str] = {
     Mode.LIVE: "[b red]LIVE[/]: commands run on the REAL nodes of {targets}. Destructive steps "
@@ -111,9 +111,11 @@ class StartScreen(Screen[None]):
                 tooltip="Leave pverunbook (asks first while a cluster is connected)"),
     ]
 
-    def __init__(self, entries: list[Entry]) -> None:
+    def __init__(self, entries: list[Entry], *, finding: bool = False) -> None:
         super().__init__(id="start")
         self.entries = entries
+        #: True until the app found the runbooks (right after the first frame): the list says so.
+        self.finding = finding
         self.shown: list[Entry] = []
         #: Unfinished runs in the state directory, newest first.
         self.runs: list[InterruptedRun] = []
@@ -143,12 +145,20 @@ class StartScreen(Screen[None]):
     def on_mount(self) -> None:
         self.refresh_targets()
         self.refresh_suggestion()
-        self.refresh_runs()
+        self.query_one("#resume-box").display = False
+        self.call_after_refresh(self.refresh_runs)  # reads the journals: after the first frame
         self.query_one("#runbook-list", OptionList).focus()
 
+    def set_entries(self, entries: list[Entry]) -> None:
+        """The runbooks, once the app found them (after the first frame)."""
+        self.entries = entries
+        self.finding = False
+        self.refresh_suggestion()
+
     def on_screen_resume(self) -> None:
-        # A run may have finished (or stopped again) since: list what is left.
-        self.refresh_runs()
+        # A run may have finished (or stopped again) since: list what is left (after the
+        # frame: reading the journals must not hold the app's first frame).
+        self.call_after_refresh(self.refresh_runs)
         self.refresh_suggestion()
 
     def refresh_suggestion(self) -> None:
@@ -173,12 +183,16 @@ class StartScreen(Screen[None]):
         elif top is not None and top.id == START_HERE:
             guide.update(f"[b]▶ Where to begin:[/] during an outage start with [b]{top.title}"
                          f"[/] — {START_HERE_WHY}.")
+        elif self.finding:
+            guide.update("Finding the runbooks… (the cluster connects meanwhile)")
         else:
             guide.update("Pick a runbook; Enter shows its parameters, then its steps.")
         self._fill(self.query_one("#filter", Input).value)
 
     # -- interrupted runs ----------------------------------------------------------------------
     def refresh_runs(self) -> None:
+        from pverunbook.ui.runs import interrupted_runs  # reads journals: after the first frame
+
         try:
             self.runs = interrupted_runs()
         except OSError:  # an unreadable state directory must not keep the app from starting
@@ -286,6 +300,7 @@ class StartScreen(Screen[None]):
             self._detail(self.shown[0])
         else:
             msg = "No runbook matches the filter." if self.entries else \
+                "Finding the runbooks…" if self.finding else \
                 "No runbooks found. Add a directory with --runbooks DIR."
             self.query_one("#runbook-info", Static).update(msg)
 
