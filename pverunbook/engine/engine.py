@@ -182,6 +182,8 @@ class Engine:
     async def run(self) -> str:
         self.check_params()
         start = time.monotonic()
+        if not self.dry_run and any(s.verdict for s in self.runbook.steps):
+            offloop.warm("pverunbook.engine.findings")  # the verdicts' helper, started early
         from pverunbook.engine.resume import runbook_identity
 
         rb_path, rb_sha, rb_text = runbook_identity(self.runbook)

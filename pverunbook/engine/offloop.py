@@ -18,6 +18,7 @@ from __future__ import annotations
 import asyncio
 import atexit
 import contextlib
+import importlib
 import os
 import pickle
 import struct
@@ -91,6 +92,20 @@ class _Worker:
 
 _WORKER = _Worker()
 atexit.register(_WORKER.kill)
+
+
+def warm(*modules: str) -> None:
+    """Start the helper now, in the background, and have it import ``modules``: a run whose
+    steps have verdicts calls this as it starts, so its first verdict does not also wait for
+    a Python to start and import the parsers (a tenth to a few tenths of a second). Returns
+    at once; an error here is the first real call's to report."""
+    def start() -> None:
+        with contextlib.suppress(OffLoopError, OSError):
+            for name in modules:
+                _WORKER.call(importlib.import_module, (name,))
+
+    if _WORKER.proc is None or _WORKER.proc.poll() is not None:
+        threading.Thread(target=start, name="offloop-warm", daemon=True).start()
 
 
 async def call(fn: Callable[..., Any], *args: Any, time_limit: float = TIME_LIMIT_S) -> Any:
