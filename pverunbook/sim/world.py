@@ -250,7 +250,13 @@ class World:
         cs = n.corosync
         joined = sorted(new - old)
         left = sorted(old - new)
-        if old and left:
+        # A peer whose corosync exited normally (systemctl stop) sent a leave message
+        # (corosync exec/totemsrp.c totemsrp_finalize -> memb_leave_message_send): the others
+        # form the new membership at once, with no token timeout and no "Failed to receive the
+        # leave message". Only a peer that vanished (a link gone) makes the token time out.
+        unclean = [i for i in left if any(m.nodeid == i and m.corosync.running
+                                          for m in self.nodes.values())]
+        if old and unclean:
             tok = cs.token
             n.corosync_log(f"[TOTEM ] Token has not been received in {int(tok * 0.75)} ms ",
                            t - tok / 1000 * 0.25)
@@ -260,7 +266,7 @@ class World:
             seqs = sorted(self.rng.sample(range(0x5, 0x140), self.rng.randint(1, 6)))
             n.corosync_log("[TOTEM ] Retransmit List: " + " ".join(f"{s:x}" for s in seqs)
                            + " ", t + 1.5)
-        tm = t + cs.consensus / 1000 if left else t + 0.01
+        tm = t + cs.consensus / 1000 if unclean else t + 0.01
         self.ring_seq += 4 if n.nodeid == min(new) else 0
         cs.ring = f"{min(new)}.{self.ring_seq:x}"
         ids = " ".join(str(i) for i in sorted(new))
@@ -276,9 +282,9 @@ class World:
         if left:
             what.append("Members left: " + " ".join(map(str, left)))
         n.corosync_log(f"[TOTEM ] A new membership ({cs.ring}) was formed. " + " ".join(what), tm)
-        if left:
+        if unclean:
             n.corosync_log("[TOTEM ] Failed to receive the leave message. failed: "
-                           + " ".join(map(str, left)), tm)
+                           + " ".join(map(str, unclean)), tm)
         cs.members = new
         cs.pending_log_t = tm
         if n.pmxcfs.state == "running" and not n.pmxcfs.local_mode:
