@@ -34,3 +34,20 @@ def test_lab_qdevice_setup_two_nodes_gets_the_extra_vote(lab_factory: LabFactory
     run2 = run_json(lab, "network-triage", tmp_path / "triage", *QUICK)
     said = " ".join(f["statement"] for f in run2.bad_faults())
     assert re.search(r"(?i)qnetd|qdevice", said), run2.explain()
+
+
+def test_lab_qdevice_setup_four_nodes_expected_votes_nodes_plus_one(lab_factory: LabFactory,
+                                                                    tmp_path: Path) -> None:
+    """An even-sized cluster past two (the setup this is for: a 2:2 split keeps a side
+    quorate): four nodes get the one QDevice vote, expected votes 4 -> 5 on every node."""
+    names = ("alpha", "bravo", "charlie", "delta")
+    lab = lab_factory(names=names, cluster="qdev4", qnetd=True)
+    assert all(votes(lab, n) == (4, 4) for n in names)
+    run = run_json(lab, "qdevice-setup", tmp_path, "--set", f"qnetd_host={QNETD_ADDR}")
+    assert run.rc == 0, run.explain()
+    for node in names:
+        assert votes(lab, node) == (5, 5), lab.on(node, "corosync-quorumtool -s").stdout
+        assert lab.running(node, "corosync-qdevice")
+    # QNetd itself sees the four nodes of this cluster
+    said = lab.on_qnetd("corosync-qnetd-tool -l").stdout
+    assert len(re.findall(r"(?m)^\s+Node ID \d+", said)) == 4, said
