@@ -156,7 +156,8 @@ timeout = 60
         result = screen.state.step("sleep").results["here"]
         assert result.status == "cancelled"
         assert result.duration < 10
-        await pilot.press("escape")
+        # Escape on the failure question only folds it away (the safe answer); Abort is "a".
+        await pilot.press("a")
         await until(pilot, lambda: screen.state.finished is not None, "run end")
 
 
