@@ -69,6 +69,9 @@ RULES: dict[str, Rule] = {r.code: r for r in (
     Rule("PVR014", "commit-window-short",
          "gives less time to COMMIT (commit_within) than its commit checks may take",
          severity="warning"),
+    Rule("PVR015", "expected-one-unproven",
+         "runs `pvecm expected 1` without a `when` that proves the node is alone with the rest "
+         "of the cluster down"),
 )}
 
 
@@ -426,7 +429,7 @@ _FIX: dict[str, str] = {
     "PVR011": (
         "pmxcfs can hang, and then every access to /etc/pve hangs with it. Instead: wrap the "
         "command in `timeout 5 ...` (or another bound)"),
-    "PVR012": "remove it or use one of the codes PVR001..PVR013",
+    "PVR012": "remove it or use one of the codes PVR001..PVR015",
     "PVR014": (
         "the timers restore the checkpoint when commit_within runs out, even if the checks were "
         "still running and would have passed: raise commit_within above the timeouts of the "
@@ -439,6 +442,15 @@ _FIX: dict[str, str] = {
         "(targets = \"{{node_param}}\" with max_targets = 1, or a node name) and check first "
         "that the rest of the cluster is quorate (pvecm.adoc, \"Separate a Node Without "
         "Reinstalling\"). This cannot be accepted with lint_ok"),
+    "PVR015": (
+        "votequorum accepts `pvecm expected 1` on any node that is alone in its membership "
+        "(votequorum.c refuses only expected < total votes) -- and a node that is merely cut "
+        "off is alone too. On 3+ nodes its peers may be a quorate majority at that moment, and "
+        "the lowered value makes a second quorate partition: split brain. Instead: run it only "
+        "under a `when` that reads every node's facts -- no node quorate "
+        "(`not any(quorum.quorate)`) and corosync running on no other node "
+        "(`count(corosync.running) == 1`), as corosync-tuning's `expected-one` does -- after "
+        "a manual step where the operator confirms the other nodes are down"),
 }
 
 
@@ -473,6 +485,17 @@ def _walk(value: Any, key: str = "args") -> Iterator[tuple[str, str]]:
     elif isinstance(value, list):
         for i, v in enumerate(value):
             yield from _walk(v, f"{key}[{i}]")
+
+
+def _expected_one_proven(step: Step) -> bool:
+    """Whether the step's ``when`` reads, over every node, that no node is quorate and on how
+    many nodes corosync runs (``not any(quorum.quorate)`` and ``count(corosync.running)``):
+    the only evidence that a lone node is not merely cut off from a quorate majority."""
+    if step.condition is None:
+        return False
+    quants = step.condition.quantifiers()
+    return ("any", "quorum.quorate") in quants and any(
+        name == "corosync.running" for fn, name in quants if fn in ("count", "all"))
 
 
 def _multi_node(step: Step) -> bool:
@@ -530,6 +553,8 @@ def lint(runbook: Runbook) -> list[LintIssue]:
                 if code == "PVR009" and step.destructive:
                     continue
                 if code == "PVR006" and not _multi_node(step):
+                    if not _expected_one_proven(step):
+                        once("PVR015", needle, detail)
                     continue
                 once(code, needle, detail)
             if _touches_pve_untimed(command) and step.kind is not StepKind.MANUAL:

@@ -14,7 +14,7 @@ Grammar (precedence low to high)::
     not     := ("not" | "!") not | cmp
     cmp     := operand (("==" | "!=" | "<" | "<=" | ">" | ">=") operand)?
     operand := literal | param | fact | "(" expr ")" | quant
-    quant   := ("any" | "all") "(" fact_name [op literal] ")"
+    quant   := ("any" | "all" | "count") "(" fact_name [op literal] ")"
     literal := integer | decimal | 'text' | "text" | true | false
     param   := a parameter name, e.g. add_second_link
     fact    := dotted fact name, optionally [node] or [node→peer] (also [node->peer]),
@@ -27,7 +27,10 @@ Meaning:
   (``source == dump``); ``==``/``!=`` between texts ignore case.
 - ``fact.name`` without brackets is the cluster-wide fact of that name.
 - ``any(name)`` / ``all(name)`` test every observation of a per-node fact (each node, each
-  peer); ``any(name > 5)`` compares each observation.
+  peer); ``any(name > 5)`` compares each observation. ``count(name)`` is the number of
+  observations that are true (``count(name == x)``: that compare true), e.g.
+  ``count(corosync.running) == 1``: corosync answered on exactly one of the nodes observed.
+  Nodes that were not observed (unreachable) are not counted.
 - A fact that was not observed (or a comparison of a number with text) makes the condition
   *undecided* (:class:`Undecided`): the engine skips the step and says which fact was missing.
 """
@@ -42,7 +45,7 @@ from dataclasses import dataclass
 Scalar = bool | int | float | str
 
 _CMP = ("==", "!=", "<=", ">=", "<", ">")
-_KEYWORDS = {"and", "or", "not", "true", "false", "any", "all"}
+_KEYWORDS = {"and", "or", "not", "true", "false", "any", "all", "count"}
 
 
 class WhenSyntaxError(ValueError):
@@ -82,7 +85,7 @@ class FactRef:
 
 @dataclass(frozen=True)
 class Quant:
-    """``any(name)``, ``all(name)``, ``any(name op literal)``."""
+    """``any(name)``, ``all(name)``, ``count(name)``, ``any(name op literal)``."""
 
     fn: str
     name: str
@@ -124,6 +127,10 @@ class Condition:
 
     def facts(self) -> set[str]:
         return {n.name for n in _walk(self.tree) if isinstance(n, FactRef | Quant)}
+
+    def quantifiers(self) -> set[tuple[str, str]]:
+        """``(fn, fact)`` of every ``any``/``all``/``count`` in the condition."""
+        return {(n.fn, n.name) for n in _walk(self.tree) if isinstance(n, Quant)}
 
 
 def _walk(node: Node) -> Iterable[Node]:
@@ -282,9 +289,9 @@ class _Parser:
             raise WhenSyntaxError(f"expected a value, a parameter or a fact, got {got}", tok.col)
         if tok.text in ("true", "false"):
             return Lit(tok.text == "true")
-        if tok.text in ("any", "all") and self.peek().text == "(":
+        if tok.text in ("any", "all", "count") and self.peek().text == "(":
             return self.quant(tok.text)
-        if tok.text in _KEYWORDS - {"any", "all"}:
+        if tok.text in _KEYWORDS - {"any", "all", "count"}:
             raise WhenSyntaxError(f"'{tok.text}' needs something before it", tok.col)
         if "." in tok.text:
             return self.fact(tok)
@@ -420,6 +427,8 @@ def _eval(node: Node, scope: Scope) -> object:
             tests = [_truth(v) for v in values]
         else:
             tests = [compare(node.op, v, node.value) for v in values]
+        if node.fn == "count":
+            return sum(tests)
         return any(tests) if node.fn == "any" else all(tests)
     if isinstance(node, Not):
         return not _truth(_eval(node.operand, scope))

@@ -1,7 +1,24 @@
 """corosync as the simulated nodes run it: the config check real corosync 3.1.7 stops with,
-what a running corosync loads (cmap), start/stop with the journal lines it writes, and
+what a running corosync loads (cmap), start/stop with the journal lines it writes,
 corosync-cfgtool -R (volatile keys reload; read-only keys need a restart, cfg.c
-remove_ro_entries).
+remove_ro_entries), votequorum's expected votes, and cmap's config_version check at a node's
+first sync.
+
+Sources (corosync v3.1.x, ``exec/``):
+
+- ``votequorum.c`` ``message_handler_req_lib_votequorum_setexpected``: "Setting
+  expected_votes < total_votes doesn't make sense. For quorate cluster prevent cluster to
+  become unquorate." → ``CS_ERR_INVALID_PARAM`` when ``expected < total_votes`` or when a
+  quorate node would lose quorum; otherwise the value is sent to every member
+  (``votequorum_exec_send_reconfigure``). ``recalculate_quorum``: "Keep expected_votes at the
+  highest number of votes in the cluster" (``if (total_votes > us->expected_votes)
+  us->expected_votes = total_votes``), so a lowered value is raised again as soon as more
+  votes are present (a rejoin).
+- ``cfg.c``/``corosync-cfgtool(8)`` ``-R``: "Tell all instances of corosync in this cluster to
+  reload corosync.conf": every member reloads *its own* local file.
+- ``cmap.c`` ``cmap_sync_activate``: at a node's first sync with other nodes, "Received config
+  version (%) is different than my config version (%)! Exiting" when a member runs a higher
+  ``totem.config_version`` than this node loaded.
 """
 
 from __future__ import annotations
@@ -104,6 +121,7 @@ def corosync_start(world: World, n: SimNode, t: float) -> str | None:
     cs.members = frozenset()
     cs.quorate = False
     cs.expected_override = None
+    cs.first_sync = True
     lg(f"[TOTEM ] Initializing transport ({'Kronosnet' if cs.transport == 'knet' else 'UDP/IP Unicast'}).", t)  # noqa: E501
     lg("[TOTEM ] totemknet initialized", t)
     lg("[KNET  ] pmtud: MTU manually set to: 0", t)
@@ -166,8 +184,85 @@ def corosync_stop(world: World, n: SimNode, t: float) -> None:
     world.update_membership(t)
 
 
-def corosync_reload(world: World, n: SimNode, t: float) -> str | None:
-    """``corosync-cfgtool -R``: reload volatile keys; read-only keys need a restart."""
+def cluster_reload(world: World, n: SimNode, t: float) -> str | None:
+    """``corosync-cfgtool -R`` run on ``n``: every running member of ``n``'s membership reloads
+    its own ``/etc/corosync/corosync.conf`` (cfg.c ``message_handler_req_exec_cfg_reload_config``
+    is delivered to all members). A node outside the membership keeps what it runs."""
+    cs = n.corosync
+    if not cs.running:
+        return "Could not initialize corosync configuration API error 2"
+    err = corosync_reload(world, n, t, requester=n.nodeid)
+    for m in world.nodes.values():
+        if m is not n and m.corosync.running and m.nodeid in cs.members:
+            corosync_reload(world, m, t, requester=n.nodeid)
+    return err
+
+
+def set_expected(world: World, n: SimNode, value: int) -> str | None:
+    """``corosync-quorumtool -e`` / ``pvecm expected``: votequorum's checks, then the new value
+    for every member of ``n``'s membership; returns the error name or None."""
+    world.tick()
+    cs = n.corosync
+    total = n.total_votes()
+    newquorum = max((value + 2) // 2, (total + 2) // 2)
+    if value < 1 or value < total or (cs.quorate and newquorum > total):
+        return "CS_ERR_INVALID_PARAM"
+    configured = max(len(cs.nodes), 1) + cs.qdevice_votes
+    for m in world.nodes.values():
+        if m.corosync.running and (m is n or m.nodeid in cs.members):
+            m.corosync.expected_override = None if value == configured else value
+    world.update_membership(world.clock.now())
+    return None
+
+
+def raise_expected(n: SimNode) -> None:
+    """votequorum ``recalculate_quorum``: expected votes never stay below the votes present,
+    so a value lowered with ``pvecm expected`` is raised again when nodes rejoin."""
+    cs = n.corosync
+    if cs.expected_override is None:
+        return
+    total = n.total_votes()
+    if total > cs.expected_override:
+        configured = max(len(cs.nodes), 1) + cs.qdevice_votes
+        cs.expected_override = None if total >= configured else total
+
+
+def first_sync_refused(world: World, n: SimNode, t: float) -> bool:
+    """cmap.c ``cmap_sync_activate`` at ``n``'s first sync with other nodes: when a node it is
+    about to join runs a higher ``totem.config_version`` than ``n`` loaded, ``n``'s corosync
+    logs "Received config version (%) is different than my config version (%)! Exiting" and
+    exits, before any membership with them (so its pmxcfs never syncs and its local
+    corosync.conf stays old). Nodes past their first sync carry on. Returns True if ``n``
+    exited now."""
+    cs = n.corosync
+    if not cs.running or not cs.first_sync or not cs.config_version:
+        return False
+    higher = [m.corosync.config_version for m in world.nodes.values()
+              if m is not n and m.corosync.running and world.knet.get((n.name, m.name))
+              and world.knet.get((m.name, n.name))
+              and m.corosync.config_version > cs.config_version]
+    if not higher:
+        return False
+    n.corosync_log(f"[CMAP  ] Received config version ({max(higher)}) is different than my "
+                   f"config version ({cs.config_version})! Exiting", t)
+    n.corosync_log("[MAIN  ] Corosync Cluster Engine exiting normally", t)
+    cs.running = False
+    cs.members = frozenset()
+    cs.quorate = False
+    u = n.units["corosync"]
+    u.state, u.result, u.since = "inactive", "success", t
+    if n.pmxcfs.state == "running" and not n.pmxcfs.local_mode:
+        n.cfs_log("[quorum] crit: quorum_dispatch failed: 2", t)
+        n.pmxcfs.synced_members = frozenset()
+    for m in world.nodes.values():
+        world.knet.pop((n.name, m.name), None)
+    return True
+
+
+def corosync_reload(world: World, n: SimNode, t: float, requester: int | None = None
+                    ) -> str | None:
+    """One node's reload of its own local corosync.conf (volatile keys; read-only keys need a
+    restart). Use :func:`cluster_reload` for what ``corosync-cfgtool -R`` does."""
     cs = n.corosync
     if not cs.running:
         return "Could not initialize corosync configuration API error 2"
@@ -182,7 +277,8 @@ def corosync_reload(world: World, n: SimNode, t: float) -> str | None:
     except CorosyncParseError:
         n.corosync_log("[CFG   ] Cannot load new config file for reload.", t)
         return "Reload of the configuration file failed with error CS_ERR_INVALID_PARAM"
-    n.corosync_log("[CFG   ] Config reload requested by node " + str(n.nodeid), t)
+    n.corosync_log("[CFG   ] Config reload requested by node "
+                   + str(n.nodeid if requester is None else requester), t)
     ro = {"totem.transport": (conf.get("totem.transport") or "knet", cs.transport),
           "totem.cluster_name": (conf.get("totem.cluster_name") or "", cs.cluster_name),
           "totem.secauth": ("on" if conf.get("totem.secauth") == "on" else "off",

@@ -11,6 +11,11 @@ so the tools behave as before.
   leaves behind). ICMP passes untouched, so ping and mtr are clean while the knet link flaps.
   How it looks on a real cluster: testdata/outputs/corosync-3.1.7 (15% then 100% of UDP 5405
   dropped with nftables in network namespaces).
+- ``three-node-cut-off``: pve001 and pve002 drop all of ryanrishi's corosync UDP (the
+  real-pmxcfs lab's "one node cut off": ``nft … udp dport 5405 drop``): two of three nodes are
+  a quorate majority, the inventory's first node is alone. The case where `pvecm expected 1`
+  on the first node would make a second quorate partition (votequorum.c accepts it there:
+  alone, its total votes are 1).
 - ``three-node-mtu``: pve002's cluster NIC and bridge have MTU 1400 (set for a VPN), the others
   1500. knet's path MTU discovery settles on a smaller data MTU on every link to pve002
   (1400 − 103 bytes of knet/crypto overhead = 1297) than between ryanrishi and pve001 (1397);
@@ -46,6 +51,8 @@ class Faults:
 FAULTS: dict[str, Faults] = {
     "nyc-udp-blocked": Faults(udp_drop=(("pve001", "ryanrishi"),)),
     "three-node-mtu": Faults(mtu={"pve002": 1400}),
+    "three-node-cut-off": Faults(udp_drop=(("pve001", "ryanrishi"), ("pve002", "ryanrishi")),
+                                 udp_drop_pct=100.0),
 }
 NONE = Faults()
 
@@ -63,6 +70,12 @@ def fault_scenarios() -> dict[str, Scenario]:
             "A firewall rule on pve001 drops 30% of corosync's UDP 5405 from ryanrishi: ping "
             "and mtr are clean, the knet link flaps and quorum comes and goes",
             NYC_NODES, NYC_VMS, qnetd=QNETD),
+        "three-node-cut-off": Scenario(
+            "three-node-cut-off",
+            "Three nodes; firewall rules on pve001 and pve002 drop all corosync UDP 5405 from "
+            "ryanrishi (the inventory's first node): pve001 and pve002 are quorate without it, "
+            "ryanrishi is alone and not quorate",
+            NYC3_NODES, NYC_VMS),
         "three-node-mtu": Scenario(
             "three-node-mtu",
             "Three nodes; pve002's cluster NIC has MTU 1400, the others 1500: knet's data MTU "
@@ -111,7 +124,8 @@ def nft_ruleset(node: SimNode) -> str:
         if src != node.name:
             continue
         addr = next((p.addr for p in node.peers() if p.name == peer), peer)
-        rules += (f"\t\tip saddr {addr} udp dport 5405 numgen random mod 100 < "
+        rules += (f"\t\tip saddr {addr} udp dport 5405 drop\n" if f.udp_drop_pct >= 100 else
+                  f"\t\tip saddr {addr} udp dport 5405 numgen random mod 100 < "
                   f"{f.udp_drop_pct:g} drop\n")
     return ("table inet filter {\n\tchain input {\n\t\ttype filter hook input priority "
             f"filter; policy accept;\n{rules}\t}}\n}}\n")

@@ -2,8 +2,11 @@
 
 Paths are virtual (``/etc/pve/local/pve-ssl.pem``) and symlinks are resolved inside the node's
 root, so nothing escapes the state directory. Reads come from disk (the mirror of the node's
-pmxcfs tree); every change under /etc/pve goes through :class:`World`, which blocks it while
-the node is not quorate, replicates it to the peers in the same membership and saves config.db.
+pmxcfs tree); every change under /etc/pve goes through :class:`World`, which replicates it to
+the peers in the same membership and saves config.db. Without quorum a change fails at once with
+EACCES (pmxcfs dcdb.c ``dcdb_send_fuse_message``: ``if (!cfs_is_quorate()) return -EACCES;``,
+seen as ``Permission denied`` on real pmxcfs); while quorate, a change waits until pmxcfs's
+sync is done (a membership that keeps changing keeps it waiting).
 """
 
 from __future__ import annotations
@@ -266,6 +269,19 @@ class NodeFS:
         if not parent.is_dir():
             raise oserr(errno.ENOTDIR, r)
 
+    async def pve_change(self, r: str) -> None:
+        """Gate for a change under /etc/pve: EACCES at once without quorum, else wait for
+        pmxcfs to accept it (dcdb.c ``dcdb_send_fuse_message``; local mode is always quorate,
+        ``cfs_is_quorate`` in quorum.c/status.c)."""
+        node = self.node
+        p = node.pmxcfs
+        node.world.tick()
+        if p.state == "running" and p.mount == "mounted" and not p.local_mode and not (
+                node.corosync.running and node.corosync.quorate):
+            raise oserr(errno.EACCES, r)
+        await node.world.wait_writable(node)
+        self.pve_rel(r)  # the mount may have gone stale while we waited
+
     async def prepare_write(self, path: str, cwd: str = "/root") -> str:
         """Open-for-write checks (blocks on a non-quorate /etc/pve); returns the resolved path."""
         r = self.resolve(path, cwd)
@@ -276,8 +292,7 @@ class NodeFS:
             raise oserr(errno.EISDIR, r)
         self._parent_ok(r)
         if rel is not None:
-            await self.node.world.wait_writable(self.node)
-            self.pve_rel(r)  # the mount may have gone stale while we waited
+            await self.pve_change(r)
         return r
 
     async def write_bytes(self, path: str, data: bytes, cwd: str = "/root",
@@ -307,7 +322,7 @@ class NodeFS:
         if h.exists():
             rel = self.pve_rel(r)
             if rel is not None:
-                await self.node.world.wait_writable(self.node)
+                await self.pve_change(r)
                 return
             os.utime(h)
             return
@@ -327,7 +342,7 @@ class NodeFS:
             await self.mkdir(posixpath.dirname(r), parents=True)
         rel = self.pve_rel(r)
         if rel is not None:
-            await self.node.world.wait_writable(self.node)
+            await self.pve_change(r)
             self.node.world.cfs_apply(self.node, "mkdir", rel)
             return
         h.mkdir(mode=mode)
@@ -343,7 +358,7 @@ class NodeFS:
         if rel is not None:
             if rel in ("local", "qemu-server", "lxc", "openvz") or rel in DYNAMIC_PVE or not rel:
                 raise oserr(errno.EPERM, r)
-            await self.node.world.wait_writable(self.node)
+            await self.pve_change(r)
             self.node.world.cfs_apply(self.node, "unlink", rel)
             return
         if h.is_dir() and not h.is_symlink():
@@ -375,7 +390,7 @@ class NodeFS:
         self._parent_ok(rd)
         rel_s, rel_d = self.pve_rel(rs), self.pve_rel(rd)
         if rel_s is not None and rel_d is not None:
-            await self.node.world.wait_writable(self.node)
+            await self.pve_change(rs)
             src_vm = _vm_config_path(rel_s)
             dst_vm = _vm_config_path(rel_d)
             if hs.is_file() and self._different_vm_exists(rel_d) \

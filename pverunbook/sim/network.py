@@ -65,11 +65,17 @@ class Network:
             return 0.0
         return self.loss_pct if (self.routed(a, b) or self.routed(b, a)) else 0.0
 
+    def pair_cut(self, a: SimNode, b: SimNode) -> bool:
+        """All of the pair's corosync traffic is dropped (a firewall rule dropping UDP 5405
+        both ways): the knet link is down for good, whatever the token."""
+        return a is not b and max(self.pair_loss(a, b), udp_loss(a, b)) >= 100
+
     def pair_flapping(self, a: SimNode, b: SimNode) -> bool:
         """The pair's knet link flaps: lossy (or its corosync UDP dropped by a firewall rule,
         :func:`~pverunbook.sim.fault_scenarios.udp_loss`), and a running corosync with a short
-        token."""
-        if max(self.pair_loss(a, b), udp_loss(a, b)) < 5:
+        token. A cut pair does not flap: it stays down."""
+        loss = max(self.pair_loss(a, b), udp_loss(a, b))
+        if loss < 5 or loss >= 100:
             return False
         tokens = [n.corosync.token for n in (a, b) if n.corosync.running]
         return bool(tokens) and min(tokens) < STABLE_TOKEN_MS
@@ -101,6 +107,8 @@ class Network:
 
     def link_up_at(self, a: SimNode, b: SimNode, t: float) -> bool:
         """Whether the knet link between ``a`` and ``b`` carries traffic at simulated ``t``."""
+        if self.pair_cut(a, b):
+            return False
         if not self.pair_flapping(a, b):
             return True
         segs = self._extend(pair_key(a, b), t + 60)

@@ -90,6 +90,8 @@ class CorosyncRuntime:
     quorate: bool = False
     authkey: bytes = b""
     pending_log_t: float | None = None
+    #: cmap.c ``cmap_first_sync``: the config_version check at the first sync with others
+    first_sync: bool = True
 
 
 @dataclass

@@ -60,7 +60,9 @@ def _sync_pmxcfs(world: World, t: float) -> None:
                           f"{len(lm.entries)} inode updates)", t + 0.02)
                 world.persist(g)
                 world.materialize(g)
-                world.sync_corosync_conf(g, t, notify=True)
+                # dcdb.c dcdb_commit: dcdb_sync_corosync_conf(memdb, FALSE): a resynced node
+                # writes the local file but never reloads corosync
+                world.sync_corosync_conf(g, t, notify=False)
             g.cfs_log("[dcdb] notice: all data is up to date", t + 0.03)
             g.pmxcfs.synced_members = ids
     world.changed.set()
@@ -177,7 +179,8 @@ def sync_corosync_conf(world: World, n: SimNode, t: float, notify: bool) -> None
     n.cfs_log(f"[dcdb] notice: wrote new corosync config '/etc/corosync/corosync.conf' "
               f"(version = {new_version})", t)
     if notify and old_version and n.corosync.running:
-        world.corosync_reload(n, t)
+        # dcdb.c: only the node that made the change runs `corosync-cfgtool -R` (cluster-wide)
+        world.cluster_reload(n, t)
 
 
 # -- pmxcfs lifecycle ------------------------------------------------------------------
@@ -312,8 +315,10 @@ def cfs_apply(world: World, n: SimNode, op: str, rel: str, data: bytes = b"",
         world.materialize(node)
     touched = {rel, dst}
     if "corosync.conf" in touched:
-        for node in targets:
-            world.sync_corosync_conf(node, t, notify=True)
+        # dcdb.c: every member writes its local copy; only the writer (dfsm_nodeid_is_local)
+        # then runs `corosync-cfgtool -R`, after sleep(1), so the others usually have theirs
+        for node in targets[1:] + targets[:1]:
+            world.sync_corosync_conf(node, t, notify=node is n)
     for node in targets:
         node.pmxcfs.synced_members = frozenset(
             x.nodeid for x in targets) if len(targets) > 1 else node.pmxcfs.synced_members

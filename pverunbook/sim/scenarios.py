@@ -260,6 +260,11 @@ SCENARIOS: dict[str, Scenario] = {
         "Three nodes; the link between the 2nd and 3rd (pve001 - pve002) loses packets "
         "because pve001 routes to pve002 through the router; the other links are clean",
         NYC3_NODES, NYC_VMS, host_routes=(("pve001", "pve002"),)),
+    "three-node": Scenario(
+        "three-node", "Three healthy nodes, quorate, every link clean", NYC3_NODES, NYC_VMS),
+    "four-node": Scenario(
+        "four-node", "Four healthy nodes and an external QNetd host (qdevice-setup on an even "
+        "count past two: expected votes become 5)", NYC5_NODES[:4], NYC_VMS, qnetd=QNETD),
     "five-node": Scenario(
         "five-node", "Five healthy nodes, quorate, every link clean", NYC5_NODES, NYC_VMS),
     "five-node-bad-link": Scenario(

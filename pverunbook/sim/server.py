@@ -361,7 +361,11 @@ class NodeSFTP(asyncssh.SFTPServer):
                 if not writing or exc.errno != errno.ENOENT:
                     raise asyncssh.SFTPNoSuchFile(exc.strerror or "No such file") from None
         if writing:
-            await self.node.world.wait_writable(self.node)
+            try:
+                await self.node.fs.pve_change(vp)
+            except OSError as exc:  # no quorum: EACCES at once, as pmxcfs answers
+                raise asyncssh.SFTPPermissionDenied(exc.strerror or "Permission denied") \
+                    from None
         return _PveFile(vp, data, writing)
 
     async def read(self, file_obj: object, offset: int, size: int) -> bytes:

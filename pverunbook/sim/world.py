@@ -220,6 +220,8 @@ class World:
         nodes = list(self.nodes.values())
         self._knet_links(t)
         for n in nodes:
+            corosync_daemon.first_sync_refused(self, n, t)
+        for n in nodes:
             if not n.corosync.running and n.corosync.members:
                 n.corosync.members, n.corosync.quorate = frozenset(), False
         for g in self._groups():
@@ -229,19 +231,24 @@ class World:
                     self._membership_changed(n, n.corosync.members, new, t)
         for n in nodes:
             self._update_quorum(n, t)
-        quorate_alone = [n for n in nodes if n.corosync.quorate
-                         and len(n.corosync.members) < len(nodes)]
-        if len(quorate_alone) >= 2 and not self.split_brain_noted:
+        # Split brain: two or more different quorate memberships at once (e.g. a cut-off node
+        # made quorate with `pvecm expected 1` while the others are a quorate majority).
+        partitions: dict[frozenset[int], list[SimNode]] = {}
+        for n in nodes:
+            if n.corosync.running and n.corosync.quorate:
+                partitions.setdefault(n.corosync.members, []).append(n)
+        if len(partitions) >= 2 and not self.split_brain_noted:
             self.split_brain = True
             self.split_brain_noted = True
+            sides = [", ".join(x.name for x in side) for side in partitions.values()]
             for n in nodes:
                 n.log("pve-cluster", "pverunbook-sim", 1,
-                      "REHEARSAL WARNING: split brain - "
-                      + " and ".join(x.name for x in quorate_alone)
-                      + " are each quorate on their own (pvecm expected 1 on both sides); "
-                      "their /etc/pve copies now diverge and one side's changes will be lost",
-                      t)
-        elif len(quorate_alone) < 2:
+                      "REHEARSAL WARNING: split brain - " + " and ".join(
+                          f"[{side}]" for side in sides)
+                      + " are each quorate on their own (pvecm expected 1 on a side that was "
+                      "cut off); their /etc/pve copies now diverge and one side's changes will "
+                      "be lost", t)
+        elif len(partitions) < 2:
             self.split_brain_noted = False
         self._sync_pmxcfs(t)
 
@@ -287,6 +294,8 @@ class World:
                            + " ".join(map(str, unclean)), tm)
         cs.members = new
         cs.pending_log_t = tm
+        if len(new) > 1:
+            cs.first_sync = False  # cmap.c: the config_version check is done once
         if n.pmxcfs.state == "running" and not n.pmxcfs.local_mode:
             n.cfs_log("[dcdb] notice: members: " + ", ".join(
                 f"{i}/{self._node_by_id(i).pmxcfs.pid}" for i in sorted(new)
@@ -302,6 +311,7 @@ class World:
         cs = n.corosync
         if not cs.running:
             return
+        corosync_daemon.raise_expected(n)
         votes = n.total_votes()
         q = votes >= n.quorum()
         tm = cs.pending_log_t if cs.pending_log_t is not None else t
@@ -339,6 +349,12 @@ class World:
 
     def corosync_reload(self, n: SimNode, t: float) -> str | None:
         return corosync_daemon.corosync_reload(self, n, t)
+
+    def cluster_reload(self, n: SimNode, t: float) -> str | None:
+        return corosync_daemon.cluster_reload(self, n, t)
+
+    def set_expected(self, n: SimNode, value: int) -> str | None:
+        return corosync_daemon.set_expected(self, n, value)
 
     def _sync_pmxcfs(self, t: float) -> None:
         return pmxcfs_daemon._sync_pmxcfs(self, t)

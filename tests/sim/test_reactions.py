@@ -53,9 +53,12 @@ async def test_broken_state_matches_the_story(sim: SimCluster) -> None:
     st, _, err = await sh(sim, "ryanrishi", "qm config 108")
     assert st == 2
     assert err == "Configuration file 'nodes/ryanrishi/qemu-server/108.conf' does not exist\n"
-    st, out, _ = await sh(sim, "ryanrishi", "timeout 5 ls -la /etc/pve/ >/dev/null; echo $?; "
-                          "timeout 5 touch /etc/pve/x; echo $?")
-    assert out == "0\n124\n"
+    st, out, err = await sh(sim, "ryanrishi", "timeout 5 ls -la /etc/pve/ >/dev/null; echo $?; "
+                            "timeout 5 touch /etc/pve/x; echo $?")
+    # not quorate: pmxcfs refuses the write at once (dcdb.c dcdb_send_fuse_message returns
+    # -EACCES), reads still work -- as real pmxcfs does in the lab
+    assert out == "0\n1\n"
+    assert "Permission denied" in err
     st, _, err = await sh(sim, "ryanrishi", "curl -k https://localhost:8006")
     assert st == 35
     _, cmdline, _ = await sh(sim, "ryanrishi", "cat /proc/$(pgrep -f 'kvm -id 108')/cmdline")

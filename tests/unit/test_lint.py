@@ -131,15 +131,29 @@ def test_no_timeout_is_a_warning_silenced_by_timeout_or_lint_ok() -> None:
     assert lint(make(["cat /etc/pve/corosync.conf"], lint_ok=["PVR011"])) == []
 
 
-def test_expected_one_is_fine_on_one_node() -> None:
+PROVEN = ('when = "not any(quorum.quorate) and corosync.running[first] and '
+          'quorum.member_count[first] == 1 and count(corosync.running) == 1"')
+
+
+def test_expected_one_on_one_node_needs_proof_that_the_rest_is_down() -> None:
     for target in ("first", "pve001", "{{node_param}}"):
-        extra = ""
         before = ""
         if "node_param" in target:
             before = '[[params]]\nname = "node_param"\ntype = "str"\n'
-        rb = make(["pvecm expected 1"], targets=target, destructive=True,
-                  explain="One node only.", before=before, extra=extra)
-        assert "PVR006" not in codes(lint(rb)), target
+        for command in ("pvecm expected 1", "corosync-quorumtool -e 1"):
+            proven = make([command], targets=target, destructive=True,
+                          explain="One node only.", before=before, extra=PROVEN)
+            assert "PVR006" not in codes(lint(proven)), target
+            assert "PVR014" not in codes(lint(proven)), target
+            # One node, but nothing shows the others are down: a cut-off node is alone too.
+            for when in ("", 'when = "not quorum.steady[first]"',
+                         'when = "not any(quorum.quorate)"',
+                         'when = "count(corosync.running) == 1"'):
+                bare = make([command], targets=target, destructive=True,
+                            explain="One node only.", before=before, extra=when)
+                issue = next(i for i in lint(bare) if i.code == "PVR014")
+                assert issue.severity == "error" and "Instead" in issue.message, (target, when)
+                assert "count(corosync.running) == 1" in issue.message
 
 
 def test_local_corosync_edit_allowed_after_pve_cluster_is_stopped() -> None:

@@ -261,18 +261,39 @@ def test_network_triage_measures_every_peer_of_every_node() -> None:
 def test_corosync_tuning_edits_safely(nyc: Cluster) -> None:
     rb = _load(RUNBOOK_DIR / "corosync-tuning.toml")
     token = rb.param("token")
-    assert (token.default, token.min, token.max) == (5000, 1000, 30000)
+    # 2.2 x token must stay below HA's 60 s watchdog (token-budget checks the effective token)
+    assert (token.default, token.min, token.max) == (5000, 1000, 20000)
     assert rb.param("add_second_link").default is False
     expected = rb.step("expected-one")
-    assert expected.targets == ("first",) and "pvecm expected 1" in expected.commands[0]
+    assert expected.targets == ("first",) and "pvecm expected 1" in expected.commands[-1]
     assert sum("pvecm expected 1" in c for s in rb.steps for c in s.commands) == 1
-    # It acts only when the read-only probe found quorum not steady, and is undone before the end.
-    assert expected.max_targets == 1 and expected.when == "not quorum.steady[first]"
+    # It acts only when this node is alone and corosync runs on no other node observed, after
+    # the operator confirmed the rest of the cluster is down; quorum sampled on EVERY node.
+    assert expected.max_targets == 1
+    assert expected.when == ("not any(quorum.quorate) and corosync.running[first] and "
+                             "quorum.member_count[first] == 1 and count(corosync.running) == 1")
+    others = rb.step("others-down")
+    assert others.kind is StepKind.MANUAL and others.when == expected.when
+    assert rb.index("quorum") < rb.index("quorum-steady") < rb.index("others-down") \
+        < rb.index("expected-one") < rb.index("acting-node") < rb.index("edit")
+    assert rb.step("quorum-steady").targets == ("all",)
+    assert rb.step("quorum").targets == ("all",)
     assert rb.step("quorum-steady").verdict == "quorum-samples"
     assert not rb.step("quorum-steady").destructive
-    restore = rb.step("restore-expected")
-    assert restore.when == expected.when and restore.max_targets == 1 and restore.destructive
-    assert rb.index("apply") < rb.index("restore-expected") < rb.index("verify-quorum")
+    # No by-hand restore of the expected votes: votequorum raises them on rejoin.
+    assert not any("pvecm expected" in c for s in rb.steps if s.id != "expected-one"
+                   for c in s.commands)
+    assert "restore-expected" not in [s.id for s in rb.steps]
+    # After the mv: every local file catches up, then one more cluster-wide reload, then the
+    # running token is checked on every node.
+    assert rb.index("apply") < rb.index("catch-up-stopped") < rb.index("verify-local-copy") \
+        < rb.index("reload-all") < rb.index("verify-token")
+    assert rb.step("reload-all").commands == ("corosync-cfgtool -R",)
+    assert rb.step("verify-token").targets == ("all",)
+    assert any("totem.token" in c for c in rb.step("verify-token").commands)
+    assert rb.step("catch-up-stopped").when == "not all(corosync.running)"
+    # a new dedicated link gets the higher priority
+    assert rb.step("edit-with-link").args["add_link"]["priority"] == 20
     for sid in ("edit", "edit-with-link"):
         edit = rb.step(sid)
         assert edit.action == "corosync-edit" and edit.targets == ("first",)
@@ -284,7 +305,13 @@ def test_corosync_tuning_edits_safely(nyc: Cluster) -> None:
     apply = rb.step("apply")
     assert apply.destructive and apply.confirm == "cluster"
     assert set(apply.backup.files) == {"/etc/pve/corosync.conf", "/etc/corosync/corosync.conf"}
-    assert apply.commands[-1].endswith("mv /etc/pve/corosync.conf.new /etc/pve/corosync.conf")
+    # PVE's cfs lock (Cluster.pm cfs_lock_file: lockid "file-corosync_conf") around the mv
+    lock = "/etc/pve/priv/lock/file-corosync_conf"
+    cmds = list(apply.commands)
+    mv = next(i for i, c in enumerate(cmds)
+              if c.endswith("mv /etc/pve/corosync.conf.new /etc/pve/corosync.conf"))
+    assert any(c.startswith(f"timeout 10 mkdir {lock}") for c in cmds[:mv])
+    assert cmds[-1] == f"timeout 10 rmdir {lock}" and mv == len(cmds) - 2
     assert {g.check.value for g in apply.guards} >= {"pve-writable"}
     assert rb.index("show-new") < rb.index("apply") < rb.index("verify-local-copy")
     assert rb.step("local-configs").verdict == "config-versions"
@@ -411,3 +438,16 @@ def test_qdevice_setup_runs_once_and_verifies_votes() -> None:
     # nodes + 1, never a fixed 3 (a 4-node cluster ends with 5)
     assert "3" not in matches and any("{{peers}}" in c for c in verify.commands)
     assert "dpkg -s corosync-qdevice" in rb.step("qdevice-package").commands
+    # pvecm's address has format 'ip': a DNS name must be refused before anything runs
+    host = rb.param("qnetd_host")
+    assert host.regex is not None
+    for good in ("192.168.4.250", "10.0.0.1", "fd00::5", "2001:db8::1"):
+        assert re.fullmatch(host.regex, good), good
+    for bad in ("qnetd.lan", "qnetd", "256.1.1.1", "1.2.3", "example.com"):
+        assert not re.fullmatch(host.regex, bad), bad
+    # all nodes online and node-to-node SSH checked before the confirmation
+    for sid in ("all-online", "node-ssh", "node-count"):
+        assert rb.index(sid) < rb.index("setup"), sid
+    assert rb.step("all-online").targets == ("all",)
+    assert "ssh " in rb.step("node-ssh").commands[0] and "{{peer_addrs}}" in \
+        rb.step("node-ssh").commands[0]

@@ -85,6 +85,21 @@ def test_facts_by_node_peer_parameter_and_first() -> None:
     assert ev_("cluster.size == 2", facts=facts)
 
 
+def test_count_counts_true_observations_of_every_node() -> None:
+    """corosync-tuning: `pvecm expected 1` only when corosync answers on ONE observed node."""
+    alone = [Fact("corosync.running", True, "ryanrishi"),
+             Fact("corosync.running", False, "pve001"), Fact("corosync.running", False, "pve002")]
+    assert ev_("count(corosync.running) == 1", facts=alone)
+    cut_off = [Fact("corosync.running", True, n) for n in ("ryanrishi", "pve001", "pve002")]
+    assert not ev_("count(corosync.running) == 1", facts=cut_off)
+    assert ev_("count(corosync.running) == 3", facts=cut_off)
+    assert ev_("count(corosync.running == false) == 2", facts=alone)
+    with pytest.raises(Undecided, match="no corosync.running fact"):
+        ev_("count(corosync.running) == 1")
+    with pytest.raises(WhenSyntaxError, match="dotted fact name"):
+        parse("count(flag) == 1", PARAMS)
+
+
 def test_missing_facts_and_ill_typed_comparisons_are_undecided() -> None:
     with pytest.raises(Undecided, match=r"quorum.steady\[ryanrishi\] was not observed"):
         ev_("not quorum.steady[first]")

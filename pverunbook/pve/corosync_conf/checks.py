@@ -414,12 +414,27 @@ def validate(conf: CorosyncConf, previous: CorosyncConf | None = None) -> list[P
     # Against the running/previous config.
     if previous is not None:
         old_v, new_v = previous.config_version, conf.config_version
-        if old_v is not None and (new_v is None or new_v <= old_v):
+        # pmxcfs dcdb.c dcdb_sync_corosync_conf copies a changed file unless
+        # `new_version < old_version` ("local corosync.conf is newer"), and a version it cannot
+        # parse (0 or none) not at all; an equal version IS copied, but nodes then run
+        # different files under one version and corosync (cmap.c) cannot tell them apart.
+        if old_v is not None and (new_v is None or new_v < old_v):
             add(
                 "error",
                 "totem.config_version",
-                f"config_version was not increased ({old_v} -> {new_v}); pmxcfs will not copy "
-                "the file to /etc/corosync/corosync.conf (or logs 'local corosync.conf is newer')",
+                f"config_version went down ({old_v} -> {new_v}): pmxcfs will not copy the file "
+                "to /etc/corosync/corosync.conf (it logs 'local corosync.conf is newer')"
+                if new_v is not None else
+                f"config_version is missing (was {old_v}): pmxcfs cannot parse it and copies "
+                "nothing ('unable to parse cluster config_version')",
+            )
+        elif old_v is not None and new_v == old_v and conf.dump() != previous.dump():
+            add(
+                "error",
+                "totem.config_version",
+                f"config_version was not increased ({old_v} -> {new_v}): pmxcfs still copies "
+                "the changed file, but nodes that miss it keep different content under the same "
+                "version, which neither pmxcfs nor corosync can detect; pve-docs: increment it",
             )
         before = {p: it.value for p, it in _walk(previous.root)}
         after = {p: it.value for p, it in _walk(conf.root)}

@@ -33,7 +33,7 @@ def fmt_votequorum(node: SimNode, hex_ids: bool, ips: bool) -> tuple[str, int]:
              f"Quorate:          {'Yes' if q else 'No'}", "",
              "Votequorum information", "----------------------",
              f"Expected votes:   {node.expected_votes()}",
-             f"Highest expected: {max(node.expected_votes(), len(cs.nodes))}",
+             f"Highest expected: {node.expected_votes()}",
              f"Total votes:      {node.total_votes()}",
              f"Quorum:           {node.quorum()} {' ' if q else 'Activity blocked'}",
              "Flags:            " + ("Quorate " if q else "")
@@ -82,12 +82,9 @@ async def c_quorumtool(ctx: Ctx) -> int:
             n = int(opts["-e"][-1])
         except ValueError:
             raise UsageError("New expected votes value was garbage", 1) from None
-        total = len(ctx.node.corosync.members)
-        newq = n // 2 + 1
-        if n < 1 or newq > max(total, n):
-            raise UsageError("Unable to set expected votes: CS_ERR_INVALID_PARAM", 1)
-        ctx.node.corosync.expected_override = n
-        ctx.world.update_membership(ctx.world.clock.now())
+        err = ctx.world.set_expected(ctx.node, n)
+        if err:
+            raise UsageError(f"Unable to set expected votes: {err}", 1)
         return 0
     if "-l" in opts:
         cs = ctx.node.corosync
@@ -115,7 +112,7 @@ async def c_cfgtool(ctx: Ctx) -> int:
     ctx.world.tick()
     cs = node.corosync
     if "-R" in opts:
-        err = ctx.world.corosync_reload(node, ctx.world.clock.now())
+        err = ctx.world.cluster_reload(node, ctx.world.clock.now())
         if err:
             raise UsageError(err, 1)
         await ctx.out("Reloading corosync.conf...\nDone\n")

@@ -252,9 +252,28 @@ def _local_vmids(ctx: Ctx) -> list[int]:
 
 
 async def _qdevice_setup(ctx: Ctx, addr: str, force: bool) -> int:
-    """``pvecm qdevice setup ADDR`` (pvecm.pm): certificates over SSH to the QNetd host, a
-    ``quorum.device`` section in /etc/pve/corosync.conf, corosync-qdevice on every node."""
+    """``pvecm qdevice setup ADDR`` (pve-cluster src/PVE/CLI/pvecm.pm ``setup_qdevice``): the
+    address must be an IP (``format => 'ip'``, pve-common ``pve_verify_ip``), every member
+    online ("All nodes must be online! Node %s is offline, aborting."), then certificates over
+    SSH to the QNetd host, a ``quorum.device`` section in /etc/pve/corosync.conf (written under
+    the corosync.conf cfs lock with a bumped config_version), corosync-qdevice on every node
+    and a cluster-wide ``corosync-cfgtool -R``."""
+    import ipaddress
+
     node, w = ctx.node, ctx.world
+    try:
+        ipaddress.ip_address(addr)
+    except ValueError:
+        raise UsageError("400 Parameter verification failed.\naddress: value does not look like "
+                         "a valid IP address\npvecm qdevice setup <address> [OPTIONS]", 255) \
+            from None
+    w.tick()
+    for name in sorted(w.nodes):
+        member = w.nodes[name]
+        online = (member.nodeid in node.corosync.members and member.pmxcfs.state == "running"
+                  and node.corosync.running)
+        if not online:
+            raise UsageError(f"All nodes must be online! Node {name} is offline, aborting.", 255)
     host = w.extra_host_by_addr(addr)
     await ctx.out("/bin/ssh-copy-id: INFO: Source of key(s) to be installed: "
                   "\"/root/.ssh/id_rsa.pub\"\n")
@@ -301,9 +320,11 @@ async def _qdevice_setup(ctx: Ctx, addr: str, force: bool) -> int:
                       "script with /lib/systemd/systemd-sysv-install.\nCreated symlink "
                       "/etc/systemd/system/multi-user.target.wants/corosync-qdevice.service -> "
                       "/lib/systemd/system/corosync-qdevice.service.\n")
-    # pmxcfs already copied the new config to every node and ran corosync-cfgtool -R
+    # pmxcfs copied the new config to every member and the writer ran corosync-cfgtool -R;
+    # pvecm runs it once more: "do cluster wide config reload"
+    w.cluster_reload(node, w.clock.now())
     await ctx.out("Reloading corosync.conf...\nDone\n")
-    w.update_membership(t)
+    w.update_membership(w.clock.now())
     return 0
 
 

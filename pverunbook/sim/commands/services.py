@@ -89,6 +89,11 @@ async def _start(ctx: Ctx, unit: str, t: float) -> str | None:
         node.log("corosync", "systemd", 1, "Started corosync.service - Corosync Cluster Engine.",
                  t + 1)
         u.state, u.since, u.pid = "active", t, node.corosync.pid
+        if not node.corosync.running:
+            # it exited at its first sync (cmap.c: a member runs a higher config_version)
+            node.log("corosync", "systemd", 1, "corosync.service: Deactivated successfully.",
+                     t + 1)
+            u.state, u.since = "inactive", t + 1
         return None
     if unit in ("corosync", "pve-cluster"):
         return None

@@ -408,6 +408,21 @@ def test_missing_cluster_name_and_version() -> None:
     assert {"totem.cluster_name", "totem.config_version"} <= sev["error"]
 
 
+def test_equal_version_is_copied_by_pmxcfs_a_lower_one_is_not() -> None:
+    """dcdb.c dcdb_sync_corosync_conf: `if (new_version < old_version)` refuses ("local
+    corosync.conf is newer"); an equal version is copied (but is still an error: pve-docs)."""
+    old = parse(PVE_CONF)
+    same = parse(PVE_CONF.replace("link_mode: passive", "link_mode: active"))
+    msg = next(p.message for p in validate(same, old) if p.key == "totem.config_version")
+    assert "not increased" in msg and "still copies" in msg and "will not copy" not in msg
+    v = old.config_version
+    assert v is not None and v > 0
+    lower = parse(PVE_CONF.replace(f"config_version: {v}", f"config_version: {v - 1}"))
+    msg = next(p.message for p in validate(lower, old) if p.key == "totem.config_version")
+    assert "went down" in msg and "will not copy" in msg and "local corosync.conf is newer" in msg
+    assert not [p for p in validate(old, old) if p.key == "totem.config_version"]
+
+
 def test_previous_version_and_readonly_keys() -> None:
     old = parse(PVE_CONF)
     same_version = parse(PVE_CONF.replace("link_mode: passive", "link_mode: active"))
