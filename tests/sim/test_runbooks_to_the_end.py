@@ -35,3 +35,32 @@ async def test_qdevice_setup_rehearses_to_the_end_after_the_network_fix(tmp_path
         assert qnetd.units["corosync-qnetd"].state == "active"
     finally:
         await session.close()
+
+
+async def test_qdevice_setup_on_four_nodes_expects_nodes_plus_one(tmp_path: Path) -> None:
+    """Expected votes = nodes + 1 (pvecm.pm setup_qdevice: ffsplit, votes 1), checked by the
+    runbook itself on every node — not a fixed 3."""
+    session = Session(SessionConfig(mode=Mode.REHEARSAL, scenario="four-node",
+                                    sim_state_dir=tmp_path / "sim", time_scale=0.02))
+    await session.start()
+    try:
+        refused = await run_on(session, "ryanrishi",
+                               "pvecm qdevice setup qnetd.lan 2>&1; echo exit $?")
+        status, events, _ = await rehearse(tmp_path, "qdevice-setup", session=session,
+                                           sets={"qnetd_host": "192.168.4.250"})
+        steps = status_of(events)
+        outs = {n: await run_on(session, n, "corosync-quorumtool -s")
+                for n in ("ryanrishi", "pve001", "pve002", "pve003")}
+    finally:
+        await session.close()
+    assert "address: value does not look like a valid IP address" in refused
+    assert refused.rstrip().endswith("exit 255")
+    assert status == "ok", [(e.step_id, e.node, e.text) for e in events
+                            if isinstance(e, ev.OutputChunk) and e.step_id in
+                            [k for k, v in steps.items() if v != "ok"]]
+    assert set(steps.values()) == {"ok"}
+    for node, out in outs.items():
+        assert "Expected votes:   5\n" in out and "Total votes:      5\n" in out, node
+    lines = [e.text for e in events if isinstance(e, ev.OutputChunk)
+             and e.step_id == "verify-status"]
+    assert any("nodes 4, expected votes 5" in t for t in lines)
