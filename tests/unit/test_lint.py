@@ -83,7 +83,7 @@ SILENCEABLE = [c for c in BAD if c not in ("PVR009", "PVR011")]
 
 
 def test_rule_table_is_stable() -> None:
-    assert list(RULES) == [f"PVR{n:03d}" for n in range(1, 15)]
+    assert list(RULES) == [f"PVR{n:03d}" for n in range(1, 16)]
     assert len({r.slug for r in RULES.values()}) == len(RULES)
     assert all(r.slug.replace("-", "").isalnum() for r in RULES.values())
 
@@ -144,14 +144,14 @@ def test_expected_one_on_one_node_needs_proof_that_the_rest_is_down() -> None:
             proven = make([command], targets=target, destructive=True,
                           explain="One node only.", before=before, extra=PROVEN)
             assert "PVR006" not in codes(lint(proven)), target
-            assert "PVR014" not in codes(lint(proven)), target
+            assert "PVR015" not in codes(lint(proven)), target
             # One node, but nothing shows the others are down: a cut-off node is alone too.
             for when in ("", 'when = "not quorum.steady[first]"',
                          'when = "not any(quorum.quorate)"',
                          'when = "count(corosync.running) == 1"'):
                 bare = make([command], targets=target, destructive=True,
                             explain="One node only.", before=before, extra=when)
-                issue = next(i for i in lint(bare) if i.code == "PVR014")
+                issue = next(i for i in lint(bare) if i.code == "PVR015")
                 assert issue.severity == "error" and "Instead" in issue.message, (target, when)
                 assert "count(corosync.running) == 1" in issue.message
 
