@@ -63,4 +63,4 @@ async def test_qdevice_setup_on_four_nodes_expects_nodes_plus_one(tmp_path: Path
         assert "Expected votes:   5\n" in out and "Total votes:      5\n" in out, node
     lines = [e.text for e in events if isinstance(e, ev.OutputChunk)
              and e.step_id == "verify-status"]
-    assert any("nodes 4, expected votes 5" in t for t in lines)
+    assert any("expected votes 5: every node and the QDevice" in t for t in lines)
