@@ -101,7 +101,10 @@ async def test_triage_rehearsal_diagnoses_the_story_first(tmp_path: Path) -> Non
         assert link.next_runbook.label() in ("corosync-tuning (token=5000)",
                                              "network-triage (ping_count=100, mtr_cycles=100)")
         assert "partition" in rules or "quorum-lost-recently" in rules
-        assert "pmxcfs-blocked" in rules
+        # /etc/pve refuses the write probe: EACCES at once when the probe hits a moment
+        # without quorum (pmxcfs dcdb.c dcdb_send_fuse_message), a hang while quorate but the
+        # membership keeps changing -- which of the two depends on the flap's moment
+        assert "pmxcfs-blocked" in rules or "pmxcfs-read-only" in rules
         assert store.value("route.host_route", "ryanrishi", "pve001") is not None
         assert store.value("knet.down_count", "ryanrishi", "pve001") not in (None, 0)
         assert diag.matrix[0] == ("from \\ to", "ryanrishi", "pve001")
