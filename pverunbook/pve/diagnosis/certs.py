@@ -8,6 +8,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from pverunbook.pve.diagnosis.model import Context, Fault, NextRunbook, ev
+from pverunbook.pve.facts import FactStore
 
 _CERT_FORMATS = ("%b %d %H:%M:%S %Y %Z", "%b %d %H:%M:%S %Y GMT", "%b %d %H:%M:%S %Y")
 
@@ -22,12 +23,22 @@ def _parse_not_after(text: str) -> datetime | None:
     return None
 
 
+def pve_unreadable(store: FactStore, node: str | None) -> bool:
+    """/etc/pve cannot be read on ``node`` (pmxcfs not mounted, a dead FUSE mount, reads
+    hang): its certificate files are not "missing" there, the mount is the fault (its own
+    rule names it). Seen on the lab: a node whose pmxcfs could not load its database was
+    also reported as missing the cluster CA and its certificate."""
+    return (store.value("pve.mounted", node) is False
+            or store.value("pve.enotconn", node) is True
+            or store.value("pve.read_hung", node) is True)
+
+
 def certificates(ctx: Context) -> list[Fault]:
     """Missing or expired node certificate (pvecm updatecerts, domain notes §5)."""
     store, now = ctx.store, ctx.now
     out = []
     for f in store.named("cert.present"):
-        if f.value is False and f.node:
+        if f.value is False and f.node and not pve_unreadable(store, f.node):
             out.append(Fault(
                 "cert-missing", f"{f.node} has no node certificate (pve-ssl.pem)",
                 "critical", "high",

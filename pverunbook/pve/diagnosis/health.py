@@ -10,6 +10,7 @@ correctable PCIe errors (story.md "Initial Hardware Suspicion").
 
 from __future__ import annotations
 
+from pverunbook.pve.diagnosis.certs import pve_unreadable
 from pverunbook.pve.diagnosis.model import Context, Evidence, Fault, ManualFix, NextRunbook, ev, num
 
 #: Every fault id the health check's own rules report (here and in :mod:`.check`), declared
@@ -175,14 +176,15 @@ def certificates_extra(ctx: Context) -> list[Fault]:
     store = ctx.store
     out = []
     for f in store.named("cert.signed_by_ca"):
-        if f.value is False and f.node:
+        if f.value is False and f.node and not pve_unreadable(store, f.node):
             out.append(Fault(
                 "cert-not-ca", f"the node certificate of {f.node} is not signed by the cluster CA",
                 "critical", "high",
                 f"Issue a new one on {f.node} with `pvecm updatecerts --force`, then restart "
                 "pveproxy.", (ev(f, f"{f.node}: {f.evidence}"),),
                 NextRunbook("certificate-regeneration", {"force": True}), (), (f.node,)))
-    missing_ca = [f for f in store.named("ca.present") if f.value is False and f.node]
+    missing_ca = [f for f in store.named("ca.present") if f.value is False and f.node
+                  and not pve_unreadable(store, f.node)]
     if missing_ca:
         out.append(Fault(
             "ca-missing", "the cluster CA (/etc/pve/pve-root-ca.pem) is missing", "critical",

@@ -108,6 +108,8 @@ _DB_BAD = re.compile(r"DB load failed|inode has no name|directory inode contains
                      r"missing directory inode|memdb_open failed|database disk image is "
                      r"malformed|file is not a database|SQLITE_CORRUPT|SQLITE_IOERR|"
                      r"disk I/O error")
+#: journalctl's tag of a pmxcfs line: ``Dec 06 10:00:01 pve001 pmxcfs[812]: ...``
+_PMXCFS_PID = re.compile(r"\bpmxcfs\[(\d+)\]:")
 
 
 def facts_pmxcfs_journal(obs: Observation) -> list[Fact]:
@@ -116,8 +118,18 @@ def facts_pmxcfs_journal(obs: Observation) -> list[Fact]:
     ``db.load_failed`` is true when pmxcfs logged a load failure (domain notes §4: its loader
     rejects trees SQLite calls sound, so its log is the judge, not only ``PRAGMA
     integrity_check``); ``db.io_error`` when SQLite reported an I/O error.
+
+    Only the last pmxcfs process's lines count (``pmxcfs[PID]:``): ``-b`` keeps the lines of
+    an earlier start whose load failed, and once the database was replaced (cluster-db-reset,
+    or moved aside and resynced) the pmxcfs running now loaded it (pmxcfs.c ``main`` exits
+    when ``memdb_open`` fails, so a later pid means a later start). Seen on the lab: a node
+    recovered from a damaged database was still blamed for it.
     """
     lines = [ln.strip() for ln in obs.seen.splitlines() if ln.strip()]
+    pids = [m.group(1) for ln in lines if (m := _PMXCFS_PID.search(ln))]
+    if pids:
+        lines = [ln for ln in lines if (m := _PMXCFS_PID.search(ln)) is None
+                 or m.group(1) == pids[-1]]
     bad = [ln for ln in lines if _DB_BAD.search(ln)]
     io = [ln for ln in bad if re.search(r"IOERR|disk I/O error", ln)]
     out = [Fact("db.load_failed", bool(bad) and len(io) < len(bad), obs.node,

@@ -158,6 +158,24 @@ def test_token_is_raised_after_an_outage_only_while_it_is_the_default() -> None:
     assert check_diagnose(default, nodes=("a", "b")).faults == ()
 
 
+def test_a_load_failure_of_an_earlier_pmxcfs_start_is_history() -> None:
+    """``journalctl -b`` keeps an earlier start's "DB load failed"; the pmxcfs running now
+    (a later pid) loaded its database, so the node is not blamed (seen on the lab after the
+    database was replaced); the last start failing still is."""
+    earlier = ("Dec 06 10:00:01 pve001 pmxcfs[812]: [database] crit: DB load failed\n"
+               "Dec 06 10:00:01 pve001 pmxcfs[812]: [main] crit: memdb_open failed - unable "
+               "to open database '/var/lib/pve-cluster/config.db'\n")
+    later = "Dec 06 10:05:00 pve001 pmxcfs[901]: [status] notice: update cluster info\n"
+    good = "Dec 06 10:00:01 ryanrishi pmxcfs[811]: [main] notice: teardown filesystem\n"
+    fixed = facts("pmxcfs-journal", "pve001", earlier + later) + \
+        facts("pmxcfs-journal", "ryanrishi", good)
+    assert check_diagnose(fixed).faults == ()
+    again = facts("pmxcfs-journal", "pve001", earlier + later + earlier.replace("812", "950")) \
+        + facts("pmxcfs-journal", "ryanrishi", good)
+    (fault,) = check_diagnose(again).faults
+    assert fault.rule == "db-load-failed" and fault.nodes == ("pve001",)
+
+
 def test_faults_are_ordered_network_database_configs_certificates() -> None:
     store = (_route_store()
              + facts("cert-chain", "pve001", "### node-cert\nCould not open file\n")
@@ -177,3 +195,18 @@ def test_the_cluster_ca_missing() -> None:
     (fault,) = check_diagnose(facts("cert-chain", "pve001", text)).faults
     assert fault.rule == "ca-missing"
     assert fault.next_runbook is not None and fault.next_runbook.params == {"force": True}
+
+
+def test_no_certificate_is_missing_where_etc_pve_is_not_mounted() -> None:
+    """A node whose pmxcfs is not running sees an empty /etc/pve: the mount is its fault, not a
+    missing CA or certificate (seen on the lab with one node's database damaged)."""
+    gone = ("### node-cert\nCould not open file or uri for loading certificate from "
+            "/etc/pve/nodes/pve001/pve-ssl.pem\n### ca\nCould not open file or uri for loading "
+            "certificate from /etc/pve/pve-root-ca.pem\n### pveproxy\nactive\n")
+    unmounted = "### mount\n### ls\nexit 0\n### own-dir\nno\n"
+    store = facts("cert-chain", "pve001", gone) + facts("pve-mount", "pve001", unmounted)
+    assert [f.rule for f in check_diagnose(store).faults] == ["pve-not-mounted"]
+    mounted = "### mount\n/dev/fuse on /etc/pve type fuse (rw)\n### ls\na\nexit 0\n" \
+        "### own-dir\nyes\n"
+    store = facts("cert-chain", "pve001", gone) + facts("pve-mount", "pve001", mounted)
+    assert {"ca-missing", "cert-missing"} <= {f.rule for f in check_diagnose(store).faults}

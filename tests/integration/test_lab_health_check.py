@@ -1,0 +1,205 @@
+"""``pverunbook check`` and ``route-fix`` on the lab: real corosync 3, real pmxcfs 8.1.3, sshd.
+
+Each fault is made with the real programs on the 3-node lab (alpha, bravo, charlie) and the
+health check (runbooks/cluster-health-check.toml, headless ``--json`` over SSH) must name it,
+on the right node(s), with the runbook that fixes it:
+
+- VMs running (the lab's kvm stand-ins) whose configs were removed from /etc/pve, and the
+  cluster CA and one node certificate removed: ``vm-without-config`` on the node running them
+  (vm-config-recovery, source=processes), ``ca-missing`` and ``cert-missing`` for that node
+  (certificate-regeneration);
+- one node's config.db overwritten while pve-cluster was stopped (pmxcfs then cannot load it:
+  database.c ``bdb_backend_load``): a database fault on that node only, with
+  cluster-db-reset ``damaged_node=<that node>``;
+- one node cut off (all its corosync UDP dropped): a partition naming it, and no database
+  fault from a load failure its pmxcfs log holds from before the database was recreated.
+
+Found here and fixed in the rules: a node whose database had been recreated was still blamed
+from its log (pve/facts/health.py ``facts_pmxcfs_journal``: only the last pmxcfs process's
+lines count now), and a node with /etc/pve not mounted was reported as missing the cluster CA
+and its certificate (pve/diagnosis/certs.py ``pve_unreadable``).
+
+And route-fix to its end: a host route to a peer's ring address through a gateway that does
+not forward takes that corosync link down; the runbook deletes exactly that route and the link
+comes back (``corosync-cfgtool -s``).
+
+Each test puts back what it removed (the fixture's ``restore`` heals the network and starts
+the daemons; certificates, configs and the database are recreated here).
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from tests.integration.lab import Lab
+from tests.integration.lab_fixture import Run, pverunbook, run_json
+
+NAMES = ("alpha", "bravo", "charlie")
+
+
+def check(lab: Lab, state: Path) -> Run:
+    """``pverunbook check --json --cluster <lab inventory>``, as an operator runs it."""
+    run = Run(pverunbook(lab, "check", "--json", "--cluster", str(lab.inventory),
+                         state=state, timeout=600))
+    print(run.explain())
+    assert run.diagnosis, run.explain()
+    return run
+
+
+def faults(run: Run, rule: str) -> list[dict[str, Any]]:
+    return [f for f in run.diagnosis.get("faults", []) if f["rule"] == rule]
+
+
+def one(run: Run, rule: str) -> dict[str, Any]:
+    got = faults(run, rule)
+    assert len(got) == 1, f"{rule}: {got}\n{run.explain()}"
+    return got[0]
+
+
+def wait_for(what: str, cond: Callable[[], bool], within: float = 120.0) -> None:
+    deadline = time.monotonic() + within
+    while not cond():
+        assert time.monotonic() < deadline, f"the lab never got there: {what}"
+        time.sleep(0.3)
+
+
+def regenerate_certs(lab: Lab) -> None:
+    """A new CA on one node first, then every node's certificate signed by it (Setup.pm
+    ``gen_pve_node_files``: the others need --force)."""
+    for n in NAMES:
+        lab.on(n, "pvecm updatecerts --force", timeout=120)
+        lab.systemctl(n, "restart", "pveproxy", check=False)
+
+
+def test_lab_check_names_vms_without_configs_and_missing_certificates(
+        healthy_lab: Lab, tmp_path: Path) -> None:
+    lab = healthy_lab
+    vms = (201, 202)
+    try:
+        lab.on("bravo", "mkdir -p /run/qemu-server")
+        for vmid in vms:
+            path = f"/etc/pve/nodes/bravo/qemu-server/{vmid}.conf"
+            assert lab.write("bravo", path, f"name: lost{vmid}\nmemory: 512\n").returncode == 0
+            lab.start_vm("bravo", vmid, ["/usr/bin/kvm", "-id", str(vmid), "-name",
+                                         f"lost{vmid}", "-pidfile",
+                                         f"/run/qemu-server/{vmid}.pid"])
+            assert lab.on("bravo", f"rm {path}").returncode == 0
+        gone = lab.on("alpha", "rm /etc/pve/pve-root-ca.pem /etc/pve/priv/pve-root-ca.key "
+                               "/etc/pve/nodes/charlie/pve-ssl.pem")
+        assert gone.returncode == 0, gone.stderr
+        lab.wait_file("charlie", "/etc/pve/pve-root-ca.pem", None)
+
+        run = check(lab, tmp_path)
+        vm = one(run, "vm-without-config")
+        assert vm["nodes"] == ["bravo"], vm
+        assert "bravo: 201, 202" in vm["statement"], vm
+        assert vm["next_runbook"] == {"runbook": "vm-config-recovery",
+                                      "params": {"source": "processes"}}, vm
+        ca = one(run, "ca-missing")
+        assert sorted(ca["nodes"]) == sorted(NAMES), ca
+        assert ca["next_runbook"]["runbook"] == "certificate-regeneration", ca
+        cert = one(run, "cert-missing")
+        assert cert["nodes"] == ["charlie"], cert
+        assert cert["next_runbook"]["runbook"] == "certificate-regeneration", cert
+        # nothing else is blamed on the nodes that are fine
+        others = [f for f in run.bad_faults() if f["rule"] in ("cert-missing", "cert-expired",
+                                                                "cert-not-ca")
+                  and f["nodes"] != ["charlie"]]
+        assert not others, others
+        assert not faults(run, "vm-config-wrong-node"), run.explain()
+    finally:
+        lab.stop_vms("bravo")
+        if lab.read("alpha", "/etc/pve/pve-root-ca.pem") is None:
+            regenerate_certs(lab)
+
+
+def test_lab_check_names_the_node_whose_database_is_damaged(healthy_lab: Lab,
+                                                            tmp_path: Path) -> None:
+    lab = healthy_lab
+    try:
+        lab.stop_pmxcfs("charlie")
+        # the first page of the file overwritten: no longer an SQLite database
+        damage = lab.on("charlie", "dd if=/dev/urandom of=/var/lib/pve-cluster/config.db "
+                                   "bs=4096 count=1 conv=notrunc status=none; "
+                                   "rm -f /var/lib/pve-cluster/config.db-wal "
+                                   "/var/lib/pve-cluster/config.db-shm")
+        assert damage.returncode == 0, damage.stderr
+        lab.systemctl("charlie", "start", "pve-cluster", check=False)
+        assert not lab.running("charlie", "pve-cluster"), lab.pmxcfs_log("charlie")[-2000:]
+
+        run = check(lab, tmp_path)
+        db = [f for f in run.bad_faults()
+              if f["rule"] in ("db-damaged-one", "pmxcfs-db-load-failed", "db-load-failed")]
+        assert db, run.explain()
+        for f in db:
+            assert f["nodes"] == ["charlie"], f
+            assert f["next_runbook"] == {"runbook": "cluster-db-reset",
+                                         "params": {"damaged_node": "charlie"}}, f
+        assert not faults(run, "db-damaged-all"), run.explain()
+        # charlie's /etc/pve is not mounted: that is the fault, its certificates are not
+        # "missing" (alpha and bravo still have the CA)
+        mount = one(run, "pve-not-mounted")
+        assert mount["nodes"] == ["charlie"], mount
+        certs = [f for f in run.bad_faults() if f["rule"] in ("ca-missing", "cert-missing",
+                                                              "cert-not-ca")]
+        assert not certs, certs
+    finally:
+        lab.stop_pmxcfs("charlie")
+        lab.on("charlie", "rm -f /var/lib/pve-cluster/config.db*")
+        lab.start_pmxcfs("charlie")
+        lab.wait_pve_quorate(within=90)
+
+
+def test_lab_check_names_the_cut_off_node(healthy_lab: Lab, tmp_path: Path) -> None:
+    lab = healthy_lab
+    try:
+        lab.cut_off("charlie")
+        wait_for("charlie lost quorum", lambda: not lab.quorum("charlie")[0])
+        wait_for("alpha and bravo are 2 of 3", lambda: lab.quorum("alpha") == (True, 2))
+        run = check(lab, tmp_path)
+        part = one(run, "partition")
+        assert "charlie" in part["nodes"], part
+        assert "charlie" in part["statement"], part
+        # the database charlie loaded after an earlier test's damage is not blamed again
+        # (its log still holds that start's "DB load failed")
+        db = [f for f in run.bad_faults() if "db" in f["rule"]]
+        assert not db, db
+        # the nodes named at fault are charlie and its links, never alpha <-> bravo alone
+        for f in run.bad_faults():
+            if f["nodes"]:
+                assert "charlie" in f["nodes"], f
+    finally:
+        lab.heal()
+        lab.wait_quorate(within=120)
+
+
+def links_up(lab: Lab, node: str, peer_id: int) -> bool:
+    out = lab.on(node, "corosync-cfgtool -s").stdout
+    return re.search(rf"nodeid:\s+{peer_id}:\s+connected", out) is not None
+
+
+def test_lab_route_fix_deletes_the_wrong_host_route_and_the_link_recovers(
+        healthy_lab: Lab, tmp_path: Path) -> None:
+    lab = healthy_lab
+    peer = lab.node("bravo").addr
+    # a "router" that does not forward: the operator's address on the switch
+    gateway = f"{peer.rsplit('.', 1)[0]}.254"
+    route = f"{peer} via {gateway}"
+    try:
+        assert lab.on("alpha", f"ip route add {route}").returncode == 0
+        wait_for("alpha lost its link to bravo", lambda: not links_up(lab, "alpha", 2))
+        run = run_json(lab, "route-fix", tmp_path, "--set", "route_node=alpha",
+                       "--set", f"destination={peer}", "--set", f"via={gateway}",
+                       "--confirm", "alpha", "--confirm", "COMMIT")
+        assert run.rc == 0, run.explain()
+        assert route not in lab.on("alpha", "ip route").stdout
+        assert "via" not in lab.on("alpha", f"ip route get {peer}").stdout
+        wait_for("alpha's link to bravo came back", lambda: links_up(lab, "alpha", 2))
+        wait_for("bravo's link to alpha came back", lambda: links_up(lab, "bravo", 1))
+        lab.wait_quorate(within=60)
+    finally:
+        lab.on("alpha", f"ip route del {route}")
