@@ -42,9 +42,10 @@ PACKAGE = Path(__file__).resolve().parents[2] / "pverunbook"
 
 #: Each room of the package and the rooms it may import (architecture: data flows
 #: runbook → engine → events → UI/journal; nothing below the engine imports it).
-BELOW_ENGINE = {"pve", "runbook", "inventory", "transport"}
+BELOW_ENGINE = {"pve", "runbook", "inventory", "transport", "statedir"}
 ALLOWED: dict[str, set[str]] = {
     "pve": set(),
+    "statedir": set(),  # where state lives on disk: os and pathlib only
     "about": set(),  # --version: the package version and library metadata only
     "runbook": {"pve"},
     "inventory": {"pve", "runbook"},
