@@ -291,6 +291,9 @@ class Bed:
         return self
 
     def _keys(self) -> None:
+        from pverunbook.about import quiet_known_warnings
+
+        quiet_known_warnings()  # asyncssh's DSA warnings, as the CLI filters them
         import asyncssh
 
         ssh = self.home / ".ssh"
@@ -325,6 +328,9 @@ class Bed:
                 _run([IP, "-n", n.ns, *cmd.split()])
 
     def _node_files(self, n: BedNode, conf: str) -> None:
+        from pverunbook.about import quiet_known_warnings
+
+        quiet_known_warnings()  # asyncssh's DSA warnings, as the CLI filters them
         import asyncssh
 
         d = n.path
