@@ -230,6 +230,11 @@ class Engine:
         i = self.resume.start_index if self.resume else 0
         visits: dict[str, int] = {}
         unknown_pending = bool(self.resume and self.resume.unknown_step)
+        if self.resume and self.resume.asked_again:
+            self.emit(ev.Note(step_id=self.resume.asked_again, text=(
+                f"step '{self.resume.asked_again}' was waiting for its confirmation when the "
+                "last run stopped: nothing of it ran on any node, so it starts again and asks "
+                "again")))
         finished_ok = True
         while i < len(steps):
             step = steps[i]

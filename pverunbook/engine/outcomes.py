@@ -96,6 +96,9 @@ class ResumeInfo:
     statuses: dict[str, str]
     #: Facts observed before the interruption (journaled FactsObserved), for ``when``.
     facts: list[Fact] = field(default_factory=list)
+    #: The step that was waiting for its typed confirmation when the run stopped: nothing of
+    #: it ran, so it starts again and asks again ("" when none).
+    asked_again: str = ""
 
 
 @dataclass

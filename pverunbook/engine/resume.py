@@ -3,6 +3,13 @@
 The rule that matters: a step that was running when the process died has an UNKNOWN outcome
 (its commands may have half-run on the nodes), so the engine must ask the operator before
 re-running it; it is never silently redone or silently skipped. Finished steps stay done.
+
+One exception is known for certain: a step that died while its typed confirmation was open
+(``confirmation_requested`` journaled, no ``command_started`` and no rollback timer armed for it)
+ran nothing on any node — the engine journals every command durably before it starts
+(node_commands.py) and arms rollback timers only after the answer. Its outcome is not unknown:
+the run goes on at that step, which asks its question again. A manual step stays unknown (its
+work is done by hand, outside the journal).
 """
 
 from __future__ import annotations
@@ -40,6 +47,8 @@ def load_resume(journal_path: Path, runbook: Runbook | None = None
         index_of.update({s.id: i for i, s in enumerate(runbook.steps)})
     statuses: dict[str, str] = {}
     open_step: str | None = None  # started, not finished
+    asked = False  # the open step's typed confirmation was requested
+    touched = False  # the open step started a command or armed a rollback timer
     ran_after_finish: str | None = None  # CommandStarted seen after its StepFinished
     last: tuple[int, str] | None = None  # (index, status) of the last step that ended
     facts: list[Fact] = []
@@ -59,9 +68,18 @@ def load_resume(journal_path: Path, runbook: Runbook | None = None
         elif isinstance(event, ev.StepStarted):
             index_of[event.step_id] = event.index
             open_step, ran_after_finish = event.step_id, None
+            asked = touched = False
+        elif isinstance(event, ev.ConfirmationRequested):
+            if event.step_id == open_step and event.what in ("destructive", "confirm"):
+                asked = True
+        elif isinstance(event, ev.RollbackTimer):
+            if event.step_id == open_step:
+                touched = True
         elif isinstance(event, ev.CommandStarted):
             if event.step_id != open_step:
                 ran_after_finish = event.step_id
+            else:
+                touched = True
         elif isinstance(event, ev.StepFinished):
             statuses[event.step_id] = event.status
             if open_step == event.step_id:
@@ -84,6 +102,10 @@ def load_resume(journal_path: Path, runbook: Runbook | None = None
         raise ResumeError(f"{journal_path}: no run_started event; this is not a run journal "
                           "(or it was cut before the first line was written)")
     started = dataclasses.replace(started, params=params)
+    if open_step is not None and asked and not touched and ran_after_finish is None:
+        # Stopped at its confirmation: nothing ran; go on at it (the question is asked again).
+        return started, ResumeInfo(start_index=index_of[open_step], unknown_step=False,
+                                   statuses=statuses, facts=facts, asked_again=open_step)
     unknown = open_step or ran_after_finish
     if unknown is not None:
         statuses[unknown] = "unknown"

@@ -192,8 +192,16 @@ def verify_campaign(c: Campaign) -> None:
             assert e.step_id not in done, f"finished step {e.step_id} was started again"
             if e.step_id in last_start:
                 between = events[last_start[e.step_id]:i]
-                assert any(isinstance(x, ev.ConfirmationGiven) and x.step_id == e.step_id
-                           and x.what == "unknown outcome" and x.accepted for x in between), \
+                # Killed while its confirmation was open: nothing of it ran (no command, no
+                # rollback timer journaled), so it starts again and asks again, saying so.
+                untouched = not any(isinstance(x, ev.CommandStarted | ev.RollbackTimer)
+                                    and x.step_id == e.step_id for x in between)
+                asked_again = untouched and any(
+                    isinstance(x, ev.Note) and x.step_id == e.step_id
+                    and "waiting for its confirmation" in x.text for x in between)
+                assert asked_again or any(
+                    isinstance(x, ev.ConfirmationGiven) and x.step_id == e.step_id
+                    and x.what == "unknown outcome" and x.accepted for x in between), \
                     f"step {e.step_id} re-ran without the operator's word"
             last_start[e.step_id] = i
         elif isinstance(e, ev.StepFinished) and e.status == "ok":

@@ -179,3 +179,58 @@ async def test_engine_never_reruns_an_unknown_step_silently(tmp_path: Path) -> N
         (answer,) = [e for e in seen if isinstance(e, ev.ConfirmationGiven)]
         assert answer.what == "unknown outcome" and answer.accepted is (
             choice is FailureChoice.RERUN)
+
+
+def _asked(sid: str, index: int, what: str = "destructive") -> list[ev.Event]:
+    return [ev.StepStarted(step_id=sid, title=sid.upper(), index=index, nodes=("n1",)),
+            ev.ConfirmationRequested(step_id=sid, what=what, prompt="go?", expected="local",
+                                     nodes=("n1",))]
+
+
+def test_killed_at_its_confirmation_ran_nothing_and_asks_again(tmp_path: Path) -> None:
+    """kill -9 while the typed confirmation was open: no command was journaled (commands are
+    journaled durably before they start), so the outcome is known — nothing ran."""
+    events = [started(), *step("a", 0), *_asked("b", 1)]
+    _, info = load_resume(write(tmp_path / "j.jsonl", events))
+    assert (info.start_index, info.unknown_step, info.asked_again) == (1, False, "b")
+    assert "b" not in info.statuses
+
+
+@pytest.mark.parametrize("after", ["command", "rollback"])
+def test_confirmed_and_started_is_still_unknown(tmp_path: Path, after: str) -> None:
+    touched: ev.Event = (
+        ev.CommandStarted(step_id="b", node="n1", command="echo b", index=0, timeout=30)
+        if after == "command" else
+        ev.RollbackTimer(step_id="b", node="n1", state="armed"))
+    events = [started(), *step("a", 0), *_asked("b", 1),
+              ev.ConfirmationGiven(step_id="b", what="destructive", accepted=True), touched]
+    _, info = load_resume(write(tmp_path / "j.jsonl", events))
+    assert (info.start_index, info.unknown_step, info.asked_again) == (1, True, "")
+
+
+def test_manual_step_waiting_for_done_is_still_unknown(tmp_path: Path) -> None:
+    events = [started(), *step("a", 0), *_asked("b", 1, what="manual")]
+    _, info = load_resume(write(tmp_path / "j.jsonl", events))
+    assert (info.start_index, info.unknown_step) == (1, True)
+
+
+async def test_engine_resumed_at_a_confirmation_asks_again_and_runs_once(tmp_path: Path) -> None:
+    rb = load_text(RUNBOOK.replace('id = "b"\ntitle = "B"\n',
+                                   'id = "b"\ntitle = "B"\nconfirm = "yes"\n'))
+    marker = tmp_path / "marker"
+    marker.write_text("a\n")  # a ran; the run died while b's question was open
+    params = {"password": "pw", "vmid": 1, "marker": str(marker)}
+    j = write(tmp_path / "j.jsonl", [started(), *step("a", 0), *_asked("b", 1, what="confirm")])
+    _, info = load_resume(j)
+    assert info.asked_again == "b"
+    decider = ScriptedDecider(confirm_text="yes")
+    engine = Engine(rb, local_cluster(), LocalTransport(), decider, params=params, run_id="r1",
+                    resume=info)
+    seen: list[ev.Event] = []
+    engine.subscribe(seen.append)
+    await engine.run()
+    # Asked again (never the "outcome unknown" question), and b and c ran once each.
+    assert decider.asked[0] == "confirm:b" and not any(a.startswith("unknown") for a in
+                                                        decider.asked)
+    assert marker.read_text() == "a\nb\nc\n"  # noqa: ASYNC240 - tiny temp file
+    assert any(isinstance(e, ev.Note) and "waiting for its confirmation" in e.text for e in seen)
