@@ -43,9 +43,10 @@ def test_pressing_only_the_proposed_next_runbook_ends_healthy(
     rules = {f["rule"] for f in first["faults"]}
     # every fault of the story, each with what fixes it
     assert {"route-via-gateway", "vm-without-config", "cert-missing"} <= rules
-    assert {"partition", "pmxcfs-blocked"} & rules
+    assert {"partition", "pmxcfs-blocked", "pmxcfs-read-only"} & rules
     for f in first["faults"]:
-        assert f["next_runbook"] or f["manual"] or f["rule"] in ("partition", "pmxcfs-blocked"), f
+        assert f["next_runbook"] or f["manual"] or f["rule"] in (
+            "partition", "pmxcfs-blocked", "pmxcfs-read-only"), f  # consequences of the partition
         assert f["phase"] in ("network", "database", "configs", "certificates")
     phases = [f["phase"] for f in first["faults"]]
     assert phases == sorted(phases, key=["network", "database", "configs",
