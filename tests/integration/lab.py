@@ -337,9 +337,14 @@ class Lab(Bed):
     def write(self, name: str, path: str, text: str, timeout: float = 10
               ) -> subprocess.CompletedProcess[str]:
         """Write through the node's /etc/pve (a write blocked in pmxcfs is SIGKILLed)."""
-        return _run([*self._enter(self.node(name)), "timeout", "-s", "KILL", str(timeout),
-                     "sh", "-c", 'cat > "$1"', "sh", path], check=False, timeout=timeout + 5,
-                    input=text)
+        argv = [*self._enter(self.node(name)), "timeout", "-s", "KILL", str(timeout),
+                "sh", "-c", 'cat > "$1"', "sh", path]
+        try:
+            return _run(argv, check=False, timeout=timeout + 5, input=text)
+        except subprocess.TimeoutExpired:
+            # the writer sits in pmxcfs (FUSE) and even SIGKILL waits for pmxcfs's answer
+            return subprocess.CompletedProcess(argv, 124, "", f"write to {path} on {name} "
+                                               f"blocked in pmxcfs for {timeout + 5:g}s")
 
     def wait_file(self, name: str, path: str, text: str | None, within: float = 30) -> None:
         """Until ``path`` on the node reads ``text`` (None: until it is gone)."""
@@ -365,6 +370,29 @@ class Lab(Bed):
             time.sleep(0.2)
         raise BedError(f"pmxcfs not quorate on {names} after {within:g}s; logs in "
                        f"{self.dir}/<node>/log-pve/pmxcfs.log")
+
+    def wait_writable(self, names: Sequence[str] | None = None, within: float = 60) -> None:
+        """Until a write through every node's /etc/pve lands. Quorate is not enough: after
+        a membership change pmxcfs queues writes until its DFSM has synced every member
+        (dfsm.c, mode DFSM_MODE_SYNCED), so a write may block while ``.members`` says quorate."""
+        names = list(names or [n.name for n in self.nodes])
+        deadline = time.monotonic() + within
+        pending = list(names)
+        while pending:
+            name = pending[0]
+            left = deadline - time.monotonic()
+            if left <= 0:
+                tails = "\n".join(f"--- {n}\n" + "\n".join(self.pmxcfs_log(n).splitlines()[-12:])
+                                  for n in names)
+                raise BedError(f"a write through /etc/pve never landed on {pending} after "
+                               f"{within:g}s (pmxcfs quorate); pmxcfs logs:\n{tails}")
+            res = self.write(name, f"/etc/pve/.lab-writable-{name}", "ok\n",
+                             timeout=max(1, min(10, int(left))))
+            if res.returncode == 0:
+                self.on(name, f"rm -f /etc/pve/.lab-writable-{name}", timeout=10)
+                pending.pop(0)
+            else:
+                time.sleep(0.5)
 
     def pmxcfs_log(self, name: str) -> str:
         return (self.node(name).path / "log-pve" / "pmxcfs.log").read_text(errors="replace")
@@ -427,6 +455,7 @@ class Lab(Bed):
                 self.start_pmxcfs(n.name)
         self.wait_quorate(within=90)
         self.wait_pve_quorate(within=90)
+        self.wait_writable(within=90)
         for n in self.nodes:
             if not self.running(n.name, "pveproxy"):
                 self.systemctl(n.name, "start", "pveproxy")

@@ -132,10 +132,16 @@ def test_loss_on_one_pair_is_named_by_node_names(loss_run: Triage) -> None:
     assert not [f for f in t.bad_faults() if "alpha" in names_in(f["statement"])
                 and f["rule"] in ("lossy-link", "udp-lost-icmp-ok", "flapping-link")], \
         t.explain()
-    healthy = " | ".join(t.diagnosis.get("healthy", []))
+    # alpha's links are fine now: either listed as healthy or, when the lossy pair's membership
+    # churn took them down once before the run (it does on a loaded machine), told as history
+    # only (severity info, "connected now"), never as a fault.
+    fine = list(t.diagnosis.get("healthy", [])) + [
+        f["statement"] for f in t.faults
+        if f["severity"] == "info" and f["statement"].startswith("history:")
+        and "connected now" in f["statement"]]
     for other in ("bravo", "charlie"):
-        assert any({"alpha", other} <= names_in(h) for h in t.diagnosis.get("healthy", [])), \
-            f"the link alpha-{other} is not reported fine: {healthy}"
+        assert any({"alpha", other} <= names_in(h) for h in fine), \
+            f"the link alpha-{other} is not reported fine: {' | '.join(fine)}"
 
 
 def test_icmp_clean_while_corosync_udp_is_dropped(loss_run: Triage) -> None:
