@@ -13,6 +13,7 @@ from collections.abc import Callable
 
 from pverunbook.pve import outputs, peer_sections
 from pverunbook.pve.facts.model import Fact, Observation
+from pverunbook.pve.outputs.pmxcfs import db_load
 
 
 def facts_quorum(obs: Observation) -> list[Fact]:
@@ -271,7 +272,8 @@ def _pmxcfs_log_facts(s: outputs.JournalSummary, obs: Observation,
     """pmxcfs's own lines (``journalctl -u pve-cluster``), when the log has any.
 
     Message texts and their meaning: :mod:`pverunbook.pve.verdicts.pmxcfs_log`.
-    ``pmxcfs_log.recovered`` says the last resync finished after the last trouble.
+    ``pmxcfs_log.recovered`` says the last resync finished after the last trouble;
+    ``pmxcfs_log.db_load_failed`` counts only the pmxcfs running now (``outputs.pmxcfs``).
     """
     c = s.counts
     if not any(c[k] for k in outputs.PMXCFS_KINDS):
@@ -284,8 +286,9 @@ def _pmxcfs_log_facts(s: outputs.JournalSummary, obs: Observation,
         ("pmxcfs_log.writes_refused", "pve_write_denied"),
         ("pmxcfs_log.writes_busy", "pve_write_busy"),
         ("pmxcfs_log.no_corosync", "pmxcfs_no_corosync"))]
-    out.append(Fact("pmxcfs_log.db_load_failed", c["pmxcfs_db_failed"] > 0, obs.node,
-                    evidence=first("pmxcfs_db_failed")))
+    load = db_load(obs.text)  # the current pmxcfs run only, as the health check reads it
+    out.append(Fact("pmxcfs_log.db_load_failed", load.failed, obs.node,
+                    evidence=f"line {load.bad[-1][0]}: {load.bad[-1][1]}" if load.bad else ""))
     out.append(Fact("pmxcfs_log.conf_newer", c["pmxcfs_conf_newer"] > 0, obs.node,
                     evidence=first("pmxcfs_conf_newer")))
     out.append(Fact("pmxcfs_log.recovered", outputs.pmxcfs_synced_at_end(s), obs.node,

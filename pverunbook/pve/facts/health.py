@@ -13,6 +13,7 @@ from __future__ import annotations
 import re
 
 from pverunbook.pve.facts.model import Fact, Observation
+from pverunbook.pve.outputs.pmxcfs import db_load
 
 _KVM_ID = re.compile(r"^\s*(\d+)\s+\S*(?:kvm|qemu-system-\S+)\s(?:.*?\s)?-id\s+(\d+)\b", re.M)
 _CONF_DIR = re.compile(r"^/etc/pve/nodes/([^/\s]+)/qemu-server/?:\s*$")
@@ -102,16 +103,6 @@ def facts_pve_mount(obs: Observation) -> list[Fact]:
     return out
 
 
-#: pmxcfs's own words for a database it cannot load (database.c ``bdb_backend_load_index`` and
-#: ``memdb_open``; pmxcfs.c ``main``): SQLite's integrity_check passes some of these trees.
-_DB_BAD = re.compile(r"DB load failed|inode has no name|directory inode contains data|"
-                     r"missing directory inode|memdb_open failed|database disk image is "
-                     r"malformed|file is not a database|SQLITE_CORRUPT|SQLITE_IOERR|"
-                     r"disk I/O error")
-#: journalctl's tag of a pmxcfs line: ``Dec 06 10:00:01 pve001 pmxcfs[812]: ...``
-_PMXCFS_PID = re.compile(r"\bpmxcfs\[(\d+)\]:")
-
-
 def facts_pmxcfs_journal(obs: Observation) -> list[Fact]:
     """``journalctl -u pve-cluster -b``: did pmxcfs fail to load its database on this node?
 
@@ -119,24 +110,17 @@ def facts_pmxcfs_journal(obs: Observation) -> list[Fact]:
     rejects trees SQLite calls sound, so its log is the judge, not only ``PRAGMA
     integrity_check``); ``db.io_error`` when SQLite reported an I/O error.
 
-    Only the last pmxcfs process's lines count (``pmxcfs[PID]:``): ``-b`` keeps the lines of
-    an earlier start whose load failed, and once the database was replaced (cluster-db-reset,
-    or moved aside and resynced) the pmxcfs running now loaded it (pmxcfs.c ``main`` exits
-    when ``memdb_open`` fails, so a later pid means a later start). Seen on the lab: a node
-    recovered from a damaged database was still blamed for it.
+    Only the last pmxcfs process's lines count (:func:`pverunbook.pve.outputs.pmxcfs.db_load`,
+    shared with the corosync journal's ``pmxcfs_log`` facts): ``-b`` keeps the lines of an
+    earlier start whose load failed, and once the database was replaced the pmxcfs running now
+    loaded it. Seen on the lab: a node recovered from a damaged database was still blamed.
     """
-    lines = [ln.strip() for ln in obs.seen.splitlines() if ln.strip()]
-    pids = [m.group(1) for ln in lines if (m := _PMXCFS_PID.search(ln))]
-    if pids:
-        lines = [ln for ln in lines if (m := _PMXCFS_PID.search(ln)) is None
-                 or m.group(1) == pids[-1]]
-    bad = [ln for ln in lines if _DB_BAD.search(ln)]
-    io = [ln for ln in bad if re.search(r"IOERR|disk I/O error", ln)]
-    out = [Fact("db.load_failed", bool(bad) and len(io) < len(bad), obs.node,
-                evidence=(bad[-1] if bad else f"{len(lines)} pve-cluster log lines, no load "
-                          "failure"))]
-    if io:
-        out.append(Fact("db.io_error", True, obs.node, evidence=io[-1]))
+    load = db_load(obs.seen)
+    out = [Fact("db.load_failed", load.failed, obs.node,
+                evidence=(load.bad[-1][1] if load.bad else f"{load.lines} pve-cluster log "
+                          "lines, no load failure"))]
+    if load.io_error:
+        out.append(Fact("db.io_error", True, obs.node, evidence=load.io[-1][1]))
     return out
 
 

@@ -185,7 +185,7 @@ def verdict_journal(text: str, window_s: float | None = None,
         ))
     out += _startup(s, hosts, names)
     out += _rejoin(s, names)
-    out += pmxcfs_findings(s)
+    out += pmxcfs_findings(s, text)
     out += _reading_notes(s)
     if not any(f.severity in ("warning", "critical") for f in out):
         if not s.corosync_lines and not s.pmxcfs_lines and not s.no_entries:

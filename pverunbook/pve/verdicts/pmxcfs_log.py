@@ -24,6 +24,7 @@ resync. The messages and where they come from (pve-cluster 9.1.6):
 from __future__ import annotations
 
 from pverunbook.pve import outputs
+from pverunbook.pve.outputs.pmxcfs import db_load
 from pverunbook.pve.verdicts.base import Finding
 
 
@@ -36,8 +37,10 @@ def _last_index(s: outputs.JournalSummary, *kinds: str) -> int:
     return max((i for i, e in enumerate(s.events) if e.kind in kinds), default=-1)
 
 
-def pmxcfs_findings(s: outputs.JournalSummary) -> list[Finding]:
-    """Findings of the pmxcfs (and /etc/pve writer) lines in one log. [] without any."""
+def pmxcfs_findings(s: outputs.JournalSummary, text: str) -> list[Finding]:
+    """Findings of the pmxcfs (and /etc/pve writer) lines in one log (``s`` read from
+    ``text``). [] without any. A database load failure counts only when the pmxcfs running now
+    logged it (:func:`pverunbook.pve.outputs.pmxcfs.db_load`, shared with the facts)."""
     c = s.counts
     if not any(c[k] for k in outputs.PMXCFS_KINDS):
         return []
@@ -45,13 +48,14 @@ def pmxcfs_findings(s: outputs.JournalSummary) -> list[Finding]:
     recovered = outputs.pmxcfs_synced_at_end(s)
     end = (" pmxcfs finished its resync afterwards ('all data is up to date'): it recovered."
            if recovered else " The log ends without pmxcfs saying 'all data is up to date'.")
-    if c["pmxcfs_db_failed"]:
+    load = db_load(text)
+    if load.failed:
         out.append(Finding(
             "critical", "pmxcfs could not load its database (config.db)",
             "pmxcfs refuses to start on a database its loader rejects (database.c "
             "bdb_backend_load), so /etc/pve is not mounted on this node. Runbook "
             "cluster-db-reset: back the database up, then let this node resync from a quorate "
-            "peer.", evidence=_first(s, "pmxcfs_db_failed")))
+            "peer.", evidence=f"line {load.bad[-1][0]}: {load.bad[-1][1]}"))
     if c["pmxcfs_conf_newer"]:
         out.append(Finding(
             "warning", "pmxcfs did not copy /etc/pve/corosync.conf: the local file is newer",

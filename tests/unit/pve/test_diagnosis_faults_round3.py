@@ -149,6 +149,37 @@ def test_pmxcfs_log_db_load_failed_and_local_conf_newer() -> None:
     assert conf.severity == "warning" and conf.nodes == ("pve2",)
 
 
+# Constructed: the same failure from an earlier start (pmxcfs[1012], as `journalctl -b` keeps
+# it), then the database replaced and pmxcfs started again (pmxcfs[1388]) and loading it: its
+# dfsm.c / status.c start-up lines. pmxcfs.c main exits when memdb_open fails, so a later pid
+# is a later start that got past the load.
+PMXCFS_DB_THEN_STARTED = PMXCFS_DB + """\
+Mar 03 09:40:02 pve3 pmxcfs[1388]: [main] notice: resolved node name 'pve3' to '10.0.0.3' for default node IP address
+Mar 03 09:40:02 pve3 pmxcfs[1388]: [status] notice: update cluster info (cluster name  lab, version = 3)
+Mar 03 09:40:02 pve3 pmxcfs[1388]: [status] notice: node has quorum
+Mar 03 09:40:02 pve3 pmxcfs[1388]: [dcdb] notice: starting data syncronisation
+Mar 03 09:40:03 pve3 pmxcfs[1388]: [dcdb] notice: all data is up to date
+"""  # noqa: E501
+
+
+def test_a_db_load_failure_of_an_earlier_pmxcfs_start_is_not_the_current_one() -> None:
+    """Only the last pmxcfs pid's lines say whether the database loads now: the corosync
+    journal's facts and verdict read pmxcfs's log as the health check does (one function,
+    outputs.pmxcfs.db_load); the same failure in the last run still counts."""
+    from pverunbook.pve.verdicts import verdict_journal
+
+    stale = facts("corosync-journal", "pve3", PMXCFS_DB_THEN_STARTED, "journal")
+    (loaded,) = [f for f in stale if f.name == "pmxcfs_log.db_load_failed"]
+    assert loaded.value is False
+    assert "pmxcfs-db-load-failed" not in rules(diagnose(stale, nodes=NODES))
+    assert not [f for f in verdict_journal(PMXCFS_DB_THEN_STARTED) if "database" in f.title]
+    again = PMXCFS_DB_THEN_STARTED + PMXCFS_DB.replace("1012", "1502")
+    failed = facts("corosync-journal", "pve3", again, "journal")
+    assert rules(diagnose(failed, nodes=NODES)) == ["pmxcfs-db-load-failed"]
+    (finding,) = [f for f in verdict_journal(again) if "database" in f.title]
+    assert finding.severity == "critical" and "pmxcfs[1502]" in (finding.evidence or "")
+
+
 # corosync-cmapctl -m stats lines (format of the real capture in
 # ../shared/testdata/outputs/corosync-3.1.7/cmapctl-token.txt) right after a start: a high
 # running mean over a dozen heartbeats, and PMTUd's start-up MTU (`corosync-cfgtool -n`).
