@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from pverunbook.sim import etc_hosts
 from pverunbook.sim.memdb import MemDB
 from pverunbook.sim.scenarios import link_local
 
@@ -188,11 +189,7 @@ class SimNode:
             hosts = self.host("/etc/hosts").read_text()
         except OSError:
             return False
-        for line in hosts.splitlines():
-            fields = line.split("#", 1)[0].split()
-            if len(fields) >= 2 and self.name in fields[1:] and not fields[0].startswith("127."):
-                return True
-        return False
+        return etc_hosts.node_ip(hosts, self.name) is not None
 
     # -- quorum ----------------------------------------------------------------------------
     def expected_votes(self) -> int:

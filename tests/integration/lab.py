@@ -216,7 +216,9 @@ class Lab(Bed):
         super()._node_files(n, conf)
         for sub in ("lib-pve-cluster", "log-pve"):
             (n.path / sub).mkdir(exist_ok=True)
-        hosts = "127.0.0.1 localhost\n" + "".join(
+        # Debian's installer adds `127.0.1.1 <name>`; pmxcfs skips loopback answers
+        # (pmxcfs.c lookup_node_ip) and takes the ring address below it
+        hosts = f"127.0.0.1 localhost\n127.0.1.1 {n.name}.lab {n.name}\n" + "".join(
             f"{m.addr} {m.name}\n" for m in self.nodes) + f"{QNETD_ADDR} qnetd\n"
         (n.path / "hosts").write_text(hosts)
         # root on a cluster node reaches the other nodes (and the QNetd host) over SSH as

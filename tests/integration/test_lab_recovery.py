@@ -60,6 +60,12 @@ def test_lab_cluster_db_reset_resyncs_a_deleted_database_corosync_untouched(
     run = run_json(lab, "cluster-db-reset", tmp_path, "--set", "damaged_node=charlie",
                    "--set", "stop_ha=false", "--confirm", "charlie")
     steps = status_of(run)
+    # the lab's /etc/hosts has Debian's `127.0.1.1 charlie` above the ring address: the check
+    # passes, and the real pmxcfs (lookup_node_ip) started again on the ring address
+    assert steps.get("damaged-node-prereqs") == "ok", run.explain()
+    assert "127.0.1.1" in run.outputs("damaged-node-prereqs", "charlie"), run.explain()
+    addr = lab.node("charlie").addr
+    assert f"resolved node name 'charlie' to '{addr}'" in lab.pmxcfs_log("charlie")
     assert steps.get("start-cluster-services") == "ok", run.explain()
     assert steps.get("verify-services") == "ok", run.explain()
     assert "was deleted" in run.outputs("db-integrity", "charlie"), run.explain()

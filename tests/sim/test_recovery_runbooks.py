@@ -358,3 +358,36 @@ async def test_ha_is_started_again_when_the_reset_fails_halfway(tmp_path: Path) 
     assert steps["ha-stop-lrm"] == "ok" and steps["start-cluster-services"] == "failed", steps
     assert steps["ha-start"] == "ok", steps
     assert lrm.split() == ["active", "active"]
+
+
+@pytest.mark.parametrize("loopback_only", [False, True])
+async def test_node_name_check_is_pmxcfs_own_lookup(tmp_path: Path, loopback_only: bool) -> None:
+    # pmxcfs.c lookup_node_ip takes the first getaddrinfo answer that is not 127.*/::1: Debian's
+    # `127.0.1.1 <name>` line above the real address is fine (the old check refused it); a name
+    # with loopback answers only stops the run before pve-cluster is stopped.
+    session = await start(tmp_path, "five-node")
+    try:
+        assert session.sim is not None
+        await run_on(session, "pve001", "rm /var/lib/pve-cluster/config.db")
+        _, hosts = await run_on(session, "pve001", "cat /etc/hosts")
+        own = [ln for ln in hosts.splitlines() if "pve001" in ln.split("#")[0].split()[1:]]
+        assert own and not own[0].startswith("127."), hosts
+        rest = [ln for ln in hosts.splitlines() if ln not in own]
+        lines = ["127.0.1.1 pve001.lan pve001", *([] if loopback_only else own), *rest]
+        session.sim.node("pve001").host("/etc/hosts").write_text("\n".join(lines) + "\n")
+        _, ahosts = await run_on(session, "pve001", 'getent ahosts "$(hostname -s)"')
+        assert ahosts.startswith("127.0.1.1       STREAM pve001\n"), ahosts
+        status, events = await rehearse(session, tmp_path, "cluster-db-reset",
+                                        sets={"damaged_node": "pve001"})
+    finally:
+        await session.close()
+    if loopback_only:
+        assert status_of(events)["damaged-node-prereqs"] == "failed", status
+        assert "no address but loopback" in text_of(events, "damaged-node-prereqs") \
+            or any("no address but loopback" in str(getattr(e, "message", ""))
+                   for e in events), status
+        assert "stop-cluster-services" not in started(events)
+    else:
+        assert status_of(events)["damaged-node-prereqs"] == "ok", status
+        assert started(events)["stop-cluster-services"] == ("pve001",)
+        assert status_of(events)["verify-quorum"] == "ok", status

@@ -15,6 +15,7 @@ import re
 import time
 from collections.abc import Iterable
 
+from pverunbook.sim import etc_hosts
 from pverunbook.sim.shell.executor import Ctx, UsageError, command
 from pverunbook.sim.shell.streams import BufferOutput, BytesInput
 
@@ -279,7 +280,16 @@ async def c_getent(ctx: Ctx) -> int:
             return 0
         return 2
     key = args[1]
-    for line in ctx.fs.read_bytes("/etc/hosts").decode().splitlines():
+    hosts = ctx.fs.read_bytes("/etc/hosts").decode()
+    if args[0] == "ahosts":
+        # getent.c ahosts_keys: every getaddrinfo answer, once per socket type; the
+        # canonical name only on the first line
+        found = etc_hosts.addresses(hosts, key)
+        for i, addr in enumerate(found):
+            await ctx.out(f"{addr:<15} STREAM {key if i == 0 else ''}\n"
+                          f"{addr:<15} DGRAM  \n{addr:<15} RAW    \n")
+        return 0 if found else 2
+    for line in hosts.splitlines():
         fields = line.split("#", 1)[0].split()
         if len(fields) >= 2 and (key in fields[1:] or key == fields[0]):
             await ctx.out(f"{fields[0]:<15} {' '.join(fields[1:])}\n")
