@@ -263,3 +263,49 @@ def test_two_nodes_without_qdevice_or_two_node_have_no_vote_to_spare() -> None:
         ("ok", "quorate: 2 of 2 expected votes, 2 needed"),
         ("warning", "2-node cluster without a QDevice: no vote to spare")]
     assert not any("no vote to spare" in f.title for f in verdict_quorum(SUSE_TWO_NODE))
+
+
+# --- found: full corosync-cmapctl dumps and a 2-node cluster without two_node ----------------
+
+#: Found full `corosync-cmapctl` dumps (no `-m stats`), copied whole from the pages named in
+#: tests/data/outputs/realworld/SOURCES.toml: both nodes of a 2-node PVE cluster, and the first
+#: node of a 3-node GFS2 cluster with three knet links. With `corosync.conf`'s default token
+#: (3000 ms) and token_coefficient (650 ms), the effective token is token + (nodes - 2) *
+#: token_coefficient (corosync.conf(5), exec/totemconfig.c): 3000 ms for 2 nodes, 3650 for 3.
+FOUND_CMAP_DUMPS = {
+    "realworld/cmapctl-full-dump-2node_sre-ai-team-201.txt": 3000,
+    "realworld/cmapctl-full-dump-2node_sre-ai-team-202.txt": 3000,
+    "realworld/cmapctl-full-dump-3node-3links_linuxhl5-gfs2.txt": 3650,
+}
+
+
+def test_found_full_cmap_dumps_say_they_hold_no_knet_counters() -> None:
+    """corosync-cmapctl reads the stats map only with `-m stats` (tools/corosync-cmapctl.c):
+    a dump without it has no `stats.knet.*` keys, so no link can be judged from it - said as a
+    warning, never 'ok' - while the token it does hold is read."""
+    names = ("cmapctl-full-dump-2node_sre-ai-team-201.txt",
+             "cmapctl-full-dump-2node_sre-ai-team-202.txt",
+             "cmapctl-full-dump-3node-3links_linuxhl5-gfs2.txt")
+    assert [f"realworld/{n}" for n in names] == list(FOUND_CMAP_DUMPS)
+    for name, token in FOUND_CMAP_DUMPS.items():
+        got = verdict_cmap_stats((DATA / name).read_text())
+        assert not any(f.severity == "ok" for f in got), name
+        none = next(f for f in got if f.title == "no knet link counters in this output")
+        assert none.severity == "warning" and "-m stats" in none.detail, name
+        assert f"effective token timeout {token} ms" in [f.title for f in got], name
+
+
+def test_found_two_node_pvecm_without_two_node_has_no_vote_to_spare() -> None:
+    """`pvecm status` of both nodes of a 2-node PVE cluster (hex node ids, members named by
+    address): quorum 2 of 2 with no `2Node` flag and no QDevice - votequorum needs both votes
+    (expected_votes / 2 + 1, exec/votequorum.c calculate_quorum), so either node's loss stops
+    the cluster."""
+    for node, name in ((1, "pvecm-2node-quorate-hexids_sre-ai-team-201.txt"),
+                       (2, "pvecm-2node-quorate-hexids_sre-ai-team-202.txt")):
+        text = (DATA / "realworld" / name).read_text()
+        assert [(f.severity, f.title) for f in verdict_quorum(text)] == [
+            ("ok", "quorate: 2 of 2 expected votes, 2 needed"),
+            ("warning", "2-node cluster without a QDevice: no vote to spare")], name
+        facts = {f.name: f.value for f in pvefacts.extract("quorum", Observation("n", text))}
+        assert facts["corosync.nodeid"] == node and facts["quorum.quorum"] == 2, name
+        assert facts["quorum.member_count"] == 2 and facts["quorum.flags"] == "Quorate", name

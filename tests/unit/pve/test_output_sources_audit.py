@@ -38,10 +38,6 @@ HANDED = (
 #: are not constructed (our own captures of a real system count there), and the entry must go
 #: once two found inputs are listed: the test below fails while it is stale.
 NOT_YET_FOUND = {
-    "cmap-dump": "no public paste of a full corosync-cmapctl dump was found in the searchable "
-                 "material; two captures of corosync 3.1.7 on the lab stand in",
-    "two-node-no-spare": "public 2-node quorum outputs found carry two_node (supportutils pull "
-                         "37); a 2-node cluster without it is our lab capture",
     "pmxcfs-log": "public pmxcfs journals found so far are both sides of one outage (LINBIT "
                   "linstor-server issue 131: px2 is the handed case, px1 a found input); the "
                   "second real input is our capture of pmxcfs 8.1.3 on the lab",
