@@ -214,6 +214,7 @@ async def _run_headless(args: argparse.Namespace, config: Any) -> int:
     from pverunbook.session import Mode, Session
     from pverunbook.transport.base import TransportError
 
+    cmd = str(getattr(args, "command", None) or "run")  # what the operator typed
     resume = None
     run_id = None
     journal_path = args.journal
@@ -235,8 +236,8 @@ async def _run_headless(args: argparse.Namespace, config: Any) -> int:
             sets = parse_sets(args.set)
             lacking = [n for n in need if n not in sets]
             if lacking:
-                return err("resume", f"secret parameter(s) {', '.join(lacking)} are not kept in "
-                           "the journal", "pass them again with --set NAME=VALUE")
+                return err(f"{cmd} --resume", f"secret parameter(s) {', '.join(lacking)} are "
+                           "not kept in the journal", "pass them again with --set NAME=VALUE")
             given.update(sets)
             if started.mode == Mode.LOCAL.value:
                 config.mode = Mode.LOCAL
@@ -250,13 +251,13 @@ async def _run_headless(args: argparse.Namespace, config: Any) -> int:
         print(str(exc), file=sys.stderr)
         return EXIT_USAGE
     except ParamValueError as exc:
-        return err("run --set", str(exc), SET_HINT)
+        return err(f"{cmd} --set", str(exc), SET_HINT)
     except (OSError, ValueError) as exc:  # OSError: journal unreadable
-        return err("run", str(exc))
+        return err(cmd, str(exc))
     asked_later = {n for s in rb.steps for n in s.params}
     unasked = [m for m in missing if m not in asked_later]
     if unasked:
-        return err("run", f"no value for parameter(s) {', '.join(unasked)}",
+        return err(cmd, f"no value for parameter(s) {', '.join(unasked)}",
                    "pass --set NAME=VALUE (see `pverunbook plan` for what they mean)")
     if config.mode is Mode.REHEARSAL:
         from pverunbook.sim.scenarios import get as scenario
@@ -295,9 +296,9 @@ async def _run_headless(args: argparse.Namespace, config: Any) -> int:
         which = shlex.quote(str(engine.journal_path)) if journal_path else engine.run_id
         print(f"report:  pverunbook report {which}", file=info)
     except (InventoryError, TargetError, ValueError, LockHeld, JournalWriteError) as exc:
-        return err("run", str(exc))
+        return err(cmd, str(exc))
     except TransportError as exc:
-        return err("run", f"node {exc.node}: {exc.message}", exc.hint or "check the node and "
+        return err(cmd, f"node {exc.node}: {exc.message}", exc.hint or "check the node and "
                    "your SSH setup, then run again")
     finally:
         await session.close()

@@ -49,14 +49,40 @@ def discover(extra_dirs: list[Path] | None = None) -> list[Entry]:
     return entries
 
 
+class RunbookNotFound(FileNotFoundError):
+    """No runbook by that id or path. The message says what was asked for, where it was looked
+    for and which runbooks are on offer, so a command can print it as its whole error."""
+
+    def __init__(self, name: str, looked_in: list[Path], known: list[str]) -> None:
+        self.name, self.looked_in, self.known = name, looked_in, known
+        where = ", ".join(f"{d} ({'built-in' if d == builtin_dir() else '--runbooks'})"
+                          for d in looked_in)
+        if _looks_like_path(name):
+            what = f"no runbook file {name!r}"
+            looked = f"{Path(name).absolute()} does not exist"
+        else:
+            what = f"no runbook {name!r}"
+            looked = (f"no runbook has that id in {where}, and there is no file of that name in "
+                      f"{Path.cwd()}" if where else "there is no runbook folder to look in")
+        offer = (f"the available runbooks are: {', '.join(known)}" if known
+                 else "no runbooks were found there")
+        super().__init__(f"{what}: {looked}; {offer}; give one of those ids or the path to a "
+                         "runbook .toml file (`pverunbook list` describes each; --runbooks DIR "
+                         "adds a folder of your own)")
+
+
+def _looks_like_path(name: str) -> bool:
+    return "/" in name or name.endswith(".toml")
+
+
 def find(name: str, extra_dirs: list[Path] | None = None) -> Path:
-    """A path, or the id / file stem of a known runbook."""
+    """A path, or the id / file stem of a known runbook. Raises :class:`RunbookNotFound`."""
     p = Path(name)
     if p.exists():
         return p
-    for e in discover(extra_dirs):
+    entries = discover(extra_dirs)
+    for e in entries:
         if e.path.stem == name or (e.runbook is not None and e.runbook.id == name):
             return e.path
-    known = ", ".join(e.path.stem for e in discover(extra_dirs))
-    raise FileNotFoundError(f"no runbook '{name}' (known: {known or 'none'}); give a path to a "
-                            ".toml file or see `pverunbook list`")
+    looked_in = [d for d in [builtin_dir(), *(extra_dirs or [])] if d.is_dir()]
+    raise RunbookNotFound(name, looked_in, [e.path.stem for e in entries])
