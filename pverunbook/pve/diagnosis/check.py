@@ -53,14 +53,16 @@ _PHASE_OF = {
     **dict.fromkeys(("vm-without-config", "vm-config-wrong-node"), "configs"),
     **dict.fromkeys(("cert-missing", "cert-expired", "cert-not-ca", "ca-missing",
                      "pveproxy-down", "pve-own-dir-missing", "clock-skew"), "certificates"),
+    # re-arming HA is the last thing to do: only once everything else is repaired
+    "ha-disarmed": "certificates",
 }
 #: Facts a triage run measured that the check does not read itself.
 _MEASURED = ("ping.", "mtr.", "knet.down_count", "knet.latency_us", "knet.mtu",
              "knet.reachable")
 
-_EXTRA_RULES = (health.ha_fence_risk, health.two_node_large, health.pve_mount,
-                health.db_load_failed, health.disk_errors, health.vms_without_config,
-                health.certificates_extra, health.clock_skew)
+_EXTRA_RULES = (health.ha_fence_risk, health.ha_disarmed, health.two_node_large,
+                health.pve_mount, health.db_load_failed, health.disk_errors,
+                health.vms_without_config, health.certificates_extra, health.clock_skew)
 
 
 def phase_of(rule: str) -> str:

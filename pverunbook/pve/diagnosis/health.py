@@ -15,8 +15,9 @@ from pverunbook.pve.diagnosis.model import Context, Evidence, Fault, ManualFix, 
 
 #: Every fault id the health check's own rules report (here and in :mod:`.check`), declared
 #: so that the audit of rules (tests, README table) covers them like the shared rules.
-CHECK_FAULTS = ("corosync-token-default", "ha-fence-risk", "two-node-large", "pve-not-mounted",
-                "pve-enotconn", "pve-own-dir-missing", "db-load-failed", "disk-errors",
+CHECK_FAULTS = ("corosync-token-default", "ha-fence-risk", "ha-disarmed", "two-node-large",
+                "pve-not-mounted", "pve-enotconn", "pve-own-dir-missing", "db-load-failed",
+                "disk-errors",
                 "vm-without-config", "vm-config-wrong-node", "cert-not-ca", "ca-missing",
                 "pveproxy-down", "clock-skew")
 
@@ -229,21 +230,58 @@ def two_node_large(ctx: Context) -> list[Fault]:
 
 
 def ha_fence_risk(ctx: Context) -> list[Fault]:
-    """Active HA services on a node without quorum: its watchdog fences it after 60 s."""
+    """Active HA services on a node without quorum: its watchdog resets it.
+
+    pve-ha-manager LRM.pm: without quorum the LRM cannot renew its agent lock and goes to
+    ``lost_agent_lock``, where the watchdog is no longer updated (softdog, 60 s); stopping
+    pve-ha-lrm there does not give up the watchdog while services run ("got shutdown request
+    in state 'lost_agent_lock'"). Maintenance mode and disarm are CRM commands written to
+    ``/etc/pve/ha/crm_commands`` (Config.pm ``queue_crm_commands``), which a node without quorum
+    cannot write. So the only fix is quorum back, and nothing that costs more quorum before it.
+    """
     store = ctx.store
     out = []
     for f in store.named("ha.active_here"):
         if f.node and str(f.value).strip() and store.value("quorum.quorate", f.node) is False:
             out.append(Fault(
                 "ha-fence-risk",
-                f"{f.node} runs HA services ({f.value}) without quorum: its watchdog will "
-                "reboot it", "critical", "high",
-                "Before any work on the cluster, put the node in maintenance mode (or stop "
-                "pve-ha-lrm, then pve-ha-crm) so a quorum change cannot fence it.",
-                (ev(f, f"{f.node}: {f.evidence}"),), None,
-                (ManualFix(f.node, f"ha-manager crm-command node-maintenance enable {f.node}"),),
+                f"{f.node} runs HA services ({f.value}) without quorum: its HA agent lock is "
+                "lost and its watchdog resets the node unless quorum returns within 60 s",
+                "critical", "high",
+                "Bring quorum back first (the network): this node can neither enter maintenance "
+                "mode nor disarm HA without quorum (both are written to /etc/pve), and stopping "
+                "pve-ha-lrm does not release the watchdog while services run. Do nothing that "
+                "costs more quorum until then. On a cluster where every node is quorate, "
+                f"`ha-manager crm-command node-maintenance enable {f.node}` (or, from PVE 9.1, "
+                "`ha-manager crm-command disarm-ha freeze`) before risky work prevents this.",
+                (ev(f, f"{f.node}: {f.evidence}"),), NextRunbook("network-triage", {}), (),
                 (f.node,), weight=50))
     return out
+
+
+def ha_disarmed(ctx: Context) -> list[Fault]:
+    """HA disarmed cluster-wide (pve-ha-manager 5.1.3+, ``ha-manager crm-command disarm-ha``):
+    watchdogs released, so no node is fenced and no service recovered until ``arm-ha``.
+    Right during maintenance; after the outage it is the step most easily forgotten
+    (src/PVE/API2/HA/Status.pm ``disarm-ha``/``arm-ha``, Manager.pm)."""
+    seen = [f for f in ctx.store.named("ha.armed_state")
+            if f.node and str(f.value) in ("disarmed", "disarming")]
+    if not seen:
+        return []
+    modes = {str(f.value) for f in ctx.store.named("ha.resource_mode")}
+    mode = f" (resource mode {', '.join(sorted(modes))})" if modes else ""
+    state = "being disarmed" if all(str(f.value) == "disarming" for f in seen) else "disarmed"
+    node = seen[0].node or ""
+    return [Fault(
+        "ha-disarmed",
+        f"HA is {state} cluster-wide{mode}: no node is fenced and no HA service is recovered "
+        "or moved until HA is armed again",
+        "warning", "high",
+        "Keep it disarmed while you work on the cluster. When the work is done and every node "
+        "is quorate, arm it again and check that `ha-manager status` says `fencing armed`.",
+        tuple(ev(f, f"{f.node}: {f.evidence}") for f in seen[:3]), None,
+        (ManualFix(node, "ha-manager crm-command arm-ha && sleep 20 && ha-manager status"),),
+        tuple(sorted({f.node for f in seen if f.node})))]
 
 
 def clock_skew(ctx: Context) -> list[Fault]:

@@ -199,6 +199,10 @@ def facts_clock(obs: Observation) -> list[Fact]:
 
 
 _HA_SERVICE = re.compile(r"^service\s+(\S+)\s+\((\S+?),\s*([\w-]+)\)", re.M)
+#: pve-ha-manager 5.1.3+ (PVE 9.1): ``fencing <armed-state>[, resource mode: <mode>] (...)``
+#: (src/PVE/API2/HA/Status.pm ``status``, printed by ha_manager.pm as "$type $status")
+_HA_FENCING = re.compile(r"^fencing\s+(armed|standby|disarming|disarmed)\b"
+                         r"(?:,\s*resource mode:\s*(\w+))?.*$", re.M)
 
 
 def facts_ha(obs: Observation) -> list[Fact]:
@@ -212,6 +216,13 @@ def facts_ha(obs: Observation) -> list[Fact]:
     out.append(Fact("ha.active_here", " ".join(by_node.get(obs.node, [])), obs.node,
                     evidence=next((m.group(0) for m in _HA_SERVICE.finditer(obs.text)
                                    if m.group(2) == obs.node), "no HA service on this node")))
+    fencing = _HA_FENCING.search(obs.text)
+    if fencing:
+        # the CRM's view (manager_status), the same on every node that can read /etc/pve
+        out.append(Fact("ha.armed_state", fencing.group(1), obs.node, evidence=fencing.group(0)))
+        if fencing.group(2):
+            out.append(Fact("ha.resource_mode", fencing.group(2), obs.node,
+                            evidence=fencing.group(0)))
     return out
 
 

@@ -49,6 +49,7 @@ REAL_OUTPUT: dict[str, list[str]] = {
     "corosync-token-default": [f"{CHECK}::test_token_is_raised_after_an_outage_only_while_it_"
                                "is_the_default"],
     "ha-fence-risk": [f"{CHECK}::test_ha_services_without_quorum_would_fence"],
+    "ha-disarmed": [f"{CHECK}::test_ha_left_disarmed_is_named_with_the_command_that_arms_it"],
     "two-node-large": [f"{CHECK}::test_two_node_in_a_three_node_cluster"],
     "pve-not-mounted": [f"{CHECK}::test_dead_fuse_mount_and_missing_own_directory"],
     "pve-enotconn": [f"{CHECK}::test_dead_fuse_mount_and_missing_own_directory"],
@@ -107,8 +108,8 @@ SIMULATOR: dict[str, list[str]] = {
 _NO_SCENARIO = "no simulator scenario produces it yet (the health check's rule is tested on " \
     "real-format output only)"
 SIMULATOR_GAPS = {
-    **dict.fromkeys(("ha-fence-risk", "two-node-large", "pve-not-mounted", "pve-enotconn",
-                     "pve-own-dir-missing", "db-load-failed", "disk-errors",
+    **dict.fromkeys(("ha-fence-risk", "ha-disarmed", "two-node-large", "pve-not-mounted",
+                     "pve-enotconn", "pve-own-dir-missing", "db-load-failed", "disk-errors",
                      "vm-config-wrong-node", "cert-not-ca", "ca-missing", "pveproxy-down",
                      "clock-skew"), _NO_SCENARIO),
     "pmxcfs-read-only": "the simulated pmxcfs blocks writes on a node without quorum instead "

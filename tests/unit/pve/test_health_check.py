@@ -101,6 +101,11 @@ def test_ha_services_without_quorum_would_fence() -> None:
     store = facts("ha", "ryanrishi", ha) + [Fact("quorum.quorate", False, "ryanrishi")]
     rules = [f for f in check_diagnose(store).faults if f.rule == "ha-fence-risk"]
     assert len(rules) == 1 and "vm:108" in rules[0].statement
+    # LRM.pm lost_agent_lock: maintenance mode / disarm are written to /etc/pve, which this
+    # node cannot write without quorum, so no command is offered to run there; quorum first
+    assert rules[0].manual == ()
+    assert rules[0].next_runbook is not None
+    assert rules[0].next_runbook.runbook == "network-triage"
     store_ok = facts("ha", "ryanrishi", ha) + [Fact("quorum.quorate", True, "ryanrishi")]
     assert not [f for f in check_diagnose(store_ok).faults if f.rule == "ha-fence-risk"]
 
@@ -210,3 +215,32 @@ def test_no_certificate_is_missing_where_etc_pve_is_not_mounted() -> None:
         "### own-dir\nyes\n"
     store = facts("cert-chain", "pve001", gone) + facts("pve-mount", "pve001", mounted)
     assert {"ca-missing", "cert-missing"} <= {f.rule for f in check_diagnose(store).faults}
+
+
+#: `ha-manager status` of pve-ha-manager 5.1.3+ as ha_manager.pm prints PVE::API2::HA::Status
+#: ("$type $status"): disarmed with resource mode freeze, then armed again
+HA_DISARMED = ("quorum OK\n"
+               "master pve001 (active, Sat Dec  5 10:00:00 2026) - disarmed, resource mode: "
+               "freeze\n"
+               "fencing disarmed, resource mode: freeze (CRM watchdog released)\n"
+               "lrm pve001 (disarm mode, watchdog released, Sat Dec  5 10:00:01 2026)\n"
+               "service vm:101 (pve001, started)\n")
+HA_ARMED = ("quorum OK\nmaster pve001 (active, Sat Dec  5 10:05:00 2026)\n"
+            "fencing armed (CRM watchdog active)\n"
+            "lrm pve001 (active, watchdog active, Sat Dec  5 10:05:01 2026)\n"
+            "service vm:101 (pve001, started)\n")
+
+
+def test_ha_left_disarmed_is_named_with_the_command_that_arms_it() -> None:
+    store = facts("ha", "pve001", HA_DISARMED) + facts("ha", "pve002", HA_DISARMED) + [
+        Fact("quorum.quorate", True, "pve001"), Fact("quorum.quorate", True, "pve002")]
+    (fault,) = [f for f in check_diagnose(store).faults if f.rule == "ha-disarmed"]
+    assert fault.severity == "warning" and "resource mode freeze" in fault.statement
+    assert fault.nodes == ("pve001", "pve002")
+    assert [m.command.split(" &&")[0] for m in fault.manual] == ["ha-manager crm-command arm-ha"]
+    assert phase_of("ha-disarmed") == "certificates"  # re-armed last
+    armed = facts("ha", "pve001", HA_ARMED) + [Fact("quorum.quorate", True, "pve001")]
+    assert not [f for f in check_diagnose(armed).faults if f.rule.startswith("ha-")]
+    # before pve-ha-manager 5.1.3 there is no fencing line: nothing is assumed
+    old = facts("ha", "pve001", "quorum OK\nservice vm:101 (pve001, started)\n")
+    assert not [f for f in old if f.name == "ha.armed_state"]
