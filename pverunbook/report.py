@@ -11,83 +11,24 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
-from typing import Any
 
 from pverunbook import report_rollback
 from pverunbook.engine import events as ev
 from pverunbook.engine.journal import Redactor
+from pverunbook.report_text import cell as _cell
+from pverunbook.report_text import clock as _clock
+from pverunbook.report_text import code as _code
+from pverunbook.report_text import dur as _dur
+from pverunbook.report_text import effective_params as _effective_params
+from pverunbook.report_text import fence as _fence
+from pverunbook.report_text import trim_output, value_text
+from pverunbook.report_text import ts as _ts
+from pverunbook.report_text import where as _where
 from pverunbook.run_diagnosis import step_status_label
 
-HEAD_LINES = 15
-TAIL_LINES = 15
 OK_STATUSES = ("ok", "planned", "skipped")
 SEVERITY_ORDER = ("critical", "error", "warning", "info")
 RESTORE_PREFIX = "restore of checkpoint "
-
-
-def _ts(t: float) -> str:
-    return datetime.fromtimestamp(t, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-def _clock(t: float) -> str:
-    return datetime.fromtimestamp(t, UTC).strftime("%H:%M:%SZ")
-
-
-def _dur(seconds: float) -> str:
-    if seconds < 60:
-        return f"{seconds:.1f} s"
-    m, s = divmod(int(round(seconds)), 60)
-    h, m = divmod(m, 60)
-    return f"{h} h {m:02d} min {s:02d} s" if h else f"{m} min {s:02d} s"
-
-
-def _effective_params(started: dict[str, Any], steps: list[Any]) -> str:
-    """The parameters the run really used: those it started with, then each value an input
-    step set (``source`` = processes where the run started with the default dump), saying
-    where it was set and what it replaced."""
-    values = dict(started)
-    where: dict[str, tuple[str, Any]] = {}
-    for s in steps:
-        for p in getattr(s, "params", ()):
-            for k, v in p.values.items():
-                if k not in where:
-                    where[k] = (p.step_id, values.get(k))
-                values[k] = v
-    out = []
-    for k, v in values.items():
-        text = f"`{k}` = {_code(str(v))}"
-        if k in where and where[k][1] != v:
-            step, before = where[k]
-            text += f" (answered at step `{step}`" + (
-                f"; the run started with {_code(str(before))})" if before is not None else ")")
-        out.append(text)
-    return ", ".join(out) or "none"
-
-
-def _code(text: str) -> str:
-    """Inline code that survives backticks in the text. Always space-padded (CommonMark drops
-    the padding): the final redaction pass's ``password=\\S+`` must not eat the closing tick."""
-    text = text.replace("\n", " ⏎ ")
-    ticks = "`"
-    while ticks in text:
-        ticks += "`"
-    return f"{ticks} {text} {ticks}"
-
-
-def _fence(text: str, lang: str = "") -> str:
-    fence = "```"
-    while fence in text:
-        fence += "`"
-    return f"{fence}{lang}\n{text.rstrip(chr(10))}\n{fence}"
-
-
-def trim_output(text: str, head: int = HEAD_LINES, tail: int = TAIL_LINES) -> str:
-    lines = text.rstrip("\n").splitlines()
-    if len(lines) <= head + tail + 1:
-        return "\n".join(lines)
-    omitted = len(lines) - head - tail
-    return "\n".join(lines[:head] + [f"… {omitted} lines omitted …"] + lines[-tail:])
 
 
 @dataclass
@@ -298,10 +239,6 @@ def _header(run: _Run, out: list[str]) -> None:
         out.append("")
 
 
-def _cell(text: str) -> str:
-    return text.replace("|", "\\|").replace("\n", " ")
-
-
 def _diagnosis(events: list[ev.Event], out: list[str]) -> None:
     """What is wrong and what to do next, with the evidence each fault rests on."""
     from pverunbook.run_diagnosis import diagnose_run, next_command
@@ -361,8 +298,7 @@ def _timeline_line(e: ev.Event) -> str:
                 f"{e.operator or 'unknown'} on {e.cluster}")
     if isinstance(e, ev.StepStarted):
         att = f", attempt {e.attempt}" if e.attempt > 1 else ""
-        return (f"Step {e.index + 1} `{e.step_id}` started: {e.title} "
-                f"(on {', '.join(e.nodes) or 'no nodes'}{att})")
+        return f"Step {e.index + 1} `{e.step_id}` started: {e.title} ({_where(e.nodes)}{att})"
     if isinstance(e, ev.StepFinished):
         return f"Step `{e.step_id}` finished: **{e.status}**" + (
             f" — {e.message}" if e.message else "") + f" ({_dur(e.duration)})"
@@ -418,8 +354,7 @@ def _steps(run: _Run, out: list[str]) -> None:
                 f"{step_status_label(s.status, worst)}", ""]
         facts: list[str] = []
         if s.attempts:
-            facts.append(f"Started {_ts(s.attempts[0].ts)} on "
-                         f"{', '.join(s.attempts[-1].nodes) or 'no nodes'}")
+            facts.append(f"Started {_ts(s.attempts[0].ts)} {_where(s.attempts[-1].nodes)}")
             if len(s.attempts) > 1:
                 facts.append(f"{len(s.attempts)} attempts")
         if s.finished:
@@ -432,7 +367,7 @@ def _steps(run: _Run, out: list[str]) -> None:
         if facts:
             out += ["; ".join(facts) + ".", ""]
         for p in s.params:
-            vals = ", ".join(f"`{k}` = {_code(str(v))}" for k, v in p.values.items())
+            vals = ", ".join(f"`{k}` = {_code(value_text(v))}" for k, v in p.values.items())
             out += [f"Parameters set: {vals or 'none'}.", ""]
         if s.guards:
             out += ["**Guards**", ""]

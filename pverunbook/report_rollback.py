@@ -21,7 +21,10 @@ NEEDS_HAND = ("arm_failed", "disarm_failed", "failed", "unknown")
 
 def timeline_line(e: ev.RollbackTimer) -> str:
     what = _WORDS.get(e.state, e.state)
-    extra = f" ({e.seconds:g} s, restores {', '.join(e.files)})" if e.state == "armed" else ""
+    extra = ""
+    if e.state == "armed":
+        restores = f"restores {', '.join(e.files)}" if e.files else "no restored file recorded"
+        extra = f" ({e.seconds:g} s, {restores})"
     return f"Rollback of `{e.step_id}` on {e.node}: {what}{extra}"
 
 

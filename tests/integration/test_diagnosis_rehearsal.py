@@ -98,8 +98,8 @@ async def test_triage_rehearsal_diagnoses_the_story_first(tmp_path: Path) -> Non
         link = next(f for f in diag.faults if f.rule in ("lossy-link", "flapping-link"))
         assert "between ryanrishi and pve001" in link.statement
         assert link.next_runbook is not None
-        assert link.next_runbook.label() in ("corosync-tuning (token=5000)",
-                                             "network-triage (ping_count=100, mtr_cycles=100)")
+        assert link.next_runbook.label() in ("corosync-tuning (token = 5000)",
+                                             "network-triage (ping_count = 100, mtr_cycles = 100)")
         assert "partition" in rules or "quorum-lost-recently" in rules
         # /etc/pve refuses the write probe: EACCES at once when the probe hits a moment
         # without quorum (pmxcfs dcdb.c dcdb_send_fuse_message), a hang while quorate but the
@@ -119,8 +119,8 @@ async def test_triage_rehearsal_diagnoses_the_story_first(tmp_path: Path) -> Non
         assert report.index("## Diagnosis") < report.index("## Timeline")
         assert "| host route on ryanrishi: 192.168.4.201 via 192.168.4.1 dev vmbr0 | ryanrishi " \
                "| `route` |" in report
-        assert "Run next: **corosync-tuning (token=5000)**" in report or \
-            "Run next: **network-triage (ping_count=100, mtr_cycles=100)**" in report
+        assert "Run next: **corosync-tuning (token = 5000)**" in report or \
+            "Run next: **network-triage (ping_count = 100, mtr_cycles = 100)**" in report
         assert "— ok — findings (WARN)" in report  # knet-stats passed, its verdict warned
         record = diagnosis_record(events)
         assert record["faults"][0]["rule"] == "route-via-gateway"
@@ -177,7 +177,7 @@ async def test_simulator_breakages_each_get_their_fault(tmp_path: Path) -> None:
         assert "ryanrishi=5, pve001=99" in by_rule["config-version-mismatch"].statement
         db = by_rule["db-damaged-one"]
         assert db.next_runbook is not None
-        assert db.next_runbook.label() == "cluster-db-reset (damaged_node=pve001)"
+        assert db.next_runbook.label() == "cluster-db-reset (damaged_node = pve001)"
         assert "partition" in by_rule  # ryanrishi alone: 1 of 2 votes
         # openssl's "Could not open file" (stderr) for the removed certificate; the shipped
         # runbook's run of the same check is tests/integration/test_diagnosis_rules_sim.py

@@ -110,7 +110,7 @@ async def test_sim_lossy_link_and_ping_mtr_disagreement(tmp_path: Path) -> None:
                                           "on the routed path through the gateway: ping ")
         assert ("ryanrishi", "ping") in steps_of(lossy)
         assert lossy.next_runbook is not None
-        assert lossy.next_runbook.label() == "corosync-tuning (token=5000)"
+        assert lossy.next_runbook.label() == "corosync-tuning (token = 5000)"
         assert diag.faults[0].rule == "route-via-gateway"  # the root cause ranks first
         c = fault(diag, "ping-mtr-disagree")
         assert "trust ping (more probes)" in c.statement or "trust the worse figure" in \
@@ -131,7 +131,7 @@ async def test_sim_udp_lost_while_icmp_is_clean(tmp_path: Path) -> None:
         assert flap.statement.startswith("the knet link between ryanrishi and pve001 went down ")
         assert "too few to see the loss" in flap.statement
         assert flap.next_runbook is not None
-        assert flap.next_runbook.label() == "network-triage (ping_count=100, mtr_cycles=100)"
+        assert flap.next_runbook.label() == "network-triage (ping_count = 100, mtr_cycles = 100)"
         # the measurement it asks for: ICMP clean with enough probes, knet still flapping
         store, diag = await triage(session, tmp_path, pings=20, cycles=10)
         assert store.value("ping.loss_pct", "ryanrishi", "pve001") == 0.0
@@ -317,7 +317,7 @@ async def test_sim_certificate_missing_and_expired(tmp_path: Path) -> None:
             assert f.evidence[0].step_id == "inspect-node-cert"
             assert "Could not open file or uri for loading certificate" in f.evidence[0].line
             assert f.next_runbook is not None
-            assert f.next_runbook.label() == "certificate-regeneration (force=False)"
+            assert f.next_runbook.label() == "certificate-regeneration (force = false)"
         # the runbook regenerates them; then the same check reads a valid certificate
         status, events = await rehearse(session, tmp_path, "certificate-regeneration", go=True)
         store, diag = diagnose_run(events)
@@ -344,7 +344,7 @@ async def test_sim_damaged_db_on_one_node_and_on_all(tmp_path: Path) -> None:
         one = fault(diag, "db-damaged-one")
         assert one.statement == "config.db is damaged on pve001; ryanrishi has a sound copy"
         assert one.next_runbook is not None
-        assert one.next_runbook.label() == "cluster-db-reset (damaged_node=pve001)"
+        assert one.next_runbook.label() == "cluster-db-reset (damaged_node = pve001)"
         assert ("pve001", "db-integrity") in steps_of(one)
         # SQLite cannot open that file to back it up: the damaged node's files are copied
         finished = {e.step_id: e.status for e in events if isinstance(e, ev.StepFinished)}

@@ -61,7 +61,7 @@ async def test_summary_opens_with_the_diagnosis_and_runs_next(build_app: Build,
         faults = [str(s.render()) for s in screen.query(".fault").results(Static)]
         assert "lossy-link" not in faults[0] and "ryanrishi and pve001" in faults[0]
         button = screen.query_one("#run-next-1", Button)
-        assert str(button.label) == "Run next: corosync-tuning (token=5000)"
+        assert str(button.label) == "Run next: corosync-tuning (token = 5000)"
         # the runbook list's "Run next" follows this diagnosis...
         assert app.suggestion is not None and app.suggestion.runbook_id == "corosync-tuning"
         # ...and a later diagnosis that names no next runbook withdraws it (the start screen

@@ -14,6 +14,7 @@ from datetime import datetime
 from typing import Literal, Protocol
 
 from pverunbook.pve.facts import Fact, FactStore, FactValue
+from pverunbook.pve.paramtext import params_text
 
 Severity = Literal["critical", "warning", "info"]
 Confidence = Literal["high", "medium", "low"]
@@ -71,10 +72,11 @@ class NextRunbook:
     params: Mapping[str, bool | int | float | str] = field(default_factory=dict)
 
     def label(self) -> str:
-        """``corosync-tuning (token=5000)``: how the UI and headless name the action."""
+        """``corosync-tuning (token = 5000)``: how the UI, headless and the report name the
+        action (values as in TOML: ``force = false``, not Python's ``False``)."""
         if not self.params:
             return self.runbook
-        return f"{self.runbook} ({', '.join(f'{k}={v}' for k, v in self.params.items())})"
+        return f"{self.runbook} ({params_text(self.params)})"
 
     def to_json(self) -> dict[str, object]:
         return {"runbook": self.runbook, "params": dict(self.params)}

@@ -14,6 +14,7 @@ from textual.screen import Screen
 from textual.widgets import Footer, Input, Label, OptionList, Static
 from textual.widgets.option_list import Option
 
+from pverunbook.pve.paramtext import params_text
 from pverunbook.runbook.catalog import Entry
 from pverunbook.session import Mode
 from pverunbook.ui.commands import PaletteCommand
@@ -176,7 +177,7 @@ class StartScreen(Screen[None]):
             guide.update("[b green]✔ The cluster is healthy:[/] the last health check found no "
                          "fault on any node.")
         elif sug is not None and top is not None and top.id == sug.runbook_id:
-            params = ", ".join(f"{k}={v}" for k, v in sug.params.items())
+            params = params_text(sug.params)
             guide.update(f"[b]▶ Run next: {escape(top.title)}[/]"
                          + (f" [b]({escape(params)})[/]" if params else "")
                          + (f" — {escape(sug.why)}" if sug.why else "") + " (Enter)" + still)

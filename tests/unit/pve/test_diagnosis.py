@@ -152,7 +152,7 @@ def test_lossy_link_names_the_pair_and_proposes_tuning_with_the_token() -> None:
     lossy = next(f for f in d.faults if f.rule == "lossy-link")
     assert "between ryanrishi and pve001" in lossy.statement
     assert lossy.next_runbook is not None
-    assert lossy.next_runbook.label() == "corosync-tuning (token=5000)"
+    assert lossy.next_runbook.label() == "corosync-tuning (token = 5000)"
 
 
 def test_ping_mtr_disagreement_says_which_to_trust() -> None:
@@ -345,7 +345,7 @@ def test_certificate_missing_and_expiring_from_real_openssl() -> None:
     d = diagnose(gone)
     assert d.faults[0].rule == "cert-missing"
     assert d.faults[0].next_runbook is not None
-    assert d.faults[0].next_runbook.label() == "certificate-regeneration (force=False)"
+    assert d.faults[0].next_runbook.label() == "certificate-regeneration (force = false)"
     soon = facts("cert", "pve001", own("cert-expiring_openssl-x509.txt"), "inspect-node-cert")
     later = diagnose(soon, now=datetime(2026, 11, 30, tzinfo=UTC)).faults[0]
     assert later.rule == "cert-expired" and later.severity == "warning"
@@ -371,7 +371,7 @@ def test_damaged_db_on_one_node_vs_all() -> None:
                    facts("db-integrity", "b", bad, "db-state"), nodes=["a", "b"])
     assert one.faults[0].rule == "db-damaged-one"
     assert one.faults[0].next_runbook is not None
-    assert one.faults[0].next_runbook.label() == "cluster-db-reset (damaged_node=b)"
+    assert one.faults[0].next_runbook.label() == "cluster-db-reset (damaged_node = b)"
     both = diagnose(facts("db-integrity", "a", bad, "db-state") +
                     facts("db-integrity", "b", bad, "db-state"), nodes=["a", "b"])
     assert both.faults[0].rule == "db-damaged-all"
@@ -434,7 +434,7 @@ def test_flapping_link_without_icmp_asks_for_a_longer_measurement() -> None:
     assert flap.statement.startswith("the knet link between n1 and n2 went down ")
     assert flap.statement.endswith("; no ping/mtr measured on it")
     assert flap.next_runbook is not None
-    assert flap.next_runbook.label() == "network-triage (ping_count=100, mtr_cycles=100)"
+    assert flap.next_runbook.label() == "network-triage (ping_count = 100, mtr_cycles = 100)"
     assert {e.step_id for e in flap.evidence} == {"journal"}
 
 
