@@ -174,6 +174,7 @@ def pmxcfs_log(ctx: Context) -> list[Fault]:
         for name, label in (("pmxcfs_log.send_failed", "messages not sent through corosync"),
                             ("pmxcfs_log.wrong_member", "resync requests from a wrong member"),
                             ("pmxcfs_log.quorum_lost", "quorum losses"),
+                            ("pmxcfs_log.wrong_checksum", "databases differing (wrong checksum)"),
                             ("pmxcfs_log.writes_refused", "writes refused (read-only)"),
                             ("pmxcfs_log.writes_busy", "writes busy")):
             f = store.get(Fact(name, 0, node).key)

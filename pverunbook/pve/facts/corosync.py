@@ -283,6 +283,8 @@ def _pmxcfs_log_facts(s: outputs.JournalSummary, obs: Observation,
         ("pmxcfs_log.send_failed", "pmxcfs_send_failed"),
         ("pmxcfs_log.wrong_member", "pmxcfs_wrong_member"),
         ("pmxcfs_log.resyncs", "pmxcfs_sync"),
+        ("pmxcfs_log.wrong_checksum", "pmxcfs_wrong_checksum"),
+        ("pmxcfs_log.verified", "pmxcfs_verified"),
         ("pmxcfs_log.writes_refused", "pve_write_denied"),
         ("pmxcfs_log.writes_busy", "pve_write_busy"),
         ("pmxcfs_log.no_corosync", "pmxcfs_no_corosync"))]

@@ -139,6 +139,11 @@ TEMPLATES: list[tuple[str, str]] = [
     ("pmxcfs_wrong_member", "ignore sync request from wrong member|"),  # dfsm.c
     ("pmxcfs_sync", "starting data syncronisation|"),  # dfsm.c
     ("pmxcfs_synced", "all data is up to date|"),  # dfsm.c
+    # dfsm.c dfsm_cpg_deliver_callback: the hourly check (service_dfsm_timer ->
+    # dfsm_verify_request) that this node's database has the leader's checksum, and its failure
+    # (pmxcfs then leaves the CPG group and resyncs).
+    ("pmxcfs_verified", "data verification successful|"),
+    ("pmxcfs_wrong_checksum", "wrong checksum {rest} - restarting|"),
     ("pmxcfs_db_failed", "DB load failed|"),  # database.c bdb_backend_load
     ("pmxcfs_db_failed", "memdb_open failed|"),  # pmxcfs.c main
     ("pmxcfs_conf_newer", "local corosync.conf is newer|"),  # dcdb.c
@@ -433,6 +438,7 @@ def pmxcfs_synced_at_end(s: JournalSummary) -> bool:
     resync it started (pve-cluster dfsm.c dfsm_set_mode)."""
     done = _last_index(s, "pmxcfs_synced", domain="dcdb")
     trouble = _last_index(s, "pmxcfs_send_failed", "pmxcfs_wrong_member", "pmxcfs_quorum_lost",
+                          "pmxcfs_wrong_checksum",
                           "pve_write_denied", "pve_write_busy", "pmxcfs_write_not_quorate")
     return (done >= 0 and done > trouble
             and done > _last_index(s, "pmxcfs_sync", domain="dcdb"))

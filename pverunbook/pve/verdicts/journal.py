@@ -193,7 +193,7 @@ def verdict_journal(text: str, window_s: float | None = None,
         if s.no_entries and not s.events:
             out.append(Finding("ok", "no corosync log entries in the window",
                                "journalctl found nothing logged by corosync in that time."))
-        else:
+        elif s.corosync_lines or not s.pmxcfs_lines:
             out.append(
                 Finding(
                     "ok",
@@ -201,6 +201,11 @@ def verdict_journal(text: str, window_s: float | None = None,
                     "No link flaps, token timeouts, cut-offs or members leaving were found.",
                 )
             )
+        elif not any(f.severity == "ok" for f in out):
+            # only pmxcfs's lines (journalctl -u pve-cluster): say nothing about corosync
+            out.append(Finding("ok", f"no pmxcfs trouble in the log{within}",
+                               "pmxcfs logged no lost quorum, failed sends, resync trouble or "
+                               "database errors."))
     return out
 
 

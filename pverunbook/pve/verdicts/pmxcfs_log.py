@@ -17,6 +17,8 @@ resync. The messages and where they come from (pve-cluster 9.1.6):
 - ``local corosync.conf is newer`` (dcdb.c): /etc/pve/corosync.conf was NOT copied to
   /etc/corosync because the local file has a higher config_version.
 - ``received write while not quorate - trigger resync`` (dcdb.c).
+- ``data verification successful`` / ``wrong checksum … - restarting`` (dfsm.c): the hourly
+  check that this node's database equals the leader's, and its failure (pmxcfs resyncs).
 - another program's ``unable to … '/etc/pve/…' - Permission denied`` (pve-ha-lrm/-crm status
   files): /etc/pve was read-only there and then.
 """
@@ -121,6 +123,14 @@ def pmxcfs_findings(s: outputs.JournalSummary, text: str) -> list[Finding]:
             "pmxcfs's cpg/quorum/cmap initialisation failed: corosync was not running (or not "
             "yet) when pmxcfs tried. Without it /etc/pve stays read-only on this node.",
             evidence=_first(s, "pmxcfs_no_corosync")))
+    if c["pmxcfs_wrong_checksum"]:
+        out.append(Finding(
+            "warning" if recovered else "critical",
+            f"pmxcfs found its database differed from the cluster's "
+            f"{c['pmxcfs_wrong_checksum']} time(s) (wrong checksum)",
+            "dfsm.c: the hourly verification found this node's config.db checksum different "
+            "from the leader's; pmxcfs left the CPG group to resync from the others." + end,
+            evidence=_first(s, "pmxcfs_wrong_checksum")))
     syncs = c["pmxcfs_sync"]
     if syncs and not out:
         out.append(Finding(
@@ -128,4 +138,10 @@ def pmxcfs_findings(s: outputs.JournalSummary, text: str) -> list[Finding]:
                                                           else ""),
             "pmxcfs resyncs its database after every membership change (a node joining or "
             "leaving).", evidence=_first(s, "pmxcfs_sync")))
+    if c["pmxcfs_verified"] and not out:
+        out.append(Finding(
+            "ok", f"pmxcfs verified its database against the cluster {c['pmxcfs_verified']} "
+            "time(s)", "'data verification successful' (dfsm.c): the hourly check found this "
+            "node's config.db checksum equal to the leader's, and pmxcfs logged no trouble.",
+            evidence=_first(s, "pmxcfs_verified")))
     return out

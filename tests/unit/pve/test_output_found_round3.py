@@ -309,3 +309,42 @@ def test_found_two_node_pvecm_without_two_node_has_no_vote_to_spare() -> None:
         facts = {f.name: f.value for f in pvefacts.extract("quorum", Observation("n", text))}
         assert facts["corosync.nodeid"] == node and facts["quorum.quorum"] == 2, name
         assert facts["quorum.member_count"] == 2 and facts["quorum.flags"] == "Quorate", name
+
+
+def test_found_healthy_pmxcfs_log_is_read_as_pmxcfs_verifying_its_database() -> None:
+    """`systemctl status pve-cluster corosync` on both nodes of a healthy PVE 9.1 cluster:
+    pmxcfs logged only 'data verification successful' (dfsm.c: the hourly check that this
+    node's database has the leader's checksum) and corosync only the join. The pmxcfs lines are
+    read as pmxcfs's own evidence - verified, no trouble - and, alone, never as 'no corosync
+    instability'."""
+    for name in ("systemctl-status-pve-cluster-corosync-pve9_sre-ai-team-proxmox1.txt",
+                 "systemctl-status-pve-cluster-corosync-pve9_sre-ai-team-proxmox2.txt"):
+        text = (DATA / "realworld" / name).read_text()
+        got = [(f.severity, f.title) for f in verdict_journal(text)]
+        assert ("ok", "pmxcfs verified its database against the cluster 10 time(s)") in got
+        assert not any(sev in ("warning", "critical") for sev, _t in got), (name, got)
+        facts = {f.name: f.value for f in pvefacts.extract("corosync-journal",
+                                                           Observation("n", text))}
+        assert facts["pmxcfs_log.verified"] == 10 and facts["pmxcfs_log.wrong_checksum"] == 0
+        assert facts["pmxcfs_log.db_load_failed"] is False
+        pmxcfs_only = "\n".join(ln for ln in text.splitlines() if "pmxcfs[" in ln) + "\n"
+        alone = [f.title for f in verdict_journal(pmxcfs_only)]
+        assert alone == ["pmxcfs verified its database against the cluster 10 time(s)"], alone
+
+
+# Constructed from dfsm.c's format ("wrong checksum %016" PRIX64 " != %016" PRIX64
+# " - restarting") and its resync lines, in the journal's short format.
+PMXCFS_WRONG_CHECKSUM = """\
+Mar 03 10:00:01 pve2 pmxcfs[988]: [dcdb] crit: wrong checksum 9C4A1B2F3E5D6A70 != 1F2E3D4C5B6A7980 - restarting
+Mar 03 10:00:02 pve2 pmxcfs[988]: [dcdb] notice: members: 1/812, 2/988, 3/901
+Mar 03 10:00:02 pve2 pmxcfs[988]: [dcdb] notice: starting data syncronisation
+"""  # noqa: E501
+
+
+def test_a_wrong_checksum_is_a_database_that_differed_and_must_resync() -> None:
+    got = {f.title: f.severity for f in verdict_journal(PMXCFS_WRONG_CHECKSUM)}
+    title = "pmxcfs found its database differed from the cluster's 1 time(s) (wrong checksum)"
+    assert got.get(title) == "critical"
+    healed = PMXCFS_WRONG_CHECKSUM + (
+        "Mar 03 10:00:03 pve2 pmxcfs[988]: [dcdb] notice: all data is up to date\n")
+    assert {f.title: f.severity for f in verdict_journal(healed)}.get(title) == "warning"

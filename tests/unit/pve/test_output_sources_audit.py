@@ -38,9 +38,6 @@ HANDED = (
 #: are not constructed (our own captures of a real system count there), and the entry must go
 #: once two found inputs are listed: the test below fails while it is stale.
 NOT_YET_FOUND = {
-    "pmxcfs-log": "public pmxcfs journals found so far are both sides of one outage (LINBIT "
-                  "linstor-server issue 131: px2 is the handed case, px1 a found input); the "
-                  "second real input is our capture of pmxcfs 8.1.3 on the lab",
     "cut-at-width": "no public paste of corosync journal lines chopped by systemctl status / "
                     "less -S was found in the searchable material; the kind is covered by two "
                     "own captures at 80 and 100 columns and the handed case",
