@@ -103,6 +103,10 @@ class StepView:
     skip_reason: str = ""
     results: dict[str, NodeResult] = field(default_factory=dict)
     output: dict[str, deque[str]] = field(default_factory=dict)
+    #: The engine's last word on this step (StepFinished/StepSkipped), "" until then. A
+    #: confirmation asked after the step ended (COMMIT once its checks passed) shows the step
+    #: as "needs you" for a moment, then it goes back to this: one step, one final state.
+    ended: str = ""
 
     @property
     def id(self) -> str:
@@ -183,6 +187,7 @@ class RunState:
         elif isinstance(e, ev.StepStarted):
             sv = self._by_id[e.step_id]
             sv.state, sv.attempt, sv.nodes, sv.message = "running", e.attempt, e.nodes, ""
+            sv.ended = ""
             sv.results = {n: NodeResult(n) for n in e.nodes}
             sv.output = {}
             self.current = e.step_id
@@ -235,13 +240,15 @@ class RunState:
                                                    e.operator))
             given = self._by_id.get(e.step_id)
             if given is not None and given.state == "needs_you":
-                given.state = "running"
+                # COMMIT of a step that already ended: back to how it ended, not "running"
+                given.state = given.ended or "running"
         elif isinstance(e, ev.CheckpointTaken):
             if e.ok:
                 self.checkpoints.append((e.step_id, e.checkpoint_id, e.path))
         elif isinstance(e, ev.StepFinished):
             sv = self._by_id[e.step_id]
             sv.state = e.status if e.status in STATE_LABELS else "unknown"
+            sv.ended = sv.state
             sv.message, sv.duration = e.message, e.duration
             for r in sv.results.values():
                 if r.status == "running":
@@ -249,6 +256,7 @@ class RunState:
         elif isinstance(e, ev.StepSkipped):
             sv = self._by_id[e.step_id]
             sv.state, sv.skip_reason = "skipped", e.reason
+            sv.ended = "skipped"
             if self.waiting_index == sv.index:
                 self.waiting_index = None
         elif isinstance(e, ev.RunFinished):
@@ -256,7 +264,9 @@ class RunState:
             self.waiting_index = None
             for sv in self.steps:
                 if sv.state in ("running", "needs_you"):
-                    sv.state = "unknown" if e.status == "interrupted" else sv.state
+                    # the run is over: a step the engine ended keeps how it ended; one it
+                    # never ended (died mid-step) is unknown, never "running" in a summary
+                    sv.state = sv.ended or "unknown"
         else:
             self.notes.append(e)
 
@@ -278,6 +288,7 @@ class RunState:
         for sv in self.steps:
             if sv.state in ("running", "needs_you"):
                 sv.state = "unknown"
+            sv.ended = "" if sv.state in ("pending", "next") else sv.state
             for r in sv.results.values():
                 if r.status in ("running", "waiting"):
                     r.status = "unknown"

@@ -126,3 +126,117 @@ def test_a_failed_check_on_exit_0_marks_that_node_failed_not_ok() -> None:
     results = state.step("ping").results
     assert results["a"].status == "failed" and "check failed" in results["a"].outcome
     assert results["b"].status == "ok"
+
+
+ROUTE_FIX = """
+id = "route-fix-like"
+title = "Delete a route, verify, COMMIT, then by hand"
+
+[[steps]]
+id = "show"
+title = "Show"
+kind = "check"
+commands = ["ip route get 10.0.0.2"]
+
+[[steps]]
+id = "delete"
+title = "Delete the host route"
+kind = "run"
+destructive = true
+confirm = "node"
+commands = ["ip route del 10.0.0.2 via 10.0.0.254"]
+commit_within = 120
+commit_checks = ["verify"]
+
+[steps.backup]
+outputs = ["ip route"]
+
+[steps.rollback]
+reload = ["ip route replace 10.0.0.2 via 10.0.0.254"]
+
+[[steps]]
+id = "verify"
+title = "Verify"
+kind = "check"
+commands = ["ip route get 10.0.0.2"]
+
+[[steps]]
+id = "boot"
+title = "Boot source"
+kind = "check"
+commands = ["true"]
+
+[[steps]]
+id = "persist"
+title = "Remove the source"
+kind = "manual"
+instructions = "Remove it."
+"""
+
+
+def _step_ok(st: RunState, step_id: str, index: int, nodes: tuple[str, ...] = ("a",)) -> None:
+    st.apply(ev.StepStarted(step_id=step_id, title=step_id, index=index, nodes=nodes))
+    for n in nodes:
+        st.apply(ev.CommandStarted(step_id=step_id, node=n, command="x", index=0, timeout=5))
+        st.apply(ev.CommandFinished(step_id=step_id, node=n, command="x", index=0,
+                                    exit_status=0, duration=0.1))
+    st.apply(ev.StepFinished(step_id=step_id, status="ok"))
+
+
+def test_a_step_committed_after_its_checks_ends_once_and_counts_as_done() -> None:
+    """The engine's order for a COMMIT step (engine/rollback.py after_step): the step ends
+    ok, its checks run, and only then is COMMIT asked about it. The summary counted it neither
+    done nor failed ("4 done" of 5) and the risky action read "— running"."""
+    rb = load_text(ROUTE_FIX)
+    st = RunState(rb)
+    _step_ok(st, "show", 0)
+    st.apply(ev.StepStarted(step_id="delete", title="d", index=1, nodes=("a",),
+                            destructive=True))
+    st.apply(ev.ConfirmationRequested(step_id="delete", what="destructive", prompt="type a",
+                                      expected="a", nodes=("a",)))
+    assert st.step("delete").state == "needs_you"
+    st.apply(ev.ConfirmationGiven(step_id="delete", what="destructive", accepted=True,
+                                  typed="a", operator="op"))
+    assert st.step("delete").state == "running"
+    st.apply(ev.CommandStarted(step_id="delete", node="a", command="x", index=0, timeout=5))
+    st.apply(ev.CommandFinished(step_id="delete", node="a", command="x", index=0,
+                                exit_status=0, duration=0.1))
+    st.apply(ev.StepFinished(step_id="delete", status="ok"))
+    _step_ok(st, "verify", 2)
+    st.apply(ev.ConfirmationRequested(step_id="delete", what="commit", prompt="COMMIT?",
+                                      expected="COMMIT", nodes=("a",)))
+    assert st.step("delete").state == "needs_you"  # the commit is asked about this step
+    st.apply(ev.ConfirmationGiven(step_id="delete", what="commit", accepted=True,
+                                  typed="COMMIT", operator="op"))
+    assert st.step("delete").state == "ok"
+    _step_ok(st, "boot", 3)
+    st.apply(ev.StepStarted(step_id="persist", title="p", index=4, nodes=()))
+    st.apply(ev.ConfirmationRequested(step_id="persist", what="manual", prompt="Remove it.",
+                                      expected="yes"))
+    st.apply(ev.ConfirmationGiven(step_id="persist", what="manual", accepted=True, typed="",
+                                  operator="op"))
+    st.apply(ev.StepFinished(step_id="persist", status="ok"))
+    st.apply(ev.RunFinished(status="ok", duration=5.0))
+    s = st.summary()
+    assert len(s.done) == 5 and not s.failed and not s.skipped and not s.not_reached
+    (risky,) = s.risky
+    assert risky.startswith("Delete the host route — ok;")
+    assert "commit: accepted (typed 'COMMIT' by op)" in risky
+    # every step ends in exactly one state
+    buckets = [s.done, s.failed, [t for t, _ in s.skipped], s.not_reached]
+    assert sorted(t for b in buckets for t in b) == sorted(x.title for x in rb.steps)
+
+
+def test_a_step_the_engine_never_ended_is_unknown_once_the_run_is_over() -> None:
+    rb = load_text(ROUTE_FIX)
+    st = RunState(rb)
+    _step_ok(st, "show", 0)
+    st.apply(ev.StepStarted(step_id="delete", title="d", index=1, nodes=("a",),
+                            destructive=True))
+    st.apply(ev.ConfirmationRequested(step_id="delete", what="destructive", prompt="type a",
+                                      expected="a", nodes=("a",)))
+    st.apply(ev.RunFinished(status="aborted", duration=5.0))
+    s = st.summary()
+    assert s.done == ["Show"] and s.failed == ["Delete the host route (unknown)"]
+    assert s.not_reached == ["Verify", "Boot source", "Remove the source"]
+    assert s.risky[0].startswith("Delete the host route — unknown;")
