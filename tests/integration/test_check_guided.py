@@ -1,7 +1,8 @@
 """The guided outage, headless: ``pverunbook check`` names every fault of the story with the
 runbook that fixes it; running each proposed runbook (with the confirmations it asks for) and
-checking again ends with a healthy cluster, through network-triage, the route fix,
-corosync-tuning, vm-config-recovery and certificate-regeneration."""
+checking again ends with a healthy cluster, through the route fix (the check names the host
+route exactly, with its node, destination and gateway), corosync-tuning, vm-config-recovery
+and certificate-regeneration."""
 
 from __future__ import annotations
 
@@ -65,8 +66,12 @@ def test_pressing_only_the_proposed_next_runbook_ends_healthy(
                      *_sets(nxt["params"]), *CONFIRMS]) in (0, 3), ran
         capsys.readouterr()
         record = _check(capsys, "--state-dir", state)
-    assert ran == ["network-triage", "route-fix", "corosync-tuning", "vm-config-recovery",
+    assert ran == ["route-fix", "corosync-tuning", "vm-config-recovery",
                    "certificate-regeneration"]
     assert record["faults"] == [] and record["status"] == "healthy"
-    # the route is fixed once measured; then the default token after the outage
-    assert why[1:4] == ["route-via-gateway", "corosync-token-default", "vm-without-config"]
+    # the route first, with its parameters; then the default token after the outage
+    assert why[:3] == ["route-via-gateway", "corosync-token-default", "vm-without-config"]
+    assert [f["next_runbook"] for f in first["faults"] if f["next_runbook"]][0] == {
+        "runbook": "route-fix", "params": {"route_node": "ryanrishi",
+                                           "destination": "192.168.4.201",
+                                           "via": "192.168.4.1"}}

@@ -93,6 +93,7 @@ async def test_triage_rehearsal_diagnoses_the_story_first(tmp_path: Path) -> Non
                                           "directly")
         assert [(m.node, m.command) for m in first.manual] == [
             ("ryanrishi", "ip route del 192.168.4.201 via 192.168.4.1")]
+        assert first.next_runbook is not None and first.next_runbook.runbook == "route-fix"
         # the lossy link (how lossy depends on the short ICMP sample: 10 pings, 5 mtr cycles),
         # the partition (2 nodes, no QDevice) and the hung /etc/pve follow
         link = next(f for f in diag.faults if f.rule in ("lossy-link", "flapping-link"))
@@ -112,7 +113,9 @@ async def test_triage_rehearsal_diagnoses_the_story_first(tmp_path: Path) -> Non
         # while their verdict found CRIT problems are never a plain "ok"
         text = out.getvalue()
         assert text.index("== diagnosis") < text.index("== summary")
-        assert "next: network-triage  ->  pverunbook rehearse network-triage" in text
+        assert ("next: route-fix (route_node=ryanrishi, destination=192.168.4.201, "
+                "via=192.168.4.1)  ->  pverunbook rehearse route-fix --set route_node=ryanrishi "
+                "--set destination=192.168.4.201 --set via=192.168.4.1") in text
         assert "fix:  on ryanrishi: ip route del 192.168.4.201 via 192.168.4.1" in text
         assert "-- route: failed" in text and "-- knet-stats: ok — findings (WARN)" in text
         report = render_report(events)

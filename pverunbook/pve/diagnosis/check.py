@@ -4,10 +4,12 @@ The check (``runbooks/cluster-health-check.toml``) reads the network's *state* (
 links, the corosync journal, quorum) but does not measure loss: that is network-triage's job
 (ping and mtr per link take minutes). So the same evidence leads to different next steps:
 
-- a routed path, a link down now or no quorum, and no loss measured since the last change:
-  measure it (``network-triage``);
-- the same with triage's measurement (``measured`` facts of a triage run newer than any change):
-  fix it (``route-fix`` for a host route, ``corosync-tuning`` for a lossy link);
+- a host route that sends a peer's ring address through a gateway: fix it (``route-fix``
+  with its node, destination and gateway filled in) — the route table names it exactly, and
+  no measurement changes what to delete;
+- a link down now or no quorum, and no loss measured since the last change: measure it
+  (``network-triage``); with triage's measurement (``measured`` facts of a triage run newer
+  than any change) of a lossy link: ``corosync-tuning``;
 - links connected from both ends and every node quorate, but the last hour's journal still full
   of link downs: that is history. With corosync's default token the next burst costs the
   token again, so ``corosync-tuning`` raises it (the story's step 1); with a raised token the
@@ -125,9 +127,7 @@ def _network(faults: Sequence[Fault], ctx: Context, has_measure: bool,
             continue  # connected now from both ends, quorate: the journal's flaps are history
         if f.rule == "quorum-lost-recently" and calm and (history or not flaps):
             continue
-        if f.rule == "route-via-gateway":
-            f = _route_next(f, store, has_measure)
-        elif f.rule == "partition" and any(x.rule in ("route-via-gateway", "lossy-link",
+        if f.rule == "partition" and any(x.rule in ("route-via-gateway", "lossy-link",
                                                       "flapping-link") for x in faults):
             f = replace(f, next_runbook=None)  # the link is the cause; a QDevice comes later
         out.append(f)
@@ -180,18 +180,3 @@ def _past_ev(f: Fact) -> Evidence:
 def _ev(store: FactStore, name: str) -> Evidence:
     found = store.named(name)
     return ev(found[0]) if found else Evidence(name, None, "", "")
-
-
-def _route_next(f: Fault, store: FactStore, has_measure: bool) -> Fault:
-    """A host route, measured: ``route-fix`` with its node, destination and gateway filled in.
-    Not yet measured: network-triage first (how much does that path lose?)."""
-    if not has_measure:
-        return replace(f, next_runbook=NextRunbook(TRIAGE_ID, {}))
-    a, b = f.nodes[0], f.nodes[1]
-    host = store.value("route.host_route", a, b)
-    gw = store.value("route.via", a, b)
-    if not host or not gw:
-        return f
-    dest = str(host).split()[0]
-    return replace(f, next_runbook=NextRunbook("route-fix", {"route_node": a, "destination": dest,
-                                                             "via": str(gw)}))

@@ -81,6 +81,9 @@ def route_via_gateway(ctx: Context) -> list[Fault]:
                            f"{a} is directly attached to, so a gateway hop between them can "
                            "only come from a more specific route.")
             manual = (ManualFix(a, f"ip route del {dest} via {gw}"),)
+            # the route is known exactly: the runbook that deletes it (checkpoint, COMMIT or
+            # self-rollback), not another measurement
+            nxt = NextRunbook("route-fix", {"route_node": a, "destination": dest, "via": gw})
         else:
             statement = (f"corosync traffic from {a} to {b} goes through the gateway {gw}: the "
                          "nodes are not on one subnet" + (f" as {a} sees it ({b} answers "
@@ -90,11 +93,12 @@ def route_via_gateway(ctx: Context) -> list[Fault]:
                       "(`ip -br addr`); put both on one L2 segment. Do not tune corosync "
                       "around a routed path.")
             manual = (ManualFix(a, "ip -br addr; ip route"),)
+            nxt = NextRunbook("network-triage")
         if lossy:
             statement += f", and that path loses packets ({loss_text(pair) or 'link flaps'})"
         out.append(Fault("route-via-gateway", statement, "critical" if lossy else "warning",
                          confidence, action, tuple(evidence),
-                         NextRunbook("network-triage"), manual, (a, b),
+                         nxt, manual, (a, b),
                          weight=40 if lossy else 0))
     return out
 

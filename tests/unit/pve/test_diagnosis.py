@@ -128,7 +128,9 @@ def test_host_route_on_one_node_is_the_first_fault_with_the_exact_fix() -> None:
                                       "directly")
     assert [(m.node, m.command) for m in first.manual] == [
         ("ryanrishi", "ip route del 192.168.4.201 via 192.168.4.1")]
-    assert first.next_runbook is not None and first.next_runbook.runbook == "network-triage"
+    assert first.next_runbook is not None and first.next_runbook.runbook == "route-fix"
+    assert dict(first.next_runbook.params) == {
+        "route_node": "ryanrishi", "destination": "192.168.4.201", "via": "192.168.4.1"}
     assert {(e.node, e.step_id) for e in first.evidence} >= {("ryanrishi", "route"),
                                                              ("pve001", "route")}
     assert first.confidence == "high"

@@ -137,17 +137,19 @@ def _route_store() -> list[Fact]:
             Fact("quorum.quorate", False, "ryanrishi"), Fact("quorum.quorate", False, "pve001")]
 
 
-def test_route_fault_measures_first_then_fixes_with_parameters_filled() -> None:
-    first = check_diagnose(_route_store(), nodes=("ryanrishi", "pve001"))
-    proposed = [f.next_runbook.runbook for f in first.faults if f.next_runbook]
-    assert proposed[0] == "network-triage"  # the partition's QDevice advice waits
+def test_route_fault_goes_to_route_fix_with_parameters_filled() -> None:
+    """The host route is named exactly by the route table: the first check proposes the runbook
+    that deletes it (node, destination, gateway), before or after any measurement; sending it
+    to network-triage first only delayed the fix."""
+    expected = {"route_node": "ryanrishi", "destination": "192.168.4.201", "via": "192.168.4.1"}
     measured = [Fact("ping.loss_pct", 20.0, "ryanrishi", "pve001"),
                 Fact("ping.sent", 50, "ryanrishi", "pve001")]
-    after = check_diagnose(_route_store(), nodes=("ryanrishi", "pve001"), measured=measured)
-    nr = next(f.next_runbook for f in after.faults if f.next_runbook)
-    assert nr.runbook == "route-fix"
-    assert dict(nr.params) == {"route_node": "ryanrishi", "destination": "192.168.4.201",
-                               "via": "192.168.4.1"}
+    for kw in ({}, {"measured": measured}):
+        d = check_diagnose(_route_store(), nodes=("ryanrishi", "pve001"), **kw)
+        first = next(f for f in d.faults if f.next_runbook)
+        assert first.rule == "route-via-gateway"  # the partition's QDevice advice waits
+        assert first.next_runbook is not None and first.next_runbook.runbook == "route-fix"
+        assert dict(first.next_runbook.params) == expected
 
 
 def test_token_is_raised_after_an_outage_only_while_it_is_the_default() -> None:
