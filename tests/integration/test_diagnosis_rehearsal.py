@@ -113,8 +113,8 @@ async def test_triage_rehearsal_diagnoses_the_story_first(tmp_path: Path) -> Non
         # while their verdict found CRIT problems are never a plain "ok"
         text = out.getvalue()
         assert text.index("== diagnosis") < text.index("== summary")
-        assert ("next: route-fix (route_node=ryanrishi, destination=192.168.4.201, "
-                "via=192.168.4.1)  ->  pverunbook rehearse route-fix --set route_node=ryanrishi "
+        assert ("next: route-fix (route_node = ryanrishi, destination = 192.168.4.201, "
+                "via = 192.168.4.1)  ->  pverunbook rehearse route-fix --set route_node=ryanrishi "
                 "--set destination=192.168.4.201 --set via=192.168.4.1") in text
         assert "fix:  on ryanrishi: ip route del 192.168.4.201 via 192.168.4.1" in text
         assert "-- route: failed" in text and "-- knet-stats: ok — findings (WARN)" in text
