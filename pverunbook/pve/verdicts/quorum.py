@@ -79,6 +79,20 @@ def _qdevice(st: outputs.QuorumStatus, names: PeerNames) -> list[Finding]:
     return [Finding(severity, title, detail, evidence="; ".join(parts) or None)]
 
 
+def _votes(st: outputs.QuorumStatus) -> str:
+    """"T of E expected votes, Q needed", or what is missing when a paste lost the
+    ``Votequorum information`` block (corosync-quorumtool prints ``Quorate:`` in the block
+    before it, so a trimmed paste can say quorate without saying why)."""
+    if st.total_votes is None and st.expected_votes is None and st.quorum is None:
+        return "vote counts not in this output (no 'Votequorum information' block)"
+
+    def show(n: int | None) -> str:
+        return "?" if n is None else str(n)
+
+    return (f"{show(st.total_votes)} of {show(st.expected_votes)} expected votes, "
+            f"{show(st.quorum)} needed")
+
+
 def verdict_quorum(text: str, names: PeerNames | None = None) -> list[Finding]:
     """``pvecm status`` / ``corosync-quorumtool -s``: is this node quorate, and why not.
 
@@ -98,7 +112,7 @@ def verdict_quorum(text: str, names: PeerNames | None = None) -> list[Finding]:
     members = ", ".join(
         f"{_label(m, names)} (id {m.nodeid})" for m in st.nodes_members
     ) or "none listed"
-    votes = f"{st.total_votes} of {st.expected_votes} expected votes, {st.quorum} needed"
+    votes = _votes(st)
     out: list[Finding] = []
     qdevice = _qdevice(st, names) if st.has_qdevice else []
     if st.quorate:
@@ -107,7 +121,8 @@ def verdict_quorum(text: str, names: PeerNames | None = None) -> list[Finding]:
                 "ok",
                 f"quorate: {votes}",
                 f"This partition holds a majority, so /etc/pve is writable. Members: {members}.",
-                evidence=f"Quorate: Yes; Flags: {' '.join(st.flags)}",
+                evidence="Quorate: Yes" + (f"; Flags: {' '.join(st.flags)}" if st.flags
+                                           else ""),
             )
         )
         if (not qdevice and st.expected_votes and st.total_votes is not None

@@ -187,6 +187,17 @@ def test_quorumtool_output_trimmed_to_the_votequorum_lines() -> None:
         ("critical", "NOT quorate: 2 of 4 expected votes, 3 needed")]
 
 
+def test_pvecm_status_without_its_votequorum_block_says_the_votes_are_missing() -> None:
+    """A saved `pvecm status` whose 'Votequorum information' block was left out: 'Quorate: Yes'
+    still says quorate (corosync-quorumtool prints it from quorum_getquorate, before the
+    block), but the vote counts are unknown - said, never printed as 'None of None'."""
+    got = verdict_quorum(found("pvecm-no-votequorum-block_sre-ai-team-verify.txt"))
+    assert [(f.severity, f.title) for f in got] == [
+        ("ok", "quorate: vote counts not in this output (no 'Votequorum information' block)")]
+    assert "None" not in got[0].detail and got[0].evidence == "Quorate: Yes"
+    assert "192.168.10.202 (id 2)" in got[0].detail
+
+
 def test_start_up_with_brackets_lost_in_the_paste_is_not_a_cut_off() -> None:
     """corosync's start-up ('Service engine loaded') then knet waiting for the first heartbeat of
     host 31065, pasted with the tags' ']' lost and the program name before the time."""
