@@ -26,15 +26,21 @@ MANIFEST = FOLDER / "SOURCES.toml"
 #: inputs are listed, so an entry cannot go stale.
 NOT_YET_FOUND = {
     "shared-path-content": "one found (a real storage.cfg with an lvm and an lvmthin storage "
-                           "on each VG, where content does not decide); no public storage.cfg "
-                           "with two file storages on one path and a kvm line of a VM on it was "
+                           "on each VG, where content does not decide); none of the eight PVE "
+                           "storage.cfg files found in public GitHub repositories has two file "
+                           "storages on one path, and no kvm line of a VM on such a pair was "
                            "found; the README's layout is covered by a constructed input",
     "double-slash-path": "only the handed case (a blog on AMD SEV) shows a kvm line with "
-                         "`//images/`; code search for `//images/<vmid>/vm-` found no other",
-    "legacy-igd": "one more found (a PVE 8.1 blog); other public legacy-igd material shows the "
-                  "vfio-pci device alone (guides, a `qm start` error), not a whole kvm line",
+                         "`//images/`; public GitHub code searched for `//images/<vmid>/vm-`, "
+                         "`vz//images/`, `data//images/`, `storage//images/` has none from a "
+                         "PVE host",
+    "legacy-igd": "one more found (a PVE 8.1 blog); public GitHub code with "
+                  "`id=hostpci0,bus=pci.0,addr=0x2` has only that kvm line, the handed "
+                  "guide's, and guides or a `qm start` error quoting the vfio-pci device alone",
     "win7-pcie": "only the handed case (a PVE 8.1 blog) shows a vfio-pci device on pcie.0 at "
-                 "hostpciNbus0's address; the rule is covered by placement tests from PCI.pm",
+                 "hostpciNbus0's address (`id=hostpci0,bus=pcie.0,addr=0x10` occurs nowhere "
+                 "else in public GitHub code searched); the rule is covered by placement tests "
+                 "from PCI.pm",
 }
 
 
