@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 from pverunbook.sim import certs, kvm
 from pverunbook.sim.memdb import MemDB
+from pverunbook.sim.nft import Ruleset
 from pverunbook.sim.node import QNETD_UNITS, UNIT_INFO, SimNode, Unit, Vm
 from pverunbook.sim.scenarios import STORAGE_CFG, NodeDef
 
@@ -50,6 +51,7 @@ def build(world: World, saved: dict[str, Any] | None) -> None:
                                 if src == node.name}
         else:
             node.host_routes = set(state.get("host_routes", []))
+            node.nft = Ruleset.from_json(state.get("nft"))
         _boot(world, node, now, state)
 
 

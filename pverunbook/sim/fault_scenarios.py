@@ -28,6 +28,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+from pverunbook.sim.nft import loss_between
+
 if TYPE_CHECKING:
     from pverunbook.sim.scenarios import Scenario
     from pverunbook.sim.world import SimNode, World
@@ -93,9 +95,10 @@ def udp_loss(a: SimNode, b: SimNode) -> float:
     """Loss (percent) of corosync's UDP between two nodes caused by a firewall rule; ICMP and
     everything else pass. The rule drops one direction; knet's link needs both."""
     f = faults(a.world)
+    made = loss_between(a.addr, a.nft, b.addr, b.nft, corosync_only=True)
     if (a.name, b.name) in f.udp_drop or (b.name, a.name) in f.udp_drop:
-        return f.udp_drop_pct
-    return 0.0
+        return max(f.udp_drop_pct, made)
+    return made
 
 
 def iface_mtu(node: SimNode) -> int:

@@ -20,6 +20,7 @@ import zlib
 from typing import TYPE_CHECKING
 
 from pverunbook.sim.fault_scenarios import udp_loss
+from pverunbook.sim.nft import loss_between
 
 if TYPE_CHECKING:
     from pverunbook.sim.world import SimNode, World
@@ -63,7 +64,8 @@ class Network:
         """Packet loss (percent) between two nodes, the same both ways."""
         if a is b:
             return 0.0
-        return self.loss_pct if (self.routed(a, b) or self.routed(b, a)) else 0.0
+        routed = self.loss_pct if (self.routed(a, b) or self.routed(b, a)) else 0.0
+        return max(routed, loss_between(a.addr, a.nft, b.addr, b.nft, corosync_only=False))
 
     def pair_cut(self, a: SimNode, b: SimNode) -> bool:
         """All of the pair's corosync traffic is dropped (a firewall rule dropping UDP 5405

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 
 from pverunbook.sim import etc_hosts
 from pverunbook.sim.memdb import MemDB
+from pverunbook.sim.nft import Ruleset
 from pverunbook.sim.scenarios import link_local
 
 if TYPE_CHECKING:
@@ -153,6 +154,8 @@ class SimNode:
         self.pveproxy_cert_ok = True
         #: destinations (peer ring addresses) this node routes through the gateway
         self.host_routes: set[str] = set()
+        #: nftables rules added at run time (``nft add ...``), kept across sessions
+        self.nft = Ruleset()
         self.link_local = link_local(mac)
         #: corosync-qdevice is configured on this node (``pvecm qdevice setup``)
         self.qdevice_configured = False

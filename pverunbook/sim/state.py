@@ -68,6 +68,7 @@ def snapshot(world: World) -> dict[str, Any]:
     for n in list(world.nodes.values()) + list(world.extra_hosts.values()):
         nodes[n.name] = {
             "host_routes": sorted(n.host_routes),
+            "nft": n.nft.to_json(),
             "units": {u.name: ("inactive" if u.state != "active" else "active")
                       for u in n.units.values()},
             "vms": sorted(n.vms),

@@ -14,12 +14,14 @@ from __future__ import annotations
 
 import json
 import random
+import re
 import time
 import zlib
 
 from pverunbook.sim.commands.core import gopt
 from pverunbook.sim.fault_scenarios import iface_mtu, nft_ruleset
 from pverunbook.sim.network import ROUTER_ICMP_LIMIT_PCT
+from pverunbook.sim.nft import NftError
 from pverunbook.sim.node import SimNode
 from pverunbook.sim.shell.executor import Ctx, UsageError, command
 
@@ -446,7 +448,17 @@ async def c_ethtool(ctx: Ctx) -> int:
 
 @command("nft")
 async def c_nft(ctx: Ctx) -> int:
-    await ctx.out(nft_ruleset(ctx.node))
+    words = " ".join(a for a in ctx.argv[1:] if not re.fullmatch(r"-[a-zA-Z]+", a)).split()
+    if not words or words == ["list", "ruleset"]:
+        await ctx.out(nft_ruleset(ctx.node) + ctx.node.nft.listing())
+        return 0
+    try:
+        out = ctx.node.nft.run(words)
+    except NftError as exc:
+        await ctx.err(f"{exc}\n")
+        return 1
+    ctx.world.tick()  # the membership follows the new rules at once
+    await ctx.out(out)
     return 0
 
 
