@@ -43,6 +43,8 @@ class EventPrinter:
         self.mode = ""
         #: appended to every "next:" command (a rehearsal's --scenario/--state-dir)
         self.next_suffix = ""
+        #: the run's diagnosis once it ended: how each finding reads now (history or not)
+        self.judged: Any = None
 
     def _p(self, text: str = "") -> None:
         # Not flushed here: __call__ flushes once per event, so a flood of output costs one
@@ -141,15 +143,23 @@ class EventPrinter:
             self._diagnosis()
             self._summary()
             msg = f" — {e.message}" if e.message else ""
-            crit = sum(1 for f in self.findings if f.severity == "critical")
+            crit = sum(1 for f in self.findings if self._now(f) == "critical")
             status = e.status
             if status == "ok" and crit:
                 # every check passed, but what they saw is not fine: never a bare "ok"
                 status = f"ok — findings ({crit} critical, see the diagnosis)"
             self._p(f"\n== run {status}{msg} ({e.duration:.1f}s)")
 
+    def _now(self, f: ev.Finding) -> str:
+        """``f``'s severity as the run's diagnosis judged it (``history``: earlier, now
+        fine); its own before the diagnosis is known."""
+        if self.judged is None:
+            return f.severity
+        return str(self.judged.finding_now(f.step_id, f.node, f.severity,
+                                           whole=_is_check(self.events)))
+
     def _worst(self, step_id: str) -> str:
-        sev = {f.severity for f in self.findings if f.step_id == step_id}
+        sev = {self._now(f) for f in self.findings if f.step_id == step_id}
         return next((s for s in ("critical", "warning") if s in sev), "")
 
     def _diagnosis(self) -> None:
@@ -161,6 +171,7 @@ class EventPrinter:
         except Exception as exc:  # noqa: BLE001 - never lose the summary to a diagnosis bug
             self._p(f"\n== diagnosis unavailable: {exc}")
             return
+        self.judged = diag
         for line in format_diagnosis(diag, self.mode, self.next_suffix,
                                      check=_is_check(self.events)):
             self._p(line)
@@ -169,14 +180,18 @@ class EventPrinter:
         """What an operator needs after scrolling past everything: problems, worst first."""
         bad = [(sid, t, s) for sid, (t, s) in self.steps.items()
                if s not in ("ok", "planned", "running")]
-        serious = [f for f in self.findings if f.severity in ("critical", "warning")]
+        serious = [(self._now(f), f) for f in self.findings
+                   if f.severity in ("critical", "warning")]
         if not bad and not serious:
             return
         self._p("\n== summary")
         order = {"critical": 0, "warning": 1}
-        for f in sorted(serious, key=lambda f: order.get(f.severity, 2)):
+        for now, f in sorted(serious, key=lambda x: order.get(x[0], 2)):
             where = f"{f.node}: " if f.node else ""
-            self._p(f"   {SEVERITY_MARK[f.severity]} {where}{f.title}")
+            if now == "history":
+                self._p(f"   {SEVERITY_MARK['info']} {where}{f.title} (earlier, now fine)")
+            else:
+                self._p(f"   {SEVERITY_MARK.get(now, now.upper())} {where}{f.title}")
         for sid, title, status in bad:
             self._p(f"   step {sid} ({title}): {step_status_label(status, self._worst(sid))}")
 

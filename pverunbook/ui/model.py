@@ -11,6 +11,7 @@ from collections import deque
 from dataclasses import dataclass, field
 
 from pverunbook.engine import events as ev
+from pverunbook.pve.diagnosis.model import Diagnosis
 from pverunbook.runbook.model import Runbook, Step
 
 #: Lines of output kept per node and step for the comparison and plots (the journal has all).
@@ -300,10 +301,18 @@ class RunState:
         sv = self._by_id[step_id]
         return sv.results.setdefault(node, NodeResult(node))
 
-    def worst_finding(self, step_id: str) -> str:
-        """``critical``, ``warning`` or "" — a step that ran fine may still have found trouble."""
-        sev = {f.severity for f in self.findings if f.step_id == step_id}
-        return next((x for x in ("critical", "warning") if x in sev), "")
+    def worst_finding(self, step_id: str, judged: Diagnosis | None = None, *,
+                      whole: bool = False) -> str:
+        """``critical``, ``warning`` or "" — a step that ran fine may still have found trouble.
+
+        With the run's diagnosis (``judged``; ``whole``: the health check's, which read the
+        whole cluster now), each finding reads as the diagnosis judged it
+        (:meth:`Diagnosis.finding_now`): ``history`` when the worst it saw is a problem the
+        cluster had earlier and no longer has."""
+        sev = {judged.finding_now(f.step_id, f.node, f.severity, whole=whole)
+               if judged is not None else f.severity
+               for f in self.findings if f.step_id == step_id}
+        return next((x for x in ("critical", "warning", "history") if x in sev), "")
 
     def summary(self) -> Summary:
         done = [s.step.title for s in self.steps if s.state in ("ok", "planned")]

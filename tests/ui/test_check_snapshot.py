@@ -4,12 +4,12 @@ them, the proposed next runbook focused (Enter runs it), and the healthy verdict
 from __future__ import annotations
 
 import shutil
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from textual.pilot import Pilot
 
-from pverunbook.engine.events import RunFinished
+from pverunbook.engine.events import Finding, RunFinished
 from pverunbook.pve.diagnosis.check import check_diagnose
 from pverunbook.pve.diagnosis.model import Diagnosis
 from pverunbook.pve.facts import Fact
@@ -45,13 +45,16 @@ def story_diagnosis() -> Diagnosis:
     return check_diagnose(facts, nodes=N)
 
 
-def _show(app: RunbookApp, runbook_dir: Path, diag: Diagnosis) -> Callable[[Pilot], object]:
+def _show(app: RunbookApp, runbook_dir: Path, diag: Diagnosis,
+          findings: Sequence[Finding] = ()) -> Callable[[Pilot], object]:
     async def run_before(pilot: Pilot) -> None:
         await until(pilot, lambda: isinstance(app.screen, StartScreen), "start")
         rb = load_file(runbook_dir / "cluster-health-check.toml")
         state = RunState(rb)
         for sv in state.steps:
             sv.state = "ok"
+        for f in findings:
+            state.apply(f)
         state.finished = RunFinished(status="ok", duration=9.0)
         await app.push_screen(SummaryScreen(state, None, diagnosis=diag))
         await until(pilot, lambda: bool(app.screen.query("#diagnosis-title")), "diagnosis")
@@ -76,4 +79,9 @@ def test_check_result_healthy(snap_compare: Callable[..., bool], build_app: Buil
     shutil.copy(SHIPPED, runbook_dir / SHIPPED.name)
     app = build_app()
     diag = Diagnosis(faults=(), healthy=("clocks agree within 0 s",))
-    assert snap_compare(app, terminal_size=(80, 24), run_before=_show(app, runbook_dir, diag))
+    # the last hour's journal still holds the outage's token losses (its verdict: critical):
+    # next to "healthy" they read as history, never "! Finished — findings … critical"
+    lost = Finding(step_id="corosync-journal", node="ryanrishi", severity="critical",
+                   title="token lost 12 time(s), token late 30 time(s) in 41m")
+    assert snap_compare(app, terminal_size=(80, 24),
+                        run_before=_show(app, runbook_dir, diag, [lost]))

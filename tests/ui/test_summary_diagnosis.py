@@ -87,3 +87,15 @@ def test_tui_summary_never_opens_with_a_plain_tick_over_critical_findings() -> N
     assert text.startswith("! Finished — findings")
     assert "Loss to every peer — ok — findings (critical)" in text
     assert render_summary(s, None, [""]).plain.startswith("✔ Finished: every step succeeded")
+
+
+def test_tui_summary_reads_history_as_history_next_to_healthy() -> None:
+    """A finding the health check's diagnosis judged history (earlier, now fine) is neither
+    "findings (critical)" nor the "! Finished — findings" headline."""
+    s = model.Summary(status="ok", message="", done=["corosync journal of the last hour"],
+                      failed=[], skipped=[], not_reached=[], checkpoints=[], risky=[],
+                      duration=1.0)
+    text = render_summary(s, None, ["history"]).plain
+    assert text.startswith("✔ Finished: every step succeeded")
+    assert "corosync journal of the last hour — ok — earlier problems, now fine (info)" in text
+    assert "critical" not in text

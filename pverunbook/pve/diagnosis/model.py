@@ -128,6 +128,34 @@ class Diagnosis:
         return {"faults": [f.to_json() for f in self.faults], "healthy": list(self.healthy),
                 "matrix": [list(r) for r in self.matrix]}
 
+    def finding_now(self, step_id: str, node: str | None, severity: str, *,
+                    whole: bool = False) -> str:
+        """How a step's finding reads once this diagnosis has judged the run: its severity,
+        or ``history`` for a problem the cluster had earlier and no longer has.
+
+        A verdict reads one output: a corosync journal with the token lost twelve times in
+        the last hour is critical to it whether the link is broken now or was fixed ten
+        minutes ago. The diagnosis also reads the state now (links connected from both ends,
+        every node quorate) and names only what is wrong now. So a finding a fault rests on
+        (evidence of the same step and node) reads at most as that fault's severity. When
+        the diagnosis read the ``whole`` cluster now (the health check, whose empty
+        diagnosis means healthy), a critical finding no fault rests on, while nothing
+        critical is wrong, is history ("earlier, now fine") — never a current critical
+        finding next to "healthy". Another runbook's diagnosis may simply have no rule for
+        what its verdict saw, so there it stays critical. Warnings no fault rests on stay
+        warnings: standing advice (no QDevice, one link).
+        """
+        if severity not in ("critical", "warning"):
+            return severity
+        cited = [f.severity for f in self.faults
+                 if any(e.step_id == step_id and e.node == node for e in f.evidence)]
+        if cited:
+            worst = max(cited, key=lambda s: SEV_WEIGHT[s])
+            return severity if SEV_WEIGHT[severity] <= SEV_WEIGHT[worst] else worst
+        if whole and severity == "critical" and all(f.severity != "critical"
+                                                    for f in self.faults):
+            return "history"
+        return severity
 
 
 @dataclass

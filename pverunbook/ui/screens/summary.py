@@ -135,7 +135,7 @@ def render_summary(s: model.Summary, journal: Path | None,
             t.append(f"  • {it}\n", style=style)
         t.append("\n")
 
-    section("Done", [f"{title} — ok — findings ({sev})" if sev else title
+    section("Done", [_done_line(title, sev)
                      for title, sev in zip(s.done, worst or [""] * len(s.done), strict=False)],
             "green")
     section("Failed / stopped", s.failed, "red")
@@ -150,6 +150,14 @@ def render_summary(s: model.Summary, journal: Path | None,
         t.append(f"Journal: {journal}\n", style="dim")
         t.append("Every event, confirmation and skip reason is in it (o shows it).\n", style="dim")
     return t
+
+
+def _done_line(title: str, worst: str) -> str:
+    """A done step, with the worst it found as the diagnosis judged it: a problem the
+    cluster had earlier and no longer has reads as history, not as a finding now."""
+    if worst == "history":
+        return f"{title} — ok — earlier problems, now fine (info)"
+    return f"{title} — ok — findings ({worst})" if worst else title
 
 
 class SummaryScreen(Screen[None]):
@@ -209,11 +217,18 @@ class SummaryScreen(Screen[None]):
         yield AppHeader(app.mode, app.session.cluster,  # type: ignore[attr-defined]
                         f"{self.state.runbook.title} · summary")
         with VerticalScroll(id="summary-scroll"):
-            worst = [self.state.worst_finding(sv.id) for sv in self.state.steps
-                     if sv.state in ("ok", "planned")]
-            yield Static(render_summary(self.state.summary(), self.journal, worst),
-                         id="summary-text")
+            yield Static(self._summary_text(self.diagnosis), id="summary-text")
         yield Footer()
+
+    def _summary_text(self, judged: Diagnosis | None) -> Text:
+        """The run's summary; once the diagnosis is known, each step's findings read as it
+        judged them (history is not a finding now)."""
+        from pverunbook.pve.diagnosis.check import CHECK_ID
+
+        whole = self.state.runbook.id == CHECK_ID
+        worst = [self.state.worst_finding(sv.id, judged, whole=whole) for sv in self.state.steps
+                 if sv.state in ("ok", "planned")]
+        return render_summary(self.state.summary(), self.journal, worst)
 
     def on_mount(self) -> None:
         if self.diagnosis is not None:
@@ -244,6 +259,7 @@ class SummaryScreen(Screen[None]):
         """
         from pverunbook.pve.diagnosis.check import CHECK_ID
 
+        self.query_one("#summary-text", Static).update(self._summary_text(d))
         first = next((f for f in d.faults if f.next_runbook is not None), None)
         suggest = getattr(self.app, "suggest_next", None)
         is_check = self.state.runbook.id == CHECK_ID

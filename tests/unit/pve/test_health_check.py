@@ -246,3 +246,36 @@ def test_ha_left_disarmed_is_named_with_the_command_that_arms_it() -> None:
     # before pve-ha-manager 5.1.3 there is no fencing line: nothing is assumed
     old = facts("ha", "pve001", "quorum OK\nservice vm:101 (pve001, started)\n")
     assert not [f for f in old if f.name == "ha.armed_state"]
+
+
+def test_findings_of_a_recovered_cluster_read_as_history_not_as_critical_now() -> None:
+    """After the outage the corosync journal still holds the token losses of the last hour
+    (its verdict: critical); the check sees every link connected and every node quorate, with
+    the raised token, and says healthy. Those findings read as history next to "healthy", never
+    as a critical finding now; a standing warning (no QDevice) stays a warning."""
+    calm = [Fact("quorum.quorate", True, "a", None, "", "quorum"),
+            Fact("quorum.quorate", True, "b", None, "", "quorum"),
+            Fact("knet.connected", True, "a", "b", "", "links"),
+            Fact("knet.connected", True, "b", "a", "", "links"),
+            Fact("journal.link_down", 12, "a", "b", "link: 0 is down", "corosync-journal"),
+            Fact("corosync.token_ms", 5000, "a", None, "", "corosync")]
+    healthy = check_diagnose(calm, nodes=("a", "b"))
+    assert healthy.faults == ()
+    assert healthy.finding_now("corosync-journal", "a", "critical", whole=True) == "history"
+    assert healthy.finding_now("quorum", "a", "warning", whole=True) == "warning"
+    assert healthy.finding_now("quorum", "a", "ok", whole=True) == "ok"
+    # a diagnosis that did not read the whole cluster (no rule for what the verdict saw):
+    # an empty one is not "healthy", so the finding stays critical
+    assert healthy.finding_now("corosync-journal", "a", "critical") == "critical"
+    # with the default token the same history is a warning fault resting on that journal:
+    # its critical finding reads as that fault's severity, not as critical
+    default = [f for f in calm if f.name != "corosync.token_ms"] + [
+        Fact("corosync.token_ms", 3000, "a", None, "", "corosync")]
+    (fault,) = check_diagnose(default, nodes=("a", "b")).faults
+    assert fault.rule == "corosync-token-default" and fault.severity == "warning"
+    d = check_diagnose(default, nodes=("a", "b"))
+    assert d.finding_now("corosync-journal", "a", "critical") == "warning"
+    # a cluster still broken now: a critical finding stays critical
+    broken = check_diagnose(_route_store(), nodes=("ryanrishi", "pve001"))
+    assert broken.finding_now("corosync-journal", "ryanrishi", "critical",
+                              whole=True) == "critical"
