@@ -14,10 +14,11 @@ Any difference not listed in :data:`KNOWN_DIFFERENCES` (each with the reason it 
 the test; a listed difference that no longer occurs is printed, so the table can shrink.
 
 Scenarios compared here: healthy; corosync stopped on one node; VM configs gone while the VMs
-run; node certificates gone. Not yet: a cut-off node (the simulator has no way to drop all of
-one node's corosync traffic: its ``nft`` only prints a ruleset), the lossy pair (the simulator's
-loss is a route through the router, the lab's an nft rule: different evidence by design), a
-damaged database and QNetd down (separate lab shapes).
+run; node certificates gone; the two nodes cut from each other (corosync's UDP dropped both
+ways by the same ``nft`` rules on both sides: the simulator's ``nft`` drops what the lab's
+nftables drops, pverunbook/sim/nft.py). Not yet: the lossy pair (a random share of packets:
+knet's flap counts and timings are not reproducible on either side, so the comparison would
+measure chance), a damaged database and QNetd down (separate lab shapes).
 
 Finding titles are compared without addresses, interface names and numbers (lab 10.213.0.x on
 eth0, simulator 192.168.4.x on vmbr0; counts and windows follow each side's clock); their
@@ -42,6 +43,7 @@ the lab's journal window).
 from __future__ import annotations
 
 import re
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -124,6 +126,22 @@ def _certs_back(lab: Lab) -> None:
         lab.systemctl(n, "restart", "pveproxy", check=False)
 
 
+def _cut_off(lab: Lab) -> None:
+    lab.drop(A, B, 100)  # the same nft rules as the simulator's commands, with addresses
+    deadline = time.monotonic() + 90
+    while any(lab.pve_quorate(n) for n in NAMES):
+        assert time.monotonic() < deadline, "the lab's nodes kept quorum with their link cut"
+        time.sleep(0.5)
+
+
+def _heal(lab: Lab) -> None:
+    lab.restore()
+
+
+_NFT = ("nft add table inet pvrbbed && nft 'add chain inet pvrbbed out {{ type filter hook "
+        "output priority 0; policy accept; }}' && nft 'add rule inet pvrbbed out ip daddr {peer} "
+        "udp dport 5405 drop'")
+
 CASES = [
     Case("healthy", (), _nothing, _nothing),
     Case("configs-missing", tuple(f"{A}: rm /etc/pve/nodes/{A}/qemu-server/{v}.conf"
@@ -135,6 +153,10 @@ CASES = [
     # reads, for the cases after it
     Case("corosync-stopped", (f"{B}: systemctl stop corosync",), _stop_corosync,
          _start_corosync),
+    # the two nodes cut from each other: corosync's UDP dropped both ways (nft, the same rules
+    # on both sides; SSH and ICMP pass)
+    Case("cut-off", (f"{A}: " + _NFT.format(peer=B), f"{B}: " + _NFT.format(peer=A)),
+         _cut_off, _heal),
 ]
 
 _STARTED = ("the lab's corosync started minutes before the check, so its start-up membership "

@@ -452,6 +452,13 @@ async def c_nft(ctx: Ctx) -> int:
     if not words or words == ["list", "ruleset"]:
         await ctx.out(nft_ruleset(ctx.node) + ctx.node.nft.listing())
         return 0
+    if words[:2] == ["add", "rule"]:
+        # nft resolves a host name in a rule when the rule is added and keeps the address
+        for i, w in enumerate(words[:-1]):
+            if w in ("daddr", "saddr") and words[i - 1] == "ip":
+                peer = ctx.world.net.peer_by_addr(words[i + 1])
+                if peer is not None:
+                    words[i + 1] = peer.addr
     try:
         out = ctx.node.nft.run(words)
     except NftError as exc:
