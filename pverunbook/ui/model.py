@@ -214,8 +214,18 @@ class RunState:
                 r.status = "failed"
             else:
                 r.status = "ok"
+                if e.exit_status:
+                    # a non-zero exit the step lists in ok_exit: say so, not a bare "exit 2"
+                    r.outcome = f"{e.outcome} (allowed)"
         elif isinstance(e, ev.Finding):
             self.findings.append(FindingItem(e.step_id, e.node, e.severity, e.title, e.detail))
+            # the command ran as allowed, but what it printed is critical (quorumtool's exit
+            # 2 is "not quorate"): the node's pane and strip say what, never "✔ ok"
+            found = self._by_id.get(e.step_id)
+            res = found.results.get(e.node) if found is not None and e.node else None
+            if e.severity == "critical" and res is not None and res.status == "ok":
+                res.status = "findings"
+                res.outcome = f"{res.outcome.removesuffix(' (allowed)')}: {e.title}"
         elif isinstance(e, ev.ExpectationResult):
             if not e.ok:
                 self.findings.append(FindingItem(e.step_id, e.node, "warning",
@@ -226,8 +236,9 @@ class RunState:
                 res = checked.results.get(e.node) if checked is not None else None
                 if res is not None and res.status == "ok":
                     res.status = "failed"
-                    res.outcome = (f"{res.outcome}, check failed" if res.outcome
-                                   else "check failed")
+                    why = e.message or f"expected {e.description}"
+                    res.outcome = (f"{res.outcome}, check failed: {why}" if res.outcome
+                                   else f"check failed: {why}")
         elif isinstance(e, ev.GuardResult):
             if not e.ok:
                 self.findings.append(FindingItem(e.step_id, None,

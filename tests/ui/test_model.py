@@ -6,6 +6,7 @@ from pverunbook.engine import events as ev
 from pverunbook.runbook.loader import load_text
 from pverunbook.ui.analysis import compare_outputs, loss_bar, network_stats
 from pverunbook.ui.model import LineSplitter, RunState, node_rows
+from pverunbook.ui.widgets.output import render_strip
 from tests.ui.conftest import RUNBOOK, SCRIPTS
 
 
@@ -124,7 +125,8 @@ def test_a_failed_check_on_exit_0_marks_that_node_failed_not_ok() -> None:
                ev.StepFinished(step_id="ping", status="failed")]
     state = _state_after(events)
     results = state.step("ping").results
-    assert results["a"].status == "failed" and "check failed" in results["a"].outcome
+    assert results["a"].status == "failed"
+    assert results["a"].outcome == "exit 0, check failed: packet loss to b"
     assert results["b"].status == "ok"
 
 
@@ -240,3 +242,43 @@ def test_a_step_the_engine_never_ended_is_unknown_once_the_run_is_over() -> None
     assert s.done == ["Show"] and s.failed == ["Delete the host route (unknown)"]
     assert s.not_reached == ["Verify", "Boot source", "Remove the source"]
     assert s.risky[0].startswith("Delete the host route — unknown;")
+
+
+QUORUM = """
+id = "check-like"
+title = "Quorum"
+
+[[steps]]
+id = "quorum"
+title = "Quorum and membership"
+kind = "check"
+commands = ["corosync-quorumtool -siH"]
+ok_exit = [0, 1, 2]
+verdict = "quorum"
+"""
+
+
+def test_an_allowed_exit_whose_verdict_is_critical_is_never_a_plain_ok() -> None:
+    """The health check's quorum step allows exit 2 (quorumtool's "not quorate") so the run
+    goes on; on the broken node the pane and strip said "✔ ok exit 2". They say what the
+    exit meant (the verdict's critical finding), and an allowed non-zero exit says so."""
+    st = RunState(load_text(QUORUM))
+    st.apply(ev.StepStarted(step_id="quorum", title="q", index=0, nodes=("a", "b", "c")))
+    for n, code in (("a", 2), ("b", 0), ("c", 1)):
+        st.apply(ev.CommandStarted(step_id="quorum", node=n, command="q", index=0, timeout=9))
+        st.apply(ev.CommandFinished(step_id="quorum", node=n, command="q", index=0,
+                                    exit_status=code, duration=0.1))
+    st.apply(ev.Finding(step_id="quorum", node="a", severity="critical",
+                        title="NOT quorate: 1 of 2 expected votes, 2 needed"))
+    st.apply(ev.Finding(step_id="quorum", node="b", severity="ok", title="quorate"))
+    st.apply(ev.Finding(step_id="quorum", node="c", severity="warning", title="no QDevice"))
+    st.apply(ev.StepFinished(step_id="quorum", status="ok"))
+    a, b, c = (st.step("quorum").results[n] for n in "abc")
+    assert a.status == "findings"
+    assert a.outcome == "exit 2: NOT quorate: 1 of 2 expected votes, 2 needed"
+    assert (b.status, b.outcome) == ("ok", "exit 0")
+    assert (c.status, c.outcome) == ("ok", "exit 1 (allowed)")
+    rows = {r.nodes[0]: r for r in node_rows(st.step("quorum"), ["a", "b", "c"])}
+    assert rows["a"].status == "findings"
+    strip = render_strip(list(rows.values()), None).plain
+    assert "✔" not in strip.splitlines()[0] and "! findings" in strip.splitlines()[0]

@@ -96,7 +96,7 @@ class NodePane(Vertical):
             self.set_class(False, "-ok", "-bad")
         elif result.done:
             ok = result.status in ("ok", "planned")
-            glyph = "✔" if ok else "✘"
+            glyph = "✔" if ok else "!" if result.status == "findings" else "✘"
             when = f" · {fmt_duration(result.duration)}" if result.status != "planned" else ""
             status.update(f"{glyph} {result.outcome}{when}")
             self.set_class(ok, "-ok")
@@ -122,6 +122,7 @@ class NodePane(Vertical):
 STRIP_STATUS: dict[str, tuple[str, str]] = {
     "idle": ("·", "dim"), "waiting": ("…", "dim"), "running": ("▶", "bold yellow"),
     "ok": ("✔", "bold green"), "planned": ("○", "bold blue"), "failed": ("✘", "bold red"),
+    "findings": ("!", "bold yellow"),
     "timed_out": ("✘", "bold red"), "cancelled": ("■", "bold yellow"),
     "connection_lost": ("✘", "bold red"), "unknown": ("?", "bold magenta"),
     "unreachable": ("✘", "bold red"),
