@@ -202,3 +202,33 @@ async def test_unreachable_nodes_are_named_before_the_first_step(build_app: Buil
         await until(pilot, lambda: run.state.step("ping").state not in ("pending", "running"),
                     "ping")
         assert [n for n, _ in transport.ran] == ["ryanrishi"]  # read-only: on the other node
+
+
+async def test_header_stays_on_the_step_whose_output_the_panes_show(build_app: Build,
+                                                                    runbook_dir: Path) -> None:
+    """At 80×24, between steps: the header above the panes moved to the next step while the
+    panes still showed the previous step's output (a newcomer read step 1's ping as step 2's
+    result). The header stays on the step that ran, with how it ended; the status line names
+    the step n runs; once that step starts, header and panes move together."""
+    app = build_app(runbook=runbook_dir / "ui-test.toml")
+    async with app.run_test(size=SIZE) as pilot:
+        await to_run_screen(pilot, app)
+        screen = app.screen
+        assert isinstance(screen, RunScreen)
+        title = screen.query_one("#step-title")
+        assert "Step 1/3" in str(title.render())  # before any step: the first one
+        await pilot.press("n")
+        await until(pilot, lambda: screen.state.step("ping").state not in ("pending", "running")
+                    and screen.decider.is_waiting, "ping ran, waiting for step 2")
+        await pilot.pause()
+        header = str(title.render())
+        assert "Step 1/3" in header and "Ping the peer's ring address" in header
+        assert "ok" in header  # how the step whose output shows ended
+        assert screen.pane_step == "ping"
+        assert "Next: step 2" in str(screen.query_one("#run-status").render())
+        await pilot.press("n")
+        await until(pilot, lambda: screen.state.step("config").state not in ("pending",
+                                                                             "running")
+                    and screen.decider.is_waiting, "config ran")
+        await pilot.pause()
+        assert screen.pane_step == "config" and "Step 2/3" in str(title.render())

@@ -76,10 +76,13 @@ class RunScreen(RunLayout):
         self.planned: dict[str, PlannedStep] = {}
         self._analysis_due = False
         self._network_shown_for: str | None = None
+        #: The step whose output the node panes show (None before the first step starts).
+        self.pane_step: str | None = None
 
     @property
     def focus_step(self) -> str | None:
-        """The step shown above the output (the next one, or the one running)."""
+        """The step shown above the output: the one whose output the panes show (running,
+        or the last that ran), or the first before any step ran."""
         return self.query_one(StepDetail).step_id
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
@@ -176,7 +179,8 @@ class RunScreen(RunLayout):
     def _show_detail(self, sv: StepView) -> None:
         self.query_one(StepDetail).show(sv, len(self.state.steps), self.planned.get(sv.id),
                                         hints=self.rb_app.mode in (Mode.REHEARSAL,
-                                                                   Mode.DRY_RUN))
+                                                                   Mode.DRY_RUN),
+                                        worst=self.state.worst_finding(sv.id))
 
     def _show_commands(self, sv: StepView) -> None:
         self.query_one(StepDetail).show_commands(sv, self.planned.get(sv.id))
@@ -224,7 +228,11 @@ class RunScreen(RunLayout):
         self.state.waiting_index = message.index
         sv = self.state.steps[message.index]
         self.query_one(StepList).show(self.state)
-        self._show_detail(sv)
+        # The panes still show the output of the step that ran last: the header above them
+        # stays on that step (with how it ended) until the next one starts; the status line
+        # names the step n runs.
+        shown = self.state.step(self.pane_step) if self.pane_step else sv
+        self._show_detail(shown)
         self.refresh_bindings()
         what = "⚠ destructive step — " if sv.step.destructive else ""
         self._status(f"{what}Next: step {sv.index + 1} “{sv.step.title}”. Press n (or Enter) "
@@ -247,6 +255,7 @@ class RunScreen(RunLayout):
         if e.attempt > 1 or self.engine is not None:
             self._replan(self.engine.params if self.engine else self.params)
         self.step_nodes = list(e.nodes)
+        self.pane_step = e.step_id
         for node in e.nodes:
             self._pane(node)
         self.layout_panes()
@@ -290,6 +299,8 @@ class RunScreen(RunLayout):
             self._pane(r.node).show_result(r)
         self.refresh_bindings()  # no command runs now: c leaves the footer, n comes back
         self.query_one(StepList).show(self.state)
+        if sv.id == self.pane_step:
+            self._show_detail(sv)  # the header says how the step whose output shows ended
         self._refresh_analysis(sv)
         self._refresh_strip()
         label = STATE_LABELS.get(sv.state, sv.state)
@@ -507,7 +518,8 @@ class RunScreen(RunLayout):
             parts.append("**What to do now:** a command is running: watch the output; **c** "
                          "cancels it on every node.")
         else:
-            parts.append("**What to do now:** read the step, then **n** (or Enter) runs it; "
+            parts.append("**What to do now:** read the step and its output, then **n** "
+                         "(or Enter) runs the next step (the status line names it); "
                          "**s** skips it with a reason; **j** continues from another step; "
                          "**$** opens a shell on a node (to fix by hand what a step found).")
         sid = self.focus_step

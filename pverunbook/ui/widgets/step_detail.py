@@ -10,7 +10,7 @@ from textual.widgets import Markdown, Static
 
 from pverunbook.engine.targets import PlannedStep
 from pverunbook.runbook.model import StepKind
-from pverunbook.ui.model import StepView
+from pverunbook.ui.model import STATE_GLYPHS, STATE_LABELS, StepView
 
 
 class StepDetail(VerticalScroll):
@@ -28,21 +28,28 @@ class StepDetail(VerticalScroll):
         yield Static("", id="step-commands")
 
     def show(self, sv: StepView, total: int, planned: PlannedStep | None, *,
-             hints: bool) -> None:
+             hints: bool, worst: str = "") -> None:
         """``sv`` as step ``sv.index + 1`` of ``total``; ``hints``: show the runbook's hint
-        (rehearsal and dry-run, where the operator practises)."""
-        if self.step_id == sv.id and sv.attempt <= 1:
-            self.show_commands(sv, planned)
-            return
-        self.step_id = sv.id
+        (rehearsal and dry-run, where the operator practises); ``worst``: the worst finding
+        of the step (an ended step whose checks passed with critical findings is "!")."""
         step = sv.step
         title = Text()
         title.append(f"Step {sv.index + 1}/{total} · ", style="dim")
+        if sv.state not in ("pending", "next", "running", "needs_you"):
+            # the output below is this step's, and it has ended: say how (as the step list)
+            ended = f"{STATE_GLYPHS.get(sv.state, '?')} {STATE_LABELS.get(sv.state, sv.state)}"
+            if sv.state == "ok" and worst == "critical":
+                ended = "! ok—findings"
+            title.append(f"{ended} · ", style="bold")
         title.append(step.title, style="bold")
         title.append(f"  [{step.kind.value}]", style="dim")
         if step.destructive:
             title.append("  ⚠ destructive: changes nodes", style="bold red")
         self.query_one("#step-title", Static).update(title)
+        if self.step_id == sv.id and sv.attempt <= 1:
+            self.show_commands(sv, planned)
+            return
+        self.step_id = sv.id
         md: list[str] = []
         if step.explain:
             md.append(step.explain.strip())
