@@ -341,7 +341,7 @@ class TerminalDecider:
         if self.confirm_text is not None and not self.interactive:
             self.out.write("   (confirmed by --confirm)\n")
             return True
-        answer = await self._ask("   done? [y/N] ")
+        answer = await self._ask("   confirm, done? [y/N] ")
         return (answer or "").strip().lower() in ("y", "yes")
 
     async def ask_params(self, step: Step, params: list[Param],

@@ -32,6 +32,13 @@ if TYPE_CHECKING:
     from pverunbook.ui.screens.run import RunScreen
 
 
+#: How the app asks to confirm a manual step: the runbooks' instructions end with "Confirm
+#: when …" (runbooks/README.md), which reads right here and on the headless CLI's
+#: "confirm, done? [y/N]"; "answer yes" matched neither.
+MANUAL_CONFIRM_TUI = ("To confirm, choose **Done** (d); **Not done** (Escape) stops the run "
+                      "here, to resume later.")
+
+
 class TuiDecider:
     def __init__(self, screen: RunScreen) -> None:
         self.screen = screen
@@ -87,7 +94,7 @@ class TuiDecider:
     async def manual_done(self, step: Step, instructions: str) -> bool:
         choice = await self.screen.app.push_screen_wait(ChoiceModal(
             f"Manual step: {step.title}",
-            f"{instructions}\n\nWhen you have done this, choose **Done**.",
+            f"{instructions}\n\n{MANUAL_CONFIRM_TUI}",
             [Choice("done", "Done", "d", "success"), Choice("not", "Not done", "x")],
             cancel="not", shell=True,
             help="**What this asks:** this step is done by hand (at the rack, in a switch's "

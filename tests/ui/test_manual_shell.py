@@ -12,6 +12,8 @@ from pverunbook.ui.screens.modals import ChoiceModal, PickModal
 from pverunbook.ui.screens.run import RunScreen
 from tests.ui.conftest import to_run_screen, until
 
+ROUTE_FIX = Path(__file__).resolve().parents[2] / "runbooks" / "route-fix.toml"
+
 
 async def test_dollar_opens_the_node_chooser_from_a_manual_step(
         build_app: Callable[..., RunbookApp], runbook_dir: Path) -> None:
@@ -38,3 +40,29 @@ async def test_dollar_opens_the_node_chooser_from_a_manual_step(
         await pilot.press("d")
         await until(pilot, lambda: got != [], "the answer")
         assert got == [True]
+
+
+async def test_a_manual_steps_text_asks_for_what_its_buttons_offer(
+        build_app: Callable[..., RunbookApp], runbook_dir: Path) -> None:
+    """route-fix's last step said "Answer yes when done" above the buttons Done / Not done."""
+    from textual.widgets import Button, Markdown
+
+    from pverunbook.runbook.loader import load_file
+    from pverunbook.runbook.model import StepKind
+
+    (step,) = [s for s in load_file(ROUTE_FIX).steps if s.kind is StepKind.MANUAL]
+    app = build_app(runbook=runbook_dir / "ui-test.toml")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await to_run_screen(pilot, app)
+        run = app.screen
+        assert isinstance(run, RunScreen)
+        app.run_worker(run.decider.manual_done(step, step.instructions), exit_on_error=False)
+        await until(pilot, lambda: isinstance(app.screen, ChoiceModal), "manual step")
+        modal = app.screen
+        assert isinstance(modal, ChoiceModal)
+        labels = [str(b.label) for b in modal.query(Button)]
+        assert labels == ["Done (d)", "Not done (x)"]
+        body = modal.query_one(Markdown).source
+        assert "Confirm when done" in body and "choose **Done**" in body
+        assert "answer yes" not in body.lower() and "yes" not in labels
+        await pilot.press("x")

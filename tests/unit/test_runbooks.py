@@ -451,3 +451,19 @@ def test_qdevice_setup_runs_once_and_verifies_votes() -> None:
     assert rb.step("all-online").targets == ("all",)
     assert "ssh " in rb.step("node-ssh").commands[0] and "{{peer_addrs}}" in \
         rb.step("node-ssh").commands[0]
+
+
+def test_manual_steps_ask_to_confirm_in_words_both_front_ends_offer() -> None:
+    """A manual step's instructions said "Answer yes" while the app's buttons are Done / Not
+    done (and the headless CLI asks "confirm, done? [y/N]"). The shipped runbooks say
+    "Confirm …" / "do not confirm", which reads right in both (the app's modal:
+    tests/ui/test_manual_shell.py)."""
+    asked = 0
+    for path in sorted(RUNBOOK_DIR.glob("*.toml")):
+        for step in _load(path).steps:
+            if step.kind is not StepKind.MANUAL:
+                continue
+            text = step.instructions
+            assert not re.search(r"\banswer (yes|no)\b", text, re.I), (path.name, step.id)
+            asked += "Confirm" in text
+    assert asked >= 7  # every manual step that told the operator how to answer
