@@ -3,11 +3,16 @@
 A checkpoint of ``/etc/pve`` or ``/var/lib/pve-cluster`` used to fetch one file at a time over
 SFTP and hold each in memory: thousands of round trips for a tree of small files, and a large
 SQLite copy held whole in RAM. Here the node runs one ``tar`` (or ``cat``) whose stdout is
-``tee``'d into ``sha256sum``: the archive's hash is computed on the node from the very bytes
-sent, and here from the very bytes received, so a transfer that broke or was cut is caught.
-The archive is spooled to a private file as it arrives (memory stays flat whatever the size),
-then each wanted regular file is extracted to where the checkpoint keeps it and hashed again, so
-the manifest's per-file ``sha256_local`` can still be compared with ``sha256sum`` on the node.
+``tee``'d into a SHA-256 (``openssl dgst``, or coreutils ``sha256sum`` where there is no
+openssl): the archive's hash is computed on the node from the very bytes sent, and here from the
+very bytes received, so a transfer that broke or was cut is caught. A tree is extracted as it
+arrives (:mod:`.untar`: no spool file, each file hashed as it is written, memory flat); a single
+file (the SQLite backup) is written straight to its place.
+
+Each file's hash in the manifest is that of its bytes in this node-verified archive: the same
+bytes ``tar`` read on the node. tar itself reports a file that changed while it read it (GNU tar
+exits 1, "file changed as we read it"); the caller then hashes the files on the node again
+(checkpoints.py ``_files``) instead of trusting a torn copy.
 
 Where the node cannot do this (no ``tar``, no ``/dev/fd``, a transport without raw streaming),
 :class:`StreamUnavailable` is raised and the caller falls back to reading file by file.
@@ -21,19 +26,29 @@ import hashlib
 import os
 import re
 import shlex
-import tarfile
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO
 
+from pverunbook.engine import untar
+from pverunbook.engine.untar import Stored, mkdir_private
 from pverunbook.inventory import Node
-from pverunbook.transport.base import CommandResult, Transport, TransportError
+from pverunbook.transport.base import ByteSink, CommandResult, Transport, TransportError
+
+__all__ = ["TOTAL_CAP", "Extracted", "Stored", "StreamFailed", "StreamUnavailable", "TooLarge",
+           "fetch", "fetch_tree", "hashed_stream_command", "mkdir_private", "tar_bound",
+           "tar_command"]
 
 _EXIT_TAG = "pverunbook-exit"
 _EXIT = re.compile(rf"^{_EXIT_TAG} (\d+)$", re.M)
-_SHA = re.compile(r"^([0-9a-f]{64})  -$", re.M)
-_CHUNK = 1 << 20
+#: coreutils ``sha256sum`` prints "<hex>  -", ``openssl dgst -r`` "<hex> *stdin".
+_SHA = re.compile(r"^([0-9a-f]{64}) (?: -|\*stdin)$", re.M)
+#: openssl's SHA-256 uses the CPU's SHA instructions (a sixth of coreutils' CPU time where
+#: measured);
+#: Proxmox VE always has it (pve-cluster debian/control: Depends openssl; Setup.pm runs it).
+#: Where it is missing the shell fails to start it before it reads a byte, and sha256sum
+#: reads the whole stream instead.
+_HASHER = "{ openssl dgst -sha256 -r 2>/dev/null || sha256sum; }"
 
 
 class StreamUnavailable(Exception):
@@ -48,22 +63,14 @@ class StreamFailed(Exception):
         self.timed_out = timed_out
 
 
-@dataclass(frozen=True)
-class Stored:
-    """One file as stored here: its sha256 (hex) and size in bytes."""
-
-    sha256: str
-    size: int
-
-
 def hashed_stream_command(producer: str) -> str:
-    """``producer``'s stdout goes to ours and through ``sha256sum`` to stderr, with its exit.
+    """``producer``'s stdout goes to ours and through a SHA-256 to stderr, with its exit.
 
     POSIX sh: the producer's status is echoed to stderr (``pipefail`` is not POSIX), and
-    ``tee /dev/fd/3`` copies the stream to the channel while sha256sum reads the pipe.
+    ``tee /dev/fd/3`` copies the stream to the channel while the hasher reads the pipe.
     """
     return (f"{{ {{ {producer}; echo \"{_EXIT_TAG} $?\" >&2; }} | tee /dev/fd/3 | "
-            f"sha256sum >&2; }} 3>&1")
+            f"{_HASHER} >&2; }} 3>&1")
 
 
 def tar_command(path: str) -> str:
@@ -89,40 +96,62 @@ async def fetch(transport: Transport, node: Node, producer: str, spool: Path, *,
                 ok_exits: tuple[int, ...] = (0,), limit: int | None = None) -> Stored:
     """Run ``producer`` on ``node`` hashed (see :func:`hashed_stream_command`) into ``spool``.
 
-    ``spool`` is created 0600 and left in place (the caller extracts or keeps it). Returns the
-    stream's sha256 and size, verified equal to the node's. Raises StreamUnavailable when the
-    transport cannot stream or the node lacks a tool; StreamFailed when it ran but failed.
+    ``spool`` is created 0600 and left in place (the caller keeps it). Returns the stream's
+    sha256 and size, verified equal to the node's. Raises StreamUnavailable when the transport
+    cannot stream or the node lacks a tool; StreamFailed when it ran but failed.
     """
     h = hashlib.sha256()
     size = 0
     fd = os.open(spool, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    loop = asyncio.get_running_loop()
-    inner: asyncio.Future[tuple[CommandResult, str]] | None = None
-    over = False
 
     def sink(data: bytes) -> None:
-        nonlocal size, over
-        if over:
-            return
-        if limit is not None and size + len(data) > limit:
-            # An endless stream in place of tar grew the spool without bound: stop it here.
-            over = True
-            if inner is not None:
-                loop.call_soon_threadsafe(inner.cancel)
-            return
+        nonlocal size
         h.update(data)
         view = memoryview(data)
         while view:
             view = view[os.write(fd, view):]
         size += len(data)
+
+    try:
+        result, err = await _stream(transport, node, producer, sink, idle_timeout=idle_timeout,
+                                    progress=progress, limit=limit)
+    finally:
+        os.close(fd)
+    _judge(result, err, ok_exits)
+    _compare(err, h.hexdigest())
+    return Stored(h.hexdigest(), size)
+
+
+async def _stream(transport: Transport, node: Node, producer: str, sink: ByteSink, *,
+                  idle_timeout: float, progress: Callable[[], None] | None,
+                  limit: int | None) -> tuple[CommandResult, str]:
+    """``transport.stream`` of the hashed ``producer`` into ``sink``, stopped (TooLarge) past
+    ``limit`` bytes; TransportError "cannot stream" becomes StreamUnavailable."""
+    loop = asyncio.get_running_loop()
+    inner: asyncio.Future[tuple[CommandResult, str]] | None = None
+    over = False
+    size = 0
+
+    def counted(data: bytes) -> Awaitable[None] | None:
+        nonlocal size, over
+        if over:
+            return None
+        if limit is not None and size + len(data) > limit:
+            # An endless stream in place of tar would grow without bound: stop it here.
+            over = True
+            if inner is not None:
+                loop.call_soon_threadsafe(inner.cancel)
+            return None
+        size += len(data)
         if progress is not None:
             progress()
+        return sink(data)
 
     me = asyncio.current_task()
     try:
         # In a task of its own, so an over-long stream can be stopped without cancelling us.
         inner = asyncio.ensure_future(transport.stream(
-            node, hashed_stream_command(producer), idle_timeout=idle_timeout, sink=sink))
+            node, hashed_stream_command(producer), idle_timeout=idle_timeout, sink=counted))
         result, err = await inner
     except asyncio.CancelledError:
         if not over or (me is not None and me.cancelling()):
@@ -133,22 +162,24 @@ async def fetch(transport: Transport, node: Node, producer: str, spool: Path, *,
         if "cannot stream" in exc.message:
             raise StreamUnavailable(exc.message) from exc
         raise
-    finally:
-        os.close(fd)
     if over:
         raise TooLarge(f"the node sent more than the {limit} bytes its own listing allows; "
                        "stopped and discarded")
-    _judge(result, err, ok_exits)
+    return result, err
+
+
+def _compare(err: str, here: str) -> None:
+    """The node's hash of the stream (last one printed) against ours."""
     remote = _SHA.findall(err)
     if not remote:
         raise StreamUnavailable("the node printed no sha256 of the stream (no sha256sum/tee?)")
-    if remote[-1] != h.hexdigest():
+    if remote[-1] != here:
         raise StreamFailed(f"the stream's sha256 differs between the node ({remote[-1][:12]}…) "
-                           f"and this machine ({h.hexdigest()[:12]}…): the transfer broke")
-    return Stored(h.hexdigest(), size)
+                           f"and this machine ({here[:12]}…): the transfer broke")
 
 
-def _judge(result: CommandResult, err: str, ok_exits: tuple[int, ...]) -> None:
+def _judge(result: CommandResult, err: str, ok_exits: tuple[int, ...]) -> int:
+    """The producer's exit status, when the stream ran and it is one of ``ok_exits``."""
     if result.timed_out:
         raise StreamFailed("no data arrived for too long (a hung file system?)", timed_out=True)
     if result.error or result.connection_lost or result.exit_status is None:
@@ -161,6 +192,7 @@ def _judge(result: CommandResult, err: str, ok_exits: tuple[int, ...]) -> None:
         raise StreamUnavailable("the node's shell did not run the stream as POSIX sh")
     if producer_exit not in ok_exits:
         raise StreamFailed(f"exit {producer_exit}: {_last_line(err)}")
+    return producer_exit
 
 
 def _last_line(err: str) -> str:
@@ -173,93 +205,55 @@ def _last_line(err: str) -> str:
 TOTAL_CAP = 8 * 1024 * 1024 * 1024
 
 
-def extract(spool: Path, wanted: Mapping[str, Path], sizes: Mapping[str, int] | None = None,
-            total_cap: int = TOTAL_CAP) -> dict[str, Stored]:
-    """Write each regular file of the tar ``spool`` whose absolute path is in ``wanted`` to
-    ``wanted[path]`` (0600, parents 0700 via ``mkdir``), hashing it as it is written.
+@dataclass(frozen=True)
+class Extracted:
+    """A tree streamed and extracted: the archive as hashed on both ends, the files stored,
+    and the producer's exit (tar: 1 = a file changed while it was read, 2 = some unreadable)."""
 
-    Only destinations from ``wanted`` are ever written — never a path taken from the archive —
-    so a hostile member name cannot escape. ``sizes`` are what the node's own listing declared
-    for each path: a member larger than that (a GNU sparse member named like an 11-byte file
-    that expands to 1 GiB) is never written, and no more than ``total_cap`` bytes are written
-    in all; at the first excess everything this call wrote is removed and :class:`TooLarge`
-    raised. Runs in a thread (blocking I/O). One ``os.sync()`` at the end makes everything
-    durable before the caller writes its manifest.
-    Raises StreamFailed when the archive cannot be read.
+    archive: Stored
+    files: dict[str, Stored]
+    exit: int
+
+
+async def fetch_tree(transport: Transport, node: Node, producer: str,
+                     wanted: Mapping[str, Path], sizes: Mapping[str, int] | None = None, *,
+                     idle_timeout: float, progress: Callable[[], None] | None = None,
+                     ok_exits: tuple[int, ...] = (0,), limit: int | None = None,
+                     total_cap: int = TOTAL_CAP) -> Extracted:
+    """Run the tar ``producer`` on ``node`` hashed, extracting each regular file whose absolute
+    path is in ``wanted`` to ``wanted[path]`` as the stream arrives (see :mod:`.untar`).
+
+    Returned only when the archive's sha256 here equals the node's and the producer exited in
+    ``ok_exits``; the files are then on disk (``syncfs``), ready for the manifest. On any
+    failure every file this call wrote is removed before the exception leaves: StreamUnavailable
+    (fall back to file by file), TooLarge, StreamFailed; OSError for the local disk.
     """
-    out: dict[str, Stored] = {}
-    written: list[Path] = []
-    total = 0
+    loop = asyncio.get_running_loop()
+    pipe = untar.Pipe(loop)
+    job = asyncio.ensure_future(asyncio.to_thread(
+        untar.untar, pipe, wanted, sizes, total_cap))
     try:
-        with tarfile.open(spool, mode="r:") as tf:
-            for member in tf:
-                if not member.isreg():
-                    continue
-                path = "/" + member.name.strip("/")
-                dest = wanted.get(path)
-                if dest is None or path in out:
-                    continue
-                declared = sizes.get(path) if sizes is not None else None
-                limit = min(declared if declared is not None else total_cap,
-                            total_cap - total)
-                if member.size > limit or member.size < 0:
-                    raise TooLarge(f"{path}: the archive holds {member.size} bytes for it, "
-                                   f"more than the {declared} its listing declared"
-                                   if declared is not None and member.size > declared else
-                                   f"{path}: more than the {total_cap} bytes a checkpoint "
-                                   "may hold in all")
-                src = tf.extractfile(member)
-                if src is None:
-                    continue
-                written.append(dest)
-                out[path] = _copy_private(src, dest, limit)
-                total += out[path].size
-    except (tarfile.TarError, EOFError) as exc:
-        _remove(written)
-        raise StreamFailed(f"the archive could not be read: {exc}") from exc
+        result, err = await _stream(transport, node, producer, pipe.put,
+                                    idle_timeout=idle_timeout, progress=progress, limit=limit)
     except BaseException:
-        _remove(written)
+        pipe.abort()
+        with contextlib.suppress(BaseException):
+            await asyncio.shield(job)  # the thread removes what it wrote before it ends
         raise
-    os.sync()
-    return out
-
-
-def _remove(paths: list[Path]) -> None:
-    for p in paths:
-        with contextlib.suppress(OSError):
-            p.unlink()
-
-
-def mkdir_private(path: Path) -> None:
-    """Create ``path`` and any missing parents 0700 (``mkdir(parents=True)`` would not)."""
-    missing: list[Path] = []
-    p = path
-    while not p.exists():
-        missing.append(p)
-        p = p.parent
-    for d in reversed(missing):
-        with contextlib.suppress(FileExistsError):
-            d.mkdir(mode=0o700)
-        os.chmod(d, 0o700)
-
-
-def _copy_private(src: IO[bytes], dest: Path, limit: int | None = None) -> Stored:
-    """Copy ``src`` to ``dest`` (0600); :class:`TooLarge` past ``limit`` bytes (dest removed)."""
-    mkdir_private(dest.parent)
-    h = hashlib.sha256()
-    size = 0
-    fd = os.open(dest, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    pipe.close()
+    res = await asyncio.shield(job)
     try:
-        os.fchmod(fd, 0o600)
-        while chunk := src.read(_CHUNK):
-            if limit is not None and size + len(chunk) > limit:
-                os.ftruncate(fd, 0)
-                raise TooLarge(f"{dest.name}: more data than the {limit} bytes allowed")
-            h.update(chunk)
-            view = memoryview(chunk)
-            while view:
-                view = view[os.write(fd, view):]
-            size += len(chunk)
-    finally:
-        os.close(fd)
-    return Stored(h.hexdigest(), size)
+        exit_code = _judge(result, err, ok_exits)
+        _compare(err, pipe.hash.hexdigest())
+        if isinstance(res.error, untar.Oversized):
+            raise TooLarge(str(res.error))
+        if isinstance(res.error, untar.UnreadableArchive):
+            raise StreamFailed(f"the archive could not be read: {res.error}")
+        if res.error is not None:
+            raise res.error
+        if res.written:
+            await asyncio.to_thread(untar.sync_filesystem, res.written[0].parent)
+    except BaseException:
+        await asyncio.shield(asyncio.to_thread(untar.remove, res.written))
+        raise
+    return Extracted(Stored(pipe.hash.hexdigest(), pipe.size), res.files, exit_code)

@@ -25,7 +25,6 @@ import json
 import os
 import posixpath
 import re
-import secrets
 import shlex
 import shutil
 import sqlite3
@@ -347,8 +346,6 @@ class CheckpointStore:
                                             f"declared backup {path!r}; not stored"))
         metas = [m for m in metas if under(m.path, path)]
         contents = [m for m in metas if not m.is_dir and not m.is_link]
-        hashes = await remote_sha(transport, node, [m.path for m in contents], dl) \
-            if contents else {}
         links = [m for m in metas if m.is_link]
         targets: dict[str, str] = {}
         if links:
@@ -356,7 +353,19 @@ class CheckpointStore:
             result, out, err = await run_collect(transport, node, cmd, dl.left())
             check_result(result, err, f"reading symlinks under {path}")
             targets = dict(zip((m.path for m in links), out.splitlines(), strict=False))
-        stored = await self._stream_tree(node, transport, base, path, contents, dl)
+        streamed = await self._stream_tree(node, transport, base, path, contents, dl)
+        stored = streamed.files if streamed is not None else {}
+        # The node's hash of each file: when tar read every file unchanged (exit 0), that of
+        # its bytes in the archive the node itself hashed (archive.py); otherwise (a file
+        # changed while tar read it, one could not be read, no archive) sha256sum on the node
+        # now, so a torn copy differs from it and fails.
+        if streamed is not None and streamed.exit == 0:
+            hashes = {p: s.sha256 for p, s in stored.items()}
+            again = [m.path for m in contents if m.path not in stored]
+        else:
+            hashes, again = {}, [m.path for m in contents]
+        if again:
+            hashes.update(await remote_sha(transport, node, again, dl))
         for m in metas:
             rel = _files_rel(node, m.path)
             if m.is_dir:
@@ -403,32 +412,28 @@ class CheckpointStore:
             items.append(item)
 
     async def _stream_tree(self, node: Node, transport: Transport, base: Path, path: str,
-                           contents: list[Meta], dl: Deadline) -> dict[str, archive.Stored]:
-        """Every regular file under ``path`` in one verified tar stream ({} → read one by one).
+                           contents: list[Meta], dl: Deadline) -> archive.Extracted | None:
+        """Every regular file under ``path`` in one verified tar stream (None → one by one).
 
         tar exits 1 when a file changed while it was read and 2 when one could not be read: the
         archive still holds the rest; files missing from it are read on their own (and fail
-        with the node's reason), and the per-file hashes say which ones changed.
+        with the node's reason), and the caller hashes them on the node again.
         """
         if not contents:
-            return {}
+            return None
         wanted = {m.path: base.parent / _files_rel(node, m.path) for m in contents}
         sizes = {m.path: m.size for m in contents}
         await asyncio.to_thread(_mkdir_private, base)
-        spool = base / f".incoming-{secrets.token_hex(4)}.tar"
         try:
-            await archive.fetch(transport, node, archive.tar_command(path), spool,
-                                idle_timeout=self.part_timeout, progress=dl.progress,
-                                ok_exits=(0, 1, 2), limit=archive.tar_bound(sizes))
-            return await asyncio.to_thread(archive.extract, spool, wanted, sizes)
+            return await archive.fetch_tree(
+                transport, node, archive.tar_command(path), wanted, sizes,
+                idle_timeout=self.part_timeout, progress=dl.progress, ok_exits=(0, 1, 2),
+                limit=archive.tar_bound(sizes))
         except archive.TooLarge as exc:
             # Bigger than the node's own listing said: not read again file by file either.
             raise PartFailed(f"{path}: {exc}") from exc
         except (archive.StreamUnavailable, archive.StreamFailed):
-            return {}
-        finally:
-            with contextlib.suppress(OSError):
-                spool.unlink()
+            return None
 
     async def _sqlite(self, node: Node, transport: Transport, base: Path, db: str, tmp: str,
                       dl: Deadline, items: list[dict[str, Any]]) -> None:

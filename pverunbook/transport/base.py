@@ -9,7 +9,7 @@ reports connection loss separately from a command failing.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 from pverunbook.inventory import Node
@@ -17,8 +17,10 @@ from pverunbook.inventory import Node
 OutputCallback = Callable[[str, str], None]
 """Called with (stream, text) where stream is "stdout" or "stderr"."""
 
-ByteSink = Callable[[bytes], None]
-"""Called with raw stdout bytes as they arrive (an archive streamed off a node)."""
+ByteSink = Callable[[bytes], "Awaitable[None] | None"]
+"""Called with raw stdout bytes as they arrive (an archive streamed off a node). A sink that
+cannot keep up returns an awaitable: the transport reads no more until it is done (the SSH
+channel's window closes, so the node's side waits), which keeps memory flat."""
 
 
 @dataclass(frozen=True)

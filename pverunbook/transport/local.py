@@ -93,7 +93,8 @@ class LocalTransport(Transport):
                 assert proc.stdout is not None
                 while chunk := await proc.stdout.read(1 << 20):
                     deadline.reschedule(loop.time() + idle_timeout)
-                    sink(chunk)
+                    if (wait := sink(chunk)) is not None:
+                        await wait
 
             pumps = asyncio.gather(raw(), _pump(proc.stderr, "stderr",
                                                 lambda _n, text: err.append(text)))

@@ -103,6 +103,15 @@ class _Session(asyncssh.SSHClientSession[bytes]):
         self.lost: Exception | None = None
         self.callback_error: Exception | None = None
         self.done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._chan: asyncssh.SSHClientChannel[bytes] | None = None
+
+    def connection_made(self, chan: asyncssh.SSHClientChannel[bytes]) -> None:
+        self._chan = chan
+
+    def _resume(self, _: object) -> None:
+        if self._chan is not None:
+            with contextlib.suppress(Exception):  # the channel may have closed meanwhile
+                self._chan.resume_reading()
 
     def _emit(self, name: str, text: str) -> None:
         if not text or self.callback_error is not None:
@@ -119,9 +128,15 @@ class _Session(asyncssh.SSHClientSession[bytes]):
         if name == "stdout" and self._raw is not None:
             if self.callback_error is None:
                 try:
-                    self._raw(data)
+                    wait = self._raw(data)
                 except Exception as exc:  # e.g. the local disk is full: stop, say why
                     self.callback_error = exc
+                else:
+                    if wait is not None and self._chan is not None:
+                        # The sink is behind: read no more until it catches up (the window
+                        # closes and the node's side waits), so memory stays bounded.
+                        self._chan.pause_reading()
+                        asyncio.ensure_future(wait).add_done_callback(self._resume)
             return
         self._emit(name, self._decoders[name].decode(data))
 

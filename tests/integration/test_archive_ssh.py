@@ -57,3 +57,39 @@ async def test_checkpoint_of_a_tree_over_ssh_uses_one_stream(sshd: Sshd, tmp_pat
     assert outcome.ok, outcome.problems
     files = [i for i in outcome.items if i["kind"] == "file"]
     assert len(files) == 40 and all(i["sha256_local"] == i["sha256_remote"] for i in files)
+
+
+async def test_a_slow_reader_pauses_the_ssh_channel_and_loses_nothing(
+        sshd: Sshd, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Past the pipe's high mark the channel is paused (the node's side waits), then resumed:
+    the file stored is byte for byte the node's, however often that happened."""
+    import asyncssh
+
+    from pverunbook.engine import untar
+
+    monkeypatch.setattr(untar, "PIPE_HIGH", 64 * 1024)
+    monkeypatch.setattr(untar, "PIPE_LOW", 16 * 1024)
+    pauses: list[int] = []
+    real_pause = asyncssh.SSHClientChannel.pause_reading
+
+    def pause(self: asyncssh.SSHClientChannel[bytes]) -> None:
+        pauses.append(1)
+        real_pause(self)
+
+    monkeypatch.setattr(asyncssh.SSHClientChannel, "pause_reading", pause)
+    tree = sshd.scratch / f"big-{tmp_path.name}"
+    tree.mkdir()
+    data = bytes(range(256)) * 32768  # 8 MiB
+    (tree / "blob").write_bytes(data)
+    for p in (tree, tree / "blob"):
+        p.chmod(0o755 if p.is_dir() else 0o644)
+    t = make(sshd, tmp_path)
+    try:
+        got = await archive.fetch_tree(t, node(sshd), archive.tar_command(str(tree)),
+                                       {str(tree / "blob"): tmp_path / "out" / "blob"},
+                                       idle_timeout=20)
+    finally:
+        await t.close()
+    assert (tmp_path / "out" / "blob").read_bytes() == data
+    assert got.files[str(tree / "blob")].sha256 == hashlib.sha256(data).hexdigest()
+    assert pauses, "the channel was never paused: the test did not exercise backpressure"

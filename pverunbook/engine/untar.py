@@ -1,0 +1,365 @@
+"""Extract a tar archive as it arrives: no spool file, one pass, hashed on the way.
+
+A checkpoint used to spool the node's ``tar`` stream to disk, then read the spool back to
+extract it: every byte written, read and hashed twice more than needed. Here the event loop
+hands each received chunk to a :class:`Pipe`; a worker thread hashes the whole stream (to
+compare with the node's hash of the same bytes) and, member by member, writes each wanted
+regular file to its place in the checkpoint while hashing it — slicing the received chunks,
+never copying them into one buffer. The pipe holds at most a few MiB: past that the sender is
+paused (the SSH window closes), so memory stays flat whatever the size of the tree.
+
+The archive comes from the node and is not trusted: a member's name only selects an entry of
+``wanted`` (the destinations are ours, never a path from the archive), only regular files are
+written (no links, devices, sparse members), a member larger than the node's own listing
+declared, or more than ``total_cap`` bytes in all, stops the extraction and removes what it
+wrote (:class:`~pverunbook.engine.archive.TooLarge`). Headers are parsed by the standard
+library (``tarfile.TarInfo.frombuf``: ustar/GNU fields, base-256 sizes, checksum); GNU long
+names (``L``) and pax ``path``/``size`` records are applied as GNU tar writes them
+(GNU tar manual, "Basic Tar Format" and "Extended header keywords").
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import ctypes
+import hashlib
+import os
+import re
+import tarfile
+import threading
+from collections import deque
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+BLOCK = 512
+#: A long-name or pax header bigger than this is not one GNU tar writes: refuse, do not buffer.
+META_CAP = 1 << 20
+_REGULAR = (tarfile.REGTYPE, tarfile.AREGTYPE, tarfile.CONTTYPE)
+_PAX_RECORD = re.compile(rb"(\d+) ")
+#: The pipe pauses the sender past this many queued bytes and resumes it below PIPE_LOW.
+PIPE_HIGH = 8 << 20
+PIPE_LOW = 2 << 20
+
+
+class Aborted(Exception):
+    """The stream was abandoned (cancelled, timed out): stop and remove what was written."""
+
+
+class UnreadableArchive(Exception):
+    """The bytes are not a tar archive this code can read (message says where it broke)."""
+
+
+class Oversized(Exception):
+    """A member is larger than declared (or sparse), or the total would pass the cap."""
+
+
+@dataclass(frozen=True)
+class Stored:
+    """One file as stored here: its sha256 (hex) and size in bytes."""
+
+    sha256: str
+    size: int
+
+
+def _resolve(fut: asyncio.Future[None]) -> None:
+    if not fut.done():
+        fut.set_result(None)
+
+
+class Pipe:
+    """Chunks from the event loop (:meth:`put`) to one reading thread, bounded.
+
+    ``put`` never blocks the loop: past ``high`` queued bytes it returns a future the sender
+    should wait for (the SSH transport pauses the channel until it is done); the thread resolves
+    it once the queue is below ``low``. The thread hashes every chunk as it takes it, so
+    :attr:`hash` covers exactly the bytes received, whatever the extraction did with them.
+    """
+
+    def __init__(self, loop: asyncio.AbstractEventLoop, high: int | None = None,
+                 low: int | None = None) -> None:
+        self._loop = loop
+        self._high = PIPE_HIGH if high is None else high
+        self._low = PIPE_LOW if low is None else low
+        self._cv = threading.Condition()
+        self._chunks: deque[bytes] = deque()
+        self._queued = 0
+        self._eof = False
+        self._aborted = False
+        self._resume: asyncio.Future[None] | None = None
+        self._head = memoryview(b"")
+        self.hash = hashlib.sha256()
+        self.size = 0
+
+    # -- event-loop side ------------------------------------------------------------------
+    def put(self, data: bytes) -> asyncio.Future[None] | None:
+        with self._cv:
+            self._chunks.append(data)
+            self._queued += len(data)
+            self._cv.notify()
+            if self._queued <= self._high:
+                return None
+            if self._resume is None:
+                self._resume = self._loop.create_future()
+            return self._resume
+
+    def close(self) -> None:
+        """No more data: the thread reads what is queued, then sees the end."""
+        with self._cv:
+            self._eof = True
+            self._cv.notify()
+
+    def abort(self) -> None:
+        """Stop the thread at its next read (it raises :class:`Aborted`)."""
+        with self._cv:
+            self._aborted = True
+            resume, self._resume = self._resume, None
+            self._cv.notify()
+        if resume is not None:
+            _resolve(resume)
+
+    # -- thread side ----------------------------------------------------------------------
+    def _fill(self) -> bool:
+        """Make the head chunk non-empty; False at the end of the stream."""
+        while not self._head:
+            with self._cv:
+                while not self._chunks and not self._eof and not self._aborted:
+                    self._cv.wait()
+                if self._aborted:
+                    raise Aborted
+                if not self._chunks:
+                    return False
+                chunk = self._chunks.popleft()
+                self._queued -= len(chunk)
+                resume = None
+                if self._resume is not None and self._queued <= self._low:
+                    resume, self._resume = self._resume, None
+            if resume is not None:
+                self._loop.call_soon_threadsafe(_resolve, resume)
+            self.hash.update(chunk)
+            self.size += len(chunk)
+            self._head = memoryview(chunk)
+        return True
+
+    def take(self, n: int) -> Iterator[memoryview]:
+        """Exactly ``n`` bytes, as slices of the received chunks; EOFError if the stream ends."""
+        while n > 0:
+            if not self._fill():
+                raise EOFError("the archive ends in the middle of a member")
+            piece = self._head[:n]
+            self._head = self._head[len(piece):]
+            n -= len(piece)
+            yield piece
+
+    def read(self, n: int) -> bytes:
+        return b"".join(self.take(n))
+
+    def skip(self, n: int) -> None:
+        for _ in self.take(n):
+            pass
+
+    def drain(self) -> None:
+        """Read (and hash) everything up to the end of the stream."""
+        while self._fill():
+            self._head = memoryview(b"")
+
+
+@dataclass
+class Result:
+    """What the thread did: files stored, files written (to remove on failure), its error."""
+
+    files: dict[str, Stored] = field(default_factory=dict)
+    written: list[Path] = field(default_factory=list)
+    error: Exception | None = None
+
+
+def untar(pipe: Pipe, wanted: Mapping[str, Path], sizes: Mapping[str, int] | None,
+          total_cap: int) -> Result:
+    """Thread body: extract the wanted regular files, then read the stream to its end.
+
+    On any problem with the archive the files written so far are removed and the error kept in
+    :attr:`Result.error`; the rest of the stream is still read so the node's hash can be
+    compared (and the sender is never left paused). :class:`Aborted` propagates.
+    """
+    res = Result()
+    try:
+        _members(pipe, wanted, sizes, total_cap, res)
+    except Aborted:
+        remove(res.written)
+        raise
+    except (UnreadableArchive, Oversized, OSError) as exc:
+        res.error = exc
+    except EOFError as exc:
+        res.error = UnreadableArchive(str(exc))
+    except (tarfile.TarError, ValueError, UnicodeError) as exc:
+        res.error = UnreadableArchive(f"a header does not parse: {exc}")
+    if res.error is not None:
+        remove(res.written)
+        res.written.clear()
+        res.files.clear()
+    pipe.drain()
+    return res
+
+
+def _members(pipe: Pipe, wanted: Mapping[str, Path], sizes: Mapping[str, int] | None,
+             total_cap: int, res: Result) -> None:
+    long_name: str | None = None
+    pax: dict[str, str] = {}
+    total = 0
+    while True:
+        raw = pipe.read(BLOCK)
+        if raw.count(0) == BLOCK:
+            return  # end-of-archive block (GNU tar writes two, then pads the record)
+        try:
+            info = tarfile.TarInfo.frombuf(raw, "utf-8", "surrogateescape")
+        except tarfile.HeaderError as exc:
+            raise UnreadableArchive(f"a header does not parse: {exc}") from None
+        size = info.size
+        if info.type in (tarfile.GNUTYPE_LONGNAME, tarfile.XHDTYPE):
+            if size > META_CAP:
+                raise UnreadableArchive(f"a {size}-byte name/pax header")
+            data = pipe.read(size)
+            pipe.skip(_pad(size))
+            if info.type == tarfile.GNUTYPE_LONGNAME:
+                long_name = data.split(b"\0", 1)[0].decode("utf-8", "surrogateescape")
+            else:
+                pax = _pax(data)
+            continue
+        if info.type in (tarfile.XGLTYPE, tarfile.GNUTYPE_LONGLINK):
+            pipe.skip(size + _pad(size))
+            continue
+        name = pax.get("path") or long_name or info.name
+        if "size" in pax:
+            if not re.fullmatch(r"[0-9]{1,19}", pax["size"]):
+                raise UnreadableArchive(f"a pax size that is not a number: {pax['size'][:30]!r}")
+            size = int(pax["size"])
+        sparse = any(k.startswith("GNU.sparse") for k in pax)
+        long_name, pax = None, {}
+        path = "/" + name.strip("/")
+        dest = wanted.get(path)
+        if dest is not None and (sparse or info.type == tarfile.GNUTYPE_SPARSE):
+            # Listed as a regular file, sent as a sparse one (that could expand far beyond the
+            # declared size): the archive contradicts the node's own listing.
+            raise Oversized(f"{path}: the archive holds a sparse member for it, not the "
+                            "regular file the node's listing declared")
+        if info.type not in _REGULAR or dest is None or path in res.files:
+            # Hard links, devices, directories: not written from here (a hard link's data is
+            # read on its own by the caller, as a file missing from the archive).
+            pipe.skip(size + _pad(size))
+            continue
+        declared = sizes.get(path) if sizes is not None else None
+        limit = min(declared if declared is not None else total_cap, total_cap - total)
+        if size > limit:
+            raise Oversized(f"{path}: the archive holds {size} bytes for it, more than the "
+                            f"{declared} its listing declared"
+                            if declared is not None and size > declared else
+                            f"{path}: more than the {total_cap} bytes a checkpoint may hold "
+                            "in all")
+        res.written.append(dest)
+        res.files[path] = _write(pipe, size, dest)
+        total += size
+        pipe.skip(_pad(size))
+
+
+def _pad(size: int) -> int:
+    return -size % BLOCK
+
+
+def _pax(data: bytes) -> dict[str, str]:
+    """pax extended header records ("<len> <key>=<value>\\n", POSIX.1-2001 pax)."""
+    out: dict[str, str] = {}
+    pos = 0
+    while pos < len(data):
+        m = _PAX_RECORD.match(data, pos)
+        if m is None or int(m.group(1)) < len(m.group(0)) + 2:
+            if data[pos:].strip(b"\0") == b"":
+                break
+            raise UnreadableArchive("a pax header record does not parse")
+        end = pos + int(m.group(1))
+        record = data[m.end():end]
+        if not record.endswith(b"\n") or b"=" not in record:
+            raise UnreadableArchive("a pax header record does not parse")
+        key, value = record[:-1].split(b"=", 1)
+        out[key.decode("utf-8", "surrogateescape")] = value.decode("utf-8", "surrogateescape")
+        pos = end
+    return out
+
+
+def mkdir_private(path: Path) -> None:
+    """Create ``path`` and any missing parents 0700 (``mkdir(parents=True)`` would not)."""
+    missing: list[Path] = []
+    p = path
+    while not p.exists():
+        missing.append(p)
+        p = p.parent
+    for d in reversed(missing):
+        with contextlib.suppress(FileExistsError):
+            d.mkdir(mode=0o700)
+        os.chmod(d, 0o700)
+
+
+def _write(pipe: Pipe, size: int, dest: Path) -> Stored:
+    """``size`` bytes of the stream into ``dest`` (0600 from the first byte), hashed."""
+    mkdir_private(dest.parent)
+    h = hashlib.sha256()
+    fd = os.open(dest, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    try:
+        os.fchmod(fd, 0o600)
+        for piece in pipe.take(size):
+            h.update(piece)
+            while piece:
+                piece = piece[os.write(fd, piece):]
+        start_writeback(fd)
+    finally:
+        os.close(fd)
+    return Stored(h.hexdigest(), size)
+
+
+def remove(paths: list[Path]) -> None:
+    for p in paths:
+        with contextlib.suppress(OSError):
+            p.unlink()
+
+
+_libc: ctypes.CDLL | None = None
+_SYNC_FILE_RANGE_WRITE = 2  # <linux/fs.h>
+
+
+def _c() -> ctypes.CDLL | None:
+    global _libc
+    if _libc is None:
+        with contextlib.suppress(OSError):
+            _libc = ctypes.CDLL(None, use_errno=True)
+    return _libc
+
+
+def start_writeback(fd: int) -> None:
+    """Start writing ``fd``'s dirty pages to disk without waiting (Linux ``sync_file_range``
+    with SYNC_FILE_RANGE_WRITE): the disk works while the rest of the archive arrives, and
+    the one :func:`sync_filesystem` at the end has less left to wait for. Durability still
+    comes from that sync alone; this only starts it early."""
+    libc = _c()
+    if libc is not None:
+        with contextlib.suppress(AttributeError, ctypes.ArgumentError):
+            libc.sync_file_range(fd, ctypes.c_int64(0), ctypes.c_int64(0),
+                                 _SYNC_FILE_RANGE_WRITE)
+
+
+def sync_filesystem(path: Path) -> None:
+    """Flush the file system holding ``path`` to disk: ``syncfs(2)`` (Linux), which waits for
+    this file system only, not every dirty page of the machine as ``sync()`` does; ``sync()``
+    where syncfs is not available."""
+    try:
+        libc = _c()
+        if libc is None:
+            raise OSError("no libc")
+        fd = os.open(path, os.O_RDONLY)
+        try:
+            if libc.syncfs(fd) == 0:
+                return
+        finally:
+            os.close(fd)
+    except (OSError, AttributeError):
+        pass
+    os.sync()
