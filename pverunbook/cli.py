@@ -61,10 +61,19 @@ def main(argv: list[str] | None = None) -> int:
             why = "is a file, not a folder" if folder.exists() else "no such folder"
             return err(f"--runbooks {folder}", why, "give a folder of runbook .toml files (one "
                        "runbook file is given as the RUNBOOK argument itself)")
-    if args.command is None:
-        from pverunbook.commands.tui import cmd_tui
+    from pverunbook.statedir import chosen
 
-        return cmd_tui(args)
+    # --state-dir DIR: the journal, checkpoints, reports' inputs and the rehearsal cluster of
+    # this command all go under DIR (one resolver: pverunbook/statedir.py)
+    with chosen(getattr(args, "state_dir", None)):
+        if args.command is None:
+            from pverunbook.commands.tui import cmd_tui
+
+            return cmd_tui(args)
+        return _dispatch(args)
+
+
+def _dispatch(args: argparse.Namespace) -> int:
     try:
         return int(args.func(args))
     except BrokenPipeError:

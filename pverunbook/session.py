@@ -178,6 +178,7 @@ class Session:
             from pverunbook.check_history import note_rehearsal_run
 
             note_rehearsal_run(rid, path, Path(self.sim.state_dir))
+            engine.rehearsal_dir = str(Path(self.sim.state_dir).absolute())
         return engine
 
     async def reset_rehearsal(self) -> None:
@@ -243,22 +244,26 @@ class Session:
 
 
 def default_rehearsal_dir(scenario: str) -> Path:
-    """Where a rehearsal cluster keeps its state between launches: per user (platformdirs'
-    state directory, or ``$PVERUNBOOK_STATE_DIR``), one directory per scenario."""
-    from pverunbook.statedir import state_dir
+    """Where a rehearsal cluster keeps its state between launches: under the state directory
+    (``pverunbook.statedir``), one directory per scenario."""
+    from pverunbook.statedir import rehearsal_dir
 
-    return state_dir() / "rehearsal" / scenario
+    return rehearsal_dir(scenario)
 
 
 def reset_state_dir(path: Path) -> None:
     """Empty a rehearsal state directory but keep its ``keys`` (host keys and the client key,
-    so a pinned inventory written earlier stays valid)."""
+    so a pinned inventory written earlier stays valid) and the record of earlier runs
+    (journals, checkpoints: ``statedir.RUN_RECORDS``), which live beside the cluster when
+    ``--state-dir`` chose this directory for both."""
     import shutil
+
+    from pverunbook.statedir import RUN_RECORDS
 
     if not path.is_dir():
         return
     for child in path.iterdir():
-        if child.name == "keys":
+        if child.name in RUN_RECORDS:
             continue
         if child.is_dir() and not child.is_symlink():
             shutil.rmtree(child)

@@ -1,20 +1,92 @@
-"""Where pverunbook keeps its state (journals, rehearsal clusters): ``$PVERUNBOOK_STATE_DIR``,
-else platformdirs' per-user state directory.
+"""Where pverunbook keeps what a run writes: the one resolver every module asks.
 
-Its own small module because the TUI needs it before its first frame (the rehearsal cluster's
-directory), and the journal module that also exports it imports the whole event model.
+A run writes its journal (``runs/``), a session journal (``sessions/``), its checkpoints and their
+seal key, the rehearsal cluster it ran on, the health check's run index and crash details. All
+of it follows the one directory the operator chose, in this order:
+
+1. ``--state-dir DIR`` on the command line (the command sets it with :func:`chosen`): a
+   rehearsal's simulated cluster lives in DIR itself, everything else beside it (``DIR/runs``,
+   ``DIR/checkpoints``, …), so one folder holds a whole rehearsal and its record;
+2. ``$PVERUNBOOK_STATE_DIR``; checkpoints too, unless ``$PVERUNBOOK_DATA_DIR`` names their
+   own place (a disk with room for backups);
+3. platformdirs' per-user state and data directories.
+
+Before, checkpoints read only ``$PVERUNBOOK_DATA_DIR`` and journals only the environment, so a
+rehearsal given ``--state-dir`` (or ``$PVERUNBOOK_STATE_DIR`` alone) scattered its record over
+the user's default directories. Its own small module (no heavy imports): the TUI needs it before
+its first frame, and the journal module that also exports :func:`state_dir` imports the whole
+event model.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
+from collections.abc import Iterator
 from pathlib import Path
+
+#: What ``--state-dir`` set for this command (None: the environment or the per-user default).
+_CHOSEN: Path | None = None
+
+#: Entries of a state directory that are the record of runs, not the rehearsal cluster: a reset
+#: of the simulated cluster keeps them (journals of earlier runs stay, like the keys).
+RUN_RECORDS = frozenset({"runs", "sessions", "checkpoints", "crashes", "rehearsal-runs.txt",
+                         "checkpoint-seal.key", "keys"})
+
+
+@contextlib.contextmanager
+def chosen(path: Path | None) -> Iterator[None]:
+    """For the ``with`` block (one command), everything a run writes goes under ``path``
+    (``--state-dir``); None leaves the environment's or the default place."""
+    global _CHOSEN
+    before = _CHOSEN
+    _CHOSEN = Path(path).absolute() if path is not None else before
+    try:
+        yield
+    finally:
+        _CHOSEN = before
+
+
+def chosen_dir() -> Path | None:
+    """The ``--state-dir`` in force, or None."""
+    return _CHOSEN
+
+
+def chosen_args() -> str:
+    """`` --state-dir DIR`` (shell-quoted) when one is in force, else "": appended to the
+    commands a run tells the operator to type next (report, resume), which read DIR too."""
+    import shlex
+
+    return f" --state-dir {shlex.quote(str(_CHOSEN))}" if _CHOSEN is not None else ""
 
 
 def state_dir() -> Path:
+    """Journals, session journals, the rehearsal index, crash details."""
+    if _CHOSEN is not None:
+        return _CHOSEN
     env = os.environ.get("PVERUNBOOK_STATE_DIR")
     if env:
         return Path(env)
     from platformdirs import user_state_dir
 
     return Path(user_state_dir("pverunbook"))
+
+
+def data_dir() -> Path:
+    """Checkpoints and their seal key (see the order in this module's docstring)."""
+    if _CHOSEN is not None:
+        return _CHOSEN
+    for var in ("PVERUNBOOK_DATA_DIR", "PVERUNBOOK_STATE_DIR"):
+        env = os.environ.get(var)
+        if env:
+            return Path(env)
+    from platformdirs import user_data_dir
+
+    return Path(user_data_dir("pverunbook"))
+
+
+def rehearsal_dir(scenario: str | None = None) -> Path:
+    """Where a rehearsal cluster is kept between launches without ``--state-dir``: per
+    scenario under the state directory (``…/rehearsal/<scenario>``)."""
+    base = state_dir() / "rehearsal"
+    return base / scenario if scenario else base

@@ -25,7 +25,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     s.add_argument("--scenario", default="nyc-outage", help="rehearsal scenario (see "
                    "`pverunbook simulate --help`)")
     s.add_argument("--state-dir", type=Path, metavar="DIR", help="rehearsal: check the "
-                   "simulated cluster kept in DIR (as left by `rehearse --state-dir DIR`)")
+                   "simulated cluster kept in DIR (as left by `rehearse --state-dir DIR`); "
+                   "the check's journal is kept in DIR/runs")
     s.add_argument("--journal", type=Path, metavar="PATH", help="journal file (default: a new "
                    "file under the state directory)")
     s.add_argument("--accept-new-host-keys", action="store_true",

@@ -25,6 +25,15 @@ def parse_sets(items: list[str] | None) -> dict[str, str]:
     return out
 
 
+def state_dir_option(parser: Any) -> None:
+    """``--state-dir DIR`` on a command that reads what runs wrote (journals, checkpoints):
+    read them from DIR, where ``rehearse``/``check``/``run --state-dir DIR`` wrote them."""
+    parser.add_argument("--state-dir", type=Path, metavar="DIR",
+                        help="read the runs and checkpoints kept in DIR (as written by "
+                             "`rehearse`/`check` --state-dir DIR) instead of the default state "
+                             "directory ($PVERUNBOOK_STATE_DIR, else the per-user one)")
+
+
 def load_runbook(name: str, dirs: list[Path]) -> Any:
     """The runbook named by id (built-in or in ``dirs``) or by file path, loaded and validated.
 

@@ -11,16 +11,19 @@ import sys
 from pathlib import Path
 
 from pverunbook.commands.exits import EXIT_OK, err
+from pverunbook.commands.inputs import state_dir_option
 
 
 def register(sub: argparse._SubParsersAction) -> None:
     j = sub.add_parser("journal", help="inspect run journals")
     jsub = j.add_subparsers(dest="journal_command", metavar="ACTION", required=True)
     s = jsub.add_parser("list", help="list runs")
+    state_dir_option(s)
     s.set_defaults(func=cmd_journal_list)
     s = jsub.add_parser("show", help="print a run's journal readably")
     s.add_argument("run", help="run id (or unique prefix) or journal path")
     s.add_argument("--json", action="store_true", help="raw JSON lines")
+    state_dir_option(s)
     s.set_defaults(func=cmd_journal_show)
 
 

@@ -17,6 +17,7 @@ from typing import Any
 
 from pverunbook.commands.exits import EXIT_CHECKS, EXIT_FAIL, EXIT_OK, EXIT_USAGE, err
 from pverunbook.commands.inputs import SET_HINT, load_runbook, parse_sets
+from pverunbook.statedir import chosen_args
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -62,7 +63,8 @@ def register(sub: argparse._SubParsersAction) -> None:
                        help="rehearsal: start from the simulated cluster kept in DIR and keep "
                             "it there afterwards, so the next runbook (or the TUI with the same "
                             "--state-dir) continues where this run left it (default: a fresh "
-                            "broken cluster every time)")
+                            "broken cluster every time); the run's journal and checkpoints are "
+                            "kept in DIR too (DIR/runs, DIR/checkpoints)")
         s.set_defaults(func=cmd_run, rehearse=(name == "rehearse"))
 
 
@@ -138,7 +140,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         return asyncio.run(_stopped_by_signals(run_headless(args, config)))
     except KeyboardInterrupt:
         print("\npverunbook: interrupted; the journal has everything up to here. Continue with "
-              "`pverunbook run --resume RUN`.", file=sys.stderr)
+              f"`pverunbook run --resume RUN{chosen_args()}`.", file=sys.stderr)
         return 130
 
 
@@ -168,7 +170,7 @@ async def _stopped_by_signals(work: Any) -> int:
             raise
         print(f"\npverunbook: stopped by {signal.Signals(got[0]).name}; local commands were "
               "killed and the journal has everything up to here. Continue with `pverunbook run "
-              "--resume RUN`.", file=sys.stderr)
+              f"--resume RUN{chosen_args()}`.", file=sys.stderr)
         return 128 + got[0]
     finally:
         for sig in sigs:
@@ -293,7 +295,8 @@ async def _run_headless(args: argparse.Namespace, config: Any) -> int:
         info = sys.stderr if as_json else sys.stdout
         print(f"journal: {engine.journal_path}", file=info)
         # a journal outside the state directory is found by its path, not by its run id
-        which = shlex.quote(str(engine.journal_path)) if journal_path else engine.run_id
+        which = shlex.quote(str(engine.journal_path)) if journal_path else \
+            engine.run_id + chosen_args()  # a run under --state-dir DIR is found in DIR
         print(f"report:  pverunbook report {which}", file=info)
     except (InventoryError, TargetError, ValueError, LockHeld, JournalWriteError) as exc:
         return err(cmd, str(exc))
@@ -360,7 +363,9 @@ def _rehearsal_cluster_of(run: str) -> tuple[Path, str] | int:
     if started is None:
         return err("run --resume", f"{run}: no run_started event", "`pverunbook journal "
                    "list` shows the runs that can be resumed")
-    where = rehearsal_cluster_of(started.run_id)
+    # the journal names its cluster; older journals only the index of the state directory
+    where = Path(started.rehearsal_dir) if started.rehearsal_dir else \
+        rehearsal_cluster_of(started.run_id)
     saved = None
     if where is not None and where.is_dir():
         from pverunbook.sim import SimCluster

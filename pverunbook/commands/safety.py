@@ -16,6 +16,7 @@ from typing import Any
 
 from pverunbook.commands.exits import err
 from pverunbook.commands.files import atomic_write
+from pverunbook.commands.inputs import state_dir_option
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -23,9 +24,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                                                    "destructive steps")
     sub = cp.add_subparsers(dest="checkpoints_command", required=True)
     ls = sub.add_parser("list", help="every checkpoint, oldest first")
+    state_dir_option(ls)
     ls.set_defaults(func=cmd_list)
     show = sub.add_parser("show", help="the files, hashes and problems of one checkpoint")
     show.add_argument("id", help="checkpoint id or a unique prefix of one")
+    state_dir_option(show)
     show.set_defaults(func=cmd_show)
 
     rs = subparsers.add_parser(
@@ -46,11 +49,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                     help="the confirmation text, for non-interactive use (must still match)")
     rs.add_argument("--accept-new-host-keys", action="store_true",
                     help="trust and remember host keys of nodes seen for the first time")
+    state_dir_option(rs)
     rs.set_defaults(func=cmd_restore)
 
     rp = subparsers.add_parser("report", help="write a Markdown incident report from a run")
     rp.add_argument("run", help="run id, a unique prefix of one, or a journal .jsonl path")
     rp.add_argument("-o", "--output", type=Path, help="write here (atomically) instead of stdout")
+    state_dir_option(rp)
     rp.set_defaults(func=cmd_report)
 
 

@@ -7,26 +7,20 @@ A checkpoint folder without a readable, well-shaped ``manifest.json`` is an inte
 from __future__ import annotations
 
 import json
-import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from pverunbook.statedir import data_dir
+
 MANIFEST = "manifest.json"
 FORMAT = 1
 
 
-def data_dir() -> Path:
-    env = os.environ.get("PVERUNBOOK_DATA_DIR")
-    if env:
-        return Path(env)
-    from platformdirs import user_data_dir
-
-    return Path(user_data_dir("pverunbook"))
-
-
 def checkpoints_dir() -> Path:
+    """``checkpoints/`` under the data directory (``statedir.data_dir``: the chosen
+    ``--state-dir``, else ``$PVERUNBOOK_DATA_DIR``, else ``$PVERUNBOOK_STATE_DIR``, …)."""
     return data_dir() / "checkpoints"
 
 

@@ -173,7 +173,7 @@ def _reserve(root: Path, base: str) -> tuple[str, Path]:
 def _local_err(exc: OSError, root: Path) -> str:
     why = exc.strerror or str(exc)
     return (f"cannot store the copy locally: {why}; free space in {root} or point "
-            "PVERUNBOOK_DATA_DIR at a disk with room, then retry")
+            "PVERUNBOOK_DATA_DIR (or --state-dir) at a disk with room, then retry")
 
 
 # -- the store -------------------------------------------------------------------------------

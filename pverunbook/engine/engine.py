@@ -109,6 +109,8 @@ class Engine:
         #: Real seconds per second of the nodes' clocks (a rehearsal cluster runs faster; its
         #: rollback timers still last ``commit_within`` real seconds).
         self.node_time_scale = 1.0
+        #: A rehearsal: the simulated cluster's state directory, recorded in ``run_started``.
+        self.rehearsal_dir = ""
         #: The checkpoint being taken now, if any: the store counts verified parts in it.
         self.checkpoint_progress: CheckpointProgress | None = None
 
@@ -192,7 +194,7 @@ class Engine:
             runbook_path=rb_path, mode=self.mode, cluster=self.cluster.name,
             nodes=tuple(self.cluster.names), params=self._public_params(),
             resumed=self.resume is not None, operator=self.operator,
-            runbook_sha256=rb_sha, runbook_text=rb_text))
+            runbook_sha256=rb_sha, runbook_text=rb_text, rehearsal_dir=self.rehearsal_dir))
         await self.durable()
         try:
             await rollback.on_resume(self)

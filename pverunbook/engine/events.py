@@ -43,6 +43,9 @@ class RunStarted(Event):
     #: ``runbook_path`` is absolute) shows what changed since and asks before going on.
     runbook_sha256: str = ""
     runbook_text: str = ""
+    #: A rehearsal: the state directory of the simulated cluster it ran on, so ``run --resume``
+    #: continues on that cluster wherever the journal and the state directory are ("" else).
+    rehearsal_dir: str = ""
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -132,14 +132,11 @@ class SimCluster:
     # -- where state lives -----------------------------------------------------------------
     @staticmethod
     def default_state_dir() -> Path:
-        """The per-user rehearsal state directory (``$PVERUNBOOK_STATE_DIR/rehearsal`` or the
-        platform's user state dir, e.g. ``~/.local/state/pverunbook/rehearsal``)."""
-        env = os.environ.get("PVERUNBOOK_STATE_DIR")
-        if env:
-            return Path(env) / "rehearsal"
-        from platformdirs import user_state_dir
+        """The per-user rehearsal state directory (``rehearsal/`` under the one state directory
+        ``pverunbook.statedir`` resolves, e.g. ``~/.local/state/pverunbook/rehearsal``)."""
+        from pverunbook.statedir import rehearsal_dir
 
-        return Path(user_state_dir("pverunbook")) / "rehearsal"
+        return rehearsal_dir()
 
     @staticmethod
     def saved_scenario(state_dir: Path) -> str | None:

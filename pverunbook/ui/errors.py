@@ -45,8 +45,9 @@ def explain(exc: BaseException) -> Explained:
                          "or reinstall pverunbook.")
     if isinstance(exc, OSError):
         return Explained("File or system error", str(exc),
-                         "Check the path and permissions (the journal lives under "
-                         "PVERUNBOOK_STATE_DIR).")
+                         "Check the path and permissions (journals and checkpoints live "
+                         "under the state directory: --state-dir DIR, else "
+                         "$PVERUNBOOK_STATE_DIR, else the per-user one).")
     if isinstance(exc, ValueError):
         return Explained("Cannot continue", str(exc), "")
     return Explained("Unexpected error", f"{name}: {exc}",

@@ -1,0 +1,124 @@
+"""Everything a run writes follows the one state directory the operator chose.
+
+Checkpoints read only ``$PVERUNBOOK_DATA_DIR`` (else the per-user data dir), so with
+``$PVERUNBOOK_STATE_DIR`` alone they went to the user's default directory; and a headless
+``rehearse --state-dir DIR`` kept its simulated cluster in DIR but wrote its journal, index and
+checkpoints to the environment's (or the default) state directory. One resolver
+(``pverunbook/statedir.py``) now decides, and the commands that read runs take ``--state-dir``.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from pverunbook import statedir
+from pverunbook.cli import main
+
+#: One destructive step with a checkpoint on one node of the rehearsal cluster (a few seconds).
+TINY = """
+id = "tiny"
+title = "One checkpointed step"
+
+[[steps]]
+id = "touch"
+title = "Print on pve001"
+kind = "run"
+targets = "pve001"
+destructive = true
+confirm = "node"
+commands = ["echo hi"]
+
+[steps.backup]
+outputs = ["ip route"]
+"""
+
+
+def _files(root: Path) -> list[Path]:
+    return sorted(p for p in root.rglob("*") if p.is_file()) if root.exists() else []
+
+
+@pytest.fixture
+def tiny(tmp_path: Path) -> Path:
+    f = tmp_path / "tiny.toml"
+    f.write_text(TINY, encoding="utf-8")
+    return f
+
+
+def test_state_dir_holds_journal_checkpoints_and_cluster(
+        tiny: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    chosen = tmp_path / "chosen"
+    env_state, env_data = tmp_path / "state", tmp_path / "data"  # tests/conftest.py sets these
+    assert main(["rehearse", str(tiny), "--headless", "--state-dir", str(chosen),
+                 "--confirm", "pve001"]) == 0
+    out = capsys.readouterr().out
+    journals = list((chosen / "runs").glob("*.jsonl"))
+    assert len(journals) == 1, out
+    run_id = journals[0].stem
+    assert [p.parent.name for p in (chosen / "checkpoints").glob("*/manifest.json")] == \
+        [f"{run_id}-touch-1"]
+    assert (chosen / "world.json").is_file()  # the simulated cluster stays in DIR itself
+    assert _files(env_state) == [] and _files(env_data) == []
+    # what the run says to type next finds the run in DIR
+    assert f"report:  pverunbook report {run_id} --state-dir {chosen}" in out
+    assert main(["report", run_id, "--state-dir", str(chosen)]) == 0
+    assert f"{run_id}-touch-1" in capsys.readouterr().out
+    assert main(["checkpoints", "list", "--state-dir", str(chosen)]) == 0
+    assert f"{run_id}-touch-1" in capsys.readouterr().out
+    assert main(["journal", "list", "--state-dir", str(chosen)]) == 0
+    assert run_id in capsys.readouterr().out
+    # and only there: the default state directory does not hold it
+    assert main(["report", run_id]) == 2
+
+
+def test_checkpoints_follow_the_state_dir_environment(
+        tiny: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.delenv("PVERUNBOOK_DATA_DIR")
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "xdg-data"))
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    state = tmp_path / "state"
+    assert main(["rehearse", str(tiny), "--headless", "--confirm", "pve001"]) == 0
+    capsys.readouterr()
+    assert len(list((state / "checkpoints").glob("*/manifest.json"))) == 1
+    assert len(list((state / "runs").glob("*.jsonl"))) == 1
+    assert _files(tmp_path / "xdg-data") == [] and _files(tmp_path / "home") == []
+
+
+def test_one_resolver_orders_flag_then_environment(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from pverunbook.engine.checkpoint_index import checkpoints_dir
+    from pverunbook.engine.journal import runs_dir
+    from pverunbook.session import default_rehearsal_dir
+    from pverunbook.sim.cluster import SimCluster
+
+    monkeypatch.setenv("PVERUNBOOK_STATE_DIR", str(tmp_path / "s"))
+    monkeypatch.setenv("PVERUNBOOK_DATA_DIR", str(tmp_path / "d"))
+    assert checkpoints_dir() == tmp_path / "d" / "checkpoints"  # an explicit data dir wins
+    monkeypatch.delenv("PVERUNBOOK_DATA_DIR")
+    assert checkpoints_dir() == tmp_path / "s" / "checkpoints"
+    assert runs_dir() == tmp_path / "s" / "runs"
+    assert default_rehearsal_dir("nyc-outage") == tmp_path / "s" / "rehearsal" / "nyc-outage"
+    monkeypatch.setenv("PVERUNBOOK_DATA_DIR", str(tmp_path / "d"))
+    with statedir.chosen(tmp_path / "flag"):  # --state-dir wins over both variables
+        assert runs_dir() == tmp_path / "flag" / "runs"
+        assert checkpoints_dir() == tmp_path / "flag" / "checkpoints"
+        assert SimCluster.default_state_dir() == tmp_path / "flag" / "rehearsal"
+        assert statedir.chosen_args() == f" --state-dir {tmp_path / 'flag'}"
+    assert runs_dir() == tmp_path / "s" / "runs" and statedir.chosen_args() == ""
+
+
+def test_reset_of_the_rehearsal_keeps_the_runs_beside_it(tmp_path: Path) -> None:
+    from pverunbook.session import reset_state_dir
+
+    for d in ("nodes/pve001", "runs", "checkpoints/c1", "keys", "shell"):
+        (tmp_path / d).mkdir(parents=True)
+    for f in ("world.json", "runs.txt", "runs/r.jsonl", "checkpoints/c1/manifest.json",
+              "keys/rehearsal_ed25519", "checkpoint-seal.key", "rehearsal-runs.txt"):
+        (tmp_path / f).write_text("x\n")
+    reset_state_dir(tmp_path)
+    left = {p.relative_to(tmp_path).as_posix() for p in tmp_path.rglob("*")}
+    assert left == {"runs", "runs/r.jsonl", "checkpoints", "checkpoints/c1",
+                    "checkpoints/c1/manifest.json", "keys", "keys/rehearsal_ed25519",
+                    "checkpoint-seal.key", "rehearsal-runs.txt"}
