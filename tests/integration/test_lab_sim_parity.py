@@ -14,11 +14,13 @@ Any difference not listed in :data:`KNOWN_DIFFERENCES` (each with the reason it 
 the test; a listed difference that no longer occurs is printed, so the table can shrink.
 
 Scenarios compared here: healthy; corosync stopped on one node; VM configs gone while the VMs
-run; node certificates gone; the two nodes cut from each other (corosync's UDP dropped both
+run; node certificates gone; a database pmxcfs's loader refuses (SQLite calls it sound), made
+by the same sqlite3 command on both; the two nodes cut from each other (corosync's UDP dropped both
 ways by the same ``nft`` rules on both sides: the simulator's ``nft`` drops what the lab's
 nftables drops, pverunbook/sim/nft.py). Not yet: the lossy pair (a random share of packets:
 knet's flap counts and timings are not reproducible on either side, so the comparison would
-measure chance), a damaged database and QNetd down (separate lab shapes).
+measure chance) and QNetd down (a separate lab shape). Each case must show its own fault on the
+lab (``expect``), so the two sides cannot pass by agreeing on nothing.
 
 Finding titles are compared without addresses, interface names and numbers (lab 10.213.0.x on
 eth0, simulator 192.168.4.x on vmbr0; counts and windows follow each side's clock); their
@@ -84,6 +86,11 @@ class Case:
     lab: Callable[[Lab], None]
     undo: Callable[[Lab], None]
     needs_vectors: bool = False
+    #: a lab of its own: the history an earlier case left in the shared lab's corosync journal
+    #: (link downs, memberships) would be read by this case's check, not by the simulator's
+    own_lab: bool = False
+    #: the fault rule the lab's check must name (so that the two cannot agree on nothing)
+    expect: str = ""
 
 
 def _nothing(lab: Lab) -> None:
@@ -138,6 +145,32 @@ def _heal(lab: Lab) -> None:
     lab.restore()
 
 
+#: a directory row given data: SQLite calls the file sound, pmxcfs's loader refuses it
+#: ("directory inode contains data", database.c bdb_backend_load_index) and will not start
+_DAMAGE = ("systemctl stop pve-cluster && cp /var/lib/pve-cluster/config.db /root/config.db.kept"
+           " && sqlite3 /var/lib/pve-cluster/config.db \"update tree set data = X'00' where "
+           "inode = (select min(inode) from tree where type = 4 and inode > 0)\" "
+           "&& (systemctl start pve-cluster || true)")
+
+
+def _damage_db(lab: Lab) -> None:
+    res = lab.on(B, _DAMAGE, timeout=60)
+    assert res.returncode == 0, res
+
+
+def _restore_db(lab: Lab) -> None:
+    lab.on(B, "systemctl stop pve-cluster; cp /root/config.db.kept /var/lib/pve-cluster/config.db"
+           " && rm -f /var/lib/pve-cluster/config.db-wal /var/lib/pve-cluster/config.db-shm",
+           timeout=60)
+    lab.restore()
+
+
+#: what the lab's _cut_off waits for, on the simulator: quorum gone, then corosync's consensus
+#: (3.6 s) so the new membership's journal lines are written (the simulated votequorum
+#: reports the loss at the token timeout, the journal dates the membership after consensus)
+_UNTIL_NOT_QUORATE = ("timeout 90 sh -c 'while corosync-quorumtool -s | grep -q \"Quorate: *Yes\"; "
+                      "do sleep 1; done' && sleep 5")
+
 _NFT = ("nft add table inet pvrbbed && nft 'add chain inet pvrbbed out {{ type filter hook "
         "output priority 0; policy accept; }}' && nft 'add rule inet pvrbbed out ip daddr {peer} "
         "udp dport 5405 drop'")
@@ -146,17 +179,20 @@ CASES = [
     Case("healthy", (), _nothing, _nothing),
     Case("configs-missing", tuple(f"{A}: rm /etc/pve/nodes/{A}/qemu-server/{v}.conf"
                                   for v in VMS), _configs_gone, _configs_back,
-         needs_vectors=True),
+         needs_vectors=True, expect="vm-without-config"),
     Case("certificates-missing", (f"{A}: rm /etc/pve/nodes/{A}/pve-ssl.pem "
-                                  f"/etc/pve/nodes/{B}/pve-ssl.pem",), _certs_gone, _certs_back),
+                                  f"/etc/pve/nodes/{B}/pve-ssl.pem",), _certs_gone, _certs_back,
+         expect="cert-missing"),
+    Case("db-damaged", (f"{B}: {_DAMAGE}",), _damage_db, _restore_db, expect="db-load-failed"),
     # last: the link-down it causes stays in corosync's journal, inside the window the check
     # reads, for the cases after it
     Case("corosync-stopped", (f"{B}: systemctl stop corosync",), _stop_corosync,
-         _start_corosync),
+         _start_corosync, expect="corosync-not-running"),
     # the two nodes cut from each other: corosync's UDP dropped both ways (nft, the same rules
     # on both sides; SSH and ICMP pass)
-    Case("cut-off", (f"{A}: " + _NFT.format(peer=B), f"{B}: " + _NFT.format(peer=A)),
-         _cut_off, _heal),
+    Case("cut-off", (f"{A}: " + _NFT.format(peer=B), f"{B}: " + _NFT.format(peer=A),
+                     f"{A}: {_UNTIL_NOT_QUORATE}", f"{B}: {_UNTIL_NOT_QUORATE}"),
+         _cut_off, _heal, own_lab=True, expect="partition"),
 ]
 
 _STARTED = ("the lab's corosync started minutes before the check, so its start-up membership "
@@ -262,15 +298,21 @@ async def test_lab_sim_and_lab_agree_on_what_the_check_tells_the_operator(
         pytest.skip(f"qemu-server cfg2cmd vectors not found at {VECTORS}")
     # its own lab, not the story's: the story's lossy link stays in corosync's journal for
     # minutes, and the check reads it (that would be a difference of history, not of programs)
-    lab = lab_factory(names=NAMES, cluster="nycsim")
+    lab = lab_factory(names=NAMES, cluster=f"nycsim-{case.name}" if case.own_lab else "nycsim")
     sim = await on_sim(case, tmp_path)
     real, run = on_lab(lab, case, tmp_path)
     found = differences(sim, real)
     unknown = [d for d in found if not known(case.name, d)]
     stale = [k for (c, k) in KNOWN_DIFFERENCES if c in (case.name, "*")
              and not any(d.startswith(k + ": sim=") for d in found)]
+    print(f"{case.name} faults: sim {sorted(k for k in sim if k.startswith('fault'))} "
+          f"lab {sorted(k for k in real if k.startswith('fault'))}")
     print(f"{case.name}: {len(found)} differences, {len(unknown)} not known; "
           f"known but not seen: {stale}")
+    if case.expect:
+        assert any(k.startswith(f"fault {case.expect} ") for k in real), run.explain()
+    else:
+        assert not [k for k in real if k.startswith("fault ")], run.explain()
     assert not unknown, ("the simulator and the lab differ (fix the simulator, or list the "
                          "difference in KNOWN_DIFFERENCES with its reason):\n"
                          + "\n".join(unknown) + "\n--- lab run:\n" + run.explain())
