@@ -13,14 +13,41 @@ from pathlib import Path
 
 CHECK_RUNBOOK = "cluster-health-check"
 
+JSON_HELP = """\
+--json prints one JSON object on stdout (prompts and the journal's path go to stderr):
+  kind          "health_check"; format: 1
+  healthy       true when no fault was found on any node
+  status        "healthy" | "faults" (the same verdict as text)
+  next_runbook  {"runbook": ID, "params": {NAME: VALUE}} to run now (the first fault's), or null
+  faults        in the order to fix them, each: order, phase (network, database, configs,
+                certificates), rule, statement, severity, confidence, action, nodes,
+                next_runbook (or null), manual [{node, command}], evidence [...]
+  fine          what was measured and found fine (text lines)
+  matrix        link health, node x node (row measures column)
+  facts         every fact read off the nodes' output (name, node, value, ...)
+  steps         {step id: status} of the check's steps (a failed one: evidence missing)
+  run           run_id, journal, status, mode, cluster, nodes
+Run a proposed runbook with `pverunbook rehearse|run ID --set NAME=VALUE ...` from its params.
+Exit status: 0 the check ran (read `healthy` for the verdict), 3 some check steps failed
+(their evidence is missing), 2 a usage or input error, 1 the run stopped.
+"""
+
 
 def register(sub: argparse._SubParsersAction) -> None:
     s = sub.add_parser("check", help="cluster health check: every fault, in order, with the "
-                                     "runbook that fixes it (rehearsal unless --cluster)")
+                                     "runbook that fixes it (rehearsal unless --cluster)",
+                       description="Runs the read-only cluster-health-check runbook on every "
+                                   "node and prints each fault with its evidence, the order to "
+                                   "fix them in and the runbook (with --set values) that fixes "
+                                   "each.",
+                       epilog=JSON_HELP, formatter_class=argparse.RawDescriptionHelpFormatter)
     s.add_argument("--headless", action="store_true", help="no TUI: print the evidence and "
                    "the diagnosis")
-    s.add_argument("--json", action="store_true", help="headless, JSON lines; the last line is "
-                   "the diagnosis (faults with next_runbook and params, healthy)")
+    s.add_argument("--json", action="store_true", help="headless; print ONE JSON document "
+                   "(keys below: healthy, status, next_runbook, faults, fine, ...)")
+    s.add_argument("--json-events", action="store_true", help="headless; every event as a "
+                   "JSON line (the journal's records), then the --json document as the last "
+                   "line")
     s.add_argument("--cluster", type=Path, help="cluster inventory TOML: check real nodes (live)")
     s.add_argument("--scenario", default="nyc-outage", help="rehearsal scenario (see "
                    "`pverunbook simulate --help`)")
@@ -45,6 +72,8 @@ def cmd_check(args: argparse.Namespace) -> int:
         return err("check", "--state-dir keeps a simulated cluster, --cluster checks real nodes",
                    "use one of them")
     ns = argparse.Namespace(**vars(args))
+    ns.json = bool(args.json or args.json_events)
+    ns.check_json = True  # the health check's document, not the run's JSON lines
     ns.runbook = CHECK_RUNBOOK
     ns.rehearse = not live
     ns.set = None

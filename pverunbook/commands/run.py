@@ -285,8 +285,17 @@ async def _run_headless(args: argparse.Namespace, config: Any) -> int:
         engine = session.engine(rb, decider, values, run_id=run_id, resume=resume,
                                 journal_path=journal_path)
         addrs = cluster_addresses(session.cluster)
-        printer = JsonPrinter(runbook=rb, names_by_addr=addrs) if as_json else \
-            EventPrinter(runbook=rb, names_by_addr=addrs)
+        printer: Any
+        if as_json and getattr(args, "check_json", False):
+            from pverunbook.check_json import CheckJsonPrinter
+
+            printer = CheckJsonPrinter(runbook=rb, names_by_addr=addrs,
+                                       events=bool(getattr(args, "json_events", False)))
+            printer.journal = str(engine.journal_path)
+        elif as_json:
+            printer = JsonPrinter(runbook=rb, names_by_addr=addrs)
+        else:
+            printer = EventPrinter(runbook=rb, names_by_addr=addrs)
         if config.sim_state_dir is not None:  # "next:" continues the same simulated cluster
             printer.next_suffix = (f" --scenario {shlex.quote(config.scenario)} --state-dir "
                                    f"{shlex.quote(str(config.sim_state_dir))}")

@@ -175,7 +175,7 @@ class Run:
             if not line.startswith("{"):
                 continue
             record = json.loads(line)
-            if record.get("kind") == "diagnosis":
+            if record.get("kind") in ("diagnosis", "health_check"):  # run / check --json-events
                 self.diagnosis = record
             else:
                 self.events.append(record)
@@ -199,7 +199,8 @@ class Run:
                   for f in self.findings("critical", "warning")]
         lines += [f"fault {f['severity']} [{f.get('rule')}]: {f['statement']}"
                   for f in self.diagnosis.get("faults", [])]
-        lines += [f"fine: {h}" for h in self.diagnosis.get("healthy", [])]
+        fine = self.diagnosis.get("fine", self.diagnosis.get("healthy", []))  # check / run
+        lines += [f"fine: {h}" for h in (fine if isinstance(fine, list) else [])]
         lines += [f"step {e.get('step_id')} {e.get('status')}: {e.get('message')}"
                   for e in self.events if e.get("kind") == "step_finished"
                   and e.get("status") != "ok"]

@@ -20,8 +20,9 @@ CONFIRMS = ["--confirm", "nyc", "--confirm", "ryanrishi", "--confirm", "pve001",
 
 def _check(capsys: pytest.CaptureFixture[str], *args: str) -> dict[str, Any]:
     assert main(["check", "--json", *args]) in (0, 3)
-    record = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
-    assert record["kind"] == "diagnosis"
+    record = json.loads(capsys.readouterr().out)  # one document (pverunbook/check_json.py)
+    assert record["kind"] == "health_check"
+    assert record["healthy"] is (record["status"] == "healthy")
     return record
 
 

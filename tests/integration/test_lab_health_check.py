@@ -42,8 +42,9 @@ NAMES = ("alpha", "bravo", "charlie")
 
 
 def check(lab: Lab, state: Path) -> Run:
-    """``pverunbook check --json --cluster <lab inventory>``, as an operator runs it."""
-    run = Run(pverunbook(lab, "check", "--json", "--cluster", str(lab.inventory),
+    """``pverunbook check --json-events --cluster <lab inventory>``, as an operator runs it
+    (events for explain(), then the check's document)."""
+    run = Run(pverunbook(lab, "check", "--json-events", "--cluster", str(lab.inventory),
                          state=state, timeout=600))
     print(run.explain())
     assert run.diagnosis, run.explain()

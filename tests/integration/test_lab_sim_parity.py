@@ -284,7 +284,7 @@ async def on_sim(case: Case, tmp_path: Path) -> dict[str, str]:
 def on_lab(lab: Lab, case: Case, tmp_path: Path) -> tuple[dict[str, str], Run]:
     case.lab(lab)
     try:
-        run = Run(pverunbook(lab, "check", "--json", "--cluster", str(lab.inventory),
+        run = Run(pverunbook(lab, "check", "--json-events", "--cluster", str(lab.inventory),
                              state=tmp_path / "lab", timeout=600))
     finally:
         case.undo(lab)

@@ -1,0 +1,75 @@
+"""``pverunbook check --json`` prints ONE JSON document with documented keys.
+
+It printed the run's events as JSON lines with the diagnosis last, where ``healthy`` was a list
+of things found fine; a script asking "healthy? what next?" had to pick the last line and guess.
+Now stdout is one object (``healthy`` a boolean, ``next_runbook`` at the top, ``fine`` the
+list), documented in ``check --help``; ``--json-events`` keeps the stream with that document
+as its last line.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from pverunbook.cli import main
+
+KEYS = {"kind", "format", "healthy", "status", "next_runbook", "faults", "fine", "matrix",
+        "facts", "steps", "run"}
+
+
+def _document(capsys: pytest.CaptureFixture[str], *argv: str) -> dict:  # type: ignore[type-arg]
+    assert main(["check", "--json", *argv]) in (0, 3)
+    out = capsys.readouterr().out
+    doc = json.loads(out)  # the whole of stdout is one JSON value
+    assert isinstance(doc, dict) and set(doc) == KEYS, out[:500]
+    assert doc["kind"] == "health_check" and doc["format"] == 1
+    return doc
+
+
+def test_healthy_cluster_is_one_document_saying_healthy(
+        capsys: pytest.CaptureFixture[str]) -> None:
+    doc = _document(capsys, "--scenario", "nyc-healthy")
+    assert doc["healthy"] is True and doc["status"] == "healthy"
+    assert doc["faults"] == [] and doc["next_runbook"] is None
+    assert doc["fine"] and all(isinstance(x, str) for x in doc["fine"])
+    assert doc["steps"] and set(doc["steps"].values()) == {"ok"}
+    assert doc["run"]["mode"] == "rehearsal" and doc["run"]["status"] == "ok"
+    assert Path(doc["run"]["journal"]).is_file()
+
+
+def test_outage_document_orders_faults_and_names_what_to_run_next(
+        capsys: pytest.CaptureFixture[str]) -> None:
+    doc = _document(capsys)  # the story's broken cluster
+    assert doc["healthy"] is False and doc["status"] == "faults"
+    faults = doc["faults"]
+    assert [f["order"] for f in faults] == list(range(1, len(faults) + 1))
+    assert {"vm-without-config", "cert-missing"} <= {f["rule"] for f in faults}
+    for f in faults:
+        assert f["phase"] in ("network", "database", "configs", "certificates")
+        assert {"rule", "statement", "severity", "confidence", "action", "nodes",
+                "next_runbook", "manual", "evidence"} <= set(f)
+    first = next(f["next_runbook"] for f in faults if f["next_runbook"])
+    assert doc["next_runbook"] == first and set(first) == {"runbook", "params"}
+
+
+def test_json_events_keeps_the_stream_and_ends_with_the_document(
+        capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["check", "--json-events", "--scenario", "nyc-healthy"]) in (0, 3)
+    lines = capsys.readouterr().out.splitlines()
+    records = [json.loads(line) for line in lines]
+    assert records[0]["kind"] == "run_started"
+    assert any(r["kind"] == "step_finished" for r in records)
+    assert records[-1]["kind"] == "health_check" and set(records[-1]) == KEYS
+    assert records[-1]["healthy"] is True
+
+
+def test_check_help_documents_the_document(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit):
+        main(["check", "--help"])
+    text = capsys.readouterr().out
+    for key in KEYS - {"kind", "format"}:
+        assert f"\n  {key} " in text, key
+    assert "--json-events" in text
