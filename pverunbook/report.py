@@ -9,8 +9,10 @@ whole, so a secret that slipped into any event never reaches the file.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from pverunbook import report_rollback
 from pverunbook.engine import events as ev
@@ -25,6 +27,9 @@ from pverunbook.report_text import trim_output, value_text
 from pverunbook.report_text import ts as _ts
 from pverunbook.report_text import where as _where
 from pverunbook.run_diagnosis import step_status_label
+
+if TYPE_CHECKING:
+    from pverunbook.pve.diagnosis import Diagnosis
 
 OK_STATUSES = ("ok", "planned", "skipped")
 SEVERITY_ORDER = ("critical", "error", "warning", "info")
@@ -163,10 +168,20 @@ def _overrides(s: _Step) -> list[ev.ConfirmationGiven]:
 
 def render_report(events: list[ev.Event], redactor: Redactor | None = None) -> str:
     """A Markdown post-mortem draft for the run recorded in ``events``."""
-    run = _Run(events)
+    from pverunbook.run_diagnosis import diagnose_run
+
+    try:
+        _, diag = diagnose_run(events)
+    except Exception as exc:  # noqa: BLE001 - the rest of the report is still worth having
+        diag = None
+        problem = str(exc)
+    run = _Run(_as_judged(events, diag) if diag is not None else events)
     out: list[str] = []
     _header(run, out)
-    _diagnosis(events, out)
+    if diag is None:
+        out += ["## Diagnosis", "", f"Not available: {problem}", ""]
+    else:
+        _diagnosis(events, diag, out)
     _timeline(run, out)
     _steps(run, out)
     _restores(run, out)
@@ -239,21 +254,43 @@ def _header(run: _Run, out: list[str]) -> None:
         out.append("")
 
 
-def _diagnosis(events: list[ev.Event], out: list[str]) -> None:
-    """What is wrong and what to do next, with the evidence each fault rests on."""
-    from pverunbook.run_diagnosis import diagnose_run, next_command
+def _is_check(events: list[ev.Event]) -> bool:
+    from pverunbook.pve.diagnosis.check import CHECK_ID
 
-    try:
-        _, diag = diagnose_run(events)
-    except Exception as exc:  # noqa: BLE001 - the rest of the report is still worth having
-        out += ["## Diagnosis", "", f"Not available: {exc}", ""]
-        return
-    if not diag.faults and not diag.matrix:
+    return any(isinstance(e, ev.RunStarted) and e.runbook_id == CHECK_ID for e in events)
+
+
+def _as_judged(events: list[ev.Event], diag: Diagnosis) -> list[ev.Event]:
+    """``events`` with each finding's severity as the diagnosis judged it
+    (:meth:`Diagnosis.finding_now`): after a recovery the health check's journal step still
+    sees the outage's token losses (critical to its verdict) while the check finds the
+    cluster healthy; the report tells them as history, not as critical findings now."""
+    whole = _is_check(events)
+    out: list[ev.Event] = []
+    for e in events:
+        if isinstance(e, ev.Finding):
+            now = diag.finding_now(e.step_id, e.node, e.severity, whole=whole)
+            if now == "history":
+                e = dataclasses.replace(e, severity="info",
+                                        title=f"{e.title} (earlier, now fine)")
+            elif now != e.severity:
+                e = dataclasses.replace(e, severity=now)
+        out.append(e)
+    return out
+
+
+def _diagnosis(events: list[ev.Event], diag: Diagnosis, out: list[str]) -> None:
+    """What is wrong and what to do next, with the evidence each fault rests on."""
+    from pverunbook.run_diagnosis import next_command
+
+    check = _is_check(events)
+    if not diag.faults and not diag.matrix and not check:
         return
     mode = next((e.mode for e in events if isinstance(e, ev.RunStarted)), "")
     out += ["## Diagnosis", ""]
     if not diag.faults:
-        out += ["No fault found in the collected evidence.", ""]
+        out += ["The cluster is healthy: the health check found no fault on any node." if check
+                else "No fault found in the collected evidence.", ""]
     for i, f in enumerate(diag.faults, 1):
         out += [f"### {i}. {f.statement}", "",
                 f"Severity **{f.severity}**, confidence **{f.confidence}**. {f.action}", ""]

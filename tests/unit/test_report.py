@@ -192,3 +192,25 @@ def test_the_shell_session_outside_the_steps_is_in_the_report() -> None:
     summary = render_report(events).split("## Summary", 1)[1].split("## ", 1)[0]
     assert "**Outside the runbook's steps**" in summary
     assert "interactive shell on ryanrishi for 42 s" in summary
+
+
+def test_report_of_a_healthy_check_tells_earlier_losses_as_history() -> None:
+    """The health check after the recovery: its journal step still sees the outage's token
+    losses (critical to its verdict), the check finds the cluster healthy. The report says
+    healthy and tells those findings as history, never "ok — findings (CRIT)"."""
+    t = 1_800_000_000.0
+    events: list[ev.Event] = [
+        ev.RunStarted(ts=t, run_id="r-report-history", runbook_id="cluster-health-check",
+                      runbook_title="Cluster health check", runbook_path="", mode="rehearsal",
+                      cluster="nyc", nodes=("ryanrishi",), params={}),
+        ev.StepStarted(ts=t, step_id="corosync-journal", title="corosync journal", index=0,
+                       nodes=("ryanrishi",)),
+        ev.Finding(ts=t + 1, step_id="corosync-journal", node="ryanrishi",
+                   severity="critical", title="token lost 12 time(s) in 41m"),
+        ev.StepFinished(ts=t + 1, step_id="corosync-journal", status="ok"),
+        ev.RunFinished(ts=t + 2, status="ok"),
+    ]
+    report = render_report(events)
+    assert "The cluster is healthy" in report
+    assert "CRIT" not in report and "critical" not in report
+    assert "token lost 12 time(s) in 41m (earlier, now fine)" in report
