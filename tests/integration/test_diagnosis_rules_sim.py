@@ -329,7 +329,7 @@ async def test_sim_certificate_missing_and_expired(tmp_path: Path) -> None:
         f = fault(expired, "cert-expired")
         assert f.statement.startswith("the node certificate of ryanrishi expired (")
         assert f.next_runbook is not None
-        assert f.next_runbook.label() == "certificate-regeneration (force=True)"
+        assert f.next_runbook.label() == "certificate-regeneration (force = true)"
     finally:
         await session.close()
 
