@@ -37,7 +37,8 @@ async def run_on_node(engine: Engine, step: Step, node: Node) -> NodeOutcome:
     Raises CancelledError when the step is cancelled (the fan-out turns it into "cancelled");
     a TransportError from the transport is a failed command, not an exception."""
     transport = engine.transport_for(node)
-    buf = OutputBuffer(engine.emit, step.id, node.name, engine.redactor)
+    # The buffer redacts as it goes (secrets split across reads included): no second pass.
+    buf = OutputBuffer(engine.emit_redacted, step.id, node.name, engine.redactor)
     outcome = NodeOutcome(node.name, "ok")
     if step.kind is StepKind.ACTION:
         return await _action_on_node(engine, step, node, transport, buf, outcome)

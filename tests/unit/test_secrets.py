@@ -164,3 +164,19 @@ def test_random_chunkings_of_the_case_output() -> None:
         cuts = [65536, 131072, *(rng.randrange(len(text)) for _ in range(5))]
         out = _collect(value, text, cuts)
         assert value not in out and out.count("[REDACTED]") == 2
+
+
+@pytest.mark.parametrize("line", [
+    "password=hunter2", "PASSWORD: hunter2", "Secret = hunter2", "api-key: hunter2",
+    "API_TOKEN=hunter2", "token=hunter2",
+    # (?i) also takes the dotless ı, the dotted İ and the long ſ for i and s: the substring
+    # test that spares the regex must still let these through to it.
+    "apı_key=hunter2", "apİ_token: hunter2", "ſecret=hunter2", "paſſword=hunter2",
+])
+def test_assignment_shapes_are_redacted_whatever_their_case(line: str) -> None:
+    assert "hunter2" not in Redactor().text(f"before\n{line}\nafter")
+
+
+def test_ordinary_output_passes_unchanged() -> None:
+    text = "".join(f"{i}\n" for i in range(5000)) + "totem: 5000\ntoken=5000\n"
+    assert Redactor().text(text) == text
