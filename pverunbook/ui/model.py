@@ -59,6 +59,8 @@ class LineSplitter:
         rest = lines.pop()
         if rest:
             self._partial[key] = rest
+        if "\r" not in data:  # the usual case; a flood is mostly this loop otherwise
+            return lines
         return [line.rstrip("\r") for line in lines]
 
     def flush(self, node: str) -> list[str]:

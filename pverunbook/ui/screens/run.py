@@ -96,6 +96,9 @@ class RunScreen(RunLayout):
             return self.decider.is_waiting
         return super().check_action(action, parameters)
 
+    def _keys_state(self) -> tuple[object, ...]:
+        return (*super()._keys_state(), self.state.command_running, self.decider.is_waiting)
+
     def action_shell(self) -> None:
         self.rb_app.open_shell(self.selected_node if self.compact else None)
 
@@ -233,7 +236,7 @@ class RunScreen(RunLayout):
         # names the step n runs.
         shown = self.state.step(self.pane_step) if self.pane_step else sv
         self._show_detail(shown)
-        self.refresh_bindings()
+        self._refresh_keys()
         what = "⚠ destructive step — " if sv.step.destructive else ""
         self._status(f"{what}Next: step {sv.index + 1} “{sv.step.title}”. Press n (or Enter) "
                      "to run it · s skip · j jump · r re-run previous", waiting=True)
@@ -276,7 +279,7 @@ class RunScreen(RunLayout):
         sv = self.state.step(e.step_id)
         self._pane(e.node).show_result(sv.results[e.node])
         self._show_commands(sv)
-        self.refresh_bindings()
+        self._refresh_keys()
 
     @on(m.CommandFinished)
     def _command_finished(self, message: m.CommandFinished) -> None:
@@ -286,7 +289,7 @@ class RunScreen(RunLayout):
         self._pane(e.node).show_result(sv.results[e.node])
         self._refresh_analysis(sv)
         self._refresh_strip()
-        self.refresh_bindings()
+        self._refresh_keys()
         if e.error:
             self._activity(f"{e.node}: {e.error}")
 
@@ -297,7 +300,7 @@ class RunScreen(RunLayout):
         sv = self.state.step(e.step_id)
         for r in sv.results.values():
             self._pane(r.node).show_result(r)
-        self.refresh_bindings()  # no command runs now: c leaves the footer, n comes back
+        self._refresh_keys()  # no command runs now: c leaves the footer, n comes back
         self.query_one(StepList).show(self.state)
         if sv.id == self.pane_step:
             self._show_detail(sv)  # the header says how the step whose output shows ended

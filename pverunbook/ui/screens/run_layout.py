@@ -48,6 +48,8 @@ class RunLayout(Screen[None]):
         self.step_nodes: list[str] = []
         #: Nodes that did not answer when the session connected (name → why).
         self.unreachable: dict[str, str] = {}
+        #: What the footer's keys were last computed for (see ``_refresh_keys``).
+        self._keys_shown: tuple[object, ...] | None = None
 
     @property
     def rb_app(self) -> RunbookApp:
@@ -119,7 +121,7 @@ class RunLayout(Screen[None]):
         layout = "-cols" if count <= 2 else "-grid2" if count <= 4 else \
             "-grid3" if count <= 6 else "-grid4"
         panes.set_classes(layout)
-        self.refresh_bindings()
+        self._refresh_keys()
         strip = self.query_one(NodeStrip)
         strip.display = single or len(self.panes) > 2 or bool(self.unreachable)
         self._refresh_strip()
@@ -147,6 +149,23 @@ class RunLayout(Screen[None]):
 
     def on_resize(self) -> None:
         self.layout_panes()
+
+    def _keys_state(self) -> tuple[object, ...]:
+        """What ``check_action`` answers depend on (a subclass adds its own)."""
+        return self.compact, len(self.panes), self.matrix_shown
+
+    def refresh_bindings(self) -> None:
+        self._keys_shown = self._keys_state()
+        super().refresh_bindings()
+
+    def _refresh_keys(self) -> None:
+        """``refresh_bindings`` only when ``check_action`` may answer differently: each call
+        rebuilds the footer (every key a new widget, styled and laid out: ~50 ms a time on a
+        slow machine, the largest stall while two nodes flood output), and a command starting
+        or ending on one node of several, or a new step on the same nodes, changes nothing
+        there."""
+        if self._keys_state() != self._keys_shown:
+            self.refresh_bindings()
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         """View keys that do nothing now stay out of the footer, so the rest fits in 80

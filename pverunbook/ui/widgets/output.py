@@ -36,7 +36,11 @@ class OutputLog(Log):
     def add_lines(self, lines: list[str]) -> None:
         at_end = self.is_vertical_scroll_end
         following = self.follow and at_end
-        self.write_lines(lines, scroll_end=following)
+        # Only the last PANE_MAX_LINES can stay: writing the rest (a flooding node sends tens of
+        # thousands a batch) cost more than everything else on the event loop, as
+        # ``Log.write_lines`` splits, measures and invalidates every line it is given. (Not
+        # ``clear()`` first: a changed virtual size costs the screen a layout pass.)
+        self.write_lines(lines[-PANE_MAX_LINES:], scroll_end=following)
         if not following:
             self.new_lines += len(lines)
 
