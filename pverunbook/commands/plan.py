@@ -12,6 +12,7 @@ from typing import Any
 
 from pverunbook.commands.exits import EXIT_OK, EXIT_USAGE, err
 from pverunbook.commands.inputs import SET_HINT, load_runbook, parse_sets
+from pverunbook.pve.paramtext import value_text
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -55,7 +56,7 @@ def cmd_plan(args: argparse.Namespace) -> int:
         out.write("parameters:\n")
         for p in rb.params:
             v = "***" if p.secret and p.name in values else values.get(p.name, "<asked at run>")
-            out.write(f"  {p.name} = {_shown(v)}\n")
+            out.write(f"  {p.name} = {value_text(v)}\n")
     for ps in steps:
         st = ps.step
         flags = []
@@ -119,9 +120,3 @@ def _rollback_nodes(step: Any, cluster: Any, values: Any) -> str:
     except TargetError:
         return ", ".join(targets)
     return ", ".join(n.name for n in nodes) + " (checkpoint taken there too)"
-
-
-def _shown(value: Any) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    return repr(value) if value == "" else str(value)

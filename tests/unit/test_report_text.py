@@ -57,3 +57,15 @@ def test_run_next_label_and_values_read_as_toml() -> None:
     assert [value_text(v) for v in ("", " x", "a,b", 'say "hi"')] == \
         ['""', '" x"', '"a,b"', '"say \\"hi\\""']
     assert params_text({}) == ""
+
+
+def test_plan_shows_parameters_by_the_same_rule(tmp_path, capsys) -> None:  # type: ignore[no-untyped-def]
+    from pverunbook.cli import main
+
+    book = tmp_path / "p.toml"
+    book.write_text('id = "p"\ntitle = "P"\n\n[[params]]\nname = "note"\ndefault = ""\n\n'
+                    '[[params]]\nname = "force"\ntype = "bool"\ndefault = false\n\n[[steps]]\nid = "s"\n'
+                    'title = "S"\nkind = "check"\ncommands = ["true"]\n', encoding="utf-8")
+    assert main(["plan", str(book)]) == 0
+    out = capsys.readouterr().out
+    assert '  note = ""\n' in out and "  force = false\n" in out, out
