@@ -7,6 +7,7 @@ from __future__ import annotations
 import io
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 from rich.console import Console
@@ -15,7 +16,7 @@ from pverunbook.engine import events as ev
 from pverunbook.engine.journal import read_journal
 from pverunbook.inventory import Node
 from pverunbook.pve.facts import Fact, FactStore
-from pverunbook.transport.base import TransportError
+from pverunbook.transport.base import CommandResult, TransportError
 from pverunbook.ui.analysis import link_matrix, output_matrix
 from pverunbook.ui.app import RunbookApp
 from pverunbook.ui.screens.params import ParamsModal
@@ -232,3 +233,46 @@ async def test_header_stays_on_the_step_whose_output_the_panes_show(build_app: B
                     and screen.decider.is_waiting, "config ran")
         await pilot.pause()
         assert screen.pane_step == "config" and "Step 2/3" in str(title.render())
+
+
+async def test_a_long_ping_is_plotted_from_a_thread(build_app: Build, runbook_dir: Path,
+                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    """Past ANALYSIS_INLINE_LINES the comparison and plots are made off the event loop: the
+    Network tab still fills in with every reply, and the comparison names both nodes."""
+    from pverunbook.ui.screens import run as run_module
+    from pverunbook.ui.widgets.analysis import CompareView, NetPlot
+    from tests.ui.conftest import _ping
+
+    rtts = [0.3 + (i % 7) / 10 for i in range(1500)]
+    long = {"ryanrishi": _ping("192.168.4.201", 0, rtts),
+            "pve001": _ping("192.168.4.200", 0, rtts[1:])}
+
+    class LongPing(ScriptTransport):
+        async def run(self, node: Node, command: str, *, timeout: float,
+                      on_output: Any) -> CommandResult:
+            if "ping" not in command:
+                return await super().run(node, command, timeout=timeout, on_output=on_output)
+            on_output("stdout", "".join(line + "\n" for line in long[node.name]))
+            return CommandResult(0, 1.0)
+    off_loop: list[int] = []
+    real = run_module._analyse
+
+    def spy(outputs):  # type: ignore[no-untyped-def]
+        off_loop.append(sum(len(v) for v in outputs.values()))
+        return real(outputs)
+
+    monkeypatch.setattr(run_module, "_analyse", spy)
+    app = build_app(LongPing(), runbook=runbook_dir / "ui-test.toml")
+    async with app.run_test(size=(160, 45)) as pilot:
+        await to_run_screen(pilot, app)
+        screen = app.screen
+        assert isinstance(screen, RunScreen)
+        await pilot.press("n")
+        plot = screen.query_one(NetPlot)
+        await until(pilot, lambda: screen.state.step("ping").state not in ("pending", "running")
+                    and len(plot.stats) == 2 and not screen._analysis_busy, "the plots")
+        assert off_loop and max(off_loop) > run_module.ANALYSIS_INLINE_LINES
+        assert sorted(len(nn.rtts) for nn in plot.stats) == [1499, 1500]
+        assert screen.query_one("#analysis").active == "tab-network"
+        compare = str(screen.query_one(CompareView).query_one("#compare-text").render())
+        assert "pve001" in compare and "ryanrishi" in compare

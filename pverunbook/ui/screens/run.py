@@ -5,9 +5,11 @@ console, is :mod:`pverunbook.ui.screens.run_layout`."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
+from rich.text import Text
 from textual import on, work
 from textual.binding import Binding
 from textual.containers import VerticalScroll
@@ -20,16 +22,25 @@ from pverunbook.engine.targets import PlannedStep, plan
 from pverunbook.runbook.model import Runbook
 from pverunbook.session import Mode
 from pverunbook.ui import messages as m
+from pverunbook.ui.analysis import NodeNet, network_stats
 from pverunbook.ui.commands import PaletteCommand
 from pverunbook.ui.decider import TuiDecider
 from pverunbook.ui.model import STATE_LABELS, StepView
 from pverunbook.ui.screens.run_layout import RunLayout
-from pverunbook.ui.widgets.analysis import CompareView, FindingsView, NetPlot
+from pverunbook.ui.widgets.analysis import CompareView, FindingsView, NetPlot, comparison_text
 from pverunbook.ui.widgets.step_detail import StepDetail
 from pverunbook.ui.widgets.steps import StepList
 
 if TYPE_CHECKING:
     from pverunbook.ui.runs import ResumePlan
+
+#: Up to this many output lines (all nodes) the comparison and plots are made on the event
+#: loop, at once; beyond, in a thread (see ``RunScreen._refresh_analysis``).
+ANALYSIS_INLINE_LINES = 2000
+
+
+def _analyse(outputs: Mapping[str, list[str]]) -> tuple[Text, list[NodeNet]]:
+    return comparison_text(outputs), network_stats(outputs)
 
 
 class RunScreen(RunLayout):
@@ -75,6 +86,9 @@ class RunScreen(RunLayout):
         self.follow = True
         self.planned: dict[str, PlannedStep] = {}
         self._analysis_due = False
+        self._analysis_gen = 0
+        self._analysis_busy = False
+        self._analysis_next: tuple[int, StepView, dict[str, list[str]]] | None = None
         self._network_shown_for: str | None = None
         #: The step whose output the node panes show (None before the first step starts).
         self.pane_step: str | None = None
@@ -189,10 +203,34 @@ class RunScreen(RunLayout):
         self.query_one(StepDetail).show_commands(sv, self.planned.get(sv.id))
 
     def _refresh_analysis(self, sv: StepView) -> None:
+        """The comparison and plots for ``sv``: made here for a little output, in a thread
+        for a lot (comparing and parsing 2 × 5000 lines took 20–50 ms, a stall of the event
+        loop each time while a node floods output); the latest request wins."""
         outputs = {n: sv.lines(n) for n in sv.nodes if n in sv.output}
-        self.query_one(CompareView).show(outputs)
+        self._analysis_gen += 1
+        if sum(len(lines) for lines in outputs.values()) <= ANALYSIS_INLINE_LINES:
+            self._show_analysis(sv, comparison_text(outputs), network_stats(outputs))
+            return
+        self._analysis_next = (self._analysis_gen, sv, outputs)
+        if not self._analysis_busy:
+            self._analysis_busy = True
+            self.run_worker(self._analyse_off_loop(), group="analysis")
+
+    async def _analyse_off_loop(self) -> None:
+        try:
+            while self._analysis_next is not None:
+                gen, sv, outputs = self._analysis_next
+                self._analysis_next = None
+                text, stats = await asyncio.to_thread(_analyse, outputs)
+                if gen == self._analysis_gen and self.is_attached:
+                    self._show_analysis(sv, text, stats)
+        finally:
+            self._analysis_busy = False
+
+    def _show_analysis(self, sv: StepView, text: Text, stats: list[NodeNet]) -> None:
+        self.query_one(CompareView).show_text(text)
         plot = self.query_one(NetPlot)
-        plot.show(outputs)
+        plot.stats = stats
         # Ping/mtr output is better read as plots: show them once per step when they appear.
         if plot.stats and self._network_shown_for != sv.id:
             self._network_shown_for = sv.id

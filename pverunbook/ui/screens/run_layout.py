@@ -50,6 +50,7 @@ class RunLayout(Screen[None]):
         self.unreachable: dict[str, str] = {}
         #: What the footer's keys were last computed for (see ``_refresh_keys``).
         self._keys_shown: tuple[object, ...] | None = None
+        self._keys_due = False
 
     @property
     def rb_app(self) -> RunbookApp:
@@ -159,11 +160,17 @@ class RunLayout(Screen[None]):
         super().refresh_bindings()
 
     def _refresh_keys(self) -> None:
-        """``refresh_bindings`` only when ``check_action`` may answer differently: each call
-        rebuilds the footer (every key a new widget, styled and laid out: ~50 ms a time on a
-        slow machine, the largest stall while two nodes flood output), and a command starting
-        or ending on one node of several, or a new step on the same nodes, changes nothing
-        there."""
+        """``refresh_bindings`` only when ``check_action`` may answer differently, once per
+        screen refresh: each call rebuilds the footer (every key a new widget, styled and laid
+        out: ~50 ms a time on a slow machine, the largest stall while two nodes flood output),
+        and a command starting or ending on one node of several, or a new step on the same
+        nodes, changes nothing there; a step and its first command starting come together."""
+        if not self._keys_due:
+            self._keys_due = True
+            self.call_after_refresh(self._refresh_keys_now)
+
+    def _refresh_keys_now(self) -> None:
+        self._keys_due = False
         if self._keys_state() != self._keys_shown:
             self.refresh_bindings()
 

@@ -74,9 +74,17 @@ class CompareView(VerticalScroll):
         yield Static(Text("No output to compare yet.", style="dim"), id="compare-text")
 
     def show(self, outputs: Mapping[str, Sequence[str]]) -> None:
-        text = render_comparison(compare_outputs(outputs)) if outputs else Text(
-            "No output to compare yet.", style="dim")
+        self.show_text(comparison_text(outputs))
+
+    def show_text(self, text: Text) -> None:
+        """Show a comparison made by :func:`comparison_text` (possibly in another thread)."""
         self.query_one("#compare-text", Static).update(text)
+
+
+def comparison_text(outputs: Mapping[str, Sequence[str]]) -> Text:
+    """The comparison of ``outputs`` as shown; pure, so it may run off the event loop."""
+    return render_comparison(compare_outputs(outputs)) if outputs else Text(
+        "No output to compare yet.", style="dim")
 
 
 def _loss_style(pct: float) -> str:

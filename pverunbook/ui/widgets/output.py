@@ -83,7 +83,9 @@ class NodePane(Vertical):
     def start_step(self, title: str) -> None:
         self.log_widget.reset()
         self.remove_class("-ok", "-bad")
-        self.query_one(".pane-status", Static).update(f"{self.node}  · {title}")
+        # One line high (run.tcss): the text cannot change its size, so no layout pass (a
+        # full-screen one costs ~50 ms on a slow console while output floods in).
+        self.query_one(".pane-status", Static).update(f"{self.node}  · {title}", layout=False)
 
     def add_lines(self, lines: list[str]) -> None:
         self.log_widget.add_lines(lines)
@@ -96,13 +98,13 @@ class NodePane(Vertical):
         status = self.query_one(".pane-status", Static)
         if result.status == "running":
             cmd = result.commands[-1] if result.commands else ""
-            status.update(f"▶ running: {cmd}")
+            status.update(f"▶ running: {cmd}", layout=False)
             self.set_class(False, "-ok", "-bad")
         elif result.done:
             ok = result.status in ("ok", "planned")
             glyph = "✔" if ok else "!" if result.status == "findings" else "✘"
             when = f" · {fmt_duration(result.duration)}" if result.status != "planned" else ""
-            status.update(f"{glyph} {result.outcome}{when}")
+            status.update(f"{glyph} {result.outcome}{when}", layout=False)
             self.set_class(ok, "-ok")
             self.set_class(not ok, "-bad")
 
@@ -118,7 +120,7 @@ class NodePane(Vertical):
             parts.append(f"+{log.new_lines} new lines")
         if not log.follow:
             parts.append("follow off (f)")
-        more.update(" ↓ " + " · ".join(parts) if parts else "")
+        more.update(" ↓ " + " · ".join(parts) if parts else "", layout=False)  # one line high
         more.display = bool(parts)
 
 
