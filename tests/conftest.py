@@ -20,9 +20,10 @@ def _isolated_dirs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
 #
 # The slow suites (tests/ui, tests/integration) run on several workers. Each integration module
 # stays on one worker, so a module-scoped fixture (an sshd, a corosync test bed) is built once,
-# and every lab module shares one worker, so the session-scoped lab (real pmxcfs) is built once
-# per run. Every fixture names its resources per process (users, namespaces, ports: pid-tagged
-# or picked free), so workers never collide. UI tests are independent and spread one by one.
+# and the lab modules on the common 3-node lab share one worker, so that session-scoped lab (real
+# pmxcfs) is built once per run; the modules with labs of their own shape share another. Every
+# fixture names its resources per process (users, namespaces, ports: pid-tagged or picked free),
+# so workers never collide. UI tests are independent and spread one by one.
 
 
 @pytest.hookimpl(tryfirst=True)  # before xdist turns the group marks into node ids
@@ -32,8 +33,18 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         if "integration" not in parts or "tests" not in parts:
             continue
         module = Path(str(item.path)).stem
-        item.add_marker(pytest.mark.xdist_group("lab" if module.startswith("test_lab_")
-                                                else module))
+        if module in _OWN_LAB_MODULES:
+            group = "lab-own"
+        elif module.startswith("test_lab_"):
+            group = "lab"
+        else:
+            group = module
+        item.add_marker(pytest.mark.xdist_group(group))
+
+
+#: lab modules that build labs of their own shape (the story's nyc, the parity labs, QNetd):
+#: they share none with the modules on the common 3-node lab, so they run on a second worker
+_OWN_LAB_MODULES = {"test_lab_story", "test_lab_sim_parity", "test_lab_qdevice"}
 
 
 # -- property tests: how many examples each one ran ------------------------------------------

@@ -1,8 +1,8 @@
 """The guided outage, headless: ``pverunbook check`` names every fault of the story with the
 runbook that fixes it; running each proposed runbook (with the confirmations it asks for) and
-checking again ends with a healthy cluster, through the route fix (the check names the host
-route exactly, with its node, destination and gateway), corosync-tuning, vm-config-recovery
-and certificate-regeneration."""
+checking again ends with a healthy cluster, through network-triage (the routed path measured),
+the route fix (with its node, destination and gateway filled in), corosync-tuning,
+vm-config-recovery and certificate-regeneration."""
 
 from __future__ import annotations
 
@@ -55,24 +55,27 @@ def test_pressing_only_the_proposed_next_runbook_ends_healthy(
                                          "certificates"].index)
     ran: list[str] = []
     why: list[str] = []
+    proposals: list[dict[str, object]] = []
     record = first
     for _ in range(8):
         proposed = [f["next_runbook"] for f in record["faults"] if f["next_runbook"]]
         if not proposed:
             break
         nxt = proposed[0]
+        proposals.append(nxt)
         ran.append(nxt["runbook"])
         why.append(next(f["rule"] for f in record["faults"] if f["next_runbook"]))
         assert main(["rehearse", nxt["runbook"], "--headless", "--state-dir", state,
                      *_sets(nxt["params"]), *CONFIRMS]) in (0, 3), ran
         capsys.readouterr()
         record = _check(capsys, "--state-dir", state)
-    assert ran == ["route-fix", "corosync-tuning", "vm-config-recovery",
+    assert ran == ["network-triage", "route-fix", "corosync-tuning", "vm-config-recovery",
                    "certificate-regeneration"]
     assert record["faults"] == [] and record["status"] == "healthy"
-    # the route first, with its parameters; then the default token after the outage
-    assert why[:3] == ["route-via-gateway", "corosync-token-default", "vm-without-config"]
-    assert [f["next_runbook"] for f in first["faults"] if f["next_runbook"]][0] == {
-        "runbook": "route-fix", "params": {"route_node": "ryanrishi",
-                                           "destination": "192.168.4.201",
-                                           "via": "192.168.4.1"}}
+    # the routed path is measured first; once measured, the route is fixed with its
+    # parameters; then the default token after the outage
+    assert why[:4] == ["route-via-gateway", "route-via-gateway", "corosync-token-default",
+                       "vm-without-config"]
+    assert proposals[1] == {"runbook": "route-fix",
+                            "params": {"route_node": "ryanrishi", "destination": "192.168.4.201",
+                                       "via": "192.168.4.1"}}

@@ -120,7 +120,8 @@ def test_lab_story_nyc_recovered_headless_from_triage_to_healthy(lab_factory: La
     try:
         break_it(lab)
         # 1. triage names the lossy link by its nodes
-        triage = run_json(lab, "network-triage", tmp_path / "triage", *QUICK)
+        triage = run_json(lab, "network-triage", tmp_path / "triage", *QUICK,
+                          "--set", "sample_s=60")  # long enough to see the lossy link flap
         named = [f for f in triage.bad_faults()
                  if {A, B} <= set(re.findall(rf"\b({A}|{B})\b", f["statement"]))]
         assert named, triage.explain()

@@ -69,8 +69,9 @@ def test_check_result_with_the_story_faults(snap_compare: Callable[..., bool],
     shutil.copy(SHIPPED, runbook_dir / SHIPPED.name)
     app = build_app()
     diag = story_diagnosis()
-    # the first proposed runbook deletes the host route the check named exactly
-    assert next(f.next_runbook.runbook for f in diag.faults if f.next_runbook) == "route-fix"
+    # the first check measures nothing: the routed path goes to network-triage first
+    assert next(f.next_runbook.runbook for f in diag.faults if f.next_runbook) == \
+        "network-triage"
     assert snap_compare(app, terminal_size=(80, 24), run_before=_show(app, runbook_dir, diag))
 
 

@@ -1,8 +1,8 @@
 """The guided outage in the app: from the story's broken cluster, pressing only the proposed
 next action (Enter on the focused "Run next", and typing the confirmations) runs the health
-check, the route fix (the check names the host route exactly), corosync-tuning,
-vm-config-recovery and certificate-regeneration — the check again after each — and ends with
-the check saying the cluster is healthy. Rehearsal cluster over real SSH, shipped runbooks."""
+check, network-triage, the route fix, corosync-tuning, vm-config-recovery and
+certificate-regeneration — the check again after each — and ends with the check saying the
+cluster is healthy. Rehearsal cluster over real SSH, shipped runbooks."""
 
 from __future__ import annotations
 
@@ -72,10 +72,10 @@ async def test_pressing_only_run_next_goes_from_the_outage_to_healthy(tmp_path: 
         assert "The cluster is healthy" in guide
 
     fixes = [rb for rb, _ in ran if rb != CHECK]
-    assert fixes == ["route-fix", "corosync-tuning", "vm-config-recovery",
+    assert fixes == ["network-triage", "route-fix", "corosync-tuning", "vm-config-recovery",
                      "certificate-regeneration"]
     # the check ran first, after every fix, and last
-    assert [rb for rb, _ in ran][::2] == [CHECK] * 5
+    assert [rb for rb, _ in ran][::2] == [CHECK] * 6
     params = dict(ran)
     # the parameters the check proposed were carried into the form and used
     assert params["route-fix"] == {"route_node": "ryanrishi", "destination": "192.168.4.201",

@@ -55,7 +55,9 @@ ALLOWED: dict[str, set[str]] = {
     "sim": BELOW_ENGINE | {"engine"},
     "run_diagnosis": BELOW_ENGINE | {"engine", "check_history"},
     "check_history": BELOW_ENGINE | {"engine", "run_diagnosis"},
-    "report": BELOW_ENGINE | {"engine", "run_diagnosis", "report_rollback"},
+    "report": BELOW_ENGINE | {"engine", "run_diagnosis", "report_rollback", "report_text"},
+    "report_text": {"pve"},  # how the report writes values: pure text, below everything
+    "check_json": BELOW_ENGINE | {"engine", "run_diagnosis"},  # check --json's document
     "report_rollback": BELOW_ENGINE | {"engine"},
     "headless": BELOW_ENGINE | {"engine", "run_diagnosis"},
     "session": BELOW_ENGINE | {"engine", "sim", "shell", "run_diagnosis", "check_history"},

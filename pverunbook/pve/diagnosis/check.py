@@ -4,12 +4,12 @@ The check (``runbooks/cluster-health-check.toml``) reads the network's *state* (
 links, the corosync journal, quorum) but does not measure loss: that is network-triage's job
 (ping and mtr per link take minutes). So the same evidence leads to different next steps:
 
-- a host route that sends a peer's ring address through a gateway: fix it (``route-fix``
-  with its node, destination and gateway filled in) — the route table names it exactly, and
-  no measurement changes what to delete;
-- a link down now or no quorum, and no loss measured since the last change: measure it
-  (``network-triage``); with triage's measurement (``measured`` facts of a triage run newer
-  than any change) of a lossy link: ``corosync-tuning``;
+- a routed path, a link down now or no quorum, and no loss measured since the last change:
+  measure it (``network-triage``: how much does the path lose, is the route the only cause,
+  the baseline the fix is judged against);
+- the same with triage's measurement (``measured`` facts of a triage run newer than any
+  change): fix it (``route-fix`` for a host route, with its node, destination and gateway
+  filled in; ``corosync-tuning`` for a lossy link);
 - links connected from both ends and every node quorate, but the last hour's journal still full
   of link downs: that is history. With corosync's default token the next burst costs the
   token again, so ``corosync-tuning`` raises it (the story's step 1); with a raised token the
@@ -127,7 +127,9 @@ def _network(faults: Sequence[Fault], ctx: Context, has_measure: bool,
             continue  # connected now from both ends, quorate: the journal's flaps are history
         if f.rule == "quorum-lost-recently" and calm and (history or not flaps):
             continue
-        if f.rule == "partition" and any(x.rule in ("route-via-gateway", "lossy-link",
+        if f.rule == "route-via-gateway" and not has_measure:
+            f = replace(f, next_runbook=NextRunbook(TRIAGE_ID, {}))
+        elif f.rule == "partition" and any(x.rule in ("route-via-gateway", "lossy-link",
                                                       "flapping-link") for x in faults):
             f = replace(f, next_runbook=None)  # the link is the cause; a QDevice comes later
         out.append(f)

@@ -137,19 +137,23 @@ def _route_store() -> list[Fact]:
             Fact("quorum.quorate", False, "ryanrishi"), Fact("quorum.quorate", False, "pve001")]
 
 
-def test_route_fault_goes_to_route_fix_with_parameters_filled() -> None:
-    """The host route is named exactly by the route table: the first check proposes the runbook
-    that deletes it (node, destination, gateway), before or after any measurement; sending it
-    to network-triage first only delayed the fix."""
+def test_route_fault_is_measured_first_then_goes_to_route_fix_with_parameters() -> None:
+    """The check reads the route table but measures no loss: the first check sends the routed
+    path to network-triage (how much it loses, whether the route is the only cause: the
+    baseline the fix is judged by); once triage has measured it, the check proposes the
+    runbook that deletes the route with its node, destination and gateway filled in."""
     expected = {"route_node": "ryanrishi", "destination": "192.168.4.201", "via": "192.168.4.1"}
+    d = check_diagnose(_route_store(), nodes=("ryanrishi", "pve001"))
+    first = next(f for f in d.faults if f.next_runbook)
+    assert first.rule == "route-via-gateway"  # the partition's QDevice advice waits
+    assert first.next_runbook is not None and first.next_runbook.runbook == "network-triage"
     measured = [Fact("ping.loss_pct", 20.0, "ryanrishi", "pve001"),
                 Fact("ping.sent", 50, "ryanrishi", "pve001")]
-    for kw in ({}, {"measured": measured}):
-        d = check_diagnose(_route_store(), nodes=("ryanrishi", "pve001"), **kw)
-        first = next(f for f in d.faults if f.next_runbook)
-        assert first.rule == "route-via-gateway"  # the partition's QDevice advice waits
-        assert first.next_runbook is not None and first.next_runbook.runbook == "route-fix"
-        assert dict(first.next_runbook.params) == expected
+    d = check_diagnose(_route_store(), nodes=("ryanrishi", "pve001"), measured=measured)
+    first = next(f for f in d.faults if f.next_runbook)
+    assert first.rule == "route-via-gateway"
+    assert first.next_runbook is not None and first.next_runbook.runbook == "route-fix"
+    assert dict(first.next_runbook.params) == expected
 
 
 def test_token_is_raised_after_an_outage_only_while_it_is_the_default() -> None:
