@@ -21,7 +21,6 @@ Where the node cannot do this (no ``tar``, no ``/dev/fd``, a transport without r
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import hashlib
 import os
 import re
@@ -168,6 +167,21 @@ async def _stream(transport: Transport, node: Node, producer: str, sink: ByteSin
     return result, err
 
 
+async def _settle(job: asyncio.Future[untar.Result]) -> None:
+    """Wait for the extracting thread to end (it stops at its next read once aborted), even
+    through a second cancellation, which is raised again once it has."""
+    cancelled = False
+    while not job.done():
+        try:
+            await asyncio.wait({job})
+        except asyncio.CancelledError:
+            cancelled = True
+    if not job.cancelled():
+        job.exception()  # retrieved: its error is the caller's to report, not the loop's
+    if cancelled:
+        raise asyncio.CancelledError
+
+
 def _compare(err: str, here: str) -> None:
     """The node's hash of the stream (last one printed) against ours."""
     remote = _SHA.findall(err)
@@ -235,13 +249,15 @@ async def fetch_tree(transport: Transport, node: Node, producer: str,
     try:
         result, err = await _stream(transport, node, producer, pipe.put,
                                     idle_timeout=idle_timeout, progress=progress, limit=limit)
+        pipe.close()
+        res = await asyncio.shield(job)
     except BaseException:
+        # Stopped (cancelled, the transport failed, the thread failed): the thread removes what
+        # it wrote before it ends, and it must have ended before we return — the caller may be
+        # about to remove the whole checkpoint folder.
         pipe.abort()
-        with contextlib.suppress(BaseException):
-            await asyncio.shield(job)  # the thread removes what it wrote before it ends
+        await _settle(job)
         raise
-    pipe.close()
-    res = await asyncio.shield(job)
     try:
         exit_code = _judge(result, err, ok_exits)
         _compare(err, pipe.hash.hexdigest())

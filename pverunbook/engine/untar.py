@@ -194,6 +194,9 @@ def untar(pipe: Pipe, wanted: Mapping[str, Path], sizes: Mapping[str, int] | Non
         res.error = UnreadableArchive(str(exc))
     except (tarfile.TarError, ValueError, UnicodeError) as exc:
         res.error = UnreadableArchive(f"a header does not parse: {exc}")
+    except BaseException:
+        remove(res.written)
+        raise
     if res.error is not None:
         remove(res.written)
         res.written.clear()

@@ -122,3 +122,24 @@ async def test_tar_exit_1_means_the_node_hashes_again_and_a_torn_copy_fails(
     assert not by_name["b.conf"]["ok"] and "differs from the node's" in \
         by_name["b.conf"]["problem"]
     assert not outcome.ok
+
+
+async def test_cancelled_mid_stream_leaves_no_file_and_no_thread(tmp_path: Path) -> None:
+    """The operator refused while the archive was arriving: what was extracted is gone when
+    the cancellation returns (the checkpoint folder is removed right after; a thread still
+    writing into it would leave files behind)."""
+    spool = tmp_path / "a.tar"
+    spool.write_bytes(_tar([("t/a", b"a" * 1000), ("t/b", b"b" * 1000)], tarfile.GNU_FORMAT))
+    out = tmp_path / "cp"
+    wanted = {"/t/a": out / "a", "/t/b": out / "b"}
+    task = asyncio.ensure_future(archive.fetch_tree(
+        LocalTransport(), NODE, f"head -c 2048 {spool}; sleep 30", wanted, idle_timeout=60))
+    for _ in range(500):
+        if (out / "a").exists() and (out / "a").stat().st_size == 1000:
+            break
+        await asyncio.sleep(0.01)
+    assert (out / "a").exists(), "the first member was never extracted"
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    assert not (out / "a").exists() and not (out / "b").exists()
