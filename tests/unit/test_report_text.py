@@ -64,7 +64,8 @@ def test_plan_shows_parameters_by_the_same_rule(tmp_path, capsys) -> None:  # ty
 
     book = tmp_path / "p.toml"
     book.write_text('id = "p"\ntitle = "P"\n\n[[params]]\nname = "note"\ndefault = ""\n\n'
-                    '[[params]]\nname = "force"\ntype = "bool"\ndefault = false\n\n[[steps]]\nid = "s"\n'
+                    '[[params]]\nname = "force"\ntype = "bool"\ndefault = false\n\n'
+                    '[[steps]]\nid = "s"\n'
                     'title = "S"\nkind = "check"\ncommands = ["true"]\n', encoding="utf-8")
     assert main(["plan", str(book)]) == 0
     out = capsys.readouterr().out
