@@ -310,9 +310,42 @@ _RESERVED = frozenset(("if", "then", "else", "elif", "fi", "do", "done", "while"
                        "{", "}"))
 
 
+def _pve_glob_unquoted(part: str) -> bool:
+    """An unquoted /etc/pve path with a glob (`ls /etc/pve/nodes/*/qemu-server/`).
+
+    The shell expands a glob itself, reading the directories under /etc/pve *before* it runs
+    `timeout`, so `timeout 5 ls /etc/pve/nodes/*/...` still hangs with a hung pmxcfs (a
+    readdir through FUSE waits like any other access). Inside `timeout 5 sh -c '...'` the
+    glob is quoted and expanded by the bounded shell.
+    """
+    quote = ""
+    word: list[str] = []
+    globbed = False
+    for ch in part + " ":
+        if quote:
+            if ch == quote:
+                quote = ""
+            word.append(ch)
+        elif ch in "'\"":
+            quote = ch
+            word.append(ch)
+        elif ch.isspace():
+            text = "".join(word).lstrip("$(`")
+            if globbed and text.startswith("/etc/pve"):
+                return True
+            word, globbed = [], False
+        else:
+            globbed = globbed or ch in "*?["
+            word.append(ch)
+    return False
+
+
 def _touches_pve_untimed(command: str) -> bool:
-    """A simple command with an /etc/pve path operand that is not wrapped in `timeout`."""
+    """A simple command with an /etc/pve path operand that is not wrapped in `timeout`, or
+    one whose /etc/pve glob the shell expands before `timeout` runs."""
     for part in _split_unquoted(command):
+        if _pve_glob_unquoted(part):
+            return True
         words = _words(part)
         # assignments and the shell's reserved words (`if timeout 5 test ...; then ...`)
         # come before the command itself
@@ -428,7 +461,8 @@ _FIX: dict[str, str] = {
         "bumps config_version and validates), then `mv` it over corosync.conf"),
     "PVR011": (
         "pmxcfs can hang, and then every access to /etc/pve hangs with it. Instead: wrap the "
-        "command in `timeout 5 ...` (or another bound)"),
+        "command in `timeout 5 ...` (or another bound); a glob under /etc/pve is expanded by "
+        "the shell before `timeout` runs: `timeout 5 sh -c 'ls /etc/pve/nodes/*/...'`"),
     "PVR012": "remove it or use one of the codes PVR001..PVR015",
     "PVR014": (
         "the timers restore the checkpoint when commit_within runs out, even if the checks were "

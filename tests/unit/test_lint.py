@@ -76,7 +76,9 @@ BAD: dict[str, list[str]] = {
                "cat > /etc/pve/qemu-server/108.conf"],
     "PVR010": ["sed -i 's/token: 3000/token: 5000/' /etc/pve/corosync.conf",
                "echo x | tee /etc/pve/corosync.conf"],
-    "PVR011": ["cat /etc/pve/corosync.conf", "ls -la /etc/pve/"],
+    "PVR011": ["cat /etc/pve/corosync.conf", "ls -la /etc/pve/",
+               "timeout 5 ls -1 /etc/pve/nodes/*/qemu-server/",
+               "x=$(timeout 5 ls /etc/pve/nodes/*/qemu-server/$id.conf 2>/dev/null)"],
 }
 
 SILENCEABLE = [c for c in BAD if c not in ("PVR009", "PVR011")]
@@ -129,6 +131,18 @@ def test_no_timeout_is_a_warning_silenced_by_timeout_or_lint_ok() -> None:
     assert lint(make(["timeout 5 cat /etc/pve/corosync.conf"])) == []
     assert lint(make(["timeout 5 test -e /etc/pve/x && echo yes"])) == []
     assert lint(make(["cat /etc/pve/corosync.conf"], lint_ok=["PVR011"])) == []
+
+
+def test_pve_glob_is_bounded_only_inside_the_timed_shell() -> None:
+    """The shell expands `/etc/pve/nodes/*` (a readdir through pmxcfs) before `timeout` runs:
+    with a hung pmxcfs the glob hangs, the timeout never starts. Quoted, inside
+    `timeout 5 sh -c '...'`, the bounded shell expands it."""
+    glob = lint(make(["timeout 5 ls -la /etc/pve/nodes/*/qemu-server/"]))
+    assert [i.code for i in glob] == ["PVR011"]
+    assert lint(make(["timeout 5 sh -c 'ls -la /etc/pve/nodes/*/qemu-server/'"])) == []
+    assert lint(make(['h=$(timeout 5 sh -c "ls /etc/pve/nodes/*/qemu-server/$id.conf")'])) == []
+    other_glob = "for f in /var/run/qemu-server/*.pid; do timeout 5 test -e /etc/pve/x; done"
+    assert lint(make([other_glob])) == []
 
 
 PROVEN = ('when = "not any(quorum.quorate) and corosync.running[first] and '
