@@ -238,6 +238,26 @@ async def test_a_vmid_configured_on_another_node_is_reported_never_forced(
     assert conf.split() == ["/etc/pve/nodes/pve001/qemu-server/104.conf"]
 
 
+async def test_a_node_whose_host_name_is_a_fqdn_owns_its_short_name(tmp_path: Path) -> None:
+    # pmxcfs.c main: the node name is uname()'s nodename cut at the first dot, so a node whose
+    # /etc/hostname says `pve001.lan` owns /etc/pve/nodes/pve001. The check compared the full
+    # `hostname` with the inventory and called such a node renamed (NAME MISMATCH).
+    session = await start(tmp_path, "nyc-healthy")
+    try:
+        assert session.sim is not None
+        session.sim.node("pve001").host("/etc/hostname").write_text("pve001.lan\n")
+        _, full = await run_on(session, "pve001", "hostname; hostname -s")
+        assert full.split() == ["pve001.lan", "pve001"]
+        status, events = await rehearse(session, tmp_path, "vm-config-recovery",
+                                        sets={"source": "processes"})
+    finally:
+        await session.close()
+    assert status_of(events)["configs-really-gone"] == "ok", (
+        status, text_of(events, "configs-really-gone"))
+    assert "this node's directory: /etc/pve/nodes/pve001" in text_of(events,
+                                                                     "configs-really-gone")
+
+
 # -- cluster-db-reset ----------------------------------------------------------------------
 
 #: every file of /etc/pve but pmxcfs's per-node status files (.members, .version, ...)

@@ -213,7 +213,15 @@ async def c_hostname(ctx: Ctx) -> int:
     elif "-d" in opts:
         await ctx.out("lan\n")
     else:
-        await ctx.out(ctx.node.name + "\n")
+        # The kernel's node name comes from /etc/hostname at boot and may be a FQDN
+        # (`pve001.lan`); `-s` cuts it at the first dot, as pmxcfs.c does for its node name.
+        try:
+            words = ctx.node.host("/etc/hostname").read_text().split()
+        except OSError:
+            words = []
+        name = words[0] if words else ctx.node.name
+        await ctx.out((name.split(".", 1)[0] if "-s" in opts or "--short" in opts
+                       else name) + "\n")
     return 0
 
 
