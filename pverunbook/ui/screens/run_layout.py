@@ -33,7 +33,10 @@ if TYPE_CHECKING:
 class RunLayout(Screen[None]):
     """Widgets and their arrangement; subclasses feed them (``state``, ``engine``)."""
 
-    CSS_PATH = "run.tcss"
+    # The summary screen's rules too (its ids and classes occur only there): a screen's first
+    # CSS makes Textual reparse and restyle the whole app (~50 ms on a slow console), which
+    # belongs with this screen's own first push, not with the run's last event.
+    CSS_PATH = ["run.tcss", "summary.tcss"]
 
     def __init__(self, runbook: Runbook) -> None:
         super().__init__(id="run")
