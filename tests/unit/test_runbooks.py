@@ -130,6 +130,17 @@ def test_loads_and_lints_clean(path: Path) -> None:
 
 
 @pytest.mark.parametrize("path", RUNBOOK_FILES, ids=lambda p: p.stem)
+def test_quorum_is_asked_of_corosync_not_pvecm(path: Path) -> None:
+    """`pvecm status` reads /etc/pve/corosync.conf through pmxcfs before it execs
+    `corosync-quorumtool -siH` (pve-cluster pvecm.pm `status`): with pmxcfs hung it times out,
+    and the quorum facts read that as corosync not running (a fix that starts corosync)."""
+    rb = _load(path)
+    for step in rb.steps:
+        for command in [*step.commands, *step.backup.outputs]:
+            assert "pvecm status" not in command, f"{rb.id}:{step.id}: {command}"
+
+
+@pytest.mark.parametrize("path", RUNBOOK_FILES, ids=lambda p: p.stem)
 def test_plans_on_both_nodes(path: Path, nyc: Cluster) -> None:
     rb = _load(path)
     for values, planned in _plans(rb, nyc):
