@@ -258,6 +258,25 @@ async def test_a_node_whose_host_name_is_a_fqdn_owns_its_short_name(tmp_path: Pa
                                                                      "configs-really-gone")
 
 
+async def test_health_check_reads_a_deleted_database_as_missing_and_creates_nothing(
+        tmp_path: Path) -> None:
+    # sqlite3 without -readonly opens read-write and creates an empty config.db where the
+    # outage's `rm` deleted it, then answers `ok`: the check wrote into /var/lib/pve-cluster
+    # and called the deleted database sound.
+    rb = load_file(builtin_dir() / "cluster-health-check.toml")
+    (command,) = next(s for s in rb.steps if s.id == "db-integrity").commands
+    session = await start(tmp_path, "nyc-healthy")
+    try:
+        await run_on(session, "pve001", "rm /var/lib/pve-cluster/config.db*")
+        code, out = await run_on(session, "pve001", command + " 2>&1")
+        after, _ = await run_on(session, "pve001", "test -e /var/lib/pve-cluster/config.db")
+    finally:
+        await session.close()
+    assert after == 1, "the check created a config.db"
+    facts = extract("db-integrity", Observation("pve001", out, code))
+    assert [(f.name, f.value) for f in facts] == [("db.integrity", "missing")], out
+
+
 # -- cluster-db-reset ----------------------------------------------------------------------
 
 #: every file of /etc/pve but pmxcfs's per-node status files (.members, .version, ...)
