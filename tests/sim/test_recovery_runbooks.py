@@ -277,6 +277,24 @@ async def test_health_check_reads_a_deleted_database_as_missing_and_creates_noth
     assert [(f.name, f.value) for f in facts] == [("db.integrity", "missing")], out
 
 
+async def test_health_check_write_probe_leaves_nothing_in_etc_pve(tmp_path: Path) -> None:
+    # The check is run again after every fix; a `touch` probe left a file in /etc/pve and
+    # raised pmxcfs's version each time. The probe asks for a write pmxcfs refuses (EFBIG).
+    rb = load_file(builtin_dir() / "cluster-health-check.toml")
+    commands = next(s for s in rb.steps if s.id == "pve-write").commands
+    script = "; ".join(c.replace("{{node}}", "pve001") for c in commands)
+    session = await start(tmp_path, "nyc-healthy")
+    try:
+        _, before = await run_on(session, "pve001", "cd /etc/pve && find . -type f | sort")
+        code, out = await run_on(session, "pve001", f"{{ {script}; }} 2>&1")
+        _, after = await run_on(session, "pve001", "cd /etc/pve && find . -type f | sort")
+    finally:
+        await session.close()
+    assert tree(after) == tree(before)
+    facts = {f.name: f.value for f in extract("pve-write", Observation("pve001", out, code))}
+    assert facts["pmxcfs.writable"] is True, out
+
+
 # -- cluster-db-reset ----------------------------------------------------------------------
 
 #: every file of /etc/pve but pmxcfs's per-node status files (.members, .version, ...)
