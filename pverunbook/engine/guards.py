@@ -299,10 +299,13 @@ def ha_activity(text: str) -> tuple[list[str], list[str]]:
 
 _ADVICE: dict[GuardKind, str] = {
     GuardKind.QUORATE: "restore quorum first (check corosync links with `corosync-cfgtool -s`; "
-                       "on ONE side only, `pvecm expected 1` makes a lone node quorate)",
+                       "`pvecm expected 1` only on a node whose every peer is powered off or "
+                       "has corosync stopped: on a node merely cut off from the others it "
+                       "makes a second quorate partition, split brain)",
     GuardKind.NOT_QUORATE: "this step is only safe on a node without quorum; check "
-                           "`pvecm status` and pick the right node",
-    GuardKind.PVE_WRITABLE: "/etc/pve must accept writes: get quorum back (`pvecm status`), "
+                           "`corosync-quorumtool -s` and pick the right node",
+    GuardKind.PVE_WRITABLE: "/etc/pve must accept writes: get quorum back "
+                            "(`corosync-quorumtool -s`), "
                             "check `systemctl status pve-cluster`, then retry",
     GuardKind.COROSYNC_RUNNING: "start it with `systemctl start corosync` and read "
                                 "`journalctl -b -u corosync` if it fails",

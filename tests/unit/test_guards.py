@@ -111,7 +111,8 @@ async def test_quorate_from_real_captures(fake: FakeNodes) -> None:
     assert not res.ok and res.check == "quorate"
     assert "pve1: Quorate: Yes (2 votes, 2 needed)" in res.message
     assert "pve2: Quorate: No (1 votes, 2 needed)" in res.message
-    assert "pvecm expected 1" in res.message  # what to do
+    assert "pvecm expected 1" in res.message  # what to do, and where it splits the cluster
+    assert "every peer is powered off" in res.message and "merely cut off" in res.message
     (res,) = await check(fake, guard("not-quorate"))
     assert not res.ok and "pve1: Quorate: Yes" in res.message
 

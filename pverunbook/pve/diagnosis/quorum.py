@@ -95,9 +95,11 @@ def partition(ctx: Context) -> list[Fault]:
     else:
         statement = (f"no node has quorum ({sides}"
                      + (f"; {expected} votes expected" if expected else "") + ")")
-        action = ("Fix the network between the nodes first. `pvecm expected 1` on ONE node "
-                  "only is a last resort to make /etc/pve writable there; on both halves it "
-                  "causes a split brain.")
+        action = ("Fix the network between the nodes first. `pvecm expected 1` is a last "
+                  "resort to make /etc/pve writable on a node whose every peer is powered "
+                  "off or has corosync stopped; on a node merely cut off (the others may "
+                  "reconnect, or be quorate out of sight) or on both halves it makes a second "
+                  "quorate partition: split brain.")
         if expected == 2 and not store.named("qdevice.configured"):
             statement += ": a 2-node cluster without a QDevice loses quorum with either node"
             action += " A QDevice on a third machine is the durable fix (qdevice-setup)."

@@ -151,7 +151,9 @@ def verdict_quorum(text: str, names: PeerNames | None = None) -> list[Finding]:
         f"This partition has {votes}, so votequorum blocks activity: /etc/pve is read-only "
         "and HA nodes with active services will be fenced by their watchdog. Members seen: "
         f"{members}. Fix the network between the nodes first. `pvecm expected 1` is a last "
-        "resort on ONE side only - running it on both halves causes a split brain."
+        "resort for a node whose every peer is powered off or has corosync stopped: on a "
+        "node merely cut off, while the others may be quorate, or on both halves, it makes "
+        "a second quorate partition (split brain; votequorum.c)."
     )
     if st.expected_votes == 2 and "2Node" not in st.flags and not st.has_qdevice:
         detail += (

@@ -140,7 +140,8 @@ def test_parse_quorum_real_partitioned() -> None:
     assert [m.nodeid for m in st.members] == [1]
     (f,) = verdict_quorum(text)
     assert f.severity == "critical" and "NOT quorate" in f.title
-    assert "ONE side only" in f.detail and "QDevice" in f.detail
+    assert "every peer is powered off" in f.detail and "QDevice" in f.detail
+    assert "merely cut off" in f.detail  # the 3+ node case: split brain, not just both halves
 
 
 @needs_testdata
