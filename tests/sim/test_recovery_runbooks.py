@@ -348,20 +348,29 @@ async def test_a_second_damaged_node_is_a_refusal(tmp_path: Path) -> None:
     assert "stop-cluster-services" not in started(events)
 
 
-async def test_pmxcfs_refuses_a_tree_sqlite_calls_sound(healthy: SimCluster) -> None:
-    # A directory row that carries data: SQLite's integrity_check says ok, pmxcfs's loader
-    # (database.c bdb_backend_load_index) refuses it and pve-cluster does not start. The
-    # runbook's damage check names it; the old one (integrity_check only) called it sound.
+@pytest.mark.parametrize("damage, logged", [
+    ("UPDATE tree SET data = x'00' WHERE type = 4 AND name = 'nodes'",
+     "[database] crit: directory inode contains data (inode = "),
+    # a second entry with a sibling's name: no UNIQUE constraint stops it in SQLite
+    ("INSERT INTO tree SELECT (SELECT max(inode) + 1 FROM tree), parent, version, writer, "
+     "mtime, type, name, data FROM tree WHERE parent = 0 AND name = 'corosync.conf'",
+     "[database] crit: found entry with duplicate name 'corosync.conf'"),
+])
+async def test_pmxcfs_refuses_a_tree_sqlite_calls_sound(healthy: SimCluster, damage: str,
+                                                        logged: str) -> None:
+    # SQLite's integrity_check says ok, pmxcfs's loader (database.c bdb_backend_load_index)
+    # refuses the tree and pve-cluster does not start. The runbook's damage check names it;
+    # the old one (integrity_check only) called it sound, and the duplicate name it missed.
     db = "/var/lib/pve-cluster/config.db"
     st, out, err = await sh(healthy, "pve001", f"systemctl stop pve-cluster; sqlite3 {db} "
-                            "\"UPDATE tree SET data = x'00' WHERE type = 4 AND name = 'nodes'\"; "
+                            f"\"{damage}\"; "
                             f"sqlite3 -readonly {db} 'PRAGMA integrity_check;'")
     assert out == "ok\n", err
     st, _, err = await sh(healthy, "pve001", "systemctl start pve-cluster")
     assert st != 0 and err.startswith("Job for pve-cluster.service failed")
     await healthy.advance(1)
     _, journal, _ = await sh(healthy, "pve001", "journalctl -u pve-cluster -o cat")
-    assert "[database] crit: directory inode contains data (inode = " in journal
+    assert logged in journal, journal
     assert "[database] crit: DB load failed" in journal
     assert "[main] crit: memdb_open failed - unable to open database " \
            "'/var/lib/pve-cluster/config.db'" in journal
