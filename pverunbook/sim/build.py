@@ -139,6 +139,11 @@ def _build_files(world: World, now: float) -> None:
             (bdir / f"config-{epoch}.sql.gz").write_bytes(gzip.compress(dump.encode()))
 
 
+def root_ssh_key(nodeid: int, name: str) -> str:
+    """A node's root public key line in the rehearsal (one per node, stable)."""
+    return f"ssh-rsa AAAAB3NzaC1yc2EAAAADAQABAAABAQ{nodeid}rehearsal root@{name}\n"
+
+
 def _node_files(world: World, root: Path, nd: NodeDef, authkey: bytes) -> None:
     """The node's own files outside /etc/pve (hostname, hosts, corosync, network…)."""
     sc = world.scenario
@@ -151,6 +156,9 @@ def _node_files(world: World, root: Path, nd: NodeDef, authkey: bytes) -> None:
         os.chmod(p, mode)
 
     w("etc/hostname", f"{nd.name}\n")
+    # root's key pair (Setup.pm setup_ssh_keys makes it): updatecerts merges the public key
+    # into /etc/pve/priv/authorized_keys (ssh_merge_keys)
+    w("root/.ssh/id_rsa.pub", root_ssh_key(nd.nodeid, nd.name))
     peers = "".join(f"{n.addr} {n.name}.lan {n.name}\n" for n in sc.nodes)
     w("etc/hosts", "127.0.0.1 localhost.localdomain localhost\n" + peers +
       "\n# The following lines are desirable for IPv6 capable hosts\n\n"

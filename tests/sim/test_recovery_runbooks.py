@@ -134,6 +134,30 @@ async def test_new_ca_is_created_by_one_node_and_every_certificate_verifies(
         await session.close()
 
 
+async def test_a_root_key_lost_by_a_concurrent_merge_is_named(tmp_path: Path) -> None:
+    # Setup.pm ssh_merge_keys reads /etc/pve/priv/authorized_keys, adds the node's key and
+    # writes it back without a lock; updatecerts on every node at once can lose a key. The
+    # check after it names the node whose key is missing; every node passes once it is back.
+    rb = load_file(builtin_dir() / "certificate-regeneration.toml")
+    (command,) = rb.step("root-keys").commands
+    session = await start(tmp_path, "five-node")
+    try:
+        assert session.cluster is not None
+        a, b = list(session.cluster.names)[:2]
+        await run_on(session, a, "timeout 60 pvecm updatecerts")
+        _, ok = await run_on(session, b, command)
+        await run_on(session, a, f"grep -v 'root@{b}$' /etc/pve/priv/authorized_keys > /tmp/k; "
+                                 "cp /tmp/k /etc/pve/priv/authorized_keys")
+        _, lost = await run_on(session, b, command)
+        await run_on(session, b, "timeout 60 pvecm updatecerts")
+        _, back = await run_on(session, b, command)
+    finally:
+        await session.close()
+    assert ok.startswith("root key in "), ok
+    assert lost.startswith("MISSING: this node root key"), lost
+    assert back.startswith("root key in "), back
+
+
 async def test_certificate_regeneration_refuses_a_ca_about_to_expire(tmp_path: Path) -> None:
     # updatecerts refuses to sign with less than two weeks left on the CA (Setup.pm
     # gen_pve_ssl_cert): the runbook stops at inspect-ca, before anything is changed.

@@ -147,7 +147,10 @@ async def updatecerts(ctx: Ctx, force: bool, silent: bool) -> int:
         await put(f"nodes/{node.name}/pve-ssl.pem", pem)
     if not silent:
         await ctx.out("merge authorized SSH keys and known hosts\n")
-    sshkey = f"ssh-rsa AAAAB3NzaC1yc2EAAAADAQABAAABAQ{node.nodeid}rehearsal root@{node.name}\n"
+    try:  # "always add ourself" (ssh_merge_keys): root's own public key
+        sshkey = node.host("/root/.ssh/id_rsa.pub").read_text()
+    except OSError:
+        sshkey = f"ssh-rsa AAAAB3NzaC1yc2EAAAADAQABAAABAQ{node.nodeid}rehearsal root@{node.name}\n"
     try:
         keys = fs.read_bytes("/etc/pve/priv/authorized_keys").decode()
     except OSError:
