@@ -151,11 +151,14 @@ async def test_a_root_key_lost_by_a_concurrent_merge_is_named(tmp_path: Path) ->
         _, lost = await run_on(session, b, command)
         await run_on(session, b, "timeout 60 pvecm updatecerts")
         _, back = await run_on(session, b, command)
+        await run_on(session, a, "rm /root/.ssh/id_rsa.pub")  # nothing merged: nothing lost
+        _, none = await run_on(session, a, command)
     finally:
         await session.close()
     assert ok.startswith("root key in "), ok
     assert lost.startswith("MISSING: this node root key"), lost
     assert back.startswith("root key in "), back
+    assert none.startswith("no /root/.ssh/id_rsa.pub on this node"), none
 
 
 async def test_certificate_regeneration_refuses_a_ca_about_to_expire(tmp_path: Path) -> None:
