@@ -127,3 +127,11 @@ async def test_network_triage_runs_without_not_found(sim: SimCluster) -> None:
             continue
         _, _, err = await sh(sim, "ryanrishi", cmd)
         assert "not found" not in err, (where, cmd, err)
+
+
+async def test_quorumtool_with_corosync_stopped_names_cmap(healthy: SimCluster) -> None:
+    """tools/corosync-quorumtool.c init_all initialises CMAP before QUORUM: a stopped corosync
+    answers `Cannot initialize CMAP service` (the runbooks tell the operator that line)."""
+    await sh(healthy, "pve001", "systemctl stop corosync")
+    st, out, err = await sh(healthy, "pve001", "corosync-quorumtool -siH")
+    assert st == 1 and err.strip() == "Cannot initialize CMAP service", (out, err)
