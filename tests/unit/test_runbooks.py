@@ -478,3 +478,20 @@ def test_manual_steps_ask_to_confirm_in_words_both_front_ends_offer() -> None:
             assert not re.search(r"\banswer (yes|no)\b", text, re.I), (path.name, step.id)
             asked += "Confirm" in text
     assert asked >= 7  # every manual step that told the operator how to answer
+
+
+def test_link1_check_refuses_a_lossy_new_link() -> None:
+    """check-link1-params said 'without loss', but ping exits 0 while any reply comes back:
+    one lost probe in ten on the new link passed the check."""
+    import re
+
+    step = _load(RUNBOOK_DIR / "corosync-tuning.toml").step("check-link1-params")
+    (exp,) = [e for e in step.expect if e.match]
+    assert exp.match is not None
+    ok = "10 packets transmitted, 10 received, 0% packet loss, time 1822ms"
+    assert re.search(exp.match, ok, re.M)
+    for lossy in ("10 packets transmitted, 9 received, 10% packet loss, time 1823ms",
+                  "10 packets transmitted, 0 received, 100% packet loss, time 1843ms",
+                  "10 packets transmitted, 9 received, 50.0% packet loss"):
+        assert not re.search(exp.match, lossy, re.M), lossy
+
