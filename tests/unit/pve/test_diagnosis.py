@@ -378,6 +378,8 @@ def test_damaged_db_on_one_node_vs_all() -> None:
                     facts("db-integrity", "b", bad, "db-state"), nodes=["a", "b"])
     assert both.faults[0].rule == "db-damaged-all"
     assert "cluster-db-reset" not in str(both.faults[0].next_runbook)
+    # R's pmxcfs stops too: its HA goes first, or its watchdog fences it (LRM.pm)
+    assert "R included" in both.faults[0].action and "pve-ha-lrm" in both.faults[0].action
 
 
 def test_matrix_is_node_by_node_and_clean_links_are_said_to_be_fine() -> None:
