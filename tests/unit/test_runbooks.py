@@ -495,3 +495,15 @@ def test_link1_check_refuses_a_lossy_new_link() -> None:
                   "10 packets transmitted, 9 received, 50.0% packet loss"):
         assert not re.search(exp.match, lossy, re.M), lossy
 
+
+@pytest.mark.parametrize("path", RUNBOOK_FILES, ids=lambda p: p.stem)
+def test_a_sleep_parameter_fits_in_its_step_timeout(path: Path) -> None:
+    """`timeout` is per command: network-triage allowed sample_s up to 600 while its step gave
+    the `sleep {{sample_s}}` command 120 s, so a longer sample killed the step."""
+    rb = _load(path)
+    for step in rb.steps:
+        for command in step.commands:
+            for name in re.findall(r"\bsleep \{\{(\w+)\}\}", command):
+                top = rb.param(name).max
+                assert top is not None and top < step.timeout, f"{rb.id}:{step.id}: {name}"
+
