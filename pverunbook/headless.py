@@ -339,6 +339,11 @@ class TerminalDecider:
     async def manual_done(self, step: Step, instructions: str) -> bool:
         self.out.write(f"\n   MANUAL: {instructions.strip()}\n")
         if self.confirm_text is not None and not self.interactive:
+            if step.needs_person:
+                self.out.write(f"   '{step.id}' needs a person: --confirm does not answer it. "
+                               "Do the work above, then resume this run at a terminal "
+                               "(without --confirm) and confirm it there.\n")
+                return False
             self.out.write("   (confirmed by --confirm)\n")
             return True
         answer = await self._ask("   confirm, done? [y/N] ")

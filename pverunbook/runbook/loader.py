@@ -59,7 +59,7 @@ PARAM_KEYS = {"name", "type", "prompt", "default", "min", "max", "regex", "choic
 STEP_KEYS = {"id", "title", "kind", "targets", "commands", "timeout", "ok_exit", "expect",
              "on_failure", "destructive", "confirm", "backup", "no_backup_reason", "guards",
              "verdict", "params", "instructions", "explain", "hint", "when", "lint_ok",
-             "action", "args", "max_targets", "propose"} | commit_keys.KEYS
+             "action", "args", "max_targets", "propose", "needs_person"} | commit_keys.KEYS
 EXPECT_KEYS = {"match", "absent", "stream", "nodes", "message"}
 BACKUP_KEYS = {"files", "sqlite", "outputs"}
 GUARD_KEYS = {"check", "within", "command", "warn", "message"}
@@ -380,6 +380,10 @@ def _step(ctx: _Ctx, raw: Any, path: KeyPath, params: dict[str, Param]) -> Step 
     instructions = ctx.get(d, "instructions", path, str, "")
     if kind is StepKind.MANUAL and not instructions:
         ctx.err(path, "a manual step needs 'instructions' telling the operator what to do")
+    needs_person = ctx.get(d, "needs_person", path, bool, False)
+    if needs_person and kind is not StepKind.MANUAL:
+        ctx.err(path + ("needs_person",), "'needs_person' is for manual steps: only they wait "
+                "for a person")
     no_backup_reason = ctx.get(d, "no_backup_reason", path, str, "")
     if destructive and backup.empty and not no_backup_reason.strip():
         ctx.err(path + ("destructive",),
@@ -473,7 +477,7 @@ def _step(ctx: _Ctx, raw: Any, path: KeyPath, params: dict[str, Param]) -> Step 
         timeout=float(timeout), ok_exit=tuple(ok_exit_raw), expect=tuple(expect),
         on_failure=on_failure, destructive=destructive, confirm=confirm, backup=backup,
         no_backup_reason=no_backup_reason, guards=tuple(guards), verdict=verdict,
-        params=step_params, instructions=instructions,
+        params=step_params, instructions=instructions, needs_person=needs_person,
         explain=ctx.get(d, "explain", path, str, ""), hint=ctx.get(d, "hint", path, str, ""),
         when=when, condition=condition, max_targets=max_targets, propose=propose,
         lint_ok=ctx.str_list(d, "lint_ok", path, allow_str=False),

@@ -166,6 +166,10 @@ class Step:
     verdict: str | None = None
     params: tuple[str, ...] = ()
     instructions: str = ""
+    #: A manual step whose work only a person at the nodes can do (copy a file to a node whose
+    #: corosync is down, swap a cable): headless ``--confirm`` may not answer it; without a
+    #: terminal the run stops there, so "done" always means someone said so.
+    needs_person: bool = False
     explain: str = ""
     hint: str = ""
     when: str | None = None

@@ -70,6 +70,8 @@ def build_schema() -> dict[str, Any]:
         "backup": backup, "no_backup_reason": _STR,
         "guards": {"type": "array", "items": guard},
         "verdict": _STR, "params": _STR_LIST, "instructions": _STR, "explain": _STR,
+        "needs_person": {"type": "boolean", "description": "manual steps: headless --confirm "
+                         "may not answer it; the run waits for a person at a terminal"},
         "hint": _STR,
         "when": {**_STR, "description": "condition over parameters and facts, e.g. "
                  "\"not all(quorum.steady)\" (runbooks/README.md, 'when')"},

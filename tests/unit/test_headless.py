@@ -66,3 +66,31 @@ async def test_override_of_a_failed_checkpoint_is_givable_without_a_terminal() -
                             override=OVERRIDE_PHRASE)
     answer = await given.checkpoint_failed(failure)
     assert answer.choice is CheckpointChoice.OVERRIDE and answer.text == OVERRIDE_PHRASE
+
+
+MANUAL = 'id = "x"\ntitle = "X"\n[[steps]]\nid = "m"\ntitle = "M"\nkind = "manual"\n' \
+         'instructions = "Copy the file to the node whose corosync is down."\n'
+
+
+async def test_confirm_never_answers_a_step_that_needs_a_person() -> None:
+    advisory = load_text(MANUAL).steps[0]
+    person = load_text(MANUAL + "needs_person = true\n").steps[0]
+    out = io.StringIO()
+    d = TerminalDecider(confirm_text="COMMIT", interactive=False, out=out)
+    assert await d.manual_done(advisory, advisory.instructions) is True
+    assert await d.manual_done(person, person.instructions) is False
+    assert "'m' needs a person: --confirm does not answer it" in out.getvalue()
+
+
+def test_needs_person_is_only_for_manual_steps_and_marks_the_shipped_attestations() -> None:
+    import pytest
+
+    from pverunbook.runbook.catalog import builtin_dir
+    from pverunbook.runbook.loader import RunbookError, load_file
+
+    with pytest.raises(RunbookError) as err:
+        load_text('id = "x"\ntitle = "X"\n[[steps]]\nid = "a"\ntitle = "A"\n'
+                  'commands = ["true"]\nneeds_person = true\n')
+    assert "'needs_person' is for manual steps" in str(err.value)
+    tuning = load_file(builtin_dir() / "corosync-tuning.toml")
+    assert {s.id for s in tuning.steps if s.needs_person} == {"others-down", "catch-up-stopped"}
