@@ -79,13 +79,15 @@ BAD: dict[str, list[str]] = {
     "PVR011": ["cat /etc/pve/corosync.conf", "ls -la /etc/pve/",
                "timeout 5 ls -1 /etc/pve/nodes/*/qemu-server/",
                "x=$(timeout 5 ls /etc/pve/nodes/*/qemu-server/$id.conf 2>/dev/null)"],
+    "PVR016": ["systemctl restart corosync pve-cluster pvedaemon pveproxy",
+               "systemctl stop pve-cluster.service"],
 }
 
 SILENCEABLE = [c for c in BAD if c not in ("PVR009", "PVR011")]
 
 
 def test_rule_table_is_stable() -> None:
-    assert list(RULES) == [f"PVR{n:03d}" for n in range(1, 16)]
+    assert list(RULES) == [f"PVR{n:03d}" for n in range(1, 17)]
     assert len({r.slug for r in RULES.values()}) == len(RULES)
     assert all(r.slug.replace("-", "").isalnum() for r in RULES.values())
 
@@ -306,3 +308,14 @@ def test_issue_points_at_the_offending_line(tmp_path: Path) -> None:
     issue = next(i for i in lint(load_file(path)) if i.code == "PVR002")
     assert (issue.pos.line, issue.pos.col) == (14, 4)
     assert str(issue).startswith(f"{path}:14:4: PVR002 ")
+
+
+def test_membership_restart_only_on_several_nodes() -> None:
+    """The notes restarted corosync and pve-cluster on both nodes at once (a quorum gap, HA
+    fencing); on ONE node (cluster-db-reset's pve-cluster stop) it is the documented way."""
+    story = "systemctl restart corosync pve-cluster pvedaemon pveproxy"
+    assert "PVR016" in codes(lint(make([story])))
+    assert "PVR016" not in codes(lint(make([story], targets="first")))
+    assert "PVR016" not in codes(lint(make(["systemctl start corosync pve-cluster"])))
+    assert "PVR016" not in codes(lint(make(["systemctl restart pveproxy spiceproxy"])))
+
