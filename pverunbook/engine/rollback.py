@@ -456,9 +456,19 @@ async def on_resume(engine: Engine) -> None:
                     f"{e.node}: cannot ask about the rollback timer of '{sid}': {exc.message}")))
                 continue
             words = (out.strip().splitlines() or [""])[-1].split()
-            if len(words) != 5:
+            try:
+                state, deadline, now, alive = words[1], float(words[2]), float(words[3]), \
+                    words[4]
+                if len(words) != 5 or words[0] != tag:
+                    raise ValueError(out)
+            except (IndexError, ValueError):
+                # never silent: the timer may still restore files at its deadline
+                _emit(engine, step, e.node, "unknown", dir=e.dir, files=e.files,
+                      message=f"cannot read the rollback timer's state on {e.node} (it answered "
+                              f"{out.strip()[-200:]!r}): it may still restore "
+                              f"{', '.join(e.files) or 'the checkpointed files'} at its "
+                              f"deadline; look at {e.dir} and {_log(engine)} on {e.node}")
                 continue
-            state, deadline, now, alive = words[1], float(words[2]), float(words[3]), words[4]
             if state == "armed" and alive == "1":
                 left = deadline - now
                 live.append(Armed(e.node, tag, deadline,

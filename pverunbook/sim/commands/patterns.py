@@ -202,10 +202,10 @@ async def c_sed(ctx: Ctx) -> int:
                     pat, rep, fl = parts[0], parts[1], parts[2] if len(parts) > 2 else ""
                     rep_py = re.sub(r"\\(\d)", r"\\\1", rep).replace("&", r"\g<0>")
                     rep_py = rep_py.replace("\\" + d, d)
-                    line = re.sub(_bre_to_py(pat.replace("\\" + d, d), extended), rep_py, line,
-                                  count=0 if "g" in fl else 1,
-                                  flags=re.I if "I" in fl or "i" in fl else 0)
-                    if "p" in fl:
+                    line, made = re.subn(_bre_to_py(pat.replace("\\" + d, d), extended),
+                                         rep_py, line, count=0 if "g" in fl else 1,
+                                         flags=re.I if "I" in fl or "i" in fl else 0)
+                    if "p" in fl and made:  # sed(1): p prints only when a replacement was made
                         out.append(line)
             if not deleted and not quiet:
                 out.append(line)
