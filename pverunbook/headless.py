@@ -96,7 +96,7 @@ class EventPrinter:
             self._p(f"{e.node:>{self.width}} = {e.outcome} ({e.duration:.1f}s)")
         elif isinstance(e, ev.ExpectationResult):
             if not e.ok:
-                self._p(f"{e.node:>{self.width}} ✗ expected {e.description}"
+                self._p(f"{e.node:>{self.width}} ✗ check failed: {e.description}"
                         + (f": {e.message}" if e.message else ""))
         elif isinstance(e, ev.Finding):
             self.findings.append(e)

@@ -95,8 +95,8 @@ class Expectation:
     def describe(self) -> str:
         where = f" on {', '.join(self.nodes)}" if self.nodes else ""
         if self.match is not None:
-            return f"output matches /{self.match}/{where}"
-        return f"output does not match /{self.absent}/{where}"
+            return f"output must match /{self.match}/{where}"
+        return f"output must not match /{self.absent}/{where}"
 
 
 @dataclass(frozen=True)

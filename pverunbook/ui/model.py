@@ -231,14 +231,14 @@ class RunState:
         elif isinstance(e, ev.ExpectationResult):
             if not e.ok:
                 self.findings.append(FindingItem(e.step_id, e.node, "warning",
-                                                 e.message or f"expected {e.description}",
+                                                 e.message or f"check failed: {e.description}",
                                                  e.description))
                 # exit 0 but the check failed: the node's pane and strip must not say ✔ ok
                 checked = self._by_id.get(e.step_id)
                 res = checked.results.get(e.node) if checked is not None else None
                 if res is not None and res.status == "ok":
                     res.status = "failed"
-                    why = e.message or f"expected {e.description}"
+                    why = e.message or e.description
                     res.outcome = (f"{res.outcome}, check failed: {why}" if res.outcome
                                    else f"check failed: {why}")
         elif isinstance(e, ev.GuardResult):

@@ -104,7 +104,7 @@ async def test_report_covers_every_step_and_checkpoint_and_leaks_no_secret(
         assert item["sha256_local"] in report
     assert "… 70 lines omitted …" in report  # seq 1 100 trimmed to head and tail
     assert "exit 3" in report and "not quorate" in report
-    assert "✅ output matches /^100$/" in report
+    assert "✅ output must match /^100$/" in report
     assert "typed ` local ` — accepted" in report
     assert "` echo password=[REDACTED] `" in report  # redaction kept the code span closed
     assert re.search(r"^- \[ \] Step `verify` \(Check the result\) ended \*\*failed\*\*",
