@@ -333,6 +333,12 @@ class TerminalDecider:
             typed = request.expected if request.expected in self.confirm_texts \
                 else self.confirm_texts[0]
             self.out.write(f"   (answered by --confirm: {typed!r})\n")
+            if typed != request.expected:
+                then = ("; the change is rolled back when its timer fires"
+                        if request.what == "commit" else "")
+                self.out.write(f"   (no --confirm {request.expected} was given, so this is "
+                               f"refused{then}: to answer it headless, add --confirm "
+                               f"{request.expected})\n")
             return typed
         return await self._ask(f"   type {request.expected!r} to go ahead: ")
 

@@ -18,6 +18,7 @@ from __future__ import annotations
 import asyncio
 import shlex
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -111,6 +112,16 @@ def _tag(checkpoint_id: str, node: str) -> str:
     return re.sub(r"[^A-Za-z0-9._-]", "_", f"{checkpoint_id}-{node}")
 
 
+def _undoes(step: Step, files: Sequence[str]) -> str:
+    """What the timer does when it fires, for the operator: the files it restores, or the
+    runbook's reload commands for a rollback that restores no file (route-fix's route)."""
+    if files:
+        return f"restores {', '.join(files)}"
+    if step.rollback.reload:
+        return f"undoes the change ({'; '.join(step.rollback.reload)})"
+    return "undoes the change"
+
+
 def _emit(engine: Engine, step: Step, node: str, state: str, **kw: object) -> None:
     engine.emit(ev.RollbackTimer(step_id=step.id, node=node, state=state, **kw))  # type: ignore[arg-type]
 
@@ -147,7 +158,7 @@ async def arm(engine: Engine, step: Step, checkpoint_id: str, nodes: list[Node])
             _emit(engine, step, n.name, "armed", checkpoint_id=checkpoint_id,
                   deadline=r.deadline, seconds=seconds, files=r.files,
                   dir=rs.node_dir(r.tag, _root(engine)), method=r.method,
-                  message=f"restores {', '.join(r.files)} in {seconds} s unless COMMIT")
+                  message=f"{_undoes(step, r.files)} in {seconds} s unless COMMIT")
         else:
             why = r.message if isinstance(r, TransportError) else str(r)
             failed.append(f"{n.name}: {why}")
@@ -475,7 +486,7 @@ async def on_resume(engine: Engine) -> None:
                                   time.time() + left * engine.node_time_scale, e.method, e.files))
                 _emit(engine, step, e.node, "pending", checkpoint_id=e.checkpoint_id,
                       deadline=deadline, dir=e.dir, method=e.method, files=e.files,
-                      message=f"still armed: restores {', '.join(e.files)} in {left:.0f} s "
+                      message=f"still armed: {_undoes(step, e.files)} in {left:.0f} s "
                               "unless COMMIT")
             elif state in ("done", "failed"):
                 _emit(engine, step, e.node, "fired" if state == "done" else "failed",

@@ -94,3 +94,14 @@ def test_needs_person_is_only_for_manual_steps_and_marks_the_shipped_attestation
     assert "'needs_person' is for manual steps" in str(err.value)
     tuning = load_file(builtin_dir() / "corosync-tuning.toml")
     assert {s.id for s in tuning.steps if s.needs_person} == {"others-down", "catch-up-stopped"}
+
+
+async def test_a_confirmation_not_given_says_which_confirm_would_answer_it() -> None:
+    out = io.StringIO()
+    d = TerminalDecider(confirm_text="ryanrishi", interactive=False, out=out)
+    commit = ConfirmRequest(step=STEP, what="commit", prompt="Type COMMIT", expected="COMMIT",
+                            nodes=("ryanrishi",))
+    assert await d.confirm(commit) == "ryanrishi"  # the engine refuses it
+    said = out.getvalue()
+    assert "no --confirm COMMIT was given" in said and "add --confirm COMMIT" in said
+    assert "rolled back when its timer fires" in said
