@@ -528,7 +528,10 @@ class Bed:
 
     def quorum(self, name: str) -> tuple[bool, int]:
         """(quorate, members) as ``corosync-quorumtool -s`` on that node says."""
-        res = self.on(name, ["corosync-quorumtool", "-s"], timeout=10)
+        try:
+            res = self.on(name, ["corosync-quorumtool", "-s"], timeout=10)
+        except subprocess.TimeoutExpired:
+            return False, 0  # corosync busy re-forming its membership: not known yet
         quorate = re.search(r"^Quorate:\s+Yes", res.stdout, re.M) is not None
         m = re.search(r"^Nodes:\s+(\d+)", res.stdout, re.M)
         return quorate, int(m.group(1)) if m else 0

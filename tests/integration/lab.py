@@ -333,7 +333,10 @@ class Lab(Bed):
 
     def read(self, name: str, path: str) -> str | None:
         """A file as the node sees it, or None when it cannot be read (bounded: 10 s)."""
-        res = self.on(name, ["cat", path], timeout=10)
+        try:
+            res = self.on(name, ["cat", path], timeout=10)
+        except subprocess.TimeoutExpired:
+            return None  # a read blocked in pmxcfs
         return res.stdout if res.returncode == 0 else None
 
     def write(self, name: str, path: str, text: str, timeout: float = 10

@@ -406,8 +406,13 @@ def test_certificate_force_is_a_separate_step(nyc: Cluster) -> None:
     plain, forced = rb.step("updatecerts"), rb.step("updatecerts-force")
     assert (plain.when, forced.when) == ("!force", "force")
     # without --force, a node whose certificate the (new) CA did not sign still gets --force
-    assert "openssl verify -CAfile /etc/pve/pve-root-ca.pem" in plain.commands[0]
-    assert forced.commands == ("timeout 120 pvecm updatecerts --force",)
+    assert "openssl verify -CAfile /etc/pve/pve-root-ca.pem" in plain.commands[-1]
+    assert forced.commands[-1].startswith("timeout 120 pvecm updatecerts --force;")
+    # one node at a time: the CA's serial file is rewritten by every signing (Setup.pm), so
+    # both take the cluster-wide lock (mkdir in /etc/pve/priv/lock) and release it
+    for step in (plain, forced):
+        assert "mkdir /etc/pve/priv/lock/pverunbook-updatecerts" in step.commands[1]
+        assert "rmdir /etc/pve/priv/lock/pverunbook-updatecerts" in step.commands[-1]
     for step in (plain, forced):
         assert step.destructive and "/etc/pve/pve-root-ca.pem" in step.backup.files
         assert "/var/lib/pve-cluster/config.db" in step.backup.sqlite
