@@ -21,6 +21,9 @@ def parse_sets(items: list[str] | None) -> dict[str, str]:
         if "=" not in item:
             raise ValueError(f"--set {item!r} has no '='; give it as NAME=VALUE")
         k, v = item.split("=", 1)
+        if not k.strip():
+            raise ValueError(f"--set {item!r} has no parameter name before '='; give it as "
+                             "NAME=VALUE")
         out[k.strip()] = v
     return out
 

@@ -11,7 +11,7 @@ import sys
 from pathlib import Path
 
 from pverunbook.commands.exits import EXIT_USAGE, err
-from pverunbook.commands.inputs import load_runbook
+from pverunbook.commands.inputs import load_runbook, parse_sets
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -95,6 +95,10 @@ def tui_preflight(args: argparse.Namespace) -> int | None:
     A bad runbook, inventory or journal named on the command line is reported here like any
     other command's input error (exit 2), instead of inside an app that then has nothing to show.
     """
+    try:
+        parse_sets(getattr(args, "set", None))
+    except ValueError as exc:
+        return err(f"{args.command} --set", str(exc))
     if not any(getattr(args, k, None) for k in ("runbook", "cluster", "resume")):
         return None  # nothing to check: the loader is not imported before the first frame
     from pverunbook.inventory import InventoryError, load_cluster

@@ -113,6 +113,8 @@ def test_every_file_argument_on_bad_input(kind: str, tmp_path: Path,
     (["plan", "corosync-tuning", "--set", "token="], "token: ''"),
     (["plan", "corosync-tuning", "--set", "token"], "'token'"),
     (["plan", "corosync-tuning", "--set", "tokn=5000"], "tokn"),
+    (["plan", "corosync-tuning", "--set", "=5000"], "'=5000'"),
+    (["rehearse", "network-triage", "--set", "=5"], "'=5'"),  # the app's path: before the screen
     (["run", "corosync-tuning", "--dry-run", "--headless", "--set", "token=-5"], "token: -5"),
     (["plan", "cluster-db-reset", "--set", "damaged_node=pve999"], "'pve999'"),
     (["plan", "no-such-runbook"], "'no-such-runbook'"),
