@@ -162,8 +162,11 @@ def test_lab_stopped_node_catches_up_by_following_the_runbook(healthy_lab: Lab,
             str(RUNBOOKS / "corosync-tuning.toml"), "--cluster", str(lab.inventory),
             "--headless", "--confirm", lab.cluster, "--confirm", "alpha", "--confirm", "COMMIT",
             "--set", f"token={token}", "--journal", str(journal)]
+    # searchwindowsize: the prompts are matched in the last 4 KiB only. Matching them against
+    # everything read so far made each read slower as verify-logs printed 15 minutes of the
+    # nodes' logs, the pty filled, and the run's own writes to it stalled for a minute
     child = pexpect.spawn(IP, argv, env=env, encoding="utf-8", timeout=600,
-                          dimensions=(50, 400))
+                          dimensions=(50, 400), maxread=65536, searchwindowsize=4096)
     transcript = io.StringIO()
     child.logfile_read = transcript
     told = ""
