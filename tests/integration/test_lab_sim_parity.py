@@ -141,10 +141,6 @@ def _cut_off(lab: Lab) -> None:
         time.sleep(0.5)
 
 
-def _heal(lab: Lab) -> None:
-    lab.restore()
-
-
 #: a directory row given data: SQLite calls the file sound, pmxcfs's loader refuses it
 #: ("directory inode contains data", database.c bdb_backend_load_index) and will not start
 _DAMAGE = ("systemctl stop pve-cluster && cp /var/lib/pve-cluster/config.db /root/config.db.kept"
@@ -192,7 +188,7 @@ CASES = [
     # on both sides; SSH and ICMP pass)
     Case("cut-off", (f"{A}: " + _NFT.format(peer=B), f"{B}: " + _NFT.format(peer=A),
                      f"{A}: {_UNTIL_NOT_QUORATE}", f"{B}: {_UNTIL_NOT_QUORATE}"),
-         _cut_off, _heal, own_lab=True, expect="partition"),
+         _cut_off, Lab.restore, own_lab=True, expect="partition"),
 ]
 
 _STARTED = ("the lab's corosync started minutes before the check, so its start-up membership "
