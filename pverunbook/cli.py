@@ -63,6 +63,9 @@ def main(argv: list[str] | None = None) -> int:
                        "runbook file is given as the RUNBOOK argument itself)")
     from pverunbook.statedir import chosen
 
+    problem = _state_dir_problem(args)
+    if problem is not None:
+        return problem
     # --state-dir DIR: the journal, checkpoints, reports' inputs and the rehearsal cluster of
     # this command all go under DIR (one resolver: pverunbook/statedir.py)
     with chosen(getattr(args, "state_dir", None)):
@@ -71,6 +74,37 @@ def main(argv: list[str] | None = None) -> int:
 
             return cmd_tui(args)
         return _dispatch(args)
+
+
+def _state_dir_problem(args: argparse.Namespace) -> int | None:
+    """Exit 2 when the state directory this command reads or writes is not a directory: every
+    command that takes ``--state-dir`` (and the app) checks it here, with one function
+    (``statedir.unusable``), before anything starts; the environment's
+    ``$PVERUNBOOK_STATE_DIR`` / ``$PVERUNBOOK_DATA_DIR`` when no ``--state-dir`` is given."""
+    import os
+
+    from pverunbook.statedir import unusable
+
+    if args.command is not None and not hasattr(args, "state_dir"):
+        return None  # list, validate, plan, …: nothing is read from a state directory
+    command = " ".join(str(a) for a in (args.command or "tui",
+                                         *_subcommand(args)) if a)
+    given = getattr(args, "state_dir", None)
+    if given is not None:
+        why = unusable(given)
+        return err(f"{command} --state-dir", why, "give a directory (a new one is created)") \
+            if why else None
+    for var in ("PVERUNBOOK_STATE_DIR", "PVERUNBOOK_DATA_DIR"):
+        why = unusable(Path(os.environ[var])) if os.environ.get(var) else None
+        if why:
+            return err(f"{command} ${var}", why, f"set {var} to a directory, or pass "
+                       "--state-dir DIR")
+    return None
+
+
+def _subcommand(args: argparse.Namespace) -> list[str]:
+    """``list`` of ``journal list`` / ``checkpoints list``: the error names the whole command."""
+    return [str(v) for k, v in vars(args).items() if k.endswith("_command") and v]
 
 
 def _dispatch(args: argparse.Namespace) -> int:

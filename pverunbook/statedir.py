@@ -85,6 +85,28 @@ def data_dir() -> Path:
     return Path(user_data_dir("pverunbook"))
 
 
+def unusable(path: Path | None) -> str | None:
+    """Why ``path`` cannot be a state directory ("DIR: not a directory …"), or None when it can
+    (a directory, or none yet whose nearest existing parent is a directory: it is created).
+
+    The one check every command makes of ``--state-dir`` and ``$PVERUNBOOK_STATE_DIR`` before
+    it reads or writes there: ``journal list`` and ``checkpoints list`` once answered "no runs
+    in FILE/runs" for a file, while ``check``/``rehearse`` refused it."""
+    if path is None:
+        return None
+    path = Path(path)
+    for p in (path, *path.parents):
+        if p.is_dir():
+            return None
+        if p.exists() or p.is_symlink():
+            what = "a file" if p.is_file() else "a dangling link" if not p.exists() else \
+                "a special file"
+            why = f"{what}, not a directory" if p == path else \
+                f"not a directory: {p} (a parent of it) is {what}"
+            return f"{path}: {why}, so it cannot hold runs, checkpoints or a rehearsal cluster"
+    return None
+
+
 def rehearsal_dir(scenario: str | None = None) -> Path:
     """Where a rehearsal cluster is kept between launches without ``--state-dir``: per
     scenario under the state directory (``…/rehearsal/<scenario>``)."""

@@ -45,11 +45,12 @@ def check_state_dir(state_dir: Path, scenario: str | None) -> None:
     directory holds) can start from ``state_dir``: a directory (or none yet) holding no other
     scenario's rehearsal and a readable ``world.json``. Reads only; creates nothing."""
     from pverunbook.sim import scenarios
+    from pverunbook.statedir import unusable
 
     state_dir = Path(state_dir)
-    if state_dir.exists() and not state_dir.is_dir():
-        raise SimStateError(f"{state_dir}: not a directory, so it cannot hold a rehearsal "
-                            "cluster's state; pick a directory with --state-dir")
+    why = unusable(state_dir)  # the same check (and words) as every command's --state-dir
+    if why:
+        raise SimStateError(f"{why}; pick a directory with --state-dir")
     saved = saved_scenario(state_dir)
     try:
         wanted = scenarios.get(scenario or saved or "nyc-outage").name

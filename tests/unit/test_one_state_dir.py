@@ -122,3 +122,69 @@ def test_reset_of_the_rehearsal_keeps_the_runs_beside_it(tmp_path: Path) -> None
     assert left == {"runs", "runs/r.jsonl", "checkpoints", "checkpoints/c1",
                     "checkpoints/c1/manifest.json", "keys", "keys/rehearsal_ed25519",
                     "checkpoint-seal.key", "rehearsal-runs.txt"}
+
+
+#: Every command that takes --state-dir, with the arguments it needs to get that far.
+STATE_DIR_COMMANDS = {
+    "journal list": [], "journal show": ["RUN"], "checkpoints list": [],
+    "checkpoints show": ["ID"], "restore": ["ID"], "report": ["RUN"],
+    "run": ["--rehearsal", "network-triage", "--headless"],
+    "rehearse": ["network-triage", "--headless"], "check": ["--headless"], "tui": [],
+    "simulate": [],
+}
+
+
+def _commands_with_state_dir() -> set[str]:
+    """The (sub)commands whose parser has a --state-dir option, read from the parser itself:
+    a new command with --state-dir must be added to STATE_DIR_COMMANDS (and is checked)."""
+    import argparse
+
+    from pverunbook.cli import build_parser
+
+    found: set[str] = set()
+
+    def walk(parser: argparse.ArgumentParser, prefix: str) -> None:
+        for action in parser._actions:
+            if "--state-dir" in action.option_strings:
+                found.add(prefix)
+            if isinstance(action, argparse._SubParsersAction):
+                for name, sub in action.choices.items():
+                    walk(sub, f"{prefix} {name}".strip())
+
+    walk(build_parser(), "")
+    return found
+
+
+def test_every_state_dir_command_is_listed() -> None:
+    assert _commands_with_state_dir() == set(STATE_DIR_COMMANDS)
+
+
+@pytest.mark.parametrize("command", sorted(STATE_DIR_COMMANDS))
+def test_a_file_as_state_dir_is_refused_by_every_command(
+        command: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """``journal list --state-dir FILE`` answered "no runs in FILE/runs" (exit 0) while
+    ``check``/``rehearse`` said "not a directory": one check (statedir.unusable) for all."""
+    f = tmp_path / "somefile"
+    f.write_text("x\n")
+    for state in (f, f / "below"):
+        argv = [*command.split(), *STATE_DIR_COMMANDS[command], "--state-dir", str(state)]
+        assert main(argv) == 2, argv
+        e = capsys.readouterr().err
+        assert f"pverunbook: {command} --state-dir: {state}: " in e
+        assert "not a directory" in e and f"{f}" in e and "give a directory" in e
+        assert not (f.parent / "runs").exists()
+
+
+def test_the_environment_state_dir_is_checked_the_same_way(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    f = tmp_path / "somefile"
+    f.write_text("x\n")
+    monkeypatch.setenv("PVERUNBOOK_STATE_DIR", str(f))
+    assert main(["journal", "list"]) == 2
+    e = capsys.readouterr().err
+    assert "$PVERUNBOOK_STATE_DIR" in e and f"{f}: a file, not a directory" in e
+    assert main(["list"]) == 0  # a command that reads no state directory does not care
+    monkeypatch.setenv("PVERUNBOOK_STATE_DIR", str(tmp_path / "new" / "dir"))
+    assert main(["journal", "list"]) == 0  # not there yet: fine, it is created when written
+    assert "no runs in" in capsys.readouterr().out
