@@ -460,6 +460,7 @@ class Engine:
                 raise
             if refused:
                 await pending.cancel()
+                await prompts.journal_declined_checkpoint(self, step, pending)
                 return "declined", refused
             try:
                 outcome = await prompts.finish_checkpoint(self, step, armed_on, pending)

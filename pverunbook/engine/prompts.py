@@ -153,6 +153,32 @@ class PendingCheckpoint:
         if self.task is not None:
             await asyncio.gather(self.task, return_exceptions=True)
 
+    def finished_ok(self) -> CheckpointOutcome | None:
+        """The outcome when the copy had already finished and been verified (it stays in the
+        checkpoint store whatever the answer), else None."""
+        task = self.task
+        if task is None or not task.done() or task.cancelled() or task.exception():
+            return None
+        outcome = task.result()
+        return outcome if outcome.ok else None
+
+
+async def journal_declined_checkpoint(engine: Engine, step: Step,
+                                      pending: PendingCheckpoint) -> None:
+    """The operator declined a destructive step after its checkpoint was taken and verified
+    (the question says so while it is open): the checkpoint exists, so the journal says so —
+    the summary, the report and ``checkpoints list`` then agree. An unfinished copy was
+    cancelled and removed by :meth:`PendingCheckpoint.cancel`: nothing to journal."""
+    outcome = pending.finished_ok()
+    if outcome is None:
+        return
+    engine.emit(ev.CheckpointTaken(step_id=step.id, checkpoint_id=outcome.checkpoint_id,
+                                   ok=True, path=outcome.path, items=tuple(outcome.items)))
+    engine.emit(ev.Note(step_id=step.id, text=f"checkpoint {outcome.checkpoint_id} was taken "
+                                              "and verified before the step was declined; "
+                                              "the step did not run"))
+    await engine.durable()
+
 
 def start_checkpoint(engine: Engine, step: Step, nodes: list[Node]) -> PendingCheckpoint:
     """Announce the step's checkpoint and start taking it in the background."""

@@ -142,6 +142,9 @@ class Summary:
     #: Who stopped a run that did not reach its end: "operator", "guard", "checkpoint",
     #: "failure" ("" when it finished).
     stopped_by: str = ""
+    #: Steps the operator declined (a refused confirmation, a manual step not done): they
+    #: did not run, so they are not failures (the report counts them apart too).
+    declined: list[str] = field(default_factory=list)
 
 
 class RunState:
@@ -330,7 +333,9 @@ class RunState:
     def summary(self) -> Summary:
         done = [s.step.title for s in self.steps if s.state in ("ok", "planned")]
         failed = [f"{s.step.title} ({STATE_LABELS[s.state]})" for s in self.steps
-                  if s.state in BAD_STATES or s.state == "unknown"]
+                  if (s.state in BAD_STATES or s.state == "unknown") and s.state != "declined"]
+        declined = [f"{s.step.title} — {s.message}" if s.message else s.step.title
+                    for s in self.steps if s.state == "declined"]
         skipped = [(s.step.title, s.skip_reason) for s in self.steps if s.state == "skipped"]
         not_reached = [s.step.title for s in self.steps if s.state in ("pending", "next")]
         risky: list[str] = []
@@ -351,7 +356,7 @@ class RunState:
                        message=fin.message if fin else "", done=done, failed=failed,
                        skipped=skipped, not_reached=not_reached,
                        checkpoints=list(self.checkpoints), risky=risky,
-                       duration=fin.duration if fin else 0.0)
+                       duration=fin.duration if fin else 0.0, declined=declined)
 
 
     def stopped_by(self) -> str:

@@ -124,8 +124,9 @@ def render_summary(s: model.Summary, journal: Path | None,
     if s.message:
         t.append(s.message + "\n")
     t.append(f"\nTime spent: {model.fmt_duration(s.duration)}\n", style="bold")
-    t.append(f"Steps: {len(s.done)} done · {len(s.failed)} failed · {len(s.skipped)} skipped"
-             f" · {len(s.not_reached)} not reached\n\n", style="bold")
+    declined = f" · {len(s.declined)} declined (not run)" if s.declined else ""
+    t.append(f"Steps: {len(s.done)} done · {len(s.failed)} failed{declined} · "
+             f"{len(s.skipped)} skipped · {len(s.not_reached)} not reached\n\n", style="bold")
 
     def section(title: str, items: list[str], style: str = "", empty: str = "none") -> None:
         t.append(title + "\n", style="bold underline")
@@ -139,6 +140,8 @@ def render_summary(s: model.Summary, journal: Path | None,
                      for title, sev in zip(s.done, worst or [""] * len(s.done), strict=False)],
             "green")
     section("Failed / stopped", s.failed, "red")
+    if s.declined:
+        section("Declined by the operator (did not run)", s.declined, "yellow")
     section("Skipped (with reason)", [f"{title} — {why}" for title, why in s.skipped], "yellow")
     section("Backups taken (checkpoint ids)",
             [f"{cid}  ({sid})" + (f"  {path}" if path else "") for sid, cid, path in
