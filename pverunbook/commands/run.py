@@ -71,6 +71,10 @@ def register(sub: argparse._SubParsersAction) -> None:
 def cmd_run(args: argparse.Namespace) -> int:
     from pverunbook.session import Mode, SessionConfig
 
+    if getattr(args, "resume", None):
+        ended = _ended(args.resume)
+        if ended is not None:
+            return ended
     if args.rehearse:
         mode = Mode.REHEARSAL
     elif args.local:
@@ -354,6 +358,39 @@ def _accept_runbook_change(args: argparse.Namespace, started: Any, rb: Any) -> i
     return err("resume", "the runbook changed since the run started (diff above)",
                "check the diff; to go on with the changed runbook, resume again with "
                "--accept-changed-runbook")
+
+
+#: ``RunFinished`` statuses of a run that reached its last step: nothing is left to resume.
+#: (A run that stopped — failed, aborted, interrupted — or has no end yet can go on.)
+ENDED = ("ok", "completed_with_failures", "planned")
+
+
+def _ended(run: str) -> int | None:
+    """Exit 2 naming its report when ``run`` already reached its end, else None.
+
+    Resuming such a run was refused for a reason beside the point ("the rehearsal cluster …
+    was not kept") or would start nothing; the operator wants to know it is done and where its
+    record is. An unreadable or unknown run is left to the checks after this one."""
+    from pverunbook.engine.events import RunFinished, RunStarted
+    from pverunbook.engine.journal import find_run, iter_journal
+
+    run_id, status = run, None
+    try:
+        path = find_run(run)
+        for e in iter_journal(path):
+            if isinstance(e, RunStarted):
+                run_id, status = e.run_id, None  # a resumed run: only its last end counts
+            elif isinstance(e, RunFinished):
+                status = e.status
+    except (OSError, ValueError):
+        return None
+    if status not in ENDED:
+        return None
+    # a journal named by its path is found by that path, one in the state directory by its id
+    which = shlex.quote(str(path)) if path == Path(run) else run_id + chosen_args()
+    return err("run --resume", f"run {run_id} already finished (status {status}); its report: "
+               f"pverunbook report {which}", "to do it again, start the runbook anew (a new "
+               "run)")
 
 
 def _rehearsal_cluster_of(run: str) -> tuple[Path, str] | int:

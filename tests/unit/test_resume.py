@@ -234,3 +234,32 @@ async def test_engine_resumed_at_a_confirmation_asks_again_and_runs_once(tmp_pat
                                                         decider.asked)
     assert marker.read_text() == "a\nb\nc\n"  # noqa: ASYNC240 - tiny temp file
     assert any(isinstance(e, ev.Note) and "waiting for its confirmation" in e.text for e in seen)
+
+
+@pytest.mark.parametrize("status", ["ok", "completed_with_failures", "interrupted"])
+def test_resume_of_a_run_that_finished_names_its_report(
+        status: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """``run --resume ID`` of a rehearsal that ran to its end said "the rehearsal cluster … was
+    not kept"; it says the run already finished and how to read its report. A run that was
+    interrupted (also after an earlier end: resumed, then stopped) is still resumed."""
+    from pverunbook.cli import main
+
+    state = tmp_path / "st"
+    (state / "runs").mkdir(parents=True)
+    events: list[ev.Event] = [
+        started(run_id="r-done", mode="rehearsal"), *step("a", 0),
+        ev.RunFinished(status="ok"),
+        started(run_id="r-done", mode="rehearsal", resumed=True), ev.RunFinished(status=status)]
+    write(state / "runs" / "r-done.jsonl", events)
+    code = main(["run", "--resume", "r-done", "--headless", "--state-dir", str(state)])
+    e = capsys.readouterr().err
+    if status == "interrupted":
+        assert "already finished" not in e
+        return
+    assert code == 2
+    assert (f"pverunbook: run --resume: run r-done already finished (status {status}); its "
+            f"report: pverunbook report r-done --state-dir {state}") in e
+    assert "was not kept" not in e
+    path = state / "runs" / "r-done.jsonl"  # named by its path: the report is found by it
+    assert main(["run", "--resume", str(path), "--headless"]) == 2
+    assert f"its report: pverunbook report {path}" in capsys.readouterr().err
