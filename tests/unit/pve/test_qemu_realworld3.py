@@ -15,6 +15,7 @@ first; each must give the README's answer.
 from __future__ import annotations
 
 import argparse
+import re
 import shlex
 from pathlib import Path
 
@@ -254,6 +255,35 @@ def test_found_legacy_igd_with_second_hostpci(tmp_path: Path,
                                         "-set", "device.hostpci0.x-igd-gms=0x2",
                                         "-set", "device.hostpci0.x-igd-opregion=on"]
     assert got["scsi0"] == "local:100/vm-100-disk-1.qcow2,iothread=1"
+
+
+def _device_of_qm_start_error(text: str) -> str:
+    """The ``-device`` option kvm quotes when ``qm start`` fails (``kvm: -device X: why``)."""
+    m = re.search(r"^kvm: -device (\S+?):(?:\s|$)", text, re.M)
+    assert m, text
+    return m.group(1)
+
+
+def test_found_legacy_igd_device_from_qm_start_errors() -> None:
+    # gangqizai/igd issue 27 and xiongyw/docs (SOURCES.toml): `qm start` failed on the iGPU and
+    # kvm quoted the vfio-pci option qemu-server wrote; the same page has the VM's config
+    for error, conf in (("gangqizai-igd-27-qm-start-301.txt", "gangqizai-igd-27-301.conf"),
+                        ("xiongyw-elitedesk-qm-start-100.txt",
+                         "xiongyw-elitedesk-100.qm-config.txt")):
+        dev = _device_of_qm_start_error((DATA / error).read_text())
+        # qm config prints `boot:` with nothing after it when boot is unset
+        real = {k: v.strip() for k, v in (ln.split(":", 1) for ln in
+                                          (DATA / conf).read_text().splitlines() if ln)}
+        assert "legacy-igd=1" in real["hostpci0"] and real["machine"].startswith("pc-i440fx")
+        cfg = recover_config(["/usr/bin/kvm", "-device", dev])
+        addr, *opts = cfg.options["hostpci0"].split(",")
+        # the config names 0000:00:02(.0); a single-function iGPU is written host=0000:00:02.0
+        assert addr == "00:02.0"
+        assert real["hostpci0"].split(",")[0] in ("0000:00:02", "0000:00:02.0")
+        assert sorted(opts) == sorted(real["hostpci0"].split(",")[1:]), error
+        # the same option on a q35 machine is no legacy-igd (PCI.pm allows it on i440fx only)
+        q35 = recover_config(["/usr/bin/kvm", "-device", dev, "-machine", "type=q35"])
+        assert "legacy-igd" not in q35.options["hostpci0"]
 
 
 def _hostpci_argv(machine: str, device: str) -> list[str]:

@@ -34,9 +34,6 @@ NOT_YET_FOUND = {
                          "`//images/`; public GitHub code searched for `//images/<vmid>/vm-`, "
                          "`vz//images/`, `data//images/`, `storage//images/` has none from a "
                          "PVE host",
-    "legacy-igd": "one more found (a PVE 8.1 blog); public GitHub code with "
-                  "`id=hostpci0,bus=pci.0,addr=0x2` has only that kvm line, the handed "
-                  "guide's, and guides or a `qm start` error quoting the vfio-pci device alone",
     "win7-pcie": "only the handed case (a PVE 8.1 blog) shows a vfio-pci device on pcie.0 at "
                  "hostpciNbus0's address (`id=hostpci0,bus=pcie.0,addr=0x10` occurs nowhere "
                  "else in public GitHub code searched); the rule is covered by placement tests "
