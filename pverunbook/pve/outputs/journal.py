@@ -28,7 +28,11 @@ _MONTHS = {
         ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"], 1
     )
 }
-_SYSLOG_TS = re.compile(r"^([A-Z][a-z]{2})\s+(\d{1,2}) (\d{2}):(\d{2}):(\d{2})(?:\.(\d+))?\s")
+#: journalctl prints the month with strftime's %b, which follows LC_TIME: a node set up in
+#: Dutch writes "aug 03 18:36:51", in French "oct. 26 10:47:56" (the English abbreviations in
+#: lower case, with a dot).  Those are read; other locales' names ("mei", "Okt") are not.
+_SYSLOG_TS = re.compile(
+    r"^([A-Za-z]{3})\.?\s+(\d{1,2}) (\d{2}):(\d{2}):(\d{2})(?:\.(\d+))?\s")
 _ISO_TS = re.compile(
     r"^(\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}:\d{2}(?:[.,]\d+)?(?:Z|[+-]\d{2}:?\d{2})?)\s"
 )
@@ -46,12 +50,12 @@ def parse_timestamp(line: str, year: int = _BASE_YEAR) -> datetime | None:
     """
     line = _IDENT_FIRST.sub("", line, count=1)
     m = _SYSLOG_TS.match(line)
-    if m and m.group(1) in _MONTHS:
+    if m and m.group(1).capitalize() in _MONTHS:
         micro = int((m.group(6) or "0")[:6].ljust(6, "0"))
         try:
             return datetime(
                 year,
-                _MONTHS[m.group(1)],
+                _MONTHS[m.group(1).capitalize()],
                 int(m.group(2)),
                 int(m.group(3)),
                 int(m.group(4)),

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 import shlex
+from datetime import datetime
 from pathlib import Path
 
 import pytest
@@ -213,6 +214,22 @@ def test_start_up_with_brackets_lost_in_the_paste_is_not_a_cut_off() -> None:
         ("info", "corosync started here; knet waited for the first heartbeat of nodeid 31065"),
         ("ok", "no corosync instability in the log")]
     assert "journalctl -p warning" not in got[0].detail
+
+
+def test_start_up_paged_at_the_terminal_width_in_a_dutch_locale() -> None:
+    """crmsh issue 616: the head of `journalctl` (its pager, `less -S`) on a corosync 3.0.3 node
+    whose LC_TIME writes "aug": the built-in features line is cut at the width ('noz>')."""
+    text = found("cut-at-width_crmsh-616-corosync-3.0.3-start.log")
+    s = outputs.parse_corosync_log(text)
+    assert s.cut_lines == 1 and s.unreadable_cut == []  # cut, but no event could hide in it
+    assert s.counts["startup"] == 2 and len(s.events) == 2
+    # journalctl's %b follows the locale: "aug 03 18:36:51" is a timestamp all the same
+    assert [e.time for e in s.events] == [datetime(2000, 8, 3, 18, 36, 51)] * 2
+    assert [(f.severity, f.title) for f in verdict_journal(text)] == [
+        ("ok", "no corosync instability in the log")]
+    # corosync issue 162 (a French LC_TIME, `systemctl status corosync.service` on CentOS 7)
+    assert outputs.parse_timestamp("oct. 26 10:47:56 archie corosync[6373]:  [MAIN  ] x") == \
+        datetime(2000, 10, 26, 10, 47, 56)
 
 
 # --- kind 3: a peer its admin shut down leaves and loses its links: expected, not a fault -------
