@@ -29,14 +29,24 @@ NOT_YET_FOUND = {
                            "on each VG, where content does not decide); none of the eight PVE "
                            "storage.cfg files found in public GitHub repositories has two file "
                            "storages on one path, and no kvm line of a VM on such a pair was "
-                           "found; the README's layout is covered by a constructed input",
+                           "found; public GitHub code searched again for a second `path "
+                           "/var/lib/vz` stanza (`content backup`/`images`, tab- and "
+                           "space-indented), for dir storages over an NFS/CephFS mount path, "
+                           "and GitHub issues for storage.cfg pastes with a repeated path: "
+                           "none; the README's layout is covered by a constructed input",
     "double-slash-path": "only the handed case (a blog on AMD SEV) shows a kvm line with "
                          "`//images/`; public GitHub code searched for `//images/<vmid>/vm-`, "
                          "`vz//images/`, `data//images/`, `storage//images/` has none from a "
-                         "PVE host",
+                         "PVE host, nor any storage.cfg whose `path` ends in `/` (a path line "
+                         "ending in `/` followed by a content, shared, is_mountpoint or "
+                         "prune-backups line, tab- or space-indented); GitHub issues searched "
+                         "for qemu-img/`qm start` errors naming a `//images/` path: none",
     "win7-pcie": "only the handed case (a PVE 8.1 blog) shows a vfio-pci device on pcie.0 at "
                  "hostpciNbus0's address (`id=hostpci0,bus=pcie.0,addr=0x10` occurs nowhere "
-                 "else in public GitHub code searched); the rule is covered by placement tests "
+                 "else in public GitHub code searched, nor `id=hostpci0.0,bus=pcie.0` or "
+                 "`id=hostpci1,bus=pcie.0` from a PVE host; `ostype: win7` occurs once, in a "
+                 "salt-cloud profile without hostpci); GitHub issues searched for `qm start` "
+                 "errors quoting such a device: none; the rule is covered by placement tests "
                  "from PCI.pm",
 }
 
