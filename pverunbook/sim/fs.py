@@ -22,6 +22,8 @@ import stat as st
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from pverunbook.sim import procfd
+
 if TYPE_CHECKING:
     from pverunbook.sim.node import SimNode
 
@@ -138,7 +140,7 @@ class NodeFS:
             return ("\n".join(lines) + "\n").encode()
         if r == "/proc/sys/kernel/hostname":
             return (node.name + "\n").encode()
-        return None
+        return procfd.content(node, r)
 
     def _pve_dynamic(self, rel: str) -> bytes:
         node, world = self.node, self.node.world
@@ -172,6 +174,9 @@ class NodeFS:
 
     def listdir(self, path: str, cwd: str = "/root") -> list[str]:
         r = self.resolve(path, cwd)
+        fds = procfd.listing(self.node, r)
+        if fds is not None:
+            return fds
         self.pve_rel(r)
         h = self.node.root / r.lstrip("/")
         try:
@@ -183,6 +188,11 @@ class NodeFS:
 
     def stat(self, path: str, cwd: str = "/root", follow: bool = True) -> os.stat_result:
         r = self.resolve(path, cwd, follow_last=follow)
+        if procfd.listing(self.node, r) is not None:
+            return os.stat_result((st.S_IFDIR | 0o500, 0, 0, 2, 0, 0, 0, 0, 0, 0))
+        if procfd.link(self.node, r) is not None or procfd.content(self.node, r) is not None:
+            kind = st.S_IFREG if follow or procfd.link(self.node, r) is None else st.S_IFLNK
+            return os.stat_result((kind | 0o700, 0, 0, 1, 0, 0, 0, 0, 0, 0))
         rel = self.pve_rel(r)
         h = self.node.root / r.lstrip("/")
         try:
@@ -237,6 +247,8 @@ class NodeFS:
             return False
 
     def is_link(self, path: str, cwd: str = "/root") -> bool:
+        if procfd.link(self.node, self.abspath(path, cwd)) is not None:
+            return True
         try:
             return (self.node.root / self.resolve(path, cwd, follow_last=False).lstrip("/")) \
                 .is_symlink()
@@ -244,6 +256,9 @@ class NodeFS:
             return False
 
     def readlink(self, path: str, cwd: str = "/root") -> str:
+        fd = procfd.link(self.node, self.abspath(path, cwd))
+        if fd is not None:
+            return fd
         h = self.node.root / self.resolve(path, cwd, follow_last=False).lstrip("/")
         return os.readlink(h)
 

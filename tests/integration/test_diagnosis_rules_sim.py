@@ -368,3 +368,42 @@ async def test_sim_damaged_db_on_one_node_and_on_all(tmp_path: Path) -> None:
         assert "db-damaged-one" not in [f.rule for f in diag.faults]
     finally:
         await session.close()
+
+
+async def test_sim_database_deleted_under_running_pmxcfs(tmp_path: Path) -> None:
+    """`rm config.db*` while pmxcfs runs: nothing is lost yet (pmxcfs holds the tree). One
+    node → resync it from the sound peer; every node → save first, no runbook."""
+    session = await start(tmp_path, "nyc-healthy")
+    try:
+        await run_on(session, "pve001", "rm -f /var/lib/pve-cluster/config.db*")
+        _, events = await rehearse(session, tmp_path, "cluster-health-check")
+        _, diag = diagnose_run(events)
+        one = fault(diag, "db-deleted")
+        assert one.nodes == ("pve001",)
+        assert one.next_runbook is not None
+        assert one.next_runbook.label() == "cluster-db-reset (damaged_node = pve001)"
+        assert "db-damaged-one" not in [f.rule for f in diag.faults]
+        await run_on(session, "ryanrishi", "rm -f /var/lib/pve-cluster/config.db*")
+        _, events = await rehearse(session, tmp_path, "cluster-health-check")
+        _, diag = diagnose_run(events)
+        held = fault(diag, "db-deleted-held")
+        assert held.nodes == ("ryanrishi", "pve001") and held.next_runbook is None
+        assert "db-deleted" not in [f.rule for f in diag.faults]
+        # /etc/pve still serves the tree on both nodes
+        assert "storage.cfg" in await run_on(session, "pve001", "ls /etc/pve")
+        # the fault's commands, as the lab proves them on real pmxcfs: save the database
+        # pmxcfs keeps open (/proc/<pid>/fd), then restart one node at a time
+        saves = [m for m in held.manual if "/proc/$p/fd" in m.command]
+        assert [m.node for m in saves] == ["ryanrishi", "pve001"]
+        for m in saves:
+            out = await run_on(session, m.node, m.command)
+            assert "ok\n" in out and " files\n" in out and "saved in" in out, out
+            assert "nothing to save" not in out, out
+        for m in held.manual[len(saves):]:
+            out = await run_on(session, m.node, m.command)
+            assert out.startswith("ok\n") and int(out.split()[1]) > 5, out
+        _, events = await rehearse(session, tmp_path, "cluster-health-check")
+        _, diag = diagnose_run(events)
+        assert not [f.rule for f in diag.faults if f.rule.startswith("db-")], diag.faults
+    finally:
+        await session.close()

@@ -11,6 +11,10 @@ on the right node(s), with the runbook that fixes it:
 - one node's config.db overwritten while pve-cluster was stopped (pmxcfs then cannot load it:
   database.c ``bdb_backend_load``): a database fault on that node only, with
   cluster-db-reset ``damaged_node=<that node>``;
+- config.db deleted (`rm config.db*`, the story's wipe) on every node while pmxcfs runs:
+  ``db-deleted-held`` on all three, and its commands, run as typed, save a sound copy of the
+  open database on each node; restarting pve-cluster on one node at a time then resyncs each
+  from the others' memory into a new config.db that holds a file written after the wipe;
 - one node cut off (all its corosync UDP dropped): a partition naming it, and no database
   fault from a load failure its pmxcfs log holds from before the database was recreated.
 
@@ -35,6 +39,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from pverunbook.pve.diagnosis.pmxcfs import VERIFY_RESYNCED_DB
 from tests.integration.lab import Lab
 from tests.integration.lab_fixture import Run, pverunbook, run_json
 
@@ -204,3 +209,64 @@ def test_lab_route_fix_deletes_the_wrong_host_route_and_the_link_recovers(
         lab.wait_quorate(within=60)
     finally:
         lab.on("alpha", f"ip route del {route}")
+
+
+def db_files(lab: Lab, node: str) -> int:
+    out = lab.on(node, VERIFY_RESYNCED_DB, timeout=60).stdout
+    m = re.search(r"^(\d+) files$", out, re.M)
+    assert m and out.startswith("ok\n"), out
+    return int(m.group(1))
+
+
+def test_lab_check_database_deleted_everywhere_is_saved_then_resynced_node_by_node(
+        healthy_lab: Lab, tmp_path: Path) -> None:
+    lab = healthy_lab
+    marker = "/etc/pve/after-the-wipe.txt"
+    try:
+        for n in NAMES:
+            assert lab.on(n, "rm -f /var/lib/pve-cluster/config.db*").returncode == 0
+        # nothing is lost yet: pmxcfs still serves and replicates the tree
+        assert lab.write("alpha", marker, "written after rm config.db*\n").returncode == 0
+        lab.wait_file("charlie", marker, "written after rm config.db*\n")
+
+        run = check(lab, tmp_path)
+        held = one(run, "db-deleted-held")
+        assert sorted(held["nodes"]) == sorted(NAMES), held
+        assert held["next_runbook"] is None, held
+        assert not [f for f in run.bad_faults() if f["rule"] in (
+            "db-damaged-one", "db-damaged-all", "db-deleted", "db-deleted-lost")], run.explain()
+        saves = [m for m in held["manual"] if "/proc/$p/fd" in m["command"]]
+        assert sorted(m["node"] for m in saves) == sorted(NAMES), held["manual"]
+        for m in saves:
+            out = lab.on(m["node"], m["command"], timeout=120)
+            assert out.returncode == 0, out.stdout + out.stderr
+            assert re.search(r"^ok\n(\d+) files\n", out.stdout, re.M), out.stdout
+            assert "saved in /root/pverunbook-rescue-" in out.stdout, out.stdout
+            copy = lab.on(m["node"], "sqlite3 -readonly /root/pverunbook-rescue-*/config.db.sound"
+                                     " \"SELECT count(*) FROM tree WHERE name = "
+                                     "'after-the-wipe.txt'\"").stdout.strip()
+            assert copy == "1", copy
+        # one node at a time, as the fault's last commands say: each resyncs from the others
+        restarts = [m for m in held["manual"] if m not in saves]
+        assert [m["node"] for m in restarts] == [m["node"] for m in saves], held["manual"]
+        for m in restarts:
+            out = lab.on(m["node"], m["command"], timeout=180)
+            lab.wait_pve_quorate(within=90)
+            assert db_files(lab, m["node"]) > 5, out.stdout
+            got = lab.on(m["node"], "sqlite3 -readonly /var/lib/pve-cluster/config.db "
+                                    "\"SELECT count(*) FROM tree WHERE name = "
+                                    "'after-the-wipe.txt'\"").stdout.strip()
+            assert got == "1", (m["node"], got, lab.pmxcfs_log(m["node"])[-1500:])
+        lab.wait_writable(within=90)
+        after = check(lab, tmp_path / "after")
+        assert not [f for f in after.bad_faults() if f["rule"].startswith("db-")], \
+            after.explain()
+    finally:
+        lab.on("alpha", f"rm -f {marker}", timeout=30)
+        for n in NAMES:
+            if lab.on(n, "test -e /var/lib/pve-cluster/config.db").returncode != 0:
+                lab.systemctl(n, "restart", "pve-cluster", check=False)
+                lab.wait_pve_quorate(within=90)
+        lab.on("alpha", "rm -rf /root/pverunbook-rescue-*")
+        lab.on("bravo", "rm -rf /root/pverunbook-rescue-*")
+        lab.on("charlie", "rm -rf /root/pverunbook-rescue-*")

@@ -63,6 +63,7 @@ RULES: tuple[Rule, ...] = (
     Rule(quorum.two_node_flag, ("two-node-flag",)),
     Rule(certs.certificates, ("cert-missing", "cert-expired")),
     Rule(pmxcfs.database_damaged, ("db-damaged-one", "db-damaged-all")),
+    Rule(pmxcfs.database_deleted, ("db-deleted", "db-deleted-held", "db-deleted-lost")),
     Rule(network.ping_mtr_disagree, ("ping-mtr-disagree",)),
 )
 #: Every fault id a rule can report (``Fault.rule``), in rule order; then the health check's

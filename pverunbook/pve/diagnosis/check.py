@@ -51,7 +51,8 @@ TUNED_TOKEN_MS = 5000
 PHASES = ("network", "database", "configs", "certificates")
 _PHASE_OF = {
     **dict.fromkeys(("pve-not-mounted", "pve-enotconn", "db-damaged-one", "db-damaged-all",
-                     "db-load-failed", "disk-errors"), "database"),
+                     "db-load-failed", "disk-errors", "db-deleted",
+                     "db-deleted-held", "db-deleted-lost"), "database"),
     **dict.fromkeys(("vm-without-config", "vm-config-wrong-node"), "configs"),
     **dict.fromkeys(("cert-missing", "cert-expired", "cert-not-ca", "ca-missing",
                      "pveproxy-down", "pve-own-dir-missing", "clock-skew"), "certificates"),

@@ -203,3 +203,109 @@ def pmxcfs_log(ctx: Context) -> list[Fault]:
             "node (never corosync with it).", tuple(evidence), None, (),
             tuple(n for n, _p, _ok in trouble)))
     return out
+
+
+#: Save what a running pmxcfs still holds of a deleted config.db: the files it keeps open
+#: (``/proc/<pid>/fd``, shown as ``… (deleted)``), merged with their WAL by SQLite's
+#: ``.backup`` into a sound copy, checked, and the mounted tree as a tar. Proven on real pmxcfs
+#: 8.1.3 in the lab (tests/integration/test_lab_db_deleted.py). pmxcfs opens the database in
+#: WAL mode (database.c ``bdb_backend_open``: ``PRAGMA journal_mode=WAL``), so recent writes
+#: are in ``config.db-wal``; copying ``config.db`` alone would lose them.
+RESCUE_DELETED_DB = (
+    "d=/root/pverunbook-rescue-$(date +%Y%m%d-%H%M%S); mkdir -p -m 0700 $d; "
+    "for p in $(pidof pmxcfs); do for fd in /proc/$p/fd/*; do t=$(readlink $fd); "
+    "case \"$t\" in \"/var/lib/pve-cluster/config.db\"*\" (deleted)\") "
+    "f=${t#/var/lib/pve-cluster/}; cp $fd $d/${f% (deleted)};; esac; done; done; "
+    "if test -s $d/config.db; then "
+    "test -e $d/config.db-wal || test ! -e /var/lib/pve-cluster/config.db-wal || "
+    "cp /var/lib/pve-cluster/config.db-wal $d/; rm -f $d/config.db-shm; "
+    "sqlite3 $d/config.db \".backup $d/config.db.sound\" && "
+    "sqlite3 -readonly $d/config.db.sound 'PRAGMA integrity_check' && "
+    "sqlite3 -readonly $d/config.db.sound \"SELECT count(*) || ' files' FROM tree WHERE "
+    "type = 8\"; else echo \"pmxcfs holds no deleted config.db open on this node: nothing "
+    "to save here\"; fi; tar -C /etc/pve -czf $d/etc-pve.tar.gz . && echo \"saved in $d\"")
+#: After ``systemctl restart pve-cluster`` on a node whose database was deleted: the file
+#: pmxcfs wrote from its peers, and how many files it holds.
+VERIFY_RESYNCED_DB = ("sqlite3 -readonly /var/lib/pve-cluster/config.db 'PRAGMA "
+                      "integrity_check'; sqlite3 -readonly /var/lib/pve-cluster/config.db "
+                      "\"SELECT count(*) || ' files' FROM tree WHERE type = 8\"")
+
+
+def database_deleted(ctx: Context) -> list[Fault]:
+    """config.db deleted (``rm config.db*``, the story's wipe) on one or more nodes.
+
+    While pmxcfs runs it keeps the deleted files open and the whole tree in memory (memdb.c),
+    so nothing is lost yet — until pve-cluster stops: it then starts an empty database
+    (database.c ``bdb_backend_open`` creates the file). Started while other members of the
+    corosync process group still hold the tree, it resyncs from them (dcdb.c
+    ``dcdb_select_leader``: the highest version wins) and writes a whole new config.db; alone,
+    it stays empty. So: with a sound peer, cluster-db-reset resyncs the node; deleted on every
+    node while pmxcfs runs, save the open copies everywhere, then restart ONE node at a time
+    while the cluster is quorate; deleted everywhere and pmxcfs stopped, only a copy is left.
+
+    Facts: ``db.integrity`` (``missing`` = SQLite could not open the file read-only),
+    ``pve.mounted``/``pmxcfs.readable`` (is pmxcfs running there), ``quorum.quorate``.
+    """
+    store = ctx.store
+    facts = [f for f in store.named("db.integrity") if f.node]
+    gone = [f for f in facts if f.value == "missing"]
+    if not gone:
+        return []
+    sound = [str(f.node) for f in facts if f.value == "ok"]
+    names = [str(f.node) for f in gone]
+
+    def runs(node: str) -> bool | None:
+        if store.value("pve.enotconn", node) is True:
+            return False
+        for name in ("pve.mounted", "pmxcfs.readable"):
+            value = store.value(name, node)
+            if value is not None:
+                return value is True
+        return None
+
+    held = [n for n in names if runs(n) is True]
+    stopped = [n for n in names if runs(n) is False]
+    evidence = tuple(ev(f, f"{f.node}: config.db cannot be opened ({f.evidence})")
+                     for f in gone)
+    if sound:
+        where = (f"pmxcfs still runs on {', '.join(held)} and holds it in memory; "
+                 if held else "")
+        return [Fault(
+            "db-deleted", f"config.db was deleted on {', '.join(names)}; {where}"
+            f"{', '.join(sound)} {'has' if len(sound) == 1 else 'have'} a sound copy",
+            "warning", "high",
+            "Nothing is lost while a peer is sound: let the node start a new database and "
+            "resync from its peers while the cluster is quorate (runbook cluster-db-reset, one "
+            "node at a time). Do not copy a database file in by hand.", evidence,
+            NextRunbook("cluster-db-reset", {"damaged_node": names[0]}), (), tuple(names),
+            weight=15)]
+    quorate = [n for n in held if store.value("quorum.quorate", n) is True]
+    if held:
+        restart = [ManualFix(n, f"systemctl restart pve-cluster; sleep 5; {VERIFY_RESYNCED_DB}")
+                   for n in held]
+        return [Fault(
+            "db-deleted-held",
+            f"config.db was deleted on every node ({', '.join(names)}): the cluster's whole "
+            f"/etc/pve now lives only in the running pmxcfs on {', '.join(held)} (in memory "
+            "and in the deleted files it keeps open)", "critical", "high",
+            "Do NOT stop or restart pve-cluster, reboot, or delete anything more on any node "
+            "yet: a pmxcfs that stops with no member left to resync from starts empty. First "
+            "save the open database and the tree on every node where pmxcfs runs (the first "
+            "commands below). Then, only while every node is quorate"
+            + (" (not the case now: fix the network and quorum first)"
+               if len(quorate) < len(held) or len(held) < 2 else "")
+            + ", restart pve-cluster on ONE node: it resyncs from the others' memory and "
+            "writes a new config.db; check it holds your files before the next node. Never "
+            "restart the last two together.", evidence, None,
+            tuple(ManualFix(n, RESCUE_DELETED_DB) for n in held) + tuple(restart),
+            tuple(names), weight=30)]
+    return [Fault(
+        "db-deleted-lost",
+        f"config.db was deleted on every node ({', '.join(names)})"
+        + (f" and pmxcfs is not running on {', '.join(stopped)}" if stopped else "")
+        + ": pmxcfs starts with an empty cluster database", "critical", "high",
+        "Do not start pve-cluster on every node as it is. Restore ONE node from the best copy "
+        "you have (a pverunbook checkpoint, /root/pverunbook-backup/, "
+        "/root/pverunbook-rescue-*/config.db.sound), start pve-cluster there, then start the "
+        "others one at a time so they resync from it (cluster-db-reset's step 'all-damaged' "
+        "gives the procedure).", evidence, None, (), tuple(names), weight=30)]

@@ -118,12 +118,14 @@ def facts_db_integrity(obs: Observation) -> list[Fact]:
 
     SQLite prints ``ok`` for a sound file; anything else (``database disk image is
     malformed``, ``file is not a database``, a list of problems) is damage. A missing file is
-    not damage: pmxcfs recreates an empty one (domain notes §4).
+    not damage: pmxcfs recreates an empty one (domain notes §4). cluster-db-reset's own
+    ``db-integrity`` step says "<path> was deleted" for it.
     """
     lines = [x.strip() for x in obs.seen.splitlines() if x.strip()]
-    if any(re.search(r"unable to open database|No such file", x) for x in lines):
+    gone = re.compile(r"unable to open database|No such file|config\.db was deleted")
+    if any(gone.search(x) for x in lines):
         return [Fact("db.integrity", "missing", obs.node,
-                     evidence=next(x for x in lines if re.search(r"unable to open|No such", x)))]
+                     evidence=next(x for x in lines if gone.search(x)))]
     if any(x == "ok" for x in lines) and not any(
             re.search(r"malformed|not a database|corrupt|\*\*\* in database", x) for x in lines):
         return [Fact("db.integrity", "ok", obs.node, evidence="ok")]

@@ -45,6 +45,11 @@ REAL_OUTPUT: dict[str, list[str]] = {
     "cert-expired": [f"{UNIT}::test_certificate_missing_and_expiring_from_real_openssl"],
     "db-damaged-one": [f"{UNIT}::test_damaged_db_on_one_node_vs_all"],
     "db-damaged-all": [f"{UNIT}::test_damaged_db_on_one_node_vs_all"],
+    "db-deleted": [f"{CHECK}::test_database_deleted_on_one_node_resyncs_from_a_sound_peer"],
+    "db-deleted-held": [f"{CHECK}::test_database_deleted_everywhere_while_pmxcfs_runs_says_"
+                        "save_it_first"],
+    "db-deleted-lost": [f"{CHECK}::test_database_deleted_everywhere_with_pmxcfs_stopped_is_"
+                        "lost"],
     "ping-mtr-disagree": [f"{UNIT}::test_ping_mtr_disagreement_says_which_to_trust"],
     "corosync-token-default": [f"{CHECK}::test_token_is_raised_after_an_outage_only_while_it_"
                                "is_the_default"],
@@ -95,6 +100,8 @@ SIMULATOR: dict[str, list[str]] = {
     "cert-expired": [f"{SIM}::test_sim_certificate_missing_and_expired"],
     "db-damaged-one": [f"{SIM}::test_sim_damaged_db_on_one_node_and_on_all"],
     "db-damaged-all": [f"{SIM}::test_sim_damaged_db_on_one_node_and_on_all"],
+    "db-deleted": [f"{SIM}::test_sim_database_deleted_under_running_pmxcfs"],
+    "db-deleted-held": [f"{SIM}::test_sim_database_deleted_under_running_pmxcfs"],
     "ping-mtr-disagree": [f"{SIM}::test_sim_lossy_link_and_ping_mtr_disagreement"],
     "vm-without-config": [f"{GUIDED}::test_pressing_only_the_proposed_next_runbook_ends_healthy"],
     "corosync-token-default": [f"{GUIDED}::test_pressing_only_the_proposed_next_runbook_ends_"
@@ -112,6 +119,8 @@ SIMULATOR_GAPS = {
                      "pve-enotconn", "pve-own-dir-missing", "db-load-failed", "disk-errors",
                      "vm-config-wrong-node", "cert-not-ca", "ca-missing", "pveproxy-down",
                      "clock-skew"), _NO_SCENARIO),
+    "db-deleted-lost": "no simulator scenario deletes config.db with pmxcfs stopped (nyc-wiped "
+                       "is the state after the restart: an empty database)",
     "pmxcfs-read-only": "the simulated pmxcfs blocks writes on a node without quorum instead "
                         "of refusing them with EACCES as pmxcfs does",
     "redundant-link-down": "the simulated corosync has one knet link per node",

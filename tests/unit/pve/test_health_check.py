@@ -283,3 +283,60 @@ def test_findings_of_a_recovered_cluster_read_as_history_not_as_critical_now() -
     broken = check_diagnose(_route_store(), nodes=("ryanrishi", "pve001"))
     assert broken.finding_now("corosync-journal", "ryanrishi", "critical",
                               whole=True) == "critical"
+
+
+DELETED = "Error: unable to open database \"/var/lib/pve-cluster/config.db\": " \
+    "unable to open database file\n"  # tests/data/triage/db-deleted_integrity.txt
+MOUNTED = "### mount\n/dev/fuse on /etc/pve type fuse (rw)\n### ls\na\nb\nc\nexit 0\n" \
+    "### own-dir\nyes\n"
+QUORATE = ("Quorum information\n------------------\nQuorate:          Yes\n\n"
+           "Votequorum information\n----------------------\nExpected votes:   3\n"
+           "Total votes:      3\nQuorum:           2\nFlags:            Quorate\n")
+
+
+def test_database_deleted_on_one_node_resyncs_from_a_sound_peer() -> None:
+    store = (facts("db-integrity", "a", "ok\n") + facts("db-integrity", "b", DELETED, 1)
+             + facts("db-integrity", "c", "ok\n") + facts("pve-mount", "b", MOUNTED))
+    assert Fact("db.integrity", "missing", "b").key in {f.key for f in store}
+    (fault,) = [f for f in check_diagnose(store).faults if f.rule.startswith("db-")]
+    assert fault.rule == "db-deleted" and fault.nodes == ("b",)
+    assert "pmxcfs still runs on b" in fault.statement and "a, c have" in fault.statement
+    assert fault.next_runbook is not None
+    assert fault.next_runbook.label() == "cluster-db-reset (damaged_node = b)"
+    assert phase_of(fault.rule) == "database"
+
+
+def test_database_deleted_everywhere_while_pmxcfs_runs_says_save_it_first() -> None:
+    nodes = ("a", "b", "c")
+    store = [f for n in nodes for f in facts("db-integrity", n, DELETED, 1)
+             + facts("pve-mount", n, MOUNTED) + facts("quorum", n, QUORATE)]
+    diag = check_diagnose(store, nodes=nodes)
+    (fault,) = [f for f in diag.faults if f.rule.startswith("db-")]
+    assert fault.rule == "db-deleted-held" and fault.severity == "critical"
+    assert fault.nodes == nodes and fault.next_runbook is None
+    assert "Do NOT stop or restart pve-cluster" in fault.action
+    assert "not the case now" not in fault.action  # every node is quorate
+    # first save on every node, then the restarts one node at a time
+    assert [m.node for m in fault.manual] == [*nodes, *nodes]
+    assert all("/proc/$p/fd" in m.command for m in fault.manual[:3])
+    assert all(m.command.startswith("systemctl restart pve-cluster") for m in fault.manual[3:])
+    # without quorum a restarted pmxcfs may find no member to resync from
+    alone = [f for n in nodes for f in facts("db-integrity", n, DELETED, 1)
+             + facts("pve-mount", n, MOUNTED)]
+    (held,) = [f for f in check_diagnose(alone, nodes=nodes).faults
+               if f.rule == "db-deleted-held"]
+    assert "not the case now: fix the network and quorum first" in held.action
+
+
+def test_database_deleted_everywhere_with_pmxcfs_stopped_is_lost() -> None:
+    unmounted = "### mount\n### ls\nexit 0\n### own-dir\nno\n"
+    store = [f for n in ("a", "b") for f in facts("db-integrity", n, DELETED, 1)
+             + facts("pve-mount", n, unmounted)]
+    (fault,) = [f for f in check_diagnose(store).faults if f.rule.startswith("db-")]
+    assert fault.rule == "db-deleted-lost" and fault.next_runbook is None
+    assert "pmxcfs is not running on a, b" in fault.statement
+    assert "ONE node" in fault.action
+    # the runbook's own wording of a deleted database is the same fact
+    reset = "Error: /var/lib/pve-cluster/config.db was deleted: lost, pmxcfs would start " \
+        "with an empty database\n"
+    assert [f.value for f in facts("db-integrity", "a", reset, 1)] == ["missing"]
