@@ -22,6 +22,7 @@ from pverunbook.engine.decisions import (
 from pverunbook.runbook.model import Param, Step
 from pverunbook.ui.messages import AwaitingOperator, UnknownOutcome
 from pverunbook.ui.screens.modals import (
+    FOLD,
     CheckpointFailedModal,
     Choice,
     ChoiceModal,
@@ -88,8 +89,15 @@ class TuiDecider:
             from pverunbook.ui.screens.commit_modal import CommitModal
 
             return await self.screen.app.push_screen_wait(CommitModal(request))
-        return await self.screen.app.push_screen_wait(
-            ConfirmModal(request, request.step.no_backup_reason))
+        while True:
+            answer = await self.screen.app.push_screen_wait(
+                ConfirmModal(request, request.step.no_backup_reason))
+            if answer != FOLD:
+                return answer
+            # Escape: look first. Nothing runs and the run waits; n brings the question back.
+            await self.fold("Confirmation waiting",
+                            f"Needs you: “{request.step.title}” waits for you to type "
+                            f"{request.expected!r} · n brings the question back")
 
     async def manual_done(self, step: Step, instructions: str) -> bool:
         choice = await self.screen.app.push_screen_wait(ChoiceModal(
@@ -154,12 +162,15 @@ class TuiDecider:
                 return FailureChoice(choice)
             await self.fold()
 
-    async def fold(self) -> None:
-        """The failure question is folded away: wait until the operator asks for it again
-        (``n`` / Enter on the run screen, see :meth:`unfold`)."""
+    async def fold(self, title: str = "Step failed", status: str = "") -> None:
+        """A question (a failed step's, a typed confirmation) is folded away: wait until the
+        operator asks for it again (``n`` / Enter on the run screen, see :meth:`unfold`);
+        ``status`` replaces the run screen's status line meanwhile."""
         self.folded = asyncio.get_running_loop().create_future()
+        if status:
+            self.screen.set_status(status, waiting=True)
         self.screen.notify("The run waits for your answer: read the output, then press n to "
-                           "answer.", title="Step failed", timeout=6)
+                           "answer.", title=title, timeout=6)
         try:
             await self.folded
         finally:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
-from textual.widgets import Input, OptionList, Static
+from textual.widgets import Button, Input, OptionList, Static
 
 from pverunbook.engine import events as ev
 from pverunbook.engine.journal import read_journal
@@ -69,7 +69,8 @@ async def test_confirmation_refuses_wrong_name_and_accepts_right(build_app: Buil
     assert [(g.accepted, g.typed) for g in given] == [(True, "nyc")]
 
 
-async def test_escape_cancels_confirmation(build_app: Build, runbook_dir: Path) -> None:
+async def test_escape_folds_confirmation_and_stop_declines(build_app: Build,
+                                                           runbook_dir: Path) -> None:
     transport = ScriptTransport()
     app = build_app(transport, runbook=runbook_dir / "ui-test.toml")
     async with app.run_test(size=SIZE) as pilot:
@@ -84,7 +85,21 @@ async def test_escape_cancels_confirmation(build_app: Build, runbook_dir: Path) 
                     and screen.state.waiting_index == 2, "jumped to step 3")
         await pilot.press("n")
         await until(pilot, lambda: isinstance(app.screen, ConfirmModal), "confirmation")
+        # Escape folds the question away: nothing runs, the run waits, n brings it back
         await pilot.press("escape")
+        await until(pilot, lambda: app.screen is screen, "the question folded away")
+        assert screen.decider.folded is not None and screen.state.finished is None
+        assert "n brings the question back" in str(screen.query_one("#run-status").render())
+        await pilot.press("f1")
+        await until(pilot, lambda: isinstance(app.screen, HelpScreen), "help")
+        assert "brings the question back" in app.screen.context
+        await pilot.press("escape")
+        await pilot.press("n")
+        await until(pilot, lambda: isinstance(app.screen, ConfirmModal), "the question again")
+        # declining is its own button, which says what it does
+        stop = app.screen.query_one("#confirm-cancel", Button)
+        assert str(stop.label) == "Stop the run"
+        stop.press()
         await until(pilot, lambda: screen.state.finished is not None, "run to stop")
         assert screen.state.step("tune").state == "declined"
         assert not any("echo" in c for _, c in transport.ran)

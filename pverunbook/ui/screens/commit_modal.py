@@ -12,6 +12,7 @@ from __future__ import annotations
 import time
 
 from textual.app import ComposeResult
+from textual.binding import Binding
 from textual.containers import Horizontal, VerticalScroll
 from textual.widgets import Button, Footer, Input, Label, Static
 
@@ -19,7 +20,13 @@ from pverunbook.ui.screens.modals import ConfirmModal
 
 
 class CommitModal(ConfirmModal):
-    """COMMIT keeps the change; Escape or the deadline lets the timers restore the checkpoint."""
+    """COMMIT keeps the change; Escape or the deadline lets the timers restore the checkpoint.
+
+    Escape is not "look first" here: the countdown runs on the nodes whatever the app shows,
+    so the question stays up until it is answered or the time is over."""
+
+    BINDINGS = [Binding("escape", "cancel", "Roll back", id="modal.cancel",
+                        tooltip="Let every node restore the checkpoint now")]
 
     def help_text(self) -> str:
         r = self.request

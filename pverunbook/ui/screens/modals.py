@@ -53,11 +53,21 @@ class Dialog(ModalScreen[R]):
         self.call_after_refresh(self.refresh_bindings)
 
 
-class ConfirmModal(Dialog[str | None]):
-    """Type the cluster (or node) name to run a destructive step; Escape cancels."""
+#: What :class:`ConfirmModal` answers when the operator folds it away (Escape) to look at the
+#: output first: nothing typed can be it (an input field takes no NUL).
+FOLD = "\0fold"
 
-    BINDINGS = [Binding("escape", "cancel", "Cancel", id="modal.cancel",
-                        tooltip="Do not run this step")]
+
+class ConfirmModal(Dialog[str | None]):
+    """Type the cluster (or node) name to run a destructive step.
+
+    Escape folds the question away (:data:`FOLD`): nothing runs and the run waits, as at a
+    failed step, and **n** brings it back — a stray Escape never ends a run. Declining is its
+    own button, "Stop the run", which says what it does."""
+
+    BINDINGS = [Binding("escape", "look", "Look first", id="modal.cancel",
+                        tooltip="Fold this question away to read the output; nothing runs, "
+                                "the run waits, n brings it back")]
 
     def __init__(self, request: ConfirmRequest, no_backup_reason: str = "") -> None:
         super().__init__(classes="modal confirm-modal")
@@ -69,8 +79,11 @@ class ConfirmModal(Dialog[str | None]):
         return (f"**What this asks:** “{r.step.title}” changes **{', '.join(r.nodes) or 'no '}"
                 "nodes**; the commands it will run are listed. Nothing has run yet.\n\n"
                 f"**What to do now:** read the commands; to run them type **{r.expected}** "
-                "exactly and press Enter (Enter alone never confirms). **Escape** does not run "
-                "the step and stops the run before it.")
+                "exactly and press Enter (Enter alone never confirms). **Escape** (Look "
+                "first) folds this question away so you can read the output: nothing runs, "
+                "the run waits, and **n** brings the question back. **Stop the run** does "
+                "not run the step and ends the run here (it is not resumed: start it again "
+                "when ready; the journal keeps what was done).")
 
     def compose(self) -> ComposeResult:
         r = self.request
@@ -81,7 +94,8 @@ class ConfirmModal(Dialog[str | None]):
                         f"{step.title}", classes="dialog-title")
             with Horizontal(classes="dialog-buttons"):
                 yield Button("Run it", variant="error", id="confirm-ok")
-                yield Button("Cancel (esc)", id="confirm-cancel")
+                yield Button("Look first (esc)", id="confirm-look")
+                yield Button("Stop the run", id="confirm-cancel")
             yield Static(f"Changes [b]{', '.join(r.nodes) or 'no nodes'}[/b]. "
                          "These commands will run:", classes="dialog-text")
             changes = r.changes or "\n".join(step.commands) or "(no commands)"
@@ -96,8 +110,8 @@ class ConfirmModal(Dialog[str | None]):
                 why = self.no_backup_reason or "none was possible"
                 yield Static(f"[b]No checkpoint[/b] for this step: {why}",
                              classes="dialog-text -warn")
-            yield Label(f"Type {kind} [b]{r.expected}[/b] to go ahead (Escape cancels):",
-                        classes="dialog-text -bold")
+            yield Label(f"Type {kind} [b]{r.expected}[/b] to go ahead (Escape: look first, "
+                        "nothing runs):", classes="dialog-text -bold")
             yield Input(id="confirm-input")
             yield Static("", id="confirm-error", classes="dialog-error")
         yield Footer()
@@ -149,16 +163,21 @@ class ConfirmModal(Dialog[str | None]):
         field.value = ""
         field.focus()
 
-    def _try(self) -> None:
-        typed = self.query_one("#confirm-input", Input).value
+    def refusal(self, typed: str) -> str:
+        """Why ``typed`` (stripped; "" for Enter alone) does not answer, and what to do."""
         expected = self.request.expected
-        if not typed.strip():
-            self._refuse(f"Enter alone never confirms: type {expected!r}, or press Escape.")
-        elif typed.strip() != expected:
-            self._refuse(f"{typed.strip()!r} is not {expected!r}: nothing was run. Type "
-                         f"{expected!r} exactly, or press Escape.")
+        if not typed:
+            return (f"Enter alone never confirms: type {expected!r}, or press Escape to look "
+                    "first.")
+        return (f"{typed!r} is not {expected!r}: nothing was run. Type {expected!r} exactly, "
+                "or press Escape to look first.")
+
+    def _try(self) -> None:
+        typed = self.query_one("#confirm-input", Input).value.strip()
+        if typed != self.request.expected:
+            self._refuse(self.refusal(typed))
         else:
-            self.dismiss(typed.strip())
+            self.dismiss(typed)
 
     @on(Input.Submitted, "#confirm-input")
     def _submitted(self) -> None:
@@ -171,6 +190,10 @@ class ConfirmModal(Dialog[str | None]):
     @on(Button.Pressed, "#confirm-cancel")
     def action_cancel(self) -> None:
         self.dismiss(None)
+
+    @on(Button.Pressed, "#confirm-look")
+    def action_look(self) -> None:
+        self.dismiss(FOLD)
 
 
 @dataclass(frozen=True)

@@ -190,6 +190,10 @@ class RunScreen(RunLayout):
         s.set_class(bad, "-bad")
         s.set_class(waiting, "-waiting")
 
+    def set_status(self, text: str, *, waiting: bool = False) -> None:
+        """The status line, for the decider (a question folded away says how to get it back)."""
+        self._status(text, waiting=waiting)
+
     def _titles(self) -> dict[str, str]:
         return {s.id: s.title for s in self.runbook.steps}
 
@@ -555,6 +559,10 @@ class RunScreen(RunLayout):
         if self.state.finished is not None:
             parts.append("**What to do now:** the run is over: **n** shows the summary, **b** "
                          "goes back to the runbook list (the cluster stays as it is now).")
+        elif self.decider.folded is not None:
+            parts.append("**What to do now:** a question is folded away and the run waits "
+                         "for your answer (nothing runs meanwhile): read the output, then "
+                         "**n** (or Enter) brings the question back.")
         elif self.state.command_running:
             parts.append("**What to do now:** a command is running: watch the output; **c** "
                          "cancels it on every node.")
