@@ -3,8 +3,8 @@
 The change ran and its checks passed; every node holds a timer that restores the checkpoint at
 the deadline. The modal counts down to it (one label, refreshed each second) and closes by
 itself with no answer when the time is up: from then on the nodes roll back on their own.
-It is a :class:`ConfirmModal` (same input, same refusal messages), so everything that answers
-a confirmation answers this one too.
+It is a :class:`ConfirmModal` (same input), so everything that answers a confirmation answers
+this one too; its refusals say that the change has run and what happens to it.
 """
 
 from __future__ import annotations
@@ -26,7 +26,8 @@ class CommitModal(ConfirmModal):
     so the question stays up until it is answered or the time is over."""
 
     BINDINGS = [Binding("escape", "cancel", "Roll back", id="modal.cancel",
-                        tooltip="Let every node restore the checkpoint now")]
+                        tooltip="Do not keep the change: every node restores the checkpoint "
+                                "when its timer fires")]
 
     def help_text(self) -> str:
         r = self.request
@@ -45,21 +46,36 @@ class CommitModal(ConfirmModal):
             with Horizontal(classes="dialog-buttons"):
                 yield Button("Commit", variant="error", id="confirm-ok")
                 yield Button("Roll back (esc)", id="confirm-cancel")
-            yield Static(r.prompt, classes="dialog-text", markup=False)
+            # Not the engine's prompt: it says "within N s" as of when it was asked, and it
+            # stood still beside the countdown. The time left has one source, the deadline.
+            yield Static(f"“{r.step.title}” has run on {', '.join(r.nodes)} and the checks "
+                         "after it passed.", classes="dialog-text", markup=False)
             yield Label(self._left_text(), id="commit-countdown", classes="dialog-text -bold")
-            yield Label(f"Type [b]{r.expected}[/b] to keep it (Escape rolls back):",
+            yield Label(f"Type [b]{r.expected}[/b] to keep it (Escape: do not keep it):",
                         classes="dialog-text -bold")
             yield Input(id="confirm-input")
             yield Static("", id="confirm-error", classes="dialog-error")
         yield Footer()
 
+    def refusal(self, typed: str) -> str:
+        """The change has run: a wrong answer keeps the countdown going, it undoes nothing."""
+        expected = self.request.expected
+        if not typed:
+            return (f"Enter alone never confirms: type {expected!r} to keep the change, or "
+                    "press Escape not to keep it.")
+        return (f"{typed!r} is not {expected!r}: the change has run and stays until the "
+                f"countdown ends, then every node rolls it back. Type {expected!r} exactly "
+                "to keep it, or press Escape not to keep it.")
+
     def _left(self) -> float:
         return self.request.deadline - time.time()
 
     def _left_text(self) -> str:
+        r = self.request
         left = max(self._left(), 0.0)
-        return (f"Rollback in {int(left) // 60}:{int(left) % 60:02d} on "
-                f"{', '.join(self.request.nodes)}")
+        cp = f" checkpoint {r.checkpoint_id}" if r.checkpoint_id else " the checkpoint"
+        return (f"Type {r.expected} within {int(left) // 60}:{int(left) % 60:02d} to keep it; "
+                f"otherwise every node ({', '.join(r.nodes)}) restores{cp} by itself.")
 
     def on_mount(self) -> None:
         super().on_mount()

@@ -390,8 +390,12 @@ class RunScreen(RunLayout):
                            f"{'accepted' if e.accepted else 'refused'}"
                            + (f" (typed {e.typed!r})" if e.typed else ""))
         elif isinstance(e, ev.ConfirmationRequested):
-            self._status(f"Needs you: {e.prompt.splitlines()[0] if e.prompt else e.what}",
-                         waiting=True)
+            if e.what == "commit":  # its prompt's "within N s" would stand still here
+                self._status(f"Needs you: type {e.expected} to keep the change, before the "
+                             "countdown in the question ends", waiting=True)
+            else:
+                self._status(f"Needs you: {e.prompt.splitlines()[0] if e.prompt else e.what}",
+                             waiting=True)
 
     @on(m.JournalNote)
     def _note(self, message: m.JournalNote) -> None:

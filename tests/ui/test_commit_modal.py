@@ -1,0 +1,65 @@
+"""The COMMIT question after a change ran: its time left has one source (the deadline) and
+counts down; a wrong answer says the change HAS run and what Escape does there."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from pathlib import Path
+from types import SimpleNamespace
+from typing import Any
+
+import pytest
+from textual.widgets import Label, Static
+
+from pverunbook.engine.decisions import ConfirmRequest
+from pverunbook.ui.app import RunbookApp
+from pverunbook.ui.screens.commit_modal import CommitModal
+from pverunbook.ui.screens.run import RunScreen
+from tests.ui.conftest import to_run_screen, until
+
+
+def shown(modal: CommitModal) -> str:
+    return "\n".join(str(w.render()) for w in modal.query(Static) if w.display)
+
+
+async def test_commit_countdown_ticks_and_wrong_text_says_the_change_ran(
+        build_app: Callable[..., RunbookApp], runbook_dir: Path,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    now = [time.time()]
+    monkeypatch.setattr("pverunbook.ui.screens.commit_modal.time",
+                        SimpleNamespace(time=lambda: now[0]))
+    app = build_app(runbook=runbook_dir / "ui-test.toml")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await to_run_screen(pilot, app)
+        run = app.screen
+        assert isinstance(run, RunScreen)
+        step = run.runbook.step("tune")
+        got: list[Any] = []
+
+        async def ask() -> None:
+            got.append(await run.decider.confirm(ConfirmRequest(
+                step, "commit", "'tune' passed check. Type COMMIT within 107 s to keep it",
+                "COMMIT", ("ryanrishi", "pve001"), checkpoint_id="cp-1",
+                deadline=now[0] + 107.4)))
+
+        app.run_worker(ask(), exit_on_error=False)
+        await until(pilot, lambda: isinstance(app.screen, CommitModal), "COMMIT")
+        modal = app.screen
+        assert isinstance(modal, CommitModal)
+        countdown = modal.query_one("#commit-countdown", Label)
+        assert "within 1:47 " in str(countdown.render())
+        # the engine's prompt ("within 107 s", as of when it asked) is not shown beside it
+        assert "107 s" not in shown(modal)
+        now[0] += 30
+        await until(pilot, lambda: "within 1:17 " in str(countdown.render()), "the tick")
+        assert "107 s" not in shown(modal) and "1:47" not in shown(modal)
+
+        await pilot.press(*"commit", "enter")
+        error = str(modal.query_one("#confirm-error", Static).render())
+        assert "nothing was run" not in error
+        assert "the change has run" in error and "Escape not to keep it" in error
+        assert app.screen is modal and got == []
+        await pilot.press("escape")  # here Escape answers: not kept
+        await until(pilot, lambda: got != [], "the answer")
+        assert got == [None]
