@@ -150,6 +150,27 @@ def diagnose_run(events: Sequence[ev.Event], runbook: Any = None,
     return store, diagnose(store, findings, nodes, now)
 
 
+def worst_finding_now(events: Sequence[ev.Event]) -> str:
+    """``critical``, ``warning`` or "" — the worst finding of a finished run as its diagnosis
+    judges it now (``Diagnosis.finding_now``), the way the run's own summary labelled it.
+
+    ``journal list`` took every journaled finding at its face value, so a health check that
+    said "healthy" while its corosync journal held old link flaps was listed as
+    "ok — findings (CRIT)": findings that are history no longer are."""
+    findings = [e for e in events if isinstance(e, ev.Finding)
+                and e.severity in ("critical", "warning")]
+    if not findings:
+        return ""
+    first = next((e for e in events if isinstance(e, ev.RunStarted)), None)
+    whole = first is not None and first.runbook_id == CHECK_ID
+    try:
+        _, diag = diagnose_run(events)
+        now = {diag.finding_now(f.step_id, f.node, f.severity, whole=whole) for f in findings}
+    except Exception:  # noqa: BLE001 - a list of runs never fails on one run's diagnosis
+        now = {f.severity for f in findings}
+    return next((s for s in ("critical", "warning") if s in now), "")
+
+
 def cluster_addresses(cluster: Any) -> dict[str, str]:
     """``{ring address: node name}`` of an inventory (ring0 and ring1)."""
     out: dict[str, str] = {}

@@ -44,22 +44,19 @@ def cmd_journal_list(args: argparse.Namespace) -> int:
 
 
 def _with_findings(status: str, path: Path) -> str:
-    """``ok — findings (CRIT)`` for a run whose steps passed but whose findings are critical:
-    a triage that found the outage is not "ok" in the list of runs."""
-    from pverunbook.engine import events as ev
-    from pverunbook.engine.journal import JournalError, iter_journal
-    from pverunbook.run_diagnosis import step_status_label
+    """``ok — findings (CRIT)`` for a run whose steps passed but whose findings are critical
+    now: a triage that found the outage is not "ok" in the list of runs; a health check that
+    found the cluster healthy, with old link flaps in its logs, is (``worst_finding_now``)."""
+    from pverunbook.engine.journal import JournalError, read_journal
+    from pverunbook.run_diagnosis import step_status_label, worst_finding_now
 
     if status != "ok":
         return status
-    worst = ""
     try:
-        for e in iter_journal(path):
-            if isinstance(e, ev.Finding) and e.severity in ("critical", "warning"):
-                worst = "critical" if e.severity == "critical" else worst or "warning"
-    except JournalError:
+        events = read_journal(path)
+    except (JournalError, OSError):
         return status
-    return step_status_label(status, worst)
+    return step_status_label(status, worst_finding_now(events))
 
 
 def cmd_journal_show(args: argparse.Namespace) -> int:

@@ -12,10 +12,10 @@ from pverunbook.engine import events as ev
 from pverunbook.engine.journal import runs_dir
 
 
-def _journal(run_id: str, severity: str | None) -> None:
+def _journal(run_id: str, severity: str | None, runbook: str = "network-triage") -> None:
     t = 1_800_000_000.0
     events: list[ev.Event] = [
-        ev.RunStarted(ts=t, run_id=run_id, runbook_id="network-triage", runbook_title="T",
+        ev.RunStarted(ts=t, run_id=run_id, runbook_id=runbook, runbook_title="T",
                       runbook_path="", mode="rehearsal", cluster="nyc", nodes=("a",),
                       params={})]
     if severity:
@@ -36,3 +36,17 @@ def test_critical_findings_are_not_listed_as_ok(capsys: pytest.CaptureFixture[st
     assert "ok — findings (CRIT)" in lines["20270115-080000-aaaaaa"]
     assert "findings" not in lines["20270115-080001-bbbbbb"]
     assert " ok " in lines["20270115-080001-bbbbbb"]
+
+
+def test_a_healthy_check_with_old_findings_is_listed_by_its_verdict_now(
+        capsys: pytest.CaptureFixture[str]) -> None:
+    """A health check that said healthy while its logs held old link flaps (critical findings
+    of its journal verdict that no fault rests on: history) was listed "ok — findings (CRIT)";
+    it is labelled by the verdict now, like its own summary. A warning stays a warning."""
+    _journal("20270115-080002-cccccc", "critical", runbook="cluster-health-check")
+    _journal("20270115-080003-dddddd", "warning", runbook="cluster-health-check")
+    assert main(["journal", "list"]) == 0
+    lines = {ln.split()[0]: ln for ln in capsys.readouterr().out.splitlines()}
+    assert "findings" not in lines["20270115-080002-cccccc"]
+    assert " ok " in lines["20270115-080002-cccccc"]
+    assert "ok — findings (WARN)" in lines["20270115-080003-dddddd"]
