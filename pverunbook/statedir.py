@@ -6,7 +6,9 @@ of it follows the one directory the operator chose, in this order:
 
 1. ``--state-dir DIR`` on the command line (the command sets it with :func:`chosen`): a
    rehearsal's simulated cluster lives in DIR itself, everything else beside it (``DIR/runs``,
-   ``DIR/checkpoints``, …), so one folder holds a whole rehearsal and its record;
+   ``DIR/checkpoints``, …), so one folder holds a whole rehearsal and its record (without it
+   the cluster is kept per scenario under ``rehearsal/`` of the state directory:
+   :func:`rehearsal_cluster_dir`, the app and the commands alike);
 2. ``$PVERUNBOOK_STATE_DIR``; checkpoints too, unless ``$PVERUNBOOK_DATA_DIR`` names their
    own place (a disk with room for backups);
 3. platformdirs' per-user state and data directories.
@@ -105,6 +107,19 @@ def unusable(path: Path | None) -> str | None:
                 f"not a directory: {p} (a parent of it) is {what}"
             return f"{path}: {why}, so it cannot hold runs, checkpoints or a rehearsal cluster"
     return None
+
+
+def rehearsal_cluster_dir(scenario: str) -> Path:
+    """Where a rehearsal's simulated cluster lives and stays between runs, for the app and
+    every command alike (``rehearse``, ``run --rehearsal``, ``check``, ``tui``): ``--state-dir
+    DIR`` itself, else ``<state directory>/rehearsal/<scenario>`` ($PVERUNBOOK_STATE_DIR, else
+    the per-user one).
+
+    The one rule: the app kept its cluster under ``$PVERUNBOOK_STATE_DIR/rehearsal`` while
+    headless rehearsals without ``--state-dir`` started a fresh broken cluster every time, so the
+    same runbook found different clusters from the two front ends. ``--reset`` (or the app's
+    *Reset rehearsal cluster*) starts the scenario afresh."""
+    return _CHOSEN if _CHOSEN is not None else rehearsal_dir(scenario)
 
 
 def rehearsal_dir(scenario: str | None = None) -> Path:

@@ -11,6 +11,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from pverunbook.commands.run import RESET_HELP
+
 CHECK_RUNBOOK = "cluster-health-check"
 
 JSON_HELP = """\
@@ -53,7 +55,9 @@ def register(sub: argparse._SubParsersAction) -> None:
                    "`pverunbook simulate --help`)")
     s.add_argument("--state-dir", type=Path, metavar="DIR", help="rehearsal: check the "
                    "simulated cluster kept in DIR (as left by `rehearse --state-dir DIR`); "
-                   "the check's journal is kept in DIR/runs")
+                   "the check's journal is kept in DIR/runs (default: the cluster kept per "
+                   "scenario under the state directory, the one `rehearse` and the TUI use)")
+    s.add_argument("--reset", action="store_true", help=RESET_HELP)
     s.add_argument("--journal", type=Path, metavar="PATH", help="journal file (default: a new "
                    "file under the state directory)")
     s.add_argument("--accept-new-host-keys", action="store_true",

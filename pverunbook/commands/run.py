@@ -19,6 +19,28 @@ from pverunbook.commands.exits import EXIT_CHECKS, EXIT_FAIL, EXIT_OK, EXIT_USAG
 from pverunbook.commands.inputs import SET_HINT, load_runbook, parse_sets
 from pverunbook.statedir import chosen_args
 
+#: ``--state-dir`` and ``--reset`` of ``rehearse``/``run``/``check``: where the cluster is kept.
+STATE_DIR_HELP = ("rehearsal: start from the simulated cluster kept in DIR and keep it there "
+                  "afterwards, so the next runbook (or the TUI with the same --state-dir) "
+                  "continues where this run left it; the run's journal and checkpoints are kept "
+                  "in DIR too (DIR/runs, DIR/checkpoints). Default: the cluster kept per "
+                  "scenario under the state directory ($PVERUNBOOK_STATE_DIR/rehearsal/SCENARIO, "
+                  "else the per-user one), the same one the TUI uses")
+RESET_HELP = ("rehearsal: start the scenario's simulated cluster afresh (its broken state) "
+              "before this run; the journals and checkpoints of earlier runs stay")
+
+
+def rehearsal_args(scenario: str, cluster_dir: Path) -> str:
+    """`` --scenario X`` and `` --state-dir DIR`` as needed for the commands a rehearsal tells
+    the operator to type next to find the same simulated cluster: the default place
+    (``statedir.rehearsal_cluster_dir``) needs no --state-dir."""
+    from pverunbook.statedir import rehearsal_cluster_dir
+
+    suffix = f" --scenario {shlex.quote(scenario)}" if scenario != "nyc-outage" else ""
+    if Path(cluster_dir).absolute() != rehearsal_cluster_dir(scenario).absolute():
+        suffix += f" --state-dir {shlex.quote(str(cluster_dir))}"
+    return suffix
+
 
 def register(sub: argparse._SubParsersAction) -> None:
     for name, helptext in (("run", "run a runbook (TUI, or --headless)"),
@@ -60,17 +82,17 @@ def register(sub: argparse._SubParsersAction) -> None:
         s.add_argument("--scenario", default="nyc-outage", help="rehearsal scenario (see "
                        "`pverunbook simulate --help` for the list)")
         s.add_argument("--state-dir", type=Path, metavar="DIR",
-                       help="rehearsal: start from the simulated cluster kept in DIR and keep "
-                            "it there afterwards, so the next runbook (or the TUI with the same "
-                            "--state-dir) continues where this run left it (default: a fresh "
-                            "broken cluster every time); the run's journal and checkpoints are "
-                            "kept in DIR too (DIR/runs, DIR/checkpoints)")
+                       help=STATE_DIR_HELP)
+        s.add_argument("--reset", action="store_true", help=RESET_HELP)
         s.set_defaults(func=cmd_run, rehearse=(name == "rehearse"))
 
 
 def cmd_run(args: argparse.Namespace) -> int:
     from pverunbook.session import Mode, SessionConfig
 
+    if getattr(args, "resume", None) and getattr(args, "reset", False):
+        return err("run --reset", "a resumed run goes on on the simulated cluster it changed",
+                   "resume without --reset, or start the runbook anew with --reset")
     if getattr(args, "resume", None):
         ended = _ended(args.resume)
         if ended is not None:
@@ -96,16 +118,29 @@ def cmd_run(args: argparse.Namespace) -> int:
         return err("run", "no target given", "use --local, --cluster FILE (live), --dry-run, "
                    "--rehearsal, or `pverunbook rehearse`")
     state = getattr(args, "state_dir", None)
+    if state is not None and mode is not Mode.REHEARSAL:
+        return err(str(args.command), "--state-dir keeps a simulated cluster",
+                   "use it with `pverunbook rehearse` or `run --rehearsal`")
+    if getattr(args, "reset", False) and mode is not Mode.REHEARSAL:
+        return err(f"{args.command} --reset", "it starts a rehearsal's simulated cluster afresh",
+                   "use it with `pverunbook rehearse`, `check` or `run --rehearsal`")
     if state is None and mode is Mode.REHEARSAL and getattr(args, "resume", None):
         kept = _rehearsal_cluster_of(args.resume)
         if isinstance(kept, int):
             return kept
         state, args.scenario = kept
+    elif mode is Mode.REHEARSAL:
+        from pverunbook.statedir import rehearsal_cluster_dir
+
+        # kept between runs like the app's (one rule: statedir.rehearsal_cluster_dir)
+        state = rehearsal_cluster_dir(args.scenario)
     if state is not None:
-        if mode is not Mode.REHEARSAL:
-            return err(str(args.command), "--state-dir keeps a simulated cluster",
-                       "use it with `pverunbook rehearse` or `run --rehearsal`")
         from pverunbook.commands.tui import state_dir_problem
+
+        if getattr(args, "reset", False):
+            from pverunbook.session import reset_state_dir
+
+            reset_state_dir(state)  # the scenario afresh; journals and keys stay
 
         problem = state_dir_problem(args, state, args.scenario)
         if problem is not None:
@@ -301,8 +336,7 @@ async def _run_headless(args: argparse.Namespace, config: Any) -> int:
         else:
             printer = EventPrinter(runbook=rb, names_by_addr=addrs)
         if config.sim_state_dir is not None:  # "next:" continues the same simulated cluster
-            printer.next_suffix = (f" --scenario {shlex.quote(config.scenario)} --state-dir "
-                                   f"{shlex.quote(str(config.sim_state_dir))}")
+            printer.next_suffix = rehearsal_args(config.scenario, config.sim_state_dir)
         engine.subscribe(printer)
         status = await engine.run()
         info = sys.stderr if as_json else sys.stdout
@@ -418,12 +452,13 @@ def _rehearsal_cluster_of(run: str) -> tuple[Path, str] | int:
 
         saved = SimCluster.saved_scenario(where)
     if where is None or saved is None:
+        gone = where or "its directory"
         return err("run --resume", f"the rehearsal cluster of run {started.run_id} was not "
-                   "kept (rehearsals without --state-dir use a fresh cluster that ends with "
-                   "the run)", "resuming on a fresh broken cluster would skip what the first "
-                   "steps changed: start the runbook again (`pverunbook rehearse "
-                   f"{started.runbook_id} --state-dir DIR` keeps its cluster), or pass "
-                   "--state-dir DIR of the cluster to resume on")
+                   f"kept (a temporary cluster that ended with the run, or {gone} was "
+                   "removed)", "resuming on a fresh broken cluster would skip "
+                   "what the first steps changed: start the runbook again (`pverunbook "
+                   f"rehearse {started.runbook_id}` keeps its cluster), or pass --state-dir "
+                   "DIR of the cluster to resume on")
     return where, saved
 
 

@@ -36,7 +36,8 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def cmd_tui(args: argparse.Namespace) -> int:
-    from pverunbook.session import Mode, SessionConfig, default_rehearsal_dir
+    from pverunbook.session import Mode, SessionConfig
+    from pverunbook.statedir import rehearsal_cluster_dir
     from pverunbook.ui.app import make_app
 
     if getattr(args, "cluster", None):
@@ -48,10 +49,9 @@ def cmd_tui(args: argparse.Namespace) -> int:
     else:
         mode = Mode.REHEARSAL
     scenario = getattr(args, "scenario", "nyc-outage")
-    state = getattr(args, "state_dir", None)
-    if mode is Mode.REHEARSAL and state is None:
-        state = default_rehearsal_dir(scenario)
-    if mode is Mode.REHEARSAL and state is not None:
+    state = None
+    if mode is Mode.REHEARSAL:  # --state-dir DIR, else kept per scenario (the CLI's rule too)
+        state = rehearsal_cluster_dir(scenario)
         problem = state_dir_problem(args, state, scenario)
         if problem is not None:
             return problem

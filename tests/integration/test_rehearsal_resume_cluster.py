@@ -1,6 +1,6 @@
 """``run --resume`` of a rehearsal run continues on the simulated cluster that run used (the
 steps before the interruption changed THAT cluster), and refuses, saying why, when that cluster
-was a fresh one that is gone — instead of resuming on a fresh broken cluster."""
+is gone — instead of resuming on a fresh broken cluster."""
 
 from __future__ import annotations
 
@@ -29,8 +29,13 @@ def test_resume_uses_the_runs_own_rehearsal_cluster(
 
 def test_resume_refuses_when_the_rehearsal_cluster_is_gone(
         tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    import shutil
+
     journal = tmp_path / "triage.jsonl"
-    assert main(["rehearse", "network-triage", "--headless", "--journal", str(journal)]) != 0
+    cluster = tmp_path / "cluster"
+    assert main(["rehearse", "network-triage", "--headless", "--journal", str(journal),
+                 "--state-dir", str(cluster)]) != 0
+    shutil.rmtree(cluster)
     capsys.readouterr()
     assert main(["run", "--resume", str(journal), "--headless", "--confirm", "nyc"]) == 2
     err = capsys.readouterr().err

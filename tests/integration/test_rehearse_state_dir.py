@@ -1,8 +1,9 @@
 """Headless rehearsals that continue one simulated cluster: ``rehearse --state-dir``.
 
 The TUI keeps its rehearsal cluster between runbooks; a headless operator (or a script) does the
-same with ``--state-dir``, and the diagnosis's "next:" command continues on that cluster instead
-of a fresh broken one. ``--json`` alone is a headless run (JSON lines on stdout).
+same (without ``--state-dir`` in the state directory's ``rehearsal/<scenario>``, the app's),
+and the diagnosis's "next:" command continues on that cluster instead of a fresh broken one.
+``--json`` alone is a headless run (JSON lines on stdout).
 """
 
 from __future__ import annotations
@@ -35,9 +36,26 @@ def test_rehearse_state_dir_carries_the_cluster_to_the_next_runbook(
     assert main(["rehearse", "network-triage", "--scenario", "nyc-network-fixed",
                  "--state-dir", str(state), "--json", "--confirm", "nyc"]) in (0, 3)
     assert _token(capsys.readouterr().out) == {5000}
-    # without --state-dir a rehearsal starts from the scenario again
+    # without --state-dir: the cluster kept under the state directory (the TUI's), not DIR's
     assert main(["rehearse", "network-triage", "--scenario", "nyc-network-fixed",
                  "--json", "--confirm", "nyc"]) in (0, 3)
+    assert 5000 not in _token(capsys.readouterr().out)
+
+
+def test_rehearsals_without_state_dir_keep_the_cluster_until_reset(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """With $PVERUNBOOK_STATE_DIR alone (tests/conftest.py sets it), headless rehearsals used
+    a fresh cluster each time while the app kept one under $PVERUNBOOK_STATE_DIR/rehearsal:
+    now both keep it there, and --reset starts the scenario afresh."""
+    scenario = ["--scenario", "nyc-network-fixed"]
+    assert main(["rehearse", "corosync-tuning", *scenario, "--headless", "--confirm", "nyc",
+                 "--confirm", "COMMIT"]) == 0
+    capsys.readouterr()
+    assert (tmp_path / "state" / "rehearsal" / "nyc-network-fixed" / "world.json").is_file()
+    assert main(["rehearse", "network-triage", *scenario, "--json", "--confirm", "nyc"]) in (0, 3)
+    assert _token(capsys.readouterr().out) == {5000}
+    assert main(["rehearse", "network-triage", *scenario, "--json", "--confirm", "nyc",
+                 "--reset"]) in (0, 3)
     assert 5000 not in _token(capsys.readouterr().out)
 
 

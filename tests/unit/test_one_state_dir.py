@@ -188,3 +188,60 @@ def test_the_environment_state_dir_is_checked_the_same_way(
     monkeypatch.setenv("PVERUNBOOK_STATE_DIR", str(tmp_path / "new" / "dir"))
     assert main(["journal", "list"]) == 0  # not there yet: fine, it is created when written
     assert "no runs in" in capsys.readouterr().out
+
+
+def test_the_app_and_headless_rehearsals_keep_the_same_cluster(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """With $PVERUNBOOK_STATE_DIR alone, the app kept its simulated cluster under
+    ``$PVERUNBOOK_STATE_DIR/rehearsal/<scenario>`` while ``rehearse``/``check`` started a fresh
+    one every time: one rule (statedir.rehearsal_cluster_dir) for both; --state-dir DIR wins."""
+    import pverunbook.commands.run as run_cmd
+    import pverunbook.ui.app as app
+
+    seen: dict[str, Path | None] = {}
+
+    def fake_app(config: object, **_: object) -> object:
+        seen["tui"] = config.sim_state_dir  # type: ignore[attr-defined]
+        raise SystemExit(0)
+
+    async def fake_headless(args: object, config: object) -> int:
+        seen[str(args.command)] = config.sim_state_dir  # type: ignore[attr-defined]
+        return 0
+
+    monkeypatch.setattr(app, "make_app", fake_app)
+    monkeypatch.setattr(run_cmd, "run_headless", fake_headless)
+    state = tmp_path / "state"  # tests/conftest.py sets $PVERUNBOOK_STATE_DIR to it
+    with pytest.raises(SystemExit):
+        main(["tui", "--scenario", "nyc-healthy"])
+    assert main(["rehearse", "network-triage", "--headless", "--scenario", "nyc-healthy"]) == 0
+    assert main(["check", "--headless", "--scenario", "nyc-healthy"]) == 0
+    assert main(["run", "--rehearsal", "network-triage", "--headless",
+                 "--scenario", "nyc-healthy"]) == 0
+    kept = state / "rehearsal" / "nyc-healthy"
+    assert seen == {"tui": kept, "rehearse": kept, "check": kept, "run": kept}
+    chosen = tmp_path / "chosen"
+    with pytest.raises(SystemExit):
+        main(["tui", "--state-dir", str(chosen)])
+    assert main(["rehearse", "network-triage", "--headless", "--state-dir", str(chosen)]) == 0
+    assert seen["tui"] == seen["rehearse"] == chosen.absolute()
+
+
+def test_reset_starts_the_kept_cluster_afresh_and_keeps_the_runs(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    import pverunbook.commands.run as run_cmd
+
+    async def fake_headless(args: object, config: object) -> int:
+        return 0
+
+    monkeypatch.setattr(run_cmd, "run_headless", fake_headless)
+    kept = tmp_path / "state" / "rehearsal" / "nyc-outage"
+    (kept / "nodes").mkdir(parents=True)
+    (kept / "world.json").write_text("{}")
+    (kept / "keys").mkdir()
+    (tmp_path / "state" / "runs").mkdir()
+    assert main(["rehearse", "network-triage", "--headless", "--reset"]) == 0
+    assert not (kept / "nodes").exists() and not (kept / "world.json").exists()
+    assert (kept / "keys").is_dir() and (tmp_path / "state" / "runs").is_dir()
+    assert main(["run", "--resume", "x", "--reset", "--headless"]) == 2
+    assert "--reset" in capsys.readouterr().err
