@@ -387,33 +387,20 @@ class RunbookApp(App[int]):
 
     # -- the session: quit, shell, reset -------------------------------------------------------
     def request_quit(self) -> None:
-        """q: leave at once in dry-run/local; with a live or rehearsal cluster, ask first."""
-        from pverunbook.ui.screens.modals import Choice, ChoiceModal
+        """q: leave at once in dry-run/local; with a live or rehearsal cluster, or a run not
+        finished, ask first (:func:`pverunbook.ui.quitting.quit_question`)."""
+        from pverunbook.ui.quitting import quit_question
 
-        if not self.session.keeps_cluster:
+        question = quit_question(self)
+        if question is None:
             self.exit()
             return
-        if self.mode is Mode.REHEARSAL:
-            where = self.session.sim.state_dir if self.session.sim is not None else None
-            body = ("The simulated cluster stops. "
-                    + (f"Its state stays in `{where}`: the next launch finds it as you leave "
-                       "it (reset it from the palette: *Reset rehearsal cluster*)."
-                       if where is not None and self.session.config.sim_state_dir is not None
-                       else "It was not kept (no state directory): the next launch starts "
-                            "broken again."))
-        else:
-            name = self.session.cluster.name if self.session.cluster else "the cluster"
-            body = (f"The SSH connections to **{name}** close. Nothing runs on the nodes "
-                    "any more; the journals stay.")
 
         def done(choice: str | None) -> None:
             if choice == "quit":
                 self.exit()
 
-        self.push_screen(ChoiceModal("Quit pverunbook?", body,
-                                     [Choice("quit", "Quit", "y", "error"),
-                                      Choice("stay", "Stay", "n", "primary")],
-                                     cancel="stay"), done)
+        self.push_screen(question, done)
 
     def action_request_quit(self) -> None:
         self.request_quit()

@@ -535,10 +535,30 @@ class RunScreen(RunLayout):
         self.app.push_screen(ChoiceModal(
             "A command is running",
             f"**{sv.step.title if sv else ''}** is still running on **{nodes}**. Quitting "
-            "cancels it there; the journal records the run as interrupted and "
-            "`pverunbook run --resume` continues later.",
+            "cancels it there.\n\n" + self.left_interrupted(),
             [Choice("quit", "Quit and cancel it", "y", "error"),
              Choice("stay", "Stay", "n", "primary")], cancel="stay", danger=True), done)
+
+    def left_interrupted(self) -> str:
+        """What quitting now leaves behind (for the quit questions): the run interrupted,
+        where, and the two ways to resume it; "" once the run is over."""
+        if self.state.finished is not None or self.engine is None:
+            return ""
+        from pverunbook.statedir import chosen_args
+
+        run_id = self.engine.run_id
+        sv = self.state.running_step
+        if sv is not None:
+            where = f"at step {sv.index + 1} “{sv.step.title}” (its outcome is checked on resume)"
+        elif self.state.waiting_index is not None:
+            nxt = self.state.steps[self.state.waiting_index]
+            where = f"before step {nxt.index + 1} “{nxt.step.title}”"
+        else:
+            where = "where it is now"
+        return (f"**The run is left interrupted, not finished:** run `{run_id}` "
+                f"({self.runbook.title}) stops {where}; the journal keeps every step so far. "
+                "To continue it later: **r** on the runbook list, or "
+                f"`pverunbook run --resume {run_id}{chosen_args()}`.")
 
     def help_text(self) -> str:
         """For F1: what the screen shows, what to do now, and the step in focus (hint, why)."""

@@ -1,0 +1,63 @@
+"""Quitting in the middle of a run says that the run is left interrupted (not finished),
+where, and how to resume it: r on the runbook list, or `pverunbook run --resume ID`."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+from textual.widgets import Markdown
+
+from pverunbook.ui.app import RunbookApp
+from pverunbook.ui.screens.modals import ChoiceModal
+from pverunbook.ui.screens.run import RunScreen
+from tests.ui.conftest import ScriptTransport, to_run_screen, until
+
+Build = Callable[..., RunbookApp]
+
+
+def body(app: RunbookApp) -> str:
+    modal = app.screen
+    assert isinstance(modal, ChoiceModal)
+    return modal.body
+
+
+async def test_quit_between_steps_says_the_run_is_left_resumable(build_app: Build,
+                                                                  runbook_dir: Path) -> None:
+    app = build_app(runbook=runbook_dir / "ui-test.toml")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await to_run_screen(pilot, app)
+        run = app.screen
+        assert isinstance(run, RunScreen) and run.engine is not None
+        await pilot.press("q")
+        await until(pilot, lambda: isinstance(app.screen, ChoiceModal), "the quit question")
+        text = body(app)
+        assert "left interrupted, not finished" in text
+        assert "before step 1 “Ping the peer's ring address”" in text
+        assert "**r** on the runbook list" in text
+        assert f"`pverunbook run --resume {run.engine.run_id}`" in text
+        assert "simulated cluster stops" in text  # what the session question said before
+        assert app.screen.query_one(Markdown).is_mounted
+        await pilot.press("n")
+        await until(pilot, lambda: app.screen is run, "back to the run")
+
+
+async def test_quit_while_a_command_runs_says_how_to_resume(build_app: Build,
+                                                            runbook_dir: Path) -> None:
+    transport = ScriptTransport(hold=("ping",))
+    app = build_app(transport, runbook=runbook_dir / "ui-test.toml")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await to_run_screen(pilot, app)
+        run = app.screen
+        assert isinstance(run, RunScreen) and run.engine is not None
+        await pilot.press("n")
+        await until(pilot, lambda: run.state.command_running, "running")
+        await pilot.press("q")
+        await until(pilot, lambda: isinstance(app.screen, ChoiceModal), "the quit question")
+        text = body(app)
+        assert "left interrupted, not finished" in text and "at step 1" in text
+        assert f"`pverunbook run --resume {run.engine.run_id}`" in text
+        assert "**r** on the runbook list" in text
+        await pilot.press("n")
+        await until(pilot, lambda: app.screen is run, "back to the run")
+        transport.gate.set()
