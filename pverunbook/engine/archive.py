@@ -5,8 +5,9 @@ SFTP and hold each in memory: thousands of round trips for a tree of small files
 SQLite copy held whole in RAM. Here the node runs one ``tar`` (or ``cat``) whose stdout is
 ``tee``'d into a SHA-256 (``openssl dgst``, or coreutils ``sha256sum`` where there is no
 openssl): the archive's hash is computed on the node from the very bytes sent, and here from the
-very bytes received, so a transfer that broke or was cut is caught. A tree is extracted as it
-arrives (:mod:`.untar`: no spool file, each file hashed as it is written, memory flat); a single
+very bytes received, so a transfer that broke or was cut is caught. A tree's archive is kept
+as it arrives, as one file, its members indexed and hashed on the way (:mod:`.untar`: memory
+flat, one file created instead of one per file of the tree); a single
 file (the SQLite backup) is written straight to its place.
 
 Each file's hash in the manifest is that of its bytes in this node-verified archive: the same
@@ -25,7 +26,7 @@ import hashlib
 import os
 import re
 import shlex
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Collection, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -215,50 +216,56 @@ def _last_line(err: str) -> str:
     return lines[-1].strip() if lines else "(no message)"
 
 
-#: No checkpoint extraction writes more than this in total, whatever the node declares.
+#: No checkpoint archive indexes more than this in total, whatever the node declares.
 TOTAL_CAP = 8 * 1024 * 1024 * 1024
 
 
 @dataclass(frozen=True)
 class Extracted:
-    """A tree streamed and extracted: the archive as hashed on both ends, the files stored,
-    and the producer's exit (tar: 1 = a file changed while it was read, 2 = some unreadable)."""
+    """A tree streamed and stored as one archive file: the archive as hashed on both ends, the
+    wanted members found in it (offset, size, sha256), and the producer's exit (tar: 1 = a file
+    changed while it was read, 2 = some unreadable)."""
 
     archive: Stored
     files: dict[str, Stored]
     exit: int
 
 
-async def fetch_tree(transport: Transport, node: Node, producer: str,
-                     wanted: Mapping[str, Path], sizes: Mapping[str, int] | None = None, *,
+async def fetch_tree(transport: Transport, node: Node, producer: str, dest: Path,
+                     wanted: Collection[str], sizes: Mapping[str, int] | None = None, *,
                      idle_timeout: float, progress: Callable[[], None] | None = None,
                      ok_exits: tuple[int, ...] = (0,), limit: int | None = None,
                      total_cap: int = TOTAL_CAP) -> Extracted:
-    """Run the tar ``producer`` on ``node`` hashed, extracting each regular file whose absolute
-    path is in ``wanted`` to ``wanted[path]`` as the stream arrives (see :mod:`.untar`).
+    """Run the tar ``producer`` on ``node`` hashed, storing the archive as it arrives in
+    ``dest`` (0600) and indexing each regular member whose absolute path is in ``wanted``
+    (see :mod:`.untar`).
 
     Returned only when the archive's sha256 here equals the node's and the producer exited in
-    ``ok_exits``; the files are then on disk (``syncfs``), ready for the manifest. On any
-    failure every file this call wrote is removed before the exception leaves: StreamUnavailable
-    (fall back to file by file), TooLarge, StreamFailed; OSError for the local disk.
+    ``ok_exits``; the archive is then on disk (fsync of it and of its folder), ready for the
+    manifest. On any failure ``dest`` is removed before the exception leaves:
+    StreamUnavailable (fall back to file by file), TooLarge, StreamFailed; OSError for the
+    local disk.
     """
     loop = asyncio.get_running_loop()
-    pipe = untar.Pipe(loop)
-    job = asyncio.ensure_future(asyncio.to_thread(
-        untar.untar, pipe, wanted, sizes, total_cap))
+    await asyncio.to_thread(mkdir_private, dest.parent)
+    fd = await asyncio.to_thread(_create_private, dest)
     try:
-        result, err = await _stream(transport, node, producer, pipe.put,
-                                    idle_timeout=idle_timeout, progress=progress, limit=limit)
-        pipe.close()
-        res = await asyncio.shield(job)
-    except BaseException:
-        # Stopped (cancelled, the transport failed, the thread failed): the thread removes what
-        # it wrote before it ends, and it must have ended before we return — the caller may be
-        # about to remove the whole checkpoint folder.
-        pipe.abort()
-        await _settle(job)
-        raise
-    try:
+        pipe = untar.Pipe(loop, out_fd=fd)
+        job = asyncio.ensure_future(asyncio.to_thread(
+            untar.untar, pipe, wanted, sizes, total_cap))
+        try:
+            result, err = await _stream(transport, node, producer, pipe.put,
+                                        idle_timeout=idle_timeout, progress=progress,
+                                        limit=limit)
+            pipe.close()
+            res = await asyncio.shield(job)
+        except BaseException:
+            # Stopped (cancelled, the transport failed, the thread failed): the thread must
+            # have ended before the file is closed and removed — the caller may be about to
+            # remove the whole checkpoint folder.
+            pipe.abort()
+            await _settle(job)
+            raise
         exit_code = _judge(result, err, ok_exits)
         _compare(err, pipe.hash.hexdigest())
         if isinstance(res.error, untar.Oversized):
@@ -267,9 +274,20 @@ async def fetch_tree(transport: Transport, node: Node, producer: str,
             raise StreamFailed(f"the archive could not be read: {res.error}")
         if res.error is not None:
             raise res.error
-        if res.written:
-            await asyncio.to_thread(untar.sync_filesystem, res.written[0].parent)
+        await asyncio.to_thread(untar.make_durable, fd, dest)
     except BaseException:
-        await asyncio.shield(asyncio.to_thread(untar.remove, res.written))
+        await asyncio.shield(asyncio.to_thread(_close_remove, fd, dest))
         raise
+    await asyncio.to_thread(os.close, fd)
     return Extracted(Stored(pipe.hash.hexdigest(), pipe.size), res.files, exit_code)
+
+
+def _create_private(path: Path) -> int:
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    os.fchmod(fd, 0o600)
+    return fd
+
+
+def _close_remove(fd: int, path: Path) -> None:
+    os.close(fd)
+    untar.remove([path])

@@ -57,7 +57,19 @@ class Checkpoint:
         return list(self.manifest.get("nodes", []))
 
     def local_path(self, item: dict[str, Any]) -> Path:
+        """The file holding the item's copy: its own, or the tree's archive (``offset``)."""
         return self.path / str(item["stored"])
+
+    def read_copy(self, item: dict[str, Any]) -> bytes:
+        """The item's stored bytes: the whole file, or, for a member of a tree's archive
+        (checkpoints.py layout), ``size`` bytes at ``offset`` in it. The caller compares
+        them with ``sha256_local`` before using them; a short read simply fails that."""
+        offset = item.get("offset")
+        if offset is None:
+            return self.local_path(item).read_bytes()
+        with open(self.local_path(item), "rb") as fh:
+            fh.seek(int(offset))
+            return fh.read(int(item.get("size") or 0))
 
 
 def _read_manifest(path: Path) -> dict[str, Any] | None:

@@ -11,8 +11,9 @@ writes anything:
   leaves this machine (``<data dir>/checkpoint-seal.key``, 0600) — and the seal must match;
 * every item's remote path is under what the step declared for that node (``declared``, which
   the manifest records), and its ``stored`` is exactly the place the capture would have put it
-  (``<node>/files/<path>``, ``<node>/sqlite/<path>``, ``<node>/outputs/<n>.txt``), a regular
-  file inside the checkpoint folder once symlinks are resolved;
+  (``<node>/files/<path>``, ``<node>/sqlite/<path>``, ``<node>/outputs/<n>.txt``, or
+  ``<node>/trees/<n>.tar`` for a member of a tree's archive, with the ``offset`` of its data),
+  a regular file inside the checkpoint folder once symlinks are resolved;
 * with ``hashes``, each verified copy's bytes still hash to ``sha256_local`` and its size is
   the recorded one (local disk damage).
 """
@@ -119,11 +120,20 @@ def _item_problem(cp: Checkpoint, item: dict[str, Any], declared: dict[str, Any]
         return "its node is not one the checkpoint was taken on"
     if not isinstance(path, str) or not isinstance(stored, str):
         return "the manifest entry is damaged"
+    offset = item.get("offset")
     if kind in ("file", "dir", "symlink"):
         roots = [r for r in mine.get("files", []) if isinstance(r, str)]
         if not any(under(path, r) for r in roots):
             return "not under the backup the step declared; refusing it"
         expected = f"{_safe_node(node)}/files/{_safe_rel(path)}" if kind != "symlink" else ""
+        if kind == "file" and offset is not None:
+            # A member of the tree's stored archive (checkpoints.py layout).
+            if not isinstance(offset, int) or isinstance(offset, bool) or offset < 0 \
+                    or not isinstance(item.get("size"), int) or item["size"] < 0:
+                return "the manifest entry is damaged"
+            tree = re.fullmatch(rf"{re.escape(_safe_node(node))}/trees/\d{{1,6}}\.tar", stored,
+                                re.ASCII)
+            expected = stored if tree else "<trees/N.tar>"
     elif kind == "sqlite":
         if path not in [r for r in mine.get("sqlite", []) if isinstance(r, str)]:
             return "not a database the step declared; refusing it"
@@ -146,6 +156,12 @@ def _item_problem(cp: Checkpoint, item: dict[str, Any], declared: dict[str, Any]
         return f"its copy is missing ({exc.strerror})"
     if not stat.S_ISREG(st.st_mode):
         return "its copy is not a regular file; refusing it"
+    if offset is not None:
+        if st.st_size < offset + item["size"]:
+            return f"its archive has {st.st_size} bytes, too few to hold the copy recorded"
+        if hashes and _sha256(Path(local), offset, item["size"]) != item.get("sha256_local"):
+            return "its copy no longer matches its recorded hash (local disk damage?)"
+        return ""
     if hashes:
         if isinstance(item.get("size"), int) and st.st_size != item["size"]:
             return f"its copy has {st.st_size} bytes, not the {item['size']} recorded"
@@ -154,9 +170,17 @@ def _item_problem(cp: Checkpoint, item: dict[str, Any], declared: dict[str, Any]
     return ""
 
 
-def _sha256(path: Path) -> str:
+def _sha256(path: Path, offset: int = 0, size: int | None = None) -> str:
+    """The sha256 of ``path`` (or of at most ``size`` bytes at ``offset`` in it)."""
     h = hashlib.sha256()
     with open(path, "rb") as fh:
-        while chunk := fh.read(1 << 20):
+        fh.seek(offset)
+        left = size
+        while left is None or left > 0:
+            chunk = fh.read(1 << 20 if left is None else min(left, 1 << 20))
+            if not chunk:
+                break
             h.update(chunk)
+            if left is not None:
+                left -= len(chunk)
     return h.hexdigest()

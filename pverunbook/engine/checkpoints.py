@@ -10,11 +10,13 @@ SQLite databases (pmxcfs' config.db runs in WAL mode) are copied with SQLite's o
 (``sqlite3 DB ".backup FILE"``), never ``cp``: a plain copy of a live WAL database misses every
 transaction not yet checkpointed into the main file.
 
-Layout: ``<root>/<id>/manifest.json`` plus ``<node>/files/<abs path>``, ``<node>/sqlite/<abs
-path>`` and ``<node>/outputs/<n>.txt``. Everything is 0700/0600 (the checkpoint holds
-/etc/pve/priv keys: that is the point of it). The manifest holds metadata and hashes, never file
-contents, and is written last and atomically, so a folder without one is an interrupted
-checkpoint, never a complete-looking one.
+Layout: ``<root>/<id>/manifest.json`` plus ``<node>/trees/<n>.tar`` (the n-th declared tree as
+the node's ``tar`` sent it; each file's item records its data's ``offset`` in it),
+``<node>/files/<abs path>`` (a file read on its own, when the tree could not be streamed or tar
+left it out), ``<node>/sqlite/<abs path>`` and ``<node>/outputs/<n>.txt``. Everything is
+0700/0600 (the checkpoint holds /etc/pve/priv keys: that is the point of it). The manifest holds
+metadata and hashes, never file contents, and is written last and atomically, so a folder
+without one is an interrupted checkpoint, never a complete-looking one.
 """
 
 from __future__ import annotations
@@ -267,8 +269,8 @@ class CheckpointStore:
         items: list[dict[str, Any]] = []
         Sink = list[dict[str, Any]]
         jobs: list[tuple[str, str, Callable[[Deadline, Sink], Awaitable[None]]]] = []
-        for p in parts.files:
-            jobs.append(("file", p, partial(self._files, node, transport, base, p)))
+        for k, p in enumerate(parts.files, 1):
+            jobs.append(("file", p, partial(self._files, node, transport, base, p, k)))
         for k, p in enumerate(parts.sqlite, 1):
             tmp = f"/tmp/pverunbook-{_safe_node(cid)}-{_safe_node(node.name)}-{k}.db"
             jobs.append(("sqlite", p, partial(self._sqlite, node, transport, base, p, tmp)))
@@ -320,7 +322,7 @@ class CheckpointStore:
         item.update(extra)
         return item
 
-    async def _files(self, node: Node, transport: Transport, base: Path, path: str,
+    async def _files(self, node: Node, transport: Transport, base: Path, path: str, k: int,
                      dl: Deadline, items: list[dict[str, Any]]) -> None:
         try:
             metas = await remote_stat(transport, node, path, dl, recursive=True)
@@ -353,7 +355,9 @@ class CheckpointStore:
             result, out, err = await run_collect(transport, node, cmd, dl.left())
             check_result(result, err, f"reading symlinks under {path}")
             targets = dict(zip((m.path for m in links), out.splitlines(), strict=False))
-        streamed = await self._stream_tree(node, transport, base, path, contents, dl)
+        tree_rel = f"{_safe_node(node.name)}/trees/{k}.tar"
+        streamed = await self._stream_tree(node, transport, base.parent / tree_rel, path,
+                                           contents, dl)
         stored = streamed.files if streamed is not None else {}
         # The node's hash of each file: when tar read every file unchanged (exit 0), that of
         # its bytes in the archive the node itself hashed (archive.py); otherwise (a file
@@ -369,7 +373,8 @@ class CheckpointStore:
         for m in metas:
             rel = _files_rel(node, m.path)
             if m.is_dir:
-                await asyncio.to_thread(_mkdir_private, base.parent / rel)
+                if streamed is None:
+                    await asyncio.to_thread(_mkdir_private, base.parent / rel)
                 items.append(self._item(node, "dir", m, rel))
                 continue
             if m.is_link:
@@ -377,8 +382,11 @@ class CheckpointStore:
                 continue
             remote = hashes.get(m.path)
             got = stored.get(m.path)
+            extra: dict[str, Any] = {}
             if got is not None:
+                # A member of the stored archive: read back at its offset (read_copy).
                 local, size = got.sha256, got.size
+                rel, extra["offset"] = tree_rel, got.offset
             else:  # not in the archive (or no archive): read it on its own
                 try:
                     data = await transport.read_file(node, m.path, timeout=dl.left())
@@ -401,7 +409,7 @@ class CheckpointStore:
                                             problem=_local_err(exc, self.root)))
                     continue
             item = self._item(node, "file", m, rel, sha256_remote=remote, sha256_local=local,
-                              size=size)
+                              size=size, **extra)
             if remote is None:
                 item.update(ok=False, status="failed",
                             problem="sha256sum on the node printed no hash for it; retry")
@@ -411,9 +419,10 @@ class CheckpointStore:
                                     "changed while it was read, or the transfer broke); retry")
             items.append(item)
 
-    async def _stream_tree(self, node: Node, transport: Transport, base: Path, path: str,
+    async def _stream_tree(self, node: Node, transport: Transport, dest: Path, path: str,
                            contents: list[Meta], dl: Deadline) -> archive.Extracted | None:
-        """Every regular file under ``path`` in one verified tar stream (None → one by one).
+        """Every regular file under ``path`` in one verified tar stream, kept as the archive
+        ``dest`` (None → one by one).
 
         tar exits 1 when a file changed while it was read and 2 when one could not be read: the
         archive still holds the rest; files missing from it are read on their own (and fail
@@ -421,12 +430,10 @@ class CheckpointStore:
         """
         if not contents:
             return None
-        wanted = {m.path: base.parent / _files_rel(node, m.path) for m in contents}
         sizes = {m.path: m.size for m in contents}
-        await asyncio.to_thread(_mkdir_private, base)
         try:
             return await archive.fetch_tree(
-                transport, node, archive.tar_command(path), wanted, sizes,
+                transport, node, archive.tar_command(path), dest, sizes.keys(), sizes,
                 idle_timeout=self.part_timeout, progress=dl.progress, ok_exits=(0, 1, 2),
                 limit=archive.tar_bound(sizes))
         except archive.TooLarge as exc:

@@ -169,7 +169,7 @@ async def restore(checkpoint: Checkpoint, transport: Transport, cluster: Cluster
             if change is not None:
                 changes.append(change)
             continue
-        data = await asyncio.to_thread(checkpoint.local_path(item).read_bytes)
+        data = await asyncio.to_thread(checkpoint.read_copy, item)
         if sha256_hex(data) != item.get("sha256_local"):
             res.problems.append(f"{n.name}: {item['path']}: the stored copy no longer matches "
                                 "its manifest hash (local disk damage?); not restoring it")

@@ -192,7 +192,7 @@ def _copies(engine: Engine, checkpoint_id: str, nodes: list[Node], need_files: b
         if not item.get("ok"):
             return {}, (f"{item.get('node')}: {item.get('path')} has no verified copy in "
                         f"checkpoint {checkpoint_id}")
-        data = cp.local_path(item).read_bytes()
+        data = cp.read_copy(item)
         if sha256_hex(data) != item.get("sha256_local"):
             return {}, f"{item['node']}: the stored copy of {item['path']} changed on disk"
         mode = int(str(item.get("mode") or "600"), 8) & 0o7777

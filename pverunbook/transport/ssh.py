@@ -59,6 +59,18 @@ AcceptHostKey = Callable[[str, str], Awaitable[bool]]
 
 READ_CHUNK = 256 * 1024
 READ_CAP = 64 * 1024 * 1024
+#: Ciphers in order of preference, AES-GCM first: on CPUs with AES instructions (every x86_64
+#: Proxmox VE node) it costs both ends a fraction of chacha20-poly1305, which asyncssh and
+#: OpenSSH (myproposal.h, KEX_CLIENT_ENCRYPT) put first. Measured on loopback: a 100 MB
+#: stream took 0.55-0.65 s with AES-GCM and 1.0-1.1 s with chacha20-poly1305. All of
+#: asyncssh's defaults stay offered; a ``Ciphers`` line in ssh_config still decides.
+CIPHERS = ("aes128-gcm@openssh.com", "aes256-gcm@openssh.com",
+           "chacha20-poly1305@openssh.com", "aes256-ctr", "aes192-ctr", "aes128-ctr")
+#: Channel window and largest packet for raw streams (checkpoint archives): fewer window
+#: adjustments and packets to decrypt per MiB than asyncssh's 2 MiB / 32 KiB; OpenSSH
+#: accepts packets up to 256 KiB (packet.c, PACKET_MAX_SIZE).
+STREAM_WINDOW = 8 * 1024 * 1024
+STREAM_PACKET = 256 * 1024
 
 
 async def _read_to_eof(fh: asyncssh.SFTPClientFile, node: str, path: str) -> bytes:
@@ -355,6 +367,8 @@ class SSHTransport(Transport):
             kwargs["username"] = user
         if self.client_keys is not None:
             kwargs["client_keys"] = self.client_keys
+        if cfg is None or cfg.get("Ciphers") is None:
+            kwargs["encryption_algs"] = list(CIPHERS)
         if cfg is None or cfg.get("ServerAliveInterval") is None:
             # Notice a dead node during a long command instead of waiting for its timeout.
             kwargs["keepalive_interval"] = 15
@@ -421,8 +435,11 @@ class SSHTransport(Transport):
 
         # Shielded: if we are cancelled while the channel opens, the command may already run on
         # the node, so the opener must still be finished and told to stop (see _abandon).
-        opener = asyncio.ensure_future(c.conn.create_session(factory, wrap_command(command),
-                                                             encoding=None))
+        big = raw is not None  # a raw stream (an archive): a wider window, bigger packets
+        opener = asyncio.ensure_future(c.conn.create_session(
+            factory, wrap_command(command), encoding=None,
+            window=STREAM_WINDOW if big else 2 * 1024 * 1024,
+            max_pktsize=STREAM_PACKET if big else 32768))
         try:
             async with asyncio.timeout(timeout) as deadline:
                 try:

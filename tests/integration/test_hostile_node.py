@@ -17,6 +17,7 @@ from pathlib import Path
 
 import pytest
 
+from pverunbook.engine.archive import tar_bound
 from pverunbook.engine.checkpoint_index import load_checkpoint
 from pverunbook.engine.checkpoint_verify import seal
 from pverunbook.engine.checkpoints import CheckpointStore, Parts
@@ -129,7 +130,14 @@ async def test_a_lying_node_cannot_grow_or_escape_a_checkpoint_or_its_restore(
         assert _snapshot(tmp_path, root) == before
         used = sum(p.stat().st_blocks * 512 for p in root.rglob("*") if p.is_file())
         assert used < 1 << 20, f"{used} bytes on disk for a 100 KiB tree"
-        declared = {i["stored"]: i.get("size") for i in outcome.items if i.get("stored")}
+        declared = {i["stored"]: i.get("size") for i in outcome.items
+                    if i.get("stored") and i.get("offset") is None}
+        members: dict[str, dict[str, int]] = {}
+        for i in outcome.items:
+            if i.get("stored") and i.get("offset") is not None:
+                members.setdefault(i["stored"], {})[i["path"]] = i.get("size") or 0
+        # A tree's stored archive: no larger than an honest tar of the sizes the node listed.
+        declared.update({rel: tar_bound(sizes) for rel, sizes in members.items()})
         for p in (root / outcome.checkpoint_id).rglob("*"):
             if p.is_file() and p.name != "manifest.json":
                 rel = str(p.relative_to(root / outcome.checkpoint_id))

@@ -64,7 +64,7 @@ async def test_a_missing_tool_means_fall_back_not_fail(tmp_path: Path) -> None:
                             idle_timeout=5)
 
 
-async def test_extract_writes_only_wanted_destinations_whatever_the_member_names(
+async def test_member_names_only_select_what_is_indexed_never_where_it_is_written(
         tmp_path: Path) -> None:
     buf = io.BytesIO()
     with tarfile.open(fileobj=buf, mode="w") as tf:
@@ -76,13 +76,16 @@ async def test_extract_writes_only_wanted_destinations_whatever_the_member_names
     spool = tmp_path / "spool.tar"
     spool.write_bytes(buf.getvalue())
     out_dir = tmp_path / "cp"
-    wanted = {"/etc/pve/a.conf": out_dir / "a", "/etc/pve/b.conf": out_dir / "b"}
-    got = (await archive.fetch_tree(LocalTransport(), NODE, f"cat -- {spool}", wanted,
+    got = (await archive.fetch_tree(LocalTransport(), NODE, f"cat -- {spool}",
+                                    out_dir / "1.tar", {"/etc/pve/a.conf", "/etc/pve/b.conf"},
                                     idle_timeout=10)).files
     assert {p: s.size for p, s in got.items()} == {"/etc/pve/a.conf": 1, "/etc/pve/b.conf": 2}
-    assert sorted(p.name for p in out_dir.iterdir()) == ["a", "b"]
+    assert sorted(p.name for p in out_dir.iterdir()) == ["1.tar"]
     assert not (tmp_path.parent / "evil").exists()
-    assert (out_dir / "b").stat().st_mode & 0o777 == 0o600
+    stored = (out_dir / "1.tar").read_bytes()
+    b = got["/etc/pve/b.conf"]
+    assert b.offset is not None and stored[b.offset:b.offset + b.size] == b"bb"
+    assert (out_dir / "1.tar").stat().st_mode & 0o777 == 0o600
 
 
 class NoFileReads(LocalTransport):

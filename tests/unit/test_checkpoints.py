@@ -145,9 +145,8 @@ async def test_checkpoint_hashes_match_the_nodes_files(store: CheckpointStore, t
     for path, it in files.items():
         data = Path(path).read_bytes()
         assert it["sha256_remote"] == it["sha256_local"] == sha(data)
-        stored = cp.local_path(it)
-        assert stored.read_bytes() == data
-        assert stored.stat().st_mode & 0o777 == 0o600
+        assert cp.read_copy(it) == data
+        assert cp.local_path(it).stat().st_mode & 0o777 == 0o600
         assert it["mode"] == f"{os.stat(path).st_mode & 0o7777:04o}"
     assert files[str(tree / "nodes" / NODE / "qemu-server" / "108.conf")]["mode"] == "0640"
     links = [it for it in cp.items if it["kind"] == "symlink"]
@@ -213,7 +212,7 @@ async def test_absent_file_is_recorded_and_restore_removes_what_the_step_created
         in asked[0]
     assert f"{NODE}:{other}: already identical" in asked[0]
     pre = load_checkpoint(res.pre_checkpoint_id, root=store.root)
-    assert {pre.local_path(i).read_bytes() for i in pre.items} == {b"NEWCA\n", b"NEWKEY\n"}
+    assert {pre.read_copy(i) for i in pre.items} == {b"NEWCA\n", b"NEWKEY\n"}
     # a directory made there since is named, never deleted
     ca.mkdir()
     again = await restore(cp, LocalTransport(), CLUSTER, confirm=yes, store=store)
@@ -395,7 +394,7 @@ async def test_restore_brings_back_bytes_mode_owner_and_is_checkpointed_first(
     pre = load_checkpoint(done.pre_checkpoint_id, root=store.root)
     assert pre.ok and pre.manifest["step_id"] == "pre-restore"
     (pre_vm,) = [it for it in pre.items if it["path"] == str(vm)]
-    assert pre.local_path(pre_vm).read_bytes() == b"garbage\n"
+    assert pre.read_copy(pre_vm) == b"garbage\n"
     assert isinstance(notes[0], ev.Note) and "verified" in notes[0].text
     # A second restore finds nothing to do and asks nothing.
     again = await restore(cp, LocalTransport(), CLUSTER, confirm=wrong, store=store)

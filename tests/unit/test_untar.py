@@ -1,4 +1,5 @@
-"""A tree's archive is extracted as it arrives: long names, limits, backpressure, torn files."""
+"""A tree's archive is stored and indexed as it arrives: long names, limits, backpressure,
+torn files."""
 
 from __future__ import annotations
 
@@ -37,23 +38,27 @@ async def test_long_names_are_matched_in_gnu_and_pax_archives(tmp_path: Path, fm
     data = b"boot: order=scsi0\n" * 50
     spool = tmp_path / "a.tar"
     spool.write_bytes(_tar([(long, data), ("etc/pve/short", b"s")], fmt))
-    dest = tmp_path / "cp" / "long"
-    got = await archive.fetch_tree(LocalTransport(), NODE, f"cat -- {spool}",
-                                   {"/" + long: dest}, idle_timeout=10)
-    assert got.files == {"/" + long: untar.Stored(hashlib.sha256(data).hexdigest(), len(data))}
-    assert dest.read_bytes() == data and got.exit == 0
-    assert got.archive.sha256 == hashlib.sha256(spool.read_bytes()).hexdigest()
+    dest = tmp_path / "cp" / "1.tar"
+    got = await archive.fetch_tree(LocalTransport(), NODE, f"cat -- {spool}", dest,
+                                   {"/" + long}, idle_timeout=10)
+    (member,) = got.files.values()
+    assert got.files == {"/" + long: untar.Stored(hashlib.sha256(data).hexdigest(), len(data),
+                                                  member.offset)}
+    assert member.offset is not None and got.exit == 0
+    stored = dest.read_bytes()
+    assert stored == spool.read_bytes() and stored[member.offset:][:len(data)] == data
+    assert got.archive.sha256 == hashlib.sha256(stored).hexdigest()
+    assert dest.stat().st_mode & 0o777 == 0o600
 
 
 async def test_a_member_larger_than_declared_leaves_nothing_written(tmp_path: Path) -> None:
     spool = tmp_path / "a.tar"
     spool.write_bytes(_tar([("t/a", b"a" * 10), ("t/b", b"b" * 5000)], tarfile.GNU_FORMAT))
     out = tmp_path / "cp"
-    wanted = {"/t/a": out / "a", "/t/b": out / "b"}
     with pytest.raises(archive.TooLarge, match="/t/b: the archive holds 5000 bytes"):
-        await archive.fetch_tree(LocalTransport(), NODE, f"cat -- {spool}", wanted,
-                                 {"/t/a": 10, "/t/b": 11}, idle_timeout=10)
-    assert not (out / "a").exists() and not (out / "b").exists()
+        await archive.fetch_tree(LocalTransport(), NODE, f"cat -- {spool}", out / "1.tar",
+                                 {"/t/a", "/t/b"}, {"/t/a": 10, "/t/b": 11}, idle_timeout=10)
+    assert list(out.iterdir()) == []
 
 
 async def test_a_truncated_archive_is_refused_and_removed(tmp_path: Path) -> None:
@@ -62,9 +67,9 @@ async def test_a_truncated_archive_is_refused_and_removed(tmp_path: Path) -> Non
                            tarfile.GNU_FORMAT)[:2048])
     out = tmp_path / "cp"
     with pytest.raises(archive.StreamFailed, match="could not be read"):
-        await archive.fetch_tree(LocalTransport(), NODE, f"cat -- {spool}",
-                                 {"/t/a": out / "a", "/t/b": out / "b"}, idle_timeout=10)
-    assert not (out / "a").exists()
+        await archive.fetch_tree(LocalTransport(), NODE, f"cat -- {spool}", out / "1.tar",
+                                 {"/t/a", "/t/b"}, idle_timeout=10)
+    assert list(out.iterdir()) == []
 
 
 async def test_the_pipe_pauses_the_sender_until_the_thread_catches_up() -> None:
@@ -92,11 +97,12 @@ async def test_backpressure_keeps_a_large_stream_correct(tmp_path: Path) -> None
     src = tmp_path / "t" / "big"
     src.parent.mkdir()
     src.write_bytes(data)
-    dest = tmp_path / "cp" / "big"
+    dest = tmp_path / "cp" / "1.tar"
     got = await archive.fetch_tree(LocalTransport(), NODE, archive.tar_command(str(src)),
-                                   {str(src): dest}, idle_timeout=30)
-    assert got.files[str(src)].sha256 == hashlib.sha256(data).hexdigest()
-    assert dest.read_bytes() == data
+                                   dest, {str(src)}, idle_timeout=30)
+    member = got.files[str(src)]
+    assert member.sha256 == hashlib.sha256(data).hexdigest() and member.offset is not None
+    assert dest.read_bytes()[member.offset:member.offset + member.size] == data
 
 
 async def test_tar_exit_1_means_the_node_hashes_again_and_a_torn_copy_fails(
@@ -125,21 +131,22 @@ async def test_tar_exit_1_means_the_node_hashes_again_and_a_torn_copy_fails(
 
 
 async def test_cancelled_mid_stream_leaves_no_file_and_no_thread(tmp_path: Path) -> None:
-    """The operator refused while the archive was arriving: what was extracted is gone when
+    """The operator refused while the archive was arriving: what was stored is gone when
     the cancellation returns (the checkpoint folder is removed right after; a thread still
     writing into it would leave files behind)."""
     spool = tmp_path / "a.tar"
     spool.write_bytes(_tar([("t/a", b"a" * 1000), ("t/b", b"b" * 1000)], tarfile.GNU_FORMAT))
     out = tmp_path / "cp"
-    wanted = {"/t/a": out / "a", "/t/b": out / "b"}
+    dest = out / "1.tar"
     task = asyncio.ensure_future(archive.fetch_tree(
-        LocalTransport(), NODE, f"head -c 2048 {spool}; sleep 30", wanted, idle_timeout=60))
+        LocalTransport(), NODE, f"head -c 2048 {spool}; sleep 30", dest, {"/t/a", "/t/b"},
+        idle_timeout=60))
     for _ in range(500):
-        if (out / "a").exists() and (out / "a").stat().st_size == 1000:
+        if dest.exists() and dest.stat().st_size == 2048:
             break
         await asyncio.sleep(0.01)
-    assert (out / "a").exists(), "the first member was never extracted"
+    assert dest.exists() and dest.stat().st_size == 2048, "the stream never arrived"
     task.cancel()
     with pytest.raises(asyncio.CancelledError):
         await task
-    assert not (out / "a").exists() and not (out / "b").exists()
+    assert list(out.iterdir()) == []
