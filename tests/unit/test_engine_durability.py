@@ -70,3 +70,34 @@ async def test_destructive_commands_wait_for_the_disk_read_only_ones_do_not(
     flags = dict(transport.at_start)
     assert flags[f"touch {tmp_path}/x"] and flags[f"touch {tmp_path}/y"]
     assert not flags["true"]
+
+
+async def test_read_only_steps_do_not_wait_for_the_disk_at_their_start_and_end(
+        tmp_path: Path) -> None:
+    """Two fsyncs per read-only step were most of a fan-out's overhead; resume reruns such a
+    step when its records were lost, so only the run's start and end wait here."""
+    book = load_text(textwrap.dedent('''\
+        id = "t"
+        title = "T"
+        [[steps]]
+        id = "a"
+        title = "A"
+        commands = ["true"]
+        [[steps]]
+        id = "b"
+        title = "B"
+        kind = "check"
+        commands = ["true"]
+        '''), "t.toml")
+    waits: list[int] = []
+    emitted: list[ev.Event] = []
+
+    async def flusher() -> None:
+        waits.append(len(emitted))
+
+    engine = Engine(book, ONE, LocalTransport(), TypesWhatIsAsked(), run_id="r")
+    engine.subscribe(emitted.append)
+    engine.flushers.append(flusher)
+    assert await engine.run() == "ok"
+    kinds = [type(emitted[n - 1]).__name__ for n in waits]
+    assert kinds == ["RunStarted", "RunFinished"], kinds
