@@ -96,6 +96,10 @@ def unwrap(text: str) -> str:
                 joined += c_body
             elif joined.endswith(" "):
                 joined += c_body.lstrip()
+            elif _ENDS_IN_OPTION.search(joined):
+                # `-readconfig` / `/usr/share/...`: the break is where the space between an
+                # option and its value was (a mail client wraps there), not inside the value
+                joined += " " + c_body
             elif fixed or joined.endswith((",", "=", ":", "/")) or c_body.startswith(
                     (",", "=", ":", "/", ".")):
                 joined += c_body
@@ -106,6 +110,9 @@ def unwrap(text: str) -> str:
 
 
 _EXE_TOKEN = re.compile(r"(?:^|\s)(?:\S*/)?(?:kvm|qemu-system-[\w.-]+|qemu-kvm)\s+-")
+#: A joined line whose last word is a whole option name (``... -readconfig``): no value of an
+#: option qemu-server writes is a word of its own that starts with ``-``.
+_ENDS_IN_OPTION = re.compile(r"(?:^|\s)-[A-Za-z][\w-]*$")
 
 
 def split_all(text: str | bytes) -> list[list[str]]:

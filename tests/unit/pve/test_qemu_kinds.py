@@ -256,6 +256,20 @@ def test_kind2_wrapped_ps_line_stops_at_next_process() -> None:
     assert unwrap("plain text\nstays") == "plain text\nstays"
 
 
+def test_kind2_mail_break_after_an_option_name_is_a_space() -> None:
+    # A mail client breaks at the space between `-readconfig` and its path; the `/` the next
+    # line starts with does not make it a break inside a value (kernel bugzilla 203477 c1).
+    mail = ("/usr/bin/kvm -id 114 -m 8192 -readconfig\n"
+            "/usr/share/qemu-server/pve-q35-4.0.cfg -device\n"
+            "qxl-vga,id=vga,bus=pcie.0,addr=0x1 -drive\n"
+            "file=/pool_t1/t1_dir//template/iso/\nvirtio-win.iso,if=none,id=drive-ide0\n")
+    assert split_cmdline(mail) == [
+        "/usr/bin/kvm", "-id", "114", "-m", "8192",
+        "-readconfig", "/usr/share/qemu-server/pve-q35-4.0.cfg",
+        "-device", "qxl-vga,id=vga,bus=pcie.0,addr=0x1",
+        "-drive", "file=/pool_t1/t1_dir//template/iso/virtio-win.iso,if=none,id=drive-ide0"]
+
+
 # --- kind 4: input that cannot be understood ----------------------------------------------------
 
 

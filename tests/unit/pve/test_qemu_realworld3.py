@@ -237,6 +237,47 @@ def test_trailing_slash_and_content_dirs_map_like_get_subdir() -> None:
     assert cfg.resolve("/srv/odd/images/201/vm-201-disk-1.qcow2") is None
 
 
+# Constructed: the two storages the found kvm line of VM 114 (kernel bugzilla 203477 comment 1,
+# SOURCES.toml) implies; the storage ids are not in the source.  Its ISOs are under
+# `/pool_t1/t1_dir//template/iso/` (a dir storage whose path is written with a trailing /), its
+# disk is the zvol pool_t1/vmdata/vm-114-disk-0.
+BZ203477_CFG = ("dir: t1-iso\n\tpath /pool_t1/t1_dir/\n\tcontent iso\n\n"
+                "zfspool: vmdata\n\tpool pool_t1/vmdata\n\tcontent images,rootdir\n")
+
+
+def test_found_double_slash_iso_paths_on_a_mail_wrapped_pve6_line(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    # A Proxmox VE 6 Windows Server 2019 VM's kvm line as the bugzilla mail carried it (wrapped
+    # at spaces); its ISOs are on a dir storage whose path ends in / (Plugin.pm get_subdir).
+    f = DATA / "kernel-bz-203477-pve6-114.cmd"
+    argv = split_cmdline(f.read_text())
+    # the mail broke the line between `-readconfig` and its path: one option, one value
+    i = argv.index("-readconfig")
+    assert argv[i + 1] == "/usr/share/qemu-server/pve-q35-4.0.cfg"
+    assert argv[i + 2:i + 4] == ["-device", "qxl-vga,id=vga,bus=pcie.0,addr=0x1"]
+    assert cli(["vm-config", "--from-cmdline", str(f), "--storage-cfg",
+                _cfg(tmp_path, BZ203477_CFG)]) == 0
+    out, err = capsys.readouterr()
+    got = conf_of(out)
+    assert got["ide0"] == "t1-iso:iso/virtio-win-0.1.141.iso,media=cdrom"
+    assert got["ide2"] == ("t1-iso:iso/winserver19_17763.1.180914-1434.rs5_release_SERVER_EVAL"
+                           "_x64fre_de-de.iso,media=cdrom")
+    assert got["virtio0"] == "vmdata:vm-114-disk-0"
+    assert got["vga"] == "qxl" and got["machine"] == "q35" and got["cpu"] == "EPYC"
+    # `-cpu host,+svm` after qemu-server's -machine and its kvm-pit -global is args:
+    assert shlex.split(got["args"]) == ["-cpu", "host,+svm"]
+    assert "INCOMPLETE" not in err and "not understood" not in err
+    # the same storage written without the trailing / maps the // path the same way
+    assert cli(["vm-config", "--from-cmdline", str(f), "--storage-cfg",
+                _cfg(tmp_path, BZ203477_CFG.replace("t1_dir/", "t1_dir"), "b.cfg")]) == 0
+    assert conf_of(capsys.readouterr().out)["ide0"] == got["ide0"]
+    # and no storage on that path: the ISO is not guessed
+    assert cli(["vm-config", "--from-cmdline", str(f), "--storage-cfg",
+                _cfg(tmp_path, BZ203477_CFG.split("\n\n")[1], "c.cfg")]) == 2
+    err = capsys.readouterr().err
+    assert "ide0: /pool_t1/t1_dir//template/iso/virtio-win-0.1.141.iso is a volume" in err
+
+
 # --- kind: legacy-igd and win7 pcie on real inputs -----------------------------------------------
 
 
