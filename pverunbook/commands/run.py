@@ -244,16 +244,9 @@ async def run_headless(args: argparse.Namespace, config: Any) -> int:
 
 
 async def _run_headless(args: argparse.Namespace, config: Any) -> int:
-    from pverunbook.engine.journal import JournalWriteError
-    from pverunbook.engine.runlock import LockHeld
-    from pverunbook.engine.targets import TargetError
-    from pverunbook.headless import EventPrinter, JsonPrinter, TerminalDecider
-    from pverunbook.inventory import InventoryError
-    from pverunbook.run_diagnosis import cluster_addresses
     from pverunbook.runbook.loader import RunbookError
     from pverunbook.runbook.params import ParamValueError, resolve
-    from pverunbook.session import Mode, Session
-    from pverunbook.transport.base import TransportError
+    from pverunbook.session import Mode
 
     cmd = str(getattr(args, "command", None) or "run")  # what the operator typed
     resume = None
@@ -307,6 +300,26 @@ async def _run_headless(args: argparse.Namespace, config: Any) -> int:
             scenario(config.scenario)
         except KeyError as exc:
             return err(str(args.command), str(exc.args[0]), "pick one of those with --scenario")
+    from pverunbook.termout import background_stdio
+
+    with background_stdio():  # a slow terminal must never stall the engine
+        return await _run_session(args, config, cmd, rb, values, run_id, resume, journal_path)
+
+
+async def _run_session(args: argparse.Namespace, config: Any, cmd: str, rb: Any,
+                       values: dict[str, Any], run_id: str | None, resume: Any,
+                       journal_path: Any) -> int:
+    """Start the session, run the engine with the headless printers, print where the
+    journal and report are; the exit status."""
+    from pverunbook.engine.journal import JournalWriteError
+    from pverunbook.engine.runlock import LockHeld
+    from pverunbook.engine.targets import TargetError
+    from pverunbook.headless import EventPrinter, JsonPrinter, TerminalDecider
+    from pverunbook.inventory import InventoryError
+    from pverunbook.run_diagnosis import cluster_addresses
+    from pverunbook.session import Session
+    from pverunbook.transport.base import TransportError
+
     session = Session(config)
     try:
         await session.start()

@@ -47,6 +47,7 @@ ALLOWED: dict[str, set[str]] = {
     "pve": set(),
     "statedir": set(),  # where state lives on disk: os and pathlib only
     "about": set(),  # --version: the package version and library metadata only
+    "termout": set(),  # headless terminal output on a writer thread: stdlib only
     "runbook": {"pve"},
     "inventory": {"pve", "runbook"},
     "transport": {"pve", "runbook", "inventory"},
