@@ -44,7 +44,16 @@ NOT_YET_FOUND = {
                     "were ellipsized' hint has only the handed case's page; GitHub issues "
                     "searched for cut [KNET]/[QUORUM]/[TOTEM] lines and ellipsized `systemctl "
                     "status corosync` pastes gave only crmsh 616 (corosync issue 162's status "
-                    "paste could not be read past its first line); the kind is also covered "
+                    "paste could not be read past its first line); searched again: `systemctl "
+                    "status corosync|pve-cluster` pastes (`corosync.service; enabled; preset: "
+                    "enabled)`, `corosync.service - Corosync Cluster Engine`, 10+ homelab and "
+                    "PVE-config repositories fetched and grepped for corosync/pmxcfs lines "
+                    "ending in '>' or '…'), long corosync and pmxcfs messages whose cut ends "
+                    "would show ('forming new configuration: tok', 'ready to provid', "
+                    "'non-primary component and will NOT provide an', 'data verification', "
+                    "RRD update errors), `journalctl -xe` pastes in corosync/kronosnet/crmsh "
+                    "issues (kronosnet 390's '...not con>' is crm_mon's, not a log line) and "
+                    "forum/Red Hat pages (wrapped, not cut): none; the kind is also covered "
                     "by two own captures at 80 and 100 columns and the handed case",
 }
 

@@ -26,14 +26,20 @@ MANIFEST = FOLDER / "SOURCES.toml"
 #: inputs are listed, so an entry cannot go stale.
 NOT_YET_FOUND = {
     "shared-path-content": "one found (a real storage.cfg with an lvm and an lvmthin storage "
-                           "on each VG, where content does not decide); none of the eight PVE "
-                           "storage.cfg files found in public GitHub repositories has two file "
-                           "storages on one path, and no kvm line of a VM on such a pair was "
-                           "found; public GitHub code searched again for a second `path "
-                           "/var/lib/vz` stanza (`content backup`/`images`, tab- and "
-                           "space-indented), for dir storages over an NFS/CephFS mount path, "
-                           "and GitHub issues for storage.cfg pastes with a repeated path: "
-                           "none; the README's layout is covered by a constructed input",
+                           "on each VG, where content does not decide); none of thirteen "
+                           "PVE storage.cfg copies in public GitHub repositories (etc/pve/, "
+                           "pve/, proxmox/ and top-level storage.cfg; two nest a dir storage "
+                           "inside another's path, which is no shared path) has two storages "
+                           "on one path, and no kvm line of a VM on such a pair was found; "
+                           "public GitHub code searched again for a second `path /var/lib/vz` "
+                           "stanza (`content backup`/`images`, `dir: iso|ISO|backup|snippets|"
+                           "images` on /var/lib/vz), for dir storages over an NFS/CephFS mount "
+                           "path (`is_mountpoint /mnt/pve/`, `path /mnt/pve/cephfs` with "
+                           "`content images`), for pveceph's `<pool>_vm`/`<pool>_ct` rbd pairs "
+                           "and a second zfspool on `rpool/data` or lvm on VG `pve`, and "
+                           "GitHub issues and forum pages for storage.cfg pastes with a "
+                           "repeated path or disks listed twice: none; the README's layout is "
+                           "covered by a constructed input",
     "double-slash-path": "one found (kernel bugzilla 203477 comment 1: a PVE 6 kvm line whose "
                          "ISOs are on `/pool_t1/t1_dir//template/iso/`) besides the handed "
                          "case; public GitHub code searched for `//images/<vmid>/vm-`, "
@@ -50,10 +56,13 @@ NOT_YET_FOUND = {
                          "/mnt/pve/usb-ssd/` is one); nfs/cifs/cephfs paths still keep it",
     "win7-pcie": "only the handed case (a PVE 8.1 blog) shows a vfio-pci device on pcie.0 at "
                  "hostpciNbus0's address (`id=hostpci0,bus=pcie.0,addr=0x10` occurs nowhere "
-                 "else in public GitHub code searched, nor `id=hostpci0.0,bus=pcie.0` or "
-                 "`id=hostpci1,bus=pcie.0` from a PVE host; `ostype: win7` occurs once, in a "
-                 "salt-cloud profile without hostpci); GitHub issues searched for `qm start` "
-                 "errors quoting such a device: none; the rule is covered by placement tests "
+                 "else in public GitHub code searched, nor `id=hostpci0.0|0.1|1|1.0|2,"
+                 "bus=pcie.0`, `bus=pcie.0,addr=0x10,x-vga=on` or `addr=0x10.0,"
+                 "multifunction=on` from a PVE host: the only other hits are a libvirt win7 "
+                 "guide that copies qemu-server's placement by hand; `ostype: win7` occurs "
+                 "once, in a salt-cloud profile without hostpci); GitHub issues searched for "
+                 "`qm start` errors quoting such a device and forum/blog pages for win7 "
+                 "q35 passthrough configs: none; the rule is covered by placement tests "
                  "from PCI.pm",
 }
 
