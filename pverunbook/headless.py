@@ -18,10 +18,15 @@ from pverunbook.engine.decisions import (
     CheckpointFailure,
     ConfirmRequest,
     FailureChoice,
+    StepAction,
     StepDecision,
 )
 from pverunbook.run_diagnosis import next_command, step_status_label
-from pverunbook.runbook.model import Param, Step
+from pverunbook.runbook.model import Param, Step, StepKind
+from pverunbook.runbook.template import render_plain
+
+#: How the reason of an advisory manual step skipped headless begins (the summary lists them).
+LEFT = "left for the operator:"
 
 SEVERITY_MARK = {"ok": "OK  ", "info": "INFO", "warning": "WARN", "critical": "CRIT"}
 
@@ -38,6 +43,8 @@ class EventPrinter:
         self.findings: list[ev.Finding] = []
         #: every event of the run, for the diagnosis at the end
         self.events: list[ev.Event] = []
+        #: (step id, instructions) of manual steps left for the operator (headless)
+        self.left: list[tuple[str, str]] = []
         self.runbook = runbook
         self.names_by_addr = names_by_addr or {}
         self.mode = ""
@@ -121,7 +128,11 @@ class EventPrinter:
             verdict = "accepted" if e.accepted else "refused"
             self._p(f"   {e.what}: {verdict}" + (f" ({e.reason})" if e.reason else ""))
         elif isinstance(e, ev.StepSkipped):
-            self._p(f"-- skipped {e.step_id}: {e.reason}")
+            if e.reason.startswith(LEFT):
+                self.left.append((e.step_id, e.reason.removeprefix(LEFT).strip()))
+                self._p(f"-- {e.step_id}: {LEFT[:-1]}")
+            else:
+                self._p(f"-- skipped {e.step_id}: {e.reason}")
         elif isinstance(e, ev.ValueProposed):
             self._p(f"   proposed {e.param} = {e.value} ({e.reason})")
         elif isinstance(e, ev.StepFinished):
@@ -149,6 +160,12 @@ class EventPrinter:
                 # every check passed, but what they saw is not fine: never a bare "ok"
                 status = f"ok — findings ({crit} critical, see the diagnosis)"
             self._p(f"\n== run {status}{msg} ({e.duration:.1f}s)")
+
+    def _title(self, step_id: str) -> str:
+        """``id (Title)`` of a step, from the runbook when it never started."""
+        steps = getattr(self.runbook, "steps", None) or []
+        title = next((s.title for s in steps if s.id == step_id), "")
+        return f"{step_id} ({title})" if title else step_id
 
     def _now(self, f: ev.Finding) -> str:
         """``f``'s severity as the run's diagnosis judged it (``history``: earlier, now
@@ -182,9 +199,11 @@ class EventPrinter:
                if s not in ("ok", "planned", "running")]
         serious = [(self._now(f), f) for f in self.findings
                    if f.severity in ("critical", "warning")]
-        if not bad and not serious:
+        if not bad and not serious and not self.left:
             return
         self._p("\n== summary")
+        for sid, _text in self.left:  # the instructions were printed at the step
+            self._p(f"   {LEFT} step {self._title(sid)} (manual; not confirmed as done)")
         order = {"critical": 0, "warning": 1}
         for now, f in sorted(serious, key=lambda x: order.get(x[0], 2)):
             where = f"{f.node}: " if f.node else ""
@@ -308,6 +327,13 @@ class TerminalDecider:
         self.confirm_text = texts[0] if texts else None
         self.interactive = sys.stdin.isatty() if interactive is None else interactive
         self.out = out or sys.stdout
+        #: the runbook being run (set by the command): which manual steps gate destructive ones
+        self.runbook: Any = None
+        #: the values a manual step's instructions are filled with (parameters, cluster)
+        self.context: dict[str, Any] = {}
+        self.dry_run = False
+        #: ids of the advisory manual steps left for the operator (no terminal)
+        self.left: list[str] = []
 
     async def _ask(self, prompt: str) -> str | None:
         if not self.interactive:
@@ -318,7 +344,26 @@ class TerminalDecider:
         return None if line == "" else line.rstrip("\n")
 
     async def before_step(self, step: Step, index: int) -> StepDecision:
-        return StepDecision()
+        """Without a terminal, an advisory manual step (nothing destructive after it, no
+        person needed) is left for the operator, reported, and the run goes on: a read-only
+        triage no longer ends "aborted" at its "check the cables" step. Given ``--confirm
+        STEP_ID`` it is recorded as done instead (:meth:`manual_done`)."""
+        if (step.kind is not StepKind.MANUAL or self.interactive or self.dry_run
+                or step.needs_person or step.id in self.confirm_texts
+                or self.gated_by(index)):
+            return StepDecision()
+        text = render_plain(step.instructions, self.context).strip()
+        self.out.write(f"\n   MANUAL: {text}\n   (no terminal to confirm it: left for the "
+                       "operator, and nothing destructive in this runbook depends on it; "
+                       f"add --confirm {step.id} to record it as done)\n")
+        self.left.append(step.id)
+        return StepDecision(StepAction.SKIP, reason=f"{LEFT} {' '.join(text.split())}")
+
+    def gated_by(self, index: int) -> list[str]:
+        """The destructive steps after step ``index``: a manual step before them gates them
+        (its work must be done before they run), so headless it needs an explicit answer."""
+        steps = self.runbook.steps if self.runbook is not None else []
+        return [s.id for s in steps[index + 1:] if s.destructive]
 
     async def confirm(self, request: ConfirmRequest) -> str | None:
         self.out.write(f"\n   {request.prompt}\n")
@@ -343,17 +388,32 @@ class TerminalDecider:
         return await self._ask(f"   type {request.expected!r} to go ahead: ")
 
     async def manual_done(self, step: Step, instructions: str) -> bool:
+        """A manual step reached without a terminal is done only on ``--confirm STEP_ID``
+        (never on a cluster or node name given for a typed confirmation), and never for a
+        step that needs a person at the nodes (``needs_person``): those stop the run, to be
+        resumed at a terminal. Advisory ones never get here headless (:meth:`before_step`)."""
         self.out.write(f"\n   MANUAL: {instructions.strip()}\n")
-        if self.confirm_text is not None and not self.interactive:
+        if not self.interactive:
             if step.needs_person:
                 self.out.write(f"   '{step.id}' needs a person: --confirm does not answer it. "
                                "Do the work above, then resume this run at a terminal "
                                "(without --confirm) and confirm it there.\n")
                 return False
-            self.out.write("   (confirmed by --confirm)\n")
-            return True
+            if step.id in self.confirm_texts:
+                self.out.write(f"   (done: answered by --confirm {step.id})\n")
+                return True
+            gated = self.gated_by(self.index_of(step))
+            before = f" before the destructive step(s) {', '.join(gated)}" if gated else ""
+            self.out.write(f"   (no terminal to confirm it and no --confirm {step.id}: this "
+                           f"manual step comes{before}, so the run stops here; do the work "
+                           f"above, then resume with --confirm {step.id}, or at a terminal)\n")
+            return False
         answer = await self._ask("   confirm, done? [y/N] ")
         return (answer or "").strip().lower() in ("y", "yes")
+
+    def index_of(self, step: Step) -> int:
+        steps = self.runbook.steps if self.runbook is not None else []
+        return next((i for i, s in enumerate(steps) if s.id == step.id), len(steps))
 
     async def ask_params(self, step: Step, params: list[Param],
                          current: dict[str, Any]) -> dict[str, Any] | None:

@@ -26,6 +26,14 @@ STATE_DIR_HELP = ("rehearsal: start from the simulated cluster kept in DIR and k
                   "in DIR too (DIR/runs, DIR/checkpoints). Default: the cluster kept per "
                   "scenario under the state directory ($PVERUNBOOK_STATE_DIR/rehearsal/SCENARIO, "
                   "else the per-user one), the same one the TUI uses")
+CONFIRM_HELP = (
+    "without a terminal, answer what asks for exactly TEXT (repeatable: --confirm nyc "
+    "--confirm pve001): a typed confirmation asking for that cluster or node name; "
+    "--confirm COMMIT keeps a change whose checks passed (commit_within), without it the "
+    "nodes roll the change back when the timer fires; --confirm STEP_ID records that manual "
+    "step as done. A manual step not answered so is left for the operator (listed at the end) "
+    "when nothing destructive follows it, and stops the run when destructive steps follow it "
+    "or it needs a person at the nodes (needs_person: only at a terminal)")
 RESET_HELP = ("rehearsal: start the scenario's simulated cluster afresh (its broken state) "
               "before this run; the journals and checkpoints of earlier runs stay")
 
@@ -50,12 +58,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         s.add_argument("--headless", action="store_true", help="no TUI: print output, ask on "
                        "the terminal")
         s.add_argument("--set", action="append", metavar="NAME=VALUE", help="parameter value")
-        s.add_argument("--confirm", metavar="TEXT", action="append",
-                       help="answer a typed confirmation that asks for exactly TEXT (repeatable: "
-                            "--confirm nyc --confirm pve001); --confirm COMMIT keeps a change "
-                            "whose checks passed (commit_within), otherwise the nodes roll it "
-                            "back; with any --confirm and no terminal, manual steps count as "
-                            "done")
+        s.add_argument("--confirm", metavar="TEXT", action="append", help=CONFIRM_HELP)
         s.add_argument("--override-checkpoint", metavar="PHRASE",
                        help="without a terminal: go on past a destructive step whose "
                             "checkpoint failed, if PHRASE is exactly the override phrase "
@@ -317,7 +320,7 @@ async def _run_session(args: argparse.Namespace, config: Any, cmd: str, rb: Any,
     from pverunbook.headless import EventPrinter, JsonPrinter, TerminalDecider
     from pverunbook.inventory import InventoryError
     from pverunbook.run_diagnosis import cluster_addresses
-    from pverunbook.session import Session
+    from pverunbook.session import Mode, Session
     from pverunbook.transport.base import TransportError
 
     session = Session(config)
@@ -334,8 +337,11 @@ async def _run_session(args: argparse.Namespace, config: Any, cmd: str, rb: Any,
         for name, why in unreachable.items():
             print(f"pverunbook: node {name} is unreachable: {why}; read-only steps go on "
                   "without it, destructive steps that target it are refused", file=sys.stderr)
+        decider.runbook, decider.dry_run = rb, config.mode is Mode.DRY_RUN
         engine = session.engine(rb, decider, values, run_id=run_id, resume=resume,
                                 journal_path=journal_path)
+        decider.context = dict(engine.params, cluster=session.cluster.name,
+                               run_id=engine.run_id)
         addrs = cluster_addresses(session.cluster)
         printer: Any
         if as_json and getattr(args, "check_json", False):

@@ -161,7 +161,22 @@ def run_runbook(lab: Lab, runbook: str | Path, state: Path, *extra: str,
     a bare name means ``runbooks/<name>.toml``."""
     path = RUNBOOKS / f"{runbook}.toml" if "/" not in str(runbook) else Path(runbook)
     return pverunbook(lab, "run", str(path), "--cluster", str(lab.inventory), "--headless",
-                      "--confirm", lab.cluster, *extra, state=state, timeout=timeout)
+                      "--confirm", lab.cluster, *manual_done(path), *extra, state=state,
+                      timeout=timeout)
+
+
+def manual_done(path: Path) -> list[str]:
+    """``--confirm STEP_ID`` for each manual step of the runbook a person may answer: the lab
+    stands in for an operator who did that work (a cluster name answers no manual step; steps
+    that need a person at the nodes are never answered by --confirm)."""
+    from pverunbook.runbook.loader import load_file
+    from pverunbook.runbook.model import StepKind
+
+    out: list[str] = []
+    for s in load_file(path).steps:
+        if s.kind is StepKind.MANUAL and not s.needs_person:
+            out += ["--confirm", s.id]
+    return out
 
 
 class Run:

@@ -15,7 +15,9 @@ import pytest
 from pverunbook.cli import main
 
 CONFIRMS = ["--confirm", "nyc", "--confirm", "ryanrishi", "--confirm", "pve001",
-            "--confirm", "COMMIT"]
+            "--confirm", "COMMIT",
+            # vm-config-recovery's manual steps before its writes: answered by their ids
+            "--confirm", "checkpoints", "--confirm", "review"]
 
 
 def _check(capsys: pytest.CaptureFixture[str], *args: str) -> dict[str, Any]:

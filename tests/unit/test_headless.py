@@ -76,10 +76,76 @@ async def test_confirm_never_answers_a_step_that_needs_a_person() -> None:
     advisory = load_text(MANUAL).steps[0]
     person = load_text(MANUAL + "needs_person = true\n").steps[0]
     out = io.StringIO()
-    d = TerminalDecider(confirm_text="COMMIT", interactive=False, out=out)
+    d = TerminalDecider(confirm_text=["COMMIT", "m"], interactive=False, out=out)
     assert await d.manual_done(advisory, advisory.instructions) is True
     assert await d.manual_done(person, person.instructions) is False
     assert "'m' needs a person: --confirm does not answer it" in out.getvalue()
+
+
+GATED = ('id = "x"\ntitle = "X"\n'
+         '[[steps]]\nid = "look"\ntitle = "Look"\ncommands = ["true"]\n'
+         '[[steps]]\nid = "cables"\ntitle = "Check the cables"\nkind = "manual"\n'
+         'instructions = "Check the cables of {{cluster}}."\n'
+         '[[steps]]\nid = "cut"\ntitle = "Cut"\ncommands = ["true"]\ndestructive = true\n'
+         'confirm = "cluster"\nno_backup_reason = "a test"\n')
+ADVISORY = GATED.split('[[steps]]\nid = "cut"')[0]
+
+
+async def test_an_advisory_manual_step_is_left_for_the_operator_headless() -> None:
+    """A read-only triage without a terminal ended "aborted — the operator did not confirm the
+    manual step" at its advisory "check the cables" step, and ``--confirm nyc`` (a cluster
+    name) "accepted" it. Now: nothing destructive after it, so it is reported as left for the
+    operator and the run goes on; only ``--confirm STEP_ID`` records it as done."""
+    from pverunbook.engine.decisions import StepAction
+
+    rb = load_text(ADVISORY)
+    for confirm in (None, ["nyc"]):
+        out = io.StringIO()
+        d = TerminalDecider(confirm_text=confirm, interactive=False, out=out)
+        d.runbook, d.context = rb, {"cluster": "nyc"}
+        decision = await d.before_step(rb.steps[1], 1)
+        assert decision.action is StepAction.SKIP
+        assert decision.reason == "left for the operator: Check the cables of nyc."
+        assert "add --confirm cables to record it as done" in out.getvalue()
+        assert (await d.before_step(rb.steps[0], 0)).action is StepAction.RUN
+    d = TerminalDecider(confirm_text=["cables"], interactive=False, out=io.StringIO())
+    d.runbook = rb
+    assert (await d.before_step(rb.steps[1], 1)).action is StepAction.RUN
+    assert await d.manual_done(rb.steps[1], "Check the cables of nyc.") is True
+    # with a terminal it is asked as before; in a dry run the engine plans it
+    for d in (TerminalDecider(interactive=True, out=io.StringIO()),
+              TerminalDecider(interactive=False, out=io.StringIO())):
+        d.runbook, d.dry_run = rb, not d.interactive
+        assert (await d.before_step(rb.steps[1], 1)).action is StepAction.RUN
+
+
+async def test_a_manual_step_before_a_destructive_one_stops_unless_answered_by_its_id() -> None:
+    from pverunbook.engine.decisions import StepAction
+
+    rb = load_text(GATED)
+    out = io.StringIO()
+    d = TerminalDecider(confirm_text=["nyc", "COMMIT"], interactive=False, out=out)
+    d.runbook = rb
+    assert (await d.before_step(rb.steps[1], 1)).action is StepAction.RUN
+    assert await d.manual_done(rb.steps[1], "Check the cables.") is False  # not by "nyc"
+    said = out.getvalue()
+    assert "before the destructive step(s) cut" in said and "--confirm cables" in said
+    d = TerminalDecider(confirm_text=["nyc", "cables"], interactive=False, out=io.StringIO())
+    d.runbook = rb
+    assert await d.manual_done(rb.steps[1], "Check the cables.") is True
+
+
+def test_the_summary_lists_what_was_left_for_the_operator() -> None:
+    out = io.StringIO()
+    p = EventPrinter(out, runbook=load_text(ADVISORY))
+    p(ev.RunStarted(run_id="r", runbook_id="x", runbook_title="X", runbook_path="", mode="local",
+                    cluster="nyc", nodes=("pve001",), params={}))
+    p(ev.StepSkipped(step_id="cables", reason="left for the operator: Check the cables.",
+                     by_operator=True))
+    p(ev.RunFinished(status="ok"))
+    summary = out.getvalue().split("== summary")[1]
+    assert ("left for the operator: step cables (Check the cables) (manual; not confirmed as "
+            "done)") in summary
 
 
 def test_needs_person_is_only_for_manual_steps_and_marks_the_shipped_attestations() -> None:
