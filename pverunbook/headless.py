@@ -189,8 +189,14 @@ class EventPrinter:
             self._p(f"\n== diagnosis unavailable: {exc}")
             return
         self.judged = diag
-        for line in format_diagnosis(diag, self.mode, self.next_suffix,
-                                     check=_is_check(self.events)):
+        from pverunbook.run_diagnosis import no_fault_text
+
+        check = _is_check(self.events)
+        said = no_fault_text(self.events, self.runbook, check)
+        if said.startswith("The cluster is healthy"):
+            said = "HEALTHY: the check found no fault on any node"
+        for line in format_diagnosis(diag, self.mode, self.next_suffix, check=check,
+                                     no_fault=said):
             self._p(line)
 
     def _summary(self) -> None:
@@ -216,7 +222,7 @@ class EventPrinter:
 
 
 def format_diagnosis(diag: Any, mode: str = "", next_suffix: str = "",
-                     check: bool = False) -> list[str]:
+                     check: bool = False, no_fault: str = "") -> list[str]:
     """Text lines of a diagnosis: faults ranked, each with what to do and what to run next.
 
     ``next_suffix`` ends each "next:" command line (``--scenario X --state-dir DIR`` when a
@@ -230,8 +236,9 @@ def format_diagnosis(diag: Any, mode: str = "", next_suffix: str = "",
     if not diag.faults and not diag.matrix and not check:
         return lines
     lines.append("\n== diagnosis")
-    if not diag.faults:
-        lines.append("   HEALTHY: the check found no fault on any node" if check else
+    if not diag.faults:  # no_fault: what an empty diagnosis means for this run
+        lines.append(f"   {no_fault}" if no_fault else
+                     "   HEALTHY: the check found no fault on any node" if check else
                      "   no fault found in the collected evidence")
     for i, f in enumerate(diag.faults, 1):
         mark = SEVERITY_MARK.get(f.severity, f.severity.upper()).strip()

@@ -281,7 +281,7 @@ def _as_judged(events: list[ev.Event], diag: Diagnosis) -> list[ev.Event]:
 
 def _diagnosis(events: list[ev.Event], diag: Diagnosis, out: list[str]) -> None:
     """What is wrong and what to do next, with the evidence each fault rests on."""
-    from pverunbook.run_diagnosis import next_command
+    from pverunbook.run_diagnosis import next_command, no_fault_text
 
     check = _is_check(events)
     if not diag.faults and not diag.matrix and not check:
@@ -289,8 +289,7 @@ def _diagnosis(events: list[ev.Event], diag: Diagnosis, out: list[str]) -> None:
     mode = next((e.mode for e in events if isinstance(e, ev.RunStarted)), "")
     out += ["## Diagnosis", ""]
     if not diag.faults:
-        out += ["The cluster is healthy: the health check found no fault on any node." if check
-                else "No fault found in the collected evidence.", ""]
+        out += [no_fault_text(events, check=check), ""]
     for i, f in enumerate(diag.faults, 1):
         out += [f"### {i}. {f.statement}", "",
                 f"Severity **{f.severity}**, confidence **{f.confidence}**. {f.action}", ""]

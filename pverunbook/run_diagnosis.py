@@ -150,6 +150,38 @@ def diagnose_run(events: Sequence[ev.Event], runbook: Any = None,
     return store, diagnose(store, findings, nodes, now)
 
 
+def no_fault_text(events: Sequence[ev.Event], runbook: Any = None, check: bool = False) -> str:
+    """What an empty diagnosis means for this run: healthy (a whole health check), nothing
+    found (a run that collected all its evidence), or nothing found in the part that ran.
+
+    A triage stopped at step 3 of 12 said "No fault found in the collected evidence", which
+    reads as a clean bill; the steps that never ran measured nothing."""
+    rb = runbook if runbook is not None else _runbook_from(events)
+    total = len(rb.steps) if rb is not None else 0
+    ran = {e.step_id for e in events if isinstance(e, ev.StepFinished)
+           and e.status not in ("skipped", "planned")}
+    status = next((e.status for e in reversed(events) if isinstance(e, ev.RunFinished)), "")
+    if status == "planned":
+        return "Dry run: nothing was measured, so nothing can be judged yet."
+    if collected_all(events):
+        return ("The cluster is healthy: the health check found no fault on any node." if check
+                else "No fault found in the collected evidence.")
+    of = f" of {total}" if total else ""
+    how = f"the run {status}" if status else "the run stopped"
+    steps = "steps" if total or len(ran) != 1 else "step"
+    return (f"No fault found in what was collected, but only {len(ran)}{of} {steps} ran "
+            f"({how}): what the other steps look at was not measured, so this is not a "
+            "clean bill of health.")
+
+
+def collected_all(events: Sequence[ev.Event]) -> bool:
+    """True when the run reached its end (ok or completed_with_failures: the steps it did not
+    run were skipped by its own conditions or jumps), so an empty diagnosis means nothing was
+    found, not that nothing was looked at (a run aborted, failed or interrupted on the way)."""
+    status = next((e.status for e in reversed(events) if isinstance(e, ev.RunFinished)), "")
+    return status in ("ok", "completed_with_failures")
+
+
 def worst_finding_now(events: Sequence[ev.Event]) -> str:
     """``critical``, ``warning`` or "" — the worst finding of a finished run as its diagnosis
     judges it now (``Diagnosis.finding_now``), the way the run's own summary labelled it.

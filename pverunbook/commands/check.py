@@ -18,8 +18,9 @@ CHECK_RUNBOOK = "cluster-health-check"
 JSON_HELP = """\
 --json prints one JSON object on stdout (prompts and the journal's path go to stderr):
   kind          "health_check"; format: 1
-  healthy       true when no fault was found on any node
-  status        "healthy" | "faults" (the same verdict as text)
+  healthy       true when no fault was found on any node (and every step ran)
+  status        "healthy" | "faults" | "incomplete" (the check stopped before its end
+                and found no fault in what it read: not a clean bill of health)
   next_runbook  {"runbook": ID, "params": {NAME: VALUE}} to run now (the first fault's), or null
   faults        in the order to fix them, each: order, phase (network, database, configs,
                 certificates), rule, statement, severity, confidence, action, nodes,

@@ -33,3 +33,40 @@ def test_a_chunk_of_many_lines_is_one_write_and_one_flush() -> None:
     assert lines[0] == " pve1 | 0" and lines[999] == " pve1 | 999" and lines[1000] == " pve1 | 1000"
     p(ev.OutputChunk(step_id="s", node="pve2", stream="stderr", text="oops\n"))
     assert out.getvalue().endswith(" pve2 ! oops\n")
+
+
+def _stopped_run(runbook_id: str = "network-triage") -> list[ev.Event]:
+    return [ev.RunStarted(run_id="r", runbook_id=runbook_id, runbook_title="T",
+                          runbook_path="", mode="rehearsal", cluster="nyc",
+                          nodes=("ryanrishi", "pve001"), params={}),
+            ev.StepStarted(step_id="a", title="A", index=0, nodes=("ryanrishi",)),
+            ev.StepFinished(step_id="a", status="ok"),
+            ev.RunFinished(status="aborted", message="stopped by the operator")]
+
+
+def test_a_run_stopped_early_is_no_clean_bill_of_health() -> None:
+    """After aborting a triage at step 3 of 12 the diagnosis said "No fault found in the
+    collected evidence." (and a check stopped early said HEALTHY): it says what ran."""
+    from pverunbook.check_json import check_document
+    from pverunbook.run_diagnosis import no_fault_text
+    from pverunbook.runbook.loader import load_text
+
+    three = load_text('id = "t"\ntitle = "T"\n' + "".join(
+        f'[[steps]]\nid = "{x}"\ntitle = "{x}"\ncommands = ["true"]\n' for x in "abc"))
+    said = no_fault_text(_stopped_run(), three)
+    assert said.startswith("No fault found in what was collected, but only 1 of 3 steps ran "
+                           "(the run aborted)") and "not a clean bill of health" in said
+    assert "only 1 step ran" in no_fault_text(_stopped_run())
+    whole = [*_stopped_run()[:-1], ev.RunFinished(status="ok")]
+    assert no_fault_text(whole, three) == "No fault found in the collected evidence."
+    out = io.StringIO()
+    p = EventPrinter(out, runbook=three)
+    for e in _stopped_run("cluster-health-check"):
+        p(e)
+    text = out.getvalue()
+    assert "HEALTHY" not in text and "but only 1 of 3 steps ran" in text
+    doc = check_document(_stopped_run("cluster-health-check"))
+    assert doc["healthy"] is False and doc["status"] == "incomplete"
+    done = check_document([*_stopped_run("cluster-health-check")[:-1],
+                           ev.RunFinished(status="ok")])
+    assert doc["faults"] == done["faults"] == [] and done["status"] == "healthy"

@@ -36,9 +36,10 @@ from pverunbook.pve.diagnosis.model import (
     NextRunbook,
     ev,
     num,
+    pair_facts,
     pairs,
 )
-from pverunbook.pve.diagnosis.network import up_now
+from pverunbook.pve.diagnosis.network import fine_parts, up_now
 from pverunbook.pve.facts import Fact, FactStore
 
 #: The runbook whose runs this diagnosis judges.
@@ -117,7 +118,8 @@ def _network(faults: Sequence[Fault], ctx: Context, has_measure: bool,
     """The shared rules' faults, with the check's next steps (see the module docstring)."""
     store = ctx.store
     calm = _all_quorate(store)
-    history = {frozenset(p) for p in _history_pairs(store, ctx.nodes)} if calm else set()
+    ordered = _history_pairs(store, ctx.nodes) if calm else []  # inventory order
+    history = {frozenset(p) for p in ordered}
     token = max((int(num(f.value) or 0) for f in store.named("corosync.token_ms")), default=0)
     flaps = max((int(num(f.value) or 0) for f in store.named("journal.link_down")), default=0)
     out: list[Fault] = []
@@ -139,7 +141,7 @@ def _network(faults: Sequence[Fault], ctx: Context, has_measure: bool,
     if calm and not link_faults and (flaps or earlier):
         lost = max((int(num(f.value) or 0) for f in store.named("journal.quorum_lost")),
                    default=0)
-        names = " and ".join(" ↔ ".join(sorted(p)) for p in history) or "between the nodes"
+        names = " and ".join(" ↔ ".join(p) for p in ordered) or "between the nodes"
         seen = (f"went down {flaps} times in the last hour"
                 + (f" and quorum was lost {lost} times" if lost else "")) if flaps else \
             f"lost packets earlier ({_past_text(earlier)})"
@@ -155,6 +157,16 @@ def _network(faults: Sequence[Fault], ctx: Context, has_measure: bool,
                 "on another NIC is the durable fix.", tuple(evidence),
                 NextRunbook("corosync-tuning", {"token": TUNED_TOKEN_MS}), (),
                 tuple(ctx.nodes)))
+        elif ordered:
+            # one line per link: what was measured now (link_loss's line for it, replaced)
+            # and what it did earlier; never "no link flaps" beside earlier link downs
+            for a, b in ordered:
+                ctx.healthy[:] = [h for h in ctx.healthy
+                                  if not h.startswith((f"link {a} ↔ {b}:", f"link {b} ↔ {a}:"))]
+                now = [x for x in fine_parts(store, pair_facts(store, a, b))
+                       if x != "no link flaps"]
+                ctx.healthy.append(f"link {a} ↔ {b}: {', '.join(now)}; it {seen}, and "
+                                   f"corosync runs a token of {token} ms")
         else:
             ctx.healthy.append(f"link {names}: connected from both ends now; it {seen}, and "
                                f"corosync runs a token of {token} ms")

@@ -204,10 +204,27 @@ def link_loss(ctx: Context) -> list[Fault]:
                 "between its two samples is a link failing again.",
                 evidence, None, (), (a, b)))
         elif loss is not None or directed(store, "knet.connected", a, b):
-            healthy.append(f"link {a} ↔ {b}: no loss"
-                           + (f" ({loss_text(p)})" if loss is not None else "")
-                           + ", no link flaps")
+            healthy.append(f"link {a} ↔ {b}: " + ", ".join(fine_parts(store, p)))
     return faults
+
+
+def fine_parts(store: FactStore, p: PairFacts) -> list[str]:
+    """What was measured fine on a link, both ends' evidence together, and what was not
+    measured said so: a triage stopped after its first steps said "no loss, no link flaps"
+    for a link whose loss and link downs nobody had read yet."""
+    seen = directed(store, "knet.connected", p.a, p.b)
+    out = []
+    if up_now(store, p.a, p.b):
+        out.append("connected from both ends now")
+    elif seen and all(f.value is True for f in seen):
+        out.append(f"connected as {seen[0].node} sees it")
+    out.append(f"no loss ({loss_text(p)})" if p.icmp_loss is not None else
+               "loss not measured")
+    counted = directed(store, "knet.down_count", p.a, p.b) + \
+        directed(store, "journal.link_down", p.a, p.b)
+    out.append("no link flaps" if counted and not p.flaps else
+               f"{p.flaps} link downs on record" if p.flaps else "link downs not read")
+    return out
 
 
 def _redundant_down(store: FactStore, p: PairFacts) -> str:

@@ -121,6 +121,11 @@ def facts_knet_nodes(obs: Observation) -> list[Fact]:
             if dst in obs.names_by_addr:
                 peer = obs.names_by_addr[dst]
         listed.add(peer)
+        if not peer.startswith("nodeid "):
+            # named by its address: which nodeid that node has, so the outputs that know
+            # peers only by nodeid (cfgtool -s, cmap stats, the journal) name it too
+            out.append(Fact("knet.peer_nodeid", kn.nodeid, obs.node, peer,
+                            evidence=f"nodeid: {kn.nodeid} -> {kn.links[0].dst}"))
         state = "reachable" if kn.reachable else "unreachable"
         out.append(Fact("knet.reachable", kn.reachable, obs.node, peer,
                         evidence=f"nodeid: {kn.nodeid} {state}"))

@@ -125,14 +125,19 @@ class FactStore:
         return list(dict.fromkeys(f.node for f in self if f.node is not None))
 
     def named_peers(self) -> FactStore:
-        """A copy whose ``nodeid N`` peers carry node names, from ``corosync.nodeid`` facts.
+        """A copy whose ``nodeid N`` peers carry node names, from ``corosync.nodeid`` facts
+        and the nodeids ``corosync-cfgtool -n`` lists with each peer's address.
 
         Rules that read corosync's own outputs (cfgtool, cmap, the journal) know peers only by
         node id; ``pvecm status`` on each node says which id that node has. Ids nobody claimed
         stay ``nodeid N``.
         """
-        names = {int(f.value): f.node for f in self.named("corosync.nodeid")
-                 if f.node is not None and isinstance(f.value, int)}
+        # a peer's nodeid as another node's ``corosync-cfgtool -n`` shows it (by address),
+        # then each node's own claim (``pvecm status``), which wins
+        names = {int(f.value): f.peer for f in self.named("knet.peer_nodeid")
+                 if f.peer is not None and isinstance(f.value, int)}
+        names.update({int(f.value): f.node for f in self.named("corosync.nodeid")
+                      if f.node is not None and isinstance(f.value, int)})
         out = FactStore()
         for f in self:
             if f.peer and f.peer.startswith("nodeid "):

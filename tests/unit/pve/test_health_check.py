@@ -340,3 +340,52 @@ def test_database_deleted_everywhere_with_pmxcfs_stopped_is_lost() -> None:
     reset = "Error: /var/lib/pve-cluster/config.db was deleted: lost, pmxcfs would start " \
         "with an empty database\n"
     assert [f.value for f in facts("db-integrity", "a", reset, 1)] == ["missing"]
+
+
+def _calm_link(down_count: int = 0) -> list[Fact]:
+    """Two quorate nodes whose link is connected from both ends, no loss by ping, knet's
+    counters read (``down_count`` downs each way), the raised token."""
+    out: list[Fact] = []
+    for a, b in (("a", "b"), ("b", "a")):
+        out += [Fact("knet.connected", True, a, b), Fact("knet.links_down", 0, a, b),
+                Fact("ping.loss_pct", 0.0, a, b), Fact("ping.sent", 100, a, b),
+                Fact("knet.down_count", down_count, a, b), Fact("quorum.quorate", True, a),
+                Fact("corosync.token_ms", 5000, a)]
+    return out
+
+
+def test_a_healthy_link_is_listed_once_and_never_without_flaps_beside_earlier_downs() -> None:
+    """The healthy summary listed "fine: link ryanrishi ↔ pve001: no loss, no link flaps" and
+    "fine: link pve001 ↔ ryanrishi: … it lost packets earlier (86 link downs …)": one link
+    twice, the second in alphabetical order, and "no link flaps" beside 86 link downs."""
+    past = [Fact("journal.link_down", 86, "b", "a")]
+    diag = check_diagnose(_calm_link(), nodes=("b", "a"), past=past)
+    assert diag.faults == ()
+    links = [h for h in diag.healthy if h.startswith("link ")]
+    assert len(links) == 1, diag.healthy
+    (line,) = links
+    assert line.startswith("link b ↔ a: connected from both ends now, no loss (ping 0% ")
+    assert "86 link downs" in line and "no link flaps" not in line
+    # without an earlier run's downs: one line, measured now, flaps read and none
+    (alone,) = [h for h in check_diagnose(_calm_link(), nodes=("b", "a")).healthy
+                if h.startswith("link ")]
+    assert alone.startswith("link b ↔ a: connected from both ends now, no loss (")
+    assert alone.endswith(", no link flaps")
+
+
+def test_a_link_read_only_by_cfgtool_is_not_called_fine_for_what_was_not_measured() -> None:
+    """A triage stopped after its first steps said "fine: link ryanrishi ↔ nodeid 2: no loss,
+    no link flaps": the peer by nodeid, and loss and flaps nobody had measured."""
+    s_out = ("Local node ID 1, transport knet\nLINK ID 0 udp\n\taddr\t= 192.168.4.200\n"
+             "\tstatus:\n\t\tnodeid:          1:\tlocalhost\n"
+             "\t\tnodeid:          2:\tconnected\n")
+    n_out = ("Local node ID 1, transport knet\nnodeid: 2 reachable\n"
+             "   LINK: 0 udp (192.168.4.200->192.168.4.201) enabled connected mtu: 1397\n")
+    addrs = {"192.168.4.200": "ryanrishi", "192.168.4.201": "pve001"}
+    found = extract("links", Observation("ryanrishi", s_out, 0, names_by_addr=addrs)) + \
+        extract("knet-nodes", Observation("ryanrishi", n_out, 0, names_by_addr=addrs))
+    assert any(f.peer == "nodeid 2" for f in found)  # cfgtool -s knows only the nodeid
+    diag = check_diagnose(found, nodes=("ryanrishi", "pve001"))
+    links = [h for h in diag.healthy if h.startswith("link ")]
+    assert links == ["link ryanrishi ↔ pve001: connected as ryanrishi sees it, loss not "
+                     "measured, link downs not read"]
