@@ -132,3 +132,36 @@ async def test_health_check_finds_a_failed_rollback(tmp_path: Path) -> None:
               and e.step_id == "rollbacks" and not e.ok]
     assert [e.node for e in failed] == ["pve001"], failed
     assert "rollback failed on this node" in failed[0].message
+
+
+async def test_health_check_finds_a_pending_and_a_stale_rollback_timer(tmp_path: Path) -> None:
+    """A timer still armed after the app is gone: pending while its process waits (it will
+    undo the change), stale once the process is gone (nothing will keep or undo it)."""
+    from pverunbook.engine.rollback_script import Plan, arm_command, script
+    from pverunbook.run_diagnosis import diagnose_run
+
+    plan = Plan(node="pve001", tag="cp-test-pve001", seconds=100000, step_id="apply",
+                run_id="r1", checkpoint_id="cp-test", files=["/etc/hosts"])
+    d = plan.dir
+    session = await _session(tmp_path, "nyc-healthy")
+    try:
+        await run_on(session, "pve001", f"mkdir -p {d}/restore/etc && cp /etc/hosts "
+                     f"{d}/restore/etc/hosts && cat > {d}/rollback.sh <<'PVRB'\n"
+                     f"{script(plan)}PVRB\n")
+        armed = await run_on(session, "pve001", arm_command(plan))
+        assert armed.startswith("armed setsid "), armed
+        _, events, _ = await rehearse(tmp_path, "cluster-health-check", session=session)
+        _, diag = diagnose_run(events)
+        pending = [f for f in diag.faults if f.rule == "rollback-pending"]
+        assert [f.nodes for f in pending] == [("pve001",)], [f.rule for f in diag.faults]
+        assert "cp-test-pve001: fires in " in pending[0].statement, pending[0].statement
+        assert not [f for f in diag.faults if f.rule == "rollback-stale"]
+        await run_on(session, "pve001", f"kill $(sed -n 's/^pid=//p' {d}/armed)")
+        _, events, _ = await rehearse(tmp_path, "cluster-health-check", session=session)
+        _, diag = diagnose_run(events)
+        stale = [f for f in diag.faults if f.rule == "rollback-stale"]
+        assert [f.nodes for f in stale] == [("pve001",)], [f.rule for f in diag.faults]
+        assert not [f for f in diag.faults if f.rule == "rollback-pending"]
+        assert "echo committed >" in stale[0].action
+    finally:
+        await session.close()

@@ -26,7 +26,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import replace
 from datetime import datetime
 
-from pverunbook.pve.diagnosis import diagnose, health
+from pverunbook.pve.diagnosis import diagnose, health, rollbacks
 from pverunbook.pve.diagnosis.model import (
     Context,
     Diagnosis,
@@ -64,7 +64,8 @@ _PHASE_OF = {
 _MEASURED = ("ping.", "mtr.", "knet.down_count", "knet.latency_us", "knet.mtu",
              "knet.reachable")
 
-_EXTRA_RULES = (health.ha_fence_risk, health.ha_disarmed, health.two_node_large,
+_EXTRA_RULES = (rollbacks.rollback_timers, health.ha_fence_risk, health.ha_disarmed,
+                health.two_node_large,
                 health.pve_mount, health.db_load_failed, health.disk_errors,
                 health.vms_without_config, health.certificates_extra, health.clock_skew)
 

@@ -258,3 +258,35 @@ HEALTH_FACT_RULES = {
     "ha": facts_ha,
     "disk": facts_disk,
 }
+
+
+#: One line per rollback timer the check finds still armed (cluster-health-check.toml,
+#: step ``rollbacks``): ``TIMER <dir> <armed|firing> deadline=<epoch> now=<epoch>
+#: process=<alive|gone>``.
+_TIMER = re.compile(r"^TIMER (\S+) (armed|firing) deadline=(\d*) now=(\d+) "
+                    r"process=(alive|gone)\s*$", re.M)
+
+
+def facts_rollbacks(obs: Observation) -> list[Fact]:
+    """pverunbook's own rollback timers on the node (engine/rollback_script.py).
+
+    ``rollback.alive`` per timer directory (``peer`` = the directory under
+    /var/lib/pverunbook/rollback): True while its ``sleep`` (setsid) or systemd timer waits,
+    False for a timer whose ``state`` still says armed but whose process is gone (the node
+    rebooted, someone killed it); ``rollback.seconds_left`` = deadline - now (negative: it
+    should have fired). ``rollback.failed``: the node's rollback log has ``ROLLBACK FAILED``.
+    """
+    out: list[Fact] = []
+    for m in _TIMER.finditer(obs.seen):
+        tag, state, deadline, now, proc = m.groups()
+        out.append(Fact("rollback.alive", proc == "alive", obs.node, tag, evidence=m.group(0)))
+        if deadline:
+            out.append(Fact("rollback.seconds_left", int(deadline) - int(now), obs.node, tag,
+                            evidence=f"state {state}, deadline {deadline}, now {now}"))
+    failed = [ln for ln in obs.seen.splitlines() if "ROLLBACK FAILED" in ln]
+    if failed:
+        out.append(Fact("rollback.failed", True, obs.node, evidence=failed[-1].strip()))
+    return out
+
+
+HEALTH_FACT_RULES["rollbacks"] = facts_rollbacks

@@ -24,6 +24,7 @@ CHECK = "tests/unit/pve/test_health_check.py"
 GUIDED = "tests/integration/test_check_guided.py"
 ROUND3 = "tests/unit/pve/test_diagnosis_faults_round3.py"
 CASES3 = "tests/unit/pve/test_realworld3_cases.py"
+ROLLBACK = "tests/integration/test_rehearsal_rollback.py"
 
 #: fault id → tests on real output
 REAL_OUTPUT: dict[str, list[str]] = {
@@ -46,6 +47,8 @@ REAL_OUTPUT: dict[str, list[str]] = {
     "db-damaged-one": [f"{UNIT}::test_damaged_db_on_one_node_vs_all"],
     "db-damaged-all": [f"{UNIT}::test_damaged_db_on_one_node_vs_all"],
     "db-deleted": [f"{CHECK}::test_database_deleted_on_one_node_resyncs_from_a_sound_peer"],
+    "rollback-pending": [f"{CHECK}::test_rollback_timers_still_armed_are_pending_or_stale"],
+    "rollback-stale": [f"{CHECK}::test_rollback_timers_still_armed_are_pending_or_stale"],
     "db-deleted-held": [f"{CHECK}::test_database_deleted_everywhere_while_pmxcfs_runs_says_"
                         "save_it_first"],
     "db-deleted-lost": [f"{CHECK}::test_database_deleted_everywhere_with_pmxcfs_stopped_is_"
@@ -101,6 +104,10 @@ SIMULATOR: dict[str, list[str]] = {
     "db-damaged-one": [f"{SIM}::test_sim_damaged_db_on_one_node_and_on_all"],
     "db-damaged-all": [f"{SIM}::test_sim_damaged_db_on_one_node_and_on_all"],
     "db-deleted": [f"{SIM}::test_sim_database_deleted_under_running_pmxcfs"],
+    "rollback-pending": [f"{ROLLBACK}::test_health_check_finds_a_pending_and_a_stale_rollback_"
+                         "timer"],
+    "rollback-stale": [f"{ROLLBACK}::test_health_check_finds_a_pending_and_a_stale_rollback_"
+                       "timer"],
     "db-deleted-held": [f"{SIM}::test_sim_database_deleted_under_running_pmxcfs"],
     "ping-mtr-disagree": [f"{SIM}::test_sim_lossy_link_and_ping_mtr_disagreement"],
     "vm-without-config": [f"{GUIDED}::test_pressing_only_the_proposed_next_runbook_ends_healthy"],

@@ -389,3 +389,30 @@ def test_a_link_read_only_by_cfgtool_is_not_called_fine_for_what_was_not_measure
     links = [h for h in diag.healthy if h.startswith("link ")]
     assert links == ["link ryanrishi ↔ pve001: connected as ryanrishi sees it, loss not "
                      "measured, link downs not read"]
+
+
+def test_rollback_timers_still_armed_are_pending_or_stale() -> None:
+    from pverunbook.engine.rollback_script import ROOT
+    from pverunbook.pve.diagnosis.rollbacks import ROLLBACK_ROOT
+
+    assert ROLLBACK_ROOT == ROOT
+    log = "no pverunbook rollback log on this node\n"
+    alive = log + ("TIMER 20261206-184110-ecbf4c-apply-1-ryanrishi armed deadline=1796582038 "
+                   "now=1796581938 process=alive\n")
+    gone = ("2026-12-06T18:40:00Z pve001 pverunbook-rollback[4242] x: armed\n"
+            "TIMER 20261206-184110-ecbf4c-apply-1-pve001 armed deadline=1796582038 "
+            "now=1796582338 process=gone\n")
+    store = facts("rollbacks", "ryanrishi", alive) + facts("rollbacks", "pve001", gone)
+    diag = check_diagnose(store, nodes=["ryanrishi", "pve001"])
+    by_rule = {f.rule: f for f in diag.faults}
+    assert set(by_rule) == {"rollback-pending", "rollback-stale"}
+    pending, stale = by_rule["rollback-pending"], by_rule["rollback-stale"]
+    assert pending.nodes == ("ryanrishi",) and pending.severity == "warning"
+    assert "fires in 100 s" in pending.statement
+    assert "pverunbook run --resume" in pending.action
+    assert stale.nodes == ("pve001",) and stale.severity == "critical"
+    assert "neither kept (COMMIT) nor undone" in stale.statement
+    assert stale.manual[0].command.startswith(
+        "cd /var/lib/pverunbook/rollback/20261206-184110-ecbf4c-apply-1-pve001")
+    # a log without armed timers is no fault; a committed timer prints no TIMER line
+    assert check_diagnose(facts("rollbacks", "pve001", log)).faults == ()

@@ -1,0 +1,75 @@
+"""pverunbook's own rollback timers, as the health check finds them on the nodes.
+
+A step with ``commit_within`` arms a timer on each node that restores the checkpointed files
+unless COMMIT is typed (engine/rollback_script.py). Two states matter after the app is gone
+(killed, the laptop closed, the SSH session lost):
+
+- **pending**: the timer still waits. The change is live now and will be undone at the
+  deadline; the operator must decide before then (resume the run and COMMIT, or let it go).
+- **stale**: ``state`` still says ``armed`` but no process waits (the node rebooted, the
+  ``sleep`` was killed): nothing will keep or undo the change. The copies are still there.
+
+A ``ROLLBACK FAILED`` line in the node's rollback log stays a finding of the step itself.
+Pure: no I/O.
+"""
+
+from __future__ import annotations
+
+from pverunbook.pve.diagnosis.model import Context, Evidence, Fault, ManualFix, ev, num
+from pverunbook.pve.facts import Fact
+
+#: Where the engine keeps each armed node's copies and timer (engine/rollback_script.py
+#: ``ROOT``; pve/ sits below the engine and cannot import it, a test keeps the two equal).
+ROLLBACK_ROOT = "/var/lib/pverunbook/rollback"
+
+
+def rollback_timers(ctx: Context) -> list[Fault]:
+    """Faults ``rollback-pending`` (warning) and ``rollback-stale`` (critical) per node."""
+    store = ctx.store
+    out: list[Fault] = []
+    pending: dict[str, list[tuple[str, int | None]]] = {}
+    stale: dict[str, list[tuple[str, int | None]]] = {}
+    evidence: dict[str, list[Evidence]] = {}
+    for f in store.named("rollback.alive"):
+        if not f.node or not f.peer:
+            continue
+        left_fact = store.get(Fact("rollback.seconds_left", 0, f.node, f.peer).key)
+        left = num(left_fact.value) if left_fact is not None else None
+        (pending if f.value is True else stale).setdefault(f.node, []).append(
+            (f.peer, int(left) if left is not None else None))
+        evidence.setdefault(f.node, []).append(ev(f, f"{f.node}: {f.evidence}"))
+    for node, timers in pending.items():
+        when = "; ".join(f"{tag}: {_left(s)}" for tag, s in timers)
+        out.append(Fault(
+            "rollback-pending",
+            f"a pverunbook rollback timer is armed on {node} ({when}): at its deadline it "
+            "puts back the files its step changed", "warning", "high",
+            "The change is live now and will be undone by itself. To keep it, resume the run "
+            "that armed the timer and type COMMIT (`pverunbook journal list`, then "
+            "`pverunbook run --resume ID`); to let it roll back, wait for the deadline and "
+            "check again.", tuple(evidence[node]), None,
+            tuple(ManualFix(node, f"cat {ROLLBACK_ROOT}/{tag}/armed {ROLLBACK_ROOT}/{tag}/log")
+                  for tag, _ in timers), (node,), weight=30))
+    for node, timers in stale.items():
+        tags = ", ".join(tag for tag, _ in timers)
+        out.append(Fault(
+            "rollback-stale",
+            f"a pverunbook rollback timer on {node} was armed and its process is gone ({tags}): "
+            "the change it guards was neither kept (COMMIT) nor undone", "critical", "high",
+            "Decide now, on that node: compare the live files with the copies under "
+            f"{ROLLBACK_ROOT}/<dir>/restore. To keep the change: `echo committed > "
+            f"{ROLLBACK_ROOT}/<dir>/state`. To undo it: `sh {ROLLBACK_ROOT}/<dir>/rollback.sh` "
+            "(it restores every copy and logs to /var/log/pverunbook-rollback.log).",
+            tuple(evidence[node]), None,
+            tuple(ManualFix(node, f"cd {ROLLBACK_ROOT}/{tag} && cat armed && "
+                                  "find restore -type f") for tag, _ in timers),
+            (node,), weight=30))
+    return out
+
+
+def _left(seconds: int | None) -> str:
+    if seconds is None:
+        return "deadline unknown"
+    if seconds >= 0:
+        return f"fires in {seconds} s"
+    return f"{-seconds} s past its deadline"
