@@ -97,7 +97,7 @@ class TuiDecider:
             # Escape: look first. Nothing runs and the run waits; n brings the question back.
             await self.fold("Confirmation waiting",
                             f"Needs you: “{request.step.title}” waits for you to type "
-                            f"{request.expected!r} · n brings the question back")
+                            f"{request.expected!r}")
 
     async def manual_done(self, step: Step, instructions: str) -> bool:
         choice = await self.screen.app.push_screen_wait(ChoiceModal(
@@ -168,7 +168,8 @@ class TuiDecider:
         ``status`` replaces the run screen's status line meanwhile."""
         self.folded = asyncio.get_running_loop().create_future()
         if status:
-            self.screen.set_status(status, waiting=True)
+            self.screen.set_status(status, waiting=True,
+                                   keys=(("next", "brings the question back"),))
         self.screen.notify("The run waits for your answer: read the output, then press n to "
                            "answer.", title=title, timeout=6)
         try:

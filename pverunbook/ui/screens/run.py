@@ -184,15 +184,47 @@ class RunScreen(RunLayout):
         except Exception:  # a missing parameter or bad target: shown when the step runs
             self.planned = {}
 
-    def _status(self, text: str, *, bad: bool = False, waiting: bool = False) -> None:
+    def _status(self, text: str, *, bad: bool = False, waiting: bool = False,
+                keys: tuple[tuple[str, str], ...] = ()) -> None:
+        """The status line: ``text``, then the keys that act now — ``keys`` are (action,
+        what it does here) and each shows with its binding's key only while ``check_action``
+        lets it act, the same test F1's key list and the footer use; re-rendered whenever
+        that may answer differently (:meth:`refresh_bindings`), so the line, F1 and the
+        footer never disagree about a key."""
+        self._status_text, self._status_keys = text, keys
         s = self.query_one("#run-status", Static)
-        s.update(text)
         s.set_class(bad, "-bad")
         s.set_class(waiting, "-waiting")
+        self._render_status()
 
-    def set_status(self, text: str, *, waiting: bool = False) -> None:
+    def status_keys(self) -> list[tuple[str, str]]:
+        """(key, what it does) of the status line's keys that act now."""
+        out: list[tuple[str, str]] = []
+        for action, verb in getattr(self, "_status_keys", ()):
+            binding = next((b for bs in self._bindings.key_to_bindings.values() for b in bs
+                            if b.action == action and b.show), None) or \
+                next((b for bs in self._bindings.key_to_bindings.values() for b in bs
+                      if b.action == action), None)
+            if binding is not None and self.check_action(action, ()):
+                out.append((self.app.get_key_display(binding), verb))
+        return out
+
+    def _render_status(self) -> None:
+        if not self.is_mounted:
+            return
+        hints = " · ".join(f"{k} {v}" for k, v in self.status_keys())
+        text = getattr(self, "_status_text", "")
+        self.query_one("#run-status", Static).update(
+            f"{text} · {hints}" if text and hints else text or hints)
+
+    def refresh_bindings(self) -> None:
+        super().refresh_bindings()
+        self._render_status()
+
+    def set_status(self, text: str, *, waiting: bool = False,
+                   keys: tuple[tuple[str, str], ...] = ()) -> None:
         """The status line, for the decider (a question folded away says how to get it back)."""
-        self._status(text, waiting=waiting)
+        self._status(text, waiting=waiting, keys=keys)
 
     def _titles(self) -> dict[str, str]:
         return {s.id: s.title for s in self.runbook.steps}
@@ -280,8 +312,9 @@ class RunScreen(RunLayout):
         self._show_detail(shown)
         self._refresh_keys()
         what = "⚠ destructive step — " if sv.step.destructive else ""
-        self._status(f"{what}Next: step {sv.index + 1} “{sv.step.title}”. Press n (or Enter) "
-                     "to run it · s skip · j jump · r re-run previous", waiting=True)
+        self._status(f"{what}Next: step {sv.index + 1} “{sv.step.title}”", waiting=True,
+                     keys=(("next", "(or Enter) runs it"), ("skip", "skip"), ("jump", "jump"),
+                           ("rerun", "re-run previous")))
 
     @on(m.UnknownOutcome)
     def _unknown_outcome(self, message: m.UnknownOutcome) -> None:
@@ -311,7 +344,8 @@ class RunScreen(RunLayout):
         self.query_one("#analysis", TabbedContent).active = "tab-compare"
         self._refresh_analysis(sv)
         self._status(f"Running step {sv.index + 1} “{sv.step.title}” on "
-                     f"{', '.join(e.nodes) or 'this console'} · c cancels")
+                     f"{', '.join(e.nodes) or 'this console'}",
+                     keys=(("cancel_command", "cancels"),))
         self._activity(f"step {e.step_id} started (attempt {e.attempt})")
 
     @on(m.CommandStarted)
@@ -424,9 +458,9 @@ class RunScreen(RunLayout):
         e = message.event
         self.state.apply(e)
         self.query_one(StepList).show(self.state)
-        self._status(f"Run finished: {e.status}" + (f" — {e.message}" if e.message else "")
-                     + " · n summary · b runbooks · o journal",
-                     bad=e.status not in ("ok", "planned"))
+        self._status(f"Run finished: {e.status}" + (f" — {e.message}" if e.message else ""),
+                     bad=e.status not in ("ok", "planned"),
+                     keys=(("next", "summary"), ("runbooks", "runbooks"), ("journal", "journal")))
         self._activity(f"run finished: {e.status} {e.message}")
         self.rb_app.run_finished(self.runbook.title, e.status,
                                  self.engine.journal_path if self.engine else None)
