@@ -194,6 +194,9 @@ class NodeServer:
         shell = Shell(node)
         shell.tty = "pts/0"
         crlf = process.get_terminal_type() is not None
+        if crlf:  # sshd passes the client's terminal type on (`clear` needs it)
+            shell.vars["TERM"] = str(process.get_terminal_type())
+            shell.exported.add("TERM")
 
         def conv(data: bytes) -> bytes:
             return data.replace(b"\r\n", b"\n").replace(b"\n", b"\r\n") if crlf else data
@@ -258,10 +261,7 @@ class NodeServer:
             if run.done() and not run.cancelled() and shell.status is not None:
                 with contextlib.suppress(BaseException):
                     run.result()
-                if getattr(shell, "_exited", False):
-                    process.exit(shell.status)
-                    return
-            if text.strip() == "exit" or text.strip().startswith("exit "):
+            if shell.exited:  # `exit` anywhere on the line (`cd; exit`), as sh ends there
                 process.exit(shell.status)
                 return
 

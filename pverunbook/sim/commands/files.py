@@ -223,7 +223,20 @@ async def c_truncate(ctx: Ctx) -> int:
     return status
 
 
-@command("chmod", "chown", "chgrp", "sync", "clear", "logger")
+@command("clear")
+async def c_clear(ctx: Ctx) -> int:
+    """ncurses ``clear`` (clear.c): home, erase the screen and, where the terminal has E3
+    (xterm and its kin do), the scrollback; without $TERM it cannot know how."""
+    term = ctx.env.get("TERM") or ctx.sh.vars.get("TERM", "")
+    if not term:
+        await ctx.err("TERM environment variable not set.\n")
+        return 1
+    await ctx.out("\x1b[H\x1b[2J" + ("\x1b[3J" if term.startswith(("xterm", "screen", "tmux"))
+                                     else ""))
+    return 0
+
+
+@command("chmod", "chown", "chgrp", "sync", "logger")
 async def c_noop(ctx: Ctx) -> int:
     args = [a for a in ctx.argv[1:] if not a.startswith("-")]
     if ctx.name == "chmod" and len(args) >= 2:

@@ -96,25 +96,75 @@ async def c_printf(ctx: Ctx) -> int:
     return 0
 
 
+#: GNU cat's long options, as the short ones they stand for (coreutils src/cat.c)
+CAT_LONG = {"--show-all": "-A", "--number-nonblank": "-b", "--show-ends": "-E",
+            "--number": "-n", "--squeeze-blank": "-s", "--show-tabs": "-T",
+            "--show-nonprinting": "-v"}
+
+
 @command("cat")
 async def c_cat(ctx: Ctx) -> int:
-    opts, files = gopt(ctx, "nAvetsE")
+    """GNU cat with its options (coreutils src/cat.c): -A = -vET, -e = -vE, -t = -vT, -b
+    numbers non-blank lines (over -n), -s squeezes blank lines, -u is ignored; an unknown
+    option is refused as cat refuses it. (``cat -A`` printed the file unchanged.)"""
+    opts, files = gopt(ctx, "AbeEnstTuv", [k[2:] for k in CAT_LONG])
+    flags: set[str] = set()
+    for k in opts:
+        k = CAT_LONG.get(k, k)
+        flags |= {"-A": {"-v", "-E", "-T"}, "-e": {"-v", "-E"},
+                  "-t": {"-v", "-T"}}.get(k, {k})
     status = 0
+    number = 0
+    blank_before = False
     for _name, data in await ctx.read_input(files) if files else [("-", None)]:
         if data is None and _name != "-":
             status = 1
             continue
         if data is None:
-            while True:
-                chunk = await ctx.stdin.read(65536)
-                if not chunk:
-                    break
-                await ctx.out(chunk)
+            chunks = []
+            while chunk := await ctx.stdin.read(65536):
+                if not flags - {"-u"}:
+                    await ctx.out(chunk)
+                else:
+                    chunks.append(chunk)
+            if not chunks:
+                continue
+            data = b"".join(chunks)
+        if not flags - {"-u"}:
+            await ctx.out(data)
             continue
-        if "-n" in opts:
-            data = "".join(f"{k:6d}\t{ln}\n" for k, ln in enumerate(lines_of(data), 1)).encode()
-        await ctx.out(data)
+        out = []
+        for line in data.splitlines(keepends=True):
+            body, end = (line[:-1], b"\n") if line.endswith(b"\n") else (line, b"")
+            blank = body == b""
+            if "-s" in flags and blank and blank_before:
+                continue
+            blank_before = blank
+            if "-b" in flags and not blank or "-n" in flags and "-b" not in flags:
+                number += 1
+                out.append(f"{number:6d}\t".encode())
+            out.append(_shown(body, flags) + (b"$" if end and "-E" in flags else b"") + end)
+        await ctx.out(b"".join(out))
     return status
+
+
+def _shown(body: bytes, flags: set[str]) -> bytes:
+    """A line as cat -v / -T shows it: ^X for control bytes, M- for bytes >= 128, ^? for
+    DEL, ^I for a tab (only under -T)."""
+    if "-v" not in flags and "-T" not in flags:
+        return body
+    out = bytearray()
+    for c in body:
+        if c == 9:
+            out += b"^I" if "-T" in flags else b"\t"
+        elif "-v" not in flags:
+            out.append(c)
+        else:
+            meta = c >= 128
+            c &= 0x7F if meta else 0xFF
+            out += b"M-" if meta else b""
+            out += b"^?" if c == 127 else (b"^" + bytes([c + 64])) if c < 32 else bytes([c])
+    return bytes(out)
 
 
 @command("tac")

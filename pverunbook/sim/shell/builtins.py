@@ -36,6 +36,7 @@ class Builtins:
     status: int
     errexit: bool
     pipefail: bool
+    exited: bool
 
     async def run_script(self, src: str, stdin: Input, stdout: Output, stderr: Output) -> int:
         raise NotImplementedError
@@ -67,6 +68,7 @@ class Builtins:
         return 0
 
     async def b_exit(self, argv: list[str], i: Input, o: Output, e: Output) -> int:
+        self.exited = True  # a subshell's copy sets its own flag, not this shell's
         raise ExitShell(int(argv[1]) & 255 if len(argv) > 1 and argv[1].isdigit()
                         else self.status)
 
@@ -138,7 +140,9 @@ class Builtins:
     async def b_exec(self, argv: list[str], i: Input, o: Output, e: Output) -> int:
         if len(argv) == 1:
             return 0
-        raise ExitShell(await self._invoke(argv[1:], {}, i, o, e))
+        status = await self._invoke(argv[1:], {}, i, o, e)
+        self.exited = True  # the shell was replaced by the command: nothing runs after it
+        raise ExitShell(status)
 
     async def b_dot(self, argv: list[str], i: Input, o: Output, e: Output) -> int:
         if len(argv) < 2:

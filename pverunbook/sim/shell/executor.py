@@ -65,6 +65,9 @@ class Shell(Expansion, Builtins):
         self.errexit = False
         self.pipefail = False
         self.tty = "?"
+        #: ``exit`` (or ``exec``) ran in this shell itself, not in a subshell: an interactive
+        #: session ends after the line (``cd; exit`` as well as a bare ``exit``)
+        self.exited = False
 
     def subshell(self) -> Shell:
         sub = Shell.__new__(Shell)
