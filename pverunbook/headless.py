@@ -357,7 +357,7 @@ class TerminalDecider:
         STEP_ID`` it is recorded as done instead (:meth:`manual_done`)."""
         if (step.kind is not StepKind.MANUAL or self.interactive or self.dry_run
                 or step.needs_person or step.id in self.confirm_texts
-                or self.gated_by(index)):
+                or self.runbook is None or self.gated_by(index)):  # unknown: not advisory
             return StepDecision()
         text = render_plain(step.instructions, self.context).strip()
         self.out.write(f"\n   MANUAL: {text}\n   (no terminal to confirm it: left for the "
@@ -410,10 +410,11 @@ class TerminalDecider:
                 self.out.write(f"   (done: answered by --confirm {step.id})\n")
                 return True
             gated = self.gated_by(self.index_of(step))
-            before = f" before the destructive step(s) {', '.join(gated)}" if gated else ""
-            self.out.write(f"   (no terminal to confirm it and no --confirm {step.id}: this "
-                           f"manual step comes{before}, so the run stops here; do the work "
-                           f"above, then resume with --confirm {step.id}, or at a terminal)\n")
+            why = (f"it comes before the destructive step(s) {', '.join(gated)}" if gated
+                   else "nothing tells whether later steps depend on it")
+            self.out.write(f"   (no terminal to confirm it and no --confirm {step.id}, and "
+                           f"{why}: the run stops here; do the work above, then resume with "
+                           f"--confirm {step.id}, or at a terminal)\n")
             return False
         answer = await self._ask("   confirm, done? [y/N] ")
         return (answer or "").strip().lower() in ("y", "yes")

@@ -108,6 +108,10 @@ async def test_an_advisory_manual_step_is_left_for_the_operator_headless() -> No
         assert decision.reason == "left for the operator: Check the cables of nyc."
         assert "add --confirm cables to record it as done" in out.getvalue()
         assert (await d.before_step(rb.steps[0], 0)).action is StepAction.RUN
+    # a decider that was not told the runbook cannot know the step is advisory: it asks
+    unknown = TerminalDecider(confirm_text=None, interactive=False, out=io.StringIO())
+    assert (await unknown.before_step(rb.steps[1], 1)).action is StepAction.RUN
+    assert await unknown.manual_done(rb.steps[1], "Check the cables.") is False
     d = TerminalDecider(confirm_text=["cables"], interactive=False, out=io.StringIO())
     d.runbook = rb
     assert (await d.before_step(rb.steps[1], 1)).action is StepAction.RUN
