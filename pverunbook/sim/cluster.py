@@ -222,6 +222,10 @@ class SimCluster:
         self._cluster = Cluster(name=self.scenario.cluster_name, nodes=tuple(nodes),
                                 source="rehearsal")
         world.start_background()
+        from pverunbook.sim.commands.detach import rearm_rollback_timers
+
+        for simnode in world.nodes.values():  # timers outlive the app on real nodes
+            rearm_rollback_timers(simnode)
         self.save()
         self._autosave = asyncio.get_running_loop().create_task(self._autosave_loop())
         return self

@@ -100,3 +100,51 @@ async def c_nohup(ctx: Ctx) -> int:
     if not args:
         raise UsageError("nohup: missing operand", 125)
     return await ctx.sh.run_argv(args, ctx.stdin, ctx.stdout, ctx.stderr)
+
+
+#: engine/rollback_script.py ``ROOT`` (the sim sits below the engine's scripts; a test keeps
+#: the two equal).
+ROLLBACK_ROOT = "/var/lib/pverunbook/rollback"
+
+
+def rearm_rollback_timers(node: SimNode) -> list[str]:
+    """Start again the rollback timers that were waiting when the rehearsal stopped.
+
+    On a real node a ``setsid`` timer does not end with pverunbook: it outlives the app, the
+    terminal and the SSH session (that is what it is for). The rehearsal cluster lives in the
+    app's process, so quitting (or ``kill -9``) ends its tasks too; resuming the rehearsal
+    must find the nodes as a real cluster would be: each timer whose ``state`` still says
+    ``armed`` waits for what is left of its deadline (the simulated clock), then fires, or
+    fires at once when the deadline passed while the app was gone. The new process's pid goes
+    into ``pid`` and ``armed`` as the original one did. Returns the timer directories rearmed.
+    """
+    root = node.host(ROLLBACK_ROOT)
+    if not root.is_dir():
+        return []
+    now = node.world.clock.now()
+    done: list[str] = []
+    for d in sorted(root.iterdir()):
+        try:
+            state = (d / "state").read_text().strip()
+            armed = (d / "armed").read_text()
+        except OSError:
+            continue
+        fields = dict(line.split("=", 1) for line in armed.splitlines() if "=" in line)
+        if state != "armed" or fields.get("method") != "setsid" or \
+                not fields.get("deadline", "").isdigit():
+            continue
+        old = fields.get("pid", "")
+        if old.isdigit() and signal(node, int(old), 0):
+            continue  # still waiting in this process
+        left = max(0, int(fields["deadline"]) - int(now))
+        pid = node.alloc_pid()
+        virt = f"{ROLLBACK_ROOT}/{d.name}"
+        fields["pid"] = str(pid)
+        (d / "pid").write_text(f"{pid}\n")
+        (d / "armed").write_text("".join(f"{k}={v}\n" for k, v in fields.items()))
+        argv = ["sh", "-c", f"sleep {left}; exec /bin/sh {virt}/rollback.sh fire"]
+        task = asyncio.get_running_loop().create_task(_detached(node, pid, argv),
+                                                      context=contextvars.Context())
+        jobs(node)[pid] = task
+        done.append(d.name)
+    return done
