@@ -17,7 +17,7 @@ from pverunbook.engine.outcomes import NodeOutcome
 from pverunbook.engine.output import OutputBuffer
 from pverunbook.engine.targets import render_commands
 from pverunbook.inventory import Node
-from pverunbook.runbook.model import Step, StepKind, Stream
+from pverunbook.runbook.model import Expectation, Step, StepKind, Stream
 from pverunbook.transport.base import CommandResult, ConnectionLost, Transport, TransportError
 
 if TYPE_CHECKING:
@@ -95,16 +95,39 @@ async def run_on_node(engine: Engine, step: Step, node: Node) -> NodeOutcome:
             text = {Stream.STDOUT: outcome.stdout, Stream.STDERR: outcome.stderr}.get(
                 exp.stream, outcome.stdout + outcome.stderr)
             if exp.match is not None:
-                ok = re.search(exp.match, text, re.M) is not None
+                found = re.search(exp.match, text, re.M)
+                ok = found is not None
             else:
-                ok = re.search(exp.absent or "", _normal_lines_out(engine, step, text), re.M) \
-                    is None
+                found = re.search(exp.absent or "", _normal_lines_out(engine, step, text), re.M)
+                ok = found is None
+            if not ok and exp.severity:
+                engine.emit(_expectation_finding(step, node.name, exp, found))
+                continue
             engine.emit(ev.ExpectationResult(step_id=step.id, node=node.name,
                                              description=exp.describe(), ok=ok,
                                              message="" if ok else exp.message))
             if not ok:
                 outcome.status = "failed"
     return outcome
+
+
+def _expectation_finding(step: Step, node: str, exp: Expectation,
+                         found: re.Match[str] | None) -> ev.Finding:
+    """A failed expectation with a ``severity``: a finding on the node, not a failed step.
+
+    Its evidence is the output line the ``absent`` regex found (the fault itself, as the
+    operator sees it in the node's pane), or what the ``match`` regex looked for."""
+    if found is not None:
+        start = found.string.rfind("\n", 0, found.start()) + 1
+        end = found.string.find("\n", found.start())
+        line = found.string[start:end if end >= 0 else None].strip()
+        if len(line) > 200:  # a kvm command line runs to thousands of characters
+            line = line[:199] + "…"
+        evidence, detail = line, f"the output says: {line}"
+    else:
+        evidence, detail = "", f"no line of the output matches /{exp.match}/"
+    return ev.Finding(step_id=step.id, node=node, severity=exp.severity, title=exp.message,
+                      detail=detail, evidence=evidence)
 
 
 async def _action_on_node(engine: Engine, step: Step, node: Node, transport: Transport,

@@ -60,7 +60,9 @@ STEP_KEYS = {"id", "title", "kind", "targets", "commands", "timeout", "ok_exit",
              "on_failure", "destructive", "confirm", "backup", "no_backup_reason", "guards",
              "verdict", "params", "instructions", "explain", "hint", "when", "lint_ok",
              "action", "args", "max_targets", "propose", "needs_person"} | commit_keys.KEYS
-EXPECT_KEYS = {"match", "absent", "stream", "nodes", "message"}
+EXPECT_KEYS = {"match", "absent", "stream", "nodes", "message", "severity"}
+#: What a failed expectation with ``severity`` reports instead of failing the step.
+EXPECT_SEVERITIES = ("critical", "warning")
 BACKUP_KEYS = {"files", "sqlite", "outputs"}
 GUARD_KEYS = {"check", "within", "command", "warn", "message"}
 
@@ -323,9 +325,18 @@ def _step(ctx: _Ctx, raw: Any, path: KeyPath, params: dict[str, Param]) -> Step 
         except ValueError:
             ctx.err(ep + ("stream",), "stream must be stdout, stderr or both")
             stream = Stream.BOTH
+        severity = ctx.get(e, "severity", ep, str, "")
+        if severity and severity not in EXPECT_SEVERITIES:
+            ctx.err(ep + ("severity",), "severity must be critical or warning (or left out: "
+                    "a failed expectation then fails the step)")
+            severity = ""
+        message = ctx.get(e, "message", ep, str, "")
+        if severity and not message:
+            ctx.err(ep, "an expectation with a severity needs a 'message': it is the "
+                    "finding's title")
         expect.append(Expectation(match=match, absent=absent, stream=stream,
-                                  nodes=ctx.str_list(e, "nodes", ep),
-                                  message=ctx.get(e, "message", ep, str, ""), pos=ctx.pos(ep)))
+                                  nodes=ctx.str_list(e, "nodes", ep), message=message,
+                                  severity=severity, pos=ctx.pos(ep)))
 
     on_failure = OnFailure()
     of = ctx.get(d, "on_failure", path, str, "stop")

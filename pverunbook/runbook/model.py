@@ -83,13 +83,18 @@ class Stream(StrEnum):
 
 @dataclass(frozen=True)
 class Expectation:
-    """A regex that must (``match``) or must not (``absent``) appear in a node's output."""
+    """A regex that must (``match``) or must not (``absent``) appear in a node's output.
+
+    ``severity`` ("critical" or "warning") makes it a finding instead of a failure: a
+    read-only check whose output shows a fault has still done its job (the evidence is the
+    point), so the node is marked with the finding and the step does not fail."""
 
     match: str | None = None
     absent: str | None = None
     stream: Stream = Stream.BOTH
     nodes: tuple[str, ...] = ()
     message: str = ""
+    severity: str = ""
     pos: Pos | None = None
 
     def describe(self) -> str:

@@ -47,6 +47,9 @@ def build_schema() -> dict[str, Any]:
         "absent": {**_STR, "description": "regex that must not match"},
         "stream": {"enum": ["stdout", "stderr", "both"]},
         "nodes": _STR_LIST, "message": _STR,
+        "severity": {"enum": list(loader.EXPECT_SEVERITIES),
+                     "description": "report a failed expectation as a finding of this "
+                                    "severity instead of failing the step"},
     }, loader.EXPECT_KEYS, description="exactly one of match/absent")
     backup = _obj({"files": _STR_LIST, "sqlite": _STR_LIST, "outputs": _STR_LIST},
                   loader.BACKUP_KEYS)

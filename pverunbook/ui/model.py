@@ -225,12 +225,18 @@ class RunState:
         elif isinstance(e, ev.Finding):
             self.findings.append(FindingItem(e.step_id, e.node, e.severity, e.title, e.detail))
             # the command ran as allowed, but what it printed is critical (quorumtool's exit
-            # 2 is "not quorate"): the node's pane and strip say what, never "✔ ok"
+            # 2 is "not quorate"): the node's pane and strip say what, never "✔ ok". A finding
+            # the step's own expectations declare (a read-only check whose output shows a
+            # fault) marks the node whatever its severity; a verdict's warning is often
+            # standing advice (no QDevice) and does not.
             found = self._by_id.get(e.step_id)
             res = found.results.get(e.node) if found is not None and e.node else None
-            if e.severity == "critical" and res is not None and res.status == "ok":
+            if (res is not None and res.status == "ok" and found is not None
+                    and (e.severity == "critical" or declared_finding(found.step, e.title))):
                 res.status = "findings"
-                res.outcome = f"{res.outcome.removesuffix(' (allowed)')}: {e.title}"
+                code = res.outcome.removesuffix(" (allowed)")
+                res.outcome = (f"finding: {e.title}" if code == "exit 0"
+                               else f"{code}, finding: {e.title}")
         elif isinstance(e, ev.ExpectationResult):
             if not e.ok:
                 self.findings.append(FindingItem(e.step_id, e.node, "warning",
@@ -374,6 +380,18 @@ class RunState:
         if last is not None and last.state == "blocked":
             return "checkpoint" if "checkpoint" in last.message else "guard"
         return "operator"
+
+
+def declared_finding(step: Step, title: str) -> bool:
+    """``title`` is the message of one of ``step``'s expectations with a severity: the
+    runbook says this output is a fault (runbooks/README.md, ``[[steps.expect]]``)."""
+    return any(x.severity and x.message == title for x in step.expect)
+
+
+def marked(sv: StepView) -> bool:
+    """A node of the step was marked with a finding (the step list and the step's header say
+    "ok—findings" for it, never a plain ✔)."""
+    return any(r.status == "findings" for r in sv.results.values())
 
 
 def fmt_duration(seconds: float) -> str:

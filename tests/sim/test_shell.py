@@ -71,6 +71,11 @@ async def test_timeout_semantics(sim) -> None:  # type: ignore[no-untyped-def]
     st, out, _ = await sh(sim, "ryanrishi", "timeout 2 sleep 10; echo $?; timeout 5 true; "
                           "echo $?")
     assert out == "124\n0\n"
+    # -v (coreutils timeout.c): says on stderr which signal it sent, the status stays 124
+    st, out, err = await sh(sim, "ryanrishi", "timeout -v 2 sleep 10; echo $?; "
+                            "timeout -v 5 true; echo $?")
+    assert out == "124\n0\n"
+    assert err == "timeout: sending signal TERM to command 'sleep'\n"
 
 
 async def test_ls_all_lists_dot_and_dotdot(sim) -> None:  # type: ignore[no-untyped-def]

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pverunbook.engine import events as ev
 from pverunbook.runbook.loader import load_text
 from pverunbook.ui.analysis import compare_outputs, loss_bar, network_stats
-from pverunbook.ui.model import LineSplitter, RunState, node_rows
+from pverunbook.ui.model import LineSplitter, RunState, marked, node_rows
 from pverunbook.ui.widgets.output import render_strip
 from tests.ui.conftest import RUNBOOK, SCRIPTS
 
@@ -275,10 +275,53 @@ def test_an_allowed_exit_whose_verdict_is_critical_is_never_a_plain_ok() -> None
     st.apply(ev.StepFinished(step_id="quorum", status="ok"))
     a, b, c = (st.step("quorum").results[n] for n in "abc")
     assert a.status == "findings"
-    assert a.outcome == "exit 2: NOT quorate: 1 of 2 expected votes, 2 needed"
+    assert a.outcome == "exit 2, finding: NOT quorate: 1 of 2 expected votes, 2 needed"
     assert (b.status, b.outcome) == ("ok", "exit 0")
     assert (c.status, c.outcome) == ("ok", "exit 1 (allowed)")
     rows = {r.nodes[0]: r for r in node_rows(st.step("quorum"), ["a", "b", "c"])}
     assert rows["a"].status == "findings"
     strip = render_strip(list(rows.values()), None).plain
     assert "✔" not in strip.splitlines()[0] and "! findings" in strip.splitlines()[0]
+
+
+ROUTE = """
+id = "route-like"
+title = "Route"
+
+[[steps]]
+id = "route"
+title = "Route to every peer"
+kind = "check"
+commands = ["ip route get 192.0.2.2"]
+verdict = "route"
+
+[[steps.expect]]
+absent = ' via '
+severity = "warning"
+message = "Cluster traffic to a peer goes through a gateway"
+"""
+
+
+def test_a_finding_the_step_declares_marks_its_node_whatever_its_severity() -> None:
+    """The health check's route step said "✔ ok" next to `192.168.4.201 via 192.168.4.1`,
+    the outage's fault: a finding the step's own expectations declare marks the node
+    ("! finding: …") even as a warning, in the pane, the strip, the step list; a verdict's
+    warning (standing advice, e.g. no QDevice) does not, and a node without it stays ✔."""
+    st = RunState(load_text(ROUTE))
+    st.apply(ev.StepStarted(step_id="route", title="r", index=0, nodes=("a", "b", "c")))
+    for n in "abc":
+        st.apply(ev.CommandStarted(step_id="route", node=n, command="r", index=0, timeout=9))
+        st.apply(ev.CommandFinished(step_id="route", node=n, command="r", index=0,
+                                    exit_status=0, duration=0.1))
+    st.apply(ev.Finding(step_id="route", node="a", severity="warning",
+                        title="Cluster traffic to a peer goes through a gateway"))
+    st.apply(ev.Finding(step_id="route", node="b", severity="warning",
+                        title="reaches c through the gateway 192.0.2.1"))
+    st.apply(ev.StepFinished(step_id="route", status="ok"))
+    a, b, c = (st.step("route").results[n] for n in "abc")
+    assert (a.status, a.outcome) == ("findings",
+                                     "finding: Cluster traffic to a peer goes through a gateway")
+    assert (b.status, c.status) == ("ok", "ok")
+    strip = render_strip(node_rows(st.step("route"), ["a", "b", "c"]), None).plain.splitlines()
+    assert "! findings" in strip[0] and "✔" not in strip[0] and "✔ ok" in strip[1]
+    assert marked(st.step("route"))

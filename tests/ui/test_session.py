@@ -127,7 +127,8 @@ async def test_one_launch_rehearses_the_whole_outage(tmp_path: Path) -> None:
         await pilot.press("y")
         await until(pilot, lambda: not app.is_running, "exit")
 
-    assert statuses == {"network-triage": "completed_with_failures", "corosync-tuning": "ok",
+    # triage is read-only: what it found marks the nodes, no step of it fails
+    assert statuses == {"network-triage": "ok", "corosync-tuning": "ok",
                         "vm-config-recovery": "ok", "certificate-regeneration": "ok"}
     assert after == {k: [True, True] for k in ("quorate", "writable", "vms", "cert")}
     # The journal says a shell was used, not what was typed in it.

@@ -123,3 +123,15 @@ def test_kind_specific_rules() -> None:
     assert any("needs 'instructions'" in e for e in errors_of(manual))
     inp = GOOD + '\n[[steps]]\nid = "ask"\ntitle = "Ask"\nkind = "input"\nparams = ["nope"]\n'
     assert any("unknown parameter 'nope'" in e for e in errors_of(inp))
+
+
+def test_an_expectation_with_a_severity_is_a_finding_and_needs_its_message() -> None:
+    rb = load_text(GOOD.replace('message = "should echo the id"',
+                                'message = "should echo the id"\nseverity = "warning"'), "rb.toml")
+    assert rb.step("look").expect[0].severity == "warning"
+    assert load_text(GOOD, "rb.toml").step("look").expect[0].severity == ""
+    bad = errors_of(GOOD.replace('message = "should echo the id"',
+                                 'message = "x"\nseverity = "fatal"'))
+    assert any("severity must be critical or warning" in e for e in bad), bad
+    untitled = errors_of(GOOD.replace('message = "should echo the id"', 'severity = "critical"'))
+    assert any("needs a 'message'" in e for e in untitled), untitled

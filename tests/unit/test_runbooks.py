@@ -199,7 +199,7 @@ def test_pve_access_is_bounded(path: Path) -> None:
                 before = text[: m.start()]
                 segment = re.split(r"&&|\|\||;|\|", before)[-1]
                 ok = re.match(r"\s*(?:(?:if|then|else|elif|do|!|\w+=\$\()\s*)*"
-                              r"(timeout\s+\d|test\b|grep\b|echo\b)", segment) \
+                              r"(timeout\s+(?:-v\s+)?\d|test\b|grep\b|echo\b)", segment) \
                     or " < /" in text
                 assert ok, f"{rb.id}/{step.id}: unbounded /etc/pve access: {text}"
         assert step.timeout <= 600 or step.kind is StepKind.MANUAL

@@ -94,11 +94,14 @@ def _duration(s: str) -> float | None:
 
 @command("timeout")
 async def c_timeout(ctx: Ctx) -> int:
-    """GNU timeout: 124 when the limit is hit, the command's status otherwise."""
+    """GNU timeout: 124 when the limit is hit, the command's status otherwise; ``-v`` says on
+    stderr which signal it sent (coreutils timeout.c ``cleanup``: "sending signal %s to
+    command %s")."""
     args = ctx.argv[1:]
     signal_name = "TERM"
     kill_after = None
     preserve = False
+    verbose = False
     while args and args[0].startswith("-"):
         a = args.pop(0)
         if a in ("-s", "--signal"):
@@ -111,6 +114,7 @@ async def c_timeout(ctx: Ctx) -> int:
             kill_after = a.split("=", 1)[1]
         elif a in ("--preserve-status", "-v", "--verbose", "--foreground"):
             preserve = preserve or a == "--preserve-status"
+            verbose = verbose or a in ("-v", "--verbose")
         elif a == "--":
             break
         else:
@@ -146,6 +150,9 @@ async def c_timeout(ctx: Ctx) -> int:
     ctx.world.clock.waited(started, limit)
     sig = {"KILL": 9, "9": 9, "INT": 2, "2": 2, "HUP": 1}.get(signal_name.upper().replace(
         "SIG", ""), 15)
+    if verbose:
+        name = {9: "KILL", 2: "INT", 1: "HUP"}.get(sig, "TERM")
+        await ctx.err(f"timeout: sending signal {name} to command '{argv[0]}'\n")
     if preserve:
         return 128 + sig
     return 137 if sig == 9 else 124

@@ -10,7 +10,7 @@ from textual.widgets import Markdown, Static
 
 from pverunbook.engine.targets import PlannedStep
 from pverunbook.runbook.model import StepKind
-from pverunbook.ui.model import STATE_GLYPHS, STATE_LABELS, StepView
+from pverunbook.ui.model import STATE_GLYPHS, STATE_LABELS, StepView, marked
 
 
 class StepDetail(VerticalScroll):
@@ -38,7 +38,7 @@ class StepDetail(VerticalScroll):
         if sv.state not in ("pending", "next", "running", "needs_you"):
             # the output below is this step's, and it has ended: say how (as the step list)
             ended = f"{STATE_GLYPHS.get(sv.state, '?')} {STATE_LABELS.get(sv.state, sv.state)}"
-            if sv.state == "ok" and worst == "critical":
+            if sv.state == "ok" and (worst == "critical" or marked(sv)):
                 ended = "! ok—findings"
             title.append(f"{ended} · ", style="bold")
         title.append(step.title, style="bold")

@@ -6,7 +6,7 @@ from rich.table import Table
 from rich.text import Text
 from textual.widgets import Static
 
-from pverunbook.ui.model import STATE_GLYPHS, STATE_LABELS, RunState
+from pverunbook.ui.model import STATE_GLYPHS, STATE_LABELS, RunState, marked
 
 STATE_STYLES: dict[str, str] = {
     "pending": "dim", "next": "bold", "running": "bold cyan", "needs_you": "bold yellow",
@@ -38,7 +38,7 @@ class StepList(Static):
             mark = Text("⚠", style="bold red") if sv.step.destructive else Text(" ")
             label = STATE_LABELS.get(st, st)
             glyph = STATE_GLYPHS.get(st, "?")
-            if st == "ok" and state.worst_finding(sv.id) == "critical":
+            if st == "ok" and (state.worst_finding(sv.id) == "critical" or marked(sv)):
                 # checks passed, but the verdict found trouble: never a plain ✔
                 glyph, label, style = "!", "ok—findings", "bold yellow"
             if sv.attempt > 1:
