@@ -99,3 +99,21 @@ def test_tui_summary_reads_history_as_history_next_to_healthy() -> None:
     assert text.startswith("✔ Finished: every step succeeded")
     assert "corosync journal of the last hour — ok — earlier problems, now fine (info)" in text
     assert "critical" not in text
+
+
+def test_tui_summary_of_a_run_stopped_early_is_no_clean_bill() -> None:
+    """A triage aborted at step 3 of 12 said "No fault found in the collected evidence";
+    a health check stopped early said the cluster is healthy."""
+    from pverunbook.engine import events as ev
+    from pverunbook.runbook.loader import load_file
+    from pverunbook.ui.screens.summary import no_fault_line
+
+    rb = load_file(Path(__file__).resolve().parents[2] / "runbooks" / "cluster-health-check.toml")
+    started = [ev.StepFinished(step_id=s.id, status="ok") for s in rb.steps[:3]]
+    stopped = [*started, ev.RunFinished(status="aborted")]
+    line = no_fault_line(stopped, rb, True).plain
+    assert "only 3 of 16 steps ran" in line and "not a clean bill of health" in line
+    assert "healthy" not in line
+    whole = [ev.StepFinished(step_id=s.id, status="ok") for s in rb.steps]
+    done = no_fault_line([*whole, ev.RunFinished(status="ok")], rb, True)
+    assert done.plain.startswith("✔ The cluster is healthy") and "green" in str(done.style)

@@ -210,6 +210,7 @@ class SummaryScreen(Screen[None]):
         events = read_journal(self.journal)
         if not any(isinstance(e, ev.RunFinished) for e in events):
             return None
+        self._events = events
         session = getattr(self.app, "session", None)
         addrs = cluster_addresses(getattr(session, "cluster", None))
         _, diag = diagnose_run(events, self.state.runbook, addrs)
@@ -292,10 +293,9 @@ class SummaryScreen(Screen[None]):
                 widgets.append(Button(f"Run next: {first.next_runbook.label()}",
                                       id="run-next-top", classes="run-next"))
         if not d.faults:
-            widgets.append(Static(
-                Text("✔ The cluster is healthy: the health check found no fault on any node.",
-                     style="bold green") if is_check else
-                "No fault found in the collected evidence.", classes="fault"))
+            widgets.append(Static(no_fault_line(getattr(self, "_events", []),
+                                                self.state.runbook, is_check),
+                                  classes="fault"))
         for i, f in enumerate(d.faults, 1):
             widgets.append(Static(render_fault(i, f), classes=f"fault {f.severity}"))
             if f.next_runbook is not None:
@@ -396,3 +396,14 @@ async def _open_params(app: Any, runbook: Any, params: dict[str, Any]) -> None:
         app.start_run(runbook, {})  # nothing to fill in (the health check): run it at once
         return
     await app.push_screen(ParamsScreen(runbook, params))
+
+
+def no_fault_line(events: list[Any], runbook: Any, is_check: bool) -> Text:
+    """What an empty diagnosis says (run_diagnosis.no_fault_text): healthy only for a health
+    check that collected everything, and never a clean bill for a run stopped part-way."""
+    from pverunbook.run_diagnosis import collected_all, no_fault_text
+
+    text = no_fault_text(events, runbook, check=is_check)
+    if is_check and collected_all(events):
+        return Text(f"✔ {text}", style="bold green")
+    return Text(text)
