@@ -5,11 +5,14 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
+from rich.cells import cell_len
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.containers import Vertical
+from textual.geometry import Size
 from textual.message import Message
 from textual.reactive import reactive
+from textual.widget import Widget
 from textual.widgets import Log, Static
 
 from pverunbook.ui.model import NodeResult, NodeRow, fmt_duration
@@ -37,12 +40,46 @@ class OutputLog(Log):
         at_end = self.is_vertical_scroll_end
         following = self.follow and at_end
         # Only the last PANE_MAX_LINES can stay: writing the rest (a flooding node sends tens of
-        # thousands a batch) cost more than everything else on the event loop, as
-        # ``Log.write_lines`` splits, measures and invalidates every line it is given. (Not
+        # thousands a batch) cost more than everything else on the event loop. (Not
         # ``clear()`` first: a changed virtual size costs the screen a layout pass.)
-        self.write_lines(lines[-PANE_MAX_LINES:], scroll_end=following)
+        self._append(lines[-PANE_MAX_LINES:], following)
         if not following:
             self.new_lines += len(lines)
+
+    def _append(self, lines: list[str], scroll_end: bool) -> None:
+        """``Log.write_lines`` without its two costs under a flood (Textual 8.2, _log.py):
+
+        * it measures the new lines' width in a thread worker started per call — a Worker,
+          its state messages and a thread hand-off per batch — here, a batch of plain ASCII
+          lines is measured by ``len`` in C, anything else with ``cell_len`` as Log does;
+        * it sets ``virtual_size``, a ``layout=True`` reactive: every batch that added lines
+          or widened the log cost a full-screen layout (50-80 ms on a loaded 2-core VM) —
+          here the size is set without one, and only a scrollbar appearing or going (its own
+          ``layout=True`` reactive, via ``_scroll_update``) still asks for a layout.
+        """
+        new: list[str] = []
+        for line in lines:
+            new.extend(line.splitlines())  # as Log.write_lines (it drops empty lines too)
+        if not new:
+            return
+        start = len(self._lines)
+        self._lines.extend(new)
+        if self.max_lines is not None and len(self._lines) > self.max_lines:
+            self._prune_max_lines()
+            start = max(0, len(self._lines) - len(new))
+        self._width = max(self._width, _widest(new))
+        self._resize(Size(self._width, len(self._lines)))
+        self.refresh_lines(start, len(new))
+        if scroll_end and not self.is_vertical_scrollbar_grabbed:
+            self.scroll_end(animate=False, immediate=True, x_axis=False)
+        else:
+            self.refresh()
+
+    def _resize(self, size: Size) -> None:
+        if size == self.virtual_size:
+            return
+        self.set_reactive(Widget.virtual_size, size)
+        self._scroll_update(size)
 
     def watch_follow(self, follow: bool) -> None:
         self.auto_scroll = follow
@@ -59,8 +96,24 @@ class OutputLog(Log):
         self.post_message(self.NewLines(self, count))
 
     def reset(self) -> None:
-        self.clear()
+        """``Log.clear`` without its layout pass (see :meth:`_append`)."""
+        self._lines.clear()
+        self._width = 0
+        self._render_line_cache.clear()
+        self._updates += 1
+        self._clear_y = 0
+        self._resize(Size(0, 0))
+        self.refresh()
         self.new_lines = 0
+
+
+def _widest(lines: list[str]) -> int:
+    """The widest of ``lines`` in terminal cells, as ``Log`` measures them (control codes
+    replaced, tabs expanded). Plain ASCII — nearly all command output — is one ``len`` each."""
+    joined = "".join(lines)
+    if joined.isascii() and joined.isprintable():  # no tabs, escapes or other control codes
+        return max(map(len, lines))
+    return max(cell_len(Log._process_line(line)) for line in lines)
 
 
 class NodePane(Vertical):
