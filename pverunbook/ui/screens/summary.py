@@ -245,7 +245,9 @@ class SummaryScreen(Screen[None]):
 
         for _ in range(50):  # the journal's last group commit lands within moments
             try:
-                diag = self._diagnose()
+                # In a thread: after a flood the journal holds megabytes of output, and
+                # reading it on the event loop froze the screen as it appeared.
+                diag = await asyncio.to_thread(self._diagnose)
             except Exception:  # noqa: BLE001 - the summary stays usable without a diagnosis
                 return
             if diag is not None:
