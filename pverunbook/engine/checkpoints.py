@@ -142,9 +142,21 @@ def _fsync_path(path: Path) -> None:
         os.close(fd)
 
 
+def _manifest_json(data: dict[str, Any]) -> str:
+    """One top-level key a line and one item a line: still readable, and written by json's C
+    encoder (``indent=`` falls back to the pure-Python one: 0.1-0.2 s for 2000 files)."""
+    def one(value: Any) -> str:
+        return json.dumps(value, ensure_ascii=False)
+
+    fields = [f"  {one(k)}: {one(v)}" for k, v in data.items() if k != "items"]
+    items = ",\n".join(f"    {one(i)}" for i in data.get("items", []))
+    fields.append(f'  "items": [\n{items}\n  ]' if items else '  "items": []')
+    return "{\n" + ",\n".join(fields) + "\n}\n"
+
+
 def _atomic_json(path: Path, data: dict[str, Any]) -> None:
     tmp = path.with_name(f".{path.name}.tmp")
-    _write_private(tmp, (json.dumps(data, indent=2, ensure_ascii=False) + "\n").encode())
+    _write_private(tmp, _manifest_json(data).encode())
     os.replace(tmp, path)
     _fsync_path(path.parent)  # the rename itself reaches the disk
 

@@ -139,15 +139,23 @@ async def remote_stat(transport: Transport, node: Node, path: str, dl: Deadline,
     ``recursive``, of everything below it (symlinks inside are recorded, not followed)."""
     q = shlex.quote(path)
     fmt = shlex.quote(STAT_FORMAT)
-    result, out, err = await run_collect(transport, node, f"stat -L -c {fmt} -- {q}", dl.left())
-    check_result(result, err, f"reading the metadata of {path}")
-    metas = _parse_stat(out, path)
-    if recursive and metas and metas[0].is_dir:
-        result, out, err = await run_collect(
-            transport, node, f"find -H {q} -exec stat -c {fmt} {{}} +", dl.left())
-        check_result(result, err, f"listing {path}")
-        metas = _parse_stat(out, path)
+    command = f"stat -L -c {fmt} -- {q}"
+    if recursive:
+        # One round trip: the listing follows the path's own line when it is a directory
+        # (``test -d`` follows a symlink as ``stat -L`` and ``find -H`` do), after a line no
+        # stat line can be (they start with the mode's digits).
+        command += (f" && if [ -d {q} ]; then echo {_LISTING}; "
+                    f"find -H {q} -exec stat -c {fmt} {{}} +; fi")
+    result, out, err = await run_collect(transport, node, command, dl.left())
+    head, sep, listing = out.partition(f"\n{_LISTING}\n")
+    check_result(result, err, f"listing {path}" if sep else f"reading the metadata of {path}")
+    metas = _parse_stat(head, path)
+    if sep and metas and metas[0].is_dir:
+        metas = _parse_stat(listing, path)
     return metas
+
+
+_LISTING = "--listing--"
 
 
 def _parse_stat(out: str, path: str) -> list[Meta]:
