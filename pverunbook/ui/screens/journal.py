@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import textwrap
 import time
 from pathlib import Path
 
@@ -25,6 +26,18 @@ def format_record(data: dict[str, object]) -> str:
     rest = " ".join(f"{k}={v!r}" if isinstance(v, str) and " " in v else f"{k}={v}"
                     for k, v in data.items() if k not in _SKIP and v not in ("", None, [], {}))
     return f"{when} {kind:<22} {step:<16} {rest}"
+
+
+def wrap_lines(lines: list[str], width: int) -> list[str]:
+    """Each record folded at ``width`` columns, its continuation rows indented: the log does
+    not wrap, and at 80 columns a record's reason or command was cut off at the edge."""
+    if width < 20:
+        return lines
+    out: list[str] = []
+    for line in lines:
+        out += textwrap.wrap(line, width, subsequent_indent="    ", break_on_hyphens=False,
+                             drop_whitespace=True) or [""]
+    return out
 
 
 def journal_lines(path: Path) -> list[str]:
@@ -70,9 +83,12 @@ class JournalScreen(Screen[None]):
             log.write_line("No journal has been written yet.")
             return
         try:
-            log.write_lines(journal_lines(self.path))
+            log.write_lines(wrap_lines(journal_lines(self.path), self.size.width - 2))
         except OSError as exc:
             log.write_line(f"Cannot read {self.path}: {exc.strerror}")
+
+    def on_resize(self) -> None:
+        self.action_reload()  # fold the records at the new width
 
     def help_text(self) -> str:
         """For F1: what the journal is and how to use it."""

@@ -25,6 +25,7 @@ from pverunbook.ui import messages as m
 from pverunbook.ui.analysis import NodeNet, network_stats
 from pverunbook.ui.commands import PaletteCommand
 from pverunbook.ui.decider import TuiDecider
+from pverunbook.ui.fit import show_fitted
 from pverunbook.ui.model import STATE_LABELS, StepView
 from pverunbook.ui.screens.run_layout import RunLayout
 from pverunbook.ui.widgets.analysis import CompareView, FindingsView, NetPlot, comparison_text
@@ -214,8 +215,9 @@ class RunScreen(RunLayout):
             return
         hints = " · ".join(f"{k} {v}" for k, v in self.status_keys())
         text = getattr(self, "_status_text", "")
-        self.query_one("#run-status", Static).update(
-            f"{text} · {hints}" if text and hints else text or hints)
+        show_fitted(self.query_one("#run-status", Static),  # a long step title gives way
+                    f"{text} · {hints}" if text and hints else text or hints,
+                    self._titles().values())
 
     def refresh_bindings(self) -> None:
         super().refresh_bindings()
@@ -633,7 +635,7 @@ class RunScreen(RunLayout):
         if sid is None:
             return "\n\n".join(parts)
         step = self.runbook.step(sid)
-        parts.append(f"### Current step: {step.title}")
+        parts.append(f"**Current step:** {step.title}")  # a paragraph wraps, a heading is cut
         if step.hint:
             parts.append(f"**Hint:** {step.hint}")
         if step.explain:

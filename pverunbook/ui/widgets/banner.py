@@ -16,6 +16,17 @@ MODE_WORDS: dict[Mode, tuple[str, str]] = {
     Mode.LOCAL: ("LOCAL", "commands run on this machine"),
 }
 
+#: The same meaning in fewer columns, for a narrow console (80 columns and less).
+MODE_SHORT: dict[Mode, str] = {
+    Mode.LIVE: "changes REAL nodes",
+    Mode.DRY_RUN: "nothing is executed",
+    Mode.REHEARSAL: "safe to practise",
+    Mode.LOCAL: "runs on this machine",
+}
+
+#: Columns the screen's title keeps beside the banner when the console is narrow.
+TITLE_MIN = 20
+
 
 def describe_targets(mode: Mode, cluster: Cluster | None) -> str:
     if cluster is None:
@@ -24,8 +35,30 @@ def describe_targets(mode: Mode, cluster: Cluster | None) -> str:
     return f"cluster {cluster.name}: {nodes}"
 
 
+def banner_variants(mode: Mode, cluster: Cluster | None) -> list[str]:
+    """The banner's text, longest first: each keeps the mode and what it means (LIVE changes
+    real nodes), then the cluster with its nodes, its name and size, or nothing of it."""
+    word, what = MODE_WORDS[mode]
+    short = MODE_SHORT[mode]
+    full = describe_targets(mode, cluster)
+    out = [f" {word} │ {full} │ {what} ", f" {word} │ {full} │ {short} "]
+    if cluster is not None:
+        out.append(f" {word} │ {cluster.name}: {', '.join(cluster.names)} │ {short} ")
+        out.append(f" {word} │ {cluster.name} ({len(cluster.names)} nodes) │ {short} ")
+    out.append(f" {word} │ {short} ")
+    return out
+
+
+def fit_banner(mode: Mode, cluster: Cluster | None, width: int) -> str:
+    """The longest variant that fits in ``width`` columns (the shortest when none does)."""
+    variants = banner_variants(mode, cluster)
+    return next((v for v in variants if len(v) + 2 <= width), variants[-1])
+
+
 class ModeBanner(Static):
-    """A one-line badge whose colour and words depend on the mode."""
+    """A one-line badge whose colour and words depend on the mode. On a narrow console it
+    says the same in fewer words (the mode, what it means, the cluster), leaving the screen's
+    title a few columns; the tooltip always has the whole text."""
 
     def __init__(self, mode: Mode, cluster: Cluster | None = None, **kwargs: object) -> None:
         super().__init__("", **kwargs)  # type: ignore[arg-type]
@@ -36,13 +69,19 @@ class ModeBanner(Static):
     def on_mount(self) -> None:
         self._update()
 
+    def on_resize(self) -> None:
+        self._update()
+
     def set_cluster(self, cluster: Cluster | None) -> None:
         self.cluster = cluster
         self._update()
 
     def _update(self) -> None:
-        word, what = MODE_WORDS[self.mode]
-        self.update(f" {word} │ {describe_targets(self.mode, self.cluster)} │ {what} ")
+        room = self.app.size.width - TITLE_MIN if self.is_mounted else 10_000
+        text = fit_banner(self.mode, self.cluster, room)
+        self.tooltip = banner_variants(self.mode, self.cluster)[0].strip()
+        if str(self.content) != text:
+            self.update(text)
 
 
 class AppHeader(Horizontal):

@@ -136,9 +136,8 @@ class NodePane(Vertical):
     def start_step(self, title: str) -> None:
         self.log_widget.reset()
         self.remove_class("-ok", "-bad")
-        # One line high (run.tcss): the text cannot change its size, so no layout pass (a
-        # full-screen one costs ~50 ms on a slow console while output floods in).
-        self.query_one(".pane-status", Static).update(f"{self.node}  · {title}", layout=False)
+        # Once per step: back to one line (a long outcome of the last step wrapped to more).
+        self.query_one(".pane-status", Static).update(f"{self.node}  · {title}")
 
     def add_lines(self, lines: list[str]) -> None:
         self.log_widget.add_lines(lines)
@@ -151,13 +150,16 @@ class NodePane(Vertical):
         status = self.query_one(".pane-status", Static)
         if result.status == "running":
             cmd = result.commands[-1] if result.commands else ""
+            # no layout pass while output floods in (a full-screen one costs ~50 ms on a slow
+            # console): the line keeps its height, a long command is cut (the step shows it)
             status.update(f"▶ running: {cmd}", layout=False)
             self.set_class(False, "-ok", "-bad")
         elif result.done:
             ok = result.status in ("ok", "planned")
             glyph = "✔" if ok else "!" if result.status == "findings" else "✘"
             when = f" · {fmt_duration(result.duration)}" if result.status != "planned" else ""
-            status.update(f"{glyph} {result.outcome}{when}", layout=False)
+            # once per node and step: how it ended wraps, whole (run.tcss: up to 4 rows)
+            status.update(f"{glyph} {result.outcome}{when}")
             self.set_class(ok, "-ok")
             self.set_class(not ok, "-bad")
 
