@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from pverunbook.engine import events as ev
 from pverunbook.pve.diagnosis.check import CHECK_ID, TRIAGE_ID
@@ -90,34 +91,55 @@ class History:
 _PAST = ("journal.link_down", "knet.down_count", "ping.loss_pct", "mtr.loss_pct")
 
 
-def earlier_runs(started: ev.RunStarted, runs: Path | None = None) -> History:
-    """Facts of earlier runs on the cluster of ``started`` (a check): see :class:`History`."""
-    from pverunbook.engine.journal import JournalError, read_journal, runs_dir
-    from pverunbook.run_diagnosis import collect_facts
+def _runs_of(cluster: str, mode: str, run_id: str = "",
+             runs: Path | None = None) -> list[tuple[float, str, Path]]:
+    """``(started, runbook id, journal)`` of the runs on ``cluster`` in ``mode`` (``run_id``'s
+    rehearsal cluster, or the one this process runs), oldest first.
 
-    if started.mode == "rehearsal":
-        listing = _REHEARSAL_RUNS.get(started.run_id)
+    A rehearsal cluster's runs are listed in its state directory (``RUNS_FILE``; a reset
+    empties it: the reset cluster shares no history); other modes' are the journals."""
+    from pverunbook.engine.journal import runs_dir
+
+    if mode == "rehearsal":
+        listing = _REHEARSAL_RUNS.get(run_id) if run_id else None
+        if listing is None and run_id:
+            where = rehearsal_cluster_of(run_id)  # a run of an earlier launch
+            listing = where / RUNS_FILE if where is not None else None
+        if listing is None and runs is not None:
+            listing = runs / RUNS_FILE
         if listing is None:
-            return History()
+            return []
         try:
             paths = [Path(line.split("\t", 1)[1]) for line in
                      listing.read_text(encoding="utf-8").splitlines() if "\t" in line]
         except OSError:
-            return History()
+            return []
     else:
         folder = runs if runs is not None else runs_dir()
         paths = sorted(folder.glob("*.jsonl")) if folder.is_dir() else []
-    before: list[tuple[float, str, Path]] = []
+    out: list[tuple[float, str, Path]] = []
     for p in paths:
         rec = _first_record(p)
-        if rec is None or rec.get("run_id") == started.run_id:
+        if rec is None or rec.get("run_id") == run_id:
             continue
         ts = rec.get("ts")
-        if not isinstance(ts, int | float) or ts >= started.ts or started.ts - ts > MAX_AGE_S:
+        if not isinstance(ts, int | float):
             continue
-        if rec.get("cluster") != started.cluster or rec.get("mode") != started.mode:
+        if rec.get("cluster") != cluster or rec.get("mode") != mode:
             continue
-        before.append((float(ts), str(rec.get("runbook_id")), p))
+        out.append((float(ts), str(rec.get("runbook_id")), p))
+    return sorted(out)
+
+
+def earlier_runs(started: ev.RunStarted, runs: Path | None = None) -> History:
+    """Facts of earlier runs on the cluster of ``started`` (a check): see :class:`History`."""
+
+    from pverunbook.engine.journal import JournalError, read_journal
+    from pverunbook.run_diagnosis import collect_facts
+
+    before = [(ts, runbook, p) for ts, runbook, p in
+              _runs_of(started.cluster, started.mode, started.run_id, runs)
+              if ts < started.ts and started.ts - ts <= MAX_AGE_S]
     measured: list[Fact] = []
     past: list[Fact] = []
     changed = False
@@ -134,3 +156,49 @@ def earlier_runs(started: ev.RunStarted, runs: Path | None = None) -> History:
         past += [f for f in facts if f.name in _PAST and isinstance(f.value, int | float)
                  and not isinstance(f.value, bool) and f.value >= 1]
     return History(tuple(measured), tuple(past))
+
+
+@dataclass(frozen=True)
+class LastCheck:
+    """What a new launch shows on the start screen, as the last one did before it closed:
+    the last finished health check's diagnosis, and the runbook that ran after it (then the
+    guided outage's next step is to check again)."""
+
+    diagnosis: Any
+    journal: Path
+    #: ``(runbook id, title)`` of the last run after the check, if one ran.
+    after: tuple[str, str] | None = None
+
+
+def last_check(cluster: str, mode: str, *, sim_state_dir: Path | None = None,
+               runs: Path | None = None, names_by_addr: Any = None) -> LastCheck | None:
+    """The last finished health check on ``cluster`` in ``mode``, diagnosed again from its
+    journal (the same diagnosis its summary showed), or None when there is none.
+
+    The README's promise is that the start screen says what is still wrong: it must not
+    forget it when the app is started again on the same state directory. Reads journals:
+    call it off the event loop."""
+    from pverunbook.engine.journal import JournalError, read_journal
+    from pverunbook.pve.diagnosis.check import CHECK_ID
+    from pverunbook.run_diagnosis import diagnose_run
+
+    listed = _runs_of(cluster, mode, runs=sim_state_dir if mode == "rehearsal" else runs)
+    for i in range(len(listed) - 1, -1, -1):
+        _ts, runbook, path = listed[i]
+        if runbook != CHECK_ID:
+            continue
+        try:
+            events = read_journal(path)
+        except JournalError:
+            continue
+        if not any(isinstance(e, ev.RunFinished) for e in events):
+            continue
+        _, diagnosis = diagnose_run(events, None, names_by_addr)
+        after = None
+        for _ts2, later, later_path in reversed(listed[i + 1:]):
+            if later != CHECK_ID:
+                rec = _first_record(later_path) or {}
+                after = (later, str(rec.get("runbook_title") or later))
+                break
+        return LastCheck(diagnosis, path, after)
+    return None

@@ -196,7 +196,10 @@ class RunbookApp(App[int]):
                         timeout=15)
 
     def _after_session(self) -> None:
+        from pverunbook.ui.last_check import restore_last_check
+
         self._refresh_screens()
+        self.run_worker(restore_last_check(self), group="last-check", exit_on_error=False)
         if self.resume_target is not None:
             target, self.resume_target = self.resume_target, None
             self.resume_run(target)

@@ -68,7 +68,10 @@ def health_lines(health: object) -> str:
 
 def ordered(entries: list[Entry], first: str | None) -> list[Entry]:
     """``first`` (the suggestion), then the health check, then the rest as discovered."""
-    rank = {name: i for i, name in enumerate(n for n in (first, START_HERE) if n)}
+    # each name once: with the check both suggested and where to begin, a second rank for
+    # it put it level with every other runbook (after a declined run the list kept the old
+    # suggestion first and the "run next" check second)
+    rank = {name: i for i, name in enumerate(dict.fromkeys(n for n in (first, START_HERE) if n))}
 
     def key(e: Entry) -> int:
         rid = e.runbook.id if e.runbook is not None else ""
