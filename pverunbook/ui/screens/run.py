@@ -211,7 +211,7 @@ class RunScreen(RunLayout):
         return out
 
     def _render_status(self) -> None:
-        if not self.is_mounted:
+        if not self.is_mounted or not self.query("#run-status"):  # gone while the screen closes
             return
         hints = " · ".join(f"{k} {v}" for k, v in self.status_keys())
         text = getattr(self, "_status_text", "")
