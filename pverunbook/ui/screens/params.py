@@ -29,6 +29,28 @@ def asked_later(runbook: Runbook) -> dict[str, str]:
     return {n: s.title for s in runbook.steps if s.kind is StepKind.INPUT for n in s.params}
 
 
+def later_text(runbook: Runbook, given: Mapping[str, Any]) -> str:
+    """The parameters an ``input`` step asks for, said once on the form instead of asked
+    twice (vm-config-recovery asked its source here, then again once the evidence was read):
+    which step asks, and the value its question will start from (given — a "Run next"
+    proposal, ``--set`` — or the default)."""
+    from pverunbook.pve.paramtext import value_text
+
+    by_step: dict[str, list[str]] = {}
+    for s in runbook.steps:
+        if s.kind is not StepKind.INPUT:
+            continue
+        for n in s.params:
+            p = runbook.param(n)
+            value = given.get(n, p.default)
+            shown = "(none yet)" if value in (None, "") else \
+                "***" if p.secret else value_text(value)
+            by_step.setdefault(f"step {runbook.index(s.id) + 1} “{s.title}”", []).append(
+                f"{n} = {shown}")
+    return "\n".join(f"Asked during the run, once earlier steps have read the evidence — "
+                     f"{where}: {', '.join(items)}." for where, items in by_step.items())
+
+
 class ParamsScreen(Screen[None]):
     CSS_PATH = "params.tcss"
     #: The form focuses its first field itself (``ParamForm.focus_first``): the screen's
@@ -62,8 +84,14 @@ class ParamsScreen(Screen[None]):
                 yield Static("Check the values below; problems show under each field. Secret "
                              "values are masked here and never written to the journal.",
                              id="params-intro")
-                yield ParamForm(self.runbook.params, self.given, later=asked_later(self.runbook),
-                                id="param-form")
+                later = asked_later(self.runbook)
+                asked_now = [p for p in self.runbook.params if p.name not in later]
+                form = ParamForm(asked_now, self.given, id="param-form")
+                form.display = bool(asked_now)
+                yield form
+                if later:
+                    yield Static(later_text(self.runbook, self.given), id="params-later",
+                                 markup=False)
             else:
                 yield Static(f"Resuming run {plan.run_id}. The journal keeps every value "
                              "except secrets: enter these again (masked, never journaled). "
@@ -88,7 +116,10 @@ class ParamsScreen(Screen[None]):
             self.notify("Some values are not valid yet; see the messages in red.",
                         severity="error", title="Parameters")
             return
-        values = {k: v for k, v in form.values().items() if v or k not in form.later}
+        values = form.values()
+        if self.resume is None:  # asked by their input step, which starts from these
+            later = asked_later(self.runbook)
+            values.update({k: v for k, v in self.given.items() if k in later})
         if self.resume is not None:
             self.rb_app.start_run(self.runbook, {**self.resume.given, **values},
                                   resume=self.resume)
@@ -118,7 +149,8 @@ class ParamsModal(Dialog[dict[str, Any] | None]):
     refused answer)."""
 
     BINDINGS = [
-        Binding("ctrl+s", "ok", "Use values", id="params.ok", tooltip="Continue with these"),
+        Binding("ctrl+s", "ok", "Continue", id="params.ok",
+                tooltip="Continue the run with these values"),
         Binding("escape", "cancel", "Cancel", id="modal.cancel", tooltip="Abort this step"),
     ]
 

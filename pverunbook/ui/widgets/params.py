@@ -42,7 +42,7 @@ class ParamForm(VerticalScroll):
     def __init__(self, params: list[Param] | tuple[Param, ...],
                  given: Mapping[str, Any] | None = None, *,
                  required: Collection[str] = (), proposals: Mapping[str, str] | None = None,
-                 later: Mapping[str, str] | None = None, **kwargs: Any) -> None:
+                 **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.params = list(params)
         self.given = dict(given or {})
@@ -51,10 +51,6 @@ class ParamForm(VerticalScroll):
         #: Why a value was proposed from the run's facts, by parameter name ("pve001:
         #: db.integrity[pve001] = damaged: … — suggested"); shown under the field's label.
         self.proposals = dict(proposals or {})
-        #: Parameters an input step asks for when it runs (name → that step's title): may be
-        #: left empty here, as the headless CLI allows (the step can then propose a value
-        #: from what earlier steps found).
-        self.later = dict(later or {})
 
     def compose(self) -> ComposeResult:
         for p in self.params:
@@ -81,10 +77,6 @@ class ParamForm(VerticalScroll):
                         yield Switch(value=value == "true", id=f"param-{p.name}")
                         yield Static(_switch_word(value == "true"), classes="switch-word",
                                      id=f"word-{p.name}")
-                elif p.name in self.later and not value:
-                    yield Input(value=value, password=p.secret, id=f"param-{p.name}",
-                                placeholder=f"may stay empty: step “{self.later[p.name]}” "
-                                            "asks when it runs")
                 else:
                     yield Input(value=value, password=p.secret, id=f"param-{p.name}",
                                 placeholder="required" if p.default is None
@@ -119,8 +111,6 @@ class ParamForm(VerticalScroll):
         values = self.values()
         for p in self.params:
             text = values[p.name]
-            if text == "" and p.name in self.later:
-                continue
             if text == "" and p.type is not ParamType.STR:
                 errs[p.name] = "a value is required"
                 continue
