@@ -7,6 +7,7 @@ testable without an app, and the same events replayed from a journal give the sa
 
 from __future__ import annotations
 
+import time
 from collections import deque
 from dataclasses import dataclass, field
 
@@ -79,10 +80,20 @@ class NodeResult:
     duration: float = 0.0
     outcome: str = ""
     commands: list[str] = field(default_factory=list)
+    #: When the command now running started (its event's time); None between commands.
+    running_since: float | None = None
 
     @property
     def done(self) -> bool:
         return self.status not in ("waiting", "running")
+
+    def elapsed(self, now: float | None = None) -> float:
+        """Time spent so far: the commands that ended, plus the one running until ``now``
+        (a 60 s sample reads 0:42 while it runs, not the 0.1 s of the command before it)."""
+        if self.status != "running" or self.running_since is None:
+            return self.duration
+        return self.duration + max((time.time() if now is None else now)
+                                   - self.running_since, 0.0)
 
 
 @dataclass
@@ -202,9 +213,11 @@ class RunState:
             r = self._result(e.step_id, e.node)
             r.status = "running"
             r.commands.append(e.command)
+            # no exit status until this command has one (not the previous command's)
+            r.exit_status, r.running_since = None, e.ts
         elif isinstance(e, ev.CommandFinished):
             r = self._result(e.step_id, e.node)
-            r.exit_status = e.exit_status
+            r.exit_status, r.running_since = e.exit_status, None
             r.duration += e.duration
             r.outcome = e.outcome
             if e.dry_run:
@@ -419,7 +432,7 @@ class NodeRow:
     identical: bool = False
 
 
-def node_rows(sv: StepView | None, nodes: list[str]) -> list[NodeRow]:
+def node_rows(sv: StepView | None, nodes: list[str], now: float | None = None) -> list[NodeRow]:
     """The strip's rows for step ``sv`` over ``nodes`` (in cluster order): nodes that printed
     exactly the same lines and ended the same way share a row; a node the step does not
     target shows as "idle". Grouped rows keep the position of their first node."""
@@ -450,7 +463,7 @@ def node_rows(sv: StepView | None, nodes: list[str]) -> list[NodeRow]:
         if r is None:
             rows.append(NodeRow((first,), "idle", None, 0.0, ""))
             continue
-        duration = max(sv.results[m].duration for m in members)
+        duration = max(sv.results[m].elapsed(now) for m in members)
         rows.append(NodeRow(tuple(members), r.status, r.exit_status, duration, last,
                             identical=len(members) > 1))
     return rows

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 from textual.widgets import Input
@@ -167,6 +168,9 @@ def _isolate(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr("pverunbook.runbook.catalog.builtin_dir", lambda: empty)
     # The summary's "time spent" is wall-clock; pin it so snapshots are stable.
     monkeypatch.setattr("pverunbook.ui.model.fmt_duration", lambda s: "1m 05s")
+    # A running command's time in the strip ticks with the wall clock: the strip's clock
+    # stands before every event here, so a running command reads 0.0s in every snapshot.
+    monkeypatch.setattr("pverunbook.ui.model.time", SimpleNamespace(time=lambda: 0.0))
     monkeypatch.setattr("pverunbook.engine.engine._whoami", lambda: "operator")
     monkeypatch.chdir(tmp_path)
     original = Input.__init__

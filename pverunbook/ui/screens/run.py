@@ -130,6 +130,8 @@ class RunScreen(RunLayout):
 
     def on_mount(self) -> None:
         self.layout_panes()
+        # a running command's time ticks in the strip (no event comes while it only runs)
+        self.set_interval(1.0, self._tick_running)
         self._replan(self.params)
         plan = self.resume
         if plan is not None:
@@ -222,6 +224,10 @@ class RunScreen(RunLayout):
     def refresh_bindings(self) -> None:
         super().refresh_bindings()
         self._render_status()
+
+    def _tick_running(self) -> None:
+        if self.state.command_running:
+            self._refresh_strip()
 
     def set_status(self, text: str, *, waiting: bool = False,
                    keys: tuple[tuple[str, str], ...] = ()) -> None:

@@ -265,6 +265,8 @@ class SummaryScreen(Screen[None]):
         """
         from pverunbook.pve.diagnosis.check import CHECK_ID
 
+        if not self.query("#summary-text"):  # the app is closing: the screen is gone
+            return
         self.query_one("#summary-text", Static).update(self._summary_text(d))
         first = next((f for f in d.faults if f.next_runbook is not None), None)
         suggest = getattr(self.app, "suggest_next", None)
