@@ -1,0 +1,48 @@
+"""A notification over a question (back from the $ shell at a manual step's "Done / Not
+done") never covers the question's buttons, at 80×24 too."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from textual.widgets import Button
+from textual.widgets._toast import Toast
+
+from pverunbook.ui.app import RunbookApp
+from pverunbook.ui.screens.modals import ChoiceModal
+from pverunbook.ui.screens.run import RunScreen
+from tests.ui.conftest import to_run_screen, until
+
+
+async def test_toasts_leave_the_buttons_of_a_question_visible(
+        build_app: Callable[..., RunbookApp], runbook_dir: Path) -> None:
+    app = build_app(runbook=runbook_dir / "ui-test.toml")
+    async with app.run_test(size=(80, 24), notifications=True) as pilot:
+        await to_run_screen(pilot, app)
+        run = app.screen
+        assert isinstance(run, RunScreen)
+        step = run.runbook.step("config")
+        got: list[Any] = []
+
+        async def ask() -> None:
+            got.append(await run.decider.manual_done(step, "Check the cables.\n\n" * 3))
+
+        app.run_worker(ask(), exit_on_error=False)
+        await until(pilot, lambda: isinstance(app.screen, ChoiceModal), "the manual step")
+        modal = app.screen
+        app.record_shell("pve001", 12.0, 0)  # what coming back from the $ shell shows
+        app.notify("A second message at the same time, to stack two toasts.", title="More")
+        await until(pilot, lambda: len(modal.query(Toast)) == 2, "the toasts")
+        await pilot.pause()
+        toasts = [t.region for t in modal.query(Toast)]
+        buttons = [b for b in modal.query(Button) if b.display]
+        assert {str(b.label) for b in buttons} == {"Done (d)", "Not done (x)"}
+        for b in buttons:
+            for t in toasts:
+                assert not t.overlaps(b.region), f"a toast at {t} covers {b.label} at {b.region}"
+            drawn, _ = modal.get_widget_at(b.region.x, b.region.y)
+            assert drawn is b, f"{b.label} is hidden by {drawn}"
+        await pilot.press("d")
+        await until(pilot, lambda: got == [True], "the answer")
