@@ -11,6 +11,7 @@ from pverunbook.ui.screens.modals import Choice, ChoiceModal
 
 if TYPE_CHECKING:
     from pverunbook.ui.app import RunbookApp
+    from pverunbook.ui.screens.run import RunScreen
 
 
 def quit_question(app: RunbookApp) -> ChoiceModal | None:
@@ -19,7 +20,7 @@ def quit_question(app: RunbookApp) -> ChoiceModal | None:
 
     session = app.session
     runs = [s for s in app.screen_stack if isinstance(s, RunScreen)]
-    left = runs[-1].left_interrupted() if runs else ""
+    left = left_interrupted(runs[-1]) if runs else ""
     if not session.keeps_cluster and not left:
         return None
     body = ""
@@ -38,3 +39,38 @@ def quit_question(app: RunbookApp) -> ChoiceModal | None:
     return ChoiceModal("Quit pverunbook?", "\n\n".join(x for x in (left, body) if x),
                        [Choice("quit", "Quit", "y", "error"),
                         Choice("stay", "Stay", "n", "primary")], cancel="stay")
+
+
+def left_interrupted(run: RunScreen) -> str:
+    """What quitting now leaves behind (for the quit questions): the run interrupted,
+    where, and the two ways to resume it; "" once the run is over."""
+    if run.state.finished is not None or run.engine is None:
+        return ""
+    from pverunbook.statedir import chosen_args
+
+    run_id = run.engine.run_id
+    sv = run.state.running_step
+    if sv is not None:
+        where = f"at step {sv.index + 1} “{sv.step.title}” (its outcome is checked on resume)"
+    elif run.state.waiting_index is not None:
+        nxt = run.state.steps[run.state.waiting_index]
+        where = f"before step {nxt.index + 1} “{nxt.step.title}”"
+    else:
+        where = "where it is now"
+    return (f"**The run is left interrupted, not finished:** run `{run_id}` "
+            f"({run.runbook.title}) stops {where}; the journal keeps every step so far. "
+            "To continue it later: **r** on the runbook list, or "
+            f"`pverunbook run --resume {run_id}{chosen_args()}`.")
+
+
+def quit_while_running(run: RunScreen) -> ChoiceModal:
+    """q while a command runs: it is cancelled on its nodes, the run is left interrupted."""
+    sv = run.state.running_step
+    nodes = ", ".join(r.node for r in sv.results.values() if r.status == "running") \
+        if sv else ""
+    return ChoiceModal(
+        "A command is running",
+        f"**{sv.step.title if sv else ''}** is still running on **{nodes}**. Quitting "
+        "cancels it there.\n\n" + left_interrupted(run),
+        [Choice("quit", "Quit and cancel it", "y", "error"),
+         Choice("stay", "Stay", "n", "primary")], cancel="stay", danger=True)

@@ -561,94 +561,30 @@ class RunScreen(RunLayout):
         self.app.push_screen(JournalScreen(path))
 
     def action_quit_run(self) -> None:
+        """q: while a command runs, say it is cancelled and the run left interrupted (and how
+        to resume it); otherwise the app's own question."""
         if not self.state.command_running:
             self.rb_app.request_quit()
             return
-        from pverunbook.ui.screens.modals import Choice, ChoiceModal
-
-        sv = self.state.running_step
-        nodes = ", ".join(r.node for r in sv.results.values() if r.status == "running") \
-            if sv else ""
+        from pverunbook.ui.quitting import quit_while_running
 
         def done(choice: str | None) -> None:
             if choice == "quit":
                 self.app.exit()
 
-        self.app.push_screen(ChoiceModal(
-            "A command is running",
-            f"**{sv.step.title if sv else ''}** is still running on **{nodes}**. Quitting "
-            "cancels it there.\n\n" + self.left_interrupted(),
-            [Choice("quit", "Quit and cancel it", "y", "error"),
-             Choice("stay", "Stay", "n", "primary")], cancel="stay", danger=True), done)
+        self.app.push_screen(quit_while_running(self), done)
 
     def left_interrupted(self) -> str:
-        """What quitting now leaves behind (for the quit questions): the run interrupted,
-        where, and the two ways to resume it; "" once the run is over."""
-        if self.state.finished is not None or self.engine is None:
-            return ""
-        from pverunbook.statedir import chosen_args
+        """What quitting now leaves behind (:func:`pverunbook.ui.quitting.left_interrupted`)."""
+        from pverunbook.ui.quitting import left_interrupted
 
-        run_id = self.engine.run_id
-        sv = self.state.running_step
-        if sv is not None:
-            where = f"at step {sv.index + 1} “{sv.step.title}” (its outcome is checked on resume)"
-        elif self.state.waiting_index is not None:
-            nxt = self.state.steps[self.state.waiting_index]
-            where = f"before step {nxt.index + 1} “{nxt.step.title}”"
-        else:
-            where = "where it is now"
-        return (f"**The run is left interrupted, not finished:** run `{run_id}` "
-                f"({self.runbook.title}) stops {where}; the journal keeps every step so far. "
-                "To continue it later: **r** on the runbook list, or "
-                f"`pverunbook run --resume {run_id}{chosen_args()}`.")
+        return left_interrupted(self)
 
     def help_text(self) -> str:
-        """For F1: what the screen shows, what to do now, and the step in focus (hint, why)."""
-        if self.compact:
-            shows = ("**What this shows:** the step in focus (its why and commands), then one "
-                     "node's output at a time — **v** shows the next node; the strip above it "
-                     "lists every node (state, exit, time, last line; identical outputs share "
-                     "a row). **i** swaps in the steps and findings, **m** the node × node "
-                     "matrix.")
-        else:
-            shows = ("**What this shows:** the runbook's steps and the findings (left); the "
-                     "step in focus with its why and commands; each node's live output"
-                     + (" in a grid, with the strip listing every node" if len(self.panes) > 2
-                        else "") + "; below, the nodes compared, the network plots and the "
-                     "activity log. **m** swaps the output for the node × node matrix (link "
-                     "loss between nodes, which nodes printed the same).")
-        parts = [shows]
-        if self.unreachable:
-            from pverunbook.ui.app import unreachable_text
+        """For F1 (:func:`pverunbook.ui.screens.run_help.run_help_text`)."""
+        from pverunbook.ui.screens.run_help import run_help_text
 
-            parts.append("**Unreachable nodes.** " + unreachable_text(self.unreachable))
-        if self.state.finished is not None:
-            parts.append("**What to do now:** the run is over: **n** shows the summary, **b** "
-                         "goes back to the runbook list (the cluster stays as it is now).")
-        elif self.decider.folded is not None:
-            parts.append("**What to do now:** a question is folded away and the run waits "
-                         "for your answer (nothing runs meanwhile): read the output, then "
-                         "**n** (or Enter) brings the question back.")
-        elif self.state.command_running:
-            parts.append("**What to do now:** a command is running: watch the output; **c** "
-                         "cancels it on every node.")
-        else:
-            parts.append("**What to do now:** read the step and its output, then **n** "
-                         "(or Enter) runs the next step (the status line names it); "
-                         "**s** skips it with a reason; **j** continues from another step; "
-                         "**$** opens a shell on a node (to fix by hand what a step found).")
-        sid = self.focus_step
-        if sid is None:
-            return "\n\n".join(parts)
-        step = self.runbook.step(sid)
-        parts.append(f"**Current step:** {step.title}")  # a paragraph wraps, a heading is cut
-        if step.hint:
-            parts.append(f"**Hint:** {step.hint}")
-        if step.explain:
-            parts.append(f"**Why:** {step.explain.strip()}")
-        if step.instructions:
-            parts.append(f"**Instructions:** {step.instructions.strip()}")
-        return "\n\n".join(parts)
+        return run_help_text(self)
 
     def palette_commands(self) -> list[PaletteCommand]:
         return [
