@@ -478,6 +478,8 @@ def ci_row() -> list[Row]:
 # -- main --------------------------------------------------------------------------------------
 async def main(quick: bool, nodes: int, only: str | None, rounds: int | None = None) -> None:
     rounds = rounds or (1 if quick else 3)
+    load_before = os.getloadavg()
+    started = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
     rows: list[Row] = []
     widths = sorted({16, nodes}) if nodes >= 16 else [nodes]
     sections: list[tuple[str, Callable[[Loopback, Path], Awaitable[list[Row]]]]] = [
@@ -509,6 +511,10 @@ async def main(quick: bool, nodes: int, only: str | None, rounds: int | None = N
     print("|---|---|---|---|---|---|")
     for r in rows:
         print(f"| {r.what} | {r.ours} | {r.reference} | {r.ratio} | {r.goal} | {r.met} |")
+    # The machine is shared: the ratios only mean something next to how busy it was.
+    print(f"\n{started}, {os.cpu_count()} CPUs, load average (1/5/15 min) "
+          f"{' '.join(f'{x:.1f}' for x in load_before)} at the start, "
+          f"{' '.join(f'{x:.1f}' for x in os.getloadavg())} at the end")
 
 
 if __name__ == "__main__":
