@@ -36,8 +36,8 @@ if TYPE_CHECKING:
 #: How the app asks to confirm a manual step: the runbooks' instructions end with "Confirm
 #: when …" (runbooks/README.md), which reads right here and on the headless CLI's
 #: "confirm, done? [y/N]"; "answer yes" matched neither.
-MANUAL_CONFIRM_TUI = ("To confirm, choose **Done** (d); **Not done** (Escape) stops the run "
-                      "here, to resume later.")
+MANUAL_CONFIRM_TUI = ("To confirm, choose **Done** (d). **Escape** folds this away so you can "
+                      "look first (**n** brings it back); **Not done** (x) stops the run here.")
 
 
 class TuiDecider:
@@ -100,17 +100,25 @@ class TuiDecider:
                             f"{request.expected!r}")
 
     async def manual_done(self, step: Step, instructions: str) -> bool:
-        choice = await self.screen.app.push_screen_wait(ChoiceModal(
-            f"Manual step: {step.title}",
-            f"{instructions}\n\n{MANUAL_CONFIRM_TUI}",
-            [Choice("done", "Done", "d", "success"), Choice("not", "Not done", "x")],
-            cancel="not", shell=True,
-            help="**What this asks:** this step is done by hand (at the rack, in a switch's "
-                 "UI, on a console): pverunbook cannot do or check it. The instructions say "
-                 "what to do.\n\nChoosing **Done** journals that you did it and the run goes "
-                 "on; **Not done** (Escape) stops the run here, so it can be resumed once "
-                 "it is done. **$** opens a shell on a node meanwhile."))
-        return choice == "done"
+        """Done / Not done; Escape folds the question away (as at a failed step or a typed
+        confirmation): a stray Escape never ends the run."""
+        while True:
+            choice = await self.screen.app.push_screen_wait(ChoiceModal(
+                f"Manual step: {step.title}",
+                f"{instructions}\n\n{MANUAL_CONFIRM_TUI}",
+                [Choice("done", "Done", "d", "success"), Choice("not", "Not done", "x"),
+                 Choice("look", "Look first", "l")],
+                cancel="look", shell=True,
+                help="**What this asks:** this step is done by hand (at the rack, in a "
+                     "switch's UI, on a console): pverunbook cannot do or check it. The "
+                     "instructions say what to do.\n\nChoosing **Done** journals that you "
+                     "did it and the run goes on; **Not done** stops the run here; **Look "
+                     "first** (Escape) folds this question away to read the output, and **n** "
+                     "brings it back. **$** opens a shell on a node meanwhile."))
+            if choice != "look":
+                return choice == "done"
+            await self.fold("Manual step waiting",
+                            f"Needs you: manual step “{step.title}” waits for Done / Not done")
 
     async def ask_params(self, step: Step, params: list[Param],
                          current: dict[str, Any]) -> dict[str, Any] | None:

@@ -61,8 +61,38 @@ async def test_a_manual_steps_text_asks_for_what_its_buttons_offer(
         modal = app.screen
         assert isinstance(modal, ChoiceModal)
         labels = [str(b.label) for b in modal.query(Button)]
-        assert labels == ["Done (d)", "Not done (x)"]
+        assert labels == ["Done (d)", "Not done (x)", "Look first (l)"]
         body = modal.query_one(Markdown).source
         assert "Confirm when done" in body and "choose **Done**" in body
         assert "answer yes" not in body.lower() and "yes" not in labels
         await pilot.press("x")
+
+
+async def test_escape_at_a_manual_step_folds_it_away_and_n_brings_it_back(
+        build_app: Callable[..., RunbookApp], runbook_dir: Path) -> None:
+    """A stray Escape never ends the run: it folds the question away, as at a failed step."""
+    from pverunbook.runbook.loader import load_file
+    from pverunbook.runbook.model import StepKind
+
+    (step,) = [s for s in load_file(ROUTE_FIX).steps if s.kind is StepKind.MANUAL]
+    app = build_app(runbook=runbook_dir / "ui-test.toml")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await to_run_screen(pilot, app)
+        run = app.screen
+        assert isinstance(run, RunScreen)
+        got: list[Any] = []
+
+        async def ask() -> None:
+            got.append(await run.decider.manual_done(step, step.instructions))
+
+        app.run_worker(ask(), exit_on_error=False)
+        await until(pilot, lambda: isinstance(app.screen, ChoiceModal), "manual step")
+        await pilot.press("escape")
+        await until(pilot, lambda: app.screen is run, "folded away")
+        assert got == [] and run.decider.folded is not None
+        assert "n brings the question back" in str(run.query_one("#run-status").render())
+        await pilot.press("n")
+        await until(pilot, lambda: isinstance(app.screen, ChoiceModal), "the question again")
+        await pilot.press("x")
+        await until(pilot, lambda: got != [], "the answer")
+        assert got == [False]

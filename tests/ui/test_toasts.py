@@ -38,7 +38,7 @@ async def test_toasts_leave_the_buttons_of_a_question_visible(
         await pilot.pause()
         toasts = [t.region for t in modal.query(Toast)]
         buttons = [b for b in modal.query(Button) if b.display]
-        assert {str(b.label) for b in buttons} == {"Done (d)", "Not done (x)"}
+        assert {str(b.label) for b in buttons} == {"Done (d)", "Not done (x)", "Look first (l)"}
         for b in buttons:
             for t in toasts:
                 assert not t.overlaps(b.region), f"a toast at {t} covers {b.label} at {b.region}"

@@ -82,8 +82,7 @@ class ConfirmModal(Dialog[str | None]):
                 "exactly and press Enter (Enter alone never confirms). **Escape** (Look "
                 "first) folds this question away so you can read the output: nothing runs, "
                 "the run waits, and **n** brings the question back. **Stop the run** does "
-                "not run the step and ends the run here (it is not resumed: start it again "
-                "when ready; the journal keeps what was done).")
+                "not run the step and ends the run here (the journal keeps what was done).")
 
     def compose(self) -> ComposeResult:
         r = self.request
