@@ -18,6 +18,7 @@ from pverunbook.engine.output import OutputBuffer
 from pverunbook.engine.targets import render_commands
 from pverunbook.inventory import Node
 from pverunbook.runbook.model import Expectation, Step, StepKind, Stream
+from pverunbook.runbook.template import render_regex
 from pverunbook.transport.base import CommandResult, ConnectionLost, Transport, TransportError
 
 if TYPE_CHECKING:
@@ -94,11 +95,14 @@ async def run_on_node(engine: Engine, step: Step, node: Node) -> NodeOutcome:
                 continue
             text = {Stream.STDOUT: outcome.stdout, Stream.STDERR: outcome.stderr}.get(
                 exp.stream, outcome.stdout + outcome.stderr)
+            rx = exp.match if exp.match is not None else exp.absent or ""
+            if "{{" in rx:  # placeholders ({{node}}) match their values literally
+                rx = render_regex(rx, engine.values_for(node))
             if exp.match is not None:
-                found = re.search(exp.match, text, re.M)
+                found = re.search(rx, text, re.M)
                 ok = found is not None
             else:
-                found = re.search(exp.absent or "", _normal_lines_out(engine, step, text), re.M)
+                found = re.search(rx, _normal_lines_out(engine, step, text), re.M)
                 ok = found is None
             if not ok and exp.severity:
                 engine.emit(_expectation_finding(step, node.name, exp, found))

@@ -440,6 +440,7 @@ def _step(ctx: _Ctx, raw: Any, path: KeyPath, params: dict[str, Param]) -> Step 
     texts += [(path + ("instructions",), instructions)]
     texts += [(path + ("guards",), g.command or "") for g in guards]
     texts += [(path + ("rollback",), c) for c in rollback.targets + rollback.reload]
+    texts += [(path + ("expect",), e.match or e.absent or "") for e in expect]
     for where, text in texts:
         try:
             names = placeholders(text)

@@ -59,6 +59,22 @@ def render(text: str, values: Mapping[str, object]) -> str:
     return PLACEHOLDER.sub(sub, text)
 
 
+def render_regex(text: str, values: Mapping[str, object]) -> str:
+    """Substitute placeholders in an expectation's regex with their values matched literally
+    (``re.escape``; a list value matches any of its words)."""
+
+    def sub(m: re.Match[str]) -> str:
+        name = m.group(1)
+        if name not in values:
+            raise KeyError(name)
+        value = values[name]
+        if isinstance(value, list | tuple):
+            return "(?:" + "|".join(re.escape(str(v)) for v in value) + ")"
+        return re.escape(str(value))
+
+    return PLACEHOLDER.sub(sub, text)
+
+
 def render_plain(text: str, values: Mapping[str, object]) -> str:
     """For prose (instructions): values inserted as text, unknown names left as they are."""
 

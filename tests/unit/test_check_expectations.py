@@ -15,6 +15,7 @@ import pytest
 from pverunbook.pve.diagnosis.check import check_diagnose
 from pverunbook.pve.facts import Fact, Observation, extract
 from pverunbook.runbook.loader import load_file
+from pverunbook.runbook.template import render_regex
 from tests.unit.pve.test_health_check import KVM
 
 CHECK = load_file(Path(__file__).resolve().parents[2] / "runbooks" / "cluster-health-check.toml")
@@ -35,6 +36,9 @@ CERT = ("### node-cert\nnotAfter=Nov  1 14:16:28 2099 GMT\n"
 SAMPLES: list[tuple[str, str, bool]] = [
     ("vms", KVM + CONFIGS, True),
     ("vms", KVM + CONFIGS + "101.conf\n108.conf\n", False),
+    # 108 runs here, its config is in pve001's directory
+    ("vms", KVM + CONFIGS.replace("qemu-server:\n\n", "qemu-server:\n108.conf\n\n")
+     + "101.conf\n", True),
     ("pmxcfs-journal", DAMAGED, True),
     # an earlier start failed, the pmxcfs running now (a later pid) loaded its database
     ("pmxcfs-journal", DAMAGED + PMX.format(pid=990, what="main] notice: resync done"), False),
@@ -69,10 +73,10 @@ def marks(step_id: str, text: str) -> list[str]:
     for exp in CHECK.step(step_id).expect:
         if not exp.severity:
             continue
-        if exp.match is not None:
-            failed = re.search(exp.match, text, re.M) is None
-        else:
-            failed = re.search(exp.absent or "", text, re.M) is not None
+        rx = render_regex(exp.match if exp.match is not None else exp.absent or "",
+                          {"node": "ryanrishi"})
+        failed = (re.search(rx, text, re.M) is None) if exp.match is not None \
+            else re.search(rx, text, re.M) is not None
         if failed:
             out.append(exp.message)
     return out

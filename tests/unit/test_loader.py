@@ -135,3 +135,9 @@ def test_an_expectation_with_a_severity_is_a_finding_and_needs_its_message() -> 
     assert any("severity must be critical or warning" in e for e in bad), bad
     untitled = errors_of(GOOD.replace('message = "should echo the id"', 'severity = "critical"'))
     assert any("needs a 'message'" in e for e in untitled), untitled
+
+
+def test_a_placeholder_in_an_expectation_must_be_known() -> None:
+    assert load_text(GOOD.replace('match = "108"', 'match = "x{{node}}"'), "rb.toml")
+    bad = errors_of(GOOD.replace('match = "108"', 'match = "{{nod}}"'))
+    assert any("unknown placeholder '{{nod}}'" in e for e in bad), bad
