@@ -127,8 +127,14 @@ class TuiDecider:
         said = self.said.pop(step.id, [])
         proposals = {e.param: e.reason for e in said if isinstance(e, ev.ValueProposed)}
         notes = [e.text for e in said if isinstance(e, ev.Note)]
-        return await self.screen.app.push_screen_wait(
-            ParamsModal(step.title, params, current, proposals=proposals, notes=notes))
+        while True:
+            answer = await self.screen.app.push_screen_wait(
+                ParamsModal(step.title, params, current, proposals=proposals, notes=notes))
+            if not isinstance(answer, str):
+                return answer
+            # Escape: look first; the question comes back as it was asked (n)
+            await self.fold("Input waiting",
+                            f"Needs you: “{step.title}” waits for its values")
 
     async def after_failure(self, step: Step, status: str) -> FailureChoice:
         sv = self.screen.state.step(step.id)

@@ -90,6 +90,14 @@ async def test_an_input_steps_value_is_asked_once_and_starts_from_the_given(
         ok = str(modal.query_one("#pm-ok", Button).label)
         footer = {k.key: k.description for k in modal.query(FooterKey)}
         assert ok == f"{footer['ctrl+s']} (ctrl+s)", (ok, footer)
+        # Escape folds the question away (read the evidence first); n brings it back
+        await pilot.press("escape")
+        await until(pilot, lambda: app.screen is run, "folded away")
+        assert run.decider.folded is not None and run.state.finished is None
+        await pilot.press("n")
+        await until(pilot, lambda: isinstance(app.screen, ParamsModal), "the question again")
+        await pilot.pause()
+        assert app.screen.query_one("#param-source", Select).value == "processes"
         await pilot.press("ctrl+s")
         await until(pilot, lambda: run.state.finished is not None, "the end")
         assert run.engine is not None and run.engine.params["source"] == "processes"

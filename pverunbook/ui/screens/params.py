@@ -142,16 +142,20 @@ class ParamsScreen(Screen[None]):
                 ("Back", "Back to the runbook list", self.action_back)]
 
 
-class ParamsModal(Dialog[dict[str, Any] | None]):
-    """An ``input`` step asks for values mid-run; Escape aborts the step. A value the step
-    proposes from the run's facts is filled in, with why (``proposals``: name → reason);
-    ``notes`` are what the engine said about this step before asking (no value proposed, a
-    refused answer)."""
+class ParamsModal(Dialog[dict[str, Any] | str | None]):
+    """An ``input`` step asks for values mid-run. A value the step proposes from the run's
+    facts is filled in, with why (``proposals``: name → reason); ``notes`` are what the engine
+    said about this step before asking (no value proposed, a refused answer).
+
+    Escape folds the question away (answers :data:`~pverunbook.ui.screens.modals.FOLD`) so
+    the operator can read the evidence the values depend on, and **n** brings it back, as at
+    a typed confirmation; "Stop the run" (None) is the explicit way out."""
 
     BINDINGS = [
         Binding("ctrl+s", "ok", "Continue", id="params.ok",
                 tooltip="Continue the run with these values"),
-        Binding("escape", "cancel", "Cancel", id="modal.cancel", tooltip="Abort this step"),
+        Binding("escape", "look", "Look first", id="modal.cancel",
+                tooltip="Fold this question away to read the output; n brings it back"),
     ]
 
     #: The form focuses its first field itself (``ParamForm.focus_first``): the screen's
@@ -175,14 +179,17 @@ class ParamsModal(Dialog[dict[str, Any] | None]):
         return (f"**What this asks:** the step “{self.title_text}” needs "
                 f"{', '.join(p.name for p in self.params)} before the run goes on.{proposed}"
                 "\n\n**What to do now:** check each value (problems show in red), then "
-                "**ctrl+s** continues; **Escape** aborts this step.")
+                "**ctrl+s** continues. **Escape** (Look first) folds this question away to "
+                "read the output, and **n** brings it back; **Stop the run** ends the run "
+                "here.")
 
     def compose(self) -> ComposeResult:
         with VerticalScroll(classes="dialog", id="params-dialog"):
             yield Label(self.title_text, classes="dialog-title")
             with Horizontal(classes="dialog-buttons"):
                 yield Button("Continue (ctrl+s)", variant="success", id="pm-ok")
-                yield Button("Cancel (esc)", id="pm-cancel")
+                yield Button("Look first (esc)", id="pm-look")
+                yield Button("Stop the run", id="pm-cancel")
             for note in self.notes:
                 yield Static(note, classes="dialog-text -warn", markup=False)
             yield ParamForm(self.params, self.current, proposals=self.proposals,
@@ -201,3 +208,9 @@ class ParamsModal(Dialog[dict[str, Any] | None]):
     @on(Button.Pressed, "#pm-cancel")
     def action_cancel(self) -> None:
         self.dismiss(None)
+
+    @on(Button.Pressed, "#pm-look")
+    def action_look(self) -> None:
+        from pverunbook.ui.screens.modals import FOLD
+
+        self.dismiss(FOLD)
