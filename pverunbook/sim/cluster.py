@@ -186,6 +186,9 @@ class SimCluster:
         from pverunbook.sim.server import NodeServer
 
         self.state_dir.mkdir(parents=True, exist_ok=True)
+        # it holds the nodes' root password and the client's private key: private, as the
+        # temporary one is (a kept rehearsal cluster under the state directory too)
+        self.state_dir.chmod(0o700)
         if self._dir_lock is None:
             # One process per state dir: two rehearsals on one directory lose each other's
             # changes; the second is refused with who holds it (engine/runlock.py).

@@ -102,20 +102,34 @@ def _wait_for_password(tmp: Path, proc: subprocess.Popen[str]) -> Path:
 
 
 @pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGHUP])
-def test_headless_rehearsal_stopped_by_signal_leaves_nothing(tmp_path: Path,
-                                                             sig: signal.Signals) -> None:
+def test_headless_rehearsal_stopped_by_signal_keeps_its_cluster_private(
+        tmp_path: Path, sig: signal.Signals) -> None:
+    """A headless rehearsal keeps its cluster where the app does (statedir
+    ``rehearsal_cluster_dir``: ``$PVERUNBOOK_STATE_DIR/rehearsal/<scenario>``), private, and
+    a signal leaves nothing in the temporary directory."""
     env = _env(tmp_path)
     proc = subprocess.Popen(
         [sys.executable, "-m", "pverunbook", "rehearse", "network-triage", "--headless",
          "--confirm", "nyc"], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
         text=True, start_new_session=True)
-    state = _wait_for_password(Path(env["TMPDIR"]), proc)
-    assert (state.stat().st_mode & 0o777) == 0o700
+    kept = tmp_path / "state" / "rehearsal" / "nyc-outage"
+    deadline = time.monotonic() + 120
+    while not (kept / "keys" / "password").exists():
+        if proc.poll() is not None:
+            out, err = proc.communicate()
+            pytest.fail(f"exited {proc.returncode} before the cluster started:\n{out}\n{err}")
+        if time.monotonic() > deadline:
+            proc.kill()
+            pytest.fail(f"no rehearsal cluster appeared in {kept} within 120 s")
+        time.sleep(0.1)
+    assert (kept.stat().st_mode & 0o077) == 0, oct(kept.stat().st_mode)
+    assert ((kept / "keys").stat().st_mode & 0o077) == 0
     proc.send_signal(sig)
     out, err = proc.communicate(timeout=120)
     assert proc.returncode == 128 + sig, (out, err)
     assert f"stopped by {sig.name}" in err
     assert leftovers(Path(env["TMPDIR"])) == []
+    assert (kept / "world.json").exists()  # the next rehearsal continues this cluster
 
 
 @pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGHUP, signal.SIGINT])

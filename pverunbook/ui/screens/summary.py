@@ -256,6 +256,20 @@ class SummaryScreen(Screen[None]):
                 return
             await asyncio.sleep(0.1)
 
+    def _run_events(self) -> list[Any]:
+        """The run's events from its journal; without one (a diagnosis handed in), what the
+        screen's run state holds: each step's end and the run's."""
+        events = getattr(self, "_events", None)
+        if events:
+            return list(events)
+        from pverunbook.engine import events as ev
+
+        out: list[Any] = [ev.StepFinished(step_id=sv.step.id, status=sv.state)
+                          for sv in self.state.steps if sv.state not in ("pending", "running")]
+        if self.state.finished is not None:
+            out.append(self.state.finished)
+        return out
+
     def _show_diagnosis(self, d: Diagnosis) -> None:
         """Mount the diagnosis above the summary text: faults, "Run next" buttons, the matrix.
 
@@ -297,9 +311,8 @@ class SummaryScreen(Screen[None]):
                 widgets.append(Button(f"Run next: {first.next_runbook.label()}",
                                       id="run-next-top", classes="run-next"))
         if not d.faults:
-            widgets.append(Static(no_fault_line(getattr(self, "_events", []),
-                                                self.state.runbook, is_check),
-                                  classes="fault"))
+            widgets.append(Static(no_fault_line(self._run_events(), self.state.runbook,
+                                                is_check), classes="fault"))
         for i, f in enumerate(d.faults, 1):
             widgets.append(Static(render_fault(i, f), classes=f"fault {f.severity}"))
             if f.next_runbook is not None:
