@@ -200,7 +200,15 @@ class TuiDecider:
         return True
 
     async def checkpoint_failed(self, failure: CheckpointFailure) -> Answer:
-        return await self.screen.app.push_screen_wait(CheckpointFailedModal(failure))
+        """Retry / Abort / Override; Escape folds the question away (as everywhere else):
+        nothing runs, n brings it back."""
+        while True:
+            answer = await self.screen.app.push_screen_wait(CheckpointFailedModal(failure))
+            if answer != FOLD:
+                return answer
+            await self.fold("Checkpoint failed",
+                            f"Needs you: the checkpoint before “{failure.step.title}” failed: "
+                            "Retry, Abort or Override")
 
     async def unknown_outcome(self, step: Step) -> FailureChoice:
         """A resumed run's step that was running when the last one died: re-run, skip (with a

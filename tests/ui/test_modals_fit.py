@@ -143,7 +143,7 @@ async def test_every_modal_fits_at_80x24_with_its_keys(build_app: Callable[..., 
         await open_and_check(pilot, app, "checkpoint failed", in_worker(
             app, lambda: d.checkpoint_failed(CheckpointFailure(
                 step, tuple(f"pve001: /etc/pve/file{i} unreadable" for i in range(20))))),
-            CheckpointFailedModal)
+            CheckpointFailedModal, close="a")
         diff = "\n".join(f"-old line {i}\n+new line {i}" for i in range(60))
         await open_and_check(pilot, app, "resume diff", lambda: app.push_screen(ErrorModal(
             "This run cannot be resumed here",

@@ -317,3 +317,33 @@ async def test_engine_crash_shows_error_modal(build_app: Build, runbook_dir: Pat
         text = modal.body if isinstance(modal, ChoiceModal) else modal.message  # type: ignore[union-attr]
         assert "boom from the transport" in text
         assert app.is_running
+
+
+async def test_escape_folds_a_failed_checkpoint_question(build_app: Build,
+                                                         runbook_dir: Path) -> None:
+    """Escape at "Checkpoint failed" ended the run (it meant Abort); now it folds the question
+    away like every other question: nothing runs, n brings it back, Abort is its own key."""
+    from pverunbook.engine.decisions import CheckpointChoice, CheckpointFailure
+    from pverunbook.ui.screens.modals import CheckpointFailedModal
+
+    app = build_app(runbook=runbook_dir / "ui-test.toml")
+    async with app.run_test(size=SIZE) as pilot:
+        await to_run_screen(pilot, app)
+        screen = run_screen(app)
+        step = screen.runbook.step("tune")
+        answers: list[object] = []
+
+        async def ask() -> None:
+            answers.append(await screen.decider.checkpoint_failed(
+                CheckpointFailure(step, ("pve001: /etc/pve/corosync.conf unreadable",))))
+
+        app.run_worker(ask(), exit_on_error=False)
+        await until(pilot, lambda: isinstance(app.screen, CheckpointFailedModal), "question")
+        await pilot.press("escape")
+        await until(pilot, lambda: app.screen is screen, "the question folded away")
+        assert screen.decider.folded is not None and not answers
+        await pilot.press("n")
+        await until(pilot, lambda: isinstance(app.screen, CheckpointFailedModal), "again")
+        await pilot.press("a")
+        await until(pilot, lambda: bool(answers), "an answer")
+        assert getattr(answers[0], "choice", None) == CheckpointChoice.ABORT

@@ -382,13 +382,15 @@ class PickModal(Dialog[str | None]):
 class CheckpointFailedModal(Dialog[Answer]):
     """The backup before a destructive step failed: retry, abort, or override with the phrase."""
 
-    BINDINGS = [Binding("escape", "abort", "Abort", id="modal.cancel",
-                        tooltip="Stop before the destructive step")]
+    BINDINGS = [Binding("escape", "look", "Look first", id="modal.cancel",
+                        tooltip="Fold this question away; n brings it back"),
+                Binding("a", "abort", "Abort run", tooltip="Stop before the destructive step")]
     HELP = ("**What this asks:** the backup (checkpoint) a destructive step takes first could "
             "not be taken or verified, so the step has not run.\n\n**What to do now:** fix "
             "the cause listed (disk space, a node that did not answer) and **Retry**; or "
-            "**Abort** (Escape) the run before the step. Running it without a verified backup "
-            "needs the exact override phrase typed, then **Override**.")
+            "**Abort** the run before the step. Running it without a verified backup needs the "
+            "exact override phrase typed, then **Override**. **Escape** folds this question "
+            "away to read the output (nothing runs); **n** brings it back.")
 
     def __init__(self, failure: CheckpointFailure) -> None:
         super().__init__(classes="modal checkpoint-modal")
@@ -400,7 +402,7 @@ class CheckpointFailedModal(Dialog[Answer]):
             yield Label(f"✘ Checkpoint failed before: {f.step.title}", classes="dialog-title")
             with Horizontal(classes="dialog-buttons"):
                 yield Button("Retry", variant="primary", id="cp-retry")
-                yield Button("Abort (esc)", id="cp-abort")
+                yield Button("Abort run (a)", id="cp-abort")
                 yield Button("Override", variant="error", id="cp-override")
             yield Static("The backup this destructive step needs could not be taken or "
                          "verified:", classes="dialog-text")
@@ -424,6 +426,10 @@ class CheckpointFailedModal(Dialog[Answer]):
     @on(Button.Pressed, "#cp-abort")
     def action_abort(self) -> None:
         self.dismiss(Answer(CheckpointChoice.ABORT))
+
+    def action_look(self) -> None:
+        """Escape: fold the question away; a stray Escape never ends the run."""
+        self.dismiss(FOLD)  # type: ignore[arg-type]
 
     @on(Button.Pressed, "#cp-override")
     @on(Input.Submitted, "#override-input")
