@@ -241,6 +241,7 @@ class SimNode:
         cs = self.corosync
         if not cs.running or not cs.quorate:
             return False
-        # While one of its links flaps the membership keeps changing and pmxcfs never finishes
-        # a sync, unless this node's quorum does not depend on a peer at all (pvecm expected 1).
-        return not self.world.net.node_flapping(self) or self.quorum() <= 1
+        # While a link in its membership flaps, the membership keeps changing and pmxcfs never
+        # finishes a sync, unless this node's quorum does not depend on a peer at all (pvecm
+        # expected 1).
+        return not self.world.net.membership_churns(self) or self.quorum() <= 1

@@ -331,17 +331,22 @@ async def wait_writable(world: World, n: SimNode) -> None:
     -EACCES;`` — a node without quorum (corosync stopped, or cut off from the majority) fails
     the write at once with EACCES ("Permission denied"), as the lab's real pmxcfs does. A
     quorate node whose membership keeps changing (a flapping link) blocks instead, inside
-    ``dfsm_send_message_sync`` waiting for a finished sync: the outage's hanging write. A
-    write while quorum itself flaps is modelled as that block.
+    ``dfsm_send_message_sync`` waiting for a finished sync: the outage's hanging write. The
+    quorum check is made once, when the write enters pmxcfs: a write that found quorum and
+    blocks stays blocked when quorum goes (it waits for its message's result); one that
+    finds no quorum fails at once, whether or not the links flap (the real-pmxcfs lab: the
+    node a lossy link has just dropped from the membership answers EACCES, not a hang).
     """
+    entered = True
     while True:
         world.tick()
         if n.pve_writable():
             return
         p, cs = n.pmxcfs, n.corosync
         if (p.state == "running" and p.mount == "mounted" and not p.local_mode
-                and (not cs.running or (not cs.quorate and not world.net.node_flapping(n)))):
+                and (not cs.running or (entered and not cs.quorate))):
             raise OSError(errno.EACCES, os.strerror(errno.EACCES))
+        entered = False
         await asyncio.sleep(min(0.05, max(world.clock.scale, 0.005)))
 
 

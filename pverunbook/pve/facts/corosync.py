@@ -153,8 +153,13 @@ def facts_knet_nodes(obs: Observation) -> list[Fact]:
 def facts_cmap_stats(obs: Observation) -> list[Fact]:
     """``corosync-cmapctl -m stats``: knet ``down_count`` and latency per peer, the token.
 
-    ``stats.knet.node<N>.link<L>.down_count`` counts link flaps since corosync started.
-    Latency is in microseconds (libknet ``latency_ave``).
+    ``stats.knet.node<N>.link<L>.down_count`` counts link downs since corosync started, and
+    one of them is not a flap: enabling a link that is not connected yet counts as a down
+    (libknet links.c ``knet_link_set_enable`` -> ``_link_updown(enabled=1, connected=0)``,
+    ``down_count++``), so every peer's link of a healthy cluster reads 1 from its start (the
+    real-pmxcfs lab shows it; the local node's own link, connected at once, reads 0). The
+    fact counts the flaps: down_count - 1 per enabled link. Latency is in microseconds
+    (libknet ``latency_ave``).
     """
     cmap = outputs.parse_cmapctl(obs.text)
     out: list[Fact] = []
@@ -167,12 +172,13 @@ def facts_cmap_stats(obs: Observation) -> list[Fact]:
             continue
         if st.get("latency_samples", 1) == 0 and "down_count" not in st:
             continue
-        agg = by_peer.setdefault(nodeid, {"down_count": 0, "latency_ave": 0})
-        agg["down_count"] += st.get("down_count", 0)
+        agg = by_peer.setdefault(nodeid, {"down_count": 0, "raw": 0, "latency_ave": 0})
+        agg["raw"] += st.get("down_count", 0)
+        agg["down_count"] += max(0, st.get("down_count", 0) - 1)  # less the enable's down
         agg["latency_ave"] = max(agg["latency_ave"], st.get("latency_ave", 0))
         ev[nodeid] = (f"stats.knet.node{nodeid}.link{link}.down_count = "
-                      f"{st.get('down_count', 0)}")
-    local_ids = {nid for nid, st in by_peer.items() if st["down_count"] == 0
+                      f"{st.get('down_count', 0)} (one is the link's start)")
+    local_ids = {nid for nid, st in by_peer.items() if st["raw"] == 0
                  and st["latency_ave"] == 0}
     for nodeid, agg in by_peer.items():
         if nodeid in local_ids and len(by_peer) > 1:

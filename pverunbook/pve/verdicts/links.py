@@ -155,14 +155,16 @@ def verdict_cmap_stats(text: str, names: PeerNames | None = None) -> list[Findin
                     peer=peer,
                 )
             )
-        downs = st.get("down_count", 0)
-        if downs > 1:
+        # down_count counts the link's start too (libknet links.c knet_link_set_enable:
+        # enabling a link not yet connected is a down): a healthy link reads 1
+        downs = st.get("down_count", 0) - 1
+        if downs > 0:
             out.append(
                 Finding(
                     "warning",
                     f"knet link {link} to {who} went down {downs} times since start",
-                    "down_count counts link flaps since corosync started; more than one means "
-                    "the path drops or delays packets.",
+                    "down_count counts link downs since corosync started, one of them the "
+                    "link's start; more than that means the path drops or delays packets.",
                     evidence=f"stats.knet.node{node}.link{link}.down_count = {downs}",
                     peer=peer,
                 )
