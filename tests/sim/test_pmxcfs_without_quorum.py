@@ -20,7 +20,7 @@ async def test_a_write_without_quorum_fails_with_eacces_and_modes_follow_quorum(
     assert (st, out) == (0, "755 /etc/pve\n640 /etc/pve/storage.cfg\n700 /etc/pve/priv\n")
     st, _, _ = await sh(healthy, "pve001", "systemctl stop corosync")
     assert st == 0
-    healthy.advance(10)
+    await healthy.advance(10)
     for node in ("ryanrishi", "pve001"):  # the stopped node and its peer without a majority
         st, out, err = await sh(healthy, node, "timeout 5 touch /etc/pve/probe; echo rc=$?")
         assert out == "rc=1\n" and "Permission denied" in err, (node, out, err)
@@ -37,6 +37,6 @@ async def test_corosync_cfgtool_n_lists_only_reachable_peers(healthy: SimCluster
     _, out, _ = await sh(healthy, "ryanrishi", "corosync-cfgtool -n")
     assert "nodeid: 2 reachable" in out
     await sh(healthy, "pve001", "systemctl stop corosync")
-    healthy.advance(10)
+    await healthy.advance(10)
     _, out, _ = await sh(healthy, "ryanrishi", "corosync-cfgtool -n")
     assert out.splitlines() == ["Local node ID 1, transport knet"]
