@@ -10,6 +10,7 @@ healthy link.
   third node, whose own links are clean, hangs its writes too; dcdb.c
   ``dcdb_send_fuse_message`` checks quorum when the write enters: the node the flapping link
   has dropped from the membership answers EACCES at once.
+- totem leaves out the lower node id of the two ends (the lab: nodeid 2 every time).
 """
 
 from __future__ import annotations
@@ -47,14 +48,17 @@ async def test_a_lossy_pair_hangs_the_third_nodes_writes_and_the_dropped_node_re
         three: SimCluster) -> None:
     assert (await sh(three, "pve001", LOSSY.format(peer="192.168.4.202")))[0] == 0
     assert (await sh(three, "pve002", LOSSY.format(peer="192.168.4.201")))[0] == 0
-    for _ in range(60):  # until the flapping link has dropped pve002 from the membership
+    for _ in range(60):  # until the flapping link has dropped pve001 from the membership
         await three.advance(1)
-        _, out, _ = await sh(three, "pve002", "corosync-quorumtool -s")
+        _, out, _ = await sh(three, "pve001", "corosync-quorumtool -s")
         if "Quorate:          No" in out:
             break
     else:
-        pytest.fail("the lossy link never dropped pve002 from the membership")
-    st, out, err = await sh(three, "pve002", "timeout 5 touch /etc/pve/probe; echo rc=$?")
+        pytest.fail("the lossy link never dropped pve001 from the membership")
+    # totem leaves out the lower node id of the pair (the lab: always nodeid 2, never 3)
+    _, out, _ = await sh(three, "pve002", "corosync-quorumtool -s")
+    assert "Quorate:          Yes" in out
+    st, out, err = await sh(three, "pve001", "timeout 5 touch /etc/pve/probe; echo rc=$?")
     assert out == "rc=1\n" and "Permission denied" in err, (out, err)
     _, out, _ = await sh(three, "ryanrishi", "corosync-quorumtool -s")
     assert "Quorate:          Yes" in out
