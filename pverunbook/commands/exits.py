@@ -1,7 +1,8 @@
 """Exit statuses and the one error line every command prints: what, why, what to do.
 
 0 all steps ok; 1 the run stopped (failure, refusal, abort); 2 usage or input error; 3 the run
-reached its end but some checks failed (routed with ``on_failure = "continue"``).
+reached its end but some checks failed (routed with ``on_failure = "continue"``), or a
+read-only runbook's diagnosis holds a critical finding (a triage that found problems).
 """
 
 from __future__ import annotations

@@ -373,7 +373,22 @@ async def _run_session(args: argparse.Namespace, config: Any, cmd: str, rb: Any,
         await session.close()
     if status == "completed_with_failures":
         return EXIT_CHECKS
+    if status == "ok" and _found_critical(rb, printer):
+        return EXIT_CHECKS
     return EXIT_OK if status in ("ok", "planned") else EXIT_FAIL
+
+
+def _found_critical(rb: Any, printer: Any) -> bool:
+    """A read-only runbook (a triage, the health check) whose steps all ran but whose
+    diagnosis still holds a critical finding: exit 3, "the run reached its end but found
+    problems", as the README promises. Its checks mark the node instead of failing the step,
+    so the run's status alone said "ok". A runbook that changes something keeps the status
+    alone: its exit says whether the change went through."""
+    from pverunbook.run_diagnosis import worst_finding_now
+
+    if any(s.destructive for s in rb.steps):
+        return False
+    return worst_finding_now(getattr(printer, "events", [])) == "critical"
 
 
 def _runbook_of_run(started: Any, dirs: list[Path]) -> Any:

@@ -65,3 +65,17 @@ def test_rehearse_state_dir_is_refused_outside_rehearsal(
                  "--state-dir", str(tmp_path)]) == 2
     err = capsys.readouterr().err
     assert "--state-dir" in err and "rehearse" in err
+
+
+QUICK = ("--set", "ping_count=10", "--set", "mtr_cycles=3", "--set", "sample_s=5")
+
+
+def test_a_triage_that_finds_critical_faults_exits_3_a_healthy_one_0(tmp_path: Path) -> None:
+    """Read-only checks mark nodes instead of failing steps, so every step of a triage on the
+    story's broken cluster ends ok; its exit status still says it found problems (3), and a
+    triage of a healthy cluster exits 0 (README, exit status)."""
+    broken = main(["rehearse", "network-triage", "--scenario", "nyc-outage", "--headless",
+                   "--state-dir", str(tmp_path / "broken"), *QUICK])
+    healthy = main(["rehearse", "network-triage", "--scenario", "nyc-healthy", "--headless",
+                    "--state-dir", str(tmp_path / "healthy"), *QUICK])
+    assert (broken, healthy) == (3, 0)
