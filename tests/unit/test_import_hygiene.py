@@ -63,7 +63,7 @@ ALLOWED: dict[str, set[str]] = {
     "headless": BELOW_ENGINE | {"engine", "run_diagnosis"},
     "session": BELOW_ENGINE | {"engine", "sim", "shell", "run_diagnosis", "check_history"},
     "ui": BELOW_ENGINE | {"engine", "sim", "shell", "run_diagnosis", "session", "report",
-                          "headless"},
+                          "headless", "check_history"},
 }
 #: Only the UI may import Textual (and Rich, which Textual renders with).
 UI_ONLY = ("textual", "rich")
