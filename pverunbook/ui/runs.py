@@ -22,6 +22,10 @@ from pverunbook.runbook.model import Runbook
 
 #: ``RunFinished.status`` values (plus list_runs' own "unfinished") that can be resumed.
 RESUMABLE = ("unfinished", "interrupted")
+#: Runs the operator stopped (a declined confirmation, "Not done", Abort) or that stopped on a
+#: failure: ``run --resume`` continues them, so the start screen offers them too — the newest
+#: run of its runbook only (a later run of the same runbook supersedes it).
+STOPPED = ("aborted", "failed")
 
 
 @dataclass(frozen=True)
@@ -47,10 +51,16 @@ class InterruptedRun:
 
 def interrupted_runs() -> list[InterruptedRun]:
     """Unfinished runs (no ``RunFinished`` after the last ``RunStarted``, or "interrupted"),
-    newest first."""
+    and stopped ones (aborted, failed) that are the newest run of their runbook, newest
+    first."""
     out: list[InterruptedRun] = []
-    for r in list_runs():
-        if r.status not in RESUMABLE:
+    runs = list_runs()
+    newest: dict[str, float] = {}
+    for r in runs:
+        newest[r.runbook] = max(newest.get(r.runbook, 0.0), r.started)
+    for r in runs:
+        stopped = r.status in STOPPED and r.started >= newest.get(r.runbook, 0.0)
+        if r.status not in RESUMABLE and not stopped:
             continue
         run = _describe(r.path, r.status)
         if run is not None:

@@ -203,8 +203,26 @@ async def test_other_mode_run_is_listed_but_not_resumed(build_app: Build,
 async def test_finished_runs_are_not_listed(runbook_dir: Path) -> None:
     path = await _interrupted_journal(runbook_dir)
     assert [r.last_step for r in interrupted_runs()] == ["Compare config_version on every node"]
+    text = path.read_text(encoding="utf-8")
+    with path.open("a", encoding="utf-8") as fh:
+        fh.write(json.dumps(ev.RunFinished(status="ok").to_dict()) + "\n")
+    assert interrupted_runs() == []
+    path.write_text(text, encoding="utf-8")
+
+
+async def test_a_stopped_run_is_offered_until_a_later_run_of_its_runbook(
+        runbook_dir: Path) -> None:
+    """A run the operator stopped (a declined confirmation, Abort) is what ``run --resume``
+    continues; the start screen offers it too, until the same runbook runs again."""
+    path = await _interrupted_journal(runbook_dir)
     with path.open("a", encoding="utf-8") as fh:
         fh.write(json.dumps(ev.RunFinished(status="aborted").to_dict()) + "\n")
+    assert [(r.run_id, r.status) for r in interrupted_runs()] == [(RUN_ID, "aborted")]
+    later = json.loads(path.read_text(encoding="utf-8").splitlines()[0])
+    later = {**later, "run_id": "later", "ts": later["ts"] + 60}
+    (path.parent / "later.jsonl").write_text(
+        json.dumps(later) + "\n" + json.dumps(ev.RunFinished(status="ok").to_dict()) + "\n",
+        encoding="utf-8")
     assert interrupted_runs() == []
 
 

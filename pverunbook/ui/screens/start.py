@@ -232,6 +232,8 @@ class StartScreen(Screen[None]):
         text.append(f"  {r.when}")
         last = f"{r.last_step} ({r.last_state})" if r.last_step else "no step run yet"
         text.append(f"  last: {last}")
+        if r.status not in ("unfinished", "interrupted"):
+            text.append(f"  stopped: {r.status}", style="yellow" if usable else "")
         text.append(f"  [{r.mode}]", style="magenta" if usable else "")
         if not usable:
             text.append(f"  resume with: {MODE_FLAGS.get(r.mode, r.mode)}", style="italic")
