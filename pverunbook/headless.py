@@ -392,6 +392,10 @@ class TerminalDecider:
                                f"refused{then}: to answer it headless, add --confirm "
                                f"{request.expected})\n")
             return typed
+        if not self.interactive:
+            self.out.write(f"   (no terminal to type it: to answer it headless, add --confirm "
+                           f"{request.expected})\n")
+            return None
         return await self._ask(f"   type {request.expected!r} to go ahead: ")
 
     async def manual_done(self, step: Step, instructions: str) -> bool:
@@ -418,6 +422,54 @@ class TerminalDecider:
             return False
         answer = await self._ask("   confirm, done? [y/N] ")
         return (answer or "").strip().lower() in ("y", "yes")
+
+    def may_ask(self, cluster: Any, values: dict[str, Any]) -> list[tuple[str, str]]:
+        """Every ``--confirm`` answer this runbook may ask for, as (flag value, step id), in
+        step order: a typed confirmation (the node or cluster name it will ask for, or its
+        phrase), COMMIT for a ``commit_within`` step, the id of a manual step that gates a
+        destructive one. Without a terminal they used to be found one failed run at a time.
+
+        Mirrors the engine's own choice (``engine.targets.confirm_expected``, the engine's
+        ``_run_step``): a target known only once an earlier step ran is shown as ``NODE``."""
+        from pverunbook.engine.targets import TargetError, confirm_expected, resolve_targets
+
+        out: list[tuple[str, str]] = []
+        steps = self.runbook.steps if self.runbook is not None else []
+        for i, step in enumerate(steps):
+            if step.kind is StepKind.MANUAL and not step.needs_person and self.gated_by(i):
+                out.append((step.id, step.id))
+            if step.destructive or step.confirm is not None:
+                try:
+                    nodes = resolve_targets(step, cluster, values)
+                    expected = confirm_expected(step, cluster, nodes)
+                except TargetError:
+                    expected = cluster.name if step.confirm == "cluster" else \
+                        step.confirm if step.confirm not in (None, "node") else "NODE"
+                default = cluster.name if step.destructive else "yes"
+                out.append((expected or default, step.id))
+            if step.commit_within is not None:
+                out.append(("COMMIT", step.id))
+        return out
+
+    def announce(self, cluster: Any, values: dict[str, Any]) -> None:
+        """Without a terminal, say once before the first step which ``--confirm`` answers the
+        run may need and which of them were not given (a run that reaches an unanswered one
+        stops there or leaves it to the operator)."""
+        if self.interactive or self.dry_run:
+            return
+        asks = self.may_ask(cluster, values)
+        missing = [(v, s) for v, s in asks if v not in self.confirm_texts]
+        if not missing:
+            return
+        steps: dict[str, list[str]] = {}
+        for v, s in missing:
+            steps.setdefault(v, []).append(s)
+        listed = ", ".join(f"--confirm {v} (step{'s' if len(ids) > 1 else ''} {', '.join(ids)})"
+                           for v, ids in steps.items())
+        node = " (NODE: the name of the node it targets, known once an earlier step chose " \
+            "it)" if any(v == "NODE" for v, _ in missing) else ""
+        self.out.write(f"this run may ask for: {listed}; no terminal can answer them, so add "
+                       f"those you agree to{node}\n")
 
     def index_of(self, step: Step) -> int:
         steps = self.runbook.steps if self.runbook is not None else []

@@ -342,6 +342,7 @@ async def _run_session(args: argparse.Namespace, config: Any, cmd: str, rb: Any,
                                 journal_path=journal_path)
         decider.context = dict(engine.params, cluster=session.cluster.name,
                                run_id=engine.run_id)
+        decider.announce(session.cluster, dict(engine.params))
         addrs = cluster_addresses(session.cluster)
         printer: Any
         if as_json and getattr(args, "check_json", False):

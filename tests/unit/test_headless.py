@@ -175,3 +175,39 @@ async def test_a_confirmation_not_given_says_which_confirm_would_answer_it() -> 
     said = out.getvalue()
     assert "no --confirm COMMIT was given" in said and "add --confirm COMMIT" in said
     assert "rolled back when its timer fires" in said
+
+
+async def test_an_unanswered_confirmation_without_a_terminal_names_the_flag() -> None:
+    out = io.StringIO()
+    d = TerminalDecider(confirm_text=None, interactive=False, out=out)
+    assert await d.confirm(request("ryanrishi")) is None
+    assert "add --confirm ryanrishi" in out.getvalue()
+
+
+def test_a_headless_run_lists_every_confirm_it_may_ask_for_up_front() -> None:
+    from pverunbook.inventory import Cluster, Node
+    from pverunbook.runbook.catalog import builtin_dir
+    from pverunbook.runbook.loader import load_file
+
+    cluster = Cluster("nyc", (Node("ryanrishi", "localhost"), Node("pve001", "localhost"),
+                              Node("pve002", "localhost")))
+    out = io.StringIO()
+    d = TerminalDecider(confirm_text=None, interactive=False, out=out)
+    d.runbook = load_file(builtin_dir() / "route-fix.toml")
+    d.announce(cluster, {"route_node": "ryanrishi"})
+    said = out.getvalue()
+    assert "--confirm ryanrishi (step delete)" in said
+    assert "--confirm COMMIT (step delete)" in said
+    out = io.StringIO()
+    d = TerminalDecider(confirm_text=["nyc"], interactive=False, out=out)
+    d.runbook = load_file(builtin_dir() / "vm-config-recovery.toml")
+    d.announce(cluster, {})
+    said = out.getvalue()
+    assert "--confirm checkpoints (step checkpoints)" in said
+    assert "--confirm review (step review)" in said
+    assert "--confirm nyc" not in said  # given already
+    out = io.StringIO()
+    d = TerminalDecider(confirm_text=None, interactive=True, out=out)
+    d.runbook = load_file(builtin_dir() / "route-fix.toml")
+    d.announce(cluster, {"route_node": "ryanrishi"})
+    assert out.getvalue() == ""  # a terminal asks as the run goes
