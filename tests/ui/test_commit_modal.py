@@ -3,6 +3,7 @@ counts down; a wrong answer says the change HAS run and what Escape does there."
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -15,8 +16,10 @@ from textual.widgets import Label, Static
 from pverunbook.engine.decisions import ConfirmRequest
 from pverunbook.ui.app import RunbookApp
 from pverunbook.ui.screens.commit_modal import CommitModal
+from pverunbook.ui.screens.modals import ConfirmModal
 from pverunbook.ui.screens.run import RunScreen
 from tests.ui.conftest import to_run_screen, until
+from tests.ui.screen_text import screen_text
 
 
 def shown(modal: CommitModal) -> str:
@@ -63,3 +66,38 @@ async def test_commit_countdown_ticks_and_wrong_text_says_the_change_ran(
         await pilot.press("escape")  # here Escape answers: not kept
         await until(pilot, lambda: got != [], "the answer")
         assert got == [None]
+
+
+async def test_commit_sentence_is_whole_at_80x24(build_app: Callable[..., RunbookApp],
+                                                 runbook_dir: Path) -> None:
+    """The countdown's sentence says what the nodes restore: at 80 columns it wraps, the end
+    ("restores checkpoint … by itself") is on screen, not cut off at the dialog's edge."""
+    app = build_app(runbook=runbook_dir / "ui-test.toml")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await to_run_screen(pilot, app)
+        run = app.screen
+        assert isinstance(run, RunScreen)
+        step = run.runbook.step("tune")
+        app.run_worker(run.decider.confirm(ConfirmRequest(
+            step, "commit", "Type COMMIT within 107 s to keep it", "COMMIT",
+            ("ryanrishi", "pve001"), checkpoint_id="route-fix-20261206-delete-1",
+            deadline=time.time() + 107)), exit_on_error=False)
+        await until(pilot, lambda: isinstance(app.screen, CommitModal), "COMMIT")
+        await pilot.pause()
+        flat = " ".join(re.sub("[▊▎]", " ", screen_text(app)).split())  # dialog border
+        assert ("otherwise every node (ryanrishi, pve001) restores checkpoint "
+                "route-fix-20261206-delete-1 by itself.") in flat, flat
+
+
+def test_destructive_help_names_the_nodes_with_a_space() -> None:
+    """F1 on the destructive confirmation: "changes ryanrishi, pve001" (its nodes), never
+    "changes ryanrishinodes" glued to the next word."""
+    step = SimpleNamespace(title="Delete the host route")
+    for nodes, want in ((("ryanrishi",), "changes **ryanrishi**;"),
+                        (("ryanrishi", "pve001"), "changes **ryanrishi, pve001**;"),
+                        ((), "changes **no node**;")):
+        req = ConfirmRequest(step, "destructive", "Type 'ryanrishi'",  # type: ignore[arg-type]
+                             "ryanrishi", nodes)
+        text = ConfirmModal(req).help_text()
+        assert want in text, text
+        assert "ryanrishinodes" not in text

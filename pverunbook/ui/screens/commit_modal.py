@@ -50,7 +50,10 @@ class CommitModal(ConfirmModal):
             # stood still beside the countdown. The time left has one source, the deadline.
             yield Static(f"“{r.step.title}” has run on {', '.join(r.nodes)} and the checks "
                          "after it passed.", classes="dialog-text", markup=False)
-            yield Label(self._left_text(), id="commit-countdown", classes="dialog-text -bold")
+            # A Label is as wide as its text and the dialog cuts it at 80 columns; this
+            # sentence's end (what the nodes restore) is the point, so it wraps instead.
+            yield Label(self._left_text(), id="commit-countdown",
+                        classes="dialog-text -bold -wrap")
             yield Label(f"Type [b]{r.expected}[/b] to keep it (Escape: do not keep it):",
                         classes="dialog-text -bold")
             yield Input(id="confirm-input")

@@ -76,8 +76,8 @@ class ConfirmModal(Dialog[str | None]):
 
     def help_text(self) -> str:
         r = self.request
-        return (f"**What this asks:** “{r.step.title}” changes **{', '.join(r.nodes) or 'no '}"
-                "nodes**; the commands it will run are listed. Nothing has run yet.\n\n"
+        return (f"**What this asks:** “{r.step.title}” changes **{', '.join(r.nodes) or 'no node'}"
+                "**; the commands it will run are listed. Nothing has run yet.\n\n"
                 f"**What to do now:** read the commands; to run them type **{r.expected}** "
                 "exactly and press Enter (Enter alone never confirms). **Escape** (Look "
                 "first) folds this question away so you can read the output: nothing runs, "
