@@ -180,7 +180,7 @@ def last_check(cluster: str, mode: str, *, sim_state_dir: Path | None = None,
     call it off the event loop."""
     from pverunbook.engine.journal import JournalError, read_journal
     from pverunbook.pve.diagnosis.check import CHECK_ID
-    from pverunbook.run_diagnosis import diagnose_run
+    from pverunbook.run_diagnosis import collected_all, diagnose_run
 
     listed = _runs_of(cluster, mode, runs=sim_state_dir if mode == "rehearsal" else runs)
     for i in range(len(listed) - 1, -1, -1):
@@ -191,7 +191,9 @@ def last_check(cluster: str, mode: str, *, sim_state_dir: Path | None = None,
             events = read_journal(path)
         except JournalError:
             continue
-        if not any(isinstance(e, ev.RunFinished) for e in events):
+        if not collected_all(events):
+            # a check quit or aborted before its end measured only part of the cluster (or
+            # nothing): it proves no health; the last whole check still says what is wrong
             continue
         _, diagnosis = diagnose_run(events, None, names_by_addr)
         after = None
