@@ -83,7 +83,7 @@ def _state_dir_problem(args: argparse.Namespace) -> int | None:
     ``$PVERUNBOOK_STATE_DIR`` / ``$PVERUNBOOK_DATA_DIR`` when no ``--state-dir`` is given."""
     import os
 
-    from pverunbook.statedir import unusable
+    from pverunbook.statedir import named_unusable
 
     if args.command is not None and not hasattr(args, "state_dir"):
         return None  # list, validate, plan, …: nothing is read from a state directory
@@ -91,13 +91,15 @@ def _state_dir_problem(args: argparse.Namespace) -> int | None:
                                          *_subcommand(args)) if a)
     given = getattr(args, "state_dir", None)
     if given is not None:
-        why = unusable(given)
-        return err(f"{command} --state-dir", why, "give a directory (a new one is created)") \
-            if why else None
+        why = named_unusable(given)
+        return err(f"{command} --state-dir", f"{why} (state directory unusable)", "give a "
+                   "directory: an existing one, or a new one in an existing writable directory "
+                   "(it is created)") if why else None
     for var in ("PVERUNBOOK_STATE_DIR", "PVERUNBOOK_DATA_DIR"):
-        why = unusable(Path(os.environ[var])) if os.environ.get(var) else None
+        why = named_unusable(Path(os.environ[var])) if os.environ.get(var) else None
         if why:
-            return err(f"{command} ${var}", why, f"set {var} to a directory, or pass "
+            return err(command, f"state directory unusable: ${var}={why}", f"set {var} to a "
+                       "writable directory (or unset it for the per-user one), or pass "
                        "--state-dir DIR")
     return None
 

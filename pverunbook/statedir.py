@@ -109,6 +109,38 @@ def unusable(path: Path | None) -> str | None:
     return None
 
 
+def named_unusable(path: Path) -> str | None:
+    """Why ``path``, named by the operator (``--state-dir``, ``$PVERUNBOOK_STATE_DIR``), cannot
+    be the state directory, or None: :func:`unusable`, and besides a directory that is not
+    there must have its parent (a typo such as ``/srv/pverunbok/x`` built a new broken rehearsal
+    cluster there and reported its findings as if the operator's fixes were lost), and the
+    directory (or its parent, when it is made on first write) must take new files: ``/proc/x``
+    or a read-only mount ended in a bare FileNotFoundError / PermissionError deep in a run.
+
+    The probe leaves nothing behind (a temporary file or directory, removed at once); it is
+    the operator's own choice of place, never the per-user default, that is checked here."""
+    import tempfile
+
+    why = unusable(path)
+    if why is not None:
+        return why
+    path = Path(path)
+    try:
+        if path.is_dir():
+            with tempfile.TemporaryFile(dir=path):
+                pass
+            return None
+        if not path.parent.is_dir():
+            return (f"{path}: its parent directory {path.parent} does not exist (a typo?), so "
+                    "runs would be kept somewhere new")
+        os.rmdir(tempfile.mkdtemp(dir=path.parent))
+    except OSError as exc:
+        where = path if path.is_dir() else path.parent
+        return (f"{path}: cannot write in {where} ({exc.strerror or exc}), so it cannot hold "
+                "runs, checkpoints or a rehearsal cluster")
+    return None
+
+
 def rehearsal_cluster_dir(scenario: str) -> Path:
     """Where a rehearsal's simulated cluster lives and stays between runs, for the app and
     every command alike (``rehearse``, ``run --rehearsal``, ``check``, ``tui``): ``--state-dir
