@@ -408,6 +408,7 @@ class TerminalDecider:
             if step.needs_person:
                 self.out.write(f"   '{step.id}' needs a person: --confirm does not answer it. "
                                "Do the work above, then resume this run at a terminal "
+                               f"(`{self.resume_command()}`) "
                                "(without --confirm) and confirm it there.\n")
                 return False
             if step.id in self.confirm_texts:
@@ -417,8 +418,9 @@ class TerminalDecider:
             why = (f"it comes before the destructive step(s) {', '.join(gated)}" if gated
                    else "nothing tells whether later steps depend on it")
             self.out.write(f"   (no terminal to confirm it and no --confirm {step.id}, and "
-                           f"{why}: the run stops here; do the work above, then resume with "
-                           f"--confirm {step.id}, or at a terminal)\n")
+                           f"{why}: the run stops here; do the work above, then "
+                           f"`{self.resume_command()} --confirm {step.id}`, or resume at a "
+                           "terminal)\n")
             return False
         answer = await self._ask("   confirm, done? [y/N] ")
         return (answer or "").strip().lower() in ("y", "yes")
@@ -470,6 +472,13 @@ class TerminalDecider:
             "it)" if any(v == "NODE" for v, _ in missing) else ""
         self.out.write(f"this run may ask for: {listed}; no terminal can answer them, so add "
                        f"those you agree to{node}\n")
+
+    def resume_command(self) -> str:
+        """``pverunbook run --resume RUN`` (with ``--state-dir`` when one is in force): the
+        command that continues this run, for the messages that say to resume it."""
+        from pverunbook.statedir import chosen_args
+
+        return f"pverunbook run --resume {self.context.get('run_id') or 'RUN'}{chosen_args()}"
 
     def index_of(self, step: Step) -> int:
         steps = self.runbook.steps if self.runbook is not None else []

@@ -76,10 +76,13 @@ def register(sub: argparse._SubParsersAction) -> None:
             mode.add_argument("--dry-run", action="store_true", help="execute nothing")
             mode.add_argument("--rehearsal", action="store_true", help="simulated cluster")
             s.add_argument("--dry-run-cluster", type=Path, help=argparse.SUPPRESS)
-            s.add_argument("--resume", metavar="RUN", help="continue an interrupted run")
-            s.add_argument("--accept-changed-runbook", action="store_true",
-                           help="with --resume: go on although the runbook file changed since "
-                                "the run started (the diff is shown)")
+        s.add_argument("--resume", metavar="RUN", help="continue an interrupted run" + (
+            " (a rehearsal: on the simulated cluster it ran on; the same as `run --resume`)"
+            if name == "rehearse" else ""))
+        s.add_argument("--accept-changed-runbook", action="store_true",
+                       help="with --resume: go on although the runbook file changed since "
+                            "the run started (the diff is shown)")
+        if name == "run":
             s.add_argument("--accept-new-host-keys", action="store_true",
                            help="trust SSH host keys not yet in known_hosts (never changed ones)")
         s.add_argument("--scenario", default="nyc-outage", help="rehearsal scenario (see "
@@ -100,7 +103,17 @@ def cmd_run(args: argparse.Namespace) -> int:
         ended = _ended(args.resume)
         if ended is not None:
             return ended
-    if args.rehearse:
+    if args.rehearse and args.resume:
+        # ``rehearse --resume RUN`` is ``run --resume RUN`` (the quit dialog and --help offered
+        # it), for a rehearsal run only: a live or local run is not resumed on a simulation
+        mode, why = _mode_of_run(args.resume)
+        if mode is None:
+            return err("rehearse --resume", why)
+        if mode is not Mode.REHEARSAL:
+            return err("rehearse --resume", f"run {args.resume} was a {mode.value} run, not a "
+                       "rehearsal", f"resume it with `pverunbook run --resume {args.resume}`"
+                       + (" --cluster FILE" if mode is Mode.LIVE else ""))
+    elif args.rehearse:
         mode = Mode.REHEARSAL
     elif args.local:
         mode = Mode.LOCAL
