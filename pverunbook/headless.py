@@ -21,7 +21,7 @@ from pverunbook.engine.decisions import (
     StepAction,
     StepDecision,
 )
-from pverunbook.run_diagnosis import next_command, step_status_label
+from pverunbook.run_diagnosis import next_command, not_kept, step_status_label
 from pverunbook.runbook.model import Param, Step, StepKind
 from pverunbook.runbook.template import render_plain
 
@@ -156,7 +156,9 @@ class EventPrinter:
             msg = f" — {e.message}" if e.message else ""
             crit = sum(1 for f in self.findings if self._now(f) == "critical")
             status = e.status
-            if status == "ok" and crit:
+            if status == "ok" and not_kept(self.events):
+                status = "ok — a change was NOT kept (its rollback timers undo it; see the summary)"
+            elif status == "ok" and crit:
                 # every check passed, but what they saw is not fine: never a bare "ok"
                 status = f"ok — findings ({crit} critical, see the diagnosis)"
             self._p(f"\n== run {status}{msg} ({e.duration:.1f}s)")
@@ -205,9 +207,12 @@ class EventPrinter:
                if s not in ("ok", "planned", "running")]
         serious = [(self._now(f), f) for f in self.findings
                    if f.severity in ("critical", "warning")]
-        if not bad and not serious and not self.left:
+        undone = not_kept(self.events)
+        if not bad and not serious and not self.left and not undone:
             return
         self._p("\n== summary")
+        for line in undone:  # its steps read "ok": say it before anything else
+            self._p(f"   NOT KEPT: {line}")
         for sid, _text in self.left:  # the instructions were printed at the step
             self._p(f"   {LEFT} step {self._title(sid)} (manual; not confirmed as done)")
         order = {"critical": 0, "warning": 1}

@@ -26,7 +26,7 @@ from pverunbook.report_text import fence as _fence
 from pverunbook.report_text import trim_output, value_text
 from pverunbook.report_text import ts as _ts
 from pverunbook.report_text import where as _where
-from pverunbook.run_diagnosis import step_status_label
+from pverunbook.run_diagnosis import not_kept, step_status_label
 
 if TYPE_CHECKING:
     from pverunbook.pve.diagnosis import Diagnosis
@@ -225,6 +225,10 @@ def _header(run: _Run, out: list[str]) -> None:
             f"| Duration | {_dur(end - rs.ts)} |",
             f"| Final status | {status} |",
             f"| Parameters | {params} |", ""]
+    # A change whose COMMIT was not typed: its step reads "ok" below, the nodes undo it
+    out += [f"**{line}**" for line in not_kept(run.events)]
+    if out[-1] != "":
+        out.append("")
     if len(run.runs) > 1:
         out += [f"The run was resumed {len(run.runs) - 1} time(s): "
                 + ", ".join(_ts(r.ts) for r in run.runs[1:]) + ".", ""]

@@ -164,6 +164,10 @@ def no_fault_text(events: Sequence[ev.Event], runbook: Any = None, check: bool =
     if status == "planned":
         return "Dry run: nothing was measured, so nothing can be judged yet."
     if collected_all(events):
+        if not check and not_kept(list(events)):
+            # the evidence predates the rollback: never read as "fixed" (see the summary)
+            return ("No fault found in the collected evidence, but a change of this run was "
+                    "NOT kept (its rollback timers put it back): what it fixed is undone.")
         return ("The cluster is healthy: the health check found no fault on any node." if check
                 else "No fault found in the collected evidence.")
     of = f" of {total}" if total else ""
@@ -242,3 +246,59 @@ def next_command(runbook: str, params: dict[str, Any], mode: str) -> str:
 
 def _param_text(v: Any) -> str:
     return ("true" if v else "false") if isinstance(v, bool) else str(v)
+
+
+#: Timer states whose rollback needs a hand (report_rollback.NEEDS_HAND).
+_ROLLBACK_NEEDS_HAND = ("arm_failed", "disarm_failed", "failed", "unknown")
+
+
+def not_kept(events: list[ev.Event]) -> list[str]:
+    """One plain sentence per ``commit_within`` step whose change was NOT kept: its COMMIT was
+    refused or not typed in time (the last ``commit`` answer of the step says no), or a
+    node's timer fired. Its checks passed, so the step reads "ok"; without this sentence a
+    run summary said "every step succeeded" while the nodes were putting the change back.
+
+    The nodes and checkpoint are the COMMIT question's (engine/rollback.py ``_ask_commit``);
+    "restored" once every one of those nodes reported its timer ``fired``, "restore" before
+    (the timers run on the nodes, whatever the app shows)."""
+    titles: dict[str, str] = {}
+    asked: dict[str, ev.ConfirmationRequested] = {}
+    answer: dict[str, bool] = {}
+    last: dict[tuple[str, str], ev.RollbackTimer] = {}
+    order: list[str] = []
+    for e in events:
+        if isinstance(e, ev.StepStarted):
+            titles[e.step_id] = e.title
+        elif isinstance(e, ev.ConfirmationRequested) and e.what == "commit":
+            asked[e.step_id] = e
+        elif isinstance(e, ev.ConfirmationGiven) and e.what == "commit":
+            answer[e.step_id] = e.accepted
+            if not e.accepted and e.step_id not in order:
+                order.append(e.step_id)
+        elif isinstance(e, ev.RollbackTimer):
+            last[(e.step_id, e.node)] = e
+            if e.state == "fired" and e.step_id not in order:
+                order.append(e.step_id)
+    out: list[str] = []
+    for sid in order:
+        timers = {node: t for (s, node), t in last.items() if s == sid}
+        fired = [n for n, t in timers.items() if t.state == "fired"]
+        if answer.get(sid) and not fired:
+            continue  # refused once, then committed on a resumed run: kept
+        q = asked.get(sid)
+        nodes = list(q.nodes if q is not None and q.nodes else timers)
+        cp = (q.checkpoint_id if q is not None else "") or next(
+            (t.checkpoint_id for t in timers.values() if t.checkpoint_id), "")
+        what = f"checkpoint {cp}" if cp else "the checkpoint"
+        why = "COMMIT was not typed" if answer.get(sid) is False else "its timers fired"
+        title = titles.get(sid, sid)
+        on = ", ".join(nodes) or "its nodes"
+        if nodes and all(n in fired for n in nodes):
+            how = f"the rollback timers on {on} restored {what}"
+        else:
+            how = f"the rollback timers on {on} restore {what} by themselves"
+        hand = [n for n, t in timers.items() if t.state in _ROLLBACK_NEEDS_HAND]
+        tail = (f"; the rollback on {', '.join(hand)} needs a hand (see the rollback "
+                "timers)" if hand else "")
+        out.append(f"The change of step “{title}” ({sid}) was NOT kept ({why}): {how}{tail}.")
+    return out

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 
 from pverunbook.engine import events as ev
 from pverunbook.pve.diagnosis.model import Diagnosis
+from pverunbook.run_diagnosis import not_kept
 from pverunbook.runbook.model import Runbook, Step
 
 #: Lines of output kept per node and step for the comparison and plots (the journal has all).
@@ -156,6 +157,9 @@ class Summary:
     #: Steps the operator declined (a refused confirmation, a manual step not done): they
     #: did not run, so they are not failures (the report counts them apart too).
     declined: list[str] = field(default_factory=list)
+    #: ``commit_within`` changes that were NOT kept (report_rollback.not_kept): their steps
+    #: read "ok", so the summary must say it before anything else.
+    not_kept: list[str] = field(default_factory=list)
 
 
 class RunState:
@@ -171,6 +175,8 @@ class RunState:
         self.checkpoints: list[tuple[str, str, str]] = []
         self.confirmations: list[Confirmation] = []
         self.notes: list[ev.Event] = []
+        #: The events that tell whether a ``commit_within`` change was kept.
+        self.commit_events: list[ev.Event] = []
 
     def step(self, step_id: str) -> StepView:
         return self._by_id[step_id]
@@ -199,6 +205,10 @@ class RunState:
         sv.output.setdefault(node, deque(maxlen=KEEP_LINES)).extend(lines)
 
     def apply(self, e: ev.Event) -> None:
+        if isinstance(e, ev.StepStarted | ev.RollbackTimer) or (
+                isinstance(e, ev.ConfirmationRequested | ev.ConfirmationGiven)
+                and e.what == "commit"):
+            self.commit_events.append(e)
         if isinstance(e, ev.RunStarted):
             self.started = e
         elif isinstance(e, ev.StepStarted):
@@ -375,7 +385,8 @@ class RunState:
                        message=fin.message if fin else "", done=done, failed=failed,
                        skipped=skipped, not_reached=not_reached,
                        checkpoints=list(self.checkpoints), risky=risky,
-                       duration=fin.duration if fin else 0.0, declined=declined)
+                       duration=fin.duration if fin else 0.0, declined=declined,
+                       not_kept=not_kept(self.commit_events))
 
 
     def stopped_by(self) -> str:

@@ -120,7 +120,12 @@ def render_summary(s: model.Summary, journal: Path | None,
         # every step succeeded, but the checks found critical problems: never a plain ✔
         word, style = ("! Finished — findings: every step ran, the checks found critical "
                        "problems (see the diagnosis)", "bold yellow")
+    if s.status == "ok" and s.not_kept:
+        # the change's checks passed, but COMMIT was not typed: the nodes put it back
+        word, style = ("⚠ Finished, but a change was NOT kept", "bold red")
     t.append(word + "\n", style=style)
+    for line in s.not_kept:
+        t.append(f"✘ {line}\n", style="bold red")
     if s.message:
         t.append(s.message + "\n")
     t.append(f"\nTime spent: {model.fmt_duration(s.duration)}\n", style="bold")
