@@ -253,9 +253,14 @@ _ROLLBACK_NEEDS_HAND = ("arm_failed", "disarm_failed", "failed", "unknown")
 
 
 def not_kept(events: list[ev.Event]) -> list[str]:
-    """One plain sentence per ``commit_within`` step whose change was NOT kept: its COMMIT was
-    refused or not typed in time (the last ``commit`` answer of the step says no), or a
-    node's timer fired. Its checks passed, so the step reads "ok"; without this sentence a
+    """The sentences of :func:`not_kept_by_step`, in the order the changes were undone."""
+    return list(not_kept_by_step(events).values())
+
+
+def not_kept_by_step(events: list[ev.Event]) -> dict[str, str]:
+    """Step id → one plain sentence, per ``commit_within`` step whose change was NOT kept:
+    its COMMIT was refused or not typed in time (the last ``commit`` answer of the step says
+    no), or a node's timer fired. Its checks passed, so the step reads "ok"; without this sentence a
     run summary said "every step succeeded" while the nodes were putting the change back.
 
     The nodes and checkpoint are the COMMIT question's (engine/rollback.py ``_ask_commit``);
@@ -279,7 +284,7 @@ def not_kept(events: list[ev.Event]) -> list[str]:
             last[(e.step_id, e.node)] = e
             if e.state == "fired" and e.step_id not in order:
                 order.append(e.step_id)
-    out: list[str] = []
+    out: dict[str, str] = {}
     for sid in order:
         timers = {node: t for (s, node), t in last.items() if s == sid}
         fired = [n for n, t in timers.items() if t.state == "fired"]
@@ -300,5 +305,5 @@ def not_kept(events: list[ev.Event]) -> list[str]:
         hand = [n for n, t in timers.items() if t.state in _ROLLBACK_NEEDS_HAND]
         tail = (f"; the rollback on {', '.join(hand)} needs a hand (see the rollback "
                 "timers)" if hand else "")
-        out.append(f"The change of step “{title}” ({sid}) was NOT kept ({why}): {how}{tail}.")
+        out[sid] = f"The change of step “{title}” ({sid}) was NOT kept ({why}): {how}{tail}."
     return out

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 
 from pverunbook.engine import events as ev
 from pverunbook.pve.diagnosis.model import Diagnosis
-from pverunbook.run_diagnosis import not_kept
+from pverunbook.run_diagnosis import not_kept_by_step
 from pverunbook.runbook.model import Runbook, Step
 
 #: Lines of output kept per node and step for the comparison and plots (the journal has all).
@@ -360,7 +360,10 @@ class RunState:
         return next((x for x in ("critical", "warning", "history") if x in sev), "")
 
     def summary(self) -> Summary:
-        done = [s.step.title for s in self.steps if s.state in ("ok", "planned")]
+        undone = not_kept_by_step(self.commit_events)
+        # a change the nodes roll back ran "ok", but it is not done: say so on its line
+        done = [s.step.title + (" — ran, NOT kept (the nodes roll it back)" if s.id in undone else "")
+                for s in self.steps if s.state in ("ok", "planned")]
         failed = [f"{s.step.title} ({STATE_LABELS[s.state]})" for s in self.steps
                   if (s.state in BAD_STATES or s.state == "unknown") and s.state != "declined"]
         declined = [f"{s.step.title} — {s.message}" if s.message else s.step.title
@@ -386,7 +389,7 @@ class RunState:
                        skipped=skipped, not_reached=not_reached,
                        checkpoints=list(self.checkpoints), risky=risky,
                        duration=fin.duration if fin else 0.0, declined=declined,
-                       not_kept=not_kept(self.commit_events))
+                       not_kept=list(undone.values()))
 
 
     def stopped_by(self) -> str:

@@ -15,8 +15,8 @@ from pverunbook.ui.screens.summary import render_summary
 from tests.ui.conftest import RUNBOOK
 
 NODES = ("ryanrishi", "pve001")
-SAID = ("The change of step “Raise the token” (tune) was NOT kept (COMMIT was not typed): "
-        "the rollback timers on ryanrishi, pve001 restore checkpoint cp-1 by themselves.")
+SAID = ("The change of step “Raise the totem token timeout” (tune) was NOT kept (COMMIT "
+        "was not typed): the rollback timers on ryanrishi, pve001 restore checkpoint cp-1 by themselves.")
 
 
 def refused_run(*, fired: bool = False, accepted: bool = False) -> list[ev.Event]:
@@ -26,8 +26,8 @@ def refused_run(*, fired: bool = False, accepted: bool = False) -> list[ev.Event
         ev.RunStarted(run_id="r", runbook_id="ui-test", runbook_title="UI test",
                       runbook_path="", mode="rehearsal", cluster="nyc", nodes=NODES,
                       params={}),
-        ev.StepStarted(step_id="tune", title="Raise the token", index=2, nodes=NODES,
-                       destructive=True),
+        ev.StepStarted(step_id="tune", title="Raise the totem token timeout", index=2,
+                       nodes=NODES, destructive=True),
         ev.CheckpointTaken(step_id="tune", checkpoint_id="cp-1", ok=True, path="/x"),
         ev.ConfirmationGiven(step_id="tune", what="destructive", accepted=True, typed="nyc",
                              operator="op"),
@@ -60,6 +60,7 @@ def test_tui_summary_says_the_change_was_not_kept_first() -> None:
     head = text.splitlines()[:3]
     assert head[0] == "⚠ Finished, but a change was NOT kept", head
     assert head[1] == f"✘ {SAID}", head
+    assert "  • Raise the totem token timeout — ran, NOT kept (the nodes roll it back)\n" in text
     restored = tui_summary(refused_run(fired=True))
     assert ("the rollback timers on ryanrishi, pve001 restored checkpoint cp-1."
             in restored.splitlines()[1])
