@@ -362,7 +362,8 @@ class RunState:
     def summary(self) -> Summary:
         undone = not_kept_by_step(self.commit_events)
         # a change the nodes roll back ran "ok", but it is not done: say so on its line
-        done = [s.step.title + (" — ran, NOT kept (the nodes roll it back)" if s.id in undone else "")
+        done = [s.step.title + (" — ran, NOT kept (the nodes roll it back)"
+                                if s.id in undone else "")
                 for s in self.steps if s.state in ("ok", "planned")]
         failed = [f"{s.step.title} ({STATE_LABELS[s.state]})" for s in self.steps
                   if (s.state in BAD_STATES or s.state == "unknown") and s.state != "declined"]

@@ -16,7 +16,8 @@ from tests.ui.conftest import RUNBOOK
 
 NODES = ("ryanrishi", "pve001")
 SAID = ("The change of step “Raise the totem token timeout” (tune) was NOT kept (COMMIT "
-        "was not typed): the rollback timers on ryanrishi, pve001 restore checkpoint cp-1 by themselves.")
+        "was not typed): the rollback timers on ryanrishi, pve001 restore checkpoint cp-1 by "
+        "themselves.")
 
 
 def refused_run(*, fired: bool = False, accepted: bool = False) -> list[ev.Event]:
