@@ -16,6 +16,7 @@ from textual.widgets import Label, Static
 from pverunbook.engine.decisions import ConfirmRequest
 from pverunbook.ui.app import RunbookApp
 from pverunbook.ui.screens.commit_modal import CommitModal
+from pverunbook.ui.screens.modals import ChoiceModal
 from pverunbook.ui.screens.modals import ConfirmModal
 from pverunbook.ui.screens.run import RunScreen
 from tests.ui.conftest import to_run_screen, until
@@ -61,9 +62,17 @@ async def test_commit_countdown_ticks_and_wrong_text_says_the_change_ran(
         await pilot.press(*"commit", "enter")
         error = str(modal.query_one("#confirm-error", Static).render())
         assert "nothing was run" not in error
-        assert "the change has run" in error and "Escape not to keep it" in error
+        assert "the change has run" in error and "Roll back now not to keep it" in error
         assert app.screen is modal and got == []
-        await pilot.press("escape")  # here Escape answers: not kept
+        # Escape never rolls back by itself: it asks, and "keep the question" changes nothing
+        await pilot.press("escape")
+        await until(pilot, lambda: isinstance(app.screen, ChoiceModal), "roll back?")
+        await pilot.press("n")
+        await until(pilot, lambda: app.screen is modal, "the question again")
+        assert got == []
+        await pilot.press("escape")
+        await until(pilot, lambda: isinstance(app.screen, ChoiceModal), "roll back? again")
+        await pilot.press("y")
         await until(pilot, lambda: got != [], "the answer")
         assert got == [None]
 

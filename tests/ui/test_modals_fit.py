@@ -88,15 +88,18 @@ def assert_fits(app: App[Any], what: str) -> None:
 
 async def open_and_check(pilot: Pilot[Any], app: RunbookApp, what: str,
                          opener: Callable[[], object], kind: type[Screen[Any]],
-                         close: str = "escape") -> None:
-    """Open a modal (``opener`` pushes it, or starts a worker that does), check it, close it."""
+                         close: str | tuple[str, ...] = "escape") -> None:
+    """Open a modal (``opener`` pushes it, or starts a worker that does), check it, close it
+    (``close``: the key, or the keys in turn)."""
     below = app.screen
     opener()
     await until(pilot, lambda: isinstance(app.screen, kind), what)
     for _ in range(3):  # settle; no waiting for the footer: it must be filled on its own
         await pilot.pause()
     assert_fits(app, what)
-    await pilot.press(close)
+    for key in (close,) if isinstance(close, str) else close:
+        await pilot.press(key)
+        await pilot.pause()
     await until(pilot, lambda: app.screen is below, f"{what} to close")
 
 
@@ -127,7 +130,8 @@ async def test_every_modal_fits_at_80x24_with_its_keys(build_app: Callable[..., 
         await open_and_check(pilot, app, "COMMIT with its countdown", in_worker(
             app, lambda: d.confirm(ConfirmRequest(
                 step, "commit", "Type COMMIT within 170 s to keep it", "COMMIT", nodes,
-                checkpoint_id="cp-1", deadline=time.time() + 170))), CommitModal)
+                checkpoint_id="cp-1", deadline=time.time() + 170))), CommitModal,
+            close=("escape", "y"))  # Escape asks "roll back now?"; y answers it
         await open_and_check(pilot, app, "failure modal with Abort run (a)", in_worker(
             app, lambda: d.after_failure(step, "failed")), ChoiceModal, close="a")
         await open_and_check(pilot, app, "manual step", in_worker(

@@ -20,14 +20,16 @@ from pverunbook.ui.screens.modals import ConfirmModal
 
 
 class CommitModal(ConfirmModal):
-    """COMMIT keeps the change; Escape or the deadline lets the timers restore the checkpoint.
+    """COMMIT keeps the change; "Roll back" or the deadline lets the timers restore the
+    checkpoint.
 
-    Escape is not "look first" here: the countdown runs on the nodes whatever the app shows,
-    so the question stays up until it is answered or the time is over."""
+    Escape is not "look first" here (the countdown runs on the nodes whatever the app shows,
+    so the question stays up until it is answered or the time is over), and it is not a
+    silent "roll back" either: everywhere else Escape means "nothing happens", so here it
+    asks whether to roll the change back now."""
 
-    BINDINGS = [Binding("escape", "cancel", "Roll back", id="modal.cancel",
-                        tooltip="Do not keep the change: every node restores the checkpoint "
-                                "when its timer fires")]
+    BINDINGS = [Binding("escape", "ask_rollback", "Roll back?", id="modal.cancel",
+                        tooltip="Asks whether to roll the change back now")]
 
     def help_text(self) -> str:
         r = self.request
@@ -35,9 +37,10 @@ class CommitModal(ConfirmModal):
                 "the checks that prove it worked passed. Before it ran, each of these nodes "
                 "armed a timer that puts the checkpointed files back.\n\n"
                 f"**What to do now:** if the cluster looks right, type **{r.expected}** and "
-                "press Enter: the timers are stopped and verified gone. **Escape**, or no "
-                "answer before the countdown ends, lets every node restore the checkpoint by "
-                "itself (its log: /var/log/pverunbook-rollback.log on each node).")
+                "press Enter: the timers are stopped and verified gone. **Roll back** (Escape "
+                "asks first), or no answer before the countdown ends, lets every node restore "
+                "the checkpoint by itself (its log: /var/log/pverunbook-rollback.log on each "
+                "node).")
 
     def compose(self) -> ComposeResult:
         r = self.request
@@ -45,7 +48,7 @@ class CommitModal(ConfirmModal):
             yield Label(f"⏱ Keep the change? {r.step.title}", classes="dialog-title")
             with Horizontal(classes="dialog-buttons"):
                 yield Button("Commit", variant="error", id="confirm-ok")
-                yield Button("Roll back (esc)", id="confirm-cancel")
+                yield Button("Roll back now", id="confirm-cancel")
             # Not the engine's prompt: it says "within N s" as of when it was asked, and it
             # stood still beside the countdown. The time left has one source, the deadline.
             yield Static(f"“{r.step.title}” has run on {', '.join(r.nodes)} and the checks "
@@ -54,7 +57,7 @@ class CommitModal(ConfirmModal):
             # sentence's end (what the nodes restore) is the point, so it wraps instead.
             yield Label(self._left_text(), id="commit-countdown",
                         classes="dialog-text -bold -wrap")
-            yield Label(f"Type [b]{r.expected}[/b] to keep it (Escape: do not keep it):",
+            yield Label(f"Type [b]{r.expected}[/b] to keep it, or choose Roll back now:",
                         classes="dialog-text -bold")
             yield Input(id="confirm-input")
             yield Static("", id="confirm-error", classes="dialog-error")
@@ -65,10 +68,28 @@ class CommitModal(ConfirmModal):
         expected = self.request.expected
         if not typed:
             return (f"Enter alone never confirms: type {expected!r} to keep the change, or "
-                    "press Escape not to keep it.")
+                    "choose Roll back now not to keep it.")
         return (f"{typed!r} is not {expected!r}: the change has run and stays until the "
                 f"countdown ends, then every node rolls it back. Type {expected!r} exactly "
-                "to keep it, or press Escape not to keep it.")
+                "to keep it, or choose Roll back now not to keep it.")
+
+    def action_ask_rollback(self) -> None:
+        """Escape: roll the change back now? Asked, never assumed (newcomer: one Escape rolled
+        the change back while the run went on as if all was well)."""
+        from pverunbook.ui.screens.modals import Choice, ChoiceModal
+
+        def answered(choice: str | None) -> None:
+            if choice == "rollback":
+                self.action_cancel()
+
+        self.app.push_screen(ChoiceModal(
+            "Roll the change back now?",
+            f"“{self.request.step.title}” has run on {', '.join(self.request.nodes)}. Rolling "
+            "back lets every node's timer restore the checkpoint now; keeping the question "
+            f"open lets you still type {self.request.expected}.",
+            [Choice("rollback", "Roll back now", "y", "error"),
+             Choice("keep", "Keep the question", "n", "primary")], cancel="keep",
+            danger=True), answered)
 
     def _left(self) -> float:
         return self.request.deadline - time.time()
