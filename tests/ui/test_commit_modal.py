@@ -16,8 +16,7 @@ from textual.widgets import Label, Static
 from pverunbook.engine.decisions import ConfirmRequest
 from pverunbook.ui.app import RunbookApp
 from pverunbook.ui.screens.commit_modal import CommitModal
-from pverunbook.ui.screens.modals import ChoiceModal
-from pverunbook.ui.screens.modals import ConfirmModal
+from pverunbook.ui.screens.modals import ChoiceModal, ConfirmModal
 from pverunbook.ui.screens.run import RunScreen
 from tests.ui.conftest import to_run_screen, until
 from tests.ui.screen_text import screen_text
