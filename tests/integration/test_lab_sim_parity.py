@@ -229,7 +229,9 @@ MOMENT = (
     r"^finding knet-stats@\S+ knet link N to nodeid N is not connected",
     # these count what the window holds, and their severity follows the count (a token late
     # but none lost in the window: warning)
-    r"^finding journal@\S+ (N 'Retransmit List'|members left|pmxcfs |quorum lost|token lost)",
+    r"^finding journal@\S+ (N 'Retransmit List'|members left|pmxcfs |quorum lost|token lost"
+    # ... and so do the link downs the window holds (the knet counters are compared above)
+    r"|link N to nodeid N went down|no active link)",
 )
 
 

@@ -36,6 +36,12 @@ CERT = ("### node-cert\nnotAfter=Nov  1 14:16:28 2099 GMT\n"
 SAMPLES: list[tuple[str, str, bool]] = [
     ("vms", KVM + CONFIGS, True),
     ("vms", KVM + CONFIGS + "101.conf\n108.conf\n", False),
+    # /etc/pve not mounted here (pmxcfs down): an empty listing proves nothing about configs
+    ("vms", KVM + "### configs\nls: cannot access '/etc/pve/nodes/*/qemu-server/': No such "
+     "file or directory\n### pve\n/etc/pve not mounted\n", False),
+    # mounted, but no node directory at all (config.db wiped): the VMs have no config
+    ("vms", KVM + "### configs\nls: cannot access '/etc/pve/nodes/*/qemu-server/': No such "
+     "file or directory\n### pve\n/etc/pve mounted\n", True),
     # 108 runs here, its config is in pve001's directory
     ("vms", KVM + CONFIGS.replace("qemu-server:\n\n", "qemu-server:\n108.conf\n\n")
      + "101.conf\n", True),

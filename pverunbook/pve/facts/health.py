@@ -51,7 +51,10 @@ def facts_vms(obs: Observation) -> list[Fact]:
     listing = _section(text, "configs")
     if listing is None:
         return out
-    if "Transport endpoint is not connected" in listing or "timed out" in listing:
+    if "Transport endpoint is not connected" in listing or "timed out" in listing or \
+            (_section(text, "pve") or "").strip() == "/etc/pve not mounted":
+        # not mounted: the listing is empty because pmxcfs is not there, not because the
+        # configs are gone (the step's last command says which)
         out.append(Fact("vm.configs_readable", False, obs.node,
                         evidence=obs.line_with("Transport endpoint") or "listing failed"))
         return out
