@@ -111,11 +111,10 @@ def unusable(path: Path | None) -> str | None:
 
 def named_unusable(path: Path) -> str | None:
     """Why ``path``, named by the operator (``--state-dir``, ``$PVERUNBOOK_STATE_DIR``), cannot
-    be the state directory, or None: :func:`unusable`, and besides a directory that is not
-    there must have its parent (a typo such as ``/srv/pverunbok/x`` built a new broken rehearsal
-    cluster there and reported its findings as if the operator's fixes were lost), and the
-    directory (or its parent, when it is made on first write) must take new files: ``/proc/x``
-    or a read-only mount ended in a bare FileNotFoundError / PermissionError deep in a run.
+    be the state directory, or None: :func:`unusable`, and the directory (or its nearest
+    existing parent, when it is made on first write) must take new files: ``/proc/x`` or a
+    read-only mount ended in a bare FileNotFoundError / PermissionError deep in a run. A
+    directory that is not there yet is made (scripts and tests name new ones).
 
     The probe leaves nothing behind (a temporary file or directory, removed at once); it is
     the operator's own choice of place, never the per-user default, that is checked here."""
@@ -130,12 +129,12 @@ def named_unusable(path: Path) -> str | None:
             with tempfile.TemporaryFile(dir=path):
                 pass
             return None
-        if not path.parent.is_dir():
-            return (f"{path}: its parent directory {path.parent} does not exist (a typo?), so "
-                    "runs would be kept somewhere new")
-        os.rmdir(tempfile.mkdtemp(dir=path.parent))
+        # not there yet: it is made on first write, under its nearest existing parent
+        where = next((p for p in path.parents if p.is_dir()), Path("/"))
+        os.rmdir(tempfile.mkdtemp(dir=where))
     except OSError as exc:
-        where = path if path.is_dir() else path.parent
+        where = path if path.is_dir() else next((p for p in path.parents if p.is_dir()),
+                                                Path("/"))
         return (f"{path}: cannot write in {where} ({exc.strerror or exc}), so it cannot hold "
                 "runs, checkpoints or a rehearsal cluster")
     return None
