@@ -226,6 +226,8 @@ MOMENT = (
     r"^fault (partition|quorum-lost-recently|pmxcfs-\S+) ",
     r"^(step|exit) (quorum|links|pve-write)\b",
     r"^finding (quorum|links)@",
+    # the write probe's mark: whether it met a resync is the moment's (as its exit status)
+    r"^finding pve-write@",
     r"^finding knet-stats@\S+ knet link N to nodeid N is not connected",
     # these count what the window holds, and their severity follows the count (a token late
     # but none lost in the window: warning)
