@@ -316,10 +316,13 @@ class RunState:
         else:
             self.notes.append(e)
 
-    def restore(self, events: list[ev.Event], statuses: dict[str, str]) -> None:
+    def restore(self, events: list[ev.Event], statuses: dict[str, str],
+                asked_again: str | None = None) -> None:
         """Before a resumed run: replay the earlier run's events, then take ``statuses`` (from
         ``load_resume``) as the truth, so done steps show done and the step that was running
-        when it died shows "unknown". Nothing is current or waiting afterwards."""
+        when it died shows "unknown" — except ``asked_again``, a step that died at its typed
+        confirmation: nothing ran (``load_resume`` proved it), so it is pending and asks
+        again. Nothing is current or waiting afterwards."""
         for e in events:
             if isinstance(e, ev.OutputChunk | ev.RunStarted | ev.RunFinished):
                 continue
@@ -332,6 +335,9 @@ class RunState:
             if sv is not None:
                 sv.state = status if status in STATE_LABELS else "unknown"
         for sv in self.steps:
+            if sv.step.id == asked_again:
+                sv.state = "pending"
+                sv.results.clear()
             if sv.state in ("running", "needs_you"):
                 sv.state = "unknown"
             sv.ended = "" if sv.state in ("pending", "next") else sv.state

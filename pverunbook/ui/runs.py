@@ -80,6 +80,13 @@ def _describe(path: Path, status: str) -> InterruptedRun | None:
             elif isinstance(e, ev.StepStarted):
                 titles[e.step_id] = e.title
                 last_step, last_state = e.step_id, "running"
+            elif isinstance(e, ev.ConfirmationRequested) and e.step_id == last_step \
+                    and last_state == "running" and e.what in ("destructive", "confirm"):
+                # died at its typed confirmation: nothing ran (engine/resume.py)
+                last_state = "awaiting confirmation, nothing ran"
+            elif isinstance(e, ev.CommandStarted | ev.RollbackTimer) and e.step_id == last_step \
+                    and last_state.startswith("awaiting"):
+                last_state = "running"
             elif isinstance(e, ev.StepFinished):
                 last_step, last_state = e.step_id, e.status
             elif isinstance(e, ev.StepSkipped):

@@ -257,3 +257,28 @@ async def test_changed_runbook_is_shown_and_not_resumed_silently(runbook_dir: Pa
         plan_resume(path, "live")
     assert f"pverunbook tui --resume {RUN_ID}" in other.value.hint and "--mode" not in \
         other.value.hint
+
+
+async def test_a_run_killed_at_its_confirmation_is_not_called_unknown(runbook_dir: Path) -> None:
+    """kill -9 while "Type the node name" was open: the journal's last record is the
+    confirmation, nothing ran. The start screen said "(outcome unknown)" and the resumed run
+    "? unknown"; it is "awaiting confirmation, nothing ran", and the step is pending again."""
+    from pverunbook.engine.resume import load_resume
+    from pverunbook.ui.model import RunState
+
+    path = await _interrupted_journal(runbook_dir)
+    lines = path.read_text(encoding="utf-8").splitlines()
+    first_cmd = next(i for i, line in enumerate(lines)
+                     if json.loads(line)["kind"] == "command_started"
+                     and json.loads(line).get("step_id") == "config")
+    confirm = ev.ConfirmationRequested(step_id="config", what="destructive",
+                                       prompt="Type 'pve001'", expected="pve001")
+    kept = [*lines[:first_cmd], json.dumps(confirm.to_dict())]
+    path.write_text("\n".join(kept) + "\n", encoding="utf-8")
+    (run,) = interrupted_runs()
+    assert run.last_state == "awaiting confirmation, nothing ran", run
+    _, info = load_resume(path)
+    assert info.asked_again == "config" and not info.unknown_step
+    state = RunState(load_file(runbook_dir / "ui-test.toml"))
+    state.restore(read_journal(path), info.statuses, info.asked_again)
+    assert state.step("config").state == "pending"

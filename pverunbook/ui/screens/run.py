@@ -139,7 +139,8 @@ class RunScreen(RunLayout):
             from pverunbook.ui.runs import replay_events
 
             try:
-                self.state.restore(replay_events(plan.journal_path), plan.info.statuses)
+                self.state.restore(replay_events(plan.journal_path), plan.info.statuses,
+                                   getattr(plan.info, "asked_again", None))
             except OSError as exc:
                 self.rb_app.show_error(exc)
         self.query_one(StepList).show(self.state)
