@@ -249,20 +249,6 @@ def facts_disk(obs: Observation) -> list[Fact]:
     return out
 
 
-#: verdict name → rule, merged into :data:`pverunbook.pve.facts.FACT_RULES`.
-HEALTH_FACT_RULES = {
-    "vms": facts_vms,
-    "pve-mount": facts_pve_mount,
-    "pmxcfs-journal": facts_pmxcfs_journal,
-    "cluster-conf": facts_cluster_conf,
-    "corosync-runtime": facts_runtime,
-    "cert-chain": facts_cert_chain,
-    "clock": facts_clock,
-    "ha": facts_ha,
-    "disk": facts_disk,
-}
-
-
 #: One line per rollback timer the check finds still armed (cluster-health-check.toml,
 #: step ``rollbacks``): ``TIMER <dir> <armed|firing> deadline=<epoch> now=<epoch>
 #: process=<alive|gone>``.
@@ -292,4 +278,16 @@ def facts_rollbacks(obs: Observation) -> list[Fact]:
     return out
 
 
-HEALTH_FACT_RULES["rollbacks"] = facts_rollbacks
+#: verdict name → rule, merged into :data:`pverunbook.pve.facts.FACT_RULES`.
+HEALTH_FACT_RULES = {
+    "vms": facts_vms,
+    "pve-mount": facts_pve_mount,
+    "pmxcfs-journal": facts_pmxcfs_journal,
+    "cluster-conf": facts_cluster_conf,
+    "corosync-runtime": facts_runtime,
+    "cert-chain": facts_cert_chain,
+    "clock": facts_clock,
+    "ha": facts_ha,
+    "disk": facts_disk,
+    "rollbacks": facts_rollbacks,
+}

@@ -14,6 +14,7 @@ import contextlib
 import contextvars
 import weakref
 
+from pverunbook.engine.rollback_script import ROOT as ROLLBACK_ROOT
 from pverunbook.sim.node import Proc, SimNode
 from pverunbook.sim.shell.executor import Ctx, Shell, UsageError, command
 from pverunbook.sim.shell.streams import BytesInput, NullOutput
@@ -102,9 +103,6 @@ async def c_nohup(ctx: Ctx) -> int:
     return await ctx.sh.run_argv(args, ctx.stdin, ctx.stdout, ctx.stderr)
 
 
-#: engine/rollback_script.py ``ROOT`` (the sim sits below the engine's scripts; a test keeps
-#: the two equal).
-ROLLBACK_ROOT = "/var/lib/pverunbook/rollback"
 
 
 def rearm_rollback_timers(node: SimNode) -> list[str]:
