@@ -54,7 +54,14 @@ NOT_YET_FOUND = {
                     "RRD update errors), `journalctl -xe` pastes in corosync/kronosnet/crmsh "
                     "issues (kronosnet 390's '...not con>' is crm_mon's, not a log line) and "
                     "forum/Red Hat pages (wrapped, not cut): none; the kind is also covered "
-                    "by two own captures at 80 and 100 columns and the handed case",
+                    "by two own captures at 80 and 100 columns and the handed case.  "
+                    "Searched again: GitHub issues of PVE ports and tools (pxvirt, pimox, "
+                    "pve-edge-kernel, proxmox-nixos, freenas-proxmox, proxmox-stuff) for "
+                    "`systemctl status pve-cluster|corosync` pastes: full lines or other "
+                    "units' (pveproxy, pvedaemon, pve-ha-crm); a corosync status line "
+                    "cut with '>' given as the query to GitHub issues and code: only "
+                    "known uncut logs (corosync 701, 389; kronosnet 300); web pages for "
+                    "`Hint: Some lines were ellipsized` with corosync: none",
 }
 
 

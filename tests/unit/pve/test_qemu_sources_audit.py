@@ -39,7 +39,16 @@ NOT_YET_FOUND = {
                            "and a second zfspool on `rpool/data` or lvm on VG `pve`, and "
                            "GitHub issues and forum pages for storage.cfg pastes with a "
                            "repeated path or disks listed twice: none; the README's layout is "
-                           "covered by a constructed input",
+                           "covered by a constructed input.  Searched again: storage.cfg copies "
+                           "at config/, configs/, configs/proxmox/, etc/ and proxmox/etc/pve/ in "
+                           "public GitHub repositories (thirteen more, none with a shared path; "
+                           "a fourteenth is a template), exact multi-line "
+                           "stanzas (`path /var/lib/vz` followed by `content backup`, `iso` or "
+                           "`images`, tab- or space-indented) and markdown pastes of `cat "
+                           "/etc/pve/storage.cfg` (a Chinese PVE handbook, an Indonesian host "
+                           "report: one path per storage), GitHub issues for storage.cfg pastes "
+                           "and zfspool pairs on one pool (images vs rootdir), web pages for "
+                           "two storages on one directory: none",
     "double-slash-path": "one found (kernel bugzilla 203477 comment 1: a PVE 6 kvm line whose "
                          "ISOs are on `/pool_t1/t1_dir//template/iso/`) besides the handed "
                          "case; public GitHub code searched for `//images/<vmid>/vm-`, "
@@ -53,7 +62,15 @@ NOT_YET_FOUND = {
                          "none.  pve-storage a9a2782 (8.3.5, PVE 8.4) strips the trailing / of "
                          "a dir storage's path when it is created, so new dir storages no "
                          "longer give `//` (a 2026 how-to's `pvesm add dir --path "
-                         "/mnt/pve/usb-ssd/` is one); nfs/cifs/cephfs paths still keep it",
+                         "/mnt/pve/usb-ssd/` is one); nfs/cifs/cephfs paths still keep it.  "
+                         "Searched again: `//template/iso/` (only the found case, and a "
+                         "Chinese OpenWrt how-to whose hand-typed `qm importdisk 101 "
+                         "/var/lib/vz//template/iso/OpenWrt.img` names no repository in the "
+                         "index and is no kvm line), `//images/`, `//images/10`, `//dump/`, "
+                         "`tank//` (web paths and code only), the PVE bug behind a9a2782 "
+                         "(#3986, vzdump logs with `//`: its page is not among the stored "
+                         "pages), GitHub issues for `qm start` errors on `//` paths and web "
+                         "pages for `creating vzdump archive` with `//`: none",
     "win7-pcie": "only the handed case (a PVE 8.1 blog) shows a vfio-pci device on pcie.0 at "
                  "hostpciNbus0's address (`id=hostpci0,bus=pcie.0,addr=0x10` occurs nowhere "
                  "else in public GitHub code searched, nor `id=hostpci0.0|0.1|1|1.0|2,"
@@ -63,7 +80,15 @@ NOT_YET_FOUND = {
                  "once, in a salt-cloud profile without hostpci); GitHub issues searched for "
                  "`qm start` errors quoting such a device and forum/blog pages for win7 "
                  "q35 passthrough configs: none; the rule is covered by placement tests "
-                 "from PCI.pm",
+                 "from PCI.pm.  Searched again: `bus=pcie.0,addr=0x11` (hostpci1bus0; "
+                 "only libvirt/looking-glass/microVM lines), `--ostype win7` (five "
+                 "scripts: one sets pcie=1 on pc-i440fx, which PCI.pm refuses ('q35 "
+                 "machine model is not enabled'), the others have no hostpci), the "
+                 "handed blog's whole repository (its other win7 posts are libvirt or "
+                 "screenshots), "
+                 "GitHub issues on Windows 7 GPU passthrough (libvirt, or PVE with "
+                 "ostype win10/win11) and web pages in English, German, Russian and "
+                 "Chinese: none",
 }
 
 
