@@ -16,7 +16,7 @@ import time
 from dataclasses import dataclass
 
 from pverunbook.inventory import Node
-from pverunbook.transport.base import CommandResult, Transport
+from pverunbook.transport.base import CommandResult, Transport, push_out
 
 STAT_FORMAT = "%a %u %g %U %G %s %Y %F %n"
 #: ``stat %F`` names (they contain spaces, so they are matched, not split).
@@ -116,7 +116,7 @@ class Deadline:
     def progress(self) -> None:
         self.end = time.monotonic() + self.seconds
         if self.timeout is not None:
-            self.timeout.reschedule(asyncio.get_running_loop().time() + self.seconds)
+            push_out(self.timeout, self.seconds)
 
 
 async def run_collect(transport: Transport, node: Node, command: str,

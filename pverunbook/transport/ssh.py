@@ -40,6 +40,7 @@ from pverunbook.transport.base import (
     OutputCallback,
     Transport,
     TransportError,
+    push_out,
 )
 from pverunbook.transport.hostkeys import (
     HostKeyChanged,
@@ -421,12 +422,11 @@ class SSHTransport(Transport):
         start = time.monotonic()
         session: _Session | None = None
         chan: asyncssh.SSHClientChannel[bytes] | None = None
-        loop = asyncio.get_running_loop()
         deadline: asyncio.Timeout | None = None
 
         def progress() -> None:
             if deadline is not None:
-                deadline.reschedule(loop.time() + timeout)
+                push_out(deadline, timeout)
 
         def factory() -> _Session:
             nonlocal session
