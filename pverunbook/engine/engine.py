@@ -203,9 +203,11 @@ class Engine:
             runbook_sha256=rb_sha, runbook_text=rb_text, rehearsal_dir=self.rehearsal_dir))
         await self.durable()
         try:
-            await rollback.on_resume(self)
-            status, message = await self._walk()
-            await rollback.at_end(self)
+            stop = await rollback.on_resume(self)
+            status, message = ("failed", stop) if stop else await self._walk()
+            undone = await rollback.at_end(self)
+            if undone and status in ("ok", "completed_with_failures"):
+                status, message = "failed", undone
         except TransportError as exc:
             status, message = "failed", str(exc)
         except Exception as exc:

@@ -379,12 +379,17 @@ async def _disarm_all(engine: Engine, step: Step, armed: list[Armed], reason: st
 
 
 # -- end of the run: the timers that were not committed --------------------------------------
-async def at_end(engine: Engine) -> None:
-    """Timers still armed when the run ends fire: wait for them and journal what they did."""
+async def at_end(engine: Engine) -> str:
+    """Timers still armed when the run ends fire: wait for them and journal what they did.
+
+    Returns "" when no change was left waiting, else the sentence that the run's end carries:
+    its checks never all ran (a ``when`` skipped one, a ``goto`` jumped past it), so COMMIT was
+    never asked and the nodes put the change back. The run did not do what it was for, and its
+    status must not say ok."""
     pending = list(_state(engine).values())
     _state(engine).clear()
     if engine.dry_run or not pending:
-        return
+        return ""
     for p in pending:
         left = max(p.local_deadline - time.time(), 0.0)
         engine.emit(ev.Note(step_id=p.step.id, level="warning", text=(
@@ -392,6 +397,8 @@ async def at_end(engine: Engine) -> None:
             f"on {', '.join(a.node for a in p.armed)}")))
     await engine.durable()
     await asyncio.gather(*(_await_fired(engine, p) for p in pending))
+    return "; ".join(f"'{p.step.id}' was not committed (its checks did not all run): the "
+                     "rollback timers restored the checkpoint" for p in pending)
 
 
 async def _await_fired(engine: Engine, p: Pending) -> None:
@@ -433,11 +440,16 @@ def _last(log: str) -> str:
 
 
 # -- resume ----------------------------------------------------------------------------------
-async def on_resume(engine: Engine) -> None:
+async def on_resume(engine: Engine) -> str:
     """A resumed run: the timers its journal says were armed and never committed or fired —
-    ask each node how long it has left; still armed ones wait for COMMIT again."""
+    ask each node how long it has left; still armed ones wait for COMMIT again.
+
+    Returns "" to go on, or why the resumed run stops: COMMIT was refused (or not typed in
+    time) again, or a timer restored the checkpoint while pverunbook was away. Either way the
+    change is not in place, and the steps after it were written for a cluster that has it, so
+    the run stops as it does when COMMIT is refused during a run (:func:`after_step`)."""
     if engine.resume is None or engine.journal_path is None or engine.dry_run:
-        return
+        return ""
     from pverunbook.engine.journal import iter_journal
 
     armed: dict[tuple[str, str], ev.RollbackTimer] = {}
@@ -448,6 +460,7 @@ async def on_resume(engine: Engine) -> None:
             elif e.state in ("committed", "fired", "failed", "arm_failed"):
                 armed.pop((e.step_id, e.node), None)
     by_step: dict[str, list[ev.RollbackTimer]] = {}
+    undone: dict[str, str] = {}
     for (sid, _), e in armed.items():
         by_step.setdefault(sid, []).append(e)
     for sid, events in by_step.items():
@@ -489,6 +502,9 @@ async def on_resume(engine: Engine) -> None:
                       message=f"still armed: {_undoes(step, e.files)} in {left:.0f} s "
                               "unless COMMIT")
             elif state in ("done", "failed"):
+                undone.setdefault(sid, f"the rollback timers of '{sid}' restored its "
+                                  "checkpoint while pverunbook was away: the change is not "
+                                  "in place; run the runbook again from its start")
                 _emit(engine, step, e.node, "fired" if state == "done" else "failed",
                       dir=e.dir, files=e.files, message=f"the timer fired while pverunbook "
                       f"was away (state {state}); see {_log(engine)} on {e.node}")
@@ -502,6 +518,10 @@ async def on_resume(engine: Engine) -> None:
             pending = Pending(step, events[0].checkpoint_id, live, remaining, passed)
             _state(engine)[sid] = pending
             if not remaining:
-                await _ask_commit(engine, pending)
-                _state(engine).pop(sid, None)
+                if await _ask_commit(engine, pending):
+                    _state(engine).pop(sid, None)
+                else:  # left pending: at_end waits for the timers and journals them
+                    undone[sid] = (f"'{sid}' was not committed: the rollback restores the "
+                                   "checkpoint")
     await engine.durable()
+    return "; ".join(undone.values())

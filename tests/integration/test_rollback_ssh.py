@@ -168,15 +168,27 @@ async def test_a_failing_rollback_is_named_loudly(sshd: Sshd, tmp_path: Path) ->
     assert conf.read_text() == "new\n"
 
 
-async def test_a_resumed_run_finds_the_armed_timer_and_commits(sshd: Sshd, tmp_path: Path
-                                                               ) -> None:
+class Away(Operator):
+    """An operator who never answers COMMIT: pverunbook is killed at the question."""
+
+    async def confirm(self, request: ConfirmRequest) -> str | None:
+        if request.what == "commit":
+            await asyncio.Event().wait()
+        return await super().confirm(request)
+
+
+async def resumed(sshd: Sshd, tmp_path: Path, commit: bool, at_commit: bool = False
+                  ) -> tuple[str, list[ev.Event], Path, Path]:
+    """Kill a run while its commit check runs (or, ``at_commit``, at the COMMIT question),
+    resume it; the second operator types COMMIT (or not). Returns the resumed run's status,
+    its events, the node's work dir and file."""
     from pverunbook.engine.journal import Journal
     from pverunbook.engine.resume import load_resume
 
-    decider = Operator(commit=True)
+    decider = Away(commit=True) if at_commit else Operator(commit=True)
     decider.unknown = FailureChoice.RERUN
-    engine, work, conf, seen = setup(sshd, tmp_path, decider, "resume")
-    engine.commit_within_override = 60
+    engine, work, conf, seen = setup(sshd, tmp_path, decider, f"resume-{tmp_path.name}")
+    engine.commit_within_override = 15 if at_commit else 60
     book_text = book(conf).replace('commands = ["grep -x new', 'commands = ["sleep 2; grep -x new')
     engine.runbook = load_text(book_text)
     path = tmp_path / "run.jsonl"
@@ -185,17 +197,27 @@ async def test_a_resumed_run_finds_the_armed_timer_and_commits(sshd: Sshd, tmp_p
     engine.flushers.append(journal.flush)
     engine.journal_path = path
     run = asyncio.create_task(engine.run())
+    def there() -> bool:
+        if at_commit:
+            return any(isinstance(e, ev.ConfirmationRequested) and e.what == "commit"
+                       for e in seen)
+        return any(isinstance(e, ev.StepStarted) and e.step_id == "check" for e in seen)
+
     for _ in range(400):
-        if any(isinstance(e, ev.StepStarted) and e.step_id == "check" for e in seen):
+        if there():
             break
         await asyncio.sleep(0.05)
-    run.cancel()  # pverunbook dies while the check runs; the timer stays armed on the node
+    assert there()
+    run.cancel()  # pverunbook dies; the timer stays armed on the node
     await asyncio.gather(run, return_exceptions=True)
     await engine.transport.close()
     journal.close()
 
     _, info = load_resume(path, engine.runbook)
-    again, _, _, seen2 = setup(sshd, tmp_path / "again", decider, "resume-2")
+    second = Operator(commit=commit)
+    second.unknown = FailureChoice.RERUN
+    again, _, _, seen2 = setup(sshd, tmp_path / "again", second,
+                               f"resume-2-{tmp_path.name}")
     again.runbook, again.resume, again.statuses = engine.runbook, info, dict(info.statuses)
     again.commit_within_override = 60
     again.rollback_root, again.rollback_log = engine.rollback_root, engine.rollback_log  # type: ignore[attr-defined]
@@ -204,11 +226,18 @@ async def test_a_resumed_run_finds_the_armed_timer_and_commits(sshd: Sshd, tmp_p
     again.subscribe(journal2)
     again.flushers.append(journal2.flush)
     again.journal_path = path
+    again.rollback_settle = 20.0  # type: ignore[attr-defined]
     try:
         status = await asyncio.wait_for(again.run(), 120)
     finally:
         await again.transport.close()
         journal2.close()
+    return status, seen2, work, conf
+
+
+async def test_a_resumed_run_finds_the_armed_timer_and_commits(sshd: Sshd, tmp_path: Path
+                                                               ) -> None:
+    status, seen2, work, conf = await resumed(sshd, tmp_path, commit=True)
     pending = [e for e in seen2 if isinstance(e, ev.RollbackTimer) and e.state == "pending"]
     assert [e.node for e in pending] == ["n1"] and " s unless COMMIT" in pending[0].message
     left = float(pending[0].message.split(" in ", 1)[1].split(" s ", 1)[0])
@@ -216,3 +245,23 @@ async def test_a_resumed_run_finds_the_armed_timer_and_commits(sshd: Sshd, tmp_p
     assert status == "ok" and states(seen2)[-1] == "committed", states(seen2)
     assert conf.read_text() == "new\n"
     assert (next(work.glob("rollback/*/state")).read_text().strip()) == "committed"
+
+
+async def test_a_run_resumed_at_its_commit_question_keeps_the_change(sshd: Sshd,
+                                                                     tmp_path: Path) -> None:
+    status, seen2, work, conf = await resumed(sshd, tmp_path, commit=True, at_commit=True)
+    assert status == "ok" and states(seen2)[-1] == "committed", states(seen2)
+    assert not any(isinstance(e, ev.StepStarted) for e in seen2), "the check ran again"
+    assert conf.read_text() == "new\n"
+
+
+async def test_a_resumed_run_whose_commit_is_refused_stops(sshd: Sshd, tmp_path: Path) -> None:
+    """COMMIT refused on a resumed run: the change is not kept, so the run does not end "ok"
+    (exit 0) as though it had done its job — it stops, as a refusal during a run does."""
+    status, seen2, work, conf = await resumed(sshd, tmp_path, commit=False, at_commit=True)
+    finished = [e for e in seen2 if isinstance(e, ev.RunFinished)]
+    assert status == "failed", (status, finished)
+    assert "'change' was not committed" in finished[-1].message
+    assert not any(isinstance(e, ev.StepStarted) for e in seen2), "a step ran after the refusal"
+    assert states(seen2)[-1] == "fired", states(seen2)  # the run waited for the timer
+    assert conf.read_text() == "old\n"
