@@ -125,6 +125,28 @@ def test_stdin_eof_kills_the_whole_command(inner: str, leader: bool) -> None:
         subprocess.run(["pkill", "-f", f"sleep {marker}"], capture_output=True)
 
 
+@pytest.mark.parametrize("leader", [True, False], ids=["own-group", "shared-group"])
+def test_the_fast_path_is_taken_exactly_when_the_shell_leads_its_group(leader: bool) -> None:
+    """sshd's sessions lead their group: the command then runs in the wrapper's own group (no
+    setsid); a shell that leads none puts the command in a group of its own (setsid)."""
+    proc = subprocess.Popen(["/bin/sh", "-c", wrap_command("cat /proc/self/stat")],
+                            stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                            start_new_session=leader)
+    try:
+        assert proc.stdout is not None
+        out = proc.stdout.read()  # the control stdin stays open: EOF would mean "kill"
+        assert proc.wait(timeout=30) == 0
+    finally:
+        if proc.stdin is not None:
+            proc.stdin.close()
+    pgid = int(out.rsplit(b")", 1)[1].split()[2])
+    # `/bin/sh -c "exec /bin/sh -c ..."` keeps its pid: proc.pid is the wrapper shell's.
+    if leader:
+        assert pgid == proc.pid
+    else:
+        assert pgid not in (proc.pid, os.getpgid(0))
+
+
 def test_fallback_without_setsid_kills_the_process_tree(tmp_path: Path) -> None:
     """Where setsid is missing the wrapper walks the tree with POSIX ps instead."""
     bindir = tmp_path / "bin"
