@@ -89,7 +89,9 @@ def run_screen(app: RunbookApp) -> RunScreen:
 
 async def _resume_to_unknown_modal(pilot: Pilot, app: RunbookApp) -> RunScreen:
     """From the start screen: see the run listed, resume it, give the secret again."""
-    await until(pilot, lambda: isinstance(app.screen, StartScreen), "start screen")
+    # The interrupted runs are read with the runbooks, right after the first frame.
+    await until(pilot, lambda: isinstance(app.screen, StartScreen)
+                and not app.screen.finding, "start screen with its runs")
     start = app.screen
     assert isinstance(start, StartScreen)
     assert [r.run_id for r in start.runs] == [RUN_ID]
@@ -190,7 +192,8 @@ async def test_other_mode_run_is_listed_but_not_resumed(build_app: Build,
     await _interrupted_journal(runbook_dir)  # a rehearsal run
     app = build_app(mode=Mode.DRY_RUN)
     async with app.run_test(size=SIZE) as pilot:
-        await until(pilot, lambda: isinstance(app.screen, StartScreen), "start screen")
+        await until(pilot, lambda: isinstance(app.screen, StartScreen)
+                    and not app.screen.finding, "start screen with its runs")
         start = app.screen
         assert isinstance(start, StartScreen)
         assert [r.mode for r in start.runs] == ["rehearsal"]
@@ -234,7 +237,8 @@ def test_start_screen_with_interrupted_run(snap_compare: Callable[..., bool], bu
     app = build_app()
 
     async def run_before(pilot: Pilot) -> None:
-        await until(pilot, lambda: isinstance(app.screen, StartScreen), "start")
+        await until(pilot, lambda: isinstance(app.screen, StartScreen)
+                    and not app.screen.finding, "start with its runs")
         await pilot.pause()
 
     assert snap_compare(app, terminal_size=SIZE, run_before=run_before)

@@ -132,8 +132,11 @@ class StartScreen(Screen[None]):
         app = self.rb_app
         yield AppHeader(app.mode, app.session.cluster, "pverunbook · choose a runbook")
         with Vertical(id="start-main"):
-            yield Static("", id="start-mode")
-            yield Static("", id="start-guide")
+            # Their text from the start, not from on_mount: the first frame is painted before
+            # the handlers' updates, and it must already say the mode and what is on its way.
+            yield Static(self._mode_text(), id="start-mode",
+                         classes="-live" if app.mode is Mode.LIVE else "")
+            yield Static(self._guide_text(), id="start-guide")
             with Vertical(id="resume-box"):
                 yield Label("Interrupted runs", classes="section-title")
                 yield Static("", id="resume-note")
@@ -150,19 +153,23 @@ class StartScreen(Screen[None]):
         self.refresh_targets()
         self.refresh_suggestion()
         self.query_one("#resume-box").display = False
-        self.call_after_refresh(self.refresh_runs)  # reads the journals: after the first frame
         self.query_one("#runbook-list", OptionList).focus()
 
     def set_entries(self, entries: list[Entry]) -> None:
-        """The runbooks, once the app found them (after the first frame)."""
+        """The runbooks, once the app found them (after the first frame); the interrupted
+        runs with them (reading the journals imports the engine: after the first frame too)."""
         self.entries = entries
         self.finding = False
         self.refresh_suggestion()
+        self.refresh_runs()
 
     def on_screen_resume(self) -> None:
-        # A run may have finished (or stopped again) since: list what is left (after the
-        # frame: reading the journals must not hold the app's first frame).
-        self.call_after_refresh(self.refresh_runs)
+        # A run may have finished (or stopped again) since: list what is left. Not while the
+        # app is still finding the runbooks at start-up: this screen's own "after refresh"
+        # came before the frame that has the screen's text (its widgets' first paint), so
+        # the journals are read with the runbooks instead (``set_entries``).
+        if not self.finding:
+            self.call_after_refresh(self.refresh_runs)
         self.refresh_suggestion()
 
     def refresh_suggestion(self) -> None:
@@ -172,26 +179,30 @@ class StartScreen(Screen[None]):
         sug = self.rb_app.suggestion
         first = sug.runbook_id if sug is not None else None
         self.entries = ordered(self.entries, first)
-        guide = self.query_one("#start-guide", Static)
+        self.query_one("#start-guide", Static).update(self._guide_text())
+        self._fill(self.query_one("#filter", Input).value)
+
+    def _guide_text(self) -> str:
+        """The line above the list: the cluster is healthy, what to run next, where to
+        begin, or that the runbooks are still being found."""
+        sug = self.rb_app.suggestion
         top = self.entries[0].runbook if self.entries else None
         health = getattr(self.rb_app, "health", None)
         still = health_lines(health) if health is not None else ""
         if health is not None and not health.faults and sug is None:
-            guide.update("[b green]✔ The cluster is healthy:[/] the last health check found no "
-                         "fault on any node.")
-        elif sug is not None and top is not None and top.id == sug.runbook_id:
+            return ("[b green]✔ The cluster is healthy:[/] the last health check found no "
+                    "fault on any node.")
+        if sug is not None and top is not None and top.id == sug.runbook_id:
             params = params_text(sug.params)
-            guide.update(f"[b]▶ Run next: {escape(top.title)}[/]"
-                         + (f" [b]({escape(params)})[/]" if params else "")
-                         + (f" — {escape(sug.why)}" if sug.why else "") + " (Enter)" + still)
-        elif top is not None and top.id == START_HERE:
-            guide.update(f"[b]▶ Where to begin:[/] during an outage start with [b]{top.title}"
-                         f"[/] — {START_HERE_WHY}.")
-        elif self.finding:
-            guide.update("Finding the runbooks… (the cluster connects meanwhile)")
-        else:
-            guide.update("Pick a runbook; Enter shows its parameters, then its steps.")
-        self._fill(self.query_one("#filter", Input).value)
+            return (f"[b]▶ Run next: {escape(top.title)}[/]"
+                    + (f" [b]({escape(params)})[/]" if params else "")
+                    + (f" — {escape(sug.why)}" if sug.why else "") + " (Enter)" + still)
+        if top is not None and top.id == START_HERE:
+            return (f"[b]▶ Where to begin:[/] during an outage start with [b]{top.title}"
+                    f"[/] — {START_HERE_WHY}.")
+        if self.finding:
+            return "Finding the runbooks… (the cluster connects meanwhile)"
+        return "Pick a runbook; Enter shows its parameters, then its steps."
 
     # -- interrupted runs ----------------------------------------------------------------------
     def refresh_runs(self) -> None:
@@ -270,6 +281,13 @@ class StartScreen(Screen[None]):
 
     def refresh_targets(self) -> None:
         app = self.rb_app
+        self.query_one("#start-mode", Static).update(self._mode_text())
+        self.query_one("#start-mode").set_class(app.mode is Mode.LIVE, "-live")
+        self.query(AppHeader).first().set_cluster(app.session.cluster)
+
+    def _mode_text(self) -> str:
+        """The mode, what it means, the targets, and what went wrong connecting to them."""
+        app = self.rb_app
         targets = describe_targets(app.mode, app.session.cluster)
         text = MODE_EXPLAIN[app.mode].format(targets=targets)
         if app.session_error:
@@ -277,9 +295,7 @@ class StartScreen(Screen[None]):
         down = self._unreachable_text()
         if down:
             text += f"\n[b red]{escape(down)}[/]"
-        self.query_one("#start-mode", Static).update(text)
-        self.query_one("#start-mode").set_class(app.mode is Mode.LIVE, "-live")
-        self.query(AppHeader).first().set_cluster(app.session.cluster)
+        return text
 
     def _unreachable_text(self, markdown: bool = False) -> str:
         """Nodes that did not answer when the session connected, and what that means."""

@@ -60,8 +60,11 @@ class ModeBanner(Static):
     says the same in fewer words (the mode, what it means, the cluster), leaving the screen's
     title a few columns; the tooltip always has the whole text."""
 
-    def __init__(self, mode: Mode, cluster: Cluster | None = None, **kwargs: object) -> None:
-        super().__init__("", **kwargs)  # type: ignore[arg-type]
+    def __init__(self, mode: Mode, cluster: Cluster | None = None, *, room: int = 10_000,
+                 **kwargs: object) -> None:
+        # The words from the start (``room``: the columns it may take), not only from
+        # on_mount: the first frame is painted before the handlers' updates.
+        super().__init__(fit_banner(mode, cluster, room), **kwargs)  # type: ignore[arg-type]
         self.mode = mode
         self.cluster = cluster
         self.add_class(f"-{mode.value}")
@@ -94,7 +97,8 @@ class AppHeader(Horizontal):
         self._title = title
 
     def compose(self) -> ComposeResult:
-        yield ModeBanner(self._mode, self._cluster, id="mode-banner")
+        yield ModeBanner(self._mode, self._cluster, room=self.app.size.width - TITLE_MIN,
+                         id="mode-banner")
         yield Static(self._title, id="header-title")
 
     def set_title(self, title: str) -> None:
