@@ -565,6 +565,7 @@ class RunbookApp(App[int]):
         with contextlib.suppress(OSError):
             for r in interrupted_runs():
                 cmds.append((f"Resume run {r.run_id}: {r.title}",
+                             r.commit_line() or
                              f"{r.when} · {r.mode} · last: {r.last_step or 'none'}",
                              lambda r=r: self.resume_run(r.path)))  # type: ignore[misc]
         if self.session.cluster is not None and self.mode in (Mode.LIVE, Mode.REHEARSAL):

@@ -43,10 +43,30 @@ class InterruptedRun:
     #: Title (or id) of the last step that started or was skipped, "" if none did.
     last_step: str
     last_state: str
+    #: A ``commit_within`` change whose timers the journal last saw armed, never committed
+    #: nor fired: its step's title, and the earliest deadline (seconds since the epoch, by the
+    #: nodes' clocks; 0 when none is pending). The nodes put the change back at that time unless
+    #: the run is resumed and COMMIT typed — the one thing on this screen that cannot wait.
+    commit_step: str = ""
+    commit_due: float = 0.0
 
     @property
     def when(self) -> str:
         return time.strftime("%Y-%m-%d %H:%M", time.localtime(self.started))
+
+    def commit_line(self, now: float | None = None) -> str:
+        """One sentence on the pending COMMIT, "" when there is none."""
+        if not self.commit_step:
+            return ""
+        now = time.time() if now is None else now
+        at = time.strftime("%H:%M:%S", time.localtime(self.commit_due))
+        left = self.commit_due - now
+        if left > 0:
+            mins, secs = divmod(int(left), 60)
+            return (f"COMMIT pending: the nodes roll back “{self.commit_step}” at {at} (in "
+                    f"{mins} min {secs:02d} s) unless you resume this run and type COMMIT")
+        return (f"COMMIT was pending: the rollback timers of “{self.commit_step}” were due at "
+                f"{at}; resume the run to see what they did")
 
 
 def interrupted_runs() -> list[InterruptedRun]:
@@ -65,7 +85,8 @@ def interrupted_runs() -> list[InterruptedRun]:
         run = _describe(r.path, r.status)
         if run is not None:
             out.append(run)
-    out.sort(key=lambda r: r.started, reverse=True)
+    # a run whose change the nodes are about to put back comes first, then newest first
+    out.sort(key=lambda r: (r.commit_due == 0.0, -r.started))
     return out
 
 
@@ -73,8 +94,11 @@ def _describe(path: Path, status: str) -> InterruptedRun | None:
     started: ev.RunStarted | None = None
     titles: dict[str, str] = {}
     last_step, last_state = "", ""
+    timers: dict[tuple[str, str], ev.RollbackTimer] = {}
     try:
         for e in iter_journal(path):
+            if isinstance(e, ev.RollbackTimer):
+                timers[(e.step_id, e.node)] = e
             if isinstance(e, ev.RunStarted) and started is None:
                 started = e
             elif isinstance(e, ev.StepStarted):
@@ -97,11 +121,18 @@ def _describe(path: Path, status: str) -> InterruptedRun | None:
         return None
     if last_state == "running":
         last_state = "outcome unknown"
+    # engine/rollback.py: "armed" when set, "pending" when a resumed run found it still armed;
+    # every other state (committed, fired, failed, …) ends the wait
+    waiting = [t for t in timers.values() if t.state in ("armed", "pending") and t.deadline]
+    due = min((t.deadline for t in waiting), default=0.0)
+    commit_step = next((titles.get(t.step_id, t.step_id) for t in waiting
+                        if t.deadline == due), "")
     return InterruptedRun(
         run_id=started.run_id or path.stem, path=path, runbook_id=started.runbook_id,
         title=started.runbook_title or started.runbook_id, mode=started.mode,
         cluster=started.cluster, started=started.ts, status=status,
-        last_step=titles.get(last_step, last_step), last_state=last_state)
+        last_step=titles.get(last_step, last_step), last_state=last_state,
+        commit_step=commit_step, commit_due=due)
 
 
 class ResumeProblem(Exception):

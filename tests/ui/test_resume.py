@@ -286,3 +286,47 @@ async def test_a_run_killed_at_its_confirmation_is_not_called_unknown(runbook_di
     state = RunState(load_file(runbook_dir / "ui-test.toml"))
     state.restore(read_journal(path), info.statuses, info.asked_again)
     assert state.step("config").state == "pending"
+
+
+async def test_a_run_killed_at_its_commit_question_is_called_out_first(
+        build_app: Build, runbook_dir: Path) -> None:
+    """kill -9 while COMMIT was asked: the nodes' timers put the change back at their deadline
+    unless the run is resumed and COMMIT typed. The start screen lists that run first, with the
+    time left, in its own line — not as one more "last: …" among older runs."""
+    path = await _interrupted_journal(runbook_dir)
+    older = runs_dir() / "older-run.jsonl"
+    older.write_text(path.read_text(encoding="utf-8").replace(RUN_ID, "older-run"),
+                     encoding="utf-8")
+    due = time.time() + 300
+    lines = path.read_text(encoding="utf-8").splitlines()
+    extra = [ev.RollbackTimer(step_id="config", node=n, state="armed", checkpoint_id="cp-1",
+                              deadline=due + i, seconds=300) for i, n in
+             enumerate(("ryanrishi", "pve001"))]
+    extra.append(ev.ConfirmationRequested(step_id="config", what="commit", prompt="Type COMMIT",
+                                          expected="COMMIT", checkpoint_id="cp-1"))
+    # the commit run is the OLDER of the two: it still comes first
+    stamped = [json.dumps({**json.loads(line), "ts": 1000.0 + i}) for i, line in
+               enumerate([*lines, *(json.dumps(e.to_dict()) for e in extra)])]
+    path.write_text("\n".join(stamped) + "\n", encoding="utf-8")
+    runs = interrupted_runs()
+    assert [r.run_id for r in runs] == [RUN_ID, "older-run"], runs
+    line = runs[0].commit_line(now=due - 125)
+    assert line.startswith("COMMIT pending: the nodes roll back") and "(in 2 min 05 s)" in line
+    assert runs[1].commit_line() == ""
+    assert "were due at" in runs[0].commit_line(now=due + 5)
+    # a committed change is no longer pending
+    done = ev.RollbackTimer(step_id="config", node="ryanrishi", state="committed")
+    again = ev.RollbackTimer(step_id="config", node="pve001", state="fired")
+    with path.open("a", encoding="utf-8") as fh:
+        fh.write(json.dumps(done.to_dict()) + "\n" + json.dumps(again.to_dict()) + "\n")
+    (settled,) = [r for r in interrupted_runs() if r.run_id == RUN_ID]
+    assert settled.commit_due == 0.0 and settled.commit_line() == ""
+
+    app = build_app()
+    path.write_text("\n".join(stamped) + "\n", encoding="utf-8")
+    async with app.run_test(size=SIZE) as pilot:
+        await until(pilot, lambda: isinstance(app.screen, StartScreen), "start")
+        await pilot.pause()
+        ol = app.screen.query_one("#resume-list", OptionList)
+        shown = str(ol.get_option_at_index(0).prompt)
+        assert "⚠ COMMIT pending: the nodes roll back" in shown, shown

@@ -248,6 +248,9 @@ class StartScreen(Screen[None]):
         text.append(f"  [{r.mode}]", style="magenta" if usable else "")
         if not usable:
             text.append(f"  resume with: {MODE_FLAGS.get(r.mode, r.mode)}", style="italic")
+        commit = r.commit_line()
+        if commit:
+            text.append(f"\n  ⚠ {commit}", style="bold red" if usable else "red")
         return text
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
