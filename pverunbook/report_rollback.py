@@ -16,7 +16,7 @@ _WORDS = {
     "fired": "timer fired: checkpoint restored", "failed": "ROLLBACK FAILED",
     "unknown": "rollback outcome unknown",
 }
-NEEDS_HAND = ("arm_failed", "disarm_failed", "failed", "unknown")
+NEEDS_HAND = ev.ROLLBACK_NEEDS_HAND
 
 
 def timeline_line(e: ev.RollbackTimer) -> str:

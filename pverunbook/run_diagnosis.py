@@ -248,10 +248,6 @@ def _param_text(v: Any) -> str:
     return ("true" if v else "false") if isinstance(v, bool) else str(v)
 
 
-#: Timer states whose rollback needs a hand (report_rollback.NEEDS_HAND).
-_ROLLBACK_NEEDS_HAND = ("arm_failed", "disarm_failed", "failed", "unknown")
-
-
 def not_kept(events: list[ev.Event]) -> list[str]:
     """The sentences of :func:`not_kept_by_step`, in the order the changes were undone."""
     return list(not_kept_by_step(events).values())
@@ -302,7 +298,7 @@ def not_kept_by_step(events: list[ev.Event]) -> dict[str, str]:
             how = f"the rollback timers on {on} restored {what}"
         else:
             how = f"the rollback timers on {on} restore {what} by themselves"
-        hand = [n for n, t in timers.items() if t.state in _ROLLBACK_NEEDS_HAND]
+        hand = [n for n, t in timers.items() if t.state in ev.ROLLBACK_NEEDS_HAND]
         tail = (f"; the rollback on {', '.join(hand)} needs a hand (see the rollback "
                 "timers)" if hand else "")
         out[sid] = f"The change of step “{title}” ({sid}) was NOT kept ({why}): {how}{tail}."

@@ -276,6 +276,12 @@ class RollbackTimer(Event):
     message: str = ""
 
 
+#: RollbackTimer states after which a person must look at the node: the timer never started,
+#: could not be stopped, its restore failed, or its outcome could not be read. One list for
+#: the report, the summary and the diagnosis, so they cannot disagree on what needs a hand.
+ROLLBACK_NEEDS_HAND = ("arm_failed", "disarm_failed", "failed", "unknown")
+
+
 @dataclass(frozen=True, kw_only=True)
 class RunFinished(Event):
     kind: ClassVar[str] = "run_finished"
