@@ -1,19 +1,20 @@
-"""Stream a tree or a file off a node in one channel, hashed on both ends, written as it arrives.
+"""Stream a tree or a file off a node in one channel, verified, written as it arrives.
 
 A checkpoint of ``/etc/pve`` or ``/var/lib/pve-cluster`` used to fetch one file at a time over
 SFTP and hold each in memory: thousands of round trips for a tree of small files, and a large
-SQLite copy held whole in RAM. Here the node runs one ``tar`` (or ``cat``) whose stdout is
-``tee``'d into a SHA-256 (``openssl dgst``, or coreutils ``sha256sum`` where there is no
-openssl): the archive's hash is computed on the node from the very bytes sent, and here from the
-very bytes received, so a transfer that broke or was cut is caught. A tree's archive is kept
-as it arrives, as one file, its members indexed and hashed on the way (:mod:`.untar`: memory
-flat, one file created instead of one per file of the tree); a single
-file (the SQLite backup) is written straight to its place.
+SQLite copy held whole in RAM. Here the node runs one ``tar`` (or ``cat``).
 
-Each file's hash in the manifest is that of its bytes in this node-verified archive: the same
-bytes ``tar`` read on the node. tar itself reports a file that changed while it read it (GNU tar
-exits 1, "file changed as we read it"); the caller then hashes the files on the node again
-(checkpoints.py ``_files``) instead of trusting a torn copy.
+A tree's archive is kept as it arrives, as one file, its members indexed and hashed on the way
+(:mod:`.untar`: memory flat, one file created instead of one per file of the tree). Each
+member's hash is compared with the node's own hash of that file, computed there while the
+archive streams (checkpoints.py ``_files``, remote_files.py ``tree_sha``): a transfer that
+broke or a torn copy differs and fails. tar itself reports a file that changed while it read
+it (GNU tar exits 1, "file changed as we read it"); the caller then hashes the files on the
+node again instead of trusting a torn copy.
+
+A single file (the SQLite backup) is written straight to its place, its stream ``tee``'d on
+the node into a SHA-256 (``openssl dgst``, or coreutils ``sha256sum`` where there is no
+openssl) and hashed here from the very bytes received.
 
 Where the node cannot do this (no ``tar``, no ``/dev/fd``, a transport without raw streaming),
 :class:`StreamUnavailable` is raised and the caller falls back to reading file by file.
@@ -124,9 +125,10 @@ async def fetch(transport: Transport, node: Node, producer: str, spool: Path, *,
 
 async def _stream(transport: Transport, node: Node, producer: str, sink: ByteSink, *,
                   idle_timeout: float, progress: Callable[[], None] | None,
-                  limit: int | None) -> tuple[CommandResult, str]:
-    """``transport.stream`` of the hashed ``producer`` into ``sink``, stopped (TooLarge) past
-    ``limit`` bytes; TransportError "cannot stream" becomes StreamUnavailable."""
+                  limit: int | None, hashed: bool = True) -> tuple[CommandResult, str]:
+    """``transport.stream`` of ``producer`` (with ``hashed``, through
+    :func:`hashed_stream_command`) into ``sink``, stopped (TooLarge) past ``limit`` bytes;
+    TransportError "cannot stream" becomes StreamUnavailable."""
     loop = asyncio.get_running_loop()
     inner: asyncio.Future[tuple[CommandResult, str]] | None = None
     over = False
@@ -150,8 +152,9 @@ async def _stream(transport: Transport, node: Node, producer: str, sink: ByteSin
     me = asyncio.current_task()
     try:
         # In a task of its own, so an over-long stream can be stopped without cancelling us.
+        command = hashed_stream_command(producer) if hashed else producer
         inner = asyncio.ensure_future(transport.stream(
-            node, hashed_stream_command(producer), idle_timeout=idle_timeout, sink=counted))
+            node, command, idle_timeout=idle_timeout, sink=counted))
         result, err = await inner
     except asyncio.CancelledError:
         if not over or (me is not None and me.cancelling()):
@@ -193,13 +196,15 @@ def _compare(err: str, here: str) -> None:
                            f"and this machine ({here[:12]}…): the transfer broke")
 
 
-def _judge(result: CommandResult, err: str, ok_exits: tuple[int, ...]) -> int:
-    """The producer's exit status, when the stream ran and it is one of ``ok_exits``."""
+def _judge(result: CommandResult, err: str, ok_exits: tuple[int, ...],
+           hashed: bool = True) -> int:
+    """The producer's exit status, when the stream ran and it is one of ``ok_exits`` (with
+    ``hashed``, as the stream command echoed it; otherwise the command's own)."""
     if result.timed_out:
         raise StreamFailed("no data arrived for too long (a hung file system?)", timed_out=True)
     if result.error or result.connection_lost or result.exit_status is None:
         raise StreamFailed(result.error or "connection lost")
-    exits = _EXIT.findall(err)
+    exits = _EXIT.findall(err) if hashed else [str(result.exit_status)]
     producer_exit = int(exits[-1]) if exits else None
     if producer_exit in (126, 127) or result.exit_status in (126, 127):
         raise StreamUnavailable(f"a tool is missing on the node: {_last_line(err)}")
@@ -222,11 +227,11 @@ TOTAL_CAP = 8 * 1024 * 1024 * 1024
 
 @dataclass(frozen=True)
 class Extracted:
-    """A tree streamed and stored as one archive file: the archive as hashed on both ends, the
-    wanted members found in it (offset, size, sha256), and the producer's exit (tar: 1 = a file
-    changed while it was read, 2 = some unreadable)."""
+    """A tree streamed and stored as one archive file: its size, the wanted members found in
+    it (offset, size, sha256 of their data), and the producer's exit (tar: 1 = a file changed
+    while it was read, 2 = some unreadable)."""
 
-    archive: Stored
+    size: int
     files: dict[str, Stored]
     exit: int
 
@@ -236,15 +241,18 @@ async def fetch_tree(transport: Transport, node: Node, producer: str, dest: Path
                      idle_timeout: float, progress: Callable[[], None] | None = None,
                      ok_exits: tuple[int, ...] = (0,), limit: int | None = None,
                      total_cap: int = TOTAL_CAP) -> Extracted:
-    """Run the tar ``producer`` on ``node`` hashed, storing the archive as it arrives in
-    ``dest`` (0600) and indexing each regular member whose absolute path is in ``wanted``
+    """Run the tar ``producer`` on ``node``, storing the archive as it arrives in ``dest``
+    (0600) and indexing and hashing each regular member whose absolute path is in ``wanted``
     (see :mod:`.untar`).
 
-    Returned only when the archive's sha256 here equals the node's and the producer exited in
-    ``ok_exits``; the archive is then on disk (fsync of it and of its folder), ready for the
-    manifest. On any failure ``dest`` is removed before the exception leaves:
-    StreamUnavailable (fall back to file by file), TooLarge, StreamFailed; OSError for the
-    local disk.
+    The stream itself is not hashed on the node: the caller compares each member's sha256
+    with the node's own hash of that file (checkpoints.py ``_files``). A ``tee`` of the
+    stream into a hasher there cost a third more CPU on the node than ``tar`` alone, and
+    hashing it again here added a second hash of every byte. Returned only when the archive
+    parses to its end and the producer exited in ``ok_exits``; the archive is then on disk
+    (fsync of it and of its folder), ready for the manifest. On any failure ``dest`` is
+    removed before the exception leaves: StreamUnavailable (fall back to file by file),
+    TooLarge, StreamFailed; OSError for the local disk.
     """
     loop = asyncio.get_running_loop()
     await asyncio.to_thread(mkdir_private, dest.parent)
@@ -256,7 +264,7 @@ async def fetch_tree(transport: Transport, node: Node, producer: str, dest: Path
         try:
             result, err = await _stream(transport, node, producer, pipe.put,
                                         idle_timeout=idle_timeout, progress=progress,
-                                        limit=limit)
+                                        limit=limit, hashed=False)
             pipe.close()
             res = await asyncio.shield(job)
         except BaseException:
@@ -266,8 +274,7 @@ async def fetch_tree(transport: Transport, node: Node, producer: str, dest: Path
             pipe.abort()
             await _settle(job)
             raise
-        exit_code = _judge(result, err, ok_exits)
-        _compare(err, pipe.hash.hexdigest())
+        exit_code = _judge(result, err, ok_exits, hashed=False)
         if isinstance(res.error, untar.Oversized):
             raise TooLarge(str(res.error))
         if isinstance(res.error, untar.UnreadableArchive):
@@ -279,7 +286,7 @@ async def fetch_tree(transport: Transport, node: Node, producer: str, dest: Path
         await asyncio.shield(asyncio.to_thread(_close_remove, fd, dest))
         raise
     await asyncio.to_thread(os.close, fd)
-    return Extracted(Stored(pipe.hash.hexdigest(), pipe.size), res.files, exit_code)
+    return Extracted(pipe.size, res.files, exit_code)
 
 
 def _create_private(path: Path) -> int:

@@ -62,6 +62,7 @@ from pverunbook.engine.remote_files import (
     remote_stat,
     run_collect,
     sha256_hex,
+    tree_sha,
 )
 from pverunbook.inventory import Node
 from pverunbook.transport.base import Transport, TransportError
@@ -368,18 +369,27 @@ class CheckpointStore:
             check_result(result, err, f"reading symlinks under {path}")
             targets = dict(zip((m.path for m in links), out.splitlines(), strict=False))
         tree_rel = f"{_safe_node(node.name)}/trees/{k}.tar"
-        streamed = await self._stream_tree(node, transport, base.parent / tree_rel, path,
-                                           contents, dl)
+        # The node hashes its files (a second channel) while tar streams them (this one).
+        node_sha = asyncio.ensure_future(tree_sha(transport, node, path, dl.left()))
+        try:
+            streamed = await self._stream_tree(node, transport, base.parent / tree_rel, path,
+                                               contents, dl)
+            hashes = await node_sha if streamed is not None and streamed.exit == 0 else {}
+        finally:
+            if not node_sha.done():
+                node_sha.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await node_sha
         stored = streamed.files if streamed is not None else {}
-        # The node's hash of each file: when tar read every file unchanged (exit 0), that of
-        # its bytes in the archive the node itself hashed (archive.py); otherwise (a file
-        # changed while tar read it, one could not be read, no archive) sha256sum on the node
-        # now, so a torn copy differs from it and fails.
-        if streamed is not None and streamed.exit == 0:
-            hashes = {p: s.sha256 for p, s in stored.items()}
-            again = [m.path for m in contents if m.path not in stored]
-        else:
-            hashes, again = {}, [m.path for m in contents]
+        # The node's hash of each file, computed there by reading the file: a member whose
+        # bytes here hash the same is verified. A file it did not hash or whose member differs
+        # (it changed between the two reads, or the transfer broke) is hashed on the node
+        # again now, and so is every file when tar did not read them all unchanged (exit 1: a
+        # file changed while tar read it; 2: one could not be read) or sent no archive: a copy
+        # that is not the file as it is now fails.
+        again = [m.path for m in contents
+                 if m.path not in hashes
+                 or (m.path in stored and stored[m.path].sha256 != hashes[m.path])]
         if again:
             hashes.update(await remote_sha(transport, node, again, dl))
         for m in metas:

@@ -7,10 +7,10 @@ checkpoint of /etc/pve), so the archive is now kept as it came — one file writ
 and each wanted member is indexed (its data's offset in the archive, size, sha256) as it
 passes. Restores and verification read a member's bytes at its offset
 (``Checkpoint.read_copy``). The event loop hands each received chunk to a :class:`Pipe`; a
-worker thread writes it to the archive file, hashes the whole stream (to compare with the
-node's hash of the same bytes) and hashes each wanted member's data — slicing the received
-chunks, never copying them into one buffer. The pipe holds at most a few MiB: past that the
-sender is paused (the SSH window closes), so memory stays flat whatever the size of the tree.
+worker thread writes it to the archive file and hashes each wanted member's data (compared
+with the node's own hash of the file by the caller) — slicing the received chunks, never
+copying them into one buffer. The pipe holds at most a few MiB: past that the sender is
+paused (the SSH window closes), so memory stays flat whatever the size of the tree.
 
 The archive comes from the node and is not trusted: nothing is ever written to a path named in
 it (the archive file's name is ours), a member's name only selects an entry of ``wanted``, only
@@ -87,8 +87,8 @@ class Pipe:
 
     ``put`` never blocks the loop: past ``high`` queued bytes it returns a future the sender
     should wait for (the SSH transport pauses the channel until it is done); the thread resolves
-    it once the queue is below ``low``. The thread hashes every chunk as it takes it, so
-    :attr:`hash` covers exactly the bytes received, whatever the extraction did with them.
+    it once the queue is below ``low``. The thread writes every chunk to ``out_fd`` (the
+    archive file) as it takes it, whatever the extraction did with it.
 
     The thread takes the queue in batches of about ``batch`` bytes: woken once a batch is
     queued (or at the end), or after :data:`TRICKLE` seconds for a slow stream. Waking it for
@@ -113,7 +113,6 @@ class Pipe:
         self._mine: deque[bytes] = deque()  # taken by the thread, not yet parsed
         self._ahead = 0  # bytes in _mine
         self._head = memoryview(b"")
-        self.hash = hashlib.sha256()
         self.size = 0
         #: Every chunk taken is written here first (the archive file), in the thread.
         self.out_fd = out_fd
@@ -174,8 +173,6 @@ class Pipe:
                 resume, self._resume = self._resume, None
         if resume is not None:
             self._loop.call_soon_threadsafe(_resolve, resume)
-        for chunk in batch:
-            self.hash.update(chunk)
         self.size += taken
         self._mine.extend(batch)
         self._ahead += taken
@@ -219,7 +216,7 @@ class Pipe:
             pass
 
     def drain(self) -> None:
-        """Read (and hash) everything up to the end of the stream."""
+        """Read (and store) everything up to the end of the stream."""
         self._head = memoryview(b"")
         while self._mine or self._take():
             self._mine.clear()
@@ -240,8 +237,8 @@ def untar(pipe: Pipe, wanted: Collection[str], sizes: Mapping[str, int] | None,
     end (the pipe writes every byte to the archive file as it is taken).
 
     On any problem with the archive the index is dropped and the error kept in
-    :attr:`Result.error`; the rest of the stream is still read so the node's hash can be
-    compared (and the sender is never left paused). :class:`Aborted` propagates; the caller
+    :attr:`Result.error`; the rest of the stream is still read, so the sender is never left
+    paused and the producer's exit status arrives. :class:`Aborted` propagates; the caller
     removes the archive file on any failure.
     """
     res = Result()

@@ -142,3 +142,45 @@ async def test_a_broken_stream_falls_back_to_verified_reads(tmp_path: Path) -> N
     outcome = await CheckpointStore(root=tmp_path / "cps").capture(
         "r", "s", [(NODE, Corrupting(), Parts(files=[str(tree)], sqlite=[str(db)]))])
     assert outcome.ok, outcome.problems
+
+
+class CorruptingData(LocalTransport):
+    """Flips one byte of the tar stream at ``at`` (inside a member's data: the headers still
+    parse), what a transfer that broke mid-file looks like."""
+
+    def __init__(self, at: int) -> None:
+        super().__init__()
+        self.at = at
+
+    async def stream(self, node: Node, command: str, *, idle_timeout: float,
+                     sink: ByteSink) -> tuple[CommandResult, str]:
+        seen = [0]
+
+        def bad(data: bytes) -> None:
+            start, seen[0] = seen[0], seen[0] + len(data)
+            if start <= self.at < seen[0]:
+                i = self.at - start
+                data = data[:i] + bytes([data[i] ^ 0xFF]) + data[i + 1:]
+            sink(data)
+
+        return await super().stream(node, command, idle_timeout=idle_timeout, sink=bad)
+
+
+async def test_a_member_that_differs_from_the_nodes_file_fails_the_checkpoint(
+        tmp_path: Path) -> None:
+    """The stream is not hashed as a whole: each member is compared with the node's own hash
+    of the file, so a byte broken inside one file's data fails that file, not the others."""
+    from pverunbook.engine.checkpoints import CheckpointStore, Parts
+
+    tree = tmp_path / "tree"
+    tree.mkdir()
+    (tree / "a.conf").write_bytes(b"a" * 1000)
+    # 512-byte header per member: "tree" directory first, then a.conf's header, its data.
+    t = CorruptingData(at=3 * 512 + 10)
+    outcome = await CheckpointStore(root=tmp_path / "cps").capture(
+        "r", "s", [(NODE, t, Parts(files=[str(tree)]))])
+    (item,) = [i for i in outcome.items if i["kind"] == "file"]
+    assert not outcome.ok and not item["ok"]
+    assert "differs from the node's" in item["problem"]
+    assert item["sha256_remote"] == hashlib.sha256(b"a" * 1000).hexdigest()
+    assert item["sha256_local"] != item["sha256_remote"]
