@@ -8,6 +8,7 @@ resolve.
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from pverunbook.engine import events as ev
@@ -127,12 +128,15 @@ class TuiDecider:
         said = self.said.pop(step.id, [])
         proposals = {e.param: e.reason for e in said if isinstance(e, ev.ValueProposed)}
         notes = [e.text for e in said if isinstance(e, ev.Note)]
+        shown: Mapping[str, Any] = current
         while True:
-            answer = await self.screen.app.push_screen_wait(
-                ParamsModal(step.title, params, current, proposals=proposals, notes=notes))
+            modal = ParamsModal(step.title, params, shown, proposals=proposals, notes=notes)
+            answer = await self.screen.app.push_screen_wait(modal)
             if not isinstance(answer, str):
                 return answer
-            # Escape: look first; the question comes back as it was asked (n)
+            # Escape: look first; the question comes back (n) with what was typed so far —
+            # the operator folded it to check a value, not to type the others again
+            shown = {**current, **modal.typed}
             await self.fold("Input waiting",
                             f"Needs you: “{step.title}” waits for its values")
 

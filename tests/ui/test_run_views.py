@@ -152,6 +152,21 @@ async def test_input_step_shows_why_it_proposes_a_value(build_app: Build, runboo
         assert "pve001: db.integrity[pve001] = damaged" in why
         assert "database disk image is malformed" in why and why.endswith("— suggested")
         assert "proposed from the facts" in modal.help_text() or "▶" in modal.help_text()
+        # Escape folds the question to look at the output; n brings it back with what was
+        # typed, not with the proposal again
+        modal.query_one("#param-damaged_node").value = "ryanrishi"  # type: ignore[attr-defined]
+        await pilot.pause()
+        await pilot.press("escape")
+        await until(pilot, lambda: app.screen is run and run.decider.folded is not None,
+                    "the question folded away")
+        await pilot.press("n")
+        await until(pilot, lambda: isinstance(app.screen, ParamsModal), "the question again")
+        modal = app.screen
+        assert isinstance(modal, ParamsModal)
+        await pilot.pause()
+        assert modal.query_one("#param-damaged_node").value == "ryanrishi"  # type: ignore[attr-defined]
+        modal.query_one("#param-damaged_node").value = "pve001"  # type: ignore[attr-defined]
+        await pilot.pause()
         await pilot.press("ctrl+s")
         await until(pilot, lambda: run.state.finished is not None or run.decider.is_waiting,
                     "the answer")

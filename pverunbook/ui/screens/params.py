@@ -171,6 +171,9 @@ class ParamsModal(Dialog[dict[str, Any] | str | None]):
         self.current = dict(current)
         self.proposals = dict(proposals or {})
         self.notes = list(notes or [])
+        #: The form's text when it was folded away (Look first): the question comes back
+        #: with it (``UIDecider.ask_params``).
+        self.typed: dict[str, str] = {}
 
     def help_text(self) -> str:
         proposed = (" A value marked ▶ was proposed from what earlier steps found; the line "
@@ -213,4 +216,5 @@ class ParamsModal(Dialog[dict[str, Any] | str | None]):
     def action_look(self) -> None:
         from pverunbook.ui.screens.modals import FOLD
 
+        self.typed = self.query_one(ParamForm).values()
         self.dismiss(FOLD)
