@@ -40,7 +40,8 @@ def pmxcfs_blocked(ctx: Context) -> list[Fault]:
             "pmxcfs-blocked",
             f"/etc/pve {'reads and writes' if unread else 'writes'} hang on {', '.join(names)}: "
             f"{why}", "critical", "high",
-            "Fix corosync's membership first (the link and quorum faults above); pmxcfs "
+            "Fix corosync's membership first (`corosync-cfgtool -s` for its links, `pvecm "
+            "status` for quorum); pmxcfs "
             "resumes by itself. If it stays hung on a quorate node, `systemctl restart "
             "pve-cluster` - never `kill -9 pmxcfs` or `umount -l /etc/pve`.",
             tuple(ev(f) for f in hung + unread), None, (), tuple(names)))
@@ -77,15 +78,25 @@ def pmxcfs_blocked(ctx: Context) -> list[Fault]:
             tuple(names)))
     if refused:
         names = list(dict.fromkeys(f.node for f in refused if f.node))
+        eacces = all(errors.get(str(n)) in ("EACCES", None) for n in names)
+        # corosync may say quorate when asked a moment later than pmxcfs refused the write:
+        # a flapping membership. Say which moment each saw, never one without the other.
+        quorate_now = [str(n) for n in names if store.value("quorum.quorate", n) is True]
+        when = (f" ({', '.join(quorate_now)}: corosync said quorate when asked, moments "
+                "apart: the membership is changing)" if quorate_now and eacces
+                else "")
         out.append(Fault(
             "pmxcfs-read-only",
             f"/etc/pve refuses writes on {', '.join(names)}"
-            + (" (Permission denied: pmxcfs has no quorum there, so it is read-only)"
-               if all(errors.get(str(n)) in ("EACCES", None) for n in names) else
+            + (" (Permission denied: pmxcfs had no quorum when the write was tried, so it was "
+               "read-only)" + when
+               if eacces else
                " (" + ", ".join(f"{n}: {errors.get(str(n)) or 'refused'}" for n in names)
                + ")"),
-            "warning", "high", "Restore quorum (see the partition fault); do not force it.",
-            tuple(ev(f) for f in refused), None, (), tuple(names)))
+            "warning", "high",
+            "Restore quorum: find why corosync lost it (`pvecm status`, `corosync-cfgtool -s`, "
+            "the link and quorum findings of this check); do not force it with `pvecm "
+            "expected`.", tuple(ev(f) for f in refused), None, (), tuple(names)))
     return out
 
 

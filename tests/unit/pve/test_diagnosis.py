@@ -461,5 +461,14 @@ def test_pmxcfs_refusing_writes_is_read_only_not_hung() -> None:
     d = diagnose(store, nodes=["ryanrishi", "pve001"])
     assert rules(d) == ["pmxcfs-read-only"]
     assert d.faults[0].statement == ("/etc/pve refuses writes on pve001 (Permission denied: "
-                                     "pmxcfs has no quorum there, so it is read-only)")
+                                     "pmxcfs had no quorum when the write was tried, so it "
+                                     "was read-only)")
     assert d.faults[0].evidence[0].line == "exit 1: " + denied.strip()
+    # the fix stands on its own: no pointer to a fault that may not be in the list
+    assert "see the" not in d.faults[0].action and "pvecm status" in d.faults[0].action
+    # corosync asked a moment later says quorate (a flapping membership): both moments named
+    later = diagnose([*store, Fact("quorum.quorate", True, "pve001", None, "Quorate: Yes",
+                                   "quorum")], nodes=["ryanrishi", "pve001"])
+    (ro,) = [f for f in later.faults if f.rule == "pmxcfs-read-only"]
+    assert ro.statement.endswith("(pve001: corosync said quorate when asked, moments apart: "
+                                 "the membership is changing)"), ro.statement
