@@ -85,14 +85,24 @@ class Redactor:
         return value
 
     def obj(self, value: Any) -> Any:
+        """``value`` with every string in it redacted (dicts, lists and tuples walked)."""
+        return self._obj(value, {})
+
+    def _obj(self, value: Any, done: dict[str, str]) -> Any:
+        # ``done``: each distinct string is redacted once per call. A checkpoint manifest
+        # repeats most of its strings (node, kind, owner, the archive's name, each hash twice)
+        # across thousands of items.
         if isinstance(value, str):
-            return self.text(value)
+            out = done.get(value)
+            if out is None:
+                out = done[value] = self.text(value)
+            return out
         if isinstance(value, dict):
-            return {k: self.obj(v) for k, v in value.items()}
+            return {k: self._obj(v, done) for k, v in value.items()}
         if isinstance(value, tuple):
-            return tuple(self.obj(v) for v in value)
+            return tuple(self._obj(v, done) for v in value)
         if isinstance(value, list):
-            return [self.obj(v) for v in value]
+            return [self._obj(v, done) for v in value]
         return value
 
 
