@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import asyncio
 import base64
-import codecs
 import contextlib
 import getpass
 import os
@@ -42,6 +41,7 @@ from pverunbook.transport.base import (
     TransportError,
     push_out,
 )
+from pverunbook.transport.channel import Session as _Session
 from pverunbook.transport.hostkeys import (
     HostKeyChanged,
     HostKeyUnknown,
@@ -95,76 +95,6 @@ async def _read_to_eof(fh: asyncssh.SFTPClientFile, node: str, path: str) -> byt
         if total > READ_CAP:
             raise TransportError(node, f"{path} is larger than {READ_CAP // (1024 * 1024)} MiB",
                                  "read it in parts with a command (head -c, tail -c) instead")
-
-
-# --------------------------------------------------------------------------------------------
-# Sessions
-# --------------------------------------------------------------------------------------------
-
-class _Session(asyncssh.SSHClientSession[bytes]):
-    """Streams output as it arrives and records how the channel ended."""
-
-    def __init__(self, on_output: OutputCallback, raw: ByteSink | None = None,
-                 progress: Callable[[], None] | None = None) -> None:
-        self._on_output = on_output
-        self._raw = raw  # stdout bytes as they arrive (archives), not decoded
-        self._progress = progress
-        self._decoders = {name: codecs.getincrementaldecoder("utf-8")(errors="replace")
-                          for name in ("stdout", "stderr")}
-        self.exit_status: int | None = None
-        self.exit_signal: str | None = None
-        self.lost: Exception | None = None
-        self.callback_error: Exception | None = None
-        self.done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        self._chan: asyncssh.SSHClientChannel[bytes] | None = None
-
-    def connection_made(self, chan: asyncssh.SSHClientChannel[bytes]) -> None:
-        self._chan = chan
-
-    def _resume(self, _: object) -> None:
-        if self._chan is not None:
-            with contextlib.suppress(Exception):  # the channel may have closed meanwhile
-                self._chan.resume_reading()
-
-    def _emit(self, name: str, text: str) -> None:
-        if not text or self.callback_error is not None:
-            return
-        try:
-            self._on_output(name, text)
-        except Exception as exc:  # raising into asyncssh would tear down the whole connection
-            self.callback_error = exc
-
-    def data_received(self, data: bytes, datatype: asyncssh.DataType) -> None:
-        name = "stderr" if datatype == asyncssh.EXTENDED_DATA_STDERR else "stdout"
-        if self._progress is not None:
-            self._progress()
-        if name == "stdout" and self._raw is not None:
-            if self.callback_error is None:
-                try:
-                    wait = self._raw(data)
-                except Exception as exc:  # e.g. the local disk is full: stop, say why
-                    self.callback_error = exc
-                else:
-                    if wait is not None and self._chan is not None:
-                        # The sink is behind: read no more until it catches up (the window
-                        # closes and the node's side waits), so memory stays bounded.
-                        self._chan.pause_reading()
-                        asyncio.ensure_future(wait).add_done_callback(self._resume)
-            return
-        self._emit(name, self._decoders[name].decode(data))
-
-    def exit_status_received(self, status: int) -> None:
-        self.exit_status = status
-
-    def exit_signal_received(self, signal: str, core_dumped: bool, msg: str, lang: str) -> None:
-        self.exit_signal = signal
-
-    def connection_lost(self, exc: Exception | None) -> None:
-        for name, dec in self._decoders.items():
-            self._emit(name, dec.decode(b"", final=True))
-        self.lost = exc
-        if not self.done.done():
-            self.done.set_result(None)
 
 
 _LOST_HINT = "check the node's network and sshd; the engine can reconnect"

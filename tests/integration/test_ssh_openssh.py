@@ -87,6 +87,31 @@ async def test_one_connection_reused_for_every_command(sshd: Sshd,
     assert sshd.connections() - before == 1
 
 
+async def test_a_command_that_ends_costs_no_eof_from_the_client(sshd: Sshd,
+                                                               transport: SSHTransport) -> None:
+    """sshd ends the command's stdin and closes the channel itself once the command exits:
+    answering its EOF with ours was two more packets per command (one a MSG_IGNORE)."""
+    from asyncssh.constants import MSG_CHANNEL_CLOSE, MSG_CHANNEL_EOF
+
+    n = node(sshd)
+    await transport.connect([n])
+    conn = transport._conns[n.name].conn
+    sent: list[int] = []
+    real = conn.send_packet
+
+    def recording(pkttype: int, *args: bytes, **kw: Any) -> None:
+        sent.append(pkttype)
+        real(pkttype, *args, **kw)
+
+    conn.send_packet = recording  # type: ignore[method-assign]
+    for command, status, text in [("true", 0, ""), ("echo hi; exit 3", 3, "hi\n"),
+                                  ("seq 100000 | tail -n 1", 0, "100000\n")]:
+        res, out = await run(transport, n, command)
+        assert (res.exit_status, out.text("stdout")) == (status, text)
+    assert sent.count(MSG_CHANNEL_CLOSE) == 3  # every channel closed ...
+    assert MSG_CHANNEL_EOF not in sent  # ... without an EOF of ours
+
+
 async def test_commands_on_nodes_run_concurrently(sshd: Sshd, transport: SSHTransport) -> None:
     nodes = [node(sshd, name=f"n{i}") for i in range(3)]
     await transport.connect(nodes)
