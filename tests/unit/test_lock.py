@@ -27,8 +27,9 @@ def test_the_lock_matches_pyproject() -> None:
 def test_a_dependency_added_without_relocking_fails(tmp_path: Path) -> None:
     shutil.copytree(ROOT / "requirements", tmp_path / "requirements")
     text = (ROOT / "pyproject.toml").read_text()
-    text = text.replace('    "tomlkit>=0.12",\n', '    "tomlkit>=0.12",\n    "requests>=2",\n')
-    text = text.replace('"textual>=0.80"', '"textual>=99"')
+    text = text.replace('    "tomlkit>=0.15,<0.16",\n',
+                        '    "tomlkit>=0.15,<0.16",\n    "requests>=2",\n')
+    text = text.replace('"textual>=8.2.8,<8.3"', '"textual>=99"')
     (tmp_path / "pyproject.toml").write_text(text)
     r = check(tmp_path)
     assert r.returncode == 1
