@@ -139,16 +139,18 @@ class Engine:
 
     def _redacted(self, event: ev.Event) -> ev.Event:
         """``event`` with secret values replaced in every text field (the same object if none)."""
-        import dataclasses
-
         changes: dict[str, Any] = {}
-        for f in dataclasses.fields(event):
-            value = getattr(event, f.name)
+        for name in ev.field_names(type(event)):
+            value = getattr(event, name)
             if isinstance(value, str | tuple | list | dict):
                 red = self.redactor.obj(value)
                 if red != value:
-                    changes[f.name] = red
-        return dataclasses.replace(event, **changes) if changes else event
+                    changes[name] = red
+        if not changes:
+            return event
+        import dataclasses
+
+        return dataclasses.replace(event, **changes)
 
     async def durable(self) -> None:
         for f in self.flushers:

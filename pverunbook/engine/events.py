@@ -20,10 +20,22 @@ class Event:
 
     def to_dict(self) -> dict[str, Any]:
         d: dict[str, Any] = {"kind": self.kind}
-        for f in dataclasses.fields(self):
-            v = getattr(self, f.name)
-            d[f.name] = list(v) if isinstance(v, tuple) else v
+        for name in field_names(type(self)):
+            v = getattr(self, name)
+            d[name] = list(v) if isinstance(v, tuple) else v
         return d
+
+
+_FIELD_NAMES: dict[type, tuple[str, ...]] = {}
+
+
+def field_names(cls: type) -> tuple[str, ...]:
+    """The fields of an event class, in order; ``dataclasses.fields`` rebuilt the tuple on every
+    call, twice for every event (redaction and the journal)."""
+    names = _FIELD_NAMES.get(cls)
+    if names is None:
+        names = _FIELD_NAMES[cls] = tuple(f.name for f in dataclasses.fields(cls))
+    return names
 
 
 @dataclass(frozen=True, kw_only=True)

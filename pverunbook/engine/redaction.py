@@ -51,12 +51,20 @@ def secret_forms(value: str) -> set[str]:
     return {f for f in forms if f}
 
 
+#: Short strings (ids, node names, commands, messages) are redacted once and remembered:
+#: every event passes the redactor twice (engine and journal) with mostly the same field
+#: values, and a fan-out of short commands spent more on that than on its SSH channels.
+_MEMO_LEN = 512
+_MEMO_SIZE = 4096
+
+
 class Redactor:
     """Replaces secret parameter values and well-known secret shapes with ``[REDACTED]``."""
 
     def __init__(self, secrets: list[str] | None = None) -> None:
         self.values: list[str] = []
         self.secrets: list[str] = []  # every form, longest first
+        self._memo: dict[str, str] = {}
         for s in secrets or []:
             self.add(s)
 
@@ -65,12 +73,23 @@ class Redactor:
             return
         self.values.append(value)
         self.secrets = sorted(set(self.secrets) | secret_forms(value), key=len, reverse=True)
+        self._memo.clear()  # what was clean may hold the new secret
 
     @property
     def longest(self) -> int:
         return len(self.secrets[0]) if self.secrets else 0
 
     def text(self, value: str) -> str:
+        if len(value) > _MEMO_LEN:
+            return self._text(value)
+        done = self._memo.get(value)
+        if done is None:
+            if len(self._memo) >= _MEMO_SIZE:
+                self._memo.clear()
+            done = self._memo[value] = self._text(value)
+        return done
+
+    def _text(self, value: str) -> str:
         for s in self.secrets:
             if s in value:
                 value = value.replace(s, MARK)

@@ -180,3 +180,16 @@ def test_assignment_shapes_are_redacted_whatever_their_case(line: str) -> None:
 def test_ordinary_output_passes_unchanged() -> None:
     text = "".join(f"{i}\n" for i in range(5000)) + "totem: 5000\ntoken=5000\n"
     assert Redactor().text(text) == text
+
+
+def test_a_secret_added_later_is_redacted_in_text_seen_before() -> None:
+    """Short strings are remembered once redacted: a value that became secret since must not
+    come back from that memory in the clear."""
+    from pverunbook.engine.redaction import Redactor
+
+    r = Redactor()
+    line = "mount -o user=backup,pw=Tr0ub4dor3 //nas/share"
+    assert r.text(line) == line  # nothing secret yet (and now remembered)
+    r.add("Tr0ub4dor3")
+    assert "Tr0ub4dor3" not in r.text(line)
+    assert r.obj({"command": line}) == {"command": r.text(line)}
