@@ -14,6 +14,8 @@ import asyncssh
 
 from pverunbook.transport.base import ByteSink, OutputCallback
 
+_UTF8 = codecs.getincrementaldecoder("utf-8")
+
 
 class Session(asyncssh.SSHClientSession[bytes]):
     """Streams output as it arrives and records how the channel ended."""
@@ -23,8 +25,9 @@ class Session(asyncssh.SSHClientSession[bytes]):
         self._on_output = on_output
         self._raw = raw  # stdout bytes as they arrive (archives), not decoded
         self._progress = progress
-        self._decoders = {name: codecs.getincrementaldecoder("utf-8")(errors="replace")
-                          for name in ("stdout", "stderr")}
+        #: One per stream, made at its first bytes: most short commands print on one stream
+        #: or none, and a fan-out opens a session per node per command.
+        self._decoders: dict[str, codecs.IncrementalDecoder] = {}
         self.exit_status: int | None = None
         self.exit_signal: str | None = None
         self.lost: Exception | None = None
@@ -65,7 +68,10 @@ class Session(asyncssh.SSHClientSession[bytes]):
                         self._chan.pause_reading()
                         asyncio.ensure_future(wait).add_done_callback(self._resume)
             return
-        self._emit(name, self._decoders[name].decode(data))
+        dec = self._decoders.get(name)
+        if dec is None:
+            dec = self._decoders[name] = _UTF8(errors="replace")
+        self._emit(name, dec.decode(data))
 
     def eof_received(self) -> bool:
         """Keep our half open: the client's EOF means "kill" to the wrapper, and is not needed.
