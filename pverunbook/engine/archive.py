@@ -115,7 +115,7 @@ async def fetch(transport: Transport, node: Node, producer: str, spool: Path, *,
 
     try:
         result, err = await _stream(transport, node, producer, sink, idle_timeout=idle_timeout,
-                                    progress=progress, limit=limit)
+                                    progress=progress, limit=_Limit(limit))
     finally:
         os.close(fd)
     _judge(result, err, ok_exits)
@@ -123,9 +123,21 @@ async def fetch(transport: Transport, node: Node, producer: str, spool: Path, *,
     return Stored(h.hexdigest(), size)
 
 
+@dataclass
+class _Limit:
+    """The most bytes a stream may bring (None: no limit); a tree's is set once the node's
+    listing has arrived, which may be after the stream started."""
+
+    bytes: int | None = None
+
+    def exceeded(self) -> TooLarge:
+        return TooLarge(f"the node sent more than the {self.bytes} bytes its own listing "
+                        "allows; stopped and discarded")
+
+
 async def _stream(transport: Transport, node: Node, producer: str, sink: ByteSink, *,
                   idle_timeout: float, progress: Callable[[], None] | None,
-                  limit: int | None, hashed: bool = True) -> tuple[CommandResult, str]:
+                  limit: _Limit, hashed: bool = True) -> tuple[CommandResult, str]:
     """``transport.stream`` of ``producer`` (with ``hashed``, through
     :func:`hashed_stream_command`) into ``sink``, stopped (TooLarge) past ``limit`` bytes;
     TransportError "cannot stream" becomes StreamUnavailable."""
@@ -138,7 +150,7 @@ async def _stream(transport: Transport, node: Node, producer: str, sink: ByteSin
         nonlocal size, over
         if over:
             return None
-        if limit is not None and size + len(data) > limit:
+        if limit.bytes is not None and size + len(data) > limit.bytes:
             # An endless stream in place of tar would grow without bound: stop it here.
             over = True
             if inner is not None:
@@ -159,15 +171,13 @@ async def _stream(transport: Transport, node: Node, producer: str, sink: ByteSin
     except asyncio.CancelledError:
         if not over or (me is not None and me.cancelling()):
             raise
-        raise TooLarge(f"the node sent more than the {limit} bytes its own listing "
-                       "allows; stopped and discarded") from None
+        raise limit.exceeded() from None
     except TransportError as exc:
         if "cannot stream" in exc.message:
             raise StreamUnavailable(exc.message) from exc
         raise
     if over:
-        raise TooLarge(f"the node sent more than the {limit} bytes its own listing allows; "
-                       "stopped and discarded")
+        raise limit.exceeded()
     return result, err
 
 
@@ -237,13 +247,19 @@ class Extracted:
 
 
 async def fetch_tree(transport: Transport, node: Node, producer: str, dest: Path,
-                     wanted: Collection[str], sizes: Mapping[str, int] | None = None, *,
-                     idle_timeout: float, progress: Callable[[], None] | None = None,
+                     wanted: Collection[str] | None, sizes: Mapping[str, int] | None = None,
+                     *, idle_timeout: float, progress: Callable[[], None] | None = None,
                      ok_exits: tuple[int, ...] = (0,), limit: int | None = None,
-                     total_cap: int = TOTAL_CAP) -> Extracted:
+                     total_cap: int = TOTAL_CAP,
+                     listed: Awaitable[Mapping[str, int]] | None = None) -> Extracted:
     """Run the tar ``producer`` on ``node``, storing the archive as it arrives in ``dest``
     (0600) and indexing and hashing each regular member whose absolute path is in ``wanted``
     (see :mod:`.untar`).
+
+    With ``listed`` (and ``wanted`` None), the members and their declared sizes come from it
+    once the node's listing has arrived, and the limit becomes :func:`tar_bound` of them: the
+    stream starts at once instead of one round trip later, and queues meanwhile (the sender
+    pauses past the pipe's high mark). The caller cancels this if the listing fails.
 
     The stream itself is not hashed on the node: the caller compares each member's sha256
     with the node's own hash of that file (checkpoints.py ``_files``). A ``tee`` of the
@@ -257,14 +273,20 @@ async def fetch_tree(transport: Transport, node: Node, producer: str, dest: Path
     loop = asyncio.get_running_loop()
     await asyncio.to_thread(mkdir_private, dest.parent)
     fd = await asyncio.to_thread(_create_private, dest)
+    bound = _Limit(limit)
+    indexed: asyncio.Future[None] | None = None
     try:
         pipe = untar.Pipe(loop, out_fd=fd)
+        if listed is not None:
+            indexed = asyncio.ensure_future(_index_when_listed(pipe, listed, bound))
         job = asyncio.ensure_future(asyncio.to_thread(
-            untar.untar, pipe, wanted, sizes, total_cap))
+            untar.untar, pipe, wanted if listed is None else None, sizes, total_cap))
         try:
             result, err = await _stream(transport, node, producer, pipe.put,
                                         idle_timeout=idle_timeout, progress=progress,
-                                        limit=limit, hashed=False)
+                                        limit=bound, hashed=False)
+            if indexed is not None:
+                await indexed  # a short stream can end before the listing arrives
             pipe.close()
             res = await asyncio.shield(job)
         except BaseException:
@@ -272,8 +294,12 @@ async def fetch_tree(transport: Transport, node: Node, producer: str, dest: Path
             # have ended before the file is closed and removed — the caller may be about to
             # remove the whole checkpoint folder.
             pipe.abort()
+            if indexed is not None:
+                indexed.cancel()
             await _settle(job)
             raise
+        if bound.bytes is not None and pipe.size > bound.bytes:
+            raise bound.exceeded()  # all of it arrived before the listing said how much
         exit_code = _judge(result, err, ok_exits, hashed=False)
         if isinstance(res.error, untar.Oversized):
             raise TooLarge(str(res.error))
@@ -287,6 +313,14 @@ async def fetch_tree(transport: Transport, node: Node, producer: str, dest: Path
         raise
     await asyncio.to_thread(os.close, fd)
     return Extracted(pipe.size, res.files, exit_code)
+
+
+async def _index_when_listed(pipe: untar.Pipe, listed: Awaitable[Mapping[str, int]],
+                             bound: _Limit) -> None:
+    sizes = await listed
+    if bound.bytes is None:
+        bound.bytes = tar_bound(sizes)
+    pipe.set_index(sizes.keys(), sizes)
 
 
 def _create_private(path: Path) -> int:

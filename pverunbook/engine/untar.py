@@ -110,6 +110,7 @@ class Pipe:
         self._eof = False
         self._aborted = False
         self._resume: asyncio.Future[None] | None = None
+        self._index: tuple[Collection[str], Mapping[str, int] | None] | None = None
         self._mine: deque[bytes] = deque()  # taken by the thread, not yet parsed
         self._ahead = 0  # bytes in _mine
         self._head = memoryview(b"")
@@ -131,6 +132,13 @@ class Pipe:
                 self._resume = self._loop.create_future()
             return self._resume
 
+    def set_index(self, wanted: Collection[str], sizes: Mapping[str, int] | None) -> None:
+        """The members to index and their declared sizes, for :func:`untar` started without
+        them (the stream starts while the node's listing is still on its way)."""
+        with self._cv:
+            self._index = (wanted, sizes)
+            self._cv.notify()
+
     def close(self) -> None:
         """No more data: the thread reads what is queued, then sees the end."""
         with self._cv:
@@ -147,6 +155,16 @@ class Pipe:
             _resolve(resume)
 
     # -- thread side ----------------------------------------------------------------------
+    def wait_index(self) -> tuple[Collection[str], Mapping[str, int] | None]:
+        """What :meth:`set_index` was given, once it has been (the stream queues meanwhile,
+        up to ``high``: then the sender pauses)."""
+        with self._cv:
+            while self._index is None:
+                if self._aborted:
+                    raise Aborted
+                self._cv.wait()
+            return self._index
+
     def _take(self) -> bool:
         """Move the next batch of queued chunks to the thread, hashed and written to the
         archive file; False at the end of the stream."""
@@ -231,10 +249,11 @@ class Result:
     error: Exception | None = None
 
 
-def untar(pipe: Pipe, wanted: Collection[str], sizes: Mapping[str, int] | None,
+def untar(pipe: Pipe, wanted: Collection[str] | None, sizes: Mapping[str, int] | None,
           total_cap: int) -> Result:
     """Thread body: index and hash the wanted regular members, then read the stream to its
-    end (the pipe writes every byte to the archive file as it is taken).
+    end (the pipe writes every byte to the archive file as it is taken). ``wanted`` None: the
+    members and sizes come later, from :meth:`Pipe.set_index`.
 
     On any problem with the archive the index is dropped and the error kept in
     :attr:`Result.error`; the rest of the stream is still read, so the sender is never left
@@ -242,6 +261,8 @@ def untar(pipe: Pipe, wanted: Collection[str], sizes: Mapping[str, int] | None,
     removes the archive file on any failure.
     """
     res = Result()
+    if wanted is None:
+        wanted, sizes = pipe.wait_index()
     try:
         _members(pipe, wanted, sizes, total_cap, res)
     except (UnreadableArchive, Oversized, OSError) as exc:

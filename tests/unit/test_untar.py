@@ -148,3 +148,35 @@ async def test_cancelled_mid_stream_leaves_no_file_and_no_thread(tmp_path: Path)
     with pytest.raises(asyncio.CancelledError):
         await task
     assert list(out.iterdir()) == []
+
+
+async def test_the_stream_starts_before_the_listing_and_waits_for_it(tmp_path: Path) -> None:
+    """``listed``: the archive arrives (and queues) before the node's listing; its members are
+    indexed once the listing says which, and a stream that ended larger than the listing
+    allows is refused even though all of it came first."""
+    data = b"x" * 200_000
+    spool = tmp_path / "a.tar"
+    spool.write_bytes(_tar([("t/a", data), ("t/b", b"b" * 10)], tarfile.GNU_FORMAT))
+    loop = asyncio.get_running_loop()
+
+    async def fetch(dest: Path, sizes: dict[str, int]) -> archive.Extracted:
+        listed: asyncio.Future[dict[str, int]] = loop.create_future()
+        sent = tmp_path / f"sent-{dest.parent.name}"
+        task = asyncio.ensure_future(archive.fetch_tree(
+            LocalTransport(), NODE, f"cat -- {spool} && touch {sent}", dest, None,
+            idle_timeout=10, listed=listed))
+        for _ in range(500):  # the node has sent the whole archive before its listing
+            if sent.exists():
+                break
+            await asyncio.sleep(0.01)
+        assert sent.exists() and not task.done()
+        listed.set_result(sizes)
+        return await task
+
+    got = await fetch(tmp_path / "ok" / "1.tar", {"/t/a": len(data), "/t/b": 10})
+    assert set(got.files) == {"/t/a", "/t/b"}
+    assert got.files["/t/a"].sha256 == hashlib.sha256(data).hexdigest()
+    assert (tmp_path / "ok" / "1.tar").read_bytes() == spool.read_bytes()
+    with pytest.raises(archive.TooLarge, match="more than the"):
+        await fetch(tmp_path / "big" / "1.tar", {"/t/b": 10})
+    assert list((tmp_path / "big").iterdir()) == []
