@@ -75,7 +75,14 @@ class Journal:
         self.error: OSError | None = None
 
     def __call__(self, event: Event) -> None:
-        data = self.redactor.obj(event.to_dict())
+        self._put(self.redactor.obj(event.to_dict()))
+
+    def write_redacted(self, event: Event) -> None:
+        """Append ``event``, which already passed ``self.redactor`` (the engine's subscribe()
+        hands this method to the engine when the redactor is its own)."""
+        self._put(event.to_dict())
+
+    def _put(self, data: dict[str, Any]) -> None:
         line = json.dumps(data, ensure_ascii=False, separators=(",", ":")) + "\n"
         self._queue.put((line.encode("utf-8"), None))
 

@@ -318,6 +318,37 @@ async def test_secret_params_are_redacted_in_journal(tmp_path: Path) -> None:
     assert "[REDACTED]" in path.read_text()
 
 
+async def test_a_journal_sharing_the_engines_redactor_is_not_redacting_twice(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The session gives the journal the engine's redactor: events reach it redacted once (by
+    the engine) and are written as they are; no secret reaches the file either way."""
+    book = rb('''
+        [[params]]
+        name = "token"
+        type = "str"
+        secret = true
+        [[steps]]
+        id = "use"
+        title = "Use"
+        targets = "first"
+        commands = ["echo using {{token}}"]
+    ''')
+    path = tmp_path / "j.jsonl"
+    engine = Engine(book, TWO, LocalTransport(), ScriptedDecider(),
+                    params={"token": "s3cr3t-value"}, run_id="r")
+    j = Journal(path, engine.redactor)
+    engine.subscribe(j)
+    engine.flushers.append(j.flush)
+    twice: list[object] = []  # events that took the redacting path after all
+    monkeypatch.setattr(Journal, "__call__", lambda self, e: twice.append(e))
+    assert await engine.run() == "ok"
+    j.close()
+    assert twice == []  # every event went to write_redacted
+    text = path.read_text()
+    assert "s3cr3t-value" not in text and "[REDACTED]" in text
+    assert "using [REDACTED]" in text  # the command's output, redacted on its way
+
+
 @pytest.mark.parametrize("torn", [b'{"kind": "note", "te', b""])
 def test_journal_reader_tolerates_torn_last_line(tmp_path: Path, torn: bytes) -> None:
     path = tmp_path / "j.jsonl"
