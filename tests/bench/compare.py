@@ -76,7 +76,8 @@ async def run_engine(lb: Loopback, t: SSHTransport, n: int, book_text: str,
                      tmp: Path, printer_out: object | None = None) -> float:
     book = load_text(book_text, "bench.toml")
     engine = Engine(book, lb.cluster(n), t, ScriptedDecider(), run_id="bench")
-    journal = Journal(tmp / f"j-{time.monotonic_ns()}.jsonl")
+    # As the session builds it (session.py): the journal shares the engine's redactor.
+    journal = Journal(tmp / f"j-{time.monotonic_ns()}.jsonl", engine.redactor)
     engine.subscribe(journal)
     engine.flushers.append(journal.flush)
     if printer_out is not None:
