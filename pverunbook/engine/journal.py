@@ -69,7 +69,9 @@ class Journal:
         #: failed fsync cuts the file back there and writes them again, like a failed write.
         self._unsynced: list[bytes] = []
         self._unsynced_from: int | None = None
-        self._queue: queue.Queue[tuple[bytes | None, Any]] = queue.Queue()
+        # SimpleQueue: put() is one C call, where Queue.put takes a Python-level Condition —
+        # every event of a run is put here from the event loop.
+        self._queue: queue.SimpleQueue[tuple[bytes | None, Any]] = queue.SimpleQueue()
         self._thread = threading.Thread(target=self._write_loop, name="journal", daemon=True)
         self._thread.start()
         self.error: OSError | None = None

@@ -105,6 +105,8 @@ class Redactor:
 
     def obj(self, value: Any) -> Any:
         """``value`` with every string in it redacted (dicts, lists and tuples walked)."""
+        if type(value) is str:  # most fields of most events: no walk to set up
+            return self.text(value)
         return self._obj(value, {})
 
     def _obj(self, value: Any, done: dict[str, str]) -> Any:
