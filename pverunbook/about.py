@@ -17,7 +17,6 @@ import importlib
 import subprocess
 import sys
 import warnings
-from importlib import metadata
 from pathlib import Path
 
 from pverunbook import __version__
@@ -62,6 +61,8 @@ def commit() -> str:
 
 def dependency_versions() -> dict[str, str]:
     """Installed version of each of ``DEPENDENCIES`` (``missing`` when not installed)."""
+    from importlib import metadata  # ~10 ms (email.*): only --version needs it, not every launch
+
     out = {}
     for name in DEPENDENCIES:
         try:

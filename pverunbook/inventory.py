@@ -22,9 +22,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import tomlkit
-import tomlkit.exceptions
-
 from pverunbook.runbook.positions import key_positions, nearest
 
 
@@ -172,6 +169,8 @@ def _opt_str(raw: dict[str, Any], key: str) -> str | None:
 
 
 def dump_cluster(cluster: Cluster) -> str:
+    import tomlkit  # here, not with the module: the app imports this before its first frame
+
     doc = tomlkit.document()
     doc.add("cluster", {"name": cluster.name})
     aot = tomlkit.aot()

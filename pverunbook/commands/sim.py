@@ -7,19 +7,39 @@ from __future__ import annotations
 
 import argparse
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 
-def register(subparsers: argparse._SubParsersAction) -> None:
-    from pverunbook.sim.scenarios import ALIASES, SCENARIOS
+class ScenarioNames:
+    """``choices`` for ``--scenario``: the scenarios and their aliases, looked up when argparse
+    checks a value or prints help, not when the parser is built. Building it is part of every
+    launch (the app's too) and the scenarios module costs more than the rest of the parser."""
 
+    @staticmethod
+    def _names() -> list[str]:
+        from pverunbook.sim.scenarios import ALIASES, SCENARIOS
+
+        return sorted(SCENARIOS) + sorted(ALIASES)
+
+    def __contains__(self, name: object) -> bool:
+        return name in self._names()
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._names())
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
     p = subparsers.add_parser(
         "simulate", help="run the rehearsal cluster (simulated nodes over SSH) until Ctrl-C",
         description="Start simulated Proxmox VE nodes on 127.0.0.1, each with its own SSH "
                     "port and host key, in the chosen scenario's state.")
-    p.add_argument("--scenario", default=None, choices=sorted(SCENARIOS) + sorted(ALIASES),
-                   help="which cluster state to simulate (default: what --state-dir holds, "
-                        "else nyc-outage)")
+    scenario = p.add_argument(
+        "--scenario", default=None,
+        help="which cluster state to simulate (default: what --state-dir holds, else "
+             "nyc-outage)")
+    # set after add_argument, which formats the choices (imports the scenarios) to check them
+    scenario.choices = ScenarioNames()
     p.add_argument("--state-dir", type=Path,
                    help="keep node files, keys and the world here and continue them on the "
                         "next launch (default: a new temporary directory)")

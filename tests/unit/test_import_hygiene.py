@@ -32,7 +32,21 @@ def test_core_never_imports_textual() -> None:
 def test_cli_parser_does_not_load_heavy_modules() -> None:
     mods = loaded_after(["pverunbook.cli"], "pverunbook.cli.build_parser()\n")
     assert "pverunbook.commands.corosync" in mods  # the parser really was built
-    for heavy in ("textual", "asyncssh", "pverunbook.engine.engine", "pverunbook.sim.cluster"):
+    for heavy in ("textual", "asyncssh", "pverunbook.engine.engine", "pverunbook.sim.cluster",
+                  "pverunbook.sim.scenarios", "importlib.metadata"):
+        assert heavy not in mods, heavy
+
+
+def test_app_imports_nothing_its_first_frame_does_not_show() -> None:
+    """The app, its start screen and the parser that opens it: the engine, the journal, the
+    runbook loader, TOML, SSH and the simulator all come after the first frame."""
+    mods = loaded_after(["pverunbook.cli", "pverunbook.commands.tui", "pverunbook.ui.app",
+                         "pverunbook.ui.screens.start"], "pverunbook.cli.build_parser()\n")
+    assert "pverunbook.ui.screens.start" in mods
+    for heavy in ("pverunbook.engine.engine", "pverunbook.engine.journal", "pverunbook.ui.runs",
+                  "pverunbook.runbook.loader", "pverunbook.runbook.model", "tomlkit",
+                  "asyncssh", "pverunbook.sim.cluster", "pverunbook.sim.scenarios",
+                  "importlib.metadata"):
         assert heavy not in mods, heavy
 
 
