@@ -57,7 +57,10 @@ class Suggestion:
 
 class RunbookApp(App[int]):
     TITLE = "pverunbook"
-    CSS_PATH = "app.tcss"
+    #: The start screen's styles are the app's: a screen with its own CSS_PATH makes Textual
+    #: parse every style sheet again, from scratch, when it is first pushed (``reparse``),
+    #: and the start screen is pushed before the first frame.
+    CSS_PATH = ["app.tcss", "screens/start.tcss"]
     COMMANDS = App.COMMANDS | {RunbookCommands}
     BINDINGS = [
         Binding("f1", "help", "Help", id="app.help",

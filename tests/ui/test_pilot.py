@@ -235,7 +235,7 @@ async def test_start_screen_filter_filters(build_app: Build) -> None:
         assert isinstance(screen, StartScreen)
         assert [e.path.name for e in screen.shown] == ["broken.toml", "ui-test.toml"]
         # No interrupted runs: no section, no resume key, no palette entry.
-        assert not screen.query_one("#resume-box").display
+        assert not any(box.display for box in screen.query("#resume-box"))
         assert not any(n.startswith("Resume") for n, _, _ in screen.palette_commands())
         broken = str(screen.query_one("#runbook-list", OptionList).get_option("0").prompt)
         assert "broken.toml:" in broken and "destrutive" in broken

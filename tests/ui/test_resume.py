@@ -187,6 +187,32 @@ async def test_make_app_resume_jumps_straight_in(build_app: Build, runbook_dir: 
         assert app.screen.resume.run_id == RUN_ID  # type: ignore[attr-defined]
 
 
+async def test_runs_box_is_built_for_runs_and_hidden_when_none_are_left(
+        build_app: Build, runbook_dir: Path) -> None:
+    # No interrupted run: no box at all (hidden widgets cost the first frame as shown ones do).
+    app = build_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await until(pilot, lambda: isinstance(app.screen, StartScreen)
+                    and not app.screen.finding, "start screen")
+        start = app.screen
+        assert isinstance(start, StartScreen)
+        assert not start.query("#resume-box") and start.runs == []
+        # A run interrupted meanwhile (another terminal): listed when the list is read again.
+        path = await _interrupted_journal(runbook_dir)
+        start.refresh_runs()
+        await until(pilot, lambda: any(ol.option_count == 1 for ol in
+                                       start.query("#resume-list").results(OptionList)),
+                    "the box with the run")
+        assert start.query_one("#resume-box").display
+        assert "r resumes the highlighted run" in str(
+            start.query_one("#resume-note").render())
+        path.unlink()  # finished elsewhere: nothing left to resume
+        start.refresh_runs()
+        await pilot.pause()
+        assert not start.query_one("#resume-box").display and start.runs == []
+        assert start._highlighted_run() is None
+
+
 async def test_other_mode_run_is_listed_but_not_resumed(build_app: Build,
                                                         runbook_dir: Path) -> None:
     await _interrupted_journal(runbook_dir)  # a rehearsal run

@@ -101,8 +101,27 @@ def named_by(entry: Entry, query: str) -> bool:
     return all(word in text for word in query.strip().lower().split())
 
 
+class ResumeBox(Vertical):
+    """The interrupted runs, above the filter: mounted by the start screen when there are any,
+    and filled (``show_runs``) once its list is there."""
+
+    def __init__(self) -> None:
+        super().__init__(id="resume-box")
+
+    def compose(self) -> ComposeResult:
+        yield Label("Interrupted runs", classes="section-title")
+        yield Static("", id="resume-note")
+        yield OptionList(id="resume-list")
+
+    def on_mount(self) -> None:
+        screen = self.screen
+        if isinstance(screen, StartScreen):
+            screen.show_runs()
+
+
 class StartScreen(Screen[None]):
-    CSS_PATH = "start.tcss"
+    # Its styles (start.tcss) are loaded with the app's (RunbookApp.CSS_PATH): before the
+    # first frame, not as a second parse of every style sheet when this screen is pushed.
     BINDINGS = [
         Binding("slash", "focus_filter", "Filter", id="start.filter",
                 tooltip="Type to filter runbooks by title, id, tag or summary"),
@@ -137,22 +156,21 @@ class StartScreen(Screen[None]):
             yield Static(self._mode_text(), id="start-mode",
                          classes="-live" if app.mode is Mode.LIVE else "")
             yield Static(self._guide_text(), id="start-guide")
-            with Vertical(id="resume-box"):
-                yield Label("Interrupted runs", classes="section-title")
-                yield Static("", id="resume-note")
-                yield OptionList(id="resume-list")
+            # The interrupted runs' box is mounted when there are any (``refresh_runs``):
+            # hidden widgets cost the first frame as much as shown ones.
             yield Input(placeholder="Filter runbooks (title, id, tag)…  / to focus",
                         id="filter")
             with Horizontal(id="start-body"):
                 yield OptionList(id="runbook-list")
                 with VerticalScroll(id="runbook-detail"):
-                    yield Static("", id="runbook-info")
+                    yield Static("" if self.entries else self._empty_text(), id="runbook-info")
         yield Footer()
 
     def on_mount(self) -> None:
-        self.refresh_targets()
-        self.refresh_suggestion()
-        self.query_one("#resume-box").display = False
+        # The words are composed (the first frame has them); the list is filled here only when
+        # the runbooks were given, else when they are found, after the first frame.
+        if self.entries:
+            self.refresh_suggestion()
         self.query_one("#runbook-list", OptionList).focus()
 
     def set_entries(self, entries: list[Entry]) -> None:
@@ -165,11 +183,12 @@ class StartScreen(Screen[None]):
 
     def on_screen_resume(self) -> None:
         # A run may have finished (or stopped again) since: list what is left. Not while the
-        # app is still finding the runbooks at start-up: this screen's own "after refresh"
-        # came before the frame that has the screen's text (its widgets' first paint), so
-        # the journals are read with the runbooks instead (``set_entries``).
-        if not self.finding:
-            self.call_after_refresh(self.refresh_runs)
+        # app is still finding the runbooks at start-up (the screen is as composed, and this
+        # screen's own "after refresh" came before the frame that has its text): the journals
+        # are read and the list filled with the runbooks instead (``set_entries``).
+        if self.finding:
+            return
+        self.call_after_refresh(self.refresh_runs)
         self.refresh_suggestion()
 
     def refresh_suggestion(self) -> None:
@@ -212,8 +231,17 @@ class StartScreen(Screen[None]):
             self.runs = interrupted_runs()
         except OSError:  # an unreadable state directory must not keep the app from starting
             self.runs = []
-        box = self.query_one("#resume-box")
-        box.display = bool(self.runs)
+        boxes = self.query(ResumeBox)
+        if not boxes:
+            if self.runs:  # it lists them when mounted
+                self.query_one("#start-main").mount(ResumeBox(), before="#filter")
+            self.refresh_bindings()
+            return
+        boxes.first().display = bool(self.runs)
+        self.show_runs()
+
+    def show_runs(self) -> None:
+        """List ``runs`` in the box, with what resuming them means in this mode."""
         ol = self.query_one("#resume-list", OptionList)
         ol.clear_options()
         mode = self.rb_app.mode.value
@@ -261,8 +289,9 @@ class StartScreen(Screen[None]):
     def _highlighted_run(self) -> InterruptedRun | None:
         if not self.runs:
             return None
-        ol = self.query_one("#resume-list", OptionList)
-        i = ol.highlighted if ol.highlighted is not None else 0
+        lists = self.query("#resume-list").results(OptionList)
+        ol = next(lists, None)  # None for the moment the box takes to mount
+        i = ol.highlighted if ol is not None and ol.highlighted is not None else 0
         return self.runs[i] if 0 <= i < len(self.runs) else None
 
     def resume(self, run: InterruptedRun) -> None:
@@ -324,10 +353,13 @@ class StartScreen(Screen[None]):
             ol.highlighted = 0
             self._detail(self.shown[0])
         else:
-            msg = "No runbook matches the filter." if self.entries else \
-                "Finding the runbooks…" if self.finding else \
-                "No runbooks found. Add a directory with --runbooks DIR."
-            self.query_one("#runbook-info", Static).update(msg)
+            self.query_one("#runbook-info", Static).update(self._empty_text())
+
+    def _empty_text(self) -> str:
+        """What the detail pane says when no runbook is listed (filtered out, or none yet)."""
+        return "No runbook matches the filter." if self.entries else \
+            "Finding the runbooks…" if self.finding else \
+            "No runbooks found. Add a directory with --runbooks DIR."
 
     def _label(self, e: Entry) -> Text:
         text = Text()
