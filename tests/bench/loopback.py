@@ -63,17 +63,21 @@ def loopback_sshd(max_nodes: int = 64) -> Iterator[Loopback]:
     """Start sshd and the user; tear both down afterwards, whatever happens."""
     if os.geteuid() != 0 or not os.access(SSHD, os.X_OK):
         raise RuntimeError("needs root and OpenSSH's sshd (apt-get install openssh-server)")
+    # A login user of this run's own: two benchmark runs at once (several people share the
+    # machine) would otherwise fight over one user, and each run's teardown (pkill -u) would
+    # kill the other's sessions mid-row.
+    user = f"{USER}{os.getpid()}"
     base = Path(tempfile.mkdtemp(prefix="pverunbook-bench-"))
     base.chmod(0o755)
     home = base / "home"
     home.mkdir()
-    created = subprocess.run(["id", USER], capture_output=True).returncode != 0
+    created = subprocess.run(["id", user], capture_output=True).returncode != 0
     if created:
-        subprocess.run(["useradd", "-M", "-d", str(home), "-s", "/bin/sh", USER], check=True)
-        subprocess.run(["usermod", "-p", "*", USER], check=True)
+        subprocess.run(["useradd", "-M", "-d", str(home), "-s", "/bin/sh", user], check=True)
+        subprocess.run(["usermod", "-p", "*", user], check=True)
     else:
-        subprocess.run(["usermod", "-d", str(home), USER], check=True)
-    shutil.chown(home, USER)
+        subprocess.run(["usermod", "-d", str(home), user], check=True)
+    shutil.chown(home, user)
     proc: subprocess.Popen[bytes] | None = None
     try:
         host = asyncssh.generate_private_key("ssh-ed25519")
@@ -90,7 +94,7 @@ def loopback_sshd(max_nodes: int = 64) -> Iterator[Loopback]:
         cfg = base / "ssh_config"
         cfg.write_text(
             "Host n*\n  HostName 127.0.0.1\n"
-            f"  Port {port}\n  User {USER}\n  IdentityFile {base / 'id'}\n"
+            f"  Port {port}\n  User {user}\n  IdentityFile {base / 'id'}\n"
             f"  IdentitiesOnly yes\n  HostKeyAlias bench\n"
             f"  UserKnownHostsFile {base / 'known_hosts'}\n  StrictHostKeyChecking yes\n"
             "  BatchMode yes\n  LogLevel ERROR\n")
@@ -113,7 +117,7 @@ def loopback_sshd(max_nodes: int = 64) -> Iterator[Loopback]:
                     raise RuntimeError("sshd did not start: " + (base / "sshd.log").read_text(
                         errors="replace")) from exc
                 time.sleep(0.05)
-        yield Loopback(port, USER, base, base / "id", host_line, cfg, home)
+        yield Loopback(port, user, base, base / "id", host_line, cfg, home)
     finally:
         if proc is not None:
             proc.terminate()
@@ -121,7 +125,7 @@ def loopback_sshd(max_nodes: int = 64) -> Iterator[Loopback]:
                 proc.wait(timeout=5)
             if proc.poll() is None:
                 proc.kill()
-        subprocess.run(["pkill", "-9", "-u", USER], capture_output=True)
+        subprocess.run(["pkill", "-9", "-u", user], capture_output=True)
         if created:
-            subprocess.run(["userdel", USER], capture_output=True)
+            subprocess.run(["userdel", user], capture_output=True)
         shutil.rmtree(base, ignore_errors=True)
