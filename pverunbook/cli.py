@@ -22,8 +22,39 @@ __all__ = ["EXIT_CHECKS", "EXIT_FAIL", "EXIT_OK", "EXIT_USAGE", "build_parser", 
 COMMAND_MODULES = ("runbooks", "plan", "run", "check", "journal", "tui", "corosync", "vmconfig",
                    "sim", "safety", "screenshots")
 
+#: The module that registers each command. A launch that names one builds only that command's
+#: parser (``parser_modules``): the parser is built on every launch, the app's too, and the
+#: other ten modules' parsers cost the app's first frame about a tenth of a bare Textual
+#: app's start. ``tests/unit/test_cli_parser.py`` checks this against what the modules register.
+COMMAND_MODULE: dict[str, str] = {
+    "list": "runbooks", "validate": "runbooks", "schema": "runbooks", "plan": "plan",
+    "run": "run", "rehearse": "run", "check": "check", "journal": "journal", "tui": "tui",
+    "corosync": "corosync", "vm-config": "vmconfig", "pmxcfs": "vmconfig", "simulate": "sim",
+    "checkpoints": "safety", "restore": "safety", "report": "safety",
+    "screenshots": "screenshots",
+}
 
-def build_parser() -> argparse.ArgumentParser:
+
+def parser_modules(argv: list[str]) -> tuple[str, ...]:
+    """The command modules whose parsers ``argv`` needs: the one of the command it names, none
+    when it names no command (the app), every one for anything else (``--help``,
+    ``--version``, an unknown or abbreviated word), so help and errors are the whole parser's."""
+    i = 0
+    while i < len(argv):
+        word = argv[i]
+        if word == "--runbooks":
+            i += 2
+        elif word.startswith("--runbooks="):
+            i += 1
+        elif word.startswith("-"):
+            return COMMAND_MODULES
+        else:
+            module = COMMAND_MODULE.get(word)
+            return (module,) if module is not None else COMMAND_MODULES
+    return ()
+
+
+def build_parser(modules: tuple[str, ...] = COMMAND_MODULES) -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="pverunbook",
         description="Step-by-step recovery runbooks for Proxmox VE clusters. With no command, "
@@ -34,7 +65,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--runbooks", action="append", type=Path, default=[], metavar="DIR",
                    help="extra folder of runbooks (repeatable)")
     sub = p.add_subparsers(dest="command", metavar="COMMAND")
-    for mod in COMMAND_MODULES:
+    for mod in modules:
         importlib.import_module(f"pverunbook.commands.{mod}").register(sub)
     return p
 
@@ -54,8 +85,8 @@ def main(argv: list[str] | None = None) -> int:
     from pverunbook.about import quiet_known_warnings
 
     quiet_known_warnings()  # before any command imports asyncssh
-    parser = build_parser()
-    args = parser.parse_args(argv)
+    words = sys.argv[1:] if argv is None else argv
+    args = build_parser(parser_modules(words)).parse_args(words)
     for folder in args.runbooks:
         if not folder.is_dir():
             why = "is a file, not a folder" if folder.exists() else "no such folder"
