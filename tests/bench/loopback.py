@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import pwd
 import shutil
 import socket
 import subprocess
@@ -50,6 +51,37 @@ class Loopback:
         path = self.dir / f"hosts-{n}"
         path.write_text("".join(f"n{i}\n" for i in range(n)))
         return path
+
+    def server_cpu(self) -> float:
+        """CPU seconds used so far by this user's sshd sessions and what they ran and reaped.
+
+        The nodes' side of a row, on the same cores as the client: each connection's
+        ``sshd: user@notty`` process (its commands are its children) and the privileged
+        monitor above it, user + system time of their own and of their reaped children
+        (/proc/<pid>/stat fields 14-17). A process nobody reaps (the kill wrapper's watcher,
+        killed as its command ends) goes to init and is not counted.
+        """
+        uid = pwd.getpwnam(self.user).pw_uid
+        pids: set[str] = set()
+        for pid in os.listdir("/proc"):
+            if not pid.isdigit():
+                continue
+            try:
+                if os.stat(f"/proc/{pid}").st_uid != uid or \
+                        not Path(f"/proc/{pid}/comm").read_text().startswith("sshd"):
+                    continue
+                stat = Path(f"/proc/{pid}/stat").read_text()
+            except OSError:  # gone meanwhile
+                continue
+            pids |= {pid, stat.rsplit(")", 1)[1].split()[1]}
+        ticks = 0
+        for pid in pids:
+            try:
+                fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            ticks += sum(int(x) for x in fields[11:15])
+        return ticks / os.sysconf("SC_CLK_TCK")
 
 
 def _free_port() -> int:
