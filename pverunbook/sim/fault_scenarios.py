@@ -28,8 +28,6 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from pverunbook.sim.nft import loss_between
-
 if TYPE_CHECKING:
     from pverunbook.sim.scenarios import Scenario
     from pverunbook.sim.world import SimNode, World
@@ -94,6 +92,10 @@ def faults(world: World) -> Faults:
 def udp_loss(a: SimNode, b: SimNode) -> float:
     """Loss (percent) of corosync's UDP between two nodes caused by a firewall rule; ICMP and
     everything else pass. The rule drops one direction; knet's link needs both."""
+    # here, not with the module: the app imports the scenarios (through this module) to check
+    # --scenario before its first frame, and nft's rule parser is not needed for that
+    from pverunbook.sim.nft import loss_between
+
     f = faults(a.world)
     made = loss_between(a.addr, a.nft, b.addr, b.nft, corosync_only=True)
     if (a.name, b.name) in f.udp_drop or (b.name, a.name) in f.udp_drop:
