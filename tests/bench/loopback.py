@@ -27,7 +27,9 @@ from pverunbook.inventory import Cluster, Node
 
 SSHD = "/usr/sbin/sshd"
 SFTP_SERVER = "/usr/lib/openssh/sftp-server"
-USER = "pvrbbench"
+#: One login user per process: the teardown kills the user's processes (``pkill -u``) and
+#: removes the user, which must never reach another benchmark run on the same machine.
+USER = f"pvrbb{os.getpid()}"
 
 
 @dataclass(frozen=True)
