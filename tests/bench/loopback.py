@@ -27,9 +27,7 @@ from pverunbook.inventory import Cluster, Node
 
 SSHD = "/usr/sbin/sshd"
 SFTP_SERVER = "/usr/lib/openssh/sftp-server"
-#: One login user per process: the teardown kills the user's processes (``pkill -u``) and
-#: removes the user, which must never reach another benchmark run on the same machine.
-USER = f"pvrbb{os.getpid()}"
+USER = "pvrbbench"
 
 
 @dataclass(frozen=True)
