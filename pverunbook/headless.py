@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import sys
+from collections.abc import Callable
 from typing import Any, TextIO
 
 from pverunbook.engine import events as ev
@@ -52,6 +53,9 @@ class EventPrinter:
         self.next_suffix = ""
         #: the run's diagnosis once it ended: how each finding reads now (history or not)
         self.judged: Any = None
+        #: (runbook id, params) → the ``--confirm`` answers that runbook may ask for, when no
+        #: terminal can answer them (set by the command); a "next:" line says to add them
+        self.next_confirms: Callable[[str, dict[str, Any]], list[str]] | None = None
 
     def _p(self, text: str = "") -> None:
         # Not flushed here: __call__ flushes once per event, so a flood of output costs one
@@ -198,7 +202,7 @@ class EventPrinter:
         if said.startswith("The cluster is healthy"):
             said = "HEALTHY: the check found no fault on any node"
         for line in format_diagnosis(diag, self.mode, self.next_suffix, check=check,
-                                     no_fault=said):
+                                     no_fault=said, confirms=self.next_confirms):
             self._p(line)
 
     def _summary(self) -> None:
@@ -227,13 +231,18 @@ class EventPrinter:
 
 
 def format_diagnosis(diag: Any, mode: str = "", next_suffix: str = "",
-                     check: bool = False, no_fault: str = "") -> list[str]:
+                     check: bool = False, no_fault: str = "",
+                     confirms: Callable[[str, dict[str, Any]], list[str]] | None = None
+                     ) -> list[str]:
     """Text lines of a diagnosis: faults ranked, each with what to do and what to run next.
 
     ``next_suffix`` ends each "next:" command line (``--scenario X --state-dir DIR`` when a
     rehearsal keeps its simulated cluster, so the suggestion continues on the same one).
     ``check``: the health check's diagnosis, which says so when the cluster is healthy and
     numbers the faults in the order to fix them (network, database, configs, certificates).
+    ``confirms``: the ``--confirm`` answers a next runbook may ask for when no terminal can
+    answer (:meth:`TerminalDecider.may_ask`); printed under its "next:" line, since the command
+    as printed would stop at its first question.
     """
     from pverunbook.pve.diagnosis.check import phase_of
 
@@ -256,6 +265,11 @@ def format_diagnosis(diag: Any, mode: str = "", next_suffix: str = "",
             nr = f.next_runbook
             lines.append(f"      next: {nr.label()}  ->  "
                          f"{next_command(nr.runbook, dict(nr.params), mode)}{next_suffix}")
+            asks = confirms(nr.runbook, dict(nr.params)) if confirms is not None else []
+            if asks:  # not added to the command: each is a decision to read first
+                lines.append("            (no terminal answers its questions: add "
+                             + " ".join(f"--confirm {a}" for a in asks)
+                             + " for those you agree to, or run it at a terminal)")
         for e in f.evidence[:6]:
             where = "/".join(x for x in (e.node or "", e.step_id) if x)
             line = f": {e.line}" if e.line and e.line not in e.what else ""

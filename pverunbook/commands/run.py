@@ -41,12 +41,16 @@ RESET_HELP = ("rehearsal: start the scenario's simulated cluster afresh (its bro
 def rehearsal_args(scenario: str, cluster_dir: Path) -> str:
     """`` --scenario X`` and `` --state-dir DIR`` as needed for the commands a rehearsal tells
     the operator to type next to find the same simulated cluster: the default place
-    (``statedir.rehearsal_cluster_dir``) needs no --state-dir."""
-    from pverunbook.statedir import rehearsal_cluster_dir
+    (``statedir.rehearsal_cluster_dir``) needs no --state-dir — unless that place is under a
+    ``--state-dir`` given to this command, which the next command must be given too (it
+    said ``rehearse network-triage`` and the operator landed on another, fresh cluster)."""
+    from pverunbook.statedir import chosen_args, rehearsal_cluster_dir
 
     suffix = f" --scenario {shlex.quote(scenario)}" if scenario != "nyc-outage" else ""
     if Path(cluster_dir).absolute() != rehearsal_cluster_dir(scenario).absolute():
         suffix += f" --state-dir {shlex.quote(str(cluster_dir))}"
+    else:
+        suffix += chosen_args()
     return suffix
 
 
@@ -370,6 +374,8 @@ async def _run_session(args: argparse.Namespace, config: Any, cmd: str, rb: Any,
             printer = EventPrinter(runbook=rb, names_by_addr=addrs)
         if config.sim_state_dir is not None:  # "next:" continues the same simulated cluster
             printer.next_suffix = rehearsal_args(config.scenario, config.sim_state_dir)
+        if isinstance(printer, EventPrinter) and not decider.interactive:
+            printer.next_confirms = _confirms_of(args.runbooks, session.cluster)
         engine.subscribe(printer)
         status = await engine.run()
         info = sys.stderr if as_json else sys.stdout
@@ -390,6 +396,26 @@ async def _run_session(args: argparse.Namespace, config: Any, cmd: str, rb: Any,
     if status == "ok" and _found_critical(rb, printer):
         return EXIT_CHECKS
     return EXIT_OK if status in ("ok", "planned") else EXIT_FAIL
+
+
+def _confirms_of(dirs: Any, cluster: Any) -> Any:
+    """(runbook id, params) → the ``--confirm`` answers that runbook may ask for on
+    ``cluster`` (``TerminalDecider.may_ask``), for the "next:" lines of a run without a
+    terminal; [] when the runbook cannot be loaded (the line then stands alone)."""
+    from pverunbook.headless import TerminalDecider
+    from pverunbook.runbook.loader import RunbookError
+
+    def confirms(runbook_id: str, params: dict[str, Any]) -> list[str]:
+        try:
+            decider = TerminalDecider(interactive=False)
+            decider.runbook = load_runbook(runbook_id, dirs)
+            values = {p.name: p.default for p in decider.runbook.params}
+            values.update(params)
+            return list(dict.fromkeys(v for v, _ in decider.may_ask(cluster, values)))
+        except (RunbookError, OSError, ValueError, KeyError):
+            return []
+
+    return confirms
 
 
 def _found_critical(rb: Any, printer: Any) -> bool:
