@@ -55,7 +55,8 @@ def vms_without_config(ctx: Context) -> list[Fault]:
         total = sum(len(v) for v in lost.values())
         where_txt = "; ".join(f"{n}: {', '.join(map(str, ids))}" for n, ids in lost.items())
         listed = [f for f in store.named("vm.configs_readable") if f.value is True]
-        evidence += [ev(f, f"{f.node}: /etc/pve/nodes/*/qemu-server lists {f.evidence}")
+        # the fact's evidence reads "<n> config(s) listed": a colon, not a second verb
+        evidence += [ev(f, f"{f.node}: /etc/pve/nodes/*/qemu-server: {f.evidence}")
                      for f in listed]
         out.append(Fault(
             "vm-without-config",

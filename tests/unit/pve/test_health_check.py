@@ -27,6 +27,9 @@ def test_vms_running_without_configs_lead_to_vm_config_recovery() -> None:
     assert fault.next_runbook is not None
     assert fault.next_runbook.runbook == "vm-config-recovery"
     assert fault.next_runbook.params == {"source": "processes"}
+    listed = [e.what for e in fault.evidence if "qemu-server" in e.what]
+    # one verb: "lists 1 config(s) listed" read twice
+    assert listed == ["ryanrishi: /etc/pve/nodes/*/qemu-server: 0 config(s) listed"]
 
 
 def test_config_on_the_wrong_node_is_moved_by_hand() -> None:
