@@ -9,6 +9,7 @@ text, and is planned and journaled the same way.
 
 from __future__ import annotations
 
+import asyncio
 import fnmatch
 import re
 import shlex
@@ -35,6 +36,11 @@ class ActionContext:
     cluster_nodes: list[str] = field(default_factory=list)
     #: Second-link (ring1) address of every cluster node, from the inventory ("" if unknown).
     link1_addrs: dict[str, str] = field(default_factory=dict)
+    #: The other cluster nodes, for an action that must know whether something is on another
+    #: node (a VMID runs on one node: the others say "not here" instead of failing).
+    peers: list[Node] = field(default_factory=list)
+    #: Nodes that did not answer when the run started (name → why): not asked again.
+    unreachable: dict[str, str] = field(default_factory=dict)
 
     def say(self, text: str) -> None:
         self.out("stdout", text if text.endswith("\n") else text + "\n")
@@ -53,6 +59,18 @@ class ActionContext:
         result = await self.transport.run(self.node, command, timeout=self.timeout,
                                           on_output=collect)
         return result, "".join(out), "".join(err)
+
+    async def run_on(self, node: Node, command: str) -> tuple[CommandResult, str]:
+        """Run a read-only helper command on another node quietly; returns (result, stdout)."""
+        out: list[str] = []
+
+        def collect(stream: str, text: str) -> None:
+            if stream == "stdout":
+                out.append(text)
+
+        result = await self.transport.run(node, command, timeout=self.timeout,
+                                          on_output=collect)
+        return result, "".join(out)
 
     async def read(self, path: str) -> bytes:
         return await self.transport.read_file(self.node, path, timeout=self.timeout)
@@ -159,6 +177,11 @@ async def _running_vms(ctx: ActionContext) -> tuple[dict[int, int], str] | None:
     if result.exit_status != 0:
         ctx.warn(f"cannot list processes on {ctx.node.name}: {ps_err.strip() or result}")
         return None
+    return _kvm_ids(ps_out), ps_out
+
+
+def _kvm_ids(ps_out: str) -> dict[int, int]:
+    """{vmid: pid} of the kvm processes in a ``ps`` listing (``kvm -id <vmid>``)."""
     vms: dict[int, int] = {}
     for line in ps_out.splitlines():
         if "kvm" not in line and "qemu-system" not in line:
@@ -169,7 +192,7 @@ async def _running_vms(ctx: ActionContext) -> tuple[dict[int, int], str] | None:
             fields[1] if len(fields) > 1 and _number(fields[1]) else "")
         if m and pid_field:
             vms[int(m.group(1))] = int(pid_field)
-    return vms, ps_out
+    return vms
 
 
 def _number(text: str, digits: int = 19) -> bool:
@@ -178,15 +201,55 @@ def _number(text: str, digits: int = 19) -> bool:
     return 0 < len(text) <= digits and text.isascii() and text.isdigit()
 
 
-def _pick(ctx: ActionContext, vms: dict[int, int]) -> dict[int, int] | None:
+async def _pick(ctx: ActionContext, vms: dict[int, int]) -> dict[int, int] | None:
+    """The VMs of this node the step works on: all of them, or the one chosen VMID.
+
+    A VM runs on exactly one node, and its config belongs to that node (qemu-server
+    ``PVE::QemuConfig->config_file``: ``/etc/pve/nodes/<node>/qemu-server/<vmid>.conf``). So a
+    chosen VMID that runs on another node is "not here" on this one ({}: nothing to do, not a
+    failure); only a VMID that runs on no node, or a question no other node could answer, is
+    a failure (None)."""
     want = str(ctx.args.get("vmid", "all")).strip()
+    running = ", ".join(map(str, sorted(vms))) or "none"
     if want in ("", "all"):
+        if not vms:
+            ctx.say(f"no running VMs on {ctx.node.name}")
         return vms
-    if not _number(want) or int(want) not in vms:
-        ctx.warn(f"no running VM {want} on {ctx.node.name} (running: "
-                 f"{', '.join(map(str, sorted(vms))) or 'none'})")
+    if _number(want) and int(want) in vms:
+        return {int(want): vms[int(want)]}
+    if not _number(want):
+        ctx.warn(f"'{want}' is not a VMID (100..999999999) on {ctx.node.name}")
         return None
-    return {int(want): vms[int(want)]}
+    vmid = int(want)
+
+    async def ask(peer: Node) -> tuple[str, bool | None, str]:
+        if peer.name in ctx.unreachable:
+            return peer.name, None, "unreachable"
+        try:
+            res, out = await ctx.run_on(peer, "ps -eo pid=,args=")
+        except TransportError as exc:
+            return peer.name, None, exc.message
+        if res.exit_status != 0:
+            return peer.name, None, str(res)
+        return peer.name, vmid in _kvm_ids(out), ""
+
+    answers = await asyncio.gather(*(ask(p) for p in ctx.peers))
+    there = [name for name, runs, _ in answers if runs]
+    if there:
+        ctx.say(f"VM {vmid}: not here: it runs on {', '.join(there)}, not on "
+                f"{ctx.node.name} (running here: {running}); nothing to do on this node")
+        return {}
+    unasked = [f"{name} ({why})" for name, runs, why in answers if runs is None]
+    if unasked:
+        ctx.warn(f"no running VM {vmid} on {ctx.node.name} (running: {running}), and "
+                 f"{', '.join(unasked)} could not be asked: check there that `kvm -id {vmid}` "
+                 "runs, then re-run the step")
+    else:
+        ctx.warn(f"VM {vmid} runs on no node (running on {ctx.node.name}: {running}; "
+                 f"{len(ctx.peers)} other node(s) asked): check the VMID (`ps -eo pid,args | "
+                 "grep [k]vm` on each node); a VM that is stopped has no command line to "
+                 "read")
+    return None
 
 
 async def _argv_of(ctx: ActionContext, vmid: int, pid: int) -> list[str] | None:
@@ -212,11 +275,10 @@ async def vm_config_rebuild(ctx: ActionContext) -> bool:
     if found is None:
         return False
     all_vms, ps_out = found
-    vms = _pick(ctx, all_vms)
+    vms = await _pick(ctx, all_vms)
     if vms is None:
         return False
     if not vms:
-        ctx.say(f"no running VMs on {ctx.node.name}")
         return True
     swtpms = qc.find_swtpm(ps_out)
     # The storage ids of the disks are only in storage.cfg; without it no id is guessed and
@@ -321,11 +383,10 @@ async def vm_config_compare(ctx: ActionContext) -> bool:
     found = await _running_vms(ctx)
     if found is None:
         return False
-    vms = _pick(ctx, found[0])
+    vms = await _pick(ctx, found[0])
     if vms is None:
         return False
     if not vms:
-        ctx.say(f"no running VMs on {ctx.node.name}")
         return True
     same: list[int] = []
     ok = True

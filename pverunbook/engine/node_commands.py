@@ -154,7 +154,9 @@ async def _action_on_node(engine: Engine, step: Step, node: Node, transport: Tra
         return outcome
     ctx = ActionContext(node=node, transport=transport, args=args, timeout=step.timeout,
                         out=buf.feed, cluster_nodes=engine.cluster.names,
-                        link1_addrs={n.name: n.addr1 for n in engine.cluster.nodes})
+                        link1_addrs={n.name: n.addr1 for n in engine.cluster.nodes},
+                        peers=[n for n in engine.cluster.nodes if n.name != node.name],
+                        unreachable=dict(engine.unreachable))
     error = ""
     lost = False
     try:

@@ -186,6 +186,51 @@ async def test_vm_config_recovery_brings_vms_back(tmp_path: Path) -> None:
     assert nodes_with_output(events) == {"ryanrishi", "pve001"}
 
 
+def said_in(events: list[ev.Event], step_id: str) -> dict[str, str]:
+    """Each node's output of one step (stdout and stderr together)."""
+    out: dict[str, str] = {}
+    for e in events:
+        if isinstance(e, ev.OutputChunk) and e.step_id == step_id:
+            out[e.node] = out.get(e.node, "") + e.text
+    return out
+
+
+async def test_vm_config_recovery_of_one_vm_is_not_here_on_the_other_nodes(
+        tmp_path: Path) -> None:
+    # VM 108 runs on ryanrishi only: pve001 must say "not here" and succeed, not fail the
+    # rebuild, the write and the comparison (which left the operator only "skip", and the
+    # write that did happen on ryanrishi was then reported as skipped).
+    session = Session(SessionConfig(mode=Mode.REHEARSAL, sim_state_dir=tmp_path / "sim",
+                                    scenario="nyc-network-fixed", time_scale=0.02))
+    await session.start()
+    try:
+        status, events, _ = await rehearse(tmp_path, "vm-config-recovery", session=session,
+                                           sets={"source": "processes", "vmid": "108"})
+        conf = await run_on(session, "ryanrishi", "cat /etc/pve/qemu-server/108.conf")
+        others = await run_on(session, "pve001", "ls /etc/pve/nodes/pve001/qemu-server/")
+    finally:
+        await session.close()
+    assert status == "ok", status_of(events)
+    steps = status_of(events)
+    for step_id in ("rebuild-preview", "rebuild-write", "verify-showcmd"):
+        assert steps[step_id] == "ok", (step_id, steps[step_id])
+        said = said_in(events, step_id)
+        assert "VM 108: not here: it runs on ryanrishi" in said["pve001"], said
+        assert "not here" not in said["ryanrishi"]
+    assert "memory: 4096" in conf
+    assert "108.conf" not in others
+    assert "VM 108: qm showcmd matches" in said_in(events, "verify-showcmd")["ryanrishi"]
+
+
+async def test_vm_config_recovery_of_a_vm_running_nowhere_fails(tmp_path: Path) -> None:
+    status, events, _ = await rehearse(tmp_path, "vm-config-recovery", "nyc-network-fixed",
+                                       sets={"source": "processes", "vmid": "999"})
+    assert status != "ok"
+    assert status_of(events)["rebuild-preview"] == "failed"
+    said = said_in(events, "rebuild-preview")
+    assert said and all("VM 999 runs on no node" in text for text in said.values()), said
+
+
 async def test_vm_config_recovery_without_storage_cfg_writes_nothing(tmp_path: Path) -> None:
     # Without the node's storage.cfg the disks' storage ids are unknown: no VM config is
     # written (none with a guessed `local-lvm`), and the step names the disk and the fix.
