@@ -49,6 +49,8 @@ class InterruptedRun:
     #: the run is resumed and COMMIT typed — the one thing on this screen that cannot wait.
     commit_step: str = ""
     commit_due: float = 0.0
+    #: The nodes whose timers wait for that COMMIT.
+    commit_nodes: tuple[str, ...] = ()
 
     @property
     def when(self) -> str:
@@ -67,6 +69,24 @@ class InterruptedRun:
                     f"{mins} min {secs:02d} s) unless you resume this run and type COMMIT")
         return (f"COMMIT was pending: the rollback timers of “{self.commit_step}” were due at "
                 f"{at}; resume the run to see what they did")
+
+    def commit_banner(self, now: float | None = None) -> str:
+        """The start screen's main proposal while a COMMIT is pending ("" when none is): the
+        nodes, the step they put back and when. Shorter than :meth:`commit_line`, so it fits
+        a few lines at 80 columns above everything else."""
+        if not self.commit_step:
+            return ""
+        now = time.time() if now is None else now
+        on = f" on {', '.join(self.commit_nodes)}" if self.commit_nodes else ""
+        left = self.commit_due - now
+        if left > 0:
+            mins, secs = divmod(int(left), 60)
+            when = f"{mins} min {secs:02d} s" if mins else f"{secs} s"
+            return (f"⚠ COMMIT pending{on}: the nodes roll back “{self.commit_step}” in "
+                    f"{when}")
+        at = time.strftime("%H:%M:%S", time.localtime(self.commit_due))
+        return (f"⚠ COMMIT was pending{on}: the rollback timers of “{self.commit_step}” were "
+                f"due at {at}")
 
 
 def interrupted_runs() -> list[InterruptedRun]:
@@ -125,14 +145,16 @@ def _describe(path: Path, status: str) -> InterruptedRun | None:
     # every other state (committed, fired, failed, …) ends the wait
     waiting = [t for t in timers.values() if t.state in ("armed", "pending") and t.deadline]
     due = min((t.deadline for t in waiting), default=0.0)
-    commit_step = next((titles.get(t.step_id, t.step_id) for t in waiting
-                        if t.deadline == due), "")
+    first = next((t for t in waiting if t.deadline == due), None)
+    commit_step = titles.get(first.step_id, first.step_id) if first is not None else ""
+    commit_nodes = tuple(dict.fromkeys(t.node for t in waiting
+                                       if first is not None and t.step_id == first.step_id))
     return InterruptedRun(
         run_id=started.run_id or path.stem, path=path, runbook_id=started.runbook_id,
         title=started.runbook_title or started.runbook_id, mode=started.mode,
         cluster=started.cluster, started=started.ts, status=status,
         last_step=titles.get(last_step, last_step), last_state=last_state,
-        commit_step=commit_step, commit_due=due)
+        commit_step=commit_step, commit_due=due, commit_nodes=commit_nodes)
 
 
 class ResumeProblem(Exception):

@@ -21,6 +21,8 @@ from pverunbook.ui.commands import PaletteCommand
 from pverunbook.ui.widgets.banner import AppHeader, describe_targets
 
 if TYPE_CHECKING:
+    from textual.timer import Timer
+
     from pverunbook.ui.app import RunbookApp
     from pverunbook.ui.runs import InterruptedRun
 
@@ -142,6 +144,7 @@ class StartScreen(Screen[None]):
         self.shown: list[Entry] = []
         #: Unfinished runs in the state directory, newest first.
         self.runs: list[InterruptedRun] = []
+        self._ticker: Timer | None = None
 
     @property
     def rb_app(self) -> RunbookApp:
@@ -204,6 +207,9 @@ class StartScreen(Screen[None]):
     def _guide_text(self) -> str:
         """The line above the list: the cluster is healthy, what to run next, where to
         begin, or that the runbooks are still being found."""
+        commit = self._commit_text()
+        if commit:
+            return commit
         sug = self.rb_app.suggestion
         top = self.entries[0].runbook if self.entries else None
         health = getattr(self.rb_app, "health", None)
@@ -222,6 +228,21 @@ class StartScreen(Screen[None]):
         if self.finding:
             return "Finding the runbooks… (the cluster connects meanwhile)"
         return "Pick a runbook; Enter shows its parameters, then its steps."
+
+    def _commit_text(self) -> str:
+        """A run stopped at its COMMIT question: the one thing on this screen that cannot
+        wait (the nodes put the change back at the deadline), so it replaces "Run next"."""
+        run = self.runs[0] if self.runs and self.runs[0].commit_step else None
+        if run is None:
+            return ""
+        how = ("r resumes it" if run.mode == self.rb_app.mode.value else
+               f"resume it in {run.mode} mode: {MODE_FLAGS.get(run.mode, run.mode)}")
+        return f"[b red]{escape(run.commit_banner())} — {how}[/]"
+
+    def _commit_tick(self) -> None:
+        """The time left in the banner, each second while a COMMIT is pending."""
+        if self.runs and self.runs[0].commit_step:
+            self.query_one("#start-guide", Static).update(self._guide_text())
 
     # -- interrupted runs ----------------------------------------------------------------------
     def refresh_runs(self) -> None:
@@ -261,11 +282,20 @@ class StartScreen(Screen[None]):
                      "practises the resume.[/]")
         self.query_one("#resume-note", Static).update(note)
         self.refresh_bindings()
+        self.query_one("#start-guide", Static).update(self._guide_text())
+        if self.runs and self.runs[0].commit_step:
+            # Enter resumes it (the list's first run), as r does; the banner counts down
+            ol.focus()
+            if self._ticker is None:
+                self._ticker = self.set_interval(1.0, self._commit_tick)
 
     @staticmethod
     def _run_label(r: InterruptedRun, mode: str) -> Text:
         usable = r.mode == mode
         text = Text(style="" if usable else "dim")
+        commit = r.commit_line()
+        if commit:  # the sentence is under it, and in the banner above (a compact list is cut)
+            text.append("⚠ ", style="bold red" if usable else "red")
         text.append(r.title, style="bold" if usable else "")
         text.append(f"  {r.run_id}", style="cyan" if usable else "")
         text.append(f"  {r.when}")
@@ -276,7 +306,6 @@ class StartScreen(Screen[None]):
         text.append(f"  [{r.mode}]", style="magenta" if usable else "")
         if not usable:
             text.append(f"  resume with: {MODE_FLAGS.get(r.mode, r.mode)}", style="italic")
-        commit = r.commit_line()
         if commit:
             text.append(f"\n  ⚠ {commit}", style="bold red" if usable else "red")
         return text

@@ -1,0 +1,76 @@
+"""A run stopped at its COMMIT question (kill -9, ctrl+q): the nodes put the change back at
+their deadline unless it is resumed and COMMIT typed. At 80×24 the start screen said nothing
+of it (the line was clipped in the compact list) and proposed the health check with Enter;
+ctrl+q in the COMMIT window quit at once, with no question."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from textual.widgets import Input, OptionList
+
+from pverunbook.engine import events as ev
+from pverunbook.ui.app import RunbookApp
+from pverunbook.ui.screens.params import ParamsScreen
+from pverunbook.ui.screens.start import StartScreen
+from tests.ui.conftest import until
+from tests.ui.screen_text import screen_lines
+from tests.ui.test_narrow import flat
+from tests.ui.test_resume import RUN_ID, _interrupted_journal
+
+Build = Callable[..., RunbookApp]
+SIZE = (80, 24)
+
+
+async def _commit_pending(runbook_dir: Path, seconds: float) -> Path:
+    """The interrupted ui-test run, its "config" step's timers armed on both nodes and the
+    COMMIT question asked, as the journal has it after a kill -9 in the COMMIT window."""
+    path = await _interrupted_journal(runbook_dir)
+    due = time.time() + seconds
+    extra = [ev.RollbackTimer(step_id="config", node=n, state="armed", checkpoint_id="cp-1",
+                              deadline=due, seconds=seconds) for n in ("ryanrishi", "pve001")]
+    extra.append(ev.ConfirmationRequested(step_id="config", what="commit", prompt="Type COMMIT",
+                                          expected="COMMIT", checkpoint_id="cp-1"))
+    with path.open("a", encoding="utf-8") as fh:
+        fh.writelines(json.dumps(e.to_dict()) + "\n" for e in extra)
+    return path
+
+
+async def test_the_pending_commit_is_the_banner_at_80_and_enter_resumes_it(
+        build_app: Build, runbook_dir: Path) -> None:
+    await _commit_pending(runbook_dir, 600)
+    app = build_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await until(pilot, lambda: isinstance(app.screen, StartScreen)
+                    and not app.screen.finding and bool(app.screen.runs), "start with runs")
+        await pilot.pause()
+        text = flat("\n".join(screen_lines(app)))
+        assert ("⚠ COMMIT pending on ryanrishi, pve001: the nodes roll back “Compare "
+                "config_version on every node” in ") in text, text
+        assert " min " in text and " — r resumes it" in text, text
+        assert "Run next" not in text and "Where to begin" not in text, text
+        # Enter resumes it (the resume list has the focus, that run highlighted)
+        focused = app.focused
+        assert isinstance(focused, OptionList) and focused.id == "resume-list"
+        assert focused.highlighted == 0
+        await pilot.press("enter")
+        await until(pilot, lambda: isinstance(app.screen, ParamsScreen), "the resume's form")
+        # the form of the resume: only the secret the journal does not keep is asked
+        assert [i.id for i in app.screen.query(Input)] == ["param-api_secret"]
+
+
+async def test_no_commit_no_banner_and_the_runbook_list_keeps_the_focus(
+        build_app: Build, runbook_dir: Path) -> None:
+    await _interrupted_journal(runbook_dir)
+    app = build_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await until(pilot, lambda: isinstance(app.screen, StartScreen)
+                    and not app.screen.finding and bool(app.screen.runs), "start with runs")
+        await pilot.pause()
+        assert "COMMIT" not in "\n".join(screen_lines(app))
+        assert app.focused is not None and app.focused.id == "runbook-list"
+        assert RUN_ID in str(app.screen.query_one("#resume-list", OptionList)
+                             .get_option_at_index(0).prompt)
