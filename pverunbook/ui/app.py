@@ -66,7 +66,7 @@ class RunbookApp(App[int]):
         Binding("f1", "help", "Help", id="app.help",
                 tooltip="What this screen shows, what to do now, and its keys"),
         Binding("ctrl+q", "quit", "Quit", show=False, priority=True, id="app.quit",
-                tooltip="Leave immediately, without asking"),
+                tooltip="Leave immediately; while a run is going, asks first as q does"),
     ]
 
     def __init__(self, session: Session, *, runbook_dirs: list[Path] | None = None,
@@ -410,6 +410,21 @@ class RunbookApp(App[int]):
 
     def action_request_quit(self) -> None:
         self.request_quit()
+
+    async def action_quit(self) -> None:
+        """ctrl+q (Textual's own quit): :func:`pverunbook.ui.quitting.quit_key`."""
+        from pverunbook.ui.quitting import quit_key
+
+        quit_key(self)
+
+    def action_help_quit(self) -> None:
+        """ctrl+c: the quit question while a run is going, else Textual's hint."""
+        from pverunbook.ui.quitting import quit_key, run_going
+
+        if run_going(self) is None:
+            super().action_help_quit()
+        else:
+            quit_key(self)
 
     def choose_node(self, then: Callable[[str], object], title: str = "Open a shell on…") \
             -> None:

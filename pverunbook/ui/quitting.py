@@ -36,9 +36,34 @@ def quit_question(app: RunbookApp) -> ChoiceModal | None:
         name = session.cluster.name if session.cluster else "the cluster"
         body = (f"The SSH connections to **{name}** close. Nothing runs on the nodes "
                 "any more; the journals stay.")
-    return ChoiceModal("Quit pverunbook?", "\n\n".join(x for x in (left, body) if x),
+    return ChoiceModal(QUIT_TITLES[0], "\n\n".join(x for x in (left, body) if x),
                        [Choice("quit", "Quit", "y", "error"),
                         Choice("stay", "Stay", "n", "primary")], cancel="stay")
+
+
+#: The quit questions' titles: a second quit key while one is open does not stack another.
+QUIT_TITLES = ("Quit pverunbook?", "A command is running")
+
+
+def run_going(app: RunbookApp) -> RunScreen | None:
+    """The run that quitting now would leave interrupted (the top run screen's), if any."""
+    from pverunbook.ui.screens.run import RunScreen
+
+    runs = [s for s in app.screen_stack if isinstance(s, RunScreen)]
+    return runs[-1] if runs and left_interrupted(runs[-1]) else None
+
+
+def quit_key(app: RunbookApp) -> None:
+    """ctrl+q, and ctrl+c (Textual's "press ctrl+q to quit"): at once when no run is going;
+    while one is, the same question as q on the run screen. ctrl+q in a COMMIT window left
+    at once, exit status 0, without a word on the timers about to fire on the nodes."""
+    run = run_going(app)
+    if run is None:
+        app.exit()
+        return
+    if isinstance(app.screen, ChoiceModal) and app.screen.title_text in QUIT_TITLES:
+        return  # already asked
+    run.action_quit_run()
 
 
 def left_interrupted(run: RunScreen) -> str:
@@ -69,7 +94,7 @@ def quit_while_running(run: RunScreen) -> ChoiceModal:
     nodes = ", ".join(r.node for r in sv.results.values() if r.status == "running") \
         if sv else ""
     return ChoiceModal(
-        "A command is running",
+        QUIT_TITLES[1],
         f"**{sv.step.title if sv else ''}** is still running on **{nodes}**. Quitting "
         "cancels it there.\n\n" + left_interrupted(run),
         [Choice("quit", "Quit and cancel it", "y", "error"),

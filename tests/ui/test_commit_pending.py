@@ -13,10 +13,13 @@ from pathlib import Path
 from textual.widgets import Input, OptionList
 
 from pverunbook.engine import events as ev
+from pverunbook.session import Mode
 from pverunbook.ui.app import RunbookApp
+from pverunbook.ui.screens.modals import ChoiceModal
 from pverunbook.ui.screens.params import ParamsScreen
+from pverunbook.ui.screens.run import RunScreen
 from pverunbook.ui.screens.start import StartScreen
-from tests.ui.conftest import until
+from tests.ui.conftest import to_run_screen, until
 from tests.ui.screen_text import screen_lines
 from tests.ui.test_narrow import flat
 from tests.ui.test_resume import RUN_ID, _interrupted_journal
@@ -74,3 +77,37 @@ async def test_no_commit_no_banner_and_the_runbook_list_keeps_the_focus(
         assert app.focused is not None and app.focused.id == "runbook-list"
         assert RUN_ID in str(app.screen.query_one("#resume-list", OptionList)
                              .get_option_at_index(0).prompt)
+
+
+async def test_ctrl_q_and_ctrl_c_ask_while_a_run_is_going(build_app: Build,
+                                                          runbook_dir: Path) -> None:
+    """ctrl+q quit at once (status 0) in a COMMIT window; ctrl+c said "press ctrl+q"."""
+    app = build_app(runbook=runbook_dir / "ui-test.toml")
+    async with app.run_test(size=SIZE) as pilot:
+        await to_run_screen(pilot, app)
+        run = app.screen
+        assert isinstance(run, RunScreen)
+        for key in ("ctrl+q", "ctrl+c"):
+            await pilot.press(key)
+            await until(pilot, lambda: isinstance(app.screen, ChoiceModal), "the question")
+            modal = app.screen
+            assert isinstance(modal, ChoiceModal) and modal.title_text == "Quit pverunbook?"
+            assert "left interrupted, not finished" in modal.body
+            await pilot.press("ctrl+q")  # a second one does not stack another question
+            await pilot.pause()
+            assert app.screen is modal and app.is_running
+            await pilot.press("n")
+            await until(pilot, lambda: app.screen is run, "back to the run")
+        await pilot.press("ctrl+q")
+        await until(pilot, lambda: isinstance(app.screen, ChoiceModal), "the question")
+        await pilot.press("y")
+        await until(pilot, lambda: not app.is_running, "the app to quit")
+
+
+async def test_ctrl_q_with_no_run_going_leaves_at_once(build_app: Build,
+                                                       runbook_dir: Path) -> None:
+    app = build_app(mode=Mode.DRY_RUN)
+    async with app.run_test(size=SIZE) as pilot:
+        await until(pilot, lambda: isinstance(app.screen, StartScreen), "start")
+        await pilot.press("ctrl+q")
+        await until(pilot, lambda: not app.is_running, "the app to quit")
