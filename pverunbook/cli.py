@@ -82,6 +82,31 @@ class _Version(argparse.Action):
 
 
 def main(argv: list[str] | None = None) -> int:
+    """The command line; ctrl+c anywhere before a command handles it (the app's imports take
+    a second or two) is one line and exit 130, never a traceback."""
+    try:
+        return _main(argv)
+    except KeyboardInterrupt:
+        return _interrupted()
+    except Exception as exc:
+        if not _by_ctrl_c(exc):
+            raise
+        return _interrupted()
+
+
+def _by_ctrl_c(exc: BaseException) -> bool:
+    """ctrl+c while a class body was set up: Python 3.11 reports it as "RuntimeError: Error
+    calling __set_name__ …" (Objects/typeobject.c, set_names), the KeyboardInterrupt its
+    cause."""
+    return isinstance(exc.__cause__ or exc.__context__, KeyboardInterrupt)
+
+
+def _interrupted() -> int:
+    print("\npverunbook: interrupted", file=sys.stderr)
+    return 130
+
+
+def _main(argv: list[str] | None) -> int:
     from pverunbook.about import quiet_known_warnings
 
     quiet_known_warnings()  # before any command imports asyncssh
@@ -146,9 +171,10 @@ def _dispatch(args: argparse.Namespace) -> int:
     except BrokenPipeError:
         return EXIT_OK
     except KeyboardInterrupt:
-        print("\npverunbook: interrupted", file=sys.stderr)
-        return 130
+        return _interrupted()
     except Exception as exc:  # the last line of defence: a message, never a traceback
+        if _by_ctrl_c(exc):
+            return _interrupted()
         return _internal_error(args, exc)
 
 
