@@ -13,12 +13,14 @@ from typing import Any, TextIO
 
 from pverunbook.engine import events as ev
 from pverunbook.engine.decisions import (
+    GUARD_OVERRIDE_PHRASE,
     OVERRIDE_PHRASE,
     Answer,
     CheckpointChoice,
     CheckpointFailure,
     ConfirmRequest,
     FailureChoice,
+    GuardFailure,
     StepAction,
     StepDecision,
 )
@@ -344,10 +346,13 @@ class TerminalDecider:
 
     def __init__(self, confirm_text: str | list[str] | None = None,
                  interactive: bool | None = None, out: TextIO | None = None,
-                 override: str | None = None) -> None:
+                 override: str | None = None,
+                 guard_overrides: dict[str, str] | None = None) -> None:
         #: ``--override-checkpoint``: typed for the operator when a checkpoint fails and no
         #: terminal can ask (the engine still checks it against the phrase)
         self.override = override
+        #: ``--override-guard STEP_ID=REASON``: go past that failed guard (guard_skip.py)
+        self.guard_overrides = dict(guard_overrides or {})
         texts = [confirm_text] if isinstance(confirm_text, str) else list(confirm_text or [])
         self.confirm_texts = texts
         self.confirm_text = texts[0] if texts else None
@@ -523,6 +528,14 @@ class TerminalDecider:
 
     async def after_failure(self, step: Step, status: str) -> FailureChoice:
         if not self.interactive:
+            if step.id in self.guard_overrides:
+                return FailureChoice.SKIP
+            later = self.guarded(step)
+            if later and step.on_failure.action.value == "stop":
+                self.out.write(f"   '{step.id}' guards the destructive step(s) "
+                               f"{', '.join(later)}: the run stops here. Fix what it found "
+                               "and resume; to go past it anyway (never on a real cluster "
+                               f"without checking by hand): --override-guard {step.id}=REASON\n")
             return FailureChoice.FOLLOW_RUNBOOK
         answer = await self._ask(f"   '{step.id}' {status}. [f]ollow runbook ({step.on_failure}), "
                                  "[r]e-run, [s]kip, [a]bort? ")
@@ -545,6 +558,34 @@ class TerminalDecider:
             typed = await self._ask(f"   type '{OVERRIDE_PHRASE}': ")
             return Answer(CheckpointChoice.OVERRIDE, text=typed or "")
         return Answer(CheckpointChoice.ABORT)
+
+    def guarded(self, step: Step) -> list[str]:
+        """The destructive steps ``step`` guards (engine/guard_skip.py), by id."""
+        from pverunbook.engine.guard_skip import guarded_by
+
+        if self.runbook is None:
+            return []
+        return [s.id for s in guarded_by(self.runbook, self.index_of(step))]
+
+    async def guard_failed(self, failure: GuardFailure) -> Answer | None:
+        """Going past a failed guard: ``--override-guard STEP_ID=REASON`` without a terminal,
+        else the phrase and a reason typed here; nothing (None) goes back."""
+        step = failure.step
+        self.out.write(f"   ⚠ '{step.id}' {failure.status} and guards the destructive step(s) "
+                       f"{', '.join(failure.guarded)}: going past it needs the phrase "
+                       f"'{GUARD_OVERRIDE_PHRASE}' and a reason (journaled, in the report)\n")
+        if not self.interactive:
+            reason = self.guard_overrides.get(step.id)
+            if reason is None:
+                self.out.write(f"   (no --override-guard {step.id}=REASON: not skipped)\n")
+                return None
+            self.out.write(f"   (override typed by --override-guard {step.id}: {reason})\n")
+            return Answer(CheckpointChoice.OVERRIDE, text=GUARD_OVERRIDE_PHRASE, reason=reason)
+        typed = await self._ask(f"   type '{GUARD_OVERRIDE_PHRASE}' (anything else: back): ")
+        if (typed or "").strip() != GUARD_OVERRIDE_PHRASE:
+            return None
+        reason = await self._ask("   why is it safe to go on without it? ")
+        return Answer(CheckpointChoice.OVERRIDE, text=(typed or "").strip(), reason=reason or "")
 
     async def unknown_outcome(self, step: Step) -> FailureChoice:
         self.out.write(f"   step '{step.id}' was running when the last run stopped; its outcome "

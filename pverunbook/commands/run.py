@@ -68,6 +68,11 @@ def register(sub: argparse._SubParsersAction) -> None:
                             "checkpoint failed, if PHRASE is exactly the override phrase "
                             "(e.g. a missing CA that updatecerts will recreate); anything else "
                             "aborts as without the flag")
+        s.add_argument("--override-guard", metavar="STEP_ID=REASON", action="append",
+                       help="without a terminal: go past the failed step STEP_ID that guards "
+                            "later destructive steps, for REASON (journaled, in the report, "
+                            "and said again by every later confirmation); without it such a "
+                            "failure stops the run")
         s.add_argument("--journal", type=Path, metavar="PATH", help="journal file (default: "
                        "a new file under the state directory)")
         s.add_argument("--json", action="store_true", help="headless (implies --headless): print "
@@ -326,6 +331,27 @@ async def _run_headless(args: argparse.Namespace, config: Any) -> int:
         return await _run_session(args, config, cmd, rb, values, run_id, resume, journal_path)
 
 
+def parse_guard_overrides(given: list[str] | None, rb: Any) -> tuple[dict[str, str], str]:
+    """``--override-guard STEP_ID=REASON`` values: ({step id: reason}, "") or ({}, what is
+    wrong). The id must name a step that guards a destructive one (engine/guard_skip.py) and
+    the reason must not be empty: the override is journaled with it."""
+    from pverunbook.engine.guard_skip import guarded_by
+
+    out: dict[str, str] = {}
+    for item in given or []:
+        sid, _, reason = item.partition("=")
+        sid, reason = sid.strip(), " ".join(reason.split())
+        if not reason:
+            return {}, f"{item!r} has no reason"
+        index = next((i for i, s in enumerate(rb.steps) if s.id == sid), None)
+        if index is None:
+            return {}, f"{rb.id} has no step {sid!r}"
+        if not guarded_by(rb, index):
+            return {}, f"step {sid!r} guards no destructive step: there is nothing to override"
+        out[sid] = reason
+    return out, ""
+
+
 async def _run_session(args: argparse.Namespace, config: Any, cmd: str, rb: Any,
                        values: dict[str, Any], run_id: str | None, resume: Any,
                        journal_path: Any) -> int:
@@ -340,6 +366,11 @@ async def _run_session(args: argparse.Namespace, config: Any, cmd: str, rb: Any,
     from pverunbook.session import Mode, Session
     from pverunbook.transport.base import TransportError
 
+    guard_overrides, bad = parse_guard_overrides(getattr(args, "override_guard", None), rb)
+    if bad:
+        return err(f"{cmd} --override-guard", bad,
+                   "give STEP_ID=REASON with the id of a step that guards a destructive step "
+                   "(`pverunbook plan` lists the steps) and why going past it is safe")
     session = Session(config)
     try:
         await session.start()
@@ -347,7 +378,8 @@ async def _run_session(args: argparse.Namespace, config: Any, cmd: str, rb: Any,
         as_json = bool(getattr(args, "json", False))
         decider = TerminalDecider(confirm_text=args.confirm,
                                   out=sys.stderr if as_json else None,
-                                  override=getattr(args, "override_checkpoint", None))
+                                  override=getattr(args, "override_checkpoint", None),
+                                  guard_overrides=guard_overrides)
         # Connect before the engine (and its journal) exists: a run that cannot start at all
         # (no node answers) leaves no journal behind.
         unreachable = await session.connect()

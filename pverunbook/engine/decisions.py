@@ -15,6 +15,10 @@ from pverunbook.runbook.model import Param, Step
 
 #: Typed to proceed past a failed or incomplete checkpoint. Long on purpose.
 OVERRIDE_PHRASE = "proceed without a verified backup"
+#: Typed (with a reason) to go past a failed step that guards later destructive steps.
+GUARD_OVERRIDE_PHRASE = "go on without this guard"
+#: Typed to keep an input value that the facts collected in this run contradict.
+CONTRADICT_PHRASE = "use it despite the facts"
 
 
 class StepAction(StrEnum):
@@ -58,6 +62,8 @@ class ConfirmRequest:
     deadline: float = 0.0
     #: A destructive step's checkpoint, taken while this question is open (updated in place).
     checkpoint: CheckpointProgress | None = None
+    #: A guard before this step was skipped by override (guard_skip.warning): shown with it.
+    warning: str = ""
 
 
 @dataclass(frozen=True)
@@ -65,6 +71,19 @@ class CheckpointFailure:
     step: Step
     problems: tuple[str, ...]
     checkpoint_id: str = ""
+
+
+@dataclass(frozen=True)
+class GuardFailure:
+    """A step that guards later destructive steps failed (or is to be skipped before it ran),
+    and the operator asked to go past it: the answer must carry ``GUARD_OVERRIDE_PHRASE``
+    and a reason (``Answer(CheckpointChoice.OVERRIDE, text=..., reason=...)``)."""
+
+    step: Step
+    status: str
+    message: str
+    #: The destructive steps after it, in the runbook's order (ids).
+    guarded: tuple[str, ...]
 
 
 @dataclass
@@ -99,6 +118,11 @@ class Decider(Protocol):
         """Answer.choice is a CheckpointChoice; OVERRIDE needs Answer.text == OVERRIDE_PHRASE."""
         ...
 
+    async def guard_failed(self, failure: GuardFailure) -> Answer | None:
+        """Going past a failed guard: an OVERRIDE answer with ``GUARD_OVERRIDE_PHRASE`` and a
+        reason, or None to go back (the run does not go past it)."""
+        ...
+
     async def unknown_outcome(self, step: Step) -> FailureChoice:
         """A step was running when a previous run died: RERUN or SKIP, never silently."""
         ...
@@ -116,7 +140,7 @@ class ScriptedDecider:
                  failure: FailureChoice = FailureChoice.FOLLOW_RUNBOOK,
                  checkpoint: Answer | None = None,
                  unknown: FailureChoice = FailureChoice.SKIP,
-                 reconnect: bool = False) -> None:
+                 reconnect: bool = False, guard: Answer | None = None) -> None:
         self.confirm_text = confirm_text
         self.manual = manual
         self.params = params or {}
@@ -124,6 +148,8 @@ class ScriptedDecider:
         self.checkpoint = checkpoint or Answer(CheckpointChoice.ABORT)
         self.unknown = unknown
         self.reconnect = reconnect
+        #: The answer when going past a failed guard (None: not overridden).
+        self.guard = guard
         self.asked: list[str] = []
 
     async def before_step(self, step: Step, index: int) -> StepDecision:
@@ -148,6 +174,10 @@ class ScriptedDecider:
     async def checkpoint_failed(self, failure: CheckpointFailure) -> Answer:
         self.asked.append(f"checkpoint:{failure.step.id}")
         return self.checkpoint
+
+    async def guard_failed(self, failure: GuardFailure) -> Answer | None:
+        self.asked.append(f"guard:{failure.step.id}")
+        return self.guard
 
     async def unknown_outcome(self, step: Step) -> FailureChoice:
         self.asked.append(f"unknown:{step.id}")

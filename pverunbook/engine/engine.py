@@ -21,8 +21,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from pverunbook.engine import events as ev
-from pverunbook.engine import offloop, prompts, rollback
-from pverunbook.engine.decisions import Decider, FailureChoice, StepAction
+from pverunbook.engine import guard_skip, offloop, prompts, rollback
+from pverunbook.engine.decisions import Decider, FailureChoice, StepAction, StepDecision
 from pverunbook.engine.findings import judge_outputs, record_facts
 from pverunbook.engine.node_commands import run_on_node
 from pverunbook.engine.outcomes import (
@@ -90,6 +90,9 @@ class Engine:
         self.subscribers: list[Subscriber] = []
         self.flushers: list[Callable[[], Awaitable[None]]] = []
         self.statuses: dict[str, str] = dict(resume.statuses) if resume else {}
+        #: Guards the operator went past by typing the override phrase (id -> reason): every
+        #: later typed confirmation says so (guard_skip.py).
+        self.overridden_guards: dict[str, str] = dict(resume.overridden) if resume else {}
         #: Every fact observed in this run (restored on resume): what ``when`` reads.
         self.facts = FactStore(resume.facts if resume else ())
         self._node_tasks: list[asyncio.Task[NodeOutcome]] = []
@@ -265,6 +268,9 @@ class Engine:
                     typed=choice.value, operator=self.operator,
                     reason="step was running when the previous run stopped"))
                 await self.durable()
+                if choice is FailureChoice.SKIP and not await guard_skip.allow_skip(
+                        self, i, "outcome unknown"):
+                    choice = FailureChoice.ABORT
                 if choice is FailureChoice.ABORT:
                     return "aborted", f"stopped at '{step.id}' (outcome of the last run unknown)"
                 if choice is not FailureChoice.RERUN:
@@ -289,7 +295,7 @@ class Engine:
                 await self.durable()
                 i += 1
                 continue
-            decision = await self.decider.before_step(step, i)
+            decision = await self._before_step(step, i)
             if decision.action is StepAction.ABORT:
                 return "aborted", decision.reason or "stopped by the operator"
             if decision.action is StepAction.SKIP:
@@ -318,7 +324,7 @@ class Engine:
                 if status == "aborted":
                     return "aborted", message
                 choice = (FailureChoice.FOLLOW_RUNBOOK if self.dry_run
-                          else await self.decider.after_failure(step, status))
+                          else await self._after_failure(step, i, status, message))
                 if choice is FailureChoice.RERUN:
                     self.emit(ev.Note(step_id=step.id, text=f"operator re-runs '{step.id}'"))
                     continue
@@ -351,6 +357,33 @@ class Engine:
             return "completed_with_failures", "some steps did not run on unreachable nodes: " \
                    + ", ".join(sorted(self.unreachable))
         return ("ok" if finished_ok else "completed_with_failures"), ""
+
+    async def _before_step(self, step: Step, index: int) -> StepDecision:
+        """The decider's "next"; a skip of (or jump over) a guard that has not succeeded is
+        asked again until the operator types its override or chooses otherwise."""
+        while True:
+            decision = await self.decider.before_step(step, index)
+            if decision.action is StepAction.SKIP:
+                if await guard_skip.allow_skip(self, index, "not run yet"):
+                    return decision
+            elif decision.action is StepAction.GOTO and decision.goto:
+                target = self.runbook.index(decision.goto)
+                if target <= index or await guard_skip.allow_jump(self, index, target):
+                    return decision
+            else:
+                return decision
+
+    async def _after_failure(self, step: Step, index: int, status: str,
+                             message: str) -> FailureChoice:
+        """The decider's choice after a failure; Skip past a guard needs its override, else
+        the question is asked again (three refusals stop the run: a decider that keeps
+        answering Skip without an override must not loop)."""
+        for _ in range(3):
+            choice = await self.decider.after_failure(step, status)
+            if choice is not FailureChoice.SKIP or await guard_skip.allow_skip(
+                    self, index, status, message):
+                return choice
+        return FailureChoice.ABORT
 
     async def _step(self, step: Step, index: int, attempt: int) -> tuple[str, str]:
         started = time.monotonic()

@@ -104,6 +104,34 @@ def propose_values(step: Step, facts: FactStore, params: Mapping[str, object]
     return out, events
 
 
+def contradictions(step: Step, facts: FactStore, values: Mapping[str, object]) -> list[str]:
+    """Values given for an input step that the facts of this run contradict: the node typed
+    for ``damaged_node = "db.integrity == damaged"`` was observed, and none of its facts
+    matches (``db.integrity[pve001] = ok``). A node whose fact was never observed is no
+    contradiction: nothing is known about it."""
+    out: list[str] = []
+    for name, text in step.propose.items():
+        given = values.get(name)
+        if given is None:
+            continue
+        sel = selector(text)
+        mine = [f for f in facts.named(sel.name) if f.node == str(given)]
+        if not mine:
+            continue
+        hits = 0
+        for fact in mine:
+            try:
+                hits += bool(fact.value) if sel.op is None else compare(sel.op, fact.value,
+                                                                         sel.value)
+            except Undecided:
+                hits += 1  # undecided is not a contradiction
+        if not hits:
+            seen = ", ".join(f"{f.key} = {_show(f.value)}" for f in mine)
+            out.append(f"{name} = {given!r}, but this run observed {seen}: it does not "
+                       f"match '{text}'")
+    return out
+
+
 def _show(value: object) -> str:
     if isinstance(value, bool):
         return "true" if value else "false"

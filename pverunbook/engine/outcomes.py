@@ -99,6 +99,8 @@ class ResumeInfo:
     #: The step that was waiting for its typed confirmation when the run stopped: nothing of
     #: it ran, so it starts again and asks again ("" when none).
     asked_again: str = ""
+    #: Guards the operator went past with the override phrase (step id -> reason).
+    overridden: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass

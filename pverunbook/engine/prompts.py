@@ -13,12 +13,13 @@ from typing import TYPE_CHECKING, Any
 
 from pverunbook.engine import events as ev
 from pverunbook.engine.decisions import (
+    CONTRADICT_PHRASE,
     OVERRIDE_PHRASE,
     CheckpointChoice,
     CheckpointFailure,
     ConfirmRequest,
 )
-from pverunbook.engine.observations import propose_values
+from pverunbook.engine.observations import contradictions, propose_values
 from pverunbook.engine.outcomes import CheckpointOutcome, CheckpointProgress
 from pverunbook.engine.targets import render_commands
 from pverunbook.inventory import Node
@@ -35,9 +36,15 @@ async def confirm(engine: Engine, step: Step, nodes: list[Node], what: str, expe
                   checkpoint: CheckpointProgress | None = None) -> str:
     """Ask for the typed text; returns why it was refused, or "" when accepted.
 
-    In a dry-run the request is shown (it is part of the plan) but nothing is asked."""
+    In a dry-run the request is shown (it is part of the plan) but nothing is asked. After a
+    guard was skipped by override, the prompt says so (guard_skip.py)."""
+    from pverunbook.engine.guard_skip import warning as guard_warning
+
+    warning = guard_warning(engine) if what in ("destructive", "confirm") else ""
+    if warning:
+        prompt = f"{warning} {prompt}"
     request = ConfirmRequest(
-        step=step, what=what, prompt=prompt, expected=expected,
+        step=step, what=what, prompt=prompt, expected=expected, warning=warning,
         nodes=tuple(n.name for n in nodes), checkpoint_id=checkpoint_id, checkpoint=checkpoint,
         changes=engine.redactor.text("\n".join(f"{n.name}: {c}" for n in nodes
                                                 for c in planned_commands(engine, step, n))))
@@ -82,6 +89,7 @@ async def ask_input(engine: Engine, step: Step) -> tuple[str, str]:
     current.update(_proposals(engine, step))
     last_bad: dict[str, Any] | None = None
     repeats = 0
+    refused = 0
     while True:
         answer = await engine.decider.ask_params(step, params, current)
         if answer is None:
@@ -104,6 +112,13 @@ async def ask_input(engine: Engine, step: Step) -> tuple[str, str]:
             if repeats >= 3:
                 return "aborted", "; ".join(problems)
         last_bad = answer if problems else None
+        if not problems and not await _accept_contradictions(engine, step, values):
+            refused += 1
+            if refused >= 2:
+                return "aborted", ("the value given contradicts the facts of this run and was "
+                                   "not confirmed; give a value the facts support, or type "
+                                   f"'{CONTRADICT_PHRASE}' when asked")
+            continue
         if not problems:
             for p in params:
                 if p.secret and p.name in values:
@@ -115,6 +130,28 @@ async def ask_input(engine: Engine, step: Step) -> tuple[str, str]:
             await engine.durable()
             return "ok", ""
         engine.emit(ev.Note(step_id=step.id, level="error", text="; ".join(problems)))
+
+
+async def _accept_contradictions(engine: Engine, step: Step, values: dict[str, Any]) -> bool:
+    """A value that the facts contradict (the node typed as damaged was checked and found
+    sound) goes on only when the operator types ``CONTRADICT_PHRASE``: an input that quietly
+    accepted it let a destructive sequence run on a healthy node. Journaled either way."""
+    found = contradictions(step, engine.facts, values)
+    if not found:
+        return True
+    text = "; ".join(found)
+    refused = await confirm(
+        engine, step, [], "contradicts facts", CONTRADICT_PHRASE,
+        prompt=f"⚠ {text}. Check it (the findings and the output above); type "
+               f"{CONTRADICT_PHRASE!r} to use it anyway, anything else to give another value.")
+    if refused:
+        engine.emit(ev.Note(step_id=step.id, level="error",
+                            text=f"not used: {text}; give another value or type "
+                                 f"'{CONTRADICT_PHRASE}' to use it anyway"))
+        return False
+    engine.emit(ev.Note(step_id=step.id, level="warning",
+                        text=f"used despite the facts (typed by {engine.operator}): {text}"))
+    return True
 
 
 def _proposals(engine: Engine, step: Step) -> dict[str, Any]:

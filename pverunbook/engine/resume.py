@@ -52,6 +52,7 @@ def load_resume(journal_path: Path, runbook: Runbook | None = None
     ran_after_finish: str | None = None  # CommandStarted seen after its StepFinished
     last: tuple[int, str] | None = None  # (index, status) of the last step that ended
     facts: list[Fact] = []
+    overridden: dict[str, str] = {}
     for event in iter_journal(journal_path):
         if isinstance(event, ev.RunStarted):
             if started is None:
@@ -65,6 +66,9 @@ def load_resume(journal_path: Path, runbook: Runbook | None = None
                     continue  # a damaged record: the fact is observed again when its step reruns
         elif isinstance(event, ev.ParamsSet):
             params.update(event.values)
+        elif isinstance(event, ev.ConfirmationGiven):
+            if event.what == "guard override" and event.accepted:
+                overridden[event.step_id] = event.reason
         elif isinstance(event, ev.StepStarted):
             index_of[event.step_id] = event.index
             open_step, ran_after_finish = event.step_id, None
@@ -105,19 +109,20 @@ def load_resume(journal_path: Path, runbook: Runbook | None = None
     if open_step is not None and asked and not touched and ran_after_finish is None:
         # Stopped at its confirmation: nothing ran; go on at it (the question is asked again).
         return started, ResumeInfo(start_index=index_of[open_step], unknown_step=False,
-                                   statuses=statuses, facts=facts, asked_again=open_step)
+                                   statuses=statuses, facts=facts, asked_again=open_step,
+                                   overridden=overridden)
     unknown = open_step or ran_after_finish
     if unknown is not None:
         statuses[unknown] = "unknown"
         return started, ResumeInfo(start_index=index_of[unknown], unknown_step=True,
-                                   statuses=statuses, facts=facts)
+                                   statuses=statuses, facts=facts, overridden=overridden)
     if last is None:
         return started, ResumeInfo(start_index=0, unknown_step=False, statuses=statuses,
-                                   facts=facts)
+                                   facts=facts, overridden=overridden)
     index, status = last
     start = index + 1 if status in DONE else index
     return started, ResumeInfo(start_index=start, unknown_step=False, statuses=statuses,
-                               facts=facts)
+                               facts=facts, overridden=overridden)
 
 
 def missing_secrets(runbook: Runbook, run_started: ev.RunStarted) -> list[str]:

@@ -17,6 +17,7 @@ from pverunbook.engine.decisions import (
     CheckpointFailure,
     ConfirmRequest,
     FailureChoice,
+    GuardFailure,
     StepAction,
     StepDecision,
 )
@@ -90,6 +91,12 @@ class TuiDecider:
             from pverunbook.ui.screens.commit_modal import CommitModal
 
             return await self.screen.app.push_screen_wait(CommitModal(request))
+        if request.what == "contradicts facts":
+            from pverunbook.ui.screens.modals import TextPromptModal
+
+            return await self.screen.app.push_screen_wait(TextPromptModal(
+                f"⚠ Contradicts the facts: {request.step.title}", request.prompt,
+                placeholder=f"type: {request.expected}"))
         while True:
             answer = await self.screen.app.push_screen_wait(
                 ConfirmModal(request, request.step.no_backup_reason))
@@ -154,6 +161,10 @@ class TuiDecider:
                   "**Escape** (or **l**) folds this question away to read them, **n** brings "
                   "it back."
                 + (f"\n\n*Hint:* {step.hint}" if step.hint else ""))
+        guarded = self._guarded(step)
+        if guarded:
+            body += (f"\n\n**⚠ This step guards the destructive step(s) {', '.join(guarded)}.** "
+                     "Skipping it needs an override phrase and a reason.")
         choices = [Choice("rerun", "Re-run", "r", "primary"), Choice("skip", "Skip", "s")]
         follow = step.on_failure.action.value
         if follow == "continue":
@@ -179,6 +190,17 @@ class TuiDecider:
             if choice != "look":
                 return FailureChoice(choice)
             await self.fold()
+
+    def _guarded(self, step: Step) -> list[str]:
+        """The destructive steps ``step`` guards (engine/guard_skip.py), by id."""
+        from pverunbook.engine.guard_skip import guarded_by
+
+        engine = self.screen.engine
+        if engine is None:
+            return []
+        runbook = engine.runbook
+        index = next((i for i, s in enumerate(runbook.steps) if s.id == step.id), None)
+        return [] if index is None else [s.id for s in guarded_by(runbook, index)]
 
     async def fold(self, title: str = "Step failed", status: str = "") -> None:
         """A question (a failed step's, a typed confirmation) is folded away: wait until the
@@ -213,6 +235,16 @@ class TuiDecider:
             await self.fold("Checkpoint failed",
                             f"Needs you: the checkpoint before “{failure.step.title}” failed: "
                             "Retry, Abort or Override")
+
+    async def guard_failed(self, failure: GuardFailure) -> Answer | None:
+        """Skip on a guard: the phrase and a reason (guard_modal.py); Escape (None) goes back
+        to the failure question and nothing is skipped."""
+        from pverunbook.ui.screens.guard_modal import GuardOverrideModal
+
+        answer = await self.screen.app.push_screen_wait(GuardOverrideModal(failure))
+        if answer is not None:
+            self.screen.skip_reasons[failure.step.id] = f"guard overridden: {answer.reason}"
+        return answer
 
     async def unknown_outcome(self, step: Step) -> FailureChoice:
         """A resumed run's step that was running when the last one died: re-run, skip (with a

@@ -16,7 +16,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from pverunbook.engine import events as ev
-from pverunbook.engine.decisions import ScriptedDecider
+from pverunbook.engine.decisions import CONTRADICT_PHRASE, ScriptedDecider
 from pverunbook.engine.engine import Engine
 from pverunbook.engine.journal import Journal, read_journal
 from pverunbook.engine.resume import load_resume
@@ -330,8 +330,12 @@ async def test_input_step_proposes_the_node_the_fact_names() -> None:
 
 
 async def test_operator_answer_wins_over_the_proposal() -> None:
+    # ryanrishi was checked and is sound: typing it needs the phrase (engine/prompts.py)
     status, seen, engine = await run_book(propose_book("pve001"),
                                           ScriptedDecider(params={"victim": "ryanrishi"}))
+    assert status == "aborted" and "victim" not in engine.params
+    status, seen, engine = await run_book(propose_book("pve001"), ScriptedDecider(
+        params={"victim": "ryanrishi"}, confirm_text=CONTRADICT_PHRASE))
     assert status == "ok" and engine.params["victim"] == "ryanrishi"
     assert [e.values for e in seen if isinstance(e, ev.ParamsSet)] == [{"victim": "ryanrishi"}]
 
@@ -339,7 +343,8 @@ async def test_operator_answer_wins_over_the_proposal() -> None:
 async def test_no_proposal_when_no_node_or_every_node_matches() -> None:
     for bad in ("nobody", "{{node}}"):
         text = propose_book(bad).replace("[ {{node}} = {{node}} ]", "true")
-        status, seen, _ = await run_book(text, ScriptedDecider(params={"victim": "pve001"}))
+        status, seen, _ = await run_book(text, ScriptedDecider(
+            params={"victim": "pve001"}, confirm_text=CONTRADICT_PHRASE))
         assert status == "ok"
         assert not [e for e in seen if isinstance(e, ev.ValueProposed)]
         assert [e for e in seen if isinstance(e, ev.Note) and "no value proposed" in e.text]

@@ -95,6 +95,9 @@ class ConfirmModal(Dialog[str | None]):
                 yield Button("Run it", variant="error", id="confirm-ok")
                 yield Button("Look first (esc)", id="confirm-look")
                 yield Button("Stop the run", id="confirm-cancel")
+            if r.warning:
+                yield Static(r.warning, id="confirm-guard-warning",
+                             classes="dialog-text -warn", markup=False)
             yield Static(f"Changes [b]{', '.join(r.nodes) or 'no nodes'}[/b]. "
                          "These commands will run:", classes="dialog-text")
             changes = r.changes or "\n".join(step.commands) or "(no commands)"
