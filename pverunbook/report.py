@@ -162,8 +162,8 @@ def _first_ts(s: _Step) -> float:
     return min(stamps) if stamps else 0.0
 
 
-def _overrides(s: _Step) -> list[ev.ConfirmationGiven]:
-    return [c for c in s.confirmations if c.what == "checkpoint override" and c.accepted]
+def _overrides(s: _Step, what: str = "checkpoint override") -> list[ev.ConfirmationGiven]:
+    return [c for c in s.confirmations if c.what == what and c.accepted]
 
 
 def render_report(events: list[ev.Event], redactor: Redactor | None = None) -> str:
@@ -243,6 +243,11 @@ def _header(run: _Run, out: list[str]) -> None:
     if overrides:
         narrative += (f"**A destructive step ran without a verified backup {len(overrides)} "
                       "time(s)** (checkpoint override typed by the operator). ")
+    skipped_guards = [s.step_id for s in steps if _overrides(s, "guard override")]
+    if skipped_guards:
+        narrative += (f"**A guard of destructive steps was SKIPPED by override: "
+                      f"{', '.join(skipped_guards)}** (phrase and reason typed by the "
+                      "operator). ")
     findings = [f for s in steps for f in s.findings]
     if findings:
         sev: dict[str, int] = {}
@@ -380,6 +385,8 @@ def _confirmation(c: ev.ConfirmationGiven) -> str:
         text += f" ({c.reason})"
     if c.what == "checkpoint override" and c.accepted:
         text = f"**⚠ OVERRIDE: {text}; the step ran WITHOUT a verified backup**"
+    if c.what == "guard override" and c.accepted:
+        text = f"**⚠ GUARD SKIPPED: {text}; the destructive steps after it ran unguarded**"
     return text
 
 
@@ -522,6 +529,10 @@ def _open_items(run: _Run, out: list[str]) -> None:
             items.append(f"`{s.step_id}` ran without a verified backup (override by "
                          f"{c.operator or 'the operator'} at {_ts(c.ts)}): take a backup of "
                          "the affected nodes now.")
+        for c in _overrides(s, "guard override"):
+            items.append(f"Guard `{s.step_id}` ({s.title}) was skipped by override "
+                         f"({c.operator or 'the operator'}: {c.reason}): check by hand what "
+                         "it checks, on every node.")
         for g in s.guards:
             if not g.ok:
                 items.append(f"Guard `{g.check}` at `{s.step_id}`: {g.message}")

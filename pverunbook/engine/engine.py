@@ -336,8 +336,10 @@ class Engine:
                 i += 1
                 continue
             if choice is FailureChoice.SKIP:
-                self.emit(ev.StepSkipped(step_id=step.id, by_operator=True,
-                                         reason=f"operator skipped after {status}"))
+                skip_why = self.overridden_guards.get(step.id)
+                self.emit(ev.StepSkipped(step_id=step.id, by_operator=True, reason=(
+                    f"operator skipped after {status}" if skip_why is None else
+                    f"operator skipped after {status}, guard override: {skip_why}")))
                 finished_ok = False  # skipping a failure does not make the run clean
                 i += 1
                 continue

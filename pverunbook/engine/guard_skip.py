@@ -107,7 +107,6 @@ def warning(engine: Engine) -> str:
     parts = []
     for sid, reason in engine.overridden_guards.items():
         title = next((s.title for s in engine.runbook.steps if s.id == sid), sid)
-        parts.append(f"'{title}' ({sid}), reason: {reason}")
-    return ("⚠ The guard " + "; the guard ".join(parts)
-            + (" was" if len(parts) == 1 else " were")
-            + " SKIPPED by override: what it checks before this step was NOT confirmed.")
+        parts.append(f"'{title}' ({sid}; reason given: {reason})")
+    return (f"⚠ GUARD SKIPPED by override: {'; '.join(parts)}. What it checks before this "
+            "step was NOT confirmed.")

@@ -138,6 +138,7 @@ class Confirmation:
     accepted: bool
     typed: str
     operator: str
+    reason: str = ""
 
 
 @dataclass
@@ -283,7 +284,7 @@ class RunState:
                 self._by_id[e.step_id].state = "needs_you"
         elif isinstance(e, ev.ConfirmationGiven):
             self.confirmations.append(Confirmation(e.step_id, e.what, e.accepted, e.typed,
-                                                   e.operator))
+                                                   e.operator, e.reason))
             given = self._by_id.get(e.step_id)
             if given is not None and given.state == "needs_you":
                 # COMMIT of a step that already ended: back to how it ended, not "running"
@@ -389,6 +390,9 @@ class RunState:
             if c.what == "checkpoint override" and c.accepted:
                 risky.append(f"{self._by_id[c.step_id].step.title} — ran WITHOUT a verified "
                              f"backup (override typed by {c.operator})")
+            if c.what == "guard override" and c.accepted:
+                risky.append(f"{self._by_id[c.step_id].step.title} — guard SKIPPED by "
+                             f"override (typed by {c.operator}: {c.reason})")
         fin = self.finished
         return Summary(stopped_by=self.stopped_by(),
                        status=fin.status if fin else "unfinished",

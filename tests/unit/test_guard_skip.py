@@ -98,7 +98,7 @@ async def test_override_with_phrase_and_reason_is_journaled_and_said_at_each_con
     assert given.accepted and given.reason == "checked quorum by hand"
     (asked,) = [e for e in seen if isinstance(e, ev.ConfirmationRequested)
                 and e.step_id == "wipe"]
-    assert "'Peers quorate' (peers)" in asked.prompt and "SKIPPED" in asked.prompt
+    assert "GUARD SKIPPED" in asked.prompt and "'Peers quorate' (peers" in asked.prompt
     assert "checked quorum by hand" in asked.prompt
     # a resumed run still knows the guard was skipped
     _, info = load_resume(journal)
@@ -173,3 +173,24 @@ async def test_input_value_the_facts_contradict_needs_its_phrase() -> None:
     assert status == "ok" and engine.params["victim"] == "pve001"
     assert [e for e in seen if isinstance(e, ev.ConfirmationGiven) and e.accepted
             and e.what == "contradicts facts"]
+
+
+def test_headless_stops_at_a_failed_guard_unless_override_guard_is_given(tmp_path: Path) -> None:
+    from tests.unit.test_cli import cli
+
+    runbook = tmp_path / "g.toml"
+    runbook.write_text(book(tmp_path))
+    env = {"PVERUNBOOK_STATE_DIR": str(tmp_path / "state")}
+    base = ("run", str(runbook), "--local", "--headless", "--confirm", "local")
+    r = cli(*base, env_extra=env)
+    assert r.returncode == 1 and not (tmp_path / "ran").exists(), r.stdout + r.stderr
+    assert "--override-guard peers=REASON" in r.stdout
+    r = cli(*base, "--override-guard", "peers", env_extra=env)
+    assert r.returncode == 2 and "has no reason" in r.stderr
+    assert not (tmp_path / "ran").exists()
+    r = cli(*base, "--override-guard", "peers=checked quorum by hand", env_extra=env)
+    assert (tmp_path / "ran").exists(), r.stdout + r.stderr
+    assert "GUARD SKIPPED by override: 'Peers quorate'" in r.stdout
+    run_id = r.stdout.split("report:  pverunbook report ")[1].split()[0]
+    report = cli("report", run_id, env_extra=env)
+    assert "GUARD SKIPPED" in report.stdout and "checked quorum by hand" in report.stdout
