@@ -48,6 +48,30 @@ class CheckpointChoice(StrEnum):
     OVERRIDE = "override"
 
 
+class Refusal(str):
+    """An answer to a confirmation that refuses on purpose, typing nothing: the front end's
+    "Roll back now" on a COMMIT question, or headless without ``--confirm COMMIT``.
+
+    A ``str`` (empty) so every decider keeps returning ``str | None``; the engine journals
+    ``reason`` instead of "no answer in time" (a refusal and a timeout are different records),
+    and ``now`` asks it to make the rollback timers fire at once (engine/rollback.py)."""
+
+    reason: str
+    now: bool
+
+    def __new__(cls, reason: str, *, now: bool = False) -> Refusal:
+        self = super().__new__(cls, "")
+        self.reason = reason
+        self.now = now
+        return self
+
+
+#: The journal's reason for a COMMIT question that got no answer before its deadline.
+NO_ANSWER = "no answer in time"
+#: The journal's reason for "Roll back now".
+ROLLED_BACK = "rolled back by the operator"
+
+
 @dataclass(frozen=True)
 class ConfirmRequest:
     step: Step

@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from pverunbook.engine import events as ev
-from pverunbook.engine import guard_skip, offloop, prompts, rollback
+from pverunbook.engine import guard_skip, offloop, prompts, rollback, rollback_resume
 from pverunbook.engine.decisions import Decider, FailureChoice, StepAction, StepDecision
 from pverunbook.engine.findings import judge_outputs, record_facts
 from pverunbook.engine.node_commands import run_on_node
@@ -215,7 +215,7 @@ class Engine:
             runbook_sha256=rb_sha, runbook_text=rb_text, rehearsal_dir=self.rehearsal_dir))
         await self.durable()
         try:
-            stop = await rollback.on_resume(self)
+            stop = await rollback_resume.on_resume(self)
             status, message = ("failed", stop) if stop else await self._walk()
             undone = await rollback.at_end(self)
             if undone and status in ("ok", "completed_with_failures"):

@@ -10,7 +10,8 @@ pverunbook: the timers fire without anyone. The same pattern as PVE backup tools
 changes with an automatic rollback unless COMMIT is typed on the console.
 
 Every change is a :class:`~pverunbook.engine.events.RollbackTimer` event (journal, report, UI).
-A resumed run reads the armed timers from its journal and asks the nodes how long each has left.
+A resumed run reads the armed timers from its journal and asks the nodes how long each has left
+(:mod:`pverunbook.engine.rollback_resume`).
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ from typing import TYPE_CHECKING
 
 from pverunbook.engine import events as ev
 from pverunbook.engine import rollback_script as rs
-from pverunbook.engine.decisions import ConfirmRequest
+from pverunbook.engine.decisions import NO_ANSWER, ConfirmRequest, Refusal
 from pverunbook.engine.remote_files import run_collect, sha256_hex
 from pverunbook.engine.targets import TargetError, resolve_targets
 from pverunbook.inventory import Node
@@ -112,13 +113,26 @@ def _tag(checkpoint_id: str, node: str) -> str:
     return re.sub(r"[^A-Za-z0-9._-]", "_", f"{checkpoint_id}-{node}")
 
 
-def _undoes(step: Step, files: Sequence[str]) -> str:
+def _undoes(engine: Engine, step: Step, node: str, files: Sequence[str]) -> str:
     """What the timer does when it fires, for the operator: the files it restores, or the
-    runbook's reload commands for a rollback that restores no file (route-fix's route)."""
+    runbook's reload commands for a rollback that restores no file (route-fix's route),
+    with the run's values in them, as the node's script runs them (:func:`_arm_one`)."""
     if files:
         return f"restores {', '.join(files)}"
     if step.rollback.reload:
-        return f"undoes the change ({'; '.join(step.rollback.reload)})"
+        from pverunbook.runbook.template import render, render_plain
+
+        try:
+            values = engine.values_for(engine.cluster.node(node))
+        except (KeyError, ValueError):
+            values = {}
+        cmds = []
+        for c in step.rollback.reload:
+            try:
+                cmds.append(render(c, values))
+            except KeyError:
+                cmds.append(render_plain(c, values))
+        return f"undoes the change ({'; '.join(cmds)})"
     return "undoes the change"
 
 
@@ -158,7 +172,8 @@ async def arm(engine: Engine, step: Step, checkpoint_id: str, nodes: list[Node])
             _emit(engine, step, n.name, "armed", checkpoint_id=checkpoint_id,
                   deadline=r.deadline, seconds=seconds, files=r.files,
                   dir=rs.node_dir(r.tag, _root(engine)), method=r.method,
-                  message=f"{_undoes(step, r.files)} in {seconds} s unless COMMIT")
+                  message=f"{_undoes(engine, step, n.name, r.files)} in {seconds} s unless "
+                          "COMMIT")
         else:
             why = r.message if isinstance(r, TransportError) else str(r)
             failed.append(f"{n.name}: {why}")
@@ -333,12 +348,19 @@ async def _ask_commit(engine: Engine, pending: Pending) -> bool:
         typed = await asyncio.wait_for(engine.decider.confirm(request), timeout=left + 1.0)
     except TimeoutError:
         typed = None
-    accepted = typed is not None and typed.strip() == COMMIT \
+    refusal = typed if isinstance(typed, Refusal) else None
+    accepted = refusal is None and typed is not None and typed.strip() == COMMIT \
         and time.time() < pending.local_deadline - 1.0
+    # A refusal on purpose ("Roll back now", no --confirm COMMIT) is not a timeout: the record
+    # says which, and nothing is "typed" that nobody typed.
+    reason = refusal.reason if refusal is not None else ("" if typed is not None else NO_ANSWER)
     engine.emit(ev.ConfirmationGiven(step_id=step.id, what="commit", accepted=accepted,
-                                     typed=typed or "", operator=engine.operator,
-                                     reason="" if typed is not None else "no answer in time"))
+                                     typed="" if refusal is not None else (typed or ""),
+                                     operator=engine.operator, reason=reason))
     await engine.durable()
+    if refusal is not None and refusal.now:
+        await _fire_now(engine, pending)
+        return False
     if not accepted:
         engine.emit(ev.Note(step_id=step.id, level="warning", text=(
             f"not committed: the rollback timers restore checkpoint {pending.checkpoint_id} "
@@ -378,6 +400,44 @@ async def _disarm_all(engine: Engine, step: Step, armed: list[Armed], reason: st
     return ok
 
 
+async def _fire_now(engine: Engine, pending: Pending) -> None:
+    """"Roll back now": every node's timer fires at once (``rollback_script.fire_now_command``,
+    once only even if the timer fires at that moment); then wait for each to report ``fired``
+    and journal it, as :func:`at_end` does. A node that cannot be told keeps its timer, which
+    restores at its deadline; the wait covers it too."""
+    step = pending.step
+
+    async def one(a: Armed) -> str:
+        node = engine.cluster.node(a.node)
+        try:
+            result, out, err = await run_collect(
+                engine.transport_for(node), node, rs.fire_now_command(a.tag, _root(engine)),
+                30.0)
+        except TransportError as exc:
+            return exc.message
+        said = (out.strip().splitlines() or [""])[-1]
+        if result.exit_status == 0 and (said == "firing" or said.startswith("state ")):
+            a.local_deadline = min(a.local_deadline, time.time())
+            return ""
+        return (said or err.strip() or result.error or f"exit {result.exit_status}")[:300]
+
+    problems = await asyncio.gather(*(one(a) for a in pending.armed))
+    for a, problem in zip(pending.armed, problems, strict=True):
+        if problem:
+            engine.emit(ev.Note(step_id=step.id, level="warning", text=(
+                f"{a.node}: the rollback timer could not be made to fire now ({problem}); it "
+                f"restores checkpoint {pending.checkpoint_id} by itself in "
+                f"{max(a.local_deadline - time.time(), 0):.0f} s")))
+    fired = [a.node for a, problem in zip(pending.armed, problems, strict=True) if not problem]
+    if fired:
+        engine.emit(ev.Note(step_id=step.id, level="warning", text=(
+            f"rolled back by the operator: the nodes ({', '.join(fired)}) restore checkpoint "
+            f"{pending.checkpoint_id} now; waiting for them to report")))
+    await engine.durable()
+    await _await_fired(engine, pending)
+    _state(engine).pop(step.id, None)
+
+
 # -- end of the run: the timers that were not committed --------------------------------------
 async def at_end(engine: Engine) -> str:
     """Timers still armed when the run ends fire: wait for them and journal what they did.
@@ -402,21 +462,33 @@ async def at_end(engine: Engine) -> str:
 
 
 async def _await_fired(engine: Engine, p: Pending) -> None:
-    await asyncio.sleep(max(p.local_deadline - time.time(), 0.0) + 1.0)
+    """Wait for every node's timer of ``p`` to end (``done`` / ``failed``) and journal it.
+
+    Until each node's deadline, nothing to ask; when the first passes, a note says the timers
+    fire now (never a silent wait past the deadline). The script's states (rollback_script
+    ``script``) are ``armed`` → ``firing`` → ``done`` | ``failed``: ``firing`` (the
+    /etc/pve write may wait up to ``PVE_WAIT`` s for quorum) and ``armed`` just after the
+    deadline (the node's timer is a second late) are kept polling, bounded by
+    ``rollback_settle`` after the last deadline, and a note says what is awaited."""
+    deadline = p.local_deadline
+    if deadline > time.time():
+        await asyncio.sleep(deadline - time.time())
+        engine.emit(ev.Note(step_id=p.step.id, level="warning", text=(
+            f"the rollback timers of '{p.step.id}' fire now: the nodes "
+            f"({', '.join(a.node for a in p.armed)}) restore checkpoint {p.checkpoint_id}; "
+            "waiting for them to report")))
+        await engine.durable()
+    await asyncio.sleep(1.0)
     todo = {a.node: a for a in p.armed}
-    give_up = time.monotonic() + float(getattr(engine, "rollback_settle", SETTLE))
-    while todo and time.monotonic() < give_up:
+    settle = float(getattr(engine, "rollback_settle", SETTLE))
+    give_up = time.time() + max(max(a.local_deadline for a in p.armed) - time.time(), 0.0) \
+        + settle
+    seen: dict[str, str] = {}
+    while todo and time.time() < give_up:
         for name, a in list(todo.items()):
-            node = engine.cluster.node(name)
-            try:
-                result, out, _ = await run_collect(
-                    engine.transport_for(node), node,
-                    f"cat {shlex.quote(rs.node_dir(a.tag, _root(engine)))}/state; echo ---; "
-                    f"cat {shlex.quote(rs.node_dir(a.tag, _root(engine)))}/log", 20.0)
-            except TransportError:
+            state, log = await _read_state(engine, a)
+            if state is None:
                 continue
-            state, _, log = out.partition("---\n")
-            state = state.strip()
             if state in ("done", "failed"):
                 del todo[name]
                 _emit(engine, p.step, name, "fired" if state == "done" else "failed",
@@ -426,102 +498,36 @@ async def _await_fired(engine: Engine, p: Pending) -> None:
                     engine.emit(ev.Note(step_id=p.step.id, level="error", text=(
                         f"ROLLBACK FAILED on {name}: {_last(log)}; see {_log(engine)} and "
                         f"{rs.node_dir(a.tag, _root(engine))}/log on {name}")))
+            elif state == "firing" and seen.get(name) != state:
+                engine.emit(ev.Note(step_id=p.step.id, text=(
+                    f"{name}: the rollback is restoring checkpoint {p.checkpoint_id} (state "
+                    f"'firing'); waiting up to {max(give_up - time.time(), 0):.0f} s for it to "
+                    f"finish: {_last(log)}")))
+            seen[name] = state
         if todo:
             await asyncio.sleep(2.0)
     for name, a in todo.items():
+        was = seen.get(name)
         _emit(engine, p.step, name, "unknown", dir=rs.node_dir(a.tag, _root(engine)), files=a.files,
-              message=f"could not read the rollback's outcome; see {_log(engine)} on {name}")
+              message=(f"the rollback had not finished after {settle:.0f} s (state {was!r})"
+                       if was else "could not read the rollback's outcome")
+              + f"; see {_log(engine)} on {name}")
     await engine.durable()
+
+
+async def _read_state(engine: Engine, a: Armed) -> tuple[str | None, str]:
+    """The node's ``state`` and ``log`` of timer ``a``; None when the node cannot be asked."""
+    node = engine.cluster.node(a.node)
+    d = shlex.quote(rs.node_dir(a.tag, _root(engine)))
+    try:
+        _, out, _ = await run_collect(engine.transport_for(node), node,
+                                      f"cat {d}/state; echo ---; cat {d}/log", 20.0)
+    except TransportError:
+        return None, ""
+    state, sep, log = out.partition("---\n")
+    return (state.strip() if sep else None), log
 
 
 def _last(log: str) -> str:
     lines = [ln for ln in log.splitlines() if "FAILED" in ln]
     return (lines[-1] if lines else (log.strip().splitlines() or ["no log"])[-1])[-300:]
-
-
-# -- resume ----------------------------------------------------------------------------------
-async def on_resume(engine: Engine) -> str:
-    """A resumed run: the timers its journal says were armed and never committed or fired —
-    ask each node how long it has left; still armed ones wait for COMMIT again.
-
-    Returns "" to go on, or why the resumed run stops: COMMIT was refused (or not typed in
-    time) again, or a timer restored the checkpoint while pverunbook was away. Either way the
-    change is not in place, and the steps after it were written for a cluster that has it, so
-    the run stops as it does when COMMIT is refused during a run (:func:`after_step`)."""
-    if engine.resume is None or engine.journal_path is None or engine.dry_run:
-        return ""
-    from pverunbook.engine.journal import iter_journal
-
-    armed: dict[tuple[str, str], ev.RollbackTimer] = {}
-    for e in iter_journal(engine.journal_path):
-        if isinstance(e, ev.RollbackTimer):
-            if e.state == "armed":
-                armed[(e.step_id, e.node)] = e
-            elif e.state in ("committed", "fired", "failed", "arm_failed"):
-                armed.pop((e.step_id, e.node), None)
-    by_step: dict[str, list[ev.RollbackTimer]] = {}
-    undone: dict[str, str] = {}
-    for (sid, _), e in armed.items():
-        by_step.setdefault(sid, []).append(e)
-    for sid, events in by_step.items():
-        try:
-            step = engine.runbook.step(sid)
-        except KeyError:
-            continue
-        live: list[Armed] = []
-        for e in events:
-            tag = e.dir.rsplit("/", 1)[-1]
-            node = engine.cluster.node(e.node)
-            try:
-                result, out, _ = await run_collect(engine.transport_for(node), node,
-                                                   rs.status_command([tag], _root(engine)), 20.0)
-            except TransportError as exc:
-                engine.emit(ev.Note(step_id=sid, level="warning", text=(
-                    f"{e.node}: cannot ask about the rollback timer of '{sid}': {exc.message}")))
-                continue
-            words = (out.strip().splitlines() or [""])[-1].split()
-            try:
-                state, deadline, now, alive = words[1], float(words[2]), float(words[3]), \
-                    words[4]
-                if len(words) != 5 or words[0] != tag:
-                    raise ValueError(out)
-            except (IndexError, ValueError):
-                # never silent: the timer may still restore files at its deadline
-                _emit(engine, step, e.node, "unknown", dir=e.dir, files=e.files,
-                      message=f"cannot read the rollback timer's state on {e.node} (it answered "
-                              f"{out.strip()[-200:]!r}): it may still restore "
-                              f"{', '.join(e.files) or 'the checkpointed files'} at its "
-                              f"deadline; look at {e.dir} and {_log(engine)} on {e.node}")
-                continue
-            if state == "armed" and alive == "1":
-                left = deadline - now
-                live.append(Armed(e.node, tag, deadline,
-                                  time.time() + left * engine.node_time_scale, e.method, e.files))
-                _emit(engine, step, e.node, "pending", checkpoint_id=e.checkpoint_id,
-                      deadline=deadline, dir=e.dir, method=e.method, files=e.files,
-                      message=f"still armed: {_undoes(step, e.files)} in {left:.0f} s "
-                              "unless COMMIT")
-            elif state in ("done", "failed"):
-                undone.setdefault(sid, f"the rollback timers of '{sid}' restored its "
-                                  "checkpoint while pverunbook was away: the change is not "
-                                  "in place; run the runbook again from its start")
-                _emit(engine, step, e.node, "fired" if state == "done" else "failed",
-                      dir=e.dir, files=e.files, message=f"the timer fired while pverunbook "
-                      f"was away (state {state}); see {_log(engine)} on {e.node}")
-            else:
-                _emit(engine, step, e.node, "unknown", dir=e.dir, files=e.files,
-                      message=f"timer state {state!r}, running={alive}; see {_log(engine)}")
-        if live:
-            remaining = [c for c in step.commit_checks
-                         if engine.statuses.get(c) != "ok"]
-            passed = [c for c in step.commit_checks if c not in remaining]
-            pending = Pending(step, events[0].checkpoint_id, live, remaining, passed)
-            _state(engine)[sid] = pending
-            if not remaining:
-                if await _ask_commit(engine, pending):
-                    _state(engine).pop(sid, None)
-                else:  # left pending: at_end waits for the timers and journals them
-                    undone[sid] = (f"'{sid}' was not committed: the rollback restores the "
-                                   "checkpoint")
-    await engine.durable()
-    return "; ".join(undone.values())

@@ -11,6 +11,9 @@ and coreutils, because it must work on a node the operator can no longer reach:
   nothing). Either way ``state`` must still say ``armed`` when it fires: COMMIT writes
   ``committed`` there before it stops the timer, so a timer that could not be stopped does
   nothing.
+- **Fires once**: "Roll back now" runs the script at once (``rollback.sh now``, detached the
+  same way, :func:`fire_now_command`); whoever first creates ``claim`` (``mkdir`` is atomic)
+  restores, the other one leaves, so the timer firing at that moment cannot restore twice.
 - **Restores** every checkpointed file with ``cp`` to a temporary name and ``mv`` over the
   original (never a half-written file).
 - **corosync.conf** (pve-docs pvecm.adoc "Edit corosync.conf", dcdb.c
@@ -122,10 +125,27 @@ def script(plan: Plan) -> str:
         "fi\n",
         'st=$(cat "$D/state" 2>/dev/null)\n',
         'if [ "$st" != armed ]; then exit 0; fi\n',
+        # One restore only: the timer and a "fire now" may both get here; mkdir is atomic, the
+        # loser leaves. State again after the claim: COMMIT may have come in between.
+        'mkdir "$D/claim" 2>/dev/null || exit 0\n',
+        'st=$(cat "$D/state" 2>/dev/null)\n',
+        'if [ "$st" != armed ]; then exit 0; fi\n',
         'echo firing >"$D/state"\n',
+        f'why="timer fired ({plan.seconds} s without COMMIT)"\n',
+        'if [ "$1" = now ]; then\n',
+        '  why="rolled back now by the operator"\n',
+        # the waiting timer has nothing left to do: stop it (it would exit at the claim anyway)
+        '  m=$(sed -n \'s/^method=//p\' "$D/armed" 2>/dev/null)\n',
+        '  if [ "$m" = systemd ]; then\n',
+        '    u=$(sed -n \'s/^unit=//p\' "$D/armed"); systemctl stop "$u.timer" 2>/dev/null\n',
+        '  else\n',
+        '    p=$(cat "$D/pid" 2>/dev/null)\n',
+        '    if [ -n "$p" ]; then kill -TERM -- "-$p" 2>/dev/null || '
+        'kill -TERM "$p" 2>/dev/null; fi\n',
+        '  fi\n',
+        'fi\n',
         "fail=0\nrestored=''\nreload_cs=0\n",
-        _say(plan, f"timer fired ({plan.seconds} s without COMMIT): restoring checkpoint "
-                   f"{plan.checkpoint_id} of step '{plan.step_id}'"),
+        _say(plan, f"$why: restoring checkpoint {plan.checkpoint_id} of step '{plan.step_id}'"),
     ]
     pve_files = [f for f in plan.files if f.startswith("/etc/pve/")]
     local_files = [f for f in plan.files if f not in pve_files]
@@ -257,6 +277,22 @@ def disarm_command(tag: str, root: str = ROOT, log: str = LOG) -> str:
         "timer stopped, nothing restored\"; echo \"$L\" >>" + _q(log)
         + "; echo \"$L\" >>\"$D/log\"; "
         "echo disarmed"
+    )
+
+
+def fire_now_command(tag: str, root: str = ROOT) -> str:
+    """Make an armed timer fire now ("Roll back now"); prints ``firing`` or ``state <s>``.
+
+    Starts ``rollback.sh now`` detached, as the timer would be: the restore goes on if the SSH
+    session drops. The script's claim (``mkdir claim``) makes the timer firing at the same
+    moment, or a second "fire now", leave without restoring twice; a timer no longer
+    ``armed`` (committed, already firing or done) is left alone."""
+    d = _q(node_dir(tag, root))
+    return (
+        f"D={d}; st=$(cat \"$D/state\" 2>/dev/null); "
+        "if [ \"$st\" != armed ]; then echo \"state $st\"; exit 0; fi; "
+        "setsid -f nohup /bin/sh \"$D/rollback.sh\" now </dev/null >/dev/null 2>&1; "
+        "echo firing"
     )
 
 

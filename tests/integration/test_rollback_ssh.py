@@ -4,6 +4,9 @@
   node still restores the file by itself.
 - COMMIT after a reconnect: the connection drops before the check, the engine reconnects, the
   check passes, COMMIT stops the timer (no rollback process left) and the change stays.
+- "Roll back now" rolls back now: the node's timer fires at once (not at its deadline, ten
+  minutes away), the run journals ``fired`` and the refusal as the operator's, and a second
+  "fire now" racing the first restores nothing twice.
 - A rollback that itself fails is named loudly: the journal's ``failed`` event and an error
   note point at the log, which says FAILED.
 
@@ -19,8 +22,15 @@ import subprocess
 from pathlib import Path
 
 from pverunbook.engine import events as ev
+from pverunbook.engine import rollback_script as rs
 from pverunbook.engine.checkpoints import CheckpointStore
-from pverunbook.engine.decisions import ConfirmRequest, FailureChoice, ScriptedDecider
+from pverunbook.engine.decisions import (
+    ROLLED_BACK,
+    ConfirmRequest,
+    FailureChoice,
+    Refusal,
+    ScriptedDecider,
+)
 from pverunbook.engine.engine import Engine
 from pverunbook.inventory import Cluster
 from pverunbook.report import render_report
@@ -142,6 +152,82 @@ async def test_commit_after_a_reconnect(sshd: Sshd, tmp_path: Path) -> None:
     assert conf.read_text() == "new\n"
 
 
+class RollBackNow(Operator):
+    """The operator answers the COMMIT question with "Roll back now"."""
+
+    async def confirm(self, request: ConfirmRequest) -> str | None:
+        if request.what == "commit":
+            return Refusal(ROLLED_BACK, now=True)
+        return await super().confirm(request)
+
+
+async def test_roll_back_now_restores_at_once(sshd: Sshd, tmp_path: Path) -> None:
+    engine, work, conf, seen = setup(sshd, tmp_path, RollBackNow(commit=False), "now")
+    engine.commit_within_override = 600  # the run below may not last that long
+    try:
+        status = await asyncio.wait_for(engine.run(), 120)
+    finally:
+        await engine.transport.close()
+    log = (work / "rollback.log").read_text()
+    assert status == "failed", status
+    assert states(seen) == ["armed", "fired"], (states(seen), log)
+    assert conf.read_text() == "old\n"
+    assert log.count("restoring checkpoint") == 1 and "rolled back now by the operator" in log
+    given = [e for e in seen if isinstance(e, ev.ConfirmationGiven) and e.what == "commit"]
+    assert [(g.accepted, g.typed, g.reason) for g in given] == [(False, "", ROLLED_BACK)]
+    # the waiting timer was stopped, not left to wake in ten minutes
+    ps = (await asyncio.to_thread(subprocess.run, ["ps", "-eo", "args"], capture_output=True,
+                                  text=True, check=True)).stdout
+    assert str(work / "rollback") not in ps, ps
+    # a second "fire now" (or the timer) after it: nothing is restored again
+    tag = next(work.glob("rollback/*/state")).parent.name
+    conf.write_text("changed by hand afterwards\n")
+    again = await asyncio.to_thread(
+        subprocess.run, ["sh", "-c", rs.fire_now_command(tag, str(work / "rollback"))],
+        capture_output=True, text=True, check=True)
+    assert again.stdout.strip() == "state done"
+    assert conf.read_text() == "changed by hand afterwards\n"
+
+
+async def test_fire_now_and_the_timer_at_once_restore_once(sshd: Sshd, tmp_path: Path
+                                                          ) -> None:
+    """Whoever claims the timer first restores; one that finds it claimed (the timer firing
+    at the same moment as "fire now") leaves without touching a file."""
+    engine, work, conf, seen = setup(sshd, tmp_path, Away(commit=False), "race")
+    engine.commit_within_override = 600
+    run = asyncio.create_task(engine.run())
+    for _ in range(400):
+        if any(isinstance(e, ev.ConfirmationRequested) and e.what == "commit" for e in seen):
+            break
+        await asyncio.sleep(0.05)
+    run.cancel()
+    await asyncio.gather(run, return_exceptions=True)
+    await engine.transport.close()
+    d = next(work.glob("rollback/*/state")).parent
+    sleeper = (d / "pid").read_text().strip()
+    try:
+        (d / "claim").mkdir()  # the other one got there first, still in state armed
+        held = await asyncio.create_subprocess_exec("/bin/sh", f"{d}/rollback.sh", "now")
+        assert await held.wait() == 0
+        assert (d / "state").read_text().strip() == "armed"
+        assert conf.read_text() == "new\n"
+        (d / "claim").rmdir()
+        procs = [await asyncio.create_subprocess_exec(
+            "sh", "-c", rs.fire_now_command(d.name, str(work / "rollback"))) for _ in range(2)]
+        await asyncio.gather(*(p.wait() for p in procs))
+        for _ in range(200):
+            if (d / "state").read_text().strip() in ("done", "failed"):
+                break
+            await asyncio.sleep(0.1)
+    finally:  # never leave the ten-minute timer behind
+        await asyncio.to_thread(subprocess.run, ["kill", "--", f"-{sleeper}"],
+                                capture_output=True, check=False)
+    log = (work / "rollback.log").read_text() if (work / "rollback.log").exists() else ""
+    assert (d / "state").read_text().strip() == "done", log
+    assert log.count("restoring checkpoint") == 1, log
+    assert conf.read_text() == "old\n"
+
+
 async def test_a_failing_rollback_is_named_loudly(sshd: Sshd, tmp_path: Path) -> None:
     engine, work, conf, seen = setup(sshd, tmp_path, Operator(commit=False), "fails")
     engine.commit_within_override = 4
@@ -162,6 +248,8 @@ async def test_a_failing_rollback_is_named_loudly(sshd: Sshd, tmp_path: Path) ->
     assert [e.node for e in failed] == ["n1"] and "FAILED" in failed[0].message
     notes = [e.text for e in seen if isinstance(e, ev.Note) and e.level == "error"]
     assert any(t.startswith("ROLLBACK FAILED on n1") for t in notes), notes
+    # the deadline passing is said, not waited through in silence
+    assert any(isinstance(e, ev.Note) and "fire now" in e.text for e in seen)
     assert "FAILED to restore" in (work / "rollback.log").read_text()
     report = render_report(seen)
     assert "- [ ] **n1: ROLLBACK FAILED** for `change`" in report, report

@@ -1,0 +1,126 @@
+"""A resumed run and its rollback timers (``commit_within``): which are still armed, which fired.
+
+Split from :mod:`pverunbook.engine.rollback` (arm, commit, fire): the journal says which timers
+were armed and never committed or fired; each node says how long each has left.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import TYPE_CHECKING
+
+from pverunbook.engine import events as ev
+from pverunbook.engine import rollback_script as rs
+from pverunbook.engine.remote_files import run_collect
+from pverunbook.engine.rollback import (
+    Armed,
+    Pending,
+    _ask_commit,
+    _await_fired,
+    _emit,
+    _log,
+    _root,
+    _state,
+    _undoes,
+)
+from pverunbook.transport.base import TransportError
+
+if TYPE_CHECKING:
+    from pverunbook.engine.engine import Engine
+
+
+async def on_resume(engine: Engine) -> str:
+    """A resumed run: the timers its journal says were armed and never committed or fired —
+    ask each node how long it has left; still armed ones wait for COMMIT again.
+
+    Returns "" to go on, or why the resumed run stops: COMMIT was refused (or not typed in
+    time) again, or a timer restored the checkpoint while pverunbook was away. Either way the
+    change is not in place, and the steps after it were written for a cluster that has it, so
+    the run stops as it does when COMMIT is refused during a run (:func:`after_step`)."""
+    if engine.resume is None or engine.journal_path is None or engine.dry_run:
+        return ""
+    from pverunbook.engine.journal import iter_journal
+
+    armed: dict[tuple[str, str], ev.RollbackTimer] = {}
+    for e in iter_journal(engine.journal_path):
+        if isinstance(e, ev.RollbackTimer):
+            if e.state == "armed":
+                armed[(e.step_id, e.node)] = e
+            elif e.state in ("committed", "fired", "failed", "arm_failed"):
+                armed.pop((e.step_id, e.node), None)
+    by_step: dict[str, list[ev.RollbackTimer]] = {}
+    undone: dict[str, str] = {}
+    for (sid, _), e in armed.items():
+        by_step.setdefault(sid, []).append(e)
+    for sid, events in by_step.items():
+        try:
+            step = engine.runbook.step(sid)
+        except KeyError:
+            continue
+        live: list[Armed] = []
+        settling: list[Armed] = []
+        for e in events:
+            tag = e.dir.rsplit("/", 1)[-1]
+            node = engine.cluster.node(e.node)
+            try:
+                result, out, _ = await run_collect(engine.transport_for(node), node,
+                                                   rs.status_command([tag], _root(engine)), 20.0)
+            except TransportError as exc:
+                engine.emit(ev.Note(step_id=sid, level="warning", text=(
+                    f"{e.node}: cannot ask about the rollback timer of '{sid}': {exc.message}")))
+                continue
+            words = (out.strip().splitlines() or [""])[-1].split()
+            try:
+                state, deadline, now, alive = words[1], float(words[2]), float(words[3]), \
+                    words[4]
+                if len(words) != 5 or words[0] != tag:
+                    raise ValueError(out)
+            except (IndexError, ValueError):
+                # never silent: the timer may still restore files at its deadline
+                _emit(engine, step, e.node, "unknown", dir=e.dir, files=e.files,
+                      message=f"cannot read the rollback timer's state on {e.node} (it answered "
+                              f"{out.strip()[-200:]!r}): it may still restore "
+                              f"{', '.join(e.files) or 'the checkpointed files'} at its "
+                              f"deadline; look at {e.dir} and {_log(engine)} on {e.node}")
+                continue
+            if state == "armed" and alive == "1":
+                left = deadline - now
+                live.append(Armed(e.node, tag, deadline,
+                                  time.time() + left * engine.node_time_scale, e.method, e.files))
+                _emit(engine, step, e.node, "pending", checkpoint_id=e.checkpoint_id,
+                      deadline=deadline, dir=e.dir, method=e.method, files=e.files,
+                      message=f"still armed: {_undoes(engine, step, e.node, e.files)} in "
+                              f"{left:.0f} s "
+                              "unless COMMIT")
+            elif state in ("done", "failed"):
+                undone.setdefault(sid, f"the rollback timers of '{sid}' restored its "
+                                  "checkpoint while pverunbook was away: the change is not "
+                                  "in place; run the runbook again from its start")
+                _emit(engine, step, e.node, "fired" if state == "done" else "failed",
+                      dir=e.dir, files=e.files, message=f"the timer fired while pverunbook "
+                      f"was away (state {state}); see {_log(engine)} on {e.node}")
+            elif state == "firing":
+                # restoring right now (the /etc/pve write may wait for quorum): wait for it
+                settling.append(Armed(e.node, tag, deadline, time.time(), e.method, e.files))
+            else:
+                _emit(engine, step, e.node, "unknown", dir=e.dir, files=e.files,
+                      message=f"timer state {state!r}, running={alive}; see {_log(engine)}")
+        if settling:
+            await _await_fired(engine, Pending(step, events[0].checkpoint_id, settling, []))
+            undone.setdefault(sid, f"the rollback timers of '{sid}' restored its checkpoint "
+                              "while pverunbook was away: the change is not in place; run "
+                              "the runbook again from its start")
+        if live:
+            remaining = [c for c in step.commit_checks
+                         if engine.statuses.get(c) != "ok"]
+            passed = [c for c in step.commit_checks if c not in remaining]
+            pending = Pending(step, events[0].checkpoint_id, live, remaining, passed)
+            _state(engine)[sid] = pending
+            if not remaining:
+                if await _ask_commit(engine, pending):
+                    _state(engine).pop(sid, None)
+                else:  # left pending: at_end waits for the timers and journals them
+                    undone[sid] = (f"'{sid}' was not committed: the rollback restores the "
+                                   "checkpoint")
+    await engine.durable()
+    return "; ".join(undone.values())
