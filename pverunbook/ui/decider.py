@@ -18,6 +18,7 @@ from pverunbook.engine.decisions import (
     ConfirmRequest,
     FailureChoice,
     GuardFailure,
+    Refusal,
     StepAction,
     StepDecision,
 )
@@ -90,7 +91,15 @@ class TuiDecider:
         if request.what == "commit":
             from pverunbook.ui.screens.commit_modal import CommitModal
 
-            return await self.screen.app.push_screen_wait(CommitModal(request))
+            answer = await self.screen.app.push_screen_wait(CommitModal(request))
+            if answer != request.expected:  # the question is gone: say what the nodes do
+                from pverunbook.engine.rollback import MARGIN
+                from pverunbook.ui.rollback_wait import RollbackWait
+
+                self.screen.rollback_waiting(RollbackWait(
+                    request.step.id, request.checkpoint_id, request.nodes,
+                    request.deadline + MARGIN, isinstance(answer, Refusal) and answer.now))
+            return answer
         if request.what == "contradicts facts":
             from pverunbook.ui.screens.modals import TextPromptModal
 

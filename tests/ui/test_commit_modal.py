@@ -13,8 +13,10 @@ from typing import Any
 import pytest
 from textual.widgets import Label, Static
 
-from pverunbook.engine.decisions import ConfirmRequest
+from pverunbook.engine import events as ev
+from pverunbook.engine.decisions import ROLLED_BACK, ConfirmRequest, Refusal
 from pverunbook.ui.app import RunbookApp
+from pverunbook.ui.messages import JournalNote
 from pverunbook.ui.screens.commit_modal import CommitModal
 from pverunbook.ui.screens.modals import ChoiceModal, ConfirmModal
 from pverunbook.ui.screens.run import RunScreen
@@ -73,7 +75,18 @@ async def test_commit_countdown_ticks_and_wrong_text_says_the_change_ran(
         await until(pilot, lambda: isinstance(app.screen, ChoiceModal), "roll back? again")
         await pilot.press("y")
         await until(pilot, lambda: got != [], "the answer")
-        assert got == [None]
+        # a refusal on purpose that fires the timers now, never the timeout's None
+        assert isinstance(got[0], Refusal) and got[0].now and got[0].reason == ROLLED_BACK
+        # the question is gone: the status line says what the nodes do, not "type COMMIT"
+        status = str(run.query_one("#run-status", Static).render())
+        assert "Needs you" not in status and "COMMIT" not in status, status
+        assert "restore checkpoint cp-1 now" in status, status
+        run.post_message(JournalNote(ev.RollbackTimer(step_id="tune", node="ryanrishi",
+                                                      state="fired")))
+        run.post_message(JournalNote(ev.RollbackTimer(step_id="tune", node="pve001",
+                                                      state="fired")))
+        await until(pilot, lambda: "reported: ryanrishi fired, pve001 fired" in str(
+            run.query_one("#run-status", Static).render()), "the nodes reported")
 
 
 async def test_commit_sentence_is_whole_at_80x24(build_app: Callable[..., RunbookApp],

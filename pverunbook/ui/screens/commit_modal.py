@@ -16,12 +16,13 @@ from textual.binding import Binding
 from textual.containers import Horizontal, VerticalScroll
 from textual.widgets import Button, Footer, Input, Label, Static
 
+from pverunbook.engine.decisions import ROLLED_BACK, Refusal
 from pverunbook.ui.screens.modals import ConfirmModal
 
 
 class CommitModal(ConfirmModal):
-    """COMMIT keeps the change; "Roll back" or the deadline lets the timers restore the
-    checkpoint.
+    """COMMIT keeps the change; "Roll back now" fires the timers at once; at the deadline
+    they restore the checkpoint by themselves.
 
     Escape is not "look first" here (the countdown runs on the nodes whatever the app shows,
     so the question stays up until it is answered or the time is over), and it is not a
@@ -37,10 +38,10 @@ class CommitModal(ConfirmModal):
                 "the checks that prove it worked passed. Before it ran, each of these nodes "
                 "armed a timer that puts the checkpointed files back.\n\n"
                 f"**What to do now:** if the cluster looks right, type **{r.expected}** and "
-                "press Enter: the timers are stopped and verified gone. **Roll back** (Escape "
-                "asks first), or no answer before the countdown ends, lets every node restore "
-                "the checkpoint by itself (its log: /var/log/pverunbook-rollback.log on each "
-                "node).")
+                "press Enter: the timers are stopped and verified gone. **Roll back now** "
+                "(Escape asks first) makes every node restore the checkpoint at once; no "
+                "answer before the countdown ends lets every node restore it by itself (its "
+                "log: /var/log/pverunbook-rollback.log on each node).")
 
     def compose(self) -> ComposeResult:
         r = self.request
@@ -73,6 +74,11 @@ class CommitModal(ConfirmModal):
                 f"countdown ends, then every node rolls it back. Type {expected!r} exactly "
                 "to keep it, or choose Roll back now not to keep it.")
 
+    def action_cancel(self) -> None:
+        """Roll back now: refused on purpose (journaled as the operator's, not as "no answer
+        in time"), and the nodes' timers fire at once (engine/rollback.py ``_fire_now``)."""
+        self.dismiss(Refusal(ROLLED_BACK, now=True))
+
     def action_ask_rollback(self) -> None:
         """Escape: roll the change back now? Asked, never assumed (newcomer: one Escape rolled
         the change back while the run went on as if all was well)."""
@@ -85,7 +91,7 @@ class CommitModal(ConfirmModal):
         self.app.push_screen(ChoiceModal(
             "Roll the change back now?",
             f"“{self.request.step.title}” has run on {', '.join(self.request.nodes)}. Rolling "
-            "back lets every node's timer restore the checkpoint now; keeping the question "
+            "back makes every node's timer restore the checkpoint now; keeping the question "
             f"open lets you still type {self.request.expected}.",
             [Choice("rollback", "Roll back now", "y", "error"),
              Choice("keep", "Keep the question", "n", "primary")], cancel="keep",

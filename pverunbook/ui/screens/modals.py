@@ -190,6 +190,9 @@ class ConfirmModal(Dialog[str | None]):
         self._try()
 
     @on(Button.Pressed, "#confirm-cancel")
+    def _cancel_pressed(self) -> None:
+        self.action_cancel()  # through the name: a subclass's answer (CommitModal) counts
+
     def action_cancel(self) -> None:
         self.dismiss(None)
 

@@ -34,6 +34,7 @@ from pverunbook.ui.widgets.step_detail import StepDetail
 from pverunbook.ui.widgets.steps import StepList
 
 if TYPE_CHECKING:
+    from pverunbook.ui.rollback_wait import RollbackWait
     from pverunbook.ui.runs import ResumePlan
 
 #: Up to this many output lines (all nodes) the comparison and plots are made on the event
@@ -94,6 +95,8 @@ class RunScreen(RunLayout):
         self._network_shown_for: str | None = None
         #: The step whose output the node panes show (None before the first step starts).
         self.pane_step: str | None = None
+        #: Set while the nodes restore an uncommitted change (the status line counts down).
+        self._rollback_wait: RollbackWait | None = None
 
     @property
     def focus_step(self) -> str | None:
@@ -235,6 +238,16 @@ class RunScreen(RunLayout):
     def _tick_running(self) -> None:
         if self.state.command_running:
             self._refresh_strip()
+        wait = self._rollback_wait
+        if wait is not None:
+            self._status(wait.text(), waiting=True)
+
+    def rollback_waiting(self, wait: RollbackWait | None) -> None:
+        """The COMMIT question is gone and the nodes restore the checkpoint: the status line
+        says so, with the time left, instead of the stale "type COMMIT" (ui/rollback_wait)."""
+        self._rollback_wait = wait
+        if wait is not None:
+            self._status(wait.text(), waiting=True)
 
     def set_status(self, text: str, *, waiting: bool = False,
                    keys: tuple[tuple[str, str], ...] = ()) -> None:
@@ -435,6 +448,8 @@ class RunScreen(RunLayout):
         self.state.apply(e)
         self.query_one(StepList).show(self.state)
         if isinstance(e, ev.ConfirmationGiven):
+            if e.what == "commit" and e.accepted:
+                self._status("COMMIT typed: stopping the rollback timers on the nodes…")
             self._activity(f"{e.what} for {e.step_id}: "
                            f"{'accepted' if e.accepted else 'refused'}"
                            + (f" (typed {e.typed!r})" if e.typed else ""))
@@ -456,6 +471,14 @@ class RunScreen(RunLayout):
                 self.notify(e.text, severity="error", title="Error")
             elif e.level == "warning":
                 self.notify(e.text, severity="warning")
+        elif isinstance(e, ev.RollbackTimer):
+            wait = self._rollback_wait
+            if wait is not None and wait.saw(e):
+                self.rollback_waiting(None)
+                said = ", ".join(f"{n} {st}" for n, st in wait.reported.items())
+                self._status(f"Rollback of {e.step_id}: the nodes reported: {said}",
+                             bad=any(st != "fired" for st in wait.reported.values()))
+            self._activity(f"rollback timer of {e.step_id} on {e.node}: {e.state}")
         elif isinstance(e, ev.NodeConnection):
             self._activity(f"{e.node}: connection {e.state} {e.message}")
             if e.state in ("lost", "down"):
@@ -471,6 +494,7 @@ class RunScreen(RunLayout):
     @on(m.RunFinished)
     def _run_finished(self, message: m.RunFinished) -> None:
         e = message.event
+        self._rollback_wait = None
         self.state.apply(e)
         self.query_one(StepList).show(self.state)
         self._status(f"Run finished: {e.status}" + (f" — {e.message}" if e.message else ""),
