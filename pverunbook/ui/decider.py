@@ -146,7 +146,8 @@ class TuiDecider:
         notes = [e.text for e in said if isinstance(e, ev.Note)]
         shown: Mapping[str, Any] = current
         while True:
-            modal = ParamsModal(step.title, params, shown, proposals=proposals, notes=notes)
+            modal = ParamsModal(step.title, params, shown, proposals=proposals, notes=notes,
+                                recalled=shown is not current)
             answer = await self.screen.app.push_screen_wait(modal)
             if not isinstance(answer, str):
                 return answer

@@ -164,8 +164,10 @@ class ParamsModal(Dialog[dict[str, Any] | str | None]):
 
     def __init__(self, title: str, params: list[Param], current: Mapping[str, Any], *,
                  proposals: Mapping[str, str] | None = None,
-                 notes: list[str] | None = None) -> None:
+                 notes: list[str] | None = None, recalled: bool = False) -> None:
         super().__init__(classes="modal params-modal")
+        #: Back after a fold (n): ``current`` holds what was typed, the cursor goes after it.
+        self.recalled = recalled
         self.title_text = title
         self.params = params
         self.current = dict(current)
@@ -196,7 +198,7 @@ class ParamsModal(Dialog[dict[str, Any] | str | None]):
             for note in self.notes:
                 yield Static(note, classes="dialog-text -warn", markup=False)
             yield ParamForm(self.params, self.current, proposals=self.proposals,
-                            id="param-form")
+                            keep_typed=self.recalled, id="param-form")
         yield Footer()
 
     def on_param_form_validity(self, message: ParamForm.Validity) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Collection, Mapping
 from typing import Any
 
-from textual import on
+from textual import events, on
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.message import Message
@@ -42,8 +42,12 @@ class ParamForm(VerticalScroll):
     def __init__(self, params: list[Param] | tuple[Param, ...],
                  given: Mapping[str, Any] | None = None, *,
                  required: Collection[str] = (), proposals: Mapping[str, str] | None = None,
-                 **kwargs: Any) -> None:
+                 keep_typed: bool = False, **kwargs: Any) -> None:
         super().__init__(**kwargs)
+        #: The values are what the operator typed before the question was folded away: a
+        #: field takes the focus with the cursor after its text, not with the text selected
+        #: (the first key press replaced "pve0" with "0" instead of making it "pve00").
+        self.keep_typed = keep_typed
         self.params = list(params)
         self.given = dict(given or {})
         #: Names that need a typed value even though they have a default (resumed secrets).
@@ -80,7 +84,8 @@ class ParamForm(VerticalScroll):
                 else:
                     yield Input(value=value, password=p.secret, id=f"param-{p.name}",
                                 placeholder="required" if p.default is None
-                                or p.name in self.required else "")
+                                or p.name in self.required else "",
+                                select_on_focus=not self.keep_typed)
                 yield Static("", classes="param-error", id=f"err-{p.name}")
 
     def on_mount(self) -> None:
@@ -93,6 +98,23 @@ class ParamForm(VerticalScroll):
         first = next(iter(self.query("Input, Select, Switch")), None)
         if first is not None:
             first.focus(scroll_visible=False)
+
+    def on_descendant_focus(self, event: events.DescendantFocus) -> None:
+        """Tab into a field below the fold: its row (label, help, field) is scrolled into
+        view. Textual's own scroll on focus (``Screen.set_focus``) skips a field it counts as
+        in view (``can_view_entire``), which a dialog's docked button bar covers."""
+        field = event.widget
+        if not isinstance(field, Input | Select | Switch) or not field.id \
+                or not field.id.startswith("param-"):
+            return
+        row = self.query_one(f"#row-{field.id.removeprefix('param-')}")
+
+        def show() -> None:
+            if self.screen.focused is field:
+                row.scroll_visible(animate=False, immediate=True)
+                field.scroll_visible(animate=False, immediate=True)
+
+        self.call_after_refresh(show)
 
     def values(self) -> dict[str, str]:
         out: dict[str, str] = {}
