@@ -21,6 +21,7 @@ from pverunbook.engine.decisions import (
     ConfirmRequest,
     FailureChoice,
     GuardFailure,
+    Refusal,
     StepAction,
     StepDecision,
 )
@@ -403,6 +404,14 @@ class TerminalDecider:
         elif request.checkpoint is not None:
             self.out.write("   the checkpoint is being taken now; the step runs only once it "
                            "is verified\n")
+        if request.what == "commit" and (self.confirm_texts or not self.interactive) \
+                and request.expected not in self.confirm_texts:
+            # Refused, typing nothing: another confirmation's --confirm answer is not the
+            # operator's answer to COMMIT (the journal said "typed 'nyc'" at the COMMIT).
+            self.out.write(f"   (no --confirm {request.expected} was given, so this is "
+                           "refused; the change is rolled back when its timer fires: to "
+                           f"answer it headless, add --confirm {request.expected})\n")
+            return Refusal(f"no --confirm {request.expected} was given")
         if self.confirm_texts:
             # Only text the operator gave on the command line is ever typed for them; a
             # confirmation asking for anything else gets the first one and is refused.

@@ -253,11 +253,27 @@ def not_kept(events: list[ev.Event]) -> list[str]:
     return list(not_kept_by_step(events).values())
 
 
+def _why_not_kept(e: ev.ConfirmationGiven) -> str:
+    """Why a COMMIT answer said no, as the journal recorded it (engine/rollback.py
+    ``_ask_commit``): refused on purpose ("Roll back now", no ``--confirm COMMIT``), or the
+    countdown ran out. A journal from before reasons were recorded says neither."""
+    from pverunbook.engine.decisions import NO_ANSWER
+
+    if e.reason == NO_ANSWER:
+        return "COMMIT was not typed in time"
+    if e.reason:
+        return f"COMMIT was refused: {e.reason}"
+    if e.typed:
+        return "COMMIT was refused"
+    return "COMMIT was not typed"
+
+
 def not_kept_by_step(events: list[ev.Event]) -> dict[str, str]:
     """Step id → one plain sentence, per ``commit_within`` step whose change was NOT kept:
     its COMMIT was refused or not typed in time (the last ``commit`` answer of the step says
-    no), or a node's timer fired. Its checks passed, so the step reads "ok"; without this sentence a
-    run summary said "every step succeeded" while the nodes were putting the change back.
+    no, and which of the two), or a node's timer fired. Its checks passed, so the step reads
+    "ok"; without this sentence a run summary said "every step succeeded" while the nodes were
+    putting the change back.
 
     The nodes and checkpoint are the COMMIT question's (engine/rollback.py ``_ask_commit``);
     "restored" once every one of those nodes reported its timer ``fired``, "restore" before
@@ -265,6 +281,7 @@ def not_kept_by_step(events: list[ev.Event]) -> dict[str, str]:
     titles: dict[str, str] = {}
     asked: dict[str, ev.ConfirmationRequested] = {}
     answer: dict[str, bool] = {}
+    refusal: dict[str, ev.ConfirmationGiven] = {}
     last: dict[tuple[str, str], ev.RollbackTimer] = {}
     order: list[str] = []
     for e in events:
@@ -274,6 +291,7 @@ def not_kept_by_step(events: list[ev.Event]) -> dict[str, str]:
             asked[e.step_id] = e
         elif isinstance(e, ev.ConfirmationGiven) and e.what == "commit":
             answer[e.step_id] = e.accepted
+            refusal[e.step_id] = e
             if not e.accepted and e.step_id not in order:
                 order.append(e.step_id)
         elif isinstance(e, ev.RollbackTimer):
@@ -291,7 +309,7 @@ def not_kept_by_step(events: list[ev.Event]) -> dict[str, str]:
         cp = (q.checkpoint_id if q is not None else "") or next(
             (t.checkpoint_id for t in timers.values() if t.checkpoint_id), "")
         what = f"checkpoint {cp}" if cp else "the checkpoint"
-        why = "COMMIT was not typed" if answer.get(sid) is False else "its timers fired"
+        why = _why_not_kept(refusal[sid]) if answer.get(sid) is False else "its timers fired"
         title = titles.get(sid, sid)
         on = ", ".join(nodes) or "its nodes"
         if nodes and all(n in fired for n in nodes):

@@ -8,12 +8,15 @@ rollback log says so.
 
 from __future__ import annotations
 
+import io
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from pverunbook.engine import events as ev
 from pverunbook.engine.decisions import ConfirmRequest
+from pverunbook.headless import TerminalDecider
 from pverunbook.session import Mode, Session, SessionConfig
 from tests.integration.test_rehearsal_runbooks import Operator, rehearse, run_on, status_of
 
@@ -29,6 +32,21 @@ class NoCommit(Operator):
         if request.what == "commit":
             self.typed.append("(nothing)")
             return None
+        return await super().confirm(request)
+
+
+class HeadlessNoCommit(Operator):
+    """Headless with ``--confirm nyc`` (the destructive step's answer) and no ``--confirm
+    COMMIT``: the COMMIT question goes to the headless decider."""
+
+    def __init__(self, **kw: Any) -> None:
+        super().__init__(**kw)
+        self.out = io.StringIO()
+
+    async def confirm(self, request: ConfirmRequest) -> str | None:
+        if request.what == "commit":
+            return await TerminalDecider(confirm_text=["nyc"], interactive=False,
+                                         out=self.out).confirm(request)
         return await super().confirm(request)
 
 
@@ -98,7 +116,32 @@ async def test_no_commit_restores_the_old_config_everywhere(tmp_path: Path) -> N
     assert "## Rollback timers" in report and "timer fired: checkpoint restored" in report
 
 
-async def _no_commit(tmp_path: Path, session: Session) -> tuple[str, list[ev.Event], Session]:
+async def test_headless_without_confirm_commit_records_a_refusal(tmp_path: Path) -> None:
+    """No --confirm COMMIT: the journal says COMMIT was refused for that reason, with nothing
+    typed (never the destructive step's 'nyc'), and the summary says refused, not timed out."""
+    from pverunbook.run_diagnosis import not_kept_by_step
+
+    session = await _session(tmp_path, "nyc-healthy")
+    try:
+        status, events, _ = await _no_commit(tmp_path, session, HeadlessNoCommit)
+    finally:
+        await session.close()
+    assert status == "failed"
+    commits = [e for e in events if isinstance(e, ev.ConfirmationGiven) and e.what == "commit"]
+    assert [(e.accepted, e.typed, e.reason) for e in commits] == [
+        (False, "", "no --confirm COMMIT was given")]
+    assert timers(events, "fired") == set(NODES)
+    said = not_kept_by_step(events)["apply"]
+    assert "(COMMIT was refused: no --confirm COMMIT was given)" in said, said
+    from pverunbook.report import render_report
+
+    report = render_report(events)
+    assert "Confirmation (commit) for `apply`: " in report
+    assert "typed ` nyc ` — refused" not in report.split("Confirmation (commit)", 1)[1], report
+
+
+async def _no_commit(tmp_path: Path, session: Session, decider: type[Operator] = NoCommit
+                     ) -> tuple[str, list[ev.Event], Session]:
     from pverunbook.engine.journal import read_journal
     from pverunbook.runbook.catalog import builtin_dir
     from pverunbook.runbook.loader import load_file
@@ -107,7 +150,7 @@ async def _no_commit(tmp_path: Path, session: Session) -> tuple[str, list[ev.Eve
     rb = load_file(builtin_dir() / "corosync-tuning.toml")
     values, _ = resolve(rb, {"token": "10000"})
     journal = tmp_path / "no-commit.jsonl"
-    engine = session.engine(rb, NoCommit(params={"token": "10000"}), values,
+    engine = session.engine(rb, decider(params={"token": "10000"}), values,
                             journal_path=journal)
     engine.commit_within_override = 8  # real seconds, as the operator would wait
     try:

@@ -83,3 +83,34 @@ async def test_a_committed_timer_is_not_rearmed(tmp_path: Path) -> None:
         assert detach.rearm_rollback_timers(again.node("pve001")) == []
         _, st, _ = await sh(again, "pve001", f"cat {d}/state")
         assert st.strip() == "committed"
+
+
+async def test_fire_now_restores_at_once_in_the_rehearsal(tmp_path: Path) -> None:
+    """"Roll back now" on a rehearsal node: the rehearsal's sh runs the same script (setsid,
+    the mkdir claim, kill of the waiting timer): restored long before the 600 s timer, once,
+    and the waiting timer is gone."""
+    d = PLAN.dir
+    async with SimCluster("nyc-healthy", state_dir=tmp_path / "state", time_scale=0.002,
+                          stepped_from=STORY_EPOCH) as c:
+        await sh(c, "pve001", f"mkdir -p {d}/restore/etc && cp /etc/hosts "
+                 f"{d}/restore/etc/hosts && echo '# changed' >> /etc/hosts")
+        await sh(c, "pve001", f"cat > {d}/rollback.sh", rs.script(PLAN).encode())
+        _, out, _ = await sh(c, "pve001", rs.arm_command(PLAN))
+        assert out.startswith("armed setsid ")
+        _, pid, _ = await sh(c, "pve001", f"cat {d}/pid")
+        rc, out, err = await sh(c, "pve001", rs.fire_now_command(PLAN.tag))
+        assert (rc, out.strip()) == (0, "firing"), err
+        for _ in range(300):
+            _, st, _ = await sh(c, "pve001", f"cat {d}/state")
+            if st.strip() in ("done", "failed"):
+                break
+            await asyncio.sleep(0.1)
+        assert st.strip() == "done", st
+        _, hosts, _ = await sh(c, "pve001", "cat /etc/hosts")
+        assert "# changed" not in hosts
+        _, log, _ = await sh(c, "pve001", "cat /var/log/pverunbook-rollback.log")
+        assert log.count("restoring checkpoint") == 1 and "rolled back now" in log, log
+        rc, _, _ = await sh(c, "pve001", f"kill -0 {pid.strip()}")
+        assert rc != 0, "the waiting timer still runs"
+        _, again, _ = await sh(c, "pve001", rs.fire_now_command(PLAN.tag))
+        assert again.strip() == "state done"

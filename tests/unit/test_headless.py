@@ -5,7 +5,7 @@ from __future__ import annotations
 import io
 
 from pverunbook.engine import events as ev
-from pverunbook.engine.decisions import ConfirmRequest
+from pverunbook.engine.decisions import ConfirmRequest, Refusal
 from pverunbook.headless import EventPrinter, TerminalDecider
 from pverunbook.runbook.loader import load_text
 
@@ -171,10 +171,16 @@ async def test_a_confirmation_not_given_says_which_confirm_would_answer_it() -> 
     d = TerminalDecider(confirm_text="ryanrishi", interactive=False, out=out)
     commit = ConfirmRequest(step=STEP, what="commit", prompt="Type COMMIT", expected="COMMIT",
                             nodes=("ryanrishi",))
-    assert await d.confirm(commit) == "ryanrishi"  # the engine refuses it
+    answer = await d.confirm(commit)
+    # refused, typing nothing: 'ryanrishi' answered another question, not this one
+    assert isinstance(answer, Refusal) and answer == "" and not answer.now
+    assert answer.reason == "no --confirm COMMIT was given"
     said = out.getvalue()
+    assert "answered by --confirm" not in said
     assert "no --confirm COMMIT was given" in said and "add --confirm COMMIT" in said
     assert "rolled back when its timer fires" in said
+    nothing = TerminalDecider(confirm_text=None, interactive=False, out=io.StringIO())
+    assert isinstance(await nothing.confirm(commit), Refusal)
 
 
 async def test_an_unanswered_confirmation_without_a_terminal_names_the_flag() -> None:

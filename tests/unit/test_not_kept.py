@@ -20,7 +20,8 @@ SAID = ("The change of step “Raise the totem token timeout” (tune) was NOT k
         "themselves.")
 
 
-def refused_run(*, fired: bool = False, accepted: bool = False) -> list[ev.Event]:
+def refused_run(*, fired: bool = False, accepted: bool = False, reason: str = ""
+                ) -> list[ev.Event]:
     """The engine's events of a ``commit_within`` step whose checks passed (engine/rollback.py
     ``_ask_commit``) and whose COMMIT was refused (Escape) — or typed, with ``accepted``."""
     out: list[ev.Event] = [
@@ -38,7 +39,8 @@ def refused_run(*, fired: bool = False, accepted: bool = False) -> list[ev.Event
         ev.ConfirmationRequested(step_id="tune", what="commit", prompt="Type COMMIT",
                                  expected="COMMIT", nodes=NODES, checkpoint_id="cp-1"),
         ev.ConfirmationGiven(step_id="tune", what="commit", accepted=accepted,
-                             typed="COMMIT" if accepted else "", operator="op"),
+                             typed="COMMIT" if accepted else "", operator="op",
+                             reason=reason),
     ]
     if accepted:
         out += [ev.RollbackTimer(step_id="tune", node=n, state="committed") for n in NODES]
@@ -84,3 +86,19 @@ def test_headless_summary_and_report_say_it_too() -> None:
     kept = refused_run(accepted=True)
     assert "NOT kept" not in render_report(kept)
     assert no_fault_text(kept, load_text(RUNBOOK)) == "No fault found in the collected evidence."
+
+
+def test_a_refusal_and_a_timeout_read_differently() -> None:
+    """"Roll back now" (or headless without --confirm COMMIT) is a refusal, journaled with its
+    reason; only the countdown running out is "not typed in time" (engine/rollback.py)."""
+    from pverunbook.engine.decisions import NO_ANSWER, ROLLED_BACK
+    from pverunbook.run_diagnosis import not_kept_by_step
+
+    said = {r: not_kept_by_step(refused_run(reason=r))["tune"]
+            for r in (ROLLED_BACK, NO_ANSWER, "no --confirm COMMIT was given")}
+    assert "NOT kept (COMMIT was refused: rolled back by the operator)" in said[ROLLED_BACK]
+    assert "NOT kept (COMMIT was not typed in time)" in said[NO_ANSWER]
+    assert "(COMMIT was refused: no --confirm COMMIT was given)" in said[
+        "no --confirm COMMIT was given"]
+    assert "refused (rolled back by the operator)" in render_report(refused_run(
+        reason=ROLLED_BACK))
