@@ -25,7 +25,7 @@ from pverunbook.engine.decisions import (
     StepAction,
     StepDecision,
 )
-from pverunbook.run_diagnosis import next_command, not_kept, step_status_label
+from pverunbook.run_diagnosis import next_command, not_kept, skipped_after, step_status_label
 from pverunbook.runbook.model import Param, Step, StepKind
 from pverunbook.runbook.template import render_plain
 
@@ -138,6 +138,9 @@ class EventPrinter:
             if e.reason.startswith(LEFT):
                 self.left.append((e.step_id, e.reason.removeprefix(LEFT).strip()))
                 self._p(f"-- {e.step_id}: {LEFT[:-1]}")
+            elif skipped_after(e):  # it ran and failed: never "skipped"
+                self._p(f"-- {e.step_id}: {skipped_after(e).replace('_', ' ')}, then the "
+                        "operator went on")
             else:
                 self._p(f"-- skipped {e.step_id}: {e.reason}")
         elif isinstance(e, ev.ValueProposed):

@@ -26,7 +26,12 @@ from pverunbook.report_text import fence as _fence
 from pverunbook.report_text import trim_output, value_text
 from pverunbook.report_text import ts as _ts
 from pverunbook.report_text import where as _where
-from pverunbook.run_diagnosis import not_kept, step_status_label
+from pverunbook.run_diagnosis import (
+    not_kept,
+    skipped_after,
+    step_status_label,
+    went_on_label,
+)
 
 if TYPE_CHECKING:
     from pverunbook.pve.diagnosis import Diagnosis
@@ -64,11 +69,29 @@ class _Step:
     params: list[ev.ParamsSet] = field(default_factory=list)
 
     @property
+    def went_on(self) -> str:
+        """The status the step ended with before the operator skipped it to go on ("" if
+        the last word on it is not such a skip): it ran, so it is not "skipped"."""
+        if self.skipped and self.finished and self.skipped[-1].ts >= self.finished[-1].ts \
+                and (not self.attempts or self.attempts[-1].ts <= self.finished[-1].ts):
+            return skipped_after(self.skipped[-1])
+        return ""
+
+    @property
+    def label(self) -> str:
+        """The status for a heading: a failed-then-skipped step says where it ran and failed."""
+        if self.went_on:
+            return went_on_label(self.went_on, self.finished[-1].node_status)
+        return self.status
+
+    @property
     def status(self) -> str:
         if self.attempts and (not self.finished or self.finished[-1].ts < self.attempts[-1].ts):
             if self.skipped and self.skipped[-1].ts > self.attempts[-1].ts:
                 return "skipped"
             return "unknown (interrupted)"
+        if self.went_on:
+            return self.finished[-1].status
         if self.finished and (not self.skipped or self.finished[-1].ts >= self.skipped[-1].ts):
             return self.finished[-1].status
         if self.skipped:
@@ -345,8 +368,12 @@ def _timeline_line(e: ev.Event) -> str:
         att = f", attempt {e.attempt}" if e.attempt > 1 else ""
         return f"Step {e.index + 1} `{e.step_id}` started: {e.title} ({_where(e.nodes)}{att})"
     if isinstance(e, ev.StepFinished):
+        ok = [n for n, st in e.node_status.items() if st == "ok"]
+        also = f"; ok on {', '.join(ok)}" if ok and e.status != "ok" else ""
         return f"Step `{e.step_id}` finished: **{e.status}**" + (
-            f" — {e.message}" if e.message else "") + f" ({_dur(e.duration)})"
+            f" — {e.message}" if e.message else "") + also + f" ({_dur(e.duration)})"
+    if isinstance(e, ev.StepSkipped) and skipped_after(e):
+        return f"Step `{e.step_id}`: the operator went on after it {skipped_after(e)}"
     if isinstance(e, ev.StepSkipped):
         return f"Step `{e.step_id}` skipped{' by the operator' if e.by_operator else ''}: " \
                f"{e.reason}"
@@ -398,7 +425,7 @@ def _steps(run: _Run, out: list[str]) -> None:
         worst = next((x for x in ("critical", "warning")
                       if any(f.severity == x for f in s.findings)), "")
         out += [f"### {num}. {s.title or s.step_id} (`{s.step_id}`){flag} — "
-                f"{step_status_label(s.status, worst)}", ""]
+                f"{step_status_label(s.label, worst)}", ""]
         facts: list[str] = []
         if s.attempts:
             facts.append(f"Started {_ts(s.attempts[0].ts)} {_where(s.attempts[-1].nodes)}")

@@ -230,6 +230,51 @@ def step_status_label(status: str, worst_finding: str) -> str:
     return status
 
 
+#: How a run's end status reads to a person (``journal list``, the summaries); the README's
+#: exit statuses say the same: 3 = "the run reached its end but some checks failed".
+RUN_STATUS_WORDS = {
+    "completed_with_failures": "finished, with failures",
+    "ok": "ok",
+}
+
+
+def run_status_words(status: str) -> str:
+    """A run's status in words, never a raw token such as ``completed_with_failures``."""
+    return RUN_STATUS_WORDS.get(status, status.replace("_", " "))
+
+
+def skipped_after(e: ev.StepSkipped) -> str:
+    """The status a step had when the operator skipped it and went on ("" if it never ran).
+
+    Older journals have no ``after`` field; the engine's reason says the same."""
+    if e.after:
+        return e.after
+    prefix = "operator skipped after "
+    if not (e.by_operator and e.reason.startswith(prefix)):
+        return ""
+    return e.reason[len(prefix):].split(",", 1)[0].strip()
+
+
+def went_on_label(after: str, node_status: Mapping[str, str]) -> str:
+    """A step that ran, failed (on some nodes), and that the operator then skipped to go on:
+    ``ran on ryanrishi (ok) and failed on pve001, then the operator went on``.
+
+    It is never plain "skipped": on the nodes where it succeeded it changed things (the
+    vm-config-recovery write that wrote 108.conf on one node and failed on the other)."""
+    ok = [n for n, st in node_status.items() if st == "ok"]
+    bad: dict[str, list[str]] = {}
+    for n, st in node_status.items():
+        if st != "ok":
+            bad.setdefault(st.replace("_", " "), []).append(n)
+    parts = [f"{st} on {', '.join(nodes)}" for st, nodes in bad.items()]
+    if not parts:
+        parts = [(after or "failed").replace("_", " ")]
+    if ok:
+        parts.insert(0, f"ran on {', '.join(ok)} (ok)")
+    text = ", ".join(parts[:-1]) + (" and " if len(parts) > 1 else "") + parts[-1]
+    return f"{text}, then the operator went on"
+
+
 def next_command(runbook: str, params: dict[str, Any], mode: str) -> str:
     """The command line that starts ``runbook`` with ``params`` in the same mode as this run."""
     import shlex

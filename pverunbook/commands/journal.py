@@ -48,10 +48,10 @@ def _with_findings(status: str, path: Path) -> str:
     now: a triage that found the outage is not "ok" in the list of runs; a health check that
     found the cluster healthy, with old link flaps in its logs, is (``worst_finding_now``)."""
     from pverunbook.engine.journal import JournalError, read_journal
-    from pverunbook.run_diagnosis import step_status_label, worst_finding_now
+    from pverunbook.run_diagnosis import run_status_words, step_status_label, worst_finding_now
 
     if status != "ok":
-        return status
+        return run_status_words(status)
     try:
         events = read_journal(path)
     except (JournalError, OSError):

@@ -116,6 +116,8 @@ class Engine:
         self.rehearsal_dir = ""
         #: The checkpoint being taken now, if any: the store counts verified parts in it.
         self.checkpoint_progress: CheckpointProgress | None = None
+        #: How the current step ended on each node, for its StepFinished.
+        self._node_status: dict[str, str] = {}
 
     # -- events -----------------------------------------------------------------------------
     @property
@@ -337,7 +339,7 @@ class Engine:
                 continue
             if choice is FailureChoice.SKIP:
                 skip_why = self.overridden_guards.get(step.id)
-                self.emit(ev.StepSkipped(step_id=step.id, by_operator=True, reason=(
+                self.emit(ev.StepSkipped(step_id=step.id, by_operator=True, after=status, reason=(
                     f"operator skipped after {status}" if skip_why is None else
                     f"operator skipped after {status}, guard override: {skip_why}")))
                 finished_ok = False  # skipping a failure does not make the run clean
@@ -389,6 +391,7 @@ class Engine:
 
     async def _step(self, step: Step, index: int, attempt: int) -> tuple[str, str]:
         started = time.monotonic()
+        self._node_status = {}
         try:
             nodes = resolve_targets(step, self.cluster, self.params) \
                 if step.kind in (StepKind.RUN, StepKind.CHECK, StepKind.ACTION) \
@@ -422,10 +425,15 @@ class Engine:
             if missing and status == "ok":
                 message = f"not run on {', '.join(n.name for n in missing)} (unreachable)"
         self.emit(ev.StepFinished(step_id=step.id, status=status, message=message,
-                                  duration=time.monotonic() - started))
+                                  duration=time.monotonic() - started,
+                                  node_status=self._node_status))
         if wait:
             await self.durable()
         return status, message
+
+    def advisory(self, step: Step) -> bool:
+        """See :func:`prompts.advisory` (the TUI words its "Not done" button by it)."""
+        return prompts.advisory(self, step)
 
     async def _probe_reachable(self, nodes: list[Node]) -> None:
         """Before a destructive step, make sure every target answers (connections are reused,
@@ -459,20 +467,7 @@ class Engine:
         if step.kind is StepKind.INPUT:
             return await prompts.ask_input(self, step)
         if step.kind is StepKind.MANUAL:
-            if self.dry_run:
-                self.emit(ev.ConfirmationRequested(step_id=step.id, what="manual", prompt="done?",
-                                                   expected="yes"))
-                return "planned", "would ask the operator to confirm the manual action"
-            instructions = prompts.instructions(self, step)
-            self.emit(ev.ConfirmationRequested(step_id=step.id, what="manual",
-                                               prompt=instructions, expected="yes"))
-            await self.durable()
-            done = await self.decider.manual_done(step, instructions)
-            self.emit(ev.ConfirmationGiven(step_id=step.id, what="manual", accepted=done,
-                                           operator=self.operator))
-            await self.durable()
-            return ("ok", "") if done else ("declined", "the operator did not confirm "
-                                                        "the manual step")
+            return await prompts.ask_manual(self, step)
 
         # Guards: right before the step, on the nodes it targets.
         if step.guards:
@@ -538,6 +533,7 @@ class Engine:
         if self.dry_run:
             return "planned", "dry-run: nothing was executed"
         status = worst_status(o.status for o in outcomes)
+        self._node_status = {o.node: o.status for o in outcomes}
         bad = [f"{o.node}: {o.status}" for o in outcomes if o.status != "ok"]
         # Verdicts explain failures too: a failed expectation is when the operator needs them most.
         await judge_outputs(self, step, outcomes)

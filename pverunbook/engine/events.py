@@ -231,6 +231,9 @@ class StepFinished(Event):
     status: str
     message: str = ""
     duration: float = 0.0
+    #: How the step ended on each target node (node → ok, failed, timed_out…): a step that
+    #: changed one node and failed on another must never read as if it did nothing.
+    node_status: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -239,6 +242,9 @@ class StepSkipped(Event):
     step_id: str
     reason: str
     by_operator: bool = False
+    #: The step's status when the operator chose to skip it and go on (failed, timed_out…);
+    #: "" for a step skipped before it ran. Such a step ran: it is not "skipped".
+    after: str = ""
 
 
 @dataclass(frozen=True, kw_only=True)

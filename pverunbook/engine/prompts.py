@@ -162,6 +162,47 @@ def _proposals(engine: Engine, step: Step) -> dict[str, Any]:
     return values
 
 
+#: The result of an advisory manual step the operator answered "not done".
+NOT_DONE = "not done by the operator (nothing destructive in this runbook depends on it)"
+
+
+def advisory(engine: Engine, step: Step) -> bool:
+    """A manual step nothing destructive after it depends on, and that needs no person at
+    the nodes: "not done" leaves it to the operator instead of stopping the run (a
+    read-only triage's "check the cables" step)."""
+    if step.needs_person or step.kind is not StepKind.MANUAL:
+        return False
+    try:
+        at = engine.runbook.index(step.id)
+    except KeyError:  # not a step of this runbook: unknown, so not advisory
+        return False
+    return not any(s.destructive for s in engine.runbook.steps[at + 1:])
+
+
+async def ask_manual(engine: Engine, step: Step) -> tuple[str, str]:
+    """A manual step: the operator says Done or Not done (journaled either way). Not done
+    stops the run unless the step is :func:`advisory`: then the step ends "skipped", not
+    done by the operator, and the run goes on, as headless leaves such a step "for the
+    operator" (headless.py ``before_step``)."""
+    if engine.dry_run:
+        engine.emit(ev.ConfirmationRequested(step_id=step.id, what="manual", prompt="done?",
+                                             expected="yes"))
+        return "planned", "would ask the operator to confirm the manual action"
+    text = instructions(engine, step)
+    engine.emit(ev.ConfirmationRequested(step_id=step.id, what="manual", prompt=text,
+                                         expected="yes"))
+    await engine.durable()
+    done = await engine.decider.manual_done(step, text)
+    engine.emit(ev.ConfirmationGiven(step_id=step.id, what="manual", accepted=done,
+                                     operator=engine.operator))
+    await engine.durable()
+    if done:
+        return "ok", ""
+    if advisory(engine, step):
+        return "skipped", NOT_DONE
+    return "declined", "the operator did not confirm the manual step"
+
+
 def instructions(engine: Engine, step: Step) -> str:
     """A manual step's instructions with parameters, cluster and run id filled in."""
     from pverunbook.runbook.template import render_plain

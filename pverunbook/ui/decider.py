@@ -41,6 +41,11 @@ if TYPE_CHECKING:
 #: "confirm, done? [y/N]"; "answer yes" matched neither.
 MANUAL_CONFIRM_TUI = ("To confirm, choose **Done** (d). **Escape** folds this away so you can "
                       "look first (**n** brings it back); **Not done** (x) stops the run here.")
+#: The same for a manual step nothing destructive depends on (engine ``advisory``).
+MANUAL_ADVISORY_TUI = ("To confirm, choose **Done** (d). **Escape** folds this away so you can "
+                       "look first (**n** brings it back); **Not done** (x) leaves it to you: "
+                       "nothing destructive depends on it, so the run goes on and its summary "
+                       "lists it as not done.")
 
 
 class TuiDecider:
@@ -119,17 +124,21 @@ class TuiDecider:
     async def manual_done(self, step: Step, instructions: str) -> bool:
         """Done / Not done; Escape folds the question away (as at a failed step or a typed
         confirmation): a stray Escape never ends the run."""
+        engine = getattr(self.screen, "engine", None)
+        goes_on = engine is not None and engine.advisory(step)
+        not_done = ("leaves it to you and the run goes on (nothing destructive depends on it)"
+                    if goes_on else "stops the run here")
         while True:
             choice = await self.screen.app.push_screen_wait(ChoiceModal(
                 f"Manual step: {step.title}",
-                f"{instructions}\n\n{MANUAL_CONFIRM_TUI}",
+                f"{instructions}\n\n{MANUAL_ADVISORY_TUI if goes_on else MANUAL_CONFIRM_TUI}",
                 [Choice("done", "Done", "d", "success"), Choice("not", "Not done", "x"),
                  Choice("look", "Look first", "l")],
                 cancel="look", shell=True,
                 help="**What this asks:** this step is done by hand (at the rack, in a "
                      "switch's UI, on a console): pverunbook cannot do or check it. The "
                      "instructions say what to do.\n\nChoosing **Done** journals that you "
-                     "did it and the run goes on; **Not done** stops the run here; **Look "
+                     f"did it and the run goes on; **Not done** {not_done}; **Look "
                      "first** (Escape) folds this question away to read the output, and **n** "
                      "brings it back. **$** opens a shell on a node meanwhile."))
             if choice != "look":

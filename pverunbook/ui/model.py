@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 
 from pverunbook.engine import events as ev
 from pverunbook.pve.diagnosis.model import Diagnosis
-from pverunbook.run_diagnosis import not_kept_by_step
+from pverunbook.run_diagnosis import not_kept_by_step, skipped_after, went_on_label
 from pverunbook.runbook.model import Runbook, Step
 
 #: Lines of output kept per node and step for the comparison and plots (the journal has all).
@@ -122,10 +122,23 @@ class StepView:
     #: confirmation asked after the step ended (COMMIT once its checks passed) shows the step
     #: as "needs you" for a moment, then it goes back to this: one step, one final state.
     ended: str = ""
+    #: How the step ended on each node (StepFinished.node_status).
+    node_status: dict[str, str] = field(default_factory=dict)
+    #: The step failed (this status) and the operator skipped it to go on: it ran, so it
+    #: keeps its failed state and is never counted as "skipped".
+    went_on: str = ""
 
     @property
     def id(self) -> str:
         return self.step.id
+
+    @property
+    def label(self) -> str:
+        """The step's state in words; a failed-then-skipped step says where it ran, where it
+        failed, and that the operator went on."""
+        if self.went_on:
+            return went_on_label(self.went_on, self.node_status)
+        return STATE_LABELS.get(self.state, self.state)
 
     def lines(self, node: str) -> list[str]:
         return list(self.output.get(node, ()))
@@ -297,13 +310,22 @@ class RunState:
             sv.state = e.status if e.status in STATE_LABELS else "unknown"
             sv.ended = sv.state
             sv.message, sv.duration = e.message, e.duration
+            sv.node_status, sv.went_on = dict(e.node_status), ""
+            if e.status == "skipped":  # an advisory manual step the operator did not do
+                sv.skip_reason = e.message
             for r in sv.results.values():
                 if r.status == "running":
                     r.status = "cancelled" if e.status == "cancelled" else "unknown"
         elif isinstance(e, ev.StepSkipped):
             sv = self._by_id[e.step_id]
-            sv.state, sv.skip_reason = "skipped", e.reason
-            sv.ended = "skipped"
+            after = skipped_after(e)
+            if after and sv.ended and sv.ended not in ("ok", "planned", "skipped"):
+                # it ran and failed; the operator went on: it stays failed, never "skipped"
+                sv.went_on, sv.skip_reason = after, e.reason
+                sv.state = sv.ended
+            else:
+                sv.state, sv.skip_reason = "skipped", e.reason
+                sv.ended = "skipped"
             if self.waiting_index == sv.index:
                 self.waiting_index = None
         elif isinstance(e, ev.RunFinished):
@@ -333,7 +355,7 @@ class RunState:
             self.apply(e)
         for step_id, status in statuses.items():
             sv = self._by_id.get(step_id)
-            if sv is not None:
+            if sv is not None and not (sv.went_on and status == "skipped"):
                 sv.state = status if status in STATE_LABELS else "unknown"
         for sv in self.steps:
             if sv.step.id == asked_again:
@@ -372,7 +394,7 @@ class RunState:
         done = [s.step.title + (" — ran, NOT kept (the nodes roll it back)"
                                 if s.id in undone else "")
                 for s in self.steps if s.state in ("ok", "planned")]
-        failed = [f"{s.step.title} ({STATE_LABELS[s.state]})" for s in self.steps
+        failed = [f"{s.step.title} ({s.label})" for s in self.steps
                   if (s.state in BAD_STATES or s.state == "unknown") and s.state != "declined"]
         declined = [f"{s.step.title} — {s.message}" if s.message else s.step.title
                     for s in self.steps if s.state == "declined"]
@@ -385,7 +407,7 @@ class RunState:
                 how = "; ".join(f"{c.what}: {'accepted' if c.accepted else 'refused'}"
                                 + (f" (typed {c.typed!r} by {c.operator})" if c.typed else "")
                                 for c in typed) or "no confirmation recorded"
-                risky.append(f"{s.step.title} — {STATE_LABELS.get(s.state, s.state)}; {how}")
+                risky.append(f"{s.step.title} — {s.label}; {how}")
         for c in self.confirmations:
             if c.what == "checkpoint override" and c.accepted:
                 risky.append(f"{self._by_id[c.step_id].step.title} — ran WITHOUT a verified "

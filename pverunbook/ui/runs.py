@@ -111,6 +111,8 @@ def interrupted_runs() -> list[InterruptedRun]:
 
 
 def _describe(path: Path, status: str) -> InterruptedRun | None:
+    from pverunbook.run_diagnosis import skipped_after
+
     started: ev.RunStarted | None = None
     titles: dict[str, str] = {}
     last_step, last_state = "", ""
@@ -134,7 +136,9 @@ def _describe(path: Path, status: str) -> InterruptedRun | None:
             elif isinstance(e, ev.StepFinished):
                 last_step, last_state = e.step_id, e.status
             elif isinstance(e, ev.StepSkipped):
-                last_step, last_state = e.step_id, "skipped"
+                after = skipped_after(e)
+                last_step, last_state = e.step_id, (f"{after.replace('_', ' ')}, then the "
+                                                    "operator went on" if after else "skipped")
     except OSError:
         return None
     if started is None:

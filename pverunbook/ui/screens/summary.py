@@ -120,6 +120,11 @@ def render_summary(s: model.Summary, journal: Path | None,
         # every step succeeded, but the checks found critical problems: never a plain ✔
         word, style = ("! Finished — findings: every step ran, the checks found critical "
                        "problems (see the diagnosis)", "bold yellow")
+    if s.status == "ok" and not s.stopped_by and "critical" not in (worst or []) and any(
+            why.startswith("not done by the operator") for _, why in s.skipped):
+        # an advisory manual step answered Not done: the run went on; it is left to you
+        word, style = ("✔ Finished: every check ran; a manual step is left to you (not done)",
+                       "bold yellow")
     if s.status == "ok" and s.not_kept:
         # the change's checks passed, but COMMIT was not typed: the nodes put it back
         word, style = ("⚠ Finished, but a change was NOT kept", "bold red")
