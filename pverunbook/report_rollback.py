@@ -23,7 +23,10 @@ def timeline_line(e: ev.RollbackTimer) -> str:
     what = _WORDS.get(e.state, e.state)
     extra = ""
     if e.state == "armed":
-        restores = f"restores {', '.join(e.files)}" if e.files else "no restored file recorded"
+        # a rollback restoring no file (route-fix's route) says what it undoes instead
+        undoes = e.message.rsplit(" in ", 1)[0] if e.message.startswith("undoes ") else ""
+        restores = f"restores {', '.join(e.files)}" if e.files else \
+            undoes or "no restored file recorded"
         extra = f" ({e.seconds:g} s, {restores})"
     return f"Rollback of `{e.step_id}` on {e.node}: {what}{extra}"
 
