@@ -19,6 +19,7 @@ from __future__ import annotations
 import asyncio
 import os
 import subprocess
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 from pverunbook.engine import events as ev
@@ -265,7 +266,8 @@ class Away(Operator):
         return await super().confirm(request)
 
 
-async def resumed(sshd: Sshd, tmp_path: Path, commit: bool, at_commit: bool = False
+async def resumed(sshd: Sshd, tmp_path: Path, commit: bool, at_commit: bool = False,
+                  between: Callable[[Path], Awaitable[None]] | None = None,
                   ) -> tuple[str, list[ev.Event], Path, Path]:
     """Kill a run while its commit check runs (or, ``at_commit``, at the COMMIT question),
     resume it; the second operator types COMMIT (or not). Returns the resumed run's status,
@@ -300,6 +302,8 @@ async def resumed(sshd: Sshd, tmp_path: Path, commit: bool, at_commit: bool = Fa
     await asyncio.gather(run, return_exceptions=True)
     await engine.transport.close()
     journal.close()
+    if between is not None:
+        await between(work)
 
     _, info = load_resume(path, engine.runbook)
     second = Operator(commit=commit)
@@ -353,3 +357,35 @@ async def test_a_resumed_run_whose_commit_is_refused_stops(sshd: Sshd, tmp_path:
     assert not any(isinstance(e, ev.StepStarted) for e in seen2), "a step ran after the refusal"
     assert states(seen2)[-1] == "fired", states(seen2)  # the run waited for the timer
     assert conf.read_text() == "old\n"
+
+
+async def test_a_resumed_run_waits_for_a_rollback_still_firing(sshd: Sshd, tmp_path: Path
+                                                               ) -> None:
+    """pverunbook came back while the node's rollback was still restoring (state ``firing``,
+    the /etc/pve write waiting for quorum): it waits for the outcome and journals ``fired``,
+    not "unknown" with a "needs a hand"."""
+    finisher: list[asyncio.subprocess.Process] = []
+
+    def stop_and_mark(work: Path) -> Path:
+        d = next(work.glob("rollback/*/state")).parent
+        sleeper = (d / "pid").read_text().strip()
+        subprocess.run(["kill", "--", f"-{sleeper}"], capture_output=True, check=False)
+        (d / "state").write_text("firing\n")
+        return d
+
+    async def firing(work: Path) -> None:
+        d = await asyncio.to_thread(stop_and_mark, work)
+        # the node's script finishes a few seconds later
+        finisher.append(await asyncio.create_subprocess_exec(
+            "sh", "-c", f"sleep 3; echo 'rollback finished: restored' >> {d}/log; "
+                        f"echo done > {d}/state"))
+
+    status, seen2, work, conf = await resumed(sshd, tmp_path, commit=True, at_commit=True,
+                                              between=firing)
+    for p in finisher:
+        await p.wait()
+    assert states(seen2) == ["fired"], [(e.state, e.message) for e in seen2
+                                        if isinstance(e, ev.RollbackTimer)]
+    assert status == "failed"
+    finished = [e for e in seen2 if isinstance(e, ev.RunFinished)]
+    assert "restored its checkpoint while pverunbook was away" in finished[-1].message
