@@ -20,8 +20,8 @@ SAID = ("The change of step “Raise the totem token timeout” (tune) was NOT k
         "themselves.")
 
 
-def refused_run(*, fired: bool = False, accepted: bool = False, reason: str = ""
-                ) -> list[ev.Event]:
+def refused_run(*, fired: bool = False, accepted: bool = False, reason: str = "",
+                status: str = "ok") -> list[ev.Event]:
     """The engine's events of a ``commit_within`` step whose checks passed (engine/rollback.py
     ``_ask_commit``) and whose COMMIT was refused (Escape) — or typed, with ``accepted``."""
     out: list[ev.Event] = [
@@ -47,7 +47,7 @@ def refused_run(*, fired: bool = False, accepted: bool = False, reason: str = ""
     if fired:
         out += [ev.RollbackTimer(step_id="tune", node=n, state="fired", checkpoint_id="cp-1")
                 for n in NODES]
-    return [*out, ev.RunFinished(status="ok", duration=30)]
+    return [*out, ev.RunFinished(status=status, duration=30)]
 
 
 def tui_summary(events: list[ev.Event]) -> str:
@@ -102,3 +102,14 @@ def test_a_refusal_and_a_timeout_read_differently() -> None:
         "no --confirm COMMIT was given"]
     assert "refused (rolled back by the operator)" in render_report(refused_run(
         reason=ROLLED_BACK))
+
+
+def test_a_run_stopped_by_a_refused_commit_does_not_say_a_step_failed() -> None:
+    """The engine ends such a run "failed" (after_step): the summary's head says why, not
+    "a step failed" above "0 failed"."""
+    from pverunbook.engine.decisions import ROLLED_BACK
+
+    text = tui_summary(refused_run(reason=ROLLED_BACK, status="failed"))
+    head = text.splitlines()[:2]
+    assert head[0] == "✘ Stopped: a change was NOT kept (no step failed)", head
+    assert "COMMIT was refused: rolled back by the operator" in head[1], head

@@ -128,6 +128,10 @@ def render_summary(s: model.Summary, journal: Path | None,
     if s.status == "ok" and s.not_kept:
         # the change's checks passed, but COMMIT was not typed: the nodes put it back
         word, style = ("⚠ Finished, but a change was NOT kept", "bold red")
+    elif s.status == "failed" and s.not_kept and not s.failed \
+            and s.stopped_by in ("", "failure"):
+        # the run stopped because COMMIT was refused or not typed, not on a failed step
+        word, style = ("✘ Stopped: a change was NOT kept (no step failed)", "bold red")
     t.append(word + "\n", style=style)
     for line in s.not_kept:
         t.append(f"✘ {line}\n", style="bold red")
