@@ -319,6 +319,9 @@ async def after_step(engine: Engine, step: Step, status: str) -> str:
         if await _ask_commit(engine, pending):
             del _state(engine)[pending.step.id]
             continue
+        if pending.step.id not in _state(engine):  # "Roll back now": already waited for
+            return (f"'{pending.step.id}' was rolled back by the operator: the rollback "
+                    "timers restored the checkpoint")
         return f"'{pending.step.id}' was not committed: the rollback restores the checkpoint"
     return ""
 

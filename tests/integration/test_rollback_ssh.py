@@ -171,6 +171,8 @@ async def test_roll_back_now_restores_at_once(sshd: Sshd, tmp_path: Path) -> Non
         await engine.transport.close()
     log = (work / "rollback.log").read_text()
     assert status == "failed", status
+    finished = [e for e in seen if isinstance(e, ev.RunFinished)]
+    assert "'change' was rolled back by the operator" in finished[-1].message
     assert states(seen) == ["armed", "fired"], (states(seen), log)
     assert conf.read_text() == "old\n"
     assert log.count("restoring checkpoint") == 1 and "rolled back now by the operator" in log
