@@ -19,7 +19,7 @@ from textual.widgets._footer import FooterKey
 
 from pverunbook.engine.decisions import CheckpointFailure, ConfirmRequest
 from pverunbook.runbook.loader import load_file
-from pverunbook.runbook.model import Param, ParamType, Step, StepKind
+from pverunbook.runbook.model import FailureAction, OnFailure, Param, ParamType, Step, StepKind
 from pverunbook.ui.app import RunbookApp
 from pverunbook.ui.screens.commit_modal import CommitModal
 from pverunbook.ui.screens.help import HelpScreen
@@ -134,6 +134,12 @@ async def test_every_modal_fits_at_80x24_with_its_keys(build_app: Callable[..., 
             close=("escape", "y"))  # Escape asks "roll back now?"; y answers it
         await open_and_check(pilot, app, "failure modal with Abort run (a)", in_worker(
             app, lambda: d.after_failure(step, "failed")), ChoiceModal, close="a")
+        # five buttons: "Continue (c)  Look first (l)  Abort run ▎" was cut at 80 columns
+        for then in (OnFailure(FailureAction.CONTINUE),
+                     OnFailure(FailureAction.GOTO, "ha-start")):
+            await open_and_check(pilot, app, f"failure modal, on_failure = {then}", in_worker(
+                app, lambda then=then: d.after_failure(replace(step, on_failure=then),
+                                                       "failed")), ChoiceModal, close="a")
         await open_and_check(pilot, app, "manual step", in_worker(
             app, lambda: d.manual_done(manual, manual.instructions)), ChoiceModal, close="x")
         params = [Param(f"p{i}", ParamType.STR, f"Value number {i}", default="x",

@@ -209,6 +209,22 @@ class Choice:
     variant: str = "default"
 
 
+#: Columns for a dialog's buttons at 80 columns (the dialog's border and padding left out).
+BUTTON_ROW = 76
+
+
+def button_rows(labels: list[str]) -> list[list[int]]:
+    """The buttons (by index) on one row, or on two when one row would be cut at 80 columns
+    ("Go to ha-start (g)  Look first (l)  Abo▎"): Textual's rows do not wrap. A button is
+    its label, its padding and margin (Textual's ``Button``: ``min-width: 16``, one cell of
+    ``line-pad`` each side; the dialogs' ``padding: 0 1``, ``margin-left`` 1 or 2)."""
+    width = sum(max(len(t) + 4, 16) + 2 for t in labels)
+    if width <= BUTTON_ROW or len(labels) < 2:
+        return [list(range(len(labels)))]
+    half = (len(labels) + 1) // 2
+    return [list(range(half)), list(range(half, len(labels)))]
+
+
 class ChoiceModal(Dialog[str]):
     """A question with explicit choices: buttons, and one key each (bound, so the footer shows
     them); Escape picks ``cancel``. ``help`` is the F1 text (what is asked, what each answer
@@ -249,16 +265,27 @@ class ChoiceModal(Dialog[str]):
         with VerticalScroll(classes="dialog" + (" -danger" if self.danger else ""),
                             id="choice-dialog"):
             yield Label(self.title_text, classes="dialog-title")
-            with Horizontal(classes="dialog-buttons"):
-                for c in self.choices:
-                    yield Button(f"{c.label} ({c.key})", variant=c.variant,  # type: ignore[arg-type]
-                                 id=f"choice-{c.value}")
+            rows = button_rows([f"{c.label} ({c.key})" for c in self.choices])
+            if len(rows) == 1:
+                with Horizontal(classes="dialog-buttons"):
+                    yield from self._buttons(rows[0])
+            else:
+                with Vertical(classes="dialog-buttons -rows"):
+                    for row in rows:
+                        with Horizontal(classes="dialog-button-row"):
+                            yield from self._buttons(row)
             with Vertical(classes="dialog-body"):
                 if self.markdown:
                     yield Markdown(self.body)
                 else:
                     yield Static(self.body, markup=False)
         yield Footer()
+
+    def _buttons(self, indexes: list[int]) -> ComposeResult:
+        for i in indexes:
+            c = self.choices[i]
+            yield Button(f"{c.label} ({c.key})", variant=c.variant,  # type: ignore[arg-type]
+                         id=f"choice-{c.value}")
 
     def action_choose(self, value: str) -> None:
         self.dismiss(value)
