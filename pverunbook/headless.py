@@ -25,7 +25,14 @@ from pverunbook.engine.decisions import (
     StepAction,
     StepDecision,
 )
-from pverunbook.run_diagnosis import next_command, not_kept, skipped_after, step_status_label
+from pverunbook.run_diagnosis import (
+    next_command,
+    not_kept,
+    run_status_words,
+    skipped_after,
+    step_status_label,
+    went_on_label,
+)
 from pverunbook.runbook.model import Param, Step, StepKind
 from pverunbook.runbook.template import render_plain
 
@@ -44,6 +51,8 @@ class EventPrinter:
         self.partial: dict[tuple[str, str], str] = {}
         self.width = width
         self.steps: dict[str, tuple[str, str]] = {}
+        #: each step's result per node (step_finished), for a failed-then-skipped step's line
+        self.node_status: dict[str, dict[str, str]] = {}
         self.findings: list[ev.Finding] = []
         #: every event of the run, for the diagnosis at the end
         self.events: list[ev.Event] = []
@@ -139,8 +148,10 @@ class EventPrinter:
                 self.left.append((e.step_id, e.reason.removeprefix(LEFT).strip()))
                 self._p(f"-- {e.step_id}: {LEFT[:-1]}")
             elif skipped_after(e):  # it ran and failed: never "skipped"
-                self._p(f"-- {e.step_id}: {skipped_after(e).replace('_', ' ')}, then the "
-                        "operator went on")
+                label = went_on_label(skipped_after(e), self.node_status.get(e.step_id, {}))
+                title = self.steps.get(e.step_id, (e.step_id, ""))[0]
+                self.steps[e.step_id] = (title, label)
+                self._p(f"-- {e.step_id}: {label}")
             else:
                 self._p(f"-- skipped {e.step_id}: {e.reason}")
         elif isinstance(e, ev.ValueProposed):
@@ -149,6 +160,7 @@ class EventPrinter:
             self._flush_partials()
             title = self.steps.get(e.step_id, (e.step_id, ""))[0]
             self.steps[e.step_id] = (title, e.status)
+            self.node_status[e.step_id] = dict(e.node_status)
             msg = f": {e.message}" if e.message and e.status != "ok" else ""
             self._p(f"-- {e.step_id}: {step_status_label(e.status, self._worst(e.step_id))}"
                     f"{msg}")
@@ -165,7 +177,7 @@ class EventPrinter:
             self._summary()
             msg = f" — {e.message}" if e.message else ""
             crit = sum(1 for f in self.findings if self._now(f) == "critical")
-            status = e.status
+            status = run_status_words(e.status)
             if status == "ok" and not_kept(self.events):
                 status = "ok — a change was NOT kept (its rollback timers undo it; see the summary)"
             elif status == "ok" and crit:

@@ -123,3 +123,19 @@ def test_journal_list_words_the_status(capsys: pytest.CaptureFixture[str]) -> No
     assert main(["journal", "list"]) == 0
     out = capsys.readouterr().out
     assert "finished, with failures" in out and "completed_with_failures" not in out
+
+
+async def test_headless_says_where_it_ran_and_words_the_run_status() -> None:
+    import io
+
+    from pverunbook.headless import EventPrinter
+
+    _, seen = await _events()
+    out = io.StringIO()
+    printer = EventPrinter(out)
+    for e in seen:
+        printer(e)
+    text = out.getvalue()
+    assert f"-- write: {LABEL}" in text
+    assert f"step write (Write the rebuilt configs): {LABEL}" in text.split("== summary")[1]
+    assert "== run finished, with failures" in text

@@ -497,7 +497,10 @@ class RunScreen(RunLayout):
         self._rollback_wait = None
         self.state.apply(e)
         self.query_one(StepList).show(self.state)
-        self._status(f"Run finished: {e.status}" + (f" — {e.message}" if e.message else ""),
+        from pverunbook.run_diagnosis import run_status_words
+
+        self._status(f"Run finished: {run_status_words(e.status)}"
+                     + (f" — {e.message}" if e.message else ""),
                      bad=e.status not in ("ok", "planned"),
                      keys=(("next", "summary"), ("runbooks", "runbooks"), ("journal", "journal")))
         self._activity(f"run finished: {e.status} {e.message}")
