@@ -88,6 +88,31 @@ async def test_network_triage_names_the_lossy_link(tmp_path: Path) -> None:
                 and e.what == "destructive"]
 
 
+async def test_network_triage_with_the_physical_checks_not_done_finishes(
+        tmp_path: Path) -> None:
+    """"Not done" at the triage's manual physical checks: every check still ran, so the run
+    ends finished with that step not done by the operator, never "aborted"."""
+    session = Session(SessionConfig(mode=Mode.REHEARSAL, scenario="nyc-outage",
+                                    sim_state_dir=tmp_path / "sim", time_scale=0.02))
+    await session.start()
+    try:
+        rb = load_file(builtin_dir() / "network-triage.toml")
+        values, _ = resolve(rb, {})
+        engine = session.engine(rb, ScriptedDecider(manual=False), values,
+                                journal_path=tmp_path / "triage.jsonl")
+        status = await engine.run()
+    finally:
+        await session.close()
+    events = read_journal(tmp_path / "triage.jsonl")
+    assert status == "ok"
+    (physical,) = [e for e in events if isinstance(e, ev.StepFinished)
+                   and e.step_id == "physical"]
+    assert physical.status == "skipped"
+    assert physical.message.startswith("not done by the operator")
+    ran = [e.step_id for e in events if isinstance(e, ev.StepFinished)]
+    assert len(ran) == len(rb.steps)
+
+
 async def test_corosync_tuning_on_the_flapping_cluster_changes_nothing(tmp_path: Path) -> None:
     """The story's cluster with the route still in place: the peer's corosync runs, so the
     expected votes are never lowered, and /etc/pve cannot take the change while the link
