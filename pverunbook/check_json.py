@@ -59,8 +59,10 @@ def check_document(events: list[ev.Event], runbook: Any = None,
     finished = next((e for e in reversed(events) if isinstance(e, ev.RunFinished)), None)
     steps: dict[str, str] = {}
     for e in events:
-        if isinstance(e, ev.StepFinished | ev.StepSkipped):
-            steps[e.step_id] = e.status if isinstance(e, ev.StepFinished) else "skipped"
+        if isinstance(e, ev.StepFinished):
+            steps[e.step_id] = e.status
+        elif isinstance(e, ev.StepSkipped) and not e.after:  # failed, then skipped: failed
+            steps[e.step_id] = "skipped"
     run: dict[str, Any] = {"run_id": started.run_id if started else "", "journal": journal,
                            "status": finished.status if finished else "unfinished",
                            "mode": started.mode if started else "",

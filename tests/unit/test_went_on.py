@@ -139,3 +139,10 @@ async def test_headless_says_where_it_ran_and_words_the_run_status() -> None:
     assert f"-- write: {LABEL}" in text
     assert f"step write (Write the rebuilt configs): {LABEL}" in text.split("== summary")[1]
     assert "== run finished, with failures" in text
+
+
+async def test_check_json_keeps_a_failed_then_skipped_step_failed() -> None:
+    from pverunbook.check_json import check_document
+
+    _, seen = await _events()
+    assert check_document(seen)["steps"]["write"] == "failed"
