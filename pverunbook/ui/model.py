@@ -394,7 +394,7 @@ class RunState:
         done = [s.step.title + (" — ran, NOT kept (the nodes roll it back)"
                                 if s.id in undone else "")
                 for s in self.steps if s.state in ("ok", "planned")]
-        failed = [f"{s.step.title} ({s.label})" for s in self.steps
+        failed = [f"{s.step.title} ({s.label})" + _operator_reason(s) for s in self.steps
                   if (s.state in BAD_STATES or s.state == "unknown") and s.state != "declined"]
         declined = [f"{s.step.title} — {s.message}" if s.message else s.step.title
                     for s in self.steps if s.state == "declined"]
@@ -440,6 +440,15 @@ class RunState:
         if last is not None and last.state == "blocked":
             return "checkpoint" if "checkpoint" in last.message else "guard"
         return "operator"
+
+
+def _operator_reason(sv: StepView) -> str:
+    """`` — <reason>`` the operator typed when going on after the step failed (the run screen
+    puts it before the engine's own "(operator skipped after …)"), else ""."""
+    if not sv.went_on:
+        return ""
+    why = sv.skip_reason.split(" (operator skipped after", 1)[0].strip()
+    return "" if not why or why.startswith("operator skipped after") else f" — {why}"
 
 
 def declared_finding(step: Step, title: str) -> bool:

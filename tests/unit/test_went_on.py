@@ -146,3 +146,14 @@ async def test_check_json_keeps_a_failed_then_skipped_step_failed() -> None:
 
     _, seen = await _events()
     assert check_document(seen)["steps"]["write"] == "failed"
+
+
+async def test_the_summary_keeps_the_reason_the_operator_typed() -> None:
+    _, seen = await _events()
+    state = RunState(load_text(BOOK, "t.toml"))
+    for e in seen:
+        state.apply(e)
+        if isinstance(e, ev.StepSkipped):  # as the run screen records the typed reason
+            state.step(e.step_id).skip_reason = f"pve001 is being replaced ({e.reason})"
+    (line,) = state.summary().failed
+    assert line == f"Write the rebuilt configs ({LABEL}) — pve001 is being replaced"
