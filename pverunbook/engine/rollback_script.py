@@ -283,7 +283,8 @@ def disarm_command(tag: str, root: str = ROOT, log: str = LOG) -> str:
 def fire_now_command(tag: str, root: str = ROOT) -> str:
     """Make an armed timer fire now ("Roll back now"); prints ``firing`` or ``state <s>``.
 
-    Starts ``rollback.sh now`` detached, as the timer would be: the restore goes on if the SSH
+    Starts ``rollback.sh now`` detached, as the timer was (a transient ``systemd-run`` unit
+    where the timer is a systemd one, else ``setsid``): the restore goes on if the SSH
     session drops. The script's claim (``mkdir claim``) makes the timer firing at the same
     moment, or a second "fire now", leave without restoring twice; a timer no longer
     ``armed`` (committed, already firing or done) is left alone."""
@@ -291,7 +292,11 @@ def fire_now_command(tag: str, root: str = ROOT) -> str:
     return (
         f"D={d}; st=$(cat \"$D/state\" 2>/dev/null); "
         "if [ \"$st\" != armed ]; then echo \"state $st\"; exit 0; fi; "
-        "setsid -f nohup /bin/sh \"$D/rollback.sh\" now </dev/null >/dev/null 2>&1; "
+        "m=$(sed -n 's/^method=//p' \"$D/armed\" 2>/dev/null); "
+        "u=$(sed -n 's/^unit=//p' \"$D/armed\" 2>/dev/null); "
+        "if [ \"$m\" = systemd ] && systemd-run --quiet --unit=\"$u-now\" "
+        "/bin/sh \"$D/rollback.sh\" now; then :; else "
+        "setsid -f nohup /bin/sh \"$D/rollback.sh\" now </dev/null >/dev/null 2>&1; fi; "
         "echo firing"
     )
 
