@@ -184,6 +184,8 @@ class RunState:
         self.current: str | None = None
         self.waiting_index: int | None = None
         self.started: ev.RunStarted | None = None
+        #: A resumed run: the journal's first ``RunStarted``, when the run began (``restore``).
+        self.first_started: ev.RunStarted | None = None
         self.finished: ev.RunFinished | None = None
         self.findings: list[FindingItem] = []
         self.checkpoints: list[tuple[str, str, str]] = []
@@ -347,6 +349,8 @@ class RunState:
         confirmation: nothing ran (``load_resume`` proved it), so it is pending and asks
         again. Nothing is current or waiting afterwards."""
         for e in events:
+            if isinstance(e, ev.RunStarted) and self.first_started is None:
+                self.first_started = e
             if isinstance(e, ev.OutputChunk | ev.RunStarted | ev.RunFinished):
                 continue
             step_id = getattr(e, "step_id", None)
@@ -421,9 +425,19 @@ class RunState:
                        message=fin.message if fin else "", done=done, failed=failed,
                        skipped=skipped, not_reached=not_reached,
                        checkpoints=list(self.checkpoints), risky=risky,
-                       duration=fin.duration if fin else 0.0, declined=declined,
+                       duration=self._duration(), declined=declined,
                        not_kept=list(undone.values()))
 
+
+    def _duration(self) -> float:
+        """The run's time: from its journal's first start, as the report's Duration
+        (report.py, ``end - rs.ts``) — a resumed run's own ``duration`` is its last part."""
+        fin = self.finished
+        if fin is None:
+            return 0.0
+        if self.first_started is not None:
+            return max(fin.ts - self.first_started.ts, fin.duration)
+        return fin.duration
 
     def stopped_by(self) -> str:
         """Who ended a run early, read off the last step's state and the engine's message:

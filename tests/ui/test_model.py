@@ -325,3 +325,27 @@ def test_a_finding_the_step_declares_marks_its_node_whatever_its_severity() -> N
     strip = render_strip(node_rows(st.step("route"), ["a", "b", "c"]), None).plain.splitlines()
     assert "! findings" in strip[0] and "✔" not in strip[0] and "✔ ok" in strip[1]
     assert marked(st.step("route"))
+
+
+def test_a_resumed_runs_time_spent_counts_from_the_first_start() -> None:
+    """corosync-tuning ran from 00:11:47 to 00:14:33 (killed at COMMIT, resumed): the summary
+    said "Time spent 18s", the resumed part only; the report's Duration was right."""
+    rb = load_text(RUNBOOK)
+
+    def started(ts: float, resumed: bool) -> ev.RunStarted:
+        return ev.RunStarted(ts=ts, run_id="r1", runbook_id=rb.id, runbook_title=rb.title,
+                             runbook_path="", mode="rehearsal", cluster="nyc",
+                             nodes=("a",), params={}, resumed=resumed)
+
+    earlier: list[ev.Event] = [started(1000.0, False), ev.StepSkipped(step_id="ping",
+                                                                       reason="by hand")]
+    st = RunState(rb)
+    st.restore(earlier, {"ping": "skipped"})
+    st.apply(started(1148.0, True))
+    st.apply(ev.RunFinished(ts=1166.0, status="ok", duration=18.0))
+    assert st.summary().duration == 166.0
+    # a run that was not resumed: its own duration, as before
+    fresh = RunState(rb)
+    fresh.apply(started(1000.0, False))
+    fresh.apply(ev.RunFinished(ts=1065.0, status="ok", duration=65.0))
+    assert fresh.summary().duration == 65.0
