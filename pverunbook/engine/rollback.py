@@ -487,7 +487,7 @@ async def _await_fired(engine: Engine, p: Pending) -> None:
     give_up = time.time() + max(max(a.local_deadline for a in p.armed) - time.time(), 0.0) \
         + settle
     seen: dict[str, str] = {}
-    while todo and time.time() < give_up:
+    while todo:  # polled once more after give_up: a stalled loop still reads the outcome
         for name, a in list(todo.items()):
             state, log = await _read_state(engine, a)
             if state is None:
@@ -507,8 +507,9 @@ async def _await_fired(engine: Engine, p: Pending) -> None:
                     f"'firing'); waiting up to {max(give_up - time.time(), 0):.0f} s for it to "
                     f"finish: {_last(log)}")))
             seen[name] = state
-        if todo:
-            await asyncio.sleep(2.0)
+        if not todo or time.time() >= give_up:
+            break
+        await asyncio.sleep(2.0)
     for name, a in todo.items():
         was = seen.get(name)
         _emit(engine, p.step, name, "unknown", dir=rs.node_dir(a.tag, _root(engine)), files=a.files,
