@@ -85,7 +85,23 @@ def left_interrupted(run: RunScreen) -> str:
     return (f"**The run is left interrupted, not finished:** run `{run_id}` "
             f"({run.runbook.title}) stops {where}; the journal keeps every step so far. "
             "To continue it later: **r** on the runbook list, or "
-            f"`pverunbook run --resume {run_id}{chosen_args()}`.")
+            f"`pverunbook run --resume {run_id}{chosen_args()}`." + commit_pending(run))
+
+
+def commit_pending(run: RunScreen) -> str:
+    """The COMMIT question open: quitting does not stop the nodes' timers."""
+    import time
+
+    from pverunbook.ui.screens.commit_modal import CommitModal
+
+    asked = next((s for s in run.app.screen_stack if isinstance(s, CommitModal)), None)
+    if asked is None:
+        return ""
+    r = asked.request
+    at = time.strftime("%H:%M:%S", time.localtime(r.deadline))
+    return (f"\n\n**⚠ COMMIT is pending:** quitting does not stop the timers: at {at} "
+            f"**{', '.join(r.nodes)}** roll back “{r.step.title}” unless the run is "
+            f"resumed and {r.expected} typed before then.")
 
 
 def quit_while_running(run: RunScreen) -> ChoiceModal:

@@ -13,8 +13,10 @@ from pathlib import Path
 from textual.widgets import Input, OptionList
 
 from pverunbook.engine import events as ev
+from pverunbook.engine.decisions import ConfirmRequest
 from pverunbook.session import Mode
 from pverunbook.ui.app import RunbookApp
+from pverunbook.ui.screens.commit_modal import CommitModal
 from pverunbook.ui.screens.modals import ChoiceModal
 from pverunbook.ui.screens.params import ParamsScreen
 from pverunbook.ui.screens.run import RunScreen
@@ -111,3 +113,29 @@ async def test_ctrl_q_with_no_run_going_leaves_at_once(build_app: Build,
         await until(pilot, lambda: isinstance(app.screen, StartScreen), "start")
         await pilot.press("ctrl+q")
         await until(pilot, lambda: not app.is_running, "the app to quit")
+
+
+async def test_ctrl_q_in_the_commit_window_says_the_timers_go_on(build_app: Build,
+                                                                 runbook_dir: Path) -> None:
+    app = build_app(runbook=runbook_dir / "ui-test.toml")
+    async with app.run_test(size=SIZE) as pilot:
+        await to_run_screen(pilot, app)
+        run = app.screen
+        assert isinstance(run, RunScreen)
+        step = run.runbook.step("tune")
+        app.run_worker(run.decider.confirm(ConfirmRequest(
+            step, "commit", "Type COMMIT within 300 s to keep it", "COMMIT",
+            ("ryanrishi", "pve001"), checkpoint_id="cp-1", deadline=time.time() + 300)),
+            exit_on_error=False)
+        await until(pilot, lambda: isinstance(app.screen, CommitModal), "the COMMIT question")
+        commit = app.screen
+        await pilot.press("ctrl+q")
+        await until(pilot, lambda: isinstance(app.screen, ChoiceModal), "the quit question")
+        modal = app.screen
+        assert isinstance(modal, ChoiceModal)
+        assert ("COMMIT is pending:** quitting does not stop the timers" in modal.body
+                and "**ryanrishi, pve001** roll back “Raise the totem token timeout”"
+                in modal.body), modal.body
+        await pilot.press("n")
+        await until(pilot, lambda: app.screen is commit, "back to the COMMIT question")
+        assert app.is_running
