@@ -36,6 +36,9 @@ if TYPE_CHECKING:
     from pverunbook.engine.engine import Engine
 
 COMMIT = "COMMIT"
+#: The words of the note :func:`at_end` emits when the run waits for uncommitted timers (the
+#: TUI's status line follows that wait, ui/rollback_wait.py).
+AT_END_WAIT = "was not committed: waiting"
 #: COMMIT is no longer asked this close to the timers firing (disarming takes a moment).
 MARGIN = 5.0
 #: After the timers fired, how long to wait for every node's script to finish (the /etc/pve
@@ -456,7 +459,7 @@ async def at_end(engine: Engine) -> str:
     for p in pending:
         left = max(p.local_deadline - time.time(), 0.0)
         engine.emit(ev.Note(step_id=p.step.id, level="warning", text=(
-            f"'{p.step.id}' was not committed: waiting {left:.0f} s for the rollback timers "
+            f"'{p.step.id}' {AT_END_WAIT} {left:.0f} s for the rollback timers "
             f"on {', '.join(a.node for a in p.armed)}")))
     await engine.durable()
     await asyncio.gather(*(_await_fired(engine, p) for p in pending))

@@ -13,6 +13,7 @@ import time
 from dataclasses import dataclass, field
 
 from pverunbook.engine import events as ev
+from pverunbook.engine.rollback import AT_END_WAIT
 
 #: The states that end a node's wait (engine/rollback.py ``_await_fired``).
 SETTLED = ("fired", "failed", "unknown")
@@ -55,3 +56,28 @@ class RollbackWait:
         else:
             head = f"Not committed: the timers fired; {on} restore {cp}"
         return f"{head} — waiting for {'them' if len(waiting) > 1 else 'it'} to report"
+
+
+@dataclass
+class ArmedTimers:
+    """The run's timers not committed yet, from its ``RollbackTimer`` events: when the engine
+    says it waits for them at the end of the run (a commit check failed or never ran, so no
+    question was asked, engine/rollback.py ``at_end``), :meth:`saw` gives the wait to show."""
+
+    #: step id → (checkpoint id, nodes, this machine's deadline)
+    steps: dict[str, tuple[str, list[str], float]] = field(default_factory=dict)
+
+    def saw(self, e: ev.Event, at: float | None = None) -> RollbackWait | None:
+        at = time.time() if at is None else at
+        if isinstance(e, ev.RollbackTimer):
+            if e.state in ("armed", "pending"):
+                cp, nodes, deadline = self.steps.get(e.step_id, (e.checkpoint_id, [], 0.0))
+                when = at + e.seconds if e.seconds else e.deadline  # pending: the node's clock
+                self.steps[e.step_id] = (cp or e.checkpoint_id, [*nodes, e.node],
+                                         min(deadline, when) if deadline else when)
+            elif e.state in ("committed", *SETTLED):
+                self.steps.pop(e.step_id, None)
+        elif isinstance(e, ev.Note) and e.step_id in self.steps and AT_END_WAIT in e.text:
+            cp, nodes, deadline = self.steps[e.step_id]
+            return RollbackWait(e.step_id, cp, tuple(nodes), deadline, False)
+        return None

@@ -28,6 +28,7 @@ from pverunbook.ui.commands import PaletteCommand
 from pverunbook.ui.decider import TuiDecider
 from pverunbook.ui.fit import show_fitted
 from pverunbook.ui.model import STATE_LABELS, StepView
+from pverunbook.ui.rollback_wait import ArmedTimers
 from pverunbook.ui.screens.run_layout import RunLayout
 from pverunbook.ui.widgets.analysis import CompareView, FindingsView, NetPlot, comparison_text
 from pverunbook.ui.widgets.step_detail import StepDetail
@@ -97,6 +98,7 @@ class RunScreen(RunLayout):
         self.pane_step: str | None = None
         #: Set while the nodes restore an uncommitted change (the status line counts down).
         self._rollback_wait: RollbackWait | None = None
+        self._armed = ArmedTimers()
 
     @property
     def focus_step(self) -> str | None:
@@ -465,6 +467,9 @@ class RunScreen(RunLayout):
     def _note(self, message: m.JournalNote) -> None:
         e = message.event
         self.state.apply(e)
+        at_end = self._armed.saw(e)
+        if at_end is not None and self._rollback_wait is None:
+            self.rollback_waiting(at_end)
         if isinstance(e, ev.Note):
             self._activity(f"{e.level}: {e.text}")
             if e.level == "error":
