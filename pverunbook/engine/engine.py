@@ -301,8 +301,10 @@ class Engine:
             if decision.action is StepAction.ABORT:
                 return "aborted", decision.reason or "stopped by the operator"
             if decision.action is StepAction.SKIP:
-                self.emit(ev.StepSkipped(step_id=step.id, reason=decision.reason or "skipped",
-                                         by_operator=True))
+                override = self.overridden_guards.get(step.id)
+                self.emit(ev.StepSkipped(step_id=step.id, by_operator=True, reason=(
+                    decision.reason or (f"guard override: {override}" if override
+                                        else "skipped"))))
                 self.statuses[step.id] = "skipped"
                 await self.durable()
                 i += 1

@@ -180,7 +180,7 @@ class TuiDecider:
                   "**Escape** (or **l**) folds this question away to read them, **n** brings "
                   "it back."
                 + (f"\n\n*Hint:* {step.hint}" if step.hint else ""))
-        guarded = self._guarded(step)
+        guarded = self.guarded(step)
         if guarded:
             body += (f"\n\n**⚠ This step guards the destructive step(s) {', '.join(guarded)}.** "
                      "Skipping it needs an override phrase and a reason.")
@@ -210,7 +210,7 @@ class TuiDecider:
                 return FailureChoice(choice)
             await self.fold()
 
-    def _guarded(self, step: Step) -> list[str]:
+    def guarded(self, step: Step) -> list[str]:
         """The destructive steps ``step`` guards (engine/guard_skip.py), by id."""
         from pverunbook.engine.guard_skip import guarded_by
 
@@ -260,10 +260,8 @@ class TuiDecider:
         to the failure question and nothing is skipped."""
         from pverunbook.ui.screens.guard_modal import GuardOverrideModal
 
-        answer = await self.screen.app.push_screen_wait(GuardOverrideModal(failure))
-        if answer is not None:
-            self.screen.skip_reasons[failure.step.id] = f"guard overridden: {answer.reason}"
-        return answer
+        # the engine's StepSkipped carries the reason ("guard override: ...")
+        return await self.screen.app.push_screen_wait(GuardOverrideModal(failure))
 
     async def unknown_outcome(self, step: Step) -> FailureChoice:
         """A resumed run's step that was running when the last one died: re-run, skip (with a
@@ -284,6 +282,8 @@ class TuiDecider:
                 self.auto_run = step.id
             if choice != "skip":
                 return FailureChoice(choice)
+            if self.guarded(step):
+                return FailureChoice.SKIP  # the engine asks for the override and its reason
             reason = await self.screen.app.push_screen_wait(TextPromptModal(
                 f"Skip “{step.title}”?",
                 "Why is it safe to go on without re-running this step? The reason is written "

@@ -14,14 +14,15 @@ from textual.pilot import Pilot
 from textual.widgets import Input, OptionList
 
 from pverunbook.engine import events as ev
-from pverunbook.engine.decisions import StepAction, StepDecision
+from pverunbook.engine.decisions import GUARD_OVERRIDE_PHRASE, StepAction, StepDecision
 from pverunbook.engine.journal import read_journal, runs_dir
 from pverunbook.runbook.loader import load_file
 from pverunbook.runbook.model import Step
 from pverunbook.session import Mode
 from pverunbook.ui.app import RunbookApp
 from pverunbook.ui.runs import interrupted_runs
-from pverunbook.ui.screens.modals import ChoiceModal, ErrorModal, TextPromptModal
+from pverunbook.ui.screens.guard_modal import GuardOverrideModal
+from pverunbook.ui.screens.modals import ChoiceModal, ErrorModal
 from pverunbook.ui.screens.params import ParamsScreen
 from pverunbook.ui.screens.run import RunScreen
 from pverunbook.ui.screens.start import StartScreen
@@ -132,7 +133,10 @@ async def test_resume_skip_unknown_step(build_app: Build, runbook_dir: Path) -> 
     async with app.run_test(size=SIZE) as pilot:
         screen = await _resume_to_unknown_modal(pilot, app)
         await pilot.press("s")
-        await until(pilot, lambda: isinstance(app.screen, TextPromptModal), "reason prompt")
+        # config guards the destructive tune: its override (phrase + reason), not one key
+        await until(pilot, lambda: isinstance(app.screen, GuardOverrideModal), "override")
+        app.screen.query_one("#guard-phrase", Input).value = GUARD_OVERRIDE_PHRASE
+        app.screen.query_one("#guard-reason", Input).focus()
         await pilot.press(*"checked on both nodes", "enter")
         await until(pilot, lambda: screen.decider.is_waiting
                     and screen.state.waiting_index == 2, "the engine to wait before tune")
@@ -147,7 +151,8 @@ async def test_resume_skip_unknown_step(build_app: Build, runbook_dir: Path) -> 
     assert [(s.run_id, s.resumed) for s in started] == [(RUN_ID, True)]
     given = [e for e in new if isinstance(e, ev.ConfirmationGiven)]
     assert [(g.step_id, g.what, g.typed, g.accepted) for g in given] == [
-        ("config", "unknown outcome", "skip", False)]
+        ("config", "unknown outcome", "skip", False),
+        ("config", "guard override", GUARD_OVERRIDE_PHRASE, True)]
     skipped = [e for e in new if isinstance(e, ev.StepSkipped)]
     assert [(s.step_id, s.by_operator) for s in skipped] == [("config", True)]
     notes = [e for e in new if isinstance(e, ev.Note) and e.step_id == "config"]

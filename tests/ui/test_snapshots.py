@@ -8,10 +8,12 @@ from pathlib import Path
 
 import pytest
 from textual.pilot import Pilot
-from textual.widgets import Log
+from textual.widgets import Input, Log
 
+from pverunbook.engine.decisions import GUARD_OVERRIDE_PHRASE
 from pverunbook.ui.app import RunbookApp
-from pverunbook.ui.screens.modals import ConfirmModal, TextPromptModal
+from pverunbook.ui.screens.guard_modal import GuardOverrideModal
+from pverunbook.ui.screens.modals import ConfirmModal
 from pverunbook.ui.screens.run import RunScreen
 from pverunbook.ui.screens.start import StartScreen
 from pverunbook.ui.screens.summary import SummaryScreen
@@ -128,8 +130,10 @@ def test_summary_screen(snap_compare: Callable[..., bool], build_app: Build,
 
     async def run_before(pilot: Pilot) -> None:
         await to_run_screen(pilot, app)
-        await pilot.press("s")
-        await until(pilot, lambda: isinstance(app.screen, TextPromptModal), "skip reason")
+        await pilot.press("s")  # ping guards the destructive tune: the override asks why
+        await until(pilot, lambda: isinstance(app.screen, GuardOverrideModal), "override")
+        app.screen.query_one("#guard-phrase", Input).value = GUARD_OVERRIDE_PHRASE
+        app.screen.query_one("#guard-reason", Input).focus()
         await pilot.press(*"already checked by hand", "enter")
         for _ in range(2):
             await until(pilot, lambda: isinstance(app.screen, ConfirmModal)

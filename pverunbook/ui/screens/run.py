@@ -551,6 +551,11 @@ class RunScreen(RunLayout):
         from pverunbook.ui.screens.modals import TextPromptModal
 
         sv = self.state.steps[self.state.waiting_index]
+        if self.decider.guarded(sv.step):
+            # A guard of destructive steps: the engine asks for the override phrase and the
+            # reason itself (engine/guard_skip.py), so no second reason prompt here.
+            self.decider.decide(StepDecision(StepAction.SKIP))
+            return
 
         def done(reason: str | None) -> None:
             if reason:
