@@ -276,9 +276,10 @@ class Engine:
                 if choice is FailureChoice.ABORT:
                     return "aborted", f"stopped at '{step.id}' (outcome of the last run unknown)"
                 if choice is not FailureChoice.RERUN:
-                    self.emit(ev.StepSkipped(step_id=step.id, by_operator=True,
-                                             reason="outcome unknown after a crash; operator "
-                                                    "chose not to re-run"))
+                    override = self.overridden_guards.get(step.id)
+                    self.emit(ev.StepSkipped(step_id=step.id, by_operator=True, reason=(
+                        "outcome unknown after a crash; operator chose not to re-run"
+                        + (f"; guard override: {override}" if override else ""))))
                     self.statuses[step.id] = "skipped"
                     i += 1
                     continue
