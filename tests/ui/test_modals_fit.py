@@ -17,11 +17,12 @@ from textual.screen import Screen
 from textual.widgets import Button
 from textual.widgets._footer import FooterKey
 
-from pverunbook.engine.decisions import CheckpointFailure, ConfirmRequest
+from pverunbook.engine.decisions import CheckpointFailure, ConfirmRequest, GuardFailure
 from pverunbook.runbook.loader import load_file
 from pverunbook.runbook.model import FailureAction, OnFailure, Param, ParamType, Step, StepKind
 from pverunbook.ui.app import RunbookApp
 from pverunbook.ui.screens.commit_modal import CommitModal
+from pverunbook.ui.screens.guard_modal import GuardOverrideModal
 from pverunbook.ui.screens.help import HelpScreen
 from pverunbook.ui.screens.modals import (
     CheckpointFailedModal,
@@ -166,7 +167,18 @@ async def test_every_modal_fits_at_80x24_with_its_keys(build_app: Callable[..., 
         await open_and_check(pilot, app, "host key", in_worker(
             app, lambda: app.ask_host_key("pve001", "SHA256:" + "x" * 43)), ChoiceModal,
             close="n")
-        await open_and_check(pilot, app, "skip reason", run.action_skip, TextPromptModal)
+        # "ping" guards the destructive "tune": s asks the engine, which opens the override
+        await open_and_check(pilot, app, "guard override (s on a guard)", run.action_skip,
+                             GuardOverrideModal)
+        await until(pilot, lambda: run.decider.is_waiting, "asked again after Escape")
+        await open_and_check(pilot, app, "guard override, long", in_worker(
+            app, lambda: d.guard_failed(GuardFailure(
+                step, "failed", "; ".join(f"pve00{i}: failed" for i in range(9)),
+                tuple(f"destructive-step-{i}" for i in range(12))))), GuardOverrideModal)
+        await open_and_check(pilot, app, "skip reason", lambda: app.push_screen(TextPromptModal(
+            f"Skip “{step.title}”?", "Why are you skipping this step? The reason is written "
+            "to the journal and the incident report.", placeholder="e.g. done by hand")),
+            TextPromptModal)
         await open_and_check(pilot, app, "jump", run.action_jump, JumpModal)
         await open_and_check(pilot, app, "shell: which node", app.open_shell, PickModal)
         await open_and_check(pilot, app, "help", lambda: app.action_help(), HelpScreen)
@@ -177,6 +189,7 @@ async def test_every_modal_fits_at_80x24_with_its_keys(build_app: Callable[..., 
 def test_every_dialog_class_is_covered() -> None:
     """A new modal must be added to the test above (or it may be cut off unnoticed)."""
     covered = {ConfirmModal, CommitModal, ChoiceModal, ParamsModal, CheckpointFailedModal,
+               GuardOverrideModal,
                ErrorModal, TextPromptModal, JumpModal, PickModal, HelpScreen}
 
     def subclasses(cls: type) -> set[type]:
