@@ -14,7 +14,7 @@ from rich.text import Text
 from textual import on, work
 from textual.binding import Binding
 from textual.containers import VerticalScroll
-from textual.widgets import Log, Static, TabbedContent
+from textual.widgets import Log, TabbedContent
 from textual.worker import Worker, WorkerState
 
 from pverunbook.engine import events as ev
@@ -26,10 +26,9 @@ from pverunbook.ui import messages as m
 from pverunbook.ui.analysis import NodeNet, network_stats
 from pverunbook.ui.commands import PaletteCommand
 from pverunbook.ui.decider import TuiDecider
-from pverunbook.ui.fit import show_fitted
 from pverunbook.ui.model import STATE_LABELS, StepView
 from pverunbook.ui.rollback_wait import ArmedTimers
-from pverunbook.ui.screens.run_layout import RunLayout
+from pverunbook.ui.screens.run_status import RunStatus
 from pverunbook.ui.widgets.analysis import CompareView, FindingsView, NetPlot, comparison_text
 from pverunbook.ui.widgets.step_detail import StepDetail
 from pverunbook.ui.widgets.steps import StepList
@@ -47,7 +46,7 @@ def _analyse(outputs: Mapping[str, list[str]]) -> tuple[Text, list[NodeNet]]:
     return comparison_text(outputs), network_stats(outputs)
 
 
-class RunScreen(RunLayout):
+class RunScreen(RunStatus):
     BINDINGS = [
         Binding("n", "next", "Next", id="run.next", tooltip="Run the next step (also Enter)"),
         Binding("enter", "next", "Next", show=False, id="run.next_enter"),
@@ -199,65 +198,12 @@ class RunScreen(RunLayout):
         except Exception:  # a missing parameter or bad target: shown when the step runs
             self.planned = {}
 
-    def _status(self, text: str, *, bad: bool = False, waiting: bool = False,
-                keys: tuple[tuple[str, str], ...] = ()) -> None:
-        """The status line: ``text``, then the keys that act now — ``keys`` are (action,
-        what it does here) and each shows with its binding's key only while ``check_action``
-        lets it act, the same test F1's key list and the footer use; re-rendered whenever
-        that may answer differently (:meth:`refresh_bindings`), so the line, F1 and the
-        footer never disagree about a key."""
-        self._status_text, self._status_keys = text, keys
-        s = self.query_one("#run-status", Static)
-        s.set_class(bad, "-bad")
-        s.set_class(waiting, "-waiting")
-        self._render_status()
-
-    def status_keys(self) -> list[tuple[str, str]]:
-        """(key, what it does) of the status line's keys that act now."""
-        out: list[tuple[str, str]] = []
-        for action, verb in getattr(self, "_status_keys", ()):
-            binding = next((b for bs in self._bindings.key_to_bindings.values() for b in bs
-                            if b.action == action and b.show), None) or \
-                next((b for bs in self._bindings.key_to_bindings.values() for b in bs
-                      if b.action == action), None)
-            if binding is not None and self.check_action(action, ()):
-                out.append((self.app.get_key_display(binding), verb))
-        return out
-
-    def _render_status(self) -> None:
-        if not self.is_mounted or not self.query("#run-status"):  # gone while the screen closes
-            return
-        hints = " · ".join(f"{k} {v}" for k, v in self.status_keys())
-        text = getattr(self, "_status_text", "")
-        show_fitted(self.query_one("#run-status", Static),  # a long step title gives way
-                    f"{text} · {hints}" if text and hints else text or hints,
-                    self._titles().values())
-
-    def refresh_bindings(self) -> None:
-        super().refresh_bindings()
-        self._render_status()
-
     def _tick_running(self) -> None:
         if self.state.command_running:
             self._refresh_strip()
         wait = self._rollback_wait
         if wait is not None:
             self._status(wait.text(), waiting=True)
-
-    def rollback_waiting(self, wait: RollbackWait | None) -> None:
-        """The COMMIT question is gone and the nodes restore the checkpoint: the status line
-        says so, with the time left, instead of the stale "type COMMIT" (ui/rollback_wait)."""
-        self._rollback_wait = wait
-        if wait is not None:
-            self._status(wait.text(), waiting=True)
-
-    def set_status(self, text: str, *, waiting: bool = False,
-                   keys: tuple[tuple[str, str], ...] = ()) -> None:
-        """The status line, for the decider (a question folded away says how to get it back)."""
-        self._status(text, waiting=waiting, keys=keys)
-
-    def _titles(self) -> dict[str, str]:
-        return {s.id: s.title for s in self.runbook.steps}
 
     def _show_detail(self, sv: StepView) -> None:
         self.query_one(StepDetail).show(sv, len(self.state.steps), self.planned.get(sv.id),
