@@ -285,6 +285,9 @@ async def test_cluster_db_reset_resyncs_one_node(tmp_path: Path) -> None:
     status, events, _ = await rehearse(tmp_path, "cluster-db-reset", scenario="nyc-healthy",
                                        sets={"damaged_node": "pve001"})
     assert status == "ok", status_of(events)
+    # nyc-healthy: pve001's database is sound, so naming it needed the explicit phrase
+    assert [e.accepted for e in events if isinstance(e, ev.ConfirmationGiven)
+            and e.what == "contradicts facts"] == [True]
     assert nodes_with_output(events) == {"ryanrishi", "pve001"}
     destructive = [e for e in events if isinstance(e, ev.StepStarted) and e.destructive]
     assert destructive and all(e.nodes == ("pve001",) for e in destructive)
