@@ -90,6 +90,7 @@ async def ask_input(engine: Engine, step: Step) -> tuple[str, str]:
     last_bad: dict[str, Any] | None = None
     repeats = 0
     refused = 0
+    last_refused: dict[str, Any] | None = None
     while True:
         answer = await engine.decider.ask_params(step, params, current)
         if answer is None:
@@ -113,7 +114,9 @@ async def ask_input(engine: Engine, step: Step) -> tuple[str, str]:
                 return "aborted", "; ".join(problems)
         last_bad = answer if problems else None
         if not problems and not await _accept_contradictions(engine, step, values):
-            refused += 1
+            # the same values refused twice (a headless run answers the same every time)
+            refused = refused + 1 if values == last_refused else 1
+            last_refused = values
             if refused >= 2:
                 return "aborted", ("the value given contradicts the facts of this run and was "
                                    "not confirmed; give a value the facts support, or type "
