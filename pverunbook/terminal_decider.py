@@ -1,0 +1,299 @@
+"""The headless CLI's answers to the engine's questions: on the terminal when there is one,
+otherwise only from flags (``--confirm``, ``--override-checkpoint``, ``--override-guard``);
+anything not answered by a flag is refused, which is the safe default. Split from
+``headless.py`` (the printers), which re-exports it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+from typing import Any, TextIO
+
+from pverunbook.engine.decisions import (
+    GUARD_OVERRIDE_PHRASE,
+    OVERRIDE_PHRASE,
+    Answer,
+    CheckpointChoice,
+    CheckpointFailure,
+    ConfirmRequest,
+    FailureChoice,
+    GuardFailure,
+    Refusal,
+    StepAction,
+    StepDecision,
+)
+from pverunbook.runbook.model import Param, Step, StepKind
+from pverunbook.runbook.template import render_plain
+
+#: How the reason of an advisory manual step skipped headless begins (the summary lists them).
+LEFT = "left for the operator:"
+
+
+class TerminalDecider:
+    """Asks on the terminal when there is one; otherwise answers only from flags."""
+
+    def __init__(self, confirm_text: str | list[str] | None = None,
+                 interactive: bool | None = None, out: TextIO | None = None,
+                 override: str | None = None,
+                 guard_overrides: dict[str, str] | None = None) -> None:
+        #: ``--override-checkpoint``: typed for the operator when a checkpoint fails and no
+        #: terminal can ask (the engine still checks it against the phrase)
+        self.override = override
+        #: ``--override-guard STEP_ID=REASON``: go past that failed guard (guard_skip.py)
+        self.guard_overrides = dict(guard_overrides or {})
+        texts = [confirm_text] if isinstance(confirm_text, str) else list(confirm_text or [])
+        self.confirm_texts = texts
+        self.confirm_text = texts[0] if texts else None
+        self.interactive = sys.stdin.isatty() if interactive is None else interactive
+        self.out = out or sys.stdout
+        #: the runbook being run (set by the command): which manual steps gate destructive ones
+        self.runbook: Any = None
+        #: the values a manual step's instructions are filled with (parameters, cluster)
+        self.context: dict[str, Any] = {}
+        self.dry_run = False
+        #: ids of the advisory manual steps left for the operator (no terminal)
+        self.left: list[str] = []
+
+    async def _ask(self, prompt: str) -> str | None:
+        if not self.interactive:
+            return None
+        self.out.write(prompt)
+        self.out.flush()
+        line = await asyncio.to_thread(sys.stdin.readline)
+        return None if line == "" else line.rstrip("\n")
+
+    async def before_step(self, step: Step, index: int) -> StepDecision:
+        """Without a terminal, an advisory manual step (nothing destructive after it, no
+        person needed) is left for the operator, reported, and the run goes on: a read-only
+        triage no longer ends "aborted" at its "check the cables" step. Given ``--confirm
+        STEP_ID`` it is recorded as done instead (:meth:`manual_done`)."""
+        if (step.kind is not StepKind.MANUAL or self.interactive or self.dry_run
+                or step.needs_person or step.id in self.confirm_texts
+                or self.runbook is None or self.gated_by(index)):  # unknown: not advisory
+            return StepDecision()
+        text = render_plain(step.instructions, self.context).strip()
+        self.out.write(f"\n   MANUAL: {text}\n   (no terminal to confirm it: left for the "
+                       "operator, and nothing destructive in this runbook depends on it; "
+                       f"add --confirm {step.id} to record it as done)\n")
+        self.left.append(step.id)
+        return StepDecision(StepAction.SKIP, reason=f"{LEFT} {' '.join(text.split())}")
+
+    def gated_by(self, index: int) -> list[str]:
+        """The destructive steps after step ``index``: a manual step before them gates them
+        (its work must be done before they run), so headless it needs an explicit answer."""
+        steps = self.runbook.steps if self.runbook is not None else []
+        return [s.id for s in steps[index + 1:] if s.destructive]
+
+    async def confirm(self, request: ConfirmRequest) -> str | None:
+        self.out.write(f"\n   {request.prompt}\n")
+        if request.checkpoint_id:
+            self.out.write(f"   checkpoint taken: {request.checkpoint_id}\n")
+        elif request.checkpoint is not None:
+            self.out.write("   the checkpoint is being taken now; the step runs only once it "
+                           "is verified\n")
+        if request.what == "commit" and (self.confirm_texts or not self.interactive) \
+                and request.expected not in self.confirm_texts:
+            # Refused, typing nothing: another confirmation's --confirm answer is not the
+            # operator's answer to COMMIT (the journal said "typed 'nyc'" at the COMMIT).
+            self.out.write(f"   (no --confirm {request.expected} was given, so this is "
+                           "refused; the change is rolled back when its timer fires: to "
+                           f"answer it headless, add --confirm {request.expected})\n")
+            return Refusal(f"no --confirm {request.expected} was given")
+        if self.confirm_texts:
+            # Only text the operator gave on the command line is ever typed for them; a
+            # confirmation asking for anything else gets the first one and is refused.
+            typed = request.expected if request.expected in self.confirm_texts \
+                else self.confirm_texts[0]
+            self.out.write(f"   (answered by --confirm: {typed!r})\n")
+            if typed != request.expected:
+                then = ("; the change is rolled back when its timer fires"
+                        if request.what == "commit" else "")
+                self.out.write(f"   (no --confirm {request.expected} was given, so this is "
+                               f"refused{then}: to answer it headless, add --confirm "
+                               f"{request.expected})\n")
+            return typed
+        if not self.interactive:
+            self.out.write(f"   (no terminal to type it: to answer it headless, add --confirm "
+                           f"{request.expected})\n")
+            return None
+        return await self._ask(f"   type {request.expected!r} to go ahead: ")
+
+    async def manual_done(self, step: Step, instructions: str) -> bool:
+        """A manual step reached without a terminal is done only on ``--confirm STEP_ID``
+        (never on a cluster or node name given for a typed confirmation), and never for a
+        step that needs a person at the nodes (``needs_person``): those stop the run, to be
+        resumed at a terminal. Advisory ones never get here headless (:meth:`before_step`)."""
+        self.out.write(f"\n   MANUAL: {instructions.strip()}\n")
+        if not self.interactive:
+            if step.needs_person:
+                self.out.write(f"   '{step.id}' needs a person: --confirm does not answer it. "
+                               "Do the work above, then resume this run at a terminal "
+                               f"(`{self.resume_command()}`) "
+                               "(without --confirm) and confirm it there.\n")
+                return False
+            if step.id in self.confirm_texts:
+                self.out.write(f"   (done: answered by --confirm {step.id})\n")
+                return True
+            gated = self.gated_by(self.index_of(step))
+            why = (f"it comes before the destructive step(s) {', '.join(gated)}" if gated
+                   else "nothing tells whether later steps depend on it")
+            self.out.write(f"   (no terminal to confirm it and no --confirm {step.id}, and "
+                           f"{why}: the run stops here; do the work above, then "
+                           f"`{self.resume_command()} --confirm {step.id}`, or resume at a "
+                           "terminal)\n")
+            return False
+        answer = await self._ask("   confirm, done? [y/N] ")
+        return (answer or "").strip().lower() in ("y", "yes")
+
+    def may_ask(self, cluster: Any, values: dict[str, Any]) -> list[tuple[str, str]]:
+        """Every ``--confirm`` answer this runbook may ask for, as (flag value, step id), in
+        step order: a typed confirmation (the node or cluster name it will ask for, or its
+        phrase), COMMIT for a ``commit_within`` step, the id of a manual step that gates a
+        destructive one. Without a terminal they used to be found one failed run at a time.
+
+        Mirrors the engine's own choice (``engine.targets.confirm_expected``, the engine's
+        ``_run_step``): a target known only once an earlier step ran is shown as ``NODE``."""
+        from pverunbook.engine.targets import TargetError, confirm_expected, resolve_targets
+
+        out: list[tuple[str, str]] = []
+        steps = self.runbook.steps if self.runbook is not None else []
+        for i, step in enumerate(steps):
+            if step.kind is StepKind.MANUAL and not step.needs_person and self.gated_by(i):
+                out.append((step.id, step.id))
+            if step.destructive or step.confirm is not None:
+                try:
+                    nodes = resolve_targets(step, cluster, values)
+                    expected = confirm_expected(step, cluster, nodes)
+                except TargetError:
+                    expected = cluster.name if step.confirm == "cluster" else \
+                        step.confirm if step.confirm not in (None, "node") else "NODE"
+                default = cluster.name if step.destructive else "yes"
+                out.append((expected or default, step.id))
+            if step.commit_within is not None:
+                out.append(("COMMIT", step.id))
+        return out
+
+    def announce(self, cluster: Any, values: dict[str, Any]) -> None:
+        """Without a terminal, say once before the first step which ``--confirm`` answers the
+        run may need and which of them were not given (a run that reaches an unanswered one
+        stops there or leaves it to the operator)."""
+        if self.interactive or self.dry_run:
+            return
+        asks = self.may_ask(cluster, values)
+        missing = [(v, s) for v, s in asks if v not in self.confirm_texts]
+        if not missing:
+            return
+        steps: dict[str, list[str]] = {}
+        for v, s in missing:
+            steps.setdefault(v, []).append(s)
+        listed = ", ".join(f"--confirm {v} (step{'s' if len(ids) > 1 else ''} {', '.join(ids)})"
+                           for v, ids in steps.items())
+        node = " (NODE: the name of the node it targets, known once an earlier step chose " \
+            "it)" if any(v == "NODE" for v, _ in missing) else ""
+        self.out.write(f"this run may ask for: {listed}; no terminal can answer them, so add "
+                       f"those you agree to{node}\n")
+
+    def resume_command(self) -> str:
+        """``pverunbook run --resume RUN`` (with ``--state-dir`` when one is in force): the
+        command that continues this run, for the messages that say to resume it."""
+        from pverunbook.statedir import chosen_args
+
+        return f"pverunbook run --resume {self.context.get('run_id') or 'RUN'}{chosen_args()}"
+
+    def index_of(self, step: Step) -> int:
+        steps = self.runbook.steps if self.runbook is not None else []
+        return next((i for i, s in enumerate(steps) if s.id == step.id), len(steps))
+
+    async def ask_params(self, step: Step, params: list[Param],
+                         current: dict[str, Any]) -> dict[str, Any] | None:
+        values: dict[str, Any] = {}
+        for p in params:
+            have = current.get(p.name, p.default)
+            if not self.interactive:
+                if have is None:
+                    self.out.write(f"   no value for '{p.name}': pass --set {p.name}=VALUE\n")
+                    return None
+                values[p.name] = have
+                continue
+            shown = "" if have is None else f" [{'***' if p.secret else have}]"
+            answer = await self._ask(f"   {p.prompt}{shown}: ")
+            if answer is None:
+                return None
+            values[p.name] = answer if answer != "" else have
+        return values
+
+    async def after_failure(self, step: Step, status: str) -> FailureChoice:
+        if not self.interactive:
+            if step.id in self.guard_overrides:
+                return FailureChoice.SKIP
+            later = self.guarded(step)
+            if later and step.on_failure.action.value == "stop":
+                self.out.write(f"   '{step.id}' guards the destructive step(s) "
+                               f"{', '.join(later)}: the run stops here. Fix what it found "
+                               "and resume; to go past it anyway (never on a real cluster "
+                               f"without checking by hand): --override-guard {step.id}=REASON\n")
+            return FailureChoice.FOLLOW_RUNBOOK
+        answer = await self._ask(f"   '{step.id}' {status}. [f]ollow runbook ({step.on_failure}), "
+                                 "[r]e-run, [s]kip, [a]bort? ")
+        return {"r": FailureChoice.RERUN, "s": FailureChoice.SKIP,
+                "a": FailureChoice.ABORT}.get((answer or "f")[:1].lower(),
+                                              FailureChoice.FOLLOW_RUNBOOK)
+
+    async def checkpoint_failed(self, failure: CheckpointFailure) -> Answer:
+        self.out.write("   the checkpoint failed, so the destructive step is blocked:\n")
+        for p in failure.problems:
+            self.out.write(f"     - {p}\n")
+        if not self.interactive and self.override is not None:
+            self.out.write("   (override typed by --override-checkpoint)\n")
+            return Answer(CheckpointChoice.OVERRIDE, text=self.override)
+        answer = await self._ask("   [r]etry, [a]bort, or [o]verride? ")
+        choice = (answer or "a")[:1].lower()
+        if choice == "r":
+            return Answer(CheckpointChoice.RETRY)
+        if choice == "o":
+            typed = await self._ask(f"   type '{OVERRIDE_PHRASE}': ")
+            return Answer(CheckpointChoice.OVERRIDE, text=typed or "")
+        return Answer(CheckpointChoice.ABORT)
+
+    def guarded(self, step: Step) -> list[str]:
+        """The destructive steps ``step`` guards (engine/guard_skip.py), by id."""
+        from pverunbook.engine.guard_skip import guarded_by
+
+        if self.runbook is None:
+            return []
+        return [s.id for s in guarded_by(self.runbook, self.index_of(step))]
+
+    async def guard_failed(self, failure: GuardFailure) -> Answer | None:
+        """Going past a failed guard: ``--override-guard STEP_ID=REASON`` without a terminal,
+        else the phrase and a reason typed here; nothing (None) goes back."""
+        step = failure.step
+        self.out.write(f"   ⚠ '{step.id}' {failure.status} and guards the destructive step(s) "
+                       f"{', '.join(failure.guarded)}: going past it needs the phrase "
+                       f"'{GUARD_OVERRIDE_PHRASE}' and a reason (journaled, in the report)\n")
+        if not self.interactive:
+            reason = self.guard_overrides.get(step.id)
+            if reason is None:
+                self.out.write(f"   (no --override-guard {step.id}=REASON: not skipped)\n")
+                return None
+            self.out.write(f"   (override typed by --override-guard {step.id}: {reason})\n")
+            return Answer(CheckpointChoice.OVERRIDE, text=GUARD_OVERRIDE_PHRASE, reason=reason)
+        typed = await self._ask(f"   type '{GUARD_OVERRIDE_PHRASE}' (anything else: back): ")
+        if (typed or "").strip() != GUARD_OVERRIDE_PHRASE:
+            return None
+        reason = await self._ask("   why is it safe to go on without it? ")
+        return Answer(CheckpointChoice.OVERRIDE, text=(typed or "").strip(), reason=reason or "")
+
+    async def unknown_outcome(self, step: Step) -> FailureChoice:
+        self.out.write(f"   step '{step.id}' was running when the last run stopped; its outcome "
+                       "is unknown.\n")
+        answer = await self._ask("   [r]e-run it, [s]kip it, or [a]bort? ")
+        if answer is None:
+            self.out.write("   no terminal to ask: stopping here (nothing re-run).\n")
+            return FailureChoice.ABORT
+        return {"r": FailureChoice.RERUN, "s": FailureChoice.SKIP}.get(
+            answer[:1].lower(), FailureChoice.ABORT)
+
+    async def connection_lost(self, node: str, step: Step) -> bool:
+        answer = await self._ask(f"   connection to {node} lost. Reconnect? [Y/n] ")
+        return answer is not None and answer.strip().lower() in ("", "y", "yes")
