@@ -74,7 +74,8 @@ ALLOWED: dict[str, set[str]] = {
     "report_text": {"pve"},  # how the report writes values: pure text, below everything
     "check_json": BELOW_ENGINE | {"engine", "run_diagnosis"},  # check --json's document
     "report_rollback": BELOW_ENGINE | {"engine"},
-    "headless": BELOW_ENGINE | {"engine", "run_diagnosis"},
+    "headless": BELOW_ENGINE | {"engine", "run_diagnosis", "terminal_decider"},
+    "terminal_decider": BELOW_ENGINE | {"engine"},  # the headless decider, split from headless
     "session": BELOW_ENGINE | {"engine", "sim", "shell", "run_diagnosis", "check_history"},
     "ui": BELOW_ENGINE | {"engine", "sim", "shell", "run_diagnosis", "session", "report",
                           "headless", "check_history"},
