@@ -383,9 +383,10 @@ class Engine:
     async def _after_failure(self, step: Step, index: int, status: str,
                              message: str) -> FailureChoice:
         """The decider's choice after a failure; Skip past a guard needs its override, else
-        the question is asked again (three refusals stop the run: a decider that keeps
-        answering Skip without an override must not loop)."""
-        for _ in range(3):
+        the question is asked again (ten refusals in a row stop the run: a decider that keeps
+        answering Skip without an override must not loop; an operator who backs out of the
+        override dialog a few times is simply asked again)."""
+        for _ in range(10):
             choice = await self.decider.after_failure(step, status)
             if choice is not FailureChoice.SKIP or await guard_skip.allow_skip(
                     self, index, status, message):
