@@ -92,30 +92,21 @@ class TerminalDecider:
         elif request.checkpoint is not None:
             self.out.write("   the checkpoint is being taken now; the step runs only once it "
                            "is verified\n")
-        if request.what == "commit" and (self.confirm_texts or not self.interactive) \
-                and request.expected not in self.confirm_texts:
-            # Refused, typing nothing: another confirmation's --confirm answer is not the
-            # operator's answer to COMMIT (the journal said "typed 'nyc'" at the COMMIT).
-            self.out.write(f"   (no --confirm {request.expected} was given, so this is "
-                           "refused; the change is rolled back when its timer fires: to "
-                           f"answer it headless, add --confirm {request.expected})\n")
-            return Refusal(f"no --confirm {request.expected} was given")
-        if self.confirm_texts:
-            # Only text the operator gave on the command line is ever typed for them; a
-            # confirmation asking for anything else gets the first one and is refused.
-            typed = request.expected if request.expected in self.confirm_texts \
-                else self.confirm_texts[0]
-            self.out.write(f"   (answered by --confirm: {typed!r})\n")
-            if typed != request.expected:
-                then = ("; the change is rolled back when its timer fires"
-                        if request.what == "commit" else "")
-                self.out.write(f"   (no --confirm {request.expected} was given, so this is "
-                               f"refused{then}: to answer it headless, add --confirm "
-                               f"{request.expected})\n")
-            return typed
+        if request.expected in self.confirm_texts:
+            self.out.write(f"   (answered by --confirm: {request.expected!r})\n")
+            return request.expected
         if not self.interactive:
-            self.out.write(f"   (no terminal to type it: to answer it headless, add --confirm "
+            # Refused, typing nothing: another confirmation's --confirm answer is not the
+            # operator's answer to this one (the journal said "typed 'nyc'" at a COMMIT, and
+            # "typed 'nyc'" at a node-name question nobody answered).
+            then = ("; the change is rolled back when its timer fires"
+                    if request.what == "commit" else "")
+            given = "no terminal to type it and no" if not self.confirm_texts else "no"
+            self.out.write(f"   ({given} --confirm {request.expected} was given, so this is "
+                           f"refused{then}: to answer it headless, add --confirm "
                            f"{request.expected})\n")
+            if request.what == "commit" or self.confirm_texts:
+                return Refusal(f"no --confirm {request.expected} was given")
             return None
         return await self._ask(f"   type {request.expected!r} to go ahead: ")
 

@@ -18,6 +18,7 @@ from pverunbook.engine.decisions import (
     CheckpointChoice,
     CheckpointFailure,
     ConfirmRequest,
+    Refusal,
 )
 from pverunbook.engine.observations import contradictions, propose_values
 from pverunbook.engine.outcomes import CheckpointOutcome, CheckpointProgress
@@ -56,11 +57,15 @@ async def confirm(engine: Engine, step: Step, nodes: list[Node], what: str, expe
     await engine.durable()
     typed = await engine.decider.confirm(request)
     accepted = typed is not None and typed.strip() == expected
+    refusal = typed if isinstance(typed, Refusal) else None
     engine.emit(ev.ConfirmationGiven(step_id=step.id, what=what, accepted=accepted,
-                                     typed=typed or "", operator=engine.operator))
+                                     typed=typed or "", operator=engine.operator,
+                                     reason=refusal.reason if refusal is not None else ""))
     await engine.durable()
     if accepted:
         return ""
+    if refusal is not None:  # refused on purpose, nothing typed (headless without its flag)
+        return f"confirmation refused: expected {expected!r}, {refusal.reason}"
     got = "nothing" if typed is None else repr(typed)
     return f"confirmation refused: expected {expected!r}, got {got}"
 

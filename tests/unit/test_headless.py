@@ -22,8 +22,9 @@ async def test_confirm_answers_only_with_given_texts() -> None:
     d = TerminalDecider(confirm_text=["nyc", "pve001"], interactive=False, out=io.StringIO())
     assert await d.confirm(request("pve001")) == "pve001"
     assert await d.confirm(request("nyc")) == "nyc"
-    # Asked for something not given: the first text is typed, so the engine refuses it.
-    assert await d.confirm(request("ryanrishi")) == "nyc"
+    # Asked for something not given: refused with nothing typed (never another's answer).
+    refused = await d.confirm(request("ryanrishi"))
+    assert isinstance(refused, Refusal) and refused == ""
 
 
 async def test_without_terminal_or_flag_nothing_is_confirmed() -> None:
@@ -217,3 +218,17 @@ def test_a_headless_run_lists_every_confirm_it_may_ask_for_up_front() -> None:
     d.runbook = load_file(builtin_dir() / "route-fix.toml")
     d.announce(cluster, {"route_node": "ryanrishi"})
     assert out.getvalue() == ""  # a terminal asks as the run goes
+
+
+async def test_another_confirmations_answer_is_never_typed_for_this_one() -> None:
+    """``--confirm pve001`` answers the question that expects pve001, and nothing else: a
+    question expecting ryanrishi is refused with nothing typed (the journal said
+    "typed 'pve001'" for an answer the operator never gave to it)."""
+    out = io.StringIO()
+    d = TerminalDecider(confirm_text="pve001", interactive=False, out=out)
+    answer = await d.confirm(request("ryanrishi"))
+    assert isinstance(answer, Refusal) and answer == ""
+    assert answer.reason == "no --confirm ryanrishi was given"
+    said = out.getvalue()
+    assert "answered by --confirm" not in said and "add --confirm ryanrishi" in said
+    assert await d.confirm(request("pve001")) == "pve001"
