@@ -99,3 +99,34 @@ def test_the_suggested_runbook_is_listed_first_even_when_it_is_where_to_begin() 
     assert before[0].runbook is not None and before[0].runbook.id == "certificate-regeneration"
     after = ordered(before, CHECK)
     assert after[0].runbook is not None and after[0].runbook.id == CHECK, ids
+
+
+async def test_a_runbook_picked_from_the_list_starts_from_what_the_check_proposed(
+        tmp_path: Path) -> None:
+    """route-fix chosen from the list (not through "Run next", which proposed another
+    runbook) opened an empty form, three "a value is required", although the last check had
+    found route_node, destination and via. The form starts from the check's values."""
+    from types import SimpleNamespace
+
+    from pverunbook.pve.diagnosis.model import NextRunbook
+    from pverunbook.ui.screens.params import ParamsScreen
+
+    found = {"route_node": "ryanrishi", "destination": "192.168.4.201", "via": "192.168.4.1"}
+    app = launch(tmp_path / "rehearsal")
+    async with app.run_test(size=(120, 40)) as pilot:
+        await until(pilot, lambda: app.session.cluster is not None
+                    and isinstance(app.screen, StartScreen) and app.screen.entries,
+                    "the start screen", 3000)
+        app.health = SimpleNamespace(faults=[
+            SimpleNamespace(next_runbook=None),
+            SimpleNamespace(next_runbook=NextRunbook("route-fix", found))])
+        app.suggestion = None
+        start = app.screen
+        assert isinstance(start, StartScreen)
+        entry = next(e for e in start.entries
+                     if e.runbook is not None and e.runbook.id == "route-fix")
+        start.open_entry(entry)
+        await until(pilot, lambda: isinstance(app.screen, ParamsScreen), "the form")
+        form = app.screen
+        assert isinstance(form, ParamsScreen)
+        assert {k: form.given.get(k) for k in found} == found

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from rich.markup import escape
 from rich.text import Text
@@ -478,8 +478,19 @@ class StartScreen(Screen[None]):
             return
         sug = self.rb_app.suggestion
         params = dict(sug.params) if sug is not None and sug.runbook_id == e.runbook.id \
-            else None
+            else self._proposed(e.runbook.id)
         self.rb_app.choose_runbook(e.runbook, params)
+
+    def _proposed(self, runbook_id: str) -> dict[str, Any] | None:
+        """The values the last health check proposed for ``runbook_id`` (the first of its
+        faults that names it as the next runbook), so a runbook picked from the list starts
+        from what the check found, as "Run next" does; None when no fault names it."""
+        health = self.rb_app.health
+        for f in getattr(health, "faults", ()) or ():
+            nr = getattr(f, "next_runbook", None)
+            if nr is not None and nr.runbook == runbook_id:
+                return dict(nr.params)
+        return None
 
     def action_focus_filter(self) -> None:
         self.query_one("#filter", Input).focus()
