@@ -70,7 +70,9 @@ ALLOWED: dict[str, set[str]] = {
     "sim": BELOW_ENGINE | {"engine"},
     "run_diagnosis": BELOW_ENGINE | {"engine", "check_history"},
     "check_history": BELOW_ENGINE | {"engine", "run_diagnosis"},
-    "report": BELOW_ENGINE | {"engine", "run_diagnosis", "report_rollback", "report_text"},
+    "report": BELOW_ENGINE | {"engine", "run_diagnosis", "report_rollback", "report_text",
+                              "report_model"},
+    "report_model": BELOW_ENGINE | {"engine", "run_diagnosis"},  # the run, as the report reads it
     "report_text": {"pve"},  # how the report writes values: pure text, below everything
     "check_json": BELOW_ENGINE | {"engine", "run_diagnosis"},  # check --json's document
     "report_rollback": BELOW_ENGINE | {"engine"},

@@ -214,3 +214,30 @@ def test_report_of_a_healthy_check_tells_earlier_losses_as_history() -> None:
     assert "The cluster is healthy" in report
     assert "CRIT" not in report and "critical" not in report
     assert "token lost 12 time(s) in 41m (earlier, now fine)" in report
+
+
+def test_a_step_skipped_before_it_started_keeps_its_place_and_number() -> None:
+    """A step its ``when`` skipped never starts, so it had no index: the report put it after
+    the last step and numbered it like the step before it (two "### 20."), with its id for a
+    title. Its place and title come from the runbook text the run journaled."""
+    from pverunbook.engine import events as ev
+    from pverunbook.report import render_report
+
+    text = ('id = "rb"\ntitle = "RB"\n'
+            '[[steps]]\nid = "a"\ntitle = "First"\ncommands = ["true"]\n'
+            '[[steps]]\nid = "b"\ntitle = "Only when all are damaged"\ncommands = ["true"]\n'
+            'when = "false"\n'
+            '[[steps]]\nid = "c"\ntitle = "Third"\ncommands = ["true"]\n')
+    events: list[ev.Event] = [
+        ev.RunStarted(run_id="r", runbook_id="rb", runbook_title="RB", runbook_path="",
+                      mode="local", cluster="c", nodes=("n1",), params={}, runbook_text=text),
+        ev.StepStarted(step_id="a", title="First", index=0, nodes=("n1",)),
+        ev.StepFinished(step_id="a", status="ok"),
+        ev.StepSkipped(step_id="b", reason="when: false"),
+        ev.StepStarted(step_id="c", title="Third", index=2, nodes=("n1",)),
+        ev.StepFinished(step_id="c", status="ok"),
+        ev.RunFinished(status="ok"),
+    ]
+    heads = [line for line in render_report(events).splitlines() if line.startswith("### ")]
+    assert [h.split(" — ")[0] for h in heads] == [
+        "### 1. First (`a`)", "### 2. Only when all are damaged (`b`)", "### 3. Third (`c`)"]
