@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import textwrap
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -567,37 +566,9 @@ class RunbookApp(App[int]):
 
     def palette_commands(self) -> list[PaletteCommand]:
         """Session-wide entries of the command palette (the screen adds its own)."""
-        cmds: list[PaletteCommand] = []
-        for e in self.entries:
-            if e.runbook is not None:
-                rb = e.runbook
-                cmds.append((f"Runbook: {rb.title}",
-                             textwrap.shorten(rb.summary, 80, placeholder="…") or rb.id,
-                             lambda rb=rb: self.start_runbook(rb.id)))  # type: ignore[misc]
-        cmds.append(("Journal of the last run", "Every event of this session's latest run",
-                     self.open_journal))
-        cmds.append(("Checkpoints", "Backups taken before destructive steps",
-                     self.open_checkpoints))
-        from pverunbook.ui.runs import interrupted_runs
+        from pverunbook.ui.session_actions import session_commands
 
-        with contextlib.suppress(OSError):
-            for r in interrupted_runs():
-                cmds.append((f"Resume run {r.run_id}: {r.title}",
-                             r.commit_line() or
-                             f"{r.when} · {r.mode} · last: {r.last_step or 'none'}",
-                             lambda r=r: self.resume_run(r.path)))  # type: ignore[misc]
-        if self.session.cluster is not None and self.mode in (Mode.LIVE, Mode.REHEARSAL):
-            for n in self.session.cluster.nodes:
-                cmds.append((f"Shell on {n.name}", "Suspend the app and open ssh on the node "
-                             "(the journal notes it)",
-                             lambda n=n: self.open_shell(n.name)))  # type: ignore[misc]
-        if self.mode is Mode.REHEARSAL:
-            cmds.append(("Reset rehearsal cluster", "Throw the simulated cluster's state away "
-                         "and start broken again (asks first)", self.reset_rehearsal))
-        cmds.append(("Report of the last run", "Write the Markdown incident report of this "
-                     "session's latest run next to its journal", self.write_report))
-        cmds.append(("Quit", "Leave pverunbook (asks first with a cluster)", self.request_quit))
-        return cmds
+        return session_commands(self)
 
     def get_system_commands(self, screen: Any) -> Any:
         """Textual's own entries, without its "Quit" (it leaves at once, without the question
@@ -608,23 +579,9 @@ class RunbookApp(App[int]):
 
     def write_report(self) -> Path | None:
         """Write ``<journal>.report.md`` for the session's latest run and say where."""
-        journal = next((j for _t, _s, j in reversed(self.history) if j is not None), None)
-        if journal is None or not journal.is_file():
-            self.notify("No run in this session yet: run a runbook first.", title="Report",
-                        severity="warning")
-            return None
-        from pverunbook.engine.journal import read_journal
-        from pverunbook.report import render_report
+        from pverunbook.ui.session_actions import write_report
 
-        out = journal.with_suffix(".report.md")
-        try:
-            out.write_text(render_report(read_journal(journal)), encoding="utf-8")
-        except OSError as exc:
-            self.notify(f"Cannot write {out}: {exc.strerror or exc}", title="Report",
-                        severity="error")
-            return None
-        self.notify(f"Written: {out}", title="Report")
-        return out
+        return write_report(self)
 
     async def on_unmount(self) -> None:
         if self.owns_session:
