@@ -46,11 +46,13 @@ def register(sub: argparse._SubParsersAction) -> None:
                        epilog=JSON_HELP, formatter_class=argparse.RawDescriptionHelpFormatter)
     s.add_argument("--headless", action="store_true", help="no TUI: print the evidence and "
                    "the diagnosis")
-    s.add_argument("--json", action="store_true", help="headless; print ONE JSON document "
-                   "(keys below: healthy, status, next_runbook, faults, fine, ...)")
-    s.add_argument("--json-events", action="store_true", help="headless; every event as a "
-                   "JSON line (the journal's records), then the --json document as the last "
-                   "line")
+    # one output shape at a time: given both, --json-events won silently
+    shape = s.add_mutually_exclusive_group()
+    shape.add_argument("--json", action="store_true", help="headless; print ONE JSON document "
+                       "(keys below: healthy, status, next_runbook, faults, fine, ...)")
+    shape.add_argument("--json-events", action="store_true", help="headless; every event as a "
+                       "JSON line (the journal's records), then the --json document as the "
+                       "last line")
     s.add_argument("--cluster", type=Path, help="cluster inventory TOML: check real nodes (live)")
     s.add_argument("--scenario", default="nyc-outage", help="rehearsal scenario (see "
                    "`pverunbook simulate --help`)")

@@ -166,3 +166,10 @@ def test_report_output_into_a_directory(tmp_path: Path,
     rc, out = _run(capsys, ["report", str(journal), "-o", str(target)])
     assert rc == 2
     assert not _says_what_where_and_todo(out, str(target)), out
+
+
+def test_check_takes_one_json_shape(capsys: pytest.CaptureFixture[str]) -> None:
+    """``check --json --json-events``: the README writes them as alternatives, and given both
+    --json-events won without a word; now argparse refuses the pair (exit 2)."""
+    rc, out = _run(capsys, ["check", "--json", "--json-events"])
+    assert rc == 2 and "not allowed with argument --json" in out, out
