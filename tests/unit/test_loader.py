@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import textwrap
+from pathlib import Path
 
 import pytest
 
-from pverunbook.runbook.loader import RunbookError, load_text
+from pverunbook.runbook.loader import RunbookError, load_file, load_text
 from pverunbook.runbook.model import FailureAction, StepKind
 
 GOOD = textwrap.dedent('''
@@ -141,3 +142,21 @@ def test_a_placeholder_in_an_expectation_must_be_known() -> None:
     assert load_text(GOOD.replace('match = "108"', 'match = "x{{node}}"'), "rb.toml")
     bad = errors_of(GOOD.replace('match = "108"', 'match = "{{nod}}"'))
     assert any("unknown placeholder '{{nod}}'" in e for e in bad), bad
+
+
+def test_a_misspelt_steps_header_is_named_where_it_is(tmp_path: Path) -> None:
+    """``[[step]]`` for the first ``[[steps]]``: tomlkit found 'steps' twice only at the next
+    ``[[steps]]`` (a newcomer's typo at line 54 was reported at line 149)."""
+    from pverunbook.runbook.catalog import builtin_dir
+
+    text = (builtin_dir() / "route-fix.toml").read_text(encoding="utf-8")
+    first = text.index("[[steps]]\n")
+    book = tmp_path / "typo.toml"
+    book.write_text(text[:first] + "[[step]]\n" + text[first + len("[[steps]]\n"):],
+                    encoding="utf-8")
+    line = text[:first].count("\n") + 1
+    with pytest.raises(RunbookError) as err:
+        load_file(book)
+    said = str(err.value)
+    assert f"typo.toml:{line}:1: '[[step]]' is not a table of a runbook: did you mean " \
+           "'[[steps]]'?" in said, said
