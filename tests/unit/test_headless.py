@@ -232,3 +232,22 @@ async def test_another_confirmations_answer_is_never_typed_for_this_one() -> Non
     said = out.getvalue()
     assert "answered by --confirm" not in said and "add --confirm ryanrishi" in said
     assert await d.confirm(request("pve001")) == "pve001"
+
+
+async def test_at_a_terminal_a_question_no_confirm_answers_is_asked_there() -> None:
+    """``--confirm nyc`` at a terminal answers the node-name question; COMMIT, which no flag
+    answers, is asked on the terminal — not refused unasked (a run driven on a terminal with
+    ``--confirm nyc`` had its COMMIT refused and waited for the rollback timers)."""
+    asked: list[str] = []
+
+    class Typist(TerminalDecider):
+        async def _ask(self, prompt: str) -> str | None:
+            asked.append(prompt)
+            return "COMMIT"
+
+    d = Typist(confirm_text="nyc", interactive=True, out=io.StringIO())
+    commit = ConfirmRequest(step=STEP, what="commit", prompt="Type COMMIT", expected="COMMIT",
+                            nodes=("ryanrishi",))
+    assert await d.confirm(commit) == "COMMIT"
+    assert asked == ["   type 'COMMIT' to go ahead: "]
+    assert await d.confirm(request("nyc")) == "nyc" and len(asked) == 1
