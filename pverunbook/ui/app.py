@@ -210,17 +210,23 @@ class RunbookApp(App[int]):
             self._open_runbook_file(path)
 
     def _refresh_screens(self) -> None:
+        from textual.css.query import NoMatches
+
         for screen in self.screen_stack:
             if not screen.is_mounted:
                 continue
-            for header in screen.query(AppHeader):
-                header.set_cluster(self.session.cluster)
-            refresh = getattr(screen, "refresh_targets", None)
-            if refresh is not None:
-                refresh()
-            refresh_list = getattr(screen, "refresh_suggestion", None)
-            if refresh_list is not None:
-                refresh_list()
+            # A screen still being composed, or torn down as the app closes, lacks some of its
+            # widgets: it shows the session's state when it is (re)built, so skip it now
+            # rather than fail (a session error at shutdown raised NoMatches here).
+            with contextlib.suppress(NoMatches):
+                for header in screen.query(AppHeader):
+                    header.set_cluster(self.session.cluster)
+                refresh = getattr(screen, "refresh_targets", None)
+                if refresh is not None:
+                    refresh()
+                refresh_list = getattr(screen, "refresh_suggestion", None)
+                if refresh_list is not None:
+                    refresh_list()
 
     def _open_runbook_file(self, path: Path) -> None:
         from pverunbook.runbook.loader import RunbookError, load_file
