@@ -232,6 +232,31 @@ def test_start_up_paged_at_the_terminal_width_in_a_dutch_locale() -> None:
         datetime(2000, 10, 26, 10, 47, 56)
 
 
+
+def test_quorum_loss_read_from_systemctl_status_lines_cut_at_the_width() -> None:
+    """A PVE 9 homelab blog post: `systemctl status corosync | tail -10` on the second node of a
+    two-node cluster whose knet traffic Tailscale had rerouted; three lines are cut ('tok>',
+    'non-primary component and >', 'ready to provid>').  The same post then shows the same ten
+    lines uncut: the cut lines must read as those do (token lost, node 1 left, quorum lost)."""
+    text = found("cut-at-width_tammynpm-pve-tailscale-systemctl-status-tail.log")
+    s = outputs.parse_corosync_log(text)
+    assert s.cut_lines == 3 and s.unreadable_cut == []  # each cut line still says what it is
+    # the uncut ends, as the post shows them right below the cut block
+    full = (text.replace("configuration: tok>", "configuration: token timed out (3000ms), "
+                         "waiting 3600ms for consensus.")
+                .replace("component and >", "component and will NOT provide any services.")
+                .replace("ready to provid>", "ready to provide service."))
+    assert outputs.parse_corosync_log(full).cut_lines == 0
+    got = [(f.severity, f.title) for f in verdict_journal(text)]
+    assert got == [(f.severity, f.title) for f in verdict_journal(full)]
+    assert got == [
+        ("critical", "no active link to nodeid 1: this node was cut off from it 1 time in 5 s"),
+        ("critical", "token lost 1 time(s), token late 1 time(s) in 5 s"),
+        ("warning", "members left the membership 1 time(s) in 5 s: nodeid 1 1x"),
+        ("critical", "quorum lost 1 time(s) in 5 s"),
+    ]
+
+
 # --- kind 3: a peer its admin shut down leaves and loses its links: expected, not a fault -------
 
 

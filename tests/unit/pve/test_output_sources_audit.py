@@ -37,32 +37,7 @@ HANDED = (
 #: Sub-kinds that have fewer than two found inputs yet, and why. Each still needs two inputs that
 #: are not constructed (our own captures of a real system count there), and the entry must go
 #: once two found inputs are listed: the test below fails while it is stale.
-NOT_YET_FOUND = {
-    "cut-at-width": "one found (crmsh issue 616: journalctl's pager cut one start-up line, "
-                    "'vqsim noz>'); public GitHub code searched for corosync lines ending in "
-                    "'>' or systemd's '…', for mid-line '...', and for systemd's 'Some lines "
-                    "were ellipsized' hint has only the handed case's page; GitHub issues "
-                    "searched for cut [KNET]/[QUORUM]/[TOTEM] lines and ellipsized `systemctl "
-                    "status corosync` pastes gave only crmsh 616 (corosync issue 162's status "
-                    "paste could not be read past its first line); searched again: `systemctl "
-                    "status corosync|pve-cluster` pastes (`corosync.service; enabled; preset: "
-                    "enabled)`, `corosync.service - Corosync Cluster Engine`, 10+ homelab and "
-                    "PVE-config repositories fetched and grepped for corosync/pmxcfs lines "
-                    "ending in '>' or '…'), long corosync and pmxcfs messages whose cut ends "
-                    "would show ('forming new configuration: tok', 'ready to provid', "
-                    "'non-primary component and will NOT provide an', 'data verification', "
-                    "RRD update errors), `journalctl -xe` pastes in corosync/kronosnet/crmsh "
-                    "issues (kronosnet 390's '...not con>' is crm_mon's, not a log line) and "
-                    "forum/Red Hat pages (wrapped, not cut): none; the kind is also covered "
-                    "by two own captures at 80 and 100 columns and the handed case.  "
-                    "Searched again: GitHub issues of PVE ports and tools (pxvirt, pimox, "
-                    "pve-edge-kernel, proxmox-nixos, freenas-proxmox, proxmox-stuff) for "
-                    "`systemctl status pve-cluster|corosync` pastes: full lines or other "
-                    "units' (pveproxy, pvedaemon, pve-ha-crm); a corosync status line "
-                    "cut with '>' given as the query to GitHub issues and code: only "
-                    "known uncut logs (corosync 701, 389; kronosnet 300); web pages for "
-                    "`Hint: Some lines were ellipsized` with corosync: none",
-}
+NOT_YET_FOUND: dict[str, str] = {}
 
 
 def manifest() -> dict[str, Any]:
