@@ -48,7 +48,15 @@ NOT_YET_FOUND = {
                            "/etc/pve/storage.cfg` (a Chinese PVE handbook, an Indonesian host "
                            "report: one path per storage), GitHub issues for storage.cfg pastes "
                            "and zfspool pairs on one pool (images vs rootdir), web pages for "
-                           "two storages on one directory: none",
+                           "two storages on one directory: none.  Searched again: exact-path "
+                           "look-ups of storage.cfg copies at etc/pve/, files/, etc-pve/, "
+                           "pve-config/ and Ansible templates (templates/storage.cfg.j2: two "
+                           "templates, no real config), `--path /var/lib/vz` in scripts "
+                           "(`pvesm add dir` of a second storage on /var/lib/vz exists, but as a "
+                           "command, not a storage.cfg), an `lvm:` stanza on VG pve next to "
+                           "local-lvm, GitHub issues of PVE dashboards (storages listed twice "
+                           "are per-node duplicates, not one path) and pve-devel/lore pages "
+                           "for storages sharing a path: none",
     "double-slash-path": "one found (kernel bugzilla 203477 comment 1: a PVE 6 kvm line whose "
                          "ISOs are on `/pool_t1/t1_dir//template/iso/`) besides the handed "
                          "case; public GitHub code searched for `//images/<vmid>/vm-`, "
@@ -70,7 +78,15 @@ NOT_YET_FOUND = {
                          "`tank//` (web paths and code only), the PVE bug behind a9a2782 "
                          "(#3986, vzdump logs with `//`: its page is not among the stored "
                          "pages), GitHub issues for `qm start` errors on `//` paths and web "
-                         "pages for `creating vzdump archive` with `//`: none",
+                         "pages for `creating vzdump archive` with `//`: none.  Searched "
+                         "again: `//images/100/` (a French homelab note whose hand-typed "
+                         "`qemu-img convert ... /mnt//images/100/...` is no kvm line), "
+                         "`//images/101/`, `//images/102/`, `//images/100/vm-100-disk-`, "
+                         "`/mnt/data//` (none from a PVE host), storage.cfg path lines "
+                         "ending in `/` followed by `maxfiles` or `nodes` (tab- or "
+                         "space-indented), and GitHub issues/web pages for qemu-img "
+                         "`Formatting '...//images/...'` and vzdump archive lines (the "
+                         "semantic search ignores the `//`): none",
     "win7-pcie": "only the handed case (a PVE 8.1 blog) shows a vfio-pci device on pcie.0 at "
                  "hostpciNbus0's address (`id=hostpci0,bus=pcie.0,addr=0x10` occurs nowhere "
                  "else in public GitHub code searched, nor `id=hostpci0.0|0.1|1|1.0|2,"
@@ -88,7 +104,15 @@ NOT_YET_FOUND = {
                  "screenshots), "
                  "GitHub issues on Windows 7 GPU passthrough (libvirt, or PVE with "
                  "ostype win10/win11) and web pages in English, German, Russian and "
-                 "Chinese: none",
+                 "Chinese: none.  Searched again: qemu-server's git history (the win7 "
+                 "quirk, 739ba340 of 2018-12-17, added no test; no cfg2cmd file "
+                 "of any era names win7), `bus=pcie.0,addr=0x12` (hostpci2bus0: "
+                 "only qemu-devel mails and hand-written scripts), "
+                 "`bus=pcie.0,addr=0x10,x-vga=on` (only the handed case), "
+                 "`\"ostype\":\"win7\"` and `ostype=win7` (none from PVE), "
+                 "GitHub issues for the device option as the query and for "
+                 "Windows 7 error 12 on q35 (libvirt or PVE win10/win11), web "
+                 "pages incl. bugzilla.proxmox.com and forum threads: none",
 }
 
 
