@@ -38,7 +38,7 @@ def cmd_list(args: argparse.Namespace) -> int:
         origin = "built-in" if e.builtin else str(e.path.parent)
         if e.runbook is None:
             invalid += 1
-            first = e.error.errors[0] if e.error else "unreadable"
+            first = e.error.errors[0].headline if e.error else "unreadable"
             print(f"{e.path.stem:<28} INVALID  {first}")
             for more in (e.error.errors if e.error else []):
                 print(str(more), file=sys.stderr)

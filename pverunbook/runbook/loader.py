@@ -40,9 +40,16 @@ PARAM_RE = re.compile(r"^[a-z_][a-z0-9_]*$")
 class LoadError:
     pos: Pos
     message: str
+    #: The offending line with a caret under the column (TOML syntax errors), shown below.
+    excerpt: str = ""
+
+    @property
+    def headline(self) -> str:
+        """``file:line:col: message`` alone, for a one-line listing."""
+        return f"{self.pos}: {self.message}"
 
     def __str__(self) -> str:
-        return f"{self.pos}: {self.message}"
+        return self.headline + (f"\n{self.excerpt}" if self.excerpt else "")
 
 
 class RunbookError(Exception):
@@ -154,7 +161,8 @@ def load_file(path: str | Path) -> Runbook:
     try:
         text = tomlfile.read_text(p, "runbook")
     except tomlfile.TomlFileError as exc:
-        raise RunbookError([LoadError(Pos(exc.file, exc.line, exc.col), exc.message)]) from exc
+        raise RunbookError([LoadError(Pos(exc.file, exc.line, exc.col), exc.message,
+                                      exc.excerpt)]) from exc
     return load_text(text, str(p), path=p)
 
 
@@ -164,7 +172,8 @@ def load_text(text: str, file: str = "<runbook>", path: Path | None = None) -> R
     try:
         data = tomlfile.parse(text, file)
     except tomlfile.TomlFileError as exc:
-        raise RunbookError([LoadError(Pos(file, exc.line, exc.col), exc.message)]) from exc
+        raise RunbookError([LoadError(Pos(file, exc.line, exc.col), exc.message,
+                                      exc.excerpt)]) from exc
     ctx = _Ctx(file, text)
     runbook = _build(ctx, data, path)
     if ctx.errors or runbook is None:

@@ -21,6 +21,7 @@ import tomlkit
 import tomlkit.exceptions
 from tomlkit.parser import Parser
 
+from pverunbook.runbook import toml_explain
 from pverunbook.runbook.readfile import open_regular
 
 #: A runbook or inventory larger than this is not something a person wrote.
@@ -32,11 +33,15 @@ _ALREADY = re.compile(r'Key "?(.*?)"? already exists')
 
 
 class TomlFileError(ValueError):
-    """``file:line:col: message``; ``line``/``col`` are 1-based."""
+    """``file:line:col: message``; ``line``/``col`` are 1-based. ``excerpt`` is the offending
+    line with a caret under the column (empty when there is no line to show), printed under
+    the message."""
 
-    def __init__(self, file: str, line: int, col: int, message: str) -> None:
+    def __init__(self, file: str, line: int, col: int, message: str,
+                 excerpt: str = "") -> None:
         self.file, self.line, self.col, self.message = file, line, col, message
-        super().__init__(f"{file}:{line}:{col}: {message}")
+        self.excerpt = excerpt
+        super().__init__(f"{file}:{line}:{col}: {message}" + (f"\n{excerpt}" if excerpt else ""))
 
 
 def read_text(path: str | Path, what: str = "file") -> str:
@@ -127,7 +132,35 @@ def _duplicate(text: str, file: str, parser: Parser, message: str) -> TomlFileEr
                                           f"mean '{header.replace(header.strip('[]'), key)}'? "
                                           f"(the parser then finds '{key}' twice, further down)")
     where = _where(text, line - 1 if col == 1 else line)
-    return TomlFileError(file, line, col, f"duplicate key '{key}'{where}")
+    twice = _second(text, key, line - 1 if col == 1 else line)
+    if twice is None:
+        return TomlFileError(file, line, col, f"duplicate key '{key}'{where} — keep only one "
+                                              "of them (TOML allows a key once per table)")
+    first, second = twice
+    return TomlFileError(file, second, 1,
+                         f"duplicate key '{key}'{where} (first given at line {first}) — keep "
+                         "only one of them (TOML allows a key once per table)",
+                         toml_explain.excerpt(text, second, 1))
+
+
+def _second(text: str, key: str, end: int) -> tuple[int, int] | None:
+    """The lines (1-based) of the first two ``key = …`` / ``key.x = …`` in the table that ends
+    at line ``end``, or of the first two ``[key]`` headers: where the operator deletes one.
+    tomlkit only says the table that holds the duplicate is done, not where the key was."""
+    lines = text.splitlines()
+    end = min(end, len(lines))
+    start = 0
+    for i in range(end - 1, -1, -1):
+        if _HEADER.match(lines[i]):
+            start = i + 1
+            break
+    assign = re.compile(rf"""^\s*(?:{re.escape(key)}|"{re.escape(key)}"|'{re.escape(key)}')"""
+                        r"\s*[=.]")
+    found = [i + 1 for i in range(start, end) if assign.match(lines[i])]
+    if len(found) < 2:
+        header = re.compile(rf"^\s*\[\s*(?:[^\]]*\.)?\s*{re.escape(key)}\s*\]")
+        found = [i + 1 for i, raw in enumerate(lines) if header.match(raw)]
+    return (found[0], found[1]) if len(found) >= 2 else None
 
 
 def _misspelt_header(text: str, key: str) -> tuple[int, str] | None:
@@ -158,12 +191,17 @@ def parse(text: str, file: str) -> dict[str, Any]:
         msg = re.sub(r" at line \d+ col \d+$", "", str(exc))
         if _ALREADY.search(msg):
             raise _duplicate(text, file, parser, msg) from exc
-        # tomlkit's column is 0-based (tomlkit/source.py ``Source._to_linecol``).
-        raise TomlFileError(file, exc.line, exc.col + 1, f"TOML syntax error: {msg}") from exc
+        line, col, plain = toml_explain.explain(text, exc)
+        raise TomlFileError(file, line, col, plain,
+                            toml_explain.excerpt(text, line, col)) from exc
     except tomlkit.exceptions.KeyAlreadyPresent as exc:
         raise _duplicate(text, file, parser, str(exc)) from exc
-    except (tomlkit.exceptions.TOMLKitError, ValueError, RecursionError) as exc:
-        raise TomlFileError(file, 1, 1, f"TOML syntax error: {exc}") from exc
+    except RecursionError as exc:
+        raise TomlFileError(file, 1, 1, "lists or tables are nested too deeply to read — is "
+                                        "this the right file?") from exc
+    except (tomlkit.exceptions.TOMLKitError, ValueError) as exc:
+        raise TomlFileError(file, 1, 1, f"the TOML parser cannot read this file ({exc}) — "
+                                        "check it is a runbook written in TOML") from exc
     try:
         value = doc.unwrap()
     except (tomlkit.exceptions.TOMLKitError, ValueError, RecursionError) as exc:
