@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -51,6 +51,27 @@ class InterruptedRun:
     commit_due: float = 0.0
     #: The nodes whose timers wait for that COMMIT.
     commit_nodes: tuple[str, ...] = ()
+    #: When the journal's last record was written (the run stopped then), 0 when unknown.
+    ended: float = 0.0
+    #: The start of a whole health check on the same cluster and mode, begun after this run
+    #: stopped, that found no fault (and is the last whole check there); 0 when there is none.
+    healthy_since: float = 0.0
+
+    @property
+    def settled(self) -> bool:
+        """A run the operator stopped (aborted, failed) whose cluster a later whole health
+        check found healthy: what it was for is no longer wrong, so the start screen lists it
+        among the older runs instead of offering it first. Its journal stays, and it can still
+        be resumed. A run that died on its own (interrupted, unfinished) or waits for a COMMIT
+        never is: nobody decided it was over."""
+        return self.status in STOPPED and self.healthy_since > 0 and not self.commit_step
+
+    def settled_line(self) -> str:
+        """Why a settled run is among the older ones ("" for any other run)."""
+        if not self.settled:
+            return ""
+        at = time.strftime("%Y-%m-%d %H:%M", time.localtime(self.healthy_since))
+        return f"the health check of {at} found the cluster healthy since"
 
     @property
     def when(self) -> str:
@@ -92,22 +113,58 @@ class InterruptedRun:
 def interrupted_runs() -> list[InterruptedRun]:
     """Unfinished runs (no ``RunFinished`` after the last ``RunStarted``, or "interrupted"),
     and stopped ones (aborted, failed) that are the newest run of their runbook, newest
-    first."""
+    first; the stopped ones a later health check found the cluster healthy after are marked
+    (``InterruptedRun.settled``) and come last."""
     out: list[InterruptedRun] = []
     runs = list_runs()
     newest: dict[str, float] = {}
     for r in runs:
         newest[r.runbook] = max(newest.get(r.runbook, 0.0), r.started)
+    checks: dict[tuple[str, str, str], float] = {}
     for r in runs:
         stopped = r.status in STOPPED and r.started >= newest.get(r.runbook, 0.0)
         if r.status not in RESUMABLE and not stopped:
             continue
         run = _describe(r.path, r.status)
-        if run is not None:
-            out.append(run)
-    # a run whose change the nodes are about to put back comes first, then newest first
-    out.sort(key=lambda r: (r.commit_due == 0.0, -r.started))
+        if run is None:
+            continue
+        if stopped and not run.commit_step:
+            healthy = _healthy_check(run, checks)
+            if healthy > run.ended:
+                run = replace(run, healthy_since=healthy)
+        out.append(run)
+    # a run whose change the nodes are about to put back comes first, then newest first, the
+    # settled ones after the others
+    out.sort(key=lambda r: (r.commit_due == 0.0, r.settled, -r.started))
     return out
+
+
+def _healthy_check(run: InterruptedRun, seen: dict[tuple[str, str, str], float]) -> float:
+    """Start time of the last whole health check on ``run``'s cluster and mode when it found
+    no fault, else 0 (read once per cluster: ``seen``). A rehearsal run's cluster is the
+    simulated one it ran on (its state directory); one no longer known has no later check.
+    """
+    from pverunbook.check_history import last_check, rehearsal_cluster_of
+
+    sim_dir = rehearsal_cluster_of(run.run_id) if run.mode == "rehearsal" else None
+    if run.mode == "rehearsal" and sim_dir is None:
+        return 0.0
+    key = (run.cluster, run.mode, str(sim_dir or ""))
+    if key not in seen:
+        seen[key] = 0.0
+        try:
+            found = last_check(run.cluster, run.mode, sim_state_dir=sim_dir)
+            if found is not None and not found.diagnosis.faults:
+                seen[key] = _started(found.journal)
+        except Exception:  # noqa: BLE001 - one unreadable check must not hide the list
+            pass
+    return seen[key]
+
+
+def _started(path: Path) -> float:
+    for e in iter_journal(path):
+        return e.ts if isinstance(e, ev.RunStarted) else 0.0
+    return 0.0
 
 
 def _describe(path: Path, status: str) -> InterruptedRun | None:
@@ -117,8 +174,10 @@ def _describe(path: Path, status: str) -> InterruptedRun | None:
     titles: dict[str, str] = {}
     last_step, last_state = "", ""
     timers: dict[tuple[str, str], ev.RollbackTimer] = {}
+    ended = 0.0
     try:
         for e in iter_journal(path):
+            ended = max(ended, e.ts)
             if isinstance(e, ev.RollbackTimer):
                 timers[(e.step_id, e.node)] = e
             if isinstance(e, ev.RunStarted) and started is None:
@@ -158,7 +217,7 @@ def _describe(path: Path, status: str) -> InterruptedRun | None:
         title=started.runbook_title or started.runbook_id, mode=started.mode,
         cluster=started.cluster, started=started.ts, status=status,
         last_step=titles.get(last_step, last_step), last_state=last_state,
-        commit_step=commit_step, commit_due=due, commit_nodes=commit_nodes)
+        commit_step=commit_step, commit_due=due, commit_nodes=commit_nodes, ended=ended)
 
 
 class ResumeProblem(Exception):

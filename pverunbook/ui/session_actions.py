@@ -34,7 +34,8 @@ def session_commands(app: RunbookApp) -> list[PaletteCommand]:
         for r in interrupted_runs():
             cmds.append((f"Resume run {r.run_id}: {r.title}",
                          r.commit_line() or
-                         f"{r.when} · {r.mode} · last: {r.last_step or 'none'}",
+                         f"{r.when} · {r.mode} · last: {r.last_step or 'none'}"
+                         + (f" · {r.settled_line()}" if r.settled else ""),
                          lambda r=r: app.resume_run(r.path)))  # type: ignore[misc]
     if app.session.cluster is not None and app.mode in (Mode.LIVE, Mode.REHEARSAL):
         for n in app.session.cluster.nodes:

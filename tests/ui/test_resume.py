@@ -361,3 +361,96 @@ async def test_a_run_killed_at_its_commit_question_is_called_out_first(
         ol = app.screen.query_one("#resume-list", OptionList)
         shown = str(ol.get_option_at_index(0).prompt)
         assert "⚠ COMMIT pending: the nodes roll back" in shown, shown
+
+
+def _check_journal(run: Path, name: str, sim: Path, *, after_s: float, status: str = "ok",
+                   quorate: bool = True) -> Path:
+    """A health check journal on ``run``'s rehearsal cluster (kept in ``sim``), ``after_s``
+    after the run's last record: a whole check ("ok") that found the cluster healthy unless
+    ``quorate`` is False."""
+    from pverunbook.check_history import note_rehearsal_run
+    from pverunbook.pve.diagnosis.check import CHECK_ID
+    from pverunbook.pve.facts import Fact
+
+    records = [json.loads(line) for line in run.read_text(encoding="utf-8").splitlines()]
+    first = records[0]
+    ts = max(r["ts"] for r in records) + after_s
+    started = ev.RunStarted(run_id=name, runbook_id=CHECK_ID, runbook_title="Cluster health check",
+                            runbook_path="", params={}, mode=first["mode"],
+                            cluster=first["cluster"], nodes=tuple(first["nodes"]), ts=ts)
+    facts = ev.FactsObserved(step_id="quorum", ts=ts + 1, facts=tuple(
+        Fact("quorum.quorate", quorate, node=n).to_json() for n in first["nodes"]))
+    done = ev.RunFinished(status=status, ts=ts + 2)
+    path = run.parent / f"{name}.jsonl"
+    path.write_text("".join(json.dumps(e.to_dict()) + "\n" for e in (started, facts, done)),
+                    encoding="utf-8")
+    note_rehearsal_run(name, path, sim)
+    return path
+
+
+async def test_a_stopped_run_the_cluster_was_checked_healthy_after_is_listed_as_older(
+        build_app: Build, runbook_dir: Path, tmp_path: Path,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """An aborted run was offered first for ever, even after a health check found the cluster
+    healthy: the operator had moved on. It is hidden behind o (dimmed, last, saying which check
+    settled it), its journal kept and still resumable. A check that is not whole, found a fault,
+    came before the run stopped or ran on another (simulated) cluster settles nothing, nor does
+    any check a run that died on its own (nobody decided it was over)."""
+    from pverunbook import check_history
+
+    monkeypatch.setattr(check_history, "_REHEARSAL_RUNS", {})  # this process's own runs
+    sim = tmp_path / "sim-state"
+    sim.mkdir()
+    path = await _interrupted_journal(runbook_dir)
+    with path.open("a", encoding="utf-8") as fh:
+        fh.write(json.dumps(ev.RunFinished(status="aborted").to_dict()) + "\n")
+    _check_journal(path, "check-healthy", sim, after_s=60)
+    # the run's simulated cluster is not known: that check may have been on another one
+    assert [(r.run_id, r.settled) for r in interrupted_runs()] == [(RUN_ID, False)]
+    check_history.note_rehearsal_run(RUN_ID, path, sim)
+    runs = interrupted_runs()
+    assert [(r.run_id, r.status, r.settled) for r in runs] == [(RUN_ID, "aborted", True)]
+    check_ts = json.loads((path.parent / "check-healthy.jsonl").read_text(
+        encoding="utf-8").splitlines()[0])["ts"]
+    assert runs[0].healthy_since == check_ts
+    # a later check that found a fault (the cluster is broken again): offered again
+    _check_journal(path, "check-sick", sim, after_s=120, quorate=False)
+    assert [r.settled for r in interrupted_runs()] == [False]
+    # a check stopped half-way proves no health: the last whole check still counts
+    (path.parent / "check-sick.jsonl").unlink()
+    partial = _check_journal(path, "check-partial", sim, after_s=120, status="aborted")
+    assert [(r.run_id, r.settled) for r in interrupted_runs()] == [("check-partial", False),
+                                                                   (RUN_ID, True)]
+    partial.unlink()
+    # the check came before the run stopped: settles nothing
+    _check_journal(path, "check-healthy", sim, after_s=-3600)
+    assert [r.settled for r in interrupted_runs()] == [False]
+    _check_journal(path, "check-healthy", sim, after_s=60)
+    # a run that died on its own (no RunFinished) is offered whatever the check found
+    aborted = path.read_text(encoding="utf-8")
+    path.write_text(aborted.rsplit("\n", 2)[0] + "\n", encoding="utf-8")
+    assert [(r.status, r.settled) for r in interrupted_runs()] == [("unfinished", False)]
+    path.write_text(aborted, encoding="utf-8")
+
+    app = build_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await until(pilot, lambda: isinstance(app.screen, StartScreen)
+                    and not app.screen.finding, "start screen")
+        start = app.screen
+        assert isinstance(start, StartScreen)
+        assert start.runs == [] and [r.run_id for r in start.older] == [RUN_ID]
+        assert not start.query("#resume-box")  # nothing offered first
+        assert start.check_action("toggle_older", ()) and not start.check_action("resume", ())
+        await pilot.press("o")
+        await until(pilot, lambda: any(ol.option_count == 1 for ol in
+                                       start.query("#resume-list").results(OptionList)),
+                    "the older run listed")
+        assert [r.run_id for r in start.runs] == [RUN_ID]
+        label = str(start.query_one("#resume-list", OptionList).get_option_at_index(0).prompt)
+        assert "stopped: aborted" in label and "found the cluster healthy since" in label
+        assert "o hides them" in str(start.query_one("#resume-note").render())
+        assert start._highlighted_run() is not None  # still resumable
+        await pilot.press("o")
+        await pilot.pause()
+        assert start.runs == [] and not start.query_one("#resume-box").display
+    assert path.is_file()  # never deleted

@@ -130,6 +130,9 @@ class StartScreen(Screen[None]):
         Binding("escape", "clear_filter", "Clear filter", show=False, id="start.clear"),
         Binding("r", "resume", "Resume", id="start.resume",
                 tooltip="Continue the highlighted interrupted run where it stopped"),
+        Binding("o", "toggle_older", "Older runs", id="start.older",
+                tooltip="Show or hide the stopped runs a later health check found the "
+                        "cluster healthy after"),
         Binding("dollar_sign", "shell", "Shell", id="start.shell",
                 tooltip="Open a shell on a node (the app suspends; the journal notes it)"),
         Binding("q", "app.request_quit", "Quit", id="start.quit",
@@ -142,8 +145,13 @@ class StartScreen(Screen[None]):
         #: True until the app found the runbooks (right after the first frame): the list says so.
         self.finding = finding
         self.shown: list[Entry] = []
-        #: Unfinished runs in the state directory, newest first.
+        #: The runs listed: unfinished runs in the state directory, newest first (and the
+        #: older ones after them while ``show_older``).
         self.runs: list[InterruptedRun] = []
+        #: Stopped runs a later health check found the cluster healthy after
+        #: (``InterruptedRun.settled``): listed only on request (o), never deleted.
+        self.older: list[InterruptedRun] = []
+        self.show_older = False
         self._ticker: Timer | None = None
 
     @property
@@ -249,9 +257,11 @@ class StartScreen(Screen[None]):
         from pverunbook.ui.runs import interrupted_runs  # reads journals: after the first frame
 
         try:
-            self.runs = interrupted_runs()
+            found = interrupted_runs()
         except OSError:  # an unreadable state directory must not keep the app from starting
-            self.runs = []
+            found = []
+        self.older = [r for r in found if r.settled]
+        self.runs = [r for r in found if not r.settled] + (self.older if self.show_older else [])
         boxes = self.query(ResumeBox)
         if not boxes:
             if self.runs:  # it lists them when mounted
@@ -276,6 +286,12 @@ class StartScreen(Screen[None]):
         if len(ok) < len(self.runs):
             note += (f" Runs started in another mode than {mode} are shown dimmed; start "
                      "pverunbook in their mode to resume them.")
+        if self.older:
+            n = len(self.older)
+            runs = "run" if n == 1 else "runs"
+            note += (f" {n} stopped {runs} a later health check found the cluster healthy after "
+                     f"{'are listed last, dimmed' if self.show_older else 'are hidden'} "
+                     f"(o {'hides' if self.show_older else 'shows'} them).")
         if mode == Mode.REHEARSAL.value and ok \
                 and self.rb_app.session.config.sim_state_dir is None:
             note += (" [yellow]Rehearsal: the simulated cluster starts afresh, so resuming only "
@@ -292,18 +308,21 @@ class StartScreen(Screen[None]):
     @staticmethod
     def _run_label(r: InterruptedRun, mode: str) -> Text:
         usable = r.mode == mode
-        text = Text(style="" if usable else "dim")
+        bright = usable and not r.settled  # a settled run is listed dimmed, after the others
+        text = Text(style="" if bright else "dim")
         commit = r.commit_line()
         if commit:  # the sentence is under it, and in the banner above (a compact list is cut)
             text.append("⚠ ", style="bold red" if usable else "red")
-        text.append(r.title, style="bold" if usable else "")
-        text.append(f"  {r.run_id}", style="cyan" if usable else "")
+        text.append(r.title, style="bold" if bright else "")
+        text.append(f"  {r.run_id}", style="cyan" if bright else "")
         text.append(f"  {r.when}")
         last = f"{r.last_step} ({r.last_state})" if r.last_step else "no step run yet"
         text.append(f"  last: {last}")
         if r.status not in ("unfinished", "interrupted"):
-            text.append(f"  stopped: {r.status}", style="yellow" if usable else "")
-        text.append(f"  [{r.mode}]", style="magenta" if usable else "")
+            text.append(f"  stopped: {r.status}", style="yellow" if bright else "")
+        if r.settled:
+            text.append(f"  ({r.settled_line()})", style="green")
+        text.append(f"  [{r.mode}]", style="magenta" if bright else "")
         if not usable:
             text.append(f"  resume with: {MODE_FLAGS.get(r.mode, r.mode)}", style="italic")
         if commit:
@@ -313,7 +332,15 @@ class StartScreen(Screen[None]):
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action == "resume":
             return bool(self.runs)  # no key in the footer when there is nothing to resume
+        if action == "toggle_older":
+            return bool(self.older)
         return True
+
+    def action_toggle_older(self) -> None:
+        """List the settled runs after the others, or hide them again (their journals stay:
+        ``pverunbook journal list`` shows every run)."""
+        self.show_older = not self.show_older
+        self.refresh_runs()
 
     def _highlighted_run(self) -> InterruptedRun | None:
         if not self.runs:
@@ -520,7 +547,9 @@ class StartScreen(Screen[None]):
                 + (f"\n\n{down}" if down else "") + "\n\n"
                 f"**What to do now:** {now} **↑/↓** pick a runbook ({read}); **Enter** opens "
                 "its parameters, then its steps. **/** filters the list (Enter there opens "
-                "the first match). **r** resumes an interrupted run. **$** opens a shell on a "
+                "the first match). **r** resumes an interrupted run; **o** lists the stopped runs "
+                "a later health check found the cluster healthy after (hidden until then, "
+                "never deleted). **$** opens a shell on a "
                 "node; in rehearsal the simulated cluster keeps what you change, between runs "
                 "and launches (reset it from the palette, ctrl+p).")
 
