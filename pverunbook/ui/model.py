@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import time
 from collections import deque
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from pverunbook.engine import events as ev
@@ -193,6 +194,9 @@ class RunState:
         self.notes: list[ev.Event] = []
         #: The events that tell whether a ``commit_within`` change was kept.
         self.commit_events: list[ev.Event] = []
+        #: A resumed run: the last step the earlier run ran with something to show (its
+        #: output, kept from the journal, or its results), where the operator left off.
+        self.left_off: str | None = None
 
     def step(self, step_id: str) -> StepView:
         return self._by_id[step_id]
@@ -341,22 +345,38 @@ class RunState:
         else:
             self.notes.append(e)
 
-    def restore(self, events: list[ev.Event], statuses: dict[str, str],
+    def restore(self, events: Iterable[ev.Event], statuses: dict[str, str],
                 asked_again: str | None = None) -> None:
         """Before a resumed run: replay the earlier run's events, then take ``statuses`` (from
         ``load_resume``) as the truth, so done steps show done and the step that was running
         when it died shows "unknown" — except ``asked_again``, a step that died at its typed
         confirmation: nothing ran (``load_resume`` proved it), so it is pending and asks
-        again. Nothing is current or waiting afterwards."""
+        again. Nothing is current or waiting afterwards. The journaled output is kept per
+        step as a live run keeps it (the last ``KEEP_LINES`` lines of each node), and
+        ``left_off`` names the step whose output the run screen shows first."""
+        split = LineSplitter()
+        started: list[str] = []
         for e in events:
             if isinstance(e, ev.RunStarted) and self.first_started is None:
                 self.first_started = e
-            if isinstance(e, ev.OutputChunk | ev.RunStarted | ev.RunFinished):
-                continue
             step_id = getattr(e, "step_id", None)
             if step_id and step_id not in self._by_id:
                 continue  # the runbook changed since: ignore steps it no longer has
+            if isinstance(e, ev.OutputChunk):
+                self.add_lines(e.step_id, e.node, split.feed(e.node, e.stream, e.text))
+                continue
+            if isinstance(e, ev.RunStarted | ev.RunFinished):
+                continue
+            if isinstance(e, ev.CommandFinished | ev.StepStarted):
+                # a command's last line without a newline, and what a dead run left cut
+                for node in (e.node,) if isinstance(e, ev.CommandFinished) else e.nodes:
+                    self.add_lines(self.current or e.step_id, node, split.flush(node))
+            if isinstance(e, ev.StepStarted):
+                started.append(e.step_id)
             self.apply(e)
+        if started:  # the run died in the middle of a line
+            for node in self._by_id[started[-1]].nodes:
+                self.add_lines(started[-1], node, split.flush(node))
         for step_id, status in statuses.items():
             sv = self._by_id.get(step_id)
             if sv is not None and not (sv.went_on and status == "skipped"):
@@ -374,6 +394,8 @@ class RunState:
         self.current = None
         self.waiting_index = None
         self.finished = None
+        self.left_off = next((sid for sid in reversed(started)
+                              if self._by_id[sid].output or self._by_id[sid].results), None)
 
     def _result(self, step_id: str, node: str) -> NodeResult:
         sv = self._by_id[step_id]

@@ -8,7 +8,7 @@ from the path the journal names, the parameters come back from the journal excep
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -306,6 +306,8 @@ def plan_resume(target: str | Path, mode: str, entries: Sequence[Entry] = ()) ->
                       secrets=missing_secrets(runbook, started))
 
 
-def replay_events(path: Path) -> list[ev.Event]:
-    """The journal's events that matter for the picture of a run (not its raw output)."""
-    return [e for e in iter_journal(path) if not isinstance(e, ev.OutputChunk)]
+def replay_events(path: Path) -> Iterator[ev.Event]:
+    """The journal's events, read as they are replayed: its output too, so a resumed run shows
+    where it left off (``RunState.restore`` keeps each step's last lines, as a live run does;
+    a long journal is never held whole)."""
+    return iter_journal(path)

@@ -26,7 +26,7 @@ from pverunbook.ui.screens.modals import ChoiceModal, ErrorModal
 from pverunbook.ui.screens.params import ParamsScreen
 from pverunbook.ui.screens.run import RunScreen
 from pverunbook.ui.screens.start import StartScreen
-from tests.ui.conftest import ScriptTransport, make_session, until
+from tests.ui.conftest import CLUSTER, ScriptTransport, make_session, until
 
 Build = Callable[..., RunbookApp]
 SIZE = (140, 40)
@@ -44,9 +44,10 @@ class _TwoSteps:
 
 
 async def _interrupted_journal(runbook_dir: Path, *, mode: Mode = Mode.REHEARSAL,
-                               pin_times: bool = False) -> Path:
+                               pin_times: bool = False, cut: str = "command_started") -> Path:
     """A real engine run of ui-test, cut as if the process died while step 2 ("config") was
-    running: its commands had started, nothing after them reached the journal."""
+    running: its commands had started, nothing after them reached the journal (``cut``:
+    nothing after its last record of that kind)."""
     rb = load_file(runbook_dir / "ui-test.toml")
     session = make_session(ScriptTransport(), mode)
     path = runs_dir() / f"{RUN_ID}.jsonl"
@@ -58,7 +59,7 @@ async def _interrupted_journal(runbook_dir: Path, *, mode: Mode = Mode.REHEARSAL
     kinds = [json.loads(line)["kind"] for line in lines]
     steps = [json.loads(line).get("step_id") for line in lines]
     last_cmd = max(i for i, (k, s) in enumerate(zip(kinds, steps, strict=True))
-                   if k == "command_started" and s == "config")
+                   if k == cut and s == "config")
     kept = lines[: last_cmd + 1]
     if pin_times:  # for the snapshot: a fixed "when"
         base = 1740798900.0  # 2025-03-01 03:15 UTC
@@ -454,3 +455,37 @@ async def test_a_stopped_run_the_cluster_was_checked_healthy_after_is_listed_as_
         await pilot.pause()
         assert start.runs == [] and not start.query_one("#resume-box").display
     assert path.is_file()  # never deleted
+
+
+async def test_a_resumed_run_opens_on_the_output_where_it_left_off(
+        build_app: Build, runbook_dir: Path) -> None:
+    """The resumed run screen opened on empty panes: the operator could not see what the step
+    that was running when it died had printed. Its output comes back from the journal (a line
+    the process died in the middle of too), in the panes of its nodes, and the earlier steps'
+    output is kept for them as a live run keeps it."""
+    path = await _interrupted_journal(runbook_dir, cut="output")
+    records = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
+    records[-1]["text"] = records[-1]["text"].rstrip("\n")  # it died half-way through a line
+    path.write_text("".join(json.dumps(r) + "\n" for r in records), encoding="utf-8")
+
+    def journaled(step: str, node: str) -> list[str]:
+        text = "".join(r["text"] for r in records if r["kind"] == "output"
+                       and r["step_id"] == step and r["node"] == node)
+        return text.rstrip("\n").split("\n")
+
+    nodes = [n.name for n in CLUSTER.nodes]
+    assert all(journaled("config", n) != [""] for n in nodes)  # the test has output to show
+    app = build_app()
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await _resume_to_unknown_modal(pilot, app)
+        assert screen.pane_step == "config" and screen.state.left_off == "config"
+        # one node had finished the step, the other was still printing
+        assert sorted(r.status for r in screen.state.step("config").results.values()) == \
+            ["ok", "unknown"]
+        for node in nodes:
+            pane = screen.panes[node]
+            assert [str(line) for line in pane.log_widget.lines] == journaled("config", node)
+            ended = screen.state.step("config").results[node].status
+            assert ("✔ exit 0" if ended == "ok" else "earlier run: Compare config_version") \
+                in str(pane.query_one(".pane-status").render()), ended
+            assert screen.state.step("ping").lines(node) == journaled("ping", node)

@@ -147,6 +147,9 @@ class RunScreen(RunStatus):
                                    getattr(plan.info, "asked_again", None))
             except OSError as exc:
                 self.rb_app.show_error(exc)
+            if self.state.left_off is not None:  # where it stopped, its output in the panes
+                self.pane_step = self.state.left_off
+                self.fill_panes(self.state.step(self.pane_step))
         self.query_one(StepList).show(self.state)
         self.query_one(FindingsView).show(self.state.findings, self._titles())
         self._status("Resuming…" if plan is not None else "Starting…")

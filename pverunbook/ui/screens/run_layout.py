@@ -17,7 +17,7 @@ from textual.widgets import Footer, Label, Log, Static, TabbedContent, TabPane
 
 from pverunbook.runbook.model import Runbook
 from pverunbook.ui.analysis import link_matrix, output_matrix
-from pverunbook.ui.model import RunState, node_rows
+from pverunbook.ui.model import RunState, StepView, node_rows
 from pverunbook.ui.widgets.analysis import CompareView, FindingsView, NetPlot
 from pverunbook.ui.widgets.banner import AppHeader
 from pverunbook.ui.widgets.matrix import MatrixView
@@ -215,6 +215,24 @@ class RunLayout(Screen[None]):
         self.remove_class("-side")
         self.refresh_matrix()
         self.refresh_bindings()
+
+    def fill_panes(self, sv: StepView) -> None:
+        """The node panes show ``sv``'s kept output and how it ended on each node: a resumed
+        run opens where the earlier one left off (the output comes from its journal), not on
+        empty panes."""
+        self.step_nodes = list(sv.nodes)
+        for node in sv.nodes:
+            self._pane(node)
+        self.layout_panes()
+        for node in sv.nodes:
+            pane = self._pane(node)
+            lines = sv.lines(node)
+            pane.start_step(f"earlier run: {sv.step.title}" if lines else
+                            "earlier run: no output was journaled")
+            pane.add_lines(lines)
+            result = sv.results.get(node)
+            if result is not None and result.done and result.status != "unknown":
+                pane.show_result(result)  # how it ended there (else: it was running)
 
     def _pane(self, node: str) -> NodePane:
         pane = self.panes.get(node)
