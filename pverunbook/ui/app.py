@@ -6,10 +6,8 @@ on top. The engine is the same in every mode; only the session's transport diffe
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
-import time
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -22,8 +20,8 @@ from textual.worker import Worker, WorkerState
 
 from pverunbook.runbook.catalog import Entry, discover
 from pverunbook.session import Mode, Session, SessionConfig
+from pverunbook.ui.app_shell import NodeShellApp
 from pverunbook.ui.commands import PaletteCommand, RunbookCommands
-from pverunbook.ui.errors import explain
 
 if TYPE_CHECKING:
     # Imported when first needed, not with the app: the first frame must not wait for the
@@ -54,7 +52,7 @@ class Suggestion:
     why: str = ""
 
 
-class RunbookApp(App[int]):
+class RunbookApp(NodeShellApp):
     TITLE = "pverunbook"
     #: The start screen's styles are the app's: a screen with its own CSS_PATH makes Textual
     #: parse every style sheet again, from scratch, when it is first pushed (``reparse``),
@@ -246,12 +244,6 @@ class RunbookApp(App[int]):
             if error is not None:
                 self.show_error(error)
 
-    def show_error(self, exc: BaseException) -> None:
-        from pverunbook.ui.screens.modals import ErrorModal
-
-        e = explain(exc)
-        self.push_screen(ErrorModal(e.title, e.message, e.hint))
-
     # -- navigation --------------------------------------------------------------------------
     def choose_runbook(self, runbook: Runbook, params: Mapping[str, Any] | None = None) -> None:
         """Open ``runbook``: its parameter form (pre-filled with ``params``, then the command
@@ -430,95 +422,6 @@ class RunbookApp(App[int]):
             super().action_help_quit()
         else:
             quit_key(self)
-
-    def choose_node(self, then: Callable[[str], object], title: str = "Open a shell on…") \
-            -> None:
-        """Ask which node (an option list); ``then(node)`` runs with the answer."""
-        from pverunbook.ui.screens.modals import PickModal
-
-        cluster = self.session.cluster
-        if cluster is None:
-            self.notify("Not connected to a cluster yet.", title="Shell")
-            return
-        if len(cluster.nodes) == 1:
-            then(cluster.nodes[0].name)
-            return
-
-        def done(node: str | None) -> None:
-            if node:
-                then(node)
-
-        self.push_screen(PickModal(title, [(n.name, f"{n.name}  ({n.host}"
-                                            + (f":{n.port}" if n.port else "") + ")")
-                                           for n in cluster.nodes]), done)
-
-    def open_shell(self, node: str | None = None, command: str | None = None) -> None:
-        """Suspend the TUI and open an interactive ``ssh`` session on ``node`` (asked for when
-        None); on return, journal that a shell was used (never what was typed).
-
-        ``command``: run just this in the session instead of an interactive login (what a
-        script or a test types into the shell); it is not journaled either."""
-        if node is None:
-            self.choose_node(self.open_shell)
-            return
-        from pverunbook.shell import ShellUnavailable
-        from pverunbook.ui.screens.modals import ErrorModal
-
-        try:
-            plan = self.session.shell(node)
-        except (ShellUnavailable, ValueError, RuntimeError, KeyError) as exc:
-            self.push_screen(ErrorModal(f"No shell on {node}", str(exc),
-                                        "Open a shell from a terminal with ssh instead."))
-            return
-        self._shell(node, list(plan.argv) + ([command] if command else []), command is None)
-
-    @work(exclusive=True, group="shell", exit_on_error=False, name="shell",
-          description="interactive shell on a node")
-    async def _shell(self, node: str, argv: list[str], interactive: bool) -> None:
-        # The event loop keeps running while ssh has the terminal: the rehearsal cluster's
-        # SSH servers live in it, so the child is awaited, never waited for synchronously.
-        from textual.app import SuspendNotSupported
-
-        started = time.monotonic()
-        try:
-            with self.suspend():
-                print(f"pverunbook: shell on {node} ({self.mode.value}); exit the shell "
-                      "(Ctrl+D or 'exit') to return to pverunbook.", flush=True)
-                proc = await asyncio.create_subprocess_exec(*argv)
-                status = await proc.wait()
-        except SuspendNotSupported as exc:
-            if interactive:  # a headless or web driver cannot hand over the terminal
-                self.show_error(exc)
-                return
-            proc = await asyncio.create_subprocess_exec(
-                *argv, stdin=asyncio.subprocess.DEVNULL, stdout=asyncio.subprocess.DEVNULL,
-                stderr=asyncio.subprocess.DEVNULL)
-            status = await proc.wait()
-        except Exception as exc:  # noqa: BLE001 - no ssh client, no terminal
-            self.show_error(exc)
-            return
-        self.record_shell(node, time.monotonic() - started, status)
-
-    def record_shell(self, node: str, seconds: float, status: int) -> None:
-        """Journal a shell session: in the running run's journal (and its activity log), or
-        the session's latest journal between runs."""
-        from pverunbook.engine import events as ev
-        from pverunbook.shell import shell_note
-
-        self.shells.append((node, status))
-        text = shell_note(node, seconds, status)
-        from pverunbook.ui.screens.run import RunScreen
-
-        for screen in reversed(self.screen_stack):
-            if isinstance(screen, RunScreen) and screen.engine is not None \
-                    and screen.state.finished is None:
-                screen.engine.emit(ev.Note(text=text))
-                break
-        else:
-            with contextlib.suppress(OSError):
-                self.session.note(text)
-        self.notify(f"Back from the shell on {node}. The journal notes that a shell was used "
-                    "(not what was typed).", title="Shell")
 
     def reset_rehearsal(self) -> None:
         """Ask, then throw the rehearsal cluster's state away and start it broken again."""
