@@ -11,6 +11,8 @@ from collections.abc import Iterable
 
 from textual.widgets import Static
 
+from pverunbook.ui.in_place import update_in_place
+
 
 def fit_title(text: str, title: str, width: int, rows: int) -> str:
     """``text`` with ``title`` (a part of it) shortened by its middle, with "…", so that the
@@ -36,4 +38,4 @@ def show_fitted(widget: Static, text: str, titles: Iterable[str] = (), rows: int
     if widget.app.has_class("-compact"):
         title = max((t for t in titles if f"“{t}”" in text), key=len, default="")
         text = fit_title(text, title, widget.app.size.width - 2, rows)
-    widget.update(text)
+    update_in_place(widget, text)

@@ -3,11 +3,16 @@ it shows, its size and its scrollbars must still be what Textual's own ``Log`` g
 
 from __future__ import annotations
 
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from rich.console import Console
+from rich.style import Style
+from rich.text import Text
 from textual.app import App, ComposeResult
 from textual.containers import Horizontal
 from textual.widgets import Log
 
-from pverunbook.ui.widgets.output import PANE_MAX_LINES, OutputLog, _widest
+from pverunbook.ui.widgets.output import PANE_MAX_LINES, OutputLog, _widest, line_strip
 
 
 class Both(App[None]):
@@ -24,11 +29,17 @@ def _state(log: Log) -> tuple[object, ...]:
             log.show_horizontal_scrollbar, log.is_vertical_scroll_end)
 
 
+def _shown(log: Log) -> list[list[object]]:
+    """Every visible row as its segments (text, style), as the compositor gets them."""
+    return [list(log.render_line(y)) for y in range(log.size.height)]
+
+
 async def test_batches_end_as_textual_log_ends_them() -> None:
     app = Both()
     async with app.run_test(size=(80, 14)) as pilot:
         ours = app.query_one(OutputLog)
         theirs = next(w for w in app.query(Log) if not isinstance(w, OutputLog))
+        app.set_focus(None)  # a focused log has another background
         batches = [["short", "wide 漢字漢字", ""], ["tab\there"],
                    [f"line {i}" for i in range(PANE_MAX_LINES + 500)], ["x" * 100]]
         for batch in batches:
@@ -38,6 +49,7 @@ async def test_batches_end_as_textual_log_ends_them() -> None:
             await app.workers.wait_for_complete()
             await pilot.pause()
             assert _state(ours) == _state(theirs)
+            assert _shown(ours) == _shown(theirs)
         assert len(ours.lines) == PANE_MAX_LINES and ours.show_horizontal_scrollbar
         ours.reset()
         theirs.clear()
@@ -52,3 +64,24 @@ def test_width_is_measured_as_log_measures_it() -> None:
     for lines in (["abc", "de"], ["tab\there", "x"], ["\x1b[31mred\x1b[0m"], ["漢字", "ab"],
                   ["50%\r100%", "bell\x07"]):
         assert _widest(lines) == max(cell_len(Log._process_line(x)) for x in lines)
+
+
+_CONSOLE = Console()
+
+
+def _as_log_renders_it(line: str, style: Style) -> list[object]:
+    """Textual 8.2's ``Log._render_line_strip`` with no highlighter and no selection."""
+    from rich.cells import cell_len
+
+    processed = Log._process_line(line)
+    text = Text(processed, no_wrap=True)
+    text.stylize(style)
+    return [list(text.render(_CONSOLE)), cell_len(processed)]
+
+
+@settings(deadline=500, max_examples=300)
+@given(st.text(), st.sampled_from([Style(), Style(color="red", bgcolor="black"),
+                                   Style(bold=True, dim=True)]))
+def test_a_line_is_the_segment_log_gives(line: str, style: Style) -> None:
+    strip = line_strip(line, style)
+    assert [list(strip), strip.cell_length] == _as_log_renders_it(line, style)

@@ -9,9 +9,10 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import VerticalScroll
 from textual.screen import Screen
-from textual.widgets import Footer, Static
+from textual.widgets import Static
 
 from pverunbook.ui.widgets.banner import AppHeader
+from pverunbook.ui.widgets.footer import KeyFooter
 
 
 def render_checkpoints() -> Text:
@@ -53,7 +54,7 @@ class CheckpointsScreen(Screen[None]):
                         "Checkpoints")
         with VerticalScroll():
             yield Static(render_checkpoints(), id="checkpoints-text")
-        yield Footer()
+        yield KeyFooter()
 
     def action_reload(self) -> None:
         self.query_one("#checkpoints-text", Static).update(render_checkpoints())

@@ -14,10 +14,11 @@ import time
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, VerticalScroll
-from textual.widgets import Button, Footer, Input, Label, Static
+from textual.widgets import Button, Input, Label, Static
 
 from pverunbook.engine.decisions import ROLLED_BACK, Refusal
 from pverunbook.ui.screens.modals import ConfirmModal
+from pverunbook.ui.widgets.footer import KeyFooter
 
 
 class CommitModal(ConfirmModal):
@@ -62,7 +63,7 @@ class CommitModal(ConfirmModal):
                         classes="dialog-text -bold")
             yield Input(id="confirm-input")
             yield Static("", id="confirm-error", classes="dialog-error")
-        yield Footer()
+        yield KeyFooter()
 
     def refusal(self, typed: str) -> str:
         """The change has run: a wrong answer keeps the countdown going, it undoes nothing."""

@@ -11,7 +11,7 @@ from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, VerticalScroll
-from textual.widgets import Button, Footer, Input, Label, Static
+from textual.widgets import Button, Input, Label, Static
 
 from pverunbook.engine.decisions import (
     GUARD_OVERRIDE_PHRASE,
@@ -20,6 +20,7 @@ from pverunbook.engine.decisions import (
     GuardFailure,
 )
 from pverunbook.ui.screens.modals import Dialog
+from pverunbook.ui.widgets.footer import KeyFooter
 
 
 class GuardOverrideModal(Dialog[Answer | None]):
@@ -56,7 +57,7 @@ class GuardOverrideModal(Dialog[Answer | None]):
                          classes="dialog-text")
             yield Input(placeholder="e.g. checked quorum by hand on every peer", id="guard-reason")
             yield Static("", id="guard-error", classes="dialog-error")
-        yield Footer()
+        yield KeyFooter()
 
     def on_mount(self) -> None:
         self.query_one("#guard-error").display = False

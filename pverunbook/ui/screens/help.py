@@ -6,9 +6,10 @@ from __future__ import annotations
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import VerticalScroll
-from textual.widgets import Footer, Label, Markdown
+from textual.widgets import Label, Markdown
 
 from pverunbook.ui.screens.modals import Dialog
+from pverunbook.ui.widgets.footer import KeyFooter
 
 
 class HelpScreen(Dialog[None]):
@@ -33,7 +34,7 @@ class HelpScreen(Dialog[None]):
         with VerticalScroll(classes="dialog", id="help-dialog"):
             yield Label("Help  (Escape closes)", classes="dialog-title")
             yield Markdown(body, id="help-text")
-        yield Footer()
+        yield KeyFooter()
 
     def on_mount(self) -> None:
         self.query_one("#help-dialog").focus()

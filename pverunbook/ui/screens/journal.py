@@ -10,9 +10,10 @@ from pathlib import Path
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.screen import Screen
-from textual.widgets import Footer, Log, Static
+from textual.widgets import Log, Static
 
 from pverunbook.ui.widgets.banner import AppHeader
+from pverunbook.ui.widgets.footer import KeyFooter
 
 _SKIP = {"kind", "ts", "step_id"}
 
@@ -71,7 +72,7 @@ class JournalScreen(Screen[None]):
         yield Static(f"Journal: {self.path or '(none yet)'}  — append-only, one JSON line per "
                      "event; secrets are redacted.", id="journal-path")
         yield Log(id="journal-log", max_lines=20000)
-        yield Footer()
+        yield KeyFooter()
 
     def on_mount(self) -> None:
         self.action_reload()

@@ -16,7 +16,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import ModalScreen
-from textual.widgets import Button, Footer, Input, Label, Markdown, OptionList, Static
+from textual.widgets import Button, Input, Label, Markdown, OptionList, Static
 from textual.widgets.option_list import Option
 
 from pverunbook.engine.decisions import (
@@ -26,6 +26,7 @@ from pverunbook.engine.decisions import (
     CheckpointFailure,
     ConfirmRequest,
 )
+from pverunbook.ui.widgets.footer import KeyFooter
 
 R = TypeVar("R")
 
@@ -116,7 +117,7 @@ class ConfirmModal(Dialog[str | None]):
                         "nothing runs):", classes="dialog-text -bold")
             yield Input(id="confirm-input")
             yield Static("", id="confirm-error", classes="dialog-error")
-        yield Footer()
+        yield KeyFooter()
 
     def on_mount(self) -> None:
         self.query_one("#confirm-error").display = False
@@ -279,7 +280,7 @@ class ChoiceModal(Dialog[str]):
                     yield Markdown(self.body)
                 else:
                     yield Static(self.body, markup=False)
-        yield Footer()
+        yield KeyFooter()
 
     def _buttons(self, indexes: list[int]) -> ComposeResult:
         for i in indexes:
@@ -323,7 +324,7 @@ class TextPromptModal(Dialog[str | None]):
             yield Static(self.prompt, classes="dialog-text")
             yield Input(placeholder=self.placeholder, id="prompt-input")
             yield Static("", id="prompt-error", classes="dialog-error")
-        yield Footer()
+        yield KeyFooter()
 
     def on_mount(self) -> None:
         self.query_one("#prompt-error").display = False
@@ -362,7 +363,7 @@ class JumpModal(Dialog[str | None]):
                          classes="dialog-text")
             yield OptionList(*[Option(f"{i + 1:>2}. {title}", id=sid)
                                for i, (sid, title) in enumerate(self.steps)], id="jump-list")
-        yield Footer()
+        yield KeyFooter()
 
     def on_mount(self) -> None:
         ol = self.query_one(OptionList)
@@ -399,7 +400,7 @@ class PickModal(Dialog[str | None]):
             yield Label(self.title_text, classes="dialog-title")
             yield OptionList(*[Option(label, id=value) for value, label in self.items],
                              id="pick-list")
-        yield Footer()
+        yield KeyFooter()
 
     def on_mount(self) -> None:
         self.query_one(OptionList).focus()
@@ -446,7 +447,7 @@ class CheckpointFailedModal(Dialog[Answer]):
                          classes="dialog-text")
             yield Input(placeholder="type the phrase to override", id="override-input")
             yield Static("", id="override-error", classes="dialog-error")
-        yield Footer()
+        yield KeyFooter()
 
     def on_mount(self) -> None:
         self.query_one("#override-error").display = False
@@ -503,7 +504,7 @@ class ErrorModal(Dialog[None]):
             if self.hint:
                 yield Static("What to do next:", classes="dialog-text -bold")
                 yield Static(self.hint, classes="dialog-text", markup=False)
-        yield Footer()
+        yield KeyFooter()
 
     def on_mount(self) -> None:
         self.query_one("#error-ok", Button).focus()

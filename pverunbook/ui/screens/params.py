@@ -10,12 +10,13 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import Screen
-from textual.widgets import Button, Footer, Label, Static
+from textual.widgets import Button, Label, Static
 
 from pverunbook.runbook.model import Param, Runbook, StepKind
 from pverunbook.ui.commands import PaletteCommand
 from pverunbook.ui.screens.modals import Dialog
 from pverunbook.ui.widgets.banner import AppHeader
+from pverunbook.ui.widgets.footer import KeyFooter
 from pverunbook.ui.widgets.params import ParamForm
 
 if TYPE_CHECKING:
@@ -104,7 +105,7 @@ class ParamsScreen(Screen[None]):
                 yield Button("Resume run  (ctrl+s)" if plan else "Start run  (ctrl+s)",
                              variant="success", id="params-start")
                 yield Button("Back  (esc)", id="params-back")
-        yield Footer()
+        yield KeyFooter()
 
     def on_param_form_validity(self, message: ParamForm.Validity) -> None:
         self.query_one("#params-start", Button).disabled = not message.ok
@@ -199,7 +200,7 @@ class ParamsModal(Dialog[dict[str, Any] | str | None]):
                 yield Static(note, classes="dialog-text -warn", markup=False)
             yield ParamForm(self.params, self.current, proposals=self.proposals,
                             keep_typed=self.recalled, id="param-form")
-        yield Footer()
+        yield KeyFooter()
 
     def on_param_form_validity(self, message: ParamForm.Validity) -> None:
         self.query_one("#pm-ok", Button).disabled = not message.ok

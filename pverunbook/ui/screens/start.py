@@ -11,7 +11,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import Screen
-from textual.widgets import Footer, Input, Label, OptionList, Static
+from textual.widgets import Input, Label, OptionList, Static
 from textual.widgets.option_list import Option
 
 from pverunbook.pve.paramtext import params_text
@@ -19,6 +19,7 @@ from pverunbook.runbook.catalog import Entry
 from pverunbook.session import Mode
 from pverunbook.ui.commands import PaletteCommand
 from pverunbook.ui.widgets.banner import AppHeader, describe_targets
+from pverunbook.ui.widgets.footer import KeyFooter
 
 if TYPE_CHECKING:
     from textual.timer import Timer
@@ -175,7 +176,7 @@ class StartScreen(Screen[None]):
                 yield OptionList(id="runbook-list")
                 with VerticalScroll(id="runbook-detail"):
                     yield Static("" if self.entries else self._empty_text(), id="runbook-info")
-        yield Footer()
+        yield KeyFooter()
 
     def on_mount(self) -> None:
         # The words are composed (the first frame has them); the list is filled here only when

@@ -12,12 +12,13 @@ from textual.binding import Binding
 from textual.containers import VerticalScroll
 from textual.message import Message
 from textual.screen import Screen
-from textual.widgets import Button, Footer, Static
+from textual.widgets import Button, Static
 
 from pverunbook.pve.diagnosis import Diagnosis, Fault
 from pverunbook.ui import model
 from pverunbook.ui.commands import PaletteCommand
 from pverunbook.ui.widgets.banner import AppHeader
+from pverunbook.ui.widgets.footer import KeyFooter
 
 STATUS_WORDS = {
     "ok": ("✔ Finished: every step succeeded", "bold green"),
@@ -236,7 +237,7 @@ class SummaryScreen(Screen[None]):
                         f"{self.state.runbook.title} · summary")
         with VerticalScroll(id="summary-scroll"):
             yield Static(self._summary_text(self.diagnosis), id="summary-text")
-        yield Footer()
+        yield KeyFooter()
 
     def _summary_text(self, judged: Diagnosis | None) -> Text:
         """The run's summary; once the diagnosis is known, each step's findings read as it

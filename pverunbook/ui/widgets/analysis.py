@@ -11,6 +11,7 @@ from textual.reactive import reactive
 from textual.widgets import Sparkline, Static
 
 from pverunbook.ui.analysis import Comparison, NodeNet, compare_outputs, loss_bar, network_stats
+from pverunbook.ui.in_place import update_in_place
 from pverunbook.ui.model import FindingItem
 
 SEVERITY: dict[str, tuple[str, str]] = {
@@ -78,7 +79,7 @@ class CompareView(VerticalScroll):
 
     def show_text(self, text: Text) -> None:
         """Show a comparison made by :func:`comparison_text` (possibly in another thread)."""
-        self.query_one("#compare-text", Static).update(text)
+        update_in_place(self.query_one("#compare-text", Static), text)
 
 
 def comparison_text(outputs: Mapping[str, Sequence[str]]) -> Text:

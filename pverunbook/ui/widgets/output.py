@@ -6,15 +6,19 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from rich.cells import cell_len
+from rich.segment import Segment
+from rich.style import Style
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.containers import Vertical
 from textual.geometry import Size
 from textual.message import Message
 from textual.reactive import reactive
+from textual.strip import Strip
 from textual.widget import Widget
 from textual.widgets import Log, Static
 
+from pverunbook.ui.in_place import update_in_place
 from pverunbook.ui.model import NodeResult, NodeRow, fmt_duration
 
 #: Lines kept per pane; older ones are dropped (the journal has the full transcript).
@@ -75,6 +79,19 @@ class OutputLog(Log):
         else:
             self.refresh()
 
+    def _render_line_strip(self, y: int, rich_style: Style) -> Strip:
+        """``Log._render_line_strip`` without a ``Text`` per line (Textual 8.2, _log.py).
+
+        Why: Log builds a ``Text``, styles it and renders it through the console for every
+        visible line of every frame (its line cache is kept only while text is selected); a
+        flooding pane shows new lines each frame, and that was most of its paint. A line with
+        no highlighting and no selection becomes the one segment Log's path gives, built
+        directly; anything else goes Log's way.
+        """
+        if self.highlight or self.text_selection is not None:
+            return super()._render_line_strip(y, rich_style)
+        return line_strip(self._lines[y], rich_style)
+
     def _resize(self, size: Size) -> None:
         if size == self.virtual_size:
             return
@@ -107,6 +124,19 @@ class OutputLog(Log):
         self.new_lines = 0
 
 
+def line_strip(line: str, style: Style) -> Strip:
+    """One output line as ``Log`` renders it with no highlighting and no selection: control
+    codes replaced and tabs expanded (``Log._process_line``), the whole line in ``style``, as
+    one segment, unstyled for an empty line or a null style, as ``Text`` renders them. Plain
+    ASCII — nearly all command output — is taken as it is."""
+    if not line:
+        return Strip([Segment("")], 0)
+    if not (line.isascii() and line.isprintable()):  # tabs, escapes, wide characters
+        line = Log._process_line(line)
+        return Strip([Segment(line, style or None)], cell_len(line))
+    return Strip([Segment(line, style or None)], len(line))
+
+
 def _widest(lines: list[str]) -> int:
     """The widest of ``lines`` in terminal cells, as ``Log`` measures them (control codes
     replaced, tabs expanded). Plain ASCII — nearly all command output — is one ``len`` each."""
@@ -137,7 +167,7 @@ class NodePane(Vertical):
         self.log_widget.reset()
         self.remove_class("-ok", "-bad")
         # Once per step: back to one line (a long outcome of the last step wrapped to more).
-        self.query_one(".pane-status", Static).update(f"{self.node}  · {title}")
+        update_in_place(self.query_one(".pane-status", Static), f"{self.node}  · {title}")
 
     def add_lines(self, lines: list[str]) -> None:
         self.log_widget.add_lines(lines)
@@ -159,7 +189,7 @@ class NodePane(Vertical):
             glyph = "✔" if ok else "!" if result.status == "findings" else "✘"
             when = f" · {fmt_duration(result.duration)}" if result.status != "planned" else ""
             # once per node and step: how it ended wraps, whole (run.tcss: up to 4 rows)
-            status.update(f"{glyph} {result.outcome}{when}")
+            update_in_place(status, f"{glyph} {result.outcome}{when}")
             self.set_class(ok, "-ok")
             self.set_class(not ok, "-bad")
 
@@ -225,4 +255,4 @@ class NodeStrip(Static):
 
     def show(self, rows: list[NodeRow], selected: str | None,
              unreachable: Mapping[str, str] | None = None) -> None:
-        self.update(render_strip(rows, selected, unreachable))
+        update_in_place(self, render_strip(rows, selected, unreachable))

@@ -10,6 +10,7 @@ from textual.widgets import Markdown, Static
 
 from pverunbook.engine.targets import PlannedStep
 from pverunbook.runbook.model import StepKind
+from pverunbook.ui.in_place import update_in_place
 from pverunbook.ui.model import STATE_GLYPHS, STATE_LABELS, StepView, marked
 
 
@@ -45,7 +46,7 @@ class StepDetail(VerticalScroll):
         title.append(f"  [{step.kind.value}]", style="dim")
         if step.destructive:
             title.append("  ⚠ destructive: changes nodes", style="bold red")
-        self.query_one("#step-title", Static).update(title)
+        update_in_place(self.query_one("#step-title", Static), title)
         if self.step_id == sv.id and sv.attempt <= 1:
             self.show_commands(sv, planned)
             return
@@ -81,4 +82,4 @@ class StepDetail(VerticalScroll):
         if planned is not None and planned.confirm:
             text.append(f"Asks you to type {planned.confirm!r} before running.\n",
                         style="yellow")
-        self.query_one("#step-commands", Static).update(text)
+        update_in_place(self.query_one("#step-commands", Static), text)

@@ -6,6 +6,7 @@ from rich.table import Table
 from rich.text import Text
 from textual.widgets import Static
 
+from pverunbook.ui.in_place import update_in_place
 from pverunbook.ui.model import STATE_GLYPHS, STATE_LABELS, RunState, marked
 
 STATE_STYLES: dict[str, str] = {
@@ -46,4 +47,4 @@ class StepList(Static):
             table.add_row(Text(glyph, style=style),
                           Text(str(sv.index + 1), style="dim"), title, mark,
                           Text(label, style=style))
-        self.update(table)
+        update_in_place(self, table)
