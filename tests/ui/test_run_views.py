@@ -254,7 +254,7 @@ async def test_a_long_ping_is_plotted_from_a_thread(build_app: Build, runbook_di
                                                     monkeypatch: pytest.MonkeyPatch) -> None:
     """Past ANALYSIS_INLINE_LINES the comparison and plots are made off the event loop: the
     Network tab still fills in with every reply, and the comparison names both nodes."""
-    from pverunbook.ui.screens import run as run_module
+    from pverunbook.ui.screens import run_analysis as run_module
     from pverunbook.ui.widgets.analysis import CompareView, NetPlot
     from tests.ui.conftest import _ping
 

@@ -5,12 +5,10 @@ console, is :mod:`pverunbook.ui.screens.run_layout`."""
 
 from __future__ import annotations
 
-import asyncio
 import gc
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
-from rich.text import Text
 from textual import on, work
 from textual.binding import Binding
 from textual.containers import VerticalScroll
@@ -23,13 +21,12 @@ from pverunbook.engine.targets import PlannedStep, plan
 from pverunbook.runbook.model import Runbook
 from pverunbook.session import Mode
 from pverunbook.ui import messages as m
-from pverunbook.ui.analysis import NodeNet, network_stats
 from pverunbook.ui.commands import PaletteCommand
 from pverunbook.ui.decider import TuiDecider
 from pverunbook.ui.model import STATE_LABELS, StepView
 from pverunbook.ui.rollback_wait import ArmedTimers
-from pverunbook.ui.screens.run_status import RunStatus
-from pverunbook.ui.widgets.analysis import CompareView, FindingsView, NetPlot, comparison_text
+from pverunbook.ui.screens.run_analysis import RunAnalysis
+from pverunbook.ui.widgets.analysis import FindingsView
 from pverunbook.ui.widgets.step_detail import StepDetail
 from pverunbook.ui.widgets.steps import StepList
 
@@ -37,16 +34,7 @@ if TYPE_CHECKING:
     from pverunbook.ui.rollback_wait import RollbackWait
     from pverunbook.ui.runs import ResumePlan
 
-#: Up to this many output lines (all nodes) the comparison and plots are made on the event
-#: loop, at once; beyond, in a thread (see ``RunScreen._refresh_analysis``).
-ANALYSIS_INLINE_LINES = 2000
-
-
-def _analyse(outputs: Mapping[str, list[str]]) -> tuple[Text, list[NodeNet]]:
-    return comparison_text(outputs), network_stats(outputs)
-
-
-class RunScreen(RunStatus):
+class RunScreen(RunAnalysis):
     BINDINGS = [
         Binding("n", "next", "Next", id="run.next", tooltip="Run the next step (also Enter)"),
         Binding("enter", "next", "Next", show=False, id="run.next_enter"),
@@ -88,11 +76,6 @@ class RunScreen(RunStatus):
         self.decider = TuiDecider(self)
         self.follow = True
         self.planned: dict[str, PlannedStep] = {}
-        self._analysis_due = False
-        self._analysis_gen = 0
-        self._analysis_busy = False
-        self._analysis_next: tuple[int, StepView, dict[str, list[str]]] | None = None
-        self._network_shown_for: str | None = None
         #: The step whose output the node panes show (None before the first step starts).
         self.pane_step: str | None = None
         #: Set while the nodes restore an uncommitted change (the status line counts down).
@@ -217,41 +200,6 @@ class RunScreen(RunStatus):
     def _show_commands(self, sv: StepView) -> None:
         self.query_one(StepDetail).show_commands(sv, self.planned.get(sv.id))
 
-    def _refresh_analysis(self, sv: StepView) -> None:
-        """The comparison and plots for ``sv``: made here for a little output, in a thread
-        for a lot (comparing and parsing 2 × 5000 lines took 20–50 ms, a stall of the event
-        loop each time while a node floods output); the latest request wins."""
-        outputs = {n: sv.lines(n) for n in sv.nodes if n in sv.output}
-        self._analysis_gen += 1
-        if sum(len(lines) for lines in outputs.values()) <= ANALYSIS_INLINE_LINES:
-            self._show_analysis(sv, comparison_text(outputs), network_stats(outputs))
-            return
-        self._analysis_next = (self._analysis_gen, sv, outputs)
-        if not self._analysis_busy:
-            self._analysis_busy = True
-            self.run_worker(self._analyse_off_loop(), group="analysis")
-
-    async def _analyse_off_loop(self) -> None:
-        try:
-            while self._analysis_next is not None:
-                gen, sv, outputs = self._analysis_next
-                self._analysis_next = None
-                text, stats = await asyncio.to_thread(_analyse, outputs)
-                if gen == self._analysis_gen and self.is_attached:
-                    self._show_analysis(sv, text, stats)
-        finally:
-            self._analysis_busy = False
-
-    def _show_analysis(self, sv: StepView, text: Text, stats: list[NodeNet]) -> None:
-        self.query_one(CompareView).show_text(text)
-        plot = self.query_one(NetPlot)
-        plot.stats = stats
-        # Ping/mtr output is better read as plots: show them once per step when they appear.
-        if plot.stats and self._network_shown_for != sv.id:
-            self._network_shown_for = sv.id
-            self.query_one("#analysis", TabbedContent).active = "tab-network"
-        self.refresh_matrix()
-
     def _activity(self, line: str) -> None:
         self.query_one("#activity", Log).write_line(line)
 
@@ -265,12 +213,6 @@ class RunScreen(RunStatus):
         if not self._analysis_due and self.state.current is not None:
             self._analysis_due = True
             self.set_timer(0.5, self._analysis_timer)
-
-    def _analysis_timer(self) -> None:
-        self._analysis_due = False
-        if self.state.current is not None:
-            self._refresh_analysis(self.state.step(self.state.current))
-            self._refresh_strip()
 
     @on(m.RunStarted)
     def _run_started(self, message: m.RunStarted) -> None:
