@@ -489,3 +489,6 @@ async def test_a_resumed_run_opens_on_the_output_where_it_left_off(
             assert ("✔ exit 0" if ended == "ok" else "earlier run: Compare config_version") \
                 in str(pane.query_one(".pane-status").render()), ended
             assert screen.state.step("ping").lines(node) == journaled("ping", node)
+        # the comparison follows the step in view: the nodes' config_version differ
+        compare = str(screen.query_one("#compare-text").render())
+        assert "config_version: 6" in compare and "config_version: 5" in compare, compare

@@ -133,6 +133,7 @@ class RunScreen(RunAnalysis):
             if self.state.left_off is not None:  # where it stopped, its output in the panes
                 self.pane_step = self.state.left_off
                 self.fill_panes(self.state.step(self.pane_step))
+                self._refresh_analysis(self.state.step(self.pane_step))  # and how they differ
         self.query_one(StepList).show(self.state)
         self.query_one(FindingsView).show(self.state.findings, self._titles())
         self._status("Resuming…" if plan is not None else "Starting…")
