@@ -191,7 +191,13 @@ def parse(text: str, file: str) -> dict[str, Any]:
         msg = re.sub(r" at line \d+ col \d+$", "", str(exc))
         if _ALREADY.search(msg):
             raise _duplicate(text, file, parser, msg) from exc
-        line, col, plain = toml_explain.explain(text, exc)
+        try:
+            line, col, plain = toml_explain.explain(text, exc)
+        except Exception:  # noqa: BLE001 - a case the explanation misreads is still an error
+            # tomlkit's own position (0-based column: tomlkit/source.py ``_to_linecol``)
+            line, col = exc.line, exc.col + 1
+            plain = (f"the TOML parser cannot read this ({msg}) — compare the line with the "
+                     "runbooks shipped with pverunbook")
         raise TomlFileError(file, line, col, plain,
                             toml_explain.excerpt(text, line, col)) from exc
     except tomlkit.exceptions.KeyAlreadyPresent as exc:

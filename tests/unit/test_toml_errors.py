@@ -126,3 +126,17 @@ def test_every_syntax_error_is_placed_on_a_line_of_the_file(text: str) -> None:
             assert " — " in first.message, first.message
             shown = first.excerpt.split("\n")[0].split(" | ", 1)[1]
             assert shown == text.split("\n")[first.pos.line - 1].rstrip("\r")[:160]
+
+
+def test_an_explanation_that_fails_still_gives_the_place(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Never a traceback: a text the explanation misreads gets tomlkit's place and words."""
+    from pverunbook.runbook import toml_explain
+
+    def broken(text: str, exc: Exception) -> tuple[int, int, str]:
+        raise IndexError("misread")
+
+    monkeypatch.setattr(toml_explain, "explain", broken)
+    err = error_of(HEAD + "title = \n")
+    assert err.startswith("runbooks/x.toml:3:9: the TOML parser cannot read this "
+                          "(Unexpected character: '\\n') — "), err
+    assert err.split("\n")[1:] == ["  3 | title = ", "    |         ^"]
