@@ -3,13 +3,22 @@ when its keys change — without either showing anything but what Textual would 
 
 from __future__ import annotations
 
+import gc
+from collections.abc import Callable
+from pathlib import Path
+
 from textual.app import App, ComposeResult
 from textual.binding import Binding
 from textual.widgets import Static
 from textual.widgets._footer import FooterKey
 
+from pverunbook.ui.app import RunbookApp
 from pverunbook.ui.in_place import update_in_place
+from pverunbook.ui.screens.modals import ConfirmModal
+from pverunbook.ui.screens.run import RunScreen
+from pverunbook.ui.screens.summary import SummaryScreen
 from pverunbook.ui.widgets.footer import KeyFooter
+from tests.ui.conftest import ScriptTransport, to_run_screen, until
 
 
 class Lines(App[None]):
@@ -87,3 +96,29 @@ async def test_the_footer_is_rebuilt_only_when_its_keys_change() -> None:
         await pilot.pause()
         assert "c" in _keys(app) and "n" not in _keys(app)
         assert all(k not in before for k in app.query(FooterKey))
+
+
+async def test_a_run_holds_the_old_objects_from_the_collector_until_it_ends(
+        build_app: Callable[..., RunbookApp], runbook_dir: Path) -> None:
+    """From the run's start to its end the objects that were there are frozen (no full
+    collection walks them while output floods in); at the end they are given back."""
+    gc.unfreeze()
+    app = build_app(ScriptTransport(), runbook=runbook_dir / "ui-test.toml")
+    async with app.run_test(size=(140, 40)) as pilot:
+        await to_run_screen(pilot, app)
+        await until(pilot, lambda: isinstance(app.screen, RunScreen)
+                    and app.screen.decider.is_waiting, "the first step")
+        assert gc.get_freeze_count() > 0
+        for _ in range(6):
+            await until(pilot, lambda: isinstance(app.screen, (SummaryScreen, ConfirmModal))
+                        or (isinstance(app.screen, RunScreen) and app.screen.decider.is_waiting),
+                        "a question or the summary")
+            if isinstance(app.screen, SummaryScreen):
+                break
+            if isinstance(app.screen, ConfirmModal):
+                await pilot.press(*"nyc", "enter")
+            else:
+                await pilot.press("n")
+        await until(pilot, lambda: isinstance(app.screen, SummaryScreen), "summary")
+        assert gc.get_freeze_count() == 0
+        await app.workers.wait_for_complete()

@@ -21,6 +21,7 @@ from pverunbook.engine.targets import PlannedStep, plan
 from pverunbook.runbook.model import Runbook
 from pverunbook.session import Mode
 from pverunbook.ui import messages as m
+from pverunbook.ui.collector import hold_old_objects, release_old_objects
 from pverunbook.ui.commands import PaletteCommand
 from pverunbook.ui.decider import TuiDecider
 from pverunbook.ui.model import STATE_LABELS, StepView
@@ -215,9 +216,13 @@ class RunScreen(RunAnalysis):
             self._analysis_due = True
             self.set_timer(0.5, self._analysis_timer)
 
+    def on_unmount(self) -> None:
+        release_old_objects()  # a run that never said it finished holds nothing for good
+
     @on(m.RunStarted)
     def _run_started(self, message: m.RunStarted) -> None:
         e = message.event
+        hold_old_objects()  # no full collection walks the app while output floods in
         self.state.apply(e)
         self._activity(f"run {e.run_id} started: {e.runbook_title} ({e.mode}, cluster "
                        f"{e.cluster}: {', '.join(e.nodes)})")
@@ -391,6 +396,7 @@ class RunScreen(RunAnalysis):
     @on(m.RunFinished)
     def _run_finished(self, message: m.RunFinished) -> None:
         e = message.event
+        release_old_objects()
         self._rollback_wait = None
         self.state.apply(e)
         self.query_one(StepList).show(self.state)
