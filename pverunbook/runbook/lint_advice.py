@@ -1,7 +1,7 @@
 """What each lint rule's message says to do instead, and why (the sources named in each).
 
-Kept apart from :mod:`pverunbook.runbook.lint` (the rules and the driver) so that module stays
-small; every code in ``RULES`` has its text here.
+Kept apart from :mod:`pverunbook.runbook.lint` (the rule table and the driver) so that module
+stays small; every code in ``RULES`` has its text here.
 """
 
 from __future__ import annotations
