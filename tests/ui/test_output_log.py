@@ -12,7 +12,13 @@ from textual.app import App, ComposeResult
 from textual.containers import Horizontal
 from textual.widgets import Log
 
-from pverunbook.ui.widgets.output import PANE_MAX_LINES, OutputLog, _widest, line_strip
+from pverunbook.ui.widgets.output import (
+    PANE_MAX_LINES,
+    OutputLog,
+    QuietLog,
+    _widest,
+    line_strip,
+)
 
 
 class Both(App[None]):
@@ -85,3 +91,32 @@ def _as_log_renders_it(line: str, style: Style) -> list[object]:
 def test_a_line_is_the_segment_log_gives(line: str, style: Style) -> None:
     strip = line_strip(line, style)
     assert [list(strip), strip.cell_length] == _as_log_renders_it(line, style)
+
+
+class Activity(App[None]):
+    CSS = "Log { width: 1fr; height: 8; }"
+
+    def compose(self) -> ComposeResult:
+        with Horizontal():
+            yield QuietLog(max_lines=50, auto_scroll=True)
+            yield Log(max_lines=50, auto_scroll=True)
+
+
+async def test_the_activity_log_appends_as_log_writes() -> None:
+    """The run's activity log (written at every step, its tab often hidden) shows and scrolls
+    as Textual's ``Log`` does, one line at a time, past its line limit."""
+    app = Activity()
+    async with app.run_test(size=(80, 10)) as pilot:
+        ours = app.query_one(QuietLog)
+        theirs = next(w for w in app.query(Log) if not isinstance(w, QuietLog))
+        app.set_focus(None)
+        for i in range(60):
+            line = f"step {i} started (attempt 1)" + (" — a longer line" * (i % 7))
+            ours.append_lines([line])
+            theirs.write_line(line)
+            if i % 9 == 0:
+                await pilot.pause(0.05)
+                await app.workers.wait_for_complete()
+                await pilot.pause()
+                assert _state(ours) == _state(theirs)
+                assert _shown(ours) == _shown(theirs)

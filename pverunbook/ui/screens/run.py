@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 from textual import on, work
 from textual.binding import Binding
 from textual.containers import VerticalScroll
-from textual.widgets import Log, TabbedContent
+from textual.widgets import TabbedContent
 from textual.worker import Worker, WorkerState
 
 from pverunbook.engine import events as ev
@@ -28,6 +28,7 @@ from pverunbook.ui.model import STATE_LABELS, StepView
 from pverunbook.ui.rollback_wait import ArmedTimers
 from pverunbook.ui.screens.run_analysis import RunAnalysis
 from pverunbook.ui.widgets.analysis import FindingsView
+from pverunbook.ui.widgets.output import QuietLog
 from pverunbook.ui.widgets.step_detail import StepDetail
 from pverunbook.ui.widgets.steps import StepList
 
@@ -203,7 +204,7 @@ class RunScreen(RunAnalysis):
         self.query_one(StepDetail).show_commands(sv, self.planned.get(sv.id))
 
     def _activity(self, line: str) -> None:
-        self.query_one("#activity", Log).write_line(line)
+        self.query_one("#activity", QuietLog).append_lines([line])
 
     # -- engine messages ---------------------------------------------------------------------
     @on(m.OutputBatch)

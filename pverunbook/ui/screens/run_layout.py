@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 from textual.app import ComposeResult
 from textual.containers import Container, Horizontal, Vertical, VerticalScroll
 from textual.screen import Screen
-from textual.widgets import Label, Log, Static, TabbedContent, TabPane
+from textual.widgets import Label, Static, TabbedContent, TabPane
 
 from pverunbook.runbook.model import Runbook
 from pverunbook.ui.analysis import link_matrix, output_matrix
@@ -22,7 +22,7 @@ from pverunbook.ui.widgets.analysis import CompareView, FindingsView, NetPlot
 from pverunbook.ui.widgets.banner import AppHeader
 from pverunbook.ui.widgets.footer import KeyFooter
 from pverunbook.ui.widgets.matrix import MatrixView
-from pverunbook.ui.widgets.output import NodePane, NodeStrip
+from pverunbook.ui.widgets.output import NodePane, NodeStrip, QuietLog
 from pverunbook.ui.widgets.step_detail import StepDetail
 from pverunbook.ui.widgets.steps import StepList
 
@@ -93,7 +93,7 @@ class RunLayout(Screen[None]):
                     with TabPane("Network", id="tab-network"):
                         yield NetPlot(id="netplot")
                     with TabPane("Activity", id="tab-activity"):
-                        yield Log(id="activity", max_lines=1000, auto_scroll=True)
+                        yield QuietLog(id="activity", max_lines=1000, auto_scroll=True)
         yield KeyFooter()
 
     # -- any cluster size, any console -----------------------------------------------------

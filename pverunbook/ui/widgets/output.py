@@ -25,30 +25,14 @@ from pverunbook.ui.model import NodeResult, NodeRow, fmt_duration
 PANE_MAX_LINES = 2000
 
 
-class OutputLog(Log):
-    """A ``Log`` that counts lines written while the operator looks elsewhere."""
+class QuietLog(Log):
+    """A ``Log`` whose writes cost no layout of the screen and whose plain lines render cheaply
+    (see :meth:`_append` and :meth:`_render_line_strip`): a node's output pane, and the run's
+    activity log, which is written at every step and command even while its tab is hidden."""
 
-    new_lines: reactive[int] = reactive(0)
-    follow: reactive[bool] = reactive(True)
-
-    class NewLines(Message):
-        def __init__(self, log: OutputLog, count: int) -> None:
-            super().__init__()
-            self.log = log
-            self.count = count
-
-    def __init__(self, **kwargs: object) -> None:
-        super().__init__(max_lines=PANE_MAX_LINES, auto_scroll=True, **kwargs)  # type: ignore[arg-type]
-
-    def add_lines(self, lines: list[str]) -> None:
-        at_end = self.is_vertical_scroll_end
-        following = self.follow and at_end
-        # Only the last PANE_MAX_LINES can stay: writing the rest (a flooding node sends tens of
-        # thousands a batch) cost more than everything else on the event loop. (Not
-        # ``clear()`` first: a changed virtual size costs the screen a layout pass.)
-        self._append(lines[-PANE_MAX_LINES:], following)
-        if not following:
-            self.new_lines += len(lines)
+    def append_lines(self, lines: list[str]) -> None:
+        """Add ``lines``, following the tail if it was shown (as ``Log.write_lines``)."""
+        self._append(lines, self.auto_scroll and self.is_vertical_scroll_end)
 
     def _append(self, lines: list[str], scroll_end: bool) -> None:
         """``Log.write_lines`` without its two costs under a flood (Textual 8.2, _log.py):
@@ -98,6 +82,42 @@ class OutputLog(Log):
         self.set_reactive(Widget.virtual_size, size)
         self._scroll_update(size)
 
+    def reset(self) -> None:
+        """``Log.clear`` without its layout pass (see :meth:`_append`)."""
+        self._lines.clear()
+        self._width = 0
+        self._render_line_cache.clear()
+        self._updates += 1
+        self._clear_y = 0
+        self._resize(Size(0, 0))
+        self.refresh()
+
+
+class OutputLog(QuietLog):
+    """A ``Log`` that counts lines written while the operator looks elsewhere."""
+
+    new_lines: reactive[int] = reactive(0)
+    follow: reactive[bool] = reactive(True)
+
+    class NewLines(Message):
+        def __init__(self, log: OutputLog, count: int) -> None:
+            super().__init__()
+            self.log = log
+            self.count = count
+
+    def __init__(self, **kwargs: object) -> None:
+        super().__init__(max_lines=PANE_MAX_LINES, auto_scroll=True, **kwargs)  # type: ignore[arg-type]
+
+    def add_lines(self, lines: list[str]) -> None:
+        at_end = self.is_vertical_scroll_end
+        following = self.follow and at_end
+        # Only the last PANE_MAX_LINES can stay: writing the rest (a flooding node sends tens of
+        # thousands a batch) cost more than everything else on the event loop. (Not
+        # ``clear()`` first: a changed virtual size costs the screen a layout pass.)
+        self._append(lines[-PANE_MAX_LINES:], following)
+        if not following:
+            self.new_lines += len(lines)
+
     def watch_follow(self, follow: bool) -> None:
         self.auto_scroll = follow
         if follow:
@@ -113,14 +133,8 @@ class OutputLog(Log):
         self.post_message(self.NewLines(self, count))
 
     def reset(self) -> None:
-        """``Log.clear`` without its layout pass (see :meth:`_append`)."""
-        self._lines.clear()
-        self._width = 0
-        self._render_line_cache.clear()
-        self._updates += 1
-        self._clear_y = 0
-        self._resize(Size(0, 0))
-        self.refresh()
+        """``Log.clear`` without its layout pass (see :meth:`QuietLog._append`)."""
+        super().reset()
         self.new_lines = 0
 
 
