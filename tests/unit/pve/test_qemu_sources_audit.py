@@ -56,7 +56,20 @@ NOT_YET_FOUND = {
                            "command, not a storage.cfg), an `lvm:` stanza on VG pve next to "
                            "local-lvm, GitHub issues of PVE dashboards (storages listed twice "
                            "are per-node duplicates, not one path) and pve-devel/lore pages "
-                           "for storages sharing a path: none",
+                           "for storages sharing a path: none.  Searched again: "
+                           "API/pvesh JSON with `\"path\": \"/var/lib/vz\",` and "
+                           "`\"path\" : \"/var/lib/vz\"` (mocks and fixtures; one real "
+                           "`pvesh get /storage` in a code comment has two nfs storages of "
+                           "one export on different mount paths: one export, not one "
+                           "path), tab-indented `content rootdir` stanzas (zfspool pairs) "
+                           "and `path /var/lib/vz` followed by `content images` (parser "
+                           "tests only), GitHub issues of PVE dashboards, backup and "
+                           "inventory tools for a second storage on /var/lib/vz or lvm "
+                           "and lvmthin on one VG (rcourtman/Pulse issue 1645 shows a "
+                           "dir storage on /var/lib/vz with content rootdir,images, but "
+                           "whether `local` is still beside it the text does not say), "
+                           "web pages in English and German and pve-user list posts: "
+                           "none",
     "double-slash-path": "one found (kernel bugzilla 203477 comment 1: a PVE 6 kvm line whose "
                          "ISOs are on `/pool_t1/t1_dir//template/iso/`) besides the handed "
                          "case; public GitHub code searched for `//images/<vmid>/vm-`, "
@@ -86,7 +99,12 @@ NOT_YET_FOUND = {
                          "ending in `/` followed by `maxfiles` or `nodes` (tab- or "
                          "space-indented), and GitHub issues/web pages for qemu-img "
                          "`Formatting '...//images/...'` and vzdump archive lines (the "
-                         "semantic search ignores the `//`): none",
+                         "semantic search ignores the `//`): none.  Searched again: "
+                         "`//images/103/`, `//images/9000` (none), `//images/2`, "
+                         "`1//images/` and `//snippets/` (web and Windows paths only), "
+                         "GitHub issues for kvm `-drive file=` start errors (no `//` "
+                         "among them) and web pages for `qm importdisk` `Formatting` "
+                         "lines and pve-user list posts with kvm lines: none",
     "win7-pcie": "only the handed case (a PVE 8.1 blog) shows a vfio-pci device on pcie.0 at "
                  "hostpciNbus0's address (`id=hostpci0,bus=pcie.0,addr=0x10` occurs nowhere "
                  "else in public GitHub code searched, nor `id=hostpci0.0|0.1|1|1.0|2,"
@@ -112,7 +130,14 @@ NOT_YET_FOUND = {
                  "`\"ostype\":\"win7\"` and `ostype=win7` (none from PVE), "
                  "GitHub issues for the device option as the query and for "
                  "Windows 7 error 12 on q35 (libvirt or PVE win10/win11), web "
-                 "pages incl. bugzilla.proxmox.com and forum threads: none",
+                 "pages incl. bugzilla.proxmox.com and forum threads: none.  "
+                 "Searched again: `bus=pcie.0,addr=0x10.0` (pcie-root-port scripts, "
+                 "the libvirt guide above and a tool's comment), GitHub issues "
+                 "with `ps`/`qm showcmd` pastes of Windows 7 VMs (ipxe/wimboot "
+                 "issue 53: a PVE 7 Windows 7 PXE-boot VM whose kvm line the "
+                 "stored copy cuts off; the rest win10/win11 or libvirt) and web "
+                 "pages in English, Spanish, Russian, Chinese and Japanese for "
+                 "Windows 7 on q35 with pcie=1: none",
 }
 
 
