@@ -137,7 +137,8 @@ NOT_YET_FOUND = {
                  "issue 53: a PVE 7 Windows 7 PXE-boot VM whose kvm line the "
                  "stored copy cuts off; the rest win10/win11 or libvirt) and web "
                  "pages in English, Spanish, Russian, Chinese and Japanese for "
-                 "Windows 7 on q35 with pcie=1: none",
+                 "Windows 7 on q35 with pcie=1, and for the pve-devel thread of "
+                 "739ba340 (not among the stored pages): none",
 }
 
 
