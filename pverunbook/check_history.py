@@ -17,6 +17,7 @@ from typing import Any
 
 from pverunbook.engine import events as ev
 from pverunbook.pve.diagnosis.check import CHECK_ID, TRIAGE_ID
+from pverunbook.pve.diagnosis.measurement import LastMeasure
 from pverunbook.pve.facts import Fact
 
 #: Runs older than this (s) before the check are not taken as its measurement.
@@ -86,6 +87,8 @@ class History:
 
     measured: tuple[Fact, ...] = ()
     past: tuple[Fact, ...] = ()
+    #: the newest triage run and the runbooks after it: why a link's loss was not measured
+    last: LastMeasure | None = None
 
 
 _PAST = ("journal.link_down", "knet.down_count", "ping.loss_pct", "mtr.loss_pct")
@@ -143,19 +146,25 @@ def earlier_runs(started: ev.RunStarted, runs: Path | None = None) -> History:
     measured: list[Fact] = []
     past: list[Fact] = []
     changed = False
-    for _ts, runbook, path in sorted(before, reverse=True):
+    since: list[tuple[str, float]] = []  # newest first, up to the newest triage
+    last: LastMeasure | None = None
+    for ts, runbook, path in sorted(before, reverse=True):
         if runbook not in (CHECK_ID, TRIAGE_ID):
             changed = True
+            if last is None:
+                since.append((runbook, ts))
             continue
         try:
             facts = list(collect_facts(read_journal(path)))
         except JournalError:
             continue
+        if runbook == TRIAGE_ID and last is None:
+            last = LastMeasure(ts, tuple(facts), tuple(reversed(since)))
         if runbook == TRIAGE_ID and not changed and not measured:
             measured = facts
         past += [f for f in facts if f.name in _PAST and isinstance(f.value, int | float)
                  and not isinstance(f.value, bool) and f.value >= 1]
-    return History(tuple(measured), tuple(past))
+    return History(tuple(measured), tuple(past), last)
 
 
 @dataclass(frozen=True)

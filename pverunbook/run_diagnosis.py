@@ -146,7 +146,7 @@ def diagnose_run(events: Sequence[ev.Event], runbook: Any = None,
 
         history = earlier_runs(first)
         return store, check_diagnose(store, findings, nodes, now, history.measured,
-                                     history.past)
+                                     history.past, history.last)
     return store, diagnose(store, findings, nodes, now)
 
 

@@ -1,8 +1,9 @@
 """The guided outage, headless: ``pverunbook check`` names every fault of the story with the
 runbook that fixes it; running each proposed runbook (with the confirmations it asks for) and
 checking again ends with a healthy cluster, through network-triage (the routed path measured),
-the route fix (with its node, destination and gateway filled in), corosync-tuning,
-vm-config-recovery and certificate-regeneration."""
+the route fix (with its node, destination and gateway filled in), network-triage again (the
+figures from before the fix describe the routed path), corosync-tuning, vm-config-recovery and
+certificate-regeneration."""
 
 from __future__ import annotations
 
@@ -71,13 +72,18 @@ def test_pressing_only_the_proposed_next_runbook_ends_healthy(
                      *_sets(nxt["params"]), *CONFIRMS]) in (0, 3), ran
         capsys.readouterr()
         record = _check(capsys, "--state-dir", state)
-    assert ran == ["network-triage", "route-fix", "corosync-tuning", "vm-config-recovery",
-                   "certificate-regeneration"]
+    assert ran == ["network-triage", "route-fix", "network-triage", "corosync-tuning",
+                   "vm-config-recovery", "certificate-regeneration"]
     assert record["faults"] == [] and record["status"] == "healthy"
+    # healthy, and honest about the loss: the last triage's figure (after the fix) and when
+    (link,) = [h for h in record["fine"] if h.startswith("link ")]
+    assert "loss not measured since corosync-tuning (" in link, link
+    assert "network-triage at " in link and " measured ping " in link, link
+    assert "run network-triage" not in link, link
     # the routed path is measured first; once measured, the route is fixed with its
-    # parameters; then the default token after the outage
-    assert why[:4] == ["route-via-gateway", "route-via-gateway", "corosync-token-default",
-                       "vm-without-config"]
+    # parameters; the fixed link is measured again; then the default token after the outage
+    assert why[:5] == ["route-via-gateway", "route-via-gateway", "loss-unmeasured-after-change",
+                       "corosync-token-default", "vm-without-config"]
     assert proposals[1] == {"runbook": "route-fix",
                             "params": {"route_node": "ryanrishi", "destination": "192.168.4.201",
                                        "via": "192.168.4.1"}}

@@ -27,6 +27,7 @@ from dataclasses import replace
 from datetime import datetime
 
 from pverunbook.pve.diagnosis import diagnose, health, rollbacks
+from pverunbook.pve.diagnosis.measurement import TRIAGE_ID, LastMeasure, unmeasured_links
 from pverunbook.pve.diagnosis.model import (
     Context,
     Diagnosis,
@@ -44,8 +45,6 @@ from pverunbook.pve.facts import Fact, FactStore
 
 #: The runbook whose runs this diagnosis judges.
 CHECK_ID = "cluster-health-check"
-#: The runbook that measures the network, whose facts the check may take over.
-TRIAGE_ID = "network-triage"
 #: Token (ms) the story raised corosync's to after a lossy link (story.md step 1).
 TUNED_TOKEN_MS = 5000
 
@@ -77,10 +76,11 @@ def phase_of(rule: str) -> str:
 
 def check_diagnose(facts: FactStore | Iterable[Fact], findings: Sequence[FindingLike] = (),
                    nodes: Sequence[str] = (), now: datetime | None = None,
-                   measured: Iterable[Fact] = (), past: Iterable[Fact] = ()) -> Diagnosis:
+                   measured: Iterable[Fact] = (), past: Iterable[Fact] = (),
+                   last: LastMeasure | None = None) -> Diagnosis:
     """The check's diagnosis; ``measured`` = facts of a network-triage run taken after the last
-    change to the cluster, ``past`` = link downs and loss earlier runs saw on it (the caller
-    decides which runs those are)."""
+    change to the cluster, ``past`` = link downs and loss earlier runs saw on it, ``last`` =
+    the last triage run and what ran after it (the caller decides which runs those are)."""
     own = facts if isinstance(facts, FactStore) else FactStore(facts)
     store = FactStore(f for f in measured if f.name.startswith(_MEASURED))
     for f in own:
@@ -91,6 +91,7 @@ def check_diagnose(facts: FactStore | Iterable[Fact], findings: Sequence[Finding
     base = diagnose(store, findings, order, now)
     ctx = Context(store, findings, order, now, list(base.healthy))
     faults = _network(base.faults, ctx, has_measure, list(past))
+    faults += unmeasured_links(ctx, last)
     for rule in _EXTRA_RULES:
         faults += rule(ctx)
     ranked = sorted(enumerate(faults), key=lambda x: (PHASES.index(phase_of(x[1].rule)),

@@ -19,7 +19,8 @@ CHECK_FAULTS = ("corosync-token-default", "ha-fence-risk", "ha-disarmed", "two-n
                 "pve-not-mounted", "pve-enotconn", "pve-own-dir-missing", "db-load-failed",
                 "disk-errors",
                 "vm-without-config", "vm-config-wrong-node", "cert-not-ca", "ca-missing",
-                "pveproxy-down", "clock-skew", "rollback-pending", "rollback-stale")
+                "pveproxy-down", "clock-skew", "rollback-pending", "rollback-stale",
+                "loss-unmeasured-after-change")
 
 #: Clock difference (s) between nodes asked at the same moment that counts as skew.
 SKEW_S = 5

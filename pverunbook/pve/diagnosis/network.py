@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from pverunbook.pve.diagnosis.measurement import LOSS_NOT_MEASURED
 from pverunbook.pve.diagnosis.model import (
     ICMP_PROBES_ENOUGH,
     LOSS_BAD_PCT,
@@ -219,11 +220,15 @@ def fine_parts(store: FactStore, p: PairFacts) -> list[str]:
     elif seen and all(f.value is True for f in seen):
         out.append(f"connected as {seen[0].node} sees it")
     out.append(f"no loss ({loss_text(p)})" if p.icmp_loss is not None else
-               "loss not measured")
+               LOSS_NOT_MEASURED)
     counted = directed(store, "knet.down_count", p.a, p.b) + \
         directed(store, "journal.link_down", p.a, p.b)
+    # corosync's journal read on both nodes (facts_journal counts every kind on every node it
+    # reads) and no link down in it: read, and none — not "not read"
+    read = all(store.get(Fact("journal.token_lost", 0, n).key) is not None for n in (p.a, p.b))
     out.append("no link flaps" if counted and not p.flaps else
-               f"{p.flaps} link downs on record" if p.flaps else "link downs not read")
+               f"{p.flaps} link downs on record" if p.flaps else
+               "no link down in corosync's journal" if read else "link downs not read")
     return out
 
 

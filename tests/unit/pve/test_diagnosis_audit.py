@@ -83,6 +83,8 @@ REAL_OUTPUT: dict[str, list[str]] = {
     "pmxcfs-log-trouble": [f"{CASES3}::test_pmxcfs_lines_of_a_rejoin_are_evidence_not_no_"
                            "instability"],
     "two-node-flag": [f"{CASES3}::test_two_node_flag_with_three_votes_is_a_latent_split_brain"],
+    "loss-unmeasured-after-change": [f"{CHECK}::test_a_link_whose_loss_predates_the_route_fix_"
+                                     "is_measured_again_first"],
 }
 
 #: fault id → rehearsals that run a shipped runbook over SSH to the simulator
@@ -113,6 +115,8 @@ SIMULATOR: dict[str, list[str]] = {
     "vm-without-config": [f"{GUIDED}::test_pressing_only_the_proposed_next_runbook_ends_healthy"],
     "corosync-token-default": [f"{GUIDED}::test_pressing_only_the_proposed_next_runbook_ends_"
                                "healthy"],
+    "loss-unmeasured-after-change": [f"{GUIDED}::test_pressing_only_the_proposed_next_runbook_"
+                                     "ends_healthy"],
     "link-flaps-history": [f"{SIM}::test_sim_quorum_lost_recently_after_the_route_is_fixed"],
     "pmxcfs-log-trouble": [f"{SIM}::test_sim_quorum_lost_recently_after_the_route_is_fixed"],
     "two-node-flag": [f"{SIM}::test_sim_two_node_flag_left_in_a_three_node_cluster"],

@@ -391,7 +391,8 @@ def test_a_link_read_only_by_cfgtool_is_not_called_fine_for_what_was_not_measure
     diag = check_diagnose(found, nodes=("ryanrishi", "pve001"))
     links = [h for h in diag.healthy if h.startswith("link ")]
     assert links == ["link ryanrishi ↔ pve001: connected as ryanrishi sees it, loss not "
-                     "measured, link downs not read"]
+                     "measured (the health check sends no probes: network-triage measures loss "
+                     "with ping and mtr on every link), link downs not read"]
 
 
 def test_rollback_timers_still_armed_are_pending_or_stale() -> None:
@@ -419,3 +420,59 @@ def test_rollback_timers_still_armed_are_pending_or_stale() -> None:
         "cd /var/lib/pverunbook/rollback/20261206-184110-ecbf4c-apply-1-pve001")
     # a log without armed timers is no fault; a committed timer prints no TIMER line
     assert check_diagnose(facts("rollbacks", "pve001", log)).faults == ()
+
+
+def _fixed_link() -> list[Fact]:
+    """The story's two nodes after route-fix: connected from both ends, quorate, corosync's
+    journal read on both and no link down in it, no probes sent (the check sends none)."""
+    out = []
+    for a, b in (("ryanrishi", "pve001"), ("pve001", "ryanrishi")):
+        out += [Fact("quorum.quorate", True, a), Fact("knet.connected", True, a, b),
+                Fact("journal.token_lost", 0, a), Fact("corosync.token_ms", 5000, a)]
+    return out
+
+
+def test_a_link_whose_loss_predates_the_route_fix_is_measured_again_first() -> None:
+    """After route-fix a healthy check said "loss not measured" and proposed nothing: the last
+    triage's figures describe the routed path that is gone. It says why, gives the last
+    figure and its time, and proposes network-triage first; once triage measured the link
+    again, it gives the number and proposes nothing."""
+    from pverunbook.pve.diagnosis.measurement import LastMeasure
+
+    nodes = ("ryanrishi", "pve001")
+    t0 = 1765076940.0  # 03:09 UTC
+    triage = (Fact("ping.loss_pct", 14.0, "ryanrishi", "pve001"),
+              Fact("ping.sent", 50, "ryanrishi", "pve001"))
+    after_fix = LastMeasure(t0, triage, (("route-fix", t0 + 120),))
+    d = check_diagnose(_fixed_link(), nodes=nodes, last=after_fix)
+    (fault,) = d.faults
+    assert fault.rule == "loss-unmeasured-after-change" and fault.severity == "info"
+    assert fault.next_runbook is not None and fault.next_runbook.runbook == "network-triage"
+    assert "route-fix (03:11 UTC)" in fault.statement and "(03:09 UTC)" in fault.statement
+    (link,) = [h for h in d.healthy if h.startswith("link ")]
+    assert link == ("link ryanrishi ↔ pve001: connected from both ends now, loss not measured "
+                    "since route-fix (03:11 UTC) ran (network-triage at 03:09 UTC measured "
+                    "ping 14% ryanrishi→pve001, before it; run network-triage to measure it "
+                    "now), no link down in corosync's journal")
+    # ranked before the token advice the old figures led to
+    store = [f for f in _fixed_link() if f.name != "corosync.token_ms"] + \
+        [Fact("corosync.token_ms", 3000, "ryanrishi")]
+    past = [Fact("ping.loss_pct", 14.0, "ryanrishi", "pve001")]
+    rules = [f.rule for f in check_diagnose(store, nodes=nodes, past=past,
+                                            last=after_fix).faults]
+    assert rules == ["loss-unmeasured-after-change", "corosync-token-default"]
+    # a runbook that leaves the path alone: the reason, no proposal
+    tuned = LastMeasure(t0, triage, (("corosync-tuning", t0 + 60),))
+    d = check_diagnose(_fixed_link(), nodes=nodes, last=tuned)
+    assert d.faults == ()
+    (link,) = [h for h in d.healthy if h.startswith("link ")]
+    assert "since corosync-tuning (03:10 UTC) ran (network-triage at 03:09 UTC measured ping " \
+           "14% ryanrishi→pve001, before it)" in link and "run network-triage" not in link
+    # measured after the fix: the number, nothing proposed
+    now = (Fact("ping.loss_pct", 0.0, "ryanrishi", "pve001"),
+           Fact("ping.sent", 50, "ryanrishi", "pve001"))
+    d = check_diagnose(_fixed_link(), nodes=nodes, measured=now,
+                       last=LastMeasure(t0 + 300, now))
+    assert d.faults == ()
+    (link,) = [h for h in d.healthy if h.startswith("link ")]
+    assert "no loss (ping 0% ryanrishi→pve001)" in link and "not measured" not in link

@@ -1,0 +1,112 @@
+"""The health check's words for a link whose loss it did not measure: why, the last figure
+network-triage measured and when, and whether to measure again.
+
+The check reads the links' *state* (``corosync-cfgtool``, the corosync journal, the route
+table) but sends no probes: measuring loss is network-triage's job (ping and mtr per link, and
+knet's counters read twice). Its figures stand for the check only while no other runbook ran
+after it (``check_history``); after ``route-fix`` changed the path corosync's packets take,
+they describe a path that is gone. A healthy check then said "loss not measured" and offered
+nothing: this says why, gives the last figure with its time and what ran since, and proposes
+network-triage as the next step — what the routed-path fault itself advises ("re-run
+network-triage to confirm the link is clean"). Pure: the caller reads the journals.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from pverunbook.pve.diagnosis.model import (
+    Context,
+    Fault,
+    NextRunbook,
+    directed,
+    ev,
+    loss_text,
+    pair_facts,
+)
+from pverunbook.pve.facts import Fact, FactStore
+
+#: The runbook that measures loss (ping, mtr, knet's counters).
+TRIAGE_ID = "network-triage"
+#: Runbooks that change the path corosync's packets take, so the loss measured before them no
+#: longer describes the link: route-fix deletes a route (ip-route(8)). The others leave the
+#: path alone (corosync-tuning changes timers, the rest the database, configs, certificates).
+PATH_CHANGES = frozenset({"route-fix"})
+#: How :func:`pverunbook.pve.diagnosis.network.fine_parts` says a link's loss was not measured.
+LOSS_NOT_MEASURED = "loss not measured"
+
+
+@dataclass(frozen=True)
+class LastMeasure:
+    """The last network-triage run before the check: when it started (epoch s), the facts it
+    collected, and the other runbooks that ran after it, ``(runbook id, started)`` oldest
+    first."""
+
+    at: float
+    facts: tuple[Fact, ...] = ()
+    since: tuple[tuple[str, float], ...] = ()
+
+
+def _hhmm(ts: float) -> str:
+    return datetime.fromtimestamp(ts, UTC).strftime("%H:%M UTC")
+
+
+def _ran(since: Sequence[tuple[str, float]]) -> str:
+    seen = list(dict.fromkeys(rid for rid, _ in since))
+    return " and ".join(f"{rid} ({_hhmm(next(t for r, t in since if r == rid))})"
+                        for rid in seen[:3])
+
+
+def unmeasured_links(ctx: Context, last: LastMeasure | None) -> list[Fault]:
+    """Say in ``ctx.healthy`` why each fine link's loss was not measured, and propose
+    network-triage when the last measurement predates a change to the path.
+
+    A link whose loss the check has (triage's figures taken over) keeps its figure; a link
+    with a fault is the fault's business. Returns the one ``loss-unmeasured-after-change``
+    fault (info) naming every such link, or nothing.
+    """
+    before = FactStore(last.facts).named_peers() if last is not None else FactStore()
+    changes = [(rid, t) for rid, t in (last.since if last is not None else ())
+               if rid in PATH_CHANGES]
+    stale: list[tuple[str, str]] = []
+    for i, line in enumerate(ctx.healthy):
+        if not line.startswith("link ") or LOSS_NOT_MEASURED not in line:
+            continue
+        a, _, rest = line[5:].partition(" ↔ ")
+        b = rest.split(":", 1)[0]
+        if pair_facts(ctx.store, a, b).icmp_loss is not None:
+            continue
+        if last is None:
+            why = (f"{LOSS_NOT_MEASURED} (the health check sends no probes: {TRIAGE_ID} "
+                   "measures loss with ping and mtr on every link)")
+        else:
+            old = pair_facts(before, a, b)
+            figure = (f"{TRIAGE_ID} at {_hhmm(last.at)} measured {loss_text(old)}"
+                      if old.icmp_loss is not None else
+                      f"{TRIAGE_ID} at {_hhmm(last.at)} did not measure this link")
+            if last.since:
+                why = (f"{LOSS_NOT_MEASURED} since {_ran(last.since)} ran ({figure}, before "
+                       "it" + (f"; run {TRIAGE_ID} to measure it now)" if changes else ")"))
+            else:
+                why = f"{LOSS_NOT_MEASURED} ({figure})"
+            if changes:
+                stale.append((a, b))
+        ctx.healthy[i] = line.replace(LOSS_NOT_MEASURED, why, 1)
+    if not stale or last is None:
+        return []
+    names = ", ".join(f"{a} ↔ {b}" for a, b in stale)
+    return [Fault(
+        "loss-unmeasured-after-change",
+        f"the loss on the link {names} has not been measured since {_ran(changes)} changed "
+        f"the network: {TRIAGE_ID}'s last measurement ({_hhmm(last.at)}) predates it",
+        "info", "high",
+        f"Run {TRIAGE_ID} to measure the link as it is now (ping and mtr on every link, "
+        "knet's counters read twice): the health check reads the links' state but sends no "
+        "probes, and the figures from before the change describe a path that is gone. They "
+        "are the baseline the change is judged by.",
+        tuple(ev(f) for a, b in stale for f in directed(ctx.store, "knet.connected", a, b)),
+        NextRunbook(TRIAGE_ID), (), tuple(dict.fromkeys(n for p in stale for n in p)),
+        # measure before anything is decided on the old figures (the token after an outage)
+        weight=50)]
