@@ -36,10 +36,18 @@ def cmd_journal_list(args: argparse.Namespace) -> int:
     if not runs:
         print(f"no runs in {runs_dir()}")
         return EXIT_OK
+    # a stopped run a later healthy check settled: the start screen lists it among the older
+    # runs (o); here every run is listed, and such a run says which check settled it
+    from pverunbook.stopped_runs import settled_runs
+
+    settled = settled_runs(runs)
     for r in runs:
         when = time.strftime("%Y-%m-%d %H:%M", time.localtime(r.started))
         status = _with_findings(r.status, r.path)
-        print(f"{r.run_id}  {when}  {r.mode:<9} {status:<24} {r.runbook}")
+        line = f"{r.run_id}  {when}  {r.mode:<9} {status:<24} {r.runbook}"
+        if r.run_id in settled:
+            line += f"  ({settled[r.run_id].settled_by()})"
+        print(line)
     return EXIT_OK
 
 

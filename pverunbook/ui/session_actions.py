@@ -28,7 +28,7 @@ def session_commands(app: RunbookApp) -> list[PaletteCommand]:
                  app.open_journal))
     cmds.append(("Checkpoints", "Backups taken before destructive steps",
                  app.open_checkpoints))
-    from pverunbook.ui.runs import interrupted_runs
+    from pverunbook.stopped_runs import interrupted_runs
 
     with contextlib.suppress(OSError):
         for r in interrupted_runs():

@@ -19,8 +19,8 @@ from pverunbook.engine.journal import read_journal, runs_dir
 from pverunbook.runbook.loader import load_file
 from pverunbook.runbook.model import Step
 from pverunbook.session import Mode
+from pverunbook.stopped_runs import interrupted_runs
 from pverunbook.ui.app import RunbookApp
-from pverunbook.ui.runs import interrupted_runs
 from pverunbook.ui.screens.guard_modal import GuardOverrideModal
 from pverunbook.ui.screens.modals import ChoiceModal, ErrorModal
 from pverunbook.ui.screens.params import ParamsScreen

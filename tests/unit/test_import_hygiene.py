@@ -44,6 +44,7 @@ def test_app_imports_nothing_its_first_frame_does_not_show() -> None:
                          "pverunbook.ui.screens.start"], "pverunbook.cli.build_parser()\n")
     assert "pverunbook.ui.screens.start" in mods
     for heavy in ("pverunbook.engine.engine", "pverunbook.engine.journal", "pverunbook.ui.runs",
+                  "pverunbook.stopped_runs",
                   "pverunbook.runbook.loader", "pverunbook.runbook.model", "tomlkit",
                   "asyncssh", "pverunbook.sim.cluster", "pverunbook.sim.scenarios",
                   "importlib.metadata"):
@@ -79,8 +80,10 @@ ALLOWED: dict[str, set[str]] = {
     "headless": BELOW_ENGINE | {"engine", "run_diagnosis", "terminal_decider"},
     "terminal_decider": BELOW_ENGINE | {"engine"},  # the headless decider, split from headless
     "session": BELOW_ENGINE | {"engine", "sim", "shell", "run_diagnosis", "check_history"},
+    # runs that did not end well and which a later healthy check settled (start screen, journal)
+    "stopped_runs": BELOW_ENGINE | {"engine", "run_diagnosis", "check_history"},
     "ui": BELOW_ENGINE | {"engine", "sim", "shell", "run_diagnosis", "session", "report",
-                          "headless", "check_history"},
+                          "headless", "check_history", "stopped_runs"},
 }
 #: Only the UI may import Textual (and Rich, which Textual renders with).
 UI_ONLY = ("textual", "rich")

@@ -24,8 +24,8 @@ from pverunbook.ui.widgets.footer import KeyFooter
 if TYPE_CHECKING:
     from textual.timer import Timer
 
+    from pverunbook.stopped_runs import InterruptedRun
     from pverunbook.ui.app import RunbookApp
-    from pverunbook.ui.runs import InterruptedRun
 
 MODE_EXPLAIN: dict[Mode, str] = {
     Mode.LIVE: "[b red]LIVE[/]: commands run on the REAL nodes of {targets}. Destructive steps "
@@ -255,7 +255,8 @@ class StartScreen(Screen[None]):
 
     # -- interrupted runs ----------------------------------------------------------------------
     def refresh_runs(self) -> None:
-        from pverunbook.ui.runs import interrupted_runs  # reads journals: after the first frame
+        # reads journals: after the first frame
+        from pverunbook.stopped_runs import interrupted_runs
 
         try:
             found = interrupted_runs()
