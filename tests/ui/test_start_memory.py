@@ -108,7 +108,7 @@ async def test_a_runbook_picked_from_the_list_starts_from_what_the_check_propose
     found route_node, destination and via. The form starts from the check's values."""
     from types import SimpleNamespace
 
-    from pverunbook.pve.diagnosis.model import NextRunbook
+    from pverunbook.pve.diagnosis.model import Fault, NextRunbook
     from pverunbook.ui.screens.params import ParamsScreen
 
     found = {"route_node": "ryanrishi", "destination": "192.168.4.201", "via": "192.168.4.1"}
@@ -117,9 +117,14 @@ async def test_a_runbook_picked_from_the_list_starts_from_what_the_check_propose
         await until(pilot, lambda: app.session.cluster is not None
                     and isinstance(app.screen, StartScreen) and app.screen.entries,
                     "the start screen", 3000)
+        # real faults: the start screen also reads their rule (a session event may redraw
+        # it at any moment)
         app.health = SimpleNamespace(faults=[
-            SimpleNamespace(next_runbook=None),
-            SimpleNamespace(next_runbook=NextRunbook("route-fix", found))])
+            Fault("corosync-token-loss", "corosync lost its token", "warning", "medium",
+                  "tune the token", next_runbook=None),
+            Fault("route-via-gateway", "a host route sends corosync through the gateway",
+                  "critical", "high", "delete it",
+                  next_runbook=NextRunbook("route-fix", found))])
         app.suggestion = None
         start = app.screen
         assert isinstance(start, StartScreen)
