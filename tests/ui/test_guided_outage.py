@@ -1,8 +1,9 @@
 """The guided outage in the app: from the story's broken cluster, pressing only the proposed
 next action (Enter on the focused "Run next", and typing the confirmations) runs the health
-check, network-triage, the route fix, corosync-tuning, vm-config-recovery and
-certificate-regeneration — the check again after each — and ends with the check saying the
-cluster is healthy. Rehearsal cluster over real SSH, shipped runbooks."""
+check, network-triage, the route fix, network-triage again (its figures from before the fix
+describe the routed path), corosync-tuning, vm-config-recovery and certificate-regeneration —
+the check again after each — and ends with the check saying the cluster is healthy.
+Rehearsal cluster over real SSH, shipped runbooks."""
 
 from __future__ import annotations
 
@@ -40,7 +41,7 @@ async def test_pressing_only_run_next_goes_from_the_outage_to_healthy(tmp_path: 
         assert start.shown[0].runbook is not None and start.shown[0].runbook.id == CHECK
         assert "Where to begin" in str(start.query_one("#start-guide").render())
         await pilot.press("enter")  # the proposed first step: the health check
-        for _ in range(12):
+        for _ in range(16):
             run = await drive_run(pilot, app)
             ran.append((run.runbook.id, dict(run.params)))
             summary = app.screen
@@ -72,10 +73,10 @@ async def test_pressing_only_run_next_goes_from_the_outage_to_healthy(tmp_path: 
         assert "The cluster is healthy" in guide
 
     fixes = [rb for rb, _ in ran if rb != CHECK]
-    assert fixes == ["network-triage", "route-fix", "corosync-tuning", "vm-config-recovery",
-                     "certificate-regeneration"]
+    assert fixes == ["network-triage", "route-fix", "network-triage", "corosync-tuning",
+                     "vm-config-recovery", "certificate-regeneration"]
     # the check ran first, after every fix, and last
-    assert [rb for rb, _ in ran][::2] == [CHECK] * 6
+    assert [rb for rb, _ in ran][::2] == [CHECK] * 7
     params = dict(ran)
     # the parameters the check proposed were carried into the form and used
     assert params["route-fix"] == {"route_node": "ryanrishi", "destination": "192.168.4.201",

@@ -91,7 +91,8 @@ def check_diagnose(facts: FactStore | Iterable[Fact], findings: Sequence[Finding
     base = diagnose(store, findings, order, now)
     ctx = Context(store, findings, order, now, list(base.healthy))
     faults = _network(base.faults, ctx, has_measure, list(past))
-    faults += unmeasured_links(ctx, last)
+    busy = {frozenset(f.nodes[:2]) for f in faults if f.rule in _LINK_RULES and len(f.nodes) > 1}
+    faults += unmeasured_links(ctx, last, busy)
     for rule in _EXTRA_RULES:
         faults += rule(ctx)
     ranked = sorted(enumerate(faults), key=lambda x: (PHASES.index(phase_of(x[1].rule)),

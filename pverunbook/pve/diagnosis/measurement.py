@@ -13,7 +13,7 @@ network-triage to confirm the link is clean"). Pure: the caller reads the journa
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -25,6 +25,7 @@ from pverunbook.pve.diagnosis.model import (
     ev,
     loss_text,
     pair_facts,
+    pairs,
 )
 from pverunbook.pve.facts import Fact, FactStore
 
@@ -59,24 +60,29 @@ def _ran(since: Sequence[tuple[str, float]]) -> str:
                         for rid in seen[:3])
 
 
-def unmeasured_links(ctx: Context, last: LastMeasure | None) -> list[Fault]:
-    """Say in ``ctx.healthy`` why each fine link's loss was not measured, and propose
+def unmeasured_links(ctx: Context, last: LastMeasure | None,
+                     busy: Collection[frozenset[str]] = ()) -> list[Fault]:
+    """Say in ``ctx.healthy`` why each link's loss was not measured, and propose
     network-triage when the last measurement predates a change to the path.
 
-    A link whose loss the check has (triage's figures taken over) keeps its figure; a link
-    with a fault is the fault's business. Returns the one ``loss-unmeasured-after-change``
-    fault (info) naming every such link, or nothing.
+    The links judged: listed as fine with "loss not measured", or connected from both ends
+    now, with no ICMP figure the check has (its own or triage's taken over) and no link fault
+    (``busy``: the node pairs a link fault names, which say what to do themselves). Their
+    fine line, when there is one, says why; a link whose journal still holds the outage's
+    link downs has none (the token advice speaks for it) and is still judged. Returns the one
+    ``loss-unmeasured-after-change`` fault (info) naming every such link, or nothing.
     """
     before = FactStore(last.facts).named_peers() if last is not None else FactStore()
     changes = [(rid, t) for rid, t in (last.since if last is not None else ())
                if rid in PATH_CHANGES]
     stale: list[tuple[str, str]] = []
-    for i, line in enumerate(ctx.healthy):
-        if not line.startswith("link ") or LOSS_NOT_MEASURED not in line:
-            continue
-        a, _, rest = line[5:].partition(" ↔ ")
-        b = rest.split(":", 1)[0]
-        if pair_facts(ctx.store, a, b).icmp_loss is not None:
+    for a, b in pairs(ctx.store, ctx.nodes):
+        seen = directed(ctx.store, "knet.connected", a, b)
+        up = len(seen) == 2 and all(f.value is True for f in seen)
+        lines = [i for i, line in enumerate(ctx.healthy) if LOSS_NOT_MEASURED in line
+                 and line.startswith((f"link {a} ↔ {b}:", f"link {b} ↔ {a}:"))]
+        if not (up or lines) or frozenset((a, b)) in busy \
+                or pair_facts(ctx.store, a, b).icmp_loss is not None:
             continue
         if last is None:
             why = (f"{LOSS_NOT_MEASURED} (the health check sends no probes: {TRIAGE_ID} "
@@ -93,7 +99,8 @@ def unmeasured_links(ctx: Context, last: LastMeasure | None) -> list[Fault]:
                 why = f"{LOSS_NOT_MEASURED} ({figure})"
             if changes:
                 stale.append((a, b))
-        ctx.healthy[i] = line.replace(LOSS_NOT_MEASURED, why, 1)
+        for i in lines:
+            ctx.healthy[i] = ctx.healthy[i].replace(LOSS_NOT_MEASURED, why, 1)
     if not stale or last is None:
         return []
     names = ", ".join(f"{a} ↔ {b}" for a, b in stale)

@@ -461,6 +461,13 @@ def test_a_link_whose_loss_predates_the_route_fix_is_measured_again_first() -> N
     rules = [f.rule for f in check_diagnose(store, nodes=nodes, past=past,
                                             last=after_fix).faults]
     assert rules == ["loss-unmeasured-after-change", "corosync-token-default"]
+    # the journal's hour still holds the outage's link downs: no fine line for the link (the
+    # token advice speaks for it), and the link is still measured again first
+    flapped = store + [Fact("journal.link_down", 75, "ryanrishi", "pve001"),
+                       Fact("journal.link_down", 75, "pve001", "ryanrishi")]
+    d = check_diagnose(flapped, nodes=nodes, last=after_fix)
+    assert [f.rule for f in d.faults] == ["loss-unmeasured-after-change",
+                                          "corosync-token-default"]
     # a runbook that leaves the path alone: the reason, no proposal
     tuned = LastMeasure(t0, triage, (("corosync-tuning", t0 + 60),))
     d = check_diagnose(_fixed_link(), nodes=nodes, last=tuned)
