@@ -490,6 +490,7 @@ async def _await_fired(engine: Engine, p: Pending) -> None:
     give_up = time.time() + max(max(a.local_deadline for a in p.armed) - time.time(), 0.0) \
         + settle
     seen: dict[str, str] = {}
+    relayed: dict[str, int] = {}  # node → lines of its timer's log already relayed
     while todo:  # polled once more after give_up: a stalled loop still reads the outcome
         for name, a in list(todo.items()):
             state, log = await _read_state(engine, a)
@@ -509,6 +510,12 @@ async def _await_fired(engine: Engine, p: Pending) -> None:
                     f"{name}: the rollback is restoring checkpoint {p.checkpoint_id} (state "
                     f"'firing'); waiting up to {max(give_up - time.time(), 0):.0f} s for it to "
                     f"finish: {_last(log)}")))
+            if state == "firing":  # what it has done since, as it goes (a wait can be long)
+                lines = log.splitlines()
+                # first sight: from its last line (the note above quoted it in passing)
+                for line in lines[relayed.get(name, max(len(lines) - 1, 0)):][:20]:
+                    engine.emit(ev.Note(step_id=p.step.id, text=progress_note(name, line)))
+                relayed[name] = len(lines)
             seen[name] = state
         if not todo or time.time() >= give_up:
             break
@@ -533,6 +540,17 @@ async def _read_state(engine: Engine, a: Armed) -> tuple[str | None, str]:
         return None, ""
     state, sep, log = out.partition("---\n")
     return (state.strip() if sep else None), log
+
+
+#: How a line of a node's restore log is relayed while it restores (ui/rollback_wait.py reads it).
+PROGRESS = ": rollback: "
+
+
+def progress_note(node: str, line: str) -> str:
+    """``<node>: rollback: <what the script said>``, without the log line's time, host and tag
+    (rollback_script ``_say``: ``<time> <node> pverunbook-rollback[pid] <tag>: <message>``)."""
+    said = line.split("]", 1)[-1].split(": ", 1)[-1] if "pverunbook-rollback" in line else line
+    return f"{node}{PROGRESS}{said.strip()}"
 
 
 def _last(log: str) -> str:

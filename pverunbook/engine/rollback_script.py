@@ -196,6 +196,11 @@ def script(plan: Plan) -> str:
                        "else ok=2; fi\n    break\n  fi\n")
         out.append(f"  if timeout 10 cp {src} {tmp} 2>/dev/null && "
                    f"timeout 10 mv -f {tmp} {_q(path)} 2>/dev/null; then ok=1; break; fi\n")
+        # said once, so whoever waits for the restore knows what it waits for
+        out.append('  if [ $n = 0 ]; then\n    ')
+        out.append(_say(plan, f"{path} is not writable yet (pmxcfs accepts writes only with "
+                              f"quorum): retrying every 5 s for up to {plan.pve_wait} s"))
+        out.append("  fi\n")
         out.append("  sleep 5; n=$((n + 5))\ndone\n")
         out.append('if [ "$ok" = 1 ]; then\n  ')
         out.append(_say(plan, f"restored {path}"))

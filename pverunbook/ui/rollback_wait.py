@@ -13,7 +13,7 @@ import time
 from dataclasses import dataclass, field
 
 from pverunbook.engine import events as ev
-from pverunbook.engine.rollback import AT_END_WAIT
+from pverunbook.engine.rollback import AT_END_WAIT, PROGRESS
 
 #: The states that end a node's wait (engine/rollback.py ``_await_fired``).
 SETTLED = ("fired", "failed", "unknown")
@@ -30,12 +30,18 @@ class RollbackWait:
     deadline: float
     now: bool
     reported: dict[str, str] = field(default_factory=dict)
+    #: node → the last thing its restore said while it went on (engine ``progress_note``)
+    progress: dict[str, str] = field(default_factory=dict)
 
     def saw(self, e: ev.Event) -> bool:
         """Take ``e`` into account; True once every node has reported."""
         if isinstance(e, ev.RollbackTimer) and e.step_id == self.step_id \
                 and e.state in SETTLED:
             self.reported[e.node] = e.state
+        elif isinstance(e, ev.Note) and e.step_id == self.step_id and PROGRESS in e.text:
+            node, _, said = e.text.partition(PROGRESS)
+            if node in self.nodes:
+                self.progress[node] = said
         return self.finished
 
     @property
@@ -55,7 +61,9 @@ class RollbackWait:
                     f"{int(left) % 60:02d} (their timers; nothing to type)")
         else:
             head = f"Not committed: the timers fired; {on} restore {cp}"
-        return f"{head} — waiting for {'them' if len(waiting) > 1 else 'it'} to report"
+        said = "; ".join(f"{n}: {self.progress[n]}" for n in waiting if n in self.progress)
+        return (f"{head} — waiting for {'them' if len(waiting) > 1 else 'it'} to report"
+                + (f" ({said})" if said else ""))
 
 
 @dataclass

@@ -39,3 +39,25 @@ def test_a_wait_without_a_question_is_shown_too() -> None:
     # a committed change is not waited for
     timers.saw(ev.RollbackTimer(step_id="tune", node="ryanrishi", state="committed"))
     assert timers.saw(ev.Note(step_id="tune", text=f"'tune' {AT_END_WAIT} 1 s")) is None
+
+
+def test_a_long_restore_says_what_it_waits_for() -> None:
+    """"Roll back now" on corosync-tuning restored the local corosync.conf at once, then waited
+    5 min for /etc/pve while the status line said only "waiting for them to report". The
+    node's restore log is relayed as it goes, and the line says the last thing each said."""
+    from pverunbook.engine.rollback import progress_note
+
+    line = ("2026-12-07T03:10:29Z pve001 pverunbook-rollback[42363] 2026-apply-2-pve001: "
+            "/etc/pve/corosync.conf is not writable yet (pmxcfs accepts writes only with "
+            "quorum): retrying every 5 s for up to 300 s")
+    note = progress_note("pve001", line)
+    assert note == ("pve001: rollback: /etc/pve/corosync.conf is not writable yet (pmxcfs "
+                    "accepts writes only with quorum): retrying every 5 s for up to 300 s")
+    w = RollbackWait("tune", "cp-1", NODES, deadline=1000.0, now=True)
+    assert not w.saw(ev.Note(step_id="tune", text=note))
+    assert not w.saw(ev.Note(step_id="other", text="ryanrishi: rollback: elsewhere"))
+    text = w.text(at=900.0)
+    assert "waiting for them to report (pve001: /etc/pve/corosync.conf is not writable yet" \
+        in text and "elsewhere" not in text
+    w.saw(ev.RollbackTimer(step_id="tune", node="pve001", state="fired"))
+    assert "not writable" not in w.text(at=900.0)  # pve001 reported: only who still waits

@@ -370,6 +370,8 @@ class RunScreen(RunAnalysis):
             self.rollback_waiting(at_end)
         if isinstance(e, ev.Note):
             self._activity(f"{e.level}: {e.text}")
+            if self._rollback_wait is not None:
+                self._rollback_wait.saw(e)  # a node's restore saying how it goes
             if e.level == "error":
                 self.notify(e.text, severity="error", title="Error")
             elif e.level == "warning":
