@@ -68,7 +68,7 @@ def cmd_validate(args: argparse.Namespace) -> int:
     bad = 0
     for f in files:
         try:
-            rb = load_file(f)
+            rb = load_file(f, lint=False)
         except RunbookError as exc:
             bad += 1
             for e in exc.errors:

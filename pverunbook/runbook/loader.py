@@ -156,14 +156,24 @@ def _did_you_mean(key: str, allowed: set[str]) -> str:
     return f" (did you mean '{close[0]}'?)" if close else ""
 
 
-def load_file(path: str | Path) -> Runbook:
+def load_file(path: str | Path, *, lint: bool = True) -> Runbook:
+    """The runbook in ``path``, fit to run: schema errors raise :class:`RunbookError`, and so
+    (``lint_gate.RunbookLintError``) do lint errors no ``lint_ok`` accepts. Every way to run a
+    runbook loads it here; ``lint=False`` is for ``validate``, which lints and reports itself."""
     p = Path(path)
     try:
         text = tomlfile.read_text(p, "runbook")
     except tomlfile.TomlFileError as exc:
         raise RunbookError([LoadError(Pos(exc.file, exc.line, exc.col), exc.message,
                                       exc.excerpt)]) from exc
-    return load_text(text, str(p), path=p)
+    runbook = load_text(text, str(p), path=p)
+    if lint:
+        from pverunbook.runbook.lint_gate import refusal
+
+        refused = refusal(runbook, str(p))
+        if refused is not None:
+            raise refused
+    return runbook
 
 
 def load_text(text: str, file: str = "<runbook>", path: Path | None = None) -> Runbook:

@@ -32,6 +32,13 @@ def explain(exc: BaseException) -> Explained:
                          "(r). The journal keeps everything; `pverunbook run --resume` continues "
                          "later.")
     if isinstance(exc, RunbookError):
+        from pverunbook.runbook.lint_gate import RunbookLintError
+
+        if isinstance(exc, RunbookLintError):  # loads, but is dangerous
+            return Explained("The runbook is refused: dangerous recovery patterns", str(exc),
+                             "Fix each finding as its message says, or accept a reviewed "
+                             "exception with lint_ok where the message allows it. `pverunbook "
+                             "validate FILE` shows the same findings.")
         return Explained("The runbook is invalid", str(exc),
                          "Fix the lines above (file:line:col), or pick another runbook. "
                          "`pverunbook validate FILE` shows the same errors.")

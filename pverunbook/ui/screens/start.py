@@ -499,11 +499,16 @@ class StartScreen(Screen[None]):
         """Open the runbook of ``e`` (its parameters, or the run); an invalid one explains
         what is wrong with it instead."""
         if e.runbook is None:
+            from pverunbook.runbook.lint_gate import RunbookLintError
             from pverunbook.ui.screens.modals import ErrorModal
 
+            lint = isinstance(e.error, RunbookLintError)
             self.app.push_screen(ErrorModal(
-                "This runbook is invalid", str(e.error),
-                "Fix the lines listed (file:line:col) and restart, or pick another runbook."))
+                "This runbook is refused: dangerous recovery patterns" if lint
+                else "This runbook is invalid", str(e.error),
+                "Fix the lines listed (file:line:col) as each message says"
+                + (", or accept a reviewed exception with lint_ok where the message allows it;"
+                   if lint else "") + " then restart, or pick another runbook."))
             return
         sug = self.rb_app.suggestion
         params = dict(sug.params) if sug is not None and sug.runbook_id == e.runbook.id \
