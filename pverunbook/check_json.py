@@ -9,7 +9,9 @@ document printed now (format 1)::
       "kind": "health_check", "format": 1,
       "healthy": false,                  # true: no fault on any node
       "status": "faults",                # "healthy" | "faults" | "incomplete" (stopped early,
-                                         # nothing found in what it read)
+                                         # or a node not reached, and nothing found in what
+                                         # it read: never healthy)
+      "unchecked": {"pve002": "cannot connect to ...: connection refused"},  # not read
       "next_runbook": {"runbook": "network-triage", "params": {"ping_count": 100}} | null,
       "faults": [{                       # in the order to fix them
           "order": 1, "phase": "network",   # network, database, configs, certificates
@@ -48,7 +50,8 @@ def check_document(events: list[ev.Event], runbook: Any = None,
                    journal: str = "") -> dict[str, Any]:
     """The health check's document (see the module docstring) from a check run's events."""
     from pverunbook.pve.diagnosis.check import phase_of
-    from pverunbook.run_diagnosis import collected_all, diagnose_run
+    from pverunbook.pve.diagnosis.reach import NOT_CHECKED
+    from pverunbook.run_diagnosis import collected_all, diagnose_run, unchecked_nodes
 
     store, diag = diagnose_run(events, runbook, names_by_addr)
     faults: list[dict[str, Any]] = []
@@ -68,10 +71,13 @@ def check_document(events: list[ev.Event], runbook: Any = None,
                            "mode": started.mode if started else "",
                            "cluster": started.cluster if started else "",
                            "nodes": list(started.nodes) if started else []}
-    # a check stopped before its end found nothing in what it read: not healthy
-    whole = collected_all(events)
+    # a check stopped before its end, or that could not read a node, proves no health
+    missing = unchecked_nodes(events)
+    whole = collected_all(events) and not missing
+    found = [f for f in diag.faults if f.rule != NOT_CHECKED]
     return {"kind": "health_check", "format": FORMAT, "healthy": not diag.faults and whole,
-            "status": "faults" if diag.faults else "healthy" if whole else "incomplete",
+            "status": "faults" if found else "healthy" if whole else "incomplete",
+            "unchecked": missing,
             "next_runbook": first.to_json() if first is not None else None,
             "faults": faults, "fine": list(diag.healthy),
             "matrix": [list(r) for r in diag.matrix], "facts": store.to_json(),

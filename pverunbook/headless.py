@@ -148,6 +148,8 @@ class EventPrinter:
             msg = f": {e.message}" if e.message and e.status != "ok" else ""
             self._p(f"-- {e.step_id}: {step_status_label(e.status, self._worst(e.step_id))}"
                     f"{msg}")
+        elif isinstance(e, ev.NodeConnection) and e.state == "unreachable":
+            self._p(f"   {e.node}: NOT reachable, no step reads it: {e.message}")
         elif isinstance(e, ev.NodeConnection):
             self._p(f"   {e.node}: connection {e.state} {e.message}".rstrip())
         elif isinstance(e, ev.Note):
@@ -330,7 +332,10 @@ def diagnosis_record(events: list[ev.Event], runbook: Any = None,
         for i, f in enumerate(record["faults"]):
             f["phase"] = phase_of(str(f["rule"]))
             f["order"] = i + 1
-        record["status"] = "healthy" if not diag.faults else "faults"
+        from pverunbook.pve.diagnosis.reach import NOT_CHECKED
+
+        found = any(f.rule != NOT_CHECKED for f in diag.faults)
+        record["status"] = "faults" if found else "incomplete" if diag.faults else "healthy"
     return record
 
 

@@ -422,7 +422,7 @@ def _open_items(run: _Run, out: list[str]) -> None:
                 items.append(f"Unresolved {f.severity} finding: {f.title}"
                              + (f" ({f.node})" if f.node else ""))
     for conn in run.connections:
-        if conn.state == "down":
+        if conn.state in ("down", "unreachable"):
             items.append(f"Node {conn.node} was unreachable: {conn.message}")
     for r in run.restores:
         if "NOT verified" in r.text or "refused" in r.text or "blocked" in r.text:

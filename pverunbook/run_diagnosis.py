@@ -141,14 +141,29 @@ def diagnose_run(events: Sequence[ev.Event], runbook: Any = None,
     findings = [e for e in events if isinstance(e, ev.Finding)]
     now = datetime.fromtimestamp(started, UTC) if started else None
     first = next((e for e in events if isinstance(e, ev.RunStarted)), None)
+    missing = unchecked_nodes(events)
     if first is not None and first.runbook_id == CHECK_ID:
         # the health check orders every fault and may take over triage's measurement
         from pverunbook.check_history import earlier_runs
 
         history = earlier_runs(first)
         return store, check_diagnose(store, findings, nodes, now, history.measured,
-                                     history.past, history.last)
-    return store, diagnose(store, findings, nodes, now)
+                                     history.past, history.last, missing)
+    return store, diagnose(store, findings, nodes, now, missing)
+
+
+def unchecked_nodes(events: Sequence[ev.Event]) -> dict[str, str]:
+    """Nodes the run could not read, name → why: ``unreachable`` when it started (or before a
+    destructive step), or ``down`` once reconnecting gave up, and not ``connected`` again
+    since (the engine's ``NodeConnection`` events)."""
+    out: dict[str, str] = {}
+    for e in events:
+        if isinstance(e, ev.NodeConnection):
+            if e.state in ("unreachable", "down"):
+                out[e.node] = e.message or out.get(e.node, "") or e.state
+            elif e.state == "connected":
+                out.pop(e.node, None)
+    return out
 
 
 def no_fault_text(events: Sequence[ev.Event], runbook: Any = None, check: bool = False) -> str:

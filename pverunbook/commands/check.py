@@ -19,8 +19,11 @@ JSON_HELP = """\
 --json prints one JSON object on stdout (prompts and the journal's path go to stderr):
   kind          "health_check"; format: 1
   healthy       true when no fault was found on any node (and every step ran)
-  status        "healthy" | "faults" | "incomplete" (the check stopped before its end
-                and found no fault in what it read: not a clean bill of health)
+  status        "healthy" | "faults" | "incomplete" (the check stopped before its end, or
+                could not reach a node, and found no fault in what it read: not a clean
+                bill of health)
+  unchecked     {node: why} of the nodes the check could not reach (connection refused,
+                timed out, ...): each is also a fault "node-not-checked"; never healthy
   next_runbook  {"runbook": ID, "params": {NAME: VALUE}} to run now (the first fault's), or null
   faults        in the order to fix them, each: order, phase (network, database, configs,
                 certificates), rule, statement, severity, confidence, action, nodes,
@@ -32,7 +35,8 @@ JSON_HELP = """\
   run           run_id, journal, status, mode, cluster, nodes
 Run a proposed runbook with `pverunbook rehearse|run ID --set NAME=VALUE ...` from its params.
 Exit status: 0 the check ran (read `healthy` for the verdict), 3 some check steps failed
-(their evidence is missing), 2 a usage or input error, 1 the run stopped.
+(their evidence is missing), a node could not be reached (status "incomplete"), or a
+critical fault was found; 2 a usage or input error, 1 the run stopped.
 """
 
 

@@ -5,10 +5,10 @@ timeouts, evaluates expectations and verdicts, takes checkpoints and asks for co
 destructive steps, routes failures, and reports everything as events. It knows nothing of Textual:
 the TUI and the headless CLI are two ``Decider`` implementations and two event subscribers.
 
-This module holds the walk (which step next, ``when``, failure routing, unreachable nodes);
-what it asks the operator is in ``prompts.py``, one step on one node in ``node_commands.py``,
-findings and facts of the outputs in ``findings.py``, and the shapes handed back in
-``outcomes.py``.
+This module holds the walk (which step next, ``when``, failure routing); nodes that do not
+answer are in ``unreachable.py``, what it asks the operator in ``prompts.py``, one step on one
+node in ``node_commands.py``, findings and facts of the outputs in ``findings.py``, and the
+shapes handed back in ``outcomes.py``.
 """
 
 from __future__ import annotations
@@ -21,7 +21,14 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from pverunbook.engine import events as ev
-from pverunbook.engine import guard_skip, offloop, prompts, rollback, rollback_resume
+from pverunbook.engine import (
+    guard_skip,
+    offloop,
+    prompts,
+    rollback,
+    rollback_resume,
+    unreachable,
+)
 from pverunbook.engine.decisions import Decider, FailureChoice, StepAction, StepDecision
 from pverunbook.engine.findings import judge_outputs, record_facts
 from pverunbook.engine.node_commands import run_on_node
@@ -215,6 +222,7 @@ class Engine:
             nodes=tuple(self.cluster.names), params=self._public_params(),
             resumed=self.resume is not None, operator=self.operator,
             runbook_sha256=rb_sha, runbook_text=rb_text, rehearsal_dir=self.rehearsal_dir))
+        unreachable.journal_known(self)  # the diagnosis names the nodes it could not read
         await self.durable()
         try:
             stop = await rollback_resume.on_resume(self)
@@ -419,10 +427,10 @@ class Engine:
         if wait:
             await self.durable()
         if step.destructive and not self.dry_run and nodes:
-            await self._probe_reachable(nodes)
+            await unreachable.probe(self, nodes)
         missing = [n for n in nodes if n.name in self.unreachable]
         if missing:
-            status, message = self._unreachable_step(step, nodes, missing)
+            status, message = unreachable.step_without(self, step, nodes, missing)
             nodes = [n for n in nodes if n.name not in self.unreachable]
         if not missing or (status == "ok" and nodes):
             status, message = await self._step_body(step, nodes)
@@ -438,34 +446,6 @@ class Engine:
     def advisory(self, step: Step) -> bool:
         """See :func:`prompts.advisory` (the TUI words its "Not done" button by it)."""
         return prompts.advisory(self, step)
-
-    async def _probe_reachable(self, nodes: list[Node]) -> None:
-        """Before a destructive step, make sure every target answers (connections are reused,
-        so this costs nothing for a node that is up); one that does not joins ``unreachable``
-        and the step is refused, instead of changing some nodes and failing on the others."""
-        async def one(node: Node) -> None:
-            try:
-                await self.transport_for(node).connect([node])
-            except TransportError as exc:
-                self.unreachable[node.name] = exc.message + (f"; {exc.hint}" if exc.hint else "")
-
-        await asyncio.gather(*(one(n) for n in nodes if n.name not in self.unreachable))
-
-    def _unreachable_step(self, step: Step, nodes: list[Node],
-                          missing: list[Node]) -> tuple[str, str]:
-        """Name the target nodes that did not answer; refuse a destructive step on part of its
-        nodes. Returns ("ok", "") when the step may go on on the nodes that answer."""
-        names = ", ".join(f"{n.name} ({self.unreachable[n.name]})" for n in missing)
-        if step.destructive:
-            return "blocked", (f"refused: {names} did not answer, and a destructive step runs "
-                               "on all of its nodes or on none; bring the node back (or remove "
-                               "it from the inventory), then resume the run")
-        self.partial = True
-        if len(missing) == len(nodes):
-            return "failed", f"not run: every target node is unreachable: {names}"
-        self.emit(ev.Note(step_id=step.id, level="warning",
-                          text=f"not run on {names}: unreachable; the other nodes go on"))
-        return "ok", ""
 
     async def _step_body(self, step: Step, nodes: list[Node]) -> tuple[str, str]:
         if step.kind is StepKind.INPUT:

@@ -249,7 +249,9 @@ class StepSkipped(Event):
 
 @dataclass(frozen=True, kw_only=True)
 class NodeConnection(Event):
-    """A node's link to us changed: lost mid-command, reconnecting, back."""
+    """A node's link to us changed: ``unreachable`` (it did not answer when the run started
+    or before a destructive step: no step runs on it), ``lost`` mid-command, ``reconnecting``,
+    ``down`` (gave up), ``connected`` (back)."""
 
     kind: ClassVar[str] = "node_connection"
     node: str

@@ -325,8 +325,10 @@ class SSHTransport(Transport):
                                  "check that the node is up and reachable (ping, firewall)") \
                 from exc
         except OSError as exc:
-            raise TransportError(node.name, f"cannot connect to {where}: "
-                                 f"{exc.strerror or exc}",
+            # asyncio replaces strerror with "Connect call failed (addr)", which hides the
+            # errno's meaning (refused: the host answered, nothing listens on the port)
+            why = os.strerror(exc.errno).lower() if exc.errno else exc.strerror or str(exc)
+            raise TransportError(node.name, f"cannot connect to {where}: {why}",
                                  "check the host name/address, that the node is up and that "
                                  "sshd listens on that port") from exc
         except (asyncssh.Error, ValueError) as exc:

@@ -407,3 +407,48 @@ async def test_sim_database_deleted_under_running_pmxcfs(tmp_path: Path) -> None
         assert not [f.rule for f in diag.faults if f.rule.startswith("db-")], diag.faults
     finally:
         await session.close()
+
+
+# --- nodes the run could not read -----------------------------------------------------------
+
+
+async def test_sim_check_with_a_node_that_refuses_ssh_is_not_healthy(tmp_path: Path) -> None:
+    """A healthy three-node rehearsal cluster whose inventory gives pve002 a port nothing
+    listens on: the check reads the other two, finds nothing wrong there, and must still say
+    which node it did not check and why — never HEALTHY (the --json status is "incomplete")."""
+    import dataclasses
+    import io
+    import socket
+
+    from pverunbook.check_json import check_document
+    from pverunbook.headless import EventPrinter
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        closed = int(s.getsockname()[1])  # nobody listens once the socket is closed
+    session = await start(tmp_path, "three-node")
+    try:
+        assert session.cluster is not None
+        dead = "pve002"
+        session.cluster = dataclasses.replace(session.cluster, nodes=tuple(
+            dataclasses.replace(n, port=closed) if n.name == dead else n
+            for n in session.cluster.nodes))
+        unreachable = await session.connect()
+        assert set(unreachable) == {dead} and "connection refused" in unreachable[dead]
+        status, events = await rehearse(session, tmp_path, "cluster-health-check")
+    finally:
+        await session.close()
+    assert status == "completed_with_failures"
+    _, diag = diagnose_run(events)
+    first = diag.faults[0]
+    assert first.rule == "node-not-checked" and first.nodes == (dead,)
+    assert first.statement.startswith(f"{dead} was NOT checked: connection refused")
+    doc = check_document(events)
+    assert doc["healthy"] is False and doc["status"] == "incomplete"
+    assert set(doc["unchecked"]) == {dead}
+    out = io.StringIO()
+    printer = EventPrinter(out)
+    for e in events:
+        printer(e)
+    text = out.getvalue()
+    assert "HEALTHY" not in text and f"{dead} was NOT checked" in text

@@ -16,8 +16,8 @@ import pytest
 
 from pverunbook.cli import main
 
-KEYS = {"kind", "format", "healthy", "status", "next_runbook", "faults", "fine", "matrix",
-        "facts", "steps", "run"}
+KEYS = {"kind", "format", "healthy", "status", "unchecked", "next_runbook", "faults", "fine",
+        "matrix", "facts", "steps", "run"}
 
 
 def _document(capsys: pytest.CaptureFixture[str], *argv: str) -> dict:  # type: ignore[type-arg]
@@ -73,3 +73,32 @@ def test_check_help_documents_the_document(capsys: pytest.CaptureFixture[str]) -
     for key in KEYS - {"kind", "format"}:
         assert f"\n  {key} " in text, key
     assert "--json-events" in text
+
+
+def test_a_check_that_could_not_reach_a_node_is_incomplete_not_healthy() -> None:
+    """The engine journals a node that did not answer (``node_connection`` unreachable); the
+    document then says which node, why, and never ``healthy``."""
+    from pverunbook.check_json import check_document
+    from pverunbook.engine import events as ev
+    from pverunbook.pve.facts import Fact
+
+    why = "cannot connect to root@127.0.0.1:9: connection refused"
+    facts = tuple(Fact("quorum.quorate", True, n).to_json() for n in ("ryanrishi", "pve001"))
+    events: list[ev.Event] = [
+        ev.RunStarted(run_id="r1", runbook_id="cluster-health-check", runbook_title="Check",
+                      runbook_path="", mode="live", cluster="nyc",
+                      nodes=("ryanrishi", "pve001", "pve002"), params={}),
+        ev.NodeConnection(node="pve002", state="unreachable", message=why),
+        ev.FactsObserved(step_id="quorum", facts=facts),
+        ev.RunFinished(status="completed_with_failures",
+                       message="some steps did not run on unreachable nodes: pve002")]
+    doc = check_document(events)
+    assert doc["healthy"] is False and doc["status"] == "incomplete"
+    assert doc["unchecked"] == {"pve002": why}
+    assert [f["rule"] for f in doc["faults"]] == ["node-not-checked"]
+    assert doc["next_runbook"] == {"runbook": "network-triage", "params": {}}
+    # the node came back (reconnected): nothing is missing, the same facts are healthy
+    back = [*events[:2], ev.NodeConnection(node="pve002", state="connected"), *events[2:-1],
+            ev.RunFinished(status="ok")]
+    doc = check_document(back)
+    assert doc["healthy"] is True and doc["status"] == "healthy" and doc["unchecked"] == {}

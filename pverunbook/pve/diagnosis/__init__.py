@@ -16,10 +16,10 @@ domain notes (corosync 3/knet behaviour, pmxcfs, votequorum), cited per rule.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 
-from pverunbook.pve.diagnosis import certs, network, pmxcfs, quorum
+from pverunbook.pve.diagnosis import certs, network, pmxcfs, quorum, reach
 from pverunbook.pve.diagnosis.health import CHECK_FAULTS
 from pverunbook.pve.diagnosis.model import (
     ICMP_PROBES_ENOUGH,
@@ -48,6 +48,7 @@ __all__ = [
 
 #: Every rule, in the order their faults are listed when they rank equal.
 RULES: tuple[Rule, ...] = (
+    Rule(reach.not_checked, (reach.NOT_CHECKED,)),
     Rule(network.route_via_gateway, ("route-via-gateway",)),
     Rule(network.link_loss, ("lossy-link", "flapping-link", "udp-lost-icmp-ok",
                              "redundant-link-down", "link-flaps-history")),
@@ -72,18 +73,21 @@ FAULT_IDS: tuple[str, ...] = tuple(i for r in RULES for i in r.faults) + CHECK_F
 
 
 def diagnose(facts: FactStore | Iterable[Fact], findings: Sequence[FindingLike] = (),
-             nodes: Sequence[str] = (), now: datetime | None = None) -> Diagnosis:
+             nodes: Sequence[str] = (), now: datetime | None = None,
+             unchecked: Mapping[str, str] | None = None) -> Diagnosis:
     """Rank the faults the facts and findings show; ``nodes`` gives the inventory order.
 
     ``now`` (UTC) is when the evidence was taken, for certificate expiry; without it only
-    ``openssl -checkend`` results count. Returns an empty diagnosis when nothing is wrong.
+    ``openssl -checkend`` results count. ``unchecked``: nodes the run could not read (name →
+    why), each a fault of its own (:mod:`.reach`): their facts are missing, not fine.
+    Returns an empty diagnosis when nothing is wrong.
     Faults rank by severity, confidence and the rule's weight (a root cause that explains other
     faults ranks above them); equal scores keep :data:`RULES` order.
     """
     store = facts if isinstance(facts, FactStore) else FactStore(facts)
     store = store.named_peers()
     order = list(nodes) or store.nodes()
-    ctx = Context(store, findings, order, now)
+    ctx = Context(store, findings, order, now, unchecked=dict(unchecked or {}))
     faults = [f for rule in RULES for f in rule.check(ctx)]
     ranked = sorted(enumerate(faults), key=lambda x: (-x[1].score, x[0]))
     has_links = any(f.name in ("ping.loss_pct", "mtr.loss_pct", "knet.connected")

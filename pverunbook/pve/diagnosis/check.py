@@ -22,7 +22,7 @@ needs quorum) — and by rank within a phase. Pure: no I/O.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import replace
 from datetime import datetime
 
@@ -77,10 +77,12 @@ def phase_of(rule: str) -> str:
 def check_diagnose(facts: FactStore | Iterable[Fact], findings: Sequence[FindingLike] = (),
                    nodes: Sequence[str] = (), now: datetime | None = None,
                    measured: Iterable[Fact] = (), past: Iterable[Fact] = (),
-                   last: LastMeasure | None = None) -> Diagnosis:
+                   last: LastMeasure | None = None,
+                   unchecked: Mapping[str, str] | None = None) -> Diagnosis:
     """The check's diagnosis; ``measured`` = facts of a network-triage run taken after the last
     change to the cluster, ``past`` = link downs and loss earlier runs saw on it, ``last`` =
-    the last triage run and what ran after it (the caller decides which runs those are)."""
+    the last triage run and what ran after it (the caller decides which runs those are),
+    ``unchecked`` = nodes the check could not read (name → why): never healthy then."""
     own = facts if isinstance(facts, FactStore) else FactStore(facts)
     store = FactStore(f for f in measured if f.name.startswith(_MEASURED))
     for f in own:
@@ -88,7 +90,7 @@ def check_diagnose(facts: FactStore | Iterable[Fact], findings: Sequence[Finding
     store = store.named_peers()
     has_measure = any(f.name.startswith(("ping.", "mtr.")) for f in store)
     order = list(nodes) or store.nodes()
-    base = diagnose(store, findings, order, now)
+    base = diagnose(store, findings, order, now, unchecked)
     ctx = Context(store, findings, order, now, list(base.healthy))
     faults = _network(base.faults, ctx, has_measure, list(past))
     busy = {frozenset(f.nodes[:2]) for f in faults if f.rule in _LINK_RULES and len(f.nodes) > 1}

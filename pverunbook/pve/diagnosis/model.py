@@ -162,13 +162,15 @@ class Diagnosis:
 class Context:
     """What every rule reads: the facts (peers named), the findings, the inventory order and
     when the evidence was taken (UTC, for certificate expiry; None = unknown). Rules append
-    what they measured and found fine to ``healthy``."""
+    what they measured and found fine to ``healthy``. ``unchecked``: nodes the run could not
+    read (name → the transport's error), whose facts are missing, not fine."""
 
     store: FactStore
     findings: Sequence[FindingLike] = ()
     nodes: Sequence[str] = ()
     now: datetime | None = None
     healthy: list[str] = field(default_factory=list)
+    unchecked: Mapping[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)

@@ -58,6 +58,8 @@ REAL_OUTPUT: dict[str, list[str]] = {
                                "is_the_default"],
     "ha-fence-risk": [f"{CHECK}::test_ha_services_without_quorum_would_fence"],
     "ha-disarmed": [f"{CHECK}::test_ha_left_disarmed_is_named_with_the_command_that_arms_it"],
+    "node-not-checked": [f"{CHECK}::test_a_node_the_check_could_not_reach_is_a_fault_never_"
+                         "healthy"],
     "two-node-large": [f"{CHECK}::test_two_node_in_a_three_node_cluster"],
     "pve-not-mounted": [f"{CHECK}::test_dead_fuse_mount_and_missing_own_directory"],
     "pve-enotconn": [f"{CHECK}::test_dead_fuse_mount_and_missing_own_directory"],
@@ -120,6 +122,8 @@ SIMULATOR: dict[str, list[str]] = {
     "link-flaps-history": [f"{SIM}::test_sim_quorum_lost_recently_after_the_route_is_fixed"],
     "pmxcfs-log-trouble": [f"{SIM}::test_sim_quorum_lost_recently_after_the_route_is_fixed"],
     "two-node-flag": [f"{SIM}::test_sim_two_node_flag_left_in_a_three_node_cluster"],
+    "node-not-checked": [f"{SIM}::test_sim_check_with_a_node_that_refuses_ssh_is_not_"
+                         "healthy"],
 }
 #: fault ids the simulator cannot produce yet, and why. Each rule still has a simulator test
 #: for its other faults (checked below); remove an entry when the simulator learns it.

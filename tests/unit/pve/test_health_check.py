@@ -483,3 +483,61 @@ def test_a_link_whose_loss_predates_the_route_fix_is_measured_again_first() -> N
     assert d.faults == ()
     (link,) = [h for h in d.healthy if h.startswith("link ")]
     assert "no loss (ping 0% ryanrishi→pve001)" in link and "not measured" not in link
+
+
+QUORATE3 = """Quorum information
+------------------
+Date:             Mon Dec  7 03:13:34 2026
+Quorum provider:  corosync_votequorum
+Nodes:            3
+Node ID:          0x0000000{id}
+Ring ID:          1.1b8
+Quorate:          Yes
+
+Votequorum information
+----------------------
+Expected votes:   3
+Highest expected: 3
+Total votes:      3
+Quorum:           2{quorate}
+Flags:            Quorate{sp}
+
+Membership information
+----------------------
+    Nodeid      Votes Name
+0x00000001          1 192.168.4.200{me1}
+0x00000002          1 192.168.4.201{me2}
+0x00000003          1 192.168.4.202
+"""
+
+
+def _quorate3(node_id: int) -> str:
+    """corosync-quorumtool -siH of a quorate 3-node cluster as node ``node_id`` prints it
+    (tools/corosync-quorumtool.c: "Quorum: %d" then two spaces when quorate, "Flags: Quorate "
+    with its trailing blank)."""
+    return QUORATE3.format(id=node_id, me1=" (local)" if node_id == 1 else "",
+                           me2=" (local)" if node_id == 2 else "", quorate="  ", sp=" ")
+
+
+def test_a_node_the_check_could_not_reach_is_a_fault_never_healthy() -> None:
+    """pve002's sshd refused the connection: the check read ryanrishi and pve001 only, found
+    nothing wrong there, and said HEALTHY. A node not read is a fault of its own, which says
+    why (refused vs timed out) and what to do."""
+    store = facts("quorum", "ryanrishi", _quorate3(1)) + facts("quorum", "pve001", _quorate3(2))
+    nodes = ["ryanrishi", "pve001", "pve002"]
+    assert check_diagnose(store, nodes=nodes).faults == ()  # what was read is fine
+    refused = ("cannot connect to root@127.0.0.1:9: connection refused; check the host "
+               "name/address, that the node is up and that sshd listens on that port")
+    diag = check_diagnose(store, nodes=nodes, unchecked={"pve002": refused})
+    (fault,) = diag.faults
+    assert fault.rule == "node-not-checked" and fault.severity == "critical"
+    assert fault.nodes == ("pve002",) and phase_of(fault.rule) == "network"
+    assert fault.statement.startswith("pve002 was NOT checked: connection refused")
+    assert "nothing listens on that port" in fault.action and "run the check again" in \
+        fault.action
+    assert fault.next_runbook is not None and fault.next_runbook.runbook == "network-triage"
+    assert fault.evidence[0].line == refused
+    slow = "connecting to root@10.0.0.3:22 timed out after 10s"
+    (fault,) = check_diagnose(store, nodes=nodes, unchecked={"pve002": slow}).faults
+    assert fault.statement.startswith("pve002 was NOT checked: connection timed out")
+    assert "firewall" in fault.action

@@ -1,0 +1,67 @@
+"""Nodes a run could not read: a check that did not reach a node never says "healthy".
+
+A node that did not answer SSH (connection refused, timed out, login refused) is left out of
+every read-only step while the other nodes go on. Its facts are simply missing, and the rules
+find no fault in facts that are missing: the health check said "HEALTHY: the check found no
+fault on any node" with one node of three never read. The engine records such a node
+(``NodeConnection`` ``unreachable``, or ``down`` once it gave up reconnecting); this rule turns
+each into a fault that says which node was not checked, why, and what to do. Pure: no I/O.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from pverunbook.pve.diagnosis.measurement import TRIAGE_ID
+from pverunbook.pve.diagnosis.model import Context, Evidence, Fault, NextRunbook
+
+#: The fault's id (listed with the health check's in :data:`health.CHECK_FAULTS`).
+NOT_CHECKED = "node-not-checked"
+
+
+def why_unreachable(message: str) -> str:
+    """The transport's error in a few words, with what it says about the node.
+
+    The texts are the SSH transport's (transport/ssh.py ``_open``): ``cannot connect …:
+    connection refused`` (older journals: ``Connect call failed``), ``… timed out after``,
+    ``SSH login … was refused``, ``host key not accepted``."""
+    low = message.lower()
+    if "connection refused" in low or "connect call failed" in low:
+        return ("connection refused: the host answered but nothing listens on that port "
+                "(sshd stopped, or a wrong port in the inventory)")
+    if "timed out" in low:
+        return ("connection timed out: the host is down, or a firewall drops the traffic, "
+                "or sshd hangs before its banner")
+    if "login" in low and "refused" in low:
+        return "SSH login refused: the host is up, but the user or key is not accepted"
+    if "host key" in low:
+        return "its SSH host key was not accepted"
+    if "no route to host" in low or "network is unreachable" in low:
+        return "no route to the host: the management network does not reach it"
+    return "it did not answer SSH"
+
+
+def unchecked_nodes(unchecked: Mapping[str, str]) -> list[Fault]:
+    """One ``node-not-checked`` fault per node the run could not read (``node → the
+    transport's error``), critical: whatever the other nodes show, nothing is known about
+    this one, so the run proves no health."""
+    out: list[Fault] = []
+    for node, message in unchecked.items():
+        why = why_unreachable(message)
+        out.append(Fault(
+            "node-not-checked",
+            f"{node} was NOT checked: {why.split(':', 1)[0]}; nothing is known about its "
+            "quorum, links, database or certificates", "critical", "high",
+            f"{why[0].upper()}{why[1:]}. Bring {node} back or fix the way to it: try `ssh` "
+            "to it by hand with the inventory's host, port and user, and look at its console "
+            "if it does not answer. Then run the check again; until then the cluster is not "
+            "known to be healthy. network-triage measures from the other nodes whether the "
+            f"cluster network still reaches {node}.",
+            (Evidence(f"{node}: not reachable over SSH", node, "", message),),
+            NextRunbook(TRIAGE_ID, {}), (), (node,), weight=40))
+    return out
+
+
+def not_checked(ctx: Context) -> list[Fault]:
+    """The rule: :func:`unchecked_nodes` over the context's unreachable nodes."""
+    return unchecked_nodes(ctx.unchecked)
