@@ -59,6 +59,8 @@ class RunScreen(RunAnalysis):
                 tooltip="Continue from another step"),
         Binding("f", "toggle_follow", "Follow", show=False, id="run.follow",
                 tooltip="Follow the output tail in every pane, or stop following"),
+        Binding("w", "whole_lines", "Whole lines", show=False, id="run.whole",
+                tooltip="The selected node's output of the step, each line whole and wrapped"),
         Binding("o", "journal", "Journal", show=False, id="run.journal",
                 tooltip="Show the run journal"),
         Binding("b", "runbooks", "Runbooks", show=False, id="run.runbooks",
@@ -498,6 +500,19 @@ class RunScreen(RunAnalysis):
         self.notify("Following the output tail." if self.follow else
                     "Not following: new lines are counted at the bottom of each pane.",
                     title="Follow")
+
+    def action_whole_lines(self) -> None:
+        """The selected node's pane (``v`` picks another), every line whole and wrapped: a
+        pane cuts lines at its width (ui/screens/output_view.py)."""
+        from pverunbook.ui.screens.output_view import OutputView
+
+        node = self.selected_node or next(iter(self.panes), None)
+        if node is None or node not in self.panes:
+            self.notify("No node output to show yet.", title="Whole lines")
+            return
+        sv = self.state.step(self.pane_step) if self.pane_step else None
+        title = sv.step.title if sv is not None else "output"
+        self.app.push_screen(OutputView(node, title, list(self.panes[node].log_widget.lines)))
 
     def action_journal(self) -> None:
         from pverunbook.ui.screens.journal import JournalScreen

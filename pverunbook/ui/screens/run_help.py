@@ -25,6 +25,8 @@ def run_help_text(screen: RunScreen) -> str:
                     else "") + "; below, the nodes compared, the network plots and the "
                  "activity log. **m** swaps the output for the node × node matrix (link "
                  "loss between nodes, which nodes printed the same).")
+    shows += (" A pane cuts long lines at its width: **w** shows the selected node's output "
+              "of the step with every line whole, wrapped (**v** picks the node).")
     parts = [shows]
     if screen.unreachable:
         from pverunbook.ui.app import unreachable_text
