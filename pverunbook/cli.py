@@ -15,7 +15,7 @@ from pverunbook.commands.exits import EXIT_CHECKS, EXIT_FAIL, EXIT_OK, EXIT_USAG
 from pverunbook.commands.inputs import parse_sets
 
 __all__ = ["EXIT_CHECKS", "EXIT_FAIL", "EXIT_OK", "EXIT_USAGE", "build_parser", "err", "main",
-           "parse_sets"]
+           "parse_args", "parse_sets"]
 
 #: Modules under ``commands/`` that add their subcommands through ``register(subparsers)``,
 #: in the order ``--help`` lists them.
@@ -67,7 +67,28 @@ def build_parser(modules: tuple[str, ...] = COMMAND_MODULES) -> argparse.Argumen
     sub = p.add_subparsers(dest="command", metavar="COMMAND")
     for mod in modules:
         importlib.import_module(f"pverunbook.commands.{mod}").register(sub)
+    for name, command in sub.choices.items():
+        if name in RUNBOOKS_AFTER:
+            command.add_argument("--runbooks", dest="runbooks_after", action="append",
+                                 type=Path, default=[], metavar="DIR",
+                                 help="extra folder of runbooks (repeatable; the same as "
+                                      "--runbooks DIR before the command)")
     return p
+
+
+#: Commands that read runbooks take ``--runbooks DIR`` after their name too, as the README
+#: writes it (``pverunbook list [--runbooks DIR]``), not only before it.
+RUNBOOKS_AFTER = ("list", "validate", "plan", "run", "rehearse", "tui")
+
+
+def parse_args(words: list[str]) -> argparse.Namespace:
+    """``words`` parsed by the parser of the command they name; ``--runbooks`` given before
+    and after the command are one list, ``args.runbooks``, in the order given."""
+    args = build_parser(parser_modules(words)).parse_args(words)
+    args.runbooks = [*args.runbooks, *getattr(args, "runbooks_after", [])]
+    if hasattr(args, "runbooks_after"):
+        del args.runbooks_after
+    return args
 
 
 class _Version(argparse.Action):
@@ -111,7 +132,7 @@ def _main(argv: list[str] | None) -> int:
 
     quiet_known_warnings()  # before any command imports asyncssh
     words = sys.argv[1:] if argv is None else argv
-    args = build_parser(parser_modules(words)).parse_args(words)
+    args = parse_args(words)
     for folder in args.runbooks:
         if not folder.is_dir():
             why = "is a file, not a folder" if folder.exists() else "no such folder"
