@@ -8,8 +8,12 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from pverunbook.commands.exits import EXIT_FAIL, EXIT_OK, EXIT_USAGE, err
+
+if TYPE_CHECKING:
+    from pverunbook.runbook.catalog import Entry
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -38,10 +42,7 @@ def cmd_list(args: argparse.Namespace) -> int:
         origin = "built-in" if e.builtin else str(e.path.parent)
         if e.runbook is None:
             invalid += 1
-            first = e.error.errors[0].headline if e.error else "unreadable"
-            print(f"{e.path.stem:<28} INVALID  {first}")
-            for more in (e.error.errors if e.error else []):
-                print(str(more), file=sys.stderr)
+            _print_invalid(e)
             continue
         rb = e.runbook
         tags = f" [{', '.join(rb.tags)}]" if rb.tags else ""
@@ -50,8 +51,24 @@ def cmd_list(args: argparse.Namespace) -> int:
             print(f"{'':<28} {rb.summary}")
     if invalid:
         return err("list", f"{invalid} runbook(s) are invalid (shown above)",
-                   "fix them; `pverunbook validate FILE` lists every error")
+                   "fix them (a lint finding may instead be accepted with lint_ok where its "
+                   "message allows it); `pverunbook validate FILE` lists every error")
     return EXIT_OK
+
+
+def _print_invalid(e: Entry) -> None:
+    """One ``INVALID`` line with the first error on stdout; the rest of it (a TOML syntax
+    error's excerpt), the other errors and what to do on stderr: each error said once."""
+    from pverunbook.runbook.lint_gate import RunbookLintError
+
+    errors = e.error.errors if e.error else []
+    print(f"{e.path.stem:<28} INVALID  {errors[0].headline if errors else 'unreadable'}")
+    rest = [errors[0].excerpt] if errors and errors[0].excerpt else []
+    rest += [str(more) for more in errors[1:]]
+    if isinstance(e.error, RunbookLintError):
+        rest.append(e.error.advice)
+    for text in rest:
+        print(text, file=sys.stderr)
 
 
 def cmd_validate(args: argparse.Namespace) -> int:
