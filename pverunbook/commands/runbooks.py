@@ -14,6 +14,7 @@ from pverunbook.commands.exits import EXIT_FAIL, EXIT_OK, EXIT_USAGE, err
 
 if TYPE_CHECKING:
     from pverunbook.runbook.catalog import Entry
+    from pverunbook.runbook.model import Runbook
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -90,6 +91,7 @@ def cmd_validate(args: argparse.Namespace) -> int:
             bad += 1
             for e in exc.errors:
                 print(str(e), file=sys.stderr)
+            _lint_partial(f, exc.partial)
             continue
         issues = lint(rb)
         for issue in issues:
@@ -99,6 +101,29 @@ def cmd_validate(args: argparse.Namespace) -> int:
         else:
             print(f"{f}: ok ({len(rb.steps)} steps)")
     return EXIT_USAGE if bad else EXIT_OK
+
+
+def _lint_partial(file: Path, partial: Runbook | None) -> None:
+    """Lint what parsed of a file with schema errors, and say that it is partial: a file with a
+    typo and ``rm ... config.db*`` showed no PVR001 until the typo was fixed."""
+    from pverunbook.runbook.lint import lint
+
+    issues = None
+    if partial is not None and partial.steps:
+        try:
+            issues = lint(partial)
+        except Exception:  # noqa: BLE001 - a half-built runbook: say lint waits, never crash
+            issues = None
+    if issues is None:
+        print(f"{file}: not linted yet: the lint of dangerous patterns runs once the errors "
+              "above are fixed; validate again then", file=sys.stderr)
+        return
+    for issue in issues:
+        print(f"{issue.pos}: {issue.code} {issue.message}", file=sys.stderr)
+    found = f"the lint above ({len(issues)} finding(s)) covers" if issues else \
+        "the lint found nothing in"
+    print(f"{file}: {found} only the steps that parsed despite the errors above; fix those and "
+          "validate again for the whole lint", file=sys.stderr)
 
 
 def cmd_schema(args: argparse.Namespace) -> int:

@@ -55,8 +55,10 @@ class LoadError:
 class RunbookError(Exception):
     """Raised with every problem found in one file; ``str()`` gives one ``file:line:col`` each."""
 
-    def __init__(self, errors: list[LoadError]) -> None:
+    def __init__(self, errors: list[LoadError], partial: Runbook | None = None) -> None:
         self.errors = errors
+        #: What did parse despite the errors (never to be run): ``validate`` lints its steps.
+        self.partial = partial
         super().__init__("\n".join(str(e) for e in errors))
 
 
@@ -186,13 +188,13 @@ def load_text(text: str, file: str = "<runbook>", path: Path | None = None) -> R
                                       exc.excerpt)]) from exc
     ctx = _Ctx(file, text)
     runbook = _build(ctx, data, path)
-    if ctx.errors or runbook is None:
+    if ctx.errors:
         ctx.errors.sort(key=lambda e: (e.pos.line, e.pos.col))
-        raise RunbookError(ctx.errors)
+        raise RunbookError(ctx.errors, partial=runbook)
     return runbook
 
 
-def _build(ctx: _Ctx, data: dict[str, Any], path: Path | None) -> Runbook | None:
+def _build(ctx: _Ctx, data: dict[str, Any], path: Path | None) -> Runbook:
     top = ctx.table(data, (), TOP_KEYS, "the runbook")
     rid = ctx.get(top, "id", (), str, "", required=True)
     if rid and not ID_RE.match(rid):
@@ -244,8 +246,6 @@ def _build(ctx: _Ctx, data: dict[str, Any], path: Path | None) -> Runbook | None
             ctx.err(("steps", i, "on_failure"),
                     f"on_failure goes to unknown step '{step.on_failure.goto}'")
     commit_keys.check_steps(ctx, steps)
-    if ctx.errors:
-        return None
     return Runbook(id=rid, title=title, summary=summary, version=version, tags=tags,
                    explain=explain, params=tuple(params), steps=tuple(steps), path=path)
 
