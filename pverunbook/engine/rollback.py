@@ -249,6 +249,8 @@ async def _arm_one(engine: Engine, step: Step, checkpoint_id: str, node: Node,
     from pverunbook.runbook.template import render
 
     plan.reload = [render(c, values) for c in step.rollback.reload]
+    if step.rollback.requires:
+        await _require(engine, transport, node, render(step.rollback.requires, values))
     dirs = sorted({d} | {f"{d}/restore{p.rsplit('/', 1)[0]}" for p in files})
     want: dict[str, str] = {}
     await _check(transport, node, "umask 077 && mkdir -p -- "
@@ -278,6 +280,24 @@ async def _arm_one(engine: Engine, step: Step, checkpoint_id: str, node: Node,
     deadline = float(words[2])
     return Armed(node.name, tag, deadline, before + seconds, words[1],
                  tuple(sorted(files)))
+
+
+async def _require(engine: Engine, transport: object, node: Node, probe: str) -> None:
+    """``[steps.rollback] requires``: right before the timer is armed, so just before the
+    step's commands, prove that what ``reload`` re-creates is there. A route-fix whose route
+    is already gone would otherwise fail its ``ip route del`` and have its timer *add* the
+    route the checkpoint never held (``ip route replace``): a new fault made by the undo."""
+    from pverunbook.transport.base import Transport
+
+    assert isinstance(transport, Transport)
+    result, out, err = await run_collect(transport, node, probe, 30.0)
+    if result.exit_status != 0:
+        said = (err.strip() or out.strip() or result.error or "")[:200]
+        raise TransportError(node.name, (
+            f"`{probe}` exited {result.exit_status}{': ' + said if said else ''}: what the "
+            "rollback would put back is not there now, so the step has nothing to change and "
+            "its rollback would create what was never there; look at the node again (the "
+            "step before this one) and check the values"))
 
 
 async def _check(transport: object, node: Node, cmd: str, doing: str) -> str:

@@ -10,9 +10,14 @@ later checks prove it worked::
     [steps.rollback]          # optional
     targets = "all"           # where the timer is armed (default: the step's targets)
     reload = ["systemctl reload networking"]
+    requires = "ip -o route show exact 10.0.0.5 via 10.0.0.1 | grep -q ."
 
 Before the step runs, the engine arms a timer on every rollback target that restores the step's
-checkpointed ``[steps.backup] files`` and runs ``reload``; COMMIT disarms it. Rules checked here,
+checkpointed ``[steps.backup] files`` and runs ``reload``; COMMIT disarms it. ``requires`` is
+run on each of those nodes right before the timer is armed (after the confirmation and the
+checkpoint, just before the step's commands): unless it exits 0 no timer is armed and the step
+does not run. A ``reload`` that re-creates what the step deletes needs it, or a step that found
+nothing to delete would have its rollback create it. Rules checked here,
 with ``file:line:col``: only a destructive step with backup files can roll back; the checks are
 later ``check`` steps of the same runbook.
 """
@@ -28,7 +33,7 @@ if TYPE_CHECKING:
     from pverunbook.runbook.positions import KeyPath
 
 KEYS = {"commit_within", "commit_checks", "rollback"}
-ROLLBACK_KEYS = {"targets", "reload"}
+ROLLBACK_KEYS = {"targets", "reload", "requires"}
 #: Longest timer a runbook may ask for (an hour): a forgotten timer must not fire tomorrow.
 MAX_SECONDS = 3600
 
@@ -46,7 +51,8 @@ def parse(ctx: _Ctx, d: dict[str, Any], path: KeyPath, sid: str, destructive: bo
     if "rollback" in d:
         r = ctx.table(d["rollback"], path + ("rollback",), ROLLBACK_KEYS, "[steps.rollback]")
         rollback = Rollback(targets=ctx.str_list(r, "targets", path + ("rollback",)),
-                            reload=ctx.str_list(r, "reload", path + ("rollback",)))
+                            reload=ctx.str_list(r, "reload", path + ("rollback",)),
+                            requires=ctx.get(r, "requires", path + ("rollback",), str, ""))
     present = [k for k in ("commit_checks", "rollback") if k in d]
     if within is None and present and "commit_within" not in d:
         ctx.err(path + (present[0],), f"'{present[0]}' belongs to a step with commit_within = "

@@ -63,12 +63,14 @@ class RunbookError(Exception):
 
 
 TOP_KEYS = {"id", "title", "summary", "version", "tags", "explain", "params", "steps"}
-PARAM_KEYS = {"name", "type", "prompt", "default", "min", "max", "regex", "choices", "secret",
-              "help"}
+PARAM_KEYS = {"name", "type", "prompt", "default", "min", "max", "regex", "format", "choices",
+              "secret", "help"}
 STEP_KEYS = {"id", "title", "kind", "targets", "commands", "timeout", "ok_exit", "expect",
              "on_failure", "destructive", "confirm", "backup", "no_backup_reason", "guards",
              "verdict", "params", "instructions", "explain", "hint", "when", "lint_ok",
              "action", "args", "max_targets", "propose", "needs_person"} | commit_keys.KEYS
+#: ``format`` of a str parameter: checked by parsing, not by a regex (params.check_value).
+PARAM_FORMATS = {"ip"}
 EXPECT_KEYS = {"match", "absent", "stream", "nodes", "message", "severity"}
 #: What a failed expectation with ``severity`` reports instead of failing the step.
 EXPECT_SEVERITIES = ("critical", "warning")
@@ -272,6 +274,14 @@ def _param(ctx: _Ctx, raw: Any, path: KeyPath) -> Param | None:
             re.compile(regex)
         except re.error as exc:
             ctx.err(path + ("regex",), f"invalid regex: {exc}")
+    fmt = ctx.get(d, "format", path, str)
+    if fmt is not None and fmt not in PARAM_FORMATS:
+        ctx.err(path + ("format",), f"format '{fmt}' must be one of: "
+                f"{', '.join(sorted(PARAM_FORMATS))}")
+        fmt = None
+    elif fmt is not None and ptype is not ParamType.STR:
+        ctx.err(path + ("format",), f"format '{fmt}' belongs to a parameter of type str")
+        fmt = None
     default = d.get("default")
     want: dict[ParamType, type | tuple[type, ...]] = {
         ParamType.INT: int, ParamType.STR: str, ParamType.BOOL: bool, ParamType.CHOICE: str}
@@ -280,6 +290,7 @@ def _param(ctx: _Ctx, raw: Any, path: KeyPath) -> Param | None:
     param = Param(
         name=name, type=ptype, prompt=prompt, default=default,
         min=ctx.get(d, "min", path, int), max=ctx.get(d, "max", path, int), regex=regex,
+        format=fmt,
         choices=choices, secret=ctx.get(d, "secret", path, bool, False),
         help=ctx.get(d, "help", path, str, ""), pos=ctx.pos(path),
     )
@@ -458,7 +469,8 @@ def _step(ctx: _Ctx, raw: Any, path: KeyPath, params: dict[str, Param]) -> Step 
     texts += [(path + ("backup",), c) for c in backup.files + backup.sqlite + backup.outputs]
     texts += [(path + ("instructions",), instructions)]
     texts += [(path + ("guards",), g.command or "") for g in guards]
-    texts += [(path + ("rollback",), c) for c in rollback.targets + rollback.reload]
+    texts += [(path + ("rollback",), c) for c in rollback.targets + rollback.reload
+              + ((rollback.requires,) if rollback.requires else ())]
     texts += [(path + ("expect",), e.match or e.absent or "") for e in expect]
     for where, text in texts:
         try:

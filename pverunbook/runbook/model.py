@@ -42,6 +42,9 @@ class Param:
     min: int | None = None
     max: int | None = None
     regex: str | None = None
+    #: ``"ip"``: the value must be one IPv4 or IPv6 address (Python's ``ipaddress``), a check
+    #: no readable regex makes (``192.168.4.999`` has the shape of an address).
+    format: str | None = None
     choices: tuple[str, ...] = ()
     secret: bool = False
     help: str = ""
@@ -150,6 +153,9 @@ class Rollback:
 
     targets: tuple[str, ...] = ()
     reload: tuple[str, ...] = ()
+    #: A probe run on every armed node right before the timer is armed: it must exit 0 (what
+    #: ``reload`` re-creates is there now), else nothing is armed and the step does not run.
+    requires: str = ""
 
 
 @dataclass(frozen=True)

@@ -107,6 +107,14 @@ def check_value(param: Param, value: Value, nodes: Sequence[str] | None = None) 
             check_node(param, value, nodes)
         elif param.chooses_node:
             return  # checked against the node names once the cluster is known (they are data)
+        if param.format == "ip":
+            import ipaddress
+
+            try:
+                ipaddress.ip_address(value)
+            except ValueError:
+                raise ParamValueError(f"{shown} is not an IPv4 or IPv6 address (e.g. "
+                                      "192.168.4.201 or fd00::1)") from None
         if param.regex is not None and not re.fullmatch(param.regex, value):
             raise ParamValueError(f"{shown} does not match /{param.regex}/")
 

@@ -38,7 +38,10 @@ def build_schema() -> dict[str, Any]:
         "type": {"enum": [t.value for t in ParamType]},
         "prompt": _STR, "default": {"type": ["string", "integer", "boolean"]},
         "min": {"type": "integer"}, "max": {"type": "integer"},
-        "regex": {**_STR, "format": "regex"}, "choices": _STR_LIST,
+        "regex": {**_STR, "format": "regex"},
+        "format": {"enum": sorted(loader.PARAM_FORMATS),
+                   "description": "ip: one IPv4 or IPv6 address"},
+        "choices": _STR_LIST,
         "secret": {"type": "boolean", "description": "never written to journal or report"},
         "help": _STR,
     }, loader.PARAM_KEYS, ["name"])
@@ -90,8 +93,11 @@ def build_schema() -> dict[str, Any]:
                           "do, a timer armed on the nodes restores the checkpointed files"},
         "commit_checks": {**_STR_LIST, "description": "later check steps that prove the "
                           "change worked (COMMIT is asked once all passed)"},
-        "rollback": _obj({"targets": {"oneOf": [_STR, _STR_LIST]}, "reload": _STR_LIST},
-                         {"targets", "reload"}),
+        "rollback": _obj({"targets": {"oneOf": [_STR, _STR_LIST]}, "reload": _STR_LIST,
+                          "requires": {**_STR, "description": (
+                              "probe run right before the timer is armed; unless it exits 0 "
+                              "the step does not run")}},
+                         {"targets", "reload", "requires"}),
     }, loader.STEP_KEYS, ["id", "title"])
     top = _obj({
         "id": _ID, "title": _STR, "summary": _STR, "version": _STR, "tags": _STR_LIST,

@@ -209,8 +209,47 @@ async def _ip_route(ctx: Ctx, node: SimNode, rest: list[str]) -> int:
     if verb in ("flush",):
         raise UsageError("rehearsal: 'ip route flush' would cut this node off; delete single "
                          "routes with 'ip route del ADDR'", 2)
-    await ctx.out("\n".join(_route_table(node)) + "\n")
+    rows = _route_table(node)
+    if verb in ("show", "list", "ls", "lst", "sh", "l") and len(rest) > 1:
+        rows = _route_select(rows, rest[1:])
+    await ctx.out("".join(r + "\n" for r in rows))
     return 0
+
+
+def _route_select(rows: list[str], words: list[str]) -> list[str]:
+    """``ip route show [exact|to] PREFIX [via GW] [dev DEV]``: the rows of the table that the
+    selector keeps. iproute2 ip/iproute.c ``iproute_list_flush_or_save``: a bare prefix (or
+    ``to``/``exact``) selects routes to exactly that prefix, ``via`` those through that
+    gateway, ``dev`` those on that device; nothing matched prints nothing, exit 0."""
+    dst = via = dev = None
+    i = 0
+    while i < len(words):
+        w = words[i]
+        arg = words[i + 1] if i + 1 < len(words) else ""
+        if w in ("exact", "to", "root", "match"):
+            dst, i = arg, i + 2
+        elif w == "via":
+            via, i = arg, i + 2
+        elif w == "dev":
+            dev, i = arg, i + 2
+        elif w in ("proto", "scope", "table", "type", "tos", "vrf"):
+            i += 2
+        else:
+            dst, i = w, i + 1
+    if dst is not None and dst.endswith("/32"):
+        dst = dst[:-3]
+    out = []
+    for r in rows:
+        f = r.split()
+        if dst is not None and f[0] != dst and not (dst in ("0/0", "0.0.0.0/0")
+                                                    and f[0] == "default"):
+            continue
+        if via is not None and not (len(f) > 2 and f[1] == "via" and f[2] == via):
+            continue
+        if dev is not None and not ("dev" in f and f[f.index("dev") + 1] == dev):
+            continue
+        out.append(r)
+    return out
 
 
 async def _ip_link(ctx: Ctx, node: SimNode, stats: bool, rest: list[str], brief: bool) -> int:
