@@ -125,6 +125,8 @@ class SimCluster:
         self._servers: dict[str, object] = {}
         self._cluster: Cluster | None = None
         self._autosave: asyncio.Task[None] | None = None
+        #: world.json's content as last written (``_durable`` writes only a change)
+        self._saved = b""
         self.password = ""
         self.client_key_path = self.state_dir / "keys" / "rehearsal_ed25519"
         self._dir_lock: RunLock | None = None
@@ -225,6 +227,7 @@ class SimCluster:
         self._cluster = Cluster(name=self.scenario.cluster_name, nodes=tuple(nodes),
                                 source="rehearsal")
         world.start_background()
+        world.on_command = self._durable
         from pverunbook.sim.commands.detach import rearm_rollback_timers
 
         for simnode in world.nodes.values():  # timers outlive the app on real nodes
@@ -242,7 +245,24 @@ class SimCluster:
     def save(self) -> None:
         """Write world.json now (atomically). Node files and config.db are always current."""
         if self.world is not None:
-            simstate.save(self.world, self.world_file)
+            data = simstate.encode(self.world)
+            simstate.write_atomic(self.world_file, data)
+            self._saved = data
+
+    def _durable(self) -> None:
+        """After every program a node ran (``World.on_command``): save world.json when what it
+        holds changed (a route deleted, a unit stopped), before the exit status is sent. The
+        autosave alone left seconds in which a kill -9 of pverunbook lost a change the node had
+        reported done: the route came back on relaunch, and the run's verify then failed with
+        a misleading "still reached through a gateway". Unchanged state writes nothing."""
+        if self.world is None:
+            return
+        data = simstate.encode(self.world)
+        if data == self._saved:
+            return
+        with contextlib.suppress(OSError):  # the autosave and stop() try again
+            simstate.write_atomic(self.world_file, data)
+            self._saved = data
 
     async def advance(self, sim_seconds: float) -> None:
         """Let ``sim_seconds`` of simulated time pass now (a stepped clock only: the link

@@ -94,8 +94,13 @@ def write_atomic(path: Path, data: bytes) -> None:
         os.close(dfd)
 
 
+def encode(world: World) -> bytes:
+    """world.json's content for the world as it is now."""
+    return (json.dumps(snapshot(world), indent=1, sort_keys=True) + "\n").encode()
+
+
 def save(world: World, path: Path) -> None:
-    write_atomic(path, (json.dumps(snapshot(world), indent=1, sort_keys=True) + "\n").encode())
+    write_atomic(path, encode(world))
 
 
 def load(path: Path) -> dict[str, Any] | None:

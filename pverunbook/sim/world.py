@@ -71,6 +71,15 @@ class World:
         self._task: asyncio.Task[None] | None = None
         self.changed = asyncio.Event()
         self.ca_serial = 2
+        #: Called after every program a node's shell ran (sim/shell/executor.py ``_invoke``):
+        #: the cluster saves world.json there when the volatile state changed, so a change
+        #: the node reported done survives a kill -9 of the process (SimCluster._durable).
+        self.on_command: Callable[[], None] | None = None
+
+    def command_done(self) -> None:
+        """A program returned on some node: make what it changed durable (see on_command)."""
+        if self.on_command is not None:
+            self.on_command()
 
     # -- network / link --------------------------------------------------------------------
     def network_changed(self, node: SimNode, what: str) -> None:

@@ -318,6 +318,9 @@ class Shell(Expansion, Builtins):
             return 70
         finally:
             self.node.procs.pop(proc_pid, None)
+            # before the exit status reaches the client: an `ip route del` that said 0 is on
+            # disk, whatever happens to this process next
+            self.node.world.command_done()
 
     def _lookup(self, name: str) -> CommandFn | None:
         base = name.rsplit("/", 1)[1] if "/" in name else name
