@@ -23,6 +23,7 @@ from pverunbook.engine.rollback import (
     _state,
     _undoes,
 )
+from pverunbook.engine.rollback_orphans import unjournaled
 from pverunbook.transport.base import TransportError
 
 if TYPE_CHECKING:
@@ -42,12 +43,27 @@ async def on_resume(engine: Engine) -> str:
     from pverunbook.engine.journal import iter_journal
 
     armed: dict[tuple[str, str], ev.RollbackTimer] = {}
+    run_id = ""
+    known: set[str] = set()  # timer directories the journal mentions
+    checkpoint: dict[str, str] = {}  # step id -> its last checkpoint
+    ran_after: set[str] = set()  # checkpoints a command of their step followed
     for e in iter_journal(engine.journal_path):
+        if isinstance(e, ev.RunStarted):
+            run_id = run_id or e.run_id
+        elif isinstance(e, ev.CheckpointTaken):
+            checkpoint[e.step_id] = e.checkpoint_id
+        elif isinstance(e, ev.CommandStarted) and e.step_id in checkpoint:
+            ran_after.add(checkpoint[e.step_id])
         if isinstance(e, ev.RollbackTimer):
+            if e.dir:
+                known.add(e.dir.rsplit("/", 1)[-1])
             if e.state == "armed":
                 armed[(e.step_id, e.node)] = e
             elif e.state in ("committed", "fired", "failed", "arm_failed"):
                 armed.pop((e.step_id, e.node), None)
+    # timers armed on the nodes whose "armed" event never reached the journal (rollback_orphans)
+    for e in await unjournaled(engine, run_id or engine.run_id, known, ran_after):
+        armed[(e.step_id, e.node)] = e
     by_step: dict[str, list[ev.RollbackTimer]] = {}
     undone: dict[str, str] = {}
     for (sid, _), e in armed.items():

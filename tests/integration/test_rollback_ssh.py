@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import signal
 import subprocess
 from collections.abc import Awaitable, Callable
 from pathlib import Path
@@ -391,3 +392,90 @@ async def test_a_resumed_run_waits_for_a_rollback_still_firing(sshd: Sshd, tmp_p
     assert status == "failed"
     finished = [e for e in seen2 if isinstance(e, ev.RunFinished)]
     assert "restored its checkpoint while pverunbook was away" in finished[-1].message
+
+
+def _alive(pid: str) -> bool:
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return False
+    return True
+
+
+async def _killed_after_arming(sshd: Sshd, tmp_path: Path, name: str
+                               ) -> tuple[Engine, Path, Path, Path]:
+    """A run killed between arming its timers and journaling them: the journal ends at
+    ``checkpoint_taken`` (the events after it never reach the disk) while the node's timer is
+    armed. Returns the engine, the journal, the node's work dir and file."""
+    from pverunbook.engine.journal import Journal
+
+    engine, work, conf, seen = setup(sshd, tmp_path, Operator(commit=True), name)
+    engine.commit_within_override = 60
+    path = tmp_path / "run.jsonl"
+    journal = Journal(path)
+    engine.journal_path = path
+    cut: list[ev.Event] = []
+    run: asyncio.Task[str] | None = None
+
+    def to_disk(e: ev.Event) -> None:
+        if isinstance(e, ev.RollbackTimer) and not cut:
+            cut.append(e)
+            assert run is not None
+            run.cancel()  # dies at the journal's wait, before any command of the step
+        if not cut:
+            journal(e)
+
+    engine.subscribe(to_disk)
+    engine.flushers.append(journal.flush)
+    run = asyncio.create_task(engine.run())
+    await asyncio.gather(run, return_exceptions=True)
+    await engine.transport.close()
+    journal.close()
+    assert cut and conf.read_text() == "old\n"
+    return engine, path, work, conf
+
+
+async def test_resume_stops_the_timers_armed_before_the_crash_instead_of_a_second_set(
+        sshd: Sshd, tmp_path: Path) -> None:
+    """kill -9 right after the destructive confirmation: the journal ends at checkpoint_taken
+    but the node's attempt-1 timer is armed. Resume ran the step again with a second timer
+    beside it; the first one then fired at its own deadline and put the old file back over
+    the committed change. Now the resumed run finds it, stops it (nothing of the step ran,
+    so nothing to keep or undo) and journals that, for a timer still waiting and for one
+    whose process is gone."""
+    from pverunbook.engine.resume import load_resume
+
+    for case in ("waiting", "gone"):
+        engine, path, work, conf = await _killed_after_arming(sshd, tmp_path / case, case)
+        (first,) = work.glob("rollback/*-change-1-n1")
+        assert (first / "state").read_text().strip() == "armed"
+        pid = (first / "pid").read_text().strip()
+        if case == "gone":  # the node rebooted, or the sleep was killed
+            os.killpg(int(pid), signal.SIGTERM)
+            for _ in range(200):  # until reaped (a zombie still answers kill -0)
+                if not _alive(pid):
+                    break
+                await asyncio.sleep(0.05)
+        _, info = load_resume(path, engine.runbook)
+        assert info.asked_again == "change"  # the journal says nothing of it ran
+        again, _, _, seen2 = setup(sshd, tmp_path / case / "again", Operator(commit=True),
+                                   f"{case}-2")
+        again.runbook, again.resume, again.statuses = engine.runbook, info, dict(info.statuses)
+        again.rollback_root, again.rollback_log = engine.rollback_root, engine.rollback_log  # type: ignore[attr-defined]
+        again.checkpointer = engine.checkpointer
+        again.commit_within_override = 60
+        again.journal_path = path
+        try:
+            status = await asyncio.wait_for(again.run(), 120)
+        finally:
+            await again.transport.close()
+        assert status == "ok", "\n".join(str(e) for e in seen2[3:])
+        assert (first / "state").read_text().strip() == "committed", case
+        assert not _alive(pid), "the first timer still runs"
+        found = [e for e in seen2 if isinstance(e, ev.RollbackTimer)
+                 and e.dir.endswith(first.name)]
+        assert [e.state for e in found] == ["committed"], found
+        assert "which the journal does not know" in found[0].message
+        assert ("still waiting" if case == "waiting" else "its process gone") in \
+            found[0].message
+        assert conf.read_text() == "new\n"  # attempt 2 ran and was committed
