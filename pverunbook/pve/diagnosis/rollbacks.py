@@ -56,15 +56,36 @@ def rollback_timers(ctx: Context) -> list[Fault]:
             "rollback-stale",
             f"a pverunbook rollback timer on {node} was armed and its process is gone ({tags}): "
             "the change it guards was neither kept (COMMIT) nor undone", "critical", "high",
-            "Decide now, on that node: compare the live files with the copies under "
-            f"{ROLLBACK_ROOT}/<dir>/restore. To keep the change: `echo committed > "
-            f"{ROLLBACK_ROOT}/<dir>/state`. To undo it: `sh {ROLLBACK_ROOT}/<dir>/rollback.sh` "
-            "(it restores every copy and logs to /var/log/pverunbook-rollback.log).",
+            stale_action(node, [tag for tag, _ in timers]),
             tuple(evidence[node]), None,
-            tuple(ManualFix(node, f"cd {ROLLBACK_ROOT}/{tag} && cat armed && "
-                                  "find restore -type f") for tag, _ in timers),
+            tuple(ManualFix(node, diff_command(tag)) for tag, _ in timers),
             (node,), weight=30))
     return out
+
+
+def diff_command(tag: str) -> str:
+    """What the timer would put back against the live files (``diff -u live copy``): the
+    copies sit under ``restore/<absolute path>`` (engine/rollback_script.py)."""
+    return (f"cd {ROLLBACK_ROOT}/{tag} && cat armed; find restore -type f | while read -r f; "
+            'do diff -u "${f#restore}" "$f"; done')
+
+
+def stale_action(node: str, tags: list[str]) -> str:
+    """The way out of a stale timer, with the exact commands: keep the change (what COMMIT
+    writes, rollback_script.disarm_command) or undo it (the node's own rollback script, as
+    the timer would have run it: rollback_script.script restores every copy, reloads corosync
+    for a corosync.conf, and logs)."""
+    ways = "; ".join(
+        f"for {tag}: keep `echo committed > {ROLLBACK_ROOT}/{tag}/state`, or undo "
+        f"`sh {ROLLBACK_ROOT}/{tag}/rollback.sh fire`" for tag in tags)
+    return (f"Nothing will keep or undo it by itself: decide now, on {node}. The fix below "
+            "shows what the timer would put back against the live files (a corosync.conf "
+            "copy carries a config_version above the checkpoint's, so that line always "
+            "differs; if nothing else differs, the change was never made or is already "
+            f"undone, and keeping is the safe choice). Then {ways}. Undoing restores every "
+            "copy, reloads corosync when corosync.conf is among them and logs to "
+            "/var/log/pverunbook-rollback.log; do the same on every node whose timer has the "
+            "same name up to the node (one checkpoint), so the nodes stay alike.")
 
 
 def _left(seconds: int | None) -> str:

@@ -418,6 +418,11 @@ def test_rollback_timers_still_armed_are_pending_or_stale() -> None:
     assert "neither kept (COMMIT) nor undone" in stale.statement
     assert stale.manual[0].command.startswith(
         "cd /var/lib/pverunbook/rollback/20261206-184110-ecbf4c-apply-1-pve001")
+    # the way out, with the exact commands for this timer, not a <dir> to fill in
+    d = "/var/lib/pverunbook/rollback/20261206-184110-ecbf4c-apply-1-pve001"
+    assert f"keep `echo committed > {d}/state`" in stale.action
+    assert f"undo `sh {d}/rollback.sh fire`" in stale.action and "<dir>" not in stale.action
+    assert 'diff -u "${f#restore}" "$f"' in stale.manual[0].command
     # a log without armed timers is no fault; a committed timer prints no TIMER line
     assert check_diagnose(facts("rollbacks", "pve001", log)).faults == ()
 
