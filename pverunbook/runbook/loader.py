@@ -63,8 +63,8 @@ class RunbookError(Exception):
 
 
 TOP_KEYS = {"id", "title", "summary", "version", "tags", "explain", "params", "steps"}
-PARAM_KEYS = {"name", "type", "prompt", "default", "min", "max", "regex", "format", "choices",
-              "secret", "help"}
+PARAM_KEYS = {"name", "type", "prompt", "default", "min", "max", "regex", "regex_help",
+              "format", "choices", "secret", "help"}
 STEP_KEYS = {"id", "title", "kind", "targets", "commands", "timeout", "ok_exit", "expect",
              "on_failure", "destructive", "confirm", "backup", "no_backup_reason", "guards",
              "verdict", "params", "instructions", "explain", "hint", "when", "lint_ok",
@@ -274,6 +274,10 @@ def _param(ctx: _Ctx, raw: Any, path: KeyPath) -> Param | None:
             re.compile(regex)
         except re.error as exc:
             ctx.err(path + ("regex",), f"invalid regex: {exc}")
+    regex_help = ctx.get(d, "regex_help", path, str, "")
+    if regex_help and regex is None:
+        ctx.err(path + ("regex_help",), "regex_help describes a 'regex', and this parameter "
+                "has none: add the regex or remove regex_help")
     fmt = ctx.get(d, "format", path, str)
     if fmt is not None and fmt not in PARAM_FORMATS:
         ctx.err(path + ("format",), f"format '{fmt}' must be one of: "
@@ -290,7 +294,7 @@ def _param(ctx: _Ctx, raw: Any, path: KeyPath) -> Param | None:
     param = Param(
         name=name, type=ptype, prompt=prompt, default=default,
         min=ctx.get(d, "min", path, int), max=ctx.get(d, "max", path, int), regex=regex,
-        format=fmt,
+        regex_help=regex_help, format=fmt,
         choices=choices, secret=ctx.get(d, "secret", path, bool, False),
         help=ctx.get(d, "help", path, str, ""), pos=ctx.pos(path),
     )

@@ -42,6 +42,9 @@ class Param:
     min: int | None = None
     max: int | None = None
     regex: str | None = None
+    #: What ``regex`` accepts, in words ("a VMID, 100 to 999999999, or 'all'"): a refused
+    #: value is told this, never the raw pattern.
+    regex_help: str = ""
     #: ``"ip"``: the value must be one IPv4 or IPv6 address (Python's ``ipaddress``), a check
     #: no readable regex makes (``192.168.4.999`` has the shape of an address).
     format: str | None = None

@@ -116,7 +116,10 @@ def check_value(param: Param, value: Value, nodes: Sequence[str] | None = None) 
                 raise ParamValueError(f"{shown} is not an IPv4 or IPv6 address (e.g. "
                                       "192.168.4.201 or fd00::1)") from None
         if param.regex is not None and not re.fullmatch(param.regex, value):
-            raise ParamValueError(f"{shown} does not match /{param.regex}/")
+            if param.regex_help:  # in words; the pattern only for whoever wrote the runbook
+                raise ParamValueError(f"{shown} is not {param.regex_help}")
+            raise ParamValueError(f"{shown} does not have the form this parameter expects "
+                                  f"(the runbook's regex /{param.regex}/)")
 
 
 def resolve(runbook: Runbook, given: Mapping[str, str | Value],

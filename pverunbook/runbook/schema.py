@@ -39,6 +39,8 @@ def build_schema() -> dict[str, Any]:
         "prompt": _STR, "default": {"type": ["string", "integer", "boolean"]},
         "min": {"type": "integer"}, "max": {"type": "integer"},
         "regex": {**_STR, "format": "regex"},
+        "regex_help": {**_STR, "description": "what the regex accepts, in words: a refused "
+                                              "value is told this, not the pattern"},
         "format": {"enum": sorted(loader.PARAM_FORMATS),
                    "description": "ip: one IPv4 or IPv6 address"},
         "choices": _STR_LIST,

@@ -512,3 +512,19 @@ def test_a_sleep_parameter_fits_in_its_step_timeout(path: Path) -> None:
                 top = rb.param(name).max
                 assert top is not None and top < step.timeout, f"{rb.id}:{step.id}: {name}"
 
+
+
+def test_a_refused_parameter_value_is_told_in_words_not_as_a_regex() -> None:
+    """``--set vmid=42`` said ``'42' does not match /all|[1-9][0-9]{2,8}/``. Every shipped
+    parameter with a regex says what it accepts in words (``regex_help``)."""
+    from pverunbook.runbook.params import ParamValueError, check_value
+
+    rb = _load(RUNBOOK_DIR / "vm-config-recovery.toml")
+    vmid = next(p for p in rb.params if p.name == "vmid")
+    with pytest.raises(ParamValueError) as err:
+        check_value(vmid, "42")
+    assert str(err.value) == "'42' is not a VMID (a number from 100 to 999999999) or 'all'"
+    check_value(vmid, "108")  # accepted
+    for path in RUNBOOK_FILES:
+        for p in _load(path).params:
+            assert p.regex is None or p.regex_help, f"{path.name}: {p.name} has no regex_help"
