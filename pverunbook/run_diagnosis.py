@@ -184,14 +184,45 @@ def no_fault_text(events: Sequence[ev.Event], runbook: Any = None, check: bool =
             # the evidence predates the rollback: never read as "fixed" (see the summary)
             return ("No fault found in the collected evidence, but a change of this run was "
                     "NOT kept (its rollback timers put it back): what it fixed is undone.")
+        failed = "" if check else failed_step_text(events)
+        if failed:  # routed on with on_failure = "continue": still what the run found
+            return f"{failed} No fault found in the rest of the collected evidence."
         return ("The cluster is healthy: the health check found no fault on any node." if check
                 else "No fault found in the collected evidence.")
     of = f" of {total}" if total else ""
     how = f"the run {status}" if status else "the run stopped"
     steps = "steps" if total or len(ran) != 1 else "step"
+    failed = failed_step_text(events)
+    if failed:
+        # a verify that failed is the run's finding: never lead with "no fault found"
+        return (f"{failed} The diagnosis has no rule for it and found no fault in the "
+                f"{len(ran)}{of} {steps} that ran ({how}), which is not a clean bill of health: "
+                "read that step's output and explanation before going on.")
     return (f"No fault found in what was collected, but only {len(ran)}{of} {steps} ran "
             f"({how}): what the other steps look at was not measured, so this is not a "
             "clean bill of health.")
+
+
+#: Step statuses that mean the step did not do or prove what it is for.
+_FAILED = ("failed", "timed_out", "connection_lost", "blocked", "unknown")
+
+
+def failed_step_text(events: Sequence[ev.Event]) -> str:
+    """``Step “The peer is reached directly and answers” (verify) failed: …; what it checks
+    is NOT so.`` for the last step of the run that failed, or "".
+
+    A route-fix whose ``verify`` failed ended with "No fault found in what was collected":
+    the diagnosis reads facts, and the failed check produced none, so the one thing the run
+    found — the change did not do what it was for — was not said at all."""
+    titles = {e.step_id: e.title for e in events if isinstance(e, ev.StepStarted)}
+    last = next((e for e in reversed(events) if isinstance(e, ev.StepFinished)
+                 and e.status in _FAILED), None)
+    if last is None:
+        return ""
+    what = f"Step “{titles.get(last.step_id, last.step_id)}” ({last.step_id}) " \
+           f"{last.status.replace('_', ' ')}"
+    why = f": {last.message.rstrip('.')}" if last.message else ""
+    return f"{what}{why}. What it checks is NOT confirmed."
 
 
 def collected_all(events: Sequence[ev.Event]) -> bool:

@@ -70,3 +70,24 @@ def test_a_run_stopped_early_is_no_clean_bill_of_health() -> None:
     done = check_document([*_stopped_run("cluster-health-check")[:-1],
                            ev.RunFinished(status="ok")])
     assert doc["faults"] == done["faults"] == [] and done["status"] == "healthy"
+
+
+def test_a_failed_verify_is_what_the_summary_says_not_no_fault_found() -> None:
+    """route-fix's verify failed and its summary said "No fault found in what was
+    collected": the failed check is the run's finding, named with its message."""
+    from pverunbook.run_diagnosis import no_fault_text
+
+    events = [*_stopped_run("route-fix")[:-1],
+              ev.StepStarted(step_id="verify", title="The peer is reached directly and answers",
+                             index=2, nodes=("pve001",)),
+              ev.StepFinished(step_id="verify", status="failed",
+                              message="pve001: The peer is still reached through a gateway."),
+              ev.RunFinished(status="failed", message="step 'verify' failed")]
+    said = no_fault_text(events)
+    assert said.startswith("Step “The peer is reached directly and answers” (verify) failed: "
+                           "pve001: The peer is still reached through a gateway. What it "
+                           "checks is NOT confirmed."), said
+    assert not said.startswith("No fault found") and "not a clean bill of health" in said
+    # routed on (on_failure = "continue"): the run reached its end, the failure still leads
+    routed = [*events[:-1], ev.RunFinished(status="completed_with_failures")]
+    assert no_fault_text(routed).startswith("Step “The peer is reached directly and answers”")
