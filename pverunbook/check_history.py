@@ -17,7 +17,7 @@ from typing import Any
 
 from pverunbook.engine import events as ev
 from pverunbook.pve.diagnosis.check import CHECK_ID, TRIAGE_ID
-from pverunbook.pve.diagnosis.measurement import LastMeasure
+from pverunbook.pve.diagnosis.measurement import PATH_CHANGES, LastMeasure
 from pverunbook.pve.facts import Fact
 
 #: Runs older than this (s) before the check are not taken as its measurement.
@@ -89,6 +89,9 @@ class History:
     past: tuple[Fact, ...] = ()
     #: the newest triage run and the runbooks after it: why a link's loss was not measured
     last: LastMeasure | None = None
+    #: ``(runbook id, started)`` of the newest run that changed the path corosync's packets
+    #: take (measurement.PATH_CHANGES): link downs older than it describe a path that is gone
+    path_change: tuple[str, float] | None = None
 
 
 _PAST = ("journal.link_down", "knet.down_count", "ping.loss_pct", "mtr.loss_pct")
@@ -148,7 +151,10 @@ def earlier_runs(started: ev.RunStarted, runs: Path | None = None) -> History:
     changed = False
     since: list[tuple[str, float]] = []  # newest first, up to the newest triage
     last: LastMeasure | None = None
+    path_change: tuple[str, float] | None = None
     for ts, runbook, path in sorted(before, reverse=True):
+        if runbook in PATH_CHANGES and path_change is None:
+            path_change = (runbook, ts)
         if runbook not in (CHECK_ID, TRIAGE_ID):
             changed = True
             if last is None:
@@ -164,7 +170,7 @@ def earlier_runs(started: ev.RunStarted, runs: Path | None = None) -> History:
             measured = facts
         past += [f for f in facts if f.name in _PAST and isinstance(f.value, int | float)
                  and not isinstance(f.value, bool) and f.value >= 1]
-    return History(tuple(measured), tuple(past), last)
+    return History(tuple(measured), tuple(past), last, path_change)
 
 
 @dataclass(frozen=True)

@@ -148,7 +148,8 @@ def diagnose_run(events: Sequence[ev.Event], runbook: Any = None,
 
         history = earlier_runs(first)
         return store, check_diagnose(store, findings, nodes, now, history.measured,
-                                     history.past, history.last, missing)
+                                     history.past, history.last, missing,
+                                     history.path_change)
     return store, diagnose(store, findings, nodes, now, missing)
 
 

@@ -24,7 +24,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import replace
-from datetime import datetime
+from datetime import UTC, datetime
 
 from pverunbook.pve.diagnosis import diagnose, health, rollbacks
 from pverunbook.pve.diagnosis.measurement import TRIAGE_ID, LastMeasure, unmeasured_links
@@ -78,11 +78,14 @@ def check_diagnose(facts: FactStore | Iterable[Fact], findings: Sequence[Finding
                    nodes: Sequence[str] = (), now: datetime | None = None,
                    measured: Iterable[Fact] = (), past: Iterable[Fact] = (),
                    last: LastMeasure | None = None,
-                   unchecked: Mapping[str, str] | None = None) -> Diagnosis:
+                   unchecked: Mapping[str, str] | None = None,
+                   path_change: tuple[str, float] | None = None) -> Diagnosis:
     """The check's diagnosis; ``measured`` = facts of a network-triage run taken after the last
     change to the cluster, ``past`` = link downs and loss earlier runs saw on it, ``last`` =
     the last triage run and what ran after it (the caller decides which runs those are),
-    ``unchecked`` = nodes the check could not read (name → why): never healthy then."""
+    ``unchecked`` = nodes the check could not read (name → why): never healthy then;
+    ``path_change`` = ``(runbook id, started)`` of the newest run that changed the path
+    (route-fix): the journal's link downs of the hour before the check may predate it."""
     own = facts if isinstance(facts, FactStore) else FactStore(facts)
     store = FactStore(f for f in measured if f.name.startswith(_MEASURED))
     for f in own:
@@ -92,7 +95,8 @@ def check_diagnose(facts: FactStore | Iterable[Fact], findings: Sequence[Finding
     order = list(nodes) or store.nodes()
     base = diagnose(store, findings, order, now, unchecked)
     ctx = Context(store, findings, order, now, list(base.healthy))
-    faults = _network(base.faults, ctx, has_measure, list(past))
+    fixed = _fixed_within_window(path_change, now)
+    faults = _network(base.faults, ctx, has_measure, list(past), fixed)
     busy = {frozenset(f.nodes[:2]) for f in faults if f.rule in _LINK_RULES and len(f.nodes) > 1}
     faults += unmeasured_links(ctx, last, busy)
     for rule in _EXTRA_RULES:
@@ -118,8 +122,24 @@ def _pairs_of(store: FactStore, nodes: Sequence[str]) -> list[tuple[str, str]]:
     return pairs(store, nodes)
 
 
+#: What the check's journal step reads (``journalctl -u corosync --since -1h``), seconds.
+JOURNAL_WINDOW_S = 3600
+
+
+def _fixed_within_window(path_change: tuple[str, float] | None,
+                         now: datetime | None) -> str:
+    """``route-fix at 03:11 UTC`` when that run changed the path within the hour the check's
+    journal covers (so some of its link downs are from before the fix), else ""."""
+    if path_change is None or now is None:
+        return ""
+    rid, ts = path_change
+    if not 0 <= now.timestamp() - ts < JOURNAL_WINDOW_S:
+        return ""
+    return f"{rid} at {datetime.fromtimestamp(ts, UTC).strftime('%H:%M UTC')}"
+
+
 def _network(faults: Sequence[Fault], ctx: Context, has_measure: bool,
-             past: Sequence[Fact] = ()) -> list[Fault]:
+             past: Sequence[Fact] = (), fixed: str = "") -> list[Fault]:
     """The shared rules' faults, with the check's next steps (see the module docstring)."""
     store = ctx.store
     calm = _all_quorate(store)
@@ -150,16 +170,32 @@ def _network(faults: Sequence[Fault], ctx: Context, has_measure: bool,
         seen = (f"went down {flaps} times in the last hour"
                 + (f" and quorum was lost {lost} times" if lost else "")) if flaps else \
             f"lost packets earlier ({_past_text(earlier)})"
+        if flaps and fixed:
+            # the journal's hour reaches back before the path changed: never cite its count
+            # as the link of now (corosync-tuning was proposed after route-fix for downs
+            # that all came before it)
+            seen += (f" — counted over the hour before this check, which includes the time "
+                     f"before {fixed} changed the path; downs before it are not this link's "
+                     "now")
         if token and token < TUNED_TOKEN_MS:
+            measure_first = bool(fixed) and not has_measure
             evidence = [_ev(store, n) for n in ("journal.link_down", "corosync.token_ms")
                         if store.named(n)] + [_past_ev(f) for f in earlier[:3]]
             out.append(Fault(
                 "corosync-token-default",
                 f"the corosync link {names} is connected now, but it {seen}; corosync still "
                 f"runs its default token of {token} ms", "warning", "high",
-                f"Raise the token to {TUNED_TOKEN_MS} ms so a short burst of loss no longer "
-                "costs the token (the story's step 1), and watch the link: a second knet link "
-                "on another NIC is the durable fix.", tuple(evidence),
+                (f"Those downs may all be from before {fixed}: measure the link now "
+                 f"({TRIAGE_ID}); only if it still loses packets, raise the token to "
+                 f"{TUNED_TOKEN_MS} ms (corosync-tuning)." if measure_first else
+                 f"{TRIAGE_ID} measured the link since {fixed}, so those downs describe the "
+                 f"old path: raising the token to {TUNED_TOKEN_MS} ms is a precaution against "
+                 "the next burst (the story's step 1), not a fix for the link now; a second "
+                 "knet link on another NIC is the durable one." if fixed else
+                 f"Raise the token to {TUNED_TOKEN_MS} ms so a short burst of loss no longer "
+                 "costs the token (the story's step 1), and watch the link: a second knet "
+                 "link on another NIC is the durable fix."), tuple(evidence),
+                NextRunbook(TRIAGE_ID, {}) if measure_first else
                 NextRunbook("corosync-tuning", {"token": TUNED_TOKEN_MS}), (),
                 tuple(ctx.nodes)))
         elif ordered:

@@ -546,3 +546,35 @@ def test_a_node_the_check_could_not_reach_is_a_fault_never_healthy() -> None:
     (fault,) = check_diagnose(store, nodes=nodes, unchecked={"pve002": slow}).faults
     assert fault.statement.startswith("pve002 was NOT checked: connection timed out")
     assert "firewall" in fault.action
+
+
+def test_link_downs_from_before_the_route_fix_do_not_propose_token_tuning() -> None:
+    """After route-fix (its verify pinged with 0% loss) the check proposed corosync-tuning
+    token=5000 because the link "went down 77 times in the last hour": all of them before
+    the fix, which the journal's hour still covered. The count is labelled as such, and the
+    proposal is to measure the link now, not to tune for a path that is gone."""
+    from datetime import UTC, datetime
+
+    nodes = ("ryanrishi", "pve001")
+    now = datetime(2026, 12, 7, 3, 30, tzinfo=UTC)
+    fix = ("route-fix", datetime(2026, 12, 7, 3, 11, tzinfo=UTC).timestamp())
+    store = [f for f in _fixed_link() if f.name != "corosync.token_ms"] + [
+        Fact("corosync.token_ms", 3000, "ryanrishi"),
+        Fact("journal.link_down", 77, "ryanrishi", "pve001"),
+        Fact("journal.link_down", 77, "pve001", "ryanrishi")]
+    # no change in the journal's hour: the downs are the link's, the token advice stands
+    (tune,) = check_diagnose(store, nodes=nodes, now=now).faults
+    assert tune.rule == "corosync-token-default" and "went down 77 times" in tune.statement
+    assert tune.next_runbook is not None and tune.next_runbook.runbook == "corosync-tuning"
+    # route-fix at 03:11, within the hour: labelled, and measure first
+    (tune,) = check_diagnose(store, nodes=nodes, now=now, path_change=fix).faults
+    assert "went down 77 times in the last hour — counted over the hour before this check, " \
+           "which includes the time before route-fix at 03:11 UTC changed the path" \
+        in tune.statement
+    assert tune.next_runbook is not None and tune.next_runbook.runbook == "network-triage"
+    assert tune.action.startswith("Those downs may all be from before route-fix at 03:11 UTC")
+    # a fix older than the journal's hour changes nothing
+    old = ("route-fix", datetime(2026, 12, 7, 2, 0, tzinfo=UTC).timestamp())
+    (tune,) = check_diagnose(store, nodes=nodes, now=now, path_change=old).faults
+    assert tune.next_runbook is not None and tune.next_runbook.runbook == "corosync-tuning"
+    assert "route-fix" not in tune.statement
