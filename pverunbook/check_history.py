@@ -183,6 +183,24 @@ class LastCheck:
     journal: Path
     #: ``(runbook id, title)`` of the last run after the check, if one ran.
     after: tuple[str, str] | None = None
+    #: How that run ended when it did not finish ("was interrupted", "did not finish:
+    #: pverunbook stopped during it"); "" when it reached its end (ok or not).
+    after_unfinished: str = ""
+
+
+def _unfinished(path: Path) -> str:
+    """Why the run of journal ``path`` did not finish, or "" (see ``after_unfinished``)."""
+    try:
+        with path.open("rb") as fh:
+            fh.seek(0, 2)
+            fh.seek(max(0, fh.tell() - (1 << 16)))
+            tail = fh.read().decode("utf-8", "replace").strip().splitlines()
+        rec = json.loads(tail[-1]) if tail else {}
+    except (OSError, ValueError):
+        return ""
+    if not isinstance(rec, dict) or rec.get("kind") != "run_finished":
+        return "did not finish (pverunbook stopped during it)"
+    return "was interrupted" if rec.get("status") == "interrupted" else ""
 
 
 def last_check(cluster: str, mode: str, *, sim_state_dir: Path | None = None,
@@ -212,10 +230,12 @@ def last_check(cluster: str, mode: str, *, sim_state_dir: Path | None = None,
             continue
         _, diagnosis = diagnose_run(events, None, names_by_addr)
         after = None
+        unfinished = ""
         for _ts2, later, later_path in reversed(listed[i + 1:]):
             if later != CHECK_ID:
                 rec = _first_record(later_path) or {}
                 after = (later, str(rec.get("runbook_title") or later))
+                unfinished = _unfinished(later_path)
                 break
-        return LastCheck(diagnosis, path, after)
+        return LastCheck(diagnosis, path, after, unfinished)
     return None

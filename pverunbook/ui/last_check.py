@@ -48,6 +48,11 @@ def apply_last_check(app: RunbookApp, found: LastCheck) -> None:
     """What the run summaries would have left behind: the check's diagnosis as the cluster's
     health, and the next step of the guided outage as the suggestion."""
     app.health = found.diagnosis
+    if found.after is not None and found.after_unfinished:
+        # "check again after Network triage" read as if it had run: it never finished
+        app.suggest_next(CHECK_ID, {}, f"{found.after[1]} {found.after_unfinished}: resume "
+                         "it first (r on its row below), or check the cluster again")
+        return
     if found.after is not None:
         app.suggest_next(CHECK_ID, {}, f"check the cluster again after {found.after[1]}")
         return

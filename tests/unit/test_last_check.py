@@ -36,3 +36,37 @@ def test_a_check_quit_before_its_end_is_not_the_last_word(tmp_path: Path) -> Non
     older = journal(tmp_path, "r1", 100.0, whole)
     got = last_check("nyc", "live", runs=tmp_path)
     assert got is not None and got.journal == older  # the whole check, not the one quit early
+
+
+def test_a_run_after_the_check_that_never_finished_is_said_so(tmp_path: Path) -> None:
+    """The start screen said "Run next: Cluster health check — check the cluster again after
+    Network triage" although that triage was killed part-way: it says it did not finish and
+    offers the resume first."""
+    from types import SimpleNamespace
+
+    from pverunbook.ui.last_check import apply_last_check
+
+    journal(tmp_path, "c1", 100.0, [ev.RunFinished(status="ok", ts=101.0)])
+    triage = ev.RunStarted(run_id="t1", runbook_id="network-triage",
+                           runbook_title="Network triage", runbook_path="", mode="live",
+                           cluster="nyc", nodes=("ryanrishi", "pve001"), params={}, ts=200.0)
+    step = ev.StepStarted(step_id="ping", title="Ping", index=0, nodes=("ryanrishi",), ts=201.0)
+    path = tmp_path / "t1.jsonl"
+    path.write_text("".join(json.dumps(e.to_dict()) + "\n" for e in (triage, step)))
+    said: list[tuple[object, ...]] = []
+    app = SimpleNamespace(health=None, suggest_next=lambda *a: said.append(a))
+    got = last_check("nyc", "live", runs=tmp_path)
+    assert got is not None and got.after == ("network-triage", "Network triage")
+    assert got.after_unfinished == "did not finish (pverunbook stopped during it)"
+    apply_last_check(app, got)  # type: ignore[arg-type]
+    assert said == [(CHECK_ID, {}, "Network triage did not finish (pverunbook stopped during "
+                                   "it): resume it first (r on its row below), or check the "
+                                   "cluster again")]
+    # once it finished, the check again, as before
+    with path.open("a") as fh:
+        fh.write(json.dumps(ev.RunFinished(status="ok", ts=300.0).to_dict()) + "\n")
+    got = last_check("nyc", "live", runs=tmp_path)
+    assert got is not None and got.after_unfinished == ""
+    said.clear()
+    apply_last_check(app, got)  # type: ignore[arg-type]
+    assert said == [(CHECK_ID, {}, "check the cluster again after Network triage")]
