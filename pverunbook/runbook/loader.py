@@ -11,7 +11,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from pverunbook.runbook import commit_keys, tomlfile
+from pverunbook.runbook import commit_keys, param_regex, tomlfile
 from pverunbook.runbook.model import (
     Backup,
     Expectation,
@@ -268,16 +268,7 @@ def _param(ctx: _Ctx, raw: Any, path: KeyPath) -> Param | None:
     choices = ctx.str_list(d, "choices", path, allow_str=False)
     if ptype is ParamType.CHOICE and not choices:
         ctx.err(path, f"choice parameter '{name}' needs a 'choices' list")
-    regex = ctx.get(d, "regex", path, str)
-    if regex is not None:
-        try:
-            re.compile(regex)
-        except re.error as exc:
-            ctx.err(path + ("regex",), f"invalid regex: {exc}")
-    regex_help = ctx.get(d, "regex_help", path, str, "")
-    if regex_help and regex is None:
-        ctx.err(path + ("regex_help",), "regex_help describes a 'regex', and this parameter "
-                "has none: add the regex or remove regex_help")
+    regex, regex_help = param_regex.read(ctx, d, path)
     fmt = ctx.get(d, "format", path, str)
     if fmt is not None and fmt not in PARAM_FORMATS:
         ctx.err(path + ("format",), f"format '{fmt}' must be one of: "

@@ -159,3 +159,13 @@ def test_a_misspelt_steps_header_is_named_where_it_is(tmp_path: Path) -> None:
     said = str(err.value)
     assert f"typo.toml:{line}:1: '[[step]]' is not a table of a runbook: did you mean " \
            "'[[steps]]'?" in said, said
+
+
+def test_regex_help_describes_a_regex_and_is_kept() -> None:
+    head = 'id = "p"\ntitle = "P"\n[[params]]\nname = "vmid"\ntype = "str"\nprompt = "VM"\n'
+    step = '[[steps]]\nid = "s"\ntitle = "S"\ncommands = ["true"]\n'
+    rb = load_text(head + "regex = '[1-9][0-9]{2,8}'\nregex_help = \"a VMID\"\n" + step,
+                   "rb.toml")
+    assert rb.params[0].regex_help == "a VMID"
+    with pytest.raises(RunbookError, match="regex_help describes a 'regex'"):
+        load_text(head + 'regex_help = "a VMID"\n' + step, "rb.toml")
