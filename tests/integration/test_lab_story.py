@@ -129,6 +129,10 @@ def test_lab_story_nyc_recovered_headless_from_triage_to_healthy(lab_factory: La
         # the operator replaces the cable
         lab.heal()
         lab.wait_quorate(within=120)
+        # ...and until /etc/pve takes writes again: quorate is not enough, pmxcfs queues writes
+        # until its DFSM has synced every member (dfsm.c); on a loaded machine that outlasted
+        # corosync's quorum and the tuning's guard rightly refused the write
+        lab.wait_writable(within=120)
         # 2. the story's corosync tuning
         step("corosync-tuning", run_json(lab, "corosync-tuning", tmp_path / "tuning",
                                          "--set", "token=5000", "--confirm", "COMMIT"))
