@@ -415,7 +415,10 @@ class RunScreen(RunAnalysis):
         self.rb_app.run_finished(self.runbook.title, e.status,
                                  self.engine.journal_path if self.engine else None)
         if e.status != "interrupted":
-            self.show_summary()
+            # after the run screen's last frame (the step's end, the status line) is painted:
+            # building and painting the summary in the same turn of the event loop held it
+            # for 50 ms and more at the end of a flood
+            self.call_after_refresh(self.show_summary)
 
     def show_summary(self) -> None:
         from pverunbook.ui.screens.summary import SummaryScreen
