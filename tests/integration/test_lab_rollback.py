@@ -35,19 +35,29 @@ def runbook_with_wrong_address(lab: Lab, dest: Path) -> Path:
     text = (RUNBOOKS / "corosync-tuning.toml").read_text()
     addr = lab.node("charlie").addr
     wrong = addr.rsplit(".", 1)[0] + ".199"
+    edit = (f"timeout 10 sed -i 's/ring0_addr: {addr}$/ring0_addr: {wrong}/' "
+            "/etc/pve/corosync.conf.new")
     fault = f'''[[steps]]
 id = "inject-wrong-address"
 title = "Test fault: charlie's ring0_addr is wrong in the new file"
 kind = "run"
 targets = "first"
-commands = ["sed -i 's/ring0_addr: {addr}$/ring0_addr: {wrong}/' /etc/pve/corosync.conf.new",
-            "grep -c 'ring0_addr: {wrong}' /etc/pve/corosync.conf.new"]
+destructive = true  # it edits a file (lint PVR009): marked so, as any runbook must
+no_backup_reason = "Test fault: edits the run's own scratch copy, corosync.conf.new."
+commands = ["{edit}",
+            "timeout 10 grep -c 'ring0_addr: {wrong}' /etc/pve/corosync.conf.new"]
 
 '''
     marker = '[[steps]]\nid = "apply"'
     assert marker in text and "commit_within = 420" in text
+    apply_ok = 'lint_ok = ["PVR011"]  # the version check reads /etc/pve through'
+    assert text.count(apply_ok) == 1
+    # the test's short COMMIT window is shorter than the checks may take (lint PVR014): here
+    # that is the point, nobody commits and the timers must restore by themselves
     text = text.replace(marker, fault + marker).replace("commit_within = 420",
                                                         f"commit_within = {SECONDS}")
+    text = text.replace(apply_ok, 'lint_ok = ["PVR011", "PVR014"]  # (test) the version check '
+                                  'reads /etc/pve through')
     dest.write_text(text)
     return dest
 

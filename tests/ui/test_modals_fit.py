@@ -34,6 +34,7 @@ from pverunbook.ui.screens.modals import (
     PickModal,
     TextPromptModal,
 )
+from pverunbook.ui.screens.output_view import OutputView
 from pverunbook.ui.screens.params import ParamsModal
 from pverunbook.ui.screens.run import RunScreen
 from tests.ui.conftest import ScriptTransport, to_run_screen, until
@@ -181,6 +182,7 @@ async def test_every_modal_fits_at_80x24_with_its_keys(build_app: Callable[..., 
             TextPromptModal)
         await open_and_check(pilot, app, "jump", run.action_jump, JumpModal)
         await open_and_check(pilot, app, "shell: which node", app.open_shell, PickModal)
+        await open_and_check(pilot, app, "whole lines (w)", run.action_whole_lines, OutputView)
         await open_and_check(pilot, app, "help", lambda: app.action_help(), HelpScreen)
         # Nothing answered a question by accident: the engine still waits for "next".
         assert run.decider.is_waiting
@@ -190,7 +192,7 @@ def test_every_dialog_class_is_covered() -> None:
     """A new modal must be added to the test above (or it may be cut off unnoticed)."""
     covered = {ConfirmModal, CommitModal, ChoiceModal, ParamsModal, CheckpointFailedModal,
                GuardOverrideModal,
-               ErrorModal, TextPromptModal, JumpModal, PickModal, HelpScreen}
+               ErrorModal, TextPromptModal, JumpModal, PickModal, HelpScreen, OutputView}
 
     def subclasses(cls: type) -> set[type]:
         out = set(cls.__subclasses__())

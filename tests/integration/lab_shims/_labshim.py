@@ -44,7 +44,12 @@ def alive(pid: int, comm: str = "") -> bool:
     state = stat.rsplit(")", 1)[1].split()[0]
     if state == "Z":
         return False
-    return not comm or Path(f"/proc/{pid}/comm").read_text().strip() == comm
+    if not comm:
+        return True
+    try:  # the process may end between the two reads (ESRCH on a /proc file of a dead pid)
+        return Path(f"/proc/{pid}/comm").read_text().strip() == comm
+    except OSError:
+        return False
 
 
 def unit_pid(unit: str, comm: str) -> int:
