@@ -8,6 +8,7 @@ from typing import Any
 from textual import events, on
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.css.query import NoMatches
 from textual.message import Message
 from textual.widgets import Input, Label, Select, Static, Switch
 
@@ -90,6 +91,10 @@ class ParamForm(VerticalScroll):
 
     def on_mount(self) -> None:
         self.check()
+        # Each row mounts its field on its own turn of the event loop: on a loaded machine a
+        # row may not be there yet when the form's Mount runs. After the next refresh every
+        # field is, and the check shows each row's error.
+        self.call_after_refresh(self.check)
         self.call_after_refresh(self.focus_first)
 
     def focus_first(self) -> None:
@@ -119,7 +124,11 @@ class ParamForm(VerticalScroll):
     def values(self) -> dict[str, str]:
         out: dict[str, str] = {}
         for p in self.params:
-            w = self.query_one(f"#param-{p.name}")
+            try:
+                w = self.query_one(f"#param-{p.name}")
+            except NoMatches:  # its row is not mounted yet: the field will start from this
+                out[p.name] = _initial(p, self.given)
+                continue
             if isinstance(w, Switch):
                 out[p.name] = "true" if w.value else "false"
             elif isinstance(w, Select):
@@ -157,10 +166,14 @@ class ParamForm(VerticalScroll):
         errs = self.errors()
         for p in self.params:
             msg = errs.get(p.name, "")
-            err = self.query_one(f"#err-{p.name}", Static)
+            try:
+                err = self.query_one(f"#err-{p.name}", Static)
+                row = self.query_one(f"#row-{p.name}")
+            except NoMatches:  # not mounted yet: on_mount checks again after the refresh
+                continue
             err.update(f"✘ {msg}" if msg else "")
             err.display = bool(msg)
-            self.query_one(f"#row-{p.name}").set_class(bool(msg), "-invalid")
+            row.set_class(bool(msg), "-invalid")
         self.post_message(self.Validity(self, not errs))
         return not errs
 
