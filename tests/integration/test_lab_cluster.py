@@ -8,7 +8,10 @@ and with one node cut off, on pmxcfs 8.1.3, and the PVE 9 smoke run on pmxcfs 9.
 
 from __future__ import annotations
 
+import contextlib
+import os
 import re
+import signal
 import time
 from pathlib import Path
 
@@ -50,6 +53,31 @@ def test_lab_pmxcfs_replicates_and_refuses_a_vmid_taken_elsewhere(healthy_lab: L
         assert re.search(r'"990":\s*\{[^}]*"node":\s*"alpha"', vmlist), vmlist
     finally:
         lab.on("alpha", "rm -f /etc/pve/nodes/alpha/qemu-server/990.conf")
+
+
+def test_lab_restore_revives_a_node_whose_pmxcfs_does_not_answer(healthy_lab: Lab) -> None:
+    """A wedged pmxcfs (seen under CI load: one that mounted /etc/pve and never joined the
+    CPG) made every later test on the shared lab fail; restore() now starts that node's
+    corosync and pmxcfs afresh. Here the wedge is a SIGSTOPped pmxcfs: /etc/pve does not
+    answer, as with the real one."""
+    lab = healthy_lab
+    name = lab.nodes[1].name
+    (before,) = lab.node_pids(name, "pmxcfs")
+    os.kill(before, signal.SIGSTOP)
+    patience = lab.restore_patience
+    lab.restore_patience = 5
+    try:
+        lab.restore()
+    finally:
+        lab.restore_patience = patience
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(before, signal.SIGCONT)
+    (after,) = lab.node_pids(name, "pmxcfs")
+    assert after != before
+    assert all(lab.pve_quorate(n.name) for n in lab.nodes)
+    assert lab.write(name, "/etc/pve/revived", "yes\n").returncode == 0
+    lab.wait_file(lab.nodes[0].name, "/etc/pve/revived", "yes\n")
+    assert lab.on(name, "rm /etc/pve/revived").returncode == 0
 
 
 def test_lab_stopping_pve_cluster_stops_pmxcfs_only(healthy_lab: Lab) -> None:
