@@ -123,7 +123,20 @@ async def call(fn: Callable[..., Any], *args: Any, time_limit: float = TIME_LIMI
         raise OffLoopTimeout(f"no answer within {time_limit:g} s") from None
     except asyncio.CancelledError:
         _WORKER.kill(_WORKER.proc or proc_before)
+        fut.add_done_callback(_read_outcome)
         raise
+
+
+def _read_outcome(fut: asyncio.Future[Any]) -> None:
+    """Read the outcome of a call whose caller was cancelled, so nobody is told about it.
+
+    The caller is gone (a stopped run, an app that closed mid-verdict) and the helper was
+    killed under the request, so the thread still waiting on the pipe ends with
+    :class:`OffLoopError` ("the helper process ended"). Unread, asyncio prints that as "Future
+    exception was never retrieved" with a traceback when the future is collected, which is
+    noise on the terminal the operator just left: the end was ours and expected."""
+    if not fut.cancelled():
+        fut.exception()
 
 
 def _send(stream: IO[bytes], obj: object) -> None:
