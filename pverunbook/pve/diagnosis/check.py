@@ -29,6 +29,7 @@ from datetime import UTC, datetime
 from pverunbook.pve.diagnosis import diagnose, health, rollbacks
 from pverunbook.pve.diagnosis.measurement import TRIAGE_ID, LastMeasure, unmeasured_links
 from pverunbook.pve.diagnosis.model import (
+    TUNED_TOKEN_MS,
     Context,
     Diagnosis,
     Evidence,
@@ -45,8 +46,6 @@ from pverunbook.pve.facts import Fact, FactStore
 
 #: The runbook whose runs this diagnosis judges.
 CHECK_ID = "cluster-health-check"
-#: Token (ms) the story raised corosync's to after a lossy link (story.md step 1).
-TUNED_TOKEN_MS = 5000
 
 PHASES = ("network", "database", "configs", "certificates")
 _PHASE_OF = {

@@ -31,6 +31,12 @@ LOSS_BAD_PCT = 5.0
 LOSS_MIN_LOST = 3
 #: ICMP probes (ping + mtr, both directions) below which "no loss" says little about a link
 ICMP_PROBES_ENOUGH = 40
+#: Token (ms) corosync-tuning raises corosync's to after a lossy link (story.md step 1); a
+#: configured token at or above it means the tuning is in place.
+TUNED_TOKEN_MS = 5000
+#: corosync.conf(5) ``token_coefficient``: with 3+ nodes in the nodelist the running token is
+#: ``token + (nodes - 2) * token_coefficient`` (totemconfig.c totem_volatile_config_read).
+TOKEN_COEFFICIENT_MS = 650
 SEV_WEIGHT = {"critical": 100, "warning": 50, "info": 10}
 CONF_WEIGHT = {"high": 30, "medium": 20, "low": 10}
 
@@ -353,3 +359,23 @@ def steady_now(ctx: Context) -> bool:
             any(f.value is False for f in store.named("knet.reachable")):
         return False
     return not any(pair_facts(store, a, b).lossy for a, b in pairs(store, ctx.nodes))
+
+
+def tuned_token(store: FactStore, nodes: int) -> int:
+    """The running token (ms) when corosync-tuning's raise is in place, else 0.
+
+    In place = ``token`` in corosync.conf (``conf.token_ms``) at least :data:`TUNED_TOKEN_MS`
+    and corosync running with it (``runtime.config.totem.token`` = the configured token plus
+    ``(nodes - 2) * token_coefficient`` for 3+ nodes, so never below the configured one);
+    without corosync.conf read, the running token at least the tuned one plus that share.
+    """
+    running = max((int(v) for f in store.named("corosync.token_ms") if (v := num(f.value))),
+                  default=0)
+    configured = min((int(v) for f in store.named("conf.token_ms") if (v := num(f.value))),
+                     default=0)
+    if configured:
+        if configured < TUNED_TOKEN_MS or (running and running < configured):
+            return 0
+        return running or configured
+    extra = max(0, nodes - 2) * TOKEN_COEFFICIENT_MS
+    return running if running >= TUNED_TOKEN_MS + extra else 0

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from pverunbook.pve.diagnosis.measurement import LOSS_NOT_MEASURED
+from pverunbook.pve.diagnosis.measurement import LOSS_NOT_MEASURED, TRIAGE_ID
 from pverunbook.pve.diagnosis.model import (
     ICMP_PROBES_ENOUGH,
     LOSS_BAD_PCT,
@@ -28,6 +28,7 @@ from pverunbook.pve.diagnosis.model import (
     pair_facts,
     pairs,
     suggest_token,
+    tuned_token,
 )
 from pverunbook.pve.facts import Fact, FactStore
 
@@ -122,6 +123,7 @@ def link_loss(ctx: Context) -> list[Fault]:
     healthy = ctx.healthy
     routed = {(f.node, f.peer) for f in store.named("route.via") if f.value}
     token = suggest_token(store)
+    tuned = tuned_token(store, len(nodes) or len(store.nodes()))
     for a, b in pairs(store, nodes):
         p = pair_facts(store, a, b)
         if not (p.ping or p.mtr or p.downs or p.disconnected or p.deltas or p.unreachable
@@ -133,6 +135,8 @@ def link_loss(ctx: Context) -> list[Fault]:
         probes = sum(int(num(x.value) or 0) for x in directed(store, "ping.sent", a, b)
                      + directed(store, "mtr.sent", a, b))
         partly = _redundant_down(store, p)
+        now = bool(p.flaps_now or p.disconnected or p.unreachable)
+        loaded = _config_loaded(store, p) if tuned else None
         if p.lossy:
             flap = f"; knet took the link down {p.flaps} times" if p.flaps else ""
             cause = " on the routed path through the gateway" if via_gw else ""
@@ -155,7 +159,23 @@ def link_loss(ctx: Context) -> list[Fault]:
                 "The cluster is not affected yet, but it has lost its redundancy: one more "
                 "failure cuts the nodes off. Check the NIC, cable and switch port of that link "
                 "(`corosync-cfgtool -n` shows its addresses).", evidence, None, (), (a, b)))
-        elif p.flaps_now or p.disconnected or p.unreachable or (p.flaps >= 2 and not p.sampled):
+        elif loaded is not None and not now and loaded[0] == 0 and p.flaps:
+            # corosync-tuning's token is in place and the journal shows the reload (or start)
+            # that brought it: downs before it are the outage the tuning answered, not the link
+            # of now, and tuning again would answer them twice
+            faults.append(Fault(
+                "link-flaps-history",
+                f"history: the knet link between {a} and {b} went down {p.flaps} times, all "
+                f"before corosync loaded the configuration it runs now ({loaded[1]}); none "
+                f"since, with its raised token of {tuned} ms"
+                + (f" ({loss_text(p)})" if loss is not None else ""),
+                "info", "high",
+                "Nothing to fix now: the tuning is in place and the link has not gone down "
+                "under it. Run the check again later: a link down after that reload means "
+                "the tuning did not help and the link itself needs fixing (network-triage), "
+                "not a longer token.",
+                evidence, None, (), (a, b)))
+        elif now or (p.flaps >= 2 and not p.sampled):
             what = (f"went down {p.flaps_now} times during the check" if p.flaps_now else
                     "is down now" if p.disconnected or p.unreachable else
                     f"went down {p.flaps} times")
@@ -164,6 +184,7 @@ def link_loss(ctx: Context) -> list[Fault]:
                 healed = not p.sampled and up_now(store, a, b) and loss == 0
                 caveat = ("; it is connected from both ends right now and knet's counters were "
                           "read once, so these counts may be history" if healed else "")
+                caveat += _not_helped(tuned, loaded, p)
                 faults.append(Fault(
                     "udp-lost-icmp-ok",
                     f"corosync's UDP between {a} and {b} is lost while ICMP gets through "
@@ -176,16 +197,20 @@ def link_loss(ctx: Context) -> list[Fault]:
                      "link has healed. If it grows, l" if not p.sampled else "L")
                     + "ook for rules touching UDP 5405-5412 on both nodes (`nft list ruleset`, "
                     "`iptables-save`), rate limits or storm control on the switch port, and an "
-                    "MTU below 1500 on the path (`ping -M do -s 1472 PEER`). A longer token "
-                    "rides out short bursts meanwhile.",
-                    evidence, NextRunbook("corosync-tuning", {"token": token}),
+                    "MTU below 1500 on the path (`ping -M do -s 1472 PEER`). "
+                    + ("The token is raised already: a longer one only delays noticing a dead "
+                       "node, it does not bring the packets back." if tuned else
+                       "A longer token rides out short bursts meanwhile."),
+                    evidence, NextRunbook(TRIAGE_ID, {}) if tuned else
+                    NextRunbook("corosync-tuning", {"token": token}),
                     tuple(ManualFix(n, "nft list ruleset | grep -n -E '540[5-9]|541[0-2]'")
                           for n in (a, b)), (a, b), weight=5 if healed else 15))
             else:
                 sample = (f"; ping/mtr sent only {probes} probes, too few to see the loss"
                           if loss is not None else "; no ping/mtr measured on it")
                 faults.append(Fault(
-                    "flapping-link", f"the knet link between {a} and {b} {what}{sample}",
+                    "flapping-link", f"the knet link between {a} and {b} {what}{sample}"
+                    + _not_helped(tuned, loaded, p),
                     "critical", "high" if p.flaps_now or p.disconnected or p.unreachable
                     else "medium",
                     "Measure the link again with more probes; corosync's own counters already "
@@ -207,6 +232,46 @@ def link_loss(ctx: Context) -> list[Fault]:
         elif loss is not None or directed(store, "knet.connected", a, b):
             healthy.append(f"link {a} ↔ {b}: " + ", ".join(fine_parts(store, p)))
     return faults
+
+
+def _config_loaded(store: FactStore, p: PairFacts) -> tuple[int, str] | None:
+    """``(link downs since, where)``: the downs the journal of each end shows after corosync
+    last loaded its configuration (``journal.link_down_since_config``, the most of both ends)
+    and the line that says so; None when an end with journal downs shows no such line (its
+    configuration is older than the journal's window) or no journal was read.
+
+    knet's ``down_count`` counts since corosync started, reloads included (libknet links.c),
+    so it cannot tell before from after a reload: only the journal's order can.
+    """
+    ends = [f for f in directed(store, "journal.link_down", p.a, p.b) if (num(f.value) or 0)]
+    if not ends:
+        return None
+    since, where = 0, []
+    for f in ends:
+        cut = store.get(Fact("journal.config_loaded", 0, f.node).key)
+        if cut is None:
+            return None
+        after = num(store.value("journal.link_down_since_config", f.node, f.peer))
+        since = max(since, int(after or 0))
+        where.append(f"{cut.value} on {f.node}, {cut.evidence}")
+    return since, "; ".join(where)
+
+
+def _not_helped(tuned: int, loaded: tuple[int, str] | None, p: PairFacts) -> str:
+    """The clause that says corosync-tuning is in place and the link fails under it."""
+    if not tuned:
+        return ""
+    if loaded is not None and loaded[0]:
+        when = (f"it went down {loaded[0]} times after corosync loaded that configuration "
+                f"({loaded[1]})")
+    elif p.flaps_now:
+        when = f"it went down {p.flaps_now} times between two samples of knet's counters"
+    elif p.disconnected or p.unreachable:
+        when = "the link is down now"
+    else:
+        when = "the journal shows no reload or start in its window, so its downs all came under it"
+    return (f"; corosync already runs a raised token of {tuned} ms and {when}: the tuning did "
+            "not help, the link itself needs fixing")
 
 
 def fine_parts(store: FactStore, p: PairFacts) -> list[str]:

@@ -132,6 +132,21 @@ TEMPLATES: list[tuple[str, str]] = [
     ("startup", "corosync.service: Referenced but unset| environment variable"),
     ("startup", "Starting corosync.service|"),
     ("startup", "Starting Corosync Cluster Engine|"),
+    # The running configuration changed. cfg.c message_handler_req_exec_cfg_reload_config logs
+    # the request on every node (`corosync-cfgtool -R` reloads cluster-wide; pmxcfs runs it
+    # after each corosync.conf change, dcdb.c), then one of its error lines if the new file
+    # was refused (the running values stay). totemconfig.c configure_totem_links logs
+    # "Configuring link N" when a configuration is made live: at start (totemsrp.c, once the
+    # interface is up) and at the end of a successful reload (totemconfig_commit_new_params).
+    ("config_reload", "Config reload requested by node {host}|"),
+    ("config_applied", "Configuring link {link}|"),
+    ("reload_failed", "Unable to reload config file|"),
+    ("reload_failed", "Unable to create temporary icmap|"),
+    ("reload_failed", "Cannot configure new interface definitions|"),
+    ("reload_failed", "Crypto configuration is not valid|"),
+    ("reload_failed", "Configuration is not valid|"),
+    ("reload_failed", "Error making new config live|"),
+    ("reload_failed", "Crypto reconfiguration is not supported|"),
     # knet (libknet/links.c, via totemknet.c): the link knet sends on after a change.
     ("best_link", "host: host: {host} ({rest}) best link: {link}|"),
     # pmxcfs (pve-cluster src/pmxcfs): its own view of quorum, of its corosync CPG messages and
@@ -314,6 +329,33 @@ class JournalSummary:
             elif e.kind == "link_up":
                 found = None
         return found
+
+    def config_loaded(self) -> LogEvent | None:
+        """The last line saying corosync (re)loaded the configuration it runs now: a start-up,
+        a successful reload (``Config reload requested`` not followed by one of cfg.c's error
+        lines before the next event of its kind) or ``Configuring link N``; None when the log
+        shows none (the running configuration is older than the log)."""
+        found: LogEvent | None = None
+        reload: LogEvent | None = None
+        for e in self.events:
+            if e.kind == "config_reload":
+                if reload is not None:
+                    found = reload  # the one before succeeded: nothing refused it
+                reload = e
+            elif e.kind == "reload_failed":
+                reload = None
+            elif e.kind in ("startup", "config_applied"):
+                found, reload = e, None
+        return reload if reload is not None else found
+
+    def link_downs_after(self, lineno: int) -> Counter[tuple[int, int]]:
+        """:meth:`link_downs` of the lines after ``lineno`` only."""
+        c: Counter[tuple[int, int]] = Counter()
+        for e in self.events:
+            if (e.kind == "link_down" and e.host is not None and e.link is not None
+                    and e.lineno > lineno and self.shut_down_at(e.host, e.lineno) is None):
+                c[(e.host, e.link)] += e.repeats
+        return c
 
     @property
     def span_s(self) -> float | None:
