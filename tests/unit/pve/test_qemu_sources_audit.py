@@ -69,7 +69,20 @@ NOT_YET_FOUND = {
                            "dir storage on /var/lib/vz with content rootdir,images, but "
                            "whether `local` is still beside it the text does not say), "
                            "web pages in English and German and pve-user list posts: "
-                           "none",
+                           "none.  Searched again: `zfspool: rpool` (a parser test and a "
+                           "Spanish note with one zfspool on rpool), rbd pairs `rbd: "
+                           "ceph_ct`, `rbd: ceph-ct`, `rbd: ceph-lxc` (none) and `krbd 1` "
+                           "(pvesm commands and docs only), storage.cfg at backup/, pve/ "
+                           "and root/etc/pve/ and at docs/ (none), repositories named "
+                           "*pve-conf* and *proxmox-conf* (homelab notes, no storage.cfg), "
+                           "GitHub issues of PVE helper scripts (community-scripts, "
+                           "whiskerz007, ej52: `pvesm status` lists without paths), "
+                           "pve-storage's history (#2467 lists a volume twice for images "
+                           "and rootdir, no shared path), qemu-server's migration check "
+                           "07f2e57c for two storages on one place (its message `detected "
+                           "not supported aliased volumes` is in no GitHub file, issue or "
+                           "stored page) and web pages in English for storages sharing a "
+                           "directory: none",
     "double-slash-path": "one found (kernel bugzilla 203477 comment 1: a PVE 6 kvm line whose "
                          "ISOs are on `/pool_t1/t1_dir//template/iso/`) besides the handed "
                          "case; public GitHub code searched for `//images/<vmid>/vm-`, "
@@ -104,7 +117,15 @@ NOT_YET_FOUND = {
                          "`1//images/` and `//snippets/` (web and Windows paths only), "
                          "GitHub issues for kvm `-drive file=` start errors (no `//` "
                          "among them) and web pages for `qm importdisk` `Formatting` "
-                         "lines and pve-user list posts with kvm lines: none",
+                         "lines and pve-user list posts with kvm lines: none.  Searched "
+                         "again: `//images/1` (web image URLs), `//images/104/` to "
+                         "`//images/107/`, `//images/110/`, `//images/200/`, "
+                         "`//images/300/` (web image URLs or none), `pve//images`, "
+                         "`raid//images`, `vmdata//`, `disk1//` (none from a PVE host), "
+                         "`/mnt/pve/iso//` (none), `vz//template` (only the OpenWrt "
+                         "how-to above), GitHub issues for kvm `-drive file=` `Could not "
+                         "open` errors and PVE helper-script logs, and lore.proxmox.com "
+                         "pages for #3986's patch mails (none quote a `//` path): none",
     "win7-pcie": "only the handed case (a PVE 8.1 blog) shows a vfio-pci device on pcie.0 at "
                  "hostpciNbus0's address (`id=hostpci0,bus=pcie.0,addr=0x10` occurs nowhere "
                  "else in public GitHub code searched, nor `id=hostpci0.0|0.1|1|1.0|2,"
@@ -138,7 +159,15 @@ NOT_YET_FOUND = {
                  "stored copy cuts off; the rest win10/win11 or libvirt) and web "
                  "pages in English, Spanish, Russian, Chinese and Japanese for "
                  "Windows 7 on q35 with pcie=1, and for the pve-devel thread of "
-                 "739ba340 (not among the stored pages): none",
+                 "739ba340 (not among the stored pages): none.  Searched again: "
+                 "`bus=pcie.0,addr=0x13` (hostpci3bus0: pcie-root-port lines only), "
+                 "`x-vga=on,bus=pcie.0` (Windows-in-Docker tools, no PVE), "
+                 "`\"ostype\": \"win7\"` and `qemu_os = \"win7\"` (none), `ostype: "
+                 "win7` (still only the salt-cloud profile), GitHub issues of "
+                 "Proxmox GPU-passthrough guides for `qm config` pastes "
+                 "(isc30/ryzen-gpu-passthrough-proxmox and others: ostype win10/"
+                 "win11) and web pages in Japanese, Russian, Chinese (Hygon hosts) "
+                 "and English forum wording for Windows 7 on q35: none",
 }
 
 
