@@ -75,13 +75,14 @@ NOT_YET_FOUND = {
                            "(pvesm commands and docs only), storage.cfg at backup/, pve/ "
                            "and root/etc/pve/ and at docs/ (none), repositories named "
                            "*pve-conf* and *proxmox-conf* (homelab notes, no storage.cfg), "
-                           "GitHub issues of PVE helper scripts (community-scripts, "
+                           "GitHub issues of PVE install scripts (community-scripts, "
                            "whiskerz007, ej52: `pvesm status` lists without paths), "
                            "pve-storage's history (#2467 lists a volume twice for images "
                            "and rootdir, no shared path), qemu-server's migration check "
                            "07f2e57c for two storages on one place (its message `detected "
                            "not supported aliased volumes` is in no GitHub file, issue or "
-                           "stored page) and web pages in English for storages sharing a "
+                           "stored page), `pvesh` table pastes with `│ /var/lib/vz ` (one "
+                           "storage each) and web pages in English for storages sharing a "
                            "directory: none",
     "double-slash-path": "one found (kernel bugzilla 203477 comment 1: a PVE 6 kvm line whose "
                          "ISOs are on `/pool_t1/t1_dir//template/iso/`) besides the handed "
@@ -124,8 +125,9 @@ NOT_YET_FOUND = {
                          "`raid//images`, `vmdata//`, `disk1//` (none from a PVE host), "
                          "`/mnt/pve/iso//` (none), `vz//template` (only the OpenWrt "
                          "how-to above), GitHub issues for kvm `-drive file=` `Could not "
-                         "open` errors and PVE helper-script logs, and lore.proxmox.com "
-                         "pages for #3986's patch mails (none quote a `//` path): none",
+                         "open` errors and PVE install-script logs, lore.proxmox.com "
+                         "pages for #3986's patch mails (none quote a `//` path) and web "
+                         "pages for other bug trackers' PVE kvm lines: none",
     "win7-pcie": "only the handed case (a PVE 8.1 blog) shows a vfio-pci device on pcie.0 at "
                  "hostpciNbus0's address (`id=hostpci0,bus=pcie.0,addr=0x10` occurs nowhere "
                  "else in public GitHub code searched, nor `id=hostpci0.0|0.1|1|1.0|2,"
