@@ -12,13 +12,14 @@ from collections.abc import Iterator
 
 from pverunbook.runbook.shellwords import (
     _BACKUP_SUFFIX,
+    Segment,
     _operands,
     _redirect_targets,
     _simple_commands,
-    _split_unquoted,
     _under,
     _units,
     _words,
+    segments,
 )
 
 UDPU = re.compile(r"transport\s*[:=]\s*[\"']?(udpu?)\b", re.I)
@@ -174,7 +175,7 @@ _RESERVED = frozenset(("if", "then", "else", "elif", "fi", "do", "done", "while"
                        "{", "}"))
 
 
-def _pve_glob_unquoted(part: str) -> bool:
+def _pve_glob_unquoted(segment: Segment) -> bool:
     """An unquoted /etc/pve path with a glob (`ls /etc/pve/nodes/*/qemu-server/`).
 
     The shell expands a glob itself, reading the directories under /etc/pve *before* it runs
@@ -182,34 +183,16 @@ def _pve_glob_unquoted(part: str) -> bool:
     readdir through FUSE waits like any other access). Inside `timeout 5 sh -c '...'` the
     glob is quoted and expanded by the bounded shell.
     """
-    quote = ""
-    word: list[str] = []
-    globbed = False
-    for ch in part + " ":
-        if quote:
-            if ch == quote:
-                quote = ""
-            word.append(ch)
-        elif ch in "'\"":
-            quote = ch
-            word.append(ch)
-        elif ch.isspace():
-            text = "".join(word).lstrip("$(`")
-            if globbed and text.startswith("/etc/pve"):
-                return True
-            word, globbed = [], False
-        else:
-            globbed = globbed or ch in "*?["
-            word.append(ch)
-    return False
+    return any(w.globbed and w.text.lstrip("$(`").startswith("/etc/pve") for w in segment.words)
 
 
 def touches_pve_untimed(command: str) -> bool:
     """A simple command with an /etc/pve path operand that is not wrapped in `timeout`, or
     one whose /etc/pve glob the shell expands before `timeout` runs."""
-    for part in _split_unquoted(command):
-        if _pve_glob_unquoted(part):
+    for segment in segments(command):
+        if _pve_glob_unquoted(segment):
             return True
+        part = segment.text
         words = _words(part)
         # assignments and the shell's reserved words (`if timeout 5 test ...; then ...`)
         # come before the command itself

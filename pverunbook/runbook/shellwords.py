@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 import shlex
 from collections.abc import Iterator
+from dataclasses import dataclass
 
 _WRAPPERS = {"sudo", "nohup", "env", "nice", "ionice", "command", "exec", "builtin", "xargs",
              "stdbuf", "chroot"}
@@ -24,42 +25,93 @@ def _words(text: str) -> list[str]:
         return text.split()
 
 
-def _split_unquoted(command: str) -> list[str]:
-    """Split at ; && || | & and newlines that are not inside quotes (quote-aware, no parser)."""
-    parts: list[str] = []
-    buf: list[str] = []
+@dataclass(frozen=True)
+class Word:
+    """One word of a command line as written (quotes and backslashes kept in ``text``)."""
+
+    text: str
+    #: It held a ``*``, ``?`` or ``[`` outside quotes and not escaped: the shell expands it as
+    #: a pattern before the command runs (XCU 2.13 "Pattern Matching Notation").
+    globbed: bool
+
+
+@dataclass(frozen=True)
+class Segment:
+    """What stands between two of ``; && || | &`` and newline outside quotes: its text
+    (stripped) and its words (split at blanks outside quotes)."""
+
+    text: str
+    words: tuple[Word, ...]
+
+
+def segments(command: str) -> list[Segment]:
+    """The command line cut at ``; && || | &`` and newlines, each piece cut into words.
+
+    Quote-aware, no parser: ``'...'`` and ``"..."`` hide separators, blanks and glob
+    characters; a backslash (outside quotes or inside ``"..."``) hides the one character after
+    it; ``&`` right after ``<`` or ``>`` (``2>&1``) stays in its word. Blank segments are
+    dropped, and so is the last word when a quote is never closed. The one loop behind both
+    the lint's split into simple commands and its look for unquoted globs."""
+    found: list[Segment] = []
+    buf: list[str] = []  # the segment's text as written
+    words: list[Word] = []
+    word: list[str] = []
+    globbed = False
     quote = ""
+
+    def end_word() -> None:
+        nonlocal word, globbed
+        if word:
+            words.append(Word("".join(word), globbed))
+        word, globbed = [], False
+
+    def end_segment() -> None:
+        nonlocal buf, words
+        end_word()
+        text = "".join(buf).strip()
+        if text:
+            found.append(Segment(text, tuple(words)))
+        buf, words = [], []
+
     i = 0
     while i < len(command):
         ch = command[i]
         if quote:
             if ch == "\\" and quote == '"' and i + 1 < len(command):
-                buf.append(command[i:i + 2])
-                i += 2
-                continue
-            if ch == quote:
+                ch = command[i:i + 2]
+                i += 1
+            elif ch == quote:
                 quote = ""
-            buf.append(ch)
         elif ch in "'\"":
             quote = ch
-            buf.append(ch)
         elif ch == "\\" and i + 1 < len(command):
-            buf.append(command[i:i + 2])
-            i += 2
+            ch = command[i:i + 2]
+            i += 1
+        elif ch in ";|&\n" and not (ch == "&" and buf and buf[-1] in "<>"):
+            end_segment()
+            if command[i:i + 2] in ("&&", "||"):
+                i += 1
+            i += 1
             continue
-        elif ch in ";|&\n":
-            if ch == ">" or (ch == "&" and buf and buf[-1] in "<>"):
-                buf.append(ch)
-            else:
-                parts.append("".join(buf))
-                buf = []
-                if command[i:i + 2] in ("&&", "||"):
-                    i += 1
-        else:
+        elif ch.isspace():
+            end_word()
             buf.append(ch)
+            i += 1
+            continue
+        else:
+            globbed = globbed or ch in "*?["
+        buf.append(ch)
+        word.append(ch)
         i += 1
-    parts.append("".join(buf))
-    return [p.strip() for p in parts if p.strip()]
+    if quote:  # an unclosed quote: the shell would refuse the line; its last word is no word
+        word, globbed = [], False
+    end_segment()
+    return found
+
+
+def _split_unquoted(command: str) -> list[str]:
+    """Split at ; && || | & and newlines that are not inside quotes (quote-aware, no parser)."""
+    return [segment.text for segment in segments(command)]
 
 
 def _simple_commands(command: str) -> Iterator[list[str]]:
