@@ -43,6 +43,7 @@ from pverunbook.pve.diagnosis.model import (
 )
 from pverunbook.pve.diagnosis.network import fine_parts, up_now
 from pverunbook.pve.facts import Fact, FactStore
+from pverunbook.pve.journal_time import resolve
 
 #: The runbook whose runs this diagnosis judges.
 CHECK_ID = "cluster-health-check"
@@ -95,7 +96,10 @@ def check_diagnose(facts: FactStore | Iterable[Fact], findings: Sequence[Finding
     base = diagnose(store, findings, order, now, unchecked)
     ctx = Context(store, findings, order, now, list(base.healthy))
     fixed = _fixed_within_window(path_change, now)
-    faults = _network(base.faults, ctx, has_measure, list(past), fixed)
+    when = _downs_against(store, path_change[1]) if fixed and path_change else ("", "")
+    if when[0] == "after":
+        fixed = ""  # the link went down on the new path too: its downs are the link of now
+    faults = _network(base.faults, ctx, has_measure, list(past), fixed, when[1])
     busy = {frozenset(f.nodes[:2]) for f in faults if f.rule in _LINK_RULES and len(f.nodes) > 1}
     faults += unmeasured_links(ctx, last, busy)
     for rule in _EXTRA_RULES:
@@ -137,8 +141,33 @@ def _fixed_within_window(path_change: tuple[str, float] | None,
     return f"{rid} at {datetime.fromtimestamp(ts, UTC).strftime('%H:%M UTC')}"
 
 
+def _downs_against(store: FactStore, changed: float) -> tuple[str, str]:
+    """``("before" | "after", what)``: whether the journal's last link down on every node came
+    before the run that changed the path started, or one came after it; ``("", "")`` when a
+    node's stamp cannot be placed (no ``clock.epoch`` or ``clock.utc_offset_s`` of that node:
+    a check journaled before the clock step read the offset).
+
+    journalctl's stamps are local time without year; :func:`journal_time.resolve` places them
+    with the node's own clock and offset, read by the same check.
+    """
+    lasts = []
+    for f in store.named("journal.last_link_down"):
+        epoch = num(store.value("clock.epoch", f.node))
+        offset = num(store.value("clock.utc_offset_s", f.node))
+        at = resolve(str(f.value), epoch, int(offset)) if epoch and offset is not None \
+            else None
+        if at is None:
+            return "", ""
+        lasts.append((at, f))
+    if not lasts:
+        return "", ""
+    at, f = max(lasts, key=lambda x: x[0])
+    said = f"the last on {f.node} at {at:%H:%M:%S} UTC"
+    return ("after" if at.timestamp() >= changed else "before"), said
+
+
 def _network(faults: Sequence[Fault], ctx: Context, has_measure: bool,
-             past: Sequence[Fact] = (), fixed: str = "") -> list[Fault]:
+             past: Sequence[Fact] = (), fixed: str = "", last_down: str = "") -> list[Fault]:
     """The shared rules' faults, with the check's next steps (see the module docstring)."""
     store = ctx.store
     calm = _all_quorate(store)
@@ -169,13 +198,19 @@ def _network(faults: Sequence[Fault], ctx: Context, has_measure: bool,
         seen = (f"went down {flaps} times in the last hour"
                 + (f" and quorum was lost {lost} times" if lost else "")) if flaps else \
             f"lost packets earlier ({_past_text(earlier)})"
-        if flaps and fixed:
+        if flaps and fixed and last_down:
+            # every down's stamp placed on the node's own clock: all before the change
+            seen += (f" — all before {fixed} changed the path ({last_down}): the old path's "
+                     "downs, not this link's now")
+        elif flaps and fixed:
             # the journal's hour reaches back before the path changed: never cite its count
             # as the link of now (corosync-tuning was proposed after route-fix for downs
             # that all came before it)
             seen += (f" — counted over the hour before this check, which includes the time "
                      f"before {fixed} changed the path; downs before it are not this link's "
                      "now")
+        elif flaps and last_down:
+            seen += f", also after the path changed ({last_down})"
         if token and token < TUNED_TOKEN_MS:
             measure_first = bool(fixed) and not has_measure
             evidence = [_ev(store, n) for n in ("journal.link_down", "corosync.token_ms")
@@ -184,7 +219,8 @@ def _network(faults: Sequence[Fault], ctx: Context, has_measure: bool,
                 "corosync-token-default",
                 f"the corosync link {names} is connected now, but it {seen}; corosync still "
                 f"runs its default token of {token} ms", "warning", "high",
-                (f"Those downs may all be from before {fixed}: measure the link now "
+                (f"Those downs {'all came' if last_down else 'may all be'} from before "
+                 f"{fixed}: measure the link now "
                  f"({TRIAGE_ID}); only if it still loses packets, raise the token to "
                  f"{TUNED_TOKEN_MS} ms (corosync-tuning)." if measure_first else
                  f"{TRIAGE_ID} measured the link since {fixed}, so those downs describe the "

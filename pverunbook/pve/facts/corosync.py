@@ -13,6 +13,7 @@ from collections.abc import Callable
 
 from pverunbook.pve import outputs, peer_sections
 from pverunbook.pve.facts.model import Fact, Observation
+from pverunbook.pve.journal_time import stamp_of
 from pverunbook.pve.outputs.pmxcfs import db_load
 
 
@@ -258,6 +259,16 @@ def facts_journal(obs: Observation) -> list[Fact]:
     for host, n in sorted(downs.items()):
         out.append(Fact("journal.link_down", n, obs.node, obs.name_of(host),
                         evidence=first("link_down", host)))
+    last_down: dict[int, outputs.LogEvent] = {}
+    for e in s.events:
+        if e.kind == "link_down" and e.host in downs and s.shut_down_at(e.host, e.lineno) is None:
+            last_down[e.host] = e
+    for host, e in sorted(last_down.items()):
+        # the stamp as journalctl printed it (local time, no year): journal_time resolves it
+        stamp = stamp_of(e.text)
+        if stamp:
+            out.append(Fact("journal.last_link_down", stamp, obs.node, obs.name_of(host),
+                            evidence=f"line {e.lineno}: {e.text}"))
     loaded = s.config_loaded()
     if loaded is not None:
         # link downs under the configuration corosync runs now, apart from those before it

@@ -196,9 +196,20 @@ def facts_cert_chain(obs: Observation) -> list[Fact]:
 
 
 def facts_clock(obs: Observation) -> list[Fact]:
-    """``date -u +%s``: this node's clock (epoch seconds) when the step ran."""
+    """``date -u +%s; date +%z``: this node's clock (epoch seconds) when the step ran, and its
+    UTC offset, which turns the journal's year- and zone-less stamps into instants
+    (:mod:`pverunbook.pve.journal_time`)."""
+    from pverunbook.pve.journal_time import utc_offset_s
+
     m = re.search(r"^\s*(\d{9,11})\s*$", obs.text, re.M)
-    return [Fact("clock.epoch", int(m.group(1)), obs.node, evidence=m.group(1))] if m else []
+    if not m:
+        return []
+    out = [Fact("clock.epoch", int(m.group(1)), obs.node, evidence=m.group(1))]
+    z = re.search(r"^\s*([+-]\d{2}:?\d{2})\s*$", obs.text, re.M)
+    offset = utc_offset_s(z.group(1)) if z else None
+    if z and offset is not None:
+        out.append(Fact("clock.utc_offset_s", offset, obs.node, evidence=z.group(1)))
+    return out
 
 
 _HA_SERVICE = re.compile(r"^service\s+(\S+)\s+\((\S+?),\s*([\w-]+)\)", re.M)

@@ -134,3 +134,50 @@ def test_a_large_cluster_running_the_default_token_is_not_tuned() -> None:
     assert tuned_token(store, 2) == 5600
     assert tuned_token(FactStore([Fact("corosync.token_ms", 5600, "a"),
                                   Fact("conf.token_ms", 3000, "a")]), 2) == 0
+
+
+def test_route_fix_cut_off_places_each_nodes_last_down_on_its_own_clock() -> None:
+    """The route-fix cut-off compared the run's start with the journal's hour as a whole. With
+    the node's clock and UTC offset (the check's clock step, `date -u +%s; date +%z`) the last
+    down's stamp (local time, no year) is an instant: before the fix, the downs are the old
+    path's; after it, the new path fails too and the token advice stands."""
+    from datetime import UTC, datetime
+
+    from tests.unit.pve.test_health_check import _fixed_link
+
+    nodes = ("ryanrishi", "pve001")
+    now = datetime(2027, 1, 1, 0, 30, tzinfo=UTC)  # the journal's hour crosses New Year
+    fix = ("route-fix", datetime(2027, 1, 1, 0, 5, tzinfo=UTC).timestamp())
+    clock = (extract("clock", Observation("ryanrishi", f"{int(now.timestamp())}\n+0100\n", 0))
+             + extract("clock", Observation("pve001", f"{int(now.timestamp())}\n+0100\n", 0)))
+    assert {f.name: f.value for f in clock} == {"clock.epoch": int(now.timestamp()),
+                                                "clock.utc_offset_s": 3600}
+    base = [f for f in _fixed_link() if f.name != "corosync.token_ms"] + clock + [
+        Fact("corosync.token_ms", 3000, "ryanrishi"),
+        Fact("journal.link_down", 7, "ryanrishi", "pve001")]
+
+    def with_last(stamp: str) -> list[Fact]:
+        return base + [Fact("journal.last_link_down", stamp, "ryanrishi", "pve001")]
+
+    # 00:58 local (UTC+1) on 1 January = 23:58 UTC on 31 December: before the fix
+    (tune,) = check_diagnose(with_last("Jan 01 00:58:00"), nodes=nodes, now=now,
+                             path_change=fix).faults
+    assert "all before route-fix at 00:05 UTC changed the path (the last on ryanrishi at " \
+           "23:58:00 UTC)" in tune.statement
+    assert tune.action.startswith("Those downs all came from before route-fix")
+    assert tune.next_runbook is not None and tune.next_runbook.runbook == "network-triage"
+    # 01:20 local = 00:20 UTC: after the fix, the link of now
+    (tune,) = check_diagnose(with_last("Jan 01 01:20:00"), nodes=nodes, now=now,
+                             path_change=fix).faults
+    assert "also after the path changed (the last on ryanrishi at 00:20:00 UTC)" in \
+        tune.statement
+    assert tune.next_runbook is not None and tune.next_runbook.runbook == "corosync-tuning"
+    # a stamp read without the node's offset cannot be placed: the hour is labelled as before
+    no_zone = [f for f in with_last("Jan 01 00:58:00") if f.name != "clock.utc_offset_s"]
+    (tune,) = check_diagnose(no_zone, nodes=nodes, now=now, path_change=fix).faults
+    assert "counted over the hour before this check" in tune.statement
+
+
+def test_the_journal_names_the_stamp_of_each_peers_last_down() -> None:
+    got = [f for f in journal(downs(10, 6) + RELOAD) if f.name == "journal.last_link_down"]
+    assert [(f.node, f.peer, f.value) for f in got] == [("a", "b", "Dec 07 05:15:10")]
