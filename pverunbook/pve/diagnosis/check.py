@@ -36,12 +36,14 @@ from pverunbook.pve.diagnosis.model import (
     Fault,
     FindingLike,
     NextRunbook,
+    directed,
     ev,
     num,
     pair_facts,
     pairs,
+    tuned_token,
 )
-from pverunbook.pve.diagnosis.network import fine_parts, up_now
+from pverunbook.pve.diagnosis.network import config_loaded, fine_parts, up_now
 from pverunbook.pve.facts import Fact, FactStore
 from pverunbook.pve.journal_time import resolve
 
@@ -178,7 +180,8 @@ def _network(faults: Sequence[Fault], ctx: Context, has_measure: bool,
     out: list[Fault] = []
     for f in faults:
         pair = frozenset(f.nodes[:2]) if len(f.nodes) >= 2 else frozenset()
-        if f.rule in ("flapping-link", "udp-lost-icmp-ok", "lossy-link") and pair in history \
+        if f.rule in ("flapping-link", "udp-lost-icmp-ok", "lossy-link", "link-flaps-history") \
+                and pair in history \
                 and not has_measure:
             continue  # connected now from both ends, quorate: the journal's flaps are history
         if f.rule == "quorum-lost-recently" and calm and (history or not flaps):
@@ -211,6 +214,7 @@ def _network(faults: Sequence[Fault], ctx: Context, has_measure: bool,
                      "now")
         elif flaps and last_down:
             seen += f", also after the path changed ({last_down})"
+        seen += _before_tuning(ctx) if flaps else ""
         if token and token < TUNED_TOKEN_MS:
             measure_first = bool(fixed) and not has_measure
             evidence = [_ev(store, n) for n in ("journal.link_down", "corosync.token_ms")
@@ -247,6 +251,21 @@ def _network(faults: Sequence[Fault], ctx: Context, has_measure: bool,
             ctx.healthy.append(f"link {names}: connected from both ends now; it {seen}, and "
                                f"corosync runs a token of {token} ms")
     return out
+
+
+def _before_tuning(ctx: Context) -> str:
+    """``, all before corosync loaded …``: with corosync-tuning's token in place, every link
+    whose journal has downs shows them before the start or reload that brought the token
+    (network.config_loaded); "" otherwise."""
+    if not tuned_token(ctx.store, len(ctx.nodes) or len(ctx.store.nodes())):
+        return ""
+    loads = [config_loaded(ctx.store, pair_facts(ctx.store, a, b))
+             for a, b in pairs(ctx.store, ctx.nodes)
+             if any(num(f.value) for f in directed(ctx.store, "journal.link_down", a, b))]
+    where = [x[1] for x in loads if x is not None and not x[0]]
+    if not where or len(where) < len(loads):
+        return ""
+    return f", all before corosync loaded the configuration it runs now ({where[0]})"
 
 
 _LINK_RULES = ("route-via-gateway", "lossy-link", "flapping-link", "udp-lost-icmp-ok",

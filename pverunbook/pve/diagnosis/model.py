@@ -368,7 +368,11 @@ def tuned_token(store: FactStore, nodes: int) -> int:
     and corosync running with it (``runtime.config.totem.token`` = the configured token plus
     ``(nodes - 2) * token_coefficient`` for 3+ nodes, so never below the configured one);
     without corosync.conf read, the running token at least the tuned one plus that share.
+    A ``token_retransmit`` set by hand (the story's 1000 ms beside token 5000) is what the
+    tuning removes, so with it the tuning is not in place.
     """
+    if store.named("conf.token_retransmit_ms"):
+        return 0
     running = max((int(v) for f in store.named("corosync.token_ms") if (v := num(f.value))),
                   default=0)
     configured = min((int(v) for f in store.named("conf.token_ms") if (v := num(f.value))),

@@ -136,7 +136,7 @@ def link_loss(ctx: Context) -> list[Fault]:
                      + directed(store, "mtr.sent", a, b))
         partly = _redundant_down(store, p)
         now = bool(p.flaps_now or p.disconnected or p.unreachable)
-        loaded = _config_loaded(store, p) if tuned else None
+        loaded = config_loaded(store, p) if tuned else None
         if p.lossy:
             flap = f"; knet took the link down {p.flaps} times" if p.flaps else ""
             cause = " on the routed path through the gateway" if via_gw else ""
@@ -234,7 +234,7 @@ def link_loss(ctx: Context) -> list[Fault]:
     return faults
 
 
-def _config_loaded(store: FactStore, p: PairFacts) -> tuple[int, str] | None:
+def config_loaded(store: FactStore, p: PairFacts) -> tuple[int, str] | None:
     """``(link downs since, where)``: the downs the journal of each end shows after corosync
     last loaded its configuration (``journal.link_down_since_config``, the most of both ends)
     and the line that says so; None when an end with journal downs shows no such line (its

@@ -129,7 +129,8 @@ def facts_pmxcfs_journal(obs: Observation) -> list[Fact]:
 
 def facts_cluster_conf(obs: Observation) -> list[Fact]:
     """The local ``/etc/corosync/corosync.conf`` (never hangs, unlike /etc/pve): how many
-    nodes the nodelist has, ``two_node``, a quorum device, and the configured ``token``."""
+    nodes the nodelist has, ``two_node``, a quorum device, the configured ``token`` and a
+    ``token_retransmit`` set by hand."""
     text = obs.text
     out: list[Fact] = []
     nodes = len(re.findall(r"^\s*node\s*\{", text, re.M))
@@ -144,6 +145,12 @@ def facts_cluster_conf(obs: Observation) -> list[Fact]:
     t = re.search(r"^\s*token\s*:\s*(\d+)", text, re.M)
     if t:
         out.append(Fact("conf.token_ms", int(t.group(1)), obs.node, evidence=t.group(0).strip()))
+    r = re.search(r"^\s*token_retransmit\s*:\s*(\d+)", text, re.M)
+    if r:
+        # set by hand it breaks token_retransmit = token / (retransmits + 0.2); corosync-tuning
+        # removes it (runbooks/corosync-tuning.toml), so with it the tuning is not in place
+        out.append(Fact("conf.token_retransmit_ms", int(r.group(1)), obs.node,
+                        evidence=r.group(0).strip()))
     return out
 
 

@@ -181,3 +181,29 @@ def test_route_fix_cut_off_places_each_nodes_last_down_on_its_own_clock() -> Non
 def test_the_journal_names_the_stamp_of_each_peers_last_down() -> None:
     got = [f for f in journal(downs(10, 6) + RELOAD) if f.name == "journal.last_link_down"]
     assert [(f.node, f.peer, f.value) for f in got] == [("a", "b", "Dec 07 05:15:10")]
+
+
+def test_a_hand_set_token_retransmit_means_the_tuning_is_not_in_place() -> None:
+    """The story's corosync.conf: token 5000 with token_retransmit 1000 (only ~5 retransmits fit
+    before the token is lost). corosync-tuning removes token_retransmit, so a raised token next
+    to it is not the tuning: the downs still propose it."""
+    conf = ("totem {\n  token: 5000\n  token_retransmit: 1000\n"
+            "  token_retransmits_before_loss_const: 10\n}\n")
+    read = extract("cluster-conf", Observation("a", conf, 0))
+    assert {f.name: f.value for f in read}["conf.token_retransmit_ms"] == 1000
+    d = check_diagnose(_after_tuning(downs(10, 6) + RELOAD) + read, nodes=("a", "b"))
+    (udp,) = [f for f in d.faults if f.rule == "udp-lost-icmp-ok"]
+    assert udp.next_runbook is not None and udp.next_runbook.runbook == "corosync-tuning"
+
+
+def test_the_check_without_a_measurement_says_the_old_downs_came_before_the_reload() -> None:
+    """No triage since the tuning: the link is connected and every node quorate, so the
+    journal's downs are history in the healthy summary — which says they came before corosync
+    loaded the raised token."""
+    calm = [f for f in _after_tuning(downs(10, 6) + RELOAD) if not f.name.startswith("ping.")]
+    d = check_diagnose(calm, nodes=("a", "b"))
+    assert d.faults == ()
+    (line,) = [h for h in d.healthy if h.startswith("link a ↔ b")]
+    assert "went down 6 times in the last hour, all before corosync loaded the configuration " \
+           "it runs now (links configured on a, line " in line
+    assert line.endswith("corosync runs a token of 5000 ms")
