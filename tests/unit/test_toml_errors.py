@@ -84,12 +84,13 @@ def test_syntax_errors_say_what_where_and_what_to_do(text: str, where: str, says
     assert "Unexpected character" not in err and "control character" not in err.lower()
 
 
-def test_the_parsers_words_never_reach_the_operator_alone() -> None:
+@pytest.mark.parametrize("text", [
+    'a = "x\n', "a = [1,\n", "a = {b = 1\n", "[a\n", "= 1\n", "a = 1979-13-01\n", "[[[\n",
+    "a b = 1\n", 'a = "\\u12"\n', "a = 1 2\n", "a = \"\x01\"\n"])
+def test_the_parsers_words_never_reach_the_operator_alone(text: str) -> None:
     """Whatever tomlkit raised, the headline has a place, an explanation and what to do."""
-    for text in ['a = "x\n', "a = [1,\n", "a = {b = 1\n", "[a\n", "= 1\n", "a = 1979-13-01\n",
-                 "[[[\n", "a b = 1\n", 'a = "\\u12"\n', "a = 1 2\n", "a = \"\x01\"\n"]:
-        headline = error_of(text).split("\n")[0]
-        assert headline.startswith("runbooks/x.toml:") and " — " in headline, headline
+    headline = error_of(text).split("\n")[0]
+    assert headline.startswith("runbooks/x.toml:") and " — " in headline, headline
 
 
 def test_validate_prints_the_line_and_list_stays_one_line(
