@@ -19,11 +19,9 @@ import pytest
 
 from pverunbook.engine import events as ev
 from pverunbook.engine.decisions import ConfirmRequest, ScriptedDecider
-from pverunbook.engine.journal import read_journal
-from pverunbook.runbook.catalog import builtin_dir
-from pverunbook.runbook.loader import load_file
 from pverunbook.runbook.params import resolve
-from pverunbook.session import Mode, Session, SessionConfig
+from pverunbook.session import Session
+from tests.sim.rehearsal import builtin, run_engine, run_on, start_session
 
 pytest.importorskip("asyncssh")
 
@@ -40,36 +38,15 @@ class Operator(ScriptedDecider):
         return request.expected
 
 
-async def start(tmp_path: Path, scenario: str) -> Session:
-    session = Session(SessionConfig(mode=Mode.REHEARSAL, scenario=scenario,
-                                    sim_state_dir=tmp_path / "sim", time_scale=0.02))
-    await session.start()
-    return session
-
-
 async def rehearse(session: Session, tmp_path: Path, runbook: str,
                    sets: dict[str, str] | None = None) -> tuple[str, list[ev.Event], Operator]:
     assert session.cluster is not None
-    rb = load_file(builtin_dir() / f"{runbook}.toml")
+    rb = builtin(runbook)
     values, _ = resolve(rb, sets or {}, nodes=session.cluster.names)
-    journal = tmp_path / f"{runbook}.jsonl"
     operator = Operator(params=sets or {})
-    engine = session.engine(rb, operator, values, journal_path=journal)
-    try:
-        status = await engine.run()
-    finally:
-        for j in session.journals:
-            j.close()
-        session.journals.clear()
-    return status, read_journal(journal), operator
-
-
-async def run_on(session: Session, node: str, command: str) -> str:
-    assert session.cluster is not None and session.transport is not None
-    out: list[str] = []
-    await session.transport.run(session.cluster.node(node), command, timeout=30,
-                                on_output=lambda s, t: out.append(t))
-    return "".join(out)
+    status, events = await run_engine(session, rb, operator, values,
+                                      tmp_path / f"{runbook}.jsonl")
+    return status, events, operator
 
 
 def facts(events: list[ev.Event]) -> dict[str, object]:
@@ -82,7 +59,7 @@ def commands_run(events: list[ev.Event]) -> list[str]:
 
 
 async def test_steady_cluster_is_never_asked_to_confirm_expected_one(tmp_path: Path) -> None:
-    session = await start(tmp_path, "nyc-healthy")
+    session = await start_session(tmp_path, "nyc-healthy")
     try:
         status, events, operator = await rehearse(session, tmp_path, "corosync-tuning",
                                                   {"token": "8000"})
@@ -109,7 +86,7 @@ async def test_steady_cluster_is_never_asked_to_confirm_expected_one(tmp_path: P
 
 async def test_flapping_two_node_cluster_never_lowers_the_expected_votes(
         tmp_path: Path) -> None:
-    session = await start(tmp_path, "nyc-outage")
+    session = await start_session(tmp_path, "nyc-outage")
     try:
         status, events, operator = await rehearse(session, tmp_path, "corosync-tuning",
                                                   {"token": "10000"})
@@ -130,7 +107,7 @@ async def test_cut_off_first_node_never_gets_expected_one_and_nothing_changes(
     """The lab's finding: ryanrishi (the inventory's first node) cut off while pve001 and
     pve002 are quorate. votequorum WOULD accept `pvecm expected 1` there (tests/sim
     test_votequorum_reload); the runbook must not run it, and stops before any change."""
-    session = await start(tmp_path, "three-node-cut-off")
+    session = await start_session(tmp_path, "three-node-cut-off")
     try:
         status, events, operator = await rehearse(session, tmp_path, "corosync-tuning",
                                                   {"token": "5000"})
@@ -176,22 +153,15 @@ class CatchUpOperator(Operator):
 
 async def test_token_reaches_every_node_with_one_corosync_stopped_during_the_change(
         tmp_path: Path) -> None:
-    session = await start(tmp_path, "three-node")
+    session = await start_session(tmp_path, "three-node")
     try:
         await run_on(session, "pve002", "systemctl stop corosync")
         assert session.cluster is not None
-        rb = load_file(builtin_dir() / "corosync-tuning.toml")
+        rb = builtin("corosync-tuning")
         values, _ = resolve(rb, {"token": "5000"}, nodes=session.cluster.names)
-        journal = tmp_path / "tuning.jsonl"
         operator = CatchUpOperator(session, "pve002", "ryanrishi", params={"token": "5000"})
-        engine = session.engine(rb, operator, values, journal_path=journal)
-        try:
-            status = await engine.run()
-        finally:
-            for j in session.journals:
-                j.close()
-            session.journals.clear()
-        events = read_journal(journal)
+        status, events = await run_engine(session, rb, operator, values,
+                                          tmp_path / "tuning.jsonl")
         tokens = {n: await run_on(session, n, "corosync-cmapctl -g totem.token")
                   for n in ("ryanrishi", "pve001", "pve002")}
     finally:
@@ -216,7 +186,7 @@ async def test_token_reaches_every_node_with_one_corosync_stopped_during_the_cha
 
 async def test_cluster_db_reset_proposes_the_node_whose_integrity_check_failed(
         tmp_path: Path) -> None:
-    session = await start(tmp_path, "nyc-healthy")
+    session = await start_session(tmp_path, "nyc-healthy")
     try:
         db = next(p for p in (tmp_path / "sim").rglob("config.db")
                   if "pve001" in p.parts)

@@ -17,8 +17,9 @@ import pytest
 from pverunbook.engine import events as ev
 from pverunbook.engine.decisions import ConfirmRequest
 from pverunbook.headless import TerminalDecider
-from pverunbook.session import Mode, Session, SessionConfig
-from tests.integration.test_rehearsal_runbooks import Operator, rehearse, run_on, status_of
+from pverunbook.session import Session
+from tests.integration.test_rehearsal_runbooks import Operator, rehearse
+from tests.sim.rehearsal import run_on, start_session, status_of
 
 pytest.importorskip("asyncssh")
 
@@ -54,16 +55,9 @@ def timers(events: list[ev.Event], state: str) -> set[str]:
     return {e.node for e in events if isinstance(e, ev.RollbackTimer) and e.state == state}
 
 
-async def _session(tmp_path: Path, scenario: str = "nyc-outage") -> Session:
-    session = Session(SessionConfig(mode=Mode.REHEARSAL, scenario=scenario,
-                                    sim_state_dir=tmp_path / "sim", time_scale=0.02))
-    await session.start()
-    return session
-
-
 async def test_commit_keeps_the_change_and_leaves_no_timer(tmp_path: Path) -> None:
     # A steady cluster: on the story's flapping link corosync-tuning stops before any change.
-    session = await _session(tmp_path, "nyc-healthy")
+    session = await start_session(tmp_path, "nyc-healthy")
     try:
         status, events, _ = await rehearse(tmp_path, "corosync-tuning", session=session,
                                            sets={"token": "10000"})
@@ -88,7 +82,7 @@ async def test_commit_keeps_the_change_and_leaves_no_timer(tmp_path: Path) -> No
 async def test_no_commit_restores_the_old_config_everywhere(tmp_path: Path) -> None:
     # A steady cluster: on the outage's flapping link the restored (old) token flaps again and
     # /etc/pve stays read-only on a node for longer than the script waits (it says so).
-    session = await _session(tmp_path, "nyc-healthy")
+    session = await start_session(tmp_path, "nyc-healthy")
     try:
         before = await run_on(session, "pve001", "cat /etc/corosync/corosync.conf")
         rb_status, events, _ = await _no_commit(tmp_path, session)
@@ -121,7 +115,7 @@ async def test_headless_without_confirm_commit_records_a_refusal(tmp_path: Path)
     typed (never the destructive step's 'nyc'), and the summary says refused, not timed out."""
     from pverunbook.run_diagnosis import not_kept_by_step
 
-    session = await _session(tmp_path, "nyc-healthy")
+    session = await start_session(tmp_path, "nyc-healthy")
     try:
         status, events, _ = await _no_commit(tmp_path, session, HeadlessNoCommit)
     finally:
@@ -163,7 +157,7 @@ async def _no_commit(tmp_path: Path, session: Session, decider: type[Operator] =
 
 
 async def test_health_check_finds_a_failed_rollback(tmp_path: Path) -> None:
-    session = await _session(tmp_path, "nyc-healthy")
+    session = await start_session(tmp_path, "nyc-healthy")
     try:
         await run_on(session, "pve001", "echo '2024-11-19T21:40:23Z pve001 pverunbook-rollback"
                      "[42259] cp-1-pve001: ROLLBACK FAILED on pve001: restored' "
@@ -188,7 +182,7 @@ async def test_health_check_finds_a_pending_and_a_stale_rollback_timer(tmp_path:
     plan = Plan(node="pve001", tag="cp-test-pve001", seconds=100000, step_id="apply",
                 run_id="r1", checkpoint_id="cp-test", files=["/etc/hosts"])
     d = plan.dir
-    session = await _session(tmp_path, "nyc-healthy")
+    session = await start_session(tmp_path, "nyc-healthy")
     try:
         await run_on(session, "pve001", f"mkdir -p {d}/restore/etc && cp /etc/hosts "
                      f"{d}/restore/etc/hosts && cat > {d}/rollback.sh <<'PVRB'\n"

@@ -14,11 +14,16 @@ import pytest
 
 from pverunbook.engine import events as ev
 from pverunbook.engine.decisions import ConfirmRequest, ScriptedDecider
-from pverunbook.engine.journal import read_journal
-from pverunbook.runbook.catalog import builtin_dir
-from pverunbook.runbook.loader import load_file
 from pverunbook.runbook.params import resolve
-from pverunbook.session import Mode, Session, SessionConfig
+from pverunbook.session import Session
+from tests.sim.rehearsal import (
+    builtin,
+    rehearsal,
+    run_engine,
+    run_on,
+    start_session,
+    status_of,
+)
 
 pytest.importorskip("asyncssh")
 
@@ -38,42 +43,25 @@ class Operator(ScriptedDecider):
 async def rehearse(tmp_path: Path, runbook: str, scenario: str = "nyc-outage",
                    sets: dict[str, str] | None = None, session: Session | None = None,
                    ) -> tuple[str, list[ev.Event], Session]:
+    """Rehearse a shipped runbook, in ``session`` (left open) or in a new session on
+    ``scenario`` (closed after the run)."""
     own = session is None
     if session is None:
-        session = Session(SessionConfig(mode=Mode.REHEARSAL, scenario=scenario,
-                                        sim_state_dir=tmp_path / "sim", time_scale=0.02))
-        await session.start()
-    rb = load_file(builtin_dir() / f"{runbook}.toml")
+        session = await start_session(tmp_path, scenario)
+    rb = builtin(runbook)
     values, missing = resolve(rb, sets or {})
     assert not missing or all(any(m in s.params for s in rb.steps) for m in missing)
-    journal = tmp_path / f"{runbook}.jsonl"
-    engine = session.engine(rb, Operator(params=sets or {}), values, journal_path=journal)
     try:
-        status = await engine.run()
+        status, events = await run_engine(session, rb, Operator(params=sets or {}), values,
+                                          tmp_path / f"{runbook}.jsonl")
     finally:
         if own:
             await session.close()
-        else:
-            for j in session.journals:
-                j.close()
-            session.journals.clear()
-    return status, read_journal(journal), session
+    return status, events, session
 
 
 def nodes_with_output(events: list[ev.Event]) -> set[str]:
     return {e.node for e in events if isinstance(e, ev.OutputChunk) and e.text.strip()}
-
-
-def status_of(events: list[ev.Event]) -> dict[str, str]:
-    return {e.step_id: e.status for e in events if isinstance(e, ev.StepFinished)}
-
-
-async def run_on(session: Session, node: str, command: str) -> str:
-    assert session.cluster is not None and session.transport is not None
-    out: list[str] = []
-    await session.transport.run(session.cluster.node(node), command, timeout=30,
-                                on_output=lambda s, t: out.append(t))
-    return "".join(out)
 
 
 async def test_network_triage_names_the_lossy_link(tmp_path: Path) -> None:
@@ -92,18 +80,11 @@ async def test_network_triage_with_the_physical_checks_not_done_finishes(
         tmp_path: Path) -> None:
     """"Not done" at the triage's manual physical checks: every check still ran, so the run
     ends finished with that step not done by the operator, never "aborted"."""
-    session = Session(SessionConfig(mode=Mode.REHEARSAL, scenario="nyc-outage",
-                                    sim_state_dir=tmp_path / "sim", time_scale=0.02))
-    await session.start()
-    try:
-        rb = load_file(builtin_dir() / "network-triage.toml")
+    async with rehearsal(tmp_path) as session:
+        rb = builtin("network-triage")
         values, _ = resolve(rb, {})
-        engine = session.engine(rb, ScriptedDecider(manual=False), values,
-                                journal_path=tmp_path / "triage.jsonl")
-        status = await engine.run()
-    finally:
-        await session.close()
-    events = read_journal(tmp_path / "triage.jsonl")
+        status, events = await run_engine(session, rb, ScriptedDecider(manual=False), values,
+                                          tmp_path / "triage.jsonl")
     assert status == "ok"
     (physical,) = [e for e in events if isinstance(e, ev.StepFinished)
                    and e.step_id == "physical"]
@@ -117,9 +98,7 @@ async def test_corosync_tuning_on_the_flapping_cluster_changes_nothing(tmp_path:
     """The story's cluster with the route still in place: the peer's corosync runs, so the
     expected votes are never lowered, and /etc/pve cannot take the change while the link
     flaps: the run stops before anything changes (fix the network first)."""
-    session = Session(SessionConfig(mode=Mode.REHEARSAL, sim_state_dir=tmp_path / "sim",
-                                    time_scale=0.02))
-    await session.start()
+    session = await start_session(tmp_path)
     try:
         status, events, _ = await rehearse(tmp_path, "corosync-tuning", session=session,
                                            sets={"token": "10000"})
@@ -137,9 +116,7 @@ async def test_corosync_tuning_on_the_flapping_cluster_changes_nothing(tmp_path:
 
 
 async def test_corosync_tuning_after_the_network_fix(tmp_path: Path) -> None:
-    session = Session(SessionConfig(mode=Mode.REHEARSAL, sim_state_dir=tmp_path / "sim",
-                                    scenario="nyc-network-fixed", time_scale=0.02))
-    await session.start()
+    session = await start_session(tmp_path, "nyc-network-fixed")
     try:
         before = await run_on(session, "pve001", "pvecm status")
         status, events, _ = await rehearse(tmp_path, "corosync-tuning", session=session,
@@ -167,9 +144,7 @@ async def test_corosync_tuning_after_the_network_fix(tmp_path: Path) -> None:
 
 
 async def test_certificate_regeneration_restores_the_web_ui(tmp_path: Path) -> None:
-    session = Session(SessionConfig(mode=Mode.REHEARSAL, sim_state_dir=tmp_path / "sim",
-                                    scenario="nyc-network-fixed", time_scale=0.02))
-    await session.start()
+    session = await start_session(tmp_path, "nyc-network-fixed")
     try:
         before = await run_on(session, "ryanrishi", "curl -sk -o /dev/null -w '%{http_code}' "
                                                     "https://localhost:8006 || true")
@@ -185,9 +160,7 @@ async def test_certificate_regeneration_restores_the_web_ui(tmp_path: Path) -> N
 
 
 async def test_vm_config_recovery_brings_vms_back(tmp_path: Path) -> None:
-    session = Session(SessionConfig(mode=Mode.REHEARSAL, sim_state_dir=tmp_path / "sim",
-                                    scenario="nyc-network-fixed", time_scale=0.02))
-    await session.start()
+    session = await start_session(tmp_path, "nyc-network-fixed")
     try:
         before = await run_on(session, "ryanrishi", "qm list")
         status, events, _ = await rehearse(tmp_path, "vm-config-recovery", session=session,
@@ -225,9 +198,7 @@ async def test_vm_config_recovery_of_one_vm_is_not_here_on_the_other_nodes(
     # VM 108 runs on ryanrishi only: pve001 must say "not here" and succeed, not fail the
     # rebuild, the write and the comparison (which left the operator only "skip", and the
     # write that did happen on ryanrishi was then reported as skipped).
-    session = Session(SessionConfig(mode=Mode.REHEARSAL, sim_state_dir=tmp_path / "sim",
-                                    scenario="nyc-network-fixed", time_scale=0.02))
-    await session.start()
+    session = await start_session(tmp_path, "nyc-network-fixed")
     try:
         status, events, _ = await rehearse(tmp_path, "vm-config-recovery", session=session,
                                            sets={"source": "processes", "vmid": "108"})
@@ -259,9 +230,7 @@ async def test_vm_config_recovery_of_a_vm_running_nowhere_fails(tmp_path: Path) 
 async def test_vm_config_recovery_without_storage_cfg_writes_nothing(tmp_path: Path) -> None:
     # Without the node's storage.cfg the disks' storage ids are unknown: no VM config is
     # written (none with a guessed `local-lvm`), and the step names the disk and the fix.
-    session = Session(SessionConfig(mode=Mode.REHEARSAL, sim_state_dir=tmp_path / "sim",
-                                    scenario="nyc-network-fixed", time_scale=0.02))
-    await session.start()
+    session = await start_session(tmp_path, "nyc-network-fixed")
     try:
         status, events, _ = await rehearse(
             tmp_path, "vm-config-recovery", session=session,

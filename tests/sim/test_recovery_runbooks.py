@@ -27,17 +27,22 @@ from pverunbook.engine.decisions import (
     ConfirmRequest,
     ScriptedDecider,
 )
-from pverunbook.engine.journal import read_journal
 from pverunbook.pve.facts import extract
 from pverunbook.pve.facts.model import Observation
-from pverunbook.runbook.catalog import builtin_dir
-from pverunbook.runbook.loader import load_file
 from pverunbook.runbook.params import resolve
-from pverunbook.session import Mode, Session, SessionConfig
+from pverunbook.session import Session
 from pverunbook.sim import SimCluster, certs
 from pverunbook.sim.node import SimNode
 from pverunbook.sim.scenarios import NYC_VMS
 from tests.sim.conftest import sh
+from tests.sim.rehearsal import (
+    builtin,
+    run_engine,
+    run_on,
+    run_with_status,
+    start_session,
+    status_of,
+)
 
 pytest.importorskip("asyncssh")
 
@@ -54,40 +59,14 @@ class Operator(ScriptedDecider):
         return request.expected
 
 
-async def start(tmp_path: Path, scenario: str) -> Session:
-    session = Session(SessionConfig(mode=Mode.REHEARSAL, scenario=scenario,
-                                    sim_state_dir=tmp_path / "sim", time_scale=0.02))
-    await session.start()
-    return session
-
-
 async def rehearse(session: Session, tmp_path: Path, runbook: str,
                    sets: dict[str, str] | None = None, override: bool = False,
                    ) -> tuple[str, list[ev.Event]]:
-    rb = load_file(builtin_dir() / f"{runbook}.toml")
+    rb = builtin(runbook)
     values, _ = resolve(rb, sets or {})
     journal = tmp_path / f"{runbook}-{len(session.journals)}-{id(values)}.jsonl"
-    engine = session.engine(rb, Operator(override=override, params=sets or {}), values,
-                            journal_path=journal)
-    try:
-        status = await engine.run()
-    finally:
-        for j in session.journals:
-            j.close()
-        session.journals.clear()
-    return status, read_journal(journal)
-
-
-async def run_on(session: Session, node: str, command: str) -> tuple[int, str]:
-    assert session.cluster is not None and session.transport is not None
-    out: list[str] = []
-    res = await session.transport.run(session.cluster.node(node), command, timeout=60,
-                                      on_output=lambda s, t: out.append(t))
-    return res.exit_status or 0, "".join(out)
-
-
-def status_of(events: list[ev.Event]) -> dict[str, str]:
-    return {e.step_id: e.status for e in events if isinstance(e, ev.StepFinished)}
+    return await run_engine(session, rb, Operator(override=override, params=sets or {}),
+                            values, journal)
 
 
 def started(events: list[ev.Event]) -> dict[str, tuple[str, ...]]:
@@ -106,7 +85,7 @@ async def test_new_ca_is_created_by_one_node_and_every_certificate_verifies(
     # The CA and its key are gone, the five node certificates (signed by the old CA) are not.
     # Run everywhere at once (the old runbook), one node makes a new CA and only its own
     # certificate follows: the four others keep certificates the new CA did not sign.
-    session = await start(tmp_path, "five-node")
+    session = await start_session(tmp_path, "five-node")
     try:
         assert session.cluster is not None
         names = list(session.cluster.names)
@@ -118,11 +97,12 @@ async def test_new_ca_is_created_by_one_node_and_every_certificate_verifies(
         runs = started(events)
         fingerprints = set()
         for n in names:
-            code, out = await run_on(session, n, "openssl verify -CAfile "
-                                     f"/etc/pve/pve-root-ca.pem /etc/pve/nodes/{n}/pve-ssl.pem")
+            code, out = await run_with_status(
+                session, n, "openssl verify -CAfile "
+                f"/etc/pve/pve-root-ca.pem /etc/pve/nodes/{n}/pve-ssl.pem")
             assert code == 0 and out.strip().endswith("pve-ssl.pem: OK"), (n, out)
-            _, fp = await run_on(session, n, "openssl x509 -noout -fingerprint -sha256 "
-                                             "-in /etc/pve/pve-root-ca.pem")
+            fp = await run_on(session, n, "openssl x509 -noout -fingerprint -sha256 "
+                                          "-in /etc/pve/pve-root-ca.pem")
             fingerprints.add(fp)
         assert len(fingerprints) == 1
         assert runs["updatecerts-first"] == (names[0],)
@@ -138,21 +118,21 @@ async def test_a_root_key_lost_by_a_concurrent_merge_is_named(tmp_path: Path) ->
     # Setup.pm ssh_merge_keys reads /etc/pve/priv/authorized_keys, adds the node's key and
     # writes it back without a lock; updatecerts on every node at once can lose a key. The
     # check after it names the node whose key is missing; every node passes once it is back.
-    rb = load_file(builtin_dir() / "certificate-regeneration.toml")
+    rb = builtin("certificate-regeneration")
     (command,) = rb.step("root-keys").commands
-    session = await start(tmp_path, "five-node")
+    session = await start_session(tmp_path, "five-node")
     try:
         assert session.cluster is not None
         a, b = list(session.cluster.names)[:2]
         await run_on(session, a, "timeout 60 pvecm updatecerts")
-        _, ok = await run_on(session, b, command)
+        ok = await run_on(session, b, command)
         await run_on(session, a, f"grep -v 'root@{b}$' /etc/pve/priv/authorized_keys > /tmp/k; "
                                  "cp /tmp/k /etc/pve/priv/authorized_keys")
-        _, lost = await run_on(session, b, command)
+        lost = await run_on(session, b, command)
         await run_on(session, b, "timeout 60 pvecm updatecerts")
-        _, back = await run_on(session, b, command)
+        back = await run_on(session, b, command)
         await run_on(session, a, "rm /root/.ssh/id_rsa.pub")  # nothing merged: nothing lost
-        _, none = await run_on(session, a, command)
+        none = await run_on(session, a, command)
     finally:
         await session.close()
     assert ok.startswith("root key in "), ok
@@ -164,7 +144,7 @@ async def test_a_root_key_lost_by_a_concurrent_merge_is_named(tmp_path: Path) ->
 async def test_certificate_regeneration_refuses_a_ca_about_to_expire(tmp_path: Path) -> None:
     # updatecerts refuses to sign with less than two weeks left on the CA (Setup.pm
     # gen_pve_ssl_cert): the runbook stops at inspect-ca, before anything is changed.
-    session = await start(tmp_path, "nyc-healthy")
+    session = await start_session(tmp_path, "nyc-healthy")
     try:
         assert session.sim is not None and session.sim.world is not None
         assert session.cluster is not None and session.transport is not None
@@ -209,7 +189,7 @@ async def test_configs_from_a_copy_go_where_each_vm_runs_now(tmp_path: Path) -> 
     # under pve001. Since then 108 was migrated to pve001 (its kvm runs there now) and 110 was
     # stopped. Restored by the copy's directories (the old runbook), 108 would get its config
     # on ryanrishi, where Proxmox could start a second instance on the same disk.
-    session = await start(tmp_path, "nyc-network-fixed")
+    session = await start_session(tmp_path, "nyc-network-fixed")
     try:
         assert session.sim is not None
         sim_a, sim_b = session.sim.node("ryanrishi"), session.sim.node("pve001")
@@ -227,8 +207,8 @@ async def test_configs_from_a_copy_go_where_each_vm_runs_now(tmp_path: Path) -> 
                                         sets={"source": "dump",
                                               "dump_path": "/root/config.db.before"})
         steps = status_of(events)
-        _, on_a = await run_on(session, "ryanrishi", "ls /etc/pve/nodes/ryanrishi/qemu-server/")
-        _, on_b = await run_on(session, "pve001", "ls /etc/pve/nodes/pve001/qemu-server/")
+        on_a = await run_on(session, "ryanrishi", "ls /etc/pve/nodes/ryanrishi/qemu-server/")
+        on_b = await run_on(session, "pve001", "ls /etc/pve/nodes/pve001/qemu-server/")
     finally:
         await session.close()
     assert on_a.split() == ["101.conf"], (steps, text_of(events, "dump-stage"),
@@ -244,19 +224,18 @@ async def test_a_vmid_configured_on_another_node_is_reported_never_forced(
         tmp_path: Path) -> None:
     # pmxcfs refuses a second config for one VMID (memdb.c vmlist_different_vm_exists):
     # `cp` answers "File exists", and the runbook reports the VM instead of writing.
-    session = await start(tmp_path, "nyc-healthy")
+    session = await start_session(tmp_path, "nyc-healthy")
     try:
-        code, out = await run_on(session, "ryanrishi",
-                                 "cp /etc/pve/nodes/pve001/qemu-server/104.conf "
-                                 "/etc/pve/nodes/ryanrishi/qemu-server/104.conf 2>&1")
+        code, out = await run_with_status(session, "ryanrishi",
+                                          "cp /etc/pve/nodes/pve001/qemu-server/104.conf "
+                                          "/etc/pve/nodes/ryanrishi/qemu-server/104.conf 2>&1")
         assert code == 1 and "File exists" in out
         assert session.sim is not None
         sim_a, sim_b = session.sim.node("ryanrishi"), session.sim.node("pve001")
         move_vm(sim_b, sim_a, 104)  # 104 runs on ryanrishi now, its config is on pve001
         status, events = await rehearse(session, tmp_path, "vm-config-recovery",
                                         sets={"source": "processes"})
-        _, conf = await run_on(session, "ryanrishi",
-                               "ls /etc/pve/nodes/*/qemu-server/104.conf")
+        conf = await run_on(session, "ryanrishi", "ls /etc/pve/nodes/*/qemu-server/104.conf")
     finally:
         await session.close()
     assert status_of(events)["running-vms"] == "failed"
@@ -269,11 +248,11 @@ async def test_a_node_whose_host_name_is_a_fqdn_owns_its_short_name(tmp_path: Pa
     # pmxcfs.c main: the node name is uname()'s nodename cut at the first dot, so a node whose
     # /etc/hostname says `pve001.lan` owns /etc/pve/nodes/pve001. The check compared the full
     # `hostname` with the inventory and called such a node renamed (NAME MISMATCH).
-    session = await start(tmp_path, "nyc-healthy")
+    session = await start_session(tmp_path, "nyc-healthy")
     try:
         assert session.sim is not None
         session.sim.node("pve001").host("/etc/hostname").write_text("pve001.lan\n")
-        _, full = await run_on(session, "pve001", "hostname; hostname -s")
+        full = await run_on(session, "pve001", "hostname; hostname -s")
         assert full.split() == ["pve001.lan", "pve001"]
         status, events = await rehearse(session, tmp_path, "vm-config-recovery",
                                         sets={"source": "processes"})
@@ -290,13 +269,14 @@ async def test_health_check_reads_a_deleted_database_as_missing_and_creates_noth
     # sqlite3 without -readonly opens read-write and creates an empty config.db where the
     # outage's `rm` deleted it, then answers `ok`: the check wrote into /var/lib/pve-cluster
     # and called the deleted database sound.
-    rb = load_file(builtin_dir() / "cluster-health-check.toml")
+    rb = builtin("cluster-health-check")
     (command,) = next(s for s in rb.steps if s.id == "db-integrity").commands
-    session = await start(tmp_path, "nyc-healthy")
+    session = await start_session(tmp_path, "nyc-healthy")
     try:
         await run_on(session, "pve001", "rm /var/lib/pve-cluster/config.db*")
-        code, out = await run_on(session, "pve001", command + " 2>&1")
-        after, _ = await run_on(session, "pve001", "test -e /var/lib/pve-cluster/config.db")
+        code, out = await run_with_status(session, "pve001", command + " 2>&1")
+        after, _ = await run_with_status(session, "pve001",
+                                         "test -e /var/lib/pve-cluster/config.db")
     finally:
         await session.close()
     assert after == 1, "the check created a config.db"
@@ -307,14 +287,14 @@ async def test_health_check_reads_a_deleted_database_as_missing_and_creates_noth
 async def test_health_check_write_probe_leaves_nothing_in_etc_pve(tmp_path: Path) -> None:
     # The check is run again after every fix; a `touch` probe left a file in /etc/pve and
     # raised pmxcfs's version each time. The probe asks for a write pmxcfs refuses (EFBIG).
-    rb = load_file(builtin_dir() / "cluster-health-check.toml")
+    rb = builtin("cluster-health-check")
     commands = next(s for s in rb.steps if s.id == "pve-write").commands
     script = "; ".join(c.replace("{{node}}", "pve001") for c in commands)
-    session = await start(tmp_path, "nyc-healthy")
+    session = await start_session(tmp_path, "nyc-healthy")
     try:
-        _, before = await run_on(session, "pve001", "cd /etc/pve && find . -type f | sort")
-        code, out = await run_on(session, "pve001", f"{{ {script}; }} 2>&1")
-        _, after = await run_on(session, "pve001", "cd /etc/pve && find . -type f | sort")
+        before = await run_on(session, "pve001", "cd /etc/pve && find . -type f | sort")
+        code, out = await run_with_status(session, "pve001", f"{{ {script}; }} 2>&1")
+        after = await run_on(session, "pve001", "cd /etc/pve && find . -type f | sort")
     finally:
         await session.close()
     assert tree(after) == tree(before)
@@ -337,16 +317,16 @@ async def test_one_deleted_database_is_resynced_and_corosync_never_stops(
     # pve001's config.db was deleted while its peers are quorate. The old check stopped at
     # `cp: cannot stat` (backup) and took SQLite's online backup (fails on damage); the old
     # runbook also stopped corosync (finish_join stops pve-cluster only).
-    session = await start(tmp_path, "five-node")
+    session = await start_session(tmp_path, "five-node")
     try:
         assert session.sim is not None and session.cluster is not None
         await run_on(session, "pve001", "rm /var/lib/pve-cluster/config.db")
         corosync_pid = session.sim.node("pve001").corosync.pid
         status, events = await rehearse(session, tmp_path, "cluster-db-reset",
                                         sets={"damaged_node": "pve001"})
-        trees = {n: "\n".join(tree((await run_on(session, n, PVE_TREE))[1]))
+        trees = {n: "\n".join(tree(await run_on(session, n, PVE_TREE)))
                  for n in session.cluster.names}
-        journal = (await run_on(session, "pve001", "journalctl -u corosync --no-pager"))[1]
+        journal = await run_on(session, "pve001", "journalctl -u corosync --no-pager")
         pid_after = session.sim.node("pve001").corosync.pid
     finally:
         await session.close()
@@ -362,7 +342,7 @@ async def test_one_deleted_database_is_resynced_and_corosync_never_stops(
 
 
 async def test_a_second_damaged_node_is_a_refusal(tmp_path: Path) -> None:
-    session = await start(tmp_path, "five-node")
+    session = await start_session(tmp_path, "five-node")
     try:
         for n in ("pve001", "pve002"):
             await run_on(session, n, "rm /var/lib/pve-cluster/config.db")
@@ -401,7 +381,7 @@ async def test_pmxcfs_refuses_a_tree_sqlite_calls_sound(healthy: SimCluster, dam
     assert "[database] crit: DB load failed" in journal
     assert "[main] crit: memdb_open failed - unable to open database " \
            "'/var/lib/pve-cluster/config.db'" in journal
-    rb = load_file(builtin_dir() / "cluster-db-reset.toml")
+    rb = builtin("cluster-db-reset")
     check = rb.step("db-integrity")
     _, said, _ = await sh(healthy, "pve001", "; ".join(check.commands))
     assert "pmxcfs's loader rejects" in said and "\nok\n" not in f"\n{said}"
@@ -428,22 +408,14 @@ class Saboteur(Operator):
 async def test_ha_is_started_again_when_the_reset_fails_halfway(tmp_path: Path) -> None:
     # HA is stopped on the damaged node before pve-cluster; if a later step fails, HA must not
     # be left stopped: the failing steps lead to ha-start.
-    session = await start(tmp_path, "nyc-healthy")
+    session = await start_session(tmp_path, "nyc-healthy")
     try:
-        rb = load_file(builtin_dir() / "cluster-db-reset.toml")
+        rb = builtin("cluster-db-reset")
         values, _ = resolve(rb, {"damaged_node": "pve001"})
-        journal = tmp_path / "reset.jsonl"
-        engine = session.engine(rb, Saboteur(session, "pve001",
-                                             params={"damaged_node": "pve001"}),
-                                values, journal_path=journal)
-        try:
-            status = await engine.run()
-        finally:
-            for j in session.journals:
-                j.close()
-            session.journals.clear()
-        events = read_journal(journal)
-        _, lrm = await run_on(session, "pve001", "systemctl is-active pve-ha-lrm pve-ha-crm")
+        status, events = await run_engine(
+            session, rb, Saboteur(session, "pve001", params={"damaged_node": "pve001"}),
+            values, tmp_path / "reset.jsonl")
+        lrm = await run_on(session, "pve001", "systemctl is-active pve-ha-lrm pve-ha-crm")
     finally:
         await session.close()
     steps = status_of(events)
@@ -458,17 +430,17 @@ async def test_node_name_check_is_pmxcfs_own_lookup(tmp_path: Path, loopback_onl
     # pmxcfs.c lookup_node_ip takes the first getaddrinfo answer that is not 127.*/::1: Debian's
     # `127.0.1.1 <name>` line above the real address is fine (the old check refused it); a name
     # with loopback answers only stops the run before pve-cluster is stopped.
-    session = await start(tmp_path, "five-node")
+    session = await start_session(tmp_path, "five-node")
     try:
         assert session.sim is not None
         await run_on(session, "pve001", "rm /var/lib/pve-cluster/config.db")
-        _, hosts = await run_on(session, "pve001", "cat /etc/hosts")
+        hosts = await run_on(session, "pve001", "cat /etc/hosts")
         own = [ln for ln in hosts.splitlines() if "pve001" in ln.split("#")[0].split()[1:]]
         assert own and not own[0].startswith("127."), hosts
         rest = [ln for ln in hosts.splitlines() if ln not in own]
         lines = ["127.0.1.1 pve001.lan pve001", *([] if loopback_only else own), *rest]
         session.sim.node("pve001").host("/etc/hosts").write_text("\n".join(lines) + "\n")
-        _, ahosts = await run_on(session, "pve001", 'getent ahosts "$(hostname -s)"')
+        ahosts = await run_on(session, "pve001", 'getent ahosts "$(hostname -s)"')
         assert ahosts.startswith("127.0.1.1       STREAM pve001\n"), ahosts
         status, events = await rehearse(session, tmp_path, "cluster-db-reset",
                                         sets={"damaged_node": "pve001"})

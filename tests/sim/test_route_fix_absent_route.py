@@ -17,15 +17,11 @@ import pytest
 
 from pverunbook.engine import events as ev
 from pverunbook.engine.decisions import ConfirmRequest, ScriptedDecider
-from pverunbook.engine.journal import read_journal
-from pverunbook.runbook.catalog import builtin_dir
-from pverunbook.runbook.loader import load_file
 from pverunbook.runbook.params import ParamValueError, resolve
-from pverunbook.session import Mode, Session, SessionConfig
+from pverunbook.session import Session
+from tests.sim.rehearsal import builtin, rehearsal, run_engine, run_on, status_of
 
 pytest.importorskip("asyncssh")
-
-ROUTE_FIX = builtin_dir() / "route-fix.toml"
 
 
 class Operator(ScriptedDecider):
@@ -44,50 +40,27 @@ class Operator(ScriptedDecider):
         return request.expected
 
 
-async def run_on(session: Session, node: str, command: str) -> str:
-    assert session.cluster is not None and session.transport is not None
-    out: list[str] = []
-    await session.transport.run(session.cluster.node(node), command, timeout=30,
-                                on_output=lambda s, t: out.append(t))
-    return "".join(out)
-
-
-async def route_fix(tmp_path: Path, sets: dict[str, str], before: str = ""
-                    ) -> tuple[str, list[ev.Event], Operator, Session]:
-    session = Session(SessionConfig(mode=Mode.REHEARSAL, scenario="nyc-outage",
-                                    sim_state_dir=tmp_path / "sim", time_scale=0.02))
-    await session.start()
+async def route_fix(session: Session, tmp_path: Path, sets: dict[str, str], before: str = ""
+                    ) -> tuple[str, list[ev.Event], Operator]:
     assert session.cluster is not None
-    rb = load_file(ROUTE_FIX)
+    rb = builtin("route-fix")
     values, _ = resolve(rb, sets, nodes=session.cluster.names)
-    journal = tmp_path / "route-fix.jsonl"
     operator = Operator(session, before)
-    engine = session.engine(rb, operator, values, journal_path=journal)
-    try:
-        status = await engine.run()
-    finally:
-        for j in session.journals:
-            j.close()
-        session.journals.clear()
-    return status, read_journal(journal), operator, session
-
-
-def steps(events: list[ev.Event]) -> dict[str, str]:
-    return {e.step_id: e.status for e in events if isinstance(e, ev.StepFinished)}
+    status, events = await run_engine(session, rb, operator, values,
+                                      tmp_path / "route-fix.jsonl")
+    return status, events, operator
 
 
 async def test_a_default_route_is_not_the_host_route_so_nothing_is_deleted_or_armed(
         tmp_path: Path) -> None:
-    status, events, operator, session = await route_fix(
-        tmp_path, {"route_node": "pve001", "destination": "192.168.4.200",
-                   "via": "192.168.4.1"})
-    try:
+    async with rehearsal(tmp_path) as session:
+        status, events, operator = await route_fix(
+            session, tmp_path, {"route_node": "pve001", "destination": "192.168.4.200",
+                                "via": "192.168.4.1"})
         table = await run_on(session, "pve001", "ip route")
-    finally:
-        await session.close()
     assert "default via 192.168.4.1" in table  # what fooled the old check is there
-    assert steps(events).get("show") == "failed", steps(events)
-    assert "delete" not in steps(events)
+    assert status_of(events).get("show") == "failed", status_of(events)
+    assert "delete" not in status_of(events)
     assert operator.asked == []  # no confirmation asked: nothing destructive came near
     assert not [e for e in events if isinstance(e, ev.RollbackTimer)]
     assert "192.168.4.200" not in table, table
@@ -100,14 +73,13 @@ async def test_a_route_gone_before_the_deletion_arms_no_timer_and_adds_no_route(
     """The route is there when the first step and the guard look, and gone by the time the
     operator typed the confirmation (someone ran ``ifreload``): the timer is not armed, the
     step does not run, and the node still has no such route afterwards."""
-    status, events, operator, session = await route_fix(
-        tmp_path, {"route_node": "ryanrishi", "destination": "192.168.4.201",
-                   "via": "192.168.4.1"}, before="ip route del 192.168.4.201 via 192.168.4.1")
-    try:
+    async with rehearsal(tmp_path) as session:
+        status, events, operator = await route_fix(
+            session, tmp_path, {"route_node": "ryanrishi", "destination": "192.168.4.201",
+                                "via": "192.168.4.1"},
+            before="ip route del 192.168.4.201 via 192.168.4.1")
         table = await run_on(session, "ryanrishi", "ip route")
-    finally:
-        await session.close()
-    got = steps(events)
+    got = status_of(events)
     assert got.get("show") == "ok" and operator.asked == ["destructive"], got
     assert got.get("delete") == "blocked", got
     timers = [e for e in events if isinstance(e, ev.RollbackTimer)]
@@ -119,7 +91,7 @@ async def test_a_route_gone_before_the_deletion_arms_no_timer_and_adds_no_route(
 
 
 def test_destination_and_gateway_must_be_ip_addresses() -> None:
-    rb = load_file(ROUTE_FIX)
+    rb = builtin("route-fix")
     for name, bad in (("destination", "192.168.4.999"), ("via", "192.168.4.1x"),
                       ("destination", "1.2.3")):
         sets = {"route_node": "pve001", "destination": "192.168.4.201", "via": "192.168.4.1"}
