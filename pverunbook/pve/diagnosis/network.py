@@ -140,16 +140,23 @@ def link_loss(ctx: Context) -> list[Fault]:
         if p.lossy:
             flap = f"; knet took the link down {p.flaps} times" if p.flaps else ""
             cause = " on the routed path through the gateway" if via_gw else ""
+            raised = (f"; corosync already runs a raised token of {tuned} ms: the tuning "
+                      "did not help" if tuned else "")
             faults.append(Fault(
                 "lossy-link",
-                f"the link between {a} and {b} loses packets{cause}: {loss_text(p)}{flap}",
+                f"the link between {a} and {b} loses packets{cause}: {loss_text(p)}{flap}"
+                f"{raised}",
                 "critical", "high" if p.flaps_now or p.flaps or len(p.ping + p.mtr) > 1
                 else "medium",
                 f"Fix the path first (cable, switch port, duplex, the gateway in between): "
                 f"{LOSS_BAD_PCT:g}% loss takes a knet link down about once a minute with the "
                 "default token. A longer token only rides out short bursts; a second knet link "
-                "on another NIC is the durable fix.",
-                evidence, NextRunbook("corosync-tuning", {"token": token}), (), (a, b),
+                "on another NIC is the durable fix."
+                + (" The token is raised already: a longer one only delays noticing a dead "
+                   "node; look at the NIC error counters on both ends (`ip -s link`)."
+                   if tuned else ""),
+                evidence, None if tuned else NextRunbook("corosync-tuning", {"token": token}),
+                tuple(ManualFix(n, "ip -s link") for n in (a, b)) if tuned else (), (a, b),
                 weight=20))
         elif partly:
             faults.append(Fault(

@@ -207,3 +207,19 @@ def test_the_check_without_a_measurement_says_the_old_downs_came_before_the_relo
     assert "went down 6 times in the last hour, all before corosync loaded the configuration " \
            "it runs now (links configured on a, line " in line
     assert line.endswith("corosync runs a token of 5000 ms")
+
+
+def test_a_link_still_losing_packets_under_the_raised_token_is_not_tuned_again() -> None:
+    lossy = [Fact("ping.loss_pct", 20.0, x, y) if f.name == "ping.loss_pct" else f
+             for f in _after_tuning(downs(10, 6) + RELOAD + downs(40, 3))
+             for x, y in [(f.node, f.peer)]]
+    (loss,) = [f for f in check_diagnose(lossy, nodes=("a", "b")).faults
+               if f.rule == "lossy-link"]
+    assert "raised token of 5000 ms: the tuning did not help" in loss.statement
+    assert loss.next_runbook is None
+    assert [(m.node, m.command) for m in loss.manual] == [("a", "ip -s link"), ("b", "ip -s link")]
+    # the same loss with the default token: raise it first
+    default = [Fact(f.name, 3000, f.node) if f.name.endswith("token_ms") else f for f in lossy]
+    (loss,) = [f for f in check_diagnose(default, nodes=("a", "b")).faults
+               if f.rule == "lossy-link"]
+    assert loss.next_runbook is not None and loss.next_runbook.runbook == "corosync-tuning"
