@@ -12,7 +12,8 @@ One module per thing the command line shows, so the rule for a flag is found in 
   --pretty``, lines wrapped by a mail client or forum);
 - :mod:`.machine` — ``-machine``, ``-cpu``, ``-smp``, ``-m``/NUMA, ``-smbios``;
 - :mod:`.drives` — ``-drive``/``-blockdev`` and their controllers, with :mod:`.storage` for
-  mapping paths back to ``<storage>:<volume>``;
+  mapping paths back to ``<storage>:<volume>`` and :mod:`.volnames` for the volume names each
+  storage plugin takes;
 - :mod:`.firmware` — OVMF/SeaBIOS, the EFI vars disk, the TPM (``swtpm``);
 - :mod:`.devices` — NICs, display, USB, serial, PCI passthrough, agent, RNG, watchdog, audio;
 - :mod:`.boot` — ``boot: order=`` from the devices' ``bootindex``;

@@ -234,6 +234,10 @@ def emit_disk(r: Recovery, slot: str, d: Drive, dev: dict[str, str], extra: dict
                                  "iscsidirect storage in storage.cfg has that portal and "
                                  "target; pass --storage-cfg")
                 return
+            elif refused := r.storage.refusals(d.file):
+                _refused(r, slot, d.file, refused)
+                if not d.file.startswith("/"):
+                    return
             elif _storage_volume(d.file):
                 # A path in a storage's layout: its storage id is in storage.cfg, never on the
                 # command line; writing the stock `local-lvm`/`local` would be a guess.
@@ -323,6 +327,26 @@ def emit_disk(r: Recovery, slot: str, d: Drive, dev: dict[str, str], extra: dict
                           f"`blockdev --getsize64 {d.file}` or `qm disk rescan` fills it)")
     r.disks[slot] = vol
     r.o[slot] = prop(vol, opts)
+
+
+def _refused(r: Recovery, slot: str, path: str,
+             refused: list[tuple[str, str, Storage, str]]) -> None:
+    """Report a path in the layout of storages whose plugins refuse its volume name.
+
+    PVE::Storage::path dies on a volume name the plugin's parse_volname refuses, so no volume
+    id of theirs gave this path.  A file or device path is then what the config named itself
+    (PVE::Storage::path returns an absolute path as is): kept, with the rule that rules the
+    storages out.  An ``rbd:`` URL cannot be written as a path in a config: it is missing.
+    """
+    why = "; ".join(f"'{sid}' ({st.type}) would hold it as '{vol}', refused by {rule}"
+                    for sid, vol, st, rule in refused)
+    if path.startswith("/"):
+        r.todos.append(f"{slot}: {path} is no volume of any storage: {why}; kept as the path "
+                       "the config named")
+    else:
+        r.missing.append(f"{slot}: {path} is no volume of any storage: {why}; it is not a "
+                         "disk Proxmox made there: find which VM disk it is (`rbd ls`, "
+                         f"`pvesm list <storage>`) and write {slot} by hand")
 
 
 _VOLUME_LAYOUT = re.compile(

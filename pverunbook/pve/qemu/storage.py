@@ -6,7 +6,10 @@ LVM-thin ``/dev/<vg>/<lv>``, ZFS pool ``/dev/zvol/<pool>/<vol>``, RBD ``rbd:<poo
 or ``/dev/rbd-pve/<fsid>/<pool>/<img>`` with krbd, ZFS over iSCSI and iscsidirect
 ``iscsi://<portal>/<target>/<lun>``).  Only a storage.cfg entry names a storage: without one,
 a path in a storage's layout is reported as not understood, never given a stock id such as
-``local-lvm`` (that would be a guess).
+``local-lvm`` (that would be a guess).  A storage maps a path only to a volume name its
+plugin's ``parse_volname`` takes and its ``path`` builds back (:mod:`.volnames`): a zfspool on
+``rpool`` is no candidate for a zvol of ``rpool/data``, an lvm storage none for a ``base-``
+volume, a dir storage none for a file PVE could not have named.
 
 Paths are built as pve-storage builds them: ``Plugin.pm`` ``get_subdir`` returns
 ``"$path/$subdir"`` with the storage's ``path`` as written in storage.cfg, so a dir storage
@@ -26,6 +29,15 @@ import re
 from dataclasses import dataclass, field
 
 from pverunbook.pve.qemu.argv import CmdlineError
+from pverunbook.pve.qemu.volnames import (
+    btrfs_top_raw_refusal,
+    dir_image_refusal,
+    iscsi_refusal,
+    iso_refusal,
+    lvm_refusal,
+    rbd_refusal,
+    zfspool_refusal,
+)
 
 DIR_TYPES = {"dir", "nfs", "cifs", "glusterfs", "cephfs", "btrfs"}
 
@@ -95,17 +107,17 @@ class StorageMap:
         return next((s for s in self.storages if s.storeid == storeid), None)
 
     def iscsi_storage(self, path: str) -> tuple[Storage, str] | None:
-        """The ZFS-over-iSCSI/iscsidirect storage serving ``iscsi://portal/target/lun``, and
-        the LUN.  The storage is found from its ``portal`` and ``target`` in storage.cfg
-        (ZFSPlugin.pm/ISCSIDirectPlugin.pm path()); the volume behind the LUN is known only to
-        the target, so the caller must not invent it.
+        """The ZFS-over-iSCSI storage serving ``iscsi://portal/target/lun``, and the LUN.
+        The storage is found from its ``portal`` and ``target`` in storage.cfg (ZFSPlugin.pm
+        path()); the volume behind the LUN is known only to the target, so the caller must not
+        invent it.  (An iscsidirect storage's volume is ``lun<N>`` itself: :meth:`holders`.)
         """
         m = re.fullmatch(r"iscsi://([^/]+)/([^/]+)/(\d+)", path)
         if not m:
             return None
         portal, target, lun = m.groups()
         for s in self.storages:
-            if s.type not in ("zfs", "iscsidirect") or s.target != target or not s.portal:
+            if s.type != "zfs" or s.target != target or not s.portal:
                 continue
             if s.portal == portal or s.portal.rsplit(":", 1)[0] == portal \
                     or portal.rsplit(":", 1)[0] == s.portal:
@@ -148,20 +160,42 @@ class StorageMap:
         LvmThinPlugin ``path``), two dir storages may share a path (``local`` on
         ``/var/lib/vz`` and a second one for ISOs or backups); :meth:`holders` narrows them by
         ``content``.  For RBD the path's form decides: ``rbd:`` is librbd, ``/dev/rbd-pve/``
-        is krbd.
+        is krbd.  A storage whose layout holds the path but whose plugin does not take the
+        volume name (:mod:`.volnames`, e.g. a zfspool on ``rpool`` for a zvol of
+        ``rpool/data``) is no candidate: see :meth:`refusals`.
         """
+        return [(sid, vol, st, vtype) for sid, vol, st, vtype, why in self._layouts(path)
+                if why is None]
+
+    def refusals(self, path: str) -> list[tuple[str, str, Storage, str]]:
+        """The storages whose layout holds ``path`` but whose plugin refuses the volume name,
+        as ``(storeid, volname, storage, rule)``: PVE cannot have built the path from a volume
+        id of theirs, so a config naming the disk named the path itself."""
+        return [(sid, vol, st, why) for sid, vol, st, _vt, why in self._layouts(path)
+                if why is not None]
+
+    def _layouts(self, path: str) -> list[tuple[str, str, Storage, str, str | None]]:
+        """``(storeid, volname, storage, vtype, refusal)`` of each storage whose layout holds
+        ``path``; ``refusal`` is None when the plugin takes the name (:mod:`.volnames`)."""
         rbd = _parse_rbd_path(path)
         if rbd is not None:
             pool, ns, image, is_krbd = rbd
             cands = [s for s in self.storages if s.type == "rbd" and (s.pool or "rbd") == pool
                      and (s.namespace or None) == ns]
             same_kind = [s for s in cands if s.krbd == is_krbd]
-            return [(s.storeid, image, s, "images") for s in (same_kind or cands)]
-        out: list[tuple[str, str, Storage, str]] = []
+            return [(s.storeid, image, s, "images", rbd_refusal(image))
+                    for s in (same_kind or cands)]
+        m = re.fullmatch(r"iscsi://([^/]+)/([^/]+)/(\d+)", path)
+        if m:
+            # ISCSIDirectPlugin.pm path: iscsi://$portal/$target/$lun of volume `lun<N>`, the
+            # portal and target as storage.cfg has them.
+            return [(s.storeid, f"lun{m.group(3)}", s, "images", None) for s in self.storages
+                    if s.type == "iscsidirect" and (s.portal, s.target) == m.group(1, 2)]
+        out: list[tuple[str, str, Storage, str, str | None]] = []
         for s in self.storages:
             found = _resolve_in(s, path)
             if found is not None:
-                out.append((s.storeid, found[0], s, found[1]))
+                out.append((s.storeid, found[0], s, found[1], found[2]))
         return out
 
 
@@ -170,12 +204,15 @@ def _squash(path: str) -> str:
     return re.sub(r"/{2,}", "/", path)
 
 
-def _resolve_in(s: Storage, path: str) -> tuple[str, str] | None:
-    """``(volname, vtype)`` of ``path`` on storage ``s``, or None if ``s`` does not map it.
+def _resolve_in(s: Storage, path: str) -> tuple[str, str, str | None] | None:
+    """``(volname, vtype, refusal)`` of ``path`` on storage ``s``, or None if ``s``'s layout
+    does not hold it; ``refusal`` names the plugin rule the volume name breaks (None: taken).
 
     File storages: Plugin.pm filesystem_path builds ``"$path/$subdir/$vmid/$name"`` from the
     storage.cfg ``path`` verbatim, so a path ending in ``/`` doubles the slash; both sides are
-    compared with runs of ``/`` squashed.
+    compared with runs of ``/`` squashed.  Only the exact ``images/<vmid>/<file>`` (or btrfs
+    ``images/<vmid>/<vol>/disk.raw``) and ``template/iso/<file>`` shapes are matched, so a
+    dir storage nested in another's path is never offered ``sub/images/...``.
     """
     if s.type in DIR_TYPES:
         base = _squash((s.path or f"/mnt/pve/{s.storeid}") + "/")
@@ -184,39 +221,61 @@ def _resolve_in(s: Storage, path: str) -> tuple[str, str] | None:
             return None
         rest = p[len(base):]
         img = re.escape(s.subdir("images"))
-        m = re.fullmatch(rf"{img}/(\d+)/([^/]+)", rest)
+        m = re.fullmatch(rf"{img}/(\d+)/([^/]+)", rest, re.ASCII)
         if m:
-            return f"{m.group(1)}/{m.group(2)}", "images"
-        m = re.fullmatch(rf"{img}/(\d+)/([^/]+)/disk\.raw", rest)
+            why = (btrfs_top_raw_refusal if s.type == "btrfs" else dir_image_refusal)(m[2])
+            return f"{m.group(1)}/{m.group(2)}", "images", why
+        m = re.fullmatch(rf"{img}/(\d+)/([^/]+)/disk\.raw", rest, re.ASCII)
         if m and s.type == "btrfs":
-            return f"{m.group(1)}/{m.group(2)}.raw", "images"
+            return f"{m.group(1)}/{m.group(2)}.raw", "images", dir_image_refusal(f"{m[2]}.raw")
         m = re.fullmatch(rf"{re.escape(s.subdir('iso'))}/([^/]+)", rest)
         if m:
-            return f"iso/{m.group(1)}", "iso"
+            return f"iso/{m.group(1)}", "iso", iso_refusal(m.group(1))
         return None
-    vol = _resolve_block(s, path)
-    return (vol, "images") if vol is not None else None
+    found = _resolve_block(s, path)
+    return (found[0], "images", found[1]) if found is not None else None
 
 
-def _resolve_block(s: Storage, path: str) -> str | None:
+def _dm_split(name: str) -> tuple[str, str] | None:
+    """``(vg, lv)`` of a device-mapper name: LVM doubles each ``-`` inside the VG and LV names
+    and joins them with one ``-`` (``pve--data-vm--100--disk--0`` is VG ``pve-data``, LV
+    ``vm-100-disk-0``).  An LV name never starts with ``-`` (Plugin.pm parse_lvm_name), so in
+    a run of three dashes the joining one is the last (the greedy first group)."""
+    m = re.fullmatch(r"((?:[^-]|--)+)-((?:[^-]|--)+)", name)
+    if not m:
+        return None
+    return m.group(1).replace("--", "-"), m.group(2).replace("--", "-")
+
+
+def _resolve_block(s: Storage, path: str) -> tuple[str, str | None] | None:
+    """``(volname, refusal)`` of ``path`` on block storage ``s`` (see :func:`_resolve_in`).
+
+    LVM/LVM-thin: ``/dev/<vg>/<lv>`` (LVMPlugin.pm/LvmThinPlugin.pm filesystem_path) or its
+    ``/dev/mapper/`` alias; zfspool: ``/dev/zvol/<pool>/<name>`` (ZFSPoolPlugin.pm path);
+    iscsi: ``/dev/disk/by-id/<name>`` (ISCSIPlugin.pm filesystem_path; iscsidirect volumes are
+    ``iscsi://`` URLs, never by-id devices).
+    """
     if s.type in ("lvm", "lvmthin") and s.vgname:
-        m = re.fullmatch(rf"/dev/(?:{re.escape(s.vgname)}/|mapper/{re.escape(s.vgname)}-)(.+)",
-                         path)
-        if m:
-            lv = m.group(1)
-            if path.startswith("/dev/mapper/"):
-                lv = lv.replace("--", "-")
-            return lv
-        return None
+        lv: str | None = None
+        if path.startswith(f"/dev/{s.vgname}/"):
+            lv = path[len(f"/dev/{s.vgname}/"):]
+        elif path.startswith("/dev/mapper/"):
+            split = _dm_split(path[len("/dev/mapper/"):])
+            if split is not None and split[0] == s.vgname:
+                lv = split[1]
+        if lv is None or not lv:
+            return None
+        return lv, lvm_refusal(lv, thin=s.type == "lvmthin")
     if s.type == "zfspool" and s.pool:
         prefix = f"/dev/zvol/{s.pool}/"
-        if path.startswith(prefix):
-            return path[len(prefix):]
+        if path.startswith(prefix) and len(path) > len(prefix):
+            name = path[len(prefix):]
+            return name, zfspool_refusal(name)
         return None
-    if s.type in ("iscsi", "iscsidirect") and s.target:
+    if s.type == "iscsi" and s.target:
         m = re.fullmatch(r"/dev/disk/by-id/(.+)", path)
         if m:
-            return f"0.0.0.{m.group(1)}"
+            return f"0.0.0.{m.group(1)}", iscsi_refusal(m.group(1))
     return None
 
 
