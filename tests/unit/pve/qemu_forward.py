@@ -57,9 +57,25 @@ cifs: share
 
 rbd: ceph
 \tpool rbd
+
+rbd: ceph-ns
+\tpool rbd
+\tnamespace tenant
+
+zfspool: local-zfs
+\tpool rpool/data
+
+zfspool: rpool-all
+\tpool rpool
+
+dir: inner
+\tpath /var/lib/vz/inner
 """
 STORAGE_TYPE = {"local": "dir", "local-lvm": "lvmthin", "thick": "lvm", "share": "cifs",
-                "ceph": "rbd"}
+                "ceph": "rbd", "ceph-ns": "rbd", "local-zfs": "zfspool", "rpool-all": "zfspool",
+                "inner": "dir"}
+# Storages nested in another's path or pool: a zvol of rpool/data is never rpool's volume
+# (ZFSPoolPlugin.pm parse_volname), nor a disk of `inner` local's.
 
 
 def props(value: str) -> tuple[str, dict[str, str]]:
@@ -81,6 +97,14 @@ def volume_path(vol: str, vmid: int) -> tuple[str, str]:
         return f"/dev/big/{name}", "raw"
     if sid == "ceph":
         return f"rbd:rbd/{name}:conf=/etc/pve/ceph.conf:id=admin", "raw"
+    if sid == "ceph-ns":
+        return f"rbd:rbd/tenant/{name}:conf=/etc/pve/ceph.conf:id=admin", "raw"
+    if sid == "local-zfs":
+        return f"/dev/zvol/rpool/data/{name}", "raw"
+    if sid == "rpool-all":
+        return f"/dev/zvol/rpool/{name}", "raw"
+    if sid == "inner":
+        return f"/var/lib/vz/inner/images/{vmid}/{name.split('/')[-1]}", "qcow2"
     raise ValueError(vol)
 
 

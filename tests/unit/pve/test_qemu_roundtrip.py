@@ -2,10 +2,12 @@
 
 Two kinds.  ``test_generated_config_survives_the_round_trip`` draws configs of every part the
 parser reads (machine and viommu, CPU model/flags/level/phys-bits/hidden, memory, balloon,
-NUMA, sockets/cores/vcpus and cpu hotplug, disks on five storage types with cache/aio/discard/
-iothread/ssd/size, NICs with bridge/tag/queues, boot order, OVMF + efidisk, TPM state, vga and
-serial, hostpci, usb, agent, vmgenid, args) and checks config -> our model of qemu-server's
-command line (qemu_forward.py, restated from qemu-server's source) -> parser -> the same
+NUMA, sockets/cores/vcpus and cpu hotplug, disks on dir/cifs/lvm/lvmthin/rbd/zfspool storages
+(nested ones too: zfspools on rpool and rpool/data, a dir in local's path, an rbd namespace on
+another storage's pool) with cache/aio/discard/iothread/ssd/size, NICs with bridge/tag/queues,
+boot order, OVMF + efidisk, TPM state, vga and serial, hostpci, usb, agent, vmgenid, args)
+and checks config -> our model of qemu-server's command line (qemu_forward.py, restated from
+qemu-server's source) -> parser -> the same
 config.  The test below it works on the PVE 7 development vectors:
 
 The forward rules below restate what qemu-server's source does for a few parts of the command
@@ -212,8 +214,9 @@ def vm_configs(draw: st.DrawFn) -> dict[str, str]:
     if any(s.startswith("scsi") for s in slots) and scsihw != "lsi":
         c["scsihw"] = scsihw
     for n, slot in enumerate(slots):
-        store = draw(st.sampled_from(["local", "local-lvm", "thick", "share", "ceph"]))
-        vol = f"{store}:100/vm-100-disk-{n}.qcow2" if store in ("local", "share") \
+        store = draw(st.sampled_from(["local", "local-lvm", "thick", "share", "ceph", "ceph-ns",
+                                      "local-zfs", "rpool-all", "inner"]))
+        vol = f"{store}:100/vm-100-disk-{n}.qcow2" if store in ("local", "share", "inner") \
             else f"{store}:vm-100-disk-{n}"
         dopts = {"size": f"{draw(st.integers(1, 64))}G"}
         for key, values in (("cache", ["writeback", "writethrough", "directsync", "unsafe"]),
@@ -279,7 +282,7 @@ def _canon(value: str) -> tuple[str, ...]:
     return (head, *sorted(rest))
 
 
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=60, deadline=5000, suppress_health_check=[HealthCheck.too_slow])
 @given(vm_configs())
 def test_generated_config_survives_the_round_trip(conf: dict[str, str]) -> None:
     """config -> qemu-server's command line (our model) -> parser -> the same config."""
