@@ -525,15 +525,14 @@ async def _await_fired(engine: Engine, p: Pending) -> None:
                     engine.emit(ev.Note(step_id=p.step.id, level="error", text=(
                         f"ROLLBACK FAILED on {name}: {_last(log)}; see {_log(engine)} and "
                         f"{rs.node_dir(a.tag, _root(engine))}/log on {name}")))
-            elif state == "firing" and seen.get(name) != state:
-                engine.emit(ev.Note(step_id=p.step.id, text=(
-                    f"{name}: the rollback is restoring checkpoint {p.checkpoint_id} (state "
-                    f"'firing'); waiting up to {max(give_up - time.time(), 0):.0f} s for it to "
-                    f"finish: {_last(log)}")))
             if state == "firing":  # what it has done since, as it goes (a wait can be long)
                 lines = log.splitlines()
-                # first sight: from its last line (the note above quoted it in passing)
-                for line in lines[relayed.get(name, max(len(lines) - 1, 0)):][:20]:
+                # first sight: from its last line, which the status line shows while it waits
+                relay = lines[relayed.get(name, max(len(lines) - 1, 0)):][:20]
+                if seen.get(name) != state:
+                    engine.emit(ev.Note(step_id=p.step.id, text=_firing_note(
+                        name, p.checkpoint_id, give_up, log, relay[:1])))
+                for line in relay:
                     engine.emit(ev.Note(step_id=p.step.id, text=progress_note(name, line)))
                 relayed[name] = len(lines)
             seen[name] = state
@@ -571,6 +570,21 @@ def progress_note(node: str, line: str) -> str:
     (rollback_script ``_say``: ``<time> <node> pverunbook-rollback[pid] <tag>: <message>``)."""
     said = line.split("]", 1)[-1].split(": ", 1)[-1] if "pverunbook-rollback" in line else line
     return f"{node}{PROGRESS}{said.strip()}"
+
+
+def _firing_note(node: str, checkpoint_id: str, give_up: float, log: str,
+                 relayed: list[str]) -> str:
+    """The note that a node's timer fired and is restoring, and how long it is waited for.
+
+    It quotes the restore log's telling line (:func:`_last`) unless that is the line relayed
+    right after it as the first progress note: said once, in the form the status line reads
+    (ui/rollback_wait.py), not twice."""
+    text = (f"{node}: the rollback is restoring checkpoint {checkpoint_id} (state 'firing'); "
+            f"waiting up to {max(give_up - time.time(), 0):.0f} s for it to finish")
+    last = _last(log)
+    if relayed and last == relayed[0][-300:]:
+        return text
+    return f"{text}: {last}"
 
 
 def _last(log: str) -> str:

@@ -1,0 +1,126 @@
+"""While a node's rollback timer restores (state ``firing``) the engine relays its restore log
+as it goes (engine/rollback.py ``_await_fired``). The first note that it fired used to quote the
+log's last line and the relay then gave that same line again as its own note: now each line of
+the log is said once. The relayed line is the one the run screen's status line shows while it
+waits (ui/rollback_wait.py), so it is the quote that goes, not the relayed line.
+
+The nodes are scripted here (what ``cat state; cat log`` would answer at each poll); the
+engine's waits between polls are cut to nothing.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from types import SimpleNamespace
+from typing import Any
+
+import pytest
+
+from pverunbook.engine import events as ev
+from pverunbook.engine import rollback
+from pverunbook.engine.rollback import Armed, Pending
+from pverunbook.ui.rollback_wait import RollbackWait
+
+NODES = ("ryanrishi", "pve001")
+
+
+def said(node: str, message: str) -> str:
+    """A line as rollback_script ``_say`` writes it to the restore log."""
+    return (f"2026-12-07T03:10:29Z {node} pverunbook-rollback[42363] cp-1-{node}: {message}")
+
+
+WAITING = "/etc/pve/corosync.conf is not writable yet (pmxcfs accepts writes only with quorum)"
+
+
+class FakeEngine:
+    """What ``_await_fired`` uses of the engine: the events it emits, nothing durable."""
+
+    rollback_settle = 600.0
+
+    def __init__(self) -> None:
+        self.events: list[ev.Event] = []
+
+    def emit(self, e: ev.Event) -> None:
+        self.events.append(e)
+
+    async def durable(self) -> None:
+        return None
+
+
+async def fire(monkeypatch: pytest.MonkeyPatch, polls: dict[str, list[tuple[str, str]]]
+               ) -> list[ev.Event]:
+    """Run ``_await_fired`` on nodes whose (state, log) at each poll is scripted."""
+    answers = {node: iter(seq) for node, seq in polls.items()}
+
+    async def read_state(engine: Any, a: Armed) -> tuple[str | None, str]:
+        return next(answers[a.node])
+
+    sleep = asyncio.sleep
+
+    async def no_wait(seconds: float) -> None:
+        await sleep(0)
+
+    monkeypatch.setattr(rollback, "_read_state", read_state)
+    monkeypatch.setattr(rollback.asyncio, "sleep", no_wait)
+    past = time.time() - 1
+    armed = [Armed(n, f"cp-1-{n}", past, past, "files", ("/etc/corosync/corosync.conf",))
+             for n in polls]
+    step: Any = SimpleNamespace(id="tune")
+    engine = FakeEngine()
+    await rollback._await_fired(engine, Pending(step, "cp-1", armed, []))  # type: ignore[arg-type]
+    return engine.events
+
+
+def notes(events: list[ev.Event]) -> list[str]:
+    return [e.text for e in events if isinstance(e, ev.Note)]
+
+
+async def test_each_line_of_the_restore_log_is_said_once(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    first = said("pve001", "restored /etc/corosync/corosync.conf")
+    second = said("pve001", f"{WAITING}: retrying every 5 s for up to 300 s")
+    third = said("pve001", "restored /etc/pve/corosync.conf")
+    events = await fire(monkeypatch, {"pve001": [
+        ("firing", f"{first}\n"),
+        ("firing", f"{first}\n{second}\n"),
+        ("done", f"{first}\n{second}\n{third}\nfinished\n"),
+    ]})
+    texts = notes(events)
+    assert texts[0].startswith("pve001: the rollback is restoring checkpoint cp-1 (state "
+                               "'firing'); waiting up to "), texts
+    assert texts[1:] == ["pve001: rollback: restored /etc/corosync/corosync.conf",
+                         f"pve001: rollback: {WAITING}: retrying every 5 s for up to 300 s"]
+    for message in ("restored /etc/corosync/corosync.conf", WAITING):
+        assert sum(message in t for t in texts) == 1, (message, texts)
+    assert [(e.node, e.state) for e in events if isinstance(e, ev.RollbackTimer)] == [
+        ("pve001", "fired")]
+
+
+async def test_the_status_line_shows_the_line_the_firing_note_left_out(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    line = said("pve001", f"{WAITING}: retrying every 5 s for up to 300 s")
+    events = await fire(monkeypatch, {
+        "pve001": [("firing", f"{line}\n"), ("done", f"{line}\nfinished\n")],
+        "ryanrishi": [("done", "finished\n")],
+    })
+    wait = RollbackWait("tune", "cp-1", NODES, deadline=0.0, now=True)
+    before_reports = [e for e in events if not isinstance(e, ev.RollbackTimer)]
+    for e in before_reports:
+        wait.saw(e)
+    assert f"(pve001: {WAITING}" in wait.text(), wait.text()
+    assert sum(WAITING in t for t in notes(events)) == 1, notes(events)
+
+
+async def test_an_earlier_failure_is_still_quoted_when_the_last_line_is_relayed(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    failed = said("pve001", "restoring /etc/hosts FAILED: no space left on device")
+    waiting = said("pve001", f"{WAITING}: retrying every 5 s for up to 300 s")
+    events = await fire(monkeypatch, {"pve001": [
+        ("firing", f"{failed}\n{waiting}\n"),
+        ("failed", f"{failed}\n{waiting}\ngave up\n"),
+    ]})
+    texts = notes(events)
+    assert texts[0].endswith(f"to finish: {failed}"), texts
+    assert texts[1] == f"pve001: rollback: {WAITING}: retrying every 5 s for up to 300 s"
+    assert sum(WAITING in t for t in texts) == 1, texts
