@@ -25,7 +25,7 @@ NYC = RUNBOOK_DIR / "clusters" / "nyc.toml"
 
 EXPECTED_IDS = {"network-triage", "corosync-tuning", "cluster-db-reset", "vm-config-recovery",
                 "certificate-regeneration", "qdevice-setup", "cluster-health-check",
-                "route-fix"}
+                "route-fix", "rollback-settle"}
 
 #: Runbooks that work on one node only (the route fix deletes one node's route).
 ONE_NODE = {"route-fix"}
@@ -45,6 +45,8 @@ GIVEN: dict[str, list[dict[str, Any]]] = {
     "cluster-health-check": [{}],
     "route-fix": [{"route_node": "ryanrishi", "destination": "192.168.4.201",
                    "via": "192.168.4.1"}],
+    "rollback-settle": [{"checkpoint": "r1-apply-1", "decision": "keep"},
+                        {"checkpoint": "r1-apply-1", "decision": "undo"}],
 }
 
 #: The story's mistakes. None may appear in anything a runbook executes.

@@ -15,12 +15,24 @@ Pure: no I/O.
 
 from __future__ import annotations
 
-from pverunbook.pve.diagnosis.model import Context, Evidence, Fault, ManualFix, ev, num
+import re
+
+from pverunbook.pve.diagnosis.model import (
+    Context,
+    Evidence,
+    Fault,
+    ManualFix,
+    NextRunbook,
+    ev,
+    num,
+)
 from pverunbook.pve.facts import Fact
 
 #: Where the engine keeps each armed node's copies and timer (engine/rollback_script.py
 #: ``ROOT``; pve/ sits below the engine and cannot import it, a test keeps the two equal).
 ROLLBACK_ROOT = "/var/lib/pverunbook/rollback"
+#: The runbook that keeps or undoes a stale timer's change on every node of its checkpoint.
+SETTLE_RUNBOOK = "rollback-settle"
 
 
 def rollback_timers(ctx: Context) -> list[Fault]:
@@ -52,15 +64,28 @@ def rollback_timers(ctx: Context) -> list[Fault]:
                   for tag, _ in timers), (node,), weight=30))
     for node, timers in stale.items():
         tags = ", ".join(tag for tag, _ in timers)
+        checkpoint = checkpoint_of(timers[0][0], node)
         out.append(Fault(
             "rollback-stale",
             f"a pverunbook rollback timer on {node} was armed and its process is gone ({tags}): "
             "the change it guards was neither kept (COMMIT) nor undone", "critical", "high",
             stale_action(node, [tag for tag, _ in timers]),
-            tuple(evidence[node]), None,
+            tuple(evidence[node]),
+            NextRunbook(SETTLE_RUNBOOK, {"checkpoint": checkpoint}) if checkpoint else None,
             tuple(ManualFix(node, diff_command(tag)) for tag, _ in timers),
             (node,), weight=30))
     return out
+
+
+def checkpoint_of(tag: str, node: str) -> str:
+    """The checkpoint a node's timer belongs to: its directory is ``<checkpoint>-<node>``
+    (engine/rollback.py ``_tag``, every character outside ``[A-Za-z0-9._-]`` made ``_``).
+    "" when the tag does not end with the node's name (a timer copied by hand): the settle
+    runbook, which finds each node's timer by that name, could not find it."""
+    suffix = "-" + re.sub(r"[^A-Za-z0-9._-]", "_", node)
+    if tag.endswith(suffix) and len(tag) > len(suffix):
+        return tag[: -len(suffix)]
+    return ""
 
 
 def diff_command(tag: str) -> str:
@@ -78,7 +103,10 @@ def stale_action(node: str, tags: list[str]) -> str:
     ways = "; ".join(
         f"for {tag}: keep `echo committed > {ROLLBACK_ROOT}/{tag}/state`, or undo "
         f"`sh {ROLLBACK_ROOT}/{tag}/rollback.sh fire`" for tag in tags)
-    return (f"Nothing will keep or undo it by itself: decide now, on {node}. The fix below "
+    return (f"Nothing will keep or undo it by itself: decide now, on {node}. The runbook "
+            f"{SETTLE_RUNBOOK} shows what each node's timer would put back, asks keep or undo "
+            "and does it on every node of the checkpoint, with a typed confirmation. By hand: "
+            "the fix below "
             "shows what the timer would put back against the live files (a corosync.conf "
             "copy carries a config_version above the checkpoint's, so that line always "
             "differs; if nothing else differs, the change was never made or is already "
