@@ -189,18 +189,34 @@ class LastCheck:
 
 
 def _unfinished(path: Path) -> str:
-    """Why the run of journal ``path`` did not finish, or "" (see ``after_unfinished``)."""
+    """Why the run of journal ``path`` did not finish, or "" (see ``after_unfinished``).
+
+    The rule of ``journal.list_runs``, over the journal's tail: its last ``run_finished``
+    decides unless a ``run_started`` (a resume) follows it. Records after the end are not a
+    sign of a crash: ``$`` on the summary screen journals a note there, and the last record
+    alone once called such a run "did not finish (pverunbook stopped during it)"."""
     try:
         with path.open("rb") as fh:
             fh.seek(0, 2)
             fh.seek(max(0, fh.tell() - (1 << 16)))
             tail = fh.read().decode("utf-8", "replace").strip().splitlines()
-        rec = json.loads(tail[-1]) if tail else {}
-    except (OSError, ValueError):
+    except OSError:
         return ""
-    if not isinstance(rec, dict) or rec.get("kind") != "run_finished":
+    status: str | None = None  # None: no end after the last start seen
+    for line in tail:
+        try:
+            rec = json.loads(line)
+        except ValueError:
+            continue  # the first line of the tail may be cut
+        if not isinstance(rec, dict):
+            continue
+        if rec.get("kind") == "run_finished":
+            status = str(rec.get("status") or "")
+        elif rec.get("kind") == "run_started":
+            status = None
+    if status is None:
         return "did not finish (pverunbook stopped during it)"
-    return "was interrupted" if rec.get("status") == "interrupted" else ""
+    return "was interrupted" if status == "interrupted" else ""
 
 
 def last_check(cluster: str, mode: str, *, sim_state_dir: Path | None = None,

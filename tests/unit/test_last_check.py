@@ -70,3 +70,30 @@ def test_a_run_after_the_check_that_never_finished_is_said_so(tmp_path: Path) ->
     said.clear()
     apply_last_check(app, got)  # type: ignore[arg-type]
     assert said == [(CHECK_ID, {}, "check the cluster again after Network triage")]
+
+
+def test_a_shell_used_on_the_summary_does_not_unfinish_the_run(tmp_path: Path) -> None:
+    """`$` on the summary screen journals a note after ``run_finished``: the next launch said
+    route-fix "did not finish (pverunbook stopped during it): resume it first" about a run that
+    had ended (its change rolled back by the operator). A run resumed after it ended (a later
+    ``run_started``) without a new end is still unfinished."""
+    journal(tmp_path, "c1", 100.0, [ev.RunFinished(status="ok", ts=101.0)])
+    fix = ev.RunStarted(run_id="f1", runbook_id="route-fix", runbook_title="Route fix",
+                        runbook_path="", mode="live", cluster="nyc",
+                        nodes=("ryanrishi", "pve001"), params={}, ts=200.0)
+    path = tmp_path / "f1.jsonl"
+    records = [fix, ev.RunFinished(status="failed", ts=210.0),
+               ev.Note(text="operator used an interactive shell on ryanrishi for 9 s", ts=230.0)]
+    path.write_text("".join(json.dumps(e.to_dict()) + "\n" for e in records))
+    got = last_check("nyc", "live", runs=tmp_path)
+    assert got is not None and got.after == ("route-fix", "Route fix")
+    assert got.after_unfinished == ""
+    with path.open("a") as fh:  # resumed, then killed before its end
+        fh.write(json.dumps(ev.RunStarted(
+            run_id="f1", runbook_id="route-fix", runbook_title="Route fix", runbook_path="",
+            mode="live", cluster="nyc", nodes=("ryanrishi",), params={}, ts=300.0,
+            resumed=True).to_dict()) + "\n")
+        fh.write(json.dumps(ev.Note(text="a note", ts=301.0).to_dict()) + "\n")
+    got = last_check("nyc", "live", runs=tmp_path)
+    assert got is not None
+    assert got.after_unfinished == "did not finish (pverunbook stopped during it)"
