@@ -203,9 +203,23 @@ def cmd_run(args: argparse.Namespace) -> int:
     try:
         return asyncio.run(_stopped_by_signals(run_headless(args, config)))
     except KeyboardInterrupt:
-        print("\npverunbook: interrupted; the journal has everything up to here. Continue with "
-              f"`pverunbook run --resume RUN{chosen_args()}`.", file=sys.stderr)
+        print(f"\npverunbook: interrupted; {_continue_with()}", file=sys.stderr)
         return 130
+
+
+#: How ``run --resume`` finds the headless run in progress (its id, plus ``--state-dir DIR``
+#: when one was given; its journal's path when ``--journal`` put it elsewhere): the line a
+#: Ctrl-C or a signal prints names it. It said ``--resume RUN`` and the operator had to
+#: scroll back through every node's output for the id.
+_RESUME_WHICH: list[str] = []
+
+
+def _continue_with() -> str:
+    """The end of the line printed when a headless run is stopped by Ctrl-C or a signal."""
+    if not _RESUME_WHICH:
+        return "the run had not started: nothing ran and there is nothing to resume."
+    return ("the journal has everything up to here. Continue with "
+            f"`pverunbook run --resume {_RESUME_WHICH[-1]}`.")
 
 
 async def _stopped_by_signals(work: Any) -> int:
@@ -233,8 +247,7 @@ async def _stopped_by_signals(work: Any) -> int:
         if not got:
             raise
         print(f"\npverunbook: stopped by {signal.Signals(got[0]).name}; local commands were "
-              "killed and the journal has everything up to here. Continue with `pverunbook run "
-              f"--resume RUN{chosen_args()}`.", file=sys.stderr)
+              f"killed; {_continue_with()}", file=sys.stderr)
         return 128 + got[0]
     finally:
         for sig in sigs:
@@ -286,6 +299,7 @@ async def _run_headless(args: argparse.Namespace, config: Any) -> int:
             journal_path = find_run(args.resume)
             started, resume = load_resume(journal_path)
             run_id = started.run_id
+            _RESUME_WHICH.append(shlex.quote(str(args.resume)) + chosen_args())
             rb = _runbook_of_run(started, args.runbooks)
             refused = _accept_runbook_change(args, started, rb)
             if refused is not None:
@@ -389,6 +403,10 @@ async def _run_session(args: argparse.Namespace, config: Any, cmd: str, rb: Any,
         decider.runbook, decider.dry_run = rb, config.mode is Mode.DRY_RUN
         engine = session.engine(rb, decider, values, run_id=run_id, resume=resume,
                                 journal_path=journal_path)
+        # a journal outside the state directory is found by its path, not by its run id
+        which = shlex.quote(str(engine.journal_path)) if journal_path else \
+            engine.run_id + chosen_args()  # a run under --state-dir DIR is found in DIR
+        _RESUME_WHICH.append(which)
         decider.context = dict(engine.params, cluster=session.cluster.name,
                                run_id=engine.run_id)
         decider.announce(session.cluster, dict(engine.params))
@@ -412,9 +430,6 @@ async def _run_session(args: argparse.Namespace, config: Any, cmd: str, rb: Any,
         status = await engine.run()
         info = sys.stderr if as_json else sys.stdout
         print(f"journal: {engine.journal_path}", file=info)
-        # a journal outside the state directory is found by its path, not by its run id
-        which = shlex.quote(str(engine.journal_path)) if journal_path else \
-            engine.run_id + chosen_args()  # a run under --state-dir DIR is found in DIR
         print(f"report:  pverunbook report {which}", file=info)
     except (InventoryError, TargetError, ValueError, LockHeld, JournalWriteError) as exc:
         return err(cmd, str(exc))
