@@ -167,7 +167,10 @@ class StartScreen(Screen[None]):
             # the handlers' updates, and it must already say the mode and what is on its way.
             yield Static(self._mode_text(), id="start-mode",
                          classes="-live" if app.mode is Mode.LIVE else "")
-            yield Static(self._guide_text(), id="start-guide")
+            # The guide grows with the last check's faults; capped (start.tcss), it scrolls in
+            # its own box so the runbook list keeps its rows on a small console.
+            with VerticalScroll(id="start-guide-box", can_focus=False):
+                yield Static(self._guide_text(), id="start-guide")
             # The interrupted runs' box is mounted when there are any (``refresh_runs``):
             # hidden widgets cost the first frame as much as shown ones.
             yield Input(placeholder="Filter runbooks (title, id, tag)…  / to focus",
