@@ -176,6 +176,7 @@ class TuiDecider:
             await asyncio.sleep(0.01)
         body = (f"**{step.title}** ended **{status.replace('_', ' ')}**"
                 + (f": {sv.message}" if sv.message else ".")
+                + _why_nodes(sv.results)
                 + "\n\nLook at each node's output and the findings before choosing: "
                   "**Escape** (or **l**) folds this question away to read them, **n** brings "
                   "it back."
@@ -311,3 +312,21 @@ class TuiDecider:
 
 
 __all__ = ["StepAction", "StepDecision", "TuiDecider"]
+
+
+#: At most this many failed nodes are named in the failure question (the rest are counted).
+WHY_NODES = 6
+
+
+def _why_nodes(results: Mapping[str, Any]) -> str:
+    """Each node the step did not succeed on, with what its pane says ("exit 0, check failed:
+    This node has no host route …"): the engine's message names only the nodes ("pve001:
+    failed"), and the reason was behind the question, in a pane."""
+    bad = [(node, r.outcome) for node, r in results.items()
+           if r.status not in ("ok", "findings", "waiting", "running", "skipped") and r.outcome]
+    if not bad:
+        return ""
+    lines = [f"\n- **{node}**: {outcome}" for node, outcome in bad[:WHY_NODES]]
+    more = len(bad) - WHY_NODES
+    return "\n" + "".join(lines) + (f"\n- … and {more} more node(s)" if more > 0 else "")
+

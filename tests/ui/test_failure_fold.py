@@ -91,3 +91,28 @@ def test_failure_question_folded_away_80x24(snap_compare: Callable[..., bool],
         await pilot.pause()
 
     assert snap_compare(app, terminal_size=(80, 24), run_before=run_before)
+
+
+async def test_the_question_says_why_each_node_failed(build_app: Build,
+                                                      runbook_dir: Path) -> None:
+    """route-fix with the wrong node asked "… ended failed: pve001: failed" and nothing more:
+    why ("This node has no host route … Check the node name") was only in the pane behind it.
+    The question names each failed node with what its pane says; a node that was fine is not
+    listed."""
+    from pverunbook.ui.model import NodeResult
+
+    app = build_app(runbook=runbook_dir / "ui-test.toml")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await to_run_screen(pilot, app)
+        run = app.screen
+        assert isinstance(run, RunScreen)
+        sv = run.state.step("config")
+        why = "exit 0, check failed: This node has no host route 'DEST via GATEWAY'"
+        sv.state, sv.message = "failed", "pve001: failed"
+        sv.results = {"pve001": NodeResult("pve001", status="failed", outcome=why),
+                      "ryanrishi": NodeResult("ryanrishi", status="ok", outcome="exit 0")}
+        await _ask(pilot, app, OnFailure(FailureAction.STOP))
+        modal = app.screen
+        assert isinstance(modal, ChoiceModal)
+        assert f"pve001**: {why}" in modal.body, modal.body
+        assert "ryanrishi" not in modal.body, modal.body
