@@ -75,3 +75,27 @@ async def test_status_line_and_f1_offer_the_same_keys(
         shown = await agree(pilot, app, run)
         assert "Running step 2" in status(run)
         assert "c" not in shown and "c cancels" not in status(run)
+
+
+
+async def test_v_leaves_the_footer_when_the_step_runs_on_one_node(
+        build_app: Callable[..., RunbookApp], runbook_dir: Path) -> None:
+    """route-fix's first step runs on the one node its parameter names: the footer still
+    offered ``v Node`` there, and v did nothing (one pane to show)."""
+    from tests.ui.screen_text import screen_lines
+
+    app = build_app(runbook=runbook_dir / "ui-test.toml")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await to_run_screen(pilot, app)
+        run = app.screen
+        assert isinstance(run, RunScreen)
+        nodes = list(run.panes)
+        assert len(nodes) >= 2
+        for step_nodes, offered in ((nodes, True), (nodes[:1], False), (nodes, True)):
+            run.step_nodes = step_nodes
+            run.layout_panes()
+            await pilot.pause()
+            await pilot.pause()
+            assert run.check_action("next_node", ()) is offered
+            footer = screen_lines(app)[-1]
+            assert ("v Node" in footer) is offered, footer

@@ -157,7 +157,7 @@ class RunLayout(Screen[None]):
 
     def _keys_state(self) -> tuple[object, ...]:
         """What ``check_action`` answers depend on (a subclass adds its own)."""
-        return self.compact, len(self.panes), self.matrix_shown
+        return self.compact, len(self.panes), len(self.shown_nodes()), self.matrix_shown
 
     def refresh_bindings(self) -> None:
         self._keys_shown = self._keys_state()
@@ -183,9 +183,9 @@ class RunLayout(Screen[None]):
         columns (they are all in F1 and the palette)."""
         if action == "toggle_side":
             return self.compact
-        if action == "next_node":
-            return len(self.panes) > 1 and (self.compact or len(self.panes) > 2) \
-                and not self.matrix_shown
+        if action == "next_node":  # the step's nodes: one node's step has nothing to switch to
+            shown = len(self.shown_nodes())
+            return shown > 1 and (self.compact or shown > 2) and not self.matrix_shown
         if action == "toggle_matrix":
             return len(self.panes) > 1
         return True
