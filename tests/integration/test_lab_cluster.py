@@ -55,14 +55,17 @@ def test_lab_pmxcfs_replicates_and_refuses_a_vmid_taken_elsewhere(healthy_lab: L
         lab.on("alpha", "rm -f /etc/pve/nodes/alpha/qemu-server/990.conf")
 
 
-def test_lab_restore_revives_a_node_whose_pmxcfs_does_not_answer(healthy_lab: Lab) -> None:
+def test_lab_restore_revives_a_node_whose_pmxcfs_does_not_answer(lab_factory: LabFactory
+                                                                  ) -> None:
     """A wedged pmxcfs (seen under CI load: one that mounted /etc/pve and never joined the
     CPG) made every later test on the shared lab fail; restore() now starts that node's
     corosync and pmxcfs afresh. Here the wedge is a SIGSTOPped pmxcfs: /etc/pve does not
-    answer, as with the real one."""
-    lab = healthy_lab
+    answer, as with the real one. A lab of its own: the restart puts link downs into the
+    other nodes' corosync journal, which the shared lab's later health checks would read."""
+    lab = lab_factory(names=("alpha", "bravo", "charlie"), cluster="revive")
     name = lab.nodes[1].name
     (before,) = lab.node_pids(name, "pmxcfs")
+    corosync = lab.node_pids(name, "corosync")
     os.kill(before, signal.SIGSTOP)
     patience = lab.restore_patience
     lab.restore_patience = 5
@@ -74,6 +77,9 @@ def test_lab_restore_revives_a_node_whose_pmxcfs_does_not_answer(healthy_lab: La
             os.kill(before, signal.SIGCONT)
     (after,) = lab.node_pids(name, "pmxcfs")
     assert after != before
+    # a new pmxcfs was enough: corosync kept running (its restart would be history in the
+    # other nodes' journals)
+    assert lab.node_pids(name, "corosync") == corosync
     assert all(lab.pve_quorate(n.name) for n in lab.nodes)
     assert lab.write(name, "/etc/pve/revived", "yes\n").returncode == 0
     lab.wait_file(lab.nodes[0].name, "/etc/pve/revived", "yes\n")
