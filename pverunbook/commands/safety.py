@@ -36,7 +36,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         description="Shows what would change, asks you to type the node name (or the cluster "
                     "name for several nodes), checkpoints the files it overwrites, writes them "
                     "back with their mode and owner, and verifies the hashes. A config.db is "
-                    "never replaced live: it is staged beside the database with instructions.")
+                    "never replaced live: it is staged beside the database with instructions. "
+                    "A checkpoint taken in a rehearsal goes back to the simulated cluster it "
+                    "was taken on (no --cluster or --local needed).")
     rs.add_argument("id", help="checkpoint id or a unique prefix of one")
     rs.add_argument("--node", help="restore only this node's files")
     rs.add_argument("--path", help="restore only this file (or the files under this directory)")
@@ -138,9 +140,15 @@ async def _restore(args: argparse.Namespace) -> int:
         cp = load_checkpoint(args.id)
     except (FileNotFoundError, OSError) as exc:  # the message names the checkpoint and folder
         return err("restore", exc)
+    rehearsal: tuple[Path, str] | None = None
     if not args.local and args.cluster is None:
-        return err("restore", "no target given",
-                     "pass --cluster FILE (the nodes' inventory) or --local")
+        found = _rehearsal_of(str(cp.manifest.get("run_id", "")), cp.id)
+        if isinstance(found, int):
+            return found
+        if found is None:
+            return err("restore", "no target given",
+                       "pass --cluster FILE (the nodes' inventory) or --local")
+        rehearsal = found
     session: Any = None
     transport: Transport
     cluster: Cluster
@@ -151,8 +159,18 @@ async def _restore(args: argparse.Namespace) -> int:
     else:
         from pverunbook.session import Mode, Session, SessionConfig
 
-        session = Session(SessionConfig(mode=Mode.LIVE, cluster_file=args.cluster,
-                                        accept_new_host_keys=args.accept_new_host_keys))
+        if rehearsal is not None:
+            from pverunbook.commands.tui import state_dir_problem
+
+            where, scenario = rehearsal
+            problem = state_dir_problem(args, where, scenario)
+            if problem is not None:
+                return problem
+            config = SessionConfig(mode=Mode.REHEARSAL, scenario=scenario, sim_state_dir=where)
+        else:
+            config = SessionConfig(mode=Mode.LIVE, cluster_file=args.cluster,
+                                   accept_new_host_keys=args.accept_new_host_keys)
+        session = Session(config)
         try:
             await session.start()
         except (InventoryError, ValueError, OSError, TransportError) as exc:
@@ -210,6 +228,38 @@ async def _restore(args: argparse.Namespace) -> int:
         print("restore verified: the node's hashes match the checkpoint")
         return 0
     return 1
+
+
+def _rehearsal_of(run_id: str, checkpoint: str) -> tuple[Path, str] | int | None:
+    """The simulated cluster a rehearsal checkpoint was taken on (its state directory and
+    scenario), where ``restore`` with no ``--cluster``/``--local`` puts it back; None when the
+    checkpoint's run was not a rehearsal (or its journal is gone: the target must be given);
+    an exit status when that cluster was not kept. Restore told a rehearsal's operator to
+    pass --cluster or --local, neither of which reaches the simulated nodes."""
+    from pverunbook.check_history import rehearsal_cluster_of
+    from pverunbook.engine.events import RunStarted
+    from pverunbook.engine.journal import find_run, iter_journal
+
+    try:
+        started = next((e for e in iter_journal(find_run(run_id))
+                        if isinstance(e, RunStarted)), None)
+    except OSError:
+        return None
+    if started is None or started.mode != "rehearsal":
+        return None
+    where = Path(started.rehearsal_dir) if started.rehearsal_dir else \
+        rehearsal_cluster_of(started.run_id)
+    saved = None
+    if where is not None and where.is_dir():
+        from pverunbook.sim import SimCluster
+
+        saved = SimCluster.saved_scenario(where)
+    if where is None or saved is None:
+        return err("restore", f"checkpoint {checkpoint} was taken in a rehearsal whose "
+                   f"simulated cluster was not kept ({where or 'a temporary cluster'})",
+                   "there is no node to put it back on; rehearse again with a kept cluster "
+                   "(`pverunbook rehearse RUNBOOK`, the default)")
+    return where, saved
 
 
 # -- report ----------------------------------------------------------------------------------
