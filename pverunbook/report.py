@@ -107,8 +107,10 @@ def _header(run: _Run, out: list[str]) -> None:
     if out[-1] != "":
         out.append("")
     if len(run.runs) > 1:
-        out += [f"The run was resumed {len(run.runs) - 1} time(s): "
-                + ", ".join(_ts(r.ts) for r in run.runs[1:]) + ".", ""]
+        died = len(_unended_before_resume(run.events))
+        out += [f"The run was resumed {len(run.runs) - 1} time(s)"
+                + (f" ({died} after pverunbook stopped without ending the run)" if died else "")
+                + ": " + ", ".join(_ts(r.ts) for r in run.runs[1:]) + ".", ""]
     parts = [f"{n} {k}" for k, n in sorted(counts.items())]
     narrative = f"{len(steps)} step(s) were reached ({', '.join(parts) or 'none'}). "
     if cps:
@@ -205,9 +207,30 @@ def _diagnosis(events: list[ev.Event], diag: Diagnosis, out: list[str]) -> None:
         out += [f"- fine: {h}" for h in diag.healthy] + [""]
 
 
+def _unended_before_resume(events: list[ev.Event]) -> set[int]:
+    """Indexes of the resumed ``run_started`` records with no ``run_finished`` since the
+    previous start: the process before them never ended the run (kill -9, a crash, a closed
+    terminal, power). A Ctrl-C or a signal pverunbook caught ends it ("interrupted")."""
+    out: set[int] = set()
+    ended = True
+    for i, e in enumerate(events):
+        if isinstance(e, ev.RunStarted):
+            if e.resumed and not ended:
+                out.add(i)
+            ended = False
+        elif isinstance(e, ev.RunFinished):
+            ended = True
+    return out
+
+
 def _timeline(run: _Run, out: list[str]) -> None:
     out += ["## Timeline", "", "All times UTC.", ""]
-    for e in run.events:
+    unended = _unended_before_resume(run.events)
+    for i, e in enumerate(run.events):
+        if i in unended:
+            last = run.events[i - 1].ts if i else e.ts
+            out.append(f"- `{_ts(last)}` pverunbook stopped without ending the run (killed, "
+                       "crashed, or its terminal closed; the time is its last record)")
         line = _timeline_line(e)
         if line:
             out.append(f"- `{_ts(e.ts)}` {line}")

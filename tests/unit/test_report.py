@@ -241,3 +241,30 @@ def test_a_step_skipped_before_it_started_keeps_its_place_and_number() -> None:
     heads = [line for line in render_report(events).splitlines() if line.startswith("### ")]
     assert [h.split(" — ")[0] for h in heads] == [
         "### 1. First (`a`)", "### 2. Only when all are damaged (`b`)", "### 3. Third (`c`)"]
+
+
+def test_the_report_says_where_pverunbook_stopped_without_ending_the_run() -> None:
+    """A run killed (kill -9, a crash, a closed terminal) in its COMMIT window and resumed read
+    "The run was resumed 1 time(s)" and, in the timeline, the last step's end followed by "Run
+    resumed": nothing said the first process never ended the run. A Ctrl-C that ended it
+    (run_finished: interrupted) is not such a stop."""
+    def started(ts: float, resumed: bool = False) -> ev.RunStarted:
+        return ev.RunStarted(run_id="r1", runbook_id="route-fix", runbook_title="Route fix",
+                             runbook_path="", mode="rehearsal", cluster="nyc",
+                             nodes=("ryanrishi",), params={}, ts=ts, resumed=resumed)
+
+    step = [ev.StepStarted(step_id="show", title="Show", index=0, nodes=("ryanrishi",),
+                           ts=101.0),
+            ev.StepFinished(step_id="show", status="ok", ts=102.0)]
+    killed = [started(100.0), *step, started(200.0, resumed=True),
+              ev.RunFinished(status="ok", ts=210.0)]
+    text = render_report(killed)
+    timeline = text[text.index("## Timeline"):]
+    stop = timeline.index("pverunbook stopped without ending the run")
+    assert timeline.index("Step `show` finished") < stop < timeline.index("Run resumed")
+    assert "resumed 1 time(s)" in text and "1 after pverunbook stopped without ending" in text
+
+    ended = [started(100.0), *step, ev.RunFinished(status="interrupted", ts=150.0),
+             started(200.0, resumed=True), ev.RunFinished(status="ok", ts=210.0)]
+    text = render_report(ended)
+    assert "stopped without ending" not in text
