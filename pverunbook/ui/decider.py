@@ -236,6 +236,9 @@ class TuiDecider:
             await self.folded
         finally:
             self.folded = None
+            # "press n to answer" is stale once the question is back; it lay over the
+            # question (half a destructive step's command list at 80x24) for six seconds
+            self.screen.app.clear_notifications()
 
     def unfold(self) -> bool:
         """Bring a folded failure question back; False when none is folded."""

@@ -46,3 +46,35 @@ async def test_toasts_leave_the_buttons_of_a_question_visible(
             assert drawn is b, f"{b.label} is hidden by {drawn}"
         await pilot.press("d")
         await until(pilot, lambda: got == [True], "the answer")
+
+
+async def test_the_fold_toast_goes_when_the_question_comes_back(
+        build_app: Callable[..., RunbookApp], runbook_dir: Path) -> None:
+    """Escape (look first) on a question says "The run waits for your answer: … press n to
+    answer." for six seconds; n brought the question back under that toast, which covered
+    half of a destructive step's command list at 80×24 and told the operator to press n."""
+    from pverunbook.engine.decisions import FailureChoice
+
+    app = build_app(runbook=runbook_dir / "ui-test.toml")
+    async with app.run_test(size=(80, 24), notifications=True) as pilot:
+        await to_run_screen(pilot, app)
+        run = app.screen
+        assert isinstance(run, RunScreen)
+        got: list[Any] = []
+
+        async def ask() -> None:
+            got.append(await run.decider.after_failure(run.runbook.step("config"), "failed"))
+
+        app.run_worker(ask(), exit_on_error=False)
+        await until(pilot, lambda: isinstance(app.screen, ChoiceModal), "the question")
+        await pilot.press("escape")
+        await until(pilot, lambda: app.screen is run and any(
+            "press n to answer" in str(t.render()) for t in run.query(Toast)), "the fold toast")
+        await pilot.press("n")
+        await until(pilot, lambda: isinstance(app.screen, ChoiceModal), "the question again")
+        modal = app.screen
+        await pilot.pause()
+        await pilot.pause()
+        assert not [t for t in modal.query(Toast) if "press n to answer" in str(t.render())]
+        await pilot.press("r")
+        await until(pilot, lambda: got == [FailureChoice.RERUN], "the answer")
