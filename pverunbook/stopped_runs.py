@@ -121,7 +121,10 @@ def interrupted_runs() -> list[InterruptedRun]:
     """Unfinished runs (no ``RunFinished`` after the last ``RunStarted``, or "interrupted"),
     and stopped ones (aborted, failed) that are the newest run of their runbook, newest
     first; the stopped ones a later health check found the cluster healthy after are marked
-    (``InterruptedRun.settled``) and come last."""
+    (``InterruptedRun.settled``) and come last. An unfinished health check is left out once a
+    later one started: it only reads, and the later check says all its resume would."""
+    from pverunbook.pve.diagnosis.check import CHECK_ID
+
     out: list[InterruptedRun] = []
     runs = list_runs()
     newest: dict[str, float] = {}
@@ -129,8 +132,12 @@ def interrupted_runs() -> list[InterruptedRun]:
         newest[r.runbook] = max(newest.get(r.runbook, 0.0), r.started)
     checks: _Seen = {}
     for r in runs:
-        stopped = r.status in STOPPED and r.started >= newest.get(r.runbook, 0.0)
+        latest = r.started >= newest.get(r.runbook, 0.0)
+        stopped = r.status in STOPPED and latest
         if r.status not in RESUMABLE and not stopped:
+            continue
+        if r.runbook == CHECK_ID and not latest:
+            # the health check reads only: a later check says all a resume of this one would
             continue
         run = _describe(r.path, r.status)
         if run is None:

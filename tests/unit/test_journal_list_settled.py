@@ -74,3 +74,20 @@ def test_no_settling_by_a_sick_earlier_or_older_check(
     lines = _lines(capsys)
     assert "settled" not in lines["20270115-080000-aborted"]
     assert len(lines) == 4  # every run is listed, settled or not
+
+
+def test_an_interrupted_health_check_is_not_offered_once_a_later_check_ran() -> None:
+    """The start screen of a cluster a later whole check found healthy still offered "r
+    Resume" for a health check quit part-way an hour before: it is read-only, changed nothing,
+    and the newer check already says everything it would have. A later run of the check
+    supersedes it, as a later run supersedes a stopped one of any runbook."""
+    from pverunbook.stopped_runs import interrupted_runs
+
+    _write("20270115-080000-quitchk", [
+        ev.RunStarted(ts=T, run_id="20270115-080000-quitchk", runbook_id=CHECK_ID,
+                      runbook_title="Health check", runbook_path="", mode="live",
+                      cluster="nyc", nodes=("a", "b"), params={}),
+        ev.StepStarted(ts=T + 1, step_id="quorum", title="Quorum", index=0, nodes=("a", "b"))])
+    assert [r.run_id for r in interrupted_runs()] == ["20270115-080000-quitchk"]
+    _check("20270115-081000-checkok", T + 600)
+    assert [r.run_id for r in interrupted_runs()] == []
