@@ -61,3 +61,35 @@ async def test_quit_while_a_command_runs_says_how_to_resume(build_app: Build,
         await pilot.press("n")
         await until(pilot, lambda: app.screen is run, "back to the run")
         transport.gate.set()
+
+
+async def test_ctrl_c_in_a_question_asks_to_quit_as_on_the_run_screen(
+        build_app: Callable[..., RunbookApp], runbook_dir: Path) -> None:
+    """Ctrl+C at a manual step's "Done / Not done" did nothing at all (a modal stops the app's
+    keys, and Textual's copy found nothing to copy), where on the run screen it asks whether
+    to quit. Now it asks there too; Stay goes back to the question, unanswered."""
+    from typing import Any
+
+    from pverunbook.ui.quitting import QUIT_TITLES
+
+    app = build_app(runbook=runbook_dir / "ui-test.toml")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await to_run_screen(pilot, app)
+        run = app.screen
+        assert isinstance(run, RunScreen)
+        got: list[Any] = []
+
+        async def ask() -> None:
+            got.append(await run.decider.manual_done(run.runbook.step("config"), "Check."))
+
+        app.run_worker(ask(), exit_on_error=False)
+        await until(pilot, lambda: isinstance(app.screen, ChoiceModal), "the manual step")
+        manual = app.screen
+        await pilot.press("ctrl+c")
+        await until(pilot, lambda: isinstance(app.screen, ChoiceModal)
+                    and app.screen.title_text in QUIT_TITLES, "the quit question")
+        await pilot.press("n")
+        await until(pilot, lambda: app.screen is manual, "back to the manual step")
+        assert got == []
+        await pilot.press("d")
+        await until(pilot, lambda: got == [True], "the answer")

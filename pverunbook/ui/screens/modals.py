@@ -41,12 +41,23 @@ class Dialog(ModalScreen[R]):
 
     #: A modal screen stops the app's keys: F1 is bound here again, so it works on top.
     BINDINGS = [Binding("f1", "app.help", "Help", id="dialog.help",
-                        tooltip="What this asks, and what each answer does")]
+                        tooltip="What this asks, and what each answer does"),
+                Binding("ctrl+c", "ctrl_c", "Quit?", show=False, id="dialog.ctrl_c")]
     #: F1: what this dialog asks and what each answer does (``help_text`` may say more).
     HELP = ""
 
     def help_text(self) -> str:
         return self.HELP
+
+    def action_ctrl_c(self) -> None:
+        """ctrl+c copies selected text (Textual's own use of it); with nothing selected it
+        does what it does on any screen: the quit question while a run is going, else
+        Textual's "ctrl+q to quit". A modal stops the app's keys, so at a question (a manual
+        step's Done / Not done, a confirmation) it did nothing at all."""
+        if self.get_selected_text():
+            self.action_copy_text()
+            return
+        self.app.action_help_quit()
 
     def on_screen_resume(self) -> None:
         # The footer fills itself on a bindings update; a dialog pushed while nothing in it
