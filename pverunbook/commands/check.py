@@ -16,37 +16,45 @@ from pverunbook.commands.run import RESET_HELP
 CHECK_RUNBOOK = "cluster-health-check"
 
 JSON_HELP = """\
---json prints one JSON object on stdout (prompts and the journal's path go to stderr):
+--json prints one JSON object on stdout (prompts and the journal's path go to
+stderr):
   kind          "health_check"; format: 1
   healthy       true when no fault was found on any node (and every step ran)
-  status        "healthy" | "faults" | "incomplete" (the check stopped before its end, or
-                could not reach a node, and found no fault in what it read: not a clean
-                bill of health)
-  unchecked     {node: why} of the nodes the check could not reach (connection refused,
-                timed out, ...): each is also a fault "node-not-checked"; never healthy
-  next_runbook  {"runbook": ID, "params": {NAME: VALUE}} to run now (the first fault's), or null
-  faults        in the order to fix them, each: order, phase (network, database, configs,
-                certificates), rule, statement, severity, confidence, action, nodes,
-                next_runbook (or null), manual [{node, command}], evidence [...]
+  status        "healthy" | "faults" | "incomplete" (the check stopped before
+                its end, or could not reach a node, and found no fault in what
+                it read: not a clean bill of health)
+  unchecked     {node: why} of the nodes the check could not reach (connection
+                refused, timed out, ...): each is also a fault
+                "node-not-checked"; never healthy
+  next_runbook  {"runbook": ID, "params": {NAME: VALUE}} to run now (the first
+                fault's), or null
+  faults        in the order to fix them, each: order, phase (network,
+                database, configs, certificates), rule, statement, severity,
+                confidence, action, nodes, next_runbook (or null),
+                manual [{node, command}], evidence [...]
   fine          what was measured and found fine (text lines)
   matrix        link health, node x node (row measures column)
   facts         every fact read off the nodes' output (name, node, value, ...)
-  steps         {step id: status} of the check's steps (a failed one: evidence missing)
+  steps         {step id: status} of the check's steps (a failed one: evidence
+                missing)
   run           run_id, journal, status, mode, cluster, nodes
-Run a proposed runbook with `pverunbook rehearse|run ID --set NAME=VALUE ...` from its params.
-Exit status: 0 the check ran (read `healthy` for the verdict), 3 some check steps failed
-(their evidence is missing), a node could not be reached (status "incomplete"), or a
-critical fault was found; 2 a usage or input error, 1 the run stopped.
+Run a proposed runbook with `pverunbook rehearse|run ID --set NAME=VALUE ...`
+from its params.
+Exit status: 0 the check ran (read `healthy` for the verdict), 3 some check
+steps failed (their evidence is missing), a node could not be reached (status
+"incomplete"), or a critical fault was found; 2 a usage or input error, 1 the
+run stopped.
 """
 
 
 def register(sub: argparse._SubParsersAction) -> None:
     s = sub.add_parser("check", help="cluster health check: every fault, in order, with the "
                                      "runbook that fixes it (rehearsal unless --cluster)",
+                       # raw (the epilog keeps its columns): lines of at most 79 by hand
                        description="Runs the read-only cluster-health-check runbook on every "
-                                   "node and prints each fault with its evidence, the order to "
-                                   "fix them in and the runbook (with --set values) that fixes "
-                                   "each.",
+                                   "node and prints each\nfault with its evidence, the order "
+                                   "to fix them in and the runbook (with\n--set values) that "
+                                   "fixes each.",
                        epilog=JSON_HELP, formatter_class=argparse.RawDescriptionHelpFormatter)
     s.add_argument("--headless", action="store_true", help="no TUI: print the evidence and "
                    "the diagnosis")

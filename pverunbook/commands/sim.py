@@ -28,6 +28,11 @@ class ScenarioNames:
     def __iter__(self) -> Iterator[str]:
         return iter(self._names())
 
+    def __str__(self) -> str:
+        """For ``%(choices)s`` in a help text, which argparse wraps (the ``{a,b,…}`` it puts
+        in the usage line and beside the option did not: one 245-column line)."""
+        return ", ".join(self._names())
+
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     p = subparsers.add_parser(
@@ -35,9 +40,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         description="Start simulated Proxmox VE nodes on 127.0.0.1, each with its own SSH "
                     "port and host key, in the chosen scenario's state.")
     scenario = p.add_argument(
-        "--scenario", default=None,
-        help="which cluster state to simulate (default: what --state-dir holds, else "
-             "nyc-outage)")
+        "--scenario", default=None, metavar="NAME",
+        help="which cluster state to simulate: %(choices)s (default: what --state-dir "
+             "holds, else nyc-outage)")
     # set after add_argument, which formats the choices (imports the scenarios) to check them
     scenario.choices = ScenarioNames()
     p.add_argument("--state-dir", type=Path,
