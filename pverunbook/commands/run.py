@@ -17,6 +17,7 @@ from typing import Any
 
 from pverunbook.commands.exits import EXIT_CHECKS, EXIT_FAIL, EXIT_OK, EXIT_USAGE, err
 from pverunbook.commands.inputs import SET_HINT, load_runbook, parse_sets
+from pverunbook.commands.run_resume import accept_runbook_change, ended, runbook_of_run
 from pverunbook.statedir import chosen_args
 
 #: ``--state-dir`` and ``--reset`` of ``rehearse``/``run``/``check``: where the cluster is kept.
@@ -110,9 +111,9 @@ def cmd_run(args: argparse.Namespace) -> int:
         return err("run --reset", "a resumed run goes on on the simulated cluster it changed",
                    "resume without --reset, or start the runbook anew with --reset")
     if getattr(args, "resume", None):
-        ended = _ended(args.resume)
-        if ended is not None:
-            return ended
+        done = ended(args.resume)
+        if done is not None:
+            return done
     if args.rehearse and args.resume:
         # ``rehearse --resume RUN`` is ``run --resume RUN`` (the quit dialog and --help offered
         # it), for a rehearsal run only: a live or local run is not resumed on a simulation
@@ -301,8 +302,8 @@ async def _run_headless(args: argparse.Namespace, config: Any) -> int:
             started, resume = load_resume(journal_path)
             run_id = started.run_id
             _RESUME_WHICH.append(shlex.quote(str(args.resume)) + chosen_args())
-            rb = _runbook_of_run(started, args.runbooks)
-            refused = _accept_runbook_change(args, started, rb)
+            rb = runbook_of_run(started, args.runbooks)
+            refused = accept_runbook_change(args, started, rb)
             if refused is not None:
                 return refused
             given = {k: v for k, v in started.params.items() if v != "[REDACTED]"}
@@ -477,73 +478,3 @@ def _found_critical(rb: Any, printer: Any) -> bool:
     if any(s.destructive for s in rb.steps):
         return False
     return worst_finding_now(getattr(printer, "events", [])) == "critical"
-
-
-def _runbook_of_run(started: Any, dirs: list[Path]) -> Any:
-    """The runbook a run was started with: its file (absolute path), else by id in ``dirs``."""
-    from pverunbook.runbook.loader import load_file
-
-    if started.runbook_path and Path(started.runbook_path).is_file():
-        return load_file(started.runbook_path)
-    return load_runbook(started.runbook_id, dirs)
-
-
-def _accept_runbook_change(args: argparse.Namespace, started: Any, rb: Any) -> int | None:
-    """Show what changed in the runbook since the run started; None when resume may go on.
-
-    A resumed run must not silently follow different steps than the ones it began with: the
-    diff is shown, and the operator accepts it (typing ``yes`` on a terminal, or
-    ``--accept-changed-runbook``), else resume stops with exit 2.
-    """
-    from pverunbook.engine.resume import runbook_change
-
-    change = runbook_change(started, rb)
-    if not change:
-        return None
-    print(f"pverunbook: the runbook changed since run {started.run_id} started:\n{change}",
-          file=sys.stderr)
-    if getattr(args, "accept_changed_runbook", False):
-        return None
-    if sys.stdin.isatty():
-        try:
-            answer = input("Resume with the changed runbook? Type 'yes' to go on: ")
-        except EOFError:
-            answer = ""
-        if answer.strip() == "yes":
-            return None
-    return err("resume", "the runbook changed since the run started (diff above)",
-               "check the diff; to go on with the changed runbook, resume again with "
-               "--accept-changed-runbook")
-
-
-#: ``RunFinished`` statuses of a run that reached its last step: nothing is left to resume.
-#: (A run that stopped — failed, aborted, interrupted — or has no end yet can go on.)
-ENDED = ("ok", "completed_with_failures", "planned")
-
-
-def _ended(run: str) -> int | None:
-    """Exit 2 naming its report when ``run`` already reached its end, else None.
-
-    Resuming such a run was refused for a reason beside the point ("the rehearsal cluster …
-    was not kept") or would start nothing; the operator wants to know it is done and where its
-    record is. An unreadable or unknown run is left to the checks after this one."""
-    from pverunbook.engine.events import RunFinished, RunStarted
-    from pverunbook.engine.journal import find_run, iter_journal
-
-    run_id, status = run, None
-    try:
-        path = find_run(run)
-        for e in iter_journal(path):
-            if isinstance(e, RunStarted):
-                run_id, status = e.run_id, None  # a resumed run: only its last end counts
-            elif isinstance(e, RunFinished):
-                status = e.status
-    except (OSError, ValueError):
-        return None
-    if status not in ENDED:
-        return None
-    # a journal named by its path is found by that path, one in the state directory by its id
-    which = shlex.quote(str(path)) if path == Path(run) else run_id + chosen_args()
-    return err("run --resume", f"run {run_id} already finished (status {status}); its report: "
-               f"pverunbook report {which}", "to do it again, start the runbook anew (a new "
-               "run)")
