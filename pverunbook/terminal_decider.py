@@ -275,9 +275,9 @@ class TerminalDecider:
         reason = await self._ask("   why is it safe to go on without it? ")
         return Answer(CheckpointChoice.OVERRIDE, text=(typed or "").strip(), reason=reason or "")
 
-    async def unknown_outcome(self, step: Step) -> FailureChoice:
-        self.out.write(f"   step '{step.id}' was running when the last run stopped; its outcome "
-                       "is unknown.\n")
+    async def unknown_outcome(self, step: Step, why: str = "") -> FailureChoice:
+        self.out.write(f"   step '{step.id}' has no known outcome: "
+                       f"{why or 'it was running when the last run stopped'}.\n")
         answer = await self._ask("   [r]e-run it, [s]kip it, or [a]bort? ")
         if answer is None:
             self.out.write("   no terminal to ask: stopping here (nothing re-run).\n")

@@ -147,8 +147,9 @@ class Decider(Protocol):
         reason, or None to go back (the run does not go past it)."""
         ...
 
-    async def unknown_outcome(self, step: Step) -> FailureChoice:
-        """A step was running when a previous run died: RERUN or SKIP, never silently."""
+    async def unknown_outcome(self, step: Step, why: str = "") -> FailureChoice:
+        """A step was running when a previous run stopped: RERUN or SKIP, never silently.
+        ``why``: how it stopped, in words (outcomes.unknown_why)."""
         ...
 
     async def connection_lost(self, node: str, step: Step) -> bool:
@@ -203,7 +204,7 @@ class ScriptedDecider:
         self.asked.append(f"guard:{failure.step.id}")
         return self.guard
 
-    async def unknown_outcome(self, step: Step) -> FailureChoice:
+    async def unknown_outcome(self, step: Step, why: str = "") -> FailureChoice:
         self.asked.append(f"unknown:{step.id}")
         return self.unknown
 

@@ -40,6 +40,7 @@ from pverunbook.engine.outcomes import (
     GuardChecker,
     NodeOutcome,
     ResumeInfo,
+    unknown_why,
     worst_status,
 )
 from pverunbook.engine.redaction import Redactor
@@ -272,7 +273,8 @@ class Engine:
             step = steps[i]
             if unknown_pending:
                 unknown_pending = False
-                choice = await self.decider.unknown_outcome(step)
+                choice = await self.decider.unknown_outcome(
+                    step, unknown_why(self.resume.stopped if self.resume else ""))
                 self.emit(ev.ConfirmationGiven(
                     step_id=step.id, what="unknown outcome", accepted=choice is FailureChoice.RERUN,
                     typed=choice.value, operator=self.operator,

@@ -101,6 +101,9 @@ class ResumeInfo:
     asked_again: str = ""
     #: Guards the operator went past with the override phrase (step id -> reason).
     overridden: dict[str, str] = field(default_factory=dict)
+    #: How the unknown step's run ended while it ran: the run's end message when the journal
+    #: recorded one (Ctrl+C, SIGTERM: "run cancelled"), "" when pverunbook itself stopped.
+    stopped: str = ""
 
 
 @dataclass
@@ -119,3 +122,15 @@ class NodeOutcome:
         """Every command ran to an exit status: the output is whole enough to judge."""
         return bool(self.results) and all(r.exit_status is not None and not r.error
                                           for r in self.results)
+
+
+def unknown_why(stopped: str) -> str:
+    """Why a resumed run's step has no known outcome, for the question that follows: a run
+    cancelled while the step ran (``ResumeInfo.stopped`` holds its end message) stopped the
+    step's commands part-way; without an end in the journal pverunbook itself stopped (killed,
+    a crash, the terminal closed) and the commands may have finished or not."""
+    if stopped:
+        return (f"the run was stopped while it ran ({stopped}: Ctrl+C, SIGTERM or cancel), so "
+                "its commands were stopped part-way and what they changed is not known")
+    return ("pverunbook stopped while it ran (killed, a crash, the terminal closed), so "
+            "nobody knows whether it finished")

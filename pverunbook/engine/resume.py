@@ -53,6 +53,7 @@ def load_resume(journal_path: Path, runbook: Runbook | None = None
     last: tuple[int, str] | None = None  # (index, status) of the last step that ended
     facts: list[Fact] = []
     overridden: dict[str, str] = {}
+    stopped = ""  # the run's end message, recorded while the open step ran
     for event in iter_journal(journal_path):
         if isinstance(event, ev.RunStarted):
             if started is None:
@@ -73,6 +74,10 @@ def load_resume(journal_path: Path, runbook: Runbook | None = None
             index_of[event.step_id] = event.index
             open_step, ran_after_finish = event.step_id, None
             asked = touched = False
+            stopped = ""
+        elif isinstance(event, ev.RunFinished):
+            if open_step is not None:
+                stopped = event.message or event.status
         elif isinstance(event, ev.ConfirmationRequested):
             if event.step_id == open_step and event.what in ("destructive", "confirm"):
                 asked = True
@@ -115,7 +120,8 @@ def load_resume(journal_path: Path, runbook: Runbook | None = None
     if unknown is not None:
         statuses[unknown] = "unknown"
         return started, ResumeInfo(start_index=index_of[unknown], unknown_step=True,
-                                   statuses=statuses, facts=facts, overridden=overridden)
+                                   statuses=statuses, facts=facts, overridden=overridden,
+                                   stopped=stopped if unknown == open_step else "")
     if last is None:
         return started, ResumeInfo(start_index=0, unknown_step=False, statuses=statuses,
                                    facts=facts, overridden=overridden)

@@ -267,7 +267,7 @@ class TuiDecider:
         # the engine's StepSkipped carries the reason ("guard override: ...")
         return await self.screen.app.push_screen_wait(GuardOverrideModal(failure))
 
-    async def unknown_outcome(self, step: Step) -> FailureChoice:
+    async def unknown_outcome(self, step: Step, why: str = "") -> FailureChoice:
         """A resumed run's step that was running when the last one died: re-run, skip (with a
         reason, journaled as a note next to the engine's StepSkipped) or abort."""
         from pverunbook.ui.screens.modals import TextPromptModal
@@ -276,8 +276,8 @@ class TuiDecider:
         while True:
             choice = await self.screen.app.push_screen_wait(ChoiceModal(
                 f"Outcome unknown: {step.title}",
-                f"**{step.title}** was running when the previous run stopped, so nobody knows "
-                "whether it finished. Check the nodes, then re-run it or skip it.",
+                f"**{step.title}**: {why or 'it was running when the previous run stopped'}."
+                " Check the nodes, then re-run it or skip it.",
                 [Choice("rerun", "Re-run", "r", "primary"), Choice("skip", "Skip", "s"),
                  Choice("abort", "Abort", "a", "error")],
                 cancel="abort", danger=True))

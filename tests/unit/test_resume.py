@@ -263,3 +263,41 @@ def test_resume_of_a_run_that_finished_names_its_report(
     path = state / "runs" / "r-done.jsonl"  # named by its path: the report is found by it
     assert main(["run", "--resume", str(path), "--headless"]) == 2
     assert f"its report: pverunbook report {path}" in capsys.readouterr().err
+
+
+def test_a_step_cancelled_while_it_ran_says_so() -> None:
+    """Ctrl+C (or SIGTERM) while a step ran: the journal ends the run ("run cancelled") with
+    the step open. Its outcome is still unknown (its commands were stopped part-way), but the
+    question says the run was stopped, not that nobody knows how it ended."""
+    import tempfile
+
+    from pverunbook.engine.outcomes import unknown_why
+
+    with tempfile.TemporaryDirectory() as tmp:
+        events = [started(), *step("a", 0), *step("b", 1, status=None)][:-1]
+        cancelled = [*events, ev.RunFinished(status="interrupted", message="run cancelled")]
+        _, info = load_resume(write(Path(tmp) / "c.jsonl", cancelled))
+        assert (info.start_index, info.unknown_step, info.stopped) == (1, True, "run cancelled")
+        assert "stopped while it ran (run cancelled" in unknown_why(info.stopped)
+        _, killed = load_resume(write(Path(tmp) / "k.jsonl", events))
+        assert (killed.unknown_step, killed.stopped) == (True, "")
+        assert "pverunbook stopped while it ran" in unknown_why(killed.stopped)
+        # a run that ended between steps has nothing open: its end says nothing of a step
+        between = [started(), *step("a", 0),
+                   ev.RunFinished(status="interrupted", message="run cancelled")]
+        _, info = load_resume(write(Path(tmp) / "b.jsonl", between))
+        assert (info.unknown_step, info.stopped) == (False, "")
+
+
+async def test_the_question_names_how_the_run_stopped(tmp_path: Path) -> None:
+    """The terminal's question carries the reason the engine hands it."""
+    import io
+
+    from pverunbook.terminal_decider import TerminalDecider
+
+    rb = load_text(RUNBOOK)
+    out = io.StringIO()
+    decider = TerminalDecider(interactive=False, out=out)
+    assert await decider.unknown_outcome(rb.steps[1], "the run was stopped while it ran") is \
+        FailureChoice.ABORT
+    assert "'b' has no known outcome: the run was stopped while it ran." in out.getvalue()
