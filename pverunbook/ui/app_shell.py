@@ -83,11 +83,17 @@ class NodeShellApp(App[int]):
     async def _shell(self, node: str, argv: list[str], interactive: bool) -> None:
         # The event loop keeps running while ssh has the terminal: the rehearsal cluster's
         # SSH servers live in it, so the child is awaited, never waited for synchronously.
+        # Nothing may be painted meanwhile: Textual's suspend stops the thread that writes
+        # to the terminal but not its bounded queue (textual/drivers/_writer_thread.py,
+        # 30 writes), so a screen that ticks (a COMMIT countdown, a running step's clock)
+        # would fill it in half a minute and block the event loop for good, the rehearsal
+        # nodes' SSH server and the shell with it. batch_update holds every repaint until
+        # the shell ends; the screen is painted whole when the batch ends.
         from textual.app import SuspendNotSupported
 
         started = time.monotonic()
         try:
-            with self.suspend():
+            with self.batch_update(), self.suspend():
                 print(f"pverunbook: shell on {node} ({self.session.config.mode.value}); exit "
                       "the shell (Ctrl+D or 'exit') to return to pverunbook.", flush=True)
                 proc = await asyncio.create_subprocess_exec(*argv)
