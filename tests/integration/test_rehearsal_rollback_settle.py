@@ -77,7 +77,7 @@ async def test_undo_puts_the_files_back_on_every_node_of_the_checkpoint(tmp_path
         assert status == "ok", status_of(events)
         assert status_of(events) == {"show": "ok", "choose": "ok", "undo": "ok",
                                      "verify": "ok"}
-        assert skipped(events) == {"keep"}
+        assert skipped(events) == {"found", "keep"}
         # a destructive step: confirmed by typing, after a checkpoint of the live files
         assert [e.step_id for e in events if isinstance(e, ev.CheckpointTaken)] == ["undo"]
         for node in ARMED:
@@ -102,7 +102,7 @@ async def test_keep_marks_the_timers_committed_and_changes_nothing_else(tmp_path
         assert status == "ok", status_of(events)
         assert status_of(events) == {"show": "ok", "choose": "ok", "keep": "ok",
                                      "verify": "ok"}
-        assert skipped(events) == {"undo"}
+        assert skipped(events) == {"found", "undo"}
         for node in ARMED:
             assert CHANGED in await run_on(session, node, "cat /etc/hosts"), node
             state = await run_on(session, node, f"cat /var/lib/pverunbook/rollback/"
@@ -123,6 +123,28 @@ async def test_a_timer_that_still_waits_is_not_touched(tmp_path: Path) -> None:
         assert set(status_of(events)) == {"show"}
         for node in ARMED:
             assert CHANGED in await run_on(session, node, "cat /etc/hosts"), node
+            state = await run_on(session, node, f"cat /var/lib/pverunbook/rollback/"
+                                                f"{CHECKPOINT}-{node}/state")
+            assert state.strip() == "armed", (node, state)
+    finally:
+        await session.close()
+
+
+async def test_a_checkpoint_no_node_has_stops_before_anything_is_asked(tmp_path: Path
+                                                                      ) -> None:
+    """A misspelt id must not read as settled: the run fails before the question, nothing is
+    confirmed, no checkpoint is taken, and the real timers are left as they were."""
+    session = await _stale_timers(tmp_path)
+    try:
+        (tmp_path / "wrong").mkdir()
+        status, events, _ = await rehearse(
+            tmp_path / "wrong", "rollback-settle", session=session,
+            sets={"checkpoint": CHECKPOINT + "x", "decision": "undo"})
+        assert status != "ok"
+        assert status_of(events) == {"show": "ok", "found": "failed"}, status_of(events)
+        assert not [e for e in events if isinstance(e, ev.CheckpointTaken)]
+        assert any("the id is misspelt" in str(e) for e in events)
+        for node in ARMED:
             state = await run_on(session, node, f"cat /var/lib/pverunbook/rollback/"
                                                 f"{CHECKPOINT}-{node}/state")
             assert state.strip() == "armed", (node, state)

@@ -274,6 +274,12 @@ _TIMER = re.compile(r"^TIMER (\S+) (armed|firing) deadline=(\d*) now=(\d+) "
                     r"process=(alive|gone)\s*$", re.M)
 
 
+#: rollback-settle's first step, once per node: whether this node has the timer of the
+#: checkpoint asked for (``rollback timer of CP on this node`` / ``no rollback timer of CP on
+#: this node``). Its next step stops the run when no node has it (a wrong id).
+_SETTLE = re.compile(r"^(no )?rollback timer of \S+ on this node\s*$", re.M)
+
+
 def facts_rollbacks(obs: Observation) -> list[Fact]:
     """pverunbook's own rollback timers on the node (engine/rollback_script.py).
 
@@ -282,6 +288,7 @@ def facts_rollbacks(obs: Observation) -> list[Fact]:
     False for a timer whose ``state`` still says armed but whose process is gone (the node
     rebooted, someone killed it); ``rollback.seconds_left`` = deadline - now (negative: it
     should have fired). ``rollback.failed``: the node's rollback log has ``ROLLBACK FAILED``.
+    ``rollback.here``: rollback-settle found this node's timer of its checkpoint (or not).
     """
     out: list[Fact] = []
     for m in _TIMER.finditer(obs.seen):
@@ -290,6 +297,8 @@ def facts_rollbacks(obs: Observation) -> list[Fact]:
         if deadline:
             out.append(Fact("rollback.seconds_left", int(deadline) - int(now), obs.node, tag,
                             evidence=f"state {state}, deadline {deadline}, now {now}"))
+    for m in _SETTLE.finditer(obs.seen):
+        out.append(Fact("rollback.here", m.group(1) is None, obs.node, evidence=m.group(0)))
     failed = [ln for ln in obs.seen.splitlines() if "ROLLBACK FAILED" in ln]
     if failed:
         out.append(Fact("rollback.failed", True, obs.node, evidence=failed[-1].strip()))
