@@ -152,6 +152,29 @@ async def test_a_checkpoint_no_node_has_stops_before_anything_is_asked(tmp_path:
         await session.close()
 
 
+async def test_the_first_step_names_the_commands_undo_would_run(tmp_path: Path) -> None:
+    """A timer that changes no file (route-fix's: its script runs ``ip route replace``) has no
+    diff to show: the question must not be asked blind, so the commands are listed."""
+    session = Session(SessionConfig(mode=Mode.REHEARSAL, scenario="three-node",
+                                    sim_state_dir=tmp_path / "sim", time_scale=0.02))
+    await session.start()
+    route = "ip route replace 192.0.2.7 via 192.0.2.1"
+    try:
+        plan = Plan(node="pve001", tag=f"{CHECKPOINT}-pve001", seconds=100000,
+                    step_id="delete", run_id="r1", checkpoint_id=CHECKPOINT, reload=[route])
+        await run_on(session, "pve001", f"mkdir -p {plan.dir} && cat > {plan.dir}/rollback.sh "
+                     f"<<'PVRB'\n{script(plan)}PVRB\n")
+        assert (await run_on(session, "pve001", arm_command(plan))).startswith("armed setsid ")
+        await run_on(session, "pve001", f"kill $(sed -n 's/^pid=//p' {plan.dir}/armed)")
+        status, events = await _settle(tmp_path, session, "keep")
+        assert status == "ok", status_of(events)
+        shown = "".join(e.text for e in events if isinstance(e, ev.OutputChunk)
+                        and e.step_id == "show" and e.node == "pve001")
+        assert f"undo also runs: {route}\n" in shown, shown
+    finally:
+        await session.close()
+
+
 def test_the_checkpoint_is_the_tag_without_its_node() -> None:
     assert checkpoint_of("r1-apply-1-pve001", "pve001") == "r1-apply-1"
     assert checkpoint_of("r1-apply-1-pve.001", "pve.001") == "r1-apply-1"
