@@ -122,6 +122,15 @@ class ResumeBox(Vertical):
             screen.show_runs()
 
 
+class GuideBox(VerticalScroll):
+    """The guide's box: a Tab stop only while its text overflows (a small console, many
+    faults), so the keyboard can scroll to what the last check still found wrong; otherwise
+    Tab goes from the filter to the list as before. Textual's ``allow_focus`` hook."""
+
+    def allow_focus(self) -> bool:
+        return self.max_scroll_y > 0
+
+
 class StartScreen(Screen[None]):
     # Its styles (start.tcss) are loaded with the app's (RunbookApp.CSS_PATH): before the
     # first frame, not as a second parse of every style sheet when this screen is pushed.
@@ -169,7 +178,7 @@ class StartScreen(Screen[None]):
                          classes="-live" if app.mode is Mode.LIVE else "")
             # The guide grows with the last check's faults; capped (start.tcss), it scrolls in
             # its own box so the runbook list keeps its rows on a small console.
-            with VerticalScroll(id="start-guide-box", can_focus=False):
+            with GuideBox(id="start-guide-box"):
                 yield Static(self._guide_text(), id="start-guide")
             # The interrupted runs' box is mounted when there are any (``refresh_runs``):
             # hidden widgets cost the first frame as much as shown ones.
