@@ -405,12 +405,20 @@ def not_kept_by_step(events: list[ev.Event]) -> dict[str, str]:
         why = _why_not_kept(refusal[sid]) if answer.get(sid) is False else "its timers fired"
         title = titles.get(sid, sid)
         on = ", ".join(nodes) or "its nodes"
+        hand = [n for n, t in timers.items() if t.state in ev.ROLLBACK_NEEDS_HAND]
+        # A timer that needs a hand (found armed with its process gone on resume: "unknown")
+        # restores nothing by itself: it is not among those said to.
+        waiting = [n for n in nodes if n not in hand]
         if nodes and all(n in fired for n in nodes):
             how = f"the rollback timers on {on} restored {what}"
+        elif waiting or not nodes:
+            how = (f"the rollback timers on {', '.join(waiting) or on} restore {what} by "
+                   "themselves")
         else:
-            how = f"the rollback timers on {on} restore {what} by themselves"
-        hand = [n for n, t in timers.items() if t.state in ev.ROLLBACK_NEEDS_HAND]
-        tail = (f"; the rollback on {', '.join(hand)} needs a hand (see the rollback "
-                "timers)" if hand else "")
+            how = f"{what} is neither kept nor restored"
+        tail = (f"; the rollback on {', '.join(hand)} needs a hand: run the cluster health "
+                "check, which names what is left on each node (a timer whose process is "
+                "gone: its Run next, rollback-settle, keeps or undoes the change)"
+                if hand else "")
         out[sid] = f"The change of step “{title}” ({sid}) was NOT kept ({why}): {how}{tail}."
     return out

@@ -113,3 +113,25 @@ def test_a_run_stopped_by_a_refused_commit_does_not_say_a_step_failed() -> None:
     head = text.splitlines()[:2]
     assert head[0] == "✘ Stopped: a change was NOT kept (no step failed)", head
     assert "COMMIT was refused: rolled back by the operator" in head[1], head
+
+
+def test_a_stale_timer_is_not_said_to_restore_by_itself_and_the_way_out_is_named() -> None:
+    """Resumed after the app was killed: the timer on ryanrishi was found armed with its
+    process gone (``unknown``). It restores nothing by itself; the health check names it and
+    proposes rollback-settle."""
+    from pverunbook.run_diagnosis import not_kept_by_step
+
+    events = refused_run()
+    events.insert(-1, ev.RollbackTimer(step_id="tune", node="ryanrishi", state="unknown",
+                                       message="timer state 'armed', running=0"))
+    said = not_kept_by_step(events)["tune"]
+    assert "the rollback timers on pve001 restore checkpoint cp-1 by themselves" in said, said
+    assert "ryanrishi, pve001 restore" not in said, said
+    assert "the rollback on ryanrishi needs a hand: run the cluster health check" in said
+    assert "rollback-settle" in said, said
+
+    events.insert(-1, ev.RollbackTimer(step_id="tune", node="pve001", state="unknown"))
+    said = not_kept_by_step(events)["tune"]
+    assert "by themselves" not in said, said
+    assert "checkpoint cp-1 is neither kept nor restored" in said, said
+    assert "the rollback on ryanrishi, pve001 needs a hand" in said, said
