@@ -14,7 +14,7 @@ document printed now (format 1)::
       "unchecked": {"pve002": "cannot connect to ...: connection refused"},  # not read
       "next_runbook": {"runbook": "network-triage", "params": {"ping_count": 100}} | null,
       "faults": [{                       # in the order to fix them
-          "order": 1, "phase": "network",   # network, database, configs, certificates
+          "order": 1, "phase": "network",   # rollbacks, network, database, configs, certificates
           "rule": "route-via-gateway", "statement": "...", "severity": "critical",
           "confidence": "high", "action": "...", "nodes": ["ryanrishi"],
           "next_runbook": {"runbook": ..., "params": {...}} | null,

@@ -52,9 +52,9 @@ def test_pressing_only_the_proposed_next_runbook_ends_healthy(
     for f in first["faults"]:
         assert f["next_runbook"] or f["manual"] or f["rule"] in (
             "partition", "pmxcfs-blocked", "pmxcfs-read-only"), f  # consequences of the partition
-        assert f["phase"] in ("network", "database", "configs", "certificates")
+        assert f["phase"] in ("rollbacks", "network", "database", "configs", "certificates")
     phases = [f["phase"] for f in first["faults"]]
-    assert phases == sorted(phases, key=["network", "database", "configs",
+    assert phases == sorted(phases, key=["rollbacks", "network", "database", "configs",
                                          "certificates"].index)
     ran: list[str] = []
     why: list[str] = []

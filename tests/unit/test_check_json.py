@@ -48,7 +48,7 @@ def test_outage_document_orders_faults_and_names_what_to_run_next(
     assert [f["order"] for f in faults] == list(range(1, len(faults) + 1))
     assert {"vm-without-config", "cert-missing"} <= {f["rule"] for f in faults}
     for f in faults:
-        assert f["phase"] in ("network", "database", "configs", "certificates")
+        assert f["phase"] in ("rollbacks", "network", "database", "configs", "certificates")
         assert {"rule", "statement", "severity", "confidence", "action", "nodes",
                 "next_runbook", "manual", "evidence"} <= set(f)
     first = next(f["next_runbook"] for f in faults if f["next_runbook"])

@@ -50,8 +50,11 @@ from pverunbook.pve.journal_time import resolve
 #: The runbook whose runs this diagnosis judges.
 CHECK_ID = "cluster-health-check"
 
-PHASES = ("network", "database", "configs", "certificates")
+#: The order to fix faults in. A rollback timer first: a change half-kept (a stale timer) or
+#: about to be undone (a pending one) decides what the rest of the check means.
+PHASES = ("rollbacks", "network", "database", "configs", "certificates")
 _PHASE_OF = {
+    **dict.fromkeys(("rollback-stale", "rollback-pending"), "rollbacks"),
     **dict.fromkeys(("pve-not-mounted", "pve-enotconn", "db-damaged-one", "db-damaged-all",
                      "db-load-failed", "disk-errors", "db-deleted",
                      "db-deleted-held", "db-deleted-lost"), "database"),
@@ -72,7 +75,8 @@ _EXTRA_RULES = (rollbacks.rollback_timers, health.ha_fence_risk, health.ha_disar
 
 
 def phase_of(rule: str) -> str:
-    """``network``, ``database``, ``configs`` or ``certificates``: when to fix this fault."""
+    """``rollbacks``, ``network``, ``database``, ``configs`` or ``certificates``: when to fix
+    this fault (:data:`PHASES` is the order)."""
     return _PHASE_OF.get(rule, "network")
 
 

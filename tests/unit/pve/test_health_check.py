@@ -423,6 +423,17 @@ def test_rollback_timers_still_armed_are_pending_or_stale() -> None:
     assert f"keep `echo committed > {d}/state`" in stale.action
     assert f"undo `sh {d}/rollback.sh fire`" in stale.action and "<dir>" not in stale.action
     assert 'diff -u "${f#restore}" "$f"' in stale.manual[0].command
+    # the way out by runbook: rollback-settle with the checkpoint (the tag without the node)
+    assert stale.next_runbook is not None and stale.next_runbook.to_json() == {
+        "runbook": "rollback-settle", "params": {"checkpoint": "20261206-184110-ecbf4c-apply-1"}}
+    assert pending.next_runbook is None  # it still fires by itself: resume and COMMIT, or wait
+    # a half-kept change is settled before anything else, network faults included
+    from pverunbook.pve.diagnosis.check import phase_of
+
+    cut = facts("quorum", "pve001", "Quorate:          No\n")
+    with_network = check_diagnose(store + cut, nodes=["ryanrishi", "pve001"])
+    assert [phase_of(f.rule) for f in with_network.faults][:2] == ["rollbacks", "rollbacks"]
+    assert len({phase_of(f.rule) for f in with_network.faults}) > 1, with_network.faults
     # a log without armed timers is no fault; a committed timer prints no TIMER line
     assert check_diagnose(facts("rollbacks", "pve001", log)).faults == ()
 
