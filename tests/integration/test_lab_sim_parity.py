@@ -182,15 +182,27 @@ _DAMAGE = ("systemctl stop pve-cluster && cp /var/lib/pve-cluster/config.db /roo
            "&& (systemctl start pve-cluster || true)")
 
 
+#: the lab's way back: a copy by SQLite's online backup API while pmxcfs runs. The damage's own
+#: ``cp`` of config.db is not one: pmxcfs keeps the database in WAL mode, and when its stop
+#: overruns the grace and it is SIGKILLed (seen under CI load) the newest transactions —
+#: corosync.conf among them — are only in config.db-wal; a copy without them made pmxcfs start
+#: in local mode (no corosync.conf: pmxcfs.c main) and never be quorate again
+_SOUND = "/root/config.db.sound"
+
+
 def _damage_db(lab: Lab) -> None:
+    res = lab.on(B, f"rm -f {_SOUND} && sqlite3 /var/lib/pve-cluster/config.db "
+                    f"'.backup {_SOUND}'", timeout=60)
+    assert res.returncode == 0, res
     res = lab.on(B, _DAMAGE, timeout=60)
     assert res.returncode == 0, res
 
 
 def _restore_db(lab: Lab) -> None:
-    lab.on(B, "systemctl stop pve-cluster; cp /root/config.db.kept /var/lib/pve-cluster/config.db"
-           " && rm -f /var/lib/pve-cluster/config.db-wal /var/lib/pve-cluster/config.db-shm",
-           timeout=60)
+    res = lab.on(B, f"systemctl stop pve-cluster; cp {_SOUND} /var/lib/pve-cluster/config.db"
+                    " && rm -f /var/lib/pve-cluster/config.db-wal "
+                    "/var/lib/pve-cluster/config.db-shm", timeout=60)
+    assert res.returncode == 0, res
     lab.restore()
 
 
