@@ -154,7 +154,18 @@ def script(plan: Plan) -> str:
         if path == LOCAL_COROSYNC and plan.corosync_version is not None:
             v = plan.corosync_version
             out.append(_version_of(path))
-            out.append(f'if [ -n "$cur" ] && [ "$cur" -ge {v} ]; then\n  ')
+            # Another node's rollback may have got here first: it wrote /etc/pve/corosync.conf
+            # with this same content and version, and pmxcfs copied it to this node's local
+            # file (dcdb.c dcdb_sync_corosync_conf) before this script ran. That is restored,
+            # not "changed again" — and this node's corosync must still reload it: the other
+            # node's reload came while this file still held the change (seen on the lab: the
+            # node kept running the old config_version).
+            out.append(f'if [ -n "$cur" ] && [ "$cur" -ge {v} ] && timeout 10 cmp -s {src} '
+                       f'{_q(path)}; then\n  ')
+            out.append(_say(plan, f"{path} already holds the restored copy (config_version {v}, "
+                                  "from another node's rollback through pmxcfs)"))
+            out.append(f'  restored="$restored {path}"; reload_cs=1\n')
+            out.append(f'elif [ -n "$cur" ] && [ "$cur" -ge {v} ]; then\n  ')
             out.append(_say(plan, f"FAILED: {path} has config_version $cur, not below the "
                                   f"rollback's {v}: changed again after the step; not restored"))
             out.append("  fail=1\n")

@@ -33,13 +33,12 @@ def _bre_to_py(pat: str, extended: bool) -> str:
                     j = pat.find(":]", j) + 2
                 else:
                     j += 1
-            body = pat[i + 1:j]
+            # a backslash inside a bracket expression is literal in POSIX: escaped for Python
+            # first, then the classes put in (their \d, \s must stay Python escapes: doing it
+            # the other way round made [[:space:]] match a backslash or an 's')
+            body = pat[i + 1:j].replace("\\", "\\\\")
             for k, v in classes.items():
                 body = body.replace(k, v)
-            if body.startswith("^"):
-                body = "^" + body[1:].replace("\\", "\\\\")
-            else:
-                body = body.replace("\\", "\\\\")
             out.append("[" + body + "]")
             i = j + 1
             continue
