@@ -224,12 +224,20 @@ async def until(pilot: object, cond: Callable[[], object], what: str = "conditio
     raise AssertionError(f"timed out waiting for {what}")
 
 
+def form_ready(app: RunbookApp) -> bool:
+    """The parameter screen is shown and composed: its buttons are mounted. The screen is the
+    app's screen a moment before its children are (under load, long enough for a query to
+    find nothing: ``NoMatches '#params-later'``, ``'#params-start'``)."""
+    from pverunbook.ui.screens.params import ParamsScreen
+
+    return isinstance(app.screen, ParamsScreen) and bool(app.screen.query("#params-start"))
+
+
 async def to_run_screen(pilot: object, app: RunbookApp) -> None:
     """From a params screen (app built with ``runbook=``): start, wait for "next"."""
-    from pverunbook.ui.screens.params import ParamsScreen
     from pverunbook.ui.screens.run import RunScreen
 
-    await until(pilot, lambda: isinstance(app.screen, ParamsScreen), "params screen")
+    await until(pilot, lambda: form_ready(app), "params screen")
     await pilot.press("ctrl+s")  # type: ignore[attr-defined]
     await until(pilot, lambda: isinstance(app.screen, RunScreen)
                 and app.screen.decider.is_waiting, "the engine to wait for next")

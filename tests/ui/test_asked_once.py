@@ -12,9 +12,9 @@ from textual.widgets import Button, Select
 from textual.widgets._footer import FooterKey
 
 from pverunbook.ui.app import RunbookApp
-from pverunbook.ui.screens.params import ParamsModal, ParamsScreen
+from pverunbook.ui.screens.params import ParamsModal
 from pverunbook.ui.screens.run import RunScreen
-from tests.ui.conftest import until
+from tests.ui.conftest import form_ready, until
 
 SHIPPED = Path(__file__).resolve().parents[2] / "runbooks"
 
@@ -55,7 +55,7 @@ async def test_the_shipped_vm_config_recovery_asks_its_source_once(build_app: Bu
     app = build_app(runbook=SHIPPED / "vm-config-recovery.toml",
                     params={"source": "processes"})
     async with app.run_test(size=(80, 24)) as pilot:
-        await until(pilot, lambda: isinstance(app.screen, ParamsScreen), "the form")
+        await until(pilot, lambda: form_ready(app), "the form")
         form = app.screen
         assert not form.query("#param-source"), "the form asks the source a first time"
         later = str(form.query_one("#params-later").render())
@@ -69,7 +69,7 @@ async def test_an_input_steps_value_is_asked_once_and_starts_from_the_given(
     (runbook_dir / "ui-source.toml").write_text(RUNBOOK, encoding="utf-8")
     app = build_app(runbook=runbook_dir / "ui-source.toml", params={"source": "processes"})
     async with app.run_test(size=(80, 24)) as pilot:
-        await until(pilot, lambda: isinstance(app.screen, ParamsScreen), "the form")
+        await until(pilot, lambda: form_ready(app), "the form")
         form = app.screen
         assert form.query("#param-token") and not form.query("#param-source")
         assert "step 2 “Choose the source”: source = processes" in str(

@@ -18,10 +18,9 @@ from pverunbook.session import Mode
 from pverunbook.ui.app import RunbookApp
 from pverunbook.ui.screens.commit_modal import CommitModal
 from pverunbook.ui.screens.modals import ChoiceModal
-from pverunbook.ui.screens.params import ParamsScreen
 from pverunbook.ui.screens.run import RunScreen
 from pverunbook.ui.screens.start import StartScreen
-from tests.ui.conftest import to_run_screen, until
+from tests.ui.conftest import form_ready, to_run_screen, until
 from tests.ui.screen_text import screen_lines
 from tests.ui.test_narrow import flat
 from tests.ui.test_resume import RUN_ID, _interrupted_journal
@@ -62,7 +61,7 @@ async def test_the_pending_commit_is_the_banner_at_80_and_enter_resumes_it(
         assert isinstance(focused, OptionList) and focused.id == "resume-list"
         assert focused.highlighted == 0
         await pilot.press("enter")
-        await until(pilot, lambda: isinstance(app.screen, ParamsScreen), "the resume's form")
+        await until(pilot, lambda: form_ready(app), "the resume's form")
         # the form of the resume: only the secret the journal does not keep is asked
         assert [i.id for i in app.screen.query(Input)] == ["param-api_secret"]
 

@@ -12,7 +12,7 @@ from pverunbook.ui.screens.modals import ChoiceModal
 from pverunbook.ui.screens.params import ParamsScreen
 from pverunbook.ui.screens.run import RunScreen
 from pverunbook.ui.screens.start import StartScreen
-from tests.ui.conftest import until
+from tests.ui.conftest import form_ready, until
 
 Build = Callable[..., RunbookApp]
 SIZE = (80, 24)
@@ -47,7 +47,7 @@ async def test_f1_is_help_for_the_screen_on_top(build_app: Build) -> None:
         assert "**↑/↓** pick a runbook" in h.context
 
         await pilot.press("slash", *"tune", "enter")  # one Enter opens the match
-        await until(pilot, lambda: isinstance(app.screen, ParamsScreen), "parameters")
+        await until(pilot, lambda: form_ready(app), "parameters")
         h = await open_help(pilot, app)
         assert {"Start run", "Back"} <= {d for _, d, _ in h.keys}
         assert "parameters of" in h.context
@@ -74,7 +74,7 @@ async def test_enter_in_the_filter_opens_the_first_match_at_once(build_app: Buil
     async with app.run_test(size=SIZE) as pilot:
         await until(pilot, lambda: isinstance(app.screen, StartScreen), "start")
         await pilot.press("slash", *"network", "enter")
-        await until(pilot, lambda: isinstance(app.screen, ParamsScreen), "parameters")
+        await until(pilot, lambda: form_ready(app), "parameters")
         screen = app.screen
         assert isinstance(screen, ParamsScreen) and screen.runbook.id == "ui-test"
 

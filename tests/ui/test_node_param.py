@@ -13,9 +13,8 @@ from pathlib import Path
 from textual.widgets import Input, Static
 
 from pverunbook.ui.app import RunbookApp
-from pverunbook.ui.screens.params import ParamsScreen
 from pverunbook.ui.screens.run import RunScreen
-from tests.ui.conftest import until
+from tests.ui.conftest import form_ready, until
 
 Build = Callable[..., RunbookApp]
 SIZE = (140, 40)
@@ -44,7 +43,7 @@ async def test_form_refuses_all_and_names_the_nodes(build_app: Build, runbook_di
     (runbook_dir / "node-param.toml").write_text(NODE_BOOK, encoding="utf-8")
     app = build_app(runbook=runbook_dir / "node-param.toml", params={"damaged_node": "all"})
     async with app.run_test(size=SIZE) as pilot:
-        await until(pilot, lambda: isinstance(app.screen, ParamsScreen), "params")
+        await until(pilot, lambda: form_ready(app), "params")
         screen = app.screen
         await pilot.pause()
         err = screen.query_one("#err-damaged_node", Static)

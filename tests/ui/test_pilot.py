@@ -17,12 +17,11 @@ from pverunbook.ui.app import RunbookApp, make_app
 from pverunbook.ui.screens.help import HelpScreen
 from pverunbook.ui.screens.journal import JournalScreen
 from pverunbook.ui.screens.modals import ChoiceModal, ConfirmModal, ErrorModal, TextPromptModal
-from pverunbook.ui.screens.params import ParamsScreen
 from pverunbook.ui.screens.run import RunScreen
 from pverunbook.ui.screens.start import StartScreen
 from pverunbook.ui.screens.summary import SummaryScreen
 from pverunbook.ui.widgets.output import NodePane
-from tests.ui.conftest import ScriptTransport, to_run_screen, until
+from tests.ui.conftest import ScriptTransport, form_ready, to_run_screen, until
 
 Build = Callable[..., RunbookApp]
 SIZE = (140, 40)
@@ -269,7 +268,7 @@ async def test_invalid_runbook_opens_error_not_traceback(build_app: Build) -> No
 async def test_parameters_validate_inline(build_app: Build, runbook_dir: Path) -> None:
     app = build_app(runbook=runbook_dir / "ui-test.toml", params={"token": "abc"})
     async with app.run_test(size=SIZE) as pilot:
-        await until(pilot, lambda: isinstance(app.screen, ParamsScreen), "params")
+        await until(pilot, lambda: form_ready(app), "params")
         screen = app.screen
         await pilot.pause()
         err = screen.query_one("#err-token", Static)

@@ -11,10 +11,10 @@ from textual.widgets import Input
 
 from pverunbook.runbook.loader import load_file
 from pverunbook.ui.app import RunbookApp
-from pverunbook.ui.screens.params import ParamsModal, ParamsScreen
+from pverunbook.ui.screens.params import ParamsModal
 from pverunbook.ui.screens.run import RunScreen
 from pverunbook.ui.screens.start import StartScreen
-from tests.ui.conftest import until
+from tests.ui.conftest import form_ready, until
 
 Build = Callable[..., RunbookApp]
 SIZE = (80, 24)
@@ -48,7 +48,7 @@ async def test_a_recalled_value_is_continued_not_replaced(build_app: Build,
     (runbook_dir / "ui-node.toml").write_text(RUNBOOK, encoding="utf-8")
     app = build_app(runbook=runbook_dir / "ui-node.toml")
     async with app.run_test(size=SIZE) as pilot:
-        await until(pilot, lambda: isinstance(app.screen, ParamsScreen), "the form")
+        await until(pilot, lambda: form_ready(app), "the form")
         await pilot.press("ctrl+s")
         await until(pilot, lambda: isinstance(app.screen, RunScreen)
                     and app.screen.decider.is_waiting, "the run")

@@ -26,7 +26,7 @@ from pverunbook.ui.screens.modals import ChoiceModal, ErrorModal
 from pverunbook.ui.screens.params import ParamsScreen
 from pverunbook.ui.screens.run import RunScreen
 from pverunbook.ui.screens.start import StartScreen
-from tests.ui.conftest import CLUSTER, ScriptTransport, make_session, until
+from tests.ui.conftest import CLUSTER, ScriptTransport, form_ready, make_session, until
 
 Build = Callable[..., RunbookApp]
 SIZE = (140, 40)
@@ -103,7 +103,7 @@ async def _resume_to_unknown_modal(pilot: Pilot, app: RunbookApp) -> RunScreen:
             if name.startswith("Resume run")] == [
         f"Resume run {RUN_ID}: UI test: triage the corosync link, then tune"]
     await pilot.press("r")
-    await until(pilot, lambda: isinstance(app.screen, ParamsScreen), "secret form")
+    await until(pilot, lambda: form_ready(app), "secret form")
     params = app.screen
     assert isinstance(params, ParamsScreen)
     # Only the secret is asked; it is required even though the runbook has a default.
@@ -188,7 +188,7 @@ async def test_make_app_resume_jumps_straight_in(build_app: Build, runbook_dir: 
     app = build_app()
     app.resume_target = RUN_ID[:12]  # what make_app(resume=...) sets; a prefix is enough
     async with app.run_test(size=SIZE) as pilot:
-        await until(pilot, lambda: isinstance(app.screen, ParamsScreen), "secret form")
+        await until(pilot, lambda: form_ready(app), "secret form")
         assert app.screen.resume is not None  # type: ignore[attr-defined]
         assert app.screen.resume.run_id == RUN_ID  # type: ignore[attr-defined]
 

@@ -14,9 +14,8 @@ from pverunbook.session import Mode, Session, SessionConfig
 from pverunbook.ui.app import RunbookApp, make_app
 from pverunbook.ui.autopilot import drive_run, start_from_list
 from pverunbook.ui.screens.modals import ChoiceModal
-from pverunbook.ui.screens.params import ParamsScreen
 from pverunbook.ui.screens.start import StartScreen
-from tests.ui.conftest import until
+from tests.ui.conftest import form_ready, until
 
 SHIPPED = Path(__file__).resolve().parents[2] / "runbooks"
 #: The story's real fix (story.md): ryanrishi reached pve001 through the gateway.
@@ -94,7 +93,7 @@ async def test_one_launch_rehearses_the_whole_outage(tmp_path: Path) -> None:
 
         # 3–5. The fixes, each from the runbook list, the cluster carried over between them.
         await start_from_list(pilot, app, "corosync-tuning")
-        await until(pilot, lambda: isinstance(app.screen, ParamsScreen), "parameters")
+        await until(pilot, lambda: form_ready(app), "parameters")
         await pilot.press("ctrl+s")
         run = await drive_run(pilot, app)
         statuses["corosync-tuning"] = run.state.finished.status if run.state.finished else ""
@@ -103,7 +102,7 @@ async def test_one_launch_rehearses_the_whole_outage(tmp_path: Path) -> None:
 
         # As the diagnosis's "Run next" does: by id, with parameters pre-filled.
         assert app.start_runbook("vm-config-recovery", {"source": "processes"})
-        await until(pilot, lambda: isinstance(app.screen, ParamsScreen), "parameters")
+        await until(pilot, lambda: form_ready(app), "parameters")
         await pilot.press("ctrl+s")
         run = await drive_run(pilot, app)
         statuses["vm-config-recovery"] = run.state.finished.status if run.state.finished else ""
@@ -112,7 +111,7 @@ async def test_one_launch_rehearses_the_whole_outage(tmp_path: Path) -> None:
         await until(pilot, lambda: isinstance(app.screen, StartScreen), "back to the list")
 
         await start_from_list(pilot, app, "certificate-regeneration")
-        await until(pilot, lambda: isinstance(app.screen, ParamsScreen), "parameters")
+        await until(pilot, lambda: form_ready(app), "parameters")
         await pilot.press("ctrl+s")
         run = await drive_run(pilot, app)
         statuses["certificate-regeneration"] = (run.state.finished.status

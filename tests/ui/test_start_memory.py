@@ -15,7 +15,7 @@ from pverunbook.ui.app import RunbookApp, make_app
 from pverunbook.ui.autopilot import drive_run, start_from_list
 from pverunbook.ui.screens.start import StartScreen, ordered
 from pverunbook.ui.screens.summary import SummaryScreen
-from tests.ui.conftest import until
+from tests.ui.conftest import form_ready, until
 
 SHIPPED = Path(__file__).resolve().parents[2] / "runbooks"
 CHECK = "cluster-health-check"
@@ -131,7 +131,7 @@ async def test_a_runbook_picked_from_the_list_starts_from_what_the_check_propose
         entry = next(e for e in start.entries
                      if e.runbook is not None and e.runbook.id == "route-fix")
         start.open_entry(entry)
-        await until(pilot, lambda: isinstance(app.screen, ParamsScreen), "the form")
+        await until(pilot, lambda: form_ready(app), "the form")
         form = app.screen
         assert isinstance(form, ParamsScreen)
         assert {k: form.given.get(k) for k in found} == found

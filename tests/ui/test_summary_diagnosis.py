@@ -14,7 +14,7 @@ from pverunbook.ui.screens.modals import ConfirmModal
 from pverunbook.ui.screens.params import ParamsScreen
 from pverunbook.ui.screens.run import RunScreen
 from pverunbook.ui.screens.summary import SummaryScreen, render_summary
-from tests.ui.conftest import to_run_screen, until
+from tests.ui.conftest import form_ready, to_run_screen, until
 
 Build = Callable[..., RunbookApp]
 SIZE = (140, 40)
@@ -73,7 +73,7 @@ async def test_summary_opens_with_the_diagnosis_and_runs_next(build_app: Build,
         text = screen.query_one("#summary-text", Static)
         assert button.region.y < text.region.y or not text.region.height
         await pilot.click("#run-next-1")
-        await until(pilot, lambda: isinstance(app.screen, ParamsScreen)
+        await until(pilot, lambda: form_ready(app)
                     and app.screen.runbook.id == "corosync-tuning", "corosync-tuning params")
         params = app.screen
         assert isinstance(params, ParamsScreen)
