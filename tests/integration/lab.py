@@ -461,7 +461,19 @@ class Lab(Bed):
         for n in self.nodes:
             if not self.running(n.name, "pve-cluster"):
                 self.start_pmxcfs(n.name)
-        self.wait_quorate(within=90)
+        try:
+            self.wait_quorate(within=90)
+        except BedError as exc:
+            # seen under CI load after a lossy link (30% of corosync's UDP dropped for minutes):
+            # the link healed, one node stayed alone in its own membership for 90 s. Not what a
+            # test examines: heal again and start that node's corosync afresh, once
+            short = [n.name for n in self.nodes if self.quorum(n.name) != (True, len(self.nodes))]
+            print(f"lab {self.cluster}: {exc}\nlab {self.cluster}: restarting corosync on "
+                  f"{short}", file=sys.stderr)
+            self.heal()
+            for name in short:
+                self.systemctl(name, "restart", "corosync", check=False)
+            self.wait_quorate(within=90)
         try:
             self.wait_pve_quorate(within=self.restore_patience)
             self.wait_writable(within=self.restore_patience)
