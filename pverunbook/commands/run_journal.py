@@ -10,11 +10,26 @@ from typing import Any
 from pverunbook.commands.exits import err
 
 
+def kept_cluster(started: Any) -> tuple[Path | None, str | None]:
+    """``(directory, scenario)`` of the simulated cluster a rehearsal run (its ``RunStarted``)
+    changed; either is None when that cluster was not kept. The journal names the directory;
+    older journals only the index of the state directory (check_history)."""
+    from pverunbook.check_history import rehearsal_cluster_of
+
+    where = Path(started.rehearsal_dir) if started.rehearsal_dir else \
+        rehearsal_cluster_of(started.run_id)
+    saved = None
+    if where is not None and where.is_dir():
+        from pverunbook.sim import SimCluster
+
+        saved = SimCluster.saved_scenario(where)
+    return where, saved
+
+
 def _rehearsal_cluster_of(run: str) -> tuple[Path, str] | int:
     """A rehearsal run resumes on the simulated cluster it ran on (its state directory and
     scenario), never on a fresh broken one: the steps done before the interruption changed
     that cluster, not a new one. An error (exit status) when that cluster is gone."""
-    from pverunbook.check_history import rehearsal_cluster_of
     from pverunbook.engine.events import RunStarted
     from pverunbook.engine.journal import find_run, iter_journal
 
@@ -26,14 +41,7 @@ def _rehearsal_cluster_of(run: str) -> tuple[Path, str] | int:
     if started is None:
         return err("run --resume", f"{run}: no run_started event", "`pverunbook journal "
                    "list` shows the runs that can be resumed")
-    # the journal names its cluster; older journals only the index of the state directory
-    where = Path(started.rehearsal_dir) if started.rehearsal_dir else \
-        rehearsal_cluster_of(started.run_id)
-    saved = None
-    if where is not None and where.is_dir():
-        from pverunbook.sim import SimCluster
-
-        saved = SimCluster.saved_scenario(where)
+    where, saved = kept_cluster(started)
     if where is None or saved is None:
         gone = where or "its directory"
         return err("run --resume", f"the rehearsal cluster of run {started.run_id} was not "

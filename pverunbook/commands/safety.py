@@ -236,7 +236,7 @@ def _rehearsal_of(run_id: str, checkpoint: str) -> tuple[Path, str] | int | None
     checkpoint's run was not a rehearsal (or its journal is gone: the target must be given);
     an exit status when that cluster was not kept. Restore told a rehearsal's operator to
     pass --cluster or --local, neither of which reaches the simulated nodes."""
-    from pverunbook.check_history import rehearsal_cluster_of
+    from pverunbook.commands.run_journal import kept_cluster
     from pverunbook.engine.events import RunStarted
     from pverunbook.engine.journal import find_run, iter_journal
 
@@ -247,13 +247,7 @@ def _rehearsal_of(run_id: str, checkpoint: str) -> tuple[Path, str] | int | None
         return None
     if started is None or started.mode != "rehearsal":
         return None
-    where = Path(started.rehearsal_dir) if started.rehearsal_dir else \
-        rehearsal_cluster_of(started.run_id)
-    saved = None
-    if where is not None and where.is_dir():
-        from pverunbook.sim import SimCluster
-
-        saved = SimCluster.saved_scenario(where)
+    where, saved = kept_cluster(started)
     if where is None or saved is None:
         return err("restore", f"checkpoint {checkpoint} was taken in a rehearsal whose "
                    f"simulated cluster was not kept ({where or 'a temporary cluster'})",
