@@ -31,6 +31,14 @@ async def healthy(tmp_path) -> AsyncIterator[SimCluster]:  # type: ignore[no-unt
         yield s
 
 
+@pytest.fixture
+async def three(tmp_path) -> AsyncIterator[SimCluster]:  # type: ignore[no-untyped-def]
+    """Three healthy nodes (ryanrishi, pve001, pve002) on the stepped clock."""
+    async with SimCluster("three-node", state_dir=tmp_path / "state", time_scale=0.002,
+                          stepped_from=STORY_EPOCH) as s:
+        yield s
+
+
 async def sh(cluster: SimCluster, node: str, script: str, stdin: bytes = b"") \
         -> tuple[int, str, str]:
     """Run a script in a node's emulated shell without SSH (fast path for state tests)."""

@@ -12,9 +12,6 @@ every corosync logs as ``Config reload requested by node N`` (exec/cfg.c).
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from pathlib import Path
-
 import pytest
 
 from pverunbook.pve.diagnosis import Diagnosis
@@ -23,7 +20,7 @@ from pverunbook.pve.facts import Fact, Observation, extract
 from pverunbook.runbook.catalog import builtin_dir
 from pverunbook.runbook.loader import load_file
 from pverunbook.sim import SimCluster
-from tests.sim.conftest import STORY_EPOCH, sh
+from tests.sim.conftest import sh
 from tests.sim.test_reactions import wait_for
 from tests.sim.test_votequorum_reload import BUMP
 
@@ -33,12 +30,6 @@ DROP = ("nft add table inet t && nft 'add chain inet t in {{ type filter hook in
         "0; policy accept; }}' && nft 'add rule inet t in ip saddr {peer} udp dport 5405 "
         "numgen random mod 100 < 30 drop'")
 
-
-@pytest.fixture
-async def three(tmp_path: Path) -> AsyncIterator[SimCluster]:
-    async with SimCluster("three-node", state_dir=tmp_path / "state", time_scale=0.002,
-                          stepped_from=STORY_EPOCH) as s:
-        yield s
 
 
 async def check(sim: SimCluster) -> Diagnosis:

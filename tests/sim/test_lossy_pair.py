@@ -15,24 +15,15 @@ healthy link.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from pathlib import Path
-
 import pytest
 
 from pverunbook.sim import SimCluster
-from tests.sim.conftest import STORY_EPOCH, sh
+from tests.sim.conftest import sh
 
 LOSSY = ("nft add table inet t && nft 'add chain inet t out {{ type filter hook output priority "
          "0; policy accept; }}' && nft 'add rule inet t out ip daddr {peer} udp dport 5405 "
          "numgen random mod 100 < 30 drop'")
 
-
-@pytest.fixture
-async def three(tmp_path: Path) -> AsyncIterator[SimCluster]:
-    async with SimCluster("three-node", state_dir=tmp_path / "state", time_scale=0.002,
-                          stepped_from=STORY_EPOCH) as s:
-        yield s
 
 
 async def test_a_healthy_link_counts_its_start_as_one_down(three: SimCluster) -> None:
