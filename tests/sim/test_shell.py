@@ -67,6 +67,14 @@ async def test_text_tools(sim) -> None:  # type: ignore[no-untyped-def]
     assert out == "1,2,3,\n2\n2:y 2\nx\ny\ny 2\n3\n1\n"
 
 
+async def test_sed_semicolons_inside_s(sim) -> None:  # type: ignore[no-untyped-def]
+    """A ``;`` inside ``s///`` is text of the command, not the end of it (it split there)."""
+    script = ("printf 'a;b\\nx/\\n' | sed -e 's/a;b/c/' -e 's/x\\//y;z/;s/z/Z/'\n"
+              "printf 'k\\n' > /tmp/k; sed -i 's|k|;|; s/;/[;]/' /tmp/k; cat /tmp/k")
+    st, out, err = await sh(sim, "ryanrishi", script)
+    assert (st, out, err) == (0, "c\ny;Z\n[;]\n", "")
+
+
 async def test_timeout_semantics(sim) -> None:  # type: ignore[no-untyped-def]
     st, out, _ = await sh(sim, "ryanrishi", "timeout 2 sleep 10; echo $?; timeout 5 true; "
                           "echo $?")

@@ -11,6 +11,7 @@ from pverunbook.sim.commands import (  # noqa: F401 - registers commands
     net,
     patterns,
     pve,
+    sed,
     services,
     system,
     text,

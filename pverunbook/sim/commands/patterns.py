@@ -1,6 +1,5 @@
-"""The pattern tools of the rehearsal nodes: grep (BRE/ERE), sed (s, d, p, addresses, -i) and a
-small awk (fields, patterns, variables, print/printf, NR/NF) — what runbooks and people pipe
-output through.
+"""The pattern tools of the rehearsal nodes: grep (BRE/ERE) and a small awk (fields, patterns,
+variables, print/printf, NR/NF) — what runbooks and people pipe output through. (sed: sed.py.)
 """
 
 from __future__ import annotations
@@ -151,75 +150,6 @@ async def c_grep(ctx: Ctx) -> int:
     if error and not matched_any:
         return 2
     return 0 if matched_any else 1
-
-
-@command("sed")
-async def c_sed(ctx: Ctx) -> int:
-    opts, rest = gopt(ctx, "ne:iEr", ["in-place"])
-    scripts = opts.get("-e", [])
-    if not scripts:
-        if not rest:
-            raise UsageError("Usage: sed [OPTION]... {script-only-if-no-other-script} "
-                             "[input-file]...", 1)
-        scripts, rest = [rest[0]], rest[1:]
-    cmds = [c.strip() for s in scripts for c in re.split(r"[;\n]", s) if c.strip()]
-    extended = "-E" in opts or "-r" in opts
-    inplace = "-i" in opts or "--in-place" in opts
-    quiet = "-n" in opts
-
-    def run(lines: list[str]) -> list[str]:
-        out: list[str] = []
-        total = len(lines)
-        for k, line in enumerate(lines, 1):
-            deleted = False
-            for c in cmds:
-                m = re.fullmatch(r"(\$|\d+)?(?:,(\$|\d+))?(/[^/]*/)?\s*(.*)", c, re.S)
-                assert m is not None
-                a, b, addr_re, op = m.groups()
-
-                def num(x: str) -> int:
-                    return total if x == "$" else int(x)
-
-                if a and not (num(a) <= k <= num(b) if b else k == num(a)):
-                    continue
-                if addr_re and not re.search(_bre_to_py(addr_re[1:-1], extended), line):
-                    continue
-                if op == "p":
-                    out.append(line)
-                elif op == "d":
-                    deleted = True
-                    break
-                elif op == "q":
-                    out.append(line) if not quiet else None
-                    return out
-                elif op.startswith("s") and len(op) > 1:
-                    d = op[1]
-                    parts = re.split(r"(?<!\\)" + re.escape(d), op[2:])
-                    if len(parts) < 2:
-                        raise UsageError(f"sed: -e expression #1, char {len(c)}: unterminated "
-                                         "`s' command", 1)
-                    pat, rep, fl = parts[0], parts[1], parts[2] if len(parts) > 2 else ""
-                    rep_py = re.sub(r"\\(\d)", r"\\\1", rep).replace("&", r"\g<0>")
-                    rep_py = rep_py.replace("\\" + d, d)
-                    line, made = re.subn(_bre_to_py(pat.replace("\\" + d, d), extended),
-                                         rep_py, line, count=0 if "g" in fl else 1,
-                                         flags=re.I if "I" in fl or "i" in fl else 0)
-                    if "p" in fl and made:  # sed(1): p prints only when a replacement was made
-                        out.append(line)
-            if not deleted and not quiet:
-                out.append(line)
-        return out
-
-    if inplace:
-        for f in rest:
-            data = ctx.fs.read_bytes(f, ctx.cwd)
-            result = run(lines_of(data))
-            await ctx.fs.write_bytes(f, "".join(x + "\n" for x in result).encode(), ctx.cwd)
-        return 0
-    for _n, got in await ctx.read_input(rest):
-        if got is not None:
-            await ctx.out("".join(x + "\n" for x in run(lines_of(got))))
-    return 0
 
 
 @command("awk", "mawk", "gawk")
