@@ -6,6 +6,15 @@ step took, lines/s through engine + UI, and the event loop's worst stall (a tick
 wake every 10 ms) — the number that says whether keys still respond during a flood. The worst
 stall is from the key press until the run's workers are done (so it includes the switch to the
 summary screen at the end); ``while_running`` is the worst one that ended while the step ran.
+
+``--floor SECONDS`` measures the reference the same way: a bare asyncio loop (no Textual, no
+engine) that starts the same two ``seq`` processes, reads their pipes and throws the output away,
+with the same ticker, for as long as the app's round took (SECONDS; reading alone is over much
+sooner, and a shorter window would see fewer of the machine's hiccups). Its worst stall is what
+the machine alone does to an event loop at that moment; the app's stall above it is the app's.
+Measured 7 Dec at load 3 on 2 cores: the floor stays at a few ms while the app's worst stall
+grows with the load, because the app needs the CPU (a frame is up to ~20 ms of it) and a busy
+scheduler hands it out late, where the bare loop barely needs any.
 """
 
 from __future__ import annotations
@@ -80,5 +89,43 @@ async def main(lines: int) -> None:
               f"while_running={max(running, default=0.0) * 1000:.0f}ms")
 
 
+async def floor(lines: int, seconds: float) -> None:
+    """The reference: the same flood read by a bare asyncio loop, the same ticker (see above)."""
+    stalls: list[float] = []
+
+    async def ticker() -> None:
+        last = time.perf_counter()
+        while True:
+            await asyncio.sleep(0.01)
+            now = time.perf_counter()
+            stalls.append(now - last - 0.01)
+            last = now
+
+    async def drain(stream: asyncio.StreamReader) -> None:
+        while await stream.read(65536):
+            pass
+
+    tick = asyncio.create_task(ticker())
+    await asyncio.sleep(0.05)  # the ticker's first wake, as the app is up before the key press
+    t0 = time.perf_counter()
+    procs = [await asyncio.create_subprocess_exec(
+        "/bin/sh", "-c", f"seq 1 {lines}", stdin=asyncio.subprocess.DEVNULL,
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE, start_new_session=True)
+        for _ in range(2)]
+    await asyncio.gather(*(drain(s) for p in procs for s in (p.stdout, p.stderr) if s))
+    for p in procs:
+        await p.wait()
+    elapsed = time.perf_counter() - t0
+    await asyncio.sleep(max(0.0, seconds - elapsed))
+    tick.cancel()
+    worst = max(stalls, default=0.0)
+    print(f"floor lines={lines * 2} time={elapsed:.2f}s worst_loop_stall={worst * 1000:.0f}ms")
+
+
 if __name__ == "__main__":
-    asyncio.run(main(int(sys.argv[1]) if len(sys.argv) > 1 else 200_000))
+    args = sys.argv[1:]
+    count = int(args[0]) if args and args[0] != "--floor" else 200_000
+    if "--floor" in args:
+        asyncio.run(floor(count, float(args[args.index("--floor") + 1])))
+    else:
+        asyncio.run(main(count))
