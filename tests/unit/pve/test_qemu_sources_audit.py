@@ -83,7 +83,19 @@ NOT_YET_FOUND = {
                            "not supported aliased volumes` is in no GitHub file, issue or "
                            "stored page), `pvesh` table pastes with `│ /var/lib/vz ` (one "
                            "storage each) and web pages in English for storages sharing a "
-                           "directory: none",
+                           "directory: none.  Searched again: exact-string searches of "
+                           "public GitHub code do not reach files named storage.cfg or "
+                           "*.conf (a known storage.cfg's own lines turn up only in code "
+                           "that quotes it), so the whole history of 47 repositories "
+                           "holding Proxmox host files or named as Proxmox config "
+                           "backups or homelabs was read (17 hold VM configs, two a "
+                           "storage.cfg, one path per storage), plus storage.cfg at "
+                           "roles/proxmox/files/ (one path per storage), Proxmox/, PVE/, "
+                           "hosts/pve/, backup/etc/pve/, pve-backup/etc/pve/, "
+                           "proxmox/files/ (a shell note) and storage.cfg.example "
+                           "(storage-plugin examples), and web pages for `cat "
+                           "/etc/pve/storage.cfg` with a second storage on /var/lib/vz "
+                           "(only the directory-backend docs): none",
     "double-slash-path": "one found (kernel bugzilla 203477 comment 1: a PVE 6 kvm line whose "
                          "ISOs are on `/pool_t1/t1_dir//template/iso/`) besides the handed "
                          "case; public GitHub code searched for `//images/<vmid>/vm-`, "
@@ -127,7 +139,16 @@ NOT_YET_FOUND = {
                          "how-to above), GitHub issues for kvm `-drive file=` `Could not "
                          "open` errors and PVE install-script logs, lore.proxmox.com "
                          "pages for #3986's patch mails (none quote a `//` path) and web "
-                         "pages for other bug trackers' PVE kvm lines: none",
+                         "pages for other bug trackers' PVE kvm lines: none.  Searched "
+                         "again: `//images/108/` to `//images/120/`, `//images/201/` and "
+                         "`//images/500/` (web image URLs, and the handed case's own "
+                         "source: a Chinese AMD SEV blog whose VM 114 line is the handed "
+                         "file), `s//images/`, `a//images/`, `d//images/`, `r//images/`, "
+                         "`l//images/`, `k//images/` (web and Windows paths only), the 47 "
+                         "repositories of Proxmox host files above, whole history (no "
+                         "storage path ending in `/`, no `//images/`, `//template/` or "
+                         "`//dump/`), and web pages for PVE kvm lines with ISOs under "
+                         "/mnt/pve: none",
     "win7-pcie": "only the handed case (a PVE 8.1 blog) shows a vfio-pci device on pcie.0 at "
                  "hostpciNbus0's address (`id=hostpci0,bus=pcie.0,addr=0x10` occurs nowhere "
                  "else in public GitHub code searched, nor `id=hostpci0.0|0.1|1|1.0|2,"
@@ -169,7 +190,16 @@ NOT_YET_FOUND = {
                  "Proxmox GPU-passthrough guides for `qm config` pastes "
                  "(isc30/ryzen-gpu-passthrough-proxmox and others: ostype win10/"
                  "win11) and web pages in Japanese, Russian, Chinese (Hygon hosts) "
-                 "and English forum wording for Windows 7 on q35: none",
+                 "and English forum wording for Windows 7 on q35: none.  Searched "
+                 "again: VM .conf files, which exact-string searches of public GitHub "
+                 "code do not reach, read whole in the 47 repositories of Proxmox host "
+                 "files named under shared-path-content (17 hold qemu-server configs, "
+                 "among them GPU-passthrough and macOS hosts: ostype win10, win11, l26 "
+                 "and other, none win7, and no `id=hostpciN,bus=pcie.0`), GitHub issues "
+                 "for `ostype: win7`, for Windows Server 2008 R2 (also ostype win7) with "
+                 "hostpci and for Windows 7 code 43 on q35 (libvirt, or PVE win10/"
+                 "win11), and code and web pages in English and Chinese for win7 q35 "
+                 "pcie=1 configs: none",
 }
 
 
