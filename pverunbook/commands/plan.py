@@ -96,7 +96,10 @@ def cmd_plan(args: argparse.Namespace) -> int:
 
             where = _rollback_nodes(st, cluster, filled)
             undo = [f"restores {', '.join(st.backup.files)}"] if st.backup.files else []
-            undo += [f"runs {render_plain(c, filled)}" for c in st.rollback.reload]
+            from pverunbook.engine.rollback_probe import RECORDED_PROSE
+
+            undo += [f"runs {render_plain(c, filled).replace('{{recorded}}', RECORDED_PROSE)}"
+                     for c in st.rollback.reload]
             out.write(f"   rollback timer: {st.commit_within}s on {where}, armed before the "
                       f"change; type 'COMMIT' after {', '.join(st.commit_checks)} passed, or "
                       f"each node {' and '.join(undo)} by itself\n")

@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from pverunbook.engine import events as ev
+from pverunbook.engine import rollback_probe
 from pverunbook.engine import rollback_script as rs
 from pverunbook.engine.decisions import NO_ANSWER, ConfirmRequest, Refusal
 from pverunbook.engine.remote_files import run_collect, sha256_hex
@@ -55,6 +56,8 @@ class Armed:
     local_deadline: float
     method: str
     files: tuple[str, ...]
+    #: The commands its script runs after the files (``record``'s lines in them).
+    reload: tuple[str, ...] = ()
 
 
 @dataclass
@@ -116,12 +119,15 @@ def _tag(checkpoint_id: str, node: str) -> str:
     return re.sub(r"[^A-Za-z0-9._-]", "_", f"{checkpoint_id}-{node}")
 
 
-def _undoes(engine: Engine, step: Step, node: str, files: Sequence[str]) -> str:
+def _undoes(engine: Engine, step: Step, node: str, files: Sequence[str],
+            reload: Sequence[str] = ()) -> str:
     """What the timer does when it fires, for the operator: the files it restores, or the
     runbook's reload commands for a rollback that restores no file (route-fix's route),
     with the run's values in them, as the node's script runs them (:func:`_arm_one`)."""
     if files:
         return f"restores {', '.join(files)}"
+    if reload:
+        return f"undoes the change ({'; '.join(reload)})"
     if step.rollback.reload:
         from pverunbook.runbook.template import render, render_plain
 
@@ -134,7 +140,8 @@ def _undoes(engine: Engine, step: Step, node: str, files: Sequence[str]) -> str:
             try:
                 cmds.append(render(c, values))
             except KeyError:
-                cmds.append(render_plain(c, values))
+                cmds.append(render_plain(c, values).replace(
+                    "{{recorded}}", rollback_probe.RECORDED_PROSE))
         return f"undoes the change ({'; '.join(cmds)})"
     return "undoes the change"
 
@@ -175,7 +182,8 @@ async def arm(engine: Engine, step: Step, checkpoint_id: str, nodes: list[Node])
             _emit(engine, step, n.name, "armed", checkpoint_id=checkpoint_id,
                   deadline=r.deadline, seconds=seconds, files=r.files,
                   dir=rs.node_dir(r.tag, _root(engine)), method=r.method,
-                  message=f"{_undoes(engine, step, n.name, r.files)} in {seconds} s unless "
+                  message=f"{_undoes(engine, step, n.name, r.files, r.reload)} in {seconds} s "
+                          "unless "
                           "COMMIT")
         else:
             why = r.message if isinstance(r, TransportError) else str(r)
@@ -248,9 +256,11 @@ async def _arm_one(engine: Engine, step: Step, checkpoint_id: str, node: Node,
     values = engine.values_for(node)
     from pverunbook.runbook.template import render
 
-    plan.reload = [render(c, values) for c in step.rollback.reload]
     if step.rollback.requires:
-        await _require(engine, transport, node, render(step.rollback.requires, values))
+        await rollback_probe.require(transport, node, render(step.rollback.requires, values))
+    recorded = await rollback_probe.record(transport, node, render(step.rollback.record, values)
+                                           ) if step.rollback.record else []
+    plan.reload = rollback_probe.reload_commands(step.rollback.reload, values, recorded)
     dirs = sorted({d} | {f"{d}/restore{p.rsplit('/', 1)[0]}" for p in files})
     want: dict[str, str] = {}
     await _check(transport, node, "umask 077 && mkdir -p -- "
@@ -279,25 +289,7 @@ async def _arm_one(engine: Engine, step: Step, checkpoint_id: str, node: Node,
                              "check that setsid or systemd-run exist on the node")
     deadline = float(words[2])
     return Armed(node.name, tag, deadline, before + seconds, words[1],
-                 tuple(sorted(files)))
-
-
-async def _require(engine: Engine, transport: object, node: Node, probe: str) -> None:
-    """``[steps.rollback] requires``: right before the timer is armed, so just before the
-    step's commands, prove that what ``reload`` re-creates is there. A route-fix whose route
-    is already gone would otherwise fail its ``ip route del`` and have its timer *add* the
-    route the checkpoint never held (``ip route replace``): a new fault made by the undo."""
-    from pverunbook.transport.base import Transport
-
-    assert isinstance(transport, Transport)
-    result, out, err = await run_collect(transport, node, probe, 30.0)
-    if result.exit_status != 0:
-        said = (err.strip() or out.strip() or result.error or "")[:200]
-        raise TransportError(node.name, (
-            f"`{probe}` exited {result.exit_status}{': ' + said if said else ''}: what the "
-            "rollback would put back is not there now, so the step has nothing to change and "
-            "its rollback would create what was never there; look at the node again (the "
-            "step before this one) and check the values"))
+                 tuple(sorted(files)), tuple(plan.reload))
 
 
 async def _check(transport: object, node: Node, cmd: str, doing: str) -> str:

@@ -11,13 +11,17 @@ later checks prove it worked::
     targets = "all"           # where the timer is armed (default: the step's targets)
     reload = ["systemctl reload networking"]
     requires = "ip -o route show exact 10.0.0.5 via 10.0.0.1 | grep -q ."
+    record = "ip route show exact 10.0.0.5 | grep -F ' via 10.0.0.1 '"   # optional
+    reload = ["ip route replace {{recorded}}"]   # once per recorded line
 
 Before the step runs, the engine arms a timer on every rollback target that restores the step's
 checkpointed ``[steps.backup] files`` and runs ``reload``; COMMIT disarms it. ``requires`` is
 run on each of those nodes right before the timer is armed (after the confirmation and the
 checkpoint, just before the step's commands): unless it exits 0 no timer is armed and the step
 does not run. A ``reload`` that re-creates what the step deletes needs it, or a step that found
-nothing to delete would have its rollback create it. Rules checked here,
+nothing to delete would have its rollback create it. ``record`` runs right after it: each line
+it prints is kept, and a ``reload`` command with ``{{recorded}}`` runs once per line with the
+line's words in its place (what was deleted comes back exactly as it was). Rules checked here,
 with ``file:line:col``: only a destructive step with backup files can roll back; the checks are
 later ``check`` steps of the same runbook.
 """
@@ -33,7 +37,9 @@ if TYPE_CHECKING:
     from pverunbook.runbook.positions import KeyPath
 
 KEYS = {"commit_within", "commit_checks", "rollback"}
-ROLLBACK_KEYS = {"targets", "reload", "requires"}
+ROLLBACK_KEYS = {"targets", "reload", "requires", "record"}
+#: The placeholder of a ``reload`` command that stands for one line ``record`` printed.
+RECORDED = "recorded"
 #: Longest timer a runbook may ask for (an hour): a forgotten timer must not fire tomorrow.
 MAX_SECONDS = 3600
 
@@ -52,7 +58,9 @@ def parse(ctx: _Ctx, d: dict[str, Any], path: KeyPath, sid: str, destructive: bo
         r = ctx.table(d["rollback"], path + ("rollback",), ROLLBACK_KEYS, "[steps.rollback]")
         rollback = Rollback(targets=ctx.str_list(r, "targets", path + ("rollback",)),
                             reload=ctx.str_list(r, "reload", path + ("rollback",)),
-                            requires=ctx.get(r, "requires", path + ("rollback",), str, ""))
+                            requires=ctx.get(r, "requires", path + ("rollback",), str, ""),
+                            record=ctx.get(r, "record", path + ("rollback",), str, ""))
+        _check_recorded(ctx, path + ("rollback",), rollback)
     present = [k for k in ("commit_checks", "rollback") if k in d]
     if within is None and present and "commit_within" not in d:
         ctx.err(path + (present[0],), f"'{present[0]}' belongs to a step with commit_within = "
@@ -69,6 +77,27 @@ def parse(ctx: _Ctx, d: dict[str, Any], path: KeyPath, sid: str, destructive: bo
             ctx.err(path + ("commit_within",), f"step '{sid}' has commit_within but no "
                     "commit_checks: name the later check steps that prove the change worked")
     return within, checks, rollback
+
+
+def _check_recorded(ctx: _Ctx, path: KeyPath, rollback: Rollback) -> None:
+    """``{{recorded}}`` only in ``reload``, only with ``record``; ``record`` only if used."""
+    from pverunbook.runbook.template import placeholders
+
+    def uses(text: str) -> bool:
+        try:
+            return RECORDED in placeholders(text)
+        except ValueError:
+            return False  # reported with the other placeholders
+
+    using = [c for c in rollback.reload if uses(c)]
+    if using and not rollback.record:
+        ctx.err(path + ("reload",), "'{{recorded}}' stands for a line [steps.rollback] record "
+                "printed: add record = \"COMMAND\"")
+    if rollback.record and not using:
+        ctx.err(path + ("record",), "record keeps lines for the reload commands, but no reload "
+                "command uses '{{recorded}}'")
+    if any(uses(c) for c in rollback.targets + (rollback.requires, rollback.record)):
+        ctx.err(path, "'{{recorded}}' belongs in the reload commands only")
 
 
 def check_steps(ctx: _Ctx, steps: list[Step]) -> None:

@@ -465,7 +465,7 @@ def _step(ctx: _Ctx, raw: Any, path: KeyPath, params: dict[str, Param]) -> Step 
     texts += [(path + ("instructions",), instructions)]
     texts += [(path + ("guards",), g.command or "") for g in guards]
     texts += [(path + ("rollback",), c) for c in rollback.targets + rollback.reload
-              + ((rollback.requires,) if rollback.requires else ())]
+              + tuple(x for x in (rollback.requires, rollback.record) if x)]
     texts += [(path + ("expect",), e.match or e.absent or "") for e in expect]
     for where, text in texts:
         try:
@@ -474,6 +474,8 @@ def _step(ctx: _Ctx, raw: Any, path: KeyPath, params: dict[str, Param]) -> Step 
             ctx.err(where, str(exc))
             continue
         for name in names:
+            if name == commit_keys.RECORDED and where == path + ("rollback",):
+                continue  # commit_keys says where it belongs
             if name not in params and name not in BUILTIN_VARS:
                 ctx.err(where, f"unknown placeholder '{{{{{name}}}}}' (parameters: "
                         f"{', '.join(sorted(params)) or 'none'}; built-ins: "

@@ -159,6 +159,11 @@ class Rollback:
     #: A probe run on every armed node right before the timer is armed: it must exit 0 (what
     #: ``reload`` re-creates is there now), else nothing is armed and the step does not run.
     requires: str = ""
+    #: A command run on every armed node right after ``requires``: each line it prints is kept
+    #: in the timer, and a ``reload`` command holding ``{{recorded}}`` runs once per line with
+    #: that line's words there (route-fix: the route's full ``ip route`` line, put back as it
+    #: was, ``proto``/``metric``/``src`` and all). No line, no timer, and the step does not run.
+    record: str = ""
 
 
 @dataclass(frozen=True)

@@ -98,8 +98,11 @@ def build_schema() -> dict[str, Any]:
         "rollback": _obj({"targets": {"oneOf": [_STR, _STR_LIST]}, "reload": _STR_LIST,
                           "requires": {**_STR, "description": (
                               "probe run right before the timer is armed; unless it exits 0 "
-                              "the step does not run")}},
-                         {"targets", "reload", "requires"}),
+                              "the step does not run")},
+                          "record": {**_STR, "description": (
+                              "command run right after requires; a reload command with "
+                              "{{recorded}} runs once per line it printed, with its words")}},
+                         {"targets", "reload", "requires", "record"}),
     }, loader.STEP_KEYS, ["id", "title"])
     top = _obj({
         "id": _ID, "title": _STR, "summary": _STR, "version": _STR, "tags": _STR_LIST,

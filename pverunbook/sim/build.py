@@ -51,6 +51,7 @@ def build(world: World, saved: dict[str, Any] | None) -> None:
                                 if src == node.name}
         else:
             node.host_routes = set(state.get("host_routes", []))
+            node.route_attrs = dict(state.get("route_attrs", {}))
             node.nft = Ruleset.from_json(state.get("nft"))
         _boot(world, node, now, state)
 

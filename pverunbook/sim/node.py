@@ -154,6 +154,9 @@ class SimNode:
         self.pveproxy_cert_ok = True
         #: destinations (peer ring addresses) this node routes through the gateway
         self.host_routes: set[str] = set()
+        #: what ``ip route`` prints after ``dev vmbr0`` for such a route (``proto static
+        #: metric 100``), as it was added; none for a route with the defaults
+        self.route_attrs: dict[str, str] = {}
         #: nftables rules added at run time (``nft add ...``), kept across sessions
         self.nft = Ruleset()
         self.link_local = link_local(mac)

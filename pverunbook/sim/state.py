@@ -69,6 +69,8 @@ def snapshot(world: World) -> dict[str, Any]:
     for n in list(world.nodes.values()) + list(world.extra_hosts.values()):
         nodes[n.name] = {
             "host_routes": sorted(n.host_routes),
+            "route_attrs": {k: v for k, v in sorted(n.route_attrs.items())
+                            if k in n.host_routes and v},
             "nft": n.nft.to_json(),
             "units": {u.name: ("inactive" if u.state != "active" else "active")
                       for u in n.units.values()},

@@ -40,12 +40,12 @@ class Operator(ScriptedDecider):
         return request.expected
 
 
-async def route_fix(session: Session, tmp_path: Path, sets: dict[str, str], before: str = ""
-                    ) -> tuple[str, list[ev.Event], Operator]:
+async def route_fix(session: Session, tmp_path: Path, sets: dict[str, str], before: str = "",
+                    operator: Operator | None = None) -> tuple[str, list[ev.Event], Operator]:
     assert session.cluster is not None
     rb = builtin("route-fix")
     values, _ = resolve(rb, sets, nodes=session.cluster.names)
-    operator = Operator(session, before)
+    operator = operator or Operator(session, before)
     status, events = await run_engine(session, rb, operator, values,
                                       tmp_path / "route-fix.jsonl")
     return status, events, operator

@@ -105,3 +105,27 @@ def test_plan_shows_the_timer_where_and_what(capsys: pytest.CaptureFixture[str])
     out = capsys.readouterr().out
     assert "rollback timer: 120s on ryanrishi" in out and "runs ip route replace " in out
     assert "{{" not in out.split("rollback timer", 1)[1].splitlines()[0]
+
+
+def test_recorded_lines_go_into_reload_only_with_record() -> None:
+    """``record`` keeps lines at arming; ``{{recorded}}`` in a reload command stands for one
+    of them (route-fix puts back the route's own line, attributes and all)."""
+    from pverunbook.engine.rollback_probe import reload_commands
+
+    ok = load_text(book(rollback='[steps.rollback]\nrecord = "ip route show exact 10.0.0.5"\n'
+                                 'reload = ["ip route replace {{recorded}}", "true"]'))
+    step = ok.step("change")
+    assert step.rollback.record == "ip route show exact 10.0.0.5"
+    assert reload_commands(step.rollback.reload, {}, [
+        "10.0.0.5 via 10.0.0.1 dev vmbr0 proto static metric 100", "10.0.0.5 via 10.0.0.1 x;y"]
+    ) == ["ip route replace 10.0.0.5 via 10.0.0.1 dev vmbr0 proto static metric 100",
+          "ip route replace 10.0.0.5 via 10.0.0.1 'x;y'", "true"]
+    assert "add record" in errors(book(rollback='[steps.rollback]\n'
+                                                'reload = ["ip route replace {{recorded}}"]'))
+    assert "no reload command uses" in errors(book(rollback='[steps.rollback]\nrecord = "ip r"\n'
+                                                            'reload = ["true"]'))
+    assert "reload commands only" in errors(book(rollback='[steps.rollback]\nrecord = "ip r"\n'
+                                                          'requires = "{{recorded}}"\n'
+                                                          'reload = ["x {{recorded}}"]'))
+    assert "unknown placeholder '{{recorded}}'" in errors(book().replace(
+        'commands = ["echo new > /etc/x.conf"]', 'commands = ["echo {{recorded}}"]'))

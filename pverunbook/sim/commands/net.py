@@ -135,20 +135,34 @@ def _route_table(node: SimNode) -> list[str]:
     def key(addr: str) -> tuple[int, ...]:
         return tuple(int(x) for x in addr.split(".")) if addr.count(".") == 3 else (999,)
 
-    rows += [f"{dst} via {gw} dev vmbr0 " for dst in sorted(node.host_routes, key=key)]
+    for dst in sorted(node.host_routes, key=key):
+        attrs = node.route_attrs.get(dst, "")
+        rows.append(f"{dst} via {gw} dev vmbr0 " + (attrs + " " if attrs else ""))
     return rows
 
 
-def _route_target(words: list[str]) -> tuple[str, str | None]:
-    """(destination without /32, ``via`` gateway or None) from ``ip route add|del`` words."""
+#: The attributes of a route as ``ip route`` prints them, in its order (iproute2 ip/iproute.c
+#: print_route), and the value it leaves out (the default ``ip route add`` gives).
+_ROUTE_ATTRS = (("proto", "boot"), ("scope", "global"), ("src", ""), ("metric", "0"),
+                ("mtu", ""), ("onlink", ""))
+_ALIASES = {"protocol": "proto", "priority": "metric", "preference": "metric"}
+
+
+def _route_target(words: list[str], attrs: dict[str, str] | None = None
+                  ) -> tuple[str, str | None]:
+    """(destination without /32, ``via`` gateway or None) from ``ip route add|del`` words;
+    the route's other attributes go into ``attrs`` (name → value, ``onlink`` → "")."""
     dst = ""
     via = None
     i = 0
     while i < len(words):
-        w = words[i]
-        if w in ("via", "dev", "proto", "metric", "src", "table", "scope", "onlink"):
-            if w == "via" and i + 1 < len(words):
-                via = words[i + 1]
+        w = _ALIASES.get(words[i], words[i])
+        if w in ("via", "dev", "proto", "metric", "src", "table", "scope", "onlink", "mtu"):
+            arg = words[i + 1] if i + 1 < len(words) and w != "onlink" else ""
+            if w == "via":
+                via = arg or None
+            elif attrs is not None and w not in ("dev", "table"):
+                attrs[w] = arg
             i += 1 if w == "onlink" else 2
             continue
         if w in ("to", "unicast"):
@@ -190,10 +204,12 @@ async def _ip_route(ctx: Ctx, node: SimNode, rest: list[str]) -> int:
         if addr not in node.host_routes:
             raise UsageError("RTNETLINK answers: No such process", 2)
         node.host_routes.discard(addr)
+        node.route_attrs.pop(addr, None)
         world.network_changed(node, f"route to {addr} via {_gw(node)} deleted")
         return 0
     if verb in ("add", "replace", "append", "change"):
-        new_dst, via = _route_target(rest[1:])
+        given: dict[str, str] = {}
+        new_dst, via = _route_target(rest[1:], given)
         if not new_dst:
             raise UsageError('Error: an inet prefix is expected rather than "".', 1)
         target = _peer(node, new_dst)
@@ -202,8 +218,12 @@ async def _ip_route(ctx: Ctx, node: SimNode, rest: list[str]) -> int:
             raise UsageError("RTNETLINK answers: File exists", 2)
         if via is None or via != _gw(node):
             node.host_routes.discard(new_addr)  # a direct route: the same as the connected /24
+            node.route_attrs.pop(new_addr, None)
         else:
             node.host_routes.add(new_addr)
+            node.route_attrs[new_addr] = " ".join(
+                k if k == "onlink" else f"{k} {given[k]}" for k, default in _ROUTE_ATTRS
+                if k in given and given[k] != default)
         world.network_changed(node, f"route to {new_addr} via {via}")
         return 0
     if verb in ("flush",):
