@@ -79,6 +79,28 @@ def _first_record(path: Path) -> dict[str, object] | None:
     return data if isinstance(data, dict) and data.get("kind") == "run_started" else None
 
 
+def _path_changed_at(path: Path) -> float | None:
+    """When a path-changing run (route-fix) changed the path: the start of its first command
+    in a destructive step (the ``ip route del``), or None when it ran none (stopped at the
+    confirmation, its guard failed: the path is the old one).
+
+    Not the run's start: the check said a link "went down also after the path changed" for a
+    down between route-fix's start and its confirmation, before the route was deleted, and
+    proposed corosync-tuning for it."""
+    from pverunbook.engine.journal import JournalError, iter_journal
+
+    destructive: set[str] = set()
+    try:
+        for e in iter_journal(path):
+            if isinstance(e, ev.StepStarted) and e.destructive:
+                destructive.add(e.step_id)
+            elif isinstance(e, ev.CommandStarted) and e.step_id in destructive:
+                return e.ts
+    except JournalError:
+        return None
+    return None
+
+
 @dataclass(frozen=True)
 class History:
     """What earlier runs on the same cluster say: ``measured`` = network-triage's facts when it
@@ -89,8 +111,9 @@ class History:
     past: tuple[Fact, ...] = ()
     #: the newest triage run and the runbooks after it: why a link's loss was not measured
     last: LastMeasure | None = None
-    #: ``(runbook id, started)`` of the newest run that changed the path corosync's packets
-    #: take (measurement.PATH_CHANGES): link downs older than it describe a path that is gone
+    #: ``(runbook id, when)`` of the newest run that changed the path corosync's packets
+    #: take (measurement.PATH_CHANGES), ``when`` its first destructive command: link downs
+    #: older than it describe a path that is gone
     path_change: tuple[str, float] | None = None
 
 
@@ -154,7 +177,9 @@ def earlier_runs(started: ev.RunStarted, runs: Path | None = None) -> History:
     path_change: tuple[str, float] | None = None
     for ts, runbook, path in sorted(before, reverse=True):
         if runbook in PATH_CHANGES and path_change is None:
-            path_change = (runbook, ts)
+            at = _path_changed_at(path)
+            if at is not None:
+                path_change = (runbook, at)
         if runbook not in (CHECK_ID, TRIAGE_ID):
             changed = True
             if last is None:

@@ -90,7 +90,7 @@ def check_diagnose(facts: FactStore | Iterable[Fact], findings: Sequence[Finding
     change to the cluster, ``past`` = link downs and loss earlier runs saw on it, ``last`` =
     the last triage run and what ran after it (the caller decides which runs those are),
     ``unchecked`` = nodes the check could not read (name → why): never healthy then;
-    ``path_change`` = ``(runbook id, started)`` of the newest run that changed the path
+    ``path_change`` = ``(runbook id, when)`` of the newest run that changed the path
     (route-fix): the journal's link downs of the hour before the check may predate it."""
     own = facts if isinstance(facts, FactStore) else FactStore(facts)
     store = FactStore(f for f in measured if f.name.startswith(_MEASURED))
