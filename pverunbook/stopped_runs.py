@@ -22,6 +22,13 @@ RESUMABLE = ("unfinished", "interrupted")
 #: failure: ``run --resume`` continues them, so the start screen offers them too — the newest
 #: run of its runbook only (a later run of the same runbook supersedes it).
 STOPPED = ("aborted", "failed")
+#: What follows a COMMIT whose deadline passed: the journal cannot tell what the timers did, and
+#: this list asks no node (it is read before the start screen's first frame). The health check
+#: asks them: a timer still ``armed`` whose process is gone is its rollback-stale fault, which
+#: the rollback-settle runbook keeps or undoes.
+OUTCOME_UNKNOWN = ("what they did is unknown here (a timer whose process is gone never fires): "
+                   "run the health check, and Settle a stale rollback timer (rollback-settle) "
+                   "if it names one")
 #: (cluster, mode, rehearsal cluster) → (start, run id) of its last healthy whole check.
 _Seen = dict[tuple[str, str, str], tuple[float, str]]
 
@@ -84,6 +91,12 @@ class InterruptedRun:
     def when(self) -> str:
         return time.strftime("%Y-%m-%d %H:%M", time.localtime(self.started))
 
+    def commit_overdue(self, now: float | None = None) -> bool:
+        """A pending COMMIT whose deadline passed: the journal cannot say what the timers did
+        (fired, or their process was gone: a node rebooted, the sleep was killed)."""
+        now = time.time() if now is None else now
+        return bool(self.commit_step) and self.commit_due - now <= 0
+
     def commit_line(self, now: float | None = None) -> str:
         """One sentence on the pending COMMIT, "" when there is none."""
         if not self.commit_step:
@@ -96,7 +109,7 @@ class InterruptedRun:
             return (f"COMMIT pending: the nodes roll back “{self.commit_step}” at {at} (in "
                     f"{mins} min {secs:02d} s) unless you resume this run and type COMMIT")
         return (f"COMMIT was pending: the rollback timers of “{self.commit_step}” were due at "
-                f"{at}; resume the run to see what they did")
+                f"{at}; {OUTCOME_UNKNOWN}")
 
     def commit_banner(self, now: float | None = None) -> str:
         """The start screen's main proposal while a COMMIT is pending ("" when none is): the
@@ -114,7 +127,7 @@ class InterruptedRun:
                     f"{when}")
         at = time.strftime("%H:%M:%S", time.localtime(self.commit_due))
         return (f"⚠ COMMIT was pending{on}: the rollback timers of “{self.commit_step}” were "
-                f"due at {at}")
+                f"due at {at}; {OUTCOME_UNKNOWN}")
 
 
 def interrupted_runs() -> list[InterruptedRun]:

@@ -10,7 +10,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from textual.widgets import Input, OptionList
+from textual.widgets import Input, OptionList, Static
 
 from pverunbook.engine import events as ev
 from pverunbook.engine.decisions import ConfirmRequest
@@ -138,3 +138,53 @@ async def test_ctrl_q_in_the_commit_window_says_the_timers_go_on(build_app: Buil
         await pilot.press("n")
         await until(pilot, lambda: app.screen is commit, "back to the COMMIT question")
         assert app.is_running
+
+
+async def test_a_commit_past_its_deadline_says_the_outcome_is_unknown_and_stops_counting(
+        build_app: Build, runbook_dir: Path) -> None:
+    """The journal says the timers were armed and COMMIT asked, nothing after: past their
+    deadline the start screen cannot know whether they fired or their process was gone (a
+    node rebooted). It counted on ("in N s") for ever; now it says so once, points to the
+    health check and rollback-settle, and stops ticking — without asking any node."""
+    await _commit_pending(runbook_dir, -90)
+    app = build_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await until(pilot, lambda: isinstance(app.screen, StartScreen)
+                    and not app.screen.finding and bool(app.screen.runs), "start with runs")
+        await pilot.pause()
+        start = app.screen
+        assert isinstance(start, StartScreen)
+        await until(pilot, lambda: "COMMIT was pending" in str(
+            start.query_one("#start-guide", Static).content), "the banner")
+        text = flat("\n".join(screen_lines(app)))
+        assert "COMMIT was pending on ryanrishi, pve001" in text, text
+        assert "were due at" in text and "unknown" in text, text
+        assert "health check" in text and "rollback-settle" in text, text
+        assert "COMMIT pending" not in text and " in -" not in text, text
+        assert start._ticker is None  # nothing counts down
+        # the resume list's line says the same, not "(in N min)"
+        label = str(start.query_one("#resume-list", OptionList).get_option_at_index(0).prompt)
+        assert "unknown" in label and "(in " not in label, label
+
+
+async def test_the_countdown_stops_when_the_deadline_passes(build_app: Build,
+                                                            runbook_dir: Path) -> None:
+    import dataclasses
+
+    await _commit_pending(runbook_dir, 600)
+    app = build_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await until(pilot, lambda: isinstance(app.screen, StartScreen)
+                    and not app.screen.finding and bool(app.screen.runs), "start with runs")
+        start = app.screen
+        assert isinstance(start, StartScreen)
+        await until(pilot, lambda: start._ticker is not None, "the countdown")
+        # the deadline passes (as the journal has it; the nodes are not asked)
+        start.runs[0] = dataclasses.replace(start.runs[0], commit_due=time.time() - 1)
+        start._commit_tick()
+        await pilot.pause()
+        assert start._ticker is None
+        text = flat("\n".join(screen_lines(app)))
+        assert "COMMIT was pending" in text and "unknown" in text, text
+        label = str(start.query_one("#resume-list", OptionList).get_option_at_index(0).prompt)
+        assert "unknown" in label and "(in " not in label, label

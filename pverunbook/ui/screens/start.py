@@ -258,12 +258,23 @@ class StartScreen(Screen[None]):
             return ""
         how = ("r resumes it" if run.mode == self.rb_app.mode.value else
                f"resume it in {run.mode} mode: {MODE_FLAGS.get(run.mode, run.mode)}")
+        if run.commit_overdue():
+            return f"[b yellow]{escape(run.commit_banner())}[/] ({how})"
         return f"[b red]{escape(run.commit_banner())} — {how}[/]"
 
     def _commit_tick(self) -> None:
-        """The time left in the banner, each second while a COMMIT is pending."""
-        if self.runs and self.runs[0].commit_step:
-            self.query_one("#start-guide", Static).update(self._guide_text())
+        """The time left in the banner, each second while a COMMIT is pending; once its
+        deadline passed, the banner says the outcome is unknown and the ticking stops (the
+        journal cannot say more, and nothing here asks the nodes)."""
+        if not (self.runs and self.runs[0].commit_step):
+            return
+        if self.runs[0].commit_overdue():
+            if self._ticker is not None:
+                self._ticker.stop()
+                self._ticker = None
+            self.show_runs()  # the list's line says so too (it said "in N s")
+            return
+        self.query_one("#start-guide", Static).update(self._guide_text())
 
     # -- interrupted runs ----------------------------------------------------------------------
     def refresh_runs(self) -> None:
@@ -313,7 +324,7 @@ class StartScreen(Screen[None]):
         self.query_one("#resume-note", Static).update(note)
         self.refresh_bindings()
         self.query_one("#start-guide", Static).update(self._guide_text())
-        if self.runs and self.runs[0].commit_step:
+        if self.runs and self.runs[0].commit_step and not self.runs[0].commit_overdue():
             # Enter resumes it (the list's first run), as r does; the banner counts down
             ol.focus()
             if self._ticker is None:
