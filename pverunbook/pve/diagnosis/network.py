@@ -148,14 +148,20 @@ def link_loss(ctx: Context) -> list[Fault]:
                 f"{raised}",
                 "critical", "high" if p.flaps_now or p.flaps or len(p.ping + p.mtr) > 1
                 else "medium",
-                f"Fix the path first (cable, switch port, duplex, the gateway in between): "
-                f"{LOSS_BAD_PCT:g}% loss takes a knet link down about once a minute with the "
-                "default token. A longer token only rides out short bursts; a second knet link "
-                "on another NIC is the durable fix."
+                ("Remove the host route first (route-fix): this loss is on the routed path "
+                 "through the gateway, which the fix takes out of the way; then measure the "
+                 "direct link again (network-triage). Never tune corosync around a routed "
+                 "path." if via_gw else
+                 f"Fix the path first (cable, switch port, duplex, the gateway in between): "
+                 f"{LOSS_BAD_PCT:g}% loss takes a knet link down about once a minute with the "
+                 "default token. A longer token only rides out short bursts; a second knet "
+                 "link on another NIC is the durable fix.")
                 + (" The token is raised already: a longer one only delays noticing a dead "
                    "node; look at the NIC error counters on both ends (`ip -s link`)."
                    if tuned else ""),
-                evidence, None if tuned else NextRunbook("corosync-tuning", {"token": token}),
+                # on a routed path the route fault's runbook comes first: no tuning offered
+                evidence, None if tuned or via_gw else
+                NextRunbook("corosync-tuning", {"token": token}),
                 tuple(ManualFix(n, "ip -s link") for n in (a, b)) if tuned else (), (a, b),
                 weight=20))
         elif partly:

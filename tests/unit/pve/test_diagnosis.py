@@ -158,11 +158,25 @@ def test_routed_peer_without_host_route_points_at_the_netmask() -> None:
 
 
 def test_lossy_link_names_the_pair_and_proposes_tuning_with_the_token() -> None:
-    d = diagnose(story_store(), nodes=["ryanrishi", "pve001"])
+    direct = [f for f in story_store() if not f.name.startswith("route.")]
+    d = diagnose(direct, nodes=["ryanrishi", "pve001"])
     lossy = next(f for f in d.faults if f.rule == "lossy-link")
     assert "between ryanrishi and pve001" in lossy.statement
     assert lossy.next_runbook is not None
     assert lossy.next_runbook.label() == "corosync-tuning (token = 5000)"
+
+
+def test_loss_on_a_routed_path_proposes_no_tuning_the_route_fix_comes_first() -> None:
+    """The check's second fault on the story's cluster offered "Run next: corosync-tuning"
+    for the loss on the path through the gateway, beside the route fault's route-fix and the
+    triage's own advice "never tune corosync around a routed path"."""
+    d = diagnose(story_store(), nodes=["ryanrishi", "pve001"])
+    lossy = next(f for f in d.faults if f.rule == "lossy-link")
+    assert "on the routed path through the gateway" in lossy.statement
+    assert lossy.next_runbook is None
+    assert "route-fix" in lossy.action and "Never tune corosync" in lossy.action
+    route = next(f for f in d.faults if f.rule == "route-via-gateway")
+    assert route.next_runbook is not None and route.next_runbook.runbook == "route-fix"
 
 
 def test_ping_mtr_disagreement_says_which_to_trust() -> None:
