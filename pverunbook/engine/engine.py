@@ -274,7 +274,8 @@ class Engine:
             if unknown_pending:
                 unknown_pending = False
                 choice = await self.decider.unknown_outcome(
-                    step, unknown_why(self.resume.stopped if self.resume else ""))
+                    step, unknown_why(self.resume.stopped if self.resume else "",
+                                      step.kind is StepKind.CHECK and not step.destructive))
                 self.emit(ev.ConfirmationGiven(
                     step_id=step.id, what="unknown outcome", accepted=choice is FailureChoice.RERUN,
                     typed=choice.value, operator=self.operator,

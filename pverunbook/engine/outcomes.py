@@ -124,11 +124,21 @@ class NodeOutcome:
                                           for r in self.results)
 
 
-def unknown_why(stopped: str) -> str:
+def unknown_why(stopped: str, read_only: bool = False) -> str:
     """Why a resumed run's step has no known outcome, for the question that follows: a run
     cancelled while the step ran (``ResumeInfo.stopped`` holds its end message) stopped the
     step's commands part-way; without an end in the journal pverunbook itself stopped (killed,
-    a crash, the terminal closed) and the commands may have finished or not."""
+    a crash, the terminal closed) and the commands may have finished or not.
+
+    ``read_only``: a non-destructive ``check`` step, whose commands only read: its outcome is
+    unknown but nothing on the nodes can have changed, and the question says so (it said "what
+    they changed is not known" of a step that changes nothing)."""
+    if read_only:
+        how = (f"the run was stopped while it ran ({stopped}: Ctrl+C, SIGTERM or cancel)"
+               if stopped else
+               "pverunbook stopped while it ran (killed, a crash, the terminal closed)")
+        return (f"{how}, so its evidence is incomplete; it is a check that only reads, so "
+                "nothing on the nodes was changed by it and re-running it is safe")
     if stopped:
         return (f"the run was stopped while it ran ({stopped}: Ctrl+C, SIGTERM or cancel), so "
                 "its commands were stopped part-way and what they changed is not known")

@@ -22,7 +22,7 @@ from pverunbook.engine.decisions import (
     StepAction,
     StepDecision,
 )
-from pverunbook.runbook.model import Param, Step
+from pverunbook.runbook.model import Param, Step, StepKind
 from pverunbook.ui.messages import AwaitingOperator, UnknownOutcome
 from pverunbook.ui.screens.modals import (
     FOLD,
@@ -277,7 +277,9 @@ class TuiDecider:
             choice = await self.screen.app.push_screen_wait(ChoiceModal(
                 f"Outcome unknown: {step.title}",
                 f"**{step.title}**: {why or 'it was running when the previous run stopped'}."
-                " Check the nodes, then re-run it or skip it.",
+                + (" Re-run it to get its evidence, or skip it."
+                   if step.kind is StepKind.CHECK and not step.destructive else
+                   " Check the nodes, then re-run it or skip it."),
                 [Choice("rerun", "Re-run", "r", "primary"), Choice("skip", "Skip", "s"),
                  Choice("abort", "Abort", "a", "error")],
                 cancel="abort", danger=True))

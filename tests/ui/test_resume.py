@@ -98,7 +98,9 @@ async def _resume_to_unknown_modal(pilot: Pilot, app: RunbookApp) -> RunScreen:
     assert isinstance(start, StartScreen)
     assert [r.run_id for r in start.runs] == [RUN_ID]
     assert start.query_one("#resume-box").display
-    assert start.query_one("#resume-list", OptionList).option_count == 1
+    # the box is mounted with the runbooks and fills its list once mounted: wait for it
+    await until(pilot, lambda: start.query_one("#resume-list", OptionList).option_count == 1,
+                "the interrupted run listed")
     assert [name for name, _, _ in app.palette_commands()
             if name.startswith("Resume run")] == [
         f"Resume run {RUN_ID}: UI test: triage the corosync link, then tune"]
@@ -160,6 +162,21 @@ async def test_resume_skip_unknown_step(build_app: Build, runbook_dir: Path) -> 
     assert any("checked on both nodes" in n.text for n in notes)
     assert not [e for e in new if isinstance(e, ev.StepStarted | ev.CommandStarted)]
     assert SECRET not in path.read_text(encoding="utf-8")
+
+
+async def test_an_unknown_check_step_is_said_to_have_changed_nothing(
+        build_app: Build, runbook_dir: Path) -> None:
+    """The question after a crash said of a read-only check (network-triage's knet counters)
+    "what they changed is not known. Check the nodes": a check only reads, nothing to look
+    for on the nodes; re-running it is safe."""
+    await _interrupted_journal(runbook_dir)  # "config" is a kind = "check" step
+    app = build_app(ScriptTransport())
+    async with app.run_test(size=SIZE) as pilot:
+        await _resume_to_unknown_modal(pilot, app)
+        body = app.screen.body  # type: ignore[attr-defined]
+        assert "only reads" in body and "re-running it is safe" in body
+        assert "what they changed" not in body and "Check the nodes" not in body
+        await pilot.press("a")
 
 
 async def test_resume_rerun_unknown_step(build_app: Build, runbook_dir: Path) -> None:
