@@ -30,12 +30,22 @@ if TYPE_CHECKING:
     from pverunbook.sim.world import SimNode, World
 
 COROSYNC_VERSION = "3.1.7"
+#: how corosync 3.1.7 reports a quorum section votequorum refuses at start-up (exit 20)
+QUORUM_FAILED = "[SERV  ] Service engine 'corosync_quorum' failed to load for reason '"
 
 
 # -- corosync --------------------------------------------------------------------------
-def corosync_check(world: World, text: str, authkey: bytes | None) -> str | None:
-    """The error real corosync 3.1.7 stops with for this config, or None."""
-    from pverunbook.pve.corosync_conf import CorosyncParseError, parse, validate
+def corosync_check(world: World, text: str, authkey: bytes | None,
+                   test_only: bool = False) -> str | None:
+    """The error real corosync 3.1.7 stops with for this config, or None. ``test_only``:
+    what ``corosync -t`` says, which loads no service, so a quorum section votequorum refuses
+    (two_node, last_man_standing ... beside a quorum device) passes it."""
+    from pverunbook.pve.corosync_conf import (
+        CorosyncParseError,
+        parse,
+        qdevice_conflict,
+        validate,
+    )
 
     try:
         conf = parse(text)
@@ -63,14 +73,18 @@ def corosync_check(world: World, text: str, authkey: bytes | None) -> str | None
                 f"join timeout ({join} ms).")
     if crypto and transport == "knet" and not authkey:
         return "Could not open /etc/corosync/authkey: No such file or directory"
+    conflict = qdevice_conflict(conf)
+    if conflict is not None and not test_only:
+        # votequorum_readconfig at start-up: the quorum service does not load (real 3.1.7)
+        return f"{QUORUM_FAILED}{conflict[1]}'"
     for prob in validate(conf):
-        if prob.severity == "fatal":
+        if prob.severity == "fatal" and not (conflict and prob.key == conflict[0]):
             return f"parse error in config: {prob.message}"
     return None
 
 
 def _load_runtime(world: World, n: SimNode, text: str) -> None:
-    from pverunbook.pve.corosync_conf import effective_token, parse
+    from pverunbook.pve.corosync_conf import effective_token, parse, qdevice_conflict
 
     conf = parse(text)
     cs = n.corosync
@@ -86,6 +100,8 @@ def _load_runtime(world: World, n: SimNode, text: str) -> None:
     cs.qdevice_votes = 1 if re.search(r"^\s*device\s*\{", text, re.M) else 0
     m = re.search(r"^\s*host\s*:\s*(\S+)", text, re.M)
     cs.qdevice_host = m.group(1) if m and cs.qdevice_votes else ""
+    conflict = qdevice_conflict(conf)
+    cs.qdevice_blocked = conflict[1] if conflict and cs.qdevice_votes else ""
     cs.nodes = [(d.get("name", ""), int(d.get("nodeid", "0") or 0), d.get("ring0_addr", ""))
                 for d in conf.nodes()]
 
@@ -111,6 +127,12 @@ def corosync_start(world: World, n: SimNode, t: float) -> str | None:
        "vqsim nozzle snmp pie relro bindnow", t)
     err = "Can't read file /etc/corosync/corosync.conf: No such file or directory" \
         if not text else world.corosync_check(text, authkey)
+    if err and err.startswith(QUORUM_FAILED):
+        lg("[QUORUM] Using quorum provider corosync_votequorum", t)
+        lg("[QUORUM] Quorum provider: corosync_votequorum failed to initialize.", t)
+        lg(err, t)
+        lg("[MAIN  ] Corosync Cluster Engine exiting with status 20 at service.c:356.", t)
+        return err[len("[SERV  ] "):]
     if err:
         lg(f"[MAIN  ] {err}", t)
         lg("[MAIN  ] Corosync Cluster Engine exiting with status 8 at main.c:1445.", t)
@@ -293,6 +315,10 @@ def corosync_reload(world: World, n: SimNode, t: float, requester: int | None = 
     transport, name, secauth = cs.transport, cs.cluster_name, cs.secauth
     world._load_runtime(n, text)
     cs.transport, cs.cluster_name, cs.secauth = transport, name, secauth
+    if cs.qdevice_blocked:
+        # votequorum.c votequorum_readconfig(runtime): logged, the device disabled
+        n.corosync_log(f"[VOTEQ ] {cs.qdevice_blocked}", t)
+        n.corosync_log("[VOTEQ ] disabling quorum device operations", t)
     if cs.token != old_token:
         n.corosync_log(f"[TOTEM ] Token Timeout ({cs.token} ms) retransmit timeout "
                        f"({int(cs.token / 4.2)} ms)", t)

@@ -86,6 +86,10 @@ class CorosyncRuntime:
     two_node: bool = False
     qdevice_votes: int = 0
     qdevice_host: str = ""
+    #: votequorum's error when the quorum section conflicts with the device (``lms``, ``atb``,
+    #: ``allow_downscale``, a low ``expected_votes``, two_node): "disabling quorum device
+    #: operations", so corosync-qdevice cannot register and the QDevice casts no vote
+    qdevice_blocked: str = ""
     expected_override: int | None = None
     members: frozenset[int] = frozenset()
     ring: str = ""
@@ -216,7 +220,8 @@ class SimNode:
         cs = self.corosync
         u = self.units.get("corosync-qdevice")
         host = self.world.qnetd_host()
-        alive = bool(cs.running and cs.qdevice_votes and u is not None and u.state == "active")
+        alive = bool(cs.running and cs.qdevice_votes and not cs.qdevice_blocked
+                     and u is not None and u.state == "active")
         if not alive:
             return False, False
         if host is None or host.units["corosync-qnetd"].state != "active":

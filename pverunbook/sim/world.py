@@ -348,8 +348,9 @@ class World:
 
 
     # -- corosync and pmxcfs (sim/corosync_daemon.py, sim/pmxcfs_daemon.py) ---------------
-    def corosync_check(self, text: str, authkey: bytes | None) -> str | None:
-        return corosync_daemon.corosync_check(self, text, authkey)
+    def corosync_check(self, text: str, authkey: bytes | None,
+                       test_only: bool = False) -> str | None:
+        return corosync_daemon.corosync_check(self, text, authkey, test_only)
 
     def _load_runtime(self, n: SimNode, text: str) -> None:
         return corosync_daemon._load_runtime(self, n, text)

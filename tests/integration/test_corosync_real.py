@@ -369,3 +369,43 @@ def test_cli_set_output_is_accepted(node: Node, tmp_path: Path) -> None:
     assert node.check(out.read_text()).returncode == 0
     bad = parser.parse_args(["corosync", "set", str(src), "transport=udpu", "-o", str(out)])
     assert bad.func(bad) == 1  # fatal: udpu + secauth; corosync refuses it (see above)
+
+
+QDEVICE = ("  device {\n    model: net\n    votes: 1\n    net {\n      host: 10.213.77.9\n"
+           "      algorithm: ffsplit\n    }\n  }\n")
+
+
+def with_device(extra: str) -> str:
+    return BASE.replace("  provider: corosync_votequorum\n",
+                        f"  provider: corosync_votequorum\n{extra}{QDEVICE}")
+
+
+@pytest.mark.parametrize("extra, said", [
+    ("  last_man_standing: 1\n", "quorum.device is not compatible with last_man_standing"),
+    ("  auto_tie_breaker: 1\n", "quorum.device is not compatible with auto_tie_breaker"),
+    ("  allow_downscale: 1\n", "quorum.device is not compatible with allow_downscale"),
+    ("  expected_votes: 2\n", "quorum.device.votes is too high or expected_votes is too low"),
+])
+def test_quorum_keys_beside_a_qdevice_pass_t_but_fail_start(node: Node, extra: str,
+                                                            said: str) -> None:
+    """votequorum.c votequorum_readconfig: what qdevice-setup must refuse before pvecm writes
+    a device (pvecm.pm setup_qdevice checks none of it). validate() calls it fatal, the
+    simulated corosync refuses to start with it and accepts it under -t, as the real one."""
+    from pverunbook.sim.corosync_daemon import corosync_check
+
+    text = with_device(extra)
+    assert any(said in f for f in fatal(text)), fatal(text)
+    assert corosync_check(None, text, b"k") is not None  # type: ignore[arg-type]
+    assert corosync_check(None, text, b"k", test_only=True) is None  # type: ignore[arg-type]
+    assert node.check(text).returncode == 0
+    rc, out = node.start(text)
+    assert rc not in (None, 0), out
+    assert said in out, out
+
+
+def test_expected_votes_with_room_for_the_device_starts(node: Node) -> None:
+    """expected_votes at least the device votes + 2 is accepted: not fatal, and corosync runs."""
+    text = with_device("  expected_votes: 3\n")
+    assert not fatal(text)
+    rc, out = node.start(text, seconds=4)
+    assert rc is None, out

@@ -15,7 +15,13 @@ judges it, ``keys.py`` holds what corosync accepts per key. Import from the pack
 
 from __future__ import annotations
 
-from pverunbook.pve.corosync_conf.checks import Problem, Severity, effective_token, validate
+from pverunbook.pve.corosync_conf.checks import (
+    Problem,
+    Severity,
+    effective_token,
+    qdevice_conflict,
+    validate,
+)
 from pverunbook.pve.corosync_conf.edits import add_link, bump_version, set_totem, unified_diff
 from pverunbook.pve.corosync_conf.keys import (
     DEFAULT_DOWNCHECK_MS,
@@ -57,6 +63,7 @@ __all__ = [
     "bump_version",
     "check_settable",
     "effective_token",
+    "qdevice_conflict",
     "parse",
     "set_totem",
     "unified_diff",

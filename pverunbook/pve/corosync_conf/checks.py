@@ -126,6 +126,40 @@ def _nearest_line(conf: CorosyncConf, key: str) -> int:
     return 1
 
 
+def qdevice_conflict(conf: CorosyncConf, with_two_node: bool = True
+                     ) -> tuple[str, str] | None:
+    """(key, votequorum's error) when the quorum section holds what votequorum refuses together
+    with a quorum device (corosync exec/votequorum.c ``votequorum_readconfig``): at start-up
+    corosync exits ("configuration error: ..."), on a reload it logs the error and disables
+    the device ("disabling quorum device operations": corosync-qdevice cannot register, so the
+    QDevice casts no vote). None without a device (``quorum.device.model``) or without a
+    conflict. ``two_node`` is one too (validate reports it on its own)."""
+    if not (conf.get("quorum.device.model") or ""):
+        return None
+
+    def on(key: str) -> bool:
+        return conf.get(key) not in (None, "0")
+
+    if with_two_node and on("quorum.two_node"):
+        return ("quorum.two_node",
+                "configuration error: two_node and quorum device cannot be configured at the "
+                "same time!")
+    for key in ("last_man_standing", "auto_tie_breaker", "allow_downscale"):
+        if on(f"quorum.{key}"):
+            return f"quorum.{key}", f"configuration error: quorum.device is not compatible " \
+                                    f"with {key}"
+    expected = _int(conf, "quorum.expected_votes")
+    if expected:
+        votes = _int(conf, "quorum.device.votes")
+        if conf.get("quorum.device.votes") is None:
+            return ("quorum.expected_votes", "configuration error: quorum.device.votes must be "
+                    "specified when quorum.expected_votes is set")
+        if votes is not None and votes > 0 and expected - votes < 2:
+            return ("quorum.expected_votes", "configuration error: quorum.device.votes is too "
+                    "high or expected_votes is too low")
+    return None
+
+
 def validate(conf: CorosyncConf, previous: CorosyncConf | None = None) -> list[Problem]:
     """Check a parsed config the way corosync 3.1 would, plus operator-level advice.
 
@@ -410,6 +444,11 @@ def validate(conf: CorosyncConf, previous: CorosyncConf | None = None) -> list[P
         )
     if two_node not in (None, "0") and len(node_secs) > 2:
         add("warning", "quorum.two_node", "two_node is ignored with more than two nodes")
+    conflict = qdevice_conflict(conf, with_two_node=False)
+    if conflict is not None:
+        key, why = conflict
+        add("fatal", key, f"{why}: corosync's votequorum refuses to start (exit 20) although "
+            "'corosync -t' accepts the file, and a reload disables the quorum device")
 
     # Against the running/previous config.
     if previous is not None:

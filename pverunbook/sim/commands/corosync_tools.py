@@ -38,7 +38,9 @@ def fmt_votequorum(node: SimNode, hex_ids: bool, ips: bool) -> tuple[str, int]:
              f"Quorum:           {node.quorum()} {' ' if q else 'Activity blocked'}",
              "Flags:            " + ("Quorate " if q else "")
              + ("2Node WaitForAll " if cs.two_node else "")
-             + ("Qdevice " if cs.qdevice_votes else ""), "",
+             # the flag is votequorum's QDEVICE_REGISTERED: refused while the quorum section
+             # conflicts with the device (votequorum.c qdevice_register: CS_ERR_ACCESS)
+             + ("Qdevice " if cs.qdevice_votes and not cs.qdevice_blocked else ""), "",
              "Membership information", "----------------------",
              "    Nodeid      Votes    Qdevice Name" if cs.qdevice_votes
              else "    Nodeid      Votes Name"]
@@ -287,7 +289,7 @@ async def c_corosync(ctx: Ctx) -> int:
             key: bytes | None = ctx.fs.read_bytes("/etc/corosync/authkey")
         except OSError:
             key = None
-        err = ctx.world.corosync_check(text, key)
+        err = ctx.world.corosync_check(text, key, test_only=True)
         if err:
             raise UsageError(err, 8)
         await ctx.out("Config file is valid\n")
