@@ -64,3 +64,69 @@ async def test_qdevice_setup_on_four_nodes_expects_nodes_plus_one(tmp_path: Path
     lines = [e.text for e in events if isinstance(e, ev.OutputChunk)
              and e.step_id == "verify-status"]
     assert any("expected votes 5: every node and the QDevice" in t for t in lines)
+
+
+async def add_to_quorum(session: Session, line: str) -> None:
+    """``line`` into the quorum section of /etc/pve/corosync.conf the documented way (.new,
+    config_version + 1, mv), as an administrator once did."""
+    out = await run_on(session, "ryanrishi", "grep config_version /etc/pve/corosync.conf")
+    v = int(out.split(":")[1])
+    await run_on(session, "ryanrishi",
+                 "cp /etc/pve/corosync.conf /etc/pve/corosync.conf.new && "
+                 f"sed -i 's/config_version: {v}/config_version: {v + 1}/; "
+                 f"s/provider: corosync_votequorum/provider: corosync_votequorum\\n  {line}/' "
+                 "/etc/pve/corosync.conf.new && "
+                 "mv /etc/pve/corosync.conf.new /etc/pve/corosync.conf")
+
+
+async def test_qdevice_setup_refuses_what_votequorum_refuses_with_a_device(
+        tmp_path: Path) -> None:
+    """votequorum.c votequorum_readconfig: last_man_standing (or auto_tie_breaker,
+    allow_downscale, a low expected_votes) with a quorum device disables the device at the
+    reload and makes corosync exit at its next start. pvecm qdevice setup checks none of it,
+    so the runbook must stop before it writes the device."""
+    session = Session(SessionConfig(mode=Mode.REHEARSAL, scenario="four-node",
+                                    sim_state_dir=tmp_path / "sim", time_scale=0.02))
+    await session.start()
+    try:
+        await add_to_quorum(session, "last_man_standing: 1")
+        conf = await run_on(session, "pve003", "cat /etc/corosync/corosync.conf")
+        assert "last_man_standing: 1" in conf
+        status, events, _ = await rehearse(tmp_path, "qdevice-setup", session=session,
+                                           sets={"qnetd_host": "192.168.4.250"})
+        steps = status_of(events)
+        confs = {n: await run_on(session, n, "cat /etc/corosync/corosync.conf")
+                 for n in ("ryanrishi", "pve001", "pve002", "pve003")}
+    finally:
+        await session.close()
+    assert status == "failed" and steps.get("no-two-node") == "failed", steps
+    assert "setup" not in steps, steps
+    for node, text in confs.items():
+        assert "device {" not in text, node
+    said = [e.text for e in events if isinstance(e, ev.OutputChunk | ev.Note)
+            and getattr(e, "step_id", "") == "no-two-node"]
+    assert said
+
+
+async def test_simulated_votequorum_disables_a_device_beside_last_man_standing(
+        tmp_path: Path) -> None:
+    """What the runbook's refusal prevents, as real corosync 3.1.7 does it (checked against
+    it: tests/integration/test_corosync_real.py): pvecm writes the device, the reload disables
+    it (no Qdevice flag, no vote), and a corosync that restarts exits."""
+    session = Session(SessionConfig(mode=Mode.REHEARSAL, scenario="four-node",
+                                    sim_state_dir=tmp_path / "sim", time_scale=0.02))
+    await session.start()
+    try:
+        await add_to_quorum(session, "last_man_standing: 1")
+        setup = await run_on(session, "ryanrishi",
+                             "pvecm qdevice setup 192.168.4.250 >/dev/null 2>&1; echo exit $?")
+        status = await run_on(session, "pve001", "corosync-quorumtool -s")
+        restart = await run_on(session, "pve003", "systemctl restart corosync; echo exit $?; "
+                               "journalctl -u corosync -n 40 --no-pager")
+    finally:
+        await session.close()
+    assert setup.strip() == "exit 0"
+    assert "Total votes:      4\n" in status and "Qdevice" not in status.split("Flags:")[1] \
+        .split("\n")[0], status
+    assert "exit 0" not in restart, restart
+    assert "quorum.device is not compatible with last_man_standing" in restart, restart
