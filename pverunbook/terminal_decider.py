@@ -87,6 +87,8 @@ class TerminalDecider:
 
     async def confirm(self, request: ConfirmRequest) -> str | None:
         self.out.write(f"\n   {request.prompt}\n")
+        for line in request.summary.splitlines():
+            self.out.write(f"   {line}\n")
         if request.checkpoint_id:
             self.out.write(f"   checkpoint taken: {request.checkpoint_id}\n")
         elif request.checkpoint is not None:

@@ -81,6 +81,8 @@ class ConfirmRequest:
     nodes: tuple[str, ...]
     checkpoint_id: str = ""
     changes: str = ""
+    #: The step's ``summary`` per node (``node: sentence`` lines), shown above ``changes``.
+    summary: str = ""
     #: For ``what == "commit"``: when the rollback timers fire (seconds since the epoch, this
     #: machine's clock); a front end shows the countdown and gives up at that moment.
     deadline: float = 0.0

@@ -24,6 +24,7 @@ from pverunbook.engine.observations import contradictions, propose_values
 from pverunbook.engine.outcomes import CheckpointOutcome, CheckpointProgress
 from pverunbook.engine.targets import render_commands
 from pverunbook.inventory import Node
+from pverunbook.runbook import confirm_summary
 from pverunbook.runbook.model import Step, StepKind
 from pverunbook.runbook.params import ParamValueError, check_value, parse_value
 from pverunbook.transport.base import TransportError
@@ -48,7 +49,9 @@ async def confirm(engine: Engine, step: Step, nodes: list[Node], what: str, expe
         step=step, what=what, prompt=prompt, expected=expected, warning=warning,
         nodes=tuple(n.name for n in nodes), checkpoint_id=checkpoint_id, checkpoint=checkpoint,
         changes=engine.redactor.text("\n".join(f"{n.name}: {c}" for n in nodes
-                                                for c in planned_commands(engine, step, n))))
+                                                for c in planned_commands(engine, step, n))),
+        summary=engine.redactor.text(confirm_summary.lines(
+            step, [(n.name, engine.values_for(n)) for n in nodes])))
     engine.emit(ev.ConfirmationRequested(step_id=step.id, what=what, prompt=prompt,
                                          expected=expected, nodes=request.nodes,
                                          checkpoint_id=checkpoint_id))

@@ -11,7 +11,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from pverunbook.runbook import commit_keys, param_regex, tomlfile
+from pverunbook.runbook import commit_keys, confirm_summary, param_regex, tomlfile
 from pverunbook.runbook.model import (
     Backup,
     Expectation,
@@ -68,7 +68,8 @@ PARAM_KEYS = {"name", "type", "prompt", "default", "min", "max", "regex", "regex
 STEP_KEYS = {"id", "title", "kind", "targets", "commands", "timeout", "ok_exit", "expect",
              "on_failure", "destructive", "confirm", "backup", "no_backup_reason", "guards",
              "verdict", "params", "instructions", "explain", "hint", "when", "lint_ok",
-             "action", "args", "max_targets", "propose", "needs_person"} | commit_keys.KEYS
+             "action", "args", "max_targets", "propose", "needs_person", "summary"} \
+    | commit_keys.KEYS
 #: ``format`` of a str parameter: checked by parsing, not by a regex (params.check_value).
 PARAM_FORMATS = {"ip"}
 EXPECT_KEYS = {"match", "absent", "stream", "nodes", "message", "severity"}
@@ -462,7 +463,8 @@ def _step(ctx: _Ctx, raw: Any, path: KeyPath, params: dict[str, Param]) -> Step 
     texts: list[tuple[KeyPath, str]] = [(path + ("commands",), c) for c in commands]
     texts += [(path + ("targets",), t) for t in targets]
     texts += [(path + ("backup",), c) for c in backup.files + backup.sqlite + backup.outputs]
-    texts += [(path + ("instructions",), instructions)]
+    summary = confirm_summary.parse(ctx, d, path, destructive, confirm)
+    texts += [(path + ("instructions",), instructions), (path + ("summary",), summary)]
     texts += [(path + ("guards",), g.command or "") for g in guards]
     texts += [(path + ("rollback",), c) for c in rollback.targets + rollback.reload
               + tuple(x for x in (rollback.requires, rollback.record) if x)]
@@ -522,7 +524,7 @@ def _step(ctx: _Ctx, raw: Any, path: KeyPath, params: dict[str, Param]) -> Step 
         when=when, condition=condition, max_targets=max_targets, propose=propose,
         lint_ok=ctx.str_list(d, "lint_ok", path, allow_str=False),
         action=action, args=args, commit_within=commit_within, commit_checks=commit_checks,
-        rollback=rollback, pos=ctx.pos(path),
+        rollback=rollback, summary=summary, pos=ctx.pos(path),
     )
 
 

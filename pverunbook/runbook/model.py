@@ -209,6 +209,9 @@ class Step:
     #: every one of them passed.
     commit_checks: tuple[str, ...] = ()
     rollback: Rollback = field(default_factory=Rollback)
+    #: What the step does on each node, in words, shown at its confirmation above the
+    #: commands (runbook/confirm_summary.py); "" for none.
+    summary: str = ""
     pos: Pos | None = None
 
 

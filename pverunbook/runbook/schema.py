@@ -81,6 +81,8 @@ def build_schema() -> dict[str, Any]:
         "needs_person": {"type": "boolean", "description": "manual steps: headless --confirm "
                          "may not answer it; the run waits for a person at a terminal"},
         "hint": _STR,
+        "summary": {**_STR, "description": "what the step does on each node, in words, shown "
+                    "at its confirmation above the commands ({{node}} for the node)"},
         "when": {**_STR, "description": "condition over parameters and facts, e.g. "
                  "\"not all(quorum.steady)\" (runbooks/README.md, 'when')"},
         "lint_ok": _STR_LIST,

@@ -122,3 +122,25 @@ def test_destructive_help_names_the_nodes_with_a_space() -> None:
         text = ConfirmModal(req).help_text()
         assert want in text, text
         assert "ryanrishinodes" not in text
+
+
+async def test_the_destructive_confirmation_says_what_the_step_does_on_each_node(
+        build_app: Callable[..., RunbookApp], runbook_dir: Path) -> None:
+    """A step's ``summary``, one line per node, above the commands it will run
+    (rollback-settle's undo showed only a page of shell per node)."""
+    app = build_app(runbook=runbook_dir / "ui-test.toml")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await to_run_screen(pilot, app)
+        run = app.screen
+        assert isinstance(run, RunScreen)
+        step = run.runbook.step("tune")
+        summary = ("ryanrishi: runs its own rollback script now\n"
+                   "pve001: runs its own rollback script now")
+        app.run_worker(run.decider.confirm(ConfirmRequest(
+            step, "destructive", "Type 'nyc'", "nyc", ("ryanrishi", "pve001"),
+            changes="ryanrishi: D=/x; sh \"$D/rollback.sh\" now", summary=summary)),
+            exit_on_error=False)
+        await until(pilot, lambda: isinstance(app.screen, ConfirmModal), "the confirmation")
+        await pilot.pause()
+        shown = app.screen.query_one("#confirm-summary", Static)
+        assert str(shown.content) == summary

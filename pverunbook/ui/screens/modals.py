@@ -110,6 +110,9 @@ class ConfirmModal(Dialog[str | None]):
             if r.warning:
                 yield Static(r.warning, id="confirm-guard-warning",
                              classes="dialog-text -warn", markup=False)
+            if r.summary:  # the step's own words for what it does, node by node
+                yield Static(r.summary, id="confirm-summary", classes="dialog-text",
+                             markup=False)
             yield Static(f"Changes [b]{', '.join(r.nodes) or 'no nodes'}[/b]. "
                          "These commands will run:", classes="dialog-text")
             changes = r.changes or "\n".join(step.commands) or "(no commands)"
