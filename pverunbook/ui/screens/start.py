@@ -536,6 +536,9 @@ class StartScreen(Screen[None]):
         sug = self.rb_app.suggestion
         params = dict(sug.params) if sug is not None and sug.runbook_id == e.runbook.id \
             else self._proposed(e.runbook.id)
+        # the filter found this runbook: back here the list is whole, "Run next" first, so
+        # the guide's "(Enter)" opens what it names, not what the old filter still shows
+        self.query_one("#filter", Input).value = ""
         self.rb_app.choose_runbook(e.runbook, params)
 
     def _proposed(self, runbook_id: str) -> dict[str, Any] | None:
