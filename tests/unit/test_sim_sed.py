@@ -34,6 +34,18 @@ def test_semicolons_inside_s_belong_to_it() -> None:
     assert sed_text(["/a;b/d", "s/^/-/"], ["a;b", "c"]) == ["-c"]
 
 
+def test_a_range_whose_first_line_was_deleted_starts_after_it() -> None:
+    """GNU sed 4.9: ``2d;2,4p`` prints 3 and 4 (the range from line 2 starts on the first line
+    it reaches), ``2,3d;2,3p`` nothing (past its end), and a range from a line number that
+    ended never starts again."""
+    lines = [str(i) for i in range(1, 7)]
+    for script, want in (("2d;2,4p", ["3", "4"]), ("2,3d;2,3p", []), ("2d;2,/4/p", ["3", "4"]),
+                         ("2d;2,$p", ["3", "4", "5", "6"]), ("2,/4/p", ["2", "3", "4"]),
+                         ("/a/,/b/d;2,$p", ["2", "3", "4", "5", "6"])):
+        assert sed_text([script], lines, quiet=True) == want, script
+    assert sed_text(["/a/,/b/d;2,$p"], ["a", "b", ""]) == ["", ""]
+
+
 def test_script_errors_are_sed_errors() -> None:
     for script in ("s/a;b", "s/a/b", "s/a/b/;x", "s/a/b/q", "y/ab/a/", "s/a/\\1/"):
         with pytest.raises(UsageError):

@@ -36,7 +36,8 @@ class SedCommand:
     table: dict[int, str] = field(default_factory=dict)
     #: range state while the script runs
     active: bool = False
-    until: int = 0
+    #: a range from a line number that ended: a line number comes once, so it never restarts
+    closed: bool = False
 
 
 def _fail(expr: int, pos: int, what: str) -> UsageError:
@@ -224,7 +225,10 @@ def _matches(a: Address, line: str, k: int, total: int) -> bool:
 
 def _selected(c: SedCommand, line: str, k: int, total: int) -> bool:
     """Whether the command's address selects line ``k``; a range (sed(1) ``addr1,addr2``)
-    runs from a line matching ``addr1`` to line ``addr2`` or the next line matching it."""
+    runs from a line matching ``addr1`` to line ``addr2`` or the next line matching it. As in
+    GNU sed (execute.c match_address_p), a range from line N that the script never reached
+    on line N (an earlier ``d``) starts on the first line after it that it reaches, unless
+    that is past a numeric ``addr2``."""
     if c.first is None:
         hit = True
     elif c.last is None:
@@ -233,11 +237,17 @@ def _selected(c: SedCommand, line: str, k: int, total: int) -> bool:
         hit = True
         c.active = not _matches(c.last, line, k, total) if isinstance(c.last, re.Pattern) \
             else k < (total if c.last == "$" else int(c.last))
+        c.closed = not c.active and isinstance(c.first, int)
     else:
-        hit = _matches(c.first, line, k, total)
+        if isinstance(c.first, int):
+            hit = not c.closed and (k == c.first or k > c.first and not (
+                isinstance(c.last, int) and k > c.last))
+        else:
+            hit = _matches(c.first, line, k, total)
         if hit:
             c.active = True if isinstance(c.last, re.Pattern) \
                 else k < (total if c.last == "$" else int(c.last))
+            c.closed = not c.active and isinstance(c.first, int)
     return hit != c.negate
 
 
@@ -269,7 +279,7 @@ def run_script(cmds: list[SedCommand], lines: list[str], quiet: bool) -> list[st
     out: list[str] = []
     total = len(lines)
     for c in cmds:
-        c.active = False
+        c.active = c.closed = False
     for k, line in enumerate(lines, 1):
         deleted = False
         for c in cmds:
