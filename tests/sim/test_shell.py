@@ -75,6 +75,22 @@ async def test_sed_semicolons_inside_s(sim) -> None:  # type: ignore[no-untyped-
     assert (st, out, err) == (0, "c\ny;Z\n[;]\n", "")
 
 
+async def test_ip_route_show_leaves_out_what_it_selects_by(sim) -> None:  # type: ignore[no-untyped-def]
+    """iproute2 print_route: a route selected by ``via`` (a host address), ``dev`` or
+    ``proto`` is printed without that attribute (iproute2 6.1 on Debian 12 does so)."""
+    st, out, _ = await sh(sim, "ryanrishi", "ip route replace 192.168.4.201 via 192.168.4.1 "
+                          "dev vmbr0 proto static metric 100\n"
+                          "ip route show exact 192.168.4.201 via 192.168.4.1; echo --\n"
+                          "ip route show exact 192.168.4.201; echo --\n"
+                          "ip route show proto static; echo --\n"
+                          "ip route show exact 192.168.4.201 via 192.168.4.9")
+    assert (st, out.split("--\n")) == (0, [
+        "192.168.4.201 dev vmbr0 proto static metric 100 \n",
+        "192.168.4.201 via 192.168.4.1 dev vmbr0 proto static metric 100 \n",
+        "192.168.4.201 via 192.168.4.1 dev vmbr0 metric 100 \n",
+        ""]), out
+
+
 async def test_timeout_semantics(sim) -> None:  # type: ignore[no-untyped-def]
     st, out, _ = await sh(sim, "ryanrishi", "timeout 2 sleep 10; echo $?; timeout 5 true; "
                           "echo $?")

@@ -240,11 +240,14 @@ def _route_select(rows: list[str], words: list[str]) -> list[str]:
     """``ip route show [exact|to] PREFIX [via GW] [dev DEV]``: the rows of the table that the
     selector keeps. iproute2 ip/iproute.c ``iproute_list_flush_or_save``: a bare prefix (or
     ``to``/``exact``) selects routes to exactly that prefix, ``via`` those through that
-    gateway, ``dev`` those on that device; nothing matched prints nothing, exit 0."""
-    dst = via = dev = None
+    gateway, ``dev`` those on that device, ``proto`` those of that protocol; nothing matched
+    prints nothing, exit 0. What a selector pins down is left out of the lines it prints
+    (print_route: no ``via`` when filtered by a gateway address, no ``dev`` by a device, no
+    ``proto`` by a protocol): ``ip route show exact D via GW`` prints ``D dev vmbr0 …``."""
+    dst = via = dev = proto = None
     i = 0
     while i < len(words):
-        w = words[i]
+        w = _ALIASES.get(words[i], words[i])
         arg = words[i + 1] if i + 1 < len(words) else ""
         if w in ("exact", "to", "root", "match"):
             dst, i = arg, i + 2
@@ -252,7 +255,9 @@ def _route_select(rows: list[str], words: list[str]) -> list[str]:
             via, i = arg, i + 2
         elif w == "dev":
             dev, i = arg, i + 2
-        elif w in ("proto", "scope", "table", "type", "tos", "vrf"):
+        elif w == "proto":
+            proto, i = arg, i + 2
+        elif w in ("scope", "table", "type", "tos", "vrf"):
             i += 2
         else:
             dst, i = w, i + 1
@@ -268,7 +273,13 @@ def _route_select(rows: list[str], words: list[str]) -> list[str]:
             continue
         if dev is not None and not ("dev" in f and f[f.index("dev") + 1] == dev):
             continue
-        out.append(r)
+        if proto is not None and proto != (f[f.index("proto") + 1] if "proto" in f else "boot"):
+            continue
+        for key, given in (("via", via), ("dev", dev), ("proto", proto)):
+            if given is not None and key in f:
+                k = f.index(key)
+                del f[k:k + 2]
+        out.append(" ".join(f) + " ")
     return out
 
 
