@@ -101,6 +101,22 @@ def _date(d: dt.datetime) -> str:
     return d.strftime("%b %e %H:%M:%S %Y GMT")
 
 
+def cert_public_pem(pem: bytes) -> bytes:
+    """``openssl x509 -noout -pubkey``: the certificate's public key (SubjectPublicKeyInfo)."""
+    return x509.load_pem_x509_certificate(pem).public_key().public_bytes(
+        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+
+
+def key_matches(cert_pem: bytes, key_pem: bytes) -> bool:
+    """Whether ``key_pem`` is the private key of ``cert_pem`` (False if either is unreadable).
+    A TLS server given a certificate and a key that do not match (AnyEvent::TLS, as pveproxy
+    uses it) starts, but every handshake fails with "no shared cipher"."""
+    try:
+        return cert_public_pem(cert_pem) == public_pem(key_pem)
+    except ValueError:
+        return False
+
+
 def x509_fields(pem: bytes) -> dict[str, str]:
     """What ``openssl x509 -noout -subject -issuer -dates -serial -fingerprint`` would print."""
     cert = x509.load_pem_x509_certificate(pem)

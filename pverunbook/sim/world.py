@@ -17,7 +17,7 @@ import random
 from collections.abc import Callable
 from pathlib import Path
 
-from pverunbook.sim import corosync_daemon, pmxcfs_daemon
+from pverunbook.sim import certs, corosync_daemon, pmxcfs_daemon
 from pverunbook.sim.clock import SimClock
 from pverunbook.sim.fault_scenarios import global_knet_mtu
 from pverunbook.sim.network import STABLE_TOKEN_MS, Network
@@ -413,11 +413,15 @@ class World:
         build.finish_boot(self)
 
     def _pveproxy_check(self, n: SimNode, t: float) -> None:
-        ok = (n.host("/etc/pve/local/pve-ssl.pem").exists()
-              and n.host("/etc/pve/local/pve-ssl.key").exists())
+        pem, key = n.host("/etc/pve/local/pve-ssl.pem"), n.host("/etc/pve/local/pve-ssl.key")
+        ok = pem.exists() and key.exists()
+        # a key that is not the certificate's (updatecerts made a new key but kept the old
+        # certificate): pveproxy runs, but every TLS handshake fails ("no shared cipher")
+        mismatch = ok and not certs.key_matches(pem.read_bytes(), key.read_bytes())
+        ok = ok and not mismatch
         n.pveproxy_cert_ok = ok
         u = n.units["pveproxy"]
-        if not ok and u.state == "active":
+        if not ok and not mismatch and u.state == "active":
             for i in range(3):
                 wpid = n.alloc_pid()
                 n.log("pveproxy", "pveproxy", u.pid, f"worker {wpid} started", t + i)

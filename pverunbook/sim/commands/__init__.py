@@ -15,6 +15,7 @@ from pverunbook.sim.commands import (  # noqa: F401 - registers commands
     services,
     system,
     text,
+    tls,
 )
 
 #: Where `which`/`command -v` say a program lives.
