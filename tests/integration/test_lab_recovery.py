@@ -152,6 +152,24 @@ def test_lab_certificate_regeneration_new_ca_one_node_first(healthy_lab: Lab,
         assert res.returncode == 0 and res.stdout.strip().endswith(": OK"), res
 
 
+def test_lab_certificate_regeneration_lost_node_key_forces_that_node(healthy_lab: Lab,
+                                                                     tmp_path: Path) -> None:
+    """bravo's pve-ssl.key is gone, its pve-ssl.pem is not: updatecerts makes a new key and
+    keeps the certificate unless forced (Setup.pm gen_pve_ssl_key / gen_pve_ssl_cert), and a
+    TLS server with a key that is not its certificate's cannot serve (the lab's pveproxy,
+    openssl s_server, refuses to start; pveproxy fails every handshake). The run forces bravo
+    and ends with key and certificate together on every node, the web port answering."""
+    lab = healthy_lab
+    names = ("alpha", "bravo", "charlie")
+    assert lab.on("bravo", "rm /etc/pve/nodes/bravo/pve-ssl.key").returncode == 0
+    run = run_json(lab, "certificate-regeneration", tmp_path)
+    assert run.rc == 0, run.explain()
+    for n in names:
+        cert = lab.on(n, "openssl x509 -noout -pubkey -in /etc/pve/local/pve-ssl.pem").stdout
+        key = lab.on(n, "openssl pkey -pubout -in /etc/pve/local/pve-ssl.key").stdout
+        assert cert.startswith("-----BEGIN PUBLIC KEY-----") and cert == key, n
+
+
 def test_lab_vm_config_recovery_reports_a_vmid_configured_elsewhere(healthy_lab: Lab,
                                                                    tmp_path: Path) -> None:
     lab = healthy_lab

@@ -114,6 +114,64 @@ async def test_new_ca_is_created_by_one_node_and_every_certificate_verifies(
         await session.close()
 
 
+async def test_a_lost_node_key_gets_a_new_certificate_before_pveproxy_restarts(
+        tmp_path: Path) -> None:
+    # pve-ssl.key is gone, pve-ssl.pem (signed by the current CA) is not. updatecerts makes a
+    # new key (Setup.pm gen_pve_ssl_key) but keeps the certificate unless forced
+    # (gen_pve_ssl_cert), and pveproxy with a key that is not its certificate's fails every
+    # TLS handshake (AnyEvent::TLS: "no shared cipher"). The runbook must force that node and
+    # check key and certificate belong together before it restarts pveproxy.
+    session = await start_session(tmp_path, "three-node")
+    try:
+        assert session.cluster is not None
+        names = list(session.cluster.names)
+        lost = names[1]
+        before = await run_on(session, lost, "openssl x509 -noout -fingerprint -sha256 "
+                                             "-in /etc/pve/local/pve-ssl.pem")
+        await run_on(session, lost, f"rm /etc/pve/nodes/{lost}/pve-ssl.key")
+        status, events = await rehearse(session, tmp_path, "certificate-regeneration")
+        steps = status_of(events)
+        pairs = {n: await run_on(session, n, "openssl x509 -noout -pubkey -in "
+                                 "/etc/pve/local/pve-ssl.pem; openssl pkey -pubout -in "
+                                 "/etc/pve/local/pve-ssl.key") for n in names}
+        web = await run_on(session, lost, "curl -sk https://localhost:8006 -o /dev/null "
+                                          "-w '%{http_code}\\n'")
+        after = await run_on(session, lost, "openssl x509 -noout -fingerprint -sha256 "
+                                            "-in /etc/pve/local/pve-ssl.pem")
+    finally:
+        await session.close()
+    assert status == "ok", steps
+    for n, out in pairs.items():
+        cert_key, key_key = out.split("-----END PUBLIC KEY-----\n")[:2]
+        assert cert_key.startswith("-----BEGIN PUBLIC KEY-----") and cert_key == key_key, n
+    assert web.strip() == "200", web
+    assert after != before
+    assert "not the certificate of pve-ssl.key" in text_of(events, "updatecerts")
+
+
+async def test_simulated_pveproxy_with_a_key_not_its_certificates_fails_handshakes(
+        tmp_path: Path) -> None:
+    # As Setup.pm and AnyEvent::TLS behave (checked against libanyevent-perl 7.17: a server
+    # context with a mismatched key is created, every handshake fails "no shared cipher"):
+    # plain updatecerts after the key is lost makes a new key, keeps the certificate, and
+    # the restarted pveproxy answers no TLS client until --force re-issues the certificate.
+    session = await start_session(tmp_path, "three-node")
+    try:
+        assert session.cluster is not None
+        n = session.cluster.names[1]
+        curl = "curl -sk https://localhost:8006 -o /dev/null -w '%{http_code}\\n'"
+        await run_on(session, n, f"rm /etc/pve/nodes/{n}/pve-ssl.key; timeout 60 pvecm "
+                                 "updatecerts >/dev/null; systemctl restart pveproxy")
+        broken = await run_on(session, n, curl)
+        await run_on(session, n, "timeout 60 pvecm updatecerts --force >/dev/null; "
+                                 "systemctl restart pveproxy")
+        fixed = await run_on(session, n, curl)
+    finally:
+        await session.close()
+    assert broken.strip() == "000", broken
+    assert fixed.strip() == "200", fixed
+
+
 async def test_a_root_key_lost_by_a_concurrent_merge_is_named(tmp_path: Path) -> None:
     # Setup.pm ssh_merge_keys reads /etc/pve/priv/authorized_keys, adds the node's key and
     # writes it back without a lock; updatecerts on every node at once can lose a key. The
