@@ -302,7 +302,12 @@ class SummaryScreen(Screen[None]):
         is_check = self.state.runbook.id == CHECK_ID
         recheck = not is_check and self._has_check()
         if is_check and hasattr(self.app, "health"):
-            self.app.health = d
+            from pverunbook.run_diagnosis import collected_all
+
+            # a check stopped before its end looked at part of the cluster (or nothing): it
+            # proves no health, and the last whole check still says what is wrong
+            if collected_all(self._run_events()):
+                self.app.health = d
         if suggest is not None:
             if recheck:
                 # the guided outage: after every runbook the health check looks again
