@@ -46,6 +46,14 @@ def test_a_range_whose_first_line_was_deleted_starts_after_it() -> None:
     assert sed_text(["/a/,/b/d;2,$p"], ["a", "b", ""]) == ["", ""]
 
 
+def test_the_pattern_space_may_hold_a_newline() -> None:
+    """After ``s/x/\\n/`` the pattern space holds a newline: ``.`` matches it, and ``$`` is
+    only the end of the pattern space (GNU sed 4.9)."""
+    assert sed_text(["s/;/\\n/;s/.//"], [";"]) == [""]
+    assert sed_text(["s/a/&\\n/;s/$/X/"], ["a"]) == ["a\nX"]
+    assert sed_text(["s/a\\$/X/"], ["a$"]) == ["X"]
+
+
 def test_script_errors_are_sed_errors() -> None:
     for script in ("s/a;b", "s/a/b", "s/a/b/;x", "s/a/b/q", "y/ab/a/", "s/a/\\1/"):
         with pytest.raises(UsageError):
@@ -64,7 +72,8 @@ def s_command(draw: st.DrawFn) -> str:
     rep = draw(st.lists(st.sampled_from(
         ["a", "b", ";", "&", "\\&", "\\" + d, " ", "\\1", "\\n", "y"]), max_size=4))
     flags = draw(st.sampled_from(["", "g", "2", "p", "gp", "I"]))
-    return f"s{d}{''.join(pat)}{d}{''.join(rep)}{d}{flags}"
+    start, end = draw(st.sampled_from(["", "^"])), draw(st.sampled_from(["", "$"]))
+    return f"s{d}{start}{''.join(pat)}{end}{d}{''.join(rep)}{d}{flags}"
 
 
 COMMAND = st.one_of(

@@ -97,8 +97,15 @@ class _Reader:
         raise _fail(1, len(s), f"unterminated {what}")
 
     def regex(self, pat: str, flags: int = 0) -> re.Pattern[str]:
+        """A sed regular expression over the pattern space: ``.`` matches a newline there (an
+        ``s`` may have put one in), and a final ``$`` only its very end (Python's ``$`` also
+        matches before a last newline)."""
+        py = _bre_to_py(pat, self.extended)
+        tail = len(py) - 1 - len(py[:-1].rstrip("\\")) if py.endswith("$") else -1
+        if tail >= 0 and tail % 2 == 0:  # an anchor, not an escaped dollar
+            py = py[:-1] + r"\Z"
         try:
-            return re.compile(_bre_to_py(pat, self.extended), flags)
+            return re.compile(py, flags | re.DOTALL)
         except re.error:
             raise _fail(1, self.i, "Invalid preceding regular expression") from None
 
