@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import time
 from pathlib import Path
 
 import pytest
@@ -77,6 +78,15 @@ async def test_a_slow_reader_pauses_the_ssh_channel_and_loses_nothing(
         real_pause(self)
 
     monkeypatch.setattr(asyncssh.SSHClientChannel, "pause_reading", pause)
+    # The reader is made slow (a pause per batch written to the archive file): on a fast
+    # machine the thread kept up with loopback SSH and the channel never needed pausing.
+    real_writev = untar._writev_all
+
+    def slow_writev(fd: int, chunks: list[bytes]) -> None:
+        time.sleep(0.005)
+        real_writev(fd, chunks)
+
+    monkeypatch.setattr(untar, "_writev_all", slow_writev)
     tree = sshd.scratch / f"big-{tmp_path.name}"
     tree.mkdir()
     data = bytes(range(256)) * 32768  # 8 MiB

@@ -233,6 +233,25 @@ def form_ready(app: RunbookApp) -> bool:
     return isinstance(app.screen, ParamsScreen) and bool(app.screen.query("#params-start"))
 
 
+def start_ready(app: RunbookApp) -> bool:
+    """The start screen is shown with its runbook list filled. The app finds the runbooks after
+    the first frame (the start screen says it is finding them until then): a key pressed on
+    the list before that finds no entry (under load: ``timed out waiting for error`` after
+    Enter on an empty list)."""
+    from pverunbook.ui.screens.start import StartScreen
+
+    return isinstance(app.screen, StartScreen) and not app.screen.finding
+
+
+def summary_ready(app: RunbookApp) -> bool:
+    """The summary screen is shown and composed (its text is mounted): as with the parameter
+    form (``form_ready``), the screen is the app's a moment before its children are (under
+    load: ``NoMatches '#summary-text'``)."""
+    from pverunbook.ui.screens.summary import SummaryScreen
+
+    return isinstance(app.screen, SummaryScreen) and bool(app.screen.query("#summary-text"))
+
+
 async def to_run_screen(pilot: object, app: RunbookApp) -> None:
     """From a params screen (app built with ``runbook=``): start, wait for "next"."""
     from pverunbook.ui.screens.run import RunScreen

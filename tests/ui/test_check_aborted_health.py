@@ -13,8 +13,7 @@ from pverunbook.pve.diagnosis.model import Diagnosis, Fault, NextRunbook
 from pverunbook.ui.app import RunbookApp
 from pverunbook.ui.screens.run import RunScreen
 from pverunbook.ui.screens.start import StartScreen
-from pverunbook.ui.screens.summary import SummaryScreen
-from tests.ui.conftest import until
+from tests.ui.conftest import summary_ready, until
 
 Build = Callable[..., RunbookApp]
 SIZE = (80, 24)
@@ -55,7 +54,7 @@ async def test_an_aborted_check_does_not_say_the_cluster_is_healthy(
         await until(pilot, lambda: isinstance(app.screen, RunScreen)
                     and app.screen.decider.is_waiting, "the check waits before step 1")
         await pilot.press("b")  # back to the list: the run stops before any step ran
-        await until(pilot, lambda: isinstance(app.screen, SummaryScreen)
+        await until(pilot, lambda: summary_ready(app)
                     and app.screen.diagnosis is not None, "the aborted check's summary")
         assert app.health is whole
         await pilot.press("b")

@@ -16,9 +16,8 @@ from pverunbook.pve.facts import Fact
 from pverunbook.runbook.loader import load_file
 from pverunbook.ui.app import RunbookApp
 from pverunbook.ui.model import RunState
-from pverunbook.ui.screens.start import StartScreen
 from pverunbook.ui.screens.summary import SummaryScreen
-from tests.ui.conftest import until
+from tests.ui.conftest import start_ready, until
 
 Build = Callable[..., RunbookApp]
 SHIPPED = Path(__file__).resolve().parents[2] / "runbooks" / "cluster-health-check.toml"
@@ -48,7 +47,7 @@ def story_diagnosis() -> Diagnosis:
 def _show(app: RunbookApp, runbook_dir: Path, diag: Diagnosis,
           findings: Sequence[Finding] = ()) -> Callable[[Pilot], object]:
     async def run_before(pilot: Pilot) -> None:
-        await until(pilot, lambda: isinstance(app.screen, StartScreen), "start")
+        await until(pilot, lambda: start_ready(app), "start")
         rb = load_file(runbook_dir / "cluster-health-check.toml")
         state = RunState(rb)
         for sv in state.steps:

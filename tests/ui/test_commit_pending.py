@@ -20,7 +20,7 @@ from pverunbook.ui.screens.commit_modal import CommitModal
 from pverunbook.ui.screens.modals import ChoiceModal
 from pverunbook.ui.screens.run import RunScreen
 from pverunbook.ui.screens.start import StartScreen
-from tests.ui.conftest import form_ready, to_run_screen, until
+from tests.ui.conftest import form_ready, start_ready, to_run_screen, until
 from tests.ui.screen_text import screen_lines
 from tests.ui.test_narrow import flat
 from tests.ui.test_resume import RUN_ID, _interrupted_journal
@@ -109,7 +109,7 @@ async def test_ctrl_q_with_no_run_going_leaves_at_once(build_app: Build,
                                                        runbook_dir: Path) -> None:
     app = build_app(mode=Mode.DRY_RUN)
     async with app.run_test(size=SIZE) as pilot:
-        await until(pilot, lambda: isinstance(app.screen, StartScreen), "start")
+        await until(pilot, lambda: start_ready(app), "start")
         await pilot.press("ctrl+q")
         await until(pilot, lambda: not app.is_running, "the app to quit")
 

@@ -18,8 +18,7 @@ from pverunbook.transport.local import LocalTransport
 from pverunbook.ui.app import RunbookApp, make_app
 from pverunbook.ui.screens.modals import ConfirmModal
 from pverunbook.ui.screens.run import RunScreen
-from pverunbook.ui.screens.summary import SummaryScreen
-from tests.ui.conftest import until
+from tests.ui.conftest import summary_ready, until
 
 RUNBOOK = '''
 id = "declinable"
@@ -81,7 +80,7 @@ async def test_declined_after_checkpoint_lists_it_and_counts_declined(tmp_path: 
         cid = modal.request.checkpoint.checkpoint_id  # type: ignore[union-attr]
         assert cid
         modal.query_one("#confirm-cancel", Button).press()
-        await until(pilot, lambda: isinstance(app.screen, SummaryScreen), "the summary")
+        await until(pilot, lambda: summary_ready(app), "the summary")
         text = str(app.screen.query_one("#summary-text").render())
         await app.workers.wait_for_complete()
     assert target.read_text(encoding="utf-8") == "original\n"  # the step did not run

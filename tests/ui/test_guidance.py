@@ -12,7 +12,7 @@ from pverunbook.ui.screens.modals import ChoiceModal
 from pverunbook.ui.screens.params import ParamsScreen
 from pverunbook.ui.screens.run import RunScreen
 from pverunbook.ui.screens.start import StartScreen
-from tests.ui.conftest import form_ready, until
+from tests.ui.conftest import form_ready, start_ready, summary_ready, until
 
 Build = Callable[..., RunbookApp]
 SIZE = (80, 24)
@@ -39,7 +39,7 @@ async def open_help(pilot: object, app: RunbookApp) -> HelpScreen:
 async def test_f1_is_help_for_the_screen_on_top(build_app: Build) -> None:
     app = build_app()
     async with app.run_test(size=SIZE) as pilot:
-        await until(pilot, lambda: isinstance(app.screen, StartScreen), "start")
+        await until(pilot, lambda: start_ready(app), "start")
         h = await open_help(pilot, app)
         assert ("/", "Filter") in [(k, d) for k, d, _ in h.keys]
         assert not {d for _, d, _ in h.keys} & {"Up", "Down", "Scroll Left", "Scroll Right"}
@@ -72,7 +72,7 @@ async def test_f1_is_help_for_the_screen_on_top(build_app: Build) -> None:
 async def test_enter_in_the_filter_opens_the_first_match_at_once(build_app: Build) -> None:
     app = build_app()
     async with app.run_test(size=SIZE) as pilot:
-        await until(pilot, lambda: isinstance(app.screen, StartScreen), "start")
+        await until(pilot, lambda: start_ready(app), "start")
         await pilot.press("slash", *"network", "enter")
         await until(pilot, lambda: form_ready(app), "parameters")
         screen = app.screen
@@ -83,7 +83,7 @@ async def test_enter_in_a_filter_without_match_opens_nothing(build_app: Build,
                                                              runbook_dir: Path) -> None:
     app = build_app()
     async with app.run_test(size=SIZE) as pilot:
-        await until(pilot, lambda: isinstance(app.screen, StartScreen), "start")
+        await until(pilot, lambda: start_ready(app), "start")
         await pilot.press("slash", *"no such thing", "enter")
         await pilot.pause()
         assert isinstance(app.screen, StartScreen)
@@ -91,7 +91,6 @@ async def test_enter_in_a_filter_without_match_opens_nothing(build_app: Build,
 
 async def test_f1_on_the_journal_and_the_summary(build_app: Build, runbook_dir: Path) -> None:
     from pverunbook.ui.screens.journal import JournalScreen
-    from pverunbook.ui.screens.summary import SummaryScreen
     from tests.ui.conftest import to_run_screen
 
     app = build_app(runbook=runbook_dir / "ui-test.toml")
@@ -105,7 +104,7 @@ async def test_f1_on_the_journal_and_the_summary(build_app: Build, runbook_dir: 
         await pilot.press("escape")
         await until(pilot, lambda: isinstance(app.screen, RunScreen), "back to the run")
         app.screen.show_summary()  # type: ignore[attr-defined]
-        await until(pilot, lambda: isinstance(app.screen, SummaryScreen), "summary")
+        await until(pilot, lambda: summary_ready(app), "summary")
         h = await open_help(pilot, app)
         assert "the diagnosis first" in h.context
         assert ("b", "Runbooks") in [(k, d) for k, d, _ in h.keys]

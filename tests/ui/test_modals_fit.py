@@ -37,7 +37,7 @@ from pverunbook.ui.screens.modals import (
 from pverunbook.ui.screens.output_view import OutputView
 from pverunbook.ui.screens.params import ParamsModal
 from pverunbook.ui.screens.run import RunScreen
-from tests.ui.conftest import ScriptTransport, to_run_screen, until
+from tests.ui.conftest import ScriptTransport, start_ready, to_run_screen, until
 
 SHIPPED = Path(__file__).resolve().parents[2] / "runbooks"
 SIZE = (80, 24)
@@ -224,12 +224,11 @@ async def assert_footer_fits(pilot: Pilot[Any], app: App[Any], what: str) -> lis
 async def test_every_screen_keeps_its_keys_in_the_footer_at_80x24(
         build_app: Callable[..., RunbookApp], runbook_dir: Path) -> None:
     from pverunbook.ui.screens.params import ParamsScreen
-    from pverunbook.ui.screens.start import StartScreen
     from tests.ui.conftest import CLUSTER5
 
     app = build_app()
     async with app.run_test(size=SIZE) as pilot:
-        await until(pilot, lambda: isinstance(app.screen, StartScreen), "start")
+        await until(pilot, lambda: start_ready(app), "start")
         await pilot.pause()
         keys = await assert_footer_fits(pilot, app, "start")
         assert {"slash", "dollar_sign", "q", "f1"} <= set(keys), keys

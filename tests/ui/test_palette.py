@@ -9,8 +9,7 @@ from pathlib import Path
 
 from pverunbook.engine import events as ev
 from pverunbook.ui.app import RunbookApp
-from pverunbook.ui.screens.start import StartScreen
-from tests.ui.conftest import until
+from tests.ui.conftest import start_ready, until
 
 Build = Callable[..., RunbookApp]
 
@@ -18,7 +17,7 @@ Build = Callable[..., RunbookApp]
 async def test_one_quit_and_a_report_entry(build_app: Build, tmp_path: Path) -> None:
     app = build_app()
     async with app.run_test(size=(80, 24)) as pilot:
-        await until(pilot, lambda: isinstance(app.screen, StartScreen), "start")
+        await until(pilot, lambda: start_ready(app), "start")
         system = [c.title for c in app.get_system_commands(app.screen)]
         ours = [n for n, _, _ in app.palette_commands()]
         assert "Quit" not in system and ours.count("Quit") == 1

@@ -19,9 +19,15 @@ from pverunbook.ui.screens.journal import JournalScreen
 from pverunbook.ui.screens.modals import ChoiceModal, ConfirmModal, ErrorModal, TextPromptModal
 from pverunbook.ui.screens.run import RunScreen
 from pverunbook.ui.screens.start import StartScreen
-from pverunbook.ui.screens.summary import SummaryScreen
 from pverunbook.ui.widgets.output import NodePane
-from tests.ui.conftest import ScriptTransport, form_ready, to_run_screen, until
+from tests.ui.conftest import (
+    ScriptTransport,
+    form_ready,
+    start_ready,
+    summary_ready,
+    to_run_screen,
+    until,
+)
 
 Build = Callable[..., RunbookApp]
 SIZE = (140, 40)
@@ -59,7 +65,7 @@ async def test_confirmation_refuses_wrong_name_and_accepts_right(build_app: Buil
         assert not any("echo" in c for _, c in transport.ran)
         modal.query_one("#confirm-input", Input).value = ""
         await pilot.press(*"nyc", "enter")
-        await until(pilot, lambda: isinstance(app.screen, SummaryScreen), "summary")
+        await until(pilot, lambda: summary_ready(app), "summary")
         assert sorted(n for n, c in transport.ran if "echo token=5000" in c) == [
             "pve001", "ryanrishi"]
         await app.workers.wait_for_complete()
@@ -258,7 +264,7 @@ async def test_start_screen_filter_filters(build_app: Build) -> None:
 async def test_invalid_runbook_opens_error_not_traceback(build_app: Build) -> None:
     app = build_app()
     async with app.run_test(size=SIZE) as pilot:
-        await until(pilot, lambda: isinstance(app.screen, StartScreen), "start")
+        await until(pilot, lambda: start_ready(app), "start")
         await pilot.press("enter")  # the first entry is the broken one
         await until(pilot, lambda: isinstance(app.screen, ErrorModal), "error")
         await pilot.press("escape")

@@ -18,7 +18,7 @@ from pverunbook.ui.screens.modals import ConfirmModal
 from pverunbook.ui.screens.run import RunScreen
 from pverunbook.ui.screens.summary import SummaryScreen
 from pverunbook.ui.widgets.footer import KeyFooter
-from tests.ui.conftest import ScriptTransport, to_run_screen, until
+from tests.ui.conftest import ScriptTransport, summary_ready, to_run_screen, until
 
 
 class Lines(App[None]):
@@ -119,6 +119,6 @@ async def test_a_run_holds_the_old_objects_from_the_collector_until_it_ends(
                 await pilot.press(*"nyc", "enter")
             else:
                 await pilot.press("n")
-        await until(pilot, lambda: isinstance(app.screen, SummaryScreen), "summary")
+        await until(pilot, lambda: summary_ready(app), "summary")
         assert gc.get_freeze_count() == 0
         await app.workers.wait_for_complete()

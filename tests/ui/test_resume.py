@@ -26,7 +26,7 @@ from pverunbook.ui.screens.modals import ChoiceModal, ErrorModal
 from pverunbook.ui.screens.params import ParamsScreen
 from pverunbook.ui.screens.run import RunScreen
 from pverunbook.ui.screens.start import StartScreen
-from tests.ui.conftest import CLUSTER, ScriptTransport, form_ready, make_session, until
+from tests.ui.conftest import CLUSTER, ScriptTransport, form_ready, make_session, start_ready, until
 
 Build = Callable[..., RunbookApp]
 SIZE = (140, 40)
@@ -374,7 +374,7 @@ async def test_a_run_killed_at_its_commit_question_is_called_out_first(
     app = build_app()
     path.write_text("\n".join(stamped) + "\n", encoding="utf-8")
     async with app.run_test(size=SIZE) as pilot:
-        await until(pilot, lambda: isinstance(app.screen, StartScreen), "start")
+        await until(pilot, lambda: start_ready(app), "start")
         await pilot.pause()
         ol = app.screen.query_one("#resume-list", OptionList)
         shown = str(ol.get_option_at_index(0).prompt)

@@ -15,9 +15,14 @@ from pverunbook.ui.app import RunbookApp
 from pverunbook.ui.screens.guard_modal import GuardOverrideModal
 from pverunbook.ui.screens.modals import ConfirmModal
 from pverunbook.ui.screens.run import RunScreen
-from pverunbook.ui.screens.start import StartScreen
-from pverunbook.ui.screens.summary import SummaryScreen
-from tests.ui.conftest import CLUSTER5, ScriptTransport, to_run_screen, until
+from tests.ui.conftest import (
+    CLUSTER5,
+    ScriptTransport,
+    start_ready,
+    summary_ready,
+    to_run_screen,
+    until,
+)
 
 Build = Callable[..., RunbookApp]
 SIZE = (80, 24)
@@ -30,7 +35,7 @@ def test_start_screen(snap_compare: Callable[..., bool], build_app: Build,
     app = build_app()
 
     async def run_before(pilot: Pilot) -> None:
-        await until(pilot, lambda: isinstance(app.screen, StartScreen), "start")
+        await until(pilot, lambda: start_ready(app), "start")
         await pilot.pause()
 
     assert snap_compare(app, terminal_size=size, run_before=run_before)
@@ -143,7 +148,7 @@ def test_summary_screen(snap_compare: Callable[..., bool], build_app: Build,
             await pilot.press("n")
         await until(pilot, lambda: isinstance(app.screen, ConfirmModal), "confirm")
         await pilot.press(*"nyc", "enter")
-        await until(pilot, lambda: isinstance(app.screen, SummaryScreen), "summary")
+        await until(pilot, lambda: summary_ready(app), "summary")
         await app.workers.wait_for_complete()
         app.clear_notifications()
         await pilot.pause()
