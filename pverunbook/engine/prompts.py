@@ -42,7 +42,8 @@ async def confirm(engine: Engine, step: Step, nodes: list[Node], what: str, expe
     guard was skipped by override, the prompt says so (guard_skip.py)."""
     from pverunbook.engine.guard_skip import warning as guard_warning
 
-    warning = guard_warning(engine) if what in ("destructive", "confirm") else ""
+    warning = " ".join(w for w in (guard_warning(engine), despite_facts(engine)) if w) \
+        if what in ("destructive", "confirm") else ""
     if warning:
         prompt = f"{warning} {prompt}"
     request = ConfirmRequest(
@@ -141,6 +142,18 @@ async def ask_input(engine: Engine, step: Step) -> tuple[str, str]:
             await engine.durable()
             return "ok", ""
         engine.emit(ev.Note(step_id=step.id, level="error", text="; ".join(problems)))
+
+
+def despite_facts(engine: Engine) -> str:
+    """What every typed confirmation says while an input value the run's facts contradict is
+    in use ("" when none): cluster-db-reset's ``damaged_node`` typed as a node whose database
+    the run found sound, accepted with ``CONTRADICT_PHRASE``. The confirmations of the
+    destructive steps on that node said nothing of it. Read from the facts and values each
+    time, so a resumed run says it too."""
+    found = [c for s in engine.runbook.steps if s.kind is StepKind.INPUT and s.propose
+             for c in contradictions(s, engine.facts, {n: engine.params[n] for n in s.propose
+                                                       if n in engine.params})]
+    return f"⚠ USED DESPITE THE FACTS: {'; '.join(found)}." if found else ""
 
 
 async def _accept_contradictions(engine: Engine, step: Step, values: dict[str, Any]) -> bool:

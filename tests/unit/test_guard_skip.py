@@ -194,3 +194,26 @@ def test_headless_stops_at_a_failed_guard_unless_override_guard_is_given(tmp_pat
     run_id = r.stdout.split("report:  pverunbook report ")[1].split()[0]
     report = cli("report", run_id, env_extra=env)
     assert "GUARD SKIPPED" in report.stdout and "checked quorum by hand" in report.stdout
+
+
+async def test_confirmations_after_a_value_used_despite_the_facts_say_so(
+        tmp_path: Path) -> None:
+    """cluster-db-reset on a node whose database the run found sound: after 'use it despite
+    the facts', the destructive steps on that node asked for its name and said nothing of
+    it, as every confirmation after a guard override says GUARD SKIPPED."""
+    text = PROPOSE + textwrap.dedent(f'''
+        [[steps]]
+        id = "wipe"
+        title = "Move the database aside"
+        targets = "first"
+        destructive = true
+        no_backup_reason = "test scratch file"
+        commands = ["touch {tmp_path}/ran"]
+    ''')
+    decider = ScriptedDecider(params={"victim": "pve001"}, confirm_text=CONTRADICT_PHRASE)
+    _, seen, _ = await run(text, decider)
+    asked = [e for e in seen if isinstance(e, ev.ConfirmationRequested)]
+    assert [a.what for a in asked] == ["contradicts facts", "destructive"]
+    assert "⚠ USED DESPITE THE FACTS: victim = 'pve001'" in asked[1].prompt
+    assert "db.integrity[pve001] = ok" in asked[1].prompt
+    assert not (tmp_path / "ran").exists()  # the phrase is not the node's name
