@@ -441,6 +441,9 @@ class RunState:
             if c.what == "guard override" and c.accepted:
                 risky.append(f"{self._by_id[c.step_id].step.title} — guard SKIPPED by "
                              f"override (typed by {c.operator}: {c.reason})")
+            if c.what == "contradicts facts" and c.accepted:
+                risky.append(f"{self._by_id[c.step_id].step.title} — a value the run's facts "
+                             f"contradict was USED DESPITE THE FACTS (typed by {c.operator})")
         fin = self.finished
         return Summary(stopped_by=self.stopped_by(),
                        status=fin.status if fin else "unfinished",

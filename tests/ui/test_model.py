@@ -64,6 +64,19 @@ def test_run_state_summary() -> None:
     assert s.not_reached == [rb.step("config").title]
 
 
+def test_a_value_used_despite_the_facts_is_a_risky_action() -> None:
+    """cluster-db-reset on a node whose database was found sound ('use it despite the
+    facts'): the summary's risky actions listed the two typed node names, not that the node
+    was chosen against the run's own facts."""
+    st = RunState(load_text(RUNBOOK))
+    st.apply(ev.ConfirmationGiven(step_id="config", what="contradicts facts", accepted=True,
+                                  typed="use it despite the facts", operator="op"))
+    st.apply(ev.RunFinished(status="ok", duration=5))
+    (risky,) = st.summary().risky
+    assert risky.startswith(load_text(RUNBOOK).step("config").title)
+    assert "USED DESPITE THE FACTS (typed by op)" in risky
+
+
 def _state_after(events: list[ev.Event]) -> RunState:
     state = RunState(load_text(RUNBOOK, "ui-test.toml"))
     for e in events:
