@@ -98,9 +98,13 @@ async def test_write_blocks_while_the_link_flaps_and_lands_once_it_is_calm(
     assert await blocked(task, sim)
     # The story's fix (the stale host route) calms the link; the waiting write then lands.
     await sh(sim, "ryanrishi", "ip route del 192.168.4.201")
+    # The waiting write polls the world on the real clock (sim/pmxcfs_daemon.py
+    # ``wait_writable``: at most every 50 ms): each simulated step waits that long for it, else
+    # the 150 steps could pass before it looked once (it failed that way on a fast machine).
     for _ in range(150):  # bounded: at most 300 simulated seconds
         await sim.advance(2)
-        if task.done():
+        done, _ = await asyncio.wait({task}, timeout=0.06)
+        if done:
             break
     assert task.done(), "the write never landed after the route fix"
     st, out, _ = await task
