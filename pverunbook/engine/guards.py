@@ -125,6 +125,11 @@ class ProxmoxGuards:
             # know the others agree (comparing one node with itself proves nothing).
             everyone = list(engine.cluster.nodes) if engine.cluster.nodes else nodes
             return await self._same_config_version(engine, guard, everyone)
+        if guard.check is GuardKind.INVENTORY_COMPLETE:
+            # Every inventory node's nodelist against the inventory: a step on "all" covers
+            # the inventory's nodes, so a cluster node missing from it is never reached.
+            everyone = list(engine.cluster.nodes) if engine.cluster.nodes else nodes
+            return await self._inventory_complete(engine, guard, everyone)
         fns: dict[GuardKind, Callable[[Engine, Guard, Node], Awaitable[Probe]]] = {
             GuardKind.QUORATE: self._quorate,
             GuardKind.NOT_QUORATE: self._not_quorate,
@@ -241,6 +246,28 @@ class ProxmoxGuards:
                 probes.append(Probe(node.name, False, f"config_version {v}{note}"))
         return probes
 
+    async def _inventory_complete(self, engine: Engine, guard: Guard,
+                                  nodes: list[Node]) -> list[Probe]:
+        from pverunbook.pve.corosync_conf.nodelist import inventory_gap, nodelist_names
+
+        inventory = [n.name for n in (engine.cluster.nodes or nodes)]
+
+        async def one(node: Node) -> Probe:
+            try:
+                data = await engine.transport_for(node).read_file(node, COROSYNC_CONF,
+                                                                   timeout=guard.within)
+            except TransportError as exc:
+                return Probe(node.name, False, exc.message)
+            names = nodelist_names(data.decode("utf-8", errors="replace"))
+            if names is None:
+                return Probe(node.name, False, f"no nodelist to read in {COROSYNC_CONF}")
+            gap = inventory_gap(inventory, names)
+            if gap.complete:
+                return Probe(node.name, True, f"nodelist {', '.join(names)} = the inventory")
+            return Probe(node.name, False, gap.text())
+
+        return list(await asyncio.gather(*(one(n) for n in nodes)))
+
     # -- HA ----------------------------------------------------------------------------------
     async def _no_ha(self, engine: Engine, guard: Guard, node: Node) -> Probe:
         out = await _run(engine.transport_for(node), node, "ha-manager status", guard.within)
@@ -312,5 +339,9 @@ _ADVICE: dict[GuardKind, str] = {
     GuardKind.SAME_CONFIG_VERSION: "make /etc/corosync/corosync.conf identical on all nodes "
                                    "(copy the newest one, same config_version) before going on",
     GuardKind.NO_HA_RESOURCES: HA_ADVICE,
+    GuardKind.INVENTORY_COMPLETE: "list every node of the cluster's nodelist in the inventory "
+                                  "(name, host, addr) and none it does not name, then run "
+                                  "the runbook again: a step on every node reaches only the "
+                                  "inventory's nodes",
     GuardKind.COMMAND: "the runbook's precondition does not hold; read its message",
 }

@@ -129,6 +129,7 @@ class GuardKind(StrEnum):
     PVE_WRITABLE = "pve-writable"
     COROSYNC_RUNNING = "corosync-running"
     SAME_CONFIG_VERSION = "same-config-version"
+    INVENTORY_COMPLETE = "inventory-complete"
     NO_HA_RESOURCES = "no-ha-resources"
     COMMAND = "command"
 

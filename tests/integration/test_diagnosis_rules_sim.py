@@ -451,3 +451,37 @@ async def test_sim_check_with_a_node_that_refuses_ssh_is_not_healthy(tmp_path: P
         printer(e)
     text = out.getvalue()
     assert "HEALTHY" not in text and f"{dead} was NOT checked" in text
+
+
+async def test_sim_three_node_cluster_with_a_two_node_inventory(tmp_path: Path) -> None:
+    """A healthy three-node rehearsal cluster whose inventory lists only ryanrishi and
+    pve001: every step on "all" covers those two, finds nothing wrong and says ok, while pve002
+    was never touched. The check's diagnosis names pve002 from the nodelist of corosync.conf,
+    and a runbook acting on every node is stopped by its `inventory-complete` guard before it
+    changes anything."""
+    import dataclasses
+
+    session = await start(tmp_path, "three-node")
+    try:
+        assert session.cluster is not None
+        session.cluster = dataclasses.replace(session.cluster, nodes=tuple(
+            n for n in session.cluster.nodes if n.name != "pve002"))
+        assert session.cluster.names == ["ryanrishi", "pve001"]
+        _, events = await rehearse(session, tmp_path, "cluster-health-check")
+        _, diag = diagnose_run(events)
+        first = diag.faults[0]
+        assert first.rule == "node-not-in-inventory" and first.severity == "critical"
+        assert first.nodes == ("pve002",)
+        assert first.statement.startswith("pve002 is in the cluster's nodelist but NOT in "
+                                          "the inventory")
+        assert {e.step_id for e in first.evidence} == {"corosync-conf"}
+        status, events = await rehearse(session, tmp_path, "corosync-tuning",
+                                        {"token": "5000"}, go=True)
+    finally:
+        await session.close()
+    guards = [e for e in events if isinstance(e, ev.GuardResult)
+              and e.check == "inventory-complete"]
+    assert guards and not guards[0].ok and guards[0].step_id == "apply"
+    assert "pve002 which the inventory does not list" in guards[0].message
+    assert status != "ok"
+    assert not [e for e in events if isinstance(e, ev.CommandStarted) and e.step_id == "apply"]

@@ -49,6 +49,7 @@ __all__ = [
 #: Every rule, in the order their faults are listed when they rank equal.
 RULES: tuple[Rule, ...] = (
     Rule(reach.not_checked, (reach.NOT_CHECKED,)),
+    Rule(reach.not_in_inventory, (reach.NOT_IN_INVENTORY,)),
     Rule(network.route_via_gateway, ("route-via-gateway",)),
     Rule(network.link_loss, ("lossy-link", "flapping-link", "udp-lost-icmp-ok",
                              "redundant-link-down", "link-flaps-history")),
@@ -87,7 +88,8 @@ def diagnose(facts: FactStore | Iterable[Fact], findings: Sequence[FindingLike] 
     store = facts if isinstance(facts, FactStore) else FactStore(facts)
     store = store.named_peers()
     order = list(nodes) or store.nodes()
-    ctx = Context(store, findings, order, now, unchecked=dict(unchecked or {}))
+    ctx = Context(store, findings, order, now, unchecked=dict(unchecked or {}),
+                  inventory=tuple(nodes))
     faults = [f for rule in RULES for f in rule.check(ctx)]
     ranked = sorted(enumerate(faults), key=lambda x: (-x[1].score, x[0]))
     has_links = any(f.name in ("ping.loss_pct", "mtr.loss_pct", "knet.connected")

@@ -99,8 +99,8 @@ def check_diagnose(facts: FactStore | Iterable[Fact], findings: Sequence[Finding
     store = store.named_peers()
     has_measure = any(f.name.startswith(("ping.", "mtr.")) for f in store)
     order = list(nodes) or store.nodes()
-    base = diagnose(store, findings, order, now, unchecked)
-    ctx = Context(store, findings, order, now, list(base.healthy))
+    base = diagnose(store, findings, list(nodes), now, unchecked)
+    ctx = Context(store, findings, order, now, list(base.healthy), inventory=tuple(nodes))
     fixed = _fixed_within_window(path_change, now)
     when = _downs_against(store, path_change[1]) if fixed and path_change else ("", "")
     if when[0] == "after":

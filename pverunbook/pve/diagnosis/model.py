@@ -169,7 +169,9 @@ class Context:
     """What every rule reads: the facts (peers named), the findings, the inventory order and
     when the evidence was taken (UTC, for certificate expiry; None = unknown). Rules append
     what they measured and found fine to ``healthy``. ``unchecked``: nodes the run could not
-    read (name → the transport's error), whose facts are missing, not fine."""
+    read (name → the transport's error), whose facts are missing, not fine. ``inventory``:
+    the inventory's node names as the caller gave them (``nodes`` falls back to the nodes
+    observed; this does not), compared with the cluster's own nodelist."""
 
     store: FactStore
     findings: Sequence[FindingLike] = ()
@@ -177,6 +179,7 @@ class Context:
     now: datetime | None = None
     healthy: list[str] = field(default_factory=list)
     unchecked: Mapping[str, str] = field(default_factory=dict)
+    inventory: Sequence[str] = ()
 
 
 @dataclass(frozen=True)

@@ -12,8 +12,17 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
+from pverunbook.pve.corosync_conf.nodelist import inventory_gap
 from pverunbook.pve.diagnosis.measurement import TRIAGE_ID
-from pverunbook.pve.diagnosis.model import Context, Evidence, Fault, NextRunbook
+from pverunbook.pve.diagnosis.model import (
+    Context,
+    Evidence,
+    Fault,
+    ManualFix,
+    NextRunbook,
+    Severity,
+    ev,
+)
 
 #: The fault's id (listed with the health check's in :data:`health.CHECK_FAULTS`).
 NOT_CHECKED = "node-not-checked"
@@ -65,3 +74,46 @@ def unchecked_nodes(unchecked: Mapping[str, str]) -> list[Fault]:
 def not_checked(ctx: Context) -> list[Fault]:
     """The rule: :func:`unchecked_nodes` over the context's unreachable nodes."""
     return unchecked_nodes(ctx.unchecked)
+
+
+#: A cluster node the inventory does not list (or an inventory node the cluster does not).
+NOT_IN_INVENTORY = "node-not-in-inventory"
+
+
+def not_in_inventory(ctx: Context) -> list[Fault]:
+    """The cluster's nodelist (``conf.node_names``, read off each node's corosync.conf)
+    against the inventory (``ctx.inventory``): every ``targets = "all"`` step covers the
+    inventory's nodes only, so a node the nodelist names and the inventory lacks was never
+    checked, and a run's "ok" says nothing about it. Critical; an inventory node the nodelist
+    does not name is a warning (a removed node, or a typo: its steps read another machine)."""
+    listed = [f for f in ctx.store.named("conf.node_names") if f.node and isinstance(f.value, str)]
+    if not listed or not ctx.inventory:
+        return []
+    cluster = list(dict.fromkeys(n for f in listed for n in str(f.value).split()))
+    gap = inventory_gap(list(ctx.inventory), cluster)
+    if gap.complete:
+        return []
+    missing = gap.not_in_inventory
+    shows = [f for f in listed if not missing or set(missing) & set(str(f.value).split())]
+    evidence = tuple(ev(f, f"{f.node}: corosync.conf's nodelist names {f.value}")
+                     for f in shows)
+    first = str(listed[0].node)
+    if missing:
+        statement = (f"{', '.join(missing)} {'is' if len(missing) == 1 else 'are'} in the "
+                     "cluster's nodelist but NOT in the inventory: no step of this run checked "
+                     f"{'it' if len(missing) == 1 else 'them'}, and no runbook would change "
+                     "or verify " + ("it" if len(missing) == 1 else "them"))
+        severity: Severity = "critical"
+    else:
+        extra = gap.not_in_cluster
+        statement = (f"{', '.join(extra)} {'is' if len(extra) == 1 else 'are'} in the "
+                     "inventory but not in the cluster's nodelist")
+        severity = "warning"
+    action = ("Make the inventory list exactly the cluster's nodes (`[[nodes]]` entries with "
+              "name, host and addr, as the nodelist names them), then run the check again: a "
+              "runbook acting on every node would leave out a node the inventory lacks, and "
+              "say ok.")
+    return [Fault("node-not-in-inventory", statement, severity, "high", action, evidence, None,
+                  (ManualFix(first, "grep -E '^\\s*(name|ring0_addr):' "
+                                    "/etc/corosync/corosync.conf"),),
+                  tuple(missing or gap.not_in_cluster), weight=40)]

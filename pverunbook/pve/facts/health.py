@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import re
 
+from pverunbook.pve.corosync_conf.nodelist import nodelist_names
 from pverunbook.pve.facts.model import Fact, Observation
 from pverunbook.pve.outputs.pmxcfs import db_load
 
@@ -129,13 +130,18 @@ def facts_pmxcfs_journal(obs: Observation) -> list[Fact]:
 
 def facts_cluster_conf(obs: Observation) -> list[Fact]:
     """The local ``/etc/corosync/corosync.conf`` (never hangs, unlike /etc/pve): how many
-    nodes the nodelist has, ``two_node``, a quorum device, the configured ``token`` and a
+    nodes the nodelist has and their names (space-separated, file order: compared with the
+    inventory), ``two_node``, a quorum device, the configured ``token`` and a
     ``token_retransmit`` set by hand."""
     text = obs.text
     out: list[Fact] = []
     nodes = len(re.findall(r"^\s*node\s*\{", text, re.M))
     if nodes:
         out.append(Fact("conf.nodes", nodes, obs.node, evidence=f"{nodes} node entries"))
+    names = nodelist_names(text)
+    if names:
+        out.append(Fact("conf.node_names", " ".join(names), obs.node,
+                        evidence="nodelist: " + ", ".join(f"name: {n}" for n in names)))
     m = re.search(r"^\s*two_node\s*:\s*(\d+)", text, re.M)
     out.append(Fact("conf.two_node", bool(m and m.group(1) == "1"), obs.node,
                     evidence=m.group(0).strip() if m else "no two_node"))

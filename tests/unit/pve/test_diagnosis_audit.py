@@ -60,6 +60,8 @@ REAL_OUTPUT: dict[str, list[str]] = {
     "ha-disarmed": [f"{CHECK}::test_ha_left_disarmed_is_named_with_the_command_that_arms_it"],
     "node-not-checked": [f"{CHECK}::test_a_node_the_check_could_not_reach_is_a_fault_never_"
                          "healthy"],
+    "node-not-in-inventory": [f"{CHECK}::test_a_cluster_node_missing_from_the_inventory_is_"
+                              "critical_and_first"],
     "two-node-large": [f"{CHECK}::test_two_node_in_a_three_node_cluster"],
     "pve-not-mounted": [f"{CHECK}::test_dead_fuse_mount_and_missing_own_directory"],
     "pve-enotconn": [f"{CHECK}::test_dead_fuse_mount_and_missing_own_directory"],
@@ -124,6 +126,8 @@ SIMULATOR: dict[str, list[str]] = {
     "two-node-flag": [f"{SIM}::test_sim_two_node_flag_left_in_a_three_node_cluster"],
     "node-not-checked": [f"{SIM}::test_sim_check_with_a_node_that_refuses_ssh_is_not_"
                          "healthy"],
+    "node-not-in-inventory": [f"{SIM}::test_sim_three_node_cluster_with_a_two_node_"
+                              "inventory"],
 }
 #: fault ids the simulator cannot produce yet, and why. Each rule still has a simulator test
 #: for its other faults (checked below); remove an entry when the simulator learns it.

@@ -99,6 +99,32 @@ def test_two_node_in_a_three_node_cluster() -> None:
     assert check_diagnose(facts("cluster-conf", "a", two)).faults == ()
 
 
+def test_a_cluster_node_missing_from_the_inventory_is_critical_and_first() -> None:
+    """Every step on "all" covers the inventory's nodes: a 3-node cluster whose inventory lists
+    two was checked on two, and the check said healthy. The nodelist of the local
+    corosync.conf (pvecm's format: ``name``, ``nodeid``, ``ring0_addr``) names the third."""
+    conf = ("nodelist {\n  node {\n    name: pve001\n    nodeid: 2\n    quorum_votes: 1\n"
+            "    ring0_addr: 192.168.4.201\n  }\n  node {\n    name: pve002\n    nodeid: 3\n"
+            "    quorum_votes: 1\n    ring0_addr: 192.168.4.202\n  }\n  node {\n"
+            "    name: ryanrishi\n    nodeid: 1\n    quorum_votes: 1\n"
+            "    ring0_addr: 192.168.4.200\n  }\n}\n\nquorum {\n"
+            "  provider: corosync_votequorum\n}\n")
+    store = facts("cluster-conf", "ryanrishi", conf) + facts("cluster-conf", "pve001", conf)
+    assert check_diagnose(store, nodes=["ryanrishi", "pve001", "pve002"]).faults == ()
+    (fault,) = check_diagnose(store, nodes=["ryanrishi", "pve001"]).faults
+    assert fault.rule == "node-not-in-inventory" and fault.severity == "critical"
+    assert fault.nodes == ("pve002",)
+    assert fault.statement.startswith("pve002 is in the cluster's nodelist but NOT in the "
+                                      "inventory: no step of this run checked it")
+    assert fault.evidence[0].node == "ryanrishi" and "pve002" in fault.evidence[0].what
+    # an inventory node the nodelist does not name: its steps read some other machine
+    (extra,) = check_diagnose(store, nodes=["ryanrishi", "pve001", "pve002", "pve9"]).faults
+    assert extra.rule == "node-not-in-inventory" and extra.severity == "warning"
+    assert extra.nodes == ("pve9",)
+    # without an inventory (facts alone) nothing is compared
+    assert check_diagnose(store).faults == ()
+
+
 def test_ha_services_without_quorum_would_fence() -> None:
     ha = "quorum No\nservice vm:108 (ryanrishi, started)\nservice vm:104 (pve001, stopped)\n"
     store = facts("ha", "ryanrishi", ha) + [Fact("quorum.quorate", False, "ryanrishi")]
