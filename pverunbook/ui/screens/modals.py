@@ -192,7 +192,8 @@ class ConfirmModal(Dialog[str | None]):
     def _try(self) -> None:
         typed = self.query_one("#confirm-input", Input).value.strip()
         if typed != self.request.expected:
-            self._refuse(self.refusal(typed))
+            # quoted back short: a long paste quoted whole pushed the question off the screen
+            self._refuse(self.refusal(typed if len(typed) <= 40 else typed[:37] + "..."))
         else:
             self.dismiss(typed)
 
