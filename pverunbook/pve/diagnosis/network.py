@@ -226,8 +226,14 @@ def link_loss(ctx: Context) -> list[Fault]:
                     + _not_helped(tuned, loaded, p),
                     "critical", "high" if p.flaps_now or p.disconnected or p.unreachable
                     else "medium",
-                    "Measure the link again with more probes; corosync's own counters already "
-                    "say it drops packets.", evidence,
+                    ("The link is down now, not only losing packets: measure whether the "
+                     "peer answers at all (network-triage: ping and mtr from both ends), then "
+                     "check the path between the two (cable, switch port, VLAN, firewall on "
+                     "UDP 5405-5412). A node whose every link is down is cut off: look at its "
+                     "own NIC and switch port first."
+                     if (p.disconnected or p.unreachable) and not p.flaps_now else
+                     "Measure the link again with more probes; corosync's own counters already "
+                     "say it drops packets."), evidence,
                     NextRunbook("network-triage", {"ping_count": 100, "mtr_cycles": 100}),
                     (), (a, b), weight=15))
         elif p.flaps:

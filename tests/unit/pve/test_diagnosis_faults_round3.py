@@ -104,6 +104,10 @@ def test_a_redundant_link_down_is_a_warning_every_link_down_is_critical() -> Non
     d = diagnose(facts("links", "pve1", both, "links", 1), nodes=NODES)
     assert rules(d) == ["flapping-link"] and d.faults[0].severity == "critical"
     assert "is down now" in d.faults[0].statement
+    # a link down now is not one "corosync's counters say drops packets": it carries nothing
+    # (three-node-cut-off: ryanrishi cut off from both peers read "drops packets" twice)
+    assert "drops packets" not in d.faults[0].action
+    assert "down now" in d.faults[0].action and "cut off" in d.faults[0].action
 
 
 # corosync-cfgtool.c prints a node under -n only when it is reachable: pve3 is missing here
