@@ -174,7 +174,9 @@ async def _restore(args: argparse.Namespace) -> int:
         try:
             await session.start()
         except (InventoryError, ValueError, OSError, TransportError) as exc:
-            return err("restore", exc, "fix the --cluster inventory and retry")
+            # a rehearsal's cluster (its state dir busy, say) has no inventory to fix
+            return err("restore", exc, "" if rehearsal is not None
+                       else "fix the --cluster inventory and retry")
         assert session.transport is not None and session.cluster is not None
         transport, cluster = session.transport, session.cluster
 

@@ -42,3 +42,25 @@ def test_a_rehearsal_checkpoint_goes_back_to_its_simulated_cluster(tmp_path: Pat
     assert "no target given" not in put.stderr
     assert "restored and verified: ryanrishi:/etc/pve/corosync.conf" in put.stdout, put.stdout
     assert "token: 5000" not in conf.read_text()
+
+
+def test_a_busy_rehearsal_cluster_is_not_an_inventory_to_fix(tmp_path: Path) -> None:
+    """restore while the app held the rehearsal cluster said the state dir is in use by pid
+    N, wait or stop it, "...; fix the --cluster inventory and retry": no --cluster was given,
+    and no inventory is at fault."""
+    from pverunbook.engine.runlock import hold
+
+    state = tmp_path / "state"
+    done = _pverunbook(tmp_path, "rehearse", "corosync-tuning", "--headless", "--scenario",
+                       "nyc-healthy", "--set", "token=5000", "--confirm", "nyc", "--confirm",
+                       "COMMIT", "--state-dir", str(state))
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr
+    listed = _pverunbook(tmp_path, "checkpoints", "list", "--state-dir", str(state))
+    ids = re.findall(r"^(\S+-apply-1)\s", listed.stdout, re.M)
+    assert len(ids) == 1, listed.stdout + listed.stderr
+    with hold(state, "the app, in this test"):
+        put = _pverunbook(tmp_path, "restore", ids[0], "--yes-i-typed", "ryanrishi",
+                          "--state-dir", str(state))
+    assert put.returncode == 2, put.stdout + put.stderr
+    assert "in use by pid" in put.stderr
+    assert "--cluster inventory" not in put.stderr, put.stderr
