@@ -117,3 +117,13 @@ def test_tui_summary_of_a_run_stopped_early_is_no_clean_bill() -> None:
     whole = [ev.StepFinished(step_id=s.id, status="ok") for s in rb.steps]
     done = no_fault_line([*whole, ev.RunFinished(status="ok")], rb, True)
     assert done.plain.startswith("✔ The cluster is healthy") and "green" in str(done.style)
+
+
+def test_the_summary_says_how_to_get_the_incident_report(tmp_path: Path) -> None:
+    """The summary named the journal and `o`, and nothing of the incident report: the only way
+    to it from the app was a palette command the screen never mentioned."""
+    s = model.Summary(status="ok", message="", done=["Loss to every peer"], failed=[],
+                      skipped=[], not_reached=[], checkpoints=[], risky=[], duration=1.0)
+    text = render_summary(s, tmp_path / "20261207-092406-f6527f.jsonl", [""]).plain
+    assert "Incident report: ctrl+p, Report of the last run" in text
+    assert "pverunbook report 20261207-092406-f6527f" in text

@@ -167,6 +167,8 @@ def render_summary(s: model.Summary, journal: Path | None,
     if journal is not None:
         t.append(f"Journal: {journal}\n", style="dim")
         t.append("Every event, confirmation and skip reason is in it (o shows it).\n", style="dim")
+        t.append("Incident report: ctrl+p, Report of the last run (written next to the "
+                 f"journal), or `pverunbook report {journal.stem}`.\n", style="dim")
     return t
 
 
