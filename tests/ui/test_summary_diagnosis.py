@@ -126,4 +126,4 @@ def test_the_summary_says_how_to_get_the_incident_report(tmp_path: Path) -> None
                       skipped=[], not_reached=[], checkpoints=[], risky=[], duration=1.0)
     text = render_summary(s, tmp_path / "20261207-092406-f6527f.jsonl", [""]).plain
     assert "Incident report: ctrl+p, Report of the last run" in text
-    assert "pverunbook report 20261207-092406-f6527f" in text
+    assert "`pverunbook report` with the journal above" in text

@@ -168,7 +168,8 @@ def render_summary(s: model.Summary, journal: Path | None,
         t.append(f"Journal: {journal}\n", style="dim")
         t.append("Every event, confirmation and skip reason is in it (o shows it).\n", style="dim")
         t.append("Incident report: ctrl+p, Report of the last run (written next to the "
-                 f"journal), or `pverunbook report {journal.stem}`.\n", style="dim")
+                 "journal), or `pverunbook report` with the journal above (its path works "
+                 "wherever the runs are kept).\n", style="dim")
     return t
 
 
