@@ -331,17 +331,34 @@ class NodeFS:
         with open(h, "ab" if append else "wb") as fh:  # noqa: ASYNC230 - local, tiny
             fh.write(data)
 
-    async def touch(self, path: str, cwd: str = "/root") -> None:
+    async def touch(self, path: str, cwd: str = "/root", mtime: int | None = None,
+                    create: bool = True) -> None:
+        """``touch [-c] [-d @MTIME]``. Under /etc/pve, mtime 0 on a lock directory is
+        pmxcfs's unlock request (cfs-plug-memdb.c ``utimens``): the lock goes if it has
+        expired. In a cluster the time itself is then refused all the same (memdb.c
+        ``memdb_mtime``: EACCES for an mtime older than the lock's; the member that removes
+        an expired lock does so by a message of its own, after the answer); alone (local
+        mode) the removal is the answer."""
+        from pverunbook.sim.memdb import is_lockdir
+
         r = self.resolve(path, cwd)
         h = self.node.root / r.lstrip("/")
         if h.exists():
             rel = self.pve_rel(r)
             if rel is not None:
                 await self.pve_change(r)
+                if mtime is not None and h.is_dir() and is_lockdir(rel):
+                    removed = mtime == 0 and self.node.world.cfs_unlock_request(self.node, rel)
+                    if not removed or not self.node.pmxcfs.local_mode:
+                        raise oserr(errno.EACCES, r)
                 return
-            os.utime(h)
+            os.utime(h, None if mtime is None else (mtime, mtime))
+            return
+        if not create:
             return
         await self.write_bytes(path, b"", cwd)
+        if mtime is not None and self.pve_rel(r) is None:
+            os.utime(h, (mtime, mtime))
 
     async def mkdir(self, path: str, cwd: str = "/root", parents: bool = False,
                     mode: int = 0o755) -> None:

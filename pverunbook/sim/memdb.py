@@ -72,6 +72,17 @@ def loader_problem(rows: list[Row]) -> str | None:
     return None
 
 
+#: pmxcfs's lock directories (cfs-utils.c ``path_is_lockdir``; memdb.c registers the ones
+#: made right in ``priv/lock``) and their lifetime (memdb.c ``CFS_LOCK_TIMEOUT``, 120 s).
+LOCK_DIR = "priv/lock/"
+LOCK_TIMEOUT = 120
+
+
+def is_lockdir(rel: str) -> bool:
+    """A directory right under ``priv/lock``: a cfs lock (``file-corosync_conf``…)."""
+    return rel.startswith(LOCK_DIR) and len(rel) > len(LOCK_DIR) and "/" not in rel[len(LOCK_DIR):]
+
+
 @dataclass
 class Entry:
     inode: int
@@ -90,12 +101,27 @@ class MemDB:
         self.version = 0
         self.next_inode = 1
         self.mtime = 0
+        #: lock directory → when this pmxcfs first saw it (memdb.c ``memdb->locks``,
+        #: ``ltime``): kept in memory only, never in config.db
+        self.locks: dict[str, int] = {}
 
     def copy(self) -> MemDB:
         other = MemDB()
         other.entries = {k: replace(v) for k, v in self.entries.items()}
         other.version, other.next_inode, other.mtime = self.version, self.next_inode, self.mtime
+        other.locks = dict(self.locks)
         return other
+
+    def see_locks(self, now: int) -> None:
+        """pmxcfs opened this tree (memdb.c ``memdb_update_locks`` from ``memdb_open``): every
+        lock directory it holds counts as seen now, whatever its age before."""
+        self.locks = {k: now for k, e in self.entries.items() if e.is_dir and is_lockdir(k)}
+
+    def lock_expired(self, rel: str, now: int) -> bool:
+        """memdb.c ``memdb_lock_expired``: a lock not seen before is recorded now (not
+        expired); one seen more than :data:`LOCK_TIMEOUT` seconds ago has expired."""
+        ltime = self.locks.setdefault(rel, now)
+        return now > ltime and now - ltime > LOCK_TIMEOUT
 
     # -- queries ---------------------------------------------------------------------------
     def files(self) -> dict[str, bytes]:
@@ -125,6 +151,8 @@ class MemDB:
             if d not in self.entries:
                 self.entries[d] = Entry(self.next_inode, self._bump(mtime), writer, mtime, True)
                 self.next_inode += 1
+                if is_lockdir(d):
+                    self.locks[d] = mtime  # memdb_mkdir: a new lock's timeout starts now
 
     def write(self, rel: str, data: bytes, writer: int, mtime: int) -> None:
         parent = rel.rpartition("/")[0]
@@ -139,6 +167,7 @@ class MemDB:
     def unlink(self, rel: str, mtime: int) -> None:
         for k in [k for k in self.entries if k == rel or k.startswith(rel + "/")]:
             del self.entries[k]
+            self.locks.pop(k, None)
         self._bump(mtime)
 
     def rename(self, src: str, dst: str, writer: int, mtime: int) -> None:

@@ -232,6 +232,7 @@ def pmxcfs_start(world: World, n: SimNode, t: float, local: bool, managed: bool)
             n.cfs_log(f"[database] crit: unable to create database '{DB_PATH}' - {exc}", t)
             return "unable to open database"
     p.db_ino = db_path.stat().st_ino
+    memdb.see_locks(int(t))
     p.memdb = memdb
     p.state = "running"
     p.local_mode = local
@@ -323,6 +324,25 @@ def cfs_apply(world: World, n: SimNode, op: str, rel: str, data: bytes = b"",
         node.pmxcfs.synced_members = frozenset(
             x.nodeid for x in targets) if len(targets) > 1 else node.pmxcfs.synced_members
     world.changed.set()
+
+def cfs_unlock_request(world: World, n: SimNode, rel: str) -> bool:
+    """``utime(path, 0, 0)`` on a lock directory: pmxcfs's unlock request (Cluster.pm
+    ``cfs_lock`` sends one after each failed ``mkdir``). cfs-plug-memdb.c ``utimens``: in a
+    cluster the request goes to every member and the one with the lowest node id removes the
+    lock everywhere if it has expired by its own clock (dcdb.c, ``memdb_lock_expired``);
+    alone (local mode) the node decides. True when the lock was removed."""
+    now = int(world.clock.now())
+    judge = n
+    if not n.pmxcfs.local_mode:
+        members = [p for p in n.peers() if p.nodeid in n.corosync.members
+                   and p.pmxcfs.state == "running" and not p.pmxcfs.local_mode]
+        judge = min([n, *members], key=lambda x: x.nodeid)
+    db = judge.pmxcfs.memdb
+    if db is None or not db.is_dir(rel) or not db.lock_expired(rel, now):
+        return False
+    cfs_apply(world, n, "unlink", rel)
+    return True
+
 
 async def wait_writable(world: World, n: SimNode) -> None:
     """Refuse or block a write into /etc/pve as pmxcfs does (until it can complete).

@@ -391,6 +391,9 @@ class World:
     def cfs_apply(self, n: SimNode, op: str, rel: str, data: bytes=b'', dst: str='') -> None:
         return pmxcfs_daemon.cfs_apply(self, n, op, rel, data, dst)
 
+    def cfs_unlock_request(self, n: SimNode, rel: str) -> bool:
+        return pmxcfs_daemon.cfs_unlock_request(self, n, rel)
+
     async def wait_writable(self, n: SimNode) -> None:
         return await pmxcfs_daemon.wait_writable(self, n)
 

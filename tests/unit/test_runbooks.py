@@ -323,7 +323,10 @@ def test_corosync_tuning_edits_safely(nyc: Cluster) -> None:
     cmds = list(apply.commands)
     mv = next(i for i, c in enumerate(cmds)
               if c.endswith("mv /etc/pve/corosync.conf.new /etc/pve/corosync.conf"))
-    assert any(c.startswith(f"timeout 10 mkdir {lock}") for c in cmds[:mv])
+    # taken as cfs_lock does: mkdir, and after each failure pmxcfs's unlock request (utime
+    # with mtime 0: pmxcfs removes a lock older than 120 s only then), never creating a file
+    take = [c for c in cmds[:mv] if f"mkdir {lock}" in c]
+    assert len(take) == 1 and f"touch -c -d @0 {lock}" in take[0]
     assert cmds[-1] == f"timeout 10 rmdir {lock}" and mv == len(cmds) - 2
     assert {g.check.value for g in apply.guards} >= {"pve-writable"}
     assert rb.index("show-new") < rb.index("apply") < rb.index("verify-local-copy")
@@ -409,7 +412,10 @@ def test_certificate_force_is_a_separate_step(nyc: Cluster) -> None:
     assert (plain.when, forced.when) == ("!force", "force")
     # without --force, a node whose certificate the (new) CA did not sign still gets --force
     assert "openssl verify -CAfile /etc/pve/pve-root-ca.pem" in plain.commands[-1]
-    assert forced.commands[-1].startswith("timeout 120 pvecm updatecerts --force;")
+    # under the lock, below pmxcfs's 120 s: past them another node's unlock request removes it
+    assert forced.commands[-1].startswith("timeout 90 pvecm updatecerts --force;")
+    assert any("touch -c -d @0 /etc/pve/priv/lock/pverunbook-updatecerts" in c
+               for c in forced.commands)
     # one node at a time: the CA's serial file is rewritten by every signing (Setup.pm), so
     # both take the cluster-wide lock (mkdir in /etc/pve/priv/lock) and release it
     for step in (plain, forced):

@@ -7,6 +7,7 @@ writes block without quorum and replicate through pmxcfs like on a node.
 
 from __future__ import annotations
 
+import errno
 import os
 import re
 
@@ -176,13 +177,27 @@ async def c_mkdir(ctx: Ctx) -> int:
 
 @command("touch")
 async def c_touch(ctx: Ctx) -> int:
-    _, files = gopt(ctx, "cam")
+    """coreutils touch [-c] [-d @SECONDS]: only the ``@N`` date form (what a runbook uses to
+    send pmxcfs its unlock request, ``touch -c -d @0 LOCKDIR``)."""
+    opts, files = gopt(ctx, "camd:", ["no-create", "date="])
+    dates = opts.get("-d", []) + opts.get("--date", [])
+    mtime: int | None = None
+    if dates:
+        d = dates[-1]
+        if not (d.startswith("@") and d[1:].isdigit()):
+            raise UsageError(f"touch: invalid date format '{d}'", 1)
+        mtime = int(d[1:])
+    create = "-c" not in opts and "--no-create" not in opts
     status = 0
     for f in files:
+        existed = ctx.fs.exists(f, ctx.cwd)
         try:
-            await ctx.fs.touch(f, ctx.cwd)
+            await ctx.fs.touch(f, ctx.cwd, mtime=mtime, create=create)
         except OSError as exc:
-            await ctx.err(f"touch: cannot touch '{f}': {exc.strerror}\n")
+            if not create and exc.errno == errno.ENOENT:
+                continue  # touch.c: with -c a file that is gone is no error
+            verb = "setting times of" if existed else "cannot touch"
+            await ctx.err(f"touch: {verb} '{f}': {exc.strerror}\n")
             status = 1
     return status
 
