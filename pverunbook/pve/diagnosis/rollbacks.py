@@ -40,6 +40,7 @@ def rollback_timers(ctx: Context) -> list[Fault]:
     store = ctx.store
     out: list[Fault] = []
     pending: dict[str, list[tuple[str, int | None]]] = {}
+    firing: dict[str, list[tuple[str, int | None]]] = {}
     stale: dict[str, list[tuple[str, int | None]]] = {}
     evidence: dict[str, list[Evidence]] = {}
     for f in store.named("rollback.alive"):
@@ -47,7 +48,9 @@ def rollback_timers(ctx: Context) -> list[Fault]:
             continue
         left_fact = store.get(Fact("rollback.seconds_left", 0, f.node, f.peer).key)
         left = num(left_fact.value) if left_fact is not None else None
-        (pending if f.value is True else stale).setdefault(f.node, []).append(
+        fired = store.get(Fact("rollback.firing", True, f.node, f.peer).key) is not None
+        (stale if f.value is not True else firing if fired or (left is not None and left < 0)
+         else pending).setdefault(f.node, []).append(
             (f.peer, int(left) if left is not None else None))
         evidence.setdefault(f.node, []).append(ev(f, f"{f.node}: {f.evidence}"))
     for node, timers in pending.items():
@@ -62,6 +65,25 @@ def rollback_timers(ctx: Context) -> list[Fault]:
             "check again.", tuple(evidence[node]), None,
             tuple(ManualFix(node, f"cat {ROLLBACK_ROOT}/{tag}/armed {ROLLBACK_ROOT}/{tag}/log")
                   for tag, _ in timers), (node,), weight=30))
+    for node, timers in firing.items():
+        # past its deadline: COMMIT comes too late and "wait for the deadline" is no advice
+        when = "; ".join(f"{tag}: {_left(s)}" for tag, s in timers)
+        fired = all(store.get(Fact("rollback.firing", True, node, tag).key) is not None
+                    for tag, _ in timers)
+        out.append(Fault(
+            "rollback-pending",
+            f"a pverunbook rollback timer on {node} "
+            + ("has fired and is putting back" if fired else
+               "is past its deadline and puts back, any moment now,")
+            + f" the files its step changed ({when})", "warning", "high",
+            "The change is being undone now; it can no longer be kept with COMMIT. Let the "
+            "timer finish (its log: /var/log/pverunbook-rollback.log; a corosync.conf it puts "
+            "back into /etc/pve waits there until pmxcfs accepts writes, up to 300 s), then "
+            "check again. To have the change after all, run its runbook again once the "
+            "cluster is settled.", tuple(evidence[node]), None,
+            tuple(ManualFix(node, f"cat {ROLLBACK_ROOT}/{tag}/state; tail "
+                                  "/var/log/pverunbook-rollback.log") for tag, _ in timers),
+            (node,), weight=30))
     for node, timers in stale.items():
         tags = ", ".join(tag for tag, _ in timers)
         checkpoint = checkpoint_of(timers[0][0], node)

@@ -293,13 +293,16 @@ def facts_rollbacks(obs: Observation) -> list[Fact]:
     /var/lib/pverunbook/rollback): True while its ``sleep`` (setsid) or systemd timer waits,
     False for a timer whose ``state`` still says armed but whose process is gone (the node
     rebooted, someone killed it); ``rollback.seconds_left`` = deadline - now (negative: it
-    should have fired). ``rollback.failed``: the node's rollback log has ``ROLLBACK FAILED``.
+    should have fired); ``rollback.firing``: it fired and is restoring now.
+    ``rollback.failed``: the node's rollback log has ``ROLLBACK FAILED``.
     ``rollback.here``: rollback-settle found this node's timer of its checkpoint (or not).
     """
     out: list[Fact] = []
     for m in _TIMER.finditer(obs.seen):
         tag, state, deadline, now, proc = m.groups()
         out.append(Fact("rollback.alive", proc == "alive", obs.node, tag, evidence=m.group(0)))
+        if state == "firing":  # its deadline came: it is putting the copies back now
+            out.append(Fact("rollback.firing", True, obs.node, tag, evidence=m.group(0)))
         if deadline:
             out.append(Fact("rollback.seconds_left", int(deadline) - int(now), obs.node, tag,
                             evidence=f"state {state}, deadline {deadline}, now {now}"))

@@ -464,6 +464,28 @@ def test_rollback_timers_still_armed_are_pending_or_stale() -> None:
     assert check_diagnose(facts("rollbacks", "pve001", log)).faults == ()
 
 
+def test_a_rollback_timer_past_its_deadline_is_undoing_not_waiting() -> None:
+    """The app quit at the COMMIT question; the next launch's check found the timers
+    ``firing`` 33 s past their deadline and said "The change is live now ... To keep it,
+    resume the run and type COMMIT ...; to let it roll back, wait for the deadline": the
+    deadline had passed and the timer was already putting the files back."""
+    firing = ("TIMER 20261207-095753-34af1a-apply-1-ryanrishi firing deadline=1796637960 "
+              "now=1796637993 process=alive\n")
+    (fault,) = check_diagnose(facts("rollbacks", "ryanrishi", firing),
+                              nodes=["ryanrishi", "pve001"]).faults
+    assert fault.rule == "rollback-pending" and fault.nodes == ("ryanrishi",)
+    assert "has fired and is putting back" in fault.statement
+    assert "33 s past its deadline" in fault.statement
+    assert "no longer be kept with COMMIT" in fault.action
+    assert "wait for the deadline" not in fault.action and "--resume" not in fault.action
+    # armed, alive, but its sleep overslept the deadline: the same, it fires at any moment
+    late = firing.replace(" firing ", " armed ")
+    (fault,) = check_diagnose(facts("rollbacks", "ryanrishi", late),
+                              nodes=["ryanrishi", "pve001"]).faults
+    assert "wait for the deadline" not in fault.action
+    assert "past its deadline and puts back, any moment now," in fault.statement
+
+
 def _fixed_link() -> list[Fact]:
     """The story's two nodes after route-fix: connected from both ends, quorate, corosync's
     journal read on both and no link down in it, no probes sent (the check sends none)."""
