@@ -479,8 +479,9 @@ async def at_end(engine: Engine) -> str:
                      "rollback timers restored the checkpoint" for p in pending)
 
 
-async def _await_fired(engine: Engine, p: Pending) -> None:
-    """Wait for every node's timer of ``p`` to end (``done`` / ``failed``) and journal it.
+async def _await_fired(engine: Engine, p: Pending) -> list[str]:
+    """Wait for every node's timer of ``p`` to end (``done`` / ``failed``) and journal it;
+    returns the nodes whose timer had not ended when the wait gave up (journaled ``unknown``).
 
     Until each node's deadline, nothing to ask; when the first passes, a note says the timers
     fire now (never a silent wait past the deadline). The script's states (rollback_script
@@ -538,6 +539,7 @@ async def _await_fired(engine: Engine, p: Pending) -> None:
                        if was else "could not read the rollback's outcome")
               + f"; see {_log(engine)} on {name}")
     await engine.durable()
+    return list(todo)
 
 
 async def _read_state(engine: Engine, a: Armed) -> tuple[str | None, str]:

@@ -122,10 +122,14 @@ async def on_resume(engine: Engine) -> str:
                 _emit(engine, step, e.node, "unknown", dir=e.dir, files=e.files,
                       message=f"timer state {state!r}, running={alive}; see {_log(engine)}")
         if settling:
-            await _await_fired(engine, Pending(step, events[0].checkpoint_id, settling, []))
-            undone.setdefault(sid, f"the rollback timers of '{sid}' restored its checkpoint "
-                              "while pverunbook was away: the change is not in place; run "
-                              "the runbook again from its start")
+            stuck = await _await_fired(engine, Pending(step, events[0].checkpoint_id, settling,
+                                                       []))
+            if stuck:  # never "restored" for a timer still restoring when the wait gave up
+                undone[sid] = unfinished_text(sid, stuck, _log(engine))
+            else:
+                undone.setdefault(sid, f"the rollback timers of '{sid}' restored its "
+                                  "checkpoint while pverunbook was away: the change is not in "
+                                  "place; run the runbook again from its start")
         if live:
             remaining = [c for c in step.commit_checks
                          if engine.statuses.get(c) != "ok"]
@@ -140,3 +144,13 @@ async def on_resume(engine: Engine) -> str:
                                    "checkpoint")
     await engine.durable()
     return "; ".join(undone.values())
+
+
+def unfinished_text(sid: str, nodes: list[str], log: str) -> str:
+    """Why a resumed run stops when a node's timer was still restoring (``firing``) after the
+    wait: the resume said "the rollback timers restored its checkpoint" of a timer stuck
+    waiting for /etc/pve, and nobody knew what was in place there."""
+    return (f"the rollback timers of '{sid}' fired while pverunbook was away, and on "
+            f"{', '.join(nodes)} had not finished restoring its checkpoint when the wait gave "
+            f"up (see {log} there): what is in place on those nodes is unknown; run the "
+            "health check, then the runbook again from its start")

@@ -124,3 +124,35 @@ async def test_an_earlier_failure_is_still_quoted_when_the_last_line_is_relayed(
     assert texts[0].endswith(f"to finish: {failed}"), texts
     assert texts[1] == f"pve001: rollback: {WAITING}: retrying every 5 s for up to 300 s"
     assert sum(WAITING in t for t in texts) == 1, texts
+
+
+async def test_a_timer_still_restoring_when_the_wait_gives_up_is_not_called_restored(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """A resumed run whose timer was still ``firing`` (its /etc/pve write waiting) when the
+    wait gave up said "the rollback timers restored its checkpoint while pverunbook was
+    away": the wait now names the nodes it gave up on, and the resume says what is unknown."""
+    from pverunbook.engine.rollback_resume import unfinished_text
+
+    async def read_state(engine: Any, a: Armed) -> tuple[str | None, str]:
+        if a.node == "pve001":
+            return "done", said(a.node, "rollback finished") + "\n"
+        return "firing", said(a.node, WAITING) + "\n"
+
+    async def no_wait(seconds: float) -> None:
+        return None
+
+    monkeypatch.setattr(rollback, "_read_state", read_state)
+    monkeypatch.setattr(rollback.asyncio, "sleep", no_wait)
+    past = time.time() - 1
+    armed = [Armed(n, f"cp-1-{n}", past, past, "files", ("/etc/pve/corosync.conf",))
+             for n in NODES]
+    engine = FakeEngine()
+    engine.rollback_settle = 0.0  # give up at the first poll past the deadline
+    step: Any = SimpleNamespace(id="tune")
+    left = await rollback._await_fired(engine, Pending(step, "cp-1", armed, []))  # type: ignore[arg-type]
+    assert left == ["ryanrishi"]
+    states = {e.node: e.state for e in engine.events if isinstance(e, ev.RollbackTimer)}
+    assert states == {"pve001": "fired", "ryanrishi": "unknown"}
+    text = unfinished_text("apply", left, "/var/log/pverunbook-rollback.log")
+    assert "on ryanrishi had not finished restoring" in text and "unknown" in text
+    assert "restored its checkpoint" not in text
