@@ -46,7 +46,10 @@ def _sync_pmxcfs(world: World, t: float) -> None:
         assert lm is not None
         desc = ", ".join(f"{g.nodeid}/{g.pmxcfs.pid}" for g in grp)
         for g in grp:
-            g.cfs_log("[dcdb] notice: starting data syncronisation", t)
+            if len(grp) > 1 or g.pmxcfs.synced_members:
+                g.cfs_log("[dcdb] notice: starting data syncronisation", t)
+            # else dfsm.c confchg: a pmxcfs just started and alone in its membership goes
+            # straight from START to SYNCED: "all data is up to date", nothing synced
             if len(grp) > 1:
                 g.cfs_log("[dcdb] notice: received all states", t + 0.01)
                 g.cfs_log(f"[dcdb] notice: leader is {leader.nodeid}/{leader.pmxcfs.pid}",

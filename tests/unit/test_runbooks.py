@@ -352,7 +352,9 @@ def test_cluster_db_reset_touches_only_the_damaged_node(nyc: Cluster) -> None:
     # raw files, not SQLite's online backup, which fails on the damage being repaired
     assert "/var/lib/pve-cluster" in stop.backup.files and not stop.backup.sqlite
     start = rb.step("start-cluster-services")
-    assert start.commands == ("systemctl start corosync pve-cluster",)
+    # the start's time first: verify-services reads pmxcfs's log from then on only
+    assert start.commands[-1] == "systemctl start corosync pve-cluster"
+    assert "pve-cluster-started" in start.commands[0]
     move = rb.step("move-db-aside")
     assert move.destructive and all("mv " in c or c.startswith("ls") for c in move.commands)
     order = [s.id for s in rb.steps]
