@@ -34,6 +34,10 @@ def parse_value(param: Param, text: str, nodes: Sequence[str] | None = None) -> 
         digits = text.strip()
         if not re.fullmatch(r"[+-]?[0-9]{1,19}", digits, re.ASCII):
             shown = text if len(text) <= 40 else text[:37] + "..."
+            if re.fullmatch(r"[+-]?[0-9]+", digits, re.ASCII):
+                # a whole number, only too long: "is not a whole number" was no help
+                raise ParamValueError(f"'{shown}' is far too large ({len(digits)} digits; at "
+                                      "most 19)")
             raise ParamValueError(f"'{shown}' is not a whole number (ASCII digits, at most "
                                   "19 of them)")
         value = int(digits)
