@@ -96,6 +96,12 @@ class CorosyncRuntime:
     quorate: bool = False
     authkey: bytes = b""
     pending_log_t: float | None = None
+    #: When this node's last membership change was logged: a later change is logged after
+    #: it. A membership lost at t is logged at t + consensus (the token and consensus
+    #: time corosync waits first); a rejoin decided before then (the route fixed within
+    #: those seconds) was stamped before the loss, so the journal ended on 'node lost
+    #: quorum' while the node was quorate, and the health check called pmxcfs unrecovered.
+    log_floor: float = 0.0
     #: cmap.c ``cmap_first_sync``: the config_version check at the first sync with others
     first_sync: bool = True
 

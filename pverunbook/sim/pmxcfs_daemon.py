@@ -46,27 +46,29 @@ def _sync_pmxcfs(world: World, t: float) -> None:
         assert lm is not None
         desc = ", ".join(f"{g.nodeid}/{g.pmxcfs.pid}" for g in grp)
         for g in grp:
+            # stamped after this node's membership lines (CorosyncRuntime.log_floor)
+            ts = max(t, g.corosync.log_floor)
             if len(grp) > 1 or g.pmxcfs.synced_members:
-                g.cfs_log("[dcdb] notice: starting data syncronisation", t)
+                g.cfs_log("[dcdb] notice: starting data syncronisation", ts)
             # else dfsm.c confchg: a pmxcfs just started and alone in its membership goes
             # straight from START to SYNCED: "all data is up to date", nothing synced
             if len(grp) > 1:
-                g.cfs_log("[dcdb] notice: received all states", t + 0.01)
+                g.cfs_log("[dcdb] notice: received all states", ts + 0.01)
                 g.cfs_log(f"[dcdb] notice: leader is {leader.nodeid}/{leader.pmxcfs.pid}",
-                          t + 0.01)
-                g.cfs_log(f"[dcdb] notice: synced members: {desc}", t + 0.01)
+                          ts + 0.01)
+                g.cfs_log(f"[dcdb] notice: synced members: {desc}", ts + 0.01)
             if g is not leader and g.pmxcfs.memdb is not None \
                     and g.pmxcfs.memdb.files() != lm.files():
                 g.pmxcfs.memdb = lm.copy()
-                g.cfs_log("[dcdb] notice: waiting for updates from leader", t + 0.01)
+                g.cfs_log("[dcdb] notice: waiting for updates from leader", ts + 0.01)
                 g.cfs_log("[dcdb] notice: update complete - trying to commit (got "
-                          f"{len(lm.entries)} inode updates)", t + 0.02)
+                          f"{len(lm.entries)} inode updates)", ts + 0.02)
                 world.persist(g)
                 world.materialize(g)
                 # dcdb.c dcdb_commit: dcdb_sync_corosync_conf(memdb, FALSE): a resynced node
                 # writes the local file but never reloads corosync
                 world.sync_corosync_conf(g, t, notify=False)
-            g.cfs_log("[dcdb] notice: all data is up to date", t + 0.03)
+            g.cfs_log("[dcdb] notice: all data is up to date", ts + 0.03)
             g.pmxcfs.synced_members = ids
     world.changed.set()
 

@@ -287,6 +287,8 @@ class World:
             n.corosync_log("[TOTEM ] Retransmit List: " + " ".join(f"{s:x}" for s in seqs)
                            + " ", t + 1.5)
         tm = t + cs.consensus / 1000 if unclean else t + 0.01
+        tm = max(tm, cs.log_floor + 0.01)  # after the previous change's lines
+        cs.log_floor = tm
         self.ring_seq += 4 if n.nodeid == min(new) else 0
         cs.ring = f"{min(new)}.{self.ring_seq:x}"
         ids = " ".join(str(i) for i in sorted(new))
