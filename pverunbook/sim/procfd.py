@@ -68,11 +68,16 @@ def link(node: SimNode, resolved: str) -> str | None:
 
 
 def content(node: SimNode, resolved: str) -> bytes | None:
-    """What reading the link gives: the database pmxcfs holds (and pmxcfs's ``cmdline``);
-    None for any other path."""
+    """What reading the link gives: the database pmxcfs holds (and pmxcfs's ``cmdline``), or
+    ``/proc/<pid>/cmdline`` of another process the node runs; None for any other path."""
     pid = _PID.fullmatch(resolved)
     if pid and pid.group(2) and _table(node, pid.group(1)) is not None:
         return b"/usr/bin/pmxcfs\0"
+    if pid and pid.group(2):  # any other process the node runs: its argv, NUL-separated
+        proc = node.procs.get(int(pid.group(1)))
+        if proc is not None and not node.host(resolved).exists():
+            return b"".join(a.encode() + b"\0" for a in proc.argv)
+        return None
     target = link(node, resolved)
     if target is None:
         return None

@@ -60,7 +60,7 @@ def _bre_to_py(pat: str, extended: bool) -> str:
 
 @command("grep", "egrep", "fgrep", "zgrep")
 async def c_grep(ctx: Ctx) -> int:
-    opts, rest = gopt(ctx, "EFivcqnoslhHwxre:A:B:C:mP", ["color=", "colour=", "line-buffered"])
+    opts, rest = gopt(ctx, "aEFivcqnoslhHwxre:A:B:C:mP", ["color=", "colour=", "line-buffered"])
     patterns = opts.get("-e", [])
     if not patterns:
         if not rest:
