@@ -2,7 +2,8 @@
 
 Written by the engine next to the restore copies on each armed node, in
 ``/var/lib/pverunbook/rollback/<checkpoint>-<node>/`` (``restore/<abs path>`` = the checkpointed
-file, ``rollback.sh``, ``state``, ``armed``, ``pid``, ``log``). It needs nothing but a POSIX sh
+file, ``rollback.sh``, ``state``, ``armed``, ``pid``, ``log``, ``claim/`` with the pid and boot id
+of the process that restores). It needs nothing but a POSIX sh
 and coreutils, because it must work on a node the operator can no longer reach:
 
 - **Armed detached from the SSH session**: ``systemd-run --on-active=N`` where systemd runs as
@@ -128,6 +129,10 @@ def script(plan: Plan) -> str:
         # One restore only: the timer and a "fire now" may both get here; mkdir is atomic, the
         # loser leaves. State again after the claim: COMMIT may have come in between.
         'mkdir "$D/claim" 2>/dev/null || exit 0\n',
+        # who restores, and in which boot: the health check tells a restore still going from
+        # one a reboot or a kill cut short (pids are reused after a reboot)
+        'echo $$ >"$D/claim/pid"\n',
+        'cat /proc/sys/kernel/random/boot_id >"$D/claim/boot" 2>/dev/null\n',
         'st=$(cat "$D/state" 2>/dev/null)\n',
         'if [ "$st" != armed ]; then exit 0; fi\n',
         'echo firing >"$D/state"\n',
@@ -252,18 +257,21 @@ def arm_command(plan: Plan) -> str:
     return (
         f"D={d}; echo armed >\"$D/state\"; now=$(date +%s); dl=$((now + {n})); "
         "cs=stopped; pidof corosync >/dev/null 2>&1 && cs=running; "
+        "b=$(cat /proc/sys/kernel/random/boot_id 2>/dev/null); "
         "if [ -d /run/systemd/system ] && command -v systemd-run >/dev/null 2>&1; then "
         f"systemd-run --quiet --unit={_q(unit)} --on-active={n} "
         "--timer-property=AccuracySec=1s /bin/sh \"$D/rollback.sh\" fire "
-        f"&& printf 'method=systemd\\nunit={unit}\\ndeadline=%s\\ncorosync=%s\\n' \"$dl\" \"$cs\" "
+        f"&& printf 'method=systemd\\nunit={unit}\\ndeadline=%s\\ncorosync=%s\\nboot=%s\\n' "
+        "\"$dl\" \"$cs\" \"$b\" "
         ">\"$D/armed\" "
         "&& echo \"armed systemd $dl\"; "
         "else "
         "rm -f \"$D/pid\"; "
         "setsid -f nohup /bin/sh \"$D/rollback.sh\" sleep </dev/null >/dev/null 2>&1; "
         "i=0; while [ ! -s \"$D/pid\" ] && [ $i -lt 50 ]; do sleep 0.1; i=$((i + 1)); done; "
-        "[ -s \"$D/pid\" ] && printf 'method=setsid\\npid=%s\\ndeadline=%s\\ncorosync=%s\\n' "
-        "\"$(cat \"$D/pid\")\" \"$dl\" \"$cs\" >\"$D/armed\" && echo \"armed setsid $dl\"; "
+        "[ -s \"$D/pid\" ] && "
+        "printf 'method=setsid\\npid=%s\\ndeadline=%s\\ncorosync=%s\\nboot=%s\\n' "
+        "\"$(cat \"$D/pid\")\" \"$dl\" \"$cs\" \"$b\" >\"$D/armed\" && echo \"armed setsid $dl\"; "
         "fi"
     )
 

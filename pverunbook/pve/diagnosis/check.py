@@ -54,7 +54,7 @@ CHECK_ID = "cluster-health-check"
 #: about to be undone (a pending one) decides what the rest of the check means.
 PHASES = ("rollbacks", "network", "database", "configs", "certificates")
 _PHASE_OF = {
-    **dict.fromkeys(("rollback-stale", "rollback-pending"), "rollbacks"),
+    **dict.fromkeys(("rollback-stale", "rollback-interrupted", "rollback-pending"), "rollbacks"),
     **dict.fromkeys(("pve-not-mounted", "pve-enotconn", "db-damaged-one", "db-damaged-all",
                      "db-load-failed", "disk-errors", "db-deleted",
                      "db-deleted-held", "db-deleted-lost"), "database"),

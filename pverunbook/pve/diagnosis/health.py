@@ -20,6 +20,7 @@ CHECK_FAULTS = ("corosync-token-default", "ha-fence-risk", "ha-disarmed", "two-n
                 "disk-errors",
                 "vm-without-config", "vm-config-wrong-node", "cert-not-ca", "ca-missing",
                 "pveproxy-down", "clock-skew", "rollback-pending", "rollback-stale",
+                "rollback-interrupted",
                 "loss-unmeasured-after-change")
 
 #: Clock difference (s) between nodes asked at the same moment that counts as skew.

@@ -8,6 +8,9 @@ unless COMMIT is typed (engine/rollback_script.py). Two states matter after the 
   deadline; the operator must decide before then (resume the run and COMMIT, or let it go).
 - **stale**: ``state`` still says ``armed`` but no process waits (the node rebooted, the
   ``sleep`` was killed): nothing will keep or undo the change. The copies are still there.
+- **interrupted**: ``state`` says ``firing`` but the process that claimed the restore is gone
+  (a reboot or a kill during the restore): some files may be put back and others not, and
+  nothing will finish it.
 
 A ``ROLLBACK FAILED`` line in the node's rollback log stays a finding of the step itself.
 Pure: no I/O.
@@ -36,12 +39,14 @@ SETTLE_RUNBOOK = "rollback-settle"
 
 
 def rollback_timers(ctx: Context) -> list[Fault]:
-    """Faults ``rollback-pending`` (warning) and ``rollback-stale`` (critical) per node."""
+    """Faults ``rollback-pending`` (warning), ``rollback-stale`` and ``rollback-interrupted``
+    (critical) per node."""
     store = ctx.store
     out: list[Fault] = []
     pending: dict[str, list[tuple[str, int | None]]] = {}
     firing: dict[str, list[tuple[str, int | None]]] = {}
     stale: dict[str, list[tuple[str, int | None]]] = {}
+    interrupted: dict[str, list[tuple[str, int | None]]] = {}
     evidence: dict[str, list[Evidence]] = {}
     for f in store.named("rollback.alive"):
         if not f.node or not f.peer:
@@ -49,7 +54,9 @@ def rollback_timers(ctx: Context) -> list[Fault]:
         left_fact = store.get(Fact("rollback.seconds_left", 0, f.node, f.peer).key)
         left = num(left_fact.value) if left_fact is not None else None
         fired = store.get(Fact("rollback.firing", True, f.node, f.peer).key) is not None
-        (stale if f.value is not True else firing if fired or (left is not None and left < 0)
+        alive = f.value is True
+        (interrupted if fired and not alive else stale if not alive
+         else firing if fired or (left is not None and left < 0)
          else pending).setdefault(f.node, []).append(
             (f.peer, int(left) if left is not None else None))
         evidence.setdefault(f.node, []).append(ev(f, f"{f.node}: {f.evidence}"))
@@ -96,7 +103,37 @@ def rollback_timers(ctx: Context) -> list[Fault]:
             NextRunbook(SETTLE_RUNBOOK, {"checkpoint": checkpoint}) if checkpoint else None,
             tuple(ManualFix(node, diff_command(tag)) for tag, _ in timers),
             (node,), weight=30))
+    for node, timers in interrupted.items():
+        tags = ", ".join(tag for tag, _ in timers)
+        checkpoint = checkpoint_of(timers[0][0], node)
+        out.append(Fault(
+            "rollback-interrupted",
+            f"restore interrupted on {node} ({tags}): a pverunbook rollback timer was putting "
+            "the files back and its process is gone (a reboot or a kill): files may be half "
+            "restored", "critical", "high",
+            interrupted_action(node, [tag for tag, _ in timers]),
+            tuple(evidence[node]),
+            NextRunbook(SETTLE_RUNBOOK, {"checkpoint": checkpoint}) if checkpoint else None,
+            tuple(ManualFix(node, diff_command(tag)) for tag, _ in timers),
+            (node,), weight=30))
     return out
+
+
+def interrupted_action(node: str, tags: list[str]) -> str:
+    """The way out of a restore cut short: run it again (each step of the script is safe to
+    repeat: ``cp`` + ``mv`` of a copy, a corosync.conf that already holds the restored copy is
+    left as it is), or keep what is there after checking it."""
+    ways = "; ".join(
+        f"for {tag}: undo `rm -rf {ROLLBACK_ROOT}/{tag}/claim; echo armed > "
+        f"{ROLLBACK_ROOT}/{tag}/state; sh {ROLLBACK_ROOT}/{tag}/rollback.sh fire`, or keep "
+        f"`echo committed > {ROLLBACK_ROOT}/{tag}/state`" for tag in tags)
+    return (f"Nothing will finish it by itself: decide now, on {node}. The log "
+            "(/var/log/pverunbook-rollback.log) names what was put back before it stopped; the "
+            "fix below shows what still differs from the copies. Usually the way out is to "
+            f"run the restore again: the runbook {SETTLE_RUNBOOK} does that on every node of "
+            "the checkpoint (undo), or marks the timers committed (keep) once you have "
+            "confirmed the files as they are now are what the cluster should run. "
+            f"By hand: {ways}.")
 
 
 def checkpoint_of(tag: str, node: str) -> str:

@@ -49,6 +49,8 @@ REAL_OUTPUT: dict[str, list[str]] = {
     "db-deleted": [f"{CHECK}::test_database_deleted_on_one_node_resyncs_from_a_sound_peer"],
     "rollback-pending": [f"{CHECK}::test_rollback_timers_still_armed_are_pending_or_stale"],
     "rollback-stale": [f"{CHECK}::test_rollback_timers_still_armed_are_pending_or_stale"],
+    "rollback-interrupted": [f"{CHECK}::test_a_rollback_timer_whose_restore_process_is_gone_"
+                             "is_interrupted"],
     "db-deleted-held": [f"{CHECK}::test_database_deleted_everywhere_while_pmxcfs_runs_says_"
                         "save_it_first"],
     "db-deleted-lost": [f"{CHECK}::test_database_deleted_everywhere_with_pmxcfs_stopped_is_"
@@ -114,6 +116,8 @@ SIMULATOR: dict[str, list[str]] = {
                          "timer"],
     "rollback-stale": [f"{ROLLBACK}::test_health_check_finds_a_pending_and_a_stale_rollback_"
                        "timer"],
+    "rollback-interrupted": ["tests/sim/test_rollback_interrupted.py::test_a_restore_killed_"
+                             "while_firing_is_reported_interrupted_and_undo_finishes_it"],
     "db-deleted-held": [f"{SIM}::test_sim_database_deleted_under_running_pmxcfs"],
     "ping-mtr-disagree": [f"{SIM}::test_sim_lossy_link_and_ping_mtr_disagreement"],
     "vm-without-config": [f"{GUIDED}::test_pressing_only_the_proposed_next_runbook_ends_healthy"],

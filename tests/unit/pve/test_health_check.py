@@ -486,6 +486,25 @@ def test_a_rollback_timer_past_its_deadline_is_undoing_not_waiting() -> None:
     assert "past its deadline and puts back, any moment now," in fault.statement
 
 
+def test_a_rollback_timer_whose_restore_process_is_gone_is_interrupted() -> None:
+    """A node rebooted (or its rollback process was killed) while the timer was putting the
+    files back: ``state`` still says firing, nothing runs it. It was told "putting back" for
+    ever; it is a restore cut short, critical, settled by rollback-settle."""
+    line = ("TIMER 20261207-095753-34af1a-apply-1-ryanrishi firing deadline=1796637960 "
+            "now=1796638993 process=gone\n")
+    (fault,) = check_diagnose(facts("rollbacks", "ryanrishi", line),
+                              nodes=["ryanrishi", "pve001"]).faults
+    assert fault.rule == "rollback-interrupted" and fault.severity == "critical"
+    assert fault.nodes == ("ryanrishi",)
+    assert "restore interrupted" in fault.statement
+    assert "files may be half restored" in fault.statement
+    assert fault.next_runbook is not None and fault.next_runbook.to_json() == {
+        "runbook": "rollback-settle", "params": {"checkpoint": "20261207-095753-34af1a-apply-1"}}
+    d = "/var/lib/pverunbook/rollback/20261207-095753-34af1a-apply-1-ryanrishi"
+    assert f"rm -rf {d}/claim; echo armed > {d}/state; sh {d}/rollback.sh fire" in fault.action
+    assert "putting back" not in fault.statement
+
+
 def _fixed_link() -> list[Fact]:
     """The story's two nodes after route-fix: connected from both ends, quorate, corosync's
     journal read on both and no link down in it, no probes sent (the check sends none)."""
