@@ -188,6 +188,11 @@ class Engine:
         return step_values(node, self.cluster, self.params, self.run_id)
 
     # -- control from the UI ----------------------------------------------------------------
+    @property
+    def cancelling(self) -> bool:
+        """A cancel of the running step's commands is under way: some node has not stopped."""
+        return self._cancelling and any(not t.done() for t in self._node_tasks)
+
     def cancel_current(self) -> bool:
         """Stop the commands of the running step on every node (they are killed remotely)."""
         running = [t for t in self._node_tasks if not t.done()]

@@ -473,6 +473,10 @@ class RunScreen(RunAnalysis):
             done)
 
     def action_cancel_command(self) -> None:
+        if self.engine is not None and self.engine.cancelling:
+            # c again while the nodes stop the command (a remote kill takes a moment): the
+            # first press said so already; a second identical toast only stacked on it
+            return
         if self.engine is not None and self.state.command_running and \
                 self.engine.cancel_current():
             self.notify("Cancelling the running command on every node…", title="Cancel")
