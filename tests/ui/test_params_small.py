@@ -25,3 +25,21 @@ async def test_a_bool_field_shows_its_label_with_its_toggle_at_80x24(build_app: 
         text = "\n".join(screen_lines(app))
         assert "(space toggles)" in text, text
         assert "Stop the HA services" in text and "(stop_ha: bool)" in text, text
+
+
+async def test_a_bool_set_to_no_reads_neutral_not_as_a_failure(build_app: Build) -> None:
+    """"no" is a choice, not an error: ✘ is the mark of failed steps and invalid values."""
+    app = build_app(runbook=SHIPPED / "cluster-db-reset.toml", params={"stop_ha": "false"})
+    async with app.run_test(size=(80, 24)) as pilot:
+        await until(pilot, lambda: form_ready(app), "the parameters")
+        await pilot.pause()
+        text = "\n".join(screen_lines(app))
+        assert "no (space toggles)" in text, text
+        assert "✘" not in text, text
+        await pilot.press("space")
+        await pilot.pause()
+        assert "✔ yes (space toggles)" in "\n".join(screen_lines(app))
+        await pilot.press("space")
+        await pilot.pause()
+        text = "\n".join(screen_lines(app))
+        assert "no (space toggles)" in text and "✘" not in text, text

@@ -28,7 +28,7 @@ def _initial(param: Param, given: Mapping[str, Any]) -> str:
 
 
 def _switch_word(on: bool) -> str:
-    return "[b green]✔ yes[/] (space toggles)" if on else "[b]✘ no[/] (space toggles)"
+    return "[b green]✔ yes[/] (space toggles)" if on else "[b]○ no[/] (space toggles)"
 
 
 class ParamForm(VerticalScroll):
