@@ -63,6 +63,9 @@ class InterruptedRun:
     healthy_since: float = 0.0
     #: That check's run id ("" when there is none).
     healthy_check: str = ""
+    #: Why a stopped run stopped, as its end said (a declined confirmation, a change not kept
+    #: and rolled back, an abort's reason); "" for a run that died on its own.
+    reason: str = ""
 
     @property
     def settled(self) -> bool:
@@ -229,9 +232,14 @@ def _describe(path: Path, status: str) -> InterruptedRun | None:
     last_step, last_state = "", ""
     timers: dict[tuple[str, str], ev.RollbackTimer] = {}
     ended = 0.0
+    reason = ""
     try:
         for e in iter_journal(path):
             ended = max(ended, e.ts)
+            if isinstance(e, ev.RunFinished):
+                reason = e.message
+            elif isinstance(e, ev.RunStarted):
+                reason = ""  # a resume that ended has its own
             if isinstance(e, ev.RollbackTimer):
                 timers[(e.step_id, e.node)] = e
             if isinstance(e, ev.RunStarted) and started is None:
@@ -271,6 +279,7 @@ def _describe(path: Path, status: str) -> InterruptedRun | None:
         title=started.runbook_title or started.runbook_id, mode=started.mode,
         cluster=started.cluster, started=started.ts, status=status,
         last_step=titles.get(last_step, last_step), last_state=last_state,
-        commit_step=commit_step, commit_due=due, commit_nodes=commit_nodes, ended=ended)
+        commit_step=commit_step, commit_due=due, commit_nodes=commit_nodes, ended=ended,
+        reason=reason if status in STOPPED else "")
 
 

@@ -344,7 +344,10 @@ class StartScreen(Screen[None]):
         last = f"{r.last_step} ({r.last_state})" if r.last_step else "no step run yet"
         text.append(f"  last: {last}")
         if r.status not in ("unfinished", "interrupted"):
-            text.append(f"  stopped: {r.status}", style="yellow" if bright else "")
+            # why it is listed although it ended: the run's own word for it (a declined
+            # confirmation, a change not kept) — resume goes on from there
+            why = f" — {r.reason}" if r.reason else ""
+            text.append(f"  stopped: {r.status}{why}", style="yellow" if bright else "")
         if r.settled:
             text.append(f"  ({r.settled_line()})", style="green")
         text.append(f"  [{r.mode}]", style="magenta" if bright else "")
