@@ -2,9 +2,18 @@
 
 from __future__ import annotations
 
+from textual import events
 from textual.app import ComposeResult
 from textual.screen import Screen
 from textual.widgets import Footer
+from textual.widgets._footer import FooterKey
+
+#: Below this many columns the keys a lost operator needs most (leave, help) come first: the
+#: footer shows its keys in order and cuts the last ones off, and those were the last.
+NARROW_BELOW = 80
+#: Their actions: q (each screen's own quit, or the app's) and F1.
+VITAL_ACTIONS = frozenset({"quit", "app.quit", "request_quit", "app.request_quit", "quit_run",
+                           "help", "app.help"})
 
 
 class KeyFooter(Footer):
@@ -31,13 +40,28 @@ class KeyFooter(Footer):
         binding in order, then the palette setting and the compact style."""
         shown = tuple((key, ab.binding, ab.enabled, ab.tooltip)
                       for key, ab in self.screen.active_bindings.items() if ab.binding.show)
-        return shown, self.show_command_palette, self.compact
+        return shown, self.show_command_palette, self.compact, self._narrow
+
+    #: The footer is narrower than ``NARROW_BELOW``: vital keys first.
+    _narrow = False
 
     def compose(self) -> ComposeResult:
         self._queued = False
         if self._bindings_ready:
             self._shown = self._keys()
-        yield from super().compose()
+        widgets = list(super().compose())
+        if self._narrow:
+            # a stable sort: Quit and Help first, the others in their order after them
+            widgets.sort(key=lambda w: not (isinstance(w, FooterKey)
+                                            and w.action in VITAL_ACTIONS))
+        yield from widgets
+
+    def on_resize(self, event: events.Resize) -> None:
+        narrow = event.size.width < NARROW_BELOW
+        if narrow != self._narrow:
+            self._narrow = narrow
+            if self._bindings_ready and self.is_attached:
+                self.call_after_refresh(self.recompose)
 
     def bindings_changed(self, screen: Screen) -> None:
         if self.is_attached and screen is self.screen and (
