@@ -64,6 +64,15 @@ class Dialog(ModalScreen[R]):
         # takes the focus would otherwise show an empty footer until the first key.
         self.call_after_refresh(self.refresh_bindings)
 
+    def on_resize(self) -> None:
+        # A dialog's text scrolls: after a shrink the focused field (a confirmation's input,
+        # a skip reason) was left scrolled out of view, the operator typing into it blind.
+        self.call_after_refresh(self._focused_into_view)
+
+    def _focused_into_view(self) -> None:
+        if self.focused is not None and self.is_attached:
+            self.focused.scroll_visible(animate=False, immediate=True)
+
 
 #: What :class:`ConfirmModal` answers when the operator folds it away (Escape) to look at the
 #: output first: nothing typed can be it (an input field takes no NUL).
