@@ -83,6 +83,29 @@ def corosync_check(world: World, text: str, authkey: bytes | None,
     return None
 
 
+def qdevice_register_refused(n: SimNode, t: float) -> bool:
+    """corosync-qdevice started while votequorum has disabled the device (a quorum section it
+    refuses beside one, see ``cluster_reload``): ``votequorum_qdevice_register`` answers
+    CS_ERR_ACCESS, the daemon exits 1 before it is ready (corosync-qdevice.c main ->
+    qdevice_votequorum_init) and its Type=notify unit fails. True, logged and failed, then."""
+    if not (n.corosync.running and n.corosync.qdevice_votes and n.corosync.qdevice_blocked):
+        return False
+    u = n.units["corosync-qdevice"]
+    pid = n.alloc_pid()
+    n.log("corosync-qdevice", "systemd", 1, "Starting corosync-qdevice.service - Corosync "
+          "Qdevice daemon...", t)
+    n.log("corosync-qdevice", "corosync-qdevice", pid, "Can't register votequorum device. "
+          "Error CS_ERR_ACCESS", t)
+    n.log("corosync-qdevice", "systemd", 1, "corosync-qdevice.service: Main process exited, "
+          "code=exited, status=1/FAILURE", t)
+    n.log("corosync-qdevice", "systemd", 1, "corosync-qdevice.service: Failed with result "
+          "'exit-code'.", t)
+    n.log("corosync-qdevice", "systemd", 1, "Failed to start corosync-qdevice.service - "
+          "Corosync Qdevice daemon.", t)
+    u.state, u.since, u.pid, u.result = "failed", t, 0, "exit-code"
+    return True
+
+
 def _load_runtime(world: World, n: SimNode, text: str) -> None:
     from pverunbook.pve.corosync_conf import effective_token, parse, qdevice_conflict
 

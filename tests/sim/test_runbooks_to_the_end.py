@@ -120,13 +120,85 @@ async def test_simulated_votequorum_disables_a_device_beside_last_man_standing(
         await add_to_quorum(session, "last_man_standing: 1")
         setup = await run_on(session, "ryanrishi",
                              "pvecm qdevice setup 192.168.4.250 >/dev/null 2>&1; echo exit $?")
-        status = await run_on(session, "pve001", "corosync-quorumtool -s")
+        status = await run_on(session, "pve001", "corosync-quorumtool -s; "
+                              "systemctl is-active corosync-qdevice")
         restart = await run_on(session, "pve003", "systemctl restart corosync; echo exit $?; "
                                "journalctl -u corosync -n 40 --no-pager")
     finally:
         await session.close()
-    assert setup.strip() == "exit 0"
+    # the device is written, then corosync-qdevice cannot register (CS_ERR_ACCESS) and its
+    # start fails on the first node: pvecm dies there
+    assert setup.strip() == "exit 255"
+    assert status.endswith("\nfailed\n"), status
     assert "Total votes:      4\n" in status and "Qdevice" not in status.split("Flags:")[1] \
         .split("\n")[0], status
     assert "exit 0" not in restart, restart
     assert "quorum.device is not compatible with last_man_standing" in restart, restart
+
+
+async def test_simulated_pvecm_writes_a_device_beside_two_node_and_votequorum_disables_it(
+        tmp_path: Path) -> None:
+    """pvecm.pm setup_qdevice checks nothing of the quorum section: beside ``two_node: 1`` it
+    writes the device all the same, the reload disables it (votequorum.c: "two_node and quorum
+    device cannot be configured at the same time", "disabling quorum device operations") and
+    corosync-qdevice, refused its registration (CS_ERR_ACCESS), fails to start, which ends
+    pvecm. The simulator used to refuse before writing anything, which the real one never does;
+    the runbook's own ``no-two-node`` step is what refuses, before pvecm runs."""
+    session = Session(SessionConfig(mode=Mode.REHEARSAL, scenario="nyc-network-fixed",
+                                    sim_state_dir=tmp_path / "sim", time_scale=0.02))
+    await session.start()
+    try:
+        await add_to_quorum(session, "two_node: 1")
+        setup = await run_on(session, "ryanrishi",
+                             "pvecm qdevice setup 192.168.4.250 2>&1; echo exit $?")
+        outs = {n: await run_on(session, n, "cat /etc/corosync/corosync.conf; "
+                                "corosync-quorumtool -s; journalctl -u corosync --no-pager")
+                for n in ("ryanrishi", "pve001")}
+        # pvecm starts it node by node in name order: pve001 first, and dies there
+        qdevice = await run_on(session, "pve001", "systemctl is-active corosync-qdevice; "
+                               "journalctl -u corosync-qdevice --no-pager")
+        never = await run_on(session, "ryanrishi", "systemctl is-active corosync-qdevice")
+        by_hand = await run_on(session, "ryanrishi", "systemctl start corosync-qdevice; "
+                               "echo exit $?; systemctl is-active corosync-qdevice")
+    finally:
+        await session.close()
+    assert setup.rstrip().endswith("exit 255"), setup
+    assert "two_node and a QDevice" not in setup
+    assert "INFO: add QDevice to cluster configuration" in setup
+    assert "systemctl start corosync-qdevice' failed: exit code 1" in setup, setup
+    for node, out in outs.items():
+        assert "two_node: 1" in out and "device {" in out, node
+        assert "two_node and quorum device cannot be configured at the same time" in out, node
+        assert "disabling quorum device operations" in out, node
+        flags = out.split("Flags:")[1].split("\n")[0]
+        assert "Qdevice" not in flags and "2Node" in flags, (node, flags)
+        assert "Total votes:      2\n" in out, node
+    assert qdevice.startswith("failed\n"), qdevice
+    assert "Can't register votequorum device. Error CS_ERR_ACCESS" in qdevice
+    assert never == "inactive\n"
+    assert by_hand.endswith("exit 1\nfailed\n"), by_hand  # started by hand: refused too
+    assert "node 'ryanrishi'" not in setup
+
+
+async def test_qdevice_setup_refuses_two_node_before_pvecm_runs(tmp_path: Path) -> None:
+    session = Session(SessionConfig(mode=Mode.REHEARSAL, scenario="nyc-network-fixed",
+                                    sim_state_dir=tmp_path / "sim", time_scale=0.02))
+    await session.start()
+    try:
+        await add_to_quorum(session, "two_node: 1")
+        status, events, _ = await rehearse(tmp_path, "qdevice-setup", session=session,
+                                           sets={"qnetd_host": "192.168.4.250"})
+        steps = status_of(events)
+        confs = {n: await run_on(session, n, "cat /etc/corosync/corosync.conf")
+                 for n in ("ryanrishi", "pve001")}
+    finally:
+        await session.close()
+    assert status == "failed" and steps.get("no-two-node") == "failed", steps
+    assert "setup" not in steps, steps
+    assert not any(isinstance(e, ev.CommandStarted) and "pvecm qdevice" in e.command
+                   for e in events)
+    for node, text in confs.items():
+        assert "two_node: 1" in text and "device {" not in text, node
+    said = [e.message for e in events if isinstance(e, ev.ExpectationResult)
+            and e.step_id == "no-two-node" and not e.ok]
+    assert any("two_node is set" in m for m in said), said

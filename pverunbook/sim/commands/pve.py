@@ -15,6 +15,7 @@ import time
 from pverunbook.sim import certs, kvm
 from pverunbook.sim.commands.core import lines_of
 from pverunbook.sim.commands.corosync_tools import fmt_votequorum
+from pverunbook.sim.corosync_daemon import qdevice_register_refused
 from pverunbook.sim.shell.executor import Ctx, UsageError, command
 
 PVE_VERSION = "pve-manager/8.2.7/3e0176e6bb2ade3b (running kernel: 6.8.12-4-pve)"
@@ -291,8 +292,8 @@ async def _qdevice_setup(ctx: Ctx, addr: str, force: bool) -> int:
     text = ctx.fs.read_bytes("/etc/pve/corosync.conf").decode()
     if re.search(r"^\s*device\s*\{", text, re.M):
         raise UsageError("QDevice already configured!", 255)
-    if re.search(r"^\s*two_node\s*:\s*1", text, re.M):
-        raise UsageError("two_node and a QDevice cannot be configured at the same time", 255)
+    # no check of the quorum section: setup_qdevice adds the device beside two_node (or
+    # last_man_standing ...) and the reload disables it (corosync_daemon.cluster_reload)
     if not node.pve_writable():
         raise UsageError("cluster not ready - no quorum?", 255)
     await ctx.out("\nINFO: initializing qnetd server\n"
@@ -312,8 +313,21 @@ async def _qdevice_setup(ctx: Ctx, addr: str, force: bool) -> int:
     text = re.sub(r"(quorum\s*\{\n)", lambda mm: mm.group(1) + device, text, count=1)
     await ctx.fs.write_bytes("/etc/pve/corosync.conf", text.encode())
     t = w.clock.now()
-    for n in w.nodes.values():
+    for n in sorted(w.nodes.values(), key=lambda x: x.name):  # $foreach_member: sorted names
         n.qdevice_configured = True
+        if qdevice_register_refused(n, t):
+            # corosync-qdevice exits before it is ready (Type=notify): systemctl start fails,
+            # run_command dies, and pvecm runs no reload of its own
+            await ctx.out(f"\nINFO: start and enable corosync qdevice daemon on node "
+                          f"'{n.name}'...\n")
+            raise UsageError(
+                f"Job for corosync-qdevice.service failed because the control process exited "
+                f"with error code.\nSee \"systemctl status corosync-qdevice.service\" and "
+                f"\"journalctl -xeu corosync-qdevice.service\" for details.\ncommand "
+                f"'/usr/bin/ssh -e none -o BatchMode=yes -o HostKeyAlias={n.name} -o "
+                f"UserKnownHostsFile=/etc/pve/nodes/{n.name}/ssh_known_hosts -o "
+                f"GlobalKnownHostsFile=none root@{n.addr} -- systemctl start corosync-qdevice' "
+                f"failed: exit code 1", 255)
         u = n.units["corosync-qdevice"]
         u.state, u.since, u.pid, u.enabled = "active", t, n.alloc_pid(), True
         n.log("corosync-qdevice", "systemd", 1, "Started corosync-qdevice.service - Corosync "

@@ -12,6 +12,7 @@ import time
 
 from pverunbook.sim.commands.core import _parse_when, gopt, lines_of
 from pverunbook.sim.commands.pve import updatecerts
+from pverunbook.sim.corosync_daemon import qdevice_register_refused
 from pverunbook.sim.node import UNIT_INFO, JournalEntry, SimNode
 from pverunbook.sim.shell.executor import Ctx, UsageError, command
 
@@ -97,6 +98,8 @@ async def _start(ctx: Ctx, unit: str, t: float) -> str | None:
         return None
     if unit in ("corosync", "pve-cluster"):
         return None
+    if unit == "corosync-qdevice" and u.state != "active" and qdevice_register_refused(node, t):
+        return "corosync-qdevice.service"
     if u.state != "active":
         desc = UNIT_INFO[unit][0]
         u.state, u.since, u.pid = "active", t, node.alloc_pid()
