@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 
 from pverunbook.engine.events import GuardResult
 from pverunbook.inventory import Node
-from pverunbook.runbook.model import Guard, GuardKind
+from pverunbook.runbook.model import GUARD_COMPARES, Guard, GuardKind
 from pverunbook.transport.base import Transport, TransportError
 
 if TYPE_CHECKING:
@@ -120,16 +120,17 @@ class ProxmoxGuards:
                            warn_only=guard.warn, message=" — ".join(parts))
 
     async def _probe(self, engine: Engine, guard: Guard, nodes: list[Node]) -> list[Probe]:
-        if guard.check is GuardKind.SAME_CONFIG_VERSION:
-            # Every cluster node, not only the step's targets: a step on "first" must still
-            # know the others agree (comparing one node with itself proves nothing).
-            everyone = list(engine.cluster.nodes) if engine.cluster.nodes else nodes
-            return await self._same_config_version(engine, guard, everyone)
-        if guard.check is GuardKind.INVENTORY_COMPLETE:
-            # Every inventory node's nodelist against the inventory: a step on "all" covers
-            # the inventory's nodes, so a cluster node missing from it is never reached.
-            everyone = list(engine.cluster.nodes) if engine.cluster.nodes else nodes
-            return await self._inventory_complete(engine, guard, everyone)
+        compares = GUARD_COMPARES.get(guard.check)
+        if compares is not None:
+            # "inventory": every inventory node, not only the step's targets. same-config-version
+            # on a step on "first" must still know the others agree (one node compared with
+            # itself proves nothing); inventory-complete checks every inventory node's
+            # nodelist, since a step on "all" never reaches a cluster node the inventory lacks.
+            everyone = list(engine.cluster.nodes) if compares == "inventory" \
+                and engine.cluster.nodes else nodes
+            across = {GuardKind.SAME_CONFIG_VERSION: self._same_config_version,
+                      GuardKind.INVENTORY_COMPLETE: self._inventory_complete}
+            return await across[guard.check](engine, guard, everyone)
         fns: dict[GuardKind, Callable[[Engine, Guard, Node], Awaitable[Probe]]] = {
             GuardKind.QUORATE: self._quorate,
             GuardKind.NOT_QUORATE: self._not_quorate,

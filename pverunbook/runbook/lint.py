@@ -32,7 +32,7 @@ from pverunbook.runbook.lint_one_node import (
     where_many,
     wipe_findings,
 )
-from pverunbook.runbook.model import Pos, Runbook, Step, StepKind
+from pverunbook.runbook.model import GUARD_COMPARES, Pos, Runbook, Step, StepKind
 from pverunbook.runbook.shellwords import _under
 
 
@@ -74,6 +74,9 @@ RULES: dict[str, Rule] = {r.code: r for r in (
          "of the cluster down"),
     Rule("PVR016", "membership-restart-many",
          "stops or restarts corosync or pve-cluster on several nodes at once"),
+    Rule("PVR017", "guard-compares-one-node",
+         "is a guard that compares only the step's own nodes, on a step bounded to one node: "
+         "it compares that node with itself and checks nothing"),
 )}
 
 
@@ -247,6 +250,11 @@ def lint(runbook: Runbook) -> list[LintIssue]:
             if hit:
                 once("PVR004", hit, f"in {field_name}")
 
+        if many is None:
+            for g in step.guards:
+                if GUARD_COMPARES.get(g.check) == "targets":
+                    once("PVR017", f'check = "{g.check.value}"',
+                         f"targets = {list(step.targets)}")
         if step.action:
             _lint_args(step, state, once)
         if step.commit_within is not None and step.commit_checks:

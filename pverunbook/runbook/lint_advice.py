@@ -61,7 +61,7 @@ FIX: dict[str, str] = {
         "pmxcfs can hang, and then every access to /etc/pve hangs with it. Instead: wrap the "
         "command in `timeout 5 ...` (or another bound); a glob under /etc/pve is expanded by "
         "the shell before `timeout` runs: `timeout 5 sh -c 'ls /etc/pve/nodes/*/...'`"),
-    "PVR012": "remove it or use one of the codes PVR001..PVR016",
+    "PVR012": "remove it or use one of the codes PVR001..PVR017",
     "PVR014": (
         "the timers restore the checkpoint when commit_within runs out, even if the checks were "
         "still running and would have passed: raise commit_within above the timeouts of the "
@@ -90,4 +90,9 @@ FIX: dict[str, str] = {
         "...` on both nodes). Instead: one node per step (a node name or "
         "targets = \"{{node_param}}\" with max_targets = 1), or a manual step that restarts "
         "one node at a time and waits for `corosync-quorumtool -s` to show it quorate again"),
+    "PVR017": (
+        "a comparison among the step's targets needs two of them to compare; on one node it "
+        "passes whatever the others hold. Instead: a guard that compares every inventory "
+        "node whatever the step's targets (same-config-version and inventory-complete do), "
+        "or the comparison in an earlier step on targets = \"all\" (like `versions-in-sync`)"),
 }

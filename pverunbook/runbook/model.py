@@ -134,6 +134,17 @@ class GuardKind(StrEnum):
     COMMAND = "command"
 
 
+#: Guards that compare nodes with one another, and which nodes they compare: "inventory" (every
+#: inventory node, whatever the step's targets: a step on "first" still learns whether the
+#: others agree) or "targets" (the step's own nodes only). The engine probes by this table; the
+#: linter refuses a "targets" comparison on a step bounded to one node (PVR017), where it would
+#: compare that node with itself and pass having checked nothing.
+GUARD_COMPARES: dict[GuardKind, str] = {
+    GuardKind.SAME_CONFIG_VERSION: "inventory",
+    GuardKind.INVENTORY_COMPLETE: "inventory",
+}
+
+
 @dataclass(frozen=True)
 class Guard:
     """A precondition checked right before a step runs; ``warn`` guards only inform."""

@@ -234,3 +234,17 @@ async def test_failed_guard_blocks_the_step_warn_guard_does_not(fake: FakeNodes,
     engine = make_engine(fake, guard("no-ha-resources", warn=True), command=f"touch {marker}")
     assert await engine.run() == "ok"
     assert marker.exists()
+
+
+async def test_same_config_version_on_a_one_node_step_compares_every_inventory_node(
+        fake: FakeNodes, tmp_path: Path) -> None:
+    # A step on "first" probes one target; the guard still reads every inventory node, so the
+    # node behind is found (comparing pve1 with itself would pass).
+    conf = "totem {\n  cluster_name: nyc\n  config_version: %d\n}\n"
+    for name, version in (("pve1", 6), ("pve2", 5)):
+        (tmp_path / name).mkdir()
+        (tmp_path / name / "corosync.conf").write_text(conf % version)
+    engine = make_engine(fake, guard("same-config-version"))
+    (res,) = await ProxmoxGuards().check(engine, engine.runbook.steps[0], [NODES[0]])
+    assert not res.ok
+    assert "pve2: config_version 5 (behind 6)" in res.message

@@ -87,7 +87,7 @@ SILENCEABLE = [c for c in BAD if c not in ("PVR009", "PVR011")]
 
 
 def test_rule_table_is_stable() -> None:
-    assert list(RULES) == [f"PVR{n:03d}" for n in range(1, 17)]
+    assert list(RULES) == [f"PVR{n:03d}" for n in range(1, 18)]
     assert len({r.slug for r in RULES.values()}) == len(RULES)
     assert all(r.slug.replace("-", "").isalnum() for r in RULES.values())
 
@@ -319,3 +319,37 @@ def test_membership_restart_only_on_several_nodes() -> None:
     assert "PVR016" not in codes(lint(make(["systemctl start corosync pve-cluster"])))
     assert "PVR016" not in codes(lint(make(["systemctl restart pveproxy spiceproxy"])))
 
+
+
+def test_a_guard_comparing_only_the_targets_is_refused_on_a_one_node_step(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    # PVR017: a comparison among the step's own targets, on one node, compares it with itself.
+    from pverunbook.runbook import lint as lint_mod
+    from pverunbook.runbook.model import GuardKind
+
+    guard = '\n[[steps.guards]]\ncheck = "same-config-version"\n'
+    # the engine's design: same-config-version compares every inventory node, so it is fine
+    # on "first" (corosync-tuning, qdevice-setup)
+    assert "PVR017" not in codes(lint(make(["true"], targets="first", extra=guard)))
+    monkeypatch.setitem(lint_mod.GUARD_COMPARES, GuardKind.SAME_CONFIG_VERSION, "targets")
+    issues = lint(make(["true"], targets="first", extra=guard))
+    assert "PVR017" in codes(issues), issues
+    issue = next(i for i in issues if i.code == "PVR017")
+    assert "Instead" in issue.message and 'check = "same-config-version"' in issue.message
+    assert "PVR017" in codes(lint(make(["true"], targets="pve1", extra=guard)))
+    assert "PVR017" not in codes(lint(make(["true"], targets="all", extra=guard)))
+
+
+def test_shipped_runbooks_have_no_guard_that_compares_one_node_with_itself() -> None:
+    from pverunbook.runbook.catalog import builtin_dir
+    from pverunbook.runbook.loader import load_file
+    from pverunbook.runbook.model import GUARD_COMPARES
+
+    first_with_compare = []
+    for path in sorted(builtin_dir().glob("*.toml")):
+        rb = load_file(path)
+        assert "PVR017" not in codes(lint(rb)), path.name
+        first_with_compare += [(rb.id, s.id) for s in rb.steps if s.targets == ("first",)
+                               and any(g.check in GUARD_COMPARES for g in s.guards)]
+    # the steps the review named: their same-config-version guards compare the inventory
+    assert {("corosync-tuning", "apply"), ("qdevice-setup", "setup")} <= set(first_with_compare)
