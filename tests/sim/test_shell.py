@@ -124,3 +124,25 @@ async def test_awk_assignments_and_variables(sim) -> None:  # type: ignore[no-un
     st, out, err = await sh(sim, "ryanrishi", script)
     assert st == 0, err
     assert out == "65536\n2 eno1,vmbr0,\nvmbr0 mtu 9000\n76036\n[]\n"
+
+
+async def test_break_and_continue_leave_loops_as_dash_does(sim) -> None:  # type: ignore[no-untyped-def]
+    """The rehearsal's sh had neither: ``break`` was 'not found' and every loop ran to its
+    end (the rollback script's /etc/pve retry loop went on for its full 300 s after the write
+    had succeeded). Expected outputs are dash's own."""
+    cases = {
+        "n=0; while [ $n -lt 3 ]; do if true; then echo it$n; break; fi; n=$((n+1)); done; "
+        "echo end": "it0\nend\n",
+        "for a in 1 2; do if [ $a = 1 ]; then continue; fi; echo got$a; done": "got2\n",
+        "for a in 1 2; do for b in x y; do echo $a$b; continue 2; done; echo never; done; "
+        "echo end": "1x\n2x\nend\n",
+        "for a in 1 2; do for b in x y; do echo $a$b; break 2; done; done; echo end":
+            "1x\nend\n",
+        "break; echo after": "after\n",
+        "for a in 1 2 3; do (break; echo sub); echo out$a; done": "out1\nout2\nout3\n",
+        "for a in 1 2 3; do x=$(break; echo sub); echo out$a$x; done": "out1\nout2\nout3\n",
+        "until false; do break; done; echo rc=$?": "rc=0\n",
+    }
+    for src, want in cases.items():
+        st, out, err = await sh(sim, "ryanrishi", src)
+        assert (st, out, err) == (0, want, ""), src

@@ -1,5 +1,6 @@
 """The emulated sh's builtins: cd, pwd, exit, export, unset, set, shift, read, :, eval, exec,
-., source, command, type, wait, umask, trap, local, return — dash's behaviour and messages.
+., source, command, type, wait, umask, trap, local, return, break, continue — dash's behaviour
+and messages.
 
 :class:`Builtins` is one part of :class:`~pverunbook.sim.shell.executor.Shell`.
 """
@@ -8,7 +9,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from pverunbook.sim.shell.context import CommandFn, ExitShell, UsageError
+from pverunbook.sim.shell.context import CommandFn, ExitShell, LoopControl, UsageError
 from pverunbook.sim.shell.streams import Input, Output
 
 if TYPE_CHECKING:
@@ -16,7 +17,8 @@ if TYPE_CHECKING:
 
 
 BUILTINS = {"cd", "pwd", "exit", "export", "unset", "set", "shift", "read", ":", "eval", "exec",
-            ".", "source", "command", "type", "wait", "umask", "trap", "local", "return"}
+            ".", "source", "command", "type", "wait", "umask", "trap", "local", "return",
+            "break", "continue"}
 
 
 def bin_path(name: str) -> str:
@@ -37,6 +39,9 @@ class Builtins:
     errexit: bool
     pipefail: bool
     exited: bool
+    #: how many loops of this script run the command now (``break``/``continue`` outside
+    #: any loop do nothing, as in dash)
+    loop_depth: int
 
     async def run_script(self, src: str, stdin: Input, stdout: Output, stderr: Output) -> int:
         raise NotImplementedError
@@ -199,3 +204,17 @@ class Builtins:
 
     async def b_return(self, argv: list[str], i: Input, o: Output, e: Output) -> int:
         raise ExitShell(int(argv[1]) if len(argv) > 1 and argv[1].isdigit() else self.status)
+
+    async def b_break(self, argv: list[str], i: Input, o: Output, e: Output) -> int:
+        return self._loop_control(argv)
+
+    async def b_continue(self, argv: list[str], i: Input, o: Output, e: Output) -> int:
+        return self._loop_control(argv)
+
+    def _loop_control(self, argv: list[str]) -> int:
+        n = argv[1] if len(argv) > 1 else "1"
+        if not n.isdigit() or int(n) < 1:
+            raise UsageError(f"Illegal number: {n}", 2)
+        if self.loop_depth == 0:
+            return 0
+        raise LoopControl(argv[0], min(int(n), self.loop_depth))

@@ -27,6 +27,17 @@ class ExitShell(Exception):
         self.status = status
 
 
+class LoopControl(ExitShell):
+    """``break`` / ``continue``: unwinds to the loop ``levels`` loops out. Where no loop of
+    this shell catches it (a subshell, a command substitution) it ends that subshell, as an
+    ``exit 0`` would."""
+
+    def __init__(self, kind: str, levels: int) -> None:
+        super().__init__(0)
+        self.kind = kind
+        self.levels = levels
+
+
 class UsageError(Exception):
     """Raised by commands to print ``msg`` on stderr and exit with ``status``."""
 

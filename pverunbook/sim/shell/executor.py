@@ -36,6 +36,7 @@ from pverunbook.sim.shell.context import (
     Ctx,
     ExitShell,
     FileOutput,
+    LoopControl,
     UsageError,
     command,
 )
@@ -68,6 +69,7 @@ class Shell(Expansion, Builtins):
         #: ``exit`` (or ``exec``) ran in this shell itself, not in a subshell: an interactive
         #: session ends after the line (``cd; exit`` as well as a bare ``exit``)
         self.exited = False
+        self.loop_depth = 0
 
     def subshell(self) -> Shell:
         sub = Shell.__new__(Shell)
@@ -96,11 +98,14 @@ class Shell(Expansion, Builtins):
             await stderr.write(f"sh: {exc}\n".encode())
             self.status = 2
             return 2
+        depth, self.loop_depth = self.loop_depth, 0  # a script of its own: no loop around it
         try:
             return await self.exec_seq(tree, stdin, stdout, stderr)
         except ExitShell as e:
             self.status = e.status
             return e.status
+        finally:
+            self.loop_depth = depth
 
     async def run_argv(self, argv: list[str], stdin: Input, stdout: Output,
                        stderr: Output) -> int:
@@ -201,18 +206,30 @@ class Shell(Expansion, Builtins):
             words = self.positional if node.words is None else await self.expand_words(
                 node.words)
             status = 0
-            for w in words:
-                self.vars[node.var] = w
-                status = await self.exec_seq(node.body, i, o, e)
+            self.loop_depth += 1
+            try:
+                for w in words:
+                    self.vars[node.var] = w
+                    status, more = await self._loop_body(node.body, i, o, e)
+                    if not more:
+                        break
+            finally:
+                self.loop_depth -= 1
             return status
         if isinstance(node, P.While):
             status = 0
-            for _ in range(100000):
-                c = await self._cond(node.cond, i, o, e)
-                if (c == 0) == node.until:
-                    break
-                status = await self.exec_seq(node.body, i, o, e)
-                await asyncio.sleep(0)
+            self.loop_depth += 1
+            try:
+                for _ in range(100000):
+                    c = await self._cond(node.cond, i, o, e)
+                    if (c == 0) == node.until:
+                        break
+                    status, more = await self._loop_body(node.body, i, o, e)
+                    if not more:
+                        break
+                    await asyncio.sleep(0)
+            finally:
+                self.loop_depth -= 1
             return status
         if isinstance(node, P.Case):
             word = await self.expand_single(node.word)
@@ -237,6 +254,18 @@ class Shell(Expansion, Builtins):
         if isinstance(node, P.Pipeline):
             return await self.exec_pipeline(node, i, o, e)
         raise TypeError(node)
+
+    async def _loop_body(self, body: P.Seq, i: Input, o: Output, e: Output
+                         ) -> tuple[int, bool]:
+        """One pass of a loop's body: its status, and whether the loop goes on (False after
+        ``break``; ``break N``/``continue N`` for an outer loop pass on to it)."""
+        try:
+            return await self.exec_seq(body, i, o, e), True
+        except LoopControl as lc:
+            if lc.levels > 1:
+                lc.levels -= 1
+                raise
+            return 0, lc.kind == "continue"
 
     async def _cond(self, seq: P.Seq, i: Input, o: Output, e: Output) -> int:
         saved = self.errexit
