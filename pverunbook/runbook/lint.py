@@ -18,7 +18,7 @@ is resolved by marking the step destructive, which brings the checkpoint and the
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -77,6 +77,9 @@ RULES: dict[str, Rule] = {r.code: r for r in (
     Rule("PVR017", "guard-compares-one-node",
          "is a guard that compares only the step's own nodes, on a step bounded to one node: "
          "it compares that node with itself and checks nothing"),
+    Rule("PVR018", "expectations-unreachable",
+         "always fails, so the step's expectations are never checked and their messages "
+         "never shown", severity="warning"),
 )}
 
 
@@ -250,6 +253,10 @@ def lint(runbook: Runbook) -> list[LintIssue]:
             if hit:
                 once("PVR004", hit, f"in {field_name}")
 
+        if step.expect:
+            for command in step.commands:
+                if _always_fails(command, step.ok_exit):
+                    once("PVR018", command)
         if many is None:
             for g in step.guards:
                 if GUARD_COMPARES.get(g.check) == "targets":
@@ -264,6 +271,19 @@ def lint(runbook: Runbook) -> list[LintIssue]:
                      f"the steps up to its last commit check may take {needed:g} s")
     issues.sort(key=lambda i: (i.pos.line, i.pos.col, i.code))
     return issues
+
+
+def _always_fails(command: str, ok_exit: Collection[int]) -> bool:
+    """Whether ``command`` is one that can only fail: ``false`` or ``exit N`` with N not an
+    accepted status. The engine checks a step's expectations only when every command exited
+    with an accepted status (engine/node_commands.py), so after one of these the expectations'
+    messages — the advice the step exists to give — are never shown (cluster-db-reset's
+    all-damaged step printed REFUSED, then `false`: the operator saw 'exit status 1')."""
+    c = command.strip()
+    if c in ("false", "/bin/false", "/usr/bin/false"):
+        return 1 not in ok_exit
+    m = re.fullmatch(r"exit\s+(\d+)", c)
+    return m is not None and int(m.group(1)) not in ok_exit
 
 
 def _commit_span(runbook: Runbook, step: Step) -> float:

@@ -61,7 +61,7 @@ FIX: dict[str, str] = {
         "pmxcfs can hang, and then every access to /etc/pve hangs with it. Instead: wrap the "
         "command in `timeout 5 ...` (or another bound); a glob under /etc/pve is expanded by "
         "the shell before `timeout` runs: `timeout 5 sh -c 'ls /etc/pve/nodes/*/...'`"),
-    "PVR012": "remove it or use one of the codes PVR001..PVR017",
+    "PVR012": "remove it or use one of the codes PVR001..PVR018",
     "PVR014": (
         "the timers restore the checkpoint when commit_within runs out, even if the checks were "
         "still running and would have passed: raise commit_within above the timeouts of the "
@@ -95,4 +95,9 @@ FIX: dict[str, str] = {
         "passes whatever the others hold. Instead: a guard that compares every inventory "
         "node whatever the step's targets (same-config-version and inventory-complete do), "
         "or the comparison in an earlier step on targets = \"all\" (like `versions-in-sync`)"),
+    "PVR018": (
+        "the engine checks a step's expectations only when every command exits with an "
+        "accepted status (ok_exit), so a command that always fails hides their messages "
+        "behind 'exit status 1'. Instead: let the command exit 0 and an expectation fail the "
+        "step with its message (echo 'REFUSED: ...' with absent = '^REFUSED: ')"),
 }

@@ -271,6 +271,10 @@ def test_lab_all_databases_damaged_refused_then_the_procedure_restores_one_node(
                        "--set", "stop_ha=false", "--confirm", "charlie")
         assert run.rc != 0
         assert status_of(run).get("all-damaged") == "failed", run.explain()
+        # the step's own advice reaches the operator (a trailing `false` used to hide it)
+        assert any(e.get("kind") == "expectation" and e.get("step_id") == "all-damaged"
+                   and not e.get("ok") and "restore ONE node" in str(e.get("message"))
+                   for e in run.events), run.explain()
         assert "stop-cluster-services" not in started(run)
         # 2. pve-cluster stays stopped on every node but alpha (it is: none could start)
         # 3. alpha: the damaged files aside, the copy in place, pve-cluster started

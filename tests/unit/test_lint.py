@@ -87,7 +87,7 @@ SILENCEABLE = [c for c in BAD if c not in ("PVR009", "PVR011")]
 
 
 def test_rule_table_is_stable() -> None:
-    assert list(RULES) == [f"PVR{n:03d}" for n in range(1, 18)]
+    assert list(RULES) == [f"PVR{n:03d}" for n in range(1, 19)]
     assert len({r.slug for r in RULES.values()}) == len(RULES)
     assert all(r.slug.replace("-", "").isalnum() for r in RULES.values())
 
@@ -353,3 +353,27 @@ def test_shipped_runbooks_have_no_guard_that_compares_one_node_with_itself() -> 
                                and any(g.check in GUARD_COMPARES for g in s.guards)]
     # the steps the review named: their same-config-version guards compare the inventory
     assert {("corosync-tuning", "apply"), ("qdevice-setup", "setup")} <= set(first_with_compare)
+
+
+def test_a_command_that_always_fails_hides_the_steps_expectations() -> None:
+    # PVR018: the engine checks expectations only after every command exited with an accepted
+    # status; cluster-db-reset's all-damaged step printed REFUSED and then ran `false`, so its
+    # expectation's message (what to do) was never shown, only 'exit status 1'.
+    expect = "\n[[steps.expect]]\nabsent = '^REFUSED: '\nmessage = \"do this instead\"\n"
+    issues = lint(make(["echo 'REFUSED: no'", "false"], extra=expect))
+    assert "PVR018" in codes(issues), issues
+    issue = next(i for i in issues if i.code == "PVR018")
+    assert issue.severity == "warning" and "Instead" in issue.message
+    assert "PVR018" in codes(lint(make(["echo x", "exit 3"], extra=expect)))
+    assert "PVR018" not in codes(lint(make(["echo 'REFUSED: no'"], extra=expect)))
+    assert "PVR018" not in codes(lint(make(["echo x", "false"])))  # no expectation to hide
+    assert "PVR018" not in codes(lint(make(["test -e /x || false"], extra=expect)))
+    assert "PVR018" not in codes(lint(make(["exit 3"], extra="\nok_exit = [0, 3]\n" + expect)))
+
+
+def test_shipped_runbooks_show_their_expectations() -> None:
+    from pverunbook.runbook.catalog import builtin_dir
+    from pverunbook.runbook.loader import load_file
+
+    for path in sorted(builtin_dir().glob("*.toml")):
+        assert "PVR018" not in codes(lint(load_file(path))), path.name
