@@ -280,9 +280,16 @@ class TerminalDecider:
     async def unknown_outcome(self, step: Step, why: str = "") -> FailureChoice:
         self.out.write(f"   step '{step.id}' has no known outcome: "
                        f"{why or 'it was running when the last run stopped'}.\n")
+        if not self.interactive and step.kind is StepKind.CHECK and not step.destructive:
+            # a check that only reads changed nothing: re-running it is what the operator
+            # would answer, and stopping left a headless resume with no way on at all
+            self.out.write("   no terminal to ask: it only reads, so it runs again.\n")
+            return FailureChoice.RERUN
         answer = await self._ask("   [r]e-run it, [s]kip it, or [a]bort? ")
         if answer is None:
-            self.out.write("   no terminal to ask: stopping here (nothing re-run).\n")
+            self.out.write("   no terminal to ask: stopping here (nothing re-run); resume it "
+                           "at a terminal (or in the app) to choose whether to re-run it, "
+                           "skip it or abort.\n")
             return FailureChoice.ABORT
         return {"r": FailureChoice.RERUN, "s": FailureChoice.SKIP}.get(
             answer[:1].lower(), FailureChoice.ABORT)

@@ -301,3 +301,21 @@ async def test_the_question_names_how_the_run_stopped(tmp_path: Path) -> None:
     assert await decider.unknown_outcome(rb.steps[1], "the run was stopped while it ran") is \
         FailureChoice.ABORT
     assert "'b' has no known outcome: the run was stopped while it ran." in out.getvalue()
+
+
+async def test_headless_resume_reruns_a_read_only_check_and_says_how_to_answer_the_rest(
+        tmp_path: Path) -> None:
+    """Ctrl+C during a read-only check, then `run --resume RUN` without a terminal: the check
+    changed nothing, so it runs again (it used to stop with "no terminal to ask" and no way on
+    headless); a step that may have changed something still stops, and says where to answer."""
+    import io
+
+    from pverunbook.terminal_decider import TerminalDecider
+
+    rb = load_text(RUNBOOK.replace('id = "b"\n', 'id = "b"\nkind = "check"\n'))
+    out = io.StringIO()
+    decider = TerminalDecider(interactive=False, out=out)
+    assert await decider.unknown_outcome(rb.steps[1], "only reads") is FailureChoice.RERUN
+    assert "it only reads, so it runs again" in out.getvalue()
+    assert await decider.unknown_outcome(rb.steps[0], "changed?") is FailureChoice.ABORT
+    assert "resume it at a terminal" in out.getvalue()
