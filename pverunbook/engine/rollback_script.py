@@ -325,18 +325,47 @@ def fire_now_command(tag: str, root: str = ROOT) -> str:
     )
 
 
+def timer_alive_sh(d: str) -> str:
+    """The sh that sets ``a`` to ``alive`` or ``gone``: whether a process of the timer in
+    directory ``d`` (a shell word such as ``$D``; a trailing ``/`` is fine) still runs.
+
+    Needs ``st`` (the timer's state) and ``b`` (this boot's id, may be empty) set before.
+    Per state: armed, the sleeping pid (``pid=`` of ``armed``) or the systemd timer; else
+    the pid that claimed the restore (``claim/pid``) or its systemd service. A pid counts only
+    while it still runs this timer's rollback.sh (``/proc/PID/cmdline``): after a reboot or a
+    kill, the pid may be another process's. A boot id recorded by the arm or the claim that is
+    not this boot's makes it gone. The health check (runbooks/cluster-health-check.toml) runs
+    the same text (a unit test holds them together)."""
+    return (
+        f"m=$(sed -n 's/^method=//p' \"{d}/armed\" 2>/dev/null); "
+        f"u=$(sed -n 's/^unit=//p' \"{d}/armed\" 2>/dev/null); a=gone; "
+        "if test \"$st\" = armed; then "
+        f"p=$(sed -n 's/^pid=//p' \"{d}/armed\" 2>/dev/null); "
+        f"ab=$(sed -n 's/^boot=//p' \"{d}/armed\" 2>/dev/null); "
+        f"else p=$(cat \"{d}/claim/pid\" 2>/dev/null); ab=$(cat \"{d}/claim/boot\" 2>/dev/null); "
+        f"test -z \"$p\" && test \"$m\" != systemd && p=$(cat \"{d}/pid\" 2>/dev/null); fi; "
+        "if test -n \"$p\"; then kill -0 \"$p\" 2>/dev/null && "
+        f"grep -aqF \"${{{d[1:]}%/}}/rollback.sh\" \"/proc/$p/cmdline\" 2>/dev/null && a=alive; "
+        "elif test \"$m\" = systemd && test \"$st\" = armed; then "
+        "systemctl is-active -q \"$u.timer\" && a=alive; "
+        "elif test \"$m\" = systemd; then systemctl is-active -q \"$u.service\" && a=alive; "
+        "systemctl is-active -q \"$u-now.service\" && a=alive; fi; "
+        "test -n \"$ab\" && test -n \"$b\" && test \"$ab\" != \"$b\" && a=gone;"
+    )
+
+
 def status_command(tags: list[str], root: str = ROOT) -> str:
-    """One line per tag: ``<tag> <state> <deadline> <now> <alive 0|1>``."""
-    parts = []
+    """One line per tag: ``<tag> <state> <deadline> <now> <alive 0|1>``.
+
+    ``alive`` by :func:`timer_alive_sh`, as the health check decides it: a pid that now belongs
+    to another process (after a reboot, a killed timer) is not a timer still waiting."""
+    parts = ["b=$(cat /proc/sys/kernel/random/boot_id 2>/dev/null)"]
     for tag in tags:
         d = _q(node_dir(tag, root))
         parts.append(
             f"D={d}; st=$(cat \"$D/state\" 2>/dev/null || echo missing); "
             "dl=$(sed -n 's/^deadline=//p' \"$D/armed\" 2>/dev/null); "
-            "m=$(sed -n 's/^method=//p' \"$D/armed\" 2>/dev/null); a=0; "
-            "if [ \"$m\" = systemd ]; then u=$(sed -n 's/^unit=//p' \"$D/armed\"); "
-            "systemctl is-active --quiet \"$u.timer\" && a=1; "
-            "else p=$(cat \"$D/pid\" 2>/dev/null); [ -n \"$p\" ] && kill -0 \"$p\" 2>/dev/null "
-            "&& a=1; fi; "
+            + timer_alive_sh("$D") + " "
+            "if test \"$a\" = alive; then a=1; else a=0; fi; "
             f"echo \"{tag} $st ${{dl:-0}} $(date +%s) $a\"")
     return "; ".join(parts)
