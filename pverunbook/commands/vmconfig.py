@@ -18,6 +18,17 @@ from pverunbook.runbook.readfile import open_regular, read_capped
 MAX_INPUT = 16 * 1024 * 1024
 
 
+def _vmid(text: str) -> int:
+    """A Proxmox VE VM id, 100 to 999999999 (pve-vmid): a negative or tiny id was taken and
+    written into the rebuilt config and its review notes ("VM -3")."""
+    value = int(text) if text.isascii() and text.isdigit() and len(text) <= 9 else 0
+    if not 100 <= value <= 999_999_999:
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not a VM id; give the VM's number, 100 to 999999999 (as in "
+            "`qm list` or the -id option of its command line)")
+    return value
+
+
 def register(subparsers: argparse._SubParsersAction) -> None:
     vm = subparsers.add_parser(
         "vm-config",
@@ -32,7 +43,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     vm.add_argument("--from-cmdline", required=True, metavar="FILE",
                     help="file with the command line, or - for stdin")
-    vm.add_argument("--vmid", type=int, help="VM id to pick when FILE holds several VMs")
+    vm.add_argument("--vmid", type=_vmid, help="VM id to pick when FILE holds several VMs")
     vm.add_argument("--storage-cfg", type=Path, metavar="FILE",
                     help="copy of the node's /etc/pve/storage.cfg: the only source of the disks' "
                          "storage ids (without it, a disk on a storage is not understood: "

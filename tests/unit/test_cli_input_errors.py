@@ -127,6 +127,10 @@ def test_every_file_argument_on_bad_input(kind: str, tmp_path: Path,
     (["report", "no-such-run"], "'no-such-run'"),
     (["checkpoints", "show", "no-such-cp"], "'no-such-cp'"),
     (["restore", "no-such-cp", "--local"], "'no-such-cp'"),
+    # a VM id PVE cannot have was taken and written into the rebuilt config ("VM -3")
+    (["vm-config", "--from-cmdline", "-", "--vmid", "-3"], "'-3'"),
+    (["vm-config", "--from-cmdline", "-", "--vmid", "0"], "'0'"),
+    (["vm-config", "--from-cmdline", "-", "--vmid", "1000000000"], "'1000000000'"),
 ])
 def test_bad_values_and_unknown_names(argv: list[str], where: str,
                                       capsys: pytest.CaptureFixture[str]) -> None:
