@@ -78,12 +78,24 @@ def cmd_list(args: argparse.Namespace) -> int:
     if not infos:
         print(f"no checkpoints in {checkpoints_dir()}")
         return 0
-    print(f"{'ID':<48} {'CREATED (UTC)':<21} {'NODES':<20} {'ITEMS':>5}  STATUS")
+    # fits 80 columns: the ids set the first column, the nodes get what is left (at least 10)
+    wid = max(len(c.id) for c in infos)
+    print(f"{'ID':<{wid}}  {'CREATED (UTC)':<16}  {'ITEMS':>5}  {'STATUS':<11}  NODES")
     for c in infos:
         status = "verified" if c.ok else ("FAILED" if c.complete else "interrupted")
-        print(f"{c.id:<48} {_utc(c.created):<21} {','.join(c.nodes)[:20]:<20} {c.items:>5}  "
-              f"{status}")
+        print(f"{c.id:<{wid}}  {_utc(c.created)[:16]:<16}  {c.items:>5}  {status:<11}  "
+              f"{_nodes(c.nodes, max(10, 80 - (wid + 40)))}")
     return 0
+
+
+def _nodes(nodes: tuple[str, ...], width: int = 20) -> str:
+    """The nodes as whole names: what does not fit in ``width`` is counted (``+2``), never
+    cut into a name that may be another node's ("pve001,pve" of pve001 and pve002)."""
+    shown = list(nodes)
+    while len(shown) > 1 and len(",".join(shown)) + len(f" +{len(nodes) - len(shown)}") > width:
+        shown.pop()
+    rest = len(nodes) - len(shown)
+    return ",".join(shown) + (f" +{rest}" if rest else "")
 
 
 def cmd_show(args: argparse.Namespace) -> int:

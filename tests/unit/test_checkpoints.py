@@ -472,3 +472,24 @@ def test_interrupted_checkpoint_never_looks_complete(store: CheckpointStore) -> 
     assert not info.complete and not info.ok
     with pytest.raises(FileNotFoundError, match="interrupted"):
         load_checkpoint("r9-wipe-1", root=store.root)
+
+
+def test_checkpoints_list_fits_80_columns_and_never_cuts_a_node_name(
+        monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    """The NODES column cut the joined names at 20 characters: a checkpoint on pve001 ..
+    pve005 was listed as on "pve001,pve002,pve003,pve0" (a node that does not exist), and a
+    line was 107 columns wide. Whole names now, the rest counted, within 80 columns."""
+    from pverunbook.cli import main
+    from pverunbook.engine import checkpoint_index
+
+    nodes = tuple(f"pve00{i}" for i in range(1, 6))
+    info = checkpoint_index.CheckpointInfo(
+        id="20261207-103840-d4e20f-apply-1", path=Path("/nonexistent"), run_id="r",
+        step_id="apply", created=0.0, nodes=nodes, ok=True, complete=True, items=12)
+    monkeypatch.setattr(checkpoint_index, "list_checkpoints", lambda root=None: [info])
+    assert main(["checkpoints", "list"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert all(len(line) <= 80 for line in lines), lines
+    shown = lines[1].split()[-2:]  # "pve001 +4" or the like
+    names, rest = shown[0].split(","), int(shown[1].lstrip("+"))
+    assert all(n in nodes for n in names) and len(names) + rest == len(nodes), lines
