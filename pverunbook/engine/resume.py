@@ -54,6 +54,9 @@ def load_resume(journal_path: Path, runbook: Runbook | None = None
     facts: list[Fact] = []
     overridden: dict[str, str] = {}
     stopped = ""  # the run's end message, recorded while the open step ran
+    # a resumed session asked about the open step's unknown outcome: its end (an abort at
+    # that question) is not what stopped the step, and must not replace what did
+    answered = False
     for event in iter_journal(journal_path):
         if isinstance(event, ev.RunStarted):
             if started is None:
@@ -68,15 +71,17 @@ def load_resume(journal_path: Path, runbook: Runbook | None = None
         elif isinstance(event, ev.ParamsSet):
             params.update(event.values)
         elif isinstance(event, ev.ConfirmationGiven):
+            if event.what == "unknown outcome" and event.step_id == open_step:
+                answered = True
             if event.what == "guard override" and event.accepted:
                 overridden[event.step_id] = event.reason
         elif isinstance(event, ev.StepStarted):
             index_of[event.step_id] = event.index
             open_step, ran_after_finish = event.step_id, None
-            asked = touched = False
+            asked = touched = answered = False
             stopped = ""
         elif isinstance(event, ev.RunFinished):
-            if open_step is not None:
+            if open_step is not None and not answered:
                 stopped = event.message or event.status
         elif isinstance(event, ev.ConfirmationRequested):
             if event.step_id == open_step and event.what in ("destructive", "confirm"):

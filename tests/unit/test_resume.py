@@ -319,3 +319,24 @@ async def test_headless_resume_reruns_a_read_only_check_and_says_how_to_answer_t
     assert "it only reads, so it runs again" in out.getvalue()
     assert await decider.unknown_outcome(rb.steps[0], "changed?") is FailureChoice.ABORT
     assert "resume it at a terminal" in out.getvalue()
+
+
+def test_a_resume_that_stopped_at_the_question_keeps_what_stopped_the_step(
+        tmp_path: Path) -> None:
+    """A headless resume that stops at the unknown-outcome question ends the run again
+    ("stopped at 'b' ..."); the next resume said the step was stopped by that, as if by Ctrl+C
+    ("the run was stopped while it ran (stopped at 'b' (outcome of the last run unknown): Ctrl+C,
+    SIGTERM or cancel)"). What stopped the step is the first session's end, or none (killed)."""
+    from pverunbook.engine.outcomes import unknown_why
+
+    events = [started(), *step("a", 0), *step("b", 1, status=None)][:-1]
+    again = [ev.ConfirmationGiven(step_id="b", what="unknown outcome", accepted=False,
+                                  typed="abort", operator="op", reason="r"),
+             ev.RunFinished(status="aborted",
+                            message="stopped at 'b' (outcome of the last run unknown)")]
+    cancelled = [*events, ev.RunFinished(status="interrupted", message="run cancelled"), *again]
+    _, info = load_resume(write(tmp_path / "c.jsonl", cancelled))
+    assert (info.unknown_step, info.stopped) == (True, "run cancelled")
+    _, killed = load_resume(write(tmp_path / "k.jsonl", [*events, *again]))
+    assert (killed.unknown_step, killed.stopped) == (True, "")
+    assert "pverunbook stopped while it ran" in unknown_why(killed.stopped)
