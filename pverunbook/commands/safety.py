@@ -205,7 +205,8 @@ async def _restore(args: argparse.Namespace) -> int:
             print(f"(taken from --yes-i-typed: {args.typed!r})")
             return str(args.typed)
         if not sys.stdin.isatty():
-            print("no terminal to ask on; pass --yes-i-typed TEXT", file=sys.stderr)
+            print(f"no terminal to ask on; pass --yes-i-typed {expected} (having read the "
+                  "diff above) to write them back", file=sys.stderr)
             return None
         try:
             return await asyncio.to_thread(input, "> ")
@@ -239,7 +240,10 @@ async def _restore(args: argparse.Namespace) -> int:
     for p in result.problems:
         print(f"pverunbook: restore: {p}", file=sys.stderr)
     if result.ok:
-        print("restore verified: the node's hashes match the checkpoint")
+        nodes = {w.split(":", 1)[0] for w in result.written + result.unchanged}
+        print("restore verified: " + (f"the hashes on all {len(nodes)} nodes match"
+                                      if len(nodes) > 1 else "the node's hashes match")
+              + " the checkpoint")
         return 0
     return 1
 

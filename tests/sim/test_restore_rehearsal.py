@@ -64,3 +64,21 @@ def test_a_busy_rehearsal_cluster_is_not_an_inventory_to_fix(tmp_path: Path) -> 
     assert put.returncode == 2, put.stdout + put.stderr
     assert "in use by pid" in put.stderr
     assert "--cluster inventory" not in put.stderr, put.stderr
+
+
+def test_restore_of_every_node_names_the_text_and_the_nodes(tmp_path: Path) -> None:
+    """Without a terminal, restore said only "pass --yes-i-typed TEXT" although it had just
+    printed the text it wants; and a restore to every node ended "the node's hashes match"."""
+    state = tmp_path / "state"
+    done = _pverunbook(tmp_path, "rehearse", "corosync-tuning", "--headless", "--scenario",
+                       "nyc-healthy", "--set", "token=5000", "--confirm", "nyc", "--confirm",
+                       "COMMIT", "--state-dir", str(state))
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr
+    listed = _pverunbook(tmp_path, "checkpoints", "list", "--state-dir", str(state))
+    (cp,) = re.findall(r"^(\S+-apply-1)\s", listed.stdout, re.M)
+    asked = _pverunbook(tmp_path, "restore", cp, "--state-dir", str(state))
+    assert asked.returncode == 1, asked.stdout + asked.stderr
+    assert "pass --yes-i-typed nyc " in asked.stderr, asked.stderr
+    put = _pverunbook(tmp_path, "restore", cp, "--yes-i-typed", "nyc", "--state-dir", str(state))
+    assert put.returncode == 0, put.stdout + put.stderr
+    assert "restore verified: the hashes on all 2 nodes match the checkpoint" in put.stdout
