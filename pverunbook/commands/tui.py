@@ -100,7 +100,7 @@ def tui_preflight(args: argparse.Namespace) -> int | None:
     except ValueError as exc:
         return err(f"{args.command} --set", str(exc))
     if not any(getattr(args, k, None) for k in ("runbook", "cluster", "resume")):
-        return None  # nothing to check: the loader is not imported before the first frame
+        return _terminal_problem(args)  # the loader is not imported before the first frame
     from pverunbook.inventory import InventoryError, load_cluster
     from pverunbook.runbook.loader import RunbookError
 
@@ -120,4 +120,25 @@ def tui_preflight(args: argparse.Namespace) -> int | None:
         return EXIT_USAGE
     except (InventoryError, OSError, ValueError) as exc:
         return err(command, str(exc))
-    return None
+    return _terminal_problem(args)
+
+
+def has_terminal() -> bool:
+    """stdin and stdout are both a terminal: the full-screen app can draw and read keys."""
+    return sys.stdin.isatty() and sys.stdout.isatty()
+
+
+def _terminal_problem(args: argparse.Namespace) -> int | None:
+    """Exit 2 when the app has no terminal: `pverunbook check > out.txt` (or from cron, or
+    with stdin from /dev/null) drew the full-screen app's escape codes into the file and then
+    waited for keys that never come."""
+    if has_terminal():
+        return None
+    which = "stdout" if sys.stdin.isatty() else "stdin"
+    command = str(getattr(args, "command", None) or "")
+    todo = ("add --headless (or --json) to print the output instead of opening the app"
+            if command in ("run", "rehearse", "check") else
+            "run it in a terminal, or use a headless command: `pverunbook check --headless`, "
+            "`pverunbook rehearse RUNBOOK --headless`")
+    return err(command or "tui", f"the app needs a terminal and {which} is not one",
+               todo)

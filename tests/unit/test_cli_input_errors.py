@@ -177,3 +177,22 @@ def test_check_takes_one_json_shape(capsys: pytest.CaptureFixture[str]) -> None:
     --json-events won without a word; now argparse refuses the pair (exit 2)."""
     rc, out = _run(capsys, ["check", "--json", "--json-events"])
     assert rc == 2 and "not allowed with argument --json" in out, out
+
+
+@pytest.mark.parametrize("argv", [["check", "--scenario", "nyc-healthy"],
+                                  ["rehearse", "network-triage"], ["tui"], []])
+def test_the_app_without_a_terminal_says_so_and_how_to_print_instead(
+        argv: list[str], monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    """`pverunbook check > out.txt` (cron, a pipe, stdin from /dev/null) opened the
+    full-screen app: its escape codes went into the file and it waited for keys forever."""
+    import pverunbook.ui.app as app
+
+    def opened(*_: object, **__: object) -> object:
+        raise AssertionError("the app was opened without a terminal")
+
+    monkeypatch.setattr(app, "make_app", opened)
+    rc, out = _run(capsys, argv)  # pytest's stdin is not a terminal
+    assert rc == 2, out
+    assert "the app needs a terminal and stdin is not one" in out, out
+    assert ("add --headless" if argv[:1] in (["check"], ["rehearse"]) else "--headless") in out

@@ -234,6 +234,7 @@ def test_the_app_and_headless_rehearsals_keep_the_same_cluster(
 
     monkeypatch.setattr(app, "make_app", fake_app)
     monkeypatch.setattr(run_cmd, "run_headless", fake_headless)
+    monkeypatch.setattr("pverunbook.commands.tui.has_terminal", lambda: True)
     state = tmp_path / "state"  # tests/conftest.py sets $PVERUNBOOK_STATE_DIR to it
     with pytest.raises(SystemExit):
         main(["tui", "--scenario", "nyc-healthy"])
