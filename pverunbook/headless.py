@@ -162,7 +162,7 @@ class EventPrinter:
             self._diagnosis()
             self._summary()
             msg = f" — {e.message}" if e.message else ""
-            crit = sum(1 for f in self.findings if self._now(f) == "critical")
+            crit = sum(1 for now, _f in self._distinct() if now == "critical")
             status = run_status_words(e.status)
             if status == "ok" and not_kept(self.events):
                 status = "ok — a change was NOT kept (its rollback timers undo it; see the summary)"
@@ -209,11 +209,24 @@ class EventPrinter:
                                      no_fault=said, confirms=self.next_confirms):
             self._p(line)
 
+    def _distinct(self) -> list[tuple[str, ev.Finding]]:
+        """The findings with their severity now, each (node, title) once: two steps that see
+        the same fault (cluster-health-check's mount and write probes both find a node's
+        missing /etc/pve/nodes directory) listed it twice in the summary and counted it twice
+        in "findings (N critical)". The worse severity of the two is kept."""
+        rank = {"critical": 0, "warning": 1}
+        seen: dict[tuple[str | None, str], tuple[str, ev.Finding]] = {}
+        for f in self.findings:
+            now, key = self._now(f), (f.node, f.title.strip().rstrip("."))
+            if key not in seen or rank.get(now, 2) < rank.get(seen[key][0], 2):
+                seen[key] = (now, f)
+        return list(seen.values())
+
     def _summary(self) -> None:
         """What an operator needs after scrolling past everything: problems, worst first."""
         bad = [(sid, t, s) for sid, (t, s) in self.steps.items()
                if s not in ("ok", "planned", "running")]
-        serious = [(self._now(f), f) for f in self.findings
+        serious = [(now, f) for now, f in self._distinct()
                    if f.severity in ("critical", "warning")]
         undone = not_kept(self.events)
         if not bad and not serious and not self.left and not undone:

@@ -91,3 +91,22 @@ def test_a_failed_verify_is_what_the_summary_says_not_no_fault_found() -> None:
     # routed on (on_failure = "continue"): the run reached its end, the failure still leads
     routed = [*events[:-1], ev.RunFinished(status="completed_with_failures")]
     assert no_fault_text(routed).startswith("Step “The peer is reached directly and answers”")
+
+
+def test_the_summary_lists_a_fault_two_steps_saw_once() -> None:
+    """cluster-health-check's mount and write probes both report a node's missing
+    /etc/pve/nodes directory: the summary listed it twice per node and counted it twice."""
+    title = "This node's own directory in /etc/pve/nodes is missing"
+    events = [*_stopped_run("tiny")[:-1]]
+    for sid, end in (("pve-mount", ""), ("pve-write", ".")):
+        for node in ("ryanrishi", "pve001"):
+            events.append(ev.Finding(step_id=sid, node=node, severity="critical",
+                                     title=title + end))
+    events.append(ev.RunFinished(status="ok"))
+    out = io.StringIO()
+    p = EventPrinter(out)
+    for e in events:
+        p(e)
+    summary = out.getvalue().split("== summary", 1)[1]
+    assert summary.count(f"ryanrishi: {title}") == summary.count(f"pve001: {title}") == 1, summary
+    assert "findings (2 critical" in summary, summary
