@@ -67,6 +67,11 @@ def cmd_check(args: argparse.Namespace) -> int:
     except OSError as exc:
         print(f"{args.file}: {exc.strerror}", file=sys.stderr)
         return 2
+    if not text.strip():  # said "totem.version must be 2" and three errors, none of them this
+        print(f"{args.file}:1: fatal: the file is empty (or only whitespace): corosync needs "
+              "a totem section and a nodelist; is it a truncated copy? compare it with "
+              "/etc/pve/corosync.conf on a node whose /etc/pve answers")
+        return 1
     try:
         problems = validate(parse(text))
     except CorosyncParseError as exc:

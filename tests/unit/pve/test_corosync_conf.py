@@ -496,3 +496,16 @@ def test_cli_set_refuses_fatal(tmp_path: Path, capsys: pytest.CaptureFixture[str
     assert rc == 1 and not out.exists()
     assert "refusing to write" in capsys.readouterr().err
     assert run_cli(["corosync", "set", str(src), "novalue"]) == 1
+
+
+@pytest.mark.parametrize("text", ["", "\n\n  \n"])
+def test_check_of_an_empty_file_says_it_is_empty(
+        text: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """An empty (truncated) corosync.conf was answered "totem.version must be 2" and three
+    more errors, none of which says the file is empty."""
+    f = tmp_path / "corosync.conf"
+    f.write_text(text)
+    assert run_cli(["corosync", "check", str(f)]) == 1
+    out = capsys.readouterr().out
+    assert out.startswith(f"{f}:1: fatal: the file is empty"), out
+    assert "totem.version" not in out, out
