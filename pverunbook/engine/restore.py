@@ -32,6 +32,7 @@ from pverunbook.engine.remote_files import (
     run_collect,
     sha256_hex,
 )
+from pverunbook.engine.rollback_script import config_version
 from pverunbook.inventory import Cluster, Node
 from pverunbook.transport.base import Transport, TransportError
 
@@ -58,6 +59,9 @@ class _Change:
     data: bytes
     state: str  # "unchanged", "changed", "absent", "metadata", "sqlite", "remove"
     diff: str = ""
+    #: why the restored file will not be the one in effect (a corosync.conf whose
+    #: config_version is not above the current one), shown before the question and after
+    version_note: str = ""
     current: Meta | None = None
 
 
@@ -198,6 +202,7 @@ async def restore(checkpoint: Checkpoint, transport: Transport, cluster: Cluster
             try:
                 old = await transport.read_file(n, str(item["path"]), timeout=timeout)
                 change.diff = _diff(old, data, str(item["path"]), store.redactor)
+                change.version_note = corosync_version_note(str(item["path"]), old, data)
             except TransportError as exc:
                 change.diff = f"    (cannot read the current file for a diff: {exc.message})\n"
         changes.append(change)
@@ -278,6 +283,8 @@ async def restore(checkpoint: Checkpoint, transport: Transport, cluster: Cluster
                     res.problems.append(msg)
                     continue
             res.written.append(where)
+            if c.version_note:
+                res.instructions.append(f"# {where}: {c.version_note}")
         except (TransportError, PartFailed) as exc:
             res.problems.append(f"{where}: {exc}")
     res.ok = not res.problems
@@ -321,6 +328,32 @@ async def _restore_file(transport: Transport, c: _Change, timeout: float) -> Non
         check_result(result, err, f"setting mode/owner of {p}")
 
 
+def corosync_version_note(path: str, current: bytes, restored: bytes) -> str:
+    """Why restoring ``restored`` over ``current`` will not change the config corosync runs,
+    or "" (not a corosync.conf, or its config_version is above the current one).
+
+    Shapes: ``path`` a node path, the contents as bytes. Source: pve-cluster dcdb.c
+    ``dcdb_sync_corosync_conf`` copies /etc/pve/corosync.conf to a node's
+    /etc/corosync/corosync.conf only when its config_version is higher ("local corosync.conf is
+    newer" otherwise), and corosync keeps the config it loaded until ``corosync-cfgtool -R``
+    (pvecm.adoc "Edit corosync.conf": always raise config_version). The rollback timers raise
+    it for this reason (rollback_script.py); a restore writes the checkpoint's bytes as they
+    were, so it says what is left to do instead.
+    """
+    if posixpath.basename(path) != "corosync.conf":
+        return ""
+    old = config_version(current.decode("utf-8", "replace"))
+    new = config_version(restored.decode("utf-8", "replace"))
+    if old is None or new is None or new > old:
+        return ""
+    return (f"its config_version {new} is not above the {old} in place now, so it will not be "
+            "the config corosync runs: pmxcfs copies /etc/pve/corosync.conf to the nodes only "
+            "when its version is higher (dcdb.c: 'local corosync.conf is newer'), and "
+            "corosync keeps what it loaded. To put it in effect, raise its config_version "
+            f"above {old} in /etc/pve/corosync.conf (a .new copy, then mv, as corosync-tuning "
+            "does), then `corosync-cfgtool -R` on one node")
+
+
 def _summary(checkpoint: Checkpoint, changes: list[_Change]) -> str:
     lines = [f"Restore from checkpoint {checkpoint.id} (run {checkpoint.manifest.get('run_id')}, "
              f"step {checkpoint.manifest.get('step_id')}):"]
@@ -349,6 +382,8 @@ def _summary(checkpoint: Checkpoint, changes: list[_Change]) -> str:
                          f"{str(it.get('sha256_local'))[:12]}…)")
             if c.diff:
                 lines.append(c.diff.rstrip("\n"))
+            if c.version_note:
+                lines.append(f"  ⚠ {where}: {c.version_note}")
     lines.append("Files on the node that are not in the checkpoint are left alone.")
     return "\n".join(lines)
 

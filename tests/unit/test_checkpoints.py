@@ -493,3 +493,38 @@ def test_checkpoints_list_fits_80_columns_and_never_cuts_a_node_name(
     shown = lines[1].split()[-2:]  # "pve001 +4" or the like
     names, rest = shown[0].split(","), int(shown[1].lstrip("+"))
     assert all(n in nodes for n in names) and len(names) + rest == len(nodes), lines
+
+
+CONF = "totem {{\n  cluster_name: nyc\n  config_version: {v}\n  token: {t}\n}}\n"
+
+
+async def test_restore_of_a_corosync_conf_says_a_lower_version_will_not_be_in_effect(
+        store: CheckpointStore, tmp_path: Path) -> None:
+    """A corosync.conf put back with a config_version not above the one in place is not what
+    corosync runs (dcdb.c copies /etc/pve/corosync.conf only with a higher version; corosync
+    keeps what it loaded): the restore said "verified" and nothing more."""
+    conf = tmp_path / "pve" / "corosync.conf"
+    conf.parent.mkdir()
+    conf.write_text(CONF.format(v=3, t=1000))
+    change = f"printf {json.dumps(CONF.format(v=4, t=5000))} > {conf}"
+    status, events, _ = await run(runbook(f"files = [{json.dumps(str(conf))}]", change), store)
+    assert status == "ok" and "config_version: 4" in conf.read_text()
+    cp = load_checkpoint(taken(events)[0].checkpoint_id, root=store.root)
+    shown: list[str] = []
+
+    async def yes(summary: str, expected: str) -> str | None:
+        shown.append(summary)
+        return expected
+
+    done = await restore(cp, LocalTransport(), CLUSTER, confirm=yes, store=store)
+    assert done.ok, done.problems
+    assert conf.read_text() == CONF.format(v=3, t=1000)  # the bytes as they were
+    assert "config_version 3 is not above the 4 in place now" in shown[0]
+    assert any("raise its config_version above 4" in i and "corosync-cfgtool -R" in i
+               for i in done.instructions), done.instructions
+    # a checkpoint whose version is above the file's now: nothing to say
+    conf.write_text(CONF.format(v=2, t=1000))
+    shown.clear()
+    again = await restore(cp, LocalTransport(), CLUSTER, confirm=yes, store=store)
+    assert again.ok and "not above" not in shown[0]
+    assert not any("config_version" in i for i in again.instructions)
