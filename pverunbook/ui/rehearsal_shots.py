@@ -87,7 +87,14 @@ def _pinned(tmp: Path) -> Iterator[None]:
     os.environ["TZ"] = "UTC"
     time.tzset()
     cwd = Path.cwd()
+    from pverunbook.runbook import catalog
+
+    shipped = catalog.builtin_dir()
     os.chdir(tmp)
+    # The shipped runbooks as ./runbooks: the start screen shows a runbook's path, and the
+    # checkout's or the install's absolute one made every capture depend on where it ran.
+    with contextlib.suppress(FileExistsError):
+        Path("runbooks").symlink_to(shipped, target_is_directory=True)
     counter = itertools.count(1)
     from textual.widgets import Input
 
@@ -104,6 +111,7 @@ def _pinned(tmp: Path) -> Iterator[None]:
         mock.patch("pverunbook.ui.model.fmt_duration", lambda s: "4m 12s"),
         mock.patch("pverunbook.ui.widgets.output.fmt_duration", lambda s: "1.2s"),
         mock.patch.object(Input, "__init__", steady_cursor),
+        mock.patch.object(catalog, "builtin_dir", lambda: Path("runbooks")),
     ]
     try:
         for p in patches:

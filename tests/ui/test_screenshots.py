@@ -60,3 +60,17 @@ async def test_two_runs_write_the_same_svg_bytes(tmp_path: Path) -> None:
     # the shipped runbook's ping step on both nodes, as the simulated outage answers it
     assert "ryanrishi" in wide and "pve001" in wide and "ping statistics" in wide
     assert "22% packet loss" in wide  # the story's lossy routed link, the same every run
+
+
+async def test_the_start_screen_shows_where_the_shipped_runbooks_are_without_this_machine(
+        tmp_path: Path) -> None:
+    """The start screen shows a runbook's path; a capture showed the checkout's absolute one
+    (whoever took it, wherever), so the pictures differed between machines and named the one
+    they were taken on."""
+    from pverunbook.runbook.catalog import builtin_dir
+
+    rc, log = await _take(tmp_path / "s", "start")
+    assert rc == 0, log
+    text = (tmp_path / "s" / "start.svg").read_text(encoding="utf-8").replace("&#160;", " ")
+    assert "runbooks/cluster-health-check.toml" in text
+    assert str(builtin_dir().resolve().parent) not in text and str(ROOT) not in text
