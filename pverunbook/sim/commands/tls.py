@@ -50,11 +50,8 @@ async def c_openssl(ctx: Ctx) -> int:
         elif a == "-text":
             wanted += ["subject", "issuer", "startdate", "enddate", "serial"]
         k += 1
-    try:
-        data = ctx.fs.read_bytes(infile, ctx.cwd) if infile else await ctx.stdin.read_all()
-    except OSError as exc:
-        await ctx.err(f"Could not open file or uri for loading certificate from {infile}\n"
-                      f"{_ossl_err(exc.strerror)}")
+    data = await _read_in(ctx, infile, "certificate")
+    if data is None:
         return 1
     try:
         fields = certs.x509_fields(data)
@@ -78,11 +75,8 @@ async def c_openssl(ctx: Ctx) -> int:
 async def _pkey(ctx: Ctx, rest: list[str]) -> int:
     """``openssl pkey -pubout -in KEY``: the public half of a private key (PEM)."""
     infile = rest[rest.index("-in") + 1] if "-in" in rest[:-1] else None
-    try:
-        data = ctx.fs.read_bytes(infile, ctx.cwd) if infile else await ctx.stdin.read_all()
-    except OSError as exc:
-        await ctx.err(f"Could not open file or uri for loading key from {infile}\n"
-                      f"{_ossl_err(exc.strerror)}")
+    data = await _read_in(ctx, infile, "key")
+    if data is None:
         return 1
     try:
         pub = certs.public_pem(data)
@@ -133,6 +127,16 @@ async def _verify(ctx: Ctx, rest: list[str]) -> int:
         await ctx.err(f"{problem}\nerror {f}: verification failed\n")
         status = 2
     return status
+
+
+async def _read_in(ctx: Ctx, infile: str | None, what: str) -> bytes | None:
+    """``-in FILE``, or stdin without one; None once openssl's error for it is written."""
+    try:
+        return ctx.fs.read_bytes(infile, ctx.cwd) if infile else await ctx.stdin.read_all()
+    except OSError as exc:
+        await ctx.err(f"Could not open file or uri for loading {what} from {infile}\n"
+                      f"{_ossl_err(exc.strerror)}")
+        return None
 
 
 def _ossl_err(msg: str | None) -> str:
