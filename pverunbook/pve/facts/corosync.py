@@ -293,11 +293,15 @@ def facts_journal(obs: Observation) -> list[Fact]:
                         evidence=f"line {cut.lineno}: {cut.text}" if cut is not None else
                         f"{links.startup_waits} at start-up, before the first heartbeat"))
     for name, kind in (("journal.token_lost", "processor_failed"),
-                       ("journal.token_late", "token_not_received"),
                        ("journal.retransmits", "retransmit"),
                        ("journal.quorum_lost", "quorum_lost"),
                        ("journal.memberships", "members")):
         out.append(Fact(name, counts[kind], obs.node, evidence=first(kind)))
+    # a token warning while the first membership formed after start-up is not the network's
+    early = outputs.startup_token_warnings(s)
+    late = [e for e in s.events if e.kind == "token_not_received" and e not in early]
+    out.append(Fact("journal.token_late", sum(e.repeats for e in late), obs.node,
+                    evidence=f"line {late[0].lineno}: {late[0].text}" if late else ""))
     if s.span_s is not None:
         out.append(Fact("journal.span_s", round(s.span_s), obs.node))
     return out + _pmxcfs_log_facts(s, obs, first)

@@ -19,6 +19,7 @@ from pverunbook.pve.outputs.journal import (
     parse_timestamp,
     peer_links,
     pmxcfs_synced_at_end,
+    startup_token_warnings,
 )
 from pverunbook.pve.outputs.links import (
     CfgtoolStatus,
@@ -77,5 +78,6 @@ __all__ = [
     "parse_quorum_status",
     "parse_timestamp",
     "peer_links",
+    "startup_token_warnings",
     "pmxcfs_synced_at_end",
 ]

@@ -550,3 +550,43 @@ def peer_links(summary: JournalSummary) -> dict[int, PeerLinks]:
                 p.first_cut = p.first_cut or e
                 p.recovered = False
     return peers
+
+
+#: How long after corosync starts its first membership with peers may take to form, seconds;
+#: a token warning later than this is not a start-up's.
+STARTUP_MEMBERSHIP_S = 30.0
+
+
+def startup_token_warnings(summary: JournalSummary) -> list[LogEvent]:
+    """``Token has not been received`` lines that belong to a start-up, not to the network.
+
+    When peers first join a node that started alone (``Members[1]``), totemsrp leaves its
+    one-node ring for gather and commit; the token warning timer measures from the last token
+    the node received (totemsrp.c ``timer_function_orf_token_warning``: now minus
+    ``stats.token[latest_token].rx``), so a merge that takes longer than ``token_warning`` % of
+    the token timeout (75 % by default) logs the line once while the membership forms, on a
+    loaded host especially. Such a line is start-up when it comes after a start-up, before the
+    first membership with more than one member (``Members[N]``, N > 1), with no ``A processor
+    failed`` (a lost token) in between, within :data:`STARTUP_MEMBERSHIP_S` of the start when
+    the log has times. Returns those lines in log order; never raises.
+    """
+    out: list[LogEvent] = []
+    started: LogEvent | None = None
+    pending: list[LogEvent] = []
+    for e in summary.events:
+        if e.kind == "startup":
+            if started is None:
+                started, pending = e, []
+            continue
+        if started is None:
+            continue
+        if e.kind == "token_not_received":
+            pending.append(e)
+        elif e.kind in ("processor_failed", "shutdown"):
+            started, pending = None, []
+        elif e.kind == "members" and (e.count or 0) > 1:
+            t0 = started.time
+            out += [w for w in pending if t0 is None or w.time is None
+                    or (w.time - t0).total_seconds() <= STARTUP_MEMBERSHIP_S]
+            started, pending = None, []
+    return out

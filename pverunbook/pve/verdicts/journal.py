@@ -121,8 +121,10 @@ def verdict_journal(text: str, window_s: float | None = None,
             "on it. `corosync-cfgtool -r` re-enables it once the network is fixed.",
             evidence=first_line("ring_faulty"),
         ))
-    if counts["processor_failed"] or counts["token_not_received"]:
-        n_fail, n_warn = counts["processor_failed"], counts["token_not_received"]
+    early = outputs.startup_token_warnings(s)
+    n_early = sum(e.repeats for e in early)
+    if counts["processor_failed"] or counts["token_not_received"] > n_early:
+        n_fail, n_warn = counts["processor_failed"], counts["token_not_received"] - n_early
         out.append(
             Finding(
                 "critical" if n_fail else "warning",
@@ -132,9 +134,21 @@ def verdict_journal(text: str, window_s: float | None = None,
                 "timed out and the membership is rebuilt. Each rebuild pauses pmxcfs, which is "
                 "why /etc/pve hangs. With corosync 3/knet this is how a lossy network shows; "
                 "'Retransmit List' lines are rare.",
-                evidence=first_line("processor_failed") or first_line("token_not_received"),
+                evidence=first_line("processor_failed") or next(
+                    (f"line {e.lineno}: {e.text}" for e in s.events
+                     if e.kind == "token_not_received" and e not in early), None),
             )
         )
+    elif early:
+        out.append(Finding(
+            "info",
+            f"token late {n_early} time(s) while the first membership formed after start-up",
+            "corosync started alone and the peers joined it: while the new membership formed "
+            "the token warning timer, which counts from the last token of the one-node ring, "
+            "ran past 75% of the token timeout. No token was lost and the membership formed; "
+            "a busy host at start-up does this. Not a network fault.",
+            evidence=f"line {early[0].lineno}: {early[0].text}",
+        ))
     out += _admin_shutdowns(s, names)
     out += _membership(s, names, within)
     if counts["quorum_lost"]:
