@@ -96,7 +96,22 @@ NOT_YET_FOUND = {
                            "proxmox/files/ (a shell note) and storage.cfg.example "
                            "(storage-plugin examples), and web pages for `cat "
                            "/etc/pve/storage.cfg` with a second storage on /var/lib/vz "
-                           "(only the directory-backend docs): none",
+                           "(only the directory-backend docs): none.  Searched again: a "
+                           "second stanza on /var/lib/vz by the last character of its name "
+                           "(`<c>\\n\\tpath /var/lib/vz\\n` and the 8-space form for 19 "
+                           "letters and digits, any name in the 4- and 2-space forms: only "
+                           "`local`, and an nfs storage nested in /var/lib/vz/snippets), "
+                           "`path /var/lib/vz` followed by `content snippets`, `vztmpl` or "
+                           "`rootdir`, a second lvm/lvmthin on VG `pve` by its thinpool's last "
+                           "character (`<c>\\n\\tvgname pve\\n`: fixtures only), four "
+                           "repositories named *pve-conf* or *proxmox-host* not among the 67 "
+                           "(Garfieldttt and Roflorblades pve-config-backup, Xingsandesu "
+                           "TeslaT10-PVE-Config, genirohtea/proxmox-host: scripts, a README "
+                           "and Ansible roles, no host files), GitHub issues "
+                           "of PVE monitoring and backup tools (Pulse, dougiteixeira/proxmoxve, "
+                           "check_mk proxmox-qemu-backup, community.proxmox 408, proxmove 27: "
+                           "one path per storage) and for disks or backups listed under two "
+                           "storages, and web pages in French, Russian and Chinese: none",
     "double-slash-path": "one found (kernel bugzilla 203477 comment 1: a PVE 6 kvm line whose "
                          "ISOs are on `/pool_t1/t1_dir//template/iso/`) besides the handed "
                          "case; public GitHub code searched for `//images/<vmid>/vm-`, "
@@ -152,7 +167,18 @@ NOT_YET_FOUND = {
                          "repositories of Proxmox host files above, whole history (no "
                          "storage path ending in `/`, no `//images/`, `//template/` or "
                          "`//dump/`), and web pages for PVE kvm lines with ISOs under "
-                         "/mnt/pve: none",
+                         "/mnt/pve: none.  Searched again: pvesh JSON with a path "
+                         "ending in / (`/\",\"storage\":\"`, `/\",\"type\":\"dir\"`, "
+                         "`/\",\"shared\":`, `/\",\"prune-backups\"` and the json-pretty "
+                         "forms), a storage.cfg line ending in / before a blank line and a "
+                         "`dir:`, `nfs:`, `zfspool:`, `lvmthin:` or `pbs:` stanza or before "
+                         "`disable`/`mkdir 0`, `pvesm add dir` with a path ending in / before "
+                         "`--content images`, `backup`, `iso`, `rootdir,images` or "
+                         "`iso,images` (none), GitHub issues for PVE kvm `-drive file=/mnt/` "
+                         "lines, install scripts' `qm importdisk` `Formatting` output "
+                         "(community-scripts haos-vm) and vzdump `creating vzdump archive` "
+                         "logs (check_mk proxmox-qemu-backup issues 4, 7, 16), and web pages "
+                         "for `Formatting '/mnt/data//images/...'`: none",
     "win7-pcie": "only the handed case (a PVE 8.1 blog) shows a vfio-pci device on pcie.0 at "
                  "hostpciNbus0's address (`id=hostpci0,bus=pcie.0,addr=0x10` occurs nowhere "
                  "else in public GitHub code searched, nor `id=hostpci0.0|0.1|1|1.0|2,"
@@ -204,7 +230,14 @@ NOT_YET_FOUND = {
                  "for `ostype: win7`, for Windows Server 2008 R2 (also ostype win7) with "
                  "hostpci and for Windows 7 code 43 on q35 (libvirt, or PVE win10/"
                  "win11), and code and web pages in English and Chinese for win7 q35 "
-                 "pcie=1 configs: none",
+                 "pcie=1 configs: none.  Searched again: `type = \"win7\"`, "
+                 "`os = \"win7\"`, `\"os\": \"win7\"` and `os: win7` (user-agent code "
+                 "and test lists, none from PVE), the four repositories named under "
+                 "shared-path-content (no VM configs), GitHub issues for "
+                 "Windows 7 guests with hostpci (vgpu_unlock, GPU_Virtualization-Wiki, "
+                 "isc30/ryzen-gpu-passthrough-proxmox, MxGPU: win10/win11, or i440fx) and "
+                 "a `qm config`-shaped query with `ostype: win7` and `pcie=1`, and web "
+                 "pages in Korean, Portuguese and Polish: none",
 }
 
 
