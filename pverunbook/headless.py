@@ -6,6 +6,7 @@ flags (``--confirm``); anything not answered by a flag is refused, which is the 
 
 from __future__ import annotations
 
+import re
 import sys
 from collections.abc import Callable
 from typing import Any, TextIO
@@ -20,20 +21,36 @@ from pverunbook.run_diagnosis import (
     went_on_label,
 )
 from pverunbook.terminal_decider import LEFT, TerminalDecider
+from pverunbook.termwrap import cells, columns_of, wrap
 
 __all__ = ["LEFT", "EventPrinter", "JsonPrinter", "TerminalDecider"]
 
 SEVERITY_MARK = {"ok": "OK  ", "info": "INFO", "warning": "WARN", "critical": "CRIT"}
 
+#: The diagnosis lines a terminal wraps, by their prefix (the text after it wraps under it):
+#: a fault, what to do, its evidence, what is fine. Never its "fix:" and "next:" commands.
+_WRAPPED_DIAGNOSIS = re.compile(r" \d+\. |      do:   |      - |   fine: ")
+
 
 class EventPrinter:
-    """Prints node output line by line as ``node | text`` and one line per notable event."""
+    """Prints node output line by line as ``node | text`` and one line per notable event.
+
+    On a terminal, long lines wrap at its width with continuation lines under the text
+    (``termwrap``): ``columns`` None asks the terminal at each event, 0 never wraps (the
+    default when ``out`` is not a terminal: pipes and files get whole lines)."""
 
     def __init__(self, out: TextIO | None = None, width: int = 0, runbook: Any = None,
-                 names_by_addr: dict[str, str] | None = None) -> None:
+                 names_by_addr: dict[str, str] | None = None,
+                 columns: int | None = None) -> None:
         self.out = out or sys.stdout
         self.partial: dict[tuple[str, str], str] = {}
         self.width = width
+        #: the terminal width to wrap at (None: asked at each event), and this event's
+        self.columns = columns
+        self._cols = 0
+        #: written before the next event's first line that is not empty, once (``journal
+        #: show``'s time stamp); an event that prints nothing prints no stamp either
+        self.stamp = ""
         self.steps: dict[str, tuple[str, str]] = {}
         #: each step's result per node (step_finished), for a failed-then-skipped step's line
         self.node_status: dict[str, dict[str, str]] = {}
@@ -56,7 +73,16 @@ class EventPrinter:
     def _p(self, text: str = "") -> None:
         # Not flushed here: __call__ flushes once per event, so a flood of output costs one
         # write+flush per coalesced chunk, not per line (a terminal still sees every event).
+        if text.strip("\n") and self.stamp:  # after the blank lines that open a section
+            blank = len(text) - len(text.lstrip("\n"))
+            text, self.stamp = text[:blank] + self.stamp + text[blank:], ""
         self.out.write(text + "\n")
+
+    def _w(self, prefix: str, text: str, keep_quoted: bool = True) -> None:
+        """``prefix + text`` as one line, wrapped on a terminal under the text; a quoted
+        span (typed text) is never broken unless ``keep_quoted`` is False (node output)."""
+        self._p(wrap(prefix, text, self._cols, cells(self.stamp), keep_quoted) if self._cols
+                else prefix + text)
 
     def _flush_partials(self, node: str | None = None) -> None:
         for key in list(self.partial):
@@ -67,11 +93,13 @@ class EventPrinter:
 
     def _line(self, node: str, stream: str, text: str) -> None:
         mark = "!" if stream == "stderr" else "|"
-        self._p(f"{node:>{self.width}} {mark} {text}")
+        self._w(f"{node:>{self.width}} {mark} ", text, keep_quoted=False)
 
     def __call__(self, e: ev.Event) -> None:
         self.events.append(e)
+        self._cols = columns_of(self.out) if self.columns is None else self.columns
         self._print(e)
+        self.stamp = ""
         self.out.flush()
 
     def _print(self, e: ev.Event) -> None:
@@ -79,23 +107,28 @@ class EventPrinter:
             self.mode = e.mode
             self.width = max([len(n) for n in e.nodes] + [5])
             what = "resuming" if e.resumed else "running"
-            self._p(f"== {what} {e.runbook_title} [{e.mode}] on {e.cluster}: "
+            self._w("== ", f"{what} {e.runbook_title} [{e.mode}] on {e.cluster}: "
                     f"{', '.join(e.nodes)} (run {e.run_id})")
         elif isinstance(e, ev.StepStarted):
             self.steps[e.step_id] = (e.title, "running")
             mark = " [DESTRUCTIVE]" if e.destructive else ""
             again = f" (attempt {e.attempt})" if e.attempt > 1 else ""
-            self._p(f"\n-- step {e.index + 1}: {e.title}{mark}{again} "
+            self._p()
+            self._w(f"-- step {e.index + 1}: ", f"{e.title}{mark}{again} "
                     f"-> {', '.join(e.nodes) or 'operator'}")
         elif isinstance(e, ev.CommandStarted):
-            self._p(f"{e.node:>{self.width}} $ {e.command}")
+            self._w(f"{e.node:>{self.width}} $ ", e.command, keep_quoted=False)
         elif isinstance(e, ev.OutputChunk):
             key = (e.node, e.stream)
             text = self.partial.pop(key, "") + e.text
             *lines, rest = text.split("\n")
             if lines:
                 prefix = f"{e.node:>{self.width}} {'!' if e.stream == 'stderr' else '|'} "
-                self.out.write("".join(f"{prefix}{line}\n" for line in lines))
+                if self._cols:
+                    self.out.write("".join(f"{wrap(prefix, line, self._cols)}\n"
+                                           for line in lines))
+                else:
+                    self.out.write("".join(f"{prefix}{line}\n" for line in lines))
             if rest:
                 self.partial[key] = rest
         elif isinstance(e, ev.CommandFinished):
@@ -103,30 +136,31 @@ class EventPrinter:
             self._p(f"{e.node:>{self.width}} = {e.outcome} ({e.duration:.1f}s)")
         elif isinstance(e, ev.ExpectationResult):
             if not e.ok:
-                self._p(f"{e.node:>{self.width}} ✗ check failed: {e.description}"
+                self._w(f"{e.node:>{self.width}} ✗ ", f"check failed: {e.description}"
                         + (f": {e.message}" if e.message else ""))
         elif isinstance(e, ev.Finding):
             self.findings.append(e)
             where = f"{e.node}: " if e.node else ""
-            self._p(f"   {SEVERITY_MARK.get(e.severity, e.severity.upper())} {where}{e.title}")
+            self._w(f"   {SEVERITY_MARK.get(e.severity, e.severity.upper())} ", where + e.title)
             if e.detail and e.severity in ("warning", "critical"):
-                self._p(f"        {e.detail}")
+                self._w("        ", e.detail)
         elif isinstance(e, ev.GuardResult):
             state = "ok" if e.ok else ("warning" if e.warn_only else "BLOCKED")
-            self._p(f"   guard {e.check}: {state} — {e.message}")
+            self._w("   ", f"guard {e.check}: {state} — {e.message}")
         elif isinstance(e, ev.CheckpointRequested):
             parts = list(e.files) + [f"sqlite:{s}" for s in e.sqlite] + \
                 [f"output:{o}" for o in e.outputs]
-            self._p(f"   checkpoint before this step on {', '.join(e.nodes)}: {', '.join(parts)}")
+            self._w("   ", f"checkpoint before this step on {', '.join(e.nodes)}: "
+                    f"{', '.join(parts)}")
         elif isinstance(e, ev.CheckpointTaken):
             if e.ok:
-                self._p(f"   checkpoint {e.checkpoint_id} verified ({len(e.items)} parts) "
+                self._w("   ", f"checkpoint {e.checkpoint_id} verified ({len(e.items)} parts) "
                         f"-> {e.path}")
             else:
-                self._p(f"   checkpoint FAILED: {'; '.join(e.problems)}")
+                self._w("   ", f"checkpoint FAILED: {'; '.join(e.problems)}")
         elif isinstance(e, ev.ConfirmationGiven):
             verdict = "accepted" if e.accepted else "refused"
-            self._p(f"   {e.what}: {verdict}" + (f" ({e.reason})" if e.reason else ""))
+            self._w("   ", f"{e.what}: {verdict}" + (f" ({e.reason})" if e.reason else ""))
         elif isinstance(e, ev.StepSkipped):
             if e.reason.startswith(LEFT):
                 self.left.append((e.step_id, e.reason.removeprefix(LEFT).strip()))
@@ -137,23 +171,23 @@ class EventPrinter:
                 self.steps[e.step_id] = (title, label)
                 self._p(f"-- {e.step_id}: {label}")
             else:
-                self._p(f"-- skipped {e.step_id}: {e.reason}")
+                self._w("-- ", f"skipped {e.step_id}: {e.reason}")
         elif isinstance(e, ev.ValueProposed):
-            self._p(f"   proposed {e.param} = {e.value} ({e.reason})")
+            self._w("   ", f"proposed {e.param} = {e.value} ({e.reason})")
         elif isinstance(e, ev.StepFinished):
             self._flush_partials()
             title = self.steps.get(e.step_id, (e.step_id, ""))[0]
             self.steps[e.step_id] = (title, e.status)
             self.node_status[e.step_id] = dict(e.node_status)
             msg = f": {e.message}" if e.message and e.status != "ok" else ""
-            self._p(f"-- {e.step_id}: {step_status_label(e.status, self._worst(e.step_id))}"
+            self._w("-- ", f"{e.step_id}: {step_status_label(e.status, self._worst(e.step_id))}"
                     f"{msg}")
         elif isinstance(e, ev.NodeConnection) and e.state == "unreachable":
-            self._p(f"   {e.node}: NOT reachable, no step reads it: {e.message}")
+            self._w("   ", f"{e.node}: NOT reachable, no step reads it: {e.message}")
         elif isinstance(e, ev.NodeConnection):
-            self._p(f"   {e.node}: connection {e.state} {e.message}".rstrip())
+            self._w("   ", f"{e.node}: connection {e.state} {e.message}".rstrip())
         elif isinstance(e, ev.Note):
-            self._p(f"   [{e.level}] {e.text}")
+            self._w(f"   [{e.level}] ", e.text)
         elif isinstance(e, ev.RollbackTimer):
             self._p(f"   rollback timer on {e.node}: {e.state}" + (f" — {e.message.strip()}"
                     if e.message.strip() and e.state != "fired" else ""))
@@ -207,7 +241,11 @@ class EventPrinter:
             said = "HEALTHY: the check found no fault on any node"
         for line in format_diagnosis(diag, self.mode, self.next_suffix, check=check,
                                      no_fault=said, confirms=self.next_confirms):
-            self._p(line)
+            wrapped = _WRAPPED_DIAGNOSIS.match(line)
+            if wrapped:  # never "fix:" or "next:": commands to type stay whole lines
+                self._w(wrapped.group(0), line[wrapped.end():])
+            else:
+                self._p(line)
 
     def _distinct(self) -> list[tuple[str, ev.Finding]]:
         """The findings with their severity now, each (node, title) once: two steps that see
@@ -233,18 +271,18 @@ class EventPrinter:
             return
         self._p("\n== summary")
         for line in undone:  # its steps read "ok": say it before anything else
-            self._p(f"   NOT KEPT: {line}")
+            self._w("   NOT KEPT: ", line)
         for sid, _text in self.left:  # the instructions were printed at the step
-            self._p(f"   {LEFT} step {self._title(sid)} (manual; not confirmed as done)")
+            self._w("   ", f"{LEFT} step {self._title(sid)} (manual; not confirmed as done)")
         order = {"critical": 0, "warning": 1}
         for now, f in sorted(serious, key=lambda x: order.get(x[0], 2)):
             where = f"{f.node}: " if f.node else ""
             if now == "history":
-                self._p(f"   {SEVERITY_MARK['info']} {where}{f.title} (earlier, now fine)")
+                self._w(f"   {SEVERITY_MARK['info']} ", f"{where}{f.title} (earlier, now fine)")
             else:
-                self._p(f"   {SEVERITY_MARK.get(now, now.upper())} {where}{f.title}")
+                self._w(f"   {SEVERITY_MARK.get(now, now.upper())} ", f"{where}{f.title}")
         for sid, title, status in bad:
-            self._p(f"   step {sid} ({title}): {step_status_label(status, self._worst(sid))}")
+            self._w("   ", f"step {sid} ({title}): {step_status_label(status, self._worst(sid))}")
 
 
 def format_diagnosis(diag: Any, mode: str = "", next_suffix: str = "",

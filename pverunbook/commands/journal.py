@@ -96,7 +96,7 @@ def cmd_journal_show(args: argparse.Namespace) -> int:
             if type(e).__name__ in ("OutputChunk",):
                 printer(e)
                 continue
-            sys.stdout.write(f"[{stamp}] ")
+            printer.stamp = f"[{stamp}] "  # before its first line (a terminal wraps after it)
             printer(e)
             if e.kind == "confirmation_given":
                 d = e.to_dict()

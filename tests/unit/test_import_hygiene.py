@@ -63,6 +63,7 @@ ALLOWED: dict[str, set[str]] = {
     "statedir": set(),  # where state lives on disk: os and pathlib only
     "about": set(),  # --version: the package version and library metadata only
     "termout": set(),  # headless terminal output on a writer thread: stdlib only
+    "termwrap": set(),  # headless lines wrapped to a terminal's width: stdlib only
     "runbook": {"pve"},
     "inventory": {"pve", "runbook"},
     "transport": {"pve", "runbook", "inventory"},
@@ -77,7 +78,7 @@ ALLOWED: dict[str, set[str]] = {
     "report_text": {"pve"},  # how the report writes values: pure text, below everything
     "check_json": BELOW_ENGINE | {"engine", "run_diagnosis"},  # check --json's document
     "report_rollback": BELOW_ENGINE | {"engine"},
-    "headless": BELOW_ENGINE | {"engine", "run_diagnosis", "terminal_decider"},
+    "headless": BELOW_ENGINE | {"engine", "run_diagnosis", "terminal_decider", "termwrap"},
     "terminal_decider": BELOW_ENGINE | {"engine"},  # the headless decider, split from headless
     "session": BELOW_ENGINE | {"engine", "sim", "shell", "run_diagnosis", "check_history"},
     # runs that did not end well and which a later healthy check settled (start screen, journal)
