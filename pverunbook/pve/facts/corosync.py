@@ -326,8 +326,12 @@ def _pmxcfs_log_facts(s: outputs.JournalSummary, obs: Observation,
         ("pmxcfs_log.wrong_checksum", "pmxcfs_wrong_checksum"),
         ("pmxcfs_log.verified", "pmxcfs_verified"),
         ("pmxcfs_log.writes_refused", "pve_write_denied"),
-        ("pmxcfs_log.writes_busy", "pve_write_busy"),
-        ("pmxcfs_log.no_corosync", "pmxcfs_no_corosync"))]
+        ("pmxcfs_log.writes_busy", "pve_write_busy"))]
+    # failures to reach corosync that no connection followed (a boot logs some: pmxcfs starts
+    # first, outputs.pmxcfs_connected_at_end)
+    out.append(Fact("pmxcfs_log.no_corosync",
+                    0 if outputs.pmxcfs_connected_at_end(s) else c["pmxcfs_no_corosync"],
+                    obs.node, evidence=first("pmxcfs_no_corosync")))
     load = db_load(obs.text)  # the current pmxcfs run only, as the health check reads it
     out.append(Fact("pmxcfs_log.db_load_failed", load.failed, obs.node,
                     evidence=f"line {load.bad[-1][0]}: {load.bad[-1][1]}" if load.bad else ""))

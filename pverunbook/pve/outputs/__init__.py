@@ -13,13 +13,10 @@ from pverunbook.pve.outputs.journal import (
     TEMPLATES,
     JournalSummary,
     LogEvent,
-    PeerLinks,
     classify,
     parse_corosync_log,
     parse_timestamp,
-    peer_links,
     pmxcfs_synced_at_end,
-    startup_token_warnings,
 )
 from pverunbook.pve.outputs.links import (
     CfgtoolStatus,
@@ -43,6 +40,12 @@ from pverunbook.pve.outputs.network import (
     parse_ping,
 )
 from pverunbook.pve.outputs.quorum import Member, QuorumStatus, parse_nodes, parse_quorum_status
+from pverunbook.pve.outputs.startup import (
+    PeerLinks,
+    peer_links,
+    pmxcfs_connected_at_end,
+    startup_token_warnings,
+)
 from pverunbook.pve.outputs.text import clean, cut_at_width
 
 __all__ = [
@@ -79,5 +82,6 @@ __all__ = [
     "parse_timestamp",
     "peer_links",
     "startup_token_warnings",
+    "pmxcfs_connected_at_end",
     "pmxcfs_synced_at_end",
 ]

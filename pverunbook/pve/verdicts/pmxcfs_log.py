@@ -117,12 +117,23 @@ def pmxcfs_findings(s: outputs.JournalSummary, text: str) -> list[Finding]:
             "dcdb.c: a replicated write arrived while this node had no quorum; pmxcfs "
             "triggers a resync to get back to the cluster's state.",
             evidence=_first(s, "pmxcfs_write_not_quorate")))
-    if c["pmxcfs_no_corosync"]:
+    started_first: Finding | None = None
+    if c["pmxcfs_no_corosync"] and not outputs.pmxcfs_connected_at_end(s):
         out.append(Finding(
             "critical", "pmxcfs could not connect to corosync",
             "pmxcfs's cpg/quorum/cmap initialisation failed: corosync was not running (or not "
-            "yet) when pmxcfs tried. Without it /etc/pve stays read-only on this node.",
+            "yet) when pmxcfs tried, and the log shows no connection after it (no 'members:', "
+            "'node has quorum' or resync). Without it /etc/pve stays read-only on this node: "
+            "check `systemctl status corosync` and `journalctl -u corosync`.",
             evidence=_first(s, "pmxcfs_no_corosync")))
+    elif c["pmxcfs_no_corosync"]:
+        started_first = Finding(
+            "info", "pmxcfs started before corosync and connected once corosync was up",
+            "pve-cluster.service starts before corosync.service (it writes corosync.conf "
+            "from /etc/pve), so at every boot pmxcfs logs 'cpg/quorum/cmap_initialize "
+            "failed' until corosync runs; it retries every 5 s and joined the cluster later "
+            "in this log. Normal at start-up.",
+            evidence=_first(s, "pmxcfs_no_corosync"))
     if c["pmxcfs_wrong_checksum"]:
         out.append(Finding(
             "warning" if recovered else "critical",
@@ -144,4 +155,6 @@ def pmxcfs_findings(s: outputs.JournalSummary, text: str) -> list[Finding]:
             "time(s)", "'data verification successful' (dfsm.c): the hourly check found this "
             "node's config.db checksum equal to the leader's, and pmxcfs logged no trouble.",
             evidence=_first(s, "pmxcfs_verified")))
+    if started_first is not None:
+        out.append(started_first)
     return out

@@ -1,0 +1,134 @@
+"""What a start-up logs that is not a fault, told apart from what is.
+
+A healthy start of corosync (and of pmxcfs before it) logs lines that, anywhere else, would mean
+trouble: knet's ``has no active links`` before a peer's first heartbeat, a token warning while
+the first membership forms, pmxcfs's ``cpg_initialize failed`` before corosync runs. Each rule
+here reads the order of events in a parsed log (:class:`~pverunbook.pve.outputs.journal.
+JournalSummary`) and says which lines belong to a start-up; pure functions, never raising.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from pverunbook.pve.outputs.journal import JournalSummary, LogEvent
+
+
+def _last_index(s: JournalSummary, *kinds: str) -> int:
+    return max((i for i, e in enumerate(s.events) if e.kind in kinds), default=-1)
+
+
+def pmxcfs_connected_at_end(s: JournalSummary) -> bool:
+    """pmxcfs reached corosync after its last failure to (``cpg/quorum/cmap_initialize
+    failed``): a CPG membership (``members: 1/1234, ...``), ``node has quorum`` or a resync
+    comes later in the log.
+
+    pve-cluster.service is ordered ``Before=corosync.service`` (debian/pve-cluster.service:
+    pmxcfs writes /etc/corosync/corosync.conf from /etc/pve), so every boot of a cluster node
+    logs those failures; pmxcfs retries each service every 5 s (loop.c service_start_job) and
+    connects once corosync is up. True also when the log has no such failure.
+    """
+    return _last_index(s, "pmxcfs_members", "pmxcfs_quorum_ok", "pmxcfs_sync", "pmxcfs_synced",
+                       "pmxcfs_verified") > _last_index(s, "pmxcfs_no_corosync")
+
+
+@dataclass
+class PeerLinks:
+    """What the log says about the knet links to one peer (one corosync nodeid).
+
+    knet logs ``host: host: N has no active links`` both when every link to N failed (a
+    cut-off) and at start-up, before N's first heartbeat arrived. The two are told apart by
+    order: after a ``startup`` event, a peer whose link was never up yet is only waiting.
+    """
+
+    up_since_start: bool = False  # a link to the peer was up since the last start-up
+    cut_offs: int = 0  # "no active links" after a link was up (or with no start-up logged)
+    startup_waits: int = 0  # "no active links" while waiting for the first heartbeat
+    first_cut: LogEvent | None = None
+    recovered: bool = False  # a link came up again after the last cut-off
+    last_wait: LogEvent | None = None
+    #: start-up "no active links" lines that the peer's first heartbeat later answered
+    startup_answered: list[LogEvent] = field(default_factory=list)
+    startup_pending: list[LogEvent] = field(default_factory=list)
+    #: The peer was shut down by its admin ("Node N was shut down by sysadmin") and no link came
+    #: up since; its "no active links" lines then are expected, counted here, not as cut-offs.
+    shut_down: bool = False
+    shut_down_waits: int = 0
+
+
+def peer_links(summary: JournalSummary) -> dict[int, PeerLinks]:
+    """Per peer nodeid: cut-offs versus start-up waits, in log order. Never raises."""
+    peers: dict[int, PeerLinks] = {}
+    started = False
+    for e in summary.events:
+        if e.kind == "startup":
+            started = True
+            for p in peers.values():
+                p.up_since_start = False
+            continue
+        if e.host is None:
+            continue
+        p = peers.setdefault(e.host, PeerLinks())
+        if e.kind == "link_up":
+            p.shut_down = False
+            p.up_since_start = True
+            p.startup_answered += p.startup_pending
+            p.startup_pending = []
+            if p.cut_offs:
+                p.recovered = True
+        elif e.kind == "link_down":
+            p.up_since_start = True  # it was up, or it could not go down
+        elif e.kind == "admin_shutdown":
+            p.shut_down = True
+        elif e.kind == "no_active_links":
+            if p.shut_down:
+                p.shut_down_waits += e.repeats
+            elif started and not p.up_since_start:
+                p.startup_waits += e.repeats
+                p.last_wait = e
+                p.startup_pending.append(e)
+            else:
+                p.cut_offs += e.repeats
+                p.first_cut = p.first_cut or e
+                p.recovered = False
+    return peers
+
+
+#: How long after corosync starts its first membership with peers may take to form, seconds;
+#: a token warning later than this is not a start-up's.
+STARTUP_MEMBERSHIP_S = 30.0
+
+
+def startup_token_warnings(summary: JournalSummary) -> list[LogEvent]:
+    """``Token has not been received`` lines that belong to a start-up, not to the network.
+
+    When peers first join a node that started alone (``Members[1]``), totemsrp leaves its
+    one-node ring for gather and commit; the token warning timer measures from the last token
+    the node received (totemsrp.c ``timer_function_orf_token_warning``: now minus
+    ``stats.token[latest_token].rx``), so a merge that takes longer than ``token_warning`` % of
+    the token timeout (75 % by default) logs the line once while the membership forms, on a
+    loaded host especially. Such a line is start-up when it comes after a start-up, before the
+    first membership with more than one member (``Members[N]``, N > 1), with no ``A processor
+    failed`` (a lost token) in between, within :data:`STARTUP_MEMBERSHIP_S` of the start when
+    the log has times. Returns those lines in log order; never raises.
+    """
+    out: list[LogEvent] = []
+    started: LogEvent | None = None
+    pending: list[LogEvent] = []
+    for e in summary.events:
+        if e.kind == "startup":
+            if started is None:
+                started, pending = e, []
+            continue
+        if started is None:
+            continue
+        if e.kind == "token_not_received":
+            pending.append(e)
+        elif e.kind in ("processor_failed", "shutdown"):
+            started, pending = None, []
+        elif e.kind == "members" and (e.count or 0) > 1:
+            t0 = started.time
+            out += [w for w in pending if t0 is None or w.time is None
+                    or (w.time - t0).total_seconds() <= STARTUP_MEMBERSHIP_S]
+            started, pending = None, []
+    return out
