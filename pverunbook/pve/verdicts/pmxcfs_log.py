@@ -128,11 +128,11 @@ def pmxcfs_findings(s: outputs.JournalSummary, text: str) -> list[Finding]:
             evidence=_first(s, "pmxcfs_no_corosync")))
     elif c["pmxcfs_no_corosync"]:
         started_first = Finding(
-            "info", "pmxcfs started before corosync and connected once corosync was up",
-            "pve-cluster.service starts before corosync.service (it writes corosync.conf "
-            "from /etc/pve), so at every boot pmxcfs logs 'cpg/quorum/cmap_initialize "
-            "failed' until corosync runs; it retries every 5 s and joined the cluster later "
-            "in this log. Normal at start-up.",
+            "info", "pmxcfs waited for corosync and connected once it ran",
+            "Until corosync runs pmxcfs logs 'cpg/quorum/cmap_initialize failed' and retries "
+            "every 5 s: at every boot (pve-cluster.service starts before corosync.service; it "
+            "writes corosync.conf from /etc/pve) and while corosync is restarted. It joined "
+            "the cluster later in this log; not a fault.",
             evidence=_first(s, "pmxcfs_no_corosync"))
     if c["pmxcfs_wrong_checksum"]:
         out.append(Finding(

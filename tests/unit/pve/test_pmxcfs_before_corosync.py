@@ -26,7 +26,7 @@ def _judge_start_up(text: str) -> None:
     assert "initialize failed" in text and "all data is up to date" in text
     found = verdict_journal(text)
     assert [f.severity for f in found if f.severity in ("warning", "critical")] == [], found
-    note = [f for f in found if "started before corosync" in f.title]
+    note = [f for f in found if "waited for corosync" in f.title]
     assert [f.severity for f in note] == ["info"], found
     assert _facts(text)["pmxcfs_log.no_corosync[alpha]"] == 0
     # the same log cut before corosync came up: pmxcfs never connected, that is critical
