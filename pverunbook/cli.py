@@ -54,8 +54,26 @@ def parser_modules(argv: list[str]) -> tuple[str, ...]:
     return ()
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse's parser, whose "invalid choice" (a mistyped command, ``journal lsit``) names
+    the nearest choices before the whole list: ``invalid choice: 'rehersae' (did you mean
+    rehearse?)``. Its subcommands' parsers are of this class too (``add_subparsers``)."""
+
+    def _check_value(self, action: argparse.Action, value: object) -> None:
+        choices = action.choices
+        if choices is None or value in choices:
+            return
+        from pverunbook.runbook.suggest import did_you_mean
+
+        near = did_you_mean(str(value), [str(c) for c in choices])
+        listed = ", ".join(map(repr, choices))
+        raise argparse.ArgumentError(action, f"invalid choice: {value!r}"
+                                     + (f"; {near}" if near else "")
+                                     + f" (choose from {listed})")
+
+
 def build_parser(modules: tuple[str, ...] = COMMAND_MODULES) -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(
+    p = _Parser(
         prog="pverunbook",
         description="Step-by-step recovery runbooks for Proxmox VE clusters. With no command, "
                     "opens the app in rehearsal mode against a simulated broken cluster.")

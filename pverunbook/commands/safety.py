@@ -104,7 +104,7 @@ def cmd_show(args: argparse.Namespace) -> int:
     try:
         cp = load_checkpoint(args.id)
     except (FileNotFoundError, OSError) as exc:  # the message names the checkpoint and folder
-        return err("checkpoints show", exc)
+        return err("checkpoints show", _nearest_checkpoint(args.id, exc))
     from pverunbook.engine.checkpoint_verify import verify
 
     m = cp.manifest
@@ -131,6 +131,22 @@ def cmd_show(args: argparse.Namespace) -> int:
     return 0
 
 
+def _nearest_checkpoint(given: str, exc: OSError) -> str:
+    """The message of a checkpoint that could not be loaded; for a mistyped id, the nearest
+    ids kept ("no checkpoint 'X' (did you mean Y?) in DIR; ...")."""
+    from pverunbook.engine.checkpoint_index import list_checkpoints
+    from pverunbook.runbook.suggest import did_you_mean
+
+    said, head = str(exc), f"no checkpoint '{given}'"
+    if not said.startswith(head):
+        return said
+    try:
+        near = did_you_mean(given, [c.id for c in list_checkpoints()])
+    except OSError:
+        return said
+    return f"{head} ({near}){said[len(head):]}" if near else said
+
+
 # -- restore ---------------------------------------------------------------------------------
 def cmd_restore(args: argparse.Namespace) -> int:
     try:
@@ -151,7 +167,7 @@ async def _restore(args: argparse.Namespace) -> int:
     try:
         cp = load_checkpoint(args.id)
     except (FileNotFoundError, OSError) as exc:  # the message names the checkpoint and folder
-        return err("restore", exc)
+        return err("restore", _nearest_checkpoint(args.id, exc))
     rehearsal: tuple[Path, str] | None = None
     if not args.local and args.cluster is None:
         found = _rehearsal_of(str(cp.manifest.get("run_id", "")), cp.id)

@@ -6,6 +6,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from pverunbook.runbook.suggest import did_you_mean
+
 if TYPE_CHECKING:  # the loader is imported by discover(): the app's first frame is drawn first
     from pverunbook.runbook.loader import RunbookError
     from pverunbook.runbook.model import Runbook
@@ -57,6 +59,7 @@ class RunbookNotFound(FileNotFoundError):
         self.name, self.looked_in, self.known = name, looked_in, known
         where = ", ".join(f"{d} ({'built-in' if d == builtin_dir() else '--runbooks'})"
                           for d in looked_in)
+        near = did_you_mean(Path(name).stem if _looks_like_path(name) else name, known)
         if _looks_like_path(name):
             what = f"no runbook file {name!r}"
             looked = f"{Path(name).absolute()} does not exist"
@@ -64,6 +67,8 @@ class RunbookNotFound(FileNotFoundError):
             what = f"no runbook {name!r}"
             looked = (f"no runbook has that id in {where}, and there is no file of that name in "
                       f"{Path.cwd()}" if where else "there is no runbook folder to look in")
+        if near:  # the nearest first, the whole list after it
+            what += f" ({near})"
         offer = (f"the available runbooks are: {', '.join(known)}" if known
                  else "no runbooks were found there")
         super().__init__(f"{what}: {looked}; {offer}; give one of those ids or the path to a "

@@ -155,7 +155,12 @@ def resolve(runbook: Runbook, given: Mapping[str, str | Value],
             missing.append(p.name)
     unknown = set(given) - {p.name for p in runbook.params}
     if unknown:
-        raise ParamValueError(f"unknown parameter(s): {', '.join(sorted(unknown))} (this runbook "
+        from pverunbook.runbook.suggest import did_you_mean
+
+        names = [p.name for p in runbook.params]
+        said = ", ".join(f"{u} ({near})" if (near := did_you_mean(u, names)) else u
+                         for u in sorted(unknown))
+        raise ParamValueError(f"unknown parameter(s): {said} (this runbook "
                               f"takes: {', '.join(p.name for p in runbook.params) or 'none'})")
     return out, missing
 

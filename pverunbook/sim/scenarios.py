@@ -285,5 +285,8 @@ def get(name: str) -> Scenario:
     try:
         return SCENARIOS[ALIASES.get(name, name)]
     except KeyError:
-        raise KeyError(f"unknown scenario {name!r}; known: {', '.join(sorted(SCENARIOS))}") \
-            from None
+        from pverunbook.runbook.suggest import did_you_mean
+
+        near = did_you_mean(name, [*SCENARIOS, *ALIASES])
+        raise KeyError(f"unknown scenario {name!r}{f' ({near})' if near else ''}; known: "
+                       f"{', '.join(sorted(SCENARIOS))}") from None
