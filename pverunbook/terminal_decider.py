@@ -54,6 +54,9 @@ class TerminalDecider:
         self.dry_run = False
         #: ids of the advisory manual steps left for the operator (no terminal)
         self.left: list[str] = []
+        #: the command that continues this run, with the subcommand the operator typed
+        #: (``rehearse --resume`` after ``rehearse``; set by the command)
+        self.resume_with = ""
 
     async def _ask(self, prompt: str) -> str | None:
         if not self.interactive:
@@ -189,8 +192,12 @@ class TerminalDecider:
 
     def resume_command(self) -> str:
         """``pverunbook run --resume RUN`` (with ``--state-dir`` when one is in force): the
-        command that continues this run, for the messages that say to resume it."""
+        command that continues this run, for the messages that say to resume it; the
+        command's own (``resume_with``: ``rehearse --resume`` after ``rehearse``) when set."""
         from pverunbook.statedir import chosen_args
+
+        if self.resume_with:
+            return self.resume_with
 
         return f"pverunbook run --resume {self.context.get('run_id') or 'RUN'}{chosen_args()}"
 

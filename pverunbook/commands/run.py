@@ -17,7 +17,12 @@ from typing import Any
 
 from pverunbook.commands.exits import EXIT_CHECKS, EXIT_FAIL, EXIT_OK, EXIT_USAGE, err
 from pverunbook.commands.inputs import SET_HINT, load_runbook, parse_sets
-from pverunbook.commands.run_resume import accept_runbook_change, ended, runbook_of_run
+from pverunbook.commands.run_resume import (
+    accept_runbook_change,
+    ended,
+    resume_command,
+    runbook_of_run,
+)
 from pverunbook.statedir import chosen_args
 
 #: ``--state-dir`` and ``--reset`` of ``rehearse``/``run``/``check``: where the cluster is kept.
@@ -108,10 +113,11 @@ def cmd_run(args: argparse.Namespace) -> int:
     from pverunbook.session import Mode, SessionConfig
 
     if getattr(args, "resume", None) and getattr(args, "reset", False):
-        return err("run --reset", "a resumed run goes on on the simulated cluster it changed",
+        return err(f"{args.command} --reset",
+                   "a resumed run goes on on the simulated cluster it changed",
                    "resume without --reset, or start the runbook anew with --reset")
     if getattr(args, "resume", None):
-        done = ended(args.resume)
+        done = ended(args.resume, str(args.command))
         if done is not None:
             return done
     if args.rehearse and args.resume:
@@ -152,7 +158,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         return err(f"{args.command} --reset", "it starts a rehearsal's simulated cluster afresh",
                    "use it with `pverunbook rehearse`, `check` or `run --rehearsal`")
     if state is None and mode is Mode.REHEARSAL and getattr(args, "resume", None):
-        kept = _rehearsal_cluster_of(args.resume)
+        kept = _rehearsal_cluster_of(args.resume, str(args.command))
         if isinstance(kept, int):
             return kept
         state, args.scenario = kept
@@ -209,10 +215,11 @@ def cmd_run(args: argparse.Namespace) -> int:
         return 130
 
 
-#: How ``run --resume`` finds the headless run in progress (its id, plus ``--state-dir DIR``
-#: when one was given; its journal's path when ``--journal`` put it elsewhere): the line a
-#: Ctrl-C or a signal prints names it. It said ``--resume RUN`` and the operator had to
-#: scroll back through every node's output for the id.
+#: The command that continues the headless run in progress (``resume_command``: the
+#: subcommand typed, the run's id plus ``--state-dir DIR`` when one was given, its journal's
+#: path when ``--journal`` put it elsewhere): the line a Ctrl-C or a signal prints names it.
+#: It said ``--resume RUN`` and the operator had to scroll back through every node's output
+#: for the id; then ``run --resume`` to one who had typed ``rehearse``.
 _RESUME_WHICH: list[str] = []
 
 
@@ -220,8 +227,7 @@ def _continue_with() -> str:
     """The end of the line printed when a headless run is stopped by Ctrl-C or a signal."""
     if not _RESUME_WHICH:
         return "the run had not started: nothing ran and there is nothing to resume."
-    return ("the journal has everything up to here. Continue with "
-            f"`pverunbook run --resume {_RESUME_WHICH[-1]}`.")
+    return f"the journal has everything up to here. Continue with `{_RESUME_WHICH[-1]}`."
 
 
 async def _stopped_by_signals(work: Any) -> int:
@@ -273,7 +279,7 @@ async def run_headless(args: argparse.Namespace, config: Any) -> int:
         elif getattr(args, "journal", None):
             lock = hold(Path(args.journal), "journal")
     except LockHeld as exc:
-        return err("run", str(exc))
+        return err(str(getattr(args, "command", None) or "run"), str(exc))
     except OSError:
         pass  # an unwritable --journal is reported where the journal is opened
     try:
@@ -301,7 +307,8 @@ async def _run_headless(args: argparse.Namespace, config: Any) -> int:
             journal_path = find_run(args.resume)
             started, resume = load_resume(journal_path)
             run_id = started.run_id
-            _RESUME_WHICH.append(shlex.quote(str(args.resume)) + chosen_args())
+            _RESUME_WHICH.append(resume_command(args, shlex.quote(str(args.resume))
+                                                + chosen_args()))
             rb = runbook_of_run(started, args.runbooks)
             refused = accept_runbook_change(args, started, rb)
             if refused is not None:
@@ -408,7 +415,10 @@ async def _run_session(args: argparse.Namespace, config: Any, cmd: str, rb: Any,
         # a journal outside the state directory is found by its path, not by its run id
         which = shlex.quote(str(engine.journal_path)) if journal_path else \
             engine.run_id + chosen_args()  # a run under --state-dir DIR is found in DIR
-        _RESUME_WHICH.append(which)
+        resumed = getattr(args, "resume", None)  # as the operator named it
+        _RESUME_WHICH.append(resume_command(args, shlex.quote(str(resumed)) + chosen_args()
+                                            if resumed else which))
+        decider.resume_with = _RESUME_WHICH[-1]
         decider.context = dict(engine.params, cluster=session.cluster.name,
                                run_id=engine.run_id)
         decider.announce(session.cluster, dict(engine.params))

@@ -26,7 +26,7 @@ def kept_cluster(started: Any) -> tuple[Path | None, str | None]:
     return where, saved
 
 
-def _rehearsal_cluster_of(run: str) -> tuple[Path, str] | int:
+def _rehearsal_cluster_of(run: str, command: str = "run") -> tuple[Path, str] | int:
     """A rehearsal run resumes on the simulated cluster it ran on (its state directory and
     scenario), never on a fresh broken one: the steps done before the interruption changed
     that cluster, not a new one. An error (exit status) when that cluster is gone."""
@@ -37,14 +37,14 @@ def _rehearsal_cluster_of(run: str) -> tuple[Path, str] | int:
         started = next((e for e in iter_journal(find_run(run)) if isinstance(e, RunStarted)),
                        None)
     except OSError as exc:
-        return err("run --resume", str(exc))
+        return err(f"{command} --resume", str(exc))
     if started is None:
-        return err("run --resume", f"{run}: no run_started event", "`pverunbook journal "
+        return err(f"{command} --resume", f"{run}: no run_started event", "`pverunbook journal "
                    "list` shows the runs that can be resumed")
     where, saved = kept_cluster(started)
     if where is None or saved is None:
         gone = where or "its directory"
-        return err("run --resume", f"the rehearsal cluster of run {started.run_id} was not "
+        return err(f"{command} --resume", f"the rehearsal cluster of run {started.run_id} was not "
                    f"kept (a temporary cluster that ended with the run, or {gone} was "
                    "removed)", "resuming on a fresh broken cluster would skip "
                    "what the first steps changed: start the runbook again (`pverunbook "

@@ -14,6 +14,20 @@ from pverunbook.commands.inputs import load_runbook
 from pverunbook.statedir import chosen_args
 
 
+def resume_command(args: argparse.Namespace, which: str) -> str:
+    """The command that continues run ``which`` (its id, with ``--state-dir DIR`` when one is
+    in force, or its journal's path), with the subcommand the operator typed: ``rehearse
+    --resume`` after ``rehearse``, ``run --resume`` after ``run`` (with its ``--cluster FILE``,
+    which a live run is resumed with); ``check`` has no ``--resume``: the one of its mode."""
+    cmd = str(getattr(args, "command", None) or "run")
+    if cmd not in ("run", "rehearse"):
+        cmd = "rehearse" if getattr(args, "rehearse", False) else "run"
+    cluster = getattr(args, "cluster", None)
+    tail = f" --cluster {shlex.quote(str(cluster))}" if cluster is not None and cmd == "run" \
+        else ""
+    return f"pverunbook {cmd} --resume {which}{tail}"
+
+
 def runbook_of_run(started: Any, dirs: list[Path]) -> Any:
     """The runbook a run was started with: its file (absolute path), else by id in ``dirs``."""
     from pverunbook.runbook.loader import load_file
@@ -46,9 +60,11 @@ def accept_runbook_change(args: argparse.Namespace, started: Any, rb: Any) -> in
             answer = ""
         if answer.strip() == "yes":
             return None
-    return err("resume", "the runbook changed since the run started (diff above)",
+    again = resume_command(args, shlex.quote(str(args.resume)) + chosen_args())
+    return err(f"{args.command or 'run'} --resume",
+               "the runbook changed since the run started (diff above)",
                "check the diff; to go on with the changed runbook, resume again with "
-               "--accept-changed-runbook")
+               f"--accept-changed-runbook: `{again} --accept-changed-runbook`")
 
 
 #: ``RunFinished`` statuses of a run that reached its last step: nothing is left to resume.
@@ -56,7 +72,7 @@ def accept_runbook_change(args: argparse.Namespace, started: Any, rb: Any) -> in
 ENDED = ("ok", "completed_with_failures", "planned")
 
 
-def ended(run: str) -> int | None:
+def ended(run: str, command: str = "run") -> int | None:
     """Exit 2 naming its report when ``run`` already reached its end, else None.
 
     Resuming such a run was refused for a reason beside the point ("the rehearsal cluster …
@@ -79,6 +95,6 @@ def ended(run: str) -> int | None:
         return None
     # a journal named by its path is found by that path, one in the state directory by its id
     which = shlex.quote(str(path)) if path == Path(run) else run_id + chosen_args()
-    return err("run --resume", f"run {run_id} already finished (status {status}); its report: "
-               f"pverunbook report {which}", "to do it again, start the runbook anew (a new "
-               "run)")
+    return err(f"{command} --resume", f"run {run_id} already finished (status {status}); its "
+               f"report: pverunbook report {which}", "to do it again, start the runbook anew "
+               "(a new run)")
