@@ -180,11 +180,14 @@ class Lab(Bed):
             self._node_files(n, conf)
             self._start_node(n)
             self.save()
+        # in a node's boot order: pve-cluster.service is Before=corosync.service (pmxcfs
+        # writes /etc/corosync/corosync.conf from /etc/pve), so pmxcfs logs its failed
+        # cpg/quorum/cmap connections until corosync runs, as on every real boot
+        for n in self.nodes:
+            self.start_sshd(n.name)
+            self.start_pmxcfs(n.name)
         for n in self.nodes:
             self.start_corosync(n.name)
-            self.start_sshd(n.name)
-        for n in self.nodes:
-            self.start_pmxcfs(n.name)
         self._write_client_files()
         self.save()
         self.wait_quorate(within=wait)
