@@ -29,8 +29,9 @@ FILE_KINDS = {
 }
 
 # (argv with {f} for the file, {kind: exit} where the input is not an input error there:
-# `corosync check` answers an empty file with exit 1 and FILE:LINE, as corosync -t does, and an
-# empty folder is a valid --runbooks folder)
+# `corosync check` answers an empty file with exit 1 and FILE:LINE, as corosync -t does (its
+# verdict on the file; `corosync set`, for which the file is an input, exits 2), and an empty
+# folder is a valid --runbooks folder)
 COMMANDS: list[tuple[list[str], dict[str, int]]] = [
     (["validate", "{f}"], {}),
     (["plan", "{f}"], {}),
@@ -43,7 +44,7 @@ COMMANDS: list[tuple[list[str], dict[str, int]]] = [
     (["journal", "show", "{f}"], {}),
     (["report", "{f}"], {}),
     (["corosync", "check", "{f}"], {"empty": 1}),
-    (["corosync", "set", "{f}", "token=5000"], {"empty": 1}),
+    (["corosync", "set", "{f}", "token=5000"], {}),
     (["pmxcfs", "extract", "{f}"], {}),
     (["vm-config", "--from-cmdline", "{f}"], {}),
     (["--runbooks", "{f}", "list"], {"directory": 0}),
