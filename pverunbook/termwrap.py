@@ -25,9 +25,11 @@ MIN_ROOM = 20
 #: A terminal escape sequence (colours, cursor moves) is one unbreakable atom of no width.
 _ESCAPE = r"\x1b\[[0-9;?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)|\x1b[()][A-Z0-9]"
 _ATOMS = re.compile(rf"\s+|(?:{_ESCAPE}|[^\s\x1b]|\x1b)+")
-_QUOTED_ATOMS = re.compile(rf"\s+|(?:'[^'\n]+'|`[^`\n]+`|{_ESCAPE}|[^\s\x1b]|\x1b)+")
+#: Typed text: ```…``` or ``'…'`` whose quotes are not apostrophes (``node's``, ``isn't``).
+_QUOTE = r"(?<!\w)'[^'\n]+'(?!\w)|`[^`\n]+`"
+_QUOTED_ATOMS = re.compile(rf"\s+|(?:{_QUOTE}|{_ESCAPE}|[^\s\x1b]|\x1b)+")
 _ESCAPE_RE = re.compile(_ESCAPE)
-_QUOTED = re.compile(r"'[^'\n]+'|`[^`\n]+`")
+_QUOTED = re.compile(_QUOTE)
 
 
 def columns_of(out: Any) -> int:
@@ -84,7 +86,7 @@ def wrap(prefix: str, text: str, columns: int, lead: int = 0,
                 lines[-1] = lines[-1].rstrip()
                 lines.append("")
                 used = 0
-        elif width <= room or (keep_quoted and _QUOTED.fullmatch(atom)):
+        elif width <= room or (keep_quoted and _QUOTED.search(atom)):
             if used:
                 lines[-1] = lines[-1].rstrip()
                 lines.append("")

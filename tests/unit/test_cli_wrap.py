@@ -87,6 +87,14 @@ def test_typed_text_is_never_broken() -> None:
         assert any(typed in line for line in folded.splitlines()), folded
     # a quoted span wider than the line stays whole (the terminal folds it, unchanged)
     assert typed in wrap("   ", f"type {typed}", 30, keep_quoted=True).splitlines()[-1]
+    command = "`pverunbook rehearse --resume 20261207-125022-0836ad --confirm gate`"
+    assert f"   {command}," in wrap("   ", f"then run {command}, here", 40,
+                                    keep_quoted=True).splitlines()
+    # apostrophes are not quotes: prose around them wraps as any other
+    prose = ("the node's database isn't readable by pmxcfs and the peers' copies are the only "
+             "ones left on this cluster")
+    assert all(cells(line) <= 40 for line in wrap("   ", prose, 40, keep_quoted=True)
+               .splitlines())
 
 
 def test_diagnosis_commands_to_type_stay_whole_lines(monkeypatch: pytest.MonkeyPatch) -> None:
