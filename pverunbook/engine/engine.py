@@ -27,6 +27,7 @@ from pverunbook.engine import (
     prompts,
     rollback,
     rollback_resume,
+    rollback_unchanged,
     unreachable,
 )
 from pverunbook.engine.decisions import Decider, FailureChoice, StepAction, StepDecision
@@ -530,6 +531,8 @@ class Engine:
         # Verdicts explain failures too: a failed expectation is when the operator needs them most.
         await judge_outputs(self, step, outcomes)
         await record_facts(self, step, outcomes)
+        if step.destructive and status != "ok":  # its timers: stopped if nothing changed
+            await rollback_unchanged.after_failed_step(self, step, status)
         return status, "; ".join(bad)
 
     async def _fan_out(self, step: Step, nodes: list[Node]) -> list[NodeOutcome]:
