@@ -28,6 +28,8 @@ from pverunbook.engine import rollback_probe
 from pverunbook.engine import rollback_script as rs
 from pverunbook.engine.decisions import NO_ANSWER, ConfirmRequest, Refusal
 from pverunbook.engine.remote_files import run_collect, sha256_hex
+from pverunbook.engine.rollback_copies import _copies, _corosync_version
+from pverunbook.engine.rollback_gone import gone_text
 from pverunbook.engine.targets import TargetError, resolve_targets
 from pverunbook.inventory import Node
 from pverunbook.runbook.model import Step
@@ -69,6 +71,8 @@ class Pending:
     armed: list[Armed]
     remaining: list[str]
     passed: list[str] = field(default_factory=list)
+    #: Nodes whose timer's process was found gone while waited for (``_await_fired``).
+    gone: list[str] = field(default_factory=list)
 
     @property
     def local_deadline(self) -> float:
@@ -197,46 +201,6 @@ async def arm(engine: Engine, step: Step, checkpoint_id: str, nodes: list[Node])
             "; ".join(failed)
     _state(engine)[step.id] = Pending(step, checkpoint_id, armed, list(step.commit_checks))
     return ""
-
-
-def _copies(engine: Engine, checkpoint_id: str, nodes: list[Node], need_files: bool = True
-            ) -> tuple[dict[str, dict[str, tuple[bytes, int]]], str]:
-    """node → path → (content, mode) of the verified checkpoint copies, or a problem."""
-    from pverunbook.engine.checkpoint_index import load_checkpoint
-
-    root = getattr(engine.checkpointer, "root", None)
-    if not checkpoint_id or root is None:
-        return {}, "no verified checkpoint to roll back to"
-    try:
-        cp = load_checkpoint(checkpoint_id, root)
-    except Exception as exc:  # noqa: BLE001 - any reason means: nothing to restore from
-        return {}, f"checkpoint {checkpoint_id} cannot be read ({exc})"
-    out: dict[str, dict[str, tuple[bytes, int]]] = {n.name: {} for n in nodes}
-    for item in cp.items:
-        if item.get("kind") != "file" or item.get("node") not in out:
-            continue
-        if not item.get("ok"):
-            return {}, (f"{item.get('node')}: {item.get('path')} has no verified copy in "
-                        f"checkpoint {checkpoint_id}")
-        data = cp.read_copy(item)
-        if sha256_hex(data) != item.get("sha256_local"):
-            return {}, f"{item['node']}: the stored copy of {item['path']} changed on disk"
-        mode = int(str(item.get("mode") or "600"), 8) & 0o7777
-        out[item["node"]][str(item["path"])] = (data, mode)
-    empty = [n for n, files in out.items() if not files]
-    if empty and need_files:
-        return {}, f"the checkpoint holds no file of {', '.join(empty)} to restore"
-    return out, ""
-
-
-def _corosync_version(copies: dict[str, dict[str, tuple[bytes, int]]]) -> int | None:
-    """The config_version every node restores corosync.conf with: two above the highest one
-    checkpointed (the step itself raises it by one), the same on every node."""
-    seen = [rs.config_version(data.decode("utf-8", "replace"))
-            for files in copies.values() for path, (data, _) in files.items()
-            if path in (rs.PVE_COROSYNC, rs.LOCAL_COROSYNC)]
-    versions = [v for v in seen if v is not None]
-    return max(versions) + 2 if versions else None
 
 
 async def _arm_one(engine: Engine, step: Step, checkpoint_id: str, node: Node,
@@ -504,10 +468,21 @@ async def _await_fired(engine: Engine, p: Pending) -> list[str]:
         + settle
     seen: dict[str, str] = {}
     relayed: dict[str, int] = {}  # node → lines of its timer's log already relayed
+    gone: dict[str, int] = {}  # node → polls in a row its timer's process was gone
     while todo:  # polled once more after give_up: a stalled loop still reads the outcome
         for name, a in list(todo.items()):
-            state, log = await _read_state(engine, a)
+            state, log, alive = await _read_state(engine, a)
             if state is None:
+                continue
+            # process gone (the health check's rule) twice, 2 s apart: nothing will restore
+            gone[name] = gone.get(name, 0) + 1 if state in ("armed", "firing") and not alive else 0
+            if gone[name] >= 2:
+                del todo[name]
+                p.gone.append(name)
+                text = gone_text(state, name, p.checkpoint_id, a.files, _log(engine))
+                _emit(engine, p.step, name, "unknown", files=a.files, message=text,
+                      dir=rs.node_dir(a.tag, _root(engine)))
+                engine.emit(ev.Note(step_id=p.step.id, level="error", text=text))
                 continue
             if state in ("done", "failed"):
                 del todo[name]
@@ -542,17 +517,20 @@ async def _await_fired(engine: Engine, p: Pending) -> list[str]:
     return list(todo)
 
 
-async def _read_state(engine: Engine, a: Armed) -> tuple[str | None, str]:
-    """The node's ``state`` and ``log`` of timer ``a``; None when the node cannot be asked."""
+async def _read_state(engine: Engine, a: Armed) -> tuple[str | None, str, bool]:
+    """Timer ``a``'s ``state`` (None: the node cannot be asked), ``log``, process alive."""
     node = engine.cluster.node(a.node)
     d = shlex.quote(rs.node_dir(a.tag, _root(engine)))
     try:
-        _, out, _ = await run_collect(engine.transport_for(node), node,
-                                      f"cat {d}/state; echo ---; cat {d}/log", 20.0)
+        _, out, _ = await run_collect(engine.transport_for(node), node, rs.status_command(
+            [a.tag], _root(engine)) + f"; echo ---; cat {d}/log", 20.0)
     except TransportError:
-        return None, ""
-    state, sep, log = out.partition("---\n")
-    return (state.strip() if sep else None), log
+        return None, "", True
+    status, sep, log = out.partition("---\n")
+    words = (status.strip().splitlines() or [""])[-1].split()
+    if not sep or len(words) != 5 or words[0] != a.tag:
+        return None, "", True
+    return words[1], log, words[4] != "0"
 
 
 #: How a line of a node's restore log is relayed while it restores (ui/rollback_wait.py reads it).

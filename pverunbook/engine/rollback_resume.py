@@ -23,7 +23,9 @@ from pverunbook.engine.rollback import (
     _state,
     _undoes,
 )
+from pverunbook.engine.rollback_gone import never_fires_text
 from pverunbook.engine.rollback_orphans import unjournaled
+from pverunbook.pve.diagnosis.rollbacks import SETTLE_RUNBOOK
 from pverunbook.transport.base import TransportError
 
 if TYPE_CHECKING:
@@ -116,15 +118,38 @@ async def on_resume(engine: Engine) -> str:
                       dir=e.dir, files=e.files, message=f"the timer fired while pverunbook "
                       f"was away (state {state}); see {_log(engine)} on {e.node}")
             elif state == "firing":
-                # restoring right now (the /etc/pve write may wait for quorum): wait for it
+                # restoring right now (the /etc/pve write may wait for quorum): wait for it,
+                # as long as its process runs (the wait asks, as the health check does)
                 settling.append(Armed(e.node, tag, deadline, time.time(), e.method, e.files))
+            elif state == "armed":  # its process is gone: it will never fire
+                text = never_fires_text(e.node, e.checkpoint_id, e.files, _log(engine))
+                _emit(engine, step, e.node, "unknown", dir=e.dir, files=e.files, message=text)
+                engine.emit(ev.Note(step_id=sid, level="error", text=text))
+                undone[sid] = (f"the rollback timer of '{sid}' on {e.node} will never fire (its "
+                               "process is gone): the change is neither kept nor undone; run "
+                               f"the runbook {SETTLE_RUNBOOK} with checkpoint={e.checkpoint_id}"
+                               ", then resume this run (keep) or run this runbook again from "
+                               "its start (undo)")
+            elif state == "committed":  # COMMIT, or rollback-settle's keep, on the node
+                _emit(engine, step, e.node, "committed", dir=e.dir, files=e.files,
+                      message="the timer was committed on the node (COMMIT, or rollback-settle "
+                              "keep) while pverunbook was away: the change stays")
             else:
                 _emit(engine, step, e.node, "unknown", dir=e.dir, files=e.files,
-                      message=f"timer state {state!r}, running={alive}; see {_log(engine)}")
+                      message=f"timer state {state!r} (not armed, firing, done or failed), "
+                              f"its process {'running' if alive == '1' else 'gone'}: what it "
+                              f"did is not known; see {e.dir}/log and {_log(engine)} on "
+                              f"{e.node}, then run cluster-health-check")
         if settling:
-            stuck = await _await_fired(engine, Pending(step, events[0].checkpoint_id, settling,
-                                                       []))
-            if stuck:  # never "restored" for a timer still restoring when the wait gave up
+            waited = Pending(step, events[0].checkpoint_id, settling, [])
+            stuck = await _await_fired(engine, waited)
+            if waited.gone:  # its process gone: nothing finishes it (rollback_gone)
+                undone[sid] = (f"the rollback timers of '{sid}' fired while pverunbook was "
+                               f"away and their restore was interrupted on "
+                               f"{', '.join(waited.gone)}: files may be half restored; run "
+                               f"the runbook {SETTLE_RUNBOOK} with checkpoint="
+                               f"{waited.checkpoint_id} (undo or keep), then the health check")
+            elif stuck:  # never "restored" for a timer still restoring when the wait gave up
                 undone[sid] = unfinished_text(sid, stuck, _log(engine))
             else:
                 undone.setdefault(sid, f"the rollback timers of '{sid}' restored its "

@@ -20,6 +20,7 @@ import asyncio
 import os
 import signal
 import subprocess
+import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 
@@ -367,31 +368,100 @@ async def test_a_resumed_run_waits_for_a_rollback_still_firing(sshd: Sshd, tmp_p
     """pverunbook came back while the node's rollback was still restoring (state ``firing``,
     the /etc/pve write waiting for quorum): it waits for the outcome and journals ``fired``,
     not "unknown" with a "needs a hand"."""
-    finisher: list[asyncio.subprocess.Process] = []
+    finisher: list[subprocess.Popen[bytes]] = []
 
-    def stop_and_mark(work: Path) -> Path:
-        d = next(work.glob("rollback/*/state")).parent
-        sleeper = (d / "pid").read_text().strip()
-        subprocess.run(["kill", "--", f"-{sleeper}"], capture_output=True, check=False)
-        (d / "state").write_text("firing\n")
-        return d
-
-    async def firing(work: Path) -> None:
-        d = await asyncio.to_thread(stop_and_mark, work)
-        # the node's script finishes a few seconds later
-        finisher.append(await asyncio.create_subprocess_exec(
-            "sh", "-c", f"sleep 3; echo 'rollback finished: restored' >> {d}/log; "
-                        f"echo done > {d}/state"))
+    def firing(work: Path) -> None:
+        d = _firing(work)
+        # the node's restore, still running (its claim names it, as rollback.sh's does):
+        # it finishes a few seconds later
+        finisher.append(subprocess.Popen(
+            ["sh", "-c", "sleep 3; echo 'rollback finished: restored' >> \"$1\"/log; "
+                         "echo done > \"$1\"/state", f"{d}/rollback.sh", str(d)]))
+        (d / "claim" / "pid").write_text(f"{finisher[0].pid}\n")
 
     status, seen2, work, conf = await resumed(sshd, tmp_path, commit=True, at_commit=True,
-                                              between=firing)
+                                              between=_in_thread(firing))
     for p in finisher:
-        await p.wait()
+        await asyncio.to_thread(p.wait)
     assert states(seen2) == ["fired"], [(e.state, e.message) for e in seen2
                                         if isinstance(e, ev.RollbackTimer)]
     assert status == "failed"
     finished = [e for e in seen2 if isinstance(e, ev.RunFinished)]
     assert "restored its checkpoint while pverunbook was away" in finished[-1].message
+
+
+def _firing(work: Path) -> Path:
+    """The node's timer fired and claimed the restore (``state`` firing, ``claim/``), as
+    rollback.sh does, and the timer's sleeping process is gone; returns its directory."""
+    d = next(work.glob("rollback/*/state")).parent
+    sleeper = (d / "pid").read_text().strip()
+    subprocess.run(["kill", "--", f"-{sleeper}"], capture_output=True, check=False)
+    (d / "claim").mkdir()
+    (d / "claim" / "pid").write_text(f"{sleeper}\n")
+    (d / "state").write_text("firing\n")
+    return d
+
+
+def _in_thread(change: Callable[[Path], object]) -> Callable[[Path], Awaitable[None]]:
+    async def run(work: Path) -> None:
+        await asyncio.to_thread(change, work)
+    return run
+
+
+async def test_a_resumed_run_stops_waiting_for_a_restore_whose_process_is_gone(
+        sshd: Sshd, tmp_path: Path) -> None:
+    """A timer found ``firing`` whose restoring process is gone (a reboot, a kill) was waited
+    for until the wait gave up (``rollback_settle``, 6 minutes by default), then called
+    "had not finished". Its process is asked as the health check asks it (claim/pid still
+    running this timer's rollback.sh): gone, the wait stops and says the restore was
+    interrupted, the files may be half restored, and which runbook settles it."""
+    status, seen2, work, conf = await resumed(sshd, tmp_path, commit=True, at_commit=True,
+                                              between=_in_thread(_firing))
+    timers = [e for e in seen2 if isinstance(e, ev.RollbackTimer)]
+    assert [e.state for e in timers] == ["unknown"], timers
+    cp = next(work.glob("rollback/*/state")).parent.name.rsplit("-n1", 1)[0]
+    for said in (timers[0].message, *[e.text for e in seen2 if isinstance(e, ev.Note)
+                                      and e.level == "error"]):
+        assert "n1: the rollback restoring checkpoint" in said and "was interrupted" in said
+        assert f"{conf} may be half restored on n1" in said, said
+        assert f"run the runbook rollback-settle with checkpoint={cp}" in said, said
+    finished = [e for e in seen2 if isinstance(e, ev.RunFinished)]
+    assert status == "failed"
+    assert "restore was interrupted on n1: files may be half restored" in finished[-1].message
+    assert f"rollback-settle with checkpoint={cp}" in finished[-1].message
+    assert not [e for e in seen2 if isinstance(e, ev.Note) and "had not finished" in e.text]
+
+
+async def test_a_resumed_run_says_what_an_armed_timer_without_its_process_means(
+        sshd: Sshd, tmp_path: Path) -> None:
+    """``armed`` with its process gone was reported as "timer state 'armed', running=0" and
+    the run went on: it says now that the timer will never fire, nothing will restore the
+    file and the change stays, names the runbook that settles it, and stops there."""
+    def killed(work: Path) -> None:
+        d = next(work.glob("rollback/*/state")).parent
+        sleeper = (d / "pid").read_text().strip()
+        subprocess.run(["kill", "--", f"-{sleeper}"], capture_output=True, check=False)
+        for _ in range(200):  # until reaped (a zombie still answers kill -0)
+            if not _alive(sleeper):
+                return
+            time.sleep(0.05)
+
+    status, seen2, work, conf = await resumed(sshd, tmp_path, commit=True, at_commit=True,
+                                              between=_in_thread(killed))
+    timers = [e for e in seen2 if isinstance(e, ev.RollbackTimer)]
+    assert [e.state for e in timers] == ["unknown"], timers
+    said = timers[0].message
+    assert "will never fire" in said and "its process is gone" in said, said
+    assert f"nothing will restore {conf} on n1 and the step's changes stay" in said, said
+    assert "run the runbook rollback-settle with checkpoint=" in said, said
+    assert "running=0" not in said
+    assert status == "failed"
+    finished = [e for e in seen2 if isinstance(e, ev.RunFinished)]
+    assert "will never fire" in finished[-1].message
+    assert "rollback-settle" in finished[-1].message
+    assert not any(isinstance(e, ev.StepStarted) for e in seen2), "a step ran after it"
+    assert conf.read_text() == "new\n"
+    assert (next(work.glob("rollback/*/state")).read_text().strip()) == "armed"
 
 
 def _alive(pid: str) -> bool:

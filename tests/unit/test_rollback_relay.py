@@ -4,7 +4,7 @@ log's last line and the relay then gave that same line again as its own note: no
 the log is said once. The relayed line is the one the run screen's status line shows while it
 waits (ui/rollback_wait.py), so it is the quote that goes, not the relayed line.
 
-The nodes are scripted here (what ``cat state; cat log`` would answer at each poll); the
+The nodes are scripted here (what the status line and ``cat log`` would answer at each poll); the
 engine's waits between polls are cut to nothing.
 """
 
@@ -53,8 +53,8 @@ async def fire(monkeypatch: pytest.MonkeyPatch, polls: dict[str, list[tuple[str,
     """Run ``_await_fired`` on nodes whose (state, log) at each poll is scripted."""
     answers = {node: iter(seq) for node, seq in polls.items()}
 
-    async def read_state(engine: Any, a: Armed) -> tuple[str | None, str]:
-        return next(answers[a.node])
+    async def read_state(engine: Any, a: Armed) -> tuple[str | None, str, bool]:
+        return (*next(answers[a.node]), True)  # its process runs
 
     sleep = asyncio.sleep
 
@@ -133,10 +133,10 @@ async def test_a_timer_still_restoring_when_the_wait_gives_up_is_not_called_rest
     away": the wait now names the nodes it gave up on, and the resume says what is unknown."""
     from pverunbook.engine.rollback_resume import unfinished_text
 
-    async def read_state(engine: Any, a: Armed) -> tuple[str | None, str]:
+    async def read_state(engine: Any, a: Armed) -> tuple[str | None, str, bool]:
         if a.node == "pve001":
-            return "done", said(a.node, "rollback finished") + "\n"
-        return "firing", said(a.node, WAITING) + "\n"
+            return "done", said(a.node, "rollback finished") + "\n", False
+        return "firing", said(a.node, WAITING) + "\n", True
 
     async def no_wait(seconds: float) -> None:
         return None
@@ -156,3 +156,39 @@ async def test_a_timer_still_restoring_when_the_wait_gives_up_is_not_called_rest
     text = unfinished_text("apply", left, "/var/log/pverunbook-rollback.log")
     assert "on ryanrishi had not finished restoring" in text and "unknown" in text
     assert "restored its checkpoint" not in text
+
+
+async def test_a_restore_whose_process_is_gone_twice_is_not_waited_for(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """``firing`` with its process gone at two polls in a row: the restore was interrupted
+    (rollback_gone), said at once instead of after the whole wait. Gone at one poll only is a
+    restore that ended between reading its state and its process: the next poll says done."""
+    line = said("pve001", "restored /etc/corosync/corosync.conf")
+    answers = {"pve001": iter([("firing", line, False), ("firing", line, False)]),
+               "ryanrishi": iter([("firing", line, False), ("done", f"{line}\nfinished\n",
+                                                             False)])}
+
+    async def read_state(engine: Any, a: Armed) -> tuple[str | None, str, bool]:
+        return next(answers[a.node])
+
+    async def no_wait(seconds: float) -> None:
+        return None
+
+    monkeypatch.setattr(rollback, "_read_state", read_state)
+    monkeypatch.setattr(rollback.asyncio, "sleep", no_wait)
+    past = time.time() - 1
+    armed = [Armed(n, f"cp-1-{n}", past, past, "setsid", ("/etc/corosync/corosync.conf",))
+             for n in NODES]
+    engine = FakeEngine()
+    step: Any = SimpleNamespace(id="tune")
+    pending = Pending(step, "cp-1", armed, [])
+    left = await rollback._await_fired(engine, pending)  # type: ignore[arg-type]
+    assert left == [] and pending.gone == ["pve001"]
+    timers = {e.node: e for e in engine.events if isinstance(e, ev.RollbackTimer)}
+    assert {n: e.state for n, e in timers.items()} == {"pve001": "unknown",
+                                                      "ryanrishi": "fired"}
+    text = timers["pve001"].message
+    assert text.startswith("pve001: the rollback restoring checkpoint cp-1 was interrupted")
+    assert "/etc/corosync/corosync.conf may be half restored on pve001" in text
+    assert "run the runbook rollback-settle with checkpoint=cp-1" in text
+    assert text in notes(engine.events)

@@ -1,0 +1,45 @@
+"""What a rollback timer whose process is gone means, in the words every part of the engine uses.
+
+A timer's ``state`` file outlives its process: a reboot or a kill leaves ``armed`` (the sleep is
+gone: it will never fire) or ``firing`` (the restore was cut short: some files may be back,
+others not). Whether the process still runs is decided by ``rollback_script.timer_alive_sh``,
+as the health check decides it (``rollback-stale`` / ``rollback-interrupted``). Either way
+nothing on the node finishes the job by itself; the rollback-settle runbook does (undo runs the
+restore again, keep marks the timer committed with the files as they are).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from pverunbook.pve.diagnosis.rollbacks import SETTLE_RUNBOOK
+
+
+def _settle(checkpoint_id: str) -> str:
+    cp = f" with checkpoint={checkpoint_id}" if checkpoint_id else ""
+    return (f"run the runbook {SETTLE_RUNBOOK}{cp} to decide: undo (restore the checkpoint "
+            "again) or keep (the files as they are now)")
+
+
+def interrupted_text(node: str, checkpoint_id: str, files: Sequence[str], log: str) -> str:
+    """A timer found ``firing`` whose restoring process is gone."""
+    what = ", ".join(files) or "the checkpointed files"
+    return (f"{node}: the rollback restoring checkpoint {checkpoint_id or '(unknown)'} was "
+            f"interrupted: its state says 'firing' but no process restores any more (a reboot "
+            f"or a kill ended it), so {what} may be half restored on {node} and nothing will "
+            f"finish it by itself; see {log} there, then {_settle(checkpoint_id)}")
+
+
+def never_fires_text(node: str, checkpoint_id: str, files: Sequence[str], log: str) -> str:
+    """A timer found ``armed`` whose process is gone."""
+    what = ", ".join(files) or "the checkpointed files"
+    return (f"{node}: the rollback timer of checkpoint {checkpoint_id or '(unknown)'} will never "
+            f"fire: its state says 'armed' but its process is gone (a reboot or a kill), so "
+            f"nothing will restore {what} on {node} and the step's changes stay as they are; "
+            f"see {log} there, then {_settle(checkpoint_id)}")
+
+
+def gone_text(state: str, node: str, checkpoint_id: str, files: Sequence[str], log: str) -> str:
+    """:func:`interrupted_text` for ``firing``, :func:`never_fires_text` for ``armed``."""
+    text = interrupted_text if state == "firing" else never_fires_text
+    return text(node, checkpoint_id, files, log)
