@@ -64,6 +64,9 @@ class EventPrinter:
         self.mode = ""
         #: appended to every "next:" command (a rehearsal's --scenario/--state-dir)
         self.next_suffix = ""
+        #: the subcommand the operator typed: after ``run --rehearsal`` a "next:" says
+        #: ``run RUNBOOK --rehearsal``, not ``rehearse RUNBOOK``
+        self.command = ""
         #: the run's diagnosis once it ended: how each finding reads now (history or not)
         self.judged: Any = None
         #: (runbook id, params) → the ``--confirm`` answers that runbook may ask for, when no
@@ -240,6 +243,7 @@ class EventPrinter:
         if said.startswith("The cluster is healthy"):
             said = "HEALTHY: the check found no fault on any node"
         for line in format_diagnosis(diag, self.mode, self.next_suffix, check=check,
+                                     command=self.command,
                                      no_fault=said, confirms=self.next_confirms):
             wrapped = _WRAPPED_DIAGNOSIS.match(line)
             if wrapped:  # never "fix:" or "next:": commands to type stay whole lines
@@ -287,8 +291,8 @@ class EventPrinter:
 
 def format_diagnosis(diag: Any, mode: str = "", next_suffix: str = "",
                      check: bool = False, no_fault: str = "",
-                     confirms: Callable[[str, dict[str, Any]], list[str]] | None = None
-                     ) -> list[str]:
+                     confirms: Callable[[str, dict[str, Any]], list[str]] | None = None,
+                     command: str = "") -> list[str]:
     """Text lines of a diagnosis: faults ranked, each with what to do and what to run next.
 
     ``next_suffix`` ends each "next:" command line (``--scenario X --state-dir DIR`` when a
@@ -297,7 +301,8 @@ def format_diagnosis(diag: Any, mode: str = "", next_suffix: str = "",
     numbers the faults in the order to fix them (network, database, configs, certificates).
     ``confirms``: the ``--confirm`` answers a next runbook may ask for when no terminal can
     answer (:meth:`TerminalDecider.may_ask`); printed under its "next:" line, since the command
-    as printed would stop at its first question.
+    as printed would stop at its first question. ``command``: the subcommand the operator
+    typed, which a "next:" command echoes (``run X --rehearsal`` after ``run --rehearsal``).
     """
     from pverunbook.pve.diagnosis.check import phase_of
 
@@ -318,8 +323,11 @@ def format_diagnosis(diag: Any, mode: str = "", next_suffix: str = "",
             lines.append(f"      fix:  on {m.node}: {m.command}")
         if f.next_runbook is not None:
             nr = f.next_runbook
-            lines.append(f"      next: {nr.label()}  ->  "
-                         f"{next_command(nr.runbook, dict(nr.params), mode)}{next_suffix}")
+            start = next_command(nr.runbook, dict(nr.params), mode)
+            head = f"pverunbook rehearse {nr.runbook}"
+            if command == "run" and start.startswith(head):  # typed `run --rehearsal`
+                start = f"pverunbook run {nr.runbook} --rehearsal{start[len(head):]}"
+            lines.append(f"      next: {nr.label()}  ->  {start}{next_suffix}")
             asks = confirms(nr.runbook, dict(nr.params)) if confirms is not None else []
             if asks:  # not added to the command: each is a decision to read first
                 lines.append("            (no terminal answers its questions: add "

@@ -434,6 +434,8 @@ async def _run_session(args: argparse.Namespace, config: Any, cmd: str, rb: Any,
             printer = JsonPrinter(runbook=rb, names_by_addr=addrs)
         else:
             printer = EventPrinter(runbook=rb, names_by_addr=addrs)
+        if isinstance(printer, EventPrinter):  # "next:" echoes the subcommand typed
+            printer.command = str(getattr(args, "command", None) or "")
         if config.sim_state_dir is not None:  # "next:" continues the same simulated cluster
             printer.next_suffix = rehearsal_args(config.scenario, config.sim_state_dir)
         if isinstance(printer, EventPrinter) and not decider.interactive:

@@ -112,3 +112,24 @@ def test_ctrl_c_names_the_command_typed(tmp_path: Path, monkeypatch: pytest.Monk
 ])
 def test_resume_command(argv: dict[str, object], said: str) -> None:
     assert resume_command(argparse.Namespace(**argv), "R") == said
+
+
+@pytest.mark.parametrize(("command", "mode", "said"), [
+    ("run", "rehearsal", "pverunbook run route-fix --rehearsal --set route_node=pve001"),
+    ("rehearse", "rehearsal", "pverunbook rehearse route-fix --set route_node=pve001"),
+    ("check", "rehearsal", "pverunbook rehearse route-fix --set route_node=pve001"),
+    ("run", "live", "pverunbook run route-fix --cluster CLUSTER.toml --set route_node=pve001"),
+])
+def test_next_runbook_echoes_the_command_typed(command: str, mode: str, said: str) -> None:
+    """After ``run X --rehearsal`` the diagnosis's "next:" said ``rehearse route-fix``."""
+    from types import SimpleNamespace
+
+    from pverunbook.headless import format_diagnosis
+
+    nr = SimpleNamespace(runbook="route-fix", params={"route_node": "pve001"},
+                         label=lambda: "route-fix")
+    fault = SimpleNamespace(severity="critical", rule="r", statement="s", confidence="high",
+                            action="a", manual=[], next_runbook=nr, evidence=[])
+    diag = SimpleNamespace(faults=[fault], matrix=[], healthy=[])
+    lines = format_diagnosis(diag, mode, " --state-dir D", command=command)
+    assert f"      next: route-fix  ->  {said} --state-dir D" in lines, lines
