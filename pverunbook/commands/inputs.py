@@ -28,6 +28,22 @@ def parse_sets(items: list[str] | None) -> dict[str, str]:
     return out
 
 
+def nearest_run(given: str, exc: BaseException) -> str:
+    """The message of a run that was not found; for a mistyped id, the nearest run ids kept
+    first: "no run 'X' (did you mean Y?) in DIR; `pverunbook journal list` shows the runs"."""
+    from pverunbook.engine.journal import runs_dir
+    from pverunbook.runbook.suggest import did_you_mean
+
+    said, head = str(exc), f"no run '{given}'"
+    if not said.startswith(head):
+        return said
+    try:
+        near = did_you_mean(given, [p.stem for p in runs_dir().glob("*.jsonl")])
+    except OSError:
+        return said
+    return f"{head} ({near}){said[len(head):]}" if near else said
+
+
 def state_dir_option(parser: Any) -> None:
     """``--state-dir DIR`` on a command that reads what runs wrote (journals, checkpoints):
     read them from DIR, where ``rehearse``/``check``/``run --state-dir DIR`` wrote them."""

@@ -11,7 +11,7 @@ import sys
 from pathlib import Path
 
 from pverunbook.commands.exits import EXIT_OK, err
-from pverunbook.commands.inputs import state_dir_option
+from pverunbook.commands.inputs import nearest_run, state_dir_option
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -80,7 +80,7 @@ def cmd_journal_show(args: argparse.Namespace) -> int:
                     sys.stdout.write(chunk.decode("utf-8", errors="replace"))
             return EXIT_OK
     except (FileNotFoundError, JournalError) as exc:
-        return err("journal", str(exc))
+        return err("journal", nearest_run(args.run, exc))
     except OSError as exc:
         return err("journal", f"{args.run}: {exc.strerror or exc}")
     import time

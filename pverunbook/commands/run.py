@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from pverunbook.commands.exits import EXIT_CHECKS, EXIT_FAIL, EXIT_OK, EXIT_USAGE, err
-from pverunbook.commands.inputs import SET_HINT, load_runbook, parse_sets
+from pverunbook.commands.inputs import SET_HINT, load_runbook, nearest_run, parse_sets
 from pverunbook.commands.run_resume import (
     accept_runbook_change,
     ended,
@@ -335,7 +335,7 @@ async def _run_headless(args: argparse.Namespace, config: Any) -> int:
     except ParamValueError as exc:
         return err(f"{cmd} --set", str(exc), SET_HINT)
     except (OSError, ValueError) as exc:  # OSError: journal unreadable
-        return err(cmd, str(exc))
+        return err(cmd, nearest_run(str(getattr(args, "resume", None) or ""), exc))
     asked_later = {n for s in rb.steps for n in s.params}
     unasked = [m for m in missing if m not in asked_later]
     if unasked:

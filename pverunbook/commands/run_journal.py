@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from pverunbook.commands.exits import err
+from pverunbook.commands.inputs import nearest_run
 
 
 def kept_cluster(started: Any) -> tuple[Path | None, str | None]:
@@ -37,7 +38,7 @@ def _rehearsal_cluster_of(run: str, command: str = "run") -> tuple[Path, str] | 
         started = next((e for e in iter_journal(find_run(run)) if isinstance(e, RunStarted)),
                        None)
     except OSError as exc:
-        return err(f"{command} --resume", str(exc))
+        return err(f"{command} --resume", nearest_run(run, exc))
     if started is None:
         return err(f"{command} --resume", f"{run}: no run_started event", "`pverunbook journal "
                    "list` shows the runs that can be resumed")
@@ -71,7 +72,7 @@ def _mode_of_run(run: str) -> tuple[Any, str]:
                 return None, (f"{path}: run {e.run_id} has an unknown mode {e.mode!r}; if it "
                               "was a live run, resume it with --cluster FILE")
     except OSError as exc:  # FileNotFoundError, JournalError: the message names the run
-        return None, str(exc)
+        return None, nearest_run(run, exc)
     first = problems[0].removesuffix("; skipped") + "; " if problems else ""
     return None, (f"{first}{path} has no run_started event, so it is not a run journal; "
                   "`pverunbook journal list` shows the runs that can be resumed")

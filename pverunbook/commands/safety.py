@@ -16,7 +16,7 @@ from typing import Any
 
 from pverunbook.commands.exits import err
 from pverunbook.commands.files import atomic_write
-from pverunbook.commands.inputs import state_dir_option
+from pverunbook.commands.inputs import nearest_run, state_dir_option
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -300,7 +300,7 @@ def cmd_report(args: argparse.Namespace) -> int:
         path = find_run(args.run)
         events = read_journal(path, problems)
     except (FileNotFoundError, OSError) as exc:  # the message names the run or the path
-        return err("report", exc)
+        return err("report", nearest_run(args.run, exc))
     if not events:
         # The first damaged line says where and why ("FILE:LINE: not UTF-8 ..."), else the file.
         why = (problems[0].removesuffix("; skipped") + "; the file holds no readable events"

@@ -94,3 +94,20 @@ def test_did_you_mean_words() -> None:
     assert did_you_mean("three-nod", ["three-node", "three-node-mtu", "four-node"]) == \
         "did you mean three-node or three-node-mtu?"
     assert did_you_mean("zzzz", ["network-triage"]) == ""
+
+
+@pytest.mark.parametrize("argv", [
+    ["journal", "show"], ["report"], ["run", "--resume"], ["rehearse", "--resume"],
+])
+def test_a_mistyped_run_id_names_the_nearest(
+        argv: list[str], capsys: pytest.CaptureFixture[str]) -> None:
+    from pverunbook.engine.journal import runs_dir
+
+    runs_dir().mkdir(parents=True)
+    for rid in ("20261207-125022-0836ad", "20261206-091500-77aa01"):
+        (runs_dir() / f"{rid}.jsonl").write_text("")
+    typo = "20261207-125022-0836ab"
+    rc, err = _err([*argv, typo, *(["--headless"] if "--resume" in argv else [])], capsys)
+    assert rc == 2, err
+    assert f"no run '{typo}' (did you mean 20261207-125022-0836ad?) in {runs_dir()}" in err, err
+    assert "journal list" in err
