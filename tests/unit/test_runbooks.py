@@ -322,12 +322,15 @@ def test_corosync_tuning_edits_safely(nyc: Cluster) -> None:
     lock = "/etc/pve/priv/lock/file-corosync_conf"
     cmds = list(apply.commands)
     mv = next(i for i, c in enumerate(cmds)
-              if c.endswith("mv /etc/pve/corosync.conf.new /etc/pve/corosync.conf"))
+              if c.startswith("timeout 10 mv /etc/pve/corosync.conf.new /etc/pve/corosync.conf "))
     # taken as cfs_lock does: mkdir, and after each failure pmxcfs's unlock request (utime
     # with mtime 0: pmxcfs removes a lock older than 120 s only then), never creating a file
-    take = [c for c in cmds[:mv] if f"mkdir {lock}" in c]
-    assert len(take) == 1 and f"touch -c -d @0 {lock}" in take[0]
+    take = [i for i, c in enumerate(cmds[:mv]) if f"mkdir {lock}" in c]
+    assert len(take) == 1 and f"touch -c -d @0 {lock}" in cmds[take[0]]
     assert cmds[-1] == f"timeout 10 rmdir {lock}" and mv == len(cmds) - 2
+    # every command under the lock that can refuse gives the lock back before it stops
+    for c in cmds[take[0] + 1:-1]:
+        assert c.count(f"timeout 10 rmdir {lock}; exit 1; }}") == c.count("exit 1"), c
     assert {g.check.value for g in apply.guards} >= {"pve-writable"}
     assert rb.index("show-new") < rb.index("apply") < rb.index("verify-local-copy")
     assert rb.step("local-configs").verdict == "config-versions"
