@@ -7,6 +7,7 @@ anything not answered by a flag is refused, which is the safe default. Split fro
 from __future__ import annotations
 
 import asyncio
+import re
 import sys
 from typing import Any, TextIO
 
@@ -28,6 +29,28 @@ from pverunbook.runbook.template import render_plain
 
 #: How the reason of an advisory manual step skipped headless begins (the summary lists them).
 LEFT = "left for the operator:"
+
+#: What a wrapped line's continuation lines are indented under: its indentation and a
+#: marker (``MANUAL:``, a list item's ``1.`` or ``-``, an opening parenthesis).
+_LEAD = re.compile(r" *(?:MANUAL: |⚠ |\d+\. |[-*] |\()?")
+
+
+def _paragraphs(text: str) -> list[str]:
+    """``text``'s lines, a runbook's hard-wrapped prose joined back (for a terminal to wrap at
+    its own width): a line continues the one before when that one is long prose (60+
+    characters, not ending in ':') and this one is indented exactly under its text and
+    starts no list item. Anything else — a command on its own line, a list — stays a line."""
+    out: list[str] = []
+    for line in text.split("\n"):
+        if out and len(out[-1]) >= 60 and not out[-1].rstrip().endswith(":") and line.strip():
+            lead = len(_LEAD.match(out[-1]).group(0))  # type: ignore[union-attr]
+            body = line[lead:]
+            if line[:lead] == " " * lead and body[:1] not in ("", " ") \
+                    and not re.match(r"\d+\. |[-*] ", body):
+                out[-1] = f"{out[-1].rstrip()} {body}"
+                continue
+        out.append(line)
+    return out
 
 
 class TerminalDecider:
@@ -58,6 +81,18 @@ class TerminalDecider:
         #: (``rehearse --resume`` after ``rehearse``; set by the command)
         self.resume_with = ""
 
+    def _say(self, text: str) -> None:
+        """Write ``text``; on a terminal each line wraps at its width, continued under its
+        text (``termwrap``), never inside typed text (``'…'``, ```…```, ``--confirm X``).
+        Prompts and a confirmation's summary (the commands it runs) are written as they are."""
+        from pverunbook.termwrap import columns_of, wrap
+
+        cols = columns_of(self.out)
+        if cols:
+            text = "\n".join(wrap(m.group(0), line[m.end():], cols, keep_quoted=True)
+                              for line in _paragraphs(text) if (m := _LEAD.match(line)))
+        self.out.write(text)
+
     async def _ask(self, prompt: str) -> str | None:
         if not self.interactive:
             return None
@@ -76,7 +111,7 @@ class TerminalDecider:
                 or self.runbook is None or self.gated_by(index)):  # unknown: not advisory
             return StepDecision()
         text = render_plain(step.instructions, self.context).strip()
-        self.out.write(f"\n   MANUAL: {text}\n   (no terminal to confirm it: left for the "
+        self._say(f"\n   MANUAL: {text}\n   (no terminal to confirm it: left for the "
                        "operator, and nothing destructive in this runbook depends on it; "
                        f"add --confirm {step.id} to record it as done)\n")
         self.left.append(step.id)
@@ -93,12 +128,12 @@ class TerminalDecider:
         for line in request.summary.splitlines():
             self.out.write(f"   {line}\n")
         if request.checkpoint_id:
-            self.out.write(f"   checkpoint taken: {request.checkpoint_id}\n")
+            self._say(f"   checkpoint taken: {request.checkpoint_id}\n")
         elif request.checkpoint is not None:
-            self.out.write("   the checkpoint is being taken now; the step runs only once it "
+            self._say("   the checkpoint is being taken now; the step runs only once it "
                            "is verified\n")
         if request.expected in self.confirm_texts:
-            self.out.write(f"   (answered by --confirm: {request.expected!r})\n")
+            self._say(f"   (answered by --confirm: {request.expected!r})\n")
             return request.expected
         if not self.interactive:
             # Refused, typing nothing: another confirmation's --confirm answer is not the
@@ -107,7 +142,7 @@ class TerminalDecider:
             then = ("; the change is rolled back when its timer fires"
                     if request.what == "commit" else "")
             given = "no terminal to type it and no" if not self.confirm_texts else "no"
-            self.out.write(f"   ({given} --confirm {request.expected} was given, so this is "
+            self._say(f"   ({given} --confirm {request.expected} was given, so this is "
                            f"refused{then}: to answer it headless, add --confirm "
                            f"{request.expected})\n")
             if request.what == "commit" or self.confirm_texts:
@@ -120,21 +155,21 @@ class TerminalDecider:
         (never on a cluster or node name given for a typed confirmation), and never for a
         step that needs a person at the nodes (``needs_person``): those stop the run, to be
         resumed at a terminal. Advisory ones never get here headless (:meth:`before_step`)."""
-        self.out.write(f"\n   MANUAL: {instructions.strip()}\n")
+        self._say(f"\n   MANUAL: {instructions.strip()}\n")
         if not self.interactive:
             if step.needs_person:
-                self.out.write(f"   '{step.id}' needs a person: --confirm does not answer it. "
+                self._say(f"   '{step.id}' needs a person: --confirm does not answer it. "
                                "Do the work above, then resume this run at a terminal "
                                f"(`{self.resume_command()}`) "
                                "(without --confirm) and confirm it there.\n")
                 return False
             if step.id in self.confirm_texts:
-                self.out.write(f"   (done: answered by --confirm {step.id})\n")
+                self._say(f"   (done: answered by --confirm {step.id})\n")
                 return True
             gated = self.gated_by(self.index_of(step))
             why = (f"it comes before the destructive step(s) {', '.join(gated)}" if gated
                    else "nothing tells whether later steps depend on it")
-            self.out.write(f"   (no terminal to confirm it and no --confirm {step.id}, and "
+            self._say(f"   (no terminal to confirm it and no --confirm {step.id}, and "
                            f"{why}: the run stops here; do the work above, then "
                            f"`{self.resume_command()} --confirm {step.id}`, or resume at a "
                            "terminal)\n")
@@ -187,7 +222,7 @@ class TerminalDecider:
                            for v, ids in steps.items())
         node = " (NODE: the name of the node it targets, known once an earlier step chose " \
             "it)" if any(v == "NODE" for v, _ in missing) else ""
-        self.out.write(f"this run may ask for: {listed}; no terminal can answer them, so add "
+        self._say(f"this run may ask for: {listed}; no terminal can answer them, so add "
                        f"those you agree to{node}\n")
 
     def resume_command(self) -> str:
@@ -212,7 +247,7 @@ class TerminalDecider:
             have = current.get(p.name, p.default)
             if not self.interactive:
                 if have is None:
-                    self.out.write(f"   no value for '{p.name}': pass --set {p.name}=VALUE\n")
+                    self._say(f"   no value for '{p.name}': pass --set {p.name}=VALUE\n")
                     return None
                 values[p.name] = have
                 continue
@@ -229,7 +264,7 @@ class TerminalDecider:
                 return FailureChoice.SKIP
             later = self.guarded(step)
             if later and step.on_failure.action.value == "stop":
-                self.out.write(f"   '{step.id}' guards the destructive step(s) "
+                self._say(f"   '{step.id}' guards the destructive step(s) "
                                f"{', '.join(later)}: the run stops here. Fix what it found "
                                "and resume; to go past it anyway (never on a real cluster "
                                f"without checking by hand): --override-guard {step.id}=REASON\n")
@@ -241,11 +276,11 @@ class TerminalDecider:
                                               FailureChoice.FOLLOW_RUNBOOK)
 
     async def checkpoint_failed(self, failure: CheckpointFailure) -> Answer:
-        self.out.write("   the checkpoint failed, so the destructive step is blocked:\n")
+        self._say("   the checkpoint failed, so the destructive step is blocked:\n")
         for p in failure.problems:
-            self.out.write(f"     - {p}\n")
+            self._say(f"     - {p}\n")
         if not self.interactive and self.override is not None:
-            self.out.write("   (override typed by --override-checkpoint)\n")
+            self._say("   (override typed by --override-checkpoint)\n")
             return Answer(CheckpointChoice.OVERRIDE, text=self.override)
         answer = await self._ask("   [r]etry, [a]bort, or [o]verride? ")
         choice = (answer or "a")[:1].lower()
@@ -268,15 +303,15 @@ class TerminalDecider:
         """Going past a failed guard: ``--override-guard STEP_ID=REASON`` without a terminal,
         else the phrase and a reason typed here; nothing (None) goes back."""
         step = failure.step
-        self.out.write(f"   ⚠ '{step.id}' {failure.status} and guards the destructive step(s) "
+        self._say(f"   ⚠ '{step.id}' {failure.status} and guards the destructive step(s) "
                        f"{', '.join(failure.guarded)}: going past it needs the phrase "
                        f"'{GUARD_OVERRIDE_PHRASE}' and a reason (journaled, in the report)\n")
         if not self.interactive:
             reason = self.guard_overrides.get(step.id)
             if reason is None:
-                self.out.write(f"   (no --override-guard {step.id}=REASON: not skipped)\n")
+                self._say(f"   (no --override-guard {step.id}=REASON: not skipped)\n")
                 return None
-            self.out.write(f"   (override typed by --override-guard {step.id}: {reason})\n")
+            self._say(f"   (override typed by --override-guard {step.id}: {reason})\n")
             return Answer(CheckpointChoice.OVERRIDE, text=GUARD_OVERRIDE_PHRASE, reason=reason)
         typed = await self._ask(f"   type '{GUARD_OVERRIDE_PHRASE}' (anything else: back): ")
         if (typed or "").strip() != GUARD_OVERRIDE_PHRASE:
@@ -285,16 +320,16 @@ class TerminalDecider:
         return Answer(CheckpointChoice.OVERRIDE, text=(typed or "").strip(), reason=reason or "")
 
     async def unknown_outcome(self, step: Step, why: str = "") -> FailureChoice:
-        self.out.write(f"   step '{step.id}' has no known outcome: "
+        self._say(f"   step '{step.id}' has no known outcome: "
                        f"{why or 'it was running when the last run stopped'}.\n")
         if not self.interactive and step.kind is StepKind.CHECK and not step.destructive:
             # a check that only reads changed nothing: re-running it is what the operator
             # would answer, and stopping left a headless resume with no way on at all
-            self.out.write("   no terminal to ask: it only reads, so it runs again.\n")
+            self._say("   no terminal to ask: it only reads, so it runs again.\n")
             return FailureChoice.RERUN
         answer = await self._ask("   [r]e-run it, [s]kip it, or [a]bort? ")
         if answer is None:
-            self.out.write("   no terminal to ask: stopping here (nothing re-run); resume it "
+            self._say("   no terminal to ask: stopping here (nothing re-run); resume it "
                            "at a terminal (or in the app) to choose whether to re-run it, "
                            "skip it or abort.\n")
             return FailureChoice.ABORT

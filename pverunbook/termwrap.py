@@ -8,8 +8,9 @@ indented under the text, after the prefix. Output that is not a terminal — a p
 CI log — is never wrapped: its lines stay whole, byte for byte, so they can be grepped.
 
 Text an operator may have to type is never broken: with ``keep_quoted`` a ``'quoted'`` or
-```backquoted``` span moves to the next line whole, and stays whole (running past the edge,
-which the terminal folds without changing it) when it is wider than the line.
+```backquoted``` span, and an option with its value (``--confirm nyc``), moves to the next
+line whole, and stays whole (running past the edge, which the terminal folds without
+changing it) when it is wider than the line.
 """
 
 from __future__ import annotations
@@ -25,9 +26,11 @@ MIN_ROOM = 20
 #: A terminal escape sequence (colours, cursor moves) is one unbreakable atom of no width.
 _ESCAPE = r"\x1b\[[0-9;?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)|\x1b[()][A-Z0-9]"
 _ATOMS = re.compile(rf"\s+|(?:{_ESCAPE}|[^\s\x1b]|\x1b)+")
-#: Typed text: ```…``` or ``'…'`` whose quotes are not apostrophes (``node's``, ``isn't``).
+#: Typed text: ```…``` or ``'…'`` whose quotes are not apostrophes (``node's``, ``isn't``),
+#: and an option with its value (``--confirm nyc``, ``--set token=5000``).
 _QUOTE = r"(?<!\w)'[^'\n]+'(?!\w)|`[^`\n]+`"
-_QUOTED_ATOMS = re.compile(rf"\s+|(?:{_QUOTE}|{_ESCAPE}|[^\s\x1b]|\x1b)+")
+_OPTION = rf"(?<!\S)--[A-Za-z][\w-]* (?!-)(?:{_QUOTE}|[^\s'`]+)"
+_QUOTED_ATOMS = re.compile(rf"\s+|(?:{_OPTION}|{_QUOTE}|{_ESCAPE}|[^\s\x1b]|\x1b)+")
 _ESCAPE_RE = re.compile(_ESCAPE)
 _QUOTED = re.compile(_QUOTE)
 
@@ -86,7 +89,7 @@ def wrap(prefix: str, text: str, columns: int, lead: int = 0,
                 lines[-1] = lines[-1].rstrip()
                 lines.append("")
                 used = 0
-        elif width <= room or (keep_quoted and _QUOTED.search(atom)):
+        elif width <= room or (keep_quoted and (_QUOTED.search(atom) or " " in atom)):
             if used:
                 lines[-1] = lines[-1].rstrip()
                 lines.append("")

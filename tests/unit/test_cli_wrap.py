@@ -90,6 +90,11 @@ def test_typed_text_is_never_broken() -> None:
     command = "`pverunbook rehearse --resume 20261207-125022-0836ad --confirm gate`"
     assert f"   {command}," in wrap("   ", f"then run {command}, here", 40,
                                     keep_quoted=True).splitlines()
+    # an option and its value are typed together
+    said = "(no terminal to type it and no --confirm pve001 was given, so this is refused)"
+    for columns in range(24, 90):
+        assert any("--confirm pve001" in line for line in wrap(
+            "   ", said, columns, keep_quoted=True).splitlines()), columns
     # apostrophes are not quotes: prose around them wraps as any other
     prose = ("the node's database isn't readable by pmxcfs and the peers' copies are the only "
              "ones left on this cluster")
@@ -170,3 +175,42 @@ def test_journal_show_to_a_pipe_and_json_are_never_wrapped(
     monkeypatch.setattr("sys.stdout", out)
     assert main(["journal", "show", str(journal), "--json"]) == 0
     assert out.getvalue() == journal.read_text()
+
+
+INSTRUCTIONS = """Using the findings above, check the physical path of the link that loses packets:
+1. **Switch port**: in the switch UI, look at the port's error counters, speed and
+   duplex (both ends must agree); remove the route: `ip route del 192.168.4.201 via 192.168.4.1`
+2. **Dedicated corosync network**: see runbook `corosync-tuning` with `add_second_link = true`.
+   Then, on each node, run:
+   corosync-cfgtool -s"""
+
+
+async def test_manual_instructions_and_the_decider_wrap_on_a_terminal(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    from pverunbook.runbook.loader import load_text
+    from pverunbook.terminal_decider import TerminalDecider
+
+    rb = load_text('id = "g"\ntitle = "G"\n[[steps]]\nid = "review"\ntitle = "Review"\n'
+                   'kind = "manual"\ninstructions = "x"\n[[steps]]\nid = "cut"\ntitle = "C"\n'
+                   'destructive = true\nconfirm = "cluster"\ncommands = ["true"]\n'
+                   'no_backup_reason = "test"\n')
+    monkeypatch.setenv("COLUMNS", "80")
+    for out in (Terminal(), io.StringIO()):
+        d = TerminalDecider(interactive=False, out=out)
+        d.runbook, d.resume_with = rb, "pverunbook rehearse --resume 20261207-125022-0836ad"
+        assert await d.manual_done(rb.steps[0], INSTRUCTIONS) is False
+        said = out.getvalue()
+        for typed in ("`ip route del 192.168.4.201 via 192.168.4.1`", "--confirm review`",
+                      "`pverunbook rehearse --resume 20261207-125022-0836ad --confirm review`",
+                      "`corosync-tuning`", "`add_second_link = true`"):
+            assert typed in said, said  # typed text: never broken
+        lines = said.splitlines()
+        if isinstance(out, Terminal):
+            assert all(cells(line) <= 80 or "`" in line for line in lines), said
+            item = next(i for i, line in enumerate(lines) if line.startswith("1. **Switch"))
+            assert lines[item + 1].startswith("   ") and lines[item + 1][3] != " ", said
+            # the runbook's hard-wrapped prose reflows; a command on its own line stays one
+            assert "   and duplex (both ends must agree); remove the route:" in lines, said
+            assert "   corosync-cfgtool -s" in lines
+        else:  # a pipe: the instructions as written
+            assert INSTRUCTIONS in said

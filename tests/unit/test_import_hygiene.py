@@ -79,7 +79,8 @@ ALLOWED: dict[str, set[str]] = {
     "check_json": BELOW_ENGINE | {"engine", "run_diagnosis"},  # check --json's document
     "report_rollback": BELOW_ENGINE | {"engine"},
     "headless": BELOW_ENGINE | {"engine", "run_diagnosis", "terminal_decider", "termwrap"},
-    "terminal_decider": BELOW_ENGINE | {"engine"},  # the headless decider, split from headless
+    # the headless decider, split from headless
+    "terminal_decider": BELOW_ENGINE | {"engine", "termwrap"},
     "session": BELOW_ENGINE | {"engine", "sim", "shell", "run_diagnosis", "check_history"},
     # runs that did not end well and which a later healthy check settled (start screen, journal)
     "stopped_runs": BELOW_ENGINE | {"engine", "run_diagnosis", "check_history"},
