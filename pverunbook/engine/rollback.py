@@ -166,6 +166,13 @@ async def arm(engine: Engine, step: Step, checkpoint_id: str, nodes: list[Node])
             f"restoring {', '.join(step.backup.files)} unless COMMIT is typed after "
             f"{', '.join(step.commit_checks)} passed")))
         return ""
+    before = _state(engine).get(step.id)
+    if before is not None:  # a re-run: the earlier attempt's timers would undo this one too
+        return (f"its previous attempt's rollback timers are still armed on "
+                f"{', '.join(a.node for a in before.armed)} and restore checkpoint "
+                f"{before.checkpoint_id} in {max(before.local_deadline - time.time(), 0):.0f} s,"
+                " which would undo this attempt too: it did not run again; the run waits for "
+                "them and says what they restored; then run the runbook again")
     copies, problem = _copies(engine, checkpoint_id, nodes,
                               need_files=not step.rollback.reload)
     if problem:

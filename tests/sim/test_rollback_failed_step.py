@@ -171,3 +171,43 @@ async def _run(session: Session, rb: Any, operator: Operator, values: dict[str, 
             j.close()
         session.journals.clear()
     return status, read_journal(journal)
+
+
+class RerunOnce(Headless):
+    """Chooses Re-run at the first failure (the TUI's and the terminal's choice), then follows
+    the runbook."""
+
+    async def after_failure(self, step: Any, status: str) -> FailureChoice:
+        self.asked.append(f"failure:{step.id}")
+        if self.asked.count(f"failure:{step.id}") == 1:
+            return FailureChoice.RERUN
+        return await super().after_failure(step, status)
+
+
+async def test_a_rerun_while_the_first_attempts_timers_are_armed_does_not_run(
+        tmp_path: Path) -> None:
+    """Re-run after a failure that may have changed a file: the second attempt armed a second
+    set of timers and the run forgot the first, which then restored the checkpoint at its own
+    deadline, after (and over) whatever the second attempt did and COMMIT kept. The second
+    attempt is refused now, saying why, and the run waits for the first attempt's timers."""
+    session = await start_session(tmp_path, "nyc-healthy")
+    try:
+        hosts = await run_on(session, "pve001", "cat /etc/hosts")
+        rb = load_text(CHANGE.replace("{first}", "false"))
+        operator = RerunOnce(session)
+        engine_status, events = await _run(session, rb, operator, {}, tmp_path, 6)
+        after = await run_on(session, "pve001", "cat /etc/hosts")
+        dirs = await run_on(session, "pve001", f"ls {ROOT}")
+    finally:
+        await session.close()
+    assert engine_status == "aborted"
+    assert [(n, s) for n, s, _ in _timers(events)] == [("pve001", "armed"), ("pve001", "fired")]
+    finished = [e for e in events if isinstance(e, ev.StepFinished) and e.step_id == "change"]
+    assert [e.status for e in finished] == ["failed", "blocked"], finished
+    why = finished[-1].message
+    assert "previous attempt's rollback timers are still armed on pve001" in why, why
+    assert "it did not run again" in why and "then run the runbook again" in why, why
+    assert not [e for e in events if isinstance(e, ev.CommandStarted)
+                and e.step_id == "change" and e.command.startswith("echo")][1:]
+    assert len(dirs.split()) == 1, dirs  # one timer was armed on the node, not two
+    assert after == hosts
