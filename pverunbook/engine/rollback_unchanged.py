@@ -120,12 +120,14 @@ async def _difference(engine: Engine, step: Step, pending: Pending, a: Armed) ->
 
         values = engine.values_for(node)
         try:
-            lines = await rollback_probe.record(transport, node,
-                                                render(step.rollback.record, values))
+            _, out, _ = await run_collect(transport, node, render(step.rollback.record, values),
+                                          30.0)
         except TransportError as exc:
-            return f"what the rollback re-creates cannot be recorded again ({exc.message})"
+            return f"it cannot be asked ({exc.message})"
+        lines = [ln.strip() for ln in out.splitlines() if ln.strip()]
         if rollback_probe.reload_commands(step.rollback.reload, values, lines) != list(a.reload):
-            return "what the rollback re-creates is no longer as recorded when it was armed"
+            return ("what its rollback puts back is no longer there as recorded when the timer "
+                    "was armed")
     elif step.rollback.reload:
         return ("its rollback runs commands ("
                 + "; ".join(a.reload or step.rollback.reload)

@@ -211,3 +211,40 @@ async def test_a_rerun_while_the_first_attempts_timers_are_armed_does_not_run(
                 and e.step_id == "change" and e.command.startswith("echo")][1:]
     assert len(dirs.split()) == 1, dirs  # one timer was armed on the node, not two
     assert after == hosts
+
+
+@pytest.mark.parametrize("delete", ["false", "ip route del {{destination}} via {{via}}; false"])
+async def test_a_recorded_rollback_compares_what_it_would_put_back(tmp_path: Path,
+                                                                   delete: str) -> None:
+    """route-fix's rollback restores no file: it records the route's line and puts that back.
+    Its delete failing with the route still in place records the same line again: nothing to
+    put back, the timer is stopped. Failing after the route went: the timer stays and does."""
+    from pverunbook.runbook.catalog import builtin_dir
+
+    text = (builtin_dir() / "route-fix.toml").read_text()
+    rb = load_text(text.replace('commands = ["ip route del {{destination}} via {{via}}"]',
+                                f'commands = ["{delete}"]'))
+    session = await start_session(tmp_path, "nyc-outage")
+    try:
+        assert session.cluster is not None
+        values, _ = resolve(rb, {"route_node": "ryanrishi", "destination": "192.168.4.201",
+                                 "via": "192.168.4.1"}, nodes=session.cluster.names)
+        before = await run_on(session, "ryanrishi", "ip route show exact 192.168.4.201")
+        engine_status, events = await _run(session, rb, Headless(session), values, tmp_path, 6)
+        after = await run_on(session, "ryanrishi", "ip route show exact 192.168.4.201")
+    finally:
+        await session.close()
+    assert engine_status == "failed"
+    assert status_of(events)["delete"] == "failed"
+    states = [s for _, s, _ in _timers(events)]
+    notes = _notes(events, "delete")
+    if delete == "false":
+        assert states == ["armed", "committed"], _timers(events)
+        assert any("before it changed anything" in t for t in notes), notes
+    else:
+        assert states == ["armed", "fired"], _timers(events)
+        said = [t for t in notes if "may have changed the nodes" in t]
+        assert len(said) == 1, notes
+        assert "on ryanrishi, what its rollback puts back is no longer there as recorded" \
+            in said[0], said
+    assert before.strip() and after == before
