@@ -43,5 +43,7 @@ def test_the_resume_line_names_the_run(tmp_path: Path, sig: signal.Signals) -> N
     finally:
         proc.kill()
     assert run_id, "".join(seen)[:2000]
-    assert f"`pverunbook run --resume {run_id}`" in err, err
+    # the subcommand typed (rehearse), not `run`: a run --resume of a rehearsal works too, but
+    # the operator is told the command of the mode they are in
+    assert f"`pverunbook rehearse --resume {run_id}`" in err, err
     assert "--resume RUN" not in err, err

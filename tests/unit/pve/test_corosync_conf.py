@@ -495,7 +495,8 @@ def test_cli_set_refuses_fatal(tmp_path: Path, capsys: pytest.CaptureFixture[str
     rc = run_cli(["corosync", "set", str(src), "transport=udpu", "-o", str(out)])
     assert rc == 1 and not out.exists()
     assert "refusing to write" in capsys.readouterr().err
-    assert run_cli(["corosync", "set", str(src), "novalue"]) == 1
+    # an argument that is not KEY=VALUE is an input error, as argparse's are (exit 2)
+    assert run_cli(["corosync", "set", str(src), "novalue"]) == 2
 
 
 @pytest.mark.parametrize("text", ["", "\n\n  \n"])
