@@ -233,12 +233,10 @@ def _boot(world: World, node: SimNode, now: float, saved: dict[str, Any] | None)
                 node.host(f"/dev/pve/{vol}").write_text(f"{size}\n")
     # corosync: replay the last half hour so the journal has history
     world.last_tick = min(world.last_tick, world.history_start)
+    # in a real node's boot order: pve-cluster.service is Before=corosync.service, so pmxcfs
+    # starts first and logs its failed cpg/quorum/cmap connections until corosync runs
     cs_unit = node.units["corosync"]
     node.corosync.pid = cs_unit.pid
-    if cs_unit.state == "active":
-        if world.corosync_start(node, boot + 15):
-            cs_unit.state, cs_unit.result = "failed", "exit-code"
-        cs_unit.pid = node.corosync.pid
     pc = node.units["pve-cluster"]
     if pc.state == "active":
         if world.pmxcfs_start(node, boot + 14, local=False, managed=True):
@@ -246,6 +244,10 @@ def _boot(world: World, node: SimNode, now: float, saved: dict[str, Any] | None)
         pc.pid = node.pmxcfs.pid
     else:
         world.materialize(node)
+    if cs_unit.state == "active":
+        if world.corosync_start(node, boot + 15):
+            cs_unit.state, cs_unit.result = "failed", "exit-code"
+        cs_unit.pid = node.corosync.pid
 
 
 def finish_boot(world: World) -> None:
