@@ -110,20 +110,25 @@ class ConfirmModal(Dialog[str | None]):
         step = r.step
         kind = "the cluster name" if r.expected not in r.nodes else "the node name"
         with VerticalScroll(classes="dialog -danger", id="confirm-dialog"):
-            yield Label(f"⚠ {'Destructive step' if r.what == 'destructive' else 'Confirm'}: "
-                        f"{step.title}", classes="dialog-title")
+            # The head (docked: it never scrolls) says what is changed where: the dialog opens
+            # scrolled to its field, and with three nodes' commands at 80×24 the line naming
+            # the nodes was above the fold, the operator typing the name without seeing them.
+            with Vertical(id="confirm-head"):
+                yield Label(f"⚠ {'Destructive step' if r.what == 'destructive' else 'Confirm'}"
+                            f": {step.title}", classes="dialog-title")
+                if r.warning:
+                    yield Static(r.warning, id="confirm-guard-warning",
+                                 classes="dialog-text -warn", markup=False)
+                yield Static(f"Changes [b]{', '.join(r.nodes) or 'no nodes'}[/b].",
+                             id="confirm-nodes", classes="dialog-text")
             with Horizontal(classes="dialog-buttons"):
                 yield Button("Run it", variant="error", id="confirm-ok")
                 yield Button("Look first (esc)", id="confirm-look")
                 yield Button("Stop the run", id="confirm-cancel")
-            if r.warning:
-                yield Static(r.warning, id="confirm-guard-warning",
-                             classes="dialog-text -warn", markup=False)
             if r.summary:  # the step's own words for what it does, node by node
                 yield Static(r.summary, id="confirm-summary", classes="dialog-text",
                              markup=False)
-            yield Static(f"Changes [b]{', '.join(r.nodes) or 'no nodes'}[/b]. "
-                         "These commands will run:", classes="dialog-text")
+            yield Static("These commands will run:", classes="dialog-text -bold")
             changes = r.changes or "\n".join(step.commands) or "(no commands)"
             yield Static(changes, classes="dialog-commands", markup=False)
             if r.checkpoint_id:
