@@ -199,11 +199,19 @@ def _network(faults: Sequence[Fault], ctx: Context, has_measure: bool,
     link_faults = any(f.rule in _LINK_RULES for f in out)
     earlier = [f for f in past if f.node]
     if calm and not link_faults and (flaps or earlier):
-        lost = max((int(num(f.value) or 0) for f in store.named("journal.quorum_lost")),
-                   default=0)
-        names = " and ".join(" ↔ ".join(p) for p in ordered) or "between the nodes"
+        lost_facts = store.named("journal.quorum_lost")
+        lost = max((int(num(f.value) or 0) for f in lost_facts), default=0)
+        lost_on = [f.node for f in lost_facts if f.node and lost and int(num(f.value) or 0) == lost]
+        # name the links whose journal has the downs: with three nodes every connected pair
+        # was named, "ryanrishi ↔ pve001 … went down 85 times" beside the matrix's one ↓85
+        downed = [(a, b) for a, b in ordered
+                  if any(num(f.value) for f in directed(store, "journal.link_down", a, b))]
+        named = downed if flaps and downed else ordered
+        names = " and ".join(" ↔ ".join(p) for p in named) or "between the nodes"
         seen = (f"went down {flaps} times in the last hour"
-                + (f" and quorum was lost {lost} times" if lost else "")) if flaps else \
+                + (f" and quorum was lost {lost} times"
+                   + (f" (on {', '.join(lost_on)})" if len(ctx.nodes) > 2 and lost_on else "")
+                   if lost else "")) if flaps else \
             f"lost packets earlier ({_past_text(earlier)})"
         if flaps and fixed and last_down:
             # every down's stamp placed on the node's own clock: all before the change
@@ -244,7 +252,7 @@ def _network(faults: Sequence[Fault], ctx: Context, has_measure: bool,
         elif ordered:
             # one line per link: what was measured now (link_loss's line for it, replaced)
             # and what it did earlier; never "no link flaps" beside earlier link downs
-            for a, b in ordered:
+            for a, b in named:
                 ctx.healthy[:] = [h for h in ctx.healthy
                                   if not h.startswith((f"link {a} ↔ {b}:", f"link {b} ↔ {a}:"))]
                 now = [x for x in fine_parts(store, pair_facts(store, a, b))

@@ -656,3 +656,28 @@ def test_link_downs_from_before_the_route_fix_do_not_propose_token_tuning() -> N
     (tune,) = check_diagnose(store, nodes=nodes, now=now, path_change=old).faults
     assert tune.next_runbook is not None and tune.next_runbook.runbook == "corosync-tuning"
     assert "route-fix" not in tune.statement
+
+
+def test_three_nodes_the_history_names_only_the_link_that_went_down() -> None:
+    """Three nodes after route-fix, quorate, every link connected; only pve001 ↔ pve002 went
+    down in the journal's hour. The fault named all three links ("ryanrishi ↔ pve001 and
+    ryanrishi ↔ pve002 and pve001 ↔ pve002 … went down 85 times") beside a matrix with one ↓85
+    and "fine" lines saying the other two had no link down; and its quorum loss no node."""
+    nodes = ("ryanrishi", "pve001", "pve002")
+    store = [Fact("journal.link_down", 85, "pve001", "pve002"),
+             Fact("journal.link_down", 85, "pve002", "pve001"),
+             Fact("journal.quorum_lost", 85, "pve001")]
+    for a in nodes:
+        store += [Fact("quorum.quorate", True, a), Fact("corosync.token_ms", 3650, a)]
+        store += [Fact("knet.connected", True, a, b) for b in nodes if b != a]
+    (fault,) = check_diagnose(store, nodes=nodes).faults
+    assert fault.rule == "corosync-token-default"
+    assert "the corosync link pve001 ↔ pve002 is connected now" in fault.statement
+    assert "ryanrishi ↔" not in fault.statement
+    assert "quorum was lost 85 times (on pve001)" in fault.statement
+    # with the token raised the same history is a line per link: only that link's says so
+    tuned = [f for f in store if f.name != "corosync.token_ms"] + [
+        Fact("corosync.token_ms", 5650, a) for a in nodes]
+    d = check_diagnose(tuned, nodes=nodes)
+    said = [h for h in d.healthy if "went down 85 times" in h]
+    assert len(said) == 1 and said[0].startswith("link pve001 ↔ pve002:"), d.healthy
