@@ -94,9 +94,11 @@ def peer_links(summary: JournalSummary) -> dict[int, PeerLinks]:
     return peers
 
 
-#: How long after corosync starts its first membership with peers may take to form, seconds;
-#: a token warning later than this is not a start-up's.
+#: A token warning this close to the start, or to the last knet link that came up since, seconds,
+#: belongs to the first membership's merge: the merge waits for the join messages of the peers
+#: whose links just came up, at most the consensus timeout (1.2 x token) and the token itself.
 STARTUP_MEMBERSHIP_S = 30.0
+MERGE_AFTER_LINK_UP_S = 15.0
 
 
 def startup_token_warnings(summary: JournalSummary) -> list[LogEvent]:
@@ -109,26 +111,39 @@ def startup_token_warnings(summary: JournalSummary) -> list[LogEvent]:
     the token timeout (75 % by default) logs the line once while the membership forms, on a
     loaded host especially. Such a line is start-up when it comes after a start-up, before the
     first membership with more than one member (``Members[N]``, N > 1), with no ``A processor
-    failed`` (a lost token) in between, within :data:`STARTUP_MEMBERSHIP_S` of the start when
-    the log has times. Returns those lines in log order; never raises.
+    failed`` (a lost token) in between, and, when the log has times, within
+    :data:`STARTUP_MEMBERSHIP_S` of the start or :data:`MERGE_AFTER_LINK_UP_S` of the last
+    knet link that came up (a node booted long before its peers merges when their links come
+    up). Returns those lines in log order; never raises.
     """
     out: list[LogEvent] = []
     started: LogEvent | None = None
+    link_up: LogEvent | None = None
     pending: list[LogEvent] = []
+
+    def merging(w: LogEvent) -> bool:
+        if w.time is None or started is None or started.time is None:
+            return True
+        if (w.time - started.time).total_seconds() <= STARTUP_MEMBERSHIP_S:
+            return True
+        return (link_up is not None and link_up.time is not None
+                and 0 <= (w.time - link_up.time).total_seconds() <= MERGE_AFTER_LINK_UP_S)
+
     for e in summary.events:
         if e.kind == "startup":
             if started is None:
-                started, pending = e, []
+                started, link_up, pending = e, None, []
             continue
         if started is None:
             continue
-        if e.kind == "token_not_received":
-            pending.append(e)
+        if e.kind == "link_up":
+            link_up = e
+        elif e.kind == "token_not_received":
+            if merging(e):
+                pending.append(e)
         elif e.kind in ("processor_failed", "shutdown"):
             started, pending = None, []
         elif e.kind == "members" and (e.count or 0) > 1:
-            t0 = started.time
-            out += [w for w in pending if t0 is None or w.time is None
-                    or (w.time - t0).total_seconds() <= STARTUP_MEMBERSHIP_S]
+            out += pending
             started, pending = None, []
     return out

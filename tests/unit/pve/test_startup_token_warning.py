@@ -100,3 +100,17 @@ def test_a_token_warning_with_no_membership_after_it_is_counted() -> None:
     assert _token_findings(text) == [
         ("warning", "token lost 0 time(s), token late 1 time(s) in 5 s")]
     assert _token_late_fact(text) == 1
+
+
+def test_a_node_booted_long_before_its_peers_merges_when_their_links_come_up() -> None:
+    # constructed from the capture: alpha booted alone two minutes before its peers (every
+    # line from the peers' links coming up on, shifted by 120 s)
+    lines = _upto(BED3, "Members[3]: 1 2 3").splitlines(keepends=True)
+    shifted = [line.replace("12:23:36", "12:25:36").replace("12:23:39", "12:25:39")
+               .replace("12:23:40", "12:25:40") for line in lines]
+    text = "".join(shifted)
+    assert "12:25:39 [2903] alpha corosync notice  [TOTEM ] Token has not been" in text
+    assert [sev for sev, _ in _token_findings(text)] == ["info"]
+    # a token warning while alone, with no link coming up near it, is not the merge's
+    alone = text.replace("12:25:39 [2903]", "12:24:39 [2903]")
+    assert [sev for sev, _ in _token_findings(alone)] == ["warning"]
