@@ -311,6 +311,10 @@ class RunbookApp(NodeShellApp):
         except (RunbookError, ValueError, OSError) as exc:
             self.show_error(exc)
             return
+        refusal = self._elsewhere(plan) if self.session.cluster is not None else None
+        if refusal is not None:  # before the secrets are typed again for nothing
+            self.push_screen(ErrorModal("This run cannot be resumed here", *refusal))
+            return
         if plan.rehearsal and self.session.config.sim_state_dir is None:
             self.notify("This rehearsal's simulated cluster was started afresh: what the "
                         "earlier steps changed is not in it. Practise the resume, but expect "
@@ -320,6 +324,28 @@ class RunbookApp(NodeShellApp):
             self.push_screen(ParamsScreen(plan.runbook, plan.given, resume=plan))
         else:
             self.start_run(plan.runbook, plan.given, resume=plan)
+
+    def _elsewhere(self, plan: ResumePlan) -> tuple[str, str] | None:
+        """(why, what to do) when ``plan``'s run was on another cluster than this session's:
+        another name, or other nodes (a rehearsal of three nodes opened as one of four has the
+        same name: its next step would run on a node none of the earlier steps touched)."""
+        cluster = self.session.cluster
+        assert cluster is not None
+        started = plan.started
+        if started.cluster and started.cluster != cluster.name:
+            return (f"Run {plan.run_id} was against cluster '{started.cluster}'; this "
+                    f"session is connected to '{cluster.name}'.",
+                    "Start pverunbook with that cluster's inventory (--cluster FILE) to "
+                    "resume it.")
+        if started.nodes and set(started.nodes) != set(cluster.names):
+            hint = (f"Open the simulated cluster it ran on: pverunbook tui --state-dir "
+                    f"{started.rehearsal_dir} --resume {plan.run_id}"
+                    if plan.rehearsal and started.rehearsal_dir else
+                    "Start pverunbook with the inventory it ran with (--cluster FILE) to "
+                    "resume it.")
+            return (f"Run {plan.run_id} ran on {', '.join(started.nodes)}; this session's "
+                    f"cluster '{cluster.name}' has {', '.join(cluster.names)}.", hint)
+        return None
 
     def start_run(self, runbook: Runbook, values: Mapping[str, Any], *,
                   resume: ResumePlan | None = None) -> None:
@@ -335,13 +361,9 @@ class RunbookApp(NodeShellApp):
                 self.notify("Still connecting to the cluster; try again in a moment.",
                             title="Not ready")
             return
-        if resume is not None and resume.started.cluster \
-                and resume.started.cluster != self.session.cluster.name:
-            self.push_screen(ErrorModal(
-                "This run cannot be resumed here",
-                f"Run {resume.run_id} was against cluster '{resume.started.cluster}'; this "
-                f"session is connected to '{self.session.cluster.name}'.",
-                "Start pverunbook with that cluster's inventory (--cluster FILE) to resume it."))
+        refusal = self._elsewhere(resume) if resume is not None else None
+        if refusal is not None:
+            self.push_screen(ErrorModal("This run cannot be resumed here", *refusal))
             return
         try:
             params, missing = resolve(runbook, dict(values), nodes=self.session.cluster.names)

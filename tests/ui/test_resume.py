@@ -7,6 +7,7 @@ import json
 import os
 import time
 from collections.abc import Callable, Iterator
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -509,3 +510,26 @@ async def test_a_resumed_run_opens_on_the_output_where_it_left_off(
         # the comparison follows the step in view: the nodes' config_version differ
         compare = str(screen.query_one("#compare-text").render())
         assert "config_version: 6" in compare and "config_version: 5" in compare, compare
+
+
+async def test_a_run_of_other_nodes_is_not_resumed_on_this_cluster(build_app: Build,
+                                                                   runbook_dir: Path) -> None:
+    """A run stopped on the three-node rehearsal (ryanrishi, pve001, pve002) was resumed, with
+    one key, on the four-node one opened next: same cluster name, so it went on there, its
+    next destructive step on pve003 too, which none of its earlier steps had touched. A run
+    whose nodes are not this session's is refused, with what it ran on and how to open it."""
+    await _interrupted_journal(runbook_dir)  # on ryanrishi and pve001
+    bigger = replace(CLUSTER, nodes=(*CLUSTER.nodes, replace(
+        CLUSTER.nodes[1], name="pve002", host="192.168.4.202", addr="192.168.4.202")))
+    app = build_app(cluster=bigger)
+    async with app.run_test(size=SIZE) as pilot:
+        await until(pilot, lambda: isinstance(app.screen, StartScreen)
+                    and not app.screen.finding, "start screen with its runs")
+        await until(pilot, lambda: app.screen.query_one(
+            "#resume-list", OptionList).option_count == 1, "the interrupted run listed")
+        await pilot.press("r")
+        await until(pilot, lambda: not isinstance(app.screen, StartScreen), "an answer")
+        assert isinstance(app.screen, ErrorModal), app.screen
+        assert "ryanrishi, pve001" in app.screen.message  # type: ignore[attr-defined]
+        assert "pve002" in app.screen.message  # type: ignore[attr-defined]
+        assert not any(isinstance(s, RunScreen) for s in app.screen_stack)
