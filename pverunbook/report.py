@@ -414,7 +414,8 @@ def _restores(run: _Run, out: list[str]) -> None:
 def _open_items(run: _Run, out: list[str]) -> None:
     items: list[str] = []
     if run.started is not None and run.final is None:
-        items.append("The run did not finish: resume it with `pverunbook run --resume "
+        verb = "rehearse" if run.started.mode == "rehearsal" else "run"
+        items.append(f"The run did not finish: resume it with `pverunbook {verb} --resume "
                      f"{run.started.run_id}` or record why it was abandoned.")
     for s in run.ordered_steps():
         st = s.status

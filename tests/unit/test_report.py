@@ -268,3 +268,16 @@ def test_the_report_says_where_pverunbook_stopped_without_ending_the_run() -> No
              started(200.0, resumed=True), ev.RunFinished(status="ok", ts=210.0)]
     text = render_report(ended)
     assert "stopped without ending" not in text
+
+
+@pytest.mark.parametrize(("mode", "verb"), [("live", "run"), ("rehearsal", "rehearse")])
+def test_an_unfinished_run_is_resumed_with_the_command_of_its_mode(mode: str, verb: str) -> None:
+    """A rehearsal's report said `pverunbook run --resume`; the operator rehearsing types
+    `rehearse`, as every other resume message now says."""
+    events: list[ev.Event] = [
+        ev.RunStarted(ts=1_800_000_000.0, run_id="r-open", runbook_id="rb", runbook_title="RB",
+                      runbook_path="", mode=mode, cluster="nyc", nodes=("a",), params={},
+                      operator="ryan"),
+    ]
+    report = render_report(events)
+    assert f"resume it with `pverunbook {verb} --resume r-open`" in report, report
