@@ -83,3 +83,31 @@ async def test_the_nodes_and_the_warning_stay_in_view_with_many_commands(
 async def _settle(pilot: Pilot[None]) -> None:
     for _ in range(3):
         await pilot.pause()
+
+
+@pytest.mark.parametrize(("expected", "nodes", "said"), [
+    # pvecm qdevice setup runs on one node and rewrites every node's corosync.conf
+    ("nyc", ("ryanrishi",), "Changes cluster nyc (runs on ryanrishi)."),
+    ("pve001", ("pve001",), "Changes pve001 only (1 other node(s) untouched)."),
+    ("nyc", ("ryanrishi", "pve001"), "Changes ryanrishi, pve001."),
+])
+async def test_the_head_says_what_the_engine_says_it_changes(
+        build_app: Callable[..., RunbookApp], runbook_dir: Path, expected: str,
+        nodes: tuple[str, ...], said: str) -> None:
+    """The dialog said "Changes ryanrishi." for qdevice-setup's step typed with the cluster's
+    name, where the status line (the engine's prompt) said "changes cluster 'nyc' (runs on
+    ryanrishi)": setting up a QDevice changes the corosync.conf of every node."""
+    app = build_app(runbook=runbook_dir / "ui-test.toml")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await to_run_screen(pilot, app)
+        run = app.screen
+        assert isinstance(run, RunScreen)
+        step = run.runbook.step("tune")
+        app.run_worker(run.decider.confirm(ConfirmRequest(
+            step, "destructive", f"Type {expected!r}", expected, nodes)), exit_on_error=False)
+        await until(pilot, lambda: isinstance(app.screen, ConfirmModal), "confirm")
+        await _settle(pilot)
+        line = app.screen.query_one("#confirm-nodes", Static)
+        assert str(line.render()) == said
+        assert _drawn(app.screen, line)  # type: ignore[arg-type]
+        await pilot.press("escape")

@@ -119,8 +119,7 @@ class ConfirmModal(Dialog[str | None]):
                 if r.warning:
                     yield Static(r.warning, id="confirm-guard-warning",
                                  classes="dialog-text -warn", markup=False)
-                yield Static(f"Changes [b]{', '.join(r.nodes) or 'no nodes'}[/b].",
-                             id="confirm-nodes", classes="dialog-text")
+                yield Static(self._changes_line(), id="confirm-nodes", classes="dialog-text")
             with Horizontal(classes="dialog-buttons"):
                 yield Button("Run it", variant="error", id="confirm-ok")
                 yield Button("Look first (esc)", id="confirm-look")
@@ -146,6 +145,21 @@ class ConfirmModal(Dialog[str | None]):
             yield Input(id="confirm-input")
             yield Static("", id="confirm-error", classes="dialog-error")
         yield KeyFooter()
+
+    def _changes_line(self) -> str:
+        """Where the step changes things, as the engine's own prompt says it: a step typed
+        with the cluster's name that runs on some of its nodes changes the cluster (pvecm
+        qdevice setup on one node rewrites the corosync.conf of all); one typed with its only
+        node's name leaves the others untouched."""
+        r = self.request
+        ran = ", ".join(r.nodes) or "no nodes"
+        cluster = getattr(getattr(self.app, "session", None), "cluster", None)
+        total = len(cluster.nodes) if cluster is not None else 0
+        if cluster is not None and r.expected == cluster.name and 0 < len(r.nodes) < total:
+            return f"Changes cluster [b]{cluster.name}[/b] (runs on [b]{ran}[/b])."
+        if len(r.nodes) == 1 and total > 1 and r.expected == r.nodes[0]:
+            return f"Changes [b]{ran}[/b] only ({total - 1} other node(s) untouched)."
+        return f"Changes [b]{ran}[/b]."
 
     def on_mount(self) -> None:
         self.query_one("#confirm-error").display = False
