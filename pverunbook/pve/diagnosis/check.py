@@ -205,8 +205,9 @@ def _network(faults: Sequence[Fault], ctx: Context, has_measure: bool,
         # name the links whose journal has the downs: with three nodes every connected pair
         # was named, "ryanrishi ↔ pve001 … went down 85 times" beside the matrix's one ↓85
         downed = [(a, b) for a, b in ordered
-                  if any(num(f.value) for f in directed(store, "journal.link_down", a, b))]
-        named = downed if flaps and downed else ordered
+                  if any(num(f.value) for f in directed(store, "journal.link_down", a, b))
+                  or (not flaps and any({f.node, f.peer} == {a, b} for f in earlier))]
+        named = downed or ordered
         names = " and ".join(" ↔ ".join(p) for p in named) or "between the nodes"
         seen = (f"went down {flaps} times in the last hour"
                 + (f" and quorum was lost {lost} times"

@@ -681,3 +681,19 @@ def test_three_nodes_the_history_names_only_the_link_that_went_down() -> None:
     d = check_diagnose(tuned, nodes=nodes)
     said = [h for h in d.healthy if "went down 85 times" in h]
     assert len(said) == 1 and said[0].startswith("link pve001 ↔ pve002:"), d.healthy
+
+
+def test_three_nodes_earlier_loss_names_only_the_link_that_lost_packets() -> None:
+    """The same after the journal's hour: the earlier runs' figures are of pve001 ↔ pve002,
+    and the fault said "the corosync link ryanrishi ↔ pve001 and ryanrishi ↔ pve002 and
+    pve001 ↔ pve002 … lost packets earlier (85 link downs, 14% ping loss …)"."""
+    nodes = ("ryanrishi", "pve001", "pve002")
+    store = []
+    for a in nodes:
+        store += [Fact("quorum.quorate", True, a), Fact("corosync.token_ms", 3650, a)]
+        store += [Fact("knet.connected", True, a, b) for b in nodes if b != a]
+    past = [Fact("journal.link_down", 85, "pve001", "pve002"),
+            Fact("ping.loss_pct", 14.0, "pve001", "pve002")]
+    (fault,) = check_diagnose(store, nodes=nodes, past=past).faults
+    assert "the corosync link pve001 ↔ pve002 is connected now" in fault.statement
+    assert "ryanrishi ↔" not in fault.statement
