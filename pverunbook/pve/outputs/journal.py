@@ -319,12 +319,17 @@ class JournalSummary:
         return c
 
     def shut_down_at(self, host: int, lineno: int) -> LogEvent | None:
-        """The "Node N was shut down by sysadmin" line that explains an event of ``host`` at
-        ``lineno``: the last such line before it, unless a link to the host came up since."""
+        """The line that explains an event of ``host`` at ``lineno`` as that node's own clean
+        stop: the last "Node N was shut down by sysadmin" (cfg.c, `corosync-cfgtool -H`, the
+        ExecStop of Debian's corosync.service) or membership it left cleanly
+        (:meth:`left_cleanly`) before it, unless a link to the host came up since."""
         found: LogEvent | None = None
         for e in self.events:
             if e.lineno >= lineno:
                 break
+            if e.kind == "new_membership" and host in e.left and self.left_cleanly(e, host):
+                found = e
+                continue
             if e.host != host:
                 continue
             if e.kind == "admin_shutdown":
@@ -332,6 +337,47 @@ class JournalSummary:
             elif e.kind == "link_up":
                 found = None
         return found
+
+    def left_cleanly(self, membership: LogEvent, host: int) -> bool:
+        """``host`` left in ``membership`` (``Members left: N``) by sending its leave message:
+        corosync stopped on it (SIGTERM, `systemctl stop`), it was not cut off.
+
+        totemsrp.c: a node that stops sends ``memb_leave_message_send`` and the others form the
+        new membership at once; a node that vanished makes the token time out first ("A
+        processor failed, forming new configuration") and is named in "Failed to receive the
+        leave message. failed: N" with the new membership. So: no token loss since the
+        membership before, and no failed leave naming ``host`` before the next one; and the
+        log must show what came before (a membership that is its first event may follow a
+        token loss the excerpt left out: not known to be clean).
+        """
+        return host in self._clean_leaves().get(membership.lineno, frozenset())
+
+    def _clean_leaves(self) -> dict[int, frozenset[int]]:
+        """Line number of each membership → the nodes that left it cleanly (cached)."""
+        key = len(self.events)
+        cached = self.__dict__.get("_clean_cache")
+        if cached is not None and cached[0] == key:
+            return cached[1]
+        out: dict[int, frozenset[int]] = {}
+        lost = False  # a token timed out since the previous membership
+        open_: tuple[int, set[int]] | None = None
+        for i, e in enumerate(self.events):
+            if e.kind == "processor_failed":
+                lost = True
+            elif e.kind == "failed_leave" and open_ is not None:
+                open_[1].difference_update(e.left)
+            elif e.kind in ("startup", "shutdown") and open_ is not None:
+                out[open_[0]] = frozenset(open_[1])
+                open_ = None
+            elif e.kind == "new_membership":
+                if open_ is not None:
+                    out[open_[0]] = frozenset(open_[1])
+                open_ = (e.lineno, set() if lost or e.truncated or i == 0 else set(e.left))
+                lost = False
+        if open_ is not None:
+            out[open_[0]] = frozenset(open_[1])
+        self.__dict__["_clean_cache"] = (key, out)
+        return out
 
     def config_loaded(self) -> LogEvent | None:
         """The last line saying corosync (re)loaded the configuration it runs now: a start-up,

@@ -66,6 +66,11 @@ def peer_links(summary: JournalSummary) -> dict[int, PeerLinks]:
             for p in peers.values():
                 p.up_since_start = False
             continue
+        if e.kind == "new_membership":
+            for host in e.left:  # a peer whose corosync stopped: not cut off (left_cleanly)
+                if summary.left_cleanly(e, host):
+                    peers.setdefault(host, PeerLinks()).shut_down = True
+            continue
         if e.host is None:
             continue
         p = peers.setdefault(e.host, PeerLinks())

@@ -239,6 +239,23 @@ def _admin_shutdowns(s: outputs.JournalSummary, names: PeerNames) -> list[Findin
             evidence=f"line {e.lineno}: {e.text}",
             peer=names.name_of_id(e.host),
         ))
+    for e in s.events:
+        if e.kind != "new_membership":
+            continue
+        for host in e.left:
+            if not s.left_cleanly(e, host) or s.shut_down_at(host, e.lineno) is not None:
+                continue  # a token loss, or already told by its "shut down by sysadmin"
+            out.append(Finding(
+                "info",
+                f"{names.node(host)} left the membership cleanly (its corosync stopped)",
+                "No token was lost and no 'Failed to receive the leave message' names it: "
+                "corosync on that node sent its leave message as it stopped (a service stop "
+                "or restart, a reboot, SIGTERM; totemsrp.c memb_leave_message_send). Its knet "
+                "links going down right after are expected, not a network fault; a node cut "
+                "off by the network makes the token time out first.",
+                evidence=f"line {e.lineno}: {e.text}",
+                peer=names.name_of_id(host),
+            ))
     return out
 
 
@@ -257,14 +274,26 @@ def _membership(s: outputs.JournalSummary, names: PeerNames, within: str) -> lis
     for e in s.events:
         if e.kind in ("new_membership", "failed_leave"):
             for nid in e.left:
-                if s.shut_down_at(nid, e.lineno) is not None:
-                    by_admin.add(nid)  # it left because its admin shut it down
+                if s.shut_down_at(nid, e.lineno) is not None or (
+                        e.kind == "new_membership" and s.left_cleanly(e, nid)):
+                    by_admin.add(nid)  # it left because its corosync was stopped
                     continue
                 if (e.time or e.lineno, nid) not in seen:
                     seen.add((e.time or e.lineno, nid))
                     left[nid] = left.get(nid, 0) + e.repeats
-    sizes = [e.count for e in s.events if e.kind == "members" and e.count is not None]
-    shrinks = sum(1 for a, b in zip(sizes, sizes[1:], strict=False) if b < a)
+    # a smaller membership that no line names a leaver of (corosync 2, cut lines); named
+    # leavers are counted above. Only within one run of corosync: this node's own stop and
+    # start (Members[3] ... exiting, starting up ... Members[1]) is no shrink.
+    shrinks, size, named = 0, None, False
+    for e in s.events:
+        if e.kind in ("startup", "shutdown"):
+            size = None
+        elif e.kind in ("new_membership", "failed_leave") and e.left:
+            named = True
+        elif e.kind == "members" and e.count is not None:
+            if size is not None and e.count < size and not named:
+                shrinks += 1
+            size, named = e.count, False
     n_forms = s.counts["members"] or s.counts["new_membership"]
     lost = [e for e in s.events if e.kind in ("quorum_lost", "failed_to_receive")]
     if not left and not shrinks and not hidden and lost:

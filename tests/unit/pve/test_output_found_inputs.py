@@ -270,12 +270,23 @@ def test_a_node_shut_down_by_its_admin_is_not_a_network_fault() -> None:
                  "left (virt24 (nodeid 24))"),
         ("warning", "2 'Retransmit List' line(s) in 3.5 h"),
     ]
-    # the same lines without the shutdown notice are a leave and two link downs again
+    # without the shutdown notice the leave is still clean: the membership formed at once, no
+    # token was lost (a SIGTERM'd corosync sends its leave message too)
     bare = "".join(ln for ln in text.splitlines(True) if "sysadmin" not in ln)
-    assert "members left the membership 1 time(s) in 3.5 h: nodeid 24 1x" in titles(
+    assert "nodeid 24 left the membership cleanly (its corosync stopped)" in titles(
         verdict_journal(bare))
+    assert outputs.parse_corosync_log(bare).link_downs() == {}
+    # and with a token lost before it, the same leave and link downs are instability again
+    lost = bare.replace("Jul 07 10:01:19 virt2 corosync[48695]:   [QUORUM] Sync members[13]",
+                        "Jul 07 10:01:15 virt2 corosync[48695]:   [TOTEM ] A processor failed, "
+                        "forming new configuration: token timed out (3000ms), waiting 3600ms "
+                        "for consensus.\n"
+                        "Jul 07 10:01:19 virt2 corosync[48695]:   [QUORUM] Sync members[13]", 1)
+    assert lost != bare
+    assert "members left the membership 1 time(s) in 3.5 h: nodeid 24 1x" in titles(
+        verdict_journal(lost))
     s = outputs.parse_corosync_log(text)
-    assert s.link_downs() == {} and outputs.parse_corosync_log(bare).link_downs() == {
+    assert s.link_downs() == {} and outputs.parse_corosync_log(lost).link_downs() == {
         (24, 0): 1, (24, 1): 1}
 
 

@@ -1,0 +1,57 @@
+"""A peer whose corosync stopped sent its leave message: it left cleanly, it was not cut off.
+
+totemsrp.c: a stopping corosync (SIGTERM, `systemctl stop`, a reboot) sends
+``memb_leave_message_send`` and the others form the new membership at once; a node the network
+cut off makes the token time out first ("A processor failed, forming new configuration") and is
+named in "Failed to receive the leave message". The check called a peer restarted on the real
+lab "critical: no active link to nodeid 2: this node was cut off from it" on both others, and
+the health check proposed corosync tuning ("went down 1 times in the last hour; corosync still
+runs its default token"). Captures: tests/data/outputs/README.md.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pverunbook.pve import outputs
+from pverunbook.pve.facts import Observation, extract
+from pverunbook.pve.verdicts import verdict_journal
+
+DATA = Path(__file__).resolve().parents[2] / "data" / "outputs"
+
+
+def _bad(text: str) -> list[tuple[str, str]]:
+    return [(f.severity, f.title) for f in verdict_journal(text)
+            if f.severity in ("warning", "critical")]
+
+
+def test_a_peer_restarted_with_sigterm_left_cleanly_not_cut_off() -> None:
+    text = (DATA / "corosync-3.1.7_lab-peer-restarted-sigterm-alpha.log").read_text()
+    assert "Members left: 2" in text and "host: host: 2 has no active links" in text
+    assert _bad(text) == []
+    titles = [f.title for f in verdict_journal(text)]
+    assert "nodeid 2 left the membership cleanly (its corosync stopped)" in titles
+    s = outputs.parse_corosync_log(text)
+    assert s.link_downs() == {}
+    assert outputs.peer_links(s)[2].cut_offs == 0
+    facts = {f.key: f.value for f in extract("corosync-journal", Observation("alpha", text, 0))}
+    assert not any(k.startswith("journal.link_down[") and v for k, v in facts.items()), facts
+    # the same leave after a token timeout (the node vanished) is a cut-off and a leave again
+    lost = text.replace(
+        "[QUORUM] Sync members[2]: 1 3\n",
+        "[TOTEM ] A processor failed, forming new configuration: token timed out (3650ms), "
+        "waiting 4380ms for consensus.\n"
+        + text.split("[QUORUM] Sync members[2]: 1 3\n")[0].rsplit("\n", 1)[1]
+        + "[QUORUM] Sync members[2]: 1 3\n", 1)
+    assert lost != text
+    bad = _bad(lost)
+    assert ("critical", "no active link to nodeid 2: this node was cut off from it 1 time "
+            "in 30 s") in bad, bad
+    assert any(t.startswith("members left the membership 1 time(s)") for _, t in bad), bad
+
+
+def test_a_node_s_own_restart_is_no_shrink_of_its_membership() -> None:
+    # bravo's own log: Members[3] ... exiting normally, starting up ... Members[1], Members[3]
+    text = (DATA / "corosync-3.1.7_lab-peer-restarted-sigterm-bravo.log").read_text()
+    assert "exiting normally" in text and text.count("starting up") == 2
+    assert _bad(text) == []
