@@ -91,8 +91,8 @@ def _build_files(world: World, now: float) -> None:
         tree[f"nodes/{nd.name}/lrm_status"] = (
             b'{"mode":"active","results":{},"state":"wait_for_agent_lock","timestamp":'
             + str(int(now)).encode() + b"}")
-        # every node's own directories, VMs or not: pve-cluster's start runs `pvecm
-        # updatecerts`, whose gen_local_dirs (Setup.pm) creates them
+        # every node's own directories, VMs or not: `pvecm updatecerts` (pveproxy.service's
+        # ExecStartPre, at every boot) creates them in gen_local_dirs (Setup.pm)
         tree[f"nodes/{nd.name}/qemu-server/.keep"] = b""
         tree[f"nodes/{nd.name}/lxc/.keep"] = b""
         tree[f"nodes/{nd.name}/openvz/.keep"] = b""
