@@ -1,9 +1,9 @@
 """Every node's /etc/pve/nodes/<node>/qemu-server exists, VMs or not, as on Proxmox VE:
 `pvecm updatecerts` (pveproxy.service's ExecStartPre, at every boot) creates it in
-gen_local_dirs (and lxc, openvz, priv) for the local node. The simulator made it only for a node that had a VM, so on the
-three-node clusters (pve002 has none) cluster-db-reset's read check said /etc/pve was not
-readable on pve002, and its last check, after a resync that worked, that the content was not
-back."""
+gen_local_dirs (and lxc, openvz, priv) for the local node. The simulator made it only for a
+node that had a VM, so on the three-node clusters (pve002 has none) cluster-db-reset's read
+check said /etc/pve was not readable on pve002, and its last check, after a resync that
+worked, that the content was not back."""
 
 from __future__ import annotations
 
