@@ -216,8 +216,18 @@ def failed_step_text(events: Sequence[ev.Event]) -> str:
     the diagnosis reads facts, and the failed check produced none, so the one thing the run
     found — the change did not do what it was for — was not said at all."""
     titles = {e.step_id: e.title for e in events if isinstance(e, ev.StepStarted)}
-    last = next((e for e in reversed(events) if isinstance(e, ev.StepFinished)
-                 and e.status in _FAILED), None)
+    # a failure that a later attempt of the same step (Re-run) turned into ok is not the
+    # run's finding: it was said above "✔ Finished: every step succeeded"
+    passed_later: set[str] = set()
+    last = None
+    for e in reversed(events):
+        if not isinstance(e, ev.StepFinished):
+            continue
+        if e.status == "ok":
+            passed_later.add(e.step_id)
+        elif e.status in _FAILED and e.step_id not in passed_later:
+            last = e
+            break
     if last is None:
         return ""
     what = f"Step “{titles.get(last.step_id, last.step_id)}” ({last.step_id}) " \

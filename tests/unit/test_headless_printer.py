@@ -93,6 +93,25 @@ def test_a_failed_verify_is_what_the_summary_says_not_no_fault_found() -> None:
     assert no_fault_text(routed).startswith("Step “The peer is reached directly and answers”")
 
 
+def test_a_failed_step_that_passed_when_run_again_is_not_the_runs_finding() -> None:
+    """vm-config-recovery on three nodes: its quorum check failed on pve002, the operator fixed
+    it in a shell and chose Re-run, and it passed; the summary said "Step “/etc/pve is writable
+    here: quorum” (pve-health) failed … What it checks is NOT confirmed" above "✔ Finished:
+    every step succeeded". A later failure of the step, or another step's, still leads."""
+    from pverunbook.run_diagnosis import no_fault_text
+
+    title = "/etc/pve is writable here: quorum"
+    started = ev.StepStarted(step_id="pve-health", title=title, index=1, nodes=("pve002",))
+    failed = ev.StepFinished(step_id="pve-health", status="failed", message="pve002: failed")
+    passed = ev.StepFinished(step_id="pve-health", status="ok")
+    base = _stopped_run("vm-config-recovery")[:-1]
+    events = [*base, started, failed, started, passed, ev.RunFinished(status="ok")]
+    assert no_fault_text(events) == "No fault found in the collected evidence."
+    again = [*base, started, failed, started, passed, started, failed,
+             ev.RunFinished(status="completed_with_failures")]
+    assert no_fault_text(again).startswith(f"Step “{title}” (pve-health) failed")
+
+
 def test_the_summary_lists_a_fault_two_steps_saw_once() -> None:
     """cluster-health-check's mount and write probes both report a node's missing
     /etc/pve/nodes directory: the summary listed it twice per node and counted it twice."""
