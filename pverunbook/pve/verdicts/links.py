@@ -135,6 +135,11 @@ def _legacy(link: outputs.LinkStatus) -> list[Finding]:
     ]
 
 
+#: Link downs since corosync started (beyond the link's own start) that one sample cannot tell
+#: from peers' restarts: up to this many are told as history (info), more as a warning.
+HISTORY_DOWNS = 2
+
+
 def verdict_cmap_stats(text: str, names: PeerNames | None = None) -> list[Finding]:
     """``corosync-cmapctl -m stats``: knet per-link down counts and latency."""
     names = names or PeerNames()
@@ -159,12 +164,22 @@ def verdict_cmap_stats(text: str, names: PeerNames | None = None) -> list[Findin
         # enabling a link not yet connected is a down): a healthy link reads 1
         downs = st.get("down_count", 0) - 1
         if downs > 0:
+            # a count since start is history, not what the link does now: a peer's own
+            # restart or reboot (its corosync stopped, the link went down until it was back)
+            # counts one too, so one or two say nothing about the path by themselves; the
+            # journal tells a clean leave from a loss, the next sample whether it goes on
+            few = downs <= HISTORY_DOWNS
             out.append(
                 Finding(
-                    "warning",
+                    "info" if few else "warning",
                     f"knet link {link} to {who} went down {downs} times since start",
                     "down_count counts link downs since corosync started, one of them the "
-                    "link's start; more than that means the path drops or delays packets.",
+                    "link's start. "
+                    + ("One or two more are also what a peer's own restart or reboot leaves "
+                       "(the link is down until it is back): the corosync journal says whether "
+                       "that peer left cleanly or the token was lost; a second sample says "
+                       "whether it still goes down." if few else
+                       "More than that means the path drops or delays packets."),
                     evidence=f"stats.knet.node{node}.link{link}.down_count = {downs}",
                     peer=peer,
                 )

@@ -55,3 +55,23 @@ def test_a_node_s_own_restart_is_no_shrink_of_its_membership() -> None:
     text = (DATA / "corosync-3.1.7_lab-peer-restarted-sigterm-bravo.log").read_text()
     assert "exiting normally" in text and text.count("starting up") == 2
     assert _bad(text) == []
+
+
+def test_knet_counters_after_a_peer_restart_are_history_not_a_warning() -> None:
+    """down_count since start counts a peer's restart: on a cluster up for months every link
+    read as a warning after the first maintenance reboot."""
+    from pverunbook.pve.verdicts import VERDICTS
+
+    text = (DATA / "cmapctl-3.1.7_lab-3node-after-peer-restart.txt").read_text()
+    got = VERDICTS["cmap-stats"](text)
+    down = [f for f in got if "went down" in f.title]
+    assert [(f.severity, f.title) for f in down] == [
+        ("info", "knet link 0 to nodeid 2 went down 1 times since start")], got
+    assert not [f for f in got if f.severity in ("warning", "critical")], got
+    # three downs since start (beyond the link's own) are more than restarts explain
+    more = text.replace("stats.knet.node2.link0.down_count (u32) = 2",
+                        "stats.knet.node2.link0.down_count (u32) = 4")
+    assert more != text
+    assert [(f.severity, f.title) for f in VERDICTS["cmap-stats"](more)
+            if "went down" in f.title] == [
+        ("warning", "knet link 0 to nodeid 2 went down 3 times since start")]
