@@ -111,3 +111,38 @@ async def test_the_head_says_what_the_engine_says_it_changes(
         assert str(line.render()) == said
         assert _drawn(app.screen, line)  # type: ignore[arg-type]
         await pilot.press("escape")
+
+
+@pytest.mark.parametrize("size", [(80, 24), (60, 20)])
+async def test_the_steps_own_words_stay_in_view_above_its_commands(
+        build_app: Callable[..., RunbookApp], runbook_dir: Path,
+        size: tuple[int, int]) -> None:
+    """rollback-settle's keep on three nodes: its summary says, node by node, what it does in
+    plain words; the dialog opened on the tail of its shell script, the summary above the
+    fold with the node list."""
+    app = build_app(runbook=runbook_dir / "ui-test.toml")
+    async with app.run_test(size=size) as pilot:
+        await to_run_screen(pilot, app)
+        run = app.screen
+        assert isinstance(run, RunScreen)
+        step = run.runbook.step("tune")
+        summary = "\n".join(
+            f"{n}: if its timer of 20261207-133241-2324af-apply-1 is still armed, marks it "
+            "committed (what COMMIT writes) and logs that; no file changes." for n in NODES)
+        script = "; ".join(f'test "$st" = armed && echo committed >"$D/state" # {i}'
+                           for i in range(12))
+        changes = "\n".join(f"{n}: {script}" for n in NODES)
+        app.run_worker(run.decider.confirm(ConfirmRequest(
+            step, "confirm", "Type 'nyc'", "nyc", NODES, summary=summary, changes=changes)),
+            exit_on_error=False)
+        await until(pilot, lambda: isinstance(app.screen, ConfirmModal), "confirm")
+        modal = app.screen
+        assert isinstance(modal, ConfirmModal)
+        await _settle(pilot)
+        assert _drawn(modal, modal.query_one("#confirm-input", Input)), "the field"
+        assert _drawn(modal, modal.query_one("#confirm-nodes", Static)), "the nodes"
+        words = modal.query_one("#confirm-summary", Static)
+        r = words.region
+        assert r.height > 0 and modal.get_widget_at(r.x, r.y)[0] is words, \
+            f"the step's own words are out of view at {size}"
+        await pilot.press("escape")

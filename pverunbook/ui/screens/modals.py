@@ -120,13 +120,14 @@ class ConfirmModal(Dialog[str | None]):
                     yield Static(r.warning, id="confirm-guard-warning",
                                  classes="dialog-text -warn", markup=False)
                 yield Static(self._changes_line(), id="confirm-nodes", classes="dialog-text")
+                if r.summary:  # the step's own words for what it does, node by node: above
+                    # the fold too (rollback-settle's keep showed only the tail of its shell)
+                    yield Static(r.summary, id="confirm-summary", classes="dialog-text",
+                                 markup=False)
             with Horizontal(classes="dialog-buttons"):
                 yield Button("Run it", variant="error", id="confirm-ok")
                 yield Button("Look first (esc)", id="confirm-look")
                 yield Button("Stop the run", id="confirm-cancel")
-            if r.summary:  # the step's own words for what it does, node by node
-                yield Static(r.summary, id="confirm-summary", classes="dialog-text",
-                             markup=False)
             yield Static("These commands will run:", classes="dialog-text -bold")
             changes = r.changes or "\n".join(step.commands) or "(no commands)"
             yield Static(changes, classes="dialog-commands", markup=False)
@@ -141,7 +142,7 @@ class ConfirmModal(Dialog[str | None]):
                 yield Static(f"[b]No checkpoint[/b] for this step: {why}",
                              classes="dialog-text -warn")
             yield Label(f"Type {kind} [b]{r.expected}[/b] to go ahead (Escape: look first, "
-                        "nothing runs):", classes="dialog-text -bold")
+                        "nothing runs):", classes="dialog-text -bold -wrap")
             yield Input(id="confirm-input")
             yield Static("", id="confirm-error", classes="dialog-error")
         yield KeyFooter()
