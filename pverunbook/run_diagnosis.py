@@ -192,6 +192,11 @@ def no_fault_text(events: Sequence[ev.Event], runbook: Any = None, check: bool =
                 else "No fault found in the collected evidence.")
     of = f" of {total}" if total else ""
     how = f"the run {status}" if status else "the run stopped"
+    why = next((e.message for e in reversed(events) if isinstance(e, ev.RunFinished)), "")
+    if status == "failed" and why:
+        # why it failed, up here: a COMMIT typed while one node's rollback timer was gone
+        # failed the run, and its reason (run rollback-settle) was two screens further down
+        how = f"{how}: {why.rstrip('.')}"
     steps = "steps" if total or len(ran) != 1 else "step"
     failed = failed_step_text(events)
     if failed:

@@ -112,6 +112,22 @@ def test_a_failed_step_that_passed_when_run_again_is_not_the_runs_finding() -> N
     assert no_fault_text(again).startswith(f"Step “{title}” (pve-health) failed")
 
 
+def test_a_run_that_failed_says_why_with_what_ran() -> None:
+    """corosync-tuning on three nodes, COMMIT typed while pve001's rollback timer was gone: the
+    run failed with "run the runbook rollback-settle …", and its summary led with "No fault
+    found in what was collected, but only 18 of 26 steps ran (the run failed)", the reason
+    two screens below the link matrix."""
+    from pverunbook.run_diagnosis import no_fault_text
+
+    why = ("the rollback timer of 'apply' on pve001 will never fire (its process is gone): "
+           "run the runbook rollback-settle with checkpoint=cp-1")
+    events = [*_stopped_run("corosync-tuning")[:-1], ev.RunFinished(status="failed",
+                                                                     message=why)]
+    said = no_fault_text(events)
+    assert said.startswith("No fault found in what was collected, but only 1 step ran (the "
+                           f"run failed: {why})"), said
+
+
 def test_the_summary_lists_a_fault_two_steps_saw_once() -> None:
     """cluster-health-check's mount and write probes both report a node's missing
     /etc/pve/nodes directory: the summary listed it twice per node and counted it twice."""
