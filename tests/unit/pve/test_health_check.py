@@ -697,3 +697,27 @@ def test_three_nodes_earlier_loss_names_only_the_link_that_lost_packets() -> Non
     (fault,) = check_diagnose(store, nodes=nodes, past=past).faults
     assert "the corosync link pve001 ↔ pve002 is connected now" in fault.statement
     assert "ryanrishi ↔" not in fault.statement
+
+
+def test_a_triage_that_sampled_knet_twice_is_not_contradicted_by_the_next_check() -> None:
+    """nyc3 after route-fix: network-triage read knet's counters twice (no down between) and
+    said "history … nothing to fix now"; the check right after it, with that triage's ping and
+    mtr at 0%, said "corosync's UDP between pve001 and pve002 is lost while ICMP gets through"
+    and proposed corosync-tuning: it took the triage's ping but not its two samples."""
+    nodes = ("ryanrishi", "pve001", "pve002")
+    bad = {"pve001", "pve002"}
+    store = [Fact("journal.link_down", 85, "pve001", "pve002"),
+             Fact("journal.link_down", 85, "pve002", "pve001")]
+    measured = []
+    for a in nodes:
+        store += [Fact("quorum.quorate", True, a), Fact("corosync.token_ms", 3650, a)]
+        for b in (n for n in nodes if n != a):
+            store.append(Fact("knet.connected", True, a, b))
+            measured += [Fact("ping.loss_pct", 0.0, a, b), Fact("ping.sent", 50, a, b),
+                         Fact("mtr.loss_pct", 0.0, a, b), Fact("mtr.sent", 50, a, b),
+                         Fact("knet.down_count", 85 if {a, b} == bad else 1, a, b),
+                         Fact("knet.down_delta", 0, a, b)]
+    faults = check_diagnose(store, nodes=nodes, measured=measured).faults
+    assert "udp-lost-icmp-ok" not in [f.rule for f in faults], [f.statement for f in faults]
+    (history,) = [f for f in faults if f.rule == "link-flaps-history" and set(f.nodes) == bad]
+    assert history.severity == "info" and history.next_runbook is None
