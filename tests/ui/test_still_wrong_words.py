@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from types import SimpleNamespace
 
-from pverunbook.ui.screens.start import health_lines
+from pverunbook.ui.still_wrong import health_lines
 
 
 def test_still_wrong_says_each_phase_in_words_with_a_count() -> None:
