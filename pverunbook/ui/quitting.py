@@ -75,7 +75,11 @@ def left_interrupted(run: RunScreen) -> str:
 
     run_id = run.engine.run_id
     sv = run.state.running_step
-    if sv is not None:
+    if sv is not None and sv.state == "needs_you" and not sv.ended:
+        # its question is open (or folded away): a destructive step asks before it runs
+        where = (f"at step {sv.index + 1} “{sv.step.title}”, waiting for your answer to "
+                 "its question: nothing of it has run (resuming asks again)")
+    elif sv is not None:
         where = f"at step {sv.index + 1} “{sv.step.title}” (its outcome is checked on resume)"
     elif run.state.waiting_index is not None:
         nxt = run.state.steps[run.state.waiting_index]

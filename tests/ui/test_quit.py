@@ -93,3 +93,33 @@ async def test_ctrl_c_in_a_question_asks_to_quit_as_on_the_run_screen(
         assert got == []
         await pilot.press("d")
         await until(pilot, lambda: got == [True], "the answer")
+
+
+async def test_quit_at_a_destructive_steps_question_says_nothing_of_it_ran(
+        build_app: Build, runbook_dir: Path) -> None:
+    """Ctrl+C at certificate-regeneration's typed confirmation said the run "stops at step 8
+    … (its outcome is checked on resume)", as if the step had run; it was waiting for the
+    cluster's name and nothing of it had run (the start screen said so after the quit)."""
+    from pverunbook.ui.quitting import QUIT_TITLES
+    from pverunbook.ui.screens.modals import ConfirmModal
+
+    app = build_app(runbook=runbook_dir / "ui-test.toml")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await to_run_screen(pilot, app)
+        run = app.screen
+        assert isinstance(run, RunScreen)
+        for _ in range(6):
+            if isinstance(app.screen, ConfirmModal):
+                break
+            await until(pilot, lambda: not run.state.command_running, "the step done")
+            await pilot.press("n")
+            await pilot.pause()
+        await until(pilot, lambda: isinstance(app.screen, ConfirmModal), "the question")
+        await pilot.press("ctrl+c")
+        await until(pilot, lambda: isinstance(app.screen, ChoiceModal)
+                    and app.screen.title_text in QUIT_TITLES, "the quit question")
+        text = body(app)
+        assert "its outcome is checked on resume" not in text, text
+        assert ("at step 3 “Raise the totem token timeout”, waiting for your answer to its "
+                "question: nothing of it has run") in text, text
+        await pilot.press("n")
