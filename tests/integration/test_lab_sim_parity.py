@@ -329,7 +329,10 @@ KNOWN_DIFFERENCES: dict[tuple[str, str], str] = {
         "membership formed N time(s), members only joined",
         # knet's own start-up lines ("has no active links" until the first heartbeat), in the
         # window when the lab's corosync started within it (an info finding, no fault)
-        "corosync started here; knet waited for the first heartbeat of nodeid N")},
+        "corosync started here; knet waited for the first heartbeat of nodeid N",
+        # pmxcfs's boot lines (it starts before corosync, as every node's boot order has it:
+        # failed cpg/quorum/cmap connections, then its join), in the window on the lab only
+        "pmxcfs waited for corosync and connected once it ran")},
 }
 
 
