@@ -340,15 +340,18 @@ class JournalSummary:
 
     def left_cleanly(self, membership: LogEvent, host: int) -> bool:
         """``host`` left in ``membership`` (``Members left: N``) by sending its leave message:
-        corosync stopped on it (SIGTERM, `systemctl stop`), it was not cut off.
+        corosync stopped on it (SIGTERM, `systemctl stop`, a reboot), it was not cut off.
 
-        totemsrp.c: a node that stops sends ``memb_leave_message_send`` and the others form the
-        new membership at once; a node that vanished makes the token time out first ("A
-        processor failed, forming new configuration") and is named in "Failed to receive the
-        leave message. failed: N" with the new membership. So: no token loss since the
-        membership before, and no failed leave naming ``host`` before the next one; and the
-        log must show what came before (a membership that is its first event may follow a
-        token loss the excerpt left out: not known to be clean).
+        totemsrp.c ``memb_state_operational_enter`` logs "A new membership (...) was formed.
+        Members left: N" and, at once after it, "Failed to receive the leave message. failed:
+        N" for every member that left without a leave message it received
+        (``my_leave_memb_match``): a node that vanished (the network, a crash) is always
+        named there. So a leaver is clean when the log goes on after the membership line and
+        no such line names it before the next membership (a cut one that hides its ids names
+        them all); the log ending on the membership line says nothing either way. Never clean:
+        a node that left and joined in the same membership (it was lost and merged back), or
+        a leave after a lost token ("A processor failed") since the membership before: an
+        excerpt may have left its failed-leave line out, the token loss says enough.
         """
         return host in self._clean_leaves().get(membership.lineno, frozenset())
 
@@ -359,22 +362,27 @@ class JournalSummary:
         if cached is not None and cached[0] == key:
             return cached[1]
         out: dict[int, frozenset[int]] = {}
-        lost = False  # a token timed out since the previous membership
         open_: tuple[int, set[int]] | None = None
-        for i, e in enumerate(self.events):
+        went_on = False  # an event came after the open membership line
+        lost = False  # a token timed out since the membership before
+        for e in self.events:
             if e.kind == "processor_failed":
                 lost = True
-            elif e.kind == "failed_leave" and open_ is not None:
-                open_[1].difference_update(e.left)
-            elif e.kind in ("startup", "shutdown") and open_ is not None:
-                out[open_[0]] = frozenset(open_[1])
-                open_ = None
-            elif e.kind == "new_membership":
-                if open_ is not None:
+            if e.kind == "new_membership":
+                if open_ is not None and went_on:
                     out[open_[0]] = frozenset(open_[1])
-                open_ = (e.lineno, set() if lost or e.truncated or i == 0 else set(e.left))
-                lost = False
-        if open_ is not None:
+                clean = set() if e.truncated or lost else set(e.left) - set(e.joined)
+                open_, went_on, lost = (e.lineno, clean), False, False
+                continue
+            if open_ is None:
+                continue
+            went_on = True
+            if e.kind == "failed_leave":
+                if e.left:
+                    open_[1].difference_update(e.left)
+                else:
+                    open_[1].clear()  # cut at the width: which ones is not known
+        if open_ is not None and went_on:
             out[open_[0]] = frozenset(open_[1])
         self.__dict__["_clean_cache"] = (key, out)
         return out

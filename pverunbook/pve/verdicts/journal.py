@@ -296,7 +296,7 @@ def _membership(s: outputs.JournalSummary, names: PeerNames, within: str) -> lis
             size, named = e.count, False
     n_forms = s.counts["members"] or s.counts["new_membership"]
     lost = [e for e in s.events if e.kind in ("quorum_lost", "failed_to_receive")]
-    if not left and not shrinks and not hidden and lost:
+    if not left and not shrinks and not hidden and lost and not by_admin:
         # corosync 2 logs "Members[1]: 3" after a loss without naming who left; the loss
         # itself shows the membership shrank, so "only joined" would be wrong.
         return [Finding(
