@@ -29,8 +29,8 @@ agreeing on nothing.
 Loss is random, and so is the moment a step reads a lossy cluster: the lossy pair leaves out
 of the comparison (on both sides) only what depends on that moment (:data:`MOMENT`: which of
 the pair the membership holds, who is quorate, whether the write probe meets a sync); the pair
-named and its fault id, the knet counters' findings, the probes and every other step are
-compared. Counts and time windows are normalised away in every case.
+named and its fault id, the knet counters' connected/latency findings, the probes and every
+other step are compared. Counts and time windows are normalised away in every case.
 
 Finding titles are compared without addresses, interface names and numbers (lab 10.213.0.x on
 eth0, simulator 192.168.4.x on vmbr0; counts and windows follow each side's clock); their
@@ -249,6 +249,9 @@ MOMENT = (
     # the write probe's mark: whether it met a resync is the moment's (as its exit status)
     r"^finding pve-write@",
     r"^finding knet-stats@\S+ knet link N to nodeid N is not connected",
+    # the downs since start so far: one or two read as history (info), more as a warning, so
+    # the severity follows how many flaps the moment of the read has seen
+    r"^finding knet-stats@\S+ knet link N to nodeid N went down N times since start",
     # these count what the window holds, and their severity follows the count (a token late
     # but none lost in the window: warning)
     r"^finding journal@\S+ (N 'Retransmit List'|members left|pmxcfs |quorum lost|token lost"

@@ -42,6 +42,7 @@ from pverunbook.pve.outputs.network import (
 from pverunbook.pve.outputs.quorum import Member, QuorumStatus, parse_nodes, parse_quorum_status
 from pverunbook.pve.outputs.startup import (
     PeerLinks,
+    local_nodeids,
     peer_links,
     pmxcfs_connected_at_end,
     startup_token_warnings,
@@ -80,6 +81,7 @@ __all__ = [
     "parse_ping",
     "parse_quorum_status",
     "parse_timestamp",
+    "local_nodeids",
     "peer_links",
     "startup_token_warnings",
     "pmxcfs_connected_at_end",

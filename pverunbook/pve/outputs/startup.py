@@ -9,6 +9,7 @@ JournalSummary`) and says which lines belong to a start-up; pure functions, neve
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 
 from pverunbook.pve.outputs.journal import JournalSummary, LogEvent
@@ -56,10 +57,26 @@ class PeerLinks:
     shut_down_waits: int = 0
 
 
+def local_nodeids(summary: JournalSummary) -> set[int]:
+    """The node id(s) of the node that wrote the log: the one member of a ``Members[1]: N``
+    line (only this node can be alone in its own membership: corosync forms that at every
+    start and after every cut-off). knet adds the local host too and may log ``host: host: N
+    has no active links`` for it at start, before its loopback link is set up: never a peer."""
+    out: set[int] = set()
+    for e in summary.events:
+        if e.kind == "members" and e.count == 1:
+            m = re.search(r"Members\[1\]:\s*(\d{1,10})\b", e.text)
+            if m:
+                out.add(int(m.group(1)))
+    return out
+
+
 def peer_links(summary: JournalSummary) -> dict[int, PeerLinks]:
-    """Per peer nodeid: cut-offs versus start-up waits, in log order. Never raises."""
+    """Per peer nodeid: cut-offs versus start-up waits, in log order (this node's own id left
+    out, :func:`local_nodeids`). Never raises."""
     peers: dict[int, PeerLinks] = {}
     started = False
+    local = local_nodeids(summary)
     for e in summary.events:
         if e.kind == "startup":
             started = True
@@ -71,7 +88,7 @@ def peer_links(summary: JournalSummary) -> dict[int, PeerLinks]:
                 if summary.left_cleanly(e, host):
                     peers.setdefault(host, PeerLinks()).shut_down = True
             continue
-        if e.host is None:
+        if e.host is None or e.host in local:
             continue
         p = peers.setdefault(e.host, PeerLinks())
         if e.kind == "link_up":

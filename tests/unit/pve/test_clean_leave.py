@@ -90,3 +90,18 @@ def test_a_clean_leave_that_costs_quorum_names_the_leaver_and_the_loss() -> None
     assert ("info", "membership formed 5 time(s) in 30 s; only nodes that shut corosync down "
             "left (nodeid 2)") in got, got
     assert not any("which members left is not in these lines" in t for _, t in got), got
+
+
+def test_the_node_s_own_id_in_has_no_active_links_is_not_a_peer() -> None:
+    """knet adds the local host too and logged 'host: host: 2 has no active links' for pve001
+    (nodeid 2) itself at start; 85 s later the check warned "nodeid 2 never became reachable
+    after corosync started" on pve001, about pve001."""
+    text = (DATA / "corosync-3.1.7_lab-3node-lossy-pair-pve001.log").read_text()
+    assert "pve001 corosync warning [KNET  ] host: host: 2 has no active links" in text
+    s = outputs.parse_corosync_log(text)
+    assert outputs.local_nodeids(s) == {2}
+    assert 2 not in outputs.peer_links(s)
+    got = verdict_journal(text)
+    assert not [f for f in got if "nodeid 2" in f.title], got
+    # the loss on pve001 ↔ pve002 (nodeid 3) is still told
+    assert any(f.severity == "critical" and "nodeid 3" in f.title for f in got), got
