@@ -73,6 +73,9 @@ class Pending:
     passed: list[str] = field(default_factory=list)
     #: Nodes whose timer's process was found gone while waited for (``_await_fired``).
     gone: list[str] = field(default_factory=list)
+    #: Nodes of the same step whose timer a resume found ``armed`` with its process gone: it
+    #: never fires, their change stays whatever the answer (rollback_resume).
+    no_timer: list[str] = field(default_factory=list)
 
     @property
     def local_deadline(self) -> float:
@@ -312,6 +315,20 @@ async def after_step(engine: Engine, step: Step, status: str) -> str:
     return ""
 
 
+def no_timer_warning(pending: Pending, nodes: Sequence[str]) -> str:
+    """What the COMMIT question must say when some of the step's nodes have no live timer
+    (``pending.no_timer``): "" when all have one. Their change stays whatever the answer, so
+    only COMMIT leaves every node alike; rolling back (or no answer) restores ``nodes`` only."""
+    if not pending.no_timer:
+        return ""
+    gone = ", ".join(pending.no_timer)
+    return (f"On {gone} the rollback timer is gone (its process ended: it will never fire), "
+            f"so the change stays on {gone} whatever you answer. {COMMIT} keeps it on every "
+            f"node, alike; Roll back now (or no answer) restores {', '.join(nodes)} only and "
+            f"leaves {gone} changed: then run the runbook rollback-settle with checkpoint="
+            f"{pending.checkpoint_id} to undo it there too.")
+
+
 async def _ask_commit(engine: Engine, pending: Pending) -> bool:
     step = pending.step
     left = pending.local_deadline - time.time() - MARGIN
@@ -322,12 +339,14 @@ async def _ask_commit(engine: Engine, pending: Pending) -> bool:
             f"raise commit_within ({step.commit_within} s)")))
         await engine.durable()
         return False
+    warning = no_timer_warning(pending, nodes)
     prompt = (f"'{step.title}' passed {', '.join(pending.passed)}. Type {COMMIT} within "
               f"{left:.0f} s to keep it; otherwise every node ({', '.join(nodes)}) restores "
-              f"checkpoint {pending.checkpoint_id} by itself.")
+              f"checkpoint {pending.checkpoint_id} by itself." + (f" {warning}" if warning
+                                                                   else ""))
     request = ConfirmRequest(step=step, what="commit", prompt=prompt, expected=COMMIT,
                              nodes=nodes, checkpoint_id=pending.checkpoint_id,
-                             deadline=pending.local_deadline - MARGIN)
+                             deadline=pending.local_deadline - MARGIN, warning=warning)
     engine.emit(ev.ConfirmationRequested(step_id=step.id, what="commit", prompt=prompt,
                                          expected=COMMIT, nodes=nodes,
                                          checkpoint_id=pending.checkpoint_id))

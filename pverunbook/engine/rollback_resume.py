@@ -77,6 +77,7 @@ async def on_resume(engine: Engine) -> str:
             continue
         live: list[Armed] = []
         settling: list[Armed] = []
+        no_timer: list[str] = []  # armed, its process gone: never fires (never_fires_text)
         for e in events:
             tag = e.dir.rsplit("/", 1)[-1]
             node = engine.cluster.node(e.node)
@@ -122,6 +123,7 @@ async def on_resume(engine: Engine) -> str:
                 # as long as its process runs (the wait asks, as the health check does)
                 settling.append(Armed(e.node, tag, deadline, time.time(), e.method, e.files))
             elif state == "armed":  # its process is gone: it will never fire
+                no_timer.append(e.node)
                 text = never_fires_text(e.node, e.checkpoint_id, e.files, _log(engine))
                 _emit(engine, step, e.node, "unknown", dir=e.dir, files=e.files, message=text)
                 engine.emit(ev.Note(step_id=sid, level="error", text=text))
@@ -159,11 +161,27 @@ async def on_resume(engine: Engine) -> str:
             remaining = [c for c in step.commit_checks
                          if engine.statuses.get(c) != "ok"]
             passed = [c for c in step.commit_checks if c not in remaining]
-            pending = Pending(step, events[0].checkpoint_id, live, remaining, passed)
+            pending = Pending(step, events[0].checkpoint_id, live, remaining, passed,
+                              no_timer=no_timer)
             _state(engine)[sid] = pending
             if not remaining:
                 if await _ask_commit(engine, pending):
                     _state(engine).pop(sid, None)
+                    if no_timer:  # every node has the change now; the dead timer stays
+                        undone[sid] = (
+                            f"'{sid}' was committed on {', '.join(a.node for a in live)}; on "
+                            f"{', '.join(no_timer)} its rollback timer was already gone, so "
+                            "the change stayed there too: every node keeps it. Run the "
+                            f"runbook {SETTLE_RUNBOOK} with checkpoint="
+                            f"{events[0].checkpoint_id} (keep) to clear the dead timer on "
+                            f"{', '.join(no_timer)}, then resume this run")
+                elif no_timer:  # the live timers restore; the dead ones' nodes keep it
+                    undone[sid] = (
+                        f"'{sid}' was not committed: the rollback timers restore the "
+                        f"checkpoint on {', '.join(a.node for a in live)}; on "
+                        f"{', '.join(no_timer)} the timer is gone and the change stays: run "
+                        f"the runbook {SETTLE_RUNBOOK} with checkpoint="
+                        f"{events[0].checkpoint_id} (undo) to put it back there too")
                 else:  # left pending: at_end waits for the timers and journals them
                     undone[sid] = (f"'{sid}' was not committed: the rollback restores the "
                                    "checkpoint")

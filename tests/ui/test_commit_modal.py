@@ -110,6 +110,37 @@ async def test_commit_sentence_is_whole_at_80x24(build_app: Callable[..., Runboo
                 "route-fix-20261206-delete-1 by itself.") in flat, flat
 
 
+async def test_a_node_without_a_timer_is_named_in_the_commit_question(
+        build_app: Callable[..., RunbookApp], runbook_dir: Path) -> None:
+    """A resume found pve002's timer gone: the question named only the nodes with a timer and
+    dropped pve002 without a word (newcomer trial 10); the engine's warning is shown."""
+    from pverunbook.engine.rollback import Armed, Pending, no_timer_warning
+
+    app = build_app(runbook=runbook_dir / "ui-test.toml")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await to_run_screen(pilot, app)
+        run = app.screen
+        assert isinstance(run, RunScreen)
+        step = run.runbook.step("tune")
+        soon = time.time() + 107
+        pending = Pending(step, "cp-1", [Armed(n, n, soon, soon, "cp", ()) for n in
+                                         ("ryanrishi", "pve001")], [], no_timer=["pve002"])
+        warning = no_timer_warning(pending, ("ryanrishi", "pve001"))
+        app.run_worker(run.decider.confirm(ConfirmRequest(
+            step, "commit", "Type COMMIT within 107 s to keep it", "COMMIT",
+            ("ryanrishi", "pve001"), checkpoint_id="cp-1", deadline=soon, warning=warning)),
+            exit_on_error=False)
+        await until(pilot, lambda: isinstance(app.screen, CommitModal), "COMMIT")
+        modal = app.screen
+        assert isinstance(modal, CommitModal)
+        said = str(modal.query_one("#commit-no-timer", Static).render())
+        assert said == warning and "On pve002 the rollback timer is gone" in said
+        await pilot.press("escape")  # the roll-back question says it too
+        await until(pilot, lambda: isinstance(app.screen, ChoiceModal), "roll back?")
+        assert "leaves pve002 changed" in " ".join(str(w.render())
+                                                   for w in app.screen.query(Static))
+
+
 def test_destructive_help_names_the_nodes_with_a_space() -> None:
     """F1 on the destructive confirmation: "changes ryanrishi, pve001" (its nodes), never
     "changes ryanrishinodes" glued to the next word."""

@@ -55,6 +55,9 @@ class CommitModal(ConfirmModal):
             # stood still beside the countdown. The time left has one source, the deadline.
             yield Static(f"“{r.step.title}” has run on {', '.join(r.nodes)} and the checks "
                          "after it passed.", classes="dialog-text", markup=False)
+            if r.warning:  # a node whose timer is gone: never left out without a word
+                yield Static(r.warning, id="commit-no-timer", classes="dialog-text -warn",
+                             markup=False)
             # A Label is as wide as its text and the dialog cuts it at 80 columns; this
             # sentence's end (what the nodes restore) is the point, so it wraps instead.
             yield Label(self._left_text(), id="commit-countdown",
@@ -93,7 +96,8 @@ class CommitModal(ConfirmModal):
             "Roll the change back now?",
             f"“{self.request.step.title}” has run on {', '.join(self.request.nodes)}. Rolling "
             "back makes every node's timer restore the checkpoint now; keeping the question "
-            f"open lets you still type {self.request.expected}.",
+            f"open lets you still type {self.request.expected}."
+            + (f" {self.request.warning}" if self.request.warning else ""),
             [Choice("rollback", "Roll back now", "y", "error"),
              Choice("keep", "Keep the question", "n", "primary")], cancel="keep",
             danger=True), answered)
