@@ -206,12 +206,21 @@ def corosync_start(world: World, n: SimNode, t: float) -> str | None:
     return None
 
 
-def corosync_stop(world: World, n: SimNode, t: float) -> None:
+def corosync_stop(world: World, n: SimNode, t: float, by_sysadmin: bool = False) -> None:
+    """Stop ``n``'s corosync. ``by_sysadmin``: as ``systemctl stop corosync`` does on Debian
+    and Proxmox VE (corosync.service ``ExecStop=/usr/sbin/corosync-cfgtool -H --force``):
+    cfg's shutdown message reaches every member, each logs "Node N was shut down by sysadmin"
+    (cfg.c ``message_handler_req_exec_cfg_shutdown``); otherwise a signal (main.c)."""
     cs = n.corosync
     if not cs.running:
         return
     lg = n.corosync_log
-    lg("[MAIN  ] Node was shut down by a signal", t)
+    if by_sysadmin:
+        for m in world.nodes.values():
+            if m.corosync.running and m.nodeid in cs.members | {n.nodeid}:
+                m.corosync_log(f"[CFG   ] Node {n.nodeid} was shut down by sysadmin", t)
+    else:
+        lg("[MAIN  ] Node was shut down by a signal", t)
     lg("[SERV  ] Unloading all Corosync service engines.", t)
     lg("[QB    ] withdrawing server sockets", t)
     lg("[SERV  ] Service engine unloaded: corosync vote quorum service v1.0", t)

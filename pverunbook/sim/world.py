@@ -360,8 +360,8 @@ class World:
     def corosync_start(self, n: SimNode, t: float) -> str | None:
         return corosync_daemon.corosync_start(self, n, t)
 
-    def corosync_stop(self, n: SimNode, t: float) -> None:
-        return corosync_daemon.corosync_stop(self, n, t)
+    def corosync_stop(self, n: SimNode, t: float, by_sysadmin: bool = False) -> None:
+        return corosync_daemon.corosync_stop(self, n, t, by_sysadmin)
 
     def corosync_reload(self, n: SimNode, t: float) -> str | None:
         return corosync_daemon.corosync_reload(self, n, t)

@@ -116,6 +116,11 @@ TEMPLATES: list[tuple[str, str]] = [
     ("ring_recovered", "Automatically recovered ring {link}|"),
     ("not_scheduled", "Corosync main process was not scheduled| for {ms} ms"),
     ("shutdown", "Corosync Cluster Engine exiting|"),
+    # this node's own corosync stopping (main.c: a signal, or cfg's shutdown request, then
+    # corosync_service_unlink_all): knet tears its links down on the way out and may log
+    # "has no active links" for a peer before "exiting normally"
+    ("stopping", "Unloading all Corosync service engines|"),
+    ("stopping", "Node was shut down by a signal|"),
     ("startup", "Corosync Cluster Engine {rest} starting up|"),
     ("startup", "Corosync Cluster Engine ({rest}): started|"),
     # service.c logs each service it links in, only while corosync starts: a log that begins
@@ -310,13 +315,28 @@ class JournalSummary:
 
     def link_downs(self) -> Counter[tuple[int, int]]:
         """How often each (host, link) went down, leaving out the downs that follow the host's
-        own clean shutdown (see :meth:`shut_down_at`)."""
+        own clean shutdown (see :meth:`shut_down_at`) and those of this node's own stop."""
         c: Counter[tuple[int, int]] = Counter()
         for e in self.events:
             if (e.kind == "link_down" and e.host is not None and e.link is not None
-                    and self.shut_down_at(e.host, e.lineno) is None):
+                    and self.shut_down_at(e.host, e.lineno) is None
+                    and not self.stopping_at(e.lineno)):
                 c[(e.host, e.link)] += e.repeats
         return c
+
+    def stopping_at(self, lineno: int) -> bool:
+        """Line ``lineno`` is logged while this node's own corosync stops: after its "Unloading
+        all Corosync service engines" (or "Node was shut down by a signal") and before the
+        next start. knet tears every link down on the way out: not the network."""
+        stopping = False
+        for e in self.events:
+            if e.lineno > lineno:
+                break
+            if e.kind == "stopping":
+                stopping = True
+            elif e.kind == "startup":
+                stopping = False
+        return stopping
 
     def shut_down_at(self, host: int, lineno: int) -> LogEvent | None:
         """The line that explains an event of ``host`` at ``lineno`` as that node's own clean

@@ -77,11 +77,16 @@ def peer_links(summary: JournalSummary) -> dict[int, PeerLinks]:
     peers: dict[int, PeerLinks] = {}
     started = False
     local = local_nodeids(summary)
+    stopping = False  # this node's own corosync is on its way out (knet tears links down)
     for e in summary.events:
         if e.kind == "startup":
-            started = True
+            started, stopping = True, False
             for p in peers.values():
                 p.up_since_start = False
+            continue
+        if e.kind == "stopping":
+            stopping = True
+        if stopping:
             continue
         if e.kind == "new_membership":
             for host in e.left:  # a peer whose corosync stopped: not cut off (left_cleanly)

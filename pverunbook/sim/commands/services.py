@@ -138,7 +138,7 @@ def _stop(ctx: Ctx, unit: str, t: float, kill: bool = False) -> None:
     if unit == "corosync":
         if node.corosync.running:
             node.log("corosync", "systemd", 1, f"Stopping corosync.service - {desc}...", t)
-            w.corosync_stop(node, t)
+            w.corosync_stop(node, t, by_sysadmin=True)  # ExecStop: corosync-cfgtool -H
             node.log("corosync", "systemd", 1, "corosync.service: Deactivated successfully.",
                      t + 0.5)
             node.log("corosync", "systemd", 1, f"Stopped corosync.service - {desc}.", t + 0.5)

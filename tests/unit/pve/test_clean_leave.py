@@ -105,3 +105,15 @@ def test_the_node_s_own_id_in_has_no_active_links_is_not_a_peer() -> None:
     assert not [f for f in got if "nodeid 2" in f.title], got
     # the loss on pve001 ↔ pve002 (nodeid 3) is still told
     assert any(f.severity == "critical" and "nodeid 3" in f.title for f in got), got
+
+
+def test_knet_tearing_links_down_on_this_node_s_own_stop_is_no_cut_off() -> None:
+    """bravo's own log of `systemctl stop corosync`: after "Unloading all Corosync service
+    engines" knet logged "host: host: 3 has no active links" on its way out, read as
+    "critical: no active link to nodeid 3: this node was cut off"."""
+    text = (DATA / "corosync-3.1.7_lab-own-stop-sysadmin-bravo.log").read_text()
+    stop = text.split("Unloading all Corosync service engines")[1].split("exiting normally")[0]
+    assert "has no active links" in stop
+    assert _bad(text) == []
+    s = outputs.parse_corosync_log(text)
+    assert all(p.cut_offs == 0 for p in outputs.peer_links(s).values())
