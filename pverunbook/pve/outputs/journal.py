@@ -317,26 +317,16 @@ class JournalSummary:
         """How often each (host, link) went down, leaving out the downs that follow the host's
         own clean shutdown (see :meth:`shut_down_at`) and those of this node's own stop."""
         c: Counter[tuple[int, int]] = Counter()
-        for e in self.events:
-            if (e.kind == "link_down" and e.host is not None and e.link is not None
-                    and self.shut_down_at(e.host, e.lineno) is None
-                    and not self.stopping_at(e.lineno)):
-                c[(e.host, e.link)] += e.repeats
-        return c
-
-    def stopping_at(self, lineno: int) -> bool:
-        """Line ``lineno`` is logged while this node's own corosync stops: after its "Unloading
-        all Corosync service engines" (or "Node was shut down by a signal") and before the
-        next start. knet tears every link down on the way out: not the network."""
+        # this node's own stop ("Unloading all Corosync service engines" up to the next
+        # start): knet tears every link down on the way out, not the network
         stopping = False
         for e in self.events:
-            if e.lineno > lineno:
-                break
-            if e.kind == "stopping":
-                stopping = True
-            elif e.kind == "startup":
-                stopping = False
-        return stopping
+            if e.kind in ("stopping", "startup"):
+                stopping = e.kind == "stopping"
+            elif (e.kind == "link_down" and not stopping and e.host is not None
+                    and e.link is not None and self.shut_down_at(e.host, e.lineno) is None):
+                c[(e.host, e.link)] += e.repeats
+        return c
 
     def shut_down_at(self, host: int, lineno: int) -> LogEvent | None:
         """The line that explains an event of ``host`` at ``lineno`` as that node's own clean

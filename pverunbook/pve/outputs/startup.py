@@ -12,11 +12,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from pverunbook.pve.outputs.journal import JournalSummary, LogEvent
-
-
-def _last_index(s: JournalSummary, *kinds: str) -> int:
-    return max((i for i, e in enumerate(s.events) if e.kind in kinds), default=-1)
+from pverunbook.pve.outputs.journal import JournalSummary, LogEvent, _last_index
 
 
 def pmxcfs_connected_at_end(s: JournalSummary) -> bool:
