@@ -192,7 +192,8 @@ class EventPrinter:
         elif isinstance(e, ev.Note):
             self._w(f"   [{e.level}] ", e.text)
         elif isinstance(e, ev.RollbackTimer):
-            self._p(f"   rollback timer on {e.node}: {e.state}" + (f" — {e.message.strip()}"
+            self._p(f"   rollback timer on {e.node}: {ev.rollback_state(e)}"
+                    + (f" — {e.message.strip()}"
                     if e.message.strip() and e.state != "fired" else ""))
         elif isinstance(e, ev.RunFinished):
             self._flush_partials()

@@ -1,4 +1,5 @@
-"""The report's account of rollback timers (``commit_within`` steps): armed, committed, fired.
+"""The report's account of rollback timers (``commit_within`` steps): armed, committed,
+disarmed (the step failed before changing anything), fired.
 
 Kept beside ``report.py``: one timeline line per timer event and a "Rollback timers" section
 that says, per step and node, whether the change was kept (COMMIT) or put back by the node, what
@@ -15,12 +16,13 @@ _WORDS = {
     "disarm_failed": "timer could NOT be stopped", "pending": "still armed (resumed run)",
     "fired": "timer fired: checkpoint restored", "failed": "ROLLBACK FAILED",
     "unknown": "rollback outcome unknown",
+    "disarmed": "disarmed: nothing changed, nothing restored",
 }
 NEEDS_HAND = ev.ROLLBACK_NEEDS_HAND
 
 
 def timeline_line(e: ev.RollbackTimer) -> str:
-    what = _WORDS.get(e.state, e.state)
+    what = _WORDS.get(ev.rollback_state(e), e.state)
     extra = ""
     if e.state == "armed":
         # a rollback restoring no file (route-fix's route) says what it undoes instead
@@ -43,7 +45,8 @@ def section(events: list[ev.Event], out: list[str]) -> None:
     for (step, node), e in last.items():
         files = ", ".join(e.files) or "—"
         log = f"{e.dir}/log" if e.dir else "/var/log/pverunbook-rollback.log"
-        out.append(f"| `{step}` | {node} | {_WORDS.get(e.state, e.state)} | {files} | {log} |")
+        what = _WORDS.get(ev.rollback_state(e), e.state)
+        out.append(f"| `{step}` | {node} | {what} | {files} | {log} |")
     out.append("")
     for (step, node), e in last.items():
         if e.state in NEEDS_HAND:

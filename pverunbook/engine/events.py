@@ -279,7 +279,9 @@ class Note(Event):
 @dataclass(frozen=True, kw_only=True)
 class RollbackTimer(Event):
     """A node-side rollback timer (``commit_within``) changed: ``armed``, ``arm_failed``,
-    ``committed``, ``disarm_failed``, ``pending`` (found armed on resume), ``fired`` (restored),
+    ``committed`` (COMMIT), ``disarmed`` (stopped as COMMIT does because its step changed
+    nothing: it failed first, or none of its commands ran),
+    ``disarm_failed``, ``pending`` (found armed on resume), ``fired`` (restored),
     ``failed`` (the rollback itself failed), ``unknown`` (its outcome could not be read)."""
 
     kind: ClassVar[str] = "rollback"
@@ -300,6 +302,19 @@ class RollbackTimer(Event):
 #: could not be stopped, its restore failed, or its outcome could not be read. One list for
 #: the report, the summary and the diagnosis, so they cannot disagree on what needs a hand.
 ROLLBACK_NEEDS_HAND = ("arm_failed", "disarm_failed", "failed", "unknown")
+
+#: The reason a ``disarmed`` timer carries first in its message: its ``commit_within`` step
+#: failed before it changed anything, so the timer was stopped (engine/rollback_unchanged.py).
+ROLLBACK_NOTHING_CHANGED = "nothing was changed (the step failed first)"
+
+
+def rollback_state(e: RollbackTimer) -> str:
+    """``e.state``, but ``disarmed`` for a timer stopped because its step changed nothing also
+    when the journal recorded it as ``committed`` (journals written before ``disarmed`` existed):
+    nothing was committed, and the report and ``journal show`` must not say so."""
+    if e.state == "committed" and e.message.startswith(ROLLBACK_NOTHING_CHANGED):
+        return "disarmed"
+    return e.state
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -377,7 +377,11 @@ async def _ask_commit(engine: Engine, pending: Pending) -> bool:
     return await _disarm_all(engine, step, pending.armed, reason=COMMIT)
 
 
-async def _disarm_all(engine: Engine, step: Step, armed: list[Armed], reason: str) -> bool:
+async def _disarm_all(engine: Engine, step: Step, armed: list[Armed], reason: str,
+                      state: str = "committed") -> bool:
+    """Stop ``armed``'s timers; each stopped one is journaled as ``state``: ``committed`` (COMMIT
+    kept the change) or ``disarmed`` (the step failed before changing anything,
+    rollback_unchanged.py: there was nothing to keep). True when every one stopped."""
     async def one(a: Armed) -> tuple[Armed, str]:
         node = engine.cluster.node(a.node)
         try:
@@ -401,7 +405,7 @@ async def _disarm_all(engine: Engine, step: Step, armed: list[Armed], reason: st
                   message=f"{reason}, but the timer could not be stopped: {problem}; it "
                           "restores the checkpoint when it fires")
         else:
-            _emit(engine, step, a.node, "committed", dir=rs.node_dir(a.tag, _root(engine)),
+            _emit(engine, step, a.node, state, dir=rs.node_dir(a.tag, _root(engine)),
                   method=a.method,
                   message=f"{reason}: timer stopped and verified gone; nothing restored")
     await engine.durable()

@@ -15,10 +15,10 @@ id for each step with ``commit_within`` (any attempt). One the journal never men
 a step none of whose commands ran after that checkpoint (commands are journaled durably
 before they start, and after the ``armed`` events): the files are still the checkpoint's, so
 there is nothing to keep or undo. It is stopped as COMMIT stops a timer (``state`` =
-``committed`` first, then the process; :func:`rollback_script.disarm_command`), journaled, and
-said. Should the journal show a command of that step after that checkpoint, the timer is
-handed back as if its ``armed`` event had been journaled, and the resume asks COMMIT for it
-(:mod:`rollback_resume`).
+``committed`` first, then the process; :func:`rollback_script.disarm_command`), journaled as
+``disarmed`` (nothing was committed), and said. Should the journal show a command of that
+step after that checkpoint, the timer is handed back as if its ``armed`` event had been
+journaled, and the resume asks COMMIT for it (:mod:`rollback_resume`).
 """
 
 from __future__ import annotations
@@ -122,6 +122,6 @@ async def _stop(engine: Engine, step: object, node_name: str, tag: str, cid: str
               message=f"{found}; it could not be stopped ({problem}): it would put those "
                       f"files back when it fires — stop it by hand: echo committed > {d}/state")
     else:
-        _emit(engine, step, node_name, "committed", checkpoint_id=cid, dir=d,
+        _emit(engine, step, node_name, "disarmed", checkpoint_id=cid, dir=d,
               message=f"{found}: nothing to keep or undo; timer stopped (state committed) so "
                       f"it cannot undo '{step.id}' when it runs again")

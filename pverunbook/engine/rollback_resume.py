@@ -61,7 +61,7 @@ async def on_resume(engine: Engine) -> str:
                 known.add(e.dir.rsplit("/", 1)[-1])
             if e.state == "armed":
                 armed[(e.step_id, e.node)] = e
-            elif e.state in ("committed", "fired", "failed", "arm_failed"):
+            elif e.state in ("committed", "disarmed", "fired", "failed", "arm_failed"):
                 armed.pop((e.step_id, e.node), None)
     # timers armed on the nodes whose "armed" event never reached the journal (rollback_orphans)
     for e in await unjournaled(engine, run_id or engine.run_id, known, ran_after):

@@ -35,8 +35,9 @@ from pverunbook.transport.base import TransportError
 if TYPE_CHECKING:
     from pverunbook.engine.engine import Engine
 
-#: The reason the ``committed`` events of timers stopped this way carry.
-NOTHING_CHANGED = "nothing was changed (the step failed first)"
+#: The reason the ``disarmed`` events of timers stopped this way carry (a state of its own: the
+#: report and ``journal show`` said "COMMIT: timer stopped" for them, though nothing was kept).
+NOTHING_CHANGED = ev.ROLLBACK_NOTHING_CHANGED
 
 
 async def after_failed_step(engine: Engine, step: Step, status: str) -> None:
@@ -67,7 +68,8 @@ async def after_failed_step(engine: Engine, step: Step, status: str) -> None:
         "are stopped now instead of waited for (nothing to restore); the step's output says why "
         f"it {status} and what to do before it runs again")))
     await engine.durable()
-    stopped = await asyncio.gather(*(_disarm_all(engine, step, [a], reason=NOTHING_CHANGED)
+    stopped = await asyncio.gather(*(_disarm_all(engine, step, [a], reason=NOTHING_CHANGED,
+                                                 state="disarmed")
                                      for a in pending.armed))
     still = [a for a, ok in zip(pending.armed, stopped, strict=True) if not ok]
     if still:  # those restore at their deadline (the same content): the run waits for them

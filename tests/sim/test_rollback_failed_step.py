@@ -83,7 +83,7 @@ async def test_an_apply_that_changed_nothing_stops_its_timers_at_once(tmp_path: 
     armed = [t for t in _timers(events) if t[1] == "armed"]
     assert {n for n, _, _ in armed} == set(NODES)
     stopped = [t for t in _timers(events) if t[1] != "armed"]
-    assert {(n, s) for n, s, _ in stopped} == {(n, "committed") for n in NODES}, stopped
+    assert {(n, s) for n, s, _ in stopped} == {(n, "disarmed") for n in NODES}, stopped
     assert all(m.startswith(NOTHING_CHANGED) for _, _, m in stopped), stopped
     notes = _notes(events, "apply")
     said = [t for t in notes if "before it changed anything" in t]
@@ -153,7 +153,7 @@ async def test_a_step_that_failed_first_leaves_no_timer_and_goes_on(tmp_path: Pa
         await session.close()
     assert engine_status == "failed"
     assert [(n, s) for n, s, _ in _timers(events)] == [("pve001", "armed"),
-                                                       ("pve001", "committed")]
+                                                       ("pve001", "disarmed")]
     assert after == hosts
 
 
@@ -239,7 +239,7 @@ async def test_a_recorded_rollback_compares_what_it_would_put_back(tmp_path: Pat
     states = [s for _, s, _ in _timers(events)]
     notes = _notes(events, "delete")
     if delete == "false":
-        assert states == ["armed", "committed"], _timers(events)
+        assert states == ["armed", "disarmed"], _timers(events)
         assert any("before it changed anything" in t for t in notes), notes
     else:
         assert states == ["armed", "fired"], _timers(events)
