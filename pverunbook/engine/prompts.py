@@ -94,6 +94,10 @@ async def ask_input(engine: Engine, step: Step) -> tuple[str, str]:
         engine.emit(ev.ParamsSet(step_id=step.id, values={p.name: engine.params.get(p.name)
                                                           for p in params if not p.secret}))
         return "planned", "would ask for " + ", ".join(p.name for p in params)
+    from pverunbook.engine.rollback_settle import timer_states
+
+    if said := timer_states(engine.facts):  # rollback-settle's keep-or-undo: each node's timer
+        engine.emit(ev.Note(step_id=step.id, level="warning", text=said))
     current = dict(engine.params)
     current.update(_proposals(engine, step))
     last_bad: dict[str, Any] | None = None

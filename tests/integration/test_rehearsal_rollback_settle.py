@@ -113,6 +113,28 @@ async def test_keep_marks_the_timers_committed_and_changes_nothing_else(tmp_path
         await session.close()
 
 
+async def test_the_question_names_each_nodes_timer_state(tmp_path: Path) -> None:
+    """keep or undo?: the question said nothing of the nodes. It names each one's timer now:
+    stale on ryanrishi, fired (restore done) on pve001, none on pve002."""
+    session = await _stale_timers(tmp_path)
+    try:
+        await run_on(session, "pve001",
+                     f"echo done > /var/lib/pverunbook/rollback/{CHECKPOINT}-pve001/state")
+        status, events = await _settle(tmp_path, session, "keep")
+    finally:
+        await session.close()
+    assert status == "ok", status_of(events)
+    (said,) = [e.text for e in events if isinstance(e, ev.Note) and e.step_id == "choose"]
+    assert said.startswith("Each node's rollback timer of this checkpoint — "), said
+    assert "ryanrishi: armed, its process gone (stale)" in said, said
+    assert "pve001: fired: the checkpoint's files are back" in said, said
+    assert "pve002: no timer of this checkpoint" in said, said
+    # the Note comes before the answer it informs
+    kinds = [(type(e).__name__, e.step_id) for e in events
+             if isinstance(e, ev.Note | ev.ParamsSet) and e.step_id == "choose"]
+    assert kinds == [("Note", "choose"), ("ParamsSet", "choose")], kinds
+
+
 async def test_a_timer_that_still_waits_is_not_touched(tmp_path: Path) -> None:
     """Alive: it fires by itself; the run stops at the first step, before the question."""
     session = await _stale_timers(tmp_path, alive=True)

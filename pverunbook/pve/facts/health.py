@@ -284,6 +284,36 @@ _TIMER = re.compile(r"^TIMER (\S+) (armed|firing) deadline=(\d*) now=(\d+) "
 #: checkpoint asked for (``rollback timer of CP on this node`` / ``no rollback timer of CP on
 #: this node``). Its next step stops the run when no node has it (a wrong id).
 _SETTLE = re.compile(r"^(no )?rollback timer of \S+ on this node\s*$", re.M)
+#: The same step's lines about the timer it found: ``state: <state file>``, the ``armed`` file
+#: (``deadline=<epoch>``), ``now: <epoch>`` (the node's clock) and ``timer process: alive|gone``.
+_SETTLE_STATE = re.compile(r"^state: (\S+)\s*$", re.M)
+_SETTLE_PROCESS = re.compile(r"^timer process: (alive|gone)\s*$", re.M)
+_SETTLE_DEADLINE = re.compile(r"^deadline=(\d+)\s*$", re.M)
+_SETTLE_NOW = re.compile(r"^now: (\d+)\s*$", re.M)
+
+
+def _settle_timer(obs: Observation, here: bool) -> list[Fact]:
+    """``rollback.timer``: what rollback-settle's first step found of this node's timer —
+    ``counting`` (armed, its process waits: it fires by itself), ``gone`` (armed, its process
+    gone: stale), ``firing`` (restoring now), ``interrupted`` (firing, its process gone),
+    ``fired`` (state done), ``failed``, ``committed``, ``none`` (no timer of that checkpoint
+    here), else the state file's word. ``rollback.timer_seconds_left`` for a counting one."""
+    if not here:
+        return [Fact("rollback.timer", "none", obs.node, evidence="no timer of this checkpoint")]
+    st = _SETTLE_STATE.search(obs.seen)
+    proc = _SETTLE_PROCESS.search(obs.seen)
+    state = st.group(1) if st else "missing"
+    alive = proc is not None and proc.group(1) == "alive"
+    word = {"armed": "counting" if alive else "gone",
+            "firing": "firing" if alive else "interrupted",
+            "done": "fired"}.get(state, state)
+    evidence = "; ".join(m.group(0).strip() for m in (st, proc) if m is not None)
+    out = [Fact("rollback.timer", word, obs.node, evidence=evidence)]
+    deadline, now = _SETTLE_DEADLINE.search(obs.seen), _SETTLE_NOW.search(obs.seen)
+    if word == "counting" and deadline and now:
+        out.append(Fact("rollback.timer_seconds_left", int(deadline.group(1)) - int(now.group(1)),
+                        obs.node, evidence=f"deadline {deadline.group(1)}, now {now.group(1)}"))
+    return out
 
 
 def facts_rollbacks(obs: Observation) -> list[Fact]:
@@ -295,7 +325,8 @@ def facts_rollbacks(obs: Observation) -> list[Fact]:
     rebooted, someone killed it); ``rollback.seconds_left`` = deadline - now (negative: it
     should have fired); ``rollback.firing``: it fired and is restoring now.
     ``rollback.failed``: the node's rollback log has ``ROLLBACK FAILED``.
-    ``rollback.here``: rollback-settle found this node's timer of its checkpoint (or not).
+    ``rollback.here``: rollback-settle found this node's timer of its checkpoint (or not);
+    ``rollback.timer``: in which state (:func:`_settle_timer`).
     """
     out: list[Fact] = []
     for m in _TIMER.finditer(obs.seen):
@@ -308,6 +339,7 @@ def facts_rollbacks(obs: Observation) -> list[Fact]:
                             evidence=f"state {state}, deadline {deadline}, now {now}"))
     for m in _SETTLE.finditer(obs.seen):
         out.append(Fact("rollback.here", m.group(1) is None, obs.node, evidence=m.group(0)))
+        out += _settle_timer(obs, m.group(1) is None)
     failed = [ln for ln in obs.seen.splitlines() if "ROLLBACK FAILED" in ln]
     if failed:
         out.append(Fact("rollback.failed", True, obs.node, evidence=failed[-1].strip()))
