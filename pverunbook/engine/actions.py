@@ -110,6 +110,12 @@ class ActionSpec:
     def describe(self, args: dict[str, Any]) -> str:
         return self.signature.describe(args)
 
+    @property
+    def writes(self) -> Callable[[ActionContext], Awaitable[list[str]]] | None:
+        """What the action writes on a node, read (nothing written) before its confirmation,
+        one line a thing written; None for an action that cannot tell beforehand."""
+        return _WRITES.get(self.name)
+
 
 # -- corosync-edit --------------------------------------------------------------------------
 
@@ -361,6 +367,59 @@ async def vm_config_rebuild(ctx: ActionContext) -> bool:
     return ok
 
 
+_NAME_RE = re.compile(r"(?:^|\s)-name\s+([^,\s]+)")
+
+
+async def vm_config_writes(ctx: ActionContext) -> list[str]:
+    """What ``vm-config-rebuild`` writes on this node, one line a VM (VMID, name, the file),
+    read before its confirmation and writing nothing: ``ps`` for the VMs running here, the
+    file itself and /etc/pve/.vmlist for a config that exists already (the step keeps it).
+    A VM whose command line cannot be rebuilt is still listed: the step says so when it runs.
+    """
+    dest_dir = str(ctx.args.get("dest_dir", "/etc/pve/qemu-server")).rstrip("/")
+    suffix = str(ctx.args.get("suffix", ".conf"))
+    overwrite = bool(ctx.args.get("overwrite", False))
+    result, ps_out, ps_err = await ctx.run("ps -eo pid=,args=")
+    if result.exit_status != 0:
+        return [f"the running VMs could not be listed ({ps_err.strip() or result}): the step "
+                "decides when it runs"]
+    names = {vmid: m.group(1) for line in ps_out.splitlines()
+             if (m := _NAME_RE.search(line)) and (i := _ID_RE.search(line))
+             for vmid in (int(i.group(1)),)}
+    vms = sorted(_kvm_ids(ps_out))
+    want = str(ctx.args.get("vmid", "all")).strip()
+    if want not in ("", "all"):
+        if not (_number(want) and int(want) in vms):
+            return [f"nothing: VM {want} does not run here"]
+        vms = [int(want)]
+    if not vms:
+        return ["nothing: no VM runs here"]
+    owners: dict[str, str] = {}
+    if dest_dir.startswith("/etc/pve/"):
+        import json
+
+        try:
+            data = json.loads((await ctx.read("/etc/pve/.vmlist")).decode("utf-8", "replace"))
+            owners = {str(k): str(v.get("node")) for k, v in data.get("ids", {}).items()
+                      if isinstance(v, dict) and v.get("node")}
+        except (TransportError, ValueError, AttributeError):
+            owners = {}
+    shown_dir = (f"/etc/pve/nodes/{ctx.node.name}/qemu-server"
+                 if dest_dir == "/etc/pve/qemu-server" else dest_dir)
+    out: list[str] = []
+    for vmid in vms:
+        vm = f"VM {vmid}" + (f" ({names[vmid]})" if vmid in names else "")
+        target = f"{dest_dir}/{vmid}{suffix}"
+        owner = owners.get(str(vmid))
+        if owner and owner != ctx.node.name:
+            out.append(f"{vm}: not written, its config is on {owner}")
+        elif not overwrite and await ctx.exists(target):
+            out.append(f"{vm}: not written, {shown_dir}/{vmid}{suffix} exists")
+        else:
+            out.append(f"{vm} → {shown_dir}/{vmid}{suffix}")
+    return out
+
+
 async def _vmid_owner(ctx: ActionContext, vmid: int) -> str | None:
     """The node whose config holds ``vmid``, from pmxcfs's /etc/pve/.vmlist (JSON that pmxcfs
     builds from every ``nodes/<node>/qemu-server/*.conf``; pve-cluster src/pmxcfs/status.c
@@ -469,6 +528,10 @@ _IMPLEMENTATIONS: dict[str, ActionFn] = {
     "vm-config-rebuild": vm_config_rebuild,
     "vm-config-compare": vm_config_compare,
     "pmxcfs-restore": pmxcfs_restore,
+}
+
+_WRITES: dict[str, Callable[[ActionContext], Awaitable[list[str]]]] = {
+    "vm-config-rebuild": vm_config_writes,
 }
 
 ACTIONS: dict[str, ActionSpec] = {name: ActionSpec(CATALOGUE[name], fn)

@@ -46,13 +46,15 @@ async def confirm(engine: Engine, step: Step, nodes: list[Node], what: str, expe
         if what in ("destructive", "confirm") else ""
     if warning:
         prompt = f"{warning} {prompt}"
+    summary = confirm_summary.lines(step, [(n.name, engine.values_for(n)) for n in nodes])
+    if what == "destructive" and not engine.dry_run:
+        summary = "\n".join(s for s in (summary, await planned_writes(engine, step, nodes)) if s)
     request = ConfirmRequest(
         step=step, what=what, prompt=prompt, expected=expected, warning=warning,
         nodes=tuple(n.name for n in nodes), checkpoint_id=checkpoint_id, checkpoint=checkpoint,
         changes=engine.redactor.text("\n".join(f"{n.name}: {c}" for n in nodes
                                                 for c in planned_commands(engine, step, n))),
-        summary=engine.redactor.text(confirm_summary.lines(
-            step, [(n.name, engine.values_for(n)) for n in nodes])))
+        summary=engine.redactor.text(summary))
     engine.emit(ev.ConfirmationRequested(step_id=step.id, what=what, prompt=prompt,
                                          expected=expected, nodes=request.nodes,
                                          checkpoint_id=checkpoint_id))
@@ -82,6 +84,36 @@ def planned_commands(engine: Engine, step: Step, node: Node) -> list[str]:
         return [ACTIONS[step.action or ""].describe(render_args(step.args,
                                                                  engine.values_for(node)))]
     return render_commands(step, node, engine.cluster, engine.params, engine.run_id)
+
+
+async def planned_writes(engine: Engine, step: Step, nodes: list[Node]) -> str:
+    """``node: what is written`` lines of an action that can tell beforehand (the VM configs
+    vm-config-rebuild writes: VMID, name and file, node by node), read on the nodes while the
+    confirmation is built; "" for any other step. A node that cannot be asked says so."""
+    if step.kind is not StepKind.ACTION:
+        return ""
+    from pverunbook.engine.actions import ACTIONS, ActionContext, render_args
+
+    writes = ACTIONS[step.action or ""].writes
+    if writes is None:
+        return ""
+
+    async def one(node: Node) -> list[str]:
+        if node.name in engine.unreachable:
+            return [f"{node.name}: not asked (unreachable): the step decides there"]
+        ctx = ActionContext(node=node, transport=engine.transport,
+                            args=render_args(step.args, engine.values_for(node)),
+                            timeout=min(step.timeout, 30.0), out=lambda _s, _t: None,
+                            cluster_nodes=engine.cluster.names,
+                            peers=[n for n in engine.cluster.nodes if n.name != node.name],
+                            unreachable=dict(engine.unreachable))
+        try:
+            return [f"{node.name}: {line}" for line in await writes(ctx)]
+        except TransportError as exc:
+            return [f"{node.name}: could not be asked ({exc.message}): the step decides there"]
+
+    found = await asyncio.gather(*(one(n) for n in nodes))
+    return "\n".join(line for lines in found for line in lines)
 
 
 async def ask_input(engine: Engine, step: Step) -> tuple[str, str]:
