@@ -81,19 +81,21 @@ def propose_values(step: Step, facts: FactStore, params: Mapping[str, object]
             if hit and fact.node and fact.node not in [m.node for m in matched]:
                 matched.append(fact)
         if len(matched) != 1:
-            seen = ", ".join(f"{f.key} = {_show(f.value)}" for f in facts.named(sel.name))
+            looked_for = _wanted(sel.name, sel.op, sel.value)
+            seen = _said(facts.named(sel.name))
             which = ", ".join(str(m.node) for m in matched)
-            note = (f"{len(matched)} nodes match '{text}' ({which}): no value proposed for "
-                    f"{name}" if matched else
-                    f"no node matches '{text}' ({seen or 'not observed'}): no value proposed "
-                    f"for {name}")
+            note = (f"{len(matched)} nodes are {looked_for} ({which}): no value proposed "
+                    f"for {name}; {seen}" if matched else
+                    f"no node is {looked_for} ({seen or 'not checked in this run'}): no value "
+                    f"proposed for {name}")
             events.append(ev.Note(step_id=step.id, level="warning" if matched else "info",
                                   text=note))
             continue
         fact = matched[0]
         node = str(fact.node)
-        evidence = f": {fact.evidence}" if fact.evidence else ""
-        reason = f"{node}: {fact.key} = {_show(fact.value)}{evidence} — suggested"
+        evidence = f" ({fact.evidence})" if fact.evidence and fact.evidence != str(
+            fact.value) else ""
+        reason = f"{_said([fact])}{evidence} — suggested"
         events.append(ev.ValueProposed(step_id=step.id, param=name, value=node, reason=reason))
         given = params.get(name)
         if given is not None and given != node:
@@ -126,10 +128,48 @@ def contradictions(step: Step, facts: FactStore, values: Mapping[str, object]) -
             except Undecided:
                 hits += 1  # undecided is not a contradiction
         if not hits:
-            seen = ", ".join(f"{f.key} = {_show(f.value)}" for f in mine)
-            out.append(f"{name} = {given!r}, but this run observed {seen}: it does not "
-                       f"match '{text}'")
+            out.append(f"{name} = {given!r}, but {_said(mine)}: it is not "
+                       f"{_wanted(sel.name, sel.op, sel.value)}")
     return out
+
+
+#: How an operator reads a fact, by name and value ("*": any other value): ``{node}`` and
+#: ``{value}`` are filled in. A fact not listed reads as its rule does (``name[node] = value``).
+_WORDS: dict[str, dict[str, str]] = {
+    "db.integrity": {
+        "ok": "the database passed its integrity check on {node}",
+        "damaged": "the database failed its integrity check on {node}",
+        "missing": "the database is missing on {node}",
+        "*": "the database check on {node} said {value}",
+    },
+}
+#: How an input step's ``propose`` selector reads: (fact, op, value) → the node it looks for.
+_WANTED: dict[tuple[str, str | None, str | None], str] = {
+    ("db.integrity", "!=", "ok"): "a node whose database failed its integrity check "
+                                  "(damaged or missing)",
+    ("db.integrity", "==", "damaged"): "a node whose database failed its integrity check",
+    ("db.integrity", "==", "missing"): "a node whose database is missing",
+}
+
+
+def _said(facts: Sequence[Fact]) -> str:
+    """The facts in words ("the database failed its integrity check on pve001; …")."""
+    out: list[str] = []
+    for f in facts:
+        words = _WORDS.get(f.name, {})
+        text = words.get(_show(f.value), words.get("*"))
+        out.append(text.format(node=f.node, value=_show(f.value)) if text
+                   else f"{f.key} = {_show(f.value)}")
+    return "; ".join(out)
+
+
+def _wanted(name: str, op: str | None, value: object) -> str:
+    """What a ``propose`` selector looks for, in words (its rule text when none are known)."""
+    shown = None if value is None else _show(value)
+    words = _WANTED.get((name, op, shown))
+    if words is not None:
+        return words
+    return f"a node where {name} {op} {shown}" if op else f"a node where {name} holds"
 
 
 def _show(value: object) -> str:

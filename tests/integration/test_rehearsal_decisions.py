@@ -200,7 +200,7 @@ async def test_cluster_db_reset_proposes_the_node_whose_integrity_check_failed(
     assert facts(events)["db.integrity[ryanrishi]"] == "ok"
     (proposed,) = [e for e in events if isinstance(e, ev.ValueProposed)]
     assert proposed.param == "damaged_node" and proposed.value == "pve001"
-    assert proposed.reason.startswith("pve001: db.integrity[pve001] = damaged")
+    assert proposed.reason.startswith("the database failed its integrity check on pve001")
     assert "suggested" in proposed.reason
     answers = [e.values for e in events if isinstance(e, ev.ParamsSet)]
     assert {"damaged_node": "pve001"} in answers

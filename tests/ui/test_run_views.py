@@ -149,8 +149,10 @@ async def test_input_step_shows_why_it_proposes_a_value(build_app: Build, runboo
         await pilot.pause()
         assert modal.query_one("#param-damaged_node").value == "pve001"  # type: ignore[attr-defined]
         why = str(modal.query_one("#proposal-damaged_node").render())
-        assert "pve001: db.integrity[pve001] = damaged" in why
+        # words an operator reads, not the rule that found it (db.integrity[pve001] = damaged)
+        assert "the database failed its integrity check on pve001" in why, why
         assert "database disk image is malformed" in why and why.endswith("— suggested")
+        assert "db.integrity" not in why and "==" not in why, why
         assert "proposed from the facts" in modal.help_text() or "▶" in modal.help_text()
         # Escape folds the question to look at the output; n brings it back with what was
         # typed, not with the proposal again
@@ -178,6 +180,59 @@ async def test_input_step_shows_why_it_proposes_a_value(build_app: Build, runboo
     assert [(e.param, e.value) for e in proposed] == [("damaged_node", "pve001")]
     assert any(isinstance(e, ev.ParamsSet) and e.values.get("damaged_node") == "pve001"
                for e in events)
+
+
+async def test_a_value_the_facts_contradict_is_questioned_in_words(
+        build_app: Build, runbook_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """cluster-db-reset's question after a sound node was typed as the damaged one, and the
+    warning every confirmation after it carries, said the rule: "this run observed
+    db.integrity[ryanrishi] = ok: it does not match 'db.integrity == damaged'"; now in words."""
+    from textual.widgets import Static
+
+    from pverunbook.engine.decisions import CONTRADICT_PHRASE
+    from pverunbook.ui.screens.modals import ConfirmModal, TextPromptModal
+
+    monkeypatch.setitem(SCRIPTS, "integrity_check", {
+        "ryanrishi": (["ok"], 0),
+        "pve001": (["Error: database disk image is malformed (11)"], 11),
+    })
+    (runbook_dir / "ui-propose.toml").write_text(INPUT_RUNBOOK + """
+[[steps]]
+id = "wipe"
+title = "Move the database aside"
+targets = "{{damaged_node}}"
+destructive = true
+no_backup_reason = "test transport: nothing to back up"
+commands = ["echo token"]
+""", encoding="utf-8")
+    app = build_app(ScriptTransport(), runbook=runbook_dir / "ui-propose.toml")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await to_run_screen(pilot, app)
+        run = app.screen
+        assert isinstance(run, RunScreen)
+        await pilot.press("n")
+        await until(pilot, lambda: run.decider.is_waiting
+                    and run.state.step("db-integrity").state != "pending", "integrity")
+        await pilot.press("n")
+        await until(pilot, lambda: isinstance(app.screen, ParamsModal), "the input question")
+        app.screen.query_one("#param-damaged_node").value = "ryanrishi"  # type: ignore[attr-defined]
+        await pilot.pause()
+        await pilot.press("ctrl+s")
+        await until(pilot, lambda: isinstance(app.screen, TextPromptModal), "the question")
+        asked = " ".join(str(w.render()) for w in app.screen.query(Static))
+        assert "the database passed its integrity check on ryanrishi" in asked, asked
+        assert "a node whose database failed its integrity check" in asked, asked
+        assert "db.integrity" not in asked and "==" not in asked, asked
+        await pilot.press(*CONTRADICT_PHRASE, "enter")
+        await until(pilot, lambda: app.screen is run and run.decider.is_waiting, "next")
+        await pilot.press("n")
+        await until(pilot, lambda: isinstance(app.screen, ConfirmModal), "the confirmation")
+        await pilot.pause()
+        warning = str(app.screen.query_one("#confirm-guard-warning", Static).render())
+        assert "USED DESPITE THE FACTS" in warning, warning
+        assert "the database passed its integrity check on ryanrishi" in warning, warning
+        assert "db.integrity" not in warning, warning
+        await pilot.press("escape")
 
 
 class OneNodeDown(ScriptTransport):

@@ -167,7 +167,7 @@ async def test_input_value_the_facts_contradict_needs_its_phrase() -> None:
     assert status == "aborted" and "victim" not in engine.params
     asked = [e for e in seen if isinstance(e, ev.ConfirmationRequested)]
     assert asked and asked[0].expected == CONTRADICT_PHRASE
-    assert "db.integrity[pve001] = ok" in asked[0].prompt
+    assert "the database passed its integrity check on pve001" in asked[0].prompt
     decider = ScriptedDecider(params={"victim": "pve001"}, confirm_text=CONTRADICT_PHRASE)
     status, seen, engine = await run(PROPOSE, decider)
     assert status == "ok" and engine.params["victim"] == "pve001"
@@ -215,5 +215,5 @@ async def test_confirmations_after_a_value_used_despite_the_facts_say_so(
     asked = [e for e in seen if isinstance(e, ev.ConfirmationRequested)]
     assert [a.what for a in asked] == ["contradicts facts", "destructive"]
     assert "⚠ USED DESPITE THE FACTS: victim = 'pve001'" in asked[1].prompt
-    assert "db.integrity[pve001] = ok" in asked[1].prompt
+    assert "the database passed its integrity check on pve001" in asked[1].prompt
     assert not (tmp_path / "ran").exists()  # the phrase is not the node's name

@@ -324,8 +324,8 @@ async def test_input_step_proposes_the_node_the_fact_names() -> None:
     assert status == "ok" and engine.params["victim"] == "pve001"
     (proposed,) = [e for e in seen if isinstance(e, ev.ValueProposed)]
     assert proposed.value == "pve001" and proposed.param == "victim"
-    assert proposed.reason == ("pve001: db.integrity[pve001] = damaged: Error: database disk "
-                               "image is malformed — suggested")
+    assert proposed.reason == ("the database failed its integrity check on pve001 (Error: "
+                               "database disk image is malformed) — suggested")
     assert [e.values for e in seen if isinstance(e, ev.ParamsSet)] == [{"victim": "pve001"}]
 
 
