@@ -52,6 +52,29 @@ def later_text(runbook: Runbook, given: Mapping[str, Any]) -> str:
                      f"{where}: {', '.join(items)}." for where, items in by_step.items())
 
 
+def rehearsal_hints(app: RunbookApp, runbook: Runbook,
+                    given: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str, str]]:
+    """Values only a rehearsal knows, filled in with a line saying so: the rehearsal's QNetd
+    host for qdevice-setup's ``qnetd_host`` (a newcomer had no way to know one exists). A
+    value already given is kept. Outside a rehearsal: nothing, and nothing said."""
+    sim = getattr(app.session, "sim", None)
+    scenario = getattr(sim, "scenario", None)
+    from pverunbook.session import Mode
+
+    if app.mode is not Mode.REHEARSAL or scenario is None or \
+            not any(p.name == "qnetd_host" for p in runbook.params):
+        return {}, {}
+    qnetd = getattr(scenario, "qnetd", None)
+    if not qnetd:
+        return {}, {"qnetd_host": f"this rehearsal (scenario {scenario.name}) has no QNetd "
+                                  "host: the setup cannot finish here"}
+    name, addr = qnetd
+    if given.get("qnetd_host") not in (None, ""):
+        return {}, {"qnetd_host": f"this rehearsal's QNetd host is {name} at {addr}"}
+    return {"qnetd_host": addr}, {
+        "qnetd_host": f"filled in: this rehearsal's QNetd host, {name} at {addr}"}
+
+
 class ParamsScreen(Screen[None]):
     CSS_PATH = "params.tcss"
     #: The form focuses its first field itself (``ParamForm.focus_first``): the screen's
@@ -87,7 +110,9 @@ class ParamsScreen(Screen[None]):
                              id="params-intro")
                 later = asked_later(self.runbook)
                 asked_now = [p for p in self.runbook.params if p.name not in later]
-                form = ParamForm(asked_now, self.given, id="param-form")
+                filled, hints = rehearsal_hints(app, self.runbook, self.given)
+                form = ParamForm(asked_now, {**filled, **self.given}, hints=hints,
+                                 id="param-form")
                 form.display = bool(asked_now)
                 yield form
                 if later:

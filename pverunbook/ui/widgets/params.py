@@ -43,7 +43,8 @@ class ParamForm(VerticalScroll):
     def __init__(self, params: list[Param] | tuple[Param, ...],
                  given: Mapping[str, Any] | None = None, *,
                  required: Collection[str] = (), proposals: Mapping[str, str] | None = None,
-                 keep_typed: bool = False, **kwargs: Any) -> None:
+                 hints: Mapping[str, str] | None = None, keep_typed: bool = False,
+                 **kwargs: Any) -> None:
         super().__init__(**kwargs)
         #: The values are what the operator typed before the question was folded away: a
         #: field takes the focus with the cursor after its text, not with the text selected
@@ -56,6 +57,9 @@ class ParamForm(VerticalScroll):
         #: Why a value was proposed from the run's facts, by parameter name ("pve001:
         #: db.integrity[pve001] = damaged: … — suggested"); shown under the field's label.
         self.proposals = dict(proposals or {})
+        #: What the app itself knows about a value (a rehearsal's QNetd host), by parameter
+        #: name; shown as it is under the field's label.
+        self.hints = dict(hints or {})
 
     def compose(self) -> ComposeResult:
         for p in self.params:
@@ -70,6 +74,9 @@ class ParamForm(VerticalScroll):
                 if p.name in self.proposals:
                     yield Static(f"▶ proposed from the facts: {self.proposals[p.name]}",
                                  classes="proposal", id=f"proposal-{p.name}", markup=False)
+                elif p.name in self.hints:
+                    yield Static(f"▶ {self.hints[p.name]}", classes="proposal",
+                                 id=f"hint-{p.name}", markup=False)
                 if p.help:
                     yield Static(p.help, classes="param-help")
                 value = _initial(p, self.given)
