@@ -29,6 +29,10 @@ CONFIG_VERSION_RE = re.compile(r"config_version\s*:\s*(\d+)")
 COROSYNC_CONF = "/etc/corosync/corosync.conf"
 #: Extra seconds the transport waits beyond a probe's own ``timeout N`` before killing it.
 SLACK = 5.0
+#: A guard that compares nodes, given one: it cannot block on a difference it cannot see,
+#: and must not pass as if the nodes agreed.
+ALONE_ADVICE = ("a one-node inventory compares nothing: list every node of the cluster in the "
+                "inventory to compare them (the inventory-complete guard names the missing)")
 HA_ADVICE = ("a node without quorum self-fences after ~60 s when HA guests run; put HA "
              "resources in maintenance (ha-manager crm-command node-maintenance enable <node>) "
              "or stop pve-ha-lrm then pve-ha-crm first")
@@ -41,6 +45,9 @@ class Probe:
     node: str
     ok: bool
     found: str
+    #: Nothing to compare (one node for a guard that compares nodes): not ok, and said as a
+    #: warning rather than a block (it shows neither agreement nor a difference).
+    alone: bool = False
 
 
 @dataclass
@@ -110,14 +117,15 @@ class ProxmoxGuards:
 
     def _result(self, step: Step, guard: Guard, probes: list[Probe]) -> GuardResult:
         ok = all(p.ok for p in probes)
+        alone = not ok and all(p.ok or p.alone for p in probes)
         found = "; ".join(f"{p.node}: {p.found}" for p in probes) or "no nodes to check"
-        advice = "" if ok else _ADVICE.get(guard.check, "")
+        advice = "" if ok else ALONE_ADVICE if alone else _ADVICE.get(guard.check, "")
         parts = [guard.message] if guard.message and not ok else []
         parts.append(f"{guard.check.value}: {found}")
         if advice:
             parts.append(advice)
         return GuardResult(step_id=step.id, check=guard.check.value, ok=ok,
-                           warn_only=guard.warn, message=" — ".join(parts))
+                           warn_only=guard.warn or alone, message=" — ".join(parts))
 
     async def _probe(self, engine: Engine, guard: Guard, nodes: list[Node]) -> list[Probe]:
         compares = GUARD_COMPARES.get(guard.check)
@@ -232,20 +240,11 @@ class ProxmoxGuards:
                 return node, None, f"no usable config_version in {COROSYNC_CONF}"
             return node, int(m.group(1)), ""
 
+        from pverunbook.pve.verdicts.config import compare_config_versions
+
         seen = await asyncio.gather(*(one(n) for n in nodes))
-        versions = {v for _, v, _ in seen if v is not None}
-        same = len(versions) <= 1 and all(v is not None for _, v, _ in seen)
-        highest = max(versions) if versions else None
-        probes: list[Probe] = []
-        for node, v, why in seen:
-            if v is None:
-                probes.append(Probe(node.name, False, why))
-            elif same:
-                probes.append(Probe(node.name, True, f"config_version {v}"))
-            else:
-                note = "" if v == highest else f" (behind {highest})"
-                probes.append(Probe(node.name, False, f"config_version {v}{note}"))
-        return probes
+        compared, alone = compare_config_versions([(n.name, v, why) for n, v, why in seen])
+        return [Probe(node, ok, found, alone=alone) for node, ok, found in compared]
 
     async def _inventory_complete(self, engine: Engine, guard: Guard,
                                   nodes: list[Node]) -> list[Probe]:

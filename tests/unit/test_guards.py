@@ -187,6 +187,22 @@ async def test_same_config_version(fake: FakeNodes, tmp_path: Path) -> None:
     assert not res.ok and "pve2: cannot read" in res.message
 
 
+async def test_same_config_version_on_one_node_compares_nothing(fake: FakeNodes,
+                                                                 tmp_path: Path) -> None:
+    """A one-node inventory: the guard passed ("pve1: config_version 6"), as if the nodes
+    agreed. It says there is nothing to compare now: a warning, neither a pass nor a block."""
+    (tmp_path / "pve1").mkdir()
+    (tmp_path / "pve1" / "corosync.conf").write_text("totem {\n  config_version: 6\n}\n")
+    engine = make_engine(fake, guard("same-config-version"))
+    engine.cluster = Cluster("nyc", NODES[:1])
+    (res,) = await ProxmoxGuards().check(engine, engine.runbook.steps[0], list(NODES[:1]))
+    assert not res.ok and res.warn_only, res
+    assert "pve1: config_version 6, the only node compared" in res.message, res.message
+    assert "does not show that the cluster's nodes agree" in res.message, res.message
+    assert "one-node inventory compares nothing" in res.message, res.message
+    assert "identical on all nodes" not in res.message, res.message
+
+
 async def test_no_ha_resources(fake: FakeNodes) -> None:
     for n in ("pve1", "pve2"):
         fake.tool(n, "ha-manager", printing(HA_STATUS))

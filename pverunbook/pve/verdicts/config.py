@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import re
+from collections.abc import Sequence
 
 from pverunbook.pve import corosync_conf
 from pverunbook.pve.verdicts.base import Finding, Level, PeerNames, not_understood
@@ -59,6 +60,33 @@ def verdict_corosync_conf(text: str, names: PeerNames | None = None) -> list[Fin
 
 
 _VERSION_RE = re.compile(r"config_version\s*:\s*(\d{1,12})")  # pmxcfs's own regex
+
+#: What a comparison of one node's config_version says: it proves nothing about agreement.
+ONE_NODE = ("the only node compared: there is no other node's to compare it with, so this "
+            "does not show that the cluster's nodes agree")
+
+
+def compare_config_versions(seen: Sequence[tuple[str, int | None, str]]
+                            ) -> tuple[list[tuple[str, bool, str]], bool]:
+    """The ``same-config-version`` guard's rule: ``seen`` is (node, config_version or None,
+    why it could not be read) per node. Returns (node, agrees, what was found) per node, and
+    whether there was nothing to compare (one node: never "agrees", whatever its version)."""
+    versions = {v for _, v, _ in seen if v is not None}
+    if len(seen) == 1 and versions:
+        ((node, v, _),) = seen
+        return [(node, False, f"config_version {v}, {ONE_NODE}")], True
+    same = len(versions) <= 1 and all(v is not None for _, v, _ in seen)
+    highest = max(versions) if versions else None
+    out: list[tuple[str, bool, str]] = []
+    for node, v, why in seen:
+        if v is None:
+            out.append((node, False, why))
+        elif same:
+            out.append((node, True, f"config_version {v}"))
+        else:
+            note = "" if v == highest else f" (behind {highest})"
+            out.append((node, False, f"config_version {v}{note}"))
+    return out, False
 _TOTEM_RE = re.compile(r"^\s*totem\s*\{", re.M)
 
 
@@ -115,7 +143,21 @@ def verdict_config_versions(confs: dict[str, str],
                 evidence=", ".join(confs),
             )
         )
-    if not out and confs:
+    if not out and len(confs) == 1:
+        # one file compared with nothing: never "ok", never "identical on every node"
+        node = next(iter(confs))
+        out.append(
+            Finding(
+                "info",
+                f"only {node}'s corosync.conf was read (config_version "
+                f"{next(iter(known), '?')}): nothing to compare it with",
+                f"This compares the nodes' config_version; with one node's file it is "
+                f"{ONE_NODE}. Read every node's file (a step on all nodes of an inventory "
+                "that lists each of them).",
+                node=node,
+            )
+        )
+    elif not out and confs:
         out.append(
             Finding(
                 "ok",

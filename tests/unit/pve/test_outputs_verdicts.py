@@ -392,6 +392,17 @@ def test_config_versions() -> None:
     assert CROSS_NODE_VERDICTS["config-versions"] is verdict_config_versions
 
 
+def test_config_versions_of_one_node_compare_nothing() -> None:
+    """One node's file (a one-node inventory, or the others unreadable) agrees with nothing:
+    it said "all 1 nodes have config_version 6" and "Identical corosync.conf on every node"."""
+    (f,) = verdict_config_versions({"pve001": CONF % 6})
+    assert f.severity == "info", f
+    assert f.title == "only pve001's corosync.conf was read (config_version 6): nothing to " \
+                      "compare it with", f.title
+    assert "does not show that the cluster's nodes agree" in f.detail, f.detail
+    assert "Identical" not in f.detail and f.node == "pve001"
+
+
 def test_corosync_conf_verdict() -> None:
     assert worst(verdict_corosync_conf(CONF % 3)) == "ok"
     broken = verdict_corosync_conf("totem { version: 2\n}\n")
