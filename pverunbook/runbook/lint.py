@@ -32,7 +32,7 @@ from pverunbook.runbook.lint_one_node import (
     where_many,
     wipe_findings,
 )
-from pverunbook.runbook.model import GUARD_COMPARES, Pos, Runbook, Step, StepKind
+from pverunbook.runbook.model import GUARD_COMPARES, GuardKind, Pos, Runbook, Step, StepKind
 from pverunbook.runbook.shellwords import _under
 
 
@@ -80,6 +80,9 @@ RULES: dict[str, Rule] = {r.code: r for r in (
     Rule("PVR018", "expectations-unreachable",
          "always fails, so the step's expectations are never checked and their messages "
          "never shown", severity="warning"),
+    Rule("PVR019", "all-nodes-inventory-unchecked",
+         "acts on every inventory node without an `inventory-complete` guard",
+         severity="warning"),
 )}
 
 
@@ -262,6 +265,9 @@ def lint(runbook: Runbook) -> list[LintIssue]:
                 if GUARD_COMPARES.get(g.check) == "targets":
                     once("PVR017", f'check = "{g.check.value}"',
                          f"targets = {list(step.targets)}")
+        if _acts_on_every_node(step) and not any(
+                g.check is GuardKind.INVENTORY_COMPLETE and not g.warn for g in step.guards):
+            once("PVR019", 'targets = "all"', "a destructive or confirmed step")
         if step.action:
             _lint_args(step, state, once)
         if step.commit_within is not None and step.commit_checks:
@@ -271,6 +277,16 @@ def lint(runbook: Runbook) -> list[LintIssue]:
                      f"the steps up to its last commit check may take {needed:g} s")
     issues.sort(key=lambda i: (i.pos.line, i.pos.col, i.code))
     return issues
+
+
+def _acts_on_every_node(step: Step) -> bool:
+    """A step that changes every inventory node (``targets = "all"``, commands or an action)
+    and says so: destructive, or asking a typed confirmation. "all" means the inventory's
+    nodes, so only an ``inventory-complete`` guard on the step itself (a guard of an earlier
+    step may not have run: skipped, or its ``when`` false) proves no cluster node is left out
+    and different from the others (PVR019)."""
+    return "all" in step.targets and step.kind in (StepKind.RUN, StepKind.ACTION) \
+        and (step.destructive or step.confirm is not None)
 
 
 def _always_fails(command: str, ok_exit: Collection[int]) -> bool:

@@ -61,7 +61,7 @@ FIX: dict[str, str] = {
         "pmxcfs can hang, and then every access to /etc/pve hangs with it. Instead: wrap the "
         "command in `timeout 5 ...` (or another bound); a glob under /etc/pve is expanded by "
         "the shell before `timeout` runs: `timeout 5 sh -c 'ls /etc/pve/nodes/*/...'`"),
-    "PVR012": "remove it or use one of the codes PVR001..PVR018",
+    "PVR012": "remove it or use one of the codes PVR001..PVR019",
     "PVR014": (
         "the timers restore the checkpoint when commit_within runs out, even if the checks were "
         "still running and would have passed: raise commit_within above the timeouts of the "
@@ -100,4 +100,10 @@ FIX: dict[str, str] = {
         "accepted status (ok_exit), so a command that always fails hides their messages "
         "behind 'exit status 1'. Instead: let the command exit 0 and an expectation fail the "
         "step with its message (echo 'REFUSED: ...' with absent = '^REFUSED: ')"),
+    "PVR019": (
+        "\"all\" is every node of the inventory, not of the cluster: a node the inventory "
+        "does not list is left out of the change and ends up different, without a word. "
+        "Instead: add [[steps.guards]] check = \"inventory-complete\" to the step (not "
+        "warn = true): it blocks unless every inventory node's corosync.conf nodelist names "
+        "exactly the inventory's nodes"),
 }

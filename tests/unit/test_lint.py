@@ -87,7 +87,7 @@ SILENCEABLE = [c for c in BAD if c not in ("PVR009", "PVR011")]
 
 
 def test_rule_table_is_stable() -> None:
-    assert list(RULES) == [f"PVR{n:03d}" for n in range(1, 19)]
+    assert list(RULES) == [f"PVR{n:03d}" for n in range(1, 20)]
     assert len({r.slug for r in RULES.values()}) == len(RULES)
     assert all(r.slug.replace("-", "").isalnum() for r in RULES.values())
 
@@ -377,3 +377,48 @@ def test_shipped_runbooks_show_their_expectations() -> None:
 
     for path in sorted(builtin_dir().glob("*.toml")):
         assert "PVR018" not in codes(lint(load_file(path))), path.name
+
+
+IC_GUARD = '\n[[steps.guards]]\ncheck = "inventory-complete"\n'
+
+
+def test_a_step_acting_on_every_node_needs_an_inventory_complete_guard(tmp_path: Path) -> None:
+    """PVR019: "all" is the inventory's nodes; a cluster node it lacks is left out of the
+    change unseen unless the step's own inventory-complete guard blocks."""
+    text = textwrap.dedent("""\
+        id = "t"
+        title = "t"
+
+        [[steps]]
+        id = "undo"
+        title = "undo"
+        targets = "all"
+        destructive = true
+        no_backup_reason = "none possible"
+        commands = ["true"]
+        """)
+    path = tmp_path / "all.toml"
+    path.write_text(text)
+    from pverunbook.runbook.loader import load_file
+
+    (issue,) = [i for i in lint(load_file(path, lint=False)) if i.code == "PVR019"]
+    assert str(issue).startswith(f"{path}:7:1: PVR019 step 'undo': ")
+    assert 'check = "inventory-complete"' in issue.message, issue.message
+    assert "Instead" in issue.message and issue.severity == "warning"
+    assert "PVR019" in codes(lint(make(["true"], destructive=True)))
+    assert "PVR019" in codes(lint(make(["true"], extra='confirm = "cluster"')))  # confirmed
+    assert "PVR019" not in codes(lint(make(["true"], destructive=True, extra=IC_GUARD)))
+    # a warning guard lets the step run anyway: it is not the check
+    assert "PVR019" in codes(lint(make(["true"], destructive=True,
+                                       extra=IC_GUARD + "warn = true\n")))
+    # one node, or a step that neither is destructive nor asks: not this rule
+    assert "PVR019" not in codes(lint(make(["true"], targets="first", destructive=True)))
+    assert "PVR019" not in codes(lint(make(["true"])))
+
+
+def test_shipped_runbooks_check_the_inventory_where_they_act_on_every_node() -> None:
+    from pverunbook.runbook.catalog import builtin_dir
+    from pverunbook.runbook.loader import load_file
+
+    for path in sorted(builtin_dir().glob("*.toml")):
+        assert "PVR019" not in codes(lint(load_file(path))), path.name
