@@ -11,7 +11,7 @@ from enum import StrEnum
 from typing import Any, Protocol
 
 from pverunbook.engine.outcomes import CheckpointProgress
-from pverunbook.runbook.model import Param, Step
+from pverunbook.runbook.model import Param, Step, StepKind
 
 #: Typed to proceed past a failed or incomplete checkpoint. Long on purpose.
 OVERRIDE_PHRASE = "proceed without a verified backup"
@@ -19,6 +19,31 @@ OVERRIDE_PHRASE = "proceed without a verified backup"
 GUARD_OVERRIDE_PHRASE = "go on without this guard"
 #: Typed to keep an input value that the facts collected in this run contradict.
 CONTRADICT_PHRASE = "use it despite the facts"
+
+
+def not_read_only(step: Step) -> str:
+    """Why ``step`` is not read-only, in words ("" when it is): the one rule for a step that
+    changes nothing on the nodes and asks nothing — a non-destructive ``check`` without a
+    confirmation. The resume question (unknown outcome) and a front end's "run the read-only
+    steps" ask this; neither keeps its own copy of the rule."""
+    if step.destructive:
+        return "it is destructive: it changes the nodes"
+    if step.kind is StepKind.INPUT:
+        return "it asks for values"
+    if step.kind is StepKind.MANUAL:
+        return "it asks you to do something by hand"
+    if step.kind is StepKind.RUN:
+        return "it runs commands that may change something"
+    if step.kind is StepKind.ACTION:
+        return "it is an action of pverunbook's own that may change something"
+    if step.confirm is not None:
+        return "it asks for a confirmation"
+    return ""
+
+
+def read_only(step: Step) -> bool:
+    """``step`` only reads: it changes nothing on the nodes and asks nothing."""
+    return not not_read_only(step)
 
 
 class StepAction(StrEnum):

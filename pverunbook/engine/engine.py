@@ -30,7 +30,13 @@ from pverunbook.engine import (
     rollback_unchanged,
     unreachable,
 )
-from pverunbook.engine.decisions import Decider, FailureChoice, StepAction, StepDecision
+from pverunbook.engine.decisions import (
+    Decider,
+    FailureChoice,
+    StepAction,
+    StepDecision,
+    read_only,
+)
 from pverunbook.engine.findings import judge_outputs, record_facts
 from pverunbook.engine.node_commands import run_on_node
 from pverunbook.engine.outcomes import (
@@ -281,7 +287,7 @@ class Engine:
                 unknown_pending = False
                 choice = await self.decider.unknown_outcome(
                     step, unknown_why(self.resume.stopped if self.resume else "",
-                                      step.kind is StepKind.CHECK and not step.destructive))
+                                      read_only(step)))
                 self.emit(ev.ConfirmationGiven(
                     step_id=step.id, what="unknown outcome", accepted=choice is FailureChoice.RERUN,
                     typed=choice.value, operator=self.operator,

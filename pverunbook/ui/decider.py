@@ -21,8 +21,10 @@ from pverunbook.engine.decisions import (
     Refusal,
     StepAction,
     StepDecision,
+    not_read_only,
+    read_only,
 )
-from pverunbook.runbook.model import Param, Step, StepKind
+from pverunbook.runbook.model import Param, Step
 from pverunbook.ui.messages import AwaitingOperator, UnknownOutcome
 from pverunbook.ui.screens.modals import (
     FOLD,
@@ -60,6 +62,11 @@ class TuiDecider:
         #: What the engine said about a step before asking for its input (proposals, notes),
         #: by step id; collected by :meth:`observe` as the events are emitted.
         self.said: dict[str, list[ev.Event]] = {}
+        #: "Run the read-only steps" (a): steps the engine calls read-only run without waiting
+        #: for "next", until one is not, or one does not end ok.
+        self.reading = False
+        #: The step the engine waits to run (set with ``waiting``).
+        self.waiting_step: Step | None = None
 
     def observe(self, event: ev.Event) -> None:
         """An engine subscriber: keeps an input step's proposals (``ValueProposed``) and notes
@@ -67,13 +74,25 @@ class TuiDecider:
         engine asks, so nothing here depends on the screen's message queue."""
         if isinstance(event, ev.ValueProposed | ev.Note) and event.step_id:
             self.said.setdefault(event.step_id, []).append(event)
+        if isinstance(event, ev.StepFinished) and event.status != "ok" and self.reading:
+            self.reading = False  # a failure stops the read-only run before its question
+            self.screen.notify(f"Stopped: step “{event.step_id}” ended {event.status}.",
+                               title="Read-only steps", timeout=8)
 
     async def before_step(self, step: Step, index: int) -> StepDecision:
         if self.auto_run == step.id:
             self.auto_run = None
             return StepDecision()
+        if self.reading:
+            why = not_read_only(step)
+            if not why:
+                return StepDecision()
+            self.reading = False
+            self.screen.notify(f"Stopped before step {index + 1} “{step.title}”: {why}. "
+                               "Press n to run it.", title="Read-only steps done", timeout=8)
         fut: asyncio.Future[StepDecision] = asyncio.get_running_loop().create_future()
         self.waiting = fut
+        self.waiting_step = step
         self.screen.post_message(AwaitingOperator(index))
         try:
             return await fut
@@ -87,6 +106,20 @@ class TuiDecider:
             return False
         fut.set_result(decision)
         return True
+
+    def read_on(self) -> str:
+        """Run the waiting step and the ones after it while the engine calls them read-only
+        (``not_read_only``); stop before the first that changes something or asks, or after
+        one that does not end ok. Returns "" when started, else why not (in words)."""
+        step = self.waiting_step
+        if not self.is_waiting or step is None:
+            return "Between steps only: wait for the running step, or cancel it (c)."
+        why = not_read_only(step)
+        if why:
+            return f"The next step, “{step.title}”, is not read-only: {why}. Press n to run it."
+        self.reading = True
+        self.decide(StepDecision())
+        return ""
 
     @property
     def is_waiting(self) -> bool:
@@ -278,7 +311,7 @@ class TuiDecider:
                 f"Outcome unknown: {step.title}",
                 f"**{step.title}**: {why or 'it was running when the previous run stopped'}."
                 + (" Re-run it to get its evidence, or skip it."
-                   if step.kind is StepKind.CHECK and not step.destructive else
+                   if read_only(step) else
                    " Check the nodes, then re-run it or skip it."),
                 [Choice("rerun", "Re-run", "r", "primary"), Choice("skip", "Skip", "s"),
                  Choice("abort", "Abort", "a", "error")],

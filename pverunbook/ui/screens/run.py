@@ -16,7 +16,7 @@ from textual.widgets import TabbedContent
 from textual.worker import Worker, WorkerState
 
 from pverunbook.engine import events as ev
-from pverunbook.engine.decisions import StepAction, StepDecision
+from pverunbook.engine.decisions import StepAction, StepDecision, not_read_only
 from pverunbook.engine.targets import PlannedStep, plan
 from pverunbook.runbook.model import Runbook
 from pverunbook.session import Mode
@@ -40,6 +40,9 @@ class RunScreen(RunAnalysis):
     BINDINGS = [
         Binding("n", "next", "Next", id="run.next", tooltip="Run the next step (also Enter)"),
         Binding("enter", "next", "Next", show=False, id="run.next_enter"),
+        Binding("a", "read_on", "Read-only on", show=False, id="run.read_on",
+                tooltip="Run the next steps while they only read; stop at one that changes "
+                        "something, asks, or fails"),
         Binding("s", "skip", "Skip", id="run.skip",
                 tooltip="Skip the next step (asks for a reason, journaled)"),
         Binding("c", "cancel_command", "Cancel", id="run.cancel",
@@ -99,7 +102,7 @@ class RunScreen(RunAnalysis):
             return self.state.command_running
         if action == "next":  # a running command: c is the key then (n would only say so)
             return not self.state.command_running
-        if action == "skip":
+        if action in ("skip", "read_on"):
             return self.decider.is_waiting
         return super().check_action(action, parameters)
 
@@ -242,9 +245,10 @@ class RunScreen(RunAnalysis):
         self._show_detail(shown)
         self._refresh_keys()
         what = "⚠ destructive step — " if sv.step.destructive else ""
+        reads = () if not_read_only(sv.step) else (("read_on", "all read-only"),)
         self._status(f"{what}Next: step {sv.index + 1} “{sv.step.title}”", waiting=True,
-                     keys=(("next", "(or Enter) runs it"), ("skip", "skip"), ("jump", "jump"),
-                           ("rerun", "re-run previous")))
+                     keys=(("next", "(or Enter) runs it"), *reads, ("skip", "skip"),
+                           ("jump", "jump"), ("rerun", "re-run previous")))
 
     @on(m.UnknownOutcome)
     def _unknown_outcome(self, message: m.UnknownOutcome) -> None:
@@ -437,6 +441,10 @@ class RunScreen(RunAnalysis):
             self.notify("A step is running; wait for it, or press c to cancel it.",
                         title="Busy")
 
+    def action_read_on(self) -> None:
+        if why := self.decider.read_on():
+            self.notify(why, title="Not now")
+
     def action_rerun(self) -> None:
         last = self.state.last_finished
         if not self.decider.is_waiting:
@@ -556,6 +564,8 @@ class RunScreen(RunAnalysis):
     def palette_commands(self) -> list[PaletteCommand]:
         return [
             ("Next step", "Run the next step (n)", self.action_next),
+            ("Run read-only steps", "Run the next steps while they only read; stop at one "
+             "that changes something, asks, or fails (a)", self.action_read_on),
             ("Re-run step", "Run the last finished step again (r)", self.action_rerun),
             ("Skip step", "Skip the next step, with a reason (s)", self.action_skip),
             ("Cancel running command", "Stop the command on every node (c)",

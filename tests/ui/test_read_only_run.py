@@ -1,0 +1,65 @@
+"""One key runs the read-only steps: the health check took 16 presses of n. ``a`` runs the next
+steps while the engine calls them read-only (``engine.decisions.not_read_only``) and stops
+before the first that changes something or asks, or after one that fails."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from pverunbook.ui.app import RunbookApp
+from pverunbook.ui.screens.run import RunScreen
+from tests.ui.conftest import SCRIPTS, ScriptTransport, to_run_screen, until
+from tests.ui.screen_text import screen_lines
+
+Build = Callable[..., RunbookApp]
+
+
+async def test_a_runs_the_checks_and_stops_before_the_change(build_app: Build,
+                                                             runbook_dir: Path) -> None:
+    transport = ScriptTransport()
+    app = build_app(transport, runbook=runbook_dir / "ui-test.toml")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await to_run_screen(pilot, app)
+        run = app.screen
+        assert isinstance(run, RunScreen)
+        # the status line offers it (the footer is full at 80 columns; F1 and the palette
+        # list it too)
+        status = " ".join(" ".join(screen_lines(app)).split())
+        assert "a all read-only" in status, status
+        await pilot.press("a")
+        await until(pilot, lambda: run.decider.is_waiting
+                    and run.decider.waiting_step is not None
+                    and run.decider.waiting_step.id == "tune", "the stop before tune")
+        await pilot.pause()
+        assert [run.state.step(s).state for s in ("ping", "config", "tune")] == \
+            ["ok", "ok", "pending"]
+        assert not any("echo token" in c for _, c in transport.ran)  # the change waits
+        assert not run.decider.reading
+        assert "a all read-only" not in " ".join(" ".join(screen_lines(app)).split())
+        # on the destructive step itself, a says why not and runs nothing
+        await pilot.press("a")
+        await pilot.pause()
+        assert run.decider.is_waiting and run.decider.waiting_step.id == "tune"
+        assert not any("echo token" in c for _, c in transport.ran)
+
+
+async def test_a_stops_after_a_step_that_fails(build_app: Build, runbook_dir: Path,
+                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(SCRIPTS, "ping", {"ryanrishi": (["connect: Network is unreachable"], 2),
+                                          "pve001": (["connect: Network is unreachable"], 2)})
+    transport = ScriptTransport()
+    app = build_app(transport, runbook=runbook_dir / "ui-test.toml")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await to_run_screen(pilot, app)
+        run = app.screen
+        assert isinstance(run, RunScreen)
+        await pilot.press("a")
+        await until(pilot, lambda: run.state.step("ping").state not in ("pending", "running"),
+                    "ping to end")
+        await pilot.pause()
+        assert run.state.step("ping").state == "failed"
+        assert not run.decider.reading
+        assert not any("cmapctl" in c for _, c in transport.ran), transport.ran
