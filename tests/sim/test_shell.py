@@ -146,3 +146,34 @@ async def test_break_and_continue_leave_loops_as_dash_does(sim) -> None:  # type
     for src, want in cases.items():
         st, out, err = await sh(sim, "ryanrishi", src)
         assert (st, out, err) == (0, want, ""), src
+
+
+async def test_an_illegal_loop_count_ends_the_shell_as_in_dash(sim) -> None:  # type: ignore[no-untyped-def]
+    """``break 0`` printed dash's message but the script went on with status 2. break and
+    continue are special builtins: in dash (and POSIX 2.8.1) their error ends a non-interactive
+    shell, unless run through ``command``; a subshell or $(...) ends alone. The count is read
+    as dash's ``number`` reads it. Expected outputs, errors and statuses are dash 0.5's own."""
+    ill = "sh: 1: {}: Illegal number: {}\n"
+    cases = {
+        "break 0; echo after": (2, "", ill.format("break", "0")),
+        "for a in 1 2; do break 0; echo in$a; done; echo after":
+            (2, "", ill.format("break", "0")),
+        "continue 0; echo after": (2, "", ill.format("continue", "0")),
+        "for a in 1 2; do continue abc; done; echo after": (2, "", ill.format("continue", "abc")),
+        "break -1; echo after": (2, "", ill.format("break", "-1")),
+        "break 00; echo after": (2, "", ill.format("break", "00")),
+        "break 99999999999; echo a": (2, "", ill.format("break", "99999999999")),
+        "break '1 2'; echo a": (2, "", ill.format("break", "1 2")),
+        "break 1_0; echo a": (2, "", ill.format("break", "1_0")),
+        "command break 0; echo after rc=$?": (0, "after rc=2\n", ill.format("break", "0")),
+        "for a in 1 2; do (break 0; echo sub); echo out$a; done":
+            (0, "out1\nout2\n", ill.format("break", "0") * 2),
+        "x=$(break 0; echo sub); echo out$x": (0, "out\n", ill.format("break", "0")),
+        # what dash's number() accepts: blanks around the digits, a sign
+        "for i in 1; do for j in 1; do break ' 1 '; echo inner; done; echo outer; done; "
+        "echo end": (0, "outer\nend\n", ""),
+        "for i in 1; do for j in 1; do break +2; echo inner; done; echo outer; done; echo end":
+            (0, "end\n", ""),
+    }
+    for src, want in cases.items():
+        assert await sh(sim, "ryanrishi", src) == want, src

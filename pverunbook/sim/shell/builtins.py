@@ -7,6 +7,7 @@ and messages.
 
 from __future__ import annotations
 
+import re
 from typing import TYPE_CHECKING
 
 from pverunbook.sim.shell.context import CommandFn, ExitShell, LoopControl, UsageError
@@ -19,6 +20,17 @@ if TYPE_CHECKING:
 BUILTINS = {"cd", "pwd", "exit", "export", "unset", "set", "shift", "read", ":", "eval", "exec",
             ".", "source", "command", "type", "wait", "umask", "trap", "local", "return",
             "break", "continue"}
+
+
+#: Special builtins whose error ends a non-interactive shell, as in dash (eval.c
+#: ``evalcommand``: an error of a special builtin is not caught; POSIX 2.8.1, "Special
+#: built-in utility error": the shell shall exit). ``command NAME`` takes the specialness
+#: away: the error then only sets $? (2). Only these are modelled so far.
+EXITS_ON_ERROR = {"break", "continue"}
+#: dash's ``number``: strtoimax in base 10 (C-locale blanks around it, one sign), then
+#: rejected when negative or above INT_MAX.
+_NUMBER = re.compile(r"[ \t\n\v\f\r]*([+-]?[0-9]+)[ \t\n\v\f\r]*")
+_INT_MAX = 2**31 - 1
 
 
 def bin_path(name: str) -> str:
@@ -47,7 +59,7 @@ class Builtins:
         raise NotImplementedError
 
     async def _invoke(self, argv: list[str], assigns: dict[str, str], i: Input, o: Output,
-                      e: Output, line: int = 1) -> int:
+                      e: Output, line: int = 1, special: bool = True) -> int:
         raise NotImplementedError
 
     def _lookup(self, name: str) -> CommandFn | None:
@@ -174,7 +186,7 @@ class Builtins:
             return status
         if not args:
             return 0
-        return await self._invoke(args, {}, i, o, e)
+        return await self._invoke(args, {}, i, o, e, special=False)
 
     async def b_type(self, argv: list[str], i: Input, o: Output, e: Output) -> int:
         status = 0
@@ -212,9 +224,16 @@ class Builtins:
         return self._loop_control(argv)
 
     def _loop_control(self, argv: list[str]) -> int:
+        """dash's breakcmd: ``n`` read as dash's ``number`` reads it (strtoimax in base 10:
+        blanks around it and a sign allowed, nothing else, at most INT_MAX), and below 1 it is
+        an error. ``break``/``continue`` are special builtins, so that error ends the shell
+        (:data:`EXITS_ON_ERROR`): ``break 0; echo after`` prints only
+        ``sh: 1: break: Illegal number: 0`` and exits 2."""
         n = argv[1] if len(argv) > 1 else "1"
-        if not n.isdigit() or int(n) < 1:
+        m = _NUMBER.fullmatch(n)
+        levels = int(m.group(1)) if m else 0
+        if not 1 <= levels <= _INT_MAX:
             raise UsageError(f"Illegal number: {n}", 2)
         if self.loop_depth == 0:
             return 0
-        raise LoopControl(argv[0], min(int(n), self.loop_depth))
+        raise LoopControl(argv[0], min(levels, self.loop_depth))

@@ -28,7 +28,7 @@ if TYPE_CHECKING:
     from pverunbook.sim.world import SimNode
 
 
-from pverunbook.sim.shell.builtins import BUILTINS, Builtins
+from pverunbook.sim.shell.builtins import BUILTINS, EXITS_ON_ERROR, Builtins
 from pverunbook.sim.shell.context import (
     BIN_DIRS,
     REGISTRY,
@@ -303,7 +303,9 @@ class Shell(Expansion, Builtins):
         return status
 
     async def _invoke(self, argv: list[str], assigns: dict[str, str], i: Input, o: Output,
-                      e: Output, line: int = 1) -> int:
+                      e: Output, line: int = 1, special: bool = True) -> int:
+        """Run one command. ``special``: False under ``command``, where a special builtin's
+        error does not end the shell (:data:`EXITS_ON_ERROR`)."""
         name = argv[0]
         builtin = getattr(self, "b_" + name.replace("-", "_").replace(".", "dot").replace(
             ":", "colon").replace("[", "bracket"), None) if name in BUILTINS else None
@@ -314,6 +316,8 @@ class Shell(Expansion, Builtins):
                 return int(await builtin(argv, i, o, e))
             except UsageError as exc:
                 await e.write(f"sh: {line}: {name}: {exc.msg}\n".encode())
+                if special and name in EXITS_ON_ERROR:
+                    raise ExitShell(exc.status) from None
                 return exc.status
         fn = self._lookup(name)
         if fn is None:
