@@ -127,9 +127,10 @@ class RunbookApp(NodeShellApp):
         if compact != self.has_class("-compact"):
             self.set_class(compact, "-compact")
             for screen in self.screen_stack:
-                relayout = getattr(screen, "layout_panes", None)
-                if relayout is not None and screen.is_mounted:
-                    relayout()
+                for hook in ("layout_panes", "compact_changed"):
+                    relayout = getattr(screen, hook, None)
+                    if relayout is not None and screen.is_mounted:
+                        relayout()
 
     def on_resize(self, event: events.Resize) -> None:
         # The event's size: ``self.size`` still holds the previous one here, which left the

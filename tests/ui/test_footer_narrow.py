@@ -59,3 +59,31 @@ async def test_the_summary_keeps_them_too_at_60_columns(build_app: Build,
         await _settled(pilot)
         footer = _footer(app)
         assert "q Quit" in footer and "f1 Help" in footer, footer
+
+
+async def test_no_key_is_cut_in_half_at_60x20(build_app: Build, runbook_dir: Path) -> None:
+    """The footer cut the last key that did not fit ("m Ma▏" while a command ran, "o Jo▏
+    ^ppalette" on the summary): a key shows whole or not at all (it is in F1 and the palette),
+    and the ones that matter there stay."""
+    from pverunbook.ui.screens.run import RunScreen
+    from tests.ui.conftest import ScriptTransport
+    from tests.ui.test_modals_fit import assert_footer_fits
+
+    transport = ScriptTransport(hold=("ping",))
+    app = build_app(transport, runbook=runbook_dir / "ui-test.toml")
+    async with app.run_test(size=(60, 20)) as pilot:
+        await to_run_screen(pilot, app)
+        run = app.screen
+        assert isinstance(run, RunScreen)
+        await pilot.press("n")
+        await until(pilot, lambda: run.state.command_running, "a running command")
+        keys = await assert_footer_fits(pilot, app, "run screen, a command running")
+        assert {"q", "f1", "c", "v"} <= set(keys), keys
+        transport.gate.set()
+        await until(pilot, lambda: run.decider.is_waiting and not run.state.command_running,
+                    "the next step")
+        run.show_summary()
+        await until(pilot, lambda: summary_ready(app), "the summary")
+        keys = await assert_footer_fits(pilot, app, "summary")
+        assert {"q", "f1", "b"} <= set(keys), keys
+        assert _footer(app).rstrip().endswith("^p palette"), _footer(app)

@@ -15,7 +15,7 @@ from textual.widgets import Input, OptionList
 
 from pverunbook.ui.app import RunbookApp
 from pverunbook.ui.screens.start import StartScreen
-from tests.ui.conftest import until
+from tests.ui.conftest import start_ready, until
 from tests.ui.screen_text import screen_lines
 from tests.ui.test_narrow import flat
 from tests.ui.test_resume import _interrupted_journal
@@ -66,3 +66,41 @@ async def test_the_runbook_list_stays_on_screen(build_app: Build, runbook_dir: P
             assert "cert-missing" in flat("\n".join(screen_lines(app)))
         else:
             assert box not in start.focus_chain or box.max_scroll_y > 0
+
+
+SHIPPED = Path(__file__).resolve().parents[2] / "runbooks"
+
+
+async def test_several_runbooks_show_at_60x20(build_app: Build, runbook_dir: Path) -> None:
+    """The shipped runbooks at 60×20: each entry wrapped over four or five rows (title, id,
+    tags) with a rule between, and the list showed one runbook and a half. Each is two rows
+    there now, cut with "…", and whether it changes nodes comes before the tags."""
+    for path in SHIPPED.glob("*.toml"):
+        (runbook_dir / path.name).write_text(path.read_text(encoding="utf-8"),
+                                             encoding="utf-8")
+    (runbook_dir / "broken.toml").unlink()
+    app = build_app()
+    async with app.run_test(size=(60, 20)) as pilot:
+        await until(pilot, lambda: start_ready(app), "start")
+        await pilot.pause()
+        await pilot.pause()
+        start = app.screen
+        assert isinstance(start, StartScreen)
+        listed = start.query_one("#runbook-list", OptionList)
+        inside = listed.scrollable_content_region
+        # screen_lines' first line is the screenshot's window title: row y is line y + 1
+        rows = screen_lines(app)[inside.y + 1:inside.bottom + 1]
+        ids = [e.runbook.id for e in start.shown if e.runbook is not None]
+        seen = [i for i in ids if any(f"  {i}  " in r or r.rstrip().endswith(f"  {i}")
+                                      for r in rows)]
+        assert len(seen) >= 3, rows
+        db = [r for r in rows if "  cluster-db-reset  " in r]
+        assert db and "⚠ changes nodes" in db[0], rows
+        # wider again: the rules between entries come back, the highlight stays
+        await pilot.press("down")
+        highlighted = listed.highlighted_option
+        await pilot.resize_terminal(120, 40)
+        await pilot.pause()
+        await pilot.pause()
+        assert listed.highlighted_option is not None and highlighted is not None
+        assert listed.highlighted_option.id == highlighted.id

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from typing import TYPE_CHECKING, Any
 
 from rich.markup import escape
@@ -12,7 +13,7 @@ from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import Screen
 from textual.widgets import Input, Label, OptionList, Static
-from textual.widgets.option_list import Option
+from textual.widgets.option_list import Option, OptionDoesNotExist
 
 from pverunbook.pve.paramtext import params_text
 from pverunbook.runbook.catalog import Entry
@@ -414,8 +415,10 @@ class StartScreen(Screen[None]):
         # that only carries the tag.
         self.shown = sorted((e for e in self.entries if entry_matches(e, query)),
                             key=lambda e: not named_by(e, query))
+        # a small console: no rule between entries (each is two rows there, start.tcss)
+        ruled = not self.app.has_class("-compact")
         for i, e in enumerate(self.shown):
-            if i:
+            if i and ruled:
                 ol.add_option(None)
             ol.add_option(Option(self._label(e), id=str(i)))
         if self.shown:
@@ -423,6 +426,16 @@ class StartScreen(Screen[None]):
             self._detail(self.shown[0])
         else:
             self.query_one("#runbook-info", Static).update(self._empty_text())
+
+    def compact_changed(self) -> None:
+        """The app switched to or from its compact layout: the rules between entries follow
+        (the highlighted runbook stays highlighted)."""
+        ol = self.query_one("#runbook-list", OptionList)
+        was = ol.highlighted_option.id if ol.highlighted_option is not None else None
+        self._fill(self.query_one("#filter", Input).value)
+        if was is not None:
+            with contextlib.suppress(OptionDoesNotExist):
+                ol.highlighted = ol.get_option_index(was)
 
     def _empty_text(self) -> str:
         """What the detail pane says when no runbook is listed (filtered out, or none yet)."""
@@ -441,10 +454,11 @@ class StartScreen(Screen[None]):
                 text.append("▶ start here  ", style="bold green")
             text.append(rb.title, style="bold")
             text.append(f"\n  {rb.id}", style="cyan")
-            if rb.tags:
-                text.append("  " + " ".join(f"#{t}" for t in rb.tags), style="magenta")
+            # before the tags: a small console cuts the row's end with "…" (start.tcss)
             if any(s.destructive for s in rb.steps):
                 text.append("  ⚠ changes nodes", style="bold red")
+            if rb.tags:
+                text.append("  " + " ".join(f"#{t}" for t in rb.tags), style="magenta")
             if not e.builtin:
                 text.append(f"  ({e.path.parent})", style="dim")
         else:

@@ -62,6 +62,37 @@ class KeyFooter(Footer):
             self._narrow = narrow
             if self._bindings_ready and self.is_attached:
                 self.call_after_refresh(self.recompose)
+                return
+        for key in self.query(FooterKey):  # wider again: what was left out may fit now
+            key.display = True
+        self.call_after_refresh(self._leave_out_cut_keys)
+
+    def on_mount(self) -> None:
+        self.call_after_refresh(self._leave_out_cut_keys)
+
+    async def recompose(self) -> None:
+        await super().recompose()
+        self.call_after_refresh(self._leave_out_cut_keys)
+
+    def _leave_out_cut_keys(self) -> None:
+        """Show only the keys that fit whole, in order: the footer cut the last one that did
+        not ("m Ma▏", "o Jo▏ ^ppalette" at 60 columns), and squeezed the palette key. The keys
+        left out are in F1 and the palette."""
+        if not self.is_attached:
+            return
+        keys = [k for k in self.query(FooterKey) if not k.has_class("-command-palette")]
+        palette = [k for k in self.query(FooterKey) if k.has_class("-command-palette")]
+        room = self.region.width - sum(k.region.width + k.styles.margin.width + 1
+                                       for k in palette)
+        x = keys[0].styles.margin.left if keys else 0
+        for key in keys:
+            width = key.get_content_width(self.size, self.app.size) + \
+                key.styles.gutter.width + key.styles.margin.width
+            fits = x + width <= room
+            if fits:
+                x += width
+            if key.display != fits:
+                key.display = fits
 
     def bindings_changed(self, screen: Screen) -> None:
         if self.is_attached and screen is self.screen and (
