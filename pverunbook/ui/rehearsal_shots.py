@@ -12,7 +12,9 @@ stepped clock from the story's evening (``pverunbook.sim.clock``: simulated time
 when a command waits, so link state, journal lines and ping samples do not depend on how fast
 this machine is), its SSH keys are derived from fixed seeds, the journal and checkpoint
 directories are relative to a temporary working directory, and the run ids, the operator's
-name, the time zone (UTC) and the durations shown are fixed.
+name, the time zone (UTC) and the durations shown are fixed. A node's pane that follows its
+output is anchored to its end (``OutputLog.at_tail``), so where its lines stand does not depend
+on whether the last batch came before or after the layout that took a row from it.
 """
 
 from __future__ import annotations

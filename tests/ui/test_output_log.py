@@ -3,6 +3,9 @@ it shows, its size and its scrollbars must still be what Textual's own ``Log`` g
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from pathlib import Path
+
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from rich.console import Console
@@ -12,6 +15,7 @@ from textual.app import App, ComposeResult
 from textual.containers import Horizontal
 from textual.widgets import Log
 
+from pverunbook.ui.app import RunbookApp
 from pverunbook.ui.widgets.output import (
     PANE_MAX_LINES,
     OutputLog,
@@ -120,3 +124,39 @@ async def test_the_activity_log_appends_as_log_writes() -> None:
                 await pilot.pause()
                 assert _state(ours) == _state(theirs)
                 assert _shown(ours) == _shown(theirs)
+
+
+async def test_a_following_pane_stays_at_the_end_when_it_gets_fewer_rows(
+        build_app: Callable[..., RunbookApp], runbook_dir: Path) -> None:
+    """`pverunbook screenshots --only run-5-nodes` differed between runs in one pane's ping
+    lines. A pane scrolled to its end, then lost a row (its header grew to two lines when the
+    node's result with a long finding came): it stood one row short of the end, the next
+    batch was not followed ("+1 new"), and whether that happened depended on whether the last
+    batch came before or after that layout. Here the order is forced (a smaller console takes
+    the pane's rows the same way)."""
+    from pverunbook.ui.screens.run import RunScreen
+    from tests.ui.conftest import to_run_screen
+
+    app = build_app(runbook=runbook_dir / "ui-test.toml")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await to_run_screen(pilot, app)
+        run = app.screen
+        assert isinstance(run, RunScreen)
+        log = run.query(OutputLog).first()
+        log.add_lines([f"64 bytes from 10.0.0.9: icmp_seq={i}" for i in range(40)])
+        await pilot.pause()
+        assert log.is_vertical_scroll_end
+        rows = log.size.height
+        await pilot.resize_terminal(80, 22)  # the layout: the pane has fewer rows
+        await pilot.pause()
+        assert log.size.height < rows
+        log.add_lines(["rtt min/avg/max/mdev = 0.3/0.3/0.3/0.0 ms"])
+        await pilot.pause()
+        assert log.new_lines == 0, "the last batch was not followed"
+        assert log.is_vertical_scroll_end, (log.scroll_y, log.max_scroll_y)
+        # scrolled up by the operator, it stops following, as before
+        log.scroll_up(animate=False, immediate=True)
+        await pilot.pause()
+        log.add_lines(["one more"])
+        await pilot.pause()
+        assert log.new_lines == 1 and not log.is_vertical_scroll_end

@@ -108,9 +108,21 @@ class OutputLog(QuietLog):
     def __init__(self, **kwargs: object) -> None:
         super().__init__(max_lines=PANE_MAX_LINES, auto_scroll=True, **kwargs)  # type: ignore[arg-type]
 
+    def on_mount(self) -> None:
+        self.anchor(self.follow)
+
+    @property
+    def at_tail(self) -> bool:
+        """Showing the last line, or anchored there: a pane that follows is anchored to its
+        end (``Widget.anchor``; scrolling up releases it), so a scrollbar that appears after
+        a batch (lines wider than the pane: one row less to show them) keeps it at the end.
+        Measured from ``scroll_y`` alone, that pane was one row short of the end, stopped
+        following, and whether it did depended on whether the last batch came before or
+        after that layout: two screenshots of the same run differed."""
+        return self.is_vertical_scroll_end or (self.is_anchored and not self._anchor_released)
+
     def add_lines(self, lines: list[str]) -> None:
-        at_end = self.is_vertical_scroll_end
-        following = self.follow and at_end
+        following = self.follow and self.at_tail
         # Only the last PANE_MAX_LINES can stay: writing the rest (a flooding node sends tens of
         # thousands a batch) cost more than everything else on the event loop. (Not
         # ``clear()`` first: a changed virtual size costs the screen a layout pass.)
@@ -120,6 +132,7 @@ class OutputLog(QuietLog):
 
     def watch_follow(self, follow: bool) -> None:
         self.auto_scroll = follow
+        self.anchor(follow)
         if follow:
             self.scroll_end(animate=False, immediate=True, x_axis=False)
             self.new_lines = 0
