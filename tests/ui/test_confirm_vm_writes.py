@@ -7,10 +7,12 @@ dialog's docked head at 80×24."""
 from __future__ import annotations
 
 import json
+import sys
 from collections.abc import Callable
 from pathlib import Path
 
-from textual.widgets import Static
+import pytest
+from textual.widgets import Input, Static
 
 from pverunbook.inventory import Node
 from pverunbook.transport.base import CommandResult, OutputCallback
@@ -99,4 +101,34 @@ async def test_the_write_says_which_vm_config_goes_to_which_node(
         assert modal.get_widget_at(r.x, r.y + 3)[0] is modal.query_one("#confirm-summary")
         # nothing was written while it asked
         assert all(c.startswith(("ps -eo", "test -e")) for _, c in transport.ran), transport.ran
+        await pilot.press("escape")
+
+
+async def test_a_long_list_scrolls_in_the_docked_head(
+        build_app: Callable[..., RunbookApp], runbook_dir: Path,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """Twenty VMs on each node at 80×24: the list scrolls in the dialog's head, which keeps
+    the nodes line on top, and the field to type in stays on screen."""
+    many = {n: [f" {900 + i} /usr/bin/kvm -id {base + i} -name vm{base + i},debug-threads=on"
+                for i in range(20)] for n, base in (("ryanrishi", 200), ("pve001", 300))}
+    monkeypatch.setattr(sys.modules[__name__], "PS", many)
+    (runbook_dir / "vm-write.toml").write_text(RUNBOOK, encoding="utf-8")
+    app = build_app(VmNodes(), runbook=runbook_dir / "vm-write.toml")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await to_run_screen(pilot, app)
+        await pilot.press("n")
+        await until(pilot, lambda: isinstance(app.screen, ConfirmModal), "the confirmation")
+        modal = app.screen
+        assert isinstance(modal, ConfirmModal)
+        for _ in range(3):
+            await pilot.pause()
+        lines = str(modal.query_one("#confirm-summary", Static).render()).splitlines()
+        assert len(lines) == 40 and lines[-1] == \
+            "pve001: VM 319 (vm319) → /etc/pve/nodes/pve001/qemu-server/319.conf"
+        head = modal.query_one("#confirm-head")
+        assert head.max_scroll_y > 0 and modal.region.contains_region(head.region)
+        nodes = modal.query_one("#confirm-nodes", Static)
+        assert modal.get_widget_at(nodes.region.x, nodes.region.y)[0] is nodes
+        field = modal.query_one("#confirm-input", Input)
+        assert modal.get_widget_at(field.region.x + 1, field.region.y)[0] is field
         await pilot.press("escape")
