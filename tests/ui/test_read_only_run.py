@@ -15,6 +15,7 @@ from tests.ui.conftest import SCRIPTS, ScriptTransport, to_run_screen, until
 from tests.ui.screen_text import screen_lines
 
 Build = Callable[..., RunbookApp]
+CHECK = Path(__file__).resolve().parents[2] / "runbooks" / "cluster-health-check.toml"
 
 
 async def test_a_runs_the_checks_and_stops_before_the_change(build_app: Build,
@@ -63,3 +64,24 @@ async def test_a_stops_after_a_step_that_fails(build_app: Build, runbook_dir: Pa
         assert run.state.step("ping").state == "failed"
         assert not run.decider.reading
         assert not any("cmapctl" in c for _, c in transport.ran), transport.ran
+
+
+async def test_one_press_runs_the_health_check_in_the_rehearsal(tmp_path: Path) -> None:
+    """The shipped health check only reads: one press of a runs its sixteen steps (it took
+    sixteen presses of n), on the story's outage over SSH."""
+    from pverunbook.session import Mode, SessionConfig
+    from pverunbook.ui.app import make_app
+
+    app = make_app(SessionConfig(mode=Mode.REHEARSAL, sim_state_dir=tmp_path / "rehearsal"),
+                   runbook=CHECK)
+    app.animation_level = "none"
+    async with app.run_test(size=(80, 24)) as pilot:
+        await until(pilot, lambda: isinstance(app.screen, RunScreen)
+                    and app.screen.decider.is_waiting, "the health check", 6000)
+        run = app.screen
+        assert isinstance(run, RunScreen)
+        await pilot.press("a")
+        await until(pilot, lambda: run.state.finished is not None, "the end of the run", 6000)
+        assert len(run.state.steps) == 16
+        assert all(s.state == "ok" for s in run.state.steps), \
+            [(s.step.id, s.state) for s in run.state.steps]
