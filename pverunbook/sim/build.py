@@ -44,7 +44,10 @@ def build(world: World, saved: dict[str, Any] | None) -> None:
     saved_nodes: dict[str, Any] = (saved or {}).get("nodes", {})
     if sc.qnetd is not None:
         _build_qnetd(world, sc.qnetd[0], sc.qnetd[1], now, saved_nodes.get(sc.qnetd[0]))
-    for node in world.nodes.values():
+    # in the order the nodes booted: a node's knet logs a peer's link coming up only once its
+    # own corosync runs (booted in list order, the first node's journal had its peers' links
+    # up hours before its own "starting up", and no link up after it)
+    for node in sorted(world.nodes.values(), key=lambda n: n.boot_time):
         state = saved_nodes.get(node.name)
         if state is None:
             node.host_routes = {sc.node(peer).addr for src, peer in sc.host_routes

@@ -163,6 +163,7 @@ def corosync_start(world: World, n: SimNode, t: float) -> str | None:
     world._load_runtime(n, text)
     cs.authkey = authkey or b""
     cs.running = True
+    cs.vanished = False
     cs.members = frozenset()
     cs.quorate = False
     cs.expected_override = None
@@ -206,25 +207,37 @@ def corosync_start(world: World, n: SimNode, t: float) -> str | None:
     return None
 
 
-def corosync_stop(world: World, n: SimNode, t: float, by_sysadmin: bool = False) -> None:
+def corosync_stop(world: World, n: SimNode, t: float, by_sysadmin: bool = False,
+                  sig: int = 15) -> None:
     """Stop ``n``'s corosync. ``by_sysadmin``: as ``systemctl stop corosync`` does on Debian
     and Proxmox VE (corosync.service ``ExecStop=/usr/sbin/corosync-cfgtool -H --force``):
     cfg's shutdown message reaches every member, each logs "Node N was shut down by sysadmin"
-    (cfg.c ``message_handler_req_exec_cfg_shutdown``); otherwise a signal (main.c)."""
+    (cfg.c ``message_handler_req_exec_cfg_shutdown``); otherwise the signal ``sig``.
+
+    SIGTERM (and SIGINT, SIGQUIT) runs main.c ``sig_exit_handler``: "Node was shut down by a
+    signal", the services unload and totemsrp_finalize sends the leave message, so the peers
+    form the new membership at once. SIGKILL ends the process where it stands: it logs
+    nothing, sends no leave message, and the peers find it gone only when the token times out
+    (``timer_function_orf_token_timeout``: "A processor failed, forming new configuration")
+    and then name it in "Failed to receive the leave message. failed: N"
+    (``memb_state_operational_enter``)."""
     cs = n.corosync
     if not cs.running:
         return
     lg = n.corosync_log
-    if by_sysadmin:
+    if sig == 9 and not by_sysadmin:
+        cs.vanished = True
+    elif by_sysadmin:
         for m in world.nodes.values():
             if m.corosync.running and m.nodeid in cs.members | {n.nodeid}:
                 m.corosync_log(f"[CFG   ] Node {n.nodeid} was shut down by sysadmin", t)
     else:
         lg("[MAIN  ] Node was shut down by a signal", t)
-    lg("[SERV  ] Unloading all Corosync service engines.", t)
-    lg("[QB    ] withdrawing server sockets", t)
-    lg("[SERV  ] Service engine unloaded: corosync vote quorum service v1.0", t)
-    lg("[MAIN  ] Corosync Cluster Engine exiting normally", t)
+    if not cs.vanished:
+        lg("[SERV  ] Unloading all Corosync service engines.", t)
+        lg("[QB    ] withdrawing server sockets", t)
+        lg("[SERV  ] Service engine unloaded: corosync vote quorum service v1.0", t)
+        lg("[MAIN  ] Corosync Cluster Engine exiting normally", t)
     cs.running = False
     cs.members = frozenset()
     cs.quorate = False

@@ -104,6 +104,10 @@ class CorosyncRuntime:
     log_floor: float = 0.0
     #: cmap.c ``cmap_first_sync``: the config_version check at the first sync with others
     first_sync: bool = True
+    #: corosync ended without sending its leave message (SIGKILL, a crash): its peers lose
+    #: the token and name it in "Failed to receive the leave message" (totemsrp.c); reset
+    #: when it starts again
+    vanished: bool = False
 
 
 @dataclass

@@ -273,20 +273,28 @@ class World:
         # A peer whose corosync exited normally (systemctl stop) sent a leave message
         # (corosync exec/totemsrp.c totemsrp_finalize -> memb_leave_message_send): the others
         # form the new membership at once, with no token timeout and no "Failed to receive the
-        # leave message". Only a peer that vanished (a link gone) makes the token time out.
-        unclean = [i for i in left if any(m.nodeid == i and m.corosync.running
+        # leave message". Only a peer that vanished (a link gone, its corosync killed with
+        # SIGKILL) makes the token time out.
+        unclean = [i for i in left if any(m.nodeid == i and (m.corosync.running
+                                                             or m.corosync.vanished)
                                           for m in self.nodes.values())]
+        # A link that went down was already silent for a token; a corosync killed now is
+        # found gone one token from now (the token warning at 75% of it, then the timeout).
+        killed = bool(unclean) and all(
+            m.corosync.vanished for m in self.nodes.values() if m.nodeid in unclean)
+        lost_at = t + cs.token / 1000 if killed else t
         if old and unclean:
             tok = cs.token
             n.corosync_log(f"[TOTEM ] Token has not been received in {int(tok * 0.75)} ms ",
-                           t - tok / 1000 * 0.25)
+                           lost_at - tok / 1000 * 0.25)
             n.corosync_log(f"[TOTEM ] A processor failed, forming new configuration: token "
-                           f"timed out ({tok}ms), waiting {cs.consensus}ms for consensus.", t)
+                           f"timed out ({tok}ms), waiting {cs.consensus}ms for consensus.",
+                           lost_at)
         if self.net.node_flapping(n) and joined and self.rng.random() < 0.35:
             seqs = sorted(self.rng.sample(range(0x5, 0x140), self.rng.randint(1, 6)))
             n.corosync_log("[TOTEM ] Retransmit List: " + " ".join(f"{s:x}" for s in seqs)
                            + " ", t + 1.5)
-        tm = t + cs.consensus / 1000 if unclean else t + 0.01
+        tm = lost_at + cs.consensus / 1000 if unclean else t + 0.01
         tm = max(tm, cs.log_floor + 0.01)  # after the previous change's lines
         cs.log_floor = tm
         self.ring_seq += 4 if n.nodeid == min(new) else 0
@@ -360,8 +368,9 @@ class World:
     def corosync_start(self, n: SimNode, t: float) -> str | None:
         return corosync_daemon.corosync_start(self, n, t)
 
-    def corosync_stop(self, n: SimNode, t: float, by_sysadmin: bool = False) -> None:
-        return corosync_daemon.corosync_stop(self, n, t, by_sysadmin)
+    def corosync_stop(self, n: SimNode, t: float, by_sysadmin: bool = False,
+                      sig: int = 15) -> None:
+        return corosync_daemon.corosync_stop(self, n, t, by_sysadmin, sig)
 
     def corosync_reload(self, n: SimNode, t: float) -> str | None:
         return corosync_daemon.corosync_reload(self, n, t)

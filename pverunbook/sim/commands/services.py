@@ -460,8 +460,18 @@ def signal_proc(ctx: Ctx, pid: int, sig: int) -> bool:
         return True
     if node.corosync.running and pid == node.corosync.pid:
         if sig:
-            w.corosync_stop(node, t)
-            node.units["corosync"].state = "failed" if sig == 9 else "inactive"
+            w.corosync_stop(node, t, sig=sig)
+            u = node.units["corosync"]
+            if sig == 9:  # corosync.service has no Restart=: it stays down
+                node.log("corosync", "systemd", 1, "corosync.service: Main process exited, "
+                         "code=killed, status=9/KILL", t)
+                node.log("corosync", "systemd", 1, "corosync.service: Failed with result "
+                         "'signal'.", t)
+                u.state, u.result = "failed", "signal"
+            else:
+                node.log("corosync", "systemd", 1, "corosync.service: Deactivated "
+                         "successfully.", t + 0.5)
+                u.state = "inactive"
         return True
     for vmid, vm in list(node.vms.items()):
         if vm.pid == pid:
