@@ -3,7 +3,8 @@
 ``SimCluster`` is the entry point (start, save, reset, stop; the state directory layout and
 the API are in :mod:`pverunbook.sim.cluster`); scenarios of any size are listed in
 ``SCENARIOS`` (:mod:`pverunbook.sim.scenarios`: the story's 2-node outage, after a wipe, after
-the network fix, healthy; 3 nodes with one bad link; 5 nodes). Both are loaded on first use
+the network fix, healthy; the whole outage and the wipe on 3 nodes, the outage on 5; 3 nodes
+with one bad link; 5 nodes). Both are loaded on first use
 so that ``pverunbook --help`` does not pay for asyncssh.
 
 Rooms: ``world`` (membership, quorum, the tick), ``node`` (one host's daemons, units,

@@ -1,4 +1,4 @@
-"""Scenario definitions: the nyc cluster from story.md, broken or healthy.
+"""Scenario definitions: the nyc cluster from story.md, broken or healthy, on 2 to 5 nodes.
 
 A scenario is data (node list, VMs with their original configs, which /etc/pve files are lost,
 network faults) that :mod:`pverunbook.sim.world` turns into node directories and processes.
@@ -123,6 +123,40 @@ sockets: 1
 vmgenid: 1f2e3d4c-5b6a-4978-8695-a4b3c2d1e0f9
 """
 
+NEXTCLOUD_120 = """\
+agent: 1
+boot: order=scsi0;net0
+cores: 2
+cpu: x86-64-v2-AES
+memory: 6144
+meta: creation-qemu=8.1.5,ctime=1711234567
+name: nextcloud
+net0: virtio=BC:24:11:C4:21:7E,bridge=vmbr0
+onboot: 1
+ostype: l26
+scsi0: local-lvm:vm-120-disk-0,discard=on,size=64G
+scsihw: virtio-scsi-pci
+smbios1: uuid=3b2a1c0d-9e8f-4a7b-8c6d-5e4f3a2b1c0d
+sockets: 1
+vmgenid: 8e7d6c5b-4a39-4281-9f0e-d1c2b3a49587
+"""
+
+GITEA_130 = """\
+boot: order=scsi0;net0
+cores: 1
+memory: 2048
+meta: creation-qemu=8.1.5,ctime=1712987654
+name: gitea
+net0: virtio=BC:24:11:07:D3:5A,bridge=vmbr0
+onboot: 1
+ostype: l26
+scsi0: local-lvm:vm-130-disk-0,discard=on,size=20G
+scsihw: virtio-scsi-pci
+smbios1: uuid=c0d1e2f3-a4b5-4c6d-8e7f-901a2b3c4d5e
+sockets: 1
+vmgenid: 4d5e6f70-8192-4a3b-9c4d-5e6f7a8b9c0d
+"""
+
 
 @dataclass(frozen=True)
 class VmDef:
@@ -225,9 +259,34 @@ NYC_VMS = (
     VmDef(104, "pve001", HASS_104),
     VmDef(110, "pve001", UNIFI_110),
 )
+#: The outage on three nodes: two VMs on the first node, one on the second, three on the third.
+NYC3_VMS = (
+    VmDef(108, "ryanrishi", MEDIA_108),
+    VmDef(101, "ryanrishi", PIHOLE_101),
+    VmDef(104, "pve001", HASS_104),
+    VmDef(110, "pve002", UNIFI_110),
+    VmDef(120, "pve002", NEXTCLOUD_120),
+    VmDef(130, "pve002", GITEA_130),
+)
+#: ... and on five: pve003 runs no VM at all.
+NYC5_VMS = (
+    VmDef(108, "ryanrishi", MEDIA_108),
+    VmDef(101, "ryanrishi", PIHOLE_101),
+    VmDef(104, "pve001", HASS_104),
+    VmDef(110, "pve002", UNIFI_110),
+    VmDef(120, "pve002", NEXTCLOUD_120),
+    VmDef(130, "pve004", GITEA_130),
+)
 COROSYNC_CONF = corosync_conf("nyc", NYC_NODES)
 STORY_ROUTE = (("ryanrishi", "pve001"),)
 STORY_LOST = ("nodes/ryanrishi/pve-ssl.pem", "nodes/pve001/pve-ssl.pem")
+
+
+def certs_lost(nodes: tuple[NodeDef, ...]) -> tuple[str, ...]:
+    """Every node's web UI certificate (``nodes/<node>/pve-ssl.pem``), as the outage lost them."""
+    return tuple(f"nodes/{n.name}/pve-ssl.pem" for n in nodes)
+
+
 QNETD = ("qnetd", "192.168.4.250")
 
 SCENARIOS: dict[str, Scenario] = {
@@ -267,6 +326,25 @@ SCENARIOS: dict[str, Scenario] = {
         "count past two: expected votes become 5)", NYC5_NODES[:4], NYC_VMS, qnetd=QNETD),
     "five-node": Scenario(
         "five-node", "Five healthy nodes, quorate, every link clean", NYC5_NODES, NYC_VMS),
+    "three-node-outage": Scenario(
+        "three-node-outage",
+        "The story's outage on three nodes: ryanrishi routes to pve001 through the router "
+        "(that link flaps), every VM config and web UI certificate lost while the VMs keep "
+        "running (two on ryanrishi, one on pve001, three on pve002)",
+        NYC3_NODES, NYC3_VMS, lost=certs_lost(NYC3_NODES), vm_configs_lost=True,
+        host_routes=STORY_ROUTE),
+    "three-node-wiped": Scenario(
+        "three-node-wiped",
+        "The three-node outage after `rm config.db*` on every node: /etc/pve holds only "
+        "corosync.conf (no storage.cfg, user.cfg, CA, authkey, certificates or VM configs)",
+        NYC3_NODES, NYC3_VMS, host_routes=STORY_ROUTE, wiped=True),
+    "five-node-outage": Scenario(
+        "five-node-outage",
+        "The story's outage on five nodes: ryanrishi routes to pve001 through the router, "
+        "every VM config and web UI certificate lost while the VMs keep running (pve003 runs "
+        "none)",
+        NYC5_NODES, NYC5_VMS, lost=certs_lost(NYC5_NODES), vm_configs_lost=True,
+        host_routes=STORY_ROUTE),
     "five-node-bad-link": Scenario(
         "five-node-bad-link",
         "Five nodes; the link between the 2nd and 3rd (pve001 - pve002) loses packets",
