@@ -67,7 +67,9 @@ setup's reload, by timing).
 
 from __future__ import annotations
 
+import os
 import re
+import signal
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -132,6 +134,18 @@ def _nothing(lab: Lab) -> None:
 
 def _stop_corosync(lab: Lab) -> None:
     lab.stop_corosync(B)
+
+
+def _kill_corosync(lab: Lab) -> None:
+    """SIGKILL, as `kill -9`: no leave message; the peer's token times out, and it is alone
+    (not quorate) once the new membership formed (token + consensus later)."""
+    for pid in lab.node_pids(B, "corosync"):
+        os.kill(pid, signal.SIGKILL)
+    deadline = time.monotonic() + 90
+    while lab.pve_quorate(A):
+        assert time.monotonic() < deadline, "the peer kept quorum after corosync was killed"
+        time.sleep(0.5)
+    time.sleep(5)
 
 
 def _start_corosync(lab: Lab) -> None:
@@ -287,6 +301,10 @@ CASES = [
     # reads, for the cases after it
     Case("corosync-stopped", (f"{B}: systemctl stop corosync",), _stop_corosync,
          _start_corosync, expect="corosync-not-running"),
+    # killed, not stopped: no leave message, the peer loses the token (a fault, not a leave)
+    Case("corosync-killed", (f"{B}: pkill -KILL -x corosync", f"{A}: {_UNTIL_NOT_QUORATE}",
+                             f"{A}: sleep 10"), _kill_corosync,
+         _start_corosync, own_lab=True, expect="corosync-not-running"),
     # the two nodes cut from each other: corosync's UDP dropped both ways (nft, the same rules
     # on both sides; SSH and ICMP pass)
     Case("cut-off", (f"{A}: " + _NFT.format(peer=B), f"{B}: " + _NFT.format(peer=A),
@@ -480,9 +498,6 @@ def test_lab_db_damaged_case_comes_back_after_a_sigkilled_pmxcfs(lab_factory: La
     """The db-damaged case's way back holds when pmxcfs dies by SIGKILL before the damage (a
     stop that overran its grace under load): its newest transactions are then only in the
     WAL, which the damage's plain ``cp`` of config.db leaves behind. A lab of its own."""
-    import os
-    import signal
-
     lab = lab_factory(names=NAMES, cluster="nycdb")
     _keep_sound(lab)
     for pid in lab.node_pids(B, "pmxcfs"):  # where the damage's stop SIGKILLed it
