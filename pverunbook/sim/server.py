@@ -3,7 +3,9 @@
 Exec requests run in the node's emulated shell with output streamed as produced; a shell
 request gets a prompt loop for people; SFTP is chrooted to the node directory, with writes
 under /etc/pve routed through pmxcfs semantics (they block without quorum, like a cp would).
-Closing the channel or a signal request cancels the running command.
+Closing the channel or a signal request cancels the running command. The SSH transport's
+guardian (transport/wrapper.py) is honoured too: ``stop TOKEN`` on its channel cancels the
+command marked TOKEN, and its end (the connection's) cancels every command of that connection.
 """
 
 from __future__ import annotations
@@ -14,13 +16,14 @@ import errno
 import io
 import os
 import posixpath
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 import asyncssh
 
 from pverunbook.sim.shell.executor import Shell
 from pverunbook.sim.shell.streams import CallbackOutput, Pipe
-from pverunbook.transport.wrapper import unwrap_command
+from pverunbook.transport.wrapper import parse_guard_command, unwrap_command
 
 if TYPE_CHECKING:
     from pverunbook.sim.node import SimNode
@@ -29,10 +32,10 @@ if TYPE_CHECKING:
 SIGNALS = {"INT": 2, "TERM": 15, "KILL": 9, "HUP": 1, "QUIT": 3}
 
 
-def unwrap(command: str) -> tuple[str, bool]:
-    """(inner command, wrapped?): the SSH transport's kill wrapper is undone, as it defines."""
-    inner = unwrap_command(command)
-    return (inner, True) if inner is not None else (command, False)
+def unwrap(command: str) -> tuple[str, str | None]:
+    """(inner command, token or None): the SSH transport's marking undone, as it defines."""
+    marked = unwrap_command(command)
+    return marked if marked is not None else (command, None)
 
 
 class _Server(asyncssh.SSHServer):
@@ -80,6 +83,8 @@ class NodeServer:
         self.acceptor: asyncssh.SSHAcceptor | None = None
         self.port = 0
         self.tasks: set[asyncio.Task[Any]] = set()
+        #: running marked commands by token (link.n), for the guardians' ``stop``
+        self.marked: dict[str, Callable[[], None]] = {}
         #: open client connections: closed on stop, so nobody keeps talking to an old world
         self.conns: set[asyncssh.SSHServerConnection] = set()
 
@@ -112,16 +117,39 @@ class NodeServer:
         if task is not None:
             self.tasks.add(task)
         try:
+            link = parse_guard_command(process.command or "")
             if process.command is None:
                 await self._interactive(process)
+            elif link is not None:
+                await self._guard(process, link)
             else:
                 await self._exec(process)
         finally:
             if task is not None:
                 self.tasks.discard(task)
 
+    async def _guard(self, process: asyncssh.SSHServerProcess[bytes], link: str) -> None:
+        """The guardian: ``stop TOKEN`` cancels that command; EOF cancels all of this link's."""
+        try:
+            while True:
+                line = await process.stdin.readline()
+                if not line:
+                    break
+                word, _, token = line.decode(errors="replace").strip().partition(" ")
+                stop = self.marked.get(token) if word == "stop" and \
+                    token.startswith(link + ".") else None
+                if stop is not None:
+                    stop()
+        except Exception:  # noqa: BLE001 - the channel or connection is gone: the same EOF
+            pass
+        for token, stop in list(self.marked.items()):
+            if token.startswith(link + "."):
+                stop()
+        with contextlib.suppress(Exception):
+            process.exit(0)
+
     async def _exec(self, process: asyncssh.SSHServerProcess[bytes]) -> None:
-        cmd, wrapped = unwrap(process.command or "")
+        cmd, token = unwrap(process.command or "")
         stdin = Pipe()
         shell = Shell(self.node)
         if process.get_terminal_type():
@@ -141,34 +169,38 @@ class NodeServer:
                                                      CallbackOutput(err)))
         reason: list[int] = []
 
+        def kill(status: int) -> None:
+            if not run.done():
+                reason.append(status)
+                run.cancel()
+
+        if token is not None:
+            self.marked[token] = lambda: kill(143)
+
         async def pump() -> None:
+            if token is not None:  # a marked command's stdin is /dev/null (wrap_command)
+                await stdin.close()
             try:
                 while True:
                     data = await process.stdin.read(65536)
                     if not data:
                         await stdin.close()
-                        if wrapped:
-                            reason.append(143)
-                            run.cancel()
                         return
-                    await stdin.write(data)
+                    if token is None:
+                        await stdin.write(data)
             except asyncssh.SignalReceived as exc:
-                reason.append(128 + SIGNALS.get(exc.signal.upper(), 15))
-                run.cancel()
+                kill(128 + SIGNALS.get(exc.signal.upper(), 15))
             except (asyncssh.BreakReceived, asyncssh.TerminalSizeChanged):
                 return
             except Exception:  # noqa: BLE001 - channel gone: stop the command
-                reason.append(129)
-                run.cancel()
+                kill(129)
 
         async def hangup() -> None:
             # The client closed the channel (or the connection dropped) while the command
             # runs: sshd ends the session and the command gets SIGHUP (exit 129). Without
             # this a `journalctl -f` with nothing new to print would follow forever.
             await process.channel.wait_closed()
-            if not run.done():
-                reason.append(129)
-                run.cancel()
+            kill(129)
 
         pumper = asyncio.ensure_future(pump())
         watcher = asyncio.ensure_future(hangup())
@@ -182,6 +214,8 @@ class NodeServer:
                 raise
             status = reason[0]
         finally:
+            if token is not None:
+                self.marked.pop(token, None)
             for helper in (pumper, watcher):
                 helper.cancel()
                 with contextlib.suppress(asyncio.CancelledError, Exception):

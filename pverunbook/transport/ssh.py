@@ -8,10 +8,11 @@ always checked: a recovery tool that silently trusts a changed key would hand ro
 cluster to whoever answers.
 
 Killing a command on the node is the hard part: OpenSSH without a pty does not kill the command
-when the channel closes. Every command is therefore sent wrapped (:func:`wrap_command`): the
-wrapper runs it in its own process group and kills that group as soon as the channel's stdin
-reaches end-of-file. The client never writes to stdin, so EOF means "stop now" — sent on timeout
-or cancellation, and also what the node sees when the connection dies.
+when the channel closes, nor when the connection dies. Every command is therefore sent marked
+(:func:`wrap_command`), and each connection keeps one guardian shell on a channel of its own
+(:func:`guard_command`): told ``stop``, it kills that command's process group; at end-of-file
+— the connection closed or died, however pverunbook ended — it kills every command of this
+connection still running (transport/wrapper.py has the protocol).
 """
 
 from __future__ import annotations
@@ -20,12 +21,13 @@ import asyncio
 import base64
 import contextlib
 import getpass
+import itertools
 import os
 import posixpath
 import secrets
 import time
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -53,7 +55,7 @@ from pverunbook.transport.hostkeys import (
     _HostKeyCheck,
     _read_known_hosts,
 )
-from pverunbook.transport.wrapper import wrap_command
+from pverunbook.transport.wrapper import guard_command, stop_line, wrap_command
 
 AcceptHostKey = Callable[[str, str], Awaitable[bool]]
 """Asked with (node name, SHA256 fingerprint) whether to trust a host key never seen before."""
@@ -102,8 +104,50 @@ _LOST_HINT = "check the node's network and sshd; the engine can reconnect"
 
 @dataclass
 class _Conn:
+    """One node's connection: its SFTP session, its guardian and the tokens of its commands."""
+
     conn: asyncssh.SSHClientConnection
     sftp: asyncssh.SFTPClient | None = None
+    #: 12 random hex digits: the guardian kills only commands marked with this connection's id
+    link: str = field(default_factory=lambda: secrets.token_hex(6))
+    seq: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
+    guard: asyncio.Task[asyncssh.SSHClientChannel[bytes] | None] | None = None
+
+    def start_guard(self) -> None:
+        """Open the guardian's channel in the background: no command waits for it."""
+        self.guard = asyncio.ensure_future(_open_guard(self.conn, self.link))
+
+    def token(self) -> str:
+        return f"{self.link}.{next(self.seq)}"
+
+    async def stop(self, token: str) -> None:
+        """Tell the guardian to kill command ``token`` (TERM, KILL after 3 s): best effort."""
+        if self.guard is None:
+            return
+        with contextlib.suppress(Exception):
+            async with asyncio.timeout(5):
+                chan = await asyncio.shield(self.guard)
+                if chan is not None:
+                    chan.write(stop_line(token))
+
+
+class _GuardSession(asyncssh.SSHClientSession[bytes]):
+    def eof_received(self) -> bool:
+        """Keep our half open: the guardian sends its stdout to /dev/null at once (sshd then
+        says EOF), and asyncssh's default answer, an EOF of ours, would mean "kill them all"."""
+        return True
+
+
+async def _open_guard(conn: asyncssh.SSHClientConnection,
+                      link: str) -> asyncssh.SSHClientChannel[bytes] | None:
+    """The guardian's channel, or None where the node refused it (commands then stop only
+    through sshd's ``signal`` request, and a dead connection leaves them running)."""
+    try:
+        chan, _ = await conn.create_session(_GuardSession, guard_command(link),
+                                            encoding=None)
+    except (asyncssh.Error, OSError):
+        return None
+    return chan
 
 
 class SSHTransport(Transport):
@@ -146,7 +190,7 @@ class SSHTransport(Transport):
     async def reconnect(self, node: Node) -> None:
         async with self._lock(node):
             await self._drop(node.name)
-            self._conns[node.name] = _Conn(await self._open(node))
+            self._conns[node.name] = self._new_conn(await self._open(node))
 
     async def close(self) -> None:
         for name in list(self._conns):
@@ -166,7 +210,7 @@ class SSHTransport(Transport):
                 c = None
             if c is None:
                 try:
-                    c = self._conns[node.name] = _Conn(await self._open(node))
+                    c = self._conns[node.name] = self._new_conn(await self._open(node))
                 except (HostKeyUnknown, HostKeyChanged):
                     raise
                 except TransportError as exc:
@@ -176,13 +220,21 @@ class SSHTransport(Transport):
                                          f"reopened: {exc.message}", exc.hint) from exc
             return c
 
+    @staticmethod
+    def _new_conn(conn: asyncssh.SSHClientConnection) -> _Conn:
+        c = _Conn(conn)
+        c.start_guard()
+        return c
+
     async def _drop(self, name: str) -> None:
         c = self._conns.pop(name, None)
         if c is None:
             return
         if c.sftp is not None:
             c.sftp.exit()
-        c.conn.close()
+        if c.guard is not None and not c.guard.done():
+            c.guard.cancel()
+        c.conn.close()  # the guardian's channel too: it kills whatever is still running
         with contextlib.suppress(Exception):
             async with asyncio.timeout(2):
                 await c.conn.wait_closed()
@@ -349,8 +401,9 @@ class SSHTransport(Transport):
 
     async def _exec(self, node: Node, command: str, timeout: float, on_output: OutputCallback,
                     *, raw: ByteSink | None = None, idle: bool = False) -> CommandResult:
-        """Run ``command`` wrapped; with ``idle``, ``timeout`` counts from the last output."""
+        """Run ``command`` marked; with ``idle``, ``timeout`` counts from the last output."""
         c = await self._connection(node)
+        token = c.token()
         start = time.monotonic()
         session: _Session | None = None
         chan: asyncssh.SSHClientChannel[bytes] | None = None
@@ -369,7 +422,7 @@ class SSHTransport(Transport):
         # the node, so the opener must still be finished and told to stop (see _abandon).
         big = raw is not None  # a raw stream (an archive): a wider window, bigger packets
         opener = asyncio.ensure_future(c.conn.create_session(
-            factory, wrap_command(command), encoding=None,
+            factory, wrap_command(command, token), encoding=None,
             window=STREAM_WINDOW if big else 2 * 1024 * 1024,
             max_pktsize=STREAM_PACKET if big else 32768))
         try:
@@ -387,17 +440,17 @@ class SSHTransport(Transport):
                 await asyncio.shield(session.done)
         except TimeoutError:
             if chan is not None and session is not None:
-                await self._stop(chan, session)
+                await self._stop(c, token, chan, session)
             else:
-                _abandon(opener)
+                _abandon(c, token, opener)
             return CommandResult(None, time.monotonic() - start, timed_out=True)
         except asyncio.CancelledError:
             if chan is None or session is None:
-                _abandon(opener)
+                _abandon(c, token, opener)
             else:
                 # Shielded so a second cancel cannot leave the command running on the node.
                 with contextlib.suppress(asyncio.CancelledError):
-                    await asyncio.shield(self._stop(chan, session))
+                    await asyncio.shield(self._stop(c, token, chan, session))
             raise
         duration = time.monotonic() - start
         if session.callback_error is not None:
@@ -412,12 +465,13 @@ class SSHTransport(Transport):
                              "it may or may not have completed on the node", _LOST_HINT)
 
     @staticmethod
-    async def _stop(chan: asyncssh.SSHClientChannel[bytes], session: _Session) -> None:
-        """Make the wrapper kill the command (stdin EOF), then close the channel."""
-        with contextlib.suppress(Exception):
-            chan.write_eof()
+    async def _stop(c: _Conn, token: str, chan: asyncssh.SSHClientChannel[bytes],
+                    session: _Session) -> None:
+        """Stop the command: sshd TERMs its group now, the guardian makes sure (KILL after 3 s,
+        programs that ignore TERM); then close the channel."""
         with contextlib.suppress(Exception):
             chan.send_signal("TERM")
+        await c.stop(token)
         with contextlib.suppress(Exception):
             async with asyncio.timeout(5):
                 await asyncio.shield(session.done)
@@ -516,7 +570,7 @@ class SSHTransport(Transport):
                               "enable the sftp Subsystem in the node's sshd_config")
 
 
-def _abandon(opener: asyncio.Future[Any]) -> None:
+def _abandon(c: _Conn, token: str, opener: asyncio.Future[Any]) -> None:
     """Stop a command whose channel was still opening when we gave up on it."""
 
     def done(f: asyncio.Future[Any]) -> None:
@@ -524,7 +578,9 @@ def _abandon(opener: asyncio.Future[Any]) -> None:
             return
         chan = f.result()[0]
         with contextlib.suppress(Exception):
-            chan.write_eof()
+            chan.send_signal("TERM")
+        asyncio.ensure_future(c.stop(token))
+        with contextlib.suppress(Exception):
             chan.close()
 
     if opener.done():

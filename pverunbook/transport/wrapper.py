@@ -1,72 +1,119 @@
-"""The command wrapper that makes "stop" mean stop on a node reached over SSH.
+"""How "stop" means stop on a node reached over SSH: a marked command and one guardian per link.
 
-OpenSSH without a pty does not kill a command when its channel closes. Every command is sent
-wrapped (:func:`wrap_command`): the wrapper kills the command's process group as soon as the
-channel's stdin reaches end-of-file. The client never writes to stdin, so EOF means "stop now" —
-sent on timeout or cancellation, and also what the node sees when the connection dies.
+OpenSSH without a pty does not kill a command when its channel closes, nor when the connection
+dies (session.c: only a pty session is hung up). Two pieces make up for it:
+
+- Every command is sent marked (:func:`wrap_command`)::
+
+      PVERUNBOOK_RUN=<link>.<n>.$$ exec /bin/sh -c -- '<command>' </dev/null
+
+  The login shell (bash on a Proxmox VE node) execs ``/bin/sh`` so the command has sh
+  semantics, stdin is empty, and the exit status is the command's. sshd gives every session a
+  session and process group of its own (session.c ``do_exec_no_pty`` → ``setsid``), so ``$$``
+  names the session, its process group and its leader; the marker carries it into the
+  environment of everything the command starts (``/proc/PID/environ`` keeps what a program was
+  started with). Nothing else runs on the node per command: no watcher, no fork of our own.
+
+- One **guardian** per connection (:func:`guard_command`), a long-lived ``/bin/sh`` on a
+  channel of its own, reads lines from the client. ``stop <link>.<n>`` kills command *n*;
+  end-of-file — the client closed the connection, or the connection died, or pverunbook did —
+  kills every command of this link still running. "Running" means its leader (the process
+  whose pid the marker names) is alive and still leads that session; a command whose shell has
+  ended is left alone, as are programs it detached with ``setsid`` (a rollback timer, a
+  daemon): they lead a session of their own. Killing is SIGTERM to the process group, then,
+  for a group still there after 3 s, SIGKILL.
+
+The client also sends sshd a ``signal TERM`` request for a stopped command (session.c
+``session_signal_req``: ``killpg`` of the session), which stops it at once on any OpenSSH
+since 7.9; the guardian is what makes it certain (the KILL after a grace period, programs that
+ignore TERM, a dead connection). The rehearsal cluster's server calls :func:`unwrap_command`
+and :func:`parse_guard_command` and honours the same contract.
 """
 
 from __future__ import annotations
 
+import re
 import shlex
 
+#: The environment variable carrying ``<link>.<n>.<session id>`` into a command's processes.
+MARK = "PVERUNBOOK_RUN"
+_LINK = re.compile(r"[0-9a-f]{8,32}")
+_TOKEN = re.compile(r"[0-9a-f]{8,32}\.[0-9]{1,12}")
+
 # --------------------------------------------------------------------------------------------
-# The kill protocol. The script contains no single quote, so it sits in one '...' literal; the
-# inner command is shell-quoted exactly once, as the last word. A server that emulates nodes
-# (the rehearsal cluster) calls unwrap_command() and must honour the same contract:
-#   * run the inner command with sh semantics, its stdin empty, exit status = the inner one's;
-#   * stdin EOF or channel close from the client = kill the command (TERM, then KILL) at once;
-#   * nothing the command started in its own process group may outlive that.
+# The guardian. No single quote inside, so it sits in one '...' literal; $1 is the link id.
+#  m PATTERN  prints the session id of each running command whose token matches the ERE
+#             (grep over every process's initial environment; -z: entries end in NUL)
+#  z PATTERN  TERMs those sessions' process groups, waits up to 3 s, KILLs what is left
+# A leader is "running" when /proc/S/stat says it leads session S and process group S; a pid
+# number is not reused while it names a live group or session, so the test is not fooled.
 # --------------------------------------------------------------------------------------------
-_WRAP_NAME = "pverunbook-run"
-_WRAP_SCRIPT = (
-    # Keep the channel's stdin on fd 3: a background job's stdin is /dev/null in a
-    # non-interactive sh.
-    "exec 3<&0; "
-    # Fast path: sshd starts every session in a process group of its own (session.c calls
-    # setsid()), so when this shell leads its group, the group is exactly "this command": run it
-    # in a forked subshell (no extra exec) and let the watcher kill group 0 on EOF.
-    # `kill -s 0 -- -$$` asks "does a group numbered $$ exist", which it does only if this shell
-    # leads it (Linux keeps a pid number from reuse while it names a group): one system call,
-    # where reading /proc/$$/stat with `read` cost ~300 one-byte reads, a quarter of what the
-    # wrapper adds to each command on the node (README, Performance).
-    "if kill -s 0 -- -$$ 2>/dev/null; then ( eval \"$1\" ) </dev/null 3<&- & p=$! "
-    "; { trap \"\" TERM HUP; while read -r _; do :; done; kill -TERM 0; "
-    "kill -0 \"$p\" 2>/dev/null && sleep 1; kill -KILL 0; } <&3 >/dev/null 2>&1 & "
-    "w=$!; exec 3<&-; wait \"$p\"; s=$?; kill -9 \"$w\" 2>/dev/null; exit \"$s\"; fi; "
-    # Otherwise make the command a process group of its own with setsid (set -m needs a tty in
-    # dash); without setsid, fall back to walking the process tree with POSIX ps.
-    "if command -v setsid >/dev/null 2>&1; then g=-; setsid /bin/sh -c -- \"$1\" </dev/null 3<&- & "
-    "else g=; /bin/sh -c -- \"$1\" </dev/null 3<&- & fi; "
-    "p=$!; "
-    "t() { ps -A -o pid= -o ppid= | while read -r c q; do [ \"$q\" = \"$2\" ] && t \"$1\" \"$c\"; "
-    "done; kill -\"$1\" \"$2\"; }; "
-    "k() { if [ -n \"$g\" ]; then kill -\"$1\" -\"$p\"; else t \"$1\" \"$p\"; fi; }; "
-    # The watcher: block until stdin EOF, then TERM the group, KILL it if it is still there.
-    # It ignores TERM/HUP because sshd answers a "signal" request with killpg() on *this*
-    # group (not the command's): the wrapper shell may die then, the watcher must not.
-    "{ trap \"\" TERM HUP; while read -r _; do :; done; k TERM; for _ in 1 2 3; do sleep 1; "
-    "kill -0 \"$g$p\" || exit 0; done; k KILL; } <&3 >/dev/null 2>&1 & "
-    "w=$!; exec 3<&-; "
-    "wait \"$p\"; s=$?; kill -9 \"$w\" 2>/dev/null; exit \"$s\""
+_GUARD_NAME = "pverunbook-guard"
+_GUARD_SCRIPT = (
+    "trap \"\" HUP INT TERM PIPE; exec >/dev/null 2>&1; c=$1; "
+    "m() { grep -azohE \"^" + MARK + "=$1[.][0-9]+$\" /proc/[0-9]*/environ | tr \"\\0\" \"\\n\" "
+    "| while read -r v; do s=${v##*.}; read -r l < /proc/$s/stat || continue; "
+    "set -- ${l##*) }; [ \"$3\" = \"$s\" ] && [ \"$4\" = \"$s\" ] && echo \"$s\"; done; }; "
+    "z() { g=$(m \"$1\"); [ -n \"$g\" ] || return 0; for s in $g; do kill -TERM -$s; done; "
+    "i=0; while [ $i -lt 15 ]; do sleep 0.2 2>/dev/null || sleep 1; a=; "
+    "for s in $g; do kill -0 -$s && a=1; done; [ -n \"$a\" ] || return 0; i=$((i+1)); done; "
+    "for s in $g; do kill -KILL -$s; done; }; "
+    "while read -r a b; do case $a:$b in "
+    "stop:*[!0-9a-f.]*|stop:) ;; stop:$c.*) z \"$b\" & ;; esac; done; "
+    "z \"$c[.][0-9]+\""
 )
-_WRAP_PREFIX = f"exec /bin/sh -c '{_WRAP_SCRIPT}' {_WRAP_NAME} "
+_GUARD_PREFIX = f"exec /bin/sh -c '{_GUARD_SCRIPT}' {_GUARD_NAME} "
+
+_RUN_PREFIX = re.compile(rf"{MARK}=([0-9a-f]+\.[0-9]+)\.\$\$ exec /bin/sh -c -- ")
+_RUN_TAIL = " </dev/null"
 
 
-def wrap_command(command: str) -> str:
-    """The string actually sent to sshd for ``command`` (see the kill protocol above)."""
-    return _WRAP_PREFIX + shlex.quote(command)
+def wrap_command(command: str, token: str) -> str:
+    """The string sent to sshd for ``command``, marked with ``token`` (``<link>.<n>``).
+
+    The login shell puts the marker into the environment of the ``/bin/sh`` it execs (a
+    variable assignment before ``exec``: POSIX sh, bash, zsh and ksh; not csh or fish), so
+    the command is exactly what ``sh -c`` gets — a single simple command is exec'd by sh
+    itself, as it would be without pverunbook. Raises ValueError for a token that
+    :func:`guard_command`'s guardian would not accept.
+    """
+    if not _TOKEN.fullmatch(token):
+        raise ValueError(f"not a command token: {token!r}")
+    return f"{MARK}={token}.$$ exec /bin/sh -c -- {shlex.quote(command)}{_RUN_TAIL}"
 
 
-def unwrap_command(sent: str) -> str | None:
-    """The inner command if ``sent`` came from :func:`wrap_command`, else None."""
-    if not sent.startswith(_WRAP_PREFIX):
+def unwrap_command(sent: str) -> tuple[str, str] | None:
+    """(inner command, token) if ``sent`` came from :func:`wrap_command`, else None."""
+    m = _RUN_PREFIX.match(sent)
+    if m is None or not sent.endswith(_RUN_TAIL) or not _TOKEN.fullmatch(m.group(1)):
         return None
-    quoted = sent[len(_WRAP_PREFIX):]
+    quoted = sent[m.end():len(sent) - len(_RUN_TAIL)]
     try:
         words = shlex.split(quoted)
     except ValueError:
         return None
     if len(words) != 1 or shlex.quote(words[0]) != quoted:
         return None
-    return words[0]
+    return words[0], m.group(1)
+
+
+def guard_command(link: str) -> str:
+    """The guardian's command line for connection ``link`` (8–32 lowercase hex digits)."""
+    if not _LINK.fullmatch(link):
+        raise ValueError(f"not a link id: {link!r}")
+    return _GUARD_PREFIX + link
+
+
+def parse_guard_command(sent: str) -> str | None:
+    """The link id if ``sent`` is :func:`guard_command`'s, else None."""
+    if not sent.startswith(_GUARD_PREFIX):
+        return None
+    link = sent[len(_GUARD_PREFIX):]
+    return link if _LINK.fullmatch(link) else None
+
+
+def stop_line(token: str) -> bytes:
+    """What the client writes to the guardian to stop the command marked ``token``."""
+    if not _TOKEN.fullmatch(token):
+        raise ValueError(f"not a command token: {token!r}")
+    return f"stop {token}\n".encode()

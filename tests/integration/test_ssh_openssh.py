@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import os
 import shutil
+import subprocess
 import time
 import uuid
 from collections.abc import AsyncIterator, Callable
@@ -181,6 +182,47 @@ async def test_cancel_leaves_no_process(sshd: Sshd, transport: SSHTransport) -> 
     with pytest.raises(asyncio.CancelledError):
         await task
     assert wait_gone(m), f"'sleep {m}' survived cancellation"
+
+
+async def test_a_command_that_ignores_term_is_killed_after_its_grace(
+        sshd: Sshd, transport: SSHTransport) -> None:
+    """sshd's signal request only TERMs; the connection's guardian KILLs what is left."""
+    m = marker()
+    res, _ = await run(transport, node(sshd), f"trap '' TERM; sleep {m} & sleep {m}; :",
+                       timeout=1.5)
+    assert res.timed_out
+    assert wait_gone(m, within=8), "a TERM-proof command outlived its timeout"
+
+
+async def test_a_dropped_connection_kills_its_commands_but_not_what_they_detached(
+        sshd: Sshd, tmp_path: Path) -> None:
+    """The guardian's end-of-file: running commands die, even one that ignores TERM; a
+    program detached with setsid (how a rollback timer is armed) lives on."""
+    t = make(sshd, tmp_path)
+    m, stubborn, detached = marker(), marker(), marker()
+    try:
+        n = node(sshd)
+        await t.connect([n])
+        res, _ = await run(t, n, f"setsid -f sleep {detached} </dev/null >/dev/null 2>&1")
+        assert res.exit_status == 0
+        outs = [Out(), Out()]
+        tasks = [asyncio.create_task(t.run(n, f"echo started; sleep {m}", timeout=60,
+                                           on_output=outs[0])),
+                 asyncio.create_task(t.run(n, f"trap '' TERM; echo started; sleep {stubborn}; :",
+                                           timeout=60, on_output=outs[1]))]
+        for out in outs:
+            await out.wait_for("started")
+        sshd.kill_sessions()
+        for task in tasks:
+            with pytest.raises(ConnectionLost):
+                await asyncio.wait_for(task, 10)
+        assert wait_gone(m), "a command outlived its connection"
+        assert wait_gone(stubborn, within=8), "a TERM-proof command outlived its connection"
+        assert remote_alive(detached), "a detached program died with the connection"
+    finally:
+        await t.close()
+        await asyncio.to_thread(subprocess.run, ["pkill", "-f", f"sleep {detached}"],
+                                capture_output=True)
 
 
 async def test_connection_loss_is_reported_and_reconnect_works(sshd: Sshd, tmp_path: Path) -> None:

@@ -9,6 +9,7 @@ import asyncssh
 
 from pverunbook.inventory import parse_cluster
 from pverunbook.sim import SimCluster
+from pverunbook.transport.wrapper import guard_command, stop_line, wrap_command
 
 
 async def connect(sim: SimCluster, node: str = "ryanrishi", **kw: object) \
@@ -89,6 +90,30 @@ async def test_signal_and_close_cancel_the_command(sim: SimCluster) -> None:
         await asyncio.wait_for(proc.wait_closed(), 5)
     # nothing left registered as running on the node
     await running(sim, "journalctl", gone=True)
+
+
+async def test_the_guardian_contract_is_honoured(sim: SimCluster) -> None:
+    """As on a real node (transport/wrapper.py): a marked command's stdin is empty; the
+    guardian's ``stop TOKEN`` ends that command (143) and no other; its end-of-file ends the
+    rest of its link's commands, and a command of another link runs on."""
+    link, other = "0123456789ab", "ba9876543210"
+    async with await connect(sim) as c:
+        guard = await c.create_process(guard_command(link), encoding=None)
+        marked = await c.run(wrap_command("cat; echo empty", f"{link}.1"))
+        assert (marked.exit_status, marked.stdout) == (0, "empty\n")
+        first = await c.create_process(wrap_command("sleep 100000", f"{link}.2"))
+        second = await c.create_process(wrap_command("sleep 100001", f"{link}.3"))
+        foreign = await c.create_process(wrap_command("sleep 100002", f"{other}.2"))
+        await running(sim, "sleep")
+        guard.stdin.write(b"stop nonsense\n" + stop_line(f"{other}.2") + stop_line(f"{link}.2"))
+        assert (await asyncio.wait_for(first.wait(), 5)).exit_status == 143
+        assert second.exit_status is None and foreign.exit_status is None
+        guard.stdin.write_eof()
+        assert (await asyncio.wait_for(second.wait(), 5)).exit_status == 143
+        await asyncio.sleep(0.05)
+        assert foreign.exit_status is None
+        foreign.send_signal("TERM")
+        assert (await asyncio.wait_for(foreign.wait(), 5)).exit_status == 143
 
 
 async def test_commands_run_concurrently(sim: SimCluster) -> None:

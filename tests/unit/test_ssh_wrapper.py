@@ -1,18 +1,27 @@
-"""The kill-protocol wrapper: exact round trip, and it behaves like the bare command under sh."""
+"""The kill protocol: marked commands run like the bare command under sh; the guardian stops
+exactly the commands it is told to, and at end-of-file every running one of its connection."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import signal
 import subprocess
 import time
 import uuid
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
-from pverunbook.transport.wrapper import unwrap_command, wrap_command
+from pverunbook.transport.wrapper import (
+    guard_command,
+    parse_guard_command,
+    stop_line,
+    unwrap_command,
+    wrap_command,
+)
 
 HOSTILE = [
     "echo hello",
@@ -28,32 +37,61 @@ HOSTILE = [
 ]
 
 
+LINK = "0123456789ab"
+
+
 @pytest.mark.parametrize("command", HOSTILE)
 def test_round_trip(command: str) -> None:
-    wrapped = wrap_command(command)
-    assert unwrap_command(wrapped) == command
+    wrapped = wrap_command(command, f"{LINK}.7")
+    assert unwrap_command(wrapped) == (command, f"{LINK}.7")
     assert wrapped != command
 
 
 @pytest.mark.parametrize("sent", [
     "echo hello",
     "",
-    "exec /bin/sh -c 'something else' pverunbook-run 'echo hi'",
-    wrap_command("echo hi") + " extra",
-    wrap_command("echo hi") + "'",
-    wrap_command("echo hi")[:-1],
+    "exec /bin/sh -c -- 'echo hi' </dev/null",
+    f"PVERUNBOOK_RUN={LINK}.1.$$ exec /bin/sh -c -- 'echo hi'",
+    f"PVERUNBOOK_RUN={LINK}.$$ exec /bin/sh -c -- 'echo hi' </dev/null",
+    wrap_command("echo hi", f"{LINK}.1") + " extra",
+    wrap_command("echo hi", f"{LINK}.1").replace("</dev/null", "'</dev/null"),
+    wrap_command("echo hi", f"{LINK}.1")[:-1],
+    wrap_command("echo hi", f"{LINK}.1").replace("'echo hi'", "'echo' 'hi'"),
 ])
 def test_unwrap_rejects_other_commands(sent: str) -> None:
     assert unwrap_command(sent) is None
 
 
-def _sh(wrapped: str) -> subprocess.CompletedProcess[bytes]:
-    # sshd runs `$SHELL -c <sent>`; /bin/sh stands in for the login shell here.
-    # The control stdin stays open (we hold the pipe's write end): EOF would mean "kill".
+@pytest.mark.parametrize("bad", ["", "x.1", f"{LINK}", f"{LINK}.1;rm", f"{LINK.upper()}.1",
+                                 f"{LINK}.1 ", f"{LINK}.-1"])
+def test_tokens_and_links_are_checked(bad: str) -> None:
+    with pytest.raises(ValueError):
+        wrap_command("true", bad)
+    with pytest.raises(ValueError):
+        stop_line(bad)
+
+
+def test_guard_command_round_trip() -> None:
+    assert parse_guard_command(guard_command(LINK)) == LINK
+    assert parse_guard_command(guard_command(LINK) + ";x") is None
+    assert parse_guard_command(wrap_command("true", f"{LINK}.1")) is None
+    with pytest.raises(ValueError):
+        guard_command("not hex")
+
+
+def _session(sent: str, **kw: object) -> subprocess.Popen[bytes]:
+    """Run ``sent`` as sshd runs a session: ``$SHELL -c sent`` in a session of its own
+    (session.c do_exec_no_pty → setsid); /bin/sh stands in for the login shell."""
+    return subprocess.Popen(["/bin/sh", "-c", sent], start_new_session=True,
+                            **kw)  # type: ignore[call-overload]
+
+
+def _sh(sent: str) -> subprocess.CompletedProcess[bytes]:
+    # The channel's stdin stays open (we hold the pipe's write end), as the client keeps it.
     r, w = os.pipe()
     try:
-        return subprocess.run(["/bin/sh", "-c", wrapped], stdin=r, capture_output=True,
-                              timeout=30)
+        return subprocess.run(["/bin/sh", "-c", sent], stdin=r, capture_output=True, timeout=30,
+                              start_new_session=True)
     finally:
         os.close(r)
         os.close(w)
@@ -63,144 +101,175 @@ def _sh(wrapped: str) -> subprocess.CompletedProcess[bytes]:
 def test_wrapped_runs_like_the_bare_command(command: str) -> None:
     bare = subprocess.run(["/bin/sh", "-c", "--", command], input=b"", capture_output=True,
                           timeout=30)
-    wrapped = _sh(wrap_command(command))
+    wrapped = _sh(wrap_command(command, f"{LINK}.1"))
     assert wrapped.returncode == bare.returncode
     assert wrapped.stdout == bare.stdout
-    if command != "-x":  # the shell names itself differently in the "not found" message
+    if command != "-x":  # sh names itself differently in the "not found" message
         assert wrapped.stderr == bare.stderr
 
 
 def test_exit_status_and_streams_are_the_inner_commands() -> None:
-    res = _sh(wrap_command("echo out; echo err >&2; exit 42"))
+    res = _sh(wrap_command("echo out; echo err >&2; exit 42", f"{LINK}.1"))
     assert (res.returncode, res.stdout, res.stderr) == (42, b"out\n", b"err\n")
 
 
-def test_inner_command_does_not_see_the_control_stdin() -> None:
-    proc = subprocess.Popen(["/bin/sh", "-c", wrap_command("cat; echo done")],
-                            stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+def test_the_command_runs_marked_as_the_session_leader() -> None:
+    """The marker names the session the command leads, which the guardian checks."""
+    res = _sh(wrap_command('echo "$PVERUNBOOK_RUN $$"; cat /proc/self/stat', f"{LINK}.3"))
+    line, stat = res.stdout.decode().split("\n", 1)
+    mark, pid = line.split()
+    assert mark == f"{LINK}.3.{pid}"
+    fields = stat.rsplit(")", 1)[1].split()
+    assert fields[2] == fields[3] == pid  # process group and session: the shell's own
+
+
+def test_inner_command_does_not_see_the_channels_stdin() -> None:
+    proc = _session(wrap_command("cat; echo done", f"{LINK}.1"),
+                    stdin=subprocess.PIPE, stdout=subprocess.PIPE)
     assert proc.stdin is not None and proc.stdout is not None
-    proc.stdin.write(b"secret\n")
-    proc.stdin.flush()  # kept open: EOF on the control stdin would mean "kill"
+    with contextlib.suppress(BrokenPipeError):  # the command may be done already
+        proc.stdin.write(b"secret\n")
+        proc.stdin.flush()  # kept open: the command's stdin is /dev/null all the same
     try:
         assert proc.wait(timeout=10) == 0
         assert proc.stdout.read() == b"done\n"
     finally:
-        proc.stdin.close()
+        with contextlib.suppress(BrokenPipeError):
+            proc.stdin.close()
 
 
 def _alive(marker: str) -> bool:
     if shutil.which("pgrep") is None:
         pytest.skip("pgrep is not installed")
-    # Anchored: the wrapper's own argv carries the inner command text too.
+    # Anchored: the sh -c argv carries the inner command text too.
     return subprocess.run(["pgrep", "-f", "^" + marker], capture_output=True).returncode == 0
 
 
-@pytest.mark.parametrize("leader", [True, False], ids=["own-group", "shared-group"])
+def _until(cond: Callable[[], bool], what: str, within: float = 8) -> None:
+    deadline = time.monotonic() + within
+    while not cond():
+        assert time.monotonic() < deadline, what
+        time.sleep(0.05)
+
+
+class _Link:
+    """A guardian and the commands of one connection, started as sshd starts sessions."""
+
+    def __init__(self, link: str = LINK) -> None:
+        self.link = link
+        self.n = 0
+        self.guard = _session(guard_command(link), stdin=subprocess.PIPE)
+        self.procs: list[subprocess.Popen[bytes]] = []
+
+    def run(self, command: str) -> tuple[str, subprocess.Popen[bytes]]:
+        self.n += 1
+        token = f"{self.link}.{self.n}"
+        proc = _session(wrap_command(command, token), stdout=subprocess.PIPE,
+                        stderr=subprocess.DEVNULL)
+        self.procs.append(proc)
+        return token, proc
+
+    def send(self, data: bytes) -> None:
+        assert self.guard.stdin is not None
+        self.guard.stdin.write(data)
+        self.guard.stdin.flush()
+
+    def end(self) -> None:
+        """What the guardian sees when the connection closes or dies: end-of-file."""
+        assert self.guard.stdin is not None
+        self.guard.stdin.close()
+
+    def cleanup(self, *markers: str) -> None:
+        if self.guard.stdin is not None and not self.guard.stdin.closed:
+            self.guard.stdin.close()
+        for p in [self.guard, *self.procs]:
+            if p.poll() is None:
+                with contextlib.suppress(ProcessLookupError):
+                    os.killpg(p.pid, 9)
+        for m in markers:
+            subprocess.run(["pkill", "-f", m], capture_output=True)
+
+
+def _m() -> str:
+    return f"600.{uuid.uuid4().int % 10**6}"
+
+
 @pytest.mark.parametrize("inner", ["sleep {m}", "sleep {m}; echo never", "sh -c 'sleep {m}'; :",
-                                   "sleep {m} & sleep {m}"])
-def test_stdin_eof_kills_the_whole_command(inner: str, leader: bool) -> None:
-    """own-group: how sshd starts a session (the fast path kills group 0); shared-group: a
-    server that does not, where the wrapper makes a group with setsid."""
-    marker = f"600.{uuid.uuid4().int % 10**6}"
-    proc = subprocess.Popen(["/bin/sh", "-c", wrap_command(inner.format(m=marker))],
-                            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            start_new_session=leader)
+                                   "sleep {m} & sleep {m}", "sleep {m} | cat"])
+def test_stop_kills_the_whole_command_and_nothing_else(inner: str) -> None:
+    m, other = _m(), _m()
+    g = _Link()
     try:
-        deadline = time.monotonic() + 5
-        while not _alive(f"sleep {marker}"):
-            assert time.monotonic() < deadline, "the command never started"
-            time.sleep(0.05)
-        assert proc.stdin is not None
-        proc.stdin.close()  # what the client's EOF (or a dropped connection) looks like
-        proc.wait(timeout=10)
-        deadline = time.monotonic() + 5
-        while _alive(f"sleep {marker}"):
-            assert time.monotonic() < deadline, "the command outlived stdin EOF"
-            time.sleep(0.05)
-        assert proc.stdout is not None
-        assert b"never" not in proc.stdout.read()
+        token, proc = g.run(inner.format(m=m))
+        _, bystander = g.run(f"sleep {other}")
+        _until(lambda: _alive(f"sleep {m}") and _alive(f"sleep {other}"), "never started")
+        g.send(stop_line(token))
+        assert proc.wait(timeout=10) < 0 or proc.returncode > 128
+        _until(lambda: not _alive(f"sleep {m}"), "the command outlived its stop")
+        assert proc.stdout is not None and b"never" not in proc.stdout.read()
+        assert _alive(f"sleep {other}") and bystander.poll() is None
+        assert g.guard.poll() is None, "the guardian must outlive a stop"
     finally:
-        if proc.poll() is None:
-            os.killpg(proc.pid, 9) if leader else proc.kill()
-        subprocess.run(["pkill", "-f", f"sleep {marker}"], capture_output=True)
+        g.cleanup(m, other)
 
 
-@pytest.mark.parametrize("leader", [True, False], ids=["own-group", "shared-group"])
-def test_the_fast_path_is_taken_exactly_when_the_shell_leads_its_group(leader: bool) -> None:
-    """sshd's sessions lead their group: the command then runs in the wrapper's own group (no
-    setsid); a shell that leads none puts the command in a group of its own (setsid)."""
-    proc = subprocess.Popen(["/bin/sh", "-c", wrap_command("cat /proc/self/stat")],
-                            stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                            start_new_session=leader)
+def test_end_of_file_kills_every_running_command_of_the_link_only() -> None:
+    """The connection closed or died: its commands die (KILL for one that ignores TERM); a
+    program a command detached (setsid, as a rollback timer is armed), what a finished
+    command left in the background, and another connection's commands stay."""
+    ms = [_m() for _ in range(5)]
+    g, other = _Link(), _Link("fedcba987654")
     try:
-        assert proc.stdout is not None
-        out = proc.stdout.read()  # the control stdin stays open: EOF would mean "kill"
-        assert proc.wait(timeout=30) == 0
+        g.run(f"sleep {ms[0]}")
+        g.run(f"trap '' TERM; sleep {ms[1]}; :")
+        _, detacher = g.run(f"setsid -f sleep {ms[2]} </dev/null >/dev/null 2>&1")
+        _, leaver = g.run(f"sleep {ms[3]} >/dev/null 2>&1 & echo left")
+        other.run(f"sleep {ms[4]}")
+        assert detacher.wait(timeout=10) == 0 and leaver.wait(timeout=10) == 0
+        _until(lambda: all(_alive(f"sleep {m}") for m in ms), "never started")
+        g.end()
+        _until(lambda: not _alive(f"sleep {ms[0]}"), "a running command outlived its link")
+        _until(lambda: not _alive(f"sleep {ms[1]}"), "TERM ignored and never KILLed")
+        assert g.guard.wait(timeout=10) == 0
+        assert _alive(f"sleep {ms[2]}"), "a detached program was killed with the link"
+        assert _alive(f"sleep {ms[3]}"), "a finished command's background job was killed"
+        assert _alive(f"sleep {ms[4]}"), "another connection's command was killed"
     finally:
-        if proc.stdin is not None:
-            proc.stdin.close()
-    pgid = int(out.rsplit(b")", 1)[1].split()[2])
-    # `/bin/sh -c "exec /bin/sh -c ..."` keeps its pid: proc.pid is the wrapper shell's.
-    if leader:
-        assert pgid == proc.pid
-    else:
-        assert pgid not in (proc.pid, os.getpgid(0))
+        g.cleanup(*ms)
+        other.cleanup(*ms)
 
 
-def test_fallback_without_setsid_kills_the_process_tree(tmp_path: Path) -> None:
-    """Where setsid is missing the wrapper walks the tree with POSIX ps instead."""
-    bindir = tmp_path / "bin"
-    bindir.mkdir()
-    for tool in ("sleep", "ps", "cat"):
-        found = shutil.which(tool)
-        if found is None:
-            pytest.skip(f"{tool} is not installed")
-        (bindir / tool).symlink_to(found)
-    marker = f"600.{uuid.uuid4().int % 10**6}"
-    env = {"PATH": str(bindir)}
-    # Not a group leader (no session of its own), and no setsid: the ps walk is all there is.
-    proc = subprocess.Popen(["/bin/sh", "-c", wrap_command(f"sleep {marker} & sleep {marker}")],
-                            stdin=subprocess.PIPE, env=env)
+@pytest.mark.parametrize("line", [b"stop\n", b"stop *\n", b"stop fedcba987654.1\n",
+                                  b"kill " + LINK.encode() + b".1\n", b"\n",
+                                  b"stop " + LINK.encode() + b".1;reboot\n"])
+def test_the_guardian_ignores_what_is_not_a_stop_of_its_own(line: bytes) -> None:
+    m = _m()
+    g = _Link()
     try:
-        deadline = time.monotonic() + 5
-        while not _alive(f"sleep {marker}"):
-            assert time.monotonic() < deadline
-            time.sleep(0.05)
-        assert proc.stdin is not None
-        proc.stdin.close()
-        proc.wait(timeout=10)
-        deadline = time.monotonic() + 5
-        while _alive(f"sleep {marker}"):
-            assert time.monotonic() < deadline, "the command outlived stdin EOF"
-            time.sleep(0.05)
+        _, proc = g.run(f"sleep {m}")
+        _until(lambda: _alive(f"sleep {m}"), "never started")
+        g.send(line)
+        time.sleep(0.5)
+        assert proc.poll() is None and g.guard.poll() is None
+        g.send(stop_line(f"{LINK}.1"))  # and still answers a real one
+        _until(lambda: not _alive(f"sleep {m}"), "the guardian stopped listening")
     finally:
-        if proc.poll() is None:
-            proc.kill()
-        subprocess.run(["pkill", "-f", f"sleep {marker}"], capture_output=True)
+        g.cleanup(m)
 
 
-def test_signal_to_the_wrapper_group_still_kills_the_command() -> None:
-    """sshd answers an SSH "signal" request with killpg() on the wrapper's group."""
-    marker = f"600.{uuid.uuid4().int % 10**6}"
-    proc = subprocess.Popen(["/bin/sh", "-c", wrap_command(f"sleep {marker}")],
-                            stdin=subprocess.PIPE, start_new_session=True)
+def test_sshds_signal_request_reaches_the_command() -> None:
+    """sshd answers an SSH "signal" request with killpg() on the session's group: the
+    command's own, since nothing of ours stands between."""
+    m = _m()
+    g = _Link()
     try:
-        deadline = time.monotonic() + 5
-        while not _alive(f"sleep {marker}"):
-            assert time.monotonic() < deadline
-            time.sleep(0.05)
+        _, proc = g.run(f"sleep {m} & sleep {m}")
+        _until(lambda: _alive(f"sleep {m}"), "never started")
         os.killpg(proc.pid, signal.SIGTERM)
         proc.wait(timeout=10)
-        # The session's group is the command's (fast path): the signal reached it too, and the
-        # watcher, which ignores TERM, still answers the EOF that always follows.
-        assert proc.stdin is not None
-        proc.stdin.close()
-        deadline = time.monotonic() + 5
-        while _alive(f"sleep {marker}"):
-            assert time.monotonic() < deadline, "the watcher died with the wrapper shell"
-            time.sleep(0.05)
+        _until(lambda: not _alive(f"sleep {m}"), "a process of the group survived")
     finally:
-        subprocess.run(["pkill", "-f", f"sleep {marker}"], capture_output=True)
+        g.cleanup(m)
 
 
 def test_known_hosts_parsed_once_per_version_of_the_file(tmp_path: Path,
