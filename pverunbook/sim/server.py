@@ -129,7 +129,12 @@ class NodeServer:
                 self.tasks.discard(task)
 
     async def _guard(self, process: asyncssh.SSHServerProcess[bytes], link: str) -> None:
-        """The guardian: ``stop TOKEN`` cancels that command; EOF cancels all of this link's."""
+        """The guardian: ``stop TOKEN`` cancels that command; EOF cancels all of this link's.
+
+        It first says, as the real one does, which programs the login shell and /bin/sh are:
+        root's login shell on a Proxmox VE node is bash, so commands come exec'ing /bin/sh.
+        """
+        process.stdout.write(b"/usr/bin/bash\n/usr/bin/dash\n")
         try:
             while True:
                 line = await process.stdin.readline()

@@ -55,7 +55,12 @@ from pverunbook.transport.hostkeys import (
     _HostKeyCheck,
     _read_known_hosts,
 )
-from pverunbook.transport.wrapper import guard_command, stop_line, wrap_command
+from pverunbook.transport.wrapper import (
+    guard_command,
+    login_shell_is_sh,
+    stop_line,
+    wrap_command,
+)
 
 AcceptHostKey = Callable[[str, str], Awaitable[bool]]
 """Asked with (node name, SHA256 fingerprint) whether to trust a host key never seen before."""
@@ -112,13 +117,17 @@ class _Conn:
     link: str = field(default_factory=lambda: secrets.token_hex(6))
     seq: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
     guard: asyncio.Task[asyncssh.SSHClientChannel[bytes] | None] | None = None
+    #: the login shell is /bin/sh itself (the guardian says so first): commands skip an exec
+    login_sh: bool = False
 
     def start_guard(self) -> None:
         """Open the guardian's channel in the background: no command waits for it."""
-        self.guard = asyncio.ensure_future(_open_guard(self.conn, self.link))
+        self.guard = asyncio.ensure_future(_open_guard(self))
 
-    def token(self) -> str:
-        return f"{self.link}.{next(self.seq)}"
+    def wrap(self, command: str) -> tuple[str, str]:
+        """(token, what to send) for the next command on this connection."""
+        token = f"{self.link}.{next(self.seq)}"
+        return token, wrap_command(command, token, login_sh=self.login_sh)
 
     async def stop(self, token: str) -> None:
         """Tell the guardian to kill command ``token`` (TERM, KILL after 3 s): best effort."""
@@ -132,18 +141,29 @@ class _Conn:
 
 
 class _GuardSession(asyncssh.SSHClientSession[bytes]):
+    """Reads the guardian's two first lines (is the login shell /bin/sh?), then nothing."""
+
+    def __init__(self, c: _Conn) -> None:
+        self._c = c
+        self._head = b""
+
+    def data_received(self, data: bytes, datatype: asyncssh.DataType) -> None:
+        if datatype is None and self._head.count(b"\n") < 2:
+            self._head += data[:4096]
+            if self._head.count(b"\n") >= 2:
+                self._c.login_sh = login_shell_is_sh(self._head.decode(errors="replace"))
+
     def eof_received(self) -> bool:
         """Keep our half open: the guardian sends its stdout to /dev/null at once (sshd then
         says EOF), and asyncssh's default answer, an EOF of ours, would mean "kill them all"."""
         return True
 
 
-async def _open_guard(conn: asyncssh.SSHClientConnection,
-                      link: str) -> asyncssh.SSHClientChannel[bytes] | None:
+async def _open_guard(c: _Conn) -> asyncssh.SSHClientChannel[bytes] | None:
     """The guardian's channel, or None where the node refused it (commands then stop only
     through sshd's ``signal`` request, and a dead connection leaves them running)."""
     try:
-        chan, _ = await conn.create_session(_GuardSession, guard_command(link),
+        chan, _ = await c.conn.create_session(lambda: _GuardSession(c), guard_command(c.link),
                                             encoding=None)
     except (asyncssh.Error, OSError):
         return None
@@ -403,7 +423,7 @@ class SSHTransport(Transport):
                     *, raw: ByteSink | None = None, idle: bool = False) -> CommandResult:
         """Run ``command`` marked; with ``idle``, ``timeout`` counts from the last output."""
         c = await self._connection(node)
-        token = c.token()
+        token, sent = c.wrap(command)
         start = time.monotonic()
         session: _Session | None = None
         chan: asyncssh.SSHClientChannel[bytes] | None = None
@@ -422,7 +442,7 @@ class SSHTransport(Transport):
         # the node, so the opener must still be finished and told to stop (see _abandon).
         big = raw is not None  # a raw stream (an archive): a wider window, bigger packets
         opener = asyncio.ensure_future(c.conn.create_session(
-            factory, wrap_command(command, token), encoding=None,
+            factory, sent, encoding=None,
             window=STREAM_WINDOW if big else 2 * 1024 * 1024,
             max_pktsize=STREAM_PACKET if big else 32768))
         try:

@@ -7,6 +7,9 @@ dies (session.c: only a pty session is hung up). Two pieces make up for it:
 
       PVERUNBOOK_RUN=<link>.<n>.$$ exec /bin/sh -c -- '<command>' </dev/null
 
+  or, where the login shell is /bin/sh itself, ``exec </dev/null; export
+  PVERUNBOOK_RUN=<link>.<n>.$$; <command>``.
+
   The login shell (bash on a Proxmox VE node) execs ``/bin/sh`` so the command has sh
   semantics, stdin is empty, and the exit status is the command's. sshd gives every session a
   session and process group of its own (session.c ``do_exec_no_pty`` → ``setsid``), so ``$$``
@@ -62,28 +65,47 @@ _GUARD_SCRIPT = (
     "stop:*[!0-9a-f.]*|stop:) ;; stop:$c.*) z \"$b\" & ;; esac; done; "
     "z \"$c[.][0-9]+\""
 )
-_GUARD_PREFIX = f"exec /bin/sh -c '{_GUARD_SCRIPT}' {_GUARD_NAME} "
+#: First the guardian says which program the login shell is, and which /bin/sh is: where they
+#: are the same, commands need no exec of their own (:func:`wrap_command`'s ``login_sh``).
+_GUARD_PREFIX = (f"readlink -f /proc/$$/exe /bin/sh; "
+                 f"exec /bin/sh -c '{_GUARD_SCRIPT}' {_GUARD_NAME} ")
 
 _RUN_PREFIX = re.compile(rf"{MARK}=([0-9a-f]+\.[0-9]+)\.\$\$ exec /bin/sh -c -- ")
 _RUN_TAIL = " </dev/null"
+_SH_PREFIX = re.compile(rf"exec </dev/null; export {MARK}=([0-9a-f]+\.[0-9]+)\.\$\$; ")
 
 
-def wrap_command(command: str, token: str) -> str:
+def wrap_command(command: str, token: str, *, login_sh: bool = False) -> str:
     """The string sent to sshd for ``command``, marked with ``token`` (``<link>.<n>``).
 
     The login shell puts the marker into the environment of the ``/bin/sh`` it execs (a
     variable assignment before ``exec``: POSIX sh, bash, zsh and ksh; not csh or fish), so
     the command is exactly what ``sh -c`` gets — a single simple command is exec'd by sh
-    itself, as it would be without pverunbook. Raises ValueError for a token that
+    itself, as it would be without pverunbook. With ``login_sh`` (the login shell *is*
+    /bin/sh, as the guardian reported: :func:`login_shell_is_sh`) that exec would start the
+    same program again, so the login shell runs the command itself, after the marker on the
+    same line (sh's messages keep their line numbers). Raises ValueError for a token that
     :func:`guard_command`'s guardian would not accept.
     """
     if not _TOKEN.fullmatch(token):
         raise ValueError(f"not a command token: {token!r}")
+    if login_sh:
+        return f"exec </dev/null; export {MARK}={token}.$$; {command}"
     return f"{MARK}={token}.$$ exec /bin/sh -c -- {shlex.quote(command)}{_RUN_TAIL}"
+
+
+def login_shell_is_sh(first_lines: str) -> bool:
+    """Whether the guardian's first two lines (``readlink -f`` of the login shell and of
+    /bin/sh) name the same program; False when they are missing or unreadable."""
+    lines = first_lines.splitlines()
+    return len(lines) >= 2 and lines[0].startswith("/") and lines[0] == lines[1]
 
 
 def unwrap_command(sent: str) -> tuple[str, str] | None:
     """(inner command, token) if ``sent`` came from :func:`wrap_command`, else None."""
+    m = _SH_PREFIX.match(sent)
+    if m is not None:
+        return (sent[m.end():], m.group(1)) if _TOKEN.fullmatch(m.group(1)) else None
     m = _RUN_PREFIX.match(sent)
     if m is None or not sent.endswith(_RUN_TAIL) or not _TOKEN.fullmatch(m.group(1)):
         return None

@@ -1,7 +1,9 @@
 """An OpenSSH sshd on loopback for the benchmarks: N node names, one server, a /bin/sh user.
 
 The login user's shell is /bin/sh and it has no rc files, so a command costs what the SSH
-channel and the command cost — not root's ``.bashrc`` (~150 ms a command on this image).
+channel and the command cost — not root's ``.bashrc`` (~150 ms a command on this image). One
+fan-out row asks for a bash user instead (root's login shell on a Proxmox VE node), still
+without rc files of its own.
 Every node name is an alias in a generated ``ssh_config`` (HostName 127.0.0.1, the port, the
 key, one HostKeyAlias with the host key pinned), so ``ssh``, parallel-ssh and Ansible reach the
 very same server as pverunbook. Needs root (creates the user, starts sshd); loopback only.
@@ -39,6 +41,11 @@ class Loopback:
     host_key_line: str
     ssh_config: Path
     home: Path  # the login user's home: writable, also where trees to checkpoint live
+    shell: str = "/bin/sh"  # the login user's shell
+
+    def login_is_sh(self) -> bool:
+        """Whether the login shell is /bin/sh itself (pverunbook then sends no exec)."""
+        return os.path.realpath(self.shell) == os.path.realpath("/bin/sh")
 
     def nodes(self, n: int) -> list[Node]:
         return [Node(name=f"n{i}", host="127.0.0.1", port=self.port, user=self.user,
@@ -91,24 +98,24 @@ def _free_port() -> int:
 
 
 @contextlib.contextmanager
-def loopback_sshd(max_nodes: int = 64) -> Iterator[Loopback]:
-    """Start sshd and the user; tear both down afterwards, whatever happens."""
+def loopback_sshd(max_nodes: int = 64, shell: str = "/bin/sh") -> Iterator[Loopback]:
+    """Start sshd and the user (login shell ``shell``); tear both down afterwards."""
     if os.geteuid() != 0 or not os.access(SSHD, os.X_OK):
         raise RuntimeError("needs root and OpenSSH's sshd (apt-get install openssh-server)")
     # A login user of this run's own: two benchmark runs at once (several people share the
     # machine) would otherwise fight over one user, and each run's teardown (pkill -u) would
     # kill the other's sessions mid-row.
-    user = f"{USER}{os.getpid()}"
+    user = f"{USER}{os.getpid()}{'' if shell == '/bin/sh' else Path(shell).name[0]}"
     base = Path(tempfile.mkdtemp(prefix="pverunbook-bench-"))
     base.chmod(0o755)
     home = base / "home"
     home.mkdir()
     created = subprocess.run(["id", user], capture_output=True).returncode != 0
     if created:
-        subprocess.run(["useradd", "-M", "-d", str(home), "-s", "/bin/sh", user], check=True)
+        subprocess.run(["useradd", "-M", "-d", str(home), "-s", shell, user], check=True)
         subprocess.run(["usermod", "-p", "*", user], check=True)
     else:
-        subprocess.run(["usermod", "-d", str(home), user], check=True)
+        subprocess.run(["usermod", "-d", str(home), "-s", shell, user], check=True)
     shutil.chown(home, user)
     proc: subprocess.Popen[bytes] | None = None
     try:
@@ -149,7 +156,7 @@ def loopback_sshd(max_nodes: int = 64) -> Iterator[Loopback]:
                     raise RuntimeError("sshd did not start: " + (base / "sshd.log").read_text(
                         errors="replace")) from exc
                 time.sleep(0.05)
-        yield Loopback(port, user, base, base / "id", host_line, cfg, home)
+        yield Loopback(port, user, base, base / "id", host_line, cfg, home, shell)
     finally:
         if proc is not None:
             proc.terminate()

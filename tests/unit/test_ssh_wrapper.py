@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import secrets
 import shutil
 import signal
 import subprocess
@@ -17,6 +18,7 @@ import pytest
 
 from pverunbook.transport.wrapper import (
     guard_command,
+    login_shell_is_sh,
     parse_guard_command,
     stop_line,
     unwrap_command,
@@ -40,11 +42,30 @@ HOSTILE = [
 LINK = "0123456789ab"
 
 
+@pytest.mark.parametrize("login_sh", [False, True], ids=["exec-sh", "login-sh"])
 @pytest.mark.parametrize("command", HOSTILE)
-def test_round_trip(command: str) -> None:
-    wrapped = wrap_command(command, f"{LINK}.7")
+def test_round_trip(command: str, login_sh: bool) -> None:
+    wrapped = wrap_command(command, f"{LINK}.7", login_sh=login_sh)
     assert unwrap_command(wrapped) == (command, f"{LINK}.7")
     assert wrapped != command
+
+
+@pytest.mark.parametrize(("lines", "same"), [
+    ("/usr/bin/dash\n/usr/bin/dash\n", True), ("/usr/bin/bash\n/usr/bin/dash\n", False),
+    ("/usr/bin/dash\n", False), ("", False), ("\n\n", False),
+    ("readlink: not found\nreadlink: not found\n", False)])
+def test_the_login_shell_is_sh_only_when_both_lines_name_one_program(lines: str,
+                                                                     same: bool) -> None:
+    assert login_shell_is_sh(lines) is same
+
+
+def test_the_guardian_says_which_programs_the_shells_are() -> None:
+    proc = subprocess.Popen(["/bin/bash", "-c", guard_command(LINK)], stdin=subprocess.PIPE,
+                            stdout=subprocess.PIPE, start_new_session=True)
+    out, _ = proc.communicate(b"", timeout=30)
+    bash, sh = out.decode().splitlines()
+    assert (bash, sh) == (os.path.realpath("/bin/bash"), os.path.realpath("/bin/sh"))
+    assert login_shell_is_sh(out.decode()) is (bash == sh)
 
 
 @pytest.mark.parametrize("sent", [
@@ -53,6 +74,9 @@ def test_round_trip(command: str) -> None:
     "exec /bin/sh -c -- 'echo hi' </dev/null",
     f"PVERUNBOOK_RUN={LINK}.1.$$ exec /bin/sh -c -- 'echo hi'",
     f"PVERUNBOOK_RUN={LINK}.$$ exec /bin/sh -c -- 'echo hi' </dev/null",
+    f"exec </dev/null; export PVERUNBOOK_RUN={LINK}.1; echo hi",
+    f"export PVERUNBOOK_RUN={LINK}.1.$$; echo hi",
+    f"exec </dev/null; export PVERUNBOOK_RUN={LINK}.x.$$; echo hi",
     wrap_command("echo hi", f"{LINK}.1") + " extra",
     wrap_command("echo hi", f"{LINK}.1").replace("</dev/null", "'</dev/null"),
     wrap_command("echo hi", f"{LINK}.1")[:-1],
@@ -97,25 +121,29 @@ def _sh(sent: str) -> subprocess.CompletedProcess[bytes]:
         os.close(w)
 
 
+@pytest.mark.parametrize("login_sh", [False, True], ids=["exec-sh", "login-sh"])
 @pytest.mark.parametrize("command", [c for c in HOSTILE if c != "echo 'unterminated"])
-def test_wrapped_runs_like_the_bare_command(command: str) -> None:
+def test_wrapped_runs_like_the_bare_command(command: str, login_sh: bool) -> None:
     bare = subprocess.run(["/bin/sh", "-c", "--", command], input=b"", capture_output=True,
                           timeout=30)
-    wrapped = _sh(wrap_command(command, f"{LINK}.1"))
+    wrapped = _sh(wrap_command(command, f"{LINK}.1", login_sh=login_sh))
     assert wrapped.returncode == bare.returncode
     assert wrapped.stdout == bare.stdout
     if command != "-x":  # sh names itself differently in the "not found" message
         assert wrapped.stderr == bare.stderr
 
 
-def test_exit_status_and_streams_are_the_inner_commands() -> None:
-    res = _sh(wrap_command("echo out; echo err >&2; exit 42", f"{LINK}.1"))
+@pytest.mark.parametrize("login_sh", [False, True], ids=["exec-sh", "login-sh"])
+def test_exit_status_and_streams_are_the_inner_commands(login_sh: bool) -> None:
+    res = _sh(wrap_command("echo out; echo err >&2; exit 42", f"{LINK}.1", login_sh=login_sh))
     assert (res.returncode, res.stdout, res.stderr) == (42, b"out\n", b"err\n")
 
 
-def test_the_command_runs_marked_as_the_session_leader() -> None:
+@pytest.mark.parametrize("login_sh", [False, True], ids=["exec-sh", "login-sh"])
+def test_the_command_runs_marked_as_the_session_leader(login_sh: bool) -> None:
     """The marker names the session the command leads, which the guardian checks."""
-    res = _sh(wrap_command('echo "$PVERUNBOOK_RUN $$"; cat /proc/self/stat', f"{LINK}.3"))
+    res = _sh(wrap_command('echo "$PVERUNBOOK_RUN $$"; cat /proc/self/stat', f"{LINK}.3",
+                           login_sh=login_sh))
     line, stat = res.stdout.decode().split("\n", 1)
     mark, pid = line.split()
     assert mark == f"{LINK}.3.{pid}"
@@ -123,8 +151,9 @@ def test_the_command_runs_marked_as_the_session_leader() -> None:
     assert fields[2] == fields[3] == pid  # process group and session: the shell's own
 
 
-def test_inner_command_does_not_see_the_channels_stdin() -> None:
-    proc = _session(wrap_command("cat; echo done", f"{LINK}.1"),
+@pytest.mark.parametrize("login_sh", [False, True], ids=["exec-sh", "login-sh"])
+def test_inner_command_does_not_see_the_channels_stdin(login_sh: bool) -> None:
+    proc = _session(wrap_command("cat; echo done", f"{LINK}.1", login_sh=login_sh),
                     stdin=subprocess.PIPE, stdout=subprocess.PIPE)
     assert proc.stdin is not None and proc.stdout is not None
     with contextlib.suppress(BrokenPipeError):  # the command may be done already
@@ -155,16 +184,20 @@ def _until(cond: Callable[[], bool], what: str, within: float = 8) -> None:
 class _Link:
     """A guardian and the commands of one connection, started as sshd starts sessions."""
 
-    def __init__(self, link: str = LINK) -> None:
-        self.link = link
+    def __init__(self, link: str | None = None, *, login_sh: bool = False) -> None:
+        # Random, as the transport's are: tests running side by side must not share one.
+        self.link = link or secrets.token_hex(6)
+        self.login_sh = login_sh
         self.n = 0
-        self.guard = _session(guard_command(link), stdin=subprocess.PIPE)
+        self.guard = _session(guard_command(self.link), stdin=subprocess.PIPE,
+                              stdout=subprocess.DEVNULL)
         self.procs: list[subprocess.Popen[bytes]] = []
 
     def run(self, command: str) -> tuple[str, subprocess.Popen[bytes]]:
         self.n += 1
         token = f"{self.link}.{self.n}"
-        proc = _session(wrap_command(command, token), stdout=subprocess.PIPE,
+        proc = _session(wrap_command(command, token, login_sh=self.login_sh),
+                        stdout=subprocess.PIPE,
                         stderr=subprocess.DEVNULL)
         self.procs.append(proc)
         return token, proc
@@ -194,11 +227,12 @@ def _m() -> str:
     return f"600.{uuid.uuid4().int % 10**6}"
 
 
+@pytest.mark.parametrize("login_sh", [False, True], ids=["exec-sh", "login-sh"])
 @pytest.mark.parametrize("inner", ["sleep {m}", "sleep {m}; echo never", "sh -c 'sleep {m}'; :",
                                    "sleep {m} & sleep {m}", "sleep {m} | cat"])
-def test_stop_kills_the_whole_command_and_nothing_else(inner: str) -> None:
+def test_stop_kills_the_whole_command_and_nothing_else(inner: str, login_sh: bool) -> None:
     m, other = _m(), _m()
-    g = _Link()
+    g = _Link(login_sh=login_sh)
     try:
         token, proc = g.run(inner.format(m=m))
         _, bystander = g.run(f"sleep {other}")
@@ -213,12 +247,13 @@ def test_stop_kills_the_whole_command_and_nothing_else(inner: str) -> None:
         g.cleanup(m, other)
 
 
-def test_end_of_file_kills_every_running_command_of_the_link_only() -> None:
+@pytest.mark.parametrize("login_sh", [False, True], ids=["exec-sh", "login-sh"])
+def test_end_of_file_kills_every_running_command_of_the_link_only(login_sh: bool) -> None:
     """The connection closed or died: its commands die (KILL for one that ignores TERM); a
     program a command detached (setsid, as a rollback timer is armed), what a finished
     command left in the background, and another connection's commands stay."""
     ms = [_m() for _ in range(5)]
-    g, other = _Link(), _Link("fedcba987654")
+    g, other = _Link(login_sh=login_sh), _Link()
     try:
         g.run(f"sleep {ms[0]}")
         g.run(f"trap '' TERM; sleep {ms[1]}; :")
@@ -239,19 +274,19 @@ def test_end_of_file_kills_every_running_command_of_the_link_only() -> None:
         other.cleanup(*ms)
 
 
-@pytest.mark.parametrize("line", [b"stop\n", b"stop *\n", b"stop fedcba987654.1\n",
-                                  b"kill " + LINK.encode() + b".1\n", b"\n",
-                                  b"stop " + LINK.encode() + b".1;reboot\n"])
-def test_the_guardian_ignores_what_is_not_a_stop_of_its_own(line: bytes) -> None:
+@pytest.mark.parametrize("line", ["stop\n", "stop *\n", "stop fedcba987654.1\n",
+                                  "kill {link}.1\n", "\n", "stop {link}.1;reboot\n",
+                                  "stop {link}.2\n"])
+def test_the_guardian_ignores_what_is_not_a_stop_of_its_own(line: str) -> None:
     m = _m()
     g = _Link()
     try:
-        _, proc = g.run(f"sleep {m}")
+        token, proc = g.run(f"sleep {m}")
         _until(lambda: _alive(f"sleep {m}"), "never started")
-        g.send(line)
+        g.send(line.format(link=g.link).encode())
         time.sleep(0.5)
         assert proc.poll() is None and g.guard.poll() is None
-        g.send(stop_line(f"{LINK}.1"))  # and still answers a real one
+        g.send(stop_line(token))  # and still answers a real one
         _until(lambda: not _alive(f"sleep {m}"), "the guardian stopped listening")
     finally:
         g.cleanup(m)
