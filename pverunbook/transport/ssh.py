@@ -21,13 +21,11 @@ import asyncio
 import base64
 import contextlib
 import getpass
-import itertools
 import os
 import posixpath
 import secrets
 import time
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -55,12 +53,7 @@ from pverunbook.transport.hostkeys import (
     _HostKeyCheck,
     _read_known_hosts,
 )
-from pverunbook.transport.wrapper import (
-    guard_command,
-    login_shell_is_sh,
-    stop_line,
-    wrap_command,
-)
+from pverunbook.transport.link import Conn
 
 AcceptHostKey = Callable[[str, str], Awaitable[bool]]
 """Asked with (node name, SHA256 fingerprint) whether to trust a host key never seen before."""
@@ -107,69 +100,6 @@ async def _read_to_eof(fh: asyncssh.SFTPClientFile, node: str, path: str) -> byt
 _LOST_HINT = "check the node's network and sshd; the engine can reconnect"
 
 
-@dataclass
-class _Conn:
-    """One node's connection: its SFTP session, its guardian and the tokens of its commands."""
-
-    conn: asyncssh.SSHClientConnection
-    sftp: asyncssh.SFTPClient | None = None
-    #: 12 random hex digits: the guardian kills only commands marked with this connection's id
-    link: str = field(default_factory=lambda: secrets.token_hex(6))
-    seq: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
-    guard: asyncio.Task[asyncssh.SSHClientChannel[bytes] | None] | None = None
-    #: the login shell is /bin/sh itself (the guardian says so first): commands skip an exec
-    login_sh: bool = False
-
-    def start_guard(self) -> None:
-        """Open the guardian's channel in the background: no command waits for it."""
-        self.guard = asyncio.ensure_future(_open_guard(self))
-
-    def wrap(self, command: str) -> tuple[str, str]:
-        """(token, what to send) for the next command on this connection."""
-        token = f"{self.link}.{next(self.seq)}"
-        return token, wrap_command(command, token, login_sh=self.login_sh)
-
-    async def stop(self, token: str) -> None:
-        """Tell the guardian to kill command ``token`` (TERM, KILL after 3 s): best effort."""
-        if self.guard is None:
-            return
-        with contextlib.suppress(Exception):
-            async with asyncio.timeout(5):
-                chan = await asyncio.shield(self.guard)
-                if chan is not None:
-                    chan.write(stop_line(token))
-
-
-class _GuardSession(asyncssh.SSHClientSession[bytes]):
-    """Reads the guardian's two first lines (is the login shell /bin/sh?), then nothing."""
-
-    def __init__(self, c: _Conn) -> None:
-        self._c = c
-        self._head = b""
-
-    def data_received(self, data: bytes, datatype: asyncssh.DataType) -> None:
-        if datatype is None and self._head.count(b"\n") < 2:
-            self._head += data[:4096]
-            if self._head.count(b"\n") >= 2:
-                self._c.login_sh = login_shell_is_sh(self._head.decode(errors="replace"))
-
-    def eof_received(self) -> bool:
-        """Keep our half open: the guardian sends its stdout to /dev/null at once (sshd then
-        says EOF), and asyncssh's default answer, an EOF of ours, would mean "kill them all"."""
-        return True
-
-
-async def _open_guard(c: _Conn) -> asyncssh.SSHClientChannel[bytes] | None:
-    """The guardian's channel, or None where the node refused it (commands then stop only
-    through sshd's ``signal`` request, and a dead connection leaves them running)."""
-    try:
-        chan, _ = await c.conn.create_session(lambda: _GuardSession(c), guard_command(c.link),
-                                            encoding=None)
-    except (asyncssh.Error, OSError):
-        return None
-    return chan
-
-
 class SSHTransport(Transport):
     """SSH to real nodes (``mode="live"``) or to the rehearsal cluster's SSH server."""
 
@@ -195,7 +125,7 @@ class SSHTransport(Transport):
         self.username = username
         self.hash_known_hosts = (_config_says_hash(self.config_paths)
                                  if hash_known_hosts is None else hash_known_hosts)
-        self._conns: dict[str, _Conn] = {}
+        self._conns: dict[str, Conn] = {}
         self._locks: dict[str, asyncio.Lock] = {}
 
     # -- connections -------------------------------------------------------------------------
@@ -219,7 +149,7 @@ class SSHTransport(Transport):
     def _lock(self, node: Node) -> asyncio.Lock:
         return self._locks.setdefault(node.name, asyncio.Lock())
 
-    async def _connection(self, node: Node) -> _Conn:
+    async def _connection(self, node: Node) -> Conn:
         async with self._lock(node):
             c = self._conns.get(node.name)
             # A connection that died while idle is replaced silently: no command was in flight,
@@ -241,8 +171,8 @@ class SSHTransport(Transport):
             return c
 
     @staticmethod
-    def _new_conn(conn: asyncssh.SSHClientConnection) -> _Conn:
-        c = _Conn(conn)
+    def _new_conn(conn: asyncssh.SSHClientConnection) -> Conn:
+        c = Conn(conn)
         c.start_guard()
         return c
 
@@ -485,7 +415,7 @@ class SSHTransport(Transport):
                              "it may or may not have completed on the node", _LOST_HINT)
 
     @staticmethod
-    async def _stop(c: _Conn, token: str, chan: asyncssh.SSHClientChannel[bytes],
+    async def _stop(c: Conn, token: str, chan: asyncssh.SSHClientChannel[bytes],
                     session: _Session) -> None:
         """Stop the command: sshd TERMs its group now, the guardian makes sure (KILL after 3 s,
         programs that ignore TERM); then close the channel."""
@@ -590,7 +520,7 @@ class SSHTransport(Transport):
                               "enable the sftp Subsystem in the node's sshd_config")
 
 
-def _abandon(c: _Conn, token: str, opener: asyncio.Future[Any]) -> None:
+def _abandon(c: Conn, token: str, opener: asyncio.Future[Any]) -> None:
     """Stop a command whose channel was still opening when we gave up on it."""
 
     def done(f: asyncio.Future[Any]) -> None:

@@ -23,6 +23,9 @@ commands = ["echo new > /etc/x.conf"]
 [steps.backup]
 files = {files}
 {rollback}
+[[steps.guards]]
+check = "inventory-complete"
+message = "the inventory is not the cluster's nodelist"
 [[steps]]
 id = "check"
 title = "check"
