@@ -36,7 +36,7 @@ class RollbackWait:
     def saw(self, e: ev.Event) -> bool:
         """Take ``e`` into account; True once every node has reported."""
         if isinstance(e, ev.RollbackTimer) and e.step_id == self.step_id \
-                and e.state in SETTLED:
+                and e.state in (*SETTLED, "disarmed"):
             self.reported[e.node] = e.state
         elif isinstance(e, ev.Note) and e.step_id == self.step_id and PROGRESS in e.text:
             node, _, said = e.text.partition(PROGRESS)
@@ -85,6 +85,15 @@ class ArmedTimers:
                                          min(deadline, when) if deadline else when)
             elif e.state in ("committed", *SETTLED):
                 self.steps.pop(e.step_id, None)
+            elif e.state == "disarmed" and e.step_id in self.steps:
+                # stopped on this node alone (its step changed nothing there): the others'
+                # timers may still run and be waited for
+                cp, nodes, deadline = self.steps[e.step_id]
+                left = [n for n in nodes if n != e.node]
+                if left:
+                    self.steps[e.step_id] = (cp, left, deadline)
+                else:
+                    del self.steps[e.step_id]
         elif isinstance(e, ev.Note) and e.step_id in self.steps and AT_END_WAIT in e.text:
             cp, nodes, deadline = self.steps[e.step_id]
             return RollbackWait(e.step_id, cp, tuple(nodes), deadline, False)

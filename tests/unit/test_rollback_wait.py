@@ -61,3 +61,24 @@ def test_a_long_restore_says_what_it_waits_for() -> None:
         in text and "elsewhere" not in text
     w.saw(ev.RollbackTimer(step_id="tune", node="pve001", state="fired"))
     assert "not writable" not in w.text(at=900.0)  # pve001 reported: only who still waits
+
+
+def test_a_disarmed_timer_is_not_waited_for() -> None:
+    """A failed step whose change reached no file on ryanrishi: its timer there is stopped
+    ('disarmed') while pve001's, where the change landed, still runs. The end-of-run wait
+    names pve001 alone and ends when pve001 reports; it waited for ryanrishi forever."""
+    timers = ArmedTimers()
+    for n in NODES:
+        timers.saw(ev.RollbackTimer(step_id="tune", node=n, state="armed",
+                                    checkpoint_id="cp-1", seconds=120), at=100.0)
+    timers.saw(ev.RollbackTimer(step_id="tune", node="ryanrishi", state="disarmed"))
+    wait = timers.saw(ev.Note(step_id="tune", text=f"'tune' {AT_END_WAIT} 80 s"))
+    assert wait is not None and wait.nodes == ("pve001",)
+    assert wait.saw(ev.RollbackTimer(step_id="tune", node="pve001", state="fired"))
+    # every node disarmed: nothing to wait for
+    timers.saw(ev.RollbackTimer(step_id="tune", node="pve001", state="disarmed"))
+    assert timers.saw(ev.Note(step_id="tune", text=f"'tune' {AT_END_WAIT} 1 s")) is None
+    # a wait already shown counts a disarmed node as reported
+    w = RollbackWait("tune", "cp-1", NODES, deadline=1000.0, now=False)
+    assert not w.saw(ev.RollbackTimer(step_id="tune", node="ryanrishi", state="disarmed"))
+    assert w.saw(ev.RollbackTimer(step_id="tune", node="pve001", state="failed"))
