@@ -11,6 +11,7 @@ from enum import StrEnum
 from typing import Any, Protocol
 
 from pverunbook.engine.outcomes import CheckpointProgress
+from pverunbook.runbook.actions import ACTIONS
 from pverunbook.runbook.model import Param, Step, StepKind
 
 #: Typed to proceed past a failed or incomplete checkpoint. Long on purpose.
@@ -34,7 +35,8 @@ def not_read_only(step: Step) -> str:
         return "it asks you to do something by hand"
     if step.kind is StepKind.RUN:
         return "it runs commands that may change something"
-    if step.kind is StepKind.ACTION:
+    if step.kind is StepKind.ACTION and not (step.action in ACTIONS
+                                             and ACTIONS[step.action].read_only):
         return "it is an action of pverunbook's own that may change something"
     if step.confirm is not None:
         return "it asks for a confirmation"

@@ -14,12 +14,18 @@ from typing import Any
 
 @dataclass(frozen=True)
 class ActionSignature:
-    """One action's name, one-line summary and arguments (name → meaning)."""
+    """One action's name, one-line summary and arguments (name → meaning).
+
+    ``read_only``: the action changes nothing on a node whatever its arguments (it only runs
+    read-only commands and reads files), so a step of it counts as read-only
+    (engine/decisions.py ``not_read_only``).
+    """
 
     name: str
     summary: str
     required: tuple[str, ...] = ()
     optional: dict[str, str] = field(default_factory=dict)
+    read_only: bool = False
 
     def check_args(self, args: dict[str, Any]) -> list[str]:
         """Problems with ``args`` (missing or unknown keys), one sentence each; [] when fine."""
@@ -53,7 +59,7 @@ ACTIONS: dict[str, ActionSignature] = {
                                                  "/etc/pve/storage.cfg)"}),
         ActionSignature("vm-config-compare", "compare `qm showcmd` of each running VM's "
                         "config with its running command line, a diff per VM",
-                        optional={"vmid": "a VM id or 'all'"}),
+                        optional={"vmid": "a VM id or 'all'"}, read_only=True),
         ActionSignature("pmxcfs-restore", "restore files from a pmxcfs database or backup dump",
                         required=("source",),
                         optional={"paths": "glob of tree paths", "dest": "mount point",
