@@ -72,7 +72,7 @@ STEP_KEYS = {"id", "title", "kind", "targets", "commands", "timeout", "ok_exit",
     | commit_keys.KEYS
 #: ``format`` of a str parameter: checked by parsing, not by a regex (params.check_value).
 PARAM_FORMATS = {"ip"}
-EXPECT_KEYS = {"match", "absent", "stream", "nodes", "message", "severity"}
+EXPECT_KEYS = {"match", "absent", "stream", "nodes", "message", "severity", "faults"}
 #: What a failed expectation with ``severity`` reports instead of failing the step.
 EXPECT_SEVERITIES = ("critical", "warning")
 BACKUP_KEYS = {"files", "sqlite", "outputs"}
@@ -360,9 +360,11 @@ def _step(ctx: _Ctx, raw: Any, path: KeyPath, params: dict[str, Param]) -> Step 
         if severity and not message:
             ctx.err(ep, "an expectation with a severity needs a 'message': it is the "
                     "finding's title")
+        if (faults := ctx.str_list(e, "faults", ep)) and severity:
+            ctx.err(ep + ("faults",), "'faults' names what stops a run: a finding never does")
         expect.append(Expectation(match=match, absent=absent, stream=stream,
                                   nodes=ctx.str_list(e, "nodes", ep), message=message,
-                                  severity=severity, pos=ctx.pos(ep)))
+                                  severity=severity, faults=faults, pos=ctx.pos(ep)))
 
     on_failure = OnFailure()
     of = ctx.get(d, "on_failure", path, str, "stop")

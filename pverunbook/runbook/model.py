@@ -101,6 +101,10 @@ class Expectation:
     nodes: tuple[str, ...] = ()
     message: str = ""
     severity: str = ""
+    #: The diagnosis's fault ids (``Fault.rule``) this expectation fails on: while the health
+    #: check names one of them, this runbook would stop here, so the check proposes it only
+    #: after the runbook that fixes that fault (:func:`pverunbook.run_diagnosis.runbook_stops`).
+    faults: tuple[str, ...] = ()
     pos: Pos | None = None
 
     def describe(self) -> str:

@@ -55,6 +55,9 @@ def build_schema() -> dict[str, Any]:
         "severity": {"enum": list(loader.EXPECT_SEVERITIES),
                      "description": "report a failed expectation as a finding of this "
                                     "severity instead of failing the step"},
+        "faults": {**_STR_LIST, "description": "the diagnosis's fault ids this expectation "
+                                               "fails on: the health check proposes this "
+                                               "runbook only after the one that fixes them"},
     }, loader.EXPECT_KEYS, description="exactly one of match/absent")
     backup = _obj({"files": _STR_LIST, "sqlite": _STR_LIST, "outputs": _STR_LIST},
                   loader.BACKUP_KEYS)
