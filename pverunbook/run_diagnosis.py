@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, datetime
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -149,8 +150,31 @@ def diagnose_run(events: Sequence[ev.Event], runbook: Any = None,
         history = earlier_runs(first)
         return store, check_diagnose(store, findings, nodes, now, history.measured,
                                      history.past, history.last, missing,
-                                     history.path_change)
+                                     history.path_change, runbook_stops())
     return store, diagnose(store, findings, nodes, now, missing)
+
+
+@cache
+def runbook_stops() -> dict[str, frozenset[str]]:
+    """Each shipped runbook's id → the diagnosis's fault ids its expectations stop on
+    (``faults = [...]`` on an expectation without a severity): the health check proposes a
+    runbook only after the faults it would stop on (:func:`check.runnable_first`). Read once
+    per process; a runbook that does not load stops on nothing here (``pverunbook list``
+    names its error)."""
+    from pverunbook.runbook.catalog import builtin_dir
+    from pverunbook.runbook.loader import load_file
+
+    out: dict[str, frozenset[str]] = {}
+    for path in sorted(builtin_dir().glob("*.toml")):
+        try:
+            rb = load_file(path, lint=False)
+        except Exception:  # noqa: BLE001 - one broken runbook must not cost the diagnosis
+            continue
+        ids = frozenset(i for s in rb.steps for e in s.expect if not e.severity
+                        for i in e.faults)
+        if ids:
+            out[rb.id] = ids
+    return out
 
 
 def unchecked_nodes(events: Sequence[ev.Event]) -> dict[str, str]:

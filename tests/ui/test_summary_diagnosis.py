@@ -112,7 +112,7 @@ def test_tui_summary_of_a_run_stopped_early_is_no_clean_bill() -> None:
     started = [ev.StepFinished(step_id=s.id, status="ok") for s in rb.steps[:3]]
     stopped = [*started, ev.RunFinished(status="aborted")]
     line = no_fault_line(stopped, rb, True).plain
-    assert "only 3 of 16 steps ran" in line and "not a clean bill of health" in line
+    assert f"only 3 of {len(rb.steps)} steps ran" in line and "not a clean bill of health" in line
     assert "healthy" not in line
     whole = [ev.StepFinished(step_id=s.id, status="ok") for s in rb.steps]
     done = no_fault_line([*whole, ev.RunFinished(status="ok")], rb, True)

@@ -58,7 +58,11 @@ _PHASE_OF = {
     **dict.fromkeys(("pve-not-mounted", "pve-enotconn", "db-damaged-one", "db-damaged-all",
                      "db-load-failed", "disk-errors", "db-deleted",
                      "db-deleted-held", "db-deleted-lost"), "database"),
-    **dict.fromkeys(("vm-without-config", "vm-config-wrong-node"), "configs"),
+    # a node directory only `pvecm updatecerts` brings back (Cluster/Setup.pm
+    # gen_local_dirs): with the database, before the configs that are written into it
+    "pmxcfs-node-dir-missing": "database",
+    **dict.fromkeys(("storage-cfg-missing", "cluster-file-missing", "vm-without-config",
+                     "vm-config-wrong-node"), "configs"),
     **dict.fromkeys(("cert-missing", "cert-expired", "cert-not-ca", "ca-missing",
                      "pveproxy-down", "pve-own-dir-missing", "clock-skew"), "certificates"),
     # re-arming HA is the last thing to do: only once everything else is repaired
@@ -73,7 +77,7 @@ _MEASURED = ("ping.", "mtr.", "knet.down_count", "knet.down_delta", "knet.latenc
 
 _EXTRA_RULES = (rollbacks.rollback_timers, health.ha_fence_risk, health.ha_disarmed,
                 health.two_node_large,
-                health.pve_mount, health.db_load_failed, health.disk_errors,
+                health.pve_mount, health.cluster_files, health.db_load_failed, health.disk_errors,
                 health.vms_without_config, health.certificates_extra, health.clock_skew)
 
 
@@ -88,13 +92,16 @@ def check_diagnose(facts: FactStore | Iterable[Fact], findings: Sequence[Finding
                    measured: Iterable[Fact] = (), past: Iterable[Fact] = (),
                    last: LastMeasure | None = None,
                    unchecked: Mapping[str, str] | None = None,
-                   path_change: tuple[str, float] | None = None) -> Diagnosis:
+                   path_change: tuple[str, float] | None = None,
+                   stops: Mapping[str, Iterable[str]] | None = None) -> Diagnosis:
     """The check's diagnosis; ``measured`` = facts of a network-triage run taken after the last
     change to the cluster, ``past`` = link downs and loss earlier runs saw on it, ``last`` =
     the last triage run and what ran after it (the caller decides which runs those are),
     ``unchecked`` = nodes the check could not read (name → why): never healthy then;
     ``path_change`` = ``(runbook id, when)`` of the newest run that changed the path
-    (route-fix): the journal's link downs of the hour before the check may predate it."""
+    (route-fix): the journal's link downs of the hour before the check may predate it;
+    ``stops`` = runbook id → the fault ids it stops on (its own expectations say so, read by
+    the caller): see :func:`runnable_first`."""
     own = facts if isinstance(facts, FactStore) else FactStore(facts)
     store = FactStore(f for f in measured if f.name.startswith(_MEASURED))
     for f in own:
@@ -115,8 +122,34 @@ def check_diagnose(facts: FactStore | Iterable[Fact], findings: Sequence[Finding
         faults += rule(ctx)
     ranked = sorted(enumerate(faults), key=lambda x: (PHASES.index(phase_of(x[1].rule)),
                                                       -x[1].score, x[0]))
-    return Diagnosis(tuple(f for _, f in ranked), tuple(dict.fromkeys(ctx.healthy)),
-                     base.matrix)
+    return Diagnosis(tuple(runnable_first([f for _, f in ranked], stops or {})),
+                     tuple(dict.fromkeys(ctx.healthy)), base.matrix)
+
+
+def runnable_first(faults: Sequence[Fault], stops: Mapping[str, Iterable[str]]) -> list[Fault]:
+    """``faults`` in their order, except that a fault whose runbook would stop on another
+    fault still listed comes right after it: the next runbook the diagnosis names can run on
+    the cluster as it is.
+
+    ``stops`` maps a runbook id to the fault ids it stops on: vm-config-recovery stops at
+    ``configs-really-gone`` while a node's /etc/pve/nodes/<node> is missing (only ``pvecm
+    updatecerts`` recreates it, Cluster/Setup.pm ``gen_local_dirs``) and at ``storage-cfg``
+    while storage.cfg is gone, so on a wiped database it comes after certificate-regeneration
+    and after storage.cfg is back, whatever the phases say. Each runbook declares these on
+    the expectations that stop it (``faults = [...]``), so the order follows the runbooks as
+    they are. When every fault left waits on another (a cycle), the first goes.
+    """
+    blocked = {rb: frozenset(ids) for rb, ids in stops.items()}
+    left = list(faults)
+    out: list[Fault] = []
+    while left:
+        present = {f.rule for f in left}
+        pick = next((f for f in left if f.next_runbook is None
+                     or not blocked.get(f.next_runbook.runbook, frozenset())
+                     & (present - {f.rule})), left[0])
+        out.append(pick)
+        left.remove(pick)
+    return out
 
 
 def _all_quorate(store: FactStore) -> bool:

@@ -17,7 +17,7 @@ from pverunbook.pve.diagnosis.model import Context, Evidence, Fault, ManualFix, 
 #: so that the audit of rules (tests, README table) covers them like the shared rules.
 CHECK_FAULTS = ("corosync-token-default", "ha-fence-risk", "ha-disarmed", "two-node-large",
                 "pve-not-mounted", "pve-enotconn", "pve-own-dir-missing", "db-load-failed",
-                "disk-errors",
+                "disk-errors", "storage-cfg-missing", "cluster-file-missing",
                 "vm-without-config", "vm-config-wrong-node", "cert-not-ca", "ca-missing",
                 "pveproxy-down", "clock-skew", "rollback-pending", "rollback-stale",
                 "rollback-interrupted",
@@ -121,6 +121,89 @@ def pve_mount(ctx: Context) -> list[Fault]:
                 f"`pvecm updatecerts` on {f.node} recreates the directory, its key and "
                 "certificate (needs quorum).", (ev(f, f"{f.node}: {f.evidence}"),),
                 NextRunbook("certificate-regeneration", {"force": False}), (), (f.node,)))
+    return out
+
+
+#: The storage.cfg a Proxmox VE installer writes on an LVM install (pve-installer
+#: Proxmox/Install/StorageConfig.pm; pve-docs pvesm.adoc "Default storage configuration"): the
+#: ``local`` dir storage on /var/lib/vz and the ``local-lvm`` thin pool ``pve/data``. A ZFS
+#: install writes ``zfspool: local-zfs`` (``rpool/data``) instead, a BTRFS one ``btrfs:
+#: local-btrfs``: so it is only right where ``lvs pve/data`` finds the thin pool.
+DEFAULT_STORAGE_CFG = ("dir: local\n\tpath /var/lib/vz\n\tcontent iso,vztmpl,backup\n\n"
+                       "lvmthin: local-lvm\n\tthinpool data\n\tvgname pve\n"
+                       "\tcontent rootdir,images\n")
+#: Write :data:`DEFAULT_STORAGE_CFG` on one quorate node, only where the installer's LVM thin
+#: pool exists and no storage.cfg does (never over one), and show the result.
+WRITE_DEFAULT_STORAGE_CFG = (
+    "lvs pve/data && test ! -s /etc/pve/storage.cfg && printf '"
+    + DEFAULT_STORAGE_CFG.replace("\t", "\\t").replace("\n", "\\n")
+    + "' > /etc/pve/storage.cfg && cat /etc/pve/storage.cfg")
+#: What to do about storage.cfg, in the diagnosis and in vm-config-recovery's stop message.
+STORAGE_CFG_FIX = (
+    "Put /etc/pve/storage.cfg back before recovering VM configs: every disk of a VM config is "
+    "`<storage>:<volume>`, and vm-config-recovery stops at its storage-cfg step without it. "
+    "Best, from a copy of the database from before the loss (a config.db.broken-*, a "
+    "pverunbook checkpoint): `pverunbook pmxcfs extract <copy> --out DIR`, then copy "
+    "DIR/storage.cfg to /etc/pve/storage.cfg on ONE quorate node. Without a copy, write the "
+    "installer's default again on one quorate node (the command below: `dir: local` on "
+    "/var/lib/vz and `lvmthin: local-lvm` on pve/data, written only where `lvs pve/data` finds "
+    "that thin pool; a ZFS install has `zfspool: local-zfs` on rpool/data instead), then add "
+    "every other storage with `pvesm add` under its old id (the VMs' disk paths in `ps -eo "
+    "args | grep [k]vm` show which). Never invent a storage id: a config naming one that "
+    "does not exist cannot start its VM.")
+
+
+def cluster_files(ctx: Context) -> list[Fault]:
+    """storage.cfg, user.cfg or datacenter.cfg missing from /etc/pve (facts ``pve.storage_cfg``,
+    ``pve.user_cfg``, ``pve.datacenter_cfg`` of the check's ``cluster-files`` step).
+
+    A deleted config.db comes back empty (pmxcfs.c imports only corosync.conf) and ``pvecm
+    updatecerts`` (Cluster/Setup.pm ``updatecerts_and_ssh``) does not write these files. Without
+    storage.cfg PVE::Storage knows only the ``local`` dir storage that
+    PVE::Storage::Plugin ``parse_config`` adds in memory, so no ``local-lvm:…`` disk resolves
+    and vm-config-recovery cannot map a disk. Without user.cfg PVE::AccessControl
+    ``userconfig_force_defaults`` keeps only root@pam; without datacenter.cfg the defaults
+    apply. Nodes whose /etc/pve cannot be read are left out: their mount is the fault.
+    """
+    store = ctx.store
+
+    def gone(name: str) -> list[str]:
+        return list(dict.fromkeys(str(f.node) for f in store.named(name)
+                                  if f.value is False and f.node
+                                  and not pve_unreadable(store, f.node)))
+
+    out = []
+    storage = gone("pve.storage_cfg")
+    if storage:
+        first = storage[0]
+        out.append(Fault(
+            "storage-cfg-missing",
+            "/etc/pve/storage.cfg is missing (seen on " + ", ".join(storage) + "): Proxmox "
+            "knows no storage but `local`, so no VM disk on `local-lvm` or any other storage "
+            "can be resolved", "critical", "high", STORAGE_CFG_FIX,
+            tuple(ev(f, f"{f.node}: {f.evidence}") for f in store.named("pve.storage_cfg")
+                  if f.node in storage), None,
+            (ManualFix(first, WRITE_DEFAULT_STORAGE_CFG),), tuple(storage)))
+    lost = [(n, f) for n, f in (("user.cfg", "pve.user_cfg"),
+                                ("datacenter.cfg", "pve.datacenter_cfg")) if gone(f)]
+    if lost:
+        nodes = list(dict.fromkeys(n for _, f in lost for n in gone(f)))
+        out.append(Fault(
+            "cluster-file-missing",
+            f"{' and '.join(n for n, _ in lost)} "
+            f"{'is' if len(lost) == 1 else 'are'} missing from /etc/pve: "
+            + "; ".join({"user.cfg": "users, groups, API tokens and permissions are gone "
+                                     "(only root@pam can log in)",
+                         "datacenter.cfg": "datacenter options (keyboard, migration network, "
+                                           "HA shutdown policy…) are back to their defaults"}[n]
+                        for n, _ in lost), "warning", "high",
+            "Restore them from a copy of the database from before the loss (`pverunbook pmxcfs "
+            "extract <copy> --out DIR`, then copy the file to /etc/pve on ONE quorate node); "
+            "without a copy, recreate users and permissions (`pveum`) and the datacenter "
+            "options by hand. Nothing regenerates them.",
+            tuple(ev(f, f"{f.node}: {f.evidence}") for _, name in lost
+                  for f in store.named(name) if f.value is False and f.node in nodes),
+            None, (), tuple(nodes)))
     return out
 
 

@@ -71,10 +71,15 @@ def pmxcfs_blocked(ctx: Context) -> list[Fault]:
             f"/etc/pve/nodes/<node> is missing for {', '.join(names)}: this node's own "
             "directory (its VM configs, certificate) is gone from the cluster filesystem; "
             "that is not a quorum problem", "critical", "high",
-            "Check that the host name matches a directory in /etc/pve/nodes (a renamed node?) "
-            "and whether the directory was deleted; VM configs may need runbook "
-            "vm-config-recovery.", tuple(ev(f, f"{f.node}: {f.evidence}") for f in missing),
-            None, tuple(ManualFix(n, "hostname; ls /etc/pve/nodes") for n in names),
+            "Check that the host name matches a directory in /etc/pve/nodes (a renamed node: "
+            "move its directory back rather than regenerate). If it was deleted (a wiped "
+            "database), `pvecm updatecerts` recreates it with its qemu-server, lxc and priv "
+            "directories, key and certificate (Cluster/Setup.pm gen_local_dirs, needs "
+            "quorum): runbook certificate-regeneration. VM configs come after that "
+            "(vm-config-recovery writes them into that directory).",
+            tuple(ev(f, f"{f.node}: {f.evidence}") for f in missing),
+            NextRunbook("certificate-regeneration", {"force": False}),
+            tuple(ManualFix(n, "hostname; ls /etc/pve/nodes") for n in names),
             tuple(names)))
     if refused:
         names = list(dict.fromkeys(f.node for f in refused if f.node))

@@ -99,11 +99,45 @@ def facts_pve_mount(obs: Observation) -> list[Fact]:
                             evidence="timeout 5 ls /etc/pve/nodes: exit 124"))
         elif code is not None:
             out.append(Fact("pve.read_hung", False, obs.node, evidence=f"exit {code}"))
-    own = _section(text, "own-dir")
-    if own is not None and own.strip() in ("yes", "no"):
-        out.append(Fact("pve.own_dir", own.strip() == "yes", obs.node,
+    # the answer is the section's first line: stderr (``ls: cannot access …`` of the step's
+    # ``ls``) follows all of stdout in :attr:`Observation.seen`, so it lands in this last
+    # section (seen on the simulator's wiped clusters: the missing directory went unreported)
+    own = (_section(text, "own-dir") or "").strip().split("\n", 1)[0].strip()
+    if own in ("yes", "no"):
+        out.append(Fact("pve.own_dir", own == "yes", obs.node,
                         evidence=f"/etc/pve/nodes/{obs.node}: "
-                        + ("present" if own.strip() == "yes" else "missing")))
+                        + ("present" if own == "yes" else "missing")))
+    return out
+
+
+#: Cluster-wide files of /etc/pve a wiped database loses and nothing regenerates (pmxcfs.c
+#: imports only corosync.conf into a new database; ``pvecm updatecerts``, Cluster/Setup.pm
+#: ``updatecerts_and_ssh``, writes the node directories, keys, certificates and vzdump.cron,
+#: none of these), each with the fact that says whether it is there.
+CLUSTER_FILES = {"storage.cfg": "pve.storage_cfg", "user.cfg": "pve.user_cfg",
+                 "datacenter.cfg": "pve.datacenter_cfg"}
+_FILE_TEST = re.compile(r"^(\S+) (\d+)$")
+
+
+def facts_cluster_files(obs: Observation) -> list[Fact]:
+    """``timeout 5 test -s /etc/pve/<file>; echo "<file> $?"`` per file of
+    :data:`CLUSTER_FILES`: true when the file exists and is not empty (exit 0), false when it
+    is missing or empty (exit 1). Any other exit (124: /etc/pve hung, 125+: timeout itself
+    failed) says nothing about the file and gives no fact; so does a line for another file.
+
+    ``storage.cfg`` is what vm-config-recovery maps disks through (PVE::Storage reads it with
+    ``cfs_read_file('storage.cfg')``); without it Proxmox knows only the ``local`` dir storage
+    that PVE::Storage::Plugin ``parse_config`` adds in memory, not ``local-lvm`` or any other.
+    """
+    out: list[Fact] = []
+    for line in obs.text.splitlines():
+        m = _FILE_TEST.match(line.strip())
+        if not m or m.group(1) not in CLUSTER_FILES or m.group(2) not in ("0", "1"):
+            continue
+        name, there = m.group(1), m.group(2) == "0"
+        out.append(Fact(CLUSTER_FILES[name], there, obs.node,
+                        evidence=f"/etc/pve/{name}: "
+                        + ("present" if there else "missing or empty")))
     return out
 
 
@@ -350,6 +384,7 @@ def facts_rollbacks(obs: Observation) -> list[Fact]:
 HEALTH_FACT_RULES = {
     "vms": facts_vms,
     "pve-mount": facts_pve_mount,
+    "cluster-files": facts_cluster_files,
     "pmxcfs-journal": facts_pmxcfs_journal,
     "cluster-conf": facts_cluster_conf,
     "corosync-runtime": facts_runtime,

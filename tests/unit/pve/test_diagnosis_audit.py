@@ -25,6 +25,9 @@ GUIDED = "tests/integration/test_check_guided.py"
 ROUND3 = "tests/unit/pve/test_diagnosis_faults_round3.py"
 CASES3 = "tests/unit/pve/test_realworld3_cases.py"
 ROLLBACK = "tests/integration/test_rehearsal_rollback.py"
+WIPED = "tests/unit/pve/test_wiped_database.py"
+WIPED_SIM = ("tests/sim/test_wiped_follow_proposals.py::test_following_the_proposals_in_order_"
+             "recovers_a_wiped_database")
 
 #: fault id → tests on real output
 REAL_OUTPUT: dict[str, list[str]] = {
@@ -91,6 +94,10 @@ REAL_OUTPUT: dict[str, list[str]] = {
     "two-node-flag": [f"{CASES3}::test_two_node_flag_with_three_votes_is_a_latent_split_brain"],
     "loss-unmeasured-after-change": [f"{CHECK}::test_a_link_whose_loss_predates_the_route_fix_"
                                      "is_measured_again_first"],
+    "storage-cfg-missing": [f"{WIPED}::test_storage_cfg_missing_is_critical_and_says_how_to_"
+                            "put_it_back"],
+    "cluster-file-missing": [f"{WIPED}::test_storage_cfg_missing_is_critical_and_says_how_to_"
+                             "put_it_back"],
 }
 
 #: fault id → rehearsals that run a shipped runbook over SSH to the simulator
@@ -132,6 +139,8 @@ SIMULATOR: dict[str, list[str]] = {
                          "healthy"],
     "node-not-in-inventory": [f"{SIM}::test_sim_three_node_cluster_with_a_two_node_"
                               "inventory"],
+    **dict.fromkeys(("storage-cfg-missing", "cluster-file-missing", "pmxcfs-node-dir-missing",
+                     "pve-own-dir-missing", "ca-missing"), [WIPED_SIM]),
 }
 #: fault ids the simulator cannot produce yet, and why. Each rule still has a simulator test
 #: for its other faults (checked below); remove an entry when the simulator learns it.
@@ -139,8 +148,8 @@ _NO_SCENARIO = "no simulator scenario produces it yet (the health check's rule i
     "real-format output only)"
 SIMULATOR_GAPS = {
     **dict.fromkeys(("ha-fence-risk", "ha-disarmed", "two-node-large", "pve-not-mounted",
-                     "pve-enotconn", "pve-own-dir-missing", "db-load-failed", "disk-errors",
-                     "vm-config-wrong-node", "cert-not-ca", "ca-missing", "pveproxy-down",
+                     "pve-enotconn", "db-load-failed", "disk-errors",
+                     "vm-config-wrong-node", "cert-not-ca", "pveproxy-down",
                      "clock-skew"), _NO_SCENARIO),
     "db-deleted-lost": "no simulator scenario deletes config.db with pmxcfs stopped (nyc-wiped "
                        "is the state after the restart: an empty database)",
@@ -148,7 +157,6 @@ SIMULATOR_GAPS = {
                         "of refusing them with EACCES as pmxcfs does",
     "redundant-link-down": "the simulated corosync has one knet link per node",
     "pmxcfs-not-mounted": "no simulator scenario leaves a dead pmxcfs mount behind",
-    "pmxcfs-node-dir-missing": "no simulator scenario removes a node's /etc/pve directory",
     "pmxcfs-db-load-failed": "the simulated pmxcfs logs no 'DB load failed'",
     "pmxcfs-conf-newer": "the simulated pmxcfs logs no 'local corosync.conf is newer'",
 }
