@@ -193,11 +193,26 @@ class Lab(Bed):
         self.wait_quorate(within=wait)
         self.wait_sshd(within=wait)
         self.wait_pve_quorate(within=wait)
+        self.installer_files()
         for n in self.nodes:  # one after the other: the first makes the CA (pveproxy's
             self.systemctl(n.name, "start", "pveproxy")  # ExecStartPre: updatecerts)
         if self.qnetd:
             self.start_qnetd()
         return self
+
+    def installer_files(self) -> None:
+        """The cluster-wide files a Proxmox VE install has and a new pmxcfs database lacks
+        (pmxcfs.c imports only corosync.conf): storage.cfg, datacenter.cfg and user.cfg as the
+        simulator's nodes have them, written once through the first node's /etc/pve. Without
+        them the health check names them missing, as it does on a wiped database."""
+        from pverunbook.sim.scenarios import DATACENTER_CFG, STORAGE_CFG, USER_CFG
+
+        first = self.nodes[0].name
+        for name, text in (("storage.cfg", STORAGE_CFG), ("datacenter.cfg", DATACENTER_CFG),
+                           ("user.cfg", USER_CFG)):
+            res = self.write(first, f"/etc/pve/{name}", text)
+            if res.returncode != 0:
+                raise BedError(f"writing /etc/pve/{name} on {first}: {res.stderr.strip()}")
 
     def _lab_shims(self, binary: Path) -> None:
         shims = self.dir / "shims"

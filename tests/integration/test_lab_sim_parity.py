@@ -165,7 +165,7 @@ def _configs_gone(lab: Lab) -> None:
 
 def _configs_back(lab: Lab) -> None:
     lab.stop_vms_everywhere()
-    lab.on(A, "rm -f /etc/pve/storage.cfg")
+    lab.installer_files()  # the stock storage.cfg again, as every other case expects
 
 
 def _certs_gone(lab: Lab) -> None:
