@@ -17,7 +17,9 @@ links, the corosync journal, quorum) but does not measure loss: that is network-
 
 Faults are ordered by phase — network, then database, then VM configs, then certificates
 (pmxcfs needs a stable membership, configs need a writable /etc/pve, ``pvecm updatecerts``
-needs quorum) — and by rank within a phase. Pure: no I/O.
+needs quorum) — and by rank within a phase; then a fault whose runbook would stop on another
+fault still listed moves after it (:func:`runnable_first`: on a wiped database
+vm-config-recovery waits for ``pvecm updatecerts`` and storage.cfg). Pure: no I/O.
 """
 
 from __future__ import annotations
