@@ -15,8 +15,9 @@ from dataclasses import dataclass, field
 import asyncssh
 
 from pverunbook.transport.wrapper import (
+    LOGIN_POSIX,
     guard_command,
-    login_shell_is_sh,
+    login_shell,
     stop_line,
     wrap_command,
 )
@@ -32,8 +33,8 @@ class Conn:
     link: str = field(default_factory=lambda: secrets.token_hex(6))
     seq: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
     guard: asyncio.Task[asyncssh.SSHClientChannel[bytes] | None] | None = None
-    #: the login shell is /bin/sh itself (the guardian says so first): commands skip an exec
-    login_sh: bool = False
+    #: how the login shell takes a command (wrapper.login_shell; the guardian says first)
+    login: str = LOGIN_POSIX
 
     def start_guard(self) -> None:
         """Open the guardian's channel in the background: no command waits for it."""
@@ -42,7 +43,7 @@ class Conn:
     def wrap(self, command: str) -> tuple[str, str]:
         """(token, what to send) for the next command on this connection."""
         token = f"{self.link}.{next(self.seq)}"
-        return token, wrap_command(command, token, login_sh=self.login_sh)
+        return token, wrap_command(command, token, login=self.login)
 
     async def stop(self, token: str) -> None:
         """Tell the guardian to kill command ``token`` (TERM, KILL after 3 s): best effort."""
@@ -56,7 +57,7 @@ class Conn:
 
 
 class _GuardSession(asyncssh.SSHClientSession[bytes]):
-    """Reads the guardian's two first lines (is the login shell /bin/sh?), then nothing."""
+    """Reads the guardian's two first lines (which shell is the login shell?), then nothing."""
 
     def __init__(self, c: Conn) -> None:
         self._c = c
@@ -66,7 +67,7 @@ class _GuardSession(asyncssh.SSHClientSession[bytes]):
         if datatype is None and self._head.count(b"\n") < 2:
             self._head += data[:4096]
             if self._head.count(b"\n") >= 2:
-                self._c.login_sh = login_shell_is_sh(self._head.decode(errors="replace"))
+                self._c.login = login_shell(self._head.decode(errors="replace"))
 
     def eof_received(self) -> bool:
         """Keep our half open: the guardian sends its stdout to /dev/null at once (sshd then

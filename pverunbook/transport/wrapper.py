@@ -8,7 +8,8 @@ dies (session.c: only a pty session is hung up). Two pieces make up for it:
       PVERUNBOOK_RUN=<link>.<n>.$$ exec /bin/sh -c -- '<command>' </dev/null
 
   or, where the login shell is /bin/sh itself, ``exec </dev/null; export
-  PVERUNBOOK_RUN=<link>.<n>.$$; <command>``.
+  PVERUNBOOK_RUN=<link>.<n>.$$; <command>``; a csh, tcsh or fish login shell gets ``exec
+  /bin/sh -c -- 'export PVERUNBOOK_RUN=<link>.<n>.$$; <command>' </dev/null``.
 
   The login shell (bash on a Proxmox VE node) execs ``/bin/sh`` so the command has sh
   semantics, stdin is empty, and the exit status is the command's. sshd gives every session a
@@ -45,6 +46,8 @@ _TOKEN = re.compile(r"[0-9a-f]{8,32}\.[0-9]{1,12}")
 
 # --------------------------------------------------------------------------------------------
 # The guardian. No single quote inside, so it sits in one '...' literal; $1 is the link id.
+# It first says which programs the login shell (sshd sets $SHELL) and /bin/sh are, which
+# decides how commands are sent (:func:`login_shell`), then sends its output to /dev/null.
 #  m PATTERN  prints the session id of each running command whose token matches the ERE
 #             (grep over every process's initial environment; -z: entries end in NUL)
 #  z PATTERN  TERMs those sessions' process groups, waits up to 3 s, KILLs what is left
@@ -53,6 +56,7 @@ _TOKEN = re.compile(r"[0-9a-f]{8,32}\.[0-9]{1,12}")
 # --------------------------------------------------------------------------------------------
 _GUARD_NAME = "pverunbook-guard"
 _GUARD_SCRIPT = (
+    "readlink -f \"$SHELL\" /bin/sh; "
     "trap \"\" HUP INT TERM PIPE; exec >/dev/null 2>&1; c=$1; "
     "m() { grep -azohE \"^" + MARK + "=$1[.][0-9]+$\" /proc/[0-9]*/environ | tr \"\\0\" \"\\n\" "
     "| while read -r v; do s=${v##*.}; read -r l < /proc/$s/stat || continue; "
@@ -65,40 +69,55 @@ _GUARD_SCRIPT = (
     "stop:*[!0-9a-f.]*|stop:) ;; stop:$c.*) z \"$b\" & ;; esac; done; "
     "z \"$c[.][0-9]+\""
 )
-#: First the guardian says which program the login shell is, and which /bin/sh is: where they
-#: are the same, commands need no exec of their own (:func:`wrap_command`'s ``login_sh``).
-_GUARD_PREFIX = (f"readlink -f /proc/$$/exe /bin/sh; "
-                 f"exec /bin/sh -c '{_GUARD_SCRIPT}' {_GUARD_NAME} ")
+_GUARD_PREFIX = f"exec /bin/sh -c '{_GUARD_SCRIPT}' {_GUARD_NAME} "
 
 _RUN_PREFIX = re.compile(rf"{MARK}=([0-9a-f]+\.[0-9]+)\.\$\$ exec /bin/sh -c -- ")
 _RUN_TAIL = " </dev/null"
 _SH_PREFIX = re.compile(rf"exec </dev/null; export {MARK}=([0-9a-f]+\.[0-9]+)\.\$\$; ")
+_OTHER_HEAD = "exec /bin/sh -c -- "
+_OTHER_PREFIX = re.compile(rf"export {MARK}=([0-9a-f]+\.[0-9]+)\.\$\$; ")
+
+#: How the login shell takes a command (:func:`login_shell`): it is /bin/sh itself; it is
+#: another POSIX-syntax shell (bash, zsh, ksh: root's bash on a PVE node); or it is not
+#: (csh, tcsh, fish: no ``VAR=value exec`` and no ``$$``).
+LOGIN_SH, LOGIN_POSIX, LOGIN_OTHER = "sh", "posix", "other"
+_NOT_POSIX = ("csh", "tcsh", "fish")
 
 
-def wrap_command(command: str, token: str, *, login_sh: bool = False) -> str:
+def login_shell(first_lines: str) -> str:
+    """The login shell's kind from the guardian's first two lines (``readlink -f`` of $SHELL
+    and of /bin/sh): LOGIN_SH where both name one program, LOGIN_OTHER for csh, tcsh and
+    fish, else LOGIN_POSIX (also when the lines are missing: the exec form is always right
+    in a POSIX shell)."""
+    lines = first_lines.splitlines()
+    if len(lines) < 2 or not lines[0].startswith("/"):
+        return LOGIN_POSIX
+    if lines[0] == lines[1]:
+        return LOGIN_SH
+    return LOGIN_OTHER if lines[0].rsplit("/", 1)[-1] in _NOT_POSIX else LOGIN_POSIX
+
+
+def wrap_command(command: str, token: str, *, login: str = LOGIN_POSIX) -> str:
     """The string sent to sshd for ``command``, marked with ``token`` (``<link>.<n>``).
 
     The login shell puts the marker into the environment of the ``/bin/sh`` it execs (a
     variable assignment before ``exec``: POSIX sh, bash, zsh and ksh; not csh or fish), so
     the command is exactly what ``sh -c`` gets — a single simple command is exec'd by sh
-    itself, as it would be without pverunbook. With ``login_sh`` (the login shell *is*
-    /bin/sh, as the guardian reported: :func:`login_shell_is_sh`) that exec would start the
-    same program again, so the login shell runs the command itself, after the marker on the
-    same line (sh's messages keep their line numbers). Raises ValueError for a token that
-    :func:`guard_command`'s guardian would not accept.
+    itself, as it would be without pverunbook. ``login`` is what the guardian reported
+    (:func:`login_shell`): where the login shell *is* /bin/sh (LOGIN_SH) that exec would
+    start the same program again, so the login shell runs the command itself, after the
+    marker on the same line (sh's messages keep their line numbers); csh, tcsh and fish
+    (LOGIN_OTHER) get a plain ``exec /bin/sh -c '...'`` that sets the marker inside. Raises
+    ValueError for a token that :func:`guard_command`'s guardian would not accept.
     """
     if not _TOKEN.fullmatch(token):
         raise ValueError(f"not a command token: {token!r}")
-    if login_sh:
+    if login == LOGIN_SH:
         return f"exec </dev/null; export {MARK}={token}.$$; {command}"
+    if login == LOGIN_OTHER:
+        inner = f"export {MARK}={token}.$$; {command}"
+        return f"exec /bin/sh -c -- {shlex.quote(inner)}{_RUN_TAIL}"
     return f"{MARK}={token}.$$ exec /bin/sh -c -- {shlex.quote(command)}{_RUN_TAIL}"
-
-
-def login_shell_is_sh(first_lines: str) -> bool:
-    """Whether the guardian's first two lines (``readlink -f`` of the login shell and of
-    /bin/sh) name the same program; False when they are missing or unreadable."""
-    lines = first_lines.splitlines()
-    return len(lines) >= 2 and lines[0].startswith("/") and lines[0] == lines[1]
 
 
 def unwrap_command(sent: str) -> tuple[str, str] | None:
@@ -106,17 +125,32 @@ def unwrap_command(sent: str) -> tuple[str, str] | None:
     m = _SH_PREFIX.match(sent)
     if m is not None:
         return (sent[m.end():], m.group(1)) if _TOKEN.fullmatch(m.group(1)) else None
+    if sent.startswith(_OTHER_HEAD):
+        inner = _one_word(sent[len(_OTHER_HEAD):])
+        m = _OTHER_PREFIX.match(inner or "")
+        if inner is None or m is None or not _TOKEN.fullmatch(m.group(1)):
+            return None
+        return inner[m.end():], m.group(1)
     m = _RUN_PREFIX.match(sent)
-    if m is None or not sent.endswith(_RUN_TAIL) or not _TOKEN.fullmatch(m.group(1)):
+    if m is None or not _TOKEN.fullmatch(m.group(1)):
         return None
-    quoted = sent[m.end():len(sent) - len(_RUN_TAIL)]
+    command = _one_word(sent[m.end():])
+    return (command, m.group(1)) if command is not None else None
+
+
+def _one_word(rest: str) -> str | None:
+    """The one shell-quoted word ``rest`` holds before _RUN_TAIL, exactly as shlex.quote
+    wrote it, else None."""
+    if not rest.endswith(_RUN_TAIL):
+        return None
+    quoted = rest[:len(rest) - len(_RUN_TAIL)]
     try:
         words = shlex.split(quoted)
     except ValueError:
         return None
     if len(words) != 1 or shlex.quote(words[0]) != quoted:
         return None
-    return words[0], m.group(1)
+    return words[0]
 
 
 def guard_command(link: str) -> str:

@@ -43,7 +43,7 @@ from pverunbook.engine.journal import Journal
 from pverunbook.headless import EventPrinter
 from pverunbook.runbook.loader import load_text
 from pverunbook.transport.ssh import SSHTransport
-from pverunbook.transport.wrapper import wrap_command
+from pverunbook.transport.wrapper import LOGIN_POSIX, LOGIN_SH, wrap_command
 from tests.bench.loopback import Loopback, loopback_sshd
 
 ANSIBLE = Path(os.environ.get("ANSIBLE_BIN",
@@ -121,9 +121,9 @@ async def fanout(lb: Loopback, n: int, rounds: int, tmp: Path,
         return time.perf_counter() - t0
 
     # What pverunbook sends this login shell: /bin/sh itself runs the marked command, any
-    # other shell execs /bin/sh first (wrapper.wrap_command's ``login_sh``).
-    login_sh = lb.login_is_sh()
-    marked = [wrap_command("true", f"{i:012x}.1", login_sh=login_sh) for i in range(n)]
+    # other shell execs /bin/sh first (wrapper.wrap_command's ``login``).
+    login = LOGIN_SH if lb.login_is_sh() else LOGIN_POSIX
+    marked = [wrap_command("true", f"{i:012x}.1", login=login) for i in range(n)]
 
     async def bare_wrapped() -> float:
         # The same script sending what pverunbook sends: the command marked for the

@@ -17,8 +17,11 @@ from pathlib import Path
 import pytest
 
 from pverunbook.transport.wrapper import (
+    LOGIN_OTHER,
+    LOGIN_POSIX,
+    LOGIN_SH,
     guard_command,
-    login_shell_is_sh,
+    login_shell,
     parse_guard_command,
     stop_line,
     unwrap_command,
@@ -42,30 +45,34 @@ HOSTILE = [
 LINK = "0123456789ab"
 
 
-@pytest.mark.parametrize("login_sh", [False, True], ids=["exec-sh", "login-sh"])
+@pytest.mark.parametrize("login", [LOGIN_POSIX, LOGIN_SH, LOGIN_OTHER])
 @pytest.mark.parametrize("command", HOSTILE)
-def test_round_trip(command: str, login_sh: bool) -> None:
-    wrapped = wrap_command(command, f"{LINK}.7", login_sh=login_sh)
+def test_round_trip(command: str, login: str) -> None:
+    wrapped = wrap_command(command, f"{LINK}.7", login=login)
     assert unwrap_command(wrapped) == (command, f"{LINK}.7")
     assert wrapped != command
 
 
-@pytest.mark.parametrize(("lines", "same"), [
-    ("/usr/bin/dash\n/usr/bin/dash\n", True), ("/usr/bin/bash\n/usr/bin/dash\n", False),
-    ("/usr/bin/dash\n", False), ("", False), ("\n\n", False),
-    ("readlink: not found\nreadlink: not found\n", False)])
-def test_the_login_shell_is_sh_only_when_both_lines_name_one_program(lines: str,
-                                                                     same: bool) -> None:
-    assert login_shell_is_sh(lines) is same
+@pytest.mark.parametrize(("lines", "kind"), [
+    ("/usr/bin/dash\n/usr/bin/dash\n", LOGIN_SH), ("/usr/bin/bash\n/usr/bin/dash\n", LOGIN_POSIX),
+    ("/usr/bin/zsh\n/usr/bin/dash\n", LOGIN_POSIX), ("/usr/bin/fish\n/usr/bin/dash\n", LOGIN_OTHER),
+    ("/usr/bin/tcsh\n/usr/bin/dash\n", LOGIN_OTHER), ("/bin/csh\n/usr/bin/dash\n", LOGIN_OTHER),
+    ("/usr/bin/dash\n", LOGIN_POSIX), ("", LOGIN_POSIX), ("\n\n", LOGIN_POSIX),
+    ("readlink: not found\nreadlink: not found\n", LOGIN_POSIX)])
+def test_the_login_shells_kind_comes_from_the_guardians_two_lines(lines: str, kind: str) -> None:
+    assert login_shell(lines) == kind
 
 
-def test_the_guardian_says_which_programs_the_shells_are() -> None:
-    proc = subprocess.Popen(["/bin/bash", "-c", guard_command(LINK)], stdin=subprocess.PIPE,
-                            stdout=subprocess.PIPE, start_new_session=True)
+@pytest.mark.parametrize("shell", ["/bin/bash", "/bin/sh"])
+def test_the_guardian_says_which_programs_the_shells_are(shell: str) -> None:
+    """sshd sets $SHELL to the login shell and runs the guardian with it."""
+    proc = subprocess.Popen([shell, "-c", guard_command(LINK)], stdin=subprocess.PIPE,
+                            stdout=subprocess.PIPE, start_new_session=True,
+                            env={**os.environ, "SHELL": shell})
     out, _ = proc.communicate(b"", timeout=30)
-    bash, sh = out.decode().splitlines()
-    assert (bash, sh) == (os.path.realpath("/bin/bash"), os.path.realpath("/bin/sh"))
-    assert login_shell_is_sh(out.decode()) is (bash == sh)
+    login, sh = out.decode().splitlines()
+    assert (login, sh) == (os.path.realpath(shell), os.path.realpath("/bin/sh"))
+    assert login_shell(out.decode()) == (LOGIN_SH if login == sh else LOGIN_POSIX)
 
 
 @pytest.mark.parametrize("sent", [
@@ -77,6 +84,8 @@ def test_the_guardian_says_which_programs_the_shells_are() -> None:
     f"exec </dev/null; export PVERUNBOOK_RUN={LINK}.1; echo hi",
     f"export PVERUNBOOK_RUN={LINK}.1.$$; echo hi",
     f"exec </dev/null; export PVERUNBOOK_RUN={LINK}.x.$$; echo hi",
+    f"exec /bin/sh -c -- 'export PVERUNBOOK_RUN={LINK}.1; echo hi' </dev/null",
+    f"exec /bin/sh -c -- 'export PVERUNBOOK_RUN={LINK}.1.$$; echo hi'",
     wrap_command("echo hi", f"{LINK}.1") + " extra",
     wrap_command("echo hi", f"{LINK}.1").replace("</dev/null", "'</dev/null"),
     wrap_command("echo hi", f"{LINK}.1")[:-1],
@@ -121,29 +130,29 @@ def _sh(sent: str) -> subprocess.CompletedProcess[bytes]:
         os.close(w)
 
 
-@pytest.mark.parametrize("login_sh", [False, True], ids=["exec-sh", "login-sh"])
+@pytest.mark.parametrize("login", [LOGIN_POSIX, LOGIN_SH, LOGIN_OTHER])
 @pytest.mark.parametrize("command", [c for c in HOSTILE if c != "echo 'unterminated"])
-def test_wrapped_runs_like_the_bare_command(command: str, login_sh: bool) -> None:
+def test_wrapped_runs_like_the_bare_command(command: str, login: str) -> None:
     bare = subprocess.run(["/bin/sh", "-c", "--", command], input=b"", capture_output=True,
                           timeout=30)
-    wrapped = _sh(wrap_command(command, f"{LINK}.1", login_sh=login_sh))
+    wrapped = _sh(wrap_command(command, f"{LINK}.1", login=login))
     assert wrapped.returncode == bare.returncode
     assert wrapped.stdout == bare.stdout
     if command != "-x":  # sh names itself differently in the "not found" message
         assert wrapped.stderr == bare.stderr
 
 
-@pytest.mark.parametrize("login_sh", [False, True], ids=["exec-sh", "login-sh"])
-def test_exit_status_and_streams_are_the_inner_commands(login_sh: bool) -> None:
-    res = _sh(wrap_command("echo out; echo err >&2; exit 42", f"{LINK}.1", login_sh=login_sh))
+@pytest.mark.parametrize("login", [LOGIN_POSIX, LOGIN_SH, LOGIN_OTHER])
+def test_exit_status_and_streams_are_the_inner_commands(login: str) -> None:
+    res = _sh(wrap_command("echo out; echo err >&2; exit 42", f"{LINK}.1", login=login))
     assert (res.returncode, res.stdout, res.stderr) == (42, b"out\n", b"err\n")
 
 
-@pytest.mark.parametrize("login_sh", [False, True], ids=["exec-sh", "login-sh"])
-def test_the_command_runs_marked_as_the_session_leader(login_sh: bool) -> None:
+@pytest.mark.parametrize("login", [LOGIN_POSIX, LOGIN_SH, LOGIN_OTHER])
+def test_the_command_runs_marked_as_the_session_leader(login: str) -> None:
     """The marker names the session the command leads, which the guardian checks."""
     res = _sh(wrap_command('echo "$PVERUNBOOK_RUN $$"; cat /proc/self/stat', f"{LINK}.3",
-                           login_sh=login_sh))
+                           login=login))
     line, stat = res.stdout.decode().split("\n", 1)
     mark, pid = line.split()
     assert mark == f"{LINK}.3.{pid}"
@@ -151,9 +160,9 @@ def test_the_command_runs_marked_as_the_session_leader(login_sh: bool) -> None:
     assert fields[2] == fields[3] == pid  # process group and session: the shell's own
 
 
-@pytest.mark.parametrize("login_sh", [False, True], ids=["exec-sh", "login-sh"])
-def test_inner_command_does_not_see_the_channels_stdin(login_sh: bool) -> None:
-    proc = _session(wrap_command("cat; echo done", f"{LINK}.1", login_sh=login_sh),
+@pytest.mark.parametrize("login", [LOGIN_POSIX, LOGIN_SH, LOGIN_OTHER])
+def test_inner_command_does_not_see_the_channels_stdin(login: str) -> None:
+    proc = _session(wrap_command("cat; echo done", f"{LINK}.1", login=login),
                     stdin=subprocess.PIPE, stdout=subprocess.PIPE)
     assert proc.stdin is not None and proc.stdout is not None
     with contextlib.suppress(BrokenPipeError):  # the command may be done already
@@ -184,10 +193,10 @@ def _until(cond: Callable[[], bool], what: str, within: float = 8) -> None:
 class _Link:
     """A guardian and the commands of one connection, started as sshd starts sessions."""
 
-    def __init__(self, link: str | None = None, *, login_sh: bool = False) -> None:
+    def __init__(self, link: str | None = None, *, login: str = LOGIN_POSIX) -> None:
         # Random, as the transport's are: tests running side by side must not share one.
         self.link = link or secrets.token_hex(6)
-        self.login_sh = login_sh
+        self.login = login
         self.n = 0
         self.guard = _session(guard_command(self.link), stdin=subprocess.PIPE,
                               stdout=subprocess.DEVNULL)
@@ -196,7 +205,7 @@ class _Link:
     def run(self, command: str) -> tuple[str, subprocess.Popen[bytes]]:
         self.n += 1
         token = f"{self.link}.{self.n}"
-        proc = _session(wrap_command(command, token, login_sh=self.login_sh),
+        proc = _session(wrap_command(command, token, login=self.login),
                         stdout=subprocess.PIPE,
                         stderr=subprocess.DEVNULL)
         self.procs.append(proc)
@@ -227,12 +236,12 @@ def _m() -> str:
     return f"600.{uuid.uuid4().int % 10**6}"
 
 
-@pytest.mark.parametrize("login_sh", [False, True], ids=["exec-sh", "login-sh"])
+@pytest.mark.parametrize("login", [LOGIN_POSIX, LOGIN_SH, LOGIN_OTHER])
 @pytest.mark.parametrize("inner", ["sleep {m}", "sleep {m}; echo never", "sh -c 'sleep {m}'; :",
                                    "sleep {m} & sleep {m}", "sleep {m} | cat"])
-def test_stop_kills_the_whole_command_and_nothing_else(inner: str, login_sh: bool) -> None:
+def test_stop_kills_the_whole_command_and_nothing_else(inner: str, login: str) -> None:
     m, other = _m(), _m()
-    g = _Link(login_sh=login_sh)
+    g = _Link(login=login)
     try:
         token, proc = g.run(inner.format(m=m))
         _, bystander = g.run(f"sleep {other}")
@@ -247,13 +256,13 @@ def test_stop_kills_the_whole_command_and_nothing_else(inner: str, login_sh: boo
         g.cleanup(m, other)
 
 
-@pytest.mark.parametrize("login_sh", [False, True], ids=["exec-sh", "login-sh"])
-def test_end_of_file_kills_every_running_command_of_the_link_only(login_sh: bool) -> None:
+@pytest.mark.parametrize("login", [LOGIN_POSIX, LOGIN_SH, LOGIN_OTHER])
+def test_end_of_file_kills_every_running_command_of_the_link_only(login: str) -> None:
     """The connection closed or died: its commands die (KILL for one that ignores TERM); a
     program a command detached (setsid, as a rollback timer is armed), what a finished
     command left in the background, and another connection's commands stay."""
     ms = [_m() for _ in range(5)]
-    g, other = _Link(login_sh=login_sh), _Link()
+    g, other = _Link(login=login), _Link()
     try:
         g.run(f"sleep {ms[0]}")
         g.run(f"trap '' TERM; sleep {ms[1]}; :")
