@@ -37,7 +37,11 @@ async def test_the_runbook_list_stays_on_screen(build_app: Build, runbook_dir: P
         await until(pilot, lambda: isinstance(app.screen, StartScreen)
                     and not app.screen.finding and bool(app.screen.runs), "start + its runs")
         app.suggest_next("ui-test", {}, WHY)
-        await pilot.pause()
+        # drawn, not only asked for: two pauses were not always enough on a loaded machine
+        # (the guide still had its two rows from before the suggestion)
+        await until(pilot, lambda: "▶ Run next: UI test" in "\n".join(screen_lines(app))
+                    and app.screen.query_one("#start-guide-box").region.height >= 3,
+                    "the suggestion drawn in its box")
         await pilot.pause()
         start = app.screen
         assert start.query_one("#resume-box").display
@@ -50,6 +54,9 @@ async def test_the_runbook_list_stays_on_screen(build_app: Build, runbook_dir: P
         assert listed.region.bottom <= footer_top, listed.region
         # the guide is not lost either: its first lines show, the rest scrolls in its box
         box = start.query_one("#start-guide-box")
+        print("\n".join(screen_lines(app))); print(box.region, listed.region, start.query_one("#resume-box").region)
+        print("\n".join(screen_lines(app))); print(box.region, listed.region, start.query_one("#resume-box").region)
+        open("/tmp/fan/tss_dbg.txt", "a").write("\n".join(screen_lines(app)) + f"\n{box.region} {listed.region} {start.query_one('#resume-box').region}\n=====\n")
         assert box.region.height >= 3, box.region
         assert "▶ Run next: UI test" in "\n".join(screen_lines(app)), screen_lines(app)
         if size == (60, 20):
