@@ -54,9 +54,6 @@ async def test_the_runbook_list_stays_on_screen(build_app: Build, runbook_dir: P
         assert listed.region.bottom <= footer_top, listed.region
         # the guide is not lost either: its first lines show, the rest scrolls in its box
         box = start.query_one("#start-guide-box")
-        print("\n".join(screen_lines(app))); print(box.region, listed.region, start.query_one("#resume-box").region)
-        print("\n".join(screen_lines(app))); print(box.region, listed.region, start.query_one("#resume-box").region)
-        open("/tmp/fan/tss_dbg.txt", "a").write("\n".join(screen_lines(app)) + f"\n{box.region} {listed.region} {start.query_one('#resume-box').region}\n=====\n")
         assert box.region.height >= 3, box.region
         assert "▶ Run next: UI test" in "\n".join(screen_lines(app)), screen_lines(app)
         if size == (60, 20):
