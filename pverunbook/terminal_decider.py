@@ -7,6 +7,7 @@ anything not answered by a flag is refused, which is the safe default. Split fro
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import re
 import sys
 from typing import Any, TextIO
@@ -98,7 +99,7 @@ class TerminalDecider:
             return None
         self.out.write(prompt)
         self.out.flush()
-        line = await asyncio.to_thread(sys.stdin.readline)
+        line = await read_stdin_line()
         return None if line == "" else line.rstrip("\n")
 
     async def before_step(self, step: Step, index: int) -> StepDecision:
@@ -339,3 +340,37 @@ class TerminalDecider:
     async def connection_lost(self, node: str, step: Step) -> bool:
         answer = await self._ask(f"   connection to {node} lost. Reconnect? [Y/n] ")
         return answer is not None and answer.strip().lower() in ("", "y", "yes")
+
+
+async def read_stdin_line() -> str:
+    """One line of stdin ("" at its end), read in a daemon thread of its own.
+
+    ``asyncio.to_thread`` used the loop's default executor, and ``asyncio.run`` waits for that
+    executor's threads as it shuts down: Ctrl-C at a typed prompt printed "run interrupted",
+    then the process sat in ``readline`` until the operator pressed Enter — it looked hung
+    (and a second Ctrl-C did nothing). A daemon thread is left behind at exit instead.
+    Raises what ``readline`` raised (OSError, UnicodeDecodeError).
+    """
+    import threading
+
+    loop = asyncio.get_running_loop()
+    fut: asyncio.Future[str] = loop.create_future()
+
+    def settle(line: str | None, exc: BaseException | None) -> None:
+        if fut.done():
+            return  # cancelled meanwhile: nobody waits for this line
+        if exc is not None:
+            fut.set_exception(exc)
+        else:
+            fut.set_result(line or "")
+
+    def read() -> None:
+        try:
+            line, exc = sys.stdin.readline(), None
+        except Exception as e:  # noqa: BLE001 - handed to the waiting coroutine
+            line, exc = None, e
+        with contextlib.suppress(RuntimeError):  # the loop closed: the run is over
+            loop.call_soon_threadsafe(settle, line, exc)
+
+    threading.Thread(target=read, name="pverunbook-stdin", daemon=True).start()
+    return await fut

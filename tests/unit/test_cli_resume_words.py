@@ -72,7 +72,7 @@ def test_a_stopped_rehearsal_says_rehearse_resume(
     assert main(["rehearse", str(rb), "--headless"]) == 1
     out = capsys.readouterr().out
     run_id = next((tmp_path / "state" / "runs").glob("*.jsonl")).stem
-    assert f"`pverunbook rehearse --resume {run_id} --confirm gate`" in out, out
+    assert f"`pverunbook rehearse --resume {run_id} --headless --confirm gate`" in out, out
     assert "pverunbook run --resume" not in out
 
 
@@ -83,7 +83,8 @@ def test_a_changed_runbook_names_the_command_typed_and_how_to_go_on(
     assert main(["rehearse", "--resume", run_id, "--headless"]) == 2
     err = capsys.readouterr().err
     assert "pverunbook: rehearse --resume: the runbook changed since the run started" in err
-    assert f"`pverunbook rehearse --resume {run_id} --accept-changed-runbook`" in err, err
+    assert f"`pverunbook rehearse --resume {run_id} --headless --accept-changed-runbook`" \
+        in err, err
 
 
 def test_ctrl_c_names_the_command_typed(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
@@ -109,6 +110,9 @@ def test_ctrl_c_names_the_command_typed(tmp_path: Path, monkeypatch: pytest.Monk
     (dict(command="check", rehearse=True, cluster=None), "pverunbook rehearse --resume R"),
     (dict(command="check", rehearse=False, cluster=Path("n.toml")),
      "pverunbook run --resume R --cluster n.toml"),
+    (dict(command="rehearse", headless=True), "pverunbook rehearse --resume R --headless"),
+    (dict(command="run", cluster=Path("n.toml"), headless=True),
+     "pverunbook run --resume R --cluster n.toml --headless"),
 ])
 def test_resume_command(argv: dict[str, object], said: str) -> None:
     assert resume_command(argparse.Namespace(**argv), "R") == said

@@ -41,7 +41,7 @@ def test_rehearse_resume_continues_a_stopped_rehearsal(
     assert len(journals) == 1, out
     run_id = journals[0].stem
     # the stop says which command continues it, and the answers it needs are named up front
-    assert f"`pverunbook rehearse --resume {run_id} --confirm gate`" in out
+    assert f"`pverunbook rehearse --resume {run_id} --headless --confirm gate`" in out
     assert "this run may ask for: --confirm gate (step gate), --confirm pve001 (step touch)" \
         in out
     assert main(["rehearse", "--resume", run_id, "--headless", "--confirm", "gate",
