@@ -11,7 +11,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from pverunbook.runbook import commit_keys, confirm_summary, param_regex, tomlfile
+from pverunbook.runbook import commit_keys, confirm_summary, param_regex, step_time, tomlfile
 from pverunbook.runbook.model import (
     Backup,
     Expectation,
@@ -69,7 +69,7 @@ STEP_KEYS = {"id", "title", "kind", "targets", "commands", "timeout", "ok_exit",
              "on_failure", "destructive", "confirm", "backup", "no_backup_reason", "guards",
              "verdict", "params", "instructions", "explain", "hint", "when", "lint_ok",
              "action", "args", "max_targets", "propose", "needs_person", "summary"} \
-    | commit_keys.KEYS
+    | commit_keys.KEYS | {step_time.KEY}
 #: ``format`` of a str parameter: checked by parsing, not by a regex (params.check_value).
 PARAM_FORMATS = {"ip"}
 EXPECT_KEYS = {"match", "absent", "stream", "nodes", "message", "severity", "faults"}
@@ -527,7 +527,7 @@ def _step(ctx: _Ctx, raw: Any, path: KeyPath, params: dict[str, Param]) -> Step 
         lint_ok=ctx.str_list(d, "lint_ok", path, allow_str=False),
         action=action, args=args, commit_within=commit_within, commit_checks=commit_checks,
         rollback=rollback, summary=summary, pos=ctx.pos(path),
-    )
+        seconds_per_peer=step_time.parse(ctx, d, path, params))
 
 
 def _propose(ctx: _Ctx, d: dict[str, Any], path: KeyPath, kind: StepKind,

@@ -228,6 +228,9 @@ class Step:
     #: What the step does on each node, in words, shown at its confirmation above the
     #: commands (runbook/confirm_summary.py); "" for none.
     summary: str = ""
+    #: Seconds each peer costs, per unit of an int parameter (runbook/step_time.py): a value
+    #: that makes the step outlast ``timeout`` on the cluster is refused before the run.
+    seconds_per_peer: dict[str, float] = field(default_factory=dict)
     pos: Pos | None = None
 
 

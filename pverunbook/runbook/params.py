@@ -131,7 +131,8 @@ def resolve(runbook: Runbook, given: Mapping[str, str | Value],
     """Values for every parameter (given, else default) and the names still missing.
 
     Raises ParamValueError (prefixed with the parameter's name) for a bad value; with
-    ``nodes`` a node-choosing parameter must name exactly one of them.
+    ``nodes`` a node-choosing parameter must name exactly one of them, and no value may make a
+    step certain to outlast its timeout on that many nodes (runbook/step_time.py).
     """
     out: dict[str, Value] = {}
     missing: list[str] = []
@@ -162,6 +163,12 @@ def resolve(runbook: Runbook, given: Mapping[str, str | Value],
                          for u in sorted(unknown))
         raise ParamValueError(f"unknown parameter(s): {said} (this runbook "
                               f"takes: {', '.join(p.name for p in runbook.params) or 'none'})")
+    if nodes is not None:
+        from pverunbook.runbook.step_time import check
+
+        too_long = check(runbook, out, nodes)
+        if too_long is not None:
+            raise ParamValueError(too_long)
     return out, missing
 
 

@@ -91,6 +91,11 @@ def build_schema() -> dict[str, Any]:
         "lint_ok": _STR_LIST,
         "max_targets": {"type": "integer", "minimum": 1,
                         "description": "the step may touch at most this many nodes"},
+        "seconds_per_peer": {"type": "object",
+                             "additionalProperties": {"type": "number", "exclusiveMinimum": 0},
+                             "description": "seconds each peer costs per unit of an int "
+                             "parameter, e.g. { ping_count = 0.2 }: a value that makes the "
+                             "step outlast its timeout on the cluster is refused"},
         "propose": {"type": "object", "additionalProperties": _STR,
                     "description": "input steps: parameter = fact selector, e.g. "
                     "damaged_node = \"db.integrity == false\""},
