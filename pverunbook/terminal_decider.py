@@ -25,7 +25,8 @@ from pverunbook.engine.decisions import (
     StepAction,
     StepDecision,
 )
-from pverunbook.runbook.model import Param, Step, StepKind
+from pverunbook.engine.outcomes import ended_words
+from pverunbook.runbook.model import FailureAction, Param, Step, StepKind
 from pverunbook.runbook.template import render_plain
 
 #: How the reason of an advisory manual step skipped headless begins (the summary lists them).
@@ -53,6 +54,17 @@ def _paragraphs(text: str) -> list[str]:
         out.append(line)
     return out
 
+
+
+def follow_words(step: Step) -> str:
+    """What ``f`` (the runbook's own answer to this failure, its ``on_failure``) does, in
+    words: "[f]ollow runbook (continue)" meant nothing to a newcomer."""
+    action = step.on_failure.action
+    if action is FailureAction.CONTINUE:
+        return "go on with the next step, as the runbook says"
+    if action is FailureAction.GOTO:
+        return f"go to step '{step.on_failure.goto}', as the runbook says"
+    return "stop the run here, as the runbook says (it can be resumed)"
 
 class TerminalDecider:
     """Asks on the terminal when there is one; otherwise answers only from flags."""
@@ -270,8 +282,9 @@ class TerminalDecider:
                                "and resume; to go past it anyway (never on a real cluster "
                                f"without checking by hand): --override-guard {step.id}=REASON\n")
             return FailureChoice.FOLLOW_RUNBOOK
-        answer = await self._ask(f"   '{step.id}' {status}. [f]ollow runbook ({step.on_failure}), "
-                                 "[r]e-run, [s]kip, [a]bort? ")
+        answer = await self._ask(f"   '{step.id}' {ended_words(step, status)}. "
+                                 f"[f] {follow_words(step)}, [r]e-run it, [s]kip it, "
+                                 "[a]bort the run? ")
         return {"r": FailureChoice.RERUN, "s": FailureChoice.SKIP,
                 "a": FailureChoice.ABORT}.get((answer or "f")[:1].lower(),
                                               FailureChoice.FOLLOW_RUNBOOK)

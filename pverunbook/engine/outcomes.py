@@ -23,6 +23,15 @@ if TYPE_CHECKING:
 STATUS_ORDER = ["connection_lost", "timed_out", "cancelled", "failed", "planned", "ok"]
 
 
+def ended_words(step: Step, status: str) -> str:
+    """How a failed step ended, for the re-run question: a timeout says after how long, and
+    that a re-run gets no more time (trial: "Step timed out" with no cause, then a re-run)."""
+    if status == "timed_out":
+        return (f"timed out after {step.timeout:g} s (the step's time limit; a re-run gets the "
+                "same limit)")
+    return status.replace("_", " ")
+
+
 def worst_status(statuses: Iterable[str]) -> str:
     """The worst of node statuses (``STATUS_ORDER``); "ok" for none."""
     worst = "ok"

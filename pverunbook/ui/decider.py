@@ -24,6 +24,7 @@ from pverunbook.engine.decisions import (
     not_read_only,
     read_only,
 )
+from pverunbook.engine.outcomes import ended_words
 from pverunbook.runbook.model import Param, Step
 from pverunbook.ui.messages import AwaitingOperator, UnknownOutcome
 from pverunbook.ui.screens.modals import (
@@ -207,7 +208,7 @@ class TuiDecider:
             if sv.state not in ("running", "pending", "next"):
                 break
             await asyncio.sleep(0.01)
-        body = (f"**{step.title}** ended **{status.replace('_', ' ')}**"
+        body = (f"**{step.title}** ended **{ended_words(step, status)}**"
                 + (f": {sv.message}" if sv.message else ".")
                 + _why_nodes(sv.results)
                 + "\n\nLook at each node's output and the findings before choosing: "

@@ -116,3 +116,20 @@ async def test_the_question_says_why_each_node_failed(build_app: Build,
         assert isinstance(modal, ChoiceModal)
         assert f"pve001**: {why}" in modal.body, modal.body
         assert "ryanrishi" not in modal.body, modal.body
+
+
+async def test_a_timed_out_step_says_after_how_long(build_app: Build,
+                                                    runbook_dir: Path) -> None:
+    """Trial: "Step timed out" with a Re-run and no word of the limit it ran into."""
+    app = build_app(runbook=runbook_dir / "ui-test.toml")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await to_run_screen(pilot, app)
+        run = app.screen
+        assert isinstance(run, RunScreen)
+        step = replace(run.runbook.step("config"), timeout=600)
+        app.run_worker(run.decider.after_failure(step, "timed_out"), exit_on_error=False)
+        await until(pilot, lambda: isinstance(app.screen, ChoiceModal), "the failure question")
+        modal = app.screen
+        assert isinstance(modal, ChoiceModal)
+        assert "timed out after 600 s" in modal.body
+        await pilot.press("a")
