@@ -320,9 +320,11 @@ async def journal_declined_checkpoint(engine: Engine, step: Step,
 
 def start_checkpoint(engine: Engine, step: Step, nodes: list[Node]) -> PendingCheckpoint:
     """Announce the step's checkpoint and start taking it in the background."""
-    engine.emit(ev.CheckpointRequested(step_id=step.id, nodes=tuple(n.name for n in nodes),
-                                       files=step.backup.files, sqlite=step.backup.sqlite,
-                                       outputs=step.backup.outputs))
+    engine.emit(ev.CheckpointRequested(
+        step_id=step.id, nodes=tuple(n.name for n in nodes),
+        files=_filled(engine, nodes, step.backup.files),
+        sqlite=_filled(engine, nodes, step.backup.sqlite),
+        outputs=_filled(engine, nodes, step.backup.outputs)))
     if engine.dry_run or step.backup.empty:
         if step.backup.empty and not engine.dry_run:
             engine.emit(ev.Note(step_id=step.id, level="warning",
@@ -331,6 +333,20 @@ def start_checkpoint(engine: Engine, step: Step, nodes: list[Node]) -> PendingCh
     progress = CheckpointProgress(nodes=tuple(n.name for n in nodes))
     return PendingCheckpoint(progress, asyncio.create_task(
         _take_once(engine, step, nodes, progress), name=f"checkpoint {step.id}"))
+
+
+def _filled(engine: Engine, nodes: list[Node], texts: tuple[str, ...]) -> tuple[str, ...]:
+    """Checkpoint parts as they are taken, placeholders filled (``ip route get
+    192.168.4.201``, not ``{{destination}}``): each distinct rendering over the nodes."""
+    from pverunbook.runbook.template import render_plain
+
+    out: list[str] = []
+    for text in texts:
+        for values in [engine.values_for(n) for n in nodes] or [dict(engine.params)]:
+            shown = render_plain(text, values)
+            if shown not in out:
+                out.append(shown)
+    return tuple(out)
 
 
 async def _take_once(engine: Engine, step: Step, nodes: list[Node],
