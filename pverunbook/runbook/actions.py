@@ -37,8 +37,19 @@ class ActionSignature:
 
     def describe(self, args: dict[str, Any]) -> str:
         """How the plan and the journal show this action with its rendered arguments."""
-        shown = ", ".join(f"{k}={v!r}" for k, v in args.items())
+        shown = "; ".join(f"{k.replace('_', ' ')}: {_words(v)}" for k, v in args.items())
         return f"[action {self.name}] {self.summary}" + (f" ({shown})" if shown else "")
+
+
+def _words(value: Any) -> str:
+    """An argument as an operator reads it: ``overwrite: no``, not ``overwrite=False)``."""
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, dict):
+        return ", ".join(f"{k} = {_words(v)}" for k, v in value.items()) or "none"
+    if isinstance(value, list | tuple):
+        return ", ".join(_words(v) for v in value) or "none"
+    return str(value) if value != "" else "(empty)"
 
 
 ACTIONS: dict[str, ActionSignature] = {
