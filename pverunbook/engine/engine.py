@@ -61,6 +61,7 @@ from pverunbook.engine.targets import (
 )
 from pverunbook.inventory import Cluster, Node
 from pverunbook.pve.facts import FactStore
+from pverunbook.runbook import step_time
 from pverunbook.runbook.model import FailureAction, Runbook, Step, StepKind
 from pverunbook.runbook.params import ParamValueError, check_node, secret_values
 from pverunbook.transport.base import Transport, TransportError
@@ -210,7 +211,8 @@ class Engine:
 
     # -- the run ----------------------------------------------------------------------------
     def check_params(self) -> None:
-        """Refuse node-choosing parameters that are not exactly one inventory node.
+        """Refuse node-choosing parameters that are not exactly one inventory node, and
+        values that make a step certain to outlast its timeout here (runbook/step_time.py).
 
         Raises ParamValueError ("name: why; one of ...") before anything runs or is journaled.
         """
@@ -220,6 +222,9 @@ class Engine:
                     check_node(p, self.params[p.name], self.cluster.names)
                 except ParamValueError as exc:
                     raise ParamValueError(f"{p.name}: {exc}") from None
+        too_long = step_time.check(self.runbook, self.params, self.cluster.names)
+        if too_long is not None:  # headless `run` resolves values before the cluster is known
+            raise ParamValueError(too_long)
 
     async def run(self) -> str:
         self.check_params()

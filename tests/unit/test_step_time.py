@@ -60,3 +60,24 @@ def test_seconds_per_peer_names_an_int_parameter_and_positive_seconds() -> None:
         load_text(BASE.format(kind="int", default=1, secs=0))
     rb = load_text(BASE.format(kind="int", default=1, secs=2.5))
     assert rb.steps[0].seconds_per_peer == {"n": 2.5}
+
+
+async def test_the_engine_refuses_it_before_anything_runs() -> None:
+    """Headless `run` resolves --set values before the cluster is known: the engine checks
+    again, before anything runs or is journaled."""
+    from pverunbook.engine import events as ev
+    from pverunbook.engine.decisions import ScriptedDecider
+    from pverunbook.engine.engine import Engine
+    from pverunbook.inventory import Cluster, Node
+    from pverunbook.transport.dryrun import DryRunTransport
+
+    rb = load_file(TRIAGE)
+    cluster = Cluster(name="nyc", nodes=tuple(Node(name=n, host="127.0.0.1") for n in FIVE))
+    values, _ = resolve(rb, {"ping_count": "1000"})
+    engine = Engine(rb, cluster, DryRunTransport(), ScriptedDecider(), params=values,
+                    run_id="r1")
+    seen: list[ev.Event] = []
+    engine.subscribe(seen.append)
+    with pytest.raises(ParamValueError, match="ping_count at most 749"):
+        await engine.run()
+    assert seen == []
