@@ -46,6 +46,7 @@ from pverunbook.pve.diagnosis.model import (
     tuned_token,
 )
 from pverunbook.pve.diagnosis.network import config_loaded, fine_parts, up_now
+from pverunbook.pve.diagnosis.proposals import one_setting_per_runbook
 from pverunbook.pve.facts import Fact, FactStore
 from pverunbook.pve.journal_time import resolve
 
@@ -122,6 +123,7 @@ def check_diagnose(facts: FactStore | Iterable[Fact], findings: Sequence[Finding
     faults += unmeasured_links(ctx, last, busy)
     for rule in _EXTRA_RULES:
         faults += rule(ctx)
+    faults = one_setting_per_runbook(faults)
     ranked = sorted(enumerate(faults), key=lambda x: (PHASES.index(phase_of(x[1].rule)),
                                                       -x[1].score, x[0]))
     return Diagnosis(tuple(runnable_first([f for _, f in ranked], stops or {})),
