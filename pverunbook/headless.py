@@ -12,6 +12,7 @@ from collections.abc import Callable
 from typing import Any, TextIO
 
 from pverunbook.engine import events as ev
+from pverunbook.engine.prompts import NOT_DONE
 from pverunbook.run_diagnosis import (
     next_command,
     not_kept,
@@ -180,7 +181,10 @@ class EventPrinter:
         elif isinstance(e, ev.StepFinished):
             self._flush_partials()
             title = self.steps.get(e.step_id, (e.step_id, ""))[0]
-            self.steps[e.step_id] = (title, e.status)
+            # an advisory manual step answered "not done" is the operator's to do, not a
+            # step passed over: the summary said "skipped" (the TUI's says "not done")
+            not_done = e.status == "skipped" and e.message.startswith(NOT_DONE.split(" (")[0])
+            self.steps[e.step_id] = (title, "not done (left to you)" if not_done else e.status)
             self.node_status[e.step_id] = dict(e.node_status)
             msg = f": {e.message}" if e.message and e.status != "ok" else ""
             self._w("-- ", f"{e.step_id}: {step_status_label(e.status, self._worst(e.step_id))}"

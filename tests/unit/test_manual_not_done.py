@@ -85,3 +85,19 @@ async def test_the_summary_says_the_manual_step_is_left_to_the_operator() -> Non
     assert "Finished: every check ran; a manual step is left to you (not done)" in text
     assert "Stopped by the operator" not in text
     assert "Physical checks — not done by the operator" in text
+
+
+async def test_the_headless_summary_says_not_done_too() -> None:
+    """The headless summary listed the step as "skipped", as if passed over."""
+    import io
+
+    from pverunbook.headless import EventPrinter
+
+    _, seen, _ = await _run(READ_ONLY)
+    out = io.StringIO()
+    printer = EventPrinter(out)  # type: ignore[arg-type]
+    for e in seen:
+        printer(e)
+    text = out.getvalue()
+    assert "step physical (Physical checks): not done (left to you)" in text, text
+    assert "physical (Physical checks): skipped" not in text
