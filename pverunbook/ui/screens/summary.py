@@ -45,25 +45,51 @@ SEVERITY_STYLE = {"critical": "bold red", "warning": "bold yellow", "info": "cya
 
 def render_overview(d: Diagnosis) -> Text:
     """The health check's faults in one line each, in the order to fix them (phase first), so
-    an 80×24 screen shows everything still wrong before the details."""
+    an 80×24 screen shows everything still wrong before the details. What is only noted (info:
+    a link that went down earlier and is fine now) is listed after them under its own heading,
+    never counted as work: a newcomer read "6 faults … 2. network history" as a sixth job.
+    The numbers are the details' below."""
     from pverunbook.pve.diagnosis.check import phase_of
 
+    numbered = list(enumerate(d.faults, 1))
+    todo = [(i, f) for i, f in numbered if f.severity != "info"]
+    noted = [(i, f) for i, f in numbered if f.severity == "info"]
     t = Text()
-    t.append(f"{len(d.faults)} fault{'s' if len(d.faults) != 1 else ''}, in the order to fix "
-             "them:\n", style="bold")
-    for i, f in enumerate(d.faults, 1):
+    if todo or not noted:
+        t.append(f"{len(todo)} fault{'s' if len(todo) != 1 else ''}, in the order to fix "
+                 "them:\n", style="bold")
+    for i, f in todo:
         t.append(f"{i:>2}. ", style="bold")
         t.append(f"{phase_of(f.rule):<12} ", style="cyan")
         t.append(_headline(f.statement), style=SEVERITY_STYLE.get(f.severity, "bold"))
         if f.next_runbook is not None:
             t.append(f"  → {f.next_runbook.runbook}", style="green")
         t.append("\n")
+    if noted:
+        t.append("Noted, nothing to fix now:\n", style="bold")
+    for i, f in noted:
+        t.append(f"{i:>2}. ", style="dim")
+        t.append(f"{phase_of(f.rule):<12} ", style="dim cyan")
+        t.append(_headline(f.statement) + "\n", style=SEVERITY_STYLE["info"])
     return t
+
+
+#: Labels a statement may open with, which say what kind of finding it is, not what: the
+#: headline goes on to the clause after them ("history: the knet link … went down 88 times").
+_LABELS = {"history": "earlier, now fine"}
 
 
 def _headline(statement: str) -> str:
     """The statement up to its first ``: `` or ``; `` outside parentheses (the what, not the
-    why): ``4 VM(s) run without a config in /etc/pve (ryanrishi: 101, 108; …)``."""
+    why): ``4 VM(s) run without a config in /etc/pve (ryanrishi: 101, 108; …)``. A leading
+    label (``history: …``) is kept as words, with the clause after it."""
+    head = _clause(statement)
+    if head in _LABELS and statement.startswith(head + ": "):
+        return f"{_LABELS[head]}: {_clause(statement[len(head) + 2:])}"
+    return head
+
+
+def _clause(statement: str) -> str:
     depth = 0
     for i, ch in enumerate(statement):
         depth += (ch == "(") - (ch == ")")
