@@ -82,23 +82,56 @@ def _first_record(path: Path) -> dict[str, object] | None:
 def _path_changed_at(path: Path) -> float | None:
     """When a path-changing run (route-fix) changed the path: the start of its first command
     in a destructive step (the ``ip route del``), or None when it ran none (stopped at the
-    confirmation, its guard failed: the path is the old one).
+    confirmation, its guard failed: the path is the old one) or when every such step's change
+    was not kept (COMMIT refused or not typed in time: the nodes' rollback timers put the old
+    route back, so the path is the old one again).
 
     Not the run's start: the check said a link "went down also after the path changed" for a
     down between route-fix's start and its confirmation, before the route was deleted, and
-    proposed corosync-tuning for it."""
+    proposed corosync-tuning for it. Not a change that was rolled back either: after route-fix's
+    COMMIT window ran out the check sent the operator through network-triage again ("the loss
+    … has not been measured since route-fix changed the network") before offering route-fix."""
     from pverunbook.engine.journal import JournalError, iter_journal
+    from pverunbook.run_diagnosis import not_kept_by_step
 
     destructive: set[str] = set()
+    first: dict[str, float] = {}
+    events: list[ev.Event] = []
     try:
         for e in iter_journal(path):
+            events.append(e)
             if isinstance(e, ev.StepStarted) and e.destructive:
                 destructive.add(e.step_id)
             elif isinstance(e, ev.CommandStarted) and e.step_id in destructive:
-                return e.ts
+                first.setdefault(e.step_id, e.ts)
     except JournalError:
         return None
-    return None
+    if not first:
+        return None
+    timers = {(e.step_id, e.node): e.state for e in events if isinstance(e, ev.RollbackTimer)}
+    stuck = {step for (step, _), state in timers.items() if state in ev.ROLLBACK_NEEDS_HAND}
+    undone = set(not_kept_by_step(events)) - stuck
+    kept = [ts for step, ts in first.items() if step not in undone]
+    return min(kept) if kept else None
+
+
+def _undone(path: Path) -> bool:
+    """Whether a path-changing run changed the path and then put it back (every destructive
+    step that ran a command was not kept): as if it had not run, for the check."""
+    from pverunbook.engine.journal import JournalError, iter_journal
+    from pverunbook.run_diagnosis import not_kept_by_step
+
+    try:
+        events = list(iter_journal(path))
+    except JournalError:
+        return False
+    destructive = {e.step_id for e in events if isinstance(e, ev.StepStarted) and e.destructive}
+    ran = {e.step_id for e in events if isinstance(e, ev.CommandStarted)
+           and e.step_id in destructive}
+    timers = {(e.step_id, e.node): e.state for e in events if isinstance(e, ev.RollbackTimer)}
+    # a timer that needs a hand (its process gone) restores nothing: that change may stand
+    stuck = {step for (step, _), state in timers.items() if state in ev.ROLLBACK_NEEDS_HAND}
+    return bool(ran) and ran <= set(not_kept_by_step(events)) - stuck
 
 
 @dataclass(frozen=True)
@@ -176,6 +209,8 @@ def earlier_runs(started: ev.RunStarted, runs: Path | None = None) -> History:
     last: LastMeasure | None = None
     path_change: tuple[str, float] | None = None
     for ts, runbook, path in sorted(before, reverse=True):
+        if runbook in PATH_CHANGES and _undone(path):
+            continue  # its change was rolled back: the path and what was measured on it stand
         if runbook in PATH_CHANGES and path_change is None:
             at = _path_changed_at(path)
             if at is not None:

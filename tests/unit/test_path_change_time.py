@@ -26,7 +26,7 @@ def write(folder: Path, first: ev.RunStarted, events: list[ev.Event]) -> None:
     path.write_text("".join(json.dumps(e.to_dict()) + "\n" for e in [first, *events]))
 
 
-def route_fix(folder: Path, deleted: bool) -> None:
+def route_fix(folder: Path, deleted: bool, kept: bool | None = None) -> None:
     events: list[ev.Event] = [
         ev.StepStarted(step_id="show", title="Show", index=0, nodes=NODES[:1], ts=1003.0),
         ev.CommandStarted(step_id="show", node="ryanrishi", command="ip route", index=0,
@@ -43,6 +43,15 @@ def route_fix(folder: Path, deleted: bool) -> None:
                                      command="ip route del 192.168.4.201 via 192.168.4.1",
                                      index=0, timeout=10.0, ts=1017.0),
                    ev.StepFinished(step_id="delete", status="ok", ts=1017.5)]
+        if kept is not None:  # the step's COMMIT question, typed or not
+            events += [
+                ev.ConfirmationRequested(step_id="delete", what="commit", prompt="COMMIT",
+                                         expected="COMMIT", nodes=NODES[:1], ts=1018.0),
+                ev.ConfirmationGiven(step_id="delete", what="commit", accepted=kept,
+                                     typed="COMMIT" if kept else "", ts=1110.0)]
+            if not kept:
+                events.append(ev.RollbackTimer(step_id="delete", node="ryanrishi",
+                                               state="fired", ts=1111.0))
     else:
         events += [ev.ConfirmationGiven(step_id="delete", what="destructive", accepted=False,
                                         typed="", ts=1016.0),
@@ -61,3 +70,24 @@ def test_a_route_fix_that_deleted_nothing_did_not_change_the_path(tmp_path: Path
     route_fix(tmp_path, deleted=False)
     check = started("check", CHECK_ID, 1100.0)
     assert earlier_runs(check, runs=tmp_path).path_change is None
+
+
+def test_a_route_fix_whose_change_was_not_kept_is_as_if_it_had_not_run(tmp_path: Path) -> None:
+    """COMMIT not typed in time: the timers put the route back. The check after it sent the
+    operator through network-triage again ("the loss … has not been measured since route-fix
+    changed the network") before offering route-fix."""
+    triage = started("triage", "network-triage", 900.0)
+    write(tmp_path, triage, [ev.RunFinished(status="ok", ts=950.0)])
+    route_fix(tmp_path, deleted=True, kept=False)
+    history = earlier_runs(started("check", CHECK_ID, 1200.0), runs=tmp_path)
+    assert history.path_change is None
+    assert history.last is not None and history.last.since == ()  # the triage stands
+
+
+def test_a_route_fix_whose_change_was_kept_changed_the_path(tmp_path: Path) -> None:
+    triage = started("triage", "network-triage", 900.0)
+    write(tmp_path, triage, [ev.RunFinished(status="ok", ts=950.0)])
+    route_fix(tmp_path, deleted=True, kept=True)
+    history = earlier_runs(started("check", CHECK_ID, 1200.0), runs=tmp_path)
+    assert history.path_change == ("route-fix", 1017.0)
+    assert history.last is not None and [r for r, _ in history.last.since] == ["route-fix"]
