@@ -70,7 +70,7 @@ def test_plan_corosync_tuning_renders_both_nodes_and_marks_destructive() -> None
     assert "<DESTRUCTIVE>" in out
     assert "confirmation: operator must type 'nyc'" in out
     assert "checkpoint ryanrishi: file   /etc/pve/corosync.conf" in out
-    assert "'7000'" in out
+    assert "set: token = 7000" in out  # the value reached the edit's arguments
     assert "transport: udpu" not in out
 
 
