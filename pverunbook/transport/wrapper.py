@@ -53,13 +53,15 @@ _TOKEN = re.compile(r"[0-9a-f]{8,32}\.[0-9]{1,12}")
 #  z PATTERN  TERMs those sessions' process groups, waits up to 3 s, KILLs what is left
 # A leader is "running" when /proc/S/stat says it leads session S and process group S; a pid
 # number is not reused while it names a live group or session, so the test is not fooled.
+# S is never 0 or 1: `kill -TERM -1` is every process, and init leads session 1.
 # --------------------------------------------------------------------------------------------
 _GUARD_NAME = "pverunbook-guard"
 _GUARD_SCRIPT = (
     "readlink -f \"$SHELL\" /bin/sh; "
     "trap \"\" HUP INT TERM PIPE; exec >/dev/null 2>&1; c=$1; "
     "m() { grep -azohE \"^" + MARK + "=$1[.][0-9]+$\" /proc/[0-9]*/environ | tr \"\\0\" \"\\n\" "
-    "| while read -r v; do s=${v##*.}; read -r l < /proc/$s/stat || continue; "
+    "| while read -r v; do s=${v##*.}; [ \"$s\" -gt 1 ] || continue; "
+    "read -r l < /proc/$s/stat || continue; "
     "set -- ${l##*) }; [ \"$3\" = \"$s\" ] && [ \"$4\" = \"$s\" ] && echo \"$s\"; done; }; "
     "z() { g=$(m \"$1\"); [ -n \"$g\" ] || return 0; for s in $g; do kill -TERM -$s; done; "
     "i=0; while [ $i -lt 15 ]; do sleep 0.2 2>/dev/null || sleep 1; a=; "

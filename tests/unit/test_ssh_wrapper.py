@@ -6,6 +6,7 @@ from __future__ import annotations
 import contextlib
 import os
 import secrets
+import shlex
 import shutil
 import signal
 import subprocess
@@ -335,3 +336,32 @@ def test_known_hosts_parsed_once_per_version_of_the_file(tmp_path: Path,
         fh.write(f"pve2 {key}\n")
     assert ssh._read_known_hosts([str(kh)]).match("pve2", "", None)[0]
     assert len(calls) == 2
+
+
+def test_the_guardian_never_names_session_0_or_1() -> None:
+    """``kill -TERM -1`` is every process, and init leads session 1: a marker naming session 1
+    (or 0) must never be taken for a command of ours. Run in a PID namespace of its own, whose
+    init (pid 1) leads session 1 as a node's does, through the guardian's own ``m`` (which only
+    lists session ids), never its kill."""
+    unshare = shutil.which("unshare")
+    if os.geteuid() != 0 or unshare is None:
+        pytest.skip("needs root and unshare(1) for a PID namespace")
+    from pverunbook.transport import wrapper
+
+    link = secrets.token_hex(6)
+    lister = wrapper._GUARD_SCRIPT.replace("exec >/dev/null 2>&1; ", "")
+    lister = lister[:lister.index("while read -r a b")] + 'm "$c[.][0-9]+"'
+    # pid 1 of the namespace: a shell that leads session 1 (setsid), with a process marked as
+    # if session 1 and session 0 were commands of ours, and one real marked command
+    inner = (f"PVERUNBOOK_RUN={link}.1.1 sleep 600 & PVERUNBOOK_RUN={link}.2.0 sleep 600 & "
+             f"setsid /bin/sh -c {shlex.quote(wrap_command('sleep 600', f'{link}.3'))} & "
+             f"sleep 0.5; /bin/sh -c {shlex.quote(lister)} guard {link}; "
+             "cut -d')' -f2 /proc/1/stat; kill -9 -1")
+    res = subprocess.run([unshare, "--pid", "--fork", "--mount-proc", "setsid", "/bin/sh", "-c",
+                          inner], capture_output=True, text=True, timeout=60)
+    lines = res.stdout.splitlines()
+    stat = lines[-1].split()
+    assert stat[2] == stat[3] == "1", res.stdout  # pid 1 leads group and session 1 here
+    listed = lines[2:-1]  # after the two lines naming the shells
+    # the real command only (its shell and its sleep carry the marker: named once each)
+    assert len(set(listed)) == 1 and not {"0", "1"} & set(listed), res.stdout
