@@ -172,7 +172,7 @@ def test_lab_stopped_node_catches_up_by_following_the_runbook(healthy_lab: Lab,
     told = ""
     try:
         while True:
-            what = child.expect([r"done\? \[y/N\] ", r"\[a\]bort\? ", r"\]: ",
+            what = child.expect([r"done\? \[y/N\] ", r"\[a\]bort(?: the run)?\? ", r"\]: ",
                                  pexpect.EOF])
             if what == 0:
                 current = started_steps(journal)[-1]
