@@ -79,12 +79,16 @@ def _first_record(path: Path) -> dict[str, object] | None:
     return data if isinstance(data, dict) and data.get("kind") == "run_started" else None
 
 
-def _path_changed_at(path: Path) -> float | None:
-    """When a path-changing run (route-fix) changed the path: the start of its first command
-    in a destructive step (the ``ip route del``), or None when it ran none (stopped at the
-    confirmation, its guard failed: the path is the old one) or when every such step's change
-    was not kept (COMMIT refused or not typed in time: the nodes' rollback timers put the old
-    route back, so the path is the old one again).
+def _path_change(path: Path) -> tuple[float | None, bool]:
+    """``(when, undone)`` for a path-changing run (route-fix), from one read of its journal.
+
+    ``when``: when it changed the path — the start of its first command in a destructive step
+    whose change was kept (the ``ip route del``) — or None when it ran none (stopped at the
+    confirmation, its guard failed: the path is the old one) or every such change was not kept.
+    ``undone``: it did run such commands and not one change was kept (COMMIT refused or not
+    typed in time: the nodes' rollback timers put the old route back), so for the check it is
+    as if it had not run. A timer that needs a hand (its process gone) restores nothing: that
+    step's change may stand.
 
     Not the run's start: the check said a link "went down also after the path changed" for a
     down between route-fix's start and its confirmation, before the route was deleted, and
@@ -105,33 +109,14 @@ def _path_changed_at(path: Path) -> float | None:
             elif isinstance(e, ev.CommandStarted) and e.step_id in destructive:
                 first.setdefault(e.step_id, e.ts)
     except JournalError:
-        return None
+        return None, False
     if not first:
-        return None
+        return None, False
     timers = {(e.step_id, e.node): e.state for e in events if isinstance(e, ev.RollbackTimer)}
     stuck = {step for (step, _), state in timers.items() if state in ev.ROLLBACK_NEEDS_HAND}
     undone = set(not_kept_by_step(events)) - stuck
     kept = [ts for step, ts in first.items() if step not in undone]
-    return min(kept) if kept else None
-
-
-def _undone(path: Path) -> bool:
-    """Whether a path-changing run changed the path and then put it back (every destructive
-    step that ran a command was not kept): as if it had not run, for the check."""
-    from pverunbook.engine.journal import JournalError, iter_journal
-    from pverunbook.run_diagnosis import not_kept_by_step
-
-    try:
-        events = list(iter_journal(path))
-    except JournalError:
-        return False
-    destructive = {e.step_id for e in events if isinstance(e, ev.StepStarted) and e.destructive}
-    ran = {e.step_id for e in events if isinstance(e, ev.CommandStarted)
-           and e.step_id in destructive}
-    timers = {(e.step_id, e.node): e.state for e in events if isinstance(e, ev.RollbackTimer)}
-    # a timer that needs a hand (its process gone) restores nothing: that change may stand
-    stuck = {step for (step, _), state in timers.items() if state in ev.ROLLBACK_NEEDS_HAND}
-    return bool(ran) and ran <= set(not_kept_by_step(events)) - stuck
+    return (min(kept) if kept else None), not kept
 
 
 @dataclass(frozen=True)
@@ -209,11 +194,11 @@ def earlier_runs(started: ev.RunStarted, runs: Path | None = None) -> History:
     last: LastMeasure | None = None
     path_change: tuple[str, float] | None = None
     for ts, runbook, path in sorted(before, reverse=True):
-        if runbook in PATH_CHANGES and _undone(path):
-            continue  # its change was rolled back: the path and what was measured on it stand
-        if runbook in PATH_CHANGES and path_change is None:
-            at = _path_changed_at(path)
-            if at is not None:
+        if runbook in PATH_CHANGES:
+            at, undone = _path_change(path)
+            if undone:
+                continue  # its change was rolled back: the path and what was measured on it stand
+            if path_change is None and at is not None:
                 path_change = (runbook, at)
         if runbook not in (CHECK_ID, TRIAGE_ID):
             changed = True
