@@ -173,6 +173,7 @@ class Session:
             engine.node_time_scale = self.config.time_scale
         engine.subscribe(journal)
         engine.flushers.append(journal.flush)
+        engine.writers.append(journal.written)
         engine.journal_path = path
         if self.sim is not None and getattr(self.sim, "state_dir", None) is not None:
             from pverunbook.check_history import note_rehearsal_run

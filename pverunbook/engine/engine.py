@@ -105,6 +105,8 @@ class Engine:
         self.operator = operator if operator is not None else _whoami()
         self.subscribers: list[Subscriber] = []
         self.flushers: list[Callable[[], Awaitable[None]]] = []
+        #: Awaited before every command: the journal's write without its fsync (written()).
+        self.writers: list[Callable[[], Awaitable[None]]] = []
         self.statuses: dict[str, str] = dict(resume.statuses) if resume else {}
         #: Guards the operator went past by typing the override phrase (id -> reason): every
         #: later typed confirmation says so (guard_skip.py).
@@ -155,7 +157,7 @@ class Engine:
         self.subscribers.append(fn)
 
     def emit(self, event: ev.Event) -> None:
-        self.emit_redacted(self._redacted(event))
+        self.emit_redacted(ev.with_text(event, self.redactor.obj))
 
     def emit_redacted(self, event: ev.Event) -> None:
         """Deliver an event whose text already passed this engine's redactor: command output,
@@ -165,23 +167,15 @@ class Engine:
         for fn in list(self.subscribers):
             fn(event)
 
-    def _redacted(self, event: ev.Event) -> ev.Event:
-        """``event`` with secret values replaced in every text field (the same object if none)."""
-        changes: dict[str, Any] = {}
-        for name in ev.field_names(type(event)):
-            value = getattr(event, name)
-            if isinstance(value, str | tuple | list | dict):
-                red = self.redactor.obj(value)
-                if red != value:
-                    changes[name] = red
-        if not changes:
-            return event
-        import dataclasses
-
-        return dataclasses.replace(event, **changes)
-
     async def durable(self) -> None:
+        """Every event so far is on disk (fsynced): before a destructive command or a decision."""
         for f in self.flushers:
+            await f()
+
+    async def written(self) -> None:
+        """Every event so far is in the journal's file, not yet fsynced: before any command, so
+        a killed pverunbook never leaves a command that ran without its record."""
+        for f in self.writers:
             await f()
 
     def transport_for(self, node: Node) -> Transport:

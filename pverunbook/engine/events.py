@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import dataclasses
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, ClassVar
+from typing import Any, ClassVar, TypeVar
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -27,6 +28,7 @@ class Event:
 
 
 _FIELD_NAMES: dict[type, tuple[str, ...]] = {}
+E = TypeVar("E", bound=Event)
 
 
 def field_names(cls: type) -> tuple[str, ...]:
@@ -36,6 +38,19 @@ def field_names(cls: type) -> tuple[str, ...]:
     if names is None:
         names = _FIELD_NAMES[cls] = tuple(f.name for f in dataclasses.fields(cls))
     return names
+
+
+def with_text(event: E, fn: Callable[[Any], Any]) -> E:
+    """``event`` with ``fn`` applied to every text field (str, tuple, list, dict), or the same
+    object when ``fn`` changed none: how the engine redacts an event before anyone sees it."""
+    changes: dict[str, Any] = {}
+    for name in field_names(type(event)):
+        value = getattr(event, name)
+        if isinstance(value, str | tuple | list | dict):
+            red = fn(value)
+            if red != value:
+                changes[name] = red
+    return dataclasses.replace(event, **changes) if changes else event
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -5,7 +5,10 @@ Writes happen on a dedicated thread so a slow disk never stalls the event loop; 
 confirmation), so a crash can lose at most events nobody waited for, never a record that a
 destructive command was started. Every line is written to the file as soon as the thread gets
 it (a killed process loses nothing written); the fsync waits for a ``flush()`` or at most
-``SYNC_AFTER`` seconds. A torn last line (SIGKILL mid-write) is skipped on read.
+``SYNC_AFTER`` seconds. ``written()`` waits for the write alone: every command waits for it, so
+a SIGKILLed pverunbook never leaves a command that ran without its record (only a power loss
+can, and only of a read-only step, which resume simply runs again). A torn last line (SIGKILL
+mid-write) is skipped on read.
 """
 
 from __future__ import annotations
@@ -42,6 +45,10 @@ __all__ = ["Journal", "JournalError", "JournalWriteError", "Redactor", "iter_jou
 SYNC_AFTER = 1.0
 
 
+#: The queue's mark for a ``written()`` waiter: no line is ever empty, so it is never written.
+_WRITTEN = b""
+
+
 def runs_dir() -> Path:
     return state_dir() / "runs"
 
@@ -71,6 +78,8 @@ class Journal:
         self._unsynced_from: int | None = None
         # SimpleQueue: put() is one C call, where Queue.put takes a Python-level Condition —
         # every event of a run is put here from the event loop.
+        #: (line, None) appends; (None, done) is a waiter, released after the fsync that covers
+        #: every line before it; (_WRITTEN, done) a waiter released once they are written.
         self._queue: queue.SimpleQueue[tuple[bytes | None, Any]] = queue.SimpleQueue()
         self._thread = threading.Thread(target=self._write_loop, name="journal", daemon=True)
         self._thread.start()
@@ -109,7 +118,8 @@ class Journal:
                     batch.append(self._queue.get_nowait())
                 except queue.Empty:
                     break
-            lines = self._pending + [line for line, _ in batch if line is not None]
+            lines = self._pending + [line for line, _ in batch
+                                     if line is not None and line is not _WRITTEN]
             if lines:
                 self._write(lines)
             if any(line is None for line, _ in batch):  # a waiter, or close()
@@ -171,7 +181,23 @@ class Journal:
         self._unsynced, self._unsynced_from = [], None
 
     async def flush(self) -> None:
-        """Wait until everything queued so far is on disk."""
+        """Wait until everything queued so far is on disk (written and fsynced).
+
+        Raises ``JournalWriteError`` when a write or the fsync failed (the lines are kept and
+        written again first next time)."""
+        await self._wait(None)
+
+    async def written(self) -> None:
+        """Wait until everything queued so far is written to the file, without its fsync.
+
+        What a ``write(2)`` put in the page cache outlives a SIGKILL of this process, so a
+        command started after this returns can never have run without its CommandStarted line
+        in the journal (``tests/integration/test_sigkill_resume.py``). One thread hop, where an
+        fsync per command was most of a fan-out's overhead. Raises ``JournalWriteError`` as
+        ``flush()`` does."""
+        await self._wait(_WRITTEN)
+
+    async def _wait(self, marker: bytes | None) -> None:
         loop = asyncio.get_running_loop()
         fut: asyncio.Future[None] = loop.create_future()
 
@@ -182,7 +208,7 @@ class Journal:
         def done() -> None:
             loop.call_soon_threadsafe(resolve)
 
-        self._queue.put((None, done))
+        self._queue.put((marker, done))
         await fut
         if self.error is not None:
             raise JournalWriteError(self.path, self.error)

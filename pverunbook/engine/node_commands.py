@@ -48,9 +48,12 @@ async def run_on_node(engine: Engine, step: Step, node: Node) -> NodeOutcome:
         engine.emit(ev.CommandStarted(step_id=step.id, node=node.name, command=command,
                                       index=idx, timeout=step.timeout))
         if step.destructive:
-            # Resume must know a destructive command may have run; a read-only one is
-            # simply run again, so it need not wait for the disk (one group commit later).
+            # Resume must know a destructive command may have run, even after a power loss.
             await engine.durable()
+        else:
+            # A read-only one is simply run again after a power loss, so it waits for the
+            # write alone (no fsync): a SIGKILL still never hides that it ran.
+            await engine.written()
         started = time.monotonic()
         try:
             result = await transport.run(node, command, timeout=step.timeout,

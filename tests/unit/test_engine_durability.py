@@ -101,3 +101,64 @@ async def test_read_only_steps_do_not_wait_for_the_disk_at_their_start_and_end(
     assert await engine.run() == "ok"
     kinds = [type(emitted[n - 1]).__name__ for n in waits]
     assert kinds == ["RunStarted", "RunFinished"], kinds
+
+
+class ReadsTheJournal(LocalTransport):
+    """The real local transport, noting whether the journal's file already held the command's
+    CommandStarted line when the command was handed over to run."""
+
+    def __init__(self, path: Path) -> None:
+        super().__init__()
+        self.path = path
+        self.in_file: list[tuple[str, bool]] = []
+
+    async def run(self, node, command, **kw) -> CommandResult:  # type: ignore[override]
+        lines = self.path.read_text().splitlines() if self.path.exists() else []
+        self.in_file.append((command, any('"command_started"' in line and command in line
+                                          for line in lines)))
+        return await super().run(node, command, **kw)
+
+
+async def test_every_command_starts_only_after_its_record_is_written(tmp_path: Path) -> None:
+    """A SIGKILL loses nothing already written (the page cache outlives the process), so a
+    read-only command whose record is written first can never have run unrecorded. Without the
+    wait, the journal's thread may not have written the line when the command runs."""
+    from pverunbook.engine.journal import Journal
+
+    book = load_text(textwrap.dedent(f'''\
+        id = "t"
+        title = "T"
+        [[steps]]
+        id = "look"
+        title = "Look"
+        commands = ["echo a >> {tmp_path}/m", "echo b >> {tmp_path}/m"]
+        [[steps]]
+        id = "change"
+        title = "Change"
+        destructive = true
+        no_backup_reason = "test"
+        commands = ["echo c >> {tmp_path}/m"]
+        '''), "t.toml")
+    path = tmp_path / "run.jsonl"
+    journal = Journal(path)
+    # The thread writes late: without written(), a command would run before its line is in.
+    slow = journal._write
+
+    def late(lines: list[bytes]) -> None:
+        import time as _time
+
+        _time.sleep(0.05)
+        slow(lines)
+
+    journal._write = late  # type: ignore[method-assign]
+    transport = ReadsTheJournal(path)
+    engine = Engine(book, ONE, transport, TypesWhatIsAsked(), run_id="r")
+    engine.subscribe(journal)
+    engine.flushers.append(journal.flush)
+    engine.writers.append(journal.written)
+    try:
+        assert await engine.run() == "ok"
+    finally:
+        journal.close()
+    assert len(transport.in_file) == 3 and all(ok for _, ok in transport.in_file), \
+        transport.in_file
