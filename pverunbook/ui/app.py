@@ -196,11 +196,18 @@ class RunbookApp(NodeShellApp):
             self.notify(unreachable_text(down), title="Unreachable nodes", severity="warning",
                         timeout=15)
 
-    def _after_session(self) -> None:
+    @work(group="last-check", exit_on_error=False)
+    async def _restore_last_check(self) -> None:
+        """The last health check's result, in a worker: the start screen never waits for it.
+        A worker made from a coroutine object instead left "coroutine 'restore_last_check' was
+        never awaited" on stderr when the app closed before it started."""
         from pverunbook.ui.last_check import restore_last_check
 
+        await restore_last_check(self)
+
+    def _after_session(self) -> None:
         self._refresh_screens()
-        self.run_worker(restore_last_check(self), group="last-check", exit_on_error=False)
+        self._restore_last_check()
         if self.resume_target is not None:
             target, self.resume_target = self.resume_target, None
             self.resume_run(target)
