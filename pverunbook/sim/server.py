@@ -1,11 +1,12 @@
 """The SSH side: one asyncssh listener per simulated node (own port, own host key).
 
 Exec requests run in the node's emulated shell with output streamed as produced; a shell
-request gets a prompt loop for people; SFTP is chrooted to the node directory, with writes
-under /etc/pve routed through pmxcfs semantics (they block without quorum, like a cp would).
-Closing the channel or a signal request cancels the running command. The SSH transport's
-guardian (transport/wrapper.py) is honoured too: ``stop TOKEN`` on its channel cancels the
-command marked TOKEN, and its end (the connection's) cancels every command of that connection.
+request gets a prompt loop for people (:mod:`pverunbook.sim.terminal`); SFTP is chrooted to
+the node directory, with writes under /etc/pve routed through pmxcfs semantics (they block
+without quorum, like a cp would). Closing the channel or a signal request cancels the running
+command. The SSH transport's guardian (transport/wrapper.py) is honoured too: ``stop TOKEN``
+on its channel cancels the command marked TOKEN, and its end (the connection's) cancels every
+command of that connection.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ import asyncssh
 
 from pverunbook.sim.shell.executor import Shell
 from pverunbook.sim.shell.streams import CallbackOutput, Pipe
+from pverunbook.sim.terminal import interactive
 from pverunbook.transport.wrapper import parse_guard_command, unwrap_command
 
 if TYPE_CHECKING:
@@ -229,128 +231,7 @@ class NodeServer:
             process.exit(status & 255)
 
     async def _interactive(self, process: asyncssh.SSHServerProcess[bytes]) -> None:
-        node = self.node
-        shell = Shell(node)
-        shell.tty = "pts/0"
-        crlf = process.get_terminal_type() is not None
-        if crlf:  # sshd passes the client's terminal type on (`clear` needs it)
-            shell.vars["TERM"] = str(process.get_terminal_type())
-            shell.exported.add("TERM")
-
-        def conv(data: bytes) -> bytes:
-            return data.replace(b"\r\n", b"\n").replace(b"\n", b"\r\n") if crlf else data
-
-        async def out(data: bytes) -> None:
-            process.stdout.write(conv(data))
-
-        async def err(data: bytes) -> None:
-            process.stderr.write(conv(data))
-
-        motd = (f"\nLinux {node.name} 6.8.12-4-pve #1 SMP PREEMPT_DYNAMIC PMX 6.8.12-4 x86_64\n\n"
-                "This is a REHEARSAL node simulated by pverunbook: nothing you do here touches a "
-                "real cluster.\n\n")
-        process.stdout.write(conv(motd.encode()))
-        from pverunbook.sim.shell.streams import BytesInput
-
-        readline = _TtyLines(process).readline if crlf else process.stdin.readline
-
-        while True:
-            cwd = "~" if shell.cwd == "/root" else shell.cwd
-            process.stdout.write(f"root@{node.name}:{cwd}# ".encode())
-            try:
-                line = await readline()
-            except asyncssh.SignalReceived:
-                process.stdout.write(b"^C\r\n" if crlf else b"\n")
-                continue
-            except (asyncssh.BreakReceived, asyncssh.TerminalSizeChanged):
-                continue
-            except Exception:  # noqa: BLE001 - connection closed
-                return
-            if not line:
-                process.exit(shell.status)
-                return
-            text = line.decode("utf-8", "replace").strip("\r\n")
-            if not text.strip():
-                continue
-            run = asyncio.ensure_future(shell.run_script(text, BytesInput(), CallbackOutput(out),
-                                                         CallbackOutput(err)))
-            watcher = asyncio.ensure_future(readline())
-            while True:
-                done, _ = await asyncio.wait({run, watcher}, return_when=asyncio.FIRST_COMPLETED)
-                if run in done:
-                    watcher.cancel()
-                    with contextlib.suppress(BaseException):
-                        await watcher
-                    break
-                try:
-                    watcher.result()
-                    watcher = asyncio.ensure_future(readline())
-                except asyncssh.SignalReceived:
-                    run.cancel()
-                    with contextlib.suppress(asyncio.CancelledError):
-                        await run
-                    shell.status = 130
-                    process.stdout.write(b"^C\r\n" if crlf else b"\n")
-                    break
-                except (asyncssh.BreakReceived, asyncssh.TerminalSizeChanged):
-                    watcher = asyncio.ensure_future(readline())
-                except Exception:  # noqa: BLE001 - connection closed
-                    run.cancel()
-                    return
-            if run.done() and not run.cancelled() and shell.status is not None:
-                with contextlib.suppress(BaseException):
-                    run.result()
-            if shell.exited:  # `exit` anywhere on the line (`cd; exit`), as sh ends there
-                process.exit(shell.status)
-                return
-
-
-class _TtyLines:
-    """Lines typed on a terminal (``ssh`` with a pty): the channel is binary, so asyncssh's
-    line editor is off; this echoes what is typed, ends a line on Enter (CR), erases on
-    Backspace, turns Ctrl+C into SIGINT and Ctrl+D on an empty line into end of input, as a
-    kernel tty in canonical mode would (termios(3): ICANON, ECHO, ICRNL)."""
-
-    def __init__(self, process: asyncssh.SSHServerProcess[bytes]) -> None:
-        self.process = process
-        self.pending = b""
-
-    async def readline(self) -> bytes:
-        line = bytearray()
-        while True:
-            if not self.pending:
-                self.pending = await self.process.stdin.read(1024)
-                if not self.pending:
-                    return bytes(line)
-            data, self.pending = self.pending, b""
-            i = 0
-            while i < len(data):
-                c = data[i]
-                i += 1
-                if c in (0x0D, 0x0A):
-                    if c == 0x0D and data[i:i + 1] == b"\n":
-                        i += 1
-                    self.pending = data[i:]
-                    self.process.stdout.write(b"\r\n")
-                    return bytes(line) + b"\n"
-                if c in (0x7F, 0x08):
-                    if line:
-                        line.pop()
-                        self.process.stdout.write(b"\b \b")
-                elif c == 0x03:
-                    self.pending = data[i:]
-                    raise asyncssh.SignalReceived("INT")
-                elif c == 0x04:
-                    if not line:
-                        self.pending = data[i:]
-                        return b""
-                elif c == 0x1B:  # an escape sequence (arrow keys): not edited here
-                    while i < len(data) and not (0x40 <= data[i] <= 0x7E and data[i] != 0x5B):
-                        i += 1
-                    i += 1
-                elif c >= 0x20:
-                    line.append(c)
-                    self.process.stdout.write(bytes([c]))
+        await interactive(process, self.node)
 
 
 class _PveFile:
