@@ -164,6 +164,7 @@ def corosync_start(world: World, n: SimNode, t: float) -> str | None:
     cs.authkey = authkey or b""
     cs.running = True
     cs.vanished = False
+    cs.forming_until = None
     cs.members = frozenset()
     cs.quorate = False
     cs.expected_override = None
@@ -227,6 +228,7 @@ def corosync_stop(world: World, n: SimNode, t: float, by_sysadmin: bool = False,
     lg = n.corosync_log
     if sig == 9 and not by_sysadmin:
         cs.vanished = True
+        cs.vanished_at = t
     elif by_sysadmin:
         for m in world.nodes.values():
             if m.corosync.running and m.nodeid in cs.members | {n.nodeid}:
@@ -239,6 +241,7 @@ def corosync_stop(world: World, n: SimNode, t: float, by_sysadmin: bool = False,
         lg("[SERV  ] Service engine unloaded: corosync vote quorum service v1.0", t)
         lg("[MAIN  ] Corosync Cluster Engine exiting normally", t)
     cs.running = False
+    cs.forming_until = None
     cs.members = frozenset()
     cs.quorate = False
     if n.pmxcfs.state == "running" and not n.pmxcfs.local_mode:
@@ -314,6 +317,7 @@ def first_sync_refused(world: World, n: SimNode, t: float) -> bool:
                    f"config version ({cs.config_version})! Exiting", t)
     n.corosync_log("[MAIN  ] Corosync Cluster Engine exiting normally", t)
     cs.running = False
+    cs.forming_until = None
     cs.members = frozenset()
     cs.quorate = False
     u = n.units["corosync"]

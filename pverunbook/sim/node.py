@@ -108,6 +108,13 @@ class CorosyncRuntime:
     #: the token and name it in "Failed to receive the leave message" (totemsrp.c); reset
     #: when it starts again
     vanished: bool = False
+    #: when it vanished (simulated time): its peers keep it in their membership, quorate, until
+    #: the token and then consensus have timed out (World.update_membership)
+    vanished_at: float = 0.0
+    #: a membership change this node's totem is still forming (the token lost, consensus not
+    #: reached): the moment the new membership forms, None when totem is operational. Nothing
+    #: is delivered meanwhile, so a write into /etc/pve waits (pmxcfs's CPG message)
+    forming_until: float | None = None
 
 
 @dataclass
@@ -257,7 +264,7 @@ class SimNode:
         if p.local_mode:
             return True
         cs = self.corosync
-        if not cs.running or not cs.quorate:
+        if not cs.running or not cs.quorate or cs.forming_until is not None:
             return False
         # While a link in its membership flaps, the membership keeps changing and pmxcfs never
         # finishes a sync, unless this node's quorum does not depend on a peer at all (pvecm

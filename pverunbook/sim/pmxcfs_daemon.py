@@ -33,7 +33,11 @@ def _sync_pmxcfs(world: World, t: float) -> None:
         if p.state != "running" or p.local_mode or not n.corosync.running:
             continue
         grp = [world._node_by_id(i) for i in sorted(n.corosync.members)]
-        grp = [g for g in grp if g.pmxcfs.state == "running" and not g.pmxcfs.local_mode]
+        grp = [g for g in grp if g.pmxcfs.state == "running" and not g.pmxcfs.local_mode
+               and g.corosync.running]
+        # no configuration change reaches pmxcfs while totem forms a new membership
+        if any(g.corosync.forming_until is not None for g in grp):
+            continue
         if grp and grp[0] is n:
             groups.append(grp)
     for grp in groups:
@@ -372,6 +376,11 @@ async def wait_writable(world: World, n: SimNode) -> None:
                 and (not cs.running or (entered and not cs.quorate))):
             raise OSError(errno.EACCES, os.strerror(errno.EACCES))
         entered = False
+        if cs.forming_until is not None:
+            # totem forms a new membership (a member vanished): the write waits for it, in
+            # simulated time (a stepped clock moves this session on to that moment)
+            await world.clock.sleep(max(cs.forming_until - world.clock.now(), 0.0))
+            continue
         await asyncio.sleep(min(0.05, max(world.clock.scale, 0.005)))
 
 

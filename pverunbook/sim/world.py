@@ -240,7 +240,7 @@ class World:
         for g in self._groups():
             new = frozenset(m.nodeid for m in g)
             for n in g:
-                if new != n.corosync.members:
+                if new != n.corosync.members and not self._still_forming(n, new, t):
                     self._membership_changed(n, n.corosync.members, new, t)
         for n in nodes:
             self._update_quorum(n, t)
@@ -265,6 +265,42 @@ class World:
             self.split_brain_noted = False
         self._sync_pmxcfs(t)
 
+    def _still_forming(self, n: SimNode, new: frozenset[int], t: float) -> bool:
+        """Whether ``n`` keeps its old membership at ``t`` because a member vanished (corosync
+        killed: no leave message) less than token + consensus ago.
+
+        totemsrp.c: the token is declared lost after ``token_timeout``
+        (``timer_function_orf_token_timeout``: "A processor failed, forming new
+        configuration: token timed out (%ums), waiting %ums for consensus."), and the gather
+        state waits ``consensus_timeout`` for the vanished node's join before the new ring
+        forms. Both are the effective values (totemconfig.c ``totem_volatile_config_read``:
+        token + (nodes - 2) * token_coefficient, then consensus = 1.2 * that token;
+        corosync.conf(5) ``token_coefficient``, ``consensus``): 3650 + 4380 ms for three
+        nodes on the defaults. Until then the node stays quorate with the old members, and
+        nothing is delivered (:attr:`CorosyncRuntime.forming_until`)."""
+        cs = n.corosync
+        gone = [m for m in self.nodes.values() if m.nodeid in cs.members - new
+                and m.corosync.vanished and not m.corosync.running]
+        if not gone:
+            cs.forming_until = None
+            return False
+        until = max(m.corosync.vanished_at for m in gone) + (cs.token + cs.consensus) / 1000
+        if t >= until:
+            cs.forming_until = None
+            return False
+        if cs.forming_until != until:
+            cs.forming_until = until
+            self.at(until, lambda _t: None)  # tick() forms the membership then
+            # the journal shows each line from its moment on (journalctl: nothing later
+            # than now), so a read inside the window says why the cluster waits
+            lost = until - cs.consensus / 1000
+            n.corosync_log(f"[TOTEM ] Token has not been received in {int(cs.token * 0.75)} "
+                           "ms ", lost - cs.token / 1000 * 0.25)
+            n.corosync_log(f"[TOTEM ] A processor failed, forming new configuration: token "
+                           f"timed out ({cs.token}ms), waiting {cs.consensus}ms for consensus.",
+                           lost)
+        return True
+
     def _membership_changed(self, n: SimNode, old: frozenset[int], new: frozenset[int],
                             t: float) -> None:
         cs = n.corosync
@@ -282,8 +318,9 @@ class World:
         # found gone one token from now (the token warning at 75% of it, then the timeout).
         killed = bool(unclean) and all(
             m.corosync.vanished for m in self.nodes.values() if m.nodeid in unclean)
-        lost_at = t + cs.token / 1000 if killed else t
-        if old and unclean:
+        lost_at = max(m.corosync.vanished_at for m in self.nodes.values()
+                      if m.nodeid in unclean) + cs.token / 1000 if killed else t
+        if old and unclean and not killed:  # a killed peer's: logged by _still_forming
             tok = cs.token
             n.corosync_log(f"[TOTEM ] Token has not been received in {int(tok * 0.75)} ms ",
                            lost_at - tok / 1000 * 0.25)

@@ -120,3 +120,42 @@ async def test_every_node_sees_its_peers_links_come_up_after_its_own_start(
         ups = {m.split("host: ")[1].split()[0] for m in log[start:] if "link: 0 is up" in m}
         own = str(three.node(name).nodeid)
         assert ups == {"1", "2", "3"} - {own}, (name, log[start:])
+
+
+async def test_a_killed_peer_stays_a_member_for_token_plus_consensus(three: SimCluster) -> None:
+    # corosync.conf(5) / totemconfig.c totem_volatile_config_read: with 3 nodes the token is
+    # 3000 + (3 - 2) * 650 (token_coefficient) = 3650 ms and consensus 1.2 * that = 4380 ms.
+    # totemsrp.c: the token is declared lost after the token timeout, then the gather state
+    # waits the consensus timeout before the new membership forms; until then the survivors
+    # keep the old members and stay quorate, and pmxcfs's messages (a write) wait.
+    assert three.world is not None
+    cs = three.node("ryanrishi").corosync
+    assert (cs.token, cs.consensus) == (3000 + 650, int(1.2 * (3000 + 650)))
+    forms = (cs.token + cs.consensus) / 1000
+    pid = three.node("pve001").corosync.pid
+    t0 = three.world.clock.now()
+    status, _, err = await sh(three, "pve001", f"kill -9 {pid}")
+    assert status == 0, err
+    await three.advance(cs.token / 1000 * 0.5)
+    _, quorum, _ = await sh(three, "ryanrishi", "corosync-quorumtool -s")
+    assert "Quorate:          Yes" in quorum and "Nodes:            3" in quorum, quorum
+    _, log, _ = await sh(three, "ryanrishi", "journalctl -u corosync --no-pager")
+    assert "A processor failed" not in log.split("Token has not been received")[-1]
+    await three.advance(cs.token / 1000 * 0.6)  # past the token: lost, consensus awaited
+    _, log, _ = await sh(three, "ryanrishi", "journalctl -u corosync --no-pager -n 3")
+    assert log.rstrip().endswith(f"A processor failed, forming new configuration: token timed "
+                                 f"out ({cs.token}ms), waiting {cs.consensus}ms for consensus."
+                                 ), log
+    _, quorum, _ = await sh(three, "pve002", "corosync-quorumtool -s")
+    assert "Nodes:            3" in quorum, quorum
+    # a write now waits until the new membership has formed, then completes
+    status, _, err = await sh(three, "pve002", "echo x > /etc/pve/probe")
+    assert status == 0, err
+    assert three.world.clock.now() >= t0 + forms
+    _, quorum, _ = await sh(three, "ryanrishi", "corosync-quorumtool -s")
+    assert "Quorate:          Yes" in quorum and "Nodes:            2" in quorum, quorum
+    (formed,) = [e for e in corosync_since(three, "ryanrishi", t0)
+                 if "A new membership" in e.msg]
+    assert formed.t == pytest.approx(t0 + forms), formed
+    _, got, _ = await sh(three, "ryanrishi", "cat /etc/pve/probe")
+    assert got == "x\n"
