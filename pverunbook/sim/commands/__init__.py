@@ -8,6 +8,7 @@ from pverunbook.sim.commands import (  # noqa: F401 - registers commands
     detach,
     files,
     listing,
+    lvm,
     net,
     patterns,
     pve,

@@ -1,4 +1,5 @@
-"""Process, storage and service-check tools: ps, pgrep, sqlite3, curl, lvs, ss... (openssl: tls.py)
+"""Process, storage and service-check tools: ps, pgrep, sqlite3, curl, ss... (openssl: tls.py;
+lvs, vgs: lvm.py)
 
 ``ps`` lists the simulated daemons, the running kvm processes (real PVE 8 command lines) and
 the commands of the current session, so ``ps aux | grep qemu`` shows its own grep as on a node.
@@ -13,6 +14,7 @@ import time
 from typing import Any
 
 from pverunbook.sim.commands.core import gopt
+from pverunbook.sim.commands.lvm import _volumes
 from pverunbook.sim.commands.tls import web_ok
 from pverunbook.sim.node import UNIT_INFO, SimNode
 from pverunbook.sim.shell.executor import Ctx, UsageError, command
@@ -331,43 +333,6 @@ async def c_curl(ctx: Ctx) -> int:
 
 
 # -- storage --------------------------------------------------------------------------------
-
-def _volumes(node: SimNode) -> list[tuple[str, int]]:
-    out: list[tuple[str, int]] = []
-    try:
-        names = node.fs.listdir("/dev/pve")
-    except OSError:
-        return out
-    for n in names:
-        try:
-            size = int(node.fs.read_bytes(f"/dev/pve/{n}").split()[0])
-        except (OSError, ValueError, IndexError):
-            size = 0
-        out.append((n, size))
-    return out
-
-
-@command("lvs")
-async def c_lvs(ctx: Ctx) -> int:
-    vols = _volumes(ctx.node)
-    out = ["  LV            VG  Attr       LSize    Pool Origin Data%  Meta%  Move Log "
-           "Cpy%Sync Convert",
-           "  data          pve twi-aotz-- <348.82g             31.25  1.41",
-           "  root          pve -wi-ao----   96.00g",
-           "  swap          pve -wi-ao----    8.00g"]
-    for name, size in vols:
-        g = size / (1 << 30)
-        out.append(f"  {name:<13} pve Vwi-aotz-- {g:>7.2f}g data        {42.17:>5.2f}")
-    await ctx.out("\n".join(out) + "\n")
-    return 0
-
-
-@command("vgs")
-async def c_vgs(ctx: Ctx) -> int:
-    await ctx.out("  VG  #PV #LV #SN Attr   VSize    VFree \n"
-                  f"  pve   1 {3 + len(_volumes(ctx.node)):>3}   0 wz--n- <465.26g <16.00g\n")
-    return 0
-
 
 @command("blockdev")
 async def c_blockdev(ctx: Ctx) -> int:
