@@ -52,9 +52,14 @@ async def test_following_the_proposals_in_order_recovers_a_wiped_database(
         first = await check(session, tmp_path)
         rules = [f.rule for f in first.faults]
         # the kind of faults a wiped database leaves, each named
-        assert {"pmxcfs-node-dir-missing", "pve-own-dir-missing", "storage-cfg-missing",
+        assert {"pmxcfs-node-dir-missing", "storage-cfg-missing",
                 "vm-without-config", "ca-missing"} <= set(rules), rules
+        # both probes (pve-mount's test -d, pve-write's ENOENT) see each node's directory
+        # missing: one fault names it, for every node, with both probes' evidence
+        assert "pve-own-dir-missing" not in rules, rules
         (dirs,) = [f for f in first.faults if f.rule == "pmxcfs-node-dir-missing"]
+        assert set(dirs.nodes) == set(names)
+        assert {e.step_id for e in dirs.evidence} == {"pve-mount", "pve-write"}
         assert dirs.next_runbook is not None
         # the CA is gone too: every proposal of the runbook says force = true, the one run
         # that makes one CA and signs every node's certificate with it
@@ -65,8 +70,7 @@ async def test_following_the_proposals_in_order_recovers_a_wiped_database(
         assert set(storage.nodes) == set(names)
         # nothing that writes VM configs before the directories and storage.cfg are back
         assert rules.index("vm-without-config") > max(
-            rules.index(r) for r in ("pmxcfs-node-dir-missing", "pve-own-dir-missing",
-                                     "storage-cfg-missing"))
+            rules.index(r) for r in ("pmxcfs-node-dir-missing", "storage-cfg-missing"))
         done: list[str] = []
         diag = first
         for _ in range(ROUNDS):

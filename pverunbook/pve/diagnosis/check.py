@@ -62,12 +62,14 @@ _PHASE_OF = {
                      "db-load-failed", "disk-errors", "db-deleted",
                      "db-deleted-held", "db-deleted-lost"), "database"),
     # a node directory only `pvecm updatecerts` brings back (Cluster/Setup.pm
-    # gen_local_dirs): with the database, before the configs that are written into it
-    "pmxcfs-node-dir-missing": "database",
+    # gen_local_dirs), or a renamed node's configs moved to its new name: with the database,
+    # before the configs that are written into it. Both rules name the same directory (the
+    # write probe's ENOENT, the pve-mount step's test -d): one phase.
+    **dict.fromkeys(("pmxcfs-node-dir-missing", "pve-own-dir-missing"), "database"),
     **dict.fromkeys(("storage-cfg-missing", "cluster-file-missing", "vm-without-config",
                      "vm-config-wrong-node"), "configs"),
     **dict.fromkeys(("cert-missing", "cert-expired", "cert-not-ca", "ca-missing",
-                     "pveproxy-down", "pve-own-dir-missing", "clock-skew"), "certificates"),
+                     "pveproxy-down", "clock-skew"), "certificates"),
     # re-arming HA is the last thing to do: only once everything else is repaired
     "ha-disarmed": "certificates",
 }

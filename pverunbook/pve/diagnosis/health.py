@@ -12,6 +12,10 @@ from __future__ import annotations
 
 from pverunbook.pve.diagnosis.certs import pve_unreadable
 from pverunbook.pve.diagnosis.model import Context, Evidence, Fault, ManualFix, NextRunbook, ev, num
+from pverunbook.pve.diagnosis.node_dir import (
+    node_dir_faults,
+    own_dir_evidence,
+)
 
 #: Every fault id the health check's own rules report (here and in :mod:`.check`), declared
 #: so that the audit of rules (tests, README table) covers them like the shared rules.
@@ -111,16 +115,16 @@ def pve_mount(ctx: Context) -> list[Fault]:
                                     "systemctl status pve-cluster --no-pager"),),
             (str(f.node),), weight=25))
     ok_nodes = {f.node for f in down + dead}
-    for f in store.named("pve.own_dir"):
-        if f.value is False and f.node and f.node not in ok_nodes and \
-                store.value("pve.read_hung", f.node) is not True:
-            out.append(Fault(
-                "pve-own-dir-missing",
-                f"/etc/pve/nodes/{f.node} is missing: {f.node}'s certificate and VM configs have "
-                "nowhere to live", "critical", "high",
-                f"`pvecm updatecerts` on {f.node} recreates the directory, its key and "
-                "certificate (needs quorum).", (ev(f, f"{f.node}: {f.evidence}"),),
-                NextRunbook("certificate-regeneration", {"force": False}), (), (f.node,)))
+    # the write probe's ENOENT on the same node is the same directory missing: rule
+    # pmxcfs-node-dir-missing names it (with this fact's evidence), never twice in one check
+    probed = {f.node for f in store.named("pmxcfs.write_error") if f.value == "ENOENT"}
+    own = [f for f in store.named("pve.own_dir")
+           if f.value is False and f.node and f.node not in ok_nodes | probed
+           and store.value("pve.read_hung", f.node) is not True]
+    if own:
+        out += node_dir_faults(ctx, lambda *a: Fault("pve-own-dir-missing", *a),
+                               list(dict.fromkeys(str(f.node) for f in own)),
+                               own_dir_evidence(own))
     return out
 
 

@@ -16,6 +16,7 @@ from pverunbook.pve.diagnosis.model import (
     num,
     steady_now,
 )
+from pverunbook.pve.diagnosis.node_dir import node_dir_faults, own_dir_evidence
 from pverunbook.pve.facts import Fact
 
 
@@ -66,21 +67,11 @@ def pmxcfs_blocked(ctx: Context) -> list[Fault]:
             tuple(names), weight=20))
     if missing:
         names = list(dict.fromkeys(str(f.node) for f in missing))
-        out.append(Fault(
-            "pmxcfs-node-dir-missing",
-            f"/etc/pve/nodes/<node> is missing for {', '.join(names)}: this node's own "
-            "directory (its VM configs, certificate) is gone from the cluster filesystem; "
-            "that is not a quorum problem", "critical", "high",
-            "Check that the host name matches a directory in /etc/pve/nodes (a renamed node: "
-            "move its directory back rather than regenerate). If it was deleted (a wiped "
-            "database), `pvecm updatecerts` recreates it with its qemu-server, lxc and priv "
-            "directories, key and certificate (Cluster/Setup.pm gen_local_dirs, needs "
-            "quorum): runbook certificate-regeneration. VM configs come after that "
-            "(vm-config-recovery writes them into that directory).",
-            tuple(ev(f, f"{f.node}: {f.evidence}") for f in missing),
-            NextRunbook("certificate-regeneration", {"force": False}),
-            tuple(ManualFix(n, "hostname; ls /etc/pve/nodes") for n in names),
-            tuple(names)))
+        # the check's pve-mount step sees the same directory missing: its evidence joins here,
+        # and its rule (pve-own-dir-missing) leaves these nodes to this one
+        own = [f for f in store.named("pve.own_dir") if f.value is False and f.node in names]
+        out += node_dir_faults(ctx, lambda *a: Fault("pmxcfs-node-dir-missing", *a), names,
+                               own_dir_evidence(missing + own))
     if refused:
         names = list(dict.fromkeys(f.node for f in refused if f.node))
         eacces = all(errors.get(str(n)) in ("EACCES", None) for n in names)

@@ -26,6 +26,7 @@ ROUND3 = "tests/unit/pve/test_diagnosis_faults_round3.py"
 CASES3 = "tests/unit/pve/test_realworld3_cases.py"
 ROLLBACK = "tests/integration/test_rehearsal_rollback.py"
 WIPED = "tests/unit/pve/test_wiped_database.py"
+NODE_DIR = "tests/unit/pve/test_node_dir.py"
 WIPED_SIM = ("tests/sim/test_wiped_follow_proposals.py::test_following_the_proposals_in_order_"
              "recovers_a_wiped_database")
 
@@ -70,7 +71,9 @@ REAL_OUTPUT: dict[str, list[str]] = {
     "two-node-large": [f"{CHECK}::test_two_node_in_a_three_node_cluster"],
     "pve-not-mounted": [f"{CHECK}::test_dead_fuse_mount_and_missing_own_directory"],
     "pve-enotconn": [f"{CHECK}::test_dead_fuse_mount_and_missing_own_directory"],
-    "pve-own-dir-missing": [f"{CHECK}::test_dead_fuse_mount_and_missing_own_directory"],
+    "pve-own-dir-missing": [f"{CHECK}::test_dead_fuse_mount_and_missing_own_directory",
+                            f"{NODE_DIR}::test_the_pve_mount_step_alone_names_it_with_the_"
+                            "same_words"],
     "db-load-failed": [f"{CHECK}::test_pmxcfs_own_log_names_the_damaged_node"],
     "disk-errors": [f"{CHECK}::test_correctable_pcie_errors_are_not_disk_errors"],
     "vm-without-config": [f"{CHECK}::test_vms_running_without_configs_lead_to_vm_config_"
@@ -86,7 +89,9 @@ REAL_OUTPUT: dict[str, list[str]] = {
     "link-flaps-history": [f"{UNIT}::test_flaps_are_history_when_knet_counters_do_not_grow_"
                            "between_two_samples"],
     "pmxcfs-not-mounted": [f"{ROUND3}::test_write_probe_errors_are_different_faults"],
-    "pmxcfs-node-dir-missing": [f"{ROUND3}::test_write_probe_errors_are_different_faults"],
+    "pmxcfs-node-dir-missing": [f"{ROUND3}::test_write_probe_errors_are_different_faults",
+                                f"{NODE_DIR}::test_a_missing_own_directory_is_named_once_per_"
+                                "check"],
     "pmxcfs-db-load-failed": [f"{ROUND3}::test_pmxcfs_log_db_load_failed_and_local_conf_newer"],
     "pmxcfs-conf-newer": [f"{ROUND3}::test_pmxcfs_log_db_load_failed_and_local_conf_newer"],
     "pmxcfs-log-trouble": [f"{CASES3}::test_pmxcfs_lines_of_a_rejoin_are_evidence_not_no_"
