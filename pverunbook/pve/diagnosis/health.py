@@ -13,8 +13,10 @@ from __future__ import annotations
 from pverunbook.pve.diagnosis.certs import pve_unreadable
 from pverunbook.pve.diagnosis.model import Context, Evidence, Fault, ManualFix, NextRunbook, ev, num
 from pverunbook.pve.diagnosis.node_dir import (
+    dir_missing,
     node_dir_faults,
     own_dir_evidence,
+    renamed_from,
 )
 
 #: Every fault id the health check's own rules report (here and in :mod:`.check`), declared
@@ -75,6 +77,8 @@ def vms_without_config(ctx: Context) -> list[Fault]:
             tuple(evidence), NextRunbook("vm-config-recovery", {"source": "processes"}), (),
             tuple(lost)))
     for vmid, runs_on, conf_on in wrong:
+        if dir_missing(store, runs_on) and renamed_from(ctx, runs_on) == conf_on:
+            continue  # a renamed node: pve_mount / pmxcfs_blocked move all its configs at once
         out.append(Fault(
             "vm-config-wrong-node",
             f"VM {vmid} runs on {runs_on} but its config is in {conf_on}'s directory",

@@ -23,6 +23,7 @@ from pverunbook.pve.diagnosis.model import (
     Severity,
     ev,
 )
+from pverunbook.pve.diagnosis.node_dir import dir_missing, renamed_from
 
 #: The fault's id (listed with the health check's in :data:`health.CHECK_FAULTS`).
 NOT_CHECKED = "node-not-checked"
@@ -85,7 +86,9 @@ def not_in_inventory(ctx: Context) -> list[Fault]:
     against the inventory (``ctx.inventory``): every ``targets = "all"`` step covers the
     inventory's nodes only, so a node the nodelist names and the inventory lacks was never
     checked, and a run's "ok" says nothing about it. Critical; an inventory node the nodelist
-    does not name is a warning (a removed node, or a typo: its steps read another machine)."""
+    does not name is a warning (a removed node, or a typo: its steps read another machine).
+    A node renamed by its host name alone is neither: the nodelist still names it by its old
+    name, and pmxcfs_blocked / pve_mount name the rename (:func:`.node_dir.renamed_from`)."""
     listed = [f for f in ctx.store.named("conf.node_names") if f.node and isinstance(f.value, str)]
     if not listed or not ctx.inventory:
         return []
@@ -93,7 +96,14 @@ def not_in_inventory(ctx: Context) -> list[Fault]:
     gap = inventory_gap(list(ctx.inventory), cluster)
     if gap.complete:
         return []
-    missing = gap.not_in_inventory
+    # a node renamed by its host name alone keeps its old name in the nodelist: that entry is
+    # the inventory's node, checked under its new name (:mod:`.node_dir` names the rename)
+    renamed = {old: new for new in gap.not_in_cluster
+               if dir_missing(ctx.store, new) and (old := renamed_from(ctx, new))}
+    missing = tuple(n for n in gap.not_in_inventory if n not in renamed)
+    extra = tuple(n for n in gap.not_in_cluster if n not in renamed.values())
+    if not missing and not extra:
+        return []
     shows = [f for f in listed if not missing or set(missing) & set(str(f.value).split())]
     evidence = tuple(ev(f, f"{f.node}: corosync.conf's nodelist names {f.value}")
                      for f in shows)
@@ -105,7 +115,6 @@ def not_in_inventory(ctx: Context) -> list[Fault]:
                      "or verify " + ("it" if len(missing) == 1 else "them"))
         severity: Severity = "critical"
     else:
-        extra = gap.not_in_cluster
         statement = (f"{', '.join(extra)} {'is' if len(extra) == 1 else 'are'} in the "
                      "inventory but not in the cluster's nodelist")
         severity = "warning"
@@ -116,4 +125,4 @@ def not_in_inventory(ctx: Context) -> list[Fault]:
     return [Fault("node-not-in-inventory", statement, severity, "high", action, evidence, None,
                   (ManualFix(first, "grep -E '^\\s*(name|ring0_addr):' "
                                     "/etc/corosync/corosync.conf"),),
-                  tuple(missing or gap.not_in_cluster), weight=40)]
+                  tuple(missing or extra), weight=40)]

@@ -77,7 +77,8 @@ def facts_vms(obs: Observation) -> list[Fact]:
 def facts_pve_mount(obs: Observation) -> list[Fact]:
     """/etc/pve's state on this node: mounted (pmxcfs's FUSE mount in ``mount``), hung (exit
     124 of ``timeout 5 ls``), a dead mount (``Transport endpoint is not connected``: pmxcfs was
-    killed and left its FUSE mount behind, domain notes §8 d), and whether this node's own
+    killed and left its FUSE mount behind, domain notes §8 d), what ``/etc/pve/nodes`` lists
+    (``pve.node_dirs``, space-separated, when ``ls`` exits 0) and whether this node's own
     ``nodes/<node>`` directory exists (``pvecm updatecerts`` creates it, §5)."""
     text = obs.seen
     out: list[Fact] = []
@@ -99,6 +100,12 @@ def facts_pve_mount(obs: Observation) -> list[Fact]:
                             evidence="timeout 5 ls /etc/pve/nodes: exit 124"))
         elif code is not None:
             out.append(Fact("pve.read_hung", False, obs.node, evidence=f"exit {code}"))
+        if code == 0:
+            # what /etc/pve/nodes holds: a renamed node's old directory is one no member has
+            names = [ln.strip() for ln in ls.splitlines()
+                     if ln.strip() and not re.fullmatch(r"exit \d+", ln.strip())]
+            out.append(Fact("pve.node_dirs", " ".join(names), obs.node,
+                            evidence="ls /etc/pve/nodes: " + (" ".join(names) or "empty")))
     # the answer is the section's first line: stderr (``ls: cannot access …`` of the step's
     # ``ls``) follows all of stdout in :attr:`Observation.seen`, so it lands in this last
     # section (seen on the simulator's wiped clusters: the missing directory went unreported)

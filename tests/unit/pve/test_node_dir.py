@@ -1,4 +1,6 @@
-"""A node's own /etc/pve/nodes/<node> missing: named once per check.
+"""A node's own /etc/pve/nodes/<node> missing: named once per check, and a renamed node (its
+guests' configs still under the old name, a directory no cluster member has) told apart from
+a wiped one.
 
 Outputs are the check's steps as a node prints them: ``pve-mount`` (``ls /etc/pve/nodes``,
 ``test -d``), ``pve-write`` (coreutils stat/truncate messages for pmxcfs's ENOENT),
@@ -10,6 +12,7 @@ and "Recovering/Moving Guests from Failed Nodes", pvecm.adoc "Preparing Nodes".
 
 from __future__ import annotations
 
+from pverunbook.pve.diagnosis import diagnose
 from pverunbook.pve.diagnosis.check import check_diagnose, phase_of
 from pverunbook.pve.facts import Fact, Observation, extract
 
@@ -100,3 +103,94 @@ def test_the_pve_mount_step_alone_names_it_with_the_same_words() -> None:
     assert [f.rule for f in both] == ["pmxcfs-node-dir-missing"]
     assert both[0].statement == fault.statement and both[0].action == fault.action
     assert both[0].next_runbook == fault.next_runbook
+
+
+def _renamed_fault(nodelist: list[str]) -> None:
+    diag = check_diagnose(renamed_cluster(nodelist), nodes=NODES)
+    dirs = [f for f in diag.faults
+            if f.rule in ("pmxcfs-node-dir-missing", "pve-own-dir-missing")]
+    assert len(dirs) == 1, [f.rule for f in diag.faults]
+    (fault,) = dirs
+    assert fault.rule == "pmxcfs-node-dir-missing" and fault.nodes == ("pve-new",)
+    assert fault.statement.startswith("pve-new was renamed from pve-old: ")
+    assert "VMs 100, 101 (running on pve-new)" in fault.statement
+    assert "200" not in fault.statement
+    # never certificate-regeneration first: no runbook moves configs, the commands do
+    assert fault.next_runbook is None
+    (fix,) = fault.manual
+    assert fix.node == "pve-new"
+    assert fix.command.split(" && ")[:3] == [
+        "timeout 10 mkdir -p /etc/pve/nodes/pve-new/qemu-server /etc/pve/nodes/pve-new/lxc",
+        "timeout 10 mv /etc/pve/nodes/pve-old/qemu-server/100.conf "
+        "/etc/pve/nodes/pve-new/qemu-server/",
+        "timeout 10 mv /etc/pve/nodes/pve-old/qemu-server/101.conf "
+        "/etc/pve/nodes/pve-new/qemu-server/"]
+    assert "/etc/pve/nodes/pve-old/lxc/*.conf" in fix.command
+    assert "certificate-regeneration" in fault.action and "updatecerts" in fault.action
+    # the guests running on pve-new with configs under pve-old are this fault, not 'wrong node'
+    assert "vm-config-wrong-node" not in {f.rule for f in diag.faults}
+    faults = list(diag.faults)
+    # the nodelist's old name is this node, checked under its new name: no inventory gap
+    assert "node-not-in-inventory" not in {f.rule for f in faults}
+    assert "cert-missing" in {f.rule for f in faults}
+    assert not any(f.next_runbook is not None
+                   and f.next_runbook.runbook == "certificate-regeneration"
+                   for f in faults[:faults.index(fault)])
+
+
+def test_a_renamed_node_moves_its_guests_configs_before_any_certificate() -> None:
+    _renamed_fault(["pve-new", "pve2"])  # corosync.conf's nodelist has the new name
+
+
+def test_a_renamed_node_still_named_by_its_old_name_in_the_nodelist() -> None:
+    # only the host name changed: corosync.conf still calls the node pve-old
+    _renamed_fault(["pve-old", "pve2"])
+    fault = next(f for f in check_diagnose(renamed_cluster(["pve-old", "pve2"]),
+                                           nodes=NODES).faults
+                 if f.rule == "pmxcfs-node-dir-missing")
+    assert "nodelist still calls this node pve-old" in fault.action
+
+
+def test_a_directory_of_a_member_is_no_rename() -> None:
+    # pve3 is a member the inventory leaves out: its directory is its own, not pve-new's old
+    store = (mount("pve-new", ["pve3", "pve2"], False) + write_enoent("pve-new")
+             + conf("pve-new", ["pve-new", "pve2", "pve3"]))
+    (fault,) = [f for f in check_diagnose(store, nodes=NODES).faults
+                if f.rule == "pmxcfs-node-dir-missing"]
+    assert fault.statement.startswith("/etc/pve/nodes/pve-new is missing")
+    assert fault.next_runbook is not None
+    assert fault.next_runbook.runbook == "certificate-regeneration"
+    # two directories no member has: no guess which one was this node
+    two = (mount("pve-new", ["old-a", "old-b", "pve2"], False) + write_enoent("pve-new")
+           + conf("pve-new", ["pve-new", "pve2"]))
+    (fault,) = [f for f in check_diagnose(two, nodes=NODES).faults
+                if f.rule == "pmxcfs-node-dir-missing"]
+    assert fault.next_runbook is not None and fault.manual[0].command.startswith("hostname")
+    assert "also holds old-a, old-b" in fault.statement
+    # pve-new missing from the nodelist, and pve3 a real member the inventory leaves out
+    # beside pve-x: two nodelist names without a host, so pve3's directory is no old name
+    partial = (mount("pve-new", ["pve3", "pve2"], False) + write_enoent("pve-new")
+               + conf("pve-new", ["pve-x", "pve2", "pve3"]))
+    (fault,) = [f for f in check_diagnose(partial, nodes=NODES).faults
+                if f.rule == "pmxcfs-node-dir-missing"]
+    assert fault.next_runbook is not None and "renamed from" not in fault.statement
+    # a wiped database: nothing under /etc/pve/nodes at all
+    wiped = mount("pve-new", [], False) + conf("pve-new", ["pve-new", "pve2"])
+    (fault,) = check_diagnose(wiped, nodes=NODES).faults
+    assert "not a rename" in fault.statement and fault.next_runbook is not None
+
+
+def test_the_triage_write_probe_alone_keeps_its_proposal() -> None:
+    # network-triage lists no directories: nothing says it was renamed
+    (fault,) = diagnose(write_enoent("pve2"), nodes=NODES).faults
+    assert fault.rule == "pmxcfs-node-dir-missing" and fault.nodes == ("pve2",)
+    assert fault.next_runbook is not None
+    assert fault.next_runbook.runbook == "certificate-regeneration"
+    assert "pmxcfs cannot rename a non-empty directory" in fault.action
+
+
+def test_the_listing_of_etc_pve_nodes_is_a_fact() -> None:
+    (listed,) = [f for f in mount("a", ["a", "b"], True) if f.name == "pve.node_dirs"]
+    assert listed.value == "a b" and listed.evidence == "ls /etc/pve/nodes: a b"
+    hung = facts("pve-mount", "a", "### mount\n### ls\nexit 124\n### own-dir\nno\n")
+    assert "pve.node_dirs" not in {f.name for f in hung}
