@@ -64,7 +64,9 @@ class TuiDecider:
         #: by step id; collected by :meth:`observe` as the events are emitted.
         self.said: dict[str, list[ev.Event]] = {}
         #: "Run the read-only steps" (a): steps the engine calls read-only run without waiting
-        #: for "next", until one is not, or one does not end ok.
+        #: for "next". It pauses before a step that is not (it needs the operator: n runs it,
+        #: with its own confirmation) and goes on after the operator's answer; it ends at a
+        #: step that does not end ok, or with the run.
         self.reading = False
         #: The step the engine waits to run (set with ``waiting``).
         self.waiting_step: Step | None = None
@@ -75,7 +77,9 @@ class TuiDecider:
         engine asks, so nothing here depends on the screen's message queue."""
         if isinstance(event, ev.ValueProposed | ev.Note) and event.step_id:
             self.said.setdefault(event.step_id, []).append(event)
-        if isinstance(event, ev.StepFinished) and event.status != "ok" and self.reading:
+        # "skipped": an advisory manual step answered Not done, after which the run goes on
+        if isinstance(event, ev.StepFinished) and self.reading and \
+                event.status not in ("ok", "planned", "skipped"):
             self.reading = False  # a failure stops the read-only run before its question
             self.screen.notify(f"Stopped: step “{event.step_id}” ended {event.status}.",
                                title="Read-only steps", timeout=8)
@@ -88,9 +92,11 @@ class TuiDecider:
             why = not_read_only(step)
             if not why:
                 return StepDecision()
-            self.reading = False
-            self.screen.notify(f"Stopped before step {index + 1} “{step.title}”: {why}. "
-                               "Press n to run it.", title="Read-only steps done", timeout=8)
+            # paused, not over: the operator answers this step (n runs it, with its own
+            # confirmation; s, j), and the read-only steps after it go on by themselves
+            self.screen.notify(f"Paused before step {index + 1} “{step.title}”: {why}. "
+                               "Press n to run it; the read-only steps after it then go on.",
+                               title="Read-only steps", timeout=8)
         fut: asyncio.Future[StepDecision] = asyncio.get_running_loop().create_future()
         self.waiting = fut
         self.waiting_step = step
@@ -110,12 +116,18 @@ class TuiDecider:
 
     def read_on(self) -> str:
         """Run the waiting step and the ones after it while the engine calls them read-only
-        (``not_read_only``); stop before the first that changes something or asks, or after
-        one that does not end ok. Returns "" when started, else why not (in words)."""
+        (``not_read_only``); pause before one that changes something or asks, until the
+        operator answered it, then go on; stop after one that does not end ok. Returns ""
+        when started, else why not (in words)."""
         step = self.waiting_step
         if not self.is_waiting or step is None:
             return "Between steps only: wait for the running step, or cancel it (c)."
         why = not_read_only(step)
+        if why and self.reading:  # paused at a step that needs the operator: a again ends it
+            self.reading = False
+            self.screen.notify("Read-only steps off: n runs one step at a time.",
+                               title="Read-only steps", timeout=6)
+            return ""
         if why:
             return f"The next step, “{step.title}”, is not read-only: {why}. Press n to run it."
         self.reading = True

@@ -1,6 +1,7 @@
 """One key runs the read-only steps: the health check took 16 presses of n. ``a`` runs the next
-steps while the engine calls them read-only (``engine.decisions.not_read_only``) and stops
-before the first that changes something or asks, or after one that fails."""
+steps while the engine calls them read-only (``engine.decisions.not_read_only``), pauses before
+one that changes something or asks (the operator answers it; the read-only steps after it then
+go on without another a), and stops after one that fails."""
 
 from __future__ import annotations
 
@@ -39,12 +40,15 @@ async def test_a_runs_the_checks_and_stops_before_the_change(build_app: Build,
         assert [run.state.step(s).state for s in ("ping", "config", "tune")] == \
             ["ok", "ok", "pending"]
         assert not any("echo token" in c for _, c in transport.ran)  # the change waits
-        assert not run.decider.reading
-        assert "a all read-only" not in " ".join(" ".join(screen_lines(app)).split())
-        # on the destructive step itself, a says why not and runs nothing
+        assert run.decider.reading  # paused, not over: it goes on once tune is answered
+        status = " ".join(" ".join(screen_lines(app)).split())
+        assert "a all read-only" not in status
+        assert "runs it, then the read-only steps" in status, status
+        # on the destructive step itself, a runs nothing: it ends the read-only run
         await pilot.press("a")
         await pilot.pause()
         assert run.decider.is_waiting and run.decider.waiting_step.id == "tune"
+        assert not run.decider.reading
         assert not any("echo token" in c for _, c in transport.ran)
 
 

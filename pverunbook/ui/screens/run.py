@@ -41,8 +41,9 @@ class RunScreen(RunAnalysis):
         Binding("n", "next", "Next", id="run.next", tooltip="Run the next step (also Enter)"),
         Binding("enter", "next", "Next", show=False, id="run.next_enter"),
         Binding("a", "read_on", "Read-only on", show=False, id="run.read_on",
-                tooltip="Run the next steps while they only read; stop at one that changes "
-                        "something, asks, or fails"),
+                tooltip="Run the next steps while they only read; pause at one that changes "
+                        "something or asks, and go on once you answered it; stop at one "
+                        "that fails"),
         Binding("s", "skip", "Skip", id="run.skip",
                 tooltip="Skip the next step (asks for a reason, journaled)"),
         Binding("c", "cancel_command", "Cancel", id="run.cancel",
@@ -246,8 +247,11 @@ class RunScreen(RunAnalysis):
         self._refresh_keys()
         what = "⚠ destructive step — " if sv.step.destructive else ""
         reads = () if not_read_only(sv.step) else (("read_on", "all read-only"),)
+        # paused by a: the read-only steps after this one go on once it is answered
+        runs = "(or Enter) runs it, then the read-only steps" if self.decider.reading \
+            else "(or Enter) runs it"
         self._status(f"{what}Next: step {sv.index + 1} “{sv.step.title}”", waiting=True,
-                     keys=(("next", "(or Enter) runs it"), *reads, ("skip", "skip"),
+                     keys=(("next", runs), *reads, ("skip", "skip"),
                            ("jump", "jump"), ("rerun", "re-run previous")))
 
     @on(m.UnknownOutcome)
@@ -564,8 +568,9 @@ class RunScreen(RunAnalysis):
     def palette_commands(self) -> list[PaletteCommand]:
         return [
             ("Next step", "Run the next step (n)", self.action_next),
-            ("Run read-only steps", "Run the next steps while they only read; stop at one "
-             "that changes something, asks, or fails (a)", self.action_read_on),
+            ("Run read-only steps", "Run the next steps while they only read; pause at one "
+             "that changes something or asks, go on after it; stop at one that fails (a)",
+             self.action_read_on),
             ("Re-run step", "Run the last finished step again (r)", self.action_rerun),
             ("Skip step", "Skip the next step, with a reason (s)", self.action_skip),
             ("Cancel running command", "Stop the command on every node (c)",
