@@ -37,12 +37,15 @@ STATE_LABELS: dict[str, str] = {
     "declined": "declined",
     "aborted": "aborted",
     "unknown": "unknown",
+    # shown, never an engine status: a step the run went past without running it (a jump, a
+    # runbook's on_failure route): the word the summary and the report use for it
+    "not_reached": "not reached",
 }
 
 STATE_GLYPHS: dict[str, str] = {
     "pending": "·", "next": "▸", "running": "▶", "needs_you": "?", "ok": "✔", "planned": "○",
     "failed": "✘", "skipped": "↷", "timed_out": "✘", "cancelled": "■", "connection_lost": "✘",
-    "blocked": "■", "declined": "✋", "aborted": "■", "unknown": "?",
+    "blocked": "■", "declined": "✋", "aborted": "■", "unknown": "?", "not_reached": "»",
 }
 
 BAD_STATES = {"failed", "timed_out", "cancelled", "connection_lost", "blocked", "declined",
@@ -184,6 +187,9 @@ class RunState:
         self._by_id = {s.id: s for s in self.steps}
         self.current: str | None = None
         self.waiting_index: int | None = None
+        #: Where the run stands: the index of the step it waits before or runs (None before
+        #: the first). Steps before it that never ran were passed over (:meth:`shown_state`).
+        self.at: int | None = None
         self.started: ev.RunStarted | None = None
         #: A resumed run: the journal's first ``RunStarted``, when the run began (``restore``).
         self.first_started: ev.RunStarted | None = None
@@ -200,6 +206,23 @@ class RunState:
 
     def step(self, step_id: str) -> StepView:
         return self._by_id[step_id]
+
+    def awaiting(self, index: int) -> None:
+        """The engine waits for the operator before step ``index``."""
+        self.waiting_index = self.at = index
+
+    def shown_state(self, sv: StepView) -> str:
+        """``sv``'s state as the step list shows it: "next" for the step the run waits
+        before, "not_reached" for a step the run went past without running it (a jump with
+        j, a runbook's on_failure route; the summary and the report say "not reached" too),
+        else its own state. A jump back makes such a step ahead again: pending."""
+        if sv.state != "pending":
+            return sv.state
+        if self.waiting_index == sv.index:
+            return "next"
+        if self.at is not None and sv.index < self.at:
+            return "not_reached"
+        return sv.state
 
     @property
     def running_step(self) -> StepView | None:
@@ -239,6 +262,7 @@ class RunState:
             sv.output = {}
             self.current = e.step_id
             self.waiting_index = None
+            self.at = sv.index
         elif isinstance(e, ev.CommandStarted):
             r = self._result(e.step_id, e.node)
             r.status = "running"

@@ -236,7 +236,7 @@ class RunScreen(RunAnalysis):
 
     @on(m.AwaitingOperator)
     def _awaiting(self, message: m.AwaitingOperator) -> None:
-        self.state.waiting_index = message.index
+        self.state.awaiting(message.index)
         sv = self.state.steps[message.index]
         self.query_one(StepList).show(self.state)
         # The panes still show the output of the step that ran last: the header above them

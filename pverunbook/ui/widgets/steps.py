@@ -14,6 +14,7 @@ STATE_STYLES: dict[str, str] = {
     "ok": "green", "planned": "blue", "failed": "bold red", "skipped": "dim italic",
     "timed_out": "bold red", "cancelled": "red", "connection_lost": "bold red",
     "blocked": "bold red", "declined": "yellow", "aborted": "red", "unknown": "bold magenta",
+    "not_reached": "dim italic",
 }
 
 
@@ -23,16 +24,9 @@ class StepList(Static):
     can_focus = False
 
     def show(self, state: RunState) -> None:
-        table = Table.grid(expand=True, padding=(0, 1))
-        table.add_column(width=1)
-        table.add_column(width=2, justify="right")
-        table.add_column(ratio=1, no_wrap=True, overflow="ellipsis")
-        table.add_column(width=1)
-        table.add_column(width=10, no_wrap=True)
+        rows = []
         for sv in state.steps:
-            st = sv.state
-            if state.waiting_index == sv.index and st == "pending":
-                st = "next"
+            st = state.shown_state(sv)
             style = STATE_STYLES.get(st, "")
             current = sv.id == state.current or state.waiting_index == sv.index
             title = Text(sv.step.title, style="bold" if current else "")
@@ -44,7 +38,15 @@ class StepList(Static):
                 glyph, label, style = "!", "ok—findings", "bold yellow"
             if sv.attempt > 1:
                 label += f" ×{sv.attempt}"
-            table.add_row(Text(glyph, style=style),
-                          Text(str(sv.index + 1), style="dim"), title, mark,
-                          Text(label, style=style))
+            rows.append((Text(glyph, style=style), Text(str(sv.index + 1), style="dim"),
+                         title, mark, Text(label, style=style)))
+        table = Table.grid(expand=True, padding=(0, 1))
+        table.add_column(width=1)
+        table.add_column(width=2, justify="right")
+        table.add_column(ratio=1, no_wrap=True, overflow="ellipsis")
+        table.add_column(width=1)
+        # 10 columns, wider only while a longer state shows ("not reached"): never cut
+        table.add_column(width=max([10, *(r[-1].cell_len for r in rows)]), no_wrap=True)
+        for row in rows:
+            table.add_row(*row)
         update_in_place(self, table)
