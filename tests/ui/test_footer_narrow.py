@@ -87,3 +87,32 @@ async def test_no_key_is_cut_in_half_at_60x20(build_app: Build, runbook_dir: Pat
         keys = await assert_footer_fits(pilot, app, "summary")
         assert {"q", "f1", "b"} <= set(keys), keys
         assert _footer(app).rstrip().endswith("^p palette"), _footer(app)
+
+
+async def test_the_shell_key_stays_in_the_run_screens_footer_at_60x20(
+        build_app: Build, runbook_dir: Path) -> None:
+    """The run screen's footer at 60×20 dropped `$ Shell` (it came after the step's keys):
+    a shell on a node is what is left when a runbook cannot do something, so it comes right
+    after Quit and Help there, between steps and while a command runs."""
+    from pverunbook.ui.screens.run import RunScreen
+    from tests.ui.conftest import ScriptTransport
+
+    transport = ScriptTransport(hold=("ping",))
+    app = build_app(transport, runbook=runbook_dir / "ui-test.toml")
+    async with app.run_test(size=(60, 20)) as pilot:
+        await to_run_screen(pilot, app)
+        run = app.screen
+        assert isinstance(run, RunScreen)
+        await _settled(pilot)
+        footer = _footer(app)
+        assert footer.index("q Quit") < footer.index("f1 Help") < footer.index("$ Shell"), \
+            footer
+        assert "n Next" in footer, footer
+        await pilot.press("n")
+        await until(pilot, lambda: run.state.command_running, "a running command")
+        await _settled(pilot)
+        footer = _footer(app)
+        assert "$ Shell" in footer and "c Cancel" in footer, footer
+        transport.gate.set()
+        await until(pilot, lambda: run.decider.is_waiting and not run.state.command_running,
+                    "the next step")

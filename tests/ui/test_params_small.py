@@ -43,3 +43,17 @@ async def test_a_bool_set_to_no_reads_neutral_not_as_a_failure(build_app: Build)
         await pilot.pause()
         text = "\n".join(screen_lines(app))
         assert "no (space toggles)" in text and "✘" not in text, text
+
+
+async def test_a_title_cut_to_fit_ends_with_an_ellipsis_at_60x20(build_app: Build) -> None:
+    """network-triage's title at 60 columns ended "…and on which l": cut mid-word, with
+    nothing to say more of it was cut off."""
+    app = build_app(runbook=SHIPPED / "network-triage.toml")
+    async with app.run_test(size=(60, 20)) as pilot:
+        await until(pilot, lambda: form_ready(app), "the parameters")
+        await pilot.pause()
+        await pilot.pause()
+        lines = screen_lines(app)
+        title = next(line for line in lines if line.startswith("Network triage:"))
+        assert title.endswith("…"), lines
+        assert len(title) <= 60, title

@@ -8,12 +8,25 @@ from textual.screen import Screen
 from textual.widgets import Footer
 from textual.widgets._footer import FooterKey
 
-#: Below this many columns the keys a lost operator needs most (leave, help) come first: the
-#: footer shows its keys in order and cuts the last ones off, and those were the last.
+#: Below this many columns the keys a lost operator needs most (leave, help, a shell) come
+#: first: the footer shows its keys in order and cuts the last ones off, and those were the
+#: last.
 NARROW_BELOW = 80
-#: Their actions: q (each screen's own quit, or the app's) and F1.
+#: Their actions: q (each screen's own quit, or the app's), F1, and $ (a shell on a node: what
+#: is left when a runbook cannot do it; at 60 columns the run screen's footer had dropped it).
 VITAL_ACTIONS = frozenset({"quit", "app.quit", "request_quit", "app.request_quit", "quit_run",
-                           "help", "app.help"})
+                           "help", "app.help", "shell"})
+#: Their order: Quit, then Help, then Shell (whatever order the screen binds them in).
+VITAL_ORDER = ("quit", "help", "shell")
+
+
+def _rank(widget: object) -> int:
+    """Where a key goes in a narrow footer: a vital one by :data:`VITAL_ORDER`, the others
+    after them (the sort is stable: they keep their order)."""
+    if not (isinstance(widget, FooterKey) and widget.action in VITAL_ACTIONS):
+        return len(VITAL_ORDER)
+    name = widget.action.removeprefix("app.")
+    return next((i for i, v in enumerate(VITAL_ORDER) if v in name), 0)
 
 
 class KeyFooter(Footer):
@@ -51,9 +64,8 @@ class KeyFooter(Footer):
             self._shown = self._keys()
         widgets = list(super().compose())
         if self._narrow:
-            # a stable sort: Quit and Help first, the others in their order after them
-            widgets.sort(key=lambda w: not (isinstance(w, FooterKey)
-                                            and w.action in VITAL_ACTIONS))
+            # a stable sort: Quit, Help and Shell first, the others in their order after them
+            widgets.sort(key=_rank)
         yield from widgets
 
     def on_resize(self, event: events.Resize) -> None:
