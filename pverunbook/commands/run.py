@@ -199,8 +199,9 @@ def cmd_run(args: argparse.Namespace) -> int:
             runbook = find(args.runbook, args.runbooks)
         app = make_app(config, runbook_dirs=args.runbooks, runbook=runbook,
                        params=parse_sets(args.set), resume=getattr(args, "resume", None))
-        app.run()
-        return int(getattr(app, "return_code", 0) or 0)
+        from pverunbook.commands.tui import run_app
+
+        return run_app(app, args)
     if not args.runbook and not getattr(args, "resume", None):
         if not args.rehearse:
             return err("run", "which runbook?", "name one (see `pverunbook list`) or use "

@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
+from typing import Any
 
 from pverunbook.commands.exits import EXIT_USAGE, err
 from pverunbook.commands.inputs import load_runbook, parse_sets
@@ -68,8 +69,46 @@ def cmd_tui(args: argparse.Namespace) -> int:
         runbook = find(args.runbook, args.runbooks)
     app = make_app(config, runbook_dirs=args.runbooks, runbook=runbook,
                    resume=getattr(args, "resume", None))
+    return run_app(app, args)
+
+
+def run_app(app: Any, args: argparse.Namespace) -> int:
+    """Run the app; once it has exited, say on the terminal which run it leaves to resume
+    (:func:`left_to_resume`): the id was only in the quit question, gone with the app."""
     app.run()
+    for line in left_to_resume(app, args):
+        print(line, file=sys.stderr)
     return int(getattr(app, "return_code", 0) or 0)
+
+
+def left_to_resume(app: Any, args: argparse.Namespace) -> list[str]:
+    """For each run of the app's session that can be resumed (it did not reach its end:
+    left interrupted, aborted, failed; the latest of its runbook only, as the runbook list
+    offers it), its id and the command that resumes it: the one the headless CLI prints
+    (``resume_command``). Empty when there is nothing to resume."""
+    import shlex
+
+    from pverunbook.commands.run_resume import ENDED, resume_command
+    from pverunbook.engine.journal import runs_dir
+    from pverunbook.statedir import chosen_args
+
+    lines: list[str] = []
+    seen: set[str] = set()
+    runs = list(getattr(app, "session_runs", {}).items())
+    for run_id, (runbook_id, title, status, journal) in reversed(runs):
+        if runbook_id in seen:
+            continue  # a later run of the same runbook supersedes it
+        seen.add(runbook_id)
+        if status in ENDED:
+            continue
+        # a journal outside the state directory is found by its path, not by its run id
+        which = shlex.quote(str(journal.resolve())) if journal is not None and \
+            journal.resolve().parent != runs_dir().resolve() else run_id + chosen_args()
+        how = "is left interrupted, not finished" if status in ("unfinished", "interrupted") \
+            else f"stopped before its end ({status})"
+        lines = [f"pverunbook: run {run_id} ({title}) {how}; the journal keeps every step "
+                 "so far.", f"Resume it with: {resume_command(args, which)}", *lines]
+    return lines
 
 
 def state_dir_problem(args: argparse.Namespace, state: Path, scenario: str) -> int | None:

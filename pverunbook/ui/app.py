@@ -91,6 +91,10 @@ class RunbookApp(NodeShellApp):
         self.health: Any = None
         #: Runs of this session, oldest first: (runbook title, status, journal path).
         self.history: list[tuple[str, str, Path | None]] = []
+        #: Runs started or resumed in this session, by run id, oldest first: (runbook id,
+        #: title, status, journal). "unfinished" until the run ends: what is left to resume
+        #: is said on the terminal once the app has exited (commands/tui.py).
+        self.session_runs: dict[str, tuple[str, str, str, Path | None]] = {}
         #: Shell sessions of this session, oldest first: (node, exit status).
         self.shells: list[tuple[str, int]] = []
         #: Set once every node was tried (``connect_nodes``), whether they answered or not.
@@ -299,9 +303,17 @@ class RunbookApp(NodeShellApp):
             self.pop_screen()
         self._refresh_screens()
 
-    def run_finished(self, title: str, status: str, journal: Path | None) -> None:
+    def run_started(self, run_id: str, runbook: Runbook, journal: Path | None) -> None:
+        """Called by the run screen when its engine exists: a run of this session."""
+        self.session_runs[run_id] = (runbook.id, runbook.title, "unfinished", journal)
+
+    def run_finished(self, title: str, status: str, journal: Path | None,
+                     run_id: str | None = None) -> None:
         """Called by the run screen when its run ends: the session's history."""
         self.history.append((title, status, journal))
+        known = self.session_runs.get(run_id or "")
+        if known is not None:
+            self.session_runs[run_id or ""] = (known[0], title, status, journal)
 
     def resume_run(self, target: str | Path) -> None:
         """Continue an interrupted run: its runbook, params (secrets asked again), run id and

@@ -161,6 +161,7 @@ class RunScreen(RunAnalysis):
             self.rb_app.show_error(exc)
             self._status("Could not start the run (see the message).", bad=True)
             return
+        self.rb_app.run_started(self.engine.run_id, self.runbook, self.engine.journal_path)
         self.engine.subscribe(self.decider.observe)
         self.engine.subscribe(m.EventPump(self.post_message))
         self.run_engine()
@@ -421,7 +422,8 @@ class RunScreen(RunAnalysis):
                      keys=(("next", "summary"), ("runbooks", "runbooks"), ("journal", "journal")))
         self._activity(f"run finished: {e.status} {e.message}")
         self.rb_app.run_finished(self.runbook.title, e.status,
-                                 self.engine.journal_path if self.engine else None)
+                                 self.engine.journal_path if self.engine else None,
+                                 self.engine.run_id if self.engine else None)
         if e.status != "interrupted":
             # after the run screen's last frame (the step's end, the status line) is painted:
             # building and painting the summary in the same turn of the event loop held it
