@@ -91,17 +91,6 @@ class Network:
         """One of this node's own links flaps."""
         return any(n in pair for pair in self.flapping_pairs())
 
-    def membership_churns(self, n: SimNode) -> bool:
-        """The membership ``n`` is part of keeps changing: a flapping link of its own, or one
-        between two others of its members (each flap drops one of them and lets it back in).
-        Every member gets each configuration change, not only the two ends of the link:
-        pve-cluster dfsm.c ``dfsm_cpg_confchg_callback`` puts every member's DFSM back into
-        DFSM_MODE_START_SYNC, and messages (writes) queue until it is synced again. Seen on
-        the real-pmxcfs lab: with 30% of UDP lost between two of three nodes, the write probe
-        on the third node hung too."""
-        ids = set(n.corosync.members) | {n.nodeid}
-        return any(a.nodeid in ids or b.nodeid in ids for a, b in self.flapping_pairs())
-
     # -- the flap schedule -----------------------------------------------------------------
     def _extend(self, key: tuple[str, str], until: float) -> list[tuple[float, float]]:
         segs = self._segments.setdefault(key, [])

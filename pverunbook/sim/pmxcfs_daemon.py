@@ -44,6 +44,9 @@ def _sync_pmxcfs(world: World, t: float) -> None:
         ids = frozenset(g.nodeid for g in grp)
         if all(g.pmxcfs.synced_members == ids for g in grp):
             continue
+        stalled = _sync_stalls(world, grp)
+        if stalled and all(g.pmxcfs.syncing == ids for g in grp):
+            continue
         leader = max(grp, key=lambda g: (g.pmxcfs.memdb.version if g.pmxcfs.memdb else -1,
                                          -g.nodeid))
         lm = leader.pmxcfs.memdb
@@ -52,10 +55,13 @@ def _sync_pmxcfs(world: World, t: float) -> None:
         for g in grp:
             # stamped after this node's membership lines (CorosyncRuntime.log_floor)
             ts = max(t, g.corosync.log_floor)
-            if len(grp) > 1 or g.pmxcfs.synced_members:
+            if (len(grp) > 1 or g.pmxcfs.synced_members) and g.pmxcfs.syncing != ids:
                 g.cfs_log("[dcdb] notice: starting data syncronisation", ts)
             # else dfsm.c confchg: a pmxcfs just started and alone in its membership goes
             # straight from START to SYNCED: "all data is up to date", nothing synced
+            g.pmxcfs.syncing = ids
+            if stalled:
+                continue
             if len(grp) > 1:
                 g.cfs_log("[dcdb] notice: received all states", ts + 0.01)
                 g.cfs_log(f"[dcdb] notice: leader is {leader.nodeid}/{leader.pmxcfs.pid}",
@@ -74,7 +80,21 @@ def _sync_pmxcfs(world: World, t: float) -> None:
                 world.sync_corosync_conf(g, t, notify=False)
             g.cfs_log("[dcdb] notice: all data is up to date", ts + 0.03)
             g.pmxcfs.synced_members = ids
+            g.pmxcfs.syncing = frozenset()
     world.changed.set()
+
+
+def _sync_stalls(world: World, grp: list[SimNode]) -> bool:
+    """Whether the DFSM sync of this membership cannot finish: a flapping (lossy) link joins
+    two of its members, so the sync's state messages do not get around the ring before the
+    membership changes again. Seen on the real-pmxcfs lab (8.1.3, three nodes, 30% of
+    corosync's UDP lost between two of them): each time the three formed a membership every
+    node logged "members: 1/…, 2/…, 3/…" and "starting data syncronisation", then nothing
+    until the next change; only the two-node memberships without the lossy link logged
+    "received all states" … "all data is up to date" (and delivered the queued writes,
+    "dfsm_deliver_queue"). Until then the journal says the sync is unfinished, which is why
+    writes into /etc/pve wait (:meth:`SimNode.pve_writable`)."""
+    return any(world.net.pair_flapping(a, b) for i, a in enumerate(grp) for b in grp[i + 1:])
 
 
 def persist(world: World, n: SimNode) -> bool:
@@ -248,6 +268,7 @@ def pmxcfs_start(world: World, n: SimNode, t: float, local: bool, managed: bool)
     p.managed = managed
     p.mount = "mounted"
     p.synced_members = frozenset()
+    p.syncing = frozenset()
     if local:
         n.cfs_log("[main] notice: forcing local mode (although corosync.conf exists)", t)
     world.materialize(n)
@@ -360,7 +381,8 @@ async def wait_writable(world: World, n: SimNode) -> None:
     -EACCES;`` — a node without quorum (corosync stopped, or cut off from the majority) fails
     the write at once with EACCES ("Permission denied"), as the lab's real pmxcfs does. A
     quorate node whose membership keeps changing (a flapping link) blocks instead, inside
-    ``dfsm_send_message_sync`` waiting for a finished sync: the outage's hanging write. The
+    ``dfsm_send_message_sync`` until its DFSM has synced a membership (a lossy link inside the
+    membership keeps it from ever finishing): the outage's hanging write. The
     quorum check is made once, when the write enters pmxcfs: a write that found quorum and
     blocks stays blocked when quorum goes (it waits for its message's result); one that
     finds no quorum fails at once, whether or not the links flap (the real-pmxcfs lab: the

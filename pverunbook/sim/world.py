@@ -354,6 +354,9 @@ class World:
                            + " ".join(map(str, unclean)), tm)
         cs.members = new
         cs.pending_log_t = tm
+        # a configuration change starts pmxcfs's sync anew (dfsm.c dfsm_cpg_confchg_callback);
+        # alone, it is synced at once and logs no "starting data syncronisation"
+        n.pmxcfs.synced_members = n.pmxcfs.syncing = frozenset()
         if len(new) > 1:
             cs.first_sync = False  # cmap.c: the config_version check is done once
         if n.pmxcfs.state == "running" and not n.pmxcfs.local_mode:
