@@ -124,13 +124,23 @@ class ConfirmModal(Dialog[str | None]):
                     # the fold too (rollback-settle's keep showed only the tail of its shell)
                     yield Static(r.summary, id="confirm-summary", classes="dialog-text",
                                  markup=False)
-            with Horizontal(classes="dialog-buttons"):
-                yield Button("Run it", variant="error", id="confirm-ok")
-                yield Button("Look first (esc)", id="confirm-look")
-                yield Button("Stop the run", id="confirm-cancel")
+            # The foot (docked too) holds the field and the buttons: what is typed is always
+            # in view, and the commands between head and foot open at their first line. The
+            # dialog opened scrolled to its field, which sat below the commands: at 80×24 the
+            # command block showed from the middle of a command, its start above the fold.
+            with Vertical(id="confirm-foot"):
+                yield Label(f"Type {kind} [b]{r.expected}[/b] to go ahead (Escape: look first, "
+                            "nothing runs):", classes="dialog-text -bold -wrap")
+                yield Input(id="confirm-input")
+                yield Static("", id="confirm-error", classes="dialog-error")
+                with Horizontal(classes="dialog-buttons"):
+                    yield Button("Run it", variant="error", id="confirm-ok")
+                    yield Button("Look first (esc)", id="confirm-look")
+                    yield Button("Stop the run", id="confirm-cancel")
             yield Static("These commands will run:", classes="dialog-text -bold")
             changes = r.changes or "\n".join(step.commands) or "(no commands)"
-            yield Static(changes, classes="dialog-commands", markup=False)
+            yield Static(changes, id="confirm-commands", classes="dialog-commands",
+                         markup=False)
             if r.checkpoint_id:
                 yield Static(f"Checkpoint taken before this step: [b]{r.checkpoint_id}[/b] "
                              "(restore from it if this goes wrong).", classes="dialog-text")
@@ -141,10 +151,6 @@ class ConfirmModal(Dialog[str | None]):
                 why = self.no_backup_reason or "none was possible"
                 yield Static(f"[b]No checkpoint[/b] for this step: {why}",
                              classes="dialog-text -warn")
-            yield Label(f"Type {kind} [b]{r.expected}[/b] to go ahead (Escape: look first, "
-                        "nothing runs):", classes="dialog-text -bold -wrap")
-            yield Input(id="confirm-input")
-            yield Static("", id="confirm-error", classes="dialog-error")
         yield KeyFooter()
 
     def _changes_line(self) -> str:
