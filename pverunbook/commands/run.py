@@ -20,9 +20,9 @@ from pverunbook.commands.inputs import SET_HINT, load_runbook, nearest_run, pars
 from pverunbook.commands.run_resume import (
     accept_runbook_change,
     ended,
-    resume_command,
     runbook_of_run,
 )
+from pverunbook.resume_hint import resume_command
 from pverunbook.statedir import chosen_args
 
 #: ``--state-dir`` and ``--reset`` of ``rehearse``/``run``/``check``: where the cluster is kept.
@@ -198,7 +198,8 @@ def cmd_run(args: argparse.Namespace) -> int:
 
             runbook = find(args.runbook, args.runbooks)
         app = make_app(config, runbook_dirs=args.runbooks, runbook=runbook,
-                       params=parse_sets(args.set), resume=getattr(args, "resume", None))
+                       params=parse_sets(args.set), resume=getattr(args, "resume", None),
+                       cli_args=args)
         from pverunbook.commands.tui import run_app
 
         return run_app(app, args)

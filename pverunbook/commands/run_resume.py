@@ -11,26 +11,8 @@ from typing import Any
 
 from pverunbook.commands.exits import err
 from pverunbook.commands.inputs import load_runbook
+from pverunbook.resume_hint import resume_command
 from pverunbook.statedir import chosen_args
-
-
-def resume_command(args: argparse.Namespace, which: str) -> str:
-    """The command that continues run ``which`` (its id, with ``--state-dir DIR`` when one is
-    in force, or its journal's path), with the subcommand the operator typed: ``rehearse
-    --resume`` after ``rehearse``, ``run --resume`` after ``run`` (with its ``--cluster FILE``,
-    which a live run is resumed with); ``check`` has no ``--resume``: the one of its mode.
-    A headless run's command keeps ``--headless``."""
-    cmd = str(getattr(args, "command", None) or "run")
-    if cmd not in ("run", "rehearse"):
-        cmd = "rehearse" if getattr(args, "rehearse", False) else "run"
-    cluster = getattr(args, "cluster", None)
-    tail = f" --cluster {shlex.quote(str(cluster))}" if cluster is not None and cmd == "run" \
-        else ""
-    # a headless run goes on headless: without it the command opened the full-screen app
-    # under an operator who had been answering prompts in the shell
-    if getattr(args, "headless", False):
-        tail += " --headless"
-    return f"pverunbook {cmd} --resume {which}{tail}"
 
 
 def runbook_of_run(started: Any, dirs: list[Path]) -> Any:

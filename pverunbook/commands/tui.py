@@ -68,7 +68,7 @@ def cmd_tui(args: argparse.Namespace) -> int:
 
         runbook = find(args.runbook, args.runbooks)
     app = make_app(config, runbook_dirs=args.runbooks, runbook=runbook,
-                   resume=getattr(args, "resume", None))
+                   resume=getattr(args, "resume", None), cli_args=args)
     return run_app(app, args)
 
 
@@ -86,11 +86,8 @@ def left_to_resume(app: Any, args: argparse.Namespace) -> list[str]:
     left interrupted, aborted, failed; the latest of its runbook only, as the runbook list
     offers it), its id and the command that resumes it: the one the headless CLI prints
     (``resume_command``). Empty when there is nothing to resume."""
-    import shlex
-
-    from pverunbook.commands.run_resume import ENDED, resume_command
-    from pverunbook.engine.journal import runs_dir
-    from pverunbook.statedir import chosen_args
+    from pverunbook.commands.run_resume import ENDED
+    from pverunbook.resume_hint import resume_run_command
 
     lines: list[str] = []
     seen: set[str] = set()
@@ -101,13 +98,10 @@ def left_to_resume(app: Any, args: argparse.Namespace) -> list[str]:
         seen.add(runbook_id)
         if status in ENDED:
             continue
-        # a journal outside the state directory is found by its path, not by its run id
-        which = shlex.quote(str(journal.resolve())) if journal is not None and \
-            journal.resolve().parent != runs_dir().resolve() else run_id + chosen_args()
         how = "is left interrupted, not finished" if status in ("unfinished", "interrupted") \
             else f"stopped before its end ({status})"
         lines = [f"pverunbook: run {run_id} ({title}) {how}; the journal keeps every step "
-                 "so far.", f"Resume it with: {resume_command(args, which)}", *lines]
+                 "so far.", f"Resume it with: {resume_run_command(args, run_id, journal)}", *lines]
     return lines
 
 

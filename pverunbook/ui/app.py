@@ -10,6 +10,7 @@ import contextlib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from types import SimpleNamespace
 from typing import TYPE_CHECKING, Any
 
 from textual import events, work
@@ -72,6 +73,10 @@ class RunbookApp(NodeShellApp):
         super().__init__()
         #: A run id (or prefix, or journal path) to resume as soon as the session is up.
         self.resume_target = resume
+        #: The command line the app was opened with (``make_app``'s ``cli_args``): the command
+        #: that resumes a run (``resume_hint``) is built from it, in the quit question as on
+        #: the terminal after exit. Without one: ``tui`` with the session's cluster file.
+        self.cli_args: Any = SimpleNamespace(command="tui", cluster=session.config.cluster_file)
         self.session = session
         if session.config.host_key_prompt is None:
             session.config.host_key_prompt = self.ask_host_key
@@ -543,7 +548,8 @@ class RunbookApp(NodeShellApp):
 
 def make_app(config: SessionConfig, *, runbook_dirs: list[Path] | None = None,
              runbook: Path | None = None, params: dict[str, str] | None = None,
-             session: Session | None = None, resume: str | None = None) -> RunbookApp:
+             session: Session | None = None, resume: str | None = None,
+             cli_args: Any = None) -> RunbookApp:
     """The app for ``config``; pass ``session`` (already started or not) to inject one.
 
     ``resume``: a run id (or a unique prefix of one, or a journal path) to continue as soon as
@@ -551,6 +557,9 @@ def make_app(config: SessionConfig, *, runbook_dirs: list[Path] | None = None,
     ignored). The run must have been started in the session's mode.
     """
     owns = session is None
-    return RunbookApp(session if session is not None else Session(config),
-                      runbook_dirs=runbook_dirs, runbook=runbook, params=params,
-                      owns_session=owns, resume=resume)
+    app = RunbookApp(session if session is not None else Session(config),
+                     runbook_dirs=runbook_dirs, runbook=runbook, params=params,
+                     owns_session=owns, resume=resume)
+    if cli_args is not None:
+        app.cli_args = cli_args
+    return app

@@ -71,7 +71,7 @@ def left_interrupted(run: RunScreen) -> str:
     where, and the two ways to resume it; "" once the run is over."""
     if run.state.finished is not None or run.engine is None:
         return ""
-    from pverunbook.statedir import chosen_args
+    from pverunbook.resume_hint import resume_run_command
 
     run_id = run.engine.run_id
     sv = run.state.running_step
@@ -89,7 +89,8 @@ def left_interrupted(run: RunScreen) -> str:
     return (f"**The run is left interrupted, not finished:** run `{run_id}` "
             f"({run.runbook.title}) stops {where}; the journal keeps every step so far. "
             "To continue it later: **r** on the runbook list, or "
-            f"`pverunbook run --resume {run_id}{chosen_args()}`." + commit_pending(run))
+            f"`{resume_run_command(run.app.cli_args, run_id, run.engine.journal_path)}`."
+            + commit_pending(run))
 
 
 def commit_pending(run: RunScreen) -> str:

@@ -64,6 +64,8 @@ ALLOWED: dict[str, set[str]] = {
     "about": set(),  # --version: the package version and library metadata only
     "termout": set(),  # headless terminal output on a writer thread: stdlib only
     "termwrap": set(),  # headless lines wrapped to a terminal's width: stdlib only
+    # the command that resumes a run, one text for the CLI, the quit question and after exit
+    "resume_hint": BELOW_ENGINE | {"engine"},
     "runbook": {"pve"},
     "inventory": {"pve", "runbook"},
     "transport": {"pve", "runbook", "inventory"},
@@ -85,7 +87,7 @@ ALLOWED: dict[str, set[str]] = {
     # runs that did not end well and which a later healthy check settled (start screen, journal)
     "stopped_runs": BELOW_ENGINE | {"engine", "run_diagnosis", "check_history"},
     "ui": BELOW_ENGINE | {"engine", "sim", "shell", "run_diagnosis", "session", "report",
-                          "headless", "check_history", "stopped_runs"},
+                          "headless", "check_history", "stopped_runs", "resume_hint"},
 }
 #: Only the UI may import Textual (and Rich, which Textual renders with).
 UI_ONLY = ("textual", "rich")
