@@ -74,6 +74,9 @@ def left_interrupted(run: RunScreen) -> str:
     from pverunbook.resume_hint import resume_run_command
 
     run_id = run.engine.run_id
+    # the line the terminal says after exit too (commands/tui.py): the same command
+    again = resume_run_command(getattr(run.app, "cli_args", None), run_id,
+                               run.engine.journal_path)
     sv = run.state.running_step
     if sv is not None and sv.state == "needs_you" and not sv.ended:
         # its question is open (or folded away): a destructive step asks before it runs
@@ -89,7 +92,7 @@ def left_interrupted(run: RunScreen) -> str:
     return (f"**The run is left interrupted, not finished:** run `{run_id}` "
             f"({run.runbook.title}) stops {where}; the journal keeps every step so far. "
             "To continue it later: **r** on the runbook list, or "
-            f"`{resume_run_command(run.app.cli_args, run_id, run.engine.journal_path)}`."
+            f"`{again}`."
             + commit_pending(run))
 
 
