@@ -105,8 +105,23 @@ def _build_files(world: World, now: float) -> None:
         keys += f"ssh-rsa AAAAB3NzaC1yc2EAAAADAQABAAABAQ{nd.nodeid}rehearsal root@{nd.name}\n" \
             .encode()
     tree["priv/authorized_keys"] = keys
+    filed = dict(sc.renamed)  # a renamed node's guests are filed under its old name
+    for new, old in sc.renamed:
+        nd = sc.node(new)
+        key = certs.rsa_key_pem(2 + nd.nodeid)  # the cached key: making one is slow
+        tree[f"nodes/{old}/pve-ssl.key"] = key
+        tree[f"nodes/{old}/pve-ssl.pem"] = certs.make_node_cert(
+            ca_key, ca_pem, key, old, nd.addr, now - 86400 * 400, nd.nodeid + 11)
+        for sub in ("qemu-server", "lxc", "openvz", "priv"):
+            tree[f"nodes/{old}/{sub}/.keep"] = b""
     for vm in sc.vms:
-        tree[f"nodes/{vm.node}/qemu-server/{vm.vmid}.conf"] = vm.config.encode()
+        tree[f"nodes/{filed.get(vm.node, vm.node)}/qemu-server/{vm.vmid}.conf"] = \
+            vm.config.encode()
+    for ctid, node in sc.containers:
+        tree[f"nodes/{filed.get(node, node)}/lxc/{ctid}.conf"] = (
+            f"arch: amd64\ncores: 1\nhostname: ct{ctid}\nmemory: 512\nnet0: name=eth0,"
+            f"bridge=vmbr0,ip=dhcp,type=veth\nostype: debian\nrootfs: local-lvm:"
+            f"vm-{ctid}-disk-0,size=8G\nswap: 512\n").encode()
     full = MemDB()
     created = int(now - 86400 * 400)
     for rel in sorted(tree):
@@ -119,7 +134,8 @@ def _build_files(world: World, now: float) -> None:
         broken.unlink(rel, int(now - 3600))
     if sc.vm_configs_lost:
         for vm in sc.vms:
-            broken.unlink(f"nodes/{vm.node}/qemu-server/{vm.vmid}.conf", int(now - 3600))
+            broken.unlink(f"nodes/{filed.get(vm.node, vm.node)}/qemu-server/{vm.vmid}.conf",
+                          int(now - 3600))
     if sc.wiped:
         # `rm -rf /var/lib/pve-cluster/config.db*` on every node, then a start without quorum:
         # pmxcfs made a new database holding only the imported corosync.conf (pmxcfs.c), and

@@ -228,6 +228,15 @@ class Scenario:
     qnetd: tuple[str, str] | None = None
     seed: int = 1
     extra: dict[str, str] = field(default_factory=dict)
+    #: containers: (CTID, node); each has an ``lxc/<CTID>.conf`` (not running: the simulator
+    #: runs no containers)
+    containers: tuple[tuple[int, str], ...] = ()
+    #: renamed nodes: (new, old) means node ``new`` (its host name now) was called ``old``
+    #: and has rebooted since: its guests' configs and the old name's key and certificate are
+    #: still in ``nodes/<old>``, while ``nodes/<new>`` holds only what ``pvecm updatecerts``
+    #: (pveproxy.service's ExecStartPre) makes with quorum — its directories, key,
+    #: certificate and ssh_known_hosts (pve-cluster Cluster/Setup.pm gen_pve_node_files)
+    renamed: tuple[tuple[str, str], ...] = ()
 
     def node(self, name: str) -> NodeDef:
         for n in self.nodes:
@@ -345,6 +354,13 @@ SCENARIOS: dict[str, Scenario] = {
         "none)",
         NYC5_NODES, NYC5_VMS, lost=certs_lost(NYC5_NODES), vm_configs_lost=True,
         host_routes=STORY_ROUTE),
+    "three-node-renamed": Scenario(
+        "three-node-renamed",
+        "Three quorate nodes; pve002 was called homelab3 until its host name changed and it "
+        "rebooted: pveproxy's `pvecm updatecerts` made an empty /etc/pve/nodes/pve002, while "
+        "the configs of its VMs (110, 120, 130, running) and container 140 are still in "
+        "/etc/pve/nodes/homelab3",
+        NYC3_NODES, NYC3_VMS, containers=((140, "pve002"),), renamed=(("pve002", "homelab3"),)),
     "five-node-bad-link": Scenario(
         "five-node-bad-link",
         "Five nodes; the link between the 2nd and 3rd (pve001 - pve002) loses packets",
