@@ -65,7 +65,8 @@ _PHASE_OF = {
     # gen_local_dirs), or a renamed node's configs moved to its new name: with the database,
     # before the configs that are written into it. Both rules name the same directory (the
     # write probe's ENOENT, the pve-mount step's test -d): one phase.
-    **dict.fromkeys(("pmxcfs-node-dir-missing", "pve-own-dir-missing"), "database"),
+    **dict.fromkeys(("pmxcfs-node-dir-missing", "pve-own-dir-missing", "node-renamed"),
+                    "database"),
     **dict.fromkeys(("storage-cfg-missing", "cluster-file-missing", "vm-without-config",
                      "vm-config-wrong-node"), "configs"),
     **dict.fromkeys(("cert-missing", "cert-expired", "cert-not-ca", "ca-missing",

@@ -13,16 +13,18 @@ from __future__ import annotations
 from pverunbook.pve.diagnosis.certs import pve_unreadable
 from pverunbook.pve.diagnosis.model import Context, Evidence, Fault, ManualFix, NextRunbook, ev, num
 from pverunbook.pve.diagnosis.node_dir import (
-    dir_missing,
+    emptied_from,
     node_dir_faults,
     own_dir_evidence,
-    renamed_from,
+    renamed,
+    renamed_fault,
 )
 
 #: Every fault id the health check's own rules report (here and in :mod:`.check`), declared
 #: so that the audit of rules (tests, README table) covers them like the shared rules.
 CHECK_FAULTS = ("corosync-token-default", "ha-fence-risk", "ha-disarmed", "two-node-large",
-                "pve-not-mounted", "pve-enotconn", "pve-own-dir-missing", "db-load-failed",
+                "pve-not-mounted", "pve-enotconn", "pve-own-dir-missing", "node-renamed",
+                "db-load-failed",
                 "disk-errors", "storage-cfg-missing", "cluster-file-missing",
                 "vm-without-config", "vm-config-wrong-node", "cert-not-ca", "ca-missing",
                 "pveproxy-down", "clock-skew", "rollback-pending", "rollback-stale",
@@ -77,7 +79,7 @@ def vms_without_config(ctx: Context) -> list[Fault]:
             tuple(evidence), NextRunbook("vm-config-recovery", {"source": "processes"}), (),
             tuple(lost)))
     for vmid, runs_on, conf_on in wrong:
-        if dir_missing(store, runs_on) and renamed_from(ctx, runs_on) == conf_on:
+        if renamed(ctx, runs_on) == conf_on:
             continue  # a renamed node: pve_mount / pmxcfs_blocked move all its configs at once
         out.append(Fault(
             "vm-config-wrong-node",
@@ -93,8 +95,9 @@ def vms_without_config(ctx: Context) -> list[Fault]:
 
 
 def pve_mount(ctx: Context) -> list[Fault]:
-    """/etc/pve not mounted (pmxcfs not running), a dead FUSE mount (ENOTCONN), or this node's
-    own ``nodes/<node>`` directory missing."""
+    """/etc/pve not mounted (pmxcfs not running), a dead FUSE mount (ENOTCONN), this node's
+    own ``nodes/<node>`` directory missing, or present but empty of guests while its old
+    name's directory holds them (a renamed node, rule ``node-renamed``)."""
     store = ctx.store
     out = []
     down = [f for f in store.named("pve.mounted") if f.value is False and f.node]
@@ -129,6 +132,13 @@ def pve_mount(ctx: Context) -> list[Fault]:
         out += node_dir_faults(ctx, lambda *a: Fault("pve-own-dir-missing", *a),
                                list(dict.fromkeys(str(f.node) for f in own)),
                                own_dir_evidence(own))
+    # renamed and rebooted: `pvecm updatecerts` (pveproxy's ExecStartPre) made the new name's
+    # directory, empty of guests, while the old name's still holds them (.node_dir)
+    for f in store.named("pve.own_dir"):
+        if f.value is True and f.node and f.node not in ok_nodes \
+                and (old := emptied_from(ctx, f.node)):
+            out.append(renamed_fault(ctx, lambda *a: Fault("node-renamed", *a), f.node, old,
+                                     (ev(f, f"{f.node}: {f.evidence}"),)))
     return out
 
 

@@ -27,6 +27,16 @@ points ``/etc/pve/{local,qemu-server,lxc}`` at ``nodes/<nodename>`` (``create_sy
   No shipped runbook does that move, so the fault gives the commands. Then
   ``pvecm updatecerts`` writes the new name's key and certificate (the old directory's
   certificate names the old host).
+- renamed and rebooted, the common case: pveproxy.service runs ``ExecStartPre=-/usr/bin/pvecm
+  updatecerts --silent`` before every start (pve-manager services/pveproxy.service), and on a
+  quorate node ``updatecerts_and_ssh`` → ``gen_pve_node_files`` makes ``nodes/<new name>``
+  with its ``lxc``, ``qemu-server``, ``openvz`` and ``priv`` directories (``gen_local_dirs``),
+  ``pve-ssl.key`` and a ``pve-ssl.pem`` for the new name (``gen_pve_ssl_key``,
+  ``gen_pve_ssl_cert``), and ``ssh_known_hosts`` (``ssh_create_node_known_hosts``); without
+  quorum it gives up silently. (pve-cluster.service itself runs only pmxcfs.) So the node's
+  own directory exists and holds no guest config, while ``nodes/<old name>`` still holds
+  them: rule ``node-renamed`` (the check's ``pve-mount`` and ``vms`` steps), the same moves
+  without the ``mkdir`` and without the certificate step that has already run.
 """
 
 from __future__ import annotations
@@ -64,7 +74,7 @@ def node_dir_faults(ctx: Context, rule: MakeFault, names: Sequence[str],
             plain.append(node)
             continue
         mine = tuple(e for e in evidence if e.node == node)
-        out.append(_renamed(ctx, rule, node, old, mine))
+        out.append(renamed_fault(ctx, rule, node, old, mine))
     if plain:
         out.append(_deleted(ctx, rule, plain,
                             tuple(e for e in evidence if e.node in plain)))
@@ -122,25 +132,84 @@ def orphan_dirs(ctx: Context, node: str) -> list[str] | None:
             and (d not in nodelist or d == stale)]
 
 
-def guests_in(ctx: Context, old: str) -> list[int]:
-    """VMIDs whose config the check's ``vms`` step listed in ``nodes/<old>/qemu-server``."""
-    return sorted({int(f.peer[2:]) for f in ctx.store.named("vm.config_node")
-                   if f.value == old and f.peer and f.peer.startswith("vm")
+def renamed(ctx: Context, node: str) -> str | None:
+    """The old name of ``node`` when it was renamed, whether its own directory is missing
+    (:func:`renamed_from`) or exists without a guest config (:func:`emptied_from`)."""
+    if dir_missing(ctx.store, node):
+        return renamed_from(ctx, node)
+    return emptied_from(ctx, node)
+
+
+def emptied_from(ctx: Context, node: str) -> str | None:
+    """The old name of ``node`` when its own directory exists (made by ``pvecm updatecerts``
+    at start-up) but holds no guest config, and exactly one directory no member is called by
+    holds some: that directory is its old one. None when the listing of guest configs is
+    unknown, or when another node's own directory is as empty and nothing (a VM it runs
+    whose config sits there) says which of them was renamed — guessing would move guests to
+    the wrong node."""
+    store = ctx.store
+    if store.value("pve.own_dir", node) is not True or not any(
+            f.value is True for f in store.named("vm.configs_readable")) \
+            or holds_guests(ctx, node):
+        return None
+    found = [d for d in orphan_dirs(ctx, node) or [] if holds_guests(ctx, d)]
+    if len(found) != 1:
+        return None
+    old = found[0]
+    empty = [n for n in dict.fromkeys(f.node for f in store.named("pve.own_dir")
+                                      if f.value is True and f.node)
+             if not holds_guests(ctx, n)]
+    if empty == [node]:
+        return old
+    runs = [n for n in empty if set(_running(ctx, n)) & set(guests_in(ctx, old))]
+    return old if runs == [node] else None
+
+
+def holds_guests(ctx: Context, name: str) -> bool:
+    """Whether the listing showed a VM or container config in ``nodes/<name>``."""
+    return any(f.value == name for f in ctx.store.named("vm.config_node")) or \
+        any(f.value == name for f in ctx.store.named("ct.config_node"))
+
+
+def _running(ctx: Context, node: str) -> list[int]:
+    return [int(x) for f in ctx.store.named("vm.running") if f.node == node
+            for x in str(f.value).split() if x.isdigit()]
+
+
+def guests_in(ctx: Context, old: str, fact: str = "vm.config_node") -> list[int]:
+    """VMIDs whose config the check's ``vms`` step listed in ``nodes/<old>/qemu-server``
+    (``fact`` ``ct.config_node``: the CTIDs in ``nodes/<old>/lxc``)."""
+    prefix = fact[:2]
+    return sorted({int(f.peer[2:]) for f in ctx.store.named(fact)
+                   if f.value == old and f.peer and f.peer.startswith(prefix)
                    and f.peer[2:].isdigit()})
 
 
-def move_commands(old: str, new: str, vmids: Sequence[int]) -> str:
+def containers_in(ctx: Context, old: str) -> list[int] | None:
+    """CTIDs whose config the ``vms`` step listed in ``nodes/<old>/lxc``; None when it did not
+    list that directory (an older check listed ``qemu-server/`` only)."""
+    listed = {d for f in ctx.store.named("ct.dirs_listed") for d in str(f.value).split()}
+    return guests_in(ctx, old, "ct.config_node") if old in listed else None
+
+
+def move_commands(old: str, new: str, vmids: Sequence[int],
+                  ctids: Sequence[int] | None = None, mkdir: bool = True) -> str:
     """The commands that move ``old``'s guest configs to ``new`` (on a quorate node): the
-    target directories, each listed VM's config by name (every config when none was listed),
-    then every container's. pmxcfs moves files, never a non-empty directory."""
+    target directories (``mkdir``: only when ``new``'s are missing), each listed VM's config
+    by name (every config when none was listed), then each listed container's (``ctids``;
+    every container's when ``old``'s ``lxc/`` was not listed). pmxcfs moves files, never a
+    non-empty directory."""
     src, dst = f"/etc/pve/nodes/{old}", f"/etc/pve/nodes/{new}"
-    steps = [f"timeout 10 mkdir -p {dst}/qemu-server {dst}/lxc"]
+    steps = [f"timeout 10 mkdir -p {dst}/qemu-server {dst}/lxc"] if mkdir else []
     if vmids:
         steps += [f"timeout 10 mv {src}/qemu-server/{i}.conf {dst}/qemu-server/"
                   for i in vmids]
-    else:
+    elif ctids is None:
         steps.append(_move_all(f"{src}/qemu-server", f"{dst}/qemu-server"))
-    steps.append(_move_all(f"{src}/lxc", f"{dst}/lxc"))
+    if ctids is None:
+        steps.append(_move_all(f"{src}/lxc", f"{dst}/lxc"))
+    else:
+        steps += [f"timeout 10 mv {src}/lxc/{i}.conf {dst}/lxc/" for i in ctids]
     return " && ".join(steps)
 
 
@@ -149,45 +218,76 @@ def _move_all(src: str, dst: str) -> str:
             f"mv \"$f\" {dst}/ || exit 1; done'")
 
 
-def _renamed(ctx: Context, rule: MakeFault, new: str, old: str,
-             evidence: tuple[Evidence, ...]) -> Fault:
+def renamed_fault(ctx: Context, rule: MakeFault, new: str, old: str,
+                  evidence: tuple[Evidence, ...]) -> Fault:
+    """The fault that names ``new`` as renamed from ``old``: its own directory missing
+    (:func:`renamed_from`) or made empty at start-up by ``pvecm updatecerts``
+    (:func:`emptied_from`)."""
+    missing = dir_missing(ctx.store, new)
     vmids = guests_in(ctx, old)
-    running = {int(x) for f in ctx.store.named("vm.running") if f.node == new
-               for x in str(f.value).split() if x.isdigit()}
-    guests = (f"VM{'s' if len(vmids) > 1 else ''} {', '.join(map(str, vmids))}" if vmids
-              else "its guests' configs")
+    ctids = containers_in(ctx, old)
+    running = set(_running(ctx, new))
+    names = []
+    if vmids:
+        names.append(f"VM{'s' if len(vmids) > 1 else ''} {', '.join(map(str, vmids))}")
     here = sorted(set(vmids) & running)
     where = ("" if not here else f" (running on {new})" if here == vmids
              else f" ({', '.join(map(str, here))} running on {new})")
+    if names:
+        names[0] += where
+    if ctids:
+        names.append(f"container{'s' if len(ctids) > 1 else ''} (CT) "
+                     f"{', '.join(map(str, ctids))}")
+    guests = " and ".join(names) if names else "its guests' configs"
     in_nodelist = any(old in str(f.value).split() for f in ctx.store.named("conf.node_names"))
     more = tuple(ev(f, f"{f.node}: /etc/pve/nodes lists {', '.join(str(f.value).split())}")
                  for f in ctx.store.named("pve.node_dirs")[:1])
-    seen = {f.peer: f for f in ctx.store.named("vm.config_node") if f.value == old and f.peer}
-    more += tuple(ev(f, f"{f.node}: {peer[2:]}.conf is in /etc/pve/nodes/{old}/qemu-server")
-                  for peer, f in seen.items() if peer)
-    return rule(
-        f"{new} was renamed from {old}: /etc/pve/nodes/{new} is missing, and "
-        f"/etc/pve/nodes/{old}, a name no node goes by now, still holds {guests}{where} "
-        "and the old name's certificate",
-        "critical", "high",
-        f"pmxcfs calls the node by its host name, so {new}'s guests are still filed under "
-        f"{old}. Do not regenerate certificates first (that only makes an empty "
-        f"/etc/pve/nodes/{new}). Move the configs, on a quorate node, one file at a time: "
-        "pmxcfs cannot rename a non-empty directory (pmxcfs.adoc 'POSIX Compatibility'), and a "
-        "config moved between node directories moves its guest (pmxcfs.adoc 'Recovering/"
-        f"Moving Guests from Failed Nodes'): the command below makes /etc/pve/nodes/{new}/"
-        f"qemu-server and lxc and runs `mv /etc/pve/nodes/{old}/qemu-server/<vmid>.conf "
-        f"/etc/pve/nodes/{new}/qemu-server/` for each VM, then the same for containers. Then "
-        f"`pvecm updatecerts` on {new} (runbook certificate-regeneration) writes the new "
-        f"name's key and certificate. Keep /etc/pve/nodes/{old} until `qm list` on {new} "
-        "shows every guest. "
-        + (f"corosync.conf's nodelist still calls this node {old}: pvecm.adoc says a host "
-           "name cannot change after the cluster is created, so setting the host name back "
-           f"to {old} (/etc/hostname, /etc/hosts, then restart pve-cluster) is the other way."
-           if in_nodelist else
-           "pvecm.adoc says a host name cannot change after the cluster is created: setting "
-           f"it back to {old} is the other way."),
-        evidence + more, None, (ManualFix(new, move_commands(old, new, vmids)),), (new,))
+    for fact, sub in (("vm.config_node", "qemu-server"), ("ct.config_node", "lxc")):
+        seen = {f.peer: f for f in ctx.store.named(fact) if f.value == old and f.peer}
+        more += tuple(ev(f, f"{f.node}: {peer[2:]}.conf is in /etc/pve/nodes/{old}/{sub}")
+                      for peer, f in seen.items() if peer)
+    each = (f"for each VM, then `mv /etc/pve/nodes/{old}/lxc/<ctid>.conf "
+            f"/etc/pve/nodes/{new}/lxc/` for each container")
+    other = (f"corosync.conf's nodelist still calls this node {old}: pvecm.adoc says a host "
+             "name cannot change after the cluster is created, so setting the host name back "
+             f"to {old} (/etc/hostname, /etc/hosts, then restart pve-cluster) is the other way."
+             if in_nodelist else
+             "pvecm.adoc says a host name cannot change after the cluster is created: setting "
+             f"it back to {old} is the other way.")
+    keep = (f"Keep /etc/pve/nodes/{old} until `qm list` and `pct list` on {new} show every "
+            "guest. ")
+    moves = ("Move the configs, on a quorate node, one file at a time: pmxcfs cannot rename a "
+             "non-empty directory (pmxcfs.adoc 'POSIX Compatibility'), and a config moved "
+             "between node directories moves its guest (pmxcfs.adoc 'Recovering/Moving Guests "
+             "from Failed Nodes'): the command below ")
+    if missing:
+        statement = (f"{new} was renamed from {old}: /etc/pve/nodes/{new} is missing, and "
+                     f"/etc/pve/nodes/{old}, a name no node goes by now, still holds {guests} "
+                     "and the old name's certificate")
+        action = (f"pmxcfs calls the node by its host name, so {new}'s guests are still filed "
+                  f"under {old}. Do not regenerate certificates first (that only makes an "
+                  f"empty /etc/pve/nodes/{new}). " + moves
+                  + f"makes /etc/pve/nodes/{new}/qemu-server and lxc and runs `mv "
+                  f"/etc/pve/nodes/{old}/qemu-server/<vmid>.conf "
+                  f"/etc/pve/nodes/{new}/qemu-server/` " + each + ". Then `pvecm updatecerts` "
+                  f"on {new} (runbook certificate-regeneration) writes the new name's key and "
+                  "certificate. " + keep + other)
+    else:
+        statement = (f"{new} was renamed from {old}: /etc/pve/nodes/{new} holds no guest "
+                     f"config, and /etc/pve/nodes/{old}, a name no node goes by now, still "
+                     f"holds {guests} and the old name's certificate")
+        action = (f"pmxcfs calls the node by its host name, so {new}'s guests are still filed "
+                  f"under {old}. /etc/pve/nodes/{new} is what `pvecm updatecerts --silent` "
+                  "(pveproxy.service's ExecStartPre, at every start with quorum) made: its "
+                  "qemu-server, lxc, openvz and priv directories, a key and a certificate for "
+                  f"the new name (Cluster/Setup.pm gen_local_dirs, gen_pve_ssl_cert); no guest "
+                  "config. Do not rebuild the configs: they exist. " + moves
+                  + f"runs `mv /etc/pve/nodes/{old}/qemu-server/<vmid>.conf "
+                  f"/etc/pve/nodes/{new}/qemu-server/` " + each + " (the directories exist). "
+                  + keep + other)
+    return rule(statement, "critical", "high", action, evidence + more, None,
+                (ManualFix(new, move_commands(old, new, vmids, ctids, mkdir=missing)),),
+                (new,))
 
 
 def _deleted(ctx: Context, rule: MakeFault, names: Sequence[str],

@@ -23,7 +23,7 @@ from pverunbook.pve.diagnosis.model import (
     Severity,
     ev,
 )
-from pverunbook.pve.diagnosis.node_dir import dir_missing, renamed_from
+from pverunbook.pve.diagnosis.node_dir import renamed
 
 #: The fault's id (listed with the health check's in :data:`health.CHECK_FAULTS`).
 NOT_CHECKED = "node-not-checked"
@@ -88,7 +88,7 @@ def not_in_inventory(ctx: Context) -> list[Fault]:
     checked, and a run's "ok" says nothing about it. Critical; an inventory node the nodelist
     does not name is a warning (a removed node, or a typo: its steps read another machine).
     A node renamed by its host name alone is neither: the nodelist still names it by its old
-    name, and pmxcfs_blocked / pve_mount name the rename (:func:`.node_dir.renamed_from`)."""
+    name, and pmxcfs_blocked / pve_mount name the rename (:func:`.node_dir.renamed`)."""
     listed = [f for f in ctx.store.named("conf.node_names") if f.node and isinstance(f.value, str)]
     if not listed or not ctx.inventory:
         return []
@@ -98,10 +98,9 @@ def not_in_inventory(ctx: Context) -> list[Fault]:
         return []
     # a node renamed by its host name alone keeps its old name in the nodelist: that entry is
     # the inventory's node, checked under its new name (:mod:`.node_dir` names the rename)
-    renamed = {old: new for new in gap.not_in_cluster
-               if dir_missing(ctx.store, new) and (old := renamed_from(ctx, new))}
-    missing = tuple(n for n in gap.not_in_inventory if n not in renamed)
-    extra = tuple(n for n in gap.not_in_cluster if n not in renamed.values())
+    olds = {old: new for new in gap.not_in_cluster if (old := renamed(ctx, new))}
+    missing = tuple(n for n in gap.not_in_inventory if n not in olds)
+    extra = tuple(n for n in gap.not_in_cluster if n not in olds.values())
     if not missing and not extra:
         return []
     shows = [f for f in listed if not missing or set(missing) & set(str(f.value).split())]

@@ -17,7 +17,7 @@ from pverunbook.pve.facts.model import Fact, Observation
 from pverunbook.pve.outputs.pmxcfs import db_load
 
 _KVM_ID = re.compile(r"^\s*(\d+)\s+\S*(?:kvm|qemu-system-\S+)\s(?:.*?\s)?-id\s+(\d+)\b", re.M)
-_CONF_DIR = re.compile(r"^/etc/pve/nodes/([^/\s]+)/qemu-server/?:\s*$")
+_CONF_DIR = re.compile(r"^/etc/pve/nodes/([^/\s]+)/(qemu-server|lxc)/?:\s*$")
 _CONF = re.compile(r"^(\d+)\.conf$")
 
 
@@ -37,12 +37,17 @@ def _section(text: str, name: str) -> str | None:
 
 
 def facts_vms(obs: Observation) -> list[Fact]:
-    """``pgrep -a kvm`` (VMs running here) and ``ls -1 /etc/pve/nodes/*/qemu-server/`` (where
-    the cluster keeps each VM's config, as this node sees /etc/pve).
+    """``pgrep -a kvm`` (VMs running here) and ``ls -1 /etc/pve/nodes/*/qemu-server/
+    /etc/pve/nodes/*/lxc/`` (where the cluster keeps each guest's config, as this node sees
+    /etc/pve).
 
     ``vm.running`` = the VMIDs running on this node (space separated, sorted); ``vm.config_node``
-    (peer = ``vm<id>``) = the node whose directory holds ``<id>.conf``. A kvm process carries
-    its VMID as ``-id <vmid>`` (qemu-server ``config_to_command``, domain notes §9).
+    (peer = ``vm<id>``) = the node whose directory holds ``qemu-server/<id>.conf``;
+    ``ct.config_node`` (peer = ``ct<id>``) the same for a container's ``lxc/<id>.conf``;
+    ``ct.dirs_listed`` = the node directories whose ``lxc/`` the listing showed (space
+    separated: an older check listed only ``qemu-server/``, and a directory not listed says
+    nothing about its containers). A kvm process carries its VMID as ``-id <vmid>``
+    (qemu-server ``config_to_command``, domain notes §9).
     """
     text = obs.seen
     running = sorted({int(m.group(2)) for m in _KVM_ID.finditer(_section(text, "kvm") or "")})
@@ -60,17 +65,28 @@ def facts_vms(obs: Observation) -> list[Fact]:
                         evidence=obs.line_with("Transport endpoint") or "listing failed"))
         return out
     where: str | None = None
+    kind = "qemu-server"
     count = 0
+    lxc_dirs: list[str] = []
     for line in listing.splitlines():
         line = line.strip()
         if m := _CONF_DIR.match(line):
-            where = m.group(1)
+            where, kind = m.group(1), m.group(2)
+            if kind == "lxc":
+                lxc_dirs.append(where)
             continue
         if where and (c := _CONF.match(line)):
+            if kind == "lxc":
+                out.append(Fact("ct.config_node", where, obs.node, f"ct{c.group(1)}",
+                                evidence=f"/etc/pve/nodes/{where}/lxc/{line}"))
+                continue
             count += 1
             out.append(Fact("vm.config_node", where, obs.node, f"vm{c.group(1)}",
                             evidence=f"/etc/pve/nodes/{where}/qemu-server/{line}"))
     out.append(Fact("vm.configs_readable", True, obs.node, evidence=f"{count} config(s) listed"))
+    if lxc_dirs:
+        out.append(Fact("ct.dirs_listed", " ".join(lxc_dirs), obs.node,
+                        evidence="ls /etc/pve/nodes/*/lxc/: " + ", ".join(lxc_dirs)))
     return out
 
 

@@ -74,6 +74,8 @@ REAL_OUTPUT: dict[str, list[str]] = {
     "pve-own-dir-missing": [f"{CHECK}::test_dead_fuse_mount_and_missing_own_directory",
                             f"{NODE_DIR}::test_the_pve_mount_step_alone_names_it_with_the_"
                             "same_words"],
+    "node-renamed": [f"{NODE_DIR}::test_a_renamed_node_after_its_reboot_has_an_empty_own_"
+                     "directory"],
     "db-load-failed": [f"{CHECK}::test_pmxcfs_own_log_names_the_damaged_node"],
     "disk-errors": [f"{CHECK}::test_correctable_pcie_errors_are_not_disk_errors"],
     "vm-without-config": [f"{CHECK}::test_vms_running_without_configs_lead_to_vm_config_"
@@ -124,6 +126,8 @@ SIMULATOR: dict[str, list[str]] = {
     "db-damaged-one": [f"{SIM}::test_sim_damaged_db_on_one_node_and_on_all"],
     "db-damaged-all": [f"{SIM}::test_sim_damaged_db_on_one_node_and_on_all"],
     "db-deleted": [f"{SIM}::test_sim_database_deleted_under_running_pmxcfs"],
+    "node-renamed": ["tests/sim/test_renamed_node.py::test_the_check_over_ssh_names_the_"
+                     "rename_with_one_move_per_guest"],
     "rollback-pending": [f"{ROLLBACK}::test_health_check_finds_a_pending_and_a_stale_rollback_"
                          "timer"],
     "rollback-stale": [f"{ROLLBACK}::test_health_check_finds_a_pending_and_a_stale_rollback_"

@@ -194,3 +194,98 @@ def test_the_listing_of_etc_pve_nodes_is_a_fact() -> None:
     assert listed.value == "a b" and listed.evidence == "ls /etc/pve/nodes: a b"
     hung = facts("pve-mount", "a", "### mount\n### ls\nexit 124\n### own-dir\nno\n")
     assert "pve.node_dirs" not in {f.name for f in hung}
+
+
+def guests(node: str, running: list[int], vms_in: dict[str, list[int]],
+           cts_in: dict[str, list[int]]) -> list[Fact]:
+    """The ``vms`` step as it lists both ``qemu-server/`` and ``lxc/`` (ls sorts its operands
+    and heads each directory with its name)."""
+    kvm = "".join(f"{2700 + i} /usr/bin/kvm -id {i} -name vm{i} -m 1024\n" for i in running)
+    sections = {f"/etc/pve/nodes/{d}/qemu-server/": ids for d, ids in vms_in.items()}
+    sections |= {f"/etc/pve/nodes/{d}/lxc/": ids for d, ids in cts_in.items()}
+    listing = "\n".join(f"{path}:\n" + "".join(f"{i}.conf\n" for i in sections[path])
+                        for path in sorted(sections))
+    return facts("vms", node, f"### kvm\n{kvm}### configs\n{listing}")
+
+
+def rebooted_cluster(nodelist: list[str], pve2_vms: list[int] | None = None,
+                     pve2_running: list[int] | None = None) -> list[Fact]:
+    """pve-new was pve-old and has rebooted since: pveproxy's `pvecm updatecerts --silent`
+    made an empty /etc/pve/nodes/pve-new; VMs 100 and 101 (running on pve-new) and container
+    300 are still filed under pve-old."""
+    listed = ["pve-new", "pve-old", "pve2"]
+    vms_in = {"pve-new": [], "pve-old": [100, 101], "pve2": [200] if pve2_vms is None
+              else pve2_vms}
+    cts_in = {"pve-new": [], "pve-old": [300], "pve2": []}
+    return (mount("pve-new", listed, True) + mount("pve2", listed, True)
+            + write_ok("pve-new") + write_ok("pve2")
+            + conf("pve-new", nodelist) + conf("pve2", nodelist)
+            + guests("pve-new", [100, 101], vms_in, cts_in)
+            + guests("pve2", [200] if pve2_running is None else pve2_running, vms_in, cts_in))
+
+
+def test_a_renamed_node_after_its_reboot_has_an_empty_own_directory() -> None:
+    for nodelist in (["pve-new", "pve2"], ["pve-old", "pve2"]):
+        diag = check_diagnose(rebooted_cluster(nodelist), nodes=NODES)
+        rules = [f.rule for f in diag.faults]
+        (fault,) = [f for f in diag.faults if f.rule == "node-renamed"]
+        assert fault.nodes == ("pve-new",)
+        assert fault.statement == (
+            "pve-new was renamed from pve-old: /etc/pve/nodes/pve-new holds no guest config, "
+            "and /etc/pve/nodes/pve-old, a name no node goes by now, still holds VMs 100, 101 "
+            "(running on pve-new) and container (CT) 300 and the old name's certificate")
+        # the directories exist (updatecerts made them): one mv per guest, nothing else
+        (fix,) = fault.manual
+        assert fix.node == "pve-new" and fix.command.split(" && ") == [
+            "timeout 10 mv /etc/pve/nodes/pve-old/qemu-server/100.conf "
+            "/etc/pve/nodes/pve-new/qemu-server/",
+            "timeout 10 mv /etc/pve/nodes/pve-old/qemu-server/101.conf "
+            "/etc/pve/nodes/pve-new/qemu-server/",
+            "timeout 10 mv /etc/pve/nodes/pve-old/lxc/300.conf /etc/pve/nodes/pve-new/lxc/"]
+        assert fault.next_runbook is None
+        assert "ExecStartPre" in fault.action and "updatecerts" in fault.action
+        assert phase_of("node-renamed") == "database"
+        # the same fault, not each VM on the 'wrong' node, nor the old name as a lost node
+        assert "vm-config-wrong-node" not in rules
+        assert "node-not-in-inventory" not in rules
+        assert "pve-own-dir-missing" not in rules and "pmxcfs-node-dir-missing" not in rules
+
+
+def test_an_empty_own_directory_beside_an_orphan_is_no_guess() -> None:
+    # pve2's directory is as empty: which node was pve-old? The VMs pve-new runs say it
+    store = rebooted_cluster(["pve-new", "pve2"], pve2_vms=[], pve2_running=[])
+    (fault,) = [f for f in check_diagnose(store, nodes=NODES).faults
+                if f.rule == "node-renamed"]
+    assert fault.nodes == ("pve-new",)
+    # ... and without them nothing does: each node may simply run no guest
+    quiet = [f for f in store if not (f.name == "vm.running" and f.node == "pve-new")]
+    quiet += facts("vms", "pve-new", "### kvm\n")
+    assert "node-renamed" not in {f.rule for f in check_diagnose(quiet, nodes=NODES).faults}
+    # a member's own directory holding guests is no old name
+    member = rebooted_cluster(["pve-new", "pve2", "pve-old"])
+    assert "node-renamed" not in {f.rule for f in check_diagnose(member, nodes=NODES).faults}
+
+
+def test_a_missing_own_directory_names_each_container_when_lxc_was_listed() -> None:
+    listed = ["pve-old", "pve2"]
+    cts = {"pve-old": [300, 301], "pve2": []}
+    store = (mount("pve-new", listed, False) + write_enoent("pve-new")
+             + conf("pve-new", ["pve-new", "pve2"])
+             + guests("pve-new", [100], {"pve-old": [100], "pve2": []}, cts))
+    (fault,) = [f for f in check_diagnose(store, nodes=NODES).faults
+                if f.rule == "pmxcfs-node-dir-missing"]
+    assert "VM 100 (running on pve-new) and containers (CT) 300, 301" in fault.statement
+    assert fault.manual[0].command.split(" && ") == [
+        "timeout 10 mkdir -p /etc/pve/nodes/pve-new/qemu-server /etc/pve/nodes/pve-new/lxc",
+        "timeout 10 mv /etc/pve/nodes/pve-old/qemu-server/100.conf "
+        "/etc/pve/nodes/pve-new/qemu-server/",
+        "timeout 10 mv /etc/pve/nodes/pve-old/lxc/300.conf /etc/pve/nodes/pve-new/lxc/",
+        "timeout 10 mv /etc/pve/nodes/pve-old/lxc/301.conf /etc/pve/nodes/pve-new/lxc/"]
+
+
+def test_the_vms_step_lists_containers_apart_from_vms() -> None:
+    got = guests("a", [], {"a": [100], "b": []}, {"a": [300], "b": []})
+    assert {(f.name, f.value, f.peer) for f in got if f.name.endswith("config_node")} == {
+        ("vm.config_node", "a", "vm100"), ("ct.config_node", "a", "ct300")}
+    (listed,) = [f for f in got if f.name == "ct.dirs_listed"]
+    assert listed.value == "a b"

@@ -1,0 +1,58 @@
+"""A renamed node after its reboot (``three-node-renamed``): pve002 was called homelab3;
+pveproxy's start-up (``ExecStartPre=-/usr/bin/pvecm updatecerts --silent``, quorate) made an
+empty /etc/pve/nodes/pve002, while its running VMs' configs and container 140's are still in
+/etc/pve/nodes/homelab3. The health check, run over SSH as ``pverunbook check`` runs it,
+names the rename with one ``mv`` per guest; once those moves ran on pve002, it no longer
+does. vm-config-recovery's first step points at the moves, not at certificate-regeneration.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from pverunbook.sim.scenarios import get
+from tests.sim.rehearsal import rehearsal, run_with_status
+from tests.sim.test_outage_past_two_nodes import check, running_on
+
+pytest.importorskip("asyncssh")
+
+OLD, NEW = "/etc/pve/nodes/homelab3", "/etc/pve/nodes/pve002"
+
+
+async def test_the_check_over_ssh_names_the_rename_with_one_move_per_guest(
+        tmp_path: Path) -> None:
+    sc = get("three-node-renamed")
+    async with rehearsal(tmp_path, "three-node-renamed") as session:
+        vms = running_on(session)
+        assert vms["pve002"] == [110, 120, 130]
+        diag = await check(session, tmp_path)
+        rules = [f.rule for f in diag.faults]
+        (fault,) = [f for f in diag.faults if f.rule == "node-renamed"]
+        assert fault.nodes == ("pve002",)
+        assert fault.statement.startswith(
+            f"pve002 was renamed from homelab3: {NEW} holds no guest config, and {OLD}, ")
+        assert "VMs 110, 120, 130 (running on pve002) and container (CT) 140" \
+            in fault.statement
+        (fix,) = fault.manual
+        assert fix.node == "pve002"
+        assert fix.command.split(" && ") == [
+            *(f"timeout 10 mv {OLD}/qemu-server/{i}.conf {NEW}/qemu-server/"
+              for i in vms["pve002"]),
+            *(f"timeout 10 mv {OLD}/lxc/{ct}.conf {NEW}/lxc/" for ct, _ in sc.containers)]
+        # one fault, not three VMs on the 'wrong' node, and no certificate step first
+        assert "vm-config-wrong-node" not in rules and "vm-without-config" not in rules
+        assert not any(f.next_runbook is not None
+                       and f.next_runbook.runbook == "certificate-regeneration"
+                       for f in diag.faults[:diag.faults.index(fault)])
+        # the moves the fault gives, run where it says: the check no longer names it
+        code, out = await run_with_status(session, fix.node, fix.command)
+        assert code == 0, out
+        after = await check(session, tmp_path)
+        assert not {"node-renamed", "vm-config-wrong-node", "vm-without-config"} \
+            & {f.rule for f in after.faults}, [f.rule for f in after.faults]
+        code, out = await run_with_status(
+            session, "pve002", f"timeout 5 ls {NEW}/qemu-server/ {NEW}/lxc/ {OLD}/qemu-server/")
+        assert out.split() == [f"{NEW}/qemu-server/:", "110.conf", "120.conf", "130.conf",
+                               f"{NEW}/lxc/:", "140.conf", f"{OLD}/qemu-server/:"], out
