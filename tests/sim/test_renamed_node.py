@@ -13,8 +13,9 @@ from pathlib import Path
 import pytest
 
 from pverunbook.sim.scenarios import get
-from tests.sim.rehearsal import rehearsal, run_with_status
+from tests.sim.rehearsal import rehearsal, run_with_status, status_of
 from tests.sim.test_outage_past_two_nodes import check, running_on
+from tests.sim.test_recovery_runbooks import rehearse, text_of
 
 pytest.importorskip("asyncssh")
 
@@ -46,6 +47,14 @@ async def test_the_check_over_ssh_names_the_rename_with_one_move_per_guest(
         assert not any(f.next_runbook is not None
                        and f.next_runbook.runbook == "certificate-regeneration"
                        for f in diag.faults[:diag.faults.index(fault)])
+        # vm-config-recovery's first step says the same: move them, do not rebuild
+        status, events = await rehearse(session, tmp_path, "vm-config-recovery",
+                                        {"source": "processes"})
+        assert status_of(events).get("configs-really-gone") == "failed", status_of(events)
+        said = text_of(events, "configs-really-gone")
+        assert f"RENAMED?: {OLD} holds guest configs (110.conf 120.conf 130.conf 140.conf)" \
+            in said, said
+        assert "This node looks renamed" in said and "certificate-regeneration does" not in said
         # the moves the fault gives, run where it says: the check no longer names it
         code, out = await run_with_status(session, fix.node, fix.command)
         assert code == 0, out
