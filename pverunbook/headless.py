@@ -74,6 +74,23 @@ class EventPrinter:
         #: terminal can answer them (set by the command); a "next:" line says to add them
         self.next_confirms: Callable[[str, dict[str, Any]], list[str]] | None = None
 
+    def seed(self, earlier: list[ev.Event]) -> None:
+        """Take in, without printing them, the events a resumed run journaled before it was
+        stopped: its diagnosis, summary and exit status are the whole run's, as its report's
+        are. A resumed triage said "run ok" and exited 0 while the findings made before the
+        Ctrl-C were critical."""
+        import io
+
+        out, self.out = self.out, io.StringIO()
+        try:
+            for e in earlier:
+                self.events.append(e)
+                if not isinstance(e, ev.RunFinished):  # the end of the earlier session only
+                    self._print(e)
+            self._flush_partials()
+        finally:
+            self.out, self.stamp = out, ""
+
     def _p(self, text: str = "") -> None:
         # Not flushed here: __call__ flushes once per event, so a flood of output costs one
         # write+flush per coalesced chunk, not per line (a terminal still sees every event).

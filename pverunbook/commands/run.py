@@ -412,6 +412,7 @@ async def _run_session(args: argparse.Namespace, config: Any, cmd: str, rb: Any,
             print(f"pverunbook: node {name} is unreachable: {why}; read-only steps go on "
                   "without it, destructive steps that target it are refused", file=sys.stderr)
         decider.runbook, decider.dry_run = rb, config.mode is Mode.DRY_RUN
+        earlier = _earlier_events(journal_path) if resume is not None else []
         engine = session.engine(rb, decider, values, run_id=run_id, resume=resume,
                                 journal_path=journal_path)
         # a journal outside the state directory is found by its path, not by its run id
@@ -440,6 +441,10 @@ async def _run_session(args: argparse.Namespace, config: Any, cmd: str, rb: Any,
             printer.command = str(getattr(args, "command", None) or "")
         if config.sim_state_dir is not None:  # "next:" continues the same simulated cluster
             printer.next_suffix = rehearsal_args(config.scenario, config.sim_state_dir)
+        if isinstance(printer, EventPrinter):
+            printer.seed(earlier)
+        else:  # the JSON diagnosis is the whole run's too
+            printer.events.extend(earlier)
         if isinstance(printer, EventPrinter) and not decider.interactive:
             printer.next_confirms = _confirms_of(args.runbooks, session.cluster)
         engine.subscribe(printer)
@@ -459,6 +464,17 @@ async def _run_session(args: argparse.Namespace, config: Any, cmd: str, rb: Any,
     if status == "ok" and _found_critical(rb, printer):
         return EXIT_CHECKS
     return EXIT_OK if status in ("ok", "planned") else EXIT_FAIL
+
+
+def _earlier_events(journal_path: Any) -> list[Any]:
+    """What a resumed run journaled before it was stopped (read before the engine appends to
+    it): the findings made then count in the diagnosis and exit status as in its report."""
+    from pverunbook.engine.journal import iter_journal
+
+    try:
+        return list(iter_journal(journal_path))
+    except (OSError, ValueError):  # load_resume read it: a damaged tail is not fatal here
+        return []
 
 
 def _confirms_of(dirs: Any, cluster: Any) -> Any:
