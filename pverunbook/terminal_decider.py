@@ -32,6 +32,9 @@ from pverunbook.runbook.template import render_plain
 #: How the reason of an advisory manual step skipped headless begins (the summary lists them).
 LEFT = "left for the operator:"
 
+#: How many times a typed confirmation is asked before a wrong text refuses it.
+TRIES = 3
+
 #: What a wrapped line's continuation lines are indented under: its indentation and a
 #: marker (``MANUAL:``, a list item's ``1.`` or ``-``, an opening parenthesis).
 _LEAD = re.compile(r" *(?:MANUAL: |⚠ |\d+\. |[-*] |\()?")
@@ -161,7 +164,36 @@ class TerminalDecider:
             if request.what == "commit" or self.confirm_texts:
                 return Refusal(f"no --confirm {request.expected} was given")
             return None
-        return await self._ask(f"   type {request.expected!r} to go ahead: ")
+        return await self._typed(request)
+
+    async def _typed(self, request: ConfirmRequest) -> str | None:
+        """The typed answer, asked again after a typo (up to ``TRIES`` times), as the app's
+        dialog asks until the text matches: one wrong letter in a node name aborted the whole
+        run. Only the last answer is journaled (the engine's), as the app journals only the
+        text that closed its dialog. Finally refused, it says what continues the run."""
+        expected = request.expected
+        typed: str | None = None
+        for tries_left in range(TRIES - 1, -1, -1):
+            typed = await self._ask(f"   type {expected!r} to go ahead: ")
+            if typed is not None and typed.strip() == expected:
+                return typed
+            if typed is None:  # the input ended (Ctrl-D): nothing more can be typed
+                if request.what != "commit":
+                    self._say(f"\n   nothing typed: refused, nothing was run. The run stops "
+                              f"here; `{self.resume_command()}` asks again.\n")
+                return None
+            shown = typed.strip() if len(typed.strip()) <= 40 else typed.strip()[:37] + "..."
+            said = (f"Enter alone never confirms (expected {expected!r})" if not shown
+                    else f"you typed {shown!r}, expected {expected!r}")
+            if tries_left:
+                more = f"{tries_left} more tr{'y' if tries_left == 1 else 'ies'}"
+                self._say(f"   {said}: nothing was run. Type {expected!r} exactly "
+                          f"({more}; Ctrl-C stops the run)\n")
+        self._say(f"   {said}: refused after {TRIES} tries, nothing was run. "
+                  + ("The change is rolled back when its timer fires.\n"
+                     if request.what == "commit" else
+                     f"The run stops here; `{self.resume_command()}` asks again.\n"))
+        return typed
 
     async def manual_done(self, step: Step, instructions: str) -> bool:
         """A manual step reached without a terminal is done only on ``--confirm STEP_ID``
