@@ -164,7 +164,14 @@ class TerminalDecider:
             if request.what == "commit" or self.confirm_texts:
                 return Refusal(f"no --confirm {request.expected} was given")
             return None
-        return await self._typed(request)
+        try:
+            return await self._typed(request)
+        except asyncio.CancelledError:  # Ctrl-C, SIGTERM: the nodes' timers go on
+            if request.what == "commit":
+                from pverunbook.resume_hint import commit_left_live
+
+                print(f"\npverunbook: {commit_left_live(request)}", file=sys.stderr)
+            raise
 
     async def _typed(self, request: ConfirmRequest) -> str | None:
         """The typed answer, asked again after a typo (up to ``TRIES`` times), as the app's

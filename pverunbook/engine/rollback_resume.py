@@ -30,6 +30,7 @@ from pverunbook.transport.base import TransportError
 
 if TYPE_CHECKING:
     from pverunbook.engine.engine import Engine
+    from pverunbook.runbook.model import Step
 
 
 async def on_resume(engine: Engine) -> str:
@@ -108,7 +109,7 @@ async def on_resume(engine: Engine) -> str:
                                   time.time() + left * engine.node_time_scale, e.method, e.files))
                 _emit(engine, step, e.node, "pending", checkpoint_id=e.checkpoint_id,
                       deadline=deadline, dir=e.dir, method=e.method, files=e.files,
-                      message=f"still armed: {_undoes(engine, step, e.node, e.files)} in "
+                      message=f"still armed: {undoes_armed(engine, step, e)} in "
                               f"{left:.0f} s "
                               "unless COMMIT")
             elif state in ("done", "failed"):
@@ -197,3 +198,18 @@ def unfinished_text(sid: str, nodes: list[str], log: str) -> str:
             f"{', '.join(nodes)} had not finished restoring its checkpoint when the wait gave "
             f"up (see {log} there): what is in place on those nodes is unknown; run the "
             "health check, then the runbook again from its start")
+
+
+def undoes_armed(engine: Engine, step: Step, armed: ev.RollbackTimer) -> str:
+    """What the timer armed by ``armed`` undoes, as its ``armed`` record said it (with the
+    lines ``record`` printed then: route-fix's ``ip route replace 10.0.0.0/24 via …``);
+    a resumed run showed the runbook's template instead ("ip route replace <each line
+    `record` printed when the timer was armed>"). A timer the journal never saw armed is
+    described from the runbook, the recorded lines in plain words."""
+    from pverunbook.engine.rollback_probe import RECORDED_PROSE
+
+    said, sep, _ = armed.message.rpartition(" in ")
+    if sep and said.startswith(("undoes the change", "restores ")):
+        return said
+    return _undoes(engine, step, armed.node, armed.files).replace(
+        RECORDED_PROSE, f"what was recorded on {armed.node} when the timer was armed")
