@@ -38,22 +38,3 @@ def resume_run_command(args: Any, run_id: str, journal: Path | None) -> str:
     return resume_command(args, shlex.quote(str(journal.resolve())) if outside and journal
                           else run_id + chosen_args())
 
-
-def commit_left_live(request: Any, now: float | None = None) -> str:
-    """What stopping at an open COMMIT question leaves on the nodes, in the quit dialog's
-    words: the change is live, the timers still roll it back (in about N s, at HH:MM:SS),
-    unless the run is resumed and COMMIT typed before then. ``request``: the question's
-    ``ConfirmRequest`` (its ``deadline`` is the last moment to answer; the timers fire
-    ``MARGIN`` later). Ctrl-C at the headless question said only "interrupted"."""
-    import time
-
-    from pverunbook.engine.rollback import MARGIN
-
-    fires = request.deadline + MARGIN
-    left = max(fires - (time.time() if now is None else now), 0)
-    at = time.strftime("%H:%M:%S", time.localtime(fires))
-    nodes = ", ".join(request.nodes)
-    return (f"⚠ COMMIT is pending: the change of “{request.step.title}” is live on {nodes}, "
-            f"and stopping does not stop the timers: in about {left:.0f} s (at {at}) {nodes} "
-            f"roll it back, unless the run is resumed and {request.expected} typed before "
-            "then.")

@@ -168,7 +168,7 @@ class TerminalDecider:
             return await self._typed(request)
         except asyncio.CancelledError:  # Ctrl-C, SIGTERM: the nodes' timers go on
             if request.what == "commit":
-                from pverunbook.resume_hint import commit_left_live
+                from pverunbook.engine.rollback_gone import commit_left_live
 
                 print(f"\npverunbook: {commit_left_live(request)}", file=sys.stderr)
             raise

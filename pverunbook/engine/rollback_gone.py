@@ -11,6 +11,7 @@ restore again, keep marks the timer committed with the files as they are).
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 from pverunbook.pve.diagnosis.rollbacks import SETTLE_RUNBOOK
 
@@ -43,3 +44,23 @@ def gone_text(state: str, node: str, checkpoint_id: str, files: Sequence[str], l
     """:func:`interrupted_text` for ``firing``, :func:`never_fires_text` for ``armed``."""
     text = interrupted_text if state == "firing" else never_fires_text
     return text(node, checkpoint_id, files, log)
+
+
+def commit_left_live(request: Any, now: float | None = None) -> str:
+    """What stopping at an open COMMIT question leaves on the nodes, in the quit dialog's
+    words: the change is live, the timers still roll it back (in about N s, at HH:MM:SS),
+    unless the run is resumed and COMMIT typed before then. ``request``: the question's
+    ``ConfirmRequest`` (its ``deadline`` is the last moment to answer; the timers fire
+    ``MARGIN`` later). Ctrl-C at the headless question said only "interrupted"."""
+    import time
+
+    from pverunbook.engine.rollback import MARGIN  # rollback imports this module's words
+
+    fires = request.deadline + MARGIN
+    left = max(fires - (time.time() if now is None else now), 0)
+    at = time.strftime("%H:%M:%S", time.localtime(fires))
+    nodes = ", ".join(request.nodes)
+    return (f"⚠ COMMIT is pending: the change of “{request.step.title}” is live on {nodes}, "
+            f"and stopping does not stop the timers: in about {left:.0f} s (at {at}) {nodes} "
+            f"roll it back, unless the run is resumed and {request.expected} typed before "
+            "then.")

@@ -14,9 +14,9 @@ import pytest
 
 from pverunbook.engine import events as ev
 from pverunbook.engine.decisions import ConfirmRequest
+from pverunbook.engine.rollback_gone import commit_left_live
 from pverunbook.engine.rollback_probe import RECORDED_PROSE
 from pverunbook.engine.rollback_resume import undoes_armed
-from pverunbook.resume_hint import commit_left_live
 from pverunbook.runbook.catalog import builtin_dir
 from pverunbook.runbook.loader import load_file
 from pverunbook.terminal_decider import TerminalDecider
