@@ -287,6 +287,10 @@ class RunbookApp(NodeShellApp):
             self.notify(f"No valid runbook with id '{name}' in the catalog.",
                         title="Run next", severity="error")
             return False
+        from pverunbook.ui.session_actions import room_for_run
+
+        if not room_for_run(self, what=f"starting “{rb.title}”"):
+            return False
         self.back_to_runbooks()
         self.choose_runbook(rb, params)
         return True
@@ -322,7 +326,11 @@ class RunbookApp(NodeShellApp):
 
     def resume_run(self, target: str | Path) -> None:
         """Continue an interrupted run: its runbook, params (secrets asked again), run id and
-        journal; done steps stay done and the engine asks about a step of unknown outcome."""
+        journal; done steps stay done and the engine asks about a step of unknown outcome.
+
+        With a run screen open: the same run is shown again; a finished run's screen is
+        closed first; an unfinished other run is never left behind unasked (a second run
+        screen crashed the app with DuplicateIds, the open run's journal left unended)."""
         from pverunbook.runbook.loader import RunbookError
         from pverunbook.ui.runs import ResumeProblem, plan_resume
         from pverunbook.ui.screens.modals import ErrorModal
@@ -335,6 +343,10 @@ class RunbookApp(NodeShellApp):
             return
         except (RunbookError, ValueError, OSError) as exc:
             self.show_error(exc)
+            return
+        from pverunbook.ui.session_actions import room_for_run
+
+        if not room_for_run(self, plan.run_id):
             return
         refusal = self._elsewhere(plan) if self.session.cluster is not None else None
         if refusal is not None:  # before the secrets are typed again for nothing

@@ -13,6 +13,7 @@ from pverunbook.ui.commands import PaletteCommand
 
 if TYPE_CHECKING:
     from pverunbook.ui.app import RunbookApp
+    from pverunbook.ui.screens.run import RunScreen
 
 
 def session_commands(app: RunbookApp) -> list[PaletteCommand]:
@@ -30,8 +31,11 @@ def session_commands(app: RunbookApp) -> list[PaletteCommand]:
                  app.open_checkpoints))
     from pverunbook.stopped_runs import interrupted_runs
 
+    open_now = open_run_id(app)
     with contextlib.suppress(OSError):
         for r in interrupted_runs():
+            if r.run_id == open_now:  # its journal has no end yet because it is running
+                continue
             cmds.append((f"Resume run {r.run_id}: {r.title}",
                          r.commit_line() or
                          f"{r.when} · {r.mode} · last: {r.last_step or 'none'}"
@@ -70,3 +74,48 @@ def write_report(app: RunbookApp) -> Path | None:
         return None
     app.notify(f"Written: {out}", title="Report")
     return out
+
+
+def open_run_screen(app: RunbookApp) -> RunScreen | None:
+    """The run screen in the app's screen stack (at most one: its id is "run")."""
+    from pverunbook.ui.screens.run import RunScreen
+
+    return next((s for s in app.screen_stack if isinstance(s, RunScreen)), None)
+
+
+def open_run_id(app: RunbookApp) -> str | None:
+    """The id of the run open on the run screen, once its engine exists."""
+    screen = open_run_screen(app)
+    return screen.engine.run_id if screen is not None and screen.engine is not None else None
+
+
+def room_for_run(app: RunbookApp, run_id: str | None = None, what: str = "") -> bool:
+    """Make way for another run (``what``: "resuming run ID", "starting X"), or for resuming
+    ``run_id``; False when it must not start now (said on screen).
+
+    A second run screen crashed the app (DuplicateIds: the palette offered the run open right
+    now, whose journal has no end yet) and left that run's journal unended; closing an
+    unfinished run's screen to start another cancels it without a word. So: the same run is
+    shown again; a finished run's screen is closed first; an unfinished other run is never
+    left behind without the operator quitting it."""
+    from pverunbook.ui.screens.modals import ErrorModal
+
+    screen = open_run_screen(app)
+    if screen is None:
+        return True
+    open_id = open_run_id(app)
+    if run_id is not None and open_id == run_id:
+        while app.screen is not screen:
+            app.pop_screen()
+        app.notify(f"Run {run_id} is the one open here.", title="Resume run")
+        return False
+    if screen.state.finished is None:
+        app.push_screen(ErrorModal(
+            "Another run is open",
+            f"Run {open_id or '(starting)'} of “{screen.runbook.title}” is not finished; "
+            f"{what or f'resuming run {run_id}'} now would leave it behind.",
+            "Finish it, or press q and quit it (it can be resumed later), then start "
+            "the other from the start screen or the palette."))
+        return False
+    app.back_to_runbooks()
+    return True
