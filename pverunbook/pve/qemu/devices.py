@@ -36,9 +36,14 @@ _VGA = {"VGA": "std", "cirrus-vga": "cirrus", "vmware-svga": "vmware", "qxl-vga"
         "virtio-gpu-gl-pci": "virtio-gl", "virtio-gpu": "virtio", "ramfb": "none"}
 _NOT_ON_CMDLINE = (
     "onboot, startup order, description/notes, tags, protection, HA membership, snapshots, "
-    "hookscript and cloud-init settings are not on the command line; restore them from a "
-    "backup (vzdump config, /var/lib/pve-cluster/backup/*.sql.gz) or set them again"
+    "hookscript and cloud-init settings are not on the command line; take them from the "
+    "guest's newest vzdump or Proxmox Backup Server backup (its archive holds the VM's config: "
+    "qemu-server.conf), or a copy of config.db made before the loss, or set them again. Not "
+    "from /var/lib/pve-cluster/backup: that holds a joining node's pre-join database"
 )
+# Sources: vzdump.adoc ("backups ... containing the VM/CT configuration and all data");
+# Cluster.pm cfs_backup_database, called only by Setup.pm finish_join (a node that joins, and
+# assert_joinable refuses one with guests): no cluster VM config is ever in that directory.
 
 def nets(r: Recovery) -> None:
     netdevs: dict[str, dict[str, str]] = {}

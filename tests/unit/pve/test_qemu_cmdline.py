@@ -326,6 +326,12 @@ def test_vm108_from_ps_aux() -> None:
     assert "TODO: scsi0: size=" in review and "TODO: ostype" in review
     keys = [ln.split(":")[0] for ln in text_out.splitlines() if not ln.startswith("#")]
     assert keys == sorted(keys)
+    # What the command line lacks comes from the guest's backup archive (vzdump.adoc), never
+    # from /var/lib/pve-cluster/backup: Proxmox writes there only a joining node's pre-join
+    # database (Cluster.pm cfs_backup_database, called by Setup.pm finish_join alone).
+    onboot = next(t for t in cfg.todos if "onboot" in t)
+    assert "vzdump" in onboot and "Not from /var/lib/pve-cluster/backup" in onboot
+    assert "pve-cluster/backup/*.sql.gz" not in onboot
 
 
 def test_vm108_sizes_and_bridges_hooks() -> None:
