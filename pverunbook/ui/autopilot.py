@@ -81,8 +81,8 @@ async def drive_run(pilot: Pilot[Any], app: RunbookApp,
 
             field = screen.query_one("#confirm-input", Input)
 
-            def typing_lands(f: Input = field) -> bool:
-                return app.focused is f
+            def typing_lands(f: Input = field, m: ConfirmModal = screen) -> bool:
+                return app.focused is f and m.taking_keys  # keys before it was drawn: not typed
 
             await until(pilot, typing_lands, "the confirmation field")
             await pilot.press(*screen.request.expected, "enter")

@@ -224,6 +224,14 @@ async def until(pilot: object, cond: Callable[[], object], what: str = "conditio
     raise AssertionError(f"timed out waiting for {what}")
 
 
+def confirm_ready(app: RunbookApp) -> bool:
+    """A typed confirmation (or COMMIT) is shown and takes keys: a key pressed before it was
+    drawn is not typed into it (``TypedInput``), so a test types once this holds."""
+    from pverunbook.ui.screens.modals import ConfirmModal
+
+    return isinstance(app.screen, ConfirmModal) and app.screen.taking_keys
+
+
 def form_ready(app: RunbookApp) -> bool:
     """The parameter screen is shown and composed: its buttons are mounted. The screen is the
     app's screen a moment before its children are (under load, long enough for a query to

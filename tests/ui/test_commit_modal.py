@@ -20,7 +20,7 @@ from pverunbook.ui.messages import JournalNote
 from pverunbook.ui.screens.commit_modal import CommitModal
 from pverunbook.ui.screens.modals import ChoiceModal, ConfirmModal
 from pverunbook.ui.screens.run import RunScreen
-from tests.ui.conftest import to_run_screen, until
+from tests.ui.conftest import confirm_ready, to_run_screen, until
 from tests.ui.screen_text import screen_text
 
 
@@ -49,7 +49,7 @@ async def test_commit_countdown_ticks_and_wrong_text_says_the_change_ran(
                 deadline=now[0] + 107.4)))
 
         app.run_worker(ask(), exit_on_error=False)
-        await until(pilot, lambda: isinstance(app.screen, CommitModal), "COMMIT")
+        await until(pilot, lambda: confirm_ready(app), "COMMIT")
         modal = app.screen
         assert isinstance(modal, CommitModal)
         countdown = modal.query_one("#commit-countdown", Label)
@@ -103,7 +103,7 @@ async def test_commit_sentence_is_whole_at_80x24(build_app: Callable[..., Runboo
             step, "commit", "Type COMMIT within 107 s to keep it", "COMMIT",
             ("ryanrishi", "pve001"), checkpoint_id="route-fix-20261206-delete-1",
             deadline=time.time() + 107)), exit_on_error=False)
-        await until(pilot, lambda: isinstance(app.screen, CommitModal), "COMMIT")
+        await until(pilot, lambda: confirm_ready(app), "COMMIT")
         await pilot.pause()
         flat = " ".join(re.sub("[▊▎]", " ", screen_text(app)).split())  # dialog border
         assert ("otherwise every node (ryanrishi, pve001) restores checkpoint "
@@ -130,7 +130,7 @@ async def test_a_node_without_a_timer_is_named_in_the_commit_question(
             step, "commit", "Type COMMIT within 107 s to keep it", "COMMIT",
             ("ryanrishi", "pve001"), checkpoint_id="cp-1", deadline=soon, warning=warning)),
             exit_on_error=False)
-        await until(pilot, lambda: isinstance(app.screen, CommitModal), "COMMIT")
+        await until(pilot, lambda: confirm_ready(app), "COMMIT")
         modal = app.screen
         assert isinstance(modal, CommitModal)
         said = str(modal.query_one("#commit-no-timer", Static).render())
@@ -171,7 +171,7 @@ async def test_the_destructive_confirmation_says_what_the_step_does_on_each_node
             step, "destructive", "Type 'nyc'", "nyc", ("ryanrishi", "pve001"),
             changes="ryanrishi: D=/x; sh \"$D/rollback.sh\" now", summary=summary)),
             exit_on_error=False)
-        await until(pilot, lambda: isinstance(app.screen, ConfirmModal), "the confirmation")
+        await until(pilot, lambda: confirm_ready(app), "the confirmation")
         await pilot.pause()
         shown = app.screen.query_one("#confirm-summary", Static)
         assert str(shown.content) == summary

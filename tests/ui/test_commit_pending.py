@@ -16,11 +16,10 @@ from pverunbook.engine import events as ev
 from pverunbook.engine.decisions import ConfirmRequest
 from pverunbook.session import Mode
 from pverunbook.ui.app import RunbookApp
-from pverunbook.ui.screens.commit_modal import CommitModal
 from pverunbook.ui.screens.modals import ChoiceModal
 from pverunbook.ui.screens.run import RunScreen
 from pverunbook.ui.screens.start import StartScreen
-from tests.ui.conftest import form_ready, start_ready, to_run_screen, until
+from tests.ui.conftest import confirm_ready, form_ready, start_ready, to_run_screen, until
 from tests.ui.screen_text import screen_lines
 from tests.ui.test_narrow import flat
 from tests.ui.test_resume import RUN_ID, _interrupted_journal
@@ -126,7 +125,7 @@ async def test_ctrl_q_in_the_commit_window_says_the_timers_go_on(build_app: Buil
             step, "commit", "Type COMMIT within 300 s to keep it", "COMMIT",
             ("ryanrishi", "pve001"), checkpoint_id="cp-1", deadline=time.time() + 300)),
             exit_on_error=False)
-        await until(pilot, lambda: isinstance(app.screen, CommitModal), "the COMMIT question")
+        await until(pilot, lambda: confirm_ready(app), "the COMMIT question")
         commit = app.screen
         await pilot.press("ctrl+q")
         await until(pilot, lambda: isinstance(app.screen, ChoiceModal), "the quit question")

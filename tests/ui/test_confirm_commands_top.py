@@ -20,7 +20,7 @@ from pverunbook.runbook.loader import load_file
 from pverunbook.ui.app import RunbookApp
 from pverunbook.ui.screens.modals import ConfirmModal
 from pverunbook.ui.screens.run import RunScreen
-from tests.ui.conftest import to_run_screen, until
+from tests.ui.conftest import confirm_ready, to_run_screen, until
 
 SHIPPED = Path(__file__).resolve().parents[2] / "runbooks"
 NODES = ("ryanrishi", "pve001")
@@ -56,7 +56,7 @@ async def test_the_commands_open_at_their_first_line_and_the_field_stays_in_view
         app.run_worker(run.decider.confirm(ConfirmRequest(
             step, "destructive", "Type 'nyc'", "nyc", NODES, changes=changes,
             checkpoint_id="20261207-130818-004a12-updatecerts-1")), exit_on_error=False)
-        await until(pilot, lambda: isinstance(app.screen, ConfirmModal), "the confirmation")
+        await until(pilot, lambda: confirm_ready(app), "the confirmation")
         modal = app.screen
         assert isinstance(modal, ConfirmModal)
         for _ in range(3):

@@ -10,9 +10,8 @@ from typing import Any
 from pverunbook.engine.decisions import ConfirmRequest
 from pverunbook.ui.app import RunbookApp
 from pverunbook.ui.screens.help import HelpScreen
-from pverunbook.ui.screens.modals import ConfirmModal
 from pverunbook.ui.screens.run import RunScreen
-from tests.ui.conftest import to_run_screen, until
+from tests.ui.conftest import confirm_ready, to_run_screen, until
 
 
 async def test_confirmation_field_takes_input_after_f1_escape_and_resize(
@@ -30,7 +29,7 @@ async def test_confirmation_field_takes_input_after_f1_escape_and_resize(
                 step, "destructive", "Type 'nyc'", "nyc", ("ryanrishi", "pve001"))))
 
         app.run_worker(ask(), exit_on_error=False)
-        await until(pilot, lambda: isinstance(app.screen, ConfirmModal), "confirm")
+        await until(pilot, lambda: confirm_ready(app), "confirm")
         modal = app.screen
         await pilot.press("n")
         await pilot.press("f1")

@@ -12,9 +12,8 @@ from textual.widgets import Input, Static
 
 from pverunbook.engine.decisions import ConfirmRequest
 from pverunbook.ui.app import RunbookApp
-from pverunbook.ui.screens.modals import ConfirmModal
 from pverunbook.ui.screens.run import RunScreen
-from tests.ui.conftest import to_run_screen, until
+from tests.ui.conftest import confirm_ready, to_run_screen, until
 
 Build = Callable[..., RunbookApp]
 
@@ -34,7 +33,7 @@ async def test_a_long_wrong_answer_is_quoted_short(build_app: Build, runbook_dir
                 ("ryanrishi", "pve001"))))
 
         app.run_worker(ask(), exit_on_error=False)
-        await until(pilot, lambda: isinstance(app.screen, ConfirmModal), "the question")
+        await until(pilot, lambda: confirm_ready(app), "the question")
         modal = app.screen
         modal.query_one("#confirm-input", Input).value = "x" * 400
         await pilot.press("enter")

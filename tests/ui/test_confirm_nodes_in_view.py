@@ -18,7 +18,7 @@ from pverunbook.engine.decisions import ConfirmRequest
 from pverunbook.ui.app import RunbookApp
 from pverunbook.ui.screens.modals import ConfirmModal
 from pverunbook.ui.screens.run import RunScreen
-from tests.ui.conftest import to_run_screen, until
+from tests.ui.conftest import confirm_ready, to_run_screen, until
 
 NODES = ("ryanrishi", "pve001", "pve002")
 WARNING = ("⚠ USED DESPITE THE FACTS: damaged_node = 'pve002', but this run observed "
@@ -65,7 +65,7 @@ async def test_the_nodes_and_the_warning_stay_in_view_with_many_commands(
                 changes=changes, checkpoint_id="20261207-130818-004a12-updatecerts-force-1")))
 
         app.run_worker(ask(), exit_on_error=False)
-        await until(pilot, lambda: isinstance(app.screen, ConfirmModal), "confirm")
+        await until(pilot, lambda: confirm_ready(app), "confirm")
         modal = app.screen
         assert isinstance(modal, ConfirmModal)
         await _settle(pilot)
@@ -105,7 +105,7 @@ async def test_the_head_says_what_the_engine_says_it_changes(
         step = run.runbook.step("tune")
         app.run_worker(run.decider.confirm(ConfirmRequest(
             step, "destructive", f"Type {expected!r}", expected, nodes)), exit_on_error=False)
-        await until(pilot, lambda: isinstance(app.screen, ConfirmModal), "confirm")
+        await until(pilot, lambda: confirm_ready(app), "confirm")
         await _settle(pilot)
         line = app.screen.query_one("#confirm-nodes", Static)
         assert str(line.render()) == said
@@ -135,7 +135,7 @@ async def test_the_steps_own_words_stay_in_view_above_its_commands(
         app.run_worker(run.decider.confirm(ConfirmRequest(
             step, "confirm", "Type 'nyc'", "nyc", NODES, summary=summary, changes=changes)),
             exit_on_error=False)
-        await until(pilot, lambda: isinstance(app.screen, ConfirmModal), "confirm")
+        await until(pilot, lambda: confirm_ready(app), "confirm")
         modal = app.screen
         assert isinstance(modal, ConfirmModal)
         await _settle(pilot)

@@ -15,7 +15,7 @@ from pverunbook.engine.decisions import ConfirmRequest
 from pverunbook.ui.app import RunbookApp
 from pverunbook.ui.screens.modals import ConfirmModal
 from pverunbook.ui.screens.run import RunScreen
-from tests.ui.conftest import to_run_screen, until
+from tests.ui.conftest import confirm_ready, to_run_screen, until
 
 
 def _field_in_view(modal: ConfirmModal) -> bool:
@@ -47,7 +47,7 @@ async def test_the_confirmation_field_stays_in_view_after_a_resize(
                 changes=changes)))
 
         app.run_worker(ask(), exit_on_error=False)
-        await until(pilot, lambda: isinstance(app.screen, ConfirmModal), "confirm")
+        await until(pilot, lambda: confirm_ready(app), "confirm")
         modal = app.screen
         assert isinstance(modal, ConfirmModal)
         await _settled(pilot)

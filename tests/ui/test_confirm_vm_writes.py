@@ -18,7 +18,7 @@ from pverunbook.inventory import Node
 from pverunbook.transport.base import CommandResult, OutputCallback
 from pverunbook.ui.app import RunbookApp
 from pverunbook.ui.screens.modals import ConfirmModal
-from tests.ui.conftest import ScriptTransport, to_run_screen, until
+from tests.ui.conftest import ScriptTransport, confirm_ready, to_run_screen, until
 
 RUNBOOK = """
 id = "vm-write"
@@ -83,7 +83,7 @@ async def test_the_write_says_which_vm_config_goes_to_which_node(
     async with app.run_test(size=(80, 24)) as pilot:
         await to_run_screen(pilot, app)
         await pilot.press("n")
-        await until(pilot, lambda: isinstance(app.screen, ConfirmModal), "the confirmation")
+        await until(pilot, lambda: confirm_ready(app), "the confirmation")
         modal = app.screen
         assert isinstance(modal, ConfirmModal)
         await pilot.pause()
@@ -117,7 +117,7 @@ async def test_a_long_list_scrolls_in_the_docked_head(
     async with app.run_test(size=(80, 24)) as pilot:
         await to_run_screen(pilot, app)
         await pilot.press("n")
-        await until(pilot, lambda: isinstance(app.screen, ConfirmModal), "the confirmation")
+        await until(pilot, lambda: confirm_ready(app), "the confirmation")
         modal = app.screen
         assert isinstance(modal, ConfirmModal)
         for _ in range(3):

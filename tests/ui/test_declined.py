@@ -18,7 +18,7 @@ from pverunbook.transport.local import LocalTransport
 from pverunbook.ui.app import RunbookApp, make_app
 from pverunbook.ui.screens.modals import ConfirmModal
 from pverunbook.ui.screens.run import RunScreen
-from tests.ui.conftest import summary_ready, until
+from tests.ui.conftest import confirm_ready, summary_ready, until
 
 RUNBOOK = '''
 id = "declinable"
@@ -64,7 +64,7 @@ async def reach_confirmation(pilot: object, app: RunbookApp, target: Path) -> Co
                 and app.screen.decider.is_waiting
                 and app.screen.state.step("look").state == "ok", "the first step")
     await pilot.press("n")  # type: ignore[attr-defined]
-    await until(pilot, lambda: isinstance(app.screen, ConfirmModal), "the confirmation")
+    await until(pilot, lambda: confirm_ready(app), "the confirmation")
     modal = app.screen
     assert isinstance(modal, ConfirmModal)
     progress = modal.request.checkpoint

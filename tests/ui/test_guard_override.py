@@ -17,9 +17,9 @@ from pverunbook.inventory import Node
 from pverunbook.transport.base import CommandResult, OutputCallback
 from pverunbook.ui.app import RunbookApp
 from pverunbook.ui.screens.guard_modal import GuardOverrideModal
-from pverunbook.ui.screens.modals import ChoiceModal, ConfirmModal
+from pverunbook.ui.screens.modals import ChoiceModal
 from pverunbook.ui.screens.run import RunScreen
-from tests.ui.conftest import ScriptTransport, to_run_screen, until
+from tests.ui.conftest import ScriptTransport, confirm_ready, to_run_screen, until
 
 Build = Callable[..., RunbookApp]
 
@@ -76,7 +76,7 @@ async def test_skip_on_a_failed_guard_needs_the_phrase_and_a_reason(build_app: B
         await until(pilot, lambda: app.screen is run and run.decider.is_waiting, "next step")
         assert not destructive_ran(transport)
         await pilot.press("n")
-        await until(pilot, lambda: isinstance(app.screen, ConfirmModal), "confirmation")
+        await until(pilot, lambda: confirm_ready(app), "confirmation")
         warning = str(app.screen.query_one("#confirm-guard-warning", Static).render())
         assert "GUARD SKIPPED" in warning and "checked by hand" in warning
         assert not destructive_ran(transport)

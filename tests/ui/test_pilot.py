@@ -22,6 +22,7 @@ from pverunbook.ui.screens.start import StartScreen
 from pverunbook.ui.widgets.output import NodePane
 from tests.ui.conftest import (
     ScriptTransport,
+    confirm_ready,
     form_ready,
     start_ready,
     summary_ready,
@@ -52,7 +53,7 @@ async def test_confirmation_refuses_wrong_name_and_accepts_right(build_app: Buil
             if isinstance(app.screen, ConfirmModal):
                 break
             await pilot.press("n")
-        await until(pilot, lambda: isinstance(app.screen, ConfirmModal), "confirmation")
+        await until(pilot, lambda: confirm_ready(app), "confirmation")
         modal = app.screen
         assert isinstance(modal, ConfirmModal)
         await pilot.press("enter")  # Enter alone never confirms
@@ -90,7 +91,7 @@ async def test_escape_folds_confirmation_and_stop_declines(build_app: Build,
         await until(pilot, lambda: screen.decider.is_waiting
                     and screen.state.waiting_index == 2, "at step 3")
         await pilot.press("n")
-        await until(pilot, lambda: isinstance(app.screen, ConfirmModal), "confirmation")
+        await until(pilot, lambda: confirm_ready(app), "confirmation")
         # Escape folds the question away: nothing runs, the run waits, n brings it back
         await pilot.press("escape")
         await until(pilot, lambda: app.screen is screen, "the question folded away")
@@ -101,7 +102,7 @@ async def test_escape_folds_confirmation_and_stop_declines(build_app: Build,
         assert "brings the question back" in app.screen.context
         await pilot.press("escape")
         await pilot.press("n")
-        await until(pilot, lambda: isinstance(app.screen, ConfirmModal), "the question again")
+        await until(pilot, lambda: confirm_ready(app), "the question again")
         # declining is its own button, which says what it does
         stop = app.screen.query_one("#confirm-cancel", Button)
         assert str(stop.label) == "Stop the run"

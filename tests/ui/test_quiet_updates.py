@@ -18,7 +18,7 @@ from pverunbook.ui.screens.modals import ConfirmModal
 from pverunbook.ui.screens.run import RunScreen
 from pverunbook.ui.screens.summary import SummaryScreen
 from pverunbook.ui.widgets.footer import KeyFooter
-from tests.ui.conftest import ScriptTransport, summary_ready, to_run_screen, until
+from tests.ui.conftest import ScriptTransport, confirm_ready, summary_ready, to_run_screen, until
 
 
 class Lines(App[None]):
@@ -110,7 +110,7 @@ async def test_a_run_holds_the_old_objects_from_the_collector_until_it_ends(
                     and app.screen.decider.is_waiting, "the first step")
         assert gc.get_freeze_count() > 0
         for _ in range(6):
-            await until(pilot, lambda: isinstance(app.screen, (SummaryScreen, ConfirmModal))
+            await until(pilot, lambda: isinstance(app.screen, SummaryScreen) or confirm_ready(app)
                         or (isinstance(app.screen, RunScreen) and app.screen.decider.is_waiting),
                         "a question or the summary")
             if isinstance(app.screen, SummaryScreen):

@@ -15,7 +15,7 @@ from pverunbook.commands.tui import left_to_resume
 from pverunbook.ui.app import RunbookApp
 from pverunbook.ui.screens.modals import ChoiceModal
 from pverunbook.ui.screens.run import RunScreen
-from tests.ui.conftest import ScriptTransport, to_run_screen, until
+from tests.ui.conftest import ScriptTransport, confirm_ready, to_run_screen, until
 
 Build = Callable[..., RunbookApp]
 
@@ -152,7 +152,7 @@ async def test_quit_at_a_destructive_steps_question_says_nothing_of_it_ran(
             await until(pilot, lambda: not run.state.command_running, "the step done")
             await pilot.press("n")
             await pilot.pause()
-        await until(pilot, lambda: isinstance(app.screen, ConfirmModal), "the question")
+        await until(pilot, lambda: confirm_ready(app), "the question")
         await pilot.press("ctrl+c")
         await until(pilot, lambda: isinstance(app.screen, ChoiceModal)
                     and app.screen.title_text in QUIT_TITLES, "the quit question")

@@ -15,7 +15,7 @@ from pverunbook.commands.tui import left_to_resume, run_app
 from pverunbook.ui.app import RunbookApp
 from pverunbook.ui.screens.modals import ChoiceModal
 from pverunbook.ui.screens.run import RunScreen
-from tests.ui.conftest import ScriptTransport, summary_ready, to_run_screen, until
+from tests.ui.conftest import ScriptTransport, confirm_ready, summary_ready, to_run_screen, until
 
 Build = Callable[..., RunbookApp]
 TUI = argparse.Namespace(command="tui")
@@ -62,7 +62,6 @@ async def test_a_run_in_the_state_directory_is_named_by_its_id(
 
 async def test_nothing_is_said_when_the_run_ended(build_app: Build,
                                                   runbook_dir: Path) -> None:
-    from pverunbook.ui.screens.modals import ConfirmModal
 
     app = build_app(ScriptTransport(), runbook=runbook_dir / "ui-test.toml")
     async with app.run_test(size=(80, 24)) as pilot:
@@ -75,7 +74,7 @@ async def test_nothing_is_said_when_the_run_ended(build_app: Build,
             await until(pilot, lambda s=step: run.decider.is_waiting  # type: ignore[misc]
                         and run.state.waiting_index == s, f"step {step + 1}")
         await pilot.press("n")
-        await until(pilot, lambda: isinstance(app.screen, ConfirmModal), "the confirmation")
+        await until(pilot, lambda: confirm_ready(app), "the confirmation")
         await pilot.press(*"nyc", "enter")
         await until(pilot, lambda: summary_ready(app), "the summary")
         await app.workers.wait_for_complete()

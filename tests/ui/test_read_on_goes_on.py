@@ -13,7 +13,7 @@ from pverunbook.engine.journal import read_journal
 from pverunbook.ui.app import RunbookApp
 from pverunbook.ui.screens.modals import ChoiceModal, ConfirmModal
 from pverunbook.ui.screens.run import RunScreen
-from tests.ui.conftest import ScriptTransport, summary_ready, until
+from tests.ui.conftest import ScriptTransport, confirm_ready, summary_ready, until
 
 Build = Callable[..., RunbookApp]
 
@@ -96,7 +96,7 @@ async def test_a_goes_on_after_each_step_the_operator_answers(build_app: Build,
         assert run.state.step("r2").state == "ok"
         assert not _ran(transport, "echo changed")  # a destructive step waits for n
         await pilot.press("n")
-        await until(pilot, lambda: isinstance(app.screen, ConfirmModal), "the confirmation")
+        await until(pilot, lambda: confirm_ready(app), "the confirmation")
         assert not _ran(transport, "echo changed")  # and for its typed confirmation
         modal = app.screen
         assert isinstance(modal, ConfirmModal)

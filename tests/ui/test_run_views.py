@@ -24,7 +24,14 @@ from pverunbook.ui.screens.run import RunScreen
 from pverunbook.ui.screens.start import StartScreen
 from pverunbook.ui.widgets.matrix import MatrixView
 from pverunbook.ui.widgets.output import NodeStrip
-from tests.ui.conftest import CLUSTER5, SCRIPTS, ScriptTransport, to_run_screen, until
+from tests.ui.conftest import (
+    CLUSTER5,
+    SCRIPTS,
+    ScriptTransport,
+    confirm_ready,
+    to_run_screen,
+    until,
+)
 
 Build = Callable[..., RunbookApp]
 SIZE = (80, 24)
@@ -190,7 +197,7 @@ async def test_a_value_the_facts_contradict_is_questioned_in_words(
     from textual.widgets import Static
 
     from pverunbook.engine.decisions import CONTRADICT_PHRASE
-    from pverunbook.ui.screens.modals import ConfirmModal, TextPromptModal
+    from pverunbook.ui.screens.modals import TextPromptModal
 
     monkeypatch.setitem(SCRIPTS, "integrity_check", {
         "ryanrishi": (["ok"], 0),
@@ -226,7 +233,7 @@ commands = ["echo token"]
         await pilot.press(*CONTRADICT_PHRASE, "enter")
         await until(pilot, lambda: app.screen is run and run.decider.is_waiting, "next")
         await pilot.press("n")
-        await until(pilot, lambda: isinstance(app.screen, ConfirmModal), "the confirmation")
+        await until(pilot, lambda: confirm_ready(app), "the confirmation")
         await pilot.pause()
         warning = str(app.screen.query_one("#confirm-guard-warning", Static).render())
         assert "USED DESPITE THE FACTS" in warning, warning

@@ -18,6 +18,7 @@ from pverunbook.ui.screens.run import RunScreen
 from tests.ui.conftest import (
     CLUSTER5,
     ScriptTransport,
+    confirm_ready,
     start_ready,
     summary_ready,
     to_run_screen,
@@ -113,7 +114,7 @@ def test_confirmation_modal(snap_compare: Callable[..., bool], build_app: Build,
             if isinstance(app.screen, ConfirmModal):
                 break
             await pilot.press("n")
-        await until(pilot, lambda: isinstance(app.screen, ConfirmModal)
+        await until(pilot, lambda: confirm_ready(app)
                     and app.focused is app.screen.query_one("#confirm-input"), "confirm")
         run = app.screen_stack[-2]
         assert isinstance(run, RunScreen)
@@ -146,7 +147,7 @@ def test_summary_screen(snap_compare: Callable[..., bool], build_app: Build,
             if isinstance(app.screen, ConfirmModal):
                 break
             await pilot.press("n")
-        await until(pilot, lambda: isinstance(app.screen, ConfirmModal), "confirm")
+        await until(pilot, lambda: confirm_ready(app), "confirm")
         await pilot.press(*"nyc", "enter")
         await until(pilot, lambda: summary_ready(app), "summary")
         await app.workers.wait_for_complete()

@@ -14,7 +14,7 @@ from pverunbook.ui.screens.modals import ConfirmModal
 from pverunbook.ui.screens.params import ParamsScreen
 from pverunbook.ui.screens.run import RunScreen
 from pverunbook.ui.screens.summary import SummaryScreen, render_summary
-from tests.ui.conftest import form_ready, summary_ready, to_run_screen, until
+from tests.ui.conftest import confirm_ready, form_ready, summary_ready, to_run_screen, until
 
 Build = Callable[..., RunbookApp]
 SIZE = (140, 40)
@@ -50,6 +50,7 @@ async def test_summary_opens_with_the_diagnosis_and_runs_next(build_app: Build,
             if isinstance(app.screen, ConfirmModal):
                 break
             await pilot.press("n")
+        await until(pilot, lambda: confirm_ready(app), "the confirmation")
         await pilot.press(*"nyc", "enter")
         await until(pilot, lambda: summary_ready(app), "summary")
         await until(pilot, lambda: bool(app.screen.query("#diagnosis-title")), "diagnosis")

@@ -14,10 +14,10 @@ import time
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, VerticalScroll
-from textual.widgets import Button, Input, Label, Static
+from textual.widgets import Button, Label, Static
 
 from pverunbook.engine.decisions import ROLLED_BACK, Refusal
-from pverunbook.ui.screens.modals import ConfirmModal
+from pverunbook.ui.screens.modals import ConfirmModal, TypedInput
 from pverunbook.ui.widgets.footer import KeyFooter
 
 
@@ -64,7 +64,7 @@ class CommitModal(ConfirmModal):
                         classes="dialog-text -bold -wrap")
             yield Label(f"Type [b]{r.expected}[/b] to keep it, or choose Roll back now:",
                         classes="dialog-text -bold")
-            yield Input(id="confirm-input")
+            yield TypedInput(id="confirm-input")
             yield Static("", id="confirm-error", classes="dialog-error")
         yield KeyFooter()
 

@@ -74,6 +74,28 @@ class Dialog(ModalScreen[R]):
             self.focused.scroll_visible(animate=False, immediate=True)
 
 
+class TypedInput(Input):
+    """A typed confirmation's field: it takes the keys (and pastes) pressed once it is shown,
+    never one pressed before. The key that ran the step (n, Enter), a second n, or a key typed
+    while the question was being drawn reached the new field as its first letters: the
+    operator found the cluster's name to type already begun with a stray letter."""
+
+    #: When the question was first drawn (``textual._time`` clock, as events' ``time``);
+    #: None until then: no key counts.
+    shown_at: float | None = None
+
+    def counts(self, event: events.Event) -> bool:
+        return self.shown_at is not None and event.time >= self.shown_at
+
+    async def on_event(self, event: events.Event) -> None:
+        if isinstance(event, (events.Key, events.Paste)) and not self.counts(event):
+            # not passed on either: an early Escape or Enter does not answer the question
+            event.stop()
+            event.prevent_default()
+            return
+        await super().on_event(event)
+
+
 #: What :class:`ConfirmModal` answers when the operator folds it away (Escape) to look at the
 #: output first: nothing typed can be it (an input field takes no NUL).
 FOLD = "\0fold"
@@ -131,7 +153,7 @@ class ConfirmModal(Dialog[str | None]):
             with Vertical(id="confirm-foot"):
                 yield Label(f"Type {kind} [b]{r.expected}[/b] to go ahead (Escape: look first, "
                             "nothing runs):", classes="dialog-text -bold -wrap")
-                yield Input(id="confirm-input")
+                yield TypedInput(id="confirm-input")
                 yield Static("", id="confirm-error", classes="dialog-error")
                 with Horizontal(classes="dialog-buttons"):
                     yield Button("Run it", variant="error", id="confirm-ok")
@@ -171,9 +193,21 @@ class ConfirmModal(Dialog[str | None]):
     def on_mount(self) -> None:
         self.query_one("#confirm-error").display = False
         self.query_one("#confirm-input", Input).focus()
+        self.call_after_refresh(self._shown)
         if self.request.checkpoint is not None:
             # The checkpoint is taken while this is open: show how far it got.
             self._checkpoint_timer = self.set_interval(0.25, self._checkpoint_progress)
+
+    def _shown(self) -> None:
+        from textual._time import get_time
+
+        self.query_one("#confirm-input", TypedInput).shown_at = get_time()
+
+    @property
+    def taking_keys(self) -> bool:
+        """The question is drawn: the keys pressed from now on are typed into its field."""
+        return self.is_attached and self.query_one("#confirm-input", TypedInput).shown_at \
+            is not None
 
     def _checkpoint_progress(self) -> None:
         progress = self.request.checkpoint
@@ -191,8 +225,12 @@ class ConfirmModal(Dialog[str | None]):
         """Typing always goes to the confirmation field, wherever the focus went (Tab to a
         button, a click, a resize): a field that silently stops taking letters makes the
         operator type the cluster's name into nothing."""
-        field = self.query_one("#confirm-input", Input)
+        field = self.query_one("#confirm-input", TypedInput)
         if self.focused is field:
+            return
+        if not field.counts(event):  # pressed before the question was shown
+            event.stop()
+            event.prevent_default()
             return
         if event.is_printable and event.character:
             field.focus()
