@@ -69,6 +69,23 @@ def follow_words(step: Step) -> str:
         return f"go to step '{step.on_failure.goto}', as the runbook says"
     return "stop the run here, as the runbook says (it can be resumed)"
 
+def question_stream() -> TextIO:
+    """Where a headless run's questions (and what to read to answer them) are written: its
+    output's stream (stdout) when that is the terminal, or when no terminal answers anyway
+    (stdin is not one: the refusals are part of the run's record). With stdout redirected
+    (``> file``, ``> /dev/null``) and the operator at a terminal they went into the file and
+    the run waited silently, looking hung: they go to stderr, or to /dev/tty when stderr is
+    redirected too."""
+    if sys.stdout.isatty() or not sys.stdin.isatty():
+        return sys.stdout
+    if sys.stderr.isatty():
+        return sys.stderr
+    try:
+        return open("/dev/tty", "w", encoding="utf-8")  # noqa: SIM115 - the process's life
+    except OSError:
+        return sys.stderr
+
+
 class TerminalDecider:
     """Asks on the terminal when there is one; otherwise answers only from flags."""
 
@@ -85,7 +102,7 @@ class TerminalDecider:
         self.confirm_texts = texts
         self.confirm_text = texts[0] if texts else None
         self.interactive = sys.stdin.isatty() if interactive is None else interactive
-        self.out = out or sys.stdout
+        self.out = out or question_stream()
         #: the runbook being run (set by the command): which manual steps gate destructive ones
         self.runbook: Any = None
         #: the values a manual step's instructions are filled with (parameters, cluster)

@@ -41,10 +41,12 @@ def accept_runbook_change(args: argparse.Namespace, started: Any, rb: Any) -> in
     if getattr(args, "accept_changed_runbook", False):
         return None
     if sys.stdin.isatty():
-        try:
-            answer = input("Resume with the changed runbook? Type 'yes' to go on: ")
-        except EOFError:
-            answer = ""
+        from pverunbook.terminal_decider import question_stream
+
+        ask = question_stream()  # never into a redirected stdout
+        ask.write("Resume with the changed runbook? Type 'yes' to go on: ")
+        ask.flush()
+        answer = sys.stdin.readline()
         if answer.strip() == "yes":
             return None
     again = resume_command(args, shlex.quote(str(args.resume)) + chosen_args())

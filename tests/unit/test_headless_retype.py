@@ -91,31 +91,36 @@ class Terminal:
             assert self._more(120), f"no {text!r}:\n" + self.text[-3000:]
         self.pos = self.text.index(text, self.pos) + len(text)
 
-    def drain(self) -> str:
-        while self._more(0):
+    def to_the_end(self) -> str:
+        """Everything until the run closes the terminal (it exits)."""
+        while self._more(120):
             pass
         return self.text
 
 
-def _run(tmp_path: Path, typed: list[str]) -> tuple[int, str, Path]:
+def _run(tmp_path: Path, typed: list[str], stdout: Path | None = None) -> tuple[int, str, Path]:
+    """The run at a terminal (stdin, stderr, and stdout unless it goes to the file
+    ``stdout``), answering each typed confirmation with the next of ``typed``."""
     rb = tmp_path / "cut.toml"
     rb.write_text(CUT, encoding="utf-8")
     env = dict(os.environ, PVERUNBOOK_STATE_DIR=str(tmp_path / "state"), PYTHONPATH=str(ROOT),
                TMPDIR=str(tmp_path), COLUMNS="200")
     env.pop("PYTHONWARNINGS", None)
     master, slave = os.openpty()
+    out = stdout.open("w") if stdout is not None else None
     proc = subprocess.Popen([sys.executable, "-m", "pverunbook", "rehearse", str(rb),
-                             "--headless"], env=env, stdin=slave, stdout=slave, stderr=slave,
-                            start_new_session=True)
+                             "--headless"], env=env, stdin=slave, stderr=slave,
+                            stdout=slave if out is None else out, start_new_session=True)
     os.close(slave)
+    if out is not None:
+        out.close()
     term = Terminal(master)
     try:
         for answer in typed:
             term.wait_for("to go ahead: ")
             os.write(master, answer.encode() + b"\n")
-        term.wait_for("report:")
+        out = term.to_the_end()
         code = proc.wait(timeout=120)
-        out = term.drain()
     finally:
         proc.kill()
         os.close(master)
@@ -137,3 +142,14 @@ def test_refused_after_three_tries_names_the_resume(tmp_path: Path) -> None:
     assert code == 1, out
     assert "refused after 3 tries" in out, out
     assert f"`pverunbook rehearse --resume {journal.stem} --headless` asks again" in out, out
+
+
+def test_with_stdout_redirected_the_question_is_asked_on_the_terminal(tmp_path: Path) -> None:
+    """``> file``: the question went into the file and the run waited silently."""
+    log = tmp_path / "out.txt"
+    code, said, _ = _run(tmp_path, ["nyc"], stdout=log)
+    assert code == 0, said + log.read_text()
+    assert "type 'nyc' to go ahead" in said, said
+    out = log.read_text()
+    assert "to go ahead" not in out, out
+    assert "== run ok" in out and "report:" in out, out  # the run's output stays on stdout
