@@ -37,7 +37,8 @@ def describe_targets(mode: Mode, cluster: Cluster | None) -> str:
 
 def banner_variants(mode: Mode, cluster: Cluster | None) -> list[str]:
     """The banner's text, longest first: each keeps the mode and what it means (LIVE changes
-    real nodes), then the cluster with its nodes, its name and size, or nothing of it."""
+    real nodes), then the cluster with its nodes, its name and size, its name, or nothing of
+    it."""
     word, what = MODE_WORDS[mode]
     short = MODE_SHORT[mode]
     full = describe_targets(mode, cluster)
@@ -45,6 +46,9 @@ def banner_variants(mode: Mode, cluster: Cluster | None) -> list[str]:
     if cluster is not None:
         out.append(f" {word} │ {cluster.name}: {', '.join(cluster.names)} │ {short} ")
         out.append(f" {word} │ {cluster.name} ({len(cluster.names)} nodes) │ {short} ")
+        # 60 columns: the cluster's name still (it was dropped first, the header naming no
+        # cluster at all), then what the mode means
+        out.append(f" {word} │ {cluster.name} │ {short} ")
     out.append(f" {word} │ {short} ")
     return out
 

@@ -10,6 +10,7 @@ from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.css.query import NoMatches
 from textual.message import Message
+from textual.widget import Widget
 from textual.widgets import Input, Label, Select, Static, Switch
 
 from pverunbook.runbook.model import Param, ParamType
@@ -60,6 +61,8 @@ class ParamForm(VerticalScroll):
         #: What the app itself knows about a value (a rehearsal's QNetd host), by parameter
         #: name; shown as it is under the field's label.
         self.hints = dict(hints or {})
+        #: The field ``focus_first`` focuses as the form opens (its focus does not scroll).
+        self._opening: Widget | None = None
 
     def compose(self) -> ComposeResult:
         for p in self.params:
@@ -109,6 +112,7 @@ class ParamForm(VerticalScroll):
         focus while the form is still being laid out would scroll the box to the centre)."""
         first = next(iter(self.query("Input, Select, Switch")), None)
         if first is not None:
+            self._opening = first
             first.focus(scroll_visible=False)
 
     def on_descendant_focus(self, event: events.DescendantFocus) -> None:
@@ -121,7 +125,16 @@ class ParamForm(VerticalScroll):
             return
         row = self.query_one(f"#row-{field.id.removeprefix('param-')}")
 
+        opening = field is self._opening
+        self._opening = None
+
         def show() -> None:
+            if opening:
+                # The form opens at its top: the first field's label and help, then the field.
+                # Scrolled to the field, a small console (60x20) showed the end of its help and
+                # the field, its label and the help's start above the box.
+                self.scroll_home(animate=False, immediate=True)
+                return
             if self.screen.focused is field:
                 row.scroll_visible(animate=False, immediate=True)
                 field.scroll_visible(animate=False, immediate=True)
