@@ -6,6 +6,7 @@ flags (``--confirm``); anything not answered by a flag is refused, which is the 
 
 from __future__ import annotations
 
+import io
 import re
 import sys
 from collections.abc import Callable
@@ -25,6 +26,11 @@ from pverunbook.terminal_decider import LEFT, TerminalDecider
 from pverunbook.termwrap import cells, columns_of, wrap
 
 __all__ = ["LEFT", "EventPrinter", "JsonPrinter", "TerminalDecider"]
+
+#: What a ``quiet`` printer holds back until the step ends: its header, commands, output,
+#: failed expectations and findings (the summary and the diagnosis say the findings again).
+_HELD = (ev.StepStarted, ev.CommandStarted, ev.OutputChunk, ev.CommandFinished,
+         ev.ExpectationResult, ev.Finding)
 
 SEVERITY_MARK = {"ok": "OK  ", "info": "INFO", "warning": "WARN", "critical": "CRIT"}
 
@@ -70,6 +76,12 @@ class EventPrinter:
         self.command = ""
         #: the run's diagnosis once it ended: how each finding reads now (history or not)
         self.judged: Any = None
+        #: one short line per step, node output only for a step that did not end ok (``check
+        #: --headless`` without ``--verbose``: every command's output was ~5,000 lines); the
+        #: journal and the report keep all of it
+        self.quiet = False
+        self._held = io.StringIO()
+        self._number: dict[str, int] = {}
         #: (runbook id, params) → the ``--confirm`` answers that runbook may ask for, when no
         #: terminal can answer them (set by the command); a "next:" line says to add them
         self.next_confirms: Callable[[str, dict[str, Any]], list[str]] | None = None
@@ -79,8 +91,6 @@ class EventPrinter:
         stopped: its diagnosis, summary and exit status are the whole run's, as its report's
         are. A resumed triage said "run ok" and exited 0 while the findings made before the
         Ctrl-C were critical."""
-        import io
-
         out, self.out = self.out, io.StringIO()
         try:
             for e in earlier:
@@ -119,7 +129,10 @@ class EventPrinter:
     def __call__(self, e: ev.Event) -> None:
         self.events.append(e)
         self._cols = columns_of(self.out) if self.columns is None else self.columns
-        self._print(e)
+        if self.quiet and isinstance(e, _HELD):
+            self._hold(e)
+        else:
+            self._print(e)
         self.stamp = ""
         self.out.flush()
 
@@ -196,6 +209,12 @@ class EventPrinter:
         elif isinstance(e, ev.ValueProposed):
             self._w("   ", f"proposed {e.param} = {e.value} ({e.reason})")
         elif isinstance(e, ev.StepFinished):
+            if self.quiet:  # the held output: shown for a step that did not end ok only
+                out, self.out = self.out, self._held
+                self._flush_partials()
+                self.out, held, self._held = out, self._held.getvalue(), io.StringIO()
+                if e.status not in ("ok", "skipped") and held:
+                    self.out.write(held)
             self._flush_partials()
             title = self.steps.get(e.step_id, (e.step_id, ""))[0]
             # an advisory manual step answered "not done" is the operator's to do, not a
@@ -204,8 +223,12 @@ class EventPrinter:
             self.steps[e.step_id] = (title, "not done (left to you)" if not_done else e.status)
             self.node_status[e.step_id] = dict(e.node_status)
             msg = f": {e.message}" if e.message and e.status != "ok" else ""
-            self._w("-- ", f"{e.step_id}: {step_status_label(e.status, self._worst(e.step_id))}"
-                    f"{msg}")
+            label = step_status_label(e.status, self._worst(e.step_id))
+            if self.quiet and e.step_id in self._number:  # its one line says which step
+                self._w("-- ", f"step {self._number[e.step_id]} {e.step_id} ({title}): "
+                        f"{label}{msg}")
+            else:
+                self._w("-- ", f"{e.step_id}: {label}{msg}")
         elif isinstance(e, ev.NodeConnection) and e.state == "unreachable":
             self._w("   ", f"{e.node}: NOT reachable, no step reads it: {e.message}")
         elif isinstance(e, ev.NodeConnection):
@@ -229,6 +252,17 @@ class EventPrinter:
                 # every check passed, but what they saw is not fine: never a bare "ok"
                 status = f"ok — findings ({crit} critical, see the diagnosis)"
             self._p(f"\n== run {status}{msg} ({e.duration:.1f}s)")
+
+    def _hold(self, e: ev.Event) -> None:
+        """Print ``e`` into the running step's held text (``quiet``); a step that does not
+        end ok shows it when it ends (:meth:`_print`, ``StepFinished``)."""
+        if isinstance(e, ev.StepStarted):
+            self._number[e.step_id] = e.index + 1
+        out, self.out = self.out, self._held
+        try:
+            self._print(e)
+        finally:
+            self.out = out
 
     def _title(self, step_id: str) -> str:
         """``id (Title)`` of a step, from the runbook when it never started."""

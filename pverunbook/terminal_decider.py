@@ -59,6 +59,15 @@ def _paragraphs(text: str) -> list[str]:
 
 
 
+_BOLD = re.compile(r"\*\*(?=\S)(.+?)(?<=\S)\*\*|__(?=\S)(.+?)(?<=\S)__")
+
+
+def plain_text(markdown: str) -> str:
+    """A runbook's Markdown instructions for a terminal: bold as plain text (it printed
+    ``**Cable and connectors**``). Code spans keep their backticks: they mark what to type."""
+    return _BOLD.sub(lambda m: m.group(1) or m.group(2), markdown)
+
+
 def follow_words(step: Step) -> str:
     """What ``f`` (the runbook's own answer to this failure, its ``on_failure``) does, in
     words: "[f]ollow runbook (continue)" meant nothing to a newcomer."""
@@ -143,7 +152,7 @@ class TerminalDecider:
                 or step.needs_person or step.id in self.confirm_texts
                 or self.runbook is None or self.gated_by(index)):  # unknown: not advisory
             return StepDecision()
-        text = render_plain(step.instructions, self.context).strip()
+        text = plain_text(render_plain(step.instructions, self.context).strip())
         self._say(f"\n   MANUAL: {text}\n   (no terminal to confirm it: left for the "
                        "operator, and nothing destructive in this runbook depends on it; "
                        f"add --confirm {step.id} to record it as done)\n")
@@ -224,7 +233,7 @@ class TerminalDecider:
         (never on a cluster or node name given for a typed confirmation), and never for a
         step that needs a person at the nodes (``needs_person``): those stop the run, to be
         resumed at a terminal. Advisory ones never get here headless (:meth:`before_step`)."""
-        self._say(f"\n   MANUAL: {instructions.strip()}\n")
+        self._say(f"\n   MANUAL: {plain_text(instructions.strip())}\n")
         if not self.interactive:
             if step.needs_person:
                 self._say(f"   '{step.id}' needs a person: --confirm does not answer it. "

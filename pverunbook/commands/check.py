@@ -65,6 +65,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     shape.add_argument("--json-events", action="store_true", help="headless; every event as a "
                        "JSON line (the journal's records), then the --json document as the "
                        "last line")
+    s.add_argument("--verbose", action="store_true", help="headless: print every command and "
+                   "its output (default: one line per step, the output of a step that did not "
+                   "end ok only; the journal and the report keep all of it)")
     s.add_argument("--cluster", type=Path, help="cluster inventory TOML: check real nodes (live)")
     s.add_argument("--scenario", default="nyc-outage", help="rehearsal scenario (see "
                    "`pverunbook simulate --help`)")
@@ -103,4 +106,5 @@ def cmd_check(args: argparse.Namespace) -> int:
     ns.resume = None
     ns.accept_changed_runbook = False
     ns.dry_run_cluster = None
+    ns.quiet_steps = not args.verbose  # one line per step on the console
     return cmd_run(ns)

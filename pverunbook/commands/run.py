@@ -439,8 +439,11 @@ async def _run_session(args: argparse.Namespace, config: Any, cmd: str, rb: Any,
             printer = EventPrinter(runbook=rb, names_by_addr=addrs)
         if isinstance(printer, EventPrinter):  # "next:" echoes the subcommand typed
             printer.command = str(getattr(args, "command", None) or "")
+            printer.quiet = bool(getattr(args, "quiet_steps", False))
         if config.sim_state_dir is not None:  # "next:" continues the same simulated cluster
             printer.next_suffix = rehearsal_args(config.scenario, config.sim_state_dir)
+        if isinstance(printer, EventPrinter):  # headless now: the next one headless too
+            printer.next_suffix = " --headless" + printer.next_suffix
         if isinstance(printer, EventPrinter):
             printer.seed(earlier)
         else:  # the JSON diagnosis is the whole run's too
