@@ -88,3 +88,25 @@ def test_readme_command_line_parses(line: str) -> None:
         pytest.fail(f"README shows `{line}` but the parser refuses it (exit {exc.code})")
     if "--runbooks" in words:
         assert args.runbooks == [Path("DIR")]
+
+
+def test_the_synopsis_names_every_command() -> None:
+    """``pverunbook tui [--scenario NAME]`` was missing from the command-line list."""
+    import argparse
+
+    from pverunbook.cli import build_parser
+
+    (sub,) = [a for a in build_parser()._actions if isinstance(a, argparse._SubParsersAction)]
+    shown = {line.split()[1] for line in synopsis_lines() if len(line.split()) > 1}
+    assert set(sub.choices) <= shown, sorted(set(sub.choices) - shown)
+
+
+def test_the_quickstart_says_to_use_a_venv_and_stays_two_commands() -> None:
+    """Debian 12+ refuses ``pip install`` into the system Python: the quickstart's first
+    command failed on a fresh machine."""
+    text = README.read_text(encoding="utf-8")
+    quick = text[text.index("## Developer quickstart"):]
+    quick = quick[:quick.index("\n## ", 1)]
+    assert "python3 -m venv" in quick and "externally-managed-environment" in quick, quick
+    (block,) = [b for b in _blocks("sh") if any("pip install -e ." in ln for ln in b)]
+    assert len([ln for ln in block if ln.strip()]) == 2, block
