@@ -72,12 +72,14 @@ def test_ctrl_c_at_a_typed_prompt_ends_the_run(tmp_path: Path) -> None:
         env=env, stdin=slave, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
         start_new_session=True)
     os.close(slave)
-    assert proc.stdout is not None
+    assert proc.stderr is not None
     seen: list[str] = []
     try:
         buf = ""
-        while "type 'nyc'" not in buf.lower():  # the prompt has no newline: read by chars
-            ch = proc.stdout.read(1)
+        # stdout is a pipe and stdin the terminal: the question is on stderr (the process has
+        # no controlling terminal to open). The prompt has no newline: read by chars
+        while "type 'nyc'" not in buf.lower():
+            ch = proc.stderr.read(1)
             if not ch:
                 pytest.fail("the run ended before its prompt:\n" + buf[-3000:])
             buf += ch
