@@ -154,18 +154,24 @@ def diagnose_run(events: Sequence[ev.Event], runbook: Any = None,
     return store, diagnose(store, findings, nodes, now, missing)
 
 
-@cache
 def runbook_stops() -> dict[str, frozenset[str]]:
     """Each shipped runbook's id → the diagnosis's fault ids its expectations stop on
     (``faults = [...]`` on an expectation without a severity): the health check proposes a
-    runbook only after the faults it would stop on (:func:`check.runnable_first`). Read once
-    per process; a runbook that does not load stops on nothing here (``pverunbook list``
-    names its error)."""
+    runbook only after the faults it would stop on (:func:`check.runnable_first`), and says
+    what comes by hand before it (``pve.diagnosis.next_step``). Read once per process and
+    runbook folder (a folder of its own: a test's, a wheel's); a runbook that does not load
+    stops on nothing here (``pverunbook list`` names its error)."""
     from pverunbook.runbook.catalog import builtin_dir
+
+    return _stops_in(builtin_dir())
+
+
+@cache
+def _stops_in(folder: Path) -> dict[str, frozenset[str]]:
     from pverunbook.runbook.loader import load_file
 
     out: dict[str, frozenset[str]] = {}
-    for path in sorted(builtin_dir().glob("*.toml")):
+    for path in sorted(folder.glob("*.toml")):
         try:
             rb = load_file(path, lint=False)
         except Exception:  # noqa: BLE001 - one broken runbook must not cost the diagnosis

@@ -56,9 +56,14 @@ def apply_last_check(app: RunbookApp, found: LastCheck) -> None:
     if found.after is not None:
         app.suggest_next(CHECK_ID, {}, f"check the cluster again after {found.after[1]}")
         return
-    first = next((f for f in found.diagnosis.faults if f.next_runbook is not None), None)
+    from pverunbook.pve.diagnosis.next_step import next_step
+    from pverunbook.run_diagnosis import runbook_stops
+
+    step = next_step(found.diagnosis.faults, runbook_stops())
+    first = step.fault
     if first is not None and first.next_runbook is not None:
+        # a fault it stops on that no runbook fixes: the guide says to fix that first
         app.suggest_next(first.next_runbook.runbook, dict(first.next_runbook.params),
-                         first.statement)
+                         step.first_words() or first.statement)
     else:
         app.suggest_next(None)

@@ -4,7 +4,7 @@ failed, skipped; backups; risky actions; time spent."""
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rich.text import Text
 from textual.app import ComposeResult
@@ -19,6 +19,9 @@ from pverunbook.ui import model
 from pverunbook.ui.commands import PaletteCommand
 from pverunbook.ui.widgets.banner import AppHeader
 from pverunbook.ui.widgets.footer import KeyFooter
+
+if TYPE_CHECKING:
+    from pverunbook.pve.diagnosis.next_step import NextStep
 
 STATUS_WORDS = {
     "ok": ("✔ Finished: every step succeeded", "bold green"),
@@ -326,7 +329,8 @@ class SummaryScreen(Screen[None]):
         if not self.query("#summary-text"):  # the app is closing: the screen is gone
             return
         self.query_one("#summary-text", Static).update(self._summary_text(d))
-        first = next((f for f in d.faults if f.next_runbook is not None), None)
+        step = _next_step(d)
+        first = step.fault
         suggest = getattr(self.app, "suggest_next", None)
         is_check = self.state.runbook.id == CHECK_ID
         recheck = not is_check and self._has_check()
@@ -344,7 +348,7 @@ class SummaryScreen(Screen[None]):
             elif first is not None and first.next_runbook is not None:
                 # The runbook list shows it first when the operator goes back (b).
                 suggest(first.next_runbook.runbook, dict(first.next_runbook.params),
-                        first.statement)
+                        step.first_words() or first.statement)
             else:
                 suggest(None)
         if not d.faults and not d.matrix and not is_check and not recheck:
@@ -356,8 +360,14 @@ class SummaryScreen(Screen[None]):
                                   id="run-next-check", classes="run-next"))
         if is_check and d.faults:
             widgets.append(Static(render_overview(d), id="check-overview"))
+            if step.blocked:
+                # the runbook would stop on a fault no runbook fixes: that one is by hand
+                widgets.append(Static(Text(f"{step.first_words()} Press $ for a shell on a "
+                                           "node.", style="bold"), id="by-hand-first",
+                                      classes="fault critical"))
             if first is not None and first.next_runbook is not None:
-                widgets.append(Button(f"Run next: {first.next_runbook.label()}",
+                then = "Then run" if step.blocked else "Run next"
+                widgets.append(Button(f"{then}: {first.next_runbook.label()}",
                                       id="run-next-top", classes="run-next"))
         if not d.faults:
             widgets.append(Static(no_fault_line(self._run_events(), self.state.runbook,
@@ -395,7 +405,7 @@ class SummaryScreen(Screen[None]):
             return
         event.stop()
         if bid == "run-next-top":
-            top = next((f for f in self.diagnosis.faults if f.next_runbook is not None), None)
+            top = _next_step(self.diagnosis).fault
             if top is not None and top.next_runbook is not None:
                 self.run_next(top.next_runbook.runbook, dict(top.next_runbook.params))
             return
@@ -473,3 +483,12 @@ def no_fault_line(events: list[Any], runbook: Any, is_check: bool) -> Text:
     if is_check and collected_all(events):
         return Text(f"✔ {text}", style="bold green")
     return Text(text)
+
+
+def _next_step(d: Diagnosis) -> NextStep:
+    """The diagnosis's next runbook and what comes by hand before it (the shipped runbooks'
+    stops, ``run_diagnosis.runbook_stops``)."""
+    from pverunbook.pve.diagnosis.next_step import next_step
+    from pverunbook.run_diagnosis import runbook_stops
+
+    return next_step(d.faults, runbook_stops())
