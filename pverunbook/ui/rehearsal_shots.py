@@ -246,6 +246,10 @@ async def _story(cam: _Camera, tmp: Path, time_scale: float) -> None:
                 await pilot.press("n")
             else:
                 raise AutopilotStuck("corosync-tuning asked for no confirmation")
+            modal = app.screen
+            # drawn, and taking keys (the Escape below is pressed after it was shown)
+            await until(pilot, lambda: isinstance(modal, ConfirmModal) and modal.taking_keys,
+                        "the confirmation drawn")
             await pilot.pause()
             await cam.shot(pilot, app, "confirmation")
             await pilot.press("escape")
