@@ -361,10 +361,14 @@ def format_diagnosis(diag: Any, mode: str = "", next_suffix: str = "",
     typed, which a "next:" command echoes (``run X --rehearsal`` after ``run --rehearsal``).
     """
     from pverunbook.pve.diagnosis.check import phase_of
+    from pverunbook.pve.diagnosis.next_step import next_step
+    from pverunbook.run_diagnosis import runbook_stops
 
     lines: list[str] = []
     if not diag.faults and not diag.matrix and not check:
         return lines
+    # the first runbook named, and a fault it would stop on that no runbook fixes
+    step = next_step(diag.faults, runbook_stops())
     lines.append("\n== diagnosis")
     if not diag.faults:  # no_fault: what an empty diagnosis means for this run
         lines.append(f"   {no_fault}" if no_fault else
@@ -384,6 +388,8 @@ def format_diagnosis(diag: Any, mode: str = "", next_suffix: str = "",
             if command == "run" and start.startswith(head):  # typed `run --rehearsal`
                 start = f"pverunbook run {nr.runbook} --rehearsal{start[len(head):]}"
             lines.append(f"      next: {nr.label()}  ->  {start}{next_suffix}")
+            if f is step.fault and step.blocked:
+                lines.append(f"            {step.first_words()}")
             asks = confirms(nr.runbook, dict(nr.params)) if confirms is not None else []
             if asks:  # not added to the command: each is a decision to read first
                 lines.append("            (no terminal answers its questions: add "

@@ -64,3 +64,20 @@ def test_the_next_is_the_first_runbook_and_by_hand_are_earlier_manual_stops(
         assert first is not None and first.next_runbook is not None
         assert f.rule in STOPS.get(first.next_runbook.runbook, ())
         assert n - 1 < faults.index(first)
+
+
+def test_the_headless_diagnosis_says_what_comes_by_hand_under_its_next_line() -> None:
+    """The wiped three-node check printed "next: vm-config-recovery" under the VMs without a
+    config, while #1 (storage.cfg gone, no runbook) stops that runbook at its third step."""
+    from pverunbook.headless import format_diagnosis
+    from pverunbook.pve.diagnosis.model import Diagnosis
+    from pverunbook.run_diagnosis import runbook_stops
+
+    assert "storage-cfg-missing" in runbook_stops()["vm-config-recovery"]
+    diag = Diagnosis(faults=(fault("storage-cfg-missing"),
+                             fault("vm-without-config", "vm-config-recovery")))
+    lines = format_diagnosis(diag, "rehearsal", check=True)
+    at = next(i for i, line in enumerate(lines) if "next: vm-config-recovery" in line)
+    assert lines[at + 1].strip().startswith("First by hand: #1 (storage-cfg-missing statement)")
+    free = format_diagnosis(Diagnosis(faults=diag.faults[::-1]), "rehearsal", check=True)
+    assert not any("First by hand" in line for line in free)
