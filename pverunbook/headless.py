@@ -361,6 +361,7 @@ def format_diagnosis(diag: Any, mode: str = "", next_suffix: str = "",
     typed, which a "next:" command echoes (``run X --rehearsal`` after ``run --rehearsal``).
     """
     from pverunbook.pve.diagnosis.check import phase_of
+    from pverunbook.pve.diagnosis.model import numbered
     from pverunbook.pve.diagnosis.next_step import next_step
     from pverunbook.run_diagnosis import runbook_stops
 
@@ -374,10 +375,11 @@ def format_diagnosis(diag: Any, mode: str = "", next_suffix: str = "",
         lines.append(f"   {no_fault}" if no_fault else
                      "   HEALTHY: the check found no fault on any node" if check else
                      "   no fault found in the collected evidence")
-    for i, f in enumerate(diag.faults, 1):
+    for i, f in numbered(diag.faults):
         mark = SEVERITY_MARK.get(f.severity, f.severity.upper()).strip()
         phase = f" [{phase_of(f.rule)}]" if check else ""
-        lines.append(f" {i}. {mark}{phase} {f.statement} [confidence: {f.confidence}]")
+        num = f"{i}." if i is not None else " ·"  # what is only noted: no number
+        lines.append(f" {num} {mark}{phase} {f.statement} [confidence: {f.confidence}]")
         lines.append(f"      do:   {f.action}")
         for m in f.manual:
             lines.append(f"      fix:  on {m.node}: {m.command}")

@@ -169,6 +169,7 @@ def _as_judged(events: list[ev.Event], diag: Diagnosis) -> list[ev.Event]:
 
 def _diagnosis(events: list[ev.Event], diag: Diagnosis, out: list[str]) -> None:
     """What is wrong and what to do next, with the evidence each fault rests on."""
+    from pverunbook.pve.diagnosis.model import numbered
     from pverunbook.run_diagnosis import next_command, no_fault_text
 
     check = _is_check(events)
@@ -178,8 +179,8 @@ def _diagnosis(events: list[ev.Event], diag: Diagnosis, out: list[str]) -> None:
     out += ["## Diagnosis", ""]
     if not diag.faults:
         out += [no_fault_text(events, check=check), ""]
-    for i, f in enumerate(diag.faults, 1):
-        out += [f"### {i}. {f.statement}", "",
+    for i, f in numbered(diag.faults):
+        out += [f"### {i}. {f.statement}" if i is not None else f"### Noted: {f.statement}", "",
                 f"Severity **{f.severity}**, confidence **{f.confidence}**. {f.action}", ""]
         for m in f.manual:
             out.append(f"- Fix on **{m.node}**: {_code(m.command)}")

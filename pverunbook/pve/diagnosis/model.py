@@ -164,6 +164,15 @@ class Diagnosis:
         return severity
 
 
+def numbered(faults: Sequence[Fault]) -> list[tuple[int | None, Fault]]:
+    """The faults as every view shows them: those to fix numbered 1..N in their order, then
+    what is only noted (info), unnumbered. A check listing a link's history first read
+    "4 faults" numbered 2, 3, 4, 5 and "Noted … 1."; "#N" anywhere means this number."""
+    todo = [f for f in faults if f.severity != "info"]
+    return ([(n, f) for n, f in enumerate(todo, 1)]
+            + [(None, f) for f in faults if f.severity == "info"])
+
+
 @dataclass
 class Context:
     """What every rule reads: the facts (peers named), the findings, the inventory order and

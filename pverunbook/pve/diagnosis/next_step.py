@@ -12,15 +12,15 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
-from pverunbook.pve.diagnosis.model import Fault
+from pverunbook.pve.diagnosis.model import Fault, numbered
 
 
 @dataclass(frozen=True)
 class NextStep:
     """``fault``: the first fault that names a runbook (None: no fault does). ``by_hand``:
-    (1-based number in the diagnosis, fault) of the faults listed before it that its runbook
-    stops on (its expectations' ``faults = [...]``) and that name no runbook themselves:
-    their manual fix comes first."""
+    (its number as shown, :func:`~.model.numbered`, fault) of the faults listed before it
+    that its runbook stops on (its expectations' ``faults = [...]``) and that name no runbook
+    themselves: their manual fix comes first."""
 
     fault: Fault | None
     by_hand: tuple[tuple[int, Fault], ...] = ()
@@ -45,11 +45,12 @@ def next_step(faults: Sequence[Fault], stops: Mapping[str, Iterable[str]]) -> Ne
     ``stops``: runbook id → the fault rule ids it stops on (``run_diagnosis.runbook_stops``).
     Faults after it never block it: ``check.runnable_first`` already ordered a runbook after
     the faults it stops on."""
-    for i, f in enumerate(faults):
+    shown = numbered(faults)  # the numbers the operator sees, faults to fix first
+    for i, (_, f) in enumerate(shown):
         if f.next_runbook is None:
             continue
         waits = frozenset(stops.get(f.next_runbook.runbook, ()))
-        by_hand = tuple((n, g) for n, g in enumerate(faults[:i], 1)
-                        if g.next_runbook is None and g.rule in waits and g.rule != f.rule)
+        by_hand = tuple((n, g) for n, g in shown[:i] if n is not None
+                        and g.next_runbook is None and g.rule in waits and g.rule != f.rule)
         return NextStep(f, by_hand)
     return NextStep(None)

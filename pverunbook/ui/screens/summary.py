@@ -15,6 +15,7 @@ from textual.screen import Screen
 from textual.widgets import Button, Static
 
 from pverunbook.pve.diagnosis import Diagnosis, Fault
+from pverunbook.pve.diagnosis.model import numbered
 from pverunbook.ui import model
 from pverunbook.ui.commands import PaletteCommand
 from pverunbook.ui.widgets.banner import AppHeader
@@ -54,9 +55,9 @@ def render_overview(d: Diagnosis) -> Text:
     The numbers are the details' below."""
     from pverunbook.pve.diagnosis.check import phase_of
 
-    numbered = list(enumerate(d.faults, 1))
-    todo = [(i, f) for i, f in numbered if f.severity != "info"]
-    noted = [(i, f) for i, f in numbered if f.severity == "info"]
+    shown = numbered(d.faults)
+    todo = [(i, f) for i, f in shown if i is not None]
+    noted = [f for i, f in shown if i is None]
     t = Text()
     if todo or not noted:
         t.append(f"{len(todo)} fault{'s' if len(todo) != 1 else ''}, in the order to fix "
@@ -70,8 +71,8 @@ def render_overview(d: Diagnosis) -> Text:
         t.append("\n")
     if noted:
         t.append("Noted, nothing to fix now:\n", style="bold")
-    for i, f in noted:
-        t.append(f"{i:>2}. ", style="dim")
+    for f in noted:
+        t.append(" · ", style="dim")
         t.append(f"{phase_of(f.rule):<12} ", style="dim cyan")
         t.append(_headline(f.statement) + "\n", style=SEVERITY_STYLE["info"])
     return t
@@ -101,10 +102,11 @@ def _clause(statement: str) -> str:
     return statement
 
 
-def render_fault(i: int, f: Fault) -> Text:
-    """One fault: the statement, how sure, what to do, the exact fix, the evidence it rests on."""
+def render_fault(i: int | None, f: Fault) -> Text:
+    """One fault: the statement, how sure, what to do, the exact fix, the evidence it rests on.
+    ``i``: its number (:func:`numbered`), None for what is only noted."""
     t = Text()
-    t.append(f"{i}. ", style="bold")
+    t.append(f"{i}. " if i is not None else "· ", style="bold")
     t.append(f.statement, style=SEVERITY_STYLE.get(f.severity, "bold"))
     t.append(f"  [{f.severity}, confidence {f.confidence}]\n", style="dim")
     t.append(f"   {f.action}\n")
@@ -372,9 +374,10 @@ class SummaryScreen(Screen[None]):
         if not d.faults:
             widgets.append(Static(no_fault_line(self._run_events(), self.state.runbook,
                                                 is_check), classes="fault"))
-        for i, f in enumerate(d.faults, 1):
-            widgets.append(Static(render_fault(i, f), classes=f"fault {f.severity}"))
+        for n, f in numbered(d.faults):
+            widgets.append(Static(render_fault(n, f), classes=f"fault {f.severity}"))
             if f.next_runbook is not None:
+                i = d.faults.index(f) + 1  # the button names the fault by its place in d
                 widgets.append(Button(f"Run next: {f.next_runbook.label()}",
                                       id=f"run-next-{i}", classes="run-next"))
         if d.matrix:
