@@ -29,7 +29,7 @@ from pverunbook.engine import rollback_script as rs
 from pverunbook.engine.decisions import NO_ANSWER, ConfirmRequest, Refusal
 from pverunbook.engine.remote_files import run_collect, sha256_hex
 from pverunbook.engine.rollback_copies import _copies, _corosync_version
-from pverunbook.engine.rollback_gone import gone_text
+from pverunbook.engine.rollback_gone import gone_text, undo_words
 from pverunbook.engine.targets import TargetError, resolve_targets
 from pverunbook.inventory import Node
 from pverunbook.runbook.model import Step
@@ -340,10 +340,10 @@ async def _ask_commit(engine: Engine, pending: Pending) -> bool:
         await engine.durable()
         return False
     warning = no_timer_warning(pending, nodes)
+    undo = undo_words(pending.armed, pending.checkpoint_id)
     prompt = (f"'{step.title}' passed {', '.join(pending.passed)}. Type {COMMIT} within "
-              f"{left:.0f} s to keep it; otherwise every node ({', '.join(nodes)}) restores "
-              f"checkpoint {pending.checkpoint_id} by itself." + (f" {warning}" if warning
-                                                                   else ""))
+              f"{left:.0f} s to keep it; otherwise every node ({', '.join(nodes)}) {undo} "
+              "by itself." + (f" {warning}" if warning else ""))
     request = ConfirmRequest(step=step, what="commit", prompt=prompt, expected=COMMIT,
                              nodes=nodes, checkpoint_id=pending.checkpoint_id,
                              deadline=pending.local_deadline - MARGIN, warning=warning)
@@ -371,7 +371,8 @@ async def _ask_commit(engine: Engine, pending: Pending) -> bool:
         return False
     if not accepted:
         engine.emit(ev.Note(step_id=step.id, level="warning", text=(
-            f"not committed: the rollback timers restore checkpoint {pending.checkpoint_id} "
+            f"not committed: the rollback timers "
+            f"{undo_words(pending.armed, pending.checkpoint_id, plural=True)} "
             f"on {', '.join(nodes)} in {max(pending.local_deadline - time.time(), 0):.0f} s")))
         return False
     return await _disarm_all(engine, step, pending.armed, reason=COMMIT)
@@ -438,13 +439,14 @@ async def _fire_now(engine: Engine, pending: Pending) -> None:
         if problem:
             engine.emit(ev.Note(step_id=step.id, level="warning", text=(
                 f"{a.node}: the rollback timer could not be made to fire now ({problem}); it "
-                f"restores checkpoint {pending.checkpoint_id} by itself in "
+                f"{undo_words([a], pending.checkpoint_id)} by itself in "
                 f"{max(a.local_deadline - time.time(), 0):.0f} s")))
     fired = [a.node for a, problem in zip(pending.armed, problems, strict=True) if not problem]
     if fired:
         engine.emit(ev.Note(step_id=step.id, level="warning", text=(
-            f"rolled back by the operator: the nodes ({', '.join(fired)}) restore checkpoint "
-            f"{pending.checkpoint_id} now; waiting for them to report")))
+            f"rolled back by the operator: the nodes ({', '.join(fired)}) "
+            f"{undo_words(pending.armed, pending.checkpoint_id, plural=True)} now; waiting "
+            "for them to report")))
     await engine.durable()
     await _await_fired(engine, pending)
     _state(engine).pop(step.id, None)
@@ -488,7 +490,8 @@ async def _await_fired(engine: Engine, p: Pending) -> list[str]:
         await asyncio.sleep(deadline - time.time())
         engine.emit(ev.Note(step_id=p.step.id, level="warning", text=(
             f"the rollback timers of '{p.step.id}' fire now: the nodes "
-            f"({', '.join(a.node for a in p.armed)}) restore checkpoint {p.checkpoint_id}; "
+            f"({', '.join(a.node for a in p.armed)}) "
+            f"{undo_words(p.armed, p.checkpoint_id, plural=True)}; "
             "waiting for them to report")))
         await engine.durable()
     await asyncio.sleep(1.0)

@@ -64,3 +64,18 @@ def commit_left_live(request: Any, now: float | None = None) -> str:
             f"and stopping does not stop the timers: in about {left:.0f} s (at {at}) {nodes} "
             f"roll it back, unless the run is resumed and {request.expected} typed before "
             "then.")
+
+
+def undo_words(armed: Sequence[Any], checkpoint_id: str, plural: bool = False) -> str:
+    """What the armed timers do when they fire, as a verb phrase: "restores checkpoint X", or,
+    for a rollback that puts back what it recorded before the change and restores no file
+    (route-fix: ``ip route replace`` of the recorded route), "puts back what it recorded
+    before the change (ip route replace …)". ``armed``: objects with ``files`` and ``reload``
+    (``rollback.Armed``); ``plural``: the verb for "the nodes …". The COMMIT question said
+    "restores checkpoint" of a route-fix, whose timer restores no file at all."""
+    reloads = sorted({line for a in armed for line in getattr(a, "reload", ())})
+    if reloads and not any(getattr(a, "files", ()) for a in armed):
+        shown = "; ".join(reloads[:2]) + ("; …" if len(reloads) > 2 else "")
+        return (f"{'put' if plural else 'puts'} back what "
+                f"{'they' if plural else 'it'} recorded before the change ({shown})")
+    return f"{'restore' if plural else 'restores'} checkpoint {checkpoint_id}"

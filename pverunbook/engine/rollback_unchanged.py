@@ -29,6 +29,7 @@ from pverunbook.engine import events as ev
 from pverunbook.engine import rollback_probe
 from pverunbook.engine.remote_files import run_collect
 from pverunbook.engine.rollback import Armed, Pending, _disarm_all, _state
+from pverunbook.engine.rollback_gone import undo_words
 from pverunbook.runbook.model import Step
 from pverunbook.transport.base import TransportError
 
@@ -56,8 +57,9 @@ async def after_failed_step(engine: Engine, step: Step, status: str) -> None:
             f"'{step.id}' {status} after it may have changed the nodes: "
             + "; ".join(f"on {n}, {why}" for n, why in differs.items())
             + f". Its rollback timers stay armed on {nodes}: COMMIT is not asked (the change "
-            f"did not prove itself), and in {left:.0f} s every node restores checkpoint "
-            f"{pending.checkpoint_id} by itself. Let them: do not re-run '{step.id}' or change "
+            f"did not prove itself), and in {left:.0f} s every node "
+            f"{undo_words(pending.armed, pending.checkpoint_id)} by itself. Let them: do not "
+            f"re-run '{step.id}' or change "
             "these files before they have reported (the run waits for them and says what they "
             "restored; if it is stopped, they still fire: run cluster-health-check afterwards)")))
         await engine.durable()

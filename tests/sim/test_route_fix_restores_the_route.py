@@ -45,3 +45,22 @@ async def test_the_rollback_puts_the_route_back_with_its_attributes(tmp_path: Pa
     timers = [(t.state, t.message) for t in events if isinstance(t, ev.RollbackTimer)]
     assert [s for s, _ in timers][:2] == ["armed", "fired"], timers
     assert f"ip route replace {ROUTE}" in timers[0][1], timers[0]
+
+
+async def test_the_commit_question_says_the_route_comes_back_not_a_checkpoint(
+        tmp_path: Path) -> None:
+    """route-fix's timer restores no file: it puts back the route it recorded. Its COMMIT
+    question and its rolled-back note said "restores checkpoint …" (a newcomer trial)."""
+    async with rehearsal(tmp_path) as session:
+        await run_on(session, "ryanrishi", f"ip route replace {ROUTE}")
+        operator = RollBackNow(session)
+        _status, events, _ = await route_fix(
+            session, tmp_path, {"route_node": "ryanrishi", "destination": "192.168.4.201",
+                                "via": "192.168.4.1"}, operator=operator)
+    asked = [e.prompt for e in events
+             if isinstance(e, ev.ConfirmationRequested) and e.what == "commit"]
+    assert asked and "restores checkpoint" not in asked[0], asked
+    assert (f"puts back what it recorded before the change (ip route replace {ROUTE})"
+            in asked[0]), asked[0]
+    notes = [e.text for e in events if isinstance(e, ev.Note) and "rolled back by" in e.text]
+    assert notes and "put back what they recorded before the change" in notes[0], notes
