@@ -97,19 +97,18 @@ def left_interrupted(run: RunScreen) -> str:
 
 
 def commit_pending(run: RunScreen) -> str:
-    """The COMMIT question open: quitting does not stop the nodes' timers."""
-    import time
-
+    """The COMMIT question open: quitting does not stop the nodes' timers. The words of the
+    headless Ctrl-C (``rollback_gone.commit_left_live``): this dialog named the question's
+    deadline as the moment the timers fire, which is ``MARGIN`` later."""
+    from pverunbook.engine.rollback_gone import commit_left_live
     from pverunbook.ui.screens.commit_modal import CommitModal
 
     asked = next((s for s in run.app.screen_stack if isinstance(s, CommitModal)), None)
     if asked is None:
         return ""
-    r = asked.request
-    at = time.strftime("%H:%M:%S", time.localtime(r.deadline))
-    return (f"\n\n**⚠ COMMIT is pending:** quitting does not stop the timers: at {at} "
-            f"**{', '.join(r.nodes)}** roll back “{r.step.title}” unless the run is "
-            f"resumed and {r.expected} typed before then.")
+    lead = "⚠ COMMIT is pending:"
+    text = commit_left_live(asked.request)
+    return f"\n\n**{lead}**{text.removeprefix(lead)}"
 
 
 def quit_while_running(run: RunScreen) -> ChoiceModal:
