@@ -278,9 +278,18 @@ class TuiDecider:
                                    keys=(("next", "brings the question back"),))
         self.screen.notify("The run waits for your answer: read the output, then press n to "
                            "answer.", title=title, timeout=6)
+        app = self.screen.app
+
+        def covered(top: object) -> None:
+            # a dialog opened over the run (Quit, where n is Stay): "press n" is not for it
+            if top is not self.screen:
+                app.clear_notifications()
+
+        app.screen_change_signal.subscribe(self.screen, covered)
         try:
             await self.folded
         finally:
+            app.screen_change_signal.unsubscribe(self.screen)
             self.folded = None
             # "press n to answer" is stale once the question is back; it lay over the
             # question (half a destructive step's command list at 80x24) for six seconds

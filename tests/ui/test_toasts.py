@@ -78,3 +78,29 @@ async def test_the_fold_toast_goes_when_the_question_comes_back(
         assert not [t for t in modal.query(Toast) if "press n to answer" in str(t.render())]
         await pilot.press("r")
         await until(pilot, lambda: got == [FailureChoice.RERUN], "the answer")
+
+
+async def test_the_fold_toast_goes_when_a_dialog_opens_over_the_run(
+        build_app: Callable[..., RunbookApp], runbook_dir: Path) -> None:
+    """At 80×24 "press n to answer" lay over the Quit dialog, where n means Stay."""
+    app = build_app(runbook=runbook_dir / "ui-test.toml")
+    async with app.run_test(size=(80, 24), notifications=True) as pilot:
+        await to_run_screen(pilot, app)
+        run = app.screen
+        assert isinstance(run, RunScreen)
+
+        async def ask() -> None:
+            await run.decider.after_failure(run.runbook.step("config"), "failed")
+
+        app.run_worker(ask(), exit_on_error=False)
+        await until(pilot, lambda: isinstance(app.screen, ChoiceModal), "the question")
+        await pilot.press("escape")
+        await until(pilot, lambda: app.screen is run and any(
+            "press n to answer" in str(t.render()) for t in run.query(Toast)), "the fold toast")
+        await pilot.press("q")
+        await until(pilot, lambda: isinstance(app.screen, ChoiceModal), "the quit question")
+        modal = app.screen
+        await pilot.pause()
+        await pilot.pause()
+        assert not [n for n in app._notifications if "press n" in n.message]
+        assert not [t for t in modal.query(Toast) if "press n to answer" in str(t.render())]
