@@ -105,11 +105,13 @@ class ParamsScreen(Screen[None]):
         with Vertical(id="params-main"):
             yield Label(self.runbook.title, id="params-title")
             if plan is None:
-                yield Static("Check the values below; problems show under each field. Secret "
-                             "values are masked here and never written to the journal.",
-                             id="params-intro")
                 later = asked_later(self.runbook)
                 asked_now = [p for p in self.runbook.params if p.name not in later]
+                # about secrets only where the form has one
+                secret = (" Secret values are masked here and never written to the journal."
+                          if any(p.secret for p in asked_now) else "")
+                yield Static("Check the values below; problems show under each field."
+                             + secret, id="params-intro")
                 filled, hints = rehearsal_hints(app, self.runbook, self.given)
                 form = ParamForm(asked_now, {**filled, **self.given}, hints=hints,
                                  id="param-form")

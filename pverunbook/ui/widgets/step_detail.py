@@ -58,7 +58,9 @@ class StepDetail(VerticalScroll):
             md.append("**What to do:** " + step.instructions.strip())
         if step.hint and hints:
             md.append(f"> **Hint:** {step.hint.strip()}")
-        self.query_one("#step-explain", Markdown).update("\n\n".join(md) or "*No explanation.*")
+        explain = self.query_one("#step-explain", Markdown)
+        explain.update("\n\n".join(md))  # a step without one says nothing (not "No explanation")
+        explain.display = bool(md)
         self.show_commands(sv, planned)
 
     def show_commands(self, sv: StepView, planned: PlannedStep | None) -> None:
