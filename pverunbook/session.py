@@ -180,6 +180,8 @@ class Session:
 
             note_rehearsal_run(rid, path, Path(self.sim.state_dir))
             engine.rehearsal_dir = str(Path(self.sim.state_dir).absolute())
+        if self.sim is not None:
+            engine.scenario = str(getattr(getattr(self.sim, "scenario", None), "name", ""))
         return engine
 
     async def reset_rehearsal(self) -> None:

@@ -66,6 +66,13 @@ class InterruptedRun:
     #: Why a stopped run stopped, as its end said (a declined confirmation, a change not kept
     #: and rolled back, an abort's reason); "" for a run that died on its own.
     reason: str = ""
+    #: A rehearsal's scenario ("" when the journal does not say: a live run, an older one).
+    scenario: str = ""
+
+    @property
+    def where(self) -> str:
+        """The cluster it ran on: ``nyc`` or, in a rehearsal, ``nyc (three-node-bad-link)``."""
+        return where(self.cluster, self.scenario)
 
     @property
     def settled(self) -> bool:
@@ -280,6 +287,11 @@ def _describe(path: Path, status: str) -> InterruptedRun | None:
         cluster=started.cluster, started=started.ts, status=status,
         last_step=titles.get(last_step, last_step), last_state=last_state,
         commit_step=commit_step, commit_due=due, commit_nodes=commit_nodes, ended=ended,
-        reason=reason if status in STOPPED else "")
+        reason=reason if status in STOPPED else "", scenario=started.scenario)
+
+
+def where(cluster: str, scenario: str = "") -> str:
+    """A cluster's name, with the rehearsal scenario it was (every scenario's is "nyc")."""
+    return f"{cluster} ({scenario})" if scenario and scenario != cluster else cluster
 
 

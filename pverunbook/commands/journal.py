@@ -38,13 +38,15 @@ def cmd_journal_list(args: argparse.Namespace) -> int:
         return EXIT_OK
     # a stopped run a later healthy check settled: the start screen lists it among the older
     # runs (o); here every run is listed, and such a run says which check settled it
-    from pverunbook.stopped_runs import settled_runs
+    from pverunbook.stopped_runs import settled_runs, where
 
     settled = settled_runs(runs)
     for r in runs:
         when = time.strftime("%Y-%m-%d %H:%M", time.localtime(r.started))
         status = _with_findings(r.status, r.path)
         line = f"{r.run_id}  {when}  {r.mode:<9} {status:<24} {r.runbook}"
+        if r.cluster:  # which cluster, and which rehearsal scenario (all are "nyc")
+            line += f"  on {where(r.cluster, r.scenario)}"
         if r.run_id in settled:
             line += f"  ({settled[r.run_id].settled_by()})"
         print(line)

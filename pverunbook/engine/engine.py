@@ -132,6 +132,7 @@ class Engine:
         self.node_time_scale = 1.0
         #: A rehearsal: the simulated cluster's state directory, recorded in ``run_started``.
         self.rehearsal_dir = ""
+        self.scenario = ""  # its scenario
         #: The checkpoint being taken now, if any: the store counts verified parts in it.
         self.checkpoint_progress: CheckpointProgress | None = None
         #: How the current step ended on each node, for its StepFinished.
@@ -233,7 +234,8 @@ class Engine:
             runbook_path=rb_path, mode=self.mode, cluster=self.cluster.name,
             nodes=tuple(self.cluster.names), params=self._public_params(),
             resumed=self.resume is not None, operator=self.operator,
-            runbook_sha256=rb_sha, runbook_text=rb_text, rehearsal_dir=self.rehearsal_dir))
+            runbook_sha256=rb_sha, runbook_text=rb_text, rehearsal_dir=self.rehearsal_dir,
+            scenario=self.scenario))
         unreachable.journal_known(self)  # the diagnosis names the nodes it could not read
         await self.durable()
         try:

@@ -73,6 +73,9 @@ class RunStarted(Event):
     #: A rehearsal: the state directory of the simulated cluster it ran on, so ``run --resume``
     #: continues on that cluster wherever the journal and the state directory are ("" else).
     rehearsal_dir: str = ""
+    #: A rehearsal: the scenario of that simulated cluster (every scenario's cluster is "nyc",
+    #: so the run lists say which one it was), "" else and in older journals.
+    scenario: str = ""
 
 
 @dataclass(frozen=True, kw_only=True)

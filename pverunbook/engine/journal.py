@@ -466,6 +466,8 @@ class RunSummary:
     mode: str
     started: float
     status: str
+    cluster: str = ""
+    scenario: str = ""  # a rehearsal's (RunStarted.scenario)
 
 
 def list_runs() -> list[RunSummary]:
@@ -491,5 +493,6 @@ def list_runs() -> list[RunSummary]:
         except JournalError:
             continue
         if started:
-            out.append(RunSummary(p.stem, p, started.runbook_id, started.mode, started.ts, status))
+            out.append(RunSummary(p.stem, p, started.runbook_id, started.mode, started.ts, status,
+                                  started.cluster, started.scenario))
     return out

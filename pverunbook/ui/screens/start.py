@@ -326,6 +326,8 @@ class StartScreen(Screen[None]):
             text.append("⚠ ", style="bold red" if usable else "red")
         text.append(r.title, style="bold" if bright else "")
         text.append(f"  {r.run_id}", style="cyan" if bright else "")
+        if r.cluster:
+            text.append(f"  on {r.where}")
         text.append(f"  {r.when}")
         last = f"{r.last_step} ({r.last_state})" if r.last_step else "no step run yet"
         text.append(f"  last: {last}")
