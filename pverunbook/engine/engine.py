@@ -288,7 +288,7 @@ class Engine:
                 unknown_pending = False
                 choice = await self.decider.unknown_outcome(
                     step, unknown_why(self.resume.stopped if self.resume else "",
-                                      read_only(step)))
+                                      read_only(step), step.kind is StepKind.MANUAL))
                 self.emit(ev.ConfirmationGiven(
                     step_id=step.id, what="unknown outcome", accepted=choice is FailureChoice.RERUN,
                     typed=choice.value, operator=self.operator,

@@ -133,7 +133,7 @@ class NodeOutcome:
                                           for r in self.results)
 
 
-def unknown_why(stopped: str, read_only: bool = False) -> str:
+def unknown_why(stopped: str, read_only: bool = False, manual: bool = False) -> str:
     """Why a resumed run's step has no known outcome, for the question that follows: a run
     cancelled while the step ran (``ResumeInfo.stopped`` holds its end message) stopped the
     step's commands part-way; without an end in the journal pverunbook itself stopped (killed,
@@ -141,7 +141,16 @@ def unknown_why(stopped: str, read_only: bool = False) -> str:
 
     ``read_only``: a non-destructive ``check`` step, whose commands only read: its outcome is
     unknown but nothing on the nodes can have changed, and the question says so (it said "what
-    they changed is not known" of a step that changes nothing)."""
+    they changed is not known" of a step that changes nothing).
+
+    ``manual``: a step the operator does by hand, which runs no commands: the run stopped
+    before the operator said whether it was done (it said "its commands were stopped
+    part-way")."""
+    if manual:
+        how = (f"the run was stopped ({stopped}: Ctrl+C, SIGTERM or cancel)" if stopped else
+               "pverunbook stopped (killed, a crash, the terminal closed)")
+        return (f"{how} before you said whether this manual step was done; it runs no "
+                "commands, so only you know whether the work by hand was done")
     if read_only:
         how = (f"the run was stopped while it ran ({stopped}: Ctrl+C, SIGTERM or cancel)"
                if stopped else
