@@ -155,12 +155,17 @@ def diagnose_run(events: Sequence[ev.Event], runbook: Any = None,
 
 
 def runbook_stops() -> dict[str, frozenset[str]]:
-    """Each shipped runbook's id → the diagnosis's fault ids its expectations stop on
-    (``faults = [...]`` on an expectation without a severity): the health check proposes a
-    runbook only after the faults it would stop on (:func:`check.runnable_first`), and says
-    what comes by hand before it (``pve.diagnosis.next_step``). Read once per process and
-    runbook folder (a folder of its own: a test's, a wheel's); a runbook that does not load
-    stops on nothing here (``pverunbook list`` names its error)."""
+    """Each shipped runbook's id → the diagnosis's fault ids it would stop on before it fixes
+    anything: the health check proposes a runbook only after the faults it would stop on
+    (:func:`check.runnable_first`), and says what comes by hand before it
+    (``pve.diagnosis.next_step``). Read once per process and runbook folder (a folder of its
+    own: a test's, a wheel's); a runbook that does not load stops on nothing here
+    (``pverunbook list`` names its error).
+
+    Its stops are the faults its expectations declare (``faults = [...]`` on an expectation
+    without a severity) and those that make one of its guards fail before its first
+    destructive step (:func:`guard_stops.guard_stops`, :data:`guard_stops.GUARD_FAULTS`).
+    """
     from pverunbook.runbook.catalog import builtin_dir
 
     return _stops_in(builtin_dir())
@@ -168,6 +173,7 @@ def runbook_stops() -> dict[str, frozenset[str]]:
 
 @cache
 def _stops_in(folder: Path) -> dict[str, frozenset[str]]:
+    from pverunbook.pve.diagnosis.guard_stops import guard_stops
     from pverunbook.runbook.loader import load_file
 
     out: dict[str, frozenset[str]] = {}
@@ -177,7 +183,7 @@ def _stops_in(folder: Path) -> dict[str, frozenset[str]]:
         except Exception:  # noqa: BLE001 - one broken runbook must not cost the diagnosis
             continue
         ids = frozenset(i for s in rb.steps for e in s.expect if not e.severity
-                        for i in e.faults)
+                        for i in e.faults) | guard_stops(rb.steps)
         if ids:
             out[rb.id] = ids
     return out

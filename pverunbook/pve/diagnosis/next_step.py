@@ -19,8 +19,9 @@ from pverunbook.pve.diagnosis.model import Fault, numbered
 class NextStep:
     """``fault``: the first fault that names a runbook (None: no fault does). ``by_hand``:
     (its number as shown, :func:`~.model.numbered`, fault) of the faults listed before it
-    that its runbook stops on (its expectations' ``faults = [...]``) and that name no runbook
-    themselves: their manual fix comes first."""
+    that its runbook stops on (its expectations' ``faults = [...]``, its guards' faults
+    before it changes anything: ``guard_stops``) and that name no runbook themselves: their
+    manual fix comes first."""
 
     fault: Fault | None
     by_hand: tuple[tuple[int, Fault], ...] = ()
