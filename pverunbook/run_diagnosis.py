@@ -130,8 +130,11 @@ def collect_facts(events: Sequence[ev.Event], runbook: Any = None,
 
 def diagnose_run(events: Sequence[ev.Event], runbook: Any = None,
                  names_by_addr: Mapping[str, str] | None = None,
+                 runbook_dirs: Sequence[Path] = (),
                  ) -> tuple[FactStore, Diagnosis]:
-    """Facts and diagnosis of one run, nodes in the order the run listed them."""
+    """Facts and diagnosis of one run, nodes in the order the run listed them;
+    ``runbook_dirs`` = the ``--runbooks`` folders whose runbooks order a health check's
+    proposals (:func:`runbook_stops`)."""
     store = collect_facts(events, runbook, names_by_addr).named_peers()
     nodes: tuple[str, ...] = ()
     started = 0.0
@@ -150,12 +153,13 @@ def diagnose_run(events: Sequence[ev.Event], runbook: Any = None,
         history = earlier_runs(first)
         return store, check_diagnose(store, findings, nodes, now, history.measured,
                                      history.past, history.last, missing,
-                                     history.path_change, runbook_stops())
+                                     history.path_change,
+                                     runbook_stops(tuple(runbook_dirs)))
     return store, diagnose(store, findings, nodes, now, missing)
 
 
-def runbook_stops() -> dict[str, frozenset[str]]:
-    """Each shipped runbook's id → the diagnosis's fault ids it would stop on before it fixes
+def runbook_stops(runbook_dirs: tuple[Path, ...] = ()) -> dict[str, frozenset[str]]:
+    """Each runbook's id → the diagnosis's fault ids it would stop on before it fixes
     anything: the health check proposes a runbook only after the faults it would stop on
     (:func:`check.runnable_first`), and says what comes by hand before it
     (``pve.diagnosis.next_step``). Read once per process and runbook folder (a folder of its
@@ -165,27 +169,43 @@ def runbook_stops() -> dict[str, frozenset[str]]:
     Its stops are the faults its expectations declare (``faults = [...]`` on an expectation
     without a severity) and those that make one of its guards fail before its first
     destructive step (:func:`guard_stops.guard_stops`, :data:`guard_stops.GUARD_FAULTS`).
+
+    ``runbook_dirs`` are the ``--runbooks`` folders; an id is read from the runbook that
+    :func:`pverunbook.runbook.catalog.find` opens for it, so the stops are those of the
+    runbook that "Run next" starts: the shipped one first, then the folders in their order.
+    A user runbook that reuses a shipped id is therefore not read (``find`` opens the shipped
+    one), and one with an id of its own only matters if the diagnosis proposes that id, which
+    it does only for shipped runbooks. No caller passes the folders today: the health check's
+    diagnosis is made from the run's events (:func:`diagnose_run`, ``runbook_dirs``), and the
+    TUI summary and start screen, the headless printers, ``report`` and the check history
+    call it (or this) without the app's folders.
     """
     from pverunbook.runbook.catalog import builtin_dir
 
-    return _stops_in(builtin_dir())
+    out: dict[str, frozenset[str]] = {}
+    for folder in (builtin_dir(), *runbook_dirs):
+        for rid, ids in _stops_in(folder).items():
+            out.setdefault(rid, ids)  # catalog.find opens the first runbook of an id
+    return {rid: ids for rid, ids in out.items() if ids}
 
 
 @cache
 def _stops_in(folder: Path) -> dict[str, frozenset[str]]:
+    """Every runbook id in ``folder`` (the first file of an id, by name) → its stops, empty
+    ones included: a later folder's runbook of the same id must not be read in its place."""
     from pverunbook.pve.diagnosis.guard_stops import guard_stops
     from pverunbook.runbook.loader import load_file
 
     out: dict[str, frozenset[str]] = {}
+    if not folder.is_dir():
+        return out
     for path in sorted(folder.glob("*.toml")):
         try:
             rb = load_file(path, lint=False)
         except Exception:  # noqa: BLE001 - one broken runbook must not cost the diagnosis
             continue
-        ids = frozenset(i for s in rb.steps for e in s.expect if not e.severity
-                        for i in e.faults) | guard_stops(rb.steps)
-        if ids:
-            out[rb.id] = ids
+        out.setdefault(rb.id, frozenset(i for s in rb.steps for e in s.expect if not e.severity
+                                        for i in e.faults) | guard_stops(rb.steps))
     return out
 
 

@@ -4,13 +4,15 @@ only after the faults that would make one of its guards fail before it has chang
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from pverunbook.pve.diagnosis import FAULT_IDS
 from pverunbook.pve.diagnosis.check import check_diagnose, runnable_first
 from pverunbook.pve.diagnosis.guard_stops import GUARD_FAULTS, guard_stops
 from pverunbook.pve.diagnosis.model import Fault, NextRunbook
 from pverunbook.pve.facts import Fact, Observation, extract
 from pverunbook.run_diagnosis import runbook_stops
-from pverunbook.runbook.catalog import builtin_dir
+from pverunbook.runbook.catalog import builtin_dir, find
 from pverunbook.runbook.loader import load_file
 from pverunbook.runbook.model import Guard, GuardKind, Step, StepKind
 from pverunbook.runbook.when import parse
@@ -104,3 +106,19 @@ def test_rollback_settle_waits_for_the_inventory_its_guards_compare() -> None:
     after = [f.rule for f in check_diagnose(store, nodes=nodes, stops=runbook_stops()).faults]
     assert after == ["node-not-in-inventory", "rollback-stale"]
 
+
+RB = ('id = "{id}"\ntitle = "t"\nversion = "1"\nsummary = "s"\n[[steps]]\nid = "a"\n'
+      'title = "a"\nkind = "run"\ncommands = ["true"]\ndestructive = true\n'
+      'no_backup_reason = "nothing on disk"\n[[steps.guards]]\ncheck = "quorate"\n')
+
+
+def test_the_runbooks_folders_are_read_the_way_run_next_opens_a_runbook(tmp_path: Path) -> None:
+    (tmp_path / "mine.toml").write_text(RB.format(id="my-fix"))
+    (tmp_path / "route-fix.toml").write_text(RB.format(id="route-fix"))
+    stops = runbook_stops((tmp_path,))
+    assert stops["my-fix"] == GUARD_FAULTS["quorate"]
+    # the same id as a shipped runbook: "Run next" (catalog.find) opens the shipped one, so
+    # its stops are the shipped one's (none), not the folder's
+    assert find("route-fix", [tmp_path]).parent == builtin_dir()
+    assert "route-fix" not in stops
+    assert runbook_stops() == {k: v for k, v in stops.items() if k != "my-fix"}
