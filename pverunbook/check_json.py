@@ -13,8 +13,11 @@ document printed now (format 1)::
                                          # it read: never healthy)
       "unchecked": {"pve002": "cannot connect to ...: connection refused"},  # not read
       "next_runbook": {"runbook": "network-triage", "params": {"ping_count": 100}} | null,
-      "faults": [{                       # in the order to fix them
+      "first_by_hand": [1],              # "#N" of faults no runbook fixes that next_runbook
+                                         # would stop on: fix them by hand first
+      "faults": [{                       # in the order to fix them, then what is only noted
           "order": 1, "phase": "network",   # rollbacks, network, database, configs, certificates
+          "number": 1,                      # the "#N" every view shows; null: only noted (info)
           "rule": "route-via-gateway", "statement": "...", "severity": "critical",
           "confidence": "high", "action": "...", "nodes": ["ryanrishi"],
           "next_runbook": {"runbook": ..., "params": {...}} | null,
@@ -50,14 +53,17 @@ def check_document(events: list[ev.Event], runbook: Any = None,
                    journal: str = "") -> dict[str, Any]:
     """The health check's document (see the module docstring) from a check run's events."""
     from pverunbook.pve.diagnosis.check import phase_of
+    from pverunbook.pve.diagnosis.model import numbered
+    from pverunbook.pve.diagnosis.next_step import next_step
     from pverunbook.pve.diagnosis.reach import NOT_CHECKED
-    from pverunbook.run_diagnosis import collected_all, diagnose_run, unchecked_nodes
+    from pverunbook.run_diagnosis import collected_all, diagnose_run, runbook_stops, unchecked_nodes
 
     store, diag = diagnose_run(events, runbook, names_by_addr)
     faults: list[dict[str, Any]] = []
-    for i, f in enumerate(diag.faults, 1):
-        faults.append({"order": i, "phase": phase_of(f.rule), **f.to_json()})
-    first = next((f.next_runbook for f in diag.faults if f.next_runbook is not None), None)
+    for i, (n, f) in enumerate(numbered(diag.faults), 1):
+        faults.append({"order": i, "number": n, "phase": phase_of(f.rule), **f.to_json()})
+    step = next_step(diag.faults, runbook_stops())
+    first = step.fault.next_runbook if step.fault is not None else None
     started = next((e for e in events if isinstance(e, ev.RunStarted)), None)
     finished = next((e for e in reversed(events) if isinstance(e, ev.RunFinished)), None)
     steps: dict[str, str] = {}
@@ -79,6 +85,7 @@ def check_document(events: list[ev.Event], runbook: Any = None,
             "status": "faults" if found else "healthy" if whole else "incomplete",
             "unchecked": missing,
             "next_runbook": first.to_json() if first is not None else None,
+            "first_by_hand": [n for n, _ in step.by_hand],
             "faults": faults, "fine": list(diag.healthy),
             "matrix": [list(r) for r in diag.matrix], "facts": store.to_json(),
             "steps": steps, "run": run}

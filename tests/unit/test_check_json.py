@@ -16,7 +16,8 @@ import pytest
 
 from pverunbook.cli import main
 
-KEYS = {"kind", "format", "healthy", "status", "unchecked", "next_runbook", "faults", "fine",
+KEYS = {"kind", "format", "healthy", "status", "unchecked", "next_runbook", "first_by_hand",
+        "faults", "fine",
         "matrix", "facts", "steps", "run"}
 
 
@@ -46,6 +47,11 @@ def test_outage_document_orders_faults_and_names_what_to_run_next(
     assert doc["healthy"] is False and doc["status"] == "faults"
     faults = doc["faults"]
     assert [f["order"] for f in faults] == list(range(1, len(faults) + 1))
+    # "#N" as every view shows it: the faults to fix 1..N, what is only noted after, unnumbered
+    todo = [f["number"] for f in faults if f["severity"] != "info"]
+    assert todo == list(range(1, len(todo) + 1))
+    assert all(f["number"] is None for f in faults[len(todo):])
+    assert doc["first_by_hand"] == []  # the story's next runbook waits on no manual fix
     assert {"vm-without-config", "cert-missing"} <= {f["rule"] for f in faults}
     for f in faults:
         assert f["phase"] in ("rollbacks", "network", "database", "configs", "certificates")
@@ -102,3 +108,24 @@ def test_a_check_that_could_not_reach_a_node_is_incomplete_not_healthy() -> None
             ev.RunFinished(status="ok")]
     doc = check_document(back)
     assert doc["healthy"] is True and doc["status"] == "healthy" and doc["unchecked"] == {}
+
+
+def test_the_document_names_what_comes_by_hand_before_its_next_runbook(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """On a wiped database "storage.cfg is gone" has no runbook and vm-config-recovery stops
+    on it: a script reading only next_runbook ran a runbook that failed at its third step."""
+    from pverunbook.check_json import check_document
+    from pverunbook.pve.diagnosis.model import Diagnosis, Fault, NextRunbook
+    from pverunbook.pve.facts import FactStore
+
+    faults = (Fault("clock-skew", "clocks differ", "info", "high", "look"),
+              Fault("storage-cfg-missing", "storage.cfg is gone", "critical", "high", "restore"),
+              Fault("vm-without-config", "VM 110 has no config", "critical", "high", "rebuild",
+                    next_runbook=NextRunbook("vm-config-recovery")))
+    monkeypatch.setattr("pverunbook.run_diagnosis.diagnose_run",
+                        lambda *a, **k: (FactStore(), Diagnosis(faults=faults)))
+    doc = check_document([])
+    assert doc["next_runbook"] == {"runbook": "vm-config-recovery", "params": {}}
+    assert doc["first_by_hand"] == [1]
+    assert [(f["order"], f["number"], f["rule"]) for f in doc["faults"]] == [
+        (1, 1, "storage-cfg-missing"), (2, 2, "vm-without-config"), (3, None, "clock-skew")]
