@@ -162,6 +162,15 @@ def cmd_run(args: argparse.Namespace) -> int:
         if isinstance(kept, int):
             return kept
         state, args.scenario = kept
+    elif mode is Mode.REHEARSAL and getattr(args, "resume", None):
+        from pverunbook.sim import SimCluster
+
+        # a resumed run goes on the simulated cluster it changed: the scenario --state-dir
+        # holds, not --scenario's default (the resume hint printed after Ctrl-C gave no
+        # --scenario, and following it was refused: "holds a rehearsal of 'three-node-wiped',
+        # not 'nyc-outage'")
+        if state is not None:
+            args.scenario = SimCluster.saved_scenario(Path(state)) or args.scenario
     elif mode is Mode.REHEARSAL:
         from pverunbook.statedir import rehearsal_cluster_dir
 

@@ -57,3 +57,23 @@ def test_rehearse_resume_of_an_unknown_run_says_so(capsys: pytest.CaptureFixture
     e = capsys.readouterr().err
     assert e.startswith("pverunbook: rehearse --resume: ") and "no-such-run" in e
     assert "usage:" not in e
+
+
+def test_a_resume_with_state_dir_goes_on_the_scenario_that_directory_holds(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """The hint printed when a rehearsal stops is `rehearse --resume ID --state-dir DIR
+    --headless`, with no --scenario: followed on a three-node-wiped rehearsal, it was refused
+    ("DIR holds a rehearsal of scenario 'three-node-wiped', not 'nyc-outage')."""
+    rb = tmp_path / "gated.toml"
+    rb.write_text(GATED, encoding="utf-8")
+    state = tmp_path / "wiped"
+    assert main(["rehearse", str(rb), "--headless", "--scenario", "three-node-wiped",
+                 "--state-dir", str(state)]) == 1  # no --confirm gate: it stops
+    out = capsys.readouterr().out
+    run_id = next(tmp_path.rglob("runs/*.jsonl")).stem
+    hint = f"`pverunbook rehearse --resume {run_id} --state-dir {state} --headless"
+    assert hint in out, out
+    assert main(["rehearse", "--resume", run_id, "--state-dir", str(state), "--headless",
+                 "--confirm", "gate", "--confirm", "pve001"]) == 0, capsys.readouterr()
+    out = capsys.readouterr().out
+    assert "resuming" in out and "hi" in out
