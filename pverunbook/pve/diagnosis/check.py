@@ -30,12 +30,7 @@ from dataclasses import replace
 from datetime import UTC, datetime
 
 from pverunbook.pve.diagnosis import diagnose, health, rollbacks
-from pverunbook.pve.diagnosis.measurement import (
-    PATH_CHANGES,
-    TRIAGE_ID,
-    LastMeasure,
-    unmeasured_links,
-)
+from pverunbook.pve.diagnosis.measurement import TRIAGE_ID, LastMeasure, unmeasured_links
 from pverunbook.pve.diagnosis.model import (
     TUNED_TOKEN_MS,
     Context,
@@ -133,30 +128,23 @@ def check_diagnose(facts: FactStore | Iterable[Fact], findings: Sequence[Finding
     for rule in _EXTRA_RULES:
         faults += rule(ctx)
     faults = one_setting_per_runbook(faults)
-    # the link measured since the path last changed: a measurement the token advice asks for
-    # now only refreshes figures older than other runbooks (configs, certificates)
-    remeasure = last is not None and not any(rid in PATH_CHANGES for rid, _ in last.since)
-    rank = rank_key(faults, remeasure)
+    rank = rank_key(faults)
     ranked = sorted(enumerate(faults), key=lambda x: rank(*x))
     return Diagnosis(tuple(runnable_first([f for _, f in ranked], stops or {})),
                      tuple(dict.fromkeys(ctx.healthy)), base.matrix)
 
 
-def precaution(f: Fault, remeasure: bool = False) -> bool:
-    """A fault whose runbook guards against the next outage rather than fixing one now: a raised
-    token proposed while nothing critical is wrong (corosync-token-default after an outage, the
-    link connected and every node quorate). Its advice to measure the link first is one too when
-    the link was measured since the path last changed (``remeasure``: only other runbooks ran
-    since); right after route-fix that measurement confirms the network fix and is none. No
-    runbook waits on a precaution."""
-    if f.next_runbook is None or f.severity == "critical":
-        return False
-    return f.next_runbook.runbook == "corosync-tuning" or (
-        remeasure and f.rule == "corosync-token-default")
+def precaution(f: Fault) -> bool:
+    """A fault whose runbook guards against the next outage rather than fixing one now: the
+    default token after an outage, the link connected and every node quorate
+    (corosync-token-default, also while it asks to measure the link before the tuning), or
+    any other raised token proposed while nothing critical is wrong. No runbook waits on it."""
+    return f.rule == "corosync-token-default" or (
+        f.severity != "critical" and f.next_runbook is not None
+        and f.next_runbook.runbook == "corosync-tuning")
 
 
-def rank_key(faults: Sequence[Fault], remeasure: bool = False,
-             ) -> Callable[[int, Fault], tuple[int, int, int]]:
+def rank_key(faults: Sequence[Fault]) -> Callable[[int, Fault], tuple[int, int, int]]:
     """The sort key of the check's order: phase (:data:`PHASES`), then rank, then the order the
     rules gave. A precaution (:func:`precaution`) comes after every critical fault, of its
     phase or a later one: corosync-tuning "as a precaution" once the network is fixed was
@@ -168,7 +156,7 @@ def rank_key(faults: Sequence[Fault], remeasure: bool = False,
 
     def key(i: int, f: Fault) -> tuple[int, int, int]:
         phase = PHASES.index(phase_of(f.rule))
-        if precaution(f, remeasure):
+        if precaution(f):
             phase = max(phase, last)
         return phase, -f.score, i
     return key

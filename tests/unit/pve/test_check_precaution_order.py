@@ -75,29 +75,19 @@ def test_a_critical_link_fault_is_no_precaution_and_stays_first() -> None:
     assert [f.rule for f in d.faults][-1] == "vm-without-config"
 
 
-def test_measuring_before_the_precaution_waits_only_when_the_path_was_measured() -> None:
-    """The token advice asks to measure the link first while the journal's downs may predate
-    route-fix and nothing measured the link since the check's figures. Right after route-fix
-    that measurement confirms the network fix: it comes first. Once the link was measured
-    after the fix and only other runbooks ran since (vm-config-recovery), measuring again
-    before the certificates is the precaution's, after every critical fault."""
+def test_measuring_before_the_precaution_waits_too() -> None:
+    """Right after route-fix, with no measurement since, the token advice asks to measure the
+    link first (network-triage). Every runbook that ran since counts as a change, so after
+    vm-config-recovery that measurement would have come before the certificates: the advice
+    is still the precaution's, after every critical fault."""
     from datetime import UTC, datetime
 
-    from pverunbook.pve.diagnosis.measurement import LastMeasure
-
     now = datetime(2026, 12, 7, 20, 0, tzinfo=UTC)
-    t = now.timestamp()
-    fix = ("route-fix", t - 900)
-    facts = calm_after_outage() + vms_without_config() + cert_missing()
-    after_fix = LastMeasure(t - 1200, (), (("route-fix", t - 900),))
-    d = check_diagnose(facts, nodes=NODES, now=now, path_change=fix, last=after_fix)
-    got = [f.rule for f in d.faults]
-    assert got.index("corosync-token-default") < got.index("vm-without-config"), got
-    token = d.faults[got.index("corosync-token-default")]
-    assert token.next_runbook is not None and token.next_runbook.runbook == "network-triage"
-    assert not precaution(token, remeasure=False)
-    measured = LastMeasure(t - 600, (), (("vm-config-recovery", t - 300),))
-    d = check_diagnose(facts, nodes=NODES, now=now, path_change=fix, last=measured)
+    fix = ("route-fix", now.timestamp() - 600)
+    d = check_diagnose(calm_after_outage() + vms_without_config() + cert_missing(),
+                       nodes=NODES, now=now, path_change=fix)
     assert [f.rule for f in d.faults] == ["vm-without-config", "cert-missing",
                                           "corosync-token-default"]
-    assert precaution(d.faults[-1], remeasure=True)
+    token = d.faults[-1]
+    assert token.next_runbook is not None and token.next_runbook.runbook == "network-triage"
+    assert precaution(token)
