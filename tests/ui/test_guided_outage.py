@@ -1,9 +1,8 @@
 """The guided outage in the app: from the story's broken cluster, pressing only the proposed
 next action (Enter on the focused "Run next", and typing the confirmations) runs the health
 check, network-triage, the route fix, network-triage again (its figures from before the fix
-describe the routed path), vm-config-recovery, certificate-regeneration, network-triage and
-corosync-tuning (a precaution, after the critical faults) — the check again after each — and
-ends with the check saying the cluster is healthy.
+describe the routed path), corosync-tuning, vm-config-recovery and certificate-regeneration —
+the check again after each — and ends with the check saying the cluster is healthy.
 Rehearsal cluster over real SSH, shipped runbooks."""
 
 from __future__ import annotations
@@ -74,11 +73,10 @@ async def test_pressing_only_run_next_goes_from_the_outage_to_healthy(tmp_path: 
         assert "The cluster is healthy" in guide
 
     fixes = [rb for rb, _ in ran if rb != CHECK]
-    # corosync-tuning, a precaution, after the critical faults (the link measured again first)
-    assert fixes == ["network-triage", "route-fix", "network-triage", "vm-config-recovery",
-                     "certificate-regeneration", "network-triage", "corosync-tuning"]
+    assert fixes == ["network-triage", "route-fix", "network-triage", "corosync-tuning",
+                     "vm-config-recovery", "certificate-regeneration"]
     # the check ran first, after every fix, and last
-    assert [rb for rb, _ in ran][::2] == [CHECK] * 8
+    assert [rb for rb, _ in ran][::2] == [CHECK] * 7
     params = dict(ran)
     # the parameters the check proposed were carried into the form and used
     assert params["route-fix"] == {"route_node": "ryanrishi", "destination": "192.168.4.201",
