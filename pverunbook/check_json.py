@@ -15,7 +15,7 @@ document printed now (format 1)::
       "next_runbook": {"runbook": "network-triage", "params": {"ping_count": 100}} | null,
       "first_by_hand": [1],              # "#N" of faults no runbook fixes that next_runbook
                                          # would stop on: fix them by hand first
-      "faults": [{                       # in the order to fix them, then what is only noted
+      "faults": [{                       # in the order to fix them
           "order": 1, "phase": "network",   # rollbacks, network, database, configs, certificates
           "number": 1,                      # the "#N" every view shows; null: only noted (info)
           "rule": "route-via-gateway", "statement": "...", "severity": "critical",
@@ -59,11 +59,16 @@ def check_document(events: list[ev.Event], runbook: Any = None,
     from pverunbook.run_diagnosis import collected_all, diagnose_run, runbook_stops, unchecked_nodes
 
     store, diag = diagnose_run(events, runbook, names_by_addr)
+    shown = {id(f): n for n, f in numbered(diag.faults)}
     faults: list[dict[str, Any]] = []
-    for i, (n, f) in enumerate(numbered(diag.faults), 1):
-        faults.append({"order": i, "number": n, "phase": phase_of(f.rule), **f.to_json()})
+    for i, f in enumerate(diag.faults, 1):  # the diagnosis's order, as format 1 always had
+        faults.append({"order": i, "number": shown.get(id(f)), "phase": phase_of(f.rule),
+                       **f.to_json()})
+    first = next((f.next_runbook for f in diag.faults if f.next_runbook is not None), None)
     step = next_step(diag.faults, runbook_stops())
-    first = step.fault.next_runbook if step.fault is not None else None
+    # what comes by hand before that runbook (the app's "First by hand: #N")
+    by_hand = [n for n, _ in step.by_hand] if step.fault is not None \
+        and step.fault.next_runbook == first else []
     started = next((e for e in events if isinstance(e, ev.RunStarted)), None)
     finished = next((e for e in reversed(events) if isinstance(e, ev.RunFinished)), None)
     steps: dict[str, str] = {}
@@ -85,7 +90,7 @@ def check_document(events: list[ev.Event], runbook: Any = None,
             "status": "faults" if found else "healthy" if whole else "incomplete",
             "unchecked": missing,
             "next_runbook": first.to_json() if first is not None else None,
-            "first_by_hand": [n for n, _ in step.by_hand],
+            "first_by_hand": by_hand,
             "faults": faults, "fine": list(diag.healthy),
             "matrix": [list(r) for r in diag.matrix], "facts": store.to_json(),
             "steps": steps, "run": run}

@@ -30,8 +30,8 @@ stderr):
                 fault's), or null
   first_by_hand the numbers of faults no runbook fixes that next_runbook would
                 stop on: fix those by hand first ([] when none)
-  faults        in the order to fix them, then what is only noted, each: order,
-                number (the #N shown; null when only noted), phase (network,
+  faults        in the order to fix them, each: order, number (the #N shown;
+                null when only noted), phase (network,
                 database, configs, certificates), rule, statement, severity,
                 confidence, action, nodes, next_runbook (or null),
                 manual [{node, command}], evidence [...]
