@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 import asyncssh
 
+from pverunbook.sim.line_edit import ENTER, EOF_OR_DELETE, INTERRUPT, LineEditor, split_keys
 from pverunbook.sim.shell.executor import Shell
 from pverunbook.sim.shell.streams import BytesInput, CallbackOutput
 
@@ -73,8 +74,9 @@ class TtyLines(PlainLines):
     as a person at the prompt needs it (termios(3): ICANON, ECHO, ICRNL, ISIG):
 
     - at the prompt (:meth:`readline`): each character is echoed as it is read, a line ends
-      on Enter (CR), Backspace erases, Ctrl+C is SIGINT and Ctrl+D on an empty line ends the
-      input; what follows Enter waits, unread and unechoed, for the next prompt;
+      on Enter (CR), Ctrl+C is SIGINT and Ctrl+D on an empty line ends the input; what
+      follows Enter waits, unread and unechoed, for the next prompt; the line is edited and
+      the history recalled as readline does (:mod:`pverunbook.sim.line_edit`);
     - while a command runs (:meth:`buffer`): what is typed is echoed as the tty echoes it and
       kept for the prompts that follow; Ctrl+C discards it (the tty flushes its input queue)
       and is SIGINT.
@@ -84,44 +86,37 @@ class TtyLines(PlainLines):
         super().__init__(process)
         #: Characters echoed on the current line while a command runs (what Backspace erases).
         self.column = 0
+        #: The prompt's line editor; its history lasts as long as the login.
+        self.editor = LineEditor()
 
     async def readline(self) -> bytes:
-        line = bytearray()
+        keys: list[tuple[str, bytes]] = []
         while True:
-            if not self.pending:
-                if self.eof:
-                    return bytes(line)
-                self.pending = await self._more()
-                continue
-            data, self.pending = self.pending, b""
-            i = 0
-            while i < len(data):
-                c = data[i]
-                i += 1
-                if c in (0x0D, 0x0A):
-                    if c == 0x0D and data[i:i + 1] == b"\n":
-                        i += 1
-                    self.pending = data[i:]
-                    self.process.stdout.write(b"\r\n")
-                    return bytes(line) + b"\n"
-                if c in (0x7F, 0x08):
-                    if line:
-                        line.pop()
-                        self.process.stdout.write(b"\b \b")
-                elif c == 0x03:
-                    self.pending = data[i:]
+            if not keys:
+                keys, tail = split_keys(self.pending)
+                if not keys:  # nothing, or half a key (an escape sequence split over reads)
+                    if self.eof:
+                        self.pending = b""
+                        return self.editor.enter()
+                    self.pending += await self._more()
+                    continue
+                self.pending = tail
+            kind, raw = keys.pop(0)
+            if kind in (ENTER, INTERRUPT) or (kind == EOF_OR_DELETE and not self.editor.line):
+                if kind == ENTER and raw == b"\r" and keys and keys[0] == (ENTER, b"\n"):
+                    keys.pop(0)
+                # what follows waits, unread and unechoed, for the next prompt
+                self.pending = b"".join(r for _, r in keys) + self.pending
+                if kind == INTERRUPT:
+                    self.editor.reset()
                     raise asyncssh.SignalReceived("INT")
-                elif c == 0x04:
-                    if not line:
-                        self.pending = data[i:]
-                        return b""
-                elif c == 0x1B:  # an escape sequence (arrow keys): not edited here
-                    while i < len(data) and not (0x40 <= data[i] <= 0x7E and data[i] != 0x5B):
-                        i += 1
-                    i += 1
-                elif c >= 0x20:
-                    line.append(c)
-                    self.process.stdout.write(bytes([c]))
+                if kind == EOF_OR_DELETE:
+                    return b""
+                self.process.stdout.write(b"\r\n")
+                return self.editor.enter() + b"\n"
+            echo = self.editor.key(kind, raw)
+            if echo:
+                self.process.stdout.write(echo)
 
     def _typed(self, data: bytes) -> bytes:
         """Echo ``data`` typed while a command runs, as the tty does; what to keep of it."""
