@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from pverunbook.sim.scenarios import get
-from tests.sim.rehearsal import rehearsal, run_with_status, status_of
+from tests.sim.rehearsal import rehearsal, run_on, run_with_status, status_of
 from tests.sim.test_outage_past_two_nodes import check, running_on
 from tests.sim.test_recovery_runbooks import rehearse, text_of
 
@@ -65,3 +65,29 @@ async def test_the_check_over_ssh_names_the_rename_with_one_move_per_guest(
             session, "pve002", f"timeout 5 ls {NEW}/qemu-server/ {NEW}/lxc/ {OLD}/qemu-server/")
         assert out.split() == [f"{NEW}/qemu-server/:", "110.conf", "120.conf", "130.conf",
                                f"{NEW}/lxc/:", "140.conf", f"{OLD}/qemu-server/:"], out
+
+
+async def test_the_moves_are_named_when_corosync_conf_still_has_the_old_name(
+        tmp_path: Path) -> None:
+    """The host name changed and corosync.conf's nodelist was left alone (pvecm.adoc
+    "Preparing Nodes": the name in corosync.conf is the operator's to change): the old name is
+    listed there, so it looked like another node's. Its nodelist entry carries this node's
+    address: that is the old name. Another node's directory (listed, at another address) is
+    never named."""
+    async with rehearsal(tmp_path, "three-node-renamed") as session:
+        conf = await run_on(session, "pve002", "cat /etc/pve/corosync.conf")
+        version = int(conf.split("config_version:")[1].split()[0])
+        stale = conf.replace("name: pve002", "name: homelab3").replace(
+            f"config_version: {version}", f"config_version: {version + 1}")
+        assert stale != conf
+        code, out = await run_with_status(
+            session, "pve002",
+            "cat > /etc/pve/corosync.conf.new <<'EOF'\n" + stale + "EOF\n"
+            "mv /etc/pve/corosync.conf.new /etc/pve/corosync.conf")
+        assert code == 0, out
+        status, events = await rehearse(session, tmp_path, "vm-config-recovery",
+                                        {"source": "processes"})
+        said = text_of(events, "configs-really-gone")
+        assert f"RENAMED?: {OLD} holds guest configs (110.conf 120.conf 130.conf 140.conf)" \
+            in said, said
+        assert said.count("RENAMED?: ") == 1, said  # not pve001's or pve003's directory
