@@ -125,7 +125,19 @@ NOT_YET_FOUND = {
                            "alone), proxsave, cv4pve-node-protect and ProxmoxVE-Local 641 (a "
                            "made-up example) and for rbd `_vm`/`_ct` pairs on one pool, and "
                            "the stored forum.proxmox.com posts and web pages for one directory "
-                           "added as two storages: none",
+                           "added as two storages: none.  Searched again: storage.cfg at "
+                           "proxmox-config/ (jbern1022/Bernal-labs-infra: one path per "
+                           "storage), pve1/, pve1/etc/pve/, rootfs/etc/pve/, files/etc/pve/, "
+                           "backups/etc/pve/, src/etc/pve/ and storage.cfg.bak (none), the "
+                           "top-level copies again (BartlomiejCibor/Home-Lab, Specimen67/"
+                           "proxmox-init, chugjuggy/Proxmox-TM-HJ, lighteness/pve: one path "
+                           "each; a zfspool mountpoint with a dir storage nested below it is "
+                           "no shared path), lae.proxmox `pve_storages:` Ansible variables "
+                           "(one path each), GitHub issues for a snippets storage added on "
+                           "/var/lib/vz (UntouchedWagons/Ubuntu-CloudInit-Docs 10: a command, "
+                           "no storage.cfg) and for backups listed twice (Pulse 442 and 1177: "
+                           "per job or per node), and semantic search of public code and web "
+                           "pages for two dir storages on one mount: none",
     "double-slash-path": "one found (kernel bugzilla 203477 comment 1: a PVE 6 kvm line whose "
                          "ISOs are on `/pool_t1/t1_dir//template/iso/`) besides the handed "
                          "case; public GitHub code searched for `//images/<vmid>/vm-`, "
@@ -204,7 +216,18 @@ NOT_YET_FOUND = {
                          "and for `qm showcmd`/`ps` pastes of macOS VMs (acidanthera/"
                          "bugtracker 1050, kholia/OSX-KVM 10: no `//` disk path), and the "
                          "stored forum.proxmox.com posts and web pages for a dir storage "
-                         "whose path ends in /: none",
+                         "whose path ends in /: none.  Searched again: `t//images/`, "
+                         "`n//images/`, `m//images/`, `p//images/`, `h//images/`, "
+                         "`//images/12`, `//images/3`, `//images/4` and `//images/5` (web "
+                         "URLs and Windows paths only), `Formatting '/mnt/` (pvesm alloc and "
+                         "qm importdisk output: no `//`), `transferred 0.0 B of` (qm disk "
+                         "import logs: no `//`), every PVE kvm line in public GitHub code "
+                         "that the ISO and disk options reach (`.iso,if=none,id=drive-ide0|"
+                         "ide1|ide2|ide3|sata`, `.raw,if=none,id=drive-`, `,if=none,id=drive-"
+                         "scsi0|virtio0|sata0,format=qcow2`, `format=qcow2,id=drive-efidisk0,"
+                         "file=`: about twenty lines, the only `//` the found case's), GitHub "
+                         "issues and web pages for PVE kvm lines with disks on a dir storage "
+                         "(bugzilla.proxmox.com pages are not among the stored pages): none",
     "win7-pcie": "only the handed case (a PVE 8.1 blog) shows a vfio-pci device on pcie.0 at "
                  "hostpciNbus0's address (`id=hostpci0,bus=pcie.0,addr=0x10` occurs nowhere "
                  "else in public GitHub code searched, nor `id=hostpci0.0|0.1|1|1.0|2,"
@@ -278,7 +301,19 @@ NOT_YET_FOUND = {
                  "(vgpu_unlock 30, i915-sriov-dkms 429, isc30/ryzen-gpu-passthrough-"
                  "proxmox 142: win10/win11) and the stored forum.proxmox.com posts and "
                  "web pages for Windows 7 on q35 with pcie=1 (a forum.mattkc.com Windows "
-                 "7 passthrough guide shows no PVE config): none",
+                 "7 passthrough guide shows no PVE config): none.  Searched again: "
+                 "`id=hostpci3,bus=pcie.0`, `id=hostpci4,bus=pcie.0`, "
+                 "`id=hostpci5,bus=pcie.0`, `id=hostpci1.1,bus=pcie.0`, "
+                 "`id=hostpci2.0,bus=pcie.0` and kvm's error form `,bus=pcie.0,"
+                 "addr=0x10: ` (none), `bus=pcie.0,addr=0x10,rom` (macOS emulator "
+                 "scripts only), GitHub issues for kvm vfio-pci start errors and for "
+                 "vendor-reset/AMD passthrough to Windows 7 (macOS-Simple-KVM, vmra1n, "
+                 "nvtrust: no PVE), semantic search of public code for a win7 q35 "
+                 "pcie=1 qm config (plain QEMU scripts; one Windows batch file copies a "
+                 "PVE q35 Windows 7 line by hand, without hostpci), GitHub issues and "
+                 "web pages for a kvm line shaped like the handed case (pve-q35-4.0.cfg, "
+                 "hostpci0 on pcie.0, localtime rtc) and for Windows 7 with a passed-"
+                 "through USB controller (Qubes/Xen only), and web pages in French: none",
 }
 
 
