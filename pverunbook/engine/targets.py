@@ -96,6 +96,7 @@ def node_vars(node: Node, cluster: Cluster, run_id: str = "") -> dict[str, objec
         "peer_addrs": [n.ring_addr for n in others],
         "node_addr1": node.addr1,
         "peer_addr1": others[0].addr1 if others else node.addr1,
+        "peer_addrs1": [n.addr1 for n in others],
         "gateway": node.gateway,
         "run_id": run_id,
     }

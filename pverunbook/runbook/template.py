@@ -25,6 +25,7 @@ BUILTIN_VARS: dict[str, str] = {
     "peer_addrs": "ring0 addresses of all other nodes (several words)",
     "node_addr1": "the node's second-link (ring1) address from the inventory, if any",
     "peer_addr1": "ring1 address of the first other node, if any",
+    "peer_addrs1": "ring1 addresses of all other nodes (several words; empty words for none)",
     "gateway": "the node's default gateway from the inventory, if known",
     "run_id": "id of this run",
 }
