@@ -357,6 +357,27 @@ def test_corosync_tuning_probes_every_peers_second_link() -> None:
             (node, cmds)
 
 
+def test_db_reset_waits_for_the_database_resync_not_the_status_one() -> None:
+    """pmxcfs runs two dfsm instances, [dcdb] (the database) and [status] (status.c, volatile
+    node state), and both log 'starting data syncronisation' and 'all data is up to date'.
+    verify-services took any pair: a pmxcfs whose database sync had not finished passed on the
+    [status] lines. Lines from the real pmxcfs 8.1.3 lab capture."""
+    log = (ROOT / "tests/data/outputs/pmxcfs-8.1.3_lab-cut-off-then-healed.log").read_text()
+    lines = log.splitlines()[7:20]  # the first three-node membership and its two resyncs
+    assert sum("[status] notice: all data is up to date" in x for x in lines) == 1
+    (exp,) = [e for e in _load(RUNBOOK_DIR / "cluster-db-reset.toml").step("verify-services")
+              .expect if e.match and "syncronisation" in e.match]
+    assert exp.match is not None
+    assert re.search(exp.match, "\n".join(lines), re.M)
+    # the database's resync stopped after 'received all states'; the status one finished
+    stuck = [x for x in lines if "[dcdb] notice: all data is up to date" not in x]
+    assert not re.search(exp.match, "\n".join(stuck), re.M)
+    # finished once, then a new membership started another one that has not finished
+    again = [*lines, "Dec 06 15:09:51 charlie pmxcfs[40]: [dcdb] notice: starting data "
+                     "syncronisation"]
+    assert not re.search(exp.match, "\n".join(again), re.M)
+
+
 def test_cluster_db_reset_touches_only_the_damaged_node(nyc: Cluster) -> None:
     rb = _load(RUNBOOK_DIR / "cluster-db-reset.toml")
     assert rb.param("damaged_node").default is None
