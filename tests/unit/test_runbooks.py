@@ -579,3 +579,21 @@ def test_a_refused_parameter_value_is_told_in_words_not_as_a_regex() -> None:
     for path in RUNBOOK_FILES:
         for p in _load(path).params:
             assert p.regex is None or p.regex_help, f"{path.name}: {p.name} has no regex_help"
+
+
+def test_explanations_quote_what_the_tools_print() -> None:
+    """Words an operator searches the screen for must be the tool's own. network-triage said
+    corosync-cfgtool fails with 'Cannot initialise CFG service'; corosync-cfgtool.c prints
+    'Could not initialize corosync configuration API error N' (the captured output below).
+    certificate-regeneration said updatecerts writes 'the merged ssh_known_hosts'; pve-cluster
+    8.0.6 stopped merging them (Setup.pm ssh_create_node_known_hosts writes the node's own)."""
+    down = (ROOT / "tests/data/triage/corosync-down_cfgtool-s.txt").read_text().splitlines()[0]
+    links = _load(RUNBOOK_DIR / "network-triage.toml").step("links").explain
+    assert down.startswith("Could not initialize corosync configuration API error")
+    assert f"`{down}`" in links and "Cannot initialise" not in links
+    certs = _load(RUNBOOK_DIR / "certificate-regeneration.toml")
+    assert "merged `ssh_known_hosts`" not in certs.explain
+    assert "`nodes/<node>/ssh_known_hosts`" in certs.explain
+    # updatecerts runs under the runbook's own lock: the race left is pveproxy's ExecStartPre
+    keys = certs.step("root-keys").explain
+    assert "every node at once" not in keys and "ExecStartPre" in keys
