@@ -443,7 +443,13 @@ def validate(conf: CorosyncConf, previous: CorosyncConf | None = None) -> list[P
             "votequorum refuses to start (exit 20) although 'corosync -t' accepts the file",
         )
     if two_node not in (None, "0") and len(node_secs) > 2:
-        add("warning", "quorum.two_node", "two_node is ignored with more than two nodes")
+        # votequorum.c calculate_quorum: `if (two_node && total_nodes <= 2) newquorum = 1`,
+        # whatever the nodelist holds: not ignored, it makes any one or two members quorate
+        add("error", "quorum.two_node",
+            f"two_node: 1 with {len(node_secs)} nodes: votequorum sets quorum to 1 whenever "
+            "two nodes or fewer are members (votequorum.c calculate_quorum), so one or two "
+            "nodes cut off from the rest stay quorate beside them (split brain); Proxmox VE "
+            "never writes two_node: remove it")
     conflict = qdevice_conflict(conf, with_two_node=False)
     if conflict is not None:
         key, why = conflict

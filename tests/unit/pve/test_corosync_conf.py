@@ -402,6 +402,17 @@ def test_two_node_with_qdevice_is_fatal() -> None:
     assert "quorum.two_node" in severities(validate(parse(text)))["fatal"]
 
 
+def test_two_node_in_a_larger_cluster_is_an_error_not_ignored() -> None:
+    """The validator said 'two_node is ignored with more than two nodes' (a warning). It is
+    not: votequorum.c calculate_quorum forces quorum to 1 when two_node is set and two nodes
+    or fewer are members, so a cut-off pair of a three-node cluster stays quorate."""
+    quorum = "quorum {\n  provider: corosync_votequorum\n  two_node: 1\n}\n"
+    problems = [p for p in validate(parse(nodes_conf(3) + quorum)) if p.key == "quorum.two_node"]
+    assert [p.severity for p in problems] == ["error"]
+    assert "ignored" not in problems[0].message and "split brain" in problems[0].message
+    assert not [p for p in validate(parse(nodes_conf(2) + quorum)) if p.key == "quorum.two_node"]
+
+
 def test_missing_cluster_name_and_version() -> None:
     text = nodes_conf(2).replace("  cluster_name: c\n", "").replace("  config_version: 1\n", "")
     sev = severities(validate(parse(text)))
