@@ -597,3 +597,28 @@ def test_explanations_quote_what_the_tools_print() -> None:
     # updatecerts runs under the runbook's own lock: the race left is pveproxy's ExecStartPre
     keys = certs.step("root-keys").explain
     assert "every node at once" not in keys and "ExecStartPre" in keys
+
+
+def test_link1_verified_to_every_peer() -> None:
+    """verify-link1 passed when any peer showed link 1 connected: with three nodes, a node
+    whose link 1 reached one peer but not the other passed. Output in corosync-cfgtool.c's
+    -n format (ACTION_NODESTATUS_GET)."""
+    step = _load(RUNBOOK_DIR / "corosync-tuning.toml").step("verify-link1")
+    (exp,) = [e for e in step.expect if e.absent]
+    assert exp.absent is not None
+
+    def peer(nid: int, link1: str | None) -> str:
+        lines = [f"nodeid: {nid} reachable   onwire (min/max/cur): 0, 1, 1",
+                 f"   LINK: 0 udp (10.0.0.1->10.0.0.{nid}) enabled connected mtu: 1397"]
+        if link1 is not None:
+            lines.append(f"   LINK: 1 udp (10.1.0.1->10.1.0.{nid}) {link1} mtu: 1397")
+        return "\n".join(lines) + "\n\n"
+
+    head = "Local node ID 1, transport knet\n"
+    good = head + peer(2, "enabled connected") + peer(3, "enabled connected")
+    assert re.search(step.expect[0].match or "", good, re.M)
+    assert not re.search(exp.absent, good, re.M)
+    for bad in (peer(2, "enabled connected") + peer(3, "enabled"),
+                peer(2, None) + peer(3, "enabled connected"),
+                peer(2, "enabled connected") + peer(3, None).rstrip("\n")):
+        assert re.search(exp.absent, head + bad, re.M), bad
