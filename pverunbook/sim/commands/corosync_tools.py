@@ -45,11 +45,13 @@ def fmt_votequorum(node: SimNode, hex_ids: bool, ips: bool) -> tuple[str, int]:
              "    Nodeid      Votes    Qdevice Name" if cs.qdevice_votes
              else "    Nodeid      Votes Name"]
     alive, vote = node.qdevice_state()
-    # corosync-quorumtool.c: A/NA alive, V/NV vote, MW/NMW master wins (never with ffsplit)
-    qflags = f"{'A' if alive else 'NA'},{'V' if vote else 'NV'},NMW"
     for name, nodeid, addr in sorted(cs.nodes, key=lambda x: x[1]):
         if nodeid not in cs.members:
             continue
+        # corosync-quorumtool.c: each member's own flags (votequorum node info), A/NA alive,
+        # V/NV vote, MW/NMW master wins (never with ffsplit)
+        m_alive, m_vote = node.world.nodes.get(name, node).qdevice_state()
+        qflags = f"{'A' if m_alive else 'NA'},{'V' if m_vote else 'NV'},NMW"
         ident = f"0x{nodeid:08x}" if hex_ids else f"{nodeid:>10}"
         label = addr if ips else name
         local = " (local)" if nodeid == node.nodeid else ""
