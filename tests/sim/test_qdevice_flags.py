@@ -39,3 +39,25 @@ async def test_a_member_without_its_qdevice_fails_verify_status(fixed: SimCluste
     _, own, _ = await sh(fixed, "pve001", "corosync-quorumtool -siH")
     healthy = own.replace("NA,NV,NMW", " A,V,NMW")
     assert not any(e.absent and re.search(e.absent, healthy, re.M) for e in flags), healthy
+
+
+async def test_a_store_left_by_an_earlier_attempt_is_found_before_pvecm_runs(
+        fixed: SimCluster) -> None:
+    """pvecm.pm setup_qdevice refuses a node whose certificate store exists (`-d $db_dir_node`:
+    'QDevice certificate store already initialised, set force to delete!'), after the
+    confirmation the runbook asks: its checks now find the store before."""
+    store = "/etc/corosync/qdevice/net/nssdb"
+    assert (await sh(fixed, "ryanrishi", f"mkdir -p {store}"))[0] == 0
+    status, out, err = await sh(fixed, "ryanrishi", "pvecm qdevice setup 192.168.4.250")
+    assert status == 255 and "QDevice certificate store already initialised" in out + err
+    step = builtin("qdevice-setup").step("qdevice-store")
+    (exp,) = step.expect
+    _, out, _ = await sh(fixed, "ryanrishi", step.commands[0])
+    assert exp.absent and re.search(exp.absent, out, re.M), out
+    assert (await sh(fixed, "ryanrishi", "mv /etc/corosync/qdevice /root/qdevice.old"))[0] == 0
+    _, out, _ = await sh(fixed, "ryanrishi", step.commands[0])
+    assert not re.search(exp.absent, out, re.M), out
+    status, out, err = await sh(fixed, "ryanrishi", "pvecm qdevice setup 192.168.4.250")
+    assert status == 0, out + err
+    for node in ("ryanrishi", "pve001"):  # certutil -i made every member's store
+        assert (await sh(fixed, node, f"test -d {store}"))[0] == 0, node

@@ -10,6 +10,7 @@ on them. Every state change goes through :class:`pverunbook.sim.world.World`.
 from __future__ import annotations
 
 import re
+import shutil
 import time
 
 from pverunbook.sim import certs, kvm
@@ -18,6 +19,8 @@ from pverunbook.sim.commands.corosync_tools import fmt_votequorum
 from pverunbook.sim.corosync_daemon import qdevice_register_refused
 from pverunbook.sim.shell.executor import Ctx, UsageError, command
 
+#: pvecm.pm setup_qdevice's $db_dir_node: each node's corosync-qdevice certificate store
+QDEVICE_NSSDB = "/etc/corosync/qdevice/net/nssdb"
 PVE_VERSION = "pve-manager/8.2.7/3e0176e6bb2ade3b (running kernel: 6.8.12-4-pve)"
 
 
@@ -292,10 +295,19 @@ async def _qdevice_setup(ctx: Ctx, addr: str, force: bool) -> int:
     text = ctx.fs.read_bytes("/etc/pve/corosync.conf").decode()
     if re.search(r"^\s*device\s*\{", text, re.M):
         raise UsageError("QDevice already configured!", 255)
+    # pvecm.pm: `if (-d $db_dir_node)` after ssh-copy-id: this node's certificate store, left
+    # by an earlier attempt, is refused unless forced (then deleted)
+    if node.host(QDEVICE_NSSDB).is_dir():
+        if not force:
+            raise UsageError("QDevice certificate store already initialised, set force to "
+                             "delete!", 255)
+        shutil.rmtree(node.host(QDEVICE_NSSDB))
     # no check of the quorum section: setup_qdevice adds the device beside two_node (or
     # last_man_standing ...) and the reload disables it (corosync_daemon.cluster_reload)
     if not node.pve_writable():
         raise UsageError("cluster not ready - no quorum?", 255)
+    for n in w.nodes.values():  # corosync-qdevice-net-certutil -i on every member
+        n.host(QDEVICE_NSSDB).mkdir(parents=True, exist_ok=True)
     await ctx.out("\nINFO: initializing qnetd server\n"
                   "Certificate database (/etc/corosync/qnetd/nssdb) already exists. "
                   "Delete it to initialize new db\n\nINFO: copying CA cert and initializing "
