@@ -245,7 +245,9 @@ async def test_wiping_both_then_a_quorate_start_recreates_only_what_pve_cluster_
         "./nodes/pve001/ssh_known_hosts",
         "./nodes/ryanrishi/pve-ssl.key", "./nodes/ryanrishi/pve-ssl.pem",
         "./nodes/ryanrishi/ssh_known_hosts",
-        "./priv/authkey.key", "./priv/authorized_keys", "./priv/known_hosts",
+        # no priv/known_hosts: pve-cluster 8.0.6 stopped merging known hosts (Setup.pm
+        # ssh_create_node_known_hosts writes each node's own nodes/<node>/ssh_known_hosts)
+        "./priv/authkey.key", "./priv/authorized_keys",
         "./priv/pve-root-ca.key", "./priv/pve-root-ca.srl",
         "./pve-root-ca.pem", "./pve-www.key", "./vzdump.cron"]
     _, new_ca, _ = await sh(healthy, "pve001", "cat /etc/pve/pve-root-ca.pem")

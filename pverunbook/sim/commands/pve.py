@@ -94,8 +94,8 @@ async def updatecerts(ctx: Ctx, force: bool, silent: bool) -> int:
     pmxcfs — ``--silent`` returns at once without one, otherwise it waits a while — then
     creates what is missing: priv/ and nodes/<node>/ dirs, authkey, pve-www.key, the CA
     (a new CA forces a new node certificate), the node key and certificate, the merged
-    authorized_keys/known_hosts and vzdump.cron (``gen_pve_node_files``, ``ssh_merge_keys``,
-    ``ssh_merge_known_hosts``, ``gen_pve_vzdump_files``)."""
+    authorized_keys, the node's ssh_known_hosts and vzdump.cron (``gen_pve_node_files``,
+    ``ssh_merge_keys``, ``ssh_create_node_known_hosts``, ``gen_pve_vzdump_files``)."""
     node, w = ctx.node, ctx.world
     waited = 0.0
     if silent and not node.pve_writable():
@@ -150,7 +150,7 @@ async def updatecerts(ctx: Ctx, force: bool, silent: bool) -> int:
                                    node.name, node.addr, now, serial)
         await put(f"nodes/{node.name}/pve-ssl.pem", pem)
     if not silent:
-        await ctx.out("merge authorized SSH keys and known hosts\n")
+        await ctx.out("merge authorized SSH keys\n")  # Setup.pm updatecerts_and_ssh
     try:  # "always add ourself" (ssh_merge_keys): root's own public key
         sshkey = node.host("/root/.ssh/id_rsa.pub").read_text()
     except OSError:
@@ -162,14 +162,11 @@ async def updatecerts(ctx: Ctx, force: bool, silent: bool) -> int:
     if sshkey not in keys:
         await put("priv/authorized_keys", (keys + sshkey).encode())
     host_line = f"{node.name} ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAI{node.name}Rehearsal\n"
+    # ssh_create_node_known_hosts: the node's own host key for the others to pin; since
+    # pve-cluster 8.0.6 ("stop merging SSH known hosts by default") nothing is merged into a
+    # cluster-wide priv/known_hosts any more (ssh_merge_known_hosts has no caller)
     if not has(f"nodes/{node.name}/ssh_known_hosts"):
         await put(f"nodes/{node.name}/ssh_known_hosts", host_line.encode())
-    try:
-        known = fs.read_bytes("/etc/pve/priv/known_hosts").decode()
-    except OSError:
-        known = ""
-    if host_line not in known:
-        await put("priv/known_hosts", (known + host_line).encode())
     if not has("vzdump.cron"):
         await put("vzdump.cron", b"# cluster wide vzdump cron schedule\n"
                   b"# Automatically generated file - do not edit\n\n"
