@@ -622,3 +622,14 @@ def test_link1_verified_to_every_peer() -> None:
                 peer(2, None) + peer(3, "enabled connected"),
                 peer(2, "enabled connected") + peer(3, None).rstrip("\n")):
         assert re.search(exp.absent, head + bad, re.M), bad
+
+
+def test_qdevice_flags_explained_as_votequorum_sets_them() -> None:
+    """votequorum.c sets ALIVE when the node's own corosync-qdevice polls (qdevice_poll) and
+    clears every flag when it unregisters; a qdevice that cannot reach qnetd still polls,
+    without a vote: A,NV. verify-status said NA meant 'cannot reach qnetd on TCP 5403'."""
+    step = _load(RUNBOOK_DIR / "qdevice-setup.toml").step("verify-status")
+    assert "NA`\n(not alive) means the node cannot reach qnetd" not in step.explain
+    assert "`A,NV`: its corosync-qdevice runs but has no vote" in step.explain
+    (flags,) = [e for e in step.expect if e.absent and "A,V," in e.absent]
+    assert "A,NV = its corosync-qdevice runs but has no vote" in flags.message
