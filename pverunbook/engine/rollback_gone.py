@@ -60,9 +60,10 @@ def commit_left_live(request: Any, now: float | None = None) -> str:
     left = max(fires - (time.time() if now is None else now), 0)
     at = time.strftime("%H:%M:%S", time.localtime(fires))
     nodes = ", ".join(request.nodes)
+    roll = "rolls" if len(request.nodes) == 1 else "roll"  # "ryanrishi rolls it back"
     return (f"⚠ COMMIT is pending: the change of “{request.step.title}” is live on {nodes}, "
             f"and stopping does not stop the timers: in about {left:.0f} s (at {at}) {nodes} "
-            f"roll it back, unless the run is resumed and {request.expected} typed before "
+            f"{roll} it back, unless the run is resumed and {request.expected} typed before "
             "then.")
 
 

@@ -32,8 +32,14 @@ def _commit(deadline: float) -> ConfirmRequest:
 def test_the_words_say_the_change_is_live_and_when_it_is_rolled_back() -> None:
     words = commit_left_live(_commit(1000.0), now=900.0)  # the timers fire 5 s after it
     assert f"the change of “{STEP.title}” is live on ryanrishi" in words, words
-    assert "in about 105 s" in words and "ryanrishi roll it back" in words, words
+    assert "in about 105 s" in words and "ryanrishi rolls it back" in words, words
     assert "unless the run is resumed and COMMIT typed before then" in words, words
+
+
+def test_two_nodes_roll_it_back() -> None:
+    two = ConfirmRequest(step=STEP, what="commit", prompt="Type COMMIT", expected="COMMIT",
+                         nodes=("ryanrishi", "pve001"), deadline=1000.0)
+    assert "ryanrishi, pve001 roll it back" in commit_left_live(two, now=900.0)
 
 
 async def test_ctrl_c_at_the_commit_question_says_so(
@@ -54,7 +60,7 @@ async def test_ctrl_c_at_the_commit_question_says_so(
         await task
     err = capsys.readouterr().err
     assert "⚠ COMMIT is pending" in err and "is live on ryanrishi" in err, err
-    assert "roll it back, unless the run is resumed" in err, err
+    assert "ryanrishi rolls it back, unless the run is resumed" in err, err
 
 
 async def test_a_cancelled_node_name_question_says_nothing_of_timers(
