@@ -193,7 +193,10 @@ def cluster_files(ctx: Context) -> list[Fault]:
     out = []
     storage = gone("pve.storage_cfg")
     if storage:
-        first = storage[0]
+        # /etc/pve is written on a quorate node only: never name the cut-off one for the fix
+        quorate = [n for n in dict.fromkeys([*storage, *ctx.nodes])
+                   if store.value("quorum.quorate", n) is True]
+        first = quorate[0] if quorate else storage[0]
         out.append(Fault(
             "storage-cfg-missing",
             "/etc/pve/storage.cfg is missing (seen on " + ", ".join(storage) + "): Proxmox "

@@ -48,6 +48,20 @@ def test_storage_cfg_missing_is_critical_and_says_how_to_put_it_back() -> None:
         ("local", "dir", None), ("local-lvm", "lvmthin", "pve")]
 
 
+def test_the_storage_cfg_fix_is_on_a_quorate_node() -> None:
+    """/etc/pve is written only where there is quorum: the cut-off node (first in the list)
+    was named for the fix while the text says "on ONE quorate node" (trial 13)."""
+    nodes = ["ryanrishi", "pve001", "pve002"]
+    store = [f for n in nodes for f in
+             facts("cluster-files", n, WIPED) + facts("pve-mount", n, MOUNTED)]
+    store += [Fact("quorum.quorate", n != "ryanrishi", n, None, "Quorate", "quorum")
+              for n in nodes]
+    by_rule = {f.rule: f for f in check_diagnose(store, nodes=nodes).faults}
+    storage = by_rule["storage-cfg-missing"]
+    assert "quorate node" in storage.action
+    assert [m.node for m in storage.manual] == ["pve001"]
+
+
 def test_present_files_and_an_unreadable_pve_are_no_fault() -> None:
     fine = facts("cluster-files", "a", "storage.cfg 0\nuser.cfg 0\ndatacenter.cfg 0\n")
     assert [f.value for f in fine] == [True, True, True]
