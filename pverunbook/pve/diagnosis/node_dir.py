@@ -53,6 +53,7 @@ from pverunbook.pve.diagnosis.model import (
     Severity,
     ev,
 )
+from pverunbook.pve.diagnosis.proposals import covering
 from pverunbook.pve.facts import Fact, FactStore
 
 #: Makes the fault of the calling rule from everything but its id: ``lambda *a: Fault("<id>",
@@ -311,7 +312,7 @@ def _deleted(ctx: Context, rule: MakeFault, names: Sequence[str],
         "recreates it with its qemu-server, lxc and priv directories, key and certificate "
         "(Cluster/Setup.pm gen_local_dirs, needs quorum): runbook certificate-regeneration. "
         "VM configs come after that (vm-config-recovery writes them into that directory).",
-        evidence, NextRunbook("certificate-regeneration", {"force": False}),
+        evidence, covering("certificate-regeneration"),  # as the check and triage agree
         tuple(ManualFix(n, "hostname; timeout 5 ls /etc/pve/nodes") for n in names),
         tuple(names))
 

@@ -26,6 +26,19 @@ COVERING: Mapping[tuple[str, str], bool | int | float | str] = {
 }
 
 
+def covering(runbook: str) -> NextRunbook:
+    """``runbook`` proposed with every covering value (:data:`COVERING`), for a fault whose
+    right value depends on what only some runs read.
+
+    A missing /etc/pve/nodes/<node> (``pmxcfs-node-dir-missing``) is found by the health check
+    and by network-triage alike, but only the check reads the CA and the certificates: on a
+    wiped database the check named certificate-regeneration with ``force = true`` (the CA is
+    gone too) and network-triage's summary, for the same cluster, ``force = false``. Proposed
+    with the covering value, the directory's fault reads the same in every diagnosis; the node's
+    key and certificate lived in that directory, so they are issued again either way."""
+    return NextRunbook(runbook, {k: v for (rb, k), v in COVERING.items() if rb == runbook})
+
+
 def one_setting_per_runbook(faults: Sequence[Fault]) -> list[Fault]:
     """``faults`` with every proposal of a runbook given the covering value of a parameter
     (:data:`COVERING`) as soon as one of them proposes it; the rest unchanged, in order."""

@@ -91,7 +91,7 @@ def test_a_missing_own_directory_is_named_once_per_check() -> None:
     # the evidence of both probes, the proposal both made
     assert {e.step_id for e in fault.evidence} == {"pve-mount", "pve-write"}
     assert fault.next_runbook is not None and fault.next_runbook.label() == \
-        "certificate-regeneration (force = false)"
+        "certificate-regeneration (force = true)"
     assert phase_of("pve-own-dir-missing") == phase_of("pmxcfs-node-dir-missing") == "database"
 
 
@@ -289,3 +289,24 @@ def test_the_vms_step_lists_containers_apart_from_vms() -> None:
         ("vm.config_node", "a", "vm100"), ("ct.config_node", "a", "ct300")}
     (listed,) = [f for f in got if f.name == "ct.dirs_listed"]
     assert listed.value == "a b"
+
+
+def test_the_check_and_network_triage_propose_the_same_regeneration() -> None:
+    """Both find the missing directories; only the check reads the CA. On a wiped database
+    the check said force = true (the CA is gone) and network-triage's summary force = false,
+    for the same cluster (trial 13): the directory's fault proposes the covering value."""
+    triage = write_enoent("pve-new") + write_enoent("pve2")
+    check = [*triage, *mount("pve-new", [], False), *mount("pve2", [], False),
+             *(Fact("ca.present", False, n, None, "no pve-root-ca.pem", "cert-chain")
+               for n in NODES)]
+
+    def proposals(faults: object) -> set[str]:
+        return {f.next_runbook.label() for f in faults  # type: ignore[attr-defined]
+                if f.next_runbook and f.next_runbook.runbook == "certificate-regeneration"}
+
+    by_triage = diagnose(triage, nodes=NODES).faults
+    assert "pmxcfs-node-dir-missing" in [f.rule for f in by_triage]
+    by_check = check_diagnose(check, nodes=NODES).faults
+    assert {"pmxcfs-node-dir-missing", "ca-missing"} <= {f.rule for f in by_check}
+    assert proposals(by_triage) == proposals(by_check) == {
+        "certificate-regeneration (force = true)"}
