@@ -9,7 +9,7 @@ fold, at 80×24 too (see :class:`Dialog`, in ``dialog``; the typed confirmation 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from textual import on
 from textual.app import ComposeResult
@@ -79,6 +79,11 @@ class ChoiceModal(Dialog[str]):
         self.help = help
         for c in choices:
             self._bindings.bind(c.key, f"choose('{c.value}')", c.label, show=True)
+        if any(c.value == cancel for c in choices):
+            # Escape picks a choice the footer shows with its own key: "esc Cancel" beside
+            # "l Look first" cost the room of "a Abort run" at 60 columns
+            keys = self._bindings.key_to_bindings
+            keys["escape"] = [replace(b, show=False) for b in keys.get("escape", [])]
         if shell:  # a manual step is often done in a shell on a node: $ works here too
             self._bindings.bind("dollar_sign", "shell", "Shell", show=True)
 
