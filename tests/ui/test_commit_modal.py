@@ -175,3 +175,36 @@ async def test_the_destructive_confirmation_says_what_the_step_does_on_each_node
         await pilot.pause()
         shown = app.screen.query_one("#confirm-summary", Static)
         assert str(shown.content) == summary
+
+
+async def test_the_commit_field_stays_in_view_while_the_text_scrolls(
+        build_app: Callable[..., RunbookApp], runbook_dir: Path) -> None:
+    """At 60×20 with a long warning the COMMIT field scrolled with the text (the destructive
+    steps' confirmations pin theirs): it is docked under the text with the countdown."""
+    from textual.containers import VerticalScroll
+    from textual.widgets import Input
+
+    app = build_app(runbook=runbook_dir / "ui-test.toml")
+    async with app.run_test(size=(60, 20)) as pilot:
+        await to_run_screen(pilot, app)
+        run = app.screen
+        assert isinstance(run, RunScreen)
+        step = run.runbook.step("tune")
+        warning = " ".join(["On pve002 the rollback timer is gone: nothing there restores "
+                            "the checkpoint by itself."] * 4)
+        app.run_worker(run.decider.confirm(ConfirmRequest(
+            step, "commit", "Type COMMIT within 107 s to keep it", "COMMIT",
+            ("ryanrishi", "pve001"), checkpoint_id="cp-1", deadline=time.time() + 107,
+            warning=warning)), exit_on_error=False)
+        await until(pilot, lambda: confirm_ready(app), "COMMIT")
+        modal = app.screen
+        assert isinstance(modal, CommitModal)
+        dialog = modal.query_one("#confirm-dialog", VerticalScroll)
+        field = modal.query_one("#confirm-input", Input)
+        countdown = modal.query_one("#commit-countdown", Label)
+        await until(pilot, lambda: dialog.max_scroll_y > 0, "the text to overflow")
+        for y in (0, dialog.max_scroll_y):
+            dialog.scroll_to(y=y, animate=False, immediate=True)
+            await pilot.pause()
+            assert dialog.content_region.contains_region(field.region), (y, field.region)
+            assert dialog.content_region.contains_region(countdown.region), y

@@ -13,7 +13,7 @@ import time
 
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Horizontal, VerticalScroll
+from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.widgets import Button, Label, Static
 
 from pverunbook.engine.decisions import ROLLED_BACK, Refusal
@@ -48,9 +48,6 @@ class CommitModal(ConfirmModal):
         r = self.request
         with VerticalScroll(classes="dialog -danger", id="confirm-dialog"):
             yield Label(f"⏱ Keep the change? {r.step.title}", classes="dialog-title")
-            with Horizontal(classes="dialog-buttons"):
-                yield Button("Commit", variant="error", id="confirm-ok")
-                yield Button("Roll back now", id="confirm-cancel")
             # Not the engine's prompt: it says "within N s" as of when it was asked, and it
             # stood still beside the countdown. The time left has one source, the deadline.
             yield Static(f"“{r.step.title}” has run on {', '.join(r.nodes)} and the checks "
@@ -58,14 +55,21 @@ class CommitModal(ConfirmModal):
             if r.warning:  # a node whose timer is gone: never left out without a word
                 yield Static(r.warning, id="commit-no-timer", classes="dialog-text -warn",
                              markup=False)
-            # A Label is as wide as its text and the dialog cuts it at 80 columns; this
-            # sentence's end (what the nodes restore) is the point, so it wraps instead.
-            yield Label(self._left_text(), id="commit-countdown",
-                        classes="dialog-text -bold -wrap")
-            yield Label(f"Type [b]{r.expected}[/b] to keep it, or choose Roll back now:",
-                        classes="dialog-text -bold")
-            yield TypedInput(id="confirm-input")
-            yield Static("", id="confirm-error", classes="dialog-error")
+            # The foot (docked, as the destructive steps' confirmations have it): the
+            # countdown, the field and the buttons stay in view while a long warning scrolls
+            # above them; the field scrolled away with the text.
+            with Vertical(id="confirm-foot"):
+                # A Label is as wide as its text and the dialog cuts it at 80 columns; this
+                # sentence's end (what the nodes restore) is the point, so it wraps instead.
+                yield Label(self._left_text(), id="commit-countdown",
+                            classes="dialog-text -bold -wrap")
+                yield Label(f"Type [b]{r.expected}[/b] to keep it, or choose Roll back now:",
+                            classes="dialog-text -bold")
+                yield TypedInput(id="confirm-input")
+                yield Static("", id="confirm-error", classes="dialog-error")
+                with Horizontal(classes="dialog-buttons"):
+                    yield Button("Commit", variant="error", id="confirm-ok")
+                    yield Button("Roll back now", id="confirm-cancel")
         yield KeyFooter()
 
     def refusal(self, typed: str) -> str:
