@@ -3,9 +3,11 @@ has changed since.
 
 The check reads the network's state but leaves measuring loss to network-triage. When the run
 just before a check (same cluster, same mode) was a network-triage run, its measured facts
-(ping, mtr, knet counters) still describe the cluster and the check uses them; any other runbook
-in between may have changed the cluster (a deleted route, a new token), and then the check
-proposes measuring again. Journals are the record of what ran, for the TUI and headless alike.
+(ping, mtr, knet counters) still describe the cluster and the check uses them; so they do when
+only runbooks that leave the network alone ran since (``measurement.LINK_NEUTRAL``: configs,
+certificates). Any other runbook in between may have changed the cluster (a deleted route, a
+new token), and then the check proposes measuring again. Journals are the record of what ran,
+for the TUI and headless alike.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ from typing import Any
 
 from pverunbook.engine import events as ev
 from pverunbook.pve.diagnosis.check import CHECK_ID, TRIAGE_ID
-from pverunbook.pve.diagnosis.measurement import PATH_CHANGES, LastMeasure
+from pverunbook.pve.diagnosis.measurement import LINK_NEUTRAL, PATH_CHANGES, LastMeasure
 from pverunbook.pve.facts import Fact
 
 #: Runs older than this (s) before the check are not taken as its measurement.
@@ -122,7 +124,8 @@ def _path_change(path: Path) -> tuple[float | None, bool]:
 @dataclass(frozen=True)
 class History:
     """What earlier runs on the same cluster say: ``measured`` = network-triage's facts when it
-    ran right before the check (nothing changed since); ``past`` = link downs and loss any
+    ran right before the check, or only runbooks that leave the network alone ran since
+    (``LINK_NEUTRAL``); ``past`` = link downs and loss any
     earlier triage or check saw (the outage the cluster had, after its evidence is gone)."""
 
     measured: tuple[Fact, ...] = ()
@@ -201,7 +204,8 @@ def earlier_runs(started: ev.RunStarted, runs: Path | None = None) -> History:
             if path_change is None and at is not None:
                 path_change = (runbook, at)
         if runbook not in (CHECK_ID, TRIAGE_ID):
-            changed = True
+            # configs and certificates leave the links as triage measured them
+            changed = changed or runbook not in LINK_NEUTRAL
             if last is None:
                 since.append((runbook, ts))
             continue

@@ -35,6 +35,13 @@ TRIAGE_ID = "network-triage"
 #: longer describes the link: route-fix deletes a route (ip-route(8)). The others leave the
 #: path alone (corosync-tuning changes timers, the rest the database, configs, certificates).
 PATH_CHANGES = frozenset({"route-fix"})
+#: Runbooks that leave corosync and the network alone (they write guest configs, the node
+#: directories and certificates in /etc/pve), so network-triage's figures from before them still
+#: describe the links. Any other runbook — route-fix, corosync-tuning (it reloads corosync),
+#: qdevice-setup, cluster-db-reset, one of the operator's own — may have changed what triage
+#: measured. Counting these too, every database fix after the measured route-fix sent the check
+#: back to "measure the link first" (network-triage), in a loop with the fixes (trial 13).
+LINK_NEUTRAL = frozenset({"vm-config-recovery", "certificate-regeneration"})
 #: How :func:`pverunbook.pve.diagnosis.network.fine_parts` says a link's loss was not measured.
 LOSS_NOT_MEASURED = "loss not measured"
 
