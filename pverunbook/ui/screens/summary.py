@@ -336,6 +336,12 @@ class SummaryScreen(Screen[None]):
         suggest = getattr(self.app, "suggest_next", None)
         is_check = self.state.runbook.id == CHECK_ID
         recheck = not is_check and self._has_check()
+        # a run that changed nothing (network-triage) proposes its own next runbook first:
+        # after triage "Run next: cluster health check" led and the route-fix it had just
+        # proposed was a screen lower; after a run that changed the cluster the check looks
+        # again first (the guided outage)
+        own_first = recheck and first is not None and first.next_runbook is not None \
+            and not any(s.destructive for s in self.state.runbook.steps)
         if is_check and hasattr(self.app, "health"):
             from pverunbook.run_diagnosis import collected_all
 
@@ -345,7 +351,9 @@ class SummaryScreen(Screen[None]):
                 self.app.health = d
         if suggest is not None:
             if recheck:
-                # the guided outage: after every runbook the health check looks again
+                # the guided outage: after every runbook the health check looks again (the
+                # runbook list says so also after triage, as a relaunch reads it back from the
+                # journals: last_check's "check again after")
                 suggest(CHECK_ID, {}, f"check the cluster again after {self.state.runbook.title}")
             elif first is not None and first.next_runbook is not None:
                 # The runbook list shows it first when the operator goes back (b).
@@ -357,11 +365,9 @@ class SummaryScreen(Screen[None]):
             return
         widgets: list[Static | Button] = [
             Static(Text("Diagnosis", style="bold underline"), id="diagnosis-title")]
-        if recheck:
-            widgets.append(Button("Run next: cluster health check (what is still wrong?)",
-                                  id="run-next-check", classes="run-next"))
         if is_check and d.faults:
             widgets.append(Static(render_overview(d), id="check-overview"))
+        if (is_check and d.faults) or own_first:
             if step.blocked:
                 # the runbook would stop on a fault no runbook fixes: that one is by hand
                 widgets.append(Static(Text(f"{step.first_words()} Press $ for a shell on a "
@@ -371,6 +377,9 @@ class SummaryScreen(Screen[None]):
                 then = "Then run" if step.blocked else "Run next"
                 widgets.append(Button(f"{then}: {first.next_runbook.label()}",
                                       id="run-next-top", classes="run-next"))
+        if recheck:  # after the run's own proposal, if it has one first (own_first)
+            widgets.append(Button("Run next: cluster health check (what is still wrong?)",
+                                  id="run-next-check", classes="run-next"))
         if not d.faults:
             widgets.append(Static(no_fault_line(self._run_events(), self.state.runbook,
                                                 is_check), classes="fault"))
