@@ -188,7 +188,7 @@ class Engine:
         return self.transport
 
     def values_for(self, node: Node) -> dict[str, object]:
-        return step_values(node, self.cluster, self.params, self.run_id)
+        return step_values(node, self.cluster, self.params, self.run_id, list(self.unreachable))
 
     # -- control from the UI ----------------------------------------------------------------
     @property

@@ -33,6 +33,8 @@ SLACK = 5.0
 #: and must not pass as if the nodes agreed.
 ALONE_ADVICE = ("a one-node inventory compares nothing: list every node of the cluster in the "
                 "inventory to compare them (the inventory-complete guard names the missing)")
+UNREACHABLE_ADVICE = ("a node that did not answer cannot be compared with the others: bring it "
+                      "back (or fix the way to it: ssh to it by hand) and run again")
 HA_ADVICE = ("a node without quorum self-fences after ~60 s when HA guests run; put HA "
              "resources in maintenance (ha-manager crm-command node-maintenance enable <node>) "
              "or stop pve-ha-lrm then pve-ha-crm first")
@@ -48,6 +50,8 @@ class Probe:
     #: Nothing to compare (one node for a guard that compares nodes): not ok, and said as a
     #: warning rather than a block (it shows neither agreement nor a difference).
     alone: bool = False
+    #: The node did not answer SSH in this run: nothing was read there.
+    unreachable: bool = False
 
 
 @dataclass
@@ -119,8 +123,12 @@ class ProxmoxGuards:
         ok = all(p.ok for p in probes)
         alone = not ok and all(p.ok or p.alone for p in probes)
         found = "; ".join(f"{p.node}: {p.found}" for p in probes) or "no nodes to check"
-        advice = "" if ok else ALONE_ADVICE if alone else _ADVICE.get(guard.check, "")
-        parts = [guard.message] if guard.message and not ok else []
+        # Failing only because nodes did not answer: the runbook's message and the usual
+        # advice speak of a difference nobody saw.
+        unread = not ok and all(p.ok or p.unreachable for p in probes)
+        advice = "" if ok else UNREACHABLE_ADVICE if unread else ALONE_ADVICE if alone \
+            else _ADVICE.get(guard.check, "")
+        parts = [guard.message] if guard.message and not ok and not unread else []
         parts.append(f"{guard.check.value}: {found}")
         if advice:
             parts.append(advice)
@@ -138,7 +146,17 @@ class ProxmoxGuards:
                 and engine.cluster.nodes else nodes
             across = {GuardKind.SAME_CONFIG_VERSION: self._same_config_version,
                       GuardKind.INVENTORY_COMPLETE: self._inventory_complete}
-            return await across[guard.check](engine, guard, everyone)
+            # A node that did not answer SSH in this run cannot be read: say so, rather than
+            # try it again and call its connection error a difference. It fails the guard
+            # unless the runbook made the operator accept going on without it first.
+            gone = [n for n in everyone if n.name in engine.unreachable]
+            said = [Probe(n.name, guard.skip_unreachable,
+                          f"{'not compared' if guard.skip_unreachable else 'cannot be read'}: "
+                          f"did not answer SSH ({engine.unreachable[n.name]})",
+                          unreachable=True)
+                    for n in gone]
+            rest = [n for n in everyone if n.name not in engine.unreachable]
+            return (await across[guard.check](engine, guard, rest) if rest else []) + said
         fns: dict[GuardKind, Callable[[Engine, Guard, Node], Awaitable[Probe]]] = {
             GuardKind.QUORATE: self._quorate,
             GuardKind.NOT_QUORATE: self._not_quorate,

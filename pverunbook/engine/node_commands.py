@@ -43,7 +43,8 @@ async def run_on_node(engine: Engine, step: Step, node: Node) -> NodeOutcome:
     outcome = NodeOutcome(node.name, "ok")
     if step.kind is StepKind.ACTION:
         return await _action_on_node(engine, step, node, transport, buf, outcome)
-    commands = render_commands(step, node, engine.cluster, engine.params, engine.run_id)
+    commands = render_commands(step, node, engine.cluster, engine.params, engine.run_id,
+                               list(engine.unreachable))
     for idx, command in enumerate(commands):
         engine.emit(ev.CommandStarted(step_id=step.id, node=node.name, command=command,
                                       index=idx, timeout=step.timeout))

@@ -83,7 +83,8 @@ def planned_commands(engine: Engine, step: Step, node: Node) -> list[str]:
 
         return [ACTIONS[step.action or ""].describe(render_args(step.args,
                                                                  engine.values_for(node)))]
-    return render_commands(step, node, engine.cluster, engine.params, engine.run_id)
+    return render_commands(step, node, engine.cluster, engine.params, engine.run_id,
+                           list(engine.unreachable))
 
 
 async def planned_writes(engine: Engine, step: Step, nodes: list[Node]) -> str:
@@ -268,7 +269,9 @@ def instructions(engine: Engine, step: Step) -> str:
     from pverunbook.runbook.template import render_plain
 
     values = dict(engine.params)
-    values.update({"cluster": engine.cluster.name, "run_id": engine.run_id})
+    values.update({"cluster": engine.cluster.name, "run_id": engine.run_id,
+                   "unreachable": ", ".join(n for n in engine.cluster.names
+                                            if n in engine.unreachable)})
     return render_plain(step.instructions, values)
 
 

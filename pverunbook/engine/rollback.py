@@ -109,7 +109,9 @@ def arm_nodes(engine: Engine, step: Step, nodes: list[Node]) -> list[Node]:
     except TargetError:
         return nodes
     names = {n.name for n in nodes}
-    return nodes + [n for n in extra if n.name not in names]
+    from pverunbook.engine.unreachable import without_unreachable
+
+    return nodes + without_unreachable(engine, step, [n for n in extra if n.name not in names])
 
 
 def _root(engine: Engine) -> str:

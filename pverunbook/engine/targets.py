@@ -6,7 +6,7 @@ Shared by the engine and the plan, so that what the dry-run shows is exactly wha
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from pverunbook.inventory import Cluster, Node
@@ -84,7 +84,8 @@ def _param_node(step: Step, cluster: Cluster, name: str, value: object, where: s
                       f"name: one of {valid}")
 
 
-def node_vars(node: Node, cluster: Cluster, run_id: str = "") -> dict[str, object]:
+def node_vars(node: Node, cluster: Cluster, run_id: str = "",
+              unreachable: Sequence[str] = ()) -> dict[str, object]:
     others = [n for n in cluster.nodes if n.name != node.name]
     return {
         "node": node.name,
@@ -99,23 +100,24 @@ def node_vars(node: Node, cluster: Cluster, run_id: str = "") -> dict[str, objec
         "peer_addrs1": [n.addr1 for n in others],
         "gateway": node.gateway,
         "run_id": run_id,
+        "unreachable": [n for n in cluster.names if n in unreachable],
     }
 
 
 def step_values(node: Node, cluster: Cluster, params: Mapping[str, object],
-                run_id: str = "") -> dict[str, object]:
+                run_id: str = "", unreachable: Sequence[str] = ()) -> dict[str, object]:
     values: dict[str, object] = dict(params)
-    values.update(node_vars(node, cluster, run_id))
+    values.update(node_vars(node, cluster, run_id, unreachable))
     return values
 
 
 def render_commands(step: Step, node: Node, cluster: Cluster, params: Mapping[str, object],
-                    run_id: str = "") -> list[str]:
+                    run_id: str = "", unreachable: Sequence[str] = ()) -> list[str]:
     if not any("{{" in c for c in step.commands):
         # Nothing to substitute: the values (every peer of every node, for every node of
         # the step) are not built for nothing, which a wide fan-out paid per node per step.
         return list(step.commands)
-    values = step_values(node, cluster, params, run_id)
+    values = step_values(node, cluster, params, run_id, unreachable)
     return [render(c, values) for c in step.commands]
 
 

@@ -4,7 +4,8 @@ A node that did not answer when the run started (the session's ``connect``) or b
 destructive step is left out of every read-only step while the other nodes go on; a
 destructive step that targets it is refused (all of its nodes or none). Each such node is
 journaled as a ``NodeConnection`` ``unreachable`` event, so the diagnosis can name the nodes
-it has no facts about (pve/diagnosis/reach.py) instead of calling the cluster healthy.
+it has no facts about (pve/diagnosis/reach.py) instead of calling the cluster healthy, and is
+the fact ``ssh.reachable[node] = false`` that ``when`` conditions read (the others are true).
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from typing import TYPE_CHECKING
 
 from pverunbook.engine import events as ev
 from pverunbook.inventory import Node
+from pverunbook.pve.facts import facts_reachability
 from pverunbook.runbook.model import Step
 from pverunbook.transport.base import TransportError
 
@@ -28,6 +30,15 @@ def journal_known(engine: Engine) -> None:
         if name in engine.unreachable:
             engine.emit(ev.NodeConnection(node=name, state="unreachable",
                                           message=engine.unreachable[name]))
+    note_facts(engine)
+
+
+def note_facts(engine: Engine) -> None:
+    """``ssh.reachable`` of every inventory node into the run's facts (for ``when``). They are
+    not journaled as observed facts: the ``NodeConnection`` events are their record, and every
+    run (a resumed one too) states them again from its own connections."""
+    for fact in facts_reachability(engine.cluster.names, engine.unreachable):
+        engine.facts.add(fact)
 
 
 async def probe(engine: Engine, nodes: list[Node]) -> None:
@@ -43,6 +54,7 @@ async def probe(engine: Engine, nodes: list[Node]) -> None:
                                           message=engine.unreachable[node.name]))
 
     await asyncio.gather(*(one(n) for n in nodes if n.name not in engine.unreachable))
+    note_facts(engine)
 
 
 def step_without(engine: Engine, step: Step, nodes: list[Node],
@@ -60,3 +72,20 @@ def step_without(engine: Engine, step: Step, nodes: list[Node],
     engine.emit(ev.Note(step_id=step.id, level="warning",
                         text=f"not run on {names}: unreachable; the other nodes go on"))
     return "ok", ""
+
+
+def without_unreachable(engine: Engine, step: Step, extra: list[Node]) -> list[Node]:
+    """The rollback targets beyond a step's own (rollback.py ``arm_nodes``) that can hold a
+    checkpoint and a timer. The step's own targets all answered (else :func:`step_without`
+    refused it); a node it changes only through the cluster (pmxcfs copies corosync.conf) that
+    did not answer can hold neither. It is left out only when the step's guards let it go on
+    without such a node (``skip_unreachable``: the runbook made the operator accept that
+    first), and the run says what that node lacks; otherwise it stays, and its checkpoint
+    fails as before."""
+    gone = [n.name for n in extra if n.name in engine.unreachable]
+    if not gone or not any(g.skip_unreachable for g in step.guards):
+        return extra
+    engine.emit(ev.Note(step_id=step.id, level="warning", text=(
+        f"no checkpoint and no rollback timer on {', '.join(gone)}: did not answer SSH; "
+        "whatever the change does there is not undone by pverunbook")))
+    return [n for n in extra if n.name not in gone]

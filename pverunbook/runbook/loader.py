@@ -11,13 +11,18 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from pverunbook.runbook import commit_keys, confirm_summary, param_regex, step_time, tomlfile
+from pverunbook.runbook import (
+    commit_keys,
+    confirm_summary,
+    guard_table,
+    param_regex,
+    step_time,
+    tomlfile,
+)
 from pverunbook.runbook.model import (
     Backup,
     Expectation,
     FailureAction,
-    Guard,
-    GuardKind,
     OnFailure,
     Param,
     ParamType,
@@ -76,7 +81,7 @@ EXPECT_KEYS = {"match", "absent", "stream", "nodes", "message", "severity", "fau
 #: What a failed expectation with ``severity`` reports instead of failing the step.
 EXPECT_SEVERITIES = ("critical", "warning")
 BACKUP_KEYS = {"files", "sqlite", "outputs"}
-GUARD_KEYS = {"check", "within", "command", "warn", "message"}
+GUARD_KEYS = guard_table.KEYS
 
 
 class _Ctx:
@@ -388,23 +393,7 @@ def _step(ctx: _Ctx, raw: Any, path: KeyPath, params: dict[str, Param]) -> Step 
                 if not item.startswith("/"):
                     ctx.err(bp + (key,), f"backup path '{item}' must be absolute")
 
-    guards: list[Guard] = []
-    for j, raw_g in enumerate(ctx.get(d, "guards", path, list, [])):
-        gp = path + ("guards", j)
-        g = ctx.table(raw_g, gp, GUARD_KEYS, "a guard")
-        check_s = ctx.get(g, "check", gp, str, "", required=True)
-        try:
-            check = GuardKind(check_s)
-        except ValueError:
-            ctx.err(gp + ("check",), f"unknown guard '{check_s}' (one of "
-                    f"{', '.join(k.value for k in GuardKind)})")
-            continue
-        command = ctx.get(g, "command", gp, str)
-        if check is GuardKind.COMMAND and not command:
-            ctx.err(gp, "a 'command' guard needs a 'command'")
-        guards.append(Guard(check=check, within=float(ctx.get(g, "within", gp, (int, float), 5.0)),
-                            command=command, warn=ctx.get(g, "warn", gp, bool, False),
-                            message=ctx.get(g, "message", gp, str, ""), pos=ctx.pos(gp)))
+    guards = guard_table.parse(ctx, d, path)
 
     destructive = ctx.get(d, "destructive", path, bool, False)
     confirm = ctx.get(d, "confirm", path, str)

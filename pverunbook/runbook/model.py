@@ -159,6 +159,10 @@ class Guard:
     warn: bool = False
     message: str = ""
     pos: Pos | None = None
+    #: For the guards that compare every inventory node: a node that did not answer SSH in
+    #: this run is named ("not compared") instead of failing the guard. Only after a step in
+    #: which the operator accepted going on without it (corosync-tuning ``accept-unreachable``).
+    skip_unreachable: bool = False
 
 
 @dataclass(frozen=True)

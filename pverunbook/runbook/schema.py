@@ -64,6 +64,7 @@ def build_schema() -> dict[str, Any]:
     guard = _obj({
         "check": {"enum": [g.value for g in GuardKind]}, "within": {"type": "number"},
         "command": _STR, "warn": {"type": "boolean"}, "message": _STR,
+        "skip_unreachable": {"type": "boolean"},
     }, loader.GUARD_KEYS, ["check"])
     step = _obj({
         "id": _ID, "title": _STR, "kind": {"enum": [k.value for k in StepKind]},

@@ -28,6 +28,8 @@ BUILTIN_VARS: dict[str, str] = {
     "peer_addrs1": "ring1 addresses of all other nodes (several words; empty words for none)",
     "gateway": "the node's default gateway from the inventory, if known",
     "run_id": "id of this run",
+    "unreachable": "the nodes that did not answer SSH in this run (several words; none when "
+                   "every node answered)",
 }
 
 

@@ -35,13 +35,15 @@ from pverunbook.pve.facts.node_state import (
     facts_db_integrity,
     facts_pve_read,
     facts_pve_write,
+    facts_reachability,
 )
 
 __all__ = [
     "FACT_RULES", "Fact", "FactStore", "FactValue", "Observation", "extract", "facts_cert",
     "facts_cmap_stats", "facts_config_versions", "facts_db_integrity", "facts_journal",
     "facts_knet_nodes", "facts_links", "facts_mtr", "facts_ping", "facts_pve_read",
-    "facts_pve_write", "facts_quorum", "facts_quorum_samples", "facts_route",
+    "facts_pve_write", "facts_quorum", "facts_quorum_samples", "facts_reachability",
+    "facts_route",
 ]
 
 #: Names without a verdict of their own (``knet-nodes``, ``pve-write``…) only yield facts.

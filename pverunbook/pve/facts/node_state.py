@@ -8,6 +8,7 @@ Sources: coreutils timeout(1), openssl-x509(1), SQLite ``PRAGMA integrity_check`
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable, Mapping
 
 from pverunbook.pve.facts.model import Fact, Observation
 
@@ -134,3 +135,14 @@ def facts_db_integrity(obs: Observation) -> list[Fact]:
     if bad is None:
         return []
     return [Fact("db.integrity", "damaged", obs.node, evidence=bad)]
+
+
+def facts_reachability(names: Iterable[str], unreachable: Mapping[str, str]) -> list[Fact]:
+    """``ssh.reachable[node]`` for every inventory node: False for a node that did not answer
+    SSH when the run started or right before a destructive step (``unreachable``: name → what
+    happened), True for the others. Not read off any output: the engine knows it, and a node
+    it never reached has no other fact at all, so ``all(corosync.running)`` over the observed
+    nodes says nothing about it; ``all(ssh.reachable)`` does."""
+    return [Fact("ssh.reachable", name not in unreachable, name,
+                 evidence=unreachable.get(name, "answered over SSH"))
+            for name in names]
