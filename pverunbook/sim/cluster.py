@@ -328,6 +328,47 @@ class SimCluster:
         """Delete the state directory if this object created it (a temp dir)."""
         self._remove_dir()
 
+    # -- a node's power ----------------------------------------------------------------------
+    async def power_off(self, name: str) -> None:
+        """Shut node ``name`` down: systemd stops corosync (its ExecStop says "shut down by
+        sysadmin" to the members) and pve-cluster, every program it runs ends (rollback timers
+        too), and its SSH port refuses connections until :meth:`power_on`."""
+        from pverunbook.sim.commands import detach
+        from pverunbook.sim.server import NodeServer
+
+        node, world = self.node(name), self.world
+        assert world is not None
+        srv = self._servers[name]
+        assert isinstance(srv, NodeServer)
+        await srv.stop()
+        t = world.clock.now()
+        world.corosync_stop(node, t, by_sysadmin=True)
+        world.pmxcfs_stop(node, t)
+        for unit in ("corosync", "pve-cluster"):
+            node.units[unit].state, node.units[unit].since = "inactive", t
+        await detach.stop_all(node)
+
+    async def power_on(self, name: str) -> None:
+        """Boot node ``name`` again from what its disk holds: pve-cluster, then corosync from
+        its own /etc/corosync/corosync.conf (which exits at its first sync when the others run
+        another config_version: cmap.c), then sshd on the same port."""
+        from pverunbook.sim.server import NodeServer
+
+        node, world = self.node(name), self.world
+        assert world is not None
+        t = world.clock.now()
+        for unit, err in (("pve-cluster", world.pmxcfs_start(node, t, local=False, managed=True)),
+                          ("corosync", world.corosync_start(node, t))):
+            up = not err and (node.corosync.running if unit == "corosync"
+                              else node.pmxcfs.state == "running")
+            node.units[unit].state = "active" if up else "failed" if err else "inactive"
+            node.units[unit].since = t
+            node.units[unit].pid = (node.corosync.pid if unit == "corosync"
+                                    else node.pmxcfs.pid) if up else 0
+        srv = self._servers[name]
+        assert isinstance(srv, NodeServer)
+        await srv.start(self._ports[name])
+
     # -- queries ---------------------------------------------------------------------------
     @property
     def cluster(self) -> Cluster:

@@ -8,17 +8,20 @@ config_version. The engine states ``ssh.reachable`` for every inventory node ins
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from pverunbook.engine import events as ev
 from pverunbook.engine.decisions import ScriptedDecider
 from pverunbook.engine.engine import Engine
-from pverunbook.engine.targets import node_vars
+from pverunbook.engine.targets import decide_when, node_vars
 from pverunbook.inventory import Cluster, Node
-from pverunbook.pve.facts import facts_reachability
-from pverunbook.runbook.loader import RunbookError, load_text
+from pverunbook.pve.facts import FactStore, facts_reachability
+from pverunbook.runbook.loader import RunbookError, load_file, load_text
 from pverunbook.transport.local import LocalTransport
 
+BOOK = Path(__file__).resolve().parents[2] / "runbooks" / "corosync-tuning.toml"
 THREE = Cluster("nyc", (Node("ryanrishi", "127.0.0.1"), Node("pve001", "127.0.0.2"),
                         Node("pve002", "127.0.0.3")))
 
@@ -30,6 +33,15 @@ def test_every_inventory_node_gets_the_fact_with_why() -> None:
         ("ssh.reachable[ryanrishi]", True), ("ssh.reachable[pve001]", True),
         ("ssh.reachable[pve002]", False)]
     assert facts[2].evidence == "connection refused"
+
+
+@pytest.mark.parametrize("step_id", ["accept-unreachable", "catch-up-unreachable"])
+def test_corosync_tuning_counts_the_node_that_did_not_answer(step_id: str) -> None:
+    step = load_file(BOOK).step(step_id)
+    # what the quorum step observed on the two nodes that answered: all running
+    seen = FactStore(facts_reachability(THREE.names, {"pve002": "connection refused"}))
+    assert decide_when(step, {}, seen)[0] is True
+    assert decide_when(step, {}, FactStore(facts_reachability(THREE.names, {})))[0] is False
 
 
 async def test_the_engine_states_it_at_the_start_and_names_the_nodes() -> None:
