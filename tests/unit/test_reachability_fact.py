@@ -92,3 +92,34 @@ skip_unreachable = true
     load_text(base % "inventory-complete")
     with pytest.raises(RunbookError, match="skip_unreachable belongs to the guards"):
         load_text(base % "quorate")
+
+
+@pytest.mark.parametrize("skip", [False, True])
+async def test_a_comparing_guard_names_the_node_it_could_not_read(skip: bool) -> None:
+    from pverunbook.engine.guards import ProxmoxGuards
+
+    book = load_text(f'''
+id = "t"
+title = "T"
+[[steps]]
+id = "s"
+title = "S"
+targets = "first"
+commands = "true"
+destructive = true
+no_backup_reason = "test"
+[[steps.guards]]
+check = "same-config-version"
+skip_unreachable = {str(skip).lower()}
+message = "The nodes run different config_versions."
+''')
+    cluster = Cluster("lab", (Node("a", "localhost"), Node("b", "localhost")))
+    engine = Engine(book, cluster, LocalTransport(), ScriptedDecider(), run_id="r")
+    engine.unreachable = {"a": "connection refused", "b": "timed out"}
+    (result,) = await ProxmoxGuards().check(engine, book.steps[0], [cluster.nodes[0]])
+    assert result.ok is skip
+    word = "not compared" if skip else "cannot be read"
+    assert f"a: {word}: did not answer SSH (connection refused)" in result.message
+    # nobody saw a difference: never the runbook's message about one
+    assert "different config_versions" not in result.message
+    assert ("bring it back" in result.message) is not skip
