@@ -54,8 +54,21 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     state_dir_option(rs)
     rs.set_defaults(func=cmd_restore)
 
-    rp = subparsers.add_parser("report", help="write a Markdown incident report from a run")
-    rp.add_argument("run", help="run id, a unique prefix of one, or a journal .jsonl path")
+    rp = subparsers.add_parser(
+        "report", help="write a Markdown incident report from a run (or a whole incident)",
+        epilog="--incident: the runs of the newest run's cluster (scenario, mode), back to the "
+               "last health check that found it healthy (that check closed the previous "
+               "incident; healthy checks at the end are kept): a timeline of what each run "
+               "changed, the first check's faults, the last check's verdict, then each run. "
+               "--since TIME takes every run of that cluster from TIME instead; several RUNs "
+               "report those runs together.")
+    rp.add_argument("run", nargs="*", metavar="RUN",
+                    help="run id, a unique prefix of one, or a journal .jsonl path")
+    rp.add_argument("--incident", action="store_true",
+                    help="report every run of the latest incident (see below)")
+    rp.add_argument("--since", metavar="TIME",
+                    help="with --incident: the runs started at or after TIME "
+                         "(YYYY-MM-DD HH:MM or HH:MM today, local time)")
     rp.add_argument("-o", "--output", type=Path, help="write here (atomically) instead of stdout")
     state_dir_option(rp)
     rp.set_defaults(func=cmd_report)
@@ -295,19 +308,63 @@ def cmd_report(args: argparse.Namespace) -> int:
     from pverunbook.engine.journal import find_run, read_journal
     from pverunbook.report import render_report
 
+    if args.incident or args.since or len(args.run) > 1:
+        return _incident_report(args)
+    if not args.run:
+        return err("report", "which run?",
+                   "name a RUN (`pverunbook journal list` shows them) or use --incident")
     problems: list[str] = []
     try:
-        path = find_run(args.run)
+        path = find_run(args.run[0])
         events = read_journal(path, problems)
     except (FileNotFoundError, OSError) as exc:  # the message names the run or the path
-        return err("report", nearest_run(args.run, exc))
+        return err("report", nearest_run(args.run[0], exc))
     if not events:
         # The first damaged line says where and why ("FILE:LINE: not UTF-8 ..."), else the file.
         why = (problems[0].removesuffix("; skipped") + "; the file holds no readable events"
                if problems else f"{path} holds no readable events")
         return err("report", why,
                      "is it a pverunbook run journal? `pverunbook journal list` shows the runs")
-    text = render_report(events)
+    return _write_report(args, render_report(events))
+
+
+def _since(text: str) -> float | None:
+    from datetime import datetime
+
+    for fmt in ("%Y-%m-%d %H:%M", "%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M:%S",
+                "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d"):
+        try:
+            return datetime.strptime(text, fmt).timestamp()
+        except ValueError:
+            pass
+    try:
+        t = datetime.strptime(text, "%H:%M").time()
+    except ValueError:
+        return None
+    return datetime.combine(datetime.now().date(), t).timestamp()
+
+
+def _incident_report(args: argparse.Namespace) -> int:
+    from pverunbook.engine.journal import JournalError
+    from pverunbook.report_incident import collect, render_incident
+
+    since = None
+    if args.since:
+        since = _since(args.since)
+        if since is None:
+            return err("report", f"--since {args.since}: not a time",
+                       "write it as YYYY-MM-DD HH:MM or HH:MM (today), local time")
+    try:
+        runs = collect(args.run, since)
+    except (FileNotFoundError, OSError, JournalError) as exc:
+        return err("report", nearest_run(args.run[0] if args.run else "", exc))
+    if not runs:
+        return err("report", "no run to report",
+                   "`pverunbook journal list` shows the runs kept here")
+    return _write_report(args, render_incident(runs))
+
+
+def _write_report(args: argparse.Namespace, text: str) -> int:
     if args.output is None:
         sys.stdout.write(text)
         return 0

@@ -51,6 +51,9 @@ def session_commands(app: RunbookApp) -> list[PaletteCommand]:
                      "and start broken again (asks first)", app.reset_rehearsal))
     cmds.append(("Report of the last run", "Write the Markdown incident report of this "
                  "session's latest run next to its journal", app.write_report))
+    cmds.append(("Report of this incident", "Every run since the last healthy check, up to "
+                 "this session's latest: timeline, faults then and now, each run",
+                 lambda: write_incident_report(app)))
     cmds.append(("Quit", "Leave pverunbook (asks first with a cluster)", app.request_quit))
     return cmds
 
@@ -71,6 +74,27 @@ def write_report(app: RunbookApp) -> Path | None:
     except OSError as exc:
         app.notify(f"Cannot write {out}: {exc.strerror or exc}", title="Report",
                     severity="error")
+        return None
+    app.notify(f"Written: {out}", title="Report")
+    return out
+
+
+def write_incident_report(app: RunbookApp) -> Path | None:
+    """Write ``<journal>.incident.md`` over the incident that ends with the session's latest
+    run (``pverunbook report --incident``'s rule) and say where."""
+    journal = next((j for _t, _s, j in reversed(app.history) if j is not None), None)
+    if journal is None or not journal.is_file():
+        app.notify("No run in this session yet: run a runbook first.", title="Report",
+                   severity="warning")
+        return None
+    from pverunbook.report_incident import collect, render_incident
+
+    out = journal.with_suffix(".incident.md")
+    try:
+        out.write_text(render_incident(collect(last=journal)), encoding="utf-8")
+    except OSError as exc:
+        app.notify(f"Cannot write {out}: {exc.strerror or exc}", title="Report",
+                   severity="error")
         return None
     app.notify(f"Written: {out}", title="Report")
     return out

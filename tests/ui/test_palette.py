@@ -1,5 +1,6 @@
 """The command palette: one Quit (ours, which asks first with a cluster; Textual's own quits at
-once) and an entry that writes the incident report of the session's latest run."""
+once) and entries that write the incident report of the session's latest run and of the
+incident it ends."""
 
 from __future__ import annotations
 
@@ -22,6 +23,7 @@ async def test_one_quit_and_a_report_entry(build_app: Build, tmp_path: Path) -> 
         ours = [n for n, _, _ in app.palette_commands()]
         assert "Quit" not in system and ours.count("Quit") == 1
         assert "Report of the last run" in ours
+        assert ours.index("Report of this incident") == ours.index("Report of the last run") + 1
         assert app.write_report() is None  # no run yet: says so instead
         journal = tmp_path / "20260101-000000-abcdef.jsonl"
         t = 1_800_000_000.0
@@ -34,3 +36,9 @@ async def test_one_quit_and_a_report_entry(build_app: Build, tmp_path: Path) -> 
         written = app.write_report()
         assert written == tmp_path / "20260101-000000-abcdef.report.md"
         assert "Network triage" in written.read_text(encoding="utf-8")
+        dict(zip(ours, (a for _, _, a in app.palette_commands()), strict=True))[
+            "Report of this incident"]()
+        incident = tmp_path / "20260101-000000-abcdef.incident.md"
+        text = incident.read_text(encoding="utf-8")
+        assert text.startswith("# Incident report: cluster nyc, 1 run(s)")
+        assert "### Run 1: Network triage on cluster nyc" in text

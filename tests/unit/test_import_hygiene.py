@@ -76,6 +76,8 @@ ALLOWED: dict[str, set[str]] = {
     "check_history": BELOW_ENGINE | {"engine", "run_diagnosis"},
     "report": BELOW_ENGINE | {"engine", "run_diagnosis", "report_rollback", "report_text",
                               "report_model"},
+    # the report of several runs: the one-run report for each, under a timeline
+    "report_incident": BELOW_ENGINE | {"engine", "run_diagnosis", "report", "report_text"},
     "report_model": BELOW_ENGINE | {"engine", "run_diagnosis"},  # the run, as the report reads it
     "report_text": {"pve"},  # how the report writes values: pure text, below everything
     "check_json": BELOW_ENGINE | {"engine", "run_diagnosis"},  # check --json's document
@@ -87,6 +89,7 @@ ALLOWED: dict[str, set[str]] = {
     # runs that did not end well and which a later healthy check settled (start screen, journal)
     "stopped_runs": BELOW_ENGINE | {"engine", "run_diagnosis", "check_history"},
     "ui": BELOW_ENGINE | {"engine", "sim", "shell", "run_diagnosis", "session", "report",
+                          "report_incident",
                           "headless", "check_history", "stopped_runs", "resume_hint"},
 }
 #: Only the UI may import Textual (and Rich, which Textual renders with).

@@ -114,7 +114,7 @@ async def test_report_covers_every_step_and_checkpoint_and_leaks_no_secret(
 
     # The secret appears in no file we wrote: journal, manifest, output captures, report.
     out = tmp / "report.md"
-    rc = cmd_report(argparse.Namespace(run="20260101", output=out))
+    rc = cmd_report(argparse.Namespace(run=["20260101"], output=out, incident=False, since=None))
     assert rc == 0 and out.read_text().startswith("# Incident report")  # noqa: ASYNC240
     written = [journal, out, *(tmp / "data").rglob("*.json"), *(tmp / "data").rglob("*.txt")]
     assert len(written) >= 5
