@@ -307,6 +307,14 @@ class EventPrinter:
             else:
                 self._p(line)
 
+    def final_line(self) -> str:
+        """What to type now, for the very end of the output (:func:`final_next_line`)."""
+        try:
+            return final_next_line(self.events, self.judged, self.mode, self.next_suffix,
+                                   self.command)
+        except Exception:  # noqa: BLE001 - the run's own summary is already printed
+            return ""
+
     def _distinct(self) -> list[tuple[str, ev.Finding]]:
         """The findings with their severity now, each (node, title) once: two steps that see
         the same fault (cluster-health-check's mount and write probes both find a node's
@@ -385,10 +393,7 @@ def format_diagnosis(diag: Any, mode: str = "", next_suffix: str = "",
             lines.append(f"      fix:  on {m.node}: {m.command}")
         if f.next_runbook is not None:
             nr = f.next_runbook
-            start = next_command(nr.runbook, dict(nr.params), mode)
-            head = f"pverunbook rehearse {nr.runbook}"
-            if command == "run" and start.startswith(head):  # typed `run --rehearsal`
-                start = f"pverunbook run {nr.runbook} --rehearsal{start[len(head):]}"
+            start = start_command(nr, mode, command)
             lines.append(f"      next: {nr.label()}  ->  {start}{next_suffix}")
             if f is step.fault and step.blocked:
                 lines.append(f"            {step.first_words()}")
@@ -412,6 +417,48 @@ def format_diagnosis(diag: Any, mode: str = "", next_suffix: str = "",
     for h in diag.healthy:
         lines.append(f"   fine: {h}")
     return lines
+
+
+def start_command(nr: Any, mode: str, command: str = "") -> str:
+    """The command that starts the proposed runbook ``nr`` in ``mode``, as the operator typed
+    the last one (``run X --rehearsal`` after ``run --rehearsal``)."""
+    start = next_command(nr.runbook, dict(nr.params), mode)
+    head = f"pverunbook rehearse {nr.runbook}"
+    if command == "run" and start.startswith(head):
+        start = f"pverunbook run {nr.runbook} --rehearsal{start[len(head):]}"
+    return start
+
+
+def final_next_line(events: list[ev.Event], diag: Any, mode: str, next_suffix: str,
+                    command: str = "") -> str:
+    """The last line of a headless run: what to type now. After the health check, the
+    runbook its ``next_runbook`` names (``check --json``'s), or that nothing is left; after
+    any other runbook that ran to its end, the check again, which says what is left."""
+    from pverunbook.pve.diagnosis.next_step import next_step
+    from pverunbook.run_diagnosis import runbook_stops
+
+    fin = next((e for e in reversed(events) if isinstance(e, ev.RunFinished)), None)
+    if fin is None:
+        return ""
+    if _is_check(events):
+        if diag is None:
+            return ""
+        step = next_step(diag.faults, runbook_stops())
+        if step.fault is not None and step.fault.next_runbook is not None:
+            nr = step.fault.next_runbook
+            first = (f" (first by hand: {', '.join(f'#{n}' for n, _ in step.by_hand)})"
+                     if step.blocked else "")
+            return (f"next: {nr.label()}{first}  ->  "
+                    f"{start_command(nr, mode, command)}{next_suffix}")
+        if diag.faults:
+            return "next: no runbook fixes what is left: fix the faults above by hand, " \
+                   "then run the check again"
+        return "next: nothing to fix: the cluster is healthy"
+    if fin.status not in ("ok", "completed_with_failures") or mode not in ("rehearsal", "live"):
+        return ""
+    where = " --cluster CLUSTER.toml" if mode == "live" else ""
+    return f"next: the health check, to see what is left  ->  pverunbook check{where}" \
+           f"{next_suffix}"
 
 
 class JsonPrinter:

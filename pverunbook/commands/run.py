@@ -464,6 +464,8 @@ async def _run_session(args: argparse.Namespace, config: Any, cmd: str, rb: Any,
         info = sys.stderr if as_json else sys.stdout
         print(f"journal: {engine.journal_path}", file=info)
         print(f"report:  pverunbook report {which}", file=info)
+        if isinstance(printer, EventPrinter) and (last := printer.final_line()):
+            print(f"\n{last}")  # the one line to read after scrolling: what to type now
     except (InventoryError, TargetError, ValueError, LockHeld, JournalWriteError) as exc:
         return err(cmd, str(exc))
     except TransportError as exc:

@@ -30,6 +30,10 @@ def test_check_prints_a_line_per_step_and_next_commands_stay_headless(
     assert nexts, out
     for line in nexts:
         assert line.endswith(f" --headless --state-dir {shlex.quote(str(state))}"), line
+    # the output ends with the one command to type now: the first fault's runbook, the one
+    # `check --json` names as next_runbook (the per-fault lines are in the middle)
+    last = out.rstrip("\n").splitlines()[-1]
+    assert last == nexts[0].strip() and last.startswith("next: network-triage  ->  "), last
 
     assert main(["check", "--headless", "--state-dir", str(state), "--verbose"]) == 3
     verbose = capsys.readouterr().out
@@ -70,3 +74,31 @@ async def test_manual_instructions_read_as_plain_text() -> None:
     said = out.getvalue()
     assert "MANUAL: Cable and connectors: reseat `eth0`" in said, said
     assert "**" not in said
+
+
+def _finished(runbook: str, status: str) -> list[ev.Event]:
+    return [ev.RunStarted(run_id="r", runbook_id=runbook, runbook_title=runbook,
+                          runbook_path="", mode="rehearsal", cluster="nyc", nodes=("a",),
+                          params={}),
+            ev.RunFinished(status=status)]
+
+
+def test_a_runbook_run_ends_with_the_check_again() -> None:
+    from pverunbook.headless import final_next_line
+    from pverunbook.pve.diagnosis.model import Diagnosis
+
+    none = Diagnosis(faults=())
+    assert final_next_line(_finished("route-fix", "ok"), none, "rehearsal",
+                           " --headless --state-dir sd") == (
+        "next: the health check, to see what is left  ->  pverunbook check --headless "
+        "--state-dir sd")
+    assert final_next_line(_finished("route-fix", "ok"), none, "live", " --headless") == (
+        "next: the health check, to see what is left  ->  pverunbook check --cluster "
+        "CLUSTER.toml --headless")
+    # a stopped run is resumed first (its own last line says how); a dry run changes nothing
+    assert final_next_line(_finished("route-fix", "aborted"), none, "rehearsal", "") == ""
+    assert final_next_line(_finished("route-fix", "planned"), none, "dry-run", "") == ""
+    from pverunbook.pve.diagnosis.check import CHECK_ID
+
+    assert final_next_line(_finished(CHECK_ID, "ok"), none, "rehearsal", "") == (
+        "next: nothing to fix: the cluster is healthy")
