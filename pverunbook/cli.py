@@ -151,6 +151,10 @@ def _main(argv: list[str] | None) -> int:
     quiet_known_warnings()  # before any command imports asyncssh
     words = sys.argv[1:] if argv is None else argv
     args = parse_args(words)
+    if getattr(args, "scenario", None) == "list":  # simulate, rehearse, check, run, the app
+        from pverunbook.commands.sim import print_scenarios
+
+        return print_scenarios()
     for folder in args.runbooks:
         if not folder.is_dir():
             why = "is a file, not a folder" if folder.exists() else "no such folder"

@@ -72,8 +72,8 @@ def register(sub: argparse._SubParsersAction) -> None:
                    "its output (default: one line per step, the output of a step that did not "
                    "end ok only; the journal and the report keep all of it)")
     s.add_argument("--cluster", type=Path, help="cluster inventory TOML: check real nodes (live)")
-    s.add_argument("--scenario", default="nyc-outage", help="rehearsal scenario (see "
-                   "`pverunbook simulate --help`)")
+    s.add_argument("--scenario", default="nyc-outage", help="rehearsal scenario "
+                   "(`--scenario list`: each with what it is)")
     s.add_argument("--state-dir", type=Path, metavar="DIR", help="rehearsal: check the "
                    "simulated cluster kept in DIR (as left by `rehearse --state-dir DIR`); "
                    "the check's journal is kept in DIR/runs (default: the cluster kept per "

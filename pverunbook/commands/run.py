@@ -100,8 +100,8 @@ def register(sub: argparse._SubParsersAction) -> None:
         if name == "run":
             s.add_argument("--accept-new-host-keys", action="store_true",
                            help="trust SSH host keys not yet in known_hosts (never changed ones)")
-        s.add_argument("--scenario", default="nyc-outage", help="rehearsal scenario (see "
-                       "`pverunbook simulate --help` for the list)")
+        s.add_argument("--scenario", default="nyc-outage", help="rehearsal scenario "
+                       "(`--scenario list`: each with what it is)")
         s.add_argument("--state-dir", type=Path, metavar="DIR",
                        help=STATE_DIR_HELP)
         s.add_argument("--reset", action="store_true", help=RESET_HELP)

@@ -23,7 +23,7 @@ class ScenarioNames:
         return sorted(SCENARIOS) + sorted(ALIASES)
 
     def __contains__(self, name: object) -> bool:
-        return name in self._names()
+        return name == "list" or name in self._names()
 
     def __iter__(self) -> Iterator[str]:
         return iter(self._names())
@@ -34,6 +34,24 @@ class ScenarioNames:
         return ", ".join(self._names())
 
 
+def scenario_lines() -> list[str]:
+    """``NAME  what it is`` for every scenario, then the aliases (``--scenario list``)."""
+    from pverunbook.sim.scenarios import ALIASES, SCENARIOS
+
+    width = max(len(n) for n in SCENARIOS)
+    out = [f"{name:<{width}}  {SCENARIOS[name].title}"
+           + (" (the default)" if name == "nyc-outage" else "") for name in sorted(SCENARIOS)]
+    out += [f"{alias:<{width}}  = {target}" for alias, target in sorted(ALIASES.items())]
+    return out
+
+
+def print_scenarios() -> int:
+    """``--scenario list``: one line per scenario, on stdout, exit 0."""
+    for line in scenario_lines():
+        print(line)
+    return 0
+
+
 def register(subparsers: argparse._SubParsersAction) -> None:
     p = subparsers.add_parser(
         "simulate", help="run the rehearsal cluster (simulated nodes over SSH) until Ctrl-C",
@@ -42,7 +60,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     scenario = p.add_argument(
         "--scenario", default=None, metavar="NAME",
         help="which cluster state to simulate: %(choices)s (default: what --state-dir "
-             "holds, else nyc-outage)")
+             "holds, else nyc-outage); --scenario list: each with what it is")
     # set after add_argument, which formats the choices (imports the scenarios) to check them
     scenario.choices = ScenarioNames()
     p.add_argument("--state-dir", type=Path,

@@ -25,7 +25,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                        help="run the commands on this machine (a node's console)")
     s.add_argument("--scenario", default="nyc-outage",
                    help="rehearsal: which simulated cluster (nyc-outage, three-node-bad-link, "
-                        "five-node, …; `pverunbook simulate --help` lists them all)")
+                        "five-node, …; `--scenario list`: each with what it is)")
     s.add_argument("--state-dir", type=Path, metavar="DIR",
                    help="rehearsal: keep the simulated cluster's state here between launches "
                         "(default: a per-user directory; reset it from the palette)")
