@@ -87,3 +87,17 @@ def test_pressing_only_the_proposed_next_runbook_ends_healthy(
     assert proposals[1] == {"runbook": "route-fix",
                             "params": {"route_node": "ryanrishi", "destination": "192.168.4.201",
                                        "via": "192.168.4.1"}}
+    # the incident's report: every run of the recovery, from the first check to the healthy one
+    report = tmp_path / "incident.md"
+    assert main(["report", "--incident", "--state-dir", state, "-o", str(report)]) == 0
+    text = report.read_text(encoding="utf-8")
+    runs = 2 * len(ran) + 1  # a check before each runbook, and the last one
+    assert f", {runs} run(s)" in text.splitlines()[0], text.splitlines()[0]
+    timeline = text.split("## Timeline")[1].split("\n## ")[0]
+    rows = [ln for ln in timeline.splitlines() if ln.startswith("| ") and "`" in ln]
+    assert [r.split(" | ")[2] for r in rows[1::2]] == ran
+    fix = rows[3]
+    assert "route-fix" in fix and "destructive: " in fix and "COMMIT: " in fix, fix
+    assert f"): {len(first['faults'])} fault(s)." in text
+    assert "**healthy**, no fault" in text
+    assert text.count("\n### Run ") == runs
