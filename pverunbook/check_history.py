@@ -82,7 +82,7 @@ def _first_record(path: Path) -> dict[str, object] | None:
 
 
 def _path_change(path: Path) -> tuple[float | None, bool]:
-    """``(when, undone)`` for a path-changing run (route-fix), from one read of its journal.
+    """``(when, undone)`` for a run that may change the cluster, from one read of its journal.
 
     ``when``: when it changed the path — the start of its first command in a destructive step
     whose change was kept (the ``ip route del``) — or None when it ran none (stopped at the
@@ -96,13 +96,20 @@ def _path_change(path: Path) -> tuple[float | None, bool]:
     down between route-fix's start and its confirmation, before the route was deleted, and
     proposed corosync-tuning for it. Not a change that was rolled back either: after route-fix's
     COMMIT window ran out the check sent the operator through network-triage again ("the loss
-    … has not been measured since route-fix changed the network") before offering route-fix."""
+    … has not been measured since route-fix changed the network") before offering route-fix.
+
+    A shell opened during the run counts as a change at its time when no destructive command
+    was kept: what was typed there is not recorded, and the story's own fix was an
+    ``ip route del`` typed in a shell. A run with neither changed nothing (``(None, False)``):
+    a route-fix stopped at its guard made the check ask for a new measurement "since route-fix
+    (22:33 UTC) changed the network" (trial 14)."""
     from pverunbook.engine.journal import JournalError, iter_journal
     from pverunbook.run_diagnosis import not_kept_by_step
 
     destructive: set[str] = set()
     first: dict[str, float] = {}
     events: list[ev.Event] = []
+    shell: float | None = None
     try:
         for e in iter_journal(path):
             events.append(e)
@@ -110,14 +117,19 @@ def _path_change(path: Path) -> tuple[float | None, bool]:
                 destructive.add(e.step_id)
             elif isinstance(e, ev.CommandStarted) and e.step_id in destructive:
                 first.setdefault(e.step_id, e.ts)
+            elif isinstance(e, ev.Note) and e.text.startswith(ev.SHELL_NOTE_START) \
+                    and shell is None:
+                shell = e.ts
     except JournalError:
         return None, False
     if not first:
-        return None, False
+        return shell, False
     timers = {(e.step_id, e.node): e.state for e in events if isinstance(e, ev.RollbackTimer)}
     stuck = {step for (step, _), state in timers.items() if state in ev.ROLLBACK_NEEDS_HAND}
     undone = set(not_kept_by_step(events)) - stuck
     kept = [ts for step, ts in first.items() if step not in undone]
+    if shell is not None:
+        return min([*kept, shell]), False
     return (min(kept) if kept else None), not kept
 
 
@@ -197,17 +209,18 @@ def earlier_runs(started: ev.RunStarted, runs: Path | None = None) -> History:
     last: LastMeasure | None = None
     path_change: tuple[str, float] | None = None
     for ts, runbook, path in sorted(before, reverse=True):
-        if runbook in PATH_CHANGES:
-            at, undone = _path_change(path)
-            if undone:
-                continue  # its change was rolled back: the path and what was measured on it stand
-            if path_change is None and at is not None:
-                path_change = (runbook, at)
         if runbook not in (CHECK_ID, TRIAGE_ID):
+            at, _undone = _path_change(path)
+            if at is None:
+                # it changed nothing (stopped before its first destructive command, or every
+                # change was rolled back): the path and what was measured on it stand
+                continue
+            if runbook in PATH_CHANGES and path_change is None:
+                path_change = (runbook, at)
             # configs and certificates leave the links as triage measured them
             changed = changed or runbook not in LINK_NEUTRAL
             if last is None:
-                since.append((runbook, ts))
+                since.append((runbook, at))
             continue
         try:
             facts = list(collect_facts(read_journal(path)))

@@ -294,6 +294,13 @@ class Note(Event):
     level: str = "info"
 
 
+#: How the note of a shell session starts (``pverunbook.shell.shell_note``, which sits below the
+#: engine and keeps its own copy; a test holds them equal): the health check's
+#: history counts a run with such a note as one that may have changed the cluster (what was
+#: typed there is not recorded).
+SHELL_NOTE_START = "operator used an interactive shell on "
+
+
 @dataclass(frozen=True, kw_only=True)
 class RollbackTimer(Event):
     """A node-side rollback timer (``commit_within``) changed: ``armed``, ``arm_failed``,
