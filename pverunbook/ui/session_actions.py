@@ -3,8 +3,11 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
+import os
 import textwrap
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -58,46 +61,71 @@ def session_commands(app: RunbookApp) -> list[PaletteCommand]:
     return cmds
 
 
-def write_report(app: RunbookApp) -> Path | None:
-    """Write ``<journal>.report.md`` for the session's latest run and say where."""
-    journal = next((j for _t, _s, j in reversed(app.history) if j is not None), None)
-    if journal is None or not journal.is_file():
-        app.notify("No run in this session yet: run a runbook first.", title="Report",
-                    severity="warning")
-        return None
-    from pverunbook.engine.journal import read_journal
-    from pverunbook.report import render_report
-
-    out = journal.with_suffix(".report.md")
-    try:
-        out.write_text(render_report(read_journal(journal)), encoding="utf-8")
-    except OSError as exc:
-        app.notify(f"Cannot write {out}: {exc.strerror or exc}", title="Report",
-                    severity="error")
-        return None
-    app.notify(f"Written: {out}", title="Report")
-    return out
-
-
-def write_incident_report(app: RunbookApp) -> Path | None:
-    """Write ``<journal>.incident.md`` over the incident that ends with the session's latest
-    run (``pverunbook report --incident``'s rule) and say where."""
+def _latest_journal(app: RunbookApp) -> Path | None:
     journal = next((j for _t, _s, j in reversed(app.history) if j is not None), None)
     if journal is None or not journal.is_file():
         app.notify("No run in this session yet: run a runbook first.", title="Report",
                    severity="warning")
         return None
+    return journal
+
+
+def _write_off_loop(app: RunbookApp, out: Path, render: Callable[[], str]) -> Path:
+    """Render and write ``out`` in a thread (a long incident diagnoses every check it holds,
+    and the screen must keep answering meanwhile), through a temporary file renamed over it,
+    so a failure leaves no half-written report; say where, or what went wrong. Returns
+    ``out`` at once; the file is there when the worker ends (``app.workers``)."""
+
+    def write() -> None:
+        tmp = out.with_name(f".{out.name}.tmp")
+        try:
+            tmp.write_text(render(), encoding="utf-8")
+            os.replace(tmp, out)
+        finally:
+            with contextlib.suppress(OSError):
+                tmp.unlink()
+
+    async def work() -> None:
+        try:
+            await asyncio.to_thread(write)
+        except OSError as exc:
+            app.notify(f"Cannot write {out}: {exc.strerror or exc}", title="Report",
+                       severity="error")
+            return
+        except Exception as exc:  # noqa: BLE001 - a journal it cannot read: say so, no traceback
+            app.notify(f"Cannot write {out}: {exc}. The journals are unchanged; "
+                       "`pverunbook report` on the command line says more.", title="Report",
+                       severity="error")
+            return
+        app.notify(f"Written: {out}", title="Report")
+
+    app.run_worker(work(), group="report", description=f"writing {out.name}")
+    return out
+
+
+def write_report(app: RunbookApp) -> Path | None:
+    """Write ``<journal>.report.md`` for the session's latest run (off the event loop) and say
+    where. Returns the path it is written to, or None when there is no run yet."""
+    journal = _latest_journal(app)
+    if journal is None:
+        return None
+    from pverunbook.engine.journal import read_journal
+    from pverunbook.report import render_report
+
+    return _write_off_loop(app, journal.with_suffix(".report.md"),
+                           lambda: render_report(read_journal(journal)))
+
+
+def write_incident_report(app: RunbookApp) -> Path | None:
+    """Write ``<journal>.incident.md`` over the incident that ends with the session's latest
+    run (``pverunbook report --incident``'s rule; off the event loop) and say where."""
+    journal = _latest_journal(app)
+    if journal is None:
+        return None
     from pverunbook.report_incident import collect, render_incident
 
-    out = journal.with_suffix(".incident.md")
-    try:
-        out.write_text(render_incident(collect(last=journal)), encoding="utf-8")
-    except OSError as exc:
-        app.notify(f"Cannot write {out}: {exc.strerror or exc}", title="Report",
-                   severity="error")
-        return None
-    app.notify(f"Written: {out}", title="Report")
-    return out
+    return _write_off_loop(app, journal.with_suffix(".incident.md"),
+                           lambda: render_incident(collect(last=journal)))
 
 
 def open_run_screen(app: RunbookApp) -> RunScreen | None:
