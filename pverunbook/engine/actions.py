@@ -523,15 +523,30 @@ async def pmxcfs_restore(ctx: ActionContext) -> bool:
     return True
 
 
+async def vm_config_install(ctx: ActionContext) -> bool:
+    """Write the reviewed VM configs (engine/vm_install.py, which uses the helpers above)."""
+    from pverunbook.engine import vm_install
+
+    return await vm_install.vm_config_install(ctx)
+
+
+async def vm_install_writes(ctx: ActionContext) -> list[str]:
+    from pverunbook.engine import vm_install
+
+    return await vm_install.vm_install_writes(ctx)
+
+
 _IMPLEMENTATIONS: dict[str, ActionFn] = {
     "corosync-edit": corosync_edit,
     "vm-config-rebuild": vm_config_rebuild,
+    "vm-config-install": vm_config_install,
     "vm-config-compare": vm_config_compare,
     "pmxcfs-restore": pmxcfs_restore,
 }
 
 _WRITES: dict[str, Callable[[ActionContext], Awaitable[list[str]]]] = {
     "vm-config-rebuild": vm_config_writes,
+    "vm-config-install": vm_install_writes,
 }
 
 ACTIONS: dict[str, ActionSpec] = {name: ActionSpec(CATALOGUE[name], fn)

@@ -68,6 +68,13 @@ ACTIONS: dict[str, ActionSignature] = {
                                   "allow_partial": "write configs with parts not understood",
                                   "storage_cfg": "the node's storage.cfg (default "
                                                  "/etc/pve/storage.cfg)"}),
+        ActionSignature("vm-config-install", "write the reviewed VM configs (<vmid>.conf."
+                        "recovered, as they are on the node) for the VMs running here, each "
+                        "checked first, never overwriting",
+                        optional={"vmid": "a VM id or 'all'",
+                                  "from_dir": "where the reviewed files are (node-local)",
+                                  "suffix": "the reviewed files' suffix (.conf.recovered)",
+                                  "dest_dir": "where to write (/etc/pve/qemu-server)"}),
         ActionSignature("vm-config-compare", "compare `qm showcmd` of each running VM's "
                         "config with its running command line, a diff per VM",
                         optional={"vmid": "a VM id or 'all'"}, read_only=True),

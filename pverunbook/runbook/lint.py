@@ -348,6 +348,10 @@ def _lint_args(step: Step, state: dict[str, bool], once: Any) -> None:
                 and _under(str(args.get("dest_dir", "/etc/pve/qemu-server"))):
             once("PVR009", str(args.get("dest_dir", "/etc/pve/qemu-server")),
                  "vm-config-rebuild writes into /etc/pve")
+    elif step.action == "vm-config-install" and not step.destructive \
+            and _under(str(args.get("dest_dir", "/etc/pve/qemu-server"))):
+        once("PVR009", str(args.get("dest_dir", "/etc/pve/qemu-server")),
+             "vm-config-install writes into /etc/pve")
 
 
 def describe_rules() -> str:
