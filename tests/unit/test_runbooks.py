@@ -429,7 +429,12 @@ def test_vm_config_recovery_prefers_backups_and_never_overwrites() -> None:
     # each config only where its kvm runs now, never over an existing config of that VMID
     assert "/proc/$p/cmdline" in restore.commands[0] and "ls /etc/pve/nodes/*/qemu-server/" \
         in restore.commands[0]
-    assert rb.step("rebuild-write").args["overwrite"] is False
+    # the write installs the files the operator reviewed (and edited), never a fresh rebuild
+    write = rb.step("rebuild-write")
+    assert write.action == "vm-config-install"
+    assert (write.args["from_dir"], write.args["suffix"]) == (
+        rb.step("rebuild-preview").args["dest_dir"], rb.step("rebuild-preview").args["suffix"])
+    assert "as you leave them" in rb.step("review").title
     for sid in ("dump-restore-all", "rebuild-write"):
         step = rb.step(sid)
         assert step.destructive
@@ -444,8 +449,7 @@ def test_vm_config_recovery_prefers_backups_and_never_overwrites() -> None:
     compare = rb.step("verify-showcmd")
     assert compare.action == "vm-config-compare" and compare.when is None  # all VMs too
     assert compare.args["vmid"] == "{{vmid}}"
-    for sid in ("rebuild-preview", "rebuild-write"):
-        assert not rb.step(sid).args["review_dir"].startswith("/etc/pve")
+    assert not preview.args["review_dir"].startswith("/etc/pve")
 
 
 def test_certificate_force_is_a_separate_step(nyc: Cluster) -> None:
