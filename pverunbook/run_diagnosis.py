@@ -294,7 +294,19 @@ def failed_step_text(events: Sequence[ev.Event]) -> str:
     what = f"Step “{titles.get(last.step_id, last.step_id)}” ({last.step_id}) " \
            f"{last.status.replace('_', ' ')}"
     why = f": {last.message.rstrip('.')}" if last.message else ""
-    return f"{what}{why}. What it checks is NOT confirmed."
+    # what the runbook says of the failure (its expectations' messages, once each, from the
+    # step's last attempt): "ryanrishi: failed; pve001: failed" alone left the operator with
+    # no word on what to do (trial 14: corosync-tuning's second link without addr1)
+    said: list[str] = []
+    for e in reversed(events[:events.index(last)]):
+        if isinstance(e, ev.StepStarted) and e.step_id == last.step_id:
+            break
+        if isinstance(e, ev.ExpectationResult) and e.step_id == last.step_id and not e.ok \
+                and e.message and e.message not in said and e.message not in why:
+            said.insert(0, e.message)
+    told = "".join(f" {m.rstrip()}" if m.rstrip().endswith((".", "!", "?")) else f" {m}."
+                   for m in said[:2])
+    return f"{what}{why}.{told} What it checks is NOT confirmed."
 
 
 def collected_all(events: Sequence[ev.Event]) -> bool:
