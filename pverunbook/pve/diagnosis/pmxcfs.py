@@ -17,7 +17,7 @@ from pverunbook.pve.diagnosis.model import (
     steady_now,
 )
 from pverunbook.pve.diagnosis.node_dir import node_dir_faults, own_dir_evidence
-from pverunbook.pve.facts import Fact
+from pverunbook.pve.facts import Fact, FactStore
 
 
 def pmxcfs_blocked(ctx: Context) -> list[Fault]:
@@ -26,8 +26,14 @@ def pmxcfs_blocked(ctx: Context) -> list[Fault]:
     hung = [f for f in store.named("pmxcfs.write_hung") if f.value is True and f.node]
     refused = [f for f in store.named("pmxcfs.writable") if f.value is False and f.node
                and store.value("pmxcfs.write_hung", f.node) is not True]
-    unread = [f for f in store.named("pmxcfs.readable") if f.value is False and f.node
+    failed = [f for f in store.named("pmxcfs.readable") if f.value is False and f.node
               and "Transport endpoint" not in f.evidence]
+    # only a read that did not finish hangs: ls answering at once that /etc/pve/nodes is
+    # missing (exit 2, ENOENT) is a database without that directory, which no membership
+    # and no restart brings back
+    unread = [f for f in failed if _read_hung(store, f)]
+    absent = [f for f in failed if store.value("pmxcfs.read_error", f.node) == "ENOENT"
+              and "/etc/pve/nodes" in f.evidence]
     out = []
     if hung or unread:
         names = list(dict.fromkeys(f.node for f in hung + unread if f.node))
@@ -41,16 +47,17 @@ def pmxcfs_blocked(ctx: Context) -> list[Fault]:
             "pmxcfs-blocked",
             f"/etc/pve {'reads and writes' if unread else 'writes'} hang on {', '.join(names)}: "
             f"{why}", "critical", "high",
-            "Fix corosync's membership first (`corosync-cfgtool -s` for its links, `pvecm "
-            "status` for quorum); pmxcfs "
-            "resumes by itself. If it stays hung on a quorate node, `systemctl restart "
-            "pve-cluster` - never `kill -9 pmxcfs` or `umount -l /etc/pve`.",
+            "Fix corosync's membership first (`corosync-cfgtool -s` for its links, "
+            "`corosync-quorumtool -s` for quorum: `pvecm status` reads /etc/pve first and "
+            "hangs with it); pmxcfs resumes by itself. If it stays hung on a quorate node, "
+            "`systemctl restart pve-cluster` - never `kill -9 pmxcfs` or `umount -l /etc/pve`.",
             tuple(ev(f) for f in hung + unread), None, (), tuple(names)))
     errors = {str(f.node): str(f.value) for f in store.named("pmxcfs.write_error") if f.node}
     gone = [f for f in store.named("pmxcfs.write_error") if f.value == "ENOTCONN" and f.node]
     gone += [f for f in store.named("pmxcfs.readable") if f.value is False and f.node
              and "Transport endpoint" in f.evidence and f.node not in {g.node for g in gone}]
     missing = [f for f in store.named("pmxcfs.write_error") if f.value == "ENOENT" and f.node]
+    missing += absent  # /etc/pve/nodes itself missing: every node's own directory with it
     refused = [f for f in refused
                if errors.get(str(f.node)) not in ("ENOTCONN", "ENOENT", "EFBIG")]
     if gone:
@@ -90,11 +97,21 @@ def pmxcfs_blocked(ctx: Context) -> list[Fault]:
                " (" + ", ".join(f"{n}: {errors.get(str(n)) or 'refused'}" for n in names)
                + ")"),
             "warning", "high",
-            "Restore quorum: find why corosync lost it (`pvecm status`, `corosync-cfgtool -s`, "
+            "Restore quorum: find why corosync lost it (`corosync-quorumtool -s`, "
+            "`corosync-cfgtool -s`, "
             "the link and quorum findings of this check); do not force it with `pvecm "
             "expected`.", tuple(ev(f) for f in refused), None, (), tuple(names)))
     return out
 
+
+
+def _read_hung(store: FactStore, f: Fact) -> bool:
+    """Whether a failed read of /etc/pve hung: ``timeout`` ended it (``pmxcfs.read_error``;
+    journals from before that fact say ``exit 124`` or that the command did not finish)."""
+    kind = store.value("pmxcfs.read_error", f.node)
+    if kind is not None:
+        return kind == "timeout"
+    return f.evidence in ("exit 124", "exit 137", "command did not finish")
 
 
 def database_damaged(ctx: Context) -> list[Fault]:

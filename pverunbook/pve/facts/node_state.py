@@ -76,14 +76,33 @@ def _probe_targets(text: str) -> list[str]:
     return [ln.strip() for ln in after.splitlines() if ln.strip().startswith("/etc/pve/")]
 
 
+#: Exit statuses of ``timeout`` when the command did not finish in time: 124 (``timeout``'s
+#: own), 137 (128 + SIGKILL, ``timeout -k`` or a kill after the signal was ignored).
+TIMED_OUT = (124, 137)
+
+
 def facts_pve_read(obs: Observation) -> list[Fact]:
-    """``timeout 5 ls /etc/pve``: does pmxcfs answer reads (exit 124 = hung, not just r/o)."""
+    """``timeout 5 ls /etc/pve``, ``timeout 5 ls /etc/pve/nodes``: does pmxcfs answer reads.
+
+    ``pmxcfs.read_error`` says why a read failed: ``timeout`` (exit 124/137 from ``timeout``,
+    or the step's own timeout: pmxcfs hangs), ``ENOTCONN`` (pmxcfs died, its FUSE mount left
+    behind) or ``ENOENT`` (``ls`` answered at once that the path is missing: no hang, the
+    database lost it — a wiped config.db has no ``nodes/``).
+    """
     if obs.exit_status is None:
-        return [Fact("pmxcfs.readable", False, obs.node, evidence="command did not finish")]
+        why = "command did not finish"
+        return [Fact("pmxcfs.readable", False, obs.node, evidence=why),
+                Fact("pmxcfs.read_error", "timeout", obs.node, evidence=why)]
     ev = f"exit {obs.exit_status}"
+    kind = "timeout" if obs.exit_status in TIMED_OUT else ""
     if "Transport endpoint is not connected" in obs.seen:
-        ev = obs.line_with("Transport endpoint")
-    return [Fact("pmxcfs.readable", obs.exit_status == 0, obs.node, evidence=ev)]
+        ev, kind = obs.line_with("Transport endpoint"), "ENOTCONN"
+    elif obs.exit_status and "No such file or directory" in obs.seen and not kind:
+        ev, kind = obs.line_with("No such file or directory"), "ENOENT"
+    out = [Fact("pmxcfs.readable", obs.exit_status == 0, obs.node, evidence=ev)]
+    if obs.exit_status and kind:
+        out.append(Fact("pmxcfs.read_error", kind, obs.node, evidence=ev))
+    return out
 
 
 _NOT_AFTER = re.compile(r"notAfter=(.+)$", re.M)

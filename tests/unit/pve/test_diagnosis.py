@@ -479,7 +479,10 @@ def test_pmxcfs_refusing_writes_is_read_only_not_hung() -> None:
                                      "was read-only)")
     assert d.faults[0].evidence[0].line == "exit 1: " + denied.strip()
     # the fix stands on its own: no pointer to a fault that may not be in the list
-    assert "see the" not in d.faults[0].action and "pvecm status" in d.faults[0].action
+    # corosync asked itself: `pvecm status` reads /etc/pve first (domain notes §6)
+    assert "see the" not in d.faults[0].action
+    assert "`corosync-quorumtool -s`" in d.faults[0].action
+    assert "`pvecm status`" not in d.faults[0].action
     # corosync asked a moment later says quorate (a flapping membership): both moments named
     later = diagnose([*store, Fact("quorum.quorate", True, "pve001", None, "Quorate: Yes",
                                    "quorum")], nodes=["ryanrishi", "pve001"])

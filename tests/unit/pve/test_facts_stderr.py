@@ -51,7 +51,9 @@ def test_refused_write_says_why_and_a_hung_one_is_not_a_refusal() -> None:
     assert facts["pmxcfs.write_hung[pve001]"] == (False, "exit 1: " + denied.strip())
     assert got("pve-write", "", "", 124)["pmxcfs.write_hung[pve001]"] == (True, "exit 124")
     dead = "ls: cannot access '/etc/pve': Transport endpoint is not connected\n"
-    assert got("pve-read", "", dead, 2) == {"pmxcfs.readable[pve001]": (False, dead.strip())}
+    assert got("pve-read", "", dead, 2) == {"pmxcfs.readable[pve001]": (False, dead.strip()),
+                                            "pmxcfs.read_error[pve001]": ("ENOTCONN",
+                                                                          dead.strip())}
 
 
 def test_the_engine_and_the_journal_hand_stderr_to_the_rules() -> None:
