@@ -11,7 +11,6 @@ from collections.abc import Sequence
 
 from pverunbook.pve.diagnosis.measurement import LOSS_NOT_MEASURED, TRIAGE_ID
 from pverunbook.pve.diagnosis.model import (
-    ICMP_PROBES_ENOUGH,
     LOSS_BAD_PCT,
     Confidence,
     Context,
@@ -23,6 +22,8 @@ from pverunbook.pve.diagnosis.model import (
     ev,
     findings_for,
     fmt,
+    icmp_clears_loss,
+    icmp_sample,
     loss_text,
     num,
     pair_facts,
@@ -61,7 +62,11 @@ def route_via_gateway(ctx: Context) -> list[Fault]:
             evidence.append(ev(hops, f"mtr {a}→{b}: {hops.value} hops"))
         evidence += [ev(x) for x in pair.facts()]
         evidence += findings_for(findings, [f, *([hops] if hops else [])])
-        lossy = pair.lossy or pair.flaps_now > 0 or (pair.flaps > 0 and not pair.sampled)
+        # the routed path is the root cause of whatever the link does over it: loss of any
+        # size, a link down now, link downs on record. Its rank must not hang on how many
+        # probes the run sent (10 pings lose 1 where 50 lose 5, and only the second counted)
+        lossy = pair.lossy or pair.flaps_now > 0 or pair.flaps > 0 or pair.lost > 0 \
+            or bool(pair.disconnected or pair.unreachable)
         direct_back = back is not None and not back.value
         dest = str(host.value).split()[0] if host is not None else b
         if host is not None and on_link is not False:
@@ -97,13 +102,23 @@ def route_via_gateway(ctx: Context) -> list[Fault]:
             manual = (ManualFix(a, "ip -br addr; ip route"),)
             nxt = NextRunbook("network-triage")
         if lossy:
-            statement += f", and that path loses packets ({loss_text(pair) or 'link flaps'})"
+            statement += ", and that path " + _trouble(pair)
         out.append(Fault("route-via-gateway", statement, "critical" if lossy else "warning",
                          confidence, action, tuple(evidence),
                          nxt, manual, (a, b),
                          weight=40 if lossy else 0))
     return out
 
+
+
+def _trouble(p: PairFacts) -> str:
+    """What the link over a routed path does: ``loses packets (ping 10% …)``, or its link
+    downs when ICMP lost nothing."""
+    if p.lost or p.lossy:
+        return f"loses packets ({loss_text(p)})"
+    if p.disconnected or p.unreachable:
+        return "carries no corosync traffic now (the knet link is down)"
+    return f"loses packets (knet took the link down {p.flaps or p.flaps_now} times)"
 
 
 def link_loss(ctx: Context) -> list[Fault]:
@@ -192,7 +207,7 @@ def link_loss(ctx: Context) -> list[Fault]:
             what = (f"went down {p.flaps_now} times during the check" if p.flaps_now else
                     "is down now" if p.disconnected or p.unreachable else
                     f"went down {p.flaps} times")
-            if loss is not None and probes >= ICMP_PROBES_ENOUGH:
+            if loss is not None and icmp_clears_loss(store, a, b):
                 # without two samples (older runs) the counts may be history: say so
                 healed = not p.sampled and up_now(store, a, b) and loss == 0
                 caveat = ("; it is connected from both ends right now and knet's counters were "
@@ -205,7 +220,10 @@ def link_loss(ctx: Context) -> list[Fault]:
                     f"rate limit or MTU problem drops UDP 5405, which ping cannot show{caveat}",
                     "warning" if healed else "critical",
                     "low" if healed else ("high" if p.flaps_now or p.flaps >= 3 else "medium"),
-                    ("Read knet's counters twice, a few minutes apart (network-triage does, "
+                    ("Remove the host route first (route-fix): corosync's packets take the "
+                     "routed path through the gateway, which may be what drops them. Never "
+                     "tune corosync around a routed path. Then l" if via_gw else
+                     "Read knet's counters twice, a few minutes apart (network-triage does, "
                      "with its knet-stats step): a down count that stays the same means the "
                      "link has healed. If it grows, l" if not p.sampled else "L")
                     + "ook for rules touching UDP 5405-5412 on both nodes (`nft list ruleset`, "
@@ -214,12 +232,17 @@ def link_loss(ctx: Context) -> list[Fault]:
                     + ("The token is raised already: a longer one only delays noticing a dead "
                        "node, it does not bring the packets back." if tuned else
                        "A longer token rides out short bursts meanwhile."),
-                    evidence, NextRunbook(TRIAGE_ID, {}) if tuned else
+                    # on a routed path the route fault's runbook comes first: no tuning
+                    evidence, None if via_gw else NextRunbook(TRIAGE_ID, {}) if tuned else
                     NextRunbook("corosync-tuning", {"token": token}),
                     tuple(ManualFix(n, "nft list ruleset | grep -n -E '540[5-9]|541[0-2]'")
                           for n in (a, b)), (a, b), weight=5 if healed else 15))
             else:
-                sample = (f"; ping/mtr sent only {probes} probes, too few to see the loss"
+                sent, lost = icmp_sample(store, a, b)
+                sample = (f"; ICMP lost packets too ({loss_text(p)}: {lost} of {sent} probes), "
+                          "so the path itself may be losing them: too few probes to call it "
+                          "lossy, too many lost to blame UDP alone" if lost and loss is not None
+                          else f"; ping/mtr sent only {probes} probes, too few to see the loss"
                           if loss is not None else "; no ping/mtr measured on it")
                 faults.append(Fault(
                     "flapping-link", f"the knet link between {a} and {b} {what}{sample}"
