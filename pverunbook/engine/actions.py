@@ -351,6 +351,8 @@ async def vm_config_rebuild(ctx: ActionContext) -> bool:
             ctx.warn(f"VM {vmid}: {target} exists; not overwriting (set overwrite = true "
                      "after comparing)")
             continue
+        if not target.startswith("/etc/pve/") and await ctx.exists(target):
+            await _keep_edited(ctx, vmid, target, text)
         elsewhere = await _vmid_owner(ctx, vmid) if target.startswith("/etc/pve/") else None
         if elsewhere and elsewhere != ctx.node.name:
             ctx.warn(f"VM {vmid}: not written: /etc/pve/nodes/{elsewhere}/qemu-server/"
@@ -365,6 +367,24 @@ async def vm_config_rebuild(ctx: ActionContext) -> bool:
         await ctx.write(target, text.encode("utf-8"), mode=0o640)
         ctx.say(f"wrote {target} (review notes: {review_path})")
     return ok
+
+
+async def _keep_edited(ctx: ActionContext, vmid: int, target: str, text: str) -> None:
+    """Before a fresh rebuild replaces the review copy ``target``, keep it as ``target.prev``
+    when it differs: the operator may have edited it at the review step (vm-config-recovery
+    writes the reviewed files as they are), and a runbook run again from its start rebuilt
+    over those edits without a word. The fresh rebuild is what the next review starts from
+    (an old copy may be from another day), and the old one is named so nothing typed is lost."""
+    try:
+        old = (await ctx.read(target)).decode("utf-8", "replace")
+    except (TransportError, OSError):  # unreadable: the rebuild replaces it as before
+        return
+    if old == text:
+        return
+    await ctx.write(f"{target}.prev", old.encode("utf-8"), mode=0o600)
+    ctx.warn(f"VM {vmid}: {target} differed from this rebuild (edited at an earlier review?): "
+             f"it is kept as {target}.prev; compare (diff {target}.prev {target}) and carry "
+             "over what you added before the configs are written")
 
 
 _NAME_RE = re.compile(r"(?:^|\s)-name\s+([^,\s]+)")
