@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from pverunbook.engine import events as ev
 from pverunbook.engine.decisions import (
@@ -36,7 +36,11 @@ from pverunbook.ui.screens.modals import (
 )
 
 if TYPE_CHECKING:
+    from textual.screen import Screen
+
     from pverunbook.ui.screens.run import RunScreen
+
+T = TypeVar("T")
 
 
 #: How the app asks to confirm a manual step: the runbooks' instructions end with "Confirm
@@ -134,6 +138,14 @@ class TuiDecider:
         self.decide(StepDecision())
         return ""
 
+    async def ask(self, question: Screen[T]) -> T:
+        """Push ``question`` and wait for its answer; a quit question open on top is asked
+        again over it (:func:`pverunbook.ui.quitting.ask_over_quit`)."""
+        from pverunbook.ui.quitting import ask_over_quit
+
+        answer: T = await ask_over_quit(self.screen.app, question)
+        return answer
+
     @property
     def is_waiting(self) -> bool:
         return self.waiting is not None and not self.waiting.done()
@@ -142,7 +154,7 @@ class TuiDecider:
         if request.what == "commit":
             from pverunbook.ui.screens.commit_modal import CommitModal
 
-            answer = await self.screen.app.push_screen_wait(CommitModal(request))
+            answer = await self.ask(CommitModal(request))
             if answer != request.expected:  # the question is gone: say what the nodes do
                 from pverunbook.engine.rollback import MARGIN
                 from pverunbook.ui.rollback_wait import RollbackWait
@@ -154,11 +166,11 @@ class TuiDecider:
         if request.what == "contradicts facts":
             from pverunbook.ui.screens.modals import TextPromptModal
 
-            return await self.screen.app.push_screen_wait(TextPromptModal(
+            return await self.ask(TextPromptModal(
                 f"⚠ Contradicts the facts: {request.step.title}", request.prompt,
                 placeholder=f"type: {request.expected}"))
         while True:
-            answer = await self.screen.app.push_screen_wait(
+            answer = await self.ask(
                 ConfirmModal(request, request.step.no_backup_reason))
             if answer != FOLD:
                 return answer
@@ -175,7 +187,7 @@ class TuiDecider:
         not_done = ("leaves it to you and the run goes on (nothing destructive depends on it)"
                     if goes_on else "stops the run here")
         while True:
-            choice = await self.screen.app.push_screen_wait(ChoiceModal(
+            choice = await self.ask(ChoiceModal(
                 f"Manual step: {step.title}",
                 f"{instructions}\n\n{MANUAL_ADVISORY_TUI if goes_on else MANUAL_CONFIRM_TUI}",
                 [Choice("done", "Done", "d", "success"), Choice("not", "Not done", "x"),
@@ -203,7 +215,7 @@ class TuiDecider:
         while True:
             modal = ParamsModal(step.title, params, shown, proposals=proposals, notes=notes,
                                 recalled=shown is not current)
-            answer = await self.screen.app.push_screen_wait(modal)
+            answer = await self.ask(modal)
             if not isinstance(answer, str):
                 return answer
             # Escape: look first; the question comes back (n) with what was typed so far —
@@ -241,7 +253,7 @@ class TuiDecider:
         choices += [Choice("look", "Look first", "l"),
                     Choice("abort", "Abort run", "a", "error")]
         while True:
-            choice = await self.screen.app.push_screen_wait(ChoiceModal(
+            choice = await self.ask(ChoiceModal(
                 f"Step {status.replace('_', ' ')}: {step.title}", body, choices,
                 cancel="look", danger=True,
                 help=f"**What this asks:** “{step.title}” did not succeed, and the run waits "
@@ -307,7 +319,7 @@ class TuiDecider:
         """Retry / Abort / Override; Escape folds the question away (as everywhere else):
         nothing runs, n brings it back."""
         while True:
-            answer = await self.screen.app.push_screen_wait(CheckpointFailedModal(failure))
+            answer = await self.ask(CheckpointFailedModal(failure))
             if answer != FOLD:
                 return answer
             await self.fold("Checkpoint failed",
@@ -320,7 +332,7 @@ class TuiDecider:
         from pverunbook.ui.screens.guard_modal import GuardOverrideModal
 
         # the engine's StepSkipped carries the reason ("guard override: ...")
-        return await self.screen.app.push_screen_wait(GuardOverrideModal(failure))
+        return await self.ask(GuardOverrideModal(failure))
 
     async def unknown_outcome(self, step: Step, why: str = "") -> FailureChoice:
         """A resumed run's step that was running when the last one died: re-run, skip (with a
@@ -329,7 +341,7 @@ class TuiDecider:
 
         self.screen.post_message(UnknownOutcome(step.id))
         while True:
-            choice = await self.screen.app.push_screen_wait(ChoiceModal(
+            choice = await self.ask(ChoiceModal(
                 f"Outcome unknown: {step.title}",
                 f"**{step.title}**: {why or 'it was running when the previous run stopped'}."
                 + (" Re-run it to get its evidence, or skip it."
@@ -345,7 +357,7 @@ class TuiDecider:
                 return FailureChoice(choice)
             if self.guarded(step):
                 return FailureChoice.SKIP  # the engine asks for the override and its reason
-            reason = await self.screen.app.push_screen_wait(TextPromptModal(
+            reason = await self.ask(TextPromptModal(
                 f"Skip “{step.title}”?",
                 "Why is it safe to go on without re-running this step? The reason is written "
                 "to the journal and the incident report (Escape: back to the choice).",
@@ -361,7 +373,7 @@ class TuiDecider:
             return FailureChoice.SKIP
 
     async def connection_lost(self, node: str, step: Step) -> bool:
-        choice = await self.screen.app.push_screen_wait(ChoiceModal(
+        choice = await self.ask(ChoiceModal(
             f"Connection to {node} lost",
             f"The connection to **{node}** dropped during **{step.title}**. The command may or "
             "may not have finished there. Reconnect (with backoff) or stop this run; the "

@@ -4,12 +4,16 @@ to resume it). Leaving with nothing to lose (dry-run or local, no run going) ask
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+import asyncio
+from typing import TYPE_CHECKING, Any
 
 from pverunbook.session import Mode
 from pverunbook.ui.screens.modals import Choice, ChoiceModal
 
 if TYPE_CHECKING:
+    from textual.app import App
+    from textual.screen import Screen
+
     from pverunbook.ui.app import RunbookApp
     from pverunbook.ui.screens.run import RunScreen
 
@@ -104,11 +108,44 @@ def commit_pending(run: RunScreen) -> str:
     from pverunbook.ui.screens.commit_modal import CommitModal
 
     asked = next((s for s in run.app.screen_stack if isinstance(s, CommitModal)), None)
-    if asked is None:
-        return ""
+    requests: list[Any] = [asked.request] if asked is not None else armed_timers(run)
     lead = "⚠ COMMIT is pending:"
-    text = commit_left_live(asked.request)
-    return f"\n\n**{lead}**{text.removeprefix(lead)}"
+    texts = [commit_left_live(r) for r in requests]
+    return "".join(f"\n\n**{lead}**{t.removeprefix(lead)}" for t in texts)
+
+
+def armed_timers(run: RunScreen) -> list[Any]:
+    """The rollback timers armed by this run whose COMMIT is not asked yet (route-fix: the
+    route is deleted, the ping after it runs), as the COMMIT question's request would name
+    them. Quitting then leaves the change live and the timers counting, as at the question;
+    the quit dialog said nothing of them."""
+    from types import SimpleNamespace
+
+    from pverunbook.engine.rollback import COMMIT, MARGIN, _state
+
+    if run.engine is None or run.state.finished is not None:
+        return []
+    return [SimpleNamespace(step=p.step, nodes=tuple(a.node for a in p.armed), expected=COMMIT,
+                            deadline=p.local_deadline - MARGIN)
+            for p in _state(run.engine).values() if p.armed]
+
+
+def ask_over_quit(app: App[Any], question: Screen[Any]) -> asyncio.Future[Any]:
+    """Push an engine's question (COMMIT, a confirmation, a failure) and wait for its answer
+    (from the engine's worker). A quit question open on top is taken down first and asked
+    again over the new question, with what is true now: the COMMIT question opened on top of
+    "A command is running … Quit and cancel it (y)", the operator's y went into its field, and
+    once it was answered the old dialog came back saying the finished step still ran."""
+    top = app.screen
+    stale = isinstance(top, ChoiceModal) and top.title_text in QUIT_TITLES
+    if stale:
+        app.pop_screen()
+    answer = app.push_screen(question, wait_for_dismiss=True)
+    if stale:
+        request_quit = getattr(app, "request_quit", None)
+        if callable(request_quit):
+            request_quit()
+    return answer
 
 
 def quit_while_running(run: RunScreen) -> ChoiceModal:
