@@ -493,6 +493,10 @@ class RunbookApp(NodeShellApp):
 
         def done(choice: str | None) -> None:
             if choice == "reset":
+                # the last check's result is of the cluster thrown away: the start screen
+                # said "✔ The cluster is healthy" over the cluster broken again
+                self.health = None
+                self.suggestion = None
                 self.back_to_runbooks()
                 self.session_error = ""
                 self._do_reset()
