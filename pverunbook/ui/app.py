@@ -91,6 +91,9 @@ class RunbookApp(NodeShellApp):
         #: What to run next, from the last run's diagnosis (runbook id, params, why); the start
         #: screen lists it first. Set with :meth:`suggest_next`.
         self.suggestion: Suggestion | None = None
+        #: The values last proposed for each runbook (by any run's diagnosis, network-triage's
+        #: for route-fix): its form starts from them when it is picked from the list later.
+        self.proposed: dict[str, dict[str, Any]] = {}
         #: The last health check's diagnosis (None until one ran in this session): the start
         #: screen shows what is still wrong, or that the cluster is healthy.
         self.health: Any = None
@@ -301,6 +304,8 @@ class RunbookApp(NodeShellApp):
         withdraws the suggestion (the latest diagnosis names no next runbook)."""
         self.suggestion = None if runbook_id is None else \
             Suggestion(runbook_id, dict(params or {}), why)
+        if runbook_id is not None and params:
+            self.proposed[runbook_id] = dict(params)
         self._refresh_screens()
 
     def back_to_runbooks(self) -> None:
@@ -497,6 +502,7 @@ class RunbookApp(NodeShellApp):
                 # said "✔ The cluster is healthy" over the cluster broken again
                 self.health = None
                 self.suggestion = None
+                self.proposed.clear()
                 self.back_to_runbooks()
                 self.session_error = ""
                 self._do_reset()

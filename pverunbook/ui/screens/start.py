@@ -548,13 +548,16 @@ class StartScreen(Screen[None]):
     def _proposed(self, runbook_id: str) -> dict[str, Any] | None:
         """The values the last health check proposed for ``runbook_id`` (the first of its
         faults that names it as the next runbook), so a runbook picked from the list starts
-        from what the check found, as "Run next" does; None when no fault names it."""
+        from what the check found, as "Run next" does; else what a later run proposed
+        (network-triage's values for route-fix: after route-fix was aborted, "Run next" was
+        the check again and route-fix's form opened empty); None when nothing names it."""
         health = self.rb_app.health
         for f in getattr(health, "faults", ()) or ():
             nr = getattr(f, "next_runbook", None)
             if nr is not None and nr.runbook == runbook_id:
                 return dict(nr.params)
-        return None
+        proposed = getattr(self.rb_app, "proposed", {}).get(runbook_id)
+        return dict(proposed) if proposed else None
 
     def action_focus_filter(self) -> None:
         self.query_one("#filter", Input).focus()
