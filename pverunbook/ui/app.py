@@ -16,11 +16,13 @@ from typing import TYPE_CHECKING, Any
 from textual import events, work
 from textual.app import App
 from textual.binding import Binding
+from textual.notifications import Notify
 from textual.screen import ModalScreen, Screen
 from textual.worker import Worker, WorkerState
 
 from pverunbook.runbook.catalog import Entry, discover
 from pverunbook.session import Mode, Session, SessionConfig
+from pverunbook.ui import toasts
 from pverunbook.ui.app_shell import NodeShellApp
 from pverunbook.ui.commands import PaletteCommand, RunbookCommands
 
@@ -133,6 +135,10 @@ class RunbookApp(NodeShellApp):
     #: modals that fill the screen with one-line buttons.
     COMPACT_BELOW = (100, 30)
 
+    def on_notify(self, event: Notify) -> None:
+        """Before Textual's own handler shows it: no two identical notices (toasts.py)."""
+        toasts.forget_same(self, event.notification)
+
     def _set_compact(self, size: tuple[int, int] | None = None) -> None:
         width, height = self.size if size is None else size
         compact = width < self.COMPACT_BELOW[0] or height < self.COMPACT_BELOW[1]
@@ -154,6 +160,7 @@ class RunbookApp(NodeShellApp):
         from pverunbook.ui.screens.start import StartScreen
 
         self._set_compact()
+        toasts.watch_dialogs(self)  # a dialog opening clears the notices over it
         # The start screen first, empty, saying what is on its way: at a console during an
         # outage every launch pays what comes before the first frame. Finding the runbooks
         # (loading and checking every file), the rehearsal cluster's start and the connect
