@@ -21,7 +21,8 @@ document printed now (format 1)::
           "rule": "route-via-gateway", "statement": "...", "severity": "critical",
           "confidence": "high", "action": "...", "nodes": ["ryanrishi"],
           "next_runbook": {"runbook": ..., "params": {...}} | null,
-          "manual": [{"node": ..., "command": ...}],   # commands to type where no runbook fits
+          "manual": [{"node": ..., "command": ...,     # commands to type where no runbook fits
+                      "kind": "look" | "fix"}],        # look: only reads; fix: changes the node
           "evidence": [{"what": ..., "node": ..., "step_id": ..., "line": ...}]}],
       "fine": ["..."],                   # what was measured and found fine
       "matrix": [["", "pve001", ...], ...],   # link health, row measures column

@@ -389,8 +389,10 @@ def format_diagnosis(diag: Any, mode: str = "", next_suffix: str = "",
         num = f"{i}." if i is not None else " ·"  # what is only noted: no number
         lines.append(f" {num} {mark}{phase} {f.statement} [confidence: {f.confidence}]")
         lines.append(f"      do:   {f.action}")
-        for m in f.manual:
-            lines.append(f"      fix:  on {m.node}: {m.command}")
+        for m in f.manual:  # "look:" a look-up, "fix:" a change; a here-document from col 1
+            head = f"      {m.kind + ':':<5} on {m.node}:"
+            lines += ([head, *m.command.split("\n")] if "\n" in m.command
+                      else [f"{head} {m.command}"])
         if f.next_runbook is not None:
             nr = f.next_runbook
             start = start_command(nr, mode, command)

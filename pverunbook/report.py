@@ -182,8 +182,13 @@ def _diagnosis(events: list[ev.Event], diag: Diagnosis, out: list[str]) -> None:
     for i, f in numbered(diag.faults):
         out += [f"### {i}. {f.statement}" if i is not None else f"### Noted: {f.statement}", "",
                 f"Severity **{f.severity}**, confidence **{f.confidence}**. {f.action}", ""]
-        for m in f.manual:
-            out.append(f"- Fix on **{m.node}**: {_code(m.command)}")
+        for m in f.manual:  # "Look on" a look-up, "Fix on" a change
+            if "\n" in m.command:  # a here-document: a code block from column 1 keeps its
+                # lines as typed (indented, its EOF would end nothing)
+                out += [f"- {m.label.capitalize()} **{m.node}**:", "",
+                        _fence(m.command, "sh"), ""]
+            else:
+                out.append(f"- {m.label.capitalize()} **{m.node}**: {_code(m.command)}")
         if f.next_runbook is not None:
             nr = f.next_runbook
             cmd = next_command(nr.runbook, dict(nr.params), mode)

@@ -114,7 +114,8 @@ def test_diagnosis_commands_to_type_stay_whole_lines(monkeypatch: pytest.MonkeyP
                                        "192.168.4.201, via = 192.168.4.1)")
     fault = SimpleNamespace(severity="critical", rule="r", statement="x " * 60,
                             confidence="high", action="do this " * 20,
-                            manual=[SimpleNamespace(node="pve001", command="ip route del "
+                            manual=[SimpleNamespace(node="pve001", kind="fix",
+                                                    command="ip route del "
                                                     "192.168.4.201 via 192.168.4.1 dev vmbr0 "
                                                     "proto static metric 100 onlink")],
                             next_runbook=nr, evidence=[])

@@ -90,7 +90,8 @@ def vms_without_config(ctx: Context) -> list[Fault]:
             (Evidence(f"{conf_on} holds {vmid}.conf", conf_on, "vms",
                       f"/etc/pve/nodes/{conf_on}/qemu-server/{vmid}.conf"),), None,
             (ManualFix(runs_on, f"timeout 10 mv /etc/pve/nodes/{conf_on}/qemu-server/{vmid}.conf"
-                                f" /etc/pve/nodes/{runs_on}/qemu-server/"),), (runs_on, conf_on)))
+                                f" /etc/pve/nodes/{runs_on}/qemu-server/", "fix"),),
+            (runs_on, conf_on)))
     return out
 
 
@@ -109,7 +110,8 @@ def pve_mount(ctx: Context) -> list[Fault]:
             "Read why pmxcfs stopped, then start it; never start `pmxcfs -l` beside the unit.",
             (ev(f, f"{f.node}: {f.evidence}"),), None,
             (ManualFix(str(f.node), "journalctl -b -u pve-cluster --no-pager | tail -n 50; "
-                                    "systemctl start pve-cluster"),), (str(f.node),), weight=25))
+                                    "systemctl start pve-cluster", "fix"),),
+            (str(f.node),), weight=25))
     for f in dead:
         out.append(Fault(
             "pve-enotconn",
@@ -119,7 +121,7 @@ def pve_mount(ctx: Context) -> list[Fault]:
             "`umount -l` (services keep stale handles) or `kill -9` pmxcfs.",
             (ev(f, f"{f.node}: {f.evidence}"),), None,
             (ManualFix(str(f.node), "systemctl restart pve-cluster; "
-                                    "systemctl status pve-cluster --no-pager"),),
+                                    "systemctl status pve-cluster --no-pager", "fix"),),
             (str(f.node),), weight=25))
     ok_nodes = {f.node for f in down + dead}
     # the write probe's ENOENT on the same node is the same directory missing: rule
@@ -204,7 +206,7 @@ def cluster_files(ctx: Context) -> list[Fault]:
             "can be resolved", "critical", "high", STORAGE_CFG_FIX,
             tuple(ev(f, f"{f.node}: {f.evidence}") for f in store.named("pve.storage_cfg")
                   if f.node in storage), None,
-            (ManualFix(first, WRITE_DEFAULT_STORAGE_CFG),), tuple(storage)))
+            (ManualFix(first, WRITE_DEFAULT_STORAGE_CFG, "fix"),), tuple(storage)))
     lost = [(n, f) for n, f in (("user.cfg", "pve.user_cfg"),
                                 ("datacenter.cfg", "pve.datacenter_cfg")) if gone(f)]
     if lost:
@@ -272,7 +274,7 @@ def disk_errors(ctx: Context) -> list[Fault]:
                 "`sqlite3 config.db .backup`, and move the node's load elsewhere.",
                 (ev(f, f"{f.node}: {f.evidence}"),), None,
                 (ManualFix(f.node, "dmesg -T | grep -iE 'I/O error|medium error' | tail -n 20; "
-                                   "smartctl -a /dev/nvme0"),), (f.node,)))
+                                   "smartctl -a /dev/nvme0", "look"),), (f.node,)))
         elif (num(store.value("disk.pcie_correctable", f.node)) or 0) > 0:
             ctx.healthy.append(f"{f.node}: only correctable PCIe errors in the kernel log, no "
                                "I/O errors (the outage's red herring)")
@@ -309,7 +311,7 @@ def certificates_extra(ctx: Context) -> list[Fault]:
                 "Read why, then restart it (its ExecStartPre runs `pvecm updatecerts --silent`).",
                 (ev(f, f"{f.node}: {f.evidence}"),), None,
                 (ManualFix(f.node, "journalctl -b -u pveproxy --no-pager | tail -n 30; "
-                                   "systemctl restart pveproxy"),), (f.node,)))
+                                   "systemctl restart pveproxy", "fix"),), (f.node,)))
     return out
 
 
@@ -332,7 +334,7 @@ def two_node_large(ctx: Context) -> list[Fault]:
                    "cp /etc/pve/corosync.conf /etc/pve/corosync.conf.new && "
                    "sed -i '/two_node/d' /etc/pve/corosync.conf.new && "
                    "editor /etc/pve/corosync.conf.new  # bump totem.config_version, then: "
-                   "mv /etc/pve/corosync.conf.new /etc/pve/corosync.conf"),),
+                   "mv /etc/pve/corosync.conf.new /etc/pve/corosync.conf", "fix"),),
         tuple(str(f.node) for f in bad))]
 
 
@@ -387,7 +389,7 @@ def ha_disarmed(ctx: Context) -> list[Fault]:
         "Keep it disarmed while you work on the cluster. When the work is done and every node "
         "is quorate, arm it again and check that `ha-manager status` says `fencing armed`.",
         tuple(ev(f, f"{f.node}: {f.evidence}") for f in seen[:3]), None,
-        (ManualFix(node, "ha-manager crm-command arm-ha && sleep 20 && ha-manager status"),),
+        (ManualFix(node, "ha-manager crm-command arm-ha && sleep 20 && ha-manager status", "fix"),),
         tuple(sorted({f.node for f in seen if f.node})))]
 
 
@@ -410,5 +412,5 @@ def clock_skew(ctx: Context) -> list[Fault]:
         "Check time sync on those nodes (chrony is Proxmox's default) and let it step the clock.",
         tuple(ev(f, f"{f.node}: {f.value}") for f, _ in clocks), None,
         tuple(ManualFix(str(f.node), "chronyc tracking; systemctl restart chrony; "
-                                     "chronyc makestep") for f in off),
+                                     "chronyc makestep", "fix") for f in off),
         tuple(str(f.node) for f in off))]

@@ -95,15 +95,28 @@ class NextRunbook:
         return {"runbook": self.runbook, "params": dict(self.params)}
 
 
+#: What a manual command does: ``look`` only reads (ls, cat, grep, journalctl, ip route…) and
+#: changes nothing, ``fix`` changes the node (restart, mv, write a file, delete a route).
+ManualKind = Literal["look", "fix"]
+
+
 @dataclass(frozen=True)
 class ManualFix:
-    """A command to type on one node when no runbook does the job."""
+    """A command to type on one node when no runbook does the job. ``kind``: whether it only
+    looks (``look on NODE:``) or changes something (``fix on NODE:``), said by the rule that
+    makes it. ``command`` may span lines (a here-document): shown as is, never re-indented."""
 
     node: str
     command: str
+    kind: ManualKind
+
+    @property
+    def label(self) -> str:
+        """``look on`` / ``fix on``, the words before the node."""
+        return f"{self.kind} on"
 
     def to_json(self) -> dict[str, object]:
-        return {"node": self.node, "command": self.command}
+        return {"node": self.node, "command": self.command, "kind": self.kind}
 
 
 @dataclass(frozen=True)

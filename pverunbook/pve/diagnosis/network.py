@@ -87,7 +87,7 @@ def route_via_gateway(ctx: Context) -> list[Fault]:
                 action += (f" The netmask is not the problem: {b}'s address is in a subnet "
                            f"{a} is directly attached to, so a gateway hop between them can "
                            "only come from a more specific route.")
-            manual = (ManualFix(a, f"ip route del {dest} via {gw}"),)
+            manual = (ManualFix(a, f"ip route del {dest} via {gw}", "fix"),)
             # the route is known exactly: the runbook that deletes it (checkpoint, COMMIT or
             # self-rollback), not another measurement
             nxt = NextRunbook("route-fix", {"route_node": a, "destination": dest, "via": gw})
@@ -99,7 +99,7 @@ def route_via_gateway(ctx: Context) -> list[Fault]:
             action = (f"Compare the netmask and VLAN of the cluster address on {a} and {b} "
                       "(`ip -br addr`); put both on one L2 segment. Do not tune corosync "
                       "around a routed path.")
-            manual = (ManualFix(a, "ip -br addr; ip route"),)
+            manual = (ManualFix(a, "ip -br addr; ip route", "look"),)
             nxt = NextRunbook("network-triage")
         if lossy:
             statement += ", and that path " + _trouble(pair)
@@ -177,7 +177,7 @@ def link_loss(ctx: Context) -> list[Fault]:
                 # on a routed path the route fault's runbook comes first: no tuning offered
                 evidence, None if tuned or via_gw else
                 NextRunbook("corosync-tuning", {"token": token}),
-                tuple(ManualFix(n, "ip -s link") for n in (a, b)) if tuned else (), (a, b),
+                tuple(ManualFix(n, "ip -s link", "look") for n in (a, b)) if tuned else (), (a, b),
                 weight=20))
         elif partly:
             faults.append(Fault(
@@ -235,7 +235,7 @@ def link_loss(ctx: Context) -> list[Fault]:
                     # on a routed path the route fault's runbook comes first: no tuning
                     evidence, None if via_gw else NextRunbook(TRIAGE_ID, {}) if tuned else
                     NextRunbook("corosync-tuning", {"token": token}),
-                    tuple(ManualFix(n, "nft list ruleset | grep -n -E '540[5-9]|541[0-2]'")
+                    tuple(ManualFix(n, "nft list ruleset | grep -n -E '540[5-9]|541[0-2]'", "look")
                           for n in (a, b)), (a, b), weight=5 if healed else 15))
             else:
                 sent, lost = icmp_sample(store, a, b)
@@ -422,7 +422,7 @@ def mtu_mismatch(ctx: Context) -> list[Fault]:
                 "Compare `ip link` MTUs of the cluster NIC and bridge on both nodes and the "
                 "switch ports; make them equal (1500, or jumbo frames everywhere).",
                 tuple(ev(x) for x in both), None,
-                tuple(ManualFix(n, "ip link show | grep mtu") for n in (a, b)), (a, b)))
+                tuple(ManualFix(n, "ip link show | grep mtu", "look") for n in (a, b)), (a, b)))
     values = {int(num(x.value) or 0) for x in mtus}
     if len(values) > 1 and not out:
         lowest = min(values)
@@ -441,7 +441,8 @@ def mtu_mismatch(ctx: Context) -> list[Fault]:
                 "nodes and check its switch port; make them equal (1500, or jumbo frames "
                 "everywhere). knet copes by sending smaller packets; other traffic on that "
                 "network (migration, storage) may not.",
-                tuple(ev(x) for x in mtus), None, (ManualFix(node, "ip link show | grep mtu"),),
+                tuple(ev(x) for x in mtus), None,
+                (ManualFix(node, "ip link show | grep mtu", "look"),),
                 (node,)))
         else:
             low = small[0]

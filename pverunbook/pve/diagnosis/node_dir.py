@@ -287,7 +287,7 @@ def renamed_fault(ctx: Context, rule: MakeFault, new: str, old: str,
                   f"/etc/pve/nodes/{new}/qemu-server/` " + each + " (the directories exist). "
                   + keep + other)
     return rule(statement, "critical", "high", action, evidence + more, None,
-                (ManualFix(new, move_commands(old, new, vmids, ctids, mkdir=missing)),),
+                (ManualFix(new, move_commands(old, new, vmids, ctids, mkdir=missing), "fix"),),
                 (new,))
 
 
@@ -313,7 +313,7 @@ def _deleted(ctx: Context, rule: MakeFault, names: Sequence[str],
         "(Cluster/Setup.pm gen_local_dirs, needs quorum): runbook certificate-regeneration. "
         "VM configs come after that (vm-config-recovery writes them into that directory).",
         evidence, covering("certificate-regeneration"),  # as the check and triage agree
-        tuple(ManualFix(n, "hostname; timeout 5 ls /etc/pve/nodes") for n in names),
+        tuple(ManualFix(n, "hostname; timeout 5 ls /etc/pve/nodes", "look") for n in names),
         tuple(names))
 
 

@@ -70,7 +70,7 @@ def pmxcfs_blocked(ctx: Context) -> list[Fault]:
             "pve-cluster` there; corosync can keep running.",
             tuple(ev(f, f"{f.node}: {f.evidence}") for f in gone), None,
             tuple(ManualFix(n, "journalctl -b -u pve-cluster --no-pager | tail -n 50; "
-                               "systemctl restart pve-cluster") for n in names),
+                               "systemctl restart pve-cluster", "fix") for n in names),
             tuple(names), weight=20))
     if missing:
         names = list(dict.fromkeys(str(f.node) for f in missing))
@@ -193,7 +193,7 @@ def pmxcfs_log(ctx: Context) -> list[Fault]:
             "one so pmxcfs copies it to every node.",
             tuple(ev(f, f"{f.node}: {f.evidence}") for f in newer), None,
             tuple(ManualFix(n, "grep -n config_version /etc/corosync/corosync.conf "
-                               "/etc/pve/corosync.conf") for n in names), tuple(names)))
+                               "/etc/pve/corosync.conf", "look") for n in names), tuple(names)))
     trouble: list[tuple[str, list[str], bool]] = []
     evidence = []
     for node in store.nodes():
@@ -305,7 +305,8 @@ def database_deleted(ctx: Context) -> list[Fault]:
             weight=15)]
     quorate = [n for n in held if store.value("quorum.quorate", n) is True]
     if held:
-        restart = [ManualFix(n, f"systemctl restart pve-cluster; sleep 5; {VERIFY_RESYNCED_DB}")
+        restart = [ManualFix(n, f"systemctl restart pve-cluster; sleep 5; {VERIFY_RESYNCED_DB}",
+                             "fix")
                    for n in held]
         return [Fault(
             "db-deleted-held",
@@ -321,7 +322,7 @@ def database_deleted(ctx: Context) -> list[Fault]:
             + ", restart pve-cluster on ONE node: it resyncs from the others' memory and "
             "writes a new config.db; check it holds your files before the next node. Never "
             "restart the last two together.", evidence, None,
-            tuple(ManualFix(n, RESCUE_DELETED_DB) for n in held) + tuple(restart),
+            tuple(ManualFix(n, RESCUE_DELETED_DB, "fix") for n in held) + tuple(restart),
             tuple(names), weight=30)]
     return [Fault(
         "db-deleted-lost",

@@ -36,7 +36,8 @@ def corosync_not_running(ctx: Context) -> list[Fault]:
         "its /etc/pve is read-only until then.",
         tuple(ev(f, f"{f.node}: {f.evidence or 'corosync not running'}") for f in down), None,
         tuple(ManualFix(n, "journalctl -b -u corosync --no-pager | tail -n 50; "
-                           "systemctl start corosync") for n in names), tuple(names), weight=30)]
+                           "systemctl start corosync", "fix") for n in names),
+        tuple(names), weight=30)]
 
 
 
@@ -124,7 +125,7 @@ def qdevice_not_voting(ctx: Context) -> list[Fault]:
         "Check corosync-qdevice on the nodes (`corosync-qdevice-tool -sv`) and that the QNetd "
         "host answers on TCP 5403 (`systemctl status corosync-qnetd` there).",
         tuple(ev(f, f"{f.node}: {f.evidence}") for f in bad), None,
-        tuple(ManualFix(n, "corosync-qdevice-tool -sv; systemctl status corosync-qdevice")
+        tuple(ManualFix(n, "corosync-qdevice-tool -sv; systemctl status corosync-qdevice", "look")
               for n in names), tuple(names))]
 
 
@@ -162,7 +163,7 @@ def config_version_mismatch(ctx: Context) -> list[Fault]:
             f"identically on every node. Then `corosync-cfgtool -R`.",
             tuple(ev(f) for f in facts), None,
             tuple(ManualFix(str(f.node), "grep -n config_version /etc/corosync/corosync.conf "
-                                         "/etc/pve/corosync.conf") for f in lo),
+                                         "/etc/pve/corosync.conf", "look") for f in lo),
             tuple(str(f.node) for f in facts), weight=20))
         break
     return out
@@ -194,5 +195,6 @@ def two_node_flag(ctx: Context) -> list[Fault]:
         "Remove `two_node: 1` from the quorum section of /etc/pve/corosync.conf and raise "
         "config_version, while the cluster is healthy; votequorum then needs a real majority "
         "again.", tuple(ev(f, f"{f.node}: Flags: {f.value}") for f in bad), None,
-        tuple(ManualFix(n, "grep -n -A4 '^quorum' /etc/pve/corosync.conf") for n in names[:1]),
+        tuple(ManualFix(n, "grep -n -A4 '^quorum' /etc/pve/corosync.conf", "look")
+              for n in names[:1]),
         tuple(names))]

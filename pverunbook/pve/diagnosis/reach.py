@@ -123,5 +123,5 @@ def not_in_inventory(ctx: Context) -> list[Fault]:
               "say ok.")
     return [Fault("node-not-in-inventory", statement, severity, "high", action, evidence, None,
                   (ManualFix(first, "grep -E '^\\s*(name|ring0_addr):' "
-                                    "/etc/corosync/corosync.conf"),),
+                                    "/etc/corosync/corosync.conf", "look"),),
                   tuple(missing or extra), weight=40)]

@@ -70,7 +70,8 @@ def rollback_timers(ctx: Context) -> list[Fault]:
             "that armed the timer and type COMMIT (`pverunbook journal list`, then "
             "`pverunbook run --resume ID`); to let it roll back, wait for the deadline and "
             "check again.", tuple(evidence[node]), None,
-            tuple(ManualFix(node, f"cat {ROLLBACK_ROOT}/{tag}/armed {ROLLBACK_ROOT}/{tag}/log")
+            tuple(ManualFix(node, f"cat {ROLLBACK_ROOT}/{tag}/armed {ROLLBACK_ROOT}/{tag}/log",
+                            "look")
                   for tag, _ in timers), (node,), weight=30))
     for node, timers in firing.items():
         # past its deadline: COMMIT comes too late and "wait for the deadline" is no advice
@@ -89,7 +90,7 @@ def rollback_timers(ctx: Context) -> list[Fault]:
             "check again. To have the change after all, run its runbook again once the "
             "cluster is settled.", tuple(evidence[node]), None,
             tuple(ManualFix(node, f"cat {ROLLBACK_ROOT}/{tag}/state; tail "
-                                  "/var/log/pverunbook-rollback.log") for tag, _ in timers),
+                                  "/var/log/pverunbook-rollback.log", "look") for tag, _ in timers),
             (node,), weight=30))
     for node, timers in stale.items():
         tags = ", ".join(tag for tag, _ in timers)
@@ -101,7 +102,7 @@ def rollback_timers(ctx: Context) -> list[Fault]:
             stale_action(node, [tag for tag, _ in timers]),
             tuple(evidence[node]),
             NextRunbook(SETTLE_RUNBOOK, {"checkpoint": checkpoint}) if checkpoint else None,
-            tuple(ManualFix(node, diff_command(tag)) for tag, _ in timers),
+            tuple(ManualFix(node, diff_command(tag), "look") for tag, _ in timers),
             (node,), weight=30))
     for node, timers in interrupted.items():
         tags = ", ".join(tag for tag, _ in timers)
@@ -114,7 +115,7 @@ def rollback_timers(ctx: Context) -> list[Fault]:
             interrupted_action(node, [tag for tag, _ in timers]),
             tuple(evidence[node]),
             NextRunbook(SETTLE_RUNBOOK, {"checkpoint": checkpoint}) if checkpoint else None,
-            tuple(ManualFix(node, diff_command(tag)) for tag, _ in timers),
+            tuple(ManualFix(node, diff_command(tag), "look") for tag, _ in timers),
             (node,), weight=30))
     return out
 

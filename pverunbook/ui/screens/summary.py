@@ -110,11 +110,12 @@ def render_fault(i: int | None, f: Fault) -> Text:
     t.append(f.statement, style=SEVERITY_STYLE.get(f.severity, "bold"))
     t.append(f"  [{f.severity}, confidence {f.confidence}]\n", style="dim")
     t.append(f"   {f.action}\n")
-    for m in f.manual:
-        t.append("   fix on ", style="dim")
+    for m in f.manual:  # a look-up says so: "look on", a change "fix on"
+        t.append(f"   {m.label} ", style="dim")
         t.append(m.node, style="bold")
         t.append(": ")
-        t.append(m.command + "\n", style="bold cyan")
+        # a here-document from its own first column: typed as shown, its EOF ends it
+        t.append(("\n" if "\n" in m.command else "") + m.command + "\n", style="bold cyan")
     for e in f.evidence[:4]:
         where = " / ".join(x for x in (e.node or "", e.step_id) if x)
         t.append(f"   · {e.what}", style="dim")

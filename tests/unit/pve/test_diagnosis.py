@@ -427,7 +427,8 @@ def test_faults_round_trip_to_json() -> None:
     first = data["faults"][0]  # type: ignore[index]
     assert first["rule"] == "route-via-gateway"
     assert first["manual"] == [{"node": "ryanrishi",
-                                "command": "ip route del 192.168.4.201 via 192.168.4.1"}]
+                                "command": "ip route del 192.168.4.201 via 192.168.4.1",
+                                "kind": "fix"}]
 
 
 @needs_shared
