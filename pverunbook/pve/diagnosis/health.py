@@ -153,11 +153,13 @@ DEFAULT_STORAGE_CFG = ("dir: local\n\tpath /var/lib/vz\n\tcontent iso,vztmpl,bac
                        "lvmthin: local-lvm\n\tthinpool data\n\tvgname pve\n"
                        "\tcontent rootdir,images\n")
 #: Write :data:`DEFAULT_STORAGE_CFG` on one quorate node, only where the installer's LVM thin
-#: pool exists and no storage.cfg does (never over one), and show the result.
+#: pool exists and no storage.cfg does (never over one), and show the result. A quoted
+#: here-document, one config line per line (typed at a console as read; ``'EOF'``: nothing in
+#: it is expanded), writes the same bytes a ``printf`` one-liner did.
 WRITE_DEFAULT_STORAGE_CFG = (
-    "lvs pve/data && test ! -s /etc/pve/storage.cfg && printf '"
-    + DEFAULT_STORAGE_CFG.replace("\t", "\\t").replace("\n", "\\n")
-    + "' > /etc/pve/storage.cfg && cat /etc/pve/storage.cfg")
+    "lvs pve/data && test ! -s /etc/pve/storage.cfg &&\n"
+    "cat > /etc/pve/storage.cfg <<'EOF' && cat /etc/pve/storage.cfg\n"
+    + DEFAULT_STORAGE_CFG + "EOF")
 #: What to do about storage.cfg, in the diagnosis and in vm-config-recovery's stop message.
 STORAGE_CFG_FIX = (
     "Put /etc/pve/storage.cfg back before recovering VM configs: every disk of a VM config is "

@@ -37,7 +37,7 @@ def test_storage_cfg_missing_is_critical_and_says_how_to_put_it_back() -> None:
     (fix,) = storage.manual
     assert fix.node == "pve001" and fix.command == WRITE_DEFAULT_STORAGE_CFG
     # only where the installer's thin pool is, and never over an existing storage.cfg
-    assert fix.command.startswith("lvs pve/data && test ! -s /etc/pve/storage.cfg && ")
+    assert fix.command.startswith("lvs pve/data && test ! -s /etc/pve/storage.cfg &&\n")
     others = by_rule["cluster-file-missing"]
     assert others.severity == "warning"
     assert others.statement.startswith("user.cfg and datacenter.cfg are missing")
