@@ -75,6 +75,10 @@ def split_keys(data: bytes) -> tuple[list[tuple[str, bytes]], bytes]:
             keys.append((_CONTROL[c], data[i:i + 1]))
             i += 1
             continue
+        if c == 0x09:  # a pasted Tab is kept, as bash's bracketed paste keeps it (no completion
+            keys.append(("char", b"\t"))  # here): storage.cfg's lines start with one
+            i += 1
+            continue
         if c < 0x20:
             keys.append((OTHER, data[i:i + 1]))
             i += 1
@@ -115,7 +119,7 @@ class LineEditor:
         blanks what the old line had past its new end and puts the cursor back."""
         out = bytearray(b"\b" * (old_cursor - start))
         tail = self.line[start:]
-        out += b"".join(tail)
+        out += b"".join(_shown(c) for c in tail)
         pad = max(0, old_len - len(self.line))
         out += b" " * pad + b"\b" * pad
         out += b"\b" * (len(self.line) - self.cursor)
@@ -134,7 +138,7 @@ class LineEditor:
             self.line.insert(self.cursor, raw)
             self.cursor += 1
             if self.cursor == len(self.line):
-                return raw
+                return _shown(raw)
             return self._redraw_from(old_cursor, old_len, old_cursor)
         if kind == ERASE and self.cursor:
             self.cursor -= 1
@@ -148,13 +152,13 @@ class LineEditor:
             return b"\b"
         if kind == RIGHT and self.cursor < len(self.line):
             self.cursor += 1
-            return self.line[self.cursor - 1]
+            return _shown(self.line[self.cursor - 1])
         if kind == HOME:
             self.cursor = 0
             return b"\b" * old_cursor
         if kind == END:
             self.cursor = len(self.line)
-            return b"".join(self.line[old_cursor:])
+            return b"".join(_shown(c) for c in self.line[old_cursor:])
         if kind == KILL_START and self.cursor:
             del self.line[:self.cursor]
             self.cursor = 0
@@ -198,6 +202,12 @@ class LineEditor:
         """Forget the line (Ctrl+C at the prompt: readline drops it, history stays)."""
         self.line, self.cursor, self.typed = [], 0, []
         self.shown = len(self.history)
+
+
+def _shown(char: bytes) -> bytes:
+    """How a character is echoed: a Tab as one space, so every character takes one column
+    and the cursor arithmetic holds (the line keeps the Tab itself)."""
+    return b" " if char == b"\t" else char
 
 
 def _chars(text: bytes) -> list[bytes]:

@@ -20,6 +20,7 @@ import asyncssh
 
 from pverunbook.sim.line_edit import ENTER, EOF_OR_DELETE, INTERRUPT, LineEditor, split_keys
 from pverunbook.sim.shell.executor import Shell
+from pverunbook.sim.shell.parser import needs_more
 from pverunbook.sim.shell.streams import BytesInput, CallbackOutput
 
 if TYPE_CHECKING:
@@ -226,6 +227,21 @@ async def interactive(process: asyncssh.SSHServerProcess[bytes], node: SimNode) 
             process.exit(shell.status)
             return
         text = line.decode("utf-8", "replace").strip("\r\n")
+        if not text.strip():
+            continue
+        while needs_more(text):  # PS2: an open here-document, quote, `if`, trailing `&&`
+            process.stdout.write(b"> ")
+            try:
+                more = await lines.readline()
+            except asyncssh.SignalReceived:
+                process.stdout.write(interrupt)
+                text = ""
+                break
+            except Exception:  # noqa: BLE001 - connection closed
+                return
+            if not more:
+                break  # EOF: run what there is, and sh says what is missing
+            text += "\n" + more.decode("utf-8", "replace").strip("\r\n")
         if not text.strip():
             continue
         run = asyncio.ensure_future(shell.run_script(text, BytesInput(), CallbackOutput(out),

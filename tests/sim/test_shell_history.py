@@ -34,3 +34,20 @@ async def test_ctrl_c_drops_the_line_but_keeps_the_history(term: Term) -> None: 
     term.type(UP + "\r")
     await term.printed(b"\r\n5\r\n", 2)
     assert b"never\r\n" not in term.out
+
+
+async def test_a_pasted_here_document_is_one_command(term: Term) -> None:  # noqa: F811
+    """The check's storage.cfg fix is a here-document: pasted, its first line ran with no
+    body and every further line ran as a command of its own ("dir:: not found"). The prompt
+    now asks for more (PS2, "> ") until the here-document ends, and keeps its Tabs."""
+    term.type("cat > /tmp/st.cfg <<'EOF' && cat -A /tmp/st.cfg\r"
+              "dir: local\r\tpath /var/lib/vz\r\tcontent iso\rEOF\r")
+    await term.printed(b"> EOF\r\n")  # a Tab is echoed as one column
+    await term.printed(b"dir: local$\r\n^Ipath /var/lib/vz$\r\n^Icontent iso$\r\n")
+    assert b"not found" not in term.out
+
+
+async def test_an_open_quote_and_a_trailing_and_ask_for_more(term: Term) -> None:  # noqa: F811
+    term.type("echo 'a\rb' &&\recho c$((1+1))\r")
+    await term.printed(b"a\r\nb\r\nc2\r\n")
+    assert term.out.count(b"\r\n> ") == 2

@@ -24,6 +24,9 @@ class Lexer:
         self.line = 1
         self.peeked: Tok | None = None
         self.pending_heredocs: list[tuple[Redir, str, bool, bool]] = []
+        #: A here-document ran into the end of the source before its delimiter line (dash
+        #: takes that as its end in a script; at a prompt the shell asks for more lines).
+        self.heredoc_open = False
 
     # -- lexing ----------------------------------------------------------------------------
     def error(self, what: str) -> ShellSyntaxError:
@@ -302,6 +305,7 @@ class Lexer:
             lines: list[str] = []
             while True:
                 if self.pos >= len(self.src):
+                    self.heredoc_open = True
                     break  # dash accepts EOF as the end of a here-document
                 end = self.src.find("\n", self.pos)
                 if end < 0:

@@ -280,3 +280,30 @@ def parse(src: str) -> Seq:
     if p.pending_heredocs:
         p._read_heredocs()
     return seq
+
+
+#: Syntax errors that only say the input stopped early: at a prompt, more lines are read.
+_EARLY_END = ('"end of file" unexpected', "Unterminated quoted string", "Missing ')'")
+
+
+def needs_more(src: str) -> bool:
+    """Whether ``src``, typed at an interactive prompt, is an unfinished command: an open
+    quote, here-document, ``if``/``for``/``{``/``(``, a trailing ``&&``, ``|`` or backslash.
+    The shell then prints PS2 (``> ``) and reads another line into the same command, as sh
+    does (dash(1), "Invocation"; POSIX XCU 2.5.3 PS2), instead of running each line alone: a
+    pasted here-document (the check's storage.cfg fix) ran its first line with no body and
+    the rest as commands."""
+    stripped = src.rstrip("\n")
+    trailing = len(stripped) - len(stripped.rstrip("\\"))
+    if trailing % 2 == 1:
+        return True
+    p = Parser(src)
+    try:
+        p.parse_seq()
+        if p.peek().kind != "eof":
+            return False
+        if p.pending_heredocs:
+            p._read_heredocs()
+    except ShellSyntaxError as exc:
+        return any(why in str(exc) for why in _EARLY_END)
+    return p.heredoc_open
