@@ -2,8 +2,9 @@
 runbook that fixes it; running each proposed runbook (with the confirmations it asks for) and
 checking again ends with a healthy cluster, through network-triage (the routed path measured),
 the route fix (with its node, destination and gateway filled in), network-triage again (the
-figures from before the fix describe the routed path), corosync-tuning, vm-config-recovery and
-certificate-regeneration."""
+figures from before the fix describe the routed path), vm-config-recovery,
+certificate-regeneration, and corosync-tuning (a precaution, after the critical faults; the
+configs and certificates leave the link's measurement standing)."""
 
 from __future__ import annotations
 
@@ -72,18 +73,24 @@ def test_pressing_only_the_proposed_next_runbook_ends_healthy(
                      *_sets(nxt["params"]), *CONFIRMS]) in (0, 3), ran
         capsys.readouterr()
         record = _check(capsys, "--state-dir", state)
-    assert ran == ["network-triage", "route-fix", "network-triage", "corosync-tuning",
-                   "vm-config-recovery", "certificate-regeneration"]
+    # corosync-tuning, a precaution once the link is fixed and measured, comes after the
+    # critical faults of the configs and certificates (which leave the measurement standing)
+    assert ran == ["network-triage", "route-fix", "network-triage", "vm-config-recovery",
+                   "certificate-regeneration", "corosync-tuning"]
     assert record["faults"] == [] and record["status"] == "healthy"
     # healthy, and honest about the loss: the last triage's figure (after the fix) and when
     (link,) = [h for h in record["fine"] if h.startswith("link ")]
-    assert "loss not measured since corosync-tuning (" in link, link
+    # every runbook since the last measurement is named, the tuning last
+    assert "loss not measured since vm-config-recovery (" in link, link
+    assert " and corosync-tuning (" in link, link
     assert "network-triage at " in link and " measured ping " in link, link
     assert "run network-triage" not in link, link
     # the routed path is measured first; once measured, the route is fixed with its
-    # parameters; the fixed link is measured again; then the default token after the outage
-    assert why[:5] == ["route-via-gateway", "route-via-gateway", "loss-unmeasured-after-change",
-                       "corosync-token-default", "vm-without-config"]
+    # parameters; the fixed link is measured again; then the configs, the certificates, and
+    # last the default token after the outage
+    assert why[:4] == ["route-via-gateway", "route-via-gateway", "loss-unmeasured-after-change",
+                       "vm-without-config"]
+    assert why[-1] == "corosync-token-default"
     assert proposals[1] == {"runbook": "route-fix",
                             "params": {"route_node": "ryanrishi", "destination": "192.168.4.201",
                                        "via": "192.168.4.1"}}

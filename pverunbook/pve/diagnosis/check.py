@@ -17,19 +17,25 @@ links, the corosync journal, quorum) but does not measure loss: that is network-
 
 Faults are ordered by phase — network, then database, then VM configs, then certificates
 (pmxcfs needs a stable membership, configs need a writable /etc/pve, ``pvecm updatecerts``
-needs quorum) — and by rank within a phase; then a fault whose runbook would stop on another
-fault still listed moves after it (:func:`runnable_first`: on a wiped database
-vm-config-recovery waits for ``pvecm updatecerts`` and storage.cfg). Pure: no I/O.
+needs quorum) — and by rank within a phase, except that a precaution (a raised token after an
+outage, the link fixed) comes after every critical fault (:func:`rank_key`); then a fault whose
+runbook would stop on another fault still listed moves after it (:func:`runnable_first`: on a
+wiped database vm-config-recovery waits for ``pvecm updatecerts`` and storage.cfg). Pure: no I/O.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import replace
 from datetime import UTC, datetime
 
 from pverunbook.pve.diagnosis import diagnose, health, rollbacks
-from pverunbook.pve.diagnosis.measurement import TRIAGE_ID, LastMeasure, unmeasured_links
+from pverunbook.pve.diagnosis.measurement import (
+    PATH_CHANGES,
+    TRIAGE_ID,
+    LastMeasure,
+    unmeasured_links,
+)
 from pverunbook.pve.diagnosis.model import (
     TUNED_TOKEN_MS,
     Context,
@@ -127,10 +133,45 @@ def check_diagnose(facts: FactStore | Iterable[Fact], findings: Sequence[Finding
     for rule in _EXTRA_RULES:
         faults += rule(ctx)
     faults = one_setting_per_runbook(faults)
-    ranked = sorted(enumerate(faults), key=lambda x: (PHASES.index(phase_of(x[1].rule)),
-                                                      -x[1].score, x[0]))
+    # the link measured since the path last changed: a measurement the token advice asks for
+    # now only refreshes figures older than other runbooks (configs, certificates)
+    remeasure = last is not None and not any(rid in PATH_CHANGES for rid, _ in last.since)
+    rank = rank_key(faults, remeasure)
+    ranked = sorted(enumerate(faults), key=lambda x: rank(*x))
     return Diagnosis(tuple(runnable_first([f for _, f in ranked], stops or {})),
                      tuple(dict.fromkeys(ctx.healthy)), base.matrix)
+
+
+def precaution(f: Fault, remeasure: bool = False) -> bool:
+    """A fault whose runbook guards against the next outage rather than fixing one now: a raised
+    token proposed while nothing critical is wrong (corosync-token-default after an outage, the
+    link connected and every node quorate). Its advice to measure the link first is one too when
+    the link was measured since the path last changed (``remeasure``: only other runbooks ran
+    since); right after route-fix that measurement confirms the network fix and is none. No
+    runbook waits on a precaution."""
+    if f.next_runbook is None or f.severity == "critical":
+        return False
+    return f.next_runbook.runbook == "corosync-tuning" or (
+        remeasure and f.rule == "corosync-token-default")
+
+
+def rank_key(faults: Sequence[Fault], remeasure: bool = False,
+             ) -> Callable[[int, Fault], tuple[int, int, int]]:
+    """The sort key of the check's order: phase (:data:`PHASES`), then rank, then the order the
+    rules gave. A precaution (:func:`precaution`) comes after every critical fault, of its
+    phase or a later one: corosync-tuning "as a precaution" once the network is fixed was
+    proposed before the VMs running without a config and the missing certificates, though
+    neither waits on the token and each is a fault now; the tuning also reloads corosync on
+    every node, a change best made once /etc/pve holds the configs again."""
+    last = max((PHASES.index(phase_of(f.rule)) for f in faults if f.severity == "critical"),
+               default=0)
+
+    def key(i: int, f: Fault) -> tuple[int, int, int]:
+        phase = PHASES.index(phase_of(f.rule))
+        if precaution(f, remeasure):
+            phase = max(phase, last)
+        return phase, -f.score, i
+    return key
 
 
 def runnable_first(faults: Sequence[Fault], stops: Mapping[str, Iterable[str]]) -> list[Fault]:
