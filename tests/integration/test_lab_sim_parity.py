@@ -124,7 +124,8 @@ class Case:
     #: a lab of its own: the history an earlier case left in the shared lab's corosync journal
     #: (link downs, memberships) would be read by this case's check, not by the simulator's
     own_lab: bool = False
-    #: the fault rule the lab's check must name (so that the two cannot agree on nothing)
+    #: the fault rule the lab's check must name (so that the two cannot agree on nothing); "a|b"
+    #: when which of two it names is the moment's
     expect: str = ""
     #: the runbook run on both sides (default: the health check) and its parameters
     runbook: str = CHECK_ID
@@ -296,7 +297,13 @@ _UNTIL_TWO = ("timeout 180 sh -c 'until journalctl -u corosync --since -5min | g
 #: the outage pair's moment: the lossy pair's, read from the health check's corosync-journal
 #: step as well (how many downs, leaves and retransmits its window holds)
 OUTAGE_MOMENT = tuple(m.replace("^finding journal@", "^finding (corosync-)?journal@")
-                      for m in MOMENT)
+                      for m in MOMENT) + (
+    # with 30% of the link's UDP still lost while the check runs, whether knet takes the link
+    # down between the check's two reads of its counters (flapping-link: "went down N times
+    # during the check") or not (link-flaps-history: connected now, no new down) is the
+    # moment's, on either side: CI saw the lab say one and the simulator the other, and the
+    # other way round. Either names the lossy pair; the lab must show one of them (expect).
+    r"^fault (flapping-link|link-flaps-history) ",)
 
 
 def _outage_pair(lab: Lab) -> None:
@@ -358,7 +365,8 @@ CASES = [
     # (pmxcfs's sync of that membership never ends); which it finds is the moment's
     Case("outage-pair", (f"{A}: " + _LOSSY.format(peer="192.168.4.201"),
                          f"{B}: " + _LOSSY.format(peer="192.168.4.200"), f"pve002: {_UNTIL_TWO}"),
-         _outage_pair, Lab.restore, own_lab=True, expect="flapping-link",
+         _outage_pair, Lab.restore, own_lab=True,
+         expect=f"flapping-link [{B},{A}]|link-flaps-history [{B},{A}]",
          scenario="three-node", names=NAMES3, moment=OUTAGE_MOMENT),
     # a QDevice set up (pvecm qdevice setup, the lab's shim runs the real certutil calls),
     # then its QNetd host's corosync-qnetd stopped: the nodes keep quorum, the vote is gone
@@ -517,9 +525,9 @@ async def test_lab_sim_and_lab_agree_on_what_the_check_tells_the_operator(
     print(f"{case.name}: {len(found)} differences, {len(unknown)} not known, "
           f"{len(left_out)} keys of the moment left out; "
           f"known but not seen: {stale}")
-    if case.expect:
-        assert any(k == f"fault {case.expect}" or k.startswith(f"fault {case.expect} ")
-                   for k in real), run.explain()
+    if case.expect:  # one of the faults "a|b" names
+        assert any(k == f"fault {want}" or k.startswith(f"fault {want} ")
+                   for want in case.expect.split("|") for k in real), run.explain()
     else:
         assert not [k for k in real if k.startswith("fault ")], run.explain()
     assert not unknown, ("the simulator and the lab differ (fix the simulator, or list the "
