@@ -390,19 +390,17 @@ async def _keep_edited(ctx: ActionContext, vmid: int, target: str, text: str) ->
 _NAME_RE = re.compile(r"(?:^|\s)-name\s+([^,\s]+)")
 
 
-async def vm_config_writes(ctx: ActionContext) -> list[str]:
-    """What ``vm-config-rebuild`` writes on this node, one line a VM (VMID, name, the file),
-    read before its confirmation and writing nothing: ``ps`` for the VMs running here, the
-    file itself and /etc/pve/.vmlist for a config that exists already (the step keeps it).
-    A VM whose command line cannot be rebuilt is still listed: the step says so when it runs.
-    """
-    dest_dir = str(ctx.args.get("dest_dir", "/etc/pve/qemu-server")).rstrip("/")
-    suffix = str(ctx.args.get("suffix", ".conf"))
-    overwrite = bool(ctx.args.get("overwrite", False))
+async def vms_to_write(ctx: ActionContext, dest_dir: str
+                       ) -> str | tuple[list[int], dict[int, str], dict[str, str], str]:
+    """What a config-writing action's preview starts from (``vm-config-rebuild``,
+    ``vm-config-install``): ``(vmids, names, owners, shown_dir)`` — the VMs running here
+    (``ps``; one when the ``vmid`` argument names it), their ``-name``, the node each VMID's
+    config sits on (/etc/pve/.vmlist, when ``dest_dir`` is in /etc/pve) and the directory as
+    the operator reads it — or the one line to show instead (none runs here, ``ps`` failed)."""
     result, ps_out, ps_err = await ctx.run("ps -eo pid=,args=")
     if result.exit_status != 0:
-        return [f"the running VMs could not be listed ({ps_err.strip() or result}): the step "
-                "decides when it runs"]
+        return (f"the running VMs could not be listed ({ps_err.strip() or result}): the step "
+                "decides when it runs")
     names = {vmid: m.group(1) for line in ps_out.splitlines()
              if (m := _NAME_RE.search(line)) and (i := _ID_RE.search(line))
              for vmid in (int(i.group(1)),)}
@@ -410,10 +408,10 @@ async def vm_config_writes(ctx: ActionContext) -> list[str]:
     want = str(ctx.args.get("vmid", "all")).strip()
     if want not in ("", "all"):
         if not (_number(want) and int(want) in vms):
-            return [f"nothing: VM {want} does not run here"]
+            return f"nothing: VM {want} does not run here"
         vms = [int(want)]
     if not vms:
-        return ["nothing: no VM runs here"]
+        return "nothing: no VM runs here"
     owners: dict[str, str] = {}
     if dest_dir.startswith("/etc/pve/"):
         import json
@@ -426,6 +424,22 @@ async def vm_config_writes(ctx: ActionContext) -> list[str]:
             owners = {}
     shown_dir = (f"/etc/pve/nodes/{ctx.node.name}/qemu-server"
                  if dest_dir == "/etc/pve/qemu-server" else dest_dir)
+    return vms, names, owners, shown_dir
+
+
+async def vm_config_writes(ctx: ActionContext) -> list[str]:
+    """What ``vm-config-rebuild`` writes on this node, one line a VM (VMID, name, the file),
+    read before its confirmation and writing nothing: ``ps`` for the VMs running here, the
+    file itself and /etc/pve/.vmlist for a config that exists already (the step keeps it).
+    A VM whose command line cannot be rebuilt is still listed: the step says so when it runs.
+    """
+    dest_dir = str(ctx.args.get("dest_dir", "/etc/pve/qemu-server")).rstrip("/")
+    suffix = str(ctx.args.get("suffix", ".conf"))
+    overwrite = bool(ctx.args.get("overwrite", False))
+    here = await vms_to_write(ctx, dest_dir)
+    if isinstance(here, str):
+        return [here]
+    vms, names, owners, shown_dir = here
     out: list[str] = []
     for vmid in vms:
         vm = f"VM {vmid}" + (f" ({names[vmid]})" if vmid in names else "")

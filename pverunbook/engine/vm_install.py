@@ -12,20 +12,15 @@ config for a VMID another node has, each file checked with qemu-server's line ru
 
 from __future__ import annotations
 
-import re
-
 from pverunbook.engine.actions import (
     ActionContext,
     _argv_of,
-    _kvm_ids,
-    _number,
     _pick,
     _running_vms,
     _vmid_owner,
+    vms_to_write,
 )
 from pverunbook.transport.base import TransportError
-
-_NAME_RE = re.compile(r"(?:^|\s)-name\s+([^,\s]+)")
 
 
 def _paths(ctx: ActionContext) -> tuple[str, str, str]:
@@ -111,34 +106,11 @@ async def vm_config_install(ctx: ActionContext) -> bool:
 async def vm_install_writes(ctx: ActionContext) -> list[str]:
     """What ``vm-config-install`` writes on this node, one line a VM (VMID, name, the reviewed
     file and where it goes), read before its confirmation and writing nothing."""
-    import json
-
     from_dir, suffix, dest_dir = _paths(ctx)
-    result, ps_out, ps_err = await ctx.run("ps -eo pid=,args=")
-    if result.exit_status != 0:
-        return [f"the running VMs could not be listed ({ps_err.strip() or result}): the step "
-                "decides when it runs"]
-    names = {int(i.group(1)): m.group(1) for line in ps_out.splitlines()
-             if (m := _NAME_RE.search(line)) and (i := re.search(r"(?:^|\s)-id\s+(\d{1,9})",
-                                                                   line))}
-    vms = sorted(_kvm_ids(ps_out))
-    want = str(ctx.args.get("vmid", "all")).strip()
-    if want not in ("", "all"):
-        if not (_number(want) and int(want) in vms):
-            return [f"nothing: VM {want} does not run here"]
-        vms = [int(want)]
-    if not vms:
-        return ["nothing: no VM runs here"]
-    owners: dict[str, str] = {}
-    if dest_dir.startswith("/etc/pve/"):
-        try:
-            data = json.loads((await ctx.read("/etc/pve/.vmlist")).decode("utf-8", "replace"))
-            owners = {str(k): str(v.get("node")) for k, v in data.get("ids", {}).items()
-                      if isinstance(v, dict) and v.get("node")}
-        except (TransportError, ValueError, AttributeError):
-            owners = {}
-    shown_dir = (f"/etc/pve/nodes/{ctx.node.name}/qemu-server"
-                 if dest_dir == "/etc/pve/qemu-server" else dest_dir)
+    here = await vms_to_write(ctx, dest_dir)
+    if isinstance(here, str):
+        return [here]
+    vms, names, owners, shown_dir = here
     out: list[str] = []
     for vmid in vms:
         vm = f"VM {vmid}" + (f" ({names[vmid]})" if vmid in names else "")
